@@ -1,0 +1,457 @@
+"""Typed, frozen syntax tree of a policy; every node carries its source span."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Iterator, Union
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node stands in its file: 1-based lines and columns, end exclusive."""
+
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+
+
+NO_SPAN = Span()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    """Base of every node. Spans never take part in equality."""
+
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    def children(self) -> Iterator["Node"]:
+        """The child nodes, derived from the declared fields."""
+        for f in fields(self):
+            if f.name == "span":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, tuple):
+                for item in value:
+                    if isinstance(item, Node):
+                        yield item
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and all nodes below it, depth first, without recursion."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
+
+
+# ---------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Literal(Node):
+    """A constant: kind is 'number' (Decimal), 'text', 'yesno' (bool) or 'date'."""
+
+    kind: str
+    value: object
+
+
+@dataclass(frozen=True, kw_only=True)
+class NameRef(Node):
+    """A lead field, a score or a grade."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaysSince(Node):
+    """`days since FIELD`: whole days from the field to the evaluation time."""
+
+    field_name: str
+
+
+Operand = Union[Literal, NameRef, DaysSince]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compare(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, kw_only=True)
+class Between(Node):
+    """Inclusive on both ends."""
+
+    operand: Node
+    low: Node
+    high: Node
+
+
+@dataclass(frozen=True, kw_only=True)
+class InList(Node):
+    operand: Node
+    values: tuple[Literal, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextMatch(Node):
+    """`contains`, `starts with`, `ends with`, `contains any`; case-insensitive."""
+
+    operand: Node
+    how: str  # 'contains' | 'starts' | 'ends' | 'contains_any'
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsMissing(Node):
+    """`is missing`, or `is present` when negated. Never unknown."""
+
+    operand: Node
+    negated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Truthy(Node):
+    """A bare yes/no operand used as a condition."""
+
+    operand: Node
+
+
+@dataclass(frozen=True, kw_only=True)
+class And(Node):
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Or(Node):
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Not(Node):
+    operand: Node
+
+
+CONDITION_TYPES = (Compare, Between, InList, TextMatch, IsMissing, Truthy, And, Or, Not)
+
+# ---------------------------------------------------------------- lead schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldType(Node):
+    """'text', 'number', 'yes/no', 'date', 'timestamp' or 'one of' with choices."""
+
+    name: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadField(Node):
+    name: str
+    type: FieldType
+    required: bool = False
+    default: Literal | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadBlock(Node):
+    fields: tuple[LeadField, ...]
+
+
+# ---------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True, kw_only=True)
+class PointsRule(Node):
+    points: Decimal
+    condition: Node
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerRule(Node):
+    points: Decimal
+    field_name: str
+    cap: Decimal
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decay(Node):
+    percent: Decimal
+    every_days: Decimal
+    field_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clamp(Node):
+    low: Decimal
+    high: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class Score(Node):
+    name: str
+    label: str | None
+    items: tuple[Node, ...]  # PointsRule | PerRule | Decay | Clamp, in source order
+
+    @property
+    def rules(self) -> tuple[PointsRule | PerRule, ...]:
+        return tuple(i for i in self.items if isinstance(i, (PointsRule, PerRule)))
+
+    @property
+    def decay(self) -> Decay | None:
+        return next((i for i in self.items if isinstance(i, Decay)), None)
+
+    @property
+    def clamp(self) -> Clamp | None:
+        return next((i for i in self.items if isinstance(i, Clamp)), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelEntry(Node):
+    """A grade or route entry; condition None means `otherwise`."""
+
+    label: str
+    condition: Node | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grade(Node):
+    name: str
+    source: str
+    entries: tuple[LabelEntry, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageEntry(Node):
+    """A lifecycle stage; condition None means `otherwise`."""
+
+    name: str
+    condition: Node | None
+    owner: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stages(Node):
+    entries: tuple[StageEntry, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route(Node):
+    stages: tuple[str, ...]
+    entries: tuple[LabelEntry, ...]
+
+
+# ---------------------------------------------------------------- calendars, SLAs
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenHours(Node):
+    """Days as (first, last) pairs of day names; ranges as ('09:00', '17:00') pairs."""
+
+    days: tuple[tuple[str, str], ...]
+    ranges: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Holidays(Node):
+    country: str
+    subdivision: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Closed(Node):
+    date: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timezone(Node):
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Calendar(Node):
+    name: str
+    items: tuple[Node, ...]  # Timezone | OpenHours | Holidays | Closed
+
+    @property
+    def timezone(self) -> Timezone | None:
+        return next((i for i in self.items if isinstance(i, Timezone)), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaOwner(Node):
+    team: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockSpan(Node):
+    start: str
+    stops: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockLimit(Node):
+    """unit is 'minutes', 'hours', 'days', 'business hours' or 'business days'."""
+
+    amount: Decimal
+    unit: str
+    calendar: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target(Node):
+    percent: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeedsReason(Node):
+    event: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountRule(Node):
+    count: Decimal
+    event: str
+    window: Decimal
+    window_unit: str
+    after: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeRule(Node):
+    count: Decimal
+    event: str
+    period: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sla(Node):
+    name: str
+    label: str | None
+    items: tuple[Node, ...]
+
+    def first(self, kind: type) -> Node | None:
+        return next((i for i in self.items if isinstance(i, kind)), None)
+
+    def all(self, kind: type) -> tuple[Node, ...]:
+        return tuple(i for i in self.items if isinstance(i, kind))
+
+    @property
+    def kind(self) -> str:
+        """'clock', 'count', 'volume', or 'unknown' when none is given."""
+        if self.first(ClockSpan) or self.first(ClockLimit):
+            return "clock"
+        if self.first(CountRule):
+            return "count"
+        if self.first(VolumeRule):
+            return "volume"
+        return "unknown"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecycleRule(Node):
+    event: str
+    reason: str
+    stage: str
+    after: Decimal
+    unit: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recycle(Node):
+    rules: tuple[RecycleRule, ...]
+
+
+# ---------------------------------------------------------------- header, policy
+
+
+@dataclass(frozen=True, kw_only=True)
+class Title(Node):
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Owner(Node):
+    team: str
+    person: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effective(Node):
+    date: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy(Node):
+    id: str
+    version: str
+    items: tuple[Node, ...]  # in source order: order matters for scope
+    id_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    version_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    def of(self, kind: type) -> tuple:
+        return tuple(i for i in self.items if isinstance(i, kind))
+
+    @property
+    def title(self) -> str | None:
+        t = self.of(Title)
+        return t[0].text if t else None
+
+    @property
+    def owners(self) -> tuple[Owner, ...]:
+        return self.of(Owner)
+
+    @property
+    def teams(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(o.team for o in self.owners))
+
+    @property
+    def timezone(self) -> str:
+        t = self.of(Timezone)
+        return t[0].name if t else "UTC"
+
+    @property
+    def effective(self) -> str | None:
+        e = self.of(Effective)
+        return e[0].date if e else None
+
+    @property
+    def fields(self) -> tuple[LeadField, ...]:
+        return tuple(f for block in self.of(LeadBlock) for f in block.fields)
+
+    @property
+    def scores(self) -> tuple[Score, ...]:
+        return self.of(Score)
+
+    @property
+    def grades(self) -> tuple[Grade, ...]:
+        return self.of(Grade)
+
+    @property
+    def stages(self) -> tuple[StageEntry, ...]:
+        return tuple(e for block in self.of(Stages) for e in block.entries)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return self.of(Route)
+
+    @property
+    def calendars(self) -> tuple[Calendar, ...]:
+        return self.of(Calendar)
+
+    @property
+    def slas(self) -> tuple[Sla, ...]:
+        return self.of(Sla)
+
+    @property
+    def recycle_rules(self) -> tuple[RecycleRule, ...]:
+        return tuple(r for block in self.of(Recycle) for r in block.rules)

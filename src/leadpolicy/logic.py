@@ -1,0 +1,116 @@
+"""Three-valued logic and value comparison: the one meaning every backend must share.
+
+`None` stands for *unknown* (a missing value). A rule, grade, stage or route
+fires only when its condition is `True`. Text comparison ignores case.
+Timestamps compared with dates compare by their local date in the policy's timezone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Iterable, Optional
+from zoneinfo import ZoneInfo
+
+Truth = Optional[bool]
+
+
+def and3(values: Iterable[Truth]) -> Truth:
+    """SQL AND: false wins, then unknown."""
+    result: Truth = True
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            result = None
+    return result
+
+
+def or3(values: Iterable[Truth]) -> Truth:
+    """SQL OR: true wins, then unknown."""
+    result: Truth = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            result = None
+    return result
+
+
+def not3(value: Truth) -> Truth:
+    return None if value is None else not value
+
+
+def _comparable(a: object, b: object, tz: ZoneInfo) -> tuple[object, object]:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower(), b.lower()
+    if isinstance(a, dt.datetime) and not isinstance(b, dt.datetime) and isinstance(b, dt.date):
+        return a.astimezone(tz).date(), b
+    if isinstance(b, dt.datetime) and not isinstance(a, dt.datetime) and isinstance(a, dt.date):
+        return a, b.astimezone(tz).date()
+    return a, b
+
+
+def compare(op: str, a: object, b: object, tz: ZoneInfo) -> Truth:
+    """`a OP b` with SQL semantics: unknown when either side is missing."""
+    if a is None or b is None:
+        return None
+    a, b = _comparable(a, b, tz)
+    if op == "=":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op == "<":
+        return a < b  # type: ignore[operator]
+    if op == "<=":
+        return a <= b  # type: ignore[operator]
+    if op == ">":
+        return a > b  # type: ignore[operator]
+    if op == ">=":
+        return a >= b  # type: ignore[operator]
+    raise ValueError(f"unknown operator {op!r}")
+
+
+def between(value: object, low: object, high: object, tz: ZoneInfo) -> Truth:
+    """Inclusive, exactly as SQL's `x >= low AND x <= high`."""
+    return and3((compare(">=", value, low, tz), compare("<=", value, high, tz)))
+
+
+def in_list(value: object, options: Iterable[object], tz: ZoneInfo) -> Truth:
+    """SQL IN over non-missing constants."""
+    if value is None:
+        return None
+    return any(compare("=", value, o, tz) for o in options)
+
+
+def text_match(how: str, value: object, needles: Iterable[str]) -> Truth:
+    """contains / starts / ends / contains_any, ignoring case."""
+    if value is None:
+        return None
+    hay = str(value).lower()
+    if how in ("contains", "contains_any"):
+        return any(n.lower() in hay for n in needles)
+    if how == "starts":
+        return any(hay.startswith(n.lower()) for n in needles)
+    if how == "ends":
+        return any(hay.endswith(n.lower()) for n in needles)
+    raise ValueError(f"unknown text match {how!r}")
+
+
+def days_since(value: object, now: dt.datetime, tz: ZoneInfo) -> int | None:
+    """Whole days from a date or timestamp to `now`.
+
+    Timestamps: elapsed real time in 24-hour days, rounded down.
+    Dates: calendar days from the date to `now`'s date in the policy's timezone.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return (now - value) // dt.timedelta(days=1)
+    if isinstance(value, dt.date):
+        return (now.astimezone(tz).date() - value).days
+    raise TypeError(f"days since needs a date or timestamp, not {type(value).__name__}")
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)

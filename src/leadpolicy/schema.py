@@ -1,0 +1,229 @@
+"""The lead block as a JSON Schema, and leads validated and read into typed values.
+
+How values are read (documented in docs/leads.md):
+- JSON / YAML: numbers, booleans and strings as they are. Dates are `YYYY-MM-DD`;
+  timestamps are ISO 8601 (`2026-11-20T12:00:00-05:00`, `Z` allowed, seconds and
+  fractions optional); a timestamp without an offset is read in the policy's timezone.
+  YAML's own date and timestamp values are accepted too.
+- CSV: every cell is text and is first converted by the field's type
+  (`read_text_cell`): numbers as decimals, yes/no from yes/no/true/false/y/n/1/0.
+- Absent, null and empty (blank text) values are missing; a field's default then applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from . import ast
+from .diagnostics import did_you_mean
+from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
+
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+YES_WORDS = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
+TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "nothing", "integer": "a number",
+              "object": "an object", "array": "a list"}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A lead value that does not fit the schema."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def field_schema(f: ast.LeadField) -> dict[str, Any]:
+    kind = f.type.name
+    nullable = not f.required
+    if kind == TEXT:
+        schema: dict[str, Any] = {"type": "string"}
+        if f.required:
+            schema["pattern"] = r"\S"
+    elif kind == NUMBER:
+        schema = {"type": "number"}
+    elif kind == YESNO:
+        schema = {"type": "boolean"}
+    elif kind == DATE:
+        schema = {"type": "string", "pattern": DATE_PATTERN, "format": "date"}
+    elif kind == TIMESTAMP:
+        schema = {"type": "string", "pattern": TIMESTAMP_PATTERN}
+    else:
+        schema = {"enum": list(f.type.choices) + ([None, ""] if nullable else [])}
+        nullable = False
+    if nullable:
+        schema["type"] = [schema["type"], "null"]
+    schema["description"] = f"{kind}" + (" (required)" if f.required else "")
+    if f.default is not None:
+        schema["default"] = literal_json(f.default)
+    return schema
+
+
+def literal_json(lit: ast.Literal) -> Any:
+    if lit.kind == "number":
+        value = lit.value
+        return int(value) if value == value.to_integral_value() else float(value)  # type: ignore[union-attr]
+    return lit.value
+
+
+def lead_schema(policy: ast.Policy) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a lead for this policy. Unknown properties are allowed:
+    warehouse tables and CRM records carry more columns than a policy reads."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:leadpolicy:{policy.id}:{policy.version}:lead",
+        "title": f"Lead for {policy.title or policy.id} {policy.version}",
+        "type": "object",
+        "properties": {f.name: field_schema(f) for f in policy.fields},
+        "required": [f.name for f in policy.fields if f.required],
+        "additionalProperties": True,
+    }
+
+
+def to_json_value(value: Any) -> Any:
+    """YAML and Python values (dates, decimals) as the JSON values the schema speaks of."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    return value
+
+
+def read_text_cell(kind: str, text: str | None) -> Any:
+    """A CSV cell converted by the field's type; on failure the text is kept, for the schema to report."""
+    if text is None or text.strip() == "":
+        return None
+    raw = text.strip()
+    if kind == NUMBER:
+        try:
+            number = Decimal(raw)
+        except InvalidOperation:
+            return text
+        return to_json_value(number) if number.is_finite() else text
+    if kind == YESNO:
+        return YES_WORDS.get(raw.lower(), text)
+    return text
+
+
+def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
+    """An ISO 8601 timestamp; without an offset it is read in `tz`. Raises ValueError."""
+    value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value
+
+
+def _describe_error(error) -> FieldError:
+    field = ".".join(str(p) for p in error.absolute_path)
+    instance = error.instance
+    keyword = error.validator
+    if keyword == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        return FieldError(missing, "is required but missing")
+    if keyword == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        words = " or ".join(TYPE_WORDS.get(w, w) for w in wanted if w != "null")
+        got = _json_kind(instance)
+        return FieldError(field, f"expected {words}, got {got} {instance!r}")
+    if keyword == "enum":
+        choices = [c for c in error.validator_value if c not in (None, "")]
+        hint = did_you_mean(str(instance), choices)
+        message = f"{instance!r} is not one of: {', '.join(choices)}"
+        return FieldError(field, message + (f" ({hint})" if hint else ""))
+    if keyword == "pattern":
+        if error.validator_value == DATE_PATTERN:
+            return FieldError(field, f"{instance!r} is not a date (YYYY-MM-DD)")
+        if error.validator_value == TIMESTAMP_PATTERN:
+            return FieldError(field, f"{instance!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
+        return FieldError(field, "is required but empty")
+    return FieldError(field, error.message)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
+
+
+class LeadReader:
+    """Validates leads against a policy's schema and reads them into typed values."""
+
+    def __init__(self, policy: ast.Policy):
+        from jsonschema import Draft202012Validator
+
+        self.policy = policy
+        self.schema = lead_schema(policy)
+        self.validator = Draft202012Validator(self.schema)
+        self.tz = ZoneInfo(policy.timezone)
+        self.fields = {f.name: f for f in policy.fields}
+
+    def read(self, raw: Mapping[str, Any], strict: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
+        """Typed values (None for missing) and the errors. With `strict`, unknown fields are errors."""
+        if not isinstance(raw, Mapping):
+            return {}, [FieldError("", f"a lead must be a mapping of field names to values, not {_json_kind(raw)}")]
+        doc = {str(k): to_json_value(v) for k, v in raw.items()}
+        errors = [_describe_error(e) for e in self.validator.iter_errors(doc)]
+        if strict:
+            for key in doc:
+                if key not in self.fields:
+                    hint = did_you_mean(key, self.fields)
+                    errors.append(FieldError(key, "is not a field of this policy" + (f" ({hint})" if hint else "")))
+        values: dict[str, Any] = {}
+        bad = {e.field for e in errors}
+        for name, f in self.fields.items():
+            if name in bad:
+                values[name] = None
+                continue
+            try:
+                values[name] = self._typed(f, doc.get(name))
+            except ValueError as exc:
+                errors.append(FieldError(name, str(exc)))
+                values[name] = None
+        errors.sort(key=lambda e: (list(self.fields).index(e.field) if e.field in self.fields else 10**6, e.field))
+        return values, errors
+
+    def _typed(self, f: ast.LeadField, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            return self._typed(f, literal_json(f.default)) if f.default is not None else None
+        kind = f.type.name
+        if kind == NUMBER:
+            number = Decimal(str(value))
+            if not number.is_finite():
+                raise ValueError(f"{value!r} is not a finite number")
+            return number
+        if kind == YESNO:
+            return bool(value)
+        if kind == DATE:
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real date") from None
+        if kind == TIMESTAMP:
+            try:
+                return parse_timestamp(value, self.tz)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a real timestamp") from None
+        return str(value)
+
+
+def is_iso_timestamp(text: str) -> bool:
+    return re.match(TIMESTAMP_PATTERN, text) is not None
