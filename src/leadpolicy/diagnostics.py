@@ -41,6 +41,8 @@ CODES: dict[str, tuple[str, str]] = {
     "missing-otherwise": (ERROR, "The stages have no `otherwise`, so a lead could have no stage."),
     "unreachable": (ERROR, "An entry can never be chosen because earlier entries always match first."),
     "incomplete-sla": (ERROR, "An SLA lacks a part its kind needs (owner, clock, limit, target)."),
+    "bad-samples": (ERROR, "A samples file is not valid YAML, does not follow the samples schema, or names a missing policy."),
+    "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
     "never-true": (WARNING, "A condition can never be true, so its rule never fires."),
     "always-true": (WARNING, "A rule's condition is always true; write it as a constant or `otherwise`."),
     "no-route-otherwise": (WARNING, "A route has no `otherwise`: some leads of its stages get no queue."),

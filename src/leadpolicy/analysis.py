@@ -1,0 +1,211 @@
+"""Reasoning over conditions: which can never be true, always true, or never reached.
+
+Each variable a condition reads (a field, score, grade or `days since`) gets a
+finite set of representative values: every constant it is compared with, a value
+between each pair, one below and one above, and `missing` where it can be
+missing. Atoms that this cannot decide exactly (text matches, field-to-field
+comparisons) become free three-valued variables of their own. The set of worlds
+so built contains every real lead's situation, so "no world makes it true" is a
+sound reason for a never-true warning or an unreachable error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from . import ast, logic
+from .interpreter import evaluate_condition
+from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
+
+MAX_WORLDS = 200_000
+OTHER = "\x00other"
+ORDERED = (NUMBER, DATE, TIMESTAMP)
+
+
+def _var_of(node: ast.Node, symbols: dict[str, Symbol]) -> tuple | None:
+    if isinstance(node, ast.NameRef) and node.name in symbols:
+        return ("ref", node.name)
+    if isinstance(node, ast.DaysSince) and node.field_name in symbols:
+        return ("days", node.field_name)
+    return None
+
+
+def _literal_value(lit: ast.Literal) -> Any:
+    if lit.kind == "date":
+        return dt.date.fromisoformat(str(lit.value))
+    if lit.kind == "text":
+        return str(lit.value).lower()
+    return lit.value
+
+
+def _atoms(node: ast.Node) -> Iterable[ast.Node]:
+    if isinstance(node, (ast.And, ast.Or)):
+        for item in node.items:
+            yield from _atoms(item)
+    elif isinstance(node, ast.Not):
+        yield from _atoms(node.operand)
+    else:
+        yield node
+
+
+class _Space:
+    """The variables of a set of conditions and their representative values."""
+
+    def __init__(self, conditions: Sequence[ast.Node], symbols: dict[str, Symbol]):
+        self.symbols = symbols
+        self.constants: dict[tuple, list[Any]] = {}
+        self.opaque: list[ast.Node] = []
+        self.decidable: set[int] = set()
+        for cond in conditions:
+            for atom in _atoms(cond):
+                self._collect(atom)
+
+    def _collect(self, atom: ast.Node) -> None:
+        operands: list[ast.Node] = []
+        if isinstance(atom, ast.Compare):
+            operands = [atom.left, atom.right]
+        elif isinstance(atom, ast.Between):
+            operands = [atom.operand, atom.low, atom.high]
+        elif isinstance(atom, ast.InList):
+            operands = [atom.operand, *atom.values]
+        elif isinstance(atom, (ast.IsMissing, ast.Truthy)):
+            operands = [atom.operand]
+        variables = [_var_of(o, self.symbols) for o in operands]
+        named = [v for v in variables if v is not None]
+        literals_only = all(v is not None or isinstance(o, ast.Literal) for o, v in zip(operands, variables))
+        if isinstance(atom, ast.TextMatch) or len(named) > 1 or not literals_only or not operands:
+            if atom not in self.opaque:
+                self.opaque.append(atom)
+            for v in named:
+                self.constants.setdefault(v, [])
+            return
+        self.decidable.add(id(atom))
+        for v in named:
+            consts = self.constants.setdefault(v, [])
+            consts.extend(_literal_value(o) for o in operands if isinstance(o, ast.Literal))
+
+    def _type(self, var: tuple) -> tuple[str, bool, Symbol]:
+        sym = self.symbols[var[1]]
+        if var[0] == "days":
+            return NUMBER, sym.nullable, sym
+        return sym.type, sym.nullable, sym
+
+    def domain(self, var: tuple) -> list[Any]:
+        kind, nullable, sym = self._type(var)
+        consts = self.constants.get(var, [])
+        if kind == YESNO:
+            values: list[Any] = [True, False]
+        elif kind in (TEXT, CHOICE):
+            values = sorted({c for c in consts if isinstance(c, str)} | ({c.lower() for c in sym.choices}
+                                                                           if sym.choices else {OTHER}))
+        elif kind in ORDERED:
+            values = self._ordered(kind, consts, sym if var[0] == "ref" else None)
+        else:
+            values = [None]
+        return values + ([None] if nullable else [])
+
+    @staticmethod
+    def _ordered(kind: str, consts: list[Any], sym: Symbol | None) -> list[Any]:
+        if kind == NUMBER:
+            points = sorted({Decimal(c) for c in consts if logic.is_number(c)})
+            low = high = None
+            if sym is not None and sym.kind == "score" and sym.low is not None:
+                low, high = sym.low, sym.high
+                points = sorted(set(points) | {low, high})
+            step = Decimal(1)
+            mid = lambda a, b: (a + b) / 2  # noqa: E731
+        else:
+            points = sorted({c for c in consts if isinstance(c, dt.date)})
+            low = high = None
+            step = dt.timedelta(days=1)
+            mid = lambda a, b: a + (b - a) / 2 if (b - a).days > 1 else None  # noqa: E731
+        if not points:
+            return [Decimal(0) if kind == NUMBER else dt.date(2000, 1, 1)]
+        values = [points[0] - step]
+        for a, b in zip(points, points[1:]):
+            values.append(a)
+            m = mid(a, b)
+            if m is not None:
+                values.append(m if kind == NUMBER else dt.date.fromordinal(a.toordinal() + (b - a).days // 2))
+        values += [points[-1], points[-1] + step]
+        if low is not None:
+            values = [v for v in values if low <= v <= high]
+        return values
+
+    def worlds(self) -> Iterable[tuple[dict[tuple, Any], dict[ast.Node, Any]]] | None:
+        variables = list(self.constants)
+        domains = [self.domain(v) for v in variables]
+        size = 1
+        for d in domains:
+            size *= len(d)
+        size *= 3 ** len(self.opaque)
+        if size > MAX_WORLDS:
+            return None
+
+        def generate():
+            for values in itertools.product(*domains):
+                world = dict(zip(variables, values))
+                for truths in itertools.product((True, False, None), repeat=len(self.opaque)):
+                    yield world, dict(zip(self.opaque, truths))
+        return generate()
+
+
+def _evaluate(node: ast.Node, world: dict, opaque: dict, space: _Space, tz: ZoneInfo):
+    if isinstance(node, ast.And):
+        return logic.and3(_evaluate(i, world, opaque, space, tz) for i in node.items)
+    if isinstance(node, ast.Or):
+        return logic.or3(_evaluate(i, world, opaque, space, tz) for i in node.items)
+    if isinstance(node, ast.Not):
+        return logic.not3(_evaluate(node.operand, world, opaque, space, tz))
+    if id(node) not in space.decidable:
+        return opaque[node]
+
+    def value(operand: ast.Node) -> Any:
+        if isinstance(operand, ast.Literal):
+            return _literal_value(operand)
+        return world[_var_of(operand, space.symbols)]
+
+    return evaluate_condition(node, value, tz)
+
+
+def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
+    """'never', 'always' or 'sometimes' (also when the space is too large to decide)."""
+    space = _Space([condition], symbols)
+    worlds = space.worlds()
+    if worlds is None:
+        return "sometimes"
+    tz = ZoneInfo(timezone)
+    seen = set()
+    for world, opaque in worlds:
+        seen.add(_evaluate(condition, world, opaque, space, tz) is True)
+        if len(seen) == 2:
+            return "sometimes"
+    return "always" if seen == {True} else "never"
+
+
+def unreachable(conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol], timezone: str) -> list[int]:
+    """Indices of first-match entries that no lead can ever reach (`otherwise` entries are None)."""
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return []
+    space = _Space(present, symbols)
+    worlds = space.worlds()
+    if worlds is None:
+        return []
+    tz = ZoneInfo(timezone)
+    reached: set[int] = set()
+    candidates = {i for i, c in enumerate(conditions) if c is not None}
+    for world, opaque in worlds:
+        for i, cond in enumerate(conditions):
+            if cond is None:
+                break
+            if _evaluate(cond, world, opaque, space, tz) is True:
+                reached.add(i)
+                break
+        if reached == candidates:
+            return []
+    return sorted(candidates - reached)

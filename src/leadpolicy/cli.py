@@ -1,0 +1,408 @@
+"""The `leadpolicy` command line: check, test, explain, schema, fmt."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+MAIN_EPILOG = """\
+examples:
+  leadpolicy check                       parse, check and test every policy in policies/
+  leadpolicy test policies/ --coverage   run the sample cases and list what no case covers
+  leadpolicy explain policies/inbound-b2b.policy --lead '{"email": "a@b.io", "employees": 300}'
+  leadpolicy schema policies/inbound-b2b.policy > lead.schema.json
+  leadpolicy fmt --check                 fail when a policy is not in canonical form
+
+exit codes: 0 all is well, 1 problems found, 2 bad usage, 3 internal error
+"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadpolicy", formatter_class=_formatter, epilog=MAIN_EPILOG,
+        description="Lead scoring, handoff, routing and SLA agreements between Sales and Marketing, as code.")
+    parser.add_argument("--version", action="version", version=f"leadpolicy {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", formatter_class=_formatter, help="parse, check and test policies",
+                       description="Parse and check every policy, and run its samples file.",
+                       epilog="examples:\n  leadpolicy check\n  leadpolicy check policies/inbound-b2b.policy --format json\n"
+                              "  leadpolicy check --min-coverage 80\n")
+    p.add_argument("paths", nargs="*", default=["policies"], help="policy files or directories (default: policies/)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--min-coverage", type=float, default=None, metavar="N",
+                   help="fail when a policy's sample coverage is below N percent")
+    p.add_argument("--allow-untested", action="store_true", help="do not fail for a policy without samples")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    p = sub.add_parser("test", formatter_class=_formatter, help="run sample cases",
+                       description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
+                       epilog="examples:\n  leadpolicy test\n  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
+                              "  leadpolicy test --coverage --min-coverage 90\n  leadpolicy test --junit report.xml\n")
+    p.add_argument("paths", nargs="*", default=["policies"], help="samples files, policy files or directories")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
+    p.add_argument("--coverage", action="store_true", help="list rules, stages, routes and boundaries no case covers")
+    p.add_argument("--min-coverage", type=float, default=None, metavar="N", help="fail below N percent coverage")
+    p.add_argument("-k", dest="pattern", metavar="TEXT", help="only cases whose name contains TEXT")
+
+    p = sub.add_parser("explain", formatter_class=_formatter, help="score one lead and say why",
+                       description="Evaluate one lead and explain every score, grade, stage and route.",
+                       epilog="examples:\n  leadpolicy explain policies/inbound-b2b.policy --lead lead.json\n"
+                              "  leadpolicy explain policies/inbound-b2b.policy --lead '{\"email\": \"x@y.io\"}' "
+                              "--now 2026-11-20T12:00:00-05:00\n")
+    p.add_argument("policy")
+    p.add_argument("--lead", required=True, help="a JSON object, or a .json / .yaml file holding one")
+    p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser("schema", formatter_class=_formatter, help="print the lead JSON Schema of a policy",
+                       epilog="example:\n  leadpolicy schema policies/inbound-b2b.policy > lead.schema.json\n")
+    p.add_argument("policy")
+
+    p = sub.add_parser("fmt", formatter_class=_formatter, help="format policies canonically",
+                       description="Rewrite policies in canonical form, keeping comments.",
+                       epilog="examples:\n  leadpolicy fmt\n  leadpolicy fmt --check policies/\n"
+                              "  leadpolicy fmt --diff policies/inbound-b2b.policy\n")
+    p.add_argument("paths", nargs="*", default=["policies"])
+    p.add_argument("--check", action="store_true", help="change nothing; fail when a file is not formatted")
+    p.add_argument("--diff", action="store_true", help="change nothing; print what would change")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
+               "fmt": cmd_fmt}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("leadpolicy: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # never a traceback for the user; LEADPOLICY_DEBUG=1 shows it
+        if os.environ.get("LEADPOLICY_DEBUG"):
+            raise
+        print(f"leadpolicy: internal error: {type(exc).__name__}: {exc}\n"
+              "  please report it; LEADPOLICY_DEBUG=1 shows the details", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+# ---------------------------------------------------------------- check and test
+
+
+def _print_diagnostics(diags, sources: dict[str, str | None]) -> None:
+    from .diagnostics import render
+
+    for d in sorted(diags, key=lambda d: d.sort_key()):
+        print(render(d, sources.get(d.file)))
+
+
+def _print_case_failures(run) -> None:
+    for case in run.cases:
+        if case.passed:
+            continue
+        print(f"{case.file}:{case.line}: {case.status.upper()}: {case.name}")
+        for failure in case.failures:
+            print(f"    {failure}")
+        if case.explanation:
+            print("    because:")
+            for line in case.explanation:
+                print(f"      {line}")
+
+
+def _print_coverage(run) -> None:
+    missing = [i for i in run.coverage if not i.covered]
+    percent = run.coverage_percent
+    print(f"coverage {run.file}: {percent if percent is not None else '-'}% "
+          f"({len(run.coverage) - len(missing)} of {len(run.coverage)})")
+    words = {"rule": "no case fires rule", "stage": "no case reaches stage", "route": "no case reaches route",
+             "boundary": "no case tests the boundary"}
+    for item in missing:
+        print(f"  {run.policy_file}:{item.line}: {words[item.kind]} {item.what}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .diagnostics import Diagnostic
+    from .harness import run_samples
+    from .loader import discover, load_policy, samples_for
+
+    policies, samples, problems = discover(args.paths)
+    diags = list(problems)
+    sources: dict[str, str | None] = {}
+    runs = []
+    rows = []
+    used_samples: set[Path] = set()
+    for path in policies:
+        loaded = load_policy(path)
+        sources[loaded.file] = loaded.source
+        diags.extend(loaded.diagnostics)
+        sample_path = samples_for(path)
+        run = None
+        if loaded.has_errors:
+            status = "errors"
+        elif sample_path.exists():
+            used_samples.add(sample_path.resolve())
+            run = run_samples(sample_path, loaded.policy, loaded.file)
+            runs.append(run)
+            diags.extend(run.diagnostics)
+            status = "ok" if run.ok else "failing"
+        else:
+            status = "untested"
+            if not args.allow_untested:
+                diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
+                                        loaded.file, hint="see docs/samples.md for the format"))
+        rows.append((loaded, run, status))
+    for sample_path in samples:
+        if sample_path.resolve() not in used_samples:
+            run = run_samples(sample_path)
+            runs.append(run)
+            diags.extend(run.diagnostics)
+    errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
+    failing_cases = [c for r in runs for c in r.cases if not c.passed]
+    low_coverage = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
+    ok = not errors and not failing_cases and not low_coverage
+    if args.format == "json":
+        print(json.dumps({
+            "ok": ok,
+            "diagnostics": [d.as_dict() for d in sorted(diags, key=lambda d: d.sort_key())],
+            "cases": [c.as_dict() for r in runs for c in r.cases],
+            "policies": [_summary_dict(loaded, run, status) for loaded, run, status in rows],
+        }, indent=2, default=str))
+        return EXIT_OK if ok else EXIT_PROBLEMS
+    _print_diagnostics(diags, sources)
+    for run in runs:
+        _print_case_failures(run)
+    for run in low_coverage:
+        print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
+    _print_summary(rows, runs)
+    n_err = len([d for d in diags if d.is_error])
+    n_warn = len([d for d in diags if not d.is_error])
+    verdict = "all is well" if ok else "problems found"
+    print(f"\n{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, {n_err} error(s), {n_warn} warning(s), "
+          f"{sum(len(r.cases) for r in runs) - len(failing_cases)}/{sum(len(r.cases) for r in runs)} cases passed: "
+          f"{verdict}")
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _summary_dict(loaded, run, status) -> dict[str, Any]:
+    policy = loaded.policy
+    return {
+        "file": loaded.file,
+        "id": policy.id if policy else None,
+        "version": policy.version if policy else None,
+        "errors": sum(d.is_error for d in loaded.diagnostics),
+        "warnings": sum(not d.is_error for d in loaded.diagnostics),
+        "cases": len(run.cases) if run else 0,
+        "passed": sum(c.passed for c in run.cases) if run else 0,
+        "coverage": run.coverage_percent if run else None,
+        "status": status,
+    }
+
+
+def _print_summary(rows, runs) -> None:
+    if not rows:
+        return
+    table = [("policy", "version", "errors", "warnings", "cases", "coverage", "status")]
+    for loaded, run, status in rows:
+        s = _summary_dict(loaded, run, status)
+        table.append((s["file"], s["version"] or "-", str(s["errors"]), str(s["warnings"]),
+                      f"{s['passed']}/{s['cases']}" if run else "-",
+                      f"{s['coverage']}%" if s["coverage"] is not None else "-", status))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    print()
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _samples_paths(paths: list[str]) -> tuple[list[Path], list]:
+    from .diagnostics import Diagnostic
+    from .loader import POLICY_SUFFIX, discover, samples_for
+
+    policies, samples, problems = discover(paths)
+    found = list(samples)
+    for policy in policies:
+        s = samples_for(policy)
+        if s.exists():
+            found.append(s)
+        elif str(policy) in paths or policy.name.endswith(POLICY_SUFFIX) and any(p == str(policy) for p in paths):
+            problems.append(Diagnostic("untested", f"no samples file {s.name}", str(policy)))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return [Path(os.path.relpath(p)) for p in unique], problems
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .harness import run_samples
+
+    paths, problems = _samples_paths(args.paths)
+    runs = [run_samples(p) for p in paths]
+    if args.pattern:
+        for run in runs:
+            run.cases = [c for c in run.cases if args.pattern.lower() in c.name.lower()]
+    diags = problems + [d for r in runs for d in r.diagnostics]
+    cases = [c for r in runs for c in r.cases]
+    failed = [c for c in cases if not c.passed]
+    low = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
+    ok = not [d for d in diags if d.is_error] and not failed and not low and (cases or not paths)
+    if args.junit:
+        from .junit import write_junit
+
+        write_junit(args.junit, runs)
+    if args.format == "json":
+        print(json.dumps({
+            "ok": bool(ok),
+            "diagnostics": [d.as_dict() for d in diags],
+            "cases": [c.as_dict() for c in cases],
+            "coverage": {r.file: {"percent": r.coverage_percent,
+                                  "uncovered": [vars(i) for i in r.coverage if not i.covered]} for r in runs},
+        }, indent=2, default=str))
+        return EXIT_OK if ok else EXIT_PROBLEMS
+    _print_diagnostics(diags, {})
+    for run in runs:
+        _print_case_failures(run)
+    if args.coverage or args.min_coverage is not None:
+        for run in runs:
+            _print_coverage(run)
+    for run in low:
+        print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
+    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
+          f"in {len(runs)} samples file(s)")
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+# ---------------------------------------------------------------- explain, schema, fmt
+
+
+def _load_or_report(path: str):
+    from .loader import load_policy
+
+    loaded = load_policy(path)
+    if loaded.has_errors:
+        _print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+        return None
+    return loaded
+
+
+def _read_lead(text: str) -> Any:
+    import yaml
+
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return json.loads(stripped)
+    path = Path(text)
+    if not path.exists():
+        raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
+    content = path.read_text("utf-8")
+    return json.loads(content) if path.suffix == ".json" else yaml.safe_load(content)
+
+
+def parse_now(text: str | None, timezone: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    from .schema import parse_timestamp
+
+    if text is None:
+        return dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(timezone)).replace(microsecond=0)
+    return parse_timestamp(text, ZoneInfo(timezone))
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .interpreter import evaluate
+    from .schema import LeadReader
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    try:
+        raw = _read_lead(args.lead)
+        now = parse_now(args.now, loaded.policy.timezone)
+    except (ValueError, OSError) as exc:
+        print(f"leadpolicy explain: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    values, errors = LeadReader(loaded.policy).read(raw)
+    if errors:
+        for e in errors:
+            print(f"lead: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    decision = evaluate(loaded.policy, values, now)
+    if args.format == "json":
+        print(json.dumps(decision.as_dict(), indent=2))
+        return EXIT_OK
+    print(f"{loaded.policy.id} {loaded.policy.version} at {now.isoformat()}" + ("" if args.now else " (now)"))
+    summary = ", ".join(f"{k} {v.value}" for k, v in decision.scores.items())
+    grades = ", ".join(f"{k} {v}" for k, v in decision.grades.items())
+    print(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
+    print(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
+    print("why:")
+    for line in decision.explanation:
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import lead_schema
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    print(json.dumps(lead_schema(loaded.policy), indent=2))
+    return EXIT_OK
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    import difflib
+
+    from .formatter import format_policy
+    from .loader import discover
+    from .parser import parse_file
+
+    policies, _, problems = discover(args.paths)
+    _print_diagnostics(problems, {})
+    status = EXIT_PROBLEMS if problems else EXIT_OK
+    for path in policies:
+        parsed = parse_file(path)
+        if parsed.policy is None:
+            _print_diagnostics(parsed.diagnostics, {parsed.file: parsed.source})
+            status = EXIT_PROBLEMS
+            continue
+        formatted = format_policy(parsed.policy, parsed.comments)
+        if formatted == parsed.source:
+            continue
+        if args.check or args.diff:
+            status = EXIT_PROBLEMS
+            if args.diff:
+                sys.stdout.writelines(difflib.unified_diff(parsed.source.splitlines(True), formatted.splitlines(True),
+                                                           f"{path} (now)", f"{path} (formatted)"))
+            else:
+                print(f"{path}: not formatted (run: leadpolicy fmt {path})")
+        else:
+            Path(path).write_text(formatted, "utf-8")
+            print(f"formatted {path}")
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

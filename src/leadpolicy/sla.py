@@ -1,0 +1,308 @@
+"""SLA evaluation over event timelines: clocks, counts, volumes, reason codes and recycling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from . import ast
+from .calendars import UTC, BusinessCalendar
+
+MET, BREACHED, PENDING = "met", "breached", "pending"
+UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business hour": "business hours",
+                "business day": "business days"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of an event log."""
+
+    lead: str
+    event: str
+    at: dt.datetime
+    reason: str | None = None
+    row: int = 0
+
+
+@dataclass
+class ClockResult:
+    sla: str
+    lead: str
+    start: dt.datetime
+    deadline: dt.datetime
+    status: str
+    stop: dt.datetime | None = None
+    stop_event: str | None = None
+    used: dt.timedelta | None = None  # business or elapsed time from start to stop (or now)
+    late_by: dt.timedelta | None = None
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "stop": _iso(self.stop),
+                "stop_event": self.stop_event, "deadline": _iso(self.deadline), "status": self.status,
+                "used_minutes": _minutes(self.used), "late_minutes": _minutes(self.late_by)}
+
+
+@dataclass
+class CountResult:
+    sla: str
+    lead: str
+    start: dt.datetime
+    window_end: dt.datetime
+    count: int
+    needed: int
+    status: str
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "window_end": _iso(self.window_end),
+                "count": self.count, "needed": self.needed, "status": self.status}
+
+
+@dataclass
+class VolumeResult:
+    sla: str
+    period: str
+    start: dt.datetime
+    end: dt.datetime
+    count: int
+    needed: int
+    status: str
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "period": self.period, "start": _iso(self.start), "end": _iso(self.end),
+                "count": self.count, "needed": self.needed, "status": self.status}
+
+
+@dataclass
+class ReasonViolation:
+    sla: str
+    lead: str
+    event: str
+    at: dt.datetime
+    reason: str | None
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "lead": self.lead, "event": self.event, "at": _iso(self.at), "reason": self.reason}
+
+
+@dataclass
+class RecycleEntry:
+    lead: str
+    event: str
+    reason: str
+    stage: str
+    at: dt.datetime
+
+    def as_dict(self) -> dict:
+        return {"lead": self.lead, "event": self.event, "reason": self.reason, "stage": self.stage, "at": _iso(self.at)}
+
+
+@dataclass
+class TimelineResult:
+    """Everything the SLAs say about a set of events at `now`."""
+
+    now: dt.datetime
+    clocks: list[ClockResult] = field(default_factory=list)
+    counts: list[CountResult] = field(default_factory=list)
+    volumes: list[VolumeResult] = field(default_factory=list)
+    violations: list[ReasonViolation] = field(default_factory=list)
+    recycles: list[RecycleEntry] = field(default_factory=list)
+
+    def statuses(self, sla: str) -> dict[str, str]:
+        """lead (or period, for volumes) -> status for one SLA."""
+        out = {r.lead: r.status for r in self.clocks + self.counts if r.sla == sla}  # type: ignore[operator]
+        out.update({v.period: v.status for v in self.volumes if v.sla == sla})
+        return out
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _minutes(value: dt.timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 3)
+
+
+class SlaEngine:
+    """The SLAs, calendars and recycle rules of one policy, ready to evaluate events."""
+
+    def __init__(self, policy: ast.Policy):
+        self.policy = policy
+        self.tz = ZoneInfo(policy.timezone)
+        self.calendars = {c.name: BusinessCalendar.from_ast(c) for c in policy.calendars}
+        self.slas = policy.slas
+        self.recycle_rules = policy.recycle_rules
+
+    def event_names(self) -> set[str]:
+        """Every event name the policy mentions."""
+        names: set[str] = set()
+        for sla in self.slas:
+            for item in sla.items:
+                if isinstance(item, ast.ClockSpan):
+                    names |= {item.start, *item.stops}
+                elif isinstance(item, ast.CountRule):
+                    names |= {item.event, item.after}
+                elif isinstance(item, (ast.VolumeRule, ast.NeedsReason)):
+                    names.add(item.event)
+        names |= {r.event for r in self.recycle_rules}
+        return names
+
+    def deadline(self, sla: ast.Sla, start: dt.datetime) -> dt.datetime:
+        limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
+        unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+        amount = limit.amount
+        if unit == "minutes":
+            return start + dt.timedelta(minutes=float(amount))
+        if unit == "hours":
+            return start + dt.timedelta(hours=float(amount))
+        if unit == "days":
+            return start + dt.timedelta(days=float(amount))
+        calendar = self.calendars[limit.calendar]  # type: ignore[index]
+        if unit == "business hours":
+            return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
+        return calendar.add_days(start, int(amount))
+
+    def used(self, sla: ast.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
+        if limit.calendar is not None and limit.unit.startswith("business"):
+            return self.calendars[limit.calendar].elapsed(start, end)
+        return max(end - start, dt.timedelta(0))
+
+    def evaluate_lead(self, lead: str, events: list[Event], now: dt.datetime, out: TimelineResult) -> None:
+        """One lead's events (any order) into clock, count, reason and recycle results."""
+        events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
+        for sla in self.slas:
+            span = sla.first(ast.ClockSpan)
+            if isinstance(span, ast.ClockSpan) and sla.first(ast.ClockLimit) is not None:
+                self._clock(sla, span, lead, events, now, out)
+            rule = sla.first(ast.CountRule)
+            if isinstance(rule, ast.CountRule):
+                self._count(sla, rule, lead, events, now, out)
+            for needs in sla.all(ast.NeedsReason):
+                allowed = {r.lower() for r in needs.reasons}
+                for e in events:
+                    if e.event == needs.event and (e.reason or "").lower() not in allowed:
+                        out.violations.append(ReasonViolation(sla.name, lead, e.event, e.at, e.reason))
+        for e in events:
+            for rule in self.recycle_rules:
+                if e.event == rule.event and (e.reason or "").lower() == rule.reason.lower():
+                    out.recycles.append(RecycleEntry(lead, e.event, rule.reason, rule.stage,
+                                                     e.at + dt.timedelta(days=float(rule.after))))
+
+    def _clock(self, sla: ast.Sla, span: ast.ClockSpan, lead: str, events: list[Event], now: dt.datetime,
+               out: TimelineResult) -> None:
+        start = next((e for e in events if e.event == span.start), None)
+        if start is None:
+            return
+        stop = next((e for e in events if e.event in span.stops and e.at >= start.at), None)
+        deadline = self.deadline(sla, start.at).astimezone(self.tz)
+        if stop is not None:
+            status = MET if stop.at <= deadline else BREACHED
+            late = stop.at - deadline if status == BREACHED else None
+            used = self.used(sla, start.at, stop.at)
+        else:
+            status = BREACHED if now > deadline else PENDING
+            late = now - deadline if status == BREACHED else None
+            used = self.used(sla, start.at, now)
+        out.clocks.append(ClockResult(sla.name, lead, start.at, deadline, status,
+                                      stop.at if stop else None, stop.event if stop else None, used, late))
+
+    def _count(self, sla: ast.Sla, rule: ast.CountRule, lead: str, events: list[Event], now: dt.datetime,
+               out: TimelineResult) -> None:
+        start = next((e for e in events if e.event == rule.after), None)
+        if start is None:
+            return
+        window_end = (start.at + dt.timedelta(days=float(rule.window))).astimezone(self.tz)
+        count = sum(1 for e in events if e.event == rule.event and start.at <= e.at <= window_end)
+        needed = int(rule.count)
+        status = MET if count >= needed else (BREACHED if now >= window_end else PENDING)
+        out.counts.append(CountResult(sla.name, lead, start.at, window_end, count, needed, status))
+
+    def volumes(self, events: Iterable[Event], now: dt.datetime, out: TimelineResult) -> None:
+        """Per-period counts for every volume SLA, from the first event's period to now's."""
+        for sla in self.slas:
+            rule = sla.first(ast.VolumeRule)
+            if not isinstance(rule, ast.VolumeRule):
+                continue
+            counts: dict[dt.datetime, int] = defaultdict(int)
+            for e in events:
+                if e.event == rule.event and e.at <= now:
+                    counts[period_start(rule.period, e.at, self.tz)] += 1
+            if not counts:
+                continue
+            start = min(counts)
+            last = period_start(rule.period, now, self.tz)
+            while start <= last:
+                end = next_period(rule.period, start)
+                count = counts.get(start, 0)
+                status = MET if count >= rule.count else (BREACHED if end <= now else PENDING)
+                out.volumes.append(VolumeResult(sla.name, period_label(rule.period, start), start.astimezone(UTC),
+                                                end.astimezone(UTC), count, int(rule.count), status))
+                start = end
+
+    def evaluate(self, events: Iterable[Event], now: dt.datetime) -> TimelineResult:
+        """All SLA results for a set of events (in memory; see the batch reader for large logs)."""
+        events = list(events)
+        out = TimelineResult(now)
+        by_lead: dict[str, list[Event]] = defaultdict(list)
+        for e in events:
+            by_lead[e.lead].append(e)
+        for lead, lead_events in by_lead.items():
+            self.evaluate_lead(lead, lead_events, now, out)
+        self.volumes(events, now, out)
+        return out
+
+
+def period_start(period: str, instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    local = instant.astimezone(tz)
+    day = local.date()
+    if period == "week":
+        day -= dt.timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    elif period == "quarter":
+        day = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+
+
+def next_period(period: str, start: dt.datetime) -> dt.datetime:
+    day = start.date()
+    if period == "day":
+        day += dt.timedelta(days=1)
+    elif period == "week":
+        day += dt.timedelta(days=7)
+    else:
+        months = 1 if period == "month" else 3
+        month = day.month - 1 + months
+        day = day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=start.tzinfo)
+
+
+def period_label(period: str, start: dt.datetime) -> str:
+    day = start.date()
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return day.isoformat()
+
+
+def compliance(results: Iterable, target: Decimal | None) -> dict:
+    """met / (met + breached), and whether it reaches the target."""
+    met = breached = pending = 0
+    for r in results:
+        met += r.status == MET
+        breached += r.status == BREACHED
+        pending += r.status == PENDING
+    decided = met + breached
+    rate = Decimal(met * 100) / decided if decided else None
+    ok = None if rate is None or target is None else rate >= target
+    return {"met": met, "breached": breached, "pending": pending,
+            "compliance": float(round(rate, 2)) if rate is not None else None,
+            "target": float(target) if target is not None else None, "meets_target": ok}
