@@ -178,7 +178,7 @@ def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: st
     worlds = space.worlds()
     if worlds is None:
         return "sometimes"
-    tz = ZoneInfo(timezone)
+    tz = logic.zone(timezone)
     seen = set()
     for world, opaque in worlds:
         seen.add(_evaluate(condition, world, opaque, space, tz) is True)
@@ -196,7 +196,7 @@ def unreachable(conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol
     worlds = space.worlds()
     if worlds is None:
         return []
-    tz = ZoneInfo(timezone)
+    tz = logic.zone(timezone)
     reached: set[int] = set()
     candidates = {i for i, c in enumerate(conditions) if c is not None}
     for world, opaque in worlds:

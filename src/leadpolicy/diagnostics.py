@@ -9,6 +9,8 @@ from typing import Iterable
 
 from .ast import NO_SPAN, Span
 
+MAX_SHOWN = 100  # characters of a source line shown under a diagnostic
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -114,6 +116,15 @@ def render(diag: Diagnostic, source: str | None) -> str:
                 width = diag.span.end_column - col
             else:
                 width = max(len(text.rstrip()) - col + 1, 1)
+            width = max(width, 1)
+            if len(text) > MAX_SHOWN:
+                # Show a window of a very long line around the caret.
+                start = max(0, min(col - 1 - MAX_SHOWN // 3, len(text) - MAX_SHOWN))
+                shown = text[start:start + MAX_SHOWN]
+                prefix_dots = "..." if start else ""
+                text = prefix_dots + shown + ("..." if start + MAX_SHOWN < len(text) else "")
+                col = col - start + len(prefix_dots)
+                width = min(width, MAX_SHOWN - (col - 1 - len(prefix_dots)))
             out.append("    " + text)
             out.append("    " + " " * (col - 1) + "^" * max(width, 1))
     if diag.hint:

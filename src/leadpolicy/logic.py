@@ -112,5 +112,13 @@ def days_since(value: object, now: dt.datetime, tz: ZoneInfo) -> int | None:
     raise TypeError(f"days since needs a date or timestamp, not {type(value).__name__}")
 
 
+def zone(name: str) -> ZoneInfo:
+    """The named timezone, or UTC when the name is unknown (the checker reports that)."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return ZoneInfo("UTC")
+
+
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)

@@ -36,7 +36,7 @@ def symbol_table(policy: ast.Policy) -> dict[str, Symbol]:
     order = 0
     for item in policy.items:
         if isinstance(item, ast.Score) and item.name not in table:
-            clamp = item.clamp
+            clamp = item.clamp if item.clamp is not None and item.clamp.low <= item.clamp.high else None
             table[item.name] = Symbol(item.name, "score", NUMBER, nullable=False, order=order, node=item,
                                       low=clamp.low if clamp else None, high=clamp.high if clamp else None)
         elif isinstance(item, ast.Grade) and item.name not in table:

@@ -1,0 +1,30 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+POLICIES = ROOT / "policies"
+UPDATE_GOLDEN = os.environ.get("LEADPOLICY_UPDATE_GOLDEN") == "1"
+
+# Fixture samples files are data for tests, not test modules of their own.
+collect_ignore = ["fixtures"]
+
+
+def golden(path: Path, actual: str) -> None:
+    """Compare with a golden file; LEADPOLICY_UPDATE_GOLDEN=1 rewrites it."""
+    if UPDATE_GOLDEN or not path.exists():
+        path.write_text(actual, "utf-8")
+        if not UPDATE_GOLDEN:
+            pytest.fail(f"golden file {path.name} was missing and has been written; review it and run again")
+    assert actual == path.read_text("utf-8"), f"output differs from {path.name} (LEADPOLICY_UPDATE_GOLDEN=1 rewrites)"
+
+
+def now(text: str = "2026-11-20T12:00:00-05:00") -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
