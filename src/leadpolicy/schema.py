@@ -13,7 +13,6 @@ How values are read (documented in docs/leads.md):
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
@@ -133,6 +132,8 @@ def _describe_error(error) -> FieldError:
     if keyword == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         return FieldError(missing, "is required but missing")
+    if keyword == "type" and instance is None:
+        return FieldError(field, "is required but missing")
     if keyword == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         words = " or ".join(TYPE_WORDS.get(w, w) for w in wanted if w != "null")
@@ -180,7 +181,7 @@ class LeadReader:
         """Typed values (None for missing) and the errors. With `strict`, unknown fields are errors."""
         if not isinstance(raw, Mapping):
             return {}, [FieldError("", f"a lead must be a mapping of field names to values, not {_json_kind(raw)}")]
-        doc = {str(k): to_json_value(v) for k, v in raw.items()}
+        doc = {str(k): _blank_to_none(to_json_value(v)) for k, v in raw.items()}
         errors = [_describe_error(e) for e in self.validator.iter_errors(doc)]
         if strict:
             for key in doc:
@@ -225,5 +226,6 @@ class LeadReader:
         return str(value)
 
 
-def is_iso_timestamp(text: str) -> bool:
-    return re.match(TIMESTAMP_PATTERN, text) is not None
+def _blank_to_none(value: Any) -> Any:
+    """Empty or blank text counts as missing, whatever the field's type."""
+    return None if isinstance(value, str) and value.strip() == "" else value
