@@ -115,8 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_diagnostics(diags, sources: dict[str, str | None]) -> None:
     from .diagnostics import render
+    from .parser import read_source
 
     for d in sorted(diags, key=lambda d: d.sort_key()):
+        if d.file not in sources:
+            sources[d.file] = read_source(d.file)[0] if d.span.line else None
         print(render(d, sources.get(d.file)))
 
 

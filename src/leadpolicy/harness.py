@@ -150,8 +150,8 @@ def load_samples(path: str | Path) -> tuple[SamplesDoc | None, list[Diagnostic]]
             message = f"{label}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
             hint = did_you_mean(extra[0], error.schema.get("properties", {})) if extra else None
             where = where + (extra[0],) if extra else where
-        elif error.validator == "required":
-            message = f"{label}: {error.message}"
+        elif error.validator == "oneOf" and isinstance(error.instance, str):
+            message = f"{label}: {error.instance!r} is not a status: met, breached or pending"
         else:
             message = f"{label}: {error.message}"
         errors.append(Diagnostic("bad-samples", message, name, doc.span(where), hint=hint))

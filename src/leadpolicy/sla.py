@@ -165,6 +165,13 @@ class SlaEngine:
             return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
         return calendar.add_days(start, int(amount))
 
+    def zone_of(self, sla: ast.Sla) -> ZoneInfo:
+        """The calendar's timezone for business-time SLAs, else the policy's."""
+        limit = sla.first(ast.ClockLimit)
+        if isinstance(limit, ast.ClockLimit) and limit.calendar in self.calendars:
+            return self.calendars[limit.calendar].tz
+        return self.tz
+
     def used(self, sla: ast.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
         if limit.calendar is not None and limit.unit.startswith("business"):
@@ -198,7 +205,7 @@ class SlaEngine:
         if start is None:
             return
         stop = next((e for e in events if e.event in span.stops and e.at >= start.at), None)
-        deadline = self.deadline(sla, start.at).astimezone(self.tz)
+        deadline = self.deadline(sla, start.at).astimezone(self.zone_of(sla))
         if stop is not None:
             status = MET if stop.at <= deadline else BREACHED
             late = stop.at - deadline if status == BREACHED else None

@@ -1,0 +1,131 @@
+"""Samples files: every agreed case passes; bad samples files and failing cases are reported clearly."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from leadpolicy.harness import run_samples
+from leadpolicy.junit import junit_xml
+
+from .conftest import FIXTURES, POLICIES, ROOT
+
+SAMPLES = sorted(POLICIES.glob("*.samples.yaml"))
+REFERENCE = ROOT.parent / "shared" / "design" / "examples"
+
+
+def _cases(path):
+    run = run_samples(path)
+    assert not run.diagnostics, run.diagnostics
+    return run.cases
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_every_agreed_case_passes(path):
+    cases = _cases(path)
+    assert cases
+    failing = {c.name: c.failures for c in cases if not c.passed}
+    assert not failing
+
+
+def test_reference_examples_pass_as_written(tmp_path):
+    source = REFERENCE if REFERENCE.exists() else POLICIES
+    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
+        shutil.copy(source / name, tmp_path / name)
+    cases = _cases(tmp_path / "inbound-b2b.samples.yaml")
+    assert len(cases) == 17 and all(c.passed for c in cases)
+    assert sum(c.kind == "timeline" for c in cases) == 8
+
+
+def test_the_copy_in_policies_is_the_reference_as_written():
+    if not REFERENCE.exists():
+        pytest.skip("the shared design folder is not beside this checkout")
+    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
+        assert (POLICIES / name).read_bytes() == (REFERENCE / name).read_bytes()
+
+
+def test_failures_show_expected_actual_and_why():
+    run = run_samples(FIXTURES / "samples" / "wrong.samples.yaml")
+    by_name = {c.name: c for c in run.cases}
+    wrong = by_name["expects the wrong stage and a wrong fired list"]
+    assert wrong.status == "failed"
+    assert wrong.failures == [
+        'stage: expected "mql", got "sql"',
+        "fired fit: expected ['Mid-market or larger'], got ['Core industry', 'Mid-market or larger']",
+    ]
+    assert "stage sql (owner sales): demo_requested is yes and fit 50 >= 50" in wrong.explanation
+    unknown = by_name["expects a decision that does not exist"]
+    assert unknown.status == "error" and 'did you mean "stage"?' in unknown.failures[0]
+    typo = by_name["a lead with a typo in a field name"]
+    assert typo.status == "error" and "employes: is not a field of this policy" in typo.failures[0]
+    pending = by_name["wrong status"]
+    assert pending.failures == ['speed_to_lead: expected "met", got "pending"']
+    event = by_name["unknown event"]
+    assert event.failures == ["event 1: unknown event 'became_sqll' (did you mean \"became_sql\"?)"]
+    assert not run.ok
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("badschema", [(4, "leads/0: 'expect' is a required property"),
+                   (6, "leads/1: 'expect' is a required property"),
+                   (8, "leads/1: unknown key 'expcet'"),
+                   (13, "timelines/0/expect/speed_to_lead: 'late' is not a status: met, breached or pending")]),
+    ("badyaml", [(5, "not valid YAML: expected ',' or '}', but got '<stream end>'")]),
+    ("nopolicy", [(1, "policy file 'nowhere.policy' not found")]),
+])
+def test_bad_samples_files_are_reported_by_line(name, expected):
+    run = run_samples(FIXTURES / "samples" / f"{name}.samples.yaml")
+    assert [(d.span.line, d.message) for d in run.diagnostics] == expected
+    assert all(d.code == "bad-samples" for d in run.diagnostics)
+    assert not run.cases and not run.ok
+
+
+def test_coverage_lists_what_no_case_covers():
+    run = run_samples(POLICIES / "inbound-b2b.samples.yaml")
+    uncovered = {(i.kind, i.what) for i in run.coverage if not i.covered}
+    assert ("boundary", "fit = 50") in uncovered
+    assert ("boundary", "employees = 200") not in uncovered  # a case has exactly 200
+    assert all(i.covered for i in run.coverage if i.kind in ("rule", "stage", "route"))
+    assert run.coverage_percent == pytest.approx(100 * 17 / 24, abs=0.1)
+
+
+def test_coverage_notices_a_rule_no_case_fires(tmp_path):
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "p.policy")
+    (tmp_path / "p.samples.yaml").write_text(
+        "policy: p.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
+        "  - name: one lead\n    lead: {email: a@b.io}\n    expect: {stage: nurture}\n")
+    run = run_samples(tmp_path / "p.samples.yaml")
+    uncovered = {(i.kind, i.what) for i in run.coverage if not i.covered}
+    assert ("rule", "fit: Decision maker") in uncovered
+    assert ("stage", "sql") in uncovered
+    assert ("route", "mql, sql -> na-sdr") in uncovered
+    assert ("stage", "nurture") not in uncovered
+
+
+def test_a_case_without_now_is_an_error_not_a_pass(tmp_path):
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "p.policy")
+    (tmp_path / "p.samples.yaml").write_text(
+        "policy: p.policy\nleads:\n  - name: no clock\n    lead: {email: a@b.io}\n    expect: {stage: nurture}\n")
+    case = run_samples(tmp_path / "p.samples.yaml").cases[0]
+    assert case.status == "error" and "no `now`" in case.failures[0]
+
+
+def test_invalid_expectation_checks_the_rejected_fields(tmp_path):
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "p.policy")
+    (tmp_path / "p.samples.yaml").write_text(
+        "policy: p.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
+        "  - name: rejected\n    lead: {employees: lots}\n    expect: {invalid: [employees, email]}\n"
+        "  - name: not rejected\n    lead: {email: a@b.io}\n    expect: {invalid: [email]}\n")
+    first, second = run_samples(tmp_path / "p.samples.yaml").cases
+    assert first.passed
+    assert second.status == "failed" and second.failures == ["invalid: expected ['email'], got []"]
+
+
+def test_junit_report_names_failures():
+    run = run_samples(FIXTURES / "samples" / "wrong.samples.yaml")
+    xml = junit_xml([run])
+    suite = xml.find("testsuite")
+    assert suite.get("tests") == "5" and suite.get("failures") == "2" and suite.get("errors") == "3"
+    failure = suite.find("testcase/failure")
+    assert 'stage: expected "mql", got "sql"' in failure.get("message")
