@@ -1,0 +1,127 @@
+"""Business calendars: open time, deadlines, holidays, closed dates and DST, with property tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadpolicy.calendars import BusinessCalendar
+from leadpolicy.parser import parse_text
+
+NY = ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def calendar(body: str) -> BusinessCalendar:
+    text = f'policy "c" version 1.0.0 {{\n calendar cal {{\n{body}\n }}\n}}\n'
+    result = parse_text(text)
+    assert result.policy is not None, result.diagnostics
+    return BusinessCalendar.from_ast(result.policy.calendars[0])
+
+
+US = calendar('timezone "America/New_York"\nopen mon-fri 09:00-17:00\nholidays "US"\nclosed 2026-12-24')
+DE = calendar('timezone "Europe/Berlin"\nopen mon-thu 09:00-12:30\nopen mon-thu 13:30-18:00\nopen fri 09:00-15:00\n'
+              'holidays "DE" "BE"')
+ALWAYS = calendar('timezone "Europe/Berlin"\nopen mon-sun 00:00-24:00')
+
+
+def ny(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=NY)
+
+
+def berlin(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=BERLIN)
+
+
+H = dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize("start,end,hours", [
+    ("2026-11-20 16:00", "2026-11-23 11:00", 3),  # Friday to Monday
+    ("2026-11-25 15:00", "2026-11-27 11:30", 4.5),  # Thanksgiving closed
+    ("2026-11-21 10:00", "2026-11-22 10:00", 0),  # a weekend
+    ("2026-12-23 08:00", "2026-12-28 10:00", 9),  # Christmas Eve closed, Christmas a holiday
+    ("2026-11-23 11:00", "2026-11-23 10:00", 0),  # end before start
+])
+def test_open_time_between_instants(start, end, hours):
+    assert US.elapsed(ny(start), ny(end)) == hours * H
+
+
+@pytest.mark.parametrize("start,hours,deadline", [
+    ("2026-11-20 16:00", 4, "2026-11-23 12:00"),
+    ("2026-11-25 15:00", 4, "2026-11-27 11:00"),
+    ("2026-11-21 10:00", 1, "2026-11-23 10:00"),  # a weekend start waits for Monday
+    ("2026-11-23 17:00", 1, "2026-11-24 10:00"),  # a start at closing time
+])
+def test_business_hour_deadlines(start, hours, deadline):
+    assert US.add_hours(ny(start), hours * H) == ny(deadline)
+
+
+@pytest.mark.parametrize("start,days,deadline", [
+    ("2026-11-16 10:00", 2, "2026-11-18 10:00"),  # Monday + 2 = Wednesday
+    ("2026-11-20 10:00", 1, "2026-11-23 10:00"),  # Friday + 1 = Monday
+    ("2026-11-25 10:00", 1, "2026-11-27 10:00"),  # Thanksgiving skipped
+    ("2026-11-20 18:00", 1, "2026-11-24 09:00"),  # after hours: moves to Monday 09:00 first
+    ("2026-12-23 10:00", 1, "2026-12-28 10:00"),  # closed date and holiday skipped
+])
+def test_business_day_deadlines(start, days, deadline):
+    assert US.add_days(ny(start), days) == ny(deadline)
+
+
+def test_lunch_break_and_subdivision_holidays():
+    # 12:45 is in the lunch break: the clock starts at 13:30.
+    assert DE.next_open(berlin("2026-11-18 12:45")) == berlin("2026-11-18 13:30")
+    assert DE.elapsed(berlin("2026-11-18 12:00"), berlin("2026-11-18 14:00")) == 1 * H
+    # Berlin observes International Women's Day (March 8); 2027-03-08 is a Monday.
+    assert not DE.is_open_day(dt.date(2027, 3, 8))
+    assert DE.is_open_day(dt.date(2027, 3, 9))
+
+
+def test_dst_days_count_real_hours():
+    # Europe/Berlin falls back on 2026-10-25: that Sunday lasts 25 hours.
+    assert ALWAYS.elapsed(berlin("2026-10-25 00:00"), berlin("2026-10-26 00:00")) == 25 * H
+    # and springs forward on 2026-03-29: 23 hours.
+    assert ALWAYS.elapsed(berlin("2026-03-29 00:00"), berlin("2026-03-30 00:00")) == 23 * H
+    assert ALWAYS.add_hours(berlin("2026-03-29 00:00"), 23 * H) == berlin("2026-03-30 00:00")
+
+
+def test_describe():
+    assert DE.describe() == "Mon-Thu 09:00-12:30, 13:30-18:00; Fri 09:00-15:00 Europe/Berlin"
+
+
+INSTANTS = st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31),
+                        timezones=st.sampled_from([dt.timezone.utc]))
+DURATIONS = st.integers(min_value=1, max_value=60 * 80).map(lambda m: dt.timedelta(minutes=m))
+CALENDARS = st.sampled_from([US, DE, ALWAYS])
+
+
+@settings(max_examples=150, deadline=None)
+@given(CALENDARS, INSTANTS, DURATIONS)
+def test_deadline_measured_back_gives_the_duration(cal, start, duration):
+    deadline = cal.add_hours(start, duration)
+    assert cal.elapsed(start, deadline) == duration
+
+
+@settings(max_examples=150, deadline=None)
+@given(CALENDARS, INSTANTS, DURATIONS, DURATIONS)
+def test_elapsed_time_is_monotone_and_additive(cal, start, a, b):
+    middle, end = start + a, start + a + b
+    assert cal.elapsed(start, middle) <= cal.elapsed(start, end)
+    assert cal.elapsed(start, middle) + cal.elapsed(middle, end) == cal.elapsed(start, end)
+    assert cal.elapsed(start, end) <= end - start
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([US, DE]), INSTANTS, st.integers(min_value=1, max_value=10))
+def test_business_days_land_on_open_days_at_the_same_local_time(cal, start, days):
+    begin = cal.next_open(start).astimezone(cal.tz)
+    deadline = cal.add_days(start, days).astimezone(cal.tz)
+    assert cal.is_open_day(deadline.date())
+    assert deadline.time() == begin.time()
+    open_days_between = sum(cal.is_open_day(begin.date() + dt.timedelta(days=i))
+                            for i in range(1, (deadline.date() - begin.date()).days + 1))
+    assert open_days_between == days
