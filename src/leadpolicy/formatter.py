@@ -10,12 +10,13 @@ from lark import Token
 from . import ast
 
 INDENT = "  "
+ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 PRECEDENCE = {ast.Or: 1, ast.And: 2, ast.Not: 3}
 
 
 def quote(text: str) -> str:
     """A policy string literal for `text`."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = "".join(ESCAPES.get(ch, ch) for ch in text)
     return f'"{escaped}"'
 
 
@@ -148,6 +149,11 @@ class _Writer:
 def format_policy(policy: ast.Policy, comments: list[Token] | None = None) -> str:
     """The canonical text of a policy. Comments are kept next to the line they annotated."""
     w = _Writer(list(comments or []))
+    leading = [c for c in w.pending if c.line < policy.span.line]
+    if leading:
+        w.comments_before(policy.span.line)
+        if leading[-1].line < policy.span.line - 1:
+            w.blank()
     w.open_block(f"policy {quote(policy.id)} version {policy.version}", policy)
     header = (ast.Title, ast.Owner, ast.Timezone, ast.Effective)
     previous_was_header = True
@@ -211,13 +217,13 @@ def rule_text(rule: ast.Node, points_width: int = 0) -> str:
 
 
 def _score(w: _Writer, node: ast.Score, _: int) -> None:
-    w.open_block(f"score {node.name}" + (f" {quote(node.label)}" if node.label else ""), node)
+    w.open_block(f"score {node.name}" + (f" {quote(node.label)}" if node.label is not None else ""), node)
     width = max((len(number(r.points, signed=True)) for r in node.rules), default=0)
     rows = []
     for item in node.items:
         text = rule_text(item, width)
         reason = getattr(item, "reason", None)
-        rows.append((item, [text, quote(reason)] if reason else [text]))
+        rows.append((item, [text, quote(reason)] if reason is not None else [text]))
     w.rows(rows)
     w.close_block(node)
 
@@ -286,7 +292,7 @@ def sla_item_text(item: ast.Node) -> str:
 
 
 def _sla(w: _Writer, node: ast.Sla, _: int) -> None:
-    w.open_block(f"sla {node.name}" + (f" {quote(node.label)}" if node.label else ""), node)
+    w.open_block(f"sla {node.name}" + (f" {quote(node.label)}" if node.label is not None else ""), node)
     for item in node.items:
         w.write(sla_item_text(item), item)
     w.close_block(node)
