@@ -8,13 +8,15 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, Tree, v_args
+from lark import Lark, Token, Tree, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
 from .diagnostics import Diagnostic
 
 MAX_DEPTH = 100
+BOOLEAN_RULES = ("and_", "or_", "not_")
 
 # How a terminal is named in a message.
 TERMINAL_WORDS = {
@@ -133,6 +135,7 @@ def _comments(text: str) -> list[Token]:
 
 
 def _too_deep(tree: Tree) -> ast.Span | None:
+    """Where conditions nest more than MAX_DEPTH levels (and/or of the same kind flatten, so they do not count)."""
     stack = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
@@ -141,8 +144,8 @@ def _too_deep(tree: Tree) -> ast.Span | None:
             return ast.Span(meta.line, meta.column, meta.line, meta.column + 1)
         for child in node.children:
             if isinstance(child, Tree):
-                nested = child.data in ("and_", "or_", "not_", "compare", "between", "truthy")
-                stack.append((child, depth + 1 if nested else depth))
+                deeper = child.data in BOOLEAN_RULES and (child.data != node.data or child.data == "not_")
+                stack.append((child, depth + 1 if deeper else depth))
     return None
 
 
@@ -245,7 +248,7 @@ def _strings(items) -> tuple[str, ...]:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
     """Builds ast nodes from Lark's tree; each node gets the span of its rule."""
 
     def start(self, meta, children):
