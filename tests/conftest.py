@@ -15,6 +15,7 @@ UPDATE_GOLDEN = os.environ.get("LEADPOLICY_UPDATE_GOLDEN") == "1"
 
 # Fixture samples files are data for tests, not test modules of their own.
 collect_ignore = ["fixtures"]
+pytest_plugins = ["pytester"]
 
 
 def golden(path: Path, actual: str) -> None:

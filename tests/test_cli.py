@@ -1,0 +1,167 @@
+"""The command line, driven as a user would: exit codes, output, JSON, and the README's first command."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from leadpolicy.cli import main
+
+from .conftest import FIXTURES, POLICIES, ROOT
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_readme_first_command_checks_a_clean_copy_of_policies(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```sh\n(.+?)\n```", readme)
+    assert len(commands) >= 2 and "leadpolicy check" in commands[0] and "pytest" in commands[1]
+    shutil.copytree(POLICIES, tmp_path / "policies")
+    # The README's command installs first; here the package is installed, so run the job it runs.
+    job = commands[0].split("&&")[-1].strip()
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", *job.split()[1:]], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all is well" in result.stdout
+    assert "policies/inbound-b2b.policy" in result.stdout and "17/17" in result.stdout
+
+
+def test_check_fails_for_untested_policy(tmp_path, capsys):
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "lonely.policy")
+    code, out, _ = run(capsys, "check", str(tmp_path))
+    assert code == 1
+    assert "untested: no samples file: create lonely.samples.yaml next to it" in out
+    code, out, _ = run(capsys, "check", str(tmp_path), "--allow-untested")
+    assert code == 0
+
+
+def test_check_reports_every_error_and_exits_1(capsys):
+    code, out, _ = run(capsys, "check", str(FIXTURES / "diagnostics"), "--allow-untested")
+    assert code == 1
+    for path in (FIXTURES / "diagnostics").glob("*.policy"):
+        assert f"{path.stem}" in out
+    assert "Traceback" not in out
+
+
+def test_check_json(capsys):
+    code, out, _ = run(capsys, "check", "--format", "json", str(POLICIES))
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True
+    assert {p["id"] for p in data["policies"]} == {"inbound-b2b", "product-led-signups"}
+    assert all(c["status"] == "passed" for c in data["cases"])
+
+
+def test_check_min_coverage_and_strict(capsys, tmp_path):
+    code, out, _ = run(capsys, "check", str(POLICIES), "--min-coverage", "99")
+    assert code == 1 and "is below the floor of 99.0%" in out
+    shutil.copy(FIXTURES / "diagnostics" / "missing-title.policy", tmp_path / "w.policy")
+    assert run(capsys, "check", str(tmp_path), "--allow-untested")[0] == 0
+    assert run(capsys, "check", str(tmp_path), "--allow-untested", "--strict")[0] == 1
+
+
+def test_missing_path_is_a_clear_error(capsys):
+    code, out, _ = run(capsys, "check", "no/such/dir")
+    assert code == 1 and "no/such/dir: unreadable-file: no such file or directory" in out
+
+
+def test_test_command_output_junit_and_filter(capsys, tmp_path):
+    junit = tmp_path / "report.xml"
+    code, out, _ = run(capsys, "test", str(FIXTURES / "samples" / "wrong.samples.yaml"), "--junit", str(junit))
+    assert code == 1
+    assert 'stage: expected "mql", got "sql"' in out
+    assert "0 passed, 2 failed, 3 errors" in out
+    assert junit.read_text().count("<testcase") == 5
+    code, out, _ = run(capsys, "test", str(POLICIES), "-k", "thanksgiving")
+    assert code == 0 and out.strip().endswith("1 passed, 0 failed, 0 errors in 2 samples file(s)")
+
+
+def test_test_coverage_listing(capsys):
+    code, out, _ = run(capsys, "test", str(POLICIES / "inbound-b2b.policy"), "--coverage")
+    assert code == 0
+    assert "no case tests the boundary fit = 50" in out
+    assert run(capsys, "test", str(POLICIES), "--min-coverage", "95")[0] == 1
+
+
+def test_explain_text_and_json(capsys):
+    lead = json.dumps({"email": "omar@ledgerly.com", "employees": 300, "industry": "fintech",
+                       "job_title": "VP Finance", "email_clicks": 4, "pricing_page_views": 2,
+                       "last_activity": "2026-09-01T09:00:00-04:00"})
+    policy = str(POLICIES / "inbound-b2b.policy")
+    code, out, _ = run(capsys, "explain", policy, "--lead", lead, "--now", "2026-11-20T12:00:00-05:00")
+    assert code == 0
+    assert "stage: nurture (owner marketing); route: -" in out
+    assert "not mql: engagement 23 < 30" in out
+    code, out, _ = run(capsys, "explain", policy, "--lead", lead, "--now", "2026-11-20T12:00:00-05:00",
+                       "--format", "json")
+    assert json.loads(out)["scores"] == {"fit": 65, "engagement": 23}
+
+
+def test_explain_without_now_prints_the_time_it_used(capsys, tmp_path):
+    lead = tmp_path / "lead.yaml"
+    lead.write_text("email: a@b.io\n")
+    code, out, _ = run(capsys, "explain", str(POLICIES / "inbound-b2b.policy"), "--lead", str(lead))
+    assert code == 0 and " (now)" in out.splitlines()[0]
+
+
+def test_explain_rejects_a_bad_lead_by_field(capsys):
+    code, _, err = run(capsys, "explain", str(POLICIES / "inbound-b2b.policy"), "--lead",
+                       '{"email": "a@b.io", "employees": "many"}')
+    assert code == 1 and "lead: employees: expected a number, got text 'many'" in err
+
+
+def test_schema_command(capsys):
+    code, out, _ = run(capsys, "schema", str(POLICIES / "product-led.policy"))
+    schema = json.loads(out)
+    assert code == 0 and schema["required"] == ["email", "signup_date"]
+
+
+def test_fmt_check_diff_and_write(capsys, tmp_path):
+    path = tmp_path / "c.policy"
+    shutil.copy(FIXTURES / "commented.policy", path)
+    code, out, _ = run(capsys, "fmt", "--check", str(path))
+    assert code == 1 and "not formatted" in out
+    code, out, _ = run(capsys, "fmt", "--diff", str(path))
+    assert code == 1 and "+    +10 when employees >= 100  \"Big\"" in out
+    assert run(capsys, "fmt", str(path))[0] == 0
+    assert run(capsys, "fmt", "--check", str(path))[0] == 0
+    assert path.read_text() == (FIXTURES / "formatted" / "commented.policy.formatted").read_text()
+
+
+def test_fmt_leaves_broken_files_alone(capsys, tmp_path):
+    path = tmp_path / "bad.policy"
+    shutil.copy(FIXTURES / "diagnostics" / "syntax-error.policy", path)
+    before = path.read_text()
+    code, out, _ = run(capsys, "fmt", str(path))
+    assert code == 1 and "syntax-error" in out and path.read_text() == before
+
+
+@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["test", "--help"], ["explain", "--help"],
+                                  ["fmt", "--help"], ["schema", "--help"]])
+def test_help_everywhere_with_examples(capsys, args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out
+
+
+def test_console_script_runs_without_traceback_on_binary_input(tmp_path):
+    bad = tmp_path / "x.policy"
+    bad.write_bytes(os.urandom(64) + b"\x00")
+    env = dict(os.environ)
+    env.pop("LEADPOLICY_DEBUG", None)
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", "check", str(bad)], capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert result.returncode == 1
+    assert "unreadable-file: binary file" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
