@@ -1,0 +1,135 @@
+"""The checker, table-driven: each snippet of a policy and the diagnostic it must produce."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadpolicy.loader import load_policy_text
+
+HEAD = '''policy "t" version 1.0.0 {
+  title "T"
+  owner marketing "M"
+  owner sales "S"
+  lead {
+    email text required
+    employees number
+    plan one of ("free", "pro")
+    vip yes/no
+    born date
+    seen timestamp
+  }
+'''
+STAGES = '''
+  stages {
+    sql when vip owner sales
+    nurture otherwise owner marketing
+  }
+'''
+
+
+def diagnostics(body: str, stages: str = STAGES):
+    loaded = load_policy_text(HEAD + body + stages + "}\n", "t.policy")
+    assert loaded.policy is not None, loaded.diagnostics
+    return [(d.code, d.message) for d in loaded.diagnostics]
+
+
+def score(rule: str) -> str:
+    return f"  score s {{\n    {rule}\n  }}\n"
+
+
+CASES = [
+    (score('+1 per email up to 5'), "type-mismatch", 'per needs a number field, but "email" is text'),
+    (score('+1 when days since employees > 3'), "type-mismatch",
+     'days since needs a date or a timestamp field, but "employees" is a number'),
+    (score('+1 when email > "a"'), "type-mismatch", "> compares order, but field \"email\" (text) has none"),
+    (score('+1 when vip = 3'), "type-mismatch", 'field "vip" (yes/no) compared with a number'),
+    (score('+1 when plan in ("free", "gold")'), "not-a-choice", '"gold" is not one of plan\'s choices'),
+    (score('+1 when employees'), "type-mismatch",
+     'a bare condition must be a yes/no field, but field "employees" (a number) is not'),
+    (score('+1 when email contains any ("a") and employees contains "3"'), "type-mismatch",
+     "contains works on text, not field \"employees\" (a number)"),
+    (score('+1 when born between 2020-01-01 and 2019-01-01'), "bad-value",
+     "the low end of between is above the high end"),
+    (score('+1 when born < 2026-02-30'), "bad-value", "2026-02-30 is not a real date"),
+    (score('+1 when s > 1'), "used-before-defined", 'score "s" is used before it is defined'),
+    (score('+1 per employees up to 5') + '  grade g from nope {\n    "A" otherwise\n  }\n', "unknown-name",
+     'grade g is from "nope", which is not a score'),
+    (score('decay 120% every 0 days since email'), "bad-value", "decay of 120% is outside 0-100%"),
+    (score('decay 20% every 0 days since seen'), "bad-value", "decay needs a period of at least one day"),
+    (score('+1 when vip') + score('+2 when vip'), "duplicate-name", 'score or grade "s" is defined twice'),
+    ('  score email {\n    +1 when vip\n  }\n', "duplicate-name", '"email" is both a lead field and a score'),
+    ('  route for sql {\n    "a" otherwise\n  }\n  route for sql {\n    "b" otherwise\n  }\n', "duplicate-name",
+     'stage "sql" has two routes'),
+    ('  route for sql {\n    "a" when employees > 10\n    "b" when employees > 100\n    "c" otherwise\n  }\n',
+     "unreachable", 'route "b" can never be chosen: earlier entries always match first'),
+    ('  calendar c {\n    timezone "UTC"\n    open mon-fry 17:00-09:00\n  }\n', "bad-value", '"fry" is not a day'),
+    ('  calendar c {\n    timezone "UTC"\n    open mon-fri 17:00-09:00\n  }\n', "bad-value",
+     "17:00-09:00 ends before it starts"),
+    ('  calendar c {\n    timezone "UTC"\n    open mon-fri 09:00-17:00\n    holidays "US" "XY"\n  }\n',
+     "unknown-holidays", '"XY" is not a subdivision of US'),
+    ('  sla x {\n    owner support\n    at least 3 touch within 2 days after start\n    target 90%\n  }\n',
+     "unknown-team", 'team "support" does not own this policy'),
+    ('  sla x {\n    owner sales\n    from a until b\n    within 3 business hours\n    target 90%\n  }\n',
+     "incomplete-sla", "business hours need a calendar"),
+    ('  sla x {\n    owner sales\n    from a until b\n    within 3 fortnights\n    target 90%\n  }\n',
+     "bad-value", '"fortnights" is not a unit of time'),
+    ('  sla x {\n    owner sales\n    at least 3 touch per year\n  }\n', "bad-value", '"year" is not a period'),
+    ('  sla x {\n    owner sales\n    from a until b\n    within 3 hours\n  }\n', "incomplete-sla",
+     "sla x has no target"),
+    ('  sla x {\n    owner sales\n    from a until b\n    within 3 hours\n    target 90%\n'
+     '    c needs reason ("r")\n  }\n', "unknown-name", '"c" is not an event of sla x'),
+    ('  sla x {\n    owner sales\n    from a until rejected\n    within 3 hours\n    target 90%\n'
+     '    rejected needs reason ("r")\n  }\n  recycle {\n    rejected because "q" to nurtur after 3 days\n  }\n',
+     "not-a-choice", '"q" is not an agreed reason for rejected'),
+    ('  recycle {\n    rejected because "q" to nurtur after 3 days\n  }\n', "unknown-stage",
+     'recycle to unknown stage "nurtur"'),
+]
+
+
+@pytest.mark.parametrize("body,code,message", CASES, ids=[c[1] + ":" + c[2][:30] for c in CASES])
+def test_check(body, code, message):
+    found = diagnostics(body)
+    assert (code, message) in found, found
+
+
+def test_never_true_is_a_warning_and_sometimes_true_is_silent():
+    assert diagnostics(score('+1 when employees > 5 and employees < 3')) == [
+        ("never-true", "this condition can never be true, so the rule never fires")]
+    assert diagnostics(score('+1 when employees > 5 and employees < 30')) == []
+    assert diagnostics(score('+1 when plan = "free" and plan = "pro"'))[0][0] == "never-true"
+    assert diagnostics(score('+1 when vip and not vip'))[0][0] == "never-true"
+    # A text match overlapping another is not decided: no false warning.
+    assert diagnostics(score('+1 when email ends with "@a.io" and email contains "a.io"')) == []
+
+
+def test_always_true():
+    assert diagnostics(score('+1 when employees >= 5 or employees < 5 or employees is missing')) == [
+        ("always-true", "this condition is always true, so every lead gets these points")]
+    # Without the missing case it is not always true: missing makes it unknown.
+    assert diagnostics(score('+1 when employees >= 5 or employees < 5')) == []
+
+
+def test_unreachable_uses_score_ranges_and_defaults():
+    stages = '''
+  stages {
+    low when s <= 100 owner marketing
+    high when s > 100 owner sales
+    nurture otherwise owner marketing
+  }
+'''
+    body = '  score s {\n    clamp 0 to 100\n    +1 when vip\n  }\n'
+    found = diagnostics(body, stages)
+    assert ("never-true", 'the condition of stage "high" can never be true') in found
+
+
+def test_stage_after_a_covering_union_is_unreachable():
+    stages = '''
+  stages {
+    a when employees >= 10 owner sales
+    b when employees < 10 owner sales
+    c when employees > 50 owner sales
+    nurture otherwise owner marketing
+  }
+'''
+    found = diagnostics("", stages)
+    assert ("unreachable", 'stage "c" can never be chosen: earlier entries always match first') in found
