@@ -67,6 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
+    p = sub.add_parser("sla", formatter_class=_formatter, help="check SLAs against an event log",
+                       description="Evaluate every SLA of a policy over an event log (CSV, JSON Lines or Parquet "
+                                   "with lead, event, at and optional reason) and report compliance.",
+                       epilog="examples:\n  leadpolicy sla policies/inbound-b2b.policy events.csv\n"
+                              "  leadpolicy sla policies/inbound-b2b.policy events.parquet --from 2026-11-01 "
+                              "--to 2026-11-30 --format json\n"
+                              "  leadpolicy sla policies/inbound-b2b.policy events.jsonl --report-only\n\n"
+                              "exit code 1 when an SLA is below its target (unless --report-only)\n")
+    p.add_argument("policy")
+    p.add_argument("events", help="the event log: .csv, .jsonl or .parquet")
+    p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="only clocks and periods starting on or after DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="only clocks and periods starting on or before DATE")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv here)")
+    p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+    p.add_argument("--report-only", action="store_true", help="exit 0 even when an SLA is below its target")
+
     p = sub.add_parser("schema", formatter_class=_formatter, help="print the lead JSON Schema of a policy",
                        epilog="example:\n  leadpolicy schema policies/inbound-b2b.policy > lead.schema.json\n")
     p.add_argument("policy")
@@ -94,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
-               "fmt": cmd_fmt}[args.command]
+               "fmt": cmd_fmt, "sla": cmd_sla}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -363,6 +381,51 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for line in decision.explanation:
         print(f"  {line}")
     return EXIT_OK
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    from .events import EventFileError, EventReader, write_rejects
+    from .sla import SlaEngine
+    from .sla_report import build_report, render_csv, render_json, render_table
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = loaded.policy
+    try:
+        now = parse_now(args.now, policy.timezone)
+        date_from = dt.date.fromisoformat(args.date_from) if args.date_from else None
+        date_to = dt.date.fromisoformat(args.date_to) if args.date_to else None
+    except ValueError as exc:
+        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from zoneinfo import ZoneInfo
+
+        reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
+                             args.events_format)
+        report = build_report(policy, reader, now, date_from, date_to)
+    except EventFileError as exc:
+        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if reader.rejects:
+        target = args.rejects or Path(args.events).name.split(".")[0] + ".rejects.csv"
+        write_rejects(target, reader.rejects)
+        print(f"{len(reader.rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
+        for r in sorted(reader.rejects, key=lambda r: r.row)[:5]:
+            print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
+    if args.format == "json":
+        print(render_json(report))
+    elif args.format == "csv":
+        sys.stdout.write(render_csv(report))
+    else:
+        if args.now is None:
+            print(f"(now = {now.isoformat()})")
+        render_table(report, sys.stdout)
+    failing = report.failing()
+    if failing and args.format == "table":
+        print(f"below target: {', '.join(failing)}")
+    return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -228,27 +228,60 @@ class SlaEngine:
         status = MET if count >= needed else (BREACHED if now >= window_end else PENDING)
         out.counts.append(CountResult(sla.name, lead, start.at, window_end, count, needed, status))
 
-    def volumes(self, events: Iterable[Event], now: dt.datetime, out: TimelineResult) -> None:
-        """Per-period counts for every volume SLA, from the first event's period to now's."""
-        for sla in self.slas:
-            rule = sla.first(ast.VolumeRule)
-            if not isinstance(rule, ast.VolumeRule):
+    def volume_rules(self) -> list[tuple[ast.Sla, ast.VolumeRule]]:
+        return [(sla, rule) for sla in self.slas for rule in sla.all(ast.VolumeRule)]  # type: ignore[misc]
+
+    def count_volumes(self, events: Iterable[Event], counts: dict[str, dict[dt.datetime, int]]) -> None:
+        """Add events to per-SLA, per-period counts (memory grows with periods, not events)."""
+        rules = self.volume_rules()
+        for e in events:
+            for sla, rule in rules:
+                if e.event == rule.event:
+                    period = counts.setdefault(sla.name, defaultdict(int))
+                    period[period_start(rule.period, e.at, self.tz)] += 1
+
+    def volume_results(self, counts: dict[str, dict[dt.datetime, int]], now: dt.datetime) -> list[VolumeResult]:
+        """Each period from the first counted one to now's, met, breached or pending."""
+        out = []
+        for sla, rule in self.volume_rules():
+            per = counts.get(sla.name)
+            if not per:
                 continue
-            counts: dict[dt.datetime, int] = defaultdict(int)
-            for e in events:
-                if e.event == rule.event and e.at <= now:
-                    counts[period_start(rule.period, e.at, self.tz)] += 1
-            if not counts:
-                continue
-            start = min(counts)
+            start = min(per)
             last = period_start(rule.period, now, self.tz)
             while start <= last:
                 end = next_period(rule.period, start)
-                count = counts.get(start, 0)
+                count = per.get(start, 0)
                 status = MET if count >= rule.count else (BREACHED if end <= now else PENDING)
-                out.volumes.append(VolumeResult(sla.name, period_label(rule.period, start), start.astimezone(UTC),
-                                                end.astimezone(UTC), count, int(rule.count), status))
+                out.append(VolumeResult(sla.name, period_label(rule.period, start), start, end, count,
+                                        int(rule.count), status))
                 start = end
+        return out
+
+    def orphan_stops(self, events: list[Event]) -> list[tuple[Event, str]]:
+        """Stop events with no start of their clock at or before them, when stopping is all they do."""
+        starts: dict[str, set[str]] = defaultdict(set)  # stop event -> start events of its clocks
+        other_roles: set[str] = set(r.event for r in self.recycle_rules)
+        for sla in self.slas:
+            for item in sla.items:
+                if isinstance(item, ast.ClockSpan):
+                    for stop in item.stops:
+                        starts[stop].add(item.start)
+                    other_roles.add(item.start)
+                elif isinstance(item, ast.CountRule):
+                    other_roles |= {item.event, item.after}
+                elif isinstance(item, ast.VolumeRule):
+                    other_roles.add(item.event)
+        first_at: dict[str, dt.datetime] = {}
+        for e in events:
+            first_at.setdefault(e.event, e.at)
+        orphans = []
+        for e in events:
+            if e.event in starts and e.event not in other_roles:
+                if not any(s in first_at and first_at[s] <= e.at for s in starts[e.event]):
+                    names = " or ".join(sorted(starts[e.event]))
+                    orphans.append((e, f"{e.event} with no {names} before it"))
+        return orphans
 
     def evaluate(self, events: Iterable[Event], now: dt.datetime) -> TimelineResult:
         """All SLA results for a set of events (in memory; see the batch reader for large logs)."""
@@ -259,7 +292,9 @@ class SlaEngine:
             by_lead[e.lead].append(e)
         for lead, lead_events in by_lead.items():
             self.evaluate_lead(lead, lead_events, now, out)
-        self.volumes(events, now, out)
+        counts: dict[str, dict[dt.datetime, int]] = {}
+        self.count_volumes((e for e in events if e.at <= now), counts)
+        out.volumes = self.volume_results(counts, now)
         return out
 
 
