@@ -125,3 +125,30 @@ def test_business_days_land_on_open_days_at_the_same_local_time(cal, start, days
     open_days_between = sum(cal.is_open_day(begin.date() + dt.timedelta(days=i))
                             for i in range(1, (deadline.date() - begin.date()).days + 1))
     assert open_days_between == days
+
+
+NY_ALWAYS = calendar('timezone "America/New_York"\nopen mon-sun 00:00-24:00')
+NY_SHIFT = calendar('timezone "America/New_York"\nopen mon-sun 01:00-03:30, 08:00-17:00')
+BERLIN_SHIFT = calendar('timezone "Europe/Berlin"\nopen mon-sun 01:00-03:30, 08:00-17:00')
+DST_WEEKS = st.sampled_from([
+    (dt.datetime(2026, 3, 5, tzinfo=dt.timezone.utc), NY_SHIFT), (dt.datetime(2026, 10, 29, tzinfo=dt.timezone.utc), NY_SHIFT),
+    (dt.datetime(2026, 3, 26, tzinfo=dt.timezone.utc), BERLIN_SHIFT),
+    (dt.datetime(2026, 10, 22, tzinfo=dt.timezone.utc), BERLIN_SHIFT),
+])
+
+
+def test_new_york_dst_days():
+    assert NY_ALWAYS.elapsed(ny("2026-03-08 00:00"), ny("2026-03-09 00:00")) == 23 * H
+    assert NY_ALWAYS.elapsed(ny("2026-11-01 00:00"), ny("2026-11-02 00:00")) == 25 * H
+    # Open 01:00-03:30 on the spring-forward night: 02:00-03:00 does not exist, so 1.5 hours are open.
+    assert NY_SHIFT.elapsed(ny("2026-03-08 00:00"), ny("2026-03-08 04:00")) == 1.5 * H
+
+
+@settings(max_examples=200, deadline=None)
+@given(DST_WEEKS, st.integers(min_value=0, max_value=7 * 24 * 60), DURATIONS)
+def test_dst_weeks_deadlines_measure_back(week, offset_minutes, duration):
+    start_of_week, cal = week
+    start = start_of_week + dt.timedelta(minutes=offset_minutes)
+    deadline = cal.add_hours(start, duration)
+    assert cal.elapsed(start, deadline) == duration
+    assert deadline >= start + duration  # open time never runs faster than real time

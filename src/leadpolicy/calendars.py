@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from . import ast
@@ -57,6 +57,7 @@ class BusinessCalendar:
     hours: dict[int, list[tuple[int, int]]]  # weekday -> merged (start, end) minutes
     holiday_sets: list  # holidays.HolidayBase objects
     closed: set[dt.date]
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_ast(cls, cal: ast.Calendar) -> "BusinessCalendar":
@@ -88,19 +89,18 @@ class BusinessCalendar:
         return None
 
     def intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-        """The open intervals of a local day, as UTC instants."""
-        if not self.is_open_day(day):
-            return []
-        out = []
-        for start, end in self.hours[day.weekday()]:
-            out.append((self._instant(day, start), self._instant(day, end)))
-        return out
+        """The open intervals of a local day, as UTC instants (memoized: days repeat across leads)."""
+        cached = self._cache.get(day)
+        if cached is None:
+            cached = [] if not self.is_open_day(day) else [
+                (self._instant(day, start), self._instant(day, end)) for start, end in self.hours[day.weekday()]]
+            self._cache[day] = cached
+        return cached
 
     def _instant(self, day: dt.date, minutes: int) -> dt.datetime:
-        local = dt.datetime.combine(day, dt.time(0), tzinfo=self.tz) + dt.timedelta(minutes=minutes)
-        # Adding a timedelta to an aware datetime moves the wall clock; re-read it in the zone.
-        local = dt.datetime.combine(local.date(), local.time(), tzinfo=self.tz)
-        return local.astimezone(UTC)
+        # A wall-clock time on that day (24:00 is the next midnight), then the real instant.
+        local = dt.datetime.combine(day, dt.time(0)) + dt.timedelta(minutes=minutes)
+        return local.replace(tzinfo=self.tz).astimezone(UTC)
 
     def local_day(self, instant: dt.datetime) -> dt.date:
         return instant.astimezone(self.tz).date()

@@ -17,7 +17,7 @@ UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business h
                 "business day": "business days"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One row of an event log."""
 
@@ -135,6 +135,23 @@ class SlaEngine:
         self.calendars = {c.name: BusinessCalendar.from_ast(c) for c in policy.calendars}
         self.slas = policy.slas
         self.recycle_rules = policy.recycle_rules
+        # Read the tree once: the per-lead loop below runs millions of times.
+        self.clocks = [(sla, sla.first(ast.ClockSpan)) for sla in self.slas
+                       if isinstance(sla.first(ast.ClockSpan), ast.ClockSpan) and sla.first(ast.ClockLimit)]
+        self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.all(ast.CountRule)]
+        self.reason_rules = [(sla.name, needs.event, frozenset(r.lower() for r in needs.reasons))
+                             for sla in self.slas for needs in sla.all(ast.NeedsReason)]
+        self.recycles = [(r, r.reason.lower(), dt.timedelta(days=float(r.after))) for r in self.recycle_rules]
+        self.stop_starts: dict[str, set[str]] = defaultdict(set)
+        self.other_roles: set[str] = {r.event for r in self.recycle_rules}
+        for _, span in self.clocks:
+            for stop in span.stops:
+                self.stop_starts[stop].add(span.start)
+            self.other_roles.add(span.start)
+        for _, rule in self.count_rules:
+            self.other_roles |= {rule.event, rule.after}
+        for _, rule in self.volume_rules():
+            self.other_roles.add(rule.event)
 
     def event_names(self) -> set[str]:
         """Every event name the policy mentions."""
@@ -181,23 +198,18 @@ class SlaEngine:
     def evaluate_lead(self, lead: str, events: list[Event], now: dt.datetime, out: TimelineResult) -> None:
         """One lead's events (any order) into clock, count, reason and recycle results."""
         events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
-        for sla in self.slas:
-            span = sla.first(ast.ClockSpan)
-            if isinstance(span, ast.ClockSpan) and sla.first(ast.ClockLimit) is not None:
-                self._clock(sla, span, lead, events, now, out)
-            rule = sla.first(ast.CountRule)
-            if isinstance(rule, ast.CountRule):
-                self._count(sla, rule, lead, events, now, out)
-            for needs in sla.all(ast.NeedsReason):
-                allowed = {r.lower() for r in needs.reasons}
-                for e in events:
-                    if e.event == needs.event and (e.reason or "").lower() not in allowed:
-                        out.violations.append(ReasonViolation(sla.name, lead, e.event, e.at, e.reason))
-        for e in events:
-            for rule in self.recycle_rules:
-                if e.event == rule.event and (e.reason or "").lower() == rule.reason.lower():
-                    out.recycles.append(RecycleEntry(lead, e.event, rule.reason, rule.stage,
-                                                     e.at + dt.timedelta(days=float(rule.after))))
+        for sla, span in self.clocks:
+            self._clock(sla, span, lead, events, now, out)
+        for sla, rule in self.count_rules:
+            self._count(sla, rule, lead, events, now, out)
+        for sla_name, event, allowed in self.reason_rules:
+            for e in events:
+                if e.event == event and (e.reason or "").lower() not in allowed:
+                    out.violations.append(ReasonViolation(sla_name, lead, e.event, e.at, e.reason))
+        for rule, reason, delay in self.recycles:
+            for e in events:
+                if e.event == rule.event and (e.reason or "").lower() == reason:
+                    out.recycles.append(RecycleEntry(lead, e.event, rule.reason, rule.stage, e.at + delay))
 
     def _clock(self, sla: ast.Sla, span: ast.ClockSpan, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
@@ -260,27 +272,16 @@ class SlaEngine:
 
     def orphan_stops(self, events: list[Event]) -> list[tuple[Event, str]]:
         """Stop events with no start of their clock at or before them, when stopping is all they do."""
-        starts: dict[str, set[str]] = defaultdict(set)  # stop event -> start events of its clocks
-        other_roles: set[str] = set(r.event for r in self.recycle_rules)
-        for sla in self.slas:
-            for item in sla.items:
-                if isinstance(item, ast.ClockSpan):
-                    for stop in item.stops:
-                        starts[stop].add(item.start)
-                    other_roles.add(item.start)
-                elif isinstance(item, ast.CountRule):
-                    other_roles |= {item.event, item.after}
-                elif isinstance(item, ast.VolumeRule):
-                    other_roles.add(item.event)
         first_at: dict[str, dt.datetime] = {}
         for e in events:
-            first_at.setdefault(e.event, e.at)
+            if e.event not in first_at or e.at < first_at[e.event]:
+                first_at[e.event] = e.at
         orphans = []
         for e in events:
-            if e.event in starts and e.event not in other_roles:
-                if not any(s in first_at and first_at[s] <= e.at for s in starts[e.event]):
-                    names = " or ".join(sorted(starts[e.event]))
-                    orphans.append((e, f"{e.event} with no {names} before it"))
+            starts = self.stop_starts.get(e.event)
+            if starts and e.event not in self.other_roles:
+                if not any(s in first_at and first_at[s] <= e.at for s in starts):
+                    orphans.append((e, f"{e.event} with no {' or '.join(sorted(starts))} before it"))
         return orphans
 
     def evaluate(self, events: Iterable[Event], now: dt.datetime) -> TimelineResult:

@@ -105,7 +105,11 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
     owners = report.owners()
     counts: dict[str, dict[dt.datetime, int]] = {}
 
+    bounded = date_from is not None or date_to is not None
+
     def in_range(start: dt.datetime) -> bool:
+        if not bounded:
+            return True
         day = start.astimezone(engine.tz).date()
         return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
@@ -123,7 +127,8 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
         for result in out.clocks + out.counts:  # type: ignore[operator]
             if not in_range(result.start):
                 continue
-            month = result.start.astimezone(engine.tz).strftime("%Y-%m")
+            local = result.start.astimezone(engine.tz)
+            month = f"{local.year}-{local.month:02d}"
             report.per_sla[result.sla].add(result.status)
             report.per_team[owners.get(result.sla, "")].add(result.status)
             report.per_month[(result.sla, month)].add(result.status)

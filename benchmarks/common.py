@@ -1,0 +1,30 @@
+"""Shared helpers for benchmarks: medians of repeated runs, peak memory, tables."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from typing import Callable
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, list[float], object]:
+    """(median seconds, all timings, last result) of `runs` calls."""
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_table(rows: list[tuple], header: tuple) -> None:
+    table = [tuple(str(c) for c in header)] + [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -1,0 +1,133 @@
+"""SLA benchmark: the reference policy's SLAs over generated event logs.
+
+    python benchmarks/sla_events.py [--events 1000000] [--leads 200000] [--runs 3]
+
+Generates an event log (fixed seed) as Parquet with DuckDB, then times, as medians:
+  (a) the floor: DuckDB reads and sorts the log and Python walks every row, grouped by lead;
+  (b) leadpolicy's full SLA report (validation, clocks, counts, volumes, reasons, recycling).
+Prints both, the ratio b/a, events per second and peak memory. Each run is a fresh
+process (so peak memory is the run's own), started by this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import print_table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "policies" / "inbound-b2b.policy"
+NOW = "2026-12-31T12:00:00-05:00"
+
+
+def generate(path: Path, events: int, leads: int, seed: float = 0.42) -> None:
+    """About `events` events over `leads` leads in Oct-Dec 2026, written with DuckDB."""
+    import duckdb
+
+    per_lead = max(events // leads, 2)
+    con = duckdb.connect()
+    con.execute("SELECT setseed(?)", [seed])
+    con.execute("""
+        CREATE TABLE leads AS
+        SELECT i AS n, 'L' || i AS "lead",
+               TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_seconds(CAST(random() * 80 * 86400 AS BIGINT)) AS t0,
+               random() AS r
+        FROM range(?) t(i)""", [leads])
+    con.execute("""
+        CREATE TABLE events AS
+        SELECT "lead", 'became_sql' AS "event", t0 AS "at", CAST(NULL AS VARCHAR) AS "reason" FROM leads
+        UNION ALL SELECT "lead", 'first_touch', t0 + to_seconds(CAST(r * 3 * 86400 AS BIGINT)), NULL FROM leads
+        UNION ALL SELECT "lead", 'handed_off', t0, NULL FROM leads WHERE r < 0.5
+        UNION ALL SELECT "lead", CASE WHEN r < 0.2 THEN 'rejected' ELSE 'accepted' END,
+               t0 + to_seconds(CAST(r * 4 * 86400 AS BIGINT)),
+               CASE WHEN r < 0.1 THEN 'not_now' WHEN r < 0.2 THEN 'too_small' END FROM leads WHERE r < 0.5
+        UNION ALL SELECT "lead", 'became_mql', t0, NULL FROM leads WHERE r >= 0.5
+        UNION ALL SELECT l."lead", 'touch', l.t0 + to_seconds(CAST(k * 86400 * (0.5 + l.r) AS BIGINT)), NULL
+               FROM leads l, range(?) s(k)""", [max(per_lead - 3, 1)])
+    con.sql("""SELECT "lead", "event", strftime("at", '%Y-%m-%dT%H:%M:%S+00:00') AS "at", "reason"
+               FROM events ORDER BY random()""").write_parquet(str(path))
+
+
+def run_floor(path: str) -> dict:
+    import time
+
+    from leadpolicy.events import EventReader
+    from leadpolicy.loader import load_policy
+    from leadpolicy.schema import parse_timestamp
+    from leadpolicy.sla import SlaEngine
+    from zoneinfo import ZoneInfo
+
+    from common import peak_rss_mb
+
+    policy = load_policy(POLICY).policy
+    tz = ZoneInfo("UTC")
+    start = time.perf_counter()
+    reader = EventReader(path, SlaEngine(policy).event_names(), tz, parse_timestamp(NOW, tz))
+    leads = sum(1 for _ in reader.groups())
+    return {"seconds": time.perf_counter() - start, "rows": reader.stats.read, "leads": leads,
+            "peak_mb": peak_rss_mb()}
+
+
+def run_report(path: str) -> dict:
+    import time
+
+    from leadpolicy.events import EventReader
+    from leadpolicy.loader import load_policy
+    from leadpolicy.schema import parse_timestamp
+    from leadpolicy.sla import SlaEngine
+    from leadpolicy.sla_report import build_report
+    from zoneinfo import ZoneInfo
+
+    from common import peak_rss_mb
+
+    policy = load_policy(POLICY).policy
+    tz = ZoneInfo(policy.timezone)
+    now = parse_timestamp(NOW, tz)
+    start = time.perf_counter()
+    reader = EventReader(path, SlaEngine(policy).event_names(), tz, now)
+    report = build_report(policy, reader, now)
+    data = report.as_dict()
+    return {"seconds": time.perf_counter() - start, "rows": data["rows"]["read"], "rejected": data["rows"]["rejected"],
+            "breaches": len(data["breaches"]), "peak_mb": peak_rss_mb()}
+
+
+def child(kind: str, path: str) -> dict:
+    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"import sla_events; print(json.dumps(sla_events.run_{kind}({path!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    import statistics
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--leads", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "events.parquet")
+        generate(Path(path), args.events, args.leads)
+        results = {kind: [child(kind, path) for _ in range(args.runs)] for kind in ("floor", "report")}
+    floor = statistics.median(r["seconds"] for r in results["floor"])
+    full = statistics.median(r["seconds"] for r in results["report"])
+    rows = results["report"][0]["rows"]
+    print(f"{rows:,} events, {args.leads:,} leads, median of {args.runs} runs, each in a fresh process\n")
+    print_table([
+        ("(a) read + sort + walk (floor)", f"{floor:.2f}", f"{rows / floor:,.0f}", "1.00",
+         f"{max(r['peak_mb'] for r in results['floor']):.0f}"),
+        ("(b) leadpolicy sla report", f"{full:.2f}", f"{rows / full:,.0f}", f"{full / floor:.2f}",
+         f"{max(r['peak_mb'] for r in results['report']):.0f}"),
+    ], ("what", "median s", "events/s", "ratio to (a)", "peak MiB"))
+    print(f"\nrejected rows: {results['report'][0]['rejected']:,}; breaches: {results['report'][0]['breaches']:,}")
+
+
+if __name__ == "__main__":
+    main()
