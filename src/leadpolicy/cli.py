@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
+    p = sub.add_parser("compile", formatter_class=_formatter, help="compile a policy for other systems",
+                       description="Compile a policy: a JSON artifact other systems load (default), or the "
+                                   "generated Python source.",
+                       epilog="examples:\n  leadpolicy compile policies/inbound-b2b.policy -o build/inbound-b2b.json\n"
+                              "  leadpolicy compile policies/inbound-b2b.policy --target python\n")
+    p.add_argument("policy")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument("--target", choices=("artifact", "python"), default="artifact")
+
     p = sub.add_parser("sla", formatter_class=_formatter, help="check SLAs against an event log",
                        description="Evaluate every SLA of a policy over an event log (CSV, JSON Lines or Parquet "
                                    "with lead, event, at and optional reason) and report compliance.",
@@ -112,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
-               "fmt": cmd_fmt, "sla": cmd_sla}[args.command]
+               "fmt": cmd_fmt, "sla": cmd_sla,
+               "compile": cmd_compile}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -426,6 +436,27 @@ def cmd_sla(args: argparse.Namespace) -> int:
     if failing and args.format == "table":
         print(f"below target: {', '.join(failing)}")
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from .runtime import Policy
+    from .ir import lower
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = Policy(loaded.policy, lower(loaded.policy))
+    text = policy.artifact_json() if args.target == "artifact" else policy.python_source
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, "utf-8")
+        tmp.replace(out)  # atomic: never a half-written artifact
+        print(f"wrote {out} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

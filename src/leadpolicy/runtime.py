@@ -1,0 +1,241 @@
+"""Loaded policies: compiled artifacts and policy files behind one small API.
+
+    >>> import leadpolicy
+    >>> policy = leadpolicy.load("policies/inbound-b2b.policy")
+    >>> decision = policy.evaluate({"email": "ana@bigsoft.io", "employees": 1200,
+    ...                             "industry": "software", "demo_requested": True},
+    ...                            now="2026-11-20T12:00:00-05:00")
+    >>> decision.stage, decision.route, decision.scores
+    ('sql', 'enterprise-ae', {'fit': 50, 'engagement': 40})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+from zoneinfo import ZoneInfo
+
+from . import ast
+from .codegen import INVALID, compile_evaluator
+from .diagnostics import render_all
+from .ir import FORMAT, FORMAT_VERSION, dumps, fingerprint, lower
+from .schema import FieldError, LeadReader, parse_timestamp
+
+
+class PolicyError(ValueError):
+    """A policy or artifact that cannot be loaded; the message says why."""
+
+
+class LeadError(ValueError):
+    """A lead that does not fit the policy's schema."""
+
+    def __init__(self, errors: list[FieldError], index: int | None = None):
+        self.errors = errors
+        self.index = index
+        where = f"lead {index}: " if index is not None else ""
+        super().__init__(where + "; ".join(str(e) for e in errors))
+
+
+@functools.lru_cache(maxsize=1)
+def artifact_schema() -> dict:
+    return json.loads(resources.files("leadpolicy").joinpath("schemas/artifact.schema.json").read_text("utf-8"))
+
+
+class Decision:
+    """What a policy decides about one lead. Breakdown and explanation are worked out on first use."""
+
+    __slots__ = ("policy", "values", "now", "scores", "grades", "stage", "owner", "route", "_explained")
+
+    def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict,
+                 grades: dict, stage: str, owner: str, route: str | None, explained=None):
+        self.policy, self.values, self.now = policy, values, now
+        self.scores, self.grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
+        self._explained = explained
+
+    def _interpreted(self):
+        if self._explained is None:
+            from .interpreter import evaluate
+
+            self._explained = evaluate(self.policy.tree, dict(self.values or {}), self.now)
+        return self._explained
+
+    @property
+    def breakdown(self) -> dict[str, dict]:
+        """Per score: rules with their points, decay factor and periods, what the clamp changed."""
+        return {k: v.as_dict() for k, v in self._interpreted().scores.items()}
+
+    @property
+    def explanation(self) -> list[str]:
+        return list(self._interpreted().explanation)
+
+    def as_dict(self, explain: bool = True) -> dict[str, Any]:
+        out = {"policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
+               "scores": dict(self.scores), "grades": dict(self.grades), "stage": self.stage, "owner": self.owner,
+               "route": self.route}
+        if explain:
+            out["breakdown"] = self.breakdown
+            out["explanation"] = self.explanation
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and self.as_dict(explain=False) == other.as_dict(explain=False)
+
+    def __repr__(self) -> str:
+        return f"Decision(stage={self.stage!r}, route={self.route!r}, scores={self.scores!r}, grades={self.grades!r})"
+
+
+@dataclass
+class Result:
+    """One lead of `evaluate_many`: a decision, or the errors that kept it from one."""
+
+    index: int
+    decision: Decision | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.decision is not None
+
+
+class Policy:
+    """A checked, compiled policy, ready to evaluate leads."""
+
+    def __init__(self, tree: ast.Policy, ir: dict[str, Any]):
+        self.tree = tree
+        self.ir = ir
+        self._evaluate, self.python_source = compile_evaluator(ir)
+        self._reader = LeadReader(tree)
+        self._tz = ZoneInfo(ir["timezone"])
+        self._score_names = [s["name"] for s in ir["scores"]]
+        self._grade_names = [g["name"] for g in ir["grades"]]
+        self._stages = [(s["name"], s["owner"]) for s in ir["stages"]]
+
+    id = property(lambda self: self.ir["id"])
+    version = property(lambda self: self.ir["version"])
+    fingerprint = property(lambda self: self.ir["fingerprint"])
+    title = property(lambda self: self.ir["title"])
+    lead_schema = property(lambda self: self.ir["lead_schema"])
+
+    def _now(self, now: dt.datetime | str | None) -> dt.datetime:
+        if now is None:
+            return dt.datetime.now(dt.timezone.utc)
+        if isinstance(now, str):
+            return parse_timestamp(now, self._tz)
+        return now if now.tzinfo is not None else now.replace(tzinfo=self._tz)
+
+    def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
+        """The schema errors of a lead (empty when it fits)."""
+        return self._reader.read(lead)[1]
+
+    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
+        out = self._evaluate(lead, now) if isinstance(lead, Mapping) else INVALID
+        if out is INVALID:
+            # Off the fast path: the schema validator says why, or the interpreter decides.
+            values, errors = self._reader.read(lead)
+            if errors:
+                raise LeadError(errors, index)
+            from .interpreter import evaluate
+
+            d = evaluate(self.tree, values, now)
+            return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, d.grades, d.stage, d.owner,
+                            d.route, d)
+        scores, _points, grades, stage, route, _entry = out
+        name, owner = self._stages[stage]
+        return Decision(self, lead, now, dict(zip(self._score_names, scores)), dict(zip(self._grade_names, grades)),
+                        name, owner, route)
+
+    def evaluate(self, lead: Mapping[str, Any], now: dt.datetime | str | None = None) -> Decision:
+        """Decide one lead. Raises LeadError naming the fields when the lead does not fit the schema."""
+        return self._decide(lead, self._now(now), None)
+
+    def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None
+                      ) -> Iterator[Result]:
+        """Decide a stream of leads lazily; a bad lead gives an error result, never a crash of the batch."""
+        at = self._now(now)
+        for index, lead in enumerate(leads):
+            try:
+                yield Result(index, self._decide(lead, at, index))
+            except LeadError as exc:
+                yield Result(index, errors=exc.errors)
+
+    def artifact(self) -> dict[str, Any]:
+        """The compiled artifact: the IR plus the canonical source it was compiled from."""
+        from .formatter import format_policy
+
+        return {**self.ir, "source": format_policy(self.tree)}
+
+    def artifact_json(self) -> str:
+        return dumps(self.artifact())
+
+
+def _from_tree(tree: ast.Policy) -> Policy:
+    return Policy(tree, lower(tree))
+
+
+def load(source: str | Path | Mapping[str, Any]) -> Policy:
+    """A Policy from a `.policy` file, a compiled artifact (`.json` path), or an artifact mapping.
+
+    Raises PolicyError with every diagnostic when the policy has errors, or when an artifact
+    is malformed, of an unknown or newer major format, or tampered with.
+    """
+    if isinstance(source, Mapping):
+        return _from_artifact(source, "<artifact>")
+    path = Path(source)
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PolicyError(f"{path}: not a readable compiled policy: {exc}") from None
+        return _from_artifact(data, str(path))
+    from .loader import load_policy
+
+    loaded = load_policy(path)
+    if loaded.has_errors:
+        raise PolicyError(render_all([d for d in loaded.diagnostics if d.is_error], {loaded.file: loaded.source}))
+    return _from_tree(loaded.policy)  # type: ignore[arg-type]
+
+
+def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
+    from jsonschema import Draft202012Validator
+
+    from .loader import load_policy_text
+
+    if not isinstance(data, Mapping):
+        raise PolicyError(f"{name}: a compiled policy is a JSON object")
+    if data.get("format") != FORMAT:
+        raise PolicyError(f"{name}: not a leadpolicy compiled policy (format {data.get('format')!r})")
+    version = data.get("format_version")
+    if not (isinstance(version, list) and version and isinstance(version[0], int)):
+        raise PolicyError(f"{name}: no format_version")
+    if version[0] != FORMAT_VERSION[0] or list(version) > FORMAT_VERSION:
+        raise PolicyError(f"{name}: format version {'.'.join(map(str, version))} is not supported by this "
+                          f"leadpolicy (it reads {FORMAT_VERSION[0]}.x up to {'.'.join(map(str, FORMAT_VERSION))}); "
+                          "upgrade leadpolicy or recompile")
+    errors = sorted(Draft202012Validator(artifact_schema()).iter_errors(dict(data)), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "the artifact"
+        raise PolicyError(f"{name}: does not follow the artifact schema at {where}: {first.message}"
+                          + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    source = data["source"]
+    digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+    if digest != data["fingerprint"]:
+        raise PolicyError(f"{name}: fingerprint mismatch: the source was changed after compiling")
+    loaded = load_policy_text(source, name)
+    if loaded.has_errors:
+        raise PolicyError(f"{name}: its source has errors:\n"
+                          + render_all([d for d in loaded.diagnostics if d.is_error], {name: source}))
+    tree = loaded.policy
+    assert tree is not None
+    ir = {k: v for k, v in data.items() if k != "source"}
+    expected = json.loads(dumps(lower(tree)))
+    if json.loads(dumps(ir)) != expected or fingerprint(tree) != data["fingerprint"]:
+        raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
+                          "leadpolicy); recompile it")
+    return Policy(tree, expected)
