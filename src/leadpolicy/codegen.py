@@ -302,8 +302,7 @@ class _Generator:
             self.ladder(r["entries"], route, lambda e, r=r: repr(e["label"]),
                         extra=lambda e, r=r, ri=ri: f"{entry} = {(ri, r['entries'].index(e))!r}")
             w.outdent()
-        w.line(f"return ({', '.join(score_vars)},), ({', '.join(point_vars)},), ({', '.join(grade_vars)},), "
-               f"{stage}, {route}, {entry}")
+        w.line(f"return {_tuple(score_vars)}, {_tuple(point_vars)}, {_tuple(grade_vars)}, {stage}, {route}, {entry}")
 
     def ladder(self, entries: list[dict], target: str, value: Callable[[dict], str],
                extra: Callable[[dict], str] | None = None) -> None:
@@ -381,6 +380,10 @@ class _Generator:
             w.line(f"{value} = int(max(min({value}, {high}), {low}))")
         self.value_var[s["name"]] = value
         return value, points
+
+
+def _tuple(names: list[str]) -> str:
+    return "(" + "".join(f"{n}, " for n in names).rstrip() + ")"
 
 
 def floor_units(value) -> int:

@@ -62,7 +62,8 @@ class Decision:
         if self._explained is None:
             from .interpreter import evaluate
 
-            self._explained = evaluate(self.policy.tree, dict(self.values or {}), self.now)
+            values, _ = self.policy._reader.read(self.values or {})
+            self._explained = evaluate(self.policy.tree, values, self.now)
         return self._explained
 
     @property
