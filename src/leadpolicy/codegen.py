@@ -259,7 +259,6 @@ class _Generator:
         w.line("def evaluate(lead, now):")
         w.indent()
         w.line('"""(scores, rule points, grades, stage index, route label, route entry) or INVALID."""')
-        w.line("today = now.astimezone(TZ).date()")
         for i, f in enumerate(ir["fields"]):
             self.read_field(i, f)
         body = CodeWriter()
@@ -268,6 +267,8 @@ class _Generator:
         self.decide()
         w.counter = body.counter
         self.w = outer
+        if any(kind == "days" and self.fields[name]["type"] == "date" for kind, name in self.derived):
+            w.line("today = now.astimezone(TZ).date()")
         self.derive()
         w.lines.extend("    " + line if line else "" for line in body.lines)
         w.outdent()
@@ -364,11 +365,13 @@ class _Generator:
         decay = s["decay"]
         if decay is not None:
             days = self.derived_var(("days", decay["field"]))
-            factor = self.const(Decimal(1) - Decimal(decay["percent"]) / Decimal(100))
+            factor = Decimal(1) - Decimal(decay["percent"]) / Decimal(100)
+            powers = self.const(DecayPowers(factor))
             every = self.number(decay["every_days"])
+            periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
             w.line(f"if {days} is not None and {days} >= {every}:")
             w.indent()
-            w.line(f"{value} = round_half_away({total} * {factor} ** int(floor_div({days}, {every})))")
+            w.line(f"{value} = round_half_away({total} * {powers}[{periods}])")
             w.outdent()
             w.line("else:")
             w.indent(); w.line(f"{value} = round_half_away({total})"); w.outdent()
@@ -380,6 +383,21 @@ class _Generator:
             w.line(f"{value} = int(max(min({value}, {high}), {low}))")
         self.value_var[s["name"]] = value
         return value, points
+
+
+class DecayPowers(dict):
+    """factor ** n for whole n, computed once each with the default decimal context (as the interpreter)."""
+
+    def __init__(self, factor: Decimal):
+        super().__init__()
+        self.factor = factor
+
+    def __missing__(self, n: int) -> Decimal:
+        value = self[n] = self.factor ** n
+        return value
+
+    def __str__(self) -> str:  # the constant's identity, for sharing one table per factor
+        return f"DecayPowers({self.factor})"
 
 
 def _tuple(names: list[str]) -> str:

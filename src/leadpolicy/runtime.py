@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -50,13 +50,23 @@ def artifact_schema() -> dict:
 class Decision:
     """What a policy decides about one lead. Breakdown and explanation are worked out on first use."""
 
-    __slots__ = ("policy", "values", "now", "scores", "grades", "stage", "owner", "route", "_explained")
+    __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained")
 
-    def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict,
-                 grades: dict, stage: str, owner: str, route: str | None, explained=None):
+    def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: tuple,
+                 grades: tuple, stage: str, owner: str, route: str | None, explained=None):
         self.policy, self.values, self.now = policy, values, now
-        self.scores, self.grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
+        self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
         self._explained = explained
+
+    @property
+    def scores(self) -> dict[str, int]:
+        """Each score's value, by name."""
+        return dict(zip(self.policy._score_names, self._scores))
+
+    @property
+    def grades(self) -> dict[str, str | None]:
+        """Each grade's label (None when no entry matched), by name."""
+        return dict(zip(self.policy._grade_names, self._grades))
 
     def _interpreted(self):
         if self._explained is None:
@@ -91,13 +101,13 @@ class Decision:
         return f"Decision(stage={self.stage!r}, route={self.route!r}, scores={self.scores!r}, grades={self.grades!r})"
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     """One lead of `evaluate_many`: a decision, or the errors that kept it from one."""
 
     index: int
     decision: Decision | None = None
-    errors: list[FieldError] = field(default_factory=list)
+    errors: list[FieldError] | tuple = ()
 
     @property
     def ok(self) -> bool:
@@ -135,7 +145,7 @@ class Policy:
         return self._reader.read(lead)[1]
 
     def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
-        out = self._evaluate(lead, now) if isinstance(lead, Mapping) else INVALID
+        out = self._evaluate(lead, now) if lead.__class__ is dict or isinstance(lead, Mapping) else INVALID
         if out is INVALID:
             # Off the fast path: the schema validator says why, or the interpreter decides.
             values, errors = self._reader.read(lead)
@@ -144,12 +154,10 @@ class Policy:
             from .interpreter import evaluate
 
             d = evaluate(self.tree, values, now)
-            return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, d.grades, d.stage, d.owner,
-                            d.route, d)
-        scores, _points, grades, stage, route, _entry = out
-        name, owner = self._stages[stage]
-        return Decision(self, lead, now, dict(zip(self._score_names, scores)), dict(zip(self._grade_names, grades)),
-                        name, owner, route)
+            return Decision(self, lead, now, tuple(v.value for v in d.scores.values()), tuple(d.grades.values()),
+                            d.stage, d.owner, d.route, d)
+        name, owner = self._stages[out[3]]
+        return Decision(self, lead, now, out[0], out[2], name, owner, out[4])
 
     def evaluate(self, lead: Mapping[str, Any], now: dt.datetime | str | None = None) -> Decision:
         """Decide one lead. Raises LeadError naming the fields when the lead does not fit the schema."""
