@@ -71,10 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compile a policy: a JSON artifact other systems load (default), or the "
                                    "generated Python source.",
                        epilog="examples:\n  leadpolicy compile policies/inbound-b2b.policy -o build/inbound-b2b.json\n"
-                              "  leadpolicy compile policies/inbound-b2b.policy --target python\n")
+                              "  leadpolicy compile policies/inbound-b2b.policy --target python\n"
+                              "  leadpolicy compile policies/inbound-b2b.policy --target sql --dialect snowflake "
+                              "--table crm.leads --now 2026-11-20T12:00:00Z\n")
     p.add_argument("policy")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
-    p.add_argument("--target", choices=("artifact", "python"), default="artifact")
+    p.add_argument("--target", choices=("artifact", "python", "sql"), default="artifact")
+    p.add_argument("--dialect", choices=("duckdb", "postgres", "spark", "snowflake", "bigquery"), default="duckdb",
+                   help="SQL dialect for --target sql (default: duckdb)")
+    p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
+    p.add_argument("--now", help="evaluation time written into the SQL (ISO 8601); default: the current time")
 
     p = sub.add_parser("sla", formatter_class=_formatter, help="check SLAs against an event log",
                        description="Evaluate every SLA of a policy over an event log (CSV, JSON Lines or Parquet "
@@ -446,7 +452,16 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_PROBLEMS
     policy = Policy(loaded.policy, lower(loaded.policy))
-    text = policy.artifact_json() if args.target == "artifact" else policy.python_source
+    if args.target == "sql":
+        from .sqlgen import UnsupportedError, compile_sql
+
+        try:
+            text = compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, loaded.policy.timezone))
+        except (UnsupportedError, ValueError) as exc:
+            print(f"leadpolicy compile: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    else:
+        text = policy.artifact_json() if args.target == "artifact" else policy.python_source
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from .schema import DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
+from .logic import decay_power
+from .schema import BLANK, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
 NEGATE = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}
@@ -183,7 +184,7 @@ class _Generator:
         kind, required = f["type"], f["required"]
         default = f["default"]
         w.line(f"{var} = lead.get({name!r})")
-        w.line(f"if {var} is None or ({var}.__class__ is str and not {var}.strip()):")
+        w.line(f"if {var} is None or ({var}.__class__ is str and not {var}.strip(BLANK)):")
         w.indent()
         if required:
             w.line("return INVALID")
@@ -365,8 +366,7 @@ class _Generator:
         decay = s["decay"]
         if decay is not None:
             days = self.derived_var(("days", decay["field"]))
-            factor = Decimal(1) - Decimal(decay["percent"]) / Decimal(100)
-            powers = self.const(DecayPowers(factor))
+            powers = self.const(DecayPowers(Decimal(decay["percent"])))
             every = self.number(decay["every_days"])
             periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
             w.line(f"if {days} is not None and {days} >= {every}:")
@@ -386,18 +386,18 @@ class _Generator:
 
 
 class DecayPowers(dict):
-    """factor ** n for whole n, computed once each with the default decimal context (as the interpreter)."""
+    """The decay factor for n periods (logic.decay_power), computed once for each n."""
 
-    def __init__(self, factor: Decimal):
+    def __init__(self, percent: Decimal):
         super().__init__()
-        self.factor = factor
+        self.percent = percent
 
     def __missing__(self, n: int) -> Decimal:
-        value = self[n] = self.factor ** n
+        value = self[n] = decay_power(self.percent, n)
         return value
 
     def __str__(self) -> str:  # the constant's identity, for sharing one table per factor
-        return f"DecayPowers({self.factor})"
+        return f"DecayPowers({self.percent})"
 
 
 def _tuple(names: list[str]) -> str:
@@ -466,7 +466,7 @@ def compile_evaluator(ir: dict) -> tuple[Callable, str]:
     source, constants = generate_source(ir)
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
-        "INVALID": INVALID, "Decimal": Decimal, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
+        "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
         "TZ": ZoneInfo(ir["timezone"]), "floor_units": floor_units, "floor_div": floor_div,
         "round_half_away": round_half_away, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,

@@ -307,10 +307,10 @@ def per_points(rule: ast.PerRule, value: Any) -> tuple[Decimal, bool]:
 
 
 def decay_factor(decay: ast.Decay, days: int) -> tuple[int, Decimal]:
-    """(periods, factor): (1 - P/100) ** floor(days / D); no growth for a date in the future."""
+    """(periods, factor): (1 - P/100) ** floor(days / D) to 18 places; no growth for a date in the future."""
     periods = int((Decimal(days) / decay.every_days).to_integral_value(rounding=ROUND_FLOOR))
     periods = max(periods, 0)
-    return periods, (Decimal(1) - decay.percent / Decimal(100)) ** periods
+    return periods, logic.decay_power(decay.percent, periods)
 
 
 def evaluate(policy: ast.Policy, values: dict[str, Any], now: dt.datetime) -> Decision:

@@ -8,7 +8,7 @@ Timestamps compared with dates compare by their local date in the policy's timez
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
@@ -122,3 +122,33 @@ def zone(name: str) -> ZoneInfo:
 
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+FACTOR_PLACES = Decimal("1e-18")
+MAX_FACTOR_TABLE = 5000
+
+
+def decay_power(percent: Decimal, periods: int) -> Decimal:
+    """(1 - P/100) ** periods, taken to 18 decimal places (halves away from zero).
+
+    Fixing the places makes `total * factor` exact in every backend: Python's decimals and
+    SQL's DECIMAL(38, 18) give the same product, so they round it the same way.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 60
+        value = (Decimal(1) - percent / Decimal(100)) ** periods
+    return value.quantize(FACTOR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def decay_factor_table(percent: Decimal, bound: Decimal) -> list[tuple[int, Decimal]]:
+    """(periods, factor) for every period count whose factor can still move a total of at most
+    `bound` away from 0 after rounding; beyond the table every decayed total rounds to 0."""
+    table = []
+    n = 1
+    while n <= MAX_FACTOR_TABLE:
+        factor = decay_power(percent, n)
+        if factor == 0 or factor * bound < Decimal("0.5"):
+            return table
+        table.append((n, factor))
+        n += 1
+    raise ValueError(f"a decay of {percent}% is too slow to tabulate ({MAX_FACTOR_TABLE} periods)")

@@ -22,6 +22,7 @@ from . import ast
 from .diagnostics import did_you_mean
 from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
 
+BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
@@ -103,9 +104,9 @@ def to_json_value(value: Any) -> Any:
 
 def read_text_cell(kind: str, text: str | None) -> Any:
     """A CSV cell converted by the field's type; on failure the text is kept, for the schema to report."""
-    if text is None or text.strip() == "":
+    if text is None or text.strip(BLANK) == "":
         return None
-    raw = text.strip()
+    raw = text.strip(BLANK)
     if kind == NUMBER:
         try:
             number = Decimal(raw)
@@ -203,7 +204,7 @@ class LeadReader:
         return values, errors
 
     def _typed(self, f: ast.LeadField, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and value.strip() == ""):
+        if value is None or (isinstance(value, str) and value.strip(BLANK) == ""):
             return self._typed(f, literal_json(f.default)) if f.default is not None else None
         kind = f.type.name
         if kind == NUMBER:
@@ -227,5 +228,5 @@ class LeadReader:
 
 
 def _blank_to_none(value: Any) -> Any:
-    """Empty or blank text counts as missing, whatever the field's type."""
-    return None if isinstance(value, str) and value.strip() == "" else value
+    """Empty or blank text (only spaces, tabs, newlines) counts as missing, whatever the field's type."""
+    return None if isinstance(value, str) and value.strip(BLANK) == "" else value

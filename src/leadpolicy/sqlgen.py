@@ -1,0 +1,275 @@
+"""Compile a policy's IR to one SQL SELECT, as sqlglot expression trees, for several dialects.
+
+The query reads a leads table with typed columns (text as VARCHAR, numbers as a numeric
+type, yes/no as BOOLEAN, dates as DATE, timestamps as TIMESTAMP WITH TIME ZONE) and
+returns every column plus one column per score and grade, and `stage`, `owner`, `route`.
+SQL's own three-valued logic is the language's: a missing value is NULL, and a CASE
+branch is taken only when its condition is TRUE.
+
+Nothing is formatted into SQL text by hand: identifiers are quoted by sqlglot, texts are
+sqlglot string literals (escaped per dialect), and numbers come from validated decimals.
+Dialect differences are data (`DIALECTS`), and anything a dialect cannot express raises
+`UnsupportedError` rather than giving wrong SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from .logic import decay_factor_table
+
+DIALECTS = {
+    # dialect: how to get a timestamp's epoch in microseconds (X is the timestamp)
+    "duckdb": {"epoch_us": "EPOCH_US(X)"},
+    "postgres": {"epoch_us": "FLOOR(EXTRACT(EPOCH FROM X) * 1000000)"},
+    "spark": {"epoch_us": "UNIX_MICROS(X)"},
+    "snowflake": {"epoch_us": "DATE_PART(EPOCH_MICROSECOND, X)"},
+    "bigquery": {"epoch_us": "UNIX_MICROS(X)"},
+}
+BLANK_PATTERN = r"^[ \t\n\r\f]*$"  # the same set as schema.BLANK
+DAY_US = 86_400_000_000
+FACTOR_TYPE = "DECIMAL(19, 18)"
+
+
+class UnsupportedError(ValueError):
+    """A construct the SQL target cannot express exactly."""
+
+
+def _lit(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, Decimal)):
+        text = format(Decimal(value), "f")
+        return exp.Literal.number(text) if not text.startswith("-") else exp.Neg(this=exp.Literal.number(text[1:]))
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    return exp.Literal.string(str(value))
+
+
+def _decimal(text: str, type_: str) -> exp.Expression:
+    return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
+
+
+class _SqlGen:
+    def __init__(self, ir: dict, dialect: str, now: dt.datetime):
+        if dialect not in DIALECTS:
+            raise UnsupportedError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
+        self.ir, self.dialect, self.now = ir, dialect, now
+        self.fields = {f["name"]: f for f in ir["fields"]}
+        self.computed: set[str] = set()  # scores and grades already available as columns
+        from zoneinfo import ZoneInfo
+
+        self.today = now.astimezone(ZoneInfo(ir["timezone"])).date()
+
+    # ------------------------------------------------------------ values
+    def column(self, name: str) -> exp.Expression:
+        return exp.column(name, quoted=True)
+
+    def field_value(self, name: str) -> exp.Expression:
+        """A lead field as the language reads it: blank text is missing, then the default."""
+        f = self.fields[name]
+        col = self.column(name)
+        if f["type"] in ("text", "one of"):
+            value: exp.Expression = exp.Case().when(exp.RegexpLike(this=col, expression=exp.Literal.string(BLANK_PATTERN)),
+                                                    exp.Null()).else_(col)
+        else:
+            value = col
+        if f["default"] is not None:
+            default = f["default"]
+            if f["type"] == "date":
+                default = dt.date.fromisoformat(default)
+            elif f["type"] == "timestamp":
+                raise UnsupportedError("a default for a timestamp field is not supported in SQL")
+            elif f["type"] == "number":
+                default = Decimal(str(default))
+            value = exp.Coalesce(this=value, expressions=[_lit(default)])
+        return value
+
+    def epoch_us(self, value: exp.Expression) -> exp.Expression:
+        template = sqlglot.parse_one(DIALECTS[self.dialect]["epoch_us"], read=self.dialect)
+        return template.transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "X"
+                                  else node)
+
+    def days_since(self, name: str) -> exp.Expression:
+        value = self.field_value(name)
+        if self.fields[name]["type"] == "date":
+            return exp.DateDiff(this=_lit(self.today), expression=value, unit=exp.var("DAY"))
+        now_us = int((self.now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
+        diff = exp.Sub(this=exp.Literal.number(now_us), expression=self.epoch_us(value))
+        return exp.Floor(this=exp.Div(this=exp.Paren(this=diff), expression=exp.Literal.number(f"{DAY_US}.0")))
+
+    def operand(self, op: dict, text: bool = False) -> exp.Expression:
+        if "lit" in op:
+            kind, value = op["type"], op["lit"]
+            if kind == "number":
+                return _lit(Decimal(value))
+            if kind == "yes/no":
+                return _lit(bool(value))
+            if kind == "date":
+                return _lit(dt.date.fromisoformat(value))
+            return _lit(value.lower() if text else value)
+        if "days_since" in op:
+            return self.days_since(op["days_since"])
+        name = op["ref"]
+        value = self.column(name) if op["kind"] != "field" else self.field_value(name)
+        if text and op["type"] in ("text", "one of"):
+            return exp.Lower(this=value)
+        return value
+
+    # ------------------------------------------------------------ conditions
+    def condition(self, cond: dict) -> exp.Expression:
+        op = cond["op"]
+        if op in ("and", "or"):
+            parts = [exp.Paren(this=self.condition(i)) for i in cond["items"]]
+            return exp.and_(*parts) if op == "and" else exp.or_(*parts)
+        if op == "not":
+            return exp.Not(this=exp.Paren(this=self.condition(cond["item"])))
+        if op == "cmp":
+            self._no_mixed_dates(cond["left"], cond["right"])
+            text = self._is_text(cond["left"], cond["right"])
+            left, right = self.operand(cond["left"], text), self.operand(cond["right"], text)
+            kind = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[cond["cmp"]]
+            return kind(this=left, expression=right)
+        if op == "between":
+            low = {"op": "cmp", "cmp": ">=", "left": cond["value"], "right": cond["low"]}
+            high = {"op": "cmp", "cmp": "<=", "left": cond["value"], "right": cond["high"]}
+            return exp.and_(self.condition(low), self.condition(high))
+        if op == "in":
+            for o in cond["options"]:
+                self._no_mixed_dates(cond["value"], o)
+            text = self._is_text(cond["value"], *cond["options"])
+            test = exp.In(this=self.operand(cond["value"], text),
+                          expressions=[self.operand(o, text) for o in cond["options"]])
+            return exp.Not(this=exp.Paren(this=test)) if cond["negated"] else test
+        if op == "text":
+            value = self.operand(cond["value"], True)
+            parts = []
+            for needle in cond["needles"]:
+                lit = exp.Literal.string(needle.lower())
+                if cond["how"] in ("contains", "contains_any"):
+                    parts.append(exp.GT(this=exp.StrPosition(this=value.copy(), substr=lit),
+                                        expression=exp.Literal.number(0)))
+                elif cond["how"] == "starts":
+                    parts.append(exp.StartsWith(this=value.copy(), expression=lit))
+                else:
+                    parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=exp.Literal.number(len(needle))),
+                                        expression=lit))
+            return exp.or_(*parts) if len(parts) > 1 else parts[0]
+        if op == "missing":
+            test = exp.Is(this=self.operand(cond["value"]), expression=exp.Null())
+            return exp.Not(this=test) if cond["negated"] else test
+        if op == "truthy":
+            return exp.EQ(this=self.operand(cond["value"]), expression=exp.Boolean(this=True))
+        raise UnsupportedError(f"unknown condition {op!r}")
+
+    @staticmethod
+    def _is_text(*ops: dict) -> bool:
+        return any(o["type"] in ("text", "one of") for o in ops)
+
+    @staticmethod
+    def _no_mixed_dates(*ops: dict) -> None:
+        types = {o["type"] for o in ops}
+        if "timestamp" in types and "date" in types:
+            raise UnsupportedError("comparing a timestamp with a date (by its local date) is not supported in SQL "
+                                   "yet; compare `days since FIELD` with a number instead")
+
+    # ------------------------------------------------------------ scores, grades, stages, routes
+    def score(self, s: dict) -> exp.Expression:
+        scales = [len(r[k].split(".")[1]) if "." in r[k] else 0 for r in s["rules"] for k in ("points", "cap")
+                  if k in r]
+        total_type = f"DECIMAL(18, {max(scales + [0])})"
+        terms: list[exp.Expression] = []
+        for rule in s["rules"]:
+            points = _decimal(rule["points"], total_type)
+            if rule["kind"] == "when":
+                terms.append(exp.Case().when(self.condition(rule["condition"]), points).else_(_decimal("0", total_type)))
+            else:
+                units = exp.Floor(this=exp.Greatest(this=self.field_value(rule["field"]), expressions=[_lit(0)], ignore_nulls=True))
+                raw = exp.Mul(this=points, expression=exp.cast(units, total_type))
+                cap = _decimal(str(abs(Decimal(rule["cap"]))), total_type)
+                capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True), expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
+                terms.append(exp.Coalesce(this=capped, expressions=[_decimal("0", total_type)]))
+        total: exp.Expression = terms[0] if terms else _decimal("0", total_type)
+        for term in terms[1:]:
+            total = exp.Add(this=total, expression=term)
+        total = exp.cast(exp.Paren(this=total), total_type)
+        value: exp.Expression = exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
+        if s["decay"] is not None:
+            decay = s["decay"]
+            bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"])) for r in s["rules"])
+            table = decay_factor_table(Decimal(decay["percent"]), bound)
+            days = self.days_since(decay["field"])
+            every = Decimal(decay["every_days"])
+            periods = exp.Floor(this=exp.Div(this=days.copy(), expression=_decimal(format(every, "f"), "DECIMAL(18, 6)")))
+            factor = exp.Case(this=periods)
+            for n, f in table:
+                factor = factor.when(exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE))
+            factor = factor.else_(_decimal("0", FACTOR_TYPE))
+            decayed = exp.Round(this=exp.Mul(this=total.copy(), expression=factor), decimals=exp.Literal.number(0))
+            value = exp.Case().when(exp.GTE(this=days, expression=_lit(every)), decayed).else_(value)
+        if s["clamp"] is not None:
+            low, high = Decimal(s["clamp"]["low"]), Decimal(s["clamp"]["high"])
+            value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(high)], ignore_nulls=True), expressions=[_lit(low)], ignore_nulls=True)
+        return exp.cast(value, "BIGINT")
+
+    def ladder(self, entries: list[dict], value_of) -> exp.Expression:
+        case = exp.Case()
+        default: exp.Expression = exp.Null()
+        for e in entries:
+            if e["condition"] is None:
+                default = value_of(e)
+                break
+            case = case.when(self.condition(e["condition"]), value_of(e))
+        if not case.args.get("ifs"):
+            return default
+        return case.else_(default)
+
+    def query(self, table: str) -> exp.Select:
+        ir = self.ir
+        source: exp.Expression = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
+            this=exp.to_identifier(table, quoted=True))
+        select = exp.select(exp.Star()).from_(source)
+        layer = 0
+        scores = {s["name"]: s for s in ir["scores"]}
+        grades = {g["name"]: g for g in ir["grades"]}
+        for kind, name in ir["order"]:
+            if kind == "score":
+                expression = self.score(scores[name])
+            else:
+                expression = self.ladder(grades[name]["entries"], lambda e: exp.Literal.string(e["label"]))
+            layer += 1
+            select = exp.select(exp.Star(), exp.alias_(expression, name, quoted=True)).from_(
+                select.subquery(f"lp{layer}"))
+        stage = self.ladder(ir["stages"], lambda e: exp.Literal.string(e["name"]))
+        layer += 1
+        select = exp.select(exp.Star(), exp.alias_(stage, "stage", quoted=True)).from_(select.subquery(f"lp{layer}"))
+        owner = exp.Case(this=self.column("stage"))
+        for s in ir["stages"]:
+            owner = owner.when(exp.Literal.string(s["name"]), exp.Literal.string(s["owner"]))
+        route = exp.Case()
+        for r in ir["routes"]:
+            routed = exp.In(this=self.column("stage"), expressions=[exp.Literal.string(s) for s in r["stages"]])
+            route = route.when(routed, self.ladder(r["entries"], lambda e: exp.Literal.string(e["label"])))
+        route_expr: exp.Expression = route.else_(exp.Null()) if route.args.get("ifs") else exp.cast(exp.Null(),
+                                                                                                    "VARCHAR")
+        layer += 1
+        return exp.select(exp.Star(), exp.alias_(owner, "owner", quoted=True),
+                          exp.alias_(route_expr, "route", quoted=True)).from_(select.subquery(f"lp{layer}"))
+
+
+def compile_sql(ir: dict, dialect: str = "duckdb", table: str = "leads", now: dt.datetime | None = None,
+                pretty: bool = True) -> str:
+    """The SELECT for a policy's IR in a dialect; `now` (timezone-aware) is a literal in the query."""
+    if now is None:
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if now.tzinfo is None:
+        raise ValueError("now must carry a timezone")
+    query = _SqlGen(ir, dialect, now).query(table)
+    header = (f"-- Generated by leadpolicy from policy {ir['id']} version {ir['version']} ({ir['fingerprint']}).\n"
+              f"-- Evaluation time: {now.isoformat()}. Do not edit: recompile the policy.\n")
+    return header + query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE) + "\n"
