@@ -82,6 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
     p.add_argument("--now", help="evaluation time written into the SQL (ISO 8601); default: the current time")
 
+    p = sub.add_parser("score", formatter_class=_formatter, help="score a file of leads",
+                       description="Score every lead of a CSV, JSON Lines or Parquet file and write the leads with "
+                                   "their scores, grades, stage, owner and route. Rows that do not fit the lead "
+                                   "schema go to a rejects file with their row, field and reason.",
+                       epilog="examples:\n  leadpolicy score policies/inbound-b2b.policy leads.parquet -o scored.parquet\n"
+                              "  leadpolicy score policies/inbound-b2b.policy leads.csv -o scored.jsonl --engine python "
+                              "--now 2026-11-20T12:00:00Z\n\nthe run ends with: read N, scored M, rejected K "
+                              "(always N = M + K)\n")
+    p.add_argument("policy")
+    p.add_argument("leads", help="a .csv, .jsonl or .parquet file")
+    p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
+    p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb")
+    p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--rejects", metavar="FILE", help="default: OUTPUT_NAME.rejects.csv")
+    p.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+
     p = sub.add_parser("sla", formatter_class=_formatter, help="check SLAs against an event log",
                        description="Evaluate every SLA of a policy over an event log (CSV, JSON Lines or Parquet "
                                    "with lead, event, at and optional reason) and report compliance.",
@@ -128,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
                "fmt": cmd_fmt, "sla": cmd_sla,
-               "compile": cmd_compile}[args.command]
+               "compile": cmd_compile, "score": cmd_score}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -442,6 +458,34 @@ def cmd_sla(args: argparse.Namespace) -> int:
     if failing and args.format == "table":
         print(f"below target: {', '.join(failing)}")
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .batch import BatchError, run
+    from .ir import lower
+    from .runtime import Policy
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = Policy(loaded.policy, lower(loaded.policy))
+    now = parse_now(args.now, loaded.policy.timezone)
+    progress = sys.stderr.isatty() and not os.environ.get("CI")
+    try:
+        result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
+                                   args.leads_format)
+    except BatchError as exc:
+        print(f"leadpolicy score: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.now is None:
+        print(f"(now = {now.isoformat()})")
+    print(f"wrote {out}")
+    if rejects is not None:
+        print(f"{result.rejected} rejected row(s) written to {rejects}; the first:")
+        for r in sorted(result.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
+            print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
+    print(result.summary())
+    return EXIT_OK
 
 
 def cmd_compile(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ How values are read (documented in docs/leads.md):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
@@ -25,9 +26,10 @@ from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
 BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
-    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
 )
+NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 YES_WORDS = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
 TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "nothing", "integer": "a number",
               "object": "an object", "array": "a list"}
@@ -108,6 +110,8 @@ def read_text_cell(kind: str, text: str | None) -> Any:
         return None
     raw = text.strip(BLANK)
     if kind == NUMBER:
+        if not re.match(NUMBER_PATTERN, raw):
+            return text
         try:
             number = Decimal(raw)
         except InvalidOperation:
@@ -115,15 +119,28 @@ def read_text_cell(kind: str, text: str | None) -> Any:
         return to_json_value(number) if number.is_finite() else text
     if kind == YESNO:
         return YES_WORDS.get(raw.lower(), text)
+    if kind in (DATE, TIMESTAMP):
+        return raw
     return text
 
 
 def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
     """An ISO 8601 timestamp; without an offset it is read in `tz`. Raises ValueError."""
-    value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value
+    value = dt.datetime.fromisoformat(text.strip())
+    return value if value.tzinfo is not None else local_time(value, tz)
+
+
+def local_time(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A wall-clock time in `tz`. When clocks go back, the repeated hour is read as its later
+    occurrence; a time in the hour skipped when clocks go forward keeps the offset from before
+    the change. (DuckDB reads local times the same way, so every backend agrees.)"""
+    first = naive.replace(tzinfo=tz, fold=0)
+    later = naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != later.utcoffset():
+        round_trip = later.astimezone(dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
+        if round_trip == naive:
+            return later
+    return first
 
 
 def _describe_error(error) -> FieldError:

@@ -1,0 +1,323 @@
+"""Batch scoring of lead files (CSV, JSON Lines, Parquet) on embedded DuckDB or in Python.
+
+Every input cell is read as text and converted by its field's type, the same way in both
+engines (docs/leads.md, "CSV"): so both engines accept and reject exactly the same rows.
+Rows that do not convert go to a rejects file with their row number, field and reason;
+the run ends with `read N, scored M, rejected K`, and N = M + K always. Output is written
+to a temporary file and renamed into place, so a failure or Ctrl-C leaves no half file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlglot import exp
+
+from .diagnostics import did_you_mean
+from .schema import DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS, LeadReader, read_text_cell
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
+           ".pq": "parquet"}
+ROW = "__lp_row"
+ERRORS = "__lp_errors"
+BLANK_RE = "^[ \\t\\n\\r\\f]*$"  # schema.BLANK as a pattern
+EDGES_RE = "^[ \\t\\n\\r\\f]+|[ \\t\\n\\r\\f]+$"
+
+
+class BatchError(ValueError):
+    """An input or output that cannot be used at all; the message says why."""
+
+
+@dataclass
+class BatchResult:
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    rejects: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"read {self.read}, scored {self.scored}, rejected {self.rejected}"
+
+
+def file_format(path: Path, given: str | None = None) -> str:
+    fmt = given or FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise BatchError(f"{path}: cannot tell the format from {path.suffix!r}; use .csv, .jsonl or .parquet")
+    return fmt
+
+
+def _q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def connect(timezone: str, progress: bool):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
+    con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    return con
+
+
+def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list[dict]]:
+    """Load the input as text columns into table `staged` with a row number; return its columns and
+    the rows DuckDB itself could not read (malformed records)."""
+    import duckdb
+
+    if not path.exists():
+        raise BatchError(f"{path}: no such file")
+    problems: list[dict] = []
+    try:
+        if fmt == "csv":
+            con.execute(f"CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS {ROW}, * FROM "
+                        "read_csv(?, all_varchar = true, header = true, store_rejects = true)", [str(path)])
+            for line, message in con.execute("SELECT line, any_value(error_message) FROM reject_errors "
+                                             "GROUP BY line ORDER BY line").fetchall():
+                problems.append({"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}"})
+        elif fmt == "jsonl":
+            con.execute(f"CREATE TEMP TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
+                        "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
+                        "auto_detect = false)", [str(path)])
+            con.execute("DELETE FROM lines WHERE trim(line) = ''")
+            con.execute("CREATE TEMP TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
+                        "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
+            for row, in con.execute(f"SELECT {ROW} FROM checked WHERE NOT ok ORDER BY {ROW}").fetchall():
+                problems.append({"row": int(row), "field": "", "problem": "not a JSON object"})
+            keys = [r[0] for r in con.execute("SELECT DISTINCT unnest(json_keys(line)) FROM checked WHERE ok "
+                                              "ORDER BY 1").fetchall()]
+            columns = ", ".join(
+                exp.alias_(exp.func("json_extract_string", exp.column("line"), exp.Literal.string(f'$."{k}"')),
+                           k, quoted=True).sql("duckdb") for k in keys if '"' not in k)
+            con.execute(f"CREATE TEMP TABLE raw AS SELECT {ROW}{', ' + columns if columns else ''} FROM checked "
+                        "WHERE ok")
+        else:
+            con.execute(f"CREATE TEMP TABLE parquet_in AS SELECT file_row_number + 1 AS {ROW}, * "
+                        "FROM read_parquet(?, file_row_number = true)", [str(path)])
+            cols = [r[0] for r in con.execute("DESCRIBE parquet_in").fetchall() if r[0] != ROW]
+            casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
+            con.execute(f"CREATE TEMP TABLE raw AS SELECT {ROW}, {casts} FROM parquet_in")
+    except duckdb.Error as exc:
+        raise BatchError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+    columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != ROW]
+    for name in fields:
+        if name not in columns:
+            con.execute(f"ALTER TABLE raw ADD COLUMN {_q(name)} VARCHAR")
+    return columns, problems
+
+
+def _conversion(f: dict) -> tuple[exp.Expression, exp.Expression]:
+    """(typed value, error message or NULL) for one field, from its text column."""
+    col = exp.column(f["name"], quoted=True)
+    blank = exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
+                    exp.RegexpLike(this=col.copy(), expression=exp.Literal.string(BLANK_RE)))
+    trimmed = exp.RegexpReplace(this=col.copy(), expression=exp.Literal.string(EDGES_RE),
+                                replacement=exp.Literal.string(""), modifiers=exp.Literal.string("g"))
+    kind, name = f["type"], f["name"]
+    error: exp.Expression
+    if kind in ("text", "one of"):
+        value: exp.Expression = col.copy()
+        if kind == "one of":
+            bad = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f["choices"]]))
+            error = exp.Case().when(exp.and_(exp.not_(blank.copy()), bad), exp.Literal.string("not-a-choice"))
+        else:
+            error = exp.Null()
+    elif kind == "number":
+        shaped = exp.RegexpLike(this=trimmed.copy(), expression=exp.Literal.string(NUMBER_PATTERN))
+        value = exp.Case().when(shaped, exp.TryCast(this=trimmed, to=exp.DataType.build("DOUBLE")))
+        bad = exp.or_(exp.Is(this=value.copy(), expression=exp.Null()),
+                      exp.not_(exp.func("isfinite", value.copy())))
+        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), bad), exp.Literal.string("number"))
+    elif kind == "yes/no":
+        lowered = exp.Lower(this=trimmed.copy())
+        yes = [exp.Literal.string(w) for w, v in YES_WORDS.items() if v]
+        no = [exp.Literal.string(w) for w, v in YES_WORDS.items() if not v]
+        value = exp.Case().when(exp.In(this=lowered.copy(), expressions=yes), exp.Boolean(this=True)).when(
+            exp.In(this=lowered.copy(), expressions=no), exp.Boolean(this=False))
+        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), exp.Is(this=value.copy(), expression=exp.Null())),
+                                exp.Literal.string("yes/no"))
+    elif kind == "date":
+        ok = exp.RegexpLike(this=trimmed.copy(), expression=exp.Literal.string(DATE_PATTERN))
+        value = exp.Case().when(ok, exp.TryCast(this=trimmed.copy(), to=exp.DataType.build("DATE")))
+        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), exp.Is(this=value.copy(), expression=exp.Null())),
+                                exp.Literal.string("date"))
+    else:
+        ok = exp.RegexpLike(this=trimmed.copy(), expression=exp.Literal.string(TIMESTAMP_PATTERN))
+        value = exp.Case().when(ok, exp.TryCast(this=trimmed.copy(), to=exp.DataType.build("TIMESTAMPTZ")))
+        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), exp.Is(this=value.copy(), expression=exp.Null())),
+                                exp.Literal.string("timestamp"))
+    value = exp.Case().when(blank.copy(), exp.Null()).else_(value) if kind not in ("text", "one of") else value
+    if f["required"]:
+        error = exp.Case().when(blank.copy(), exp.Literal.string("required")).else_(error)
+    return value, error
+
+
+PROBLEMS = {
+    "required": "is required but missing",
+    "number": "expected a number, got text {value!r}",
+    "yes/no": "expected yes/no, got text {value!r}",
+    "date": "{value!r} is not a date (YYYY-MM-DD)",
+    "timestamp": "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
+    "not-a-choice": "{value!r} is not one of: {choices}",
+}
+
+
+def _problem(f: dict, code: str, value: str | None) -> str:
+    text = PROBLEMS[code].format(value=value, choices=", ".join(f["choices"]))
+    if code == "not-a-choice":
+        hint = did_you_mean(str(value), f["choices"])
+        text += f" ({hint})" if hint else ""
+    return text
+
+
+def convert(con, ir: dict) -> None:
+    """Table `typed` (converted values) and table `bad` (row, field, code, value) from `raw`."""
+    values, checks = {}, []
+    for f in ir["fields"]:
+        value, error = _conversion(f)
+        values[f["name"]] = exp.alias_(value, f["name"], quoted=True).sql("duckdb")
+        checks.append(f"SELECT {ROW}, {exp.Literal.string(f['name']).sql('duckdb')} AS field, "
+                      f"{error.sql('duckdb')} AS code, CAST({_q(f['name'])} AS VARCHAR) AS value FROM raw")
+    con.execute("CREATE TEMP TABLE bad AS SELECT * FROM (" + " UNION ALL ".join(checks) + ") WHERE code IS NOT NULL")
+    columns = [c[0] for c in con.execute("DESCRIBE raw").fetchall() if c[0] != ROW]
+    keep = ", ".join([ROW] + [values.get(c, _q(c)) for c in columns])
+    con.execute(f"CREATE TEMP TABLE typed AS SELECT {keep} FROM raw WHERE {ROW} NOT IN (SELECT {ROW} FROM bad)")
+
+
+def collect_rejects(con, ir: dict, result: BatchResult) -> None:
+    fields = {f["name"]: f for f in ir["fields"]}
+    for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM bad ORDER BY {ROW}, field"
+                                              ).fetchall():
+        result.rejects.append({"row": int(row), "field": name, "problem": _problem(fields[name], code, value)})
+
+
+def write_output(con, select_sql: str, out: Path, fmt: str) -> None:
+    """COPY the query to `out` atomically (a temporary file renamed into place)."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    options = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}[fmt]
+    try:
+        con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} ({options})")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_rejects(path: Path, rejects: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["row", "field", "problem"])
+            writer.writeheader()
+            writer.writerows(sorted(rejects, key=lambda r: (r["row"], r["field"])))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def score_duckdb(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str, out_fmt: str,
+                 progress: bool = False) -> BatchResult:
+    from .sqlgen import compile_sql
+
+    ir = policy.ir
+    con = connect(ir["timezone"], progress)
+    result = BatchResult()
+    try:
+        _, problems = stage(con, source, in_fmt, [f["name"] for f in ir["fields"]])
+        convert(con, ir)
+        collect_rejects(con, ir, result)
+        result.rejects += problems
+        result.read = con.execute("SELECT count(*) FROM raw").fetchone()[0] + len(problems)
+        result.rejected = len({r["row"] for r in result.rejects})
+        query = compile_sql(ir, "duckdb", "typed", now, pretty=False).split("\n", 2)[2]
+        scored_sql = f"SELECT * EXCLUDE ({ROW}) FROM ({query}) ORDER BY {ROW}"
+        write_output(con, scored_sql, out, out_fmt)
+        result.scored = con.execute("SELECT count(*) FROM typed").fetchone()[0]
+    finally:
+        con.close()
+    return result
+
+
+def score_python(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str, out_fmt: str,
+                 progress: bool = False) -> BatchResult:
+    """The same job with the compiled Python evaluator, reading rows through DuckDB in batches."""
+    ir = policy.ir
+    con = connect(ir["timezone"], False)
+    result = BatchResult()
+    kinds = {f["name"]: f["type"] for f in ir["fields"]}
+    reader = LeadReader(policy.tree)
+    tmp_jsonl = out.with_name(f".{out.name}.{os.getpid()}.jsonl.tmp")
+    try:
+        columns, problems = stage(con, source, in_fmt, list(kinds))
+        result.rejects += problems
+        cursor = con.execute(f"SELECT * FROM raw ORDER BY {ROW}")
+        names = [d[0] for d in cursor.description]
+        with open(tmp_jsonl, "w", encoding="utf-8") as handle:
+            while True:
+                rows = cursor.fetchmany(10_000)
+                if not rows:
+                    break
+                for raw_row in rows:
+                    record = dict(zip(names, raw_row))
+                    row = int(record.pop(ROW))
+                    result.read += 1
+                    lead = {k: (read_text_cell(kinds[k], v) if k in kinds else v) for k, v in record.items()}
+                    _, errors = reader.read(lead)
+                    if errors:
+                        result.rejected += 1
+                        for e in errors:
+                            result.rejects.append({"row": row, "field": e.field, "problem": e.message})
+                        continue
+                    decision = policy.evaluate(lead, now)
+                    output = {k: v for k, v in record.items()}
+                    output.update(decision.scores)
+                    output.update(decision.grades)
+                    output.update({"stage": decision.stage, "owner": decision.owner, "route": decision.route})
+                    handle.write(json.dumps(output) + "\n")
+                    result.scored += 1
+                if progress:
+                    print(f"\rscored {result.scored:,} of {result.read:,} read", end="", file=sys.stderr)
+        if progress:
+            print(file=sys.stderr)
+        result.read += len(problems)
+        result.rejected += len(problems)
+        if out_fmt == "jsonl":
+            os.replace(tmp_jsonl, out)
+        else:
+            select = ("SELECT * FROM read_json(" + exp.Literal.string(str(tmp_jsonl)).sql("duckdb") +
+                      ", format = 'newline_delimited')")
+            write_output(con, select, out, out_fmt)
+    finally:
+        con.close()
+        if tmp_jsonl.exists():
+            tmp_jsonl.unlink()
+    return result
+
+
+def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
+        rejects: str | Path | None = None, progress: bool = False, in_format: str | None = None,
+        ) -> tuple[BatchResult, Path, Path | None]:
+    """Score a lead file; returns the counts, the output path and the rejects path (None when none)."""
+    source = Path(source)
+    in_fmt = file_format(source, in_format)
+    out_path = Path(out) if out else Path(source.name.split(".")[0] + ".scored" + source.suffix)
+    out_fmt = file_format(out_path)
+    if out_path.resolve() == source.resolve():
+        raise BatchError(f"{out_path}: the output would overwrite the input")
+    scorer: Callable[..., BatchResult] = score_duckdb if engine == "duckdb" else score_python
+    result = scorer(policy, source, out_path, now, in_fmt, out_fmt, progress)
+    if result.read != result.scored + result.rejected:  # the promise this module makes; never silent
+        raise BatchError(f"internal count mismatch: {result.summary()}")
+    rejects_path = None
+    if result.rejects:
+        rejects_path = Path(rejects) if rejects else out_path.with_name(out_path.name.split(".")[0] + ".rejects.csv")
+        write_rejects(rejects_path, result.rejects)
+    return result, out_path, rejects_path
+
