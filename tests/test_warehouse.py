@@ -1,0 +1,199 @@
+"""SQL and batch scoring: DuckDB and the Python evaluator agree on every lead and every reject."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import string
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import leadpolicy
+from leadpolicy.batch import BatchError, run
+from leadpolicy.cli import main
+from leadpolicy.sqlgen import UnsupportedError, compile_sql
+
+from .conftest import FIXTURES, POLICIES, golden
+
+NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
+POLICY_OBJECTS = {name: leadpolicy.load(POLICIES / f"{name}.policy") for name in ("inbound-b2b", "product-led")}
+DECISIONS = {name: [s["name"] for s in p.ir["scores"]] + [g["name"] for g in p.ir["grades"]] + ["stage", "owner",
+                                                                                                  "route"]
+             for name, p in POLICY_OBJECTS.items()}
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark", "snowflake", "bigquery"])
+def test_sql_golden_per_dialect(dialect):
+    sql = compile_sql(POLICY_OBJECTS["inbound-b2b"].ir, dialect, "leads", NOW)
+    golden(FIXTURES / "sql" / f"inbound-b2b.{dialect}.sql", sql)
+
+
+def test_sql_is_deterministic_and_quotes_everything():
+    ir = POLICY_OBJECTS["product-led"].ir
+    assert compile_sql(ir, "duckdb", "leads", NOW) == compile_sql(ir, "duckdb", "leads", NOW)
+
+
+def test_constructs_a_dialect_cannot_express_raise():
+    policy = leadpolicy.load(POLICIES / "inbound-b2b.policy")
+    ir = json.loads(json.dumps(policy.ir))
+    ir["scores"][0]["rules"][0]["condition"] = {"op": "cmp", "cmp": ">=", "left": {
+        "ref": "last_activity", "kind": "field", "type": "timestamp", "nullable": True},
+        "right": {"lit": "2026-01-01", "type": "date"}}
+    with pytest.raises(UnsupportedError, match="timestamp with a date"):
+        compile_sql(ir, "duckdb", "leads", NOW)
+    with pytest.raises(UnsupportedError, match="unknown dialect"):
+        compile_sql(policy.ir, "mysql", "leads", NOW)
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def read_output(path):
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def decisions_of(rows, names):
+    return [{k: (None if row.get(k) in ("", None) else str(row[k])) for k in names} for row in rows]
+
+
+CELLS = {
+    "text": st.sampled_from(["", "  ", "\t", "VP Sales", "vp of sales", "Head of Growth", "CHIEF of staff", "Engineer",
+                             "sam@gmail.com", "SAM@GMAIL.COM", "x@competitor.com", "ana@bigsoft.io", "DE", "de",
+                             "Uk", "US", "fabrik.de", "Ünïcödé", "O'Brien \"quoted\""]),
+    "number": st.one_of(st.integers(-5, 2000).map(str), st.sampled_from(
+        ["", " 12 ", "50", "199", "200", "199.5", "1000", "1e3", "7.9", "-0.5", "abc", "NaN", "inf", "1_000", "0x10"])),
+    "yes/no": st.sampled_from(["", "yes", "no", "YES", "true", "False", "y", "n", "1", "0", "maybe", " yes "]),
+    "date": st.one_of(st.dates(dt.date(2026, 1, 1), dt.date(2026, 12, 31)).map(str),
+                      st.sampled_from(["", "2026-02-30", "yesterday", "2026-11-20T10:00:00"])),
+    "timestamp": st.one_of(
+        st.datetimes(dt.datetime(2026, 6, 1), dt.datetime(2026, 12, 31)).map(lambda d: d.isoformat()),
+        st.datetimes(dt.datetime(2026, 6, 1), dt.datetime(2026, 12, 31), timezones=st.sampled_from(
+            [dt.timezone.utc, dt.timezone(dt.timedelta(hours=-5)), dt.timezone(dt.timedelta(hours=5, minutes=30))])
+        ).map(lambda d: d.isoformat()),
+        st.sampled_from(["", "2026-11-01T01:30:00", "2026-03-08T02:30:00", "2026-10-25T02:30:00", "2026-11-20",
+                         "2026-11-20 08:00:00+00", "2026-11-20T12:00:00Z", "yesterday", "2026-11-20T12:00:00.1234567"])),
+}
+
+
+@st.composite
+def lead_rows(draw, policy):
+    fields = policy.ir["fields"]
+    rows = []
+    for _ in range(draw(st.integers(1, 25))):
+        row = []
+        for f in fields:
+            if f["type"] == "one of":
+                cell = draw(st.one_of(st.sampled_from(f["choices"] + [""]), CELLS["text"]))
+            else:
+                cell = draw(CELLS[f["type"]])
+            row.append(cell)
+        rows.append(row)
+    return [f["name"] for f in fields], rows
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_duckdb_and_python_agree_on_generated_leads(tmp_path_factory, data):
+    name = data.draw(st.sampled_from(sorted(POLICY_OBJECTS)))
+    policy = POLICY_OBJECTS[name]
+    header, rows = data.draw(lead_rows(policy))
+    now = data.draw(st.sampled_from([NOW, dt.datetime.fromisoformat("2026-12-31T23:59:59+00:00")]))
+    tmp = tmp_path_factory.mktemp("batch")
+    source = tmp / "leads.csv"
+    write_csv(source, header, rows)
+    outcomes = {}
+    for engine in ("duckdb", "python"):
+        result, out, _ = run(policy, source, tmp / f"{engine}.csv", now, engine)
+        assert result.read == len(rows) == result.scored + result.rejected
+        outcomes[engine] = (decisions_of(read_output(out), DECISIONS[name]),
+                            sorted({(r["row"], r["field"]) for r in result.rejects}))
+    assert outcomes["duckdb"] == outcomes["python"]
+
+
+@pytest.mark.parametrize("name", sorted(POLICY_OBJECTS))
+def test_every_sample_lead_scores_the_same_in_duckdb(tmp_path, name):
+    from leadpolicy.harness import load_samples
+
+    policy = POLICY_OBJECTS[name]
+    doc, _ = load_samples(POLICIES / f"{name}.samples.yaml")
+    cases = [c for c in doc.data["leads"] if "invalid" not in c["expect"]]
+    source = tmp_path / "leads.jsonl"
+    source.write_text("".join(json.dumps({k: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                          else ("yes" if v is True else "no" if v is False else v)
+                                          for k, v in c["lead"].items()}) + "\n" for c in cases))
+    result, out, _ = run(policy, source, tmp_path / "out.jsonl", policy._now(doc.data["now"]), "duckdb")
+    assert result.rejected == 0
+    for case, row in zip(cases, read_output(out)):
+        for key, want in case["expect"].items():
+            if key != "fired":
+                assert row[key] == want, (case["name"], key)
+
+
+def test_formats_in_and_out_and_cli(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email", "employees", "demo_requested", "crm_id"],
+              [["ana@bigsoft.io", "1200", "yes", "A1"], ["", "3", "no", "A2"]])
+    duckdb.sql("COPY (SELECT * FROM read_csv('leads.csv', all_varchar = true)) TO 'leads.parquet' (FORMAT parquet)")
+    policy_path = str(POLICIES / "inbound-b2b.policy")
+    for src, out in (("leads.csv", "a.parquet"), ("leads.parquet", "b.jsonl"), ("leads.parquet", "c.csv")):
+        code = main(["score", policy_path, src, "-o", out, "--now", "2026-11-20T12:00:00-05:00"])
+        printed = capsys.readouterr().out
+        assert code == 0 and "read 2, scored 1, rejected 1" in printed
+        assert "row 2: email: is required but missing" in printed
+    rows = duckdb.sql("SELECT crm_id, stage, route FROM 'a.parquet'").fetchall()
+    assert rows == [("A1", "nurture", None)]  # fit 30: size points only
+    assert read_output(tmp_path / "b.jsonl")[0]["crm_id"] == "A1"
+    assert (tmp_path / "a.rejects.csv").read_text().splitlines()[1] == "2,email,is required but missing"
+
+
+def test_bad_inputs_are_clear_errors_and_leave_no_output(tmp_path):
+    policy = POLICY_OBJECTS["inbound-b2b"]
+    fake = tmp_path / "leads.parquet"
+    fake.write_text("email\nx@y.io\n")
+    with pytest.raises(BatchError, match="cannot read as parquet"):
+        run(policy, fake, tmp_path / "out.csv", NOW)
+    with pytest.raises(BatchError, match="no such file"):
+        run(policy, tmp_path / "nope.csv", tmp_path / "out.csv", NOW)
+    with pytest.raises(BatchError, match="cannot tell the format"):
+        run(policy, tmp_path / "leads.txt", tmp_path / "out.csv", NOW)
+    assert not list(tmp_path.glob("out*")) and not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_missing_required_column_rejects_every_row(tmp_path):
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["employees"], [["5"], ["6"]])
+    result, _, rejects = run(POLICY_OBJECTS["inbound-b2b"], source, tmp_path / "out.csv", NOW)
+    assert (result.read, result.scored, result.rejected) == (2, 0, 2)
+    assert rejects is not None and "email,is required but missing" in rejects.read_text()
+
+
+def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
+    import leadpolicy.batch as batch
+
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email"], [["a@b.io"]])
+    out = tmp_path / "out.csv"
+    out.write_text("previous good output\n")
+
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch.os, "replace", broken)
+    with pytest.raises(KeyboardInterrupt):
+        run(POLICY_OBJECTS["inbound-b2b"], source, out, NOW)
+    assert out.read_text() == "previous good output\n"
+    assert [p.name for p in tmp_path.iterdir()] == sorted(["leads.csv", "out.csv"]) or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "out.csv"]
