@@ -31,9 +31,9 @@ DIALECTS = {
     "snowflake": {"epoch_us": "DATE_PART(EPOCH_MICROSECOND, X)"},
     "bigquery": {"epoch_us": "UNIX_MICROS(X)"},
 }
-BLANK_PATTERN = r"^[ \t\n\r\f]*$"  # the same set as schema.BLANK
+BLANK_CHARS = " \t\n\r\f"  # schema.BLANK: text made only of these is missing
 DAY_US = 86_400_000_000
-FACTOR_TYPE = "DECIMAL(19, 18)"
+FACTOR_TYPE = "DECIMAL(10, 9)"
 
 
 class UnsupportedError(ValueError):
@@ -51,6 +51,16 @@ def _lit(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
+def floor_div(value: exp.Expression, divisor: int) -> exp.Expression:
+    """Python's `value // divisor` in integer SQL, exact for negative values too:
+    (v - ((v % d) + d) % d) / d, where the division is exact."""
+    d = exp.Literal.number(divisor)
+    remainder = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=value.copy(), expression=d.copy()),
+                                                    expression=d.copy())), expression=d.copy())
+    exact = exp.Paren(this=exp.Sub(this=value.copy(), expression=remainder))
+    return exp.cast(exp.Div(this=exact, expression=d.copy()), "BIGINT")
+
+
 def _decimal(text: str, type_: str) -> exp.Expression:
     return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
 
@@ -61,7 +71,7 @@ class _SqlGen:
             raise UnsupportedError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
         self.ir, self.dialect, self.now = ir, dialect, now
         self.fields = {f["name"]: f for f in ir["fields"]}
-        self.computed: set[str] = set()  # scores and grades already available as columns
+        self.factor_alias = "lpf"
         from zoneinfo import ZoneInfo
 
         self.today = now.astimezone(ZoneInfo(ir["timezone"])).date()
@@ -75,8 +85,9 @@ class _SqlGen:
         f = self.fields[name]
         col = self.column(name)
         if f["type"] in ("text", "one of"):
-            value: exp.Expression = exp.Case().when(exp.RegexpLike(this=col, expression=exp.Literal.string(BLANK_PATTERN)),
-                                                    exp.Null()).else_(col)
+            blank = exp.EQ(this=exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK_CHARS)),
+                           expression=exp.Literal.string(""))
+            value: exp.Expression = exp.Case().when(blank, exp.Null()).else_(col)
         else:
             value = col
         if f["default"] is not None:
@@ -100,10 +111,11 @@ class _SqlGen:
         if self.fields[name]["type"] == "date":
             return exp.DateDiff(this=_lit(self.today), expression=value, unit=exp.var("DAY"))
         now_us = int((self.now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
-        diff = exp.Sub(this=exp.Literal.number(now_us), expression=self.epoch_us(value))
-        return exp.Floor(this=exp.Div(this=exp.Paren(this=diff), expression=exp.Literal.number(f"{DAY_US}.0")))
+        diff = exp.Paren(this=exp.Sub(this=exp.Literal.number(now_us), expression=self.epoch_us(value)))
+        return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
 
-    def operand(self, op: dict, text: bool = False) -> exp.Expression:
+    def operand(self, op: dict, text: bool = False, raw: bool = False) -> exp.Expression:
+        """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `_raw_ok`)."""
         if "lit" in op:
             kind, value = op["type"], op["lit"]
             if kind == "number":
@@ -116,38 +128,63 @@ class _SqlGen:
         if "days_since" in op:
             return self.days_since(op["days_since"])
         name = op["ref"]
-        value = self.column(name) if op["kind"] != "field" else self.field_value(name)
+        plain_text = raw and self.fields.get(name, {}).get("type") in ("text", "one of") and \
+            self.fields[name]["default"] is None
+        value = self.column(name) if op["kind"] != "field" or plain_text else self.field_value(name)
         if text and op["type"] in ("text", "one of"):
             return exp.Lower(this=value)
         return value
 
     # ------------------------------------------------------------ conditions
-    def condition(self, cond: dict) -> exp.Expression:
+    @staticmethod
+    def _raw_ok(cond: dict, positive: bool) -> bool:
+        """Whether a blank text may stand for itself instead of NULL without changing any decision.
+
+        A decision needs a condition to be TRUE, and and/or only ever pass TRUE up from TRUE parts,
+        so in a positive place (under an even number of `not`s) an atom that is FALSE on a blank
+        text decides exactly as one that is unknown. `=`, `in` and the text matches with needles that
+        are not blank themselves are FALSE on a blank text; `!=`, `not in` and blank needles are not.
+        """
+        if not positive:
+            return False
         op = cond["op"]
+        blank = lambda t: t.strip(BLANK_CHARS) == ""  # noqa: E731
+        if op == "text":
+            return not any(blank(n) for n in cond["needles"])
+        if op == "cmp" and cond["cmp"] == "=":
+            lits = [o for o in (cond["left"], cond["right"]) if "lit" in o]
+            return len(lits) == 1 and lits[0]["type"] == "text" and not blank(lits[0]["lit"])
+        if op == "in" and not cond["negated"]:
+            return all("lit" in o and not (o["type"] == "text" and blank(o["lit"])) for o in cond["options"])
+        return False
+
+    def condition(self, cond: dict, positive: bool = True) -> exp.Expression:
+        op = cond["op"]
+        raw = self._raw_ok(cond, positive)
         if op in ("and", "or"):
-            parts = [exp.Paren(this=self.condition(i)) for i in cond["items"]]
+            parts = [exp.Paren(this=self.condition(i, positive)) for i in cond["items"]]
             return exp.and_(*parts) if op == "and" else exp.or_(*parts)
         if op == "not":
-            return exp.Not(this=exp.Paren(this=self.condition(cond["item"])))
+            return exp.Not(this=exp.Paren(this=self.condition(cond["item"], not positive)))
         if op == "cmp":
             self._no_mixed_dates(cond["left"], cond["right"])
             text = self._is_text(cond["left"], cond["right"])
-            left, right = self.operand(cond["left"], text), self.operand(cond["right"], text)
+            left, right = self.operand(cond["left"], text, raw), self.operand(cond["right"], text, raw)
             kind = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[cond["cmp"]]
             return kind(this=left, expression=right)
         if op == "between":
             low = {"op": "cmp", "cmp": ">=", "left": cond["value"], "right": cond["low"]}
             high = {"op": "cmp", "cmp": "<=", "left": cond["value"], "right": cond["high"]}
-            return exp.and_(self.condition(low), self.condition(high))
+            return exp.and_(self.condition(low, positive), self.condition(high, positive))
         if op == "in":
             for o in cond["options"]:
                 self._no_mixed_dates(cond["value"], o)
             text = self._is_text(cond["value"], *cond["options"])
-            test = exp.In(this=self.operand(cond["value"], text),
+            test = exp.In(this=self.operand(cond["value"], text, raw),
                           expressions=[self.operand(o, text) for o in cond["options"]])
             return exp.Not(this=exp.Paren(this=test)) if cond["negated"] else test
         if op == "text":
-            value = self.operand(cond["value"], True)
+            value = self.operand(cond["value"], True, raw)
             parts = []
             for needle in cond["needles"]:
                 lit = exp.Literal.string(needle.lower())
@@ -180,42 +217,67 @@ class _SqlGen:
 
     # ------------------------------------------------------------ scores, grades, stages, routes
     def score(self, s: dict) -> exp.Expression:
-        scales = [len(r[k].split(".")[1]) if "." in r[k] else 0 for r in s["rules"] for k in ("points", "cap")
-                  if k in r]
-        total_type = f"DECIMAL(18, {max(scales + [0])})"
+        scale = max([len(r[k].split(".")[1]) if "." in r[k] else 0 for r in s["rules"] for k in ("points", "cap")
+                     if k in r] + [0])
+        total_type = f"DECIMAL(18, {scale})"
+
+        def number(text: str) -> exp.Expression:  # whole numbers stay BIGINT: exact and fast
+            return _lit(Decimal(text)) if scale == 0 else _decimal(text, total_type)
+
+        zero = number("0")
         terms: list[exp.Expression] = []
         for rule in s["rules"]:
-            points = _decimal(rule["points"], total_type)
             if rule["kind"] == "when":
-                terms.append(exp.Case().when(self.condition(rule["condition"]), points).else_(_decimal("0", total_type)))
+                terms.append(exp.Case().when(self.condition(rule["condition"]), number(rule["points"])).else_(zero.copy()))
             else:
-                units = exp.Floor(this=exp.Greatest(this=self.field_value(rule["field"]), expressions=[_lit(0)], ignore_nulls=True))
-                raw = exp.Mul(this=points, expression=exp.cast(units, total_type))
-                cap = _decimal(str(abs(Decimal(rule["cap"]))), total_type)
-                capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True), expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
-                terms.append(exp.Coalesce(this=capped, expressions=[_decimal("0", total_type)]))
-        total: exp.Expression = terms[0] if terms else _decimal("0", total_type)
+                floor = exp.Floor(this=exp.Greatest(this=self.field_value(rule["field"]), expressions=[_lit(0)],
+                                                    ignore_nulls=True))
+                units = exp.cast(floor, "BIGINT" if scale == 0 else total_type)
+                raw = exp.Mul(this=number(rule["points"]), expression=units)
+                cap = number(str(abs(Decimal(rule["cap"]))))
+                capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True),
+                                      expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
+                terms.append(exp.Coalesce(this=capped, expressions=[zero.copy()]))
+        total: exp.Expression = terms[0] if terms else zero.copy()
         for term in terms[1:]:
             total = exp.Add(this=total, expression=term)
-        total = exp.cast(exp.Paren(this=total), total_type)
-        value: exp.Expression = exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
+        total = exp.Paren(this=total)
+        value: exp.Expression = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s["decay"] is not None:
             decay = s["decay"]
-            bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"])) for r in s["rules"])
-            table = decay_factor_table(Decimal(decay["percent"]), bound)
             days = self.days_since(decay["field"])
             every = Decimal(decay["every_days"])
-            periods = exp.Floor(this=exp.Div(this=days.copy(), expression=_decimal(format(every, "f"), "DECIMAL(18, 6)")))
-            factor = exp.Case(this=periods)
-            for n, f in table:
-                factor = factor.when(exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE))
-            factor = factor.else_(_decimal("0", FACTOR_TYPE))
-            decayed = exp.Round(this=exp.Mul(this=total.copy(), expression=factor), decimals=exp.Literal.number(0))
+            factor = exp.Coalesce(this=exp.column("f", table=self.factor_alias, quoted=True),
+                                  expressions=[_decimal("0", FACTOR_TYPE)])
+            bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"]))
+                        for r in s["rules"])
+            digits = len(str(int(bound))) + scale
+            # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
+            exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {scale})")
+            decayed = exp.Round(this=exp.Mul(this=exact_total, expression=factor), decimals=exp.Literal.number(0))
             value = exp.Case().when(exp.GTE(this=days, expression=_lit(every)), decayed).else_(value)
         if s["clamp"] is not None:
             low, high = Decimal(s["clamp"]["low"]), Decimal(s["clamp"]["high"])
-            value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(high)], ignore_nulls=True), expressions=[_lit(low)], ignore_nulls=True)
+            value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(high)], ignore_nulls=True),
+                                 expressions=[_lit(low)], ignore_nulls=True)
         return exp.cast(value, "BIGINT")
+
+    def factor_join(self, s: dict) -> tuple[exp.Expression, exp.Expression]:
+        """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
+        decay = s["decay"]
+        bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"])) for r in s["rules"])
+        table = decay_factor_table(Decimal(decay["percent"]), bound) or [(1, Decimal(0))]
+        rows = [exp.Tuple(expressions=[exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE)])
+                for n, f in table]
+        values = exp.Values(expressions=rows, alias=exp.TableAlias(
+            this=exp.to_identifier(self.factor_alias, quoted=True),
+            columns=[exp.to_identifier("n", quoted=True), exp.to_identifier("f", quoted=True)]))
+        every = Decimal(decay["every_days"])
+        days = self.days_since(decay["field"])
+        periods = (floor_div(days, int(every)) if every == every.to_integral_value() else
+                   exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))))
+        on = exp.EQ(this=exp.column("n", table=self.factor_alias, quoted=True), expression=periods)
+        return values, on
 
     def ladder(self, entries: list[dict], value_of) -> exp.Expression:
         case = exp.Case()
@@ -238,13 +300,19 @@ class _SqlGen:
         scores = {s["name"]: s for s in ir["scores"]}
         grades = {g["name"]: g for g in ir["grades"]}
         for kind, name in ir["order"]:
+            layer += 1
+            inner = f"lp{layer}"
+            self.factor_alias = f"lpf{layer}"
             if kind == "score":
                 expression = self.score(scores[name])
             else:
                 expression = self.ladder(grades[name]["entries"], lambda e: exp.Literal.string(e["label"]))
-            layer += 1
-            select = exp.select(exp.Star(), exp.alias_(expression, name, quoted=True)).from_(
-                select.subquery(f"lp{layer}"))
+            columns = exp.Column(this=exp.Star(), table=exp.to_identifier(inner))
+            select = exp.select(columns, exp.alias_(expression, name, quoted=True)).from_(select.subquery(inner))
+            if kind == "score" and scores[name]["decay"] is not None:
+                # Each lead's factor comes from a join on its period count: computed once, not per CASE branch.
+                values, on = self.factor_join(scores[name])
+                select = select.join(values, on=on, join_type="left")
         stage = self.ladder(ir["stages"], lambda e: exp.Literal.string(e["name"]))
         layer += 1
         select = exp.select(exp.Star(), exp.alias_(stage, "stage", quoted=True)).from_(select.subquery(f"lp{layer}"))
