@@ -268,3 +268,8 @@ def test_text_from_a_policy_or_lead_never_becomes_code(capfd):
     assert "pwned" not in capfd.readouterr().out
     again = leadpolicy.load(json.loads(policy.artifact_json()))
     assert again.evaluate({"email": "a@b.io", "note": "x"}, now=NOW).stage == "rest"
+
+
+def test_artifact_schema_in_docs_is_the_shipped_one():
+    shipped = (ROOT / "src" / "leadpolicy" / "schemas" / "artifact.schema.json").read_text()
+    assert (ROOT / "docs" / "artifact.schema.json").read_text() == shipped

@@ -136,3 +136,16 @@ def test_cli_sla_report_exit_codes_and_rejects_file(tmp_path, policy, capsys, mo
     capsys.readouterr()
     assert main(args + ["--format", "json"]) == 1
     assert json.loads(capsys.readouterr().out)["rows"] == {"read": 14, "used": 8, "rejected": 6}
+
+
+def test_details_file_lists_every_clock_and_count(tmp_path, policy, capsys):
+    write_csv(tmp_path / "events.csv", GOOD)
+    details = tmp_path / "clocks.csv"
+    main(["sla", str(POLICIES / "inbound-b2b.policy"), str(tmp_path / "events.csv"), "--now",
+          "2026-11-30T12:00:00-05:00", "--details", str(details), "--report-only"])
+    rows = list(csv.DictReader(open(details)))
+    first = next(r for r in rows if r["sla"] == "speed_to_lead" and r["lead"] == "L1")
+    assert (first["kind"], first["status"], first["used_minutes"]) == ("clock", "met", "180.0")
+    assert first["deadline"] == "2026-11-23T12:00:00-05:00"
+    assert {(r["sla"], r["kind"]) for r in rows} == {("speed_to_lead", "clock"), ("mql_acceptance", "clock"),
+                                                     ("sql_follow_up", "count")}

@@ -267,7 +267,9 @@ class _Checker:
         for extra in clamps[1:] + decays[1:]:
             self.report("duplicate-block", f"score {score.name} has a second {type(extra).__name__.lower()}", extra)
         for clamp in clamps[:1]:
-            if clamp.low > clamp.high:
+            if clamp.low != clamp.low.to_integral_value() or clamp.high != clamp.high.to_integral_value():
+                self.report("bad-value", "clamp bounds are whole numbers", clamp, hint="scores are whole numbers")
+            elif clamp.low > clamp.high:
                 self.report("bad-value", f"clamp {clamp.low} to {clamp.high}: the low end is above the high end", clamp)
         for decay in decays[:1]:
             if not Decimal(0) < decay.percent <= Decimal(100):

@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv here)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+    p.add_argument("--details", metavar="FILE", help="also write every lead's clocks and counts (start, stop, "
+                                                      "deadline, status, time used) as CSV")
     p.add_argument("--report-only", action="store_true", help="exit 0 even when an SLA is below its target")
 
     p = sub.add_parser("schema", formatter_class=_formatter, help="print the lead JSON Schema of a policy",
@@ -436,7 +438,11 @@ def cmd_sla(args: argparse.Namespace) -> int:
 
         reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
                              args.events_format)
-        report = build_report(policy, reader, now, date_from, date_to)
+        if args.details:
+            with open(args.details, "w", newline="", encoding="utf-8") as details:
+                report = build_report(policy, reader, now, date_from, date_to, details)
+        else:
+            report = build_report(policy, reader, now, date_from, date_to)
     except EventFileError as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -97,9 +97,28 @@ class SlaReport:
         }
 
 
+DETAIL_COLUMNS = ["sla", "kind", "lead", "start", "stop", "deadline", "status", "used_minutes", "late_minutes",
+                  "count", "needed"]
+
+
+def detail_row(result) -> dict:
+    """One clock or count of one lead, as a row of the details file."""
+    if hasattr(result, "deadline"):
+        row = result.as_dict()
+        return {**{k: row.get(k) for k in DETAIL_COLUMNS}, "kind": "clock"}
+    return {"sla": result.sla, "kind": "count", "lead": result.lead, "start": result.start.isoformat(),
+            "stop": None, "deadline": result.window_end.isoformat(), "status": result.status, "used_minutes": None,
+            "late_minutes": None, "count": result.count, "needed": result.needed}
+
+
 def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
-                 date_from: dt.date | None = None, date_to: dt.date | None = None) -> SlaReport:
-    """Stream the reader's leads through the SLA engine into a report."""
+                 date_from: dt.date | None = None, date_to: dt.date | None = None,
+                 details: TextIO | None = None) -> SlaReport:
+    """Stream the reader's leads through the SLA engine into a report; with `details`, also write
+    every lead's clock and count (start, stop, deadline, status, time used) there as CSV."""
+    writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
+    if writer is not None:
+        writer.writeheader()
     engine = SlaEngine(policy)
     report = SlaReport(policy, now, date_from, date_to)
     owners = report.owners()
@@ -127,6 +146,8 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
         for result in out.clocks + out.counts:  # type: ignore[operator]
             if not in_range(result.start):
                 continue
+            if writer is not None:
+                writer.writerow(detail_row(result))
             local = result.start.astimezone(engine.tz)
             month = f"{local.year}-{local.month:02d}"
             report.per_sla[result.sla].add(result.status)
