@@ -254,8 +254,10 @@ class _SqlGen:
             digits = len(str(int(bound))) + scale
             # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
             exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {scale})")
-            decayed = exp.Round(this=exp.Mul(this=exact_total, expression=factor), decimals=exp.Literal.number(0))
-            value = exp.Case().when(exp.GTE(this=days, expression=_lit(every)), decayed).else_(value)
+            # Before the first full period (or with the field missing) the factor is 1: no decay.
+            applied = exp.Case().when(exp.GTE(this=days, expression=_lit(every)), factor).else_(
+                _decimal("1", FACTOR_TYPE))
+            value = exp.Round(this=exp.Mul(this=exact_total, expression=applied), decimals=exp.Literal.number(0))
         if s["clamp"] is not None:
             low, high = Decimal(s["clamp"]["low"]), Decimal(s["clamp"]["high"])
             value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(high)], ignore_nulls=True),
