@@ -15,7 +15,10 @@ from .conftest import FIXTURES, ROOT, golden
 BAD = sorted((FIXTURES / "diagnostics").glob("*.policy"))
 # Codes proven by tests elsewhere, because they need more than one policy file.
 ELSEWHERE = {"unreadable-file": "test_unreadable_files", "bad-samples": "test_samples.py",
-             "untested": "test_cli.py::test_check_fails_for_untested_policy"}
+             "untested": "test_cli.py::test_check_fails_for_untested_policy",
+             "bad-approvals": "test_governance.py", "not-approved": "test_governance.py",
+             "version-not-bumped": "test_governance.py", "bad-ref": "test_governance.py",
+             "effective-unapproved": "test_governance.py"}
 
 
 def _render(path) -> str:

@@ -45,6 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail when a policy's sample coverage is below N percent")
     p.add_argument("--allow-untested", action="store_true", help="do not fail for a policy without samples")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--require-approvals", action="store_true",
+                   help="fail when an owning team has not approved the current content (NAME.approvals.yaml)")
+    p.add_argument("--against", metavar="GIT_REF", nargs="?", const="",
+                   help="fail when a policy changed since GIT_REF but its version did not move enough "
+                        "(without a value: the merge base with main)")
+
+    p = sub.add_parser("approve", formatter_class=_formatter, help="approve a policy's current content for a team",
+                       description="Record, in NAME.approvals.yaml next to the policy, that a person approves the "
+                                   "policy's current content for one owning team. The approval is bound to the "
+                                   "content fingerprint: any later change of meaning or wording voids it.",
+                       epilog='example:\n  leadpolicy approve policies/inbound-b2b.policy --team sales '
+                              '--by "Raj Patel <raj@example.com>"\n')
+    p.add_argument("policy")
+    p.add_argument("--team", required=True)
+    p.add_argument("--by", required=True, help='who approves, e.g. "Raj Patel <raj@example.com>"')
 
     p = sub.add_parser("test", formatter_class=_formatter, help="run sample cases",
                        description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
@@ -146,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
                "fmt": cmd_fmt, "sla": cmd_sla,
-               "compile": cmd_compile, "score": cmd_score}[args.command]
+               "compile": cmd_compile, "score": cmd_score, "approve": cmd_approve}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -204,16 +219,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .harness import run_samples
     from .loader import discover, load_policy, samples_for
 
+    from .governance import GitError, approval_diagnostics, default_base, version_diagnostics
+
     policies, samples, problems = discover(args.paths)
     diags = list(problems)
     sources: dict[str, str | None] = {}
     runs = []
     rows = []
     used_samples: set[Path] = set()
+    against = args.against
+    if against == "":
+        try:
+            against = default_base(Path.cwd())
+        except GitError as exc:
+            diags.append(Diagnostic("bad-ref", str(exc), "."))
+            against = None
     for path in policies:
         loaded = load_policy(path)
         sources[loaded.file] = loaded.source
         diags.extend(loaded.diagnostics)
+        approval = "-"
+        if loaded.policy is not None and not loaded.has_errors:
+            approval, approval_diags = approval_diagnostics(loaded.file, loaded.policy, args.require_approvals)
+            diags.extend(approval_diags)
+            if against:
+                diags.extend(version_diagnostics(loaded.file, loaded.policy, against))
         sample_path = samples_for(path)
         run = None
         if loaded.has_errors:
@@ -229,7 +259,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if not args.allow_untested:
                 diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
                                         loaded.file, hint="see docs/samples.md for the format"))
-        rows.append((loaded, run, status))
+        rows.append((loaded, run, status, approval))
     for sample_path in samples:
         if sample_path.resolve() not in used_samples:
             run = run_samples(sample_path)
@@ -244,7 +274,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "ok": ok,
             "diagnostics": [d.as_dict() for d in sorted(diags, key=lambda d: d.sort_key())],
             "cases": [c.as_dict() for r in runs for c in r.cases],
-            "policies": [_summary_dict(loaded, run, status) for loaded, run, status in rows],
+            "policies": [_summary_dict(loaded, run, status, approval) for loaded, run, status, approval in rows],
         }, indent=2, default=str))
         return EXIT_OK if ok else EXIT_PROBLEMS
     _print_diagnostics(diags, sources)
@@ -262,7 +292,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_PROBLEMS
 
 
-def _summary_dict(loaded, run, status) -> dict[str, Any]:
+def _summary_dict(loaded, run, status, approval="-") -> dict[str, Any]:
     policy = loaded.policy
     return {
         "file": loaded.file,
@@ -274,18 +304,19 @@ def _summary_dict(loaded, run, status) -> dict[str, Any]:
         "passed": sum(c.passed for c in run.cases) if run else 0,
         "coverage": run.coverage_percent if run else None,
         "status": status,
+        "approval": approval,
     }
 
 
 def _print_summary(rows, runs) -> None:
     if not rows:
         return
-    table = [("policy", "version", "errors", "warnings", "cases", "coverage", "status")]
-    for loaded, run, status in rows:
-        s = _summary_dict(loaded, run, status)
+    table = [("policy", "version", "errors", "warnings", "cases", "coverage", "approval", "status")]
+    for loaded, run, status, approval in rows:
+        s = _summary_dict(loaded, run, status, approval)
         table.append((s["file"], s["version"] or "-", str(s["errors"]), str(s["warnings"]),
                       f"{s['passed']}/{s['cases']}" if run else "-",
-                      f"{s['coverage']}%" if s["coverage"] is not None else "-", status))
+                      f"{s['coverage']}%" if s["coverage"] is not None else "-", approval, status))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     print()
     for row in table:
@@ -306,6 +337,23 @@ def _samples_paths(paths: list[str]) -> tuple[list[Path], list]:
             problems.append(Diagnostic("untested", f"no samples file {s.name}", str(policy)))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [Path(os.path.relpath(p)) for p in unique], problems
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from .governance import approve, status, load_approvals
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    try:
+        path, record = approve(loaded.file, loaded.policy, args.team, args.by)
+    except ValueError as exc:
+        print(f"leadpolicy approve: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    state, _, missing = status(loaded.policy, load_approvals(path)[0])
+    print(f"{record.by} approved {loaded.policy.id} {record.version} for {record.team} ({record.fingerprint[:19]}...)")
+    print(f"recorded in {path}; status: {state}" + (f" (still to approve: {', '.join(missing)})" if missing else ""))
+    return EXIT_OK
 
 
 def cmd_test(args: argparse.Namespace) -> int:

@@ -1,0 +1,148 @@
+"""Governance: approvals bound to content, and version bumps that match the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+
+from leadpolicy.cli import main
+from leadpolicy.governance import (approval_diagnostics, approvals_path, approve, bump_of, load_approvals,
+                                   required_bump, status)
+from leadpolicy.loader import load_policy, load_policy_text
+
+from .conftest import POLICIES
+
+REFERENCE = (POLICIES / "inbound-b2b.policy").read_text()
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
+        shutil.copy(POLICIES / name, tmp_path / name)
+    return tmp_path
+
+
+def policy_at(path):
+    loaded = load_policy(path)
+    assert not loaded.has_errors
+    return loaded.policy
+
+
+def test_approval_status_moves_from_draft_to_agreed_and_a_change_voids_it(workspace):
+    path = workspace / "inbound-b2b.policy"
+    policy = policy_at(path)
+    assert status(policy, [])[0] == "draft"
+    approve(path, policy, "sales", "Raj Patel <raj@example.com>", dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc))
+    approvals, problems = load_approvals(approvals_path(path))
+    assert not problems and status(policy, approvals)[:2] == ("partly approved", ["sales"])
+    approve(path, policy, "marketing", "Dana Whitfield <dana@example.com>")
+    assert status(policy, load_approvals(approvals_path(path))[0])[0] == "agreed"
+    # Reformatting and comments keep the approval ...
+    path.write_text("# a new comment\n" + REFERENCE.replace("    +30 when employees >= 200", "    +30 when employees>=200"))
+    assert status(policy_at(path), load_approvals(approvals_path(path))[0])[0] == "agreed"
+    # ... any change of meaning voids it.
+    path.write_text(REFERENCE.replace("+30 when employees >= 200", "+35 when employees >= 200"))
+    assert status(policy_at(path), load_approvals(approvals_path(path))[0])[0] == "draft"
+
+
+def test_approve_refuses_a_team_that_does_not_own_the_policy(workspace):
+    path = workspace / "inbound-b2b.policy"
+    with pytest.raises(ValueError, match="team 'sale' does not own inbound-b2b .did you mean \"sales\"?"):
+        approve(path, policy_at(path), "sale", "Raj")
+
+
+def test_check_require_approvals_says_who_must_approve(workspace, capsys):
+    path = str(workspace / "inbound-b2b.policy")
+    assert main(["check", str(workspace), "--require-approvals"]) == 1
+    out = capsys.readouterr().out
+    assert "not-approved: team marketing has not approved this content of inbound-b2b 2.1.0" in out
+    assert f'hint: leadpolicy approve {path} --team sales --by "Raj Patel <raj@example.com>"' in out
+    assert main(["approve", path, "--team", "sales", "--by", "Raj Patel <raj@example.com>"]) == 0
+    assert "status: partly approved (still to approve: marketing)" in capsys.readouterr().out
+    assert main(["approve", path, "--team", "marketing", "--by", "Dana Whitfield <dana@example.com>"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(workspace), "--require-approvals"]) == 0
+    assert "agreed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text,message", [
+    ("policy: inbound-b2b\napprovals:\n  - team: sales\n    by: Raj\n", "approvals/0: 'version' is a required property"),
+    ("policy: inbound-b2b\napprovals:\n  - {team: sales, by: Raj, version: 2.1.0, fingerprint: abc, at: now-ish}\n",
+     "approvals/0/fingerprint: 'abc' does not match"),
+    ("policy: [\n", "not valid YAML"),
+])
+def test_a_corrupted_approvals_file_is_an_error_naming_the_file(workspace, text, message):
+    path = workspace / "inbound-b2b.policy"
+    approvals_path(path).write_text(text)
+    state, diags = approval_diagnostics(str(path), policy_at(path), required=False)
+    assert diags and {d.code for d in diags} == {"bad-approvals"}
+    assert any(message in d.message for d in diags) and diags[0].file.endswith("inbound-b2b.approvals.yaml")
+    assert diags[0].span.line >= 1
+
+
+def test_effective_date_passed_without_agreement_warns(workspace):
+    path = workspace / "inbound-b2b.policy"
+    path.write_text(REFERENCE.replace('  title "Inbound B2B leads"', '  title "Inbound B2B leads"\n  effective 2026-01-01'))
+    _, diags = approval_diagnostics(str(path), policy_at(path), required=False)
+    assert [(d.code, d.severity) for d in diags] == [("effective-unapproved", "warning")]
+
+
+# ---------------------------------------------------------------- versions
+
+
+def changed(old_text, new_text):
+    return required_bump(load_policy_text(old_text).policy, load_policy_text(new_text).policy)
+
+
+@pytest.mark.parametrize("edit,level", [
+    (lambda t: t.replace("    country             text\n", ""), "major"),
+    (lambda t: t.replace("employees           number", "employees           text").replace(
+        "+30 when employees >= 200", "+30 when employees is present").replace(
+        "+15 when employees between 50 and 199", "+15 when employees is missing").replace(
+        '"enterprise-ae"  when employees >= 1000', '"enterprise-ae"  when employees is present'), "major"),
+    (lambda t: t.replace("within 4 business hours", "within 2 business hours"), "major"),
+    (lambda t: t.replace("target 95%", "target 97%"), "major"),
+    (lambda t: t.replace("target 95%", "target 90%"), "minor"),
+    (lambda t: t.replace("engagement >= 30", "engagement >= 35"), "minor"),
+    (lambda t: t.replace('"Decision maker"', '"Senior title"'), "patch"),
+    (lambda t: t.replace('title "Inbound B2B leads"', 'title "Inbound leads"'), "patch"),
+    (lambda t: t.replace("    +30 when employees >= 200", "    # comment\n    +30 when employees>=200"), None),
+])
+def test_required_bump(edit, level):
+    assert changed(REFERENCE, edit(REFERENCE))[0] == level
+
+
+@pytest.mark.parametrize("old,new,bump", [("2.1.0", "2.1.1", "patch"), ("2.1.0", "2.2.0", "minor"),
+                                         ("2.1.0", "3.0.0", "major"), ("2.1.0", "2.1.0", None),
+                                         ("2.1.0", "2.0.9", None)])
+def test_bump_of(old, new, bump):
+    assert bump_of(old, new) == bump
+
+
+def git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_check_against_a_git_ref(workspace, capsys, monkeypatch):
+    git(workspace, "init", "-q", "-b", "main")
+    git(workspace, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(workspace, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "v2.1.0")
+    monkeypatch.chdir(workspace)
+    path = workspace / "inbound-b2b.policy"
+    stricter = REFERENCE.replace("fit >= 40 and", "fit >= 45 and")  # the samples still pass
+    path.write_text(stricter)
+    assert main(["check", ".", "--against", "HEAD"]) == 1
+    out = capsys.readouterr().out
+    assert "version-not-bumped: inbound-b2b changed since HEAD (version 2.1.0 -> 2.1.0)" in out
+    assert "hint: set the version to 2.2.0 or higher" in out
+    path.write_text(stricter.replace("2.1.0", "2.1.1"))
+    assert main(["check", ".", "--against", "HEAD"]) == 1
+    assert "needs a minor bump, not a patch one" in capsys.readouterr().out
+    path.write_text(stricter.replace("2.1.0", "2.2.0"))
+    assert main(["check", ".", "--against"]) == 0  # default: the merge base with main
+    capsys.readouterr()
+    assert main(["check", ".", "--against", "no-such-ref"]) == 1
+    assert "bad-ref: cannot compare with 'no-such-ref'" in capsys.readouterr().out
