@@ -146,3 +146,67 @@ def test_check_against_a_git_ref(workspace, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["check", ".", "--against", "no-such-ref"]) == 1
     assert "bad-ref: cannot compare with 'no-such-ref'" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- diff and ci
+
+
+def test_semantic_diff_in_domain_words_with_impact(workspace, capsys):
+    new_dir = workspace / "new"
+    new_dir.mkdir()
+    edited = (REFERENCE.replace("2.1.0", "2.2.0").replace("+15 when job_title", "+20 when job_title")
+              .replace("fit >= 40 and engagement >= 30", "fit >= 40 and engagement >= 35")
+              .replace("within 4 business hours", "within 2 business hours"))
+    (new_dir / "inbound-b2b.policy").write_text(edited)
+    shutil.copy(POLICIES / "inbound-b2b.samples.yaml", new_dir / "inbound-b2b.samples.yaml")
+    assert main(["diff", str(workspace / "inbound-b2b.policy"), str(new_dir / "inbound-b2b.policy")]) == 0
+    out = capsys.readouterr().out
+    for line in ("fit, Decision maker: +15 → +20",
+                 "mql: fit >= 40 and engagement >= 30 → fit >= 40 and engagement >= 35",
+                 "speed_to_lead: within 4 business hours on us_business → within 2 business hours on us_business",
+                 "impact on 9 leads", "stage changes: 1", "mql → nurture: 1"):
+        assert line in out
+    assert main(["diff", str(workspace / "inbound-b2b.policy"), str(new_dir / "inbound-b2b.policy"),
+                 "--format", "markdown"]) == 0
+    assert "| mql | nurture | 1 |" in capsys.readouterr().out
+    assert main(["diff", str(workspace / "inbound-b2b.policy"), str(new_dir / "inbound-b2b.policy"),
+                 "--format", "json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["impact"]["transitions"] == [{"from": "mql", "to": "nurture", "leads": 1}]
+
+
+def test_diff_against_a_git_ref_and_bad_refs(workspace, capsys, monkeypatch):
+    git(workspace, "init", "-q", "-b", "main")
+    git(workspace, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(workspace, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "v")
+    monkeypatch.chdir(workspace)
+    (workspace / "inbound-b2b.policy").write_text(REFERENCE.replace("target 95%", "target 90%"))
+    assert main(["diff", "HEAD:inbound-b2b.policy", "inbound-b2b.policy"]) == 0
+    assert "speed_to_lead: target 95% → target 90%" in capsys.readouterr().out
+    assert main(["diff", "nope:inbound-b2b.policy", "inbound-b2b.policy"]) == 1
+    assert "nope:inbound-b2b.policy" in capsys.readouterr().err
+    assert main(["diff", "HEAD:missing.policy", "inbound-b2b.policy"]) == 1
+    assert "does not exist at HEAD" in capsys.readouterr().err
+
+
+def test_ci_annotations_and_sarif(workspace, capsys, monkeypatch):
+    import json
+
+    git(workspace, "init", "-q", "-b", "main")
+    git(workspace, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git(workspace, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "v")
+    monkeypatch.chdir(workspace)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["ci", ".", "--sarif", "out.sarif"]) == 1
+    out = capsys.readouterr().out
+    assert "::error file=inbound-b2b.policy,title=not-formatted::the policy is not in canonical form" in out
+    assert "::error file=inbound-b2b.policy,line=4,col=8,title=not-approved::team marketing has not approved" in out
+    results = json.loads((workspace / "out.sarif").read_text())["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"not-formatted", "not-approved"}
+    main(["fmt", "."])
+    for team, person in (("marketing", "Dana"), ("sales", "Raj")):
+        main(["approve", "inbound-b2b.policy", "--team", team, "--by", person])
+    capsys.readouterr()
+    assert main(["ci", "."]) == 0  # formatted, agreed, and no meaning changed since main

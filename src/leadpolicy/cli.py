@@ -61,6 +61,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--team", required=True)
     p.add_argument("--by", required=True, help='who approves, e.g. "Raj Patel <raj@example.com>"')
 
+    p = sub.add_parser("ci", formatter_class=_formatter, help="everything a policy repository's CI needs, in one step",
+                       description="Format check, check, sample tests, coverage floor, approvals by every owning "
+                                   "team, and version rules against the base branch. Writes GitHub annotations when "
+                                   "run in GitHub Actions, and SARIF for code-scanning tools with --sarif.",
+                       epilog="examples:\n  leadpolicy ci\n  leadpolicy ci policies/ --min-coverage 80 --sarif "
+                              "leadpolicy.sarif\n  leadpolicy ci --against origin/main --skip-fmt\n")
+    p.add_argument("paths", nargs="*", default=["policies"])
+    p.add_argument("--min-coverage", type=float, default=None, metavar="N")
+    p.add_argument("--against", metavar="GIT_REF", default="",
+                   help="base for the version rules (default: the merge base with main)")
+    p.add_argument("--skip-fmt", action="store_true", help="do not require canonical formatting")
+    p.add_argument("--skip-approvals", action="store_true", help="do not require approvals")
+    p.add_argument("--skip-versions", action="store_true", help="do not check version bumps")
+    p.add_argument("--sarif", metavar="FILE", help="also write the problems as SARIF 2.1.0")
+
+    p = sub.add_parser("diff", formatter_class=_formatter, help="what changed between two versions of a policy",
+                       description="List the changes between two versions of a policy in domain words, and their "
+                                   "impact on leads: how many change stage, route and grade, the stage transitions, "
+                                   "and a few example leads before and after.",
+                       epilog="examples:\n  leadpolicy diff main:policies/inbound-b2b.policy policies/inbound-b2b.policy\n"
+                              "  leadpolicy diff old.policy new.policy --leads leads.parquet --format markdown\n")
+    p.add_argument("old", help="a policy file, or GIT_REF:path")
+    p.add_argument("new", help="a policy file, or GIT_REF:path")
+    p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet); "
+                                                   "default: the samples file next to the new policy")
+    p.add_argument("--now", help="evaluation time (default: the samples file's, else the current time)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
     p = sub.add_parser("test", formatter_class=_formatter, help="run sample cases",
                        description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
                        epilog="examples:\n  leadpolicy test\n  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
@@ -161,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
                "fmt": cmd_fmt, "sla": cmd_sla,
-               "compile": cmd_compile, "score": cmd_score, "approve": cmd_approve}[args.command]
+               "compile": cmd_compile, "score": cmd_score, "approve": cmd_approve,
+               "diff": cmd_diff, "ci": cmd_ci}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -214,7 +243,8 @@ def _print_coverage(run) -> None:
         print(f"  {run.policy_file}:{item.line}: {words[item.kind]} {item.what}")
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
+    """`check`; `ci` passes more diagnostics in (`extra`) and gets the results out (`sink`)."""
     from .diagnostics import Diagnostic
     from .harness import run_samples
     from .loader import discover, load_policy, samples_for
@@ -222,7 +252,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .governance import GitError, approval_diagnostics, default_base, version_diagnostics
 
     policies, samples, problems = discover(args.paths)
-    diags = list(problems)
+    diags = list(problems) + list(extra or [])
     sources: dict[str, str | None] = {}
     runs = []
     rows = []
@@ -269,6 +299,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     failing_cases = [c for r in runs for c in r.cases if not c.passed]
     low_coverage = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
     ok = not errors and not failing_cases and not low_coverage
+    if sink is not None:
+        sink(diags, runs, low_coverage)
     if args.format == "json":
         print(json.dumps({
             "ok": ok,
@@ -353,6 +385,92 @@ def cmd_approve(args: argparse.Namespace) -> int:
     state, _, missing = status(loaded.policy, load_approvals(path)[0])
     print(f"{record.by} approved {loaded.policy.id} {record.version} for {record.team} ({record.fingerprint[:19]}...)")
     print(f"recorded in {path}; status: {state}" + (f" (still to approve: {', '.join(missing)})" if missing else ""))
+    return EXIT_OK
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from .ci import annotations, fmt_diagnostics, sarif
+
+    extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
+    check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
+                                    allow_untested=False, strict=False, require_approvals=not args.skip_approvals,
+                                    against=None if args.skip_versions else args.against)
+    collected: dict = {}
+
+    def sink(diags, runs, low_coverage):
+        collected.update(diags=diags, runs=runs, low=low_coverage)
+    status = cmd_check(check_args, extra, sink)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in annotations(collected["diags"], collected["runs"]):
+            print(line)
+    if args.sarif:
+        Path(args.sarif).write_text(json.dumps(sarif(collected["diags"], collected["runs"]), indent=2), "utf-8")
+        print(f"wrote {args.sarif}")
+    return status
+
+
+def _policy_from(spec: str):
+    """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
+    from .governance import GitError, file_at
+    from .loader import load_policy_text
+
+    path = Path(spec)
+    if not path.exists() and ":" in spec:
+        ref, _, name = spec.partition(":")
+        try:
+            text = file_at(ref, Path(name))
+        except GitError as exc:
+            print(f"leadpolicy diff: {spec}: {exc}", file=sys.stderr)
+            return None
+        if text is None:
+            print(f"leadpolicy diff: {name} does not exist at {ref}", file=sys.stderr)
+            return None
+        loaded = load_policy_text(text, spec)
+    else:
+        from .loader import load_policy
+
+        loaded = load_policy(path)
+    if loaded.has_errors:
+        _print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+        return None
+    return loaded
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import PolicyDiff, changes, impact, read_leads, render_text
+    from .harness import load_samples
+    from .ir import lower
+    from .loader import samples_for
+    from .runtime import Policy
+    from .schema import read_text_cell
+
+    old, new = _policy_from(args.old), _policy_from(args.new)
+    if old is None or new is None:
+        return EXIT_PROBLEMS
+    result = PolicyDiff(old.policy, new.policy, changes(old.policy, new.policy))
+    now_text = args.now
+    leads: list[dict] = []
+    if args.leads:
+        kinds = {f.name: f.type.name for f in old.policy.fields} | {f.name: f.type.name for f in new.policy.fields}
+        try:
+            rows = read_leads(Path(args.leads))
+        except Exception as exc:  # a clear message for any unreadable file
+            print(f"leadpolicy diff: {args.leads}: cannot read leads: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        leads = [{k: (read_text_cell(kinds[k], v) if k in kinds and isinstance(v, str) else v) for k, v in r.items()}
+                 for r in rows]
+    elif Path(args.new).exists() and samples_for(args.new).exists():
+        doc, _ = load_samples(samples_for(args.new))
+        if doc is not None:
+            leads = [c["lead"] for c in doc.data.get("leads") or [] if "invalid" not in c["expect"]]
+            now_text = now_text or doc.data.get("now")
+    if leads:
+        old_policy, new_policy = Policy(old.policy, lower(old.policy)), Policy(new.policy, lower(new.policy))
+        result.impact = impact(old_policy, new_policy, leads, parse_now(now_text, new.policy.timezone))
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
     return EXIT_OK
 
 

@@ -49,6 +49,7 @@ CODES: dict[str, tuple[str, str]] = {
     "not-approved": (ERROR, "With --require-approvals: an owning team has not approved the current content."),
     "version-not-bumped": (ERROR, "With --against: the policy changed but its version did not move enough."),
     "bad-ref": (ERROR, "With --against: the git reference or the file at it cannot be read."),
+    "not-formatted": (ERROR, "With `leadpolicy ci`: the policy is not in canonical form (`leadpolicy fmt`)."),
     "effective-unapproved": (WARNING, "The policy's effective date has passed but not every team approved it."),
     "never-true": (WARNING, "A condition can never be true, so its rule never fires."),
     "always-true": (WARNING, "A rule's condition is always true; write it as a constant or `otherwise`."),

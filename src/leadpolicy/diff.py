@@ -1,0 +1,281 @@
+"""Semantic diff of two versions of a policy, in domain words, with its impact on leads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ast
+from .formatter import condition as cond_text
+from .formatter import field_type, number, rule_text, sla_item_text
+
+
+@dataclass
+class PolicyDiff:
+    old: ast.Policy
+    new: ast.Policy
+    changes: list[str] = field(default_factory=list)
+    impact: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"old": {"id": self.old.id, "version": self.old.version},
+                "new": {"id": self.new.id, "version": self.new.version},
+                "changes": self.changes, "impact": self.impact}
+
+
+def _by_key(items, key) -> dict:
+    return {key(i): i for i in items}
+
+
+def _rule_key(rule: ast.Node) -> str:
+    reason = getattr(rule, "reason", None)
+    if reason:
+        return reason
+    return cond_text(rule.condition) if isinstance(rule, ast.PointsRule) else f"per {rule.field_name}"  # type: ignore[attr-defined]
+
+
+def _points(rule: ast.Node) -> str:
+    return number(rule.points, signed=True)  # type: ignore[attr-defined]
+
+
+def changes(old: ast.Policy, new: ast.Policy) -> list[str]:
+    """What changed, one line per change, in the words of the policy."""
+    out: list[str] = []
+    if old.version != new.version:
+        out.append(f"version: {old.version} → {new.version}")
+    if old.title != new.title:
+        out.append(f'title: "{old.title}" → "{new.title}"')
+    for team in sorted(set(old.teams) | set(new.teams)):
+        if team not in new.teams:
+            out.append(f"owner {team} removed")
+        elif team not in old.teams:
+            out.append(f"owner {team} added")
+    if old.timezone != new.timezone:
+        out.append(f"timezone: {old.timezone} → {new.timezone}")
+    out += _fields(old, new)
+    out += _scores(old, new)
+    out += _ladders("grade", _by_key(old.grades, lambda g: g.name), _by_key(new.grades, lambda g: g.name))
+    out += _stages(old, new)
+    out += _routes(old, new)
+    out += _slas(old, new)
+    out += _simple("recycle", [f"{r.event} because \"{r.reason}\" to {r.stage} after {number(r.after)} days"
+                               for r in old.recycle_rules],
+                   [f"{r.event} because \"{r.reason}\" to {r.stage} after {number(r.after)} days"
+                    for r in new.recycle_rules])
+    from .formatter import format_policy
+
+    for o, n in ((c, _by_key(new.calendars, lambda x: x.name).get(c.name)) for c in old.calendars):
+        if n is None:
+            out.append(f"calendar {o.name} removed")
+        elif format_policy(ast.Policy(id="x", version="0.0.0", items=(o,))) != \
+                format_policy(ast.Policy(id="x", version="0.0.0", items=(n,))):
+            out.append(f"calendar {o.name} changed")
+    for c in new.calendars:
+        if c.name not in {x.name for x in old.calendars}:
+            out.append(f"calendar {c.name} added")
+    return out
+
+
+def _fields(old: ast.Policy, new: ast.Policy) -> list[str]:
+    out = []
+    a, b = _by_key(old.fields, lambda f: f.name), _by_key(new.fields, lambda f: f.name)
+    for name, f in a.items():
+        g = b.get(name)
+        if g is None:
+            out.append(f"lead field {name} removed")
+            continue
+        if g.type != f.type:
+            out.append(f"lead field {name}: {field_type(f.type)} → {field_type(g.type)}")
+        if g.required != f.required:
+            out.append(f"lead field {name}: {'now required' if g.required else 'no longer required'}")
+        if g.default != f.default:
+            out.append(f"lead field {name}: default changed")
+    out += [f"lead field {name} added ({field_type(g.type)})" for name, g in b.items() if name not in a]
+    return out
+
+
+def _scores(old: ast.Policy, new: ast.Policy) -> list[str]:
+    out = []
+    a, b = _by_key(old.scores, lambda s: s.name), _by_key(new.scores, lambda s: s.name)
+    for name, s in a.items():
+        t = b.get(name)
+        if t is None:
+            out.append(f"score {name} removed")
+            continue
+        ra, rb = _by_key(s.rules, _rule_key), _by_key(t.rules, _rule_key)
+        for key, rule in ra.items():
+            other = rb.get(key)
+            if other is None:
+                out.append(f"{name}, {key}: rule removed ({rule_text(rule)})")
+                continue
+            if type(rule) is not type(other):
+                out.append(f"{name}, {key}: {rule_text(rule)} → {rule_text(other)}")
+                continue
+            if rule.points != other.points:
+                out.append(f"{name}, {key}: {_points(rule)} → {_points(other)}")
+            if isinstance(rule, ast.PointsRule) and rule.condition != other.condition:
+                out.append(f"{name}, {key}: when {cond_text(rule.condition)} → when {cond_text(other.condition)}")
+            if isinstance(rule, ast.PerRule) and (rule.cap != other.cap or rule.field_name != other.field_name):
+                out.append(f"{name}, {key}: {rule_text(rule)} → {rule_text(other)}")
+        out += [f"{name}, {key}: rule added ({rule_text(rule)})" for key, rule in rb.items() if key not in ra]
+        for kind in (ast.Clamp, ast.Decay):
+            x, y = [i for i in s.items if isinstance(i, kind)], [i for i in t.items if isinstance(i, kind)]
+            if x != y:
+                before = rule_text(x[0]) if x else "none"
+                after = rule_text(y[0]) if y else "none"
+                out.append(f"{name}: {before} → {after}")
+    out += [f"score {name} added" for name in b if name not in a]
+    return out
+
+
+def _entry_text(entry) -> str:
+    return f"when {cond_text(entry.condition)}" if entry.condition is not None else "otherwise"
+
+
+def _ladders(kind: str, a: dict, b: dict) -> list[str]:
+    out = []
+    for name, g in a.items():
+        h = b.get(name)
+        if h is None:
+            out.append(f"{kind} {name} removed")
+            continue
+        ea, eb = _by_key(g.entries, lambda e: e.label), _by_key(h.entries, lambda e: e.label)
+        for label, e in ea.items():
+            f = eb.get(label)
+            if f is None:
+                out.append(f'{name} "{label}" removed')
+            elif e.condition != f.condition:
+                out.append(f'{name} "{label}": {_entry_text(e)} → {_entry_text(f)}')
+        out += [f'{name} "{label}" added ({_entry_text(e)})' for label, e in eb.items() if label not in ea]
+        if [e.label for e in g.entries if e.label in eb] != [e.label for e in h.entries if e.label in ea]:
+            out.append(f"{name}: entries reordered")
+    out += [f"{kind} {name} added" for name in b if name not in a]
+    return out
+
+
+def _stages(old: ast.Policy, new: ast.Policy) -> list[str]:
+    out = []
+    a, b = _by_key(old.stages, lambda s: s.name), _by_key(new.stages, lambda s: s.name)
+    for name, s in a.items():
+        t = b.get(name)
+        if t is None:
+            out.append(f"stage {name} removed")
+            continue
+        if s.condition != t.condition:
+            before = cond_text(s.condition) if s.condition is not None else "otherwise"
+            after = cond_text(t.condition) if t.condition is not None else "otherwise"
+            out.append(f"{name}: {before} → {after}")
+        if s.owner != t.owner:
+            out.append(f"{name}: owner {s.owner} → {t.owner}")
+    out += [f"stage {name} added ({_entry_text(s)}, owner {s.owner})" for name, s in b.items() if name not in a]
+    if [s for s in a if s in b] != [s for s in b if s in a]:
+        out.append("stages reordered")
+    return out
+
+
+def _routes(old: ast.Policy, new: ast.Policy) -> list[str]:
+    key = lambda r: ", ".join(r.stages)  # noqa: E731
+    return _ladders("route for", _by_key(old.routes, key), _by_key(new.routes, key))
+
+
+def _slas(old: ast.Policy, new: ast.Policy) -> list[str]:
+    out = []
+    a, b = _by_key(old.slas, lambda s: s.name), _by_key(new.slas, lambda s: s.name)
+    for name, s in a.items():
+        t = b.get(name)
+        if t is None:
+            out.append(f"sla {name} removed")
+            continue
+        for kind in (ast.SlaOwner, ast.ClockSpan, ast.ClockLimit, ast.Target, ast.CountRule, ast.VolumeRule):
+            x, y = s.first(kind), t.first(kind)
+            if x != y:
+                before = sla_item_text(x) if x is not None else "none"
+                after = sla_item_text(y) if y is not None else "none"
+                out.append(f"{name}: {before} → {after}")
+        if s.all(ast.NeedsReason) != t.all(ast.NeedsReason):
+            out.append(f"{name}: agreed reasons changed")
+    out += [f"sla {name} added" for name in b if name not in a]
+    return out
+
+
+def _simple(kind: str, a: list[str], b: list[str]) -> list[str]:
+    return [f"{kind}: {x} removed" for x in a if x not in b] + [f"{kind}: {x} added" for x in b if x not in a]
+
+
+def impact(old_policy, new_policy, leads: list[dict], now: dt.datetime, examples: int = 5) -> dict[str, Any]:
+    """How many leads change stage, route and grades, a stage transition matrix, and example leads."""
+    moved = Counter()
+    matrix: Counter = Counter()
+    samples = []
+    evaluated = rejected = 0
+    for lead in leads:
+        try:
+            before, after = old_policy.evaluate(lead, now), new_policy.evaluate(lead, now)
+        except ValueError:
+            rejected += 1
+            continue
+        evaluated += 1
+        matrix[(before.stage, after.stage)] += 1
+        diffs = []
+        for what in ("stage", "route"):
+            if getattr(before, what) != getattr(after, what):
+                moved[what] += 1
+                diffs.append(what)
+        old_grades, new_grades = before.grades, after.grades
+        if any(old_grades.get(k) != v for k, v in new_grades.items() if k in old_grades):
+            moved["grade"] += 1
+            diffs.append("grade")
+        if diffs and len(samples) < examples:
+            samples.append({"lead": lead, "before": before.as_dict(explain=False), "after": after.as_dict(explain=False)})
+    return {"leads": evaluated, "rejected": rejected, "changed": dict(moved),
+            "transitions": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(matrix.items()) if a != b],
+            "examples": samples}
+
+
+def render_text(d: PolicyDiff, markdown: bool = False) -> str:
+    lines = []
+    title = f"{d.new.id}: {d.old.version} → {d.new.version}"
+    lines.append(f"### {title}" if markdown else title)
+    if not d.changes:
+        lines.append("no changes")
+    for c in d.changes:
+        lines.append(f"- {c}" if markdown else f"  {c}")
+    if d.impact is not None:
+        i = d.impact
+        lines.append("")
+        lines.append(("#### Impact" if markdown else "impact") + f" on {i['leads']} leads" +
+                     (f" ({i['rejected']} could not be evaluated)" if i["rejected"] else ""))
+        for what in ("stage", "route", "grade"):
+            lines.append(f"{'- ' if markdown else '  '}{what} changes: {i['changed'].get(what, 0)}")
+        if i["transitions"]:
+            if markdown:
+                lines += ["", "| from | to | leads |", "| --- | --- | --- |"]
+                lines += [f"| {t['from']} | {t['to']} | {t['leads']} |" for t in i["transitions"]]
+            else:
+                lines += [f"  {t['from']} → {t['to']}: {t['leads']}" for t in i["transitions"]]
+        for ex in i["examples"]:
+            b, a = ex["before"], ex["after"]
+            who = ex["lead"].get("email") or ex["lead"].get("id") or json.dumps(ex["lead"])[:40]
+            lines.append(f"{'- ' if markdown else '  '}{who}: {b['stage']}/{b['route']} {b['scores']} "
+                         f"{b['grades']} → {a['stage']}/{a['route']} {a['scores']} {a['grades']}")
+    return "\n".join(lines) + "\n"
+
+
+def read_leads(path: Path) -> list[dict]:
+    """Leads from CSV, JSON Lines or Parquet, read as text and converted by type (as `score` reads them)."""
+    import duckdb
+
+    from .batch import file_format
+
+    fmt = file_format(path)
+    if fmt == "jsonl":
+        return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    con = duckdb.connect()
+    reader = "read_csv(?, all_varchar = true, header = true)" if fmt == "csv" else "read_parquet(?)"
+    cursor = con.execute(f"SELECT * FROM {reader}", [str(path)])
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, (None if v is None else str(v) for v in row))) for row in cursor.fetchall()]
