@@ -57,13 +57,32 @@ def _q(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
-def connect(timezone: str, progress: bool):
-    import duckdb
+MEMORY_LIMIT = os.environ.get("LEADPOLICY_DUCKDB_MEMORY", "2GB")
 
-    con = duckdb.connect()
-    con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
-    con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
-    return con
+
+class _Staging:
+    """A DuckDB database on disk in a temporary folder: the staged rows spill there, so memory stays
+    within the limit (LEADPOLICY_DUCKDB_MEMORY, default 2GB) however large the input."""
+
+    def __init__(self, timezone: str, progress: bool):
+        import tempfile
+
+        import duckdb
+
+        self.folder = tempfile.TemporaryDirectory(prefix="leadpolicy-")
+        self.con = duckdb.connect(str(Path(self.folder.name) / "stage.duckdb"))
+        self.con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
+        self.con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+        self.con.execute("SET memory_limit = " + exp.Literal.string(MEMORY_LIMIT).sql("duckdb"))
+        self.con.execute("SET temp_directory = " + exp.Literal.string(self.folder.name).sql("duckdb"))
+
+    def close(self) -> None:
+        self.con.close()
+        self.folder.cleanup()
+
+
+def connect(timezone: str, progress: bool) -> _Staging:
+    return _Staging(timezone, progress)
 
 
 def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list[dict]]:
@@ -76,17 +95,17 @@ def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list
     problems: list[dict] = []
     try:
         if fmt == "csv":
-            con.execute(f"CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS {ROW}, * FROM "
+            con.execute(f"CREATE TABLE raw AS SELECT row_number() OVER () AS {ROW}, * FROM "
                         "read_csv(?, all_varchar = true, header = true, store_rejects = true)", [str(path)])
             for line, message in con.execute("SELECT line, any_value(error_message) FROM reject_errors "
                                              "GROUP BY line ORDER BY line").fetchall():
                 problems.append({"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}"})
         elif fmt == "jsonl":
-            con.execute(f"CREATE TEMP TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
+            con.execute(f"CREATE TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
                         "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
                         "auto_detect = false)", [str(path)])
             con.execute("DELETE FROM lines WHERE trim(line) = ''")
-            con.execute("CREATE TEMP TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
+            con.execute("CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
                         "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
             for row, in con.execute(f"SELECT {ROW} FROM checked WHERE NOT ok ORDER BY {ROW}").fetchall():
                 problems.append({"row": int(row), "field": "", "problem": "not a JSON object"})
@@ -95,14 +114,14 @@ def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list
             columns = ", ".join(
                 exp.alias_(exp.func("json_extract_string", exp.column("line"), exp.Literal.string(f'$."{k}"')),
                            k, quoted=True).sql("duckdb") for k in keys if '"' not in k)
-            con.execute(f"CREATE TEMP TABLE raw AS SELECT {ROW}{', ' + columns if columns else ''} FROM checked "
+            con.execute(f"CREATE TABLE raw AS SELECT {ROW}{', ' + columns if columns else ''} FROM checked "
                         "WHERE ok")
         else:
-            con.execute(f"CREATE TEMP TABLE parquet_in AS SELECT file_row_number + 1 AS {ROW}, * "
+            con.execute(f"CREATE TABLE parquet_in AS SELECT file_row_number + 1 AS {ROW}, * "
                         "FROM read_parquet(?, file_row_number = true)", [str(path)])
             cols = [r[0] for r in con.execute("DESCRIBE parquet_in").fetchall() if r[0] != ROW]
             casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
-            con.execute(f"CREATE TEMP TABLE raw AS SELECT {ROW}, {casts} FROM parquet_in")
+            con.execute(f"CREATE TABLE raw AS SELECT {ROW}, {casts} FROM parquet_in")
     except duckdb.Error as exc:
         raise BatchError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != ROW]
@@ -184,10 +203,10 @@ def convert(con, ir: dict) -> None:
         values[f["name"]] = exp.alias_(value, f["name"], quoted=True).sql("duckdb")
         checks.append(f"SELECT {ROW}, {exp.Literal.string(f['name']).sql('duckdb')} AS field, "
                       f"{error.sql('duckdb')} AS code, CAST({_q(f['name'])} AS VARCHAR) AS value FROM raw")
-    con.execute("CREATE TEMP TABLE bad AS SELECT * FROM (" + " UNION ALL ".join(checks) + ") WHERE code IS NOT NULL")
+    con.execute("CREATE TABLE bad AS SELECT * FROM (" + " UNION ALL ".join(checks) + ") WHERE code IS NOT NULL")
     columns = [c[0] for c in con.execute("DESCRIBE raw").fetchall() if c[0] != ROW]
     keep = ", ".join([ROW] + [values.get(c, _q(c)) for c in columns])
-    con.execute(f"CREATE TEMP TABLE typed AS SELECT {keep} FROM raw WHERE {ROW} NOT IN (SELECT {ROW} FROM bad)")
+    con.execute(f"CREATE TABLE typed AS SELECT {keep} FROM raw WHERE {ROW} NOT IN (SELECT {ROW} FROM bad)")
 
 
 def collect_rejects(con, ir: dict, result: BatchResult) -> None:
@@ -227,7 +246,8 @@ def score_duckdb(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
     from .sqlgen import compile_sql
 
     ir = policy.ir
-    con = connect(ir["timezone"], progress)
+    staging = connect(ir["timezone"], progress)
+    con = staging.con
     result = BatchResult()
     try:
         _, problems = stage(con, source, in_fmt, [f["name"] for f in ir["fields"]])
@@ -241,7 +261,7 @@ def score_duckdb(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
         write_output(con, scored_sql, out, out_fmt)
         result.scored = con.execute("SELECT count(*) FROM typed").fetchone()[0]
     finally:
-        con.close()
+        staging.close()
     return result
 
 
@@ -249,7 +269,8 @@ def score_python(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
                  progress: bool = False) -> BatchResult:
     """The same job with the compiled Python evaluator, reading rows through DuckDB in batches."""
     ir = policy.ir
-    con = connect(ir["timezone"], False)
+    staging = connect(ir["timezone"], False)
+    con = staging.con
     result = BatchResult()
     kinds = {f["name"]: f["type"] for f in ir["fields"]}
     reader = LeadReader(policy.tree)
@@ -295,7 +316,7 @@ def score_python(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
                       ", format = 'newline_delimited')")
             write_output(con, select, out, out_fmt)
     finally:
-        con.close()
+        staging.close()
         if tmp_jsonl.exists():
             tmp_jsonl.unlink()
     return result
