@@ -25,7 +25,9 @@ def run(capsys, *args):
 def test_readme_first_command_checks_a_clean_copy_of_policies(tmp_path):
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"```sh\n(.+?)\n```", readme)
-    assert len(commands) >= 2 and "leadpolicy check" in commands[0] and "pytest" in commands[1]
+    assert len(commands) >= 2 and "leadpolicy check" in commands[0] and commands[1] == "bash scripts/test"
+    assert "pytest" in (ROOT / "scripts" / "test").read_text()
+    assert "bash scripts/test" in (ROOT / ".ci" / "run").read_text()
     shutil.copytree(POLICIES, tmp_path / "policies")
     # The README's command installs first; here the package is installed, so run the job it runs.
     job = commands[0].split("&&")[-1].strip()

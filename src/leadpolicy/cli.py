@@ -76,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-versions", action="store_true", help="do not check version bumps")
     p.add_argument("--sarif", metavar="FILE", help="also write the problems as SARIF 2.1.0")
 
+    p = sub.add_parser("docs", formatter_class=_formatter, help="publish policies as readable pages (MkDocs)",
+                       description="Render a Markdown page per policy (fields, scores in plain English, the stage "
+                                   "ladder, routing, SLAs as commitments, recycling, sample cases with a chart, "
+                                   "changelog), an index and a mkdocs.yml (Material theme); --build runs MkDocs.",
+                       epilog="examples:\n  leadpolicy docs -o build/policy-docs --build\n"
+                              "  leadpolicy docs policies/inbound-b2b.policy -o site-src\n")
+    p.add_argument("paths", nargs="*", default=["policies"])
+    p.add_argument("-o", "--output", default="build/policy-docs", metavar="DIR")
+    p.add_argument("--build", action="store_true", help="also build the static site (DIR/site)")
+    p.add_argument("--site-name", default="Lead policies")
+
     p = sub.add_parser("diff", formatter_class=_formatter, help="what changed between two versions of a policy",
                        description="List the changes between two versions of a policy in domain words, and their "
                                    "impact on leads: how many change stage, route and grade, the stage transitions, "
@@ -190,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"check": cmd_check, "test": cmd_test, "explain": cmd_explain, "schema": cmd_schema,
                "fmt": cmd_fmt, "sla": cmd_sla,
                "compile": cmd_compile, "score": cmd_score, "approve": cmd_approve,
-               "diff": cmd_diff, "ci": cmd_ci}[args.command]
+               "diff": cmd_diff, "ci": cmd_ci, "docs": cmd_docs}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -386,6 +397,22 @@ def cmd_approve(args: argparse.Namespace) -> int:
     print(f"{record.by} approved {loaded.policy.id} {record.version} for {record.team} ({record.fingerprint[:19]}...)")
     print(f"recorded in {path}; status: {state}" + (f" (still to approve: {', '.join(missing)})" if missing else ""))
     return EXIT_OK
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docsite import build, render_site
+
+    out = Path(args.output)
+    pages, diags = render_site(args.paths, out, args.site_name)
+    _print_diagnostics(diags, {})
+    print(f"wrote {len(pages)} policy page(s), an index and {out / 'mkdocs.yml'}")
+    if args.build:
+        code, output = build(out)
+        if code != 0:
+            print(f"leadpolicy docs: mkdocs build failed:\n{output}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        print(f"built {out / 'site' / 'index.html'}")
+    return EXIT_PROBLEMS if any(d.is_error for d in diags) else EXIT_OK
 
 
 def cmd_ci(args: argparse.Namespace) -> int:

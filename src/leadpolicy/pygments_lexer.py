@@ -1,0 +1,44 @@
+"""A Pygments lexer for the policy language (registered as `policy`, `leadpolicy`)."""
+
+from __future__ import annotations
+
+from pygments.lexer import RegexLexer, bygroups, words
+from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
+
+BLOCKS = ("policy", "version", "title", "owner", "timezone", "effective", "lead", "score", "grade", "from", "stages",
+          "route", "for", "calendar", "open", "holidays", "closed", "sla", "until", "within", "on", "target", "needs",
+          "reason", "at", "least", "after", "per", "recycle", "because", "to", "decay", "every", "since", "clamp",
+          "up", "required", "default", "otherwise", "when")
+TYPES = ("text", "number", "yes/no", "date", "timestamp", "one of")
+OPERATORS = ("and", "or", "not", "in", "between", "contains", "any", "starts", "ends", "with", "is", "missing",
+             "present", "days")
+
+
+class PolicyLexer(RegexLexer):
+    """Highlights leadpolicy policy files."""
+
+    name = "leadpolicy"
+    aliases = ["policy", "leadpolicy"]
+    filenames = ["*.policy"]
+    mimetypes = ["text/x-leadpolicy"]
+
+    tokens = {
+        "root": [
+            (r"\s+", Whitespace),
+            (r"#.*$", Comment.Single),
+            (r'"(\\\\|\\"|[^"\n])*"', String.Double),
+            (r"\d{4}-\d{2}-\d{2}", Number.Other),
+            (r"\d{1,2}:\d{2}", Number.Other),
+            (r"[+-]?\d+(\.\d+)*%?", Number),
+            (words(TYPES, suffix=r"\b"), Keyword.Type),
+            (r"(business)(\s+)(hours|days)\b", bygroups(Keyword, Whitespace, Keyword)),
+            (words(("minutes", "hours", "days", "day", "week", "month", "quarter"), suffix=r"\b"), Keyword.Constant),
+            (words(("yes", "no"), suffix=r"\b"), Keyword.Constant),
+            (words(OPERATORS, suffix=r"\b"), Operator.Word),
+            (words(BLOCKS, suffix=r"\b"), Keyword),
+            (r"<=|>=|!=|=|<|>", Operator),
+            (r"[{}(),\-]", Punctuation),
+            (r"[A-Za-z_][A-Za-z0-9_]*", Name),
+            (r".", Text),
+        ],
+    }

@@ -1,0 +1,136 @@
+"""Published docs: policy pages, pictures, the lexer, MkDocs builds, and a real browser."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import socketserver
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from leadpolicy.docsite import md, render_site
+from leadpolicy.loader import load_policy_text
+from leadpolicy.pictures import score_chart, stage_ladder
+
+from .conftest import POLICIES, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("policy-docs")
+    pages, diags = render_site([str(POLICIES)], out)
+    assert not diags and len(pages) == 2
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
+                             str(out / "mkdocs.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_policy_page_content(site):
+    page = (site / "docs" / "policies" / "inbound-b2b.md").read_text()
+    for text in ("# Inbound B2B leads", "| Approval | **draft** — still to approve: marketing, sales |",
+                 '| +15 | when job title contains "VP", "Director", "Head of" or "Chief" | Decision maker |',
+                 "Decay: the total loses 25% for every 30 days since last activity.",
+                 "Sales commits that every lead that gets *became sql* gets *first touch* within 4 business hours "
+                 "(Mon-Fri 09:00-17:00 America/New\\_York; US holidays; closed 2026-12-24), 95% of the time.",
+                 '| 2 | sql | demo requested is yes and fit is at least 50 | sales (handoff) |',
+                 "A lead with *rejected* because \"not\\_now\" goes back to **nurture** after 30 days.",
+                 "```policy"):
+        assert text in page, text
+    assert page.count("| ✓ |") == 9
+
+
+def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
+    assert md("<script>|*x*") == "&lt;script&gt;\\|\\*x\\*"
+    text = ('policy "x" version 1.0.0 {\n title "<b>T</b>"\n owner a "A"\n owner b "B"\n lead { t text }\n'
+            ' score s { +1 when t = "</svg><script>alert(1)</script>" "<img src=x>" }\n'
+            ' stages {\n  hot when t = "</svg><script>" owner b\n  rest otherwise owner a\n }\n}\n')
+    loaded = load_policy_text(text)
+    assert not loaded.has_errors, loaded.diagnostics
+    svg = stage_ladder(loaded.policy)
+    assert "<script>" not in svg and "&lt;/svg&gt;&lt;script&gt;" in svg
+    (tmp_path / "x.policy").write_text(text)
+    pages, _ = render_site([str(tmp_path / "x.policy")], tmp_path / "out")
+    page = pages[0].read_text()
+    body = page.split("```policy")[0]
+    assert "<script>" not in body and "<img" not in body and "<b>" not in body
+
+
+def test_pictures_draw_every_stage_and_sample(site):
+    from leadpolicy.loader import load_policy
+
+    policy = load_policy(POLICIES / "inbound-b2b.policy").policy
+    svg = stage_ladder(policy)
+    assert svg.count('class="stage"') == 4 and "handoff to sales" in svg
+    chart = score_chart(policy, [("a", {"fit": 65, "engagement": 55}, "sql"), ("b", {"fit": 10, "engagement": 20},
+                                                                                "nurture")])
+    assert chart.count('class="lead"') == 2 and chart.count('class="threshold"') == 3  # fit 50, 40; engagement 30
+
+
+def test_lexer_is_registered_and_highlights():
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+
+    lexer = get_lexer_by_name("policy")
+    assert type(lexer) is type(get_lexer_for_filename("x.policy"))
+    html = highlight((POLICIES / "inbound-b2b.policy").read_text(), lexer, HtmlFormatter())
+    assert '<span class="k">score</span>' in html and '<span class="ow">when</span>' not in html
+    assert '<span class="s2">&quot;Mid-market or larger&quot;</span>' in html
+
+
+def test_project_docs_build_strict(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"),
+                             "-d", str(tmp_path / "site")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "language.html").exists()
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site / "site"))
+
+    class Quiet(handler.func):  # type: ignore[name-defined]
+        def log_message(self, *args):
+            pass
+    server = socketserver.TCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site / "site")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_reference_page_in_a_real_browser(served):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    shots = ROOT / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{served}/policies/inbound-b2b.html")
+        assert page.locator("h1").first.inner_text() == "Inbound B2B leads"
+        assert page.locator("svg.leadpolicy-stages g.stage").count() == 4
+        assert page.locator("svg.leadpolicy-stages").bounding_box()["height"] > 200
+        assert page.locator("svg.leadpolicy-chart circle.lead").count() == 9
+        assert page.locator("svg.leadpolicy-chart line.threshold").count() == 3
+        assert "within 4 business hours" in page.locator("body").inner_text()
+        page.locator("svg.leadpolicy-chart").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "inbound-b2b.png"), full_page=True)
+        page.locator("svg.leadpolicy-chart").screenshot(path=str(shots / "inbound-b2b-chart.png"))
+        browser.close()
+    assert all(url.startswith(served) for url in requests), [u for u in requests if not u.startswith(served)]
+    assert (shots / "inbound-b2b.png").stat().st_size > 10_000
