@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ast as pyast
-import copy
 import datetime as dt
 import doctest
 import json
-from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -134,3 +134,24 @@ def test_reference_page_in_a_real_browser(served):
         browser.close()
     assert all(url.startswith(served) for url in requests), [u for u in requests if not u.startswith(served)]
     assert (shots / "inbound-b2b.png").stat().st_size > 10_000
+
+
+def test_changelog_from_git_history(tmp_path):
+    from leadpolicy.docsite import changelog
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    text = (POLICIES / "inbound-b2b.policy").read_text()
+    path = tmp_path / "inbound-b2b.policy"
+    path.write_text(text)
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "First agreed version")
+    path.write_text(text.replace("2.1.0", "2.2.0").replace("target 95%", "target 90%"))
+    git("commit", "-q", "-am", "Loosen speed to lead")
+    entries = changelog(path)
+    assert [e["version"] for e in entries] == ["2.2.0", "2.1.0"]
+    assert entries[0]["summary"] == "speed_to_lead: target 95% → target 90%"
+    assert entries[1]["summary"] == "First agreed version"
+    assert changelog(POLICIES.parent / "nowhere" / "x.policy") == []

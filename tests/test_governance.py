@@ -210,3 +210,21 @@ def test_ci_annotations_and_sarif(workspace, capsys, monkeypatch):
         main(["approve", "inbound-b2b.policy", "--team", team, "--by", person])
     capsys.readouterr()
     assert main(["ci", "."]) == 0  # formatted, agreed, and no meaning changed since main
+
+
+def test_diff_impact_on_a_leads_file(workspace, capsys):
+    leads = workspace / "leads.csv"
+    leads.write_text("email,employees,industry,job_title,demo_requested,email_clicks,pricing_page_views\n"
+                     "a@big.io,300,software,VP Sales,no,6,1\n"  # fit 65, engagement 35: mql before and after
+                     "b@big.io,300,software,Engineer,no,6,1\n"  # fit 50: mql before, nurture after
+                     "c@big.io,lots,software,Engineer,no,6,1\n")  # not a lead: rejected
+    new = workspace / "new.policy"
+    new.write_text(REFERENCE.replace("fit >= 40 and engagement >= 30", "fit >= 60 and engagement >= 30"))
+    assert main(["diff", str(workspace / "inbound-b2b.policy"), str(new), "--leads", str(leads),
+                 "--now", "2026-11-20T12:00:00Z", "--format", "json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["changes"] == ["mql: fit >= 40 and engagement >= 30 → fit >= 60 and engagement >= 30"]
+    assert data["impact"]["leads"] == 2 and data["impact"]["rejected"] == 1
+    assert data["impact"]["transitions"] == [{"from": "mql", "to": "nurture", "leads": 1}]

@@ -16,7 +16,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from sqlglot import exp
 
@@ -138,7 +138,7 @@ def _conversion(f: dict) -> tuple[exp.Expression, exp.Expression]:
                     exp.RegexpLike(this=col.copy(), expression=exp.Literal.string(BLANK_RE)))
     trimmed = exp.RegexpReplace(this=col.copy(), expression=exp.Literal.string(EDGES_RE),
                                 replacement=exp.Literal.string(""), modifiers=exp.Literal.string("g"))
-    kind, name = f["type"], f["name"]
+    kind = f["type"]
     error: exp.Expression
     if kind in ("text", "one of"):
         value: exp.Expression = col.copy()

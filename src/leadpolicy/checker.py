@@ -493,7 +493,7 @@ def rule_warnings(policy: ast.Policy, file: str) -> Iterable[Diagnostic]:
                 continue
             verdict = analysis.satisfiability(rule.condition, symbols, policy.timezone)
             if verdict == "never":
-                yield Diagnostic("never-true", f"this condition can never be true, so the rule never fires",
+                yield Diagnostic("never-true", "this condition can never be true, so the rule never fires",
                                  file, rule.condition.span, hint="check the numbers and the and/or")
             elif verdict == "always":
                 yield Diagnostic("always-true", "this condition is always true, so every lead gets these points",

@@ -214,12 +214,12 @@ class _Generator:
             w.line(f"elif {var}.__class__ is not bool:")
             w.indent(); w.line("return INVALID"); w.outdent()
         elif kind == "date":
-            w.line(f"else:")
+            w.line("else:")
             w.indent(); w.line(f"{var} = read_date({var})")
             w.line(f"if {var} is INVALID:")
             w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
         elif kind == "timestamp":
-            w.line(f"else:")
+            w.line("else:")
             w.indent(); w.line(f"{var} = read_timestamp({var}, TZ)")
             w.line(f"if {var} is INVALID:")
             w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
@@ -315,7 +315,7 @@ class _Generator:
         for e in entries:
             if e["condition"] is None:
                 if first:
-                    w.line(f"if True:")
+                    w.line("if True:")
                 else:
                     w.line("else:")
                 closed = True

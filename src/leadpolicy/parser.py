@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Tree, v_args
 from lark.visitors import Transformer_NonRecursive
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from . import ast
 from .diagnostics import Diagnostic

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from . import ast
 from .diagnostics import did_you_mean
-from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
+from .symbols import DATE, NUMBER, TEXT, TIMESTAMP, YESNO
 
 BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

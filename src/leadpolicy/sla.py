@@ -10,7 +10,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from . import ast
-from .calendars import UTC, BusinessCalendar
+from .calendars import BusinessCalendar
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
 UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business hour": "business hours",

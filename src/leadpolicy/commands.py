@@ -1,0 +1,555 @@
+"""The implementations of the `leadpolicy` commands (the argument parser is in cli)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+
+
+# ---------------------------------------------------------------- check and test
+
+
+def _print_diagnostics(diags, sources: dict[str, str | None]) -> None:
+    from .diagnostics import render
+    from .parser import read_source
+
+    for d in sorted(diags, key=lambda d: d.sort_key()):
+        if d.file not in sources:
+            sources[d.file] = read_source(d.file)[0] if d.span.line else None
+        print(render(d, sources.get(d.file)))
+
+
+def _print_case_failures(run) -> None:
+    for case in run.cases:
+        if case.passed:
+            continue
+        print(f"{case.file}:{case.line}: {case.status.upper()}: {case.name}")
+        for failure in case.failures:
+            print(f"    {failure}")
+        if case.explanation:
+            print("    because:")
+            for line in case.explanation:
+                print(f"      {line}")
+
+
+def _print_coverage(run) -> None:
+    missing = [i for i in run.coverage if not i.covered]
+    percent = run.coverage_percent
+    print(f"coverage {run.file}: {percent if percent is not None else '-'}% "
+          f"({len(run.coverage) - len(missing)} of {len(run.coverage)})")
+    words = {"rule": "no case fires rule", "stage": "no case reaches stage", "route": "no case reaches route",
+             "boundary": "no case tests the boundary"}
+    for item in missing:
+        print(f"  {run.policy_file}:{item.line}: {words[item.kind]} {item.what}")
+
+
+def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
+    """`check`; `ci` passes more diagnostics in (`extra`) and gets the results out (`sink`)."""
+    from .diagnostics import Diagnostic
+    from .harness import run_samples
+    from .loader import discover, load_policy, samples_for
+
+    from .governance import GitError, approval_diagnostics, default_base, version_diagnostics
+
+    policies, samples, problems = discover(args.paths)
+    diags = list(problems) + list(extra or [])
+    sources: dict[str, str | None] = {}
+    runs = []
+    rows = []
+    used_samples: set[Path] = set()
+    against = args.against
+    if against == "":
+        try:
+            against = default_base(Path.cwd())
+        except GitError as exc:
+            diags.append(Diagnostic("bad-ref", str(exc), "."))
+            against = None
+    for path in policies:
+        loaded = load_policy(path)
+        sources[loaded.file] = loaded.source
+        diags.extend(loaded.diagnostics)
+        approval = "-"
+        if loaded.policy is not None and not loaded.has_errors:
+            approval, approval_diags = approval_diagnostics(loaded.file, loaded.policy, args.require_approvals)
+            diags.extend(approval_diags)
+            if against:
+                diags.extend(version_diagnostics(loaded.file, loaded.policy, against))
+        sample_path = samples_for(path)
+        run = None
+        if loaded.has_errors:
+            status = "errors"
+        elif sample_path.exists():
+            used_samples.add(sample_path.resolve())
+            run = run_samples(sample_path, loaded.policy, loaded.file)
+            runs.append(run)
+            diags.extend(run.diagnostics)
+            status = "ok" if run.ok else "failing"
+        else:
+            status = "untested"
+            if not args.allow_untested:
+                diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
+                                        loaded.file, hint="see docs/samples.md for the format"))
+        rows.append((loaded, run, status, approval))
+    for sample_path in samples:
+        if sample_path.resolve() not in used_samples:
+            run = run_samples(sample_path)
+            runs.append(run)
+            diags.extend(run.diagnostics)
+    errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
+    failing_cases = [c for r in runs for c in r.cases if not c.passed]
+    low_coverage = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
+    ok = not errors and not failing_cases and not low_coverage
+    if sink is not None:
+        sink(diags, runs, low_coverage)
+    if args.format == "json":
+        print(json.dumps({
+            "ok": ok,
+            "diagnostics": [d.as_dict() for d in sorted(diags, key=lambda d: d.sort_key())],
+            "cases": [c.as_dict() for r in runs for c in r.cases],
+            "policies": [_summary_dict(loaded, run, status, approval) for loaded, run, status, approval in rows],
+        }, indent=2, default=str))
+        return EXIT_OK if ok else EXIT_PROBLEMS
+    _print_diagnostics(diags, sources)
+    for run in runs:
+        _print_case_failures(run)
+    for run in low_coverage:
+        print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
+    _print_summary(rows, runs)
+    n_err = len([d for d in diags if d.is_error])
+    n_warn = len([d for d in diags if not d.is_error])
+    verdict = "all is well" if ok else "problems found"
+    print(f"\n{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, {n_err} error(s), {n_warn} warning(s), "
+          f"{sum(len(r.cases) for r in runs) - len(failing_cases)}/{sum(len(r.cases) for r in runs)} cases passed: "
+          f"{verdict}")
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _summary_dict(loaded, run, status, approval="-") -> dict[str, Any]:
+    policy = loaded.policy
+    return {
+        "file": loaded.file,
+        "id": policy.id if policy else None,
+        "version": policy.version if policy else None,
+        "errors": sum(d.is_error for d in loaded.diagnostics),
+        "warnings": sum(not d.is_error for d in loaded.diagnostics),
+        "cases": len(run.cases) if run else 0,
+        "passed": sum(c.passed for c in run.cases) if run else 0,
+        "coverage": run.coverage_percent if run else None,
+        "status": status,
+        "approval": approval,
+    }
+
+
+def _print_summary(rows, runs) -> None:
+    if not rows:
+        return
+    table = [("policy", "version", "errors", "warnings", "cases", "coverage", "approval", "status")]
+    for loaded, run, status, approval in rows:
+        s = _summary_dict(loaded, run, status, approval)
+        table.append((s["file"], s["version"] or "-", str(s["errors"]), str(s["warnings"]),
+                      f"{s['passed']}/{s['cases']}" if run else "-",
+                      f"{s['coverage']}%" if s["coverage"] is not None else "-", approval, status))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    print()
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _samples_paths(paths: list[str]) -> tuple[list[Path], list]:
+    from .diagnostics import Diagnostic
+    from .loader import POLICY_SUFFIX, discover, samples_for
+
+    policies, samples, problems = discover(paths)
+    found = list(samples)
+    for policy in policies:
+        s = samples_for(policy)
+        if s.exists():
+            found.append(s)
+        elif str(policy) in paths or policy.name.endswith(POLICY_SUFFIX) and any(p == str(policy) for p in paths):
+            problems.append(Diagnostic("untested", f"no samples file {s.name}", str(policy)))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return [Path(os.path.relpath(p)) for p in unique], problems
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from .governance import approve, status, load_approvals
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    try:
+        path, record = approve(loaded.file, loaded.policy, args.team, args.by)
+    except ValueError as exc:
+        print(f"leadpolicy approve: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    state, _, missing = status(loaded.policy, load_approvals(path)[0])
+    print(f"{record.by} approved {loaded.policy.id} {record.version} for {record.team} ({record.fingerprint[:19]}...)")
+    print(f"recorded in {path}; status: {state}" + (f" (still to approve: {', '.join(missing)})" if missing else ""))
+    return EXIT_OK
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docsite import build, render_site
+
+    out = Path(args.output)
+    pages, diags = render_site(args.paths, out, args.site_name)
+    _print_diagnostics(diags, {})
+    print(f"wrote {len(pages)} policy page(s), an index and {out / 'mkdocs.yml'}")
+    if args.build:
+        code, output = build(out)
+        if code != 0:
+            print(f"leadpolicy docs: mkdocs build failed:\n{output}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        print(f"built {out / 'site' / 'index.html'}")
+    return EXIT_PROBLEMS if any(d.is_error for d in diags) else EXIT_OK
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from .ci import annotations, fmt_diagnostics, sarif
+
+    extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
+    check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
+                                    allow_untested=False, strict=False, require_approvals=not args.skip_approvals,
+                                    against=None if args.skip_versions else args.against)
+    collected: dict = {}
+
+    def sink(diags, runs, low_coverage):
+        collected.update(diags=diags, runs=runs, low=low_coverage)
+    status = cmd_check(check_args, extra, sink)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in annotations(collected["diags"], collected["runs"]):
+            print(line)
+    if args.sarif:
+        Path(args.sarif).write_text(json.dumps(sarif(collected["diags"], collected["runs"]), indent=2), "utf-8")
+        print(f"wrote {args.sarif}")
+    return status
+
+
+def _policy_from(spec: str):
+    """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
+    from .governance import GitError, file_at
+    from .loader import load_policy_text
+
+    path = Path(spec)
+    if not path.exists() and ":" in spec:
+        ref, _, name = spec.partition(":")
+        try:
+            text = file_at(ref, Path(name))
+        except GitError as exc:
+            print(f"leadpolicy diff: {spec}: {exc}", file=sys.stderr)
+            return None
+        if text is None:
+            print(f"leadpolicy diff: {name} does not exist at {ref}", file=sys.stderr)
+            return None
+        loaded = load_policy_text(text, spec)
+    else:
+        from .loader import load_policy
+
+        loaded = load_policy(path)
+    if loaded.has_errors:
+        _print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+        return None
+    return loaded
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import PolicyDiff, changes, impact, read_leads, render_text
+    from .harness import load_samples
+    from .ir import lower
+    from .loader import samples_for
+    from .runtime import Policy
+    from .schema import read_text_cell
+
+    old, new = _policy_from(args.old), _policy_from(args.new)
+    if old is None or new is None:
+        return EXIT_PROBLEMS
+    result = PolicyDiff(old.policy, new.policy, changes(old.policy, new.policy))
+    now_text = args.now
+    leads: list[dict] = []
+    if args.leads:
+        kinds = {f.name: f.type.name for f in old.policy.fields} | {f.name: f.type.name for f in new.policy.fields}
+        try:
+            rows = read_leads(Path(args.leads))
+        except Exception as exc:  # a clear message for any unreadable file
+            print(f"leadpolicy diff: {args.leads}: cannot read leads: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        leads = [{k: (read_text_cell(kinds[k], v) if k in kinds and isinstance(v, str) else v) for k, v in r.items()}
+                 for r in rows]
+    elif Path(args.new).exists() and samples_for(args.new).exists():
+        doc, _ = load_samples(samples_for(args.new))
+        if doc is not None:
+            leads = [c["lead"] for c in doc.data.get("leads") or [] if "invalid" not in c["expect"]]
+            now_text = now_text or doc.data.get("now")
+    if leads:
+        old_policy, new_policy = Policy(old.policy, lower(old.policy)), Policy(new.policy, lower(new.policy))
+        result.impact = impact(old_policy, new_policy, leads, parse_now(now_text, new.policy.timezone))
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
+    return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .harness import run_samples
+
+    paths, problems = _samples_paths(args.paths)
+    runs = [run_samples(p) for p in paths]
+    if args.pattern:
+        for run in runs:
+            run.cases = [c for c in run.cases if args.pattern.lower() in c.name.lower()]
+    diags = problems + [d for r in runs for d in r.diagnostics]
+    cases = [c for r in runs for c in r.cases]
+    failed = [c for c in cases if not c.passed]
+    low = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
+    ok = not [d for d in diags if d.is_error] and not failed and not low and (cases or not paths)
+    if args.junit:
+        from .junit import write_junit
+
+        write_junit(args.junit, runs)
+    if args.format == "json":
+        print(json.dumps({
+            "ok": bool(ok),
+            "diagnostics": [d.as_dict() for d in diags],
+            "cases": [c.as_dict() for c in cases],
+            "coverage": {r.file: {"percent": r.coverage_percent,
+                                  "uncovered": [vars(i) for i in r.coverage if not i.covered]} for r in runs},
+        }, indent=2, default=str))
+        return EXIT_OK if ok else EXIT_PROBLEMS
+    _print_diagnostics(diags, {})
+    for run in runs:
+        _print_case_failures(run)
+    if args.coverage or args.min_coverage is not None:
+        for run in runs:
+            _print_coverage(run)
+    for run in low:
+        print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
+    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
+          f"in {len(runs)} samples file(s)")
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+# ---------------------------------------------------------------- explain, schema, fmt
+
+
+def _load_or_report(path: str):
+    from .loader import load_policy
+
+    loaded = load_policy(path)
+    if loaded.has_errors:
+        _print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+        return None
+    return loaded
+
+
+def _read_lead(text: str) -> Any:
+    import yaml
+
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return json.loads(stripped)
+    path = Path(text)
+    if not path.exists():
+        raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
+    content = path.read_text("utf-8")
+    return json.loads(content) if path.suffix == ".json" else yaml.safe_load(content)
+
+
+def parse_now(text: str | None, timezone: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    from .schema import parse_timestamp
+
+    if text is None:
+        return dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(timezone)).replace(microsecond=0)
+    return parse_timestamp(text, ZoneInfo(timezone))
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .interpreter import evaluate
+    from .schema import LeadReader
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    try:
+        raw = _read_lead(args.lead)
+        now = parse_now(args.now, loaded.policy.timezone)
+    except (ValueError, OSError) as exc:
+        print(f"leadpolicy explain: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    values, errors = LeadReader(loaded.policy).read(raw)
+    if errors:
+        for e in errors:
+            print(f"lead: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    decision = evaluate(loaded.policy, values, now)
+    if args.format == "json":
+        print(json.dumps(decision.as_dict(), indent=2))
+        return EXIT_OK
+    print(f"{loaded.policy.id} {loaded.policy.version} at {now.isoformat()}" + ("" if args.now else " (now)"))
+    summary = ", ".join(f"{k} {v.value}" for k, v in decision.scores.items())
+    grades = ", ".join(f"{k} {v}" for k, v in decision.grades.items())
+    print(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
+    print(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
+    print("why:")
+    for line in decision.explanation:
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    from .events import EventFileError, EventReader, write_rejects
+    from .sla import SlaEngine
+    from .sla_report import build_report, render_csv, render_json, render_table
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = loaded.policy
+    try:
+        now = parse_now(args.now, policy.timezone)
+        date_from = dt.date.fromisoformat(args.date_from) if args.date_from else None
+        date_to = dt.date.fromisoformat(args.date_to) if args.date_to else None
+    except ValueError as exc:
+        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from zoneinfo import ZoneInfo
+
+        reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
+                             args.events_format)
+        if args.details:
+            with open(args.details, "w", newline="", encoding="utf-8") as details:
+                report = build_report(policy, reader, now, date_from, date_to, details)
+        else:
+            report = build_report(policy, reader, now, date_from, date_to)
+    except EventFileError as exc:
+        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if reader.rejects:
+        target = args.rejects or Path(args.events).name.split(".")[0] + ".rejects.csv"
+        write_rejects(target, reader.rejects)
+        print(f"{len(reader.rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
+        for r in sorted(reader.rejects, key=lambda r: r.row)[:5]:
+            print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
+    if args.format == "json":
+        print(render_json(report))
+    elif args.format == "csv":
+        sys.stdout.write(render_csv(report))
+    else:
+        if args.now is None:
+            print(f"(now = {now.isoformat()})")
+        render_table(report, sys.stdout)
+    failing = report.failing()
+    if failing and args.format == "table":
+        print(f"below target: {', '.join(failing)}")
+    return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .batch import BatchError, run
+    from .ir import lower
+    from .runtime import Policy
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = Policy(loaded.policy, lower(loaded.policy))
+    now = parse_now(args.now, loaded.policy.timezone)
+    progress = sys.stderr.isatty() and not os.environ.get("CI")
+    try:
+        result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
+                                   args.leads_format)
+    except BatchError as exc:
+        print(f"leadpolicy score: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.now is None:
+        print(f"(now = {now.isoformat()})")
+    print(f"wrote {out}")
+    if rejects is not None:
+        print(f"{result.rejected} rejected row(s) written to {rejects}; the first:")
+        for r in sorted(result.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
+            print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from .runtime import Policy
+    from .ir import lower
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = Policy(loaded.policy, lower(loaded.policy))
+    if args.target == "sql":
+        from .sqlgen import UnsupportedError, compile_sql
+
+        try:
+            text = compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, loaded.policy.timezone))
+        except (UnsupportedError, ValueError) as exc:
+            print(f"leadpolicy compile: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    else:
+        text = policy.artifact_json() if args.target == "artifact" else policy.python_source
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, "utf-8")
+        tmp.replace(out)  # atomic: never a half-written artifact
+        print(f"wrote {out} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import lead_schema
+
+    loaded = _load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    print(json.dumps(lead_schema(loaded.policy), indent=2))
+    return EXIT_OK
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    import difflib
+
+    from .formatter import format_policy
+    from .loader import discover
+    from .parser import parse_file
+
+    policies, _, problems = discover(args.paths)
+    _print_diagnostics(problems, {})
+    status = EXIT_PROBLEMS if problems else EXIT_OK
+    for path in policies:
+        parsed = parse_file(path)
+        if parsed.policy is None:
+            _print_diagnostics(parsed.diagnostics, {parsed.file: parsed.source})
+            status = EXIT_PROBLEMS
+            continue
+        formatted = format_policy(parsed.policy, parsed.comments)
+        if formatted == parsed.source:
+            continue
+        if args.check or args.diff:
+            status = EXIT_PROBLEMS
+            if args.diff:
+                sys.stdout.writelines(difflib.unified_diff(parsed.source.splitlines(True), formatted.splitlines(True),
+                                                           f"{path} (now)", f"{path} (formatted)"))
+            else:
+                print(f"{path}: not formatted (run: leadpolicy fmt {path})")
+        else:
+            Path(path).write_text(formatted, "utf-8")
+            print(f"formatted {path}")
+    return status
