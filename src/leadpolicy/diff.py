@@ -31,6 +31,16 @@ def _by_key(items, key) -> dict:
     return {key(i): i for i in items}
 
 
+def _pairs(kind: str, old_items, new_items, key, out: list[str], added=lambda n, x: ""):
+    """(name, old, new) for what both versions have; 'removed' and 'added' lines go to `out`."""
+    a, b = _by_key(old_items, key), _by_key(new_items, key)
+    out += [f"{kind} {name} removed" for name in a if name not in b]
+    for name, x in a.items():
+        if name in b:
+            yield name, x, b[name]
+    out += [f"{kind} {name} added{added(name, x)}" for name, x in b.items() if name not in a]
+
+
 def _rule_key(rule: ast.Node) -> str:
     reason = getattr(rule, "reason", None)
     if reason:
@@ -68,44 +78,29 @@ def changes(old: ast.Policy, new: ast.Policy) -> list[str]:
                     for r in new.recycle_rules])
     from .formatter import format_policy
 
-    for o, n in ((c, _by_key(new.calendars, lambda x: x.name).get(c.name)) for c in old.calendars):
-        if n is None:
-            out.append(f"calendar {o.name} removed")
-        elif format_policy(ast.Policy(id="x", version="0.0.0", items=(o,))) != \
+    for name, o, n in _pairs("calendar", old.calendars, new.calendars, lambda c: c.name, out):
+        if format_policy(ast.Policy(id="x", version="0.0.0", items=(o,))) != \
                 format_policy(ast.Policy(id="x", version="0.0.0", items=(n,))):
-            out.append(f"calendar {o.name} changed")
-    for c in new.calendars:
-        if c.name not in {x.name for x in old.calendars}:
-            out.append(f"calendar {c.name} added")
+            out.append(f"calendar {name} changed")
     return out
 
 
 def _fields(old: ast.Policy, new: ast.Policy) -> list[str]:
-    out = []
-    a, b = _by_key(old.fields, lambda f: f.name), _by_key(new.fields, lambda f: f.name)
-    for name, f in a.items():
-        g = b.get(name)
-        if g is None:
-            out.append(f"lead field {name} removed")
-            continue
+    out: list[str] = []
+    for name, f, g in _pairs("lead field", old.fields, new.fields, lambda f: f.name, out,
+                             lambda n, g: f" ({field_type(g.type)})"):
         if g.type != f.type:
             out.append(f"lead field {name}: {field_type(f.type)} → {field_type(g.type)}")
         if g.required != f.required:
             out.append(f"lead field {name}: {'now required' if g.required else 'no longer required'}")
         if g.default != f.default:
             out.append(f"lead field {name}: default changed")
-    out += [f"lead field {name} added ({field_type(g.type)})" for name, g in b.items() if name not in a]
     return out
 
 
 def _scores(old: ast.Policy, new: ast.Policy) -> list[str]:
-    out = []
-    a, b = _by_key(old.scores, lambda s: s.name), _by_key(new.scores, lambda s: s.name)
-    for name, s in a.items():
-        t = b.get(name)
-        if t is None:
-            out.append(f"score {name} removed")
-            continue
+    out: list[str] = []
+    for name, s, t in _pairs("score", old.scores, new.scores, lambda s: s.name, out):
         ra, rb = _by_key(s.rules, _rule_key), _by_key(t.rules, _rule_key)
         for key, rule in ra.items():
             other = rb.get(key)
@@ -128,7 +123,6 @@ def _scores(old: ast.Policy, new: ast.Policy) -> list[str]:
                 before = rule_text(x[0]) if x else "none"
                 after = rule_text(y[0]) if y else "none"
                 out.append(f"{name}: {before} → {after}")
-    out += [f"score {name} added" for name in b if name not in a]
     return out
 
 
@@ -158,20 +152,16 @@ def _ladders(kind: str, a: dict, b: dict) -> list[str]:
 
 
 def _stages(old: ast.Policy, new: ast.Policy) -> list[str]:
-    out = []
+    out: list[str] = []
     a, b = _by_key(old.stages, lambda s: s.name), _by_key(new.stages, lambda s: s.name)
-    for name, s in a.items():
-        t = b.get(name)
-        if t is None:
-            out.append(f"stage {name} removed")
-            continue
+    for name, s, t in _pairs("stage", old.stages, new.stages, lambda s: s.name, out,
+                             lambda n, s: f" ({_entry_text(s)}, owner {s.owner})"):
         if s.condition != t.condition:
             before = cond_text(s.condition) if s.condition is not None else "otherwise"
             after = cond_text(t.condition) if t.condition is not None else "otherwise"
             out.append(f"{name}: {before} → {after}")
         if s.owner != t.owner:
             out.append(f"{name}: owner {s.owner} → {t.owner}")
-    out += [f"stage {name} added ({_entry_text(s)}, owner {s.owner})" for name, s in b.items() if name not in a]
     if [s for s in a if s in b] != [s for s in b if s in a]:
         out.append("stages reordered")
     return out
@@ -183,13 +173,8 @@ def _routes(old: ast.Policy, new: ast.Policy) -> list[str]:
 
 
 def _slas(old: ast.Policy, new: ast.Policy) -> list[str]:
-    out = []
-    a, b = _by_key(old.slas, lambda s: s.name), _by_key(new.slas, lambda s: s.name)
-    for name, s in a.items():
-        t = b.get(name)
-        if t is None:
-            out.append(f"sla {name} removed")
-            continue
+    out: list[str] = []
+    for name, s, t in _pairs("sla", old.slas, new.slas, lambda s: s.name, out):
         for kind in (ast.SlaOwner, ast.ClockSpan, ast.ClockLimit, ast.Target, ast.CountRule, ast.VolumeRule):
             x, y = s.first(kind), t.first(kind)
             if x != y:
@@ -198,7 +183,6 @@ def _slas(old: ast.Policy, new: ast.Policy) -> list[str]:
                 out.append(f"{name}: {before} → {after}")
         if s.all(ast.NeedsReason) != t.all(ast.NeedsReason):
             out.append(f"{name}: agreed reasons changed")
-    out += [f"sla {name} added" for name in b if name not in a]
     return out
 
 
