@@ -366,12 +366,15 @@ class _Generator:
         decay = s["decay"]
         if decay is not None:
             days = self.derived_var(("days", decay["field"]))
-            powers = self.const(DecayPowers(Decimal(decay["percent"])))
+            powers = self.const(DecayPowers(Decimal(decay["percent"]), scaled=integral))
             every = self.number(decay["every_days"])
             periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
             w.line(f"if {days} is not None and {days} >= {every}:")
             w.indent()
-            w.line(f"{value} = round_half_away({total} * {powers}[{periods}])")
+            if integral:  # whole points: the factor in billionths, so the product is an exact int
+                w.line(f"{value} = round_billionths({total} * {powers}[{periods}])")
+            else:
+                w.line(f"{value} = round_half_away({total} * {powers}[{periods}])")
             w.outdent()
             w.line("else:")
             w.indent(); w.line(f"{value} = round_half_away({total})"); w.outdent()
@@ -388,16 +391,18 @@ class _Generator:
 class DecayPowers(dict):
     """The decay factor for n periods (logic.decay_power), computed once for each n."""
 
-    def __init__(self, percent: Decimal):
+    def __init__(self, percent: Decimal, scaled: bool = False):
         super().__init__()
         self.percent = percent
+        self.scaled = scaled  # as whole billionths (the factor has 9 places), for exact int arithmetic
 
-    def __missing__(self, n: int) -> Decimal:
-        value = self[n] = decay_power(self.percent, n)
+    def __missing__(self, n: int):
+        factor = decay_power(self.percent, n)
+        value = self[n] = int(factor.scaleb(9)) if self.scaled else factor
         return value
 
     def __str__(self) -> str:  # the constant's identity, for sharing one table per factor
-        return f"DecayPowers({self.percent})"
+        return f"DecayPowers({self.percent}, {self.scaled})"
 
 
 def _tuple(names: list[str]) -> str:
@@ -412,6 +417,17 @@ def floor_units(value) -> int:
 
 def floor_div(days: int, every) -> Decimal:
     return (Decimal(days) / Decimal(every)).to_integral_value(rounding=ROUND_FLOOR)
+
+
+BILLION = 1_000_000_000
+
+
+def round_billionths(value: int) -> int:
+    """`value / 10**9` rounded to a whole number, halves away from zero, in exact int arithmetic."""
+    whole, rest = divmod(abs(value), BILLION)
+    if 2 * rest >= BILLION:
+        whole += 1
+    return whole if value >= 0 else -whole
 
 
 def round_half_away(value) -> int:
@@ -468,7 +484,7 @@ def compile_evaluator(ir: dict) -> tuple[Callable, str]:
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
         "TZ": ZoneInfo(ir["timezone"]), "floor_units": floor_units, "floor_div": floor_div,
-        "round_half_away": round_half_away, "read_date": read_date, "read_timestamp": read_timestamp,
+        "round_half_away": round_half_away, "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,
     }
     namespace.update({f"K{i}": value for i, value in enumerate(constants)})
