@@ -159,20 +159,22 @@ class EventReader:
             rows = cursor.fetchmany(BATCH)
             if not rows:
                 break
+            self.stats.read += len(rows)
             for k, lead, event, at, reason in rows:
-                self.stats.read += 1
-                row = _line_of(int(k), bad_lines) if self.fmt == "csv" else int(k)
-                values = {"lead": lead, "event": event, "at": at, "reason": reason}
-                parsed = self._validate(row, lead, event, at, reason, values)
+                row = _line_of(int(k), bad_lines) if bad_lines else int(k)
+                parsed = self._fast(row, lead, event, at, reason)
                 if parsed is None:
-                    continue
+                    parsed = self._validate(row, lead, event, at, reason)
+                    if parsed is None:
+                        continue
                 if parsed.lead != current:
                     if bucket:
                         yield current, sorted(bucket, key=lambda e: (e.at, e.row))  # type: ignore[misc]
                     current, bucket, seen = parsed.lead, [], {}
                 key = (parsed.event, parsed.at, (parsed.reason or "").lower())
                 if key in seen:
-                    self.reject(row, "", f"duplicate of row {seen[key]}", values)
+                    self.reject(row, "", f"duplicate of row {seen[key]}",
+                                {"lead": lead, "event": event, "at": at, "reason": reason})
                     continue
                 seen[key] = row
                 bucket.append(parsed)
@@ -180,7 +182,22 @@ class EventReader:
             yield current, sorted(bucket, key=lambda e: (e.at, e.row))  # type: ignore[misc]
         con.close()
 
-    def _validate(self, row: int, lead, event, at, reason, values: dict) -> Event | None:
+    def _fast(self, row: int, lead, event, at, reason) -> Event | None:
+        """The usual row, read without building messages; None sends it to `_validate`."""
+        if not lead or event not in self.known or not at:
+            return None
+        try:
+            when = parse_timestamp(at, self.tz)
+        except ValueError:
+            return None
+        lead = lead.strip()
+        if not lead or when > self.now:
+            return None
+        return Event(lead, event, when, reason or None, row)
+
+    def _validate(self, row: int, lead, event, at, reason) -> Event | None:
+        """A row the fast path declined: the reason it is rejected, or (rarely) the event after all."""
+        values = {"lead": lead, "event": event, "at": at, "reason": reason}
         if lead is None or not str(lead).strip():
             self.reject(row, "lead", "missing lead id", values)
             return None
@@ -202,7 +219,7 @@ class EventReader:
         if when > self.now:
             self.reject(row, "at", f"{at} is after the evaluation time {self.now.isoformat()}", values)
             return None
-        return Event(str(lead).strip(), event.strip(), when, reason if reason not in ("",) else None, row)
+        return Event(str(lead).strip(), event, when, reason or None, row)
 
 
 def _line_of(k: int, bad_lines: list[int]) -> int:

@@ -126,6 +126,14 @@ def _minutes(value: dt.timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 60, 3)
 
 
+@dataclass(frozen=True)
+class _Limit:
+    unit: str
+    amount: Decimal
+    calendar: BusinessCalendar | None  # for business units
+    zone: ZoneInfo
+
+
 class SlaEngine:
     """The SLAs, calendars and recycle rules of one policy, ready to evaluate events."""
 
@@ -135,6 +143,7 @@ class SlaEngine:
         self.calendars = {c.name: BusinessCalendar.from_ast(c) for c in policy.calendars}
         self.slas = policy.slas
         self.recycle_rules = policy.recycle_rules
+        self._limits: dict[str, _Limit] = {}
         # Read the tree once: the per-lead loop below runs millions of times.
         self.clocks = [(sla, sla.first(ast.ClockSpan)) for sla in self.slas
                        if isinstance(sla.first(ast.ClockSpan), ast.ClockSpan) and sla.first(ast.ClockLimit)]
@@ -167,37 +176,46 @@ class SlaEngine:
         names |= {r.event for r in self.recycle_rules}
         return names
 
+    def _limit(self, sla: ast.Sla) -> "_Limit":
+        """The SLA's limit, read from the tree once and kept (the per-lead loop asks for it often)."""
+        known = self._limits.get(sla.name)
+        if known is None:
+            limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
+            unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+            calendar = self.calendars.get(limit.calendar) if limit.calendar else None
+            known = self._limits[sla.name] = _Limit(unit, limit.amount, calendar if unit.startswith("business")
+                                                    else None, calendar.tz if calendar else self.tz)
+        return known
+
     def deadline(self, sla: ast.Sla, start: dt.datetime) -> dt.datetime:
-        limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
-        unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+        limit = self._limit(sla)
         amount = limit.amount
-        if unit == "minutes":
+        if limit.unit == "minutes":
             return start + dt.timedelta(minutes=float(amount))
-        if unit == "hours":
+        if limit.unit == "hours":
             return start + dt.timedelta(hours=float(amount))
-        if unit == "days":
+        if limit.unit == "days":
             return start + dt.timedelta(days=float(amount))
-        calendar = self.calendars[limit.calendar]  # type: ignore[index]
-        if unit == "business hours":
-            return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
-        return calendar.add_days(start, int(amount))
+        if limit.unit == "business hours":
+            return limit.calendar.add_hours(start, dt.timedelta(hours=float(amount)))
+        return limit.calendar.add_days(start, int(amount))
 
     def zone_of(self, sla: ast.Sla) -> ZoneInfo:
         """The calendar's timezone for business-time SLAs, else the policy's."""
-        limit = sla.first(ast.ClockLimit)
-        if isinstance(limit, ast.ClockLimit) and limit.calendar in self.calendars:
-            return self.calendars[limit.calendar].tz
-        return self.tz
+        return self._limit(sla).zone
 
     def used(self, sla: ast.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
-        limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
-        if limit.calendar is not None and limit.unit.startswith("business"):
-            return self.calendars[limit.calendar].elapsed(start, end)
+        calendar = self._limit(sla).calendar
+        if calendar is not None:
+            return calendar.elapsed(start, end)
         return max(end - start, dt.timedelta(0))
 
-    def evaluate_lead(self, lead: str, events: list[Event], now: dt.datetime, out: TimelineResult) -> None:
-        """One lead's events (any order) into clock, count, reason and recycle results."""
-        events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
+    def evaluate_lead(self, lead: str, events: list[Event], now: dt.datetime, out: TimelineResult,
+                      prepared: bool = False) -> None:
+        """One lead's events into clock, count, reason and recycle results. Events may come in any
+        order and include ones after `now`, unless `prepared` says they are sorted and none is."""
+        if not prepared:
+            events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
         for sla, span in self.clocks:
             self._clock(sla, span, lead, events, now, out)
         for sla, rule in self.count_rules:

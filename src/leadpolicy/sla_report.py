@@ -141,7 +141,7 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
                                                         "reason": e.reason})
             events = [e for e in events if id(e) not in dropped]
         out = TimelineResult(now)
-        engine.evaluate_lead(lead, events, now, out)
+        engine.evaluate_lead(lead, events, now, out, prepared=True)  # the reader sorts and drops later events
         engine.count_volumes(events, counts)
         for result in out.clocks + out.counts:  # type: ignore[operator]
             if not in_range(result.start):
