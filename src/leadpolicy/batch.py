@@ -21,14 +21,12 @@ from typing import Callable
 from sqlglot import exp
 
 from .diagnostics import did_you_mean
-from .schema import DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS, LeadReader, read_text_cell
+from .schema import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS, LeadReader, read_text_cell
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
 ROW = "__lp_row"
 ERRORS = "__lp_errors"
-BLANK_RE = "^[ \\t\\n\\r\\f]*$"  # schema.BLANK as a pattern
-EDGES_RE = "^[ \\t\\n\\r\\f]+|[ \\t\\n\\r\\f]+$"
 
 
 class BatchError(ValueError):
@@ -131,50 +129,51 @@ def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list
     return columns, problems
 
 
-def _conversion(f: dict) -> tuple[exp.Expression, exp.Expression]:
-    """(typed value, error message or NULL) for one field, from its text column."""
-    col = exp.column(f["name"], quoted=True)
-    blank = exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
-                    exp.RegexpLike(this=col.copy(), expression=exp.Literal.string(BLANK_RE)))
-    trimmed = exp.RegexpReplace(this=col.copy(), expression=exp.Literal.string(EDGES_RE),
-                                replacement=exp.Literal.string(""), modifiers=exp.Literal.string("g"))
-    kind = f["type"]
-    error: exp.Expression
+def _col(name: str) -> exp.Expression:
+    return exp.column(name, quoted=True)
+
+
+def _conversion(i: int, f: dict) -> dict[str, exp.Expression]:
+    """For field number i, the expressions of three layers over the text column:
+    'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final' and 'error'
+    (layer 3, from layer 2). Each is computed once per row."""
+    col, kind = _col(f["name"]), f["type"]
+    t, b, v = _col(f"__lp_t{i}"), _col(f"__lp_b{i}"), _col(f"__lp_v{i}")
+    out: dict[str, exp.Expression] = {
+        "trimmed": exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
+        "blank": exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
+                         exp.EQ(this=t.copy(), expression=exp.Literal.string(""))),
+    }
+    not_blank = exp.not_(b.copy())
+    error: exp.Expression = exp.Null()
     if kind in ("text", "one of"):
-        value: exp.Expression = col.copy()
+        out["value"] = col.copy()
+        out["final"] = col.copy()
         if kind == "one of":
-            bad = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f["choices"]]))
-            error = exp.Case().when(exp.and_(exp.not_(blank.copy()), bad), exp.Literal.string("not-a-choice"))
-        else:
-            error = exp.Null()
-    elif kind == "number":
-        shaped = exp.RegexpLike(this=trimmed.copy(), expression=exp.Literal.string(NUMBER_PATTERN))
-        value = exp.Case().when(shaped, exp.TryCast(this=trimmed, to=exp.DataType.build("DOUBLE")))
-        bad = exp.or_(exp.Is(this=value.copy(), expression=exp.Null()),
-                      exp.not_(exp.func("isfinite", value.copy())))
-        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), bad), exp.Literal.string("number"))
-    elif kind == "yes/no":
-        lowered = exp.Lower(this=trimmed.copy())
-        yes = [exp.Literal.string(w) for w, v in YES_WORDS.items() if v]
-        no = [exp.Literal.string(w) for w, v in YES_WORDS.items() if not v]
-        value = exp.Case().when(exp.In(this=lowered.copy(), expressions=yes), exp.Boolean(this=True)).when(
-            exp.In(this=lowered.copy(), expressions=no), exp.Boolean(this=False))
-        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), exp.Is(this=value.copy(), expression=exp.Null())),
-                                exp.Literal.string("yes/no"))
-    elif kind == "date":
-        ok = exp.RegexpLike(this=trimmed.copy(), expression=exp.Literal.string(DATE_PATTERN))
-        value = exp.Case().when(ok, exp.TryCast(this=trimmed.copy(), to=exp.DataType.build("DATE")))
-        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), exp.Is(this=value.copy(), expression=exp.Null())),
-                                exp.Literal.string("date"))
+            outside = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f["choices"]]))
+            error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
     else:
-        ok = exp.RegexpLike(this=trimmed.copy(), expression=exp.Literal.string(TIMESTAMP_PATTERN))
-        value = exp.Case().when(ok, exp.TryCast(this=trimmed.copy(), to=exp.DataType.build("TIMESTAMPTZ")))
-        error = exp.Case().when(exp.and_(exp.not_(blank.copy()), exp.Is(this=value.copy(), expression=exp.Null())),
-                                exp.Literal.string("timestamp"))
-    value = exp.Case().when(blank.copy(), exp.Null()).else_(value) if kind not in ("text", "one of") else value
+        if kind == "yes/no":
+            lowered = exp.Lower(this=t.copy())
+            yes = [exp.Literal.string(w) for w, x in YES_WORDS.items() if x]
+            no = [exp.Literal.string(w) for w, x in YES_WORDS.items() if not x]
+            out["value"] = exp.Case().when(exp.In(this=lowered.copy(), expressions=yes), exp.Boolean(this=True)).when(
+                exp.In(this=lowered.copy(), expressions=no), exp.Boolean(this=False))
+            bad: exp.Expression = exp.Is(this=v.copy(), expression=exp.Null())
+        else:
+            pattern, type_ = {"number": (NUMBER_PATTERN, "DOUBLE"), "date": (DATE_PATTERN, "DATE"),
+                              "timestamp": (TIMESTAMP_PATTERN, "TIMESTAMPTZ")}[kind]
+            shaped = exp.RegexpLike(this=t.copy(), expression=exp.Literal.string(pattern))
+            out["value"] = exp.Case().when(shaped, exp.TryCast(this=t.copy(), to=exp.DataType.build(type_)))
+            bad = exp.Is(this=v.copy(), expression=exp.Null())
+            if kind == "number":
+                bad = exp.or_(bad, exp.not_(exp.func("isfinite", v.copy())))
+        out["final"] = exp.Case().when(b.copy(), exp.Null()).else_(v.copy())
+        error = exp.Case().when(exp.and_(not_blank, bad), exp.Literal.string(kind))
     if f["required"]:
-        error = exp.Case().when(blank.copy(), exp.Literal.string("required")).else_(error)
-    return value, error
+        error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
+    out["error"] = error
+    return out
 
 
 PROBLEMS = {
@@ -196,17 +195,34 @@ def _problem(f: dict, code: str, value: str | None) -> str:
 
 
 def convert(con, ir: dict) -> None:
-    """Table `typed` (converted values) and table `bad` (row, field, code, value) from `raw`."""
-    values, checks = {}, []
-    for f in ir["fields"]:
-        value, error = _conversion(f)
-        values[f["name"]] = exp.alias_(value, f["name"], quoted=True).sql("duckdb")
-        checks.append(f"SELECT {ROW}, {exp.Literal.string(f['name']).sql('duckdb')} AS field, "
-                      f"{error.sql('duckdb')} AS code, CAST({_q(f['name'])} AS VARCHAR) AS value FROM raw")
-    con.execute("CREATE TABLE bad AS SELECT * FROM (" + " UNION ALL ".join(checks) + ") WHERE code IS NOT NULL")
+    """Table `typed` (converted values) and table `bad` (row, field, code, value) from `raw`,
+    in one pass over the rows, each conversion computed once."""
+    fields = ir["fields"]
+    parts = [_conversion(i, f) for i, f in enumerate(fields)]
+    sql = lambda e: e.sql("duckdb")  # noqa: E731
+    layer1 = ", ".join(f"{sql(p['trimmed'])} AS __lp_t{i}" for i, p in enumerate(parts)) or "1 AS __lp_none"
+    layer2 = ", ".join(f"{sql(p['blank'])} AS __lp_b{i}, {sql(p['value'])} AS __lp_v{i}"
+                       for i, p in enumerate(parts)) or "1 AS __lp_none2"
+    finals = {f["name"]: f"{sql(p['final'])} AS {_q(f['name'])}" for f, p in zip(fields, parts)}
     columns = [c[0] for c in con.execute("DESCRIBE raw").fetchall() if c[0] != ROW]
-    keep = ", ".join([ROW] + [values.get(c, _q(c)) for c in columns])
-    con.execute(f"CREATE TABLE typed AS SELECT {keep} FROM raw WHERE {ROW} NOT IN (SELECT {ROW} FROM bad)")
+    keep = ", ".join([ROW] + [finals.get(c, _q(c)) for c in columns])
+    codes = ", ".join(f"{sql(p['error'])} AS __lp_e{i}" for i, p in enumerate(parts))
+    any_error = " OR ".join(f"__lp_e{i} IS NOT NULL" for i in range(len(parts))) or "false"
+    con.execute(f"CREATE TABLE converted AS SELECT *, ({any_error}) AS __lp_bad FROM ("
+                f"SELECT {keep}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
+                f"(SELECT *, {layer1} FROM raw)))")
+    failing = " UNION ALL ".join(
+        f"SELECT {ROW}, {exp.Literal.string(f['name']).sql('duckdb')} AS field, __lp_e{i} AS code FROM converted "
+        f"WHERE __lp_bad AND __lp_e{i} IS NOT NULL" for i, f in enumerate(fields)) or \
+        f"SELECT {ROW}, '' AS field, '' AS code FROM converted WHERE false"
+    con.execute(f"CREATE TABLE bad AS SELECT b.{ROW}, b.field, b.code, CAST(NULL AS VARCHAR) AS value "
+                f"FROM ({failing}) b")
+    if con.execute("SELECT count(*) FROM bad").fetchall()[0][0]:
+        for f in fields:  # the offending text, for the messages
+            con.execute(f"UPDATE bad SET value = CAST(raw.{_q(f['name'])} AS VARCHAR) FROM raw "
+                        f"WHERE raw.{ROW} = bad.{ROW} AND bad.field = {exp.Literal.string(f['name']).sql('duckdb')}")
+    drop = ", ".join([f"__lp_e{i}" for i in range(len(parts))] + ["__lp_bad"])
+    con.execute(f"CREATE TABLE typed AS SELECT * EXCLUDE ({drop}) FROM converted WHERE NOT __lp_bad")
 
 
 def collect_rejects(con, ir: dict, result: BatchResult) -> None:
