@@ -96,6 +96,8 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
             if not args.allow_untested:
                 diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
                                         loaded.file, hint="see docs/samples.md for the format"))
+        if status == "ok" and any(d.is_error and d.file == loaded.file for d in diags):
+            status = "errors"  # for example not approved, or a version that did not move
         rows.append((loaded, run, status, approval))
     for sample_path in samples:
         if sample_path.resolve() not in used_samples:
@@ -113,7 +115,7 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
             "ok": ok,
             "diagnostics": [d.as_dict() for d in sorted(diags, key=lambda d: d.sort_key())],
             "cases": [c.as_dict() for r in runs for c in r.cases],
-            "policies": [_summary_dict(loaded, run, status, approval) for loaded, run, status, approval in rows],
+            "policies": [_summary_dict(loaded, run, status, approval, diags) for loaded, run, status, approval in rows],
         }, indent=2, default=str))
         return EXIT_OK if ok else EXIT_PROBLEMS
     _print_diagnostics(diags, sources)
@@ -121,7 +123,7 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
         _print_case_failures(run)
     for run in low_coverage:
         print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
-    _print_summary(rows, runs)
+    _print_summary(rows, runs, diags)
     n_err = len([d for d in diags if d.is_error])
     n_warn = len([d for d in diags if not d.is_error])
     verdict = "all is well" if ok else "problems found"
@@ -131,14 +133,15 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
     return EXIT_OK if ok else EXIT_PROBLEMS
 
 
-def _summary_dict(loaded, run, status, approval="-") -> dict[str, Any]:
+def _summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any]:
     policy = loaded.policy
+    mine = [d for d in (diags if diags is not None else loaded.diagnostics) if d.file == loaded.file]
     return {
         "file": loaded.file,
         "id": policy.id if policy else None,
         "version": policy.version if policy else None,
-        "errors": sum(d.is_error for d in loaded.diagnostics),
-        "warnings": sum(not d.is_error for d in loaded.diagnostics),
+        "errors": sum(d.is_error for d in mine),
+        "warnings": sum(not d.is_error for d in mine),
         "cases": len(run.cases) if run else 0,
         "passed": sum(c.passed for c in run.cases) if run else 0,
         "coverage": run.coverage_percent if run else None,
@@ -147,12 +150,12 @@ def _summary_dict(loaded, run, status, approval="-") -> dict[str, Any]:
     }
 
 
-def _print_summary(rows, runs) -> None:
+def _print_summary(rows, runs, diags) -> None:
     if not rows:
         return
     table = [("policy", "version", "errors", "warnings", "cases", "coverage", "approval", "status")]
     for loaded, run, status, approval in rows:
-        s = _summary_dict(loaded, run, status, approval)
+        s = _summary_dict(loaded, run, status, approval, diags)
         table.append((s["file"], s["version"] or "-", str(s["errors"]), str(s["warnings"]),
                       f"{s['passed']}/{s['cases']}" if run else "-",
                       f"{s['coverage']}%" if s["coverage"] is not None else "-", approval, status))
