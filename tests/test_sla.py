@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from leadpolicy.loader import load_policy
-from leadpolicy.sla import Event, SlaEngine, compliance
+from leadpolicy.sla import Event, SlaEngine
+from leadpolicy.sla_report import _Tally
 
 from .conftest import POLICIES
 
@@ -95,14 +96,15 @@ def test_volume_counts_per_month_in_the_policy_timezone(engine):
 
 
 def test_compliance_is_met_over_decided():
-    class R:
-        def __init__(self, status):
-            self.status = status
-
-    result = compliance([R("met")] * 9 + [R("breached")] + [R("pending")] * 5, Decimal(90))
-    assert result == {"met": 9, "breached": 1, "pending": 5, "compliance": 90.0, "target": 90.0,
-                      "meets_target": True}
-    assert compliance([R("pending")], Decimal(90))["meets_target"] is None
+    tally = _Tally()
+    for status in ["met"] * 9 + ["breached"] + ["pending"] * 5:
+        tally.add(status)
+    assert tally.as_dict(Decimal(90)) == {"met": 9, "breached": 1, "pending": 5, "compliance": 90.0, "target": 90.0,
+                                          "meets_target": True}
+    assert tally.as_dict(Decimal(95))["meets_target"] is False
+    pending = _Tally()
+    pending.add("pending")
+    assert pending.as_dict(Decimal(90))["meets_target"] is None
 
 
 def test_event_names_come_from_the_policy(engine):

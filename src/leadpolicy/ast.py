@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Iterator, Union
+from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,6 @@ class DaysSince(Node):
     field_name: str
 
 
-Operand = Union[Literal, NameRef, DaysSince]
-
-
 @dataclass(frozen=True, kw_only=True)
 class Compare(Node):
     op: str
@@ -137,8 +134,6 @@ class Or(Node):
 class Not(Node):
     operand: Node
 
-
-CONDITION_TYPES = (Compare, Between, InList, TextMatch, IsMissing, Truthy, And, Or, Not)
 
 # ---------------------------------------------------------------- lead schema
 

@@ -26,7 +26,6 @@ from .schema import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
 ROW = "__lp_row"
-ERRORS = "__lp_errors"
 
 
 class BatchError(ValueError):

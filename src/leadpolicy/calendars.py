@@ -82,12 +82,6 @@ class BusinessCalendar:
     def is_open_day(self, day: dt.date) -> bool:
         return bool(self.hours[day.weekday()]) and day not in self.closed and not any(day in h for h in self.holiday_sets)
 
-    def holiday_name(self, day: dt.date) -> str | None:
-        for h in self.holiday_sets:
-            if day in h:
-                return h.get(day)
-        return None
-
     def intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The open intervals of a local day, as UTC instants (memoized: days repeat across leads)."""
         cached = self._cache.get(day)

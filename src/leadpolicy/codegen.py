@@ -25,7 +25,6 @@ from .schema import BLANK, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
 NEGATE = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}
 PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CodeWriter:

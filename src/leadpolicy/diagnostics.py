@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -140,10 +139,6 @@ def render(diag: Diagnostic, source: str | None) -> str:
 
 def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
     return "\n".join(render(d, sources.get(d.file)) for d in sorted(diags, key=Diagnostic.sort_key))
-
-
-def to_json(diags: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.as_dict() for d in sorted(diags, key=Diagnostic.sort_key)], indent=2)
 
 
 def codes_markdown() -> str:

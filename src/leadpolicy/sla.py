@@ -352,18 +352,3 @@ def period_label(period: str, start: dt.datetime) -> str:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
     return day.isoformat()
-
-
-def compliance(results: Iterable, target: Decimal | None) -> dict:
-    """met / (met + breached), and whether it reaches the target."""
-    met = breached = pending = 0
-    for r in results:
-        met += r.status == MET
-        breached += r.status == BREACHED
-        pending += r.status == PENDING
-    decided = met + breached
-    rate = Decimal(met * 100) / decided if decided else None
-    ok = None if rate is None or target is None else rate >= target
-    return {"met": met, "breached": breached, "pending": pending,
-            "compliance": float(round(rate, 2)) if rate is not None else None,
-            "target": float(target) if target is not None else None, "meets_target": ok}

@@ -13,9 +13,8 @@ from typing import Any, TextIO
 
 from . import ast
 from .events import EventReader
-from .sla import BREACHED, MET, PENDING, SlaEngine, TimelineResult
+from .sla import BREACHED, SlaEngine, TimelineResult
 
-STATUSES = (MET, BREACHED, PENDING)
 
 
 @dataclass

@@ -46,11 +46,3 @@ def symbol_table(policy: ast.Policy) -> dict[str, Symbol]:
                                       order=order, node=item)
         order += 1
     return table
-
-
-def item_order(policy: ast.Policy, node: ast.Node) -> int:
-    """The position of a score or grade among the policy's items (as `Symbol.order`)."""
-    for i, item in enumerate(policy.items):
-        if item is node:
-            return i
-    return len(policy.items)
