@@ -50,10 +50,16 @@ class SlaReport:
     per_sla: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     per_team: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     per_month: dict[tuple[str, str], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    breaches: list[dict] = field(default_factory=list)
+    breach_results: list = field(default_factory=list)  # clock and count results, made into dicts on demand
     volumes: list[dict] = field(default_factory=list)
     violations: list[dict] = field(default_factory=list)
     recycles: list[dict] = field(default_factory=list)
+
+    def breaches(self, limit: int | None = None) -> list[dict]:
+        """The breaches (lead, deadline, how late), by SLA, deadline and lead; the first `limit` of them."""
+        ordered = sorted(self.breach_results, key=lambda r: (r.sla, getattr(r, "deadline", None) or r.window_end,
+                                                             r.lead))
+        return [_breach(r) for r in ordered[:limit]]
 
     @property
     def used(self) -> int:
@@ -76,7 +82,8 @@ class SlaReport:
         bad += sorted({v["sla"] for v in self.volumes if v["status"] == BREACHED} - set(bad))
         return bad
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, breaches: int | None = None) -> dict[str, Any]:
+        """Everything; `breaches` limits how many breaches are listed (`breach_count` has them all)."""
         targets, owners = self.targets(), self.owners()
         return {
             "policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
@@ -89,7 +96,8 @@ class SlaReport:
             "months": [{"sla": sla, "month": month, **tally.as_dict(targets.get(sla))}
                        for (sla, month), tally in sorted(self.per_month.items())],
             "volumes": self.volumes,
-            "breaches": self.breaches,
+            "breach_count": len(self.breach_results),
+            "breaches": self.breaches(breaches),
             "reason_violations": self.violations,
             "recycle": self.recycles,
             "failing": self.failing(),
@@ -124,6 +132,16 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
     counts: dict[str, dict[dt.datetime, int]] = {}
 
     bounded = date_from is not None or date_to is not None
+    months: dict[int, str] = {}
+
+    def month_of(start: dt.datetime) -> str:
+        """The local month of an instant; local months change on the hour, so one lookup per hour."""
+        hour = int(start.timestamp()) // 3600
+        month = months.get(hour)
+        if month is None:
+            local = start.astimezone(engine.tz)
+            month = months[hour] = f"{local.year}-{local.month:02d}"
+        return month
 
     def in_range(start: dt.datetime) -> bool:
         if not bounded:
@@ -147,13 +165,12 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
                 continue
             if writer is not None:
                 writer.writerow(detail_row(result))
-            local = result.start.astimezone(engine.tz)
-            month = f"{local.year}-{local.month:02d}"
+            month = month_of(result.start)
             report.per_sla[result.sla].add(result.status)
             report.per_team[owners.get(result.sla, "")].add(result.status)
             report.per_month[(result.sla, month)].add(result.status)
             if result.status == BREACHED:
-                report.breaches.append(_breach(result))
+                report.breach_results.append(result)
         report.violations += [v.as_dict() for v in out.violations if in_range(v.at)]
         report.recycles += [r.as_dict() for r in out.recycles if in_range(r.at)]
     for volume in engine.volume_results(counts, now):
@@ -161,7 +178,6 @@ def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
             report.volumes.append(volume.as_dict())
             report.per_team[owners.get(volume.sla, "")].add(volume.status)
     report.read, report.rejected = reader.stats.read, reader.stats.rejected
-    report.breaches.sort(key=lambda b: (b["sla"], b["deadline"], b["lead"]))
     return report
 
 
@@ -186,7 +202,7 @@ def _duration(delta: dt.timedelta | None) -> str:
 
 
 def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None:
-    data = report.as_dict()
+    data = report.as_dict(breaches=max_breaches)
     print(f"{data['policy']} {data['version']} SLA report at {data['now']}", file=out)
     rows = [("sla", "owner", "met", "breached", "pending", "compliance", "target", "status")]
     for name, s in data["slas"].items():
@@ -205,8 +221,8 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
                [(t, str(s["met"]), str(s["breached"]), str(s["pending"]),
                  f"{s['compliance']}%" if s["compliance"] is not None else "-") for t, s in data["teams"].items()], out)
     if data["breaches"]:
-        print(f"\nbreaches ({len(data['breaches'])}{', first ' + str(max_breaches) if len(data['breaches']) > max_breaches else ''}):",
-              file=out)
+        count = data["breach_count"]
+        print(f"\nbreaches ({count}{', first ' + str(max_breaches) if count > max_breaches else ''}):", file=out)
         _table([("sla", "lead", "deadline", "late")] +
                [(b["sla"], b["lead"], b["deadline"], b["late"]) for b in data["breaches"][:max_breaches]], out)
     if data["reason_violations"]:
@@ -228,7 +244,7 @@ def render_csv(report: SlaReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["sla", "month", "met", "breached", "pending", "compliance", "target", "meets_target"])
-    for row in report.as_dict()["months"]:
+    for row in report.as_dict(breaches=0)["months"]:
         writer.writerow([row["sla"], row["month"], row["met"], row["breached"], row["pending"], row["compliance"],
                          row["target"], row["meets_target"]])
     return buffer.getvalue()
