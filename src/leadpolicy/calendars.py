@@ -43,8 +43,11 @@ def holiday_problem(country: str, subdivision: str | None) -> tuple[str, str | N
     return None
 
 
-def _minutes(text: str) -> int:
+def clock_minutes(text: str) -> int | None:
+    """Minutes since midnight of an `HH:MM` time (24:00 is the end of the day), or None when out of range."""
     hours, minutes = (int(x) for x in text.split(":"))
+    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
+        return None
     return hours * 60 + minutes
 
 
@@ -72,7 +75,7 @@ class BusinessCalendar:
                     a, b = DAY_INDEX[first], DAY_INDEX[last]
                     days = range(a, b + 1) if a <= b else list(range(a, 7)) + list(range(0, b + 1))
                     for day in days:
-                        hours[day].extend((_minutes(s), _minutes(e)) for s, e in item.ranges)
+                        hours[day].extend((clock_minutes(s), clock_minutes(e)) for s, e in item.ranges)
             elif isinstance(item, ast.Holidays):
                 sets.append(holidays.country_holidays(item.country, subdiv=item.subdivision))
             elif isinstance(item, ast.Closed):

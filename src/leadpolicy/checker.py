@@ -10,17 +10,16 @@ from decimal import Decimal
 from typing import Iterable
 
 from . import analysis, ast
+from .calendars import DAY_INDEX, clock_minutes, holiday_problem
 from .diagnostics import Diagnostic, did_you_mean
+from .sla import UNIT_ALIASES
 from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbol_table
 
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner"}
 PERIODS = ("day", "week", "month", "quarter")
 CLOCK_UNITS = ("minutes", "hours", "days", "business hours", "business days")
-UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business hour": "business hours",
-                "business day": "business days"}
 ORDERED_TYPES = (NUMBER, DATE, TIMESTAMP)
 TYPE_WORDS = {NUMBER: "a number", TEXT: "text", YESNO: "yes/no", DATE: "a date", TIMESTAMP: "a timestamp",
               CHOICE: "text (one of)"}
@@ -347,8 +346,6 @@ class _Checker:
                     hint=did_you_mean(team, self.teams) or f"owning teams: {', '.join(sorted(self.teams))}")
 
     def calendar(self, cal: ast.Calendar) -> None:
-        from .calendars import holiday_problem
-
         if cal.timezone is None:
             self.report("incomplete-sla", f"calendar {cal.name} has no timezone", cal,
                         hint='add: timezone "America/New_York"')
@@ -358,11 +355,11 @@ class _Checker:
             elif isinstance(item, ast.OpenHours):
                 for first, last in item.days:
                     for day in (first, last):
-                        if day not in DAY_NAMES:
+                        if day not in DAY_INDEX:
                             self.report("bad-value", f'"{day}" is not a day', item,
-                                        hint=did_you_mean(day, DAY_NAMES) or "days are mon tue wed thu fri sat sun")
+                                        hint=did_you_mean(day, DAY_INDEX) or "days are mon tue wed thu fri sat sun")
                 for start, end in item.ranges:
-                    times = [_clock(t) for t in (start, end)]
+                    times = [clock_minutes(t) for t in (start, end)]
                     if None in times:
                         self.report("bad-value", f"{start}-{end} is not a time range (HH:MM-HH:MM, 00:00-24:00)", item)
                     elif times[0] >= times[1]:  # type: ignore[operator]
@@ -475,13 +472,6 @@ def _bare_hint(sym: Symbol) -> str:
     if sym.type in (TEXT, CHOICE):
         return f"use {sym.name} is present, or compare it with ="
     return f"use {sym.name} is present"
-
-
-def _clock(text: str) -> int | None:
-    hours, minutes = (int(x) for x in text.split(":"))
-    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
-        return None
-    return hours * 60 + minutes
 
 
 def rule_warnings(policy: ast.Policy, file: str) -> Iterable[Diagnostic]:

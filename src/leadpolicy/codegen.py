@@ -19,11 +19,10 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from .logic import decay_power
+from .logic import NEGATED, decay_power
 from .schema import BLANK, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
-NEGATE = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}
 PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -135,7 +134,7 @@ class _Generator:
         if op == "cmp":
             purpose = self._purpose(cond["left"], cond["right"])
             (a, an), (b, bn) = self.operand(cond["left"], purpose), self.operand(cond["right"], purpose)
-            symbol = cond["cmp"] if want else NEGATE[cond["cmp"]]
+            symbol = cond["cmp"] if want else NEGATED[cond["cmp"]]
             return self._guard([(a, an), (b, bn)], f"{a} {PY_OP[symbol]} {b}")
         if op == "between":
             low = {"op": "cmp", "cmp": ">=", "left": cond["value"], "right": cond["low"]}

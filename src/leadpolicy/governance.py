@@ -53,37 +53,19 @@ class Approval:
 
 def load_approvals(path: Path) -> tuple[list[Approval], list[Diagnostic]]:
     """The approvals in a file (none when it does not exist), or diagnostics naming the line."""
-    from jsonschema import Draft202012Validator
-
-    from .harness import _jsonable, _line_map
-    from .parser import read_source
+    from .yamldoc import load_yaml, schema_errors
 
     if not path.exists():
         return [], []
-    text, diags = read_source(path)
-    if text is None:
-        return [], [Diagnostic("bad-approvals", d.message, str(path), d.span, d.hint) for d in diags]
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = _jsonable(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        span = ast.Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else ast.NO_SPAN
-        return [], [Diagnostic("bad-approvals", f"not valid YAML: {getattr(exc, 'problem', exc)}", str(path), span)]
-    lines = _line_map(node) if node is not None else {}
-    problems = []
-    for error in Draft202012Validator(approvals_schema()).iter_errors(data):
-        where = tuple(error.absolute_path)
-        while where not in lines and where:
-            where = where[:-1]
-        line, col = lines.get(where, (1, 1))
-        label = "/".join(str(p) for p in error.absolute_path) or "the file"
-        problems.append(Diagnostic("bad-approvals", f"{label}: {error.message}", str(path),
-                                   ast.Span(line, col, line, col + 1),
-                                   hint="approvals are written by `leadpolicy approve`; do not edit them by hand"))
+    doc, diags = load_yaml(path, "bad-approvals", "an approvals file is a mapping with policy and approvals")
+    if doc is None:
+        return [], diags
+    problems = [Diagnostic("bad-approvals", f"{label}: {error.message}", doc.file, doc.span(where),
+                           hint="approvals are written by `leadpolicy approve`; do not edit them by hand")
+                for error, where, label in schema_errors(doc, approvals_schema())]
     if problems:
         return [], problems
-    return [Approval(**a) for a in data.get("approvals", [])], []
+    return [Approval(**a) for a in doc.data.get("approvals", [])], []
 
 
 def status(policy: ast.Policy, approvals: list[Approval]) -> tuple[str, list[str], list[str]]:

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from . import ast
 from .diagnostics import Diagnostic, did_you_mean
 from .interpreter import Decision, evaluate
-from .schema import LeadReader, parse_timestamp, to_json_value
+from .schema import LeadReader, parse_timestamp
+from .yamldoc import YamlDoc, load_yaml, schema_errors
 from .sla import SlaEngine, Event, TimelineResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -82,68 +81,13 @@ class SamplesRun:
 # ---------------------------------------------------------------- loading
 
 
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, tuple[int, int]]:
-    """JSON path -> (line, column) of each YAML node, 1-based."""
-    out = {} if out is None else out
-    out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _line_map(value, path + (key.value,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            _line_map(value, path + (i,), out)
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return to_json_value(value)
-
-
-@dataclass
-class SamplesDoc:
-    file: str
-    data: dict
-    lines: dict[tuple, tuple[int, int]]
-
-    def span(self, path: tuple) -> ast.Span:
-        while path not in self.lines and path:
-            path = path[:-1]
-        line, col = self.lines.get(path, (1, 1))
-        return ast.Span(line, col, line, col + 1)
-
-
-def load_samples(path: str | Path) -> tuple[SamplesDoc | None, list[Diagnostic]]:
+def load_samples(path: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
     """Read and validate a samples file against the samples schema."""
-    from jsonschema import Draft202012Validator
-
-    from .parser import read_source
-
-    name = str(path)
-    text, diags = read_source(path)
-    if text is None:
-        return None, [Diagnostic("bad-samples", d.message, name, d.span, d.hint) for d in diags]
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        span = ast.Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else ast.NO_SPAN
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [Diagnostic("bad-samples", f"not valid YAML: {problem}", name, span,
-                                 hint="check the indentation and quoting on this line")]
-    if node is None or not isinstance(data, dict):
-        return None, [Diagnostic("bad-samples", "a samples file is a mapping with policy, now, leads and timelines",
-                                 name, ast.Span(1, 1, 1, 2))]
-    doc = SamplesDoc(name, _jsonable(data), _line_map(node))
+    doc, diags = load_yaml(path, "bad-samples", "a samples file is a mapping with policy, now, leads and timelines")
+    if doc is None:
+        return None, diags
     errors = []
-    for error in Draft202012Validator(samples_schema()).iter_errors(doc.data):
-        where = tuple(error.absolute_path)
-        label = "/".join(str(p) for p in where) or "the file"
-        message = error.message
+    for error, where, label in schema_errors(doc, samples_schema()):
         hint = None
         if error.validator == "additionalProperties":
             extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
@@ -154,7 +98,7 @@ def load_samples(path: str | Path) -> tuple[SamplesDoc | None, list[Diagnostic]]
             message = f"{label}: {error.instance!r} is not a status: met, breached or pending"
         else:
             message = f"{label}: {error.message}"
-        errors.append(Diagnostic("bad-samples", message, name, doc.span(where), hint=hint))
+        errors.append(Diagnostic("bad-samples", message, doc.file, doc.span(where), hint=hint))
     return (doc if not errors else None), errors
 
 
@@ -182,7 +126,7 @@ def _show(value: Any) -> str:
 class CaseRunner:
     """Runs the cases of one samples file against one checked policy."""
 
-    def __init__(self, policy: ast.Policy, doc: SamplesDoc):
+    def __init__(self, policy: ast.Policy, doc: YamlDoc):
         self.policy = policy
         self.doc = doc
         self.tz = ZoneInfo(policy.timezone)

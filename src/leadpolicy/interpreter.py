@@ -213,7 +213,7 @@ class Evaluator:
     def describe(self, node: ast.Node, positive: bool) -> str:
         """An atom, stated as holding (positive) or as failing, with the lead's values."""
         if isinstance(node, ast.Compare):
-            op = node.op if positive else NEGATED[node.op]
+            op = node.op if positive else logic.NEGATED[node.op]
             return f"{self.shown(node.left)} {op} {operand_text(node.right) if isinstance(node.right, ast.Literal) else self.shown(node.right)}"
         if isinstance(node, ast.Between):
             word = "is between" if positive else "is not between"
@@ -245,7 +245,6 @@ class Evaluator:
         raise TypeError(node)
 
 
-NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}
 
 
 def _show_value(value: Any) -> str:

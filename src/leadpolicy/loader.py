@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lark import Token
-
-from . import ast
 from .checker import check
 from .diagnostics import Diagnostic
-from .parser import parse_file, parse_text
+from .parser import ParseResult, parse_file, parse_text
 
 POLICY_SUFFIX = ".policy"
 SAMPLES_SUFFIX = ".samples.yaml"
 
 
-@dataclass
-class LoadedPolicy:
-    """A policy file after parsing and checking."""
-
-    file: str
-    source: str | None
-    policy: ast.Policy | None
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    comments: list[Token] = field(default_factory=list)
-
-    @property
-    def has_errors(self) -> bool:
-        return self.policy is None or any(d.is_error for d in self.diagnostics)
+# A loaded policy is a parse result whose diagnostics also hold the checker's.
+LoadedPolicy = ParseResult
 
 
-def load_policy(path: str | Path) -> LoadedPolicy:
-    result = parse_file(path)
-    diags = list(result.diagnostics)
+def _checked(result: ParseResult) -> ParseResult:
     if result.policy is not None:
-        diags.extend(check(result.policy, result.file))
-    return LoadedPolicy(result.file, result.source, result.policy, diags, result.comments)
+        result.diagnostics.extend(check(result.policy, result.file))
+    return result
 
 
-def load_policy_text(text: str, file: str = "<policy>") -> LoadedPolicy:
-    result = parse_text(text, file)
-    diags = list(result.diagnostics)
-    if result.policy is not None:
-        diags.extend(check(result.policy, file))
-    return LoadedPolicy(file, text, result.policy, diags, result.comments)
+def load_policy(path: str | Path) -> ParseResult:
+    """Parse and check a policy file."""
+    return _checked(parse_file(path))
+
+
+def load_policy_text(text: str, file: str = "<policy>") -> ParseResult:
+    """Parse and check policy source."""
+    return _checked(parse_text(text, file))
 
 
 def samples_for(policy_file: str | Path) -> Path:

@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
 Truth = Optional[bool]
+NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}  # not (a OP b), when both are known
 
 
 def and3(values: Iterable[Truth]) -> Truth:

@@ -47,6 +47,10 @@ class ParseResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     comments: list[Token] = field(default_factory=list)
 
+    @property
+    def has_errors(self) -> bool:
+        return self.policy is None or any(d.is_error for d in self.diagnostics)
+
 
 def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
     """Read a policy file as UTF-8 text, turning every way it can fail into a diagnostic."""
