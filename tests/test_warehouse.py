@@ -196,3 +196,10 @@ def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
     assert out.read_text() == "previous good output\n"
     assert [p.name for p in tmp_path.iterdir()] == sorted(["leads.csv", "out.csv"]) or \
         sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "out.csv"]
+
+
+def test_rows_after_a_malformed_csv_record_keep_their_record_numbers(tmp_path):
+    source = tmp_path / "leads.csv"
+    source.write_text("email,employees\na@b.io,5\nbad,row,extra\nc@d.io,lots\ne@f.io,7\n")
+    result, _, _ = run(POLICY_OBJECTS["inbound-b2b"], source, tmp_path / "out.csv", NOW)
+    assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, ""), (3, "employees")]

@@ -20,12 +20,11 @@ from typing import Callable
 
 from sqlglot import exp
 
+from . import staging
 from .diagnostics import did_you_mean
 from .schema import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS, LeadReader, read_text_cell
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
-           ".pq": "parquet"}
-ROW = "__lp_row"
+ROW = staging.ROW
 
 
 class BatchError(ValueError):
@@ -44,88 +43,25 @@ class BatchResult:
 
 
 def file_format(path: Path, given: str | None = None) -> str:
-    fmt = given or FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise BatchError(f"{path}: cannot tell the format from {path.suffix!r}; use .csv, .jsonl or .parquet")
-    return fmt
+    try:
+        return staging.data_format(path, given)
+    except staging.DataFileError as exc:
+        raise BatchError(str(exc)) from None
 
 
-def _q(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
-
-
-MEMORY_LIMIT = os.environ.get("LEADPOLICY_DUCKDB_MEMORY", "2GB")
-
-
-class _Staging:
-    """A DuckDB database on disk in a temporary folder: the staged rows spill there, so memory stays
-    within the limit (LEADPOLICY_DUCKDB_MEMORY, default 2GB) however large the input."""
-
-    def __init__(self, timezone: str, progress: bool):
-        import tempfile
-
-        import duckdb
-
-        self.folder = tempfile.TemporaryDirectory(prefix="leadpolicy-")
-        self.con = duckdb.connect(str(Path(self.folder.name) / "stage.duckdb"))
-        self.con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
-        self.con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
-        self.con.execute("SET memory_limit = " + exp.Literal.string(MEMORY_LIMIT).sql("duckdb"))
-        self.con.execute("SET temp_directory = " + exp.Literal.string(self.folder.name).sql("duckdb"))
-
-    def close(self) -> None:
-        self.con.close()
-        self.folder.cleanup()
-
-
-def connect(timezone: str, progress: bool) -> _Staging:
-    return _Staging(timezone, progress)
+_q = staging.quoted
 
 
 def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list[dict]]:
-    """Load the input as text columns into table `staged` with a row number; return its columns and
-    the rows DuckDB itself could not read (malformed records)."""
-    import duckdb
-
-    if not path.exists():
-        raise BatchError(f"{path}: no such file")
-    problems: list[dict] = []
+    """The input as text in table `raw` (staging.stage), with a NULL column for every missing field."""
     try:
-        if fmt == "csv":
-            con.execute(f"CREATE TABLE raw AS SELECT row_number() OVER () AS {ROW}, * FROM "
-                        "read_csv(?, all_varchar = true, header = true, store_rejects = true)", [str(path)])
-            for line, message in con.execute("SELECT line, any_value(error_message) FROM reject_errors "
-                                             "GROUP BY line ORDER BY line").fetchall():
-                problems.append({"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}"})
-        elif fmt == "jsonl":
-            con.execute(f"CREATE TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
-                        "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
-                        "auto_detect = false)", [str(path)])
-            con.execute("DELETE FROM lines WHERE trim(line) = ''")
-            con.execute("CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
-                        "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
-            for row, in con.execute(f"SELECT {ROW} FROM checked WHERE NOT ok ORDER BY {ROW}").fetchall():
-                problems.append({"row": int(row), "field": "", "problem": "not a JSON object"})
-            keys = [r[0] for r in con.execute("SELECT DISTINCT unnest(json_keys(line)) FROM checked WHERE ok "
-                                              "ORDER BY 1").fetchall()]
-            columns = ", ".join(
-                exp.alias_(exp.func("json_extract_string", exp.column("line"), exp.Literal.string(f'$."{k}"')),
-                           k, quoted=True).sql("duckdb") for k in keys if '"' not in k)
-            con.execute(f"CREATE TABLE raw AS SELECT {ROW}{', ' + columns if columns else ''} FROM checked "
-                        "WHERE ok")
-        else:
-            con.execute(f"CREATE TABLE parquet_in AS SELECT file_row_number + 1 AS {ROW}, * "
-                        "FROM read_parquet(?, file_row_number = true)", [str(path)])
-            cols = [r[0] for r in con.execute("DESCRIBE parquet_in").fetchall() if r[0] != ROW]
-            casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
-            con.execute(f"CREATE TABLE raw AS SELECT {ROW}, {casts} FROM parquet_in")
-    except duckdb.Error as exc:
-        raise BatchError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
-    columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != ROW]
+        columns, problems = staging.stage(con, path, fmt)
+    except staging.DataFileError as exc:
+        raise BatchError(str(exc)) from None
     for name in fields:
         if name not in columns:
             con.execute(f"ALTER TABLE raw ADD COLUMN {_q(name)} VARCHAR")
-    return columns, problems
+    return columns, [{k: p[k] for k in ("row", "field", "problem")} for p in problems]
 
 
 def _col(name: str) -> exp.Expression:
@@ -261,8 +197,8 @@ def score_duckdb(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
     from .sqlgen import compile_sql
 
     ir = policy.ir
-    staging = connect(ir["timezone"], progress)
-    con = staging.con
+    stage_db = staging.Staging(ir["timezone"], progress)
+    con = stage_db.con
     result = BatchResult()
     try:
         _, problems = stage(con, source, in_fmt, [f["name"] for f in ir["fields"]])
@@ -276,7 +212,7 @@ def score_duckdb(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
         write_output(con, scored_sql, out, out_fmt)
         result.scored = con.execute("SELECT count(*) FROM typed").fetchone()[0]
     finally:
-        staging.close()
+        stage_db.close()
     return result
 
 
@@ -284,8 +220,8 @@ def score_python(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
                  progress: bool = False) -> BatchResult:
     """The same job with the compiled Python evaluator, reading rows through DuckDB in batches."""
     ir = policy.ir
-    staging = connect(ir["timezone"], False)
-    con = staging.con
+    stage_db = staging.Staging(ir["timezone"], False)
+    con = stage_db.con
     result = BatchResult()
     kinds = {f["name"]: f["type"] for f in ir["fields"]}
     reader = LeadReader(policy.tree)
@@ -331,7 +267,7 @@ def score_python(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str,
                       ", format = 'newline_delimited')")
             write_output(con, select, out, out_fmt)
     finally:
-        staging.close()
+        stage_db.close()
         if tmp_jsonl.exists():
             tmp_jsonl.unlink()
     return result

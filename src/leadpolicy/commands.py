@@ -167,7 +167,7 @@ def _print_summary(rows, runs, diags) -> None:
 
 def _samples_paths(paths: list[str]) -> tuple[list[Path], list]:
     from .diagnostics import Diagnostic
-    from .loader import POLICY_SUFFIX, discover, samples_for
+    from .loader import discover, samples_for
 
     policies, samples, problems = discover(paths)
     found = list(samples)
@@ -175,7 +175,7 @@ def _samples_paths(paths: list[str]) -> tuple[list[Path], list]:
         s = samples_for(policy)
         if s.exists():
             found.append(s)
-        elif str(policy) in paths or policy.name.endswith(POLICY_SUFFIX) and any(p == str(policy) for p in paths):
+        elif str(policy) in paths:  # named on the command line, so its missing samples matter
             problems.append(Diagnostic("untested", f"no samples file {s.name}", str(policy)))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [Path(os.path.relpath(p)) for p in unique], problems

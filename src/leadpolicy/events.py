@@ -4,13 +4,12 @@ Rows stream out of DuckDB sorted by lead (DuckDB sorts out of core), so memory h
 one lead's events at a time. Every row read is either handed on or rejected with its
 row number, field and reason: read = used + rejected, always.
 
-Row numbers are 1-based record numbers in the file (the header of a CSV file is not a
-record). For CSV this assumes one record per line.
+Files are staged with `staging`, as `leadpolicy score` stages lead files, so rows are
+numbered and unreadable records rejected the same way.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import datetime as dt
 from dataclasses import dataclass, field
@@ -18,14 +17,13 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+from . import staging
 from .diagnostics import did_you_mean
 from .schema import parse_timestamp
 from .sla import Event
 
 COLUMNS = ("lead", "event", "at", "reason")
 REJECT_COLUMNS = ("row", "field", "problem", *COLUMNS, "raw")
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
-           ".pq": "parquet"}
 BATCH = 10_000
 
 
@@ -56,29 +54,10 @@ class ReadStats:
 
 
 def detect_format(path: Path, given: str | None = None) -> str:
-    if given:
-        return given
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise EventFileError(f"{path}: cannot tell the format from the extension {path.suffix!r}; "
-                             "use .csv, .jsonl or .parquet (or --events-format)")
-    return fmt
-
-
-def _connect():
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
-_CSV_SOURCE = ("SELECT row_number() OVER () AS k, * FROM read_csv(?, all_varchar = true, header = true, "
-               "store_rejects = true)")
-_JSONL_SOURCE = ("SELECT row_number() OVER () AS k, line FROM read_csv(?, columns = {'line': 'VARCHAR'}, "
-                 "delim = '\x1e', quote = '', escape = '', header = false, auto_detect = false)")
-_PARQUET_SOURCE = "SELECT file_row_number + 1 AS k, * FROM read_parquet(?, file_row_number = true)"
+    try:
+        return staging.data_format(path, given)
+    except staging.DataFileError as exc:
+        raise EventFileError(f"{exc} (or --events-format)") from None
 
 
 class EventReader:
@@ -98,60 +77,34 @@ class EventReader:
         self.rejects.append(Reject(row, field_name, problem, values))
         self.stats.rejected += 1
 
-    def _query(self, con) -> tuple[str, list[int]]:
-        """The SQL selecting (k, lead, event, at, reason) as text, and file lines DuckDB rejected."""
-        if self.fmt == "csv":
-            con.execute(f"CREATE TEMP TABLE src AS {_CSV_SOURCE}", [str(self.path)])
-            bad = con.execute("SELECT line, any_value(error_message), any_value(csv_line) FROM reject_errors "
-                              "GROUP BY line ORDER BY line").fetchall()
-            for line, message, raw in bad:
-                self.stats.read += 1
-                self.reject(int(line) - 1, "", f"malformed CSV record: {message}", {"raw": raw})
-            self._check_columns(con, "src")
-            return 'SELECT k, "lead", "event", "at", "reason" FROM src', [int(b[0]) for b in bad]
-        if self.fmt == "jsonl":
-            con.execute(f"CREATE TEMP TABLE raw AS {_JSONL_SOURCE}", [str(self.path)])
-            fields = ", ".join(f"CASE WHEN ok THEN json_extract_string(line, '$.{c}') END AS \"{c}\"" for c in COLUMNS)
-            con.execute("CREATE TEMP TABLE checked AS SELECT k, line, json_valid(line) "
-                        "AND json_type(CASE WHEN json_valid(line) THEN line END) = 'OBJECT' AS ok FROM raw "
-                        "WHERE trim(line) <> ''")
-            con.execute(f"CREATE TEMP TABLE src AS SELECT k, line, ok, {fields} FROM checked")
-            bad = con.execute("SELECT k, line FROM src WHERE NOT ok ORDER BY k").fetchall()
-            for k, line in bad:
-                self.stats.read += 1
-                self.reject(int(k), "", "not a JSON object", {"raw": line[:500]})
-            return 'SELECT k, "lead", "event", "at", "reason" FROM src WHERE ok', []
-        con.execute(f"CREATE TEMP TABLE src AS {_PARQUET_SOURCE}", [str(self.path)])
-        self._check_columns(con, "src")
-        cast = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in COLUMNS)
-        return f"SELECT k, {cast} FROM src", []
-
-    @staticmethod
-    def _columns(con, table: str) -> set[str]:
-        return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-
-    def _check_columns(self, con, table: str) -> None:
-        columns = self._columns(con, table)
+    def _select(self, con) -> str:
+        """Stage the file; the SQL selecting (row, lead, event, at, reason) as text."""
+        columns, problems = staging.stage(con, self.path, self.fmt)
+        for p in problems:
+            self.stats.read += 1
+            self.reject(p["row"], p["field"], p["problem"], {"raw": p["raw"]})
         missing = [c for c in ("lead", "event", "at") if c not in columns]
         if missing:
             hint = "; ".join(f"{c}: {did_you_mean(c, columns) or 'no such column'}" for c in missing)
             raise EventFileError(f"{self.path}: lacks column{'s' if len(missing) > 1 else ''} "
                                  f"{', '.join(missing)} ({hint}); an event log has lead, event, at and reason")
-        if "reason" not in columns:
-            con.execute(f'ALTER TABLE {table} ADD COLUMN "reason" VARCHAR')
+        reason = '"reason"' if "reason" in columns else "NULL"
+        return f'SELECT {staging.ROW}, "lead", "event", "at", {reason} AS "reason" FROM raw'
 
     def groups(self) -> Iterator[tuple[str, list[Event]]]:
         """(lead, its valid events sorted by time), one lead at a time."""
-        import duckdb
-
-        if not self.path.exists():
-            raise EventFileError(f"{self.path}: no such file")
-        con = _connect()
+        db = staging.Staging()
         try:
-            select, bad_lines = self._query(con)
-            cursor = con.execute(f'SELECT * FROM ({select}) ORDER BY "lead" NULLS FIRST, k')
-        except duckdb.Error as exc:
-            raise EventFileError(f"{self.path}: cannot read as {self.fmt}: {str(exc).splitlines()[0]}") from None
+            try:
+                select = self._select(db.con)
+            except staging.DataFileError as exc:
+                raise EventFileError(str(exc)) from None
+            cursor = db.con.execute(f'SELECT * FROM ({select}) ORDER BY "lead" NULLS FIRST, {staging.ROW}')
+            yield from self._grouped(cursor)
+        finally:
+            db.close()
+
+    def _grouped(self, cursor) -> Iterator[tuple[str, list[Event]]]:
         current: str | None = None
         bucket: list[Event] = []
         seen: dict[tuple, int] = {}
@@ -161,7 +114,7 @@ class EventReader:
                 break
             self.stats.read += len(rows)
             for k, lead, event, at, reason in rows:
-                row = _line_of(int(k), bad_lines) if bad_lines else int(k)
+                row = int(k)
                 parsed = self._fast(row, lead, event, at, reason)
                 if parsed is None:
                     parsed = self._validate(row, lead, event, at, reason)
@@ -180,7 +133,6 @@ class EventReader:
                 bucket.append(parsed)
         if bucket:
             yield current, sorted(bucket, key=lambda e: (e.at, e.row))  # type: ignore[misc]
-        con.close()
 
     def _fast(self, row: int, lead, event, at, reason) -> Event | None:
         """The usual row, read without building messages; None sends it to `_validate`."""
@@ -220,18 +172,6 @@ class EventReader:
             self.reject(row, "at", f"{at} is after the evaluation time {self.now.isoformat()}", values)
             return None
         return Event(str(lead).strip(), event, when, reason or None, row)
-
-
-def _line_of(k: int, bad_lines: list[int]) -> int:
-    """The record number of the k-th good CSV record, given the file lines DuckDB rejected."""
-    if not bad_lines:
-        return k
-    line = k + 1
-    while True:
-        target = k + 1 + bisect.bisect_right(bad_lines, line)
-        if target == line:
-            return line - 1
-        line = target
 
 
 def write_rejects(path: str | Path, rejects: list[Reject]) -> None:

@@ -20,6 +20,7 @@ from .yamldoc import YamlDoc, load_yaml, schema_errors
 from .sla import SlaEngine, Event, TimelineResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
+NO_NOW = "no `now`: give one for the file or the case"
 
 
 @functools.lru_cache(maxsize=1)
@@ -161,7 +162,7 @@ class CaseRunner:
             result.status, result.failures = ERROR, [f"now: {exc}"]
             return result
         if now is None:
-            result.status, result.failures = ERROR, ["no `now`: give one for the file or the case"]
+            result.status, result.failures = ERROR, [NO_NOW]
             return result
         decision = evaluate(self.policy, values, now)
         self.decisions.append(decision)
@@ -204,7 +205,7 @@ class CaseRunner:
             result.status, result.failures = ERROR, [f"bad timestamp: {exc}"]
             return result
         if now is None:
-            result.status, result.failures = ERROR, ["no `now`: give one for the file or the case"]
+            result.status, result.failures = ERROR, [NO_NOW]
             return result
         known = engine.event_names()
         for e in events:
@@ -287,6 +288,7 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
         for ei, entry in enumerate(route.entries):
             items.append(CoverageItem("route", f"{', '.join(route.stages)} -> {entry.label}", entry.span.line,
                                       any(d.route_entry == (ri, ei) for d in decisions)))
+    evaluators = [Evaluator(policy, d.env, d.now) for d in decisions]  # each lead's values, for the boundaries
     conditions = [r.condition for s in policy.scores for r in s.rules if isinstance(r, ast.PointsRule)]
     conditions += [e.condition for g in policy.grades for e in g.entries if e.condition is not None]
     conditions += [e.condition for e in policy.stages if e.condition is not None]
@@ -309,12 +311,8 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
                 if what in seen:
                     continue
                 seen.add(what)
-                hit = False
-                for d in decisions:
-                    value = Evaluator(policy, d.env, d.now).value(subject)
-                    if value is not None and value == bound.value:
-                        hit = True
-                        break
+                hit = any(value is not None and value == bound.value
+                          for value in (ev.value(subject) for ev in evaluators))
                 items.append(CoverageItem("boundary", what, atom.span.line, hit))
     return items
 
