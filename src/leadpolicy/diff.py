@@ -68,7 +68,7 @@ def changes(old: ast.Policy, new: ast.Policy) -> list[str]:
         out.append(f"timezone: {old.timezone} → {new.timezone}")
     out += _fields(old, new)
     out += _scores(old, new)
-    out += _ladders("grade", _by_key(old.grades, lambda g: g.name), _by_key(new.grades, lambda g: g.name))
+    out += _ladders("grade", old.grades, new.grades, lambda g: g.name)
     out += _stages(old, new)
     out += _routes(old, new)
     out += _slas(old, new)
@@ -130,13 +130,10 @@ def _entry_text(entry) -> str:
     return f"when {cond_text(entry.condition)}" if entry.condition is not None else "otherwise"
 
 
-def _ladders(kind: str, a: dict, b: dict) -> list[str]:
-    out = []
-    for name, g in a.items():
-        h = b.get(name)
-        if h is None:
-            out.append(f"{kind} {name} removed")
-            continue
+def _ladders(kind: str, old_items, new_items, key) -> list[str]:
+    """Grades or routes: first-match entries by label."""
+    out: list[str] = []
+    for name, g, h in _pairs(kind, old_items, new_items, key, out):
         ea, eb = _by_key(g.entries, lambda e: e.label), _by_key(h.entries, lambda e: e.label)
         for label, e in ea.items():
             f = eb.get(label)
@@ -147,7 +144,6 @@ def _ladders(kind: str, a: dict, b: dict) -> list[str]:
         out += [f'{name} "{label}" added ({_entry_text(e)})' for label, e in eb.items() if label not in ea]
         if [e.label for e in g.entries if e.label in eb] != [e.label for e in h.entries if e.label in ea]:
             out.append(f"{name}: entries reordered")
-    out += [f"{kind} {name} added" for name in b if name not in a]
     return out
 
 
@@ -168,8 +164,7 @@ def _stages(old: ast.Policy, new: ast.Policy) -> list[str]:
 
 
 def _routes(old: ast.Policy, new: ast.Policy) -> list[str]:
-    key = lambda r: ", ".join(r.stages)  # noqa: E731
-    return _ladders("route for", _by_key(old.routes, key), _by_key(new.routes, key))
+    return _ladders("route for", old.routes, new.routes, lambda r: ", ".join(r.stages))
 
 
 def _slas(old: ast.Policy, new: ast.Policy) -> list[str]:
