@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POLICIES = ROOT / "policies"
+# The shared reference policy and samples byte for byte as agreed (policies/ holds it formatted, with more cases).
+REFERENCE_COPY = FIXTURES / "reference"
 UPDATE_GOLDEN = os.environ.get("LEADPOLICY_UPDATE_GOLDEN") == "1"
 
 # Fixture samples files are data for tests, not test modules of their own.

@@ -35,7 +35,7 @@ def test_readme_first_command_checks_a_clean_copy_of_policies(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all is well" in result.stdout
-    assert "policies/inbound-b2b.policy" in result.stdout and "17/17" in result.stdout
+    assert "policies/inbound-b2b.policy" in result.stdout and "21/21" in result.stdout
 
 
 def test_check_fails_for_untested_policy(tmp_path, capsys):
@@ -90,7 +90,7 @@ def test_test_command_output_junit_and_filter(capsys, tmp_path):
 def test_test_coverage_listing(capsys):
     code, out, _ = run(capsys, "test", str(POLICIES / "inbound-b2b.policy"), "--coverage")
     assert code == 0
-    assert "no case tests the boundary fit = 50" in out
+    assert "no case tests the boundary fit = 40" in out and "fit = 50" not in out
     assert run(capsys, "test", str(POLICIES), "--min-coverage", "95")[0] == 1
 
 

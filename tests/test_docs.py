@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import http.server
 import shutil
 import socketserver
@@ -12,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from pygments.token import Token
 
 from leadpolicy.docsite import md, render_site
 from leadpolicy.loader import load_policy_text
@@ -44,7 +46,7 @@ def test_policy_page_content(site):
                  "A lead with *rejected* because \"not\\_now\" goes back to **nurture** after 30 days.",
                  "```policy"):
         assert text in page, text
-    assert page.count("| ✓ |") == 9
+    assert page.count("| ✓ |") == 13
 
 
 def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
@@ -81,9 +83,23 @@ def test_lexer_is_registered_and_highlights():
 
     lexer = get_lexer_by_name("policy")
     assert type(lexer) is type(get_lexer_for_filename("x.policy"))
-    html = highlight((POLICIES / "inbound-b2b.policy").read_text(), lexer, HtmlFormatter())
-    assert '<span class="k">score</span>' in html and '<span class="ow">when</span>' not in html
-    assert '<span class="s2">&quot;Mid-market or larger&quot;</span>' in html
+    tokens = [(t, v) for t, v in lexer.get_tokens((POLICIES / "inbound-b2b.policy").read_text())
+              if t is not Token.Text.Whitespace]
+    assert (Token.Keyword, "score") in tokens and (Token.Keyword, "when") in tokens
+    assert (Token.Literal.String.Double, '"Mid-market or larger"') in tokens
+    assert not [t for t in tokens if t[0] is Token.Error]
+    # The HTML carries the same classes, whatever the formatter's escaping of quotes.
+    html = highlight("score fit { +1 when x }", lexer, HtmlFormatter())
+    assert re.search(r'<span class="k">score</span>', html)
+
+
+def test_lexer_reads_clock_ranges_as_two_times():
+    from pygments.lexers import get_lexer_by_name
+
+    tokens = [(t, v) for t, v in get_lexer_by_name("policy").get_tokens("open Mon-Fri 09:00-17:00")
+              if t is not Token.Text.Whitespace]
+    assert tokens[-3:] == [(Token.Literal.Number.Other, "09:00"), (Token.Punctuation, "-"),
+                           (Token.Literal.Number.Other, "17:00")]
 
 
 def test_project_docs_build_strict(tmp_path):
@@ -125,7 +141,7 @@ def test_reference_page_in_a_real_browser(served):
         assert page.locator("h1").first.inner_text() == "Inbound B2B leads"
         assert page.locator("svg.leadpolicy-stages g.stage").count() == 4
         assert page.locator("svg.leadpolicy-stages").bounding_box()["height"] > 200
-        assert page.locator("svg.leadpolicy-chart circle.lead").count() == 9
+        assert page.locator("svg.leadpolicy-chart circle.lead").count() == 13
         assert page.locator("svg.leadpolicy-chart line.threshold").count() == 3
         assert "within 4 business hours" in page.locator("body").inner_text()
         page.locator("svg.leadpolicy-chart").scroll_into_view_if_needed()

@@ -13,15 +13,15 @@ from leadpolicy.governance import (approval_diagnostics, approvals_path, approve
                                    required_bump, status)
 from leadpolicy.loader import load_policy, load_policy_text
 
-from .conftest import POLICIES
+from .conftest import REFERENCE_COPY
 
-REFERENCE = (POLICIES / "inbound-b2b.policy").read_text()
+REFERENCE = (REFERENCE_COPY / "inbound-b2b.policy").read_text()
 
 
 @pytest.fixture
 def workspace(tmp_path):
     for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
-        shutil.copy(POLICIES / name, tmp_path / name)
+        shutil.copy(REFERENCE_COPY / name, tmp_path / name)
     return tmp_path
 
 
@@ -158,7 +158,7 @@ def test_semantic_diff_in_domain_words_with_impact(workspace, capsys):
               .replace("fit >= 40 and engagement >= 30", "fit >= 40 and engagement >= 35")
               .replace("within 4 business hours", "within 2 business hours"))
     (new_dir / "inbound-b2b.policy").write_text(edited)
-    shutil.copy(POLICIES / "inbound-b2b.samples.yaml", new_dir / "inbound-b2b.samples.yaml")
+    shutil.copy(REFERENCE_COPY / "inbound-b2b.samples.yaml", new_dir / "inbound-b2b.samples.yaml")
     assert main(["diff", str(workspace / "inbound-b2b.policy"), str(new_dir / "inbound-b2b.policy")]) == 0
     out = capsys.readouterr().out
     for line in ("fit, Decision maker: +15 → +20",

@@ -11,7 +11,7 @@ def test_plain_pytest_collects_one_item_per_case(pytester):
     for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml", "product-led.policy", "product-led.samples.yaml"):
         shutil.copy(POLICIES / name, pytester.path / name)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=32)
+    result.assert_outcomes(passed=41)
 
 
 def test_failures_are_readable(pytester):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+
+import yaml
 
 import pytest
 
+from leadpolicy.formatter import format_policy
 from leadpolicy.harness import run_samples
 from leadpolicy.junit import junit_xml
+from leadpolicy.parser import parse_text
 
-from .conftest import FIXTURES, POLICIES, ROOT
+from .conftest import FIXTURES, POLICIES, REFERENCE_COPY, ROOT
 
 SAMPLES = sorted(POLICIES.glob("*.samples.yaml"))
 REFERENCE = ROOT.parent / "shared" / "design" / "examples"
@@ -30,19 +36,35 @@ def test_every_agreed_case_passes(path):
 
 
 def test_reference_examples_pass_as_written(tmp_path):
-    source = REFERENCE if REFERENCE.exists() else POLICIES
+    source = REFERENCE if REFERENCE.exists() else REFERENCE_COPY
     for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
         shutil.copy(source / name, tmp_path / name)
     cases = _cases(tmp_path / "inbound-b2b.samples.yaml")
     assert len(cases) == 17 and all(c.passed for c in cases)
     assert sum(c.kind == "timeline" for c in cases) == 8
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", "check", "inbound-b2b.policy"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_copy_in_policies_is_the_reference_as_written():
+def test_the_reference_copy_is_byte_for_byte_the_shared_one():
     if not REFERENCE.exists():
         pytest.skip("the shared design folder is not beside this checkout")
     for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
-        assert (POLICIES / name).read_bytes() == (REFERENCE / name).read_bytes()
+        assert (REFERENCE_COPY / name).read_bytes() == (REFERENCE / name).read_bytes()
+
+
+def test_the_policy_in_policies_is_the_reference_formatted_and_keeps_every_agreed_case():
+    reference = (REFERENCE_COPY / "inbound-b2b.policy").read_text()
+    parsed = parse_text(reference)
+    assert (POLICIES / "inbound-b2b.policy").read_text() == format_policy(parsed.policy, parsed.comments)
+    ours = yaml.safe_load((POLICIES / "inbound-b2b.samples.yaml").read_text())
+    agreed = yaml.safe_load((REFERENCE_COPY / "inbound-b2b.samples.yaml").read_text())
+    for section in ("leads", "timelines"):
+        for case in agreed[section]:
+            assert case in ours[section], case["name"]
+    assert {k: v for k, v in ours.items() if k not in ("leads", "timelines")} == \
+        {k: v for k, v in agreed.items() if k not in ("leads", "timelines")}
 
 
 def test_failures_show_expected_actual_and_why():
@@ -82,7 +104,7 @@ def test_bad_samples_files_are_reported_by_line(name, expected):
 
 
 def test_coverage_lists_what_no_case_covers():
-    run = run_samples(POLICIES / "inbound-b2b.samples.yaml")
+    run = run_samples(REFERENCE_COPY / "inbound-b2b.samples.yaml")
     uncovered = {(i.kind, i.what) for i in run.coverage if not i.covered}
     assert ("boundary", "fit = 50") in uncovered
     assert ("boundary", "employees = 200") not in uncovered  # a case has exactly 200

@@ -206,6 +206,13 @@ def cmd_docs(args: argparse.Namespace) -> int:
     _print_diagnostics(diags, {})
     print(f"wrote {len(pages)} policy page(s), an index and {out / 'mkdocs.yml'}")
     if args.build:
+        import importlib.util
+
+        if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
+            print("leadpolicy docs: --build needs MkDocs and the Material theme, which a plain install does not "
+                  "bring: pip install 'leadpolicy[docs]' (the pages were written; `--build` only renders them)",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
         code, output = build(out)
         if code != 0:
             print(f"leadpolicy docs: mkdocs build failed:\n{output}", file=sys.stderr)

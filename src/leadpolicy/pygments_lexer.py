@@ -28,6 +28,7 @@ class PolicyLexer(RegexLexer):
             (r"#.*$", Comment.Single),
             (r'"(\\\\|\\"|[^"\n])*"', String.Double),
             (r"\d{4}-\d{2}-\d{2}", Number.Other),
+            (r"(\d{1,2}:\d{2})(-)(\d{1,2}:\d{2})", bygroups(Number.Other, Punctuation, Number.Other)),
             (r"\d{1,2}:\d{2}", Number.Other),
             (r"[+-]?\d+(\.\d+)*%?", Number),
             (words(TYPES, suffix=r"\b"), Keyword.Type),
