@@ -19,12 +19,17 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from .logic import NEGATED, decay_power
+from .logic import NEGATED, decay_power, fold
 from .schema import BLANK, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
 PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
+
+
+def folded(var: str) -> str:
+    """`logic.fold` of a text variable, with ASCII text (nearly all of it) lowered inline."""
+    return f"({var}.lower() if {var}.isascii() else fold({var}))"
 
 class CodeWriter:
     """Lines at an indentation level, and fresh names."""
@@ -91,7 +96,7 @@ class _Generator:
             if kind == "number":
                 return self.number(value), False
             if kind == "text":
-                return repr(value.lower() if purpose == "text" else value), False
+                return repr(fold(value) if purpose == "text" else value), False
             if kind == "yes/no":
                 return repr(bool(value)), False
             return self.const(dt.date.fromisoformat(value)), False
@@ -149,7 +154,7 @@ class _Generator:
             return self._guard([(value, nullable)], test)
         if op == "text":
             value, nullable = self.operand(cond["value"], "text")
-            needles = [repr(n.lower()) for n in cond["needles"]]
+            needles = [repr(fold(n)) for n in cond["needles"]]
             how = cond["how"]
             if how in ("contains", "contains_any"):
                 parts = [f"{n} in {value}" for n in needles]
@@ -241,7 +246,7 @@ class _Generator:
         for (kind, name), var in list(self.derived.items()):
             source = self.value_var[name]
             if kind == "lower":
-                w.line(f"{var} = None if {source} is None else {source}.lower()")
+                w.line(f"{var} = None if {source} is None else {folded(source)}")
             elif kind == "localdate":
                 w.line(f"{var} = None if {source} is None else {source}.astimezone(TZ).date()")
             elif kind == "days":
@@ -290,7 +295,7 @@ class _Generator:
                 self.ladder(grades[name]["entries"], var, lambda e: repr(e["label"]))
                 lowered = self.w.fresh("gl")
                 self.grade_lower[name] = lowered
-                w.line(f"{lowered} = None if {var} is None else {var}.lower()")
+                w.line(f"{lowered} = None if {var} is None else {folded(var)}")
         stage = self.w.fresh("stage")
         self.ladder(ir["stages"], stage, lambda e: repr(ir["stages"].index(e)))
         route, entry = self.w.fresh("route"), self.w.fresh("entry")
@@ -481,7 +486,7 @@ def compile_evaluator(ir: dict) -> tuple[Callable, str]:
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": ZoneInfo(ir["timezone"]), "floor_units": floor_units, "floor_div": floor_div,
+        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "floor_units": floor_units, "floor_div": floor_div,
         "round_half_away": round_half_away, "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,
     }

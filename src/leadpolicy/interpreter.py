@@ -227,8 +227,8 @@ class Evaluator:
                      "starts": ("starts with", "does not start with"), "ends": ("ends with", "does not end with")}
             verb = verbs[node.how][0 if positive else 1]
             if positive:
-                hay = str(self.value(node.operand)).lower()
-                hits = [v for v in node.values if v.lower() in hay] if node.how != "starts" and node.how != "ends" \
+                hay = logic.fold(str(self.value(node.operand)))
+                hits = [v for v in node.values if logic.fold(v) in hay] if node.how != "starts" and node.how != "ends" \
                     else list(node.values[:1])
                 target = ", ".join(_show_value(v) for v in hits)
             else:

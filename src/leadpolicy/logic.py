@@ -42,9 +42,40 @@ def not3(value: Truth) -> Truth:
     return None if value is None else not value
 
 
+class _SimpleLowercase(dict):
+    """Code point -> its Unicode simple lowercase mapping, filled in as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        lowered = chr(code).lower()
+        # Only U+0130 (capital I with dot) lowers to two characters; its simple mapping is "i".
+        # A final sigma folds like any sigma, so "ΟΔΟΣ" and "οδος" are the same text.
+        value = "σ" if lowered == "ς" else lowered if len(lowered) == 1 else "i"
+        self[code] = value
+        return value
+
+
+_SIMPLE_LOWERCASE = _SimpleLowercase()
+FOLD_SQL_PRE = ("\u0130\u03a3\u03c2", "i\u03c3\u03c3")  # what SQL translates before LOWER (see `fold`)
+
+
+def fold(text: str) -> str:
+    """The text the language compares when it ignores case.
+
+    Each character is replaced by its Unicode *simple* lowercase mapping, one character for one,
+    with no context: "İ" -> "i", "ẞ" -> "ß", "ß" stays "ß"; every sigma ("Σ", "σ", final "ς")
+    folds to "σ". Lengths never change, so `ends with` compares the same number of characters
+    everywhere. No normalization: a precomposed "é" and "e" + combining accent differ.
+    DuckDB's LOWER is the simple mapping; Spark's and ICU's LOWER differ from it only on "İ" and a
+    final "Σ", so the generated SQL translates "İ", "Σ" and "ς" first (`FOLD_SQL_PRE`).
+    """
+    if text.isascii():
+        return text.lower()
+    return text.translate(_SIMPLE_LOWERCASE)
+
+
 def _comparable(a: object, b: object, tz: ZoneInfo) -> tuple[object, object]:
     if isinstance(a, str) and isinstance(b, str):
-        return a.lower(), b.lower()
+        return fold(a), fold(b)
     if isinstance(a, dt.datetime) and not isinstance(b, dt.datetime) and isinstance(b, dt.date):
         return a.astimezone(tz).date(), b
     if isinstance(b, dt.datetime) and not isinstance(a, dt.datetime) and isinstance(a, dt.date):
@@ -88,13 +119,13 @@ def text_match(how: str, value: object, needles: Iterable[str]) -> Truth:
     """contains / starts / ends / contains_any, ignoring case."""
     if value is None:
         return None
-    hay = str(value).lower()
+    hay = fold(str(value))
     if how in ("contains", "contains_any"):
-        return any(n.lower() in hay for n in needles)
+        return any(fold(n) in hay for n in needles)
     if how == "starts":
-        return any(hay.startswith(n.lower()) for n in needles)
+        return any(hay.startswith(fold(n)) for n in needles)
     if how == "ends":
-        return any(hay.endswith(n.lower()) for n in needles)
+        return any(hay.endswith(fold(n)) for n in needles)
     raise ValueError(f"unknown text match {how!r}")
 
 

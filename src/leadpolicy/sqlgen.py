@@ -21,7 +21,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from .logic import decay_factor_table
+from .logic import FOLD_SQL_PRE, decay_factor_table, fold
 
 DIALECTS = {
     # dialect: how to get a timestamp's epoch in microseconds (X is the timestamp)
@@ -35,6 +35,12 @@ BLANK_CHARS = " \t\n\r\f"  # schema.BLANK: text made only of these is missing
 DAY_US = 86_400_000_000
 FACTOR_TYPE = "DECIMAL(10, 9)"
 
+
+
+def fold_sql(value: exp.Expression) -> exp.Expression:
+    """`logic.fold` in SQL: LOWER after translating the two letters whose LOWER differs by engine."""
+    source, target = FOLD_SQL_PRE
+    return exp.Lower(this=exp.Translate(this=value, from_=exp.Literal.string(source), to=exp.Literal.string(target)))
 
 class UnsupportedError(ValueError):
     """A construct the SQL target cannot express exactly."""
@@ -124,7 +130,7 @@ class _SqlGen:
                 return _lit(bool(value))
             if kind == "date":
                 return _lit(dt.date.fromisoformat(value))
-            return _lit(value.lower() if text else value)
+            return _lit(fold(value) if text else value)
         if "days_since" in op:
             return self.days_since(op["days_since"])
         name = op["ref"]
@@ -132,7 +138,7 @@ class _SqlGen:
             self.fields[name]["default"] is None
         value = self.column(name) if op["kind"] != "field" or plain_text else self.field_value(name)
         if text and op["type"] in ("text", "one of"):
-            return exp.Lower(this=value)
+            return fold_sql(value)
         return value
 
     # ------------------------------------------------------------ conditions
@@ -187,14 +193,14 @@ class _SqlGen:
             value = self.operand(cond["value"], True, raw)
             parts = []
             for needle in cond["needles"]:
-                lit = exp.Literal.string(needle.lower())
+                lit = exp.Literal.string(fold(needle))
                 if cond["how"] in ("contains", "contains_any"):
                     parts.append(exp.GT(this=exp.StrPosition(this=value.copy(), substr=lit),
                                         expression=exp.Literal.number(0)))
                 elif cond["how"] == "starts":
                     parts.append(exp.StartsWith(this=value.copy(), expression=lit))
                 else:
-                    parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=exp.Literal.number(len(needle))),
+                    parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=exp.Literal.number(len(fold(needle)))),
                                         expression=lit))
             return exp.or_(*parts) if len(parts) > 1 else parts[0]
         if op == "missing":
