@@ -271,3 +271,19 @@ def test_text_from_a_policy_or_lead_never_becomes_code(capfd):
 def test_artifact_schema_in_docs_is_the_shipped_one():
     shipped = (ROOT / "src" / "leadpolicy" / "schemas" / "artifact.schema.json").read_text()
     assert (ROOT / "docs" / "artifact.schema.json").read_text() == shipped
+
+
+def test_every_value_validate_accepts_evaluates_as_the_interpreter_reads_it():
+    import datetime as dt
+
+    policy = leadpolicy.load(POLICIES / "inbound-b2b.policy")
+    now = "2026-11-20T12:00:00-05:00"
+    for stamp in (dt.date(2026, 10, 1), dt.datetime(2026, 10, 1, 9, 30), dt.datetime(2026, 10, 1, 9, 30,
+                                                                                     tzinfo=dt.timezone.utc)):
+        lead = {"email": "a@b.io", "email_clicks": 4, "last_activity": stamp}
+        assert policy.validate(lead) == []
+        decision = policy.evaluate(lead, now)
+        as_text = policy.evaluate({**lead, "last_activity": stamp.isoformat()}, now)
+        assert decision.scores == as_text.scores
+        assert decision.scores["engagement"] == decision.breakdown["engagement"]["value"]
+        assert decision.breakdown["engagement"]["decay_periods"] == 1  # 50 days before now: one 30-day period

@@ -149,3 +149,17 @@ def test_details_file_lists_every_clock_and_count(tmp_path, policy, capsys):
     assert first["deadline"] == "2026-11-23T12:00:00-05:00"
     assert {(r["sla"], r["kind"]) for r in rows} == {("speed_to_lead", "clock"), ("mql_acceptance", "clock"),
                                                      ("sql_follow_up", "count")}
+
+
+@pytest.mark.parametrize("fmt,writer", [("csv", write_csv), ("jsonl", write_jsonl)])
+def test_a_lead_id_with_surrounding_blanks_is_the_same_lead(tmp_path, policy, fmt, writer):
+    # Sorted raw, " L1" and "L1" would sit apart with "L0" between them and split one lead in two.
+    path = tmp_path / f"events.{fmt}"
+    writer(path, [(" L1", "became_sql", "2026-11-20T16:00:00-05:00", ""),
+                  ("L0", "became_sql", "2026-11-20T16:00:00-05:00", ""),
+                  ("L1\t", "first_touch", "2026-11-23T11:00:00-05:00", "")])
+    reader = reader_for(policy, path)
+    groups = {lead: [e.event for e in events] for lead, events in reader.groups()}
+    assert groups == {"L0": ["became_sql"], "L1": ["became_sql", "first_touch"]} and not reader.rejects
+    report = build_report(policy, reader_for(policy, path), NOW).as_dict()
+    assert report["slas"]["speed_to_lead"]["met"] == 1 and report["rows"]["rejected"] == 0

@@ -463,7 +463,7 @@ def read_date(value: Any) -> Any:
 
 def read_timestamp(value: Any, tz: ZoneInfo) -> Any:
     if isinstance(value, dt.date):  # dates and datetimes, read as the schema reader does: via ISO text
-        value = value.isoformat(sep="T")
+        value = value.isoformat()
     if value.__class__ is not str or not _TIMESTAMP.match(value):
         return INVALID
     try:

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+from sqlglot import exp
+
 from . import staging
 from .diagnostics import did_you_mean
-from .schema import parse_timestamp
+from .schema import BLANK, parse_timestamp
 from .sla import Event
 
 COLUMNS = ("lead", "event", "at", "reason")
@@ -99,7 +101,9 @@ class EventReader:
                 select = self._select(db.con)
             except staging.DataFileError as exc:
                 raise EventFileError(str(exc)) from None
-            cursor = db.con.execute(f'SELECT * FROM ({select}) ORDER BY "lead" NULLS FIRST, {staging.ROW}')
+            # Lead ids are compared without surrounding blanks, so they must be sorted that way too.
+            lead = exp.Trim(this=exp.column("lead", quoted=True), expression=exp.Literal.string(BLANK)).sql("duckdb")
+            cursor = db.con.execute(f'SELECT * FROM ({select}) ORDER BY {lead} NULLS FIRST, {staging.ROW}')
             yield from self._grouped(cursor)
         finally:
             db.close()
@@ -142,7 +146,7 @@ class EventReader:
             when = parse_timestamp(at, self.tz)
         except ValueError:
             return None
-        lead = lead.strip()
+        lead = lead.strip(BLANK)
         if not lead or when > self.now:
             return None
         return Event(lead, event, when, reason or None, row)
@@ -150,7 +154,7 @@ class EventReader:
     def _validate(self, row: int, lead, event, at, reason) -> Event | None:
         """A row the fast path declined: the reason it is rejected, or (rarely) the event after all."""
         values = {"lead": lead, "event": event, "at": at, "reason": reason}
-        if lead is None or not str(lead).strip():
+        if lead is None or not str(lead).strip(BLANK):
             self.reject(row, "lead", "missing lead id", values)
             return None
         if event is None or not event.strip():
@@ -171,7 +175,7 @@ class EventReader:
         if when > self.now:
             self.reject(row, "at", f"{at} is after the evaluation time {self.now.isoformat()}", values)
             return None
-        return Event(str(lead).strip(), event, when, reason or None, row)
+        return Event(str(lead).strip(BLANK), event, when, reason or None, row)
 
 
 def write_rejects(path: str | Path, rejects: list[Reject]) -> None:
