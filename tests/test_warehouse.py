@@ -155,7 +155,7 @@ def test_formats_in_and_out_and_cli(tmp_path, capsys, monkeypatch):
     rows = duckdb.sql("SELECT crm_id, stage, route FROM 'a.parquet'").fetchall()
     assert rows == [("A1", "nurture", None)]  # fit 30: size points only
     assert read_output(tmp_path / "b.jsonl")[0]["crm_id"] == "A1"
-    assert (tmp_path / "a.rejects.csv").read_text().splitlines()[1] == "2,email,is required but missing"
+    assert (tmp_path / "leads.rejects.csv").read_text().splitlines()[1] == "2,email,is required but missing"
 
 
 def test_bad_inputs_are_clear_errors_and_leave_no_output(tmp_path):

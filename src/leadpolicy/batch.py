@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from . import staging
 from .diagnostics import did_you_mean
+from .logic import fold
 from .schema import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS, LeadReader, read_text_cell
 
 ROW = staging.ROW
@@ -52,28 +53,74 @@ def file_format(path: Path, given: str | None = None) -> str:
 _q = staging.quoted
 
 
-def stage(con, path: Path, fmt: str, fields: list[str]) -> tuple[list[str], list[dict]]:
-    """The input as text in table `raw` (staging.stage), with a NULL column for every missing field."""
+@dataclass
+class ColumnPlan:
+    """How a file's columns meet the policy: which column holds each field, what to say about the rest."""
+
+    columns: list[str]  # the file's column names, in file order
+    field_column: dict[str, int] = field(default_factory=dict)  # policy field -> column index
+    replaced: list[int] = field(default_factory=list)  # columns named like a computed output
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def plan_columns(ir: dict, columns: list[str], strict: bool = False) -> ColumnPlan:
+    """Match columns to fields ignoring case; report ambiguities (errors), missing fields and
+    columns that look like misspelled fields (warnings, or errors with `strict`)."""
+    plan = ColumnPlan(columns)
+    by_fold: dict[str, list[int]] = {}
+    for i, name in enumerate(columns):
+        by_fold.setdefault(fold(name), []).append(i)
+    for f in ir["fields"]:
+        found = by_fold.get(fold(f["name"]), [])
+        if len(found) > 1:
+            names = " and ".join(repr(columns[i]) for i in found)
+            plan.errors.append(f"columns {names} both match field {f['name']} (names are matched ignoring case)")
+        elif found:
+            plan.field_column[f["name"]] = found[0]
+    matched = set(plan.field_column.values())
+    outputs = {fold(n): n for n in output_names(ir)}
+    for i, name in enumerate(columns):
+        if fold(name) in outputs and i not in matched:
+            plan.replaced.append(i)
+            plan.warnings.append(f"column {name!r} is replaced in the output by the computed {outputs[fold(name)]}")
+    missing = [f["name"] for f in ir["fields"] if f["name"] not in plan.field_column]
+    unmatched = [name for i, name in enumerate(columns) if i not in matched and i not in plan.replaced]
+    near = plan.errors if strict else plan.warnings
+    for name in missing:
+        hint = did_you_mean(name, unmatched)
+        near.append(f"field {name} is not a column of the file, so every lead is read without it"
+                    + (f" ({hint})" if hint else ""))
+    for name in unmatched:
+        hint = did_you_mean(name, missing)
+        if hint:
+            near.append(f"column {name!r} is not a field of the policy ({hint})")
+    return plan
+
+
+def output_names(ir: dict) -> list[str]:
+    """The columns leadpolicy adds to every scored row, in order."""
+    return [s["name"] for s in ir["scores"]] + [g["name"] for g in ir["grades"]] + ["stage", "owner", "route"]
+
+
+def stage(con, path: Path, fmt: str) -> staging.Staged:
     try:
-        columns, problems = staging.stage(con, path, fmt)
+        return staging.stage(con, path, fmt)
     except staging.DataFileError as exc:
         raise BatchError(str(exc)) from None
-    for name in fields:
-        if name not in columns:
-            con.execute(f"ALTER TABLE raw ADD COLUMN {_q(name)} VARCHAR")
-    return columns, [{k: p[k] for k in ("row", "field", "problem")} for p in problems]
 
 
 def _col(name: str) -> exp.Expression:
     return exp.column(name, quoted=True)
 
 
-def _conversion(i: int, f: dict) -> dict[str, exp.Expression]:
-    """For field number i, the expressions of three layers over the text column:
-    'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final' and 'error'
-    (layer 3, from layer 2). Each is computed once per row."""
-    col, kind = _col(f["name"]), f["type"]
-    t, b, v = _col(f"__lp_t{i}"), _col(f"__lp_b{i}"), _col(f"__lp_v{i}")
+def _conversion(i: int, f: dict, source: exp.Expression) -> dict[str, exp.Expression]:
+    """For field number i read from `source` (a staged text column, or NULL), the expressions of
+    three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
+    and 'error' (layer 3, from layer 2). Each is computed once per row. Helper columns are named
+    `#t0`, `#b0`, ...: no field and no staged input column can have such a name."""
+    col, kind = source, f["type"]
+    t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
     out: dict[str, exp.Expression] = {
         "trimmed": exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
         "blank": exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
@@ -129,35 +176,35 @@ def _problem(f: dict, code: str, value: str | None) -> str:
     return text
 
 
-def convert(con, ir: dict) -> None:
-    """Table `typed` (converted values) and table `bad` (row, field, code, value) from `raw`,
-    in one pass over the rows, each conversion computed once."""
+def convert(con, ir: dict, plan: ColumnPlan) -> None:
+    """Table `typed` (the staged columns and each field's converted value) and table `bad` (row,
+    field, code, value) from `raw`, in one pass over the rows, each conversion computed once."""
     fields = ir["fields"]
-    parts = [_conversion(i, f) for i, f in enumerate(fields)]
+
+    def source(f: dict) -> exp.Expression:
+        i = plan.field_column.get(f["name"])
+        return exp.cast(exp.Null(), "VARCHAR") if i is None else _col(staging.text_column(i))
+
+    parts = [_conversion(i, f, source(f)) for i, f in enumerate(fields)]
     sql = lambda e: e.sql("duckdb")  # noqa: E731
-    layer1 = ", ".join(f"{sql(p['trimmed'])} AS __lp_t{i}" for i, p in enumerate(parts)) or "1 AS __lp_none"
-    layer2 = ", ".join(f"{sql(p['blank'])} AS __lp_b{i}, {sql(p['value'])} AS __lp_v{i}"
-                       for i, p in enumerate(parts)) or "1 AS __lp_none2"
-    finals = {f["name"]: f"{sql(p['final'])} AS {_q(f['name'])}" for f, p in zip(fields, parts)}
-    columns = [c[0] for c in con.execute("DESCRIBE raw").fetchall() if c[0] != ROW]
-    keep = ", ".join([ROW] + [finals.get(c, _q(c)) for c in columns])
-    codes = ", ".join(f"{sql(p['error'])} AS __lp_e{i}" for i, p in enumerate(parts))
-    any_error = " OR ".join(f"__lp_e{i} IS NOT NULL" for i in range(len(parts))) or "false"
-    con.execute(f"CREATE TABLE converted AS SELECT *, ({any_error}) AS __lp_bad FROM ("
+    layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
+    layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'
+                       for i, p in enumerate(parts)) or '1 AS "#none2"'
+    staged = [c[0] for c in con.execute("DESCRIBE raw").fetchall()]
+    keep = ", ".join([_q(c) for c in staged] + [f"{sql(p['final'])} AS {_q(f['name'])}" for f, p in zip(fields, parts)])
+    codes = ", ".join(f'{sql(p["error"])} AS "#e{i}"' for i, p in enumerate(parts))
+    any_error = " OR ".join(f'"#e{i}" IS NOT NULL' for i in range(len(parts))) or "false"
+    con.execute(f'CREATE TABLE converted AS SELECT *, ({any_error}) AS "#bad" FROM ('
                 f"SELECT {keep}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
                 f"(SELECT *, {layer1} FROM raw)))")
     failing = " UNION ALL ".join(
-        f"SELECT {ROW}, {exp.Literal.string(f['name']).sql('duckdb')} AS field, __lp_e{i} AS code FROM converted "
-        f"WHERE __lp_bad AND __lp_e{i} IS NOT NULL" for i, f in enumerate(fields)) or \
-        f"SELECT {ROW}, '' AS field, '' AS code FROM converted WHERE false"
-    con.execute(f"CREATE TABLE bad AS SELECT b.{ROW}, b.field, b.code, CAST(NULL AS VARCHAR) AS value "
-                f"FROM ({failing}) b")
-    if con.execute("SELECT count(*) FROM bad").fetchall()[0][0]:
-        for f in fields:  # the offending text, for the messages
-            con.execute(f"UPDATE bad SET value = CAST(raw.{_q(f['name'])} AS VARCHAR) FROM raw "
-                        f"WHERE raw.{ROW} = bad.{ROW} AND bad.field = {exp.Literal.string(f['name']).sql('duckdb')}")
-    drop = ", ".join([f"__lp_e{i}" for i in range(len(parts))] + ["__lp_bad"])
-    con.execute(f"CREATE TABLE typed AS SELECT * EXCLUDE ({drop}) FROM converted WHERE NOT __lp_bad")
+        f'SELECT {ROW}, {exp.Literal.string(f["name"]).sql("duckdb")} AS field, "#e{i}" AS code, '
+        f"CAST({sql(source(f))} AS VARCHAR) AS value FROM converted "
+        f'WHERE "#bad" AND "#e{i}" IS NOT NULL' for i, f in enumerate(fields)) or \
+        f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM converted WHERE false"
+    con.execute(f"CREATE TABLE bad AS {failing}")
+    drop = ", ".join([f'"#e{i}"' for i in range(len(parts))] + ['"#bad"'])
+    con.execute(f'CREATE TABLE typed AS SELECT * EXCLUDE ({drop}) FROM converted WHERE NOT "#bad"')
 
 
 def collect_rejects(con, ir: dict, result: BatchResult) -> None:
@@ -165,6 +212,21 @@ def collect_rejects(con, ir: dict, result: BatchResult) -> None:
     for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM bad ORDER BY {ROW}, field"
                                               ).fetchall():
         result.rejects.append({"row": int(row), "field": name, "problem": _problem(fields[name], code, value)})
+
+
+def output_select(ir: dict, plan: ColumnPlan, has_originals: bool, in_fmt: str, out_fmt: str,
+                  scored: str) -> str:
+    """The input's columns as given (in file order, under their own names) and then the computed
+    columns, from `scored` (a table or subquery with the staged columns and the computed values)."""
+    originals = has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
+    parts = []
+    for i, name in enumerate(plan.columns):
+        if i in plan.replaced:
+            continue
+        staged = staging.original_column(i) if originals else staging.text_column(i)
+        parts.append(f"{_q(staged)} AS {_q(name)}")
+    parts += [_q(n) for n in output_names(ir)]
+    return f"SELECT {', '.join(parts)} FROM {scored} ORDER BY {ROW}"
 
 
 def write_output(con, select_sql: str, out: Path, fmt: str) -> None:
@@ -192,104 +254,113 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
             tmp.unlink()
 
 
-def score_duckdb(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str, out_fmt: str,
-                 progress: bool = False) -> BatchResult:
+def score_duckdb(policy, con, plan: ColumnPlan, staged: staging.Staged, now: dt.datetime,
+                 result: BatchResult) -> str:
+    """Convert, reject and score in SQL; returns the query of the scored rows."""
     from .sqlgen import compile_sql
 
     ir = policy.ir
-    stage_db = staging.Staging(ir["timezone"], progress)
-    con = stage_db.con
-    result = BatchResult()
-    try:
-        _, problems = stage(con, source, in_fmt, [f["name"] for f in ir["fields"]])
-        convert(con, ir)
-        collect_rejects(con, ir, result)
-        result.rejects += problems
-        result.read = con.execute("SELECT count(*) FROM raw").fetchone()[0] + len(problems)
-        result.rejected = len({r["row"] for r in result.rejects})
-        query = compile_sql(ir, "duckdb", "typed", now, pretty=False).split("\n", 2)[2]
-        scored_sql = f"SELECT * EXCLUDE ({ROW}) FROM ({query}) ORDER BY {ROW}"
-        write_output(con, scored_sql, out, out_fmt)
-        result.scored = con.execute("SELECT count(*) FROM typed").fetchone()[0]
-    finally:
-        stage_db.close()
-    return result
+    convert(con, ir, plan)
+    collect_rejects(con, ir, result)
+    result.scored = con.execute("SELECT count(*) FROM typed").fetchone()[0]
+    query = compile_sql(ir, "duckdb", "typed", now, pretty=False).split("\n", 2)[2]
+    return f"({query})"
 
 
-def score_python(policy, source: Path, out: Path, now: dt.datetime, in_fmt: str, out_fmt: str,
-                 progress: bool = False) -> BatchResult:
-    """The same job with the compiled Python evaluator, reading rows through DuckDB in batches."""
+def score_python(policy, con, plan: ColumnPlan, staged: staging.Staged, now: dt.datetime,
+                 result: BatchResult, progress: bool = False) -> str:
+    """The same job with the compiled Python evaluator: rows read from the staged text, decisions
+    written to a table `decisions` by record number."""
     ir = policy.ir
-    stage_db = staging.Staging(ir["timezone"], False)
-    con = stage_db.con
-    result = BatchResult()
     kinds = {f["name"]: f["type"] for f in ir["fields"]}
     reader = LeadReader(policy.tree)
-    tmp_jsonl = out.with_name(f".{out.name}.{os.getpid()}.jsonl.tmp")
-    try:
-        columns, problems = stage(con, source, in_fmt, list(kinds))
-        result.rejects += problems
-        cursor = con.execute(f"SELECT * FROM raw ORDER BY {ROW}")
-        names = [d[0] for d in cursor.description]
-        with open(tmp_jsonl, "w", encoding="utf-8") as handle:
-            while True:
-                rows = cursor.fetchmany(10_000)
-                if not rows:
-                    break
-                for raw_row in rows:
-                    record = dict(zip(names, raw_row))
-                    row = int(record.pop(ROW))
-                    result.read += 1
-                    lead = {k: (read_text_cell(kinds[k], v) if k in kinds else v) for k, v in record.items()}
-                    _, errors = reader.read(lead)
-                    if errors:
-                        result.rejected += 1
-                        for e in errors:
-                            result.rejects.append({"row": row, "field": e.field, "problem": e.message})
-                        continue
-                    decision = policy.evaluate(lead, now)
-                    output = {k: v for k, v in record.items()}
-                    output.update(decision.scores)
-                    output.update(decision.grades)
-                    output.update({"stage": decision.stage, "owner": decision.owner, "route": decision.route})
-                    handle.write(json.dumps(output) + "\n")
-                    result.scored += 1
-                if progress:
-                    print(f"\rscored {result.scored:,} of {result.read:,} read", end="", file=sys.stderr)
-        if progress:
-            print(file=sys.stderr)
-        result.read += len(problems)
-        result.rejected += len(problems)
-        if out_fmt == "jsonl":
-            os.replace(tmp_jsonl, out)
-        else:
-            select = ("SELECT * FROM read_json(" + exp.Literal.string(str(tmp_jsonl)).sql("duckdb") +
-                      ", format = 'newline_delimited')")
-            write_output(con, select, out, out_fmt)
-    finally:
-        stage_db.close()
-        if tmp_jsonl.exists():
-            tmp_jsonl.unlink()
-    return result
+    names = output_names(ir)
+    wanted = list(plan.field_column.items())
+    select = ", ".join([ROW] + [_q(staging.text_column(i)) for _, i in wanted])
+    tmp = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]) / "decisions.jsonl"
+    cursor = con.execute(f"SELECT {select} FROM raw ORDER BY {ROW}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        while True:
+            rows = cursor.fetchmany(10_000)
+            if not rows:
+                break
+            for raw_row in rows:
+                row = int(raw_row[0])
+                lead = {name: read_text_cell(kinds[name], text) for (name, _), text in zip(wanted, raw_row[1:])}
+                _, errors = reader.read(lead)
+                if errors:
+                    result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
+                    continue
+                decision = policy.evaluate(lead, now)
+                values = [*decision._scores, *decision._grades, decision.stage, decision.owner, decision.route]
+                handle.write(json.dumps([row, *values]) + "\n")
+                result.scored += 1
+            if progress:
+                print(f"\rscored {result.scored:,}", end="", file=sys.stderr)
+    if progress:
+        print(file=sys.stderr)
+    types = {n: "BIGINT" for n in names[:len(ir["scores"])]}
+    columns = ", ".join(f"j->>{k} AS {_q(n)}" if types.get(n) is None else f"CAST(j->>{k} AS BIGINT) AS {_q(n)}"
+                        for k, n in enumerate(names, start=1))
+    con.execute(f"CREATE TABLE decisions AS SELECT CAST(j->>0 AS BIGINT) AS {ROW}, {columns} FROM "
+                "(SELECT CAST(line AS JSON) AS j FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
+                "quote = '', escape = '', header = false, auto_detect = false))", [str(tmp)])
+    tmp.unlink()
+    return f"raw JOIN decisions USING ({ROW})"
 
 
 def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
         rejects: str | Path | None = None, progress: bool = False, in_format: str | None = None,
+        strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
         ) -> tuple[BatchResult, Path, Path | None]:
-    """Score a lead file; returns the counts, the output path and the rejects path (None when none)."""
+    """Score a lead file; returns the counts, the output path and the rejects path (None when none).
+
+    Raises BatchError for a file that cannot be used (unreadable, ambiguous or, with
+    `strict_columns`, missing or misspelled columns); `on_warning` hears about the rest.
+    """
     source = Path(source)
     in_fmt = file_format(source, in_format)
-    out_path = Path(out) if out else Path(source.name.split(".")[0] + ".scored" + source.suffix)
+    out_path = Path(out) if out else Path(source.stem + ".scored" + source.suffix)
     out_fmt = file_format(out_path)
-    if out_path.resolve() == source.resolve():
-        raise BatchError(f"{out_path}: the output would overwrite the input")
-    scorer: Callable[..., BatchResult] = score_duckdb if engine == "duckdb" else score_python
-    result = scorer(policy, source, out_path, now, in_fmt, out_fmt, progress)
+    rejects_path = Path(rejects) if rejects else out_path.with_name(source.stem + ".rejects.csv")
+    check_paths(source, out_path, rejects_path)
+    stage_db = staging.Staging(policy.ir["timezone"], progress and engine == "duckdb")
+    result = BatchResult()
+    try:
+        staged = stage(stage_db.con, source, in_fmt)
+        plan = plan_columns(policy.ir, staged.columns, strict_columns)
+        if plan.errors:
+            raise BatchError(f"{source}: " + "; ".join(plan.errors))
+        for warning in plan.warnings:
+            if on_warning is not None:
+                on_warning(f"{source}: {warning}")
+        result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
+        scorer = score_duckdb if engine == "duckdb" else score_python
+        scored = scorer(policy, stage_db.con, plan, staged, now, result)
+        write_output(stage_db.con, output_select(policy.ir, plan, staged.has_originals, in_fmt, out_fmt, scored),
+                     out_path, out_fmt)
+        result.read = stage_db.con.execute("SELECT count(*) FROM raw").fetchone()[0] + len(staged.problems)
+    finally:
+        stage_db.close()
+    result.rejected = len({r["row"] for r in result.rejects})
     if result.read != result.scored + result.rejected:  # the promise this module makes; never silent
         raise BatchError(f"internal count mismatch: {result.summary()}")
-    rejects_path = None
-    if result.rejects:
-        rejects_path = Path(rejects) if rejects else out_path.with_name(out_path.name.split(".")[0] + ".rejects.csv")
-        write_rejects(rejects_path, result.rejects)
+    if not result.rejects:
+        return result, out_path, None
+    write_rejects(rejects_path, result.rejects)
     return result, out_path, rejects_path
 
+
+def check_paths(source: Path, out: Path, rejects: Path) -> None:
+    """Refuse runs that would overwrite their own input, or write two outputs to one file."""
+    if not out.parent.is_dir():
+        raise BatchError(f"{out}: the output folder {out.parent} does not exist")
+    if not rejects.parent.is_dir():
+        raise BatchError(f"{rejects}: the rejects folder {rejects.parent} does not exist")
+    where = {"the input": source.resolve(), "the output": out.resolve(), "the rejects file": rejects.resolve()}
+    seen: dict[Path, str] = {}
+    for what, path in where.items():
+        if path in seen:
+            raise BatchError(f"{path}: {what} would be the same file as {seen[path]}; name another with "
+                             + ("-o" if what == "the output" else "--rejects"))
+        seen[path] = what

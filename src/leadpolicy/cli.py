@@ -21,6 +21,33 @@ exit codes: 0 all is well, 1 problems found, 2 bad usage, 3 internal error
 """
 
 
+def timestamp_arg(text: str) -> str:
+    """An ISO 8601 timestamp (checked here, so a bad one is bad usage; read in the policy's zone later)."""
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 timestamp, as in 2026-11-20T12:00:00-05:00"
+                                         ) from None
+    return text
+
+
+def date_arg(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def non_negative_int(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
+
+
 def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
@@ -94,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("new", help="a policy file, or GIT_REF:path")
     p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet); "
                                                    "default: the samples file next to the new policy")
-    p.add_argument("--now", help="evaluation time (default: the samples file's, else the current time)")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time (default: the samples file's, else the current time)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
     p = sub.add_parser("test", formatter_class=_formatter, help="run sample cases",
@@ -115,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "--now 2026-11-20T12:00:00-05:00\n")
     p.add_argument("policy")
     p.add_argument("--lead", required=True, help="a JSON object, or a .json / .yaml file holding one")
-    p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
     p = sub.add_parser("compile", formatter_class=_formatter, help="compile a policy for other systems",
@@ -131,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dialect", choices=("duckdb", "postgres", "spark", "snowflake", "bigquery"), default="duckdb",
                    help="SQL dialect for --target sql (default: duckdb)")
     p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
-    p.add_argument("--now", help="evaluation time written into the SQL (ISO 8601); default: the current time")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time written into the SQL (ISO 8601); default: the current time")
 
     p = sub.add_parser("score", formatter_class=_formatter, help="score a file of leads",
                        description="Score every lead of a CSV, JSON Lines or Parquet file and write the leads with "
@@ -145,8 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("leads", help="a .csv, .jsonl or .parquet file")
     p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
     p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb")
-    p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
-    p.add_argument("--rejects", metavar="FILE", help="default: OUTPUT_NAME.rejects.csv")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output")
+    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
+                   help="exit 1 when more than N rows are rejected (the output is still written)")
+    p.add_argument("--strict-columns", action="store_true",
+                   help="fail when a policy field is not a column of the file, or a column looks like a "
+                        "misspelled field (without it, both are warnings)")
     p.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
 
     p = sub.add_parser("sla", formatter_class=_formatter, help="check SLAs against an event log",
@@ -159,9 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "exit code 1 when an SLA is below its target (unless --report-only)\n")
     p.add_argument("policy")
     p.add_argument("events", help="the event log: .csv, .jsonl or .parquet")
-    p.add_argument("--now", help="evaluation time (ISO 8601); default: the current time")
-    p.add_argument("--from", dest="date_from", metavar="DATE", help="only clocks and periods starting on or after DATE")
-    p.add_argument("--to", dest="date_to", metavar="DATE", help="only clocks and periods starting on or before DATE")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--from", dest="date_from", metavar="DATE", type=date_arg, help="only clocks and periods starting on or after DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg, help="only clocks and periods starting on or before DATE")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv here)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")

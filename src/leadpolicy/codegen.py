@@ -20,7 +20,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .logic import NEGATED, decay_power, fold
-from .schema import BLANK, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
+from .schema import MAX_NUMBER, BLANK, in_range, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
 PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -202,7 +202,8 @@ class _Generator:
             w.indent(); w.line("return INVALID"); w.outdent()
         elif kind == "number":
             w.line(f"elif {var}.__class__ is int:")
-            w.indent(); w.line("pass  # ints compare and multiply exactly"); w.outdent()
+            w.indent(); w.line(f"if not -MAX_NUMBER <= {var} <= MAX_NUMBER:  # ints compare and multiply exactly")
+            w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
             w.line(f"elif {var}.__class__ is float:")
             w.indent()
             w.line(f"if not isfinite({var}):")
@@ -443,9 +444,11 @@ _DATE = re.compile(DATE_PATTERN)
 _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 
 
+MAX_NUMBER_INT = int(MAX_NUMBER)
+
 def read_number(value: Any) -> Any:
     """A Decimal read as the schema reader reads it (through int or float); anything else is INVALID."""
-    if value.__class__ is not Decimal or not value.is_finite():
+    if value.__class__ is not Decimal or not in_range(value):
         return INVALID
     return Decimal(value) if value == value.to_integral_value() else Decimal(repr(float(value)))
 
@@ -486,7 +489,7 @@ def compile_evaluator(ir: dict) -> tuple[Callable, str]:
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "floor_units": floor_units, "floor_div": floor_div,
+        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "MAX_NUMBER": MAX_NUMBER_INT, "floor_units": floor_units, "floor_div": floor_div,
         "round_half_away": round_half_away, "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,
     }

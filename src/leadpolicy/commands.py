@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
 
 from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
@@ -425,12 +426,13 @@ def cmd_sla(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_PROBLEMS
     policy = loaded.policy
-    try:
-        now = parse_now(args.now, policy.timezone)
-        date_from = dt.date.fromisoformat(args.date_from) if args.date_from else None
-        date_to = dt.date.fromisoformat(args.date_to) if args.date_to else None
-    except ValueError as exc:
-        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+    now = parse_now(args.now, policy.timezone)
+    date_from, date_to = args.date_from, args.date_to
+    target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")
+    outputs = {"the event log": args.events, "the rejects file": target, "the details file": args.details}
+    clash = _same_files({k: Path(v) for k, v in outputs.items() if v is not None})
+    if clash:
+        print(f"leadpolicy sla: {clash}", file=sys.stderr)
         return EXIT_USAGE
     try:
         from zoneinfo import ZoneInfo
@@ -438,15 +440,14 @@ def cmd_sla(args: argparse.Namespace) -> int:
         reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
                              args.events_format)
         if args.details:
-            with open(args.details, "w", newline="", encoding="utf-8") as details:
+            with atomic_output(Path(args.details)) as details:
                 report = build_report(policy, reader, now, date_from, date_to, details)
         else:
             report = build_report(policy, reader, now, date_from, date_to)
-    except EventFileError as exc:
+    except (EventFileError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     if reader.rejects:
-        target = args.rejects or Path(args.events).name.split(".")[0] + ".rejects.csv"
         write_rejects(target, reader.rejects)
         print(f"{len(reader.rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
         for r in sorted(reader.rejects, key=lambda r: r.row)[:5]:
@@ -465,6 +466,32 @@ def cmd_sla(args: argparse.Namespace) -> int:
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
 
 
+def _same_files(paths: dict[str, Path]) -> str | None:
+    """A message when two of the named files are one file, else None."""
+    seen: dict[Path, str] = {}
+    for what, path in paths.items():
+        resolved = path.resolve()
+        if resolved in seen:
+            return f"{path}: {what} would be the same file as {seen[resolved]}"
+        seen[resolved] = what
+    return None
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[IO[str]]:
+    """A text file written beside `path` and renamed into place only when the block succeeds."""
+    if not path.parent.is_dir():
+        raise OSError(f"{path}: the folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from .batch import BatchError, run
     from .ir import lower
@@ -476,9 +503,19 @@ def cmd_score(args: argparse.Namespace) -> int:
     policy = Policy(loaded.policy, lower(loaded.policy))
     now = parse_now(args.now, loaded.policy.timezone)
     progress = sys.stderr.isatty() and not os.environ.get("CI")
+    from .sqlgen import UnsupportedError, compile_sql
+
+    if args.engine == "duckdb":
+        try:
+            compile_sql(policy.ir, "duckdb", "leads", now)
+        except UnsupportedError as exc:
+            print(f"leadpolicy score: this policy has no SQL form ({exc}); score it with --engine python",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
+    warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
     try:
         result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
-                                   args.leads_format)
+                                   args.leads_format, args.strict_columns, warn)
     except BatchError as exc:
         print(f"leadpolicy score: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -490,6 +527,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         for r in sorted(result.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
             print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
     print(result.summary())
+    if args.max_rejects is not None and result.rejected > args.max_rejects:
+        print(f"leadpolicy score: {result.rejected} rejected rows, more than --max-rejects {args.max_rejects}",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
     return EXIT_OK
 
 

@@ -81,8 +81,9 @@ class EventReader:
 
     def _select(self, con) -> str:
         """Stage the file; the SQL selecting (row, lead, event, at, reason) as text."""
-        columns, problems = staging.stage(con, self.path, self.fmt)
-        for p in problems:
+        staged = staging.stage(con, self.path, self.fmt)
+        columns = staged.columns
+        for p in staged.problems:
             self.stats.read += 1
             self.reject(p["row"], p["field"], p["problem"], {"raw": p["raw"]})
         missing = [c for c in ("lead", "event", "at") if c not in columns]
@@ -90,8 +91,10 @@ class EventReader:
             hint = "; ".join(f"{c}: {did_you_mean(c, columns) or 'no such column'}" for c in missing)
             raise EventFileError(f"{self.path}: lacks column{'s' if len(missing) > 1 else ''} "
                                  f"{', '.join(missing)} ({hint}); an event log has lead, event, at and reason")
-        reason = '"reason"' if "reason" in columns else "NULL"
-        return f'SELECT {staging.ROW}, "lead", "event", "at", {reason} AS "reason" FROM raw'
+        position = {name: staging.quoted(staging.text_column(i)) for i, name in enumerate(columns)}
+        reason = position.get("reason", "NULL")
+        return (f'SELECT {staging.ROW}, {position["lead"]} AS "lead", {position["event"]} AS "event", '
+                f'{position["at"]} AS "at", {reason} AS "reason" FROM raw')
 
     def groups(self) -> Iterator[tuple[str, list[Event]]]:
         """(lead, its valid events sorted by time), one lead at a time."""

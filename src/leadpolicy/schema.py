@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
@@ -93,6 +93,16 @@ def lead_schema(policy: ast.Policy) -> dict[str, Any]:
     }
 
 
+# The largest number a field holds: a finite double, as every SQL engine reads numbers. Anything
+# larger is "not a finite number" everywhere (and never expands into a huge integer in Python).
+MAX_NUMBER = Decimal("1.7976931348623157e308")
+
+
+def in_range(number: Decimal) -> bool:
+    """Finite and within ±MAX_NUMBER (compared, never computed: abs() of 1e100000000 overflows)."""
+    return number.is_finite() and -MAX_NUMBER <= number <= MAX_NUMBER
+
+
 def to_json_value(value: Any) -> Any:
     """YAML and Python values (dates, decimals) as the JSON values the schema speaks of."""
     if isinstance(value, dt.datetime):
@@ -100,6 +110,8 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
+        if not in_range(value):
+            return float("inf")
         return float(value) if value != value.to_integral_value() else int(value)
     return value
 
@@ -114,9 +126,9 @@ def read_text_cell(kind: str, text: str | None) -> Any:
             return text
         try:
             number = Decimal(raw)
-        except InvalidOperation:
+        except ArithmeticError:  # malformed, or past the exponents Decimal takes (1e100000000)
             return text
-        return to_json_value(number) if number.is_finite() else text
+        return to_json_value(number) if in_range(number) else text
     if kind == YESNO:
         return YES_WORDS.get(raw.lower(), text)
     if kind in (DATE, TIMESTAMP):
@@ -225,8 +237,11 @@ class LeadReader:
             return self._typed(f, literal_json(f.default)) if f.default is not None else None
         kind = f.type.name
         if kind == NUMBER:
-            number = Decimal(str(value))
-            if not number.is_finite():
+            try:
+                number = Decimal(str(value))
+            except ArithmeticError:
+                raise ValueError(f"{value!r} is not a finite number") from None
+            if not in_range(number):
                 raise ValueError(f"{value!r} is not a finite number")
             return number
         if kind == YESNO:

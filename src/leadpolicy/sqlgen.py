@@ -15,6 +15,7 @@ Dialect differences are data (`DIALECTS`), and anything a dialect cannot express
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -236,8 +237,14 @@ class _SqlGen:
             if rule["kind"] == "when":
                 terms.append(exp.Case().when(self.condition(rule["condition"]), number(rule["points"])).else_(zero.copy()))
             else:
-                floor = exp.Floor(this=exp.Greatest(this=self.field_value(rule["field"]), expressions=[_lit(0)],
-                                                    ignore_nulls=True))
+                # Units past the cap change nothing, so they are limited before multiplying: a huge
+                # count (1e19 clicks) must neither overflow BIGINT nor fail the batch.
+                points, cap_points = abs(Decimal(rule["points"])), abs(Decimal(rule["cap"]))
+                enough = math.ceil(cap_points / points) + 1 if points else 0
+                units_read = exp.Greatest(this=self.field_value(rule["field"]), expressions=[_lit(0)],
+                                          ignore_nulls=True)
+                floor = exp.Floor(this=exp.Least(this=units_read, expressions=[_lit(Decimal(enough))],
+                                                 ignore_nulls=True))
                 units = exp.cast(floor, "BIGINT" if scale == 0 else total_type)
                 raw = exp.Mul(this=number(rule["points"]), expression=units)
                 cap = number(str(abs(Decimal(rule["cap"]))))

@@ -1,8 +1,8 @@
 """Data files (CSV, JSON Lines, Parquet) staged in DuckDB as text, with record numbers.
 
 Both the batch scorer and the SLA event reader start here, so a row is numbered, read
-and rejected the same way in both. Every cell becomes text in table `raw`, next to
-`__lp_row`, its 1-based record number in the file (the CSV header is not a record; a
+and rejected the same way in both. Every cell becomes text in table `raw` under a positional
+name, next to `#row`, its 1-based record number in the file (the CSV header is not a record; a
 CSV record is assumed to be one line). Records DuckDB cannot read at all (a malformed
 CSV record, a line that is not a JSON object) are returned as problems instead.
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlglot import exp
 
-ROW = "__lp_row"
+ROW_NAME = "#row"  # the record number: no field can be named so, and input columns are renamed
+ROW = '"#row"'  # the same, as SQL
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
 MEMORY_LIMIT = os.environ.get("LEADPOLICY_DUCKDB_MEMORY", "2GB")
@@ -56,57 +58,111 @@ class Staging:
         self.folder.cleanup()
 
 
-def stage(con, path: Path, fmt: str) -> tuple[list[str], list[dict]]:
-    """Load the file as text into table `raw`; return its columns and the unreadable records
-    (dicts of row, field, problem, raw)."""
+def text_column(i: int) -> str:
+    """The staged text of input column i (0-based)."""
+    return f"#{i}"
+
+
+def original_column(i: int) -> str:
+    """The staged original value of input column i: JSON for JSON Lines, the typed value for Parquet."""
+    return f"#o{i}"
+
+
+@dataclass
+class Staged:
+    """What `stage` put in table `raw`: the input's column names, in file order, and the records
+    DuckDB could not read at all (dicts of row, field, problem, raw)."""
+
+    columns: list[str]
+    problems: list[dict]
+    has_originals: bool  # whether `original_column(i)` exists (JSON Lines and Parquet)
+
+
+def stage(con, path: Path, fmt: str) -> Staged:
+    """Load the file into table `raw`.
+
+    Every column is staged under a positional name (`#0`, `#1`, ... as text; `#o0`, ... as
+    originals) that no field, score or input column can have, so a column of the file named like
+    a computed value or a helper never stands in for one.
+    """
     import duckdb
 
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
-    problems: list[dict] = []
     try:
         if fmt == "csv":
-            con.execute(f"CREATE TABLE raw AS SELECT row_number() OVER () AS {ROW}, * FROM "
-                        "read_csv(?, all_varchar = true, header = true, store_rejects = true)", [str(path)])
-            bad = con.execute("SELECT line, any_value(error_message), any_value(csv_line) FROM reject_errors "
-                              "GROUP BY line ORDER BY line").fetchall()
-            for line, message, text in bad:
-                problems.append({"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}",
-                                 "raw": text})
-            if bad:
-                _renumber(con, [int(b[0]) for b in bad])
-        elif fmt == "jsonl":
-            con.execute(f"CREATE TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
-                        "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
-                        "auto_detect = false)", [str(path)])
-            con.execute("DELETE FROM lines WHERE trim(line) = ''")
-            con.execute("CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
-                        "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
-            for row, line in con.execute(f"SELECT {ROW}, line FROM checked WHERE NOT ok ORDER BY {ROW}").fetchall():
-                problems.append({"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]})
-            keys = [r[0] for r in con.execute("SELECT DISTINCT unnest(json_keys(line)) FROM checked WHERE ok "
-                                              "ORDER BY 1").fetchall()]
-            columns = ", ".join(
-                exp.alias_(exp.func("json_extract_string", exp.column("line"), exp.Literal.string(f'$."{k}"')),
-                           k, quoted=True).sql("duckdb") for k in keys if '"' not in k)
-            con.execute(f"CREATE TABLE raw AS SELECT {ROW}{', ' + columns if columns else ''} FROM checked "
-                        "WHERE ok")
-        else:
-            con.execute(f"CREATE TABLE parquet_in AS SELECT file_row_number + 1 AS {ROW}, * "
-                        "FROM read_parquet(?, file_row_number = true)", [str(path)])
-            cols = [r[0] for r in con.execute("DESCRIBE parquet_in").fetchall() if r[0] != ROW]
-            casts = ", ".join(f"CAST({quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in cols)
-            con.execute(f"CREATE TABLE raw AS SELECT {ROW}{', ' + casts if casts else ''} FROM parquet_in")
+            return _stage_csv(con, path)
+        if fmt == "jsonl":
+            return _stage_jsonl(con, path)
+        return _stage_parquet(con, path)
     except duckdb.Error as exc:
         raise DataFileError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
-    return [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != ROW], problems
 
 
-def _renumber(con, bad_lines: list[int]) -> None:
-    """Give the good CSV records their record numbers: the k-th good record is the k-th data line
-    that DuckDB did not reject (line 1 is the header)."""
-    total = con.execute("SELECT count(*) FROM raw").fetchall()[0][0] + len(bad_lines)
-    con.execute("CREATE TABLE bad_lines AS SELECT unnest(?::BIGINT[]) AS line", [bad_lines])
+def _stage_csv(con, path: Path) -> Staged:
+    # Read without a header, so the header's cells arrive exactly as written (DuckDB would rename
+    # "Email" and "email" to "Email" and "email_1"); they are record 0.
+    con.execute("CREATE TABLE csv_in AS SELECT row_number() OVER () AS \"#n\", * FROM "
+                "read_csv(?, all_varchar = true, header = false, store_rejects = true)", [str(path)])
+    inner = [r[0] for r in con.execute("DESCRIBE csv_in").fetchall()][1:]
+    bad = con.execute("SELECT line, any_value(error_message), any_value(csv_line) FROM reject_errors "
+                      "GROUP BY line ORDER BY line").fetchall()
+    problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
+                for line, message, text in bad if int(line) > 1]
+    # The k-th record DuckDB read is the k-th line it did not reject; lines count from 1 (the header).
+    total = con.execute("SELECT count(*) FROM csv_in").fetchall()[0][0] + len(bad)
     con.execute("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
-                "FROM range(2, ? + 2) t(l) WHERE l NOT IN (SELECT line FROM bad_lines)", [total])
-    con.execute(f"UPDATE raw SET {ROW} = line_map.record FROM line_map WHERE line_map.k = raw.{ROW}")
+                "FROM range(1, ? + 1) t(l) WHERE l NOT IN (SELECT unnest(?::BIGINT[]))",
+                [total, [int(b[0]) for b in bad]])
+    header_row = con.execute("SELECT * EXCLUDE (\"#n\") FROM csv_in JOIN line_map ON k = \"#n\" "
+                             "WHERE record = 0").fetchall()
+    if not header_row:
+        raise DataFileError(f"{path}: no header line")
+    names = [cell if cell not in (None, "") else f"column{i + 1}" for i, cell in enumerate(header_row[0][:-2])]
+    columns = ", ".join(f"{quoted(c)} AS {quoted(text_column(i))}" for i, c in enumerate(inner))
+    con.execute(f"CREATE TABLE raw AS SELECT record AS {ROW}, {columns} FROM csv_in JOIN line_map ON k = \"#n\" "
+                "WHERE record > 0")
+    return Staged(names, problems, False)
+
+
+def _stage_jsonl(con, path: Path) -> Staged:
+    con.execute(f"CREATE TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
+                "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
+                "auto_detect = false)", [str(path)])
+    con.execute("DELETE FROM lines WHERE trim(line) = ''")
+    con.execute("CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
+                "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
+    problems = [{"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]}
+                for row, line in con.execute(f"SELECT {ROW}, line FROM checked WHERE NOT ok ORDER BY {ROW}"
+                                             ).fetchall()]
+    # Keys in the order they first appear: by line, then by place in the line.
+    keys = [r[0] for r in con.execute(
+        "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
+        f"{ROW} AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) "
+        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first").fetchall()]
+    parts = []
+    for i, key in enumerate(keys):
+        path_text = exp.Literal.string("$." + json_quote(key))
+        parts.append(exp.alias_(exp.func("json_extract_string", exp.column("line"), path_text.copy()),
+                                text_column(i), quoted=True).sql("duckdb"))
+        parts.append(exp.alias_(exp.func("json_extract", exp.column("line"), path_text),
+                                original_column(i), quoted=True).sql("duckdb"))
+    con.execute(f"CREATE TABLE raw AS SELECT {ROW}{''.join(', ' + p for p in parts)} FROM checked WHERE ok")
+    return Staged(keys, problems, True)
+
+
+def json_quote(key: str) -> str:
+    """A JSON object key as a quoted JSONPath member (DuckDB reads backslash escapes in it)."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _stage_parquet(con, path: Path) -> Staged:
+    source = f"read_parquet({exp.Literal.string(str(path)).sql('duckdb')}, file_row_number = true)"
+    names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()][:-1]
+    parts = []
+    for i, name in enumerate(names):
+        parts.append(f"CAST({quoted(name)} AS VARCHAR) AS {quoted(text_column(i))}")
+        parts.append(f"{quoted(name)} AS {quoted(original_column(i))}")
+    con.execute(f"CREATE TABLE raw AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
+                f"FROM {source}")
+    return Staged(names, [], True)

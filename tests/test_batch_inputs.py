@@ -1,0 +1,183 @@
+"""`leadpolicy score` on real exports and hostile files: columns, values as given, rejects, limits."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import time
+
+import pytest
+
+import leadpolicy
+from leadpolicy.batch import BatchError, run
+from leadpolicy.cli import main
+
+from .conftest import POLICIES
+
+NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
+POLICY = leadpolicy.load(POLICIES / "inbound-b2b.policy")
+ENGINES = ["duckdb", "python"]
+BIG_DEMO = {"email": "ana@bigsoft.io", "employees": 1200, "industry": "software", "demo_requested": True}
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected(lead: dict) -> dict:
+    d = POLICY.evaluate(lead, NOW)
+    return {**d.scores, **d.grades, "stage": d.stage, "owner": d.owner, "route": d.route}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_headers_that_differ_only_in_case_are_matched(tmp_path, engine):
+    source = tmp_path / "crm.csv"
+    write_csv(source, ["Email", "EMPLOYEES", "Industry", "Demo_Requested"],
+              [["ana@bigsoft.io", "1200", "software", "yes"]])
+    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    [row] = read_csv(out)
+    assert result.scored == 1
+    assert {k: row[k] for k in ("fit", "stage", "route")} == {"fit": str(expected(BIG_DEMO)["fit"]), "stage": "sql",
+                                                            "route": "enterprise-ae"}
+    assert list(row)[:4] == ["Email", "EMPLOYEES", "Industry", "Demo_Requested"]
+
+
+def test_two_columns_that_fold_to_one_field_are_an_error(tmp_path, capsys):
+    source = tmp_path / "crm.csv"
+    write_csv(source, ["email", "Email"], [["a@b.io", "c@d.io"]])
+    with pytest.raises(BatchError, match="columns 'email' and 'Email' both match field email"):
+        run(POLICY, source, tmp_path / "out.csv", NOW)
+    assert main(["score", str(POLICIES / "inbound-b2b.policy"), str(source), "-o", str(tmp_path / "o.csv"),
+                 "--now", NOW.isoformat()]) == 1
+    assert "both match field email" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
+
+
+def test_missing_fields_and_misspelled_columns_are_said_and_strict_refuses(tmp_path, capsys):
+    source = tmp_path / "crm.csv"
+    write_csv(source, ["email", "employes", "crm_id"], [["a@b.io", "500", "X1"]])
+    args = ["score", str(POLICIES / "inbound-b2b.policy"), str(source), "-o", str(tmp_path / "o.csv"),
+            "--now", NOW.isoformat()]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "column 'employes' is not a field of the policy (did you mean \"employees\"?)" in err
+    assert "field employees is not a column of the file" in err and "crm_id" not in err
+    (tmp_path / "o.csv").unlink()
+    assert main(args + ["--strict-columns"]) == 1
+    assert "employes" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_jsonl_values_stay_as_given_in_the_output(tmp_path, engine):
+    source = tmp_path / "leads.jsonl"
+    lead = {"crm_id": 17, "email": "ana@bigsoft.io", "vip": True, "employees": 1200, "score_hint": 1.5,
+            "tags": ["a", "b"], "demo_requested": True, "industry": "software"}
+    source.write_text(json.dumps(lead) + "\n")
+    _, out, _ = run(POLICY, source, tmp_path / "out.jsonl", NOW, engine)
+    row = json.loads(out.read_text())
+    assert {k: row[k] for k in lead} == lead
+    assert list(row)[:len(lead)] == list(lead)
+    assert row["stage"] == "sql" and isinstance(row["fit"], int)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_csv_cells_stay_as_written(tmp_path, engine):
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["crm_id", "email", "employees", "demo_requested"], [["007", " ana@bigsoft.io ", " 1200 ", "YES"]])
+    _, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    [row] = read_csv(out)
+    assert {k: row[k] for k in ("crm_id", "email", "employees", "demo_requested")} == {
+        "crm_id": "007", "email": " ana@bigsoft.io ", "employees": " 1200 ", "demo_requested": "YES"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_input_columns_named_like_computed_values_or_helpers_never_decide(tmp_path, engine, capsys):
+    source = tmp_path / "leads.csv"
+    header = ["email", "employees", "fit", "fit_grade", "stage", "owner", "route", "__lp_t1", "__lp_bad", "#0",
+              "#row", "#t0"]
+    rows = [["a@tiny.io", "10", "99", "A", "sql", "sales", "enterprise-ae", "5000", "false", "x@y.io", "1", "z"],
+            ["", "10", "99", "A", "sql", "sales", "x", "5000", "false", "x@y.io", "1", "x@y.io"]]  # no email: rejected
+    write_csv(source, header, rows)
+    warnings: list[str] = []
+    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine, on_warning=warnings.append)
+    assert (result.read, result.scored, result.rejected) == (2, 1, 1)
+    [row] = read_csv(out)
+    assert {k: row[k] for k in ("fit", "fit_grade", "stage", "owner", "route")} == {
+        "fit": "0", "fit_grade": "D", "stage": "nurture", "owner": "marketing", "route": ""}
+    assert row["__lp_t1"] == "5000" and row["#0"] == "x@y.io"
+    assert list(row).count("stage") == 1
+    assert any("'fit_grade' is replaced in the output by the computed fit_grade" in w for w in warnings)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_huge_numbers_never_lose_the_batch(tmp_path, engine):
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email", "email_clicks", "employees"],
+              [["a@b.io", "1e19", "5"], ["c@d.io", "1e100000000", "5"], ["e@f.io", "3", "1e308"]])
+    started = time.monotonic()
+    result, out, rejects = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    assert time.monotonic() - started < 60  # a hang would hit the suite's patience, not a speed claim
+    assert (result.read, result.scored, result.rejected) == (3, 2, 1)
+    rows = read_csv(out)
+    assert [r["engagement"] for r in rows] == ["25", "15"]  # 1e19 clicks: capped at 25 points
+    assert rows[1]["fit"] == "30"
+    assert rejects is not None and "2,email_clicks," in rejects.read_text()
+
+
+def test_max_rejects_fails_the_run_but_writes_the_output(tmp_path, capsys):
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email"], [["a@b.io"], [""], [""]])
+    args = ["score", str(POLICIES / "inbound-b2b.policy"), str(source), "-o", str(tmp_path / "o.csv"),
+            "--now", NOW.isoformat()]
+    assert main(args + ["--max-rejects", "2"]) == 0
+    assert main(args + ["--max-rejects", "1"]) == 1
+    assert "2 rejected rows, more than --max-rejects 1" in capsys.readouterr().err
+    assert (tmp_path / "o.csv").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + ["--max-rejects", "many"])
+    assert exit_info.value.code == 2
+
+
+def test_rejects_never_overwrite_an_input_or_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "X.rejects.csv"
+    write_csv(source, ["email"], [["a@b.io"], [""]])
+    before = source.read_text()
+    result, out, rejects = run(POLICY, source, None, NOW)
+    assert source.read_text() == before and rejects.resolve() == tmp_path / "X.rejects.rejects.csv"
+    with pytest.raises(BatchError, match="same file"):
+        run(POLICY, source, tmp_path / "o.csv", NOW, rejects=source)
+    with pytest.raises(BatchError, match="same file"):
+        run(POLICY, source, tmp_path / "o.csv", NOW, rejects=tmp_path / "o.csv")
+    with pytest.raises(BatchError, match="does not exist"):
+        run(POLICY, source, tmp_path / "nowhere" / "o.csv", NOW)
+
+
+def test_score_and_sla_on_one_crm_export_write_different_rejects_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "crm.leads.csv", ["email"], [[""]])
+    write_csv(tmp_path / "crm.events.csv", ["lead", "event", "at"], [["L1", "nope", "2026-11-01T00:00:00Z"]])
+    policy = str(POLICIES / "inbound-b2b.policy")
+    assert main(["score", policy, "crm.leads.csv", "--now", NOW.isoformat()]) == 0
+    assert main(["sla", policy, "crm.events.csv", "--now", NOW.isoformat(), "--report-only"]) == 0
+    assert (tmp_path / "crm.leads.rejects.csv").exists() and (tmp_path / "crm.events.rejects.csv").exists()
+    assert main(["sla", policy, "crm.events.csv", "--rejects", "crm.events.csv"]) == 2
+
+
+@pytest.mark.parametrize("command", [["explain", "POLICY", "--lead", "{}"],
+                                     ["compile", "POLICY", "--target", "sql"], ["score", "POLICY", "x.csv"],
+                                     ["sla", "POLICY", "x.csv"], ["diff", "POLICY", "POLICY"]])
+def test_a_bad_now_is_bad_usage_for_every_command(command, capsys):
+    args = [str(POLICIES / "inbound-b2b.policy") if a == "POLICY" else a for a in command]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + ["--now", "next tuesday"])
+    assert exit_info.value.code == 2
+    assert "'next tuesday' is not an ISO 8601 timestamp" in capsys.readouterr().err
