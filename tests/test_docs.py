@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import http.server
 import shutil
@@ -144,6 +145,10 @@ def test_reference_page_in_a_real_browser(served):
         assert page.locator("svg.leadpolicy-chart circle.lead").count() == 13
         assert page.locator("svg.leadpolicy-chart line.threshold").count() == 3
         assert "within 4 business hours" in page.locator("body").inner_text()
+        headings = [h.strip() for h in page.locator("article h2").all_inner_texts()]
+        for heading in ("Lead fields", "Scores", "Stages and handoff", "Routing", "Service-level agreements",
+                        "Agreed sample cases", "Changelog", "Source"):
+            assert any(h.startswith(heading) for h in headings), (heading, headings)
         page.locator("svg.leadpolicy-chart").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "inbound-b2b.png"), full_page=True)
         page.locator("svg.leadpolicy-chart").screenshot(path=str(shots / "inbound-b2b-chart.png"))
@@ -171,3 +176,42 @@ def test_changelog_from_git_history(tmp_path):
     assert entries[0]["summary"] == "speed_to_lead: target 95% → target 90%"
     assert entries[1]["summary"] == "First agreed version"
     assert changelog(POLICIES.parent / "nowhere" / "x.policy") == []
+
+
+XSS = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
+
+
+def test_a_hostile_policy_runs_no_script_in_a_real_browser(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    q = XSS.replace('"', "'")
+    text = (f'policy "evil" version 1.0.0 {{\n  title "{q}"\n  owner a "{q}"\n  owner b "B"\n'
+            f'  lead {{\n    t text\n  }}\n  score s "{q}" {{\n    +1 when t = "{q}" "{q}"\n  }}\n'
+            f'  grade g from s {{\n    "{q}" when s >= 1\n    "x" otherwise\n  }}\n'
+            f'  stages {{\n    hot when s >= 1 owner b\n    rest otherwise owner a\n  }}\n'
+            f'  route for hot {{\n    "{q}" otherwise\n  }}\n}}\n')
+    (tmp_path / "evil.policy").write_text(text)
+    (tmp_path / "evil.samples.yaml").write_text(
+        "policy: evil.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
+        f"  - name: {json.dumps(q)}\n    lead: {{t: {json.dumps(q)}}}\n    expect: {{stage: hot}}\n")
+    out = tmp_path / "site"
+    pages, diags = render_site([str(tmp_path / "evil.policy")], out)
+    assert pages and not [d for d in diags if d.is_error], diags
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(out / "mkdocs.yml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for name in ("index.html", "policies/evil.html"):
+            page.goto((out / "site" / name).as_uri())
+            page.wait_for_load_state("load")
+            assert page.evaluate("window.__xss") is None, name
+            assert page.locator("img[onerror]").count() == 0, name
+            assert "onerror" in page.locator("body").inner_text()  # shown as text, not run
+        browser.close()
+    assert not dialogs
