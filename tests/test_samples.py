@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -151,3 +152,33 @@ def test_junit_report_names_failures():
     assert suite.get("tests") == "5" and suite.get("failures") == "2" and suite.get("errors") == "3"
     failure = suite.find("testcase/failure")
     assert 'stage: expected "mql", got "sql"' in failure.get("message")
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    import time
+
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "inbound-b2b.policy")
+    bomb = "policy: inbound-b2b.policy\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(8))
+    (tmp_path / "inbound-b2b.samples.yaml").write_text(bomb)
+    started = time.monotonic()
+    run = run_samples(tmp_path / "inbound-b2b.samples.yaml")
+    assert time.monotonic() - started < 10
+    assert [(d.code, d.span.line) for d in run.diagnostics] == [("bad-samples", 2)]
+    assert "anchors and aliases" in run.diagnostics[0].message
+
+
+def test_decay_of_100_percent_is_no_decay_before_the_first_period(tmp_path):
+    from leadpolicy.interpreter import evaluate
+
+    from .engines import policy_from_text
+
+    policy = policy_from_text('policy "d" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    seen timestamp\n'
+                              '  }\n  score s {\n    +10 when seen is present\n    decay 100% every 7 days since seen\n'
+                              '  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+    for seen, want in (("2026-11-19T12:00:00Z", 10), ("2026-11-25T12:00:00Z", 10), ("2026-11-01T12:00:00Z", 0)):
+        values, _ = policy._reader.read({"seen": seen})
+        assert evaluate(policy.tree, values, now).scores["s"].value == want
+        assert policy.evaluate({"seen": seen}, now).scores["s"] == want

@@ -167,6 +167,8 @@ def decay_power(percent: Decimal, periods: int) -> Decimal:
     SQL's DECIMAL(10, 9) give the same product, so they round it the same way (and 9 places
     keep the product within 64-bit decimals, which engines multiply fastest).
     """
+    if periods <= 0:
+        return Decimal(1)  # also for `decay 100%`, where Decimal would refuse 0 ** 0
     with localcontext() as ctx:
         ctx.prec = 60
         value = (Decimal(1) - percent / Decimal(100)) ** periods

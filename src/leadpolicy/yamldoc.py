@@ -60,6 +60,13 @@ def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc 
     if text is None:
         return None, [Diagnostic(code, d.message, name, d.span, d.hint) for d in diags]
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            # Aliases can grow a small file into billions of nodes; these files never need them.
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                return None, [Diagnostic(code, "YAML anchors and aliases (&name, *name) are not allowed here", name,
+                                         ast.Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2),
+                                         hint="write each value out in full")]
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
