@@ -10,7 +10,7 @@ import pytest
 
 from leadpolicy.cli import main
 from leadpolicy.governance import (approval_diagnostics, approvals_path, approve, bump_of, load_approvals,
-                                   required_bump, status)
+                                   required_bump, samples_fingerprint, status)
 from leadpolicy.loader import load_policy, load_policy_text
 
 from .conftest import REFERENCE_COPY
@@ -34,18 +34,47 @@ def policy_at(path):
 def test_approval_status_moves_from_draft_to_agreed_and_a_change_voids_it(workspace):
     path = workspace / "inbound-b2b.policy"
     policy = policy_at(path)
-    assert status(policy, [])[0] == "draft"
+
+    def state(p=None):
+        return status(p or policy_at(path), load_approvals(approvals_path(path))[0], samples_fingerprint(path))
+
+    assert state()[0] == "draft"
     approve(path, policy, "sales", "Raj Patel <raj@example.com>", dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc))
     approvals, problems = load_approvals(approvals_path(path))
-    assert not problems and status(policy, approvals)[:2] == ("partly approved", ["sales"])
-    approve(path, policy, "marketing", "Dana Whitfield <dana@example.com>")
-    assert status(policy, load_approvals(approvals_path(path))[0])[0] == "agreed"
+    assert not problems and state()[:2] == ("partly approved", ["sales"])
+    approve(path, policy, "marketing", "dana@example.com")  # an owner named by email
+    assert state()[0] == "agreed"
+    assert load_approvals(approvals_path(path))[0][-1].by == "Dana Whitfield <dana@example.com>"
     # Reformatting and comments keep the approval ...
     path.write_text("# a new comment\n" + REFERENCE.replace("    +30 when employees >= 200", "    +30 when employees>=200"))
-    assert status(policy_at(path), load_approvals(approvals_path(path))[0])[0] == "agreed"
-    # ... any change of meaning voids it.
+    assert state()[0] == "agreed"
+    samples = workspace / "inbound-b2b.samples.yaml"
+    agreed = samples.read_text()
+    samples.write_text("# reformatted\n" + agreed.replace("expect: {speed_to_lead: met}",
+                                                            "expect:\n      speed_to_lead: met"))
+    assert state()[0] == "agreed"
+    # ... removing or changing an agreed case voids it ...
+    cut = agreed.index("  - name: UK director")
+    samples.write_text(agreed[:cut] + agreed[agreed.index("  - name: Thresholds are inclusive"):])
+    assert state()[0] == "draft"
+    samples.write_text(agreed.replace("route: emea-sdr}", "route: na-sdr}", 1))
+    assert state()[0] == "draft"
+    samples.write_text(agreed)
+    assert state()[0] == "agreed"
+    # ... and so does any change of meaning.
     path.write_text(REFERENCE.replace("+30 when employees >= 200", "+35 when employees >= 200"))
-    assert status(policy_at(path), load_approvals(approvals_path(path))[0])[0] == "draft"
+    assert state()[0] == "draft"
+
+
+def test_only_a_listed_owner_of_the_team_can_approve(workspace, capsys):
+    path = workspace / "inbound-b2b.policy"
+    with pytest.raises(ValueError, match="anyone is not an owner of team marketing in inbound-b2b; "
+                                         "owners of marketing: Dana Whitfield <dana@example.com>"):
+        approve(path, policy_at(path), "marketing", "anyone")
+    with pytest.raises(ValueError, match="not an owner of team marketing"):
+        approve(path, policy_at(path), "marketing", "Raj Patel")  # an owner, of the other team
+    assert main(["approve", str(path), "--team", "marketing", "--by", "anyone"]) == 1
+    assert not approvals_path(path).exists()
 
 
 def test_approve_refuses_a_team_that_does_not_own_the_policy(workspace):
@@ -206,7 +235,7 @@ def test_ci_annotations_and_sarif(workspace, capsys, monkeypatch):
     results = json.loads((workspace / "out.sarif").read_text())["runs"][0]["results"]
     assert {r["ruleId"] for r in results} == {"not-formatted", "not-approved"}
     main(["fmt", "."])
-    for team, person in (("marketing", "Dana"), ("sales", "Raj")):
+    for team, person in (("marketing", "Dana Whitfield"), ("sales", "Raj Patel")):
         main(["approve", "inbound-b2b.policy", "--team", team, "--by", person])
     capsys.readouterr()
     assert main(["ci", "."]) == 0  # formatted, agreed, and no meaning changed since main

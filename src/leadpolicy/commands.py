@@ -183,7 +183,7 @@ def _samples_paths(paths: list[str]) -> tuple[list[Path], list]:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from .governance import approve, status, load_approvals
+    from .governance import approve, load_approvals, samples_fingerprint, status
 
     loaded = _load_or_report(args.policy)
     if loaded is None:
@@ -193,7 +193,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"leadpolicy approve: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    state, _, missing = status(loaded.policy, load_approvals(path)[0])
+    state, _, missing = status(loaded.policy, load_approvals(path)[0], samples_fingerprint(loaded.file))
     print(f"{record.by} approved {loaded.policy.id} {record.version} for {record.team} ({record.fingerprint[:19]}...)")
     print(f"recorded in {path}; status: {state}" + (f" (still to approve: {', '.join(missing)})" if missing else ""))
     return EXIT_OK

@@ -72,13 +72,13 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
 
 
 def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
-    from .governance import approvals_path, load_approvals, status
+    from .governance import approvals_path, load_approvals, samples_fingerprint, status
     from .harness import run_samples
     from .loader import samples_for
 
     calendars = {c.name: english.calendar(c) for c in policy.calendars}
     approvals, _ = load_approvals(approvals_path(path))
-    state, approved, missing = status(policy, approvals)
+    state, approved, missing = status(policy, approvals, samples_fingerprint(path))
     scores = []
     for s in policy.scores:
         notes = []

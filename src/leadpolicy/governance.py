@@ -45,10 +45,41 @@ class Approval:
     version: str
     fingerprint: str
     at: str
+    samples: str = ""  # the agreed samples' fingerprint; an approval without one covers no samples
 
     def as_dict(self) -> dict:
         return {"team": self.team, "by": self.by, "version": self.version, "fingerprint": self.fingerprint,
-                "at": self.at}
+                "samples": self.samples, "at": self.at}
+
+
+def samples_fingerprint(policy_file: str | Path) -> str:
+    """What the agreed sample cases say, as a fingerprint: their data, not their YAML layout, so
+    reformatting keeps approvals while removing or changing a case voids them. "none" without a file."""
+    import hashlib
+    import json
+
+    from .loader import samples_for
+    from .yamldoc import load_yaml
+
+    path = samples_for(policy_file)
+    if not path.exists():
+        return "none"
+    doc, _ = load_yaml(path, "bad-samples", "")
+    content = json.dumps(doc.data, sort_keys=True, ensure_ascii=False) if doc is not None else path.read_bytes()
+    return "sha256:" + hashlib.sha256(content.encode("utf-8") if isinstance(content, str) else content).hexdigest()
+
+
+def approver(policy: ast.Policy, team: str, by: str) -> str:
+    """The owner of `team` that `by` names (the whole "Name <email>", the name, or the email);
+    raises ValueError when `by` is not a listed owner of that team."""
+    wanted = by.strip().casefold()
+    people = [o.person for o in policy.owners if o.team == team]
+    for person in people:
+        name, _, email = person.partition("<")
+        if wanted in {person.casefold(), name.strip().casefold(), email.rstrip(">").strip().casefold()}:
+            return person
+    raise ValueError(f"{by.strip() or 'nobody'} is not an owner of team {team} in {policy.id}; "
+                     f"owners of {team}: {'; '.join(people)}")
 
 
 def load_approvals(path: Path) -> tuple[list[Approval], list[Diagnostic]]:
@@ -68,10 +99,12 @@ def load_approvals(path: Path) -> tuple[list[Approval], list[Diagnostic]]:
     return [Approval(**a) for a in doc.data.get("approvals", [])], []
 
 
-def status(policy: ast.Policy, approvals: list[Approval]) -> tuple[str, list[str], list[str]]:
-    """('draft' | 'partly approved' | 'agreed', teams that approved this content, teams still to approve)."""
+def status(policy: ast.Policy, approvals: list[Approval], samples: str) -> tuple[str, list[str], list[str]]:
+    """('draft' | 'partly approved' | 'agreed', teams that approved this content and these samples,
+    teams still to approve)."""
     current = fingerprint(policy)
-    approved = [t for t in policy.teams if any(a.team == t and a.fingerprint == current for a in approvals)]
+    approved = [t for t in policy.teams if any(a.team == t and a.fingerprint == current and a.samples == samples
+                                               for a in approvals)]
     missing = [t for t in policy.teams if t not in approved]
     state = "agreed" if not missing else ("partly approved" if approved else "draft")
     return state, approved, missing
@@ -84,14 +117,13 @@ def approve(policy_file: str | Path, policy: ast.Policy, team: str, by: str,
         hint = did_you_mean(team, policy.teams)
         raise ValueError(f"team {team!r} does not own {policy.id}" + (f" ({hint})" if hint else "")
                          + f"; owning teams: {', '.join(policy.teams)}")
-    if not by.strip():
-        raise ValueError("--by names the person who approves")
+    person = approver(policy, team, by)
     path = approvals_path(policy_file)
     approvals, problems = load_approvals(path)
     if problems:
         raise ValueError(f"{path}: cannot add to an invalid approvals file: {problems[0].message}")
     at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
-    record = Approval(team, by.strip(), policy.version, fingerprint(policy), at)
+    record = Approval(team, person, policy.version, fingerprint(policy), at, samples_fingerprint(policy_file))
     data = {"policy": policy.id, "approvals": [a.as_dict() for a in approvals] + [record.as_dict()]}
     text = HEADER.format(name=Path(policy_file).name) + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -105,7 +137,7 @@ def approval_diagnostics(policy_file: str, policy: ast.Policy, required: bool) -
     `required`; an effective date that passed without agreement, as a warning."""
     path = approvals_path(policy_file)
     approvals, diags = load_approvals(path)
-    state, _, missing = status(policy, approvals)
+    state, _, missing = status(policy, approvals, samples_fingerprint(policy_file))
     if required and missing and not diags:
         owners = {o.team: o.person for o in policy.owners}
         for team in missing:
