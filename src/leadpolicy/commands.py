@@ -91,6 +91,7 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
             run = run_samples(sample_path, loaded.policy, loaded.file)
             runs.append(run)
             diags.extend(run.diagnostics)
+            diags.extend(coverage_diagnostics(run, args.min_coverage, loaded.file, loaded.policy.id_span))
             status = "ok" if run.ok else "failing"
         else:
             status = "untested"
@@ -108,7 +109,7 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
     errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
     failing_cases = [c for r in runs for c in r.cases if not c.passed]
     low_coverage = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
-    ok = not errors and not failing_cases and not low_coverage
+    ok = not errors and not failing_cases
     if sink is not None:
         sink(diags, runs, low_coverage)
     if args.format == "json":
@@ -122,8 +123,6 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
     _print_diagnostics(diags, sources)
     for run in runs:
         _print_case_failures(run)
-    for run in low_coverage:
-        print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
     _print_summary(rows, runs, diags)
     n_err = len([d for d in diags if d.is_error])
     n_warn = len([d for d in diags if not d.is_error])
@@ -132,6 +131,19 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
           f"{sum(len(r.cases) for r in runs) - len(failing_cases)}/{sum(len(r.cases) for r in runs)} cases passed: "
           f"{verdict}")
     return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
+    """A `low-coverage` error when the run's coverage is below the floor."""
+    from .diagnostics import Diagnostic
+
+    if floor is None or (run.coverage_percent or 0) >= floor:
+        return []
+    missing = [i for i in run.coverage if not i.covered]
+    first = "; ".join(f"the {i.kind} {i.what}" for i in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return [Diagnostic("low-coverage", f"sample coverage {run.coverage_percent}% is below the floor of {floor}%: "
+                       f"no case tests {first}", file, span,
+                       hint=f"add cases to {Path(run.file).name}; `leadpolicy test --coverage` lists what is untested")]
 
 
 def _summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any]:

@@ -44,6 +44,7 @@ CODES: dict[str, tuple[str, str]] = {
     "incomplete-sla": (ERROR, "An SLA lacks a part its kind needs (owner, clock, limit, target)."),
     "bad-samples": (ERROR, "A samples file is not valid YAML, does not follow the samples schema, or names a missing policy."),
     "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
+    "low-coverage": (ERROR, "With --min-coverage: the sample cases cover less of the policy than the floor."),
     "bad-approvals": (ERROR, "An approvals file is not valid YAML or does not follow the approvals schema."),
     "not-approved": (ERROR, "With --require-approvals: an owning team has not approved the current content."),
     "version-not-bumped": (ERROR, "With --against: the policy changed but its version did not move enough."),
