@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 import leadpolicy
 from leadpolicy.harness import load_samples
-from leadpolicy.sqlgen import compile_sql
 
 from .conftest import POLICIES
+from .engines import decide
 
 pytestmark = pytest.mark.spark
 
@@ -19,50 +19,12 @@ NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 POLICY_OBJECTS = {name: leadpolicy.load(POLICIES / f"{name}.policy") for name in ("inbound-b2b", "product-led")}
 
 
-SPARK_TYPES = {"text": "string", "one of": "string", "number": "double", "yes/no": "boolean", "date": "date",
-               "timestamp": "timestamp"}
-
-
-def typed(policy, lead: dict) -> dict:
-    """The lead's values as Spark columns hold them (the warehouse contract: typed columns)."""
-    values, errors = policy._reader.read(lead)
-    assert not errors
-    out = {}
-    for f in policy.ir["fields"]:
-        raw = lead.get(f["name"])
-        value = values[f["name"]]
-        if f["type"] in ("text", "one of"):
-            out[f["name"]] = raw if isinstance(raw, str) else None
-        elif f["type"] == "number":
-            out[f["name"]] = None if raw in (None, "") else float(raw)
-        elif f["type"] == "yes/no":
-            out[f["name"]] = raw if isinstance(raw, bool) else None
-        elif f["type"] == "timestamp":
-            out[f["name"]] = None if raw in (None, "") else value.astimezone(dt.timezone.utc)
-        else:
-            out[f["name"]] = value if raw not in (None, "") else None
-    return out
-
-
 def spark_decisions(spark, policy, leads: list[dict], now: dt.datetime) -> list[dict]:
-    schema = ", ".join(f"`{f['name']}` {SPARK_TYPES[f['type']]}" for f in policy.ir["fields"]) + ", case_no int"
-    rows = [{**typed(policy, lead), "case_no": i} for i, lead in enumerate(leads)]
-    names = [f["name"] for f in policy.ir["fields"]] + ["case_no"]
-    frame = spark.createDataFrame([tuple(r[n] for n in names) for r in rows], schema)
-    frame.createOrReplaceTempView("leads")
-    query = compile_sql(policy.ir, "spark", "leads", now)
-    result = spark.sql(query).orderBy("case_no").collect()
-    decision_names = ([s["name"] for s in policy.ir["scores"]] + [g["name"] for g in policy.ir["grades"]]
-                      + ["stage", "owner", "route"])
-    return [{k: row[k] for k in decision_names} for row in result]
+    return decide("spark", policy, leads, now, spark=spark)
 
 
 def python_decisions(policy, leads, now):
-    out = []
-    for lead in leads:
-        d = policy.evaluate(lead, now)
-        out.append({**d.scores, **d.grades, "stage": d.stage, "owner": d.owner, "route": d.route})
-    return out
+    return decide("python", policy, leads, now)
 
 
 @pytest.mark.parametrize("name", sorted(POLICY_OBJECTS))
