@@ -151,7 +151,7 @@ def test_rejects_never_overwrite_an_input_or_output(tmp_path, monkeypatch):
     source = tmp_path / "X.rejects.csv"
     write_csv(source, ["email"], [["a@b.io"], [""]])
     before = source.read_text()
-    result, out, rejects = run(POLICY, source, None, NOW)
+    _, _, rejects = run(POLICY, source, None, NOW)
     assert source.read_text() == before and rejects.resolve() == tmp_path / "X.rejects.rejects.csv"
     with pytest.raises(BatchError, match="same file"):
         run(POLICY, source, tmp_path / "o.csv", NOW, rejects=source)
