@@ -88,9 +88,10 @@ def _duckdb(policy, leads, now):
         con.executemany(f"INSERT INTO leads VALUES ({', '.join('?' for _ in range(len(fields) + 1))})",
                         [[r[f["name"]] for f in fields] + [i] for i, r in enumerate(rows)])
     query = compile_sql(policy.ir, "duckdb", "leads", now)
-    relation = con.sql(f"SELECT * FROM ({query.split(chr(10), 2)[2]}) ORDER BY case_no")
     names = decision_names(policy)
-    return [{n: _plain(v) for n, v in zip(relation.columns, row) if n in names} for row in relation.fetchall()]
+    wanted = ", ".join(f'"{n}"' for n in names)  # only decisions: timestamps would need pytz to fetch
+    rows = con.sql(f"SELECT {wanted} FROM ({query.split(chr(10), 2)[2]}) ORDER BY case_no").fetchall()
+    return [{n: _plain(v) for n, v in zip(names, row)} for row in rows]
 
 
 def _duckdb_batch(policy, leads, now, folder: Path):

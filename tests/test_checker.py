@@ -133,3 +133,52 @@ def test_stage_after_a_covering_union_is_unreachable():
 '''
     found = diagnostics("", stages)
     assert ("unreachable", 'stage "c" can never be chosen: earlier entries always match first') in found
+
+
+def policy_diagnostics(lead: str, body: str = "", owners: str = '  owner marketing "M"\n  owner sales "S"\n'):
+    text = (f'policy "t" version 1.0.0 {{\n  title "T"\n{owners}  lead {{\n{lead}  }}\n{body}'
+            '  stages {\n    nurture otherwise owner marketing\n  }\n}\n')
+    loaded = load_policy_text(text, "t.policy")
+    assert loaded.policy is not None, loaded.diagnostics
+    return [(d.code, d.message) for d in loaded.diagnostics]
+
+
+def test_names_that_differ_only_in_case_are_one_name():
+    assert ("duplicate-name", 'lead field "Email" differs from "email" only in case') in policy_diagnostics(
+        "    email text\n    Email text\n")
+    assert ("duplicate-name", '"Fit" is both a lead field and a score') in policy_diagnostics(
+        "    fit number\n", "  score Fit {\n    +1 when fit > 1\n  }\n")
+
+
+@pytest.mark.parametrize("lead,body,name,kind", [
+    ("    stage text\n", "", "stage", "lead field"),
+    ("    Route text\n", "", "Route", "lead field"),
+    ("    n number\n", "  score stage {\n    +1 when n > 1\n  }\n", "stage", "score"),
+    ("    n number\n", '  score s {\n    +1 when n > 1\n  }\n  grade route from s {\n    "A" otherwise\n  }\n',
+     "route", "grade"),
+])
+def test_computed_column_names_cannot_name_fields_scores_or_grades(lead, body, name, kind):
+    assert ("reserved-name", f'"{name}" is the name of a computed column, so it cannot name a {kind}') in \
+        policy_diagnostics(lead, body)
+
+
+def test_a_team_may_list_several_owners_but_not_the_same_one_twice():
+    two = '  owner marketing "M"\n  owner marketing "N"\n  owner sales "S"\n'
+    assert policy_diagnostics("    n number\n", owners=two) == []
+    again = '  owner marketing "M"\n  owner marketing "M"\n  owner sales "S"\n'
+    assert ("duplicate-name", 'owner "marketing M" is defined twice') in policy_diagnostics("    n number\n",
+                                                                                           owners=again)
+
+
+@pytest.mark.parametrize("body,message", [
+    ("  score s {\n    +10000000000000000000000000000 when n > 1\n  }\n",
+     "1000000000...0000 (29 characters) is out of range"),
+    ("  score s {\n    +1 when n > " + "9" * 4400 + "\n  }\n", "9999999999...9999 (4400 characters) is out of range"),
+    ("  score s {\n    +1 when n > 0.0000000001\n  }\n", "1E-10 is out of range"),
+    ("  score s {\n    +1 per n up to 1000000000\n  }\n", "1000000000 is out of range"),
+    ('  sla x {\n    owner sales\n    from a until b\n    within 100000 days\n    target 90%\n  }\n',
+     "100000 days is longer than an SLA can promise (3650 days at most)"),
+])
+def test_numbers_out_of_range_are_errors_not_crashes(body, message):
+    found = policy_diagnostics("    n number\n", body)
+    assert any(code == "bad-value" and text.startswith(message) for code, text in found), found

@@ -63,3 +63,18 @@ def test_non_ascii_text_matches_the_same_on_every_engine(engine, request, tmp_pa
                         folder=tmp_path)
     got = {CASES[i][:2]: decision[f"c{i}"] == 1 for i in range(len(CASES))}
     assert got == {(value, cond): want for value, cond, want in CASES}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "duckdb-batch"])
+def test_fields_named_like_sql_helpers_work_in_sql(engine, tmp_path):
+    # The decay factors come from a VALUES table; its columns must not capture fields named n or f.
+    from .engines import decide
+
+    policy = policy_from_text(
+        'policy "names" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    n number\n    f number\n'
+        '    seen timestamp\n  }\n  score s {\n    +10 per n up to 50\n    +5 when f > 1\n'
+        '    decay 50% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+    leads = [{"n": 3, "f": 2, "seen": "2026-11-18T12:00:00Z"}, {"n": 1, "f": 0, "seen": "2026-11-20T11:00:00Z"}]
+    assert decide(engine, policy, leads, now, folder=tmp_path) == decide("python", policy, leads, now)
+    assert [d["s"] for d in decide("python", policy, leads, now)] == [9, 10]  # 35 x 0.25 = 8.75; 10 x 1

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
+from dataclasses import fields
 from decimal import Decimal
 from typing import Iterable
 
@@ -18,6 +19,13 @@ from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbo
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner"}
+OUTPUT_NAMES = ("stage", "owner", "route")  # columns every scored row gets; no field, score or grade may take them
+# Every number in a policy: at most 9 digits before the point and 9 after, so totals stay exact in
+# 64-bit decimals on every engine. SLA durations: at most ten years.
+MAX_WHOLE_DIGITS, MAX_PLACES = 9, 9
+MAX_DURATION_DAYS = 3650
+UNIT_DAYS = {"minutes": Decimal(1) / 1440, "hours": Decimal(1) / 24, "days": Decimal(1),
+             "business hours": Decimal(1) / 24, "business days": Decimal(1)}
 PERIODS = ("day", "week", "month", "quarter")
 CLOCK_UNITS = ("minutes", "hours", "days", "business hours", "business days")
 ORDERED_TYPES = (NUMBER, DATE, TIMESTAMP)
@@ -55,6 +63,7 @@ class _Checker:
         self.header()
         self.lead_fields()
         self.duplicates()
+        self.number_limits()
         for index, item in enumerate(self.policy.items):
             if isinstance(item, ast.Score):
                 self.score(item, index)
@@ -129,21 +138,33 @@ class _Checker:
             "stage": [(s.name, s) for s in self.policy.stages],
             "calendar": [(c.name, c) for c in self.policy.calendars],
             "SLA": [(s.name, s) for s in self.policy.slas],
-            "owner": [(o.team, o) for o in self.policy.owners],
+            "owner": [(f"{o.team} {o.person}", o) for o in self.policy.owners],  # a team may list several people
         }
         for kind, named in groups.items():
-            seen: dict[str, ast.Node] = {}
+            seen: dict[str, tuple[str, ast.Node]] = {}
             for name, node in named:
-                if name in seen:
+                # Names are compared ignoring case: SQL engines and CRM exports do not tell Email from email.
+                first = seen.get(name.casefold())
+                if first is None:
+                    seen[name.casefold()] = (name, node)
+                elif first[0] == name:
                     self.report("duplicate-name", f'{kind} "{name}" is defined twice', node,
-                                hint=f"first defined on line {seen[name].span.line}")
+                                hint=f"first defined on line {first[1].span.line}")
                 else:
-                    seen[name] = node
-        fields = {f.name for f in self.policy.fields}
+                    self.report("duplicate-name", f'{kind} "{name}" differs from "{first[0]}" only in case', node,
+                                hint="SQL engines and lead files do not tell them apart: rename one")
+        fields = {f.name.casefold(): f.name for f in self.policy.fields}
         for item in self.policy.items:
-            if isinstance(item, (ast.Score, ast.Grade)) and item.name in fields:
+            if isinstance(item, (ast.Score, ast.Grade)) and item.name.casefold() in fields:
                 self.report("duplicate-name", f'"{item.name}" is both a lead field and a {type(item).__name__.lower()}',
                             item)
+        named_outputs = [(f.name, f, "lead field") for f in self.policy.fields] + [
+            (i.name, i, type(i).__name__.lower()) for i in self.policy.items if isinstance(i, (ast.Score, ast.Grade))]
+        for name, node, kind in named_outputs:
+            if name.casefold() in OUTPUT_NAMES and name != "owner":  # a field named owner is reported as reserved
+                self.report("reserved-name", f'"{name}" is the name of a computed column, so it cannot name a {kind}',
+                            node, hint=f'every scored lead gets {", ".join(OUTPUT_NAMES)}; rename it, for example '
+                                       f'"{name}_value"')
         routed: dict[str, ast.Route] = {}
         for route in self.policy.routes:
             for stage in route.stages:
@@ -151,6 +172,23 @@ class _Checker:
                     self.report("duplicate-name", f'stage "{stage}" has two routes', route,
                                 hint=f"the first is on line {routed[stage].span.line}")
                 routed.setdefault(stage, route)
+
+    def number_limits(self) -> None:
+        """Every number within MAX_WHOLE_DIGITS/MAX_PLACES, every SLA duration within ten years."""
+        for node in self.policy.walk():
+            for f in fields(node):
+                value = getattr(node, f.name)
+                if isinstance(value, Decimal) and not _within_limits(value):
+                    self.report("bad-value", f"{_short(value)} is out of range: numbers in a policy have at most "
+                                f"{MAX_WHOLE_DIGITS} digits before the point and {MAX_PLACES} after", node)
+            if isinstance(node, ast.ClockLimit) and _within_limits(node.amount) and node.unit in UNIT_DAYS \
+                    and node.amount * UNIT_DAYS[node.unit] > MAX_DURATION_DAYS:
+                self.report("bad-value", f"{_short(node.amount)} {node.unit} is longer than an SLA can promise "
+                            f"({MAX_DURATION_DAYS} days at most)", node)
+            if isinstance(node, ast.CountRule) and _within_limits(node.window) and node.window_unit in UNIT_DAYS \
+                    and node.window * UNIT_DAYS[node.window_unit] > MAX_DURATION_DAYS:
+                self.report("bad-value", f"a window of {_short(node.window)} {node.window_unit} is longer than "
+                            f"{MAX_DURATION_DAYS} days", node)
 
     # ------------------------------------------------------------ names and types
     def lookup(self, ref: ast.NameRef, index: int) -> Symbol | None:
@@ -488,3 +526,18 @@ def rule_warnings(policy: ast.Policy, file: str) -> Iterable[Diagnostic]:
             elif verdict == "always":
                 yield Diagnostic("always-true", "this condition is always true, so every lead gets these points",
                                  file, rule.condition.span)
+
+
+def _within_limits(value: Decimal) -> bool:
+    if not value.is_finite():
+        return False
+    if value.is_zero():
+        return True
+    exponent = value.as_tuple().exponent
+    return value.adjusted() < MAX_WHOLE_DIGITS and isinstance(exponent, int) and exponent >= -MAX_PLACES
+
+
+def _short(value: Decimal) -> str:
+    """A number as written, shortened when it is very long (messages stay readable)."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-4:]} ({len(text)} characters)"

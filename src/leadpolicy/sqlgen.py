@@ -260,7 +260,7 @@ class _SqlGen:
             decay = s["decay"]
             days = self.days_since(decay["field"])
             every = Decimal(decay["every_days"])
-            factor = exp.Coalesce(this=exp.column("f", table=self.factor_alias, quoted=True),
+            factor = exp.Coalesce(this=exp.column("#f", table=self.factor_alias, quoted=True),
                                   expressions=[_decimal("0", FACTOR_TYPE)])
             bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"]))
                         for r in s["rules"])
@@ -286,12 +286,12 @@ class _SqlGen:
                 for n, f in table]
         values = exp.Values(expressions=rows, alias=exp.TableAlias(
             this=exp.to_identifier(self.factor_alias, quoted=True),
-            columns=[exp.to_identifier("n", quoted=True), exp.to_identifier("f", quoted=True)]))
+            columns=[exp.to_identifier("#n", quoted=True), exp.to_identifier("#f", quoted=True)]))
         every = Decimal(decay["every_days"])
         days = self.days_since(decay["field"])
         periods = (floor_div(days, int(every)) if every == every.to_integral_value() else
                    exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))))
-        on = exp.EQ(this=exp.column("n", table=self.factor_alias, quoted=True), expression=periods)
+        on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True), expression=periods)
         return values, on
 
     def ladder(self, entries: list[dict], value_of) -> exp.Expression:
