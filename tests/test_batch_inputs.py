@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,62 @@ def test_a_bad_now_is_bad_usage_for_every_command(command, capsys):
         main(args + ["--now", "next tuesday"])
     assert exit_info.value.code == 2
     assert "'next tuesday' is not an ISO 8601 timestamp" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_one_odd_jsonl_line_is_one_reject(tmp_path, engine):
+    source = tmp_path / "leads.jsonl"
+    long_title = "x" * 3_000_000
+    source.write_bytes(b'{"email": "a@b.io"}\n{"email": "bad \xff byte"}\n\n'
+                       + json.dumps({"email": "c@d.io", "job_title": long_title}).encode() + b"\n[1, 2]\n"
+                       + b'{"email": "e@f.io"}\n')
+    result, out, rejects = run(POLICY, source, tmp_path / "out.jsonl", NOW, engine)
+    assert (result.read, result.scored, result.rejected) == (5, 3, 2)
+    assert sorted((r["row"], r["problem"].split(":")[0]) for r in result.rejects) == [
+        (2, "unreadable line"), (5, "not a JSON object")]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["email"] for r in rows] == ["a@b.io", "c@d.io", "e@f.io"] and len(rows[1]["job_title"]) == 3_000_000
+
+
+def test_staging_folders_of_killed_runs_are_swept(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from leadpolicy import staging
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / "leadpolicy-999999999-abc"  # no such process
+    alive = tmp_path / f"leadpolicy-{os.getpid()}-def"
+    other = tmp_path / "leadpolicy-notes"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+    db = staging.Staging()
+    try:
+        assert not dead.exists() and alive.exists() and other.exists()
+        assert Path(db.folder.name).name.startswith(f"leadpolicy-{os.getpid()}-")
+    finally:
+        db.close()
+    assert not Path(db.folder.name).exists()
+
+
+def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email", "employees"], [[f"u{i}@x.io", str(i)] for i in range(300_000)])
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "leadpolicy", "score", str(POLICIES / "inbound-b2b.policy"),
+                             str(source), "-o", str(tmp_path / "out.csv"), "--engine", "python", "--now",
+                             NOW.isoformat()], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "tmp").glob("leadpolicy-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list((tmp_path / "tmp").glob("leadpolicy-*")), "the run never staged"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"interrupted" in err
+    assert not list((tmp_path / "tmp").iterdir()) and not (tmp_path / "out.csv").exists()

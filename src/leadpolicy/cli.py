@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from typing import Sequence
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -221,6 +222,22 @@ def _version() -> str:
     return __version__
 
 
+_terminated = threading.Event()  # set by SIGTERM: a library may wrap the KeyboardInterrupt
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """A SIGTERM (a CI job cancelled, `kill`) ends the command through its `finally` blocks, so
+    temporary files and staging folders are removed, as on Ctrl-C."""
+    import signal
+
+    def stop(signum, frame):
+        _terminated.set()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -229,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from . import commands as c
 
+    _stop_cleanly_on_sigterm()
     handler = {"check": c.cmd_check, "test": c.cmd_test, "explain": c.cmd_explain, "schema": c.cmd_schema,
                "fmt": c.cmd_fmt, "sla": c.cmd_sla,
                "compile": c.cmd_compile, "score": c.cmd_score, "approve": c.cmd_approve,
@@ -237,10 +255,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except KeyboardInterrupt:
         print("leadpolicy: interrupted", file=sys.stderr)
-        return 130
+        return 130  # also after SIGTERM: the shell's code for an interrupted command
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # never a traceback for the user; LEADPOLICY_DEBUG=1 shows it
+        if _terminated.is_set():
+            print("leadpolicy: interrupted", file=sys.stderr)
+            return 130
         if os.environ.get("LEADPOLICY_DEBUG"):
             raise
         print(f"leadpolicy: internal error: {type(exc).__name__}: {exc}\n"

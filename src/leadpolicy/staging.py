@@ -21,6 +21,7 @@ ROW = '"#row"'  # the same, as SQL
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
 MEMORY_LIMIT = os.environ.get("LEADPOLICY_DUCKDB_MEMORY", "2GB")
+MAX_LINE = 64 * 1024 * 1024  # the longest JSON Lines record read (DuckDB's default is 2 MB)
 
 
 class DataFileError(ValueError):
@@ -39,6 +40,33 @@ def data_format(path: Path, given: str | None = None) -> str:
     return fmt
 
 
+FOLDER_PREFIX = "leadpolicy-"
+
+
+def sweep_stale_folders() -> list[Path]:
+    """Remove the staging folders of runs that were killed (their process is gone); returns them."""
+    import shutil
+
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 class Staging:
     """A DuckDB database on disk in a temporary folder: staged rows spill there, so memory stays
     within the limit (LEADPOLICY_DUCKDB_MEMORY, default 2GB) however large the input."""
@@ -46,7 +74,8 @@ class Staging:
     def __init__(self, timezone: str = "UTC", progress: bool = False):
         import duckdb
 
-        self.folder = tempfile.TemporaryDirectory(prefix="leadpolicy-")
+        sweep_stale_folders()
+        self.folder = tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         self.con = duckdb.connect(str(Path(self.folder.name) / "stage.duckdb"))
         self.con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
         self.con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
@@ -109,11 +138,7 @@ def _stage_csv(con, path: Path) -> Staged:
                       "GROUP BY line ORDER BY line").fetchall()
     problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
                 for line, message, text in bad if int(line) > 1]
-    # The k-th record DuckDB read is the k-th line it did not reject; lines count from 1 (the header).
-    total = con.execute("SELECT count(*) FROM csv_in").fetchall()[0][0] + len(bad)
-    con.execute("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
-                "FROM range(1, ? + 1) t(l) WHERE l NOT IN (SELECT unnest(?::BIGINT[]))",
-                [total, [int(b[0]) for b in bad]])
+    _map_lines(con, "csv_in", [int(b[0]) for b in bad])
     header_row = con.execute("SELECT * EXCLUDE (\"#n\") FROM csv_in JOIN line_map ON k = \"#n\" "
                              "WHERE record = 0").fetchall()
     if not header_row:
@@ -126,15 +151,23 @@ def _stage_csv(con, path: Path) -> Staged:
 
 
 def _stage_jsonl(con, path: Path) -> Staged:
-    con.execute(f"CREATE TABLE lines AS SELECT row_number() OVER () AS {ROW}, line FROM read_csv(?, "
+    # One line, one record. A line DuckDB cannot read (a byte that is not UTF-8) is rejected on its own;
+    # long lines are fine up to MAX_LINE.
+    con.execute("CREATE TABLE lines_in AS SELECT row_number() OVER () AS \"#n\", line FROM read_csv(?, "
                 "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
-                "auto_detect = false)", [str(path)])
+                f"auto_detect = false, store_rejects = true, max_line_size = {MAX_LINE})", [str(path)])
+    bad = con.execute("SELECT line, any_value(error_message) FROM reject_errors GROUP BY line ORDER BY line"
+                      ).fetchall()
+    unreadable = [{"row": int(line), "field": "", "problem": f"unreadable line: {message.splitlines()[0]}",
+                   "raw": ""} for line, message in bad]
+    _map_lines(con, "lines_in", [int(b[0]) for b in bad])
+    con.execute(f"CREATE TABLE lines AS SELECT record + 1 AS {ROW}, line FROM lines_in JOIN line_map ON k = \"#n\"")
     con.execute("DELETE FROM lines WHERE trim(line) = ''")
     con.execute("CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
                 "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
-    problems = [{"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]}
-                for row, line in con.execute(f"SELECT {ROW}, line FROM checked WHERE NOT ok ORDER BY {ROW}"
-                                             ).fetchall()]
+    problems = unreadable + [
+        {"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]}
+        for row, line in con.execute(f"SELECT {ROW}, line FROM checked WHERE NOT ok ORDER BY {ROW}").fetchall()]
     # Keys in the order they first appear: by line, then by place in the line.
     keys = [r[0] for r in con.execute(
         "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
@@ -149,6 +182,14 @@ def _stage_jsonl(con, path: Path) -> Staged:
                                 original_column(i), quoted=True).sql("duckdb"))
     con.execute(f"CREATE TABLE raw AS SELECT {ROW}{''.join(', ' + p for p in parts)} FROM checked WHERE ok")
     return Staged(keys, problems, True)
+
+
+def _map_lines(con, table: str, bad_lines: list[int]) -> None:
+    """Table `line_map` (k, record): the k-th row DuckDB read is the k-th line it did not reject;
+    lines count from 1, and `record` is the line number less one."""
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] + len(bad_lines)
+    con.execute("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
+                "FROM range(1, ? + 1) t(l) WHERE l NOT IN (SELECT unnest(?::BIGINT[]))", [total, bad_lines])
 
 
 def json_quote(key: str) -> str:
