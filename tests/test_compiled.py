@@ -287,3 +287,27 @@ def test_every_value_validate_accepts_evaluates_as_the_interpreter_reads_it():
         assert decision.scores == as_text.scores
         assert decision.scores["engagement"] == decision.breakdown["engagement"]["value"]
         assert decision.breakdown["engagement"]["decay_periods"] == 1  # 50 days before now: one 30-day period
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda a: a.__setitem__("format_version", [1, "x"]),
+    lambda a: a.__setitem__("format_version", [10**5000]),
+    lambda a: a.__setitem__("source", "\ud800"),
+    lambda a: a.__setitem__("source", 5),
+    lambda a: a.__setitem__("fields", None),
+    lambda a: a.pop("source"),
+], ids=["version-text", "version-huge", "surrogate", "source-int", "fields-null", "no-source"])
+def test_every_malformed_artifact_is_a_policy_error(mutate):
+    import copy
+
+    data = copy.deepcopy(json.loads(leadpolicy.load(POLICIES / "inbound-b2b.policy").artifact_json()))
+    mutate(data)
+    with pytest.raises(leadpolicy.PolicyError):
+        leadpolicy.load(data)
+
+
+def test_a_deeply_nested_artifact_file_is_a_policy_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(leadpolicy.PolicyError, match="not a readable compiled policy"):
+        leadpolicy.load(path)

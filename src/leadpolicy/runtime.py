@@ -199,7 +199,7 @@ def load(source: str | Path | Mapping[str, Any]) -> Policy:
     if path.suffix == ".json":
         try:
             data = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise PolicyError(f"{path}: not a readable compiled policy: {exc}") from None
         return _from_artifact(data, str(path))
     from .loader import load_policy
@@ -211,6 +211,16 @@ def load(source: str | Path | Mapping[str, Any]) -> Policy:
 
 
 def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
+    try:
+        return _checked_artifact(data, name)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, RecursionError, UnicodeError) as exc:
+        # Whatever else a malformed file makes the checks below trip on, it is still a refused artifact.
+        raise PolicyError(f"{name}: not a valid compiled policy ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
     from jsonschema import Draft202012Validator
 
     from .loader import load_policy_text
@@ -220,8 +230,8 @@ def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
     if data.get("format") != FORMAT:
         raise PolicyError(f"{name}: not a leadpolicy compiled policy (format {data.get('format')!r})")
     version = data.get("format_version")
-    if not (isinstance(version, list) and version and isinstance(version[0], int)):
-        raise PolicyError(f"{name}: no format_version")
+    if not (isinstance(version, list) and version and all(type(v) is int and 0 <= v < 10**6 for v in version)):
+        raise PolicyError(f"{name}: no format_version (a list of whole numbers, as [1, 0])")
     if version[0] != FORMAT_VERSION[0] or list(version) > FORMAT_VERSION:
         raise PolicyError(f"{name}: format version {'.'.join(map(str, version))} is not supported by this "
                           f"leadpolicy (it reads {FORMAT_VERSION[0]}.x up to {'.'.join(map(str, FORMAT_VERSION))}); "
