@@ -98,3 +98,16 @@ def test_all_errors_are_reported_in_one_run(tmp_path):
     path.write_text(text)
     codes = sorted(d.code for d in load_policy(path).diagnostics)
     assert codes == ["duplicate-name", "unknown-name", "unknown-team"]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x1c", "\x85", "\u2029"])
+def test_line_separators_inside_a_line_do_not_shift_the_excerpt(separator):
+    from leadpolicy.diagnostics import render_all
+    from leadpolicy.loader import load_policy_text
+
+    text = (f'policy "t" version 1.0.0 {{\n  title "a{separator}b"\n  owner a "A"\n  owner b "B"\n'
+            '  lead {\n    n numbr\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
+    loaded = load_policy_text(text, "t.policy")
+    out = render_all(loaded.diagnostics, {"t.policy": text})
+    assert out.splitlines()[:3] == ["t.policy:6:7: syntax-error: unexpected 'numbr'", "        n numbr",
+                                    "          ^^^^^"]

@@ -146,3 +146,14 @@ def test_parse_of_fmt_is_the_same_policy_and_fmt_is_idempotent(policy):
     assert parsed.diagnostics == []
     assert parsed.policy == policy
     assert format_policy(parsed.policy, parsed.comments) == out
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x85"])
+def test_a_hash_after_a_line_separator_inside_a_string_is_not_a_comment(separator):
+    text = (f'policy "t" version 1.0.0 {{\n  title "a{separator}# b"\n  owner a "A"\n  owner b "B"\n'
+            '  lead {\n    n number\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
+    parsed = parse_text(text)
+    assert parsed.comments == []
+    once = format_policy(parsed.policy, parsed.comments)
+    again = parse_text(once)
+    assert format_policy(again.policy, again.comments) == once and again.policy == parsed.policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -106,6 +107,18 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f'did you mean "{close[0]}"?' if close else None
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a policy as the parser counts them: split at "\\n" only (U+2028, form feeds and
+    other separators that str.splitlines() also breaks at stay inside their line)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def printable(line: str) -> str:
+    """A source line safe to show in a terminal: control and separator characters become U+FFFD,
+    one for one, so the caret below still points at the right column."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in line)
+
+
 def render(diag: Diagnostic, source: str | None) -> str:
     """`FILE:LINE:COL: CODE: message`, the source line, a caret, and a hint."""
     prefix = f"{diag.file}:{diag.span.line}:{diag.span.column}" if diag.span.line else diag.file
@@ -114,9 +127,9 @@ def render(diag: Diagnostic, source: str | None) -> str:
         head += "warning: "
     out = [head + diag.message]
     if source is not None and diag.span.line:
-        lines = source.splitlines()
+        lines = source_lines(source)
         if 0 < diag.span.line <= len(lines):
-            text = lines[diag.span.line - 1].expandtabs(1)
+            text = printable(lines[diag.span.line - 1].expandtabs(1))
             col = max(diag.span.column, 1)
             if diag.span.end_line == diag.span.line and diag.span.end_column > col:
                 width = diag.span.end_column - col

@@ -13,7 +13,7 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from . import ast
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, source_lines
 
 MAX_DEPTH = 100
 BOOLEAN_RULES = ("and_", "or_", "not_")
@@ -92,7 +92,7 @@ def parse_file(path: str | Path) -> ParseResult:
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     """Parse policy source. Never raises for bad input: problems are diagnostics."""
     if not text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+        not line.strip() or line.lstrip().startswith("#") for line in source_lines(text)
     ):
         return ParseResult(file, text, None, [Diagnostic("empty-file", "the file holds no policy", file,
                                                          hint='start with: policy "my-policy" version 1.0.0 { ... }')])
@@ -117,7 +117,7 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
 def _comments(text: str) -> list[Token]:
     """Comment tokens with positions. A '#' inside a quoted text is not a comment."""
     found: list[Token] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(source_lines(text), start=1):
         in_string = False
         escaped = False
         for col, ch in enumerate(line):
@@ -214,7 +214,7 @@ def _one_of(words: list[str]) -> str:
 
 
 def _last_position(text: str) -> tuple[int, int]:
-    lines = text.rstrip().splitlines() or [""]
+    lines = source_lines(text.rstrip()) or [""]
     return len(lines), len(lines[-1]) + 1
 
 
