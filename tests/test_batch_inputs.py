@@ -241,3 +241,20 @@ def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_p
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and b"interrupted" in err
     assert not list((tmp_path / "tmp").iterdir()) and not (tmp_path / "out.csv").exists()
+
+
+def test_a_policy_without_sql_form_is_said_by_check_and_score(tmp_path, capsys):
+    policy = tmp_path / "dated.policy"
+    policy.write_text('policy "dated" version 1.0.0 {\n  title "T"\n  owner a "A"\n  owner b "B"\n  lead {\n'
+                      '    email text required\n    seen timestamp\n  }\n  score s {\n'
+                      '    +5 when seen >= 2026-11-01\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
+    assert main(["check", str(policy), "--allow-untested"]) == 0
+    out = capsys.readouterr().out
+    assert "dated.policy:10:13: no-sql-form: warning: a timestamp compared with a date has no SQL form yet" in out
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email", "seen"], [["a@b.io", "2026-11-02T01:00:00+01:00"]])
+    args = ["score", str(policy), str(source), "-o", str(tmp_path / "o.csv"), "--now", NOW.isoformat()]
+    assert main(args) == 1
+    assert "has no SQL form" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
+    assert main(args + ["--engine", "python"]) == 0
+    assert read_csv(tmp_path / "o.csv")[0]["s"] == "5"

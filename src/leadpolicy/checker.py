@@ -128,6 +128,9 @@ class _Checker:
                 self.report("duplicate-name", f'"{f.name}" lists a choice twice', f.type)
             if f.default is not None:
                 self.literal_fits(f.default, Symbol(f.name, "field", f.type.name, f.type.choices))
+            if f.type.name == TIMESTAMP and f.default is not None:
+                self.report("no-sql-form", f'a default for timestamp field "{f.name}" has no SQL form yet', f.default,
+                            hint="compile --target sql refuses this policy and `leadpolicy score` needs --engine python")
             if f.required and f.default is not None:
                 self.report("bad-value", f'"{f.name}" is required, so its default never applies', f.default)
 
@@ -263,6 +266,7 @@ class _Checker:
                 else:
                     self.literal_fits(atom.right, left)
                     self.literal_fits(atom.left, right)
+                    self.sql_form(atom, {left.type, right.type})
             elif isinstance(atom, ast.Between):
                 subject = self.operand_type(atom.operand, index)
                 bounds = [self.operand_type(b, index) for b in (atom.low, atom.high)]
@@ -275,6 +279,7 @@ class _Checker:
                 for bound, sym in zip((atom.low, atom.high), bounds):
                     if not compatible(subject.type, sym.type):  # type: ignore[union-attr]
                         self.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound)
+                self.sql_form(atom, {subject.type} | {b.type for b in bounds if b is not None})
                 if (isinstance(atom.low, ast.Literal) and isinstance(atom.high, ast.Literal)
                         and atom.low.kind == atom.high.kind and atom.low.value > atom.high.value):  # type: ignore[operator]
                     self.report("bad-value", "the low end of between is above the high end", atom,
@@ -284,6 +289,9 @@ class _Checker:
                 if subject is not None:
                     for value in atom.values:
                         self.literal_fits(value, subject)
+                    if subject.type == TIMESTAMP and any(isinstance(v, ast.Literal) and v.kind == "date"
+                                                         for v in atom.values):
+                        self.sql_form(atom, {TIMESTAMP, DATE})
             elif isinstance(atom, ast.TextMatch):
                 subject = self.operand_type(atom.operand, index)
                 if subject is not None and subject.type not in (TEXT, CHOICE):
@@ -296,6 +304,13 @@ class _Checker:
                 if subject is not None and subject.type != YESNO:
                     self.report("type-mismatch", f"a bare condition must be a yes/no field, but {describe(subject)} is not",
                                 atom, hint=_bare_hint(subject))
+
+    def sql_form(self, atom: ast.Node, types: set) -> None:
+        """Warn where a policy has no SQL form (the Python evaluators still run it)."""
+        if {TIMESTAMP, DATE} <= types:
+            self.report("no-sql-form", "a timestamp compared with a date has no SQL form yet", atom,
+                        hint="compile --target sql refuses this policy and `leadpolicy score` needs --engine python; "
+                             "compare with a timestamp, or use days since")
 
     # ------------------------------------------------------------ blocks
     def score(self, score: ast.Score, index: int) -> None:

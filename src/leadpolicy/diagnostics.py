@@ -52,6 +52,7 @@ CODES: dict[str, tuple[str, str]] = {
     "bad-ref": (ERROR, "With --against: the git reference or the file at it cannot be read."),
     "not-formatted": (ERROR, "With `leadpolicy ci`: the policy is not in canonical form (`leadpolicy fmt`)."),
     "effective-unapproved": (WARNING, "The policy's effective date has passed but not every team approved it."),
+    "no-sql-form": (WARNING, "A construct the SQL target cannot express yet: the policy runs in Python only."),
     "never-true": (WARNING, "A condition can never be true, so its rule never fires."),
     "always-true": (WARNING, "A rule's condition is always true; write it as a constant or `otherwise`."),
     "no-route-otherwise": (WARNING, "A route has no `otherwise`: some leads of its stages get no queue."),
