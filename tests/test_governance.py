@@ -230,7 +230,8 @@ def test_ci_annotations_and_sarif(workspace, capsys, monkeypatch):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert main(["ci", ".", "--sarif", "out.sarif"]) == 1
     out = capsys.readouterr().out
-    assert "::error file=inbound-b2b.policy,title=not-formatted::the policy is not in canonical form" in out
+    assert ("::error file=inbound-b2b.policy,line=24,col=1,title=not-formatted::the policy is not in canonical form "
+            "(from line 24)") in out
     assert "::error file=inbound-b2b.policy,line=4,col=8,title=not-approved::team marketing has not approved" in out
     results = json.loads((workspace / "out.sarif").read_text())["runs"][0]["results"]
     assert {r["ruleId"] for r in results} == {"not-formatted", "not-approved"}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable
+from urllib.parse import quote
 
-from .diagnostics import CODES, Diagnostic
+from . import ast
+from .diagnostics import CODES, Diagnostic, source_lines
 
 
 def fmt_diagnostics(paths: list[str]) -> list[Diagnostic]:
@@ -17,10 +20,22 @@ def fmt_diagnostics(paths: list[str]) -> list[Diagnostic]:
     out = []
     for path in policies:
         parsed = parse_file(path)
-        if parsed.policy is not None and format_policy(parsed.policy, parsed.comments) != parsed.source:
-            out.append(Diagnostic("not-formatted", "the policy is not in canonical form", str(path),
-                                  hint=f"run: leadpolicy fmt {path}"))
+        if parsed.policy is None:
+            continue
+        formatted = format_policy(parsed.policy, parsed.comments)
+        if formatted != parsed.source:
+            line = first_difference(parsed.source, formatted)
+            out.append(Diagnostic("not-formatted", f"the policy is not in canonical form (from line {line})",
+                                  str(path), ast.Span(line, 1, line, 2), hint=f"run: leadpolicy fmt {path}"))
     return out
+
+
+def first_difference(now: str, formatted: str) -> int:
+    """The first line (1-based) where a file and its canonical form differ."""
+    for number, (a, b) in enumerate(zip(source_lines(now), source_lines(formatted)), start=1):
+        if a != b:
+            return number
+    return min(len(source_lines(now)), len(source_lines(formatted))) + 1
 
 
 def _escape(text: str, property_: bool = False) -> str:
@@ -47,29 +62,81 @@ def annotations(diags: Iterable[Diagnostic], runs) -> list[str]:
     return lines
 
 
-def sarif(diags: Iterable[Diagnostic], runs) -> dict:
-    """A SARIF 2.1.0 log of the problems and failing sample cases."""
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SAMPLE_FAILED = ("sample-failed", "A sample case's outcome differs from the agreed one.")
+
+
+def docs_url() -> str:
+    """Where the diagnostics page is published: the package's Documentation URL."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        for entry in metadata("leadpolicy").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() == "documentation":
+                return url.strip().rstrip("/")
+    except PackageNotFoundError:
+        pass
+    return "https://github.com/leadpolicy/leadpolicy/blob/main/docs"
+
+
+def _rule(code: str, severity: str, text: str, base: str) -> dict:
+    return {"id": code, "name": "".join(w.capitalize() for w in code.split("-")),
+            "shortDescription": {"text": text}, "fullDescription": {"text": text},
+            "help": {"text": f"{text} See {base}/diagnostics.md#{code}",
+                     "markdown": f"{text} See [{code}]({base}/diagnostics.md#{code})."},
+            "helpUri": f"{base}/diagnostics.md#{code}",
+            "defaultConfiguration": {"level": "error" if severity == "error" else "warning"}}
+
+
+def _location(file: str, line: int, column: int, root: Path) -> dict:
+    path = Path(file)
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return {"physicalLocation": {"artifactLocation": {"uri": quote(relative), "uriBaseId": "%SRCROOT%"},
+                                 "region": {"startLine": max(line, 1), "startColumn": max(column, 1)}}}
+
+
+def sarif(diags: Iterable[Diagnostic], runs, root: Path | None = None) -> dict:
+    """A SARIF 2.1.0 log of the problems and failing sample cases, as GitHub code scanning ingests it:
+    every rule described with help and a link, every result with a repository-relative location and
+    a region, the tool's version. Columns count Unicode code points."""
+    from . import __version__
+
+    root = (root or repository_root()).resolve()
     results = []
     for d in diags:
-        result = {"ruleId": d.code, "level": "error" if d.is_error else "warning",
-                  "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
-                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": d.file}}}]}
-        if d.span.line:
-            result["locations"][0]["physicalLocation"]["region"] = {"startLine": d.span.line,
-                                                                    "startColumn": max(d.span.column, 1)}
-        results.append(result)
+        results.append({"ruleId": d.code, "level": "error" if d.is_error else "warning",
+                        "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+                        "locations": [_location(d.file, d.span.line, d.span.column, root)]})
     for run in runs:
         for case in run.cases:
             if not case.passed:
-                results.append({"ruleId": "sample-failed", "level": "error",
+                results.append({"ruleId": SAMPLE_FAILED[0], "level": "error",
                                 "message": {"text": f"{case.name}: {'; '.join(case.failures)}"},
-                                "locations": [{"physicalLocation": {"artifactLocation": {"uri": case.file},
-                                                                    "region": {"startLine": case.line}}}]})
-    rules = [{"id": code, "shortDescription": {"text": text},
-              "defaultConfiguration": {"level": "error" if severity == "error" else "warning"}}
-             for code, (severity, text) in CODES.items()]
-    rules.append({"id": "sample-failed", "shortDescription": {"text": "A sample case's outcome differs from the "
-                                                                      "agreed one."}})
-    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "leadpolicy", "informationUri": "https://example.invalid/leadpolicy",
-                                          "rules": rules}}, "results": results}]}
+                                "locations": [_location(case.file, case.line, 1, root)]})
+    base = docs_url()
+    rules = [_rule(code, severity, text, base) for code, (severity, text) in CODES.items()]
+    rules.append(_rule(*SAMPLE_FAILED[:1], "error", SAMPLE_FAILED[1], base))
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    for result in results:
+        result["ruleIndex"] = index[result["ruleId"]]
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
+            "runs": [{"tool": {"driver": {"name": "leadpolicy", "version": __version__,
+                                          "semanticVersion": __version__, "informationUri": base,
+                                          "rules": rules}},
+                      "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
+                      "columnKind": "unicodeCodePoints", "results": results}]}
+
+
+def repository_root() -> Path:
+    """The top of the git work tree around the current folder, else the current folder."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False)
+    except OSError:
+        return Path.cwd()
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else Path.cwd()

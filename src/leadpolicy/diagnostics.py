@@ -159,5 +159,5 @@ def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
 def codes_markdown() -> str:
     """The documentation table of every code."""
     rows = ["| code | severity | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{code}` | {sev} | {text} |" for code, (sev, text) in CODES.items()]
+    rows += [f'| <a id="{code}"></a>`{code}` | {sev} | {text} |' for code, (sev, text) in CODES.items()]
     return "\n".join(rows) + "\n"
