@@ -1,4 +1,5 @@
-"""pytest plugin: a team's plain `pytest` collects `*.samples.yaml`, one test item per case."""
+"""pytest plugin: a team's plain `pytest` checks every `*.policy` (one item: it has no errors and a
+samples file) and runs every `*.samples.yaml`, one test item per case."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 
 from .loader import SAMPLES_SUFFIX
 
+POLICY_SUFFIX = ".policy"
+
 
 class SampleCaseFailed(Exception):
     """A sample case whose outcome differs from what the teams agreed."""
@@ -16,7 +19,52 @@ class SampleCaseFailed(Exception):
 def pytest_collect_file(file_path: Path, parent):
     if file_path.name.endswith(SAMPLES_SUFFIX):
         return SamplesFile.from_parent(parent, path=file_path)
+    if file_path.name.endswith(POLICY_SUFFIX):
+        return PolicyFile.from_parent(parent, path=file_path)
     return None
+
+
+def _policy_errors(path: Path) -> str | None:
+    """The rendered errors of a policy file (with excerpts and hints), or None when it has none."""
+    from .diagnostics import render_all
+    from .loader import load_policy
+
+    loaded = load_policy(path)
+    errors = [d for d in loaded.diagnostics if d.is_error]
+    return render_all(errors, {loaded.file: loaded.source}) if errors else None
+
+
+class PolicyFile(pytest.File):
+    def collect(self):
+        from .loader import samples_for
+
+        problems = []
+        errors = _policy_errors(self.path)
+        if errors:
+            problems.append(errors)
+        samples = samples_for(self.path)
+        if not samples.exists():
+            problems.append(f"{self.path.name}: untested: no samples file: create {samples.name} next to it "
+                            "(see docs/samples.md)")
+        yield PolicyItem.from_parent(self, name="check", problem="\n".join(problems) or None)
+
+
+class PolicyItem(pytest.Item):
+    def __init__(self, *, problem, **kwargs):
+        super().__init__(**kwargs)
+        self.problem = problem
+
+    def runtest(self) -> None:
+        if self.problem is not None:
+            raise SampleCaseFailed(self.problem)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, SampleCaseFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"check {self.path.name}"
 
 
 class SamplesFile(pytest.File):
@@ -27,6 +75,9 @@ class SamplesFile(pytest.File):
         run = run_samples(self.path)
         if run.diagnostics:
             text = "\n".join(render(d, None) for d in run.diagnostics)
+            policy = run.policy_file
+            if policy and Path(policy).exists() and (errors := _policy_errors(Path(policy))):
+                text += "\n" + errors
             yield SampleItem.from_parent(self, name="load", case=None, problem=text)
         for case in run.cases:
             yield SampleItem.from_parent(self, name=f"{case.kind}: {case.name}", case=case, problem=None)
@@ -56,4 +107,6 @@ class SampleItem(pytest.Item):
 
     def reportinfo(self):
         line = self.case.line - 1 if self.case else 0
-        return self.path, line, self.name
+        # pytest turns dots into "::" in a location that ends the node id; this one does not end it,
+        # so a case named "v2.1 rules" shows as written.
+        return self.path, line, f"sample {self.name}"
