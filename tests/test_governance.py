@@ -146,9 +146,53 @@ def test_required_bump(edit, level):
 
 @pytest.mark.parametrize("old,new,bump", [("2.1.0", "2.1.1", "patch"), ("2.1.0", "2.2.0", "minor"),
                                          ("2.1.0", "3.0.0", "major"), ("2.1.0", "2.1.0", None),
-                                         ("2.1.0", "2.0.9", None)])
+                                         ("2.1.0", "2.0.9", None),
+                                         # pre-releases, by semver precedence
+                                         ("2.2.0-rc.1", "2.2.0", "minor"), ("2.2.0-rc.1", "2.2.0-rc.2", "minor"),
+                                         ("2.2.0-rc.2", "2.2.0-rc.1", None), ("2.2.0", "2.2.0-rc.9", None),
+                                         ("3.0.0-beta", "3.0.0", "major"), ("2.1.1-rc.1", "2.1.1", "patch"),
+                                         ("2.1.0", "2.2.0-rc.1", "minor"), ("2.2.0-rc.1", "2.2.1", "patch"),
+                                         ("2.1.0+build.5", "2.1.0+build.6", None)])
 def test_bump_of(old, new, bump):
     assert bump_of(old, new) == bump
+
+
+def test_a_release_candidate_may_be_released_after_a_change_of_meaning(workspace):
+    from leadpolicy.governance import suggest
+
+    old = load_policy_text(REFERENCE.replace("2.1.0", "2.2.0-rc.1")).policy
+    new = load_policy_text(REFERENCE.replace("2.1.0", "2.2.0").replace("target 95%", "target 90%")).policy
+    level, _ = required_bump(old, new)
+    assert level == "minor" and bump_of(old.version, new.version) == "minor"
+    assert suggest("2.2.0-rc.1", "minor") == "2.2.0" and suggest("2.2.0-rc.1", "major") == "3.0.0"
+    assert suggest("2.1.0", "patch") == "2.1.1"
+
+
+def test_the_base_branch_comes_from_the_pull_request_then_the_remotes_default(tmp_path, monkeypatch):
+    from leadpolicy.governance import base_branches, default_base
+
+    def run(*args, cwd=tmp_path):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                       capture_output=True)
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    run("init", "-q", "-b", "trunk", cwd=origin)
+    (origin / "a.txt").write_text("a")
+    run("add", ".", cwd=origin)
+    run("commit", "-q", "-m", "first", cwd=origin)
+    run("clone", "-q", str(origin), "work")
+    work = tmp_path / "work"
+    run("checkout", "-q", "-b", "feature", cwd=work)
+    (work / "b.txt").write_text("b")
+    run("add", ".", cwd=work)
+    run("commit", "-q", "-m", "second", cwd=work)
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+    assert base_branches(work)[0] == "origin/trunk"  # the remote's default branch, neither main nor master
+    first = subprocess.run(["git", "rev-parse", "origin/trunk"], cwd=work, capture_output=True, text=True).stdout
+    assert default_base(work) == first.strip()
+    monkeypatch.setenv("GITHUB_BASE_REF", "release")
+    assert base_branches(work)[:2] == ["origin/release", "release"]
+    assert default_base(work) == first.strip()  # no such branch here: the next candidate
 
 
 def git(cwd, *args):

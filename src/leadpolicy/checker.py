@@ -10,13 +10,14 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Iterable
 
+import semver
+
 from . import analysis, ast
 from .calendars import DAY_INDEX, clock_minutes, holiday_problem
 from .diagnostics import Diagnostic, did_you_mean
 from .sla import UNIT_ALIASES
 from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbol_table
 
-SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner"}
 OUTPUT_NAMES = ("stage", "owner", "route")  # columns every scored row gets; no field, score or grade may take them
@@ -87,7 +88,7 @@ class _Checker:
         if not SLUG.match(p.id):
             self.report("bad-id", f'policy id "{p.id}" is not a slug', p.id_span,
                         hint="use lowercase letters, digits and dashes, as in \"inbound-b2b\"")
-        if not SEMVER.match(p.version):
+        if not semver.Version.is_valid(p.version):
             self.report("bad-version", f'version "{p.version}" is not MAJOR.MINOR.PATCH', p.version_span,
                         hint="for example 1.0.0")
         if p.title is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import semver
 import yaml
 
 from . import ast
@@ -239,29 +240,45 @@ def _tightened(old: ast.Sla, new: ast.Sla) -> list[str]:
     return out
 
 
-SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
+def _semver(text: str) -> semver.Version | None:
+    try:
+        return semver.Version.parse(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def _announced(version: semver.Version) -> str:
+    """The bump a release announces over the one before it: 3.0.0 major, 2.2.0 minor, 2.1.1 patch."""
+    return "major" if version.minor == version.patch == 0 else "minor" if version.patch == 0 else "patch"
 
 
 def bump_of(old_version: str, new_version: str) -> str | None:
-    """The bump from one version to another: 'major', 'minor', 'patch', or None (not higher)."""
-    a, b = SEMVER.match(old_version), SEMVER.match(new_version)
-    if not a or not b:
+    """The bump from one version to another: 'major', 'minor', 'patch', or None (not higher).
+
+    Versions are ordered by semver precedence (2.2.0-rc.1 < 2.2.0 < 2.2.1). Moving within the
+    pre-releases of a version, or from one to the release, counts as the bump that version
+    announces: 2.2.0-rc.1 -> 2.2.0-rc.2 or 2.2.0 is a minor bump, like 2.1.x -> 2.2.0.
+    """
+    old, new = _semver(old_version), _semver(new_version)
+    if old is None or new is None or new.compare(old) <= 0:
         return None
-    old, new = tuple(map(int, a.groups())), tuple(map(int, b.groups()))
-    if new <= old:
-        return None
-    if new[0] > old[0]:
+    if old.prerelease and new.finalize_version() == old.finalize_version():
+        return _announced(new.finalize_version())
+    if new.major != old.major:
         return "major"
-    return "minor" if new[1] > old[1] else "patch"
+    return "minor" if new.minor != old.minor else "patch"
 
 
 RANK = {None: 0, "patch": 1, "minor": 2, "major": 3}
 
 
 def suggest(version: str, level: str) -> str:
-    major, minor, patch = map(int, SEMVER.match(version).groups())  # type: ignore[union-attr]
-    return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[
-        level]
+    """The next version with at least a `level` bump (a pre-release may simply be released)."""
+    current = _semver(version)
+    assert current is not None
+    if current.prerelease and RANK[_announced(current.finalize_version())] >= RANK[level]:
+        return str(current.finalize_version())
+    return str({"major": current.bump_major, "minor": current.bump_minor, "patch": current.bump_patch}[level]())
 
 
 class GitError(ValueError):
@@ -278,14 +295,33 @@ def git(*args: str, cwd: Path) -> str:
     return out.stdout
 
 
+def base_branches(cwd: Path) -> list[str]:
+    """Where a change is going, most specific first: the pull request's base (GITHUB_BASE_REF),
+    the remote's default branch, then main and master, locally and on origin."""
+    import os
+
+    names = []
+    target = os.environ.get("GITHUB_BASE_REF", "").strip()
+    if target:
+        names += [f"origin/{target}", target]
+    try:
+        head = git("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD", cwd=cwd).strip()
+        names.append(head.removeprefix("refs/remotes/"))
+    except GitError:
+        pass
+    names += ["main", "master", "origin/main", "origin/master"]
+    return list(dict.fromkeys(names))
+
+
 def default_base(cwd: Path) -> str:
-    """The merge base with main (or master)."""
-    for branch in ("main", "master", "origin/main"):
+    """The merge base with the branch the change is going to (see `base_branches`)."""
+    tried = base_branches(cwd)
+    for branch in tried:
         try:
             return git("merge-base", "HEAD", branch, cwd=cwd).strip()
         except GitError:
             continue
-    raise GitError("no merge base with main: pass --against REF")
+    raise GitError(f"no merge base with {', '.join(tried)}: pass --against REF")
 
 
 def file_at(ref: str, path: Path) -> str | None:
