@@ -299,6 +299,32 @@ def test_diff_impact_on_a_leads_file(workspace, capsys):
     import json
 
     data = json.loads(capsys.readouterr().out)
-    assert data["changes"] == ["mql: fit >= 40 and engagement >= 30 → fit >= 60 and engagement >= 30"]
+    assert data["changes"] == [{"kind": "stage", "name": "mql", "change": "changed",
+                                "old": "fit >= 40 and engagement >= 30", "new": "fit >= 60 and engagement >= 30",
+                                "text": "mql: fit >= 40 and engagement >= 30 → fit >= 60 and engagement >= 30"}]
     assert data["impact"]["leads"] == 2 and data["impact"]["rejected"] == 1
     assert data["impact"]["transitions"] == [{"from": "mql", "to": "nurture", "leads": 1}]
+
+
+def test_diff_json_changes_are_structured_and_exit_code_says_whether_anything_changed(workspace, capsys):
+    import json
+
+    new = workspace / "new.policy"
+    new.write_text(REFERENCE.replace("2.1.0", "2.2.0").replace('"Decision maker"', '"Senior title"')
+                   .replace("    +20 when industry", "    +25 when industry")
+                   .replace('    "na-sdr"         otherwise', '    "us-sdr"         otherwise')
+                   .replace("  owner sales     \"Raj Patel <raj@example.com>\"\n",
+                            "  owner sales     \"Raj Patel <raj@example.com>\"\n  owner support \"S <s@x.io>\"\n"))
+    old = str(workspace / "inbound-b2b.policy")
+    assert main(["diff", old, str(new), "--format", "json", "--exit-code"]) == 1
+    changes = {(c["kind"], c["name"], c["change"]): (c["old"], c["new"])
+               for c in json.loads(capsys.readouterr().out)["changes"]}
+    assert changes[("version", "", "changed")] == ("2.1.0", "2.2.0")
+    assert changes[("rule", "fit, Core industry", "changed")] == ("+20", "+25")
+    assert changes[("rule", "fit, Decision maker", "removed")][1] is None
+    assert changes[("rule", "fit, Senior title", "added")][0] is None
+    assert changes[("route for entry", 'mql, sql "na-sdr"', "removed")] == ("otherwise", None)
+    assert changes[("owner", "support", "added")] == (None, "support")
+    assert main(["diff", old, old, "--exit-code"]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert main(["diff", old, str(new)]) == 0  # without --exit-code a diff is not a failure

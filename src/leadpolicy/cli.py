@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet); "
                                                    "default: the samples file next to the new policy")
     p.add_argument("--now", type=timestamp_arg, help="evaluation time (default: the samples file's, else the current time)")
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when the versions differ, 0 when they do not "
+                                                             "(as git diff --exit-code)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
     p = sub.add_parser("test", formatter_class=_formatter, help="run sample cases",

@@ -317,7 +317,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
-    return EXIT_OK
+    return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK
 
 
 def cmd_test(args: argparse.Namespace) -> int:

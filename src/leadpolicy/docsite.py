@@ -63,7 +63,7 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
     for i, (commit, date, subject, policy) in enumerate(versions):
         older = versions[i + 1][3] if i + 1 < len(versions) else None
         if policy is not None and older is not None:
-            lines = [c for c in changes(older, policy) if not c.startswith("version:")]
+            lines = [c.text for c in changes(older, policy) if c.kind != "version"]
             summary = "; ".join(lines[:3]) + (f" (+{len(lines) - 3} more)" if len(lines) > 3 else "") or subject
         else:
             summary = subject
