@@ -47,3 +47,17 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _without_this_repositorys_settings(monkeypatch):
+    """Tests call the CLI from this checkout; its own [tool.leadpolicy] settings (a 90% floor for
+    policies/) are for the README's command, not for the fixtures tests check."""
+    from leadpolicy import settings
+
+    found = settings.find_pyproject
+
+    def elsewhere(start):
+        path = found(start)
+        return None if path is not None and path.resolve() == (ROOT / "pyproject.toml").resolve() else path
+    monkeypatch.setattr(settings, "find_pyproject", elsewhere)

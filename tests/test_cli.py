@@ -191,3 +191,60 @@ def test_a_coverage_floor_failure_is_a_diagnostic_everywhere(tmp_path, capsys, m
     results = json.loads((tmp_path / "out.sarif").read_text())["runs"][0]["results"]
     assert [r["ruleId"] for r in results] == ["low-coverage"]
     assert main(["check", ".", "--min-coverage", "70"]) == 0
+
+
+def test_check_and_test_speak_github_annotations(tmp_path, capsys):
+    from .conftest import FIXTURES
+
+    policy = tmp_path / "broken.policy"
+    policy.write_text((POLICIES / "inbound-b2b.policy").read_text().replace("employees >= 200", "employes >= 200"))
+    assert main(["check", str(policy), "--allow-untested", "--format", "github"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith(f"::error file={policy},line=") and "title=unknown-name::" in line for line in out)
+    assert not any(line.startswith("policy ") for line in out)  # no table: only workflow commands and a verdict
+    assert main(["test", str(FIXTURES / "samples" / "wrong.samples.yaml"), "--format", "github"]) == 1
+    out = capsys.readouterr().out
+    assert "title=sample failed::expects the wrong stage and a wrong fired list: stage: expected" in out
+    assert main(["test", str(POLICIES / "inbound-b2b.policy"), "--min-coverage", "95", "--format", "github"]) == 1
+    assert "title=low-coverage::sample coverage 91.7%25 is below the floor of 95.0%25" in capsys.readouterr().out
+
+
+def test_fmt_reads_standard_input_for_editors(monkeypatch, capsys):
+    import io
+
+    from .conftest import REFERENCE_COPY
+
+    reference = (REFERENCE_COPY / "inbound-b2b.policy").read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO(reference))
+    assert main(["fmt", "-"]) == 0
+    assert capsys.readouterr().out == (POLICIES / "inbound-b2b.policy").read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO(reference))
+    assert main(["fmt", "-", "--check"]) == 1 and capsys.readouterr().out == ""
+    monkeypatch.setattr("sys.stdin", io.StringIO((POLICIES / "inbound-b2b.policy").read_text()))
+    assert main(["fmt", "-", "--check"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("policy {"))
+    assert main(["fmt", "-"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("<stdin>:1:8: syntax-error")
+
+
+def test_settings_in_pyproject_are_defaults_that_flags_override(tmp_path, monkeypatch, capsys):
+    from .conftest import REFERENCE_COPY
+
+    (tmp_path / "rules").mkdir()
+    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
+        shutil.copy(REFERENCE_COPY / name, tmp_path / "rules" / name)
+    (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\npaths = ["rules"]\nmin-coverage = 90\n')
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")  # found in a parent folder; paths are relative to the pyproject
+    assert main(["check"]) == 1
+    assert "low-coverage: sample coverage 70.8% is below the floor of 90.0%" in capsys.readouterr().out
+    assert main(["check", "--min-coverage", "50"]) == 0  # a flag wins
+    capsys.readouterr()
+    (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\npaths = ["rules"]\nrequire-approvals = true\n')
+    assert main(["check"]) == 1 and "not-approved" in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\nmin_coverage = 90\n')
+    assert main(["check"]) == 2
+    assert "has no setting 'min_coverage' (did you mean \"min-coverage\"?)" in capsys.readouterr().err
+    (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\nstrict = "yes"\n')
+    assert main(["check"]) == 2 and "strict = 'yes' is not true or false" in capsys.readouterr().err

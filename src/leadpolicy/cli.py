@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Parse and check every policy, and run its samples file.",
                        epilog="examples:\n  leadpolicy check\n  leadpolicy check policies/inbound-b2b.policy --format json\n"
                               "  leadpolicy check --min-coverage 80\n")
-    p.add_argument("paths", nargs="*", default=["policies"], help="policy files or directories (default: policies/)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("paths", nargs="*", default=None, help="policy files or directories (default: policies/)")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="github: GitHub Actions annotations on the lines at fault")
     p.add_argument("--min-coverage", type=float, default=None, metavar="N",
                    help="fail when a policy's sample coverage is below N percent")
     p.add_argument("--allow-untested", action="store_true", help="do not fail for a policy without samples")
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "run in GitHub Actions, and SARIF for code-scanning tools with --sarif.",
                        epilog="examples:\n  leadpolicy ci\n  leadpolicy ci policies/ --min-coverage 80 --sarif "
                               "leadpolicy.sarif\n  leadpolicy ci --against origin/main --skip-fmt\n")
-    p.add_argument("paths", nargs="*", default=["policies"])
+    p.add_argument("paths", nargs="*", default=None)
     p.add_argument("--min-coverage", type=float, default=None, metavar="N")
     p.add_argument("--against", metavar="GIT_REF", default="",
                    help="base for the version rules (default: the merge base with main)")
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "changelog), an index and a mkdocs.yml (Material theme); --build runs MkDocs.",
                        epilog="examples:\n  leadpolicy docs -o build/policy-docs --build\n"
                               "  leadpolicy docs policies/inbound-b2b.policy -o site-src\n")
-    p.add_argument("paths", nargs="*", default=["policies"])
+    p.add_argument("paths", nargs="*", default=None)
     p.add_argument("-o", "--output", default="build/policy-docs", metavar="DIR")
     p.add_argument("--build", action="store_true", help="also build the static site (DIR/site)")
     p.add_argument("--site-name", default="Lead policies")
@@ -131,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
                        epilog="examples:\n  leadpolicy test\n  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
                               "  leadpolicy test --coverage --min-coverage 90\n  leadpolicy test --junit report.xml\n")
-    p.add_argument("paths", nargs="*", default=["policies"], help="samples files, policy files or directories")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("paths", nargs="*", default=None, help="samples files, policy files or directories")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="github: GitHub Actions annotations on the lines at fault")
     p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
     p.add_argument("--coverage", action="store_true", help="list rules, stages, routes and boundaries no case covers")
     p.add_argument("--min-coverage", type=float, default=None, metavar="N", help="fail below N percent coverage")
@@ -212,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Rewrite policies in canonical form, keeping comments.",
                        epilog="examples:\n  leadpolicy fmt\n  leadpolicy fmt --check policies/\n"
                               "  leadpolicy fmt --diff policies/inbound-b2b.policy\n")
-    p.add_argument("paths", nargs="*", default=["policies"])
+    p.add_argument("paths", nargs="*", default=None)
     p.add_argument("--check", action="store_true", help="change nothing; fail when a file is not formatted")
     p.add_argument("--diff", action="store_true", help="change nothing; print what would change")
     return parser
@@ -248,6 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from . import commands as c
 
+    from .settings import SettingsError, apply, load_settings
+
+    try:
+        apply(args, load_settings())
+    except SettingsError as exc:
+        print(f"leadpolicy: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     _stop_cleanly_on_sigterm()
     handler = {"check": c.cmd_check, "test": c.cmd_test, "explain": c.cmd_explain, "schema": c.cmd_schema,
                "fmt": c.cmd_fmt, "sla": c.cmd_sla,

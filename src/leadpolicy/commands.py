@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+from .ast import NO_SPAN
 from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 
@@ -120,10 +121,16 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
             "policies": [_summary_dict(loaded, run, status, approval, diags) for loaded, run, status, approval in rows],
         }, indent=2, default=str))
         return EXIT_OK if ok else EXIT_PROBLEMS
-    _print_diagnostics(diags, sources)
-    for run in runs:
-        _print_case_failures(run)
-    _print_summary(rows, runs, diags)
+    if args.format == "github":
+        from .ci import annotations
+
+        for line in annotations(diags, runs):
+            print(line)
+    else:
+        _print_diagnostics(diags, sources)
+        for run in runs:
+            _print_case_failures(run)
+        _print_summary(rows, runs, diags)
     n_err = len([d for d in diags if d.is_error])
     n_warn = len([d for d in diags if not d.is_error])
     verdict = "all is well" if ok else "problems found"
@@ -329,10 +336,11 @@ def cmd_test(args: argparse.Namespace) -> int:
         for run in runs:
             run.cases = [c for c in run.cases if args.pattern.lower() in c.name.lower()]
     diags = problems + [d for r in runs for d in r.diagnostics]
+    for run in runs:
+        diags += coverage_diagnostics(run, args.min_coverage, run.file, NO_SPAN)
     cases = [c for r in runs for c in r.cases]
     failed = [c for c in cases if not c.passed]
-    low = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
-    ok = not [d for d in diags if d.is_error] and not failed and not low and (cases or not paths)
+    ok = not [d for d in diags if d.is_error] and not failed and (cases or not paths)
     if args.junit:
         from .junit import write_junit
 
@@ -346,14 +354,18 @@ def cmd_test(args: argparse.Namespace) -> int:
                                   "uncovered": [vars(i) for i in r.coverage if not i.covered]} for r in runs},
         }, indent=2, default=str))
         return EXIT_OK if ok else EXIT_PROBLEMS
-    _print_diagnostics(diags, {})
-    for run in runs:
-        _print_case_failures(run)
-    if args.coverage or args.min_coverage is not None:
+    if args.format == "github":
+        from .ci import annotations
+
+        for line in annotations(diags, runs):
+            print(line)
+    else:
+        _print_diagnostics(diags, {})
         for run in runs:
-            _print_coverage(run)
-    for run in low:
-        print(f"{run.file}: coverage {run.coverage_percent}% is below the floor of {args.min_coverage}%")
+            _print_case_failures(run)
+        if args.coverage or args.min_coverage is not None:
+            for run in runs:
+                _print_coverage(run)
     counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
     print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
           f"in {len(runs)} samples file(s)")
@@ -586,6 +598,31 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fmt_stream(args: argparse.Namespace) -> int:
+    """`leadpolicy fmt -`: a policy on standard input, formatted to standard output (for editors).
+    With --check nothing is written and the exit code says whether it was formatted."""
+    import difflib
+
+    from .diagnostics import render_all
+    from .formatter import format_policy
+    from .parser import parse_text
+
+    text = sys.stdin.read()
+    parsed = parse_text(text, "<stdin>")
+    if parsed.policy is None:
+        print(render_all(parsed.diagnostics, {"<stdin>": text}), file=sys.stderr)
+        return EXIT_PROBLEMS
+    formatted = format_policy(parsed.policy, parsed.comments)
+    if args.check:
+        return EXIT_OK if formatted == text else EXIT_PROBLEMS
+    if args.diff:
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
+                                                   "<stdin> (now)", "<stdin> (formatted)"))
+        return EXIT_OK if formatted == text else EXIT_PROBLEMS
+    sys.stdout.write(formatted)
+    return EXIT_OK
+
+
 def cmd_fmt(args: argparse.Namespace) -> int:
     import difflib
 
@@ -593,6 +630,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     from .loader import discover
     from .parser import parse_file
 
+    if args.paths == ["-"]:
+        return _fmt_stream(args)
     policies, _, problems = discover(args.paths)
     _print_diagnostics(problems, {})
     status = EXIT_PROBLEMS if problems else EXIT_OK
