@@ -47,7 +47,12 @@ def test_policy_page_content(site):
                  "A lead with *rejected* because \"not\\_now\" goes back to **nurture** after 30 days.",
                  "```policy"):
         assert text in page, text
-    assert page.count("| ✓ |") == 13
+    assert page.count("✓ agreed") == 21  # 13 leads and 8 event timelines
+    assert "1. **SQL on Friday afternoon, first touch Monday late morning is 3 business hours, met**: " \
+           "speed\\_to\\_lead: met. ✓ agreed" in page
+    assert "Events: became\\_sql at 2026-11-20T16:00:00-05:00; first\\_touch at 2026-11-23T11:00:00-05:00." in page
+    assert ("Points are added up, then decayed, rounded to a whole number (halves away from zero) and kept in range."
+            in page)
 
 
 def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
@@ -75,6 +80,7 @@ def test_pictures_draw_every_stage_and_sample(site):
     chart = score_chart(policy, [("a", {"fit": 65, "engagement": 55}, "sql"), ("b", {"fit": 10, "engagement": 20},
                                                                                 "nurture")])
     assert chart.count('class="lead"') == 2 and chart.count('class="threshold"') == 3  # fit 50, 40; engagement 30
+    assert chart.count('class="grade-threshold"') == 3 and "fit_grade A: fit &gt;= 75" in chart
 
 
 def test_lexer_is_registered_and_highlights():
@@ -107,7 +113,39 @@ def test_project_docs_build_strict(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"),
                              "-d", str(tmp_path / "site")], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "site" / "language.html").exists()
+    tokens = _highlighted_tokens((tmp_path / "site" / "language.html").read_text())
+    # The language guide's examples are highlighted by our own lexer: keywords, strings, clock times.
+    assert {("k", "score"), ("k", "stages"), ("s2", '"Buying intent"')} <= tokens
+    times = {css for css, text in tokens if text in ("09:00", "12:30")}
+    assert times and all("m" in css.split() for css in times)  # clock times are number tokens, never errors
+    assert not [t for t in tokens if t[0] == "err"]
+
+
+def _highlighted_tokens(page: str) -> set[tuple[str, str]]:
+    """(CSS class, text) of every highlighted token on a page."""
+    from html.parser import HTMLParser
+
+    class Spans(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack: list[str | None] = []
+            self.found: set[tuple[str, str]] = set()
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "span":
+                self.stack.append(dict(attrs).get("class"))
+
+        def handle_endtag(self, tag):
+            if tag == "span" and self.stack:
+                self.stack.pop()
+
+        def handle_data(self, data):
+            if self.stack and self.stack[-1]:
+                self.found.add((self.stack[-1], data))
+
+    parser = Spans()
+    parser.feed(page)
+    return parser.found
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +253,24 @@ def test_a_hostile_policy_runs_no_script_in_a_real_browser(tmp_path):
             assert "onerror" in page.locator("body").inner_text()  # shown as text, not run
         browser.close()
     assert not dialogs
+
+
+def test_plain_english_names_teams_and_counts_units(tmp_path):
+    from leadpolicy import english
+
+    text = ('policy "x" version 1.0.0 {\n  owner inside_sales "A"\n  owner growth "B"\n  lead {\n    n number\n'
+            '    seen timestamp\n  }\n  score plain {\n    +1 when n > 1\n  }\n  score faded {\n    +1 when n > 1\n'
+            '    decay 10% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner growth\n  }\n'
+            '  sla fast {\n    owner inside_sales\n    from a until b\n    within 1 hours\n    target 90%\n  }\n'
+            '  sla many {\n    owner inside_sales\n    at least 2 touch within 1 days after a\n    target 90%\n  }\n}\n')
+    loaded = load_policy_text(text)
+    assert not loaded.has_errors, loaded.diagnostics
+    fast, many = loaded.policy.slas
+    assert english.sla(fast, {}).startswith("Inside sales commits that every lead that gets *a* gets *b* within 1 hour,")
+    assert "within 1 day after *a*" in english.sla(many, {})
+    faded = [s for s in loaded.policy.scores if s.name == "faded"][0]
+    assert english.decay(faded.decay) == "the total loses 10% for every day since seen"
+    (tmp_path / "x.policy").write_text(text)
+    page = render_site([str(tmp_path / "x.policy")], tmp_path / "out")[0][0].read_text()
+    plain = page[page.index("plain"):page.index("faded")]
+    assert "decay" not in plain.lower() and "Points are added up, then rounded to a whole number" in plain

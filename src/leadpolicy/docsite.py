@@ -86,21 +86,38 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
             notes.append("Decay: " + english.decay(s.decay) + ".")
         if s.clamp is not None:
             notes.append(f"The score stays between {number(s.clamp.low)} and {number(s.clamp.high)}.")
-        notes.append("Points are added up, then decayed, rounded to a whole number (halves away from zero) "
-                     "and kept in range.")
+        steps = ["added up"] + (["decayed"] if s.decay is not None else []) + [
+            "rounded to a whole number (halves away from zero)"] + (["kept in range"] if s.clamp is not None else [])
+        notes.append(f"Points are {steps[0]}, then " + (", ".join(steps[1:-1]) + " and " if len(steps) > 2 else "")
+                     + steps[-1] + ".")
         scores.append({"name": s.name, "label": s.label or s.name, "notes": notes,
                        "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ast.PerRule) else ""),
                                   "rule": english.rule(r), "reason": r.reason or ""} for r in s.rules]})
     home = policy.stages[-1].owner if policy.stages else ""
-    samples, points = [], []
+    samples, timelines, points = [], [], []
     sample_path = samples_for(path)
     if sample_path.exists():
+        from .harness import load_samples
+
         run = run_samples(sample_path, policy, str(path))
+        doc, _ = load_samples(sample_path)
+        written = (doc.data.get("timelines") or []) if doc is not None else []
+        timeline_index = 0
         for case in run.cases:
-            if case.kind != "lead" or not case.actual:
+            if case.kind == "timeline":
+                events = written[timeline_index]["events"] if timeline_index < len(written) else []
+                timeline_index += 1
+                timelines.append({"name": case.name, "passed": case.passed, "failures": case.failures,
+                                  "outcomes": [f"{key}: {_outcome(value)}" for key, value in case.actual.items()],
+                                  "events": [f"{e['event']}" + (f" ({e['reason']})" if e.get("reason") else "")
+                                             + f" at {e['at']}" for e in events]})
+                continue
+            if not case.actual:
                 continue
             scores_of = {s.name: case.actual.get(s.name) for s in policy.scores}
-            samples.append({"name": case.name, "scores": scores_of, "stage": case.actual.get("stage"),
+            facts = [f"{name} {value}" for name, value in scores_of.items()]
+            facts += [f"{g.name} {case.actual.get(g.name)}" for g in policy.grades if case.actual.get(g.name)]
+            samples.append({"name": case.name, "facts": facts, "stage": case.actual.get("stage"),
                             "route": case.actual.get("route"), "passed": case.passed, "failures": case.failures})
             points.append((case.name, scores_of, case.actual.get("stage")))
     return {
@@ -119,15 +136,22 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
                     "entries": [{"label": e.label, "when": english.condition(e.condition) if e.condition else "otherwise"}
                                 for e in r.entries]} for r in policy.routes],
         "slas": [{"name": s.name, "label": s.label or s.name, "text": english.sla(s, calendars)} for s in policy.slas],
-        "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage, "after": number(r.after)}
-                    for r in policy.recycle_rules],
+        "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage,
+                     "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
         "samples": samples,
+        "timelines": timelines,
         "score_names": [s.name for s in policy.scores],
         "stages_svg": stage_ladder(policy),
         "chart_svg": score_chart(policy, points),
         "changelog": changelog(path),
         "source": format_policy(policy).rstrip(),
     }
+
+
+def _outcome(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "none" if value is None else str(value)
 
 
 def render_site(paths: list[str], out: Path, site_name: str = "Lead policies") -> tuple[list[Path], list]:

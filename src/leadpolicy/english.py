@@ -15,6 +15,18 @@ def name(text: str) -> str:
     return text.replace("_", " ")
 
 
+def team(text: str) -> str:
+    """A team id as a name at the start of a sentence: `inside_sales` -> `Inside sales`."""
+    words = name(text)
+    return words[:1].upper() + words[1:]
+
+
+def quantity(amount: Decimal, unit: str) -> str:
+    """`1 day`, `2 days`, `1 business hour`, `1.5 hours`: the unit agrees with the number."""
+    singular = unit[:-1] if unit.endswith("s") else unit
+    return f"{number(amount)} {singular if amount == 1 else singular + 's'}"
+
+
 def operand(node: ast.Node) -> str:
     if isinstance(node, ast.Literal):
         if node.kind == "text":
@@ -72,12 +84,12 @@ def rule(node: ast.Node) -> str:
 
 
 def decay(node: ast.Decay) -> str:
-    return (f"the total loses {number(node.percent)}% for every {number(node.every_days)} days since "
-            f"{name(node.field_name)}")
+    every = "day" if node.every_days == 1 else quantity(node.every_days, "days")
+    return f"the total loses {number(node.percent)}% for every {every} since {name(node.field_name)}"
 
 
 def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
-    text = f"{number(node.amount)} {node.unit}"
+    text = quantity(node.amount, node.unit)
     if node.calendar and node.calendar in calendars:
         text += f" ({calendars[node.calendar]})"
     return text
@@ -100,13 +112,13 @@ def calendar(cal: ast.Calendar) -> str:
 def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
     """One plain-English commitment."""
     owner = node.first(ast.SlaOwner)
-    team = owner.team.capitalize() if isinstance(owner, ast.SlaOwner) else "Someone"
+    who = team(owner.team) if isinstance(owner, ast.SlaOwner) else "Someone"
     target = node.first(ast.Target)
     share = f", {number(target.percent)}% of the time" if isinstance(target, ast.Target) else ""
     span, lim = node.first(ast.ClockSpan), node.first(ast.ClockLimit)
     if isinstance(span, ast.ClockSpan) and isinstance(lim, ast.ClockLimit):
         stops = _listing([name(s) for s in span.stops], "or")
-        text = (f"{team} commits that every lead that gets *{name(span.start)}* gets *{stops}* within "
+        text = (f"{who} commits that every lead that gets *{name(span.start)}* gets *{stops}* within "
                 f"{limit(lim, calendars)}{share}.")
         for needs in node.all(ast.NeedsReason):
             reasons = _listing([f'"{r}"' for r in needs.reasons], "or")  # type: ignore[attr-defined]
@@ -114,12 +126,12 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
         return text
     count = node.first(ast.CountRule)
     if isinstance(count, ast.CountRule):
-        return (f"{team} commits to at least {number(count.count)} *{name(count.event)}* within "
-                f"{number(count.window)} days after *{name(count.after)}*{share}.")
+        return (f"{who} commits to at least {number(count.count)} *{name(count.event)}* within "
+                f"{quantity(count.window, count.window_unit)} after *{name(count.after)}*{share}.")
     volume = node.first(ast.VolumeRule)
     if isinstance(volume, ast.VolumeRule):
-        return f"{team} commits to at least {number(volume.count)} *{name(volume.event)}* every {volume.period}."
-    return f"{team}: (incomplete SLA)"
+        return f"{who} commits to at least {number(volume.count)} *{name(volume.event)}* every {volume.period}."
+    return f"{who}: (incomplete SLA)"
 
 
 def points(value: Decimal) -> str:

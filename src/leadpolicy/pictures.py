@@ -74,8 +74,26 @@ def _thresholds(policy: ast.Policy, score: str) -> list[float]:
     return sorted(found)
 
 
+def _grade_thresholds(policy: ast.Policy, score: str) -> list[tuple[float, str]]:
+    """(number, grade label) for each grade entry of a grade from the score that compares it with a number."""
+    found = []
+    for grade in policy.grades:
+        if grade.source != score:
+            continue
+        for entry in grade.entries:
+            if entry.condition is None:
+                continue
+            for atom in entry.condition.walk():
+                if isinstance(atom, ast.Compare) and isinstance(atom.left, ast.NameRef) and atom.left.name == score \
+                        and isinstance(atom.right, ast.Literal) and atom.right.kind == "number":
+                    value = float(atom.right.value)  # type: ignore[arg-type]
+                    found.append((value, f"{grade.name} {entry.label}: {score} {atom.op} {value:g}"))
+    return sorted(set(found))
+
+
 def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, int], str]]) -> str:
-    """The sample leads on the first two scores (one score: a strip), stage thresholds drawn in.
+    """The sample leads on the first two scores (one score: a strip), stage thresholds drawn in
+    (red, dashed) and grade thresholds (grey, dotted).
 
     points: (label, scores by name, stage) for each sample lead.
     """
@@ -86,8 +104,10 @@ def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, int], str]
     x_name = scores[0]
     y_name = scores[1] if len(scores) > 1 else None
     values = [p[1] for p in points]
-    xs = [v[x_name] for v in values] + _thresholds(policy, x_name)
-    ys = [v[y_name] for v in values] + _thresholds(policy, y_name) if y_name else [0]
+    x_grades = _grade_thresholds(policy, x_name)
+    y_grades = _grade_thresholds(policy, y_name) if y_name else []
+    xs = [v[x_name] for v in values] + _thresholds(policy, x_name) + [t for t, _ in x_grades]
+    ys = [v[y_name] for v in values] + _thresholds(policy, y_name) + [t for t, _ in y_grades] if y_name else [0]
     x_lo, x_hi = min(0, min(xs)), max(100, max(xs))
     y_lo, y_hi = min(0, min(ys)), max(100, max(ys))
 
@@ -113,6 +133,14 @@ def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, int], str]
             out.append(f'<line class="threshold" x1="{pad}" y1="{py(t):.1f}" x2="{pad + size}" y2="{py(t):.1f}" '
                        f'stroke="#c33" stroke-dasharray="5 4"/>')
             out.append(_text(pad + size + 4, py(t) + 4, f"{y_name} {t:g}", 10, fill="#c33"))
+    for t, label in x_grades:
+        out.append(f'<line class="grade-threshold" x1="{px(t):.1f}" y1="{pad}" x2="{px(t):.1f}" y2="{pad + size}" '
+                   f'stroke="#888" stroke-dasharray="2 3"/>')
+        out.append(_text(px(t) + 3, pad + size - 6, label, 9, fill="#666"))
+    for t, label in y_grades:
+        out.append(f'<line class="grade-threshold" x1="{pad}" y1="{py(t):.1f}" x2="{pad + size}" y2="{py(t):.1f}" '
+                   f'stroke="#888" stroke-dasharray="2 3"/>')
+        out.append(_text(pad + 4, py(t) - 3, label, 9, fill="#666"))
     out.append(_text(pad + size / 2, h - 12, x_name, 13, "middle", "bold"))
     out.append(_text(pad, pad + size + 16, f"{x_lo:g}", 10, "middle"))
     out.append(_text(pad + size, pad + size + 16, f"{x_hi:g}", 10, "middle"))
