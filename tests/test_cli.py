@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -248,3 +249,39 @@ def test_settings_in_pyproject_are_defaults_that_flags_override(tmp_path, monkey
     assert "has no setting 'min_coverage' (did you mean \"min-coverage\"?)" in capsys.readouterr().err
     (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\nstrict = "yes"\n')
     assert main(["check"]) == 2 and "strict = 'yes' is not true or false" in capsys.readouterr().err
+
+
+def test_a_lead_file_that_is_not_yaml_or_json_is_a_clear_error(tmp_path, capsys):
+    policy = str(POLICIES / "inbound-b2b.policy")
+    bad = tmp_path / "lead.yaml"
+    for text, message in (("email: [unclosed\n", "lead.yaml:2:1: not valid YAML"),
+                          ("a: &a [1]\nb: *a\n", "lead.yaml:1:4: YAML anchors and aliases"),):
+        bad.write_text(text)
+        assert main(["explain", policy, "--lead", str(bad)]) == 1
+        assert message in capsys.readouterr().err
+    assert main(["explain", policy, "--lead", '{"email": ']) == 1
+    assert "--lead: not valid JSON" in capsys.readouterr().err
+
+
+def test_sla_details_are_written_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
+    from leadpolicy import sla_report
+
+    events = tmp_path / "events.csv"
+    events.write_text("lead,event,at\nL1,became_sql,2026-11-20T16:00:00-05:00\n")
+    details = tmp_path / "details.csv"
+    details.write_text("the previous report\n")
+    args = ["sla", str(POLICIES / "inbound-b2b.policy"), str(events), "--details", str(details), "--report-only",
+            "--now", "2026-11-30T12:00:00-05:00"]
+
+    def crash(*a, **k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(sla_report, "build_report", crash)
+    assert main(args) == 3
+    assert details.read_text() == "the previous report\n" and not list(tmp_path.glob(".details*"))
+    monkeypatch.undo()
+    assert main(args) == 0
+    rows = list(csv.DictReader(details.open()))
+    assert [(r["sla"], r["lead"], r["status"]) for r in rows] == [("speed_to_lead", "L1", "breached"),
+                                                                  ("sql_follow_up", "L1", "pending")]
+    assert main(args[:4] + [str(tmp_path / "nowhere" / "d.csv"), "--report-only"]) == 1
+    assert "does not exist" in capsys.readouterr().err

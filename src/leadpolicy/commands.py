@@ -386,16 +386,24 @@ def _load_or_report(path: str):
 
 
 def _read_lead(text: str) -> Any:
-    import yaml
+    """A lead from JSON text or a JSON/YAML file; every problem is a ValueError naming where."""
+    from .yamldoc import YamlError, read_yaml
 
     stripped = text.strip()
-    if stripped.startswith("{"):
-        return json.loads(stripped)
-    path = Path(text)
-    if not path.exists():
-        raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
-    content = path.read_text("utf-8")
-    return json.loads(content) if path.suffix == ".json" else yaml.safe_load(content)
+    try:
+        if stripped.startswith("{"):
+            return json.loads(stripped)
+        path = Path(text)
+        if not path.exists():
+            raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
+        content = path.read_text("utf-8")
+        return json.loads(content) if path.suffix == ".json" else read_yaml(content)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--lead: not valid JSON: {exc}") from None
+    except YamlError as exc:
+        raise ValueError(f"--lead: {text}:{exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"--lead: {text} is not UTF-8 text") from None
 
 
 def parse_now(text: str | None, timezone: str) -> dt.datetime:

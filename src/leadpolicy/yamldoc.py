@@ -51,6 +51,36 @@ def jsonable(value: Any) -> Any:
     return to_json_value(value)
 
 
+class YamlError(ValueError):
+    """YAML that cannot be read: `line` and `column` (1-based) say where, the message says why."""
+
+    def __init__(self, message: str, line: int, column: int, hint: str):
+        super().__init__(f"{line}:{column}: {message}")
+        self.message, self.line, self.column, self.hint = message, line, column, hint
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree, refusing anchors and aliases. Raises YamlError."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            # Aliases can grow a small file into billions of nodes; these files never need them.
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                raise YamlError("YAML anchors and aliases (&name, *name) are not allowed here", mark.line + 1,
+                                mark.column + 1, "write each value out in full")
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlError(f"not valid YAML: {problem}", mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                        "check the indentation and quoting on this line") from None
+
+
+def read_yaml(text: str) -> Any:
+    """The data of a YAML document, with anchors and aliases refused. Raises YamlError."""
+    return None if _compose(text) is None else yaml.safe_load(text)
+
+
 def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
     """Read a YAML mapping; an unreadable file, bad YAML or another shape is a `code` diagnostic."""
     from .parser import read_source
@@ -60,21 +90,11 @@ def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc 
     if text is None:
         return None, [Diagnostic(code, d.message, name, d.span, d.hint) for d in diags]
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            # Aliases can grow a small file into billions of nodes; these files never need them.
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                return None, [Diagnostic(code, "YAML anchors and aliases (&name, *name) are not allowed here", name,
-                                         ast.Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2),
-                                         hint="write each value out in full")]
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        span = ast.Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else ast.NO_SPAN
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [Diagnostic(code, f"not valid YAML: {problem}", name, span,
-                                 hint="check the indentation and quoting on this line")]
+        node = _compose(text)
+        data = yaml.safe_load(text) if node is not None else None
+    except YamlError as exc:
+        span = ast.Span(exc.line, exc.column, exc.line, exc.column + 1)
+        return None, [Diagnostic(code, exc.message, name, span, hint=exc.hint)]
     if node is None or not isinstance(data, dict):
         return None, [Diagnostic(code, not_a_mapping, name, ast.Span(1, 1, 1, 2))]
     return YamlDoc(name, jsonable(data), _line_map(node)), []
