@@ -38,8 +38,12 @@ FACTOR_TYPE = "DECIMAL(10, 9)"
 
 
 
-def fold_sql(value: exp.Expression) -> exp.Expression:
-    """`logic.fold` in SQL: LOWER after translating the two letters whose LOWER differs by engine."""
+def fold_sql(value: exp.Expression, dialect: str) -> exp.Expression:
+    """`logic.fold` in SQL. DuckDB's LOWER is the simple mapping on every code point (a test checks
+    all of them), so only the final sigma is left to replace; other engines' LOWER may use the full
+    mapping and context, so "İ", "Σ" and "ς" are translated first. (TRANSLATE costs DuckDB 6x a LOWER.)"""
+    if dialect == "duckdb":
+        return exp.func("REPLACE", exp.Lower(this=value), exp.Literal.string("ς"), exp.Literal.string("σ"))
     source, target = FOLD_SQL_PRE
     return exp.Lower(this=exp.Translate(this=value, from_=exp.Literal.string(source), to=exp.Literal.string(target)))
 
@@ -139,7 +143,7 @@ class _SqlGen:
             self.fields[name]["default"] is None
         value = self.column(name) if op["kind"] != "field" or plain_text else self.field_value(name)
         if text and op["type"] in ("text", "one of"):
-            return fold_sql(value)
+            return fold_sql(value, self.dialect)
         return value
 
     # ------------------------------------------------------------ conditions
