@@ -61,3 +61,15 @@ def _without_this_repositorys_settings(monkeypatch):
         path = found(start)
         return None if path is not None and path.resolve() == (ROOT / "pyproject.toml").resolve() else path
     monkeypatch.setattr(settings, "find_pyproject", elsewhere)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A connection (autocommit) to a throwaway PostgreSQL server."""
+    import psycopg
+
+    from .pgserver import throwaway_server
+
+    with throwaway_server() as conninfo:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            yield connection

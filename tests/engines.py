@@ -14,9 +14,11 @@ import leadpolicy
 from leadpolicy.interpreter import evaluate as interpret
 from leadpolicy.sqlgen import compile_sql
 
-ENGINES = ["interpreter", "python", "duckdb", "duckdb-batch", "spark"]
+ENGINES = ["interpreter", "python", "duckdb", "duckdb-batch", "spark", "postgres"]
 SPARK_TYPES = {"text": "string", "one of": "string", "number": "double", "yes/no": "boolean", "date": "date",
                "timestamp": "timestamp"}
+POSTGRES_TYPES = {"text": "text", "one of": "text", "number": "double precision", "yes/no": "boolean",
+                  "date": "date", "timestamp": "timestamptz"}
 DUCKDB_TYPES = {"text": "VARCHAR", "one of": "VARCHAR", "number": "DOUBLE", "yes/no": "BOOLEAN", "date": "DATE",
                 "timestamp": "TIMESTAMPTZ"}
 
@@ -118,6 +120,27 @@ def _spark(policy, leads, now, spark):
     return [{k: _plain(row[k]) for k in names} for row in result]
 
 
+def _postgres(policy, leads, now, connection):
+    """The generated PostgreSQL SQL on a real server, over a table in a database whose default
+    collation is "C" (so text folding must not depend on it)."""
+    fields = policy.ir["fields"]
+    names = decision_names(policy)
+    columns = ", ".join(f'"{f["name"]}" {POSTGRES_TYPES[f["type"]]}' for f in fields)
+    with connection.transaction():
+        connection.execute("DROP TABLE IF EXISTS leads")
+        connection.execute(f'CREATE TEMP TABLE leads ({columns}, case_no integer) ')
+        rows = typed_rows(policy, leads)
+        placeholders = ", ".join(["%s"] * (len(fields) + 1))
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO leads VALUES ({placeholders})",
+                               [[r[f["name"]] for f in fields] + [i] for i, r in enumerate(rows)])
+        query = compile_sql(policy.ir, "postgres", "leads", now).split("\n", 2)[2]
+        wanted = ", ".join(f'"{n}"' for n in names)
+        result = connection.execute(f"SELECT {wanted} FROM ({query}) AS decided ORDER BY case_no").fetchall()
+        connection.execute("DROP TABLE leads")
+    return [{n: _plain(v) for n, v in zip(names, row)} for row in result]
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -131,7 +154,7 @@ def _jsonable(lead: dict) -> dict:
 
 
 def decide(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.datetime, *, spark=None,
-           folder: Path | None = None) -> list[dict]:
+           folder: Path | None = None, postgres=None) -> list[dict]:
     """The decisions (scores, grades, stage, owner, route) of `leads` on one engine."""
     if engine == "interpreter":
         return _interpreter(policy, leads, now)
@@ -144,4 +167,6 @@ def decide(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.da
         return _duckdb_batch(policy, leads, now, folder)
     if engine == "spark":
         return _spark(policy, leads, now, spark)
+    if engine == "postgres":
+        return _postgres(policy, leads, now, postgres)
     raise ValueError(engine)

@@ -68,15 +68,15 @@ def test_duckdbs_lower_is_the_simple_mapping_on_every_code_point():
 def test_non_ascii_text_matches_the_same_on_every_engine(engine, request, tmp_path):
     policy = folding_policy()
     lead = {f"t{i}": value for i, (value, _, _) in enumerate(CASES)}
-    spark = request.getfixturevalue("spark") if engine == "spark" else None
-    [decision] = decide(engine, policy, [lead], dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc), spark=spark,
-                        folder=tmp_path)
+    servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
+    [decision] = decide(engine, policy, [lead], dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc), folder=tmp_path,
+                        **servers)
     got = {CASES[i][:2]: decision[f"c{i}"] == 1 for i in range(len(CASES))}
     assert got == {(value, cond): want for value, cond, want in CASES}
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "duckdb-batch"])
-def test_fields_named_like_sql_helpers_work_in_sql(engine, tmp_path):
+@pytest.mark.parametrize("engine", ["duckdb", "duckdb-batch", "postgres"])
+def test_fields_named_like_sql_helpers_work_in_sql(engine, tmp_path, request):
     # The decay factors come from a VALUES table; its columns must not capture fields named n or f.
     from .engines import decide
 
@@ -86,5 +86,6 @@ def test_fields_named_like_sql_helpers_work_in_sql(engine, tmp_path):
         '    decay 50% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
     now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
     leads = [{"n": 3, "f": 2, "seen": "2026-11-18T12:00:00Z"}, {"n": 1, "f": 0, "seen": "2026-11-20T11:00:00Z"}]
-    assert decide(engine, policy, leads, now, folder=tmp_path) == decide("python", policy, leads, now)
+    server = request.getfixturevalue("postgres") if engine == "postgres" else None
+    assert decide(engine, policy, leads, now, folder=tmp_path, postgres=server) == decide("python", policy, leads, now)
     assert [d["s"] for d in decide("python", policy, leads, now)] == [9, 10]  # 35 x 0.25 = 8.75; 10 x 1

@@ -38,6 +38,9 @@ FACTOR_TYPE = "DECIMAL(10, 9)"
 
 
 
+POSTGRES_FOLD_COLLATION = "und-x-icu"
+
+
 def fold_sql(value: exp.Expression, dialect: str) -> exp.Expression:
     """`logic.fold` in SQL. DuckDB's LOWER is the simple mapping on every code point (a test checks
     all of them), so only the final sigma is left to replace; other engines' LOWER may use the full
@@ -45,7 +48,13 @@ def fold_sql(value: exp.Expression, dialect: str) -> exp.Expression:
     if dialect == "duckdb":
         return exp.func("REPLACE", exp.Lower(this=value), exp.Literal.string("ς"), exp.Literal.string("σ"))
     source, target = FOLD_SQL_PRE
-    return exp.Lower(this=exp.Translate(this=value, from_=exp.Literal.string(source), to=exp.Literal.string(target)))
+    translated: exp.Expression = exp.Translate(this=value, from_=exp.Literal.string(source),
+                                               to=exp.Literal.string(target))
+    if dialect == "postgres":
+        # PostgreSQL's LOWER follows the column's collation ("C" lowers ASCII only); ICU's root
+        # collation makes it the Unicode mapping whatever the database's default is.
+        translated = exp.Collate(this=translated, expression=exp.to_identifier(POSTGRES_FOLD_COLLATION, quoted=True))
+    return exp.Lower(this=translated)
 
 class UnsupportedError(ValueError):
     """A construct the SQL target cannot express exactly."""
