@@ -115,8 +115,9 @@ def _spark(policy, leads, now, spark):
     rows = typed_rows(policy, leads)
     frame = spark.createDataFrame([tuple(r[f["name"]] for f in fields) + (i,) for i, r in enumerate(rows)], schema)
     frame.createOrReplaceTempView("leads")
-    result = spark.sql(compile_sql(policy.ir, "spark", "leads", now)).orderBy("case_no").collect()
     names = decision_names(policy)
+    # Only the decisions come back to Python: pyspark's own conversion of a year-1 timestamp fails.
+    result = spark.sql(compile_sql(policy.ir, "spark", "leads", now)).orderBy("case_no").select(*names).collect()
     return [{k: _plain(row[k]) for k in names} for row in result]
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .logic import NEGATED, decay_power, fold
-from .schema import MAX_NUMBER, BLANK, in_range, DATE_PATTERN, TIMESTAMP_PATTERN, parse_timestamp
+from .schema import BLANK, DATE_PATTERN, MAX_NUMBER, TIMESTAMP_PATTERN, in_range, local_date, read_instant
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
 PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -249,7 +249,7 @@ class _Generator:
             if kind == "lower":
                 w.line(f"{var} = None if {source} is None else {folded(source)}")
             elif kind == "localdate":
-                w.line(f"{var} = None if {source} is None else {source}.astimezone(TZ).date()")
+                w.line(f"{var} = None if {source} is None else local_date({source}, TZ)")
             elif kind == "days":
                 field_type = self.fields[name]["type"]
                 expr = f"(now - {source}) // DAY" if field_type == "timestamp" else f"(today - {source}).days"
@@ -273,7 +273,7 @@ class _Generator:
         w.counter = body.counter
         self.w = outer
         if any(kind == "days" and self.fields[name]["type"] == "date" for kind, name in self.derived):
-            w.line("today = now.astimezone(TZ).date()")
+            w.line("today = local_date(now, TZ)")
         self.derive()
         w.lines.extend("    " + line if line else "" for line in body.lines)
         w.outdent()
@@ -470,7 +470,7 @@ def read_timestamp(value: Any, tz: ZoneInfo) -> Any:
     if value.__class__ is not str or not _TIMESTAMP.match(value):
         return INVALID
     try:
-        return parse_timestamp(value, tz)
+        return read_instant(value, tz)
     except ValueError:
         return INVALID
 
@@ -489,7 +489,7 @@ def compile_evaluator(ir: dict) -> tuple[Callable, str]:
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "MAX_NUMBER": MAX_NUMBER_INT, "floor_units": floor_units, "floor_div": floor_div,
+        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT, "floor_units": floor_units, "floor_div": floor_div,
         "round_half_away": round_half_away, "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,
     }

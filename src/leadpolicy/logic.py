@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from .schema import local_date
+
 Truth = Optional[bool]
 NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}  # not (a OP b), when both are known
 
@@ -77,9 +79,9 @@ def _comparable(a: object, b: object, tz: ZoneInfo) -> tuple[object, object]:
     if isinstance(a, str) and isinstance(b, str):
         return fold(a), fold(b)
     if isinstance(a, dt.datetime) and not isinstance(b, dt.datetime) and isinstance(b, dt.date):
-        return a.astimezone(tz).date(), b
+        return local_date(a, tz), b
     if isinstance(b, dt.datetime) and not isinstance(a, dt.datetime) and isinstance(a, dt.date):
-        return a, b.astimezone(tz).date()
+        return a, local_date(b, tz)
     return a, b
 
 
@@ -140,7 +142,7 @@ def days_since(value: object, now: dt.datetime, tz: ZoneInfo) -> int | None:
     if isinstance(value, dt.datetime):
         return (now - value) // dt.timedelta(days=1)
     if isinstance(value, dt.date):
-        return (now.astimezone(tz).date() - value).days
+        return (local_date(now, tz) - value).days
     raise TypeError(f"days since needs a date or timestamp, not {type(value).__name__}")
 
 

@@ -25,7 +25,7 @@ from . import ast
 from .codegen import INVALID, compile_evaluator
 from .diagnostics import render_all
 from .ir import FORMAT, FORMAT_VERSION, dumps, fingerprint, lower
-from .schema import FieldError, LeadReader, parse_timestamp
+from .schema import FieldError, LeadReader, read_instant
 
 
 class PolicyError(ValueError):
@@ -136,9 +136,8 @@ class Policy:
     def _now(self, now: dt.datetime | str | None) -> dt.datetime:
         if now is None:
             return dt.datetime.now(dt.timezone.utc)
-        if isinstance(now, str):
-            return parse_timestamp(now, self._tz)
-        return now if now.tzinfo is not None else now.replace(tzinfo=self._tz)
+        # An instant, as every lead's timestamps are (see schema.read_instant).
+        return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
 
     def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
         """The schema errors of a lead (empty when it fits)."""

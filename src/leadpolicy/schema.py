@@ -24,6 +24,7 @@ from .diagnostics import did_you_mean
 from .symbols import DATE, NUMBER, TEXT, TIMESTAMP, YESNO
 
 BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
+NOT_BLANK_PATTERN = r"[^ \t\n\r\f]"  # a text with something besides BLANK (not `\S`: NBSP is not blank here)
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
@@ -52,7 +53,7 @@ def field_schema(f: ast.LeadField) -> dict[str, Any]:
     if kind == TEXT:
         schema: dict[str, Any] = {"type": "string"}
         if f.required:
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_BLANK_PATTERN
     elif kind == NUMBER:
         schema = {"type": "number"}
     elif kind == YESNO:
@@ -137,9 +138,31 @@ def read_text_cell(kind: str, text: str | None) -> Any:
 
 
 def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
-    """An ISO 8601 timestamp; without an offset it is read in `tz`. Raises ValueError."""
+    """An ISO 8601 timestamp, with its offset as written; without one it is read in `tz`. Raises ValueError."""
     value = dt.datetime.fromisoformat(text.strip())
     return value if value.tzinfo is not None else local_time(value, tz)
+
+
+def read_instant(text: str, tz: ZoneInfo) -> dt.datetime:
+    """A lead's timestamp as an instant in UTC (see `parse_timestamp`). Raises ValueError.
+
+    Instants, not wall-clock times: Python compares and subtracts two datetimes that share a
+    ZoneInfo by their wall clocks, which is wrong across a clock change (a time in the skipped
+    hour would sort after a later instant), while SQL engines compare instants.
+    """
+    try:
+        return parse_timestamp(text, tz).astimezone(dt.timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant Python has
+        raise ValueError(f"{text!r} is before the earliest time that can be read") from None
+
+
+def local_date(value: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The date of an instant in the policy's timezone; instants whose local date falls before
+    year 1 (0001-01-01T00:00:00Z in New York) are dated 0001-01-01, which no date literal precedes."""
+    try:
+        return value.astimezone(tz).date()
+    except OverflowError:
+        return dt.date.min
 
 
 def local_time(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
@@ -253,7 +276,7 @@ class LeadReader:
                 raise ValueError(f"{value!r} is not a real date") from None
         if kind == TIMESTAMP:
             try:
-                return parse_timestamp(value, self.tz)
+                return read_instant(value, self.tz)
             except ValueError:
                 raise ValueError(f"{value!r} is not a real timestamp") from None
         return str(value)
