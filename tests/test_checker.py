@@ -182,3 +182,9 @@ def test_a_team_may_list_several_owners_but_not_the_same_one_twice():
 def test_numbers_out_of_range_are_errors_not_crashes(body, message):
     found = policy_diagnostics("    n number\n", body)
     assert any(code == "bad-value" and text.startswith(message) for code, text in found), found
+
+
+@pytest.mark.parametrize("default", ['" "', '""', '"\\t"'])
+def test_a_blank_text_default_is_refused(default):
+    found = policy_diagnostics(f"    note text default {default}\n    n number\n")
+    assert ("bad-value", 'the default of "note" is blank, and a blank text counts as missing') in found

@@ -15,6 +15,7 @@ import semver
 from . import analysis, ast
 from .calendars import DAY_INDEX, clock_minutes, holiday_problem
 from .diagnostics import Diagnostic, did_you_mean
+from .schema import BLANK
 from .sla import UNIT_ALIASES
 from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbol_table
 
@@ -129,6 +130,9 @@ class _Checker:
                 self.report("duplicate-name", f'"{f.name}" lists a choice twice', f.type)
             if f.default is not None:
                 self.literal_fits(f.default, Symbol(f.name, "field", f.type.name, f.type.choices))
+                if isinstance(f.default.value, str) and f.default.value.strip(BLANK) == "":
+                    self.report("bad-value", f'the default of "{f.name}" is blank, and a blank text counts as missing',
+                                f.default, hint="remove the default, or give it a value with text in it")
             if f.type.name == TIMESTAMP and f.default is not None:
                 self.report("no-sql-form", f'a default for timestamp field "{f.name}" has no SQL form yet', f.default,
                             hint="compile --target sql refuses this policy and `leadpolicy score` needs --engine python")
