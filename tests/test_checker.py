@@ -188,3 +188,28 @@ def test_numbers_out_of_range_are_errors_not_crashes(body, message):
 def test_a_blank_text_default_is_refused(default):
     found = policy_diagnostics(f"    note text default {default}\n    n number\n")
     assert ("bad-value", 'the default of "note" is blank, and a blank text counts as missing') in found
+
+
+@pytest.mark.parametrize("word", ["between", "in", "is", "contains", "starts", "ends", "clamp", "decay", "owner",
+                                  "not", "and", "or", "days", "when"])
+def test_keywords_name_fields_where_the_grammar_expects_a_name(word):
+    from leadpolicy.parser import parse_text
+
+    for lead in (f"    {word}_x number\n    x number default 5\n    {word} number\n",
+                 f"    x text required\n    {word} text\n"):
+        text = f'policy "t" version 1.0.0 {{\n  owner a "A"\n  owner b "B"\n  lead {{\n{lead}  }}\n' \
+               '  stages {\n    rest otherwise owner a\n  }\n}\n'
+        parsed = parse_text(text)
+        assert parsed.policy is not None, (word, parsed.diagnostics)
+        assert word in [f.name for f in parsed.policy.fields]
+
+
+@pytest.mark.parametrize("word", ["required", "default"])
+def test_required_and_default_cannot_name_a_field_and_say_so(word):
+    from leadpolicy.parser import parse_text
+
+    text = ('policy "t" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    x text\n'
+            f'    {word} number\n  }}\n  stages {{\n    rest otherwise owner a\n  }}\n}}\n')
+    [diag] = parse_text(text).diagnostics
+    assert (diag.code, diag.span.line, diag.span.column) == ("reserved-name", 6, 5)
+    assert diag.message == f"\"{word}\" cannot name a lead field: after a field it is read as that field's option"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import functools
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -102,7 +104,8 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
         tree = parser.parse(text)
         comments.extend(_comments(text))
     except UnexpectedInput as exc:
-        return ParseResult(file, text, None, [_syntax_diagnostic(exc, text, file)], comments)
+        reserved = _option_word_as_field(text, file)
+        return ParseResult(file, text, None, [reserved or _syntax_diagnostic(exc, text, file)], comments)
     deep = _too_deep(tree)
     if deep is not None:
         return ParseResult(file, text, None, [Diagnostic("too-deep", f"condition nested more than {MAX_DEPTH} levels deep",
@@ -112,6 +115,22 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     except VisitError as exc:  # our own errors are never hidden behind Lark's
         raise exc.orig_exc from None
     return ParseResult(file, text, policy, [], comments)
+
+
+_OPTION_AS_FIELD = re.compile(r"^(\s*)(required|default)\s+(text|number|yes/no|date|timestamp|one\s+of)\b")
+
+
+def _option_word_as_field(text: str, file: str) -> Diagnostic | None:
+    """A field named `required` or `default` reads as an option of the field before it, so the
+    grammar cannot take it; say that instead of the syntax error it leads to further on."""
+    for number, line in enumerate(source_lines(text), start=1):
+        found = _OPTION_AS_FIELD.match(line)
+        if found:
+            word, column = found.group(2), len(found.group(1)) + 1
+            return Diagnostic("reserved-name", f'"{word}" cannot name a lead field: after a field it is read as '
+                              "that field's option", file, ast.Span(number, column, number, column + len(word)),
+                              hint=f'rename it, for example "{word}_value"')
+    return None
 
 
 def _comments(text: str) -> list[Token]:
