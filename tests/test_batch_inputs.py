@@ -258,3 +258,32 @@ def test_a_policy_without_sql_form_is_said_by_check_and_score(tmp_path, capsys):
     assert "has no SQL form" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
     assert main(args + ["--engine", "python"]) == 0
     assert read_csv(tmp_path / "o.csv")[0]["s"] == "5"
+
+
+def test_a_decay_too_slow_for_sql_is_said_by_check_compile_and_score(tmp_path, capsys):
+    policy = tmp_path / "slow.policy"
+    policy.write_text('policy "slow" version 1.0.0 {\n  title "T"\n  owner a "A"\n  owner b "B"\n  lead {\n'
+                      '    email text required\n    seen timestamp\n  }\n  score s {\n    +100 when seen is present\n'
+                      '    decay 0.1% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')
+    assert main(["check", str(policy), "--allow-untested"]) == 0
+    assert "no-sql-form: warning: a decay of 0.1% needs more than 1000 exact factors" in capsys.readouterr().out
+    assert main(["compile", str(policy), "--target", "sql", "--now", NOW.isoformat()]) == 1
+    assert "more than a generated query carries" in capsys.readouterr().err
+    source = tmp_path / "leads.csv"
+    write_csv(source, ["email", "seen"], [["a@b.io", "2026-10-01T00:00:00Z"]])
+    args = ["score", str(policy), str(source), "-o", str(tmp_path / "o.csv"), "--now", NOW.isoformat()]
+    assert main(args) == 1 and "--engine python" in capsys.readouterr().err
+    assert main(args + ["--engine", "python"]) == 0
+    assert read_csv(tmp_path / "o.csv")[0]["s"] == "95"  # 100 x 0.999^50 = 95.1
+
+
+def test_a_decay_that_fits_keeps_its_sql_small(tmp_path):
+    from leadpolicy.sqlgen import compile_sql
+
+    from .engines import policy_from_text
+
+    policy = policy_from_text('policy "p" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n'
+                              '    seen timestamp\n  }\n  score s {\n    +100 when seen is present\n'
+                              '    decay 1% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner a\n'
+                              '  }\n}\n')
+    assert len(compile_sql(policy.ir, "duckdb", "leads", NOW, pretty=False)) < 40_000

@@ -15,6 +15,7 @@ import semver
 from . import analysis, ast
 from .calendars import DAY_INDEX, clock_minutes, holiday_problem
 from .diagnostics import Diagnostic, did_you_mean
+from .logic import decay_factor_table
 from .schema import BLANK
 from .sla import UNIT_ALIASES
 from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbol_table
@@ -333,6 +334,15 @@ class _Checker:
                 self.report("bad-value", f"decay of {decay.percent}% is outside 0-100%", decay)
             if decay.every_days <= 0:
                 self.report("bad-value", "decay needs a period of at least one day", decay)
+            elif Decimal(0) < decay.percent <= Decimal(100) and all(_within_limits(r.points) for r in score.rules):
+                bound = sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in score.rules),
+                            Decimal(0))
+                try:
+                    decay_factor_table(decay.percent, bound)
+                except ValueError as exc:
+                    self.report("no-sql-form", str(exc), decay,
+                                hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
+                                     "a faster decay or a longer period fits")
             self.field_of(decay.field_name, decay, (DATE, TIMESTAMP), "decay")
         for rule in score.rules:
             if isinstance(rule, ast.PerRule):

@@ -159,7 +159,7 @@ def is_number(value: object) -> bool:
 
 
 FACTOR_PLACES = Decimal("1e-9")
-MAX_FACTOR_TABLE = 5000
+MAX_FACTOR_TABLE = 1000  # rows of exact factors a generated query may carry per decayed score (about 25 KB)
 
 
 def decay_power(percent: Decimal, periods: int) -> Decimal:
@@ -188,4 +188,5 @@ def decay_factor_table(percent: Decimal, bound: Decimal) -> list[tuple[int, Deci
             return table
         table.append((n, factor))
         n += 1
-    raise ValueError(f"a decay of {percent}% is too slow to tabulate ({MAX_FACTOR_TABLE} periods)")
+    raise ValueError(f"a decay of {percent}% needs more than {MAX_FACTOR_TABLE} exact factors before a total "
+                     f"of {bound} points decays to 0, more than a generated query carries")

@@ -294,7 +294,10 @@ class _SqlGen:
         """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
         decay = s["decay"]
         bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"])) for r in s["rules"])
-        table = decay_factor_table(Decimal(decay["percent"]), bound) or [(1, Decimal(0))]
+        try:
+            table = decay_factor_table(Decimal(decay["percent"]), bound) or [(1, Decimal(0))]
+        except ValueError as exc:
+            raise UnsupportedError(str(exc)) from None
         rows = [exp.Tuple(expressions=[exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE)])
                 for n, f in table]
         values = exp.Values(expressions=rows, alias=exp.TableAlias(
