@@ -203,3 +203,29 @@ def test_rows_after_a_malformed_csv_record_keep_their_record_numbers(tmp_path):
     source.write_text("email,employees\na@b.io,5\nbad,row,extra\nc@d.io,lots\ne@f.io,7\n")
     result, _, _ = run(POLICY_OBJECTS["inbound-b2b"], source, tmp_path / "out.csv", NOW)
     assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, ""), (3, "employees")]
+
+
+def _parsed_back(dialect: str):
+    import sqlglot
+
+    text = compile_sql(POLICY_OBJECTS["inbound-b2b"].ir, dialect, "crm.leads", NOW)
+    return text, sqlglot.parse_one(text, read=dialect)
+
+
+def test_bigquery_sql_parses_back_and_multiplies_bignumeric():
+    from sqlglot import exp
+
+    text, tree = _parsed_back("bigquery")
+    types = {t.this for t in tree.find_all(exp.DataType)}
+    assert exp.DataType.Type.BIGDECIMAL in types and exp.DataType.Type.DECIMAL not in types
+    assert "-- BigQuery: decimals are BIGNUMERIC" in text
+
+
+def test_snowflake_sql_parses_back_with_upper_case_quoted_names():
+    from sqlglot import exp
+
+    text, tree = _parsed_back("snowflake")
+    quoted = {i.name for i in tree.find_all(exp.Identifier) if i.quoted}
+    assert {"EMAIL", "EMPLOYEES", "FIT", "FIT_GRADE", "STAGE", "OWNER", "ROUTE"} <= quoted
+    assert all(name == name.upper() for name in quoted)
+    assert "TIMESTAMP_NTZ (Snowflake's default) would be read as UTC" in text
