@@ -61,34 +61,26 @@ def stage_ladder(policy: ast.Policy) -> str:
     return "\n".join(parts)
 
 
+def _comparisons(condition: ast.Node | None, score: str) -> list[tuple[str, float]]:
+    """(operator, number) for each comparison of the score with a number in a condition."""
+    if condition is None:
+        return []
+    return [(atom.op, float(atom.right.value))  # type: ignore[arg-type]
+            for atom in condition.walk()
+            if isinstance(atom, ast.Compare) and isinstance(atom.left, ast.NameRef) and atom.left.name == score
+            and isinstance(atom.right, ast.Literal) and atom.right.kind == "number"]
+
+
 def _thresholds(policy: ast.Policy, score: str) -> list[float]:
     """Numbers a stage condition compares the score with."""
-    found = set()
-    for stage in policy.stages:
-        if stage.condition is None:
-            continue
-        for atom in stage.condition.walk():
-            if isinstance(atom, ast.Compare) and isinstance(atom.left, ast.NameRef) and atom.left.name == score \
-                    and isinstance(atom.right, ast.Literal) and atom.right.kind == "number":
-                found.add(float(atom.right.value))  # type: ignore[arg-type]
-    return sorted(found)
+    return sorted({value for stage in policy.stages for _, value in _comparisons(stage.condition, score)})
 
 
 def _grade_thresholds(policy: ast.Policy, score: str) -> list[tuple[float, str]]:
-    """(number, grade label) for each grade entry of a grade from the score that compares it with a number."""
-    found = []
-    for grade in policy.grades:
-        if grade.source != score:
-            continue
-        for entry in grade.entries:
-            if entry.condition is None:
-                continue
-            for atom in entry.condition.walk():
-                if isinstance(atom, ast.Compare) and isinstance(atom.left, ast.NameRef) and atom.left.name == score \
-                        and isinstance(atom.right, ast.Literal) and atom.right.kind == "number":
-                    value = float(atom.right.value)  # type: ignore[arg-type]
-                    found.append((value, f"{grade.name} {entry.label}: {score} {atom.op} {value:g}"))
-    return sorted(set(found))
+    """(number, label) for each grade entry of a grade from the score that compares it with a number."""
+    return sorted({(value, f"{grade.name} {entry.label}: {score} {op} {value:g}")
+                   for grade in policy.grades if grade.source == score
+                   for entry in grade.entries for op, value in _comparisons(entry.condition, score)})
 
 
 def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, int], str]]) -> str:
