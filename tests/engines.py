@@ -151,7 +151,12 @@ def _plain(value: Any) -> Any:
 
 
 def _jsonable(lead: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v for k, v in lead.items()}
+    """A lead as a JSON Lines export has it: dates as ISO text, decimals as numbers."""
+    def value(v):
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        return float(v) if isinstance(v, Decimal) else v
+    return {k: value(v) for k, v in lead.items()}
 
 
 def decide(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.datetime, *, spark=None,

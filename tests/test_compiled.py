@@ -19,6 +19,7 @@ from leadpolicy.interpreter import evaluate as interpret
 from leadpolicy.loader import load_policy_text
 
 from .conftest import FIXTURES, POLICIES, ROOT, golden
+from .strategies import NOWS, any_leads
 
 NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 
@@ -67,43 +68,7 @@ def test_every_sample_lead_agrees_with_the_interpreter_and_the_samples(policy):
 
 # ---------------------------------------------------------------- generated leads
 
-TEXTS = st.sampled_from(["", "  ", "VP Sales", "vp of sales", "Head of Growth", "CHIEF of staff", "Engineer",
-                         "sam@gmail.com", "SAM@GMAIL.COM", "x@competitor.com", "ana@bigsoft.io", "DE", "de", "Uk",
-                         "US", "fabrik.de", "software", "Software", "free", "trial", "team", "premium"])
-NUMBERS = st.one_of(st.integers(min_value=-5, max_value=2000),
-                    st.sampled_from([0, 1, 3, 5, 49, 50, 60, 199, 200, 1000, 1.5, 2.5, 7.9, 199.5, -0.5, 1e-9]),
-                    st.decimals(min_value=-100, max_value=5000, places=2, allow_nan=False))
-STAMPS = st.datetimes(min_value=dt.datetime(2026, 6, 1), max_value=dt.datetime(2026, 12, 31),
-                      timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=-5)), None])).map(
-    lambda d: d.isoformat())
-DATES = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 12, 31)).map(lambda d: d.isoformat())
-WRONG = st.sampled_from([None, "", [], {}, "many", True, float("nan"), "2026-13-01", "yesterday"])
-
-
-def values_for(ftype):
-    return {"text": TEXTS, "number": NUMBERS, "yes/no": st.booleans(), "date": DATES, "timestamp": STAMPS,
-            "one of": TEXTS}[ftype]
-
-
-@st.composite
-def leads(draw, policy):
-    lead = {}
-    for f in policy.ir["fields"]:
-        choice = draw(st.integers(0, 39))
-        if choice == 0 or (choice < 6 and not f["required"]):
-            continue  # absent
-        if choice == 39:
-            lead[f["name"]] = draw(WRONG)
-        elif f["type"] == "one of" and choice < 36:
-            lead[f["name"]] = draw(st.sampled_from(f["choices"]))
-        else:
-            lead[f["name"]] = draw(values_for(f["type"]))
-    return lead
-
-
 POLICIES_LOADED = {name: leadpolicy.load(POLICIES / f"{name}.policy") for name in ("inbound-b2b", "product-led")}
-NOWS = st.sampled_from([NOW, dt.datetime.fromisoformat("2026-12-31T23:59:59+00:00"),
-                        dt.datetime.fromisoformat("2026-11-01T01:30:00-04:00")])
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -111,7 +76,7 @@ NOWS = st.sampled_from([NOW, dt.datetime.fromisoformat("2026-12-31T23:59:59+00:0
 def test_compiled_equals_interpreter_on_generated_leads(data):
     name = data.draw(st.sampled_from(sorted(POLICIES_LOADED)))
     policy = POLICIES_LOADED[name]
-    lead = data.draw(leads(policy))
+    lead = data.draw(any_leads(policy))
     now = data.draw(NOWS)
     assert compiled(policy, lead, now) == oracle(policy, lead, now)
 
@@ -120,7 +85,7 @@ def test_compiled_equals_interpreter_on_generated_leads(data):
 @given(st.data())
 def test_fast_path_declines_exactly_the_leads_the_schema_rejects(data):
     policy = POLICIES_LOADED[data.draw(st.sampled_from(sorted(POLICIES_LOADED)))]
-    lead = data.draw(leads(policy))
+    lead = data.draw(any_leads(policy))
     fast = policy._evaluate(lead, NOW)
     has_errors = bool(policy.validate(lead))
     if has_errors:

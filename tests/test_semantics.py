@@ -50,3 +50,33 @@ def test_case_on_engine(case, engine, request, tmp_path):
     got = decide(engine, policy, leads, now, folder=tmp_path, **servers)
     for item, decision in zip(case["leads"], got):
         assert {k: decision[k] for k in item["expect"]} == item["expect"], (case["name"], item["lead"])
+
+
+# ---------------------------------------------------------------- generated leads on every engine
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from .conftest import POLICIES  # noqa: E402
+from .strategies import NOWS, valid_leads  # noqa: E402
+
+REFERENCE_POLICIES = {name: __import__("leadpolicy").load(POLICIES / f"{name}.policy")
+                      for name in ("inbound-b2b", "product-led")}
+EXAMPLES = {"duckdb": 40, "duckdb-batch": 15, "postgres": 25, "spark": 4, "interpreter": 40}
+
+
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e != "python"])
+def test_generated_leads_decide_the_same_on_every_engine(engine, request, tmp_path_factory):
+    servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
+
+    @settings(max_examples=EXAMPLES[engine], deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(st.data())
+    def agree(data):
+        policy = REFERENCE_POLICIES[data.draw(st.sampled_from(sorted(REFERENCE_POLICIES)))]
+        leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=30))
+        now = data.draw(NOWS)
+        got = decide(engine, policy, leads, now, folder=tmp_path_factory.mktemp("leads"), **servers)
+        assert got == decide("python", policy, leads, now)
+
+    agree()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import re
 import subprocess
 from dataclasses import dataclass
 from importlib import resources

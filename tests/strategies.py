@@ -1,0 +1,65 @@
+"""Hypothesis strategies for leads, shared by every differential test.
+
+Leads come the ways users send them: JSON values (str, int, float, bool), YAML-typed values
+(`datetime.date`, `datetime.datetime`, Decimal), blanks and non-ASCII text, times at clock
+changes, and (in `any_leads`) values of the wrong type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+NEW_YORK = dt.timezone(dt.timedelta(hours=-5))
+TEXTS = st.sampled_from([
+    "", "  ", "\t", "\u00a0", "VP Sales", "vp of sales", "Head of Growth", "CHIEF of staff", "Engineer",
+    "sam@gmail.com", "SAM@GMAIL.COM", "x@competitor.com", "ana@bigsoft.io", "DE", "de", "Uk", "US", "fabrik.de",
+    "software", "Software", "free", "trial", "team", "premium", "İSTANBUL", "straße", "ΟΔΟΣ", "Ünïcödé", "東京",
+    "O'Brien \"quoted\"", "🚀 launch"])
+NUMBERS = st.one_of(
+    st.integers(min_value=-5, max_value=2000),
+    st.sampled_from([0, 1, 3, 5, 49, 50, 60, 199, 200, 1000, 1.5, 2.5, 7.9, 199.5, -0.5, 1e-9, 1e19]),
+    st.decimals(min_value=-100, max_value=5000, places=2, allow_nan=False, allow_infinity=False))
+EDGE_TIMES = ["2026-11-01T01:30:00", "2026-03-08T02:30:00", "2026-11-01T00:30:00", "2026-10-25T02:30:00",
+              "2026-11-20T12:00:00Z", "2026-11-20", "0001-01-01T00:00:00Z"]
+TIMESTAMP_OBJECTS = st.datetimes(min_value=dt.datetime(2026, 6, 1), max_value=dt.datetime(2026, 12, 31),
+                                 timezones=st.sampled_from([dt.timezone.utc, NEW_YORK, None]))
+TIMESTAMPS = st.one_of(TIMESTAMP_OBJECTS.map(lambda d: d.isoformat()), TIMESTAMP_OBJECTS, st.sampled_from(EDGE_TIMES),
+                       st.dates(min_value=dt.date(2026, 6, 1), max_value=dt.date(2026, 12, 31)))
+DATE_OBJECTS = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 12, 31))
+DATES = st.one_of(DATE_OBJECTS.map(lambda d: d.isoformat()), DATE_OBJECTS)
+WRONG = st.sampled_from([None, "", [], {}, "many", True, float("nan"), "2026-13-01", "yesterday", Decimal("1e400")])
+NOWS = st.sampled_from([dt.datetime(2026, 11, 20, 12, tzinfo=NEW_YORK), dt.datetime(2026, 12, 31, 23, 59, 59,
+                                                                                    tzinfo=dt.timezone.utc),
+                        dt.datetime.fromisoformat("2026-11-01T01:30:00-04:00"),
+                        dt.datetime.fromisoformat("2026-11-01T23:45:00-05:00")])
+
+
+def values_for(field_type: str):
+    return {"text": TEXTS, "number": NUMBERS, "yes/no": st.booleans(), "date": DATES, "timestamp": TIMESTAMPS,
+            "one of": TEXTS}[field_type]
+
+
+@st.composite
+def any_leads(draw, policy, wrong: bool = True):
+    """A lead for the policy: fields absent, of their type, one of their choices, or (`wrong`) of another type."""
+    lead = {}
+    for f in policy.ir["fields"]:
+        choice = draw(st.integers(0, 39))
+        if choice == 0 or (choice < 6 and not f["required"]):
+            continue
+        if choice == 39 and wrong:
+            lead[f["name"]] = draw(WRONG)
+        elif f["type"] == "one of" and choice < 36:
+            lead[f["name"]] = draw(st.sampled_from(f["choices"]))
+        else:
+            lead[f["name"]] = draw(values_for(f["type"]))
+    return lead
+
+
+@st.composite
+def valid_leads(draw, policy):
+    """A lead the policy's schema accepts."""
+    return draw(any_leads(policy, wrong=False).filter(lambda lead: not policy.validate(lead)))
