@@ -239,7 +239,9 @@ def test_settings_in_pyproject_are_defaults_that_flags_override(tmp_path, monkey
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")  # found in a parent folder; paths are relative to the pyproject
     assert main(["check"]) == 1
-    assert "low-coverage: sample coverage 70.8% is below the floor of 90.0%" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "low-coverage: sample coverage 70.8% is below the floor of 90.0%" in out
+    assert "\n../rules/inbound-b2b.policy  2.1.0" in out  # paths shown relative to where the command runs
     assert main(["check", "--min-coverage", "50"]) == 0  # a flag wins
     capsys.readouterr()
     (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\npaths = ["rules"]\nrequire-approvals = true\n')

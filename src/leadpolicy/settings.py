@@ -12,6 +12,7 @@ A flag on the command line wins over a setting.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,7 @@ def load_settings(start: Path | None = None) -> Settings:
         if key == "paths":
             if not all(isinstance(p, str) for p in value):
                 raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
-            value = [str((path.parent / p)) if not Path(p).is_absolute() else p for p in value]
+            value = [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]
         table[key] = value
     return Settings(path, dict(table))
 
