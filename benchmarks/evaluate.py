@@ -218,7 +218,8 @@ def thousand_rule_policy() -> str:
                       for i in range(1000))
     return (f'policy "big" version 1.0.0 {{\n  title "Big"\n  owner a "A"\n  owner b "B"\n'
             f'  lead {{\n    employees number\n    industry one of ("software", "retail")\n  }}\n'
-            f'  score s {{\n{rules}\n  }}\n  stages {{\n    top when s >= 100 owner b\n    rest otherwise owner a\n  }}\n}}\n')
+            f'  score s {{\n{rules}\n  }}\n'
+            '  stages {\n    top when s >= 100 owner b\n    rest otherwise owner a\n  }\n}\n')
 
 
 def main() -> None:

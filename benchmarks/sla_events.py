@@ -57,14 +57,14 @@ def generate(path: Path, events: int, leads: int, seed: float = 0.42) -> None:
 
 def run_floor(path: str) -> dict:
     import time
+    from zoneinfo import ZoneInfo
+
+    from common import peak_rss_mb
 
     from leadpolicy.events import EventReader
     from leadpolicy.loader import load_policy
     from leadpolicy.schema import parse_timestamp
     from leadpolicy.sla import SlaEngine
-    from zoneinfo import ZoneInfo
-
-    from common import peak_rss_mb
 
     policy = load_policy(POLICY).policy
     tz = ZoneInfo("UTC")
@@ -77,15 +77,15 @@ def run_floor(path: str) -> dict:
 
 def run_report(path: str) -> dict:
     import time
+    from zoneinfo import ZoneInfo
+
+    from common import peak_rss_mb
 
     from leadpolicy.events import EventReader
     from leadpolicy.loader import load_policy
     from leadpolicy.schema import parse_timestamp
     from leadpolicy.sla import SlaEngine
     from leadpolicy.sla_report import build_report
-    from zoneinfo import ZoneInfo
-
-    from common import peak_rss_mb
 
     policy = load_policy(POLICY).policy
     tz = ZoneInfo(policy.timezone)

@@ -78,11 +78,13 @@ def generate(path: Path, n: int) -> None:
         SELECT 'user' || i || '@' || (['gmail.com', 'bigsoft.io', 'competitor.com', 'acme.de', 'shop.fr'])
                  [1 + CAST(hash(i) % 5 AS BIGINT)] AS email,
                CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 3000) END AS employees,
-               (['software', 'fintech', 'retail', 'healthcare', 'other'])[1 + CAST(hash(i * 3) % 5 AS BIGINT)] AS industry,
+               (['software', 'fintech', 'retail', 'healthcare', 'other'])[1 + CAST(hash(i * 3) % 5 AS BIGINT)]
+                 AS industry,
                (['VP Sales', 'Director of IT', 'Engineer', 'head of marketing', 'Chief of Staff', 'Analyst'])
                  [1 + CAST(hash(i * 7) % 6 AS BIGINT)] AS job_title,
                (['US', 'DE', 'fr', 'UK', 'BR'])[1 + CAST(hash(i * 11) % 5 AS BIGINT)] AS country,
-               (['webinar', 'paid_search', 'organic', 'referral', 'event', 'outbound'])[1 + CAST(hash(i * 13) % 6 AS BIGINT)]
+               (['webinar', 'paid_search', 'organic', 'referral', 'event', 'outbound'])
+                 [1 + CAST(hash(i * 13) % 6 AS BIGINT)]
                  AS source,
                floor(random() * 11) AS email_clicks,
                floor(random() * 6) AS pricing_page_views,
@@ -96,7 +98,6 @@ def run_sql(kind: str, src: str, out: str) -> dict:
     import time
 
     import duckdb
-
     from common import peak_rss_mb
 
     con = duckdb.connect()
@@ -118,10 +119,10 @@ def run_sql(kind: str, src: str, out: str) -> dict:
 def run_pipeline(src: str, out: str) -> dict:
     import time
 
+    from common import peak_rss_mb
+
     import leadpolicy
     from leadpolicy.batch import run
-
-    from common import peak_rss_mb
 
     policy = leadpolicy.load(POLICY)
     start = time.perf_counter()
@@ -134,9 +135,9 @@ def run_python(src: str, out: str) -> dict:
     import time
 
     import duckdb
+    from common import peak_rss_mb
 
     import leadpolicy
-    from common import peak_rss_mb
 
     policy = leadpolicy.load(POLICY)
     now = policy._now(NOW)

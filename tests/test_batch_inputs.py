@@ -92,7 +92,8 @@ def test_jsonl_values_stay_as_given_in_the_output(tmp_path, engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_csv_cells_stay_as_written(tmp_path, engine):
     source = tmp_path / "leads.csv"
-    write_csv(source, ["crm_id", "email", "employees", "demo_requested"], [["007", " ana@bigsoft.io ", " 1200 ", "YES"]])
+    write_csv(source, ["crm_id", "email", "employees", "demo_requested"],
+              [["007", " ana@bigsoft.io ", " 1200 ", "YES"]])
     _, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
     [row] = read_csv(out)
     assert {k: row[k] for k in ("crm_id", "email", "employees", "demo_requested")} == {

@@ -131,7 +131,8 @@ NY_ALWAYS = calendar('timezone "America/New_York"\nopen mon-sun 00:00-24:00')
 NY_SHIFT = calendar('timezone "America/New_York"\nopen mon-sun 01:00-03:30, 08:00-17:00')
 BERLIN_SHIFT = calendar('timezone "Europe/Berlin"\nopen mon-sun 01:00-03:30, 08:00-17:00')
 DST_WEEKS = st.sampled_from([
-    (dt.datetime(2026, 3, 5, tzinfo=dt.timezone.utc), NY_SHIFT), (dt.datetime(2026, 10, 29, tzinfo=dt.timezone.utc), NY_SHIFT),
+    (dt.datetime(2026, 3, 5, tzinfo=dt.timezone.utc), NY_SHIFT),
+    (dt.datetime(2026, 10, 29, tzinfo=dt.timezone.utc), NY_SHIFT),
     (dt.datetime(2026, 3, 26, tzinfo=dt.timezone.utc), BERLIN_SHIFT),
     (dt.datetime(2026, 10, 22, tzinfo=dt.timezone.utc), BERLIN_SHIFT),
 ])

@@ -93,8 +93,9 @@ def test_unregistered_code_is_refused():
 
 def test_all_errors_are_reported_in_one_run(tmp_path):
     text = (FIXTURES / "diagnostics" / "unknown-name.policy").read_text()
-    text = text.replace("owner sales\n", "owner seles\n").replace('industry one of ("software", "retail")',
-                                                                  'industry one of ("software", "retail")\n    email number')
+    text = text.replace("owner sales\n", "owner seles\n")
+    choices = 'industry one of ("software", "retail")'
+    text = text.replace(choices, choices + "\n    email number")
     path = tmp_path / "many.policy"
     path.write_text(text)
     codes = sorted(d.code for d in load_policy(path).diagnostics)

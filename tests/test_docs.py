@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
+import http.server
 import json
 import re
-import http.server
 import shutil
 import socketserver
 import subprocess
@@ -262,11 +262,13 @@ def test_plain_english_names_teams_and_counts_units(tmp_path):
             '    seen timestamp\n  }\n  score plain {\n    +1 when n > 1\n  }\n  score faded {\n    +1 when n > 1\n'
             '    decay 10% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner growth\n  }\n'
             '  sla fast {\n    owner inside_sales\n    from a until b\n    within 1 hours\n    target 90%\n  }\n'
-            '  sla many {\n    owner inside_sales\n    at least 2 touch within 1 days after a\n    target 90%\n  }\n}\n')
+            '  sla many {\n    owner inside_sales\n    at least 2 touch within 1 days after a\n'
+            '    target 90%\n  }\n}\n')
     loaded = load_policy_text(text)
     assert not loaded.has_errors, loaded.diagnostics
     fast, many = loaded.policy.slas
-    assert english.sla(fast, {}).startswith("Inside sales commits that every lead that gets *a* gets *b* within 1 hour,")
+    assert english.sla(fast, {}).startswith(
+        "Inside sales commits that every lead that gets *a* gets *b* within 1 hour,")
     assert "within 1 day after *a*" in english.sla(many, {})
     faded = [s for s in loaded.policy.scores if s.name == "faded"][0]
     assert english.decay(faded.decay) == "the total loses 10% for every day since seen"

@@ -74,7 +74,7 @@ def operand():
 
 
 ATOMS = st.one_of(
-    st.builds(lambda o, l, r: ast.Compare(op=o, left=l, right=r),
+    st.builds(lambda o, a, b: ast.Compare(op=o, left=a, right=b),
               st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), operand(), operand()),
     st.builds(lambda a, b, c: ast.Between(operand=a, low=b, high=c), operand(), operand(), operand()),
     st.builds(lambda a, vs, n: ast.InList(operand=a, values=tuple(vs), negated=n),

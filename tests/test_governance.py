@@ -9,8 +9,16 @@ import subprocess
 import pytest
 
 from leadpolicy.cli import main
-from leadpolicy.governance import (approval_diagnostics, approvals_path, approve, bump_of, load_approvals,
-                                   required_bump, samples_fingerprint, status)
+from leadpolicy.governance import (
+    approval_diagnostics,
+    approvals_path,
+    approve,
+    bump_of,
+    load_approvals,
+    required_bump,
+    samples_fingerprint,
+    status,
+)
 from leadpolicy.loader import load_policy, load_policy_text
 
 from .conftest import REFERENCE_COPY
@@ -46,7 +54,8 @@ def test_approval_status_moves_from_draft_to_agreed_and_a_change_voids_it(worksp
     assert state()[0] == "agreed"
     assert load_approvals(approvals_path(path))[0][-1].by == "Dana Whitfield <dana@example.com>"
     # Reformatting and comments keep the approval ...
-    path.write_text("# a new comment\n" + REFERENCE.replace("    +30 when employees >= 200", "    +30 when employees>=200"))
+    path.write_text("# a new comment\n"
+                    + REFERENCE.replace("    +30 when employees >= 200", "    +30 when employees>=200"))
     assert state()[0] == "agreed"
     samples = workspace / "inbound-b2b.samples.yaml"
     agreed = samples.read_text()
@@ -98,7 +107,8 @@ def test_check_require_approvals_says_who_must_approve(workspace, capsys):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("policy: inbound-b2b\napprovals:\n  - team: sales\n    by: Raj\n", "approvals/0: 'version' is a required property"),
+    ("policy: inbound-b2b\napprovals:\n  - team: sales\n    by: Raj\n",
+     "approvals/0: 'version' is a required property"),
     ("policy: inbound-b2b\napprovals:\n  - {team: sales, by: Raj, version: 2.1.0, fingerprint: abc, at: now-ish}\n",
      "approvals/0/fingerprint: 'abc' does not match"),
     ("policy: [\n", "not valid YAML"),
@@ -114,7 +124,8 @@ def test_a_corrupted_approvals_file_is_an_error_naming_the_file(workspace, text,
 
 def test_effective_date_passed_without_agreement_warns(workspace):
     path = workspace / "inbound-b2b.policy"
-    path.write_text(REFERENCE.replace('  title "Inbound B2B leads"', '  title "Inbound B2B leads"\n  effective 2026-01-01'))
+    path.write_text(REFERENCE.replace('  title "Inbound B2B leads"',
+                                      '  title "Inbound B2B leads"\n  effective 2026-01-01'))
     _, diags = approval_diagnostics(str(path), policy_at(path), required=False)
     assert [(d.code, d.severity) for d in diags] == [("effective-unapproved", "warning")]
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from leadpolicy import ast
 from leadpolicy.interpreter import decay_factor, evaluate, round_half_away
 from leadpolicy.loader import load_policy, load_policy_text
 from leadpolicy.schema import LeadReader
-from leadpolicy import ast
 
 from .conftest import POLICIES, now
 

@@ -7,9 +7,8 @@ import shutil
 import subprocess
 import sys
 
-import yaml
-
 import pytest
+import yaml
 
 from leadpolicy.formatter import format_policy
 from leadpolicy.harness import run_samples

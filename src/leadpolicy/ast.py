@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class Node:
             yield node
             stack.extend(reversed(list(node.children())))
 
+
+
+N = TypeVar("N", bound=Node)
 
 # ---------------------------------------------------------------- conditions
 
@@ -334,10 +337,11 @@ class Sla(Node):
     label: str | None
     items: tuple[Node, ...]
 
-    def first(self, kind: type) -> Node | None:
+    def first(self, kind: type[N]) -> N | None:
+        """The first item of a kind, typed as that kind."""
         return next((i for i in self.items if isinstance(i, kind)), None)
 
-    def all(self, kind: type) -> tuple[Node, ...]:
+    def all(self, kind: type[N]) -> tuple[N, ...]:
         return tuple(i for i in self.items if isinstance(i, kind))
 
     @property
@@ -393,7 +397,8 @@ class Policy(Node):
     id_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     version_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
-    def of(self, kind: type) -> tuple:
+    def of(self, kind: type[N]) -> tuple[N, ...]:
+        """Every item of a kind, typed as that kind."""
         return tuple(i for i in self.items if isinstance(i, kind))
 
     @property

@@ -83,7 +83,8 @@ class BusinessCalendar:
         return cls(cal.name, tz, {d: _merge(r) for d, r in hours.items()}, sets, closed)
 
     def is_open_day(self, day: dt.date) -> bool:
-        return bool(self.hours[day.weekday()]) and day not in self.closed and not any(day in h for h in self.holiday_sets)
+        return (bool(self.hours[day.weekday()]) and day not in self.closed
+                and not any(day in h for h in self.holiday_sets))
 
     def intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The open intervals of a local day, as UTC instants (memoized: days repeat across leads)."""

@@ -94,11 +94,13 @@ class _Checker:
             self.report("bad-version", f'version "{p.version}" is not MAJOR.MINOR.PATCH', p.version_span,
                         hint="for example 1.0.0")
         if p.title is None:
-            self.report("missing-title", "the policy has no title", p.id_span, hint='add: title "What this policy is for"')
+            self.report("missing-title", "the policy has no title", p.id_span,
+                        hint='add: title "What this policy is for"')
         teams = p.teams
         if len(teams) < 2:
             where = p.owners[0] if p.owners else p.id_span
-            self.report("too-few-owners", f"{len(teams)} owning team{'s' if len(teams) != 1 else ''}; an agreement needs at least two",
+            plural = "s" if len(teams) != 1 else ""
+            self.report("too-few-owners", f"{len(teams)} owning team{plural}; an agreement needs at least two",
                         where, hint='add both teams, e.g. owner marketing "..." and owner sales "..."')
         for kind, word in ((ast.Title, "title"), (ast.Timezone, "timezone"), (ast.Effective, "effective"),
                            (ast.Stages, "stages"), (ast.Recycle, "recycle")):
@@ -136,7 +138,8 @@ class _Checker:
                                 f.default, hint="remove the default, or give it a value with text in it")
             if f.type.name == TIMESTAMP and f.default is not None:
                 self.report("no-sql-form", f'a default for timestamp field "{f.name}" has no SQL form yet', f.default,
-                            hint="compile --target sql refuses this policy and `leadpolicy score` needs --engine python")
+                            hint="compile --target sql refuses this policy and `leadpolicy score` needs "
+                                 "--engine python")
             if f.required and f.default is not None:
                 self.report("bad-value", f'"{f.name}" is required, so its default never applies', f.default)
 
@@ -308,7 +311,8 @@ class _Checker:
             elif isinstance(atom, ast.Truthy):
                 subject = self.operand_type(atom.operand, index)
                 if subject is not None and subject.type != YESNO:
-                    self.report("type-mismatch", f"a bare condition must be a yes/no field, but {describe(subject)} is not",
+                    self.report("type-mismatch",
+                                f"a bare condition must be a yes/no field, but {describe(subject)} is not",
                                 atom, hint=_bare_hint(subject))
 
     def sql_form(self, atom: ast.Node, types: set) -> None:
@@ -392,7 +396,8 @@ class _Checker:
         for i, entry in enumerate(entries):
             if entry.condition is None:
                 if i != len(entries) - 1:
-                    self.report("otherwise-not-last", f"otherwise is not the last {what}: the entries after it can never match",
+                    self.report("otherwise-not-last",
+                                f"otherwise is not the last {what}: the entries after it can never match",
                                 entry, hint="move otherwise to the end")
             else:
                 self.condition(entry.condition, index)
@@ -453,7 +458,8 @@ class _Checker:
         kinds = {k for k, node in (("clock", ast.ClockSpan), ("count", ast.CountRule), ("volume", ast.VolumeRule))
                  if sla.first(node)}
         if len(kinds) > 1:
-            self.report("incomplete-sla", f"sla {sla.name} mixes kinds ({', '.join(sorted(kinds))}); write one per SLA", sla)
+            self.report("incomplete-sla", f"sla {sla.name} mixes kinds ({', '.join(sorted(kinds))}); write one per SLA",
+                        sla)
         if not kinds:
             self.report("incomplete-sla", f"sla {sla.name} says neither a clock, a count nor a volume", sla,
                         hint="for example: from became_sql until first_touch / within 4 business hours on CALENDAR")
@@ -468,7 +474,8 @@ class _Checker:
             unit = UNIT_ALIASES.get(limit.unit, limit.unit)
             if unit not in CLOCK_UNITS:
                 self.report("bad-value", f'"{limit.unit}" is not a unit of time', limit,
-                            hint=did_you_mean(limit.unit, CLOCK_UNITS) or "minutes, hours, days, business hours, business days")
+                            hint=did_you_mean(limit.unit, CLOCK_UNITS)
+                            or "minutes, hours, days, business hours, business days")
             if limit.amount <= 0:
                 self.report("bad-value", "the limit must be above zero", limit)
             if unit.startswith("business") and limit.calendar is None:

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", formatter_class=_formatter, help="parse, check and test policies",
                        description="Parse and check every policy, and run its samples file.",
-                       epilog="examples:\n  leadpolicy check\n  leadpolicy check policies/inbound-b2b.policy --format json\n"
+                       epilog="examples:\n  leadpolicy check\n"
+                              "  leadpolicy check policies/inbound-b2b.policy --format json\n"
                               "  leadpolicy check --min-coverage 80\n")
     p.add_argument("paths", nargs="*", default=None, help="policy files or directories (default: policies/)")
     p.add_argument("--format", choices=("text", "json", "github"), default="text",
@@ -117,20 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List the changes between two versions of a policy in domain words, and their "
                                    "impact on leads: how many change stage, route and grade, the stage transitions, "
                                    "and a few example leads before and after.",
-                       epilog="examples:\n  leadpolicy diff main:policies/inbound-b2b.policy policies/inbound-b2b.policy\n"
+                       epilog="examples:\n"
+                              "  leadpolicy diff main:policies/inbound-b2b.policy policies/inbound-b2b.policy\n"
                               "  leadpolicy diff old.policy new.policy --leads leads.parquet --format markdown\n")
     p.add_argument("old", help="a policy file, or GIT_REF:path")
     p.add_argument("new", help="a policy file, or GIT_REF:path")
     p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet); "
                                                    "default: the samples file next to the new policy")
-    p.add_argument("--now", type=timestamp_arg, help="evaluation time (default: the samples file's, else the current time)")
+    p.add_argument("--now", type=timestamp_arg,
+                   help="evaluation time (default: the samples file's, else the current time)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when the versions differ, 0 when they do not "
                                                              "(as git diff --exit-code)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
     p = sub.add_parser("test", formatter_class=_formatter, help="run sample cases",
                        description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
-                       epilog="examples:\n  leadpolicy test\n  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
+                       epilog="examples:\n  leadpolicy test\n"
+                              "  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
                               "  leadpolicy test --coverage --min-coverage 90\n  leadpolicy test --junit report.xml\n")
     p.add_argument("paths", nargs="*", default=None, help="samples files, policy files or directories")
     p.add_argument("--format", choices=("text", "json", "github"), default="text",
@@ -163,14 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dialect", choices=("duckdb", "postgres", "spark", "snowflake", "bigquery"), default="duckdb",
                    help="SQL dialect for --target sql (default: duckdb)")
     p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
-    p.add_argument("--now", type=timestamp_arg, help="evaluation time written into the SQL (ISO 8601); default: the current time")
+    p.add_argument("--now", type=timestamp_arg,
+                   help="evaluation time written into the SQL (ISO 8601); default: the current time")
 
     p = sub.add_parser("score", formatter_class=_formatter, help="score a file of leads",
                        description="Score every lead of a CSV, JSON Lines or Parquet file and write the leads with "
                                    "their scores, grades, stage, owner and route. Rows that do not fit the lead "
                                    "schema go to a rejects file with their row, field and reason.",
-                       epilog="examples:\n  leadpolicy score policies/inbound-b2b.policy leads.parquet -o scored.parquet\n"
-                              "  leadpolicy score policies/inbound-b2b.policy leads.csv -o scored.jsonl --engine python "
+                       epilog="examples:\n"
+                              "  leadpolicy score policies/inbound-b2b.policy leads.parquet -o scored.parquet\n"
+                              "  leadpolicy score policies/inbound-b2b.policy leads.csv -o scored.jsonl "
+                              "--engine python "
                               "--now 2026-11-20T12:00:00Z\n\nthe run ends with: read N, scored M, rejected K "
                               "(always N = M + K)\n")
     p.add_argument("policy")
@@ -197,8 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy")
     p.add_argument("events", help="the event log: .csv, .jsonl or .parquet")
     p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
-    p.add_argument("--from", dest="date_from", metavar="DATE", type=date_arg, help="only clocks and periods starting on or after DATE")
-    p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg, help="only clocks and periods starting on or before DATE")
+    p.add_argument("--from", dest="date_from", metavar="DATE", type=date_arg,
+                   help="only clocks and periods starting on or after DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg,
+                   help="only clocks and periods starting on or before DATE")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv here)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
@@ -249,7 +258,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     from . import commands as c
-
     from .settings import SettingsError, apply, load_settings
 
     try:

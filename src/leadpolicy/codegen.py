@@ -489,8 +489,9 @@ def compile_evaluator(ir: dict) -> tuple[Callable, str]:
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT, "floor_units": floor_units, "floor_div": floor_div,
-        "round_half_away": round_half_away, "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
+        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
+        "floor_units": floor_units, "floor_div": floor_div, "round_half_away": round_half_away,
+        "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,
     }
     namespace.update({f"K{i}": value for i, value in enumerate(constants)})

@@ -14,7 +14,6 @@ from typing import IO, Any, Iterator
 from .ast import NO_SPAN
 from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
-
 # ---------------------------------------------------------------- check and test
 
 
@@ -55,10 +54,9 @@ def _print_coverage(run) -> None:
 def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
     """`check`; `ci` passes more diagnostics in (`extra`) and gets the results out (`sink`)."""
     from .diagnostics import Diagnostic
+    from .governance import GitError, approval_diagnostics, default_base, version_diagnostics
     from .harness import run_samples
     from .loader import discover, load_policy, samples_for
-
-    from .governance import GitError, approval_diagnostics, default_base, version_diagnostics
 
     policies, samples, problems = discover(args.paths)
     diags = list(problems) + list(extra or [])
@@ -147,7 +145,8 @@ def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
     if floor is None or (run.coverage_percent or 0) >= floor:
         return []
     missing = [i for i in run.coverage if not i.covered]
-    first = "; ".join(f"the {i.kind} {i.what}" for i in missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
+    first = "; ".join(f"the {i.kind} {i.what}" for i in missing[:3])
+    first += f"; and {len(missing) - 3} more" if len(missing) > 3 else ""
     return [Diagnostic("low-coverage", f"sample coverage {run.coverage_percent}% is below the floor of {floor}%: "
                        f"no case tests {first}", file, span,
                        hint=f"add cases to {Path(run.file).name}; `leadpolicy test --coverage` lists what is untested")]
@@ -567,8 +566,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .runtime import Policy
     from .ir import lower
+    from .runtime import Policy
 
     loaded = _load_or_report(args.policy)
     if loaded is None:

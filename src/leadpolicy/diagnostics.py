@@ -43,7 +43,8 @@ CODES: dict[str, tuple[str, str]] = {
     "missing-otherwise": (ERROR, "The stages have no `otherwise`, so a lead could have no stage."),
     "unreachable": (ERROR, "An entry can never be chosen because earlier entries always match first."),
     "incomplete-sla": (ERROR, "An SLA lacks a part its kind needs (owner, clock, limit, target)."),
-    "bad-samples": (ERROR, "A samples file is not valid YAML, does not follow the samples schema, or names a missing policy."),
+    "bad-samples": (ERROR, "A samples file is not valid YAML, does not follow the samples schema, "
+                           "or names a missing policy."),
     "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
     "low-coverage": (ERROR, "With --min-coverage: the sample cases cover less of the policy than the floor."),
     "bad-approvals": (ERROR, "An approvals file is not valid YAML or does not follow the approvals schema."),

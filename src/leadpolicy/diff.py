@@ -265,7 +265,8 @@ def impact(old_policy, new_policy, leads: list[dict], now: dt.datetime, examples
             moved["grade"] += 1
             diffs.append("grade")
         if diffs and len(samples) < examples:
-            samples.append({"lead": lead, "before": before.as_dict(explain=False), "after": after.as_dict(explain=False)})
+            samples.append({"lead": lead, "before": before.as_dict(explain=False),
+                            "after": after.as_dict(explain=False)})
     return {"leads": evaluated, "rejected": rejected, "changed": dict(moved),
             "transitions": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(matrix.items()) if a != b],
             "examples": samples}

@@ -60,7 +60,7 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
             continue
         loaded = load_policy_text(text, relative)
         versions.append((commit, date, subject, loaded.policy if not loaded.has_errors else None))
-    for i, (commit, date, subject, policy) in enumerate(versions):
+    for i, (_, date, subject, policy) in enumerate(versions):
         older = versions[i + 1][3] if i + 1 < len(versions) else None
         if policy is not None and older is not None:
             lines = [c.text for c in changes(older, policy) if c.kind != "version"]
@@ -127,14 +127,11 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "types": {f.name: field_type(f.type) for f in policy.fields},
         "defaults": {f.name: literal(f.default) if f.default is not None else "" for f in policy.fields},
         "scores": scores,
-        "grades": [{"name": g.name, "source": g.source,
-                    "entries": [{"label": e.label, "when": english.condition(e.condition) if e.condition else "otherwise"}
-                                for e in g.entries]} for g in policy.grades],
+        "grades": [{"name": g.name, "source": g.source, "entries": [_entry(e) for e in g.entries]}
+                   for g in policy.grades],
         "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
                     "when": english.condition(s.condition) if s.condition else "otherwise"} for s in policy.stages],
-        "routes": [{"stages": list(r.stages),
-                    "entries": [{"label": e.label, "when": english.condition(e.condition) if e.condition else "otherwise"}
-                                for e in r.entries]} for r in policy.routes],
+        "routes": [{"stages": list(r.stages), "entries": [_entry(e) for e in r.entries]} for r in policy.routes],
         "slas": [{"name": s.name, "label": s.label or s.name, "text": english.sla(s, calendars)} for s in policy.slas],
         "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
@@ -146,6 +143,11 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "changelog": changelog(path),
         "source": format_policy(policy).rstrip(),
     }
+
+
+def _entry(entry: ast.LabelEntry) -> dict[str, str]:
+    # A grade or route entry in plain English.
+    return {"label": entry.label, "when": english.condition(entry.condition) if entry.condition else "otherwise"}
 
 
 def _outcome(value: Any) -> str:

@@ -16,8 +16,8 @@ from . import ast
 from .diagnostics import Diagnostic, did_you_mean
 from .interpreter import Decision, evaluate
 from .schema import LeadReader, parse_timestamp
+from .sla import Event, SlaEngine, TimelineResult
 from .yamldoc import YamlDoc, load_yaml, schema_errors
-from .sla import SlaEngine, Event, TimelineResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 NO_NOW = "no `now`: give one for the file or the case"

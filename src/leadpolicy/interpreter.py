@@ -214,7 +214,8 @@ class Evaluator:
         """An atom, stated as holding (positive) or as failing, with the lead's values."""
         if isinstance(node, ast.Compare):
             op = node.op if positive else logic.NEGATED[node.op]
-            return f"{self.shown(node.left)} {op} {operand_text(node.right) if isinstance(node.right, ast.Literal) else self.shown(node.right)}"
+            right = operand_text(node.right) if isinstance(node.right, ast.Literal) else self.shown(node.right)
+            return f"{self.shown(node.left)} {op} {right}"
         if isinstance(node, ast.Between):
             word = "is between" if positive else "is not between"
             return f"{self.shown(node.operand)} {word} {operand_text(node.low)} and {operand_text(node.high)}"

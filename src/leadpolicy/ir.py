@@ -87,7 +87,8 @@ class _Lowering:
                               "reason": rule.reason, "label": rule.reason or condition_text(rule.condition)})
             else:
                 rules.append({"kind": "per", "points": dec(rule.points), "field": rule.field_name,
-                              "cap": dec(rule.cap), "reason": rule.reason, "label": rule.reason or f"per {rule.field_name}"})
+                              "cap": dec(rule.cap), "reason": rule.reason,
+                              "label": rule.reason or f"per {rule.field_name}"})
         decay, clamp = score.decay, score.clamp
         return {
             "name": score.name, "label": score.label, "rules": rules,

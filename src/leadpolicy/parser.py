@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import functools
 import re
 from dataclasses import dataclass, field
@@ -11,8 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Tree, v_args
-from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.visitors import Transformer_NonRecursive
 
 from . import ast
 from .diagnostics import Diagnostic, source_lines
@@ -108,8 +107,9 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
         return ParseResult(file, text, None, [reserved or _syntax_diagnostic(exc, text, file)], comments)
     deep = _too_deep(tree)
     if deep is not None:
-        return ParseResult(file, text, None, [Diagnostic("too-deep", f"condition nested more than {MAX_DEPTH} levels deep",
-                                                          file, deep, hint="split it into simpler rules")], comments)
+        too_deep = Diagnostic("too-deep", f"condition nested more than {MAX_DEPTH} levels deep", file, deep,
+                              hint="split it into simpler rules")
+        return ParseResult(file, text, None, [too_deep], comments)
     try:
         policy = _ToAst().transform(tree)
     except VisitError as exc:  # our own errors are never hidden behind Lark's

@@ -66,8 +66,8 @@ def load_settings(start: Path | None = None) -> Settings:
             raise SettingsError(f"{path}: [tool.leadpolicy] has no setting {key!r}" + (f" ({hint})" if hint else "")
                                 + f"; the settings are {', '.join(KEYS)}")
         wanted = KEYS[key]
-        if not isinstance(value, wanted) or (wanted != bool and isinstance(value, bool)):
-            kind = {list: "a list of paths", bool: "true or false"}.get(wanted, "a number")  # type: ignore[call-overload]
+        if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
+            kind = "a list of paths" if wanted is list else "true or false" if wanted is bool else "a number"
             raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {kind}")
         if key == "paths":
             if not all(isinstance(p, str) for p in value):

@@ -16,7 +16,6 @@ from .events import EventReader
 from .sla import BREACHED, SlaEngine, TimelineResult
 
 
-
 @dataclass
 class _Tally:
     met: int = 0
@@ -78,7 +77,8 @@ class SlaReport:
     def failing(self) -> list[str]:
         """SLAs below their target, and volume SLAs with a finished period short of the commitment."""
         targets = self.targets()
-        bad = [name for name, tally in sorted(self.per_sla.items()) if tally.as_dict(targets.get(name))["meets_target"] is False]
+        bad = [name for name, tally in sorted(self.per_sla.items())
+               if tally.as_dict(targets.get(name))["meets_target"] is False]
         bad += sorted({v["sla"] for v in self.volumes if v["status"] == BREACHED} - set(bad))
         return bad
 

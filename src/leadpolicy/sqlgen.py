@@ -214,7 +214,8 @@ class _SqlGen:
                 elif cond["how"] == "starts":
                     parts.append(exp.StartsWith(this=value.copy(), expression=lit))
                 else:
-                    parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=exp.Literal.number(len(fold(needle)))),
+                    width = exp.Literal.number(len(fold(needle)))
+                    parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=width),
                                         expression=lit))
             return exp.or_(*parts) if len(parts) > 1 else parts[0]
         if op == "missing":
@@ -248,7 +249,8 @@ class _SqlGen:
         terms: list[exp.Expression] = []
         for rule in s["rules"]:
             if rule["kind"] == "when":
-                terms.append(exp.Case().when(self.condition(rule["condition"]), number(rule["points"])).else_(zero.copy()))
+                when = self.condition(rule["condition"])
+                terms.append(exp.Case().when(when, number(rule["points"])).else_(zero.copy()))
             else:
                 # Units past the cap change nothing, so they are limited before multiplying: a huge
                 # count (1e19 clicks) must neither overflow BIGINT nor fail the batch.
