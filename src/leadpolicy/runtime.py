@@ -137,6 +137,8 @@ class Policy:
         if now is None:
             return dt.datetime.now(dt.timezone.utc)
         # An instant, as every lead's timestamps are (see schema.read_instant).
+        if isinstance(now, dt.datetime) and now.tzinfo is not None:
+            return now.astimezone(dt.timezone.utc)
         return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
 
     def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
