@@ -25,7 +25,7 @@ from . import ast
 from .codegen import INVALID, compile_evaluator
 from .diagnostics import render_all
 from .ir import FORMAT, FORMAT_VERSION, dumps, fingerprint, lower
-from .schema import FieldError, LeadReader, read_instant
+from .schema import FieldError, LeadReader, as_instant, read_instant
 
 
 class PolicyError(ValueError):
@@ -138,7 +138,7 @@ class Policy:
             return dt.datetime.now(dt.timezone.utc)
         # An instant, as every lead's timestamps are (see schema.read_instant).
         if isinstance(now, dt.datetime) and now.tzinfo is not None:
-            return now.astimezone(dt.timezone.utc)
+            return as_instant(now)
         return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
 
     def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:

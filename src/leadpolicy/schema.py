@@ -144,16 +144,24 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
 
 
 def read_instant(text: str, tz: ZoneInfo) -> dt.datetime:
-    """A lead's timestamp as an instant in UTC (see `parse_timestamp`). Raises ValueError.
+    """A lead's timestamp as an instant (see `parse_timestamp`). Raises ValueError.
 
     Instants, not wall-clock times: Python compares and subtracts two datetimes that share a
     ZoneInfo by their wall clocks, which is wrong across a clock change (a time in the skipped
     hour would sort after a later instant), while SQL engines compare instants.
     """
+    return as_instant(parse_timestamp(text, tz))
+
+
+def as_instant(value: dt.datetime) -> dt.datetime:
+    """An aware datetime that compares and subtracts as the instant it names: a fixed offset is
+    kept (cheap, and never ambiguous), a zone with clock changes is converted to UTC."""
+    if type(value.tzinfo) is dt.timezone:
+        return value
     try:
-        return parse_timestamp(text, tz).astimezone(dt.timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant Python has
-        raise ValueError(f"{text!r} is before the earliest time that can be read") from None
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00 in Berlin is before the first UTC instant Python has
+        raise ValueError(f"{value.isoformat()} is before the earliest time that can be read") from None
 
 
 def local_date(value: dt.datetime, tz: ZoneInfo) -> dt.date:
