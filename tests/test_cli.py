@@ -287,3 +287,17 @@ def test_sla_details_are_written_whole_or_not_at_all(tmp_path, capsys, monkeypat
                                                                   ("sql_follow_up", "L1", "pending")]
     assert main(args[:4] + [str(tmp_path / "nowhere" / "d.csv"), "--report-only"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_samples_file_checked_without_its_policy_still_has_a_coverage_floor(tmp_path, capsys):
+    from .conftest import REFERENCE_COPY
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "cases").mkdir()
+    shutil.copy(REFERENCE_COPY / "inbound-b2b.policy", tmp_path / "rules" / "inbound-b2b.policy")
+    samples = (REFERENCE_COPY / "inbound-b2b.samples.yaml").read_text()
+    (tmp_path / "cases" / "x.samples.yaml").write_text(
+        samples.replace("policy: inbound-b2b.policy", "policy: ../rules/inbound-b2b.policy"))
+    assert main(["check", str(tmp_path / "cases" / "x.samples.yaml"), "--min-coverage", "90"]) == 1
+    assert "low-coverage: sample coverage 70.8% is below the floor of 90.0%" in capsys.readouterr().out
+    assert main(["check", str(tmp_path / "cases" / "x.samples.yaml"), "--min-coverage", "50"]) == 0

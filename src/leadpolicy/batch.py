@@ -254,7 +254,7 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
             tmp.unlink()
 
 
-def score_duckdb(policy, con, plan: ColumnPlan, staged: staging.Staged, now: dt.datetime,
+def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime,
                  result: BatchResult) -> str:
     """Convert, reject and score in SQL; returns the query of the scored rows."""
     from .sqlgen import compile_sql
@@ -267,7 +267,7 @@ def score_duckdb(policy, con, plan: ColumnPlan, staged: staging.Staged, now: dt.
     return f"({query})"
 
 
-def score_python(policy, con, plan: ColumnPlan, staged: staging.Staged, now: dt.datetime,
+def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
                  result: BatchResult, progress: bool = False) -> str:
     """The same job with the compiled Python evaluator: rows read from the staged text, decisions
     written to a table `decisions` by record number."""
@@ -336,7 +336,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                 on_warning(f"{source}: {warning}")
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
         scorer = score_duckdb if engine == "duckdb" else score_python
-        scored = scorer(policy, stage_db.con, plan, staged, now, result)
+        scored = scorer(policy, stage_db.con, plan, now, result)
         write_output(stage_db.con, output_select(policy.ir, plan, staged.has_originals, in_fmt, out_fmt, scored),
                      out_path, out_fmt)
         result.read = stage_db.con.execute("SELECT count(*) FROM raw").fetchone()[0] + len(staged.problems)
@@ -357,10 +357,6 @@ def check_paths(source: Path, out: Path, rejects: Path) -> None:
         raise BatchError(f"{out}: the output folder {out.parent} does not exist")
     if not rejects.parent.is_dir():
         raise BatchError(f"{rejects}: the rejects folder {rejects.parent} does not exist")
-    where = {"the input": source.resolve(), "the output": out.resolve(), "the rejects file": rejects.resolve()}
-    seen: dict[Path, str] = {}
-    for what, path in where.items():
-        if path in seen:
-            raise BatchError(f"{path}: {what} would be the same file as {seen[path]}; name another with "
-                             + ("-o" if what == "the output" else "--rejects"))
-        seen[path] = what
+    clash = staging.same_file_clash({"the input": source, "the output": out, "the rejects file": rejects})
+    if clash:
+        raise BatchError(f"{clash}; name another with -o or --rejects")

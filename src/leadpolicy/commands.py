@@ -105,12 +105,12 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
             run = run_samples(sample_path)
             runs.append(run)
             diags.extend(run.diagnostics)
+            diags.extend(coverage_diagnostics(run, args.min_coverage, run.file, NO_SPAN))
     errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
     failing_cases = [c for r in runs for c in r.cases if not c.passed]
-    low_coverage = [r for r in runs if args.min_coverage is not None and (r.coverage_percent or 0) < args.min_coverage]
-    ok = not errors and not failing_cases
+    ok = not errors and not failing_cases  # a coverage floor below its mark is an error (`low-coverage`)
     if sink is not None:
-        sink(diags, runs, low_coverage)
+        sink(diags, runs)
     if args.format == "json":
         print(json.dumps({
             "ok": ok,
@@ -249,8 +249,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
                                     against=None if args.skip_versions else args.against)
     collected: dict = {}
 
-    def sink(diags, runs, low_coverage):
-        collected.update(diags=diags, runs=runs, low=low_coverage)
+    def sink(diags, runs):
+        collected.update(diags=diags, runs=runs)
     status = cmd_check(check_args, extra, sink)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in annotations(collected["diags"], collected["runs"]):
@@ -461,7 +461,9 @@ def cmd_sla(args: argparse.Namespace) -> int:
     date_from, date_to = args.date_from, args.date_to
     target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")
     outputs = {"the event log": args.events, "the rejects file": target, "the details file": args.details}
-    clash = _same_files({k: Path(v) for k, v in outputs.items() if v is not None})
+    from .staging import same_file_clash
+
+    clash = same_file_clash({k: Path(v) for k, v in outputs.items() if v is not None})
     if clash:
         print(f"leadpolicy sla: {clash}", file=sys.stderr)
         return EXIT_USAGE
@@ -495,17 +497,6 @@ def cmd_sla(args: argparse.Namespace) -> int:
     if failing and args.format == "table":
         print(f"below target: {', '.join(failing)}")
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
-
-
-def _same_files(paths: dict[str, Path]) -> str | None:
-    """A message when two of the named files are one file, else None."""
-    seen: dict[Path, str] = {}
-    for what, path in paths.items():
-        resolved = path.resolve()
-        if resolved in seen:
-            return f"{path}: {what} would be the same file as {seen[resolved]}"
-        seen[resolved] = what
-    return None
 
 
 @contextlib.contextmanager

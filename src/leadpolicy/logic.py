@@ -67,8 +67,9 @@ def fold(text: str) -> str:
     with no context: "İ" -> "i", "ẞ" -> "ß", "ß" stays "ß"; every sigma ("Σ", "σ", final "ς")
     folds to "σ". Lengths never change, so `ends with` compares the same number of characters
     everywhere. No normalization: a precomposed "é" and "e" + combining accent differ.
-    DuckDB's LOWER is the simple mapping; Spark's and ICU's LOWER differ from it only on "İ" and a
-    final "Σ", so the generated SQL translates "İ", "Σ" and "ς" first (`FOLD_SQL_PRE`).
+    DuckDB's LOWER is the simple mapping, so its SQL only replaces "ς"; Spark's and ICU's LOWER differ
+    from it on "İ" and a final "Σ", so their SQL translates "İ", "Σ" and "ς" first (`FOLD_SQL_PRE`,
+    `sqlgen.fold_sql`).
     """
     if text.isascii():
         return text.lower()
