@@ -244,7 +244,7 @@ def main() -> None:
 
     def interpreter_one(lead):
         values, errors = policy._reader.read(lead)
-        d = interpret(policy.tree, values, NOW)
+        d = interpret(policy.ir, values, NOW)
         return d.scores["fit"].value, d.scores["engagement"].value, d.grades["fit_grade"], d.stage, d.route
 
     ways = {"(a) hand-written Python": (hand_written, leads),

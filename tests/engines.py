@@ -33,7 +33,7 @@ def policy_from_text(text: str) -> leadpolicy.Policy:
 
 
 def decision_names(policy: leadpolicy.Policy) -> list[str]:
-    return ([s["name"] for s in policy.ir["scores"]] + [g["name"] for g in policy.ir["grades"]]
+    return ([s.name for s in policy.ir.scores] + [g.name for g in policy.ir.grades]
             + ["stage", "owner", "route"])
 
 
@@ -44,18 +44,18 @@ def typed_rows(policy: leadpolicy.Policy, leads: list[dict]) -> list[dict]:
         values, errors = policy._reader.read(lead)
         assert not errors, errors
         row = {}
-        for f in policy.ir["fields"]:
-            raw = lead.get(f["name"])
-            if f["type"] in ("text", "one of"):
-                row[f["name"]] = raw if isinstance(raw, str) else None  # blanks reach the SQL as they are
+        for f in policy.ir.fields:
+            raw = lead.get(f.name)
+            if f.type in ("text", "one of"):
+                row[f.name] = raw if isinstance(raw, str) else None  # blanks reach the SQL as they are
             elif raw is None or raw == "":
-                row[f["name"]] = None
-            elif f["type"] == "number":
-                row[f["name"]] = float(values[f["name"]]) if values[f["name"]] is not None else None
-            elif f["type"] == "timestamp":
-                row[f["name"]] = values[f["name"]].astimezone(dt.timezone.utc)
+                row[f.name] = None
+            elif f.type == "number":
+                row[f.name] = float(values[f.name]) if values[f.name] is not None else None
+            elif f.type == "timestamp":
+                row[f.name] = values[f.name].astimezone(dt.timezone.utc)
             else:
-                row[f["name"]] = values[f["name"]]
+                row[f.name] = values[f.name]
         rows.append(row)
     return rows
 
@@ -65,7 +65,7 @@ def _interpreter(policy, leads, now):
     for lead in leads:
         values, errors = policy._reader.read(lead)
         assert not errors, errors
-        d = interpret(policy.tree, values, now)
+        d = interpret(policy.ir, values, now)
         out.append({**{k: v.value for k, v in d.scores.items()}, **d.grades, "stage": d.stage, "owner": d.owner,
                     "route": d.route})
     return out
@@ -82,13 +82,13 @@ def _python(policy, leads, now):
 def _duckdb(policy, leads, now):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    fields = policy.ir["fields"]
-    columns = ", ".join(f'"{f["name"]}" {DUCKDB_TYPES[f["type"]]}' for f in fields)
+    fields = policy.ir.fields
+    columns = ", ".join(f'"{f.name}" {DUCKDB_TYPES[f.type]}' for f in fields)
     con.execute(f"CREATE TABLE leads ({columns}, case_no INTEGER)")
     rows = typed_rows(policy, leads)
     if rows:
         con.executemany(f"INSERT INTO leads VALUES ({', '.join('?' for _ in range(len(fields) + 1))})",
-                        [[r[f["name"]] for f in fields] + [i] for i, r in enumerate(rows)])
+                        [[r[f.name] for f in fields] + [i] for i, r in enumerate(rows)])
     query = compile_sql(policy.ir, "duckdb", "leads", now)
     names = decision_names(policy)
     wanted = ", ".join(f'"{n}"' for n in names)  # only decisions: timestamps would need pytz to fetch
@@ -110,10 +110,10 @@ def _duckdb_batch(policy, leads, now, folder: Path):
 
 
 def _spark(policy, leads, now, spark):
-    fields = policy.ir["fields"]
-    schema = ", ".join(f"`{f['name']}` {SPARK_TYPES[f['type']]}" for f in fields) + ", case_no int"
+    fields = policy.ir.fields
+    schema = ", ".join(f"`{f.name}` {SPARK_TYPES[f.type]}" for f in fields) + ", case_no int"
     rows = typed_rows(policy, leads)
-    frame = spark.createDataFrame([tuple(r[f["name"]] for f in fields) + (i,) for i, r in enumerate(rows)], schema)
+    frame = spark.createDataFrame([tuple(r[f.name] for f in fields) + (i,) for i, r in enumerate(rows)], schema)
     frame.createOrReplaceTempView("leads")
     names = decision_names(policy)
     # Only the decisions come back to Python: pyspark's own conversion of a year-1 timestamp fails.
@@ -124,9 +124,9 @@ def _spark(policy, leads, now, spark):
 def _postgres(policy, leads, now, connection):
     """The generated PostgreSQL SQL on a real server, over a table in a database whose default
     collation is "C" (so text folding must not depend on it)."""
-    fields = policy.ir["fields"]
+    fields = policy.ir.fields
     names = decision_names(policy)
-    columns = ", ".join(f'"{f["name"]}" {POSTGRES_TYPES[f["type"]]}' for f in fields)
+    columns = ", ".join(f'"{f.name}" {POSTGRES_TYPES[f.type]}' for f in fields)
     with connection.transaction():
         connection.execute("DROP TABLE IF EXISTS leads")
         connection.execute(f'CREATE TEMP TABLE leads ({columns}, case_no integer) ')
@@ -134,7 +134,7 @@ def _postgres(policy, leads, now, connection):
         placeholders = ", ".join(["%s"] * (len(fields) + 1))
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO leads VALUES ({placeholders})",
-                               [[r[f["name"]] for f in fields] + [i] for i, r in enumerate(rows)])
+                               [[r[f.name] for f in fields] + [i] for i, r in enumerate(rows)])
         query = compile_sql(policy.ir, "postgres", "leads", now).split("\n", 2)[2]
         wanted = ", ".join(f'"{n}"' for n in names)
         result = connection.execute(f"SELECT {wanted} FROM ({query}) AS decided ORDER BY case_no").fetchall()

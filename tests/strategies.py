@@ -46,16 +46,16 @@ def values_for(field_type: str):
 def any_leads(draw, policy, wrong: bool = True):
     """A lead for the policy: fields absent, of their type, one of their choices, or (`wrong`) of another type."""
     lead = {}
-    for f in policy.ir["fields"]:
+    for f in policy.ir.fields:
         choice = draw(st.integers(0, 39))
-        if choice == 0 or (choice < 6 and not f["required"]):
+        if choice == 0 or (choice < 6 and not f.required):
             continue
         if choice == 39 and wrong:
-            lead[f["name"]] = draw(WRONG)
-        elif f["type"] == "one of" and choice < 36:
-            lead[f["name"]] = draw(st.sampled_from(f["choices"]))
+            lead[f.name] = draw(WRONG)
+        elif f.type == "one of" and choice < 36:
+            lead[f.name] = draw(st.sampled_from(f.choices))
         else:
-            lead[f["name"]] = draw(values_for(f["type"]))
+            lead[f.name] = draw(values_for(f.type))
     return lead
 
 

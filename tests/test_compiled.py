@@ -34,7 +34,7 @@ def oracle(policy, lead, now=NOW):
     values, errors = policy._reader.read(lead)
     if errors:
         return sorted(e.field for e in errors)
-    d = interpret(policy.tree, values, now)
+    d = interpret(policy.ir, values, now)
     return {"scores": {k: v.value for k, v in d.scores.items()}, "grades": d.grades, "stage": d.stage,
             "owner": d.owner, "route": d.route}
 
@@ -54,7 +54,7 @@ def test_generated_source_is_golden_and_deterministic():
 
 
 def test_every_sample_lead_agrees_with_the_interpreter_and_the_samples(policy):
-    doc, _ = load_samples(POLICIES / f"{policy.ir['id'].replace('-signups', '')}.samples.yaml")
+    doc, _ = load_samples(POLICIES / f"{policy.ir.id.replace('-signups', '')}.samples.yaml")
     now = policy._now(doc.data["now"])
     for case in doc.data["leads"]:
         assert compiled(policy, case["lead"], now) == oracle(policy, case["lead"], now), case["name"]
@@ -155,7 +155,7 @@ def test_fingerprint_ignores_formatting_and_comments():
     reformatted = text.replace("    +30 when employees >= 200", "  # a new comment\n        +30 when employees>=200")
     a = load_policy_text(text).policy
     b = load_policy_text(reformatted).policy
-    from leadpolicy.ir import fingerprint
+    from leadpolicy.lowering import fingerprint
 
     assert fingerprint(a) == fingerprint(b)
     changed = load_policy_text(text.replace("+30 when employees >= 200", "+31 when employees >= 200")).policy
@@ -164,14 +164,15 @@ def test_fingerprint_ignores_formatting_and_comments():
 
 @pytest.mark.parametrize("tamper,message", [
     (lambda a: a.__setitem__("source", a["source"].replace("+30", "+99")), "fingerprint mismatch"),
-    (lambda a: a["scores"][0]["rules"][0].__setitem__("points", "99"), "does not match its source"),
+    (lambda a: a["steps"][0]["rules"][0].__setitem__("points", "99"), "does not match its source"),
     (lambda a: a["stages"][0].__setitem__("name", "__import__"), "does not match its source"),
-    (lambda a: a.__setitem__("format_version", [2, 0]), "format version 2.0 is not supported"),
-    (lambda a: a.__setitem__("format_version", [1, 9]), "format version 1.9 is not supported"),
+    (lambda a: a.__setitem__("format_version", [3, 0]), "format version 3.0 is not supported"),
+    (lambda a: a.__setitem__("format_version", [2, 9]), "format version 2.9 is not supported"),
+    (lambda a: a.__setitem__("format_version", [1, 0]), "format version 1.0 is not supported"),
     (lambda a: a.__setitem__("format", "other"), "not a leadpolicy compiled policy"),
     (lambda a: a.__setitem__("extra", 1), "does not follow the artifact schema"),
-    (lambda a: a["scores"][0]["rules"][0].__setitem__("points", "__import__('os')"),
-     "does not follow the artifact schema at scores/0/rules/0"),
+    (lambda a: a["steps"][0]["rules"][0].__setitem__("points", "__import__('os')"),
+     "does not follow the artifact schema at steps/0/rules/0"),
     (lambda a: a.pop("source"), "does not follow the artifact schema"),
 ])
 def test_tampered_artifacts_are_refused(tamper, message):
@@ -277,3 +278,34 @@ def test_a_deeply_nested_artifact_file_is_a_policy_error(tmp_path):
     path.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
     with pytest.raises(leadpolicy.PolicyError, match="not a readable compiled policy"):
         leadpolicy.load(path)
+
+
+def test_the_shipped_artifact_schema_is_derived_from_the_ir_dataclasses():
+    from leadpolicy import ir
+
+    shipped = json.loads((ROOT / "src" / "leadpolicy" / "schemas" / "artifact.schema.json").read_text())
+    assert shipped == ir.json_schema(), "regenerate it: python -m leadpolicy.ir > src/leadpolicy/schemas/artifact.schema.json"
+
+
+@pytest.mark.parametrize("name", ["inbound-b2b", "product-led"])
+def test_every_artifact_field_comes_from_the_ir_and_validates(name):
+    from jsonschema import Draft202012Validator
+
+    from leadpolicy import ir
+
+    policy = leadpolicy.load(POLICIES / f"{name}.policy")
+    artifact = json.loads(policy.artifact_json())
+    Draft202012Validator(ir.json_schema()).validate(artifact)
+    assert {k: v for k, v in artifact.items() if k != "source"} == json.loads(ir.dumps(ir.artifact_ir(policy.ir)))
+    tags = {node["node"] for node in _dicts(artifact) if "node" in node}
+    assert {"Score", "Grade", "PointsRule", "Ref", "Const"} <= tags
+
+
+def _dicts(value):
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _dicts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _dicts(v)

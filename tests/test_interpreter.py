@@ -10,6 +10,7 @@ import pytest
 from leadpolicy import ast
 from leadpolicy.interpreter import decay_factor, evaluate, round_half_away
 from leadpolicy.loader import load_policy, load_policy_text
+from leadpolicy.lowering import lower
 from leadpolicy.schema import LeadReader
 
 from .conftest import POLICIES, now
@@ -57,7 +58,7 @@ policy "semantics" version 1.0.0 {
 def policy():
     loaded = load_policy_text(POLICY, "semantics.policy")
     assert not loaded.has_errors, loaded.diagnostics
-    return loaded.policy
+    return lower(loaded.policy)
 
 
 def run(policy, lead, at="2026-11-20T12:00:00-05:00"):
@@ -138,18 +139,20 @@ def test_decay_counts_real_days_across_dst(policy):
 
 def test_scores_clamp_and_record_what_clamp_changed():
     loaded = load_policy(POLICIES / "inbound-b2b.policy")
-    values, _ = LeadReader(loaded.policy).read({"email": "kim@gmail.com", "industry": "software"})
-    decision = evaluate(loaded.policy, values, now())
+    policy_ir = lower(loaded.policy)
+    values, _ = LeadReader(policy_ir).read({"email": "kim@gmail.com", "industry": "software"})
+    decision = evaluate(policy_ir, values, now())
     assert decision.scores["fit"].value == 0
     assert decision.scores["fit"].clamped_from == -20
 
 
 def test_explanation_says_why_the_next_stage_was_not_reached():
     loaded = load_policy(POLICIES / "inbound-b2b.policy")
+    policy_ir = lower(loaded.policy)
     lead = {"email": "omar@ledgerly.com", "employees": 300, "industry": "fintech", "job_title": "VP Finance",
             "email_clicks": 4, "pricing_page_views": 2, "last_activity": "2026-09-01T09:00:00-04:00"}
-    values, _ = LeadReader(loaded.policy).read(lead)
-    decision = evaluate(loaded.policy, values, now())
+    values, _ = LeadReader(policy_ir).read(lead)
+    decision = evaluate(policy_ir, values, now())
     assert "not mql: engagement 23 < 30" in decision.explanation
     assert "not sql: demo_requested is no" in decision.explanation
     assert decision.explanation[-1] == "route: none (nurture has no route)"
@@ -159,8 +162,9 @@ def test_explanation_says_why_the_next_stage_was_not_reached():
 
 def test_explanation_names_missing_values():
     loaded = load_policy(POLICIES / "inbound-b2b.policy")
-    values, _ = LeadReader(loaded.policy).read({"email": "a@b.io", "demo_requested": True})
-    decision = evaluate(loaded.policy, values, now())
+    policy_ir = lower(loaded.policy)
+    values, _ = LeadReader(policy_ir).read({"email": "a@b.io", "demo_requested": True})
+    decision = evaluate(policy_ir, values, now())
     assert decision.stage == "nurture"
     assert "not sql: fit 0 < 50" in decision.explanation
 
@@ -169,9 +173,10 @@ def test_decision_as_dict_is_json_ready():
     import json
 
     loaded = load_policy(POLICIES / "inbound-b2b.policy")
-    values, _ = LeadReader(loaded.policy).read({"email": "a@b.io", "employees": 5000, "demo_requested": True,
+    policy_ir = lower(loaded.policy)
+    values, _ = LeadReader(policy_ir).read({"email": "a@b.io", "employees": 5000, "demo_requested": True,
                                                 "industry": "software", "job_title": "CTO"})
-    data = json.loads(json.dumps(evaluate(loaded.policy, values, now()).as_dict()))
+    data = json.loads(json.dumps(evaluate(policy_ir, values, now()).as_dict()))
     assert (data["stage"], data["owner"], data["route"]) == ("sql", "sales", "enterprise-ae")
     assert data["scores"] == {"fit": 50, "engagement": 40}
     assert data["grades"] == {"fit_grade": "B"}

@@ -179,5 +179,5 @@ def test_decay_of_100_percent_is_no_decay_before_the_first_period(tmp_path):
     now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
     for seen, want in (("2026-11-19T12:00:00Z", 10), ("2026-11-25T12:00:00Z", 10), ("2026-11-01T12:00:00Z", 0)):
         values, _ = policy._reader.read({"seen": seen})
-        assert evaluate(policy.tree, values, now).scores["s"].value == want
+        assert evaluate(policy.ir, values, now).scores["s"].value == want
         assert policy.evaluate({"seen": seen}, now).scores["s"] == want

@@ -10,14 +10,15 @@ import pytest
 import yaml
 
 from leadpolicy.loader import load_policy
-from leadpolicy.schema import LeadReader, lead_schema, read_text_cell
+from leadpolicy.lowering import lower
+from leadpolicy.schema import LeadReader, read_text_cell
 
 from .conftest import POLICIES
 
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(POLICIES / "inbound-b2b.policy").policy
+    return lower(load_policy(POLICIES / "inbound-b2b.policy").policy)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def reader(policy):
 
 
 def test_schema_is_valid_json_schema_and_describes_fields(policy):
-    schema = lead_schema(policy)
+    schema = policy.lead_schema
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["required"] == ["email"]
     assert schema["properties"]["employees"]["type"] == ["number", "null"]
@@ -37,7 +38,7 @@ def test_schema_is_valid_json_schema_and_describes_fields(policy):
 def test_other_validators_accept_what_we_accept(policy):
     lead = {"email": "a@b.io", "employees": 10, "industry": "retail", "demo_requested": True,
             "last_activity": "2026-11-18T10:00:00-05:00", "crm_id": "X-1"}
-    jsonschema.validate(lead, lead_schema(policy))
+    jsonschema.validate(lead, policy.lead_schema)
 
 
 @pytest.mark.parametrize("lead,errors", [
@@ -69,7 +70,7 @@ def test_missing_empty_and_defaults(reader):
 
 
 def test_timestamps_without_offset_are_read_in_the_policy_timezone():
-    policy = load_policy(POLICIES / "product-led.policy").policy
+    policy = lower(load_policy(POLICIES / "product-led.policy").policy)
     values, errors = LeadReader(policy).read({"email": "a@b.io", "signup_date": "2026-11-01",
                                               "last_seen": "2026-11-20T09:00:00"})
     assert not errors

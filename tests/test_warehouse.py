@@ -14,13 +14,15 @@ from hypothesis import strategies as st
 import leadpolicy
 from leadpolicy.batch import BatchError, run
 from leadpolicy.cli import main
+from leadpolicy.loader import load_policy_text
+from leadpolicy.lowering import lower
 from leadpolicy.sqlgen import UnsupportedError, compile_sql
 
 from .conftest import FIXTURES, POLICIES, golden
 
 NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 POLICY_OBJECTS = {name: leadpolicy.load(POLICIES / f"{name}.policy") for name in ("inbound-b2b", "product-led")}
-DECISIONS = {name: [s["name"] for s in p.ir["scores"]] + [g["name"] for g in p.ir["grades"]] + ["stage", "owner",
+DECISIONS = {name: [s.name for s in p.ir.scores] + [g.name for g in p.ir.grades] + ["stage", "owner",
                                                                                                   "route"]
              for name, p in POLICY_OBJECTS.items()}
 
@@ -46,14 +48,30 @@ def test_sql_is_deterministic_and_quotes_everything():
     assert compile_sql(ir, "duckdb", "leads", NOW) == compile_sql(ir, "duckdb", "leads", NOW)
 
 
+BY_LOCAL_DATE = """
+policy "by-local-date" version 1.0.0 {
+  owner marketing "M"
+  owner sales "S"
+  lead {
+    seen timestamp
+  }
+  score s {
+    +1 when seen >= 2026-01-01
+  }
+  stages {
+    mql when s > 0 owner sales
+    lead otherwise owner marketing
+  }
+}
+"""
+
+
 def test_constructs_a_dialect_cannot_express_raise():
     policy = leadpolicy.load(POLICIES / "inbound-b2b.policy")
-    ir = json.loads(json.dumps(policy.ir))
-    ir["scores"][0]["rules"][0]["condition"] = {"op": "cmp", "cmp": ">=", "left": {
-        "ref": "last_activity", "kind": "field", "type": "timestamp", "nullable": True},
-        "right": {"lit": "2026-01-01", "type": "date"}}
+    loaded = load_policy_text(BY_LOCAL_DATE, "by-local-date.policy")
+    assert not loaded.has_errors, loaded.diagnostics
     with pytest.raises(UnsupportedError, match="timestamp with a date"):
-        compile_sql(ir, "duckdb", "leads", NOW)
+        compile_sql(lower(loaded.policy), "duckdb", "leads", NOW)
     with pytest.raises(UnsupportedError, match="unknown dialect"):
         compile_sql(policy.ir, "mysql", "leads", NOW)
 
@@ -98,18 +116,18 @@ CELLS = {
 
 @st.composite
 def lead_rows(draw, policy):
-    fields = policy.ir["fields"]
+    fields = policy.ir.fields
     rows = []
     for _ in range(draw(st.integers(1, 25))):
         row = []
         for f in fields:
-            if f["type"] == "one of":
-                cell = draw(st.one_of(st.sampled_from(f["choices"] + [""]), CELLS["text"]))
+            if f.type == "one of":
+                cell = draw(st.one_of(st.sampled_from(list(f.choices) + [""]), CELLS["text"]))
             else:
-                cell = draw(CELLS[f["type"]])
+                cell = draw(CELLS[f.type])
             row.append(cell)
         rows.append(row)
-    return [f["name"] for f in fields], rows
+    return [f.name for f in fields], rows
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from . import ast, logic
-from .interpreter import evaluate_condition
+from . import ast, ir, logic
+from .interpreter import Truths
+from .lowering import Lowering
 from .symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
 
 MAX_WORLDS = 200_000
@@ -59,7 +60,8 @@ class _Space:
         self.symbols = symbols
         self.constants: dict[tuple, list[Any]] = {}
         self.opaque: list[ast.Node] = []
-        self.decidable: set[int] = set()
+        self.decidable: dict[int, ir.Condition] = {}  # id of a decidable atom -> the atom lowered
+        self.lowering = Lowering(symbols)
         for cond in conditions:
             for atom in _atoms(cond):
                 self._collect(atom)
@@ -83,7 +85,7 @@ class _Space:
             for v in named:
                 self.constants.setdefault(v, [])
             return
-        self.decidable.add(id(atom))
+        self.decidable[id(atom)] = self.lowering.condition(atom)
         for v in named:
             consts = self.constants.setdefault(v, [])
             consts.extend(_literal_value(o) for o in operands if isinstance(o, ast.Literal))
@@ -154,22 +156,31 @@ class _Space:
         return generate()
 
 
-def _evaluate(node: ast.Node, world: dict, opaque: dict, space: _Space, tz: ZoneInfo):
+class _WorldTruths(Truths):
+    """Truth of lowered atoms in one world at a time (`world` is set before each use)."""
+
+    def __init__(self, tz: ZoneInfo):
+        super().__init__(self.value, tz)
+        self.world: dict[tuple, Any] = {}
+
+    def value(self, op: ir.Operand) -> Any:
+        if isinstance(op, ir.Const):
+            return op.value
+        return self.world[("days", op.field) if isinstance(op, ir.DaysSince) else ("ref", op.name)]
+
+
+def _evaluate(node: ast.Node, world: dict, opaque: dict, space: _Space, truths: _WorldTruths):
     if isinstance(node, ast.And):
-        return logic.and3(_evaluate(i, world, opaque, space, tz) for i in node.items)
+        return logic.and3(_evaluate(i, world, opaque, space, truths) for i in node.items)
     if isinstance(node, ast.Or):
-        return logic.or3(_evaluate(i, world, opaque, space, tz) for i in node.items)
+        return logic.or3(_evaluate(i, world, opaque, space, truths) for i in node.items)
     if isinstance(node, ast.Not):
-        return logic.not3(_evaluate(node.operand, world, opaque, space, tz))
-    if id(node) not in space.decidable:
+        return logic.not3(_evaluate(node.operand, world, opaque, space, truths))
+    lowered = space.decidable.get(id(node))
+    if lowered is None:
         return opaque[node]
-
-    def value(operand: ast.Node) -> Any:
-        if isinstance(operand, ast.Literal):
-            return _literal_value(operand)
-        return world[_var_of(operand, space.symbols)]
-
-    return evaluate_condition(node, value, tz)
+    truths.world = world
+    return truths.visit(lowered)
 
 
 def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
@@ -178,10 +189,10 @@ def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: st
     worlds = space.worlds()
     if worlds is None:
         return "sometimes"
-    tz = logic.zone(timezone)
+    truths = _WorldTruths(logic.zone(timezone))
     seen = set()
     for world, opaque in worlds:
-        seen.add(_evaluate(condition, world, opaque, space, tz) is True)
+        seen.add(_evaluate(condition, world, opaque, space, truths) is True)
         if len(seen) == 2:
             return "sometimes"
     return "always" if seen == {True} else "never"
@@ -196,14 +207,14 @@ def unreachable(conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol
     worlds = space.worlds()
     if worlds is None:
         return []
-    tz = logic.zone(timezone)
+    truths = _WorldTruths(logic.zone(timezone))
     reached: set[int] = set()
     candidates = {i for i, c in enumerate(conditions) if c is not None}
     for world, opaque in worlds:
         for i, cond in enumerate(conditions):
             if cond is None:
                 break
-            if _evaluate(cond, world, opaque, space, tz) is True:
+            if _evaluate(cond, world, opaque, space, truths) is True:
                 reached.add(i)
                 break
         if reached == candidates:

@@ -22,6 +22,8 @@ from sqlglot import exp
 
 from . import staging
 from .diagnostics import did_you_mean
+from .ir import Field as IrField
+from .ir import Policy as IrPolicy
 from .logic import fold
 from .schema import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS, LeadReader, read_text_cell
 
@@ -64,27 +66,27 @@ class ColumnPlan:
     errors: list[str] = field(default_factory=list)
 
 
-def plan_columns(ir: dict, columns: list[str], strict: bool = False) -> ColumnPlan:
+def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False) -> ColumnPlan:
     """Match columns to fields ignoring case; report ambiguities (errors), missing fields and
     columns that look like misspelled fields (warnings, or errors with `strict`)."""
     plan = ColumnPlan(columns)
     by_fold: dict[str, list[int]] = {}
     for i, name in enumerate(columns):
         by_fold.setdefault(fold(name), []).append(i)
-    for f in ir["fields"]:
-        found = by_fold.get(fold(f["name"]), [])
+    for f in ir.fields:
+        found = by_fold.get(fold(f.name), [])
         if len(found) > 1:
             names = " and ".join(repr(columns[i]) for i in found)
-            plan.errors.append(f"columns {names} both match field {f['name']} (names are matched ignoring case)")
+            plan.errors.append(f"columns {names} both match field {f.name} (names are matched ignoring case)")
         elif found:
-            plan.field_column[f["name"]] = found[0]
+            plan.field_column[f.name] = found[0]
     matched = set(plan.field_column.values())
     outputs = {fold(n): n for n in output_names(ir)}
     for i, name in enumerate(columns):
         if fold(name) in outputs and i not in matched:
             plan.replaced.append(i)
             plan.warnings.append(f"column {name!r} is replaced in the output by the computed {outputs[fold(name)]}")
-    missing = [f["name"] for f in ir["fields"] if f["name"] not in plan.field_column]
+    missing = [f.name for f in ir.fields if f.name not in plan.field_column]
     unmatched = [name for i, name in enumerate(columns) if i not in matched and i not in plan.replaced]
     near = plan.errors if strict else plan.warnings
     for name in missing:
@@ -98,9 +100,9 @@ def plan_columns(ir: dict, columns: list[str], strict: bool = False) -> ColumnPl
     return plan
 
 
-def output_names(ir: dict) -> list[str]:
+def output_names(ir: IrPolicy) -> list[str]:
     """The columns leadpolicy adds to every scored row, in order."""
-    return [s["name"] for s in ir["scores"]] + [g["name"] for g in ir["grades"]] + ["stage", "owner", "route"]
+    return [s.name for s in ir.scores] + [g.name for g in ir.grades] + ["stage", "owner", "route"]
 
 
 def stage(con, path: Path, fmt: str) -> staging.Staged:
@@ -114,12 +116,12 @@ def _col(name: str) -> exp.Expression:
     return exp.column(name, quoted=True)
 
 
-def _conversion(i: int, f: dict, source: exp.Expression) -> dict[str, exp.Expression]:
+def _conversion(i: int, f: IrField, source: exp.Expression) -> dict[str, exp.Expression]:
     """For field number i read from `source` (a staged text column, or NULL), the expressions of
     three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
     and 'error' (layer 3, from layer 2). Each is computed once per row. Helper columns are named
     `#t0`, `#b0`, ...: no field and no staged input column can have such a name."""
-    col, kind = source, f["type"]
+    col, kind = source, f.type
     t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
     out: dict[str, exp.Expression] = {
         "trimmed": exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
@@ -132,7 +134,7 @@ def _conversion(i: int, f: dict, source: exp.Expression) -> dict[str, exp.Expres
         out["value"] = col.copy()
         out["final"] = col.copy()
         if kind == "one of":
-            outside = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f["choices"]]))
+            outside = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f.choices]))
             error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
     else:
         if kind == "yes/no":
@@ -152,7 +154,7 @@ def _conversion(i: int, f: dict, source: exp.Expression) -> dict[str, exp.Expres
                 bad = exp.or_(bad, exp.not_(exp.func("isfinite", v.copy())))
         out["final"] = exp.Case().when(b.copy(), exp.Null()).else_(v.copy())
         error = exp.Case().when(exp.and_(not_blank, bad), exp.Literal.string(kind))
-    if f["required"]:
+    if f.required:
         error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
     out["error"] = error
     return out
@@ -168,21 +170,21 @@ PROBLEMS = {
 }
 
 
-def _problem(f: dict, code: str, value: str | None) -> str:
-    text = PROBLEMS[code].format(value=value, choices=", ".join(f["choices"]))
+def _problem(f: IrField, code: str, value: str | None) -> str:
+    text = PROBLEMS[code].format(value=value, choices=", ".join(f.choices))
     if code == "not-a-choice":
-        hint = did_you_mean(str(value), f["choices"])
+        hint = did_you_mean(str(value), f.choices)
         text += f" ({hint})" if hint else ""
     return text
 
 
-def convert(con, ir: dict, plan: ColumnPlan) -> None:
+def convert(con, ir: IrPolicy, plan: ColumnPlan) -> None:
     """Table `typed` (the staged columns and each field's converted value) and table `bad` (row,
     field, code, value) from `raw`, in one pass over the rows, each conversion computed once."""
-    fields = ir["fields"]
+    fields = ir.fields
 
-    def source(f: dict) -> exp.Expression:
-        i = plan.field_column.get(f["name"])
+    def source(f: IrField) -> exp.Expression:
+        i = plan.field_column.get(f.name)
         return exp.cast(exp.Null(), "VARCHAR") if i is None else _col(staging.text_column(i))
 
     parts = [_conversion(i, f, source(f)) for i, f in enumerate(fields)]
@@ -191,14 +193,14 @@ def convert(con, ir: dict, plan: ColumnPlan) -> None:
     layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'
                        for i, p in enumerate(parts)) or '1 AS "#none2"'
     staged = [c[0] for c in con.execute("DESCRIBE raw").fetchall()]
-    keep = ", ".join([_q(c) for c in staged] + [f"{sql(p['final'])} AS {_q(f['name'])}" for f, p in zip(fields, parts)])
+    keep = ", ".join([_q(c) for c in staged] + [f"{sql(p['final'])} AS {_q(f.name)}" for f, p in zip(fields, parts)])
     codes = ", ".join(f'{sql(p["error"])} AS "#e{i}"' for i, p in enumerate(parts))
     any_error = " OR ".join(f'"#e{i}" IS NOT NULL' for i in range(len(parts))) or "false"
     con.execute(f'CREATE TABLE converted AS SELECT *, ({any_error}) AS "#bad" FROM ('
                 f"SELECT {keep}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
                 f"(SELECT *, {layer1} FROM raw)))")
     failing = " UNION ALL ".join(
-        f'SELECT {ROW}, {exp.Literal.string(f["name"]).sql("duckdb")} AS field, "#e{i}" AS code, '
+        f'SELECT {ROW}, {exp.Literal.string(f.name).sql("duckdb")} AS field, "#e{i}" AS code, '
         f"CAST({sql(source(f))} AS VARCHAR) AS value FROM converted "
         f'WHERE "#bad" AND "#e{i}" IS NOT NULL' for i, f in enumerate(fields)) or \
         f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM converted WHERE false"
@@ -207,14 +209,14 @@ def convert(con, ir: dict, plan: ColumnPlan) -> None:
     con.execute(f'CREATE TABLE typed AS SELECT * EXCLUDE ({drop}) FROM converted WHERE NOT "#bad"')
 
 
-def collect_rejects(con, ir: dict, result: BatchResult) -> None:
-    fields = {f["name"]: f for f in ir["fields"]}
+def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
+    fields = {f.name: f for f in ir.fields}
     for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM bad ORDER BY {ROW}, field"
                                               ).fetchall():
         result.rejects.append({"row": int(row), "field": name, "problem": _problem(fields[name], code, value)})
 
 
-def output_select(ir: dict, plan: ColumnPlan, has_originals: bool, in_fmt: str, out_fmt: str,
+def output_select(ir: IrPolicy, plan: ColumnPlan, has_originals: bool, in_fmt: str, out_fmt: str,
                   scored: str) -> str:
     """The input's columns as given (in file order, under their own names) and then the computed
     columns, from `scored` (a table or subquery with the staged columns and the computed values)."""
@@ -272,8 +274,8 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     """The same job with the compiled Python evaluator: rows read from the staged text, decisions
     written to a table `decisions` by record number."""
     ir = policy.ir
-    kinds = {f["name"]: f["type"] for f in ir["fields"]}
-    reader = LeadReader(policy.tree)
+    kinds = {f.name: f.type for f in ir.fields}
+    reader = LeadReader(policy.ir)
     names = output_names(ir)
     wanted = list(plan.field_column.items())
     select = ", ".join([ROW] + [_q(staging.text_column(i)) for _, i in wanted])
@@ -299,7 +301,7 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
                 print(f"\rscored {result.scored:,}", end="", file=sys.stderr)
     if progress:
         print(file=sys.stderr)
-    types = {n: "BIGINT" for n in names[:len(ir["scores"])]}
+    types = {n: "BIGINT" for n in names[:len(ir.scores)]}
     columns = ", ".join(f"j->>{k} AS {_q(n)}" if types.get(n) is None else f"CAST(j->>{k} AS BIGINT) AS {_q(n)}"
                         for k, n in enumerate(names, start=1))
     con.execute(f"CREATE TABLE decisions AS SELECT CAST(j->>0 AS BIGINT) AS {ROW}, {columns} FROM "
@@ -324,7 +326,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     out_fmt = file_format(out_path)
     rejects_path = Path(rejects) if rejects else out_path.with_name(source.stem + ".rejects.csv")
     check_paths(source, out_path, rejects_path)
-    stage_db = staging.Staging(policy.ir["timezone"], progress and engine == "duckdb")
+    stage_db = staging.Staging(policy.ir.timezone, progress and engine == "duckdb")
     result = BatchResult()
     try:
         staged = stage(stage_db.con, source, in_fmt)

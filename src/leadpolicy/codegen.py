@@ -19,7 +19,8 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from .logic import NEGATED, decay_power, fold
+from . import ir
+from .logic import decay_power, fold
 from .schema import BLANK, DATE_PATTERN, MAX_NUMBER, TIMESTAMP_PATTERN, in_range, local_date, read_instant
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
@@ -56,25 +57,21 @@ class CodeWriter:
         return "\n".join(self.lines) + "\n"
 
 
-class _Generator:
-    def __init__(self, ir: dict):
-        self.ir = ir
+class _Generator(ir.Visitor):
+    def __init__(self, policy: ir.Policy):
+        self.policy = policy
         self.w = CodeWriter()
         self.constants: list[Any] = []  # values bound to K0, K1, ... in the namespace
         self.const_index: dict[tuple, str] = {}
-        self.fields = {f["name"]: f for f in ir["fields"]}
+        self.fields = {f.name: f for f in policy.fields}
         self.value_var: dict[str, str] = {}  # field / score / grade name -> local variable
         self.derived: dict[tuple, str] = {}  # (kind, field name) -> local variable, computed before decisions
-        self.grade_lower: dict[str, str] = {}  # grade name -> its lowered label, computed right after it
+        self.grade_folded: dict[str, str] = {}  # grade name -> its folded label, computed right after it
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any) -> str:
         """A safe Python expression for a validated constant."""
-        if isinstance(value, bool) or value is None:
-            return repr(value)
-        if isinstance(value, int):
-            return repr(value)
-        if isinstance(value, str):
+        if isinstance(value, (bool, int, str)) or value is None:
             return repr(value)
         key = (type(value).__name__, str(value))
         if key not in self.const_index:
@@ -82,98 +79,95 @@ class _Generator:
             self.constants.append(value)
         return self.const_index[key]
 
-    def number(self, text: str) -> str:
-        value = Decimal(text)
+    def number(self, value: Decimal) -> str:
         if value == value.to_integral_value():
             return repr(int(value))
         return self.const(value)
 
     # ------------------------------------------------------------ operands
-    def operand(self, op: dict, purpose: str = "") -> tuple[str, bool]:
-        """(expression, nullable). purpose: 'text' for case-insensitive text, 'date' for a local date."""
-        if "lit" in op:
-            kind, value = op["type"], op["lit"]
-            if kind == "number":
-                return self.number(value), False
-            if kind == "text":
-                return repr(fold(value) if purpose == "text" else value), False
-            if kind == "yes/no":
-                return repr(bool(value)), False
-            return self.const(dt.date.fromisoformat(value)), False
-        if "days_since" in op:
-            return self.derived_var(("days", op["days_since"])), op["nullable"]
-        name = op["ref"]
-        var = self.value_var[name]
-        nullable = op["nullable"]
-        if purpose == "text" and op.get("kind") == "grade":
-            return self.grade_lower[name], nullable
-        if purpose == "text" and op["type"] in ("text", "one of"):
-            return self.derived_var(("lower", name)), nullable
-        if purpose == "date" and op["type"] == "timestamp":
-            return self.derived_var(("localdate", name)), nullable
-        return var, nullable
+    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE) -> tuple[str, bool]:
+        """(expression, nullable) of an operand as a comparison folding `how` sees it."""
+        if isinstance(op, ir.Const):
+            if op.type is ir.Type.NUMBER:
+                return self.number(op.value), False  # type: ignore[arg-type]
+            if op.type is ir.Type.TEXT:
+                return repr(fold(op.value) if how is ir.Fold.CASE else op.value), False  # type: ignore[arg-type]
+            if op.type is ir.Type.YESNO:
+                return repr(bool(op.value)), False
+            return self.const(op.value), False
+        if isinstance(op, ir.DaysSince):
+            return self.derived_var(("days", op.field)), op.nullable
+        if how is ir.Fold.CASE and op.kind is ir.RefKind.GRADE:
+            return self.grade_folded[op.name], op.nullable
+        if how is ir.Fold.CASE and op.type.textual:
+            return self.derived_var(("fold", op.name)), op.nullable
+        if how is ir.Fold.LOCAL_DATE and op.type is ir.Type.TIMESTAMP:
+            return self.derived_var(("localdate", op.name)), op.nullable
+        return self.value_var[op.name], op.nullable
 
     def derived_var(self, key: tuple) -> str:
         if key not in self.derived:
             self.derived[key] = self.w.fresh("d")
         return self.derived[key]
 
-    def _purpose(self, *ops: dict) -> str:
-        types = {o["type"] for o in ops}
-        if types & {"text", "one of"}:
-            return "text"
-        if "date" in types and "timestamp" in types:
-            return "date"
-        return ""
-
-    # ------------------------------------------------------------ conditions
-    def truth(self, cond: dict, want: bool) -> str:
+    # ------------------------------------------------------------ conditions: T(c) (want=True) or F(c)
+    def truth(self, cond: ir.Condition, want: bool) -> str:
         """A Python bool expression: the condition is true (want=True) or false (want=False)."""
-        op = cond["op"]
-        if op == "and" or op == "or":
-            parts = [self.truth(i, want) for i in cond["items"]]
-            joiner = " and " if (op == "and") == want else " or "
-            return "(" + joiner.join(parts) + ")"
-        if op == "not":
-            return self.truth(cond["item"], not want)
-        if op == "cmp":
-            purpose = self._purpose(cond["left"], cond["right"])
-            (a, an), (b, bn) = self.operand(cond["left"], purpose), self.operand(cond["right"], purpose)
-            symbol = cond["cmp"] if want else NEGATED[cond["cmp"]]
-            return self._guard([(a, an), (b, bn)], f"{a} {PY_OP[symbol]} {b}")
-        if op == "between":
-            low = {"op": "cmp", "cmp": ">=", "left": cond["value"], "right": cond["low"]}
-            high = {"op": "cmp", "cmp": "<=", "left": cond["value"], "right": cond["high"]}
-            return self.truth({"op": "and", "items": [low, high]}, want)
-        if op == "in":
-            purpose = self._purpose(cond["value"], *cond["options"])
-            value, nullable = self.operand(cond["value"], purpose)
-            options = [self.operand(o, purpose)[0] for o in cond["options"]]
-            inside = want != cond["negated"]
-            test = f"{value} {'in' if inside else 'not in'} ({', '.join(options)},)"
-            return self._guard([(value, nullable)], test)
-        if op == "text":
-            value, nullable = self.operand(cond["value"], "text")
-            needles = [repr(fold(n)) for n in cond["needles"]]
-            how = cond["how"]
-            if how in ("contains", "contains_any"):
-                parts = [f"{n} in {value}" for n in needles]
-            elif how == "starts":
-                parts = [f"{value}.startswith({n})" for n in needles]
-            else:
-                parts = [f"{value}.endswith({n})" for n in needles]
-            test = " or ".join(parts)
-            return self._guard([(value, nullable)], f"({test})" if want else f"not ({test})")
-        if op == "missing":
-            value, nullable = self.operand(cond["value"])
-            is_missing = want != cond["negated"]
-            if not nullable:
-                return "False" if is_missing else "True"
-            return f"{value} is None" if is_missing else f"{value} is not None"
-        if op == "truthy":
-            value, _ = self.operand(cond["value"])
-            return f"{value} is {want}"
-        raise ValueError(f"unknown condition op {op!r}")
+        return self.visit(cond, want)
+
+    def visit_And(self, node: ir.And, want: bool) -> str:
+        return "(" + (" and " if want else " or ").join(self.truth(i, want) for i in node.items) + ")"
+
+    def visit_Or(self, node: ir.Or, want: bool) -> str:
+        return "(" + (" or " if want else " and ").join(self.truth(i, want) for i in node.items) + ")"
+
+    def visit_Not(self, node: ir.Not, want: bool) -> str:
+        return self.truth(node.item, not want)
+
+    def visit_Compare(self, node: ir.Compare, want: bool) -> str:
+        a, b = self.operand(node.left, node.fold), self.operand(node.right, node.fold)
+        symbol = node.op if want else node.op.negated
+        return self._guard([a, b], f"{a[0]} {PY_OP[symbol]} {b[0]}")
+
+    def visit_Between(self, node: ir.Between, want: bool) -> str:
+        value, low, high = (self.operand(o, node.fold) for o in (node.value, node.low, node.high))
+        if want:
+            return self._guard([value, low, high], f"{low[0]} <= {value[0]} <= {high[0]}")
+        # F(a and b) = F(a) or F(b): false when a known side fails.
+        below = self._guard([value, low], f"{value[0]} < {low[0]}")
+        above = self._guard([value, high], f"{value[0]} > {high[0]}")
+        return f"({below} or {above})"
+
+    def visit_InList(self, node: ir.InList, want: bool) -> str:
+        value, nullable = self.operand(node.value, node.fold)
+        options = [self.operand(o, node.fold)[0] for o in node.options]
+        inside = want != node.negated
+        return self._guard([(value, nullable)], f"{value} {'in' if inside else 'not in'} ({', '.join(options)},)")
+
+    def visit_TextMatch(self, node: ir.TextMatch, want: bool) -> str:
+        value, nullable = self.operand(node.value, ir.Fold.CASE)
+        needles = [repr(n) for n in node.folded]
+        if node.how is ir.Match.STARTS:
+            parts = [f"{value}.startswith({n})" for n in needles]
+        elif node.how is ir.Match.ENDS:
+            parts = [f"{value}.endswith({n})" for n in needles]
+        else:
+            parts = [f"{n} in {value}" for n in needles]
+        test = " or ".join(parts)
+        return self._guard([(value, nullable)], f"({test})" if want else f"not ({test})")
+
+    def visit_IsMissing(self, node: ir.IsMissing, want: bool) -> str:
+        value, nullable = self.operand(node.value)
+        is_missing = want != node.negated
+        if not nullable:
+            return "False" if is_missing else "True"
+        return f"{value} is None" if is_missing else f"{value} is not None"
+
+    def visit_Truthy(self, node: ir.Truthy, want: bool) -> str:
+        return f"{self.operand(node.value)[0]} is {want}"
+
+    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
+        raise TypeError(f"not a condition: {node!r}")
 
     @staticmethod
     def _guard(operands: list[tuple[str, bool]], test: str) -> str:
@@ -181,11 +175,10 @@ class _Generator:
         return "(" + " and ".join(checks + [test]) + ")"
 
     # ------------------------------------------------------------ lead reading
-    def read_field(self, index: int, f: dict) -> None:
-        w, var, name = self.w, f"v{index}", f["name"]
+    def read_field(self, index: int, f: ir.Field) -> None:
+        w, var, name = self.w, f"v{index}", f.name
         self.value_var[name] = var
-        kind, required = f["type"], f["required"]
-        default = f["default"]
+        kind, required, default = f.type, f.required, f.default
         w.line(f"{var} = lead.get({name!r})")
         w.line(f"if {var} is None or ({var}.__class__ is str and not {var}.strip(BLANK)):")
         w.indent()
@@ -198,7 +191,7 @@ class _Generator:
             w.line(f"elif {var}.__class__ is not str:")
             w.indent(); w.line("return INVALID"); w.outdent()
         elif kind == "one of":
-            w.line(f"elif {var}.__class__ is not str or {var} not in {self.const(frozenset(f['choices']))}:")
+            w.line(f"elif {var}.__class__ is not str or {var} not in {self.const(frozenset(f.choices))}:")
             w.indent(); w.line("return INVALID"); w.outdent()
         elif kind == "number":
             w.line(f"elif {var}.__class__ is int:")
@@ -228,11 +221,11 @@ class _Generator:
             w.line(f"if {var} is INVALID:")
             w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
 
-    def typed_default(self, kind: str, default: Any) -> str:
+    def typed_default(self, kind: ir.Type, default: Any) -> str:
         if default is None:
             return "None"
         if kind == "number":
-            return self.number(str(default)) if isinstance(default, int) else self.const(Decimal(repr(default)))
+            return self.number(Decimal(default)) if isinstance(default, int) else self.const(Decimal(repr(default)))
         if kind == "yes/no":
             return repr(bool(default))
         if kind == "date":
@@ -246,25 +239,25 @@ class _Generator:
         w = self.w
         for (kind, name), var in list(self.derived.items()):
             source = self.value_var[name]
-            if kind == "lower":
+            if kind == "fold":
                 w.line(f"{var} = None if {source} is None else {folded(source)}")
             elif kind == "localdate":
                 w.line(f"{var} = None if {source} is None else local_date({source}, TZ)")
             elif kind == "days":
-                field_type = self.fields[name]["type"]
+                field_type = self.fields[name].type
                 expr = f"(now - {source}) // DAY" if field_type == "timestamp" else f"(today - {source}).days"
                 w.line(f"{var} = None if {source} is None else {expr}")
 
     # ------------------------------------------------------------ the function
     def generate(self) -> str:
-        ir, w = self.ir, self.w
-        w.line(f"# Generated by leadpolicy from policy {ir['id']!r} version {ir['version']!r}.")
-        w.line(f"# Fingerprint {ir['fingerprint']!r}. Do not edit: recompile the policy.")
+        policy, w = self.policy, self.w
+        w.line(f"# Generated by leadpolicy from policy {policy.id!r} version {policy.version!r}.")
+        w.line(f"# Fingerprint {policy.fingerprint!r}. Do not edit: recompile the policy.")
         w.line("")
         w.line("def evaluate(lead, now):")
         w.indent()
         w.line('"""(scores, rule points, grades, stage index, route label, route entry) or INVALID."""')
-        for i, f in enumerate(ir["fields"]):
+        for i, f in enumerate(policy.fields):
             self.read_field(i, f)
         body = CodeWriter()
         body.counter = w.counter
@@ -272,7 +265,7 @@ class _Generator:
         self.decide()
         w.counter = body.counter
         self.w = outer
-        if any(kind == "days" and self.fields[name]["type"] == "date" for kind, name in self.derived):
+        if any(kind == "days" and self.fields[name].type == "date" for kind, name in self.derived):
             w.line("today = local_date(now, TZ)")
         self.derive()
         w.lines.extend("    " + line if line else "" for line in body.lines)
@@ -280,55 +273,49 @@ class _Generator:
         return w.source()
 
     def decide(self) -> None:
-        w, ir = self.w, self.ir
-        scores = {s["name"]: s for s in ir["scores"]}
-        grades = {g["name"]: g for g in ir["grades"]}
+        w, policy = self.w, self.policy
         score_vars, point_vars, grade_vars = [], [], []
-        for kind, name in ir["order"]:
-            if kind == "score":
-                var, points = self.score(scores[name])
+        for step in policy.steps:
+            if isinstance(step, ir.Score):
+                var, points = self.score(step)
                 score_vars.append(var)
                 point_vars += points
             else:
                 var = self.w.fresh("g")
-                self.value_var[name] = var
+                self.value_var[step.name] = var
                 grade_vars.append(var)
-                self.ladder(grades[name]["entries"], var, lambda e: repr(e["label"]))
-                lowered = self.w.fresh("gl")
-                self.grade_lower[name] = lowered
-                w.line(f"{lowered} = None if {var} is None else {folded(var)}")
+                self.ladder([(e.condition, repr(e.label)) for e in step.entries], var)
+                folded_var = self.w.fresh("gl")
+                self.grade_folded[step.name] = folded_var
+                w.line(f"{folded_var} = None if {var} is None else {folded(var)}")
         stage = self.w.fresh("stage")
-        self.ladder(ir["stages"], stage, lambda e: repr(ir["stages"].index(e)))
+        self.ladder([(s.condition, repr(i)) for i, s in enumerate(policy.stages)], stage)
         route, entry = self.w.fresh("route"), self.w.fresh("entry")
         w.line(f"{route} = {entry} = None")
-        for ri, r in enumerate(ir["routes"]):
-            indices = tuple(ir["stages"].index(s) for s in (st for st in ir["stages"] if st["name"] in r["stages"]))
-            w.line(f"if {stage} in {indices!r}:")
+        for ri, r in enumerate(policy.routes):
+            w.line(f"if {stage} in {r.stage_indices!r}:")
             w.indent()
-            self.ladder(r["entries"], route, lambda e, r=r: repr(e["label"]),
-                        extra=lambda e, r=r, ri=ri: f"{entry} = {(ri, r['entries'].index(e))!r}")
+            self.ladder([(e.condition, repr(e.label)) for e in r.entries], route,
+                        [f"{entry} = {(ri, ei)!r}" for ei in range(len(r.entries))])
             w.outdent()
         w.line(f"return {_tuple(score_vars)}, {_tuple(point_vars)}, {_tuple(grade_vars)}, {stage}, {route}, {entry}")
 
-    def ladder(self, entries: list[dict], target: str, value: Callable[[dict], str],
-               extra: Callable[[dict], str] | None = None) -> None:
-        """First-match assignment of `target`."""
+    def ladder(self, entries: list[tuple[ir.Condition | None, str]], target: str,
+               extra: list[str] | None = None) -> None:
+        """First-match assignment of `target`: (condition, value) pairs, None meaning `otherwise`."""
         w = self.w
         first = True
         closed = False
-        for e in entries:
-            if e["condition"] is None:
-                if first:
-                    w.line("if True:")
-                else:
-                    w.line("else:")
+        for index, (condition, value) in enumerate(entries):
+            if condition is None:
+                w.line("if True:" if first else "else:")
                 closed = True
             else:
-                w.line(f"{'if' if first else 'elif'} {self.truth(e['condition'], True)}:")
+                w.line(f"{'if' if first else 'elif'} {self.truth(condition, True)}:")
             w.indent()
-            w.line(f"{target} = {value(e)}")
+            w.line(f"{target} = {value}")
             if extra:
-                w.line(extra(e))
+                w.line(extra[index])
             w.outdent()
             first = False
             if closed:
@@ -342,23 +329,22 @@ class _Generator:
                 w.line(f"{target} = None")
                 w.outdent()
 
-    def score(self, s: dict) -> tuple[str, list[str]]:
+    def score(self, s: ir.Score) -> tuple[str, list[str]]:
         w = self.w
         total = w.fresh("total")
-        integral = all(Decimal(r["points"]) == Decimal(r["points"]).to_integral_value() for r in s["rules"]) and all(
-            Decimal(r["cap"]) == Decimal(r["cap"]).to_integral_value() for r in s["rules"] if r["kind"] == "per")
-        w.line(f"{total} = {'0' if integral else self.const(Decimal(0))}")
+        whole = s.whole
+        w.line(f"{total} = {'0' if whole else self.const(Decimal(0))}")
         points = []
-        for rule in s["rules"]:
+        for rule in s.rules:
             p = w.fresh("p")
             points.append(p)
-            amount = self.number(rule["points"]) if integral else self.const(Decimal(rule["points"]))
-            if rule["kind"] == "when":
-                w.line(f"{p} = {amount} if {self.truth(rule['condition'], True)} else 0")
+            amount = self.number(rule.points) if whole else self.const(rule.points)
+            if isinstance(rule, ir.PointsRule):
+                w.line(f"{p} = {amount} if {self.truth(rule.condition, True)} else 0")
             else:
-                var = self.value_var[rule["field"]]
+                var = self.value_var[rule.field]
                 units = w.fresh("u")
-                cap = self.number(rule["cap"]) if integral else self.const(abs(Decimal(rule["cap"])))
+                cap = self.number(rule.cap) if whole else self.const(abs(rule.cap))
                 w.line(f"{units} = 0 if {var} is None or {var} <= 0 else floor_units({var})")
                 w.line(f"{p} = {amount} * {units}")
                 w.line(f"if {p} > {cap}:")
@@ -367,15 +353,15 @@ class _Generator:
                 w.indent(); w.line(f"{p} = -{cap}"); w.outdent()
             w.line(f"{total} += {p}")
         value = w.fresh("s")
-        decay = s["decay"]
+        decay = s.decay
         if decay is not None:
-            days = self.derived_var(("days", decay["field"]))
-            powers = self.const(DecayPowers(Decimal(decay["percent"]), scaled=integral))
-            every = self.number(decay["every_days"])
+            days = self.derived_var(("days", decay.field))
+            powers = self.const(DecayPowers(decay.percent, scaled=whole))
+            every = self.number(decay.every_days)
             periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
             w.line(f"if {days} is not None and {days} >= {every}:")
             w.indent()
-            if integral:  # whole points: the factor in billionths, so the product is an exact int
+            if whole:  # whole points: the factor in billionths, so the product is an exact int
                 w.line(f"{value} = round_billionths({total} * {powers}[{periods}])")
             else:
                 w.line(f"{value} = round_half_away({total} * {powers}[{periods}])")
@@ -384,11 +370,10 @@ class _Generator:
             w.indent(); w.line(f"{value} = round_half_away({total})"); w.outdent()
         else:
             w.line(f"{value} = round_half_away({total})")
-        clamp = s["clamp"]
+        clamp = s.clamp
         if clamp is not None:
-            low, high = self.number(clamp["low"]), self.number(clamp["high"])
-            w.line(f"{value} = int(max(min({value}, {high}), {low}))")
-        self.value_var[s["name"]] = value
+            w.line(f"{value} = int(max(min({value}, {self.number(clamp.high)}), {self.number(clamp.low)}))")
+        self.value_var[s.name] = value
         return value, points
 
 
@@ -475,26 +460,26 @@ def read_timestamp(value: Any, tz: ZoneInfo) -> Any:
         return INVALID
 
 
-def generate_source(ir: dict) -> tuple[str, list[Any]]:
+def generate_source(policy: ir.Policy) -> tuple[str, list[Any]]:
     """The Python source of `evaluate(lead, now)` for a policy's IR, and its constants."""
-    gen = _Generator(ir)
+    gen = _Generator(policy)
     return gen.generate(), gen.constants
 
 
-def compile_evaluator(ir: dict) -> tuple[Callable, str]:
+def compile_evaluator(policy: ir.Policy) -> tuple[Callable, str]:
     """Generate, compile once, and return (evaluate, source)."""
     import math
 
-    source, constants = generate_source(ir)
+    source, constants = generate_source(policy)
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": ZoneInfo(ir["timezone"]), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
+        "TZ": ZoneInfo(policy.timezone), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
         "floor_units": floor_units, "floor_div": floor_div, "round_half_away": round_half_away,
         "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number,
     }
     namespace.update({f"K{i}": value for i, value in enumerate(constants)})
-    code = compile(source, f"<leadpolicy {ir['id']} {ir['version']}>", "exec")
+    code = compile(source, f"<leadpolicy {policy.id} {policy.version}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
     return namespace["evaluate"], source

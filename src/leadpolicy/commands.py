@@ -291,8 +291,8 @@ def _policy_from(spec: str):
 def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import PolicyDiff, changes, impact, read_leads, render_text
     from .harness import load_samples
-    from .ir import lower
     from .loader import samples_for
+    from .lowering import lower
     from .runtime import Policy
     from .schema import read_text_cell
 
@@ -417,6 +417,7 @@ def parse_now(text: str | None, timezone: str) -> dt.datetime:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from .interpreter import evaluate
+    from .lowering import lower
     from .schema import LeadReader
 
     loaded = _load_or_report(args.policy)
@@ -428,12 +429,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"leadpolicy explain: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    values, errors = LeadReader(loaded.policy).read(raw)
+    policy_ir = lower(loaded.policy)
+    values, errors = LeadReader(policy_ir).read(raw)
     if errors:
         for e in errors:
             print(f"lead: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
-    decision = evaluate(loaded.policy, values, now)
+    decision = evaluate(policy_ir, values, now)
     if args.format == "json":
         print(json.dumps(decision.as_dict(), indent=2))
         return EXIT_OK
@@ -516,7 +518,7 @@ def atomic_output(path: Path) -> Iterator[IO[str]]:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from .batch import BatchError, run
-    from .ir import lower
+    from .lowering import lower
     from .runtime import Policy
 
     loaded = _load_or_report(args.policy)
@@ -557,7 +559,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .ir import lower
+    from .lowering import lower
     from .runtime import Policy
 
     loaded = _load_or_report(args.policy)

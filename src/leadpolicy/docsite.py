@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from . import ast, english
 from .formatter import field_type, format_policy, literal, number
-from .ir import fingerprint
+from .lowering import fingerprint
 from .pictures import score_chart, stage_ladder
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from . import ast
 from .diagnostics import Diagnostic, did_you_mean
-from .ir import fingerprint
+from .lowering import fingerprint
 
 APPROVALS_SUFFIX = ".approvals.yaml"
 HEADER = ("# Approvals of {name}, written by `leadpolicy approve`. Each approval is bound to the\n"

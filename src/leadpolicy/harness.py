@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from . import ast
 from .diagnostics import Diagnostic, did_you_mean
 from .interpreter import Decision, evaluate
+from .lowering import lower
 from .schema import LeadReader, parse_timestamp
 from .sla import Event, SlaEngine, TimelineResult
 from .yamldoc import YamlDoc, load_yaml, schema_errors
@@ -131,7 +132,8 @@ class CaseRunner:
         self.policy = policy
         self.doc = doc
         self.tz = ZoneInfo(policy.timezone)
-        self.reader = LeadReader(policy)
+        self.ir = lower(policy)
+        self.reader = LeadReader(self.ir)
         self.decisions: list[Decision] = []
         self.decision_names = ({s.name for s in policy.scores} | {g.name for g in policy.grades}
                                | {"stage", "owner", "route"})
@@ -164,7 +166,7 @@ class CaseRunner:
         if now is None:
             result.status, result.failures = ERROR, [NO_NOW]
             return result
-        decision = evaluate(self.policy, values, now)
+        decision = evaluate(self.ir, values, now)
         self.decisions.append(decision)
         result.explanation = decision.explanation
         result.actual = {k: decision.value(k) for k in sorted(self.decision_names)}
@@ -274,6 +276,8 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
     """Rules no case fires, stages and routes no case reaches, thresholds no case tests at the boundary."""
     from .formatter import condition as condition_text
     from .interpreter import Evaluator
+    from .lowering import Lowering
+    from .symbols import symbol_table
 
     items: list[CoverageItem] = []
     for score in policy.scores:
@@ -288,7 +292,9 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
         for ei, entry in enumerate(route.entries):
             items.append(CoverageItem("route", f"{', '.join(route.stages)} -> {entry.label}", entry.span.line,
                                       any(d.route_entry == (ri, ei) for d in decisions)))
-    evaluators = [Evaluator(policy, d.env, d.now) for d in decisions]  # each lead's values, for the boundaries
+    policy_ir = lower(policy)
+    evaluators = [Evaluator(policy_ir, d.env, d.now) for d in decisions]  # each lead's values, for the boundaries
+    lowering = Lowering(symbol_table(policy))
     conditions = [r.condition for s in policy.scores for r in s.rules if isinstance(r, ast.PointsRule)]
     conditions += [e.condition for g in policy.grades for e in g.entries if e.condition is not None]
     conditions += [e.condition for e in policy.stages if e.condition is not None]
@@ -311,8 +317,9 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
                 if what in seen:
                     continue
                 seen.add(what)
+                subject_ir = lowering.operand(subject)
                 hit = any(value is not None and value == bound.value
-                          for value in (ev.value(subject) for ev in evaluators))
+                          for value in (ev.value(subject_ir) for ev in evaluators))
                 items.append(CoverageItem("boundary", what, atom.span.line, hit))
     return items
 

@@ -1,4 +1,4 @@
-"""Tree-walking evaluation of a checked policy for one lead at an explicit `now`."""
+"""The reference evaluator: a policy's IR evaluated for one lead at an explicit `now`, with explanations."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
-from . import ast, logic
-from .formatter import condition as condition_text
+from . import ir, logic
 from .formatter import number as number_text
-from .formatter import operand as operand_text
 
 Truth = Optional[bool]
 
@@ -24,7 +22,6 @@ class RuleResult:
     points: Decimal  # what it added (0 when it did not fire)
     fired: bool
     capped: bool = False
-    line: int = 0
 
     def as_dict(self) -> dict:
         return {"rule": self.label, "points": _num(self.points), "fired": self.fired, "capped": self.capped}
@@ -105,52 +102,89 @@ def round_half_away(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-class Evaluator:
-    """Evaluates one lead's typed values (see schema.LeadReader) against a policy."""
+class Truths(ir.Visitor):
+    """The three-valued truth of IR conditions; `operand` gives each operand's value."""
 
-    def __init__(self, policy: ast.Policy, values: dict[str, Any], now: dt.datetime):
+    def __init__(self, operand: Callable[[ir.Operand], Any], tz: ZoneInfo):
+        self.operand = operand
+        self.tz = tz
+
+    def visit_And(self, node: ir.And) -> Truth:
+        return logic.and3(self.visit(i) for i in node.items)
+
+    def visit_Or(self, node: ir.Or) -> Truth:
+        return logic.or3(self.visit(i) for i in node.items)
+
+    def visit_Not(self, node: ir.Not) -> Truth:
+        return logic.not3(self.visit(node.item))
+
+    def visit_Compare(self, node: ir.Compare) -> Truth:
+        return logic.compare(node.op, self.operand(node.left), self.operand(node.right), node.fold, self.tz)
+
+    def visit_Between(self, node: ir.Between) -> Truth:
+        return logic.between(self.operand(node.value), self.operand(node.low), self.operand(node.high), node.fold,
+                             self.tz)
+
+    def visit_InList(self, node: ir.InList) -> Truth:
+        result = logic.in_list(self.operand(node.value), [o.value for o in node.options], node.fold, self.tz)
+        return logic.not3(result) if node.negated else result
+
+    def visit_TextMatch(self, node: ir.TextMatch) -> Truth:
+        return logic.text_match(node.how, self.operand(node.value), node.folded)
+
+    def visit_IsMissing(self, node: ir.IsMissing) -> Truth:
+        missing = self.operand(node.value) is None
+        return not missing if node.negated else missing
+
+    def visit_Truthy(self, node: ir.Truthy) -> Truth:
+        value = self.operand(node.value)
+        return None if value is None else bool(value)
+
+    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
+        raise TypeError(f"not a condition: {node!r}")
+
+
+class Evaluator(Truths):
+    """Evaluates one lead's typed values (see schema.LeadReader) against a policy's IR."""
+
+    def __init__(self, policy: ir.Policy, values: dict[str, Any], now: dt.datetime):
         if now.tzinfo is None:
             raise ValueError("now must carry a timezone")
+        super().__init__(self.value, ZoneInfo(policy.timezone))
         self.policy = policy
-        self.tz = ZoneInfo(policy.timezone)
         self.now = now
         self.env: dict[str, Any] = dict(values)
 
     # ------------------------------------------------------------ conditions
-    def value(self, node: ast.Node) -> Any:
-        if isinstance(node, ast.NameRef):
+    def value(self, node: ir.Operand) -> Any:
+        if isinstance(node, ir.Ref):
             return self.env.get(node.name)
-        if isinstance(node, ast.Literal):
-            if node.kind == "date":
-                return dt.date.fromisoformat(node.value)  # type: ignore[arg-type]
+        if isinstance(node, ir.Const):
             return node.value
-        if isinstance(node, ast.DaysSince):
-            days = logic.days_since(self.env.get(node.field_name), self.now, self.tz)
-            return None if days is None else Decimal(days)
-        raise TypeError(f"not an operand: {node!r}")
+        days = logic.days_since(self.env.get(node.field), self.now, self.tz)
+        return None if days is None else Decimal(days)
 
-    def test(self, node: ast.Node) -> Truth:
+    def test(self, node: ir.Condition) -> Truth:
         """The three-valued truth of a condition."""
-        return evaluate_condition(node, self.value, self.tz)
+        return self.visit(node)
 
     # ------------------------------------------------------------ scores
-    def score(self, score: ast.Score) -> ScoreResult:
+    def score(self, score: ir.Score) -> ScoreResult:
         total = Decimal(0)
         results: list[RuleResult] = []
         for rule in score.rules:
-            label = rule.reason or _rule_label(rule)
-            if isinstance(rule, ast.PointsRule):
+            if isinstance(rule, ir.PointsRule):
                 fired = self.test(rule.condition) is True
                 points = rule.points if fired else Decimal(0)
-                results.append(RuleResult(label, points, fired, line=rule.span.line))
+                results.append(RuleResult(rule.label, points, fired))
             else:
-                points, capped = per_points(rule, self.env.get(rule.field_name))
-                results.append(RuleResult(label, points, points != 0, capped, line=rule.span.line))
+                points, capped = per_points(rule, self.env.get(rule.field))
+                results.append(RuleResult(rule.label, points, points != 0, capped))
             total += results[-1].points
         decayed, factor, periods = total, None, 0
         decay = score.decay
         if decay is not None:
-            days = logic.days_since(self.env.get(decay.field_name), self.now, self.tz)
+            days = logic.days_since(self.env.get(decay.field), self.now, self.tz)
             if days is not None:
                 periods, factor = decay_factor(decay, days)
                 decayed = total * factor
@@ -162,90 +196,77 @@ class Evaluator:
         return ScoreResult(score.name, value, total, decayed, factor, periods,
                            rounded if value != rounded else None, results)
 
-    def grade(self, grade: ast.Grade) -> tuple[str | None, ast.LabelEntry | None]:
-        return self.first_match(grade.entries)
-
-    def first_match(self, entries):
-        for entry in entries:
-            if entry.condition is None or self.test(entry.condition) is True:
-                return getattr(entry, "label", getattr(entry, "name", None)), entry
-        return None, None
+    def first_match(self, entries: tuple[ir.Entry, ...]) -> ir.Entry | None:
+        return next((e for e in entries if e.condition is None or self.test(e.condition) is True), None)
 
     # ------------------------------------------------------------ explanation
-    def why_not(self, node: ast.Node) -> list[str]:
+    def why_not(self, node: ir.Condition) -> list[str]:
         """The parts of a condition that kept it from being true, in a rep's words."""
         truth = self.test(node)
         if truth is True:
             return []
-        if isinstance(node, ast.And):
+        if isinstance(node, ir.And):
             return [part for item in node.items for part in self.why_not(item)]
-        if isinstance(node, ast.Or):
+        if isinstance(node, ir.Or):
             return [" and ".join(part for item in node.items for part in self.why_not(item))]
-        if isinstance(node, ast.Not):
-            return [self.describe(node.operand, positive=True)] if truth is False else self.missing(node)
+        if isinstance(node, ir.Not):
+            return [self.describe(node.item, positive=True)] if truth is False else self.missing(node)
         if truth is None:
             return self.missing(node)
         return [self.describe(node, positive=False)]
 
-    def why(self, node: ast.Node) -> str:
+    def why(self, node: ir.Condition) -> str:
         """Why a true condition holds."""
-        if isinstance(node, ast.And):
+        if isinstance(node, ir.And):
             return " and ".join(self.why(i) for i in node.items)
-        if isinstance(node, ast.Or):
+        if isinstance(node, ir.Or):
             return next(self.why(i) for i in node.items if self.test(i) is True)
-        if isinstance(node, ast.Not):
-            return self.describe(node.operand, positive=False)
+        if isinstance(node, ir.Not):
+            return self.describe(node.item, positive=False)
         return self.describe(node, positive=True)
 
-    def missing(self, node: ast.Node) -> list[str]:
-        names = sorted({n.name for n in node.walk() if isinstance(n, ast.NameRef) and self.env.get(n.name) is None}
-                       | {f"days since {n.field_name}" for n in node.walk()
-                          if isinstance(n, ast.DaysSince) and self.env.get(n.field_name) is None})
-        return [f"{name} is missing" for name in names] or [f"{condition_text(node)} is unknown"]
+    def missing(self, node: ir.Condition) -> list[str]:
+        names = sorted({n.name for n in node.walk() if isinstance(n, ir.Ref) and self.env.get(n.name) is None}
+                       | {n.text for n in node.walk() if isinstance(n, ir.DaysSince) and self.env.get(n.field) is None})
+        return [f"{name} is missing" for name in names] or [f"{node.text} is unknown"]
 
-    def shown(self, node: ast.Node) -> str:
+    def shown(self, node: ir.Operand) -> str:
         """An operand with its value, as in `engagement 23`."""
-        if isinstance(node, ast.Literal):
-            return operand_text(node)
-        value = self.value(node)
-        return f"{operand_text(node)} {_show_value(value)}"
+        if isinstance(node, ir.Const):
+            return node.text
+        return f"{node.text} {_show_value(self.value(node))}"
 
-    def describe(self, node: ast.Node, positive: bool) -> str:
+    def describe(self, node: ir.Condition, positive: bool) -> str:
         """An atom, stated as holding (positive) or as failing, with the lead's values."""
-        if isinstance(node, ast.Compare):
-            op = node.op if positive else logic.NEGATED[node.op]
-            right = operand_text(node.right) if isinstance(node.right, ast.Literal) else self.shown(node.right)
+        if isinstance(node, ir.Compare):
+            op = node.op if positive else node.op.negated
+            right = node.right.text if isinstance(node.right, ir.Const) else self.shown(node.right)
             return f"{self.shown(node.left)} {op} {right}"
-        if isinstance(node, ast.Between):
+        if isinstance(node, ir.Between):
             word = "is between" if positive else "is not between"
-            return f"{self.shown(node.operand)} {word} {operand_text(node.low)} and {operand_text(node.high)}"
-        if isinstance(node, ast.InList):
+            return f"{self.shown(node.value)} {word} {node.low.text} and {node.high.text}"
+        if isinstance(node, ir.InList):
             inside = positive != node.negated
-            values = ", ".join(operand_text(v) for v in node.values)
-            return f"{self.shown(node.operand)} is {'' if inside else 'not '}in ({values})"
-        if isinstance(node, ast.TextMatch):
-            verbs = {"contains": ("contains", "does not contain"), "contains_any": ("contains", "contains none of"),
-                     "starts": ("starts with", "does not start with"), "ends": ("ends with", "does not end with")}
-            verb = verbs[node.how][0 if positive else 1]
-            if positive:
-                hay = logic.fold(str(self.value(node.operand)))
-                hits = [v for v in node.values if logic.fold(v) in hay] if node.how != "starts" and node.how != "ends" \
-                    else list(node.values[:1])
-                target = ", ".join(_show_value(v) for v in hits)
+            values = ", ".join(o.text for o in node.options)
+            return f"{self.shown(node.value)} is {'' if inside else 'not '}in ({values})"
+        if isinstance(node, ir.TextMatch):
+            verb = TEXT_VERBS[node.how][0 if positive else 1]
+            if positive and node.how in (ir.Match.CONTAINS, ir.Match.CONTAINS_ANY):
+                hay = logic.fold(str(self.value(node.value)))
+                hits = [v for v, folded in zip(node.needles, node.folded) if folded in hay]
             else:
-                target = ", ".join(_show_value(v) for v in node.values)
-            return f"{self.shown(node.operand)} {verb} {target}"
-        if isinstance(node, ast.IsMissing):
+                hits = list(node.needles[:1]) if positive else list(node.needles)
+            return f"{self.shown(node.value)} {verb} {', '.join(_show_value(v) for v in hits)}"
+        if isinstance(node, ir.IsMissing):
             present = positive == node.negated
-            return f"{operand_text(node.operand)} is {'present' if present else 'missing'}"
-        if isinstance(node, ast.Truthy):
-            value = self.value(node.operand)
-            return f"{operand_text(node.operand)} is {'yes' if value else 'no'}"
-        if isinstance(node, (ast.And, ast.Or, ast.Not)):
-            return f"{'' if positive else 'not '}({condition_text(node)})"
-        raise TypeError(node)
+            return f"{node.value.text} is {'present' if present else 'missing'}"
+        if isinstance(node, ir.Truthy):
+            return f"{node.value.text} is {'yes' if self.value(node.value) else 'no'}"
+        return f"{'' if positive else 'not '}({node.text})"
 
 
+TEXT_VERBS = {ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),
+              ir.Match.STARTS: ("starts with", "does not start with"), ir.Match.ENDS: ("ends with", "does not end with")}
 
 
 def _show_value(value: Any) -> str:
@@ -262,39 +283,7 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
-def _rule_label(rule: ast.Node) -> str:
-    if isinstance(rule, ast.PointsRule):
-        return condition_text(rule.condition)
-    return f"per {rule.field_name}"  # type: ignore[union-attr]
-
-
-def evaluate_condition(node: ast.Node, value: Callable[[ast.Node], Any], tz: ZoneInfo) -> Truth:
-    """Three-valued evaluation of a condition with `value` giving each operand's value."""
-    if isinstance(node, ast.And):
-        return logic.and3(evaluate_condition(i, value, tz) for i in node.items)
-    if isinstance(node, ast.Or):
-        return logic.or3(evaluate_condition(i, value, tz) for i in node.items)
-    if isinstance(node, ast.Not):
-        return logic.not3(evaluate_condition(node.operand, value, tz))
-    if isinstance(node, ast.Compare):
-        return logic.compare(node.op, value(node.left), value(node.right), tz)
-    if isinstance(node, ast.Between):
-        return logic.between(value(node.operand), value(node.low), value(node.high), tz)
-    if isinstance(node, ast.InList):
-        result = logic.in_list(value(node.operand), [value(v) for v in node.values], tz)
-        return logic.not3(result) if node.negated else result
-    if isinstance(node, ast.TextMatch):
-        return logic.text_match(node.how, value(node.operand), node.values)
-    if isinstance(node, ast.IsMissing):
-        missing = value(node.operand) is None
-        return not missing if node.negated else missing
-    if isinstance(node, ast.Truthy):
-        v = value(node.operand)
-        return None if v is None else bool(v)
-    raise TypeError(f"not a condition: {node!r}")
-
-
-def per_points(rule: ast.PerRule, value: Any) -> tuple[Decimal, bool]:
+def per_points(rule: ir.PerRule, value: Any) -> tuple[Decimal, bool]:
     """Points for each whole unit of the field (negative values count as none), capped."""
     if value is None:
         return Decimal(0), False
@@ -306,51 +295,51 @@ def per_points(rule: ast.PerRule, value: Any) -> tuple[Decimal, bool]:
     return points, False
 
 
-def decay_factor(decay: ast.Decay, days: int) -> tuple[int, Decimal]:
+def decay_factor(decay: ir.Decay, days: int) -> tuple[int, Decimal]:
     """(periods, factor): (1 - P/100) ** floor(days / D) to 18 places; no growth for a date in the future."""
     periods = int((Decimal(days) / decay.every_days).to_integral_value(rounding=ROUND_FLOOR))
     periods = max(periods, 0)
     return periods, logic.decay_power(decay.percent, periods)
 
 
-def evaluate(policy: ast.Policy, values: dict[str, Any], now: dt.datetime) -> Decision:
+def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime) -> Decision:
     """Scores, grades, stage, owner, route and an explanation for one lead's typed values."""
     ev = Evaluator(policy, values, now)
     scores: dict[str, ScoreResult] = {}
     grades: dict[str, str | None] = {}
     explanation: list[str] = []
-    for item in policy.items:
-        if isinstance(item, ast.Score):
-            result = ev.score(item)
-            scores[item.name] = result
-            ev.env[item.name] = Decimal(result.value)
-            explanation.append(_explain_score(result, item))
-        elif isinstance(item, ast.Grade):
-            label, entry = ev.grade(item)
-            grades[item.name] = label
-            ev.env[item.name] = label
+    for step in policy.steps:
+        if isinstance(step, ir.Score):
+            result = ev.score(step)
+            scores[step.name] = result
+            ev.env[step.name] = Decimal(result.value)
+            explanation.append(_explain_score(result, step))
+        else:
+            entry = ev.first_match(step.entries)
+            label = None if entry is None else entry.label
+            grades[step.name] = label
+            ev.env[step.name] = label
             if entry is None:
-                explanation.append(f"{item.name}: none (no entry matched)")
+                explanation.append(f"{step.name}: none (no entry matched)")
             else:
                 because = ev.why(entry.condition) if entry.condition is not None else "otherwise"
-                explanation.append(f"{item.name} {label}: {because}")
-    stage, owner = "", ""
-    for entry in policy.stages:
-        if entry.condition is None or ev.test(entry.condition) is True:
-            stage, owner = entry.name, entry.owner
-            because = ev.why(entry.condition) if entry.condition is not None else "no earlier stage matched"
+                explanation.append(f"{step.name} {label}: {because}")
+    stage, owner, stage_index = "", "", -1
+    for index, candidate in enumerate(policy.stages):
+        if candidate.condition is None or ev.test(candidate.condition) is True:
+            stage, owner, stage_index = candidate.name, candidate.owner, index
+            because = ev.why(candidate.condition) if candidate.condition is not None else "no earlier stage matched"
             explanation.append(f"stage {stage} (owner {owner}): {because}")
             break
-        explanation.append(f"not {entry.name}: " + "; ".join(ev.why_not(entry.condition)))
+        explanation.append(f"not {candidate.name}: " + "; ".join(ev.why_not(candidate.condition)))
     route, route_entry = None, None
     for route_index, r in enumerate(policy.routes):
-        if stage in r.stages:
-            route, entry = ev.first_match(r.entries)
-            if entry is not None:
-                route_entry = (route_index, r.entries.index(entry))
+        if stage_index in r.stage_indices:
+            entry = ev.first_match(r.entries)
             if entry is None:
                 explanation.append(f"route: none ({stage} leads matched no route entry)")
             else:
+                route, route_entry = entry.label, (route_index, r.entries.index(entry))
                 because = ev.why(entry.condition) if entry.condition is not None else "otherwise"
                 explanation.append(f"route {route}: {because}")
             break
@@ -361,19 +350,19 @@ def evaluate(policy: ast.Policy, values: dict[str, Any], now: dt.datetime) -> De
                     env=ev.env, route_entry=route_entry)
 
 
-def _explain_score(result: ScoreResult, score: ast.Score) -> str:
+def _explain_score(result: ScoreResult, score: ir.Score) -> str:
     parts = []
     for rule, node in zip(result.rules, score.rules):
         if not rule.fired:
             continue
         text = f"{number_text(rule.points, signed=True)} {rule.label}"
-        if isinstance(node, ast.PerRule):
+        if isinstance(node, ir.PerRule):
             text += f" (capped at {number_text(node.cap)})" if rule.capped else ""
         parts.append(text)
     line = f"{result.name} {result.value}: " + (", ".join(parts) if parts else "no rule fired")
-    if result.decay_factor is not None and result.decay_periods:
+    if result.decay_factor is not None and result.decay_periods and score.decay is not None:
         line += (f"; decayed x{_show_value(result.decay_factor)} ({result.decay_periods} periods since "
-                 f"{score.decay.field_name}) {_show_value(result.total)} -> {_show_value(result.decayed)}")
+                 f"{score.decay.field}) {_show_value(result.total)} -> {_show_value(result.decayed)}")
     if result.clamped_from is not None:
         line += f"; clamped from {result.clamped_from}"
     return line

@@ -8,14 +8,15 @@ Timestamps compared with dates compare by their local date in the policy's timez
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from .ir import Fold, Match, Op
 from .schema import local_date
 
 Truth = Optional[bool]
-NEGATED = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "!=", "!=": "="}  # not (a OP b), when both are known
 
 
 def and3(values: Iterable[Truth]) -> Truth:
@@ -76,60 +77,50 @@ def fold(text: str) -> str:
     return text.translate(_SIMPLE_LOWERCASE)
 
 
-def _comparable(a: object, b: object, tz: ZoneInfo) -> tuple[object, object]:
-    if isinstance(a, str) and isinstance(b, str):
-        return fold(a), fold(b)
-    if isinstance(a, dt.datetime) and not isinstance(b, dt.datetime) and isinstance(b, dt.date):
-        return local_date(a, tz), b
-    if isinstance(b, dt.datetime) and not isinstance(a, dt.datetime) and isinstance(a, dt.date):
-        return a, local_date(b, tz)
+def comparable(a: object, b: object, how: Fold, tz: ZoneInfo) -> tuple[object, object]:
+    """Both sides as the comparison sees them: folded text, or a timestamp's local date."""
+    if how is Fold.CASE:
+        return (fold(a) if isinstance(a, str) else a), (fold(b) if isinstance(b, str) else b)
+    if how is Fold.LOCAL_DATE:
+        return (local_date(a, tz) if isinstance(a, dt.datetime) else a,
+                local_date(b, tz) if isinstance(b, dt.datetime) else b)
     return a, b
 
 
-def compare(op: str, a: object, b: object, tz: ZoneInfo) -> Truth:
+COMPARE = {Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt,
+           Op.GE: operator.ge}
+
+
+def compare(op: Op, a: object, b: object, how: Fold, tz: ZoneInfo) -> Truth:
     """`a OP b` with SQL semantics: unknown when either side is missing."""
     if a is None or b is None:
         return None
-    a, b = _comparable(a, b, tz)
-    if op == "=":
-        return a == b
-    if op == "!=":
-        return a != b
-    if op == "<":
-        return a < b  # type: ignore[operator]
-    if op == "<=":
-        return a <= b  # type: ignore[operator]
-    if op == ">":
-        return a > b  # type: ignore[operator]
-    if op == ">=":
-        return a >= b  # type: ignore[operator]
-    raise ValueError(f"unknown operator {op!r}")
+    a, b = comparable(a, b, how, tz)
+    return COMPARE[op](a, b)
 
 
-def between(value: object, low: object, high: object, tz: ZoneInfo) -> Truth:
+def between(value: object, low: object, high: object, how: Fold, tz: ZoneInfo) -> Truth:
     """Inclusive, exactly as SQL's `x >= low AND x <= high`."""
-    return and3((compare(">=", value, low, tz), compare("<=", value, high, tz)))
+    return and3((compare(Op.GE, value, low, how, tz), compare(Op.LE, value, high, how, tz)))
 
 
-def in_list(value: object, options: Iterable[object], tz: ZoneInfo) -> Truth:
+def in_list(value: object, options: Iterable[object], how: Fold, tz: ZoneInfo) -> Truth:
     """SQL IN over non-missing constants."""
     if value is None:
         return None
-    return any(compare("=", value, o, tz) for o in options)
+    return any(compare(Op.EQ, value, o, how, tz) for o in options)
 
 
-def text_match(how: str, value: object, needles: Iterable[str]) -> Truth:
-    """contains / starts / ends / contains_any, ignoring case."""
+def text_match(how: Match, value: object, folded_needles: Iterable[str]) -> Truth:
+    """contains / starts / ends / contains_any, ignoring case; the needles are already folded."""
     if value is None:
         return None
     hay = fold(str(value))
-    if how in ("contains", "contains_any"):
-        return any(fold(n) in hay for n in needles)
-    if how == "starts":
-        return any(hay.startswith(fold(n)) for n in needles)
-    if how == "ends":
-        return any(hay.endswith(fold(n)) for n in needles)
-    raise ValueError(f"unknown text match {how!r}")
+    if how is Match.STARTS:
+        return any(hay.startswith(n) for n in folded_needles)
+    if how is Match.ENDS:
+        return any(hay.endswith(n) for n in folded_needles)
+    return any(n in hay for n in folded_needles)
 
 
 def days_since(value: object, now: dt.datetime, tz: ZoneInfo) -> int | None:

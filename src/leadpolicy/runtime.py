@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
-from . import ast
+from . import ast, ir
 from .codegen import INVALID, compile_evaluator
 from .diagnostics import render_all
-from .ir import FORMAT, FORMAT_VERSION, dumps, fingerprint, lower
+from .ir import FORMAT, FORMAT_VERSION, dumps
+from .lowering import fingerprint, lower
 from .schema import FieldError, LeadReader, as_instant, read_instant
 
 
@@ -73,7 +74,7 @@ class Decision:
             from .interpreter import evaluate
 
             values, _ = self.policy._reader.read(self.values or {})
-            self._explained = evaluate(self.policy.tree, values, self.now)
+            self._explained = evaluate(self.policy.ir, values, self.now)
         return self._explained
 
     @property
@@ -117,21 +118,35 @@ class Result:
 class Policy:
     """A checked, compiled policy, ready to evaluate leads."""
 
-    def __init__(self, tree: ast.Policy, ir: dict[str, Any]):
+    def __init__(self, tree: ast.Policy, policy_ir: ir.Policy):
         self.tree = tree
-        self.ir = ir
-        self._evaluate, self.python_source = compile_evaluator(ir)
-        self._reader = LeadReader(tree)
-        self._tz = ZoneInfo(ir["timezone"])
-        self._score_names = [s["name"] for s in ir["scores"]]
-        self._grade_names = [g["name"] for g in ir["grades"]]
-        self._stages = [(s["name"], s["owner"]) for s in ir["stages"]]
+        self.ir = policy_ir
+        self._evaluate, self.python_source = compile_evaluator(policy_ir)
+        self._reader = LeadReader(policy_ir)
+        self._tz = ZoneInfo(policy_ir.timezone)
+        self._score_names = [s.name for s in policy_ir.scores]
+        self._grade_names = [g.name for g in policy_ir.grades]
+        self._stages = [(s.name, s.owner) for s in policy_ir.stages]
 
-    id = property(lambda self: self.ir["id"])
-    version = property(lambda self: self.ir["version"])
-    fingerprint = property(lambda self: self.ir["fingerprint"])
-    title = property(lambda self: self.ir["title"])
-    lead_schema = property(lambda self: self.ir["lead_schema"])
+    @property
+    def id(self) -> str:
+        return self.ir.id
+
+    @property
+    def version(self) -> str:
+        return self.ir.version
+
+    @property
+    def fingerprint(self) -> str:
+        return self.ir.fingerprint
+
+    @property
+    def title(self) -> str | None:
+        return self.ir.title
+
+    @property
+    def lead_schema(self) -> dict:
+        return self.ir.lead_schema
 
     def _now(self, now: dt.datetime | str | None) -> dt.datetime:
         if now is None:
@@ -154,7 +169,7 @@ class Policy:
                 raise LeadError(errors, index)
             from .interpreter import evaluate
 
-            d = evaluate(self.tree, values, now)
+            d = evaluate(self.ir, values, now)
             return Decision(self, lead, now, tuple(v.value for v in d.scores.values()), tuple(d.grades.values()),
                             d.stage, d.owner, d.route, d)
         name, owner = self._stages[out[3]]
@@ -178,7 +193,7 @@ class Policy:
         """The compiled artifact: the IR plus the canonical source it was compiled from."""
         from .formatter import format_policy
 
-        return {**self.ir, "source": format_policy(self.tree)}
+        return {**ir.artifact_ir(self.ir), "source": format_policy(self.tree)}
 
     def artifact_json(self) -> str:
         return dumps(self.artifact())
@@ -253,9 +268,9 @@ def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
                           + render_all([d for d in loaded.diagnostics if d.is_error], {name: source}))
     tree = loaded.policy
     assert tree is not None
-    ir = {k: v for k, v in data.items() if k != "source"}
-    expected = json.loads(dumps(lower(tree)))
-    if json.loads(dumps(ir)) != expected or fingerprint(tree) != data["fingerprint"]:
+    given = {k: v for k, v in data.items() if k != "source"}
+    lowered = lower(tree)
+    if json.loads(dumps(given)) != json.loads(dumps(ir.artifact_ir(lowered))) or fingerprint(tree) != data["fingerprint"]:
         raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
                           "leadpolicy); recompile it")
-    return Policy(tree, expected)
+    return Policy(tree, lowered)

@@ -16,12 +16,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from zoneinfo import ZoneInfo
 
 from . import ast
 from .diagnostics import did_you_mean
 from .symbols import DATE, NUMBER, TEXT, TIMESTAMP, YESNO
+
+if TYPE_CHECKING:
+    from . import ir
 
 BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
 NOT_BLANK_PATTERN = r"[^ \t\n\r\f]"  # a text with something besides BLANK (not `\S`: NBSP is not blank here)
@@ -229,11 +232,11 @@ def _json_kind(value: Any) -> str:
 class LeadReader:
     """Validates leads against a policy's schema and reads them into typed values."""
 
-    def __init__(self, policy: ast.Policy):
+    def __init__(self, policy: "ir.Policy"):
         from jsonschema import Draft202012Validator
 
         self.policy = policy
-        self.schema = lead_schema(policy)
+        self.schema = policy.lead_schema
         self.validator = Draft202012Validator(self.schema)
         self.tz = ZoneInfo(policy.timezone)
         self.fields = {f.name: f for f in policy.fields}
@@ -263,10 +266,10 @@ class LeadReader:
         errors.sort(key=lambda e: (list(self.fields).index(e.field) if e.field in self.fields else 10**6, e.field))
         return values, errors
 
-    def _typed(self, f: ast.LeadField, value: Any) -> Any:
+    def _typed(self, f: "ir.Field", value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.strip(BLANK) == ""):
-            return self._typed(f, literal_json(f.default)) if f.default is not None else None
-        kind = f.type.name
+            return self._typed(f, f.default) if f.default is not None else None
+        kind = f.type
         if kind == NUMBER:
             try:
                 number = Decimal(str(value))

@@ -18,10 +18,12 @@ import datetime as dt
 import math
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlglot
 from sqlglot import exp
 
+from . import ir
 from .logic import FOLD_SQL_PRE, decay_factor_table, fold
 
 DIALECTS = {
@@ -85,16 +87,14 @@ def _decimal(text: str, type_: str) -> exp.Expression:
     return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
 
 
-class _SqlGen:
-    def __init__(self, ir: dict, dialect: str, now: dt.datetime):
+class _SqlGen(ir.Visitor):
+    def __init__(self, policy: ir.Policy, dialect: str, now: dt.datetime):
         if dialect not in DIALECTS:
             raise UnsupportedError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
-        self.ir, self.dialect, self.now = ir, dialect, now
-        self.fields = {f["name"]: f for f in ir["fields"]}
+        self.policy, self.dialect, self.now = policy, dialect, now
+        self.fields = {f.name: f for f in policy.fields}
         self.factor_alias = "lpf"
-        from zoneinfo import ZoneInfo
-
-        self.today = now.astimezone(ZoneInfo(ir["timezone"])).date()
+        self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
 
     # ------------------------------------------------------------ values
     def column(self, name: str) -> exp.Expression:
@@ -104,19 +104,19 @@ class _SqlGen:
         """A lead field as the language reads it: blank text is missing, then the default."""
         f = self.fields[name]
         col = self.column(name)
-        if f["type"] in ("text", "one of"):
+        if f.type.textual:
             blank = exp.EQ(this=exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK_CHARS)),
                            expression=exp.Literal.string(""))
             value: exp.Expression = exp.Case().when(blank, exp.Null()).else_(col)
         else:
             value = col
-        if f["default"] is not None:
-            default = f["default"]
-            if f["type"] == "date":
-                default = dt.date.fromisoformat(default)
-            elif f["type"] == "timestamp":
+        if f.default is not None:
+            default: Any = f.default
+            if f.type is ir.Type.DATE:
+                default = dt.date.fromisoformat(str(default))
+            elif f.type is ir.Type.TIMESTAMP:
                 raise UnsupportedError("a default for a timestamp field is not supported in SQL")
-            elif f["type"] == "number":
+            elif f.type is ir.Type.NUMBER:
                 default = Decimal(str(default))
             value = exp.Coalesce(this=value, expressions=[_lit(default)])
         return value
@@ -128,141 +128,114 @@ class _SqlGen:
 
     def days_since(self, name: str) -> exp.Expression:
         value = self.field_value(name)
-        if self.fields[name]["type"] == "date":
+        if self.fields[name].type is ir.Type.DATE:
             return exp.DateDiff(this=_lit(self.today), expression=value, unit=exp.var("DAY"))
         now_us = int((self.now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
         diff = exp.Paren(this=exp.Sub(this=exp.Literal.number(now_us), expression=self.epoch_us(value)))
         return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
 
-    def operand(self, op: dict, text: bool = False, raw: bool = False) -> exp.Expression:
-        """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `_raw_ok`)."""
-        if "lit" in op:
-            kind, value = op["type"], op["lit"]
-            if kind == "number":
-                return _lit(Decimal(value))
-            if kind == "yes/no":
-                return _lit(bool(value))
-            if kind == "date":
-                return _lit(dt.date.fromisoformat(value))
-            return _lit(fold(value) if text else value)
-        if "days_since" in op:
-            return self.days_since(op["days_since"])
-        name = op["ref"]
-        plain_text = raw and self.fields.get(name, {}).get("type") in ("text", "one of") and \
-            self.fields[name]["default"] is None
-        value = self.column(name) if op["kind"] != "field" or plain_text else self.field_value(name)
-        if text and op["type"] in ("text", "one of"):
+    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expression:
+        """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `visit_condition`)."""
+        if how is ir.Fold.LOCAL_DATE:
+            raise UnsupportedError("comparing a timestamp with a date (by its local date) is not supported in SQL "
+                                   "yet; compare `days since FIELD` with a number instead")
+        if isinstance(op, ir.Const):
+            if op.type is ir.Type.TEXT and how is ir.Fold.CASE:
+                return _lit(fold(str(op.value)))
+            return _lit(op.value)
+        if isinstance(op, ir.DaysSince):
+            return self.days_since(op.field)
+        plain_text = raw and op.kind is ir.RefKind.FIELD and op.type.textual and self.fields[op.name].default is None
+        value = self.column(op.name) if op.kind is not ir.RefKind.FIELD or plain_text else self.field_value(op.name)
+        if how is ir.Fold.CASE and op.type.textual:
             return fold_sql(value, self.dialect)
         return value
 
     # ------------------------------------------------------------ conditions
-    @staticmethod
-    def _raw_ok(cond: dict, positive: bool) -> bool:
-        """Whether a blank text may stand for itself instead of NULL without changing any decision.
+    def condition(self, cond: ir.Condition, positive: bool = True) -> exp.Expression:
+        """The SQL of a condition; `positive` when it stands under an even number of `not`s.
 
-        A decision needs a condition to be TRUE, and and/or only ever pass TRUE up from TRUE parts,
-        so in a positive place (under an even number of `not`s) an atom that is FALSE on a blank
-        text decides exactly as one that is unknown. `=`, `in` and the text matches with needles that
-        are not blank themselves are FALSE on a blank text; `!=`, `not in` and blank needles are not.
+        A decision needs a condition to be TRUE, and and/or only pass TRUE up from TRUE parts, so
+        in a positive place an atom that is FALSE on a blank text (`false_when_blank`, decided at
+        lowering) decides exactly as one that is unknown: its text column is read raw, without
+        the blank-to-NULL CASE.
         """
-        if not positive:
-            return False
-        op = cond["op"]
-        blank = lambda t: t.strip(BLANK_CHARS) == ""  # noqa: E731
-        if op == "text":
-            return not any(blank(n) for n in cond["needles"])
-        if op == "cmp" and cond["cmp"] == "=":
-            lits = [o for o in (cond["left"], cond["right"]) if "lit" in o]
-            return len(lits) == 1 and lits[0]["type"] == "text" and not blank(lits[0]["lit"])
-        if op == "in" and not cond["negated"]:
-            return all("lit" in o and not (o["type"] == "text" and blank(o["lit"])) for o in cond["options"])
-        return False
+        return self.visit(cond, positive)
 
-    def condition(self, cond: dict, positive: bool = True) -> exp.Expression:
-        op = cond["op"]
-        raw = self._raw_ok(cond, positive)
-        if op in ("and", "or"):
-            parts = [exp.Paren(this=self.condition(i, positive)) for i in cond["items"]]
-            return exp.and_(*parts) if op == "and" else exp.or_(*parts)
-        if op == "not":
-            return exp.Not(this=exp.Paren(this=self.condition(cond["item"], not positive)))
-        if op == "cmp":
-            self._no_mixed_dates(cond["left"], cond["right"])
-            text = self._is_text(cond["left"], cond["right"])
-            left, right = self.operand(cond["left"], text, raw), self.operand(cond["right"], text, raw)
-            kind = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[cond["cmp"]]
-            return kind(this=left, expression=right)
-        if op == "between":
-            low = {"op": "cmp", "cmp": ">=", "left": cond["value"], "right": cond["low"]}
-            high = {"op": "cmp", "cmp": "<=", "left": cond["value"], "right": cond["high"]}
-            return exp.and_(self.condition(low, positive), self.condition(high, positive))
-        if op == "in":
-            for o in cond["options"]:
-                self._no_mixed_dates(cond["value"], o)
-            text = self._is_text(cond["value"], *cond["options"])
-            test = exp.In(this=self.operand(cond["value"], text, raw),
-                          expressions=[self.operand(o, text) for o in cond["options"]])
-            return exp.Not(this=exp.Paren(this=test)) if cond["negated"] else test
-        if op == "text":
-            value = self.operand(cond["value"], True, raw)
-            parts = []
-            for needle in cond["needles"]:
-                lit = exp.Literal.string(fold(needle))
-                if cond["how"] in ("contains", "contains_any"):
-                    parts.append(exp.GT(this=exp.StrPosition(this=value.copy(), substr=lit),
-                                        expression=exp.Literal.number(0)))
-                elif cond["how"] == "starts":
-                    parts.append(exp.StartsWith(this=value.copy(), expression=lit))
-                else:
-                    width = exp.Literal.number(len(fold(needle)))
-                    parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=width),
-                                        expression=lit))
-            return exp.or_(*parts) if len(parts) > 1 else parts[0]
-        if op == "missing":
-            test = exp.Is(this=self.operand(cond["value"]), expression=exp.Null())
-            return exp.Not(this=test) if cond["negated"] else test
-        if op == "truthy":
-            return exp.EQ(this=self.operand(cond["value"]), expression=exp.Boolean(this=True))
-        raise UnsupportedError(f"unknown condition {op!r}")
+    def visit_And(self, node: ir.And, positive: bool) -> exp.Expression:
+        return exp.and_(*(exp.Paren(this=self.condition(i, positive)) for i in node.items))
 
-    @staticmethod
-    def _is_text(*ops: dict) -> bool:
-        return any(o["type"] in ("text", "one of") for o in ops)
+    def visit_Or(self, node: ir.Or, positive: bool) -> exp.Expression:
+        return exp.or_(*(exp.Paren(this=self.condition(i, positive)) for i in node.items))
 
-    @staticmethod
-    def _no_mixed_dates(*ops: dict) -> None:
-        types = {o["type"] for o in ops}
-        if "timestamp" in types and "date" in types:
-            raise UnsupportedError("comparing a timestamp with a date (by its local date) is not supported in SQL "
-                                   "yet; compare `days since FIELD` with a number instead")
+    def visit_Not(self, node: ir.Not, positive: bool) -> exp.Expression:
+        return exp.Not(this=exp.Paren(this=self.condition(node.item, not positive)))
+
+    def visit_Compare(self, node: ir.Compare, positive: bool) -> exp.Expression:
+        raw = positive and node.false_when_blank
+        left, right = self.operand(node.left, node.fold, raw), self.operand(node.right, node.fold, raw)
+        return SQL_COMPARE[node.op](this=left, expression=right)
+
+    def visit_Between(self, node: ir.Between, positive: bool) -> exp.Expression:
+        value = self.operand(node.value, node.fold)
+        return exp.and_(exp.GTE(this=value, expression=self.operand(node.low, node.fold)),
+                        exp.LTE(this=value.copy(), expression=self.operand(node.high, node.fold)))
+
+    def visit_InList(self, node: ir.InList, positive: bool) -> exp.Expression:
+        test = exp.In(this=self.operand(node.value, node.fold, positive and node.false_when_blank),
+                      expressions=[self.operand(o, node.fold) for o in node.options])
+        return exp.Not(this=exp.Paren(this=test)) if node.negated else test
+
+    def visit_TextMatch(self, node: ir.TextMatch, positive: bool) -> exp.Expression:
+        value = self.operand(node.value, ir.Fold.CASE, positive and node.false_when_blank)
+        parts: list[exp.Expression] = []
+        for needle in node.folded:
+            lit = exp.Literal.string(needle)
+            if node.how is ir.Match.STARTS:
+                parts.append(exp.StartsWith(this=value.copy(), expression=lit))
+            elif node.how is ir.Match.ENDS:
+                parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=exp.Literal.number(len(needle))),
+                                    expression=lit))
+            else:
+                parts.append(exp.GT(this=exp.StrPosition(this=value.copy(), substr=lit),
+                                    expression=exp.Literal.number(0)))
+        return exp.or_(*parts) if len(parts) > 1 else parts[0]
+
+    def visit_IsMissing(self, node: ir.IsMissing, positive: bool) -> exp.Expression:
+        test = exp.Is(this=self.operand(node.value), expression=exp.Null())
+        return exp.Not(this=test) if node.negated else test
+
+    def visit_Truthy(self, node: ir.Truthy, positive: bool) -> exp.Expression:
+        return exp.EQ(this=self.operand(node.value), expression=exp.Boolean(this=True))
+
+    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
+        raise UnsupportedError(f"not a condition: {type(node).__name__}")
 
     # ------------------------------------------------------------ scores, grades, stages, routes
-    def score(self, s: dict) -> exp.Expression:
-        scale = max([len(r[k].split(".")[1]) if "." in r[k] else 0 for r in s["rules"] for k in ("points", "cap")
-                     if k in r] + [0])
+    def score(self, s: ir.Score) -> exp.Expression:
+        scale = s.scale
         total_type = f"DECIMAL(18, {scale})"
 
-        def number(text: str) -> exp.Expression:  # whole numbers stay BIGINT: exact and fast
-            return _lit(Decimal(text)) if scale == 0 else _decimal(text, total_type)
+        def number(value: Decimal) -> exp.Expression:  # whole numbers stay BIGINT: exact and fast
+            return _lit(value) if scale == 0 else _decimal(ir.dec(value), total_type)
 
-        zero = number("0")
+        zero = number(Decimal(0))
         terms: list[exp.Expression] = []
-        for rule in s["rules"]:
-            if rule["kind"] == "when":
-                when = self.condition(rule["condition"])
-                terms.append(exp.Case().when(when, number(rule["points"])).else_(zero.copy()))
+        for rule in s.rules:
+            if isinstance(rule, ir.PointsRule):
+                terms.append(exp.Case().when(self.condition(rule.condition), number(rule.points)).else_(zero.copy()))
             else:
                 # Units past the cap change nothing, so they are limited before multiplying: a huge
                 # count (1e19 clicks) must neither overflow BIGINT nor fail the batch.
-                points, cap_points = abs(Decimal(rule["points"])), abs(Decimal(rule["cap"]))
+                points, cap_points = abs(rule.points), abs(rule.cap)
                 enough = math.ceil(cap_points / points) + 1 if points else 0
-                units_read = exp.Greatest(this=self.field_value(rule["field"]), expressions=[_lit(0)],
+                units_read = exp.Greatest(this=self.field_value(rule.field), expressions=[_lit(0)],
                                           ignore_nulls=True)
                 floor = exp.Floor(this=exp.Least(this=units_read, expressions=[_lit(Decimal(enough))],
                                                  ignore_nulls=True))
                 units = exp.cast(floor, "BIGINT" if scale == 0 else total_type)
-                raw = exp.Mul(this=number(rule["points"]), expression=units)
-                cap = number(str(abs(Decimal(rule["cap"]))))
+                raw = exp.Mul(this=number(rule.points), expression=units)
+                cap = number(cap_points)
                 capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True),
                                       expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
                 terms.append(exp.Coalesce(this=capped, expressions=[zero.copy()]))
@@ -271,33 +244,26 @@ class _SqlGen:
             total = exp.Add(this=total, expression=term)
         total = exp.Paren(this=total)
         value: exp.Expression = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
-        if s["decay"] is not None:
-            decay = s["decay"]
-            days = self.days_since(decay["field"])
-            every = Decimal(decay["every_days"])
+        if s.decay is not None:
+            days = self.days_since(s.decay.field)
             factor = exp.Coalesce(this=exp.column("#f", table=self.factor_alias, quoted=True),
                                   expressions=[_decimal("0", FACTOR_TYPE)])
-            bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"]))
-                        for r in s["rules"])
-            digits = len(str(int(bound))) + scale
+            digits = len(str(int(s.bound))) + scale
             # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
             exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {scale})")
             # Before the first full period (or with the field missing) the factor is 1: no decay.
-            applied = exp.Case().when(exp.GTE(this=days, expression=_lit(every)), factor).else_(
+            applied = exp.Case().when(exp.GTE(this=days, expression=_lit(s.decay.every_days)), factor).else_(
                 _decimal("1", FACTOR_TYPE))
             value = exp.Round(this=exp.Mul(this=exact_total, expression=applied), decimals=exp.Literal.number(0))
-        if s["clamp"] is not None:
-            low, high = Decimal(s["clamp"]["low"]), Decimal(s["clamp"]["high"])
-            value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(high)], ignore_nulls=True),
-                                 expressions=[_lit(low)], ignore_nulls=True)
+        if s.clamp is not None:
+            value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(s.clamp.high)], ignore_nulls=True),
+                                 expressions=[_lit(s.clamp.low)], ignore_nulls=True)
         return exp.cast(value, "BIGINT")
 
-    def factor_join(self, s: dict) -> tuple[exp.Expression, exp.Expression]:
+    def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expression, exp.Expression]:
         """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
-        decay = s["decay"]
-        bound = sum(abs(Decimal(r["points"])) if r["kind"] == "when" else abs(Decimal(r["cap"])) for r in s["rules"])
         try:
-            table = decay_factor_table(Decimal(decay["percent"]), bound) or [(1, Decimal(0))]
+            table = decay_factor_table(decay.percent, s.bound) or [(1, Decimal(0))]
         except ValueError as exc:
             raise UnsupportedError(str(exc)) from None
         rows = [exp.Tuple(expressions=[exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE)])
@@ -305,57 +271,56 @@ class _SqlGen:
         values = exp.Values(expressions=rows, alias=exp.TableAlias(
             this=exp.to_identifier(self.factor_alias, quoted=True),
             columns=[exp.to_identifier("#n", quoted=True), exp.to_identifier("#f", quoted=True)]))
-        every = Decimal(decay["every_days"])
-        days = self.days_since(decay["field"])
+        every = decay.every_days
+        days = self.days_since(decay.field)
         periods = (floor_div(days, int(every)) if every == every.to_integral_value() else
                    exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))))
         on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True), expression=periods)
         return values, on
 
-    def ladder(self, entries: list[dict], value_of) -> exp.Expression:
+    def ladder(self, entries: list[tuple[ir.Condition | None, str]]) -> exp.Expression:
+        """First match of (condition, label) pairs, None meaning `otherwise`; NULL when none matches."""
         case = exp.Case()
         default: exp.Expression = exp.Null()
-        for e in entries:
-            if e["condition"] is None:
-                default = value_of(e)
+        for condition, label in entries:
+            if condition is None:
+                default = exp.Literal.string(label)
                 break
-            case = case.when(self.condition(e["condition"]), value_of(e))
+            case = case.when(self.condition(condition), exp.Literal.string(label))
         if not case.args.get("ifs"):
             return default
         return case.else_(default)
 
     def query(self, table: str) -> exp.Select:
-        ir = self.ir
+        policy = self.policy
         source: exp.Expression = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
             this=exp.to_identifier(table, quoted=True))
         select = exp.select(exp.Star()).from_(source)
         layer = 0
-        scores = {s["name"]: s for s in ir["scores"]}
-        grades = {g["name"]: g for g in ir["grades"]}
-        for kind, name in ir["order"]:
+        for step in policy.steps:
             layer += 1
             inner = f"lp{layer}"
             self.factor_alias = f"lpf{layer}"
-            if kind == "score":
-                expression = self.score(scores[name])
+            if isinstance(step, ir.Score):
+                expression = self.score(step)
             else:
-                expression = self.ladder(grades[name]["entries"], lambda e: exp.Literal.string(e["label"]))
+                expression = self.ladder([(e.condition, e.label) for e in step.entries])
             columns = exp.Column(this=exp.Star(), table=exp.to_identifier(inner))
-            select = exp.select(columns, exp.alias_(expression, name, quoted=True)).from_(select.subquery(inner))
-            if kind == "score" and scores[name]["decay"] is not None:
+            select = exp.select(columns, exp.alias_(expression, step.name, quoted=True)).from_(select.subquery(inner))
+            if isinstance(step, ir.Score) and step.decay is not None:
                 # Each lead's factor comes from a join on its period count: computed once, not per CASE branch.
-                values, on = self.factor_join(scores[name])
+                values, on = self.factor_join(step, step.decay)
                 select = select.join(values, on=on, join_type="left")
-        stage = self.ladder(ir["stages"], lambda e: exp.Literal.string(e["name"]))
+        stage = self.ladder([(s.condition, s.name) for s in policy.stages])
         layer += 1
         select = exp.select(exp.Star(), exp.alias_(stage, "stage", quoted=True)).from_(select.subquery(f"lp{layer}"))
         owner = exp.Case(this=self.column("stage"))
-        for s in ir["stages"]:
-            owner = owner.when(exp.Literal.string(s["name"]), exp.Literal.string(s["owner"]))
+        for s in policy.stages:
+            owner = owner.when(exp.Literal.string(s.name), exp.Literal.string(s.owner))
         route = exp.Case()
-        for r in ir["routes"]:
-            routed = exp.In(this=self.column("stage"), expressions=[exp.Literal.string(s) for s in r["stages"]])
-            route = route.when(routed, self.ladder(r["entries"], lambda e: exp.Literal.string(e["label"])))
+        for r in policy.routes:
+            routed = exp.In(this=self.column("stage"), expressions=[exp.Literal.string(s) for s in r.stages])
+            route = route.when(routed, self.ladder([(e.condition, e.label) for e in r.entries]))
         route_expr: exp.Expression = route.else_(exp.Null()) if route.args.get("ifs") else exp.cast(exp.Null(),
                                                                                                     "VARCHAR")
         layer += 1
@@ -363,17 +328,21 @@ class _SqlGen:
                           exp.alias_(route_expr, "route", quoted=True)).from_(select.subquery(f"lp{layer}"))
 
 
-def compile_sql(ir: dict, dialect: str = "duckdb", table: str = "leads", now: dt.datetime | None = None,
+SQL_COMPARE = {ir.Op.EQ: exp.EQ, ir.Op.NE: exp.NEQ, ir.Op.LT: exp.LT, ir.Op.LE: exp.LTE, ir.Op.GT: exp.GT,
+               ir.Op.GE: exp.GTE}
+
+
+def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads", now: dt.datetime | None = None,
                 pretty: bool = True) -> str:
     """The SELECT for a policy's IR in a dialect; `now` (timezone-aware) is a literal in the query."""
     if now is None:
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if now.tzinfo is None:
         raise ValueError("now must carry a timezone")
-    query = _SqlGen(ir, dialect, now).query(table)
+    query = _SqlGen(policy, dialect, now).query(table)
     for adapt in DIALECT_ADAPTERS.get(dialect, ()):
         query = query.transform(adapt)
-    header = (f"-- Generated by leadpolicy from policy {ir['id']} version {ir['version']} ({ir['fingerprint']}).\n"
+    header = (f"-- Generated by leadpolicy from policy {policy.id} version {policy.version} ({policy.fingerprint}).\n"
               f"-- Evaluation time: {now.isoformat()}. Do not edit: recompile the policy.\n"
               + "".join(f"-- {note}\n" for note in DIALECT_NOTES.get(dialect, ())))
     return header + query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE) + "\n"
