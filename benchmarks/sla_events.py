@@ -63,10 +63,12 @@ def run_floor(path: str) -> dict:
 
     from leadpolicy.events import EventReader
     from leadpolicy.loader import load_policy
+from leadpolicy.lowering import lower
+    from leadpolicy.lowering import lower
     from leadpolicy.schema import parse_timestamp
     from leadpolicy.sla import SlaEngine
 
-    policy = load_policy(POLICY).policy
+    policy = lower(load_policy(POLICY).policy)
     tz = ZoneInfo("UTC")
     start = time.perf_counter()
     reader = EventReader(path, SlaEngine(policy).event_names(), tz, parse_timestamp(NOW, tz))
@@ -83,11 +85,13 @@ def run_report(path: str) -> dict:
 
     from leadpolicy.events import EventReader
     from leadpolicy.loader import load_policy
+from leadpolicy.lowering import lower
+    from leadpolicy.lowering import lower
     from leadpolicy.schema import parse_timestamp
     from leadpolicy.sla import SlaEngine
     from leadpolicy.sla_report import build_report
 
-    policy = load_policy(POLICY).policy
+    policy = lower(load_policy(POLICY).policy)
     tz = ZoneInfo(policy.timezone)
     now = parse_timestamp(NOW, tz)
     start = time.perf_counter()

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadpolicy import lowering
 from leadpolicy.calendars import BusinessCalendar
 from leadpolicy.parser import parse_text
 
@@ -20,7 +21,7 @@ def calendar(body: str) -> BusinessCalendar:
     text = f'policy "c" version 1.0.0 {{\n calendar cal {{\n{body}\n }}\n}}\n'
     result = parse_text(text)
     assert result.policy is not None, result.diagnostics
-    return BusinessCalendar.from_ast(result.policy.calendars[0])
+    return BusinessCalendar.from_ir(lowering.calendar(result.policy.calendars[0]))
 
 
 US = calendar('timezone "America/New_York"\nopen mon-fri 09:00-17:00\nholidays "US"\nclosed 2026-12-24')

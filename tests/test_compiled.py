@@ -284,7 +284,7 @@ def test_the_shipped_artifact_schema_is_derived_from_the_ir_dataclasses():
     from leadpolicy import ir
 
     shipped = json.loads((ROOT / "src" / "leadpolicy" / "schemas" / "artifact.schema.json").read_text())
-    assert shipped == ir.json_schema(), "regenerate it: python -m leadpolicy.ir > src/leadpolicy/schemas/artifact.schema.json"
+    assert shipped == ir.json_schema(), "regenerate: python -m leadpolicy.ir > src/leadpolicy/schemas/…"
 
 
 @pytest.mark.parametrize("name", ["inbound-b2b", "product-led"])

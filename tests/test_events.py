@@ -13,6 +13,7 @@ import pytest
 from leadpolicy.cli import main
 from leadpolicy.events import EventFileError, EventReader
 from leadpolicy.loader import load_policy
+from leadpolicy.lowering import lower
 from leadpolicy.sla import SlaEngine
 from leadpolicy.sla_report import build_report
 
@@ -42,7 +43,7 @@ BAD = [  # (row values, field, problem)
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy(POLICIES / "inbound-b2b.policy").policy
+    return lower(load_policy(POLICIES / "inbound-b2b.policy").policy)
 
 
 def reader_for(policy, path, now=NOW):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from leadpolicy.loader import load_policy
+from leadpolicy.lowering import lower
 from leadpolicy.sla import Event, SlaEngine
 from leadpolicy.sla_report import _Tally
 
@@ -16,7 +17,7 @@ from .conftest import POLICIES
 
 @pytest.fixture(scope="module")
 def engine():
-    return SlaEngine(load_policy(POLICIES / "inbound-b2b.policy").policy)
+    return SlaEngine(lower(load_policy(POLICIES / "inbound-b2b.policy").policy))
 
 
 def at(text: str) -> dt.datetime:

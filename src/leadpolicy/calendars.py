@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from . import ast
+from . import ir
 
 DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 UTC = dt.timezone.utc
@@ -63,24 +63,17 @@ class BusinessCalendar:
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_ast(cls, cal: ast.Calendar) -> "BusinessCalendar":
+    def from_ir(cls, cal: ir.Calendar) -> "BusinessCalendar":
         import holidays
 
-        tz = ZoneInfo(cal.timezone.name if cal.timezone else "UTC")
         hours: dict[int, list[tuple[int, int]]] = {d: [] for d in range(7)}
-        sets, closed = [], set()
-        for item in cal.items:
-            if isinstance(item, ast.OpenHours):
-                for first, last in item.days:
-                    a, b = DAY_INDEX[first], DAY_INDEX[last]
-                    days = range(a, b + 1) if a <= b else list(range(a, 7)) + list(range(0, b + 1))
-                    for day in days:
-                        hours[day].extend((clock_minutes(s), clock_minutes(e)) for s, e in item.ranges)
-            elif isinstance(item, ast.Holidays):
-                sets.append(holidays.country_holidays(item.country, subdiv=item.subdivision))
-            elif isinstance(item, ast.Closed):
-                closed.add(dt.date.fromisoformat(item.date))
-        return cls(cal.name, tz, {d: _merge(r) for d, r in hours.items()}, sets, closed)
+        for open_hours in cal.open:
+            for a, b in open_hours.days:
+                days = range(a, b + 1) if a <= b else list(range(a, 7)) + list(range(0, b + 1))
+                for day in days:
+                    hours[day].extend((clock_minutes(s), clock_minutes(e)) for s, e in open_hours.ranges)
+        sets = [holidays.country_holidays(h.country, subdiv=h.subdivision) for h in cal.holidays]
+        return cls(cal.name, ZoneInfo(cal.timezone), {d: _merge(r) for d, r in hours.items()}, sets, set(cal.closed))
 
     def is_open_day(self, day: dt.date) -> bool:
         return (bool(self.hours[day.weekday()]) and day not in self.closed

@@ -458,7 +458,9 @@ def cmd_sla(args: argparse.Namespace) -> int:
     loaded = _load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
-    policy = loaded.policy
+    from .lowering import lower
+
+    policy = lower(loaded.policy)
     now = parse_now(args.now, policy.timezone)
     date_from, date_to = args.date_from, args.date_to
     target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")

@@ -97,9 +97,10 @@ def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
 
 def calendar(cal: ast.Calendar) -> str:
     """'Mon-Fri 09:00-17:00 America/New_York; US holidays; closed 2026-12-24'."""
+    from . import lowering
     from .calendars import BusinessCalendar
 
-    parts = [BusinessCalendar.from_ast(cal).describe()]
+    parts = [BusinessCalendar.from_ir(lowering.calendar(cal)).describe()]
     for item in cal.items:
         if isinstance(item, ast.Holidays):
             parts.append(f"{item.country}{'-' + item.subdivision if item.subdivision else ''} holidays")

@@ -350,7 +350,7 @@ def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file:
     runner = CaseRunner(policy, doc)
     for i, case in enumerate(doc.data.get("leads") or []):
         run.cases.append(runner.lead_case(i, case))
-    engine = SlaEngine(policy)
+    engine = SlaEngine(runner.ir)
     for i, case in enumerate(doc.data.get("timelines") or []):
         run.cases.append(runner.timeline_case(i, case, engine))
     run.coverage = coverage_items(policy, runner.decisions)

@@ -265,8 +265,9 @@ class Evaluator(Truths):
         return f"{'' if positive else 'not '}({node.text})"
 
 
-TEXT_VERBS = {ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),
-              ir.Match.STARTS: ("starts with", "does not start with"), ir.Match.ENDS: ("ends with", "does not end with")}
+TEXT_VERBS = {  # how a text match reads when it holds, and when it does not
+    ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),
+    ir.Match.STARTS: ("starts with", "does not start with"), ir.Match.ENDS: ("ends with", "does not end with")}
 
 
 def _show_value(value: Any) -> str:

@@ -560,7 +560,8 @@ def json_schema() -> dict[str, Any]:
                                             "minItems": 2, "maxItems": 2},
                          **top["properties"], "source": {"type": "string", "minLength": 1}}
     top["required"] = list(top["properties"])
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"urn:leadpolicy:artifact:{FORMAT_VERSION[0]}",
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"urn:leadpolicy:artifact:{FORMAT_VERSION[0]}",
             "title": "leadpolicy compiled policy",
             "description": "The artifact written by `leadpolicy compile`: the typed IR of one policy (derived from the "
                            "dataclasses of leadpolicy.ir) and the canonical source it was compiled from.",

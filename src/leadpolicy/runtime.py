@@ -270,7 +270,8 @@ def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
     assert tree is not None
     given = {k: v for k, v in data.items() if k != "source"}
     lowered = lower(tree)
-    if json.loads(dumps(given)) != json.loads(dumps(ir.artifact_ir(lowered))) or fingerprint(tree) != data["fingerprint"]:
+    same = json.loads(dumps(given)) == json.loads(dumps(ir.artifact_ir(lowered)))
+    if not same or fingerprint(tree) != data["fingerprint"]:
         raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
                           "leadpolicy); recompile it")
     return Policy(tree, lowered)

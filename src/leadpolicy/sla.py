@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from . import ast
+from . import ir
 from .calendars import BusinessCalendar
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
@@ -137,20 +137,18 @@ class _Limit:
 class SlaEngine:
     """The SLAs, calendars and recycle rules of one policy, ready to evaluate events."""
 
-    def __init__(self, policy: ast.Policy):
+    def __init__(self, policy: ir.Policy):
         self.policy = policy
         self.tz = ZoneInfo(policy.timezone)
-        self.calendars = {c.name: BusinessCalendar.from_ast(c) for c in policy.calendars}
+        self.calendars = {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars}
         self.slas = policy.slas
-        self.recycle_rules = policy.recycle_rules
+        self.recycle_rules = policy.recycle
         self._limits: dict[str, _Limit] = {}
-        # Read the tree once: the per-lead loop below runs millions of times.
-        self.clocks = [(sla, sla.first(ast.ClockSpan)) for sla in self.slas
-                       if isinstance(sla.first(ast.ClockSpan), ast.ClockSpan) and sla.first(ast.ClockLimit)]
-        self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.all(ast.CountRule)]
+        self.clocks = [(sla, sla.clock) for sla in self.slas if sla.clock is not None and sla.limit is not None]
+        self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.counts]
         self.reason_rules = [(sla.name, needs.event, frozenset(r.lower() for r in needs.reasons))
-                             for sla in self.slas for needs in sla.all(ast.NeedsReason)]
-        self.recycles = [(r, r.reason.lower(), dt.timedelta(days=float(r.after))) for r in self.recycle_rules]
+                             for sla in self.slas for needs in sla.reasons]
+        self.recycles = [(r, r.reason.lower(), dt.timedelta(days=float(r.after_days))) for r in self.recycle_rules]
         self.stop_starts: dict[str, set[str]] = defaultdict(set)
         self.other_roles: set[str] = {r.event for r in self.recycle_rules}
         for _, span in self.clocks:
@@ -166,28 +164,26 @@ class SlaEngine:
         """Every event name the policy mentions."""
         names: set[str] = set()
         for sla in self.slas:
-            for item in sla.items:
-                if isinstance(item, ast.ClockSpan):
-                    names |= {item.start, *item.stops}
-                elif isinstance(item, ast.CountRule):
-                    names |= {item.event, item.after}
-                elif isinstance(item, (ast.VolumeRule, ast.NeedsReason)):
-                    names.add(item.event)
+            if sla.clock is not None:
+                names |= {sla.clock.start, *sla.clock.stops}
+            names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
+            names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
         names |= {r.event for r in self.recycle_rules}
         return names
 
-    def _limit(self, sla: ast.Sla) -> "_Limit":
-        """The SLA's limit, read from the tree once and kept (the per-lead loop asks for it often)."""
+    def _limit(self, sla: ir.Sla) -> "_Limit":
+        """The SLA's limit with its calendar, worked out once (the per-lead loop asks for it often)."""
         known = self._limits.get(sla.name)
         if known is None:
-            limit: ast.ClockLimit = sla.first(ast.ClockLimit)  # type: ignore[assignment]
+            limit = sla.limit
+            assert limit is not None, "only clock SLAs have limits"
             unit = UNIT_ALIASES.get(limit.unit, limit.unit)
             calendar = self.calendars.get(limit.calendar) if limit.calendar else None
             known = self._limits[sla.name] = _Limit(unit, limit.amount, calendar if unit.startswith("business")
                                                     else None, calendar.tz if calendar else self.tz)
         return known
 
-    def deadline(self, sla: ast.Sla, start: dt.datetime) -> dt.datetime:
+    def deadline(self, sla: ir.Sla, start: dt.datetime) -> dt.datetime:
         limit = self._limit(sla)
         amount = limit.amount
         if limit.unit == "minutes":
@@ -200,11 +196,11 @@ class SlaEngine:
             return limit.calendar.add_hours(start, dt.timedelta(hours=float(amount)))
         return limit.calendar.add_days(start, int(amount))
 
-    def zone_of(self, sla: ast.Sla) -> ZoneInfo:
+    def zone_of(self, sla: ir.Sla) -> ZoneInfo:
         """The calendar's timezone for business-time SLAs, else the policy's."""
         return self._limit(sla).zone
 
-    def used(self, sla: ast.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    def used(self, sla: ir.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         calendar = self._limit(sla).calendar
         if calendar is not None:
             return calendar.elapsed(start, end)
@@ -229,7 +225,7 @@ class SlaEngine:
                 if e.event == rule.event and (e.reason or "").lower() == reason:
                     out.recycles.append(RecycleEntry(lead, e.event, rule.reason, rule.stage, e.at + delay))
 
-    def _clock(self, sla: ast.Sla, span: ast.ClockSpan, lead: str, events: list[Event], now: dt.datetime,
+    def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
         start = next((e for e in events if e.event == span.start), None)
         if start is None:
@@ -247,19 +243,19 @@ class SlaEngine:
         out.clocks.append(ClockResult(sla.name, lead, start.at, deadline, status,
                                       stop.at if stop else None, stop.event if stop else None, used, late))
 
-    def _count(self, sla: ast.Sla, rule: ast.CountRule, lead: str, events: list[Event], now: dt.datetime,
+    def _count(self, sla: ir.Sla, rule: ir.CountRule, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
         start = next((e for e in events if e.event == rule.after), None)
         if start is None:
             return
-        window_end = (start.at + dt.timedelta(days=float(rule.window))).astimezone(self.tz)
+        window_end = (start.at + dt.timedelta(days=float(rule.within_days))).astimezone(self.tz)
         count = sum(1 for e in events if e.event == rule.event and start.at <= e.at <= window_end)
-        needed = int(rule.count)
+        needed = int(rule.at_least)
         status = MET if count >= needed else (BREACHED if now >= window_end else PENDING)
         out.counts.append(CountResult(sla.name, lead, start.at, window_end, count, needed, status))
 
-    def volume_rules(self) -> list[tuple[ast.Sla, ast.VolumeRule]]:
-        return [(sla, rule) for sla in self.slas for rule in sla.all(ast.VolumeRule)]  # type: ignore[misc]
+    def volume_rules(self) -> list[tuple[ir.Sla, ir.VolumeRule]]:
+        return [(sla, rule) for sla in self.slas for rule in sla.volumes]
 
     def count_volumes(self, events: Iterable[Event], counts: dict[str, dict[dt.datetime, int]]) -> None:
         """Add events to per-SLA, per-period counts (memory grows with periods, not events)."""
@@ -268,7 +264,7 @@ class SlaEngine:
             for sla, rule in rules:
                 if e.event == rule.event:
                     period = counts.setdefault(sla.name, defaultdict(int))
-                    period[period_start(rule.period, e.at, self.tz)] += 1
+                    period[period_start(rule.per, e.at, self.tz)] += 1
 
     def volume_results(self, counts: dict[str, dict[dt.datetime, int]], now: dt.datetime) -> list[VolumeResult]:
         """Each period from the first counted one to now's, met, breached or pending."""
@@ -278,13 +274,13 @@ class SlaEngine:
             if not per:
                 continue
             start = min(per)
-            last = period_start(rule.period, now, self.tz)
+            last = period_start(rule.per, now, self.tz)
             while start <= last:
-                end = next_period(rule.period, start)
+                end = next_period(rule.per, start)
                 count = per.get(start, 0)
-                status = MET if count >= rule.count else (BREACHED if end <= now else PENDING)
-                out.append(VolumeResult(sla.name, period_label(rule.period, start), start, end, count,
-                                        int(rule.count), status))
+                status = MET if count >= rule.at_least else (BREACHED if end <= now else PENDING)
+                out.append(VolumeResult(sla.name, period_label(rule.per, start), start, end, count,
+                                        int(rule.at_least), status))
                 start = end
         return out
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TextIO
 
-from . import ast
+from . import ir
 from .events import EventReader
 from .sla import BREACHED, SlaEngine, TimelineResult
 
@@ -40,7 +40,7 @@ class _Tally:
 class SlaReport:
     """What one run over an event log found."""
 
-    policy: ast.Policy
+    policy: ir.Policy
     now: dt.datetime
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -65,14 +65,10 @@ class SlaReport:
         return self.read - self.rejected
 
     def targets(self) -> dict[str, Decimal | None]:
-        out = {}
-        for sla in self.policy.slas:
-            target = sla.first(ast.Target)
-            out[sla.name] = target.percent if isinstance(target, ast.Target) else None
-        return out
+        return {sla.name: sla.target for sla in self.policy.slas}
 
     def owners(self) -> dict[str, str]:
-        return {sla.name: (sla.first(ast.SlaOwner).team if sla.first(ast.SlaOwner) else "") for sla in self.policy.slas}
+        return {sla.name: sla.owner or "" for sla in self.policy.slas}
 
     def failing(self) -> list[str]:
         """SLAs below their target, and volume SLAs with a finished period short of the commitment."""
@@ -118,7 +114,7 @@ def detail_row(result) -> dict:
             "late_minutes": None, "count": result.count, "needed": result.needed}
 
 
-def build_report(policy: ast.Policy, reader: EventReader, now: dt.datetime,
+def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
                  date_from: dt.date | None = None, date_to: dt.date | None = None,
                  details: TextIO | None = None) -> SlaReport:
     """Stream the reader's leads through the SLA engine into a report; with `details`, also write
