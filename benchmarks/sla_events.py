@@ -63,7 +63,6 @@ def run_floor(path: str) -> dict:
 
     from leadpolicy.events import EventReader
     from leadpolicy.loader import load_policy
-from leadpolicy.lowering import lower
     from leadpolicy.lowering import lower
     from leadpolicy.schema import parse_timestamp
     from leadpolicy.sla import SlaEngine
@@ -85,7 +84,6 @@ def run_report(path: str) -> dict:
 
     from leadpolicy.events import EventReader
     from leadpolicy.loader import load_policy
-from leadpolicy.lowering import lower
     from leadpolicy.lowering import lower
     from leadpolicy.schema import parse_timestamp
     from leadpolicy.sla import SlaEngine
