@@ -112,31 +112,31 @@ class _Space:
 
     @staticmethod
     def _ordered(kind: str, consts: list[Any], sym: Symbol | None) -> list[Any]:
+        """Each constant, a value between each pair, one below and one above (within a score's clamp)."""
         if kind == NUMBER:
-            points = sorted({Decimal(c) for c in consts if logic.is_number(c)})
-            low = high = None
-            if sym is not None and sym.kind == "score" and sym.low is not None:
-                low, high = sym.low, sym.high
-                points = sorted(set(points) | {low, high})
-            step = Decimal(1)
-            mid = lambda a, b: (a + b) / 2  # noqa: E731
-        else:
-            points = sorted({c for c in consts if isinstance(c, dt.date)})
-            low = high = None
-            step = dt.timedelta(days=1)
-            mid = lambda a, b: a + (b - a) / 2 if (b - a).days > 1 else None  # noqa: E731
-        if not points:
-            return [Decimal(0) if kind == NUMBER else dt.date(2000, 1, 1)]
-        values = [points[0] - step]
-        for a, b in zip(points, points[1:]):
-            values.append(a)
-            m = mid(a, b)
-            if m is not None:
-                values.append(m if kind == NUMBER else dt.date.fromordinal(a.toordinal() + (b - a).days // 2))
-        values += [points[-1], points[-1] + step]
-        if low is not None:
-            values = [v for v in values if low <= v <= high]
-        return values
+            numbers = sorted({Decimal(c) for c in consts if logic.is_number(c)})
+            clamp = None
+            low, high = (sym.low, sym.high) if sym is not None and sym.kind == "score" else (None, None)
+            if isinstance(low, Decimal) and isinstance(high, Decimal):
+                clamp = (low, high)
+                numbers = sorted(set(numbers) | set(clamp))
+            if not numbers:
+                return [Decimal(0)]
+            values: list[Any] = [numbers[0] - 1]
+            for a, b in zip(numbers, numbers[1:]):
+                values += [a, (a + b) / 2]
+            values += [numbers[-1], numbers[-1] + 1]
+            return [v for v in values if clamp is None or clamp[0] <= v <= clamp[1]]
+        dates = sorted({c for c in consts if isinstance(c, dt.date)})
+        if not dates:
+            return [dt.date(2000, 1, 1)]
+        day = dt.timedelta(days=1)
+        values = [dates[0] - day]
+        for first, second in zip(dates, dates[1:]):
+            values.append(first)
+            if (second - first).days > 1:
+                values.append(dt.date.fromordinal(first.toordinal() + (second - first).days // 2))
+        return values + [dates[-1], dates[-1] + day]
 
     def worlds(self) -> Iterable[tuple[dict[tuple, Any], dict[ast.Node, Any]]] | None:
         variables = list(self.constants)

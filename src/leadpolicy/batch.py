@@ -112,24 +112,24 @@ def stage(con, path: Path, fmt: str) -> staging.Staged:
         raise BatchError(str(exc)) from None
 
 
-def _col(name: str) -> exp.Expression:
+def _col(name: str) -> exp.Expr:
     return exp.column(name, quoted=True)
 
 
-def _conversion(i: int, f: IrField, source: exp.Expression) -> dict[str, exp.Expression]:
+def _conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
     """For field number i read from `source` (a staged text column, or NULL), the expressions of
     three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
     and 'error' (layer 3, from layer 2). Each is computed once per row. Helper columns are named
     `#t0`, `#b0`, ...: no field and no staged input column can have such a name."""
     col, kind = source, f.type
     t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
-    out: dict[str, exp.Expression] = {
+    out: dict[str, exp.Expr] = {
         "trimmed": exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
         "blank": exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
                          exp.EQ(this=t.copy(), expression=exp.Literal.string(""))),
     }
     not_blank = exp.not_(b.copy())
-    error: exp.Expression = exp.Null()
+    error: exp.Expr = exp.Null()
     if kind in ("text", "one of"):
         out["value"] = col.copy()
         out["final"] = col.copy()
@@ -143,7 +143,7 @@ def _conversion(i: int, f: IrField, source: exp.Expression) -> dict[str, exp.Exp
             no = [exp.Literal.string(w) for w, x in YES_WORDS.items() if not x]
             out["value"] = exp.Case().when(exp.In(this=lowered.copy(), expressions=yes), exp.Boolean(this=True)).when(
                 exp.In(this=lowered.copy(), expressions=no), exp.Boolean(this=False))
-            bad: exp.Expression = exp.Is(this=v.copy(), expression=exp.Null())
+            bad: exp.Expr = exp.Is(this=v.copy(), expression=exp.Null())
         else:
             pattern, type_ = {"number": (NUMBER_PATTERN, "DOUBLE"), "date": (DATE_PATTERN, "DATE"),
                               "timestamp": (TIMESTAMP_PATTERN, "TIMESTAMPTZ")}[kind]
@@ -183,7 +183,7 @@ def convert(con, ir: IrPolicy, plan: ColumnPlan) -> None:
     field, code, value) from `raw`, in one pass over the rows, each conversion computed once."""
     fields = ir.fields
 
-    def source(f: IrField) -> exp.Expression:
+    def source(f: IrField) -> exp.Expr:
         i = plan.field_column.get(f.name)
         return exp.cast(exp.Null(), "VARCHAR") if i is None else _col(staging.text_column(i))
 
@@ -341,7 +341,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         scored = scorer(policy, stage_db.con, plan, now, result)
         write_output(stage_db.con, output_select(policy.ir, plan, staged.has_originals, in_fmt, out_fmt, scored),
                      out_path, out_fmt)
-        result.read = stage_db.con.execute("SELECT count(*) FROM raw").fetchone()[0] + len(staged.problems)
+        (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
+        result.read = staged_rows + len(staged.problems)
     finally:
         stage_db.close()
     result.rejected = len({r["row"] for r in result.rejects})

@@ -51,6 +51,13 @@ def clock_minutes(text: str) -> int | None:
     return hours * 60 + minutes
 
 
+def _minutes(text: str) -> int:
+    minutes = clock_minutes(text)
+    if minutes is None:
+        raise CalendarError(f"{text} is not a time of day")  # the checker refuses such a calendar first
+    return minutes
+
+
 @dataclass
 class BusinessCalendar:
     """A calendar ready for arithmetic."""
@@ -71,7 +78,7 @@ class BusinessCalendar:
             for a, b in open_hours.days:
                 days = range(a, b + 1) if a <= b else list(range(a, 7)) + list(range(0, b + 1))
                 for day in days:
-                    hours[day].extend((clock_minutes(s), clock_minutes(e)) for s, e in open_hours.ranges)
+                    hours[day].extend((_minutes(s), _minutes(e)) for s, e in open_hours.ranges)
         sets = [holidays.country_holidays(h.country, subdiv=h.subdivision) for h in cal.holidays]
         return cls(cal.name, ZoneInfo(cal.timezone), {d: _merge(r) for d, r in hours.items()}, sets, set(cal.closed))
 

@@ -211,7 +211,8 @@ class _Checker:
             return None
         if sym.kind != "field" and sym.order >= index:
             self.report("used-before-defined", f'{sym.kind} "{ref.name}" is used before it is defined', ref,
-                        hint=f"move the {sym.kind} {ref.name} (line {sym.node.span.line}) above this use")
+                        hint=f"move the {sym.kind} {ref.name} (line {sym.node.span.line if sym.node else 0}) above "
+                             "this use")
             return None
         return sym
 
@@ -286,7 +287,9 @@ class _Checker:
                                 atom)
                     continue
                 for bound, sym in zip((atom.low, atom.high), bounds):
-                    if not compatible(subject.type, sym.type):  # type: ignore[union-attr]
+                    if sym is None:
+                        continue
+                    if not compatible(subject.type, sym.type):
                         self.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound)
                 self.sql_form(atom, {subject.type} | {b.type for b in bounds if b is not None})
                 if (isinstance(atom.low, ast.Literal) and isinstance(atom.high, ast.Literal)
@@ -493,10 +496,10 @@ class _Checker:
                 self.report("bad-value", f'count windows are in days, not "{rule.window_unit}"', rule)
             if rule.count < 1 or rule.window <= 0:
                 self.report("bad-value", "a count SLA needs at least 1 event in a window above zero", rule)
-        for rule in sla.all(ast.VolumeRule):
-            if rule.period not in PERIODS:
-                self.report("bad-value", f'"{rule.period}" is not a period', rule,
-                            hint=did_you_mean(rule.period, PERIODS) or "day, week, month or quarter")
+        for volume in sla.all(ast.VolumeRule):
+            if volume.period not in PERIODS:
+                self.report("bad-value", f'"{volume.period}" is not a period', volume,
+                            hint=did_you_mean(volume.period, PERIODS) or "day, week, month or quarter")
         events = set()
         if isinstance(span, ast.ClockSpan):
             events = {span.start, *span.stops}

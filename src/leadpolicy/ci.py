@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import quote
 
 from . import ast
@@ -43,7 +43,7 @@ def _escape(text: str, property_: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_ else text
 
 
-def annotations(diags: Iterable[Diagnostic], runs) -> list[str]:
+def github_annotations(diags: Iterable[Diagnostic], runs) -> list[str]:
     """GitHub Actions workflow commands, one per problem and per failing sample case."""
     lines = []
     for d in diags:
@@ -106,7 +106,7 @@ def sarif(diags: Iterable[Diagnostic], runs, root: Path | None = None) -> dict:
     from . import __version__
 
     root = (root or repository_root()).resolve()
-    results = []
+    results: list[dict[str, Any]] = []
     for d in diags:
         results.append({"ruleId": d.code, "level": "error" if d.is_error else "warning",
                         "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},

@@ -90,6 +90,7 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
             run = run_samples(sample_path, loaded.policy, loaded.file)
             runs.append(run)
             diags.extend(run.diagnostics)
+            assert loaded.policy is not None  # a tree without errors
             diags.extend(coverage_diagnostics(run, args.min_coverage, loaded.file, loaded.policy.id_span))
             status = "ok" if run.ok else "failing"
         else:
@@ -120,9 +121,9 @@ def cmd_check(args: argparse.Namespace, extra: list | None = None, sink=None) ->
         }, indent=2, default=str))
         return EXIT_OK if ok else EXIT_PROBLEMS
     if args.format == "github":
-        from .ci import annotations
+        from .ci import github_annotations
 
-        for line in annotations(diags, runs):
+        for line in github_annotations(diags, runs):
             print(line)
     else:
         _print_diagnostics(diags, sources)
@@ -241,7 +242,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
-    from .ci import annotations, fmt_diagnostics, sarif
+    from .ci import fmt_diagnostics, github_annotations, sarif
 
     extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
     check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
@@ -253,7 +254,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         collected.update(diags=diags, runs=runs)
     status = cmd_check(check_args, extra, sink)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in annotations(collected["diags"], collected["runs"]):
+        for line in github_annotations(collected["diags"], collected["runs"]):
             print(line)
     if args.sarif:
         Path(args.sarif).write_text(json.dumps(sarif(collected["diags"], collected["runs"]), indent=2), "utf-8")
@@ -354,9 +355,9 @@ def cmd_test(args: argparse.Namespace) -> int:
         }, indent=2, default=str))
         return EXIT_OK if ok else EXIT_PROBLEMS
     if args.format == "github":
-        from .ci import annotations
+        from .ci import github_annotations
 
-        for line in annotations(diags, runs):
+        for line in github_annotations(diags, runs):
             print(line)
     else:
         _print_diagnostics(diags, {})

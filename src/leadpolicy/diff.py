@@ -210,9 +210,10 @@ def _stages(old: ast.Policy, new: ast.Policy) -> list[Change]:
             out.append(_changed("stage", name, before, after))
         if s.owner != t.owner:
             out.append(_changed("stage owner", name, s.owner, t.owner, f"{name}: owner {s.owner} → {t.owner}"))
-    before, after = [s for s in a if s in b], [s for s in b if s in a]
-    if before != after:
-        out.append(Change("stages", "", "reordered", ", ".join(before), ", ".join(after), "stages reordered"))
+    kept_before, kept_after = [s for s in a if s in b], [s for s in b if s in a]
+    if kept_before != kept_after:
+        out.append(Change("stages", "", "reordered", ", ".join(kept_before), ", ".join(kept_after),
+                          "stages reordered"))
     return out
 
 
@@ -243,9 +244,9 @@ def _simple(kind: str, a: list[str], b: list[str]) -> list[Change]:
 
 def impact(old_policy, new_policy, leads: list[dict], now: dt.datetime, examples: int = 5) -> dict[str, Any]:
     """How many leads change stage, route and grades, a stage transition matrix, and example leads."""
-    moved = Counter()
+    moved: Counter[str] = Counter()
     matrix: Counter = Counter()
-    samples = []
+    samples: list[dict[str, Any]] = []
     evaluated = rejected = 0
     for lead in leads:
         try:

@@ -122,8 +122,8 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
         text = (f"{who} commits that every lead that gets *{name(span.start)}* gets *{stops}* within "
                 f"{limit(lim, calendars)}{share}.")
         for needs in node.all(ast.NeedsReason):
-            reasons = _listing([f'"{r}"' for r in needs.reasons], "or")  # type: ignore[attr-defined]
-            text += f" Every *{name(needs.event)}* gives a reason: {reasons}."  # type: ignore[attr-defined]
+            reasons = _listing([f'"{r}"' for r in needs.reasons], "or")
+            text += f" Every *{name(needs.event)}* gives a reason: {reasons}."
         return text
     count = node.first(ast.CountRule)
     if isinstance(count, ast.CountRule):

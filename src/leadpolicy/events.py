@@ -11,8 +11,9 @@ numbered and unreadable records rejected the same way.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -38,7 +39,7 @@ class Reject:
     row: int
     field: str
     problem: str
-    values: dict = field(default_factory=dict)
+    values: dict = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"row": self.row, "field": self.field, "problem": self.problem,

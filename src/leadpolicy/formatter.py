@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, Sequence
 
 from lark import Token
 
@@ -109,7 +109,7 @@ class _Writer:
         self.pending = sorted(comments, key=lambda t: (t.line, t.column))
 
     def comments_before(self, line: int) -> None:
-        while self.pending and self.pending[0].line < line:
+        while self.pending and (self.pending[0].line or 0) < line:
             self.lines.append(INDENT * self.level + str(self.pending.pop(0)).strip())
 
     def trailing(self, line: int) -> str:
@@ -141,7 +141,7 @@ class _Writer:
         self.level -= 1
         self.lines.append(INDENT * self.level + "}" + self.trailing(node.span.end_line))
 
-    def rows(self, entries: list[tuple[ast.Node, list[str]]]) -> None:
+    def rows(self, entries: Sequence[tuple[ast.Node, list[str]]]) -> None:
         for (node, _), text in zip(entries, _aligned([cells for _, cells in entries])):
             self.write(text, node)
 
@@ -149,10 +149,10 @@ class _Writer:
 def format_policy(policy: ast.Policy, comments: list[Token] | None = None) -> str:
     """The canonical text of a policy. Comments are kept next to the line they annotated."""
     w = _Writer(list(comments or []))
-    leading = [c for c in w.pending if c.line < policy.span.line]
+    leading = [c for c in w.pending if (c.line or 0) < policy.span.line]
     if leading:
         w.comments_before(policy.span.line)
-        if leading[-1].line < policy.span.line - 1:
+        if (leading[-1].line or 0) < policy.span.line - 1:
             w.blank()
     w.open_block(f"policy {quote(policy.id)} version {policy.version}", policy)
     header = (ast.Title, ast.Owner, ast.Timezone, ast.Effective)

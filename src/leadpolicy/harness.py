@@ -261,14 +261,15 @@ def explain_timeline(outcome: TimelineResult) -> list[str]:
         stop = f"stopped by {c.stop_event} at {c.stop.isoformat()}" if c.stop else "not stopped"
         lines.append(f"{c.sla} [{c.lead}]: {c.status}; started {c.start.isoformat()}, deadline "
                      f"{c.deadline.isoformat()}, {stop}{used}")
-    for c in outcome.counts:
-        lines.append(f"{c.sla} [{c.lead}]: {c.status}; {c.count} of {c.needed} by {c.window_end.isoformat()}")
+    for n in outcome.counts:
+        lines.append(f"{n.sla} [{n.lead}]: {n.status}; {n.count} of {n.needed} by {n.window_end.isoformat()}")
     for v in outcome.volumes:
         lines.append(f"{v.sla} {v.period}: {v.status}; {v.count} of {v.needed}")
     for r in outcome.violations:
         lines.append(f"{r.sla} [{r.lead}]: {r.event} at {r.at.isoformat()} has reason {r.reason!r}, not an agreed one")
-    for r in outcome.recycles:
-        lines.append(f"recycle [{r.lead}]: back to {r.stage} at {r.at.isoformat()} ({r.event} because {r.reason})")
+    for back in outcome.recycles:
+        lines.append(f"recycle [{back.lead}]: back to {back.stage} at {back.at.isoformat()} ({back.event} because "
+                     f"{back.reason})")
     return lines
 
 

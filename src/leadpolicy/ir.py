@@ -452,8 +452,8 @@ class Visitor:
     def visit(self, node: Node, *args: Any) -> Any:
         method = _DISPATCH.get((type(self), type(node)))
         if method is None:
-            method = getattr(type(self), f"visit_{type(node).__name__}", type(self).generic_visit)
-            _DISPATCH[(type(self), type(node))] = method
+            found: Callable[..., Any] = getattr(type(self), f"visit_{type(node).__name__}", type(self).generic_visit)
+            method = _DISPATCH[(type(self), type(node))] = found
         return method(self, node, *args)
 
     def generic_visit(self, node: Node, *args: Any) -> Any:

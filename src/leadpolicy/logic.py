@@ -96,7 +96,7 @@ def compare(op: Op, a: object, b: object, how: Fold, tz: ZoneInfo) -> Truth:
     if a is None or b is None:
         return None
     a, b = comparable(a, b, how, tz)
-    return COMPARE[op](a, b)
+    return COMPARE[op](a, b)  # type: ignore[arg-type]  # the checker gave both sides one ordered type
 
 
 def between(value: object, low: object, high: object, how: Fold, tz: ZoneInfo) -> Truth:
@@ -172,7 +172,7 @@ def decay_power(percent: Decimal, periods: int) -> Decimal:
 def decay_factor_table(percent: Decimal, bound: Decimal) -> list[tuple[int, Decimal]]:
     """(periods, factor) for every period count whose factor can still move a total of at most
     `bound` away from 0 after rounding; beyond the table every decayed total rounds to 0."""
-    table = []
+    table: list[tuple[int, Decimal]] = []
     n = 1
     while n <= MAX_FACTOR_TABLE:
         factor = decay_power(percent, n)

@@ -43,7 +43,7 @@ class ParseResult:
     """A parsed file: the tree (None when it could not be built), its source and diagnostics."""
 
     file: str
-    source: str | None
+    source: str  # empty when the file could not be read
     policy: ast.Policy | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     comments: list[Token] = field(default_factory=list)
@@ -86,7 +86,7 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
 def parse_file(path: str | Path) -> ParseResult:
     text, diags = read_source(path)
     if text is None:
-        return ParseResult(str(path), None, None, diags)
+        return ParseResult(str(path), "", None, diags)
     return parse_text(text, str(path))
 
 
@@ -188,9 +188,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     column = getattr(exc, "column", 0) or 0
     hint = None
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
         message = f"unexpected character {ch!r}"
-        rest = text[exc.pos_in_stream:exc.pos_in_stream + 2]
+        rest = text[pos:pos + 2]
         if ch == '"':
             message = "text that is never closed"
             hint = 'a quoted text ends with " on the same line'
@@ -219,7 +220,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         words = sorted({_terminal_word(parser, t) for t in expected})
         if words and hint is None:
             hint = "expected " + _one_of(words)
-        if token.type == "COMPARE" and token.value == "=" and text[token.start_pos - 1:token.start_pos] == "=":
+        start = token.start_pos or 0
+        if token.type == "COMPARE" and token.value == "=" and text[start - 1:start] == "=":
             hint = "compare with a single ="
         elif "WHEN" in expected and token.type in ("NAME", "STRING"):
             hint = "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
@@ -509,8 +511,8 @@ class _ToAst(Transformer_NonRecursive):
         return tuple(str(x) for x in c)
 
 
-def _flatten(kind: type, items) -> tuple:
-    out = []
+def _flatten(kind: type[ast.And] | type[ast.Or], items) -> tuple:
+    out: list[ast.Node] = []
     for item in items:
         if isinstance(item, kind):
             out.extend(item.items)

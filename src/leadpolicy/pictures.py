@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from . import ast
@@ -83,7 +84,7 @@ def _grade_thresholds(policy: ast.Policy, score: str) -> list[tuple[float, str]]
                    for entry in grade.entries for op, value in _comparisons(entry.condition, score)})
 
 
-def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, int], str]]) -> str:
+def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, Any], Any]]) -> str:
     """The sample leads on the first two scores (one score: a strip), stage thresholds drawn in
     (red, dashed) and grade thresholds (grey, dotted).
 

@@ -87,7 +87,7 @@ class Decision:
         return list(self._interpreted().explanation)
 
     def as_dict(self, explain: bool = True) -> dict[str, Any]:
-        out = {"policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
+        out: dict[str, Any] = {"policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
                "scores": dict(self.scores), "grades": dict(self.grades), "stage": self.stage, "owner": self.owner,
                "route": self.route}
         if explain:
@@ -223,7 +223,8 @@ def load(source: str | Path | Mapping[str, Any]) -> Policy:
     loaded = load_policy(path)
     if loaded.has_errors:
         raise PolicyError(render_all([d for d in loaded.diagnostics if d.is_error], {loaded.file: loaded.source}))
-    return _from_tree(loaded.policy)  # type: ignore[arg-type]
+    assert loaded.policy is not None  # has_errors is true without a tree
+    return _from_tree(loaded.policy)
 
 
 def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:

@@ -77,10 +77,10 @@ def field_schema(f: ast.LeadField) -> dict[str, Any]:
 
 
 def literal_json(lit: ast.Literal) -> Any:
-    if lit.kind == "number":
-        value = lit.value
-        return int(value) if value == value.to_integral_value() else float(value)  # type: ignore[union-attr]
-    return lit.value
+    value = lit.value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def lead_schema(policy: ast.Policy) -> dict[str, Any]:
@@ -200,7 +200,7 @@ def _describe_error(error) -> FieldError:
         return FieldError(field, "is required but missing")
     if keyword == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        words = " or ".join(TYPE_WORDS.get(w, w) for w in wanted if w != "null")
+        words = " or ".join(TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
         got = _json_kind(instance)
         return FieldError(field, f"expected {words}, got {got} {instance!r}")
     if keyword == "enum":

@@ -70,6 +70,7 @@ def load_settings(start: Path | None = None) -> Settings:
             kind = "a list of paths" if wanted is list else "true or false" if wanted is bool else "a number"
             raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {kind}")
         if key == "paths":
+            assert isinstance(value, list)
             if not all(isinstance(p, str) for p in value):
                 raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
             value = [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]

@@ -113,7 +113,8 @@ class TimelineResult:
 
     def statuses(self, sla: str) -> dict[str, str]:
         """lead (or period, for volumes) -> status for one SLA."""
-        out = {r.lead: r.status for r in self.clocks + self.counts if r.sla == sla}  # type: ignore[operator]
+        results: list[ClockResult | CountResult] = [*self.clocks, *self.counts]
+        out = {r.lead: r.status for r in results if r.sla == sla}
         out.update({v.period: v.status for v in self.volumes if v.sla == sla})
         return out
 
@@ -155,10 +156,10 @@ class SlaEngine:
             for stop in span.stops:
                 self.stop_starts[stop].add(span.start)
             self.other_roles.add(span.start)
-        for _, rule in self.count_rules:
-            self.other_roles |= {rule.event, rule.after}
-        for _, rule in self.volume_rules():
-            self.other_roles.add(rule.event)
+        for _, count in self.count_rules:
+            self.other_roles |= {count.event, count.after}
+        for _, volume in self.volume_rules():
+            self.other_roles.add(volume.event)
 
     def event_names(self) -> set[str]:
         """Every event name the policy mentions."""
@@ -192,9 +193,11 @@ class SlaEngine:
             return start + dt.timedelta(hours=float(amount))
         if limit.unit == "days":
             return start + dt.timedelta(days=float(amount))
+        calendar = limit.calendar
+        assert calendar is not None, "the checker requires a calendar for business time"
         if limit.unit == "business hours":
-            return limit.calendar.add_hours(start, dt.timedelta(hours=float(amount)))
-        return limit.calendar.add_days(start, int(amount))
+            return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
+        return calendar.add_days(start, int(amount))
 
     def zone_of(self, sla: ir.Sla) -> ZoneInfo:
         """The calendar's timezone for business-time SLAs, else the policy's."""
@@ -220,10 +223,10 @@ class SlaEngine:
             for e in events:
                 if e.event == event and (e.reason or "").lower() not in allowed:
                     out.violations.append(ReasonViolation(sla_name, lead, e.event, e.at, e.reason))
-        for rule, reason, delay in self.recycles:
+        for recycle, reason, delay in self.recycles:
             for e in events:
-                if e.event == rule.event and (e.reason or "").lower() == reason:
-                    out.recycles.append(RecycleEntry(lead, e.event, rule.reason, rule.stage, e.at + delay))
+                if e.event == recycle.event and (e.reason or "").lower() == reason:
+                    out.recycles.append(RecycleEntry(lead, e.event, recycle.reason, recycle.stage, e.at + delay))
 
     def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:

@@ -9,11 +9,11 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from . import ir
 from .events import EventReader
-from .sla import BREACHED, SlaEngine, TimelineResult
+from .sla import BREACHED, ClockResult, CountResult, SlaEngine, TimelineResult
 
 
 @dataclass
@@ -116,7 +116,7 @@ def detail_row(result) -> dict:
 
 def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
                  date_from: dt.date | None = None, date_to: dt.date | None = None,
-                 details: TextIO | None = None) -> SlaReport:
+                 details: IO[str] | None = None) -> SlaReport:
     """Stream the reader's leads through the SLA engine into a report; with `details`, also write
     every lead's clock and count (start, stop, deadline, status, time used) there as CSV."""
     writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
@@ -156,7 +156,8 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         out = TimelineResult(now)
         engine.evaluate_lead(lead, events, now, out, prepared=True)  # the reader sorts and drops later events
         engine.count_volumes(events, counts)
-        for result in out.clocks + out.counts:  # type: ignore[operator]
+        results: list[ClockResult | CountResult] = [*out.clocks, *out.counts]
+        for result in results:
             if not in_range(result.start):
                 continue
             if writer is not None:

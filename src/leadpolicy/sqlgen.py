@@ -43,14 +43,14 @@ FACTOR_TYPE = "DECIMAL(10, 9)"
 POSTGRES_FOLD_COLLATION = "und-x-icu"
 
 
-def fold_sql(value: exp.Expression, dialect: str) -> exp.Expression:
+def fold_sql(value: exp.Expr, dialect: str) -> exp.Expr:
     """`logic.fold` in SQL. DuckDB's LOWER is the simple mapping on every code point (a test checks
     all of them), so only the final sigma is left to replace; other engines' LOWER may use the full
     mapping and context, so "İ", "Σ" and "ς" are translated first. (TRANSLATE costs DuckDB 6x a LOWER.)"""
     if dialect == "duckdb":
         return exp.func("REPLACE", exp.Lower(this=value), exp.Literal.string("ς"), exp.Literal.string("σ"))
     source, target = FOLD_SQL_PRE
-    translated: exp.Expression = exp.Translate(this=value, from_=exp.Literal.string(source),
+    translated: exp.Expr = exp.Translate(this=value, from_=exp.Literal.string(source),
                                                to=exp.Literal.string(target))
     if dialect == "postgres":
         # PostgreSQL's LOWER follows the column's collation ("C" lowers ASCII only); ICU's root
@@ -62,7 +62,7 @@ class UnsupportedError(ValueError):
     """A construct the SQL target cannot express exactly."""
 
 
-def _lit(value: Any) -> exp.Expression:
+def _lit(value: Any) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, (int, Decimal)):
@@ -73,7 +73,7 @@ def _lit(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def floor_div(value: exp.Expression, divisor: int) -> exp.Expression:
+def floor_div(value: exp.Expr, divisor: int) -> exp.Expr:
     """Python's `value // divisor` in integer SQL, exact for negative values too:
     (v - ((v % d) + d) % d) / d, where the division is exact."""
     d = exp.Literal.number(divisor)
@@ -83,7 +83,7 @@ def floor_div(value: exp.Expression, divisor: int) -> exp.Expression:
     return exp.cast(exp.Div(this=exact, expression=d.copy()), "BIGINT")
 
 
-def _decimal(text: str, type_: str) -> exp.Expression:
+def _decimal(text: str, type_: str) -> exp.Expr:
     return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
 
 
@@ -97,17 +97,17 @@ class _SqlGen(ir.Visitor):
         self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
 
     # ------------------------------------------------------------ values
-    def column(self, name: str) -> exp.Expression:
+    def column(self, name: str) -> exp.Expr:
         return exp.column(name, quoted=True)
 
-    def field_value(self, name: str) -> exp.Expression:
+    def field_value(self, name: str) -> exp.Expr:
         """A lead field as the language reads it: blank text is missing, then the default."""
         f = self.fields[name]
         col = self.column(name)
         if f.type.textual:
             blank = exp.EQ(this=exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK_CHARS)),
                            expression=exp.Literal.string(""))
-            value: exp.Expression = exp.Case().when(blank, exp.Null()).else_(col)
+            value: exp.Expr = exp.Case().when(blank, exp.Null()).else_(col)
         else:
             value = col
         if f.default is not None:
@@ -121,12 +121,12 @@ class _SqlGen(ir.Visitor):
             value = exp.Coalesce(this=value, expressions=[_lit(default)])
         return value
 
-    def epoch_us(self, value: exp.Expression) -> exp.Expression:
+    def epoch_us(self, value: exp.Expr) -> exp.Expr:
         template = sqlglot.parse_one(DIALECTS[self.dialect]["epoch_us"], read=self.dialect)
         return template.transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "X"
                                   else node)
 
-    def days_since(self, name: str) -> exp.Expression:
+    def days_since(self, name: str) -> exp.Expr:
         value = self.field_value(name)
         if self.fields[name].type is ir.Type.DATE:
             return exp.DateDiff(this=_lit(self.today), expression=value, unit=exp.var("DAY"))
@@ -134,7 +134,7 @@ class _SqlGen(ir.Visitor):
         diff = exp.Paren(this=exp.Sub(this=exp.Literal.number(now_us), expression=self.epoch_us(value)))
         return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
 
-    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expression:
+    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expr:
         """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `visit_condition`)."""
         if how is ir.Fold.LOCAL_DATE:
             raise UnsupportedError("comparing a timestamp with a date (by its local date) is not supported in SQL "
@@ -152,7 +152,7 @@ class _SqlGen(ir.Visitor):
         return value
 
     # ------------------------------------------------------------ conditions
-    def condition(self, cond: ir.Condition, positive: bool = True) -> exp.Expression:
+    def condition(self, cond: ir.Condition, positive: bool = True) -> exp.Expr:
         """The SQL of a condition; `positive` when it stands under an even number of `not`s.
 
         A decision needs a condition to be TRUE, and and/or only pass TRUE up from TRUE parts, so
@@ -162,33 +162,33 @@ class _SqlGen(ir.Visitor):
         """
         return self.visit(cond, positive)
 
-    def visit_And(self, node: ir.And, positive: bool) -> exp.Expression:
+    def visit_And(self, node: ir.And, positive: bool) -> exp.Expr:
         return exp.and_(*(exp.Paren(this=self.condition(i, positive)) for i in node.items))
 
-    def visit_Or(self, node: ir.Or, positive: bool) -> exp.Expression:
+    def visit_Or(self, node: ir.Or, positive: bool) -> exp.Expr:
         return exp.or_(*(exp.Paren(this=self.condition(i, positive)) for i in node.items))
 
-    def visit_Not(self, node: ir.Not, positive: bool) -> exp.Expression:
+    def visit_Not(self, node: ir.Not, positive: bool) -> exp.Expr:
         return exp.Not(this=exp.Paren(this=self.condition(node.item, not positive)))
 
-    def visit_Compare(self, node: ir.Compare, positive: bool) -> exp.Expression:
+    def visit_Compare(self, node: ir.Compare, positive: bool) -> exp.Expr:
         raw = positive and node.false_when_blank
         left, right = self.operand(node.left, node.fold, raw), self.operand(node.right, node.fold, raw)
         return SQL_COMPARE[node.op](this=left, expression=right)
 
-    def visit_Between(self, node: ir.Between, positive: bool) -> exp.Expression:
+    def visit_Between(self, node: ir.Between, positive: bool) -> exp.Expr:
         value = self.operand(node.value, node.fold)
         return exp.and_(exp.GTE(this=value, expression=self.operand(node.low, node.fold)),
                         exp.LTE(this=value.copy(), expression=self.operand(node.high, node.fold)))
 
-    def visit_InList(self, node: ir.InList, positive: bool) -> exp.Expression:
+    def visit_InList(self, node: ir.InList, positive: bool) -> exp.Expr:
         test = exp.In(this=self.operand(node.value, node.fold, positive and node.false_when_blank),
                       expressions=[self.operand(o, node.fold) for o in node.options])
         return exp.Not(this=exp.Paren(this=test)) if node.negated else test
 
-    def visit_TextMatch(self, node: ir.TextMatch, positive: bool) -> exp.Expression:
+    def visit_TextMatch(self, node: ir.TextMatch, positive: bool) -> exp.Expr:
         value = self.operand(node.value, ir.Fold.CASE, positive and node.false_when_blank)
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         for needle in node.folded:
             lit = exp.Literal.string(needle)
             if node.how is ir.Match.STARTS:
@@ -201,26 +201,26 @@ class _SqlGen(ir.Visitor):
                                     expression=exp.Literal.number(0)))
         return exp.or_(*parts) if len(parts) > 1 else parts[0]
 
-    def visit_IsMissing(self, node: ir.IsMissing, positive: bool) -> exp.Expression:
+    def visit_IsMissing(self, node: ir.IsMissing, positive: bool) -> exp.Expr:
         test = exp.Is(this=self.operand(node.value), expression=exp.Null())
         return exp.Not(this=test) if node.negated else test
 
-    def visit_Truthy(self, node: ir.Truthy, positive: bool) -> exp.Expression:
+    def visit_Truthy(self, node: ir.Truthy, positive: bool) -> exp.Expr:
         return exp.EQ(this=self.operand(node.value), expression=exp.Boolean(this=True))
 
     def generic_visit(self, node: ir.Node, *args: Any) -> Any:
         raise UnsupportedError(f"not a condition: {type(node).__name__}")
 
     # ------------------------------------------------------------ scores, grades, stages, routes
-    def score(self, s: ir.Score) -> exp.Expression:
+    def score(self, s: ir.Score) -> exp.Expr:
         scale = s.scale
         total_type = f"DECIMAL(18, {scale})"
 
-        def number(value: Decimal) -> exp.Expression:  # whole numbers stay BIGINT: exact and fast
+        def number(value: Decimal) -> exp.Expr:  # whole numbers stay BIGINT: exact and fast
             return _lit(value) if scale == 0 else _decimal(ir.dec(value), total_type)
 
         zero = number(Decimal(0))
-        terms: list[exp.Expression] = []
+        terms: list[exp.Expr] = []
         for rule in s.rules:
             if isinstance(rule, ir.PointsRule):
                 terms.append(exp.Case().when(self.condition(rule.condition), number(rule.points)).else_(zero.copy()))
@@ -239,11 +239,11 @@ class _SqlGen(ir.Visitor):
                 capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True),
                                       expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
                 terms.append(exp.Coalesce(this=capped, expressions=[zero.copy()]))
-        total: exp.Expression = terms[0] if terms else zero.copy()
+        total: exp.Expr = terms[0] if terms else zero.copy()
         for term in terms[1:]:
             total = exp.Add(this=total, expression=term)
         total = exp.Paren(this=total)
-        value: exp.Expression = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
+        value: exp.Expr = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s.decay is not None:
             days = self.days_since(s.decay.field)
             factor = exp.Coalesce(this=exp.column("#f", table=self.factor_alias, quoted=True),
@@ -260,7 +260,7 @@ class _SqlGen(ir.Visitor):
                                  expressions=[_lit(s.clamp.low)], ignore_nulls=True)
         return exp.cast(value, "BIGINT")
 
-    def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expression, exp.Expression]:
+    def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expr, exp.Expr]:
         """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
         try:
             table = decay_factor_table(decay.percent, s.bound) or [(1, Decimal(0))]
@@ -278,10 +278,10 @@ class _SqlGen(ir.Visitor):
         on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True), expression=periods)
         return values, on
 
-    def ladder(self, entries: list[tuple[ir.Condition | None, str]]) -> exp.Expression:
+    def ladder(self, entries: list[tuple[ir.Condition | None, str]]) -> exp.Expr:
         """First match of (condition, label) pairs, None meaning `otherwise`; NULL when none matches."""
         case = exp.Case()
-        default: exp.Expression = exp.Null()
+        default: exp.Expr = exp.Null()
         for condition, label in entries:
             if condition is None:
                 default = exp.Literal.string(label)
@@ -293,7 +293,7 @@ class _SqlGen(ir.Visitor):
 
     def query(self, table: str) -> exp.Select:
         policy = self.policy
-        source: exp.Expression = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
+        source: exp.Expr = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
             this=exp.to_identifier(table, quoted=True))
         select = exp.select(exp.Star()).from_(source)
         layer = 0
@@ -321,7 +321,7 @@ class _SqlGen(ir.Visitor):
         for r in policy.routes:
             routed = exp.In(this=self.column("stage"), expressions=[exp.Literal.string(s) for s in r.stages])
             route = route.when(routed, self.ladder([(e.condition, e.label) for e in r.entries]))
-        route_expr: exp.Expression = route.else_(exp.Null()) if route.args.get("ifs") else exp.cast(exp.Null(),
+        route_expr: exp.Expr = route.else_(exp.Null()) if route.args.get("ifs") else exp.cast(exp.Null(),
                                                                                                     "VARCHAR")
         layer += 1
         return exp.select(exp.Star(), exp.alias_(owner, "owner", quoted=True),
@@ -339,7 +339,7 @@ def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads"
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if now.tzinfo is None:
         raise ValueError("now must carry a timezone")
-    query = _SqlGen(policy, dialect, now).query(table)
+    query: exp.Expr = _SqlGen(policy, dialect, now).query(table)
     for adapt in DIALECT_ADAPTERS.get(dialect, ()):
         query = query.transform(adapt)
     header = (f"-- Generated by leadpolicy from policy {policy.id} version {policy.version} ({policy.fingerprint}).\n"
@@ -348,7 +348,7 @@ def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads"
     return header + query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE) + "\n"
 
 
-def _big_numeric(node: exp.Expression) -> exp.Expression:
+def _big_numeric(node: exp.Expr) -> exp.Expr:
     """BigQuery: NUMERIC keeps 9 decimals, so a total with decimals times a 9-place factor would be
     rounded before our rounding; BIGNUMERIC keeps 38, so the product stays exact."""
     if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.DECIMAL:
@@ -356,7 +356,7 @@ def _big_numeric(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _upper_quoted(node: exp.Expression) -> exp.Expression:
+def _upper_quoted(node: exp.Expr) -> exp.Expr:
     """Snowflake stores unquoted names in upper case, so a quoted "email" would miss the EMAIL
     column of a table created the usual way: quote them in upper case."""
     if isinstance(node, exp.Identifier) and node.quoted:

@@ -66,8 +66,9 @@ def _compose(text: str) -> yaml.Node | None:
             # Aliases can grow a small file into billions of nodes; these files never need them.
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 mark = event.start_mark
-                raise YamlError("YAML anchors and aliases (&name, *name) are not allowed here", mark.line + 1,
-                                mark.column + 1, "write each value out in full")
+                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+                raise YamlError("YAML anchors and aliases (&name, *name) are not allowed here", line, column,
+                                "write each value out in full")
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
