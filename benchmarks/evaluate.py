@@ -230,9 +230,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import leadpolicy
-    from leadpolicy.interpreter import evaluate as interpret
-    from leadpolicy.loader import load_policy_text
-    from leadpolicy.runtime import _from_tree
+    from leadpolicy.api import _from_tree
+    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.interpreter import evaluate as interpret
 
     leads = generate_leads(args.leads)
     slow = leads[: args.slow_leads]

@@ -61,11 +61,11 @@ def run_floor(path: str) -> dict:
 
     from common import peak_rss_mb
 
-    from leadpolicy.events import EventReader
-    from leadpolicy.loader import load_policy
-    from leadpolicy.lowering import lower
-    from leadpolicy.schema import parse_timestamp
-    from leadpolicy.sla import SlaEngine
+    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.lowering import lower
+    from leadpolicy.sla.engine import SlaEngine
+    from leadpolicy.sla.events import EventReader
 
     policy = lower(load_policy(POLICY).policy)
     tz = ZoneInfo("UTC")
@@ -82,12 +82,12 @@ def run_report(path: str) -> dict:
 
     from common import peak_rss_mb
 
-    from leadpolicy.events import EventReader
-    from leadpolicy.loader import load_policy
-    from leadpolicy.lowering import lower
-    from leadpolicy.schema import parse_timestamp
-    from leadpolicy.sla import SlaEngine
-    from leadpolicy.sla_report import build_report
+    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.lowering import lower
+    from leadpolicy.sla.engine import SlaEngine
+    from leadpolicy.sla.events import EventReader
+    from leadpolicy.sla.report import build_report
 
     policy = lower(load_policy(POLICY).policy)
     tz = ZoneInfo(policy.timezone)
@@ -97,7 +97,7 @@ def run_report(path: str) -> dict:
     report = build_report(policy, reader, now)
     import io
 
-    from leadpolicy.sla_report import render_table
+    from leadpolicy.sla.report import render_table
 
     render_table(report, io.StringIO())  # what `leadpolicy sla` prints by default
     data = report.as_dict(breaches=0)

@@ -106,7 +106,7 @@ def run_sql(kind: str, src: str, out: str) -> dict:
         query = HAND_WRITTEN % {"now": NOW_US, "src": src}
     else:
         import leadpolicy
-        from leadpolicy.sqlgen import compile_sql
+        from leadpolicy.warehouse.sqlgen import compile_sql
 
         policy = leadpolicy.load(POLICY)
         query = compile_sql(policy.ir, "duckdb", "leads", policy._now(NOW)).replace(
@@ -122,7 +122,7 @@ def run_pipeline(src: str, out: str) -> dict:
     from common import peak_rss_mb
 
     import leadpolicy
-    from leadpolicy.batch import run
+    from leadpolicy.warehouse.batch import run
 
     policy = leadpolicy.load(POLICY)
     start = time.perf_counter()

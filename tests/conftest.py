@@ -53,7 +53,7 @@ def spark():
 def _without_this_repositorys_settings(monkeypatch):
     """Tests call the CLI from this checkout; its own [tool.leadpolicy] settings (a 90% floor for
     policies/) are for the README's command, not for the fixtures tests check."""
-    from leadpolicy import settings
+    from leadpolicy.cli import settings
 
     found = settings.find_pyproject
 

@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 
 import leadpolicy
-from leadpolicy.interpreter import evaluate as interpret
-from leadpolicy.sqlgen import compile_sql
+from leadpolicy.semantics.interpreter import evaluate as interpret
+from leadpolicy.warehouse.sqlgen import compile_sql
 
 ENGINES = ["interpreter", "python", "duckdb", "duckdb-batch", "spark", "postgres"]
 SPARK_TYPES = {"text": "string", "one of": "string", "number": "double", "yes/no": "boolean", "date": "date",
@@ -24,8 +24,8 @@ DUCKDB_TYPES = {"text": "VARCHAR", "one of": "VARCHAR", "number": "DOUBLE", "yes
 
 
 def policy_from_text(text: str) -> leadpolicy.Policy:
-    from leadpolicy.loader import load_policy_text
-    from leadpolicy.runtime import _from_tree
+    from leadpolicy.api import _from_tree
+    from leadpolicy.language.loader import load_policy_text
 
     loaded = load_policy_text(text)
     assert not loaded.has_errors, [str(d) for d in loaded.diagnostics]
@@ -98,7 +98,7 @@ def _duckdb(policy, leads, now):
 
 def _duckdb_batch(policy, leads, now, folder: Path):
     """`leadpolicy score` on a JSON Lines file: text conversion, validation and the generated SQL."""
-    from leadpolicy.batch import run
+    from leadpolicy.warehouse.batch import run
 
     source = folder / "leads.jsonl"
     source.write_text("".join(json.dumps(_jsonable(lead)) + "\n" for lead in leads), "utf-8")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import leadpolicy
-from leadpolicy.batch import BatchError, run
-from leadpolicy.cli import main
+from leadpolicy.cli.main import main
+from leadpolicy.warehouse.batch import BatchError, run
 
 from .conftest import POLICIES
 
@@ -204,7 +204,7 @@ def test_staging_folders_of_killed_runs_are_swept(tmp_path, monkeypatch):
     import os
     import tempfile
 
-    from leadpolicy import staging
+    from leadpolicy.warehouse import staging
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     dead = tmp_path / "leadpolicy-999999999-abc"  # no such process
@@ -279,7 +279,7 @@ def test_a_decay_too_slow_for_sql_is_said_by_check_compile_and_score(tmp_path, c
 
 
 def test_a_decay_that_fits_keeps_its_sql_small(tmp_path):
-    from leadpolicy.sqlgen import compile_sql
+    from leadpolicy.warehouse.sqlgen import compile_sql
 
     from .engines import policy_from_text
 

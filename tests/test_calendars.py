@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadpolicy import lowering
-from leadpolicy.calendars import BusinessCalendar
-from leadpolicy.parser import parse_text
+from leadpolicy.language.parser import parse_text
+from leadpolicy.semantics import lowering
+from leadpolicy.sla.calendars import BusinessCalendar
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

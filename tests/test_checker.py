@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadpolicy.loader import load_policy_text
+from leadpolicy.language.loader import load_policy_text
 
 HEAD = '''policy "t" version 1.0.0 {
   title "T"
@@ -193,7 +193,7 @@ def test_a_blank_text_default_is_refused(default):
 @pytest.mark.parametrize("word", ["between", "in", "is", "contains", "starts", "ends", "clamp", "decay", "owner",
                                   "not", "and", "or", "days", "when"])
 def test_keywords_name_fields_where_the_grammar_expects_a_name(word):
-    from leadpolicy.parser import parse_text
+    from leadpolicy.language.parser import parse_text
 
     for lead in (f"    {word}_x number\n    x number default 5\n    {word} number\n",
                  f"    x text required\n    {word} text\n"):
@@ -206,7 +206,7 @@ def test_keywords_name_fields_where_the_grammar_expects_a_name(word):
 
 @pytest.mark.parametrize("word", ["required", "default"])
 def test_required_and_default_cannot_name_a_field_and_say_so(word):
-    from leadpolicy.parser import parse_text
+    from leadpolicy.language.parser import parse_text
 
     text = ('policy "t" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    x text\n'
             f'    {word} number\n  }}\n  stages {{\n    rest otherwise owner a\n  }}\n}}\n')

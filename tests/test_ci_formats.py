@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pytest
 from jsonschema import Draft4Validator
 
-from leadpolicy.cli import main
+from leadpolicy.cli.main import main
 
 from .conftest import FIXTURES, REFERENCE_COPY
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from leadpolicy.cli import main
+from leadpolicy.cli.main import main
 
 from .conftest import FIXTURES, POLICIES, ROOT
 
@@ -266,7 +266,7 @@ def test_a_lead_file_that_is_not_yaml_or_json_is_a_clear_error(tmp_path, capsys)
 
 
 def test_sla_details_are_written_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
-    from leadpolicy import sla_report
+    from leadpolicy.sla import report as sla_report
 
     events = tmp_path / "events.csv"
     events.write_text("lead,event,at\nL1,became_sql,2026-11-20T16:00:00-05:00\n")

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import leadpolicy
-from leadpolicy import runtime
-from leadpolicy.codegen import INVALID
-from leadpolicy.harness import load_samples
-from leadpolicy.interpreter import evaluate as interpret
-from leadpolicy.loader import load_policy_text
+from leadpolicy import api as runtime
+from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.codegen import INVALID
+from leadpolicy.semantics.interpreter import evaluate as interpret
+from leadpolicy.testing.harness import load_samples
 
 from .conftest import FIXTURES, POLICIES, ROOT, golden
 from .strategies import NOWS, any_leads
@@ -155,7 +155,7 @@ def test_fingerprint_ignores_formatting_and_comments():
     reformatted = text.replace("    +30 when employees >= 200", "  # a new comment\n        +30 when employees>=200")
     a = load_policy_text(text).policy
     b = load_policy_text(reformatted).policy
-    from leadpolicy.lowering import fingerprint
+    from leadpolicy.semantics.lowering import fingerprint
 
     assert fingerprint(a) == fingerprint(b)
     changed = load_policy_text(text.replace("+30 when employees >= 200", "+31 when employees >= 200")).policy
@@ -281,17 +281,17 @@ def test_a_deeply_nested_artifact_file_is_a_policy_error(tmp_path):
 
 
 def test_the_shipped_artifact_schema_is_derived_from_the_ir_dataclasses():
-    from leadpolicy import ir
+    from leadpolicy.semantics import ir
 
     shipped = json.loads((ROOT / "src" / "leadpolicy" / "schemas" / "artifact.schema.json").read_text())
-    assert shipped == ir.json_schema(), "regenerate: python -m leadpolicy.ir > src/leadpolicy/schemas/…"
+    assert shipped == ir.json_schema(), "regenerate: python -m leadpolicy.semantics.ir > src/leadpolicy/schemas/…"
 
 
 @pytest.mark.parametrize("name", ["inbound-b2b", "product-led"])
 def test_every_artifact_field_comes_from_the_ir_and_validates(name):
     from jsonschema import Draft202012Validator
 
-    from leadpolicy import ir
+    from leadpolicy.semantics import ir
 
     policy = leadpolicy.load(POLICIES / f"{name}.policy")
     artifact = json.loads(policy.artifact_json())

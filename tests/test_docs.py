@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from pygments.token import Token
 
-from leadpolicy.docsite import md, render_site
-from leadpolicy.loader import load_policy_text
-from leadpolicy.pictures import score_chart, stage_ladder
+from leadpolicy.language.loader import load_policy_text
+from leadpolicy.publish.pictures import score_chart, stage_ladder
+from leadpolicy.publish.site import md, render_site
 
 from .conftest import POLICIES, ROOT
 
@@ -72,7 +72,7 @@ def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
 
 
 def test_pictures_draw_every_stage_and_sample(site):
-    from leadpolicy.loader import load_policy
+    from leadpolicy.language.loader import load_policy
 
     policy = load_policy(POLICIES / "inbound-b2b.policy").policy
     svg = stage_ladder(policy)
@@ -196,7 +196,7 @@ def test_reference_page_in_a_real_browser(served):
 
 
 def test_changelog_from_git_history(tmp_path):
-    from leadpolicy.docsite import changelog
+    from leadpolicy.publish.site import changelog
 
     def git(*args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
@@ -256,7 +256,7 @@ def test_a_hostile_policy_runs_no_script_in_a_real_browser(tmp_path):
 
 
 def test_plain_english_names_teams_and_counts_units(tmp_path):
-    from leadpolicy import english
+    from leadpolicy.publish import english
 
     text = ('policy "x" version 1.0.0 {\n  owner inside_sales "A"\n  owner growth "B"\n  lead {\n    n number\n'
             '    seen timestamp\n  }\n  score plain {\n    +1 when n > 1\n  }\n  score faded {\n    +1 when n > 1\n'

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from leadpolicy.cli import main
-from leadpolicy.events import EventFileError, EventReader
-from leadpolicy.loader import load_policy
-from leadpolicy.lowering import lower
-from leadpolicy.sla import SlaEngine
-from leadpolicy.sla_report import build_report
+from leadpolicy.cli.main import main
+from leadpolicy.language.loader import load_policy
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.sla.engine import SlaEngine
+from leadpolicy.sla.events import EventFileError, EventReader
+from leadpolicy.sla.report import build_report
 
 from .conftest import POLICIES
 

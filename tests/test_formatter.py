@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadpolicy import ast
-from leadpolicy.formatter import format_policy
-from leadpolicy.parser import parse_file, parse_text
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import format_policy
+from leadpolicy.language.parser import parse_file, parse_text
 
 from .conftest import FIXTURES, POLICIES, golden
 

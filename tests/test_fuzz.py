@@ -7,8 +7,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadpolicy.loader import load_policy_text
-from leadpolicy.parser import parse_text
+from leadpolicy.language.loader import load_policy_text
+from leadpolicy.language.parser import parse_text
 
 from .conftest import POLICIES
 

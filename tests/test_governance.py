@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from leadpolicy.cli import main
-from leadpolicy.governance import (
+from leadpolicy.cli.main import main
+from leadpolicy.governance.approvals import (
     approval_diagnostics,
     approvals_path,
     approve,
@@ -19,7 +19,7 @@ from leadpolicy.governance import (
     samples_fingerprint,
     status,
 )
-from leadpolicy.loader import load_policy, load_policy_text
+from leadpolicy.language.loader import load_policy, load_policy_text
 
 from .conftest import REFERENCE_COPY
 
@@ -169,7 +169,7 @@ def test_bump_of(old, new, bump):
 
 
 def test_a_release_candidate_may_be_released_after_a_change_of_meaning(workspace):
-    from leadpolicy.governance import suggest
+    from leadpolicy.governance.approvals import suggest
 
     old = load_policy_text(REFERENCE.replace("2.1.0", "2.2.0-rc.1")).policy
     new = load_policy_text(REFERENCE.replace("2.1.0", "2.2.0").replace("target 95%", "target 90%")).policy
@@ -180,7 +180,7 @@ def test_a_release_candidate_may_be_released_after_a_change_of_meaning(workspace
 
 
 def test_the_base_branch_comes_from_the_pull_request_then_the_remotes_default(tmp_path, monkeypatch):
-    from leadpolicy.governance import base_branches, default_base
+    from leadpolicy.governance.approvals import base_branches, default_base
 
     def run(*args, cwd=tmp_path):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,

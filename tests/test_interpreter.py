@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from leadpolicy import ast
-from leadpolicy.interpreter import decay_factor, evaluate, round_half_away
-from leadpolicy.loader import load_policy, load_policy_text
-from leadpolicy.lowering import lower
-from leadpolicy.schema import LeadReader
+from leadpolicy.language import ast
+from leadpolicy.language.loader import load_policy, load_policy_text
+from leadpolicy.semantics.interpreter import decay_factor, evaluate, round_half_away
+from leadpolicy.semantics.leads import LeadReader
+from leadpolicy.semantics.lowering import lower
 
 from .conftest import POLICIES, now
 

@@ -10,10 +10,10 @@ import sys
 import pytest
 import yaml
 
-from leadpolicy.formatter import format_policy
-from leadpolicy.harness import run_samples
-from leadpolicy.junit import junit_xml
-from leadpolicy.parser import parse_text
+from leadpolicy.language.formatter import format_policy
+from leadpolicy.language.parser import parse_text
+from leadpolicy.testing.harness import run_samples
+from leadpolicy.testing.junit import junit_xml
 
 from .conftest import FIXTURES, POLICIES, REFERENCE_COPY, ROOT
 
@@ -169,7 +169,7 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
 
 
 def test_decay_of_100_percent_is_no_decay_before_the_first_period(tmp_path):
-    from leadpolicy.interpreter import evaluate
+    from leadpolicy.semantics.interpreter import evaluate
 
     from .engines import policy_from_text
 

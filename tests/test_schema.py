@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 import yaml
 
-from leadpolicy.loader import load_policy
-from leadpolicy.lowering import lower
-from leadpolicy.schema import LeadReader, read_text_cell
+from leadpolicy.language.loader import load_policy
+from leadpolicy.semantics.leads import LeadReader, read_text_cell
+from leadpolicy.semantics.lowering import lower
 
 from .conftest import POLICIES
 

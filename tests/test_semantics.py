@@ -38,7 +38,7 @@ def test_case_on_engine(case, engine, request, tmp_path):
     policy = policy_from_text(policy_text(case))
     if engine in case.get("unsupported", {}):
         # An unsupported case must be refused loudly by that engine, never answered wrongly.
-        from leadpolicy.sqlgen import UnsupportedError, compile_sql
+        from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
         with pytest.raises(UnsupportedError):
             compile_sql(policy.ir, "duckdb" if engine.startswith("duckdb") else engine, "leads",

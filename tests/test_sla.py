@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from leadpolicy.loader import load_policy
-from leadpolicy.lowering import lower
-from leadpolicy.sla import Event, SlaEngine
-from leadpolicy.sla_report import _Tally
+from leadpolicy.language.loader import load_policy
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.sla.engine import Event, SlaEngine
+from leadpolicy.sla.report import _Tally
 
 from .conftest import POLICIES
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 import leadpolicy
-from leadpolicy.harness import load_samples
+from leadpolicy.testing.harness import load_samples
 
 from .conftest import POLICIES
 from .engines import decide

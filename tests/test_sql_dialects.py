@@ -10,7 +10,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from leadpolicy.sqlgen import compile_sql
+from leadpolicy.warehouse.sqlgen import compile_sql
 
 from .conftest import FIXTURES, UPDATE_GOLDEN
 from .engines import policy_from_text

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 import leadpolicy
-from leadpolicy.logic import fold
+from leadpolicy.semantics.logic import fold
 
 from .engines import ENGINES, decide, policy_from_text
 

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import leadpolicy
-from leadpolicy.batch import BatchError, run
-from leadpolicy.cli import main
-from leadpolicy.loader import load_policy_text
-from leadpolicy.lowering import lower
-from leadpolicy.sqlgen import UnsupportedError, compile_sql
+from leadpolicy.cli.main import main
+from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.warehouse.batch import BatchError, run
+from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
 from .conftest import FIXTURES, POLICIES, golden
 
@@ -152,7 +152,7 @@ def test_duckdb_and_python_agree_on_generated_leads(tmp_path_factory, data):
 
 @pytest.mark.parametrize("name", sorted(POLICY_OBJECTS))
 def test_every_sample_lead_scores_the_same_in_duckdb(tmp_path, name):
-    from leadpolicy.harness import load_samples
+    from leadpolicy.testing.harness import load_samples
 
     policy = POLICY_OBJECTS[name]
     doc, _ = load_samples(POLICIES / f"{name}.samples.yaml")
@@ -209,7 +209,7 @@ def test_a_missing_required_column_rejects_every_row(tmp_path):
 
 
 def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
-    import leadpolicy.batch as batch
+    import leadpolicy.warehouse.batch as batch
 
     source = tmp_path / "leads.csv"
     write_csv(source, ["email"], [["a@b.io"]])

@@ -21,18 +21,18 @@ __version__ = "0.1.0"
 __all__ = ["load", "Policy", "Decision", "Result", "LeadError", "PolicyError", "FieldError", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .runtime import Decision, LeadError, Policy, PolicyError, Result, load
-    from .schema import FieldError
+    from leadpolicy.api import Decision, LeadError, Policy, PolicyError, Result, load
+    from leadpolicy.semantics.leads import FieldError
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, so `leadpolicy --help` starts fast.
     if name in ("load", "Policy", "Decision", "Result", "LeadError", "PolicyError"):
-        from . import runtime
+        from leadpolicy import api
 
-        return getattr(runtime, name)
+        return getattr(api, name)
     if name == "FieldError":
-        from .schema import FieldError
+        from leadpolicy.semantics.leads import FieldError
 
         return FieldError
     raise AttributeError(f"module 'leadpolicy' has no attribute {name!r}")

@@ -1,0 +1,279 @@
+"""Loaded policies: compiled artifacts and policy files behind one small API.
+
+    >>> import leadpolicy
+    >>> policy = leadpolicy.load("policies/inbound-b2b.policy")
+    >>> decision = policy.evaluate({"email": "ana@bigsoft.io", "employees": 1200,
+    ...                             "industry": "software", "demo_requested": True},
+    ...                            now="2026-11-20T12:00:00-05:00")
+    >>> decision.stage, decision.route, decision.scores
+    ('sql', 'enterprise-ae', {'fit': 50, 'engagement': 40})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+from zoneinfo import ZoneInfo
+
+from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import render_all
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.codegen import INVALID, compile_evaluator
+from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
+from leadpolicy.semantics.leads import FieldError, LeadReader, as_instant, read_instant
+from leadpolicy.semantics.lowering import fingerprint, lower
+
+
+class PolicyError(ValueError):
+    """A policy or artifact that cannot be loaded; the message says why."""
+
+
+class LeadError(ValueError):
+    """A lead that does not fit the policy's schema."""
+
+    def __init__(self, errors: list[FieldError], index: int | None = None):
+        self.errors = errors
+        self.index = index
+        where = f"lead {index}: " if index is not None else ""
+        super().__init__(where + "; ".join(str(e) for e in errors))
+
+
+@functools.lru_cache(maxsize=1)
+def artifact_schema() -> dict:
+    return json.loads(resources.files("leadpolicy").joinpath("schemas/artifact.schema.json").read_text("utf-8"))
+
+
+class Decision:
+    """What a policy decides about one lead. Breakdown and explanation are worked out on first use."""
+
+    __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained")
+
+    def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: tuple,
+                 grades: tuple, stage: str, owner: str, route: str | None, explained=None):
+        self.policy, self.values, self.now = policy, values, now
+        self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
+        self._explained = explained
+
+    @property
+    def scores(self) -> dict[str, int]:
+        """Each score's value, by name."""
+        return dict(zip(self.policy._score_names, self._scores))
+
+    @property
+    def grades(self) -> dict[str, str | None]:
+        """Each grade's label (None when no entry matched), by name."""
+        return dict(zip(self.policy._grade_names, self._grades))
+
+    def _interpreted(self):
+        if self._explained is None:
+            from leadpolicy.semantics.interpreter import evaluate
+
+            values, _ = self.policy._reader.read(self.values or {})
+            self._explained = evaluate(self.policy.ir, values, self.now)
+        return self._explained
+
+    @property
+    def breakdown(self) -> dict[str, dict]:
+        """Per score: rules with their points, decay factor and periods, what the clamp changed."""
+        return {k: v.as_dict() for k, v in self._interpreted().scores.items()}
+
+    @property
+    def explanation(self) -> list[str]:
+        return list(self._interpreted().explanation)
+
+    def as_dict(self, explain: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
+               "scores": dict(self.scores), "grades": dict(self.grades), "stage": self.stage, "owner": self.owner,
+               "route": self.route}
+        if explain:
+            out["breakdown"] = self.breakdown
+            out["explanation"] = self.explanation
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Decision) and self.as_dict(explain=False) == other.as_dict(explain=False)
+
+    def __repr__(self) -> str:
+        return f"Decision(stage={self.stage!r}, route={self.route!r}, scores={self.scores!r}, grades={self.grades!r})"
+
+
+@dataclass(slots=True)
+class Result:
+    """One lead of `evaluate_many`: a decision, or the errors that kept it from one."""
+
+    index: int
+    decision: Decision | None = None
+    errors: list[FieldError] | tuple = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.decision is not None
+
+
+class Policy:
+    """A checked, compiled policy, ready to evaluate leads."""
+
+    def __init__(self, tree: ast.Policy, policy_ir: ir.Policy):
+        self.tree = tree
+        self.ir = policy_ir
+        self._evaluate, self.python_source = compile_evaluator(policy_ir)
+        self._reader = LeadReader(policy_ir)
+        self._tz = ZoneInfo(policy_ir.timezone)
+        self._score_names = [s.name for s in policy_ir.scores]
+        self._grade_names = [g.name for g in policy_ir.grades]
+        self._stages = [(s.name, s.owner) for s in policy_ir.stages]
+
+    @property
+    def id(self) -> str:
+        return self.ir.id
+
+    @property
+    def version(self) -> str:
+        return self.ir.version
+
+    @property
+    def fingerprint(self) -> str:
+        return self.ir.fingerprint
+
+    @property
+    def title(self) -> str | None:
+        return self.ir.title
+
+    @property
+    def lead_schema(self) -> dict:
+        return self.ir.lead_schema
+
+    def _now(self, now: dt.datetime | str | None) -> dt.datetime:
+        if now is None:
+            return dt.datetime.now(dt.timezone.utc)
+        # An instant, as every lead's timestamps are (see schema.read_instant).
+        if isinstance(now, dt.datetime) and now.tzinfo is not None:
+            return as_instant(now)
+        return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
+
+    def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
+        """The schema errors of a lead (empty when it fits)."""
+        return self._reader.read(lead)[1]
+
+    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
+        out = self._evaluate(lead, now) if lead.__class__ is dict or isinstance(lead, Mapping) else INVALID
+        if out is INVALID:
+            # Off the fast path: the schema validator says why, or the interpreter decides.
+            values, errors = self._reader.read(lead)
+            if errors:
+                raise LeadError(errors, index)
+            from leadpolicy.semantics.interpreter import evaluate
+
+            d = evaluate(self.ir, values, now)
+            return Decision(self, lead, now, tuple(v.value for v in d.scores.values()), tuple(d.grades.values()),
+                            d.stage, d.owner, d.route, d)
+        name, owner = self._stages[out[3]]
+        return Decision(self, lead, now, out[0], out[2], name, owner, out[4])
+
+    def evaluate(self, lead: Mapping[str, Any], now: dt.datetime | str | None = None) -> Decision:
+        """Decide one lead. Raises LeadError naming the fields when the lead does not fit the schema."""
+        return self._decide(lead, self._now(now), None)
+
+    def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None
+                      ) -> Iterator[Result]:
+        """Decide a stream of leads lazily; a bad lead gives an error result, never a crash of the batch."""
+        at = self._now(now)
+        for index, lead in enumerate(leads):
+            try:
+                yield Result(index, self._decide(lead, at, index))
+            except LeadError as exc:
+                yield Result(index, errors=exc.errors)
+
+    def artifact(self) -> dict[str, Any]:
+        """The compiled artifact: the IR plus the canonical source it was compiled from."""
+        from leadpolicy.language.formatter import format_policy
+
+        return {**ir.artifact_ir(self.ir), "source": format_policy(self.tree)}
+
+    def artifact_json(self) -> str:
+        return dumps(self.artifact())
+
+
+def _from_tree(tree: ast.Policy) -> Policy:
+    return Policy(tree, lower(tree))
+
+
+def load(source: str | Path | Mapping[str, Any]) -> Policy:
+    """A Policy from a `.policy` file, a compiled artifact (`.json` path), or an artifact mapping.
+
+    Raises PolicyError with every diagnostic when the policy has errors, or when an artifact
+    is malformed, of an unknown or newer major format, or tampered with.
+    """
+    if isinstance(source, Mapping):
+        return _from_artifact(source, "<artifact>")
+    path = Path(source)
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise PolicyError(f"{path}: not a readable compiled policy: {exc}") from None
+        return _from_artifact(data, str(path))
+    from leadpolicy.language.loader import load_policy
+
+    loaded = load_policy(path)
+    if loaded.has_errors:
+        raise PolicyError(render_all([d for d in loaded.diagnostics if d.is_error], {loaded.file: loaded.source}))
+    assert loaded.policy is not None  # has_errors is true without a tree
+    return _from_tree(loaded.policy)
+
+
+def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
+    try:
+        return _checked_artifact(data, name)
+    except PolicyError:
+        raise
+    except (ValueError, TypeError, RecursionError, UnicodeError) as exc:
+        # Whatever else a malformed file makes the checks below trip on, it is still a refused artifact.
+        raise PolicyError(f"{name}: not a valid compiled policy ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
+    from jsonschema import Draft202012Validator
+
+    from leadpolicy.language.loader import load_policy_text
+
+    if not isinstance(data, Mapping):
+        raise PolicyError(f"{name}: a compiled policy is a JSON object")
+    if data.get("format") != FORMAT:
+        raise PolicyError(f"{name}: not a leadpolicy compiled policy (format {data.get('format')!r})")
+    version = data.get("format_version")
+    if not (isinstance(version, list) and version and all(type(v) is int and 0 <= v < 10**6 for v in version)):
+        raise PolicyError(f"{name}: no format_version (a list of whole numbers, as [1, 0])")
+    if version[0] != FORMAT_VERSION[0] or list(version) > FORMAT_VERSION:
+        raise PolicyError(f"{name}: format version {'.'.join(map(str, version))} is not supported by this "
+                          f"leadpolicy (it reads {FORMAT_VERSION[0]}.x up to {'.'.join(map(str, FORMAT_VERSION))}); "
+                          "upgrade leadpolicy or recompile")
+    errors = sorted(Draft202012Validator(artifact_schema()).iter_errors(dict(data)), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "the artifact"
+        raise PolicyError(f"{name}: does not follow the artifact schema at {where}: {first.message}"
+                          + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    source = data["source"]
+    digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+    if digest != data["fingerprint"]:
+        raise PolicyError(f"{name}: fingerprint mismatch: the source was changed after compiling")
+    loaded = load_policy_text(source, name)
+    if loaded.has_errors:
+        raise PolicyError(f"{name}: its source has errors:\n"
+                          + render_all([d for d in loaded.diagnostics if d.is_error], {name: source}))
+    tree = loaded.policy
+    assert tree is not None
+    given = {k: v for k, v in data.items() if k != "source"}
+    lowered = lower(tree)
+    same = json.loads(dumps(given)) == json.loads(dumps(ir.artifact_ir(lowered)))
+    if not same or fingerprint(tree) != data["fingerprint"]:
+        raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
+                          "leadpolicy); recompile it")
+    return Policy(tree, lowered)

@@ -1,0 +1,1 @@
+"""The command line: one entry point, its commands and the pyproject settings."""

@@ -1,0 +1,90 @@
+"""Project settings from `[tool.leadpolicy]` in the nearest pyproject.toml: defaults for the CLI.
+
+    [tool.leadpolicy]
+    paths = ["policies"]          # what check, test, ci, fmt and docs read without PATHS
+    min-coverage = 90             # check, test and ci: the sample coverage floor
+    require-approvals = true      # check: every owning team must have approved
+    allow-untested = false        # check: a policy without samples is an error
+    strict = false                # check: warnings count as errors
+
+A flag on the command line wins over a setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KEYS: dict[str, type | tuple[type, ...]] = {"paths": list, "min-coverage": (int, float), "require-approvals": bool,
+                                            "allow-untested": bool, "strict": bool}
+
+
+class SettingsError(ValueError):
+    """A [tool.leadpolicy] table that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class Settings:
+    file: Path | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(start: Path | None = None) -> Settings:
+    """The settings of the nearest pyproject.toml (none when it has no [tool.leadpolicy] table).
+    Raises SettingsError for bad TOML, unknown keys and values of the wrong type."""
+    path = find_pyproject((start or Path.cwd()).resolve())
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read: {exc}") from None
+    table = data.get("tool", {}).get("leadpolicy")
+    if table is None:
+        return Settings(path)
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.leadpolicy] must be a table")
+    from leadpolicy.language.diagnostics import did_you_mean
+
+    for key, value in table.items():
+        if key not in KEYS:
+            hint = did_you_mean(key, KEYS)
+            raise SettingsError(f"{path}: [tool.leadpolicy] has no setting {key!r}" + (f" ({hint})" if hint else "")
+                                + f"; the settings are {', '.join(KEYS)}")
+        wanted = KEYS[key]
+        if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
+            kind = "a list of paths" if wanted is list else "true or false" if wanted is bool else "a number"
+            raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {kind}")
+        if key == "paths":
+            assert isinstance(value, list)
+            if not all(isinstance(p, str) for p in value):
+                raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
+            value = [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]
+        table[key] = value
+    return Settings(path, dict(table))
+
+
+def apply(args: Any, settings: Settings) -> None:
+    """Fill in what the command line left unsaid from the settings (flags win)."""
+    if getattr(args, "paths", "absent") in (None, []):  # argparse gives [] for a `*` positional left out
+        args.paths = settings.get("paths") or ["policies"]
+    if getattr(args, "min_coverage", "absent") is None and settings.get("min-coverage") is not None:
+        args.min_coverage = float(settings.get("min-coverage"))
+    for key in ("require-approvals", "allow-untested", "strict"):
+        attr = key.replace("-", "_")
+        if getattr(args, attr, None) is False and settings.get(key):
+            setattr(args, attr, True)

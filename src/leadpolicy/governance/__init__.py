@@ -1,0 +1,1 @@
+"""Approvals and versions, semantic diffs, and the CI job's outputs."""

@@ -1,0 +1,318 @@
+"""Semantic diff of two versions of a policy, in domain words, with its impact on leads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import condition as cond_text
+from leadpolicy.language.formatter import field_type, number, rule_text, sla_item_text
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change between two versions: what kind of thing, which one, how, before and after."""
+
+    kind: str  # version, title, owner, timezone, lead field, score, rule, grade, stage, route, sla, recycle, ...
+    name: str  # which one ("" for the policy's own version, title and timezone)
+    change: str  # added, removed, changed, reordered
+    old: str | None
+    new: str | None
+    text: str  # the change in one line of domain words
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "change": self.change, "old": self.old, "new": self.new,
+                "text": self.text}
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class PolicyDiff:
+    old: ast.Policy
+    new: ast.Policy
+    changes: list[Change] = field(default_factory=list)
+    impact: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"old": {"id": self.old.id, "version": self.old.version},
+                "new": {"id": self.new.id, "version": self.new.version},
+                "changes": [c.as_dict() for c in self.changes], "impact": self.impact}
+
+
+def _changed(kind: str, name: str, old: str, new: str, text: str | None = None) -> Change:
+    return Change(kind, name, "changed", old, new, text or f"{name}: {old} → {new}")
+
+
+def _by_key(items, key) -> dict:
+    return {key(i): i for i in items}
+
+
+def _pairs(kind: str, old_items, new_items, key, out: list[Change], shown=lambda x: ""):
+    """(name, old, new) for what both versions have; removals and additions go to `out`."""
+    a, b = _by_key(old_items, key), _by_key(new_items, key)
+    out += [Change(kind, name, "removed", shown(x) or name, None, f"{kind} {name} removed")
+            for name, x in a.items() if name not in b]
+    for name, x in a.items():
+        if name in b:
+            yield name, x, b[name]
+    out += [Change(kind, name, "added", None, shown(x) or name,
+                   f"{kind} {name} added" + (f" ({shown(x)})" if shown(x) else ""))
+            for name, x in b.items() if name not in a]
+
+
+def _rule_key(rule: ast.Node) -> str:
+    reason = getattr(rule, "reason", None)
+    if reason:
+        return reason
+    return cond_text(rule.condition) if isinstance(rule, ast.PointsRule) else f"per {rule.field_name}"  # type: ignore[attr-defined]
+
+
+def _points(rule: ast.Node) -> str:
+    return number(rule.points, signed=True)  # type: ignore[attr-defined]
+
+
+def changes(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    """What changed, one record per change, in the words of the policy."""
+    out: list[Change] = []
+    if old.version != new.version:
+        out.append(_changed("version", "", old.version, new.version, f"version: {old.version} → {new.version}"))
+    if old.title != new.title:
+        out.append(_changed("title", "", f'"{old.title}"', f'"{new.title}"', f'title: "{old.title}" → "{new.title}"'))
+    for team in sorted(set(old.teams) | set(new.teams)):
+        if team not in new.teams:
+            out.append(Change("owner", team, "removed", team, None, f"owner {team} removed"))
+        elif team not in old.teams:
+            out.append(Change("owner", team, "added", None, team, f"owner {team} added"))
+    if old.timezone != new.timezone:
+        out.append(_changed("timezone", "", old.timezone, new.timezone, f"timezone: {old.timezone} → {new.timezone}"))
+    out += _fields(old, new)
+    out += _scores(old, new)
+    out += _ladders("grade", old.grades, new.grades, lambda g: g.name)
+    out += _stages(old, new)
+    out += _routes(old, new)
+    out += _slas(old, new)
+    out += _simple("recycle", [f"{r.event} because \"{r.reason}\" to {r.stage} after {number(r.after)} days"
+                               for r in old.recycle_rules],
+                   [f"{r.event} because \"{r.reason}\" to {r.stage} after {number(r.after)} days"
+                    for r in new.recycle_rules])
+    from leadpolicy.language.formatter import format_policy
+
+    for name, o, n in _pairs("calendar", old.calendars, new.calendars, lambda c: c.name, out):
+        before = format_policy(ast.Policy(id="x", version="0.0.0", items=(o,)))
+        after = format_policy(ast.Policy(id="x", version="0.0.0", items=(n,)))
+        if before != after:
+            out.append(Change("calendar", name, "changed", _block_body(before), _block_body(after),
+                              f"calendar {name} changed"))
+    return out
+
+
+def _block_body(text: str) -> str:
+    """A formatted one-block policy reduced to the block's own lines."""
+    lines = [line.strip() for line in text.splitlines()]
+    return "; ".join(line for line in lines[2:-2] if line and line != "}")
+
+
+def _fields(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    out: list[Change] = []
+    for name, f, g in _pairs("lead field", old.fields, new.fields, lambda f: f.name, out,
+                             lambda g: field_type(g.type)):
+        if g.type != f.type:
+            out.append(_changed("lead field", name, field_type(f.type), field_type(g.type),
+                                f"lead field {name}: {field_type(f.type)} → {field_type(g.type)}"))
+        if g.required != f.required:
+            out.append(_changed("lead field", name, "required" if f.required else "optional",
+                                "required" if g.required else "optional",
+                                f"lead field {name}: {'now required' if g.required else 'no longer required'}"))
+        if g.default != f.default:
+            out.append(_changed("lead field", name, _default(f), _default(g), f"lead field {name}: default changed"))
+    return out
+
+
+def _default(f: ast.LeadField) -> str:
+    from leadpolicy.language.formatter import literal
+
+    return f"default {literal(f.default)}" if f.default is not None else "no default"
+
+
+def _scores(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    out: list[Change] = []
+    for name, s, t in _pairs("score", old.scores, new.scores, lambda s: s.name, out):
+        ra, rb = _by_key(s.rules, _rule_key), _by_key(t.rules, _rule_key)
+        for key, rule in ra.items():
+            label = f"{name}, {key}"
+            other = rb.get(key)
+            if other is None:
+                out.append(Change("rule", label, "removed", rule_text(rule), None,
+                                  f"{label}: rule removed ({rule_text(rule)})"))
+                continue
+            if type(rule) is not type(other):
+                out.append(_changed("rule", label, rule_text(rule), rule_text(other)))
+                continue
+            if rule.points != other.points:
+                out.append(_changed("rule", label, _points(rule), _points(other)))
+            if isinstance(rule, ast.PointsRule) and rule.condition != other.condition:
+                out.append(_changed("rule", label, f"when {cond_text(rule.condition)}",
+                                    f"when {cond_text(other.condition)}"))
+            if isinstance(rule, ast.PerRule) and (rule.cap != other.cap or rule.field_name != other.field_name):
+                out.append(_changed("rule", label, rule_text(rule), rule_text(other)))
+        out += [Change("rule", f"{name}, {key}", "added", None, rule_text(rule),
+                       f"{name}, {key}: rule added ({rule_text(rule)})") for key, rule in rb.items() if key not in ra]
+        for kind in (ast.Clamp, ast.Decay):
+            x, y = [i for i in s.items if isinstance(i, kind)], [i for i in t.items if isinstance(i, kind)]
+            if x != y:
+                before = rule_text(x[0]) if x else "none"
+                after = rule_text(y[0]) if y else "none"
+                out.append(_changed(kind.__name__.lower(), name, before, after))
+    return out
+
+
+def _entry_text(entry) -> str:
+    return f"when {cond_text(entry.condition)}" if entry.condition is not None else "otherwise"
+
+
+def _ladders(kind: str, old_items, new_items, key) -> list[Change]:
+    """Grades or routes: first-match entries by label."""
+    out: list[Change] = []
+    for name, g, h in _pairs(kind, old_items, new_items, key, out):
+        ea, eb = _by_key(g.entries, lambda e: e.label), _by_key(h.entries, lambda e: e.label)
+        for label, e in ea.items():
+            f = eb.get(label)
+            entry = f'{name} "{label}"'
+            if f is None:
+                out.append(Change(f"{kind} entry", entry, "removed", _entry_text(e), None, f"{entry} removed"))
+            elif e.condition != f.condition:
+                out.append(_changed(f"{kind} entry", entry, _entry_text(e), _entry_text(f)))
+        out += [Change(f"{kind} entry", f'{name} "{label}"', "added", None, _entry_text(e),
+                       f'{name} "{label}" added ({_entry_text(e)})') for label, e in eb.items() if label not in ea]
+        before = [e.label for e in g.entries if e.label in eb]
+        after = [e.label for e in h.entries if e.label in ea]
+        if before != after:
+            out.append(Change(kind, name, "reordered", ", ".join(before), ", ".join(after),
+                              f"{name}: entries reordered"))
+    return out
+
+
+def _stages(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    out: list[Change] = []
+    a, b = _by_key(old.stages, lambda s: s.name), _by_key(new.stages, lambda s: s.name)
+    for name, s, t in _pairs("stage", old.stages, new.stages, lambda s: s.name, out,
+                             lambda s: f"{_entry_text(s)}, owner {s.owner}"):
+        if s.condition != t.condition:
+            before = cond_text(s.condition) if s.condition is not None else "otherwise"
+            after = cond_text(t.condition) if t.condition is not None else "otherwise"
+            out.append(_changed("stage", name, before, after))
+        if s.owner != t.owner:
+            out.append(_changed("stage owner", name, s.owner, t.owner, f"{name}: owner {s.owner} → {t.owner}"))
+    kept_before, kept_after = [s for s in a if s in b], [s for s in b if s in a]
+    if kept_before != kept_after:
+        out.append(Change("stages", "", "reordered", ", ".join(kept_before), ", ".join(kept_after),
+                          "stages reordered"))
+    return out
+
+
+def _routes(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    return _ladders("route for", old.routes, new.routes, lambda r: ", ".join(r.stages))
+
+
+def _slas(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    out: list[Change] = []
+    for name, s, t in _pairs("sla", old.slas, new.slas, lambda s: s.name, out):
+        for kind in (ast.SlaOwner, ast.ClockSpan, ast.ClockLimit, ast.Target, ast.CountRule, ast.VolumeRule):
+            x, y = s.first(kind), t.first(kind)
+            if x != y:
+                before = sla_item_text(x) if x is not None else "none"
+                after = sla_item_text(y) if y is not None else "none"
+                out.append(_changed("sla", name, before, after))
+        if s.all(ast.NeedsReason) != t.all(ast.NeedsReason):
+            reasons = [", ".join(f"{n.event}: {'/'.join(n.reasons)}" for n in x.all(ast.NeedsReason)) or "none"
+                       for x in (s, t)]
+            out.append(_changed("sla reasons", name, reasons[0], reasons[1], f"{name}: agreed reasons changed"))
+    return out
+
+
+def _simple(kind: str, a: list[str], b: list[str]) -> list[Change]:
+    return [Change(kind, x, "removed", x, None, f"{kind}: {x} removed") for x in a if x not in b] + \
+        [Change(kind, x, "added", None, x, f"{kind}: {x} added") for x in b if x not in a]
+
+
+def impact(old_policy, new_policy, leads: list[dict], now: dt.datetime, examples: int = 5) -> dict[str, Any]:
+    """How many leads change stage, route and grades, a stage transition matrix, and example leads."""
+    moved: Counter[str] = Counter()
+    matrix: Counter = Counter()
+    samples: list[dict[str, Any]] = []
+    evaluated = rejected = 0
+    for lead in leads:
+        try:
+            before, after = old_policy.evaluate(lead, now), new_policy.evaluate(lead, now)
+        except ValueError:
+            rejected += 1
+            continue
+        evaluated += 1
+        matrix[(before.stage, after.stage)] += 1
+        diffs = []
+        for what in ("stage", "route"):
+            if getattr(before, what) != getattr(after, what):
+                moved[what] += 1
+                diffs.append(what)
+        old_grades, new_grades = before.grades, after.grades
+        if any(old_grades.get(k) != v for k, v in new_grades.items() if k in old_grades):
+            moved["grade"] += 1
+            diffs.append("grade")
+        if diffs and len(samples) < examples:
+            samples.append({"lead": lead, "before": before.as_dict(explain=False),
+                            "after": after.as_dict(explain=False)})
+    return {"leads": evaluated, "rejected": rejected, "changed": dict(moved),
+            "transitions": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(matrix.items()) if a != b],
+            "examples": samples}
+
+
+def render_text(d: PolicyDiff, markdown: bool = False) -> str:
+    lines = []
+    title = f"{d.new.id}: {d.old.version} → {d.new.version}"
+    lines.append(f"### {title}" if markdown else title)
+    if not d.changes:
+        lines.append("no changes")
+    for c in d.changes:
+        lines.append(f"- {c}" if markdown else f"  {c}")
+    if d.impact is not None:
+        i = d.impact
+        lines.append("")
+        lines.append(("#### Impact" if markdown else "impact") + f" on {i['leads']} leads" +
+                     (f" ({i['rejected']} could not be evaluated)" if i["rejected"] else ""))
+        for what in ("stage", "route", "grade"):
+            lines.append(f"{'- ' if markdown else '  '}{what} changes: {i['changed'].get(what, 0)}")
+        if i["transitions"]:
+            if markdown:
+                lines += ["", "| from | to | leads |", "| --- | --- | --- |"]
+                lines += [f"| {t['from']} | {t['to']} | {t['leads']} |" for t in i["transitions"]]
+            else:
+                lines += [f"  {t['from']} → {t['to']}: {t['leads']}" for t in i["transitions"]]
+        for ex in i["examples"]:
+            b, a = ex["before"], ex["after"]
+            who = ex["lead"].get("email") or ex["lead"].get("id") or json.dumps(ex["lead"])[:40]
+            lines.append(f"{'- ' if markdown else '  '}{who}: {b['stage']}/{b['route']} {b['scores']} "
+                         f"{b['grades']} → {a['stage']}/{a['route']} {a['scores']} {a['grades']}")
+    return "\n".join(lines) + "\n"
+
+
+def read_leads(path: Path) -> list[dict]:
+    """Leads from CSV, JSON Lines or Parquet, read as text and converted by type (as `score` reads them)."""
+    import duckdb
+
+    from leadpolicy.warehouse.batch import file_format
+
+    fmt = file_format(path)
+    if fmt == "jsonl":
+        return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    con = duckdb.connect()
+    reader = "read_csv(?, all_varchar = true, header = true)" if fmt == "csv" else "read_parquet(?)"
+    cursor = con.execute(f"SELECT * FROM {reader}", [str(path)])
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, (None if v is None else str(v) for v in row))) for row in cursor.fetchall()]

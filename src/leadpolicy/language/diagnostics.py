@@ -1,0 +1,164 @@
+"""Diagnostics as data: stable codes, severities, spans, hints, and one renderer."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from leadpolicy.language.ast import NO_SPAN, Span
+
+MAX_SHOWN = 100  # characters of a source line shown under a diagnostic
+
+ERROR = "error"
+WARNING = "warning"
+
+# The one table of diagnostic codes. docs/diagnostics.md is generated from it
+# and a test keeps the two in step.
+CODES: dict[str, tuple[str, str]] = {
+    # code: (severity, what it means)
+    "unreadable-file": (ERROR, "The path does not exist, or the file is binary or not UTF-8."),
+    "empty-file": (ERROR, "The policy file holds no policy."),
+    "syntax-error": (ERROR, "The text does not follow the grammar of the language."),
+    "too-deep": (ERROR, "A condition is nested more deeply than the language allows (100 levels)."),
+    "bad-version": (ERROR, "The policy version is not MAJOR.MINOR.PATCH semver."),
+    "bad-id": (ERROR, "The policy id is not a slug (lowercase letters, digits, dashes)."),
+    "missing-title": (WARNING, "The policy has no title."),
+    "too-few-owners": (ERROR, "A policy needs at least two owning teams to be an agreement."),
+    "duplicate-name": (ERROR, "Two things of the same kind (fields, scores, stages, ...) share a name."),
+    "duplicate-block": (ERROR, "A block that may appear once (title, timezone, stages, ...) appears twice."),
+    "reserved-name": (ERROR, "A field is named after a word that conditions reserve."),
+    "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade."),
+    "used-before-defined": (ERROR, "A score or grade is used above the place it is defined."),
+    "type-mismatch": (ERROR, "Two things of different types are compared, or an operator does not fit a type."),
+    "not-a-choice": (ERROR, "A value is not one of a `one of` field's choices."),
+    "unknown-stage": (ERROR, "A route or recycle rule names a stage that is not defined."),
+    "unknown-calendar": (ERROR, "An SLA names a calendar that is not defined."),
+    "unknown-team": (ERROR, "An owner team is not one of the teams that own the policy."),
+    "unknown-timezone": (ERROR, "The timezone is not an IANA zone name such as America/New_York."),
+    "unknown-holidays": (ERROR, "The holidays package knows no such country or subdivision."),
+    "bad-value": (ERROR, "A number, date, time, day or unit is out of range or malformed."),
+    "otherwise-not-last": (ERROR, "An `otherwise` entry is followed by more entries."),
+    "missing-otherwise": (ERROR, "The stages have no `otherwise`, so a lead could have no stage."),
+    "unreachable": (ERROR, "An entry can never be chosen because earlier entries always match first."),
+    "incomplete-sla": (ERROR, "An SLA lacks a part its kind needs (owner, clock, limit, target)."),
+    "bad-samples": (ERROR, "A samples file is not valid YAML, does not follow the samples schema, "
+                           "or names a missing policy."),
+    "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
+    "low-coverage": (ERROR, "With --min-coverage: the sample cases cover less of the policy than the floor."),
+    "bad-approvals": (ERROR, "An approvals file is not valid YAML or does not follow the approvals schema."),
+    "not-approved": (ERROR, "With --require-approvals: an owning team has not approved the current content."),
+    "version-not-bumped": (ERROR, "With --against: the policy changed but its version did not move enough."),
+    "bad-ref": (ERROR, "With --against: the git reference or the file at it cannot be read."),
+    "not-formatted": (ERROR, "With `leadpolicy ci`: the policy is not in canonical form (`leadpolicy fmt`)."),
+    "effective-unapproved": (WARNING, "The policy's effective date has passed but not every team approved it."),
+    "no-sql-form": (WARNING, "A construct the SQL target cannot express yet: the policy runs in Python only."),
+    "never-true": (WARNING, "A condition can never be true, so its rule never fires."),
+    "always-true": (WARNING, "A rule's condition is always true; write it as a constant or `otherwise`."),
+    "no-route-otherwise": (WARNING, "A route has no `otherwise`: some leads of its stages get no queue."),
+    "grade-no-otherwise": (WARNING, "A grade has no `otherwise`: some leads get no grade."),
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in one file."""
+
+    code: str
+    message: str
+    file: str
+    span: Span = NO_SPAN
+    hint: str | None = None
+    severity: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code {self.code!r}")
+        if not self.severity:
+            object.__setattr__(self, "severity", CODES[self.code][0])
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.span.line, self.span.column, self.code, self.message)
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean "x"?' hint from the closest candidate, if any is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f'did you mean "{close[0]}"?' if close else None
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a policy as the parser counts them: split at "\\n" only (U+2028, form feeds and
+    other separators that str.splitlines() also breaks at stay inside their line)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def printable(line: str) -> str:
+    """A source line safe to show in a terminal: control and separator characters become U+FFFD,
+    one for one, so the caret below still points at the right column."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in line)
+
+
+def render(diag: Diagnostic, source: str | None) -> str:
+    """`FILE:LINE:COL: CODE: message`, the source line, a caret, and a hint."""
+    prefix = f"{diag.file}:{diag.span.line}:{diag.span.column}" if diag.span.line else diag.file
+    head = f"{prefix}: {diag.code}: "
+    if diag.severity == WARNING:
+        head += "warning: "
+    out = [head + diag.message]
+    if source is not None and diag.span.line:
+        lines = source_lines(source)
+        if 0 < diag.span.line <= len(lines):
+            text = printable(lines[diag.span.line - 1].expandtabs(1))
+            col = max(diag.span.column, 1)
+            if diag.span.end_line == diag.span.line and diag.span.end_column > col:
+                width = diag.span.end_column - col
+            else:
+                width = max(len(text.rstrip()) - col + 1, 1)
+            width = max(width, 1)
+            if len(text) > MAX_SHOWN:
+                # Show a window of a very long line around the caret.
+                start = max(0, min(col - 1 - MAX_SHOWN // 3, len(text) - MAX_SHOWN))
+                shown = text[start:start + MAX_SHOWN]
+                prefix_dots = "..." if start else ""
+                text = prefix_dots + shown + ("..." if start + MAX_SHOWN < len(text) else "")
+                col = col - start + len(prefix_dots)
+                width = min(width, MAX_SHOWN - (col - 1 - len(prefix_dots)))
+            out.append("    " + text)
+            out.append("    " + " " * (col - 1) + "^" * max(width, 1))
+    if diag.hint:
+        out.append(f"    hint: {diag.hint}")
+    return "\n".join(out)
+
+
+def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
+    return "\n".join(render(d, sources.get(d.file)) for d in sorted(diags, key=Diagnostic.sort_key))
+
+
+def codes_markdown() -> str:
+    """The documentation table of every code."""
+    rows = ["| code | severity | meaning |", "| --- | --- | --- |"]
+    rows += [f'| <a id="{code}"></a>`{code}` | {sev} | {text} |' for code, (sev, text) in CODES.items()]
+    return "\n".join(rows) + "\n"

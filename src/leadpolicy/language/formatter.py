@@ -1,0 +1,321 @@
+"""Canonical, idempotent formatting of a policy that keeps its comments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Callable, Sequence
+
+from lark import Token
+
+from leadpolicy.language import ast
+
+INDENT = "  "
+ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+PRECEDENCE = {ast.Or: 1, ast.And: 2, ast.Not: 3}
+
+
+def quote(text: str) -> str:
+    """A policy string literal for `text`."""
+    escaped = "".join(ESCAPES.get(ch, ch) for ch in text)
+    return f'"{escaped}"'
+
+
+def number(value: Decimal, signed: bool = False) -> str:
+    text = str(value)
+    if "E" in text or "e" in text:
+        text = format(value, "f")
+    if signed and not text.startswith("-"):
+        text = "+" + text
+    return text
+
+
+def literal(lit: ast.Literal) -> str:
+    if lit.kind == "number":
+        return number(lit.value)  # type: ignore[arg-type]
+    if lit.kind == "text":
+        return quote(lit.value)  # type: ignore[arg-type]
+    if lit.kind == "yesno":
+        return "yes" if lit.value else "no"
+    return str(lit.value)
+
+
+def operand(node: ast.Node) -> str:
+    if isinstance(node, ast.Literal):
+        return literal(node)
+    if isinstance(node, ast.NameRef):
+        return node.name
+    if isinstance(node, ast.DaysSince):
+        return f"days since {node.field_name}"
+    raise TypeError(f"not an operand: {node!r}")
+
+
+def _quoted_list(values) -> str:
+    return "(" + ", ".join(quote(v) for v in values) + ")"
+
+
+def condition(node: ast.Node, parent_level: int = 0) -> str:
+    """Source text of a condition, with only the parentheses it needs."""
+    level = PRECEDENCE.get(type(node), 4)
+    if isinstance(node, ast.Or):
+        text = " or ".join(condition(i, 1) for i in node.items)
+    elif isinstance(node, ast.And):
+        text = " and ".join(condition(i, 2) for i in node.items)
+    elif isinstance(node, ast.Not):
+        text = "not " + condition(node.operand, 3)
+    elif isinstance(node, ast.Compare):
+        text = f"{operand(node.left)} {node.op} {operand(node.right)}"
+    elif isinstance(node, ast.Between):
+        text = f"{operand(node.operand)} between {operand(node.low)} and {operand(node.high)}"
+    elif isinstance(node, ast.InList):
+        word = "not in" if node.negated else "in"
+        text = f"{operand(node.operand)} {word} (" + ", ".join(literal(v) for v in node.values) + ")"
+    elif isinstance(node, ast.TextMatch):
+        subject = operand(node.operand)
+        if node.how == "contains_any":
+            text = f"{subject} contains any {_quoted_list(node.values)}"
+        else:
+            word = {"contains": "contains", "starts": "starts with", "ends": "ends with"}[node.how]
+            text = f"{subject} {word} {quote(node.values[0])}"
+    elif isinstance(node, ast.IsMissing):
+        text = f"{operand(node.operand)} is {'present' if node.negated else 'missing'}"
+    elif isinstance(node, ast.Truthy):
+        text = operand(node.operand)
+    else:
+        raise TypeError(f"not a condition: {node!r}")
+    return f"({text})" if level < parent_level else text
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Columns padded to the widest cell plus two spaces; the last column is not padded."""
+    if not rows:
+        return []
+    widths: dict[int, int] = {}
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths.get(i, 0), len(cell))
+    out = []
+    for row in rows:
+        cells = [cell.ljust(widths[i] + 2) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        out.append("".join(cells).rstrip())
+    return out
+
+
+class _Writer:
+    """Writes lines at an indentation level, placing comments by source line."""
+
+    def __init__(self, comments: list[Token]):
+        self.lines: list[str] = []
+        self.level = 0
+        self.pending = sorted(comments, key=lambda t: (t.line, t.column))
+
+    def comments_before(self, line: int) -> None:
+        while self.pending and (self.pending[0].line or 0) < line:
+            self.lines.append(INDENT * self.level + str(self.pending.pop(0)).strip())
+
+    def trailing(self, line: int) -> str:
+        parts = []
+        while self.pending and self.pending[0].line == line:
+            parts.append(str(self.pending.pop(0)).strip())
+        return ("  " + " ".join(parts)) if parts else ""
+
+    def write(self, text: str, node: ast.Node | None = None) -> None:
+        suffix = ""
+        if node is not None and node.span.line:
+            self.comments_before(node.span.line)
+            suffix = self.trailing(node.span.line)
+            if node.span.end_line != node.span.line:
+                suffix += self.trailing(node.span.end_line)
+        self.lines.append((INDENT * self.level + text + suffix).rstrip())
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def open_block(self, text: str, node: ast.Node) -> None:
+        self.comments_before(node.span.line)
+        self.lines.append(INDENT * self.level + text + " {" + self.trailing(node.span.line))
+        self.level += 1
+
+    def close_block(self, node: ast.Node) -> None:
+        self.comments_before(node.span.end_line)
+        self.level -= 1
+        self.lines.append(INDENT * self.level + "}" + self.trailing(node.span.end_line))
+
+    def rows(self, entries: Sequence[tuple[ast.Node, list[str]]]) -> None:
+        for (node, _), text in zip(entries, _aligned([cells for _, cells in entries])):
+            self.write(text, node)
+
+
+def format_policy(policy: ast.Policy, comments: list[Token] | None = None) -> str:
+    """The canonical text of a policy. Comments are kept next to the line they annotated."""
+    w = _Writer(list(comments or []))
+    leading = [c for c in w.pending if (c.line or 0) < policy.span.line]
+    if leading:
+        w.comments_before(policy.span.line)
+        if (leading[-1].line or 0) < policy.span.line - 1:
+            w.blank()
+    w.open_block(f"policy {quote(policy.id)} version {policy.version}", policy)
+    header = (ast.Title, ast.Owner, ast.Timezone, ast.Effective)
+    previous_was_header = True
+    owner_width = max((len(o.team) for o in policy.owners), default=0)
+    for item in policy.items:
+        is_header = isinstance(item, header)
+        if not (is_header and previous_was_header):
+            w.blank()
+        previous_was_header = is_header
+        _FORMATTERS[type(item)](w, item, owner_width)
+    w.close_block(policy)
+    w.comments_before(10**9)
+    return "\n".join(w.lines).rstrip() + "\n"
+
+
+def _title(w: _Writer, node: ast.Title, _: int) -> None:
+    w.write(f"title {quote(node.text)}", node)
+
+
+def _owner(w: _Writer, node: ast.Owner, width: int) -> None:
+    w.write(f"owner {node.team.ljust(width)} {quote(node.person)}", node)
+
+
+def _timezone(w: _Writer, node: ast.Timezone, _: int = 0) -> None:
+    w.write(f"timezone {quote(node.name)}", node)
+
+
+def _effective(w: _Writer, node: ast.Effective, _: int) -> None:
+    w.write(f"effective {node.date}", node)
+
+
+def field_type(t: ast.FieldType) -> str:
+    return f"one of {_quoted_list(t.choices)}" if t.name == "one of" else t.name
+
+
+def _lead(w: _Writer, node: ast.LeadBlock, _: int) -> None:
+    w.open_block("lead", node)
+    rows = []
+    for f in node.fields:
+        rest = field_type(f.type)
+        if f.required:
+            rest += " required"
+        if f.default is not None:
+            rest += f" default {literal(f.default)}"
+        rows.append((f, [f.name, rest]))
+    w.rows(rows)
+    w.close_block(node)
+
+
+def rule_text(rule: ast.Node, points_width: int = 0) -> str:
+    if isinstance(rule, ast.PointsRule):
+        return f"{number(rule.points, signed=True).ljust(points_width)} when {condition(rule.condition)}"
+    if isinstance(rule, ast.PerRule):
+        return (f"{number(rule.points, signed=True).ljust(points_width)} per {rule.field_name} "
+                f"up to {number(rule.cap)}")
+    if isinstance(rule, ast.Decay):
+        return f"decay {number(rule.percent)}% every {number(rule.every_days)} days since {rule.field_name}"
+    if isinstance(rule, ast.Clamp):
+        return f"clamp {number(rule.low)} to {number(rule.high)}"
+    raise TypeError(rule)
+
+
+def _score(w: _Writer, node: ast.Score, _: int) -> None:
+    w.open_block(f"score {node.name}" + (f" {quote(node.label)}" if node.label is not None else ""), node)
+    width = max((len(number(r.points, signed=True)) for r in node.rules), default=0)
+    rows = []
+    for item in node.items:
+        text = rule_text(item, width)
+        reason = getattr(item, "reason", None)
+        rows.append((item, [text, quote(reason)] if reason is not None else [text]))
+    w.rows(rows)
+    w.close_block(node)
+
+
+def _entries(entries: tuple[ast.LabelEntry, ...]) -> list[tuple[ast.Node, list[str]]]:
+    return [(e, [quote(e.label), f"when {condition(e.condition)}" if e.condition else "otherwise"]) for e in entries]
+
+
+def _grade(w: _Writer, node: ast.Grade, _: int) -> None:
+    w.open_block(f"grade {node.name} from {node.source}", node)
+    w.rows(_entries(node.entries))
+    w.close_block(node)
+
+
+def _stages(w: _Writer, node: ast.Stages, _: int) -> None:
+    w.open_block("stages", node)
+    w.rows([(e, [e.name, f"when {condition(e.condition)}" if e.condition else "otherwise", f"owner {e.owner}"])
+            for e in node.entries])
+    w.close_block(node)
+
+
+def _route(w: _Writer, node: ast.Route, _: int) -> None:
+    w.open_block("route for " + ", ".join(node.stages), node)
+    w.rows(_entries(node.entries))
+    w.close_block(node)
+
+
+def days_text(first: str, last: str) -> str:
+    return first if first == last else f"{first}-{last}"
+
+
+def _calendar(w: _Writer, node: ast.Calendar, _: int) -> None:
+    w.open_block(f"calendar {node.name}", node)
+    for item in node.items:
+        if isinstance(item, ast.Timezone):
+            _timezone(w, item)
+        elif isinstance(item, ast.OpenHours):
+            days = ", ".join(days_text(a, b) for a, b in item.days)
+            ranges = ", ".join(f"{a}-{b}" for a, b in item.ranges)
+            w.write(f"open {days} {ranges}", item)
+        elif isinstance(item, ast.Holidays):
+            w.write(f"holidays {quote(item.country)}" + (f" {quote(item.subdivision)}" if item.subdivision else ""),
+                    item)
+        elif isinstance(item, ast.Closed):
+            w.write(f"closed {item.date}", item)
+    w.close_block(node)
+
+
+def sla_item_text(item: ast.Node) -> str:
+    if isinstance(item, ast.SlaOwner):
+        return f"owner {item.team}"
+    if isinstance(item, ast.ClockSpan):
+        return f"from {item.start} until " + " or ".join(item.stops)
+    if isinstance(item, ast.ClockLimit):
+        return f"within {number(item.amount)} {item.unit}" + (f" on {item.calendar}" if item.calendar else "")
+    if isinstance(item, ast.Target):
+        return f"target {number(item.percent)}%"
+    if isinstance(item, ast.NeedsReason):
+        return f"{item.event} needs reason {_quoted_list(item.reasons)}"
+    if isinstance(item, ast.CountRule):
+        return (f"at least {number(item.count)} {item.event} within {number(item.window)} {item.window_unit} "
+                f"after {item.after}")
+    if isinstance(item, ast.VolumeRule):
+        return f"at least {number(item.count)} {item.event} per {item.period}"
+    raise TypeError(item)
+
+
+def _sla(w: _Writer, node: ast.Sla, _: int) -> None:
+    w.open_block(f"sla {node.name}" + (f" {quote(node.label)}" if node.label is not None else ""), node)
+    for item in node.items:
+        w.write(sla_item_text(item), item)
+    w.close_block(node)
+
+
+def _recycle(w: _Writer, node: ast.Recycle, _: int) -> None:
+    w.open_block("recycle", node)
+    w.rows([(r, [f"{r.event} because {quote(r.reason)}", f"to {r.stage} after {number(r.after)} {r.unit}"])
+            for r in node.rules])
+    w.close_block(node)
+
+
+_FORMATTERS: dict[type, Callable] = {
+    ast.Title: _title,
+    ast.Owner: _owner,
+    ast.Timezone: _timezone,
+    ast.Effective: _effective,
+    ast.LeadBlock: _lead,
+    ast.Score: _score,
+    ast.Grade: _grade,
+    ast.Stages: _stages,
+    ast.Route: _route,
+    ast.Calendar: _calendar,
+    ast.Sla: _sla,
+    ast.Recycle: _recycle,
+}

@@ -1,0 +1,61 @@
+"""Finding policy and samples files, and loading a policy through parse and check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from leadpolicy.language.checker import check
+from leadpolicy.language.diagnostics import Diagnostic
+from leadpolicy.language.parser import ParseResult, parse_file, parse_text
+
+POLICY_SUFFIX = ".policy"
+SAMPLES_SUFFIX = ".samples.yaml"
+
+
+# A loaded policy is a parse result whose diagnostics also hold the checker's.
+LoadedPolicy = ParseResult
+
+
+def _checked(result: ParseResult) -> ParseResult:
+    if result.policy is not None:
+        result.diagnostics.extend(check(result.policy, result.file))
+    return result
+
+
+def load_policy(path: str | Path) -> ParseResult:
+    """Parse and check a policy file."""
+    return _checked(parse_file(path))
+
+
+def load_policy_text(text: str, file: str = "<policy>") -> ParseResult:
+    """Parse and check policy source."""
+    return _checked(parse_text(text, file))
+
+
+def samples_for(policy_file: str | Path) -> Path:
+    path = Path(policy_file)
+    return path.with_name(path.name[: -len(POLICY_SUFFIX)] + SAMPLES_SUFFIX) if path.name.endswith(
+        POLICY_SUFFIX) else path.with_name(path.name + SAMPLES_SUFFIX)
+
+
+def discover(paths: list[str]) -> tuple[list[Path], list[Path], list[Diagnostic]]:
+    """Policy files and samples files under the given paths (files or directories), sorted."""
+    policies: list[Path] = []
+    samples: list[Path] = []
+    problems: list[Diagnostic] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            policies += sorted(p for p in path.rglob("*" + POLICY_SUFFIX) if p.is_file())
+            samples += sorted(p for p in path.rglob("*" + SAMPLES_SUFFIX) if p.is_file())
+        elif path.name.endswith(SAMPLES_SUFFIX):
+            samples.append(path)
+        elif path.exists() or path.name.endswith(POLICY_SUFFIX):
+            policies.append(path)
+        else:
+            problems.append(Diagnostic("unreadable-file", "no such file or directory", raw))
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir() and not any(p.is_relative_to(path) for p in policies):
+            problems.append(Diagnostic("unreadable-file", f"no {POLICY_SUFFIX} files in this directory", raw))
+    return list(dict.fromkeys(policies)), list(dict.fromkeys(samples)), problems

@@ -1,0 +1,521 @@
+"""Source text to typed syntax tree, with Lark (LALR); syntax errors become diagnostics."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.visitors import Transformer_NonRecursive
+
+from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import Diagnostic, source_lines
+
+MAX_DEPTH = 100
+BOOLEAN_RULES = ("and_", "or_", "not_")
+
+# How a terminal is named in a message.
+TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": 'a quoted text ("...")',
+    "NUMBER": "a number",
+    "DATE": "a date (YYYY-MM-DD)",
+    "TIME": "a time (HH:MM)",
+    "VERSION": "a version (1.0.0)",
+    "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
+    "$END": "the end of the file",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def grammar_parser() -> Lark:
+    text = resources.files("leadpolicy").joinpath("grammar/leadpolicy.lark").read_text("utf-8")
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+@dataclass
+class ParseResult:
+    """A parsed file: the tree (None when it could not be built), its source and diagnostics."""
+
+    file: str
+    source: str  # empty when the file could not be read
+    policy: ast.Policy | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    comments: list[Token] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.policy is None or any(d.is_error for d in self.diagnostics)
+
+
+def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
+    """Read a policy file as UTF-8 text, turning every way it can fail into a diagnostic."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None, [Diagnostic("unreadable-file", "no such file", name)]
+    except IsADirectoryError:
+        return None, [Diagnostic("unreadable-file", "is a directory, not a policy file", name)]
+    except OSError as exc:
+        return None, [Diagnostic("unreadable-file", f"cannot read: {exc.strerror}", name)]
+    if b"\x00" in raw:
+        return None, [Diagnostic("unreadable-file", "binary file (it holds NUL bytes), not a policy", name)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            Diagnostic(
+                "unreadable-file",
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                name,
+                ast.Span(line, col, line, col + 1),
+                hint="save the file as UTF-8",
+            )
+        ]
+    return text, []
+
+
+def parse_file(path: str | Path) -> ParseResult:
+    text, diags = read_source(path)
+    if text is None:
+        return ParseResult(str(path), "", None, diags)
+    return parse_text(text, str(path))
+
+
+def parse_text(text: str, file: str = "<policy>") -> ParseResult:
+    """Parse policy source. Never raises for bad input: problems are diagnostics."""
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in source_lines(text)
+    ):
+        return ParseResult(file, text, None, [Diagnostic("empty-file", "the file holds no policy", file,
+                                                         hint='start with: policy "my-policy" version 1.0.0 { ... }')])
+    comments: list[Token] = []
+    parser = grammar_parser()
+    try:
+        tree = parser.parse(text)
+        comments.extend(_comments(text))
+    except UnexpectedInput as exc:
+        reserved = _option_word_as_field(text, file)
+        return ParseResult(file, text, None, [reserved or _syntax_diagnostic(exc, text, file)], comments)
+    deep = _too_deep(tree)
+    if deep is not None:
+        too_deep = Diagnostic("too-deep", f"condition nested more than {MAX_DEPTH} levels deep", file, deep,
+                              hint="split it into simpler rules")
+        return ParseResult(file, text, None, [too_deep], comments)
+    try:
+        policy = _ToAst().transform(tree)
+    except VisitError as exc:  # our own errors are never hidden behind Lark's
+        raise exc.orig_exc from None
+    return ParseResult(file, text, policy, [], comments)
+
+
+_OPTION_AS_FIELD = re.compile(r"^(\s*)(required|default)\s+(text|number|yes/no|date|timestamp|one\s+of)\b")
+
+
+def _option_word_as_field(text: str, file: str) -> Diagnostic | None:
+    """A field named `required` or `default` reads as an option of the field before it, so the
+    grammar cannot take it; say that instead of the syntax error it leads to further on."""
+    for number, line in enumerate(source_lines(text), start=1):
+        found = _OPTION_AS_FIELD.match(line)
+        if found:
+            word, column = found.group(2), len(found.group(1)) + 1
+            return Diagnostic("reserved-name", f'"{word}" cannot name a lead field: after a field it is read as '
+                              "that field's option", file, ast.Span(number, column, number, column + len(word)),
+                              hint=f'rename it, for example "{word}_value"')
+    return None
+
+
+def _comments(text: str) -> list[Token]:
+    """Comment tokens with positions. A '#' inside a quoted text is not a comment."""
+    found: list[Token] = []
+    for lineno, line in enumerate(source_lines(text), start=1):
+        in_string = False
+        escaped = False
+        for col, ch in enumerate(line):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#":
+                tok = Token("COMMENT", line[col:].rstrip())
+                tok.line, tok.column = lineno, col + 1
+                found.append(tok)
+                break
+    return found
+
+
+def _too_deep(tree: Tree) -> ast.Span | None:
+    """Where conditions nest more than MAX_DEPTH levels (and/or of the same kind flatten, so they do not count)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            return ast.Span(meta.line, meta.column, meta.line, meta.column + 1)
+        for child in node.children:
+            if isinstance(child, Tree):
+                deeper = child.data in BOOLEAN_RULES and (child.data != node.data or child.data == "not_")
+                stack.append((child, depth + 1 if deeper else depth))
+    return None
+
+
+def _terminal_word(parser: Lark, name: str) -> str:
+    if name in TERMINAL_WORDS:
+        return TERMINAL_WORDS[name]
+    try:
+        pattern = parser.get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    return f"`{pattern.value}`" if pattern.type == "str" else name.lower()
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    parser = grammar_parser()
+    line = getattr(exc, "line", 0) or 0
+    column = getattr(exc, "column", 0) or 0
+    hint = None
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
+        message = f"unexpected character {ch!r}"
+        rest = text[pos:pos + 2]
+        if ch == '"':
+            message = "text that is never closed"
+            hint = 'a quoted text ends with " on the same line'
+        elif ch == "'":
+            hint = 'texts are written in double quotes: "like this"'
+        elif rest in ("&&", "||") or ch in "&|":
+            hint = "write `and` / `or`"
+        elif rest == "==":
+            hint = "compare with a single ="
+        elif exc.allowed:
+            words = sorted({_terminal_word(parser, t) for t in exc.allowed})
+            hint = "expected " + _one_of(words)
+        width = 1
+    else:
+        token: Token = exc.token  # type: ignore[attr-defined]
+        expected = set(getattr(exc, "expected", ()) or getattr(exc, "accepts", ()) or ())
+        if isinstance(exc, UnexpectedEOF) or token.type == "$END":
+            message = "the file ends too early"
+            line, column = _last_position(text)
+            width = 1
+            hint = "is a closing } missing?" if "RBRACE" in expected else None
+        else:
+            shown = token.value if len(token.value) <= 30 else token.value[:27] + "..."
+            message = f"unexpected {shown!r}"
+            width = max(len(token.value), 1)
+        words = sorted({_terminal_word(parser, t) for t in expected})
+        if words and hint is None:
+            hint = "expected " + _one_of(words)
+        start = token.start_pos or 0
+        if token.type == "COMPARE" and token.value == "=" and text[start - 1:start] == "=":
+            hint = "compare with a single ="
+        elif "WHEN" in expected and token.type in ("NAME", "STRING"):
+            hint = "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
+    return Diagnostic("syntax-error", message, file, ast.Span(line, column, line, column + width), hint=hint)
+
+
+def _one_of(words: list[str]) -> str:
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return words[0] if len(words) == 1 else "one of: " + ", ".join(words)
+
+
+def _last_position(text: str) -> tuple[int, int]:
+    lines = source_lines(text.rstrip()) or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+# ---------------------------------------------------------------- tree building
+
+
+def _span(meta_or_token) -> ast.Span:
+    return ast.Span(
+        getattr(meta_or_token, "line", 0) or 0,
+        getattr(meta_or_token, "column", 0) or 0,
+        getattr(meta_or_token, "end_line", 0) or 0,
+        getattr(meta_or_token, "end_column", 0) or 0,
+    )
+
+
+def unquote(token: str) -> str:
+    """The text of a STRING token; escapes \\" \\\\ \\n \\t, others kept as written."""
+    body = token[1:-1]
+    out = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _strings(items) -> tuple[str, ...]:
+    return tuple(unquote(t) for t in items)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer_NonRecursive):
+    """Builds ast nodes from Lark's tree; each node gets the span of its rule."""
+
+    def start(self, meta, children):
+        return children[0]
+
+    def policy(self, meta, children):
+        pid, version, *items = children
+        return ast.Policy(id=unquote(pid), version=str(version), items=tuple(items), span=_span(meta),
+                          id_span=_span(pid), version_span=_span(version))
+
+    def title(self, meta, c):
+        return ast.Title(text=unquote(c[0]), span=_span(meta))
+
+    def owner(self, meta, c):
+        return ast.Owner(team=str(c[0]), person=unquote(c[1]), span=_span(meta))
+
+    def timezone(self, meta, c):
+        return ast.Timezone(name=unquote(c[0]), span=_span(meta))
+
+    def effective(self, meta, c):
+        return ast.Effective(date=str(c[0]), span=_span(meta))
+
+    # lead schema
+    def lead_block(self, meta, c):
+        return ast.LeadBlock(fields=tuple(c), span=_span(meta))
+
+    def field(self, meta, c):
+        name, ftype, *opts = c
+        required = any(o == "required" for o in opts)
+        default = next((o for o in opts if isinstance(o, ast.Literal)), None)
+        return ast.LeadField(name=str(name), type=ftype, required=required, default=default, span=_span(meta))
+
+    def text_type(self, meta, c):
+        return ast.FieldType(name="text", span=_span(meta))
+
+    def number_type(self, meta, c):
+        return ast.FieldType(name="number", span=_span(meta))
+
+    def yesno_type(self, meta, c):
+        return ast.FieldType(name="yes/no", span=_span(meta))
+
+    def date_type(self, meta, c):
+        return ast.FieldType(name="date", span=_span(meta))
+
+    def timestamp_type(self, meta, c):
+        return ast.FieldType(name="timestamp", span=_span(meta))
+
+    def choice_type(self, meta, c):
+        return ast.FieldType(name="one of", choices=c[0], span=_span(meta))
+
+    def required(self, meta, c):
+        return "required"
+
+    def default(self, meta, c):
+        return c[0]
+
+    # scores
+    def score(self, meta, c):
+        name = c[0]
+        label = unquote(c[1]) if len(c) > 1 and isinstance(c[1], Token) else None
+        items = tuple(x for x in c[1:] if isinstance(x, ast.Node))
+        return ast.Score(name=str(name), label=label, items=items, span=_span(meta))
+
+    def points_rule(self, meta, c):
+        reason = unquote(c[2]) if len(c) > 2 else None
+        return ast.PointsRule(points=Decimal(str(c[0])), condition=c[1], reason=reason, span=_span(meta))
+
+    def per_rule(self, meta, c):
+        reason = unquote(c[3]) if len(c) > 3 else None
+        return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(c[2])), reason=reason,
+                           span=_span(meta))
+
+    def decay(self, meta, c):
+        return ast.Decay(percent=Decimal(str(c[0])), every_days=Decimal(str(c[1])), field_name=str(c[2]),
+                         span=_span(meta))
+
+    def clamp(self, meta, c):
+        return ast.Clamp(low=Decimal(str(c[0])), high=Decimal(str(c[1])), span=_span(meta))
+
+    def grade(self, meta, c):
+        return ast.Grade(name=str(c[0]), source=str(c[1]), entries=tuple(c[2:]), span=_span(meta))
+
+    def label_when(self, meta, c):
+        return ast.LabelEntry(label=unquote(c[0]), condition=c[1], span=_span(meta))
+
+    def label_otherwise(self, meta, c):
+        return ast.LabelEntry(label=unquote(c[0]), condition=None, span=_span(meta))
+
+    def stages(self, meta, c):
+        return ast.Stages(entries=tuple(c), span=_span(meta))
+
+    def stage_when(self, meta, c):
+        return ast.StageEntry(name=str(c[0]), condition=c[1], owner=str(c[2]), span=_span(meta))
+
+    def stage_otherwise(self, meta, c):
+        return ast.StageEntry(name=str(c[0]), condition=None, owner=str(c[1]), span=_span(meta))
+
+    def route(self, meta, c):
+        return ast.Route(stages=c[0], entries=tuple(c[1:]), span=_span(meta))
+
+    # calendars
+    def calendar(self, meta, c):
+        return ast.Calendar(name=str(c[0]), items=tuple(c[1:]), span=_span(meta))
+
+    def open_hours(self, meta, c):
+        days = tuple(x for x in c if isinstance(x, tuple) and x[0] == "days")
+        ranges = tuple(x for x in c if isinstance(x, tuple) and x[0] == "range")
+        return ast.OpenHours(days=tuple(d[1:] for d in days), ranges=tuple(r[1:] for r in ranges), span=_span(meta))
+
+    def day_spec(self, meta, c):
+        return ("days", str(c[0]), str(c[-1]))
+
+    def time_range(self, meta, c):
+        return ("range", str(c[0]), str(c[1]))
+
+    def holidays(self, meta, c):
+        return ast.Holidays(country=unquote(c[0]), subdivision=unquote(c[1]) if len(c) > 1 else None, span=_span(meta))
+
+    def closed(self, meta, c):
+        return ast.Closed(date=str(c[0]), span=_span(meta))
+
+    # SLAs
+    def sla(self, meta, c):
+        label = unquote(c[1]) if len(c) > 1 and isinstance(c[1], Token) else None
+        items = tuple(x for x in c[1:] if isinstance(x, ast.Node))
+        return ast.Sla(name=str(c[0]), label=label, items=items, span=_span(meta))
+
+    def sla_owner(self, meta, c):
+        return ast.SlaOwner(team=str(c[0]), span=_span(meta))
+
+    def clock_span(self, meta, c):
+        return ast.ClockSpan(start=str(c[0]), stops=tuple(str(x) for x in c[1:]), span=_span(meta))
+
+    def clock_limit(self, meta, c):
+        return ast.ClockLimit(amount=Decimal(str(c[0])), unit=c[1], calendar=str(c[2]) if len(c) > 2 else None,
+                              span=_span(meta))
+
+    def plain_unit(self, meta, c):
+        return str(c[0])
+
+    def business_unit(self, meta, c):
+        return "business " + str(c[0])
+
+    def target(self, meta, c):
+        return ast.Target(percent=Decimal(str(c[0])), span=_span(meta))
+
+    def needs_reason(self, meta, c):
+        return ast.NeedsReason(event=str(c[0]), reasons=c[1], span=_span(meta))
+
+    def count_rule(self, meta, c):
+        return ast.CountRule(count=Decimal(str(c[0])), event=str(c[1]), window=Decimal(str(c[2])),
+                             window_unit=str(c[3]), after=str(c[4]), span=_span(meta))
+
+    def volume_rule(self, meta, c):
+        return ast.VolumeRule(count=Decimal(str(c[0])), event=str(c[1]), period=str(c[2]), span=_span(meta))
+
+    def recycle(self, meta, c):
+        return ast.Recycle(rules=tuple(c), span=_span(meta))
+
+    def recycle_rule(self, meta, c):
+        return ast.RecycleRule(event=str(c[0]), reason=unquote(c[1]), stage=str(c[2]), after=Decimal(str(c[3])),
+                               unit=str(c[4]), span=_span(meta))
+
+    # conditions
+    def or_(self, meta, c):
+        return ast.Or(items=_flatten(ast.Or, c), span=_span(meta))
+
+    def and_(self, meta, c):
+        return ast.And(items=_flatten(ast.And, c), span=_span(meta))
+
+    def not_(self, meta, c):
+        return ast.Not(operand=c[0], span=_span(meta))
+
+    def compare(self, meta, c):
+        return ast.Compare(op=str(c[1]), left=c[0], right=c[2], span=_span(meta))
+
+    def between(self, meta, c):
+        return ast.Between(operand=c[0], low=c[1], high=c[2], span=_span(meta))
+
+    def in_list(self, meta, c):
+        return ast.InList(operand=c[0], values=c[1], span=_span(meta))
+
+    def not_in_list(self, meta, c):
+        return ast.InList(operand=c[0], values=c[1], negated=True, span=_span(meta))
+
+    def contains(self, meta, c):
+        return ast.TextMatch(operand=c[0], how="contains", values=(unquote(c[1]),), span=_span(meta))
+
+    def contains_any(self, meta, c):
+        return ast.TextMatch(operand=c[0], how="contains_any", values=c[1], span=_span(meta))
+
+    def starts_with(self, meta, c):
+        return ast.TextMatch(operand=c[0], how="starts", values=(unquote(c[1]),), span=_span(meta))
+
+    def ends_with(self, meta, c):
+        return ast.TextMatch(operand=c[0], how="ends", values=(unquote(c[1]),), span=_span(meta))
+
+    def is_missing(self, meta, c):
+        return ast.IsMissing(operand=c[0], span=_span(meta))
+
+    def is_present(self, meta, c):
+        return ast.IsMissing(operand=c[0], negated=True, span=_span(meta))
+
+    def truthy(self, meta, c):
+        return ast.Truthy(operand=c[0], span=_span(meta))
+
+    def name_ref(self, meta, c):
+        return ast.NameRef(name=str(c[0]), span=_span(meta))
+
+    def days_since(self, meta, c):
+        return ast.DaysSince(field_name=str(c[0]), span=_span(meta))
+
+    def number_lit(self, meta, c):
+        return ast.Literal(kind="number", value=Decimal(str(c[0])), span=_span(meta))
+
+    def string_lit(self, meta, c):
+        return ast.Literal(kind="text", value=unquote(c[0]), span=_span(meta))
+
+    def date_lit(self, meta, c):
+        return ast.Literal(kind="date", value=str(c[0]), span=_span(meta))
+
+    def yes_lit(self, meta, c):
+        return ast.Literal(kind="yesno", value=True, span=_span(meta))
+
+    def no_lit(self, meta, c):
+        return ast.Literal(kind="yesno", value=False, span=_span(meta))
+
+    def literal_list(self, meta, c):
+        return tuple(c)
+
+    def string_list(self, meta, c):
+        return _strings(c)
+
+    def name_list(self, meta, c):
+        return tuple(str(x) for x in c)
+
+
+def _flatten(kind: type[ast.And] | type[ast.Or], items) -> tuple:
+    out: list[ast.Node] = []
+    for item in items:
+        if isinstance(item, kind):
+            out.extend(item.items)
+        else:
+            out.append(item)
+    return tuple(out)

@@ -1,0 +1,110 @@
+"""YAML documents (samples, approvals) read with line numbers, every failure a diagnostic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import Diagnostic
+from leadpolicy.semantics.leads import to_json_value
+
+
+@dataclass
+class YamlDoc:
+    """A YAML mapping as JSON data, and where each value stands in the file."""
+
+    file: str
+    data: dict
+    lines: dict[tuple, tuple[int, int]]
+
+    def span(self, path: tuple) -> ast.Span:
+        """The place of the value at a JSON path (or of its nearest parent that has one)."""
+        while path not in self.lines and path:
+            path = path[:-1]
+        line, col = self.lines.get(path, (1, 1))
+        return ast.Span(line, col, line, col + 1)
+
+
+def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, tuple[int, int]]:
+    """JSON path -> (line, column) of each YAML node, 1-based."""
+    out = {} if out is None else out
+    out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _line_map(value, path + (key.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _line_map(value, path + (i,), out)
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """YAML values (dates, timestamps) as the JSON values schemas speak of."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return to_json_value(value)
+
+
+class YamlError(ValueError):
+    """YAML that cannot be read: `line` and `column` (1-based) say where, the message says why."""
+
+    def __init__(self, message: str, line: int, column: int, hint: str):
+        super().__init__(f"{line}:{column}: {message}")
+        self.message, self.line, self.column, self.hint = message, line, column, hint
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree, refusing anchors and aliases. Raises YamlError."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            # Aliases can grow a small file into billions of nodes; these files never need them.
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+                raise YamlError("YAML anchors and aliases (&name, *name) are not allowed here", line, column,
+                                "write each value out in full")
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlError(f"not valid YAML: {problem}", mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
+                        "check the indentation and quoting on this line") from None
+
+
+def read_yaml(text: str) -> Any:
+    """The data of a YAML document, with anchors and aliases refused. Raises YamlError."""
+    return None if _compose(text) is None else yaml.safe_load(text)
+
+
+def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
+    """Read a YAML mapping; an unreadable file, bad YAML or another shape is a `code` diagnostic."""
+    from leadpolicy.language.parser import read_source
+
+    name = str(path)
+    text, diags = read_source(path)
+    if text is None:
+        return None, [Diagnostic(code, d.message, name, d.span, d.hint) for d in diags]
+    try:
+        node = _compose(text)
+        data = yaml.safe_load(text) if node is not None else None
+    except YamlError as exc:
+        span = ast.Span(exc.line, exc.column, exc.line, exc.column + 1)
+        return None, [Diagnostic(code, exc.message, name, span, hint=exc.hint)]
+    if node is None or not isinstance(data, dict):
+        return None, [Diagnostic(code, not_a_mapping, name, ast.Span(1, 1, 1, 2))]
+    return YamlDoc(name, jsonable(data), _line_map(node)), []
+
+
+def schema_errors(doc: YamlDoc, schema: dict) -> Iterator[tuple[Any, tuple, str]]:
+    """(jsonschema error, its JSON path, that path as text) for every way the document breaks the schema."""
+    from jsonschema import Draft202012Validator
+
+    for error in Draft202012Validator(schema).iter_errors(doc.data):
+        where = tuple(error.absolute_path)
+        yield error, where, "/".join(str(p) for p in where) or "the file"

@@ -1,0 +1,1 @@
+"""The documentation site, plain English, pictures and the Pygments lexer."""

@@ -1,0 +1,139 @@
+"""A policy in plain English, for the published docs: conditions, rules, SLAs, calendars."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import number
+
+OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
+
+
+def name(text: str) -> str:
+    """A field or event name in words: `job_title` -> `job title`."""
+    return text.replace("_", " ")
+
+
+def team(text: str) -> str:
+    """A team id as a name at the start of a sentence: `inside_sales` -> `Inside sales`."""
+    words = name(text)
+    return words[:1].upper() + words[1:]
+
+
+def quantity(amount: Decimal, unit: str) -> str:
+    """`1 day`, `2 days`, `1 business hour`, `1.5 hours`: the unit agrees with the number."""
+    singular = unit[:-1] if unit.endswith("s") else unit
+    return f"{number(amount)} {singular if amount == 1 else singular + 's'}"
+
+
+def operand(node: ast.Node) -> str:
+    if isinstance(node, ast.Literal):
+        if node.kind == "text":
+            return f'"{node.value}"'
+        if node.kind == "yesno":
+            return "yes" if node.value else "no"
+        if node.kind == "number":
+            return number(node.value)  # type: ignore[arg-type]
+        return str(node.value)
+    if isinstance(node, ast.NameRef):
+        return name(node.name)
+    if isinstance(node, ast.DaysSince):
+        return f"days since {name(node.field_name)}"
+    raise TypeError(node)
+
+
+def _listing(values: list[str], joiner: str) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" {joiner} " + values[-1]
+
+
+def condition(node: ast.Node, nested: bool = False) -> str:
+    if isinstance(node, ast.And):
+        text = " and ".join(condition(i, True) for i in node.items)
+        return f"({text})" if nested else text
+    if isinstance(node, ast.Or):
+        text = " or ".join(condition(i, True) for i in node.items)
+        return f"({text})" if nested else text
+    if isinstance(node, ast.Not):
+        return f"not {condition(node.operand, True)}"
+    if isinstance(node, ast.Compare):
+        return f"{operand(node.left)} {OPS[node.op]} {operand(node.right)}"
+    if isinstance(node, ast.Between):
+        return f"{operand(node.operand)} is between {operand(node.low)} and {operand(node.high)}"
+    if isinstance(node, ast.InList):
+        values = _listing([operand(v) for v in node.values], "or")
+        return f"{operand(node.operand)} is {'not ' if node.negated else ''}{values}"
+    if isinstance(node, ast.TextMatch):
+        values = _listing([f'"{v}"' for v in node.values], "or")
+        verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with",
+                "ends": "ends with"}[node.how]
+        return f"{operand(node.operand)} {verb} {values}"
+    if isinstance(node, ast.IsMissing):
+        return f"{operand(node.operand)} is {'known' if node.negated else 'unknown'}"
+    if isinstance(node, ast.Truthy):
+        return f"{operand(node.operand)} is yes"
+    raise TypeError(node)
+
+
+def rule(node: ast.Node) -> str:
+    if isinstance(node, ast.PointsRule):
+        return f"when {condition(node.condition)}"
+    if isinstance(node, ast.PerRule):
+        return f"for each unit of {name(node.field_name)}, up to {number(node.cap)} points"
+    raise TypeError(node)
+
+
+def decay(node: ast.Decay) -> str:
+    every = "day" if node.every_days == 1 else quantity(node.every_days, "days")
+    return f"the total loses {number(node.percent)}% for every {every} since {name(node.field_name)}"
+
+
+def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
+    text = quantity(node.amount, node.unit)
+    if node.calendar and node.calendar in calendars:
+        text += f" ({calendars[node.calendar]})"
+    return text
+
+
+def calendar(cal: ast.Calendar) -> str:
+    """'Mon-Fri 09:00-17:00 America/New_York; US holidays; closed 2026-12-24'."""
+    from leadpolicy.semantics import lowering
+    from leadpolicy.sla.calendars import BusinessCalendar
+
+    parts = [BusinessCalendar.from_ir(lowering.calendar(cal)).describe()]
+    for item in cal.items:
+        if isinstance(item, ast.Holidays):
+            parts.append(f"{item.country}{'-' + item.subdivision if item.subdivision else ''} holidays")
+    closed = [i.date for i in cal.items if isinstance(i, ast.Closed)]
+    if closed:
+        parts.append("closed " + ", ".join(closed))
+    return "; ".join(parts)
+
+
+def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
+    """One plain-English commitment."""
+    owner = node.first(ast.SlaOwner)
+    who = team(owner.team) if isinstance(owner, ast.SlaOwner) else "Someone"
+    target = node.first(ast.Target)
+    share = f", {number(target.percent)}% of the time" if isinstance(target, ast.Target) else ""
+    span, lim = node.first(ast.ClockSpan), node.first(ast.ClockLimit)
+    if isinstance(span, ast.ClockSpan) and isinstance(lim, ast.ClockLimit):
+        stops = _listing([name(s) for s in span.stops], "or")
+        text = (f"{who} commits that every lead that gets *{name(span.start)}* gets *{stops}* within "
+                f"{limit(lim, calendars)}{share}.")
+        for needs in node.all(ast.NeedsReason):
+            reasons = _listing([f'"{r}"' for r in needs.reasons], "or")
+            text += f" Every *{name(needs.event)}* gives a reason: {reasons}."
+        return text
+    count = node.first(ast.CountRule)
+    if isinstance(count, ast.CountRule):
+        return (f"{who} commits to at least {number(count.count)} *{name(count.event)}* within "
+                f"{quantity(count.window, count.window_unit)} after *{name(count.after)}*{share}.")
+    volume = node.first(ast.VolumeRule)
+    if isinstance(volume, ast.VolumeRule):
+        return f"{who} commits to at least {number(volume.count)} *{name(volume.event)}* every {volume.period}."
+    return f"{who}: (incomplete SLA)"
+
+
+def points(value: Decimal) -> str:
+    return number(value, signed=True)

@@ -1,0 +1,193 @@
+"""Published docs: a Markdown page per policy (with pictures), an index, and a MkDocs site."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import field_type, format_policy, literal, number
+from leadpolicy.publish import english
+from leadpolicy.publish.pictures import score_chart, stage_ladder
+from leadpolicy.semantics.lowering import fingerprint
+
+
+def md(value: Any) -> str:
+    """Text safe inside Markdown (and its tables): no HTML, no markup, no column breaks."""
+    text = html.escape("" if value is None else str(value), quote=False)
+    text = re.sub(r"([\\`*_\[\]|#])", r"\\\1", text)
+    return text.replace("\n", " ")
+
+
+def md_keep_emphasis(value: str) -> str:
+    """Like `md`, but keeps the *emphasis* our own English puts around event names."""
+    return re.sub(r"\\\*", "*", md(value))
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("leadpolicy.publish", "templates"), autoescape=False,
+                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = md
+    env.filters["md_keep_emphasis"] = md_keep_emphasis
+    return env
+
+
+def changelog(path: Path, limit: int = 20) -> list[dict]:
+    """(version, date, summary of changes) for each commit that touched the file, newest first."""
+    from leadpolicy.governance.approvals import GitError, git
+    from leadpolicy.governance.diff import changes
+    from leadpolicy.language.loader import load_policy_text
+
+    try:
+        cwd = path.resolve().parent
+        top = Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
+        relative = path.resolve().relative_to(top).as_posix()
+        log = git("log", f"-{limit}", "--follow", "--format=%H%x09%ad%x09%s", "--date=short", "--", relative, cwd=top)
+    except (GitError, ValueError):
+        return []
+    entries = []
+    versions = []
+    for line in log.splitlines():
+        commit, date, subject = line.split("\t", 2)
+        try:
+            text = git("show", f"{commit}:{relative}", cwd=top)
+        except GitError:
+            continue
+        loaded = load_policy_text(text, relative)
+        versions.append((commit, date, subject, loaded.policy if not loaded.has_errors else None))
+    for i, (_, date, subject, policy) in enumerate(versions):
+        older = versions[i + 1][3] if i + 1 < len(versions) else None
+        if policy is not None and older is not None:
+            lines = [c.text for c in changes(older, policy) if c.kind != "version"]
+            summary = "; ".join(lines[:3]) + (f" (+{len(lines) - 3} more)" if len(lines) > 3 else "") or subject
+        else:
+            summary = subject
+        entries.append({"version": policy.version if policy else "?", "date": date, "summary": summary})
+    return entries
+
+
+def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
+    from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
+    from leadpolicy.language.loader import samples_for
+    from leadpolicy.testing.harness import run_samples
+
+    calendars = {c.name: english.calendar(c) for c in policy.calendars}
+    approvals, _ = load_approvals(approvals_path(path))
+    state, approved, missing = status(policy, approvals, samples_fingerprint(path))
+    scores = []
+    for s in policy.scores:
+        notes = []
+        if s.decay is not None:
+            notes.append("Decay: " + english.decay(s.decay) + ".")
+        if s.clamp is not None:
+            notes.append(f"The score stays between {number(s.clamp.low)} and {number(s.clamp.high)}.")
+        steps = ["added up"] + (["decayed"] if s.decay is not None else []) + [
+            "rounded to a whole number (halves away from zero)"] + (["kept in range"] if s.clamp is not None else [])
+        notes.append(f"Points are {steps[0]}, then " + (", ".join(steps[1:-1]) + " and " if len(steps) > 2 else "")
+                     + steps[-1] + ".")
+        scores.append({"name": s.name, "label": s.label or s.name, "notes": notes,
+                       "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ast.PerRule) else ""),
+                                  "rule": english.rule(r), "reason": r.reason or ""} for r in s.rules]})
+    home = policy.stages[-1].owner if policy.stages else ""
+    samples, timelines, points = [], [], []
+    sample_path = samples_for(path)
+    if sample_path.exists():
+        from leadpolicy.testing.harness import load_samples
+
+        run = run_samples(sample_path, policy, str(path))
+        doc, _ = load_samples(sample_path)
+        written = (doc.data.get("timelines") or []) if doc is not None else []
+        timeline_index = 0
+        for case in run.cases:
+            if case.kind == "timeline":
+                events = written[timeline_index]["events"] if timeline_index < len(written) else []
+                timeline_index += 1
+                timelines.append({"name": case.name, "passed": case.passed, "failures": case.failures,
+                                  "outcomes": [f"{key}: {_outcome(value)}" for key, value in case.actual.items()],
+                                  "events": [f"{e['event']}" + (f" ({e['reason']})" if e.get("reason") else "")
+                                             + f" at {e['at']}" for e in events]})
+                continue
+            if not case.actual:
+                continue
+            scores_of = {s.name: case.actual.get(s.name) for s in policy.scores}
+            facts = [f"{name} {value}" for name, value in scores_of.items()]
+            facts += [f"{g.name} {case.actual.get(g.name)}" for g in policy.grades if case.actual.get(g.name)]
+            samples.append({"name": case.name, "facts": facts, "stage": case.actual.get("stage"),
+                            "route": case.actual.get("route"), "passed": case.passed, "failures": case.failures})
+            points.append((case.name, scores_of, case.actual.get("stage")))
+    return {
+        "p": policy,
+        "fingerprint": fingerprint(policy),
+        "approval": {"status": state, "approved": approved, "missing": missing},
+        "types": {f.name: field_type(f.type) for f in policy.fields},
+        "defaults": {f.name: literal(f.default) if f.default is not None else "" for f in policy.fields},
+        "scores": scores,
+        "grades": [{"name": g.name, "source": g.source, "entries": [_entry(e) for e in g.entries]}
+                   for g in policy.grades],
+        "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
+                    "when": english.condition(s.condition) if s.condition else "otherwise"} for s in policy.stages],
+        "routes": [{"stages": list(r.stages), "entries": [_entry(e) for e in r.entries]} for r in policy.routes],
+        "slas": [{"name": s.name, "label": s.label or s.name, "text": english.sla(s, calendars)} for s in policy.slas],
+        "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage,
+                     "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
+        "samples": samples,
+        "timelines": timelines,
+        "score_names": [s.name for s in policy.scores],
+        "stages_svg": stage_ladder(policy),
+        "chart_svg": score_chart(policy, points),
+        "changelog": changelog(path),
+        "source": format_policy(policy).rstrip(),
+    }
+
+
+def _entry(entry: ast.LabelEntry) -> dict[str, str]:
+    # A grade or route entry in plain English.
+    return {"label": entry.label, "when": english.condition(entry.condition) if entry.condition else "otherwise"}
+
+
+def _outcome(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "none" if value is None else str(value)
+
+
+def render_site(paths: list[str], out: Path, site_name: str = "Lead policies") -> tuple[list[Path], list]:
+    """Write mkdocs.yml and docs/ for every policy without errors; returns the pages and the diagnostics."""
+    from leadpolicy.language.loader import discover, load_policy
+
+    env = environment()
+    policies, _, problems = discover(paths)
+    diags = list(problems)
+    written: list[Path] = []
+    index = []
+    (out / "docs" / "policies").mkdir(parents=True, exist_ok=True)
+    for path in policies:
+        loaded = load_policy(path)
+        if loaded.has_errors or loaded.policy is None:
+            diags.extend(d for d in loaded.diagnostics if d.is_error)
+            continue
+        policy = loaded.policy
+        context = policy_context(path, policy)
+        page = out / "docs" / "policies" / f"{policy.id}.md"
+        page.write_text(env.get_template("policy.md.j2").render(**context), "utf-8")
+        written.append(page)
+        index.append({"id": policy.id, "title": policy.title or policy.id, "version": policy.version,
+                      "owners": [o.team for o in policy.owners], "approval": context["approval"]["status"]})
+    (out / "docs" / "index.md").write_text(env.get_template("index.md.j2").render(policies=index), "utf-8")
+    (out / "mkdocs.yml").write_text(env.get_template("mkdocs.yml.j2").render(
+        policies=index, site_name=site_name), "utf-8")
+    return written, diags
+
+
+def build(out: Path) -> tuple[int, str]:
+    """Run `mkdocs build --strict` on the site folder."""
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(out / "mkdocs.yml")],
+                            capture_output=True, text=True)
+    return result.returncode, (result.stdout + result.stderr).strip()
+

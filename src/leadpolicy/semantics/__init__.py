@@ -1,0 +1,3 @@
+"""The one meaning: the typed IR and its lowering, the primitives, the interpreter with its
+explanations, the Python generator, and how lead values are read.
+"""

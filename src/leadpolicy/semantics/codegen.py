@@ -1,0 +1,493 @@
+"""Generate a Python evaluation function from the IR, and compile it once.
+
+Safety: nothing from a policy or a lead becomes code. Identifiers in the generated
+source are our own (`v3`, `t1`, `K7`); field names, texts and numbers enter only as
+`repr()` of values the IR schema has validated (str, int, or Decimal built from an
+exact decimal string), and dates as integer arguments.
+
+Conditions compile to two plain-boolean expressions, T(c) ("c is true") and F(c)
+("c is false"), which is exactly SQL's three-valued logic: T(a and b) = T(a) and T(b),
+F(a and b) = F(a) or F(b), T(not a) = F(a), and an atom over a missing value is neither.
+A rule fires when T(condition) holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.leads import (
+    BLANK,
+    DATE_PATTERN,
+    MAX_NUMBER,
+    TIMESTAMP_PATTERN,
+    in_range,
+    local_date,
+    read_instant,
+)
+from leadpolicy.semantics.logic import decay_power, fold
+
+INVALID = object()  # returned by a generated function for a lead the schema validator must explain
+PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+
+def folded(var: str) -> str:
+    """`logic.fold` of a text variable, with ASCII text (nearly all of it) lowered inline."""
+    return f"({var}.lower() if {var}.isascii() else fold({var}))"
+
+class CodeWriter:
+    """Lines at an indentation level, and fresh names."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.level = 0
+        self.counter = 0
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(("    " * self.level + text) if text else "")
+
+    def indent(self) -> None:
+        self.level += 1
+
+    def outdent(self) -> None:
+        self.level -= 1
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def source(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+class _Generator(ir.Visitor):
+    def __init__(self, policy: ir.Policy):
+        self.policy = policy
+        self.w = CodeWriter()
+        self.constants: list[Any] = []  # values bound to K0, K1, ... in the namespace
+        self.const_index: dict[tuple, str] = {}
+        self.fields = {f.name: f for f in policy.fields}
+        self.value_var: dict[str, str] = {}  # field / score / grade name -> local variable
+        self.derived: dict[tuple, str] = {}  # (kind, field name) -> local variable, computed before decisions
+        self.grade_folded: dict[str, str] = {}  # grade name -> its folded label, computed right after it
+
+    # ------------------------------------------------------------ constants
+    def const(self, value: Any) -> str:
+        """A safe Python expression for a validated constant."""
+        if isinstance(value, (bool, int, str)) or value is None:
+            return repr(value)
+        key = (type(value).__name__, str(value))
+        if key not in self.const_index:
+            self.const_index[key] = f"K{len(self.constants)}"
+            self.constants.append(value)
+        return self.const_index[key]
+
+    def number(self, value: Decimal) -> str:
+        if value == value.to_integral_value():
+            return repr(int(value))
+        return self.const(value)
+
+    # ------------------------------------------------------------ operands
+    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE) -> tuple[str, bool]:
+        """(expression, nullable) of an operand as a comparison folding `how` sees it."""
+        if isinstance(op, ir.Const):
+            if op.type is ir.Type.NUMBER:
+                return self.number(op.value), False  # type: ignore[arg-type]
+            if op.type is ir.Type.TEXT:
+                return repr(fold(op.value) if how is ir.Fold.CASE else op.value), False  # type: ignore[arg-type]
+            if op.type is ir.Type.YESNO:
+                return repr(bool(op.value)), False
+            return self.const(op.value), False
+        if isinstance(op, ir.DaysSince):
+            return self.derived_var(("days", op.field)), op.nullable
+        if how is ir.Fold.CASE and op.kind is ir.RefKind.GRADE:
+            return self.grade_folded[op.name], op.nullable
+        if how is ir.Fold.CASE and op.type.textual:
+            return self.derived_var(("fold", op.name)), op.nullable
+        if how is ir.Fold.LOCAL_DATE and op.type is ir.Type.TIMESTAMP:
+            return self.derived_var(("localdate", op.name)), op.nullable
+        return self.value_var[op.name], op.nullable
+
+    def derived_var(self, key: tuple) -> str:
+        if key not in self.derived:
+            self.derived[key] = self.w.fresh("d")
+        return self.derived[key]
+
+    # ------------------------------------------------------------ conditions: T(c) (want=True) or F(c)
+    def truth(self, cond: ir.Condition, want: bool) -> str:
+        """A Python bool expression: the condition is true (want=True) or false (want=False)."""
+        return self.visit(cond, want)
+
+    def visit_And(self, node: ir.And, want: bool) -> str:
+        return "(" + (" and " if want else " or ").join(self.truth(i, want) for i in node.items) + ")"
+
+    def visit_Or(self, node: ir.Or, want: bool) -> str:
+        return "(" + (" or " if want else " and ").join(self.truth(i, want) for i in node.items) + ")"
+
+    def visit_Not(self, node: ir.Not, want: bool) -> str:
+        return self.truth(node.item, not want)
+
+    def visit_Compare(self, node: ir.Compare, want: bool) -> str:
+        a, b = self.operand(node.left, node.fold), self.operand(node.right, node.fold)
+        symbol = node.op if want else node.op.negated
+        return self._guard([a, b], f"{a[0]} {PY_OP[symbol]} {b[0]}")
+
+    def visit_Between(self, node: ir.Between, want: bool) -> str:
+        value, low, high = (self.operand(o, node.fold) for o in (node.value, node.low, node.high))
+        if want:
+            return self._guard([value, low, high], f"{low[0]} <= {value[0]} <= {high[0]}")
+        # F(a and b) = F(a) or F(b): false when a known side fails.
+        below = self._guard([value, low], f"{value[0]} < {low[0]}")
+        above = self._guard([value, high], f"{value[0]} > {high[0]}")
+        return f"({below} or {above})"
+
+    def visit_InList(self, node: ir.InList, want: bool) -> str:
+        value, nullable = self.operand(node.value, node.fold)
+        options = [self.operand(o, node.fold)[0] for o in node.options]
+        inside = want != node.negated
+        return self._guard([(value, nullable)], f"{value} {'in' if inside else 'not in'} ({', '.join(options)},)")
+
+    def visit_TextMatch(self, node: ir.TextMatch, want: bool) -> str:
+        value, nullable = self.operand(node.value, ir.Fold.CASE)
+        needles = [repr(n) for n in node.folded]
+        if node.how is ir.Match.STARTS:
+            parts = [f"{value}.startswith({n})" for n in needles]
+        elif node.how is ir.Match.ENDS:
+            parts = [f"{value}.endswith({n})" for n in needles]
+        else:
+            parts = [f"{n} in {value}" for n in needles]
+        test = " or ".join(parts)
+        return self._guard([(value, nullable)], f"({test})" if want else f"not ({test})")
+
+    def visit_IsMissing(self, node: ir.IsMissing, want: bool) -> str:
+        value, nullable = self.operand(node.value)
+        is_missing = want != node.negated
+        if not nullable:
+            return "False" if is_missing else "True"
+        return f"{value} is None" if is_missing else f"{value} is not None"
+
+    def visit_Truthy(self, node: ir.Truthy, want: bool) -> str:
+        return f"{self.operand(node.value)[0]} is {want}"
+
+    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
+        raise TypeError(f"not a condition: {node!r}")
+
+    @staticmethod
+    def _guard(operands: list[tuple[str, bool]], test: str) -> str:
+        checks = [f"{expr} is not None" for expr, nullable in operands if nullable]
+        return "(" + " and ".join(checks + [test]) + ")"
+
+    # ------------------------------------------------------------ lead reading
+    def read_field(self, index: int, f: ir.Field) -> None:
+        w, var, name = self.w, f"v{index}", f.name
+        self.value_var[name] = var
+        kind, required, default = f.type, f.required, f.default
+        w.line(f"{var} = lead.get({name!r})")
+        w.line(f"if {var} is None or ({var}.__class__ is str and not {var}.strip(BLANK)):")
+        w.indent()
+        if required:
+            w.line("return INVALID")
+        else:
+            w.line(f"{var} = {self.typed_default(kind, default)}")
+        w.outdent()
+        if kind == "text":
+            w.line(f"elif {var}.__class__ is not str:")
+            w.indent(); w.line("return INVALID"); w.outdent()
+        elif kind == "one of":
+            w.line(f"elif {var}.__class__ is not str or {var} not in {self.const(frozenset(f.choices))}:")
+            w.indent(); w.line("return INVALID"); w.outdent()
+        elif kind == "number":
+            w.line(f"elif {var}.__class__ is int:")
+            w.indent(); w.line(f"if not -MAX_NUMBER <= {var} <= MAX_NUMBER:  # ints compare and multiply exactly")
+            w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
+            w.line(f"elif {var}.__class__ is float:")
+            w.indent()
+            w.line(f"if not isfinite({var}):")
+            w.indent(); w.line("return INVALID"); w.outdent()
+            w.line(f"{var} = Decimal(repr({var}))")
+            w.outdent()
+            w.line("else:")
+            w.indent(); w.line(f"{var} = read_number({var})")
+            w.line(f"if {var} is INVALID:")
+            w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
+        elif kind == "yes/no":
+            w.line(f"elif {var}.__class__ is not bool:")
+            w.indent(); w.line("return INVALID"); w.outdent()
+        elif kind == "date":
+            w.line("else:")
+            w.indent(); w.line(f"{var} = read_date({var})")
+            w.line(f"if {var} is INVALID:")
+            w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
+        elif kind == "timestamp":
+            w.line("else:")
+            w.indent(); w.line(f"{var} = read_timestamp({var}, TZ)")
+            w.line(f"if {var} is INVALID:")
+            w.indent(); w.line("return INVALID"); w.outdent(); w.outdent()
+
+    def typed_default(self, kind: ir.Type, default: Any) -> str:
+        if default is None:
+            return "None"
+        if kind == "number":
+            return self.number(Decimal(default)) if isinstance(default, int) else self.const(Decimal(repr(default)))
+        if kind == "yes/no":
+            return repr(bool(default))
+        if kind == "date":
+            return self.const(dt.date.fromisoformat(default))
+        if kind == "timestamp":
+            return "read_timestamp(" + repr(default) + ", TZ)"
+        return repr(default)
+
+    def derive(self) -> None:
+        """Values the conditions need besides the raw fields, computed once per lead."""
+        w = self.w
+        for (kind, name), var in list(self.derived.items()):
+            source = self.value_var[name]
+            if kind == "fold":
+                w.line(f"{var} = None if {source} is None else {folded(source)}")
+            elif kind == "localdate":
+                w.line(f"{var} = None if {source} is None else local_date({source}, TZ)")
+            elif kind == "days":
+                field_type = self.fields[name].type
+                expr = f"(now - {source}) // DAY" if field_type == "timestamp" else f"(today - {source}).days"
+                w.line(f"{var} = None if {source} is None else {expr}")
+
+    # ------------------------------------------------------------ the function
+    def generate(self) -> str:
+        policy, w = self.policy, self.w
+        w.line(f"# Generated by leadpolicy from policy {policy.id!r} version {policy.version!r}.")
+        w.line(f"# Fingerprint {policy.fingerprint!r}. Do not edit: recompile the policy.")
+        w.line("")
+        w.line("def evaluate(lead, now):")
+        w.indent()
+        w.line('"""(scores, rule points, grades, stage index, route label, route entry) or INVALID."""')
+        for i, f in enumerate(policy.fields):
+            self.read_field(i, f)
+        body = CodeWriter()
+        body.counter = w.counter
+        outer, self.w = w, body
+        self.decide()
+        w.counter = body.counter
+        self.w = outer
+        if any(kind == "days" and self.fields[name].type == "date" for kind, name in self.derived):
+            w.line("today = local_date(now, TZ)")
+        self.derive()
+        w.lines.extend("    " + line if line else "" for line in body.lines)
+        w.outdent()
+        return w.source()
+
+    def decide(self) -> None:
+        w, policy = self.w, self.policy
+        score_vars, point_vars, grade_vars = [], [], []
+        for step in policy.steps:
+            if isinstance(step, ir.Score):
+                var, points = self.score(step)
+                score_vars.append(var)
+                point_vars += points
+            else:
+                var = self.w.fresh("g")
+                self.value_var[step.name] = var
+                grade_vars.append(var)
+                self.ladder([(e.condition, repr(e.label)) for e in step.entries], var)
+                folded_var = self.w.fresh("gl")
+                self.grade_folded[step.name] = folded_var
+                w.line(f"{folded_var} = None if {var} is None else {folded(var)}")
+        stage = self.w.fresh("stage")
+        self.ladder([(s.condition, repr(i)) for i, s in enumerate(policy.stages)], stage)
+        route, entry = self.w.fresh("route"), self.w.fresh("entry")
+        w.line(f"{route} = {entry} = None")
+        for ri, r in enumerate(policy.routes):
+            w.line(f"if {stage} in {r.stage_indices!r}:")
+            w.indent()
+            self.ladder([(e.condition, repr(e.label)) for e in r.entries], route,
+                        [f"{entry} = {(ri, ei)!r}" for ei in range(len(r.entries))])
+            w.outdent()
+        w.line(f"return {_tuple(score_vars)}, {_tuple(point_vars)}, {_tuple(grade_vars)}, {stage}, {route}, {entry}")
+
+    def ladder(self, entries: list[tuple[ir.Condition | None, str]], target: str,
+               extra: list[str] | None = None) -> None:
+        """First-match assignment of `target`: (condition, value) pairs, None meaning `otherwise`."""
+        w = self.w
+        first = True
+        closed = False
+        for index, (condition, value) in enumerate(entries):
+            if condition is None:
+                w.line("if True:" if first else "else:")
+                closed = True
+            else:
+                w.line(f"{'if' if first else 'elif'} {self.truth(condition, True)}:")
+            w.indent()
+            w.line(f"{target} = {value}")
+            if extra:
+                w.line(extra[index])
+            w.outdent()
+            first = False
+            if closed:
+                break
+        if not closed:
+            if first:
+                w.line(f"{target} = None")
+            else:
+                w.line("else:")
+                w.indent()
+                w.line(f"{target} = None")
+                w.outdent()
+
+    def score(self, s: ir.Score) -> tuple[str, list[str]]:
+        w = self.w
+        total = w.fresh("total")
+        whole = s.whole
+        w.line(f"{total} = {'0' if whole else self.const(Decimal(0))}")
+        points = []
+        for rule in s.rules:
+            p = w.fresh("p")
+            points.append(p)
+            amount = self.number(rule.points) if whole else self.const(rule.points)
+            if isinstance(rule, ir.PointsRule):
+                w.line(f"{p} = {amount} if {self.truth(rule.condition, True)} else 0")
+            else:
+                var = self.value_var[rule.field]
+                units = w.fresh("u")
+                cap = self.number(rule.cap) if whole else self.const(abs(rule.cap))
+                w.line(f"{units} = 0 if {var} is None or {var} <= 0 else floor_units({var})")
+                w.line(f"{p} = {amount} * {units}")
+                w.line(f"if {p} > {cap}:")
+                w.indent(); w.line(f"{p} = {cap}"); w.outdent()
+                w.line(f"elif {p} < -{cap}:")
+                w.indent(); w.line(f"{p} = -{cap}"); w.outdent()
+            w.line(f"{total} += {p}")
+        value = w.fresh("s")
+        decay = s.decay
+        if decay is not None:
+            days = self.derived_var(("days", decay.field))
+            powers = self.const(DecayPowers(decay.percent, scaled=whole))
+            every = self.number(decay.every_days)
+            periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
+            w.line(f"if {days} is not None and {days} >= {every}:")
+            w.indent()
+            if whole:  # whole points: the factor in billionths, so the product is an exact int
+                w.line(f"{value} = round_billionths({total} * {powers}[{periods}])")
+            else:
+                w.line(f"{value} = round_half_away({total} * {powers}[{periods}])")
+            w.outdent()
+            w.line("else:")
+            w.indent(); w.line(f"{value} = round_half_away({total})"); w.outdent()
+        else:
+            w.line(f"{value} = round_half_away({total})")
+        clamp = s.clamp
+        if clamp is not None:
+            w.line(f"{value} = int(max(min({value}, {self.number(clamp.high)}), {self.number(clamp.low)}))")
+        self.value_var[s.name] = value
+        return value, points
+
+
+class DecayPowers(dict):
+    """The decay factor for n periods (logic.decay_power), computed once for each n."""
+
+    def __init__(self, percent: Decimal, scaled: bool = False):
+        super().__init__()
+        self.percent = percent
+        self.scaled = scaled  # as whole billionths (the factor has 9 places), for exact int arithmetic
+
+    def __missing__(self, n: int):
+        factor = decay_power(self.percent, n)
+        value = self[n] = int(factor.scaleb(9)) if self.scaled else factor
+        return value
+
+    def __str__(self) -> str:  # the constant's identity, for sharing one table per factor
+        return f"DecayPowers({self.percent}, {self.scaled})"
+
+
+def _tuple(names: list[str]) -> str:
+    return "(" + "".join(f"{n}, " for n in names).rstrip() + ")"
+
+
+def floor_units(value) -> int:
+    if value.__class__ is int:
+        return value
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def floor_div(days: int, every) -> Decimal:
+    return (Decimal(days) / Decimal(every)).to_integral_value(rounding=ROUND_FLOOR)
+
+
+BILLION = 1_000_000_000
+
+
+def round_billionths(value: int) -> int:
+    """`value / 10**9` rounded to a whole number, halves away from zero, in exact int arithmetic."""
+    whole, rest = divmod(abs(value), BILLION)
+    if 2 * rest >= BILLION:
+        whole += 1
+    return whole if value >= 0 else -whole
+
+
+def round_half_away(value) -> int:
+    if value.__class__ is int:
+        return value
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+_DATE = re.compile(DATE_PATTERN)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+
+
+MAX_NUMBER_INT = int(MAX_NUMBER)
+
+def read_number(value: Any) -> Any:
+    """A Decimal read as the schema reader reads it (through int or float); anything else is INVALID."""
+    if value.__class__ is not Decimal or not in_range(value):
+        return INVALID
+    return Decimal(value) if value == value.to_integral_value() else Decimal(repr(float(value)))
+
+
+def read_date(value: Any) -> Any:
+    if value.__class__ is dt.date:
+        return value
+    if value.__class__ is not str or not _DATE.match(value):
+        return INVALID
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return INVALID
+
+
+def read_timestamp(value: Any, tz: ZoneInfo) -> Any:
+    if isinstance(value, dt.date):  # dates and datetimes, read as the schema reader does: via ISO text
+        value = value.isoformat()
+    if value.__class__ is not str or not _TIMESTAMP.match(value):
+        return INVALID
+    try:
+        return read_instant(value, tz)
+    except ValueError:
+        return INVALID
+
+
+def generate_source(policy: ir.Policy) -> tuple[str, list[Any]]:
+    """The Python source of `evaluate(lead, now)` for a policy's IR, and its constants."""
+    gen = _Generator(policy)
+    return gen.generate(), gen.constants
+
+
+def compile_evaluator(policy: ir.Policy) -> tuple[Callable, str]:
+    """Generate, compile once, and return (evaluate, source)."""
+    import math
+
+    source, constants = generate_source(policy)
+    namespace: dict[str, Any] = {
+        "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float},
+        "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
+        "TZ": ZoneInfo(policy.timezone), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
+        "floor_units": floor_units, "floor_div": floor_div, "round_half_away": round_half_away,
+        "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
+        "read_number": read_number,
+    }
+    namespace.update({f"K{i}": value for i, value in enumerate(constants)})
+    code = compile(source, f"<leadpolicy {policy.id} {policy.version}>", "exec")
+    exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
+    return namespace["evaluate"], source

@@ -1,0 +1,369 @@
+"""The reference evaluator: a policy's IR evaluated for one lead at an explicit `now`, with explanations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any, Callable, Optional
+from zoneinfo import ZoneInfo
+
+from leadpolicy.language.formatter import number as number_text
+from leadpolicy.semantics import ir, logic
+
+Truth = Optional[bool]
+
+
+@dataclass
+class RuleResult:
+    """One scoring rule for one lead."""
+
+    label: str  # the reason, or the rule's condition when it has none
+    points: Decimal  # what it added (0 when it did not fire)
+    fired: bool
+    capped: bool = False
+
+    def as_dict(self) -> dict:
+        return {"rule": self.label, "points": _num(self.points), "fired": self.fired, "capped": self.capped}
+
+
+@dataclass
+class ScoreResult:
+    name: str
+    value: int
+    total: Decimal  # sum of rules, before decay
+    decayed: Decimal  # after decay, before rounding
+    decay_factor: Decimal | None
+    decay_periods: int
+    clamped_from: int | None  # the rounded value when the clamp changed it
+    rules: list[RuleResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "value": self.value,
+            "total": _num(self.total),
+            "decay_factor": _num(self.decay_factor) if self.decay_factor is not None else None,
+            "decay_periods": self.decay_periods,
+            "clamped_from": self.clamped_from,
+            "rules": [r.as_dict() for r in self.rules],
+        }
+
+
+@dataclass
+class Decision:
+    """Everything a policy decides about one lead."""
+
+    scores: dict[str, ScoreResult]
+    grades: dict[str, str | None]
+    stage: str
+    owner: str
+    route: str | None
+    explanation: list[str]
+    now: dt.datetime
+    policy_id: str = ""
+    policy_version: str = ""
+    env: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    route_entry: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+
+    def value(self, name: str) -> Any:
+        """A decision value by the name a samples file uses: a score, a grade, stage, owner or route."""
+        if name in self.scores:
+            return self.scores[name].value
+        if name in self.grades:
+            return self.grades[name]
+        if name in ("stage", "owner", "route"):
+            return getattr(self, name)
+        raise KeyError(name)
+
+    def fired(self, score: str) -> list[str]:
+        return [r.label for r in self.scores[score].rules if r.fired]
+
+    def as_dict(self) -> dict:
+        return {
+            "policy": self.policy_id,
+            "version": self.policy_version,
+            "now": self.now.isoformat(),
+            "scores": {k: v.value for k, v in self.scores.items()},
+            "grades": dict(self.grades),
+            "stage": self.stage,
+            "owner": self.owner,
+            "route": self.route,
+            "breakdown": {k: v.as_dict() for k, v in self.scores.items()},
+            "explanation": list(self.explanation),
+        }
+
+
+def _num(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def round_half_away(value: Decimal) -> int:
+    """Round to a whole number, halves away from zero (22.5 -> 23, -22.5 -> -23)."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class Truths(ir.Visitor):
+    """The three-valued truth of IR conditions; `operand` gives each operand's value."""
+
+    def __init__(self, operand: Callable[[ir.Operand], Any], tz: ZoneInfo):
+        self.operand = operand
+        self.tz = tz
+
+    def visit_And(self, node: ir.And) -> Truth:
+        return logic.and3(self.visit(i) for i in node.items)
+
+    def visit_Or(self, node: ir.Or) -> Truth:
+        return logic.or3(self.visit(i) for i in node.items)
+
+    def visit_Not(self, node: ir.Not) -> Truth:
+        return logic.not3(self.visit(node.item))
+
+    def visit_Compare(self, node: ir.Compare) -> Truth:
+        return logic.compare(node.op, self.operand(node.left), self.operand(node.right), node.fold, self.tz)
+
+    def visit_Between(self, node: ir.Between) -> Truth:
+        return logic.between(self.operand(node.value), self.operand(node.low), self.operand(node.high), node.fold,
+                             self.tz)
+
+    def visit_InList(self, node: ir.InList) -> Truth:
+        result = logic.in_list(self.operand(node.value), [o.value for o in node.options], node.fold, self.tz)
+        return logic.not3(result) if node.negated else result
+
+    def visit_TextMatch(self, node: ir.TextMatch) -> Truth:
+        return logic.text_match(node.how, self.operand(node.value), node.folded)
+
+    def visit_IsMissing(self, node: ir.IsMissing) -> Truth:
+        missing = self.operand(node.value) is None
+        return not missing if node.negated else missing
+
+    def visit_Truthy(self, node: ir.Truthy) -> Truth:
+        value = self.operand(node.value)
+        return None if value is None else bool(value)
+
+    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
+        raise TypeError(f"not a condition: {node!r}")
+
+
+class Evaluator(Truths):
+    """Evaluates one lead's typed values (see schema.LeadReader) against a policy's IR."""
+
+    def __init__(self, policy: ir.Policy, values: dict[str, Any], now: dt.datetime):
+        if now.tzinfo is None:
+            raise ValueError("now must carry a timezone")
+        super().__init__(self.value, ZoneInfo(policy.timezone))
+        self.policy = policy
+        self.now = now
+        self.env: dict[str, Any] = dict(values)
+
+    # ------------------------------------------------------------ conditions
+    def value(self, node: ir.Operand) -> Any:
+        if isinstance(node, ir.Ref):
+            return self.env.get(node.name)
+        if isinstance(node, ir.Const):
+            return node.value
+        days = logic.days_since(self.env.get(node.field), self.now, self.tz)
+        return None if days is None else Decimal(days)
+
+    def test(self, node: ir.Condition) -> Truth:
+        """The three-valued truth of a condition."""
+        return self.visit(node)
+
+    # ------------------------------------------------------------ scores
+    def score(self, score: ir.Score) -> ScoreResult:
+        total = Decimal(0)
+        results: list[RuleResult] = []
+        for rule in score.rules:
+            if isinstance(rule, ir.PointsRule):
+                fired = self.test(rule.condition) is True
+                points = rule.points if fired else Decimal(0)
+                results.append(RuleResult(rule.label, points, fired))
+            else:
+                points, capped = per_points(rule, self.env.get(rule.field))
+                results.append(RuleResult(rule.label, points, points != 0, capped))
+            total += results[-1].points
+        decayed, factor, periods = total, None, 0
+        decay = score.decay
+        if decay is not None:
+            days = logic.days_since(self.env.get(decay.field), self.now, self.tz)
+            if days is not None:
+                periods, factor = decay_factor(decay, days)
+                decayed = total * factor
+        rounded = round_half_away(decayed)
+        value = rounded
+        clamp = score.clamp
+        if clamp is not None:
+            value = int(max(min(Decimal(rounded), clamp.high), clamp.low))
+        return ScoreResult(score.name, value, total, decayed, factor, periods,
+                           rounded if value != rounded else None, results)
+
+    def first_match(self, entries: tuple[ir.Entry, ...]) -> ir.Entry | None:
+        return next((e for e in entries if e.condition is None or self.test(e.condition) is True), None)
+
+    # ------------------------------------------------------------ explanation
+    def why_not(self, node: ir.Condition) -> list[str]:
+        """The parts of a condition that kept it from being true, in a rep's words."""
+        truth = self.test(node)
+        if truth is True:
+            return []
+        if isinstance(node, ir.And):
+            return [part for item in node.items for part in self.why_not(item)]
+        if isinstance(node, ir.Or):
+            return [" and ".join(part for item in node.items for part in self.why_not(item))]
+        if isinstance(node, ir.Not):
+            return [self.describe(node.item, positive=True)] if truth is False else self.missing(node)
+        if truth is None:
+            return self.missing(node)
+        return [self.describe(node, positive=False)]
+
+    def why(self, node: ir.Condition) -> str:
+        """Why a true condition holds."""
+        if isinstance(node, ir.And):
+            return " and ".join(self.why(i) for i in node.items)
+        if isinstance(node, ir.Or):
+            return next(self.why(i) for i in node.items if self.test(i) is True)
+        if isinstance(node, ir.Not):
+            return self.describe(node.item, positive=False)
+        return self.describe(node, positive=True)
+
+    def missing(self, node: ir.Condition) -> list[str]:
+        names = sorted({n.name for n in node.walk() if isinstance(n, ir.Ref) and self.env.get(n.name) is None}
+                       | {n.text for n in node.walk() if isinstance(n, ir.DaysSince) and self.env.get(n.field) is None})
+        return [f"{name} is missing" for name in names] or [f"{node.text} is unknown"]
+
+    def shown(self, node: ir.Operand) -> str:
+        """An operand with its value, as in `engagement 23`."""
+        if isinstance(node, ir.Const):
+            return node.text
+        return f"{node.text} {_show_value(self.value(node))}"
+
+    def describe(self, node: ir.Condition, positive: bool) -> str:
+        """An atom, stated as holding (positive) or as failing, with the lead's values."""
+        if isinstance(node, ir.Compare):
+            op = node.op if positive else node.op.negated
+            right = node.right.text if isinstance(node.right, ir.Const) else self.shown(node.right)
+            return f"{self.shown(node.left)} {op} {right}"
+        if isinstance(node, ir.Between):
+            word = "is between" if positive else "is not between"
+            return f"{self.shown(node.value)} {word} {node.low.text} and {node.high.text}"
+        if isinstance(node, ir.InList):
+            inside = positive != node.negated
+            values = ", ".join(o.text for o in node.options)
+            return f"{self.shown(node.value)} is {'' if inside else 'not '}in ({values})"
+        if isinstance(node, ir.TextMatch):
+            verb = TEXT_VERBS[node.how][0 if positive else 1]
+            if positive and node.how in (ir.Match.CONTAINS, ir.Match.CONTAINS_ANY):
+                hay = logic.fold(str(self.value(node.value)))
+                hits = [v for v, folded in zip(node.needles, node.folded) if folded in hay]
+            else:
+                hits = list(node.needles[:1]) if positive else list(node.needles)
+            return f"{self.shown(node.value)} {verb} {', '.join(_show_value(v) for v in hits)}"
+        if isinstance(node, ir.IsMissing):
+            present = positive == node.negated
+            return f"{node.value.text} is {'present' if present else 'missing'}"
+        if isinstance(node, ir.Truthy):
+            return f"{node.value.text} is {'yes' if self.value(node.value) else 'no'}"
+        return f"{'' if positive else 'not '}({node.text})"
+
+
+TEXT_VERBS = {  # how a text match reads when it holds, and when it does not
+    ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),
+    ir.Match.STARTS: ("starts with", "does not start with"), ir.Match.ENDS: ("ends with", "does not end with")}
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, Decimal):
+        return number_text(value.normalize())
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+def per_points(rule: ir.PerRule, value: Any) -> tuple[Decimal, bool]:
+    """Points for each whole unit of the field (negative values count as none), capped."""
+    if value is None:
+        return Decimal(0), False
+    units = max(Decimal(value).to_integral_value(rounding=ROUND_FLOOR), Decimal(0))
+    points = rule.points * units
+    cap = abs(rule.cap)
+    if abs(points) > cap:
+        return (cap if points > 0 else -cap), True
+    return points, False
+
+
+def decay_factor(decay: ir.Decay, days: int) -> tuple[int, Decimal]:
+    """(periods, factor): (1 - P/100) ** floor(days / D) to 18 places; no growth for a date in the future."""
+    periods = int((Decimal(days) / decay.every_days).to_integral_value(rounding=ROUND_FLOOR))
+    periods = max(periods, 0)
+    return periods, logic.decay_power(decay.percent, periods)
+
+
+def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime) -> Decision:
+    """Scores, grades, stage, owner, route and an explanation for one lead's typed values."""
+    ev = Evaluator(policy, values, now)
+    scores: dict[str, ScoreResult] = {}
+    grades: dict[str, str | None] = {}
+    explanation: list[str] = []
+    for step in policy.steps:
+        if isinstance(step, ir.Score):
+            result = ev.score(step)
+            scores[step.name] = result
+            ev.env[step.name] = Decimal(result.value)
+            explanation.append(_explain_score(result, step))
+        else:
+            entry = ev.first_match(step.entries)
+            label = None if entry is None else entry.label
+            grades[step.name] = label
+            ev.env[step.name] = label
+            if entry is None:
+                explanation.append(f"{step.name}: none (no entry matched)")
+            else:
+                because = ev.why(entry.condition) if entry.condition is not None else "otherwise"
+                explanation.append(f"{step.name} {label}: {because}")
+    stage, owner, stage_index = "", "", -1
+    for index, candidate in enumerate(policy.stages):
+        if candidate.condition is None or ev.test(candidate.condition) is True:
+            stage, owner, stage_index = candidate.name, candidate.owner, index
+            because = ev.why(candidate.condition) if candidate.condition is not None else "no earlier stage matched"
+            explanation.append(f"stage {stage} (owner {owner}): {because}")
+            break
+        explanation.append(f"not {candidate.name}: " + "; ".join(ev.why_not(candidate.condition)))
+    route, route_entry = None, None
+    for route_index, r in enumerate(policy.routes):
+        if stage_index in r.stage_indices:
+            entry = ev.first_match(r.entries)
+            if entry is None:
+                explanation.append(f"route: none ({stage} leads matched no route entry)")
+            else:
+                route, route_entry = entry.label, (route_index, r.entries.index(entry))
+                because = ev.why(entry.condition) if entry.condition is not None else "otherwise"
+                explanation.append(f"route {route}: {because}")
+            break
+    else:
+        if policy.stages:
+            explanation.append(f"route: none ({stage} has no route)")
+    return Decision(scores, grades, stage, owner, route, explanation, now, policy.id, policy.version,
+                    env=ev.env, route_entry=route_entry)
+
+
+def _explain_score(result: ScoreResult, score: ir.Score) -> str:
+    parts = []
+    for rule, node in zip(result.rules, score.rules):
+        if not rule.fired:
+            continue
+        text = f"{number_text(rule.points, signed=True)} {rule.label}"
+        if isinstance(node, ir.PerRule):
+            text += f" (capped at {number_text(node.cap)})" if rule.capped else ""
+        parts.append(text)
+    line = f"{result.name} {result.value}: " + (", ".join(parts) if parts else "no rule fired")
+    if result.decay_factor is not None and result.decay_periods and score.decay is not None:
+        line += (f"; decayed x{_show_value(result.decay_factor)} ({result.decay_periods} periods since "
+                 f"{score.decay.field}) {_show_value(result.total)} -> {_show_value(result.decayed)}")
+    if result.clamped_from is not None:
+        line += f"; clamped from {result.clamped_from}"
+    return line

@@ -1,0 +1,577 @@
+"""The typed intermediate representation: every evaluator reads it, and the artifact is its JSON.
+
+Each semantic decision is made once, when a checked policy is lowered (`lowering.py`), and
+recorded on the nodes below: how a comparison folds its operands (`Fold`), the kind of text
+match, whether an operand can be missing, each operand's type, whether a score's points are
+whole. The interpreter, the Python generator and the SQL generator each have one visit per
+node and decide nothing again.
+
+The artifact JSON is derived from these dataclasses (`to_json`): field by field, with a
+`"node"` tag on the members of a union (operands, conditions, rules, steps). Its JSON Schema
+(`schemas/artifact.schema.json`) is checked against the same classes by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import types
+import typing
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Iterator, TypeVar, Union
+
+FORMAT = "leadpolicy/compiled"
+FORMAT_VERSION = [2, 0]
+
+
+class Type(enum.StrEnum):
+    """The type of a field, a score, a grade or an operand."""
+
+    TEXT = "text"
+    ONE_OF = "one of"
+    NUMBER = "number"
+    YESNO = "yes/no"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+
+    @property
+    def textual(self) -> bool:
+        return self in (Type.TEXT, Type.ONE_OF)
+
+
+class Fold(enum.StrEnum):
+    """What a comparison does to its operands before comparing them."""
+
+    NONE = "none"  # compare the values as they are
+    CASE = "case"  # text: compare `logic.fold` of both sides
+    LOCAL_DATE = "local date"  # a timestamp with a date: compare the timestamp's date in the policy's timezone
+
+
+class Op(enum.StrEnum):
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+    @property
+    def negated(self) -> "Op":
+        """not (a OP b), when both sides are known."""
+        return _NEGATED[self]
+
+
+_NEGATED = {Op.EQ: Op.NE, Op.NE: Op.EQ, Op.LT: Op.GE, Op.LE: Op.GT, Op.GT: Op.LE, Op.GE: Op.LT}
+
+
+class Match(enum.StrEnum):
+    """The kind of a text match; all ignore case."""
+
+    CONTAINS = "contains"
+    CONTAINS_ANY = "contains_any"
+    STARTS = "starts"
+    ENDS = "ends"
+
+
+class RefKind(enum.StrEnum):
+    FIELD = "field"
+    SCORE = "score"
+    GRADE = "grade"
+
+
+class Node:
+    """Base of every IR node (the subclasses are frozen dataclasses)."""
+
+    __slots__ = ()
+    tagged = False  # members of a union carry a "node" tag in JSON
+
+    def children(self) -> Iterator["Node"]:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, tuple):
+                yield from (v for v in value if isinstance(v, Node))
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and every node below it, depth first."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
+
+
+class Tagged(Node):
+    __slots__ = ()
+    tagged = True
+
+
+# ---------------------------------------------------------------- operands
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Tagged):
+    """A constant: Decimal for numbers, str, bool, or datetime.date."""
+
+    value: Decimal | str | bool | dt.date
+    type: Type
+    text: str  # as written in the policy's canonical form
+
+
+@dataclass(frozen=True, slots=True)
+class Ref(Tagged):
+    """A lead field, a score or a grade, by name."""
+
+    name: str
+    kind: RefKind
+    type: Type
+    nullable: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DaysSince(Tagged):
+    """Whole days from a date or timestamp field to the evaluation time (a number)."""
+
+    field: str
+    of: Type  # DATE: calendar days in the policy's timezone; TIMESTAMP: elapsed 24-hour days, rounded down
+    nullable: bool
+    text: str
+    type: Type = Type.NUMBER
+
+
+Operand = Union[Const, Ref, DaysSince]
+
+# ---------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Tagged):
+    op: Op
+    left: Operand
+    right: Operand
+    fold: Fold
+    false_when_blank: bool  # FALSE (not unknown) when its text operand is blank: see sqlgen's raw columns
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Tagged):
+    """Inclusive on both ends: value >= low and value <= high."""
+
+    value: Operand
+    low: Operand
+    high: Operand
+    fold: Fold
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class InList(Tagged):
+    value: Operand
+    options: tuple[Const, ...]
+    negated: bool
+    fold: Fold
+    false_when_blank: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch(Tagged):
+    """Ignores case: the needles are compared folded (`folded`), the value is folded when evaluated."""
+
+    how: Match
+    value: Operand
+    needles: tuple[str, ...]
+    folded: tuple[str, ...]
+    false_when_blank: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class IsMissing(Tagged):
+    """`is missing` (or `is present` when negated); never unknown."""
+
+    value: Operand
+    negated: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Truthy(Tagged):
+    """A yes/no operand used as a condition."""
+
+    value: Operand
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class And(Tagged):
+    items: tuple["Condition", ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Or(Tagged):
+    items: tuple["Condition", ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Tagged):
+    item: "Condition"
+    text: str
+
+
+Condition = Union[Compare, Between, InList, TextMatch, IsMissing, Truthy, And, Or, Not]
+ATOMS = (Compare, Between, InList, TextMatch, IsMissing, Truthy)
+
+# ---------------------------------------------------------------- lead, scores, grades, stages, routes
+
+
+@dataclass(frozen=True, slots=True)
+class Field(Node):
+    name: str
+    type: Type
+    choices: tuple[str, ...]
+    required: bool
+    default: int | float | str | bool | None  # as JSON, read like a lead's value
+
+
+@dataclass(frozen=True, slots=True)
+class PointsRule(Tagged):
+    points: Decimal
+    condition: Condition
+    reason: str | None
+    label: str  # the reason, or the condition's text
+
+
+@dataclass(frozen=True, slots=True)
+class PerRule(Tagged):
+    """Points per whole unit of a number field (negative counts as none), capped at ±cap."""
+
+    points: Decimal
+    field: str
+    cap: Decimal
+    reason: str | None
+    label: str
+
+
+Rule = Union[PointsRule, PerRule]
+
+
+@dataclass(frozen=True, slots=True)
+class Decay(Node):
+    percent: Decimal
+    every_days: Decimal
+    field: str
+    of: Type
+
+
+@dataclass(frozen=True, slots=True)
+class Clamp(Node):
+    low: Decimal
+    high: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Score(Tagged):
+    name: str
+    label: str | None
+    rules: tuple[Rule, ...]
+    decay: Decay | None
+    clamp: Clamp | None
+    whole: bool  # every points and cap value is a whole number: totals are exact integers
+    scale: int  # the most decimal places of any points or cap value
+    bound: Decimal  # the largest total in absolute value (a decayed total never exceeds it)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Node):
+    """A grade or route entry; no condition means `otherwise`."""
+
+    label: str
+    condition: Condition | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grade(Tagged):
+    name: str
+    source: str
+    entries: tuple[Entry, ...]
+
+
+Step = Union[Score, Grade]
+
+
+@dataclass(frozen=True, slots=True)
+class Stage(Node):
+    name: str
+    owner: str
+    condition: Condition | None
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Node):
+    stages: tuple[str, ...]
+    stage_indices: tuple[int, ...]  # positions in the policy's stages
+    entries: tuple[Entry, ...]
+
+
+# ---------------------------------------------------------------- calendars, SLAs, recycling
+
+
+@dataclass(frozen=True, slots=True)
+class OpenHours(Node):
+    days: tuple[tuple[int, int], ...]  # (first, last) weekdays, 0 = Monday; last may be before first
+    ranges: tuple[tuple[str, str], ...]  # ("09:00", "17:00")
+
+
+@dataclass(frozen=True, slots=True)
+class HolidaySource(Node):
+    country: str
+    subdivision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar(Node):
+    name: str
+    timezone: str
+    open: tuple[OpenHours, ...]
+    holidays: tuple[HolidaySource, ...]
+    closed: tuple[dt.date, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Clock(Node):
+    start: str
+    stops: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit(Node):
+    amount: Decimal
+    unit: str  # minutes, hours, days, business hours, business days
+    calendar: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountRule(Node):
+    at_least: Decimal
+    event: str
+    within_days: Decimal
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeRule(Node):
+    at_least: Decimal
+    event: str
+    per: str
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsReason(Node):
+    event: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sla(Node):
+    name: str
+    label: str | None
+    kind: str  # clock, count, volume
+    owner: str | None
+    clock: Clock | None
+    limit: Limit | None
+    target: Decimal | None
+    counts: tuple[CountRule, ...]
+    volumes: tuple[VolumeRule, ...]
+    reasons: tuple[NeedsReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecycleRule(Node):
+    event: str
+    reason: str
+    stage: str
+    after_days: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Owner(Node):
+    team: str
+    person: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy(Node):
+    """A checked policy, lowered."""
+
+    id: str
+    version: str
+    fingerprint: str
+    title: str | None
+    owners: tuple[Owner, ...]
+    timezone: str
+    effective: str | None
+    lead_schema: dict  # the JSON Schema of a lead
+    fields: tuple[Field, ...]
+    steps: tuple[Step, ...]  # scores and grades in source order: each sees those before it
+    stages: tuple[Stage, ...]
+    routes: tuple[Route, ...]
+    calendars: tuple[Calendar, ...]
+    slas: tuple[Sla, ...]
+    recycle: tuple[RecycleRule, ...]
+
+    @property
+    def scores(self) -> tuple[Score, ...]:
+        return tuple(s for s in self.steps if isinstance(s, Score))
+
+    @property
+    def grades(self) -> tuple[Grade, ...]:
+        return tuple(s for s in self.steps if isinstance(s, Grade))
+
+    def __hash__(self) -> int:  # lead_schema is a dict; the fingerprint names the policy
+        return hash(self.fingerprint)
+
+
+# ---------------------------------------------------------------- traversal
+
+
+R = TypeVar("R")
+
+
+class Visitor:
+    """Calls `visit_<NodeClass>(node, *args)`; `generic_visit` for a node without its own method."""
+
+    def visit(self, node: Node, *args: Any) -> Any:
+        method = _DISPATCH.get((type(self), type(node)))
+        if method is None:
+            found: Callable[..., Any] = getattr(type(self), f"visit_{type(node).__name__}", type(self).generic_visit)
+            method = _DISPATCH[(type(self), type(node))] = found
+        return method(self, node, *args)
+
+    def generic_visit(self, node: Node, *args: Any) -> Any:
+        for child in node.children():
+            self.visit(child, *args)
+        return None
+
+
+_DISPATCH: dict[tuple[type, type], Callable[..., Any]] = {}
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def dec(value: Decimal) -> str:
+    """An exact decimal as text, never in exponent form."""
+    return format(value, "f")
+
+
+def to_json(value: Any) -> Any:
+    """The JSON form of an IR value, derived from the dataclass fields."""
+    if isinstance(value, Node):
+        out: dict[str, Any] = {"node": type(value).__name__} if value.tagged else {}
+        for f in dataclasses.fields(value):  # type: ignore[arg-type]
+            out[f.name] = to_json(getattr(value, f.name))
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return dec(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return value
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def artifact_ir(policy: Policy) -> dict[str, Any]:
+    """The artifact's fields besides its source: format, version, then the policy's IR."""
+    return {"format": FORMAT, "format_version": list(FORMAT_VERSION), **to_json(policy)}
+
+
+TOP_LEVEL_PATTERNS = {"id": "^[a-z0-9]+(-[a-z0-9]+)*$", "version": "^[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$",
+                      "fingerprint": "^sha256:[0-9a-f]{64}$"}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of an artifact, derived from the dataclasses as `to_json` derives the JSON."""
+    defs: dict[str, Any] = {
+        "decimal": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"},
+        "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    }
+
+    def of(tp: Any) -> dict[str, Any]:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        simple = {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null", dict: "object"}
+        if tp in simple:
+            return {"type": simple[tp]}
+        if tp is Decimal:
+            return {"$ref": "#/$defs/decimal"}
+        if tp is dt.date:
+            return {"$ref": "#/$defs/date"}
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return {"enum": [m.value for m in tp]}
+        if isinstance(tp, type) and issubclass(tp, Node):
+            if tp.__name__ not in defs:
+                defs[tp.__name__] = {}  # placeholder: a node may contain itself
+                defs[tp.__name__] = node_schema(tp)
+            return {"$ref": f"#/$defs/{tp.__name__}"}
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            return {"type": "array", "items": of(args[0])}
+        if origin is tuple:
+            return {"type": "array", "prefixItems": [of(a) for a in args], "minItems": len(args),
+                    "maxItems": len(args)}
+        if origin in (Union, types.UnionType):
+            nodes = [a for a in args if isinstance(a, type) and issubclass(a, Tagged)]
+            others = [of(a) for a in args if a not in nodes]
+            if not nodes:
+                return {"anyOf": others}
+            # Tagged nodes: the tag picks the branch, so an error is reported inside the node, not at the union.
+            tagged = {"type": "object", "required": ["node"],
+                      "properties": {"node": {"enum": [n.__name__ for n in nodes]}},
+                      "allOf": [{"if": {"properties": {"node": {"const": n.__name__}}}, "then": of(n)} for n in nodes]}
+            return {"anyOf": [*others, tagged]} if others else tagged
+        raise TypeError(f"no JSON Schema for {tp!r}")
+
+    def node_schema(cls: type) -> dict[str, Any]:
+        hints = typing.get_type_hints(cls)
+        properties: dict[str, Any] = {"node": {"const": cls.__name__}} if cls.tagged else {}  # type: ignore[attr-defined]
+        for f in dataclasses.fields(cls):
+            properties[f.name] = of(hints[f.name])
+        return {"type": "object", "required": list(properties), "additionalProperties": False,
+                "properties": properties}
+
+    top = node_schema(Policy)
+    for name, pattern in TOP_LEVEL_PATTERNS.items():
+        top["properties"][name] = {"type": "string", "pattern": pattern}
+    top["properties"] = {"format": {"const": FORMAT},
+                         "format_version": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                                            "minItems": 2, "maxItems": 2},
+                         **top["properties"], "source": {"type": "string", "minLength": 1}}
+    top["required"] = list(top["properties"])
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"urn:leadpolicy:artifact:{FORMAT_VERSION[0]}",
+            "title": "leadpolicy compiled policy",
+            "description": "The artifact written by `leadpolicy compile`: the typed IR of one policy (derived from the "
+                           "dataclasses of leadpolicy.semantics.ir) and the canonical source it was compiled from.",
+            **top, "$defs": dict(sorted(defs.items()))}
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Artifact text: stable key order and layout, so artifacts diff well."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m leadpolicy.semantics.ir > src/leadpolicy/schemas/artifact.schema.json
+    print(json.dumps(json_schema(), indent=2))

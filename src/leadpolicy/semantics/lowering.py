@@ -1,0 +1,180 @@
+"""Lowering: a checked syntax tree becomes the typed IR, with every semantic decision made here once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import condition as condition_text
+from leadpolicy.language.formatter import format_policy, literal
+from leadpolicy.language.formatter import operand as operand_text
+from leadpolicy.language.symbols import Symbol, symbol_table
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.leads import BLANK, lead_schema, literal_json
+from leadpolicy.sla.calendars import DAY_INDEX
+
+LITERAL_TYPES = {"number": ir.Type.NUMBER, "text": ir.Type.TEXT, "yesno": ir.Type.YESNO, "date": ir.Type.DATE}
+
+
+def fingerprint(policy: ast.Policy) -> str:
+    """sha256 of the canonical formatted source without comments: reformatting keeps it."""
+    return "sha256:" + hashlib.sha256(format_policy(policy).encode("utf-8")).hexdigest()
+
+
+def fold_for(types: set[ir.Type]) -> ir.Fold:
+    """How operands of these types are compared: text ignoring case, a timestamp with a date by its local date."""
+    if any(t.textual for t in types):
+        return ir.Fold.CASE
+    if ir.Type.DATE in types and ir.Type.TIMESTAMP in types:
+        return ir.Fold.LOCAL_DATE
+    return ir.Fold.NONE
+
+
+def _blank(text: str) -> bool:
+    return text.strip(BLANK) == ""
+
+
+def _false_on_blank_text(const: ir.Operand) -> bool:
+    """Whether `VALUE = const` is FALSE, not unknown, when VALUE is a blank text."""
+    return isinstance(const, ir.Const) and const.type is ir.Type.TEXT and not _blank(str(const.value))
+
+
+class Lowering:
+    """Lowers the conditions and items of one checked policy (use `lower` for a whole policy)."""
+
+    def __init__(self, symbols: dict[str, Symbol]):
+        self.symbols = symbols
+
+    def operand(self, node: ast.Node) -> ir.Operand:
+        if isinstance(node, ast.Literal):
+            kind = LITERAL_TYPES[node.kind]
+            value = node.value
+            if kind is ir.Type.DATE:
+                value = dt.date.fromisoformat(str(value))
+            return ir.Const(value, kind, literal(node))  # type: ignore[arg-type]
+        if isinstance(node, ast.NameRef):
+            sym = self.symbols[node.name]
+            return ir.Ref(node.name, ir.RefKind(sym.kind), ir.Type(sym.type), sym.nullable, node.name)
+        if isinstance(node, ast.DaysSince):
+            sym = self.symbols[node.field_name]
+            return ir.DaysSince(node.field_name, ir.Type(sym.type), sym.nullable, operand_text(node))
+        raise TypeError(f"not an operand: {node!r}")
+
+    def condition(self, node: ast.Node) -> ir.Condition:
+        text = condition_text(node)
+        if isinstance(node, ast.And):
+            return ir.And(tuple(self.condition(i) for i in node.items), text)
+        if isinstance(node, ast.Or):
+            return ir.Or(tuple(self.condition(i) for i in node.items), text)
+        if isinstance(node, ast.Not):
+            return ir.Not(self.condition(node.operand), text)
+        if isinstance(node, ast.Compare):
+            left, right = self.operand(node.left), self.operand(node.right)
+            op = ir.Op(node.op)
+            consts = [o for o in (left, right) if isinstance(o, ir.Const)]
+            false_when_blank = op is ir.Op.EQ and len(consts) == 1 and _false_on_blank_text(consts[0])
+            return ir.Compare(op, left, right, fold_for({left.type, right.type}), false_when_blank, text)
+        if isinstance(node, ast.Between):
+            value, low, high = self.operand(node.operand), self.operand(node.low), self.operand(node.high)
+            return ir.Between(value, low, high, fold_for({value.type, low.type, high.type}), text)
+        if isinstance(node, ast.InList):
+            value = self.operand(node.operand)
+            options = tuple(self.operand(v) for v in node.values)
+            false_when_blank = not node.negated and all(
+                not (o.type is ir.Type.TEXT and _blank(str(o.value))) for o in options)  # type: ignore[union-attr]
+            return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),  # type: ignore[arg-type]
+                             false_when_blank, text)
+        if isinstance(node, ast.TextMatch):
+            from leadpolicy.semantics.logic import fold
+
+            needles = tuple(node.values)
+            return ir.TextMatch(ir.Match(node.how), self.operand(node.operand), needles,
+                                tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
+        if isinstance(node, ast.IsMissing):
+            return ir.IsMissing(self.operand(node.operand), node.negated, text)
+        if isinstance(node, ast.Truthy):
+            return ir.Truthy(self.operand(node.operand), text)
+        raise TypeError(f"not a condition: {node!r}")
+
+    def maybe(self, node: ast.Node | None) -> ir.Condition | None:
+        return None if node is None else self.condition(node)
+
+    def score(self, score: ast.Score) -> ir.Score:
+        rules: list[ir.Rule] = []
+        for rule in score.rules:
+            if isinstance(rule, ast.PointsRule):
+                rules.append(ir.PointsRule(rule.points, self.condition(rule.condition), rule.reason,
+                                           rule.reason or condition_text(rule.condition)))
+            else:
+                rules.append(ir.PerRule(rule.points, rule.field_name, rule.cap, rule.reason,
+                                        rule.reason or f"per {rule.field_name}"))
+        amounts = [r.points for r in rules] + [r.cap for r in rules if isinstance(r, ir.PerRule)]
+        whole = all(a == a.to_integral_value() for a in amounts)
+        scale = max([len(ir.dec(a).partition(".")[2]) for a in amounts] + [0])
+        bound = sum((abs(r.points) if isinstance(r, ir.PointsRule) else abs(r.cap) for r in rules), Decimal(0))
+        decay = score.decay
+        clamp = score.clamp
+        return ir.Score(
+            score.name, score.label, tuple(rules),
+            None if decay is None else ir.Decay(decay.percent, decay.every_days, decay.field_name,
+                                                ir.Type(self.symbols[decay.field_name].type)),
+            None if clamp is None else ir.Clamp(clamp.low, clamp.high),
+            whole, scale, bound)
+
+    def entries(self, entries: tuple[ast.LabelEntry, ...]) -> tuple[ir.Entry, ...]:
+        return tuple(ir.Entry(e.label, self.maybe(e.condition)) for e in entries)
+
+
+def calendar(cal: ast.Calendar) -> ir.Calendar:
+    opens, holidays, closed = [], [], []
+    for item in cal.items:
+        if isinstance(item, ast.OpenHours):
+            opens.append(ir.OpenHours(tuple((DAY_INDEX[a], DAY_INDEX[b]) for a, b in item.days),
+                                      tuple((a, b) for a, b in item.ranges)))
+        elif isinstance(item, ast.Holidays):
+            holidays.append(ir.HolidaySource(item.country, item.subdivision))
+        elif isinstance(item, ast.Closed):
+            closed.append(dt.date.fromisoformat(item.date))
+    return ir.Calendar(cal.name, cal.timezone.name if cal.timezone else "UTC", tuple(opens), tuple(holidays),
+                       tuple(closed))
+
+
+def sla(node: ast.Sla) -> ir.Sla:
+    owner, span, limit, target = (node.first(ast.SlaOwner), node.first(ast.ClockSpan), node.first(ast.ClockLimit),
+                                  node.first(ast.Target))
+    return ir.Sla(
+        node.name, node.label, node.kind, owner.team if owner else None,
+        ir.Clock(span.start, tuple(span.stops)) if span else None,
+        ir.Limit(limit.amount, limit.unit, limit.calendar) if limit else None,
+        target.percent if target else None,
+        tuple(ir.CountRule(c.count, c.event, c.window, c.after) for c in node.all(ast.CountRule)),
+        tuple(ir.VolumeRule(v.count, v.event, v.period) for v in node.all(ast.VolumeRule)),
+        tuple(ir.NeedsReason(n.event, tuple(n.reasons)) for n in node.all(ast.NeedsReason)))
+
+
+def lower(policy: ast.Policy) -> ir.Policy:
+    """The IR of a checked policy (call only on a policy without errors)."""
+    lowering = Lowering(symbol_table(policy))
+    steps: list[ir.Step] = []
+    for item in policy.items:
+        if isinstance(item, ast.Score):
+            steps.append(lowering.score(item))
+        elif isinstance(item, ast.Grade):
+            steps.append(ir.Grade(item.name, item.source, lowering.entries(item.entries)))
+    stage_names = [s.name for s in policy.stages]
+    return ir.Policy(
+        id=policy.id, version=policy.version, fingerprint=fingerprint(policy), title=policy.title,
+        owners=tuple(ir.Owner(o.team, o.person) for o in policy.owners), timezone=policy.timezone,
+        effective=policy.effective, lead_schema=lead_schema(policy),
+        fields=tuple(ir.Field(f.name, ir.Type(f.type.name), tuple(f.type.choices), f.required,
+                              literal_json(f.default) if f.default is not None else None) for f in policy.fields),
+        steps=tuple(steps),
+        stages=tuple(ir.Stage(s.name, s.owner, lowering.maybe(s.condition)) for s in policy.stages),
+        routes=tuple(ir.Route(tuple(r.stages), tuple(i for i, name in enumerate(stage_names) if name in r.stages),
+                              lowering.entries(r.entries)) for r in policy.routes),
+        calendars=tuple(calendar(c) for c in policy.calendars),
+        slas=tuple(sla(s) for s in policy.slas),
+        recycle=tuple(ir.RecycleRule(r.event, r.reason, r.stage, r.after) for r in policy.recycle_rules),
+    )

@@ -1,0 +1,1 @@
+"""Business calendars, event logs, the SLA engine and its report."""

@@ -1,0 +1,353 @@
+"""SLA evaluation over event timelines: clocks, counts, volumes, reason codes and recycling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from leadpolicy.semantics import ir
+from leadpolicy.sla.calendars import BusinessCalendar
+
+MET, BREACHED, PENDING = "met", "breached", "pending"
+UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business hour": "business hours",
+                "business day": "business days"}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One row of an event log."""
+
+    lead: str
+    event: str
+    at: dt.datetime
+    reason: str | None = None
+    row: int = 0
+
+
+@dataclass
+class ClockResult:
+    sla: str
+    lead: str
+    start: dt.datetime
+    deadline: dt.datetime
+    status: str
+    stop: dt.datetime | None = None
+    stop_event: str | None = None
+    used: dt.timedelta | None = None  # business or elapsed time from start to stop (or now)
+    late_by: dt.timedelta | None = None
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "stop": _iso(self.stop),
+                "stop_event": self.stop_event, "deadline": _iso(self.deadline), "status": self.status,
+                "used_minutes": _minutes(self.used), "late_minutes": _minutes(self.late_by)}
+
+
+@dataclass
+class CountResult:
+    sla: str
+    lead: str
+    start: dt.datetime
+    window_end: dt.datetime
+    count: int
+    needed: int
+    status: str
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "window_end": _iso(self.window_end),
+                "count": self.count, "needed": self.needed, "status": self.status}
+
+
+@dataclass
+class VolumeResult:
+    sla: str
+    period: str
+    start: dt.datetime
+    end: dt.datetime
+    count: int
+    needed: int
+    status: str
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "period": self.period, "start": _iso(self.start), "end": _iso(self.end),
+                "count": self.count, "needed": self.needed, "status": self.status}
+
+
+@dataclass
+class ReasonViolation:
+    sla: str
+    lead: str
+    event: str
+    at: dt.datetime
+    reason: str | None
+
+    def as_dict(self) -> dict:
+        return {"sla": self.sla, "lead": self.lead, "event": self.event, "at": _iso(self.at), "reason": self.reason}
+
+
+@dataclass
+class RecycleEntry:
+    lead: str
+    event: str
+    reason: str
+    stage: str
+    at: dt.datetime
+
+    def as_dict(self) -> dict:
+        return {"lead": self.lead, "event": self.event, "reason": self.reason, "stage": self.stage, "at": _iso(self.at)}
+
+
+@dataclass
+class TimelineResult:
+    """Everything the SLAs say about a set of events at `now`."""
+
+    now: dt.datetime
+    clocks: list[ClockResult] = field(default_factory=list)
+    counts: list[CountResult] = field(default_factory=list)
+    volumes: list[VolumeResult] = field(default_factory=list)
+    violations: list[ReasonViolation] = field(default_factory=list)
+    recycles: list[RecycleEntry] = field(default_factory=list)
+
+    def statuses(self, sla: str) -> dict[str, str]:
+        """lead (or period, for volumes) -> status for one SLA."""
+        results: list[ClockResult | CountResult] = [*self.clocks, *self.counts]
+        out = {r.lead: r.status for r in results if r.sla == sla}
+        out.update({v.period: v.status for v in self.volumes if v.sla == sla})
+        return out
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _minutes(value: dt.timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 3)
+
+
+@dataclass(frozen=True)
+class _Limit:
+    unit: str
+    amount: Decimal
+    calendar: BusinessCalendar | None  # for business units
+    zone: ZoneInfo
+
+
+class SlaEngine:
+    """The SLAs, calendars and recycle rules of one policy, ready to evaluate events."""
+
+    def __init__(self, policy: ir.Policy):
+        self.policy = policy
+        self.tz = ZoneInfo(policy.timezone)
+        self.calendars = {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars}
+        self.slas = policy.slas
+        self.recycle_rules = policy.recycle
+        self._limits: dict[str, _Limit] = {}
+        self.clocks = [(sla, sla.clock) for sla in self.slas if sla.clock is not None and sla.limit is not None]
+        self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.counts]
+        self.reason_rules = [(sla.name, needs.event, frozenset(r.lower() for r in needs.reasons))
+                             for sla in self.slas for needs in sla.reasons]
+        self.recycles = [(r, r.reason.lower(), dt.timedelta(days=float(r.after_days))) for r in self.recycle_rules]
+        self.stop_starts: dict[str, set[str]] = defaultdict(set)
+        self.other_roles: set[str] = {r.event for r in self.recycle_rules}
+        for _, span in self.clocks:
+            for stop in span.stops:
+                self.stop_starts[stop].add(span.start)
+            self.other_roles.add(span.start)
+        for _, count in self.count_rules:
+            self.other_roles |= {count.event, count.after}
+        for _, volume in self.volume_rules():
+            self.other_roles.add(volume.event)
+
+    def event_names(self) -> set[str]:
+        """Every event name the policy mentions."""
+        names: set[str] = set()
+        for sla in self.slas:
+            if sla.clock is not None:
+                names |= {sla.clock.start, *sla.clock.stops}
+            names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
+            names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
+        names |= {r.event for r in self.recycle_rules}
+        return names
+
+    def _limit(self, sla: ir.Sla) -> "_Limit":
+        """The SLA's limit with its calendar, worked out once (the per-lead loop asks for it often)."""
+        known = self._limits.get(sla.name)
+        if known is None:
+            limit = sla.limit
+            assert limit is not None, "only clock SLAs have limits"
+            unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+            calendar = self.calendars.get(limit.calendar) if limit.calendar else None
+            known = self._limits[sla.name] = _Limit(unit, limit.amount, calendar if unit.startswith("business")
+                                                    else None, calendar.tz if calendar else self.tz)
+        return known
+
+    def deadline(self, sla: ir.Sla, start: dt.datetime) -> dt.datetime:
+        limit = self._limit(sla)
+        amount = limit.amount
+        if limit.unit == "minutes":
+            return start + dt.timedelta(minutes=float(amount))
+        if limit.unit == "hours":
+            return start + dt.timedelta(hours=float(amount))
+        if limit.unit == "days":
+            return start + dt.timedelta(days=float(amount))
+        calendar = limit.calendar
+        assert calendar is not None, "the checker requires a calendar for business time"
+        if limit.unit == "business hours":
+            return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
+        return calendar.add_days(start, int(amount))
+
+    def zone_of(self, sla: ir.Sla) -> ZoneInfo:
+        """The calendar's timezone for business-time SLAs, else the policy's."""
+        return self._limit(sla).zone
+
+    def used(self, sla: ir.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        calendar = self._limit(sla).calendar
+        if calendar is not None:
+            return calendar.elapsed(start, end)
+        return max(end - start, dt.timedelta(0))
+
+    def evaluate_lead(self, lead: str, events: list[Event], now: dt.datetime, out: TimelineResult,
+                      prepared: bool = False) -> None:
+        """One lead's events into clock, count, reason and recycle results. Events may come in any
+        order and include ones after `now`, unless `prepared` says they are sorted and none is."""
+        if not prepared:
+            events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
+        for sla, span in self.clocks:
+            self._clock(sla, span, lead, events, now, out)
+        for sla, rule in self.count_rules:
+            self._count(sla, rule, lead, events, now, out)
+        for sla_name, event, allowed in self.reason_rules:
+            for e in events:
+                if e.event == event and (e.reason or "").lower() not in allowed:
+                    out.violations.append(ReasonViolation(sla_name, lead, e.event, e.at, e.reason))
+        for recycle, reason, delay in self.recycles:
+            for e in events:
+                if e.event == recycle.event and (e.reason or "").lower() == reason:
+                    out.recycles.append(RecycleEntry(lead, e.event, recycle.reason, recycle.stage, e.at + delay))
+
+    def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
+               out: TimelineResult) -> None:
+        start = next((e for e in events if e.event == span.start), None)
+        if start is None:
+            return
+        stop = next((e for e in events if e.event in span.stops and e.at >= start.at), None)
+        deadline = self.deadline(sla, start.at).astimezone(self.zone_of(sla))
+        if stop is not None:
+            status = MET if stop.at <= deadline else BREACHED
+            late = stop.at - deadline if status == BREACHED else None
+            used = self.used(sla, start.at, stop.at)
+        else:
+            status = BREACHED if now > deadline else PENDING
+            late = now - deadline if status == BREACHED else None
+            used = self.used(sla, start.at, now)
+        out.clocks.append(ClockResult(sla.name, lead, start.at, deadline, status,
+                                      stop.at if stop else None, stop.event if stop else None, used, late))
+
+    def _count(self, sla: ir.Sla, rule: ir.CountRule, lead: str, events: list[Event], now: dt.datetime,
+               out: TimelineResult) -> None:
+        start = next((e for e in events if e.event == rule.after), None)
+        if start is None:
+            return
+        window_end = (start.at + dt.timedelta(days=float(rule.within_days))).astimezone(self.tz)
+        count = sum(1 for e in events if e.event == rule.event and start.at <= e.at <= window_end)
+        needed = int(rule.at_least)
+        status = MET if count >= needed else (BREACHED if now >= window_end else PENDING)
+        out.counts.append(CountResult(sla.name, lead, start.at, window_end, count, needed, status))
+
+    def volume_rules(self) -> list[tuple[ir.Sla, ir.VolumeRule]]:
+        return [(sla, rule) for sla in self.slas for rule in sla.volumes]
+
+    def count_volumes(self, events: Iterable[Event], counts: dict[str, dict[dt.datetime, int]]) -> None:
+        """Add events to per-SLA, per-period counts (memory grows with periods, not events)."""
+        rules = self.volume_rules()
+        for e in events:
+            for sla, rule in rules:
+                if e.event == rule.event:
+                    period = counts.setdefault(sla.name, defaultdict(int))
+                    period[period_start(rule.per, e.at, self.tz)] += 1
+
+    def volume_results(self, counts: dict[str, dict[dt.datetime, int]], now: dt.datetime) -> list[VolumeResult]:
+        """Each period from the first counted one to now's, met, breached or pending."""
+        out = []
+        for sla, rule in self.volume_rules():
+            per = counts.get(sla.name)
+            if not per:
+                continue
+            start = min(per)
+            last = period_start(rule.per, now, self.tz)
+            while start <= last:
+                end = next_period(rule.per, start)
+                count = per.get(start, 0)
+                status = MET if count >= rule.at_least else (BREACHED if end <= now else PENDING)
+                out.append(VolumeResult(sla.name, period_label(rule.per, start), start, end, count,
+                                        int(rule.at_least), status))
+                start = end
+        return out
+
+    def orphan_stops(self, events: list[Event]) -> list[tuple[Event, str]]:
+        """Stop events with no start of their clock at or before them, when stopping is all they do."""
+        first_at: dict[str, dt.datetime] = {}
+        for e in events:
+            if e.event not in first_at or e.at < first_at[e.event]:
+                first_at[e.event] = e.at
+        orphans = []
+        for e in events:
+            starts = self.stop_starts.get(e.event)
+            if starts and e.event not in self.other_roles:
+                if not any(s in first_at and first_at[s] <= e.at for s in starts):
+                    orphans.append((e, f"{e.event} with no {' or '.join(sorted(starts))} before it"))
+        return orphans
+
+    def evaluate(self, events: Iterable[Event], now: dt.datetime) -> TimelineResult:
+        """All SLA results for a set of events (in memory; see the batch reader for large logs)."""
+        events = list(events)
+        out = TimelineResult(now)
+        by_lead: dict[str, list[Event]] = defaultdict(list)
+        for e in events:
+            by_lead[e.lead].append(e)
+        for lead, lead_events in by_lead.items():
+            self.evaluate_lead(lead, lead_events, now, out)
+        counts: dict[str, dict[dt.datetime, int]] = {}
+        self.count_volumes((e for e in events if e.at <= now), counts)
+        out.volumes = self.volume_results(counts, now)
+        return out
+
+
+def period_start(period: str, instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    local = instant.astimezone(tz)
+    day = local.date()
+    if period == "week":
+        day -= dt.timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    elif period == "quarter":
+        day = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+
+
+def next_period(period: str, start: dt.datetime) -> dt.datetime:
+    day = start.date()
+    if period == "day":
+        day += dt.timedelta(days=1)
+    elif period == "week":
+        day += dt.timedelta(days=7)
+    else:
+        months = 1 if period == "month" else 3
+        month = day.month - 1 + months
+        day = day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=start.tzinfo)
+
+
+def period_label(period: str, start: dt.datetime) -> str:
+    day = start.date()
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return day.isoformat()

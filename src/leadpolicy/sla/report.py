@@ -1,0 +1,251 @@
+"""The SLA report over an event log: compliance per SLA, team and month, breaches, rejects."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any, TextIO
+
+from leadpolicy.semantics import ir
+from leadpolicy.sla.engine import BREACHED, ClockResult, CountResult, SlaEngine, TimelineResult
+from leadpolicy.sla.events import EventReader
+
+
+@dataclass
+class _Tally:
+    met: int = 0
+    breached: int = 0
+    pending: int = 0
+
+    def add(self, status: str) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+
+    def as_dict(self, target: Decimal | None) -> dict[str, Any]:
+        decided = self.met + self.breached
+        rate = Decimal(self.met * 100) / decided if decided else None
+        return {
+            "met": self.met, "breached": self.breached, "pending": self.pending,
+            "compliance": float(round(rate, 2)) if rate is not None else None,
+            "target": float(target) if target is not None else None,
+            "meets_target": None if rate is None or target is None else rate >= target,
+        }
+
+
+@dataclass
+class SlaReport:
+    """What one run over an event log found."""
+
+    policy: ir.Policy
+    now: dt.datetime
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    read: int = 0
+    rejected: int = 0
+    per_sla: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    per_team: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    per_month: dict[tuple[str, str], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    breach_results: list = field(default_factory=list)  # clock and count results, made into dicts on demand
+    volumes: list[dict] = field(default_factory=list)
+    violations: list[dict] = field(default_factory=list)
+    recycles: list[dict] = field(default_factory=list)
+
+    def breaches(self, limit: int | None = None) -> list[dict]:
+        """The breaches (lead, deadline, how late), by SLA, deadline and lead; the first `limit` of them."""
+        ordered = sorted(self.breach_results, key=lambda r: (r.sla, getattr(r, "deadline", None) or r.window_end,
+                                                             r.lead))
+        return [_breach(r) for r in ordered[:limit]]
+
+    @property
+    def used(self) -> int:
+        return self.read - self.rejected
+
+    def targets(self) -> dict[str, Decimal | None]:
+        return {sla.name: sla.target for sla in self.policy.slas}
+
+    def owners(self) -> dict[str, str]:
+        return {sla.name: sla.owner or "" for sla in self.policy.slas}
+
+    def failing(self) -> list[str]:
+        """SLAs below their target, and volume SLAs with a finished period short of the commitment."""
+        targets = self.targets()
+        bad = [name for name, tally in sorted(self.per_sla.items())
+               if tally.as_dict(targets.get(name))["meets_target"] is False]
+        bad += sorted({v["sla"] for v in self.volumes if v["status"] == BREACHED} - set(bad))
+        return bad
+
+    def as_dict(self, breaches: int | None = None) -> dict[str, Any]:
+        """Everything; `breaches` limits how many breaches are listed (`breach_count` has them all)."""
+        targets, owners = self.targets(), self.owners()
+        return {
+            "policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "rows": {"read": self.read, "used": self.used, "rejected": self.rejected},
+            "slas": {name: {"owner": owners.get(name), **tally.as_dict(targets.get(name))}
+                     for name, tally in sorted(self.per_sla.items())},
+            "teams": {team: tally.as_dict(None) for team, tally in sorted(self.per_team.items())},
+            "months": [{"sla": sla, "month": month, **tally.as_dict(targets.get(sla))}
+                       for (sla, month), tally in sorted(self.per_month.items())],
+            "volumes": self.volumes,
+            "breach_count": len(self.breach_results),
+            "breaches": self.breaches(breaches),
+            "reason_violations": self.violations,
+            "recycle": self.recycles,
+            "failing": self.failing(),
+        }
+
+
+DETAIL_COLUMNS = ["sla", "kind", "lead", "start", "stop", "deadline", "status", "used_minutes", "late_minutes",
+                  "count", "needed"]
+
+
+def detail_row(result) -> dict:
+    """One clock or count of one lead, as a row of the details file."""
+    if hasattr(result, "deadline"):
+        row = result.as_dict()
+        return {**{k: row.get(k) for k in DETAIL_COLUMNS}, "kind": "clock"}
+    return {"sla": result.sla, "kind": "count", "lead": result.lead, "start": result.start.isoformat(),
+            "stop": None, "deadline": result.window_end.isoformat(), "status": result.status, "used_minutes": None,
+            "late_minutes": None, "count": result.count, "needed": result.needed}
+
+
+def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
+                 date_from: dt.date | None = None, date_to: dt.date | None = None,
+                 details: IO[str] | None = None) -> SlaReport:
+    """Stream the reader's leads through the SLA engine into a report; with `details`, also write
+    every lead's clock and count (start, stop, deadline, status, time used) there as CSV."""
+    writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
+    if writer is not None:
+        writer.writeheader()
+    engine = SlaEngine(policy)
+    report = SlaReport(policy, now, date_from, date_to)
+    owners = report.owners()
+    counts: dict[str, dict[dt.datetime, int]] = {}
+
+    bounded = date_from is not None or date_to is not None
+    months: dict[int, str] = {}
+
+    def month_of(start: dt.datetime) -> str:
+        """The local month of an instant; local months change on the hour, so one lookup per hour."""
+        hour = int(start.timestamp()) // 3600
+        month = months.get(hour)
+        if month is None:
+            local = start.astimezone(engine.tz)
+            month = months[hour] = f"{local.year}-{local.month:02d}"
+        return month
+
+    def in_range(start: dt.datetime) -> bool:
+        if not bounded:
+            return True
+        day = start.astimezone(engine.tz).date()
+        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+
+    for lead, events in reader.groups():
+        orphans = engine.orphan_stops(events)
+        if orphans:
+            dropped = {id(e) for e, _ in orphans}
+            for e, problem in orphans:
+                reader.reject(e.row, "event", problem, {"lead": e.lead, "event": e.event, "at": e.at.isoformat(),
+                                                        "reason": e.reason})
+            events = [e for e in events if id(e) not in dropped]
+        out = TimelineResult(now)
+        engine.evaluate_lead(lead, events, now, out, prepared=True)  # the reader sorts and drops later events
+        engine.count_volumes(events, counts)
+        results: list[ClockResult | CountResult] = [*out.clocks, *out.counts]
+        for result in results:
+            if not in_range(result.start):
+                continue
+            if writer is not None:
+                writer.writerow(detail_row(result))
+            month = month_of(result.start)
+            report.per_sla[result.sla].add(result.status)
+            report.per_team[owners.get(result.sla, "")].add(result.status)
+            report.per_month[(result.sla, month)].add(result.status)
+            if result.status == BREACHED:
+                report.breach_results.append(result)
+        report.violations += [v.as_dict() for v in out.violations if in_range(v.at)]
+        report.recycles += [r.as_dict() for r in out.recycles if in_range(r.at)]
+    for volume in engine.volume_results(counts, now):
+        if in_range(volume.start):
+            report.volumes.append(volume.as_dict())
+            report.per_team[owners.get(volume.sla, "")].add(volume.status)
+    report.read, report.rejected = reader.stats.read, reader.stats.rejected
+    return report
+
+
+def _breach(result) -> dict:
+    if hasattr(result, "deadline"):
+        late = result.late_by
+        return {"sla": result.sla, "lead": result.lead, "start": result.start.isoformat(),
+                "deadline": result.deadline.isoformat(), "stop": result.stop.isoformat() if result.stop else None,
+                "late": _duration(late), "late_minutes": round(late.total_seconds() / 60, 1) if late else None}
+    return {"sla": result.sla, "lead": result.lead, "start": result.start.isoformat(),
+            "deadline": result.window_end.isoformat(), "stop": None,
+            "late": f"{result.count} of {result.needed}", "late_minutes": None}
+
+
+def _duration(delta: dt.timedelta | None) -> str:
+    if delta is None:
+        return ""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"
+
+
+def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None:
+    data = report.as_dict(breaches=max_breaches)
+    print(f"{data['policy']} {data['version']} SLA report at {data['now']}", file=out)
+    rows = [("sla", "owner", "met", "breached", "pending", "compliance", "target", "status")]
+    for name, s in data["slas"].items():
+        status = {True: "ok", False: "BELOW TARGET", None: "-"}[s["meets_target"]]
+        rows.append((name, s["owner"] or "", str(s["met"]), str(s["breached"]), str(s["pending"]),
+                     f"{s['compliance']}%" if s["compliance"] is not None else "-",
+                     f"{s['target']:g}%" if s["target"] is not None else "-", status))
+    _table(rows, out)
+    if data["volumes"]:
+        print("\nvolumes:", file=out)
+        _table([("sla", "period", "count", "needed", "status")] +
+               [(v["sla"], v["period"], str(v["count"]), str(v["needed"]), v["status"]) for v in data["volumes"]], out)
+    if data["teams"]:
+        print("\nper team:", file=out)
+        _table([("team", "met", "breached", "pending", "compliance")] +
+               [(t, str(s["met"]), str(s["breached"]), str(s["pending"]),
+                 f"{s['compliance']}%" if s["compliance"] is not None else "-") for t, s in data["teams"].items()], out)
+    if data["breaches"]:
+        count = data["breach_count"]
+        print(f"\nbreaches ({count}{', first ' + str(max_breaches) if count > max_breaches else ''}):", file=out)
+        _table([("sla", "lead", "deadline", "late")] +
+               [(b["sla"], b["lead"], b["deadline"], b["late"]) for b in data["breaches"][:max_breaches]], out)
+    if data["reason_violations"]:
+        print(f"\nreason violations: {len(data['reason_violations'])}", file=out)
+    if data["recycle"]:
+        print(f"recycle scheduled: {len(data['recycle'])}", file=out)
+    rows_ = data["rows"]
+    print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
+
+
+def _table(rows, out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
+
+
+def render_csv(report: SlaReport) -> str:
+    """One row per SLA and month: the compliance figures, for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["sla", "month", "met", "breached", "pending", "compliance", "target", "meets_target"])
+    for row in report.as_dict(breaches=0)["months"]:
+        writer.writerow([row["sla"], row["month"], row["met"], row["breached"], row["pending"], row["compliance"],
+                         row["target"], row["meets_target"]])
+    return buffer.getvalue()
+
+
+def render_json(report: SlaReport) -> str:
+    return json.dumps(report.as_dict(), indent=2)

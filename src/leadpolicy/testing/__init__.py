@@ -1,0 +1,1 @@
+"""Sample cases and coverage, JUnit reports and the pytest plugin."""

@@ -1,0 +1,358 @@
+"""Samples files: load and validate them, run every case, measure coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import Diagnostic, did_you_mean
+from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
+from leadpolicy.semantics.interpreter import Decision, evaluate
+from leadpolicy.semantics.leads import LeadReader, parse_timestamp
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+NO_NOW = "no `now`: give one for the file or the case"
+
+
+@functools.lru_cache(maxsize=1)
+def samples_schema() -> dict:
+    return json.loads(resources.files("leadpolicy").joinpath("schemas/samples.schema.json").read_text("utf-8"))
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one sample case."""
+
+    file: str
+    line: int
+    name: str
+    kind: str  # 'lead' | 'timeline'
+    status: str
+    failures: list[str] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+    actual: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "name": self.name, "kind": self.kind, "status": self.status,
+                "failures": self.failures, "explanation": self.explanation, "actual": self.actual}
+
+
+@dataclass
+class CoverageItem:
+    kind: str  # 'rule' | 'stage' | 'route' | 'boundary'
+    what: str
+    line: int
+    covered: bool = False
+
+
+@dataclass
+class SamplesRun:
+    """A samples file and what running it gave."""
+
+    file: str
+    policy_file: str | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    cases: list[CaseResult] = field(default_factory=list)
+    coverage: list[CoverageItem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics) and all(c.passed for c in self.cases)
+
+    @property
+    def coverage_percent(self) -> float | None:
+        if not self.coverage:
+            return None
+        return round(100.0 * sum(i.covered for i in self.coverage) / len(self.coverage), 1)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_samples(path: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
+    """Read and validate a samples file against the samples schema."""
+    doc, diags = load_yaml(path, "bad-samples", "a samples file is a mapping with policy, now, leads and timelines")
+    if doc is None:
+        return None, diags
+    errors = []
+    for error, where, label in schema_errors(doc, samples_schema()):
+        hint = None
+        if error.validator == "additionalProperties":
+            extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+            message = f"{label}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
+            hint = did_you_mean(extra[0], error.schema.get("properties", {})) if extra else None
+            where = where + (extra[0],) if extra else where
+        elif error.validator == "oneOf" and isinstance(error.instance, str):
+            message = f"{label}: {error.instance!r} is not a status: met, breached or pending"
+        else:
+            message = f"{label}: {error.message}"
+        errors.append(Diagnostic("bad-samples", message, doc.file, doc.span(where), hint=hint))
+    return (doc if not errors else None), errors
+
+
+# ---------------------------------------------------------------- running
+
+
+def _instant(text: Any, tz: ZoneInfo) -> dt.datetime:
+    return parse_timestamp(str(text), tz)
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected == actual
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float, Decimal)):
+        return Decimal(str(expected)) == Decimal(str(actual))
+    return str(expected) == str(actual)
+
+
+def _show(value: Any) -> str:
+    return "null" if value is None else (json.dumps(value) if isinstance(value, str) else str(value))
+
+
+class CaseRunner:
+    """Runs the cases of one samples file against one checked policy."""
+
+    def __init__(self, policy: ast.Policy, doc: YamlDoc):
+        self.policy = policy
+        self.doc = doc
+        self.tz = ZoneInfo(policy.timezone)
+        self.ir = lower(policy)
+        self.reader = LeadReader(self.ir)
+        self.decisions: list[Decision] = []
+        self.decision_names = ({s.name for s in policy.scores} | {g.name for g in policy.grades}
+                               | {"stage", "owner", "route"})
+
+    def now_for(self, case: dict) -> dt.datetime | None:
+        text = case.get("now", self.doc.data.get("now"))
+        return _instant(text, self.tz) if text is not None else None
+
+    def lead_case(self, index: int, case: dict) -> CaseResult:
+        path = ("leads", index)
+        result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "lead", PASSED)
+        expect = case["expect"]
+        values, errors = self.reader.read(case["lead"], strict=True)
+        if "invalid" in expect:
+            got = sorted({e.field for e in errors})
+            if got != sorted(expect["invalid"]):
+                result.status = FAILED
+                result.failures.append(f"invalid: expected {sorted(expect['invalid'])}, got {got}")
+            result.explanation = [str(e) for e in errors]
+            return result
+        if errors:
+            result.status = ERROR
+            result.failures = [f"the lead does not fit the policy's schema: {e}" for e in errors]
+            return result
+        try:
+            now = self.now_for(case)
+        except ValueError as exc:
+            result.status, result.failures = ERROR, [f"now: {exc}"]
+            return result
+        if now is None:
+            result.status, result.failures = ERROR, [NO_NOW]
+            return result
+        decision = evaluate(self.ir, values, now)
+        self.decisions.append(decision)
+        result.explanation = decision.explanation
+        result.actual = {k: decision.value(k) for k in sorted(self.decision_names)}
+        for key, want in expect.items():
+            if key == "fired":
+                for score, labels in want.items():
+                    if score not in decision.scores:
+                        result.status = ERROR
+                        result.failures.append(f"fired: no score {score!r}"
+                                               + (f" ({h})" if (h := did_you_mean(score, decision.scores)) else ""))
+                        continue
+                    got = decision.fired(score)
+                    if sorted(labels) != sorted(got):
+                        result.status = FAILED
+                        result.failures.append(f"fired {score}: expected {sorted(labels)}, got {sorted(got)}")
+                continue
+            if key not in self.decision_names:
+                result.status = ERROR
+                hint = did_you_mean(key, self.decision_names)
+                result.failures.append(f"expect: {key!r} is not a score, grade, stage, owner or route"
+                                       + (f" ({hint})" if hint else ""))
+                continue
+            got = decision.value(key)
+            if not _same(want, got):
+                if result.status == PASSED:
+                    result.status = FAILED
+                result.failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+        return result
+
+    def timeline_case(self, index: int, case: dict, engine: SlaEngine) -> CaseResult:
+        path = ("timelines", index)
+        result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "timeline", PASSED)
+        try:
+            now = self.now_for(case)
+            events = [Event(str(e["lead"]), e["event"], _instant(e["at"], self.tz), e.get("reason"), i + 1)
+                      for i, e in enumerate(case["events"])]
+        except ValueError as exc:
+            result.status, result.failures = ERROR, [f"bad timestamp: {exc}"]
+            return result
+        if now is None:
+            result.status, result.failures = ERROR, [NO_NOW]
+            return result
+        known = engine.event_names()
+        for e in events:
+            if e.event not in known:
+                result.status = ERROR
+                hint = did_you_mean(e.event, known)
+                result.failures.append(f"event {e.row}: unknown event {e.event!r}" + (f" ({hint})" if hint else ""))
+        if result.status == ERROR:
+            return result
+        outcome = engine.evaluate(events, now)
+        result.explanation = explain_timeline(outcome)
+        sla_names = {s.name for s in self.policy.slas}
+        for key, want in case["expect"].items():
+            got: Any
+            if key == "reason_violations":
+                got = len(outcome.violations)
+                ok = got == want
+            elif key == "recycle":
+                last = outcome.recycles[-1] if outcome.recycles else None
+                got = {"stage": last.stage, "at": last.at.isoformat()} if last else None
+                ok = (want is None and last is None) or (
+                    want is not None and last is not None and last.stage == want["stage"]
+                    and last.at == _instant(want["at"], self.tz))
+            elif key in sla_names:
+                statuses = outcome.statuses(key)
+                if isinstance(want, dict):
+                    got = {str(k): statuses.get(str(k)) for k in want}
+                    ok = got == {str(k): v for k, v in want.items()}
+                else:
+                    distinct = sorted(set(statuses.values()))
+                    got = distinct[0] if len(distinct) == 1 else (distinct or "nothing started")
+                    ok = distinct == [want]
+            else:
+                result.status = ERROR
+                hint = did_you_mean(key, sla_names | {"reason_violations", "recycle"})
+                result.failures.append(f"expect: {key!r} is not an SLA, reason_violations or recycle"
+                                       + (f" ({hint})" if hint else ""))
+                continue
+            result.actual[key] = got
+            if not ok:
+                if result.status == PASSED:
+                    result.status = FAILED
+                result.failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+        return result
+
+
+def explain_timeline(outcome: TimelineResult) -> list[str]:
+    lines = []
+    for c in outcome.clocks:
+        used = f", {c.used.total_seconds() / 3600:g} h used" if c.used is not None else ""
+        stop = f"stopped by {c.stop_event} at {c.stop.isoformat()}" if c.stop else "not stopped"
+        lines.append(f"{c.sla} [{c.lead}]: {c.status}; started {c.start.isoformat()}, deadline "
+                     f"{c.deadline.isoformat()}, {stop}{used}")
+    for n in outcome.counts:
+        lines.append(f"{n.sla} [{n.lead}]: {n.status}; {n.count} of {n.needed} by {n.window_end.isoformat()}")
+    for v in outcome.volumes:
+        lines.append(f"{v.sla} {v.period}: {v.status}; {v.count} of {v.needed}")
+    for r in outcome.violations:
+        lines.append(f"{r.sla} [{r.lead}]: {r.event} at {r.at.isoformat()} has reason {r.reason!r}, not an agreed one")
+    for back in outcome.recycles:
+        lines.append(f"recycle [{back.lead}]: back to {back.stage} at {back.at.isoformat()} ({back.event} because "
+                     f"{back.reason})")
+    return lines
+
+
+def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    """Rules no case fires, stages and routes no case reaches, thresholds no case tests at the boundary."""
+    from leadpolicy.language.formatter import condition as condition_text
+    from leadpolicy.language.symbols import symbol_table
+    from leadpolicy.semantics.interpreter import Evaluator
+    from leadpolicy.semantics.lowering import Lowering
+
+    items: list[CoverageItem] = []
+    for score in policy.scores:
+        for i, rule in enumerate(score.rules):
+            label = rule.reason or (condition_text(rule.condition) if isinstance(rule, ast.PointsRule)
+                                    else f"per {rule.field_name}")
+            fired = any(d.scores[score.name].rules[i].fired for d in decisions)
+            items.append(CoverageItem("rule", f"{score.name}: {label}", rule.span.line, fired))
+    for stage in policy.stages:
+        items.append(CoverageItem("stage", stage.name, stage.span.line, any(d.stage == stage.name for d in decisions)))
+    for ri, route in enumerate(policy.routes):
+        for ei, entry in enumerate(route.entries):
+            items.append(CoverageItem("route", f"{', '.join(route.stages)} -> {entry.label}", entry.span.line,
+                                      any(d.route_entry == (ri, ei) for d in decisions)))
+    policy_ir = lower(policy)
+    evaluators = [Evaluator(policy_ir, d.env, d.now) for d in decisions]  # each lead's values, for the boundaries
+    lowering = Lowering(symbol_table(policy))
+    conditions = [r.condition for s in policy.scores for r in s.rules if isinstance(r, ast.PointsRule)]
+    conditions += [e.condition for g in policy.grades for e in g.entries if e.condition is not None]
+    conditions += [e.condition for e in policy.stages if e.condition is not None]
+    conditions += [e.condition for r in policy.routes for e in r.entries if e.condition is not None]
+    seen = set()
+    for cond in conditions:
+        for atom in cond.walk():
+            pairs = []
+            if isinstance(atom, ast.Compare) and isinstance(atom.right, ast.Literal) and atom.right.kind == "number":
+                pairs = [(atom.left, atom.right)]
+            elif isinstance(atom, ast.Between):
+                pairs = [(atom.operand, b) for b in (atom.low, atom.high)
+                         if isinstance(b, ast.Literal) and b.kind == "number"]
+            for subject, bound in pairs:
+                if not isinstance(subject, (ast.NameRef, ast.DaysSince)):
+                    continue
+                from leadpolicy.language.formatter import operand as operand_text
+
+                what = f"{operand_text(subject)} = {bound.value}"
+                if what in seen:
+                    continue
+                seen.add(what)
+                subject_ir = lowering.operand(subject)
+                hit = any(value is not None and value == bound.value
+                          for value in (ev.value(subject_ir) for ev in evaluators))
+                items.append(CoverageItem("boundary", what, atom.span.line, hit))
+    return items
+
+
+def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file: str | None = None) -> SamplesRun:
+    """Load a samples file, check its policy (unless given) and run every case."""
+    from leadpolicy.language.loader import load_policy
+
+    run = SamplesRun(str(path))
+    doc, diags = load_samples(path)
+    run.diagnostics.extend(diags)
+    if doc is None:
+        return run
+    target = Path(path).parent / doc.data["policy"]
+    run.policy_file = policy_file or str(target)
+    if policy is None:
+        if not target.exists():
+            run.diagnostics.append(Diagnostic("bad-samples", f"policy file {doc.data['policy']!r} not found",
+                                              run.file, doc.span(("policy",)),
+                                              hint="the path is relative to the samples file"))
+            return run
+        loaded = load_policy(target)
+        if loaded.policy is None or loaded.has_errors:
+            run.diagnostics.append(Diagnostic("bad-samples", f"its policy {doc.data['policy']!r} has errors; "
+                                              "no case can run", run.file, doc.span(("policy",))))
+            return run
+        policy = loaded.policy
+    runner = CaseRunner(policy, doc)
+    for i, case in enumerate(doc.data.get("leads") or []):
+        run.cases.append(runner.lead_case(i, case))
+    engine = SlaEngine(runner.ir)
+    for i, case in enumerate(doc.data.get("timelines") or []):
+        run.cases.append(runner.timeline_case(i, case, engine))
+    run.coverage = coverage_items(policy, runner.decisions)
+    return run

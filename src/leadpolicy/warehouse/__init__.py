@@ -1,0 +1,1 @@
+"""SQL for every dialect, and batch scoring of lead files on DuckDB."""
