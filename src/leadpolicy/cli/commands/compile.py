@@ -1,0 +1,62 @@
+"""`leadpolicy compile`: compile a policy for other systems."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.flags import help_formatter, timestamp_arg
+from leadpolicy.cli.shared import (
+    load_or_report,
+    parse_now,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("compile", formatter_class=help_formatter, help="compile a policy for other systems",
+                       description="Compile a policy: a JSON artifact other systems load (default), or the "
+                                   "generated Python source.",
+                       epilog="examples:\n  leadpolicy compile policies/inbound-b2b.policy -o build/inbound-b2b.json\n"
+                              "  leadpolicy compile policies/inbound-b2b.policy --target python\n"
+                              "  leadpolicy compile policies/inbound-b2b.policy --target sql --dialect snowflake "
+                              "--table crm.leads --now 2026-11-20T12:00:00Z\n")
+    p.add_argument("policy")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument("--target", choices=("artifact", "python", "sql"), default="artifact")
+    p.add_argument("--dialect", choices=("duckdb", "postgres", "spark", "snowflake", "bigquery"), default="duckdb",
+                   help="SQL dialect for --target sql (default: duckdb)")
+    p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
+    p.add_argument("--now", type=timestamp_arg,
+                   help="evaluation time written into the SQL (ISO 8601); default: the current time")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.api import Policy
+    from leadpolicy.semantics.lowering import lower
+
+    loaded = load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = Policy(loaded.policy, lower(loaded.policy))
+    if args.target == "sql":
+        from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
+
+        try:
+            text = compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, loaded.policy.timezone))
+        except (UnsupportedError, ValueError) as exc:
+            print(f"leadpolicy compile: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    else:
+        text = policy.artifact_json() if args.target == "artifact" else policy.python_source
+    if args.output:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, "utf-8")
+        tmp.replace(out)  # atomic: never a half-written artifact
+        print(f"wrote {out} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

@@ -1,0 +1,49 @@
+"""`leadpolicy docs`: publish policies as readable pages (MkDocs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.flags import help_formatter
+from leadpolicy.cli.shared import (
+    print_diagnostics,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("docs", formatter_class=help_formatter, help="publish policies as readable pages (MkDocs)",
+                       description="Render a Markdown page per policy (fields, scores in plain English, the stage "
+                                   "ladder, routing, SLAs as commitments, recycling, sample cases with a chart, "
+                                   "changelog), an index and a mkdocs.yml (Material theme); --build runs MkDocs.",
+                       epilog="examples:\n  leadpolicy docs -o build/policy-docs --build\n"
+                              "  leadpolicy docs policies/inbound-b2b.policy -o site-src\n")
+    p.add_argument("paths", nargs="*", default=None)
+    p.add_argument("-o", "--output", default="build/policy-docs", metavar="DIR")
+    p.add_argument("--build", action="store_true", help="also build the static site (DIR/site)")
+    p.add_argument("--site-name", default="Lead policies")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.publish.site import build, render_site
+
+    out = Path(args.output)
+    pages, diags = render_site(args.paths, out, args.site_name)
+    print_diagnostics(diags, {})
+    print(f"wrote {len(pages)} policy page(s), an index and {out / 'mkdocs.yml'}")
+    if args.build:
+        import importlib.util
+
+        if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
+            print("leadpolicy docs: --build needs MkDocs and the Material theme, which a plain install does not "
+                  "bring: pip install 'leadpolicy[docs]' (the pages were written; `--build` only renders them)",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
+        code, output = build(out)
+        if code != 0:
+            print(f"leadpolicy docs: mkdocs build failed:\n{output}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        print(f"built {out / 'site' / 'index.html'}")
+    return EXIT_PROBLEMS if any(d.is_error for d in diags) else EXIT_OK

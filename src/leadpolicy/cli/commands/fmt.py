@@ -1,0 +1,82 @@
+"""`leadpolicy fmt`: format policies canonically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.flags import help_formatter
+from leadpolicy.cli.shared import (
+    print_diagnostics,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("fmt", formatter_class=help_formatter, help="format policies canonically",
+                       description="Rewrite policies in canonical form, keeping comments.",
+                       epilog="examples:\n  leadpolicy fmt\n  leadpolicy fmt --check policies/\n"
+                              "  leadpolicy fmt --diff policies/inbound-b2b.policy\n")
+    p.add_argument("paths", nargs="*", default=None)
+    p.add_argument("--check", action="store_true", help="change nothing; fail when a file is not formatted")
+    p.add_argument("--diff", action="store_true", help="change nothing; print what would change")
+
+
+def _fmt_stream(args: argparse.Namespace) -> int:
+    """`leadpolicy fmt -`: a policy on standard input, formatted to standard output (for editors).
+    With --check nothing is written and the exit code says whether it was formatted."""
+    import difflib
+
+    from leadpolicy.language.diagnostics import render_all
+    from leadpolicy.language.formatter import format_policy
+    from leadpolicy.language.parser import parse_text
+
+    text = sys.stdin.read()
+    parsed = parse_text(text, "<stdin>")
+    if parsed.policy is None:
+        print(render_all(parsed.diagnostics, {"<stdin>": text}), file=sys.stderr)
+        return EXIT_PROBLEMS
+    formatted = format_policy(parsed.policy, parsed.comments)
+    if args.check:
+        return EXIT_OK if formatted == text else EXIT_PROBLEMS
+    if args.diff:
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
+                                                   "<stdin> (now)", "<stdin> (formatted)"))
+        return EXIT_OK if formatted == text else EXIT_PROBLEMS
+    sys.stdout.write(formatted)
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    import difflib
+
+    from leadpolicy.language.formatter import format_policy
+    from leadpolicy.language.loader import discover
+    from leadpolicy.language.parser import parse_file
+
+    if args.paths == ["-"]:
+        return _fmt_stream(args)
+    policies, _, problems = discover(args.paths)
+    print_diagnostics(problems, {})
+    status = EXIT_PROBLEMS if problems else EXIT_OK
+    for path in policies:
+        parsed = parse_file(path)
+        if parsed.policy is None:
+            print_diagnostics(parsed.diagnostics, {parsed.file: parsed.source})
+            status = EXIT_PROBLEMS
+            continue
+        formatted = format_policy(parsed.policy, parsed.comments)
+        if formatted == parsed.source:
+            continue
+        if args.check or args.diff:
+            status = EXIT_PROBLEMS
+            if args.diff:
+                sys.stdout.writelines(difflib.unified_diff(parsed.source.splitlines(True), formatted.splitlines(True),
+                                                           f"{path} (now)", f"{path} (formatted)"))
+            else:
+                print(f"{path}: not formatted (run: leadpolicy fmt {path})")
+        else:
+            Path(path).write_text(formatted, "utf-8")
+            print(f"formatted {path}")
+    return status

@@ -1,0 +1,81 @@
+"""`leadpolicy score`: score a file of leads."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.flags import help_formatter, non_negative_int, timestamp_arg
+from leadpolicy.cli.shared import (
+    load_or_report,
+    parse_now,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("score", formatter_class=help_formatter, help="score a file of leads",
+                       description="Score every lead of a CSV, JSON Lines or Parquet file and write the leads with "
+                                   "their scores, grades, stage, owner and route. Rows that do not fit the lead "
+                                   "schema go to a rejects file with their row, field and reason.",
+                       epilog="examples:\n"
+                              "  leadpolicy score policies/inbound-b2b.policy leads.parquet -o scored.parquet\n"
+                              "  leadpolicy score policies/inbound-b2b.policy leads.csv -o scored.jsonl "
+                              "--engine python "
+                              "--now 2026-11-20T12:00:00Z\n\nthe run ends with: read N, scored M, rejected K "
+                              "(always N = M + K)\n")
+    p.add_argument("policy")
+    p.add_argument("leads", help="a .csv, .jsonl or .parquet file")
+    p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
+    p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output")
+    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
+                   help="exit 1 when more than N rows are rejected (the output is still written)")
+    p.add_argument("--strict-columns", action="store_true",
+                   help="fail when a policy field is not a column of the file, or a column looks like a "
+                        "misspelled field (without it, both are warnings)")
+    p.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.api import Policy
+    from leadpolicy.semantics.lowering import lower
+    from leadpolicy.warehouse.batch import BatchError, run
+
+    loaded = load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = Policy(loaded.policy, lower(loaded.policy))
+    now = parse_now(args.now, loaded.policy.timezone)
+    progress = sys.stderr.isatty() and not os.environ.get("CI")
+    from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
+
+    if args.engine == "duckdb":
+        try:
+            compile_sql(policy.ir, "duckdb", "leads", now)
+        except UnsupportedError as exc:
+            print(f"leadpolicy score: this policy has no SQL form ({exc}); score it with --engine python",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
+    warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
+    try:
+        result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
+                                   args.leads_format, args.strict_columns, warn)
+    except BatchError as exc:
+        print(f"leadpolicy score: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.now is None:
+        print(f"(now = {now.isoformat()})")
+    print(f"wrote {out}")
+    if rejects is not None:
+        print(f"{result.rejected} rejected row(s) written to {rejects}; the first:")
+        for r in sorted(result.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
+            print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
+    print(result.summary())
+    if args.max_rejects is not None and result.rejected > args.max_rejects:
+        print(f"leadpolicy score: {result.rejected} rejected rows, more than --max-rejects {args.max_rejects}",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""`leadpolicy sla`: check SLAs against an event log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from leadpolicy.cli.flags import date_arg, help_formatter, timestamp_arg
+from leadpolicy.cli.shared import (
+    atomic_output,
+    load_or_report,
+    parse_now,
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sla", formatter_class=help_formatter, help="check SLAs against an event log",
+                       description="Evaluate every SLA of a policy over an event log (CSV, JSON Lines or Parquet "
+                                   "with lead, event, at and optional reason) and report compliance.",
+                       epilog="examples:\n  leadpolicy sla policies/inbound-b2b.policy events.csv\n"
+                              "  leadpolicy sla policies/inbound-b2b.policy events.parquet --from 2026-11-01 "
+                              "--to 2026-11-30 --format json\n"
+                              "  leadpolicy sla policies/inbound-b2b.policy events.jsonl --report-only\n\n"
+                              "exit code 1 when an SLA is below its target (unless --report-only)\n")
+    p.add_argument("policy")
+    p.add_argument("events", help="the event log: .csv, .jsonl or .parquet")
+    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    p.add_argument("--from", dest="date_from", metavar="DATE", type=date_arg,
+                   help="only clocks and periods starting on or after DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg,
+                   help="only clocks and periods starting on or before DATE")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv here)")
+    p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+    p.add_argument("--details", metavar="FILE", help="also write every lead's clocks and counts (start, stop, "
+                                                      "deadline, status, time used) as CSV")
+    p.add_argument("--report-only", action="store_true", help="exit 0 even when an SLA is below its target")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.sla.engine import SlaEngine
+    from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
+    from leadpolicy.sla.report import build_report, render_csv, render_json, render_table
+
+    loaded = load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    from leadpolicy.semantics.lowering import lower
+
+    policy = lower(loaded.policy)
+    now = parse_now(args.now, policy.timezone)
+    date_from, date_to = args.date_from, args.date_to
+    target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")
+    outputs = {"the event log": args.events, "the rejects file": target, "the details file": args.details}
+    from leadpolicy.warehouse.staging import same_file_clash
+
+    clash = same_file_clash({k: Path(v) for k, v in outputs.items() if v is not None})
+    if clash:
+        print(f"leadpolicy sla: {clash}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from zoneinfo import ZoneInfo
+
+        reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
+                             args.events_format)
+        if args.details:
+            with atomic_output(Path(args.details)) as details:
+                report = build_report(policy, reader, now, date_from, date_to, details)
+        else:
+            report = build_report(policy, reader, now, date_from, date_to)
+    except (EventFileError, OSError) as exc:
+        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if reader.rejects:
+        write_rejects(target, reader.rejects)
+        print(f"{len(reader.rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
+        for r in sorted(reader.rejects, key=lambda r: r.row)[:5]:
+            print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
+    if args.format == "json":
+        print(render_json(report))
+    elif args.format == "csv":
+        sys.stdout.write(render_csv(report))
+    else:
+        if args.now is None:
+            print(f"(now = {now.isoformat()})")
+        render_table(report, sys.stdout)
+    failing = report.failing()
+    if failing and args.format == "table":
+        print(f"below target: {', '.join(failing)}")
+    return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS

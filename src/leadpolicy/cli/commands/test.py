@@ -1,0 +1,77 @@
+"""`leadpolicy test`: run sample cases."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.flags import help_formatter
+from leadpolicy.cli.shared import (
+    coverage_diagnostics,
+    print_case_failures,
+    print_coverage,
+    print_diagnostics,
+    samples_paths,
+)
+from leadpolicy.language.ast import NO_SPAN
+
+
+def register(sub) -> None:
+    p = sub.add_parser("test", formatter_class=help_formatter, help="run sample cases",
+                       description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
+                       epilog="examples:\n  leadpolicy test\n"
+                              "  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
+                              "  leadpolicy test --coverage --min-coverage 90\n  leadpolicy test --junit report.xml\n")
+    p.add_argument("paths", nargs="*", default=None, help="samples files, policy files or directories")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="github: GitHub Actions annotations on the lines at fault")
+    p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
+    p.add_argument("--coverage", action="store_true", help="list rules, stages, routes and boundaries no case covers")
+    p.add_argument("--min-coverage", type=float, default=None, metavar="N", help="fail below N percent coverage")
+    p.add_argument("-k", dest="pattern", metavar="TEXT", help="only cases whose name contains TEXT")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.testing.harness import run_samples
+
+    paths, problems = samples_paths(args.paths)
+    runs = [run_samples(p) for p in paths]
+    if args.pattern:
+        for run in runs:
+            run.cases = [c for c in run.cases if args.pattern.lower() in c.name.lower()]
+    diags = problems + [d for r in runs for d in r.diagnostics]
+    for run in runs:
+        diags += coverage_diagnostics(run, args.min_coverage, run.file, NO_SPAN)
+    cases = [c for r in runs for c in r.cases]
+    failed = [c for c in cases if not c.passed]
+    ok = not [d for d in diags if d.is_error] and not failed and (cases or not paths)
+    if args.junit:
+        from leadpolicy.testing.junit import write_junit
+
+        write_junit(args.junit, runs)
+    if args.format == "json":
+        print(json.dumps({
+            "ok": bool(ok),
+            "diagnostics": [d.as_dict() for d in diags],
+            "cases": [c.as_dict() for c in cases],
+            "coverage": {r.file: {"percent": r.coverage_percent,
+                                  "uncovered": [vars(i) for i in r.coverage if not i.covered]} for r in runs},
+        }, indent=2, default=str))
+        return EXIT_OK if ok else EXIT_PROBLEMS
+    if args.format == "github":
+        from leadpolicy.governance.ci import github_annotations
+
+        for line in github_annotations(diags, runs):
+            print(line)
+    else:
+        print_diagnostics(diags, {})
+        for run in runs:
+            print_case_failures(run)
+        if args.coverage or args.min_coverage is not None:
+            for run in runs:
+                print_coverage(run)
+    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
+          f"in {len(runs)} samples file(s)")
+    return EXIT_OK if ok else EXIT_PROBLEMS

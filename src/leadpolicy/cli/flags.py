@@ -1,0 +1,36 @@
+"""Argument types and help layout shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def timestamp_arg(text: str) -> str:
+    """An ISO 8601 timestamp (checked here, so a bad one is bad usage; read in the policy's zone later)."""
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 timestamp, as in 2026-11-20T12:00:00-05:00"
+                                         ) from None
+    return text
+
+
+def date_arg(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def non_negative_int(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
+
+
+def help_formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)

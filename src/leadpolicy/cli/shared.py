@@ -1,0 +1,191 @@
+"""What the commands share: printing diagnostics and summaries, loading a policy, reading a lead,
+evaluation times, atomic output files."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+
+def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
+    from leadpolicy.language.diagnostics import render
+    from leadpolicy.language.parser import read_source
+
+    for d in sorted(diags, key=lambda d: d.sort_key()):
+        if d.file not in sources:
+            sources[d.file] = read_source(d.file)[0] if d.span.line else None
+        print(render(d, sources.get(d.file)))
+
+
+def print_case_failures(run) -> None:
+    for case in run.cases:
+        if case.passed:
+            continue
+        print(f"{case.file}:{case.line}: {case.status.upper()}: {case.name}")
+        for failure in case.failures:
+            print(f"    {failure}")
+        if case.explanation:
+            print("    because:")
+            for line in case.explanation:
+                print(f"      {line}")
+
+
+def print_coverage(run) -> None:
+    missing = [i for i in run.coverage if not i.covered]
+    percent = run.coverage_percent
+    print(f"coverage {run.file}: {percent if percent is not None else '-'}% "
+          f"({len(run.coverage) - len(missing)} of {len(run.coverage)})")
+    words = {"rule": "no case fires rule", "stage": "no case reaches stage", "route": "no case reaches route",
+             "boundary": "no case tests the boundary"}
+    for item in missing:
+        print(f"  {run.policy_file}:{item.line}: {words[item.kind]} {item.what}")
+
+
+def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
+    """A `low-coverage` error when the run's coverage is below the floor."""
+    from leadpolicy.language.diagnostics import Diagnostic
+
+    if floor is None or (run.coverage_percent or 0) >= floor:
+        return []
+    missing = [i for i in run.coverage if not i.covered]
+    first = "; ".join(f"the {i.kind} {i.what}" for i in missing[:3])
+    first += f"; and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return [Diagnostic("low-coverage", f"sample coverage {run.coverage_percent}% is below the floor of {floor}%: "
+                       f"no case tests {first}", file, span,
+                       hint=f"add cases to {Path(run.file).name}; `leadpolicy test --coverage` lists what is untested")]
+
+
+def summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any]:
+    policy = loaded.policy
+    mine = [d for d in (diags if diags is not None else loaded.diagnostics) if d.file == loaded.file]
+    return {
+        "file": loaded.file,
+        "id": policy.id if policy else None,
+        "version": policy.version if policy else None,
+        "errors": sum(d.is_error for d in mine),
+        "warnings": sum(not d.is_error for d in mine),
+        "cases": len(run.cases) if run else 0,
+        "passed": sum(c.passed for c in run.cases) if run else 0,
+        "coverage": run.coverage_percent if run else None,
+        "status": status,
+        "approval": approval,
+    }
+
+
+def print_summary(rows, runs, diags) -> None:
+    if not rows:
+        return
+    table = [("policy", "version", "errors", "warnings", "cases", "coverage", "approval", "status")]
+    for loaded, run, status, approval in rows:
+        s = summary_dict(loaded, run, status, approval, diags)
+        table.append((s["file"], s["version"] or "-", str(s["errors"]), str(s["warnings"]),
+                      f"{s['passed']}/{s['cases']}" if run else "-",
+                      f"{s['coverage']}%" if s["coverage"] is not None else "-", approval, status))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    print()
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def samples_paths(paths: list[str]) -> tuple[list[Path], list]:
+    from leadpolicy.language.diagnostics import Diagnostic
+    from leadpolicy.language.loader import discover, samples_for
+
+    policies, samples, problems = discover(paths)
+    found = list(samples)
+    for policy in policies:
+        s = samples_for(policy)
+        if s.exists():
+            found.append(s)
+        elif str(policy) in paths:  # named on the command line, so its missing samples matter
+            problems.append(Diagnostic("untested", f"no samples file {s.name}", str(policy)))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return [Path(os.path.relpath(p)) for p in unique], problems
+
+
+def policy_from(spec: str):
+    """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
+    from leadpolicy.governance.approvals import GitError, file_at
+    from leadpolicy.language.loader import load_policy_text
+
+    path = Path(spec)
+    if not path.exists() and ":" in spec:
+        ref, _, name = spec.partition(":")
+        try:
+            text = file_at(ref, Path(name))
+        except GitError as exc:
+            print(f"leadpolicy diff: {spec}: {exc}", file=sys.stderr)
+            return None
+        if text is None:
+            print(f"leadpolicy diff: {name} does not exist at {ref}", file=sys.stderr)
+            return None
+        loaded = load_policy_text(text, spec)
+    else:
+        from leadpolicy.language.loader import load_policy
+
+        loaded = load_policy(path)
+    if loaded.has_errors:
+        print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+        return None
+    return loaded
+
+
+def load_or_report(path: str):
+    from leadpolicy.language.loader import load_policy
+
+    loaded = load_policy(path)
+    if loaded.has_errors:
+        print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+        return None
+    return loaded
+
+
+def read_lead(text: str) -> Any:
+    """A lead from JSON text or a JSON/YAML file; every problem is a ValueError naming where."""
+    from leadpolicy.language.yamldoc import YamlError, read_yaml
+
+    stripped = text.strip()
+    try:
+        if stripped.startswith("{"):
+            return json.loads(stripped)
+        path = Path(text)
+        if not path.exists():
+            raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
+        content = path.read_text("utf-8")
+        return json.loads(content) if path.suffix == ".json" else read_yaml(content)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--lead: not valid JSON: {exc}") from None
+    except YamlError as exc:
+        raise ValueError(f"--lead: {text}:{exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"--lead: {text} is not UTF-8 text") from None
+
+
+def parse_now(text: str | None, timezone: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    from leadpolicy.semantics.leads import parse_timestamp
+
+    if text is None:
+        return dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(timezone)).replace(microsecond=0)
+    return parse_timestamp(text, ZoneInfo(timezone))
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[IO[str]]:
+    """A text file written beside `path` and renamed into place only when the block succeeds."""
+    if not path.parent.is_dir():
+        raise OSError(f"{path}: the folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
