@@ -309,3 +309,16 @@ def _dicts(value):
     elif isinstance(value, list):
         for v in value:
             yield from _dicts(v)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[+-][0-9]{2}:[0-9]{2}|Z)?",
+                     fullmatch=True) | st.text(alphabet="0123456789-:TZ +.", max_size=30))
+def test_the_usual_timestamp_shape_is_a_subset_of_the_schema_pattern(text):
+    import re
+
+    from leadpolicy.semantics.codegen import USUAL_TIMESTAMP
+    from leadpolicy.semantics.leads import TIMESTAMP_PATTERN
+
+    if USUAL_TIMESTAMP.fullmatch(text):
+        assert re.fullmatch(TIMESTAMP_PATTERN, text)

@@ -54,8 +54,8 @@ class Decision:
 
     __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained")
 
-    def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: tuple,
-                 grades: tuple, stage: str, owner: str, route: str | None, explained=None):
+    def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict[str, int],
+                 grades: dict[str, str | None], stage: str, owner: str, route: str | None, explained=None):
         self.policy, self.values, self.now = policy, values, now
         self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
         self._explained = explained
@@ -63,12 +63,12 @@ class Decision:
     @property
     def scores(self) -> dict[str, int]:
         """Each score's value, by name."""
-        return dict(zip(self.policy._score_names, self._scores))
+        return self._scores.copy()
 
     @property
     def grades(self) -> dict[str, str | None]:
         """Each grade's label (None when no entry matched), by name."""
-        return dict(zip(self.policy._grade_names, self._grades))
+        return self._grades.copy()
 
     def _interpreted(self):
         if self._explained is None:
@@ -125,8 +125,6 @@ class Policy:
         self._evaluate, self.python_source = compile_evaluator(policy_ir)
         self._reader = LeadReader(policy_ir)
         self._tz = ZoneInfo(policy_ir.timezone)
-        self._score_names = [s.name for s in policy_ir.scores]
-        self._grade_names = [g.name for g in policy_ir.grades]
         self._stages = [(s.name, s.owner) for s in policy_ir.stages]
 
     @property
@@ -171,20 +169,33 @@ class Policy:
             from leadpolicy.semantics.interpreter import evaluate
 
             d = evaluate(self.ir, values, now)
-            return Decision(self, lead, now, tuple(v.value for v in d.scores.values()), tuple(d.grades.values()),
+            return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, dict(d.grades),
                             d.stage, d.owner, d.route, d)
-        name, owner = self._stages[out[3]]
-        return Decision(self, lead, now, out[0], out[2], name, owner, out[4])
+        name, owner = self._stages[out[2]]
+        return Decision(self, lead, now, out[0], out[1], name, owner, out[3])
 
     def evaluate(self, lead: Mapping[str, Any], now: dt.datetime | str | None = None) -> Decision:
         """Decide one lead. Raises LeadError naming the fields when the lead does not fit the schema."""
-        return self._decide(lead, self._now(now), None)
+        # An aware time with a fixed offset is already an instant (see `_now`): the common case costs two checks.
+        at = now if now.__class__ is dt.datetime and now.tzinfo.__class__ is dt.timezone else self._now(now)
+        if lead.__class__ is dict:
+            out = self._evaluate(lead, at)
+            if out is not INVALID:
+                stage, owner = self._stages[out[2]]
+                return Decision(self, lead, at, out[0], out[1], stage, owner, out[3])
+        return self._decide(lead, at, None)
 
     def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None
                       ) -> Iterator[Result]:
         """Decide a stream of leads lazily; a bad lead gives an error result, never a crash of the batch."""
         at = self._now(now)
+        evaluate, stages = self._evaluate, self._stages
         for index, lead in enumerate(leads):
+            out: Any = evaluate(lead, at) if lead.__class__ is dict else INVALID
+            if out is not INVALID:
+                stage, owner = stages[out[2]]
+                yield Result(index, Decision(self, lead, at, out[0], out[1], stage, owner, out[3]))
+                continue
             try:
                 yield Result(index, self._decide(lead, at, index))
             except LeadError as exc:

@@ -302,7 +302,8 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
                     result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
                     continue
                 decision = policy.evaluate(lead, now)
-                values = [*decision._scores, *decision._grades, decision.stage, decision.owner, decision.route]
+                values = [*decision._scores.values(), *decision._grades.values(), decision.stage, decision.owner,
+                          decision.route]
                 handle.write(json.dumps([row, *values]) + "\n")
                 result.scored += 1
             if progress:
