@@ -124,6 +124,46 @@ def _col(name: str) -> exp.Expr:
     return exp.column(name, quoted=True)
 
 
+# Input column types whose values are already what a field holds, so they are used as they are,
+# never re-read through text. FLOAT is not here: its text is the shortest float32 form ("0.1"),
+# which reads as a different double than the float32 itself. Wider integers and decimals neither:
+# beyond 2**53 their conversion to a double is not guaranteed to round as reading the text does.
+TYPED_SOURCES = {
+    "number": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "DOUBLE"},
+    "yes/no": {"BOOLEAN"}, "date": {"DATE"}, "timestamp": {"TIMESTAMP WITH TIME ZONE"},
+    "text": {"VARCHAR"}, "one of": {"VARCHAR"},
+}
+
+
+def typed_source(kind: str, column_type: str | None) -> bool:
+    """Whether a column of this type holds a field of this kind as it is."""
+    if column_type is None:
+        return False
+    if kind == "number" and column_type.startswith("DECIMAL("):
+        width = int(column_type[len("DECIMAL("):].split(",")[0])
+        return width <= 15  # whole part and scale exact in a double, so value / 10**scale rounds once
+    return column_type in TYPED_SOURCES.get(kind, set())
+
+
+def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
+    """`_conversion` for a column already of the field's type (not text: text fields always take
+    the text path, which for a VARCHAR column is the column itself)."""
+    b, v = _col(f"#b{i}"), _col(f"#v{i}")
+    out: dict[str, exp.Expr] = {"trimmed": exp.Null(), "blank": exp.Is(this=source.copy(), expression=exp.Null())}
+    error: exp.Expr = exp.Null()
+    if f.type == "number":
+        out["value"] = exp.cast(source.copy(), "DOUBLE")
+        error = exp.Case().when(exp.and_(exp.not_(b.copy()), exp.not_(exp.func("isfinite", v.copy()))),
+                                exp.Literal.string("number"))
+    else:
+        out["value"] = source.copy()
+    out["final"] = v.copy()
+    if f.required:
+        error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
+    out["error"] = error
+    return out
+
+
 def _conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
     """For field number i read from `source` (a staged text column, or NULL), the expressions of
     three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
@@ -186,35 +226,48 @@ def _problem(f: IrField, code: str, value: str | None) -> str:
     return text
 
 
-def convert(con, ir: IrPolicy, plan: ColumnPlan) -> None:
-    """Table `typed` (the staged columns and each field's converted value) and table `bad` (row,
-    field, code, value) from `raw`, in one pass over the rows, each conversion computed once."""
+def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: dict[int, str]) -> None:
+    """`converted` (the `keep` columns, each field's converted value and the error codes), the view
+    `typed` of its good rows and table `bad` (row, field, code, value), each conversion computed
+    once per pass. A column whose type (`column_types`, by input position)
+    already holds its field's values is used as it is; any other is read from its text."""
     fields = ir.fields
-
-    def source(f: IrField) -> exp.Expr:
-        i = plan.field_column.get(f.name)
-        return exp.cast(exp.Null(), "VARCHAR") if i is None else _col(staging.text_column(i))
-
-    parts = [_conversion(i, f, source(f)) for i, f in enumerate(fields)]
+    sources: list[str | None] = []
+    parts = []
+    for i, f in enumerate(fields):
+        index = plan.field_column.get(f.name)
+        typed = index is not None and not f.type.textual and typed_source(f.type, column_types.get(index))
+        name = None if index is None else staging.original_column(index) if typed else staging.text_column(index)
+        if f.type.textual and index is not None and column_types.get(index) == "VARCHAR":
+            name = staging.original_column(index)  # a text column's original is its text, not re-cast
+        sources.append(name)
+        source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
+        parts.append(_typed_conversion(i, f, source) if typed else _conversion(i, f, source))
     sql = lambda e: e.sql("duckdb")  # noqa: E731
     layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
     layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'
                        for i, p in enumerate(parts)) or '1 AS "#none2"'
-    staged = [c[0] for c in con.execute("DESCRIBE raw").fetchall()]
-    keep = ", ".join([_q(c) for c in staged] + [f"{sql(p['final'])} AS {_q(f.name)}" for f, p in zip(fields, parts)])
+    kept = list(dict.fromkeys([*keep, *(s for s in sources if s is not None)]))
+    columns = ", ".join([ROW] + [_q(c) for c in kept] + [f"{sql(p['final'])} AS {_q(f.name)}"
+                                                          for f, p in zip(fields, parts)])
     codes = ", ".join(f'{sql(p["error"])} AS "#e{i}"' for i, p in enumerate(parts))
     any_error = " OR ".join(f'"#e{i}" IS NOT NULL' for i in range(len(parts))) or "false"
-    con.execute(f'CREATE TABLE converted AS SELECT *, ({any_error}) AS "#bad" FROM ('
-                f"SELECT {keep}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
+    # Typed Parquet converts cheaply, so `converted` stays a view computed in the two passes that
+    # read it (the bad rows, the output); text input is converted once into a table.
+    relation = "VIEW" if column_types else "TABLE"
+    con.execute(f'CREATE {relation} converted AS SELECT *, ({any_error}) AS "#bad" FROM ('
+                f"SELECT {columns}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
                 f"(SELECT *, {layer1} FROM raw)))")
+    reported = [f'"#e{i}"' for i in range(len(parts))] + [_q(source) for source in dict.fromkeys(sources) if source]
+    con.execute(f'CREATE TABLE bad_rows AS SELECT {", ".join([ROW, *reported])} FROM converted WHERE "#bad"')
     failing = " UNION ALL ".join(
         f'SELECT {ROW}, {exp.Literal.string(f.name).sql("duckdb")} AS field, "#e{i}" AS code, '
-        f"CAST({sql(source(f))} AS VARCHAR) AS value FROM converted "
-        f'WHERE "#bad" AND "#e{i}" IS NOT NULL' for i, f in enumerate(fields)) or \
-        f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM converted WHERE false"
+        f"CAST({_q(source) if source else 'NULL'} AS VARCHAR) AS value FROM bad_rows "
+        f'WHERE "#e{i}" IS NOT NULL' for i, (f, source) in enumerate(zip(fields, sources))) or \
+        f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM bad_rows WHERE false"
     con.execute(f"CREATE TABLE bad AS {failing}")
     drop = ", ".join([f'"#e{i}"' for i in range(len(parts))] + ['"#bad"'])
-    con.execute(f'CREATE TABLE typed AS SELECT * EXCLUDE ({drop}) FROM converted WHERE NOT "#bad"')
+    con.execute(f'CREATE VIEW typed AS SELECT * EXCLUDE ({drop}) FROM converted WHERE NOT "#bad"')
 
 
 def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
@@ -224,17 +277,18 @@ def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
         result.rejects.append({"row": int(row), "field": name, "problem": _problem(fields[name], code, value)})
 
 
-def output_select(ir: IrPolicy, plan: ColumnPlan, has_originals: bool, in_fmt: str, out_fmt: str,
-                  scored: str) -> str:
+def output_columns(plan: ColumnPlan, originals: bool) -> list[str]:
+    """The staged columns the output copies: each input column not replaced by a computed one, as its
+    original value (`originals`: typed Parquet or JSON kept as it was) or as its text."""
+    return [staging.original_column(i) if originals else staging.text_column(i)
+            for i in range(len(plan.columns)) if i not in plan.replaced]
+
+
+def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str) -> str:
     """The input's columns as given (in file order, under their own names) and then the computed
     columns, from `scored` (a table or subquery with the staged columns and the computed values)."""
-    originals = has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
-    parts = []
-    for i, name in enumerate(plan.columns):
-        if i in plan.replaced:
-            continue
-        staged = staging.original_column(i) if originals else staging.text_column(i)
-        parts.append(f"{_q(staged)} AS {_q(name)}")
+    names = [name for i, name in enumerate(plan.columns) if i not in plan.replaced]
+    parts = [f"{_q(staged)} AS {_q(name)}" for staged, name in zip(output_columns(plan, originals), names)]
     parts += [_q(n) for n in output_names(ir)]
     return f"SELECT {', '.join(parts)} FROM {scored} ORDER BY {ROW}"
 
@@ -264,15 +318,16 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
             tmp.unlink()
 
 
-def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime,
-                 result: BatchResult) -> str:
+def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
+                 column_types: dict[int, str]) -> str:
     """Convert, reject and score in SQL; returns the query of the scored rows."""
     from leadpolicy.warehouse.sqlgen import compile_sql
 
     ir = policy.ir
-    convert(con, ir, plan)
+    convert(con, ir, plan, keep, column_types)
     collect_rejects(con, ir, result)
-    result.scored = con.execute("SELECT count(*) FROM typed").fetchone()[0]
+    (rows,), (bad,) = (con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,) for table in ("raw", "bad_rows"))
+    result.scored = rows - bad
     query = compile_sql(ir, "duckdb", "typed", now, pretty=False).split("\n", 2)[2]
     return f"({query})"
 
@@ -346,9 +401,13 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
             if on_warning is not None:
                 on_warning(f"{source}: {warning}")
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
-        scorer = score_duckdb if engine == "duckdb" else score_python
-        scored = scorer(policy, stage_db.con, plan, now, result)
-        write_output(stage_db.con, output_select(policy.ir, plan, staged.has_originals, in_fmt, out_fmt, scored),
+        originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
+        if engine == "duckdb":
+            scored = score_duckdb(policy, stage_db.con, plan, now, result, output_columns(plan, originals),
+                                  staged.column_types)
+        else:
+            scored = score_python(policy, stage_db.con, plan, now, result)
+        write_output(stage_db.con, output_select(policy.ir, plan, originals, scored),
                      out_path, out_fmt)
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         result.read = staged_rows + len(staged.problems)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlglot import exp
@@ -116,6 +116,7 @@ class Staged:
     columns: list[str]
     problems: list[dict]
     has_originals: bool  # whether `original_column(i)` exists (JSON Lines and Parquet)
+    column_types: dict[int, str] = field(default_factory=dict)  # Parquet: each column's DuckDB type
 
 
 def stage(con, path: Path, fmt: str) -> Staged:
@@ -209,12 +210,15 @@ def json_quote(key: str) -> str:
 
 
 def _stage_parquet(con, path: Path) -> Staged:
+    """A view, not a copy: Parquet is already columnar and typed, so each later step reads only the
+    columns it needs, and a column's text is worked out only where a field reads its text."""
     source = f"read_parquet({exp.Literal.string(str(path)).sql('duckdb')}, file_row_number = true)"
-    names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()][:-1]
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()[:-1]
+    names = [r[0] for r in described]
     parts = []
     for i, name in enumerate(names):
         parts.append(f"CAST({quoted(name)} AS VARCHAR) AS {quoted(text_column(i))}")
         parts.append(f"{quoted(name)} AS {quoted(original_column(i))}")
-    con.execute(f"CREATE TABLE raw AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
+    con.execute(f"CREATE VIEW raw AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
                 f"FROM {source}")
-    return Staged(names, [], True)
+    return Staged(names, [], True, {i: str(r[1]) for i, r in enumerate(described)})
