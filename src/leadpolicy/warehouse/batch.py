@@ -1,7 +1,8 @@
 """Batch scoring of lead files (CSV, JSON Lines, Parquet) on embedded DuckDB or in Python.
 
-Every input cell is read as text and converted by its field's type, the same way in both
-engines (docs/leads.md, "CSV"): so both engines accept and reject exactly the same rows.
+Every input cell is read as its field's type the way a CSV cell's text is, in both engines
+(docs/leads.md, "CSV"), so both accept and reject exactly the same rows; a typed Parquet column
+that already holds its field's values is used as it is (`typed_source`, docs/warehouse.md).
 Rows that do not convert go to a rejects file with their row number, field and reason;
 the run ends with `read N, scored M, rejected K`, and N = M + K always. Output is written
 to a temporary file and renamed into place, so a failure or Ctrl-C leaves no half file.
