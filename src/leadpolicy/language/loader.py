@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leadpolicy.language.checker import check
+from leadpolicy.language.checks import check
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.parser import ParseResult, parse_file, parse_text
 

@@ -1,0 +1,266 @@
+"""Names, types and reachability in conditions, scores, grades, stages and routes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leadpolicy.language import analysis, ast
+from leadpolicy.language.checks.context import ORDERED_TYPES, TYPE_WORDS, Context
+from leadpolicy.language.checks.header import date_value
+from leadpolicy.language.checks.slas import unknown_team
+from leadpolicy.language.checks.warnings import within_limits
+from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
+from leadpolicy.semantics.logic import decay_factor_table
+
+
+def lookup(ctx: Context, ref: ast.NameRef, index: int) -> Symbol | None:
+    sym = ctx.symbols.get(ref.name)
+    if sym is None:
+        ctx.report("unknown-name", f'unknown name "{ref.name}"', ref,
+                   hint=did_you_mean(ref.name, visible(ctx, index)))
+        return None
+    if sym.kind != "field" and sym.order >= index:
+        ctx.report("used-before-defined", f'{sym.kind} "{ref.name}" is used before it is defined', ref,
+                   hint=f"move the {sym.kind} {ref.name} (line {sym.node.span.line if sym.node else 0}) above "
+                         "this use")
+        return None
+    return sym
+
+
+def visible(ctx: Context, index: int) -> list[str]:
+    return [s.name for s in ctx.symbols.values() if s.kind == "field" or s.order < index]
+
+
+def field_of(ctx: Context, name: str, node: ast.Node, wanted: tuple[str, ...], what: str) -> Symbol | None:
+    """A lead field used by `per`, `decay` or `days since`, with its type checked."""
+    sym = ctx.symbols.get(name)
+    if sym is None or sym.kind != "field":
+        fields = [f.name for f in ctx.policy.fields]
+        ctx.report("unknown-name", f'unknown lead field "{name}"', node, hint=did_you_mean(name, fields))
+        return None
+    if sym.type not in wanted:
+        ctx.report("type-mismatch", f'{what} needs {" or ".join(TYPE_WORDS[w] for w in wanted)} field, '
+                   f'but "{name}" is {TYPE_WORDS[sym.type]}', node)
+        return None
+    return sym
+
+
+def operand_type(ctx: Context, node: ast.Node, index: int) -> Symbol | None:
+    """The type of an operand as a Symbol (None when it is already reported as wrong)."""
+    if isinstance(node, ast.NameRef):
+        return lookup(ctx, node, index)
+    if isinstance(node, ast.DaysSince):
+        if field_of(ctx, node.field_name, node, (DATE, TIMESTAMP), "days since") is None:
+            return None
+        return Symbol("days since " + node.field_name, "expr", NUMBER)
+    if isinstance(node, ast.Literal):
+        kind = {"number": NUMBER, "text": TEXT, "yesno": YESNO, "date": DATE}[node.kind]
+        if node.kind == "date":
+            date_value(ctx, str(node.value), node)
+        return Symbol("literal", "literal", kind)
+    raise TypeError(node)
+
+
+def literal_fits(ctx: Context, lit: ast.Node, sym: Symbol) -> None:
+    """A literal compared with (or defaulted into) `sym` must have a compatible type and choice."""
+    if not isinstance(lit, ast.Literal):
+        return
+    kind = {"number": NUMBER, "text": TEXT, "yesno": YESNO, "date": DATE}[lit.kind]
+    if not compatible(sym.type, kind):
+        ctx.report("type-mismatch", f"{describe(sym)} compared with {TYPE_WORDS[kind]} {_lit(lit)}", lit)
+    elif sym.type == CHOICE and lit.kind == "text":
+        lowered = {c.lower() for c in sym.choices}
+        if str(lit.value).lower() not in lowered:
+            ctx.report("not-a-choice", f'"{lit.value}" is not one of {sym.name}\'s choices', lit,
+                       hint=did_you_mean(str(lit.value), sym.choices)
+                       or "choices: " + ", ".join(sym.choices))
+
+
+def condition(ctx: Context, node: ast.Node, index: int) -> None:
+    """Name and type checks for every atom of a condition."""
+    for atom in node.walk():
+        if isinstance(atom, ast.Compare):
+            left, right = operand_type(ctx, atom.left, index), operand_type(ctx, atom.right, index)
+            if left is None or right is None:
+                continue
+            if atom.op in ("<", "<=", ">", ">=") and left.type not in ORDERED_TYPES:
+                ctx.report("type-mismatch", f"{atom.op} compares order, but {describe(left)} has none", atom,
+                           hint="use = or != for text and yes/no")
+            elif not compatible(left.type, right.type):
+                ctx.report("type-mismatch", f"{describe(left)} compared with {describe(right)}", atom)
+            else:
+                literal_fits(ctx, atom.right, left)
+                literal_fits(ctx, atom.left, right)
+                sql_form(ctx, atom, {left.type, right.type})
+        elif isinstance(atom, ast.Between):
+            subject = operand_type(ctx, atom.operand, index)
+            bounds = [operand_type(ctx, b, index) for b in (atom.low, atom.high)]
+            if subject is None or None in bounds:
+                continue
+            if subject.type not in ORDERED_TYPES:
+                ctx.report("type-mismatch", f"between needs a number, date or timestamp, not {describe(subject)}",
+                           atom)
+                continue
+            for bound, sym in zip((atom.low, atom.high), bounds):
+                if sym is None:
+                    continue
+                if not compatible(subject.type, sym.type):
+                    ctx.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound)
+            sql_form(ctx, atom, {subject.type} | {b.type for b in bounds if b is not None})
+            if (isinstance(atom.low, ast.Literal) and isinstance(atom.high, ast.Literal)
+                    and atom.low.kind == atom.high.kind and atom.low.value > atom.high.value):  # type: ignore[operator]
+                ctx.report("bad-value", "the low end of between is above the high end", atom,
+                           hint=f"write between {_lit(atom.high)} and {_lit(atom.low)}")
+        elif isinstance(atom, ast.InList):
+            subject = operand_type(ctx, atom.operand, index)
+            if subject is not None:
+                for value in atom.values:
+                    literal_fits(ctx, value, subject)
+                if subject.type == TIMESTAMP and any(isinstance(v, ast.Literal) and v.kind == "date"
+                                                     for v in atom.values):
+                    sql_form(ctx, atom, {TIMESTAMP, DATE})
+        elif isinstance(atom, ast.TextMatch):
+            subject = operand_type(ctx, atom.operand, index)
+            if subject is not None and subject.type not in (TEXT, CHOICE):
+                ctx.report("type-mismatch", f"{atom.how.replace('_', ' ')} works on text, not {describe(subject)}",
+                           atom)
+        elif isinstance(atom, ast.IsMissing):
+            operand_type(ctx, atom.operand, index)
+        elif isinstance(atom, ast.Truthy):
+            subject = operand_type(ctx, atom.operand, index)
+            if subject is not None and subject.type != YESNO:
+                ctx.report("type-mismatch",
+                           f"a bare condition must be a yes/no field, but {describe(subject)} is not",
+                           atom, hint=_bare_hint(subject))
+
+
+def sql_form(ctx: Context, atom: ast.Node, types: set) -> None:
+    """Warn where a policy has no SQL form (the Python evaluators still run it)."""
+    if {TIMESTAMP, DATE} <= types:
+        ctx.report("no-sql-form", "a timestamp compared with a date has no SQL form yet", atom,
+                   hint="compile --target sql refuses this policy and `leadpolicy score` needs --engine python; "
+                         "compare with a timestamp, or use days since")
+
+
+def score(ctx: Context, score: ast.Score, index: int) -> None:
+    clamps, decays = [i for i in score.items if isinstance(i, ast.Clamp)], [i for i in score.items
+                                                                          if isinstance(i, ast.Decay)]
+    for extra in clamps[1:] + decays[1:]:
+        ctx.report("duplicate-block", f"score {score.name} has a second {type(extra).__name__.lower()}", extra)
+    for clamp in clamps[:1]:
+        if clamp.low != clamp.low.to_integral_value() or clamp.high != clamp.high.to_integral_value():
+            ctx.report("bad-value", "clamp bounds are whole numbers", clamp, hint="scores are whole numbers")
+        elif clamp.low > clamp.high:
+            ctx.report("bad-value", f"clamp {clamp.low} to {clamp.high}: the low end is above the high end", clamp)
+    for decay in decays[:1]:
+        if not Decimal(0) < decay.percent <= Decimal(100):
+            ctx.report("bad-value", f"decay of {decay.percent}% is outside 0-100%", decay)
+        if decay.every_days <= 0:
+            ctx.report("bad-value", "decay needs a period of at least one day", decay)
+        elif Decimal(0) < decay.percent <= Decimal(100) and all(within_limits(r.points) for r in score.rules):
+            bound = sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in score.rules),
+                        Decimal(0))
+            try:
+                decay_factor_table(decay.percent, bound)
+            except ValueError as exc:
+                ctx.report("no-sql-form", str(exc), decay,
+                           hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
+                                 "a faster decay or a longer period fits")
+        field_of(ctx, decay.field_name, decay, (DATE, TIMESTAMP), "decay")
+    for rule in score.rules:
+        if isinstance(rule, ast.PerRule):
+            field_of(ctx, rule.field_name, rule, (NUMBER,), "per")
+            if rule.cap <= 0:
+                ctx.report("bad-value", "the cap of a per rule is a positive number of points", rule)
+        else:
+            condition(ctx, rule.condition, index)
+    if not score.rules:
+        ctx.report("bad-value", f"score {score.name} has no rules", score)
+
+
+def grade(ctx: Context, grade: ast.Grade, index: int) -> None:
+    source = ctx.symbols.get(grade.source)
+    if source is None or source.kind != "score":
+        scores = [s.name for s in ctx.policy.scores]
+        ctx.report("unknown-name", f'grade {grade.name} is from "{grade.source}", which is not a score', grade,
+                   hint=did_you_mean(grade.source, scores))
+    elif source.order >= index:
+        ctx.report("used-before-defined", f'score "{grade.source}" is defined after grade {grade.name}', grade)
+    ladder(ctx, grade.entries, index, "grade")
+    if grade.entries and all(e.condition is not None for e in grade.entries):
+        ctx.report("grade-no-otherwise", f"grade {grade.name} has no otherwise", grade,
+                   hint='end with: "D" otherwise')
+
+
+def stages(ctx: Context, stages: ast.Stages, index: int) -> None:
+    for entry in stages.entries:
+        if entry.owner not in ctx.teams:
+            unknown_team(ctx, entry.owner, entry)
+    ladder(ctx, stages.entries, len(ctx.policy.items), "stage")
+    if stages.entries and stages.entries[-1].condition is not None and not any(
+            e.condition is None for e in stages.entries):
+        ctx.report("missing-otherwise", "the stages have no otherwise: a lead could have no stage", stages,
+                   hint="end with a stage like: nurture otherwise owner marketing")
+
+
+def route(ctx: Context, route: ast.Route, index: int) -> None:
+    for stage in route.stages:
+        if stage not in ctx.stage_names:
+            ctx.report("unknown-stage", f'route for unknown stage "{stage}"', route,
+                       hint=did_you_mean(stage, ctx.stage_names))
+    ladder(ctx, route.entries, len(ctx.policy.items), "route")
+    if route.entries and all(e.condition is not None for e in route.entries):
+        ctx.report("no-route-otherwise", f"route for {', '.join(route.stages)} has no otherwise", route)
+
+
+def ladder(ctx: Context, entries, index: int, what: str) -> None:
+    """First-match entries: names and types, otherwise last, and what can never be reached."""
+    errors_before = sum(d.is_error for d in ctx.diags)
+    for i, entry in enumerate(entries):
+        if entry.condition is None:
+            if i != len(entries) - 1:
+                ctx.report("otherwise-not-last",
+                           f"otherwise is not the last {what}: the entries after it can never match",
+                           entry, hint="move otherwise to the end")
+        else:
+            condition(ctx, entry.condition, index)
+    if sum(d.is_error for d in ctx.diags) > errors_before:
+        return  # reasoning over ill-typed conditions would only add noise
+    conditions = [e.condition for e in entries]
+    for i in analysis.unreachable(conditions, ctx.symbols, ctx.policy.timezone):
+        entry = entries[i]
+        name = getattr(entry, "label", None) or getattr(entry, "name", "")
+        if analysis.satisfiability(entry.condition, ctx.symbols, ctx.policy.timezone) == "never":
+            ctx.report("never-true", f'the condition of {what} "{name}" can never be true', entry.condition,
+                       hint="check the numbers and the and/or")
+        else:
+            ctx.report("unreachable", f'{what} "{name}" can never be chosen: earlier entries always match first',
+                       entry, hint="reorder the entries so the narrower condition comes first")
+
+
+def compatible(a: str, b: str) -> bool:
+    """Whether values of types a and b may be compared."""
+    texts = (TEXT, CHOICE)
+    times = (DATE, TIMESTAMP)
+    return a == b or (a in texts and b in texts) or (a in times and b in times)
+
+
+def describe(sym: Symbol) -> str:
+    if sym.kind == "literal":
+        return TYPE_WORDS[sym.type]
+    return f'{sym.kind} "{sym.name}" ({TYPE_WORDS[sym.type]})' if sym.kind != "expr" else f"{sym.name} (a number)"
+
+
+def _lit(lit: ast.Literal) -> str:
+    from leadpolicy.language.formatter import literal
+
+    return literal(lit)
+
+
+def _bare_hint(sym: Symbol) -> str:
+    if sym.type == NUMBER:
+        return f"compare it, for example {sym.name} > 0"
+    if sym.type in (TEXT, CHOICE):
+        return f"use {sym.name} is present, or compare it with ="
+    return f"use {sym.name} is present"

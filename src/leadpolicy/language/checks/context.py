@@ -1,0 +1,47 @@
+"""What every check stage shares: the policy, its names, and the diagnostics found so far."""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from decimal import Decimal
+
+from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import Diagnostic
+from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, symbol_table
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner"}
+OUTPUT_NAMES = ("stage", "owner", "route")  # columns every scored row gets; no field, score or grade may take them
+# Every number in a policy: at most 9 digits before the point and 9 after, so totals stay exact in
+# 64-bit decimals on every engine. SLA durations: at most ten years.
+MAX_WHOLE_DIGITS, MAX_PLACES = 9, 9
+MAX_DURATION_DAYS = 3650
+UNIT_DAYS = {"minutes": Decimal(1) / 1440, "hours": Decimal(1) / 24, "days": Decimal(1),
+             "business hours": Decimal(1) / 24, "business days": Decimal(1)}
+PERIODS = ("day", "week", "month", "quarter")
+CLOCK_UNITS = ("minutes", "hours", "days", "business hours", "business days")
+ORDERED_TYPES = (NUMBER, DATE, TIMESTAMP)
+TYPE_WORDS = {NUMBER: "a number", TEXT: "text", YESNO: "yes/no", DATE: "a date", TIMESTAMP: "a timestamp",
+              CHOICE: "text (one of)"}
+
+
+@functools.lru_cache(maxsize=None)
+def known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class Context:
+    def __init__(self, policy: ast.Policy, file: str):
+        self.policy = policy
+        self.file = file
+        self.diags: list[Diagnostic] = []
+        self.symbols = symbol_table(policy)
+        self.teams = set(policy.teams)
+        self.stage_names = {s.name for s in policy.stages}
+
+    def report(self, code: str, message: str, node: ast.Node | ast.Span | None, hint: str | None = None) -> None:
+        span = node if isinstance(node, ast.Span) else (node.span if node is not None else ast.NO_SPAN)
+        self.diags.append(Diagnostic(code, message, self.file, span, hint=hint))
+

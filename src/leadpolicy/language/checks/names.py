@@ -1,0 +1,102 @@
+"""Lead fields, names used twice or reserved, and the limits on numbers."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from decimal import Decimal
+
+from leadpolicy.language import ast
+from leadpolicy.language.checks.conditions import literal_fits
+from leadpolicy.language.checks.context import (
+    MAX_DURATION_DAYS,
+    MAX_PLACES,
+    MAX_WHOLE_DIGITS,
+    OUTPUT_NAMES,
+    RESERVED,
+    UNIT_DAYS,
+    Context,
+)
+from leadpolicy.language.checks.warnings import short_number, within_limits
+from leadpolicy.language.symbols import CHOICE, TIMESTAMP, Symbol
+from leadpolicy.semantics.leads import BLANK
+
+
+def lead_fields(ctx: Context) -> None:
+    for f in ctx.policy.fields:
+        if f.name in RESERVED:
+            ctx.report("reserved-name", f'"{f.name}" is a reserved word in conditions', f,
+                       hint=f'rename it, for example "{f.name}_value"')
+        if f.type.name == CHOICE and len(set(f.type.choices)) != len(f.type.choices):
+            ctx.report("duplicate-name", f'"{f.name}" lists a choice twice', f.type)
+        if f.default is not None:
+            literal_fits(ctx, f.default, Symbol(f.name, "field", f.type.name, f.type.choices))
+            if isinstance(f.default.value, str) and f.default.value.strip(BLANK) == "":
+                ctx.report("bad-value", f'the default of "{f.name}" is blank, and a blank text counts as missing',
+                           f.default, hint="remove the default, or give it a value with text in it")
+        if f.type.name == TIMESTAMP and f.default is not None:
+            ctx.report("no-sql-form", f'a default for timestamp field "{f.name}" has no SQL form yet', f.default,
+                       hint="compile --target sql refuses this policy and `leadpolicy score` needs "
+                             "--engine python")
+        if f.required and f.default is not None:
+            ctx.report("bad-value", f'"{f.name}" is required, so its default never applies', f.default)
+
+
+def duplicates(ctx: Context) -> None:
+    groups: dict[str, list[tuple[str, ast.Node]]] = {
+        "lead field": [(f.name, f) for f in ctx.policy.fields],
+        "score or grade": [(i.name, i) for i in ctx.policy.items if isinstance(i, (ast.Score, ast.Grade))],
+        "stage": [(s.name, s) for s in ctx.policy.stages],
+        "calendar": [(c.name, c) for c in ctx.policy.calendars],
+        "SLA": [(s.name, s) for s in ctx.policy.slas],
+        "owner": [(f"{o.team} {o.person}", o) for o in ctx.policy.owners],  # a team may list several people
+    }
+    for kind, named in groups.items():
+        seen: dict[str, tuple[str, ast.Node]] = {}
+        for name, node in named:
+            # Names are compared ignoring case: SQL engines and CRM exports do not tell Email from email.
+            first = seen.get(name.casefold())
+            if first is None:
+                seen[name.casefold()] = (name, node)
+            elif first[0] == name:
+                ctx.report("duplicate-name", f'{kind} "{name}" is defined twice', node,
+                           hint=f"first defined on line {first[1].span.line}")
+            else:
+                ctx.report("duplicate-name", f'{kind} "{name}" differs from "{first[0]}" only in case', node,
+                           hint="SQL engines and lead files do not tell them apart: rename one")
+    fields = {f.name.casefold(): f.name for f in ctx.policy.fields}
+    for item in ctx.policy.items:
+        if isinstance(item, (ast.Score, ast.Grade)) and item.name.casefold() in fields:
+            ctx.report("duplicate-name", f'"{item.name}" is both a lead field and a {type(item).__name__.lower()}',
+                       item)
+    named_outputs = [(f.name, f, "lead field") for f in ctx.policy.fields] + [
+        (i.name, i, type(i).__name__.lower()) for i in ctx.policy.items if isinstance(i, (ast.Score, ast.Grade))]
+    for name, node, kind in named_outputs:
+        if name.casefold() in OUTPUT_NAMES and name != "owner":  # a field named owner is reported as reserved
+            ctx.report("reserved-name", f'"{name}" is the name of a computed column, so it cannot name a {kind}',
+                       node, hint=f'every scored lead gets {", ".join(OUTPUT_NAMES)}; rename it, for example '
+                                   f'"{name}_value"')
+    routed: dict[str, ast.Route] = {}
+    for route in ctx.policy.routes:
+        for stage in route.stages:
+            if stage in routed:
+                ctx.report("duplicate-name", f'stage "{stage}" has two routes', route,
+                           hint=f"the first is on line {routed[stage].span.line}")
+            routed.setdefault(stage, route)
+
+
+def number_limits(ctx: Context) -> None:
+    """Every number within MAX_WHOLE_DIGITS/MAX_PLACES, every SLA duration within ten years."""
+    for node in ctx.policy.walk():
+        for f in fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, Decimal) and not within_limits(value):
+                ctx.report("bad-value", f"{short_number(value)} is out of range: numbers in a policy have at most "
+                           f"{MAX_WHOLE_DIGITS} digits before the point and {MAX_PLACES} after", node)
+        if isinstance(node, ast.ClockLimit) and within_limits(node.amount) and node.unit in UNIT_DAYS \
+                and node.amount * UNIT_DAYS[node.unit] > MAX_DURATION_DAYS:
+            ctx.report("bad-value", f"{short_number(node.amount)} {node.unit} is longer than an SLA can promise "
+                       f"({MAX_DURATION_DAYS} days at most)", node)
+        if isinstance(node, ast.CountRule) and within_limits(node.window) and node.window_unit in UNIT_DAYS \
+                and node.window * UNIT_DAYS[node.window_unit] > MAX_DURATION_DAYS:
+            ctx.report("bad-value", f"a window of {short_number(node.window)} {node.window_unit} is longer than "
+                       f"{MAX_DURATION_DAYS} days", node)

@@ -1,0 +1,123 @@
+"""Calendars, SLAs and recycling rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leadpolicy.language import ast
+from leadpolicy.language.checks.context import CLOCK_UNITS, PERIODS, Context
+from leadpolicy.language.checks.header import date_value, timezone
+from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.sla.calendars import DAY_INDEX, clock_minutes, holiday_problem
+from leadpolicy.sla.engine import UNIT_ALIASES
+
+
+def unknown_team(ctx: Context, team: str, node: ast.Node) -> None:
+    ctx.report("unknown-team", f'team "{team}" does not own this policy', node,
+               hint=did_you_mean(team, ctx.teams) or f"owning teams: {', '.join(sorted(ctx.teams))}")
+
+
+def calendar(ctx: Context, cal: ast.Calendar) -> None:
+    if cal.timezone is None:
+        ctx.report("incomplete-sla", f"calendar {cal.name} has no timezone", cal,
+                   hint='add: timezone "America/New_York"')
+    for item in cal.items:
+        if isinstance(item, ast.Timezone):
+            timezone(ctx, item)
+        elif isinstance(item, ast.OpenHours):
+            for first, last in item.days:
+                for day in (first, last):
+                    if day not in DAY_INDEX:
+                        ctx.report("bad-value", f'"{day}" is not a day', item,
+                                   hint=did_you_mean(day, DAY_INDEX) or "days are mon tue wed thu fri sat sun")
+            for start, end in item.ranges:
+                times = [clock_minutes(t) for t in (start, end)]
+                if None in times:
+                    ctx.report("bad-value", f"{start}-{end} is not a time range (HH:MM-HH:MM, 00:00-24:00)", item)
+                elif times[0] >= times[1]:  # type: ignore[operator]
+                    ctx.report("bad-value", f"{start}-{end} ends before it starts", item,
+                               hint="a range ends on the same day; for a night shift, use two ranges")
+        elif isinstance(item, ast.Holidays):
+            problem = holiday_problem(item.country, item.subdivision)
+            if problem:
+                ctx.report("unknown-holidays", problem[0], item, hint=problem[1])
+        elif isinstance(item, ast.Closed):
+            date_value(ctx, item.date, item)
+    if not any(isinstance(i, ast.OpenHours) for i in cal.items):
+        ctx.report("incomplete-sla", f"calendar {cal.name} has no open hours", cal,
+                   hint="add: open mon-fri 09:00-17:00")
+
+
+def sla(ctx: Context, sla: ast.Sla) -> None:
+    owners = sla.all(ast.SlaOwner)
+    if not owners:
+        ctx.report("incomplete-sla", f"sla {sla.name} has no owner team", sla, hint="add: owner sales")
+    for owner in owners:
+        if owner.team not in ctx.teams:
+            unknown_team(ctx, owner.team, owner)
+    kinds = {k for k, node in (("clock", ast.ClockSpan), ("count", ast.CountRule), ("volume", ast.VolumeRule))
+             if sla.first(node)}
+    if len(kinds) > 1:
+        ctx.report("incomplete-sla", f"sla {sla.name} mixes kinds ({', '.join(sorted(kinds))}); write one per SLA",
+                   sla)
+    if not kinds:
+        ctx.report("incomplete-sla", f"sla {sla.name} says neither a clock, a count nor a volume", sla,
+                   hint="for example: from became_sql until first_touch / within 4 business hours on CALENDAR")
+    calendars = {c.name for c in ctx.policy.calendars}
+    span, limit = sla.first(ast.ClockSpan), sla.first(ast.ClockLimit)
+    if "clock" in kinds or limit is not None:
+        if span is None:
+            ctx.report("incomplete-sla", f"sla {sla.name} has a limit but no `from EVENT until EVENT`", sla)
+        if limit is None:
+            ctx.report("incomplete-sla", f"sla {sla.name} has no limit", sla, hint="add: within 4 business hours")
+    if isinstance(limit, ast.ClockLimit):
+        unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+        if unit not in CLOCK_UNITS:
+            ctx.report("bad-value", f'"{limit.unit}" is not a unit of time', limit,
+                       hint=did_you_mean(limit.unit, CLOCK_UNITS)
+                       or "minutes, hours, days, business hours, business days")
+        if limit.amount <= 0:
+            ctx.report("bad-value", "the limit must be above zero", limit)
+        if unit.startswith("business") and limit.calendar is None:
+            ctx.report("incomplete-sla", f"{unit} need a calendar", limit, hint="add: on CALENDAR_NAME")
+        if limit.calendar is not None and limit.calendar not in calendars:
+            ctx.report("unknown-calendar", f'unknown calendar "{limit.calendar}"', limit,
+                       hint=did_you_mean(limit.calendar, calendars))
+    for target in sla.all(ast.Target):
+        if not Decimal(0) <= target.percent <= Decimal(100):
+            ctx.report("bad-value", f"target {target.percent}% is outside 0-100%", target)
+    if kinds & {"clock", "count"} and not sla.all(ast.Target):
+        ctx.report("incomplete-sla", f"sla {sla.name} has no target", sla, hint="add: target 90%")
+    for rule in sla.all(ast.CountRule):
+        if rule.window_unit not in ("days", "day"):
+            ctx.report("bad-value", f'count windows are in days, not "{rule.window_unit}"', rule)
+        if rule.count < 1 or rule.window <= 0:
+            ctx.report("bad-value", "a count SLA needs at least 1 event in a window above zero", rule)
+    for volume in sla.all(ast.VolumeRule):
+        if volume.period not in PERIODS:
+            ctx.report("bad-value", f'"{volume.period}" is not a period', volume,
+                       hint=did_you_mean(volume.period, PERIODS) or "day, week, month or quarter")
+    events = set()
+    if isinstance(span, ast.ClockSpan):
+        events = {span.start, *span.stops}
+    for needs in sla.all(ast.NeedsReason):
+        if events and needs.event not in events:
+            ctx.report("unknown-name", f'"{needs.event}" is not an event of sla {sla.name}', needs,
+                       hint=did_you_mean(needs.event, events))
+
+
+def recycle(ctx: Context, block: ast.Recycle) -> None:
+    reasons: dict[str, tuple[str, ...]] = {}
+    for sla in ctx.policy.slas:
+        for needs in sla.all(ast.NeedsReason):
+            reasons[needs.event] = reasons.get(needs.event, ()) + needs.reasons
+    for rule in block.rules:
+        if rule.stage not in ctx.stage_names:
+            ctx.report("unknown-stage", f'recycle to unknown stage "{rule.stage}"', rule,
+                       hint=did_you_mean(rule.stage, ctx.stage_names))
+        if rule.unit not in ("days", "day"):
+            ctx.report("bad-value", f'recycle delays are in days, not "{rule.unit}"', rule)
+        if rule.event in reasons and rule.reason not in reasons[rule.event]:
+            ctx.report("not-a-choice", f'"{rule.reason}" is not an agreed reason for {rule.event}', rule,
+                       hint=did_you_mean(rule.reason, reasons[rule.event])
+                       or "agreed: " + ", ".join(reasons[rule.event]))
