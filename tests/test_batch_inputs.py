@@ -288,3 +288,48 @@ def test_a_decay_that_fits_keeps_its_sql_small(tmp_path):
                               '    decay 1% every 1 days since seen\n  }\n  stages {\n    rest otherwise owner a\n'
                               '  }\n}\n')
     assert len(compile_sql(policy.ir, "duckdb", "leads", NOW, pretty=False)) < 40_000
+
+
+def test_typed_parquet_is_scored_in_file_order_without_a_sort(tmp_path):
+    """Many small row groups read by several threads: the output (written without ORDER BY) still
+    follows the file, and every decision equals the compiled evaluator's."""
+    import duckdb
+
+    src, out = tmp_path / "leads.parquet", tmp_path / "scored.parquet"
+    duckdb.sql(
+        "SELECT 'u' || i || (CASE WHEN i % 7 = 0 THEN '@gmail.com' ELSE '@acme.io' END) AS email, "
+        "CAST(i % 3000 AS BIGINT) AS employees, i % 5 = 0 AS demo_requested, CAST(i % 11 AS DOUBLE) AS email_clicks, "
+        "TIMESTAMPTZ '2026-11-20 17:00:00+00' - to_seconds(i * 37 % (200 * 86400)) AS last_activity "
+        "FROM range(200000) t(i)").write_parquet(str(src), row_group_size=2048)
+    result, _, _ = run(POLICY, src, out, NOW, "duckdb")
+    assert (result.read, result.scored, result.rejected) == (200_000, 200_000, 0)
+    rows = duckdb.sql(f"SELECT email, employees, demo_requested, email_clicks, epoch_us(last_activity), fit, "
+                      f"engagement, stage FROM '{out}'").fetchall()
+    assert [r[0] for r in rows] == [f"u{i}{'@gmail.com' if i % 7 == 0 else '@acme.io'}" for i in range(200_000)]
+    for email, employees, demo, clicks, seen, fit, engagement, stage in rows[::997]:
+        seen_at = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=seen)
+        lead = {"email": email, "employees": employees, "demo_requested": demo, "email_clicks": clicks,
+                "last_activity": seen_at.isoformat()}
+        d = POLICY.evaluate(lead, NOW)
+        assert (d.scores["fit"], d.scores["engagement"], d.stage) == (fit, engagement, stage), lead
+
+
+def test_a_typed_parquet_column_decides_as_its_text_would(tmp_path):
+    """Typed columns are used as they are; the same leads written as CSV text decide identically."""
+    import duckdb
+
+    src = tmp_path / "leads.parquet"
+    duckdb.sql("SELECT * FROM (VALUES ('a@b.io', 12.5::DOUBLE, 300::DECIMAL(9,2), true, DATE '2026-01-01', "
+               "TIMESTAMPTZ '2026-10-01 10:00:00+00'), ('c@d.io', 'nan'::DOUBLE, NULL, NULL, NULL, NULL)) "
+               "t(email, email_clicks, employees, demo_requested, d, last_activity)").write_parquet(str(src))
+    csv_src = tmp_path / "leads.csv"
+    duckdb.sql(f"COPY (SELECT * FROM '{src}') TO '{csv_src}' (HEADER)")
+    outs = []
+    for path in (src, csv_src):
+        out = tmp_path / f"out-{path.suffix[1:]}.jsonl"
+        result, _, rejects = run(POLICY, path, out, NOW, "duckdb")
+        assert (result.read, result.scored, result.rejected) == (2, 1, 1)
+        outs.append([{k: row[k] for k in ("fit", "engagement", "stage")}
+                     for row in map(json.loads, out.read_text().splitlines())])
+        assert "email_clicks" in rejects.read_text()
+    assert outs[0] == outs[1]

@@ -246,8 +246,9 @@ class _SqlGen(ir.Visitor):
         value: exp.Expr = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s.decay is not None:
             days = self.days_since(s.decay.field)
-            factor = exp.Coalesce(this=exp.column("#f", table=self.factor_alias, quoted=True),
-                                  expressions=[_decimal("0", FACTOR_TYPE)])
+            looked_up = (self.factor_list(s, s.decay) if self.dialect in LIST_FACTORS else
+                         exp.column("#f", table=self.factor_alias, quoted=True))
+            factor = exp.Coalesce(this=looked_up, expressions=[_decimal("0", FACTOR_TYPE)])
             digits = len(str(int(s.bound))) + scale
             # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
             exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {scale})")
@@ -260,22 +261,34 @@ class _SqlGen(ir.Visitor):
                                  expressions=[_lit(s.clamp.low)], ignore_nulls=True)
         return exp.cast(value, "BIGINT")
 
-    def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expr, exp.Expr]:
-        """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
+    def factor_table(self, s: ir.Score, decay: ir.Decay) -> list[tuple[int, Decimal]]:
+        """(periods, factor) for 1, 2, ... periods: beyond the last, every decayed total rounds to 0."""
         try:
-            table = decay_factor_table(decay.percent, s.bound) or [(1, Decimal(0))]
+            return decay_factor_table(decay.percent, s.bound) or [(1, Decimal(0))]
         except ValueError as exc:
             raise UnsupportedError(str(exc)) from None
+
+    def periods(self, decay: ir.Decay) -> exp.Expr:
+        every = decay.every_days
+        days = self.days_since(decay.field)
+        return (floor_div(days, int(every)) if every == every.to_integral_value() else
+                exp.cast(exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))),
+                         "BIGINT"))
+
+    def factor_list(self, s: ir.Score, decay: ir.Decay) -> exp.Expr:
+        """DuckDB: the factor picked from a constant list by the period count (lists count from 1; past
+        the end is NULL). No join, so the query keeps the input's row order."""
+        factors = exp.Array(expressions=[_decimal(format(f, "f"), FACTOR_TYPE) for _, f in self.factor_table(s, decay)])
+        return exp.Bracket(this=factors, expressions=[self.periods(decay)], offset=1)  # the index counts from 1
+
+    def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expr, exp.Expr]:
+        """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
         rows = [exp.Tuple(expressions=[exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE)])
-                for n, f in table]
+                for n, f in self.factor_table(s, decay)]
         values = exp.Values(expressions=rows, alias=exp.TableAlias(
             this=exp.to_identifier(self.factor_alias, quoted=True),
             columns=[exp.to_identifier("#n", quoted=True), exp.to_identifier("#f", quoted=True)]))
-        every = decay.every_days
-        days = self.days_since(decay.field)
-        periods = (floor_div(days, int(every)) if every == every.to_integral_value() else
-                   exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))))
-        on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True), expression=periods)
+        on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True), expression=self.periods(decay))
         return values, on
 
     def ladder(self, entries: list[tuple[ir.Condition | None, str]]) -> exp.Expr:
@@ -307,7 +320,7 @@ class _SqlGen(ir.Visitor):
                 expression = self.ladder([(e.condition, e.label) for e in step.entries])
             columns = exp.Column(this=exp.Star(), table=exp.to_identifier(inner))
             select = exp.select(columns, exp.alias_(expression, step.name, quoted=True)).from_(select.subquery(inner))
-            if isinstance(step, ir.Score) and step.decay is not None:
+            if isinstance(step, ir.Score) and step.decay is not None and self.dialect not in LIST_FACTORS:
                 # Each lead's factor comes from a join on its period count: computed once, not per CASE branch.
                 values, on = self.factor_join(step, step.decay)
                 select = select.join(values, on=on, join_type="left")
@@ -327,6 +340,10 @@ class _SqlGen(ir.Visitor):
         return exp.select(exp.Star(), exp.alias_(owner, "owner", quoted=True),
                           exp.alias_(route_expr, "route", quoted=True)).from_(select.subquery(f"lp{layer}"))
 
+
+# Dialects that pick a decay factor from a constant list instead of joining a table of them: the
+# query is then a chain of projections, which DuckDB guarantees keeps the input's row order.
+LIST_FACTORS = {"duckdb"}
 
 SQL_COMPARE = {ir.Op.EQ: exp.EQ, ir.Op.NE: exp.NEQ, ir.Op.LT: exp.LT, ir.Op.LE: exp.LTE, ir.Op.GT: exp.GT,
                ir.Op.GE: exp.GTE}

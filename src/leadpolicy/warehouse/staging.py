@@ -81,6 +81,7 @@ class Staging:
         self.con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
         self.con.execute("SET memory_limit = " + exp.Literal.string(MEMORY_LIMIT).sql("duckdb"))
         self.con.execute("SET temp_directory = " + exp.Literal.string(self.folder.name).sql("duckdb"))
+        self.con.execute("SET preserve_insertion_order = true")  # the default, which unsorted output relies on
 
     def close(self) -> None:
         self.con.close()
