@@ -19,7 +19,18 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, list[float], obje
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    Linux's VmHWM, which starts afresh at exec; getrusage's ru_maxrss does not, so a child started
+    after its parent grew would report the parent's peak (the fork copies the parent's resident pages).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import format_policy
 from leadpolicy.language.parser import parse_file, parse_text
+from leadpolicy.language.types import Type
 
 from .conftest import FIXTURES, POLICIES, golden
 
@@ -59,13 +60,13 @@ NUMBERS = st.decimals(min_value=-10_000, max_value=10_000, places=2, allow_nan=F
 
 
 def lit_number():
-    return NUMBERS.map(lambda d: ast.Literal(kind="number", value=d))
+    return NUMBERS.map(lambda d: ast.Literal(kind=Type.NUMBER, value=d))
 
 
 def literal():
-    return st.one_of(lit_number(), TEXT.map(lambda t: ast.Literal(kind="text", value=t)),
-                     st.booleans().map(lambda b: ast.Literal(kind="yesno", value=b)),
-                     st.dates().map(lambda d: ast.Literal(kind="date", value=d.isoformat())))
+    return st.one_of(lit_number(), TEXT.map(lambda t: ast.Literal(kind=Type.TEXT, value=t)),
+                     st.booleans().map(lambda b: ast.Literal(kind=Type.YESNO, value=b)),
+                     st.dates().map(lambda d: ast.Literal(kind=Type.DATE, value=d.isoformat())))
 
 
 def operand():

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Iterator, TypeVar
 
+from leadpolicy.language.types import Type
+
 
 @dataclass(frozen=True)
 class Span:
@@ -56,9 +58,9 @@ N = TypeVar("N", bound=Node)
 
 @dataclass(frozen=True, kw_only=True)
 class Literal(Node):
-    """A constant: kind is 'number' (Decimal), 'text', 'yesno' (bool) or 'date'."""
+    """A constant: a number (Decimal), text, yes/no (bool) or a date (its ISO text)."""
 
-    kind: str
+    kind: Type
     value: object
 
 
@@ -143,9 +145,9 @@ class Not(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class FieldType(Node):
-    """'text', 'number', 'yes/no', 'date', 'timestamp' or 'one of' with choices."""
+    """A field's type; `one of` has choices."""
 
-    name: str
+    name: Type
     choices: tuple[str, ...] = ()
 
 

@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 from lark import Token
 
 from leadpolicy.language import ast
+from leadpolicy.language.types import Type
 
 INDENT = "  "
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -34,7 +35,7 @@ def literal(lit: ast.Literal) -> str:
         return number(lit.value)  # type: ignore[arg-type]
     if lit.kind == "text":
         return quote(lit.value)  # type: ignore[arg-type]
-    if lit.kind == "yesno":
+    if lit.kind == Type.YESNO:
         return "yes" if lit.value else "no"
     return str(lit.value)
 

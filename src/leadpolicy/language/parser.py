@@ -15,6 +15,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, source_lines
+from leadpolicy.language.types import Type
 
 MAX_DEPTH = 100
 BOOLEAN_RULES = ("and_", "or_", "not_")
@@ -307,22 +308,22 @@ class _ToAst(Transformer_NonRecursive):
         return ast.LeadField(name=str(name), type=ftype, required=required, default=default, span=_span(meta))
 
     def text_type(self, meta, c):
-        return ast.FieldType(name="text", span=_span(meta))
+        return ast.FieldType(name=Type.TEXT, span=_span(meta))
 
     def number_type(self, meta, c):
-        return ast.FieldType(name="number", span=_span(meta))
+        return ast.FieldType(name=Type.NUMBER, span=_span(meta))
 
     def yesno_type(self, meta, c):
-        return ast.FieldType(name="yes/no", span=_span(meta))
+        return ast.FieldType(name=Type.YESNO, span=_span(meta))
 
     def date_type(self, meta, c):
-        return ast.FieldType(name="date", span=_span(meta))
+        return ast.FieldType(name=Type.DATE, span=_span(meta))
 
     def timestamp_type(self, meta, c):
-        return ast.FieldType(name="timestamp", span=_span(meta))
+        return ast.FieldType(name=Type.TIMESTAMP, span=_span(meta))
 
     def choice_type(self, meta, c):
-        return ast.FieldType(name="one of", choices=c[0], span=_span(meta))
+        return ast.FieldType(name=Type.ONE_OF, choices=c[0], span=_span(meta))
 
     def required(self, meta, c):
         return "required"
@@ -487,19 +488,19 @@ class _ToAst(Transformer_NonRecursive):
         return ast.DaysSince(field_name=str(c[0]), span=_span(meta))
 
     def number_lit(self, meta, c):
-        return ast.Literal(kind="number", value=Decimal(str(c[0])), span=_span(meta))
+        return ast.Literal(kind=Type.NUMBER, value=Decimal(str(c[0])), span=_span(meta))
 
     def string_lit(self, meta, c):
-        return ast.Literal(kind="text", value=unquote(c[0]), span=_span(meta))
+        return ast.Literal(kind=Type.TEXT, value=unquote(c[0]), span=_span(meta))
 
     def date_lit(self, meta, c):
-        return ast.Literal(kind="date", value=str(c[0]), span=_span(meta))
+        return ast.Literal(kind=Type.DATE, value=str(c[0]), span=_span(meta))
 
     def yes_lit(self, meta, c):
-        return ast.Literal(kind="yesno", value=True, span=_span(meta))
+        return ast.Literal(kind=Type.YESNO, value=True, span=_span(meta))
 
     def no_lit(self, meta, c):
-        return ast.Literal(kind="yesno", value=False, span=_span(meta))
+        return ast.Literal(kind=Type.YESNO, value=False, span=_span(meta))
 
     def literal_list(self, meta, c):
         return tuple(c)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadpolicy.language import ast
+from leadpolicy.language.types import Type
 
-NUMBER, TEXT, YESNO, DATE, TIMESTAMP, CHOICE = "number", "text", "yes/no", "date", "timestamp", "one of"
+NUMBER, TEXT, YESNO, DATE, TIMESTAMP = Type.NUMBER, Type.TEXT, Type.YESNO, Type.DATE, Type.TIMESTAMP
+CHOICE = Type.ONE_OF
 
 
 @dataclass(frozen=True)
@@ -15,7 +17,7 @@ class Symbol:
 
     name: str
     kind: str  # 'field' | 'score' | 'grade'
-    type: str
+    type: Type
     choices: tuple[str, ...] = ()
     nullable: bool = True
     order: int = -1

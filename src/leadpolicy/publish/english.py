@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
+from leadpolicy.language.types import Type
 
 OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
 
@@ -31,7 +32,7 @@ def operand(node: ast.Node) -> str:
     if isinstance(node, ast.Literal):
         if node.kind == "text":
             return f'"{node.value}"'
-        if node.kind == "yesno":
+        if node.kind == Type.YESNO:
             return "yes" if node.value else "no"
         if node.kind == "number":
             return number(node.value)  # type: ignore[arg-type]

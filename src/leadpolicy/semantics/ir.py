@@ -23,23 +23,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterator, TypeVar, Union
 
+from leadpolicy.language.types import Type
+
 FORMAT = "leadpolicy/compiled"
 FORMAT_VERSION = [2, 0]
-
-
-class Type(enum.StrEnum):
-    """The type of a field, a score, a grade or an operand."""
-
-    TEXT = "text"
-    ONE_OF = "one of"
-    NUMBER = "number"
-    YESNO = "yes/no"
-    DATE = "date"
-    TIMESTAMP = "timestamp"
-
-    @property
-    def textual(self) -> bool:
-        return self in (Type.TEXT, Type.ONE_OF)
 
 
 class Fold(enum.StrEnum):

@@ -15,8 +15,6 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import BLANK, lead_schema, literal_json
 from leadpolicy.sla.calendars import DAY_INDEX
 
-LITERAL_TYPES = {"number": ir.Type.NUMBER, "text": ir.Type.TEXT, "yesno": ir.Type.YESNO, "date": ir.Type.DATE}
-
 
 def fingerprint(policy: ast.Policy) -> str:
     """sha256 of the canonical formatted source without comments: reformatting keeps it."""
@@ -49,7 +47,7 @@ class Lowering:
 
     def operand(self, node: ast.Node) -> ir.Operand:
         if isinstance(node, ast.Literal):
-            kind = LITERAL_TYPES[node.kind]
+            kind = node.kind
             value = node.value
             if kind is ir.Type.DATE:
                 value = dt.date.fromisoformat(str(value))

@@ -11,6 +11,7 @@ from leadpolicy.language.checks.slas import unknown_team
 from leadpolicy.language.checks.warnings import within_limits
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
+from leadpolicy.language.types import Type
 from leadpolicy.semantics.logic import decay_factor_table
 
 
@@ -32,7 +33,7 @@ def visible(ctx: Context, index: int) -> list[str]:
     return [s.name for s in ctx.symbols.values() if s.kind == "field" or s.order < index]
 
 
-def field_of(ctx: Context, name: str, node: ast.Node, wanted: tuple[str, ...], what: str) -> Symbol | None:
+def field_of(ctx: Context, name: str, node: ast.Node, wanted: tuple[Type, ...], what: str) -> Symbol | None:
     """A lead field used by `per`, `decay` or `days since`, with its type checked."""
     sym = ctx.symbols.get(name)
     if sym is None or sym.kind != "field":
@@ -55,7 +56,7 @@ def operand_type(ctx: Context, node: ast.Node, index: int) -> Symbol | None:
             return None
         return Symbol("days since " + node.field_name, "expr", NUMBER)
     if isinstance(node, ast.Literal):
-        kind = {"number": NUMBER, "text": TEXT, "yesno": YESNO, "date": DATE}[node.kind]
+        kind = node.kind
         if node.kind == "date":
             date_value(ctx, str(node.value), node)
         return Symbol("literal", "literal", kind)
@@ -66,7 +67,7 @@ def literal_fits(ctx: Context, lit: ast.Node, sym: Symbol) -> None:
     """A literal compared with (or defaulted into) `sym` must have a compatible type and choice."""
     if not isinstance(lit, ast.Literal):
         return
-    kind = {"number": NUMBER, "text": TEXT, "yesno": YESNO, "date": DATE}[lit.kind]
+    kind = lit.kind
     if not compatible(sym.type, kind):
         ctx.report("type-mismatch", f"{describe(sym)} compared with {TYPE_WORDS[kind]} {_lit(lit)}", lit)
     elif sym.type == CHOICE and lit.kind == "text":
