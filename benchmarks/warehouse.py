@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    rows = []
+    rows, pipeline_ratios = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             src = str(Path(tmp) / f"leads-{n}.parquet")
@@ -196,11 +196,15 @@ def main() -> None:
                 median = statistics.median(r["seconds"] for r in results[name])
                 rows.append((f"{n:,}", label, f"{median:.2f}", f"{n / median:,.0f}", f"{median / base:.2f}",
                              f"{max(r['peak_mb'] for r in results[name]):.0f}"))
+            generated = statistics.median(r["seconds"] for r in results["generated"])
+            pipeline = statistics.median(r["seconds"] for r in results["pipeline"])
+            pipeline_ratios.append(f"{n:,} leads: {pipeline / generated:.2f}x")
             rate = python["leads"] / python["seconds"]
             rows.append((f"{n:,}", "(d) compiled Python evaluator (100k sample)", f"{n / rate:.2f} (est.)",
                          f"{rate:,.0f}", f"{(n / rate) / base:.2f}", f"{python['peak_mb']:.0f}"))
     print(f"median of {args.runs} runs, each in a fresh process; (a) and (b) agree on every lead\n")
     print_table(rows, ("leads", "way", "seconds", "leads/s", "time vs (a)", "peak MiB"))
+    print("\n(c) leadpolicy score end to end vs (b) the generated SQL alone: " + "; ".join(pipeline_ratios))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from lark import Token
 
 from leadpolicy.language import ast
 from leadpolicy.language.types import Type
+from leadpolicy.language.visitor import Visitor
 
 INDENT = "  "
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -54,36 +55,55 @@ def _quoted_list(values) -> str:
     return "(" + ", ".join(quote(v) for v in values) + ")"
 
 
-def condition(node: ast.Node, parent_level: int = 0) -> str:
-    """Source text of a condition, with only the parentheses it needs."""
-    level = PRECEDENCE.get(type(node), 4)
-    if isinstance(node, ast.Or):
-        text = " or ".join(condition(i, 1) for i in node.items)
-    elif isinstance(node, ast.And):
-        text = " and ".join(condition(i, 2) for i in node.items)
-    elif isinstance(node, ast.Not):
-        text = "not " + condition(node.operand, 3)
-    elif isinstance(node, ast.Compare):
-        text = f"{operand(node.left)} {node.op} {operand(node.right)}"
-    elif isinstance(node, ast.Between):
-        text = f"{operand(node.operand)} between {operand(node.low)} and {operand(node.high)}"
-    elif isinstance(node, ast.InList):
+class _Source(Visitor):
+    """A condition's canonical source text, with only the parentheses it needs."""
+
+    def visit(self, node, parent_level: int = 0) -> str:
+        text = super().visit(node)
+        return f"({text})" if PRECEDENCE.get(type(node), 4) < parent_level else text
+
+    def visit_Or(self, node: ast.Or) -> str:
+        return " or ".join(self.visit(i, 1) for i in node.items)
+
+    def visit_And(self, node: ast.And) -> str:
+        return " and ".join(self.visit(i, 2) for i in node.items)
+
+    def visit_Not(self, node: ast.Not) -> str:
+        return "not " + self.visit(node.operand, 3)
+
+    def visit_Compare(self, node: ast.Compare) -> str:
+        return f"{operand(node.left)} {node.op} {operand(node.right)}"
+
+    def visit_Between(self, node: ast.Between) -> str:
+        return f"{operand(node.operand)} between {operand(node.low)} and {operand(node.high)}"
+
+    def visit_InList(self, node: ast.InList) -> str:
         word = "not in" if node.negated else "in"
-        text = f"{operand(node.operand)} {word} (" + ", ".join(literal(v) for v in node.values) + ")"
-    elif isinstance(node, ast.TextMatch):
+        return f"{operand(node.operand)} {word} (" + ", ".join(literal(v) for v in node.values) + ")"
+
+    def visit_TextMatch(self, node: ast.TextMatch) -> str:
         subject = operand(node.operand)
         if node.how == "contains_any":
-            text = f"{subject} contains any {_quoted_list(node.values)}"
-        else:
-            word = {"contains": "contains", "starts": "starts with", "ends": "ends with"}[node.how]
-            text = f"{subject} {word} {quote(node.values[0])}"
-    elif isinstance(node, ast.IsMissing):
-        text = f"{operand(node.operand)} is {'present' if node.negated else 'missing'}"
-    elif isinstance(node, ast.Truthy):
-        text = operand(node.operand)
-    else:
+            return f"{subject} contains any {_quoted_list(node.values)}"
+        word = {"contains": "contains", "starts": "starts with", "ends": "ends with"}[node.how]
+        return f"{subject} {word} {quote(node.values[0])}"
+
+    def visit_IsMissing(self, node: ast.IsMissing) -> str:
+        return f"{operand(node.operand)} is {'present' if node.negated else 'missing'}"
+
+    def visit_Truthy(self, node: ast.Truthy) -> str:
+        return operand(node.operand)
+
+    def generic_visit(self, node, *args):
         raise TypeError(f"not a condition: {node!r}")
-    return f"({text})" if level < parent_level else text
+
+
+_SOURCE = _Source()
+
+
+def condition(node: ast.Node, parent_level: int = 0) -> str:
+    """Source text of a condition, with only the parentheses it needs."""
+    return _SOURCE.visit(node, parent_level)
 
 
 def _aligned(rows: list[list[str]]) -> list[str]:

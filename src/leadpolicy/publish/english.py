@@ -7,6 +7,7 @@ from decimal import Decimal
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
 from leadpolicy.language.types import Type
+from leadpolicy.language.visitor import Visitor
 
 OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
 
@@ -48,32 +49,51 @@ def _listing(values: list[str], joiner: str) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" {joiner} " + values[-1]
 
 
-def condition(node: ast.Node, nested: bool = False) -> str:
-    if isinstance(node, ast.And):
-        text = " and ".join(condition(i, True) for i in node.items)
+class _Plain(Visitor):
+    """A condition in plain English; `nested` parenthesizes an and/or inside another condition."""
+
+    def visit_And(self, node: ast.And, nested: bool) -> str:
+        text = " and ".join(self.visit(i, True) for i in node.items)
         return f"({text})" if nested else text
-    if isinstance(node, ast.Or):
-        text = " or ".join(condition(i, True) for i in node.items)
+
+    def visit_Or(self, node: ast.Or, nested: bool) -> str:
+        text = " or ".join(self.visit(i, True) for i in node.items)
         return f"({text})" if nested else text
-    if isinstance(node, ast.Not):
-        return f"not {condition(node.operand, True)}"
-    if isinstance(node, ast.Compare):
+
+    def visit_Not(self, node: ast.Not, nested: bool) -> str:
+        return f"not {self.visit(node.operand, True)}"
+
+    def visit_Compare(self, node: ast.Compare, nested: bool) -> str:
         return f"{operand(node.left)} {OPS[node.op]} {operand(node.right)}"
-    if isinstance(node, ast.Between):
+
+    def visit_Between(self, node: ast.Between, nested: bool) -> str:
         return f"{operand(node.operand)} is between {operand(node.low)} and {operand(node.high)}"
-    if isinstance(node, ast.InList):
+
+    def visit_InList(self, node: ast.InList, nested: bool) -> str:
         values = _listing([operand(v) for v in node.values], "or")
         return f"{operand(node.operand)} is {'not ' if node.negated else ''}{values}"
-    if isinstance(node, ast.TextMatch):
+
+    def visit_TextMatch(self, node: ast.TextMatch, nested: bool) -> str:
         values = _listing([f'"{v}"' for v in node.values], "or")
         verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with",
                 "ends": "ends with"}[node.how]
         return f"{operand(node.operand)} {verb} {values}"
-    if isinstance(node, ast.IsMissing):
+
+    def visit_IsMissing(self, node: ast.IsMissing, nested: bool) -> str:
         return f"{operand(node.operand)} is {'known' if node.negated else 'unknown'}"
-    if isinstance(node, ast.Truthy):
+
+    def visit_Truthy(self, node: ast.Truthy, nested: bool) -> str:
         return f"{operand(node.operand)} is yes"
-    raise TypeError(node)
+
+    def generic_visit(self, node, *args):
+        raise TypeError(node)
+
+
+_PLAIN = _Plain()
+
+
+def condition(node: ast.Node, nested: bool = False) -> str:
+    return _PLAIN.visit(node, nested)
 
 
 def rule(node: ast.Node) -> str:

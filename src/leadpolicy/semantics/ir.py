@@ -21,9 +21,12 @@ import types
 import typing
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterator, TypeVar, Union
+from typing import Any, Iterator, Union
 
 from leadpolicy.language.types import Type
+from leadpolicy.language.visitor import Visitor
+
+__all__ = ["Type", "Visitor"]  # re-exported: evaluators import both from here
 
 FORMAT = "leadpolicy/compiled"
 FORMAT_VERSION = [2, 0]
@@ -425,31 +428,6 @@ class Policy(Node):
 
     def __hash__(self) -> int:  # lead_schema is a dict; the fingerprint names the policy
         return hash(self.fingerprint)
-
-
-# ---------------------------------------------------------------- traversal
-
-
-R = TypeVar("R")
-
-
-class Visitor:
-    """Calls `visit_<NodeClass>(node, *args)`; `generic_visit` for a node without its own method."""
-
-    def visit(self, node: Node, *args: Any) -> Any:
-        method = _DISPATCH.get((type(self), type(node)))
-        if method is None:
-            found: Callable[..., Any] = getattr(type(self), f"visit_{type(node).__name__}", type(self).generic_visit)
-            method = _DISPATCH[(type(self), type(node))] = found
-        return method(self, node, *args)
-
-    def generic_visit(self, node: Node, *args: Any) -> Any:
-        for child in node.children():
-            self.visit(child, *args)
-        return None
-
-
-_DISPATCH: dict[tuple[type, type], Callable[..., Any]] = {}
 
 
 # ---------------------------------------------------------------- JSON

@@ -11,8 +11,10 @@ from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import format_policy, literal
 from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
+from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import BLANK, lead_schema, literal_json
+from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.calendars import DAY_INDEX
 
 
@@ -39,7 +41,7 @@ def _false_on_blank_text(const: ir.Operand) -> bool:
     return isinstance(const, ir.Const) and const.type is ir.Type.TEXT and not _blank(str(const.value))
 
 
-class Lowering:
+class Lowering(Visitor):
     """Lowers the conditions and items of one checked policy (use `lower` for a whole policy)."""
 
     def __init__(self, symbols: dict[str, Symbol]):
@@ -61,39 +63,48 @@ class Lowering:
         raise TypeError(f"not an operand: {node!r}")
 
     def condition(self, node: ast.Node) -> ir.Condition:
-        text = condition_text(node)
-        if isinstance(node, ast.And):
-            return ir.And(tuple(self.condition(i) for i in node.items), text)
-        if isinstance(node, ast.Or):
-            return ir.Or(tuple(self.condition(i) for i in node.items), text)
-        if isinstance(node, ast.Not):
-            return ir.Not(self.condition(node.operand), text)
-        if isinstance(node, ast.Compare):
-            left, right = self.operand(node.left), self.operand(node.right)
-            op = ir.Op(node.op)
-            consts = [o for o in (left, right) if isinstance(o, ir.Const)]
-            false_when_blank = op is ir.Op.EQ and len(consts) == 1 and _false_on_blank_text(consts[0])
-            return ir.Compare(op, left, right, fold_for({left.type, right.type}), false_when_blank, text)
-        if isinstance(node, ast.Between):
-            value, low, high = self.operand(node.operand), self.operand(node.low), self.operand(node.high)
-            return ir.Between(value, low, high, fold_for({value.type, low.type, high.type}), text)
-        if isinstance(node, ast.InList):
-            value = self.operand(node.operand)
-            options = tuple(self.operand(v) for v in node.values)
-            false_when_blank = not node.negated and all(
-                not (o.type is ir.Type.TEXT and _blank(str(o.value))) for o in options)  # type: ignore[union-attr]
-            return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),  # type: ignore[arg-type]
-                             false_when_blank, text)
-        if isinstance(node, ast.TextMatch):
-            from leadpolicy.semantics.logic import fold
+        return self.visit(node, condition_text(node))
 
-            needles = tuple(node.values)
-            return ir.TextMatch(ir.Match(node.how), self.operand(node.operand), needles,
-                                tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
-        if isinstance(node, ast.IsMissing):
-            return ir.IsMissing(self.operand(node.operand), node.negated, text)
-        if isinstance(node, ast.Truthy):
-            return ir.Truthy(self.operand(node.operand), text)
+    def visit_And(self, node: ast.And, text: str) -> ir.Condition:
+        return ir.And(tuple(self.condition(i) for i in node.items), text)
+
+    def visit_Or(self, node: ast.Or, text: str) -> ir.Condition:
+        return ir.Or(tuple(self.condition(i) for i in node.items), text)
+
+    def visit_Not(self, node: ast.Not, text: str) -> ir.Condition:
+        return ir.Not(self.condition(node.operand), text)
+
+    def visit_Compare(self, node: ast.Compare, text: str) -> ir.Condition:
+        left, right = self.operand(node.left), self.operand(node.right)
+        op = ir.Op(node.op)
+        consts = [o for o in (left, right) if isinstance(o, ir.Const)]
+        false_when_blank = op is ir.Op.EQ and len(consts) == 1 and _false_on_blank_text(consts[0])
+        return ir.Compare(op, left, right, fold_for({left.type, right.type}), false_when_blank, text)
+
+    def visit_Between(self, node: ast.Between, text: str) -> ir.Condition:
+        value, low, high = self.operand(node.operand), self.operand(node.low), self.operand(node.high)
+        return ir.Between(value, low, high, fold_for({value.type, low.type, high.type}), text)
+
+    def visit_InList(self, node: ast.InList, text: str) -> ir.Condition:
+        value = self.operand(node.operand)
+        options = tuple(self.operand(v) for v in node.values)
+        false_when_blank = not node.negated and all(
+            not (o.type is ir.Type.TEXT and _blank(str(o.value))) for o in options)  # type: ignore[union-attr]
+        return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),  # type: ignore[arg-type]
+                         false_when_blank, text)
+
+    def visit_TextMatch(self, node: ast.TextMatch, text: str) -> ir.Condition:
+        needles = tuple(node.values)
+        return ir.TextMatch(ir.Match(node.how), self.operand(node.operand), needles,
+                            tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
+
+    def visit_IsMissing(self, node: ast.IsMissing, text: str) -> ir.Condition:
+        return ir.IsMissing(self.operand(node.operand), node.negated, text)
+
+    def visit_Truthy(self, node: ast.Truthy, text: str) -> ir.Condition:
+        return ir.Truthy(self.operand(node.operand), text)
+
+    def generic_visit(self, node, *args):
         raise TypeError(f"not a condition: {node!r}")
 
     def maybe(self, node: ast.Node | None) -> ir.Condition | None:
