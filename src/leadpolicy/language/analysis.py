@@ -62,7 +62,7 @@ class _Space:
         self.constants: dict[tuple, list[Any]] = {}
         self.opaque: list[ast.Node] = []
         self.decidable: dict[int, ir.Condition] = {}  # id of a decidable atom -> the atom lowered
-        self.lowering = Lowering(symbols)
+        self.lowering = Lowering(symbols, texts=False)
         for cond in conditions:
             for atom in _atoms(cond):
                 self._collect(atom)

@@ -30,10 +30,11 @@ class Node:
 
     def children(self) -> Iterator["Node"]:
         """The child nodes, derived from the declared fields."""
-        for f in fields(self):
-            if f.name == "span":
-                continue
-            value = getattr(self, f.name)
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self) if f.name != "span")
+        for name in names:
+            value = getattr(self, name)
             if isinstance(value, Node):
                 yield value
             elif isinstance(value, tuple):
@@ -52,6 +53,7 @@ class Node:
 
 
 N = TypeVar("N", bound=Node)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # node class -> its declared fields but the span
 
 # ---------------------------------------------------------------- conditions
 

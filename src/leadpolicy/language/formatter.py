@@ -13,13 +13,13 @@ from leadpolicy.language.visitor import Visitor
 
 INDENT = "  "
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_ESCAPE_TABLE = str.maketrans(ESCAPES)
 PRECEDENCE = {ast.Or: 1, ast.And: 2, ast.Not: 3}
 
 
 def quote(text: str) -> str:
     """A policy string literal for `text`."""
-    escaped = "".join(ESCAPES.get(ch, ch) for ch in text)
-    return f'"{escaped}"'
+    return f'"{text.translate(_ESCAPE_TABLE)}"'
 
 
 def number(value: Decimal, signed: bool = False) -> str:
@@ -58,8 +58,14 @@ def _quoted_list(values) -> str:
 class _Source(Visitor):
     """A condition's canonical source text, with only the parentheses it needs."""
 
+    def __init__(self, memo: dict[int, str] | None = None):
+        self.memo = memo  # text by node id, for a caller that asks for every sub-condition of a tree
+
     def visit(self, node, parent_level: int = 0) -> str:
-        text = super().visit(node)
+        if self.memo is None:
+            text = super().visit(node)
+        else:
+            text = self.memo.get(id(node)) or self.memo.setdefault(id(node), super().visit(node))
         return f"({text})" if PRECEDENCE.get(type(node), 4) < parent_level else text
 
     def visit_Or(self, node: ast.Or) -> str:
@@ -104,6 +110,12 @@ _SOURCE = _Source()
 def condition(node: ast.Node, parent_level: int = 0) -> str:
     """Source text of a condition, with only the parentheses it needs."""
     return _SOURCE.visit(node, parent_level)
+
+
+def condition_texts() -> "Callable[[ast.Node], str]":
+    """`condition`, remembering each node's text: the text of every sub-condition of a tree costs
+    one walk of it. Use it while the tree is alive (nodes are remembered by identity)."""
+    return _Source({}).visit
 
 
 def _aligned(rows: list[list[str]]) -> list[str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as condition_text
-from leadpolicy.language.formatter import format_policy, literal
+from leadpolicy.language.formatter import condition_texts, format_policy, literal
 from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.visitor import Visitor
@@ -21,6 +21,9 @@ from leadpolicy.sla.calendars import DAY_INDEX
 def fingerprint(policy: ast.Policy) -> str:
     """sha256 of the canonical formatted source without comments: reformatting keeps it."""
     return "sha256:" + hashlib.sha256(format_policy(policy).encode("utf-8")).hexdigest()
+
+
+REF_KINDS = {kind.value: kind for kind in ir.RefKind}
 
 
 def fold_for(types: set[ir.Type]) -> ir.Fold:
@@ -44,8 +47,10 @@ def _false_on_blank_text(const: ir.Operand) -> bool:
 class Lowering(Visitor):
     """Lowers the conditions and items of one checked policy (use `lower` for a whole policy)."""
 
-    def __init__(self, symbols: dict[str, Symbol]):
+    def __init__(self, symbols: dict[str, Symbol], texts: bool = True):
         self.symbols = symbols
+        self.texts = texts  # the source text of each condition, for explanations (analysis needs none)
+        self.text_of = condition_texts()
 
     def operand(self, node: ast.Node) -> ir.Operand:
         if isinstance(node, ast.Literal):
@@ -56,14 +61,14 @@ class Lowering(Visitor):
             return ir.Const(value, kind, literal(node))  # type: ignore[arg-type]
         if isinstance(node, ast.NameRef):
             sym = self.symbols[node.name]
-            return ir.Ref(node.name, ir.RefKind(sym.kind), ir.Type(sym.type), sym.nullable, node.name)
+            return ir.Ref(node.name, REF_KINDS[sym.kind], sym.type, sym.nullable, node.name)
         if isinstance(node, ast.DaysSince):
             sym = self.symbols[node.field_name]
-            return ir.DaysSince(node.field_name, ir.Type(sym.type), sym.nullable, operand_text(node))
+            return ir.DaysSince(node.field_name, sym.type, sym.nullable, operand_text(node))
         raise TypeError(f"not an operand: {node!r}")
 
     def condition(self, node: ast.Node) -> ir.Condition:
-        return self.visit(node, condition_text(node))
+        return self.visit(node, self.text_of(node) if self.texts else "")
 
     def visit_And(self, node: ast.And, text: str) -> ir.Condition:
         return ir.And(tuple(self.condition(i) for i in node.items), text)

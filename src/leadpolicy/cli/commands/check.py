@@ -15,7 +15,6 @@ from leadpolicy.cli.shared import (
     print_summary,
     summary_dict,
 )
-from leadpolicy.language.ast import NO_SPAN
 
 
 def register(sub) -> None:
@@ -41,6 +40,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
     """`check`; `ci` passes more diagnostics in (`extra`) and gets the results out (`sink`)."""
     from leadpolicy.governance.approvals import GitError, approval_diagnostics, default_base, version_diagnostics
+    from leadpolicy.language import ast
     from leadpolicy.language.diagnostics import Diagnostic
     from leadpolicy.language.loader import discover, load_policy, samples_for
     from leadpolicy.testing.harness import run_samples
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
             run = run_samples(sample_path)
             runs.append(run)
             diags.extend(run.diagnostics)
-            diags.extend(coverage_diagnostics(run, args.min_coverage, run.file, NO_SPAN))
+            diags.extend(coverage_diagnostics(run, args.min_coverage, run.file, ast.NO_SPAN))
     errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
     failing_cases = [c for r in runs for c in r.cases if not c.passed]
     ok = not errors and not failing_cases  # a coverage floor below its mark is an error (`low-coverage`)

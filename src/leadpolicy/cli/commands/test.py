@@ -14,7 +14,6 @@ from leadpolicy.cli.shared import (
     print_diagnostics,
     samples_paths,
 )
-from leadpolicy.language.ast import NO_SPAN
 
 
 def register(sub) -> None:
@@ -33,6 +32,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from leadpolicy.language import ast
     from leadpolicy.testing.harness import run_samples
 
     paths, problems = samples_paths(args.paths)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             run.cases = [c for c in run.cases if args.pattern.lower() in c.name.lower()]
     diags = problems + [d for r in runs for d in r.diagnostics]
     for run in runs:
-        diags += coverage_diagnostics(run, args.min_coverage, run.file, NO_SPAN)
+        diags += coverage_diagnostics(run, args.min_coverage, run.file, ast.NO_SPAN)
     cases = [c for r in runs for c in r.cases]
     failed = [c for c in cases if not c.passed]
     ok = not [d for d in diags if d.is_error] and not failed and (cases or not paths)
