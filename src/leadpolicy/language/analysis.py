@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from leadpolicy.language import ast
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
+from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir, logic
-from leadpolicy.semantics.interpreter import Truths
+from leadpolicy.semantics.interpreter import Truth, Truths
 from leadpolicy.semantics.lowering import Lowering
 
 MAX_WORLDS = 200_000
@@ -44,14 +45,26 @@ def _literal_value(lit: ast.Literal) -> Any:
     return lit.value
 
 
-def _atoms(node: ast.Node) -> Iterable[ast.Node]:
-    if isinstance(node, (ast.And, ast.Or)):
+class _Atoms(Visitor):
+    """The atoms of a condition (what and / or / not combine), in order."""
+
+    def visit_And(self, node: ast.And, out: list) -> None:
         for item in node.items:
-            yield from _atoms(item)
-    elif isinstance(node, ast.Not):
-        yield from _atoms(node.operand)
-    else:
-        yield node
+            self.visit(item, out)
+
+    visit_Or = visit_And
+
+    def visit_Not(self, node: ast.Not, out: list) -> None:
+        self.visit(node.operand, out)
+
+    def generic_visit(self, node: ast.Node, out: list) -> None:
+        out.append(node)
+
+
+def _atoms(node: ast.Node) -> list[ast.Node]:
+    out: list[ast.Node] = []
+    _Atoms().visit(node, out)
+    return out
 
 
 class _Space:
@@ -170,18 +183,30 @@ class _WorldTruths(Truths):
         return self.world[("days", op.field) if isinstance(op, ir.DaysSince) else ("ref", op.name)]
 
 
-def _evaluate(node: ast.Node, world: dict, opaque: dict, space: _Space, truths: _WorldTruths):
-    if isinstance(node, ast.And):
-        return logic.and3(_evaluate(i, world, opaque, space, truths) for i in node.items)
-    if isinstance(node, ast.Or):
-        return logic.or3(_evaluate(i, world, opaque, space, truths) for i in node.items)
-    if isinstance(node, ast.Not):
-        return logic.not3(_evaluate(node.operand, world, opaque, space, truths))
-    lowered = space.decidable.get(id(node))
-    if lowered is None:
-        return opaque[node]
-    truths.world = world
-    return truths.visit(lowered)
+class _InWorld(Visitor):
+    """A condition's truth in one world: and / or / not as the language defines them, decidable atoms
+    (lowered once) by the interpreter's own rules, the others as the world's free truth values."""
+
+    def __init__(self, space: _Space, truths: _WorldTruths):
+        self.space, self.truths = space, truths
+        self.opaque: dict = {}
+
+    def truth(self, node: ast.Node, world: dict, opaque: dict) -> Truth:
+        self.truths.world, self.opaque = world, opaque
+        return self.visit(node)
+
+    def visit_And(self, node: ast.And) -> Truth:
+        return logic.and3(self.visit(i) for i in node.items)
+
+    def visit_Or(self, node: ast.Or) -> Truth:
+        return logic.or3(self.visit(i) for i in node.items)
+
+    def visit_Not(self, node: ast.Not) -> Truth:
+        return logic.not3(self.visit(node.operand))
+
+    def generic_visit(self, node: ast.Node) -> Truth:
+        lowered = self.space.decidable.get(id(node))
+        return self.opaque[node] if lowered is None else self.truths.visit(lowered)
 
 
 def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
@@ -190,10 +215,10 @@ def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: st
     worlds = space.worlds()
     if worlds is None:
         return "sometimes"
-    truths = _WorldTruths(logic.zone(timezone))
+    in_world = _InWorld(space, _WorldTruths(logic.zone(timezone)))
     seen = set()
     for world, opaque in worlds:
-        seen.add(_evaluate(condition, world, opaque, space, truths) is True)
+        seen.add(in_world.truth(condition, world, opaque) is True)
         if len(seen) == 2:
             return "sometimes"
     return "always" if seen == {True} else "never"
@@ -208,14 +233,14 @@ def unreachable(conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol
     worlds = space.worlds()
     if worlds is None:
         return []
-    truths = _WorldTruths(logic.zone(timezone))
+    in_world = _InWorld(space, _WorldTruths(logic.zone(timezone)))
     reached: set[int] = set()
     candidates = {i for i, c in enumerate(conditions) if c is not None}
     for world, opaque in worlds:
         for i, cond in enumerate(conditions):
             if cond is None:
                 break
-            if _evaluate(cond, world, opaque, space, truths) is True:
+            if in_world.truth(cond, world, opaque) is True:
                 reached.add(i)
                 break
         if reached == candidates:

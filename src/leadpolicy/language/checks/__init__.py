@@ -12,26 +12,42 @@ from leadpolicy.language import ast
 from leadpolicy.language.checks import conditions, header, names, slas, warnings
 from leadpolicy.language.checks.context import Context
 from leadpolicy.language.diagnostics import Diagnostic
+from leadpolicy.language.visitor import Visitor
+
+
+class _Items(Visitor):
+    """Scores, grades, stages, routes, calendars, SLAs and recycling, in source order (a condition
+    sees only the scores and grades above it); header items were checked by their own stage."""
+
+    def visit_Score(self, item: ast.Score, ctx: Context, index: int) -> None:
+        conditions.score(ctx, item, index)
+
+    def visit_Grade(self, item: ast.Grade, ctx: Context, index: int) -> None:
+        conditions.grade(ctx, item, index)
+
+    def visit_Stages(self, item: ast.Stages, ctx: Context, index: int) -> None:
+        conditions.stages(ctx, item, index)
+
+    def visit_Route(self, item: ast.Route, ctx: Context, index: int) -> None:
+        conditions.route(ctx, item, index)
+
+    def visit_Calendar(self, item: ast.Calendar, ctx: Context, index: int) -> None:
+        slas.calendar(ctx, item)
+
+    def visit_Sla(self, item: ast.Sla, ctx: Context, index: int) -> None:
+        slas.sla(ctx, item)
+
+    def visit_Recycle(self, item: ast.Recycle, ctx: Context, index: int) -> None:
+        slas.recycle(ctx, item)
+
+    def generic_visit(self, item: ast.Node, ctx: Context, index: int) -> None:
+        pass
 
 
 def _items(ctx: Context) -> None:
-    """Scores, grades, stages, routes, calendars, SLAs and recycling, in source order (a condition
-    sees only the scores and grades above it)."""
+    visitor = _Items()
     for index, item in enumerate(ctx.policy.items):
-        if isinstance(item, ast.Score):
-            conditions.score(ctx, item, index)
-        elif isinstance(item, ast.Grade):
-            conditions.grade(ctx, item, index)
-        elif isinstance(item, ast.Stages):
-            conditions.stages(ctx, item, index)
-        elif isinstance(item, ast.Route):
-            conditions.route(ctx, item, index)
-        elif isinstance(item, ast.Calendar):
-            slas.calendar(ctx, item)
-        elif isinstance(item, ast.Sla):
-            slas.sla(ctx, item)
-        elif isinstance(item, ast.Recycle):
-            slas.recycle(ctx, item)
+        visitor.visit(item, ctx, index)
 
 
 STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
