@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterator, TypeVar
+from typing import TypeVar
 
 from leadpolicy.language.types import Type
+from leadpolicy.language.visitor import TreeNode
 
 
 @dataclass(frozen=True)
@@ -23,37 +24,13 @@ NO_SPAN = Span()
 
 
 @dataclass(frozen=True, kw_only=True)
-class Node:
+class Node(TreeNode):
     """Base of every node. Spans never take part in equality."""
 
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
-    def children(self) -> Iterator["Node"]:
-        """The child nodes, derived from the declared fields."""
-        names = _FIELD_NAMES.get(type(self))
-        if names is None:
-            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in fields(self) if f.name != "span")
-        for name in names:
-            value = getattr(self, name)
-            if isinstance(value, Node):
-                yield value
-            elif isinstance(value, tuple):
-                for item in value:
-                    if isinstance(item, Node):
-                        yield item
-
-    def walk(self) -> Iterator["Node"]:
-        """This node and all nodes below it, depth first, without recursion."""
-        stack: list[Node] = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(list(node.children())))
-
-
 
 N = TypeVar("N", bound=Node)
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # node class -> its declared fields but the span
 
 # ---------------------------------------------------------------- conditions
 

@@ -1,8 +1,40 @@
-"""Traversal shared by the syntax tree and the IR: `visit_<NodeClass>` methods with a generic fallback."""
+"""Traversal shared by the syntax tree and the IR: children and walks, and `visit_<NodeClass>` methods
+with a generic fallback."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import dataclasses
+from typing import Any, Callable, Iterator
+
+
+class TreeNode:
+    """Children and walks for the dataclass nodes of the syntax tree and the IR, derived from their
+    declared fields (a node's `span` is where it stands, not a child)."""
+
+    __slots__ = ()
+
+    def children(self) -> Iterator[Any]:
+        names = _CHILD_FIELDS.get(type(self))
+        if names is None:
+            names = _CHILD_FIELDS[type(self)] = tuple(
+                f.name for f in dataclasses.fields(self) if f.name != "span")  # type: ignore[arg-type]
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, TreeNode):
+                yield value
+            elif isinstance(value, tuple):
+                yield from (item for item in value if isinstance(item, TreeNode))
+
+    def walk(self) -> Iterator[Any]:
+        """This node and all nodes below it, depth first, without recursion."""
+        stack: list[TreeNode] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 class Visitor:

@@ -19,6 +19,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import (
     BLANK,
@@ -67,7 +68,7 @@ class CodeWriter:
         return "\n".join(self.lines) + "\n"
 
 
-class _Generator(ir.Visitor):
+class _Generator(Visitor):
     def __init__(self, policy: ir.Policy):
         self.policy = policy
         self.w = CodeWriter()

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
 from leadpolicy.language.formatter import number as number_text
+from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir, logic
 
 Truth = Optional[bool]
@@ -102,7 +103,7 @@ def round_half_away(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-class Truths(ir.Visitor):
+class Truths(Visitor):
     """The three-valued truth of IR conditions; `operand` gives each operand's value."""
 
     def __init__(self, operand: Callable[[ir.Operand], Any], tz: ZoneInfo):

@@ -21,12 +21,10 @@ import types
 import typing
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 from leadpolicy.language.types import Type
-from leadpolicy.language.visitor import Visitor
-
-__all__ = ["Type", "Visitor"]  # re-exported: evaluators import both from here
+from leadpolicy.language.visitor import TreeNode
 
 FORMAT = "leadpolicy/compiled"
 FORMAT_VERSION = [2, 0]
@@ -72,27 +70,11 @@ class RefKind(enum.StrEnum):
     GRADE = "grade"
 
 
-class Node:
+class Node(TreeNode):
     """Base of every IR node (the subclasses are frozen dataclasses)."""
 
     __slots__ = ()
     tagged = False  # members of a union carry a "node" tag in JSON
-
-    def children(self) -> Iterator["Node"]:
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if isinstance(value, Node):
-                yield value
-            elif isinstance(value, tuple):
-                yield from (v for v in value if isinstance(v, Node))
-
-    def walk(self) -> Iterator["Node"]:
-        """This node and every node below it, depth first."""
-        stack: list[Node] = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(list(node.children())))
 
 
 class Tagged(Node):

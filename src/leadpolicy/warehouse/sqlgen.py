@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlglot
 from sqlglot import exp
 
+from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import FOLD_SQL_PRE, decay_factor_table, fold
 
@@ -87,7 +88,7 @@ def _decimal(text: str, type_: str) -> exp.Expr:
     return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
 
 
-class _SqlGen(ir.Visitor):
+class _SqlGen(Visitor):
     def __init__(self, policy: ir.Policy, dialect: str, now: dt.datetime):
         if dialect not in DIALECTS:
             raise UnsupportedError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
