@@ -159,18 +159,21 @@ class Policy:
         """The schema errors of a lead (empty when it fits)."""
         return self._reader.read(lead)[1]
 
-    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
-        out = self._evaluate(lead, now) if lead.__class__ is dict or isinstance(lead, Mapping) else INVALID
-        if out is INVALID:
-            # Off the fast path: the schema validator says why, or the interpreter decides.
-            values, errors = self._reader.read(lead)
-            if errors:
-                raise LeadError(errors, index)
-            from leadpolicy.semantics.interpreter import evaluate
+    def _declined(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
+        """A lead the generated function declined: the schema validator says why, or the interpreter decides."""
+        values, errors = self._reader.read(lead)
+        if errors:
+            raise LeadError(errors, index)
+        from leadpolicy.semantics.interpreter import evaluate
 
-            d = evaluate(self.ir, values, now)
-            return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, dict(d.grades),
-                            d.stage, d.owner, d.route, d)
+        d = evaluate(self.ir, values, now)
+        return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, dict(d.grades),
+                        d.stage, d.owner, d.route, d)
+
+    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
+        out = self._evaluate(lead, now) if isinstance(lead, Mapping) else INVALID
+        if out is INVALID:
+            return self._declined(lead, now, index)
         name, owner = self._stages[out[2]]
         return Decision(self, lead, now, out[0], out[1], name, owner, out[3])
 
@@ -183,6 +186,7 @@ class Policy:
             if out is not INVALID:
                 stage, owner = self._stages[out[2]]
                 return Decision(self, lead, at, out[0], out[1], stage, owner, out[3])
+            return self._declined(lead, at, None)
         return self._decide(lead, at, None)
 
     def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None
@@ -197,7 +201,8 @@ class Policy:
                 yield Result(index, Decision(self, lead, at, out[0], out[1], stage, owner, out[3]))
                 continue
             try:
-                yield Result(index, self._decide(lead, at, index))
+                yield Result(index, self._declined(lead, at, index) if lead.__class__ is dict else
+                             self._decide(lead, at, index))
             except LeadError as exc:
                 yield Result(index, errors=exc.errors)
 

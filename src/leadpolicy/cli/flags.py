@@ -34,3 +34,21 @@ def non_negative_int(text: str) -> int:
 
 def help_formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+NOW_HELP = "evaluation time (ISO 8601); default: the current time"
+
+
+def add_now(p: argparse.ArgumentParser, help: str = NOW_HELP) -> None:
+    """`--now`: the evaluation time, checked here (a bad one is bad usage, exit 2)."""
+    p.add_argument("--now", type=timestamp_arg, help=help)
+
+
+def add_report_format(p: argparse.ArgumentParser) -> None:
+    """`--format text|json|github` of the commands that report problems and sample cases."""
+    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="github: GitHub Actions annotations on the lines at fault")
+
+
+def add_min_coverage(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    p.add_argument("--min-coverage", type=float, default=None, metavar="N", help=help)

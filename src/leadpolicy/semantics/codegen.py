@@ -78,7 +78,7 @@ class _Generator(Visitor):
         self.value_var: dict[str, str] = {}  # field / score / grade name -> local variable
         self.derived: dict[tuple, str] = {}  # (kind, field name) -> local variable, computed before decisions
         self.grade_folded: dict[str, str] = {}  # grade name -> its folded label, computed right after it
-        self.used_folded: set[str] = set()  # the folded labels some condition reads (the others are dropped)
+        self.read_folded = _grades_read_folded(policy)  # the grades some condition compares ignoring case
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any) -> str:
@@ -110,9 +110,7 @@ class _Generator(Visitor):
         if isinstance(op, ir.DaysSince):
             return self.derived_var(("days", op.field)), op.nullable
         if how is ir.Fold.CASE and op.kind is ir.RefKind.GRADE:
-            folded_var = self.grade_folded[op.name]
-            self.used_folded.add(folded_var)
-            return folded_var, op.nullable
+            return self.grade_folded[op.name], op.nullable
         if how is ir.Fold.CASE and op.type.textual:
             return self.derived_var(("fold", op.name)), op.nullable
         if how is ir.Fold.LOCAL_DATE and op.type is ir.Type.TIMESTAMP:
@@ -285,7 +283,6 @@ class _Generator(Visitor):
         body.counter = w.counter
         outer, self.w = w, body
         self.decide()
-        body.lines = [line for line in body.lines if not _unused_assignment(line, self.grade_folded, self.used_folded)]
         w.counter = body.counter
         self.w = outer
         if any(kind == "days" and self.fields[name].type == "date" for kind, name in self.derived):
@@ -308,8 +305,9 @@ class _Generator(Visitor):
                 grade_vars.append(var)
                 self.ladder([(e.condition, repr(e.label)) for e in step.entries], var)
                 folded_var = self.w.fresh("gl")
-                self.grade_folded[step.name] = folded_var
-                w.line(f"{folded_var} = None if {var} is None else {folded(var)}")
+                if step.name in self.read_folded:
+                    self.grade_folded[step.name] = folded_var
+                    w.line(f"{folded_var} = None if {var} is None else {folded(var)}")
         stage = self.w.fresh("stage")
         self.ladder([(s.condition, repr(i)) for i, s in enumerate(policy.stages)], stage)
         route = self.w.fresh("route")
@@ -407,9 +405,14 @@ class _Generator(Visitor):
         return total if s.whole else f"round_half_away({total})"
 
 
-def _unused_assignment(line: str, folded: dict[str, str], used: set[str]) -> bool:
-    target = line.strip().partition(" = ")[0]
-    return target in folded.values() and target not in used
+def _grades_read_folded(policy: ir.Policy) -> set[str]:
+    """The grades whose label some condition compares ignoring case (text matches always do)."""
+    names = set()
+    for node in policy.walk():
+        if isinstance(node, ir.TextMatch) or (isinstance(node, (ir.Compare, ir.Between, ir.InList))
+                                              and node.fold is ir.Fold.CASE):
+            names |= {op.name for op in node.children() if isinstance(op, ir.Ref) and op.kind is ir.RefKind.GRADE}
+    return names
 
 
 class DecayPowers(dict):

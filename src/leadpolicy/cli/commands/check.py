@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import help_formatter
+from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
 from leadpolicy.cli.shared import (
     coverage_diagnostics,
     print_case_failures,
@@ -24,10 +24,8 @@ def register(sub) -> None:
                               "  leadpolicy check policies/inbound-b2b.policy --format json\n"
                               "  leadpolicy check --min-coverage 80\n")
     p.add_argument("paths", nargs="*", default=None, help="policy files or directories (default: policies/)")
-    p.add_argument("--format", choices=("text", "json", "github"), default="text",
-                   help="github: GitHub Actions annotations on the lines at fault")
-    p.add_argument("--min-coverage", type=float, default=None, metavar="N",
-                   help="fail when a policy's sample coverage is below N percent")
+    add_report_format(p)
+    add_min_coverage(p, "fail when a policy's sample coverage is below N percent")
     p.add_argument("--allow-untested", action="store_true", help="do not fail for a policy without samples")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--require-approvals", action="store_true",

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from leadpolicy.cli.flags import help_formatter
+from leadpolicy.cli.flags import add_min_coverage, help_formatter
 
 
 def register(sub) -> None:
@@ -19,7 +19,7 @@ def register(sub) -> None:
                        epilog="examples:\n  leadpolicy ci\n  leadpolicy ci policies/ --min-coverage 80 --sarif "
                               "leadpolicy.sarif\n  leadpolicy ci --against origin/main --skip-fmt\n")
     p.add_argument("paths", nargs="*", default=None)
-    p.add_argument("--min-coverage", type=float, default=None, metavar="N")
+    add_min_coverage(p)
     p.add_argument("--against", metavar="GIT_REF", default="",
                    help="base for the version rules (default: the merge base with main)")
     p.add_argument("--skip-fmt", action="store_true", help="do not require canonical formatting")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_now, help_formatter
 from leadpolicy.cli.shared import (
     load_or_report,
     parse_now,
@@ -28,8 +28,7 @@ def register(sub) -> None:
     p.add_argument("--dialect", choices=("duckdb", "postgres", "spark", "snowflake", "bigquery"), default="duckdb",
                    help="SQL dialect for --target sql (default: duckdb)")
     p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
-    p.add_argument("--now", type=timestamp_arg,
-                   help="evaluation time written into the SQL (ISO 8601); default: the current time")
+    add_now(p, "evaluation time written into the SQL (ISO 8601); default: the current time")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_now, help_formatter
 from leadpolicy.cli.shared import (
     parse_now,
     policy_from,
@@ -27,8 +27,7 @@ def register(sub) -> None:
     p.add_argument("new", help="a policy file, or GIT_REF:path")
     p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet); "
                                                    "default: the samples file next to the new policy")
-    p.add_argument("--now", type=timestamp_arg,
-                   help="evaluation time (default: the samples file's, else the current time)")
+    add_now(p, "evaluation time (default: the samples file's, else the current time)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when the versions differ, 0 when they do not "
                                                              "(as git diff --exit-code)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")

@@ -7,7 +7,7 @@ import json
 import sys
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_now, help_formatter
 from leadpolicy.cli.shared import (
     load_or_report,
     parse_now,
@@ -23,7 +23,7 @@ def register(sub) -> None:
                               "--now 2026-11-20T12:00:00-05:00\n")
     p.add_argument("policy")
     p.add_argument("--lead", required=True, help="a JSON object, or a .json / .yaml file holding one")
-    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    add_now(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import help_formatter, non_negative_int, timestamp_arg
+from leadpolicy.cli.flags import add_now, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     load_or_report,
     parse_now,
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("leads", help="a .csv, .jsonl or .parquet file")
     p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
     p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb")
-    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    add_now(p)
     p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output")
     p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
                    help="exit 1 when more than N rows are rejected (the output is still written)")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import date_arg, help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_now, date_arg, help_formatter
 from leadpolicy.cli.shared import (
     atomic_output,
     load_or_report,
@@ -26,7 +26,7 @@ def register(sub) -> None:
                               "exit code 1 when an SLA is below its target (unless --report-only)\n")
     p.add_argument("policy")
     p.add_argument("events", help="the event log: .csv, .jsonl or .parquet")
-    p.add_argument("--now", type=timestamp_arg, help="evaluation time (ISO 8601); default: the current time")
+    add_now(p)
     p.add_argument("--from", dest="date_from", metavar="DATE", type=date_arg,
                    help="only clocks and periods starting on or after DATE")
     p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg,

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import help_formatter
+from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
 from leadpolicy.cli.shared import (
     coverage_diagnostics,
     print_case_failures,
@@ -23,11 +23,10 @@ def register(sub) -> None:
                               "  leadpolicy test policies/inbound-b2b.samples.yaml -k demo\n"
                               "  leadpolicy test --coverage --min-coverage 90\n  leadpolicy test --junit report.xml\n")
     p.add_argument("paths", nargs="*", default=None, help="samples files, policy files or directories")
-    p.add_argument("--format", choices=("text", "json", "github"), default="text",
-                   help="github: GitHub Actions annotations on the lines at fault")
+    add_report_format(p)
     p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
     p.add_argument("--coverage", action="store_true", help="list rules, stages, routes and boundaries no case covers")
-    p.add_argument("--min-coverage", type=float, default=None, metavar="N", help="fail below N percent coverage")
+    add_min_coverage(p, "fail below N percent coverage")
     p.add_argument("-k", dest="pattern", metavar="TEXT", help="only cases whose name contains TEXT")
 
 
