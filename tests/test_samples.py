@@ -31,35 +31,47 @@ def _cases(path):
 def test_every_agreed_case_passes(path):
     cases = _cases(path)
     assert cases
-    failing = {c.name: c.failures for c in cases if not c.passed}
+    failing = {c.name: c.failures for c in cases if c.failing}
     assert not failing
+    later = [c for c in cases if c.status == "not supported yet"]
+    # Cases this leadpolicy cannot run yet: only timelines of the v2 SLA terms, never a lead case.
+    assert all(c.kind == "timeline" and "inbound-activity" in c.file for c in later)
 
 
-def test_reference_examples_pass_as_written(tmp_path):
+# (reference, cases, timelines, of which not supported yet: the v2 SLA terms of the SLA issue)
+REFERENCES = [("inbound-b2b", 17, 8, 0), ("inbound-activity", 18, 11, 9)]
+
+
+@pytest.mark.parametrize("name, total, timelines, later", REFERENCES, ids=[r[0] for r in REFERENCES])
+def test_reference_examples_pass_as_written(tmp_path, name, total, timelines, later):
     source = REFERENCE if REFERENCE.exists() else REFERENCE_COPY
-    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
-        shutil.copy(source / name, tmp_path / name)
-    cases = _cases(tmp_path / "inbound-b2b.samples.yaml")
-    assert len(cases) == 17 and all(c.passed for c in cases)
-    assert sum(c.kind == "timeline" for c in cases) == 8
-    result = subprocess.run([sys.executable, "-m", "leadpolicy", "check", "inbound-b2b.policy"], cwd=tmp_path,
+    for file in (f"{name}.policy", f"{name}.samples.yaml"):
+        shutil.copy(source / file, tmp_path / file)
+    cases = _cases(tmp_path / f"{name}.samples.yaml")
+    assert len(cases) == total and sum(c.kind == "timeline" for c in cases) == timelines
+    assert all(c.passed for c in cases if c.kind == "lead")
+    assert [c.status for c in cases].count("not supported yet") == later
+    assert all(c.passed or c.status == "not supported yet" for c in cases)
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", "check", f"{name}.policy"], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_reference_copy_is_byte_for_byte_the_shared_one():
+@pytest.mark.parametrize("name", [r[0] for r in REFERENCES])
+def test_the_reference_copy_is_byte_for_byte_the_shared_one(name):
     if not REFERENCE.exists():
         pytest.skip("the shared design folder is not beside this checkout")
-    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
-        assert (REFERENCE_COPY / name).read_bytes() == (REFERENCE / name).read_bytes()
+    for file in (f"{name}.policy", f"{name}.samples.yaml"):
+        assert (REFERENCE_COPY / file).read_bytes() == (REFERENCE / file).read_bytes()
 
 
-def test_the_policy_in_policies_is_the_reference_formatted_and_keeps_every_agreed_case():
-    reference = (REFERENCE_COPY / "inbound-b2b.policy").read_text()
+@pytest.mark.parametrize("name", [r[0] for r in REFERENCES])
+def test_the_policy_in_policies_is_the_reference_formatted_and_keeps_every_agreed_case(name):
+    reference = (REFERENCE_COPY / f"{name}.policy").read_text()
     parsed = parse_text(reference)
-    assert (POLICIES / "inbound-b2b.policy").read_text() == format_policy(parsed.policy, parsed.comments)
-    ours = yaml.safe_load((POLICIES / "inbound-b2b.samples.yaml").read_text())
-    agreed = yaml.safe_load((REFERENCE_COPY / "inbound-b2b.samples.yaml").read_text())
+    assert (POLICIES / f"{name}.policy").read_text() == format_policy(parsed.policy, parsed.comments)
+    ours = yaml.safe_load((POLICIES / f"{name}.samples.yaml").read_text())
+    agreed = yaml.safe_load((REFERENCE_COPY / f"{name}.samples.yaml").read_text())
     for section in ("leads", "timelines"):
         for case in agreed[section]:
             assert case in ours[section], case["name"]

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import render_all
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.activity import Activity, EventReader
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
 from leadpolicy.semantics.leads import FieldError, LeadReader, as_instant, read_instant
@@ -52,11 +53,12 @@ def artifact_schema() -> dict:
 class Decision:
     """What a policy decides about one lead. Breakdown and explanation are worked out on first use."""
 
-    __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained")
+    __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained", "events")
 
     def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict[str, int],
-                 grades: dict[str, str | None], stage: str, owner: str, route: str | None, explained=None):
-        self.policy, self.values, self.now = policy, values, now
+                 grades: dict[str, str | None], stage: str, owner: str, route: str | None, explained=None,
+                 events: list[tuple[str, dt.datetime]] | tuple = ()):
+        self.policy, self.values, self.now, self.events = policy, values, now, events
         self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
         self._explained = explained
 
@@ -75,7 +77,7 @@ class Decision:
             from leadpolicy.semantics.interpreter import evaluate
 
             values, _ = self.policy._reader.read(self.values or {})
-            self._explained = evaluate(self.policy.ir, values, self.now)
+            self._explained = evaluate(self.policy.ir, values, self.now, Activity(self.events))
         return self._explained
 
     @property
@@ -124,6 +126,7 @@ class Policy:
         self.ir = policy_ir
         self._evaluate, self.python_source = compile_evaluator(policy_ir)
         self._reader = LeadReader(policy_ir)
+        self._event_reader = EventReader(policy_ir)
         self._tz = ZoneInfo(policy_ir.timezone)
         self._stages = [(s.name, s.owner) for s in policy_ir.stages]
 
@@ -159,50 +162,73 @@ class Policy:
         """The schema errors of a lead (empty when it fits)."""
         return self._reader.read(lead)[1]
 
-    def _declined(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
+    def _declined(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None,
+                  events: list[tuple[str, dt.datetime]]) -> Decision:
         """A lead the generated function declined: the schema validator says why, or the interpreter decides."""
         values, errors = self._reader.read(lead)
         if errors:
             raise LeadError(errors, index)
         from leadpolicy.semantics.interpreter import evaluate
 
-        d = evaluate(self.ir, values, now)
+        d = evaluate(self.ir, values, now, Activity(events))
         return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, dict(d.grades),
-                        d.stage, d.owner, d.route, d)
+                        d.stage, d.owner, d.route, d, events)
 
-    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None) -> Decision:
-        out = self._evaluate(lead, now) if isinstance(lead, Mapping) else INVALID
+    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None,
+                events: list[tuple[str, dt.datetime]]) -> Decision:
+        out = self._evaluate(lead, now, events) if isinstance(lead, Mapping) else INVALID
         if out is INVALID:
-            return self._declined(lead, now, index)
+            return self._declined(lead, now, index, events)
         name, owner = self._stages[out[2]]
-        return Decision(self, lead, now, out[0], out[1], name, owner, out[3])
+        return Decision(self, lead, now, out[0], out[1], name, owner, out[3], events=events)
 
-    def evaluate(self, lead: Mapping[str, Any], now: dt.datetime | str | None = None) -> Decision:
-        """Decide one lead. Raises LeadError naming the fields when the lead does not fit the schema."""
+    def _events(self, events: Iterable[Any] | None, index: int | None) -> list[tuple[str, dt.datetime]]:
+        """A lead's events read and checked; a bad one is a LeadError naming `events/ROW/FIELD`."""
+        if not events:
+            return []
+        pairs, errors = self._event_reader.read(events)
+        if errors:
+            raise LeadError([FieldError(f"events/{e.row}" + (f"/{e.field}" if e.field else ""), e.message)
+                             for e in errors], index)
+        return pairs
+
+    def evaluate(self, lead: Mapping[str, Any], now: dt.datetime | str | None = None,
+                 events: Iterable[Any] | None = None) -> Decision:
+        """Decide one lead, given what it did (`events`: `{"event": NAME, "at": TIME}` items).
+        Raises LeadError naming the fields when the lead or an event does not fit."""
         # An aware time with a fixed offset is already an instant (see `_now`): the common case costs two checks.
         at = now if now.__class__ is dt.datetime and now.tzinfo.__class__ is dt.timezone else self._now(now)
+        read = self._events(events, None) if events else []
         if lead.__class__ is dict:
-            out = self._evaluate(lead, at)
+            out = self._evaluate(lead, at, read)
             if out is not INVALID:
                 stage, owner = self._stages[out[2]]
-                return Decision(self, lead, at, out[0], out[1], stage, owner, out[3])
-            return self._declined(lead, at, None)
-        return self._decide(lead, at, None)
+                return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], events=read)
+            return self._declined(lead, at, None, read)
+        return self._decide(lead, at, None, read)
 
-    def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None
-                      ) -> Iterator[Result]:
-        """Decide a stream of leads lazily; a bad lead gives an error result, never a crash of the batch."""
+    def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None,
+                      events: Mapping[Any, Iterable[Any]] | None = None, id_field: str = "id") -> Iterator[Result]:
+        """Decide a stream of leads lazily; a bad lead gives an error result, never a crash of the batch.
+        `events` maps a lead's id (its `id_field` value) to what that lead did."""
         at = self._now(now)
         evaluate, stages = self._evaluate, self._stages
         for index, lead in enumerate(leads):
-            out: Any = evaluate(lead, at) if lead.__class__ is dict else INVALID
+            read: list[tuple[str, dt.datetime]] = []
+            if events is not None and isinstance(lead, Mapping):
+                try:
+                    read = self._events(events.get(lead.get(id_field)), index)
+                except LeadError as exc:
+                    yield Result(index, errors=exc.errors)
+                    continue
+            out: Any = evaluate(lead, at, read) if lead.__class__ is dict else INVALID
             if out is not INVALID:
                 stage, owner = stages[out[2]]
-                yield Result(index, Decision(self, lead, at, out[0], out[1], stage, owner, out[3]))
+                yield Result(index, Decision(self, lead, at, out[0], out[1], stage, owner, out[3], events=read))
                 continue
             try:
-                yield Result(index, self._declined(lead, at, index) if lead.__class__ is dict else
-                             self._decide(lead, at, index))
+                yield Result(index, self._declined(lead, at, index, read) if lead.__class__ is dict else
+                             self._decide(lead, at, index, read))
             except LeadError as exc:
                 yield Result(index, errors=exc.errors)
 

@@ -55,7 +55,7 @@ def github_annotations(diags: Iterable[Diagnostic], runs) -> list[str]:
         lines.append(f"::{level} {where},title={_escape(d.code, True)}::{_escape(message)}")
     for run in runs:
         for case in run.cases:
-            if not case.passed:
+            if case.failing:
                 message = "; ".join(case.failures)
                 lines.append(f"::error file={_escape(case.file, True)},line={case.line},"
                              f"title={_escape('sample ' + case.status, True)}::{_escape(case.name + ': ' + message)}")
@@ -113,7 +113,7 @@ def sarif(diags: Iterable[Diagnostic], runs, root: Path | None = None) -> dict:
                         "locations": [_location(d.file, d.span.line, d.span.column, root)]})
     for run in runs:
         for case in run.cases:
-            if not case.passed:
+            if case.failing:
                 results.append({"ruleId": SAMPLE_FAILED[0], "level": "error",
                                 "message": {"text": f"{case.name}: {'; '.join(case.failures)}"},
                                 "locations": [_location(case.file, case.line, 1, root)]})

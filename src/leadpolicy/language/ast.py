@@ -58,6 +58,29 @@ class DaysSince(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventCount(Node):
+    """`count EVENT in last N days`: how many such events in the N×24 hours up to the evaluation time."""
+
+    event: str
+    days: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaysSinceEvent(Node):
+    """`days since last EVENT`: whole 24-hour days from the latest such event; missing when none."""
+
+    event: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Happened(Node):
+    """`EVENT in last N days`: at least one such event in the window."""
+
+    event: str
+    days: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
 class Compare(Node):
     op: str
     left: Node
@@ -82,10 +105,10 @@ class InList(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class TextMatch(Node):
-    """`contains`, `starts with`, `ends with`, `contains any`; case-insensitive."""
+    """`contains`, `starts with`, `ends with` and their `any` forms; case-insensitive."""
 
     operand: Node
-    how: str  # 'contains' | 'starts' | 'ends' | 'contains_any'
+    how: str  # 'contains' | 'starts' | 'ends' | 'contains_any' | 'starts_any' | 'ends_any'
     values: tuple[str, ...]
 
 
@@ -155,17 +178,24 @@ class PointsRule(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class PerRule(Node):
+    """`+N per NAME up to M`: NAME is a number field or a score; with `window`, it is an event
+    counted in the last `window` days."""
+
     points: Decimal
     field_name: str
     cap: Decimal
     reason: str | None = None
+    window: Decimal | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Decay(Node):
+    """Measured from a date or timestamp field, or from the latest EVENT (`since last EVENT`)."""
+
     percent: Decimal
     every_days: Decimal
     field_name: str
+    since_event: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,17 +302,46 @@ class SlaOwner(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class ClockSpan(Node):
-    start: str
+    starts: tuple[str, ...]
     stops: tuple[str, ...]
+    each_time: bool = False
+
+    @property
+    def start(self) -> str:
+        return self.starts[0]
 
 
 @dataclass(frozen=True, kw_only=True)
 class ClockLimit(Node):
-    """unit is 'minutes', 'hours', 'days', 'business hours' or 'business days'."""
+    """unit is 'minutes', 'hours', 'days', 'business hours' or 'business days'. A tier has a
+    condition, or `otherwise`; a limit without either is the SLA's only limit."""
 
     amount: Decimal
     unit: str
     calendar: str | None = None
+    condition: Node | None = None
+    otherwise: bool = False
+
+    @property
+    def is_tier(self) -> bool:
+        return self.condition is not None or self.otherwise
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause(Node):
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Warn(Node):
+    percent: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class Escalate(Node):
+    to: str
+    percent: Decimal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,6 +362,7 @@ class CountRule(Node):
     window: Decimal
     window_unit: str
     after: str
+    calendar: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -349,6 +409,33 @@ class RecycleRule(Node):
 @dataclass(frozen=True, kw_only=True)
 class Recycle(Node):
     rules: tuple[RecycleRule, ...]
+
+
+# ---------------------------------------------------------------- events, outcomes
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventDecl(Node):
+    name: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Events(Node):
+    events: tuple[EventDecl, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome(Node):
+    """`won when A or B` / `lost when C`."""
+
+    kind: str
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcomes(Node):
+    outcomes: tuple[Outcome, ...]
 
 
 # ---------------------------------------------------------------- header, policy
@@ -432,6 +519,16 @@ class Policy(Node):
     @property
     def slas(self) -> tuple[Sla, ...]:
         return self.of(Sla)
+
+    @property
+    def events(self) -> tuple[EventDecl, ...] | None:
+        """The declared events, or None when the policy has no events block (names are then free)."""
+        blocks = self.of(Events)
+        return None if not blocks else tuple(e for b in blocks for e in b.events)
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        return tuple(o for b in self.of(Outcomes) for o in b.outcomes)
 
     @property
     def recycle_rules(self) -> tuple[RecycleRule, ...]:

@@ -15,6 +15,7 @@ INDENT = "  "
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _ESCAPE_TABLE = str.maketrans(ESCAPES)
 PRECEDENCE = {ast.Or: 1, ast.And: 2, ast.Not: 3}
+MATCH_ANY_WORDS = {"contains_any": "contains any", "starts_any": "starts with any", "ends_any": "ends with any"}
 
 
 def quote(text: str) -> str:
@@ -48,6 +49,10 @@ def operand(node: ast.Node) -> str:
         return node.name
     if isinstance(node, ast.DaysSince):
         return f"days since {node.field_name}"
+    if isinstance(node, ast.EventCount):
+        return f"count {node.event} in last {number(node.days)} days"
+    if isinstance(node, ast.DaysSinceEvent):
+        return f"days since last {node.event}"
     raise TypeError(f"not an operand: {node!r}")
 
 
@@ -89,10 +94,13 @@ class _Source(Visitor):
 
     def visit_TextMatch(self, node: ast.TextMatch) -> str:
         subject = operand(node.operand)
-        if node.how == "contains_any":
-            return f"{subject} contains any {_quoted_list(node.values)}"
+        if node.how in MATCH_ANY_WORDS:
+            return f"{subject} {MATCH_ANY_WORDS[node.how]} {_quoted_list(node.values)}"
         word = {"contains": "contains", "starts": "starts with", "ends": "ends with"}[node.how]
         return f"{subject} {word} {quote(node.values[0])}"
+
+    def visit_Happened(self, node: ast.Happened) -> str:
+        return f"{node.event} in last {number(node.days)} days"
 
     def visit_IsMissing(self, node: ast.IsMissing) -> str:
         return f"{operand(node.operand)} is {'present' if node.negated else 'missing'}"
@@ -240,10 +248,12 @@ def rule_text(rule: ast.Node, points_width: int = 0) -> str:
     if isinstance(rule, ast.PointsRule):
         return f"{number(rule.points, signed=True).ljust(points_width)} when {condition(rule.condition)}"
     if isinstance(rule, ast.PerRule):
-        return (f"{number(rule.points, signed=True).ljust(points_width)} per {rule.field_name} "
+        window = f" in last {number(rule.window)} days" if rule.window is not None else ""
+        return (f"{number(rule.points, signed=True).ljust(points_width)} per {rule.field_name}{window} "
                 f"up to {number(rule.cap)}")
     if isinstance(rule, ast.Decay):
-        return f"decay {number(rule.percent)}% every {number(rule.every_days)} days since {rule.field_name}"
+        since = f"last {rule.field_name}" if rule.since_event else rule.field_name
+        return f"decay {number(rule.percent)}% every {number(rule.every_days)} days since {since}"
     if isinstance(rule, ast.Clamp):
         return f"clamp {number(rule.low)} to {number(rule.high)}"
     raise TypeError(rule)
@@ -309,16 +319,27 @@ def sla_item_text(item: ast.Node) -> str:
     if isinstance(item, ast.SlaOwner):
         return f"owner {item.team}"
     if isinstance(item, ast.ClockSpan):
-        return f"from {item.start} until " + " or ".join(item.stops)
+        each = " each time" if item.each_time else ""
+        return f"from {' or '.join(item.starts)}{each} until " + " or ".join(item.stops)
     if isinstance(item, ast.ClockLimit):
-        return f"within {number(item.amount)} {item.unit}" + (f" on {item.calendar}" if item.calendar else "")
+        tier = f" when {condition(item.condition)}" if item.condition is not None else (
+            " otherwise" if item.otherwise else "")
+        return (f"within {number(item.amount)} {item.unit}" + (f" on {item.calendar}" if item.calendar else "")
+                + tier)
+    if isinstance(item, ast.Pause):
+        return f"paused from {item.start} until {item.end}"
+    if isinstance(item, ast.Warn):
+        return f"warn at {number(item.percent)}%"
+    if isinstance(item, ast.Escalate):
+        return f"escalate to {quote(item.to)} at {number(item.percent)}%"
     if isinstance(item, ast.Target):
         return f"target {number(item.percent)}%"
     if isinstance(item, ast.NeedsReason):
         return f"{item.event} needs reason {_quoted_list(item.reasons)}"
     if isinstance(item, ast.CountRule):
-        return (f"at least {number(item.count)} {item.event} within {number(item.window)} {item.window_unit} "
-                f"after {item.after}")
+        calendar = f" on {item.calendar}" if item.calendar else ""
+        return (f"at least {number(item.count)} {item.event} within {number(item.window)} {item.window_unit}"
+                f"{calendar} after {item.after}")
     if isinstance(item, ast.VolumeRule):
         return f"at least {number(item.count)} {item.event} per {item.period}"
     raise TypeError(item)
@@ -338,7 +359,21 @@ def _recycle(w: _Writer, node: ast.Recycle, _: int) -> None:
     w.close_block(node)
 
 
+def _events(w: _Writer, node: ast.Events, _: int) -> None:
+    w.open_block("events", node)
+    w.rows([(e, [e.name, quote(e.label)] if e.label is not None else [e.name]) for e in node.events])
+    w.close_block(node)
+
+
+def _outcomes(w: _Writer, node: ast.Outcomes, _: int) -> None:
+    w.open_block("outcomes", node)
+    w.rows([(o, [o.kind, "when " + " or ".join(o.events)]) for o in node.outcomes])
+    w.close_block(node)
+
+
 _FORMATTERS: dict[type, Callable] = {
+    ast.Events: _events,
+    ast.Outcomes: _outcomes,
     ast.Title: _title,
     ast.Owner: _owner,
     ast.Timezone: _timezone,

@@ -114,6 +114,10 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     try:
         policy = _ToAst().transform(tree)
     except VisitError as exc:  # our own errors are never hidden behind Lark's
+        if isinstance(exc.orig_exc, BuildError):
+            error = exc.orig_exc
+            return ParseResult(file, text, None, [Diagnostic("syntax-error", str(error), file, error.span,
+                                                             hint=error.hint)], comments)
         raise exc.orig_exc from None
     return ParseResult(file, text, policy, [], comments)
 
@@ -343,13 +347,20 @@ class _ToAst(Transformer_NonRecursive):
         return ast.PointsRule(points=Decimal(str(c[0])), condition=c[1], reason=reason, span=_span(meta))
 
     def per_rule(self, meta, c):
-        reason = unquote(c[3]) if len(c) > 3 else None
-        return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(c[2])), reason=reason,
-                           span=_span(meta))
+        reason = unquote(c[-1]) if c[-1].type == "STRING" else None
+        window = None
+        if len(c) - (reason is not None) == 5:  # per EVENT in last N days up to M
+            _days_word(c[3])
+            window = Decimal(str(c[2]))
+        return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(c[-2 if reason is not None else -1])),
+                           reason=reason, window=window, span=_span(meta))
 
     def decay(self, meta, c):
-        return ast.Decay(percent=Decimal(str(c[0])), every_days=Decimal(str(c[1])), field_name=str(c[2]),
-                         span=_span(meta))
+        since_event = len(c) == 4
+        if since_event:
+            _keyword(c[2], "last", "decay ... since last EVENT")
+        return ast.Decay(percent=Decimal(str(c[0])), every_days=Decimal(str(c[1])), field_name=str(c[-1]),
+                         since_event=since_event, span=_span(meta))
 
     def clamp(self, meta, c):
         return ast.Clamp(low=Decimal(str(c[0])), high=Decimal(str(c[1])), span=_span(meta))
@@ -406,11 +417,48 @@ class _ToAst(Transformer_NonRecursive):
         return ast.SlaOwner(team=str(c[0]), span=_span(meta))
 
     def clock_span(self, meta, c):
-        return ast.ClockSpan(start=str(c[0]), stops=tuple(str(x) for x in c[1:]), span=_span(meta))
+        return ast.ClockSpan(starts=c[0], stops=c[-1], each_time=len(c) == 3, span=_span(meta))
+
+    def each_time(self, meta, c):
+        return "each time"
+
+    def event_names(self, meta, c):
+        return tuple(str(x) for x in c)
 
     def clock_limit(self, meta, c):
-        return ast.ClockLimit(amount=Decimal(str(c[0])), unit=c[1], calendar=str(c[2]) if len(c) > 2 else None,
+        tier = c[-1] if isinstance(c[-1], tuple) else None
+        rest = c[:-1] if tier else c
+        return ast.ClockLimit(amount=Decimal(str(rest[0])), unit=rest[1],
+                              calendar=str(rest[2]) if len(rest) > 2 else None,
+                              condition=tier[1] if tier else None, otherwise=bool(tier) and tier[1] is None,
                               span=_span(meta))
+
+    def tier_when(self, meta, c):
+        return ("tier", c[0])
+
+    def tier_otherwise(self, meta, c):
+        return ("tier", None)
+
+    def pause(self, meta, c):
+        return ast.Pause(start=str(c[0]), end=str(c[1]), span=_span(meta))
+
+    def warn(self, meta, c):
+        return ast.Warn(percent=Decimal(str(c[0])), span=_span(meta))
+
+    def escalate(self, meta, c):
+        return ast.Escalate(to=unquote(c[0]), percent=Decimal(str(c[1])), span=_span(meta))
+
+    def events(self, meta, c):
+        return ast.Events(events=tuple(c), span=_span(meta))
+
+    def event_decl(self, meta, c):
+        return ast.EventDecl(name=str(c[0]), label=unquote(c[1]) if len(c) > 1 else None, span=_span(meta))
+
+    def outcomes(self, meta, c):
+        return ast.Outcomes(outcomes=tuple(c), span=_span(meta))
+
+    def outcome(self, meta, c):
+        return ast.Outcome(kind=str(c[0]), events=c[1], span=_span(meta))
 
     def plain_unit(self, meta, c):
         return str(c[0])
@@ -426,7 +474,8 @@ class _ToAst(Transformer_NonRecursive):
 
     def count_rule(self, meta, c):
         return ast.CountRule(count=Decimal(str(c[0])), event=str(c[1]), window=Decimal(str(c[2])),
-                             window_unit=str(c[3]), after=str(c[4]), span=_span(meta))
+                             window_unit=str(c[3]), after=str(c[-1]), calendar=str(c[4]) if len(c) == 6 else None,
+                             span=_span(meta))
 
     def volume_rule(self, meta, c):
         return ast.VolumeRule(count=Decimal(str(c[0])), event=str(c[1]), period=str(c[2]), span=_span(meta))
@@ -472,6 +521,24 @@ class _ToAst(Transformer_NonRecursive):
     def ends_with(self, meta, c):
         return ast.TextMatch(operand=c[0], how="ends", values=(unquote(c[1]),), span=_span(meta))
 
+    def starts_with_any(self, meta, c):
+        return ast.TextMatch(operand=c[0], how="starts_any", values=c[1], span=_span(meta))
+
+    def ends_with_any(self, meta, c):
+        return ast.TextMatch(operand=c[0], how="ends_any", values=c[1], span=_span(meta))
+
+    def happened(self, meta, c):
+        if not isinstance(c[0], ast.NameRef):
+            raise BuildError("`in last N days` follows an event name", _span(meta),
+                             "write: EVENT in last 30 days")
+        _days_word(c[2])
+        return ast.Happened(event=c[0].name, days=Decimal(str(c[1])), span=_span(meta))
+
+    def event_count(self, meta, c):
+        _keyword(c[0], "count", "count EVENT in last N days")
+        _days_word(c[3])
+        return ast.EventCount(event=str(c[1]), days=Decimal(str(c[2])), span=_span(meta))
+
     def is_missing(self, meta, c):
         return ast.IsMissing(operand=c[0], span=_span(meta))
 
@@ -485,6 +552,9 @@ class _ToAst(Transformer_NonRecursive):
         return ast.NameRef(name=str(c[0]), span=_span(meta))
 
     def days_since(self, meta, c):
+        if len(c) == 2:
+            _keyword(c[0], "last", "days since last EVENT")
+            return ast.DaysSinceEvent(event=str(c[1]), span=_span(meta))
         return ast.DaysSince(field_name=str(c[0]), span=_span(meta))
 
     def number_lit(self, meta, c):
@@ -510,6 +580,25 @@ class _ToAst(Transformer_NonRecursive):
 
     def name_list(self, meta, c):
         return tuple(str(x) for x in c)
+
+
+class BuildError(Exception):
+    """A form the grammar accepts by shape but the tree builder refuses (a misplaced word)."""
+
+    def __init__(self, message: str, span: ast.Span, hint: str | None = None):
+        super().__init__(message)
+        self.span, self.hint = span, hint
+
+
+def _keyword(token: Token, word: str, form: str) -> None:
+    if str(token) != word:
+        raise BuildError(f"unexpected {str(token)!r}", _span(token), f"expected `{word}`, as in: {form}")
+
+
+def _days_word(token: Token) -> None:
+    if str(token) not in ("days", "day"):
+        raise BuildError(f'activity windows are in days, not "{token}"', _span(token),
+                         "write: in last 30 days (a week is 7 days)")
 
 
 def _flatten(kind: type[ast.And] | type[ast.Or], items) -> tuple:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir, logic
+from leadpolicy.semantics.activity import NO_ACTIVITY, Activity
 
 Truth = Optional[bool]
 
@@ -64,6 +65,7 @@ class Decision:
     policy_id: str = ""
     policy_version: str = ""
     env: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    activity: Activity = field(default=NO_ACTIVITY, repr=False, compare=False)
     route_entry: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     def value(self, name: str) -> Any:
@@ -141,20 +143,25 @@ class Truths(Visitor):
         value = self.operand(node.value)
         return None if value is None else bool(value)
 
+    def visit_Happened(self, node: ir.Happened) -> Truth:
+        return self.operand(node.count) >= 1
+
     def generic_visit(self, node: ir.Node, *args: Any) -> Any:
         raise TypeError(f"not a condition: {node!r}")
 
 
 class Evaluator(Truths):
-    """Evaluates one lead's typed values (see schema.LeadReader) against a policy's IR."""
+    """Evaluates one lead's typed values (see schema.LeadReader) and its events against a policy's IR."""
 
-    def __init__(self, policy: ir.Policy, values: dict[str, Any], now: dt.datetime):
+    def __init__(self, policy: ir.Policy, values: dict[str, Any], now: dt.datetime,
+                 activity: Activity = NO_ACTIVITY):
         if now.tzinfo is None:
             raise ValueError("now must carry a timezone")
         super().__init__(self.value, ZoneInfo(policy.timezone))
         self.policy = policy
         self.now = now
         self.env: dict[str, Any] = dict(values)
+        self.activity = activity
 
     # ------------------------------------------------------------ conditions
     def value(self, node: ir.Operand) -> Any:
@@ -162,7 +169,12 @@ class Evaluator(Truths):
             return self.env.get(node.name)
         if isinstance(node, ir.Const):
             return node.value
-        days = logic.days_since(self.env.get(node.field), self.now, self.tz)
+        if isinstance(node, ir.EventCount):
+            return Decimal(self.activity.count(node.event, node.days, self.now))
+        if isinstance(node, ir.DaysSinceEvent):
+            days = logic.days_since(self.activity.last(node.event, self.now), self.now, self.tz)
+        else:
+            days = logic.days_since(self.env.get(node.field), self.now, self.tz)
         return None if days is None else Decimal(days)
 
     def test(self, node: ir.Condition) -> Truth:
@@ -179,13 +191,13 @@ class Evaluator(Truths):
                 points = rule.points if fired else Decimal(0)
                 results.append(RuleResult(rule.label, points, fired))
             else:
-                points, capped = per_points(rule, self.env.get(rule.field))
+                points, capped = per_points(rule, self.value(rule.per))
                 results.append(RuleResult(rule.label, points, points != 0, capped))
             total += results[-1].points
         decayed, factor, periods = total, None, 0
         decay = score.decay
         if decay is not None:
-            days = logic.days_since(self.env.get(decay.field), self.now, self.tz)
+            days = self.value(decay.since)
             if days is not None:
                 periods, factor = decay_factor(decay, days)
                 decayed = total * factor
@@ -229,7 +241,10 @@ class Evaluator(Truths):
     def missing(self, node: ir.Condition) -> list[str]:
         names = sorted({n.name for n in node.walk() if isinstance(n, ir.Ref) and self.env.get(n.name) is None}
                        | {n.text for n in node.walk() if isinstance(n, ir.DaysSince) and self.env.get(n.field) is None})
-        return [f"{name} is missing" for name in names] or [f"{node.text} is unknown"]
+        nothing = sorted({n.event for n in node.walk() if isinstance(n, ir.DaysSinceEvent)
+                          and self.activity.last(n.event, self.now) is None})
+        return ([f"{name} is missing" for name in names] + [f"no {event} yet" for event in nothing]
+                or [f"{node.text} is unknown"])
 
     def shown(self, node: ir.Operand) -> str:
         """An operand with its value, as in `engagement 23`."""
@@ -252,9 +267,10 @@ class Evaluator(Truths):
             return f"{self.shown(node.value)} is {'' if inside else 'not '}in ({values})"
         if isinstance(node, ir.TextMatch):
             verb = TEXT_VERBS[node.how][0 if positive else 1]
-            if positive and node.how in (ir.Match.CONTAINS, ir.Match.CONTAINS_ANY):
-                hay = logic.fold(str(self.value(node.value)))
-                hits = [v for v, folded in zip(node.needles, node.folded) if folded in hay]
+            if positive:
+                value = self.value(node.value)
+                hits = [v for v, folded in zip(node.needles, node.folded)
+                        if logic.text_match(node.how, value, (folded,))]
             else:
                 hits = list(node.needles[:1]) if positive else list(node.needles)
             return f"{self.shown(node.value)} {verb} {', '.join(_show_value(v) for v in hits)}"
@@ -263,7 +279,25 @@ class Evaluator(Truths):
             return f"{node.value.text} is {'present' if present else 'missing'}"
         if isinstance(node, ir.Truthy):
             return f"{node.value.text} is {'yes' if self.value(node.value) else 'no'}"
+        if isinstance(node, ir.Happened):
+            return self.happened(node.count, positive)
         return f"{'' if positive else 'not '}({node.text})"
+
+    def happened(self, count: ir.EventCount, positive: bool) -> str:
+        """`demo_request in the last 30 days (Nov 18)`, or why not, with when the last one was."""
+        window = f"in the last {number_text(count.days)} days"
+        if positive:
+            return f"{count.event} {window} ({self.dates(count)})"
+        last = self.activity.last(count.event, self.now)
+        if last is None:
+            return f"no {count.event} {window} (none before)"
+        days = logic.days_since(last, self.now, self.tz)
+        return f"no {count.event} {window} (last one {days} days ago)"
+
+    def dates(self, count: ir.EventCount) -> str:
+        """The window's events as local dates, `Nov 10, Nov 17`."""
+        times = self.activity.within(count.event, count.days, self.now)
+        return ", ".join(f"{t.astimezone(self.tz):%b} {t.astimezone(self.tz).day}" for t in times)
 
 
 TEXT_VERBS = {  # how a text match reads when it holds, and when it does not
@@ -304,9 +338,10 @@ def decay_factor(decay: ir.Decay, days: int) -> tuple[int, Decimal]:
     return periods, logic.decay_power(decay.percent, periods)
 
 
-def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime) -> Decision:
-    """Scores, grades, stage, owner, route and an explanation for one lead's typed values."""
-    ev = Evaluator(policy, values, now)
+def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime, activity: Activity = NO_ACTIVITY
+             ) -> Decision:
+    """Scores, grades, stage, owner, route and an explanation for one lead's typed values and events."""
+    ev = Evaluator(policy, values, now, activity)
     scores: dict[str, ScoreResult] = {}
     grades: dict[str, str | None] = {}
     explanation: list[str] = []
@@ -315,7 +350,7 @@ def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime) -> Dec
             result = ev.score(step)
             scores[step.name] = result
             ev.env[step.name] = Decimal(result.value)
-            explanation.append(_explain_score(result, step))
+            explanation.append(_explain_score(result, step, ev))
         else:
             entry = ev.first_match(step.entries)
             label = None if entry is None else entry.label
@@ -349,22 +384,30 @@ def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime) -> Dec
         if policy.stages:
             explanation.append(f"route: none ({stage} has no route)")
     return Decision(scores, grades, stage, owner, route, explanation, now, policy.id, policy.version,
-                    env=ev.env, route_entry=route_entry)
+                    env=ev.env, activity=activity, route_entry=route_entry)
 
 
-def _explain_score(result: ScoreResult, score: ir.Score) -> str:
+def _explain_score(result: ScoreResult, score: ir.Score, ev: Evaluator) -> str:
     parts = []
     for rule, node in zip(result.rules, score.rules):
         if not rule.fired:
             continue
         text = f"{number_text(rule.points, signed=True)} {rule.label}"
+        if isinstance(node, ir.PerRule) and isinstance(node.per, ir.EventCount):
+            count = node.per
+            text += (f": {ev.activity.count(count.event, count.days, ev.now)} in the last "
+                     f"{number_text(count.days)} days ({ev.dates(count)})")
+        elif isinstance(node, ir.PerRule) and node.per.kind is ir.RefKind.SCORE:
+            text += f": {node.per.name} {_show_value(ev.env.get(node.per.name))}"
         if isinstance(node, ir.PerRule):
             text += f" (capped at {number_text(node.cap)})" if rule.capped else ""
         parts.append(text)
     line = f"{result.name} {result.value}: " + (", ".join(parts) if parts else "no rule fired")
     if result.decay_factor is not None and result.decay_periods and score.decay is not None:
+        since = score.decay.since
+        source = since.field if isinstance(since, ir.DaysSince) else f"last {since.event}"
         line += (f"; decayed x{_show_value(result.decay_factor)} ({result.decay_periods} periods since "
-                 f"{score.decay.field}) {_show_value(result.total)} -> {_show_value(result.decayed)}")
+                 f"{source}) {_show_value(result.total)} -> {_show_value(result.decayed)}")
     if result.clamped_from is not None:
         line += f"; clamped from {result.clamped_from}"
     return line

@@ -27,7 +27,7 @@ from leadpolicy.language.types import Type
 from leadpolicy.language.visitor import TreeNode
 
 FORMAT = "leadpolicy/compiled"
-FORMAT_VERSION = [2, 0]
+FORMAT_VERSION = [3, 0]
 
 
 class Fold(enum.StrEnum):
@@ -116,7 +116,28 @@ class DaysSince(Tagged):
     type: Type = Type.NUMBER
 
 
-Operand = Union[Const, Ref, DaysSince]
+@dataclass(frozen=True, slots=True)
+class EventCount(Tagged):
+    """How many EVENT events have `now - days×24h < at <= now` (a number, never missing)."""
+
+    event: str
+    days: Decimal
+    text: str
+    type: Type = Type.NUMBER
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DaysSinceEvent(Tagged):
+    """Whole 24-hour days from the latest EVENT at or before `now`; missing when there is none."""
+
+    event: str
+    text: str
+    type: Type = Type.NUMBER
+    nullable: bool = True
+
+
+Operand = Union[Const, Ref, DaysSince, EventCount, DaysSinceEvent]
 
 # ---------------------------------------------------------------- conditions
 
@@ -199,8 +220,16 @@ class Not(Tagged):
     text: str
 
 
-Condition = Union[Compare, Between, InList, TextMatch, IsMissing, Truthy, And, Or, Not]
-ATOMS = (Compare, Between, InList, TextMatch, IsMissing, Truthy)
+@dataclass(frozen=True, slots=True)
+class Happened(Tagged):
+    """`EVENT in last N days`: the count is at least 1 (never unknown)."""
+
+    count: EventCount
+    text: str
+
+
+Condition = Union[Compare, Between, InList, TextMatch, IsMissing, Truthy, Happened, And, Or, Not]
+ATOMS = (Compare, Between, InList, TextMatch, IsMissing, Truthy, Happened)
 
 # ---------------------------------------------------------------- lead, scores, grades, stages, routes
 
@@ -224,10 +253,11 @@ class PointsRule(Tagged):
 
 @dataclass(frozen=True, slots=True)
 class PerRule(Tagged):
-    """Points per whole unit of a number field (negative counts as none), capped at ±cap."""
+    """Points per whole unit of a number field, a score above, or an event count (negative counts as
+    none), capped at ±cap."""
 
     points: Decimal
-    field: str
+    per: Union[Ref, EventCount]
     cap: Decimal
     reason: str | None
     label: str
@@ -240,8 +270,7 @@ Rule = Union[PointsRule, PerRule]
 class Decay(Node):
     percent: Decimal
     every_days: Decimal
-    field: str
-    of: Type
+    since: Union[DaysSince, DaysSinceEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +349,9 @@ class Calendar(Node):
 
 @dataclass(frozen=True, slots=True)
 class Clock(Node):
-    start: str
+    starts: tuple[str, ...]  # the first of them starts the clock
     stops: tuple[str, ...]
+    each_time: bool  # a new clock at every start while none is open
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,10 +362,30 @@ class Limit(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Tier(Node):
+    """A limit that applies when its condition is true at the clock's start."""
+
+    limit: Limit
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class Pause(Node):
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation(Node):
+    to: str
+    percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class CountRule(Node):
     at_least: Decimal
     event: str
-    within_days: Decimal
+    within: Limit
     after: str
 
 
@@ -359,11 +409,15 @@ class Sla(Node):
     kind: str  # clock, count, volume
     owner: str | None
     clock: Clock | None
-    limit: Limit | None
+    limit: Limit | None  # the only limit, or the `otherwise` tier's
+    tiers: tuple[Tier, ...]  # the tiers with a condition, in order
     target: Decimal | None
     counts: tuple[CountRule, ...]
     volumes: tuple[VolumeRule, ...]
     reasons: tuple[NeedsReason, ...]
+    pauses: tuple[Pause, ...]
+    warn_at: Decimal | None
+    escalations: tuple[Escalation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +432,18 @@ class RecycleRule(Node):
 class Owner(Node):
     team: str
     person: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventDecl(Node):
+    name: str
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Node):
+    kind: str  # won, lost
+    events: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +465,9 @@ class Policy(Node):
     calendars: tuple[Calendar, ...]
     slas: tuple[Sla, ...]
     recycle: tuple[RecycleRule, ...]
+    events: tuple[EventDecl, ...]
+    declares_events: bool  # with an events block, event-log rows of another name are rejected
+    outcomes: tuple[Outcome, ...]
 
     @property
     def scores(self) -> tuple[Score, ...]:
@@ -407,6 +476,13 @@ class Policy(Node):
     @property
     def grades(self) -> tuple[Grade, ...]:
         return tuple(s for s in self.steps if isinstance(s, Grade))
+
+    @property
+    def activity(self) -> tuple[EventCount | DaysSinceEvent, ...]:
+        """Every distinct event window and `days since last` the decisions read, in first-use order."""
+        parts = (*self.steps, *self.stages, *self.routes)
+        return tuple(dict.fromkeys(n for part in parts for n in part.walk()
+                                   if isinstance(n, (EventCount, DaysSinceEvent))))
 
     def __hash__(self) -> int:  # lead_schema is a dict; the fingerprint names the policy
         return hash(self.fingerprint)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import condition_texts, format_policy, literal
+from leadpolicy.language.formatter import number as dec_text
 from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.visitor import Visitor
@@ -16,6 +17,7 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import BLANK, lead_schema, literal_json
 from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.calendars import DAY_INDEX
+from leadpolicy.sla.engine import UNIT_ALIASES
 
 
 def fingerprint(policy: ast.Policy) -> str:
@@ -24,6 +26,8 @@ def fingerprint(policy: ast.Policy) -> str:
 
 
 REF_KINDS = {kind.value: kind for kind in ir.RefKind}
+MATCHES = {"contains": ir.Match.CONTAINS, "contains_any": ir.Match.CONTAINS_ANY, "starts": ir.Match.STARTS,
+           "starts_any": ir.Match.STARTS, "ends": ir.Match.ENDS, "ends_any": ir.Match.ENDS}
 
 
 def fold_for(types: set[ir.Type]) -> ir.Fold:
@@ -65,6 +69,10 @@ class Lowering(Visitor):
         if isinstance(node, ast.DaysSince):
             sym = self.symbols[node.field_name]
             return ir.DaysSince(node.field_name, sym.type, sym.nullable, operand_text(node))
+        if isinstance(node, ast.EventCount):
+            return ir.EventCount(node.event, node.days, operand_text(node))
+        if isinstance(node, ast.DaysSinceEvent):
+            return ir.DaysSinceEvent(node.event, operand_text(node))
         raise TypeError(f"not an operand: {node!r}")
 
     def condition(self, node: ast.Node) -> ir.Condition:
@@ -100,8 +108,12 @@ class Lowering(Visitor):
 
     def visit_TextMatch(self, node: ast.TextMatch, text: str) -> ir.Condition:
         needles = tuple(node.values)
-        return ir.TextMatch(ir.Match(node.how), self.operand(node.operand), needles,
+        return ir.TextMatch(MATCHES[node.how], self.operand(node.operand), needles,
                             tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
+
+    def visit_Happened(self, node: ast.Happened, text: str) -> ir.Condition:
+        return ir.Happened(ir.EventCount(node.event, node.days, f"count {node.event} in last {dec_text(node.days)} days"),
+                           text)
 
     def visit_IsMissing(self, node: ast.IsMissing, text: str) -> ir.Condition:
         return ir.IsMissing(self.operand(node.operand), node.negated, text)
@@ -122,7 +134,7 @@ class Lowering(Visitor):
                 rules.append(ir.PointsRule(rule.points, self.condition(rule.condition), rule.reason,
                                            rule.reason or condition_text(rule.condition)))
             else:
-                rules.append(ir.PerRule(rule.points, rule.field_name, rule.cap, rule.reason,
+                rules.append(ir.PerRule(rule.points, self.per(rule), rule.cap, rule.reason,
                                         rule.reason or f"per {rule.field_name}"))
         amounts = [r.points for r in rules] + [r.cap for r in rules if isinstance(r, ir.PerRule)]
         whole = all(a == a.to_integral_value() for a in amounts)
@@ -132,10 +144,22 @@ class Lowering(Visitor):
         clamp = score.clamp
         return ir.Score(
             score.name, score.label, tuple(rules),
-            None if decay is None else ir.Decay(decay.percent, decay.every_days, decay.field_name,
-                                                ir.Type(self.symbols[decay.field_name].type)),
+            None if decay is None else ir.Decay(decay.percent, decay.every_days, self.since(decay)),
             None if clamp is None else ir.Clamp(clamp.low, clamp.high),
             whole, scale, bound)
+
+    def per(self, rule: ast.PerRule) -> ir.Ref | ir.EventCount:
+        if rule.window is not None:
+            return ir.EventCount(rule.field_name, rule.window,
+                                 f"count {rule.field_name} in last {dec_text(rule.window)} days")
+        sym = self.symbols[rule.field_name]
+        return ir.Ref(rule.field_name, REF_KINDS[sym.kind], sym.type, sym.nullable, rule.field_name)
+
+    def since(self, decay: ast.Decay) -> ir.DaysSince | ir.DaysSinceEvent:
+        if decay.since_event:
+            return ir.DaysSinceEvent(decay.field_name, f"days since last {decay.field_name}")
+        sym = self.symbols[decay.field_name]
+        return ir.DaysSince(decay.field_name, sym.type, sym.nullable, f"days since {decay.field_name}")
 
     def entries(self, entries: tuple[ast.LabelEntry, ...]) -> tuple[ir.Entry, ...]:
         return tuple(ir.Entry(e.label, self.maybe(e.condition)) for e in entries)
@@ -155,17 +179,27 @@ def calendar(cal: ast.Calendar) -> ir.Calendar:
                        tuple(closed))
 
 
-def sla(node: ast.Sla) -> ir.Sla:
-    owner, span, limit, target = (node.first(ast.SlaOwner), node.first(ast.ClockSpan), node.first(ast.ClockLimit),
-                                  node.first(ast.Target))
+def _limit(node: ast.ClockLimit) -> ir.Limit:
+    return ir.Limit(node.amount, UNIT_ALIASES.get(node.unit, node.unit), node.calendar)
+
+
+def sla(node: ast.Sla, lowering: Lowering) -> ir.Sla:
+    owner, span, target, warn = (node.first(ast.SlaOwner), node.first(ast.ClockSpan), node.first(ast.Target),
+                                 node.first(ast.Warn))
+    limits = node.all(ast.ClockLimit)
     return ir.Sla(
         node.name, node.label, node.kind, owner.team if owner else None,
-        ir.Clock(span.start, tuple(span.stops)) if span else None,
-        ir.Limit(limit.amount, limit.unit, limit.calendar) if limit else None,
+        ir.Clock(tuple(span.starts), tuple(span.stops), span.each_time) if span else None,
+        _limit(limits[-1]) if limits else None,
+        tuple(ir.Tier(_limit(t), lowering.condition(t.condition)) for t in limits if t.condition is not None),
         target.percent if target else None,
-        tuple(ir.CountRule(c.count, c.event, c.window, c.after) for c in node.all(ast.CountRule)),
+        tuple(ir.CountRule(c.count, c.event, ir.Limit(c.window, UNIT_ALIASES.get(c.window_unit, c.window_unit),
+                                                      c.calendar), c.after) for c in node.all(ast.CountRule)),
         tuple(ir.VolumeRule(v.count, v.event, v.period) for v in node.all(ast.VolumeRule)),
-        tuple(ir.NeedsReason(n.event, tuple(n.reasons)) for n in node.all(ast.NeedsReason)))
+        tuple(ir.NeedsReason(n.event, tuple(n.reasons)) for n in node.all(ast.NeedsReason)),
+        tuple(ir.Pause(p.start, p.end) for p in node.all(ast.Pause)),
+        warn.percent if warn else None,
+        tuple(ir.Escalation(e.to, e.percent) for e in node.all(ast.Escalate)))
 
 
 def lower(policy: ast.Policy) -> ir.Policy:
@@ -189,6 +223,9 @@ def lower(policy: ast.Policy) -> ir.Policy:
         routes=tuple(ir.Route(tuple(r.stages), tuple(i for i, name in enumerate(stage_names) if name in r.stages),
                               lowering.entries(r.entries)) for r in policy.routes),
         calendars=tuple(calendar(c) for c in policy.calendars),
-        slas=tuple(sla(s) for s in policy.slas),
+        slas=tuple(sla(s, lowering) for s in policy.slas),
         recycle=tuple(ir.RecycleRule(r.event, r.reason, r.stage, r.after) for r in policy.recycle_rules),
+        events=tuple(ir.EventDecl(e.name, e.label) for e in policy.events or ()),
+        declares_events=policy.events is not None,
+        outcomes=tuple(ir.Outcome(o.kind, tuple(o.events)) for o in policy.outcomes),
     )

@@ -142,7 +142,9 @@ class SlaEngine:
         self.policy = policy
         self.tz = ZoneInfo(policy.timezone)
         self.calendars = {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars}
-        self.slas = policy.slas
+        self.unsupported_terms = {sla.name: _v2_terms(sla) for sla in policy.slas}
+        # An SLA with terms this engine does not evaluate yet is left out, never judged by half its terms.
+        self.slas = tuple(sla for sla in policy.slas if not self.unsupported_terms[sla.name])
         self.recycle_rules = policy.recycle
         self._limits: dict[str, _Limit] = {}
         self.clocks = [(sla, sla.clock) for sla in self.slas if sla.clock is not None and sla.limit is not None]
@@ -154,19 +156,23 @@ class SlaEngine:
         self.other_roles: set[str] = {r.event for r in self.recycle_rules}
         for _, span in self.clocks:
             for stop in span.stops:
-                self.stop_starts[stop].add(span.start)
-            self.other_roles.add(span.start)
+                self.stop_starts[stop].update(span.starts)
+            self.other_roles.update(span.starts)
         for _, count in self.count_rules:
             self.other_roles |= {count.event, count.after}
         for _, volume in self.volume_rules():
             self.other_roles.add(volume.event)
 
+    def unsupported(self) -> list[str]:
+        """The SLA terms of language v2 this engine does not evaluate yet, as `sla: term`."""
+        return [f"{name}: {term}" for name, terms in self.unsupported_terms.items() for term in terms]
+
     def event_names(self) -> set[str]:
         """Every event name the policy mentions."""
-        names: set[str] = set()
+        names: set[str] = {e.name for e in self.policy.events}
         for sla in self.slas:
             if sla.clock is not None:
-                names |= {sla.clock.start, *sla.clock.stops}
+                names |= {*sla.clock.starts, *sla.clock.stops}
             names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
             names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
         names |= {r.event for r in self.recycle_rules}
@@ -185,7 +191,9 @@ class SlaEngine:
         return known
 
     def deadline(self, sla: ir.Sla, start: dt.datetime) -> dt.datetime:
-        limit = self._limit(sla)
+        return self._deadline(self._limit(sla), start)
+
+    def _deadline(self, limit: "_Limit", start: dt.datetime) -> dt.datetime:
         amount = limit.amount
         if limit.unit == "minutes":
             return start + dt.timedelta(minutes=float(amount))
@@ -230,7 +238,7 @@ class SlaEngine:
 
     def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
-        start = next((e for e in events if e.event == span.start), None)
+        start = next((e for e in events if e.event in span.starts), None)
         if start is None:
             return
         stop = next((e for e in events if e.event in span.stops and e.at >= start.at), None)
@@ -251,7 +259,9 @@ class SlaEngine:
         start = next((e for e in events if e.event == rule.after), None)
         if start is None:
             return
-        window_end = (start.at + dt.timedelta(days=float(rule.within_days))).astimezone(self.tz)
+        calendar = self.calendars.get(rule.within.calendar) if rule.within.calendar else None
+        limit = _Limit(rule.within.unit, rule.within.amount, calendar, calendar.tz if calendar else self.tz)
+        window_end = self._deadline(limit, start.at).astimezone(limit.zone)
         count = sum(1 for e in events if e.event == rule.event and start.at <= e.at <= window_end)
         needed = int(rule.at_least)
         status = MET if count >= needed else (BREACHED if now >= window_end else PENDING)
@@ -269,14 +279,17 @@ class SlaEngine:
                     period = counts.setdefault(sla.name, defaultdict(int))
                     period[period_start(rule.per, e.at, self.tz)] += 1
 
-    def volume_results(self, counts: dict[str, dict[dt.datetime, int]], now: dt.datetime) -> list[VolumeResult]:
-        """Each period from the first counted one to now's, met, breached or pending."""
+    def volume_results(self, counts: dict[str, dict[dt.datetime, int]], now: dt.datetime,
+                       first: dt.datetime | None) -> list[VolumeResult]:
+        """Each period from the first of the report (`first`: the earliest event of the log, or the report's
+        start) to now's, met, breached or pending; a period without events counts 0."""
         out = []
         for sla, rule in self.volume_rules():
-            per = counts.get(sla.name)
-            if not per:
+            per = counts.get(sla.name) or {}
+            starts = list(per) + ([period_start(rule.per, first, self.tz)] if first is not None else [])
+            if not starts:
                 continue
-            start = min(per)
+            start = min(starts)
             last = period_start(rule.per, now, self.tz)
             while start <= last:
                 end = next_period(rule.per, start)
@@ -312,8 +325,15 @@ class SlaEngine:
             self.evaluate_lead(lead, lead_events, now, out)
         counts: dict[str, dict[dt.datetime, int]] = {}
         self.count_volumes((e for e in events if e.at <= now), counts)
-        out.volumes = self.volume_results(counts, now)
+        out.volumes = self.volume_results(counts, now, min((e.at for e in events if e.at <= now), default=None))
         return out
+
+
+def _v2_terms(sla: ir.Sla) -> list[str]:
+    """The terms of an SLA that this engine does not evaluate yet (language v2)."""
+    terms = {"tiers": bool(sla.tiers), "each time": bool(sla.clock and sla.clock.each_time),
+             "pauses": bool(sla.pauses), "warn at": sla.warn_at is not None, "escalation": bool(sla.escalations)}
+    return [term for term, used in terms.items() if used]
 
 
 def period_start(period: str, instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:

@@ -145,7 +145,12 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         day = start.astimezone(engine.tz).date()
         return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
+    first: dt.datetime | None = None
+    if date_from is not None:
+        first = dt.datetime.combine(date_from, dt.time(0), tzinfo=engine.tz)
     for lead, events in reader.groups():
+        if date_from is None and events and (first is None or events[0].at < first):
+            first = events[0].at
         orphans = engine.orphan_stops(events)
         if orphans:
             dropped = {id(e) for e, _ in orphans}
@@ -170,7 +175,7 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
                 report.breach_results.append(result)
         report.violations += [v.as_dict() for v in out.violations if in_range(v.at)]
         report.recycles += [r.as_dict() for r in out.recycles if in_range(r.at)]
-    for volume in engine.volume_results(counts, now):
+    for volume in engine.volume_results(counts, now, first):
         if in_range(volume.start):
             report.volumes.append(volume.as_dict())
             report.per_team[owners.get(volume.sla, "")].add(volume.status)

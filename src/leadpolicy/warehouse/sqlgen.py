@@ -88,6 +88,14 @@ def _decimal(text: str, type_: str) -> exp.Expr:
     return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
 
 
+EVENT_COLUMNS = ("lead", "event", "at")  # an events table: which lead, what it did, when
+
+
+def activity_column(op: ir.EventCount | ir.DaysSinceEvent) -> str:
+    """The output column of an event window or `days since last` (its text: never a field's name)."""
+    return op.text
+
+
 class _SqlGen(Visitor):
     def __init__(self, policy: ir.Policy, dialect: str, now: dt.datetime):
         if dialect not in DIALECTS:
@@ -96,6 +104,7 @@ class _SqlGen(Visitor):
         self.fields = {f.name: f for f in policy.fields}
         self.factor_alias = "lpf"
         self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
+        self.now_us = int((now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
 
     # ------------------------------------------------------------ values
     def column(self, name: str) -> exp.Expr:
@@ -131,9 +140,38 @@ class _SqlGen(Visitor):
         value = self.field_value(name)
         if self.fields[name].type is ir.Type.DATE:
             return exp.DateDiff(this=_lit(self.today), expression=value, unit=exp.var("DAY"))
-        now_us = int((self.now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
-        diff = exp.Paren(this=exp.Sub(this=exp.Literal.number(now_us), expression=self.epoch_us(value)))
+        return self.days_before_now(self.epoch_us(value))
+
+    def days_before_now(self, epoch_us: exp.Expr) -> exp.Expr:
+        """Whole 24-hour days from an instant (in epoch microseconds) to `now`, rounded down."""
+        diff = exp.Paren(this=exp.Sub(this=exp.Literal.number(self.now_us), expression=epoch_us))
         return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
+
+    def since(self, op: ir.DaysSince | ir.DaysSinceEvent) -> exp.Expr:
+        return self.days_since(op.field) if isinstance(op, ir.DaysSince) else self.column(activity_column(op))
+
+    def activity(self, events_table: str, id_column: str) -> exp.Select:
+        """One row per lead with events: each event window's count and each `days since last`, over
+        the events at or before `now` (an event counts in N days when `now - N days < at <= now`)."""
+        lead, event, at = (self.column(c) for c in EVENT_COLUMNS)
+        at_us = self.epoch_us(at)
+        now = exp.Literal.number(self.now_us)
+        columns: list[exp.Expr] = [exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True)]
+        for op in self.policy.activity:
+            is_event = exp.EQ(this=event.copy(), expression=exp.Literal.string(op.event))
+            if isinstance(op, ir.EventCount):
+                after = exp.GT(this=at_us.copy(), expression=exp.Literal.number(self.now_us - int(op.days) * DAY_US))
+                value: exp.Expr = exp.Sum(this=exp.Case().when(exp.and_(is_event, after), exp.Literal.number(1))
+                                          .else_(exp.Literal.number(0)))
+            else:
+                value = self.days_before_now(exp.Max(this=exp.Case().when(is_event, at_us.copy())))
+            columns.append(exp.alias_(value, activity_column(op), quoted=True))
+        names = sorted({op.event for op in self.policy.activity})
+        source = exp.to_table(events_table, dialect=self.dialect) if "." in events_table else exp.Table(
+            this=exp.to_identifier(events_table, quoted=True))
+        wanted = exp.and_(exp.In(this=event.copy(), expressions=[exp.Literal.string(n) for n in names]),
+                          exp.LTE(this=at_us.copy(), expression=now))
+        return exp.select(*columns).from_(source).where(wanted).group_by(exp.cast(lead.copy(), "VARCHAR"))
 
     def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expr:
         """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `visit_condition`)."""
@@ -146,6 +184,8 @@ class _SqlGen(Visitor):
             return _lit(op.value)
         if isinstance(op, ir.DaysSince):
             return self.days_since(op.field)
+        if isinstance(op, (ir.EventCount, ir.DaysSinceEvent)):
+            return self.column(activity_column(op))  # counts are 0, not NULL, for a lead without events
         plain_text = raw and op.kind is ir.RefKind.FIELD and op.type.textual and self.fields[op.name].default is None
         value = self.column(op.name) if op.kind is not ir.RefKind.FIELD or plain_text else self.field_value(op.name)
         if how is ir.Fold.CASE and op.type.textual:
@@ -209,6 +249,9 @@ class _SqlGen(Visitor):
     def visit_Truthy(self, node: ir.Truthy, positive: bool) -> exp.Expr:
         return exp.EQ(this=self.operand(node.value), expression=exp.Boolean(this=True))
 
+    def visit_Happened(self, node: ir.Happened, positive: bool) -> exp.Expr:
+        return exp.GT(this=self.operand(node.count), expression=_lit(0))
+
     def generic_visit(self, node: ir.Node, *args: Any) -> Any:
         raise UnsupportedError(f"not a condition: {type(node).__name__}")
 
@@ -230,8 +273,10 @@ class _SqlGen(Visitor):
                 # count (1e19 clicks) must neither overflow BIGINT nor fail the batch.
                 points, cap_points = abs(rule.points), abs(rule.cap)
                 enough = math.ceil(cap_points / points) + 1 if points else 0
-                units_read = exp.Greatest(this=self.field_value(rule.field), expressions=[_lit(0)],
-                                          ignore_nulls=True)
+                per = rule.per
+                read = self.field_value(per.name) if isinstance(per, ir.Ref) and per.kind is ir.RefKind.FIELD \
+                    else self.operand(per)
+                units_read = exp.Greatest(this=read, expressions=[_lit(0)], ignore_nulls=True)
                 floor = exp.Floor(this=exp.Least(this=units_read, expressions=[_lit(Decimal(enough))],
                                                  ignore_nulls=True))
                 units = exp.cast(floor, "BIGINT" if scale == 0 else total_type)
@@ -246,7 +291,7 @@ class _SqlGen(Visitor):
         total = exp.Paren(this=total)
         value: exp.Expr = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s.decay is not None:
-            days = self.days_since(s.decay.field)
+            days = self.since(s.decay.since)
             looked_up = (self.factor_list(s, s.decay) if self.dialect in LIST_FACTORS else
                          exp.column("#f", table=self.factor_alias, quoted=True))
             factor = exp.Coalesce(this=looked_up, expressions=[_decimal("0", FACTOR_TYPE)])
@@ -271,7 +316,7 @@ class _SqlGen(Visitor):
 
     def periods(self, decay: ir.Decay) -> exp.Expr:
         every = decay.every_days
-        days = self.days_since(decay.field)
+        days = self.since(decay.since)
         return (floor_div(days, int(every)) if every == every.to_integral_value() else
                 exp.cast(exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))),
                          "BIGINT"))
@@ -305,11 +350,27 @@ class _SqlGen(Visitor):
             return default
         return case.else_(default)
 
-    def query(self, table: str) -> exp.Select:
+    def query(self, table: str, events_table: str | None = None, id_column: str = "id") -> exp.Select:
         policy = self.policy
         source: exp.Expr = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
             this=exp.to_identifier(table, quoted=True))
         select = exp.select(exp.Star()).from_(source)
+        if policy.activity:
+            if events_table is None:
+                raise UnsupportedError("this policy scores activity events: give the events table "
+                                       "(compile --target sql --events-table TABLE)")
+            # Each lead's windows come from one aggregation of the events table, joined on the lead id.
+            leads = exp.to_identifier("lpl")
+            counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
+                                   expressions=[_lit(0)]) if isinstance(op, ir.EventCount)
+                      else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
+            on = exp.EQ(this=exp.cast(exp.column(id_column, table="lpl", quoted=True), "VARCHAR"),
+                        expression=exp.column("#lead", table="lpa", quoted=True))
+            select = (exp.select(exp.Column(this=exp.Star(), table=leads),
+                                 *(exp.alias_(c, activity_column(op), quoted=True)
+                                   for c, op in zip(counts, policy.activity)))
+                      .from_(exp.alias_(source, "lpl", table=True))
+                      .join(self.activity(events_table, id_column).subquery("lpa"), on=on, join_type="left"))
         layer = 0
         for step in policy.steps:
             layer += 1
@@ -351,13 +412,14 @@ SQL_COMPARE = {ir.Op.EQ: exp.EQ, ir.Op.NE: exp.NEQ, ir.Op.LT: exp.LT, ir.Op.LE: 
 
 
 def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads", now: dt.datetime | None = None,
-                pretty: bool = True) -> str:
-    """The SELECT for a policy's IR in a dialect; `now` (timezone-aware) is a literal in the query."""
+                pretty: bool = True, events_table: str | None = None, id_column: str = "id") -> str:
+    """The SELECT for a policy's IR in a dialect; `now` (timezone-aware) is a literal in the query. A policy
+    that scores activity reads `events_table` (columns lead, event, at), joined on the leads' `id_column`."""
     if now is None:
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if now.tzinfo is None:
         raise ValueError("now must carry a timezone")
-    query: exp.Expr = _SqlGen(policy, dialect, now).query(table)
+    query: exp.Expr = _SqlGen(policy, dialect, now).query(table, events_table, id_column)
     for adapt in DIALECT_ADAPTERS.get(dialect, ()):
         query = query.transform(adapt)
     header = (f"-- Generated by leadpolicy from policy {policy.id} version {policy.version} ({policy.fingerprint}).\n"

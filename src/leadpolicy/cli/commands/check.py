@@ -15,6 +15,7 @@ from leadpolicy.cli.shared import (
     print_summary,
     summary_dict,
 )
+from leadpolicy.testing.harness import UNSUPPORTED
 
 
 def register(sub) -> None:
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
             diags.extend(run.diagnostics)
             diags.extend(coverage_diagnostics(run, args.min_coverage, run.file, ast.NO_SPAN))
     errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
-    failing_cases = [c for r in runs for c in r.cases if not c.passed]
+    failing_cases = [c for r in runs for c in r.cases if c.failing]
     ok = not errors and not failing_cases  # a coverage floor below its mark is an error (`low-coverage`)
     if sink is not None:
         sink(diags, runs)
@@ -119,6 +120,7 @@ def run(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
     n_warn = len([d for d in diags if not d.is_error])
     verdict = "all is well" if ok else "problems found"
     print(f"\n{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, {n_err} error(s), {n_warn} warning(s), "
-          f"{sum(len(r.cases) for r in runs) - len(failing_cases)}/{sum(len(r.cases) for r in runs)} cases passed: "
-          f"{verdict}")
+          f"{sum(c.passed for r in runs for c in r.cases)}/{sum(len(r.cases) for r in runs)} cases passed"
+          + (f" ({later} not supported yet)" if (later := sum(c.status == UNSUPPORTED for r in runs for c in r.cases))
+             else "") + f": {verdict}")
     return EXIT_OK if ok else EXIT_PROBLEMS

@@ -14,6 +14,7 @@ from leadpolicy.cli.shared import (
     print_diagnostics,
     samples_paths,
 )
+from leadpolicy.testing.harness import UNSUPPORTED
 
 
 def register(sub) -> None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     for run in runs:
         diags += coverage_diagnostics(run, args.min_coverage, run.file, ast.NO_SPAN)
     cases = [c for r in runs for c in r.cases]
-    failed = [c for c in cases if not c.passed]
+    failed = [c for c in cases if c.failing]
     ok = not [d for d in diags if d.is_error] and not failed and (cases or not paths)
     if args.junit:
         from leadpolicy.testing.junit import write_junit
@@ -70,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         if args.coverage or args.min_coverage is not None:
             for run in runs:
                 print_coverage(run)
-    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
-    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
+    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error", UNSUPPORTED)}
+    later = f", {counts[UNSUPPORTED]} not supported yet" if counts[UNSUPPORTED] else ""
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors{later} "
           f"in {len(runs)} samples file(s)")
     return EXIT_OK if ok else EXIT_PROBLEMS

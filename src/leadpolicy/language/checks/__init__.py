@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from leadpolicy.language import ast
-from leadpolicy.language.checks import conditions, header, names, slas, warnings
+from leadpolicy.language.checks import conditions, events, header, names, slas, warnings
 from leadpolicy.language.checks.context import Context
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.visitor import Visitor
@@ -36,6 +36,9 @@ class _Items(Visitor):
 
     def visit_Sla(self, item: ast.Sla, ctx: Context, index: int) -> None:
         slas.sla(ctx, item)
+        for limit in item.all(ast.ClockLimit):  # a tier's condition sees every score and grade
+            if limit.condition is not None:
+                conditions.condition(ctx, limit.condition, len(ctx.policy.items))
 
     def visit_Recycle(self, item: ast.Recycle, ctx: Context, index: int) -> None:
         slas.recycle(ctx, item)
@@ -55,6 +58,7 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("lead fields", names.lead_fields),
     ("duplicate and reserved names", names.duplicates),
     ("number limits", names.number_limits),
+    ("events and outcomes", events.events),
     ("decisions, calendars and SLAs", _items),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from leadpolicy.language import analysis, ast
+from leadpolicy.language.checks import events
 from leadpolicy.language.checks.context import ORDERED_TYPES, TYPE_WORDS, Context
 from leadpolicy.language.checks.header import date_value
 from leadpolicy.language.checks.slas import unknown_team
@@ -13,6 +14,9 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.logic import decay_factor_table
+
+MATCH_WORDS = {"contains": "contains", "contains_any": "contains any", "starts": "starts with",
+               "starts_any": "starts with any", "ends": "ends with", "ends_any": "ends with any"}
 
 
 def lookup(ctx: Context, ref: ast.NameRef, index: int) -> Symbol | None:
@@ -55,6 +59,13 @@ def operand_type(ctx: Context, node: ast.Node, index: int) -> Symbol | None:
         if field_of(ctx, node.field_name, node, (DATE, TIMESTAMP), "days since") is None:
             return None
         return Symbol("days since " + node.field_name, "expr", NUMBER)
+    if isinstance(node, ast.EventCount):
+        events.event(ctx, node.event, node)
+        events.window(ctx, node.days, node)
+        return Symbol(f"count {node.event}", "expr", NUMBER, nullable=False)
+    if isinstance(node, ast.DaysSinceEvent):
+        events.event(ctx, node.event, node)
+        return Symbol(f"days since last {node.event}", "expr", NUMBER)
     if isinstance(node, ast.Literal):
         kind = node.kind
         if node.kind == "date":
@@ -124,8 +135,11 @@ def condition(ctx: Context, node: ast.Node, index: int) -> None:
         elif isinstance(atom, ast.TextMatch):
             subject = operand_type(ctx, atom.operand, index)
             if subject is not None and subject.type not in (TEXT, CHOICE):
-                ctx.report("type-mismatch", f"{atom.how.replace('_', ' ')} works on text, not {describe(subject)}",
+                ctx.report("type-mismatch", f"{MATCH_WORDS[atom.how]} works on text, not {describe(subject)}",
                            atom)
+        elif isinstance(atom, ast.Happened):
+            events.event(ctx, atom.event, atom)
+            events.window(ctx, atom.days, atom)
         elif isinstance(atom, ast.IsMissing):
             operand_type(ctx, atom.operand, index)
         elif isinstance(atom, ast.Truthy):
@@ -168,16 +182,40 @@ def score(ctx: Context, score: ast.Score, index: int) -> None:
                 ctx.report("no-sql-form", str(exc), decay,
                            hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
                                  "a faster decay or a longer period fits")
-        field_of(ctx, decay.field_name, decay, (DATE, TIMESTAMP), "decay")
+        if decay.since_event:
+            events.event(ctx, decay.field_name, decay)
+        else:
+            field_of(ctx, decay.field_name, decay, (DATE, TIMESTAMP), "decay")
     for rule in score.rules:
         if isinstance(rule, ast.PerRule):
-            field_of(ctx, rule.field_name, rule, (NUMBER,), "per")
+            if rule.window is not None:
+                events.event(ctx, rule.field_name, rule)
+                events.window(ctx, rule.window, rule)
+            else:
+                per_source(ctx, rule, index)
             if rule.cap <= 0:
                 ctx.report("bad-value", "the cap of a per rule is a positive number of points", rule)
         else:
             condition(ctx, rule.condition, index)
     if not score.rules:
         ctx.report("bad-value", f"score {score.name} has no rules", score)
+
+
+def per_source(ctx: Context, rule: ast.PerRule, index: int) -> None:
+    """`per NAME`: a number field, or a score defined above."""
+    sym = ctx.symbols.get(rule.field_name)
+    if sym is not None and sym.kind == "score":
+        if sym.order >= index:
+            ctx.report("used-before-defined", f'score "{rule.field_name}" is used before it is defined', rule,
+                       hint=f"move the score {rule.field_name} above this one")
+        return
+    if sym is None or sym.kind != "field":
+        names = [f.name for f in ctx.policy.fields] + [s.name for s in ctx.policy.scores]
+        ctx.report("unknown-name", f'"{rule.field_name}" is neither a lead field nor a score', rule,
+                   hint=did_you_mean(rule.field_name, names)
+                   or "per takes a number field, a score, or EVENT in last N days")
+        return
+    field_of(ctx, rule.field_name, rule, (NUMBER,), "per")
 
 
 def grade(ctx: Context, grade: ast.Grade, index: int) -> None:

@@ -21,6 +21,7 @@ MAX_DURATION_DAYS = 3650
 UNIT_DAYS = {"minutes": Decimal(1) / 1440, "hours": Decimal(1) / 24, "days": Decimal(1),
              "business hours": Decimal(1) / 24, "business days": Decimal(1)}
 PERIODS = ("day", "week", "month", "quarter")
+COUNT_UNITS = ("days", "hours", "business days", "business hours")
 CLOCK_UNITS = ("minutes", "hours", "days", "business hours", "business days")
 ORDERED_TYPES = (NUMBER, DATE, TIMESTAMP)
 TYPE_WORDS = {NUMBER: "a number", TEXT: "text", YESNO: "yes/no", DATE: "a date", TIMESTAMP: "a timestamp",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from leadpolicy.language import ast
-from leadpolicy.language.checks.context import CLOCK_UNITS, PERIODS, Context
+from leadpolicy.language.checks.context import CLOCK_UNITS, COUNT_UNITS, PERIODS, Context
 from leadpolicy.language.checks.header import date_value, timezone
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.sla.calendars import DAY_INDEX, clock_minutes, holiday_problem
@@ -65,12 +65,16 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
                    hint="for example: from became_sql until first_touch / within 4 business hours on CALENDAR")
     calendars = {c.name for c in ctx.policy.calendars}
     span, limit = sla.first(ast.ClockSpan), sla.first(ast.ClockLimit)
+    tiers(ctx, sla)
+    for extra in sla.all(ast.ClockSpan)[1:]:
+        ctx.report("duplicate-block", f"sla {sla.name} has a second from ... until", extra,
+                   hint="several start or stop events are joined with or: from A or B until C or D")
     if "clock" in kinds or limit is not None:
         if span is None:
             ctx.report("incomplete-sla", f"sla {sla.name} has a limit but no `from EVENT until EVENT`", sla)
         if limit is None:
             ctx.report("incomplete-sla", f"sla {sla.name} has no limit", sla, hint="add: within 4 business hours")
-    if isinstance(limit, ast.ClockLimit):
+    for limit in sla.all(ast.ClockLimit):
         unit = UNIT_ALIASES.get(limit.unit, limit.unit)
         if unit not in CLOCK_UNITS:
             ctx.report("bad-value", f'"{limit.unit}" is not a unit of time', limit,
@@ -89,21 +93,67 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
     if kinds & {"clock", "count"} and not sla.all(ast.Target):
         ctx.report("incomplete-sla", f"sla {sla.name} has no target", sla, hint="add: target 90%")
     for rule in sla.all(ast.CountRule):
-        if rule.window_unit not in ("days", "day"):
-            ctx.report("bad-value", f'count windows are in days, not "{rule.window_unit}"', rule)
+        unit = UNIT_ALIASES.get(rule.window_unit, rule.window_unit)
+        if unit not in COUNT_UNITS:
+            ctx.report("bad-value", f'"{rule.window_unit}" is not a unit for a count window', rule,
+                       hint="days, hours, business days or business hours")
+        elif unit.startswith("business") and rule.calendar is None:
+            ctx.report("incomplete-sla", f"{unit} need a calendar", rule, hint="add: on CALENDAR_NAME")
+        if rule.calendar is not None and rule.calendar not in calendars:
+            ctx.report("unknown-calendar", f'unknown calendar "{rule.calendar}"', rule,
+                       hint=did_you_mean(rule.calendar, calendars))
         if rule.count < 1 or rule.window <= 0:
             ctx.report("bad-value", "a count SLA needs at least 1 event in a window above zero", rule)
     for volume in sla.all(ast.VolumeRule):
         if volume.period not in PERIODS:
             ctx.report("bad-value", f'"{volume.period}" is not a period', volume,
                        hint=did_you_mean(volume.period, PERIODS) or "day, week, month or quarter")
+    percents(ctx, sla)
     events = set()
     if isinstance(span, ast.ClockSpan):
-        events = {span.start, *span.stops}
+        events = {*span.starts, *span.stops}
     for needs in sla.all(ast.NeedsReason):
         if events and needs.event not in events:
             ctx.report("unknown-name", f'"{needs.event}" is not an event of sla {sla.name}', needs,
                        hint=did_you_mean(needs.event, events))
+
+
+def tiers(ctx: Context, sla: ast.Sla) -> None:
+    """Several `within` lines are tiers: each but the last with `when`, the last with `otherwise`."""
+    limits = sla.all(ast.ClockLimit)
+    if len(limits) == 1 and limits[0].condition is not None:
+        ctx.report("incomplete-sla", f"sla {sla.name} has one tier and no otherwise", limits[0],
+                   hint="end the tiers with: within ... otherwise")
+    if len(limits) < 2:
+        return
+    for limit in limits[:-1]:
+        if limit.condition is None:
+            what = "an otherwise tier before the last" if limit.otherwise else "several limits without when"
+            ctx.report("incomplete-sla", f"sla {sla.name} has {what}", limit,
+                       hint="tiers read: within ... when CONDITION, one per line, the last: within ... otherwise")
+    if not limits[-1].otherwise:
+        ctx.report("incomplete-sla", f"the last tier of sla {sla.name} is not otherwise", limits[-1],
+                   hint="end the tiers with: within ... otherwise")
+
+
+def percents(ctx: Context, sla: ast.Sla) -> None:
+    for extra in sla.all(ast.Warn)[1:]:
+        ctx.report("duplicate-block", f"sla {sla.name} has a second warn", extra)
+    clocked = sla.first(ast.ClockLimit) is not None
+    for node in (*sla.all(ast.Warn), *sla.all(ast.Escalate)):
+        if node.percent <= 0:
+            ctx.report("bad-value", f"{node.percent}% is not above zero", node)
+        if not clocked:
+            ctx.report("incomplete-sla", f"warn and escalate need a clock with a limit in sla {sla.name}", node)
+    for warn in sla.all(ast.Warn):
+        if warn.percent > 100:
+            ctx.report("bad-value", f"warn at {warn.percent}% is after the deadline", warn,
+                       hint="a clock past 100% is breached; use escalate for later steps")
+    previous: ast.Escalate | None = None
+    for step in sla.all(ast.Escalate):
+        if previous is not None and step.percent <= previous.percent:
+            ctx.report("bad-value", f"escalation steps go up: {step.percent}% after {previous.percent}%", step)
+        previous = step
 
 
 def recycle(ctx: Context, block: ast.Recycle) -> None:

@@ -1,0 +1,78 @@
+"""Activity events: the events block, every event name a policy uses, outcomes and activity windows."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leadpolicy.language import ast
+from leadpolicy.language.checks.context import MAX_DURATION_DAYS, Context
+from leadpolicy.language.diagnostics import did_you_mean
+
+OUTCOME_KINDS = ("won", "lost")
+
+
+def event(ctx: Context, name: str, node: ast.Node) -> None:
+    """An event name used anywhere: when the policy declares its events, it must be one of them."""
+    declared = ctx.policy.events
+    if declared is not None and name not in {e.name for e in declared}:
+        ctx.report("unknown-event", f'unknown event "{name}"', node,
+                   hint=did_you_mean(name, [e.name for e in declared]) or "declare it in the events block")
+
+
+def window(ctx: Context, days: Decimal, node: ast.Node) -> None:
+    """An activity window: a whole number of days above zero, at most ten years."""
+    if days <= 0 or days != days.to_integral_value():
+        ctx.report("bad-value", f"an activity window is a whole number of days above zero, not {days}", node,
+                   hint="for example: in last 30 days")
+    elif days > MAX_DURATION_DAYS:
+        ctx.report("bad-value", f"an activity window of {days} days is longer than ten years", node)
+
+
+def events(ctx: Context) -> None:
+    """The events and outcomes blocks, and the event names of SLAs, recycling and outcomes."""
+    blocks = ctx.policy.of(ast.Events)
+    for extra in blocks[1:]:
+        ctx.report("duplicate-block", "a second events block", extra, hint="declare every event in one block")
+    seen: dict[str, ast.EventDecl] = {}
+    for decl in ctx.policy.events or ():
+        first = seen.setdefault(decl.name, decl)
+        if first is not decl:
+            ctx.report("duplicate-name", f'event "{decl.name}" is declared twice', decl,
+                       hint=f"first declared on line {first.span.line}")
+    for sla in ctx.policy.slas:
+        for item in sla.items:
+            for name in _sla_events(item):
+                event(ctx, name, item)
+    for rule in ctx.policy.recycle_rules:
+        event(ctx, rule.event, rule)
+    outcome_blocks = ctx.policy.of(ast.Outcomes)
+    for extra in outcome_blocks[1:]:
+        ctx.report("duplicate-block", "a second outcomes block", extra)
+    kinds: dict[str, ast.Outcome] = {}
+    for outcome in ctx.policy.outcomes:
+        if outcome.kind not in OUTCOME_KINDS:
+            ctx.report("bad-value", f'"{outcome.kind}" is not an outcome', outcome,
+                       hint=did_you_mean(outcome.kind, OUTCOME_KINDS) or "won or lost")
+        elif outcome.kind in kinds:
+            ctx.report("duplicate-name", f"outcome {outcome.kind} is given twice", outcome,
+                       hint=f"first given on line {kinds[outcome.kind].span.line}; join the events with or")
+        kinds.setdefault(outcome.kind, outcome)
+        for name in outcome.events:
+            event(ctx, name, outcome)
+    won = {e for o in ctx.policy.outcomes if o.kind == "won" for e in o.events}
+    for outcome in ctx.policy.outcomes:
+        if outcome.kind == "lost":
+            for name in sorted(won & set(outcome.events)):
+                ctx.report("bad-value", f'event "{name}" is both won and lost', outcome)
+
+
+def _sla_events(item: ast.Node) -> tuple[str, ...]:
+    if isinstance(item, ast.ClockSpan):
+        return (*item.starts, *item.stops)
+    if isinstance(item, ast.Pause):
+        return (item.start, item.end)
+    if isinstance(item, ast.CountRule):
+        return (item.event, item.after)
+    if isinstance(item, (ast.VolumeRule, ast.NeedsReason)):
+        return (item.event,)
+    return ()

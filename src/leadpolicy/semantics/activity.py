@@ -1,0 +1,131 @@
+"""What leads did: event rows read and checked, and one lead's events indexed for its windows.
+
+A window of N days is real time: an event counts when `now - N×24h < at <= now`, so windows
+are exact across clock changes, and events after `now` never count.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.leads import BLANK, TIMESTAMP_PATTERN, as_instant, read_instant
+
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class EventError:
+    """An event row that cannot be used: its position, the field at fault, and why."""
+
+    row: int  # 1-based
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"event {self.row}: {self.field}: {self.message}"
+
+
+class EventReader:
+    """Reads event rows (`{"event": ..., "at": ...}`) for one policy, as `LeadReader` reads leads."""
+
+    def __init__(self, policy: ir.Policy):
+        import re
+
+        self.declared = frozenset(e.name for e in policy.events) if policy.declares_events else None
+        self.tz = ZoneInfo(policy.timezone)
+        self._shape = re.compile(TIMESTAMP_PATTERN)
+
+    def problem(self, event: Any) -> str | None:
+        """Why an event name cannot be used, or None."""
+        if not isinstance(event, str) or not event.strip(BLANK):
+            return "missing" if event is None or isinstance(event, str) else "is not text"
+        if self.declared is not None and event not in self.declared:
+            hint = did_you_mean(event, sorted(self.declared))
+            return f"unknown event {event!r}" + (f" ({hint})" if hint else "")
+        return None
+
+    def instant(self, value: Any) -> dt.datetime | str:
+        """An event time as an instant, or why it is not one (read as a lead's timestamps are)."""
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                return as_instant(value)
+            value = value.isoformat()
+        if value is None or (isinstance(value, str) and not value.strip(BLANK)):
+            return "missing"
+        if not isinstance(value, str) or not self._shape.match(value.strip()):
+            return f"not a timestamp: {str(value)[:40]!r}"
+        try:
+            return read_instant(value, self.tz)
+        except ValueError as exc:
+            return f"not a timestamp: {exc}"
+
+    def read(self, rows: Iterable[Any]) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
+        """Usable (event, instant) pairs and the errors of the others; every row is one or the other."""
+        events: list[tuple[str, dt.datetime]] = []
+        errors: list[EventError] = []
+        declared = self.declared
+        for row, item in enumerate(rows, start=1):
+            if item.__class__ is dict:
+                name, at = item.get("event"), item.get("at")
+                if at.__class__ is dt.datetime and at.tzinfo.__class__ is dt.timezone and name.__class__ is str \
+                        and (declared is None or name in declared) and name.strip(BLANK):
+                    events.append((name, at))  # the common case: a known name and a fixed-offset time
+                    continue
+            elif isinstance(item, Mapping):
+                name, at = item.get("event"), item.get("at")
+            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                name, at = item
+            else:
+                errors.append(EventError(row, "", "an event is {event, at}"))
+                continue
+            problem = self.problem(name)
+            if problem is not None:
+                errors.append(EventError(row, "event", problem))
+                continue
+            instant = self.instant(at)
+            if isinstance(instant, str):
+                errors.append(EventError(row, "at", instant))
+                continue
+            events.append((name, instant))
+        return events, errors
+
+
+class Activity:
+    """One lead's events by name, each name's times sorted, for windows at any `now`."""
+
+    __slots__ = ("times",)
+
+    def __init__(self, events: Iterable[tuple[str, dt.datetime]] = ()):
+        times: dict[str, list[dt.datetime]] = {}
+        for name, at in events:
+            times.setdefault(name, []).append(at)
+        for values in times.values():
+            values.sort()
+        self.times = times
+
+    def within(self, event: str, days: Any, now: dt.datetime) -> list[dt.datetime]:
+        """The event's times in the window of `days` days up to `now`, oldest first."""
+        values = self.times.get(event, ())
+        high = bisect.bisect_right(values, now)  # type: ignore[arg-type]
+        low = bisect.bisect_right(values, now - DAY * int(days), 0, high)  # type: ignore[arg-type]
+        return list(values[low:high])
+
+    def count(self, event: str, days: Any, now: dt.datetime) -> int:
+        values = self.times.get(event, ())
+        high = bisect.bisect_right(values, now)  # type: ignore[arg-type]
+        return high - bisect.bisect_right(values, now - DAY * int(days), 0, high)  # type: ignore[arg-type]
+
+    def last(self, event: str, now: dt.datetime) -> dt.datetime | None:
+        """The latest time of the event at or before `now`."""
+        values = self.times.get(event, ())
+        high = bisect.bisect_right(values, now)  # type: ignore[arg-type]
+        return values[high - 1] if high else None
+
+
+NO_ACTIVITY = Activity()
