@@ -29,7 +29,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("policy-docs")
     pages, diags = render_site([str(POLICIES)], out)
-    assert not diags and len(pages) == 2
+    assert not diags and len(pages) == 3
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
                              str(out / "mkdocs.yml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -53,6 +53,24 @@ def test_policy_page_content(site):
     assert "Events: became\\_sql at 2026-11-20T16:00:00-05:00; first\\_touch at 2026-11-23T11:00:00-05:00." in page
     assert ("Points are added up, then decayed, rounded to a whole number (halves away from zero) and kept in range."
             in page)
+
+
+def test_activity_page_states_windows_tiers_and_escalation_in_plain_english(site):
+    page = (site / "docs" / "policies" / "inbound-activity.md").read_text()
+    for text in ("| +10 each | for each \\*pricing page view\\* in the last 14 days, up to 30 points |",
+                 "| +40 | when a \\*demo request\\* in the last 30 days | Demo request, last 30 days |",
+                 "| -10 | when days since the last \\*email click\\* is above 60 | Gone quiet |",
+                 "| -50 | when email ends with \"@gmail.com\", \"@yahoo.com\" or \"@outlook.com\" |",
+                 "gets *became sql or became mql* gets *first touch* within 1 business hour",
+                 'when tier is "A", otherwise 4 business hours',
+                 "A lead is at risk once 75% of the time is used.",
+                 'It is escalated to "sales-manager" at 100% then "vp-sales" at 200% of the time.',
+                 "gets *handed off*, each time, gets *accepted or rejected*",
+                 "The clock stops from *waiting on lead* until *lead replied*."):
+        assert text in page, text
+    # A timeline of an SLA term the engine does not evaluate yet shows what was agreed, never "agreed" as checked.
+    line = next(line for line in page.splitlines() if "touch after 45 minutes meets it" in line)
+    assert "speed\\_to\\_lead: met" in line and "not supported yet" in line and "✓" not in line
 
 
 def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
@@ -98,6 +116,13 @@ def test_lexer_is_registered_and_highlights():
     # The HTML carries the same classes, whatever the formatter's escaping of quotes.
     html = highlight("score fit { +1 when x }", lexer, HtmlFormatter())
     assert re.search(r'<span class="k">score</span>', html)
+    v2 = [(t, v) for t, v in lexer.get_tokens((POLICIES / "inbound-activity.policy").read_text())
+          if t is not Token.Text.Whitespace]
+    assert not [t for t in v2 if t[0] is Token.Error]
+    for word in ("events", "outcomes", "paused", "warn", "escalate", "each", "time"):
+        assert (Token.Keyword, word) in v2, word
+    assert (Token.Operator.Word, "last") in v2 and (Token.Operator.Word, "count") not in v2  # no count in it
+    assert (Token.Name, "pricing_page_view") in v2
 
 
 def test_lexer_reads_clock_ranges_as_two_times():

@@ -42,6 +42,10 @@ def operand(node: ast.Node) -> str:
         return name(node.name)
     if isinstance(node, ast.DaysSince):
         return f"days since {name(node.field_name)}"
+    if isinstance(node, ast.EventCount):
+        return f"the number of *{name(node.event)}* in the last {quantity(node.days, 'days')}"
+    if isinstance(node, ast.DaysSinceEvent):
+        return f"days since the last *{name(node.event)}*"
     raise TypeError(node)
 
 
@@ -75,9 +79,12 @@ class _Plain(Visitor):
 
     def visit_TextMatch(self, node: ast.TextMatch, nested: bool) -> str:
         values = _listing([f'"{v}"' for v in node.values], "or")
-        verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with",
-                "ends": "ends with"}[node.how]
+        verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with", "starts_any": "starts with",
+                "ends": "ends with", "ends_any": "ends with"}[node.how]
         return f"{operand(node.operand)} {verb} {values}"
+
+    def visit_Happened(self, node: ast.Happened, nested: bool) -> str:
+        return f"a *{name(node.event)}* in the last {quantity(node.days, 'days')}"
 
     def visit_IsMissing(self, node: ast.IsMissing, nested: bool) -> str:
         return f"{operand(node.operand)} is {'known' if node.negated else 'unknown'}"
@@ -99,6 +106,9 @@ def condition(node: ast.Node, nested: bool = False) -> str:
 def rule(node: ast.Node) -> str:
     if isinstance(node, ast.PointsRule):
         return f"when {condition(node.condition)}"
+    if isinstance(node, ast.PerRule) and node.window is not None:
+        return (f"for each *{name(node.field_name)}* in the last {quantity(node.window, 'days')}, "
+                f"up to {number(node.cap)} points")
     if isinstance(node, ast.PerRule):
         return f"for each unit of {name(node.field_name)}, up to {number(node.cap)} points"
     raise TypeError(node)
@@ -106,7 +116,8 @@ def rule(node: ast.Node) -> str:
 
 def decay(node: ast.Decay) -> str:
     every = "day" if node.every_days == 1 else quantity(node.every_days, "days")
-    return f"the total loses {number(node.percent)}% for every {every} since {name(node.field_name)}"
+    since = f"the last *{name(node.field_name)}*" if node.since_event else name(node.field_name)
+    return f"the total loses {number(node.percent)}% for every {every} since {since}"
 
 
 def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
@@ -114,6 +125,20 @@ def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
     if node.calendar and node.calendar in calendars:
         text += f" ({calendars[node.calendar]})"
     return text
+
+
+def tiers(node: ast.Sla, calendars: dict[str, str]) -> str:
+    """The limit, or its tiers: `1 business hour when tier is "A", otherwise 4 business hours`."""
+    limits = node.all(ast.ClockLimit)
+    parts = []
+    for lim in limits:
+        text = limit(lim, calendars)
+        if lim.condition is not None:
+            text += f" when {condition(lim.condition)}"
+        elif lim.otherwise and len(limits) > 1:
+            text = "otherwise " + text
+        parts.append(text)
+    return ", ".join(parts)
 
 
 def calendar(cal: ast.Calendar) -> str:
@@ -140,16 +165,28 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
     span, lim = node.first(ast.ClockSpan), node.first(ast.ClockLimit)
     if isinstance(span, ast.ClockSpan) and isinstance(lim, ast.ClockLimit):
         stops = _listing([name(s) for s in span.stops], "or")
-        text = (f"{who} commits that every lead that gets *{name(span.start)}* gets *{stops}* within "
-                f"{limit(lim, calendars)}{share}.")
+        starts = _listing([name(s) for s in span.starts], "or")
+        each = ", each time," if span.each_time else ""
+        text = (f"{who} commits that every lead that gets *{starts}*{each} gets *{stops}* within "
+                f"{tiers(node, calendars)}{share}.")
+        for pause in node.all(ast.Pause):
+            text += f" The clock stops from *{name(pause.start)}* until *{name(pause.end)}*."
+        for warn in node.all(ast.Warn):
+            text += f" A lead is at risk once {number(warn.percent)}% of the time is used."
+        steps = [f'"{e.to}" at {number(e.percent)}%' for e in node.all(ast.Escalate)]
+        if steps:
+            text += f" It is escalated to {_listing(steps, 'then')} of the time."
         for needs in node.all(ast.NeedsReason):
             reasons = _listing([f'"{r}"' for r in needs.reasons], "or")
             text += f" Every *{name(needs.event)}* gives a reason: {reasons}."
         return text
     count = node.first(ast.CountRule)
     if isinstance(count, ast.CountRule):
+        window = quantity(count.window, count.window_unit)
+        if count.calendar and count.calendar in calendars:
+            window += f" ({calendars[count.calendar]})"
         return (f"{who} commits to at least {number(count.count)} *{name(count.event)}* within "
-                f"{quantity(count.window, count.window_unit)} after *{name(count.after)}*{share}.")
+                f"{window} after *{name(count.after)}*{share}.")
     volume = node.first(ast.VolumeRule)
     if isinstance(volume, ast.VolumeRule):
         return f"{who} commits to at least {number(volume.count)} *{name(volume.event)}* every {volume.period}."

@@ -8,10 +8,11 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 BLOCKS = ("policy", "version", "title", "owner", "timezone", "effective", "lead", "score", "grade", "from", "stages",
           "route", "for", "calendar", "open", "holidays", "closed", "sla", "until", "within", "on", "target", "needs",
           "reason", "at", "least", "after", "per", "recycle", "because", "to", "decay", "every", "since", "clamp",
-          "up", "required", "default", "otherwise", "when")
+          "up", "required", "default", "otherwise", "when", "events", "outcomes", "paused", "warn", "escalate", "each",
+          "time")
 TYPES = ("text", "number", "yes/no", "date", "timestamp", "one of")
 OPERATORS = ("and", "or", "not", "in", "between", "contains", "any", "starts", "ends", "with", "is", "missing",
-             "present", "days")
+             "present", "days", "count", "last")
 
 
 class PolicyLexer(RegexLexer):

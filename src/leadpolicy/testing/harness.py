@@ -338,7 +338,7 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
                 pairs = [(atom.operand, b) for b in (atom.low, atom.high)
                          if isinstance(b, ast.Literal) and b.kind == "number"]
             for subject, bound in pairs:
-                if not isinstance(subject, (ast.NameRef, ast.DaysSince)):
+                if not isinstance(subject, (ast.NameRef, ast.DaysSince, ast.EventCount, ast.DaysSinceEvent)):
                     continue
                 from leadpolicy.language.formatter import operand as operand_text
 
@@ -350,6 +350,28 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
                 hit = any(value is not None and value == bound.value
                           for value in (ev.value(subject_ir) for ev in evaluators))
                 items.append(CoverageItem("boundary", what, atom.span.line, hit))
+    items += window_edges(policy, decisions)
+    return items
+
+
+def window_edges(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    """Activity windows no case tests at their edge: an event exactly N×24 hours before `now` (outside)."""
+    windows: dict[tuple[str, Decimal], int] = {}
+    for score in policy.scores:
+        for node in score.walk():
+            if isinstance(node, (ast.EventCount, ast.Happened)):
+                windows.setdefault((node.event, node.days), node.span.line)
+            elif isinstance(node, ast.PerRule) and node.window is not None:
+                windows.setdefault((node.field_name, node.window), node.span.line)
+    for item in (*policy.grades, *policy.stages, *policy.routes):
+        for node in item.walk():
+            if isinstance(node, (ast.EventCount, ast.Happened)):
+                windows.setdefault((node.event, node.days), node.span.line)
+    items = []
+    for (event, days), line in windows.items():
+        hit = any(at == d.now - dt.timedelta(days=int(days)) for d in decisions
+                  for at in d.activity.times.get(event, ()))
+        items.append(CoverageItem("boundary", f"{event} exactly {days} days before now", line, hit))
     return items
 
 
