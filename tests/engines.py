@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 import leadpolicy
+from leadpolicy.semantics.activity import Activity, EventReader
 from leadpolicy.semantics.interpreter import evaluate as interpret
 from leadpolicy.warehouse.sqlgen import compile_sql
 
@@ -60,28 +61,43 @@ def typed_rows(policy: leadpolicy.Policy, leads: list[dict]) -> list[dict]:
     return rows
 
 
-def _interpreter(policy, leads, now):
+def _interpreter(policy, leads, now, events):
     out = []
-    for lead in leads:
+    for lead, lead_events in zip(leads, events):
         values, errors = policy._reader.read(lead)
         assert not errors, errors
-        d = interpret(policy.ir, values, now)
+        read, event_errors = EventReader(policy.ir).read(lead_events)
+        assert not event_errors, event_errors
+        d = interpret(policy.ir, values, now, Activity(read))
         out.append({**{k: v.value for k, v in d.scores.items()}, **d.grades, "stage": d.stage, "owner": d.owner,
                     "route": d.route})
     return out
 
 
-def _python(policy, leads, now):
+def _python(policy, leads, now, events):
     out = []
-    for lead in leads:
-        d = policy.evaluate(lead, now)
+    for lead, lead_events in zip(leads, events):
+        d = policy.evaluate(lead, now, events=lead_events)
         out.append({**d.scores, **d.grades, "stage": d.stage, "owner": d.owner, "route": d.route})
     return out
 
 
-def _duckdb(policy, leads, now):
+def event_rows(policy: leadpolicy.Policy, events: list[list[dict]]) -> list[tuple[str, str, dt.datetime]]:
+    """(lead, event, at) rows of an events table: the lead is its case number, `at` an instant in UTC."""
+    rows = []
+    for number, lead_events in enumerate(events):
+        read, errors = EventReader(policy.ir).read(lead_events)
+        assert not errors, errors
+        rows += [(str(number), name, at.astimezone(dt.timezone.utc)) for name, at in read]
+    return rows
+
+
+def _duckdb(policy, leads, now, events):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute('CREATE TABLE events ("lead" VARCHAR, "event" VARCHAR, "at" TIMESTAMPTZ)')
+    if any(events):
+        con.executemany("INSERT INTO events VALUES (?, ?, ?)", event_rows(policy, events))
     fields = policy.ir.fields
     columns = ", ".join(f'"{f.name}" {DUCKDB_TYPES[f.type]}' for f in fields)
     con.execute(f"CREATE TABLE leads ({columns}, case_no INTEGER)")
@@ -89,7 +105,7 @@ def _duckdb(policy, leads, now):
     if rows:
         con.executemany(f"INSERT INTO leads VALUES ({', '.join('?' for _ in range(len(fields) + 1))})",
                         [[r[f.name] for f in fields] + [i] for i, r in enumerate(rows)])
-    query = compile_sql(policy.ir, "duckdb", "leads", now)
+    query = compile_sql(policy.ir, "duckdb", "leads", now, events_table="events", id_column="case_no")
     names = decision_names(policy)
     wanted = ", ".join(f'"{n}"' for n in names)  # only decisions: timestamps would need pytz to fetch
     rows = con.sql(f"SELECT {wanted} FROM ({query.split(chr(10), 2)[2]}) ORDER BY case_no").fetchall()
@@ -109,7 +125,9 @@ def _duckdb_batch(policy, leads, now, folder: Path):
     return [{n: row[n] for n in names} for row in map(json.loads, out.read_text("utf-8").splitlines())]
 
 
-def _spark(policy, leads, now, spark):
+def _spark(policy, leads, now, spark, events):
+    spark.createDataFrame(event_rows(policy, events) or [("", "", dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))],
+                          "lead string, event string, at timestamp").createOrReplaceTempView("events")
     fields = policy.ir.fields
     schema = ", ".join(f"`{f.name}` {SPARK_TYPES[f.type]}" for f in fields) + ", case_no int"
     rows = typed_rows(policy, leads)
@@ -117,11 +135,12 @@ def _spark(policy, leads, now, spark):
     frame.createOrReplaceTempView("leads")
     names = decision_names(policy)
     # Only the decisions come back to Python: pyspark's own conversion of a year-1 timestamp fails.
-    result = spark.sql(compile_sql(policy.ir, "spark", "leads", now)).orderBy("case_no").select(*names).collect()
+    query = compile_sql(policy.ir, "spark", "leads", now, events_table="events", id_column="case_no")
+    result = spark.sql(query).orderBy("case_no").select(*names).collect()
     return [{k: _plain(row[k]) for k in names} for row in result]
 
 
-def _postgres(policy, leads, now, connection):
+def _postgres(policy, leads, now, connection, events):
     """The generated PostgreSQL SQL on a real server, over a table in a database whose default
     collation is "C" (so text folding must not depend on it)."""
     fields = policy.ir.fields
@@ -129,16 +148,22 @@ def _postgres(policy, leads, now, connection):
     columns = ", ".join(f'"{f.name}" {POSTGRES_TYPES[f.type]}' for f in fields)
     with connection.transaction():
         connection.execute("DROP TABLE IF EXISTS leads")
+        connection.execute("DROP TABLE IF EXISTS events")
         connection.execute(f'CREATE TEMP TABLE leads ({columns}, case_no integer) ')
+        connection.execute('CREATE TEMP TABLE events ("lead" text, "event" text, "at" timestamptz)')
         rows = typed_rows(policy, leads)
         placeholders = ", ".join(["%s"] * (len(fields) + 1))
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO leads VALUES ({placeholders})",
                                [[r[f.name] for f in fields] + [i] for i, r in enumerate(rows)])
-        query = compile_sql(policy.ir, "postgres", "leads", now).split("\n", 2)[2]
+            if any(events):
+                cursor.executemany("INSERT INTO events VALUES (%s, %s, %s)", event_rows(policy, events))
+        query = compile_sql(policy.ir, "postgres", "leads", now, events_table="events",
+                            id_column="case_no").split("\n", 2)[2]
         wanted = ", ".join(f'"{n}"' for n in names)
         result = connection.execute(f"SELECT {wanted} FROM ({query}) AS decided ORDER BY case_no").fetchall()
         connection.execute("DROP TABLE leads")
+        connection.execute("DROP TABLE events")
     return [{n: _plain(v) for n, v in zip(names, row)} for row in result]
 
 
@@ -160,19 +185,21 @@ def _jsonable(lead: dict) -> dict:
 
 
 def decide(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.datetime, *, spark=None,
-           folder: Path | None = None, postgres=None) -> list[dict]:
-    """The decisions (scores, grades, stage, owner, route) of `leads` on one engine."""
+           folder: Path | None = None, postgres=None, events: list[list[dict]] | None = None) -> list[dict]:
+    """The decisions (scores, grades, stage, owner, route) of `leads` on one engine; `events[i]` is what
+    lead i did."""
+    events = events if events is not None else [[] for _ in leads]
     if engine == "interpreter":
-        return _interpreter(policy, leads, now)
+        return _interpreter(policy, leads, now, events)
     if engine == "python":
-        return _python(policy, leads, now)
+        return _python(policy, leads, now, events)
     if engine == "duckdb":
-        return _duckdb(policy, leads, now)
+        return _duckdb(policy, leads, now, events)
     if engine == "duckdb-batch":
-        assert folder is not None
+        assert folder is not None and not any(events), "leadpolicy score --events is not built yet"
         return _duckdb_batch(policy, leads, now, folder)
     if engine == "spark":
-        return _spark(policy, leads, now, spark)
+        return _spark(policy, leads, now, spark, events)
     if engine == "postgres":
-        return _postgres(policy, leads, now, postgres)
+        return _postgres(policy, leads, now, postgres, events)
     raise ValueError(engine)

@@ -52,6 +52,25 @@ def test_case_on_engine(case, engine, request, tmp_path):
         assert {k: decision[k] for k in item["expect"]} == item["expect"], (case["name"], item["lead"])
 
 
+# ---------------------------------------------------------------- activity events on every engine
+
+ACTIVITY = yaml.safe_load((Path(__file__).parent / "semantics" / "activity.yaml").read_text("utf-8"))
+# `leadpolicy score --events` (the DuckDB batch) is not built yet: the generated SQL runs on DuckDB here.
+EVENT_ENGINES = [e for e in ENGINES if e != "duckdb-batch"]
+
+
+@pytest.mark.parametrize("engine", EVENT_ENGINES)
+@pytest.mark.parametrize("case", ACTIVITY, ids=[c["name"][:60] for c in ACTIVITY])
+def test_activity_case_on_engine(case, engine, request, tmp_path):
+    policy = policy_from_text(policy_text(case))
+    now = policy._now(case.get("now", DEFAULT_NOW))
+    servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
+    got = decide(engine, policy, [i["lead"] for i in case["leads"]], now, folder=tmp_path,
+                 events=[i["events"] for i in case["leads"]], **servers)
+    for item, decision in zip(case["leads"], got):
+        assert {k: decision[k] for k in item["expect"]} == item["expect"], (case["name"], item)
+
+
 # ---------------------------------------------------------------- generated leads on every engine
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
