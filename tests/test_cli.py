@@ -309,3 +309,20 @@ def test_a_samples_file_checked_without_its_policy_still_has_a_coverage_floor(tm
     assert main(["check", str(tmp_path / "cases" / "x.samples.yaml"), "--min-coverage", "90"]) == 1
     assert "low-coverage: sample coverage 70.8% is below the floor of 90.0%" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "cases" / "x.samples.yaml"), "--min-coverage", "50"]) == 0
+
+
+def test_compile_sql_of_an_activity_policy_needs_and_reads_an_events_table(capsys, tmp_path):
+    policy = str(POLICIES / "inbound-activity.policy")
+    code, _, err = run(capsys, "compile", policy, "--target", "sql", "--now", "2026-11-20T12:00:00-05:00")
+    assert code == 1 and "--events-table" in err and "Traceback" not in err
+    for dialect in ("duckdb", "postgres", "spark", "snowflake", "bigquery"):
+        code, out, err = run(capsys, "compile", policy, "--target", "sql", "--dialect", dialect, "--events-table",
+                             "crm.events", "--id-column", "lead_id", "--now", "2026-11-20T12:00:00-05:00")
+        assert code == 0, err
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(out, read=dialect)
+        tables = {t.name.lower() for t in tree.find_all(exp.Table)}
+        assert {"leads", "events"} <= tables
+        assert any(c.name.lower() == "lead_id" for c in tree.find_all(exp.Column))

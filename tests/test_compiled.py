@@ -323,3 +323,25 @@ def test_the_usual_timestamp_shape_is_a_subset_of_the_schema_pattern(text):
 
     if USUAL_TIMESTAMP.fullmatch(text):
         assert re.fullmatch(TIMESTAMP_PATTERN, text)
+
+
+def test_evaluate_with_events_and_bad_events_name_the_row_and_field():
+    policy = leadpolicy.load(POLICIES / "inbound-activity.policy")
+    lead = {"email": "ana@bigsoft.io", "employees": 1200, "industry": "software", "source": "webinar"}
+    now = "2026-11-20T12:00:00-05:00"
+    events = [{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"},
+              {"event": "pricing_page_view", "at": dt.datetime(2026, 11, 17, 14, tzinfo=dt.timezone.utc)}]
+    decision = policy.evaluate(lead, now=now, events=events)
+    assert (decision.stage, decision.scores["engagement"]) == ("sql", 50)
+    assert any("demo_request in the last 30 days (Nov 18)" in line for line in decision.explanation)
+    assert policy.evaluate(lead, now=now).stage == "nurture"  # the same lead without what it did
+    with pytest.raises(leadpolicy.LeadError) as caught:
+        policy.evaluate(lead, now=now, events=[{"event": "demo_requst", "at": "2026-11-18T10:00:00Z"},
+                                               {"event": "touch", "at": "yesterday"}])
+    fields = [e.field for e in caught.value.errors]
+    assert fields == ["events/1/event", "events/2/at"]
+    assert "did you mean" in str(caught.value) and "demo_request" in str(caught.value)
+    results = list(policy.evaluate_many([{**lead, "id": 7}, {**lead, "id": 8}, {**lead, "id": 9}], now=now,
+                                        events={7: events, 8: [{"event": "nope", "at": now}]}))
+    assert results[0].decision.stage == "sql" and not results[1].ok and results[2].decision.stage == "nurture"
+    assert results[1].errors[0].field == "events/1/event"

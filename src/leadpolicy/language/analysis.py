@@ -180,7 +180,11 @@ class _WorldTruths(Truths):
     def value(self, op: ir.Operand) -> Any:
         if isinstance(op, ir.Const):
             return op.value
-        return self.world[("days", op.field) if isinstance(op, ir.DaysSince) else ("ref", op.name)]
+        if isinstance(op, ir.DaysSince):
+            return self.world[("days", op.field)]
+        if isinstance(op, ir.Ref):
+            return self.world[("ref", op.name)]
+        raise TypeError(f"activity is never a decidable atom's operand: {op!r}")  # see _Space._collect
 
 
 class _InWorld(Visitor):

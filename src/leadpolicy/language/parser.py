@@ -352,8 +352,9 @@ class _ToAst(Transformer_NonRecursive):
         if len(c) - (reason is not None) == 5:  # per EVENT in last N days up to M
             _days_word(c[3])
             window = Decimal(str(c[2]))
-        return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(c[-2 if reason is not None else -1])),
-                           reason=reason, window=window, span=_span(meta))
+        cap = c[-2 if reason is not None else -1]
+        return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(cap)), reason=reason,
+                           window=window, span=_span(meta))
 
     def decay(self, meta, c):
         since_event = len(c) == 4

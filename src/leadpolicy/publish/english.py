@@ -79,8 +79,8 @@ class _Plain(Visitor):
 
     def visit_TextMatch(self, node: ast.TextMatch, nested: bool) -> str:
         values = _listing([f'"{v}"' for v in node.values], "or")
-        verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with", "starts_any": "starts with",
-                "ends": "ends with", "ends_any": "ends with"}[node.how]
+        verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with",
+                "starts_any": "starts with", "ends": "ends with", "ends_any": "ends with"}[node.how]
         return f"{operand(node.operand)} {verb} {values}"
 
     def visit_Happened(self, node: ast.Happened, nested: bool) -> str:

@@ -75,7 +75,8 @@ class EventReader:
                 name, at = item.get("event"), item.get("at")
                 if at.__class__ is dt.datetime and at.tzinfo.__class__ is dt.timezone and name.__class__ is str \
                         and (declared is None or name in declared) and name.strip(BLANK):
-                    events.append((name, at))  # the common case: a known name and a fixed-offset time
+                    # the common case: a known name and a fixed-offset time
+                    events.append((name, at))
                     continue
             elif isinstance(item, Mapping):
                 name, at = item.get("event"), item.get("at")
@@ -92,7 +93,7 @@ class EventReader:
             if isinstance(instant, str):
                 errors.append(EventError(row, "at", instant))
                 continue
-            events.append((name, instant))
+            events.append((str(name), instant))
         return events, errors
 
 
@@ -112,19 +113,19 @@ class Activity:
     def within(self, event: str, days: Any, now: dt.datetime) -> list[dt.datetime]:
         """The event's times in the window of `days` days up to `now`, oldest first."""
         values = self.times.get(event, ())
-        high = bisect.bisect_right(values, now)  # type: ignore[arg-type]
-        low = bisect.bisect_right(values, now - DAY * int(days), 0, high)  # type: ignore[arg-type]
+        high = bisect.bisect_right(values, now)
+        low = bisect.bisect_right(values, now - DAY * int(days), 0, high)
         return list(values[low:high])
 
     def count(self, event: str, days: Any, now: dt.datetime) -> int:
         values = self.times.get(event, ())
-        high = bisect.bisect_right(values, now)  # type: ignore[arg-type]
-        return high - bisect.bisect_right(values, now - DAY * int(days), 0, high)  # type: ignore[arg-type]
+        high = bisect.bisect_right(values, now)
+        return high - bisect.bisect_right(values, now - DAY * int(days), 0, high)
 
     def last(self, event: str, now: dt.datetime) -> dt.datetime | None:
         """The latest time of the event at or before `now`."""
         values = self.times.get(event, ())
-        high = bisect.bisect_right(values, now)  # type: ignore[arg-type]
+        high = bisect.bisect_right(values, now)
         return values[high - 1] if high else None
 
 

@@ -397,7 +397,7 @@ def _explain_score(result: ScoreResult, score: ir.Score, ev: Evaluator) -> str:
             count = node.per
             text += (f": {ev.activity.count(count.event, count.days, ev.now)} in the last "
                      f"{number_text(count.days)} days ({ev.dates(count)})")
-        elif isinstance(node, ir.PerRule) and node.per.kind is ir.RefKind.SCORE:
+        elif isinstance(node, ir.PerRule) and isinstance(node.per, ir.Ref) and node.per.kind is ir.RefKind.SCORE:
             text += f": {node.per.name} {_show_value(ev.env.get(node.per.name))}"
         if isinstance(node, ir.PerRule):
             text += f" (capped at {number_text(node.cap)})" if rule.capped else ""

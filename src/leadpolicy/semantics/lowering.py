@@ -112,8 +112,8 @@ class Lowering(Visitor):
                             tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
 
     def visit_Happened(self, node: ast.Happened, text: str) -> ir.Condition:
-        return ir.Happened(ir.EventCount(node.event, node.days, f"count {node.event} in last {dec_text(node.days)} days"),
-                           text)
+        count_text = f"count {node.event} in last {dec_text(node.days)} days"
+        return ir.Happened(ir.EventCount(node.event, node.days, count_text), text)
 
     def visit_IsMissing(self, node: ast.IsMissing, text: str) -> ir.Condition:
         return ir.IsMissing(self.operand(node.operand), node.negated, text)

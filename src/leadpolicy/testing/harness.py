@@ -322,7 +322,8 @@ def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[Covera
             items.append(CoverageItem("route", f"{', '.join(route.stages)} -> {entry.label}", entry.span.line,
                                       any(d.route_entry == (ri, ei) for d in decisions)))
     policy_ir = lower(policy)
-    evaluators = [Evaluator(policy_ir, d.env, d.now, d.activity) for d in decisions]  # each lead's values, for the boundaries
+    # each lead's values and events, for the boundaries
+    evaluators = [Evaluator(policy_ir, d.env, d.now, d.activity) for d in decisions]
     lowering = Lowering(symbol_table(policy))
     conditions = [r.condition for s in policy.scores for r in s.rules if isinstance(r, ast.PointsRule)]
     conditions += [e.condition for g in policy.grades for e in g.entries if e.condition is not None]

@@ -364,7 +364,7 @@ class _SqlGen(Visitor):
             counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
                                    expressions=[_lit(0)]) if isinstance(op, ir.EventCount)
                       else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
-            on = exp.EQ(this=exp.cast(exp.column(id_column, table="lpl", quoted=True), "VARCHAR"),
+            on: exp.Expr = exp.EQ(this=exp.cast(exp.column(id_column, table="lpl", quoted=True), "VARCHAR"),
                         expression=exp.column("#lead", table="lpa", quoted=True))
             select = (exp.select(exp.Column(this=exp.Star(), table=leads),
                                  *(exp.alias_(c, activity_column(op), quoted=True)

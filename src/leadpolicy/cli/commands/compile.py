@@ -28,6 +28,11 @@ def register(sub) -> None:
     p.add_argument("--dialect", choices=("duckdb", "postgres", "spark", "snowflake", "bigquery"), default="duckdb",
                    help="SQL dialect for --target sql (default: duckdb)")
     p.add_argument("--table", default="leads", help="the leads table for --target sql (default: leads)")
+    p.add_argument("--events-table", metavar="TABLE",
+                   help="for --target sql: the events table (columns lead, event, at) a policy that scores activity "
+                        "reads")
+    p.add_argument("--id-column", default="id", metavar="COLUMN",
+                   help="the leads table's column that events' lead refers to (default: id)")
     add_now(p, "evaluation time written into the SQL (ISO 8601); default: the current time")
 
 
@@ -43,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
         try:
-            text = compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, loaded.policy.timezone))
+            text = compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, loaded.policy.timezone),
+                               events_table=args.events_table, id_column=args.id_column)
         except (UnsupportedError, ValueError) as exc:
             print(f"leadpolicy compile: {exc}", file=sys.stderr)
             return EXIT_PROBLEMS

@@ -45,9 +45,8 @@ def events(ctx: Context) -> None:
                 event(ctx, name, item)
     for rule in ctx.policy.recycle_rules:
         event(ctx, rule.event, rule)
-    outcome_blocks = ctx.policy.of(ast.Outcomes)
-    for extra in outcome_blocks[1:]:
-        ctx.report("duplicate-block", "a second outcomes block", extra)
+    for extra_outcomes in ctx.policy.of(ast.Outcomes)[1:]:
+        ctx.report("duplicate-block", "a second outcomes block", extra_outcomes)
     kinds: dict[str, ast.Outcome] = {}
     for outcome in ctx.policy.outcomes:
         if outcome.kind not in OUTCOME_KINDS:

@@ -140,7 +140,8 @@ def percents(ctx: Context, sla: ast.Sla) -> None:
     for extra in sla.all(ast.Warn)[1:]:
         ctx.report("duplicate-block", f"sla {sla.name} has a second warn", extra)
     clocked = sla.first(ast.ClockLimit) is not None
-    for node in (*sla.all(ast.Warn), *sla.all(ast.Escalate)):
+    steps: tuple[ast.Warn | ast.Escalate, ...] = (*sla.all(ast.Warn), *sla.all(ast.Escalate))
+    for node in steps:
         if node.percent <= 0:
             ctx.report("bad-value", f"{node.percent}% is not above zero", node)
         if not clocked:
