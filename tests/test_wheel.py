@@ -56,4 +56,4 @@ def test_a_virtualenv_with_only_the_wheel_checks_the_policies(wheel, tmp_path):
     result = subprocess.run([str(python), "-m", "leadpolicy", "check", "policies"], cwd=work, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 policies, 0 error(s)" in result.stdout
+    assert "3 policies, 0 error(s)" in result.stdout
