@@ -42,6 +42,11 @@ def literal(lit: ast.Literal) -> str:
     return str(lit.value)
 
 
+def window(event: str, days: Decimal) -> str:
+    """`EVENT in last N days`, as an activity window is written."""
+    return f"{event} in last {number(days)} days"
+
+
 def operand(node: ast.Node) -> str:
     if isinstance(node, ast.Literal):
         return literal(node)
@@ -50,7 +55,7 @@ def operand(node: ast.Node) -> str:
     if isinstance(node, ast.DaysSince):
         return f"days since {node.field_name}"
     if isinstance(node, ast.EventCount):
-        return f"count {node.event} in last {number(node.days)} days"
+        return f"count {window(node.event, node.days)}"
     if isinstance(node, ast.DaysSinceEvent):
         return f"days since last {node.event}"
     raise TypeError(f"not an operand: {node!r}")
@@ -100,7 +105,7 @@ class _Source(Visitor):
         return f"{subject} {word} {quote(node.values[0])}"
 
     def visit_Happened(self, node: ast.Happened) -> str:
-        return f"{node.event} in last {number(node.days)} days"
+        return window(node.event, node.days)
 
     def visit_IsMissing(self, node: ast.IsMissing) -> str:
         return f"{operand(node.operand)} is {'present' if node.negated else 'missing'}"
@@ -248,9 +253,8 @@ def rule_text(rule: ast.Node, points_width: int = 0) -> str:
     if isinstance(rule, ast.PointsRule):
         return f"{number(rule.points, signed=True).ljust(points_width)} when {condition(rule.condition)}"
     if isinstance(rule, ast.PerRule):
-        window = f" in last {number(rule.window)} days" if rule.window is not None else ""
-        return (f"{number(rule.points, signed=True).ljust(points_width)} per {rule.field_name}{window} "
-                f"up to {number(rule.cap)}")
+        per = window(rule.field_name, rule.window) if rule.window is not None else rule.field_name
+        return f"{number(rule.points, signed=True).ljust(points_width)} per {per} up to {number(rule.cap)}"
     if isinstance(rule, ast.Decay):
         since = f"last {rule.field_name}" if rule.since_event else rule.field_name
         return f"decay {number(rule.percent)}% every {number(rule.every_days)} days since {since}"

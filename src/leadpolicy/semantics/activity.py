@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
@@ -35,8 +36,6 @@ class EventReader:
     """Reads event rows (`{"event": ..., "at": ...}`) for one policy, as `LeadReader` reads leads."""
 
     def __init__(self, policy: ir.Policy):
-        import re
-
         self.declared = frozenset(e.name for e in policy.events) if policy.declares_events else None
         self.tz = ZoneInfo(policy.timezone)
         self._shape = re.compile(TIMESTAMP_PATTERN)

@@ -416,8 +416,8 @@ class _Generator(Visitor):
                 if isinstance(rule.per, ir.EventCount):
                     w.line(f"{units} = {var}")
                 else:
-                    w.line(f"{units} = 0 if {'{var} is None or ' if nullable else ''}{var} <= 0 else floor_units({var})"
-                           .replace("{var}", var))
+                    missing = f"{var} is None or " if nullable else ""
+                    w.line(f"{units} = 0 if {missing}{var} <= 0 else floor_units({var})")
                 w.line(f"{p} = {amount} * {units}")
                 w.line(f"if {p} > {cap}:")
                 w.indent(); w.line(f"{p} = {cap}"); w.outdent()

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as condition_text
-from leadpolicy.language.formatter import condition_texts, format_policy, literal
-from leadpolicy.language.formatter import number as dec_text
+from leadpolicy.language.formatter import condition_texts, format_policy, literal, window
 from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.visitor import Visitor
@@ -112,8 +111,7 @@ class Lowering(Visitor):
                             tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
 
     def visit_Happened(self, node: ast.Happened, text: str) -> ir.Condition:
-        count_text = f"count {node.event} in last {dec_text(node.days)} days"
-        return ir.Happened(ir.EventCount(node.event, node.days, count_text), text)
+        return ir.Happened(ir.EventCount(node.event, node.days, "count " + window(node.event, node.days)), text)
 
     def visit_IsMissing(self, node: ast.IsMissing, text: str) -> ir.Condition:
         return ir.IsMissing(self.operand(node.operand), node.negated, text)
@@ -150,8 +148,7 @@ class Lowering(Visitor):
 
     def per(self, rule: ast.PerRule) -> ir.Ref | ir.EventCount:
         if rule.window is not None:
-            return ir.EventCount(rule.field_name, rule.window,
-                                 f"count {rule.field_name} in last {dec_text(rule.window)} days")
+            return ir.EventCount(rule.field_name, rule.window, "count " + window(rule.field_name, rule.window))
         sym = self.symbols[rule.field_name]
         return ir.Ref(rule.field_name, REF_KINDS[sym.kind], sym.type, sym.nullable, rule.field_name)
 
