@@ -112,15 +112,21 @@ def _duckdb(policy, leads, now, events):
     return [{n: _plain(v) for n, v in zip(names, row)} for row in rows]
 
 
-def _duckdb_batch(policy, leads, now, folder: Path):
-    """`leadpolicy score` on a JSON Lines file: text conversion, validation and the generated SQL."""
-    from leadpolicy.warehouse.batch import run
+def _batch(policy, leads, now, folder: Path, events, engine: str):
+    """`leadpolicy score` on a JSON Lines file: text conversion, validation and the generated SQL (or
+    the compiled Python); with events, an events file joined on a `case_no` column."""
+    from leadpolicy.warehouse.batch import EventInput, run
 
     source = folder / "leads.jsonl"
-    source.write_text("".join(json.dumps(_jsonable(lead)) + "\n" for lead in leads), "utf-8")
+    source.write_text("".join(json.dumps({**_jsonable(lead), "case_no": i}) + "\n" for i, lead in enumerate(leads)),
+                      "utf-8")
+    events_file = folder / "events.jsonl"
+    events_file.write_text("".join(json.dumps({"lead": lead, "event": name, "at": at.isoformat()}) + "\n"
+                                   for lead, name, at in event_rows(policy, events)), "utf-8")
     out = folder / "scored.jsonl"
-    result, _, _ = run(policy, source, out, now, "duckdb")
+    result, _, _ = run(policy, source, out, now, engine, events=EventInput(events_file, "case_no"))
     assert result.rejected == 0, result.rejects
+    assert result.events is not None and result.events.rejected == 0, result.events
     names = decision_names(policy)
     return [{n: row[n] for n in names} for row in map(json.loads, out.read_text("utf-8").splitlines())]
 
@@ -195,9 +201,9 @@ def decide(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.da
         return _python(policy, leads, now, events)
     if engine == "duckdb":
         return _duckdb(policy, leads, now, events)
-    if engine == "duckdb-batch":
-        assert folder is not None and not any(events), "leadpolicy score --events is not built yet"
-        return _duckdb_batch(policy, leads, now, folder)
+    if engine in ("duckdb-batch", "python-batch"):
+        assert folder is not None
+        return _batch(policy, leads, now, folder, events, engine.split("-")[0])
     if engine == "spark":
         return _spark(policy, leads, now, spark, events)
     if engine == "postgres":

@@ -55,8 +55,8 @@ def test_case_on_engine(case, engine, request, tmp_path):
 # ---------------------------------------------------------------- activity events on every engine
 
 ACTIVITY = yaml.safe_load((Path(__file__).parent / "semantics" / "activity.yaml").read_text("utf-8"))
-# `leadpolicy score --events` (the DuckDB batch) is not built yet: the generated SQL runs on DuckDB here.
-EVENT_ENGINES = [e for e in ENGINES if e != "duckdb-batch"]
+# and `leadpolicy score --events --engine python`, whose event files are read as the DuckDB batch reads them
+EVENT_ENGINES = [*ENGINES, "python-batch"]
 
 
 @pytest.mark.parametrize("engine", EVENT_ENGINES)
@@ -69,6 +69,27 @@ def test_activity_case_on_engine(case, engine, request, tmp_path):
                  events=[i["events"] for i in case["leads"]], **servers)
     for item, decision in zip(case["leads"], got):
         assert {k: decision[k] for k in item["expect"]} == item["expect"], (case["name"], item)
+
+
+@pytest.mark.parametrize("engine", EVENT_ENGINES)
+def test_v2_reference_lead_cases_on_engine(engine, request, tmp_path):
+    """Every lead case of the v2 reference as agreed, on every engine (the harness runs the interpreter)."""
+    from leadpolicy.testing.harness import load_samples
+
+    from .conftest import REFERENCE_COPY
+
+    policy = __import__("leadpolicy").load(REFERENCE_COPY / "inbound-activity.policy")
+    doc, _ = load_samples(REFERENCE_COPY / "inbound-activity.samples.yaml")
+    cases = [c for c in doc.data["leads"] if "invalid" not in c["expect"]]
+    plain = lambda v: v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v  # noqa: E731
+    leads = [{k: plain(v) for k, v in c["lead"].items()} for c in cases]
+    events = [[{"event": e["event"], "at": plain(e["at"])} for e in c.get("events", [])] for c in cases]
+    servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
+    got = decide(engine, policy, leads, policy._now(doc.data["now"]), folder=tmp_path, events=events, **servers)
+    assert len(cases) == 7
+    for case, decision in zip(cases, got):
+        want = {k: v for k, v in case["expect"].items() if k != "fired"}
+        assert {k: decision[k] for k in want} == want, case["name"]
 
 
 # ---------------------------------------------------------------- generated leads on every engine

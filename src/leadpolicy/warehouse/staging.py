@@ -120,8 +120,9 @@ class Staged:
     column_types: dict[int, str] = field(default_factory=dict)  # Parquet: each column's DuckDB type
 
 
-def stage(con, path: Path, fmt: str) -> Staged:
-    """Load the file into table `raw`.
+def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
+    """Load the file into table `table` (its helper tables are named after it, so two files can be
+    staged in one database).
 
     Every column is staged under a positional name (`#0`, `#1`, ... as text; `#o0`, ... as
     originals) that no field, score or input column can have, so a column of the file named like
@@ -133,59 +134,67 @@ def stage(con, path: Path, fmt: str) -> Staged:
         raise DataFileError(f"{path}: no such file")
     try:
         if fmt == "csv":
-            return _stage_csv(con, path)
+            return _stage_csv(con, path, table)
         if fmt == "jsonl":
-            return _stage_jsonl(con, path)
-        return _stage_parquet(con, path)
+            return _stage_jsonl(con, path, table)
+        return _stage_parquet(con, path, table)
     except duckdb.Error as exc:
         raise DataFileError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
 
 
-def _stage_csv(con, path: Path) -> Staged:
+def _stage_csv(con, path: Path, table: str) -> Staged:
     # Read without a header, so the header's cells arrive exactly as written (DuckDB would rename
     # "Email" and "email" to "Email" and "email_1"); they are record 0.
-    con.execute("CREATE TABLE csv_in AS SELECT row_number() OVER () AS \"#n\", * FROM "
-                "read_csv(?, all_varchar = true, header = false, store_rejects = true)", [str(path)])
-    inner = [r[0] for r in con.execute("DESCRIBE csv_in").fetchall()][1:]
-    bad = con.execute("SELECT line, any_value(error_message), any_value(csv_line) FROM reject_errors "
+    csv_in, errors, line_map = (quoted(f"{table}_{part}") for part in ("csv_in", "reject_errors", "line_map"))
+    con.execute(f"CREATE TABLE {csv_in} AS SELECT row_number() OVER () AS \"#n\", * FROM "
+                f"read_csv(?, all_varchar = true, header = false, store_rejects = true, "
+                f"rejects_table = {_text(table + '_reject_errors')}, rejects_scan = {_text(table + '_reject_scans')})",
+                [str(path)])
+    inner = [r[0] for r in con.execute(f"DESCRIBE {csv_in}").fetchall()][1:]
+    bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line) FROM {errors} "
                       "GROUP BY line ORDER BY line").fetchall()
     problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
                 for line, message, text in bad if int(line) > 1]
-    _map_lines(con, "csv_in", [int(b[0]) for b in bad])
-    header_row = con.execute("SELECT * EXCLUDE (\"#n\") FROM csv_in JOIN line_map ON k = \"#n\" "
+    _map_lines(con, csv_in, [int(b[0]) for b in bad], line_map)
+    header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} JOIN {line_map} ON k = \"#n\" "
                              "WHERE record = 0").fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
     names = [cell if cell not in (None, "") else f"column{i + 1}" for i, cell in enumerate(header_row[0][:-2])]
     columns = ", ".join(f"{quoted(c)} AS {quoted(text_column(i))}" for i, c in enumerate(inner))
-    con.execute(f"CREATE TABLE raw AS SELECT record AS {ROW}, {columns} FROM csv_in JOIN line_map ON k = \"#n\" "
-                "WHERE record > 0")
+    con.execute(f"CREATE TABLE {quoted(table)} AS SELECT record AS {ROW}, {columns} FROM {csv_in} "
+                f"JOIN {line_map} ON k = \"#n\" WHERE record > 0")
     return Staged(names, problems, False)
 
 
-def _stage_jsonl(con, path: Path) -> Staged:
+def _stage_jsonl(con, path: Path, table: str) -> Staged:
     # One line, one record. A line DuckDB cannot read (a byte that is not UTF-8) is rejected on its own;
     # long lines are fine up to MAX_LINE.
-    con.execute("CREATE TABLE lines_in AS SELECT row_number() OVER () AS \"#n\", line FROM read_csv(?, "
+    lines_in, errors, line_map, lines, checked = (
+        quoted(f"{table}_{part}") for part in ("lines_in", "reject_errors", "line_map", "lines", "checked"))
+    con.execute(f"CREATE TABLE {lines_in} AS SELECT row_number() OVER () AS \"#n\", line FROM read_csv(?, "
                 "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
-                f"auto_detect = false, store_rejects = true, max_line_size = {MAX_LINE})", [str(path)])
-    bad = con.execute("SELECT line, any_value(error_message) FROM reject_errors GROUP BY line ORDER BY line"
+                f"auto_detect = false, store_rejects = true, max_line_size = {MAX_LINE}, "
+                f"rejects_table = {_text(table + '_reject_errors')}, rejects_scan = {_text(table + '_reject_scans')})",
+                [str(path)])
+    bad = con.execute(f"SELECT line, any_value(error_message) FROM {errors} GROUP BY line ORDER BY line"
                       ).fetchall()
     unreadable = [{"row": int(line), "field": "", "problem": f"unreadable line: {message.splitlines()[0]}",
                    "raw": ""} for line, message in bad]
-    _map_lines(con, "lines_in", [int(b[0]) for b in bad])
-    con.execute(f"CREATE TABLE lines AS SELECT record + 1 AS {ROW}, line FROM lines_in JOIN line_map ON k = \"#n\"")
-    con.execute("DELETE FROM lines WHERE trim(line) = ''")
-    con.execute("CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
-                "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines")
+    _map_lines(con, lines_in, [int(b[0]) for b in bad], line_map)
+    con.execute(f"CREATE TABLE {lines} AS SELECT record + 1 AS {ROW}, line FROM {lines_in} "
+                f"JOIN {line_map} ON k = \"#n\"")
+    con.execute(f"DELETE FROM {lines} WHERE trim(line) = ''")
+    con.execute(f"CREATE TABLE {checked} AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
+                f"json_valid(line) THEN line END) = 'OBJECT' AS ok FROM {lines}")
     problems = unreadable + [
         {"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]}
-        for row, line in con.execute(f"SELECT {ROW}, line FROM checked WHERE NOT ok ORDER BY {ROW}").fetchall()]
+        for row, line in con.execute(f"SELECT {ROW}, line FROM {checked} WHERE NOT ok ORDER BY {ROW}").fetchall()]
     # Keys in the order they first appear: by line, then by place in the line.
     keys = [r[0] for r in con.execute(
         "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
         f"{ROW} AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) "
-        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first").fetchall()]
+        f"AS place FROM {checked} WHERE ok) GROUP BY key) ORDER BY first").fetchall()]
     parts = []
     for i, key in enumerate(keys):
         path_text = exp.Literal.string("$." + json_quote(key))
@@ -193,16 +202,21 @@ def _stage_jsonl(con, path: Path) -> Staged:
                                 text_column(i), quoted=True).sql("duckdb"))
         parts.append(exp.alias_(exp.func("json_extract", exp.column("line"), path_text),
                                 original_column(i), quoted=True).sql("duckdb"))
-    con.execute(f"CREATE TABLE raw AS SELECT {ROW}{''.join(', ' + p for p in parts)} FROM checked WHERE ok")
+    con.execute(f"CREATE TABLE {quoted(table)} AS SELECT {ROW}{''.join(', ' + p for p in parts)} "
+                f"FROM {checked} WHERE ok")
     return Staged(keys, problems, True)
 
 
-def _map_lines(con, table: str, bad_lines: list[int]) -> None:
+def _map_lines(con, table: str, bad_lines: list[int], line_map: str) -> None:
     """Table `line_map` (k, record): the k-th row DuckDB read is the k-th line it did not reject;
     lines count from 1, and `record` is the line number less one."""
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] + len(bad_lines)
-    con.execute("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
+    con.execute(f"CREATE TABLE {line_map} AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
                 "FROM range(1, ? + 1) t(l) WHERE l NOT IN (SELECT unnest(?::BIGINT[]))", [total, bad_lines])
+
+
+def _text(value: str) -> str:
+    return exp.Literal.string(value).sql("duckdb")
 
 
 def json_quote(key: str) -> str:
@@ -210,7 +224,7 @@ def json_quote(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _stage_parquet(con, path: Path) -> Staged:
+def _stage_parquet(con, path: Path, table: str) -> Staged:
     """A view, not a copy: Parquet is already columnar and typed, so each later step reads only the
     columns it needs, and a column's text is worked out only where a field reads its text."""
     source = f"read_parquet({exp.Literal.string(str(path)).sql('duckdb')}, file_row_number = true)"
@@ -220,6 +234,6 @@ def _stage_parquet(con, path: Path) -> Staged:
     for i, name in enumerate(names):
         parts.append(f"CAST({quoted(name)} AS VARCHAR) AS {quoted(text_column(i))}")
         parts.append(f"{quoted(name)} AS {quoted(original_column(i))}")
-    con.execute(f"CREATE VIEW raw AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
+    con.execute(f"CREATE VIEW {quoted(table)} AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
                 f"FROM {source}")
     return Staged(names, [], True, {i: str(r[1]) for i, r in enumerate(described)})

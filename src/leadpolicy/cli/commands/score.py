@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     load_or_report,
@@ -23,8 +24,11 @@ def register(sub) -> None:
                               "  leadpolicy score policies/inbound-b2b.policy leads.parquet -o scored.parquet\n"
                               "  leadpolicy score policies/inbound-b2b.policy leads.csv -o scored.jsonl "
                               "--engine python "
-                              "--now 2026-11-20T12:00:00Z\n\nthe run ends with: read N, scored M, rejected K "
-                              "(always N = M + K)\n")
+                              "--now 2026-11-20T12:00:00Z\n"
+                              "  leadpolicy score policies/inbound-activity.policy leads.csv --events events.jsonl "
+                              "--id-column lead_id\n\n"
+                              "the run ends with: read N, scored M, rejected K (always N = M + K); with --events also\n"
+                              "events: read E, used U, rejected R (always E = U + R)\n")
     p.add_argument("policy")
     p.add_argument("leads", help="a .csv, .jsonl or .parquet file")
     p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
@@ -37,24 +41,39 @@ def register(sub) -> None:
                    help="fail when a policy field is not a column of the file, or a column looks like a "
                         "misspelled field (without it, both are warnings)")
     p.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+    p.add_argument("--events", metavar="FILE",
+                   help="what leads did, for a policy that scores activity: a .csv, .jsonl or .parquet file with "
+                        "columns lead, event and at")
+    p.add_argument("--id-column", default="id", metavar="COLUMN",
+                   help="the leads file's column that the events' lead refers to (default: id)")
+    p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the events' extension")
+    p.add_argument("--events-rejects", metavar="FILE",
+                   help="default: EVENTS_NAME.rejects.csv beside the output")
 
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
-    from leadpolicy.warehouse.batch import BatchError, run
+    from leadpolicy.warehouse.batch import BatchError, EventInput, run
 
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
     policy = Policy(loaded.policy, lower(loaded.policy))
     now = parse_now(args.now, loaded.policy.timezone)
+    if policy.ir.activity and args.events is None:
+        print(f"leadpolicy score: the policy scores what leads did ({policy.ir.activity[0].text}); give the "
+              "events file with --events FILE", file=sys.stderr)
+        return EXIT_USAGE
+    events = None if args.events is None else EventInput(
+        Path(args.events), args.id_column, args.events_format,
+        Path(args.events_rejects) if args.events_rejects else None)
     progress = sys.stderr.isatty() and not os.environ.get("CI")
     from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
     if args.engine == "duckdb":
         try:
-            compile_sql(policy.ir, "duckdb", "leads", now)
+            compile_sql(policy.ir, "duckdb", "leads", now, events_table="events")
         except UnsupportedError as exc:
             print(f"leadpolicy score: this policy has no SQL form ({exc}); score it with --engine python",
                   file=sys.stderr)
@@ -62,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
     try:
         result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
-                                   args.leads_format, args.strict_columns, warn)
+                                   args.leads_format, args.strict_columns, warn, events)
     except BatchError as exc:
         print(f"leadpolicy score: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -73,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.rejected} rejected row(s) written to {rejects}; the first:")
         for r in sorted(result.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
             print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
+    if result.events is not None and result.events.rejects_path is not None:
+        print(f"{result.events.rejected} rejected event row(s) written to {result.events.rejects_path}; the first:")
+        for r in sorted(result.events.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
+            print(f"  {args.events}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
     print(result.summary())
     if args.max_rejects is not None and result.rejected > args.max_rejects:
         print(f"leadpolicy score: {result.rejected} rejected rows, more than --max-rejects {args.max_rejects}",

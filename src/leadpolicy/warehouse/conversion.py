@@ -1,0 +1,166 @@
+"""Each cell of a staged data file read as its field's type, in SQL, with the reason a cell does not fit.
+
+A cell is read as a CSV cell's text is (docs/leads.md, "CSV"), the way `LeadReader` reads it in
+Python, so both engines accept and reject exactly the same rows; a typed Parquet column that
+already holds its field's values is used as it is (`typed_source`, docs/warehouse.md).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.semantics.ir import Field as IrField
+from leadpolicy.semantics.leads import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS
+from leadpolicy.warehouse import staging
+
+ROW = staging.ROW
+_q = staging.quoted
+
+
+def _col(name: str) -> exp.Expr:
+    return exp.column(name, quoted=True)
+
+
+# Input column types whose values are already what a field holds, so they are used as they are,
+# never re-read through text. FLOAT is not here: its text is the shortest float32 form ("0.1"),
+# which reads as a different double than the float32 itself. Wider integers and decimals neither:
+# beyond 2**53 their conversion to a double is not guaranteed to round as reading the text does.
+TYPED_SOURCES = {
+    "number": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "DOUBLE"},
+    "yes/no": {"BOOLEAN"}, "date": {"DATE"}, "timestamp": {"TIMESTAMP WITH TIME ZONE"},
+    "text": {"VARCHAR"}, "one of": {"VARCHAR"},
+}
+
+
+def typed_source(kind: str, column_type: str | None) -> bool:
+    """Whether a column of this type holds a field of this kind as it is."""
+    if column_type is None:
+        return False
+    if kind == "number" and column_type.startswith("DECIMAL("):
+        width = int(column_type[len("DECIMAL("):].split(",")[0])
+        return width <= 15  # whole part and scale exact in a double, so value / 10**scale rounds once
+    return column_type in TYPED_SOURCES.get(kind, set())
+
+
+def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
+    """`_conversion` for a column already of the field's type (not text: text fields always take
+    the text path, which for a VARCHAR column is the column itself)."""
+    b, v = _col(f"#b{i}"), _col(f"#v{i}")
+    out: dict[str, exp.Expr] = {"trimmed": exp.Null(), "blank": exp.Is(this=source.copy(), expression=exp.Null())}
+    error: exp.Expr = exp.Null()
+    if f.type == "number":
+        out["value"] = exp.cast(source.copy(), "DOUBLE")
+        error = exp.Case().when(exp.and_(exp.not_(b.copy()), exp.not_(exp.func("isfinite", v.copy()))),
+                                exp.Literal.string("number"))
+    else:
+        out["value"] = source.copy()
+    out["final"] = v.copy()
+    if f.required:
+        error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
+    out["error"] = error
+    return out
+
+
+def _conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
+    """For field number i read from `source` (a staged text column, or NULL), the expressions of
+    three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
+    and 'error' (layer 3, from layer 2). Each is computed once per row. Helper columns are named
+    `#t0`, `#b0`, ...: no field and no staged input column can have such a name."""
+    col, kind = source, f.type
+    t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
+    out: dict[str, exp.Expr] = {
+        "trimmed": exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
+        "blank": exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
+                         exp.EQ(this=t.copy(), expression=exp.Literal.string(""))),
+    }
+    not_blank = exp.not_(b.copy())
+    error: exp.Expr = exp.Null()
+    if kind in ("text", "one of"):
+        out["value"] = col.copy()
+        out["final"] = col.copy()
+        if kind == "one of":
+            outside = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f.choices]))
+            error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
+    else:
+        if kind == "yes/no":
+            lowered = exp.Lower(this=t.copy())
+            yes = [exp.Literal.string(w) for w, x in YES_WORDS.items() if x]
+            no = [exp.Literal.string(w) for w, x in YES_WORDS.items() if not x]
+            out["value"] = exp.Case().when(exp.In(this=lowered.copy(), expressions=yes), exp.Boolean(this=True)).when(
+                exp.In(this=lowered.copy(), expressions=no), exp.Boolean(this=False))
+            bad: exp.Expr = exp.Is(this=v.copy(), expression=exp.Null())
+        else:
+            pattern, type_ = {"number": (NUMBER_PATTERN, "DOUBLE"), "date": (DATE_PATTERN, "DATE"),
+                              "timestamp": (TIMESTAMP_PATTERN, "TIMESTAMPTZ")}[kind]
+            shaped = exp.RegexpLike(this=t.copy(), expression=exp.Literal.string(pattern))
+            out["value"] = exp.Case().when(shaped, exp.TryCast(this=t.copy(), to=exp.DataType.build(type_)))
+            bad = exp.Is(this=v.copy(), expression=exp.Null())
+            if kind == "number":
+                bad = exp.or_(bad, exp.not_(exp.func("isfinite", v.copy())))
+        out["final"] = exp.Case().when(b.copy(), exp.Null()).else_(v.copy())
+        error = exp.Case().when(exp.and_(not_blank, bad), exp.Literal.string(kind))
+    if f.required:
+        error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
+    out["error"] = error
+    return out
+
+
+PROBLEMS = {
+    "required": "is required but missing",
+    "number": "expected a number, got text {value!r}",
+    "yes/no": "expected yes/no, got text {value!r}",
+    "date": "{value!r} is not a date (YYYY-MM-DD)",
+    "timestamp": "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
+    "not-a-choice": "{value!r} is not one of: {choices}",
+}
+
+
+def problem(f: IrField, code: str, value: str | None) -> str:
+    text = PROBLEMS[code].format(value=value, choices=", ".join(f.choices))
+    if code == "not-a-choice":
+        hint = did_you_mean(str(value), f.choices)
+        text += f" ({hint})" if hint else ""
+    return text
+
+
+def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
+                   column_types: dict[int, str], source_table: str = "raw", prefix: str = "") -> None:
+    """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`."""
+    converted, bad_rows, bad, good = (_q(prefix + name) for name in ("converted", "bad_rows", "bad", "typed"))
+    sources: list[str | None] = []
+    parts = []
+    for i, f in enumerate(fields):
+        index = field_column.get(f.name)
+        typed = index is not None and not f.type.textual and typed_source(f.type, column_types.get(index))
+        name = None if index is None else staging.original_column(index) if typed else staging.text_column(index)
+        if f.type.textual and index is not None and column_types.get(index) == "VARCHAR":
+            name = staging.original_column(index)  # a text column's original is its text, not re-cast
+        sources.append(name)
+        source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
+        parts.append(_typed_conversion(i, f, source) if typed else _conversion(i, f, source))
+    sql = lambda e: e.sql("duckdb")  # noqa: E731
+    layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
+    layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'
+                       for i, p in enumerate(parts)) or '1 AS "#none2"'
+    kept = list(dict.fromkeys([*keep, *(s for s in sources if s is not None)]))
+    columns = ", ".join([ROW] + [_q(c) for c in kept] + [f"{sql(p['final'])} AS {_q(f.name)}"
+                                                          for f, p in zip(fields, parts)])
+    codes = ", ".join(f'{sql(p["error"])} AS "#e{i}"' for i, p in enumerate(parts))
+    any_error = " OR ".join(f'"#e{i}" IS NOT NULL' for i in range(len(parts))) or "false"
+    # Typed Parquet converts cheaply, so `converted` stays a view computed in the two passes that
+    # read it (the bad rows, the output); text input is converted once into a table.
+    relation = "VIEW" if column_types else "TABLE"
+    con.execute(f'CREATE {relation} {converted} AS SELECT *, ({any_error}) AS "#bad" FROM ('
+                f"SELECT {columns}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
+                f"(SELECT *, {layer1} FROM {_q(source_table)})))")
+    reported = [f'"#e{i}"' for i in range(len(parts))] + [_q(source) for source in dict.fromkeys(sources) if source]
+    con.execute(f'CREATE TABLE {bad_rows} AS SELECT {", ".join([ROW, *reported])} FROM {converted} WHERE "#bad"')
+    failing = " UNION ALL ".join(
+        f'SELECT {ROW}, {exp.Literal.string(f.name).sql("duckdb")} AS field, "#e{i}" AS code, '
+        f"CAST({_q(source) if source else 'NULL'} AS VARCHAR) AS value FROM {bad_rows} "
+        f'WHERE "#e{i}" IS NOT NULL' for i, (f, source) in enumerate(zip(fields, sources))) or \
+        f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM {bad_rows} WHERE false"
+    con.execute(f"CREATE TABLE {bad} AS {failing}")
+    drop = ", ".join([f'"#e{i}"' for i in range(len(parts))] + ['"#bad"'])
+    con.execute(f'CREATE VIEW {good} AS SELECT * EXCLUDE ({drop}) FROM {converted} WHERE NOT "#bad"')

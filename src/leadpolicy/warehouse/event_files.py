@@ -1,0 +1,129 @@
+"""Event files for `leadpolicy score --events`: staged beside the leads, checked in SQL, bad rows rejected.
+
+An event row is used when it has a lead id that some row of the leads file has, an event name
+(one the policy declares, when it has an `events` block) and a timestamp, read as a lead's
+timestamps are. Any other row is rejected with its row number, field and reason, so
+read = used + rejected, always. An event after `now` is used and never counts, as everywhere.
+
+Both engines read the table `events` (lead, event, at) made here, so they see the same events;
+lead ids are compared as text without surrounding blanks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlglot import exp
+
+from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.language.types import Type
+from leadpolicy.semantics.ir import Field as IrField
+from leadpolicy.semantics.ir import Policy as IrPolicy
+from leadpolicy.semantics.leads import BLANK
+from leadpolicy.semantics.logic import fold
+from leadpolicy.warehouse import staging
+from leadpolicy.warehouse.conversion import convert_fields
+from leadpolicy.warehouse.staging import DataFileError
+
+EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ): the good rows
+LEAD_ID = "#id"  # the lead id as trimmed text, added to the leads' typed view
+COLUMNS = ("lead", "event", "at")
+ROW = staging.ROW
+
+
+@dataclass
+class EventStats:
+    read: int = 0
+    used: int = 0
+    rejected: int = 0
+    rejects: list[dict] = field(default_factory=list)
+    rejects_path: Path | None = None
+
+    def summary(self) -> str:
+        return f"events: read {self.read}, used {self.used}, rejected {self.rejected}"
+
+
+def trimmed(value: exp.Expr) -> exp.Expr:
+    return exp.Trim(this=value, expression=exp.Literal.string(BLANK))
+
+
+def event_fields(ir: IrPolicy) -> list[IrField]:
+    """The three columns of an event row, as fields read like a lead's: so an event row's timestamp is
+    read exactly as a lead's is, and an undeclared event name is rejected like a value outside `one of`."""
+    declared = tuple(e.name for e in ir.events) if ir.declares_events else ()
+    return [IrField("lead", Type.TEXT, (), True, None),
+            IrField("event", Type.ONE_OF if declared else Type.TEXT, declared, True, None),
+            IrField("at", Type.TIMESTAMP, (), True, None)]
+
+
+def lead_id_column(columns: list[str], name: str, source: Path) -> int:
+    """The position of the leads' id column: named exactly, or else the one column named so ignoring case."""
+    exact = [i for i, c in enumerate(columns) if c == name]
+    found = exact or [i for i, c in enumerate(columns) if fold(c) == fold(name)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = " and ".join(repr(columns[i]) for i in found)
+        raise DataFileError(f"{source}: columns {names} both match the id column {name!r}")
+    hint = did_you_mean(name, columns)
+    raise DataFileError(f"{source}: no column {name!r} holds the lead id that events name"
+                     + (f" ({hint})" if hint else "") + "; name it with --id-column")
+
+
+PROBLEMS = {
+    ("lead", "required"): "missing lead id",
+    ("event", "required"): "missing event name",
+    ("at", "required"): "missing timestamp",
+    ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
+}
+
+
+def _problem(ir: IrPolicy, name: str, code: str, value: str | None) -> str:
+    if (name, code) in PROBLEMS:
+        return PROBLEMS[name, code].format(value=value)
+    assert (name, code) == ("event", "not-a-choice"), (name, code)
+    hint = did_you_mean(str(value), [e.name for e in ir.events])
+    return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
+
+
+def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, id_text: str) -> EventStats:
+    """Stage the events file, reject its bad rows and make table `events` of the others.
+
+    `id_text` is the staged text column of table `raw` (the leads) that holds each lead's id.
+    Raises DataFileError for a file that cannot be used at all.
+    """
+    staged = staging.stage(con, path, fmt, table="ev_raw")
+    position: dict[str, int] = {}
+    for i, name in enumerate(staged.columns):
+        position.setdefault(name, i)
+    missing = [c for c in COLUMNS if c not in position]
+    if missing and not staged.problems and not con.execute('SELECT count(*) FROM ev_raw').fetchone()[0]:
+        # JSON Lines without a line has no columns at all: no events, not a file without its columns
+        con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT CAST(NULL AS VARCHAR) AS "lead", '
+                    'CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at" WHERE false')
+        return EventStats()
+    if missing:
+        hint = "; ".join(f"{c}: {did_you_mean(c, staged.columns) or 'no such column'}" for c in missing)
+        raise DataFileError(f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
+                         "an events file has lead, event and at")
+    stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
+    convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS}, [], staged.column_types,
+                   source_table="ev_raw", prefix="ev_")
+    lead_id = trimmed(exp.column(id_text, quoted=True)).sql("duckdb")
+    event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
+    con.execute(f'CREATE TABLE lead_ids AS SELECT DISTINCT {lead_id} AS id FROM raw')
+    con.execute(f'CREATE TABLE ev_matched AS SELECT {ROW}, {event_lead} AS "lead", "event", "at", '
+                f'id IS NOT NULL AS known FROM ev_typed LEFT JOIN lead_ids ON id = {event_lead}')
+    con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT "lead", "event", "at" FROM ev_matched WHERE known')
+    for row, name, code, value in con.execute(f'SELECT {ROW}, field, code, value FROM ev_bad').fetchall():
+        stats.rejects.append({"row": int(row), "field": name, "problem": _problem(ir, name, code, value)})
+    for row, lead in con.execute(f'SELECT {ROW}, "lead" FROM ev_matched WHERE NOT known').fetchall():
+        stats.rejects.append({"row": int(row), "field": "lead",
+                              "problem": f"no lead with id {lead!r} in {leads_name}"})
+    (staged_rows,), (used,) = (con.execute(sql).fetchone() or (0,) for sql in (
+        "SELECT count(*) FROM ev_raw", "SELECT count(*) FROM ev_matched WHERE known"))
+    stats.read = staged_rows + len(staged.problems)
+    stats.used = used
+    stats.rejected = len({r["row"] for r in stats.rejects})
+    return stats
