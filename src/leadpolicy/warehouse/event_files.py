@@ -66,9 +66,10 @@ def lead_id_column(columns: list[str], name: str, source: Path) -> int:
     if found:
         names = " and ".join(repr(columns[i]) for i in found)
         raise DataFileError(f"{source}: columns {names} both match the id column {name!r}")
-    hint = did_you_mean(name, columns)
-    raise DataFileError(f"{source}: no column {name!r} holds the lead id that events name"
-                     + (f" ({hint})" if hint else "") + "; name it with --id-column")
+    hint = did_you_mean(name, columns) or "the columns are " + ", ".join(columns[:12]) + (
+        ", ..." if len(columns) > 12 else "")
+    raise DataFileError(f"{source}: no column {name!r} holds the lead id that events name ({hint}); "
+                        "name it with --id-column")
 
 
 PROBLEMS = {

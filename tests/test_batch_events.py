@@ -1,0 +1,157 @@
+"""`leadpolicy score --events`: what leads did, read from a file beside the leads, on both engines."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import duckdb
+import pytest
+
+import leadpolicy
+from leadpolicy.cli.main import main
+from leadpolicy.warehouse.batch import BatchError, EventInput, run
+
+from .conftest import POLICIES
+
+NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
+POLICY = leadpolicy.load(POLICIES / "inbound-activity.policy")
+ENGINES = ["duckdb", "python"]
+LEADS = [
+    {"lead_id": "L1", "email": "ana@bigsoft.io", "employees": "1200", "industry": "software", "source": "webinar"},
+    {"lead_id": "L2", "email": "bo@shop.fr", "employees": "20", "industry": "retail", "source": "organic"},
+    {"lead_id": " L3 ", "email": "cy@ledgerly.com", "employees": "300", "industry": "fintech", "source": "referral"},
+]
+EVENTS = [  # (lead, event, at); the comment says what becomes of the row
+    ("L1", "demo_request", "2026-11-18T10:00:00-05:00"),  # used
+    ("L1", "pricing_page_view", "2026-11-17T09:00:00-05:00"),  # used
+    ("L1", "pricing_page_view", "2026-11-10T09:00:00-05:00"),  # used
+    ("L2", "email_click", "2026-11-19T10:00:00"),  # used: a time without offset is read in the policy's zone
+    ("L3", "demo_request", "2026-11-19T10:00:00-05:00"),  # used: ids match without surrounding blanks
+    ("L2", "emial_click", "2026-11-19T10:00:00-05:00"),  # rejected: unknown event
+    ("L9", "email_click", "2026-11-19T10:00:00-05:00"),  # rejected: no such lead
+    ("", "email_click", "2026-11-19T10:00:00-05:00"),  # rejected: no lead id
+    ("L1", "email_click", "yesterday"),  # rejected: not a timestamp
+    ("L1", "", "2026-11-19T10:00:00-05:00"),  # rejected: no event
+    ("L1", "demo_request", "2026-11-21T10:00:00-05:00"),  # used, and never counts: after now
+]
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected(lead: dict, rows: list[tuple[str, str, str]]) -> dict:
+    """What `Policy.evaluate` decides for the lead given its usable events."""
+    mine = [{"event": e, "at": at} for who, e, at in rows
+            if who.strip() == lead["lead_id"].strip() and e in {x.name for x in POLICY.ir.events}
+            and at[:4].isdigit()]
+    record = {k: int(v) if k == "employees" else v for k, v in lead.items() if k != "lead_id"}
+    d = POLICY.evaluate(record, NOW, events=mine)
+    return {k: str(v) if v is not None else "" for k, v in
+            {**d.scores, **d.grades, "stage": d.stage, "owner": d.owner, "route": d.route}.items()}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_events_decide_as_evaluate_does_and_bad_rows_are_rejected_by_row_and_field(tmp_path, engine):
+    write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], EVENTS)
+    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                         events=EventInput(tmp_path / "events.csv", "lead_id"))
+    assert (result.read, result.scored, result.rejected) == (3, 3, 0)
+    events = result.events
+    assert events is not None and (events.read, events.used, events.rejected) == (11, 6, 5)
+    assert events.rejects_path == tmp_path / "events.rejects.csv"
+    rejects = [(int(r["row"]), r["field"], r["problem"]) for r in read_csv(events.rejects_path)]
+    assert [(row, field) for row, field, _ in rejects] == [(6, "event"), (7, "lead"), (8, "lead"), (9, "at"),
+                                                          (10, "event")]
+    assert "unknown event 'emial_click'" in rejects[0][2] and "email_click" in rejects[0][2]
+    assert rejects[1][2] == "no lead with id 'L9' in leads.csv"
+    assert rejects[2][2] == "missing lead id" and rejects[4][2] == "missing event name"
+    assert "'yesterday' is not an ISO 8601 timestamp" in rejects[3][2]
+    scored = read_csv(out)
+    for lead, row in zip(LEADS, scored):
+        want = expected(lead, EVENTS)
+        assert {k: row[k] for k in want} == want, lead["lead_id"]
+    assert scored[0]["stage"] == "sql" and scored[2]["engagement"] == "40"  # the events did count
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_parquet_events_and_a_lead_id_that_is_a_number(tmp_path, engine):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("COPY (SELECT * FROM (VALUES (7, 'ana@bigsoft.io', 1200, 'software', 'webinar'), "
+                "(8, 'bo@shop.fr', 20, 'retail', 'organic')) t(id, email, employees, industry, source)) "
+                f"TO '{tmp_path / 'leads.parquet'}' (FORMAT parquet)")
+    con.execute("COPY (SELECT * FROM (VALUES (7, 'demo_request', TIMESTAMPTZ '2026-11-18 15:00:00+00'), "
+                "(7, 'pricing_page_view', TIMESTAMPTZ '2026-11-17 14:00:00+00'), "
+                "(8, 'demo_request', TIMESTAMPTZ '2026-11-20 17:00:01+00')) t(lead, event, \"at\")) "
+                f"TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)")
+    result, out, _ = run(POLICY, tmp_path / "leads.parquet", tmp_path / "scored.jsonl", NOW, engine,
+                         events=EventInput(tmp_path / "events.parquet"))
+    assert result.events is not None and (result.events.used, result.events.rejected) == (3, 0)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [7, 8]
+    assert rows[0]["stage"] == "sql" and rows[0]["engagement"] == 50
+    assert rows[1]["engagement"] == 0  # its demo request is one second after now
+
+
+def test_the_cli_says_every_count_and_needs_events_for_a_policy_that_scores_activity(tmp_path, capsys,
+                                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], EVENTS)
+    policy = str(POLICIES / "inbound-activity.policy")
+    assert main(["score", policy, "leads.csv", "--now", NOW.isoformat()]) == 2
+    assert "--events" in capsys.readouterr().err
+    assert main(["score", policy, "leads.csv", "--events", "events.csv", "--now", NOW.isoformat()]) == 1
+    err = capsys.readouterr().err
+    assert "no column 'id'" in err and "lead_id" in err and "--id-column" in err
+    code = main(["score", policy, "leads.csv", "--events", "events.csv", "--id-column", "lead_id",
+                 "--now", NOW.isoformat(), "--events-rejects", "bad-events.csv"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "read 3, scored 3, rejected 0; events: read 11, used 6, rejected 5" in out
+    assert "5 rejected event row(s) written to bad-events.csv" in out
+    assert "events.csv: row 7: lead: no lead with id 'L9' in leads.csv" in out
+    assert len(read_csv(tmp_path / "bad-events.csv")) == 5
+
+
+def test_an_events_file_without_its_columns_or_clashing_with_an_output_is_refused(tmp_path):
+    write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
+    write_csv(tmp_path / "events.csv", ["lead_id", "name", "at"], [("L1", "demo_request", "2026-11-18T10:00:00Z")])
+    with pytest.raises(BatchError, match="lacks columns lead, event"):
+        run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW,
+            events=EventInput(tmp_path / "events.csv", "lead_id"))
+    with pytest.raises(BatchError, match="same file"):
+        run(POLICY, tmp_path / "leads.csv", tmp_path / "events.csv", NOW,
+            events=EventInput(tmp_path / "events.csv", "lead_id"))
+    with pytest.raises(BatchError, match="give the events file with --events"):
+        run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW)
+    assert not (tmp_path / "scored.csv").exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_empty_events_file_is_no_events_and_a_bad_jsonl_line_one_reject(tmp_path, engine):
+    write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
+    (tmp_path / "events.jsonl").write_text("")
+    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                         events=EventInput(tmp_path / "events.jsonl", "lead_id"))
+    assert result.events is not None and (result.events.read, result.events.used) == (0, 0)
+    assert [r["engagement"] for r in read_csv(out)] == ["0", "0", "0"]
+    (tmp_path / "events.jsonl").write_text('{"lead": "L1", "event": "demo_request", "at": "2026-11-18T10:00:00Z"}\n'
+                                           "not json\n")
+    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                         events=EventInput(tmp_path / "events.jsonl", "lead_id"))
+    assert result.events is not None and (result.events.read, result.events.used, result.events.rejected) == (2, 1, 1)
+    assert read_csv(out)[0]["engagement"] == expected(LEADS[0], [("L1", "demo_request", "2026-11-18T10:00:00Z")])[
+        "engagement"] != "0"
