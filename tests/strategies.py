@@ -63,3 +63,29 @@ def any_leads(draw, policy, wrong: bool = True):
 def valid_leads(draw, policy):
     """A lead the policy's schema accepts."""
     return draw(any_leads(policy, wrong=False).filter(lambda lead: not policy.validate(lead)))
+
+
+MICROSECOND = dt.timedelta(microseconds=1)
+EVENT_ZONES = st.sampled_from([dt.timezone.utc, NEW_YORK, dt.timezone(dt.timedelta(hours=5, minutes=30))])
+
+
+@st.composite
+def event_logs(draw, policy, now: dt.datetime, max_size: int = 12):
+    """What one lead did: events the policy declares (or uses) at times around `now`, many of them on
+    the edge of a window (exactly N×24 h before `now`, a microsecond either side), at `now`, after it,
+    and some repeated at one instant; times as aware datetimes or ISO text in several offsets."""
+    from leadpolicy.semantics import ir
+
+    names = sorted({e.name for e in policy.ir.events} | {op.event for op in policy.ir.activity})
+    windows = sorted({int(op.days) for op in policy.ir.activity if isinstance(op, ir.EventCount)})
+    edges = [dt.timedelta(days=d) + nudge for d in windows for nudge in (-MICROSECOND, dt.timedelta(0), MICROSECOND)]
+    edges += [dt.timedelta(0), -MICROSECOND, -dt.timedelta(days=1)]
+    seconds = st.integers(-86_400, 120 * 86_400).map(lambda s: dt.timedelta(seconds=s))
+    offsets = st.one_of(st.sampled_from(edges), seconds)
+    events = []
+    for _ in range(draw(st.integers(0, max_size))):
+        at = (now - draw(offsets)).astimezone(draw(EVENT_ZONES))
+        events.append({"event": draw(st.sampled_from(names)), "at": at.isoformat() if draw(st.booleans()) else at})
+    if events and draw(st.booleans()):
+        events.append(dict(draw(st.sampled_from(events))))  # the same event at the same instant, twice
+    return events

@@ -98,7 +98,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from .conftest import POLICIES  # noqa: E402
-from .strategies import NOWS, valid_leads  # noqa: E402
+from .strategies import NOWS, event_logs, valid_leads  # noqa: E402
 
 REFERENCE_POLICIES = {name: __import__("leadpolicy").load(POLICIES / f"{name}.policy")
                       for name in ("inbound-b2b", "product-led")}
@@ -118,5 +118,63 @@ def test_generated_leads_decide_the_same_on_every_engine(engine, request, tmp_pa
         now = data.draw(NOWS)
         got = decide(engine, policy, leads, now, folder=tmp_path_factory.mktemp("leads"), **servers)
         assert got == decide("python", policy, leads, now)
+
+    agree()
+
+
+# ---------------------------------------------------------------- generated leads with generated event logs
+
+ACTIVITY_MIX = policy_from_text('''policy "activity-mix" version 1.0.0 {
+  owner marketing "M"
+  owner sales "S"
+  timezone "America/New_York"
+  lead {
+    email text
+    employees number
+  }
+  events {
+    visit
+    click
+    demo
+  }
+  score heat {
+    +3 per visit in last 7 days up to 12
+    +2 per click in last 30 days up to 10
+    +25 when demo in last 14 days
+    -5 when days since last click >= 45
+    +1 when count visit in last 1 days >= 2
+    decay 20% every 7 days since last visit
+  }
+  score total {
+    +1 per heat up to 50
+    +10 when employees >= 100
+  }
+  stages {
+    hot when heat >= 20 or count demo in last 3 days > 0 owner sales
+    warm when days since last visit < 10 owner marketing
+    cold otherwise owner marketing
+  }
+}
+''')
+EVENT_POLICIES = {"inbound-activity": __import__("leadpolicy").load(POLICIES / "inbound-activity.policy"),
+                  "activity-mix": ACTIVITY_MIX}
+EVENT_EXAMPLES = {"duckdb": 40, "duckdb-batch": 12, "python-batch": 12, "postgres": 25, "spark": 4,
+                  "interpreter": 40}
+
+
+@pytest.mark.parametrize("engine", [e for e in EVENT_ENGINES if e != "python"])
+def test_generated_leads_with_event_logs_decide_the_same_on_every_engine(engine, request, tmp_path_factory):
+    servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
+
+    @settings(max_examples=EVENT_EXAMPLES[engine], deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(st.data())
+    def agree(data):
+        policy = EVENT_POLICIES[data.draw(st.sampled_from(sorted(EVENT_POLICIES)))]
+        now = data.draw(NOWS)
+        leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=20))
+        events = [data.draw(event_logs(policy, now)) for _ in leads]
+        got = decide(engine, policy, leads, now, folder=tmp_path_factory.mktemp("leads"), events=events, **servers)
+        assert got == decide("python", policy, leads, now, events=events)
 
     agree()
