@@ -94,11 +94,17 @@ def test_typed_parquet_events_and_a_lead_id_that_is_a_number(tmp_path, engine):
                 f"TO '{tmp_path / 'leads.parquet'}' (FORMAT parquet)")
     con.execute("COPY (SELECT * FROM (VALUES (7, 'demo_request', TIMESTAMPTZ '2026-11-18 15:00:00+00'), "
                 "(7, 'pricing_page_view', TIMESTAMPTZ '2026-11-17 14:00:00+00'), "
-                "(8, 'demo_request', TIMESTAMPTZ '2026-11-20 17:00:01+00')) t(lead, event, \"at\")) "
+                "(8, 'demo_request', TIMESTAMPTZ '2026-11-20 17:00:01+00'), (NULL, 'demo_request', NULL), "
+                "(99, 'demo_request', TIMESTAMPTZ '2026-11-18 15:00:00+00'), "
+                "(7, 'demo_requests', TIMESTAMPTZ '2026-11-18 15:00:00+00')) t(lead, event, \"at\")) "
                 f"TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)")
     result, out, _ = run(POLICY, tmp_path / "leads.parquet", tmp_path / "scored.jsonl", NOW, engine,
                          events=EventInput(tmp_path / "events.parquet"))
-    assert result.events is not None and (result.events.used, result.events.rejected) == (3, 0)
+    assert result.events is not None and (result.events.used, result.events.rejected) == (3, 3)
+    assert sorted((r["row"], r["field"], r["problem"]) for r in result.events.rejects) == [
+        (4, "at", "missing timestamp"), (4, "lead", "missing lead id"),
+        (5, "lead", "no lead with id '99' in leads.parquet"),
+        (6, "event", "unknown event 'demo_requests' (did you mean \"demo_request\"?)")]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [7, 8]
     assert rows[0]["stage"] == "sql" and rows[0]["engagement"] == 50

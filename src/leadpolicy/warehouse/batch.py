@@ -29,8 +29,15 @@ from leadpolicy.semantics.leads import (
 )
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import convert_fields, problem
-from leadpolicy.warehouse.event_files import EVENTS_TABLE, LEAD_ID, EventStats, lead_id_column, stage_events, trimmed
+from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
+from leadpolicy.warehouse.event_files import (
+    ACTIVITY_TABLE,
+    EVENTS_TABLE,
+    LEAD_ID,
+    EventStats,
+    lead_id_column,
+    stage_events,
+)
 
 ROW = staging.ROW
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -202,8 +209,8 @@ def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchR
     if ir.activity and id_text is not None:
         lead_id = trimmed(exp.column(id_text, quoted=True)).sql("duckdb")
         con.execute(f"CREATE VIEW typed_ids AS SELECT *, {lead_id} AS {_q(LEAD_ID)} FROM typed")
-        query = compile_sql(ir, "duckdb", "typed_ids", now, pretty=False, events_table=EVENTS_TABLE,
-                            id_column=LEAD_ID)
+        query = compile_sql(ir, "duckdb", "typed_ids", now, pretty=False, id_column=LEAD_ID,
+                            activity_table=ACTIVITY_TABLE)
     else:
         query = compile_sql(ir, "duckdb", "typed", now, pretty=False)
     return f"({query.split(chr(10), 2)[2]})"
@@ -301,7 +308,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         if events is not None:
             try:
                 id_text = staging.text_column(lead_id_column(staged.columns, events.id_column, source))
-                result.events = stage_events(stage_db.con, policy.ir, events.path, events_fmt, source.name, id_text)
+                result.events = stage_events(stage_db.con, policy.ir, events.path, events_fmt, source.name, id_text,
+                                             now)
             except staging.DataFileError as exc:
                 raise BatchError(str(exc)) from None
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]

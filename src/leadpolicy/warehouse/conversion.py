@@ -7,6 +7,8 @@ already holds its field's values is used as it is (`typed_source`, docs/warehous
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
@@ -20,6 +22,27 @@ _q = staging.quoted
 
 def _col(name: str) -> exp.Expr:
     return exp.column(name, quoted=True)
+
+
+def is_one_of(value: exp.Expr, choices: tuple[str, ...]) -> exp.Expr:
+    """`value IN (choices)`. Inside an expression DuckDB runs IN as a join with the list, about three
+    times slower than comparing with each choice when there are a few of them."""
+    if len(choices) > 32:
+        return exp.In(this=value.copy(), expressions=[exp.Literal.string(c) for c in choices])
+    return exp.or_(*(exp.EQ(this=value.copy(), expression=exp.Literal.string(c)) for c in choices))
+
+
+def trimmed(value: exp.Expr) -> exp.Expr:
+    """The text without surrounding blanks. Every blank is at most U+0020, so a text whose first and
+    last characters are above it is its own trim: DuckDB's trim with a character set is slow, and
+    this skips it for almost every cell."""
+    def low(text: exp.Expr) -> exp.Expr:
+        return exp.LTE(this=exp.func("ascii", text), expression=exp.Literal.number(32))
+
+    last_low = exp.LTE(this=exp.func("array_extract", value.copy(), exp.Literal.number(-1)),
+                       expression=exp.Literal.string(" "))
+    return exp.Case().when(exp.or_(low(value.copy()), last_low),
+                           exp.Trim(this=value.copy(), expression=exp.Literal.string(BLANK))).else_(value)
 
 
 # Input column types whose values are already what a field holds, so they are used as they are,
@@ -70,17 +93,26 @@ def _conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
     col, kind = source, f.type
     t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
     out: dict[str, exp.Expr] = {
-        "trimmed": exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
+        "trimmed": trimmed(col.copy()),
         "blank": exp.or_(exp.Is(this=col.copy(), expression=exp.Null()),
                          exp.EQ(this=t.copy(), expression=exp.Literal.string(""))),
     }
     not_blank = exp.not_(b.copy())
     error: exp.Expr = exp.Null()
     if kind in ("text", "one of"):
+        # A text is read as it is, so its trimmed form only tells whether it is blank; and a blank
+        # text starts with a blank, so the trim runs only on texts starting with U+0020 or below.
+        out["trimmed"] = exp.Null()
+        starts_low = exp.LTE(this=exp.func("ascii", col.copy()), expression=exp.Literal.number(32))
+        blank_text = exp.EQ(this=exp.Trim(this=col.copy(), expression=exp.Literal.string(BLANK)),
+                            expression=exp.Literal.string(""))
+        # a CASE, not OR and AND: DuckDB evaluates a CASE branch only on its rows, and AND on every row
+        out["blank"] = exp.Case().when(exp.Is(this=col.copy(), expression=exp.Null()), exp.true()).when(
+            starts_low, blank_text).else_(exp.false())
         out["value"] = col.copy()
         out["final"] = col.copy()
         if kind == "one of":
-            outside = exp.not_(exp.In(this=col.copy(), expressions=[exp.Literal.string(c) for c in f.choices]))
+            outside = exp.not_(is_one_of(col, f.choices))
             error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
     else:
         if kind == "yes/no":
@@ -124,10 +156,34 @@ def problem(f: IrField, code: str, value: str | None) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """What `convert_fields` made: `{prefix}converted` and its view `{prefix}typed` of good rows."""
+
+    fields: tuple[IrField, ...]
+    sources: tuple[str | None, ...]  # the staged column each field is read from
+    prefix: str
+
+    def find_bad(self, con) -> None:
+        """Table `{prefix}bad` (row, field, code, value): every problem of every bad row, in one pass."""
+        converted, bad_rows, bad = (_q(self.prefix + name) for name in ("converted", "bad_rows", "bad"))
+        count = len(self.fields)
+        reported = [f'"#e{i}"' for i in range(count)] + [_q(s) for s in dict.fromkeys(self.sources) if s]
+        con.execute(f'CREATE TABLE {bad_rows} AS SELECT {", ".join([ROW, *reported])} FROM {converted} WHERE "#bad"')
+        failing = " UNION ALL ".join(
+            f'SELECT {ROW}, {exp.Literal.string(f.name).sql("duckdb")} AS field, "#e{i}" AS code, '
+            f"CAST({_q(source) if source else 'NULL'} AS VARCHAR) AS value FROM {bad_rows} "
+            f'WHERE "#e{i}" IS NOT NULL' for i, (f, source) in enumerate(zip(self.fields, self.sources))) or \
+            f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM {bad_rows} WHERE false"
+        con.execute(f"CREATE TABLE {bad} AS {failing}")
+
+
 def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
-                   column_types: dict[int, str], source_table: str = "raw", prefix: str = "") -> None:
-    """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`."""
-    converted, bad_rows, bad, good = (_q(prefix + name) for name in ("converted", "bad_rows", "bad", "typed"))
+                   column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
+                   find_bad: bool = True) -> Conversion:
+    """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`.
+    Without `find_bad`, the bad rows are left for the caller to find when it knows there are some."""
+    converted, good = (_q(prefix + name) for name in ("converted", "typed"))
     sources: list[str | None] = []
     parts = []
     for i, f in enumerate(fields):
@@ -154,13 +210,9 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
     con.execute(f'CREATE {relation} {converted} AS SELECT *, ({any_error}) AS "#bad" FROM ('
                 f"SELECT {columns}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
                 f"(SELECT *, {layer1} FROM {_q(source_table)})))")
-    reported = [f'"#e{i}"' for i in range(len(parts))] + [_q(source) for source in dict.fromkeys(sources) if source]
-    con.execute(f'CREATE TABLE {bad_rows} AS SELECT {", ".join([ROW, *reported])} FROM {converted} WHERE "#bad"')
-    failing = " UNION ALL ".join(
-        f'SELECT {ROW}, {exp.Literal.string(f.name).sql("duckdb")} AS field, "#e{i}" AS code, '
-        f"CAST({_q(source) if source else 'NULL'} AS VARCHAR) AS value FROM {bad_rows} "
-        f'WHERE "#e{i}" IS NOT NULL' for i, (f, source) in enumerate(zip(fields, sources))) or \
-        f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM {bad_rows} WHERE false"
-    con.execute(f"CREATE TABLE {bad} AS {failing}")
+    conversion = Conversion(tuple(fields), tuple(sources), prefix)
+    if find_bad:
+        conversion.find_bad(con)
     drop = ", ".join([f'"#e{i}"' for i in range(len(parts))] + ['"#bad"'])
     con.execute(f'CREATE VIEW {good} AS SELECT * EXCLUDE ({drop}) FROM {converted} WHERE NOT "#bad"')
+    return conversion

@@ -11,6 +11,7 @@ lead ids are compared as text without surrounding blanks.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +21,17 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.ir import Policy as IrPolicy
-from leadpolicy.semantics.leads import BLANK
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import convert_fields
+from leadpolicy.warehouse.conversion import convert_fields, trimmed
+from leadpolicy.warehouse.sqlgen import activity_columns
 from leadpolicy.warehouse.staging import DataFileError
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ): the good rows
+ACTIVITY_TABLE = "activity"  # the rows by lead: `#lead`, `#rows` and the windows (the bad rows: lead NULL)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT"}
 LEAD_ID = "#id"  # the lead id as trimmed text, added to the leads' typed view
 COLUMNS = ("lead", "event", "at")
 ROW = staging.ROW
@@ -42,10 +47,6 @@ class EventStats:
 
     def summary(self) -> str:
         return f"events: read {self.read}, used {self.used}, rejected {self.rejected}"
-
-
-def trimmed(value: exp.Expr) -> exp.Expr:
-    return exp.Trim(this=value, expression=exp.Literal.string(BLANK))
 
 
 def event_fields(ir: IrPolicy) -> list[IrField]:
@@ -88,43 +89,79 @@ def _problem(ir: IrPolicy, name: str, code: str, value: str | None) -> str:
     return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
 
 
-def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, id_text: str) -> EventStats:
-    """Stage the events file, reject its bad rows and make table `events` of the others.
+def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, id_text: str,
+                 now: dt.datetime) -> EventStats:
+    """Stage the events file and reject its bad rows; make view `events` of the others and table
+    `activity`, the policy's windows per lead (`sqlgen.activity_columns`, by `#lead`).
 
-    `id_text` is the staged text column of table `raw` (the leads) that holds each lead's id.
-    Raises DataFileError for a file that cannot be used at all.
+    The file is read once to check every row and aggregate it by lead; only when that finds a bad
+    row or an unknown lead is it read again, to name them. `id_text` is the staged text column of
+    table `raw` (the leads) that holds each lead's id. Raises DataFileError for a file that cannot
+    be used at all.
     """
     staged = staging.stage(con, path, fmt, table="ev_raw")
     position: dict[str, int] = {}
     for i, name in enumerate(staged.columns):
         position.setdefault(name, i)
     missing = [c for c in COLUMNS if c not in position]
-    if missing and not staged.problems and not con.execute('SELECT count(*) FROM ev_raw').fetchone()[0]:
+    conversion = None
+    group_key = "lead"
+    if missing and not staged.problems and not con.execute("SELECT count(*) FROM ev_raw").fetchone()[0]:
         # JSON Lines without a line has no columns at all: no events, not a file without its columns
-        con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT CAST(NULL AS VARCHAR) AS "lead", '
-                    'CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at" WHERE false')
-        return EventStats()
-    if missing:
+        con.execute(f'CREATE VIEW ev_converted AS SELECT CAST(NULL AS BIGINT) AS {ROW}, CAST(NULL AS VARCHAR) AS '
+                    '"lead", CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at", false AS "#bad" '
+                    "WHERE false")
+        con.execute('CREATE VIEW ev_typed AS SELECT * EXCLUDE ("#bad") FROM ev_converted')
+    elif missing:
         hint = "; ".join(f"{c}: {did_you_mean(c, staged.columns) or 'no such column'}" for c in missing)
         raise DataFileError(f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
-                         "an events file has lead, event and at")
+                            "an events file has lead, event and at")
+    else:
+        lead_type = staged.column_types.get(position["lead"])
+        if lead_type in INTEGER_TYPES:
+            # An integer's text is canonical, so grouping by the integers groups as their text does,
+            # and only each group's key is turned into text.
+            group_key = staging.original_column(position["lead"])
+        conversion = convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS},
+                                    [group_key] if group_key != "lead" else [], staged.column_types,
+                                    source_table="ev_raw", prefix="ev_", find_bad=False)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
-    convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS}, [], staged.column_types,
-                   source_table="ev_raw", prefix="ev_")
     lead_id = trimmed(exp.column(id_text, quoted=True)).sql("duckdb")
     event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
-    con.execute(f'CREATE TABLE lead_ids AS SELECT DISTINCT {lead_id} AS id FROM raw')
-    con.execute(f'CREATE TABLE ev_matched AS SELECT {ROW}, {event_lead} AS "lead", "event", "at", '
-                f'id IS NOT NULL AS known FROM ev_typed LEFT JOIN lead_ids ON id = {event_lead}')
-    con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT "lead", "event", "at" FROM ev_matched WHERE known')
-    for row, name, code, value in con.execute(f'SELECT {ROW}, field, code, value FROM ev_bad').fetchall():
-        stats.rejects.append({"row": int(row), "field": name, "problem": _problem(ir, name, code, value)})
-    for row, lead in con.execute(f'SELECT {ROW}, "lead" FROM ev_matched WHERE NOT known').fetchall():
-        stats.rejects.append({"row": int(row), "field": "lead",
-                              "problem": f"no lead with id {lead!r} in {leads_name}"})
-    (staged_rows,), (used,) = (con.execute(sql).fetchone() or (0,) for sql in (
-        "SELECT count(*) FROM ev_raw", "SELECT count(*) FROM ev_matched WHERE known"))
+    con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead_id} AS id FROM raw")
+    con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at" FROM ev_typed')
+    # One pass: each lead's rows and windows, and the bad rows together under a NULL lead. An event
+    # after `now` reaches no window (its event is NULL there).
+    counted = exp.LTE(this=exp.func("epoch_us", exp.column("at", quoted=True)),
+                      expression=exp.Literal.number(epoch_us(now))).sql("duckdb")
+    windows = "".join(", " + c.sql("duckdb") for c in activity_columns(ir, "duckdb", now))
+    key = event_lead if group_key == "lead" else staging.quoted(group_key)
+    con.execute(f'CREATE TABLE {ACTIVITY_TABLE} AS SELECT CAST("#key" AS VARCHAR) AS "#lead", * EXCLUDE ("#key") '
+                f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT CASE WHEN NOT "#bad" THEN {key} END '
+                f'AS "#key", CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_converted) GROUP BY "#key")')
+    con.execute(f'CREATE TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
+                'ANTI JOIN lead_ids ON id = "#lead" WHERE "#lead" IS NOT NULL')
+    bad_rows, good_rows = con.execute(
+        'SELECT coalesce(sum("#rows") FILTER (WHERE "#lead" IS NULL), 0), '
+        f'coalesce(sum("#rows") FILTER (WHERE "#lead" IS NOT NULL), 0) FROM {ACTIVITY_TABLE}'
+    ).fetchone()
+    (unmatched_rows,) = con.execute('SELECT coalesce(sum("#rows"), 0) FROM ev_unmatched').fetchone()
+    if bad_rows and conversion is not None:
+        conversion.find_bad(con)
+        for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM ev_bad").fetchall():
+            stats.rejects.append({"row": int(row), "field": name, "problem": _problem(ir, name, code, value)})
+    if unmatched_rows:
+        unmatched = con.execute(f'SELECT {ROW}, {event_lead} FROM ev_typed WHERE {event_lead} IN '
+                                '(SELECT "#lead" FROM ev_unmatched)')
+        for row, lead in unmatched.fetchall():
+            stats.rejects.append({"row": int(row), "field": "lead",
+                                  "problem": f"no lead with id {lead!r} in {leads_name}"})
+    (staged_rows,) = con.execute("SELECT count(*) FROM ev_raw").fetchone() or (0,)
     stats.read = staged_rows + len(staged.problems)
-    stats.used = used
     stats.rejected = len({r["row"] for r in stats.rejects})
+    stats.used = int(good_rows) - int(unmatched_rows)
     return stats
+
+
+def epoch_us(instant: dt.datetime) -> int:
+    return (instant - EPOCH) // dt.timedelta(microseconds=1)

@@ -150,13 +150,12 @@ class _SqlGen(Visitor):
     def since(self, op: ir.DaysSince | ir.DaysSinceEvent) -> exp.Expr:
         return self.days_since(op.field) if isinstance(op, ir.DaysSince) else self.column(activity_column(op))
 
-    def activity(self, events_table: str, id_column: str) -> exp.Select:
-        """One row per lead with events: each event window's count and each `days since last`, over
-        the events at or before `now` (an event counts in N days when `now - N days < at <= now`)."""
-        lead, event, at = (self.column(c) for c in EVENT_COLUMNS)
+    def activity_columns(self) -> list[exp.Expr]:
+        """Each event window's count and each `days since last` as aggregates over rows (lead, event, at)
+        that are at or before `now` (an event counts in N days when `now - N days < at <= now`)."""
+        event, at = self.column("event"), self.column("at")
         at_us = self.epoch_us(at)
-        now = exp.Literal.number(self.now_us)
-        columns: list[exp.Expr] = [exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True)]
+        columns: list[exp.Expr] = []
         for op in self.policy.activity:
             is_event = exp.EQ(this=event.copy(), expression=exp.Literal.string(op.event))
             if isinstance(op, ir.EventCount):
@@ -166,12 +165,18 @@ class _SqlGen(Visitor):
             else:
                 value = self.days_before_now(exp.Max(this=exp.Case().when(is_event, at_us.copy())))
             columns.append(exp.alias_(value, activity_column(op), quoted=True))
+        return columns
+
+    def activity(self, events_table: str) -> exp.Select:
+        """One row per lead with events (`#lead`, its id as text), its `activity_columns`."""
+        lead, event, at = (self.column(c) for c in EVENT_COLUMNS)
         names = sorted({op.event for op in self.policy.activity})
         source = exp.to_table(events_table, dialect=self.dialect) if "." in events_table else exp.Table(
             this=exp.to_identifier(events_table, quoted=True))
         wanted = exp.and_(exp.In(this=event.copy(), expressions=[exp.Literal.string(n) for n in names]),
-                          exp.LTE(this=at_us.copy(), expression=now))
-        return exp.select(*columns).from_(source).where(wanted).group_by(exp.cast(lead.copy(), "VARCHAR"))
+                          exp.LTE(this=self.epoch_us(at), expression=exp.Literal.number(self.now_us)))
+        return (exp.select(exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True), *self.activity_columns())
+                .from_(source).where(wanted).group_by(exp.cast(lead.copy(), "VARCHAR")))
 
     def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expr:
         """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `visit_condition`)."""
@@ -350,13 +355,14 @@ class _SqlGen(Visitor):
             return default
         return case.else_(default)
 
-    def query(self, table: str, events_table: str | None = None, id_column: str = "id") -> exp.Select:
+    def query(self, table: str, events_table: str | None = None, id_column: str = "id",
+              activity_table: str | None = None) -> exp.Select:
         policy = self.policy
         source: exp.Expr = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
             this=exp.to_identifier(table, quoted=True))
         select = exp.select(exp.Star()).from_(source)
         if policy.activity:
-            if events_table is None:
+            if events_table is None and activity_table is None:
                 raise UnsupportedError("this policy scores activity events: give the events table "
                                        "(compile --target sql --events-table TABLE)")
             # Each lead's windows come from one aggregation of the events table, joined on the lead id.
@@ -370,7 +376,9 @@ class _SqlGen(Visitor):
                                  *(exp.alias_(c, activity_column(op), quoted=True)
                                    for c, op in zip(counts, policy.activity)))
                       .from_(exp.alias_(source, "lpl", table=True))
-                      .join(self.activity(events_table, id_column).subquery("lpa"), on=on, join_type="left"))
+                      .join(self.activity(events_table).subquery("lpa") if activity_table is None  # type: ignore[arg-type]
+                            else exp.alias_(exp.Table(this=exp.to_identifier(activity_table, quoted=True)), "lpa",
+                                            table=True), on=on, join_type="left"))
         layer = 0
         for step in policy.steps:
             layer += 1
@@ -403,6 +411,12 @@ class _SqlGen(Visitor):
                           exp.alias_(route_expr, "route", quoted=True)).from_(select.subquery(f"lp{layer}"))
 
 
+def activity_columns(policy: ir.Policy, dialect: str, now: dt.datetime) -> list[exp.Expr]:
+    """The aggregates of `compile_sql`'s events table, for a caller that groups the rows (lead, event,
+    at) itself; rows after `now` must not reach them (an `event` of NULL reaches none)."""
+    return _SqlGen(policy, dialect, now).activity_columns()
+
+
 # Dialects that pick a decay factor from a constant list instead of joining a table of them: the
 # query is then a chain of projections, which DuckDB guarantees keeps the input's row order.
 LIST_FACTORS = {"duckdb"}
@@ -412,14 +426,16 @@ SQL_COMPARE = {ir.Op.EQ: exp.EQ, ir.Op.NE: exp.NEQ, ir.Op.LT: exp.LT, ir.Op.LE: 
 
 
 def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads", now: dt.datetime | None = None,
-                pretty: bool = True, events_table: str | None = None, id_column: str = "id") -> str:
+                pretty: bool = True, events_table: str | None = None, id_column: str = "id",
+                activity_table: str | None = None) -> str:
     """The SELECT for a policy's IR in a dialect; `now` (timezone-aware) is a literal in the query. A policy
-    that scores activity reads `events_table` (columns lead, event, at), joined on the leads' `id_column`."""
+    that scores activity reads `events_table` (columns lead, event, at), joined on the leads' `id_column`,
+    or `activity_table`, that table already aggregated by `activity_columns` (`#lead` and one column each)."""
     if now is None:
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if now.tzinfo is None:
         raise ValueError("now must carry a timezone")
-    query: exp.Expr = _SqlGen(policy, dialect, now).query(table, events_table, id_column)
+    query: exp.Expr = _SqlGen(policy, dialect, now).query(table, events_table, id_column, activity_table)
     for adapt in DIALECT_ADAPTERS.get(dialect, ()):
         query = query.transform(adapt)
     header = (f"-- Generated by leadpolicy from policy {policy.id} version {policy.version} ({policy.fingerprint}).\n"
