@@ -160,8 +160,7 @@ class _SqlGen(Visitor):
             is_event = exp.EQ(this=event.copy(), expression=exp.Literal.string(op.event))
             if isinstance(op, ir.EventCount):
                 after = exp.GT(this=at_us.copy(), expression=exp.Literal.number(self.now_us - int(op.days) * DAY_US))
-                value: exp.Expr = exp.Sum(this=exp.Case().when(exp.and_(is_event, after), exp.Literal.number(1))
-                                          .else_(exp.Literal.number(0)))
+                value: exp.Expr = exp.Count(this=exp.Case().when(exp.and_(is_event, after), exp.Literal.number(1)))
             else:
                 value = self.days_before_now(exp.Max(this=exp.Case().when(is_event, at_us.copy())))
             columns.append(exp.alias_(value, activity_column(op), quoted=True))
