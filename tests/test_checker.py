@@ -213,3 +213,29 @@ def test_required_and_default_cannot_name_a_field_and_say_so(word):
     [diag] = parse_text(text).diagnostics
     assert (diag.code, diag.span.line, diag.span.column) == ("reserved-name", 6, 5)
     assert diag.message == f"\"{word}\" cannot name a lead field: after a field it is read as that field's option"
+
+
+def test_activity_is_reasoned_about_counts_are_never_negative_and_never_missing():
+    events = "  events {\n    demo\n    click\n  }\n"
+    assert diagnostics(events + score("+1 when count demo in last 30 days < 0")) == [
+        ("never-true", "this condition can never be true, so the rule never fires")]
+    assert diagnostics(events + score("+1 when days since last click < 0")) == [
+        ("never-true", "this condition can never be true, so the rule never fires")]
+    assert diagnostics(events + score("+1 when demo in last 30 days and count demo in last 30 days = 0")) == [
+        ("never-true", "this condition can never be true, so the rule never fires")]
+    assert diagnostics(events + score(
+        "+1 when count demo in last 30 days >= 0 or count demo in last 7 days > 3")) == [
+        ("always-true", "this condition is always true, so every lead gets these points")]
+    # `days since last` is missing when there is none, so this is not always true
+    assert diagnostics(events + score("+1 when days since last click >= 0")) == []
+    # windows of different lengths are free of each other here: no warning, never a false one
+    assert diagnostics(events + score("+1 when count demo in last 7 days > 2 and count demo in last 30 days < 1")) == []
+    stages = '''
+  stages {
+    hot when demo in last 30 days owner sales
+    warm when count demo in last 30 days > 1 owner sales
+    nurture otherwise owner marketing
+  }
+'''
+    assert ("unreachable", 'stage "warm" can never be chosen: earlier entries always match first') in \
+        diagnostics(events, stages)

@@ -1,6 +1,7 @@
 """Reasoning over conditions: which can never be true, always true, or never reached.
 
-Each variable a condition reads (a field, score, grade or `days since`) gets a
+Each variable a condition reads (a field, score, grade, `days since`, an event count or
+`days since last EVENT`) gets a
 finite set of representative values: every constant it is compared with, a value
 between each pair, one below and one above, and `missing` where it can be
 missing. Atoms that this cannot decide exactly (text matches, field-to-field
@@ -27,6 +28,7 @@ from leadpolicy.semantics.lowering import Lowering
 MAX_WORLDS = 200_000
 OTHER = "\x00other"
 ORDERED = (NUMBER, DATE, TIMESTAMP)
+ACTIVITY = ("count", "last")  # variables of what a lead did: ("count", EVENT, DAYS) and ("last", EVENT)
 
 
 def _var_of(node: ast.Node, symbols: dict[str, Symbol]) -> tuple | None:
@@ -34,6 +36,10 @@ def _var_of(node: ast.Node, symbols: dict[str, Symbol]) -> tuple | None:
         return ("ref", node.name)
     if isinstance(node, ast.DaysSince) and node.field_name in symbols:
         return ("days", node.field_name)
+    if isinstance(node, ast.EventCount):
+        return ("count", node.event, int(node.days))
+    if isinstance(node, ast.DaysSinceEvent):
+        return ("last", node.event)
     return None
 
 
@@ -90,6 +96,10 @@ class _Space:
             operands = [atom.operand, *atom.values]
         elif isinstance(atom, (ast.IsMissing, ast.Truthy)):
             operands = [atom.operand]
+        elif isinstance(atom, ast.Happened):  # at least one: the count compared with 1
+            self.decidable[id(atom)] = self.lowering.condition(atom)
+            self.constants.setdefault(("count", atom.event, int(atom.days)), []).append(Decimal(1))
+            return
         variables = [_var_of(o, self.symbols) for o in operands]
         named = [v for v in variables if v is not None]
         literals_only = all(v is not None or isinstance(o, ast.Literal) for o, v in zip(operands, variables))
@@ -104,7 +114,9 @@ class _Space:
             consts = self.constants.setdefault(v, [])
             consts.extend(_literal_value(o) for o in operands if isinstance(o, ast.Literal))
 
-    def _type(self, var: tuple) -> tuple[str, bool, Symbol]:
+    def _type(self, var: tuple) -> tuple[str, bool, Symbol | None]:
+        if var[0] in ACTIVITY:
+            return NUMBER, var[0] == "last", None
         sym = self.symbols[var[1]]
         if var[0] == "days":
             return NUMBER, sym.nullable, sym
@@ -113,9 +125,12 @@ class _Space:
     def domain(self, var: tuple) -> list[Any]:
         kind, nullable, sym = self._type(var)
         consts = self.constants.get(var, [])
-        if kind == YESNO:
-            values: list[Any] = [True, False]
+        if var[0] in ACTIVITY:  # a count, or whole days since the last event: never below 0
+            values: list[Any] = [v for v in self._ordered(NUMBER, [*consts, 0], None) if v >= 0]
+        elif kind == YESNO:
+            values = [True, False]
         elif kind in (TEXT, CHOICE):
+            assert sym is not None
             values = sorted({c for c in consts if isinstance(c, str)} | ({c.lower() for c in sym.choices}
                                                                            if sym.choices else {OTHER}))
         elif kind in ORDERED:
@@ -184,7 +199,9 @@ class _WorldTruths(Truths):
             return self.world[("days", op.field)]
         if isinstance(op, ir.Ref):
             return self.world[("ref", op.name)]
-        raise TypeError(f"activity is never a decidable atom's operand: {op!r}")  # see _Space._collect
+        if isinstance(op, ir.EventCount):
+            return self.world[("count", op.event, int(op.days))]
+        return self.world[("last", op.event)]
 
 
 class _InWorld(Visitor):
