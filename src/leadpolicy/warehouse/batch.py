@@ -29,12 +29,14 @@ from leadpolicy.semantics.leads import (
 )
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
+from leadpolicy.warehouse.conversion import convert_fields, problem
 from leadpolicy.warehouse.event_files import (
     ACTIVITY_TABLE,
     EVENTS_TABLE,
     LEAD_ID,
     EventStats,
+    LeadId,
+    lead_id,
     lead_id_column,
     stage_events,
 )
@@ -196,19 +198,18 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
 
 
 def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
-                 column_types: dict[int, str], id_text: str | None = None) -> str:
-    """Convert, reject and score in SQL; returns the query of the scored rows. `id_text`: the staged
-    column holding the lead id that table `events` names, for a policy that scores activity."""
+                 column_types: dict[int, str], lead: LeadId | None = None) -> str:
+    """Convert, reject and score in SQL; returns the query of the scored rows. `lead`: where the
+    lead id that table `events` names is, for a policy that scores activity."""
     from leadpolicy.warehouse.sqlgen import compile_sql
 
     ir = policy.ir
-    convert(con, ir, plan, [*keep, id_text] if id_text else keep, column_types)
+    convert(con, ir, plan, [*keep, lead.column] if lead else keep, column_types)
     collect_rejects(con, ir, result)
     (rows,), (bad,) = (con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,) for table in ("raw", "bad_rows"))
     result.scored = rows - bad
-    if ir.activity and id_text is not None:
-        lead_id = trimmed(exp.column(id_text, quoted=True)).sql("duckdb")
-        con.execute(f"CREATE VIEW typed_ids AS SELECT *, {lead_id} AS {_q(LEAD_ID)} FROM typed")
+    if ir.activity and lead is not None:
+        con.execute(f"CREATE VIEW typed_ids AS SELECT *, {lead.sql} AS {_q(LEAD_ID)} FROM typed")
         query = compile_sql(ir, "duckdb", "typed_ids", now, pretty=False, id_column=LEAD_ID,
                             activity_table=ACTIVITY_TABLE)
     else:
@@ -217,9 +218,9 @@ def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchR
 
 
 def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
-                 result: BatchResult, progress: bool = False, id_text: str | None = None) -> str:
+                 result: BatchResult, progress: bool = False, lead_key: LeadId | None = None) -> str:
     """The same job with the compiled Python evaluator: rows read from the staged text, each with its
-    events from table `events` (`id_text` as in `score_duckdb`), decisions written to a table
+    events from table `events` (`lead_key` as `lead` in `score_duckdb`), decisions written to a table
     `decisions` by record number."""
     ir = policy.ir
     kinds = {f.name: f.type for f in ir.fields}
@@ -228,12 +229,10 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     wanted = list(plan.field_column.items())
     select = ", ".join([ROW] + [_q(staging.text_column(i)) for _, i in wanted])
     tmp = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]) / "decisions.jsonl"
-    with_events = bool(ir.activity) and id_text is not None
-    if with_events:
-        lead_id = trimmed(exp.column(id_text, quoted=True)).sql("duckdb")  # type: ignore[arg-type]
+    if ir.activity and lead_key is not None:
         cursor = con.execute(
             f'SELECT {select}, lead_events FROM raw LEFT JOIN (SELECT "lead", list(("event", epoch_us("at"))) AS '
-            f'lead_events FROM {EVENTS_TABLE} GROUP BY "lead") ON "lead" = {lead_id} ORDER BY {ROW}')
+            f'lead_events FROM {EVENTS_TABLE} GROUP BY "lead") ON "lead" = {lead_key.sql} ORDER BY {ROW}')
     else:
         cursor = con.execute(f"SELECT {select} FROM raw ORDER BY {ROW}")
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -249,7 +248,7 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
                     result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
                     continue
                 events = [{"event": name, "at": EPOCH + dt.timedelta(microseconds=us)}
-                          for name, us in raw_row[-1] or ()] if with_events else ()
+                          for name, us in raw_row[-1] or ()] if ir.activity and lead_key else ()
                 decision = policy.evaluate(lead, now, events=events)
                 values = [*decision._scores.values(), *decision._grades.values(), decision.stage, decision.owner,
                           decision.route]
@@ -304,11 +303,12 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         for warning in plan.warnings:
             if on_warning is not None:
                 on_warning(f"{source}: {warning}")
-        id_text = None
+        lead = None
         if events is not None:
             try:
-                id_text = staging.text_column(lead_id_column(staged.columns, events.id_column, source))
-                result.events = stage_events(stage_db.con, policy.ir, events.path, events_fmt, source.name, id_text,
+                index = lead_id_column(staged.columns, events.id_column, source)
+                lead = lead_id(index, staged.column_types.get(index))
+                result.events = stage_events(stage_db.con, policy.ir, events.path, events_fmt, source.name, lead,
                                              now)
             except staging.DataFileError as exc:
                 raise BatchError(str(exc)) from None
@@ -316,13 +316,13 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
         if engine == "duckdb":
             scored = score_duckdb(policy, stage_db.con, plan, now, result, output_columns(plan, originals),
-                                  staged.column_types, id_text)
+                                  staged.column_types, lead)
         else:
-            scored = score_python(policy, stage_db.con, plan, now, result, id_text=id_text)
+            scored = score_python(policy, stage_db.con, plan, now, result, lead_key=lead)
         # Parquet scored in SQL is one scan followed by filters and projections (the generated DuckDB
         # query has no join unless it reads events), which DuckDB guarantees keep the file's row order:
         # no sort.
-        in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and id_text)
+        in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead)
         write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
                      out_path, out_fmt)
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)

@@ -66,6 +66,26 @@ def typed_source(kind: str, column_type: str | None) -> bool:
     return column_type in TYPED_SOURCES.get(kind, set())
 
 
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT"}
+
+
+def _integer_text_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
+    """`_conversion` for a text field read from an integer column: an integer's text is never blank
+    and has no surrounding blanks, so it is blank only when missing, and made text only when used."""
+    b, v = _col(f"#b{i}"), _col(f"#v{i}")
+    out: dict[str, exp.Expr] = {"trimmed": exp.Null(), "blank": exp.Is(this=source.copy(), expression=exp.Null()),
+                                "value": exp.cast(source.copy(), "VARCHAR"), "final": v.copy()}
+    error: exp.Expr = exp.Null()
+    if f.type == "one of":
+        error = exp.Case().when(exp.and_(exp.not_(b.copy()), exp.not_(is_one_of(v, f.choices))),
+                                exp.Literal.string("not-a-choice"))
+    if f.required:
+        error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
+    out["error"] = error
+    return out
+
+
 def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
     """`_conversion` for a column already of the field's type (not text: text fields always take
     the text path, which for a VARCHAR column is the column itself)."""
@@ -190,11 +210,13 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
         index = field_column.get(f.name)
         typed = index is not None and not f.type.textual and typed_source(f.type, column_types.get(index))
         name = None if index is None else staging.original_column(index) if typed else staging.text_column(index)
-        if f.type.textual and index is not None and column_types.get(index) == "VARCHAR":
+        integer_text = f.type.textual and index is not None and column_types.get(index) in INTEGER_TYPES
+        if f.type.textual and index is not None and (column_types.get(index) == "VARCHAR" or integer_text):
             name = staging.original_column(index)  # a text column's original is its text, not re-cast
         sources.append(name)
         source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
-        parts.append(_typed_conversion(i, f, source) if typed else _conversion(i, f, source))
+        parts.append(_typed_conversion(i, f, source) if typed else _integer_text_conversion(i, f, source)
+                     if integer_text else _conversion(i, f, source))
     sql = lambda e: e.sql("duckdb")  # noqa: E731
     layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
     layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'

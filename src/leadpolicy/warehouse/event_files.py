@@ -23,15 +23,13 @@ from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import convert_fields, trimmed
+from leadpolicy.warehouse.conversion import INTEGER_TYPES, convert_fields, trimmed
 from leadpolicy.warehouse.sqlgen import activity_columns
 from leadpolicy.warehouse.staging import DataFileError
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ): the good rows
 ACTIVITY_TABLE = "activity"  # the rows by lead: `#lead`, `#rows` and the windows (the bad rows: lead NULL)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT"}
 LEAD_ID = "#id"  # the lead id as trimmed text, added to the leads' typed view
 COLUMNS = ("lead", "event", "at")
 ROW = staging.ROW
@@ -56,6 +54,22 @@ def event_fields(ir: IrPolicy) -> list[IrField]:
     return [IrField("lead", Type.TEXT, (), True, None),
             IrField("event", Type.ONE_OF if declared else Type.TEXT, declared, True, None),
             IrField("at", Type.TIMESTAMP, (), True, None)]
+
+
+@dataclass(frozen=True)
+class LeadId:
+    """Where a lead row's id is: the staged column that holds it, and its SQL as trimmed text."""
+
+    column: str
+    sql: str
+
+
+def lead_id(index: int, column_type: str | None) -> LeadId:
+    if column_type in INTEGER_TYPES:  # an integer's text has no blanks to trim
+        column = staging.original_column(index)
+        return LeadId(column, exp.cast(exp.column(column, quoted=True), "VARCHAR").sql("duckdb"))
+    column = staging.text_column(index)
+    return LeadId(column, trimmed(exp.column(column, quoted=True)).sql("duckdb"))
 
 
 def lead_id_column(columns: list[str], name: str, source: Path) -> int:
@@ -89,14 +103,14 @@ def _problem(ir: IrPolicy, name: str, code: str, value: str | None) -> str:
     return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
 
 
-def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, id_text: str,
+def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead: LeadId,
                  now: dt.datetime) -> EventStats:
     """Stage the events file and reject its bad rows; make view `events` of the others and table
     `activity`, the policy's windows per lead (`sqlgen.activity_columns`, by `#lead`).
 
     The file is read once to check every row and aggregate it by lead; only when that finds a bad
-    row or an unknown lead is it read again, to name them. `id_text` is the staged text column of
-    table `raw` (the leads) that holds each lead's id. Raises DataFileError for a file that cannot
+    row or an unknown lead is it read again, to name them. `lead` says where table `raw` (the
+    leads) holds each lead's id. Raises DataFileError for a file that cannot
     be used at all.
     """
     staged = staging.stage(con, path, fmt, table="ev_raw")
@@ -126,9 +140,8 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, id_te
                                     [group_key] if group_key != "lead" else [], staged.column_types,
                                     source_table="ev_raw", prefix="ev_", find_bad=False)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
-    lead_id = trimmed(exp.column(id_text, quoted=True)).sql("duckdb")
     event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
-    con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead_id} AS id FROM raw")
+    con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead.sql} AS id FROM raw")
     con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at" FROM ev_typed')
     # One pass: each lead's rows and windows, and the bad rows together under a NULL lead. An event
     # after `now` reaches no window (its event is NULL there).
