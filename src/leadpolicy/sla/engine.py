@@ -6,10 +6,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.activity import Activity
+from leadpolicy.semantics.interpreter import Evaluator
+from leadpolicy.semantics.interpreter import evaluate as interpret
+from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.sla.calendars import BusinessCalendar
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
@@ -37,13 +41,20 @@ class ClockResult:
     status: str
     stop: dt.datetime | None = None
     stop_event: str | None = None
-    used: dt.timedelta | None = None  # business or elapsed time from start to stop (or now)
+    used: dt.timedelta | None = None  # business or elapsed time from start to stop (or now), less pauses
     late_by: dt.timedelta | None = None
+    tier: str = "otherwise"  # the tier's condition, or `otherwise`
+    paused: dt.timedelta = dt.timedelta(0)  # measured as the limit is
+    used_percent: float | None = None  # of the limit, for a clock still open at now
+    at_risk: bool = False  # open, and at least `warn at` of the limit used
+    escalated_to: str | None = None  # open, and the last escalation step reached
 
     def as_dict(self) -> dict:
         return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "stop": _iso(self.stop),
                 "stop_event": self.stop_event, "deadline": _iso(self.deadline), "status": self.status,
-                "used_minutes": _minutes(self.used), "late_minutes": _minutes(self.late_by)}
+                "used_minutes": _minutes(self.used), "late_minutes": _minutes(self.late_by), "tier": self.tier,
+                "paused_minutes": _minutes(self.paused), "used_percent": self.used_percent,
+                "at_risk": self.at_risk, "escalated_to": self.escalated_to}
 
 
 @dataclass
@@ -110,6 +121,12 @@ class TimelineResult:
     volumes: list[VolumeResult] = field(default_factory=list)
     violations: list[ReasonViolation] = field(default_factory=list)
     recycles: list[RecycleEntry] = field(default_factory=list)
+    ignored_pauses: dict[str, int] = field(default_factory=dict)  # SLA -> pause or resume events with no open clock
+
+    def in_order(self, sla: str) -> list[ClockResult | CountResult]:
+        """One SLA's clocks and counts, by start (then lead)."""
+        results: list[ClockResult | CountResult] = [*self.clocks, *self.counts]
+        return sorted((r for r in results if r.sla == sla), key=lambda r: (r.start, r.lead))
 
     def statuses(self, sla: str) -> dict[str, str]:
         """lead (or period, for volumes) -> status for one SLA."""
@@ -127,6 +144,10 @@ def _minutes(value: dt.timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 60, 3)
 
 
+Paused = tuple[dt.datetime, dt.datetime | None]  # a pause's start and end (None: still paused)
+Span = tuple[Event, Event | None, list[Paused], bool]  # a clock's start, stop, pauses, and whether paused at now
+
+
 @dataclass(frozen=True)
 class _Limit:
     unit: str
@@ -138,15 +159,16 @@ class _Limit:
 class SlaEngine:
     """The SLAs, calendars and recycle rules of one policy, ready to evaluate events."""
 
-    def __init__(self, policy: ir.Policy):
+    def __init__(self, policy: ir.Policy, records: Mapping[str, Any] | None = None):
+        """`records`: lead id -> the lead's record, for tiers (a lead without a valid one takes `otherwise`)."""
         self.policy = policy
+        self.records: Mapping[str, Any] = records or {}
+        self.reader = LeadReader(policy)
         self.tz = ZoneInfo(policy.timezone)
         self.calendars = {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars}
-        self.unsupported_terms = {sla.name: _v2_terms(sla) for sla in policy.slas}
-        # An SLA with terms this engine does not evaluate yet is left out, never judged by half its terms.
-        self.slas = tuple(sla for sla in policy.slas if not self.unsupported_terms[sla.name])
+        self.slas = policy.slas
         self.recycle_rules = policy.recycle
-        self._limits: dict[str, _Limit] = {}
+        self._limits: dict[ir.Limit, _Limit] = {}
         self.clocks = [(sla, sla.clock) for sla in self.slas if sla.clock is not None and sla.limit is not None]
         self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.counts]
         self.reason_rules = [(sla.name, needs.event, frozenset(r.lower() for r in needs.reasons))
@@ -154,18 +176,15 @@ class SlaEngine:
         self.recycles = [(r, r.reason.lower(), dt.timedelta(days=float(r.after_days))) for r in self.recycle_rules]
         self.stop_starts: dict[str, set[str]] = defaultdict(set)
         self.other_roles: set[str] = {r.event for r in self.recycle_rules}
-        for _, span in self.clocks:
+        for sla, span in self.clocks:
             for stop in span.stops:
                 self.stop_starts[stop].update(span.starts)
             self.other_roles.update(span.starts)
+            self.other_roles.update(name for pause in sla.pauses for name in (pause.start, pause.end))
         for _, count in self.count_rules:
             self.other_roles |= {count.event, count.after}
         for _, volume in self.volume_rules():
             self.other_roles.add(volume.event)
-
-    def unsupported(self) -> list[str]:
-        """The SLA terms of language v2 this engine does not evaluate yet, as `sla: term`."""
-        return [f"{name}: {term}" for name, terms in self.unsupported_terms.items() for term in terms]
 
     def event_names(self) -> set[str]:
         """Every event name the policy mentions."""
@@ -175,23 +194,24 @@ class SlaEngine:
                 names |= {*sla.clock.starts, *sla.clock.stops}
             names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
             names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
+            names |= {name for pause in sla.pauses for name in (pause.start, pause.end)}
         names |= {r.event for r in self.recycle_rules}
         return names
 
-    def _limit(self, sla: ir.Sla) -> "_Limit":
-        """The SLA's limit with its calendar, worked out once (the per-lead loop asks for it often)."""
-        known = self._limits.get(sla.name)
+    def _limit(self, limit: ir.Limit) -> "_Limit":
+        """A limit with its calendar, worked out once (the per-lead loop asks for it often)."""
+        known = self._limits.get(limit)
         if known is None:
-            limit = sla.limit
-            assert limit is not None, "only clock SLAs have limits"
             unit = UNIT_ALIASES.get(limit.unit, limit.unit)
             calendar = self.calendars.get(limit.calendar) if limit.calendar else None
-            known = self._limits[sla.name] = _Limit(unit, limit.amount, calendar if unit.startswith("business")
-                                                    else None, calendar.tz if calendar else self.tz)
+            known = self._limits[limit] = _Limit(unit, limit.amount, calendar if unit.startswith("business")
+                                                 else None, calendar.tz if calendar else self.tz)
         return known
 
     def deadline(self, sla: ir.Sla, start: dt.datetime) -> dt.datetime:
-        return self._deadline(self._limit(sla), start)
+        """The deadline of a clock of the SLA's `otherwise` limit started at `start`, without pauses."""
+        assert sla.limit is not None, "only clock SLAs have limits"
+        return self._deadline(self._limit(sla.limit), start)
 
     def _deadline(self, limit: "_Limit", start: dt.datetime) -> dt.datetime:
         amount = limit.amount
@@ -209,13 +229,22 @@ class SlaEngine:
 
     def zone_of(self, sla: ir.Sla) -> ZoneInfo:
         """The calendar's timezone for business-time SLAs, else the policy's."""
-        return self._limit(sla).zone
+        assert sla.limit is not None
+        return self._limit(sla.limit).zone
 
-    def used(self, sla: ir.Sla, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
-        calendar = self._limit(sla).calendar
-        if calendar is not None:
-            return calendar.elapsed(start, end)
+    @staticmethod
+    def _measure(limit: "_Limit", start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """Time from start to end measured as the limit is: open time for business units, else real time."""
+        if limit.calendar is not None:
+            return limit.calendar.elapsed(start, end)
         return max(end - start, dt.timedelta(0))
+
+    @staticmethod
+    def _shift(limit: "_Limit", instant: dt.datetime, amount: dt.timedelta) -> dt.datetime:
+        """`instant` moved later by `amount`, measured as the limit is."""
+        if limit.calendar is not None:
+            return limit.calendar.add_hours(instant, amount)
+        return instant + amount
 
     def evaluate_lead(self, lead: str, events: list[Event], now: dt.datetime, out: TimelineResult,
                       prepared: bool = False) -> None:
@@ -238,21 +267,122 @@ class SlaEngine:
 
     def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
+        for start, stop, paused, still_paused in self._spans(sla, span, events, out):
+            self._judge(sla, lead, events, start, stop, paused, still_paused, now, out)
+
+    def _spans(self, sla: ir.Sla, span: ir.Clock, events: list[Event], out: TimelineResult) -> list[Span]:
+        """Each clock of the SLA in a lead's events (sorted, none after now): its start, its stop (None while
+        open) and its pauses (an end of None: still paused). Without `each time` one clock runs from the first
+        start to the first stop at or after it; with it, a start while no clock is open opens one. A stop ends
+        a pause; a pause or resume with no open clock is ignored (and counted)."""
+        pausing = {p.start: p.end for p in sla.pauses}
+        resuming = {p.end for p in sla.pauses}
+        spans: list[Span] = []
+        if span.each_time:
+            opened: Event | None = None
+            pauses: list[Paused] = []
+            for e in events:
+                if opened is None:
+                    if e.event in span.starts:
+                        opened, pauses = e, []
+                    elif e.event in pausing or e.event in resuming:
+                        self._ignored(sla, out)
+                    continue
+                if e.event in span.stops:
+                    spans.append((opened, e, _closed(pauses, e.at), False))
+                    opened = None
+                else:
+                    self._pause_step(sla, e, pausing, resuming, pauses, out)
+            if opened is not None:
+                spans.append((opened, None, pauses, bool(pauses) and pauses[-1][1] is None))
+            return spans
         start = next((e for e in events if e.event in span.starts), None)
         if start is None:
-            return
+            for e in events:
+                if e.event in pausing or e.event in resuming:
+                    self._ignored(sla, out)
+            return []
         stop = next((e for e in events if e.event in span.stops and e.at >= start.at), None)
-        deadline = self.deadline(sla, start.at).astimezone(self.zone_of(sla))
+        pauses = []
+        for e in events:
+            if e.event not in pausing and e.event not in resuming:
+                continue
+            if e.at < start.at or (stop is not None and e.at >= stop.at) or e is start:
+                self._ignored(sla, out)
+            else:
+                self._pause_step(sla, e, pausing, resuming, pauses, out)
+        if stop is not None:
+            return [(start, stop, _closed(pauses, stop.at), False)]
+        return [(start, None, pauses, bool(pauses) and pauses[-1][1] is None)]
+
+    def _pause_step(self, sla: ir.Sla, e: Event, pausing: dict[str, str], resuming: set[str],
+                    pauses: list[Paused], out: TimelineResult) -> None:
+        paused = bool(pauses) and pauses[-1][1] is None
+        if e.event in pausing and not paused:
+            pauses.append((e.at, None))
+        elif e.event in resuming and paused:
+            pauses[-1] = (pauses[-1][0], e.at)
+        else:
+            self._ignored(sla, out)  # a pause while paused, or a resume while running
+
+    @staticmethod
+    def _ignored(sla: ir.Sla, out: TimelineResult) -> None:
+        out.ignored_pauses[sla.name] = out.ignored_pauses.get(sla.name, 0) + 1
+
+    def tier_of(self, sla: ir.Sla, lead: str, events: list[Event], start: Event) -> tuple[ir.Limit, str]:
+        """The limit for a clock of the SLA started by `start`, and the tier's text: the first tier whose
+        condition holds as the policy decides the lead at the start (its record, its events up to and
+        including the start), else `otherwise` (also for a lead with no valid record)."""
+        assert sla.limit is not None
+        record = self.records.get(lead)
+        if not sla.tiers or record is None:
+            return sla.limit, "otherwise"
+        values, errors = self.reader.read(record)
+        if errors:
+            return sla.limit, "otherwise"
+        activity = Activity((e.event, e.at) for e in events if e.at <= start.at)
+        decision = interpret(self.policy, values, start.at, activity)
+        known = {**values, **{name: Decimal(s.value) for name, s in decision.scores.items()}, **decision.grades}
+        evaluator = Evaluator(self.policy, known, start.at, activity)
+        for tier in sla.tiers:
+            if evaluator.test(tier.condition) is True:
+                return tier.limit, tier.condition.text
+        return sla.limit, "otherwise"
+
+    def _judge(self, sla: ir.Sla, lead: str, events: list[Event], start: Event, stop: Event | None,
+               pauses: list[Paused], still_paused: bool, now: dt.datetime,
+               out: TimelineResult) -> None:
+        """One clock: its deadline moved by its pauses, its status, and (open) how much of the limit is used."""
+        chosen, tier = self.tier_of(sla, lead, events, start)
+        limit = self._limit(chosen)
+        base = self._deadline(limit, start.at)
+        deadline, paused = base, dt.timedelta(0)
+        end = stop.at if stop is not None else now
+        for pause_start, pause_end in pauses:
+            if pause_start >= deadline:  # the limit was used up before this pause: it changes nothing
+                still_paused = False
+                break
+            amount = self._measure(limit, pause_start, pause_end or now)
+            deadline = self._shift(limit, deadline, amount)
+            paused += amount
+        deadline = deadline.astimezone(limit.zone)
+        used = self._measure(limit, start.at, end) - paused
         if stop is not None:
             status = MET if stop.at <= deadline else BREACHED
             late = stop.at - deadline if status == BREACHED else None
-            used = self.used(sla, start.at, stop.at)
         else:
-            status = BREACHED if now > deadline else PENDING
+            status = PENDING if still_paused or now <= deadline else BREACHED
             late = now - deadline if status == BREACHED else None
-            used = self.used(sla, start.at, now)
-        out.clocks.append(ClockResult(sla.name, lead, start.at, deadline, status,
-                                      stop.at if stop else None, stop.event if stop else None, used, late))
+        result = ClockResult(sla.name, lead, start.at, deadline, status, stop.at if stop else None,
+                             stop.event if stop else None, used, late, tier, paused)
+        if stop is None:
+            full = self._measure(limit, start.at, base)
+            percent = float(used / full * 100) if full else 100.0
+            result.used_percent = round(percent, 3)
+            result.at_risk = sla.warn_at is not None and percent >= float(sla.warn_at)
+            reached = [step.to for step in sla.escalations if percent >= float(step.percent)]
+            result.escalated_to = reached[-1] if reached else None
+        out.clocks.append(result)
 
     def _count(self, sla: ir.Sla, rule: ir.CountRule, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
@@ -329,11 +459,9 @@ class SlaEngine:
         return out
 
 
-def _v2_terms(sla: ir.Sla) -> list[str]:
-    """The terms of an SLA that this engine does not evaluate yet (language v2)."""
-    terms = {"tiers": bool(sla.tiers), "each time": bool(sla.clock and sla.clock.each_time),
-             "pauses": bool(sla.pauses), "warn at": sla.warn_at is not None, "escalation": bool(sla.escalations)}
-    return [term for term, used in terms.items() if used]
+def _closed(pauses: list[Paused], at: dt.datetime) -> list[Paused]:
+    """The pauses of a clock stopped at `at`: a stop ends a pause."""
+    return [(begin, end if end is not None else at) for begin, end in pauses]
 
 
 def period_start(period: str, instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:

@@ -15,7 +15,6 @@ from leadpolicy.cli.shared import (
     print_summary,
     summary_dict,
 )
-from leadpolicy.testing.harness import UNSUPPORTED
 
 
 def register(sub) -> None:
@@ -120,7 +119,5 @@ def run(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
     n_warn = len([d for d in diags if not d.is_error])
     verdict = "all is well" if ok else "problems found"
     print(f"\n{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, {n_err} error(s), {n_warn} warning(s), "
-          f"{sum(c.passed for r in runs for c in r.cases)}/{sum(len(r.cases) for r in runs)} cases passed"
-          + (f" ({later} not supported yet)" if (later := sum(c.status == UNSUPPORTED for r in runs for c in r.cases))
-             else "") + f": {verdict}")
+          f"{sum(c.passed for r in runs for c in r.cases)}/{sum(len(r.cases) for r in runs)} cases passed: {verdict}")
     return EXIT_OK if ok else EXIT_PROBLEMS

@@ -14,7 +14,6 @@ from leadpolicy.cli.shared import (
     print_diagnostics,
     samples_paths,
 )
-from leadpolicy.testing.harness import UNSUPPORTED
 
 
 def register(sub) -> None:
@@ -71,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if args.coverage or args.min_coverage is not None:
             for run in runs:
                 print_coverage(run)
-    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error", UNSUPPORTED)}
-    later = f", {counts[UNSUPPORTED]} not supported yet" if counts[UNSUPPORTED] else ""
-    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors{later} "
+    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
           f"in {len(runs)} samples file(s)")
     return EXIT_OK if ok else EXIT_PROBLEMS
