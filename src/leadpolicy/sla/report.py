@@ -9,7 +9,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any, TextIO
+from typing import IO, Any, Mapping, TextIO
 
 from leadpolicy.semantics import ir
 from leadpolicy.sla.engine import BREACHED, ClockResult, CountResult, SlaEngine, TimelineResult
@@ -49,6 +49,10 @@ class SlaReport:
     per_sla: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     per_team: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     per_month: dict[tuple[str, str], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    per_tier: dict[tuple[str, str], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    open_clocks: list[ClockResult] = field(default_factory=list)  # clocks not stopped at `now`
+    ignored_pauses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    allow_empty: bool = False
     breach_results: list = field(default_factory=list)  # clock and count results, made into dicts on demand
     volumes: list[dict] = field(default_factory=list)
     violations: list[dict] = field(default_factory=list)
@@ -70,13 +74,34 @@ class SlaReport:
     def owners(self) -> dict[str, str]:
         return {sla.name: sla.owner or "" for sla in self.policy.slas}
 
+    def no_data(self) -> list[str]:
+        """SLAs with nothing to judge in the report's range: no clock, count or volume period."""
+        judged = set(self.per_sla) | {v["sla"] for v in self.volumes}
+        return [sla.name for sla in self.policy.slas if sla.name not in judged]
+
     def failing(self) -> list[str]:
-        """SLAs below their target, and volume SLAs with a finished period short of the commitment."""
+        """SLAs below their target, volume SLAs with a finished period short of the commitment, and (unless
+        `allow_empty`) SLAs with no data: an empty log is not a compliant one."""
         targets = self.targets()
         bad = [name for name, tally in sorted(self.per_sla.items())
                if tally.as_dict(targets.get(name))["meets_target"] is False]
         bad += sorted({v["sla"] for v in self.volumes if v["status"] == BREACHED} - set(bad))
+        if not self.allow_empty:
+            bad += [name for name in self.no_data() if name not in bad]
         return bad
+
+    def open_rows(self) -> list[dict[str, Any]]:
+        """The clocks open at `now`, the most urgent first: lead, SLA, tier, deadline, time left (negative when
+        late), at risk, escalated to."""
+        rows = []
+        for c in sorted(self.open_clocks, key=lambda c: (c.deadline, c.sla, c.lead)):
+            left = c.deadline - self.now
+            rows.append({"lead": c.lead, "sla": c.sla, "tier": c.tier, "start": c.start.isoformat(),
+                         "deadline": c.deadline.isoformat(), "status": c.status,
+                         "minutes_left": round(left.total_seconds() / 60, 1),
+                         "left": _duration(left) if left >= dt.timedelta(0) else "-" + _duration(-left),
+                         "used_percent": c.used_percent, "at_risk": c.at_risk, "escalated_to": c.escalated_to})
+        return rows
 
     def as_dict(self, breaches: int | None = None) -> dict[str, Any]:
         """Everything; `breaches` limits how many breaches are listed (`breach_count` has them all)."""
@@ -91,6 +116,10 @@ class SlaReport:
             "teams": {team: tally.as_dict(None) for team, tally in sorted(self.per_team.items())},
             "months": [{"sla": sla, "month": month, **tally.as_dict(targets.get(sla))}
                        for (sla, month), tally in sorted(self.per_month.items())],
+            "tiers": [{"sla": sla, "tier": tier, **tally.as_dict(targets.get(sla))}
+                      for (sla, tier), tally in sorted(self.per_tier.items())],
+            "no_data": self.no_data(),
+            "ignored_pauses": dict(sorted(self.ignored_pauses.items())),
             "volumes": self.volumes,
             "breach_count": len(self.breach_results),
             "breaches": self.breaches(breaches),
@@ -116,13 +145,14 @@ def detail_row(result) -> dict:
 
 def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
                  date_from: dt.date | None = None, date_to: dt.date | None = None,
-                 details: IO[str] | None = None) -> SlaReport:
+                 details: IO[str] | None = None, records: Mapping[str, Any] | None = None) -> SlaReport:
     """Stream the reader's leads through the SLA engine into a report; with `details`, also write
-    every lead's clock and count (start, stop, deadline, status, time used) there as CSV."""
+    every lead's clock and count (start, stop, deadline, status, time used) there as CSV. `records`:
+    lead id -> record, for SLA tiers."""
     writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
     if writer is not None:
         writer.writeheader()
-    engine = SlaEngine(policy)
+    engine = SlaEngine(policy, records)
     report = SlaReport(policy, now, date_from, date_to)
     owners = report.owners()
     counts: dict[str, dict[dt.datetime, int]] = {}
@@ -171,10 +201,16 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
             report.per_sla[result.sla].add(result.status)
             report.per_team[owners.get(result.sla, "")].add(result.status)
             report.per_month[(result.sla, month)].add(result.status)
+            if isinstance(result, ClockResult):
+                report.per_tier[(result.sla, result.tier)].add(result.status)
+                if result.stop is None:
+                    report.open_clocks.append(result)
             if result.status == BREACHED:
                 report.breach_results.append(result)
         report.violations += [v.as_dict() for v in out.violations if in_range(v.at)]
         report.recycles += [r.as_dict() for r in out.recycles if in_range(r.at)]
+        for sla, count in out.ignored_pauses.items():
+            report.ignored_pauses[sla] += count
     for volume in engine.volume_results(counts, now, first):
         if in_range(volume.start):
             report.volumes.append(volume.as_dict())
@@ -231,8 +267,30 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
         print(f"\nreason violations: {len(data['reason_violations'])}", file=out)
     if data["recycle"]:
         print(f"recycle scheduled: {len(data['recycle'])}", file=out)
+    tiered = [t for t in data["tiers"] if any(other["sla"] == t["sla"] and other["tier"] != "otherwise"
+                                              for other in data["tiers"])]
+    if tiered:
+        print("\nper tier:", file=out)
+        _table([("sla", "tier", "met", "breached", "pending", "compliance")] +
+               [(t["sla"], t["tier"], str(t["met"]), str(t["breached"]), str(t["pending"]),
+                 f"{t['compliance']}%" if t["compliance"] is not None else "-") for t in tiered], out)
+    if data["no_data"]:
+        print(f"\nno data: {', '.join(data['no_data'])} (nothing to judge in this log and range)", file=out)
+    if data["ignored_pauses"]:
+        print("pause or resume events with no open clock, ignored: "
+              + ", ".join(f"{sla} {n}" for sla, n in data["ignored_pauses"].items()), file=out)
     rows_ = data["rows"]
     print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
+
+
+def render_open(report: SlaReport, out: TextIO) -> None:
+    """The clocks open at `now`, the most urgent first."""
+    rows = report.open_rows()
+    print(f"{len(rows)} open clock(s) at {report.now.isoformat()}", file=out)
+    if rows:
+        _table([("lead", "sla", "tier", "deadline", "left", "at risk", "escalated to")] +
+               [(r["lead"], r["sla"], r["tier"], r["deadline"], r["left"], "yes" if r["at_risk"] else "",
+                 r["escalated_to"] or "") for r in rows], out)
 
 
 def _table(rows, out: TextIO) -> None:

@@ -353,3 +353,29 @@ def check_paths(files: dict[str, Path]) -> None:
     clash = staging.same_file_clash(files)
     if clash:
         raise BatchError(f"{clash}; name another with -o, --rejects or --events-rejects")
+
+
+def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | None = None) -> dict[str, dict]:
+    """Each lead of a file by its id (as trimmed text), its fields read as a CSV cell's text is; for
+    SLA tiers, which judge a record as the policy would (an invalid one takes `otherwise`)."""
+    from leadpolicy.semantics.leads import BLANK
+
+    db = staging.Staging(ir.timezone)
+    try:
+        staged = stage(db.con, path, file_format(path, fmt))
+        try:
+            index = lead_id_column(staged.columns, id_column, path)
+        except staging.DataFileError as exc:
+            raise BatchError(str(exc)) from None
+        plan = plan_columns(ir, staged.columns)
+        kinds = {f.name: f.type for f in ir.fields}
+        wanted = list(plan.field_column.items())
+        select = ", ".join(_q(staging.text_column(i)) for i in [index, *(i for _, i in wanted)])
+        records = {}
+        for row in db.con.execute(f"SELECT {select} FROM raw ORDER BY {ROW}").fetchall():
+            key = (row[0] or "").strip(BLANK)
+            if key:
+                records[key] = {name: read_text_cell(kinds[name], text) for (name, _), text in zip(wanted, row[1:])}
+        return records
+    finally:
+        db.close()

@@ -22,8 +22,11 @@ def register(sub) -> None:
                        epilog="examples:\n  leadpolicy sla policies/inbound-b2b.policy events.csv\n"
                               "  leadpolicy sla policies/inbound-b2b.policy events.parquet --from 2026-11-01 "
                               "--to 2026-11-30 --format json\n"
-                              "  leadpolicy sla policies/inbound-b2b.policy events.jsonl --report-only\n\n"
-                              "exit code 1 when an SLA is below its target (unless --report-only)\n")
+                              "  leadpolicy sla policies/inbound-b2b.policy events.jsonl --report-only\n"
+                              "  leadpolicy sla policies/inbound-activity.policy events.parquet --open --leads "
+                              "leads.csv --format json\n\n"
+                              "exit code 1 when an SLA is below its target or has no data (unless --report-only;\n"
+                              "--allow-empty accepts no data)\n")
     p.add_argument("policy")
     p.add_argument("events", help="the event log: .csv, .jsonl or .parquet")
     add_now(p)
@@ -37,12 +40,22 @@ def register(sub) -> None:
     p.add_argument("--details", metavar="FILE", help="also write every lead's clocks and counts (start, stop, "
                                                       "deadline, status, time used) as CSV")
     p.add_argument("--report-only", action="store_true", help="exit 0 even when an SLA is below its target")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="an SLA with nothing to judge in the log and range is not a failure")
+    p.add_argument("--open", action="store_true",
+                   help="list the clocks open at now (lead, SLA, tier, deadline, time left, at risk, escalated "
+                        "to), the most urgent first, instead of the compliance report")
+    p.add_argument("--leads", metavar="FILE", help="the leads' records (.csv, .jsonl or .parquet), for SLA tiers; "
+                                                   "a lead without one takes the otherwise tier")
+    p.add_argument("--id-column", default="id", metavar="COLUMN",
+                   help="the --leads file's column that the log's lead refers to (default: id)")
 
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
-    from leadpolicy.sla.report import build_report, render_csv, render_json, render_table
+    from leadpolicy.sla.report import build_report, render_csv, render_json, render_open, render_table
+    from leadpolicy.warehouse.batch import BatchError, lead_records
 
     loaded = load_or_report(args.policy)
     if loaded is None:
@@ -63,14 +76,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         from zoneinfo import ZoneInfo
 
+        records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
         reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
                              args.events_format)
         if args.details:
             with atomic_output(Path(args.details)) as details:
-                report = build_report(policy, reader, now, date_from, date_to, details)
+                report = build_report(policy, reader, now, date_from, date_to, details, records)
         else:
-            report = build_report(policy, reader, now, date_from, date_to)
-    except (EventFileError, OSError) as exc:
+            report = build_report(policy, reader, now, date_from, date_to, records=records)
+    except (EventFileError, BatchError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     if reader.rejects:
@@ -78,6 +92,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(reader.rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
         for r in sorted(reader.rejects, key=lambda r: r.row)[:5]:
             print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
+    report.allow_empty = args.allow_empty
+    if args.open:
+        if args.format == "json":
+            import json
+
+            print(json.dumps({"now": now.isoformat(), "open": report.open_rows()}, indent=2))
+        else:
+            render_open(report, sys.stdout)
+        return EXIT_OK
     if args.format == "json":
         print(render_json(report))
     elif args.format == "csv":
@@ -88,5 +111,10 @@ def run(args: argparse.Namespace) -> int:
         render_table(report, sys.stdout)
     failing = report.failing()
     if failing and args.format == "table":
-        print(f"below target: {', '.join(failing)}")
+        empty = [name for name in failing if name in report.no_data()]
+        below = [name for name in failing if name not in empty]
+        if below:
+            print(f"below target: {', '.join(below)}")
+        if empty:
+            print(f"no data: {', '.join(empty)} (an empty log is not compliance; --allow-empty accepts it)")
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
