@@ -300,3 +300,31 @@ def test_plain_english_names_teams_and_counts_units(tmp_path):
     page = render_site([str(tmp_path / "x.policy")], tmp_path / "out")[0][0].read_text()
     plain = page[page.index("plain"):page.index("faded")]
     assert "decay" not in plain.lower() and "Points are added up, then rounded to a whole number" in plain
+
+
+def test_the_escalation_ladder_is_drawn_in_order_and_escaped(site):
+    import xml.etree.ElementTree as ET
+
+    from leadpolicy.language.loader import load_policy, load_policy_text
+    from leadpolicy.publish.pictures import escalation_ladder
+
+    policy = load_policy(POLICIES / "inbound-activity.policy").policy
+    speed = next(s for s in policy.slas if s.name == "speed_to_lead")
+    svg = ET.fromstring(escalation_ladder(speed))
+    ns = "{http://www.w3.org/2000/svg}"
+    steps = svg.findall(f"{ns}g[@class='step']")
+    assert [(g.get("data-to"), g.get("data-percent")) for g in steps] == [("sales-manager", "100"), ("vp-sales", "200")]
+    xs = [float(g.find(f"{ns}line").get("x1")) for g in steps]
+    deadline = float(svg.find(f"{ns}line[@class='deadline']").get("x1"))
+    warn = float(svg.find(f"{ns}g[@class='warn']/{ns}rect").get("x"))
+    assert warn < deadline == xs[0] < xs[1]
+    assert escalation_ladder(next(s for s in policy.slas if s.name == "follow_up")) == ""
+    page = (site / "docs" / "policies" / "inbound-activity.md").read_text()
+    assert page.count('class="leadpolicy-escalation"') == 1
+    hostile = load_policy_text('policy "x" version 1.0.0 {\n title "T"\n owner a "A"\n owner b "B"\n lead { t text }\n'
+                               ' stages {\n  rest otherwise owner a\n }\n sla s {\n  owner b\n  target 90%\n'
+                               '  from x until y\n  within 1 hours\n  escalate to "<script>boss</script>" at 100%\n'
+                               ' }\n}\n').policy
+    drawn = escalation_ladder(hostile.slas[0])
+    assert "<script>" not in drawn and ET.fromstring(drawn).find(f"{ns}g[@class='step']").get("data-to") == \
+        "<script>boss</script>"

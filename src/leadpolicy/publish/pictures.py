@@ -154,3 +154,40 @@ def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, Any], Any]
         out.append(_text(pad + size + 100, y + 4, stage, 12))
     out.append("</svg>")
     return "\n".join(out)
+
+
+def escalation_ladder(sla: ast.Sla) -> str:
+    """An open clock's time line, from its start to the last escalation step: where it is at risk, where
+    the limit (the deadline) is, and whom it is escalated to from each step on. Empty without warn or
+    escalation."""
+    warn = sla.first(ast.Warn)
+    steps = sla.all(ast.Escalate)
+    if warn is None and not steps:
+        return ""
+    width, left, right, bar_y = 640, 30, 30, 56
+    span = float(max([100, *(float(s.percent) for s in steps)])) * 1.1
+    at = lambda percent: left + (width - left - right) * float(percent) / span  # noqa: E731
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="leadpolicy-escalation" width="{width}" height="120" '
+             f'viewBox="0 0 {width} 120" role="img" aria-label="escalation ladder">',
+             f"<title>{escape(sla.name)}: share of the limit used by an open clock</title>",
+             f'<rect x="{left}" y="{bar_y}" width="{width - left - right}" height="12" rx="3" fill="#eee"/>',
+             _text(left, bar_y + 32, "start", 11, "start")]
+    if warn is not None:
+        x = at(warn.percent)
+        parts.append(f'<g class="warn" data-percent="{warn.percent}"><rect x="{x:.1f}" y="{bar_y}" '
+                     f'width="{at(100) - x:.1f}" height="12" fill="{PALETTE[4]}" fill-opacity="0.5"/>')
+        parts.append(_text(x, bar_y - 8, f"at risk from {warn.percent}%", 11, "start", fill=PALETTE[4]) + "</g>")
+    deadline = at(100)
+    parts.append(f'<line class="deadline" x1="{deadline:.1f}" y1="{bar_y - 4}" x2="{deadline:.1f}" y2="{bar_y + 16}" '
+                 'stroke="#222" stroke-width="2"/>')
+    parts.append(_text(deadline, bar_y + 32, "100%: the deadline", 11, "middle"))
+    for n, step in enumerate(steps):
+        x = at(step.percent)
+        color = PALETTE[1 + n % (len(PALETTE) - 1)]
+        parts.append(f'<g class="step" data-percent="{step.percent}" data-to={quoteattr(step.to)}>'
+                     f'<line x1="{x:.1f}" y1="{bar_y - 4}" x2="{x:.1f}" y2="{bar_y + 16}" stroke="{color}" '
+                     'stroke-width="3"/>')
+        parts.append(_text(x, 20 + (n % 2) * 14, _clip(f"{step.percent}%: to {step.to}", 28), 11, "middle", "bold",
+                           color) + "</g>")
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import field_type, format_policy, literal, number
 from leadpolicy.publish import english
-from leadpolicy.publish.pictures import score_chart, stage_ladder
+from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
 from leadpolicy.semantics.lowering import fingerprint
 
 
@@ -135,7 +135,8 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
                     "when": english.condition(s.condition) if s.condition else "otherwise"} for s in policy.stages],
         "routes": [{"stages": list(r.stages), "entries": [_entry(e) for e in r.entries]} for r in policy.routes],
-        "slas": [{"name": s.name, "label": s.label or s.name, "text": english.sla(s, calendars)} for s in policy.slas],
+        "slas": [{"name": s.name, "label": s.label or s.name, "text": english.sla(s, calendars),
+                  "ladder_svg": escalation_ladder(s)} for s in policy.slas],
         "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
         "samples": samples,
