@@ -1,0 +1,67 @@
+"""`leadpolicy serve`: a decision service over HTTP for the policies under PATHS."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from leadpolicy.cli.flags import help_formatter, non_negative_int
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", formatter_class=help_formatter, help="serve decisions over HTTP",
+                       description="Serve every policy under PATHS (sources or compiled artifacts) over HTTP: "
+                                   "POST /v1/policies/ID/decide and /decide-batch, GET /v1/policies, /healthz, "
+                                   "/readyz, /metrics and /openapi.json. A changed file is re-checked and swapped "
+                                   "in; a broken edit keeps the last good version serving. SIGHUP reloads all.",
+                       epilog="examples:\n  leadpolicy serve policies/\n"
+                              "  leadpolicy serve policies/ build/inbound-b2b.json --port 8181 --token-file token.txt"
+                              " --decision-log decisions.jsonl\n\nsee docs/serve.md\n")
+    p.add_argument("paths", nargs="*", default=["policies"], help="files or folders to serve (default: policies/)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=non_negative_int, default=8181)
+    p.add_argument("--workers", type=non_negative_int, default=1,
+                   help="processes serving requests (each loads the policies and watches the files)")
+    p.add_argument("--token-file", metavar="FILE", help="require Authorization: Bearer <the file's first line>")
+    p.add_argument("--decision-log", metavar="FILE", help="append one JSON line per decision (time, policy, "
+                                                          "fingerprint, lead id, decision, latency)")
+    p.add_argument("--log-leads", action="store_true", help="also write each lead into the decision log")
+    p.add_argument("--lead-id-field", default="id", metavar="FIELD", help="the lead field the log names (default: id)")
+    p.add_argument("--max-body", type=non_negative_int, default=1 << 20, metavar="BYTES",
+                   help="largest body of one decision (default 1 MiB; larger is 413)")
+    p.add_argument("--max-batch-body", type=non_negative_int, default=64 << 20, metavar="BYTES",
+                   help="largest body of a batch (default 64 MiB)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    import uvicorn
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"leadpolicy serve: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    token = None
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text("utf-8").splitlines()[0].strip()
+        except (OSError, IndexError, UnicodeError) as exc:
+            print(f"leadpolicy serve: {args.token_file}: cannot read a token ({exc})", file=sys.stderr)
+            return EXIT_USAGE
+        if not token:
+            print(f"leadpolicy serve: {args.token_file}: the token is empty", file=sys.stderr)
+            return EXIT_USAGE
+    settings = {"paths": [str(Path(p).resolve()) for p in args.paths], "token": token, "max_body": args.max_body,
+                "max_batch_body": args.max_batch_body,
+                "decision_log": str(Path(args.decision_log).resolve()) if args.decision_log else None,
+                "log_leads": args.log_leads, "lead_id_field": args.lead_id_field}
+    # Each worker process builds the app from these settings (uvicorn imports the factory by name).
+    os.environ["LEADPOLICY_SERVE_SETTINGS"] = json.dumps(settings)
+    print(f"leadpolicy serve: http://{args.host}:{args.port}/v1/policies ({args.workers} worker(s))", flush=True)
+    uvicorn.run("leadpolicy.service:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers or 1, log_level="warning", access_log=False, loop="auto", http="auto")
+    return EXIT_OK
