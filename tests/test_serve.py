@@ -225,6 +225,27 @@ def test_hot_reload_swaps_a_good_edit_and_keeps_serving_through_a_broken_one(tmp
         server.stop()
 
 
+def test_a_compiled_artifact_is_served_like_its_source(tmp_path):
+    policy = leadpolicy.load(POLICIES / "product-led.policy")
+    (tmp_path / "served").mkdir()
+    (tmp_path / "served" / "product-led.json").write_text(policy.artifact_json())
+    (tmp_path / "served" / "notes.json").write_text('{"not": "a policy"}')
+    server = Server(tmp_path / "served")
+    try:
+        status, listed = server.call("GET", "/v1/policies", token=None)
+        assert status == 200 and isinstance(listed, dict)
+        assert [p["id"] for p in listed["policies"]] == [policy.id]
+        assert listed["policies"][0]["approval"] == "unknown"
+        assert [b["source"] for b in listed["not_loaded"]] == ["notes.json"] and listed["not_loaded"][0]["error"]
+        doc, _ = load_samples(POLICIES / "product-led.samples.yaml")
+        for case in [c for c in doc.data["leads"] if "invalid" not in c["expect"]]:
+            lead = {k: plain(v) for k, v in case["lead"].items()}
+            status, out = server.decide(policy.id, {"lead": lead, "now": plain(doc.data["now"])})
+            assert status == 200 and out["stage"] == policy.evaluate(lead, plain(doc.data["now"])).stage
+    finally:
+        server.stop()
+
+
 def test_companion_files_outside_the_served_paths_are_never_read(tmp_path):
     shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "inbound-b2b.policy")
     shutil.copy(POLICIES / "inbound-b2b.samples.yaml", tmp_path / "inbound-b2b.samples.yaml")
