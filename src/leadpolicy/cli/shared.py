@@ -108,7 +108,7 @@ def samples_paths(paths: list[str]) -> tuple[list[Path], list]:
     return [Path(os.path.relpath(p)) for p in unique], problems
 
 
-def policy_from(spec: str):
+def policy_from(spec: str, command: str = "diff"):
     """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
     from leadpolicy.governance.approvals import GitError, file_at
     from leadpolicy.language.loader import load_policy_text
@@ -119,10 +119,10 @@ def policy_from(spec: str):
         try:
             text = file_at(ref, Path(name))
         except GitError as exc:
-            print(f"leadpolicy diff: {spec}: {exc}", file=sys.stderr)
+            print(f"leadpolicy {command}: {spec}: {exc}", file=sys.stderr)
             return None
         if text is None:
-            print(f"leadpolicy diff: {name} does not exist at {ref}", file=sys.stderr)
+            print(f"leadpolicy {command}: {name} does not exist at {ref}", file=sys.stderr)
             return None
         loaded = load_policy_text(text, spec)
     else:

@@ -17,7 +17,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from sqlglot import exp
 
@@ -271,9 +271,11 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
 def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
         rejects: str | Path | None = None, progress: bool = False, in_format: str | None = None,
         strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
-        events: EventInput | None = None) -> tuple[BatchResult, Path, Path | None]:
+        events: EventInput | None = None, then: Callable[[Any], None] | None = None,
+        ) -> tuple[BatchResult, Path, Path | None]:
     """Score a lead file; returns the counts, the output path and the rejects path (None when none).
-    With `events`, `result.events` has their counts and rejects file.
+    With `events`, `result.events` has their counts and rejects file. `then(con)` runs on the staging
+    database once the output is written, while its table `events` of checked events is still there.
 
     Raises BatchError for a file that cannot be used (unreadable, ambiguous or, with
     `strict_columns`, missing or misspelled columns), or for a policy that scores activity
@@ -327,6 +329,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                      out_path, out_fmt)
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         result.read = staged_rows + len(staged.problems)
+        if then is not None:
+            then(stage_db.con)
     finally:
         stage_db.close()
     result.rejected = len({r["row"] for r in result.rejects})

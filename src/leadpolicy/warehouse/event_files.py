@@ -27,7 +27,7 @@ from leadpolicy.warehouse.conversion import INTEGER_TYPES, convert_fields, trimm
 from leadpolicy.warehouse.sqlgen import activity_columns
 from leadpolicy.warehouse.staging import DataFileError
 
-EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ): the good rows
+EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ), reason (text): the good rows
 ACTIVITY_TABLE = "activity"  # the rows by lead: `#lead`, `#rows` and the windows (the bad rows: lead NULL)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 LEAD_ID = "#id"  # the lead id as trimmed text, added to the leads' typed view
@@ -120,6 +120,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     missing = [c for c in COLUMNS if c not in position]
     conversion = None
     group_key = "lead"
+    reason = "CAST(NULL AS VARCHAR)"
     if missing and not staged.problems and not con.execute("SELECT count(*) FROM ev_raw").fetchone()[0]:
         # JSON Lines without a line has no columns at all: no events, not a file without its columns
         con.execute(f'CREATE VIEW ev_converted AS SELECT CAST(NULL AS BIGINT) AS {ROW}, CAST(NULL AS VARCHAR) AS '
@@ -136,13 +137,17 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
             # An integer's text is canonical, so grouping by the integers groups as their text does,
             # and only each group's key is turned into text.
             group_key = staging.original_column(position["lead"])
-        conversion = convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS},
-                                    [group_key] if group_key != "lead" else [], staged.column_types,
-                                    source_table="ev_raw", prefix="ev_", find_bad=False)
+        keep = [group_key] if group_key != "lead" else []
+        if "reason" in position:  # optional: what Sales answered, read as text as it is written
+            keep.append(staging.text_column(position["reason"]))
+            reason = staging.quoted(keep[-1])
+        conversion = convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS}, keep,
+                                    staged.column_types, source_table="ev_raw", prefix="ev_", find_bad=False)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
     event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
     con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead.sql} AS id FROM raw")
-    con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at" FROM ev_typed')
+    con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at", {reason} AS "reason" '
+                "FROM ev_typed")
     # One pass: each lead's rows and windows, and the bad rows together under a NULL lead. An event
     # after `now` reaches no window (its event is NULL there).
     counted = exp.LTE(this=exp.func("epoch_us", exp.column("at", quoted=True)),

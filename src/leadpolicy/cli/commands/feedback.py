@@ -1,0 +1,119 @@
+"""`leadpolicy feedback` and `leadpolicy backtest`: the agreement measured against what happened to leads."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from leadpolicy.cli.flags import help_formatter, timestamp_arg
+
+FEEDBACK_EPILOG = """examples:
+  leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
+      --as-of 2026-09-01 --now 2026-11-30 --by source
+  leadpolicy feedback policies/inbound-activity.policy --leads leads.csv --events events.csv \\
+      --as-of 2026-09-01T00:00:00-04:00 --format markdown -o feedback.md
+
+see docs/feedback.md
+"""
+BACKTEST_EPILOG = """examples:
+  leadpolicy backtest main:policies/inbound-activity.policy policies/inbound-activity.policy \\
+      --leads leads.parquet --events events.parquet --as-of 2026-09-01 --format markdown
+
+OLD and NEW are files or GIT_REF:path, as for `leadpolicy diff`. see docs/feedback.md
+"""
+
+
+def common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--leads", required=True, metavar="FILE", help="the leads (.csv, .jsonl or .parquet)")
+    p.add_argument("--events", required=True, metavar="FILE",
+                   help="what leads did, outcomes included (columns lead, event, at and optional reason)")
+    p.add_argument("--id-column", default="id", metavar="COLUMN", help="the leads' id column (default: id)")
+    p.add_argument("--as-of", required=True, type=timestamp_arg, metavar="T",
+                   help="decide every lead as the policy would have then (a date is its local midnight)")
+    p.add_argument("--now", type=timestamp_arg, metavar="T", help="count outcomes up to T (default: now)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: standard output)")
+    p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
+    p.add_argument("--rejects-folder", default=".", metavar="DIR",
+                   help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: here)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("feedback", formatter_class=help_formatter, help="measure decisions against outcomes",
+                       description="Decide every lead as the policy would have at --as-of (its record and its "
+                                   "events up to then), and report what became of them after: per stage, grade, "
+                                   "score band and group, handoffs, won and lost, won rates, precision and recall "
+                                   "of each handoff stage, Sales' answers and recycling.",
+                       epilog=FEEDBACK_EPILOG)
+    p.add_argument("policy")
+    common_arguments(p)
+    p.add_argument("--by", action="append", default=[], metavar="FIELD",
+                   help="group by this lead field (repeatable; default: every `one of` field)")
+
+
+def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
+    from leadpolicy.measure.feedback import FeedbackInput
+
+    as_of = policy._now(args.as_of)
+    now = policy._now(args.now)
+    return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
+                         Path(args.rejects_folder))
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, "utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def _check_files(args: argparse.Namespace) -> bool:
+    missing = [f for f in (args.leads, args.events) if not Path(f).exists()]
+    if missing or not Path(args.rejects_folder).is_dir():
+        for f in missing:
+            print(f"leadpolicy {args.command}: {f}: no such file", file=sys.stderr)
+        if not Path(args.rejects_folder).is_dir():
+            print(f"leadpolicy {args.command}: {args.rejects_folder}: no such folder", file=sys.stderr)
+        return False
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.api import _from_tree
+    from leadpolicy.cli.shared import policy_from
+    from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
+    from leadpolicy.warehouse.batch import BatchError
+
+    if not _check_files(args):
+        return EXIT_USAGE
+    specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
+    loaded = [policy_from(spec, args.command) for spec in specs]
+    if any(item is None for item in loaded):
+        return EXIT_PROBLEMS
+    policies = [_from_tree(item.policy) for item in loaded if item is not None]
+    try:
+        with tempfile.TemporaryDirectory(prefix="leadpolicy-feedback-") as tmp:
+            data = _inputs(args, policies[-1], tuple(getattr(args, "by", [])))
+            if args.command == "feedback":
+                from leadpolicy.measure.feedback import feedback_report, measure
+                from leadpolicy.measure.render import render_feedback
+
+                report = feedback_report(measure(policies[0], data, Path(tmp)), data)
+                text = render_feedback(report, args.format)
+            else:
+                from leadpolicy.measure.backtest import backtest
+                from leadpolicy.measure.render import render_backtest
+
+                text = render_backtest(backtest(policies[0], policies[1], data, Path(tmp)), args.format)
+    except FeedbackUsage as exc:
+        print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FeedbackError, BatchError) as exc:
+        print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    _emit(text, args.output)
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Measuring an agreement against what happened: feedback on outcomes, and backtests of a change."""

@@ -1,0 +1,77 @@
+"""Backtest: two versions of a policy side by side on the same leads, events and outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from leadpolicy.api import Policy
+from leadpolicy.measure.feedback import FeedbackInput, Measured, _local, _rate, lit, measure
+
+
+def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dict[str, Any]:
+    """Both versions decide the leads as of `data.as_of`; compare what each hands off with the outcomes.
+    The working files go to `folder`."""
+    first = measure(old, data, folder / "old")
+    second = measure(new, data, folder / "new")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE a AS SELECT * FROM read_parquet({lit(str(first.table_file))})")
+    con.execute(f"CREATE TABLE b AS SELECT * FROM read_parquet({lit(str(second.table_file))})")
+    # Leads are matched by id; a lead one version rejected is left out of the comparison and counted.
+    con.execute('CREATE TABLE pair AS SELECT a."#id", a.stage AS old_stage, b.stage AS new_stage, '
+                'a."#handed" AS old_handed, b."#handed" AS new_handed, a."#outcome" AS outcome '
+                'FROM a JOIN b ON a."#id" = b."#id"')
+    (both,), (ids,) = (con.execute(sql).fetchone() or (0,) for sql in (
+        "SELECT count(*) FROM pair", 'SELECT count(*) FROM (SELECT "#id" FROM a UNION SELECT "#id" FROM b)'))
+    versions = {name: _version(con, policy, side) for name, policy, side in (("old", old, "old"), ("new", new, "new"))}
+    changes = [{"from": f, "to": t, "leads": n, "won": w, "lost": lo, "open": n - w - lo, "won_rate": _rate(w, n)}
+               for f, t, n, w, lo in con.execute(
+                   "SELECT old_stage, new_stage, count(*), count(*) FILTER (WHERE outcome = 'won'), "
+                   "count(*) FILTER (WHERE outcome = 'lost') FROM pair WHERE old_stage IS DISTINCT FROM new_stage "
+                   "GROUP BY ALL ORDER BY count(*) DESC, old_stage, new_stage").fetchall()]
+    moves = {kind: _group(con, where) for kind, where in (
+        ("added", "new_handed AND NOT old_handed"), ("dropped", "old_handed AND NOT new_handed"),
+        ("kept", "old_handed AND new_handed"))}
+    return {"as_of": _local(data.as_of, new.ir), "now": _local(data.now, new.ir), "leads": both,
+            "not_in_both": ids - both, "old": versions["old"], "new": versions["new"], "moves": moves,
+            "changes": changes, "verdict": verdict(first, versions, moves)}
+
+
+def _group(con, where: str) -> dict[str, Any]:
+    n, won = con.execute(f"SELECT count(*), count(*) FILTER (WHERE outcome = 'won') FROM pair WHERE {where}"
+                         ).fetchone() or (0, 0)
+    return {"leads": n, "won": won, "won_rate": _rate(won, n)}
+
+
+def _version(con, policy: Policy, side: str) -> dict[str, Any]:
+    handed = f"{side}_handed"
+    n, handed_off, won, captured = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {handed}), count(*) FILTER (WHERE outcome = 'won'), "
+        f"count(*) FILTER (WHERE {handed} AND outcome = 'won') FROM pair").fetchone() or (0, 0, 0, 0)
+    return {"policy": policy.id, "version": policy.version, "fingerprint": policy.fingerprint, "leads": n,
+            "handed_off": handed_off, "won": won, "won_captured": captured, "won_missed": won - captured,
+            "precision": _rate(captured, handed_off), "recall": _rate(captured, won)}
+
+
+def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) -> str:
+    """One line a reviewer can paste into the pull request."""
+    old, new = versions["old"], versions["new"]
+    team = (first.handoff.team or "the other team").capitalize()
+    if old["handed_off"]:
+        change = (new["handed_off"] - old["handed_off"]) / old["handed_off"] * 100
+        amount = f"{abs(change):.0f}% {'more' if change >= 0 else 'fewer'} leads"
+    else:
+        amount = f"{new['handed_off']} leads (none before)"
+    pct = lambda v: "-" if v is None else f"{v * 100:.1f}%"  # noqa: E731
+    added, dropped, kept = moves["added"], moves["dropped"], moves["kept"]
+    parts = [f"{new['version']} hands {amount} to {team} ({old['handed_off']} → {new['handed_off']})"]
+    if added["leads"]:
+        parts.append(f"the {added['leads']} newly handed off win at {pct(added['won_rate'])} against "
+                     f"{pct(kept['won_rate'])} for those already handed off")
+    if dropped["leads"]:
+        parts.append(f"the {dropped['leads']} no longer handed off won at {pct(dropped['won_rate'])}")
+    parts.append(f"won leads captured: {new['won_captured']} of {new['won']} (recall {pct(new['recall'])}, "
+                 f"was {pct(old['recall'])}); precision {pct(new['precision'])}, was {pct(old['precision'])}")
+    return "; ".join(parts) + "."

@@ -1,0 +1,311 @@
+"""Feedback: what became of the leads a policy decided, as of a past moment.
+
+Every lead is decided as the policy would have decided it at `as_of` (its record and its events up
+to then, by `leadpolicy score --events`, so rows are read, checked and rejected as there). Its
+outcome is the first outcome event (`outcomes { won when ... lost when ... }`) after `as_of` up to
+`now`; on a tie at one instant, lost. Sales' answers, recycling and the time from a handoff to its
+first answer are read from the same events after `as_of`. Everything is computed in DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from leadpolicy.api import Policy
+from leadpolicy.semantics import ir
+from leadpolicy.warehouse.batch import BatchResult, EventInput, output_names, run
+from leadpolicy.warehouse.conversion import trimmed
+from leadpolicy.warehouse.event_files import EPOCH, EVENTS_TABLE, lead_id_column
+from leadpolicy.warehouse.staging import DataFileError
+
+TABLE = "feedback"  # one row per decided lead
+
+
+class FeedbackError(ValueError):
+    """Inputs that cannot be measured: a file that cannot be read or lacks a column (the message says why)."""
+
+
+class FeedbackUsage(FeedbackError):
+    """A request that cannot mean anything: no outcomes to measure against, `as_of` after `now`."""
+
+
+@dataclass(frozen=True)
+class FeedbackInput:
+    leads: Path
+    events: Path
+    as_of: dt.datetime
+    now: dt.datetime
+    id_column: str = "id"
+    by: tuple[str, ...] = ()  # lead fields to group by; default: every `one of` field
+    engine: str = "duckdb"
+    rejects_folder: Path = Path(".")
+
+
+def lit(value: Any) -> str:
+    return (exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)).sql("duckdb")
+
+
+def q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def us(instant: dt.datetime) -> int:
+    return (instant - EPOCH) // dt.timedelta(microseconds=1)
+
+
+@dataclass
+class Handoff:
+    """What the policy says about handing leads over: the team that receives them and its stages."""
+
+    home: str  # the team owning `otherwise`, where leads start
+    stages: tuple[str, ...]  # the stages owned by another team
+    team: str  # the team the handoff stages belong to (the first of them)
+
+    @classmethod
+    def of(cls, policy: ir.Policy) -> "Handoff":
+        home = policy.stages[-1].owner if policy.stages else ""
+        stages = tuple(s.name for s in policy.stages if s.owner != home)
+        team = next((s.owner for s in policy.stages if s.owner != home), "")
+        return cls(home, stages, team)
+
+
+@dataclass
+class Measured:
+    """The per-lead table of one policy over the inputs, and what reading them found."""
+
+    policy: Policy
+    scored: BatchResult
+    con: Any  # a DuckDB connection holding table `feedback`
+    table_file: Path  # the same table as Parquet
+    by: list[str]  # the group columns, as named in the table
+    handoff: Handoff
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # answer event -> the agreed reasons
+    clocks: list[str] = field(default_factory=list)  # clock SLAs of the receiving team, timed per lead
+
+
+def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
+    """Decide the leads as of `data.as_of` and attach what happened after; returns table `feedback`. The
+    working files go to `folder` (the caller removes it)."""
+    import duckdb
+
+    if not policy.ir.outcomes:
+        raise FeedbackUsage(f"{policy.id} has no outcomes block: feedback measures decisions against "
+                            "`outcomes { won when EVENT  lost when EVENT }`")
+    if data.as_of > data.now:
+        raise FeedbackUsage(f"--as-of {data.as_of.isoformat()} is after --now {data.now.isoformat()}")
+    work = folder
+    work.mkdir(parents=True, exist_ok=True)
+    decided = work / f"{policy.id}.decided.parquet"
+    per_lead = work / f"{policy.id}.feedback.parquet"
+    handoff = Handoff.of(policy.ir)
+    reasons = {n.event: list(n.reasons) for sla in policy.ir.slas for n in sla.reasons}
+    clocks = [sla for sla in policy.ir.slas if sla.clock is not None and sla.owner == handoff.team]
+    found: dict[str, Any] = {}
+
+    def attach(con) -> None:
+        columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(decided))})").fetchall()]
+        try:
+            id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
+        except DataFileError as exc:
+            raise FeedbackError(str(exc)) from None
+        found["by"] = _group_columns(policy, columns, data.by)
+        con.execute(f"COPY ({_per_lead_sql(policy, data, decided, id_col, found['by'], reasons, clocks, handoff)}) "
+                    f"TO {lit(str(per_lead))} (FORMAT parquet)")
+
+    try:
+        result, _, _ = run(policy, data.leads, decided, data.as_of, data.engine,
+                           rejects=data.rejects_folder / f"{data.leads.stem}.rejects.csv",
+                           events=EventInput(data.events, data.id_column,
+                                             rejects=data.rejects_folder / f"{data.events.stem}.rejects.csv"),
+                           then=attach)
+    except DataFileError as exc:
+        raise FeedbackError(str(exc)) from None
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM read_parquet({lit(str(per_lead))})")
+    return Measured(policy, result, con, per_lead, found["by"], handoff, reasons, [c.name for c in clocks])
+
+
+def _group_columns(policy: Policy, columns: list[str], by: tuple[str, ...]) -> list[str]:
+    from leadpolicy.language.diagnostics import did_you_mean
+    from leadpolicy.semantics.logic import fold
+
+    wanted = list(by) or [f.name for f in policy.ir.fields if f.type == "one of"]
+    chosen = []
+    for name in wanted:
+        match = [c for c in columns if fold(c) == fold(name)]
+        if not match:
+            hint = did_you_mean(name, columns)
+            raise FeedbackError(f"--by {name}: not a column of the leads" + (f" ({hint})" if hint else ""))
+        chosen.append(match[0])
+    return chosen
+
+
+def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: str, by: list[str],
+                  reasons: dict[str, list[str]], clocks: list[ir.Sla], handoff: Handoff) -> str:
+    """One row per decided lead: its decision, whether it was handed off, its outcome, its answers."""
+    won = [e for o in policy.ir.outcomes if o.kind == "won" for e in o.events]
+    lost = [e for o in policy.ir.outcomes if o.kind == "lost" for e in o.events]
+    after, until = lit(us(data.as_of)), lit(us(data.now))
+    window = f'epoch_us("at") > {after} AND epoch_us("at") <= {until}'
+    names = ", ".join(lit(e) for e in [*won, *lost])
+    won_list = ", ".join(lit(e) for e in won) or "NULL"
+    reason = 'lower(trim(coalesce("reason", \'\')))'
+    answers = [f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} = {lit(r.lower())}) AS {q(f"#{event}:{r}")}'
+               for event, agreed in reasons.items() for r in agreed]
+    answers += [f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} NOT IN '
+                f'({", ".join(lit(r.lower()) for r in agreed)})) AS {q(f"#{event}:other")}'
+                for event, agreed in reasons.items()]
+    # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected)
+    answering = [sla for sla in policy.ir.slas if sla.clock is not None and any(n.event in sla.clock.stops
+                                                                                  for n in sla.reasons)]
+    accepting = sorted({s for sla in answering for s in (sla.clock.stops if sla.clock else ()) if s not in reasons})
+    answers.append(f'count(*) FILTER (WHERE "event" IN ({", ".join(lit(e) for e in accepting) or "NULL"})) '
+                   f'AS "#accepted"')
+    recycled = " OR ".join(f'("event" = {lit(r.event)} AND {reason} = {lit(r.reason.lower())})'
+                           for r in policy.ir.recycle) or "false"
+    answers.append(f'bool_or({recycled}) AS "#recycled"')
+    for i, sla in enumerate(clocks):
+        assert sla.clock is not None
+        starts = ", ".join(lit(e) for e in sla.clock.starts)
+        answers.append(f'min(CASE WHEN "event" IN ({starts}) THEN epoch_us("at") END) AS "#start{i}"')
+    stops = []
+    for i, sla in enumerate(clocks):
+        assert sla.clock is not None
+        ends = ", ".join(lit(e) for e in sla.clock.stops)
+        stops.append(f'LEFT JOIN (SELECT e."lead", min(epoch_us(e."at")) AS "#stop{i}" FROM {EVENTS_TABLE} e JOIN a '
+                     f'ON a."lead" = e."lead" WHERE e."event" IN ({ends}) AND epoch_us(e."at") >= a."#start{i}" '
+                     f'AND epoch_us(e."at") <= {until} GROUP BY e."lead") s{i} ON s{i}."lead" = d."#id"')
+    minutes = [f'(s{i}."#stop{i}" - a."#start{i}") / 60000000.0 AS {q(f"#minutes:{sla.name}")}'
+               for i, sla in enumerate(clocks)]
+    handed = ", ".join(lit(s) for s in handoff.stages) or "NULL"
+    id_text = trimmed(exp.cast(exp.column(id_col, quoted=True), "VARCHAR")).sql("duckdb")
+    answer_cols = [c.rsplit(" AS ", 1)[1] for c in answers if not c.endswith('"#recycled"')
+                   and "#start" not in c.rsplit(" AS ", 1)[1]]
+    keep = ", ".join(q(n) for n in output_names(policy.ir))
+    return (f"WITH d AS (SELECT *, {id_text} AS \"#id\" FROM read_parquet({lit(str(decided))})), "
+            f'o AS (SELECT "lead", arg_min(CASE WHEN "event" IN ({won_list}) THEN \'won\' ELSE \'lost\' END, '
+            f'(epoch_us("at"), CASE WHEN "event" IN ({won_list}) THEN 1 ELSE 0 END)) AS outcome '
+            f'FROM {EVENTS_TABLE} WHERE "event" IN ({names or "NULL"}) AND {window} GROUP BY "lead"), '
+            f'a AS (SELECT "lead", {", ".join(answers)} FROM {EVENTS_TABLE} WHERE {window} GROUP BY "lead") '
+            f'SELECT d."#id" AS "#id", {"".join(f"CAST(d.{q(c)} AS VARCHAR) AS {q(c)}, " for c in by)}'
+            f'{keep}, stage IN ({handed}) AS "#handed", o.outcome AS "#outcome", '
+            + ", ".join([f"coalesce(a.{c}, 0) AS {c}" for c in answer_cols]
+                        + ['coalesce(a."#recycled", false) AS "#recycled"', *minutes])
+            + f' FROM d LEFT JOIN o ON o."lead" = d."#id" LEFT JOIN a ON a."lead" = d."#id" {" ".join(stops)}')
+
+
+
+# ---------------------------------------------------------------- the report
+
+def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
+    """Counts per combination of `keys` (columns of table `feedback`); one row overall without keys."""
+    answers = [c for c in _columns(m) if c.startswith("#") and ":" in c and not c.startswith("#minutes:")]
+    minutes = [c for c in _columns(m) if c.startswith("#minutes:")]
+    measures = [
+        "count(*) AS leads", 'count(*) FILTER (WHERE "#handed") AS handed_off',
+        'count(*) FILTER (WHERE "#outcome" = \'won\') AS won', 'count(*) FILTER (WHERE "#outcome" = \'lost\') AS lost',
+        'count(*) FILTER (WHERE "#handed" AND "#outcome" = \'won\') AS won_handed_off',
+        'sum("#accepted") AS accepted', 'count(*) FILTER (WHERE "#recycled") AS recycled',
+        'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'won\') AS recycled_won',
+        'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'lost\') AS recycled_lost',
+        *(f"sum({q(c)}) AS {q(c)}" for c in answers), *(f"median({q(c)}) AS {q(c)}" for c in minutes)]
+    group = ", ".join(q(k) for k in keys)
+    sql = (f"SELECT {group + ', ' if keys else ''}{', '.join(measures)} FROM {TABLE}"
+           + (f" GROUP BY {group} ORDER BY {group} NULLS LAST" if keys else ""))
+    cursor = m.con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [_shape(dict(zip(names, row)), keys) for row in cursor.fetchall()]
+
+
+def _columns(m: Measured) -> list[str]:
+    return [r[0] for r in m.con.execute(f"DESCRIBE {TABLE}").fetchall()]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """A tally row as the report says it: counts, rates, answers by reason, median minutes by SLA."""
+    leads, won = int(row["leads"]), int(row["won"])
+    handed, won_handed = int(row["handed_off"]), int(row["won_handed_off"])
+    out: dict[str, Any] = {k: row[k] for k in keys}
+    out |= {"leads": leads, "handed_off": handed, "won": won, "lost": int(row["lost"]),
+            "open": leads - won - int(row["lost"]), "won_rate": _rate(won, leads),
+            "precision": _rate(won_handed, handed), "recall": _rate(won_handed, won)}
+    rejected: dict[str, dict[str, int]] = {}
+    for name, value in row.items():
+        if name.startswith("#") and ":" in name and not name.startswith("#minutes:"):
+            event, reason = name[1:].split(":", 1)
+            rejected.setdefault(event, {})[reason] = int(value or 0)
+    out["answers"] = {"accepted": int(row["accepted"] or 0), **rejected,
+                      "recycled": int(row["recycled"]), "recycled_won": int(row["recycled_won"]),
+                      "recycled_lost": int(row["recycled_lost"])}
+    out["median_minutes"] = {name[len("#minutes:"):]: None if value is None else round(float(value), 1)
+                             for name, value in row.items() if name.startswith("#minutes:")}
+    return out
+
+
+def score_bands(m: Measured, score: str) -> list[dict[str, Any]]:
+    """Won rate by band of a score: the deciles' cut points over every decided lead (fewer bands when
+    many leads share a value)."""
+    (cuts,) = m.con.execute(f"SELECT quantile_disc({q(score)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
+                            f"FROM {TABLE}").fetchone() or ([],)
+    bounds = sorted({c for c in (cuts or []) if c is not None})
+    band = " + ".join(f"CASE WHEN {q(score)} > {lit(c)} THEN 1 ELSE 0 END" for c in bounds) or "0"
+    rows = m.con.execute(f'SELECT {band} AS band, min({q(score)}), max({q(score)}), count(*), '
+                         f'count(*) FILTER (WHERE "#outcome" = \'won\') FROM {TABLE} GROUP BY band ORDER BY band'
+                         ).fetchall()
+    return [{"band": f"{low}-{high}" if low != high else str(low), "low": low, "high": high, "leads": n,
+             "won": w, "won_rate": _rate(w, n)} for _, low, high, n, w in rows]
+
+
+def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
+    """Overall and per group of each `--by` column: leads, stages, grades, handoffs, outcomes, rates."""
+    ir_ = m.policy.ir
+    overall = tally(m, [])[0]
+    overall["stages"] = _by_stage(m, [], overall["won"])
+    overall["grades"] = {g.name: tally(m, [g.name]) for g in ir_.grades}
+    overall["score_bands"] = {s.name: score_bands(m, s.name) for s in ir_.scores}
+    groups = []
+    for column in m.by:
+        for row in tally(m, [column]):
+            value = row.pop(column)
+            row["stages"] = _by_stage(m, [column], row["won"], value)
+            groups.append({"by": column, "value": value, **row})
+    scored = m.scored
+    events = scored.events
+    return {"policy": m.policy.id, "version": m.policy.version, "fingerprint": m.policy.fingerprint,
+            "as_of": _local(data.as_of, ir_), "now": _local(data.now, ir_), "handoff_to": m.handoff.team,
+            "handoff_stages": list(m.handoff.stages),
+            "rows": {"leads_read": scored.read, "leads_decided": scored.scored, "leads_rejected": scored.rejected,
+                     "events_read": events.read if events else 0, "events_used": events.used if events else 0,
+                     "events_rejected": events.rejected if events else 0},
+            "overall": overall, "groups": groups}
+
+
+def _local(instant: dt.datetime, policy: ir.Policy) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(policy.timezone)).isoformat()
+
+
+def _by_stage(m: Measured, keys: list[str], won: int, value: Any = None) -> list[dict[str, Any]]:
+    """Per stage: leads, outcomes, won rate; for a handoff stage its precision (won among the leads handed
+    off to it) and recall (its share of every won lead)."""
+    rows = tally(m, [*keys, "stage"])
+    out = []
+    for row in rows:
+        if keys and row[keys[0]] != value:
+            continue
+        handoff = row["stage"] in m.handoff.stages
+        out.append({"stage": row["stage"], "handoff": handoff, "leads": row["leads"], "won": row["won"],
+                    "lost": row["lost"], "open": row["open"], "won_rate": row["won_rate"],
+                    "precision": row["won_rate"] if handoff else None,
+                    "recall": _rate(row["won"], won) if handoff else None})
+    return out
