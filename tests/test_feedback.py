@@ -1,0 +1,207 @@
+"""`leadpolicy feedback` and `backtest`: exact small cases computed by hand, and planted truth recovered."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+
+import pytest
+
+from leadpolicy.cli.main import main
+
+from .conftest import POLICIES
+
+AS_OF, NOW = "2026-11-01T00:00:00-04:00", "2026-11-30T12:00:00-05:00"
+LEADS = [("1", "a@bigsoft.io", 1500, "software", "webinar"), ("2", "b@shop.fr", 20, "retail", "paid_search"),
+         ("3", "c@ledgerly.com", 300, "fintech", "webinar"), ("4", "d@gmail.com", 5, "other", "organic")]
+EVENTS = [
+    ("1", "demo_request", "2026-10-25T10:00:00-04:00", ""),  # before as-of: decides lead 1 into sql
+    ("1", "became_sql", "2026-11-02T10:00:00-05:00", ""), ("1", "handed_off", "2026-11-02T10:00:00-05:00", ""),
+    ("1", "first_touch", "2026-11-02T11:00:00-05:00", ""),  # 60 minutes after became_sql
+    ("1", "accepted", "2026-11-03T10:00:00-05:00", ""),  # 1,440 minutes after the handoff
+    ("1", "closed_won", "2026-11-20T10:00:00-05:00", ""),
+    ("3", "handed_off", "2026-11-05T10:00:00-05:00", ""), ("3", "rejected", "2026-11-06T10:00:00-05:00", "Not_Now"),
+    ("2", "closed_lost", "2026-11-10T10:00:00-05:00", ""),
+    ("3", "closed_won", "2026-11-25T10:00:00-05:00", ""),
+    ("3", "closed_lost", "2026-12-25T10:00:00-05:00", ""),  # after now: not an outcome
+    ("4", "closed_won", "2026-10-20T10:00:00-04:00", ""),  # before as-of: not an outcome either
+]
+
+
+def write(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def small(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
+    write(tmp_path / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
+    return ["--leads", "leads.csv", "--events", "events.csv", "--as-of", AS_OF, "--now", NOW]
+
+
+def feedback_json(capsys, policy, args, *extra) -> dict:
+    assert main(["feedback", str(policy), *args, "--format", "json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_every_number_of_a_small_case(small, capsys):
+    report = feedback_json(capsys, POLICIES / "inbound-activity.policy", small, "--by", "source")
+    o = report["overall"]
+    # 1 is an sql (handed off) and won; 3 stays in nurture and is won after Sales rejected it as not now;
+    # 2 is lost; 4 is open (its won is before as-of).
+    assert {k: o[k] for k in ("leads", "handed_off", "won", "lost", "open", "won_rate", "precision", "recall")} == {
+        "leads": 4, "handed_off": 1, "won": 2, "lost": 1, "open": 1, "won_rate": 0.5, "precision": 1.0,
+        "recall": 0.5}
+    assert o["answers"] == {"accepted": 1, "rejected": {"bad_fit": 0, "no_budget": 0, "not_now": 1, "other": 0},
+                            "recycled": 1, "recycled_won": 1, "recycled_lost": 0}
+    assert o["median_minutes"] == {"speed_to_lead": 60.0, "mql_acceptance": 1440.0}
+    stages = {s["stage"]: s for s in o["stages"]}
+    assert (stages["sql"]["precision"], stages["sql"]["recall"]) == (1.0, 0.5)
+    assert (stages["nurture"]["leads"], stages["nurture"]["won_rate"]) == (3, 0.3333)
+    assert {g["tier"]: (g["leads"], g["won"]) for g in o["grades"]["tier"]} == {"B": (1, 1), "C": (3, 1)}
+    assert [(b["band"], b["leads"], b["won"]) for b in o["score_bands"]["fit"]] == [("0", 2, 0), ("60", 2, 2)]
+    groups = {g["value"]: g for g in report["groups"]}
+    assert set(groups) == {"webinar", "paid_search", "organic"}
+    assert (groups["webinar"]["leads"], groups["webinar"]["won"], groups["webinar"]["recall"]) == (2, 2, 0.5)
+    assert groups["paid_search"]["lost"] == 1 and groups["organic"]["open"] == 1
+    assert report["rows"] == {"leads_read": 4, "leads_decided": 4, "leads_rejected": 0, "events_read": 12,
+                              "events_used": 12, "events_rejected": 0}
+
+
+def test_the_python_engine_reports_the_same(small, capsys):
+    policy = POLICIES / "inbound-activity.policy"
+    assert feedback_json(capsys, policy, small) == feedback_json(capsys, policy, small, "--engine", "python")
+
+
+def test_text_and_markdown_say_the_same_numbers(small, capsys):
+    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--format", "markdown"]) == 0
+    page = capsys.readouterr().out
+    assert "| sql | yes | 1 | 1 | 0 | 0 | 100.0% | 100.0% | 50.0% |" in page
+    assert "accepted 1; rejected not_now 1; recycled 1 (won 1, lost 0)" in page
+
+
+def test_a_backtest_of_a_small_case_and_its_verdict(small, capsys, tmp_path):
+    text = (POLICIES / "inbound-activity.policy").read_text()
+    looser = text.replace("fit >= 40 and engagement >= 30", "fit >= 40 and engagement >= 0").replace(
+        "version 3.0.0", "version 3.1.0")
+    (tmp_path / "looser.policy").write_text(looser)
+    assert main(["backtest", str(POLICIES / "inbound-activity.policy"), "looser.policy", *small,
+                 "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    old, new = report["old"], report["new"]
+    assert (old["handed_off"], new["handed_off"], old["won_captured"], new["won_captured"]) == (1, 2, 1, 2)
+    assert report["changes"] == [{"from": "nurture", "to": "mql", "leads": 1, "won": 1, "lost": 0, "open": 0,
+                                  "won_rate": 1.0}]
+    assert report["verdict"].startswith("3.1.0 hands 100% more leads to Sales (1 → 2); the 1 newly handed off "
+                                        "win at 100.0% against 100.0% for those already handed off")
+
+
+def test_bad_input_is_reported_and_bad_usage_is_exit_2(small, capsys, tmp_path):
+    write(tmp_path / "events.csv", ["lead", "event", "at", "reason"],
+          [*EVENTS, ("9", "closed_won", "2026-11-20T10:00:00-05:00", ""), ("1", "closed_wonn", NOW, ""),
+           ("1", "closed_won", "yesterday", "")])
+    report = feedback_json(capsys, POLICIES / "inbound-activity.policy", small)
+    assert (report["rows"]["events_read"], report["rows"]["events_used"], report["rows"]["events_rejected"]) == (
+        15, 12, 3)
+    assert len(list(csv.DictReader(open(tmp_path / "events.rejects.csv")))) == 3
+    late = [*small[:-3], "2026-12-31", "--now", NOW]
+    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *late]) == 2
+    assert "is after --now" in capsys.readouterr().err
+    assert main(["feedback", str(POLICIES / "inbound-b2b.policy"), *small]) == 2
+    assert "no outcomes block" in capsys.readouterr().err
+    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--by", "sorce"]) == 1
+    assert "did you mean" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--as-of", "someday"])
+    assert usage.value.code == 2
+
+
+# ---------------------------------------------------------------- planted truth
+
+PLANTED = '''policy "planted" version 1.0.0 {
+  title "Planted"
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    email text required
+    employees number
+    source one of ("webinar", "paid_search")
+  }
+  events {
+    won_deal
+    lost_deal
+  }
+  score fit {
+    +50 when employees >= 500
+    +30 when employees >= 100
+  }
+  stages {
+    sales when fit >= THRESHOLD owner sales
+    nurture otherwise owner marketing
+  }
+  outcomes {
+    won  when won_deal
+    lost when lost_deal
+  }
+}
+'''
+BASE = {"webinar": 0.10, "paid_search": 0.02}  # the won rate of a lead of middling fit, by source
+FIT = {20: 0.5, 300: 1.0, 900: 2.0}  # employees -> the multiplier of that base: won rates rise with fit
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("planted")
+    rng = random.Random(20261123)
+    leads, events = [], []
+    for i in range(9000):
+        source, employees = ("webinar", "paid_search")[i % 2], (20, 300, 900)[(i // 2) % 3]
+        leads.append((f"L{i}", f"u{i}@x.io", employees, source))
+        roll = rng.random()
+        if roll < BASE[source] * FIT[employees]:
+            events.append((f"L{i}", "won_deal", "2026-11-15T10:00:00Z"))
+        elif roll < 0.5:
+            events.append((f"L{i}", "lost_deal", "2026-11-16T10:00:00Z"))
+    write(folder / "leads.csv", ["id", "email", "employees", "source"], leads)
+    write(folder / "events.csv", ["lead", "event", "at"], events)
+    for name, threshold in (("old", 50), ("new", 30)):
+        (folder / f"{name}.policy").write_text(PLANTED.replace("THRESHOLD", str(threshold))
+                                               .replace("1.0.0", "1.1.0" if name == "new" else "1.0.0"))
+    return folder
+
+
+def test_the_report_recovers_the_planted_rates(planted, capsys, monkeypatch):
+    monkeypatch.chdir(planted)
+    args = ["--leads", "leads.csv", "--events", "events.csv", "--as-of", "2026-11-01T00:00:00Z", "--now",
+            "2026-11-30T00:00:00Z"]
+    report = feedback_json(capsys, planted / "old.policy", args)
+    for group in report["groups"]:
+        expected = BASE[group["value"]] * sum(FIT.values()) / len(FIT)
+        tolerance = 3 * math.sqrt(expected * (1 - expected) / group["leads"])  # three standard errors
+        assert abs(group["won_rate"] - expected) < tolerance, group
+    bands = report["overall"]["score_bands"]["fit"]
+    assert [b["band"] for b in bands] == ["0", "30", "80"]
+    rates = [b["won_rate"] for b in bands]
+    assert rates == sorted(rates) and rates[2] > 2 * rates[0]
+
+
+def test_a_backtest_moves_precision_and_recall_the_planted_way(planted, capsys, monkeypatch):
+    monkeypatch.chdir(planted)
+    args = ["--leads", "leads.csv", "--events", "events.csv", "--as-of", "2026-11-01T00:00:00Z", "--now",
+            "2026-11-30T00:00:00Z", "--format", "json"]
+    assert main(["backtest", "old.policy", "new.policy", *args]) == 0
+    report = json.loads(capsys.readouterr().out)
+    old, new = report["old"], report["new"]
+    # Lowering the threshold from 50 to 30 also hands over the middling fit, who win at half the rate of
+    # the best fit: recall rises and precision falls.
+    assert new["handed_off"] == 2 * old["handed_off"] == 6000
+    assert new["recall"] > old["recall"] and new["precision"] < old["precision"]
+    assert report["moves"]["added"]["won_rate"] < report["moves"]["kept"]["won_rate"]
+    assert report["verdict"].startswith("1.1.0 hands 100% more leads to Sales (3000 → 6000)")
