@@ -79,11 +79,39 @@ def test_the_python_engine_reports_the_same(small, capsys):
     assert feedback_json(capsys, policy, small) == feedback_json(capsys, policy, small, "--engine", "python")
 
 
-def test_text_and_markdown_say_the_same_numbers(small, capsys):
-    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--format", "markdown"]) == 0
+def test_text_and_markdown_say_the_same_numbers_and_the_page_draws_and_escapes(small, capsys, tmp_path):
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    write(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
+          [*LEADS, ("5", "<script>alert(1)</script>@x.io", 10, "other", "organic")])
+    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small]) == 0
+    text = capsys.readouterr().out
+    assert "sql      yes      1      1    0     0     100.0%    100.0%     50.0%" in text
+    assert "5 leads, 1 handed off to sales; won 2, lost 1, open 2" in text
+    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--format", "markdown",
+                 "--by", "email", "--by", "source"]) == 0
     page = capsys.readouterr().out
     assert "| sql | yes | 1 | 1 | 0 | 0 | 100.0% | 100.0% | 50.0% |" in page
-    assert "accepted 1; rejected not_now 1; recycled 1 (won 1, lost 0)" in page
+    assert "accepted 1; rejected not\\_now 1; recycled 1 (won 1, lost 0)" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    ns = "{http://www.w3.org/2000/svg}"
+    svgs = [ET.fromstring(m) for m in __import__("re").findall(r"<svg.*?</svg>", page, __import__("re").S)]
+    calibration = [s for s in svgs if s.get("class") == "leadpolicy-calibration"]
+    funnels = [s for s in svgs if s.get("class") == "leadpolicy-funnel"]
+    assert len(calibration) == 3 and len(funnels) == 5 + 3  # 5 emails and 3 sources
+    fit = {g.get("data-label"): float(g.get("data-value") or 0) for g in calibration[0].iter(f"{ns}g")}
+    assert fit == {"0": 0.0, "60": 1.0}
+    assert any(t.text == "email <script>alert(1)</script>@x.io: funnel" for f in funnels for t in f.iter(f"{ns}title"))
+    docs = tmp_path / "site" / "docs"
+    docs.mkdir(parents=True)
+    (docs / "index.md").write_text(page)
+    (tmp_path / "site" / "mkdocs.yml").write_text("site_name: feedback\nmarkdown_extensions:\n  - tables\n"
+                                                   "  - md_in_html\n")
+    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
+                            str(tmp_path / "site" / "mkdocs.yml")], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
 
 
 def test_a_backtest_of_a_small_case_and_its_verdict(small, capsys, tmp_path):

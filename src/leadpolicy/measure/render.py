@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from leadpolicy.publish.pictures import bars
+from leadpolicy.publish.site import md
+
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
@@ -12,10 +15,9 @@ def _pct(value: float | None) -> str:
 
 def _table(header: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
     cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in r] for r in rows]
-    if markdown:
-        escape = lambda t: t.replace("|", "\\|")  # noqa: E731
-        lines = ["| " + " | ".join(escape(c) for c in cells[0]) + " |", "|" + " --- |" * len(header)]
-        return lines + ["| " + " | ".join(escape(c) for c in r) + " |" for r in cells[1:]]
+    if markdown:  # every cell may come from lead data: no HTML, no markup, no column break
+        lines = ["| " + " | ".join(md(c) for c in cells[0]) + " |", "|" + " --- |" * len(header)]
+        return lines + ["| " + " | ".join(md(c) for c in r) + " |" for r in cells[1:]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
 
@@ -31,11 +33,11 @@ def _answers(row: dict[str, Any]) -> str:
 def render_feedback(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report, indent=2, default=str)
-    md = fmt == "markdown"
-    head = "## " if md else ""
+    markdown = fmt == "markdown"
+    head = "## " if markdown else ""
     o, rows = report["overall"], report["rows"]
     team = report["handoff_to"] or "the other team"
-    lines = [f"{'# ' if md else ''}{report['policy']} {report['version']}: decided as of {report['as_of']}, "
+    lines = [f"{'# ' if markdown else ''}{report['policy']} {report['version']}: decided as of {report['as_of']}, "
              f"outcomes up to {report['now']}", "",
              f"leads: read {rows['leads_read']}, decided {rows['leads_decided']}, rejected {rows['leads_rejected']}; "
              f"events: read {rows['events_read']}, used {rows['events_used']}, rejected {rows['events_rejected']}",
@@ -50,43 +52,58 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
     lines += ["", f"{head}Per stage", ""]
     lines += _table(["stage", "handoff", "leads", "won", "lost", "open", "won rate", "precision", "recall"],
                     [[s["stage"], "yes" if s["handoff"] else "", s["leads"], s["won"], s["lost"], s["open"],
-                      _pct(s["won_rate"]), _pct(s["precision"]), _pct(s["recall"])] for s in o["stages"]], md)
+                      _pct(s["won_rate"]), _pct(s["precision"]), _pct(s["recall"])] for s in o["stages"]], markdown)
     for grade, grade_rows in o["grades"].items():
         lines += ["", f"{head}Per grade: {grade}", ""]
         lines += _table([grade, "leads", "handed off", "won", "won rate"],
                         [[g[grade], g["leads"], g["handed_off"], g["won"], _pct(g["won_rate"])]
-                         for g in grade_rows], md)
+                         for g in grade_rows], markdown)
     for score, bands in o["score_bands"].items():
         lines += ["", f"{head}Won rate by {score} band (deciles)", ""]
+        if markdown:
+            lines += [_picture(bars(f"won rate by {score} band", [
+                (b["band"], b["won_rate"] or 0.0, f"{_pct(b['won_rate'])} of {b['leads']}") for b in bands],
+                "leadpolicy-calibration")), ""]
         lines += _table([score, "leads", "won", "won rate"],
-                        [[b["band"], b["leads"], b["won"], _pct(b["won_rate"])] for b in bands], md)
+                        [[b["band"], b["leads"], b["won"], _pct(b["won_rate"])] for b in bands], markdown)
     by_columns = list(dict.fromkeys(g["by"] for g in report["groups"]))
     for column in by_columns:
         lines += ["", f"{head}By {column}", ""]
+        if markdown:
+            for g in (g for g in report["groups"] if g["by"] == column):
+                lines += [_picture(bars(f"{column} {g['value']}: funnel", [
+                    ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
+                                                             str(g["handed_off"])),
+                    ("won", g["won"], f"{g['won']} ({_pct(g['won_rate'])})")], "leadpolicy-funnel")), ""]
         lines += _table([column, "leads", "handed off", "won", "lost", "open", "won rate", "precision", "recall",
                          "answers"],
                         [[g["value"], g["leads"], g["handed_off"], g["won"], g["lost"], g["open"], _pct(g["won_rate"]),
                           _pct(g["precision"]), _pct(g["recall"]), _answers(g)]
-                         for g in report["groups"] if g["by"] == column], md)
+                         for g in report["groups"] if g["by"] == column], markdown)
     return "\n".join(lines) + "\n"
+
+
+def _picture(svg: str) -> str:
+    """An SVG on its own lines in a Markdown page (the text in it is escaped where it is drawn)."""
+    return f'<div class="leadpolicy-diagram">{svg}</div>'
 
 
 def render_backtest(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report, indent=2, default=str)
-    md = fmt == "markdown"
-    head = "## " if md else ""
+    markdown = fmt == "markdown"
+    head = "## " if markdown else ""
     old, new = report["old"], report["new"]
-    lines = [f"{'# ' if md else ''}Backtest: {old['policy']} {old['version']} → {new['version']}, decided as of "
+    lines = [f"{'# ' if markdown else ''}Backtest: {old['policy']} {old['version']} → {new['version']}, decided as of "
              f"{report['as_of']}, outcomes up to {report['now']}", "", report["verdict"], ""]
     lines += _table(["", "leads", "handed off", "won", "won captured", "won missed", "precision", "recall"],
                     [[v["version"], v["leads"], v["handed_off"], v["won"], v["won_captured"], v["won_missed"],
-                      _pct(v["precision"]), _pct(v["recall"])] for v in (old, new)], md)
+                      _pct(v["precision"]), _pct(v["recall"])] for v in (old, new)], markdown)
     if report["changes"]:
         lines += ["", f"{head}Leads that change stage", ""]
         lines += _table(["from", "to", "leads", "won", "lost", "open", "won rate"],
                         [[c["from"], c["to"], c["leads"], c["won"], c["lost"], c["open"], _pct(c["won_rate"])]
-                         for c in report["changes"]], md)
+                         for c in report["changes"]], markdown)
     if report["not_in_both"]:
         lines += ["", f"{report['not_in_both']} lead(s) were decided by only one version (rejected by the other)"]
     return "\n".join(lines) + "\n"

@@ -191,3 +191,24 @@ def escalation_ladder(sla: ast.Sla) -> str:
                            color) + "</g>")
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def bars(title: str, rows: list[tuple[str, float, str]], css: str, max_value: float | None = None) -> str:
+    """Horizontal bars, one per (label, value, text beside the bar), longest at `max_value` (default: the
+    largest value); for feedback pages (calibration, funnels)."""
+    top, row_h, label_w, bar_w = 34, 24, 170, 360
+    width, height = label_w + bar_w + 150, top + row_h * len(rows) + 12
+    most = max_value or max((v for _, v, _ in rows), default=0) or 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class={quoteattr(css)} width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
+             f"<title>{escape(title)}</title>", _text(10, 20, title, 14, weight="bold")]
+    for n, (label, value, text) in enumerate(rows):
+        y = top + n * row_h
+        length = bar_w * max(value, 0) / most
+        parts.append(f'<g class="bar" data-label={quoteattr(label)} data-value="{value:g}">')
+        parts.append(_text(label_w - 8, y + 15, _clip(label, 24), 12, "end"))
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row_h - 8}" rx="2" '
+                     f'fill="{PALETTE[n % len(PALETTE)] if css.endswith("funnel") else PALETTE[0]}"/>')
+        parts.append(_text(label_w + length + 6, y + 15, text, 11) + "</g>")
+    parts.append("</svg>")
+    return "\n".join(parts)
