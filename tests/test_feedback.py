@@ -233,3 +233,34 @@ def test_a_backtest_moves_precision_and_recall_the_planted_way(planted, capsys, 
     assert new["recall"] > old["recall"] and new["precision"] < old["precision"]
     assert report["moves"]["added"]["won_rate"] < report["moves"]["kept"]["won_rate"]
     assert report["verdict"].startswith("1.1.0 hands 100% more leads to Sales (3000 → 6000)")
+
+
+def test_ci_adds_the_backtest_of_a_changed_policy_to_the_job_summary(tmp_path, capsys, monkeypatch):
+    import shutil
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    for name in ("inbound-activity.policy", "inbound-activity.samples.yaml"):
+        shutil.copy(POLICIES / name, tmp_path / name)
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "3.0.0")
+    policy = tmp_path / "inbound-activity.policy"
+    policy.write_text(policy.read_text().replace("fit >= 40 and engagement >= 30", "fit >= 40 and engagement >= 0")
+                      .replace("version 3.0.0", "version 3.1.0"))
+    data = tmp_path / "backtest-data"
+    data.mkdir()
+    write(data / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
+    write(data / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
+    summary = tmp_path / "summary.md"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    main(["ci", ".", "--against", "HEAD", "--skip-approvals", "--skip-fmt", "--backtest", str(data),
+          "--backtest-as-of", AS_OF, "--backtest-now", NOW])
+    out = capsys.readouterr().out
+    assert "3.1.0 hands 100% more leads to Sales (1 → 2)" in out
+    assert "3.1.0 hands 100% more leads to Sales (1 → 2)" in summary.read_text()
+    assert main(["ci", ".", "--against", "HEAD", "--skip-approvals", "--backtest", str(data)]) == 2

@@ -75,3 +75,32 @@ def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) ->
     parts.append(f"won leads captured: {new['won_captured']} of {new['won']} (recall {pct(new['recall'])}, "
                  f"was {pct(old['recall'])}); precision {pct(new['precision'])}, was {pct(old['precision'])}")
     return "; ".join(parts) + "."
+
+
+def data_files(folder: Path) -> tuple[Path, Path]:
+    """The leads and events files of a backtest data folder: `leads.*` and `events.*` (CSV, JSON Lines or
+    Parquet)."""
+    from leadpolicy.measure.feedback import FeedbackError
+    from leadpolicy.warehouse.staging import FORMATS
+
+    found = []
+    for stem in ("leads", "events"):
+        matches = sorted(p for p in folder.glob(f"{stem}.*") if p.suffix.lower() in FORMATS)
+        if len(matches) != 1:
+            raise FeedbackError(f"{folder}: needs exactly one {stem}.csv, {stem}.jsonl or {stem}.parquet "
+                                f"(found {', '.join(p.name for p in matches) or 'none'})")
+        found.append(matches[0])
+    return found[0], found[1]
+
+
+def changed_policies(paths: list[Path], ref: str) -> list[tuple[Path, str]]:
+    """The policies among `paths` whose text differs from `ref`'s, with that older text (a policy that is
+    new since `ref` has nothing to compare with and is left out)."""
+    from leadpolicy.governance.approvals import file_at
+
+    changed = []
+    for path in paths:
+        old = file_at(ref, path)
+        if old is not None and old != path.read_text("utf-8"):
+            changed.append((path, old))
+    return changed

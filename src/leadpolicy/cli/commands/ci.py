@@ -7,7 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from leadpolicy.cli.flags import add_min_coverage, help_formatter
+from leadpolicy.cli.exit_codes import EXIT_PROBLEMS, EXIT_USAGE
+from leadpolicy.cli.flags import add_min_coverage, help_formatter, timestamp_arg
 
 
 def register(sub) -> None:
@@ -26,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--skip-approvals", action="store_true", help="do not require approvals")
     p.add_argument("--skip-versions", action="store_true", help="do not check version bumps")
     p.add_argument("--sarif", metavar="FILE", help="also write the problems as SARIF 2.1.0")
+    p.add_argument("--backtest", metavar="DIR",
+                   help="backtest every changed policy with outcomes against its --against version on DIR's "
+                        "leads.* and events.*, and add the reports to the job summary ($GITHUB_STEP_SUMMARY)")
+    p.add_argument("--backtest-as-of", metavar="T", type=timestamp_arg,
+                   help="decide the leads as of T (required with --backtest)")
+    p.add_argument("--backtest-now", metavar="T", type=timestamp_arg, help="outcomes up to T (default: now)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,4 +55,55 @@ def run(args: argparse.Namespace) -> int:
     if args.sarif:
         Path(args.sarif).write_text(json.dumps(sarif(collected["diags"], collected["runs"]), indent=2), "utf-8")
         print(f"wrote {args.sarif}")
+    if args.backtest:
+        backtested = _backtests(args)
+        if backtested != 0:
+            return backtested
     return status
+
+
+def _backtests(args: argparse.Namespace) -> int:
+    """Backtest each changed policy that has outcomes; print the reports and add them to the job summary."""
+    import sys
+    import tempfile
+
+    from leadpolicy.api import _from_tree
+    from leadpolicy.governance.approvals import GitError, default_base
+    from leadpolicy.language.loader import load_policy, load_policy_text
+    from leadpolicy.measure.backtest import backtest, changed_policies, data_files
+    from leadpolicy.measure.feedback import FeedbackError, FeedbackInput
+    from leadpolicy.measure.render import render_backtest
+    from leadpolicy.warehouse.batch import BatchError
+
+    if not args.backtest_as_of:
+        print("leadpolicy ci: --backtest needs --backtest-as-of", file=sys.stderr)
+        return EXIT_USAGE
+    from leadpolicy.language.loader import discover
+
+    try:
+        ref = args.against or default_base(Path.cwd())
+        leads, events = data_files(Path(args.backtest))
+        files = [Path(p) for p in discover(args.paths)[0]]
+        pages = []
+        for path, old_text in changed_policies(files, ref):
+            old, new = load_policy_text(old_text, f"{ref}:{path}"), load_policy(path)
+            if old.has_errors or new.has_errors or new.policy is None or old.policy is None:
+                continue  # the check above reports the new one's errors
+            new_policy = _from_tree(new.policy)
+            if not new_policy.ir.outcomes:
+                continue
+            with tempfile.TemporaryDirectory(prefix="leadpolicy-backtest-") as tmp:
+                data = FeedbackInput(leads, events, new_policy._now(args.backtest_as_of),
+                                     new_policy._now(args.backtest_now), rejects_folder=Path(tmp))
+                report = backtest(_from_tree(old.policy), new_policy, data, Path(tmp))
+            pages.append(render_backtest(report, "markdown"))
+    except (GitError, FeedbackError, BatchError) as exc:
+        print(f"leadpolicy ci: --backtest: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    text = "\n".join(pages) if pages else f"No changed policy with outcomes to backtest against {ref}.\n"
+    print(text, end="")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 0
