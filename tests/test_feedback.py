@@ -264,3 +264,9 @@ def test_ci_adds_the_backtest_of_a_changed_policy_to_the_job_summary(tmp_path, c
     assert "3.1.0 hands 100% more leads to Sales (1 → 2)" in out
     assert "3.1.0 hands 100% more leads to Sales (1 → 2)" in summary.read_text()
     assert main(["ci", ".", "--against", "HEAD", "--skip-approvals", "--backtest", str(data)]) == 2
+    capsys.readouterr()
+    assert main(["backtest", "HEAD:inbound-activity.policy", "inbound-activity.policy", "--leads",
+                 str(data / "leads.csv"), "--events", str(data / "events.csv"), "--as-of", AS_OF, "--now", NOW]) == 0
+    assert "3.0.0 → 3.1.0" in capsys.readouterr().out
+    assert main(["backtest", "nosuchref:inbound-activity.policy", "inbound-activity.policy", "--leads",
+                 str(data / "leads.csv"), "--events", str(data / "events.csv"), "--as-of", AS_OF]) == 1
