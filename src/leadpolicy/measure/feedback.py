@@ -145,59 +145,61 @@ def _group_columns(policy: Policy, columns: list[str], by: tuple[str, ...]) -> l
     return chosen
 
 
+def _in(values: list[str] | tuple[str, ...]) -> str:
+    """`IN (...)` of text literals (never empty: an empty list matches nothing)."""
+    return "IN (" + (", ".join(lit(v) for v in values) or "NULL") + ")"
+
+
 def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: str, by: list[str],
                   reasons: dict[str, list[str]], clocks: list[ir.Sla], handoff: Handoff) -> str:
-    """One row per decided lead: its decision, whether it was handed off, its outcome, its answers."""
+    """One row per decided lead: its decision, whether it was handed off, its outcome, its answers and how
+    long each clock of the receiving team ran. Every name and reason from the policy is a quoted literal."""
     won = [e for o in policy.ir.outcomes if o.kind == "won" for e in o.events]
     lost = [e for o in policy.ir.outcomes if o.kind == "lost" for e in o.events]
-    after, until = lit(us(data.as_of)), lit(us(data.now))
-    window = f'epoch_us("at") > {after} AND epoch_us("at") <= {until}'
-    names = ", ".join(lit(e) for e in [*won, *lost])
-    won_list = ", ".join(lit(e) for e in won) or "NULL"
-    reason = 'lower(trim(coalesce("reason", \'\')))'
-    answers = [f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} = {lit(r.lower())}) AS {q(f"#{event}:{r}")}'
-               for event, agreed in reasons.items() for r in agreed]
-    answers += [f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} NOT IN '
-                f'({", ".join(lit(r.lower()) for r in agreed)})) AS {q(f"#{event}:other")}'
-                for event, agreed in reasons.items()]
-    # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected)
-    answering = [sla for sla in policy.ir.slas if sla.clock is not None and any(n.event in sla.clock.stops
-                                                                                  for n in sla.reasons)]
-    accepting = sorted({s for sla in answering for s in (sla.clock.stops if sla.clock else ()) if s not in reasons})
-    answers.append(f'count(*) FILTER (WHERE "event" IN ({", ".join(lit(e) for e in accepting) or "NULL"})) '
-                   f'AS "#accepted"')
+    until = lit(us(data.now))
+    window = f'epoch_us("at") > {lit(us(data.as_of))} AND epoch_us("at") <= {until}'
+    reason = "lower(trim(coalesce(\"reason\", '')))"
+    # Per lead, over its events in the window: (column, aggregate, value when the lead has no event there).
+    counts: list[tuple[str, str, str]] = []
+    for event, agreed in reasons.items():
+        for r in agreed:
+            counts.append((f"#{event}:{r}", f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} = '
+                                            f"{lit(r.lower())})", "0"))
+        counts.append((f"#{event}:other", f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} NOT '
+                                          f"{_in([r.lower() for r in agreed])})", "0"))
+    # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected).
+    answering = [sla.clock for sla in policy.ir.slas
+                 if sla.clock is not None and any(n.event in sla.clock.stops for n in sla.reasons)]
+    accepting = sorted({stop for clock in answering for stop in clock.stops if stop not in reasons})
+    counts.append(("#accepted", f'count(*) FILTER (WHERE "event" {_in(accepting)})', "0"))
     recycled = " OR ".join(f'("event" = {lit(r.event)} AND {reason} = {lit(r.reason.lower())})'
                            for r in policy.ir.recycle) or "false"
-    answers.append(f'bool_or({recycled}) AS "#recycled"')
-    for i, sla in enumerate(clocks):
-        assert sla.clock is not None
-        starts = ", ".join(lit(e) for e in sla.clock.starts)
-        answers.append(f'min(CASE WHEN "event" IN ({starts}) THEN epoch_us("at") END) AS "#start{i}"')
-    stops = []
-    for i, sla in enumerate(clocks):
-        assert sla.clock is not None
-        ends = ", ".join(lit(e) for e in sla.clock.stops)
-        stops.append(f'LEFT JOIN (SELECT e."lead", min(epoch_us(e."at")) AS "#stop{i}" FROM {EVENTS_TABLE} e JOIN a '
-                     f'ON a."lead" = e."lead" WHERE e."event" IN ({ends}) AND epoch_us(e."at") >= a."#start{i}" '
-                     f'AND epoch_us(e."at") <= {until} GROUP BY e."lead") s{i} ON s{i}."lead" = d."#id"')
-    minutes = [f'(s{i}."#stop{i}" - a."#start{i}") / 60000000.0 AS {q(f"#minutes:{sla.name}")}'
-               for i, sla in enumerate(clocks)]
-    handed = ", ".join(lit(s) for s in handoff.stages) or "NULL"
+    counts.append(("#recycled", f"bool_or({recycled})", "false"))
+    starts = [(f"#start{i}", f'min(CASE WHEN "event" {_in(sla.clock.starts)} THEN epoch_us("at") END)')
+              for i, sla in enumerate(clocks) if sla.clock is not None]
+    aggregates = ", ".join(f"{expr} AS {q(name)}" for name, expr, _ in counts) + "".join(
+        f", {expr} AS {q(name)}" for name, expr in starts)
+    # Each clock's first stop at or after its first start, both in the window.
+    stops = "".join(
+        f' LEFT JOIN (SELECT e."lead", min(epoch_us(e."at")) AS stop FROM {EVENTS_TABLE} e JOIN a ON a."lead" = '
+        f'e."lead" WHERE e."event" {_in(sla.clock.stops)} AND epoch_us(e."at") >= a."#start{i}" AND '
+        f'epoch_us(e."at") <= {until} GROUP BY e."lead") s{i} ON s{i}."lead" = d."#id"'
+        for i, sla in enumerate(clocks) if sla.clock is not None)
+    won_case = f'CASE WHEN "event" {_in(won)} THEN 1 ELSE 0 END'
+    columns = ['d."#id" AS "#id"', *(f"CAST(d.{q(c)} AS VARCHAR) AS {q(c)}" for c in by),
+               *(q(n) for n in output_names(policy.ir)), f'stage {_in(handoff.stages)} AS "#handed"',
+               'o.outcome AS "#outcome"', *(f"coalesce(a.{q(name)}, {none}) AS {q(name)}" for name, _, none in counts),
+               *(f'(s{i}.stop - a."#start{i}") / 60000000.0 AS {q(f"#minutes:{sla.name}")}'
+                 for i, sla in enumerate(clocks))]
     id_text = trimmed(exp.cast(exp.column(id_col, quoted=True), "VARCHAR")).sql("duckdb")
-    answer_cols = [c.rsplit(" AS ", 1)[1] for c in answers if not c.endswith('"#recycled"')
-                   and "#start" not in c.rsplit(" AS ", 1)[1]]
-    keep = ", ".join(q(n) for n in output_names(policy.ir))
-    return (f"WITH d AS (SELECT *, {id_text} AS \"#id\" FROM read_parquet({lit(str(decided))})), "
-            f'o AS (SELECT "lead", arg_min(CASE WHEN "event" IN ({won_list}) THEN \'won\' ELSE \'lost\' END, '
-            f'(epoch_us("at"), CASE WHEN "event" IN ({won_list}) THEN 1 ELSE 0 END)) AS outcome '
-            f'FROM {EVENTS_TABLE} WHERE "event" IN ({names or "NULL"}) AND {window} GROUP BY "lead"), '
-            f'a AS (SELECT "lead", {", ".join(answers)} FROM {EVENTS_TABLE} WHERE {window} GROUP BY "lead") '
-            f'SELECT d."#id" AS "#id", {"".join(f"CAST(d.{q(c)} AS VARCHAR) AS {q(c)}, " for c in by)}'
-            f'{keep}, stage IN ({handed}) AS "#handed", o.outcome AS "#outcome", '
-            + ", ".join([f"coalesce(a.{c}, 0) AS {c}" for c in answer_cols]
-                        + ['coalesce(a."#recycled", false) AS "#recycled"', *minutes])
-            + f' FROM d LEFT JOIN o ON o."lead" = d."#id" LEFT JOIN a ON a."lead" = d."#id" {" ".join(stops)}')
-
+    return (f'WITH d AS (SELECT *, {id_text} AS "#id" FROM read_parquet({lit(str(decided))})), '
+            # the first outcome event; on a tie at one instant, lost (0) sorts before won (1)
+            f"o AS (SELECT \"lead\", arg_min(CASE WHEN {won_case} = 1 THEN 'won' ELSE 'lost' END, "
+            f'(epoch_us("at"), {won_case})) AS outcome FROM {EVENTS_TABLE} WHERE "event" {_in([*won, *lost])} '
+            f'AND {window} GROUP BY "lead"), '
+            f'a AS (SELECT "lead", {aggregates} FROM {EVENTS_TABLE} WHERE {window} GROUP BY "lead") '
+            f'SELECT {", ".join(columns)} FROM d LEFT JOIN o ON o."lead" = d."#id" LEFT JOIN a ON a."lead" = d."#id"'
+            f"{stops}")
 
 
 # ---------------------------------------------------------------- the report
