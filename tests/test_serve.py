@@ -201,10 +201,13 @@ def test_hot_reload_swaps_a_good_edit_and_keeps_serving_through_a_broken_one(tmp
     folder.mkdir()
     source = (POLICIES / "inbound-b2b.policy").read_text()
     (folder / "inbound-b2b.policy").write_text(source)
-    server = Server(folder)
+    log = tmp_path / "decisions.jsonl"
+    server = Server(folder, "--decision-log", str(log), "--log-leads", "--lead-id-field", "email")
     try:
         lead = {"lead": {"email": "a@bigsoft.io", "employees": 1200}}
         assert server.decide("inbound-b2b", lead)[1]["version"] == "2.1.0"
+        logged = json.loads(log.read_text().splitlines()[0])
+        assert logged["lead_id"] == "a@bigsoft.io" and logged["lead"] == lead["lead"]  # --log-leads
         (folder / "inbound-b2b.policy").write_text(source.replace("version 2.1.0", "version 2.2.0"))
         assert _eventually(lambda: server.decide("inbound-b2b", lead)[1]["version"] == "2.2.0", 2.0)
         (folder / "inbound-b2b.policy").write_text(source.replace("version 2.1.0", "version 2.3.0")
