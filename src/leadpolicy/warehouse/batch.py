@@ -209,7 +209,9 @@ def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchR
     (rows,), (bad,) = (con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,) for table in ("raw", "bad_rows"))
     result.scored = rows - bad
     if ir.activity and lead is not None:
-        con.execute(f"CREATE VIEW typed_ids AS SELECT *, {lead.sql} AS {_q(LEAD_ID)} FROM typed")
+        integer_keys = result.events is not None and result.events.integer_keys
+        key = _q(lead.column) if integer_keys else lead.sql  # as table `activity` is keyed
+        con.execute(f"CREATE VIEW typed_ids AS SELECT *, {key} AS {_q(LEAD_ID)} FROM typed")
         query = compile_sql(ir, "duckdb", "typed_ids", now, pretty=False, id_column=LEAD_ID,
                             activity_table=ACTIVITY_TABLE)
     else:

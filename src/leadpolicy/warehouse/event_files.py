@@ -42,6 +42,7 @@ class EventStats:
     rejected: int = 0
     rejects: list[dict] = field(default_factory=list)
     rejects_path: Path | None = None
+    integer_keys: bool = False  # table `activity` is keyed by the integer ids themselves (see `stage_events`)
 
     def summary(self) -> str:
         return f"events: read {self.read}, used {self.used}, rejected {self.rejected}"
@@ -58,16 +59,18 @@ def event_fields(ir: IrPolicy) -> list[IrField]:
 
 @dataclass(frozen=True)
 class LeadId:
-    """Where a lead row's id is: the staged column that holds it, and its SQL as trimmed text."""
+    """Where a lead row's id is: the staged column that holds it, its SQL as trimmed text, and whether
+    it is an integer column (then `column` holds the integers themselves)."""
 
     column: str
     sql: str
+    integer: bool = False
 
 
 def lead_id(index: int, column_type: str | None) -> LeadId:
     if column_type in INTEGER_TYPES:  # an integer's text has no blanks to trim
         column = staging.original_column(index)
-        return LeadId(column, exp.cast(exp.column(column, quoted=True), "VARCHAR").sql("duckdb"))
+        return LeadId(column, exp.cast(exp.column(column, quoted=True), "VARCHAR").sql("duckdb"), True)
     column = staging.text_column(index)
     return LeadId(column, trimmed(exp.column(column, quoted=True)).sql("duckdb"))
 
@@ -145,7 +148,12 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
                                     staged.column_types, source_table="ev_raw", prefix="ev_", find_bad=False)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
     event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
-    con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead.sql} AS id FROM raw")
+    # Integer ids on both sides are compared as integers: an integer's text is canonical, so two are equal
+    # exactly when their texts are, and hashing integers is cheaper than hashing their texts.
+    integer_keys = group_key != "lead" and lead.integer
+    stats.integer_keys = integer_keys
+    lead_key = staging.quoted(lead.column) if integer_keys else lead.sql
+    con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead_key} AS id FROM raw")
     con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at", {reason} AS "reason" '
                 "FROM ev_typed")
     # One pass: each lead's rows and windows, and the bad rows together under a NULL lead. An event
@@ -154,7 +162,8 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
                       expression=exp.Literal.number(epoch_us(now))).sql("duckdb")
     windows = "".join(", " + c.sql("duckdb") for c in activity_columns(ir, "duckdb", now))
     key = event_lead if group_key == "lead" else staging.quoted(group_key)
-    con.execute(f'CREATE TABLE {ACTIVITY_TABLE} AS SELECT CAST("#key" AS VARCHAR) AS "#lead", * EXCLUDE ("#key") '
+    lead_of_key = '"#key"' if integer_keys else 'CAST("#key" AS VARCHAR)'
+    con.execute(f'CREATE TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
                 f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT CASE WHEN NOT "#bad" THEN {key} END '
                 f'AS "#key", CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_converted) GROUP BY "#key")')
     con.execute(f'CREATE TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
@@ -170,7 +179,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
             stats.rejects.append({"row": int(row), "field": name, "problem": _problem(ir, name, code, value)})
     if unmatched_rows:
         unmatched = con.execute(f'SELECT {ROW}, {event_lead} FROM ev_typed WHERE {event_lead} IN '
-                                '(SELECT "#lead" FROM ev_unmatched)')
+                                '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)')
         for row, lead in unmatched.fetchall():
             stats.rejects.append({"row": int(row), "field": "lead",
                                   "problem": f"no lead with id {lead!r} in {leads_name}"})

@@ -369,8 +369,11 @@ class _SqlGen(Visitor):
             counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
                                    expressions=[_lit(0)]) if isinstance(op, ir.EventCount)
                       else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
-            on: exp.Expr = exp.EQ(this=exp.cast(exp.column(id_column, table="lpl", quoted=True), "VARCHAR"),
-                        expression=exp.column("#lead", table="lpa", quoted=True))
+            lead_id = exp.column(id_column, table="lpl", quoted=True)
+            # An aggregate made by the caller is keyed as its leads' id column is; the events table's leads
+            # are compared as text.
+            on: exp.Expr = exp.EQ(this=lead_id if activity_table else exp.cast(lead_id, "VARCHAR"),
+                                  expression=exp.column("#lead", table="lpa", quoted=True))
             select = (exp.select(exp.Column(this=exp.Star(), table=leads),
                                  *(exp.alias_(c, activity_column(op), quoted=True)
                                    for c, op in zip(counts, policy.activity)))
