@@ -161,3 +161,28 @@ def test_an_empty_events_file_is_no_events_and_a_bad_jsonl_line_one_reject(tmp_p
     assert result.events is not None and (result.events.read, result.events.used, result.events.rejected) == (2, 1, 1)
     assert read_csv(out)[0]["engagement"] == expected(LEADS[0], [("L1", "demo_request", "2026-11-18T10:00:00Z")])[
         "engagement"] != "0"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ids_typed_differently_in_the_two_files_are_compared_as_text(tmp_path, engine):
+    con = duckdb.connect()
+    con.execute("COPY (SELECT * FROM (VALUES (7, 'ana@bigsoft.io', 1200, 'software', 'webinar'), "
+                "(8, 'bo@shop.fr', 20, 'retail', 'organic')) t(id, email, employees, industry, source)) "
+                f"TO '{tmp_path / 'leads.parquet'}' (FORMAT parquet)")
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"],
+              [(" 7 ", "demo_request", "2026-11-18T10:00:00-05:00"),
+               ("08", "demo_request", "2026-11-18T10:00:00-05:00")])
+    result, out, _ = run(POLICY, tmp_path / "leads.parquet", tmp_path / "scored.jsonl", NOW, engine,
+                         events=EventInput(tmp_path / "events.csv"))
+    assert result.events is not None and (result.events.used, result.events.rejected) == (1, 1)
+    assert result.events.rejects[0]["problem"] == "no lead with id '08' in leads.parquet"  # "08" is not "8"
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["engagement"] for r in rows] == [40, 0]
+    # and the other way round: integer ids in the events, text ids in the leads
+    con.execute(f"COPY (SELECT * FROM (VALUES (7, 'demo_request', TIMESTAMPTZ '2026-11-18 15:00:00+00')) "
+                f"t(lead, event, \"at\")) TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)")
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
+              [("7", "ana@bigsoft.io", "1200", "software", "webinar")])
+    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                         events=EventInput(tmp_path / "events.parquet"))
+    assert result.events is not None and result.events.used == 1 and read_csv(out)[0]["engagement"] == "40"
