@@ -59,6 +59,12 @@ def fold_sql(value: exp.Expr, dialect: str) -> exp.Expr:
         translated = exp.Collate(this=translated, expression=exp.to_identifier(POSTGRES_FOLD_COLLATION, quoted=True))
     return exp.Lower(this=translated)
 
+def fold_column(key: tuple[str, bool]) -> str:
+    """The helper column holding a text field folded (`raw`: without the blank-to-NULL step)."""
+    name, raw = key
+    return f"#fold{'-raw' if raw else ''}:{name}"
+
+
 class UnsupportedError(ValueError):
     """A construct the SQL target cannot express exactly."""
 
@@ -105,6 +111,9 @@ class _SqlGen(Visitor):
         self.factor_alias = "lpf"
         self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
         self.now_us = int((now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
+        # A text field folded in several conditions is folded once, in a first layer (see `query`).
+        self.folds: dict[tuple[str, bool], int] = {}  # (field, read raw) -> how many conditions fold it
+        self.folded_once: set[tuple[str, bool]] = set()
 
     # ------------------------------------------------------------ values
     def column(self, name: str) -> exp.Expr:
@@ -193,6 +202,11 @@ class _SqlGen(Visitor):
         plain_text = raw and op.kind is ir.RefKind.FIELD and op.type.textual and self.fields[op.name].default is None
         value = self.column(op.name) if op.kind is not ir.RefKind.FIELD or plain_text else self.field_value(op.name)
         if how is ir.Fold.CASE and op.type.textual:
+            if op.kind is ir.RefKind.FIELD:
+                key = (op.name, plain_text)
+                self.folds[key] = self.folds.get(key, 0) + 1
+                if key in self.folded_once:
+                    return self.column(fold_column(key))
             return fold_sql(value, self.dialect)
         return value
 
@@ -356,6 +370,18 @@ class _SqlGen(Visitor):
 
     def query(self, table: str, events_table: str | None = None, id_column: str = "id",
               activity_table: str | None = None) -> exp.Select:
+        """The whole query. Built twice when a text field is folded in several conditions: the first build
+        counts the folds, the second reads such a field's folded text from a first layer."""
+        self.folds, self.folded_once = {}, set()
+        first = self._query(table, events_table, id_column, activity_table)
+        again = {key for key, uses in self.folds.items() if uses > 1}
+        if not again:
+            return first
+        self.folded_once = again
+        return self._query(table, events_table, id_column, activity_table)
+
+    def _query(self, table: str, events_table: str | None, id_column: str,
+               activity_table: str | None) -> exp.Select:
         policy = self.policy
         source: exp.Expr = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
             this=exp.to_identifier(table, quoted=True))
@@ -381,6 +407,10 @@ class _SqlGen(Visitor):
                       .join(self.activity(events_table).subquery("lpa") if activity_table is None  # type: ignore[arg-type]
                             else exp.alias_(exp.Table(this=exp.to_identifier(activity_table, quoted=True)), "lpa",
                                             table=True), on=on, join_type="left"))
+        if self.folded_once:
+            folded = [exp.alias_(fold_sql(self.column(name) if raw else self.field_value(name), self.dialect),
+                                 fold_column((name, raw)), quoted=True) for name, raw in sorted(self.folded_once)]
+            select = exp.select(exp.Star(), *folded).from_(select.subquery("lp0"))
         layer = 0
         for step in policy.steps:
             layer += 1
