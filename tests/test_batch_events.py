@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 
@@ -14,6 +13,7 @@ from leadpolicy.cli.main import main
 from leadpolicy.warehouse.batch import BatchError, EventInput, run
 
 from .conftest import POLICIES
+from .files import read_csv, write_csv
 
 NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 POLICY = leadpolicy.load(POLICIES / "inbound-activity.policy")
@@ -36,18 +36,6 @@ EVENTS = [  # (lead, event, at); the comment says what becomes of the row
     ("L1", "", "2026-11-19T10:00:00-05:00"),  # rejected: no event
     ("L1", "demo_request", "2026-11-21T10:00:00-05:00"),  # used, and never counts: after now
 ]
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def read_csv(path):
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def expected(lead: dict, rows: list[tuple[str, str, str]]) -> dict:

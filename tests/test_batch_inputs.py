@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import time
@@ -15,23 +14,12 @@ from leadpolicy.cli.main import main
 from leadpolicy.warehouse.batch import BatchError, run
 
 from .conftest import POLICIES
+from .files import read_csv, write_csv
 
 NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 POLICY = leadpolicy.load(POLICIES / "inbound-b2b.policy")
 ENGINES = ["duckdb", "python"]
 BIG_DEMO = {"email": "ana@bigsoft.io", "employees": 1200, "industry": "software", "demo_requested": True}
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def read_csv(path):
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def expected(lead: dict) -> dict:

@@ -12,6 +12,7 @@ import pytest
 from leadpolicy.cli.main import main
 
 from .conftest import POLICIES
+from .files import write_csv
 
 AS_OF, NOW = "2026-11-01T00:00:00-04:00", "2026-11-30T12:00:00-05:00"
 LEADS = [("1", "a@bigsoft.io", 1500, "software", "webinar"), ("2", "b@shop.fr", 20, "retail", "paid_search"),
@@ -30,18 +31,11 @@ EVENTS = [
 ]
 
 
-def write(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 @pytest.fixture
 def small(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
-    write(tmp_path / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
     return ["--leads", "leads.csv", "--events", "events.csv", "--as-of", AS_OF, "--now", NOW]
 
 
@@ -84,7 +78,7 @@ def test_text_and_markdown_say_the_same_numbers_and_the_page_draws_and_escapes(s
     import sys
     import xml.etree.ElementTree as ET
 
-    write(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
           [*LEADS, ("5", "<script>alert(1)</script>@x.io", 10, "other", "organic")])
     assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small]) == 0
     text = capsys.readouterr().out
@@ -131,7 +125,7 @@ def test_a_backtest_of_a_small_case_and_its_verdict(small, capsys, tmp_path):
 
 
 def test_bad_input_is_reported_and_bad_usage_is_exit_2(small, capsys, tmp_path):
-    write(tmp_path / "events.csv", ["lead", "event", "at", "reason"],
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"],
           [*EVENTS, ("9", "closed_won", "2026-11-20T10:00:00-05:00", ""), ("1", "closed_wonn", NOW, ""),
            ("1", "closed_won", "yesterday", "")])
     report = feedback_json(capsys, POLICIES / "inbound-activity.policy", small)
@@ -197,8 +191,8 @@ def planted(tmp_path_factory):
             events.append((f"L{i}", "won_deal", "2026-11-15T10:00:00Z"))
         elif roll < 0.5:
             events.append((f"L{i}", "lost_deal", "2026-11-16T10:00:00Z"))
-    write(folder / "leads.csv", ["id", "email", "employees", "source"], leads)
-    write(folder / "events.csv", ["lead", "event", "at"], events)
+    write_csv(folder / "leads.csv", ["id", "email", "employees", "source"], leads)
+    write_csv(folder / "events.csv", ["lead", "event", "at"], events)
     for name, threshold in (("old", 50), ("new", 30)):
         (folder / f"{name}.policy").write_text(PLANTED.replace("THRESHOLD", str(threshold))
                                                .replace("1.0.0", "1.1.0" if name == "new" else "1.0.0"))
@@ -253,8 +247,8 @@ def test_ci_adds_the_backtest_of_a_changed_policy_to_the_job_summary(tmp_path, c
                       .replace("version 3.0.0", "version 3.1.0"))
     data = tmp_path / "backtest-data"
     data.mkdir()
-    write(data / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
-    write(data / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
+    write_csv(data / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
+    write_csv(data / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
     summary = tmp_path / "summary.md"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))

@@ -19,6 +19,7 @@ from leadpolicy.warehouse.batch import BatchError, run
 from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
 from .conftest import FIXTURES, POLICIES, golden
+from .files import write_csv
 
 NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 POLICY_OBJECTS = {name: leadpolicy.load(POLICIES / f"{name}.policy") for name in ("inbound-b2b", "product-led")}
@@ -74,13 +75,6 @@ def test_constructs_a_dialect_cannot_express_raise():
         compile_sql(lower(loaded.policy), "duckdb", "leads", NOW)
     with pytest.raises(UnsupportedError, match="unknown dialect"):
         compile_sql(policy.ir, "mysql", "leads", NOW)
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def read_output(path):
