@@ -174,3 +174,33 @@ def test_ids_typed_differently_in_the_two_files_are_compared_as_text(tmp_path, e
     result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
                          events=EventInput(tmp_path / "events.parquet"))
     assert result.events is not None and result.events.used == 1 and read_csv(out)[0]["engagement"] == "40"
+
+
+def test_typed_parquet_with_events_is_scored_in_file_order_without_a_sort(tmp_path):
+    """Many small row groups read by several threads, each lead's windows put beside it by position: the
+    output (written without ORDER BY) still follows the file, and decisions equal `Policy.evaluate`'s."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.sql("SELECT i AS id, 'u' || i || (CASE WHEN i % 7 = 0 THEN '@gmail.com' ELSE '@acme.io' END) AS email, "
+            "CAST(i % 3000 AS BIGINT) AS employees, (['software', 'retail'])[1 + i % 2] AS industry, "
+            "'webinar' AS source FROM range(100000) t(i)").write_parquet(str(tmp_path / "leads.parquet"),
+                                                                         row_group_size=2048)
+    con.sql("SELECT (i * 7919) % 120000 AS lead, (['demo_request', 'pricing_page_view', 'email_click'])[1 + i % 3] "
+            "AS event, TIMESTAMPTZ '2026-11-20 17:00:00+00' - to_seconds(i * 37 % (40 * 86400)) AS \"at\" "
+            "FROM range(300000) t(i)").write_parquet(str(tmp_path / "events.parquet"), row_group_size=4096)
+    out = tmp_path / "scored.parquet"
+    result, _, _ = run(POLICY, tmp_path / "leads.parquet", out, NOW, "duckdb",
+                       events=EventInput(tmp_path / "events.parquet"))
+    assert result.events is not None and result.events.rejected > 0  # ids 100000 and over are no lead
+    assert result.events.read == result.events.used + result.events.rejected == 300_000
+    rows = duckdb.sql(f"SELECT id, email, employees, industry, fit, engagement, stage FROM '{out}'").fetchall()
+    assert [r[0] for r in rows] == list(range(100_000))
+    events = con.sql(f"SELECT lead, event, strftime(\"at\", '%Y-%m-%dT%H:%M:%S+00:00') FROM "
+                     f"'{tmp_path / 'events.parquet'}' WHERE lead % 997 = 0").fetchall()
+    by_lead: dict[int, list] = {}
+    for lead, event, at in events:
+        by_lead.setdefault(lead, []).append({"event": event, "at": at})
+    for lead_id, email, employees, industry, fit, engagement, stage in rows[::997]:
+        d = POLICY.evaluate({"email": email, "employees": employees, "industry": industry, "source": "webinar"},
+                            NOW, events=by_lead.get(lead_id, []))
+        assert (d.scores["fit"], d.scores["engagement"], d.stage) == (fit, engagement, stage), lead_id
