@@ -39,3 +39,17 @@ def print_table(rows: list[tuple], header: tuple) -> None:
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def in_fresh_process(module: str, function: str, *args: str) -> dict:
+    """`module.function(*args)` (a module of benchmarks/) run in a new Python process, so its peak memory is
+    its own; the function returns a JSON-able dict."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import {module}; "
+            f"print(json.dumps({module}.{function}(*{list(args)!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -12,15 +12,16 @@ fresh process (so peak memory is that run's own):
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_table  # noqa: E402
+from common import in_fresh_process, print_table  # noqa: E402
+
+child = functools.partial(in_fresh_process, "feedback")  # each run in a fresh process
 from warehouse_events import DAY_US, NOW_US, POLICY, generate  # noqa: E402
 
 AS_OF = "2026-11-20T12:00:00-05:00"
@@ -73,13 +74,6 @@ def run_feedback(leads: str, events: str, out: str) -> dict:
     Path(out).write_text(render_feedback(report, "json"))
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "won": report["overall"]["won"],
             "leads": report["overall"]["leads"]}
-
-
-def child(kind: str, *args: str) -> dict:
-    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import feedback; "
-            f"print(json.dumps(feedback.{kind}(*{list(args)!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

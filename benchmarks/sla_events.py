@@ -13,14 +13,12 @@ process (so peak memory is the run's own), started by this script.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_table  # noqa: E402
+from common import in_fresh_process, print_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "inbound-b2b.policy"
@@ -106,10 +104,7 @@ def run_report(path: str) -> dict:
 
 
 def child(kind: str, path: str) -> dict:
-    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            f"import sla_events; print(json.dumps(sla_events.run_{kind}({path!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return in_fresh_process("sla_events", f"run_{kind}", path)
 
 
 def main() -> None:

@@ -14,15 +14,16 @@ For each size (leads generated with a fixed seed, written as typed Parquet), med
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_table  # noqa: E402
+from common import in_fresh_process, print_table  # noqa: E402
+
+child = functools.partial(in_fresh_process, "warehouse")  # each run in a fresh process
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "inbound-b2b.policy"
@@ -154,13 +155,6 @@ def run_python(src: str, out: str) -> dict:
     results = list(policy.evaluate_many(leads, now))
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "leads": len(results), "peak_mb": peak_rss_mb()}
-
-
-def child(kind: str, *args: str) -> dict:
-    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import warehouse; "
-            f"print(json.dumps(warehouse.{kind}(*{list(args)!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def check_identical(src: str, a: str, b: str) -> None:

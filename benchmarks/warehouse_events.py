@@ -17,15 +17,16 @@ score. Median of --runs, each in a fresh process (so peak memory is that run's o
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_table  # noqa: E402
+from common import in_fresh_process, print_table  # noqa: E402
+
+child = functools.partial(in_fresh_process, "warehouse_events")  # each run in a fresh process
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "inbound-activity.policy"
@@ -142,13 +143,6 @@ def run_pipeline(leads: str, events: str, out: str) -> dict:
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "read": result.read,
             "rejected": result.rejected, "events_used": result.events.used,
             "events_rejected": result.events.rejected}
-
-
-def child(kind: str, *args: str) -> dict:
-    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import warehouse_events; "
-            f"print(json.dumps(warehouse_events.{kind}(*{list(args)!r})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def check_identical(a: str, b: str) -> None:

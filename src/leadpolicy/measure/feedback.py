@@ -10,7 +10,7 @@ first answer are read from the same events after `as_of`. Everything is computed
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from leadpolicy.api import Policy
 from leadpolicy.semantics import ir
 from leadpolicy.warehouse.batch import BatchResult, EventInput, output_names, run
 from leadpolicy.warehouse.conversion import trimmed
-from leadpolicy.warehouse.event_files import EPOCH, EVENTS_TABLE, lead_id_column
-from leadpolicy.warehouse.staging import DataFileError
+from leadpolicy.warehouse.event_files import EVENTS_TABLE, find_column, lead_id_column
+from leadpolicy.warehouse.sqlgen import epoch_us
+from leadpolicy.warehouse.staging import DataFileError, quoted
 
 TABLE = "feedback"  # one row per decided lead
 
@@ -50,28 +51,19 @@ def lit(value: Any) -> str:
     return (exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)).sql("duckdb")
 
 
-def q(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
-
-
-def us(instant: dt.datetime) -> int:
-    return (instant - EPOCH) // dt.timedelta(microseconds=1)
-
-
 @dataclass
 class Handoff:
-    """What the policy says about handing leads over: the team that receives them and its stages."""
+    """What the policy says about handing leads over: the stages owned by a team other than the one owning
+    `otherwise` (where leads start), and the team the first of them belongs to."""
 
-    home: str  # the team owning `otherwise`, where leads start
-    stages: tuple[str, ...]  # the stages owned by another team
-    team: str  # the team the handoff stages belong to (the first of them)
+    stages: tuple[str, ...]
+    team: str
 
     @classmethod
     def of(cls, policy: ir.Policy) -> "Handoff":
         home = policy.stages[-1].owner if policy.stages else ""
-        stages = tuple(s.name for s in policy.stages if s.owner != home)
-        team = next((s.owner for s in policy.stages if s.owner != home), "")
-        return cls(home, stages, team)
+        handed = [s for s in policy.stages if s.owner != home]
+        return cls(tuple(s.name for s in handed), handed[0].owner if handed else "")
 
 
 @dataclass
@@ -84,8 +76,6 @@ class Measured:
     table_file: Path  # the same table as Parquet
     by: list[str]  # the group columns, as named in the table
     handoff: Handoff
-    reasons: dict[str, list[str]] = field(default_factory=dict)  # answer event -> the agreed reasons
-    clocks: list[str] = field(default_factory=list)  # clock SLAs of the receiving team, timed per lead
 
 
 def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
@@ -98,23 +88,21 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
                             "`outcomes { won when EVENT  lost when EVENT }`")
     if data.as_of > data.now:
         raise FeedbackUsage(f"--as-of {data.as_of.isoformat()} is after --now {data.now.isoformat()}")
-    work = folder
-    work.mkdir(parents=True, exist_ok=True)
-    decided = work / f"{policy.id}.decided.parquet"
-    per_lead = work / f"{policy.id}.feedback.parquet"
+    folder.mkdir(parents=True, exist_ok=True)
+    decided = folder / f"{policy.id}.decided.parquet"
+    per_lead = folder / f"{policy.id}.feedback.parquet"
     handoff = Handoff.of(policy.ir)
-    reasons = {n.event: list(n.reasons) for sla in policy.ir.slas for n in sla.reasons}
-    clocks = [sla for sla in policy.ir.slas if sla.clock is not None and sla.owner == handoff.team]
     found: dict[str, Any] = {}
 
     def attach(con) -> None:
         columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(decided))})").fetchall()]
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
+            found["by"] = [columns[find_column(columns, name, data.leads, "to group by", "--by")]
+                           for name in data.by or [f.name for f in policy.ir.fields if f.type == "one of"]]
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
-        found["by"] = _group_columns(policy, columns, data.by)
-        con.execute(f"COPY ({_per_lead_sql(policy, data, decided, id_col, found['by'], reasons, clocks, handoff)}) "
+        con.execute(f"COPY ({_per_lead_sql(policy, data, decided, id_col, found['by'], handoff)}) "
                     f"TO {lit(str(per_lead))} (FORMAT parquet)")
 
     try:
@@ -127,22 +115,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         raise FeedbackError(str(exc)) from None
     con = duckdb.connect()
     con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM read_parquet({lit(str(per_lead))})")
-    return Measured(policy, result, con, per_lead, found["by"], handoff, reasons, [c.name for c in clocks])
-
-
-def _group_columns(policy: Policy, columns: list[str], by: tuple[str, ...]) -> list[str]:
-    from leadpolicy.language.diagnostics import did_you_mean
-    from leadpolicy.semantics.logic import fold
-
-    wanted = list(by) or [f.name for f in policy.ir.fields if f.type == "one of"]
-    chosen = []
-    for name in wanted:
-        match = [c for c in columns if fold(c) == fold(name)]
-        if not match:
-            hint = did_you_mean(name, columns)
-            raise FeedbackError(f"--by {name}: not a column of the leads" + (f" ({hint})" if hint else ""))
-        chosen.append(match[0])
-    return chosen
+    return Measured(policy, result, con, per_lead, found["by"], handoff)
 
 
 def _in(values: list[str] | tuple[str, ...]) -> str:
@@ -151,13 +124,15 @@ def _in(values: list[str] | tuple[str, ...]) -> str:
 
 
 def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: str, by: list[str],
-                  reasons: dict[str, list[str]], clocks: list[ir.Sla], handoff: Handoff) -> str:
+                  handoff: Handoff) -> str:
     """One row per decided lead: its decision, whether it was handed off, its outcome, its answers and how
     long each clock of the receiving team ran. Every name and reason from the policy is a quoted literal."""
+    reasons = {n.event: list(n.reasons) for sla in policy.ir.slas for n in sla.reasons}  # event -> agreed reasons
+    clocks = [sla for sla in policy.ir.slas if sla.clock is not None and sla.owner == handoff.team]
     won = [e for o in policy.ir.outcomes if o.kind == "won" for e in o.events]
     lost = [e for o in policy.ir.outcomes if o.kind == "lost" for e in o.events]
-    until = lit(us(data.now))
-    window = f'epoch_us("at") > {lit(us(data.as_of))} AND epoch_us("at") <= {until}'
+    until = lit(epoch_us(data.now))
+    window = f'epoch_us("at") > {lit(epoch_us(data.as_of))} AND epoch_us("at") <= {until}'
     reason = "lower(trim(coalesce(\"reason\", '')))"
     # Per lead, over its events in the window: (column, aggregate, value when the lead has no event there).
     counts: list[tuple[str, str, str]] = []
@@ -177,8 +152,8 @@ def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: st
     counts.append(("#recycled", f"bool_or({recycled})", "false"))
     starts = [(f"#start{i}", f'min(CASE WHEN "event" {_in(sla.clock.starts)} THEN epoch_us("at") END)')
               for i, sla in enumerate(clocks) if sla.clock is not None]
-    aggregates = ", ".join(f"{expr} AS {q(name)}" for name, expr, _ in counts) + "".join(
-        f", {expr} AS {q(name)}" for name, expr in starts)
+    aggregates = ", ".join(f"{expr} AS {quoted(name)}" for name, expr, _ in counts) + "".join(
+        f", {expr} AS {quoted(name)}" for name, expr in starts)
     # Each clock's first stop at or after its first start, both in the window.
     stops = "".join(
         f' LEFT JOIN (SELECT e."lead", min(epoch_us(e."at")) AS stop FROM {EVENTS_TABLE} e JOIN a ON a."lead" = '
@@ -186,10 +161,11 @@ def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: st
         f'epoch_us(e."at") <= {until} GROUP BY e."lead") s{i} ON s{i}."lead" = d."#id"'
         for i, sla in enumerate(clocks) if sla.clock is not None)
     won_case = f'CASE WHEN "event" {_in(won)} THEN 1 ELSE 0 END'
-    columns = ['d."#id" AS "#id"', *(f"CAST(d.{q(c)} AS VARCHAR) AS {q(c)}" for c in by),
-               *(q(n) for n in output_names(policy.ir)), f'stage {_in(handoff.stages)} AS "#handed"',
-               'o.outcome AS "#outcome"', *(f"coalesce(a.{q(name)}, {none}) AS {q(name)}" for name, _, none in counts),
-               *(f'(s{i}.stop - a."#start{i}") / 60000000.0 AS {q(f"#minutes:{sla.name}")}'
+    columns = ['d."#id" AS "#id"', *(f"CAST(d.{quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in by),
+               *(quoted(n) for n in output_names(policy.ir)), f'stage {_in(handoff.stages)} AS "#handed"',
+               'o.outcome AS "#outcome"',
+               *(f"coalesce(a.{quoted(name)}, {none}) AS {quoted(name)}" for name, _, none in counts),
+               *(f'(s{i}.stop - a."#start{i}") / 60000000.0 AS {quoted(f"#minutes:{sla.name}")}'
                  for i, sla in enumerate(clocks))]
     id_text = trimmed(exp.cast(exp.column(id_col, quoted=True), "VARCHAR")).sql("duckdb")
     return (f'WITH d AS (SELECT *, {id_text} AS "#id" FROM read_parquet({lit(str(decided))})), '
@@ -215,8 +191,9 @@ def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
         'sum("#accepted") AS accepted', 'count(*) FILTER (WHERE "#recycled") AS recycled',
         'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'won\') AS recycled_won',
         'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'lost\') AS recycled_lost',
-        *(f"sum({q(c)}) AS {q(c)}" for c in answers), *(f"median({q(c)}) AS {q(c)}" for c in minutes)]
-    group = ", ".join(q(k) for k in keys)
+        *(f"sum({quoted(c)}) AS {quoted(c)}" for c in answers),
+        *(f"median({quoted(c)}) AS {quoted(c)}" for c in minutes)]
+    group = ", ".join(quoted(k) for k in keys)
     sql = (f"SELECT {group + ', ' if keys else ''}{', '.join(measures)} FROM {TABLE}"
            + (f" GROUP BY {group} ORDER BY {group} NULLS LAST" if keys else ""))
     cursor = m.con.execute(sql)
@@ -256,11 +233,11 @@ def _shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 def score_bands(m: Measured, score: str) -> list[dict[str, Any]]:
     """Won rate by band of a score: the deciles' cut points over every decided lead (fewer bands when
     many leads share a value)."""
-    (cuts,) = m.con.execute(f"SELECT quantile_disc({q(score)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
+    (cuts,) = m.con.execute(f"SELECT quantile_disc({quoted(score)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
                             f"FROM {TABLE}").fetchone() or ([],)
     bounds = sorted({c for c in (cuts or []) if c is not None})
-    band = " + ".join(f"CASE WHEN {q(score)} > {lit(c)} THEN 1 ELSE 0 END" for c in bounds) or "0"
-    rows = m.con.execute(f'SELECT {band} AS band, min({q(score)}), max({q(score)}), count(*), '
+    band = " + ".join(f"CASE WHEN {quoted(score)} > {lit(c)} THEN 1 ELSE 0 END" for c in bounds) or "0"
+    rows = m.con.execute(f'SELECT {band} AS band, min({quoted(score)}), max({quoted(score)}), count(*), '
                          f'count(*) FILTER (WHERE "#outcome" = \'won\') FROM {TABLE} GROUP BY band ORDER BY band'
                          ).fetchall()
     return [{"band": f"{low}-{high}" if low != high else str(low), "low": low, "high": high, "leads": n,

@@ -72,23 +72,15 @@ def create_app(settings: Settings) -> Starlette:
     registry = Registry(settings.paths)
     metrics = Metrics()
     log_handle = open(settings.decision_log, "a", encoding="utf-8") if settings.decision_log else None  # noqa: SIM115
-    counted: dict[str, dict[str, int]] = {"reloads": {}, "failures": {}}  # what the metrics count, per source
 
     def reload(force: bool = False) -> None:
-        for line in registry.reload(force):
-            print(f"leadpolicy serve: {line}", flush=True)
-        for path, entry in registry.entries.items():
-            name = str(path)
-            if entry.current is not None:
-                known = counted["reloads"].get(name, 0)
-                if entry.reloads > known:
-                    metrics.reloads.labels(entry.current.policy.id).inc(entry.reloads - known)
-                    counted["reloads"][name] = entry.reloads
-            known = counted["failures"].get(name, 0)
-            if entry.failures > known:
-                metrics.reload_failures.labels(name).inc(entry.failures - known)
-                counted["failures"][name] = entry.failures
-            metrics.broken.labels(name).set(1 if entry.error else 0)
+        for change in registry.reload(force):
+            print(f"leadpolicy serve: {change.message}", flush=True)
+            if change.outcome == "swapped":
+                metrics.reloads.labels(change.policy).inc()
+            elif change.outcome == "failed":
+                metrics.reload_failures.labels(str(change.source)).inc()
+            metrics.broken.labels(str(change.source)).set(1 if change.outcome == "failed" else 0)
 
     async def watch() -> None:
         while True:

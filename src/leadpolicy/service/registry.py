@@ -36,9 +36,18 @@ class Entry:
     current: Loaded | None = None
     stamp: tuple[int, int] | None = None  # (mtime ns, size) of the version last read
     reloads: int = 0
-    failures: int = 0
     error: list[str] = field(default_factory=list)  # diagnostics of the last failed load; empty when it is good
     failed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one reload did to one served file, as the service logs and counts it."""
+
+    source: Path
+    outcome: str  # loaded (first version), swapped (a newer one), failed (kept the last good one), removed
+    policy: str | None  # the policy id, when known
+    message: str
 
 
 class Registry:
@@ -62,13 +71,13 @@ class Registry:
         for root in self.roots:
             if root.is_dir():
                 found += sorted(p.resolve() for p in root.rglob("*") if p.is_file() and p.suffix in SERVED_SUFFIXES
-                                and not p.name.endswith((".schema.json",)))
+                                and not p.name.endswith(".schema.json"))
             elif root.is_file():
                 found.append(root)
         return found
 
-    def reload(self, force: bool = False) -> list[str]:
-        """Read every new or changed file (all of them with `force`); returns what changed, as lines."""
+    def reload(self, force: bool = False) -> list[Change]:
+        """Read every new or changed file (all of them with `force`); returns what changed."""
         with self.lock:
             said = []
             for path in self.files():
@@ -86,32 +95,35 @@ class Registry:
                 gone = self.entries.pop(path)
                 if gone.current is not None and self.by_id.get(gone.current.policy.id) is gone.current:
                     self.by_id = {k: v for k, v in self.by_id.items() if v is not gone.current}
-                    said.append(f"{path}: removed, {gone.current.policy.id} no longer served")
+                    policy_id = gone.current.policy.id
+                    said.append(Change(path, "removed", policy_id, f"{path}: removed, {policy_id} no longer served"))
             self.ready = True
             return said
 
-    def _load(self, entry: Entry) -> str:
+    def _load(self, entry: Entry) -> Change:
         now = dt.datetime.now(dt.timezone.utc)
+        known = entry.current.policy.id if entry.current else None
         try:
             policy = load(entry.source)
         except PolicyError as exc:
-            entry.failures += 1
             entry.failed_at = now
             entry.error = [line for line in str(exc).splitlines() if line.strip()]
             kept = f"; still serving {entry.current.policy.version}" if entry.current else ""
-            return f"{entry.source}: not loaded{kept}: {entry.error[0] if entry.error else 'error'}"
+            return Change(entry.source, "failed", known,
+                          f"{entry.source}: not loaded{kept}: {entry.error[0] if entry.error else 'error'}")
         other = self.by_id.get(policy.id)
         if other is not None and other.source != entry.source:
-            entry.failures += 1
             entry.failed_at = now
             entry.error = [f"{entry.source}: policy {policy.id} is already served from {other.source}"]
-            return entry.error[0]
+            return Change(entry.source, "failed", known, entry.error[0])
         loaded = Loaded(policy, entry.source, now, self._approval(entry.source, policy))
-        if entry.current is not None:
+        swapped = entry.current is not None
+        if swapped:
             entry.reloads += 1
         entry.current, entry.error, entry.failed_at = loaded, [], None
         self.by_id = {**self.by_id, policy.id: loaded}
-        return f"{entry.source}: serving {policy.id} {policy.version} ({policy.fingerprint[:19]})"
+        return Change(entry.source, "swapped" if swapped else "loaded", policy.id,
+                      f"{entry.source}: serving {policy.id} {policy.version} ({policy.fingerprint[:19]})")
 
     def _approval(self, source: Path, policy: Policy) -> str:
         """The approval status from the approvals file beside a source policy, read only when it is served."""
@@ -127,9 +139,3 @@ class Registry:
         if problems:
             return "unknown"
         return status(policy.tree, approvals, samples_fingerprint(source))[0]
-
-    def entry_of(self, policy_id: str) -> Entry | None:
-        loaded = self.by_id.get(policy_id)
-        if loaded is None:
-            return None
-        return self.entries.get(loaded.source)

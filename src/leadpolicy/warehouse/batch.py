@@ -40,9 +40,9 @@ from leadpolicy.warehouse.event_files import (
     lead_id_column,
     stage_events,
 )
+from leadpolicy.warehouse.sqlgen import EPOCH
 
 ROW = staging.ROW
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 class BatchError(ValueError):

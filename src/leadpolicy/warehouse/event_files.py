@@ -24,13 +24,12 @@ from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import INTEGER_TYPES, convert_fields, trimmed
-from leadpolicy.warehouse.sqlgen import activity_columns
+from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ), reason (text): the good rows
 ACTIVITY_TABLE = "activity"  # the rows by lead: `#lead`, `#rows` and the windows (the bad rows: lead NULL)
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-LEAD_ID = "#id"  # the lead id as trimmed text, added to the leads' typed view
+LEAD_ID = "#id"  # the lead id, keyed as table `activity` is (see `EventStats.integer_keys`), in the leads' typed view
 COLUMNS = ("lead", "event", "at")
 ROW = staging.ROW
 
@@ -76,18 +75,23 @@ def lead_id(index: int, column_type: str | None) -> LeadId:
 
 
 def lead_id_column(columns: list[str], name: str, source: Path) -> int:
-    """The position of the leads' id column: named exactly, or else the one column named so ignoring case."""
+    """The position of the leads' id column (see `find_column`)."""
+    return find_column(columns, name, source, "holds the lead id that events name", "--id-column")
+
+
+def find_column(columns: list[str], name: str, source: Path, role: str, flag: str) -> int:
+    """The position of a column named on the command line: named exactly, or else the one column named so
+    ignoring case. Raises DataFileError naming `role` and the `flag` to change."""
     exact = [i for i, c in enumerate(columns) if c == name]
     found = exact or [i for i, c in enumerate(columns) if fold(c) == fold(name)]
     if len(found) == 1:
         return found[0]
     if found:
         names = " and ".join(repr(columns[i]) for i in found)
-        raise DataFileError(f"{source}: columns {names} both match the id column {name!r}")
+        raise DataFileError(f"{source}: columns {names} both match {name!r} ({flag})")
     hint = did_you_mean(name, columns) or "the columns are " + ", ".join(columns[:12]) + (
         ", ..." if len(columns) > 12 else "")
-    raise DataFileError(f"{source}: no column {name!r} holds the lead id that events name ({hint}); "
-                        "name it with --id-column")
+    raise DataFileError(f"{source}: no column {name!r} {role} ({hint}); name it with {flag}")
 
 
 PROBLEMS = {
@@ -189,6 +193,3 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     stats.used = int(good_rows) - int(unmatched_rows)
     return stats
 
-
-def epoch_us(instant: dt.datetime) -> int:
-    return (instant - EPOCH) // dt.timedelta(microseconds=1)

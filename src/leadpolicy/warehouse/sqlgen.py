@@ -59,6 +59,14 @@ def fold_sql(value: exp.Expr, dialect: str) -> exp.Expr:
         translated = exp.Collate(this=translated, expression=exp.to_identifier(POSTGRES_FOLD_COLLATION, quoted=True))
     return exp.Lower(this=translated)
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def epoch_us(instant: dt.datetime) -> int:
+    """An aware instant as whole microseconds since 1970 UTC, as the generated SQL compares times."""
+    return (instant - EPOCH) // dt.timedelta(microseconds=1)
+
+
 def fold_column(key: tuple[str, bool]) -> str:
     """The helper column holding a text field folded (`raw`: without the blank-to-NULL step)."""
     name, raw = key
@@ -110,7 +118,7 @@ class _SqlGen(Visitor):
         self.fields = {f.name: f for f in policy.fields}
         self.factor_alias = "lpf"
         self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
-        self.now_us = int((now - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
+        self.now_us = epoch_us(now)
         # A text field folded in several conditions is folded once, in a first layer (see `query`).
         self.folds: dict[tuple[str, bool], int] = {}  # (field, read raw) -> how many conditions fold it
         self.folded_once: set[tuple[str, bool]] = set()
