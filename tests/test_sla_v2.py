@@ -240,3 +240,36 @@ def test_an_empty_log_is_no_data_and_fails_unless_allowed(tmp_path, capsys):
     assert main([*args, "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["no_data"] == ["speed_to_lead", "mql_acceptance", "follow_up", "mql_volume"]
+
+
+def test_events_that_neither_stop_nor_pause_an_open_each_time_clock_are_not_counted_as_ignored_pauses():
+    out = engine(EACH_TIME).evaluate([
+        ev("handed_off", "2026-11-02T10:00:00"),
+        ev("demo", "2026-11-02T11:00:00"),  # the lead's other activity: no part of this clock
+        ev("handed_off", "2026-11-02T12:00:00"),  # a start while open: ignored, but it is no pause either
+        ev("accepted", "2026-11-02T13:00:00"),
+    ], NOW)
+    assert out.clocks[0].status == "met"
+    assert out.ignored_pauses == {}
+
+
+BUSINESS_HOURS_PAUSED = '''  sla acceptance {
+    owner sales
+    target 90%
+    from handed_off until accepted
+    within 8 business hours on ny
+    paused from waiting until replied
+  }
+'''
+
+
+def test_a_pause_in_closed_hours_changes_no_deadline():
+    # The limit ends at Monday 17:00, the close; a pause that measures no open time moves it by nothing, so the
+    # deadline stays at 17:00 instead of moving on to Tuesday's opening.
+    out = engine(BUSINESS_HOURS_PAUSED).evaluate([
+        ev("handed_off", "2026-11-16T09:00:00"),
+        ev("waiting", "2026-11-16T16:00:00"), ev("replied", "2026-11-16T16:00:00"),
+    ], NOW)
+    clock = out.clocks[0]
+    assert clock.paused == dt.timedelta(0)
+    assert clock.deadline == dt.datetime.fromisoformat("2026-11-16T17:00:00-05:00")

@@ -241,8 +241,8 @@ class SlaEngine:
 
     @staticmethod
     def _shift(limit: "_Limit", instant: dt.datetime, amount: dt.timedelta) -> dt.datetime:
-        """`instant` moved later by `amount`, measured as the limit is."""
-        if limit.calendar is not None:
+        """`instant` moved later by `amount`, measured as the limit is (by nothing, when it is zero)."""
+        if limit.calendar is not None and amount:
             return limit.calendar.add_hours(instant, amount)
         return instant + amount
 
@@ -291,7 +291,7 @@ class SlaEngine:
                 if e.event in span.stops:
                     spans.append((opened, e, _closed(pauses, e.at), False))
                     opened = None
-                else:
+                elif e.event in pausing or e.event in resuming:
                     self._pause_step(sla, e, pausing, resuming, pauses, out)
             if opened is not None:
                 spans.append((opened, None, pauses, bool(pauses) and pauses[-1][1] is None))
