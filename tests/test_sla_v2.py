@@ -273,3 +273,19 @@ def test_a_pause_in_closed_hours_changes_no_deadline():
     clock = out.clocks[0]
     assert clock.paused == dt.timedelta(0)
     assert clock.deadline == dt.datetime.fromisoformat("2026-11-16T17:00:00-05:00")
+
+
+def test_an_event_plays_one_part_in_a_clock():
+    sla = '''  sla acceptance {
+    owner sales
+    target 90%
+    from handed_off each time until accepted or handed_off
+    within 8 hours
+    paused from waiting until accepted
+  }
+'''
+    loaded = load_policy_text(HEAD + sla + "}\n", "v2.policy")
+    problems = [(d.code, d.message) for d in loaded.diagnostics if d.severity == "error"]
+    assert ("bad-value", 'event "handed_off" both starts and stops the clock of sla acceptance') in problems
+    assert ("bad-value", 'event "accepted" both stops and resumes the clock of sla acceptance') in problems
+    assert len(problems) == 2

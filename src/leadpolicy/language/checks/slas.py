@@ -109,6 +109,8 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
             ctx.report("bad-value", f'"{volume.period}" is not a period', volume,
                        hint=did_you_mean(volume.period, PERIODS) or "day, week, month or quarter")
     percents(ctx, sla)
+    if isinstance(span, ast.ClockSpan):
+        roles(ctx, sla, span)
     events = set()
     if isinstance(span, ast.ClockSpan):
         events = {*span.starts, *span.stops}
@@ -116,6 +118,25 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
         if events and needs.event not in events:
             ctx.report("unknown-name", f'"{needs.event}" is not an event of sla {sla.name}', needs,
                        hint=did_you_mean(needs.event, events))
+
+
+ROLES = ("starts", "stops", "pauses", "resumes")
+
+
+def roles(ctx: Context, sla: ast.Sla, span: ast.ClockSpan) -> None:
+    """An event plays one part in a clock: it starts it, stops it, pauses it or resumes it."""
+    pauses = sla.all(ast.Pause)
+    parts = {"starts": set(span.starts), "stops": set(span.stops), "pauses": {p.start for p in pauses},
+             "resumes": {p.end for p in pauses}}
+    reported: set[str] = set()
+    for i, first in enumerate(ROLES):
+        for second in ROLES[i + 1:]:
+            for name in sorted((parts[first] & parts[second]) - reported):
+                reported.add(name)
+                node = next((p for p in pauses if name in (p.start, p.end)), span) if second in (
+                    "pauses", "resumes") else span
+                ctx.report("bad-value", f'event "{name}" both {first} and {second} the clock of sla {sla.name}',
+                           node, hint="each event plays one part in a clock; use another event for the other")
 
 
 def tiers(ctx: Context, sla: ast.Sla) -> None:
