@@ -289,3 +289,22 @@ def test_an_event_plays_one_part_in_a_clock():
     assert ("bad-value", 'event "handed_off" both starts and stops the clock of sla acceptance') in problems
     assert ("bad-value", 'event "accepted" both stops and resumes the clock of sla acceptance') in problems
     assert len(problems) == 2
+
+
+def test_times_without_an_offset_are_instants_across_the_autumn_clock_change(tmp_path, capsys):
+    """00:30 EDT to 03:45 EST on 1 November is 4 h 15 min of real time, not the 3 h 15 min the wall clock shows."""
+    import json
+
+    from leadpolicy.cli.main import main
+
+    policy = tmp_path / "v2.policy"
+    policy.write_text(HEAD + EACH_TIME.replace("within 8 hours", "within 4 hours") + "}\n")
+    (tmp_path / "events.csv").write_text("lead,event,at\nL,handed_off,2026-11-01T00:30:00\n"
+                                         "L,accepted,2026-11-01T03:45:00\n"
+                                         "M,handed_off,2026-11-01T00:30:00\n")
+    now = "2026-11-01T03:45:00"  # M's clock: 4 h 15 min open at now, so 15 minutes late
+    assert main(["sla", str(policy), str(tmp_path / "events.csv"), "--now", now, "--format", "json",
+                 "--report-only"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["slas"]["acceptance"]["met"], data["slas"]["acceptance"]["breached"]) == (0, 2)
+    assert {b["lead"]: b["late_minutes"] for b in data["breaches"]} == {"L": 15.0, "M": 15.0}

@@ -13,7 +13,8 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.interpreter import Evaluator
 from leadpolicy.semantics.interpreter import evaluate as interpret
-from leadpolicy.semantics.leads import LeadReader
+from leadpolicy.semantics.leads import LeadReader, as_instant
+from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.calendars import BusinessCalendar
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
@@ -171,9 +172,9 @@ class SlaEngine:
         self._limits: dict[ir.Limit, _Limit] = {}
         self.clocks = [(sla, sla.clock) for sla in self.slas if sla.clock is not None and sla.limit is not None]
         self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.counts]
-        self.reason_rules = [(sla.name, needs.event, frozenset(r.lower() for r in needs.reasons))
+        self.reason_rules = [(sla.name, needs.event, frozenset(fold(r) for r in needs.reasons))
                              for sla in self.slas for needs in sla.reasons]
-        self.recycles = [(r, r.reason.lower(), dt.timedelta(days=float(r.after_days))) for r in self.recycle_rules]
+        self.recycles = [(r, fold(r.reason), dt.timedelta(days=float(r.after_days))) for r in self.recycle_rules]
         self.stop_starts: dict[str, set[str]] = defaultdict(set)
         self.other_roles: set[str] = {r.event for r in self.recycle_rules}
         for sla, span in self.clocks:
@@ -250,6 +251,7 @@ class SlaEngine:
                       prepared: bool = False) -> None:
         """One lead's events into clock, count, reason and recycle results. Events may come in any
         order and include ones after `now`, unless `prepared` says they are sorted and none is."""
+        now = as_instant(now)  # a time in a zone with clock changes subtracts by its wall clock
         if not prepared:
             events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
         for sla, span in self.clocks:
@@ -258,11 +260,11 @@ class SlaEngine:
             self._count(sla, rule, lead, events, now, out)
         for sla_name, event, allowed in self.reason_rules:
             for e in events:
-                if e.event == event and (e.reason or "").lower() not in allowed:
+                if e.event == event and fold(e.reason or "") not in allowed:
                     out.violations.append(ReasonViolation(sla_name, lead, e.event, e.at, e.reason))
         for recycle, reason, delay in self.recycles:
             for e in events:
-                if e.event == recycle.event and (e.reason or "").lower() == reason:
+                if e.event == recycle.event and fold(e.reason or "") == reason:
                     out.recycles.append(RecycleEntry(lead, e.event, recycle.reason, recycle.stage, e.at + delay))
 
     def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
@@ -447,6 +449,7 @@ class SlaEngine:
     def evaluate(self, events: Iterable[Event], now: dt.datetime) -> TimelineResult:
         """All SLA results for a set of events (in memory; see the batch reader for large logs)."""
         events = list(events)
+        now = as_instant(now)
         out = TimelineResult(now)
         by_lead: dict[str, list[Event]] = defaultdict(list)
         for e in events:

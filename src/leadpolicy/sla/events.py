@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.leads import BLANK, parse_timestamp
+from leadpolicy.semantics.leads import BLANK, as_instant, read_instant
+from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.engine import Event
 from leadpolicy.warehouse import staging
 
@@ -71,7 +72,7 @@ class EventReader:
         self.path = Path(path)
         self.known = known_events
         self.tz = tz
-        self.now = now
+        self.now = as_instant(now)
         self.fmt = detect_format(self.path, fmt)
         self.stats = ReadStats()
         self.rejects: list[Reject] = []
@@ -132,7 +133,7 @@ class EventReader:
                     if bucket:
                         yield current, sorted(bucket, key=lambda e: (e.at, e.row))  # type: ignore[misc]
                     current, bucket, seen = parsed.lead, [], {}
-                key = (parsed.event, parsed.at, (parsed.reason or "").lower())
+                key = (parsed.event, parsed.at, fold(parsed.reason or ""))
                 if key in seen:
                     self.reject(row, "", f"duplicate of row {seen[key]}",
                                 {"lead": lead, "event": event, "at": at, "reason": reason})
@@ -147,7 +148,7 @@ class EventReader:
         if not lead or event not in self.known or not at:
             return None
         try:
-            when = parse_timestamp(at, self.tz)
+            when = read_instant(at, self.tz)
         except ValueError:
             return None
         lead = lead.strip(BLANK)
@@ -172,7 +173,7 @@ class EventReader:
             self.reject(row, "at", "missing timestamp", values)
             return None
         try:
-            when = parse_timestamp(at, self.tz)
+            when = read_instant(at, self.tz)
         except ValueError:
             self.reject(row, "at", f"{at!r} is not an ISO 8601 timestamp", values)
             return None

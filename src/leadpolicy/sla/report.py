@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import IO, Any, Mapping, TextIO
 
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.leads import as_instant
 from leadpolicy.sla.engine import BREACHED, ClockResult, CountResult, SlaEngine, TimelineResult
 from leadpolicy.sla.events import EventReader
 
@@ -95,7 +96,7 @@ class SlaReport:
         late), at risk, escalated to."""
         rows = []
         for c in sorted(self.open_clocks, key=lambda c: (c.deadline, c.sla, c.lead)):
-            left = c.deadline - self.now
+            left = c.deadline - as_instant(self.now)
             rows.append({"lead": c.lead, "sla": c.sla, "tier": c.tier, "start": c.start.isoformat(),
                          "deadline": c.deadline.isoformat(), "status": c.status,
                          "minutes_left": round(left.total_seconds() / 60, 1),

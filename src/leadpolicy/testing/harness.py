@@ -17,7 +17,7 @@ from leadpolicy.language.diagnostics import Diagnostic, did_you_mean
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
 from leadpolicy.semantics.activity import Activity, EventReader
 from leadpolicy.semantics.interpreter import Decision, evaluate
-from leadpolicy.semantics.leads import LeadReader, parse_timestamp
+from leadpolicy.semantics.leads import LeadReader, read_instant
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
 
@@ -115,7 +115,7 @@ def load_samples(path: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
 
 
 def _instant(text: Any, tz: ZoneInfo) -> dt.datetime:
-    return parse_timestamp(str(text), tz)
+    return read_instant(str(text), tz)
 
 
 def _same(expected: Any, actual: Any) -> bool:
