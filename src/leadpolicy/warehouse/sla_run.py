@@ -1,0 +1,213 @@
+"""Running the SLA SQL (`sla_sql`) on DuckDB: the calendar tables, the queries, and their rows read back
+as the reference engine's results.
+
+The event table `lp_sla_events` (seq, lead, event, at_us, reason) holds checked events at or before
+`now`; `sla_files` makes it from a file, `load_events` from `Event`s (for timelines and tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any, Iterable, Mapping
+
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.leads import as_instant
+from leadpolicy.sla import calendar_tables
+from leadpolicy.sla.calendar_tables import DAY_US, from_us, to_us
+from leadpolicy.sla.calendars import BusinessCalendar
+from leadpolicy.sla.engine import (
+    ClockResult,
+    CountResult,
+    Event,
+    RecycleEntry,
+    ReasonViolation,
+    SlaEngine,
+    TimelineResult,
+)
+from leadpolicy.warehouse.sla_sql import SlaSql, Tables, fill
+from leadpolicy.warehouse.sqlgen import fold_sql
+
+EVENTS = "lp_sla_events"
+ZONE = "#zone"  # the calendar name under which the policy's timezone is tabled (no calendar can be named so)
+MARGIN_DAYS = 7
+
+
+class SqlEngineError(RuntimeError):
+    """The SQL engine could not judge a clock (a calendar table too short): never a silent wrong answer."""
+
+
+def load_events(con, events: Iterable[Event], now: dt.datetime) -> None:
+    """Table `lp_sla_events` from events in memory (those after `now` left out, as the reader leaves them)."""
+    now = as_instant(now)
+    rows = [(e.row or i + 1, e.lead, e.event, to_us(e.at), e.reason) for i, e in enumerate(events) if e.at <= now]
+    con.execute(f"CREATE OR REPLACE TABLE {EVENTS} (seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, "
+                "reason VARCHAR)")
+    if rows:
+        con.executemany(f"INSERT INTO {EVENTS} VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def business_calendars(policy: ir.Policy) -> dict[str, BusinessCalendar]:
+    """The calendars some limit measures business time on."""
+    limits = [limit for sla in policy.slas for limit in
+              [*(t.limit for t in sla.tiers), *([sla.limit] if sla.limit else []), *(c.within for c in sla.counts)]]
+    names = {limit.calendar for limit in limits if limit.calendar and limit.unit.startswith("business")}
+    return {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars if c.name in names}
+
+
+def _reach(policy: ir.Policy, calendar: BusinessCalendar, now: dt.datetime) -> dt.date:
+    """A local date past every deadline a clock started by `now` can have on this calendar."""
+    hours, days = 0.0, 0
+    for sla in policy.slas:
+        for limit in [*(t.limit for t in sla.tiers), *([sla.limit] if sla.limit else []),
+                      *(c.within for c in sla.counts)]:
+            if limit.calendar == calendar.name and limit.unit == "business hours":
+                hours = max(hours, float(limit.amount))
+            elif limit.calendar == calendar.name and limit.unit == "business days":
+                days = max(days, int(limit.amount))
+    # Paused time is at most the open time from a start to now, so a deadline is at most one limit past now.
+    end = calendar.add_days(calendar.add_hours(now, dt.timedelta(hours=hours)), days + 2)
+    return calendar.local_day(end) + dt.timedelta(days=MARGIN_DAYS)
+
+
+def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.datetime,
+                           tables: Tables = Tables()) -> None:
+    """Tables of segments and open days for each business calendar, and the policy's timezone (under
+    `ZONE`, open around the clock), from the day before `first` to past every deadline."""
+    columns = ", ".join(f"{c} {t}" for c, t in zip(calendar_tables.SEGMENT_COLUMNS, (
+        "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "BIGINT")))
+    con.execute(f"CREATE OR REPLACE TABLE {tables.segments} ({columns})")
+    con.execute(f"CREATE OR REPLACE TABLE {tables.open_days} (calendar VARCHAR, open_day BIGINT, midnight_us BIGINT, "
+                "offset_a BIGINT, offset_b BIGINT, switch_us BIGINT)")
+    calendars = dict(business_calendars(policy))
+    zone = calendar_tables.zone_calendar(ZONE, policy.timezone)
+    for calendar in [*calendars.values(), zone]:
+        start = calendar.local_day(first) - dt.timedelta(days=1)
+        last = (_reach(policy, calendar, now) if calendar is not zone
+                else calendar.local_day(max(first, now)) + dt.timedelta(days=1))
+        segments, days = calendar_tables.expand(calendar, start, last)
+        if segments:
+            con.executemany(f"INSERT INTO {tables.segments} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [s.row() for s in segments])
+        if days:
+            con.executemany(f"INSERT INTO {tables.open_days} VALUES (?, ?, ?, ?, ?, ?)", [d.row() for d in days])
+
+
+def evaluate(con, policy: ir.Policy, now: dt.datetime, tiers: str | None = None) -> TimelineResult:
+    """Every SLA over table `lp_sla_events`, as `SlaEngine.evaluate` reports it (its calendar tables made
+    here). `tiers`: a table of each clock's tier (see `Tables.tiers`)."""
+    now = as_instant(now)
+    engine = SlaEngine(policy)
+    out = TimelineResult(now)
+    (first_us,) = con.execute(f"SELECT MIN(at_us) FROM {EVENTS}").fetchone()
+    if first_us is None:
+        return out
+    tables = Tables(events=EVENTS, tiers=tiers)
+    create_calendar_tables(con, policy, from_us(first_us), now, tables)
+    for sla in policy.slas:
+        if sla.clock is not None and sla.limit is not None:
+            sql = SlaSql(policy, sla, now, tables)
+            zone = engine.zone_of(sla)
+            for row in con.execute(sql.query().sql("duckdb")).fetchall():
+                out.clocks.append(clock_result(row, zone, now))
+            ignored = con.execute(SlaSql(policy, sla, now, tables).ignored().sql("duckdb")).fetchone()[0]
+            if ignored:
+                out.ignored_pauses[sla.name] = int(ignored)
+        elif sla.counts:
+            for row in con.execute(SlaSql(policy, sla, now, tables).query().sql("duckdb")).fetchall():
+                out.counts.append(count_result(row))
+    out.violations = violations(con, policy)
+    out.recycles = recycles(con, policy)
+    counts = volume_counts(con, policy, engine)
+    out.volumes = engine.volume_results(counts, now, from_us(first_us))
+    return out
+
+
+def clock_result(row: tuple, zone, now: dt.datetime) -> ClockResult:
+    (sla, lead, _, start, stop, stop_event, tier, deadline, status, used, paused, late, full, at_risk,
+     escalated) = row
+    if deadline is None:
+        raise SqlEngineError(f"sla {sla}: lead {lead}'s clock from {from_us(start).isoformat()} has no deadline "
+                             "in the calendar tables")
+    result = ClockResult(sla, lead, from_us(start), from_us(deadline).astimezone(zone), status,
+                         from_us(stop) if stop is not None else None, stop_event, _delta(used), _delta(late), tier,
+                         _delta(paused) or dt.timedelta(0))
+    if stop is None:
+        result.used_percent = round(used / full * 100, 3) if full else 100.0
+        result.at_risk, result.escalated_to = bool(at_risk), escalated
+    return result
+
+
+def count_result(row: tuple) -> CountResult:
+    sla, lead, start, window_end, count, needed, status = row
+    if window_end is None:
+        raise SqlEngineError(f"sla {sla}: lead {lead}'s count window has no end in the calendar tables")
+    return CountResult(sla, lead, from_us(start), from_us(window_end), int(count), int(needed), status)
+
+
+def _delta(value: int | None) -> dt.timedelta | None:
+    return None if value is None else dt.timedelta(microseconds=int(value))
+
+
+def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
+    found = []
+    for sla in policy.slas:
+        for needs in sla.reasons:
+            reason = fold_sql(_column("COALESCE(reason, '')"), "duckdb").sql("duckdb")
+            query = fill(f"SELECT lead, event, at_us, reason FROM {EVENTS} WHERE event = \"#event\" AND {reason} NOT IN "
+                         '("#allowed") ORDER BY lead, at_us, seq', {"#event": needs.event,
+                                                                   "#allowed": [_fold(r) for r in needs.reasons]})
+            found += [ReasonViolation(sla.name, lead, event, from_us(at), why)
+                      for lead, event, at, why in con.execute(query.sql("duckdb")).fetchall()]
+    return found
+
+
+def recycles(con, policy: ir.Policy) -> list[RecycleEntry]:
+    found = []
+    for rule in policy.recycle:
+        delay = dt.timedelta(days=float(rule.after_days))
+        reason = fold_sql(_column("COALESCE(reason, '')"), "duckdb").sql("duckdb")
+        query = fill(f"SELECT lead, event, at_us FROM {EVENTS} WHERE event = \"#event\" AND {reason} = \"#reason\" "
+                     "ORDER BY lead, at_us, seq", {"#event": rule.event, "#reason": _fold(rule.reason)})
+        found += [RecycleEntry(lead, event, rule.reason, rule.stage, from_us(at) + delay)
+                  for lead, event, at in con.execute(query.sql("duckdb")).fetchall()]
+    return found
+
+
+def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[dt.datetime, int]]:
+    """Each volume SLA's events per period: counted per local day in SQL, summed into periods here."""
+    counts: dict[str, dict[dt.datetime, int]] = {}
+    for sla, rule in engine.volume_rules():
+        query = fill(f"SELECT CAST((e.at_us + z.offset_us - (e.at_us + z.offset_us) % {DAY_US}) / {DAY_US} AS BIGINT) "
+                     f"AS local_day, COUNT(*) FROM {EVENTS} AS e JOIN lp_segments AS z ON z.calendar = \"#zone\" AND "
+                     f"z.day = CAST((e.at_us - e.at_us % {DAY_US}) / {DAY_US} AS BIGINT) AND z.start_us <= e.at_us "
+                     "AND e.at_us < z.end_us WHERE e.event = \"#event\" GROUP BY local_day",
+                     {"#zone": ZONE, "#event": rule.event})
+        per = counts.setdefault(sla.name, defaultdict(int))
+        for local_day, count in con.execute(query.sql("duckdb")).fetchall():
+            day = dt.date(1970, 1, 1) + dt.timedelta(days=int(local_day))
+            noon = dt.datetime.combine(day, dt.time(12), tzinfo=engine.tz)
+            per[_period_start(rule.per, noon, engine)] += int(count)
+    return counts
+
+
+def _period_start(period: str, instant: dt.datetime, engine: SlaEngine) -> dt.datetime:
+    from leadpolicy.sla.engine import period_start
+
+    return period_start(period, instant, engine.tz)
+
+
+def _column(sql: str):
+    import sqlglot
+
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def _fold(text: str) -> str:
+    from leadpolicy.semantics.logic import fold
+
+    return fold(text)
+
+
+def records_of(records: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return records or {}

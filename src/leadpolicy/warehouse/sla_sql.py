@@ -1,0 +1,323 @@
+"""SLA clocks and counts in SQL, with the meaning of `sla.engine` (the reference), for every dialect.
+
+The query reads an event table (`seq`, its order among rows at one instant, `lead`, `event`, `at_us`, `reason`: checked rows, none after
+`now`, times as epoch microseconds) and, for business time, the calendar tables of
+`sla.calendar_tables`. Each step is the reference's loop restated over sets:
+
+- Clocks. Without `each time` a lead's clock runs from its first start to the first stop at or
+  after it. With it, starts and stops flip a clock open and shut, so a start or stop matters
+  exactly when it differs from the one before it (`LAG`), and each effective start pairs with the
+  next effective stop (`LEAD`). Pauses and resumes within a clock flip it the same way.
+- Time is measured as the limit is: real microseconds, or open time O(t) from the segment holding
+  t. A deadline with pauses is the instant at which the measure reaches the start's, plus the
+  limit, plus the paused time counted; a pause counts while it starts before the deadline so far,
+  and the first that does not ends the counting (the reference's `break`), so the counted pauses
+  are those whose start is below the limit plus the pauses before them.
+
+Text from the policy reaches the query only as literals (sqlglot placeholders); the template holds
+our own names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from leadpolicy.semantics import ir
+from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, to_us
+from leadpolicy.sla.engine import UNIT_ALIASES
+
+ELAPSED_US = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": DAY_US}
+CLOCK_COLUMNS = ("sla", "lead", "start_row", "start_us", "stop_us", "stop_event", "tier", "deadline_us", "status",
+                 "used_us", "paused_us", "late_us", "full_us", "at_risk", "escalated_to")
+COUNT_COLUMNS = ("sla", "lead", "start_us", "window_end_us", "n_events", "needed", "status")
+
+
+class SlaSqlError(ValueError):
+    """An SLA this SQL cannot state."""
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where the query finds its inputs (names as SQL, made by the caller)."""
+
+    events: str = "lp_sla_events"
+    segments: str = "lp_segments"
+    open_days: str = "lp_open_days"
+    tiers: str | None = None  # (lead, start_row, tier): the tier index of each clock; none: every clock `otherwise`
+
+
+def literal(value: Any) -> exp.Expr:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, Decimal)):
+        text = format(Decimal(value), "f")
+        return exp.Literal.number(text) if not text.startswith("-") else exp.Neg(this=exp.Literal.number(text[1:]))
+    return exp.Literal.string(str(value))
+
+
+def fill(template: str, values: dict[str, Any]) -> exp.Expr:
+    """The template (DuckDB SQL) with each placeholder, a column named as a key of `values`, made a literal;
+    a list fills an `IN (placeholder)` (an empty one makes it false)."""
+    tree = sqlglot.parse_one(template, read="duckdb")
+
+    def placeholder(node: exp.Expr) -> bool:
+        return isinstance(node, exp.Column) and not node.table and node.name in values
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.In) and len(node.expressions) == 1 and placeholder(node.expressions[0]):
+            items = values[node.expressions[0].name]
+            if not items:
+                return exp.false()
+            return exp.In(this=node.this, expressions=[literal(v) for v in items])
+        if placeholder(node):
+            return literal(values[node.name])
+        return node
+
+    return tree.transform(swap)
+
+
+def utc_day(t: str) -> str:
+    return f"CAST(({t} - {t} % {DAY_US}) / {DAY_US} AS BIGINT)"
+
+
+class _Measure:
+    """Time measured as one limit is: the SQL for O(t) (a join and a value), T(x) and next-open lookups."""
+
+    def __init__(self, sql: "SlaSql", limit: ir.Limit):
+        self.sql = sql
+        self.unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+        self.business = self.unit.startswith("business")
+        self.calendar = sql.placeholder(limit.calendar) if self.business else None
+        if self.unit == "business days":
+            self.days = int(limit.amount)
+            self.amount_us = 0
+        elif self.business:
+            self.amount_us = dt.timedelta(hours=float(limit.amount)) // dt.timedelta(microseconds=1)
+        else:
+            self.amount_us = {"minutes": dt.timedelta(minutes=float(limit.amount)),
+                              "hours": dt.timedelta(hours=float(limit.amount)),
+                              "days": dt.timedelta(days=float(limit.amount))}[self.unit] // dt.timedelta(
+                                  microseconds=1)
+
+    def at(self, alias: str, t: str) -> tuple[str, str]:
+        """(join, value): the measure at instant t, read from segment `alias`."""
+        if not self.business:
+            return "", t
+        segments = self.sql.tables.segments
+        join = (f" LEFT JOIN {segments} AS {alias} ON {alias}.calendar = {self.calendar} AND {alias}.day = "
+                f"{utc_day(t)} AND {alias}.start_us <= {t} AND {t} < {alias}.end_us")
+        return join, f"({alias}.before_us + CASE WHEN {alias}.open THEN {t} - {alias}.start_us ELSE 0 END)"
+
+    def instant(self, alias: str, x: str) -> tuple[str, str]:
+        """(join, value): the first instant at which the measure reaches x (x above zero)."""
+        if not self.business:
+            return "", x
+        segments = self.sql.tables.segments
+        join = (f" LEFT JOIN {segments} AS {alias} ON {alias}.calendar = {self.calendar} AND {alias}.open AND "
+                f"{alias}.bucket = CAST((({x}) - 1 - (({x}) - 1) % {BUCKET_US}) / {BUCKET_US} AS BIGINT) AND "
+                f"{alias}.before_us < {x} AND {x} <= {alias}.before_us + {alias}.end_us - {alias}.start_us")
+        return join, f"({alias}.start_us + ({x}) - {alias}.before_us)"
+
+    def base(self, source: str, start: str) -> str:
+        """SELECT *, base_us (the deadline before pauses) FROM source, for clocks starting at `start`."""
+        if not self.business:
+            return f"SELECT s.*, s.{start} + {self.amount_us} AS base_us FROM {source} AS s"
+        join_o, o_start = self.at("o", f"s.{start}")
+        if self.unit == "business hours":
+            join_t, deadline = self.instant("t", f"{o_start} + {self.amount_us}")
+            return f"SELECT s.*, {deadline} AS base_us FROM {source} AS s{join_o}{join_t}"
+        # Business days: the first open moment at or after the start, then its local time of day on the
+        # open day `days` later, turned into an instant as that day's offsets say.
+        segments, days = self.sql.tables.segments, self.sql.tables.open_days
+        x = o_start
+        open_at = f"(n.start_us + {x} - n.before_us)"
+        tod = f"(({open_at} + n.offset_us) % {DAY_US})"
+        return (f"SELECT s.*, d.midnight_us + {tod} - CASE WHEN {tod} >= d.switch_us THEN d.offset_b ELSE d.offset_a "
+                f"END AS base_us FROM {source} AS s{join_o} LEFT JOIN {segments} AS n ON n.calendar = "
+                f"{self.calendar} AND n.open AND n.bucket = CAST(({x} - {x} % {BUCKET_US}) / {BUCKET_US} AS BIGINT) "
+                f"AND n.before_us <= {x} AND {x} < n.before_us + n.end_us - n.start_us LEFT JOIN {days} AS d ON "
+                f"d.calendar = {self.calendar} AND d.open_day = n.open_day + {self.days}")
+
+
+class SlaSql:
+    """The SQL of one SLA's clocks or counts at `now`."""
+
+    def __init__(self, policy: ir.Policy, sla: ir.Sla, now: dt.datetime, tables: Tables = Tables()):
+        self.policy, self.sla, self.tables = policy, sla, tables
+        self.now_us = to_us(now)
+        self.values: dict[str, Any] = {}
+
+    def placeholder(self, value: Any) -> str:
+        name = f"#v{len(self.values)}"
+        self.values[name] = value
+        return f'"{name}"'
+
+    def query(self) -> exp.Expr:
+        if self.sla.clock is not None and self.sla.limit is not None:
+            return fill(self.clocks(), self.values)
+        if self.sla.counts:
+            return fill(self.counts(), self.values)
+        raise SlaSqlError(f"sla {self.sla.name} has no clock or count: volumes are counted per period")
+
+    # ---------------------------------------------------------------- clocks
+    def _clock_ctes(self) -> list[str]:
+        """The clocks of the SLA (`spans`, with their `tier`) and their pauses (`pauses`)."""
+        sla, span = self.sla, self.sla.clock
+        assert span is not None and sla.limit is not None
+        pausing, resuming = [p.start for p in sla.pauses], [p.end for p in sla.pauses]
+        events = self.tables.events
+        ev = (f"SELECT lead, event, at_us, seq, CASE WHEN event IN ({self.placeholder(list(span.starts))}) THEN 1 "
+              f"WHEN event IN ({self.placeholder(list(span.stops))}) THEN 2 "
+              f"WHEN event IN ({self.placeholder(pausing)}) THEN 3 ELSE 4 END AS kind FROM {events} "
+              f"WHERE event IN ({self.placeholder([*span.starts, *span.stops, *pausing, *resuming])})")
+        order = "PARTITION BY lead ORDER BY at_us, seq"
+        if span.each_time:
+            spans = (
+                f"edges AS (SELECT * FROM (SELECT lead, event, at_us, seq, kind, LAG(kind) OVER ({order}) AS prev "
+                "FROM ev WHERE kind IN (1, 2)) AS e WHERE kind <> COALESCE(prev, 2)), "
+                f"spans AS (SELECT lead, start_us, start_row, stop_us, stop_row, stop_event FROM (SELECT lead, kind, "
+                f"at_us AS start_us, seq AS start_row, LEAD(at_us) OVER ({order}) AS stop_us, LEAD(seq) OVER "
+                f"({order}) AS stop_row, LEAD(event) OVER ({order}) AS stop_event FROM edges) AS e WHERE kind = 1)")
+            inside = ("(e.at_us > c.start_us OR (e.at_us = c.start_us AND e.seq > c.start_row)) AND (c.stop_us IS "
+                      "NULL OR e.at_us < c.stop_us OR (e.at_us = c.stop_us AND e.seq < c.stop_row))")
+        else:
+            spans = (
+                f"firsts AS (SELECT lead, start_us, start_row FROM (SELECT lead, at_us AS start_us, seq AS start_row, "
+                f"ROW_NUMBER() OVER ({order}) AS n FROM ev WHERE kind = 1) AS f WHERE n = 1), "
+                "stops AS (SELECT lead, stop_us, stop_row, stop_event FROM (SELECT f.lead, e.at_us AS stop_us, e.seq "
+                "AS stop_row, e.event AS stop_event, ROW_NUMBER() OVER (PARTITION BY f.lead ORDER BY e.at_us, e.seq) "
+                "AS n FROM firsts AS f JOIN ev AS e ON e.lead = f.lead AND e.kind = 2 AND e.at_us >= f.start_us) AS s "
+                "WHERE n = 1), "
+                "spans AS (SELECT f.lead, f.start_us, f.start_row, s.stop_us, s.stop_row, s.stop_event FROM firsts "
+                "AS f LEFT JOIN stops AS s ON s.lead = f.lead)")
+            inside = "e.at_us >= c.start_us AND (c.stop_us IS NULL OR e.at_us < c.stop_us)"
+        tiers = self.tables.tiers
+        tier_of = (f"LEFT JOIN {tiers} AS r ON r.lead = c.lead AND r.start_row = c.start_row" if tiers else "")
+        otherwise = len(sla.tiers)
+        ctes = [
+            f"ev AS ({ev})", spans,
+            f"tiered AS (SELECT c.*, {'COALESCE(r.tier, ' + str(otherwise) + ')' if tiers else str(otherwise)} AS tier "
+            f"FROM spans AS c {tier_of})",
+            "marks AS (SELECT c.lead, c.start_row, e.at_us, e.seq, e.kind, LAG(e.kind) OVER (PARTITION BY c.lead, "
+            f"c.start_row ORDER BY e.at_us, e.seq) AS prev FROM spans AS c JOIN ev AS e ON e.lead = c.lead AND "
+            f"e.kind IN (3, 4) AND {inside})",
+            "flips AS (SELECT *, LEAD(at_us) OVER (PARTITION BY lead, start_row ORDER BY at_us, seq) AS next_us "
+            "FROM marks WHERE kind <> COALESCE(prev, 4))",
+            "pauses AS (SELECT p.lead, p.start_row, p.at_us AS ps, p.seq AS pseq, COALESCE(p.next_us, c.stop_us) AS pe FROM flips "
+            "AS p JOIN spans AS c ON c.lead = p.lead AND c.start_row = p.start_row WHERE p.kind = 3)",
+        ]
+        return ctes
+
+    def ignored(self) -> exp.Expr:
+        """How many pause and resume events the SLA ignores: outside any clock, or pausing a paused clock."""
+        ctes = self._clock_ctes()
+        return fill(f"WITH {', '.join(ctes)} SELECT (SELECT COUNT(*) FROM ev WHERE kind IN (3, 4)) - "
+                    "(SELECT COUNT(*) FROM flips) AS ignored", self.values)
+
+    def clocks(self) -> str:
+        sla = self.sla
+        assert sla.limit is not None
+        ctes = self._clock_ctes()
+        limits = [*(t.limit for t in sla.tiers), sla.limit]
+        texts = [*(t.condition.text for t in sla.tiers), "otherwise"]
+        finals = []
+        for index, limit in enumerate(limits):
+            ctes += self._tier(index, _Measure(self, limit))
+            finals.append(f"SELECT * FROM judged{index}")
+        tier_text = "CASE tier " + " ".join(f"WHEN {i} THEN {self.placeholder(t)}" for i, t in enumerate(texts)) + \
+            " END"
+        return (f"WITH {', '.join(ctes)} SELECT {self.placeholder(sla.name)} AS sla, lead, start_row, start_us, "
+                f"stop_us, stop_event, {tier_text} AS tier, deadline_us, status, used_us, paused_us, late_us, "
+                f"full_us, at_risk, escalated_to FROM ({' UNION ALL '.join(finals)}) AS j")
+
+    def _tier(self, i: int, m: _Measure) -> list[str]:
+        now = self.now_us
+        based = m.base(f"(SELECT * FROM tiered WHERE tier = {i})", "start_us")
+        join_ps, m_ps = m.at("a", "p.ps")
+        join_pe, m_pe = m.at("b", f"COALESCE(p.pe, {now})")
+        join_mb, m_base = m.at("mb", "c.base_us")
+        counted = (f"CASE WHEN COALESCE(cum, 0) = 0 THEN ps < base_us ELSE m_ps < m_base + cum END")
+        join_ms, m_start = m.at("ms", "c.start_us")
+        join_me, m_end = m.at("me", f"COALESCE(c.stop_us, {now})")
+        return [
+            f"base{i} AS ({based})",
+            f"measured{i} AS (SELECT c.lead, c.start_row, c.start_us, c.stop_us, c.stop_event, c.tier, c.base_us, "
+            f"{m_base} AS m_base, {m_start} AS m_start, {m_end} AS m_end FROM base{i} AS c{join_mb}{join_ms}{join_me})",
+            f"paused{i} AS (SELECT p.lead, p.start_row, p.ps, p.pseq, p.pe, {m_ps} AS m_ps, GREATEST({m_pe} - {m_ps}, 0) AS "
+            f"amount FROM pauses AS p JOIN base{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row"
+            f"{join_ps}{join_pe})",
+            f"summed{i} AS (SELECT p.*, c.base_us, c.m_base, SUM(amount) OVER (PARTITION BY p.lead, p.start_row "
+            "ORDER BY p.ps, p.pseq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum FROM "
+            f"paused{i} AS p JOIN measured{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row)",
+            f"counted{i} AS (SELECT lead, start_row, SUM(CASE WHEN {counted} THEN amount ELSE 0 END) AS paused_us, "
+            f"MAX(CASE WHEN pe IS NULL AND {counted} THEN 1 ELSE 0 END) AS still_paused FROM summed{i} "
+            "GROUP BY lead, start_row)",
+            *self._judged(i, m),
+        ]
+
+    def _judged(self, i: int, m: _Measure) -> list[str]:
+        now = self.now_us
+        join_d, moved = m.instant("t", "c.m_base + COALESCE(q.paused_us, 0)")
+        deadline = f"CASE WHEN COALESCE(q.paused_us, 0) = 0 THEN c.base_us ELSE {moved} END"
+        sla = self.sla
+        percent_scale = 10 ** max([_decimals(p) for p in [sla.warn_at, *(s.percent for s in sla.escalations)]
+                                   if p is not None] or [0])
+
+        def reached(percent: Decimal) -> str:
+            scaled = int(percent * percent_scale)
+            return (f"(CASE WHEN full_us = 0 THEN {100 * percent_scale} >= {scaled} ELSE CAST(used_us AS "
+                    f"DECIMAL(38, 0)) * {100 * percent_scale} >= CAST(full_us AS DECIMAL(38, 0)) * {scaled} END)")
+
+        at_risk = f"stop_us IS NULL AND {reached(sla.warn_at)}" if sla.warn_at is not None else "false"
+        steps = sorted(sla.escalations, key=lambda s: s.percent, reverse=True)
+        escalated = ("CASE " + " ".join(f"WHEN stop_us IS NULL AND {reached(s.percent)} THEN {self.placeholder(s.to)}"
+                                         for s in steps) + " END") if steps else "CAST(NULL AS VARCHAR)"
+        return [
+            f"deadlines{i} AS (SELECT c.*, COALESCE(q.paused_us, 0) AS paused_us, COALESCE(q.still_paused, 0) = 1 "
+            f"AS still_paused, {deadline} AS deadline_us, c.m_end - c.m_start - COALESCE(q.paused_us, 0) AS used_us, "
+            f"c.m_base - c.m_start AS full_us FROM measured{i} AS c LEFT JOIN counted{i} AS q ON q.lead = c.lead AND "
+            f"q.start_row = c.start_row{join_d})",
+            f"statused{i} AS (SELECT *, CASE WHEN stop_us IS NOT NULL THEN CASE WHEN stop_us <= deadline_us THEN 'met' "
+            f"ELSE 'breached' END WHEN still_paused OR {now} <= deadline_us THEN 'pending' ELSE 'breached' END AS "
+            f"status FROM deadlines{i})",
+            f"judged{i} AS (SELECT lead, start_row, start_us, stop_us, stop_event, tier, deadline_us, status, used_us, "
+            f"paused_us, CASE WHEN status = 'breached' THEN COALESCE(stop_us, {now}) - deadline_us END AS late_us, "
+            f"full_us, {at_risk} AS at_risk, {escalated} AS escalated_to FROM statused{i})",
+        ]
+
+    # ---------------------------------------------------------------- counts
+    def counts(self) -> str:
+        parts = []
+        for rule in self.sla.counts:
+            m = _Measure(self, rule.within)
+            after, event = self.placeholder(rule.after), self.placeholder(rule.event)
+            firsts = (f"(SELECT lead, start_us FROM (SELECT lead, at_us AS start_us, ROW_NUMBER() OVER (PARTITION BY "
+                      f"lead ORDER BY at_us, seq) AS n FROM {self.tables.events} WHERE event = {after}) AS f "
+                      "WHERE n = 1)")
+            windows = m.base(firsts, "start_us")
+            needed = int(rule.at_least)
+            parts.append(
+                f"SELECT {self.placeholder(self.sla.name)} AS sla, w.lead, w.start_us, w.base_us AS window_end_us, "
+                f"COUNT(e.seq) AS n_events, {needed} AS needed, CASE WHEN COUNT(e.seq) >= {needed} THEN 'met' WHEN "
+                f"{self.now_us} >= w.base_us THEN 'breached' ELSE 'pending' END AS status FROM ({windows}) AS w LEFT "
+                f"JOIN {self.tables.events} AS e ON e.lead = w.lead AND e.event = {event} AND e.at_us >= w.start_us "
+                "AND e.at_us <= w.base_us GROUP BY w.lead, w.start_us, w.base_us")
+        return " UNION ALL ".join(parts)
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def sla_query(policy: ir.Policy, sla: ir.Sla, now: dt.datetime, dialect: str = "duckdb",
+              tables: Tables = Tables()) -> str:
+    return SlaSql(policy, sla, now, tables).query().sql(dialect)
