@@ -82,7 +82,7 @@ def test_every_row_is_used_or_rejected_in_every_format(tmp_path, policy, fmt, wr
     assert data["slas"]["speed_to_lead"]["met"] == 1 and data["slas"]["speed_to_lead"]["breached"] == 1
     assert data["slas"]["mql_acceptance"]["breached"] == 1
     assert len(data["reason_violations"]) == 1
-    assert data["recycle"][0]["at"] == "2026-12-18T16:00:00-05:00"
+    assert data["recycle"][0]["at"] == "2026-12-18T21:00:00+00:00"  # shown in the policy's timezone (UTC)
     assert data["failing"] == ["mql_acceptance", "speed_to_lead"]
 
 

@@ -10,7 +10,7 @@ import pytest
 from leadpolicy.language.loader import load_policy
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import Event, SlaEngine
-from leadpolicy.sla.report import _Tally
+from leadpolicy.sla.report import _Count
 
 from .conftest import POLICIES
 
@@ -97,13 +97,13 @@ def test_volume_counts_per_month_in_the_policy_timezone(engine):
 
 
 def test_compliance_is_met_over_decided():
-    tally = _Tally()
+    tally = _Count()
     for status in ["met"] * 9 + ["breached"] + ["pending"] * 5:
         tally.add(status)
     assert tally.as_dict(Decimal(90)) == {"met": 9, "breached": 1, "pending": 5, "compliance": 90.0, "target": 90.0,
                                           "meets_target": True}
     assert tally.as_dict(Decimal(95))["meets_target"] is False
-    pending = _Tally()
+    pending = _Count()
     pending.add("pending")
     assert pending.as_dict(Decimal(90))["meets_target"] is None
 

@@ -93,7 +93,8 @@ def _open_day(name: str, zone: ZoneInfo, number: int, day: dt.date) -> OpenDay:
 
 def _transitions(zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     """Instants in (start, end) where the zone's offset changes (at most one in a stretch under a day)."""
-    before, after = start.astimezone(zone).utcoffset(), (end - dt.timedelta(microseconds=1)).astimezone(zone).utcoffset()
+    before = start.astimezone(zone).utcoffset()
+    after = (end - dt.timedelta(microseconds=1)).astimezone(zone).utcoffset()
     if before == after:
         return []
     low, high = start, end
@@ -112,7 +113,8 @@ def expand(calendar: BusinessCalendar, first: dt.date, last: dt.date) -> tuple[l
     zone, name = calendar.tz, calendar.name
     start_day, end_day = first - dt.timedelta(days=1), last + dt.timedelta(days=1)
     table_start = to_us(dt.datetime.combine(first, dt.time(0), tzinfo=zone)) // DAY_US * DAY_US
-    table_end = (to_us(dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone)) // DAY_US + 1) * DAY_US
+    after_last = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    table_end = (to_us(after_last) // DAY_US + 1) * DAY_US
     opens: list[tuple[int, int, int]] = []  # (start_us, end_us, open day number), in order
     days: list[OpenDay] = []
     day = start_day
@@ -121,8 +123,8 @@ def expand(calendar: BusinessCalendar, first: dt.date, last: dt.date) -> tuple[l
             number = len(days)
             days.append(_open_day(name, zone, number, day))
             for a, b in calendar.intervals(day):
-                for lo, hi in _split_at_transitions(zone, a, b):
-                    lo_us, hi_us = max(to_us(lo), table_start), min(to_us(hi), table_end)
+                for piece_start, piece_end in _split_at_transitions(zone, a, b):
+                    lo_us, hi_us = max(to_us(piece_start), table_start), min(to_us(piece_end), table_end)
                     if hi_us > lo_us:
                         opens.append((lo_us, hi_us, number))
         day += dt.timedelta(days=1)
@@ -150,7 +152,8 @@ def expand(calendar: BusinessCalendar, first: dt.date, last: dt.date) -> tuple[l
     return segments, days
 
 
-def _split_at_transitions(zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+def _split_at_transitions(zone: ZoneInfo, start: dt.datetime,
+                          end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     pieces = []
     for change in _transitions(zone, start, end):
         pieces.append((start, change))

@@ -73,6 +73,7 @@ class EventReader:
         self.known = known_events
         self.tz = tz
         self.now = as_instant(now)
+        self.now_text = now.isoformat()  # as given, for messages
         self.fmt = detect_format(self.path, fmt)
         self.stats = ReadStats()
         self.rejects: list[Reject] = []
@@ -178,7 +179,7 @@ class EventReader:
             self.reject(row, "at", f"{at!r} is not an ISO 8601 timestamp", values)
             return None
         if when > self.now:
-            self.reject(row, "at", f"{at} is after the evaluation time {self.now.isoformat()}", values)
+            self.reject(row, "at", f"{at} is after the evaluation time {self.now_text}", values)
             return None
         return Event(str(lead).strip(BLANK), event, when, reason or None, row)
 

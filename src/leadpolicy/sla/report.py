@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -18,7 +19,7 @@ from leadpolicy.sla.events import EventReader
 
 
 @dataclass
-class _Tally:
+class _Count:
     met: int = 0
     breached: int = 0
     pending: int = 0
@@ -47,10 +48,10 @@ class SlaReport:
     date_to: dt.date | None = None
     read: int = 0
     rejected: int = 0
-    per_sla: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    per_team: dict[str, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    per_month: dict[tuple[str, str], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    per_tier: dict[tuple[str, str], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    per_sla: dict[str, _Count] = field(default_factory=lambda: defaultdict(_Count))
+    per_team: dict[str, _Count] = field(default_factory=lambda: defaultdict(_Count))
+    per_month: dict[tuple[str, str], _Count] = field(default_factory=lambda: defaultdict(_Count))
+    per_tier: dict[tuple[str, str], _Count] = field(default_factory=lambda: defaultdict(_Count))
     open_clocks: list[ClockResult] = field(default_factory=list)  # clocks not stopped at `now`
     ignored_pauses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     allow_empty: bool = False
@@ -144,41 +145,94 @@ def detail_row(result) -> dict:
             "late_minutes": None, "count": result.count, "needed": result.needed}
 
 
+class _Tally:
+    """Adds results to a report: the range filter, the details file, the tallies by SLA, team, month, tier."""
+
+    def __init__(self, report: SlaReport, engine: SlaEngine, details: IO[str] | None):
+        self.report, self.tz = report, engine.tz
+        # Times are shown in the zone the SLA measures in (its calendar's, else the policy's), as deadlines are.
+        self.zones = {sla.name: engine.zone_of(sla) for sla in report.policy.slas if sla.limit is not None}
+        self.zones.update({sla.name: engine.calendars[sla.counts[0].within.calendar].tz for sla in report.policy.slas
+                           if sla.counts and sla.counts[0].within.calendar})
+        self.owners = report.owners()
+        self.writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
+        if self.writer is not None:
+            self.writer.writeheader()
+        self.months: dict[int, str] = {}
+
+    def month_of(self, start: dt.datetime) -> str:
+        """The local month of an instant; local months change on the hour, so one lookup per hour."""
+        hour = int(start.timestamp()) // 3600
+        month = self.months.get(hour)
+        if month is None:
+            local = start.astimezone(self.tz)
+            month = self.months[hour] = f"{local.year}-{local.month:02d}"
+        return month
+
+    def in_range(self, start: dt.datetime) -> bool:
+        date_from, date_to = self.report.date_from, self.report.date_to
+        if date_from is None and date_to is None:
+            return True
+        day = start.astimezone(self.tz).date()
+        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+
+    def shown(self, result):
+        """The result with its event times in its SLA's zone, whatever offset the log wrote them with."""
+        zone = self.zones.get(getattr(result, "sla", ""), self.tz)
+        if isinstance(result, ClockResult):
+            return dataclasses.replace(result, start=result.start.astimezone(zone),
+                                       stop=result.stop.astimezone(zone) if result.stop is not None else None)
+        if isinstance(result, CountResult):
+            return dataclasses.replace(result, start=result.start.astimezone(zone))
+        return dataclasses.replace(result, at=result.at.astimezone(zone))
+
+    def add(self, out: TimelineResult) -> None:
+        report = self.report
+        results: list[ClockResult | CountResult] = [*out.clocks, *out.counts]
+        for result in results:
+            if not self.in_range(result.start):
+                continue
+            result = self.shown(result)
+            if self.writer is not None:
+                self.writer.writerow(detail_row(result))
+            month = self.month_of(result.start)
+            report.per_sla[result.sla].add(result.status)
+            report.per_team[self.owners.get(result.sla, "")].add(result.status)
+            report.per_month[(result.sla, month)].add(result.status)
+            if isinstance(result, ClockResult):
+                report.per_tier[(result.sla, result.tier)].add(result.status)
+                if result.stop is None:
+                    report.open_clocks.append(result)
+            if result.status == BREACHED:
+                report.breach_results.append(result)
+        report.violations += [self.shown(v).as_dict() for v in out.violations if self.in_range(v.at)]
+        report.recycles += [self.shown(r).as_dict() for r in out.recycles if self.in_range(r.at)]
+        for sla, count in out.ignored_pauses.items():
+            report.ignored_pauses[sla] += count
+
+    def add_volumes(self, volumes: list) -> None:
+        for volume in volumes:
+            if self.in_range(volume.start):
+                self.report.volumes.append(volume.as_dict())
+                self.report.per_team[self.owners.get(volume.sla, "")].add(volume.status)
+
+
+def first_period(tz, date_from: dt.date | None) -> dt.datetime | None:
+    """Where volume periods start: the report's first day, if it has one (else the log's first event)."""
+    return dt.datetime.combine(date_from, dt.time(0), tzinfo=tz) if date_from is not None else None
+
+
 def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
                  date_from: dt.date | None = None, date_to: dt.date | None = None,
                  details: IO[str] | None = None, records: Mapping[str, Any] | None = None) -> SlaReport:
     """Stream the reader's leads through the SLA engine into a report; with `details`, also write
     every lead's clock and count (start, stop, deadline, status, time used) there as CSV. `records`:
     lead id -> record, for SLA tiers."""
-    writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
-    if writer is not None:
-        writer.writeheader()
     engine = SlaEngine(policy, records)
     report = SlaReport(policy, now, date_from, date_to)
-    owners = report.owners()
+    tally = _Tally(report, engine, details)
     counts: dict[str, dict[dt.datetime, int]] = {}
-
-    bounded = date_from is not None or date_to is not None
-    months: dict[int, str] = {}
-
-    def month_of(start: dt.datetime) -> str:
-        """The local month of an instant; local months change on the hour, so one lookup per hour."""
-        hour = int(start.timestamp()) // 3600
-        month = months.get(hour)
-        if month is None:
-            local = start.astimezone(engine.tz)
-            month = months[hour] = f"{local.year}-{local.month:02d}"
-        return month
-
-    def in_range(start: dt.datetime) -> bool:
-        if not bounded:
-            return True
-        day = start.astimezone(engine.tz).date()
-        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
-
-    first: dt.datetime | None = None
-    if date_from is not None:
-        first = dt.datetime.combine(date_from, dt.time(0), tzinfo=engine.tz)
+    first = first_period(engine.tz, date_from)
     for lead, events in reader.groups():
         if date_from is None and events and (first is None or events[0].at < first):
             first = events[0].at
@@ -192,31 +246,26 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         out = TimelineResult(now)
         engine.evaluate_lead(lead, events, now, out, prepared=True)  # the reader sorts and drops later events
         engine.count_volumes(events, counts)
-        results: list[ClockResult | CountResult] = [*out.clocks, *out.counts]
-        for result in results:
-            if not in_range(result.start):
-                continue
-            if writer is not None:
-                writer.writerow(detail_row(result))
-            month = month_of(result.start)
-            report.per_sla[result.sla].add(result.status)
-            report.per_team[owners.get(result.sla, "")].add(result.status)
-            report.per_month[(result.sla, month)].add(result.status)
-            if isinstance(result, ClockResult):
-                report.per_tier[(result.sla, result.tier)].add(result.status)
-                if result.stop is None:
-                    report.open_clocks.append(result)
-            if result.status == BREACHED:
-                report.breach_results.append(result)
-        report.violations += [v.as_dict() for v in out.violations if in_range(v.at)]
-        report.recycles += [r.as_dict() for r in out.recycles if in_range(r.at)]
-        for sla, count in out.ignored_pauses.items():
-            report.ignored_pauses[sla] += count
-    for volume in engine.volume_results(counts, now, first):
-        if in_range(volume.start):
-            report.volumes.append(volume.as_dict())
-            report.per_team[owners.get(volume.sla, "")].add(volume.status)
+        tally.add(out)
+    tally.add_volumes(engine.volume_results(counts, now, first))
     report.read, report.rejected = reader.stats.read, reader.stats.rejected
+    return report
+
+
+def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, rejected: int,
+                     date_from: dt.date | None = None, date_to: dt.date | None = None,
+                     details: IO[str] | None = None, leads: str | None = None) -> SlaReport:
+    """The report of `build_report` from the SQL engine, over the events staged in `con` (see
+    `warehouse.sla_files`); `leads`: the table of the leads' records, for tiers."""
+    from leadpolicy.warehouse import sla_run
+
+    report = SlaReport(policy, now, date_from, date_to)
+    engine = SlaEngine(policy)
+    tally = _Tally(report, engine, details)
+    out = sla_run.evaluate(con, policy, now, leads, volumes_from=first_period(engine.tz, date_from))
+    tally.add(out)
+    tally.add_volumes(out.volumes)
+    report.read, report.rejected = read, rejected
     return report
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any, Iterable, Mapping
+from typing import Iterable
 
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
@@ -20,16 +20,15 @@ from leadpolicy.sla.engine import (
     ClockResult,
     CountResult,
     Event,
-    RecycleEntry,
     ReasonViolation,
+    RecycleEntry,
     SlaEngine,
     TimelineResult,
 )
-from leadpolicy.warehouse.sla_sql import SlaSql, Tables, fill
+from leadpolicy.warehouse.sla_sql import DEFAULT_TABLES, ZONE, SlaSql, Tables, fill
 from leadpolicy.warehouse.sqlgen import fold_sql
 
 EVENTS = "lp_sla_events"
-ZONE = "#zone"  # the calendar name under which the policy's timezone is tabled (no calendar can be named so)
 MARGIN_DAYS = 7
 
 
@@ -71,7 +70,7 @@ def _reach(policy: ir.Policy, calendar: BusinessCalendar, now: dt.datetime) -> d
 
 
 def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.datetime,
-                           tables: Tables = Tables()) -> None:
+                           tables: Tables = DEFAULT_TABLES) -> None:
     """Tables of segments and open days for each business calendar, and the policy's timezone (under
     `ZONE`, open around the clock), from the day before `first` to past every deadline."""
     columns = ", ".join(f"{c} {t}" for c, t in zip(calendar_tables.SEGMENT_COLUMNS, (
@@ -93,18 +92,26 @@ def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.d
             con.executemany(f"INSERT INTO {tables.open_days} VALUES (?, ?, ?, ?, ?, ?)", [d.row() for d in days])
 
 
-def evaluate(con, policy: ir.Policy, now: dt.datetime, tiers: str | None = None) -> TimelineResult:
+def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
+             volumes_from: dt.datetime | None = None) -> TimelineResult:
     """Every SLA over table `lp_sla_events`, as `SlaEngine.evaluate` reports it (its calendar tables made
-    here). `tiers`: a table of each clock's tier (see `Tables.tiers`)."""
+    here). `leads`: a table of the leads' records, typed, with their id as text in `#id`, for tiers.
+    `volumes_from`: where volume periods start (else at the first event)."""
     now = as_instant(now)
     engine = SlaEngine(policy)
     out = TimelineResult(now)
     (first_us,) = con.execute(f"SELECT MIN(at_us) FROM {EVENTS}").fetchone()
     if first_us is None:
+        out.volumes = engine.volume_results({}, now, volumes_from)
         return out
-    tables = Tables(events=EVENTS, tiers=tiers)
-    create_calendar_tables(con, policy, from_us(first_us), now, tables)
-    for sla in policy.slas:
+    create_calendar_tables(con, policy, from_us(first_us), now, Tables(events=EVENTS))
+    for number, sla in enumerate(policy.slas):
+        tables = Tables(events=EVENTS)
+        if sla.tiers and leads is not None:
+            tiers = f"lp_tiers_{number}"
+            con.execute(f"CREATE OR REPLACE TABLE {tiers} AS " + SlaSql(policy, sla, now, tables).tiers(leads).sql(
+                "duckdb"))
+            tables = Tables(events=EVENTS, tiers=tiers)
         if sla.clock is not None and sla.limit is not None:
             sql = SlaSql(policy, sla, now, tables)
             zone = engine.zone_of(sla)
@@ -114,12 +121,14 @@ def evaluate(con, policy: ir.Policy, now: dt.datetime, tiers: str | None = None)
             if ignored:
                 out.ignored_pauses[sla.name] = int(ignored)
         elif sla.counts:
+            rule = sla.counts[0]
+            zone = engine.calendars[rule.within.calendar].tz if rule.within.calendar else engine.tz
             for row in con.execute(SlaSql(policy, sla, now, tables).query().sql("duckdb")).fetchall():
-                out.counts.append(count_result(row))
+                out.counts.append(count_result(row, zone))
     out.violations = violations(con, policy)
     out.recycles = recycles(con, policy)
     counts = volume_counts(con, policy, engine)
-    out.volumes = engine.volume_results(counts, now, from_us(first_us))
+    out.volumes = engine.volume_results(counts, now, volumes_from or from_us(first_us))
     return out
 
 
@@ -138,11 +147,12 @@ def clock_result(row: tuple, zone, now: dt.datetime) -> ClockResult:
     return result
 
 
-def count_result(row: tuple) -> CountResult:
+def count_result(row: tuple, zone) -> CountResult:
     sla, lead, start, window_end, count, needed, status = row
     if window_end is None:
         raise SqlEngineError(f"sla {sla}: lead {lead}'s count window has no end in the calendar tables")
-    return CountResult(sla, lead, from_us(start), from_us(window_end), int(count), int(needed), status)
+    return CountResult(sla, lead, from_us(start), from_us(window_end).astimezone(zone), int(count), int(needed),
+                       status)
 
 
 def _delta(value: int | None) -> dt.timedelta | None:
@@ -154,7 +164,8 @@ def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
     for sla in policy.slas:
         for needs in sla.reasons:
             reason = fold_sql(_column("COALESCE(reason, '')"), "duckdb").sql("duckdb")
-            query = fill(f"SELECT lead, event, at_us, reason FROM {EVENTS} WHERE event = \"#event\" AND {reason} NOT IN "
+            query = fill(f"SELECT lead, event, at_us, reason FROM {EVENTS} WHERE event = \"#event\" AND "
+                         f"{reason} NOT IN "
                          '("#allowed") ORDER BY lead, at_us, seq', {"#event": needs.event,
                                                                    "#allowed": [_fold(r) for r in needs.reasons]})
             found += [ReasonViolation(sla.name, lead, event, from_us(at), why)
@@ -207,7 +218,3 @@ def _fold(text: str) -> str:
     from leadpolicy.semantics.logic import fold
 
     return fold(text)
-
-
-def records_of(records: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return records or {}

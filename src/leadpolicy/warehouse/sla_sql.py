@@ -1,8 +1,8 @@
 """SLA clocks and counts in SQL, with the meaning of `sla.engine` (the reference), for every dialect.
 
-The query reads an event table (`seq`, its order among rows at one instant, `lead`, `event`, `at_us`, `reason`: checked rows, none after
-`now`, times as epoch microseconds) and, for business time, the calendar tables of
-`sla.calendar_tables`. Each step is the reference's loop restated over sets:
+The query reads an event table (`seq`, the row's order among rows at one instant, `lead`, `event`,
+`at_us`, `reason`: checked rows, none after `now`, times as epoch microseconds) and, for business
+time, the calendar tables of `sla.calendar_tables`. Each step is the reference's loop restated over sets:
 
 - Clocks. Without `each time` a lead's clock runs from its first start to the first stop at or
   after it. With it, starts and stops flip a clock open and shut, so a start or stop matters
@@ -38,6 +38,9 @@ CLOCK_COLUMNS = ("sla", "lead", "start_row", "start_us", "stop_us", "stop_event"
 COUNT_COLUMNS = ("sla", "lead", "start_us", "window_end_us", "n_events", "needed", "status")
 
 
+ZONE = "#zone"  # the calendar name under which the segments of the policy's timezone are tabled
+
+
 class SlaSqlError(ValueError):
     """An SLA this SQL cannot state."""
 
@@ -50,6 +53,9 @@ class Tables:
     segments: str = "lp_segments"
     open_days: str = "lp_open_days"
     tiers: str | None = None  # (lead, start_row, tier): the tier index of each clock; none: every clock `otherwise`
+
+
+DEFAULT_TABLES = Tables()
 
 
 def literal(value: Any) -> exp.Expr:
@@ -150,7 +156,7 @@ class _Measure:
 class SlaSql:
     """The SQL of one SLA's clocks or counts at `now`."""
 
-    def __init__(self, policy: ir.Policy, sla: ir.Sla, now: dt.datetime, tables: Tables = Tables()):
+    def __init__(self, policy: ir.Policy, sla: ir.Sla, now: dt.datetime, tables: Tables = DEFAULT_TABLES):
         self.policy, self.sla, self.tables = policy, sla, tables
         self.now_us = to_us(now)
         self.values: dict[str, Any] = {}
@@ -211,7 +217,8 @@ class SlaSql:
             f"e.kind IN (3, 4) AND {inside})",
             "flips AS (SELECT *, LEAD(at_us) OVER (PARTITION BY lead, start_row ORDER BY at_us, seq) AS next_us "
             "FROM marks WHERE kind <> COALESCE(prev, 4))",
-            "pauses AS (SELECT p.lead, p.start_row, p.at_us AS ps, p.seq AS pseq, COALESCE(p.next_us, c.stop_us) AS pe FROM flips "
+            "pauses AS (SELECT p.lead, p.start_row, p.at_us AS ps, p.seq AS pseq, COALESCE(p.next_us, c.stop_us) "
+            "AS pe FROM flips "
             "AS p JOIN spans AS c ON c.lead = p.lead AND c.start_row = p.start_row WHERE p.kind = 3)",
         ]
         return ctes
@@ -221,6 +228,40 @@ class SlaSql:
         ctes = self._clock_ctes()
         return fill(f"WITH {', '.join(ctes)} SELECT (SELECT COUNT(*) FROM ev WHERE kind IN (3, 4)) - "
                     "(SELECT COUNT(*) FROM flips) AS ignored", self.values)
+
+    def tiers(self, leads: str, dialect: str = "duckdb") -> exp.Expr:
+        """(lead, start_row, tier) of each clock whose lead has a row in `leads` (its id as text in `#id`): the
+        first tier whose condition holds as the policy decides the lead at the clock's start, from its row and
+        its events up to and including the start; `otherwise` is the number of tiers. A clock whose lead has
+        no row is not listed (it takes `otherwise`)."""
+        from leadpolicy.warehouse.sqlgen import activity_columns_per_row, condition_sql, decisions_per_row
+
+        policy, sla = self.policy, self.sla
+        ctes = self._clock_ctes()
+        segments = self.tables.segments
+        zone = self.placeholder(ZONE)
+        local_day = (f"CAST((c.start_us + z.offset_us - (c.start_us + z.offset_us) % {DAY_US}) / {DAY_US} AS BIGINT)")
+        ctes.append(
+            'lp_starts AS (SELECT ROW_NUMBER() OVER (ORDER BY c.lead, c.start_row) AS "#clock", c.lead AS "#lead", '
+            f'c.start_row AS "#start_row", c.start_us AS "#now_us", DATE \'1970-01-01\' + CAST({local_day} AS INTEGER) '
+            f'AS "#today" FROM spans AS c JOIN {segments} AS z ON z.calendar = {zone} AND z.day = '
+            f"{utc_day('c.start_us')} AND z.start_us <= c.start_us AND c.start_us < z.end_us)")
+        activity = "lp_clock_activity"
+        if policy.activity:
+            columns = ", ".join(c.sql("duckdb") for c in activity_columns_per_row(policy, "duckdb"))
+            names = sorted({op.event for op in policy.activity})
+            ctes.append(
+                f'{activity} AS (SELECT s."#clock" AS "#lead", {columns} FROM lp_starts AS s JOIN '
+                f'{self.tables.events} AS e ON e.lead = s."#lead" AND e.at_us <= s."#now_us" AND e.event IN '
+                f'({self.placeholder(names)}) GROUP BY s."#clock", s."#now_us")')
+        ctes.append('lp_clock_leads AS (SELECT l.*, s."#clock", s."#lead", s."#start_row", s."#now_us", s."#today" '
+                    f'FROM lp_starts AS s JOIN {leads} AS l ON l."#id" = s."#lead")')
+        decided = decisions_per_row(policy, "duckdb", "lp_clock_leads", activity if policy.activity else None,
+                                    "#clock").sql("duckdb")
+        choice = "CASE " + " ".join(f"WHEN {condition_sql(policy, t.condition, 'duckdb').sql('duckdb')} THEN {i}"
+                                    for i, t in enumerate(sla.tiers)) + f" ELSE {len(sla.tiers)} END"
+        return fill(f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, {choice} AS tier '
+                    f"FROM ({decided}) AS d", self.values)
 
     def clocks(self) -> str:
         sla = self.sla
@@ -244,14 +285,15 @@ class SlaSql:
         join_ps, m_ps = m.at("a", "p.ps")
         join_pe, m_pe = m.at("b", f"COALESCE(p.pe, {now})")
         join_mb, m_base = m.at("mb", "c.base_us")
-        counted = (f"CASE WHEN COALESCE(cum, 0) = 0 THEN ps < base_us ELSE m_ps < m_base + cum END")
+        counted = ("CASE WHEN COALESCE(cum, 0) = 0 THEN ps < base_us ELSE m_ps < m_base + cum END")
         join_ms, m_start = m.at("ms", "c.start_us")
         join_me, m_end = m.at("me", f"COALESCE(c.stop_us, {now})")
         return [
             f"base{i} AS ({based})",
             f"measured{i} AS (SELECT c.lead, c.start_row, c.start_us, c.stop_us, c.stop_event, c.tier, c.base_us, "
             f"{m_base} AS m_base, {m_start} AS m_start, {m_end} AS m_end FROM base{i} AS c{join_mb}{join_ms}{join_me})",
-            f"paused{i} AS (SELECT p.lead, p.start_row, p.ps, p.pseq, p.pe, {m_ps} AS m_ps, GREATEST({m_pe} - {m_ps}, 0) AS "
+            f"paused{i} AS (SELECT p.lead, p.start_row, p.ps, p.pseq, p.pe, {m_ps} AS m_ps, "
+            f"GREATEST({m_pe} - {m_ps}, 0) AS "
             f"amount FROM pauses AS p JOIN base{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row"
             f"{join_ps}{join_pe})",
             f"summed{i} AS (SELECT p.*, c.base_us, c.m_base, SUM(amount) OVER (PARTITION BY p.lead, p.start_row "
@@ -319,5 +361,5 @@ def _decimals(value: Decimal) -> int:
 
 
 def sla_query(policy: ir.Policy, sla: ir.Sla, now: dt.datetime, dialect: str = "duckdb",
-              tables: Tables = Tables()) -> str:
+              tables: Tables = DEFAULT_TABLES) -> str:
     return SlaSql(policy, sla, now, tables).query().sql(dialect)

@@ -103,6 +103,7 @@ def _decimal(text: str, type_: str) -> exp.Expr:
 
 
 EVENT_COLUMNS = ("lead", "event", "at")  # an events table: which lead, what it did, when
+NOW_COLUMN, TODAY_COLUMN = "#now_us", "#today"  # a row's own evaluation time (see `_SqlGen`)
 
 
 def activity_column(op: ir.EventCount | ir.DaysSinceEvent) -> str:
@@ -111,7 +112,10 @@ def activity_column(op: ir.EventCount | ir.DaysSinceEvent) -> str:
 
 
 class _SqlGen(Visitor):
-    def __init__(self, policy: ir.Policy, dialect: str, now: dt.datetime):
+    def __init__(self, policy: ir.Policy, dialect: str, now: dt.datetime, per_row_now: bool = False):
+        """`per_row_now`: each row carries its own evaluation time, as epoch microseconds in column `#now_us`
+        and as the policy's local date in `#today`, and its events' times as epoch microseconds in
+        `at_us` (`now` is then unused)."""
         if dialect not in DIALECTS:
             raise UnsupportedError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
         self.policy, self.dialect, self.now = policy, dialect, now
@@ -119,6 +123,7 @@ class _SqlGen(Visitor):
         self.factor_alias = "lpf"
         self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
         self.now_us = epoch_us(now)
+        self.per_row_now = per_row_now
         # A text field folded in several conditions is folded once, in a first layer (see `query`).
         self.folds: dict[tuple[str, bool], int] = {}  # (field, read raw) -> how many conditions fold it
         self.folded_once: set[tuple[str, bool]] = set()
@@ -153,15 +158,19 @@ class _SqlGen(Visitor):
         return template.transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "X"
                                   else node)
 
+    def now_sql(self) -> exp.Expr:
+        return self.column(NOW_COLUMN) if self.per_row_now else exp.Literal.number(self.now_us)
+
     def days_since(self, name: str) -> exp.Expr:
         value = self.field_value(name)
         if self.fields[name].type is ir.Type.DATE:
-            return exp.DateDiff(this=_lit(self.today), expression=value, unit=exp.var("DAY"))
+            today = self.column(TODAY_COLUMN) if self.per_row_now else _lit(self.today)
+            return exp.DateDiff(this=today, expression=value, unit=exp.var("DAY"))
         return self.days_before_now(self.epoch_us(value))
 
     def days_before_now(self, epoch_us: exp.Expr) -> exp.Expr:
         """Whole 24-hour days from an instant (in epoch microseconds) to `now`, rounded down."""
-        diff = exp.Paren(this=exp.Sub(this=exp.Literal.number(self.now_us), expression=epoch_us))
+        diff = exp.Paren(this=exp.Sub(this=self.now_sql(), expression=epoch_us))
         return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
 
     def since(self, op: ir.DaysSince | ir.DaysSinceEvent) -> exp.Expr:
@@ -171,12 +180,14 @@ class _SqlGen(Visitor):
         """Each event window's count and each `days since last` as aggregates over rows (lead, event, at)
         that are at or before `now` (an event counts in N days when `now - N days < at <= now`)."""
         event, at = self.column("event"), self.column("at")
-        at_us = self.epoch_us(at)
+        at_us = self.column("at_us") if self.per_row_now else self.epoch_us(at)
         columns: list[exp.Expr] = []
         for op in self.policy.activity:
             is_event = exp.EQ(this=event.copy(), expression=exp.Literal.string(op.event))
             if isinstance(op, ir.EventCount):
-                after = exp.GT(this=at_us.copy(), expression=exp.Literal.number(self.now_us - int(op.days) * DAY_US))
+                start = (exp.Sub(this=self.now_sql(), expression=exp.Literal.number(int(op.days) * DAY_US))
+                         if self.per_row_now else exp.Literal.number(self.now_us - int(op.days) * DAY_US))
+                after = exp.GT(this=at_us.copy(), expression=start)
                 value: exp.Expr = exp.Count(this=exp.Case().when(exp.and_(is_event, after), exp.Literal.number(1)))
             else:
                 value = self.days_before_now(exp.Max(this=exp.Case().when(is_event, at_us.copy())))
@@ -455,6 +466,27 @@ def activity_columns(policy: ir.Policy, dialect: str, now: dt.datetime) -> list[
     """The aggregates of `compile_sql`'s events table, for a caller that groups the rows (lead, event,
     at) itself; rows after `now` must not reach them (an `event` of NULL reaches none)."""
     return _SqlGen(policy, dialect, now).activity_columns()
+
+
+def decisions_per_row(policy: ir.Policy, dialect: str, table: str, activity_table: str | None,
+                      id_column: str) -> exp.Expr:
+    """The policy's decision of each row of `table`, each at its own time (`#now_us`, `#today`); its
+    windows come from `activity_table`, aggregated by `activity_columns_per_row` and keyed by `id_column`."""
+    gen = _SqlGen(policy, dialect, EPOCH, per_row_now=True)
+    query: exp.Expr = gen.query(table, None, id_column, activity_table)
+    for adapt in DIALECT_ADAPTERS.get(dialect, ()):
+        query = query.transform(adapt)
+    return query
+
+
+def activity_columns_per_row(policy: ir.Policy, dialect: str) -> list[exp.Expr]:
+    """`activity_columns` over rows (event, at_us, `#now_us`): events each counted as of its row's own time."""
+    return _SqlGen(policy, dialect, EPOCH, per_row_now=True).activity_columns()
+
+
+def condition_sql(policy: ir.Policy, condition: ir.Condition, dialect: str) -> exp.Expr:
+    """A condition over a decided row (its fields, scores, grades and windows as columns): true, false or NULL."""
+    return _SqlGen(policy, dialect, EPOCH, per_row_now=True).condition(condition)
 
 
 # Dialects that pick a decay factor from a constant list instead of joining a table of them: the

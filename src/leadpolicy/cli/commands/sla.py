@@ -49,6 +49,21 @@ def register(sub) -> None:
                                                    "a lead without one takes the otherwise tier")
     p.add_argument("--id-column", default="id", metavar="COLUMN",
                    help="the --leads file's column that the log's lead refers to (default: id)")
+    p.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
+                   help="python: the reference engine, lead by lead; duckdb: the same SLAs in SQL, for large "
+                        f"logs; auto (default): duckdb for a log of {AUTO_DUCKDB_BYTES // 1_000_000} MB or more")
+
+
+AUTO_DUCKDB_BYTES = 20_000_000
+
+
+def engine_for(choice: str, events: Path) -> str:
+    if choice != "auto":
+        return choice
+    try:
+        return "duckdb" if events.stat().st_size >= AUTO_DUCKDB_BYTES else "python"
+    except OSError:
+        return "python"  # the reader names the missing file
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
     from leadpolicy.sla.report import build_report, render_csv, render_json, render_open, render_table
     from leadpolicy.warehouse.batch import BatchError, lead_records
+    from leadpolicy.warehouse.staging import DataFileError
 
     loaded = load_or_report(args.policy)
     if loaded is None:
@@ -74,23 +90,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy sla: {clash}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        from zoneinfo import ZoneInfo
-
-        records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
-        reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
-                             args.events_format)
-        if args.details:
-            with atomic_output(Path(args.details)) as details:
-                report = build_report(policy, reader, now, date_from, date_to, details, records)
+        if engine_for(args.engine, Path(args.events)) == "duckdb":
+            report, rejects = _run_sql(policy, args, now)
         else:
-            report = build_report(policy, reader, now, date_from, date_to, records=records)
-    except (EventFileError, BatchError, OSError) as exc:
+            from zoneinfo import ZoneInfo
+
+            records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
+            reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
+                                 args.events_format)
+            if args.details:
+                with atomic_output(Path(args.details)) as details:
+                    report = build_report(policy, reader, now, date_from, date_to, details, records)
+            else:
+                report = build_report(policy, reader, now, date_from, date_to, records=records)
+            rejects = reader.rejects
+    except (EventFileError, BatchError, DataFileError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    if reader.rejects:
-        write_rejects(target, reader.rejects)
-        print(f"{len(reader.rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
-        for r in sorted(reader.rejects, key=lambda r: r.row)[:5]:
+    if rejects:
+        write_rejects(target, rejects)
+        print(f"{len(rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
+        for r in sorted(rejects, key=lambda r: r.row)[:5]:
             print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
     report.allow_empty = args.allow_empty
     if args.open:
@@ -118,3 +138,29 @@ def run(args: argparse.Namespace) -> int:
         if empty:
             print(f"no data: {', '.join(empty)} (an empty log is not compliance; --allow-empty accepts it)")
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
+
+
+def _run_sql(policy, args: argparse.Namespace, now):
+    """The report and the rejects from the SQL engine, on DuckDB."""
+    from leadpolicy.sla.events import detect_format
+    from leadpolicy.sla.report import build_report_sql
+    from leadpolicy.warehouse import sla_files, staging
+
+    db = staging.Staging(policy.timezone)
+    try:
+        stats, rejects = sla_files.stage_events(db.con, policy, Path(args.events),
+                                                detect_format(Path(args.events), args.events_format), now)
+        leads = None
+        if args.leads:
+            sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column)
+            leads = sla_files.LEADS
+        if args.details:
+            with atomic_output(Path(args.details)) as details:
+                report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
+                                          args.date_to, details, leads)
+        else:
+            report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
+                                      args.date_to, leads=leads)
+    finally:
+        db.close()
+    return report, rejects

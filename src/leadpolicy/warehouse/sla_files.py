@@ -1,0 +1,165 @@
+"""Event logs and lead files staged for the SQL SLA engine, each bad row rejected as the reference reader
+(`sla.events.EventReader`) rejects it: same reasons, one per row, so read = used + rejected.
+
+The checked events become table `lp_sla_events` (seq, lead, event, at_us, reason) and the leads table
+`lp_leads` (the typed fields and `#id`, the id as trimmed text; for an id given twice, its last row, as
+the reference keeps the last record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlglot import exp
+
+from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.language.types import Type
+from leadpolicy.semantics.ir import Field as IrField
+from leadpolicy.semantics.ir import Policy as IrPolicy
+from leadpolicy.semantics.leads import as_instant
+from leadpolicy.sla.calendar_tables import to_us
+from leadpolicy.sla.engine import SlaEngine
+from leadpolicy.sla.events import EventFileError, ReadStats, Reject
+from leadpolicy.warehouse import staging
+from leadpolicy.warehouse.conversion import convert_fields, trimmed
+from leadpolicy.warehouse.event_files import lead_id, lead_id_column
+from leadpolicy.warehouse.sla_run import EVENTS
+from leadpolicy.warehouse.sla_sql import fill
+from leadpolicy.warehouse.sqlgen import fold_sql
+
+ROW = staging.ROW
+LEADS = "lp_leads"
+FIELD_ORDER = ("lead", "event", "at")
+PROBLEMS = {("lead", "required"): "missing lead id", ("event", "required"): "missing event name",
+            ("at", "required"): "missing timestamp", ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp"}
+
+
+def _q(name: str) -> str:
+    return staging.quoted(name)
+
+
+def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) -> tuple[ReadStats, list[Reject]]:
+    """Table `lp_sla_events` of the file's good rows at or before `now`; the counts and the rejects."""
+    shown_now, now = now.isoformat(), as_instant(now)
+    engine = SlaEngine(policy)
+    known = sorted(engine.event_names())
+    try:
+        staged = staging.stage(con, path, fmt, table="se_raw")
+    except staging.DataFileError as exc:
+        raise EventFileError(str(exc)) from None
+    stats, rejects = ReadStats(), []
+    for p in staged.problems:
+        rejects.append(Reject(p["row"], p["field"], p["problem"], {"raw": p["raw"]}))
+    position: dict[str, int] = {}
+    for i, name in enumerate(staged.columns):
+        position.setdefault(name, i)
+    (rows,) = con.execute("SELECT count(*) FROM se_raw").fetchone() or (0,)
+    stats.read = rows + len(staged.problems)
+    missing = [c for c in FIELD_ORDER if c not in position]
+    if missing and not rows and not staged.problems:
+        missing = []  # JSON Lines without a line: no events, not a file without its columns
+        empty = True
+    else:
+        empty = False
+    if missing:
+        hint = "; ".join(f"{c}: {did_you_mean(c, staged.columns) or 'no such column'}" for c in missing)
+        raise EventFileError(f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
+                             "an event log has lead, event, at and reason")
+    con.execute(f"CREATE OR REPLACE TABLE {EVENTS} (seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, "
+                "reason VARCHAR)")
+    if empty:
+        stats.rejected = len(rejects)
+        return stats, rejects
+    texts = {name: _q(staging.text_column(position[name])) for name in (*FIELD_ORDER, "reason") if name in position}
+    fields = [IrField("lead", Type.TEXT, (), True, None), IrField("event", Type.ONE_OF, tuple(known), True, None),
+              IrField("at", Type.TIMESTAMP, (), True, None)]
+    keep = [staging.text_column(position[name]) for name in (*FIELD_ORDER, "reason") if name in position]
+    conversion = convert_fields(con, fields, {c: position[c] for c in FIELD_ORDER}, keep, {},
+                                source_table="se_raw", prefix="se_", find_bad=False)
+    values = f'{texts["lead"]} AS lead, {texts["event"]} AS event, {texts["at"]} AS at, ' + (
+        f'{texts["reason"]} AS reason' if "reason" in texts else "CAST(NULL AS VARCHAR) AS reason")
+    (bad,) = con.execute('SELECT count(*) FROM se_converted WHERE "#bad"').fetchone() or (0,)
+    if bad:
+        conversion.find_bad(con)
+        first = con.execute(
+            f"SELECT b.{ROW}, b.field, b.code, b.value, r.* EXCLUDE ({ROW}) FROM (SELECT *, ROW_NUMBER() OVER "
+            f"(PARTITION BY {ROW} ORDER BY CASE field WHEN 'lead' THEN 0 WHEN 'event' THEN 1 ELSE 2 END) AS n "
+            f"FROM se_bad) AS b JOIN (SELECT {ROW}, {values} FROM se_raw) AS r ON r.{ROW} = b.{ROW} WHERE n = 1"
+        ).fetchall()
+        for row, name, code, value, *texts_of in first:
+            given = dict(zip(("lead", "event", "at", "reason"), texts_of))
+            rejects.append(Reject(int(row), name, _problem(name, code, value, known), given))
+    # The good rows: those after now, repeated ones and stops of no clock are rejected in turn.
+    lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
+    reason = fold_sql(exp.func("COALESCE", exp.column("reason", quoted=True), exp.Literal.string("")),
+                      "duckdb").sql("duckdb")
+    keep_reason = texts.get("reason", "CAST(NULL AS VARCHAR)")
+    con.execute(f'CREATE TABLE se_good AS SELECT {ROW} AS seq, {lead} AS lead, "event", epoch_us("at") AS at_us, '
+                f"NULLIF({keep_reason}, '') AS reason, {texts['at']} AS at_text FROM se_typed")
+    con.execute(f"CREATE TABLE se_numbered AS SELECT *, MIN(seq) OVER (PARTITION BY lead, event, at_us, "
+                f"{reason}) AS first_seq FROM se_good "
+                f"WHERE at_us <= {to_us(now)}")
+    late = con.execute(f"SELECT seq, lead, event, at_text, reason FROM se_good WHERE at_us > {to_us(now)}").fetchall()
+    for seq, lead_id_, event, at, why in late:
+        rejects.append(Reject(int(seq), "at", f"{at} is after the evaluation time {shown_now}",
+                              {"lead": lead_id_, "event": event, "at": at, "reason": why}))
+    for seq, lead_id_, event, at, why, first_seq in con.execute(
+            "SELECT seq, lead, event, at_text, reason, first_seq FROM se_numbered WHERE seq <> first_seq").fetchall():
+        rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}",
+                              {"lead": lead_id_, "event": event, "at": at, "reason": why}))
+    orphans = _orphan_condition(engine)
+    con.execute("CREATE TABLE se_kept AS SELECT * FROM se_numbered WHERE seq = first_seq")
+    if orphans:
+        con.execute("CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM se_kept "
+                    "GROUP BY lead, event")
+        condition = fill(orphans[0], orphans[1]).sql("duckdb")
+        con.execute(f"CREATE TABLE se_orphans AS SELECT seq FROM se_kept AS k WHERE {condition}")
+        for seq, lead_id_, event, at, why in con.execute(
+                "SELECT seq, lead, event, at_text, reason FROM se_kept WHERE seq IN (SELECT seq FROM se_orphans)"
+        ).fetchall():
+            starts = sorted(engine.stop_starts[event])
+            rejects.append(Reject(int(seq), "event", f"{event} with no {' or '.join(starts)} before it",
+                                  {"lead": lead_id_, "event": event, "at": at, "reason": why}))
+        con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_kept "
+                    "WHERE seq NOT IN (SELECT seq FROM se_orphans)")
+    else:
+        con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_kept")
+    stats.rejected = len({r.row for r in rejects})
+    return stats, rejects
+
+
+def _orphan_condition(engine: SlaEngine) -> tuple[str, dict] | None:
+    """A stop event whose only part is stopping, with no start of its clocks at or before it (as
+    `SlaEngine.orphan_stops`), as a condition over `se_kept AS k`."""
+    parts: list[str] = []
+    values: dict[str, object] = {}
+    for number, (stop, starts) in enumerate(sorted(engine.stop_starts.items())):
+        if stop in engine.other_roles:
+            continue
+        values[f"#s{number}"], values[f"#a{number}"] = stop, sorted(starts)
+        parts.append(f'(k.event = "#s{number}" AND NOT EXISTS (SELECT 1 FROM se_firsts AS f WHERE f.lead = k.lead '
+                     f'AND f.event IN ("#a{number}") AND f.first_us <= k.at_us))')
+    return (" OR ".join(parts), values) if parts else None
+
+
+def _problem(name: str, code: str, value: str | None, known: list[str]) -> str:
+    if (name, code) in PROBLEMS:
+        return PROBLEMS[name, code].format(value=value)
+    hint = did_you_mean(str(value), known)
+    return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
+
+
+def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None) -> None:
+    """Table `lp_leads`: each lead's typed fields and `#id`, from its last row; a lead whose last row is
+    bad has none (and takes the `otherwise` tier)."""
+    from leadpolicy.warehouse.batch import file_format, plan_columns
+
+    staged = staging.stage(con, path, file_format(path, fmt), table="ld_raw")
+    index = lead_id_column(staged.columns, id_column, path)
+    lead = lead_id(index, staged.column_types.get(index))
+    plan = plan_columns(policy, staged.columns)
+    convert_fields(con, policy.fields, plan.field_column, [lead.column], staged.column_types, source_table="ld_raw",
+                   prefix="ld_", find_bad=False)
+    con.execute(f'CREATE OR REPLACE TABLE {LEADS} AS SELECT t.*, {lead.sql} AS "#id" FROM ld_typed AS t JOIN '
+                f"(SELECT {lead.sql} AS id, MAX({ROW}) AS last FROM ld_raw GROUP BY id) AS l ON t.{ROW} = l.last")

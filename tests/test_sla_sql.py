@@ -1,0 +1,168 @@
+"""The SLA engine in SQL (`sla --engine duckdb`) against the Python reference: every timeline of both
+references, and `leadpolicy sla` over messy logs, give the same report, rejects and details."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+import yaml
+
+from leadpolicy.cli.main import main
+from leadpolicy.language.loader import load_policy
+from leadpolicy.semantics.leads import read_instant
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
+from leadpolicy.warehouse import sla_files, sla_run
+
+from .conftest import POLICIES
+from .files import read_csv
+
+KINDS = ("clocks", "counts", "volumes", "violations", "recycles")
+
+
+def comparable(result) -> tuple:
+    """A result with its times as UTC instants (engines may show a deadline in another zone)."""
+    return tuple(sorted((k, v.astimezone(dt.timezone.utc) if isinstance(v, dt.datetime) else v)
+                        for k, v in dataclasses.asdict(result).items()))
+
+
+def differences(python: TimelineResult, sql: TimelineResult) -> dict:
+    found = {}
+    for kind in KINDS:
+        a, b = sorted(map(comparable, getattr(python, kind))), sorted(map(comparable, getattr(sql, kind)))
+        if a != b:
+            found[kind] = ([x for x in a if x not in b], [x for x in b if x not in a])
+    if python.ignored_pauses != sql.ignored_pauses:
+        found["ignored_pauses"] = (python.ignored_pauses, sql.ignored_pauses)
+    return found
+
+
+def write_records(path: Path, policy, records: dict) -> None:
+    names = [f.name for f in policy.fields]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lead_id", *names])
+        for lead, record in records.items():
+            writer.writerow([lead, *("" if record.get(n) is None else record[n] for n in names)])
+
+
+def run_sql(policy, events: list[Event], now: dt.datetime, records: dict | None, folder: Path) -> TimelineResult:
+    con = duckdb.connect()
+    try:
+        sla_run.load_events(con, events, now)
+        leads = None
+        if records:
+            write_records(folder / "leads.csv", policy, records)
+            sla_files.stage_leads(con, policy, folder / "leads.csv", "lead_id")
+            leads = sla_files.LEADS
+        return sla_run.evaluate(con, policy, now, leads)
+    finally:
+        con.close()
+
+
+def timelines():
+    for name in ("inbound-b2b", "inbound-activity"):
+        doc = yaml.safe_load((POLICIES / f"{name}.samples.yaml").read_text())
+        for case in doc.get("timelines") or []:
+            yield pytest.param(name, doc, case, id=f"{name}: {case['name'][:50]}")
+
+
+@pytest.mark.parametrize("name,doc,case", list(timelines()))
+def test_every_reference_timeline_gives_the_same_results_in_sql(name, doc, case, tmp_path):
+    policy = lower(load_policy(POLICIES / f"{name}.policy").policy)
+    tz = ZoneInfo(policy.timezone)
+    now = read_instant(str(case.get("now") or doc["now"]), tz)
+    events = [Event(str(e["lead"]), e["event"], read_instant(str(e["at"]), tz), e.get("reason"), i + 1)
+              for i, e in enumerate(case["events"])]
+    records = {str(k): v for k, v in (case.get("leads") or {}).items()}
+    python = SlaEngine(policy, records).evaluate(events, now)
+    sql = run_sql(policy, events, now, records, tmp_path)
+    assert differences(python, sql) == {}
+    assert python.clocks or python.counts or python.volumes  # each timeline judges something
+
+
+# ------------------------------------------------------------------ `leadpolicy sla` on both engines
+
+def _v2_log(folder: Path) -> tuple[str, list[str]]:
+    """The v2 reference's timelines as one log, plus rows each engine must reject alike; and its leads."""
+    doc = yaml.safe_load((POLICIES / "inbound-activity.samples.yaml").read_text())
+    rows = [(e["lead"], e["event"], e["at"].isoformat(), e.get("reason", ""))
+            for t in doc["timelines"] for e in t["events"]]
+    rows += [
+        ("R1", "rejected", "2026-11-03T10:00:00-05:00", "not_now"),  # the same as an earlier row: a duplicate
+        ("X1", "first_touch", "2026-11-16T15:00:00-05:00", ""),  # stops a clock that never started
+        ("", "touch", "2026-11-16T15:00:00-05:00", ""),
+        ("X2", "tuch", "2026-11-16T15:00:00-05:00", ""),
+        ("X3", "touch", "yesterday", ""),
+        ("X4", "touch", "", ""),
+        ("X5", "", "2026-11-16T15:00:00-05:00", ""),
+        ("X6", "touch", "2026-12-24T10:00:00-05:00", ""),  # after now
+        ("Ünï", "became_sql", "2026-11-01T01:30:00", ""),  # a wall-clock time in the repeated hour
+        ("Ünï", "first_touch", "2026-11-02T10:00:00", ""),
+        ("W1", "handed_off", "2026-11-24T10:00:00-05:00", ""),  # stray pause flips, a pause at now
+        ("W1", "lead_replied", "2026-11-24T10:30:00-05:00", ""),
+        ("W1", "waiting_on_lead", "2026-11-24T11:00:00-05:00", ""),
+        ("W1", "waiting_on_lead", "2026-11-24T12:00:00-05:00", ""),
+    ]
+    with open(folder / "events.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lead", "event", "at", "reason"])
+        writer.writerows(rows)
+    records = {lead: record for t in doc["timelines"] for lead, record in (t.get("leads") or {}).items()}
+    records["Ünï"] = {"email": "ü@example.com", "employees": 5000, "industry": "software", "source": "webinar"}
+    records["A2"] = {"email": "not an email", "employees": "many"}  # a bad record: the otherwise tier
+    policy = lower(load_policy(POLICIES / "inbound-activity.policy").policy)
+    write_records(folder / "leads.csv", policy, records)
+    return str(POLICIES / "inbound-activity.policy"), [str(folder / "events.csv"), "--leads",
+                                                       str(folder / "leads.csv"), "--id-column", "lead_id"]
+
+
+FLAGS = [
+    ["--format", "json"],
+    ["--format", "json", "--open"],
+    ["--format", "json", "--from", "2026-11-10", "--to", "2026-11-25"],
+    ["--format", "csv"],
+    [],
+]
+
+
+@pytest.mark.parametrize("flags", FLAGS, ids=lambda f: " ".join(f) or "table")
+def test_sla_reports_the_same_on_both_engines(tmp_path, capsys, flags):
+    policy, log = _v2_log(tmp_path)
+    outputs = {}
+    for engine in ("python", "duckdb"):
+        folder = tmp_path / engine
+        folder.mkdir()
+        args = ["sla", policy, *log, "--now", "2026-11-30T12:00:00-05:00", "--rejects", str(folder / "rejects.csv"),
+                "--details", str(folder / "details.csv"), "--engine", engine, *flags]
+        code = main(args)
+        out, err = capsys.readouterr()
+        details = sorted(tuple(r.values()) for r in read_csv(folder / "details.csv"))
+        outputs[engine] = (code, json.loads(out) if "json" in flags else out, err.replace(engine, ""),
+                           read_csv(folder / "rejects.csv"), details)
+    assert outputs["python"] == outputs["duckdb"]
+    code, report, _, rejects, details = outputs["duckdb"]
+    assert len({r["row"] for r in rejects}) == 8 and details
+    if flags[:2] == ["--format", "json"] and len(flags) == 2:
+        assert report["rows"]["read"] == report["rows"]["used"] + report["rows"]["rejected"]
+        assert report["ignored_pauses"] == {"mql_acceptance": 2}
+
+
+def test_an_empty_log_is_no_data_on_both_engines(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("lead,event,at,reason\n")
+    policy = str(POLICIES / "inbound-activity.policy")
+    results = []
+    for engine in ("python", "duckdb"):
+        code = main(["sla", policy, str(tmp_path / "empty.csv"), "--engine", engine, "--format", "json",
+                     "--now", "2026-11-30T12:00:00-05:00"])
+        results.append((code, json.loads(capsys.readouterr().out)))
+    assert results[0] == results[1]
+    assert results[0][0] == 1 and set(results[0][1]["no_data"]) == {"speed_to_lead", "mql_acceptance", "follow_up",
+                                                                    "mql_volume"}
