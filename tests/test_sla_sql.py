@@ -166,3 +166,34 @@ def test_an_empty_log_is_no_data_on_both_engines(tmp_path, capsys):
     assert results[0] == results[1]
     assert results[0][0] == 1 and set(results[0][1]["no_data"]) == {"speed_to_lead", "mql_acceptance", "follow_up",
                                                                     "mql_volume"}
+
+
+def test_policy_text_that_looks_like_a_placeholder_or_sql_stays_a_literal(tmp_path):
+    from .test_sla_v2 import HEAD
+
+    tricky = "\"#v0\" '#piece_choice' ' OR 1=1 --"
+    escaped = tricky.replace("\\", "\\\\").replace('"', '\\"')
+    sla = f'''  sla speed {{
+    owner sales
+    target 90%
+    from handed_off until accepted
+    within 1 hours when email = "{escaped}"
+    within 4 hours otherwise
+    escalate to "{escaped}" at 100%
+  }}
+'''
+    from leadpolicy.language.loader import load_policy_text
+
+    loaded = load_policy_text(HEAD + sla + "}\n", "v2.policy")
+    assert not loaded.has_errors, [str(d) for d in loaded.diagnostics]
+    policy = lower(loaded.policy)
+    now = dt.datetime(2026, 11, 30, 17, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc)
+    events = [Event("T", "handed_off", at, None, 1), Event("U", "handed_off", at, None, 2)]
+    records = {"T": {"email": tricky}, "U": {"email": "u@example.com"}}
+    python = SlaEngine(policy, records).evaluate(events, now)
+    sql = run_sql(policy, events, now, records, tmp_path)
+    assert differences(python, sql) == {}
+    by_lead = {c.lead: c for c in sql.clocks}
+    assert by_lead["T"].tier == f'email = "{escaped}"' and by_lead["U"].tier == "otherwise"
+    assert by_lead["T"].escalated_to == tricky

@@ -113,7 +113,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
     if orphans:
         con.execute("CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM se_kept "
                     "GROUP BY lead, event")
-        condition = fill(orphans[0], orphans[1]).sql("duckdb")
+        condition = fill(orphans[0], orphans[1])
         con.execute(f"CREATE TABLE se_orphans AS SELECT seq FROM se_kept AS k WHERE {condition}")
         for seq, lead_id_, event, at, why in con.execute(
                 "SELECT seq, lead, event, at_text, reason FROM se_kept WHERE seq IN (SELECT seq FROM se_orphans)"

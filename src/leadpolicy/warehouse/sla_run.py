@@ -42,8 +42,7 @@ def load_events(con, events: Iterable[Event], now: dt.datetime) -> None:
     rows = [(e.row or i + 1, e.lead, e.event, to_us(e.at), e.reason) for i, e in enumerate(events) if e.at <= now]
     con.execute(f"CREATE OR REPLACE TABLE {EVENTS} (seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, "
                 "reason VARCHAR)")
-    if rows:
-        con.executemany(f"INSERT INTO {EVENTS} VALUES (?, ?, ?, ?, ?)", rows)
+    insert_rows(con, EVENTS, rows, 5)
 
 
 def business_calendars(policy: ir.Policy) -> dict[str, BusinessCalendar]:
@@ -85,11 +84,16 @@ def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.d
         last = (_reach(policy, calendar, now) if calendar is not zone
                 else calendar.local_day(max(first, now)) + dt.timedelta(days=1))
         segments, days = calendar_tables.expand(calendar, start, last)
-        if segments:
-            con.executemany(f"INSERT INTO {tables.segments} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [s.row() for s in segments])
-        if days:
-            con.executemany(f"INSERT INTO {tables.open_days} VALUES (?, ?, ?, ?, ?, ?)", [d.row() for d in days])
+        insert_rows(con, tables.segments, [s.row() for s in segments], 9)
+        insert_rows(con, tables.open_days, [d.row() for d in days], 6)
+
+
+def insert_rows(con, table: str, rows: list[tuple], width: int) -> None:
+    """Rows into a table in one statement, column by column (DuckDB's executemany runs one per row)."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows)]
+    con.execute(f"INSERT INTO {table} SELECT {', '.join('UNNEST(?)' for _ in range(width))}", columns)
 
 
 def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
@@ -109,21 +113,20 @@ def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
         tables = Tables(events=EVENTS)
         if sla.tiers and leads is not None:
             tiers = f"lp_tiers_{number}"
-            con.execute(f"CREATE OR REPLACE TABLE {tiers} AS " + SlaSql(policy, sla, now, tables).tiers(leads).sql(
-                "duckdb"))
+            con.execute(f"CREATE OR REPLACE TABLE {tiers} AS " + SlaSql(policy, sla, now, tables).tiers(leads))
             tables = Tables(events=EVENTS, tiers=tiers)
         if sla.clock is not None and sla.limit is not None:
             sql = SlaSql(policy, sla, now, tables)
             zone = engine.zone_of(sla)
-            for row in con.execute(sql.query().sql("duckdb")).fetchall():
+            for row in con.execute(sql.query()).fetchall():
                 out.clocks.append(clock_result(row, zone, now))
-            ignored = con.execute(SlaSql(policy, sla, now, tables).ignored().sql("duckdb")).fetchone()[0]
+            ignored = con.execute(SlaSql(policy, sla, now, tables).ignored()).fetchone()[0]
             if ignored:
                 out.ignored_pauses[sla.name] = int(ignored)
         elif sla.counts:
             rule = sla.counts[0]
             zone = engine.calendars[rule.within.calendar].tz if rule.within.calendar else engine.tz
-            for row in con.execute(SlaSql(policy, sla, now, tables).query().sql("duckdb")).fetchall():
+            for row in con.execute(SlaSql(policy, sla, now, tables).query()).fetchall():
                 out.counts.append(count_result(row, zone))
     out.violations = violations(con, policy)
     out.recycles = recycles(con, policy)
@@ -169,7 +172,7 @@ def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
                          '("#allowed") ORDER BY lead, at_us, seq', {"#event": needs.event,
                                                                    "#allowed": [_fold(r) for r in needs.reasons]})
             found += [ReasonViolation(sla.name, lead, event, from_us(at), why)
-                      for lead, event, at, why in con.execute(query.sql("duckdb")).fetchall()]
+                      for lead, event, at, why in con.execute(query).fetchall()]
     return found
 
 
@@ -181,7 +184,7 @@ def recycles(con, policy: ir.Policy) -> list[RecycleEntry]:
         query = fill(f"SELECT lead, event, at_us FROM {EVENTS} WHERE event = \"#event\" AND {reason} = \"#reason\" "
                      "ORDER BY lead, at_us, seq", {"#event": rule.event, "#reason": _fold(rule.reason)})
         found += [RecycleEntry(lead, event, rule.reason, rule.stage, from_us(at) + delay)
-                  for lead, event, at in con.execute(query.sql("duckdb")).fetchall()]
+                  for lead, event, at in con.execute(query).fetchall()]
     return found
 
 
@@ -195,7 +198,7 @@ def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[d
                      "AND e.at_us < z.end_us WHERE e.event = \"#event\" GROUP BY local_day",
                      {"#zone": ZONE, "#event": rule.event})
         per = counts.setdefault(sla.name, defaultdict(int))
-        for local_day, count in con.execute(query.sql("duckdb")).fetchall():
+        for local_day, count in con.execute(query).fetchall():
             day = dt.date(1970, 1, 1) + dt.timedelta(days=int(local_day))
             noon = dt.datetime.combine(day, dt.time(12), tzinfo=engine.tz)
             per[_period_start(rule.per, noon, engine)] += int(count)

@@ -21,6 +21,7 @@ our own names.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,15 +70,43 @@ def literal(value: Any) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
-def fill(template: str, values: dict[str, Any]) -> exp.Expr:
-    """The template (DuckDB SQL) with each placeholder, a column named as a key of `values`, made a literal;
-    a list fills an `IN (placeholder)` (an empty one makes it false)."""
+PLACEHOLDER = re.compile(r'(IN \()?"(#[a-z]+[0-9]*|#piece_[a-z]+)"(\))?')
+
+
+def fill(template: str, values: dict[str, Any], dialect: str = "duckdb",
+         pieces: dict[str, exp.Expr] | None = None) -> str:
+    """The template (DuckDB SQL) with each placeholder, a quoted name that is a key of `values`, made a
+    literal (a list fills an `IN ("#name")`; an empty one matches nothing), and each key of `pieces` (as a
+    column or a table) made that expression or subquery. DuckDB's text is the template with these put in
+    place in one pass, so nothing put in is read again for placeholders; another dialect's is the
+    template parsed, its placeholders replaced in the tree, and written in that dialect."""
+    pieces = pieces or {}
+    if dialect == "duckdb":
+        def swap(match: re.Match) -> str:
+            name = match.group(2)
+            if name in pieces:
+                inner = pieces[name].sql("duckdb")
+                return (match.group(1) or "") + (f"({inner})" if isinstance(pieces[name], exp.Query) else inner) + (
+                    match.group(3) or "")
+            if name not in values:
+                return match.group(0)
+            value = values[name]
+            if match.group(1) and match.group(3) and isinstance(value, list):
+                items = ", ".join(literal(v).sql("duckdb") for v in value)
+                return f"IN ({items or 'SELECT NULL WHERE false'})"
+            return (match.group(1) or "") + literal(value).sql("duckdb") + (match.group(3) or "")
+
+        return PLACEHOLDER.sub(swap, template)
     tree = sqlglot.parse_one(template, read="duckdb")
 
     def placeholder(node: exp.Expr) -> bool:
         return isinstance(node, exp.Column) and not node.table and node.name in values
 
-    def swap(node: exp.Expr) -> exp.Expr:
+    def swap_node(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and node.name in pieces:
+            return exp.Subquery(this=pieces[node.name].copy(), alias=node.args.get("alias"))
+        if isinstance(node, exp.Column) and not node.table and node.name in pieces:
+            return pieces[node.name].copy()
         if isinstance(node, exp.In) and len(node.expressions) == 1 and placeholder(node.expressions[0]):
             items = values[node.expressions[0].name]
             if not items:
@@ -87,7 +116,7 @@ def fill(template: str, values: dict[str, Any]) -> exp.Expr:
             return literal(values[node.name])
         return node
 
-    return tree.transform(swap)
+    return tree.transform(swap_node).sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 def utc_day(t: str) -> str:
@@ -159,18 +188,19 @@ class SlaSql:
     def __init__(self, policy: ir.Policy, sla: ir.Sla, now: dt.datetime, tables: Tables = DEFAULT_TABLES):
         self.policy, self.sla, self.tables = policy, sla, tables
         self.now_us = to_us(now)
-        self.values: dict[str, Any] = {}
+        self.values: dict[str, Any] = {}  # placeholder -> literal value
+        self.pieces: dict[str, exp.Expr] = {}  # placeholder -> SQL made from the policy, in the target dialect
 
     def placeholder(self, value: Any) -> str:
         name = f"#v{len(self.values)}"
         self.values[name] = value
         return f'"{name}"'
 
-    def query(self) -> exp.Expr:
+    def query(self, dialect: str = "duckdb") -> str:
         if self.sla.clock is not None and self.sla.limit is not None:
-            return fill(self.clocks(), self.values)
+            return fill(self.clocks(), self.values, dialect)
         if self.sla.counts:
-            return fill(self.counts(), self.values)
+            return fill(self.counts(), self.values, dialect)
         raise SlaSqlError(f"sla {self.sla.name} has no clock or count: volumes are counted per period")
 
     # ---------------------------------------------------------------- clocks
@@ -223,13 +253,13 @@ class SlaSql:
         ]
         return ctes
 
-    def ignored(self) -> exp.Expr:
+    def ignored(self, dialect: str = "duckdb") -> str:
         """How many pause and resume events the SLA ignores: outside any clock, or pausing a paused clock."""
         ctes = self._clock_ctes()
         return fill(f"WITH {', '.join(ctes)} SELECT (SELECT COUNT(*) FROM ev WHERE kind IN (3, 4)) - "
-                    "(SELECT COUNT(*) FROM flips) AS ignored", self.values)
+                    "(SELECT COUNT(*) FROM flips) AS ignored", self.values, dialect)
 
-    def tiers(self, leads: str, dialect: str = "duckdb") -> exp.Expr:
+    def tiers(self, leads: str, dialect: str = "duckdb") -> str:
         """(lead, start_row, tier) of each clock whose lead has a row in `leads` (its id as text in `#id`): the
         first tier whose condition holds as the policy decides the lead at the clock's start, from its row and
         its events up to and including the start; `otherwise` is the number of tiers. A clock whose lead has
@@ -248,20 +278,25 @@ class SlaSql:
             f"{utc_day('c.start_us')} AND z.start_us <= c.start_us AND c.start_us < z.end_us)")
         activity = "lp_clock_activity"
         if policy.activity:
-            columns = ", ".join(c.sql("duckdb") for c in activity_columns_per_row(policy, "duckdb"))
             names = sorted({op.event for op in policy.activity})
-            ctes.append(
-                f'{activity} AS (SELECT s."#clock" AS "#lead", {columns} FROM lp_starts AS s JOIN '
-                f'{self.tables.events} AS e ON e.lead = s."#lead" AND e.at_us <= s."#now_us" AND e.event IN '
-                f'({self.placeholder(names)}) GROUP BY s."#clock", s."#now_us")')
+            counted = sqlglot.parse_one(
+                f'SELECT s."#clock" AS "#lead" FROM lp_starts AS s JOIN {self.tables.events} AS e ON e.lead = '
+                's."#lead" AND e.at_us <= s."#now_us" GROUP BY s."#clock", s."#now_us"', read="duckdb")
+            assert isinstance(counted, exp.Select)
+            counted = counted.select(*activity_columns_per_row(policy, dialect), copy=False).where(
+                exp.In(this=exp.column("event", table="e"), expressions=[literal(n) for n in names]), copy=False)
+            self.pieces["#piece_activity"] = counted
+            ctes.append(f'{activity} AS (SELECT * FROM "#piece_activity")')
         ctes.append('lp_clock_leads AS (SELECT l.*, s."#clock", s."#lead", s."#start_row", s."#now_us", s."#today" '
                     f'FROM lp_starts AS s JOIN {leads} AS l ON l."#id" = s."#lead")')
-        decided = decisions_per_row(policy, "duckdb", "lp_clock_leads", activity if policy.activity else None,
-                                    "#clock").sql("duckdb")
-        choice = "CASE " + " ".join(f"WHEN {condition_sql(policy, t.condition, 'duckdb').sql('duckdb')} THEN {i}"
-                                    for i, t in enumerate(sla.tiers)) + f" ELSE {len(sla.tiers)} END"
-        return fill(f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, {choice} AS tier '
-                    f"FROM ({decided}) AS d", self.values)
+        self.pieces["#piece_decided"] = decisions_per_row(policy, dialect, "lp_clock_leads",
+                                                          activity if policy.activity else None, "#clock")
+        choice = exp.Case()
+        for i, tier in enumerate(sla.tiers):
+            choice = choice.when(condition_sql(policy, tier.condition, dialect), exp.Literal.number(i))
+        self.pieces["#piece_choice"] = choice.else_(exp.Literal.number(len(sla.tiers)))
+        return fill(f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, "#piece_choice" AS '
+                    'tier FROM "#piece_decided" AS d', self.values, dialect, self.pieces)
 
     def clocks(self) -> str:
         sla = self.sla
@@ -362,4 +397,4 @@ def _decimals(value: Decimal) -> int:
 
 def sla_query(policy: ir.Policy, sla: ir.Sla, now: dt.datetime, dialect: str = "duckdb",
               tables: Tables = DEFAULT_TABLES) -> str:
-    return SlaSql(policy, sla, now, tables).query().sql(dialect)
+    return SlaSql(policy, sla, now, tables).query(dialect)
