@@ -197,3 +197,42 @@ def test_policy_text_that_looks_like_a_placeholder_or_sql_stays_a_literal(tmp_pa
     by_lead = {c.lead: c for c in sql.clocks}
     assert by_lead["T"].tier == f'email = "{escaped}"' and by_lead["U"].tier == "otherwise"
     assert by_lead["T"].escalated_to == tricky
+
+
+CLOCK_CHANGE_CASES = [
+    # (zone, open hours, clock start (local wall time), limit, the deadline the reference gives)
+    ("America/New_York", "mon-sun 09:00-17:00", "2026-03-07T10:00:00", "1 business days",
+     "2026-03-08T10:00:00-04:00"),  # lands on the spring-forward day, after the change
+    ("America/New_York", "mon-sun 01:00-04:00", "2026-03-07T02:30:00", "1 business days",
+     "2026-03-08T03:30:00-04:00"),  # 02:30 does not exist on the 8th: read with the offset before the change
+    ("America/New_York", "mon-sun 00:00-24:00", "2026-10-31T01:30:00", "1 business days",
+     "2026-11-01T01:30:00-04:00"),  # 01:30 happens twice on 1 November: the first
+    ("America/New_York", "mon-sun 00:00-24:00", "2026-03-07T22:00:00", "8 business hours",
+     "2026-03-08T07:00:00-04:00"),  # the skipped hour is not open time
+    ("Australia/Lord_Howe", "mon-sun 01:00-03:00", "2026-04-04T02:00:00", "1 business days",
+     "2026-04-05T02:00:00+10:30"),  # a half-hour change
+    ("America/Santiago", "mon-sun 00:00-02:00", "2026-09-05T00:30:00", "1 business days",
+     "2026-09-06T01:30:00-03:00"),  # the clocks change at midnight: 00:30 does not exist on the 6th
+]
+
+
+@pytest.mark.parametrize("zone,open_hours,start,limit,deadline", CLOCK_CHANGE_CASES)
+def test_deadlines_across_clock_changes_agree_with_the_reference(tmp_path, zone, open_hours, start, limit, deadline):
+    from leadpolicy.language.loader import load_policy_text
+
+    from .test_sla_v2 import HEAD
+
+    text = HEAD.replace('timezone "America/New_York"\n    open mon-fri 09:00-17:00',
+                        f'timezone "{zone}"\n    open {open_hours}') + (
+        f"  sla speed {{\n    owner sales\n    target 90%\n    from handed_off until accepted\n"
+        f"    within {limit} on ny\n  }}\n}}\n")
+    loaded = load_policy_text(text, "v2.policy")
+    assert not loaded.has_errors, [str(d) for d in loaded.diagnostics]
+    policy = lower(loaded.policy)
+    at = read_instant(start, ZoneInfo(zone))
+    events = [Event("L", "handed_off", at, None, 1)]
+    now = at + dt.timedelta(days=10)
+    python = SlaEngine(policy).evaluate(events, now)
+    # as UTC instants: Python calls a time in a repeated hour unequal to any time of another zone (PEP 495)
+    assert python.clocks[0].deadline.astimezone(dt.timezone.utc) == dt.datetime.fromisoformat(deadline)
+    assert differences(python, run_sql(policy, events, now, None, tmp_path)) == {}
