@@ -107,9 +107,11 @@ def _transitions(zone: ZoneInfo, start: dt.datetime, end: dt.datetime) -> list[d
     return [high.replace(microsecond=0) if high.microsecond else high]
 
 
-def expand(calendar: BusinessCalendar, first: dt.date, last: dt.date) -> tuple[list[Segment], list[OpenDay]]:
+def expand(calendar: BusinessCalendar, first: dt.date, last: dt.date,
+           buckets: bool = True) -> tuple[list[Segment], list[OpenDay]]:
     """Segments covering every instant from the UTC day of `first`'s local start to the end of the UTC day
-    of `last`'s local end, and the open days of [first - 1 day, last + 1 day]."""
+    of `last`'s local end, and the open days of [first - 1 day, last + 1 day]. Without `buckets`, open
+    segments are not cut at each hour of open time (for a table only read for local dates)."""
     zone, name = calendar.tz, calendar.name
     start_day, end_day = first - dt.timedelta(days=1), last + dt.timedelta(days=1)
     table_start = to_us(dt.datetime.combine(first, dt.time(0), tzinfo=zone)) // DAY_US * DAY_US
@@ -143,9 +145,11 @@ def expand(calendar: BusinessCalendar, first: dt.date, last: dt.date) -> tuple[l
         closed_until(lo)
         offset = from_us(lo).astimezone(zone).utcoffset() // dt.timedelta(microseconds=1)  # type: ignore[operator]
         while cursor < hi:
-            stop = min(hi, (cursor // DAY_US + 1) * DAY_US, cursor + (BUCKET_US - before % BUCKET_US))
-            segments.append(Segment(name, cursor // DAY_US, cursor, stop, True, before, before // BUCKET_US, number,
-                                    offset))
+            stop = min(hi, (cursor // DAY_US + 1) * DAY_US)
+            if buckets:
+                stop = min(stop, cursor + (BUCKET_US - before % BUCKET_US))
+            segments.append(Segment(name, cursor // DAY_US, cursor, stop, True, before,
+                                    before // BUCKET_US if buckets else None, number, offset))
             before += stop - cursor
             cursor = stop
     closed_until(table_end)

@@ -68,24 +68,41 @@ def _reach(policy: ir.Policy, calendar: BusinessCalendar, now: dt.datetime) -> d
     return calendar.local_day(end) + dt.timedelta(days=MARGIN_DAYS)
 
 
-def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.datetime,
-                           tables: Tables = DEFAULT_TABLES) -> None:
-    """Tables of segments and open days for each business calendar, and the policy's timezone (under
-    `ZONE`, open around the clock), from the day before `first` to past every deadline."""
-    columns = ", ".join(f"{c} {t}" for c, t in zip(calendar_tables.SEGMENT_COLUMNS, (
-        "VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "BIGINT")))
-    con.execute(f"CREATE OR REPLACE TABLE {tables.segments} ({columns})")
-    con.execute(f"CREATE OR REPLACE TABLE {tables.open_days} (calendar VARCHAR, open_day BIGINT, midnight_us BIGINT, "
-                "offset_a BIGINT, offset_b BIGINT, switch_us BIGINT)")
-    calendars = dict(business_calendars(policy))
+SEGMENT_TYPES = ("VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "BIGINT")
+OPEN_DAY_TYPES = ("VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT")
+
+
+def calendar_rows(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
+                  only: ir.Sla | None = None) -> tuple[list[tuple], list[tuple]]:
+    """The rows of the segment and open-day tables: each business calendar, and the policy's timezone
+    (under `ZONE`, open around the clock), from the day before `first` to past every deadline; `only`:
+    just what that SLA reads."""
+    segments: list[tuple] = []
+    days: list[tuple] = []
     zone = calendar_tables.zone_calendar(ZONE, policy.timezone)
-    for calendar in [*calendars.values(), zone]:
+    calendars = business_calendars(policy)
+    if only is not None:
+        used = {limit.calendar for limit in [*(t.limit for t in only.tiers), *([only.limit] if only.limit else []),
+                                             *(c.within for c in only.counts)]}
+        calendars = {name: c for name, c in calendars.items() if name in used}
+    for calendar in [*calendars.values(), *([zone] if only is None or only.tiers else [])]:
         start = calendar.local_day(first) - dt.timedelta(days=1)
         last = (_reach(policy, calendar, now) if calendar is not zone
                 else calendar.local_day(max(first, now)) + dt.timedelta(days=1))
-        segments, days = calendar_tables.expand(calendar, start, last)
-        insert_rows(con, tables.segments, [s.row() for s in segments], 9)
-        insert_rows(con, tables.open_days, [d.row() for d in days], 6)
+        cut, open_days = calendar_tables.expand(calendar, start, last, buckets=calendar is not zone)
+        segments += [s.row() for s in cut]
+        days += [d.row() for d in open_days]
+    return segments, days
+
+
+def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.datetime,
+                           tables: Tables = DEFAULT_TABLES) -> None:
+    """The tables of `calendar_rows` in DuckDB."""
+    segments, days = calendar_rows(policy, first, now)
+    for table, names, types, rows in ((tables.segments, calendar_tables.SEGMENT_COLUMNS, SEGMENT_TYPES, segments),
+                                      (tables.open_days, calendar_tables.OPEN_DAY_COLUMNS, OPEN_DAY_TYPES, days)):
+        con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{n} {t}' for n, t in zip(names, types))})")
+        insert_rows(con, table, rows, len(names))
 
 
 def insert_rows(con, table: str, rows: list[tuple], width: int) -> None:

@@ -81,22 +81,29 @@ def fill(template: str, values: dict[str, Any], dialect: str = "duckdb",
     place in one pass, so nothing put in is read again for placeholders; another dialect's is the
     template parsed, its placeholders replaced in the tree, and written in that dialect."""
     pieces = pieces or {}
-    if dialect == "duckdb":
-        def swap(match: re.Match) -> str:
-            name = match.group(2)
-            if name in pieces:
-                inner = pieces[name].sql("duckdb")
-                return (match.group(1) or "") + (f"({inner})" if isinstance(pieces[name], exp.Query) else inner) + (
-                    match.group(3) or "")
-            if name not in values:
-                return match.group(0)
-            value = values[name]
-            if match.group(1) and match.group(3) and isinstance(value, list):
-                items = ", ".join(literal(v).sql("duckdb") for v in value)
-                return f"IN ({items or 'SELECT NULL WHERE false'})"
-            return (match.group(1) or "") + literal(value).sql("duckdb") + (match.group(3) or "")
+    if dialect != "duckdb":
+        return fill_tree(template, values, pieces).sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
-        return PLACEHOLDER.sub(swap, template)
+    def swap(match: re.Match) -> str:
+        name = match.group(2)
+        if name in pieces:
+            inner = pieces[name].sql("duckdb")
+            return (match.group(1) or "") + (f"({inner})" if isinstance(pieces[name], exp.Query) else inner) + (
+                match.group(3) or "")
+        if name not in values:
+            return match.group(0)
+        value = values[name]
+        if match.group(1) and match.group(3) and isinstance(value, list):
+            items = ", ".join(literal(v).sql("duckdb") for v in value)
+            return f"IN ({items or 'SELECT NULL WHERE false'})"
+        return (match.group(1) or "") + literal(value).sql("duckdb") + (match.group(3) or "")
+
+    return PLACEHOLDER.sub(swap, template)
+
+
+def fill_tree(template: str, values: dict[str, Any], pieces: dict[str, exp.Expr] | None = None) -> exp.Expr:
+    """`fill` as a tree, to be written in any dialect (the pieces must be in that dialect already)."""
+    pieces = pieces or {}
     tree = sqlglot.parse_one(template, read="duckdb")
 
     def placeholder(node: exp.Expr) -> bool:
@@ -116,7 +123,7 @@ def fill(template: str, values: dict[str, Any], dialect: str = "duckdb",
             return literal(values[node.name])
         return node
 
-    return tree.transform(swap_node).sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    return tree.transform(swap_node)
 
 
 def utc_day(t: str) -> str:
@@ -260,6 +267,9 @@ class SlaSql:
                     "(SELECT COUNT(*) FROM flips) AS ignored", self.values, dialect)
 
     def tiers(self, leads: str, dialect: str = "duckdb") -> str:
+        return fill(self.tiers_template(leads, dialect), self.values, dialect, self.pieces)
+
+    def tiers_template(self, leads: str, dialect: str = "duckdb") -> str:
         """(lead, start_row, tier) of each clock whose lead has a row in `leads` (its id as text in `#id`): the
         first tier whose condition holds as the policy decides the lead at the clock's start, from its row and
         its events up to and including the start; `otherwise` is the number of tiers. A clock whose lead has
@@ -286,7 +296,7 @@ class SlaSql:
             counted = counted.select(*activity_columns_per_row(policy, dialect), copy=False).where(
                 exp.In(this=exp.column("event", table="e"), expressions=[literal(n) for n in names]), copy=False)
             self.pieces["#piece_activity"] = counted
-            ctes.append(f'{activity} AS (SELECT * FROM "#piece_activity")')
+            ctes.append(f'{activity} AS (SELECT * FROM "#piece_activity" AS a)')
         ctes.append('lp_clock_leads AS (SELECT l.*, s."#clock", s."#lead", s."#start_row", s."#now_us", s."#today" '
                     f'FROM lp_starts AS s JOIN {leads} AS l ON l."#id" = s."#lead")')
         self.pieces["#piece_decided"] = decisions_per_row(policy, dialect, "lp_clock_leads",
@@ -295,8 +305,8 @@ class SlaSql:
         for i, tier in enumerate(sla.tiers):
             choice = choice.when(condition_sql(policy, tier.condition, dialect), exp.Literal.number(i))
         self.pieces["#piece_choice"] = choice.else_(exp.Literal.number(len(sla.tiers)))
-        return fill(f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, "#piece_choice" AS '
-                    'tier FROM "#piece_decided" AS d', self.values, dialect, self.pieces)
+        return (f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, "#piece_choice" AS '
+                'tier FROM "#piece_decided" AS d')
 
     def clocks(self) -> str:
         sla = self.sla
@@ -332,7 +342,7 @@ class SlaSql:
             f"amount FROM pauses AS p JOIN base{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row"
             f"{join_ps}{join_pe})",
             f"summed{i} AS (SELECT p.*, c.base_us, c.m_base, SUM(amount) OVER (PARTITION BY p.lead, p.start_row "
-            "ORDER BY p.ps, p.pseq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum FROM "
+            "ORDER BY p.ps NULLS FIRST, p.pseq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum FROM "
             f"paused{i} AS p JOIN measured{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row)",
             f"counted{i} AS (SELECT lead, start_row, SUM(CASE WHEN {counted} THEN amount ELSE 0 END) AS paused_us, "
             f"MAX(CASE WHEN pe IS NULL AND {counted} THEN 1 ELSE 0 END) AS still_paused FROM summed{i} "

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import add_now, help_formatter
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from leadpolicy.cli.flags import add_now, date_arg, help_formatter
 from leadpolicy.cli.shared import (
     load_or_report,
     parse_now,
@@ -33,6 +33,15 @@ def register(sub) -> None:
                         "reads")
     p.add_argument("--id-column", default="id", metavar="COLUMN",
                    help="the leads table's column that events' lead refers to (default: id)")
+    p.add_argument("--sla", metavar="NAME", help="for --target sql: instead of the decisions, one SLA's clocks (or "
+                                                  "counts) over --events-table (lead, event, at, reason), tiers read "
+                                                  "from --table")
+    p.add_argument("--since", metavar="DATE", type=date_arg,
+                   help="with --sla: report clocks starting on or after DATE (default: a year before now); the "
+                        "business calendars written into the query start there")
+    p.add_argument("--order-column", metavar="COLUMN",
+                   help="with --sla: the events table's column that orders events at one instant (a file's row "
+                        "order); default: by event name, then reason")
     add_now(p, "evaluation time written into the SQL (ISO 8601); default: the current time")
 
 
@@ -44,7 +53,21 @@ def run(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_PROBLEMS
     policy = Policy(loaded.policy, lower(loaded.policy))
-    if args.target == "sql":
+    if args.sla is not None or args.since is not None or args.order_column is not None:
+        if args.target != "sql" or args.sla is None or args.events_table is None:
+            print("leadpolicy compile: --sla needs --target sql and --events-table (--since and --order-column "
+                  "go with --sla)", file=sys.stderr)
+            return EXIT_USAGE
+        from leadpolicy.warehouse.sla_compile import compile_sla
+        from leadpolicy.warehouse.sla_sql import SlaSqlError
+
+        try:
+            text = compile_sla(policy.ir, args.sla, args.dialect, parse_now(args.now, loaded.policy.timezone),
+                               args.events_table, args.table, args.id_column, args.since, args.order_column)
+        except (SlaSqlError, ValueError) as exc:
+            print(f"leadpolicy compile: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    elif args.target == "sql":
         from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
         try:

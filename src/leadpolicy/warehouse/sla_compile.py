@@ -1,0 +1,125 @@
+"""`compile --target sql --sla NAME`: one SLA's clocks (or counts) as one self-contained query in any
+dialect, for warehouses that hold the event log.
+
+The query reads the events table (lead, event, at, reason) and, for tiers, the leads table; the
+calendar tables are written into it as VALUES, covering `since` to past every deadline of a clock
+started by `now`. Events are read as `leadpolicy sla` reads a file: only the SLA's events, at or before
+`now`, a repeated (lead, event, at, reason) counted once; events at one instant are taken in the order
+of `order_column` if given (a file's row order), else by event name and reason. Only clocks starting on
+or after `since` are reported. Times are epoch microseconds (UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlglot
+from sqlglot import exp
+
+from leadpolicy.semantics import ir
+from leadpolicy.sla import calendar_tables
+from leadpolicy.sla.calendar_tables import to_us
+from leadpolicy.sla.engine import SlaEngine
+from leadpolicy.warehouse.sla_run import calendar_rows
+from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, fill_tree, literal
+from leadpolicy.warehouse.sqlgen import BLANK_CHARS, DIALECT_ADAPTERS, DIALECTS, _SqlGen, fold_sql
+
+TABLES = Tables(events="lp_sla_events", segments="lp_segments", open_days="lp_open_days")
+
+
+def _values(rows: list[tuple], names: tuple[str, ...], alias: str) -> exp.Expr:
+    """A VALUES table; one row of NULLs that no lookup matches when there are none."""
+    body = [exp.Tuple(expressions=[literal(v) for v in row]) for row in rows] or [
+        exp.Tuple(expressions=[exp.Null() for _ in names])]
+    values = exp.Values(expressions=body, alias=exp.TableAlias(
+        this=exp.to_identifier(alias), columns=[exp.to_identifier(n) for n in names]))
+    return exp.select("*").from_(values)
+
+
+def _events(policy: ir.Policy, sla: ir.Sla, dialect: str, table: str, now: dt.datetime,
+            order_column: str | None) -> exp.Expr:
+    gen = _SqlGen(policy, dialect, now)
+    names = sorted(SlaEngine(policy).event_names())
+    source = exp.to_table(table, dialect=dialect)
+    at_us = gen.epoch_us(exp.column("at"))
+    lead = exp.Trim(this=exp.cast(exp.column("lead"), "VARCHAR"), expression=exp.Literal.string(BLANK_CHARS))
+    ties = [exp.column(order_column, quoted=True)] if order_column else [exp.column("event"), exp.column("reason")]
+    numbered = exp.select(
+        exp.alias_(exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[at_us.copy(), *ties])), "seq"),
+        exp.alias_(lead, "lead"), exp.column("event"), exp.alias_(exp.cast(at_us, "BIGINT"), "at_us"),
+        exp.alias_(exp.Nullif(this=exp.column("reason"), expression=exp.Literal.string("")), "reason"),
+    ).from_(source).where(exp.and_(exp.In(this=exp.column("event"), expressions=[literal(n) for n in names]),
+                                   exp.Not(this=exp.Is(this=exp.column("lead"), expression=exp.Null())),
+                                   exp.Not(this=exp.Is(this=exp.column("at"), expression=exp.Null()))))
+    folded = fold_sql(exp.Coalesce(this=exp.column("reason"), expressions=[exp.Literal.string("")]), dialect)
+    first = exp.Window(this=exp.RowNumber(), partition_by=[exp.column("lead"), exp.column("event"),
+                                                           exp.column("at_us"), folded],
+                       order=exp.Order(expressions=[exp.column("seq")]))
+    once = exp.select("seq", "lead", "event", "at_us", "reason", exp.alias_(first, "lp_copy")).from_(
+        numbered.subquery("lp_numbered"))
+    return exp.select("seq", "lead", "event", "at_us", "reason").from_(once.subquery("lp_once")).where(
+        exp.and_(exp.EQ(this=exp.column("lp_copy"), expression=exp.Literal.number(1)),
+                 exp.LTE(this=exp.column("at_us"), expression=exp.Literal.number(to_us(now)))))
+
+
+def _prefixed(tree: exp.Expr, prefix: str) -> exp.Expr:
+    """The query with its CTEs renamed: Spark refuses a CTE name used again inside another CTE."""
+    names = {cte.alias for cte in tree.find_all(exp.CTE)}
+
+    def rename(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.CTE):
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(prefix + node.alias)))
+        elif isinstance(node, exp.Table) and not node.args.get("db") and node.name in names:
+            node.set("this", exp.to_identifier(prefix + node.name))
+        return node
+
+    return tree.transform(rename)
+
+
+def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, events_table: str,
+                leads_table: str = "leads", id_column: str = "id", since: dt.date | None = None,
+                order_column: str | None = None) -> str:
+    """The query of one SLA's clocks (columns `sla_sql.CLOCK_COLUMNS`) or counts (`COUNT_COLUMNS`)."""
+    if dialect not in DIALECTS:
+        raise SlaSqlError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
+    sla = next((s for s in policy.slas if s.name == name), None)
+    if sla is None:
+        from leadpolicy.language.diagnostics import did_you_mean
+
+        hint = did_you_mean(name, [s.name for s in policy.slas])
+        raise SlaSqlError(f"no sla {name!r} in policy {policy.id}" + (f" ({hint})" if hint else ""))
+    if sla.clock is None and not sla.counts:
+        raise SlaSqlError(f"sla {name} counts per period (a volume): `leadpolicy sla` reports it")
+    since = since or (now.astimezone(SlaEngine(policy).tz).date() - dt.timedelta(days=365))
+    first = dt.datetime.combine(since, dt.time(0), tzinfo=SlaEngine(policy).tz)
+    segments, days = calendar_rows(policy, first, now, only=sla)
+    inputs: list[tuple[str, exp.Expr]] = [
+        ("lp_sla_events", _events(policy, sla, dialect, events_table, now, order_column)),
+        ("lp_segments", _values(segments, calendar_tables.SEGMENT_COLUMNS, "lp_s")),
+        ("lp_open_days", _values(days, calendar_tables.OPEN_DAY_COLUMNS, "lp_d")),
+    ]
+    tables = TABLES
+    if sla.tiers:
+        leads = exp.select(exp.Star(), exp.alias_(exp.cast(exp.column(id_column, quoted=True), "VARCHAR"), "#id",
+                                                  quoted=True)).from_(exp.to_table(leads_table, dialect=dialect))
+        inputs.append(("lp_leads", leads))
+        tier_sql = SlaSql(policy, sla, now, tables)
+        tier_tree = fill_tree(tier_sql.tiers_template("lp_leads", dialect), tier_sql.values, tier_sql.pieces)
+        inputs.append(("lp_tiers", _prefixed(tier_tree, "lp_tier_")))
+        tables = Tables(events=TABLES.events, segments=TABLES.segments, open_days=TABLES.open_days, tiers="lp_tiers")
+    sql = SlaSql(policy, sla, now, tables)
+    body = sql.clocks() if sla.clock is not None else sql.counts()
+    inputs.append(("lp_result", fill_tree(body, sql.values, sql.pieces)))
+    query = exp.select("*").from_("lp_result").where(
+        exp.GTE(this=exp.column("start_us"), expression=exp.Literal.number(to_us(first))))
+    for cte_name, cte in inputs:
+        query = query.with_(cte_name, as_=cte)
+    for adapt in DIALECT_ADAPTERS.get(dialect, ()):
+        query = query.transform(adapt)
+    header = (f"-- Generated by leadpolicy from policy {policy.id} version {policy.version} ({policy.fingerprint}).\n"
+              f"-- SLA {sla.name} at {now.isoformat()}, clocks starting on or after {since.isoformat()}; "
+              "times are epoch microseconds (UTC).\n"
+              f"-- Reads {events_table} (lead, event, at, reason)"
+              + (f" and {leads_table} (its {id_column} is the lead)" if sla.tiers else "")
+              + ". Do not edit: recompile the policy.\n")
+    return header + query.sql(dialect=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE) + "\n"
