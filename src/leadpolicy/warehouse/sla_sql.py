@@ -342,7 +342,8 @@ class SlaSql:
             f"amount FROM pauses AS p JOIN base{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row"
             f"{join_ps}{join_pe})",
             f"summed{i} AS (SELECT p.*, c.base_us, c.m_base, SUM(amount) OVER (PARTITION BY p.lead, p.start_row "
-            "ORDER BY p.ps NULLS FIRST, p.pseq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum FROM "
+            "ORDER BY p.ps NULLS FIRST, p.pseq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum "
+            "FROM "
             f"paused{i} AS p JOIN measured{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row)",
             f"counted{i} AS (SELECT lead, start_row, SUM(CASE WHEN {counted} THEN amount ELSE 0 END) AS paused_us, "
             f"MAX(CASE WHEN pe IS NULL AND {counted} THEN 1 ELSE 0 END) AS still_paused FROM summed{i} "
