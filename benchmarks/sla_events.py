@@ -1,12 +1,15 @@
 """SLA benchmark: the reference policy's SLAs over generated event logs.
 
-    python benchmarks/sla_events.py [--events 1000000] [--leads 200000] [--runs 3]
+    python benchmarks/sla_events.py [--events 1100000] [--leads 200000] [--runs 3]
+    python benchmarks/sla_events.py --events 10000000 --leads 2000000 --runs 1 --sql-only
 
 Generates an event log (fixed seed) as Parquet with DuckDB, then times, as medians:
   (a) the floor: DuckDB reads and sorts the log and Python walks every row, grouped by lead;
   (b) leadpolicy's full SLA report (validation, clocks, counts, volumes, reasons, recycling), rendered
-      as `leadpolicy sla` prints it by default (the table, with the first 20 breaches).
-Prints both, the ratio b/a, events per second and peak memory. Each run is a fresh
+      as `leadpolicy sla` prints it by default (the table, with the first 20 breaches), on the Python
+      engine (`--engine python`, the reference);
+  (c) the same report on the SQL engine (`--engine duckdb`), which must equal (b).
+Prints each, the ratios to (a) and (b)/(c), events per second and peak memory. Each run is a fresh
 process (so peak memory is the run's own), started by this script.
 """
 
@@ -100,7 +103,44 @@ def run_report(path: str) -> dict:
     render_table(report, io.StringIO())  # what `leadpolicy sla` prints by default
     data = report.as_dict(breaches=0)
     return {"seconds": time.perf_counter() - start, "rows": data["rows"]["read"], "rejected": data["rows"]["rejected"],
-            "breaches": data["breach_count"], "peak_mb": peak_rss_mb()}
+            "breaches": data["breach_count"], "peak_mb": peak_rss_mb(), "report": _comparable(report)}
+
+
+def run_sql(path: str) -> dict:
+    import time
+    from zoneinfo import ZoneInfo
+
+    from common import peak_rss_mb
+
+    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.lowering import lower
+    from leadpolicy.sla.report import build_report_sql, render_table
+    from leadpolicy.warehouse import sla_files, staging
+
+    policy = lower(load_policy(POLICY).policy)
+    tz = ZoneInfo(policy.timezone)
+    now = parse_timestamp(NOW, tz)
+    start = time.perf_counter()
+    db = staging.Staging(policy.timezone)
+    try:
+        stats, rejects = sla_files.stage_events(db.con, policy, Path(path), "parquet", now)
+        report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, breaches=50, open_clocks=False)
+    finally:
+        db.close()
+    import io
+
+    render_table(report, io.StringIO())
+    data = report.as_dict(breaches=0)
+    return {"seconds": time.perf_counter() - start, "rows": data["rows"]["read"], "rejected": data["rows"]["rejected"],
+            "breaches": data["breach_count"], "peak_mb": peak_rss_mb(), "report": _comparable(report)}
+
+
+def _comparable(report) -> str:
+    import json
+
+    data = report.as_dict(breaches=50)
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def child(kind: str, path: str) -> dict:
@@ -111,25 +151,42 @@ def main() -> None:
     import statistics
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1_100_000)
     parser.add_argument("--leads", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sql-only", action="store_true", help="skip the Python engine (for logs too large for it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "events.parquet")
         generate(Path(path), args.events, args.leads)
-        results = {kind: [child(kind, path) for _ in range(args.runs)] for kind in ("floor", "report")}
+        kinds = ("floor", "report", "sql") if not args.sql_only else ("floor", "sql")
+        results: dict[str, list[dict]] = {kind: [] for kind in kinds}
+        for _ in range(args.runs):  # interleaved, so a slow spell of the machine hits every way alike
+            for kind in kinds:
+                results[kind].append(child(kind, path))
     floor = statistics.median(r["seconds"] for r in results["floor"])
-    full = statistics.median(r["seconds"] for r in results["report"])
-    rows = results["report"][0]["rows"]
+    sql = statistics.median(r["seconds"] for r in results["sql"])
+    rows = results["sql"][0]["rows"]
     print(f"{rows:,} events, {args.leads:,} leads, median of {args.runs} runs, each in a fresh process\n")
+    table = [("(a) read + sort + walk (floor)", f"{floor:.2f}", f"{rows / floor:,.0f}", "1.00", "",
+              f"{max(r['peak_mb'] for r in results['floor']):.0f}")]
+    sql_row = ("(c) leadpolicy sla --engine duckdb", f"{sql:.2f}", f"{rows / sql:,.0f}", f"{sql / floor:.2f}", "",
+               f"{max(r['peak_mb'] for r in results['sql']):.0f}")
+    if args.sql_only:
+        print_table([*table, sql_row], ("what", "median s", "events/s", "ratio to (a)", "(b)/(c)", "peak MiB"))
+        return
+    full = statistics.median(r["seconds"] for r in results["report"])
+    same = results["report"][0]["report"] == results["sql"][0]["report"]
     print_table([
-        ("(a) read + sort + walk (floor)", f"{floor:.2f}", f"{rows / floor:,.0f}", "1.00",
-         f"{max(r['peak_mb'] for r in results['floor']):.0f}"),
-        ("(b) leadpolicy sla report", f"{full:.2f}", f"{rows / full:,.0f}", f"{full / floor:.2f}",
+        *table,
+        ("(b) leadpolicy sla --engine python", f"{full:.2f}", f"{rows / full:,.0f}", f"{full / floor:.2f}", "",
          f"{max(r['peak_mb'] for r in results['report']):.0f}"),
-    ], ("what", "median s", "events/s", "ratio to (a)", "peak MiB"))
-    print(f"\nrejected rows: {results['report'][0]['rejected']:,}; breaches: {results['report'][0]['breaches']:,}")
+        (*sql_row[:4], f"{full / sql:.2f}", sql_row[5]),
+    ], ("what", "median s", "events/s", "ratio to (a)", "(b)/(c)", "peak MiB"))
+    print(f"\nrejected rows: {results['report'][0]['rejected']:,}; breaches: {results['report'][0]['breaches']:,}; "
+          f"the two engines' reports are {'the same' if same else 'DIFFERENT'}")
+    if not same:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

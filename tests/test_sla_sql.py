@@ -236,3 +236,20 @@ def test_deadlines_across_clock_changes_agree_with_the_reference(tmp_path, zone,
     # as UTC instants: Python calls a time in a repeated hour unequal to any time of another zone (PEP 495)
     assert python.clocks[0].deadline.astimezone(dt.timezone.utc) == dt.datetime.fromisoformat(deadline)
     assert differences(python, run_sql(policy, events, now, None, tmp_path)) == {}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_every_bad_row_is_rejected_alike_in_every_format(tmp_path, capsys, fmt):
+    from .test_events import BAD, GOOD, write_csv, write_jsonl, write_parquet
+
+    writer = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}[fmt]
+    log = tmp_path / f"events.{fmt}"
+    writer(log, GOOD + [row for row, _, _ in BAD])
+    outputs = {}
+    for engine in ("python", "duckdb"):
+        rejects = tmp_path / f"{engine}.rejects.csv"
+        code = main(["sla", str(POLICIES / "inbound-b2b.policy"), str(log), "--engine", engine, "--format", "json",
+                     "--now", "2026-11-30T12:00:00-05:00", "--rejects", str(rejects)])
+        outputs[engine] = (code, json.loads(capsys.readouterr().out), read_csv(rejects))
+    assert outputs["python"] == outputs["duckdb"]
+    assert [(r["field"], r["problem"]) for r in outputs["duckdb"][2]] == [(field, problem) for _, field, problem in BAD]

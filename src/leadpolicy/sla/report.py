@@ -24,8 +24,8 @@ class _Count:
     breached: int = 0
     pending: int = 0
 
-    def add(self, status: str) -> None:
-        setattr(self, status, getattr(self, status) + 1)
+    def add(self, status: str, count: int = 1) -> None:
+        setattr(self, status, getattr(self, status) + count)
 
     def as_dict(self, target: Decimal | None) -> dict[str, Any]:
         decided = self.met + self.breached
@@ -56,6 +56,7 @@ class SlaReport:
     ignored_pauses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     allow_empty: bool = False
     breach_results: list = field(default_factory=list)  # clock and count results, made into dicts on demand
+    breach_total: int | None = None  # when breach_results holds only the first breaches (the SQL engine)
     volumes: list[dict] = field(default_factory=list)
     violations: list[dict] = field(default_factory=list)
     recycles: list[dict] = field(default_factory=list)
@@ -63,7 +64,7 @@ class SlaReport:
     def breaches(self, limit: int | None = None) -> list[dict]:
         """The breaches (lead, deadline, how late), by SLA, deadline and lead; the first `limit` of them."""
         ordered = sorted(self.breach_results, key=lambda r: (r.sla, getattr(r, "deadline", None) or r.window_end,
-                                                             r.lead))
+                                                             r.lead, r.start))
         return [_breach(r) for r in ordered[:limit]]
 
     @property
@@ -123,7 +124,7 @@ class SlaReport:
             "no_data": self.no_data(),
             "ignored_pauses": dict(sorted(self.ignored_pauses.items())),
             "volumes": self.volumes,
-            "breach_count": len(self.breach_results),
+            "breach_count": self.breach_total if self.breach_total is not None else len(self.breach_results),
             "breaches": self.breaches(breaches),
             "reason_violations": self.violations,
             "recycle": self.recycles,
@@ -254,15 +255,36 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
 
 def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, rejected: int,
                      date_from: dt.date | None = None, date_to: dt.date | None = None,
-                     details: IO[str] | None = None, leads: str | None = None) -> SlaReport:
+                     details: IO[str] | None = None, leads: str | None = None, breaches: int | None = None,
+                     open_clocks: bool = True) -> SlaReport:
     """The report of `build_report` from the SQL engine, over the events staged in `con` (see
-    `warehouse.sla_files`); `leads`: the table of the leads' records, for tiers."""
+    `warehouse.sla_files`): tallied in SQL, with only the first `breaches` breaches (None: all) and (with
+    `open_clocks`) the open clocks read back. `leads`: the table of the leads' records, for tiers."""
     from leadpolicy.warehouse import sla_run
 
     report = SlaReport(policy, now, date_from, date_to)
     engine = SlaEngine(policy)
     tally = _Tally(report, engine, details)
-    out = sla_run.evaluate(con, policy, now, leads, volumes_from=first_period(engine.tz, date_from))
+    out = sla_run.judge(con, policy, now, leads, volumes_from=first_period(engine.tz, date_from))
+    epoch = dt.date(1970, 1, 1)
+    first_day = (date_from - epoch).days if date_from else None
+    last_day = (date_to - epoch).days if date_to else None
+    for sla, kind, day, tier, status, count in sla_run.tallies(con, first_day, last_day):
+        local = epoch + dt.timedelta(days=int(day))
+        report.per_sla[sla].add(status, count)
+        report.per_team[tally.owners.get(sla, "")].add(status, count)
+        report.per_month[(sla, f"{local.year}-{local.month:02d}")].add(status, count)
+        if kind == "clock":
+            report.per_tier[(sla, tier)].add(status, count)
+    report.breach_total = sum(t.breached for t in report.per_sla.values())
+    if breaches != 0:
+        report.breach_results = [tally.shown(r) for r in sla_run.results(con, policy, now, first_day, last_day,
+                                                                          "breached", breaches)]
+    if open_clocks:
+        report.open_clocks = [tally.shown(r) for r in sla_run.results(con, policy, now, first_day, last_day, "open")]
+    if tally.writer is not None:
+        for result in sla_run.results(con, policy, now, first_day, last_day, "all"):
+            tally.writer.writerow(detail_row(tally.shown(result)))
     tally.add(out)
     tally.add_volumes(out.volumes)
     report.read, report.rejected = read, rejected

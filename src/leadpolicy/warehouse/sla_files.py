@@ -24,8 +24,8 @@ from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import convert_fields, trimmed
 from leadpolicy.warehouse.event_files import lead_id, lead_id_column
-from leadpolicy.warehouse.sla_run import EVENTS
-from leadpolicy.warehouse.sla_sql import fill
+from leadpolicy.warehouse.sla_run import EVENTS, insert_rows
+from leadpolicy.warehouse.sla_sql import fill, literal
 from leadpolicy.warehouse.sqlgen import fold_sql
 
 ROW = staging.ROW
@@ -75,7 +75,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
     fields = [IrField("lead", Type.TEXT, (), True, None), IrField("event", Type.ONE_OF, tuple(known), True, None),
               IrField("at", Type.TIMESTAMP, (), True, None)]
     keep = [staging.text_column(position[name]) for name in (*FIELD_ORDER, "reason") if name in position]
-    conversion = convert_fields(con, fields, {c: position[c] for c in FIELD_ORDER}, keep, {},
+    conversion = convert_fields(con, fields, {c: position[c] for c in FIELD_ORDER}, keep, staged.column_types,
                                 source_table="se_raw", prefix="se_", find_bad=False)
     values = f'{texts["lead"]} AS lead, {texts["event"]} AS event, {texts["at"]} AS at, ' + (
         f'{texts["reason"]} AS reason' if "reason" in texts else "CAST(NULL AS VARCHAR) AS reason")
@@ -97,34 +97,39 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
     keep_reason = texts.get("reason", "CAST(NULL AS VARCHAR)")
     con.execute(f'CREATE TABLE se_good AS SELECT {ROW} AS seq, {lead} AS lead, "event", epoch_us("at") AS at_us, '
                 f"NULLIF({keep_reason}, '') AS reason, {texts['at']} AS at_text FROM se_typed")
-    con.execute(f"CREATE TABLE se_numbered AS SELECT *, MIN(seq) OVER (PARTITION BY lead, event, at_us, "
-                f"{reason}) AS first_seq FROM se_good "
-                f"WHERE at_us <= {to_us(now)}")
-    late = con.execute(f"SELECT seq, lead, event, at_text, reason FROM se_good WHERE at_us > {to_us(now)}").fetchall()
+    now_us = to_us(now)
+    late = con.execute(f"SELECT seq, lead, event, at_text, reason FROM se_good WHERE at_us > {now_us}").fetchall()
     for seq, lead_id_, event, at, why in late:
         rejects.append(Reject(int(seq), "at", f"{at} is after the evaluation time {shown_now}",
                               {"lead": lead_id_, "event": event, "at": at, "reason": why}))
-    for seq, lead_id_, event, at, why, first_seq in con.execute(
-            "SELECT seq, lead, event, at_text, reason, first_seq FROM se_numbered WHERE seq <> first_seq").fetchall():
-        rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}",
-                              {"lead": lead_id_, "event": event, "at": at, "reason": why}))
-    orphans = _orphan_condition(engine)
-    con.execute("CREATE TABLE se_kept AS SELECT * FROM se_numbered WHERE seq = first_seq")
-    if orphans:
-        con.execute("CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM se_kept "
-                    "GROUP BY lead, event")
-        condition = fill(orphans[0], orphans[1])
-        con.execute(f"CREATE TABLE se_orphans AS SELECT seq FROM se_kept AS k WHERE {condition}")
-        for seq, lead_id_, event, at, why in con.execute(
-                "SELECT seq, lead, event, at_text, reason FROM se_kept WHERE seq IN (SELECT seq FROM se_orphans)"
-        ).fetchall():
-            starts = sorted(engine.stop_starts[event])
-            rejects.append(Reject(int(seq), "event", f"{event} with no {' or '.join(starts)} before it",
+    # Repeats are rare: find the repeated keys with one aggregation, and only then the rows.
+    con.execute("CREATE TABLE se_dropped (seq BIGINT)")
+    key = f"lead, event, at_us, {reason}"
+    (repeated,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM se_good WHERE at_us <= {now_us} GROUP BY {key} "
+                              "HAVING count(*) > 1)").fetchone() or (0,)
+    if repeated:
+        found = con.execute(
+            f"SELECT seq, lead, event, at_text, reason, first_seq FROM (SELECT *, MIN(seq) OVER (PARTITION BY {key}) "
+            f"AS first_seq FROM se_good WHERE at_us <= {now_us}) WHERE seq <> first_seq").fetchall()
+        for seq, lead_id_, event, at, why, first_seq in found:
+            rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}",
                                   {"lead": lead_id_, "event": event, "at": at, "reason": why}))
-        con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_kept "
-                    "WHERE seq NOT IN (SELECT seq FROM se_orphans)")
-    else:
-        con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_kept")
+        insert_rows(con, "se_dropped", [(int(row[0]),) for row in found], 1)
+    kept = f"(SELECT * FROM se_good WHERE at_us <= {now_us} AND seq NOT IN (SELECT seq FROM se_dropped))"
+    orphans = _orphan_condition(engine)
+    if orphans:
+        starts = sorted({name for names in engine.stop_starts.values() for name in names})
+        con.execute(f"CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM {kept} "
+                    f"WHERE event IN ({', '.join(literal(n).sql('duckdb') for n in starts)}) GROUP BY lead, event")
+        condition = fill(orphans[0], orphans[1])
+        found = con.execute(f"SELECT seq, lead, event, at_text, reason FROM {kept} AS k WHERE {condition}").fetchall()
+        for seq, lead_id_, event, at, why in found:
+            names = sorted(engine.stop_starts[event])
+            rejects.append(Reject(int(seq), "event", f"{event} with no {' or '.join(names)} before it",
+                                  {"lead": lead_id_, "event": event, "at": at, "reason": why}))
+        insert_rows(con, "se_dropped", [(int(row[0]),) for row in found], 1)
+    con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_good WHERE at_us <= {now_us} "
+                "AND seq NOT IN (SELECT seq FROM se_dropped)")
     stats.rejected = len({r.row for r in rejects})
     return stats, rejects
 

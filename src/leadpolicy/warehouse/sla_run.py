@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
@@ -25,7 +25,17 @@ from leadpolicy.sla.engine import (
     SlaEngine,
     TimelineResult,
 )
-from leadpolicy.warehouse.sla_sql import DEFAULT_TABLES, ZONE, SlaSql, Tables, fill
+from leadpolicy.warehouse.sla_sql import (
+    CLOCK_COLUMNS,
+    COUNT_COLUMNS,
+    DEFAULT_TABLES,
+    ZONE,
+    SlaSql,
+    Tables,
+    fill,
+    literal,
+    utc_day,
+)
 from leadpolicy.warehouse.sqlgen import fold_sql
 
 EVENTS = "lp_sla_events"
@@ -113,51 +123,141 @@ def insert_rows(con, table: str, rows: list[tuple], width: int) -> None:
     con.execute(f"INSERT INTO {table} SELECT {', '.join('UNNEST(?)' for _ in range(width))}", columns)
 
 
-def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
-             volumes_from: dt.datetime | None = None) -> TimelineResult:
-    """Every SLA over table `lp_sla_events`, as `SlaEngine.evaluate` reports it (its calendar tables made
-    here). `leads`: a table of the leads' records, typed, with their id as text in `#id`, for tiers.
-    `volumes_from`: where volume periods start (else at the first event)."""
+CLOCKS, COUNTS = "lp_clock_results", "lp_count_results"  # each with `local_day`: the start's local date, as a number
+
+
+def judge(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
+          volumes_from: dt.datetime | None = None) -> TimelineResult:
+    """Every SLA over table `lp_sla_events`: its clocks and counts into tables `lp_clock_results` and
+    `lp_count_results` (columns `sla_sql.CLOCK_COLUMNS` and `COUNT_COLUMNS`, and `local_day`, the start's
+    day in the policy's timezone as days since 1970-01-01); its volumes, reason violations, recycling and
+    ignored pauses returned. The calendar tables are made here. `leads`: a table of the leads' records,
+    typed, with their id as text in `#id`, for tiers. `volumes_from`: where volume periods start (else at
+    the first event)."""
     now = as_instant(now)
     engine = SlaEngine(policy)
     out = TimelineResult(now)
     (first_us,) = con.execute(f"SELECT MIN(at_us) FROM {EVENTS}").fetchone()
-    if first_us is None:
-        out.volumes = engine.volume_results({}, now, volumes_from)
-        return out
-    create_calendar_tables(con, policy, from_us(first_us), now, Tables(events=EVENTS))
-    for number, sla in enumerate(policy.slas):
+    clocks, counts = [], []
+    if first_us is not None:
+        create_calendar_tables(con, policy, from_us(first_us), now, Tables(events=EVENTS))
+    for number, sla in enumerate(policy.slas if first_us is not None else ()):
         tables = Tables(events=EVENTS)
         if sla.tiers and leads is not None:
             tiers = f"lp_tiers_{number}"
             con.execute(f"CREATE OR REPLACE TABLE {tiers} AS " + SlaSql(policy, sla, now, tables).tiers(leads))
             tables = Tables(events=EVENTS, tiers=tiers)
         if sla.clock is not None and sla.limit is not None:
-            sql = SlaSql(policy, sla, now, tables)
-            zone = engine.zone_of(sla)
-            for row in con.execute(sql.query()).fetchall():
-                out.clocks.append(clock_result(row, zone, now))
+            clocks.append(SlaSql(policy, sla, now, tables).query())
             ignored = con.execute(SlaSql(policy, sla, now, tables).ignored()).fetchone()[0]
             if ignored:
                 out.ignored_pauses[sla.name] = int(ignored)
         elif sla.counts:
-            rule = sla.counts[0]
-            zone = engine.calendars[rule.within.calendar].tz if rule.within.calendar else engine.tz
-            for row in con.execute(SlaSql(policy, sla, now, tables).query()).fetchall():
-                out.counts.append(count_result(row, zone))
-    out.violations = violations(con, policy)
-    out.recycles = recycles(con, policy)
-    counts = volume_counts(con, policy, engine)
-    out.volumes = engine.volume_results(counts, now, volumes_from or from_us(first_us))
+            counts.append(SlaSql(policy, sla, now, tables).query())
+    for table, queries, columns in ((CLOCKS, clocks, CLOCK_COLUMNS), (COUNTS, counts, COUNT_COLUMNS)):
+        if not queries:
+            nulls = ", ".join(f"CAST(NULL AS {TYPES.get(c, 'VARCHAR')}) AS {c}" for c in columns)
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM (SELECT {nulls}, CAST(NULL AS BIGINT) AS "
+                        "local_day) WHERE false")
+            continue
+        union = " UNION ALL ".join(f"SELECT * FROM ({q})" for q in queries)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT r.*, CAST((r.start_us + z.offset_us - (r.start_us + "
+                    f"z.offset_us) % {DAY_US}) / {DAY_US} AS BIGINT) AS local_day FROM ({union}) AS r LEFT JOIN "
+                    f"lp_segments AS z ON z.calendar = {literal(ZONE).sql('duckdb')} AND z.day = "
+                    f"{utc_day('r.start_us')} AND z.start_us <= r.start_us AND r.start_us < z.end_us")
+        for name in ("deadline_us" if table == CLOCKS else "window_end_us",):
+            missing = con.execute(f"SELECT sla, lead, start_us FROM {table} WHERE {name} IS NULL LIMIT 1").fetchone()
+            if missing:
+                raise SqlEngineError(f"sla {missing[0]}: lead {missing[1]}'s clock from "
+                                     f"{from_us(missing[2]).isoformat()} has no deadline in the calendar tables")
+    if first_us is not None:
+        out.violations = violations(con, policy)
+        out.recycles = recycles(con, policy)
+    counted = volume_counts(con, policy, engine) if first_us is not None else {}
+    out.volumes = engine.volume_results(counted, now, volumes_from or (from_us(first_us) if first_us else None))
     return out
+
+
+TYPES = {"start_row": "BIGINT", "start_us": "BIGINT", "stop_us": "BIGINT", "deadline_us": "BIGINT",
+         "used_us": "BIGINT", "paused_us": "BIGINT", "late_us": "BIGINT", "full_us": "BIGINT", "at_risk": "BOOLEAN",
+         "window_end_us": "BIGINT", "n_events": "BIGINT", "needed": "BIGINT"}
+
+
+def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
+             volumes_from: dt.datetime | None = None) -> TimelineResult:
+    """`judge`, with every clock and count read back as the reference engine's results (for timelines and
+    tests; a report aggregates the tables instead)."""
+    out = judge(con, policy, now, leads, volumes_from)
+    engine = SlaEngine(policy)
+    zones = result_zones(policy, engine)
+    columns = ", ".join(CLOCK_COLUMNS)
+    out.clocks = [clock_result(row, zones[row[0]], out.now)
+                  for row in con.execute(f"SELECT {columns} FROM {CLOCKS}").fetchall()]
+    out.counts = [count_result(row, zones[row[0]])
+                  for row in con.execute(f"SELECT {', '.join(COUNT_COLUMNS)} FROM {COUNTS}").fetchall()]
+    return out
+
+
+def _in_days(first: int | None, last: int | None) -> str:
+    bounds = ([f"local_day >= {int(first)}"] if first is not None else []) + (
+        [f"local_day <= {int(last)}"] if last is not None else [])
+    return " AND ".join(bounds) or "true"
+
+
+def tallies(con, first_day: int | None, last_day: int | None) -> list[tuple]:
+    """(sla, kind, local_day, tier, status, how many) of the clocks and counts starting in the range of
+    local days (as days since 1970-01-01; None: unbounded)."""
+    where = _in_days(first_day, last_day)
+    return con.execute(f"SELECT sla, 'clock', local_day, tier, status, COUNT(*) FROM {CLOCKS} WHERE {where} "
+                       f"GROUP BY ALL UNION ALL SELECT sla, 'count', local_day, NULL, status, COUNT(*) FROM {COUNTS} "
+                       f"WHERE {where} GROUP BY ALL").fetchall()
+
+
+def results(con, policy: ir.Policy, now: dt.datetime, first_day: int | None, last_day: int | None,
+            which: str, limit: int | None = None) -> Iterator[ClockResult | CountResult]:
+    """The clocks and counts starting in the range, as the reference's results: `which` is "breached"
+    (by SLA, deadline, lead and start), "open" (clocks not stopped) or "all" (by lead). Read in batches."""
+    zones = result_zones(policy, SlaEngine(policy))
+    where = _in_days(first_day, last_day)
+    clock_filter = {"breached": "status = 'breached'", "open": "stop_us IS NULL", "all": "true"}[which]
+    count_filter = {"breached": "status = 'breached'", "open": "false", "all": "true"}[which]
+    order = "sla, deadline_us, lead, start_us" if which == "breached" else "lead, sla, start_us"
+    # A count's row is laid out as a clock's: its count and need where the stop event and tier go, its window's
+    # end where the deadline goes (so breaches sort by it, as the reference sorts them).
+    count_row = "sla, lead, NULL, start_us, NULL, CAST(n_events AS VARCHAR), CAST(needed AS VARCHAR), window_end_us, " \
+        "status"
+    pad = ", ".join(["NULL"] * (len(CLOCK_COLUMNS) - count_row.count(",") - 1))
+    query = (f"SELECT 'clock' AS kind, {', '.join(CLOCK_COLUMNS)} FROM {CLOCKS} WHERE {where} AND {clock_filter} "
+             f"UNION ALL SELECT 'count', {count_row}, {pad} FROM {COUNTS} WHERE {where} AND {count_filter} "
+             f"ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else ""))
+    cursor = con.execute(query)
+    while True:
+        rows = cursor.fetchmany(10_000)
+        if not rows:
+            return
+        for kind, *row in rows:
+            if kind == "clock":
+                yield clock_result(tuple(row), zones[row[0]], now)
+            else:
+                sla, lead, _, start, _, n_events, needed, window_end, status = row[:9]
+                yield count_result((sla, lead, start, window_end, n_events, needed, status), zones[sla])
+
+
+def result_zones(policy: ir.Policy, engine: SlaEngine) -> dict:
+    """The zone each SLA's deadlines are shown in: its calendar's for business time, else the policy's."""
+    zones = {}
+    for sla in policy.slas:
+        if sla.limit is not None:
+            zones[sla.name] = engine.zone_of(sla)
+        elif sla.counts:
+            calendar = sla.counts[0].within.calendar
+            zones[sla.name] = engine.calendars[calendar].tz if calendar else engine.tz
+    return zones
 
 
 def clock_result(row: tuple, zone, now: dt.datetime) -> ClockResult:
     (sla, lead, _, start, stop, stop_event, tier, deadline, status, used, paused, late, full, at_risk,
      escalated) = row
-    if deadline is None:
-        raise SqlEngineError(f"sla {sla}: lead {lead}'s clock from {from_us(start).isoformat()} has no deadline "
-                             "in the calendar tables")
     result = ClockResult(sla, lead, from_us(start), from_us(deadline).astimezone(zone), status,
                          from_us(stop) if stop is not None else None, stop_event, _delta(used), _delta(late), tier,
                          _delta(paused) or dt.timedelta(0))
@@ -169,8 +269,6 @@ def clock_result(row: tuple, zone, now: dt.datetime) -> ClockResult:
 
 def count_result(row: tuple, zone) -> CountResult:
     sla, lead, start, window_end, count, needed, status = row
-    if window_end is None:
-        raise SqlEngineError(f"sla {sla}: lead {lead}'s count window has no end in the calendar tables")
     return CountResult(sla, lead, from_us(start), from_us(window_end).astimezone(zone), int(count), int(needed),
                        status)
 

@@ -154,13 +154,15 @@ def _run_sql(policy, args: argparse.Namespace, now):
         if args.leads:
             sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column)
             leads = sla_files.LEADS
+        # Breaches the output shows: the table the first 20, JSON all, CSV none.
+        breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
         if args.details:
             with atomic_output(Path(args.details)) as details:
                 report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
-                                          args.date_to, details, leads)
+                                          args.date_to, details, leads, breaches, args.open)
         else:
             report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
-                                      args.date_to, leads=leads)
+                                      args.date_to, leads=leads, breaches=breaches, open_clocks=args.open)
     finally:
         db.close()
     return report, rejects
