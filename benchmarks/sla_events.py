@@ -122,7 +122,9 @@ def run_sql(path: str) -> dict:
     tz = ZoneInfo(policy.timezone)
     now = parse_timestamp(NOW, tz)
     start = time.perf_counter()
-    db = staging.Staging(policy.timezone)
+    from leadpolicy.cli.commands.sla import SQL_ENGINE_MEMORY
+
+    db = staging.Staging(policy.timezone, memory_limit=SQL_ENGINE_MEMORY)
     try:
         stats, rejects = sla_files.stage_events(db.con, policy, Path(path), "parquet", now)
         report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, breaches=50, open_clocks=False)

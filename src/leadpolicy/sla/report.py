@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import json
@@ -57,6 +56,23 @@ class SlaReport:
     allow_empty: bool = False
     breach_results: list = field(default_factory=list)  # clock and count results, made into dicts on demand
     breach_total: int | None = None  # when breach_results holds only the first breaches (the SQL engine)
+    tz: Any = None  # the policy's timezone, and each SLA's zone, for showing times (set as results are added)
+    zones: dict[str, Any] = field(default_factory=dict)
+
+    def shown(self, result):
+        """The result with its event times in its SLA's zone, whatever offset the log wrote them with (changed
+        in place: a report owns its results)."""
+        zone = self.zones.get(getattr(result, "sla", ""), self.tz)
+        if zone is None:
+            return result
+        if isinstance(result, ClockResult):
+            result.start = result.start.astimezone(zone)
+            result.stop = result.stop.astimezone(zone) if result.stop is not None else None
+        elif isinstance(result, CountResult):
+            result.start = result.start.astimezone(zone)
+        else:
+            result.at = result.at.astimezone(zone)
+        return result
     volumes: list[dict] = field(default_factory=list)
     violations: list[dict] = field(default_factory=list)
     recycles: list[dict] = field(default_factory=list)
@@ -65,7 +81,7 @@ class SlaReport:
         """The breaches (lead, deadline, how late), by SLA, deadline and lead; the first `limit` of them."""
         ordered = sorted(self.breach_results, key=lambda r: (r.sla, getattr(r, "deadline", None) or r.window_end,
                                                              r.lead, r.start))
-        return [_breach(r) for r in ordered[:limit]]
+        return [_breach(self.shown(r)) for r in ordered[:limit]]
 
     @property
     def used(self) -> int:
@@ -152,9 +168,10 @@ class _Tally:
     def __init__(self, report: SlaReport, engine: SlaEngine, details: IO[str] | None):
         self.report, self.tz = report, engine.tz
         # Times are shown in the zone the SLA measures in (its calendar's, else the policy's), as deadlines are.
-        self.zones = {sla.name: engine.zone_of(sla) for sla in report.policy.slas if sla.limit is not None}
-        self.zones.update({sla.name: engine.calendars[sla.counts[0].within.calendar].tz for sla in report.policy.slas
-                           if sla.counts and sla.counts[0].within.calendar})
+        report.tz = engine.tz
+        report.zones = {sla.name: engine.zone_of(sla) for sla in report.policy.slas if sla.limit is not None}
+        report.zones.update({sla.name: engine.calendars[sla.counts[0].within.calendar].tz
+                             for sla in report.policy.slas if sla.counts and sla.counts[0].within.calendar})
         self.owners = report.owners()
         self.writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
         if self.writer is not None:
@@ -178,14 +195,7 @@ class _Tally:
         return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
     def shown(self, result):
-        """The result with its event times in its SLA's zone, whatever offset the log wrote them with."""
-        zone = self.zones.get(getattr(result, "sla", ""), self.tz)
-        if isinstance(result, ClockResult):
-            return dataclasses.replace(result, start=result.start.astimezone(zone),
-                                       stop=result.stop.astimezone(zone) if result.stop is not None else None)
-        if isinstance(result, CountResult):
-            return dataclasses.replace(result, start=result.start.astimezone(zone))
-        return dataclasses.replace(result, at=result.at.astimezone(zone))
+        return self.report.shown(result)
 
     def add(self, out: TimelineResult) -> None:
         report = self.report
@@ -193,9 +203,8 @@ class _Tally:
         for result in results:
             if not self.in_range(result.start):
                 continue
-            result = self.shown(result)
             if self.writer is not None:
-                self.writer.writerow(detail_row(result))
+                self.writer.writerow(detail_row(self.shown(result)))
             month = self.month_of(result.start)
             report.per_sla[result.sla].add(result.status)
             report.per_team[self.owners.get(result.sla, "")].add(result.status)
@@ -203,7 +212,7 @@ class _Tally:
             if isinstance(result, ClockResult):
                 report.per_tier[(result.sla, result.tier)].add(result.status)
                 if result.stop is None:
-                    report.open_clocks.append(result)
+                    report.open_clocks.append(self.shown(result))
             if result.status == BREACHED:
                 report.breach_results.append(result)
         report.violations += [self.shown(v).as_dict() for v in out.violations if self.in_range(v.at)]

@@ -71,7 +71,9 @@ class Staging:
     """A DuckDB database on disk in a temporary folder: staged rows spill there, so memory stays
     within the limit (LEADPOLICY_DUCKDB_MEMORY, default 2GB) however large the input."""
 
-    def __init__(self, timezone: str = "UTC", progress: bool = False):
+    def __init__(self, timezone: str = "UTC", progress: bool = False, memory_limit: str | None = None):
+        """`memory_limit`: DuckDB's, when the caller needs less than LEADPOLICY_DUCKDB_MEMORY leaves (that
+        variable, when set, wins)."""
         import duckdb
 
         sweep_stale_folders()
@@ -79,7 +81,8 @@ class Staging:
         self.con = duckdb.connect(str(Path(self.folder.name) / "stage.duckdb"))
         self.con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
         self.con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
-        self.con.execute("SET memory_limit = " + exp.Literal.string(MEMORY_LIMIT).sql("duckdb"))
+        limit = MEMORY_LIMIT if memory_limit is None or "LEADPOLICY_DUCKDB_MEMORY" in os.environ else memory_limit
+        self.con.execute("SET memory_limit = " + exp.Literal.string(limit).sql("duckdb"))
         self.con.execute("SET temp_directory = " + exp.Literal.string(self.folder.name).sql("duckdb"))
         self.con.execute("SET preserve_insertion_order = true")  # the default, which unsorted output relies on
 

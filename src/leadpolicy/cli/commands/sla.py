@@ -55,6 +55,7 @@ def register(sub) -> None:
 
 
 AUTO_DUCKDB_BYTES = 20_000_000
+SQL_ENGINE_MEMORY = "1.5GB"  # DuckDB's share, so the whole run stays under 2 GB
 
 
 def engine_for(choice: str, events: Path) -> str:
@@ -146,7 +147,7 @@ def _run_sql(policy, args: argparse.Namespace, now):
     from leadpolicy.sla.report import build_report_sql
     from leadpolicy.warehouse import sla_files, staging
 
-    db = staging.Staging(policy.timezone)
+    db = staging.Staging(policy.timezone, memory_limit=SQL_ENGINE_MEMORY)
     try:
         stats, rejects = sla_files.stage_events(db.con, policy, Path(args.events),
                                                 detect_format(Path(args.events), args.events_format), now)
