@@ -36,7 +36,7 @@ def comparable(result) -> tuple:
 def differences(python: TimelineResult, sql: TimelineResult) -> dict:
     found = {}
     for kind in KINDS:
-        a, b = sorted(map(comparable, getattr(python, kind))), sorted(map(comparable, getattr(sql, kind)))
+        a, b = (sorted(map(comparable, getattr(side, kind)), key=repr) for side in (python, sql))
         if a != b:
             found[kind] = ([x for x in a if x not in b], [x for x in b if x not in a])
     if python.ignored_pauses != sql.ignored_pauses:
