@@ -253,3 +253,19 @@ def test_every_bad_row_is_rejected_alike_in_every_format(tmp_path, capsys, fmt):
         outputs[engine] = (code, json.loads(capsys.readouterr().out), read_csv(rejects))
     assert outputs["python"] == outputs["duckdb"]
     assert [(r["field"], r["problem"]) for r in outputs["duckdb"][2]] == [(field, problem) for _, field, problem in BAD]
+
+
+def test_auto_picks_the_sql_engine_for_a_large_log(tmp_path, monkeypatch, capsys):
+    from leadpolicy.cli.commands import sla
+
+    log = tmp_path / "events.csv"
+    log.write_text("lead,event,at\nL1,became_sql,2026-11-16T10:00:00-05:00\n")
+    assert sla.engine_for("auto", log) == "python" and sla.engine_for("python", log) == "python"
+    monkeypatch.setattr(sla, "AUTO_DUCKDB_BYTES", log.stat().st_size)
+    assert sla.engine_for("auto", log) == "duckdb"
+    called = []
+    real = sla._run_sql
+    monkeypatch.setattr(sla, "_run_sql", lambda *args: called.append(True) or real(*args))
+    assert main(["sla", str(POLICIES / "inbound-activity.policy"), str(log), "--now", "2026-11-30T12:00:00-05:00",
+                 "--report-only"]) == 0
+    assert called and "read 1, used 1, rejected 0" in capsys.readouterr().out

@@ -131,6 +131,9 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
     con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_good WHERE at_us <= {now_us} "
                 "AND seq NOT IN (SELECT seq FROM se_dropped)")
     stats.rejected = len({r.row for r in rejects})
+    (used,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone() or (0,)
+    if used != stats.used:  # the promise: read = used + rejected, never silently broken
+        raise EventFileError(f"internal count mismatch: read {stats.read}, used {used}, rejected {stats.rejected}")
     return stats, rejects
 
 
