@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -154,3 +155,55 @@ def test_dst_weeks_deadlines_measure_back(week, offset_minutes, duration):
     deadline = cal.add_hours(start, duration)
     assert cal.elapsed(start, deadline) == duration
     assert deadline >= start + duration  # open time never runs faster than real time
+
+
+# ------------------------------------------------ the calendar as tables (what the SQL SLA engine reads)
+
+LORD_HOWE = calendar('timezone "Australia/Lord_Howe"\nopen mon-sat 01:00-03:00, 20:00-24:00')
+TABLED = {"US": US, "DE": DE, "ALWAYS": ALWAYS, "LORD_HOWE": LORD_HOWE}
+FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 11, 30)
+
+
+@functools.lru_cache(maxsize=None)
+def _tables(name: str):
+    from leadpolicy.sla import calendar_tables
+
+    return calendar_tables.expand(TABLED[name], FIRST, LAST)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(TABLED)), st.integers(0, 240 * 24 * 60), st.integers(1, 40 * 60))
+def test_the_tables_give_the_calendars_open_time_and_deadlines(name, minute, hours_minutes):
+    """O(t) read from the segment holding t is the calendar's open time since the table's start; the
+    instant at which O reaches x (found by its hour of open time) is the calendar's `add_hours`."""
+    from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, from_us, to_us
+
+    segments, _ = _tables(name)
+    start = from_us(segments[0].start_us)
+    t = start + dt.timedelta(days=1, minutes=minute)
+    holding = [s for s in segments if s.day == to_us(t) // DAY_US and s.start_us <= to_us(t) < s.end_us]
+    assert len(holding) == 1
+    s = holding[0]
+    open_time = s.before_us + (to_us(t) - s.start_us if s.open else 0)
+    calendar_ = TABLED[name]
+    assert open_time == calendar_.elapsed(start, t) // dt.timedelta(microseconds=1)
+    x = open_time + hours_minutes * 60_000_000
+    reaching = [s for s in segments if s.open and s.bucket == (x - 1) // BUCKET_US and s.before_us < x
+                <= s.before_us + s.end_us - s.start_us]
+    assert len(reaching) == 1
+    instant = from_us(reaching[0].start_us + x - reaching[0].before_us)
+    assert instant == calendar_.add_hours(t, dt.timedelta(minutes=hours_minutes))
+
+
+def test_the_open_days_turn_a_local_time_into_the_instant_zoneinfo_gives():
+    from leadpolicy.sla.calendar_tables import DAY_US, from_us
+
+    _, days = _tables("ALWAYS")
+    for day in days:
+        for minutes in range(0, 24 * 60, 30):
+            tod = minutes * 60_000_000
+            instant = from_us(day.midnight_us + tod - (day.offset_b if tod >= day.switch_us else day.offset_a))
+            local = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=day.midnight_us + tod)
+            # as UTC: Python calls a time in a skipped or repeated hour unequal to any other zone's (PEP 495)
+            assert instant == local.replace(tzinfo=BERLIN).astimezone(dt.timezone.utc), (local, instant)
+    assert sum(d.switch_us < DAY_US for d in days) == 2  # the two days of the year the clocks change
