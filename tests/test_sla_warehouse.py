@@ -24,9 +24,9 @@ from .engines import DUCKDB_TYPES, POSTGRES_TYPES, SPARK_TYPES, typed_rows
 NAMES = ("inbound-b2b", "inbound-activity")
 
 
-def groups():
+def groups(names=NAMES):
     """Each reference's timelines grouped by their `now` (their leads are distinct, so one log each)."""
-    for name in NAMES:
+    for name in names:
         policy = leadpolicy.load(POLICIES / f"{name}.policy")
         doc = yaml.safe_load((POLICIES / f"{name}.samples.yaml").read_text())
         tz = ZoneInfo(policy.ir.timezone)
@@ -63,8 +63,8 @@ def as_found(row: dict, kind: str) -> tuple:
     return (row["lead"], row["start_us"], row["window_end_us"], row["n_events"], row["needed"], row["status"])
 
 
-def run_all(engine: str, connection) -> None:
-    for policy, now, events, records in groups():
+def run_all(engine: str, connection, names=NAMES) -> None:
+    for policy, now, events, records in groups(names):
         want = expected(policy, now, events, records)
         load = {"duckdb": _duckdb, "spark": _spark, "postgres": _postgres}[engine]
         load(connection, policy, events, records)
@@ -141,7 +141,9 @@ def test_compiled_sla_queries_on_duckdb():
 
 @pytest.mark.spark
 def test_compiled_sla_queries_on_spark(spark):
-    run_all("spark", spark)
+    # The v2 reference alone (tiers, pauses, each time, business hours and days, counts): Spark plans
+    # each of these large queries for seconds; DuckDB and PostgreSQL run both references.
+    run_all("spark", spark, ("inbound-activity",))
 
 
 def test_compiled_sla_queries_on_postgres(postgres):

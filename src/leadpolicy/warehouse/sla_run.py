@@ -221,7 +221,11 @@ def results(con, policy: ir.Policy, now: dt.datetime, first_day: int | None, las
     where = _in_days(first_day, last_day)
     clock_filter = {"breached": "status = 'breached'", "open": "stop_us IS NULL", "all": "true"}[which]
     count_filter = {"breached": "status = 'breached'", "open": "false", "all": "true"}[which]
-    order = "sla, deadline_us, lead, start_us" if which == "breached" else "lead, sla, start_us"
+    # The reference's orders: breaches by SLA, deadline, lead and start; the details lead by lead, each
+    # lead's clocks (SLA by SLA as the policy lists them, by start) before its counts.
+    position = "CASE sla " + " ".join(f"WHEN {literal(sla.name).sql('duckdb')} THEN {i}"
+                                      for i, sla in enumerate(policy.slas)) + " END"
+    order = "sla, deadline_us, lead, start_us" if which == "breached" else f"lead, kind, {position}, start_us"
     # A count's row is laid out as a clock's: its count and need where the stop event and tier go, its window's
     # end where the deadline goes (so breaches sort by it, as the reference sorts them).
     count_row = "sla, lead, NULL, start_us, NULL, CAST(n_events AS VARCHAR), CAST(needed AS VARCHAR), window_end_us, " \
