@@ -148,3 +148,20 @@ def test_compiled_sla_queries_on_spark(spark):
 
 def test_compiled_sla_queries_on_postgres(postgres):
     run_all("postgres", postgres)
+
+
+def test_compile_sla_usage_and_errors(capsys):
+    from leadpolicy.cli.main import main
+
+    policy = str(POLICIES / "inbound-activity.policy")
+    assert main(["compile", policy, "--target", "sql", "--sla", "speed_to_lead"]) == 2  # no --events-table
+    assert main(["compile", policy, "--sla", "speed_to_lead", "--events-table", "events"]) == 2  # not --target sql
+    capsys.readouterr()
+    assert main(["compile", policy, "--target", "sql", "--sla", "speed_to_laed", "--events-table", "events"]) == 1
+    assert 'no sla \'speed_to_laed\'' in capsys.readouterr().err
+    assert main(["compile", policy, "--target", "sql", "--sla", "mql_volume", "--events-table", "events"]) == 1
+    assert "counts per period" in capsys.readouterr().err
+    assert main(["compile", policy, "--target", "sql", "--sla", "follow_up", "--events-table", "crm.events",
+                 "--dialect", "snowflake", "--now", "2026-11-30T12:00:00Z", "--since", "2026-11-01"]) == 0
+    text = capsys.readouterr().out
+    assert "crm.events" in text.split("\n", 3)[3] and "clocks starting on or after 2026-11-01" in text

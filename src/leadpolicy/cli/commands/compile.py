@@ -21,7 +21,9 @@ def register(sub) -> None:
                        epilog="examples:\n  leadpolicy compile policies/inbound-b2b.policy -o build/inbound-b2b.json\n"
                               "  leadpolicy compile policies/inbound-b2b.policy --target python\n"
                               "  leadpolicy compile policies/inbound-b2b.policy --target sql --dialect snowflake "
-                              "--table crm.leads --now 2026-11-20T12:00:00Z\n")
+                              "--table crm.leads --now 2026-11-20T12:00:00Z\n"
+                              "  leadpolicy compile policies/inbound-activity.policy --target sql --dialect spark "
+                              "--sla speed_to_lead --events-table crm.events --table crm.leads --id-column lead_id\n")
     p.add_argument("policy")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
     p.add_argument("--target", choices=("artifact", "python", "sql"), default="artifact")

@@ -24,7 +24,8 @@ def register(sub) -> None:
                               "--to 2026-11-30 --format json\n"
                               "  leadpolicy sla policies/inbound-b2b.policy events.jsonl --report-only\n"
                               "  leadpolicy sla policies/inbound-activity.policy events.parquet --open --leads "
-                              "leads.csv --format json\n\n"
+                              "leads.csv --format json\n"
+                              "  leadpolicy sla policies/inbound-activity.policy big.parquet --engine duckdb\n\n"
                               "exit code 1 when an SLA is below its target or has no data (unless --report-only;\n"
                               "--allow-empty accepts no data)\n")
     p.add_argument("policy")
