@@ -308,3 +308,14 @@ def test_times_without_an_offset_are_instants_across_the_autumn_clock_change(tmp
     data = json.loads(capsys.readouterr().out)
     assert (data["slas"]["acceptance"]["met"], data["slas"]["acceptance"]["breached"]) == (0, 2)
     assert {b["lead"]: b["late_minutes"] for b in data["breaches"]} == {"L": 15.0, "M": 15.0}
+
+
+def test_warn_at_is_reached_exactly_where_float_arithmetic_falls_short():
+    # 29 of 100 minutes is 29%, but 29/100 * 100 is 28.999999999999996 in floating point.
+    sla = EACH_TIME.replace("within 8 hours", "within 100 minutes").replace(
+        "    paused from waiting until replied\n", "    warn at 29%\n    escalate to \"manager\" at 29%\n")
+    clock = engine(sla).evaluate([ev("handed_off", "2026-11-30T11:31:00")], NOW).clocks[0]
+    assert clock.used == dt.timedelta(minutes=29)
+    assert clock.at_risk and clock.escalated_to == "manager"
+    early = engine(sla).evaluate([ev("handed_off", "2026-11-30T11:31:01")], NOW).clocks[0]
+    assert not early.at_risk and early.escalated_to is None

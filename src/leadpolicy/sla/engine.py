@@ -145,6 +145,7 @@ def _minutes(value: dt.timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 60, 3)
 
 
+_MICROSECOND = dt.timedelta(microseconds=1)
 Paused = tuple[dt.datetime, dt.datetime | None]  # a pause's start and end (None: still paused)
 Span = tuple[Event, Event | None, list[Paused], bool]  # a clock's start, stop, pauses, and whether paused at now
 
@@ -381,8 +382,13 @@ class SlaEngine:
             full = self._measure(limit, start.at, base)
             percent = float(used / full * 100) if full else 100.0
             result.used_percent = round(percent, 3)
-            result.at_risk = sla.warn_at is not None and percent >= float(sla.warn_at)
-            reached = [step.to for step in sla.escalations if percent >= float(step.percent)]
+            used_us, full_us = used // _MICROSECOND, full // _MICROSECOND
+
+            def reached_(share: Decimal) -> bool:  # exact, as the SQL engine compares: no float rounding at 33.3%
+                return used_us * 100 >= share * full_us if full_us else share <= 100
+
+            result.at_risk = sla.warn_at is not None and reached_(sla.warn_at)
+            reached = [step.to for step in sla.escalations if reached_(step.percent)]
             result.escalated_to = reached[-1] if reached else None
         out.clocks.append(result)
 
