@@ -269,3 +269,32 @@ def test_auto_picks_the_sql_engine_for_a_large_log(tmp_path, monkeypatch, capsys
     assert main(["sla", str(POLICIES / "inbound-activity.policy"), str(log), "--now", "2026-11-30T12:00:00-05:00",
                  "--report-only"]) == 0
     assert called and "read 1, used 1, rejected 0" in capsys.readouterr().out
+
+
+def test_a_tier_sql_cannot_state_falls_back_to_the_reference_unless_duckdb_is_asked_for(tmp_path, monkeypatch, capsys):
+    from leadpolicy.cli.commands import sla
+
+    from .test_sla_v2 import HEAD
+
+    text = HEAD.replace("    employees number\n", "    employees number\n    signed_at timestamp\n") + '''  sla speed {
+    owner sales
+    target 90%
+    from handed_off until accepted
+    within 1 hours when signed_at >= 2026-01-01
+    within 4 hours otherwise
+  }
+}
+'''
+    (tmp_path / "tiered.policy").write_text(text)
+    (tmp_path / "events.csv").write_text("lead,event,at\nL1,handed_off,2026-11-16T10:00:00-05:00\n"
+                                         "L1,accepted,2026-11-16T12:00:00-05:00\n")
+    (tmp_path / "leads.csv").write_text("id,email,signed_at\nL1,a@b.co,2026-03-01T10:00:00Z\n")
+    args = ["sla", str(tmp_path / "tiered.policy"), str(tmp_path / "events.csv"), "--leads",
+            str(tmp_path / "leads.csv"), "--now", "2026-11-30T12:00:00-05:00", "--format", "json", "--report-only"]
+    assert main([*args, "--engine", "duckdb"]) == 1
+    assert "the SQL engine cannot evaluate this policy" in capsys.readouterr().err
+    monkeypatch.setattr(sla, "AUTO_DUCKDB_BYTES", 0)  # auto would pick SQL: it falls back to the reference
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["tiers"] == [{"sla": "speed", "tier": "signed_at >= 2026-01-01", "met": 0, "breached": 1,
+                              "pending": 0, "compliance": 0.0, "target": 90.0, "meets_target": False}]

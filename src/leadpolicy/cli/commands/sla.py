@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
     from leadpolicy.sla.report import build_report, render_csv, render_json, render_open, render_table
     from leadpolicy.warehouse.batch import BatchError, lead_records
+    from leadpolicy.warehouse.sqlgen import UnsupportedError
     from leadpolicy.warehouse.staging import DataFileError
 
     loaded = load_or_report(args.policy)
@@ -92,9 +93,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy sla: {clash}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        report = None
         if engine_for(args.engine, Path(args.events)) == "duckdb":
-            report, rejects = _run_sql(policy, args, now)
-        else:
+            try:
+                report, rejects = _run_sql(policy, args, now)
+            except UnsupportedError as exc:
+                if args.engine == "duckdb":
+                    print(f"leadpolicy sla: the SQL engine cannot evaluate this policy: {exc} (--engine python "
+                          "can)", file=sys.stderr)
+                    return EXIT_PROBLEMS
+                # auto: the reference engine evaluates every policy
+        if report is None:
             from zoneinfo import ZoneInfo
 
             records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
