@@ -298,3 +298,23 @@ def test_a_tier_sql_cannot_state_falls_back_to_the_reference_unless_duckdb_is_as
     data = json.loads(capsys.readouterr().out)
     assert data["tiers"] == [{"sla": "speed", "tier": "signed_at >= 2026-01-01", "met": 0, "breached": 1,
                               "pending": 0, "compliance": 0.0, "target": 90.0, "meets_target": False}]
+
+
+@pytest.mark.parametrize("limit", ["8 hours", "8 business hours on ny", "1 business days on ny"])
+def test_a_pause_starting_exactly_at_the_deadline_changes_nothing_on_both_engines(tmp_path, limit):
+    from leadpolicy.language.loader import load_policy_text
+
+    from .test_sla_v2 import HEAD
+
+    text = HEAD + ("  sla speed {\n    owner sales\n    target 90%\n    from handed_off until accepted\n"
+                   f"    within {limit}\n    paused from waiting until replied\n  }}\n}}\n")
+    policy = lower(load_policy_text(text, "v2.policy").policy)
+    start = dt.datetime.fromisoformat("2026-11-16T09:00:00-05:00")  # Monday: every limit ends at 17:00
+    deadline = dt.datetime.fromisoformat("2026-11-16T17:00:00-05:00") if "day" not in limit else \
+        dt.datetime.fromisoformat("2026-11-17T09:00:00-05:00")
+    events = [Event("L", "handed_off", start, None, 1), Event("L", "waiting", deadline, None, 2),
+              Event("L", "replied", deadline + dt.timedelta(hours=2), None, 3)]
+    now = deadline + dt.timedelta(days=3)
+    python = SlaEngine(policy).evaluate(events, now)
+    assert python.clocks[0].paused == dt.timedelta(0) and python.clocks[0].deadline == deadline
+    assert differences(python, run_sql(policy, events, now, None, tmp_path)) == {}
