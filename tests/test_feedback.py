@@ -264,3 +264,22 @@ def test_ci_adds_the_backtest_of_a_changed_policy_to_the_job_summary(tmp_path, c
     assert "3.0.0 → 3.1.0" in capsys.readouterr().out
     assert main(["backtest", "nosuchref:inbound-activity.policy", "inbound-activity.policy", "--leads",
                  str(data / "leads.csv"), "--events", str(data / "events.csv"), "--as-of", AS_OF]) == 1
+
+
+def test_sales_answers_read_reasons_as_the_sla_report_does(tmp_path, monkeypatch, capsys):
+    """A reason is agreed when it folds to an agreed one (case ignored, as the language compares text); one
+    with stray blanks is not, in feedback as in `leadpolicy sla`'s reason violations."""
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
+    answers = [("1", "handed_off", "2026-11-02T10:00:00-05:00", ""), ("1", "rejected", "2026-11-03T10:00:00-05:00",
+                                                                      "NOT_NOW"),
+               ("3", "handed_off", "2026-11-05T10:00:00-05:00", ""), ("3", "rejected", "2026-11-06T10:00:00-05:00",
+                                                                      " not_now ")]
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], answers)
+    policy = POLICIES / "inbound-activity.policy"
+    report = feedback_json(capsys, policy, ["--leads", "leads.csv", "--events", "events.csv", "--as-of", AS_OF,
+                                            "--now", NOW])
+    assert report["overall"]["answers"]["rejected"] == {"bad_fit": 0, "no_budget": 0, "not_now": 1, "other": 1}
+    assert main(["sla", str(policy), "events.csv", "--now", NOW, "--format", "json", "--report-only"]) == 0
+    violations = json.loads(capsys.readouterr().out)["reason_violations"]
+    assert [v["reason"] for v in violations] == [" not_now "]

@@ -18,10 +18,11 @@ from sqlglot import exp
 
 from leadpolicy.api import Policy
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse.batch import BatchResult, EventInput, output_names, run
 from leadpolicy.warehouse.conversion import trimmed
 from leadpolicy.warehouse.event_files import EVENTS_TABLE, find_column, lead_id_column
-from leadpolicy.warehouse.sqlgen import epoch_us
+from leadpolicy.warehouse.sqlgen import epoch_us, fold_sql
 from leadpolicy.warehouse.staging import DataFileError, quoted
 
 TABLE = "feedback"  # one row per decided lead
@@ -133,21 +134,23 @@ def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: st
     lost = [e for o in policy.ir.outcomes if o.kind == "lost" for e in o.events]
     until = lit(epoch_us(data.now))
     window = f'epoch_us("at") > {lit(epoch_us(data.as_of))} AND epoch_us("at") <= {until}'
-    reason = "lower(trim(coalesce(\"reason\", '')))"
+    # Reasons as the SLA report reads them: folded as the language compares text, blanks kept.
+    reason = fold_sql(exp.Coalesce(this=exp.column("reason", quoted=True), expressions=[exp.Literal.string("")]),
+                      "duckdb").sql("duckdb")
     # Per lead, over its events in the window: (column, aggregate, value when the lead has no event there).
     counts: list[tuple[str, str, str]] = []
     for event, agreed in reasons.items():
         for r in agreed:
             counts.append((f"#{event}:{r}", f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} = '
-                                            f"{lit(r.lower())})", "0"))
+                                            f"{lit(fold(r))})", "0"))
         counts.append((f"#{event}:other", f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} NOT '
-                                          f"{_in([r.lower() for r in agreed])})", "0"))
+                                          f"{_in([fold(r) for r in agreed])})", "0"))
     # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected).
     answering = [sla.clock for sla in policy.ir.slas
                  if sla.clock is not None and any(n.event in sla.clock.stops for n in sla.reasons)]
     accepting = sorted({stop for clock in answering for stop in clock.stops if stop not in reasons})
     counts.append(("#accepted", f'count(*) FILTER (WHERE "event" {_in(accepting)})', "0"))
-    recycled = " OR ".join(f'("event" = {lit(r.event)} AND {reason} = {lit(r.reason.lower())})'
+    recycled = " OR ".join(f'("event" = {lit(r.event)} AND {reason} = {lit(fold(r.reason))})'
                            for r in policy.ir.recycle) or "false"
     counts.append(("#recycled", f"bool_or({recycled})", "false"))
     starts = [(f"#start{i}", f'min(CASE WHEN "event" {_in(sla.clock.starts)} THEN epoch_us("at") END)')
