@@ -36,7 +36,7 @@ def _values(rows: list[tuple], names: tuple[str, ...], alias: str) -> exp.Expr:
     return exp.select("*").from_(values)
 
 
-def _events(policy: ir.Policy, sla: ir.Sla, dialect: str, table: str, now: dt.datetime,
+def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
             order_column: str | None) -> exp.Expr:
     gen = _SqlGen(policy, dialect, now)
     names = sorted(SlaEngine(policy).event_names())
@@ -94,7 +94,7 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
     first = dt.datetime.combine(since, dt.time(0), tzinfo=SlaEngine(policy).tz)
     segments, days = calendar_rows(policy, first, now, only=sla)
     inputs: list[tuple[str, exp.Expr]] = [
-        ("lp_sla_events", _events(policy, sla, dialect, events_table, now, order_column)),
+        ("lp_sla_events", _events(policy, dialect, events_table, now, order_column)),
         ("lp_segments", _values(segments, calendar_tables.SEGMENT_COLUMNS, "lp_s")),
         ("lp_open_days", _values(days, calendar_tables.OPEN_DAY_COLUMNS, "lp_d")),
     ]

@@ -11,8 +11,11 @@ import datetime as dt
 from collections import defaultdict
 from typing import Iterable, Iterator
 
+from sqlglot import exp
+
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
+from leadpolicy.semantics.logic import fold
 from leadpolicy.sla import calendar_tables
 from leadpolicy.sla.calendar_tables import DAY_US, from_us, to_us
 from leadpolicy.sla.calendars import BusinessCalendar
@@ -24,6 +27,7 @@ from leadpolicy.sla.engine import (
     RecycleEntry,
     SlaEngine,
     TimelineResult,
+    period_start,
 )
 from leadpolicy.warehouse.sla_sql import (
     CLOCK_COLUMNS,
@@ -285,11 +289,11 @@ def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
     found = []
     for sla in policy.slas:
         for needs in sla.reasons:
-            reason = fold_sql(_column("COALESCE(reason, '')"), "duckdb").sql("duckdb")
+            reason = _folded_reason()
             query = fill(f"SELECT lead, event, at_us, reason FROM {EVENTS} WHERE event = \"#event\" AND "
                          f"{reason} NOT IN "
                          '("#allowed") ORDER BY lead, at_us, seq', {"#event": needs.event,
-                                                                   "#allowed": [_fold(r) for r in needs.reasons]})
+                                                                   "#allowed": [fold(r) for r in needs.reasons]})
             found += [ReasonViolation(sla.name, lead, event, from_us(at), why)
                       for lead, event, at, why in con.execute(query).fetchall()]
     return found
@@ -299,9 +303,9 @@ def recycles(con, policy: ir.Policy) -> list[RecycleEntry]:
     found = []
     for rule in policy.recycle:
         delay = dt.timedelta(days=float(rule.after_days))
-        reason = fold_sql(_column("COALESCE(reason, '')"), "duckdb").sql("duckdb")
+        reason = _folded_reason()
         query = fill(f"SELECT lead, event, at_us FROM {EVENTS} WHERE event = \"#event\" AND {reason} = \"#reason\" "
-                     "ORDER BY lead, at_us, seq", {"#event": rule.event, "#reason": _fold(rule.reason)})
+                     "ORDER BY lead, at_us, seq", {"#event": rule.event, "#reason": fold(rule.reason)})
         found += [RecycleEntry(lead, event, rule.reason, rule.stage, from_us(at) + delay)
                   for lead, event, at in con.execute(query).fetchall()]
     return found
@@ -320,23 +324,11 @@ def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[d
         for local_day, count in con.execute(query).fetchall():
             day = dt.date(1970, 1, 1) + dt.timedelta(days=int(local_day))
             noon = dt.datetime.combine(day, dt.time(12), tzinfo=engine.tz)
-            per[_period_start(rule.per, noon, engine)] += int(count)
+            per[period_start(rule.per, noon, engine.tz)] += int(count)
     return counts
 
 
-def _period_start(period: str, instant: dt.datetime, engine: SlaEngine) -> dt.datetime:
-    from leadpolicy.sla.engine import period_start
-
-    return period_start(period, instant, engine.tz)
-
-
-def _column(sql: str):
-    import sqlglot
-
-    return sqlglot.parse_one(sql, read="duckdb")
-
-
-def _fold(text: str) -> str:
-    from leadpolicy.semantics.logic import fold
-
-    return fold(text)
+def _folded_reason() -> str:
+    """A row's reason as the reference compares it (`logic.fold`), in DuckDB."""
+    reason = exp.Coalesce(this=exp.column("reason"), expressions=[exp.Literal.string("")])
+    return fold_sql(reason, "duckdb").sql("duckdb")

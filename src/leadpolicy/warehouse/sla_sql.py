@@ -404,8 +404,3 @@ class SlaSql:
 def _decimals(value: Decimal) -> int:
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def sla_query(policy: ir.Policy, sla: ir.Sla, now: dt.datetime, dialect: str = "duckdb",
-              tables: Tables = DEFAULT_TABLES) -> str:
-    return SlaSql(policy, sla, now, tables).query(dialect)
