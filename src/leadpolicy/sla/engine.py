@@ -229,6 +229,17 @@ class SlaEngine:
             return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
         return calendar.add_days(start, int(amount))
 
+    def display_zones(self) -> dict[str, ZoneInfo]:
+        """Each clock or count SLA's zone, the one its times are shown in: its calendar's, else the policy's."""
+        zones = {}
+        for sla in self.slas:
+            if sla.limit is not None:
+                zones[sla.name] = self.zone_of(sla)
+            elif sla.counts:
+                calendar = sla.counts[0].within.calendar
+                zones[sla.name] = self.calendars[calendar].tz if calendar else self.tz
+        return zones
+
     def zone_of(self, sla: ir.Sla) -> ZoneInfo:
         """The calendar's timezone for business-time SLAs, else the policy's."""
         assert sla.limit is not None

@@ -169,9 +169,7 @@ class _Tally:
         self.report, self.tz = report, engine.tz
         # Times are shown in the zone the SLA measures in (its calendar's, else the policy's), as deadlines are.
         report.tz = engine.tz
-        report.zones = {sla.name: engine.zone_of(sla) for sla in report.policy.slas if sla.limit is not None}
-        report.zones.update({sla.name: engine.calendars[sla.counts[0].within.calendar].tz
-                             for sla in report.policy.slas if sla.counts and sla.counts[0].within.calendar})
+        report.zones = engine.display_zones()
         self.owners = report.owners()
         self.writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
         if self.writer is not None:
@@ -194,9 +192,6 @@ class _Tally:
         day = start.astimezone(self.tz).date()
         return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
-    def shown(self, result):
-        return self.report.shown(result)
-
     def add(self, out: TimelineResult) -> None:
         report = self.report
         results: list[ClockResult | CountResult] = [*out.clocks, *out.counts]
@@ -204,7 +199,7 @@ class _Tally:
             if not self.in_range(result.start):
                 continue
             if self.writer is not None:
-                self.writer.writerow(detail_row(self.shown(result)))
+                self.writer.writerow(detail_row(self.report.shown(result)))
             month = self.month_of(result.start)
             report.per_sla[result.sla].add(result.status)
             report.per_team[self.owners.get(result.sla, "")].add(result.status)
@@ -212,11 +207,11 @@ class _Tally:
             if isinstance(result, ClockResult):
                 report.per_tier[(result.sla, result.tier)].add(result.status)
                 if result.stop is None:
-                    report.open_clocks.append(self.shown(result))
+                    report.open_clocks.append(self.report.shown(result))
             if result.status == BREACHED:
                 report.breach_results.append(result)
-        report.violations += [self.shown(v).as_dict() for v in out.violations if self.in_range(v.at)]
-        report.recycles += [self.shown(r).as_dict() for r in out.recycles if self.in_range(r.at)]
+        report.violations += [self.report.shown(v).as_dict() for v in out.violations if self.in_range(v.at)]
+        report.recycles += [self.report.shown(r).as_dict() for r in out.recycles if self.in_range(r.at)]
         for sla, count in out.ignored_pauses.items():
             report.ignored_pauses[sla] += count
 
@@ -287,13 +282,12 @@ def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, reject
             report.per_tier[(sla, tier)].add(status, count)
     report.breach_total = sum(t.breached for t in report.per_sla.values())
     if breaches != 0:
-        report.breach_results = [tally.shown(r) for r in sla_run.results(con, policy, now, first_day, last_day,
-                                                                          "breached", breaches)]
+        report.breach_results = list(sla_run.results(con, policy, first_day, last_day, "breached", breaches))
     if open_clocks:
-        report.open_clocks = [tally.shown(r) for r in sla_run.results(con, policy, now, first_day, last_day, "open")]
+        report.open_clocks = [report.shown(r) for r in sla_run.results(con, policy, first_day, last_day, "open")]
     if tally.writer is not None:
-        for result in sla_run.results(con, policy, now, first_day, last_day, "all"):
-            tally.writer.writerow(detail_row(tally.shown(result)))
+        for result in sla_run.results(con, policy, first_day, last_day, "all"):
+            tally.writer.writerow(detail_row(report.shown(result)))
     tally.add(out)
     tally.add_volumes(out.volumes)
     report.read, report.rejected = read, rejected

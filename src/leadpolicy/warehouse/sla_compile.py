@@ -22,7 +22,7 @@ from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse.sla_run import calendar_rows
 from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, fill_tree, literal
-from leadpolicy.warehouse.sqlgen import BLANK_CHARS, DIALECT_ADAPTERS, DIALECTS, _SqlGen, fold_sql
+from leadpolicy.warehouse.sqlgen import BLANK_CHARS, DIALECT_ADAPTERS, DIALECTS, epoch_us_sql, fold_sql
 
 TABLES = Tables(events="lp_sla_events", segments="lp_segments", open_days="lp_open_days")
 
@@ -38,10 +38,9 @@ def _values(rows: list[tuple], names: tuple[str, ...], alias: str) -> exp.Expr:
 
 def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
             order_column: str | None) -> exp.Expr:
-    gen = _SqlGen(policy, dialect, now)
     names = sorted(SlaEngine(policy).event_names())
     source = exp.to_table(table, dialect=dialect)
-    at_us = gen.epoch_us(exp.column("at"))
+    at_us = epoch_us_sql(exp.column("at"), dialect)
     lead = exp.Trim(this=exp.cast(exp.column("lead"), "VARCHAR"), expression=exp.Literal.string(BLANK_CHARS))
     ties = [exp.column(order_column, quoted=True)] if order_column else [exp.column("event"), exp.column("reason")]
     numbered = exp.select(

@@ -59,10 +59,14 @@ def load_events(con, events: Iterable[Event], now: dt.datetime) -> None:
     insert_rows(con, EVENTS, rows, 5)
 
 
+def limits_of(sla: ir.Sla) -> list[ir.Limit]:
+    """Every limit of an SLA: its tiers', its `otherwise` one and its count windows."""
+    return [*(t.limit for t in sla.tiers), *([sla.limit] if sla.limit else []), *(c.within for c in sla.counts)]
+
+
 def business_calendars(policy: ir.Policy) -> dict[str, BusinessCalendar]:
     """The calendars some limit measures business time on."""
-    limits = [limit for sla in policy.slas for limit in
-              [*(t.limit for t in sla.tiers), *([sla.limit] if sla.limit else []), *(c.within for c in sla.counts)]]
+    limits = [limit for sla in policy.slas for limit in limits_of(sla)]
     names = {limit.calendar for limit in limits if limit.calendar and limit.unit.startswith("business")}
     return {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars if c.name in names}
 
@@ -71,8 +75,7 @@ def _reach(policy: ir.Policy, calendar: BusinessCalendar, now: dt.datetime) -> d
     """A local date past every deadline a clock started by `now` can have on this calendar."""
     hours, days = 0.0, 0
     for sla in policy.slas:
-        for limit in [*(t.limit for t in sla.tiers), *([sla.limit] if sla.limit else []),
-                      *(c.within for c in sla.counts)]:
+        for limit in limits_of(sla):
             if limit.calendar == calendar.name and limit.unit == "business hours":
                 hours = max(hours, float(limit.amount))
             elif limit.calendar == calendar.name and limit.unit == "business days":
@@ -96,8 +99,7 @@ def calendar_rows(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
     zone = calendar_tables.zone_calendar(ZONE, policy.timezone)
     calendars = business_calendars(policy)
     if only is not None:
-        used = {limit.calendar for limit in [*(t.limit for t in only.tiers), *([only.limit] if only.limit else []),
-                                             *(c.within for c in only.counts)]}
+        used = {limit.calendar for limit in limits_of(only)}
         calendars = {name: c for name, c in calendars.items() if name in used}
     for calendar in [*calendars.values(), *([zone] if only is None or only.tiers else [])]:
         start = calendar.local_day(first) - dt.timedelta(days=1)
@@ -192,10 +194,9 @@ def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
     """`judge`, with every clock and count read back as the reference engine's results (for timelines and
     tests; a report aggregates the tables instead)."""
     out = judge(con, policy, now, leads, volumes_from)
-    engine = SlaEngine(policy)
-    zones = result_zones(policy, engine)
+    zones = SlaEngine(policy).display_zones()
     columns = ", ".join(CLOCK_COLUMNS)
-    out.clocks = [clock_result(row, zones[row[0]], out.now)
+    out.clocks = [clock_result(row, zones[row[0]])
                   for row in con.execute(f"SELECT {columns} FROM {CLOCKS}").fetchall()]
     out.counts = [count_result(row, zones[row[0]])
                   for row in con.execute(f"SELECT {', '.join(COUNT_COLUMNS)} FROM {COUNTS}").fetchall()]
@@ -217,11 +218,11 @@ def tallies(con, first_day: int | None, last_day: int | None) -> list[tuple]:
                        f"WHERE {where} GROUP BY ALL").fetchall()
 
 
-def results(con, policy: ir.Policy, now: dt.datetime, first_day: int | None, last_day: int | None,
+def results(con, policy: ir.Policy, first_day: int | None, last_day: int | None,
             which: str, limit: int | None = None) -> Iterator[ClockResult | CountResult]:
     """The clocks and counts starting in the range, as the reference's results: `which` is "breached"
     (by SLA, deadline, lead and start), "open" (clocks not stopped) or "all" (by lead). Read in batches."""
-    zones = result_zones(policy, SlaEngine(policy))
+    zones = SlaEngine(policy).display_zones()
     where = _in_days(first_day, last_day)
     clock_filter = {"breached": "status = 'breached'", "open": "stop_us IS NULL", "all": "true"}[which]
     count_filter = {"breached": "status = 'breached'", "open": "false", "all": "true"}[which]
@@ -245,25 +246,13 @@ def results(con, policy: ir.Policy, now: dt.datetime, first_day: int | None, las
             return
         for kind, *row in rows:
             if kind == "clock":
-                yield clock_result(tuple(row), zones[row[0]], now)
+                yield clock_result(tuple(row), zones[row[0]])
             else:
                 sla, lead, _, start, _, n_events, needed, window_end, status = row[:9]
                 yield count_result((sla, lead, start, window_end, n_events, needed, status), zones[sla])
 
 
-def result_zones(policy: ir.Policy, engine: SlaEngine) -> dict:
-    """The zone each SLA's deadlines are shown in: its calendar's for business time, else the policy's."""
-    zones = {}
-    for sla in policy.slas:
-        if sla.limit is not None:
-            zones[sla.name] = engine.zone_of(sla)
-        elif sla.counts:
-            calendar = sla.counts[0].within.calendar
-            zones[sla.name] = engine.calendars[calendar].tz if calendar else engine.tz
-    return zones
-
-
-def clock_result(row: tuple, zone, now: dt.datetime) -> ClockResult:
+def clock_result(row: tuple, zone) -> ClockResult:
     (sla, lead, _, start, stop, stop_event, tier, deadline, status, used, paused, late, full, at_risk,
      escalated) = row
     result = ClockResult(sla, lead, from_us(start), from_us(deadline).astimezone(zone), status,

@@ -67,6 +67,13 @@ def epoch_us(instant: dt.datetime) -> int:
     return (instant - EPOCH) // dt.timedelta(microseconds=1)
 
 
+def epoch_us_sql(value: exp.Expr, dialect: str) -> exp.Expr:
+    """A timestamp's epoch in microseconds, in a dialect."""
+    template = sqlglot.parse_one(DIALECTS[dialect]["epoch_us"], read=dialect)
+    return template.transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "X"
+                              else node)
+
+
 def fold_column(key: tuple[str, bool]) -> str:
     """The helper column holding a text field folded (`raw`: without the blank-to-NULL step)."""
     name, raw = key
@@ -154,9 +161,7 @@ class _SqlGen(Visitor):
         return value
 
     def epoch_us(self, value: exp.Expr) -> exp.Expr:
-        template = sqlglot.parse_one(DIALECTS[self.dialect]["epoch_us"], read=self.dialect)
-        return template.transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "X"
-                                  else node)
+        return epoch_us_sql(value, self.dialect)
 
     def now_sql(self) -> exp.Expr:
         return self.column(NOW_COLUMN) if self.per_row_now else exp.Literal.number(self.now_us)

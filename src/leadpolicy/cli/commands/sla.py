@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -109,11 +110,8 @@ def run(args: argparse.Namespace) -> int:
             records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
             reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
                                  args.events_format)
-            if args.details:
-                with atomic_output(Path(args.details)) as details:
-                    report = build_report(policy, reader, now, date_from, date_to, details, records)
-            else:
-                report = build_report(policy, reader, now, date_from, date_to, records=records)
+            with _details(args) as details:
+                report = build_report(policy, reader, now, date_from, date_to, details, records)
             rejects = reader.rejects
     except (EventFileError, BatchError, DataFileError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
@@ -151,6 +149,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
 
 
+def _details(args: argparse.Namespace):
+    """The details file to write (atomically), or nothing without --details."""
+    return atomic_output(Path(args.details)) if args.details else contextlib.nullcontext()
+
+
 def _run_sql(policy, args: argparse.Namespace, now):
     """The report and the rejects from the SQL engine, on DuckDB."""
     from leadpolicy.sla.events import detect_format
@@ -167,13 +170,9 @@ def _run_sql(policy, args: argparse.Namespace, now):
             leads = sla_files.LEADS
         # Breaches the output shows: the table the first 20, JSON all, CSV none.
         breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
-        if args.details:
-            with atomic_output(Path(args.details)) as details:
-                report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
-                                          args.date_to, details, leads, breaches, args.open)
-        else:
+        with _details(args) as details:
             report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
-                                      args.date_to, leads=leads, breaches=breaches, open_clocks=args.open)
+                                      args.date_to, details, leads, breaches, args.open)
     finally:
         db.close()
     return report, rejects
