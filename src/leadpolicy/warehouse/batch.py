@@ -327,8 +327,9 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         # query has no join unless it reads events), which DuckDB guarantees keep the file's row order:
         # no sort.
         in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead)
-        write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
-                     out_path, out_fmt)
+        with staging.joins_as_written(stage_db.con):
+            write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
+                         out_path, out_fmt)
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         result.read = staged_rows + len(staged.problems)
         if then is not None:

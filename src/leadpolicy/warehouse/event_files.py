@@ -157,7 +157,6 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     integer_keys = group_key != "lead" and lead.integer
     stats.integer_keys = integer_keys
     lead_key = staging.quoted(lead.column) if integer_keys else lead.sql
-    con.execute(f"CREATE TABLE lead_ids AS SELECT DISTINCT {lead_key} AS id FROM raw")
     con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at", {reason} AS "reason" '
                 "FROM ev_typed")
     # One pass: each lead's rows and windows, and the bad rows together under a NULL lead. An event
@@ -170,8 +169,9 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     con.execute(f'CREATE TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
                 f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT CASE WHEN NOT "#bad" THEN {key} END '
                 f'AS "#key", CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_converted) GROUP BY "#key")')
+    # An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
     con.execute(f'CREATE TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
-                'ANTI JOIN lead_ids ON id = "#lead" WHERE "#lead" IS NOT NULL')
+                f'ANTI JOIN raw ON {lead_key} = "#lead" WHERE "#lead" IS NOT NULL')
     bad_rows, good_rows = con.execute(
         'SELECT coalesce(sum("#rows") FILTER (WHERE "#lead" IS NULL), 0), '
         f'coalesce(sum("#rows") FILTER (WHERE "#lead" IS NOT NULL), 0) FROM {ACTIVITY_TABLE}'

@@ -9,8 +9,10 @@ CSV record, a line that is not a JSON object) are returned as problems instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +91,23 @@ class Staging:
     def close(self) -> None:
         self.con.close()
         self.folder.cleanup()
+
+
+@contextlib.contextmanager
+def joins_as_written(con) -> Iterator[None]:
+    """Run the statements inside with DuckDB's joins in the order and on the sides the query writes them
+    (the documented way to force a join order: the left input probes, the right is built). Scoring
+    joins each lead row to its lead's narrow aggregate of events, and DuckDB, going by an estimate of
+    how many leads pass validation, would otherwise build its hash table from the wide lead rows."""
+    present = {name for (name,) in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
+    disabled = [name for name in ("join_order", "build_side_probe_side") if name in present]
+    (before,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+    con.execute("SET disabled_optimizers = " + exp.Literal.string(",".join(filter(None, [before, *disabled])))
+                .sql("duckdb"))
+    try:
+        yield
+    finally:
+        con.execute("SET disabled_optimizers = " + exp.Literal.string(before).sql("duckdb"))
 
 
 def same_file_clash(paths: dict[str, Path]) -> str | None:
