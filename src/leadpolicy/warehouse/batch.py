@@ -29,7 +29,7 @@ from leadpolicy.semantics.leads import (
 )
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import convert_fields, problem
+from leadpolicy.warehouse.conversion import Conversion, convert_fields, problem
 from leadpolicy.warehouse.event_files import (
     ACTIVITY_TABLE,
     EVENTS_TABLE,
@@ -140,12 +140,13 @@ def stage(con, path: Path, fmt: str) -> staging.Staged:
         raise BatchError(str(exc)) from None
 
 
-def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: dict[int, str]) -> None:
-    """`converted` (the `keep` columns, each field's converted value and the error codes), the view
-    `typed` of its good rows and table `bad` (row, field, code, value), each conversion computed
-    once per pass. A column whose type (`column_types`, by input position)
-    already holds its field's values is used as it is; any other is read from its text."""
-    convert_fields(con, ir.fields, plan.field_column, keep, column_types)
+def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: dict[int, str]) -> Conversion:
+    """`converted` (the `keep` columns, each field's converted value and the error codes) and the view
+    `typed` of its good rows, each conversion computed once per pass; the returned conversion's
+    `find_bad` makes table `bad` (row, field, code, value) when some row turns out bad. A column
+    whose type (`column_types`, by input position) already holds its field's values is used as it
+    is; any other is read from its text."""
+    return convert_fields(con, ir.fields, plan.field_column, keep, column_types, find_bad=False)
 
 
 def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
@@ -172,13 +173,15 @@ def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, 
     return f"SELECT {', '.join(parts)} FROM {scored}" + ("" if in_order else f" ORDER BY {ROW}")
 
 
-def write_output(con, select_sql: str, out: Path, fmt: str) -> None:
-    """COPY the query to `out` atomically (a temporary file renamed into place)."""
+def write_output(con, select_sql: str, out: Path, fmt: str) -> int:
+    """COPY the query to `out` atomically (a temporary file renamed into place); returns the rows written."""
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     options = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}[fmt]
     try:
-        con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} ({options})")
+        (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} ({options})"
+                                 ).fetchone()
         os.replace(tmp, out)
+        return int(written)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -198,16 +201,14 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
 
 
 def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
-                 column_types: dict[int, str], lead: LeadId | None = None) -> str:
-    """Convert, reject and score in SQL; returns the query of the scored rows. `lead`: where the
-    lead id that table `events` names is, for a policy that scores activity."""
+                 column_types: dict[int, str], lead: LeadId | None = None) -> tuple[str, Conversion]:
+    """Convert and score in SQL; returns the query of the scored rows, and the conversion that finds
+    the rejected ones. `lead`: where the lead id that table `events` names is, for a policy that
+    scores activity."""
     from leadpolicy.warehouse.sqlgen import compile_sql
 
     ir = policy.ir
-    convert(con, ir, plan, [*keep, lead.column] if lead else keep, column_types)
-    collect_rejects(con, ir, result)
-    (rows,), (bad,) = (con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,) for table in ("raw", "bad_rows"))
-    result.scored = rows - bad
+    conversion = convert(con, ir, plan, [*keep, lead.column] if lead else keep, column_types)
     if ir.activity and lead is not None:
         integer_keys = result.events is not None and result.events.integer_keys
         key = _q(lead.column) if integer_keys else lead.sql  # as table `activity` is keyed
@@ -216,7 +217,7 @@ def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchR
                             activity_table=ACTIVITY_TABLE)
     else:
         query = compile_sql(ir, "duckdb", "typed", now, pretty=False)
-    return f"({query.split(chr(10), 2)[2]})"
+    return f"({query.split(chr(10), 2)[2]})", conversion
 
 
 def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
@@ -318,9 +319,10 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                 raise BatchError(str(exc)) from None
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
         originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
+        conversion = None
         if engine == "duckdb":
-            scored = score_duckdb(policy, stage_db.con, plan, now, result, output_columns(plan, originals),
-                                  staged.column_types, lead)
+            scored, conversion = score_duckdb(policy, stage_db.con, plan, now, result,
+                                              output_columns(plan, originals), staged.column_types, lead)
         else:
             scored = score_python(policy, stage_db.con, plan, now, result, lead_key=lead)
         # Parquet scored in SQL is one scan followed by filters and projections (the generated DuckDB
@@ -328,9 +330,15 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         # no sort.
         in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead)
         with staging.joins_as_written(stage_db.con):
-            write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
-                         out_path, out_fmt)
+            written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
+                                   out_path, out_fmt)
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
+        if conversion is not None:
+            # The rows not written are the bad ones: named only when there are some, in a second pass.
+            result.scored = written
+            if written < staged_rows:
+                conversion.find_bad(stage_db.con)
+                collect_rejects(stage_db.con, policy.ir, result)
         result.read = staged_rows + len(staged.problems)
         if then is not None:
             then(stage_db.con)

@@ -105,11 +105,17 @@ def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Exp
     return out
 
 
-def _conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
+def enum_of(choices: tuple[str, ...]) -> exp.DataType:
+    """The DuckDB ENUM of a `one of` field's choices."""
+    return exp.DataType(this=exp.DataType.Type.ENUM, expressions=[exp.Literal.string(c) for c in dict.fromkeys(choices)])
+
+
+def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> dict[str, exp.Expr]:
     """For field number i read from `source` (a staged text column, or NULL), the expressions of
     three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
     and 'error' (layer 3, from layer 2). Each is computed once per row. Helper columns are named
-    `#t0`, `#b0`, ...: no field and no staged input column can have such a name."""
+    `#t0`, `#b0`, ...: no field and no staged input column can have such a name. `as_enum`: a `one
+    of` value is read as the ENUM of its choices (NULL when it is none of them)."""
     col, kind = source, f.type
     t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
     out: dict[str, exp.Expr] = {
@@ -131,7 +137,14 @@ def _conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Expr]:
             starts_low, blank_text).else_(exp.false())
         out["value"] = col.copy()
         out["final"] = col.copy()
-        if kind == "one of":
+        if kind == "one of" and as_enum:
+            # One hash lookup per value instead of a comparison with each choice; and later comparisons
+            # with a choice compare small integers.
+            out["value"] = exp.TryCast(this=col.copy(), to=enum_of(f.choices))
+            out["final"] = v.copy()
+            outside = exp.Is(this=v.copy(), expression=exp.Null())
+            error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
+        elif kind == "one of":
             outside = exp.not_(is_one_of(col, f.choices))
             error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
     else:
@@ -200,9 +213,10 @@ class Conversion:
 
 def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
                    column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
-                   find_bad: bool = True) -> Conversion:
+                   find_bad: bool = True, enums: bool = False) -> Conversion:
     """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`.
-    Without `find_bad`, the bad rows are left for the caller to find when it knows there are some."""
+    Without `find_bad`, the bad rows are left for the caller to find when it knows there are some.
+    `enums`: `one of` fields read from text hold the ENUM of their choices (see `_conversion`)."""
     converted, good = (_q(prefix + name) for name in ("converted", "typed"))
     sources: list[str | None] = []
     parts = []
@@ -216,7 +230,7 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
         sources.append(name)
         source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
         parts.append(_typed_conversion(i, f, source) if typed else _integer_text_conversion(i, f, source)
-                     if integer_text else _conversion(i, f, source))
+                     if integer_text else _conversion(i, f, source, enums))
     sql = lambda e: e.sql("duckdb")  # noqa: E731
     layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
     layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'
