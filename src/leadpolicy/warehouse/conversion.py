@@ -107,7 +107,8 @@ def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Exp
 
 def enum_of(choices: tuple[str, ...]) -> exp.DataType:
     """The DuckDB ENUM of a `one of` field's choices."""
-    return exp.DataType(this=exp.DataType.Type.ENUM, expressions=[exp.Literal.string(c) for c in dict.fromkeys(choices)])
+    values = [exp.Literal.string(c) for c in dict.fromkeys(choices)]
+    return exp.DataType(this=exp.DataType.Type.ENUM, expressions=values)
 
 
 def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> dict[str, exp.Expr]:
@@ -137,15 +138,14 @@ def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> 
             starts_low, blank_text).else_(exp.false())
         out["value"] = col.copy()
         out["final"] = col.copy()
-        if kind == "one of" and as_enum:
-            # One hash lookup per value instead of a comparison with each choice; and later comparisons
-            # with a choice compare small integers.
-            out["value"] = exp.TryCast(this=col.copy(), to=enum_of(f.choices))
-            out["final"] = v.copy()
-            outside = exp.Is(this=v.copy(), expression=exp.Null())
-            error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
-        elif kind == "one of":
-            outside = exp.not_(is_one_of(col, f.choices))
+        if kind == "one of":
+            outside: exp.Expr = exp.not_(is_one_of(col, f.choices))
+            if as_enum:
+                # One hash lookup per value instead of a comparison with each choice; and later
+                # comparisons with a choice compare small integers.
+                out["value"] = exp.TryCast(this=col.copy(), to=enum_of(f.choices))
+                out["final"] = v.copy()
+                outside = exp.Is(this=v.copy(), expression=exp.Null())
             error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
     else:
         if kind == "yes/no":
