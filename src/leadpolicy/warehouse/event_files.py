@@ -28,7 +28,7 @@ from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ), reason (text): the good rows
-ACTIVITY_TABLE = "activity"  # the rows by lead: `#lead`, `#rows` and the windows (the bad rows: lead NULL)
+ACTIVITY_TABLE = "activity"  # the good rows by lead: `#lead`, `#rows` and the windows
 LEAD_ID = "#id"  # the lead id, keyed as table `activity` is (see `EventStats.integer_keys`), in the leads' typed view
 COLUMNS = ("lead", "event", "at")
 ROW = staging.ROW
@@ -160,23 +160,22 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     lead_key = staging.quoted(lead.column) if integer_keys else lead.sql
     con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at", {reason} AS "reason" '
                 "FROM ev_typed")
-    # One pass: each lead's rows and windows, and the bad rows together under a NULL lead. An event
-    # after `now` reaches no window (its event is NULL there).
+    # One pass over the good rows: each lead's rows and windows. An event after `now` reaches no window
+    # (its event is NULL there). The rows not counted are the bad ones.
     counted = exp.LTE(this=exp.func("epoch_us", exp.column("at", quoted=True)),
                       expression=exp.Literal.number(epoch_us(now))).sql("duckdb")
     windows = "".join(", " + c.sql("duckdb") for c in activity_columns(ir, "duckdb", now))
     key = event_lead if group_key == "lead" else staging.quoted(group_key)
     lead_of_key = '"#key"' if integer_keys else 'CAST("#key" AS VARCHAR)'
     con.execute(f'CREATE TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
-                f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT CASE WHEN NOT "#bad" THEN {key} END '
-                f'AS "#key", CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_converted) GROUP BY "#key")')
+                f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT {key} AS "#key", '
+                f'CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_typed) GROUP BY "#key")')
     # An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
     con.execute(f'CREATE TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
-                f'ANTI JOIN raw ON {lead_key} = "#lead" WHERE "#lead" IS NOT NULL')
-    bad_rows, good_rows = con.execute(
-        'SELECT coalesce(sum("#rows") FILTER (WHERE "#lead" IS NULL), 0), '
-        f'coalesce(sum("#rows") FILTER (WHERE "#lead" IS NOT NULL), 0) FROM {ACTIVITY_TABLE}'
-    ).fetchone()
+                f'ANTI JOIN raw ON {lead_key} = "#lead"')
+    (good_rows,) = con.execute(f'SELECT coalesce(sum("#rows"), 0) FROM {ACTIVITY_TABLE}').fetchone()
+    (staged_rows,) = con.execute("SELECT count(*) FROM ev_raw").fetchone() or (0,)
+    bad_rows = staged_rows - good_rows
     (unmatched_rows,) = con.execute('SELECT coalesce(sum("#rows"), 0) FROM ev_unmatched').fetchone()
     if bad_rows and conversion is not None:
         conversion.find_bad(con)
@@ -188,7 +187,6 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
         for row, lead in unmatched.fetchall():
             stats.rejects.append({"row": int(row), "field": "lead",
                                   "problem": f"no lead with id {lead!r} in {leads_name}"})
-    (staged_rows,) = con.execute("SELECT count(*) FROM ev_raw").fetchone() or (0,)
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
     stats.used = int(good_rows) - int(unmatched_rows)

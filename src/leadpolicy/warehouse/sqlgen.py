@@ -319,11 +319,20 @@ class _SqlGen(Visitor):
                 read = self.field_value(per.name) if isinstance(per, ir.Ref) and per.kind is ir.RefKind.FIELD \
                     else self.operand(per)
                 units_read = exp.Greatest(this=read, expressions=[_lit(0)], ignore_nulls=True)
+                cap = number(cap_points)
+                if isinstance(per, ir.EventCount) or per.kind is ir.RefKind.SCORE:
+                    # A count or a score is a whole number, and never missing: no floor and no NULL, and
+                    # units are never negative, so the points only reach the cap on their own side.
+                    whole = exp.Least(this=units_read, expressions=[_lit(enough)], ignore_nulls=True)
+                    raw = exp.Mul(this=number(rule.points), expression=whole if scale == 0 else exp.cast(
+                        whole, total_type))
+                    terms.append(exp.Least(this=raw, expressions=[cap], ignore_nulls=True) if rule.points >= 0
+                                 else exp.Greatest(this=raw, expressions=[exp.Neg(this=cap)], ignore_nulls=True))
+                    continue
                 floor = exp.Floor(this=exp.Least(this=units_read, expressions=[_lit(Decimal(enough))],
                                                  ignore_nulls=True))
                 units = exp.cast(floor, "BIGINT" if scale == 0 else total_type)
                 raw = exp.Mul(this=number(rule.points), expression=units)
-                cap = number(cap_points)
                 capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True),
                                       expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
                 terms.append(exp.Coalesce(this=capped, expressions=[zero.copy()]))
