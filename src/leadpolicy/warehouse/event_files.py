@@ -167,11 +167,12 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     windows = "".join(", " + c.sql("duckdb") for c in activity_columns(ir, "duckdb", now))
     key = event_lead if group_key == "lead" else staging.quoted(group_key)
     lead_of_key = '"#key"' if integer_keys else 'CAST("#key" AS VARCHAR)'
-    con.execute(f'CREATE TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
+    # TEMP: scratch tables of this run are kept out of the database file, and out of its compression.
+    con.execute(f'CREATE TEMP TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
                 f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT {key} AS "#key", '
                 f'CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_typed) GROUP BY "#key")')
     # An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
-    con.execute(f'CREATE TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
+    con.execute(f'CREATE TEMP TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
                 f'ANTI JOIN raw ON {lead_key} = "#lead"')
     (good_rows,) = con.execute(f'SELECT coalesce(sum("#rows"), 0) FROM {ACTIVITY_TABLE}').fetchone()
     (staged_rows,) = con.execute("SELECT count(*) FROM ev_raw").fetchone() or (0,)
