@@ -204,3 +204,20 @@ def test_typed_parquet_with_events_is_scored_in_file_order_without_a_sort(tmp_pa
         d = POLICY.evaluate({"email": email, "employees": employees, "industry": industry, "source": "webinar"},
                             NOW, events=by_lead.get(lead_id, []))
         assert (d.scores["fit"], d.scores["engagement"], d.stage) == (fit, engagement, stage), lead_id
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_row_of_an_unknown_lead_is_rejected_once_and_counts_add_up(tmp_path, engine):
+    write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
+    rows = [("L9", "email_click", "2026-11-19T10:00:00-05:00"),  # rejected: no such lead
+            ("L1", "email_click", "2026-11-19T10:00:00-05:00"),  # used
+            ("L9", "demo_request", "2026-11-21T10:00:00-05:00"),  # rejected: no such lead (after now too)
+            ("L9", "nope", "2026-11-19T10:00:00-05:00"),  # rejected once: unknown event, and no such lead
+            ("L8", "touch", "2026-11-19T10:00:00-05:00")]  # rejected: no such lead
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], rows)
+    result, _, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                       events=EventInput(tmp_path / "events.csv", "lead_id"))
+    events = result.events
+    assert events is not None and (events.read, events.used, events.rejected) == (5, 1, 4)
+    rejects = [(int(r["row"]), r["field"]) for r in read_csv(events.rejects_path)]
+    assert rejects == [(1, "lead"), (3, "lead"), (4, "event"), (5, "lead")]

@@ -28,7 +28,7 @@ from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ), reason (text): the good rows
-ACTIVITY_TABLE = "activity"  # the good rows by lead: `#lead`, `#rows` and the windows
+ACTIVITY_TABLE = "activity"  # the good rows by lead: `#lead` and the windows
 LEAD_ID = "#id"  # the lead id, keyed as table `activity` is (see `EventStats.integer_keys`), in the leads' typed view
 COLUMNS = ("lead", "event", "at")
 ROW = staging.ROW
@@ -115,10 +115,10 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     """Stage the events file and reject its bad rows; make view `events` of the others and table
     `activity`, the policy's windows per lead (`sqlgen.activity_columns`, by `#lead`).
 
-    The file is read once to check every row and aggregate it by lead; only when that finds a bad
-    row or an unknown lead is it read again, to name them. `lead` says where table `raw` (the
-    leads) holds each lead's id. Raises DataFileError for a file that cannot
-    be used at all.
+    The file is read once to aggregate its good rows by lead and once to count its bad ones; only
+    when there are bad rows or unknown leads is it read again, to name them. `lead` says where
+    table `raw` (the leads) holds each lead's id. Raises DataFileError for a file that cannot be
+    used at all.
     """
     staged = staging.stage(con, path, fmt, table="ev_raw")
     position: dict[str, int] = {}
@@ -160,8 +160,8 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     lead_key = staging.quoted(lead.column) if integer_keys else lead.sql
     con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at", {reason} AS "reason" '
                 "FROM ev_typed")
-    # One pass over the good rows: each lead's rows and windows. An event after `now` reaches no window
-    # (its event is NULL there). The rows not counted are the bad ones.
+    # One pass over the good rows: each lead's windows. An event after `now` reaches no window (its
+    # event is NULL there).
     counted = exp.LTE(this=exp.func("epoch_us", exp.column("at", quoted=True)),
                       expression=exp.Literal.number(epoch_us(now))).sql("duckdb")
     windows = "".join(", " + c.sql("duckdb") for c in activity_columns(ir, "duckdb", now))
@@ -169,25 +169,27 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     lead_of_key = '"#key"' if integer_keys else 'CAST("#key" AS VARCHAR)'
     # TEMP: scratch tables of this run are kept out of the database file, and out of its compression.
     con.execute(f'CREATE TEMP TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
-                f'FROM (SELECT "#key", count(*) AS "#rows"{windows} FROM (SELECT {key} AS "#key", '
+                f'FROM (SELECT "#key"{windows} FROM (SELECT {key} AS "#key", '
                 f'CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_typed) GROUP BY "#key")')
     # An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
-    con.execute(f'CREATE TEMP TABLE ev_unmatched AS SELECT "#lead", "#rows" FROM {ACTIVITY_TABLE} '
+    con.execute(f'CREATE TEMP TABLE ev_unmatched AS SELECT "#lead" FROM {ACTIVITY_TABLE} '
                 f'ANTI JOIN raw ON {lead_key} = "#lead"')
-    (good_rows,) = con.execute(f'SELECT coalesce(sum("#rows"), 0) FROM {ACTIVITY_TABLE}').fetchone()
+    # Counting the bad rows on their own is cheaper than counting every lead's rows in the aggregate.
     (staged_rows,) = con.execute("SELECT count(*) FROM ev_raw").fetchone() or (0,)
-    bad_rows = staged_rows - good_rows
-    (unmatched_rows,) = con.execute('SELECT coalesce(sum("#rows"), 0) FROM ev_unmatched').fetchone()
+    (bad_rows,) = con.execute('SELECT count(*) FROM ev_converted WHERE "#bad"').fetchone()
     if bad_rows and conversion is not None:
         conversion.find_bad(con)
         for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM ev_bad").fetchall():
             stats.rejects.append({"row": int(row), "field": name, "problem": _problem(ir, name, code, value)})
-    if unmatched_rows:
+    unmatched_rows = 0
+    if con.execute("SELECT count(*) FROM ev_unmatched").fetchone()[0]:
         unmatched = con.execute(f'SELECT {ROW}, {event_lead} FROM ev_typed WHERE {event_lead} IN '
-                                '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)')
-        for row, lead in unmatched.fetchall():
+                                '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)').fetchall()
+        unmatched_rows = len(unmatched)
+        for row, lead in unmatched:
             stats.rejects.append({"row": int(row), "field": "lead",
                                   "problem": f"no lead with id {lead!r} in {leads_name}"})
+    good_rows = staged_rows - bad_rows
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
     stats.used = int(good_rows) - int(unmatched_rows)
