@@ -41,6 +41,16 @@ def print_table(rows: list[tuple], header: tuple) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
+def in_turns(ways: dict[str, Callable[[], dict]], runs: int) -> dict[str, list[dict]]:
+    """Each way's results over `runs` rounds, every way once per round: a slow spell of the machine then
+    hits every way alike, where running one way's runs after another's would charge it to the last."""
+    results: dict[str, list[dict]] = {name: [] for name in ways}
+    for _ in range(runs):
+        for name, way in ways.items():
+            results[name].append(way())
+    return results
+
+
 def in_fresh_process(module: str, function: str, *args: str) -> dict:
     """`module.function(*args)` (a module of benchmarks/) run in a new Python process, so its peak memory is
     its own; the function returns a JSON-able dict."""

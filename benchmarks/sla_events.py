@@ -16,12 +16,13 @@ process (so peak memory is the run's own), started by this script.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import in_fresh_process, print_table  # noqa: E402
+from common import in_fresh_process, in_turns, print_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "inbound-b2b.policy"
@@ -162,10 +163,7 @@ def main() -> None:
         path = str(Path(tmp) / "events.parquet")
         generate(Path(path), args.events, args.leads)
         kinds = ("floor", "report", "sql") if not args.sql_only else ("floor", "sql")
-        results: dict[str, list[dict]] = {kind: [] for kind in kinds}
-        for _ in range(args.runs):  # interleaved, so a slow spell of the machine hits every way alike
-            for kind in kinds:
-                results[kind].append(child(kind, path))
+        results = in_turns({kind: functools.partial(child, kind, path) for kind in kinds}, args.runs)
     floor = statistics.median(r["seconds"] for r in results["floor"])
     sql = statistics.median(r["seconds"] for r in results["sql"])
     rows = results["sql"][0]["rows"]

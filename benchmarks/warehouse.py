@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import in_fresh_process, print_table  # noqa: E402
+from common import in_fresh_process, in_turns, print_table  # noqa: E402
 
 child = functools.partial(in_fresh_process, "warehouse")  # each run in a fresh process
 
@@ -186,11 +186,10 @@ def main() -> None:
             src = str(Path(tmp) / f"leads-{n}.parquet")
             generate(Path(src), n)
             hand_out, gen_out = str(Path(tmp) / "hand.parquet"), str(Path(tmp) / "gen.parquet")
-            results: dict[str, list[dict]] = {"hand": [], "generated": [], "pipeline": []}
-            for _ in range(args.runs):
-                results["hand"].append(child("run_sql", "hand", src, hand_out))
-                results["generated"].append(child("run_sql", "generated", src, gen_out))
-                results["pipeline"].append(child("run_pipeline", src, str(Path(tmp) / "scored.parquet")))
+            scored = str(Path(tmp) / "scored.parquet")
+            results = in_turns({"hand": functools.partial(child, "run_sql", "hand", src, hand_out),
+                                "generated": functools.partial(child, "run_sql", "generated", src, gen_out),
+                                "pipeline": functools.partial(child, "run_pipeline", src, scored)}, args.runs)
             check_identical(src, hand_out, gen_out)
             python = child("run_python", src, "")
             base = statistics.median(r["seconds"] for r in results["hand"])

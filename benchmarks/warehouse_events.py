@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import in_fresh_process, print_table  # noqa: E402
+from common import in_fresh_process, in_turns, print_table  # noqa: E402
 
 child = functools.partial(in_fresh_process, "warehouse_events")  # each run in a fresh process
 
@@ -178,11 +178,10 @@ def main() -> None:
         leads, events = str(Path(tmp) / "leads.parquet"), str(Path(tmp) / "events.parquet")
         generate(Path(leads), Path(events), n, m)
         outs = {name: str(Path(tmp) / f"{name}.parquet") for name in ("hand", "generated", "pipeline")}
-        results: dict[str, list[dict]] = {"hand": [], "generated": [], "pipeline": []}
-        for _ in range(args.runs):
-            results["hand"].append(child("run_sql", "hand", leads, events, outs["hand"]))
-            results["generated"].append(child("run_sql", "generated", leads, events, outs["generated"]))
-            results["pipeline"].append(child("run_pipeline", leads, events, outs["pipeline"]))
+        results = in_turns({
+            "hand": functools.partial(child, "run_sql", "hand", leads, events, outs["hand"]),
+            "generated": functools.partial(child, "run_sql", "generated", leads, events, outs["generated"]),
+            "pipeline": functools.partial(child, "run_pipeline", leads, events, outs["pipeline"])}, args.runs)
         check_identical(outs["hand"], outs["generated"])
         check_identical(outs["hand"], outs["pipeline"])
     counted = results["pipeline"][-1]
