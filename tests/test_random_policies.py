@@ -173,3 +173,15 @@ def test_generated_policies_with_activity_decide_alike_in_the_interpreter_compil
     expected = decide("interpreter", policy, leads, now, events=events)
     assert decide("python", policy, leads, now, events=events) == expected
     assert decide("duckdb", policy, leads, now, events=events) == expected
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_generated_policies_with_activity_decide_alike_through_leadpolicy_score(tmp_path_factory, data):
+    policy = _policy_or_skip(data.draw(policies(activity=True), label="policy"))
+    now = data.draw(NOWS, label="now")
+    leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=10), label="leads")
+    events = [data.draw(event_logs(policy, now), label="events") for _ in leads]
+    got = decide("duckdb-batch", policy, leads, now, events=events, folder=tmp_path_factory.mktemp("batch"))
+    assert got == decide("interpreter", policy, leads, now, events=events)
