@@ -137,14 +137,20 @@ def _policy_or_skip(text: str):
     return _from_tree(loaded.policy)
 
 
+def draw_case(data, activity: bool) -> tuple:
+    """(policy, now, leads, each lead's events) for one example."""
+    policy = _policy_or_skip(data.draw(policies(activity=activity), label="policy"))
+    now = data.draw(NOWS, label="now")
+    leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=10), label="leads")
+    events = [data.draw(event_logs(policy, now), label="events") if activity else [] for _ in leads]
+    return policy, now, leads, events
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.filter_too_much])
 @given(st.data())
 def test_generated_policies_decide_alike_in_the_interpreter_compiled_python_and_duckdb(data):
-    text = data.draw(policies(), label="policy")
-    policy = _policy_or_skip(text)
-    leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=12), label="leads")
-    now = data.draw(NOWS, label="now")
+    policy, now, leads, _ = draw_case(data, activity=False)
     expected = decide("interpreter", policy, leads, now)
     assert decide("python", policy, leads, now) == expected
     assert decide("duckdb", policy, leads, now) == expected
@@ -154,10 +160,7 @@ def test_generated_policies_decide_alike_in_the_interpreter_compiled_python_and_
                                                                  HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_generated_policies_with_and_without_activity_decide_alike_on_postgresql(postgres, data):
-    policy = _policy_or_skip(data.draw(policies(activity=data.draw(st.booleans())), label="policy"))
-    now = data.draw(NOWS, label="now")
-    leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=10), label="leads")
-    events = [data.draw(event_logs(policy, now), label="events") if policy.ir.activity else [] for _ in leads]
+    policy, now, leads, events = draw_case(data, activity=data.draw(st.booleans()))
     expected = decide("interpreter", policy, leads, now, events=events)
     assert decide("postgres", policy, leads, now, events=events, postgres=postgres) == expected
 
@@ -166,10 +169,7 @@ def test_generated_policies_with_and_without_activity_decide_alike_on_postgresql
                                                                  HealthCheck.filter_too_much])
 @given(st.data())
 def test_generated_policies_with_activity_decide_alike_in_the_interpreter_compiled_python_and_duckdb(data):
-    policy = _policy_or_skip(data.draw(policies(activity=True), label="policy"))
-    now = data.draw(NOWS, label="now")
-    leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=10), label="leads")
-    events = [data.draw(event_logs(policy, now), label="events") for _ in leads]
+    policy, now, leads, events = draw_case(data, activity=True)
     expected = decide("interpreter", policy, leads, now, events=events)
     assert decide("python", policy, leads, now, events=events) == expected
     assert decide("duckdb", policy, leads, now, events=events) == expected
@@ -179,9 +179,6 @@ def test_generated_policies_with_activity_decide_alike_in_the_interpreter_compil
                                                                  HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_generated_policies_with_activity_decide_alike_through_leadpolicy_score(tmp_path_factory, data):
-    policy = _policy_or_skip(data.draw(policies(activity=True), label="policy"))
-    now = data.draw(NOWS, label="now")
-    leads = data.draw(st.lists(valid_leads(policy), min_size=1, max_size=10), label="leads")
-    events = [data.draw(event_logs(policy, now), label="events") for _ in leads]
+    policy, now, leads, events = draw_case(data, activity=True)
     got = decide("duckdb-batch", policy, leads, now, events=events, folder=tmp_path_factory.mktemp("batch"))
     assert got == decide("interpreter", policy, leads, now, events=events)

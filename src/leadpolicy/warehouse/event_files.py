@@ -189,9 +189,8 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
         for row, lead in unmatched:
             stats.rejects.append({"row": int(row), "field": "lead",
                                   "problem": f"no lead with id {lead!r} in {leads_name}"})
-    good_rows = staged_rows - bad_rows
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
-    stats.used = int(good_rows) - int(unmatched_rows)
+    stats.used = staged_rows - bad_rows - unmatched_rows
     return stats
 
