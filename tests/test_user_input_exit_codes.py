@@ -1,0 +1,79 @@
+"""User input never yields exit 3: every hostile input an audit found, one row each, run as a user
+would run the command. A row names its files (written into a fresh folder), the arguments, the
+exit codes that are right for it (1: problems found in the input, 2: bad usage) and a fragment the
+message must contain, so a row fails both on a traceback and on a vague error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from leadpolicy.cli.main import main
+
+from .conftest import POLICIES
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    argv: list[str]  # "{tmp}" is the row's folder, "{policies}" the repository's policies/
+    expect: frozenset[int]
+    says: str  # a fragment of what the user is told (stdout or stderr), compared ignoring case
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    in_process: bool = True  # False: run `python -m leadpolicy` (for commands that start servers)
+
+
+def _row(name: str, argv: str | list[str], expect: int | tuple[int, ...], says: str,
+         files: dict[str, str | bytes] | None = None, in_process: bool = True) -> Row:
+    codes = frozenset((expect,) if isinstance(expect, int) else expect)
+    return Row(name, argv.split() if isinstance(argv, str) else argv, codes, says, files or {}, in_process)
+
+
+# Each area keeps its own list, so the rows of one area can be edited without touching another's.
+TIME_ROWS: list[Row] = []
+OUTPUT_ROWS: list[Row] = []
+SERVICE_ROWS: list[Row] = []
+FILE_ROWS: list[Row] = []  # samples, approvals and settings files; SQL names
+OTHER_ROWS: list[Row] = []
+
+ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
+
+
+def _expand(argv: list[str], tmp: Path) -> list[str]:
+    return [a.replace("{tmp}", str(tmp)).replace("{policies}", str(POLICIES)) for a in argv]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_user_input_is_never_an_internal_error(row: Row, tmp_path, capsys, monkeypatch):
+    for name, content in row.files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, "utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = _expand(row.argv, tmp_path)
+    if row.in_process:
+        monkeypatch.delenv("LEADPOLICY_DEBUG", raising=False)
+        code = main(argv)
+        captured = capsys.readouterr()
+        out = captured.out + captured.err
+    else:
+        env = {k: v for k, v in os.environ.items() if k != "LEADPOLICY_DEBUG"}
+        result = subprocess.run([sys.executable, "-m", "leadpolicy", *argv], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        code, out = result.returncode, result.stdout + result.stderr
+    assert "Traceback" not in out and "internal error" not in out, out
+    assert code in row.expect, f"exit {code}, expected one of {sorted(row.expect)}:\n{out}"
+    assert row.says.lower() in out.lower(), out
+
+
+def test_every_row_has_a_unique_name():
+    names = [r.name for r in ROWS]
+    assert len(names) == len(set(names))
