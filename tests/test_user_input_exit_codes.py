@@ -39,7 +39,15 @@ TIME_ROWS: list[Row] = []
 OUTPUT_ROWS: list[Row] = []
 SERVICE_ROWS: list[Row] = []
 FILE_ROWS: list[Row] = []  # samples, approvals and settings files; SQL names
-OTHER_ROWS: list[Row] = []
+OTHER_ROWS: list[Row] = [
+    _row("csv with several unterminated quotes", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
+         0, "a quote opened on this line is not closed",
+         files={"leads.csv": 'email,employees\n"a,b@b.io",5\n"x@b.io,5\n"y@b.io,6\nz@b.io,7\n"w,8\nv,9\n'}),
+    _row("csv with unterminated quotes, python engine",
+         "score {policies}/inbound-b2b.policy leads.csv -o out.csv --engine python",
+         0, "read 6, scored 3, rejected 3",
+         files={"leads.csv": 'email,employees\n"a,b@b.io",5\n"x@b.io,5\n"y@b.io,6\nz@b.io,7\n"w,8\nv,9\n'}),
+]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
 

@@ -3,8 +3,9 @@
 Both the batch scorer and the SLA event reader start here, so a row is numbered, read
 and rejected the same way in both. Every cell becomes text in table `raw` under a positional
 name, next to `#row`, its 1-based record number in the file (the CSV header is not a record; a
-CSV record is assumed to be one line). Records DuckDB cannot read at all (a malformed
-CSV record, a line that is not a JSON object) are returned as problems instead.
+CSV record is assumed to be one line, but for a broken quote: see `csv_records`). Records that
+cannot be read at all (a malformed CSV record, a line that is not a JSON object) are returned as
+problems instead.
 """
 
 from __future__ import annotations
@@ -164,29 +165,139 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
         raise DataFileError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
 
 
+CSV_DIALECT = "delim = ',', quote = '\"', escape = '\"', header = false, auto_detect = false"  # RFC 4180, never sniffed
+BROKEN_QUOTE = "UNQUOTED VALUE"  # DuckDB's error type for a quote never closed, or text after a closing quote
+
+
 def _stage_csv(con, path: Path, table: str) -> Staged:
+    """RFC 4180 as written (comma, double quotes; never sniffed, so broken rows cannot change how the
+    rest is read), as wide as the header. A record with a broken quote makes DuckDB read on as one
+    field, so then the file is read record by record instead (`_stage_csv_records`)."""
     # Read without a header, so the header's cells arrive exactly as written (DuckDB would rename
     # "Email" and "email" to "Email" and "email_1"); they are record 0.
+    width = _header_width(path)
     csv_in, errors, line_map = (quoted(f"{table}_{part}") for part in ("csv_in", "reject_errors", "line_map"))
     con.execute(f"CREATE TABLE {csv_in} AS SELECT row_number() OVER () AS \"#n\", * FROM "
-                f"read_csv(?, all_varchar = true, header = false, store_rejects = true, "
+                f"read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width)}, store_rejects = true, "
                 f"rejects_table = {_text(table + '_reject_errors')}, rejects_scan = {_text(table + '_reject_scans')})",
                 [str(path)])
-    inner = [r[0] for r in con.execute(f"DESCRIBE {csv_in}").fetchall()][1:]
-    bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line) FROM {errors} "
-                      "GROUP BY line ORDER BY line").fetchall()
+    bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
+                      f"{_text(BROKEN_QUOTE)}) FROM {errors} GROUP BY line ORDER BY line").fetchall()
+    if any(broken for *_, broken in bad):
+        for helper in (csv_in, errors, quoted(f"{table}_reject_scans")):
+            con.execute(f"DROP TABLE {helper}")
+        return _stage_csv_records(con, path, table)
     problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
-                for line, message, text in bad if int(line) > 1]
+                for line, message, text, _ in bad if int(line) > 1]
     _map_lines(con, csv_in, [int(b[0]) for b in bad], line_map)
     header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} JOIN {line_map} ON k = \"#n\" "
                              "WHERE record = 0").fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    names = [cell if cell not in (None, "") else f"column{i + 1}" for i, cell in enumerate(header_row[0][:-2])]
-    columns = ", ".join(f"{quoted(c)} AS {quoted(text_column(i))}" for i, c in enumerate(inner))
+    names = _header_names(header_row[0][:-2])
+    columns = ", ".join(f"{quoted(f'c{i}')} AS {quoted(text_column(i))}" for i in range(width))
     con.execute(f"CREATE TABLE {quoted(table)} AS SELECT record AS {ROW}, {columns} FROM {csv_in} "
                 f"JOIN {line_map} ON k = \"#n\" WHERE record > 0")
     return Staged(names, problems, False)
+
+
+def _varchar_columns(width: int) -> str:
+    return "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+
+
+def _header_names(cells) -> list[str]:
+    return [cell if cell not in (None, "") else f"column{i + 1}" for i, cell in enumerate(cells)]
+
+
+def _header_width(path: Path) -> int:
+    """How many columns the header record has: the width every record must have."""
+    for _, cells, _ in csv_records(path):
+        if cells is None:
+            break
+        if cells:
+            return len(cells)
+    raise DataFileError(f"{path}: no header line")
+
+
+def _stage_csv_records(con, path: Path, table: str) -> Staged:
+    """The same staging as `_stage_csv`, read record by record (`csv_records`): used once a quote is
+    broken, where DuckDB would read the rest of the file as one field. Good records go through a
+    clean copy of the file (each behind its record number), which DuckDB then reads as it is."""
+    import csv
+
+    records = csv_records(path)
+    header = next((cells for _, cells, _ in records if cells), None)
+    if header is None:
+        raise DataFileError(f"{path}: no header line")
+    width = len(header)
+    problems = []
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ".")
+    descriptor, name = tempfile.mkstemp(".csv", f"{table}-records-", folder if folder.is_dir() else None)
+    copy = Path(name)
+    try:
+        with open(descriptor, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")  # one kind of line end, as a quoted one is
+            for number, cells, why in records:
+                if cells is not None and len(cells) == width:
+                    writer.writerow([number, *cells])
+                elif cells is None or cells:  # a blank line is no record, as DuckDB reads it
+                    why = why or f"Expected Number of Columns: {width} Found: {len(cells or ())}"
+                    problems.append({"row": number, "field": "", "problem": f"malformed CSV record: {why}",
+                                     "raw": ""})
+        columns = ", ".join(f"{quoted(f'c{i + 1}')} AS {quoted(text_column(i))}" for i in range(width))
+        con.execute(f"CREATE TABLE {quoted(table)} AS SELECT CAST(c0 AS BIGINT) AS {ROW}, {columns} "
+                    f"FROM read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width + 1)})", [str(copy)])
+    finally:
+        copy.unlink(missing_ok=True)
+    return Staged(_header_names(header), problems, False)
+
+
+UNCLOSED_QUOTE = ("a quote opened on this line is not closed where its field ends (the line is rejected and "
+                  "reading resumes on the next line)")
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, list[str] | None, str]]:
+    """Each record of a CSV file as (record number, cells, problem), the header being record 0.
+
+    A record that cannot be read (a quote never closed, text after a closing quote, a line that is
+    not UTF-8) is the physical line it starts on: it comes with cells None and the problem, and
+    reading resumes on the line after it, so one broken quote costs one line, not the rest of the
+    file. A blank line is a record of no cells (numbered, as DuckDB numbers it, but not a lead).
+    """
+    import csv
+    from collections import deque
+
+    with open(path, "rb") as handle:
+        pending: deque[bytes] = deque()  # lines read past a broken record's first, to read again
+        taken: list[bytes] = []  # the lines of the record being read
+
+        def lines() -> Iterator[str]:
+            while True:
+                line = pending.popleft() if pending else handle.readline()
+                if not line:
+                    return
+                taken.append(line)
+                yield line.decode("utf-8")
+
+        first = handle.read(3)
+        if first != b"\xef\xbb\xbf":  # a UTF-8 byte order mark is not part of the header
+            handle.seek(0)
+        number = 0
+        reader = csv.reader(lines(), strict=True)
+        while True:
+            taken.clear()
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                pending.extendleft(reversed(taken[1:]))
+                why = "a line that is not UTF-8" if isinstance(exc, UnicodeDecodeError) else UNCLOSED_QUOTE
+                yield number, None, why
+                reader = csv.reader(lines(), strict=True)
+            else:
+                yield number, cells, ""
+            number += 1
 
 
 def _stage_jsonl(con, path: Path, table: str) -> Staged:
