@@ -8,60 +8,29 @@ the policy itself gives (served under `/v1/policies/{id}` and referenced from `/
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hmac
-import json
 import signal
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from leadpolicy.api import LeadError
+from leadpolicy.service.decisions import Decider, Settings, ShuttingDown
+from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.openapi import openapi_document
 from leadpolicy.service.registry import Loaded, Registry
 
-
-@dataclass
-class Settings:
-    paths: list[str]
-    token: str | None = None
-    max_body: int = 1 << 20  # bytes, for one decision
-    max_batch_body: int = 64 << 20  # bytes, for a batch
-    decision_log: Path | None = None
-    log_leads: bool = False
-    lead_id_field: str = "id"
-    poll_seconds: float = 1.0
+__all__ = ["Settings", "create_app"]
 
 
 class BodyTooLarge(Exception):
     pass
-
-
-class Metrics:
-    def __init__(self) -> None:
-        disable_created_metrics()  # one series per counter, not a second one of creation times
-        self.registry = CollectorRegistry()
-        self.requests = Counter("leadpolicy_requests", "HTTP requests by endpoint and status",
-                                ["endpoint", "status"], registry=self.registry)
-        self.latency = Histogram("leadpolicy_request_seconds", "Request latency by endpoint", ["endpoint"],
-                                 registry=self.registry,
-                                 buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0))
-        self.decisions = Counter("leadpolicy_decisions", "Decisions by policy and stage", ["policy", "stage"],
-                                 registry=self.registry)
-        self.reloads = Counter("leadpolicy_reloads", "Policy versions swapped in", ["policy"], registry=self.registry)
-        self.reload_failures = Counter("leadpolicy_reload_failures", "Loads that failed and kept the last good version",
-                                       ["source"], registry=self.registry)
-        self.broken = Gauge("leadpolicy_policy_broken", "1 while a served file's latest edit does not load",
-                            ["source"], registry=self.registry)
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -71,7 +40,7 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
 def create_app(settings: Settings) -> Starlette:
     registry = Registry(settings.paths)
     metrics = Metrics()
-    log_handle = open(settings.decision_log, "a", encoding="utf-8") if settings.decision_log else None  # noqa: SIM115
+    decider = Decider(settings, metrics)
 
     def reload(force: bool = False) -> None:
         for change in registry.reload(force):
@@ -101,8 +70,7 @@ def create_app(settings: Settings) -> Starlette:
             pass  # not the main thread (tests), or no signals here: file changes still reload
         yield
         task.cancel()
-        if log_handle is not None:
-            log_handle.close()
+        await asyncio.to_thread(decider.close)
 
     def authorized(request: Request) -> bool:
         if settings.token is None:
@@ -138,6 +106,8 @@ def create_app(settings: Settings) -> Starlette:
                         response = await handler(request)
                 except BodyTooLarge:
                     response = _error(413, f"the body is larger than {limit} bytes")
+                except ShuttingDown:
+                    response = _error(503, "the service is shutting down")
                 except Exception as exc:  # never crash: the caller gets a 500, the log the reason
                     print(f"leadpolicy serve: {request.url.path}: {type(exc).__name__}: {exc}", flush=True)
                     response = _error(500, "internal error")
@@ -157,70 +127,22 @@ def create_app(settings: Settings) -> Starlette:
             return _error(404, f"no policy {policy_id!r} is served", **({"hint": hint} if hint else {}))
         return loaded
 
-    def decide_one(loaded: Loaded, item: Any) -> tuple[int, dict[str, Any]]:
-        if not isinstance(item, dict) or not isinstance(item.get("lead"), dict):
-            return 400, {"error": 'a request is {"lead": {...}, "events": [...], "now": "...", "explain": false}'}
-        unknown = sorted(set(item) - {"lead", "events", "now", "explain"})
-        if unknown:
-            return 400, {"error": f"unknown request field(s): {', '.join(unknown)}"}
-        policy = loaded.policy
-        try:
-            now = policy._now(item.get("now"))
-        except (ValueError, TypeError) as exc:
-            return 400, {"error": f"now: not an ISO 8601 timestamp ({exc})"}
-        events = item.get("events")
-        if events is not None and not isinstance(events, list):
-            return 400, {"error": "events: a list of {event, at}"}
-        started = time.perf_counter()
-        try:
-            decision = policy.evaluate(item["lead"], now, events=events)
-        except LeadError as exc:
-            return 400, {"error": "invalid lead", "fields": [{"field": e.field, "message": e.message}
-                                                            for e in exc.errors]}
-        out = decision.as_dict(explain=item.get("explain") is True)
-        out["fingerprint"] = policy.fingerprint
-        metrics.decisions.labels(policy.id, decision.stage).inc()
-        if log_handle is not None:
-            record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "policy": policy.id,
-                      "fingerprint": policy.fingerprint, "lead_id": item["lead"].get(settings.lead_id_field),
-                      "decision": {k: out[k] for k in ("scores", "grades", "stage", "owner", "route")},
-                      "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
-            if settings.log_leads:
-                record["lead"] = item["lead"]
-            log_handle.write(json.dumps(record, default=str) + "\n")
-            log_handle.flush()
-        return 200, out
-
     @endpoint("decide", settings.max_body)
     async def decide(request: Request, raw: bytes) -> Response:
         loaded = served(request)
         if isinstance(loaded, Response):
             return loaded
-        try:
-            item = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            return _error(400, f"the body is not JSON: {str(exc)[:200]}")
-        status, out = decide_one(loaded, item)
-        return JSONResponse(out, status_code=status)
+        status, answer = await decider.run(decider.one, loaded, raw)
+        return Response(answer, status_code=status, media_type="application/json")
 
     @endpoint("decide-batch", settings.max_batch_body)
     async def decide_batch(request: Request, raw: bytes) -> Response:
         loaded = served(request)
         if isinstance(loaded, Response):
             return loaded
-        lines = "ndjson" in request.headers.get("content-type", "") or "jsonl" in request.headers.get(
-            "content-type", "")
-        try:
-            items = [json.loads(line) for line in raw.splitlines() if line.strip()] if lines else json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            return _error(400, f"the body is not {'JSON Lines' if lines else 'JSON'}: {str(exc)[:200]}")
-        if not isinstance(items, list):
-            return _error(400, "a batch is a JSON list of requests, or JSON Lines of them")
-        answers = []
-        for index, item in enumerate(items):
-            status, out = decide_one(loaded, item)
-            answers.append(out if status == 200 else {"index": index, **out})
-        return JSONResponse({"policy": loaded.policy.id, "results": answers})
+        kind = request.headers.get("content-type", "")
+        status, answer = await decider.run(decider.batch, loaded, raw, "ndjson" in kind or "jsonl" in kind)
+        return Response(answer, status_code=status, media_type="application/json")
 
     def describe(loaded: Loaded) -> dict[str, Any]:
         entry = registry.entries.get(loaded.source)

@@ -10,6 +10,12 @@ from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter, non_negative_int
 
 
+def positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
 def register(sub) -> None:
     p = sub.add_parser("serve", formatter_class=help_formatter, help="serve decisions over HTTP",
                        description="Serve every policy under PATHS (sources or compiled artifacts) over HTTP: "
@@ -31,8 +37,13 @@ def register(sub) -> None:
     p.add_argument("--lead-id-field", default="id", metavar="FIELD", help="the lead field the log names (default: id)")
     p.add_argument("--max-body", type=non_negative_int, default=1 << 20, metavar="BYTES",
                    help="largest body of one decision (default 1 MiB; larger is 413)")
-    p.add_argument("--max-batch-body", type=non_negative_int, default=64 << 20, metavar="BYTES",
-                   help="largest body of a batch (default 64 MiB)")
+    p.add_argument("--max-batch-body", type=non_negative_int, default=8 << 20, metavar="BYTES",
+                   help="largest body of a batch (default 8 MiB)")
+    p.add_argument("--max-batch-items", type=positive_int, default=10_000, metavar="N",
+                   help="most requests in one batch (default 10000; more is 413)")
+    p.add_argument("--shutdown-grace", type=non_negative_int, default=10, metavar="SECONDS",
+                   help="on SIGTERM, how long requests in flight may take to finish before the server exits "
+                        "(default 10)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,12 +67,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"leadpolicy serve: {args.token_file}: the token is empty", file=sys.stderr)
             return EXIT_USAGE
     settings = {"paths": [str(Path(p).resolve()) for p in args.paths], "token": token, "max_body": args.max_body,
-                "max_batch_body": args.max_batch_body,
+                "max_batch_body": args.max_batch_body, "max_batch_items": args.max_batch_items,
                 "decision_log": str(Path(args.decision_log).resolve()) if args.decision_log else None,
                 "log_leads": args.log_leads, "lead_id_field": args.lead_id_field}
     # Each worker process builds the app from these settings (uvicorn imports the factory by name).
     os.environ["LEADPOLICY_SERVE_SETTINGS"] = json.dumps(settings)
     print(f"leadpolicy serve: http://{args.host}:{args.port}/v1/policies ({args.workers} worker(s))", flush=True)
     uvicorn.run("leadpolicy.service:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers or 1, log_level="warning", access_log=False, loop="auto", http="auto")
+                workers=args.workers or 1, log_level="warning", access_log=False, loop="auto", http="auto",
+                timeout_graceful_shutdown=args.shutdown_grace)
     return EXIT_OK

@@ -1,0 +1,100 @@
+"""Request bodies as JSON: one request, or a batch read item by item, so that a batch over the item
+limit is refused after parsing at most one item more than the limit, whatever its size.
+
+Parsing runs on a decision thread, never on the event loop; a batch is parsed one item at a time
+(`JSONDecoder.raw_decode`), so no single C call holds the interpreter for the whole body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import islice
+from typing import Any, Iterator
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+A_BATCH = "a batch is a JSON list of requests, or JSON Lines of them"
+
+
+class NotJson(ValueError):
+    """A body that is not the JSON it should be; the message says where."""
+
+
+class TooManyItems(Exception):
+    """A batch with more items than the limit."""
+
+
+def parse(raw: bytes) -> Any:
+    """The JSON value of a whole body."""
+    try:
+        return _DECODER.decode(_text(raw))
+    except (ValueError, RecursionError) as exc:
+        raise NotJson(f"the body is not JSON: {str(exc)[:200]}") from None
+
+
+def batch_items(raw: bytes, lines: bool, limit: int) -> list[Any]:
+    """The requests of a batch (a JSON list, or JSON Lines); TooManyItems once more than `limit` are read."""
+    try:
+        items = list(islice(_json_lines(raw) if lines else _json_list(_text(raw)), limit + 1))
+    except RecursionError:
+        raise NotJson("the body is not JSON: nested too deeply") from None
+    if len(items) > limit:
+        raise TooManyItems
+    return items
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotJson(f"the body is not UTF-8 text (byte {exc.start})") from None
+
+
+def _json_lines(raw: bytes) -> Iterator[Any]:
+    start, number = 0, 0
+    while start < len(raw):
+        end = raw.find(b"\n", start)
+        end = len(raw) if end < 0 else end
+        line, start = raw[start:end], end + 1
+        number += 1
+        if line.strip():
+            try:
+                yield _DECODER.decode(_text(line))
+            except ValueError as exc:
+                raise NotJson(f"the body is not JSON Lines: line {number}: {str(exc)[:200]}") from None
+
+
+def _json_list(text: str) -> Iterator[Any]:
+    at = _skip(text, 0)
+    if not text.startswith("[", at):
+        raise NotJson(A_BATCH)
+    at = _skip(text, at + 1)
+    if text.startswith("]", at):
+        _end(text, at + 1)
+        return
+    while True:
+        try:
+            item, at = _DECODER.raw_decode(text, at)
+        except ValueError as exc:
+            raise NotJson(f"the body is not JSON: {str(exc)[:200]}") from None
+        yield item
+        at = _skip(text, at)
+        if text.startswith(",", at):
+            at = _skip(text, at + 1)
+        elif text.startswith("]", at):
+            _end(text, at + 1)
+            return
+        else:
+            raise NotJson(f"the body is not JSON: expected ',' or ']' at character {at + 1}")
+
+
+def _skip(text: str, at: int) -> int:
+    match = _SPACE.match(text, at)
+    return match.end() if match else at
+
+
+def _end(text: str, at: int) -> None:
+    if _skip(text, at) != len(text):
+        raise NotJson(f"the body is not JSON: extra data after the list at character {at + 1}")

@@ -1,0 +1,136 @@
+"""Deciding requests on the decision threads, never on the event loop: one request, or a batch item
+by item, each answer encoded as it is made, and the decision log."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from leadpolicy.api import LeadError
+from leadpolicy.service import bodies
+from leadpolicy.service.metrics import Metrics
+from leadpolicy.service.registry import Loaded
+
+T = TypeVar("T")
+
+DECISION_THREADS = 4  # requests decided at once; more wait their turn, the event loop stays free
+REQUEST_SHAPE = 'a request is {"lead": {...}, "events": [...], "now": "...", "explain": false}'
+
+
+@dataclass
+class Settings:
+    paths: list[str]
+    token: str | None = None
+    max_body: int = 1 << 20  # bytes, for one decision
+    max_batch_body: int = 8 << 20  # bytes, for a batch: fits max_batch_items requests of ~800 bytes
+    max_batch_items: int = 10_000
+    decision_log: Path | None = None
+    log_leads: bool = False
+    lead_id_field: str = "id"
+    poll_seconds: float = 1.0
+
+
+class ShuttingDown(Exception):
+    """The service stopped while a batch was being decided (after the shutdown grace period)."""
+
+
+class Decider:
+    """Decides requests on its own threads and writes the decision log."""
+
+    def __init__(self, settings: Settings, metrics: Metrics):
+        self.settings, self.metrics = settings, metrics
+        self.log = open(settings.decision_log, "a", encoding="utf-8") if settings.decision_log else None  # noqa: SIM115
+        self.log_lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=DECISION_THREADS, thread_name_prefix="leadpolicy-decide")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` on a decision thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work, *args)
+
+    def close(self) -> None:
+        """Stop: batches still running stop at their next item; then the log is closed."""
+        self.stopping.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.log is not None:
+            self.log.close()
+
+    def one(self, loaded: Loaded, raw: bytes) -> tuple[int, bytes]:
+        """The answer to a `decide` body: (status, JSON)."""
+        try:
+            item = bodies.parse(raw)
+        except bodies.NotJson as exc:
+            return 400, _encode({"error": str(exc)})
+        status, out = self.decide(loaded, item)
+        return status, _encode(out)
+
+    def batch(self, loaded: Loaded, raw: bytes, lines: bool) -> tuple[int, bytes]:
+        """The answer to a `decide-batch` body: one answer per request, in order, encoded one by one."""
+        limit = self.settings.max_batch_items
+        try:
+            items = bodies.batch_items(raw, lines, limit)
+        except bodies.NotJson as exc:
+            return 400, _encode({"error": str(exc)})
+        except bodies.TooManyItems:
+            return 413, _encode({"error": f"a batch holds at most {limit} requests (--max-batch-items)"})
+        answers = []
+        for index, item in enumerate(items):
+            if self.stopping.is_set():
+                raise ShuttingDown
+            status, out = self.decide(loaded, item)
+            answers.append(_encode(out if status == 200 else {"index": index, **out}))
+        head = _encode({"policy": loaded.policy.id})[:-1]
+        return 200, head + b',"results":[' + b",".join(answers) + b"]}"
+
+    def decide(self, loaded: Loaded, item: Any) -> tuple[int, dict[str, Any]]:
+        """One request's answer: (200, the decision) or (400, why not)."""
+        if not isinstance(item, dict) or not isinstance(item.get("lead"), dict):
+            return 400, {"error": REQUEST_SHAPE}
+        unknown = sorted(set(item) - {"lead", "events", "now", "explain"})
+        if unknown:
+            return 400, {"error": f"unknown request field(s): {', '.join(unknown)}"}
+        policy = loaded.policy
+        try:
+            now = policy._now(item.get("now"))
+        except (ValueError, TypeError) as exc:
+            return 400, {"error": f"now: not an ISO 8601 timestamp ({exc})"}
+        events = item.get("events")
+        if events is not None and not isinstance(events, list):
+            return 400, {"error": "events: a list of {event, at}"}
+        started = time.perf_counter()
+        try:
+            decision = policy.evaluate(item["lead"], now, events=events)
+        except LeadError as exc:
+            return 400, {"error": "invalid lead", "fields": [{"field": e.field, "message": e.message}
+                                                            for e in exc.errors]}
+        out = decision.as_dict(explain=item.get("explain") is True)
+        out["fingerprint"] = policy.fingerprint
+        self.metrics.decisions.labels(policy.id, decision.stage).inc()
+        if self.log is not None:
+            self._write_log(loaded, item["lead"], out, time.perf_counter() - started)
+        return 200, out
+
+    def _write_log(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> None:
+        policy = loaded.policy
+        record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "policy": policy.id,
+                  "fingerprint": policy.fingerprint, "lead_id": lead.get(self.settings.lead_id_field),
+                  "decision": {k: out[k] for k in ("scores", "grades", "stage", "owner", "route")},
+                  "latency_ms": round(took * 1000, 3)}
+        if self.settings.log_leads:
+            record["lead"] = lead
+        line = json.dumps(record, default=str) + "\n"
+        with self.log_lock:
+            assert self.log is not None
+            self.log.write(line)
+            self.log.flush()
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
