@@ -41,6 +41,7 @@ class Context:
         self.symbols = symbol_table(policy)
         self.teams = set(policy.teams)
         self.stage_names = {s.name for s in policy.stages}
+        self.event_spellings: dict[str, list[str]] = {}  # the spellings of each event name used, by folded name
 
     def report(self, code: str, message: str, node: ast.Node | ast.Span | None, hint: str | None = None) -> None:
         span = node if isinstance(node, ast.Span) else (node.span if node is not None else ast.NO_SPAN)

@@ -17,6 +17,18 @@ def event(ctx: Context, name: str, node: ast.Node) -> None:
     if declared is not None and name not in {e.name for e in declared}:
         ctx.report("unknown-event", f'unknown event "{name}"', node,
                    hint=did_you_mean(name, [e.name for e in declared]) or "declare it in the events block")
+    elif declared is None:
+        spellings = ctx.event_spellings.setdefault(name.casefold(), [])
+        if name not in spellings:  # said once per spelling, where it first appears
+            if spellings:
+                _differs_in_case(ctx, name, spellings[0], node)
+            spellings.append(name)
+
+
+def _differs_in_case(ctx: Context, name: str, first: str, node: ast.Node) -> None:
+    # DuckDB's identifiers ignore case, so its event ENUM and columns would merge the two.
+    ctx.report("duplicate-name", f'event "{name}" differs from "{first}" only in case', node,
+               hint="SQL engines do not tell them apart: use one spelling")
 
 
 def window(ctx: Context, days: Decimal, node: ast.Node) -> None:
@@ -35,10 +47,12 @@ def events(ctx: Context) -> None:
         ctx.report("duplicate-block", "a second events block", extra, hint="declare every event in one block")
     seen: dict[str, ast.EventDecl] = {}
     for decl in ctx.policy.events or ():
-        first = seen.setdefault(decl.name, decl)
-        if first is not decl:
+        first = seen.setdefault(decl.name.casefold(), decl)
+        if first is not decl and first.name == decl.name:
             ctx.report("duplicate-name", f'event "{decl.name}" is declared twice', decl,
                        hint=f"first declared on line {first.span.line}")
+        elif first is not decl:
+            _differs_in_case(ctx, decl.name, first.name, decl)
     for sla in ctx.policy.slas:
         for item in sla.items:
             for name in _sla_events(item):
