@@ -3,11 +3,17 @@
 A changed file is loaded and checked in full before it replaces anything; a broken edit never
 replaces the last good version, which goes on serving while the failure and its diagnostics are
 shown. Each swap is one assignment of an immutable entry, so a request sees one version whole.
+
+A served file whose real path (links followed) leaves the served paths is refused, and no error
+ever shows a file's content: a diagnostic is `FILE:LINE:COL: code: what the code means`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import stat as stat_kind
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +22,15 @@ from typing import Sequence
 from leadpolicy.api import Policy, PolicyError, load
 
 SERVED_SUFFIXES = (".policy", ".json")
+CHECK_HINT = "run `leadpolicy check` on the file for the details"
+
+
+class Refused(Exception):
+    """A served file that cannot be loaded; `lines` say why without quoting the file."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__(lines[0])
+        self.lines = lines
 
 
 @dataclass(frozen=True)
@@ -67,14 +82,35 @@ class Registry:
         return any(resolved == root or (root.is_dir() and resolved.is_relative_to(root)) for root in self.roots)
 
     def files(self) -> list[Path]:
+        """The files served, as found (links not followed): the files named, and every policy and
+        artifact under the folders named, but none in or named like a hidden (dot) folder or file, as a
+        Kubernetes ConfigMap's `..data` and its versions are."""
         found: list[Path] = []
         for root in self.roots:
             if root.is_dir():
-                found += sorted(p.resolve() for p in root.rglob("*") if p.is_file() and p.suffix in SERVED_SUFFIXES
-                                and not p.name.endswith(".schema.json"))
+                found += sorted(p for p in root.rglob("*") if p.suffix in SERVED_SUFFIXES
+                                and not p.name.endswith(".schema.json")
+                                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                                and p.is_file())
             elif root.is_file():
                 found.append(root)
         return found
+
+    def read(self, path: Path) -> bytes:
+        """A served file's bytes, from the file its real path names once opened; Refused when that
+        lies outside the served paths or is not a regular file."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise Refused([f"{path}: cannot be read ({exc.strerror})"]) from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat_kind.S_ISREG(os.fstat(fd).st_mode):
+                raise Refused([f"{path}: not a regular file"])
+            opened = f"/proc/self/fd/{fd}"
+            real = Path(os.readlink(opened)) if os.path.islink(opened) else path.resolve()
+            if not self.inside(real):
+                raise Refused([f"{path}: refused: a link to a file outside the served paths"])
+            return handle.read()
 
     def reload(self, force: bool = False) -> list[Change]:
         """Read every new or changed file (all of them with `force`); returns what changed."""
@@ -104,13 +140,12 @@ class Registry:
         now = dt.datetime.now(dt.timezone.utc)
         known = entry.current.policy.id if entry.current else None
         try:
-            policy = load(entry.source)
-        except PolicyError as exc:
+            policy = self._policy(entry.source)
+        except Refused as exc:
             entry.failed_at = now
-            entry.error = [line for line in str(exc).splitlines() if line.strip()]
+            entry.error = exc.lines
             kept = f"; still serving {entry.current.policy.version}" if entry.current else ""
-            return Change(entry.source, "failed", known,
-                          f"{entry.source}: not loaded{kept}: {entry.error[0] if entry.error else 'error'}")
+            return Change(entry.source, "failed", known, f"{entry.source}: not loaded{kept}: {entry.error[0]}")
         other = self.by_id.get(policy.id)
         if other is not None and other.source != entry.source:
             entry.failed_at = now
@@ -124,6 +159,28 @@ class Registry:
         self.by_id = {**self.by_id, policy.id: loaded}
         return Change(entry.source, "swapped" if swapped else "loaded", policy.id,
                       f"{entry.source}: serving {policy.id} {policy.version} ({policy.fingerprint[:19]})")
+
+    def _policy(self, path: Path) -> Policy:
+        """The policy a served file holds; Refused, with content-free diagnostics, when it has errors."""
+        raw = self.read(path)
+        if path.suffix == ".json":
+            return _artifact(path, raw)
+        from leadpolicy.api import _from_tree
+        from leadpolicy.language.diagnostics import CODES
+        from leadpolicy.language.loader import load_policy_text
+
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Refused([f"{path}: unreadable-file: {CODES['unreadable-file'][1]}"]) from None
+        if "\x00" in text:
+            raise Refused([f"{path}: unreadable-file: {CODES['unreadable-file'][1]}"])
+        loaded = load_policy_text(text, str(path))
+        errors = sorted((d for d in loaded.diagnostics if d.is_error), key=lambda d: d.sort_key())
+        if errors or loaded.policy is None:
+            raise Refused([(f"{d.file}:{d.span.line}:{d.span.column}" if d.span.line else d.file)
+                           + f": {d.code}: {CODES[d.code][1]}" for d in errors] + [CHECK_HINT])
+        return _from_tree(loaded.policy)
 
     def _approval(self, source: Path, policy: Policy) -> str:
         """The approval status from the approvals file beside a source policy, read only when it is served."""
@@ -139,3 +196,18 @@ class Registry:
         if problems:
             return "unknown"
         return status(policy.tree, approvals, samples_fingerprint(source))[0]
+
+
+def _artifact(path: Path, raw: bytes) -> Policy:
+    """A compiled artifact's policy; Refused naming only where the JSON breaks, or that it is no artifact."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise Refused([f"{path}:{exc.lineno}:{exc.colno}: not JSON"]) from None
+    except (ValueError, RecursionError):
+        raise Refused([f"{path}: not JSON (not UTF-8, or nested too deeply)"]) from None
+    try:
+        return load(data)
+    except PolicyError:
+        raise Refused([f"{path}: not a valid compiled policy (its format, schema or fingerprint does not "
+                       "check out); leadpolicy.load() on the file says why"]) from None
