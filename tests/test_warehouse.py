@@ -203,7 +203,7 @@ def test_a_missing_required_column_rejects_every_row(tmp_path):
 
 
 def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
-    import leadpolicy.warehouse.batch as batch
+    import leadpolicy.outputs as outputs
 
     source = tmp_path / "leads.csv"
     write_csv(source, ["email"], [["a@b.io"]])
@@ -213,7 +213,7 @@ def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch.os, "replace", broken)
+    monkeypatch.setattr(outputs.os, "replace", broken)
     with pytest.raises(KeyboardInterrupt):
         run(POLICY_OBJECTS["inbound-b2b"], source, out, NOW)
     assert out.read_text() == "previous good output\n"

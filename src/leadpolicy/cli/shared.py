@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 
 def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
@@ -176,16 +176,21 @@ def parse_now(text: str | None, timezone: str) -> dt.datetime:
     return parse_timestamp(text, ZoneInfo(timezone))
 
 
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[IO[str]]:
-    """A text file written beside `path` and renamed into place only when the block succeeds."""
-    if not path.parent.is_dir():
-        raise OSError(f"{path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def atomic_output(path: Path) -> contextlib.AbstractContextManager[IO[str]]:
+    """A text file that replaces `path` only when the block succeeds (in place for a device or FIFO)."""
+    from leadpolicy.outputs import text_output
+
+    return text_output(path)
+
+
+def outputs_refused(command: str, outputs: dict[str, Any], inputs: dict[str, Any]) -> bool:
+    """Whether an output cannot be written (one of the inputs, another output, a folder, ...): says why on
+    stderr, so the command stops with bad usage before any work."""
+    from leadpolicy.outputs import OutputError, check_outputs
+
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            yield handle
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        check_outputs(outputs, inputs)
+    except OutputError as exc:
+        print(f"leadpolicy {command}: {exc}", file=sys.stderr)
+        return True
+    return False

@@ -126,9 +126,9 @@ def approve(policy_file: str | Path, policy: ast.Policy, team: str, by: str,
     record = Approval(team, person, policy.version, fingerprint(policy), at, samples_fingerprint(policy_file))
     data = {"policy": policy.id, "approvals": [a.as_dict() for a in approvals] + [record.as_dict()]}
     text = HEADER.format(name=Path(policy_file).name) + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(path)
+    from leadpolicy.outputs import write_text
+
+    write_text(path, text)
     return path, record
 
 

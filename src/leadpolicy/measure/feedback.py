@@ -110,7 +110,8 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         result, _, _ = run(policy, data.leads, decided, data.as_of, data.engine,
                            rejects=data.rejects_folder / f"{data.leads.stem}.rejects.csv",
                            events=EventInput(data.events, data.id_column,
-                                             rejects=data.rejects_folder / f"{data.events.stem}.rejects.csv"),
+                                             rejects=data.rejects_folder / f"{data.events.stem}.rejects.csv",
+                                             one_row_per_lead=True),
                            then=attach)
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None

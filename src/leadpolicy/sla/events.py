@@ -186,7 +186,9 @@ class EventReader:
 
 def write_rejects(path: str | Path, rejects: list[Reject]) -> None:
     """Rejected rows as CSV: row, field, problem and the row's values."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    from leadpolicy.outputs import text_output
+
+    with text_output(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=list(REJECT_COLUMNS))
         writer.writeheader()
         for r in sorted(rejects, key=lambda r: r.row):

@@ -47,6 +47,10 @@ def _classname(file: str) -> str:
 
 
 def write_junit(path: str | Path, runs) -> None:
+    """The report, replacing `path` only once it is whole (see leadpolicy.outputs)."""
+    from leadpolicy.outputs import replacing
+
     tree = ET.ElementTree(junit_xml(runs))
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    with replacing(path) as tmp:
+        tree.write(tmp, encoding="utf-8", xml_declaration=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Callable
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.outputs import OutputError, check_outputs, replacing, text_output
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
     LeadReader,
@@ -71,6 +71,7 @@ class EventInput:
     id_column: str = "id"
     format: str | None = None
     rejects: Path | None = None  # default: EVENTS_NAME.rejects.csv beside the output
+    one_row_per_lead: bool = False  # measuring (feedback, backtest): rows sharing an id, or with none, are rejected
 
 
 def file_format(path: Path, given: str | None = None) -> str:
@@ -174,30 +175,20 @@ def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, 
 
 
 def write_output(con, select_sql: str, out: Path, fmt: str) -> int:
-    """COPY the query to `out` atomically (a temporary file renamed into place); returns the rows written."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    """COPY the query to `out` (replaced atomically, or written in place for a device or FIFO); returns the
+    rows written."""
     options = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}[fmt]
-    try:
+    with replacing(out) as tmp:
         (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} ({options})"
                                  ).fetchone()
-        os.replace(tmp, out)
-        return int(written)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    return int(written)
 
 
 def write_rejects(path: Path, rejects: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["row", "field", "problem"])
-            writer.writeheader()
-            writer.writerows(sorted(rejects, key=lambda r: (r["row"], r["field"])))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with text_output(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=["row", "field", "problem"])
+        writer.writeheader()
+        writer.writerows(sorted(rejects, key=lambda r: (r["row"], r["field"])))
 
 
 def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
@@ -289,15 +280,12 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         raise BatchError(f"the policy scores what leads did ({policy.ir.activity[0].text}); give the events "
                          "file with --events")
     in_fmt = file_format(source, in_format)
-    out_path = Path(out) if out else Path(source.stem + ".scored" + source.suffix)
+    files = output_files(source, out, rejects, events)
+    out_path, rejects_path, event_rejects = files.output, files.rejects, files.events_rejects
     out_fmt = file_format(out_path)
-    rejects_path = Path(rejects) if rejects else out_path.with_name(source.stem + ".rejects.csv")
-    files = {"the input": source, "the output": out_path, "the rejects file": rejects_path}
     if events is not None:
         events_fmt = file_format(events.path, events.format)
-        event_rejects = events.rejects or out_path.with_name(events.path.stem + ".rejects.csv")
-        files |= {"the events file": events.path, "the events rejects file": event_rejects}
-    check_paths(files)
+    check_paths(files.named(), {"the input": source, "the events file": events.path if events else None})
     stage_db = staging.Staging(policy.ir.timezone, progress and engine == "duckdb")
     result = BatchResult()
     try:
@@ -308,7 +296,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         for warning in plan.warnings:
             if on_warning is not None:
                 on_warning(f"{source}: {warning}")
-        lead = None
+        lead, removed = None, 0
         if events is not None:
             try:
                 index = lead_id_column(staged.columns, events.id_column, source)
@@ -317,6 +305,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                                              now)
             except staging.DataFileError as exc:
                 raise BatchError(str(exc)) from None
+            if events.one_row_per_lead:
+                removed = reject_repeated_ids(stage_db.con, lead, staged.columns[index], result)
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
         originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
         conversion = None
@@ -328,7 +318,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         # Parquet scored in SQL is one scan followed by filters and projections (the generated DuckDB
         # query has no join unless it reads events), which DuckDB guarantees keep the file's row order:
         # no sort.
-        in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead)
+        in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead) and not removed
         with staging.joins_as_written(stage_db.con):
             written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
                                    out_path, out_fmt)
@@ -339,7 +329,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
             if written < staged_rows:
                 conversion.find_bad(stage_db.con)
                 collect_rejects(stage_db.con, policy.ir, result)
-        result.read = staged_rows + len(staged.problems)
+        result.read = staged_rows + len(staged.problems) + removed
         if then is not None:
             then(stage_db.con)
     finally:
@@ -351,7 +341,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         counted = result.events
         if counted.read != counted.used + counted.rejected:
             raise BatchError(f"internal count mismatch: {counted.summary()}")
-        if counted.rejects:
+        if counted.rejects and event_rejects is not None:
             counted.rejects_path = event_rejects
             write_rejects(event_rejects, counted.rejects)
     if not result.rejects:
@@ -360,14 +350,57 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     return result, out_path, rejects_path
 
 
-def check_paths(files: dict[str, Path]) -> None:
+@dataclass(frozen=True)
+class OutputFiles:
+    """The files a scoring run writes: the scored leads and the rejected rows of leads and of events."""
+
+    output: Path
+    rejects: Path
+    events_rejects: Path | None
+
+    def named(self) -> dict[str, Path | None]:
+        return {"the output (-o)": self.output, "the rejects file (--rejects)": self.rejects,
+                "the events rejects file (--events-rejects)": self.events_rejects}
+
+
+def output_files(source: Path, out: str | Path | None, rejects: str | Path | None,
+                 events: EventInput | None) -> OutputFiles:
+    """The output (default: LEADS_NAME.scored.<same format> here) and the rejects files (default: beside it)."""
+    out_path = Path(out) if out else Path(source.stem + ".scored" + source.suffix)
+    rejects_path = Path(rejects) if rejects else out_path.with_name(source.stem + ".rejects.csv")
+    event_rejects = None if events is None else (events.rejects or out_path.with_name(events.path.stem
+                                                                                     + ".rejects.csv"))
+    return OutputFiles(out_path, rejects_path, event_rejects)
+
+
+def reject_repeated_ids(con, lead: LeadId, id_name: str, result: BatchResult) -> int:
+    """Where a row is a lead (feedback, backtest), a lead is measured once: every row whose id another row
+    also has, or that has none, is rejected, and `raw` becomes the other rows (a view over `raw_all`).
+    Returns how many rows were taken out."""
+    found = con.execute(
+        f"SELECT {ROW}, id, list({ROW}) OVER (PARTITION BY id) FROM (SELECT {ROW}, {lead.sql} AS id FROM raw) "
+        f"QUALIFY coalesce(id, '') = '' OR count(*) OVER (PARTITION BY id) > 1 ORDER BY {ROW}").fetchall()
+    if not found:
+        return 0
+    for row, key, rows in found:
+        others = sorted(r for r in rows if r != row)
+        problem = ("has no lead id, so neither its events nor its outcome can be found" if not key else
+                   f"lead id {key!r} is also on row{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}: "
+                   "a lead is measured once, so every row of a repeated id is rejected")
+        result.rejects.append({"row": int(row), "field": id_name, "problem": problem})
+    (views,) = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw'").fetchone() or (0,)
+    con.execute(f"ALTER {'VIEW' if views else 'TABLE'} raw RENAME TO raw_all")
+    con.execute("CREATE TABLE repeated_rows AS SELECT unnest(?::BIGINT[]) AS r", [[row for row, *_ in found]])
+    con.execute(f"CREATE VIEW raw AS SELECT * FROM raw_all WHERE {ROW} NOT IN (SELECT r FROM repeated_rows)")
+    return len(found)
+
+
+def check_paths(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
     """Refuse runs that would overwrite their own input, or write two outputs to one file."""
-    for what, path in files.items():
-        if what != "the input" and what != "the events file" and not path.parent.is_dir():
-            raise BatchError(f"{path}: the folder of {what} ({path.parent}) does not exist")
-    clash = staging.same_file_clash(files)
-    if clash:
-        raise BatchError(f"{clash}; name another with -o, --rejects or --events-rejects")
+    try:
+        check_outputs(outputs, inputs)
+    except OutputError as exc:
+        raise BatchError(str(exc)) from None
 
 
 def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | None = None) -> dict[str, dict]:

@@ -36,8 +36,13 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from leadpolicy.cli.commands.test import repository_files
+    from leadpolicy.cli.shared import outputs_refused
     from leadpolicy.governance.ci import fmt_diagnostics, github_annotations, sarif
+    from leadpolicy.outputs import write_text
 
+    if outputs_refused("ci", {"the SARIF log (--sarif)": args.sarif}, repository_files(args.paths)):
+        return EXIT_USAGE
     extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
     check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
                                     allow_untested=False, strict=False, require_approvals=not args.skip_approvals,
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         for line in github_annotations(collected["diags"], collected["runs"]):
             print(line)
     if args.sarif:
-        Path(args.sarif).write_text(json.dumps(sarif(collected["diags"], collected["runs"]), indent=2), "utf-8")
+        write_text(args.sarif, json.dumps(sarif(collected["diags"], collected["runs"]), indent=2))
         print(f"wrote {args.sarif}")
     if args.backtest:
         backtested = _backtests(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -10,8 +11,10 @@ from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, date_arg, help_formatter
 from leadpolicy.cli.shared import (
     load_or_report,
+    outputs_refused,
     parse_now,
 )
+from leadpolicy.outputs import write_text
 
 
 def register(sub) -> None:
@@ -51,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
 
+    if args.output:
+        with contextlib.suppress(OSError):  # -o build/x.json makes build/; a folder that cannot be made is refused next
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        if outputs_refused("compile", {"the output (-o)": args.output}, {"the policy": args.policy}):
+            return EXIT_USAGE
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -60,11 +68,16 @@ def run(args: argparse.Namespace) -> int:
             print("leadpolicy compile: --sla needs --target sql and --events-table (--since and --order-column "
                   "go with --sla)", file=sys.stderr)
             return EXIT_USAGE
-        from leadpolicy.warehouse.sla_compile import compile_sla
+        from leadpolicy.warehouse.sla_compile import compile_sla, since_problem
         from leadpolicy.warehouse.sla_sql import SlaSqlError
 
+        now = parse_now(args.now, loaded.policy.timezone)
+        problem = since_problem(policy.ir, now, args.since)
+        if problem is not None:
+            print(f"leadpolicy compile: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         try:
-            text = compile_sla(policy.ir, args.sla, args.dialect, parse_now(args.now, loaded.policy.timezone),
+            text = compile_sla(policy.ir, args.sla, args.dialect, now,
                                args.events_table, args.table, args.id_column, args.since, args.order_column)
         except (SlaSqlError, ValueError) as exc:
             print(f"leadpolicy compile: {exc}", file=sys.stderr)
@@ -82,10 +95,7 @@ def run(args: argparse.Namespace) -> int:
         text = policy.artifact_json() if args.target == "artifact" else policy.python_source
     if args.output:
         out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text, "utf-8")
-        tmp.replace(out)  # atomic: never a half-written artifact
+        write_text(out, text)  # atomic: never a half-written artifact
         print(f"wrote {out} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
     else:
         sys.stdout.write(text)

@@ -65,7 +65,9 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(text, "utf-8")
+        from leadpolicy.outputs import write_text
+
+        write_text(output, text)
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -82,15 +84,27 @@ def _check_files(args: argparse.Namespace) -> bool:
     return True
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
+    """The report and the rejects files (for leads and for events, in the rejects folder)."""
+    folder = Path(args.rejects_folder)
+    return {"the report (-o)": Path(args.output) if args.output else None,
+            "the leads' rejects file": folder / f"{Path(args.leads).stem}.rejects.csv",
+            "the events' rejects file": folder / f"{Path(args.events).stem}.rejects.csv"}
+
+
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import _from_tree
-    from leadpolicy.cli.shared import policy_from
+    from leadpolicy.cli.shared import outputs_refused, policy_from
     from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
     from leadpolicy.warehouse.batch import BatchError
 
     if not _check_files(args):
         return EXIT_USAGE
     specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
+    if outputs_refused(args.command, _outputs(args), {**{f"the policy {spec}": spec for spec in specs},
+                                                      "the leads file (--leads)": args.leads,
+                                                      "the events file (--events)": args.events}):
+        return EXIT_USAGE
     loaded = [policy_from(spec, args.command) for spec in specs]
     if any(item is None for item in loaded):
         return EXIT_PROBLEMS

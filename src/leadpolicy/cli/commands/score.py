@@ -11,6 +11,7 @@ from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     load_or_report,
+    outputs_refused,
     parse_now,
 )
 
@@ -54,8 +55,15 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
-    from leadpolicy.warehouse.batch import BatchError, EventInput, run
+    from leadpolicy.warehouse.batch import BatchError, EventInput, output_files, run
 
+    events = None if args.events is None else EventInput(
+        Path(args.events), args.id_column, args.events_format,
+        Path(args.events_rejects) if args.events_rejects else None)
+    outputs = output_files(Path(args.leads), args.output, args.rejects, events).named()
+    if outputs_refused("score", outputs, {"the policy": args.policy, "the leads file": args.leads,
+                                          "the events file (--events)": args.events}):
+        return EXIT_USAGE
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -65,9 +73,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy score: the policy scores what leads did ({policy.ir.activity[0].text}); give the "
               "events file with --events FILE", file=sys.stderr)
         return EXIT_USAGE
-    events = None if args.events is None else EventInput(
-        Path(args.events), args.id_column, args.events_format,
-        Path(args.events_rejects) if args.events_rejects else None)
     progress = sys.stderr.isatty() and not os.environ.get("CI")
     from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 

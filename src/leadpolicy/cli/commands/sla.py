@@ -12,6 +12,7 @@ from leadpolicy.cli.flags import add_now, date_arg, help_formatter
 from leadpolicy.cli.shared import (
     atomic_output,
     load_or_report,
+    outputs_refused,
     parse_now,
 )
 
@@ -77,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.warehouse.sqlgen import UnsupportedError
     from leadpolicy.warehouse.staging import DataFileError
 
+    target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")
+    outputs = {"the rejects file (--rejects)": target, "the details file (--details)": args.details}
+    inputs = {"the policy": args.policy, "the event log": args.events, "the leads file (--leads)": args.leads}
+    if outputs_refused("sla", outputs, inputs):
+        return EXIT_USAGE
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -85,14 +91,6 @@ def run(args: argparse.Namespace) -> int:
     policy = lower(loaded.policy)
     now = parse_now(args.now, policy.timezone)
     date_from, date_to = args.date_from, args.date_to
-    target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")
-    outputs = {"the event log": args.events, "the rejects file": target, "the details file": args.details}
-    from leadpolicy.warehouse.staging import same_file_clash
-
-    clash = same_file_clash({k: Path(v) for k, v in outputs.items() if v is not None})
-    if clash:
-        print(f"leadpolicy sla: {clash}", file=sys.stderr)
-        return EXIT_USAGE
     try:
         report = None
         if engine_for(args.engine, Path(args.events)) == "duckdb":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
 from leadpolicy.cli.shared import (
     coverage_diagnostics,
+    outputs_refused,
     print_case_failures,
     print_coverage,
     print_diagnostics,
@@ -30,10 +32,22 @@ def register(sub) -> None:
     p.add_argument("-k", dest="pattern", metavar="TEXT", help="only cases whose name contains TEXT")
 
 
+def repository_files(paths: list[str]) -> dict[str, Path]:
+    """The files a run over `paths` reads (policies, samples, approvals), which no output may replace."""
+    from leadpolicy.governance.approvals import approvals_path
+    from leadpolicy.language.loader import discover, samples_for
+
+    policies, samples, _ = discover(paths)
+    files = [*policies, *samples, *(samples_for(p) for p in policies), *(approvals_path(p) for p in policies)]
+    return {f"the input {path}": path for path in dict.fromkeys(files)}
+
+
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.language import ast
     from leadpolicy.testing.harness import run_samples
 
+    if outputs_refused("test", {"the JUnit report (--junit)": args.junit}, repository_files(args.paths)):
+        return EXIT_USAGE
     paths, problems = samples_paths(args.paths)
     runs = [run_samples(p) for p in paths]
     if args.pattern:

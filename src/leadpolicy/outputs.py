@@ -1,0 +1,87 @@
+"""Files a command writes: checked before any work, never one of its inputs, replaced atomically.
+
+Every command names its inputs and outputs to `check_outputs` before it starts, so a bad output
+path is bad usage (exit 2) and nothing has been written yet. An output is refused when it is one
+of the inputs or another output (by resolved path or by inode, so symbolic and hard links are
+caught). A file is written under a temporary name beside it and renamed over it only when the
+whole content is written. Writing through a symbolic link writes the file it points to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class OutputError(ValueError):
+    """An output that cannot be written (bad usage); the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class _File:
+    """What a path names: its resolved path, and for an existing file its device, inode and mode."""
+
+    real: Path
+    inode: tuple[int, int] | None
+    mode: int | None
+
+    @classmethod
+    def of(cls, path: PathLike) -> "_File":
+        real = Path(os.path.realpath(path))
+        try:
+            info = os.stat(real)
+        except OSError:
+            return cls(real, None, None)
+        return cls(real, (info.st_dev, info.st_ino), info.st_mode)
+
+    def same_as(self, other: "_File") -> bool:
+        return self.real == other.real or (self.inode is not None and self.inode == other.inode)
+
+
+def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, PathLike | None] | None = None
+                  ) -> None:
+    """Raise OutputError unless every output (what -> path; None: not written) can be written without
+    touching an input or another output. `what` names the file for the user: "the rejects file (--rejects)"."""
+    seen = [(what, _File.of(path)) for what, path in (inputs or {}).items() if path is not None]
+    for what, path in outputs.items():
+        if path is None:
+            continue
+        file = _File.of(path)
+        if not (file.mode is not None and stat.S_ISCHR(file.mode)):  # /dev/null may be named twice
+            for other_what, other in seen:
+                if file.same_as(other):
+                    raise OutputError(f"{path}: {what} would be the same file as {other_what}; name another file")
+        seen.append((what, file))
+
+
+@contextlib.contextmanager
+def replacing(path: PathLike) -> Iterator[Path]:
+    """A path to write the whole new content of `path` to: a temporary file beside it, renamed over it
+    when the block ends without an error."""
+    file = _File.of(path)
+    tmp = file.real.with_name(f".{file.real.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, file.real)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def text_output(path: PathLike) -> Iterator[IO[str]]:
+    """A UTF-8 text file (newlines as written) that replaces `path` as `replacing` does."""
+    with replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        yield handle
+
+
+def write_text(path: PathLike, text: str) -> None:
+    with text_output(path) as handle:
+        handle.write(text)
