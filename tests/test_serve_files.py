@@ -53,3 +53,79 @@ def _meaning(code: str) -> str:
     from leadpolicy.language.diagnostics import CODES
 
     return CODES[code][1]
+
+
+LEAD = {"lead": {"email": "a@bigsoft.io", "employees": 1200}}
+
+
+def _served(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(POLICIES / f"{name}.policy", folder / f"{name}.policy")
+
+
+def _version(server: Server, policy: str = "inbound-b2b") -> str | int:
+    """The version that decides, or the status when none does."""
+    status, out = server.decide(policy, LEAD)
+    return out["version"] if status == 200 else status
+
+
+def test_a_moved_policy_file_goes_on_serving_from_its_new_name(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    server = Server(folder)
+    try:
+        (folder / "inbound-b2b.policy").rename(folder / "b2b.policy")
+        assert _eventually(lambda: [p["source"] for p in _listing(server)["policies"]] == ["b2b.policy"], 3.0)
+        assert _version(server) == "2.1.0" and server.call("GET", "/readyz")[0] == 200
+        assert _listing(server)["not_loaded"] == []
+    finally:
+        server.stop()
+
+
+def test_an_id_a_file_no_longer_defines_is_dropped_and_free_for_another_file(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b", "inbound-activity")
+    source = (POLICIES / "inbound-b2b.policy").read_text()
+    server = Server(folder)
+    try:
+        (folder / "inbound-b2b.policy").write_text(source.replace('policy "inbound-b2b"', 'policy "inbound-b2c"'))
+        assert _eventually(lambda: _version(server, "inbound-b2c") == "2.1.0", 3.0)
+        assert _version(server) == 404  # the id the file no longer defines
+        (folder / "again.policy").write_text(source.replace("version 2.1.0", "version 2.5.0"))
+        assert _eventually(lambda: _version(server) == "2.5.0", 3.0)
+        assert _listing(server)["not_loaded"] == []
+        (folder / "inbound-b2b.policy").unlink()
+        assert _eventually(lambda: _version(server, "inbound-b2c") == 404, 3.0)
+        assert _version(server) == "2.5.0"
+    finally:
+        server.stop()
+
+
+def test_a_configmap_style_swap_of_the_data_link_serves_the_new_content_without_a_gap(tmp_path):
+    folder = tmp_path / "config"
+    source = (POLICIES / "inbound-b2b.policy").read_text()
+    _served(folder / "..2026_12_06_x", "inbound-activity")
+    (folder / "..2026_12_06_x" / "inbound-b2b.policy").write_text(source)
+    (folder / "..data").symlink_to("..2026_12_06_x")
+    for name in ("inbound-b2b.policy", "inbound-activity.policy"):
+        (folder / name).symlink_to(Path("..data") / name)
+    server = Server(folder)
+    try:
+        assert _version(server) == "2.1.0" and _version(server, "inbound-activity") == "3.0.0"
+        assert _listing(server)["not_loaded"] == []
+        _served(folder / "..2026_12_06_y", "inbound-activity")
+        (folder / "..2026_12_06_y" / "inbound-b2b.policy").write_text(source.replace("version 2.1.0",
+                                                                                      "version 2.2.0"))
+        (folder / "..data_tmp").symlink_to("..2026_12_06_y")
+        (folder / "..data_tmp").rename(folder / "..data")  # atomic, as the kubelet does it
+        shutil.rmtree(folder / "..2026_12_06_x")
+        seen = []
+        assert _eventually(lambda: seen.append((_version(server), _version(server, "inbound-activity")))
+                           or seen[-1] == ("2.2.0", "3.0.0"), 3.0), seen
+        assert {b2b for b2b, _ in seen} <= {"2.1.0", "2.2.0"} and {a for _, a in seen} == {"3.0.0"}, seen
+        listing = _listing(server)
+        assert listing["not_loaded"] == [] and server.call("GET", "/readyz")[0] == 200
+        assert sorted(p["source"] for p in listing["policies"]) == ["inbound-activity.policy", "inbound-b2b.policy"]
+    finally:
+        server.stop()

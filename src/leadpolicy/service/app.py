@@ -154,9 +154,9 @@ def create_app(settings: Settings) -> Starlette:
 
     @endpoint("policies")
     async def policies(request: Request) -> Response:
-        broken = [{"source": path.name, "error": entry.error, "failed_at": entry.failed_at.isoformat()
-                   if entry.failed_at else None}
-                  for path, entry in sorted(registry.entries.items()) if entry.error and entry.current is None]
+        broken = [{"source": entry.source.name, "error": entry.problems,
+                   "failed_at": entry.failed_at.isoformat() if entry.failed_at else None}
+                  for entry in registry.not_serving()]
         return JSONResponse({"policies": [describe(v) for _, v in sorted(registry.by_id.items())],
                              "not_loaded": broken})
 

@@ -49,10 +49,15 @@ class Entry:
 
     source: Path
     current: Loaded | None = None
-    stamp: tuple[int, int] | None = None  # (mtime ns, size) of the version last read
+    stamp: tuple | None = None  # (real path, inode, mtime ns, size) of the version last read
     reloads: int = 0
     error: list[str] = field(default_factory=list)  # diagnostics of the last failed load; empty when it is good
     failed_at: dt.datetime | None = None
+    clash: str | None = None  # why its good version is not served: another file serves that policy id
+
+    @property
+    def problems(self) -> list[str]:
+        return self.error or ([self.clash] if self.clash else [])
 
 
 @dataclass(frozen=True)
@@ -113,52 +118,79 @@ class Registry:
             return handle.read()
 
     def reload(self, force: bool = False) -> list[Change]:
-        """Read every new or changed file (all of them with `force`); returns what changed."""
+        """Read every new or changed file (all of them with `force`), then serve each id from the file
+        that defines it now; returns what changed. A file that is gone (deleted, or moved: a move is
+        a new file replacing the old one) is forgotten, and so is an id that no file defines any more."""
         with self.lock:
+            found = self.files()
+            for gone in set(self.entries) - set(found):
+                del self.entries[gone]
             said = []
-            for path in self.files():
+            for path in found:
                 entry = self.entries.setdefault(path, Entry(path))
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue
-                stamp = (stat.st_mtime_ns, stat.st_size)
-                if stamp == entry.stamp and not force:
+                stamp = _stamp(path)
+                if stamp is None or (stamp == entry.stamp and not force):
                     continue
                 entry.stamp = stamp
-                said.append(self._load(entry))
-            for path in [p for p in self.entries if not p.exists()]:
-                gone = self.entries.pop(path)
-                if gone.current is not None and self.by_id.get(gone.current.policy.id) is gone.current:
-                    self.by_id = {k: v for k, v in self.by_id.items() if v is not gone.current}
-                    policy_id = gone.current.policy.id
-                    said.append(Change(path, "removed", policy_id, f"{path}: removed, {policy_id} no longer served"))
+                failed = self._load(entry)
+                if failed is not None:
+                    said.append(failed)
+            said += self._serve()
             self.ready = True
             return said
 
-    def _load(self, entry: Entry) -> Change:
+    def not_serving(self) -> list[Entry]:
+        """The files with a problem that serve nothing: never loaded, or their id is served from another file."""
+        return [e for _, e in sorted(self.entries.items()) if e.problems and (
+            e.current is None or self.by_id.get(e.current.policy.id) is not e.current)]
+
+    def _load(self, entry: Entry) -> Change | None:
+        """Read a new version of a file: its good version is replaced, or the failure is returned."""
         now = dt.datetime.now(dt.timezone.utc)
-        known = entry.current.policy.id if entry.current else None
         try:
             policy = self._policy(entry.source)
         except Refused as exc:
             entry.failed_at = now
             entry.error = exc.lines
+            known = entry.current.policy.id if entry.current else None
             kept = f"; still serving {entry.current.policy.version}" if entry.current else ""
             return Change(entry.source, "failed", known, f"{entry.source}: not loaded{kept}: {entry.error[0]}")
-        other = self.by_id.get(policy.id)
-        if other is not None and other.source != entry.source:
-            entry.failed_at = now
-            entry.error = [f"{entry.source}: policy {policy.id} is already served from {other.source}"]
-            return Change(entry.source, "failed", known, entry.error[0])
-        loaded = Loaded(policy, entry.source, now, self._approval(entry.source, policy))
-        swapped = entry.current is not None
-        if swapped:
+        if entry.current is not None:
             entry.reloads += 1
-        entry.current, entry.error, entry.failed_at = loaded, [], None
-        self.by_id = {**self.by_id, policy.id: loaded}
-        return Change(entry.source, "swapped" if swapped else "loaded", policy.id,
-                      f"{entry.source}: serving {policy.id} {policy.version} ({policy.fingerprint[:19]})")
+        entry.current = Loaded(policy, entry.source, now, self._approval(entry.source, policy))
+        entry.error, entry.failed_at, entry.clash = [], None, None
+        return None
+
+    def _serve(self) -> list[Change]:
+        """Each id from the file whose good version defines it; when two files define one id, the file
+        already serving it keeps it (else the first by name) and the other is told so."""
+        claims: dict[str, list[Entry]] = {}
+        for _, entry in sorted(self.entries.items()):
+            if entry.current is not None:
+                claims.setdefault(entry.current.policy.id, []).append(entry)
+        by_id: dict[str, Loaded] = {}
+        said = []
+        for policy_id, entries in claims.items():
+            serving = self.by_id.get(policy_id)
+            keep = next((e for e in entries if serving is not None and e.source == serving.source), entries[0])
+            assert keep.current is not None
+            by_id[policy_id], keep.clash = keep.current, None
+            for other in entries:
+                clash = f"{other.source}: policy {policy_id} is already served from {keep.source}"
+                if other is not keep and other.clash != clash:
+                    other.clash, other.failed_at = clash, dt.datetime.now(dt.timezone.utc)
+                    said.append(Change(other.source, "failed", policy_id, clash))
+        for policy_id, loaded in by_id.items():
+            if self.by_id.get(policy_id) is not loaded:
+                said.append(Change(loaded.source, "swapped" if policy_id in self.by_id else "loaded", policy_id,
+                                   f"{loaded.source}: serving {policy_id} {loaded.policy.version} "
+                                   f"({loaded.policy.fingerprint[:19]})"))
+        for policy_id, loaded in self.by_id.items():
+            if policy_id not in by_id:
+                said.append(Change(loaded.source, "removed", policy_id, f"{loaded.source}: {policy_id} no longer "
+                                   "served (no file defines it now)"))
+        self.by_id = by_id  # one assignment: a request sees the old set of versions or the new one
+        return said
 
     def _policy(self, path: Path) -> Policy:
         """The policy a served file holds; Refused, with content-free diagnostics, when it has errors."""
@@ -196,6 +228,15 @@ class Registry:
         if problems:
             return "unknown"
         return status(policy.tree, approvals, samples_fingerprint(source))[0]
+
+
+def _stamp(path: Path) -> tuple | None:
+    """What identifies the version of a file: its real path (a swapped link changes it), inode, time and size."""
+    try:
+        status = path.stat()
+        return str(path.resolve()), status.st_ino, status.st_mtime_ns, status.st_size
+    except OSError:
+        return None
 
 
 def _artifact(path: Path, raw: bytes) -> Policy:
