@@ -38,7 +38,23 @@ def _row(name: str, argv: str | list[str], expect: int | tuple[int, ...], says: 
 TIME_ROWS: list[Row] = []
 OUTPUT_ROWS: list[Row] = []
 SERVICE_ROWS: list[Row] = []
-FILE_ROWS: list[Row] = []  # samples, approvals and settings files; SQL names
+def _file_rows() -> list[Row]:
+    """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""
+    policy = (POLICIES / "inbound-b2b.policy").read_text("utf-8")
+    hostile_yaml = {"a custom tag": "leads: !custom x\n", "a 5,000-digit integer": "n: " + "9" * 5000 + "\n",
+                    "20,000-deep nesting": "leads: " + "[" * 20_000 + "]" * 20_000 + "\n"}
+    rows = []
+    for what, text in hostile_yaml.items():
+        samples = {"p.policy": policy, "p.samples.yaml": "policy: p.policy\n" + text}
+        approvals = {"p.policy": policy, "p.samples.yaml": (POLICIES / "inbound-b2b.samples.yaml").read_text("utf-8")
+                     .replace("inbound-b2b.policy", "p.policy"), "p.approvals.yaml": "policy: p\n" + text}
+        rows.append(_row(f"check: samples with {what}", "check p.policy", 1, "p.samples.yaml:", samples))
+        rows.append(_row(f"test: samples with {what}", "test p.policy", 1, "bad-samples", samples))
+        rows.append(_row(f"check: approvals with {what}", "check p.policy", 1, "bad-approvals", approvals))
+    return rows
+
+
+FILE_ROWS: list[Row] = _file_rows()  # samples, approvals and settings files; SQL names
 OTHER_ROWS: list[Row] = [
     _row("csv with several unterminated quotes", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
          0, "a quote opened on this line is not closed",

@@ -59,27 +59,71 @@ class YamlError(ValueError):
         self.message, self.line, self.column, self.hint = message, line, column, hint
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """The YAML node tree, refusing anchors and aliases. Raises YamlError."""
+MAX_DEPTH = 64  # samples and approvals nest a few levels; a deeper file is an attack or a mistake
+MAX_INT_DIGITS = 100  # beyond this Python refuses (4,300) or a number means nothing to a lead
+
+
+def _refuse(message: str, mark: Any, hint: str) -> YamlError:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return YamlError(message, line, column, hint)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what these files never need, each at its place: anchors and
+    aliases (they grow a small file into billions of nodes), nesting deeper than MAX_DEPTH (found
+    while composing, before the parser reads further), integers longer than MAX_INT_DIGITS digits,
+    and tags other than YAML's own."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _refuse("YAML anchors and aliases (&name, *name) are not allowed here", event.start_mark,
+                          "write each value out in full")
+        if self.depth >= MAX_DEPTH:
+            raise _refuse(f"values nested more than {MAX_DEPTH} levels deep", event.start_mark,
+                          "samples and approvals files need only a few levels")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        digits = sum(ch.isalnum() for ch in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise _refuse(f"an integer of {digits} digits is too long (at most {MAX_INT_DIGITS})", node.start_mark,
+                          "write a shorter number, or quote it to make it text")
+        return super().construct_yaml_int(node)
+
+    def construct_undefined(self, node: yaml.Node) -> Any:
+        raise _refuse(f"unknown YAML tag {node.tag!r}", node.start_mark,
+                      "remove the tag: these files hold plain values (text, numbers, dates, lists, mappings)")
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor(None, _Loader.construct_undefined)
+
+
+def _load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree and its data, read once with `_Loader`. Raises YamlError."""
+    loader = _Loader(text)
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            # Aliases can grow a small file into billions of nodes; these files never need them.
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-                raise YamlError("YAML anchors and aliases (&name, *name) are not allowed here", line, column,
-                                "write each value out in full")
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise YamlError(f"not valid YAML: {problem}", mark.line + 1 if mark else 1, mark.column + 1 if mark else 1,
                         "check the indentation and quoting on this line") from None
+    finally:
+        loader.dispose()
 
 
 def read_yaml(text: str) -> Any:
-    """The data of a YAML document, with anchors and aliases refused. Raises YamlError."""
-    return None if _compose(text) is None else yaml.safe_load(text)
+    """The data of a YAML document, refused as `_Loader` says. Raises YamlError."""
+    return _load(text)[1]
 
 
 def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
@@ -91,8 +135,7 @@ def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc 
     if text is None:
         return None, [Diagnostic(code, d.message, name, d.span, d.hint) for d in diags]
     try:
-        node = _compose(text)
-        data = yaml.safe_load(text) if node is not None else None
+        node, data = _load(text)
     except YamlError as exc:
         span = ast.Span(exc.line, exc.column, exc.line, exc.column + 1)
         return None, [Diagnostic(code, exc.message, name, span, hint=exc.hint)]

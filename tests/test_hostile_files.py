@@ -1,0 +1,82 @@
+"""Hostile samples, approvals and settings files: each one a clear diagnostic naming the file and the
+place, found fast, never an internal error."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from leadpolicy.governance.approvals import load_approvals
+from leadpolicy.testing.harness import load_samples
+
+from .conftest import POLICIES
+
+DEEP = 20_000
+
+# (name, YAML text, the line and column the diagnostic must point at, a fragment of its message)
+HOSTILE_YAML = [
+    ("custom tag", "policy: x.policy\nleads: !custom x\n", (2, 8), "tag"),
+    ("custom tag on a value deep down", "policy: x.policy\nleads:\n  - name: a\n    lead: {t: !!python/name:os.system x}\n",
+     (4, 15), "tag"),
+    ("5,000-digit integer", "policy: x.policy\nleads:\n  - name: a\n    lead: {n: " + "9" * 5000 + "}\n",
+     (4, 15), "digits"),
+    ("5,000-digit negative integer", "policy: x.policy\nn: -" + "1" * 5000 + "\n", (2, 4), "digits"),
+    ("20,000-deep flow nesting", "policy: x.policy\nleads: " + "[" * DEEP + "]" * DEEP + "\n", (2, 71), "nested"),
+    ("20,000-deep block nesting", "policy: x.policy\nleads:\n  " + "- " * DEEP + "x\n", (3, 129), "nested"),
+    ("20,000-deep mappings", "policy: x.policy\nleads: " + "{a: " * DEEP + "1" + "}" * DEEP + "\n", (2, 257),
+     "nested"),
+    ("alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", (1, 4), "aliases"),
+]
+
+
+def _read_fast(read, path):
+    started = time.perf_counter()
+    result = read(path)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{elapsed:.2f} s to refuse {path.name}"
+    return result
+
+
+@pytest.mark.parametrize("text, where, says", [r[1:] for r in HOSTILE_YAML], ids=[r[0] for r in HOSTILE_YAML])
+def test_a_hostile_samples_file_is_a_bad_samples_diagnostic_at_its_place(tmp_path, text, where, says):
+    path = tmp_path / "x.samples.yaml"
+    path.write_text(text)
+    doc, diags = _read_fast(load_samples, path)
+    assert doc is None and [d.code for d in diags] == ["bad-samples"]
+    assert (diags[0].file, diags[0].span.line, diags[0].span.column) == (str(path), *where), diags[0]
+    assert says in diags[0].message.lower()
+
+
+@pytest.mark.parametrize("text, where, says", [r[1:] for r in HOSTILE_YAML], ids=[r[0] for r in HOSTILE_YAML])
+def test_a_hostile_approvals_file_is_a_bad_approvals_diagnostic_at_its_place(tmp_path, text, where, says):
+    path = tmp_path / "x.approvals.yaml"
+    path.write_text(text)
+    approvals, diags = _read_fast(load_approvals, path)
+    assert approvals == [] and [d.code for d in diags] == ["bad-approvals"]
+    assert (diags[0].file, diags[0].span.line, diags[0].span.column) == (str(path), *where), diags[0]
+    assert says in diags[0].message.lower()
+
+
+def test_ordinary_yaml_values_still_read(tmp_path):
+    path = tmp_path / "x.samples.yaml"
+    path.write_text("policy: x.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n  - name: a\n"
+                    "    lead: {n: 12345678901234567890, m: -7, h: 0x1f, f: 1.5e+3, d: 2026-01-02, t: !!str 12}\n"
+                    "    expect: {stage: x}\n")
+    doc, diags = load_samples(path)
+    assert not diags and doc is not None
+    assert doc.data["leads"][0]["lead"] == {"n": 12345678901234567890, "m": -7, "h": 31, "f": 1500.0,
+                                            "d": "2026-01-02", "t": "12"}
+
+
+@pytest.mark.parametrize("text, where, says", [r[1:] for r in HOSTILE_YAML[:5]], ids=[r[0] for r in HOSTILE_YAML[:5]])
+def test_the_pytest_plugin_reports_a_hostile_samples_file_as_one_failing_item(pytester, text, where, says):
+    shutil.copy(POLICIES / "inbound-b2b.policy", pytester.path / "inbound-b2b.policy")
+    (pytester.path / "inbound-b2b.samples.yaml").write_text(text.replace("x.policy", "inbound-b2b.policy"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)  # the policy's check; its samples file fails to load
+    out = result.stdout.str()
+    assert f"inbound-b2b.samples.yaml:{where[0]}:{where[1]}: bad-samples:" in out, out
+    assert "Traceback" not in out and "internal error" not in out.lower()
