@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 from .conftest import POLICIES
-from .test_serve import Server, _eventually
+from .test_serve import Server, _eventually, _info
 
 SECRETS = {".env": "API_KEY=sk-live-0123456789", "token.txt": "tok-9f8e7d6c5b4a"}
 
@@ -127,5 +128,32 @@ def test_a_configmap_style_swap_of_the_data_link_serves_the_new_content_without_
         listing = _listing(server)
         assert listing["not_loaded"] == [] and server.call("GET", "/readyz")[0] == 200
         assert sorted(p["source"] for p in listing["policies"]) == ["inbound-activity.policy", "inbound-b2b.policy"]
+    finally:
+        server.stop()
+
+
+def test_an_approvals_file_that_does_not_load_is_its_policys_load_failure_and_the_rest_serve(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b", "inbound-activity")
+    approvals = folder / "inbound-b2b.approvals.yaml"
+    approvals.write_text("policy: !custom x\napprovals: []\n")
+    server = Server(folder)
+    try:
+        listing = _listing(server)
+        assert [p["id"] for p in listing["policies"]] == ["inbound-activity"]
+        [failed] = listing["not_loaded"]
+        assert failed["source"] == "inbound-b2b.policy"
+        assert any(line.startswith(f"{approvals}:1:9: bad-approvals: ") for line in failed["error"]), failed
+        approvals.unlink()  # the approvals file is watched with its policy
+        assert _eventually(lambda: _version(server) == "2.1.0", 3.0)
+        source = (POLICIES / "inbound-b2b.policy").read_text()
+        approvals.write_text("policy: !custom x\napprovals: []\n")
+        (folder / "inbound-b2b.policy").write_text(source.replace("version 2.1.0", "version 2.2.0"))
+        assert _eventually(lambda: _info(server)["last_error"] is not None, 3.0)
+        assert any("bad-approvals" in line for line in _info(server)["last_error"])
+        assert _version(server) == "2.1.0"  # the last good version goes on serving
+        _, metrics = server.call("GET", "/metrics")
+        assert re.search(r'leadpolicy_reload_failures_total\{source=".*inbound-b2b.policy"\} [1-9]', str(metrics))
+        assert re.search(r'leadpolicy_policy_broken\{source=".*inbound-b2b.policy"\} 1', str(metrics))
     finally:
         server.stop()

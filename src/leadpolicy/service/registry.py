@@ -149,6 +149,7 @@ class Registry:
         now = dt.datetime.now(dt.timezone.utc)
         try:
             policy = self._policy(entry.source)
+            approval = self._approval(entry.source, policy)
         except Refused as exc:
             entry.failed_at = now
             entry.error = exc.lines
@@ -157,7 +158,7 @@ class Registry:
             return Change(entry.source, "failed", known, f"{entry.source}: not loaded{kept}: {entry.error[0]}")
         if entry.current is not None:
             entry.reloads += 1
-        entry.current = Loaded(policy, entry.source, now, self._approval(entry.source, policy))
+        entry.current = Loaded(policy, entry.source, now, approval)
         entry.error, entry.failed_at, entry.clash = [], None, None
         return None
 
@@ -215,23 +216,42 @@ class Registry:
         return _from_tree(loaded.policy)
 
     def _approval(self, source: Path, policy: Policy) -> str:
-        """The approval status from the approvals file beside a source policy, read only when it is served."""
+        """The approval status from the approvals file beside a source policy, read only when it is
+        served; Refused when that file does not load (the policy's own failure to load)."""
         if source.suffix != ".policy":
             return "unknown"
         from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
+        from leadpolicy.language.diagnostics import CODES
         from leadpolicy.language.loader import samples_for
 
         companions = [approvals_path(source), samples_for(source)]
         if not all(self.inside(p) for p in companions):
             return "unknown"
-        approvals, problems = load_approvals(companions[0])
-        if problems:
-            return "unknown"
-        return status(policy.tree, approvals, samples_fingerprint(source))[0]
+        try:
+            approvals, problems = load_approvals(companions[0])
+            if not problems:
+                return status(policy.tree, approvals, samples_fingerprint(source))[0]
+        except Exception:  # noqa: BLE001 - whatever a companion file trips on, it is this policy's failure
+            problems = []
+        where = [(f"{d.file}:{d.span.line}:{d.span.column}" if d.span.line else d.file) for d in problems]
+        meaning = CODES["bad-approvals"][1]
+        raise Refused([f"{place}: bad-approvals: {meaning}" for place in where or [str(companions[0])]] + [CHECK_HINT])
 
 
 def _stamp(path: Path) -> tuple | None:
-    """What identifies the version of a file: its real path (a swapped link changes it), inode, time and size."""
+    """What identifies the version of a file: its real path (a swapped link changes it), inode, time
+    and size; for a source policy, those of its approvals and samples files too (they make its status)."""
+    from leadpolicy.governance.approvals import approvals_path
+    from leadpolicy.language.loader import samples_for
+
+    own = _stamp_of(path)
+    if own is None:
+        return None
+    companions = (_stamp_of(approvals_path(path)), _stamp_of(samples_for(path))) if path.suffix == ".policy" else ()
+    return own, *companions
+
+
+def _stamp_of(path: Path) -> tuple | None:
     try:
         status = path.stat()
         return str(path.resolve()), status.st_ino, status.st_mtime_ns, status.st_size
