@@ -18,8 +18,8 @@ DEEP = 20_000
 # (name, YAML text, the line and column the diagnostic must point at, a fragment of its message)
 HOSTILE_YAML = [
     ("custom tag", "policy: x.policy\nleads: !custom x\n", (2, 8), "tag"),
-    ("custom tag on a value deep down", "policy: x.policy\nleads:\n  - name: a\n    lead: {t: !!python/name:os.system x}\n",
-     (4, 15), "tag"),
+    ("custom tag on a value deep down",
+     "policy: x.policy\nleads:\n  - name: a\n    lead: {t: !!python/name:os.system x}\n", (4, 15), "tag"),
     ("5,000-digit integer", "policy: x.policy\nleads:\n  - name: a\n    lead: {n: " + "9" * 5000 + "}\n",
      (4, 15), "digits"),
     ("5,000-digit negative integer", "policy: x.policy\nn: -" + "1" * 5000 + "\n", (2, 4), "digits"),
@@ -80,3 +80,48 @@ def test_the_pytest_plugin_reports_a_hostile_samples_file_as_one_failing_item(py
     out = result.stdout.str()
     assert f"inbound-b2b.samples.yaml:{where[0]}:{where[1]}: bad-samples:" in out, out
     assert "Traceback" not in out and "internal error" not in out.lower()
+
+
+SETTINGS = [
+    ("paths nested 5,000 deep", "paths = " + "[" * 5000 + "]" * 5000, "paths"),
+    ("paths of lists", 'paths = [[["policies"]]]', "paths"),
+    ("min-coverage nan", "min-coverage = nan", "min-coverage"),
+    ("min-coverage inf", "min-coverage = inf", "min-coverage"),
+    ("min-coverage -inf", "min-coverage = -inf", "min-coverage"),
+    ("min-coverage -5", "min-coverage = -5", "min-coverage"),
+    ("min-coverage 150", "min-coverage = 150", "min-coverage"),
+    ("min-coverage 100.5", "min-coverage = 100.5", "min-coverage"),
+    ("min-coverage text", 'min-coverage = "90"', "min-coverage"),
+    ("strict text", 'strict = "yes"', "strict"),
+]
+
+
+@pytest.mark.parametrize("line, key", [r[1:] for r in SETTINGS], ids=[r[0] for r in SETTINGS])
+def test_a_bad_setting_is_bad_usage_naming_the_setting(tmp_path, monkeypatch, capsys, line, key):
+    from leadpolicy.cli.main import main
+
+    (tmp_path / "pyproject.toml").write_text(f"[tool.leadpolicy]\n{line}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"leadpolicy: {tmp_path / 'pyproject.toml'}: ") and key in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "100", "62.5"])
+def test_a_coverage_floor_from_0_to_100_is_a_setting(tmp_path, value):
+    from leadpolicy.cli.settings import load_settings
+
+    (tmp_path / "pyproject.toml").write_text(f"[tool.leadpolicy]\nmin-coverage = {value}\n")
+    assert load_settings(tmp_path).get("min-coverage") == float(value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "150", "-0.1"])
+def test_min_coverage_on_the_command_line_is_checked_the_same_way(tmp_path, monkeypatch, capsys, value):
+    from leadpolicy.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    for command in ("check", "test"):
+        assert main([command, str(POLICIES), "--min-coverage", value]) == 2, command
+        err = capsys.readouterr().err
+        assert "--min-coverage" in err and "0 to 100" in err, err

@@ -51,6 +51,19 @@ def _file_rows() -> list[Row]:
         rows.append(_row(f"check: samples with {what}", "check p.policy", 1, "p.samples.yaml:", samples))
         rows.append(_row(f"test: samples with {what}", "test p.policy", 1, "bad-samples", samples))
         rows.append(_row(f"check: approvals with {what}", "check p.policy", 1, "bad-approvals", approvals))
+    settings = {"paths nested 5,000 deep": ("paths = " + "[" * 5000 + "]" * 5000, "paths"),
+                "paths of lists": ('paths = [[["p.policy"]]]', "paths"),
+                "min-coverage nan": ("min-coverage = nan", "min-coverage"),
+                "min-coverage inf": ("min-coverage = inf", "min-coverage"),
+                "min-coverage -5": ("min-coverage = -5", "min-coverage"),
+                "min-coverage 150": ("min-coverage = 150", "min-coverage")}
+    for what, (line, key) in settings.items():
+        for command in ("check", "test"):
+            rows.append(_row(f"{command}: pyproject.toml {what}", command, 2, key,
+                             {"pyproject.toml": f"[tool.leadpolicy]\n{line}\n", "p.policy": policy}))
+    for value in ("nan", "inf", "-5", "150"):
+        rows.append(_row(f"check --min-coverage {value}", ["check", "{policies}", "--min-coverage", value], 2,
+                         "--min-coverage"))
     return rows
 
 

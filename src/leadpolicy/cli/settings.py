@@ -12,6 +12,7 @@ A flag on the command line wins over a setting.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -50,9 +51,12 @@ def load_settings(start: Path | None = None) -> Settings:
     if path is None:
         return Settings()
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and inline tables by recursion
+        raise SettingsError(f"{path}: cannot read: {_deepest(text)} nests arrays or tables too deep") from None
     table = data.get("tool", {}).get("leadpolicy")
     if table is None:
         return Settings(path)
@@ -74,12 +78,33 @@ def load_settings(start: Path | None = None) -> Settings:
             if not all(isinstance(p, str) for p in value):
                 raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
             value = [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]
+        if key == "min-coverage" and (problem := percent_problem(value)):
+            raise SettingsError(f"{path}: [tool.leadpolicy] min-coverage = {value!r} {problem}")
         table[key] = value
     return Settings(path, dict(table))
 
 
+def _deepest(text: str) -> str:
+    """`line N (key = ...)` of the line that opens the most arrays and inline tables."""
+    lines = text.splitlines()
+    number = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
+    key = lines[number].split("=", 1)[0].strip() if "=" in lines[number] else ""
+    return f"line {number + 1}" + (f" ({key} = ...)" if key else "")
+
+
+def percent_problem(value: float) -> str | None:
+    """Why a coverage floor is unusable (NaN, infinite, outside 0 to 100), or None."""
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        return "is not a percentage from 0 to 100"
+    return None
+
+
 def apply(args: Any, settings: Settings) -> None:
-    """Fill in what the command line left unsaid from the settings (flags win)."""
+    """Fill in what the command line left unsaid from the settings (flags win). Raises SettingsError
+    for a flag the settings' rules refuse (--min-coverage outside 0 to 100)."""
+    given = getattr(args, "min_coverage", None)
+    if given is not None and (problem := percent_problem(given)):
+        raise SettingsError(f"--min-coverage {given:g} {problem}")
     if getattr(args, "paths", "absent") in (None, []):  # argparse gives [] for a `*` positional left out
         args.paths = settings.get("paths") or ["policies"]
     if getattr(args, "min_coverage", "absent") is None and settings.get("min-coverage") is not None:
