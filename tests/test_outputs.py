@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import json
 import os
 import shutil
+import socket
+import stat
+import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -30,7 +38,8 @@ def folder(tmp_path, monkeypatch):
     """A folder with a policy, its samples, leads and events, as a user has them."""
     monkeypatch.chdir(tmp_path)
     shutil.copy(POLICIES / "inbound-activity.policy", tmp_path / "p.policy")
-    shutil.copy(POLICIES / "inbound-activity.samples.yaml", tmp_path / "p.samples.yaml")
+    samples = (POLICIES / "inbound-activity.samples.yaml").read_text("utf-8")
+    (tmp_path / "p.samples.yaml").write_text(samples.replace("policy: inbound-activity.policy", "policy: p.policy"))
     shutil.copy(POLICIES / "inbound-activity.policy", tmp_path / "new.policy")
     write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
     write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
@@ -40,8 +49,9 @@ def folder(tmp_path, monkeypatch):
 
 
 def snapshot(folder: Path) -> dict[str, bytes | str]:
-    """Every entry of the folder: a file's bytes, a link's target."""
-    return {p.name: os.readlink(p) if p.is_symlink() else p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every entry of the folder: a file's bytes, a link's target, another kind of file's kind."""
+    return {p.name: os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else stat.S_IFMT(
+        p.lstat().st_mode) for p in sorted(folder.iterdir())}
 
 
 # Each: the command and the output flag naming one of its inputs (or an output named twice).
@@ -77,3 +87,109 @@ def test_no_command_writes_over_its_inputs(argv, folder, capsys):
     err = capsys.readouterr().err
     assert "would be the same file as" in err, err
     assert snapshot(folder) == before  # byte for byte, and nothing written beside them
+
+
+class FifoReader:
+    """A FIFO at `path` and a thread reading it to the end, as a consumer of the output would."""
+
+    def __init__(self, path: Path):
+        os.mkfifo(path)
+        self.path, self.inode = path, path.with_name(path.name + ".same-fifo")
+        os.link(path, self.inode)  # reaches the FIFO even if the command replaced its name with a file
+        self.data = b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with open(self.inode, "rb") as handle:
+            self.data = handle.read()
+
+    def finish(self) -> bytes:
+        """What the command wrote into the FIFO (b"" when it never opened it)."""
+        with contextlib.suppress(OSError):  # a reader still waiting for a writer: let it see the end
+            os.close(os.open(self.inode, os.O_WRONLY | os.O_NONBLOCK))
+        self.thread.join(timeout=20)
+        assert not self.thread.is_alive()
+        return self.data
+
+
+def char_device(folder: Path) -> Path:
+    """A character device like /dev/null: a twin made in the test's folder where the system allows it (so a
+    regression cannot replace the machine's own /dev/null), else /dev/null itself."""
+    twin = folder / "null"
+    try:
+        os.mknod(twin, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, AttributeError):
+        return Path("/dev/null")
+    return twin
+
+
+def _csv_rows(data: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+# Each writer: the command, the output flag and what the written content must be.
+WRITERS = [
+    ("score -o", [*SCORE, "--rejects", "r.csv", "--events-rejects", "er.csv", "-o"],
+     lambda data: [r["id"] for r in _csv_rows(data)] == ["1", "2"]),
+    ("score --rejects", [*SCORE, "-o", "scored.csv", "--events-rejects", "er.csv", "--rejects"],
+     lambda data: [r["row"] for r in _csv_rows(data)] == ["3"]),
+    ("score --events-rejects", [*SCORE, "-o", "scored.csv", "--rejects", "r.csv", "--events-rejects"],
+     lambda data: [r["row"] for r in _csv_rows(data)] == ["4"]),
+    ("sla --rejects", [*SLA, "--rejects"], lambda data: [r["event"] for r in _csv_rows(data)] == ["no_such_event"]),
+    ("sla --details", [*SLA, "--rejects", "r.csv", "--details"],
+     lambda data: {r["lead"] for r in _csv_rows(data)} >= {"1"}),
+    ("feedback -o", ["feedback", "p.policy", *DATA, "--format", "json", "-o"],
+     lambda data: json.loads(data)["policy"] == "inbound-activity"),
+    ("backtest -o", ["backtest", "p.policy", "new.policy", *DATA, "--format", "json", "-o"],
+     lambda data: json.loads(data)["new"]["policy"] == "inbound-activity"),
+    ("test --junit", ["test", "p.policy", "--junit"], lambda data: ET.fromstring(data).tag == "testsuites"),
+    ("ci --sarif", [*CI, "--sarif"], lambda data: json.loads(data)["version"] == "2.1.0"),
+    ("compile -o", ["compile", "p.policy", "-o"], lambda data: json.loads(data)["id"] == "inbound-activity"),
+]
+
+
+@pytest.fixture
+def rejecting(folder):
+    """The folder, with a lead the policy rejects (row 3)."""
+    write_csv(folder / "leads.csv", ["id", "email", "employees", "industry", "source"],
+              [*LEADS, ("3", "c@d.io", "lots", "retail", "organic")])
+    return folder
+
+
+@pytest.mark.parametrize("argv, written", [(argv, check) for _, argv, check in WRITERS],
+                         ids=[name for name, _, _ in WRITERS])
+def test_every_writer_writes_into_a_fifo_in_place(argv, written, rejecting, capsys):
+    fifo = FifoReader(rejecting / "out.csv")
+    code = main([*argv, str(fifo.path)])
+    data = fifo.finish()
+    assert code == 0, capsys.readouterr()
+    assert stat.S_ISFIFO(os.stat(fifo.path).st_mode)
+    assert written(data), data[:500]
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv, _ in WRITERS], ids=[name for name, _, _ in WRITERS])
+def test_every_writer_writes_into_a_character_device_in_place(argv, rejecting, capsys):
+    device = char_device(rejecting)
+    code = main([*argv, str(device)])
+    assert code == 0, capsys.readouterr()
+    assert stat.S_ISCHR(os.stat(device).st_mode)
+    assert not list(device.parent.glob(f".{device.name}*"))  # no temporary file left beside it
+
+
+def test_score_rejects_to_dev_null_leaves_dev_null_a_device(rejecting, capsys):
+    assert main([*SCORE, "-o", "scored.csv", "--rejects", "/dev/null"]) == 0
+    assert "1 rejected row(s) written to /dev/null" in capsys.readouterr().out
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_socket_is_refused_before_any_work(rejecting, capsys):
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(rejecting / "sock"))
+    try:
+        before = snapshot(rejecting)
+        assert main([*SCORE, "-o", "scored.csv", "--rejects", "sock"]) == 2
+        assert "neither a regular file, a character device nor a FIFO" in capsys.readouterr().err
+        assert snapshot(rejecting) == before
+    finally:
+        server.close()

@@ -3,15 +3,19 @@
 Every command names its inputs and outputs to `check_outputs` before it starts, so a bad output
 path is bad usage (exit 2) and nothing has been written yet. An output is refused when it is one
 of the inputs or another output (by resolved path or by inode, so symbolic and hard links are
-caught). A file is written under a temporary name beside it and renamed over it only when the
-whole content is written. Writing through a symbolic link writes the file it points to.
+caught), or a socket or block device. A regular file (or a new one) is written under a temporary
+name beside it and renamed over it only when the whole content is written; a character device
+(/dev/null, a terminal) or a FIFO is written in place, never replaced. Writing through a symbolic
+link writes the file it points to.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,15 @@ class _File:
     def same_as(self, other: "_File") -> bool:
         return self.real == other.real or (self.inode is not None and self.inode == other.inode)
 
+    @property
+    def written_in_place(self) -> bool:
+        return self.mode is not None and (stat.S_ISCHR(self.mode) or stat.S_ISFIFO(self.mode))
+
+
+def written_in_place(path: PathLike) -> bool:
+    """Whether `path` is a character device or a FIFO, which outputs are written into, not replaced."""
+    return _File.of(path).written_in_place
+
 
 def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, PathLike | None] | None = None
                   ) -> None:
@@ -58,14 +71,28 @@ def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, P
             for other_what, other in seen:
                 if file.same_as(other):
                     raise OutputError(f"{path}: {what} would be the same file as {other_what}; name another file")
+        _check_writable(what, Path(path), file)
         seen.append((what, file))
+
+
+def _check_writable(what: str, path: Path, file: _File) -> None:
+    if file.mode is not None and not (file.written_in_place or stat.S_ISREG(file.mode) or stat.S_ISDIR(file.mode)):
+        raise OutputError(f"{path}: {what} is neither a regular file, a character device nor a FIFO")
 
 
 @contextlib.contextmanager
 def replacing(path: PathLike) -> Iterator[Path]:
-    """A path to write the whole new content of `path` to: a temporary file beside it, renamed over it
-    when the block ends without an error."""
+    """A path to write the whole new content of `path` to. For a regular file (or a new one) it is a
+    temporary file beside it, renamed over it when the block ends without an error; for a character
+    device or a FIFO, a temporary file elsewhere, whose content is then written into it in place."""
     file = _File.of(path)
+    if file.written_in_place:
+        with tempfile.TemporaryDirectory(prefix="leadpolicy-output-") as folder:
+            tmp = Path(folder) / file.real.name
+            yield tmp
+            with open(tmp, "rb") as source, open(file.real, "wb") as target:
+                shutil.copyfileobj(source, target)
+        return
     tmp = file.real.with_name(f".{file.real.name}.{os.getpid()}.tmp")
     try:
         yield tmp

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.outputs import OutputError, check_outputs, replacing, text_output
+from leadpolicy.outputs import OutputError, check_outputs, replacing, text_output, written_in_place
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
     LeadReader,
@@ -282,7 +282,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     in_fmt = file_format(source, in_format)
     files = output_files(source, out, rejects, events)
     out_path, rejects_path, event_rejects = files.output, files.rejects, files.events_rejects
-    out_fmt = file_format(out_path)
+    # -o /dev/null or a FIFO, with no extension to go by: the input's format
+    out_fmt = in_fmt if written_in_place(out_path) and not out_path.suffix else file_format(out_path)
     if events is not None:
         events_fmt = file_format(events.path, events.format)
     check_paths(files.named(), {"the input": source, "the events file": events.path if events else None})
