@@ -84,7 +84,11 @@ class Decider:
         for index, item in enumerate(items):
             if self.stopping.is_set():
                 raise ShuttingDown
-            status, out = self.decide(loaded, item)
+            try:
+                status, out = self.decide(loaded, item)
+            except Exception as exc:  # one request's bug is its own 500, never the whole batch's
+                print(f"leadpolicy serve: decide-batch item {index}: {type(exc).__name__}: {exc}", flush=True)
+                status, out = 500, {"error": "internal error"}
             answers.append(_encode(out if status == 200 else {"index": index, **out}))
         head = _encode({"policy": loaded.policy.id})[:-1]
         return 200, head + b',"results":[' + b",".join(answers) + b"]}"
@@ -97,9 +101,11 @@ class Decider:
         if unknown:
             return 400, {"error": f"unknown request field(s): {', '.join(unknown)}"}
         policy = loaded.policy
+        if item.get("now") is not None and not isinstance(item["now"], str):
+            return 400, {"error": f"now: an ISO 8601 timestamp in a string, not {_json_kind(item['now'])}"}
         try:
             now = policy._now(item.get("now"))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             return 400, {"error": f"now: not an ISO 8601 timestamp ({exc})"}
         events = item.get("events")
         if events is not None and not isinstance(events, list):
@@ -110,6 +116,8 @@ class Decider:
         except LeadError as exc:
             return 400, {"error": "invalid lead", "fields": [{"field": e.field, "message": e.message}
                                                             for e in exc.errors]}
+        except OverflowError:  # a window reaching past the years a date can hold
+            return 400, {"error": "now: too far from the events' times to count them"}
         out = decision.as_dict(explain=item.get("explain") is True)
         out["fingerprint"] = policy.fingerprint
         self.metrics.decisions.labels(policy.id, decision.stage).inc()
@@ -130,6 +138,12 @@ class Decider:
             assert self.log is not None
             self.log.write(line)
             self.log.flush()
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words, without showing it."""
+    kinds = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _encode(value: Any) -> bytes:
