@@ -288,7 +288,8 @@ def test_sla_details_are_written_whole_or_not_at_all(tmp_path, capsys, monkeypat
     rows = list(csv.DictReader(details.open()))
     assert [(r["sla"], r["lead"], r["status"]) for r in rows] == [("speed_to_lead", "L1", "breached"),
                                                                   ("sql_follow_up", "L1", "pending")]
-    assert main(args[:4] + [str(tmp_path / "nowhere" / "d.csv"), "--report-only"]) == 1
+    # a folder that does not exist is bad usage (exit 2), said before the log is read
+    assert main(args[:4] + [str(tmp_path / "nowhere" / "d.csv"), "--report-only"]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -193,3 +193,21 @@ def test_a_socket_is_refused_before_any_work(rejecting, capsys):
         assert snapshot(rejecting) == before
     finally:
         server.close()
+
+
+BAD_SECOND_OUTPUT = [
+    ("score --rejects DIR", [*SCORE, "-o", "kept.csv", "--rejects", "sub"]),
+    ("score --events-rejects in a missing folder", [*SCORE, "-o", "kept.csv", "--events-rejects", "nowhere/e.csv"]),
+    ("sla --rejects DIR", [*SLA, "--details", "kept.csv", "--rejects", "sub"]),
+    ("feedback --rejects-folder unwritable", ["feedback", "p.policy", *DATA, "-o", "kept.csv", "--rejects-folder",
+                                             "/proc"]),
+]
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv in BAD_SECOND_OUTPUT], ids=[name for name, _ in BAD_SECOND_OUTPUT])
+def test_one_bad_output_stops_the_run_before_any_file_is_written(argv, rejecting, capsys):
+    (rejecting / "kept.csv").write_text("the previous output\n")
+    (rejecting / "sub").mkdir()
+    before = snapshot(rejecting)
+    assert main(argv) == 2
+    assert snapshot(rejecting) == before, capsys.readouterr()

@@ -34,9 +34,53 @@ def _row(name: str, argv: str | list[str], expect: int | tuple[int, ...], says: 
     return Row(name, argv.split() if isinstance(argv, str) else argv, codes, says, files or {}, in_process)
 
 
+def _output_rows() -> list[Row]:
+    """Output paths that cannot be written: refused with exit 2 before any work, saying where and why."""
+    b2b, activity, now = "{policies}/inbound-b2b.policy", "{policies}/inbound-activity.policy", "2026-11-20T12:00:00Z"
+    data = {"leads.csv": "id,email,employees\nL1,a@b.com,5\nL2,,lots\n", "sub/keep.txt": "", "out.csv": "kept\n",
+            "events.csv": "lead,event,at\nL1,email_click,2026-11-02T10:00:00Z\nL1,nope,2026-11-02T10:00:00Z\n"}
+    score = f"score {b2b} leads.csv --now {now}"
+    feedback = f"feedback {activity} --leads leads.csv --events events.csv --as-of 2026-11-01 --now {now}"
+    sla = f"sla {activity} events.csv --now {now}"
+    ci = f"ci {b2b} --skip-fmt --skip-approvals --skip-versions"
+    folder, missing, proc = "is a folder", "does not exist", "cannot be written"
+    rows = [  # name, arguments, what the user is told
+        ("score --rejects DIR", f"{score} -o out.csv --rejects sub", folder),
+        ("score --rejects /proc/version", f"{score} -o out.csv --rejects /proc/version", proc),
+        ("score --rejects in a folder that does not exist", f"{score} -o out.csv --rejects nowhere/r.csv", missing),
+        ("score --rejects in an unwritable folder", f"{score} -o out.csv --rejects /proc/r.csv", proc),
+        ("score -o DIR", f"{score} -o sub", folder),
+        ("score -o in a folder that does not exist", f"{score} -o nowhere/x.csv", missing),
+        ("score --events-rejects DIR", f"score {activity} leads.csv --events events.csv -o out.csv --now {now} "
+                                       "--events-rejects sub", folder),
+        ("feedback -o DIR", f"{feedback} -o sub", folder),
+        ("feedback -o /proc/version", f"{feedback} -o /proc/version", proc),
+        ("feedback -o in a folder that does not exist", f"{feedback} -o nowhere/report.txt", missing),
+        ("feedback -o in an unwritable folder", f"{feedback} -o /proc/report.txt", proc),
+        ("feedback --rejects-folder unwritable", f"{feedback} --rejects-folder /proc", proc),
+        ("backtest -o DIR", f"backtest {activity} {activity} --leads leads.csv --events events.csv "
+                            f"--as-of 2026-11-01 -o sub", folder),
+        ("sla --rejects DIR", f"{sla} --rejects sub", folder),
+        ("sla --rejects /proc/version", f"{sla} --rejects /proc/version", proc),
+        ("sla --details in a folder that does not exist", f"{sla} --details nowhere/d.csv", missing),
+        ("sla --details in an unwritable folder", f"{sla} --details /proc/d.csv", proc),
+        ("test --junit DIR", f"test {b2b} --junit sub", folder),
+        ("test --junit in a folder that does not exist", f"test {b2b} --junit nowhere/j.xml", missing),
+        ("test --junit in an unwritable folder", f"test {b2b} --junit /proc/j.xml", proc),
+        ("ci --sarif DIR", f"{ci} --sarif sub", folder),
+        ("ci --sarif /proc/version", f"{ci} --sarif /proc/version", proc),
+        ("compile -o DIR", f"compile {b2b} -o sub", folder),
+        ("compile -o /proc/version", f"compile {b2b} -o /proc/version", proc),
+        ("compile -o in a folder that cannot be made", f"compile {b2b} -o /proc/nowhere/x.json", missing),
+        ("docs -o FILE", f"docs {b2b} -o out.csv", "is not a folder"),
+        ("docs -o in an unwritable folder", f"docs {b2b} -o /proc/docs", "cannot make the folder"),
+    ]
+    return [_row(name, argv, 2, says, data) for name, argv, says in rows]
+
+
 # Each area keeps its own list, so the rows of one area can be edited without touching another's.
 TIME_ROWS: list[Row] = []
-OUTPUT_ROWS: list[Row] = []
+OUTPUT_ROWS: list[Row] = _output_rows()
 SERVICE_ROWS: list[Row] = []
 def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""

@@ -3,7 +3,8 @@
 Every command names its inputs and outputs to `check_outputs` before it starts, so a bad output
 path is bad usage (exit 2) and nothing has been written yet. An output is refused when it is one
 of the inputs or another output (by resolved path or by inode, so symbolic and hard links are
-caught), or a socket or block device. A regular file (or a new one) is written under a temporary
+caught), a folder, a socket or block device, a file in a folder that does not exist, or a file in
+a folder where no file can be created. A regular file (or a new one) is written under a temporary
 name beside it and renamed over it only when the whole content is written; a character device
 (/dev/null, a terminal) or a FIFO is written in place, never replaced. Writing through a symbolic
 link writes the file it points to.
@@ -76,8 +77,22 @@ def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, P
 
 
 def _check_writable(what: str, path: Path, file: _File) -> None:
-    if file.mode is not None and not (file.written_in_place or stat.S_ISREG(file.mode) or stat.S_ISDIR(file.mode)):
+    if file.mode is not None and stat.S_ISDIR(file.mode):
+        raise OutputError(f"{path}: {what} is a folder; name a file")
+    if file.written_in_place:
+        return
+    if file.mode is not None and not stat.S_ISREG(file.mode):
         raise OutputError(f"{path}: {what} is neither a regular file, a character device nor a FIFO")
+    folder = file.real.parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: the folder of {what} ({path.parent}) does not exist")
+    try:  # what the write will do: create a file in that folder
+        handle, probe = tempfile.mkstemp(prefix=".leadpolicy-", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: {what} cannot be written: no file can be created in {folder} "
+                          f"({exc.strerror or exc})") from None
+    os.close(handle)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager

@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter
 from leadpolicy.cli.shared import (
+    outputs_refused,
     print_diagnostics,
 )
 
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.publish.site import build, render_site
 
     out = Path(args.output)
+    if not _output_folder_ready(out, args.paths):
+        return EXIT_USAGE
     pages, diags = render_site(args.paths, out, args.site_name)
     print_diagnostics(diags, {})
     print(f"wrote {len(pages)} policy page(s), an index and {out / 'mkdocs.yml'}")
@@ -47,3 +50,18 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_PROBLEMS
         print(f"built {out / 'site' / 'index.html'}")
     return EXIT_PROBLEMS if any(d.is_error for d in diags) else EXIT_OK
+
+
+def _output_folder_ready(out: Path, paths: list[str]) -> bool:
+    """The -o folder, made when missing; False (having said why) when it is a file or cannot be made or written."""
+    from leadpolicy.cli.commands.test import repository_files
+
+    if out.exists() and not out.is_dir():
+        print(f"leadpolicy docs: {out}: -o is not a folder", file=sys.stderr)
+        return False
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"leadpolicy docs: {out}: cannot make the folder: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return not outputs_refused("docs", {"the site's settings (-o)": out / "mkdocs.yml"}, repository_files(paths))
