@@ -23,7 +23,7 @@ NUMBERS = st.one_of(
     st.sampled_from([0, 1, 3, 5, 49, 50, 60, 199, 200, 1000, 1.5, 2.5, 7.9, 199.5, -0.5, 1e-9, 1e19]),
     st.decimals(min_value=-100, max_value=5000, places=2, allow_nan=False, allow_infinity=False))
 EDGE_TIMES = ["2026-11-01T01:30:00", "2026-03-08T02:30:00", "2026-11-01T00:30:00", "2026-10-25T02:30:00",
-              "2026-11-20T12:00:00Z", "2026-11-20", "0001-01-01T00:00:00Z"]
+              "2026-11-20T12:00:00Z", "2026-11-20", "1900-01-01T00:00:00+23:59"]
 TIMESTAMP_OBJECTS = st.datetimes(min_value=dt.datetime(2026, 6, 1), max_value=dt.datetime(2026, 12, 31),
                                  timezones=st.sampled_from([dt.timezone.utc, NEW_YORK, None]))
 TIMESTAMPS = st.one_of(TIMESTAMP_OBJECTS.map(lambda d: d.isoformat()), TIMESTAMP_OBJECTS, st.sampled_from(EDGE_TIMES),

@@ -79,9 +79,69 @@ def _output_rows() -> list[Row]:
 
 
 # Each area keeps its own list, so the rows of one area can be edited without touching another's.
-TIME_ROWS: list[Row] = []
+ACTIVITY = "{policies}/inbound-activity.policy"
+B2B = "{policies}/inbound-b2b.policy"
+NOW = "--now 2026-11-20T12:00:00Z"
+RANGE = "years 1900 to 9899"  # what a value outside the supported range is told
+
+
+def _log(at: str, event: str = "became_mql") -> dict[str, str | bytes]:
+    """An event log whose second row is `event` at `at`, a leads file, and an empty leads file for score."""
+    return {"e.csv": f"lead,event,at,reason\nL1,handed_off,2026-11-02T10:00:00-05:00,\nL1,{event},{at},\n",
+            "leads.csv": "id,email,employees\nL1,a@b.com,5\n"}
+
+
+def _time_rows() -> list[Row]:
+    rows = []
+    for at in ("0001-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59", "0001-01-01"):
+        for engine in ("python", "duckdb"):
+            rows.append(_row(f"sla --engine {engine}: event at {at}", f"sla {ACTIVITY} e.csv {NOW} --engine {engine}",
+                             1, RANGE, _log(at)))
+            rows.append(_row(f"score --engine {engine}: event at {at}",
+                             f"score {ACTIVITY} leads.csv --events e.csv -o out.csv {NOW} --engine {engine}",
+                             0, RANGE, _log(at, "email_click")))
+            rows.append(_row(f"feedback --engine {engine}: event at {at}",
+                             f"feedback {ACTIVITY} --leads leads.csv --events e.csv --as-of 2026-11-01 {NOW} "
+                             f"--engine {engine} --by id", (0, 1), "used 1, rejected 1", _log(at, "email_click")))
+            rows.append(_row(f"score --engine {engine}: lead timestamp {at}",
+                             f"score {B2B} b2b.csv -o out.csv {NOW} --engine {engine}", 0, RANGE,
+                             {"b2b.csv": f"id,email,last_activity\nL1,a@b.com,{at}\n"}))
+        rows.append(_row(f"sla --open: event at {at}", f"sla {ACTIVITY} e.csv {NOW} --open", (0, 1), RANGE,
+                         _log(at)))
+    lead = '{"email": "a@b.com"}'
+    # flags argparse refuses exit through SystemExit: those rows run as a process, as a user runs them
+    for command in ("explain", "score"):
+        for now in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59", "0000-01-01T00:00:00Z"):
+            argv = [command, B2B, "--lead", lead] if command == "explain" else [command, B2B, "leads.csv"]
+            rows.append(_row(f"{command} --now {now}", [*argv, "--now", now], 2, RANGE,
+                             {"leads.csv": "id,email\nL1,a@b.com\n"}, in_process=False))
+    for now in ("9999-12-31T23:59:59", "0001-01-01T00:00:00Z"):
+        rows.append(_row(f"sla --now {now}", f"sla {ACTIVITY} e.csv --now {now}", 2, RANGE, _log("2026-11-02"),
+                         in_process=False))
+        rows.append(_row(f"feedback --now {now}", f"feedback {ACTIVITY} --leads leads.csv --events e.csv "
+                         f"--as-of 2026-11-01 --now {now}", 2, RANGE, _log("2026-11-02"), in_process=False))
+        rows.append(_row(f"backtest --now {now}", f"backtest {ACTIVITY} {ACTIVITY} --leads leads.csv --events e.csv "
+                         f"--as-of 2026-11-01 --now {now}", 2, RANGE, _log("2026-11-02"), in_process=False))
+    for since in ("0001-01-01", "9999-12-31", "1900-01-01"):
+        rows.append(_row(f"compile --sla --since {since}", f"compile {ACTIVITY} --target sql --sla speed_to_lead "
+                         f"--events-table ev {NOW} --since {since}", 2, "--since", in_process=False))
+    return rows
+
+
+TIME_ROWS: list[Row] = _time_rows()
 OUTPUT_ROWS: list[Row] = _output_rows()
-SERVICE_ROWS: list[Row] = []
+# serve rows run as a process: a row the service wrongly accepts would start a server (and time out)
+SERVICE_ROWS: list[Row] = [
+    _row("serve --decision-log in a missing folder", "serve {policies} --decision-log /nonexistent/x", 2,
+         "--decision-log", in_process=False),
+    _row("serve --decision-log a folder", "serve {policies} --decision-log {tmp}", 2, "--decision-log",
+         in_process=False),
+    _row("serve --host 999.1.1.1", "serve {policies} --host 999.1.1.1", 2, "999.1.1.1", in_process=False),
+    _row("serve --port 99999", "serve {policies} --port 99999", 2, "1 to 65535", in_process=False),
+    _row("serve --port 0", "serve {policies} --port 0", 2, "1 to 65535", in_process=False),
+    _row("serve --max-batch-items 0", "serve {policies} --max-batch-items 0", 2, "--max-batch-items",
+         in_process=False),
+]
 def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""
     policy = (POLICIES / "inbound-b2b.policy").read_text("utf-8")

@@ -6,11 +6,15 @@ import argparse
 
 
 def timestamp_arg(text: str) -> str:
-    """An ISO 8601 timestamp (checked here, so a bad one is bad usage; read in the policy's zone later)."""
-    import datetime as dt
+    """An ISO 8601 timestamp in the supported years, read as a lead's are (checked here, so a bad one
+    is bad usage; read in the policy's zone later: the years are as written, so the zone cannot matter)."""
+    from leadpolicy import zones
+    from leadpolicy.semantics.leads import OutOfRange, parse_timestamp
 
     try:
-        dt.datetime.fromisoformat(text.strip())
+        parse_timestamp(text, zones.zone("UTC"))
+    except OutOfRange as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 timestamp, as in 2026-11-20T12:00:00-05:00"
                                          ) from None
@@ -18,10 +22,13 @@ def timestamp_arg(text: str) -> str:
 
 
 def date_arg(text: str):
-    import datetime as dt
+    """A `YYYY-MM-DD` date in the supported years, read as a lead's dates are."""
+    from leadpolicy.semantics.leads import OutOfRange, read_date
 
     try:
-        return dt.date.fromisoformat(text.strip())
+        return read_date(text.strip())
+    except OutOfRange as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 

@@ -15,7 +15,16 @@ from zoneinfo import ZoneInfo
 
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.leads import BLANK, TIMESTAMP_PATTERN, as_instant, read_instant
+from leadpolicy.semantics.leads import (
+    BLANK,
+    FIRST_YEAR,
+    LAST_YEAR,
+    TIMESTAMP_PATTERN,
+    OutOfRange,
+    as_instant,
+    check_year,
+    read_instant,
+)
 
 DAY = dt.timedelta(days=1)
 
@@ -53,6 +62,10 @@ class EventReader:
         """An event time as an instant, or why it is not one (read as a lead's timestamps are)."""
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
+                try:
+                    check_year(value, value.isoformat())
+                except OutOfRange as exc:
+                    return str(exc)
                 return as_instant(value)
             value = value.isoformat()
         if value is None or (isinstance(value, str) and not value.strip(BLANK)):
@@ -61,6 +74,8 @@ class EventReader:
             return f"not a timestamp: {str(value)[:40]!r}"
         try:
             return read_instant(value, self.tz)
+        except OutOfRange as exc:
+            return str(exc)
         except ValueError as exc:
             return f"not a timestamp: {exc}"
 
@@ -73,7 +88,8 @@ class EventReader:
             if item.__class__ is dict:
                 name, at = item.get("event"), item.get("at")
                 if at.__class__ is dt.datetime and at.tzinfo.__class__ is dt.timezone and name.__class__ is str \
-                        and (declared is None or name in declared) and name.strip(BLANK):
+                        and (declared is None or name in declared) and name.strip(BLANK) \
+                        and FIRST_YEAR <= at.year <= LAST_YEAR:
                     # the common case: a known name and a fixed-offset time
                     events.append((name, at))
                     continue

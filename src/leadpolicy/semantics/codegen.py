@@ -24,6 +24,8 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import (
     BLANK,
     DATE_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
     MAX_NUMBER,
     TIMESTAMP_PATTERN,
     as_instant,
@@ -32,6 +34,7 @@ from leadpolicy.semantics.leads import (
     local_time,
     read_instant,
 )
+from leadpolicy.semantics.leads import read_date as read_calendar_date
 from leadpolicy.semantics.logic import decay_power, fold
 
 INVALID = object()  # returned by a generated function for a lead the schema validator must explain
@@ -234,12 +237,15 @@ class _Generator(Visitor):
             branch("else:", "return INVALID")
         elif kind == "date":
             branch(f"if {var}.__class__ is str and DATE_SHAPE({var}):", "try:",
-                   f"    {var} = DATE_FROM_ISO({var})", "except ValueError:", "    return INVALID")
+                   f"    {var} = DATE_FROM_ISO({var})", "except ValueError:", "    return INVALID",
+                   f"if not FIRST_YEAR <= {var}.year <= LAST_YEAR:", "    return INVALID")
             branch(f"elif {missing}:", on_missing)
             branch("else:", f"{var} = read_date({var})", f"if {var} is INVALID:", "    return INVALID")
         elif kind == "timestamp":
             branch(f"if {var}.__class__ is str and (USUAL_TIMESTAMP({var}) or TIMESTAMP_SHAPE({var})):", "try:",
                    f"    {var} = FROM_ISO({var})",
+                   f"    if not FIRST_YEAR <= {var}.year <= LAST_YEAR:",
+                   "        return INVALID",
                    f"    if {var}.tzinfo is None:",
                    f"        {var} = as_instant(local_time({var}, TZ))",
                    f"    elif {var}.tzinfo.__class__ is not FIXED_OFFSET:",
@@ -541,7 +547,7 @@ def read_date(value: Any) -> Any:
     if value.__class__ is not str or not _DATE.match(value):
         return INVALID
     try:
-        return dt.date.fromisoformat(value)
+        return read_calendar_date(value)
     except ValueError:
         return INVALID
 
@@ -578,7 +584,7 @@ def compile_evaluator(policy: ir.Policy) -> tuple[Callable, str]:
         "read_number": read_number, "as_instant": as_instant, "local_time": local_time,
         "FIXED_OFFSET": dt.timezone, "FROM_ISO": dt.datetime.fromisoformat, "DATE_FROM_ISO": dt.date.fromisoformat,
         "TIMESTAMP_SHAPE": _TIMESTAMP.fullmatch, "DATE_SHAPE": _DATE.fullmatch,
-        "USUAL_TIMESTAMP": USUAL_TIMESTAMP.fullmatch,
+        "USUAL_TIMESTAMP": USUAL_TIMESTAMP.fullmatch, "FIRST_YEAR": FIRST_YEAR, "LAST_YEAR": LAST_YEAR,
     }
     namespace.update({f"K{i}": value for i, value in enumerate(constants)})
     code = compile(source, f"<leadpolicy {policy.id} {policy.version}>", "exec")

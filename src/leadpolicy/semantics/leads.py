@@ -8,6 +8,9 @@ How values are read (documented in docs/leads.md):
 - CSV: every cell is text and is first converted by the field's type
   (`read_text_cell`): numbers as decimals, yes/no from yes/no/true/false/y/n/1/0.
 - Absent, null and empty (blank text) values are missing; a field's default then applies.
+- Dates and timestamps are in the years 1900 to 9899 as written (before any offset): every engine
+  (Python, DuckDB, PostgreSQL, Spark) holds those instants with room for ten-year windows, SLA
+  deadlines and zone offsets either side. Anything else is a bad value, in data and in flags.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
     r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
 )
+FIRST_YEAR, LAST_YEAR = 1900, 9899  # the supported range of dates and timestamps, as written
+YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
 NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 YES_WORDS = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
 TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "nothing", "integer": "a number",
@@ -140,8 +145,37 @@ def read_text_cell(kind: str, text: str | None) -> Any:
     return text
 
 
+class OutOfRange(ValueError):
+    """A date or timestamp outside the supported years; its message names the value and the range."""
+
+    def __init__(self, value: object):
+        super().__init__(f"{str(value)!r} is outside the supported {YEARS}")
+
+
+def check_year(value: dt.date, written: object) -> None:
+    """Raises OutOfRange when a date's (or a timestamp's wall-clock) year is not a supported one."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise OutOfRange(written)
+
+
+def _check_written_year(text: str) -> None:
+    """The year as written (its first four digits), checked before the text is read: so year 0000,
+    which Python cannot read and SQL engines can, is out of range everywhere, not malformed here."""
+    year = text[:4]
+    if year.isdigit() and len(year) == 4 and not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        raise OutOfRange(text)
+
+
+def read_date(text: str) -> dt.date:
+    """A `YYYY-MM-DD` date in the supported years. Raises ValueError (OutOfRange outside them)."""
+    _check_written_year(text)
+    return dt.date.fromisoformat(text)
+
+
 def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
-    """An ISO 8601 timestamp, with its offset as written; without one it is read in `tz`. Raises ValueError."""
+    """An ISO 8601 timestamp in the supported years, with its offset as written; without one it is
+    read in `tz`. Raises ValueError (OutOfRange for a well-formed one outside the years)."""
+    _check_written_year(text.strip())
     value = dt.datetime.fromisoformat(text.strip())
     return value if value.tzinfo is not None else local_time(value, tz)
 
@@ -282,12 +316,16 @@ class LeadReader:
             return bool(value)
         if kind == DATE:
             try:
-                return dt.date.fromisoformat(value)
+                return read_date(value)
+            except OutOfRange:
+                raise
             except ValueError:
                 raise ValueError(f"{value!r} is not a real date") from None
         if kind == TIMESTAMP:
             try:
                 return read_instant(value, self.tz)
+            except OutOfRange:
+                raise
             except ValueError:
                 raise ValueError(f"{value!r} is not a real timestamp") from None
         return str(value)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.leads import BLANK, as_instant, read_instant
+from leadpolicy.semantics.leads import BLANK, OutOfRange, as_instant, read_instant
 from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.engine import Event
 from leadpolicy.warehouse import staging
@@ -175,6 +175,9 @@ class EventReader:
             return None
         try:
             when = read_instant(at, self.tz)
+        except OutOfRange as exc:
+            self.reject(row, "at", str(exc), values)
+            return None
         except ValueError:
             self.reject(row, "at", f"{at!r} is not an ISO 8601 timestamp", values)
             return None

@@ -7,13 +7,23 @@ already holds its field's values is used as it is (`typed_source`, docs/warehous
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.semantics.ir import Field as IrField
-from leadpolicy.semantics.leads import BLANK, DATE_PATTERN, NUMBER_PATTERN, TIMESTAMP_PATTERN, YES_WORDS
+from leadpolicy.semantics.leads import (
+    BLANK,
+    DATE_PATTERN,
+    FIRST_YEAR,
+    LAST_YEAR,
+    NUMBER_PATTERN,
+    TIMESTAMP_PATTERN,
+    YEARS,
+    YES_WORDS,
+)
 from leadpolicy.warehouse import staging
 
 ROW = staging.ROW
@@ -96,6 +106,10 @@ def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Exp
         out["value"] = exp.cast(source.copy(), "DOUBLE")
         error = exp.Case().when(exp.and_(exp.not_(b.copy()), exp.not_(exp.func("isfinite", v.copy()))),
                                 exp.Literal.string("number"))
+    elif f.type in ("date", "timestamp"):
+        out["value"] = source.copy()
+        error = exp.Case().when(exp.and_(exp.not_(b.copy()), _typed_out_of_years(f.type, v)),
+                                exp.Literal.string("range"))
     else:
         out["value"] = source.copy()
     out["final"] = v.copy()
@@ -103,6 +117,31 @@ def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Exp
         error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
     out["error"] = error
     return out
+
+
+def _typed_out_of_years(kind: str, value: exp.Expr) -> exp.Expr:
+    """A typed date, or a timestamp's UTC date, outside the supported years (a typed value has no
+    written form, so its UTC date stands for it)."""
+    if kind == "date":
+        year: exp.Expr = exp.func("year", value.copy())
+        return exp.not_(exp.Between(this=year, low=exp.Literal.number(FIRST_YEAR), high=exp.Literal.number(LAST_YEAR)))
+    first = dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.timezone.utc)
+    after = dt.datetime(LAST_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc)
+    micros = exp.func("epoch_us", value.copy())
+    return exp.or_(exp.LT(this=micros, expression=exp.Literal.number(_epoch_us(first))),
+                   exp.GTE(this=micros.copy(), expression=exp.Literal.number(_epoch_us(after))))
+
+
+def _epoch_us(instant: dt.datetime) -> int:
+    return (instant - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+
+
+def _written_out_of_years(text: exp.Expr) -> exp.Expr:
+    """A well-formed date or timestamp text whose year, as written, is outside the supported years
+    (its first four characters are the year: the shape is checked first)."""
+    year = exp.Substring(this=text.copy(), start=exp.Literal.number(1), length=exp.Literal.number(4))
+    return exp.not_(exp.Between(this=year, low=exp.Literal.string(f"{FIRST_YEAR:04d}"),
+                                high=exp.Literal.string(f"{LAST_YEAR:04d}")))
 
 
 def enum_of(choices: tuple[str, ...]) -> exp.DataType:
@@ -165,6 +204,8 @@ def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> 
                 bad = exp.or_(bad, exp.not_(exp.func("isfinite", v.copy())))
         out["final"] = exp.Case().when(b.copy(), exp.Null()).else_(v.copy())
         error = exp.Case().when(exp.and_(not_blank, bad), exp.Literal.string(kind))
+        if kind in ("date", "timestamp"):
+            error = error.when(exp.and_(not_blank.copy(), _written_out_of_years(t)), exp.Literal.string("range"))
     if f.required:
         error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
     out["error"] = error
@@ -178,6 +219,7 @@ PROBLEMS = {
     "date": "{value!r} is not a date (YYYY-MM-DD)",
     "timestamp": "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
     "not-a-choice": "{value!r} is not one of: {choices}",
+    "range": "{value!r} is outside the supported " + YEARS,
 }
 
 

@@ -21,6 +21,7 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.ir import Policy as IrPolicy
+from leadpolicy.semantics.leads import YEARS
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import INTEGER_TYPES, convert_fields, trimmed
@@ -99,6 +100,7 @@ PROBLEMS = {
     ("event", "required"): "missing event name",
     ("at", "required"): "missing timestamp",
     ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
+    ("at", "range"): "{value!r} is outside the supported " + YEARS,
 }
 
 

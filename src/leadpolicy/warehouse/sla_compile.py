@@ -24,6 +24,24 @@ from leadpolicy.warehouse.sla_run import calendar_rows
 from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, fill_tree, literal
 from leadpolicy.warehouse.sqlgen import BLANK_CHARS, DIALECT_ADAPTERS, DIALECTS, epoch_us_sql, fold_sql
 
+# How far back --since may reach: the calendar tables are written into the query, a row per open
+# day, so five years keep the query a few MB and compiling it a few seconds.
+MAX_SINCE_DAYS = 5 * 366
+
+
+def since_problem(policy: ir.Policy, now: dt.datetime, since: dt.date | None) -> str | None:
+    """Why `since` cannot be used with `now` (bad usage), or None: it must be on or before now's
+    date in the policy's zone, and at most MAX_SINCE_DAYS days before it."""
+    if since is None:
+        return None
+    today = now.astimezone(SlaEngine(policy).tz).date()
+    earliest = today - dt.timedelta(days=MAX_SINCE_DAYS)
+    if not earliest <= since <= today:
+        return (f"--since {since.isoformat()} is outside {earliest.isoformat()} to {today.isoformat()}: "
+                f"from at most {MAX_SINCE_DAYS} days before --now ({now.isoformat()}) up to it")
+    return None
+
+
 TABLES = Tables(events="lp_sla_events", segments="lp_segments", open_days="lp_open_days")
 
 
@@ -89,6 +107,9 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
         raise SlaSqlError(f"no sla {name!r} in policy {policy.id}" + (f" ({hint})" if hint else ""))
     if sla.clock is None and not sla.counts:
         raise SlaSqlError(f"sla {name} counts per period (a volume): `leadpolicy sla` reports it")
+    problem = since_problem(policy, now, since)
+    if problem is not None:
+        raise SlaSqlError(problem)
     since = since or (now.astimezone(SlaEngine(policy).tz).date() - dt.timedelta(days=365))
     first = dt.datetime.combine(since, dt.time(0), tzinfo=SlaEngine(policy).tz)
     segments, days = calendar_rows(policy, first, now, only=sla)

@@ -17,7 +17,7 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.ir import Policy as IrPolicy
-from leadpolicy.semantics.leads import as_instant
+from leadpolicy.semantics.leads import YEARS, as_instant
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.events import EventFileError, ReadStats, Reject
@@ -32,7 +32,8 @@ ROW = staging.ROW
 LEADS = "lp_leads"
 FIELD_ORDER = ("lead", "event", "at")
 PROBLEMS = {("lead", "required"): "missing lead id", ("event", "required"): "missing event name",
-            ("at", "required"): "missing timestamp", ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp"}
+            ("at", "required"): "missing timestamp", ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp",
+            ("at", "range"): "{value!r} is outside the supported " + YEARS}
 
 
 def _q(name: str) -> str:
