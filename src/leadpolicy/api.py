@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
-from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import render_all
 from leadpolicy.semantics import ir
@@ -127,7 +127,7 @@ class Policy:
         self._evaluate, self.python_source = compile_evaluator(policy_ir)
         self._reader = LeadReader(policy_ir)
         self._event_reader = EventReader(policy_ir)
-        self._tz = ZoneInfo(policy_ir.timezone)
+        self._tz = zones.zone(policy_ir.timezone)
         self._stages = [(s.name, s.owner) for s in policy_ir.stages]
 
     @property
@@ -312,9 +312,12 @@ def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
                           + render_all([d for d in loaded.diagnostics if d.is_error], {name: source}))
     tree = loaded.policy
     assert tree is not None
-    given = {k: v for k, v in data.items() if k != "source"}
+    # The IR must be exactly the source's; which minor format and time-zone data compiled it does not matter.
+    unchecked = ("source", "tz_database", "format_version")
+    given = {k: v for k, v in data.items() if k not in unchecked}
     lowered = lower(tree)
-    same = json.loads(dumps(given)) == json.loads(dumps(ir.artifact_ir(lowered)))
+    expected = {k: v for k, v in ir.artifact_ir(lowered).items() if k not in unchecked}
+    same = json.loads(dumps(given)) == json.loads(dumps(expected))
     if not same or fingerprint(tree) != data["fingerprint"]:
         raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
                           "leadpolicy); recompile it")

@@ -37,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from leadpolicy import __version__
+    """leadpolicy's version and that of the time-zone data every engine reads (leadpolicy.zones)."""
+    from leadpolicy import __version__, zones
 
-    return __version__
+    return f"{__version__} (tzdata {zones.database_version()})"
 
 
 _terminated = threading.Event()  # set by SIGTERM: a library may wrap the KeyboardInterrupt

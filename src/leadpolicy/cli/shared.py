@@ -167,13 +167,12 @@ def read_lead(text: str) -> Any:
 
 
 def parse_now(text: str | None, timezone: str) -> dt.datetime:
-    from zoneinfo import ZoneInfo
-
+    from leadpolicy import zones
     from leadpolicy.semantics.leads import parse_timestamp
 
     if text is None:
-        return dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(timezone)).replace(microsecond=0)
-    return parse_timestamp(text, ZoneInfo(timezone))
+        return dt.datetime.now(dt.timezone.utc).astimezone(zones.zone(timezone)).replace(microsecond=0)
+    return parse_timestamp(text, zones.zone(timezone))
 
 
 def atomic_output(path: Path) -> contextlib.AbstractContextManager[IO[str]]:

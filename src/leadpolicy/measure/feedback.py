@@ -273,9 +273,9 @@ def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
 
 
 def _local(instant: dt.datetime, policy: ir.Policy) -> str:
-    from zoneinfo import ZoneInfo
+    from leadpolicy import zones
 
-    return instant.astimezone(ZoneInfo(policy.timezone)).isoformat()
+    return instant.astimezone(zones.zone(policy.timezone)).isoformat()
 
 
 def _by_stage(m: Measured, keys: list[str], won: int, value: Any = None) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import (
@@ -46,7 +46,7 @@ class EventReader:
 
     def __init__(self, policy: ir.Policy):
         self.declared = frozenset(e.name for e in policy.events) if policy.declares_events else None
-        self.tz = ZoneInfo(policy.timezone)
+        self.tz = zones.zone(policy.timezone)
         self._shape = re.compile(TIMESTAMP_PATTERN)
 
     def problem(self, event: Any) -> str | None:

@@ -19,6 +19,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import (
@@ -578,7 +579,7 @@ def compile_evaluator(policy: ir.Policy) -> tuple[Callable, str]:
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float,
                          "ValueError": ValueError},
         "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": ZoneInfo(policy.timezone), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
+        "TZ": zones.zone(policy.timezone), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
         "floor_units": floor_units, "floor_div": floor_div, "round_half_away": round_half_away,
         "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
         "read_number": read_number, "as_instant": as_instant, "local_time": local_time,

@@ -8,6 +8,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir, logic
@@ -157,7 +158,7 @@ class Evaluator(Truths):
                  activity: Activity = NO_ACTIVITY):
         if now.tzinfo is None:
             raise ValueError("now must carry a timezone")
-        super().__init__(self.value, ZoneInfo(policy.timezone))
+        super().__init__(self.value, zones.zone(policy.timezone))
         self.policy = policy
         self.now = now
         self.env: dict[str, Any] = dict(values)

@@ -27,7 +27,7 @@ from leadpolicy.language.types import Type
 from leadpolicy.language.visitor import TreeNode
 
 FORMAT = "leadpolicy/compiled"
-FORMAT_VERSION = [3, 0]
+FORMAT_VERSION = [3, 1]  # 3.1: tz_database, the time-zone data of the leadpolicy that compiled it
 
 
 class Fold(enum.StrEnum):
@@ -519,8 +519,12 @@ def to_json(value: Any) -> Any:
 
 
 def artifact_ir(policy: Policy) -> dict[str, Any]:
-    """The artifact's fields besides its source: format, version, then the policy's IR."""
-    return {"format": FORMAT, "format_version": list(FORMAT_VERSION), **to_json(policy)}
+    """The artifact's fields besides its source: format, version, the time-zone data it was compiled with,
+    then the policy's IR."""
+    from leadpolicy import zones
+
+    return {"format": FORMAT, "format_version": list(FORMAT_VERSION), "tz_database": zones.database_version(),
+            **to_json(policy)}
 
 
 TOP_LEVEL_PATTERNS = {"id": "^[a-z0-9]+(-[a-z0-9]+)*$", "version": "^[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$",
@@ -583,6 +587,8 @@ def json_schema() -> dict[str, Any]:
                                             "minItems": 2, "maxItems": 2},
                          **top["properties"], "source": {"type": "string", "minLength": 1}}
     top["required"] = list(top["properties"])
+    # Not required: artifacts of format 3.0 have none. Recorded for audits, never compared (leadpolicy.zones).
+    top["properties"]["tz_database"] = {"type": "string", "pattern": "^[0-9]{4}[a-z]+$"}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"urn:leadpolicy:artifact:{FORMAT_VERSION[0]}",
             "title": "leadpolicy compiled policy",

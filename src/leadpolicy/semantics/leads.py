@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import DATE, NUMBER, TEXT, TIMESTAMP, YESNO
@@ -272,7 +273,7 @@ class LeadReader:
         self.policy = policy
         self.schema = policy.lead_schema
         self.validator = Draft202012Validator(self.schema)
-        self.tz = ZoneInfo(policy.timezone)
+        self.tz = zones.zone(policy.timezone)
         self.fields = {f.name: f for f in policy.fields}
 
     def read(self, raw: Mapping[str, Any], strict: bool = False) -> tuple[dict[str, Any], list[FieldError]]:

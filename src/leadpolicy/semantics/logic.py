@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.semantics.ir import Fold, Match, Op
 from leadpolicy.semantics.leads import local_date
 
@@ -141,9 +142,9 @@ def days_since(value: object, now: dt.datetime, tz: ZoneInfo) -> int | None:
 def zone(name: str) -> ZoneInfo:
     """The named timezone, or UTC when the name is unknown (the checker reports that)."""
     try:
-        return ZoneInfo(name)
+        return zones.zone(name)
     except (ValueError, KeyError, OSError):
-        return ZoneInfo("UTC")
+        return zones.zone("UTC")
 
 
 def is_number(value: object) -> bool:

@@ -19,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.sla.calendars import BusinessCalendar
 
 DAY_US = 86_400_000_000
@@ -169,4 +170,4 @@ def _split_at_transitions(zone: ZoneInfo, start: dt.datetime,
 def zone_calendar(name: str, timezone: str) -> BusinessCalendar:
     """A calendar open around the clock in a timezone: its segments carry the zone's offset at every instant
     (used to read instants as local dates in SQL)."""
-    return BusinessCalendar(name, ZoneInfo(timezone), {d: [(0, 24 * 60)] for d in range(7)}, [], set())
+    return BusinessCalendar(name, zones.zone(timezone), {d: [(0, 24 * 60)] for d in range(7)}, [], set())

@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.semantics import ir
 
 DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -80,7 +81,7 @@ class BusinessCalendar:
                 for day in days:
                     hours[day].extend((_minutes(s), _minutes(e)) for s, e in open_hours.ranges)
         sets = [holidays.country_holidays(h.country, subdiv=h.subdivision) for h in cal.holidays]
-        return cls(cal.name, ZoneInfo(cal.timezone), {d: _merge(r) for d, r in hours.items()}, sets, set(cal.closed))
+        return cls(cal.name, zones.zone(cal.timezone), {d: _merge(r) for d, r in hours.items()}, sets, set(cal.closed))
 
     def is_open_day(self, day: dt.date) -> bool:
         return (bool(self.hours[day.weekday()]) and day not in self.closed

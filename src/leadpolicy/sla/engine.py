@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.interpreter import Evaluator
@@ -166,7 +167,7 @@ class SlaEngine:
         self.policy = policy
         self.records: Mapping[str, Any] = records or {}
         self.reader = LeadReader(policy)
-        self.tz = ZoneInfo(policy.timezone)
+        self.tz = zones.zone(policy.timezone)
         self.calendars = {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars}
         self.slas = policy.slas
         self.recycle_rules = policy.recycle

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, did_you_mean
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
@@ -138,7 +139,7 @@ class CaseRunner:
     def __init__(self, policy: ast.Policy, doc: YamlDoc):
         self.policy = policy
         self.doc = doc
-        self.tz = ZoneInfo(policy.timezone)
+        self.tz = zones.zone(policy.timezone)
         self.ir = lower(policy)
         self.reader = LeadReader(self.ir)
         self.event_reader = EventReader(self.ir)

@@ -287,7 +287,11 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     if events is not None:
         events_fmt = file_format(events.path, events.format)
     check_paths(files.named(), {"the input": source, "the events file": events.path if events else None})
-    stage_db = staging.Staging(policy.ir.timezone, progress and engine == "duckdb")
+    try:  # DuckDB reads local times for the DuckDB engine, and for every engine in an events file
+        stage_db = staging.Staging(policy.ir.timezone, progress and engine == "duckdb",
+                                   now=now if engine == "duckdb" or events is not None else None)
+    except staging.ZoneDataError as exc:
+        raise BatchError(str(exc)) from None
     result = BatchResult()
     try:
         staged = stage(stage_db.con, source, in_fmt)

@@ -18,11 +18,11 @@ import datetime as dt
 import math
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlglot
 from sqlglot import exp
 
+from leadpolicy import zones
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import FOLD_SQL_PRE, decay_factor_table, fold
@@ -128,7 +128,7 @@ class _SqlGen(Visitor):
         self.policy, self.dialect, self.now = policy, dialect, now
         self.fields = {f.name: f for f in policy.fields}
         self.factor_alias = "lpf"
-        self.today = now.astimezone(ZoneInfo(policy.timezone)).date()
+        self.today = now.astimezone(zones.zone(policy.timezone)).date()
         self.now_us = epoch_us(now)
         self.per_row_now = per_row_now
         # A text field folded in several conditions is folded once, in a first layer (see `query`).

@@ -11,6 +11,7 @@ problems instead.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlglot import exp
+
+from leadpolicy import zones
 
 ROW_NAME = "#row"  # the record number: no field can be named so, and input columns are renamed
 ROW = '"#row"'  # the same, as SQL
@@ -29,6 +32,10 @@ MAX_LINE = 64 * 1024 * 1024  # the longest JSON Lines record read (DuckDB's defa
 
 class DataFileError(ValueError):
     """A file that cannot be read at all (missing, of another format than it claims)."""
+
+
+class ZoneDataError(ValueError):
+    """DuckDB's time-zone data disagrees with the tzdata package's for the zone a run reads times in."""
 
 
 def quoted(name: str) -> str:
@@ -74,11 +81,18 @@ class Staging:
     """A DuckDB database on disk in a temporary folder: staged rows spill there, so memory stays
     within the limit (LEADPOLICY_DUCKDB_MEMORY, default 2GB) however large the input."""
 
-    def __init__(self, timezone: str = "UTC", progress: bool = False, memory_limit: str | None = None):
+    def __init__(self, timezone: str = "UTC", progress: bool = False, memory_limit: str | None = None,
+                 now: dt.datetime | None = None):
         """`memory_limit`: DuckDB's, when the caller needs less than LEADPOLICY_DUCKDB_MEMORY leaves (that
-        variable, when set, wins)."""
+        variable, when set, wins). `now`: the run reads times in `timezone` in DuckDB, deciding as of `now`;
+        raises ZoneDataError when DuckDB's time-zone data for it disagrees with the tzdata package's over
+        the years decided."""
         import duckdb
 
+        if now is not None:
+            problem = zones.duckdb_disagreement(timezone, *zones.decided_years(now))
+            if problem:
+                raise ZoneDataError(f"{problem}; use --engine python, which reads the tzdata package")
         sweep_stale_folders()
         self.folder = tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         self.con = duckdb.connect(str(Path(self.folder.name) / "stage.duckdb"))

@@ -103,10 +103,10 @@ def run(args: argparse.Namespace) -> int:
                     return EXIT_PROBLEMS
                 # auto: the reference engine evaluates every policy
         if report is None:
-            from zoneinfo import ZoneInfo
+            from leadpolicy import zones
 
             records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
-            reader = EventReader(args.events, SlaEngine(policy).event_names(), ZoneInfo(policy.timezone), now,
+            reader = EventReader(args.events, SlaEngine(policy).event_names(), zones.zone(policy.timezone), now,
                                  args.events_format)
             with _details(args) as details:
                 report = build_report(policy, reader, now, date_from, date_to, details, records)
@@ -157,8 +157,12 @@ def _run_sql(policy, args: argparse.Namespace, now):
     from leadpolicy.sla.events import detect_format
     from leadpolicy.sla.report import build_report_sql
     from leadpolicy.warehouse import sla_files, staging
+    from leadpolicy.warehouse.sqlgen import UnsupportedError
 
-    db = staging.Staging(policy.timezone, memory_limit=SQL_ENGINE_MEMORY)
+    try:
+        db = staging.Staging(policy.timezone, memory_limit=SQL_ENGINE_MEMORY, now=now)
+    except staging.ZoneDataError as exc:  # as a policy SQL cannot evaluate: --engine auto uses Python
+        raise UnsupportedError(str(exc)) from None
     try:
         stats, rejects = sla_files.stage_events(db.con, policy, Path(args.events),
                                                 detect_format(Path(args.events), args.events_format), now)

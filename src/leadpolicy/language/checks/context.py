@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-import zoneinfo
 from decimal import Decimal
 
+from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, symbol_table
@@ -30,7 +30,7 @@ TYPE_WORDS = {NUMBER: "a number", TEXT: "text", YESNO: "yes/no", DATE: "a date",
 
 @functools.lru_cache(maxsize=None)
 def known_timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return zones.names()
 
 
 class Context:
