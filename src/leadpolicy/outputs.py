@@ -8,6 +8,10 @@ a folder where no file can be created. A regular file (or a new one) is written 
 name beside it and renamed over it only when the whole content is written; a character device
 (/dev/null, a terminal) or a FIFO is written in place, never replaced. Writing through a symbolic
 link writes the file it points to.
+
+CSV files meant for people (rejects files, SLA details) pass text that came from input data
+through `excel_safe`: a cell a spreadsheet would run as a formula gets a leading single quote
+(OWASP's advice on CSV injection); numbers the tool computed are written as numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,16 @@ from pathlib import Path
 from typing import IO, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
+def excel_safe(value: object) -> object:
+    """Text starting like a formula, prefixed with a single quote; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class OutputError(ValueError):

@@ -188,11 +188,12 @@ class EventReader:
 
 
 def write_rejects(path: str | Path, rejects: list[Reject]) -> None:
-    """Rejected rows as CSV: row, field, problem and the row's values."""
-    from leadpolicy.outputs import text_output
+    """Rejected rows as CSV: row, field, problem and the row's values (text a spreadsheet would run as a
+    formula made safe)."""
+    from leadpolicy.outputs import excel_safe, text_output
 
     with text_output(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=list(REJECT_COLUMNS))
         writer.writeheader()
         for r in sorted(rejects, key=lambda r: r.row):
-            writer.writerow(r.as_dict())
+            writer.writerow({k: excel_safe(v) for k, v in r.as_dict().items()})

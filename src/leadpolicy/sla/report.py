@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any, Mapping, TextIO
 
+from leadpolicy.outputs import excel_safe
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
 from leadpolicy.sla.engine import BREACHED, ClockResult, CountResult, SlaEngine, TimelineResult
@@ -176,6 +177,12 @@ class _Tally:
             self.writer.writeheader()
         self.months: dict[int, str] = {}
 
+    def write_detail(self, result: ClockResult | CountResult) -> None:
+        if self.writer is not None:
+            row = detail_row(self.report.shown(result))
+            row["lead"] = excel_safe(row["lead"])  # the only text from the log; the rest is computed
+            self.writer.writerow(row)
+
     def month_of(self, start: dt.datetime) -> str:
         """The local month of an instant; local months change on the hour, so one lookup per hour."""
         hour = int(start.timestamp()) // 3600
@@ -198,8 +205,7 @@ class _Tally:
         for result in results:
             if not self.in_range(result.start):
                 continue
-            if self.writer is not None:
-                self.writer.writerow(detail_row(self.report.shown(result)))
+            self.write_detail(result)
             month = self.month_of(result.start)
             report.per_sla[result.sla].add(result.status)
             report.per_team[self.owners.get(result.sla, "")].add(result.status)
@@ -287,7 +293,7 @@ def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, reject
         report.open_clocks = [report.shown(r) for r in sla_run.results(con, policy, first_day, last_day, "open")]
     if tally.writer is not None:
         for result in sla_run.results(con, policy, first_day, last_day, "all"):
-            tally.writer.writerow(detail_row(report.shown(result)))
+            tally.write_detail(result)
     tally.add(out)
     tally.add_volumes(out.volumes)
     report.read, report.rejected = read, rejected

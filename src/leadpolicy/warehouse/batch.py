@@ -21,7 +21,15 @@ from typing import Any, Callable
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.outputs import OutputError, check_outputs, replacing, text_output, written_in_place
+from leadpolicy.outputs import (
+    FORMULA_STARTS,
+    OutputError,
+    check_outputs,
+    excel_safe,
+    replacing,
+    text_output,
+    written_in_place,
+)
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
     LeadReader,
@@ -164,14 +172,26 @@ def output_columns(plan: ColumnPlan, originals: bool) -> list[str]:
             for i in range(len(plan.columns)) if i not in plan.replaced]
 
 
-def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, in_order: bool = False) -> str:
+def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, in_order: bool = False,
+                  excel_safe: bool = False) -> str:
     """The input's columns as given (in file order, under their own names) and then the computed
     columns, from `scored` (a table or subquery with the staged columns and the computed values).
-    `in_order`: `scored` already yields the rows in input order, so no sort is needed."""
+    `in_order`: `scored` already yields the rows in input order, so no sort is needed. `excel_safe`: the
+    input's text that a spreadsheet would run as a formula gets a leading single quote."""
     names = [name for i, name in enumerate(plan.columns) if i not in plan.replaced]
-    parts = [f"{_q(staged)} AS {_q(name)}" for staged, name in zip(output_columns(plan, originals), names)]
+    safe = excel_safe_sql if excel_safe and not originals else _q
+    parts = [f"{safe(staged)} AS {_q(name)}" for staged, name in zip(output_columns(plan, originals), names)]
     parts += [_q(n) for n in output_names(ir)]
     return f"SELECT {', '.join(parts)} FROM {scored}" + ("" if in_order else f" ORDER BY {ROW}")
+
+
+def excel_safe_sql(column: str) -> str:
+    """A staged text column as `leadpolicy.outputs.excel_safe` writes text: with a leading single quote
+    when it starts like a formula."""
+    cell = exp.column(column, quoted=True)
+    first = exp.Substring(this=cell, start=exp.Literal.number(1), length=exp.Literal.number(1))
+    starts = exp.In(this=first, expressions=[exp.Literal.string(c) for c in FORMULA_STARTS])
+    return exp.Case().when(starts, exp.DPipe(this=exp.Literal.string("'"), expression=cell)).else_(cell).sql("duckdb")
 
 
 def write_output(con, select_sql: str, out: Path, fmt: str) -> int:
@@ -188,7 +208,9 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
     with text_output(path) as handle:
         writer = csv.DictWriter(handle, fieldnames=["row", "field", "problem"])
         writer.writeheader()
-        writer.writerows(sorted(rejects, key=lambda r: (r["row"], r["field"])))
+        for reject in sorted(rejects, key=lambda r: (r["row"], r["field"])):
+            writer.writerow({"row": reject["row"], "field": excel_safe(reject["field"]),
+                             "problem": excel_safe(reject["problem"])})
 
 
 def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
@@ -265,7 +287,7 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
 def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
         rejects: str | Path | None = None, progress: bool = False, in_format: str | None = None,
         strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
-        events: EventInput | None = None, then: Callable[[Any], None] | None = None,
+        events: EventInput | None = None, then: Callable[[Any], None] | None = None, excel_safe: bool = False,
         ) -> tuple[BatchResult, Path, Path | None]:
     """Score a lead file; returns the counts, the output path and the rejects path (None when none).
     With `events`, `result.events` has their counts and rejects file. `then(con)` runs on the staging
@@ -273,7 +295,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
 
     Raises BatchError for a file that cannot be used (unreadable, ambiguous or, with
     `strict_columns`, missing or misspelled columns), or for a policy that scores activity
-    given no events; `on_warning` hears about the rest.
+    given no events; `on_warning` hears about the rest. `excel_safe`: for a CSV output, the leads' text
+    that a spreadsheet would run as a formula gets a leading single quote (computed scores stay numbers).
     """
     source = Path(source)
     if policy.ir.activity and events is None:
@@ -325,7 +348,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         # no sort.
         in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead) and not removed
         with staging.joins_as_written(stage_db.con):
-            written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order),
+            written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order,
+                                                               excel_safe and out_fmt == "csv"),
                                    out_path, out_fmt)
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         if conversion is not None:

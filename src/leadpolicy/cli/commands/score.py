@@ -36,6 +36,10 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb")
     add_now(p)
     p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output")
+    p.add_argument("--excel-safe", action="store_true",
+                   help="for a CSV output only: text from the leads that a spreadsheet would run as a formula "
+                        "(starting with = + - @, a tab or a carriage return) gets a leading ' (computed scores stay "
+                        "numbers); without it values are kept as given. JSON Lines and Parquet are never changed")
     p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
                    help="exit 1 when more than N rows are rejected (the output is still written)")
     p.add_argument("--strict-columns", action="store_true",
@@ -60,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
     events = None if args.events is None else EventInput(
         Path(args.events), args.id_column, args.events_format,
         Path(args.events_rejects) if args.events_rejects else None)
-    outputs = output_files(Path(args.leads), args.output, args.rejects, events).named()
+    files = output_files(Path(args.leads), args.output, args.rejects, events)
+    if args.excel_safe and files.output.suffix.lower() != ".csv":
+        print(f"leadpolicy score: --excel-safe is for a CSV output, not {files.output}", file=sys.stderr)
+        return EXIT_USAGE
+    outputs = files.named()
     if outputs_refused("score", outputs, {"the policy": args.policy, "the leads file": args.leads,
                                           "the events file (--events)": args.events}):
         return EXIT_USAGE
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
     try:
         result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
-                                   args.leads_format, args.strict_columns, warn, events)
+                                   args.leads_format, args.strict_columns, warn, events, excel_safe=args.excel_safe)
     except BatchError as exc:
         print(f"leadpolicy score: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
