@@ -16,6 +16,12 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def port_number(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
+
+
 def register(sub) -> None:
     p = sub.add_parser("serve", formatter_class=help_formatter, help="serve decisions over HTTP",
                        description="Serve every policy under PATHS (sources or compiled artifacts) over HTTP: "
@@ -27,7 +33,7 @@ def register(sub) -> None:
                               " --decision-log decisions.jsonl\n\nsee docs/serve.md\n")
     p.add_argument("paths", nargs="*", default=["policies"], help="files or folders to serve (default: policies/)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=non_negative_int, default=8181)
+    p.add_argument("--port", type=port_number, default=8181, help="1 to 65535 (default 8181)")
     p.add_argument("--workers", type=non_negative_int, default=1,
                    help="processes serving requests (each loads the policies and watches the files)")
     p.add_argument("--token-file", metavar="FILE", help="require Authorization: Bearer <the file's first line>")
@@ -66,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         if not token:
             print(f"leadpolicy serve: {args.token_file}: the token is empty", file=sys.stderr)
             return EXIT_USAGE
+    problem = _cannot_listen(args.host, args.port) or _cannot_log(args.decision_log)
+    if problem:
+        print(f"leadpolicy serve: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     settings = {"paths": [str(Path(p).resolve()) for p in args.paths], "token": token, "max_body": args.max_body,
                 "max_batch_body": args.max_batch_body, "max_batch_items": args.max_batch_items,
                 "decision_log": str(Path(args.decision_log).resolve()) if args.decision_log else None,
@@ -77,3 +87,32 @@ def run(args: argparse.Namespace) -> int:
                 workers=args.workers or 1, log_level="warning", access_log=False, loop="auto", http="auto",
                 timeout_graceful_shutdown=args.shutdown_grace)
     return EXIT_OK
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (checked before starting, so it is bad usage), or None."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"--host {host}: not an address of this machine ({getattr(exc, 'strerror', None) or exc})"
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+    return None
+
+
+def _cannot_log(path: str | None) -> str | None:
+    """Why the decision log could not be appended to, or None."""
+    if path is None:
+        return None
+    try:
+        with open(path, "a", encoding="utf-8"):
+            return None
+    except OSError as exc:
+        return f"--decision-log {path}: cannot be written ({exc.strerror or exc})"
