@@ -12,7 +12,9 @@ from .test_serve import TOKEN, Server
 
 LEAD = {"email": "ana@bigsoft.io", "employees": 1200, "industry": "software", "source": "webinar"}
 EVENTS = [{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"}]
-BAD_NOWS = [5, 1e400, True, [], {}, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-13-01T00:00:00Z"]
+# as JSON text: 1e400 is a valid JSON number that no float holds
+BAD_NOWS = ["5", "1e400", "true", "[]", "{}", '"0001-01-01T00:00:00Z"', '"9999-12-31T23:59:59Z"',
+            '"2026-13-01T00:00:00Z"']
 
 
 @pytest.fixture(scope="module")
@@ -35,17 +37,42 @@ def _batch(server: Server, policy: str, items: list) -> tuple[int, dict]:
     return status, out
 
 
-@pytest.mark.parametrize("now", BAD_NOWS, ids=[repr(n) for n in BAD_NOWS])
+def _request(now: str) -> str:
+    return f'{{"lead": {json.dumps(LEAD)}, "events": {json.dumps(EVENTS)}, "now": {now}}}'
+
+
+@pytest.mark.parametrize("now", BAD_NOWS)
 def test_a_bad_now_is_400_naming_now(server, now):
-    status, out = server.decide("inbound-activity", {"lead": LEAD, "events": EVENTS, "now": now})
-    assert status == 400 and out["error"].startswith("now: "), out
+    status, out = server.call("POST", "/v1/policies/inbound-activity/decide", _request(now))
+    assert status == 400 and out["error"].startswith("now: "), out  # type: ignore[index]
 
 
 def test_a_bad_now_in_a_batch_is_that_items_error(server):
     good = {"lead": LEAD, "events": EVENTS, "now": "2026-11-20T12:00:00-05:00"}
-    items = [good, *({"lead": LEAD, "events": EVENTS, "now": now} for now in BAD_NOWS), good]
-    status, out = _batch(server, "inbound-activity", items)
-    assert status == 200, out
+    body = "[" + ", ".join([json.dumps(good), *map(_request, BAD_NOWS), json.dumps(good)]) + "]"
+    status, out = server.call("POST", "/v1/policies/inbound-activity/decide-batch", body)
+    assert status == 200 and isinstance(out, dict), out
     results = out["results"]
     assert [r.get("stage") is not None for r in results] == [True] + [False] * len(BAD_NOWS) + [True]
     assert all(r["error"].startswith("now: ") for r in results[1:-1]), results
+
+
+def _strict(line: str) -> dict:
+    def refuse(name: str):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_the_decision_log_is_always_json_and_names_a_lead_only_by_a_plain_id(server):
+    log = server.decision_log
+    status, out = server.call("POST", "/v1/policies/inbound-b2b/decide", b'{"lead": {"id": NaN, "email": "a@b.io"}}')
+    assert status == 400 and "NaN" in out["error"]  # type: ignore[index]  # not JSON (RFC 8259)
+    for lead_id in ({"nested": "hidden@secret.io"}, ["hidden@secret.io"], True):
+        assert server.decide("inbound-b2b", {"lead": {"id": lead_id, "email": "a@b.io"}})[0] == 200
+    body = b'{"lead": {"id": 1e400, "email": "a@b.io"}}'  # a JSON number too large for a float: infinity
+    assert server.call("POST", "/v1/policies/inbound-b2b/decide", body)[0] == 200
+    assert server.decide("inbound-b2b", {"lead": {"id": "L-1", "email": "a@b.io"}})[0] == 200
+    records = [_strict(line) for line in log.read_text().splitlines()]
+    assert [r["lead_id"] for r in records[-5:]] == [None, None, None, None, "L-1"]
+    assert "hidden@secret.io" not in log.read_text()

@@ -13,7 +13,13 @@ from itertools import islice
 from typing import Any, Iterator
 
 _SPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json)  # NaN, Infinity, -Infinity are refused
 
 A_BATCH = "a batch is a JSON list of requests, or JSON Lines of them"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -128,16 +129,33 @@ class Decider:
     def _write_log(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> None:
         policy = loaded.policy
         record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "policy": policy.id,
-                  "fingerprint": policy.fingerprint, "lead_id": lead.get(self.settings.lead_id_field),
+                  "fingerprint": policy.fingerprint, "lead_id": _plain_id(lead.get(self.settings.lead_id_field)),
                   "decision": {k: out[k] for k in ("scores", "grades", "stage", "owner", "route")},
                   "latency_ms": round(took * 1000, 3)}
         if self.settings.log_leads:
-            record["lead"] = lead
-        line = json.dumps(record, default=str) + "\n"
+            record["lead"] = _finite(lead)
+        line = json.dumps(record, default=str, allow_nan=False) + "\n"
         with self.log_lock:
             assert self.log is not None
             self.log.write(line)
             self.log.flush()
+
+
+def _plain_id(value: Any) -> str | int | float | None:
+    """A lead id as the log names it: text or a finite number; anything else (an object, a list,
+    true, infinity) is no id, so lead data never reaches the log through it."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return value if isinstance(value, float) and math.isfinite(value) else None
+
+
+def _finite(value: Any) -> Any:
+    """A lead as JSON can hold it: a number too large for a float (1e400) is written as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return [_finite(v) for v in value] if isinstance(value, list) else value
 
 
 def _json_kind(value: Any) -> str:
