@@ -76,3 +76,12 @@ def test_the_decision_log_is_always_json_and_names_a_lead_only_by_a_plain_id(ser
     records = [_strict(line) for line in log.read_text().splitlines()]
     assert [r["lead_id"] for r in records[-5:]] == [None, None, None, None, "L-1"]
     assert "hidden@secret.io" not in log.read_text()
+
+
+def test_the_bearer_scheme_is_case_insensitive_and_the_token_still_compared_exactly(server):
+    path, body = "/v1/policies/inbound-b2b/decide", json.dumps({"lead": {"email": "a@b.io"}})
+    for header in (f"bearer {TOKEN}", f"BEARER {TOKEN}", f"Bearer  {TOKEN}", f"bEaReR {TOKEN}"):
+        assert server.call("POST", path, body, token=None, headers={"Authorization": header})[0] == 200, header
+    for header in ("bearer", f"bearer{TOKEN}", f"Basic {TOKEN}", f"bearer {TOKEN.upper()}", f"bearer {TOKEN}x",
+                   f"bearer x{TOKEN}", f"bearer {TOKEN[:-1]}", f"Bearer {TOKEN} {TOKEN}", "Bearer "):
+        assert server.call("POST", path, body, token=None, headers={"Authorization": header})[0] == 401, header

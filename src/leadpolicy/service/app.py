@@ -75,8 +75,10 @@ def create_app(settings: Settings) -> Starlette:
     def authorized(request: Request) -> bool:
         if settings.token is None:
             return True
-        header = request.headers.get("authorization", "")
-        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), settings.token.encode())
+        # RFC 7235: the scheme is case-insensitive and one or more spaces follow it; the token is exact
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.lstrip(" ").encode(),
+                                                                  settings.token.encode())
 
     async def body(request: Request, limit: int) -> bytes:
         declared = request.headers.get("content-length")
