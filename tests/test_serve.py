@@ -129,7 +129,7 @@ def test_bad_requests_get_clear_errors_and_never_crash_the_server(served):
     status, out = served.decide("inbound-b2b", {"lead": bad})
     assert status == 400 and out["error"] == "invalid lead"
     assert out["fields"] == [{"field": e.field, "message": e.message} for e in policy.validate(bad)]
-    status, out = served.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "events": [{"event": "x"}]})
+    status, out = served.decide("inbound-activity", {"lead": {"email": "a@b.io"}, "events": [{"event": "x"}]})
     assert status == 400 and out["fields"][0]["field"].startswith("events/1")
     assert served.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "now": "tuesday"})[0] == 400
     assert served.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "nowww": 1})[0] == 400

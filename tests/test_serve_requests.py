@@ -85,3 +85,19 @@ def test_the_bearer_scheme_is_case_insensitive_and_the_token_still_compared_exac
     for header in ("bearer", f"bearer{TOKEN}", f"Basic {TOKEN}", f"bearer {TOKEN.upper()}", f"bearer {TOKEN}x",
                    f"bearer x{TOKEN}", f"bearer {TOKEN[:-1]}", f"Bearer {TOKEN} {TOKEN}", "Bearer "):
         assert server.call("POST", path, body, token=None, headers={"Authorization": header})[0] == 401, header
+
+
+def test_explain_must_be_a_boolean_and_events_must_be_objects_for_a_policy_that_uses_them(server):
+    for explain in (1, "yes", [], {}):
+        status, out = server.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "explain": explain})
+        assert status == 400 and out["error"].startswith("explain: "), out
+    assert server.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "explain": False})[0] == 200
+    status, out = server.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "events": EVENTS})
+    assert status == 400 and out["error"].startswith("events: ") and "inbound-b2b" in out["error"], out
+    assert server.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "events": []})[0] == 200
+    as_list = [["demo_request", "2026-11-18T10:00:00-05:00"]]
+    status, out = server.decide("inbound-activity", {"lead": LEAD, "events": as_list})
+    assert status == 400 and out["fields"] == [{"field": "events/1", "message": "an event is {event, at}"}], out
+    items = [{"lead": LEAD, "explain": 1}, {"lead": LEAD, "events": as_list}, {"lead": LEAD, "events": EVENTS}]
+    status, out = _batch(server, "inbound-activity", items)
+    assert status == 200 and [r.get("error") is None for r in out["results"]] == [False, False, True], out

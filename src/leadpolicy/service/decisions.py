@@ -22,6 +22,7 @@ from leadpolicy.service.registry import Loaded
 T = TypeVar("T")
 
 DECISION_THREADS = 4  # requests decided at once; more wait their turn, the event loop stays free
+EVENT_SHAPE = "an event is {event, at}"
 REQUEST_SHAPE = 'a request is {"lead": {...}, "events": [...], "now": "...", "explain": false}'
 
 
@@ -108,9 +109,17 @@ class Decider:
             now = policy._now(item.get("now"))
         except (ValueError, TypeError, OverflowError) as exc:
             return 400, {"error": f"now: not an ISO 8601 timestamp ({exc})"}
+        if item.get("explain") is not None and not isinstance(item["explain"], bool):
+            return 400, {"error": f"explain: true or false, not {_json_kind(item['explain'])}"}
         events = item.get("events")
         if events is not None and not isinstance(events, list):
             return 400, {"error": "events: a list of {event, at}"}
+        if events and not loaded.uses_events:
+            return 400, {"error": f"events: policy {policy.id} declares no events and counts none"}
+        shapeless = [n for n, event in enumerate(events or (), start=1) if not isinstance(event, dict)]
+        if shapeless:
+            return 400, {"error": "invalid lead", "fields": [{"field": f"events/{n}", "message": EVENT_SHAPE}
+                                                            for n in shapeless]}
         started = time.perf_counter()
         try:
             decision = policy.evaluate(item["lead"], now, events=events)

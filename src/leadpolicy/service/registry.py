@@ -41,6 +41,7 @@ class Loaded:
     source: Path
     loaded_at: dt.datetime
     approval: str  # draft, partly approved, agreed; unknown for an artifact or without its files
+    uses_events: bool  # it declares events, or its decision counts some: a request may send events
 
 
 @dataclass
@@ -158,7 +159,7 @@ class Registry:
             return Change(entry.source, "failed", known, f"{entry.source}: not loaded{kept}: {entry.error[0]}")
         if entry.current is not None:
             entry.reloads += 1
-        entry.current = Loaded(policy, entry.source, now, approval)
+        entry.current = Loaded(policy, entry.source, now, approval, _uses_events(policy))
         entry.error, entry.failed_at, entry.clash = [], None, None
         return None
 
@@ -236,6 +237,12 @@ class Registry:
         where = [(f"{d.file}:{d.span.line}:{d.span.column}" if d.span.line else d.file) for d in problems]
         meaning = CODES["bad-approvals"][1]
         raise Refused([f"{place}: bad-approvals: {meaning}" for place in where or [str(companions[0])]] + [CHECK_HINT])
+
+
+def _uses_events(policy: Policy) -> bool:
+    from leadpolicy.semantics.ir import DaysSinceEvent, EventCount
+
+    return policy.ir.declares_events or any(isinstance(n, (EventCount, DaysSinceEvent)) for n in policy.ir.walk())
 
 
 def _stamp(path: Path) -> tuple | None:
