@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import socket
+import time
 
 import pytest
 
 from .conftest import POLICIES
-from .test_serve import TOKEN, Server
+from .test_serve import TOKEN, Server, _eventually
 
 LEAD = {"email": "ana@bigsoft.io", "employees": 1200, "industry": "software", "source": "webinar"}
 EVENTS = [{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"}]
@@ -101,3 +104,19 @@ def test_explain_must_be_a_boolean_and_events_must_be_objects_for_a_policy_that_
     items = [{"lead": LEAD, "explain": 1}, {"lead": LEAD, "events": as_list}, {"lead": LEAD, "events": EVENTS}]
     status, out = _batch(server, "inbound-activity", items)
     assert status == 200 and [r.get("error") is None for r in out["results"]] == [False, False, True], out
+
+
+def test_a_client_that_goes_away_is_counted_as_such_never_as_a_server_error(server):
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", server.port)) as gone:
+            gone.sendall(b"POST /v1/policies/inbound-b2b/decide HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                         b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n{\"lead\": ")
+            time.sleep(0.1)
+
+    def counted(status: str) -> float:
+        _, text = server.call("GET", "/metrics")
+        found = re.search(rf'leadpolicy_requests_total\{{endpoint="decide",status="{status}"\}} (\S+)', str(text))
+        return float(found.group(1)) if found else 0.0
+
+    assert _eventually(lambda: counted("499") >= 3, 3.0)
+    assert counted("500") == 0

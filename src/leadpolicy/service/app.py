@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -108,6 +108,8 @@ def create_app(settings: Settings) -> Starlette:
                         response = await handler(request)
                 except BodyTooLarge:
                     response = _error(413, f"the body is larger than {limit} bytes")
+                except ClientDisconnect:  # nginx's 499: the client went away, the service did not fail
+                    response = _error(499, "the client closed the connection")
                 except ShuttingDown:
                     response = _error(503, "the service is shutting down")
                 except Exception as exc:  # never crash: the caller gets a 500, the log the reason
