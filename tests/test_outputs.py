@@ -288,3 +288,54 @@ def test_score_excel_safe_neutralises_text_from_the_leads_and_keeps_scores_numbe
     assert [r["fit"] for r in rows] == ["-5"] * len(FORMULAS) + ["0"]  # computed scores stay numbers
     assert main([*base, "-o", "safe.jsonl", "--excel-safe"]) == 2
     assert "--excel-safe" in capsys.readouterr().err and not (tmp_path / "safe.jsonl").exists()
+
+
+@pytest.fixture
+def apart(tmp_path, monkeypatch):
+    """Policies in policies/, data with bad rows in data/, the command run from run/."""
+    for name in ("policies", "data", "run"):
+        (tmp_path / name).mkdir()
+    shutil.copy(POLICIES / "inbound-activity.policy", tmp_path / "policies" / "p.policy")
+    write_csv(tmp_path / "data" / "leads.csv", ["id", "email", "employees", "industry", "source"],
+              [*LEADS, ("3", "c@d.io", "lots", "retail", "organic")])
+    write_csv(tmp_path / "data" / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
+    monkeypatch.chdir(tmp_path / "run")
+    return tmp_path
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_sla_rejects_go_beside_the_event_log_not_here(apart, capsys):
+    assert main(["sla", "../policies/p.policy", "../data/events.csv", "--now", NOW, "--report-only"]) == 0
+    assert _files(apart / "run") == [] and _files(apart / "policies") == ["p.policy"]
+    assert [r["event"] for r in _read(apart / "data" / "events.rejects.csv")] == ["no_such_event"]
+
+
+def test_feedback_rejects_go_beside_each_data_file_not_here(apart, capsys):
+    data = ["--leads", "../data/leads.csv", "--events", "../data/events.csv", "--as-of", AS_OF, "--now", NOW]
+    assert main(["feedback", "../policies/p.policy", *data]) == 0
+    assert _files(apart / "run") == [] and _files(apart / "policies") == ["p.policy"]
+    assert [r["row"] for r in _read(apart / "data" / "leads.rejects.csv")] == ["3"]
+    assert [r["row"] for r in _read(apart / "data" / "events.rejects.csv")] == ["4"]
+
+
+def test_score_rejects_never_land_in_a_folder_of_policies(apart, capsys):
+    score = ["score", "p.policy", "../data/leads.csv", "--events", "../data/events.csv", "--now", NOW]
+    os.chdir(apart / "policies")  # the output lands here, among the policies: the rejects go beside the data
+    assert main(score) == 0
+    assert _files(apart / "policies") == ["leads.scored.csv", "p.policy"]
+    assert _files(apart / "data") == ["events.csv", "events.rejects.csv", "leads.csv", "leads.rejects.csv"]
+
+
+def test_rejects_are_not_written_when_every_default_place_holds_policies(apart, capsys):
+    for name in ("leads.csv", "events.csv"):
+        shutil.move(apart / "data" / name, apart / "policies" / name)
+    os.chdir(apart / "policies")
+    before = _files(apart / "policies")
+    assert main(["sla", "p.policy", "events.csv", "--now", NOW, "--report-only"]) == 0
+    assert main(["score", "p.policy", "leads.csv", "--events", "events.csv", "--now", NOW]) == 0
+    assert _files(apart / "policies") == sorted([*before, "leads.scored.csv"])  # the output, as asked; no rejects
+    err = capsys.readouterr().err
+    assert err.count("not written") == 3 and "--rejects" in err and "--events-rejects" in err

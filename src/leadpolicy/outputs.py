@@ -9,6 +9,9 @@ name beside it and renamed over it only when the whole content is written; a cha
 (/dev/null, a terminal) or a FIFO is written in place, never replaced. Writing through a symbolic
 link writes the file it points to.
 
+A rejects file named by no flag goes beside a file of the run (the output, else the data), never
+into a folder of policies: such folders are shared (in git), and rejected rows hold lead data.
+
 CSV files meant for people (rejects files, SLA details) pass text that came from input data
 through `excel_safe`: a cell a spreadsheet would run as a formula gets a leading single quote
 (OWASP's advice on CSV injection); numbers the tool computed are written as numbers.
@@ -66,6 +69,16 @@ class _File:
     @property
     def written_in_place(self) -> bool:
         return self.mode is not None and (stat.S_ISCHR(self.mode) or stat.S_ISFIFO(self.mode))
+
+
+def default_rejects(name: str, *beside: PathLike) -> Path | None:
+    """`name` in the folder of the first file of `beside` whose folder holds no policies; None when each
+    one does (the rejects are then not written)."""
+    for file in beside:
+        folder = Path(file).parent
+        if not any(p.is_file() for p in folder.glob("*.policy")):
+            return folder / name
+    return None
 
 
 def written_in_place(path: PathLike) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlglot import exp
 
 from leadpolicy.api import Policy
+from leadpolicy.outputs import default_rejects
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse.batch import BatchResult, EventInput, output_names, run
@@ -45,7 +46,16 @@ class FeedbackInput:
     id_column: str = "id"
     by: tuple[str, ...] = ()  # lead fields to group by; default: every `one of` field
     engine: str = "duckdb"
-    rejects_folder: Path = Path(".")
+    rejects_folder: Path | None = None  # None: each rejects file beside its data file (see `rejects_files`)
+
+
+def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
+    """Where the leads' and the events' rejected rows go: LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv
+    in `folder`, else beside each data file unless its folder holds policies (then nowhere: None)."""
+    names = (f"{leads.stem}.rejects.csv", f"{events.stem}.rejects.csv")
+    if folder is not None:
+        return folder / names[0], folder / names[1]
+    return default_rejects(names[0], leads), default_rejects(names[1], events)
 
 
 def lit(value: Any) -> str:
@@ -106,11 +116,12 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         con.execute(f"COPY ({_per_lead_sql(policy, data, decided, id_col, found['by'], handoff)}) "
                     f"TO {lit(str(per_lead))} (FORMAT parquet)")
 
-    try:
+    leads_rejects, events_rejects = rejects_files(data.leads, data.events, data.rejects_folder)
+    try:  # rejects with no place of their own are written into the working folder, which goes away
         result, _, _ = run(policy, data.leads, decided, data.as_of, data.engine,
-                           rejects=data.rejects_folder / f"{data.leads.stem}.rejects.csv",
+                           rejects=leads_rejects or folder / "leads.rejects.csv",
                            events=EventInput(data.events, data.id_column,
-                                             rejects=data.rejects_folder / f"{data.events.stem}.rejects.csv",
+                                             rejects=events_rejects or folder / "events.rejects.csv",
                                              one_row_per_lead=True),
                            then=attach)
     except DataFileError as exc:

@@ -25,6 +25,7 @@ from leadpolicy.outputs import (
     FORMULA_STARTS,
     OutputError,
     check_outputs,
+    default_rejects,
     excel_safe,
     replacing,
     text_output,
@@ -289,7 +290,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
         events: EventInput | None = None, then: Callable[[Any], None] | None = None, excel_safe: bool = False,
         ) -> tuple[BatchResult, Path, Path | None]:
-    """Score a lead file; returns the counts, the output path and the rejects path (None when none).
+    """Score a lead file; returns the counts, the output path and the rejects path (None when none, or when
+    they were not written: `result.rejected` says).
     With `events`, `result.events` has their counts and rejects file. `then(con)` runs on the staging
     database once the output is written, while its table `events` of checked events is still there.
 
@@ -373,7 +375,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         if counted.rejects and event_rejects is not None:
             counted.rejects_path = event_rejects
             write_rejects(event_rejects, counted.rejects)
-    if not result.rejects:
+    if not result.rejects or rejects_path is None:
         return result, out_path, None
     write_rejects(rejects_path, result.rejects)
     return result, out_path, rejects_path
@@ -384,8 +386,8 @@ class OutputFiles:
     """The files a scoring run writes: the scored leads and the rejected rows of leads and of events."""
 
     output: Path
-    rejects: Path
-    events_rejects: Path | None
+    rejects: Path | None  # None: not written (every default place holds policies)
+    events_rejects: Path | None  # the same, or no events
 
     def named(self) -> dict[str, Path | None]:
         return {"the output (-o)": self.output, "the rejects file (--rejects)": self.rejects,
@@ -394,11 +396,12 @@ class OutputFiles:
 
 def output_files(source: Path, out: str | Path | None, rejects: str | Path | None,
                  events: EventInput | None) -> OutputFiles:
-    """The output (default: LEADS_NAME.scored.<same format> here) and the rejects files (default: beside it)."""
+    """The output (default: LEADS_NAME.scored.<same format> here) and the rejects files (default: beside the
+    output, or beside their input when the output's folder holds policies; see `outputs.default_rejects`)."""
     out_path = Path(out) if out else Path(source.stem + ".scored" + source.suffix)
-    rejects_path = Path(rejects) if rejects else out_path.with_name(source.stem + ".rejects.csv")
-    event_rejects = None if events is None else (events.rejects or out_path.with_name(events.path.stem
-                                                                                     + ".rejects.csv"))
+    rejects_path = Path(rejects) if rejects else default_rejects(source.stem + ".rejects.csv", out_path, source)
+    event_rejects = None if events is None else (
+        events.rejects or default_rejects(events.path.stem + ".rejects.csv", out_path, events.path))
     return OutputFiles(out_path, rejects_path, event_rejects)
 
 

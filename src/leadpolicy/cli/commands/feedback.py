@@ -37,8 +37,9 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: standard output)")
     p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
-    p.add_argument("--rejects-folder", default=".", metavar="DIR",
-                   help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: here)")
+    p.add_argument("--rejects-folder", metavar="DIR",
+                   help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: beside each data "
+                        "file, and not written when its folder holds policies)")
 
 
 def register(sub) -> None:
@@ -60,7 +61,7 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
     as_of = policy._now(args.as_of)
     now = policy._now(args.now)
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
-                         Path(args.rejects_folder))
+                         Path(args.rejects_folder) if args.rejects_folder else None)
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -75,10 +76,11 @@ def _emit(text: str, output: str | None) -> None:
 
 def _check_files(args: argparse.Namespace) -> bool:
     missing = [f for f in (args.leads, args.events) if not Path(f).exists()]
-    if missing or not Path(args.rejects_folder).is_dir():
+    no_folder = args.rejects_folder is not None and not Path(args.rejects_folder).is_dir()
+    if missing or no_folder:
         for f in missing:
             print(f"leadpolicy {args.command}: {f}: no such file", file=sys.stderr)
-        if not Path(args.rejects_folder).is_dir():
+        if no_folder:
             print(f"leadpolicy {args.command}: {args.rejects_folder}: no such folder", file=sys.stderr)
         return False
     return True
@@ -86,10 +88,12 @@ def _check_files(args: argparse.Namespace) -> bool:
 
 def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
     """The report and the rejects files (for leads and for events, in the rejects folder)."""
-    folder = Path(args.rejects_folder)
-    return {"the report (-o)": Path(args.output) if args.output else None,
-            "the leads' rejects file": folder / f"{Path(args.leads).stem}.rejects.csv",
-            "the events' rejects file": folder / f"{Path(args.events).stem}.rejects.csv"}
+    from leadpolicy.measure.feedback import rejects_files
+
+    leads, events = rejects_files(Path(args.leads), Path(args.events),
+                                  Path(args.rejects_folder) if args.rejects_folder else None)
+    return {"the report (-o)": Path(args.output) if args.output else None, "the leads' rejects file": leads,
+            "the events' rejects file": events}
 
 
 def run(args: argparse.Namespace) -> int:

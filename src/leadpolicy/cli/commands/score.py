@@ -35,7 +35,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
     p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb")
     add_now(p)
-    p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output")
+    p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output (beside the "
+                                                      "leads when the output's folder holds policies)")
     p.add_argument("--excel-safe", action="store_true",
                    help="for a CSV output only: text from the leads that a spreadsheet would run as a formula "
                         "(starting with = + - @, a tab or a carriage return) gets a leading ' (computed scores stay "
@@ -53,7 +54,8 @@ def register(sub) -> None:
                    help="the leads file's column that the events' lead refers to (default: id)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the events' extension")
     p.add_argument("--events-rejects", metavar="FILE",
-                   help="default: EVENTS_NAME.rejects.csv beside the output")
+                   help="default: EVENTS_NAME.rejects.csv beside the output (beside the events when the output's "
+                        "folder holds policies)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,17 +103,27 @@ def run(args: argparse.Namespace) -> int:
     if args.now is None:
         print(f"(now = {now.isoformat()})")
     print(f"wrote {out}")
-    if rejects is not None:
-        print(f"{result.rejected} rejected row(s) written to {rejects}; the first:")
-        for r in sorted(result.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
-            print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
-    if result.events is not None and result.events.rejects_path is not None:
-        print(f"{result.events.rejected} rejected event row(s) written to {result.events.rejects_path}; the first:")
-        for r in sorted(result.events.rejects, key=lambda r: (r["row"], r["field"]))[:5]:
-            print(f"  {args.events}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}")
+    if result.rejected:
+        _say_rejects("rejected row(s)", result.rejects, rejects, args.leads, "--rejects")
+    if result.events is not None and result.events.rejected:
+        _say_rejects("rejected event row(s)", result.events.rejects, result.events.rejects_path, args.events,
+                     "--events-rejects")
     print(result.summary())
     if args.max_rejects is not None and result.rejected > args.max_rejects:
         print(f"leadpolicy score: {result.rejected} rejected rows, more than --max-rejects {args.max_rejects}",
               file=sys.stderr)
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _say_rejects(what: str, rows: list[dict], path: Path | None, source: str, flag: str) -> None:
+    """Where the rejected rows went (or that no place without policies was found for them), and the first."""
+    if path is not None:
+        print(f"{len({r['row'] for r in rows})} {what} written to {path}; the first:")
+    else:
+        print(f"leadpolicy score: {len({r['row'] for r in rows})} {what} not written: the folders of the output and "
+              f"of {source} hold policies, where rows of lead data do not belong (name a file with {flag}); the first:",
+              file=sys.stderr)
+    for r in sorted(rows, key=lambda r: (r["row"], r["field"]))[:5]:
+        print(f"  {source}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
+              file=sys.stdout if path is not None else sys.stderr)

@@ -38,7 +38,8 @@ def register(sub) -> None:
     p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg,
                    help="only clocks and periods starting on or before DATE")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv here)")
+    p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv beside "
+                                                      "the log, unless its folder holds policies)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
     p.add_argument("--details", metavar="FILE", help="also write every lead's clocks and counts (start, stop, "
                                                       "deadline, status, time used) as CSV")
@@ -71,6 +72,7 @@ def engine_for(choice: str, events: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from leadpolicy.outputs import default_rejects
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
     from leadpolicy.sla.report import build_report, render_csv, render_json, render_open, render_table
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.warehouse.sqlgen import UnsupportedError
     from leadpolicy.warehouse.staging import DataFileError
 
-    target = Path(args.rejects or Path(args.events).stem + ".rejects.csv")
+    target = Path(args.rejects) if args.rejects else default_rejects(Path(args.events).stem + ".rejects.csv",
+                                                                      args.events)
     outputs = {"the rejects file (--rejects)": target, "the details file (--details)": args.details}
     inputs = {"the policy": args.policy, "the event log": args.events, "the leads file (--leads)": args.leads}
     if outputs_refused("sla", outputs, inputs):
@@ -115,8 +118,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     if rejects:
-        write_rejects(target, rejects)
-        print(f"{len(rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
+        if target is not None:
+            write_rejects(target, rejects)
+            print(f"{len(rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
+        else:
+            print(f"{len(rejects)} rejected row(s) not written: the event log's folder holds policies, where rows "
+                  "of lead data do not belong (name a file with --rejects); the first:", file=sys.stderr)
         for r in sorted(rejects, key=lambda r: r.row)[:5]:
             print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
     report.allow_empty = args.allow_empty
