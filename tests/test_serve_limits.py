@@ -120,3 +120,32 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_within_the_grace_perio
         stalled.close()
     finally:
         server.stop()
+
+
+def test_slow_clients_get_408_after_the_read_timeout_and_the_service_goes_on(folder):
+    server = Server(folder, "--read-timeout", "1")
+    slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(5)]
+    try:
+        for connection in slow:
+            connection.sendall(b"POST /v1/policies/inbound-activity/decide HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            connection.setblocking(False)
+        answers: dict[int, bytes] = {}
+        started = time.monotonic()
+        while len(answers) < len(slow) and time.monotonic() - started < 6:  # a byte every 0.2 s, as a slow client
+            for number, connection in enumerate(slow):
+                if number in answers:
+                    continue
+                try:
+                    answers[number] = connection.recv(4096)
+                except BlockingIOError:
+                    connection.sendall(b" ")
+            time.sleep(0.2)
+        took = time.monotonic() - started
+        assert len(answers) == len(slow) and all(a.startswith(b"HTTP/1.1 408") for a in answers.values()), answers
+        assert took < 4, took
+        assert server.call("GET", "/healthz", token=None)[0] == 200
+    finally:
+        for connection in slow:
+            connection.close()
+        server.stop()

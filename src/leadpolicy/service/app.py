@@ -33,6 +33,10 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyTooSlow(Exception):
+    pass
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -85,11 +89,15 @@ def create_app(settings: Settings) -> Starlette:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(settings.read_timeout):  # a slow client holds a connection, not the service
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise BodyTooLarge
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise BodyTooSlow from None
         return b"".join(chunks)
 
     def endpoint(name: str, limit: int | None = None, open_: bool = False,
@@ -108,6 +116,9 @@ def create_app(settings: Settings) -> Starlette:
                         response = await handler(request)
                 except BodyTooLarge:
                     response = _error(413, f"the body is larger than {limit} bytes")
+                except BodyTooSlow:
+                    response = _error(408, f"the body did not arrive within {settings.read_timeout:g} s",
+                                      hint="--read-timeout")
                 except ClientDisconnect:  # nginx's 499: the client went away, the service did not fail
                     response = _error(499, "the client closed the connection")
                 except ShuttingDown:

@@ -33,6 +33,7 @@ class Settings:
     max_body: int = 1 << 20  # bytes, for one decision
     max_batch_body: int = 8 << 20  # bytes, for a batch: fits max_batch_items requests of ~800 bytes
     max_batch_items: int = 10_000
+    read_timeout: float = 30.0  # seconds for a request's body to arrive
     decision_log: Path | None = None
     log_leads: bool = False
     lead_id_field: str = "id"

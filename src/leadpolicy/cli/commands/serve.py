@@ -47,6 +47,8 @@ def register(sub) -> None:
                    help="largest body of a batch (default 8 MiB)")
     p.add_argument("--max-batch-items", type=positive_int, default=10_000, metavar="N",
                    help="most requests in one batch (default 10000; more is 413)")
+    p.add_argument("--read-timeout", type=positive_int, default=30, metavar="SECONDS",
+                   help="time a request's body may take to arrive (default 30; slower is 408)")
     p.add_argument("--shutdown-grace", type=non_negative_int, default=10, metavar="SECONDS",
                    help="on SIGTERM, how long requests in flight may take to finish before the server exits "
                         "(default 10)")
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = {"paths": [str(Path(p).resolve()) for p in args.paths], "token": token, "max_body": args.max_body,
                 "max_batch_body": args.max_batch_body, "max_batch_items": args.max_batch_items,
+                "read_timeout": args.read_timeout,
                 "decision_log": str(Path(args.decision_log).resolve()) if args.decision_log else None,
                 "log_leads": args.log_leads, "lead_id_field": args.lead_id_field}
     # Each worker process builds the app from these settings (uvicorn imports the factory by name).
