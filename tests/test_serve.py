@@ -161,7 +161,7 @@ def test_batches_answer_in_order_with_errors_in_place(served):
     assert status == 200 and isinstance(out, dict)
     results = out["results"]
     assert [r.get("stage") for r in results] == ["sql", None, "nurture"]
-    assert results[1]["index"] == 1 and results[1]["error"] == "invalid lead"
+    assert results[1]["item"] == 2 and results[1]["error"] == "invalid lead"  # items count from 1
     lines = "\n".join(json.dumps(x) for x in leads) + "\n"
     status, again = served.call("POST", "/v1/policies/inbound-b2b/decide-batch", lines,
                                 headers={"Content-Type": "application/x-ndjson"})

@@ -120,3 +120,19 @@ def test_a_client_that_goes_away_is_counted_as_such_never_as_a_server_error(serv
 
     assert _eventually(lambda: counted("499") >= 3, 3.0)
     assert counted("500") == 0
+
+
+def test_errors_number_batch_items_events_and_lines_all_from_1(server):
+    bad_event = {"event": "no_such_event", "at": "2026-11-18T10:00:00-05:00"}
+    items = [{"lead": LEAD}, {"lead": LEAD, "events": [EVENTS[0], bad_event]}, {"lead": {"employees": "many"}}]
+    status, out = _batch(server, "inbound-activity", items)
+    assert status == 200, out
+    ok, bad_events, bad_lead = out["results"]
+    assert "error" not in ok and "item" not in ok
+    assert bad_events["item"] == 2 and [f["field"] for f in bad_events["fields"]] == ["events/2/event"], bad_events
+    assert bad_lead["item"] == 3 and "index" not in bad_lead
+    status, out = server.call("POST", "/v1/policies/inbound-activity/decide-batch",
+                              json.dumps({"lead": LEAD}) + "\n{\n", headers={"Content-Type": "application/x-ndjson"})
+    assert status == 400 and "line 2" in out["error"], out  # type: ignore[index]
+    status, out = server.call("POST", "/v1/policies/inbound-activity/decide", b'{"lead": }')
+    assert status == 400 and "line 1, column 10" in out["error"] and "char" not in out["error"], out  # type: ignore

@@ -37,7 +37,7 @@ def parse(raw: bytes) -> Any:
     try:
         return _DECODER.decode(_text(raw))
     except (ValueError, RecursionError) as exc:
-        raise NotJson(f"the body is not JSON: {str(exc)[:200]}") from None
+        raise NotJson(f"the body is not JSON: {_why(exc)}") from None
 
 
 def batch_items(raw: bytes, lines: bool, limit: int) -> list[Any]:
@@ -49,6 +49,18 @@ def batch_items(raw: bytes, lines: bool, limit: int) -> list[Any]:
     if len(items) > limit:
         raise TooManyItems
     return items
+
+
+def _why(exc: BaseException) -> str:
+    """Why JSON does not parse, its place counted from 1 as lines and columns (never a 0-based offset)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+
+
+def _place(text: str, at: int) -> str:
+    line = text.count("\n", 0, at) + 1
+    return f"line {line}, column {at - (text.rfind(chr(10), 0, at) + 1) + 1}"
 
 
 def _text(raw: bytes) -> str:
@@ -69,7 +81,9 @@ def _json_lines(raw: bytes) -> Iterator[Any]:
             try:
                 yield _DECODER.decode(_text(line))
             except ValueError as exc:
-                raise NotJson(f"the body is not JSON Lines: line {number}: {str(exc)[:200]}") from None
+                where = f", column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+                why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:200]
+                raise NotJson(f"the body is not JSON Lines: line {number}{where}: {why}") from None
 
 
 def _json_list(text: str) -> Iterator[Any]:
@@ -84,7 +98,7 @@ def _json_list(text: str) -> Iterator[Any]:
         try:
             item, at = _DECODER.raw_decode(text, at)
         except ValueError as exc:
-            raise NotJson(f"the body is not JSON: {str(exc)[:200]}") from None
+            raise NotJson(f"the body is not JSON: {_why(exc)}") from None
         yield item
         at = _skip(text, at)
         if text.startswith(",", at):
@@ -93,7 +107,7 @@ def _json_list(text: str) -> Iterator[Any]:
             _end(text, at + 1)
             return
         else:
-            raise NotJson(f"the body is not JSON: expected ',' or ']' at character {at + 1}")
+            raise NotJson(f"the body is not JSON: expected ',' or ']' at {_place(text, at)}")
 
 
 def _skip(text: str, at: int) -> int:
@@ -103,4 +117,4 @@ def _skip(text: str, at: int) -> int:
 
 def _end(text: str, at: int) -> None:
     if _skip(text, at) != len(text):
-        raise NotJson(f"the body is not JSON: extra data after the list at character {at + 1}")
+        raise NotJson(f"the body is not JSON: extra data after the list at {_place(text, at)}")

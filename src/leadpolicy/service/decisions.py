@@ -84,15 +84,15 @@ class Decider:
         except bodies.TooManyItems:
             return 413, _encode({"error": f"a batch holds at most {limit} requests (--max-batch-items)"})
         answers = []
-        for index, item in enumerate(items):
+        for number, item in enumerate(items, start=1):  # numbered from 1, as events and lines are
             if self.stopping.is_set():
                 raise ShuttingDown
             try:
                 status, out = self.decide(loaded, item)
             except Exception as exc:  # one request's bug is its own 500, never the whole batch's
-                print(f"leadpolicy serve: decide-batch item {index}: {type(exc).__name__}: {exc}", flush=True)
+                print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: {exc}", flush=True)
                 status, out = 500, {"error": "internal error"}
-            answers.append(_encode(out if status == 200 else {"index": index, **out}))
+            answers.append(_encode(out if status == 200 else {"item": number, **out}))
         head = _encode({"policy": loaded.policy.id})[:-1]
         return 200, head + b',"results":[' + b",".join(answers) + b"]}"
 

@@ -54,7 +54,8 @@ def openapi_document(policies: dict[str, Policy]) -> dict[str, Any]:
                 "breakdown": {"type": "object"}, "explanation": {"type": "array", "items": {"type": "string"}}}},
         "Error": {
             "type": "object", "required": ["error"],
-            "properties": {"error": {"type": "string"}, "hint": {"type": "string"}, "index": {"type": "integer"},
+            "properties": {"error": {"type": "string"}, "hint": {"type": "string"},
+                           "item": {"type": "integer", "minimum": 1, "description": "the batch item, from 1"},
                            "fields": {"type": "array", "items": {
                                "type": "object", "properties": {"field": {"type": "string"},
                                                                 "message": {"type": "string"}}}}}},
