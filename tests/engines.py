@@ -62,10 +62,12 @@ def typed_rows(policy: leadpolicy.Policy, leads: list[dict]) -> list[dict]:
 
 
 def _interpreter(policy, leads, now, events):
-    out = []
+    out: list[dict] = []
     for lead, lead_events in zip(leads, events):
         values, errors = policy._reader.read(lead)
-        assert not errors, errors
+        if errors:
+            out.append({"rejected": errors[0].field})
+            continue
         read, event_errors = EventReader(policy.ir).read(lead_events)
         assert not event_errors, event_errors
         d = interpret(policy.ir, values, now, Activity(read))
@@ -75,9 +77,13 @@ def _interpreter(policy, leads, now, events):
 
 
 def _python(policy, leads, now, events):
-    out = []
+    out: list[dict] = []
     for lead, lead_events in zip(leads, events):
-        d = policy.evaluate(lead, now, events=lead_events)
+        try:
+            d = policy.evaluate(lead, now, events=lead_events)
+        except leadpolicy.LeadError as exc:
+            out.append({"rejected": exc.errors[0].field})
+            continue
         out.append({**d.scores, **d.grades, "stage": d.stage, "owner": d.owner, "route": d.route})
     return out
 
@@ -125,10 +131,14 @@ def _batch(policy, leads, now, folder: Path, events, engine: str):
                                    for lead, name, at in event_rows(policy, events)), "utf-8")
     out = folder / "scored.jsonl"
     result, _, _ = run(policy, source, out, now, engine, events=EventInput(events_file, "case_no"))
-    assert result.rejected == 0, result.rejects
     assert result.events is not None and result.events.rejected == 0, result.events
+    rejected: dict[int, str] = {}
+    for r in result.rejects:  # rows count from 1; a row's first reported field stands for it
+        rejected.setdefault(r["row"] - 1, r["field"])
     names = decision_names(policy)
-    return [{n: row[n] for n in names} for row in map(json.loads, out.read_text("utf-8").splitlines())]
+    scored = iter(out.read_text("utf-8").splitlines())
+    return [{"rejected": rejected[i]} if i in rejected else {n: row[n] for n in names}
+            for i, row in ((i, json.loads(next(scored)) if i not in rejected else {}) for i in range(len(leads)))]
 
 
 def _spark(policy, leads, now, spark, events):
@@ -195,17 +205,29 @@ def decide(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.da
     """The decisions (scores, grades, stage, owner, route) of `leads` on one engine; `events[i]` is what
     lead i did."""
     events = events if events is not None else [[] for _ in leads]
+    if engine in ("duckdb", "spark", "postgres"):
+        # Typed tables hold what the one reader read: a lead it rejects never reaches these engines
+        # (`leadpolicy score`, which reads text in SQL, is "duckdb-batch").
+        rejected = {i: errors[0].field for i, lead in enumerate(leads) if (errors := policy._reader.read(lead)[1])}
+        kept = [i for i in range(len(leads)) if i not in rejected]
+        typed = _typed_engine(engine, policy, [leads[i] for i in kept], now, [events[i] for i in kept],
+                              spark, postgres) if kept else []
+        decided = dict(zip(kept, typed))
+        return [{"rejected": rejected[i]} if i in rejected else decided[i] for i in range(len(leads))]
     if engine == "interpreter":
         return _interpreter(policy, leads, now, events)
     if engine == "python":
         return _python(policy, leads, now, events)
-    if engine == "duckdb":
-        return _duckdb(policy, leads, now, events)
     if engine in ("duckdb-batch", "python-batch"):
         assert folder is not None
         return _batch(policy, leads, now, folder, events, engine.split("-")[0])
+    raise ValueError(engine)
+
+
+def _typed_engine(engine: str, policy: leadpolicy.Policy, leads: list[dict], now: dt.datetime,
+                  events: list[list[dict]], spark, postgres) -> list[dict]:
+    if engine == "duckdb":
+        return _duckdb(policy, leads, now, events)
     if engine == "spark":
         return _spark(policy, leads, now, spark, events)
-    if engine == "postgres":
-        return _postgres(policy, leads, now, postgres, events)
-    raise ValueError(engine)
+    return _postgres(policy, leads, now, postgres, events)

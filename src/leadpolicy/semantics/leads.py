@@ -33,9 +33,12 @@ if TYPE_CHECKING:
 BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
 NOT_BLANK_PATTERN = r"[^ \t\n\r\f]"  # a text with something besides BLANK (not `\S`: NBSP is not blank here)
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# One grammar of timestamps for every engine: hours 00-23, minutes and seconds 00-59, an offset of
+# under a day. (Python alone reads an offset's minutes 60 as an hour more; DuckDB and PostgreSQL read
+# hour 24 as the next midnight and offsets of a day or more: the pattern refuses all of them first.)
 TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
-    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$"
 )
 FIRST_YEAR, LAST_YEAR = 1900, 9899  # the supported range of dates and timestamps, as written
 YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
@@ -173,11 +176,17 @@ def read_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+_TIMESTAMP_SHAPE = re.compile(TIMESTAMP_PATTERN)
+
+
 def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
-    """An ISO 8601 timestamp in the supported years, with its offset as written; without one it is
-    read in `tz`. Raises ValueError (OutOfRange for a well-formed one outside the years)."""
-    _check_written_year(text.strip())
-    value = dt.datetime.fromisoformat(text.strip())
+    """A timestamp of TIMESTAMP_PATTERN in the supported years, with its offset as written; without
+    one it is read in `tz`. Raises ValueError (OutOfRange for a well-formed one outside the years)."""
+    text = text.strip()
+    if not _TIMESTAMP_SHAPE.match(text):
+        raise ValueError(f"{text!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
+    _check_written_year(text)
+    value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo is not None else local_time(value, tz)
 
 

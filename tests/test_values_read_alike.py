@@ -1,0 +1,117 @@
+"""One meaning for every value, on every engine: a date or timestamp text (and a JSON record) is read
+by one grammar and one range, so the Python reader, the compiled Python, DuckDB's conversion (both
+engines of `leadpolicy score`) and both SLA engines accept and reject exactly the same rows, and read
+the accepted ones as the same instants (docs/leads.md, "How values are read")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import leadpolicy
+from leadpolicy.cli.main import main
+from leadpolicy.warehouse.batch import EventInput, run
+
+from .conftest import POLICIES
+from .files import read_csv, write_csv
+
+NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
+ACTIVITY = leadpolicy.load(POLICIES / "inbound-activity.policy")
+B2B = leadpolicy.load(POLICIES / "inbound-b2b.policy")  # last_activity is a timestamp
+ENGINES = ["duckdb", "python"]
+
+# (text, read): read is the instant every engine reads, or None when every engine rejects the text
+TIMESTAMPS = [
+    ("2026-11-02T10:00:00-05:00", "2026-11-02T15:00:00+00:00"),
+    ("2026-11-02T10:00:00Z", "2026-11-02T10:00:00+00:00"),
+    ("2026-11-02 10:00", "2026-11-02T10:00:00+00:00"),  # no offset: the policy's zone (inbound-b2b: UTC)
+    ("2026-11-02", "2026-11-02T00:00:00+00:00"),
+    ("2026-11-02T10:00:00.5+0530", "2026-11-02T04:30:00.500000+00:00"),
+    ("2026-11-02T10:00:00+05", "2026-11-02T05:00:00+00:00"),
+    ("2026-11-02T23:59:59+23:59", "2026-11-02T00:00:59+00:00"),  # the widest offset Python holds
+    ("1900-01-01T00:00:00Z", "1900-01-01T00:00:00+00:00"),
+    ("9899-12-31T23:59:59Z", "9899-12-31T23:59:59+00:00"),
+    ("2026-11-02T24:00:00", None),  # hour 24: DuckDB and PostgreSQL read the next midnight
+    ("2026-11-02T10:00:00+25:00", None),  # an offset of a day or more
+    ("2026-11-02T10:60:00Z", None),
+    ("2026-11-02T10:00:60Z", None),  # a leap second
+    ("2026-11-02T10:00:00+05:60", None),  # Python alone reads +06:00
+    ("2026-02-30T10:00:00Z", None),
+    ("2026-11-02T10Z", None),  # an hour without minutes
+    ("0000-01-01T00:00:00Z", None),
+    ("0001-01-01T00:00:00Z", None),
+    ("1899-12-31T23:59:59Z", None),
+    ("9900-01-01T00:00:00Z", None),
+    ("9999-12-31T23:59:59", None),
+]
+
+
+def _instant(value) -> str:
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
+@pytest.mark.parametrize("text, read", TIMESTAMPS, ids=[t for t, _ in TIMESTAMPS])
+def test_a_lead_timestamp_reads_alike_in_python_and_compiled_python(text, read):
+    values, errors = B2B._reader.read({"email": "a@b.com", "last_activity": text})
+    if read is None:
+        assert [e.field for e in errors] == ["last_activity"]
+        with pytest.raises(leadpolicy.LeadError):
+            B2B.evaluate({"email": "a@b.com", "last_activity": text}, NOW)
+    else:
+        assert not errors and _instant(values["last_activity"]) == read
+        B2B.evaluate({"email": "a@b.com", "last_activity": text}, NOW)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_lead_timestamps_are_rejected_by_score_exactly_where_the_reader_rejects_them(tmp_path, engine):
+    rows = [[f"L{i}", "a@b.com", text] for i, (text, _) in enumerate(TIMESTAMPS)]
+    write_csv(tmp_path / "leads.csv", ["id", "email", "last_activity"], rows)
+    result, out, _ = run(B2B, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine)
+    rejected = {r["row"]: r["field"] for r in result.rejects}
+    assert rejected == {i + 1: "last_activity" for i, (_, read) in enumerate(TIMESTAMPS) if read is None}
+    assert result.read == result.scored + result.rejected == len(TIMESTAMPS)
+    assert [r["id"] for r in read_csv(out)] == [f"L{i}" for i, (_, read) in enumerate(TIMESTAMPS) if read]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_event_times_are_rejected_by_score_events_exactly_where_the_reader_rejects_them(tmp_path, engine):
+    write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "a@b.com"]])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"],
+              [["L1", "email_click", text] for text, _ in TIMESTAMPS])
+    result, _, _ = run(ACTIVITY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                       events=EventInput(tmp_path / "events.csv", "id"))
+    events = result.events
+    assert events is not None
+    rejected = {r["row"]: r["field"] for r in events.rejects}
+    assert rejected == {i + 1: "at" for i, (_, read) in enumerate(TIMESTAMPS) if read is None}
+    assert events.read == events.used + events.rejected == len(TIMESTAMPS)
+
+
+def test_sla_engines_reject_and_judge_the_same_rows_of_a_log_with_odd_times(tmp_path, capsys):
+    """`sla --engine python` and `--engine duckdb` on one log holding every text of TIMESTAMPS as a
+    first touch: the same rows rejected (by field), the same compliance and the same clocks."""
+    rows = []
+    for i, (text, _) in enumerate(TIMESTAMPS):
+        rows.append([f"L{i}", "became_mql", "2026-11-02T09:30:00-05:00", ""])
+        rows.append([f"L{i}", "first_touch", text, ""])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], rows)
+    reports, rejected, details = {}, {}, {}
+    for engine in ENGINES:
+        rejects = tmp_path / f"{engine}.rejects.csv"
+        details_file = tmp_path / f"{engine}.details.csv"
+        code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"),
+                     "--now", NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only",
+                     "--rejects", str(rejects), "--details", str(details_file)])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        reports[engine] = json.loads(out)
+        rejected[engine] = {int(r["row"]): r["field"] for r in read_csv(rejects)} if rejects.exists() else {}
+        details[engine] = sorted((r["lead"], r["sla"], r["status"], r["deadline"]) for r in read_csv(details_file))
+    want = {2 * i + 2: "at" for i, (_, read) in enumerate(TIMESTAMPS) if read is None}
+    # a first touch in the future (9899) is after now, so it is rejected too, on both engines
+    assert rejected["python"] == rejected["duckdb"] and set(want) <= set(rejected["python"])
+    assert reports["python"]["rows"] == reports["duckdb"]["rows"]
+    assert reports["python"]["slas"] == reports["duckdb"]["slas"]
+    assert details["python"] == details["duckdb"]
