@@ -336,6 +336,8 @@ def test_rejects_are_not_written_when_every_default_place_holds_policies(apart, 
     before = _files(apart / "policies")
     assert main(["sla", "p.policy", "events.csv", "--now", NOW, "--report-only"]) == 0
     assert main(["score", "p.policy", "leads.csv", "--events", "events.csv", "--now", NOW]) == 0
+    assert main(["feedback", "p.policy", *DATA]) == 0
     assert _files(apart / "policies") == sorted([*before, "leads.scored.csv"])  # the output, as asked; no rejects
     err = capsys.readouterr().err
-    assert err.count("not written") == 3 and "--rejects" in err and "--events-rejects" in err
+    assert err.count("not written") == 5 and "--rejects" in err and "--events-rejects" in err
+    assert "--rejects-folder" in err

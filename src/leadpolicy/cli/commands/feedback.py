@@ -105,10 +105,16 @@ def run(args: argparse.Namespace) -> int:
     if not _check_files(args):
         return EXIT_USAGE
     specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
-    if outputs_refused(args.command, _outputs(args), {**{f"the policy {spec}": spec for spec in specs},
-                                                      "the leads file (--leads)": args.leads,
-                                                      "the events file (--events)": args.events}):
+    outputs = _outputs(args)
+    if outputs_refused(args.command, outputs, {**{f"the policy {spec}": spec for spec in specs},
+                                               "the leads file (--leads)": args.leads,
+                                               "the events file (--events)": args.events}):
         return EXIT_USAGE
+    for data, rejects in ((args.leads, "the leads' rejects file"), (args.events, "the events' rejects file")):
+        if outputs[rejects] is None:
+            print(f"leadpolicy {args.command}: rejected rows of {data} are counted but not written: its folder "
+                  "holds policies, where rows of lead data do not belong (name a folder with --rejects-folder)",
+                  file=sys.stderr)
     loaded = [policy_from(spec, args.command) for spec in specs]
     if any(item is None for item in loaded):
         return EXIT_PROBLEMS
