@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 from .conftest import POLICIES
@@ -156,4 +157,66 @@ def test_an_approvals_file_that_does_not_load_is_its_policys_load_failure_and_th
         assert re.search(r'leadpolicy_reload_failures_total\{source=".*inbound-b2b.policy"\} [1-9]', str(metrics))
         assert re.search(r'leadpolicy_policy_broken\{source=".*inbound-b2b.policy"\} 1', str(metrics))
     finally:
+        server.stop()
+
+
+def test_a_tampered_artifact_is_refused_without_showing_it(tmp_path):
+    import leadpolicy
+
+    policy = leadpolicy.load(POLICIES / "product-led.policy")
+    artifact = json.loads(policy.artifact_json())
+    artifact["source"] = artifact["source"].replace(policy.version, "9.9.9")
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    (folder / "product-led.json").write_text(json.dumps(artifact))
+    server = Server(folder)
+    try:
+        listing = _listing(server)
+        assert [p["id"] for p in listing["policies"]] == ["inbound-b2b"]
+        [refused] = listing["not_loaded"]
+        assert refused["source"] == "product-led.json" and "not a valid compiled policy" in refused["error"][0]
+        assert "9.9.9" not in json.dumps(listing)
+    finally:
+        server.stop()
+
+
+def test_hot_reloads_under_load_never_answer_with_a_mixed_version(tmp_path):
+    import threading
+
+    import leadpolicy
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    source = (POLICIES / "inbound-b2b.policy").read_text()
+    variants = {"2.1.0": source, "2.2.0": source.replace("version 2.1.0", "version 2.2.0").replace("+40", "+35")}
+    lead = {"email": "a@bigsoft.io", "employees": 1200, "demo_requested": True}
+    want = {}
+    for version, text in variants.items():
+        (tmp_path / f"{version}.policy").write_text(text)
+        policy = leadpolicy.load(tmp_path / f"{version}.policy")
+        want[version] = (policy.fingerprint, policy.evaluate(lead, "2026-11-20T12:00:00Z").scores)
+    assert want["2.1.0"][1] != want["2.2.0"][1]  # the two versions decide differently
+    server = Server(folder)
+    stop = threading.Event()
+
+    def edit() -> None:
+        while not stop.is_set():
+            for text in variants.values():
+                (folder / "inbound-b2b.policy").write_text(text)
+                time.sleep(0.1)
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    try:
+        answers = []
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            status, out = server.decide("inbound-b2b", {"lead": lead, "now": "2026-11-20T12:00:00Z"})
+            assert status == 200, out
+            answers.append((out["version"], out["fingerprint"], out["scores"]))
+        mixed = [a for a in answers if (a[1], a[2]) != want[a[0]]]
+        assert not mixed and {a[0] for a in answers} == set(variants), (mixed[:3], len(answers))
+    finally:
+        stop.set()
+        editor.join()
         server.stop()

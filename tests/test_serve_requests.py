@@ -136,3 +136,54 @@ def test_errors_number_batch_items_events_and_lines_all_from_1(server):
     assert status == 400 and "line 2" in out["error"], out  # type: ignore[index]
     status, out = server.call("POST", "/v1/policies/inbound-activity/decide", b'{"lead": }')
     assert status == 400 and "line 1, column 10" in out["error"] and "char" not in out["error"], out  # type: ignore
+
+
+def _hostile_requests() -> list[bytes]:
+    lead = json.dumps(LEAD).encode()
+    return [
+        b"", b" ", b"{", b"[", b"]", b"}", b"null", b"0", b"-1", b'"x"', b"true", b"[]", b"{}", b"[[]]", b"[{}]",
+        b"\xff\xfe{\x00}\x00", b"\xef\xbb\xbf{}", b"{\"lead\": \"\xc3\x28\"}", b'{"lead": null}', b'{"lead": []}',
+        b'{"lead": {"email": null}}', b'{"lead": {"email": "\\ud800"}}', b'{"lead": {}, "lead": {"x": 1}}',
+        b'{"lead": {"email": "a@b.io", "employees": 1' + b"0" * 5000 + b"}}", b'{"lead": {"employees": -0}}',
+        b'{"lead": {"employees": 1e400}}', b'{"lead": {"employees": -1e400}}', b'{"lead": {"__proto__": {}}}',
+        b'{"lead": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", b"[" * 200_000, b'{"lead": ' + b'{"a":' * 5000 + b"1"
+        + b"}" * 5001, b'{"lead": {"email": "' + b"x" * 500_000 + b'"}}', b'{"lead": ' + lead + b', "events": null}',
+        b'{"lead": ' + lead + b', "events": [null, 1, "x", [], {}]}', b'{"lead": ' + lead + b', "events": {}}',
+        b'{"lead": ' + lead + b', "events": [{"event": "demo_request", "at": "2026-13-45T99:99:99Z"}]}',
+        b'{"lead": ' + lead + b', "events": [{"event": "demo_request", "at": 1e400}]}',
+        b'{"lead": ' + lead + b', "events": [{"event": ["demo_request"], "at": {}}]}',
+        b'{"lead": ' + lead + b', "now": "2026-11-20T12:00:00+99:00"}', b'{"lead": ' + lead + b', "now": ""}',
+        b'{"lead": ' + lead + b', "now": "\\u0000"}', b'{"lead": ' + lead + b', "explain": null, "now": null}',
+        b'{"lead": ' + lead + b'} trailing', b'\x00' * 100, "{\"lead\": {\"email\": \"\u2028\u0085\"}}".encode(),
+    ]
+
+
+@pytest.mark.parametrize("policy", ["inbound-b2b", "inbound-activity"])
+def test_hostile_bodies_never_get_a_5xx_alone_in_a_batch_or_as_json_lines(server, policy):
+    hostile = _hostile_requests()
+    for body in hostile:
+        status, _ = server.call("POST", f"/v1/policies/{policy}/decide", body)
+        assert 400 <= status < 500 or status == 200, body[:60]
+        status, _ = server.call("POST", f"/v1/policies/{policy}/decide-batch", b"[" + body + b"]")
+        assert 400 <= status < 500 or status == 200, body[:60]
+        status, _ = server.call("POST", f"/v1/policies/{policy}/decide-batch", body + b"\n" + body,
+                                headers={"Content-Type": "application/x-ndjson"})
+        assert 400 <= status < 500 or status == 200, body[:60]
+    assert server.call("GET", "/healthz")[0] == 200 and server.process.poll() is None
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_a_chunked_body_over_the_limit_is_refused_before_it_is_all_sent(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(b"POST /v1/policies/inbound-b2b/decide HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                           b"Authorization: Bearer " + TOKEN.encode() + b"\r\n\r\n")
+        chunk = b"%x\r\n%s\r\n" % (64 << 10, b" " * (64 << 10))
+        sent = 0
+        try:
+            while sent < (64 << 20):  # 64 MiB would be sent if the server read on
+                connection.sendall(chunk)
+                sent += 64 << 10
+        except OSError:
+            pass  # the server answered and closed: what is checked below
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413") and sent < (8 << 20), (answer[:80], sent)

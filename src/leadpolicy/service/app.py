@@ -116,9 +116,11 @@ def create_app(settings: Settings) -> Starlette:
                         response = await handler(request)
                 except BodyTooLarge:
                     response = _error(413, f"the body is larger than {limit} bytes")
+                    response.headers["connection"] = "close"  # the rest of the body is not read
                 except BodyTooSlow:
                     response = _error(408, f"the body did not arrive within {settings.read_timeout:g} s",
                                       hint="--read-timeout")
+                    response.headers["connection"] = "close"
                 except ClientDisconnect:  # nginx's 499: the client went away, the service did not fail
                     response = _error(499, "the client closed the connection")
                 except ShuttingDown:
