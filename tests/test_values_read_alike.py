@@ -115,3 +115,48 @@ def test_sla_engines_reject_and_judge_the_same_rows_of_a_log_with_odd_times(tmp_
     assert reports["python"]["rows"] == reports["duckdb"]["rows"]
     assert reports["python"]["slas"] == reports["duckdb"]["slas"]
     assert details["python"] == details["duckdb"]
+
+
+# ---------------------------------------------------------------- a JSON key given twice
+
+TWICE = '{"id": "L1", "email": "a@b.com", "employees": 5, "employees": 6000}'
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_json_lines_record_with_a_key_given_twice_is_rejected_by_score(tmp_path, engine):
+    """Not 5 on one engine and 6000 on another: the record is rejected, naming the key."""
+    (tmp_path / "leads.jsonl").write_text(TWICE + '\n{"id": "L2", "email": "b@c.com", "employees": 5}\n', "utf-8")
+    result, out, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
+    assert [(r["row"], r["field"]) for r in result.rejects] == [(1, "employees")]
+    assert "twice" in result.rejects[0]["problem"]
+    assert (result.read, result.scored, result.rejected) == (2, 1, 1)
+    assert [json.loads(line)["id"] for line in out.read_text("utf-8").splitlines()] == ["L2"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_event_record_with_a_key_given_twice_is_rejected_by_sla(tmp_path, engine, capsys):
+    lines = ['{"lead": "L1", "event": "handed_off", "at": "2026-11-02T10:00:00Z"}',
+             '{"lead": "L1", "event": "accepted", "at": "2026-11-19T10:00:00Z", "at": "2026-11-03T10:00:00Z"}']
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.jsonl"), "--now",
+                 NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only", "--rejects", str(rejects)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [(r["row"], r["field"]) for r in read_csv(rejects)] == [("2", "at")]
+    assert report["rows"] == {"read": 2, "used": 1, "rejected": 1}
+
+
+def test_explain_refuses_a_lead_with_a_key_given_twice(capsys):
+    code = main(["explain", str(POLICIES / "inbound-b2b.policy"), "--lead", TWICE, "--now", NOW.isoformat()])
+    err = capsys.readouterr().err
+    assert code == 1 and "'employees' is given twice" in err, err
+
+
+def test_the_one_json_reader_refuses_a_key_given_twice_at_any_depth():
+    from leadpolicy.semantics.leads import read_json
+
+    assert read_json('{"a": {"b": 1}, "c": [{"d": 2}]}') == {"a": {"b": 1}, "c": [{"d": 2}]}
+    for text in (TWICE, '{"a": {"b": 1, "b": 2}}', '[{"x": 1, "x": 1}]'):
+        with pytest.raises(ValueError, match="given twice"):
+            read_json(text)

@@ -148,22 +148,29 @@ def load_or_report(path: str):
 def read_lead(text: str) -> Any:
     """A lead from JSON text or a JSON/YAML file; every problem is a ValueError naming where."""
     from leadpolicy.language.yamldoc import YamlError, read_yaml
+    from leadpolicy.semantics.leads import read_json
 
     stripped = text.strip()
     try:
         if stripped.startswith("{"):
-            return json.loads(stripped)
+            return read_json(stripped)
         path = Path(text)
         if not path.exists():
             raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
         content = path.read_text("utf-8")
-        return json.loads(content) if path.suffix == ".json" else read_yaml(content)
+        return read_json(content) if path.suffix == ".json" else read_yaml(content)
     except json.JSONDecodeError as exc:
         raise ValueError(f"--lead: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError("--lead: nested too deep to read") from None
     except YamlError as exc:
         raise ValueError(f"--lead: {text}:{exc}") from None
     except UnicodeDecodeError:
         raise ValueError(f"--lead: {text} is not UTF-8 text") from None
+    except ValueError as exc:  # a key given twice (read_json), or our own message
+        if str(exc).startswith("--lead"):
+            raise
+        raise ValueError(f"--lead: {exc}") from None
 
 
 def parse_now(text: str | None, timezone: str) -> dt.datetime:

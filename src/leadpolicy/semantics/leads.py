@@ -16,6 +16,7 @@ How values are read (documented in docs/leads.md):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -114,6 +115,31 @@ MAX_NUMBER = Decimal("1.7976931348623157e308")
 def in_range(number: Decimal) -> bool:
     """Finite and within ±MAX_NUMBER (compared, never computed: abs() of 1e100000000 overflows)."""
     return number.is_finite() and -MAX_NUMBER <= number <= MAX_NUMBER
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"{key!r} is given twice: a record's keys are unique, or its meaning is a guess")
+        seen.add(key)
+    return dict(pairs)
+
+
+def read_json(text: str | bytes) -> Any:
+    """JSON text as Python values, refusing an object with a key given twice (at any depth): readers
+    disagree on which of the two counts (Python keeps the last, DuckDB the first). Raises ValueError."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def twice_given_key(keys: list[str]) -> str | None:
+    """The first key of a record's keys that is given again, or None."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
 
 
 def to_json_value(value: Any) -> Any:

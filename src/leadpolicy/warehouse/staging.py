@@ -337,6 +337,7 @@ def _stage_jsonl(con, path: Path, table: str) -> Staged:
     problems = unreadable + [
         {"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]}
         for row, line in con.execute(f"SELECT {ROW}, line FROM {checked} WHERE NOT ok ORDER BY {ROW}").fetchall()]
+    problems += _keys_given_twice(con, checked)
     # Keys in the order they first appear: by line, then by place in the line.
     keys = [r[0] for r in con.execute(
         "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
@@ -352,6 +353,21 @@ def _stage_jsonl(con, path: Path, table: str) -> Staged:
     con.execute(f"CREATE TABLE {quoted(table)} AS SELECT {ROW}{''.join(', ' + p for p in parts)} "
                 f"FROM {checked} WHERE ok")
     return Staged(keys, problems, True)
+
+
+def _keys_given_twice(con, checked: str) -> list[dict]:
+    """The records of `checked` with a key given twice, as problems naming the key; they are no longer
+    `ok`. DuckDB's JSON functions read the first of the two, Python the last: neither is guessed."""
+    from leadpolicy.semantics.leads import twice_given_key
+
+    found = con.execute(f"SELECT {ROW}, line, keys FROM (SELECT {ROW}, line, json_keys(line) AS keys FROM {checked} "
+                        f"WHERE ok) WHERE len(keys) <> len(list_distinct(keys)) ORDER BY {ROW}").fetchall()
+    if found:
+        con.execute(f"UPDATE {checked} SET ok = false WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))",
+                    [[int(row) for row, _, _ in found]])
+    return [{"row": int(row), "field": twice_given_key(keys), "problem": f"{twice_given_key(keys)!r} is given "
+             "twice: a record's keys are unique, or its meaning is a guess", "raw": line[:500]}
+            for row, line, keys in found]
 
 
 def _map_lines(con, table: str, bad_lines: list[int], line_map: str) -> None:
