@@ -16,7 +16,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlglot import exp
 
@@ -31,6 +31,7 @@ from leadpolicy.outputs import (
     text_output,
     written_in_place,
 )
+from leadpolicy.semantics.codegen import INVALID
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
     LeadReader,
@@ -41,7 +42,6 @@ from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import Conversion, convert_fields, problem
 from leadpolicy.warehouse.event_files import (
     ACTIVITY_TABLE,
-    EVENTS_TABLE,
     LEAD_ID,
     EventStats,
     LeadId,
@@ -49,7 +49,7 @@ from leadpolicy.warehouse.event_files import (
     lead_id_column,
     stage_events,
 )
-from leadpolicy.warehouse.sqlgen import EPOCH
+from leadpolicy.warehouse.event_stream import KEY, EventStream, Once
 
 ROW = staging.ROW
 
@@ -246,33 +246,35 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     wanted = list(plan.field_column.items())
     select = ", ".join([ROW] + [_q(staging.text_column(i)) for _, i in wanted])
     tmp = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]) / "decisions.jsonl"
-    if ir.activity and lead_key is not None:
-        cursor = con.execute(
-            f'SELECT {select}, lead_events FROM raw LEFT JOIN (SELECT "lead", list(("event", epoch_us("at"))) AS '
-            f'lead_events FROM {EVENTS_TABLE} GROUP BY "lead") ON "lead" = {lead_key.sql} ORDER BY {ROW}')
-    else:
-        cursor = con.execute(f"SELECT {select} FROM raw ORDER BY {ROW}")
+    stream = EventStream(con) if ir.activity and lead_key is not None else None
+    # With events, leads in the order of their ids, beside their events in the same order (see EventStream).
+    key = lead_key.sql if stream is not None and lead_key is not None else "NULL"
+    cursor = con.execute(f'SELECT {select}, {key} AS {_q(KEY)} FROM raw ORDER BY {_q(KEY)} NULLS LAST, {ROW}')
+    shared: tuple[str | None, list] = (None, [])  # the events of an id on several rows, kept for the rows after
+    instant = policy._now(now)
     with open(tmp, "w", encoding="utf-8") as handle:
-        while True:
-            rows = cursor.fetchmany(10_000)
-            if not rows:
-                break
-            for raw_row in rows:
-                row = int(raw_row[0])
-                lead = {name: read_text_cell(kinds[name], text) for (name, _), text in zip(wanted, raw_row[1:])}
-                _, errors = reader.read(lead)
-                if errors:
-                    result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
-                    continue
-                events = [{"event": name, "at": EPOCH + dt.timedelta(microseconds=us)}
-                          for name, us in raw_row[-1] or ()] if ir.activity and lead_key else ()
-                decision = policy.evaluate(lead, now, events=events)
-                values = [*decision._scores.values(), *decision._grades.values(), decision.stage, decision.owner,
-                          decision.route]
-                handle.write(json.dumps([row, *values]) + "\n")
+        for raw_row, next_id in _with_next_id(cursor):
+            row, lead_id = int(raw_row[0]), raw_row[-1]
+            lead = {name: read_text_cell(kinds[name], text) for (name, _), text in zip(wanted, raw_row[1:-1])}
+            _, errors = reader.read(lead)
+            if errors:
+                result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
+            else:
+                if stream is None or lead_id is None:
+                    events = Once([])
+                elif shared[0] == lead_id:
+                    events = Once(shared[1])
+                elif next_id == lead_id:
+                    shared = (lead_id, list(stream.of(lead_id)))
+                    events = Once(shared[1])
+                else:
+                    events = Once(stream.of(lead_id))
+                handle.write(json.dumps([row, *decide(policy, lead, instant, events)]) + "\n")
                 result.scored += 1
-            if progress:
+            if progress and result.scored % 10_000 == 0:
                 print(f"\rscored {result.scored:,}", end="", file=sys.stderr)
+    if stream is not None:
+        stream.close()
     if progress:
         print(file=sys.stderr)
     types = {n: "BIGINT" for n in names[:len(ir.scores)]}
@@ -283,6 +285,30 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
                 "quote = '', escape = '', header = false, auto_detect = false))", [str(tmp)])
     tmp.unlink()
     return f"raw JOIN decisions USING ({ROW})"
+
+
+def _with_next_id(cursor) -> Iterator[tuple[tuple, Any]]:
+    """Each row of the cursor with the lead id (its last column) of the row after it (None after the last)."""
+    previous = None
+    while rows := cursor.fetchmany(10_000):
+        for raw_row in rows:
+            if previous is not None:
+                yield previous, raw_row[-1]
+            previous = raw_row
+    if previous is not None:
+        yield previous, None
+
+
+def decide(policy, lead: dict, now: dt.datetime, events: Once) -> list:
+    """The computed columns of a lead that fits the schema, its events read as the evaluator asks for them."""
+    out = policy._evaluate(lead, now, events)
+    if out is not INVALID:
+        stage, owner = policy._stages[out[2]]
+        return [*out[0].values(), *out[1].values(), stage, owner, out[3]]
+    if events.started:  # the evaluator declines before it reads an event (see Once)
+        raise BatchError("internal error: a declined lead's events were already read")
+    decision = policy.evaluate(lead, now, events=[{"event": name, "at": at} for name, at in events])
+    return [*decision._scores.values(), *decision._grades.values(), decision.stage, decision.owner, decision.route]
 
 
 def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
