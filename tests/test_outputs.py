@@ -341,3 +341,11 @@ def test_rejects_are_not_written_when_every_default_place_holds_policies(apart, 
     err = capsys.readouterr().err
     assert err.count("not written") == 5 and "--rejects" in err and "--events-rejects" in err
     assert "--rejects-folder" in err
+
+
+def test_an_output_through_a_symbolic_link_replaces_the_file_it_points_to(rejecting, capsys):
+    (rejecting / "real.csv").write_text("the previous output\n")
+    os.symlink("real.csv", rejecting / "scored.csv")
+    assert main([*SCORE, "-o", "scored.csv", "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0
+    assert os.readlink(rejecting / "scored.csv") == "real.csv"
+    assert [r["id"] for r in _read(rejecting / "real.csv")] == ["1", "2"]
