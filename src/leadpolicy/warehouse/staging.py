@@ -125,17 +125,6 @@ def joins_as_written(con) -> Iterator[None]:
         con.execute("SET disabled_optimizers = " + exp.Literal.string(before).sql("duckdb"))
 
 
-def same_file_clash(paths: dict[str, Path]) -> str | None:
-    """A message when two of the named files (input, output, rejects, ...) are one file, else None."""
-    seen: dict[Path, str] = {}
-    for what, path in paths.items():
-        resolved = path.resolve()
-        if resolved in seen:
-            return f"{resolved}: {what} would be the same file as {seen[resolved]}"
-        seen[resolved] = what
-    return None
-
-
 def text_column(i: int) -> str:
     """The staged text of input column i (0-based)."""
     return f"#{i}"
