@@ -95,6 +95,7 @@ def test_the_default_limits_refuse_a_64_mb_batch_by_its_size_and_decide_10000_it
         started = time.monotonic()
         status, out = server.call("POST", "/v1/policies/inbound-activity/decide-batch", flood)
         assert status == 413 and time.monotonic() - started < 5, out
+        assert "--max-batch-body" in out["error"]  # type: ignore[index]
         status, out = server.call("POST", "/v1/policies/inbound-activity/decide-batch", _batch(10_000))
         assert status == 200 and len(out["results"]) == 10_000  # type: ignore[index]
         status, out = server.call("POST", "/v1/policies/inbound-activity/decide-batch", _batch(10_001))

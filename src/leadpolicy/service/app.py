@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> Starlette:
             raise BodyTooSlow from None
         return b"".join(chunks)
 
-    def endpoint(name: str, limit: int | None = None, open_: bool = False,
+    def endpoint(name: str, limit: int | None = None, open_: bool = False, limit_flag: str = "--max-body",
                  ) -> Callable[[Callable[..., Awaitable[Response]]], Callable[[Request], Awaitable[Response]]]:
         """A handler with the service's rules: the token, the body limit, metrics, and no crash ever."""
         def wrap(handler: Callable[..., Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -115,7 +115,7 @@ def create_app(settings: Settings) -> Starlette:
                     else:
                         response = await handler(request)
                 except BodyTooLarge:
-                    response = _error(413, f"the body is larger than {limit} bytes")
+                    response = _error(413, f"the body is larger than {limit} bytes ({limit_flag})")
                     response.headers["connection"] = "close"  # the rest of the body is not read
                 except BodyTooSlow:
                     response = _error(408, f"the body did not arrive within {settings.read_timeout:g} s",
@@ -152,7 +152,7 @@ def create_app(settings: Settings) -> Starlette:
         status, answer = await decider.run(decider.one, loaded, raw)
         return Response(answer, status_code=status, media_type="application/json")
 
-    @endpoint("decide-batch", settings.max_batch_body)
+    @endpoint("decide-batch", settings.max_batch_body, limit_flag="--max-batch-body")
     async def decide_batch(request: Request, raw: bytes) -> Response:
         loaded = served(request)
         if isinstance(loaded, Response):

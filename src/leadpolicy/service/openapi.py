@@ -22,7 +22,8 @@ ERRORS = {
     "400": _json(_ref("Error"), "a body that is not a request, or a lead that does not fit (see fields)"),
     "401": _json(_ref("Error"), "no or a wrong bearer token"),
     "404": _json(_ref("Error"), "no such policy is served"),
-    "413": _json(_ref("Error"), "the body is over the size limit"),
+    "408": _json(_ref("Error"), "the body did not arrive within the read timeout"),
+    "413": _json(_ref("Error"), "the body is over the size limit, or a batch over the item limit"),
 }
 
 
