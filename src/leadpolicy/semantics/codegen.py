@@ -29,6 +29,7 @@ from leadpolicy.semantics.leads import (
     LAST_YEAR,
     MAX_NUMBER,
     TIMESTAMP_PATTERN,
+    USUAL_SHAPE,
     as_instant,
     in_range,
     local_date,
@@ -530,8 +531,7 @@ _DATE = re.compile(DATE_PATTERN)
 _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 # The shape nearly every export writes, a strict subset of TIMESTAMP_PATTERN (a test checks) that a
 # regular expression matches in 40% of the time the full pattern takes.
-USUAL_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-                             r"(?:[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]|Z)?")
+USUAL_TIMESTAMP = USUAL_SHAPE
 
 
 MAX_NUMBER_INT = int(MAX_NUMBER)
