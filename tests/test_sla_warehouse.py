@@ -164,4 +164,4 @@ def test_compile_sla_usage_and_errors(capsys):
     assert main(["compile", policy, "--target", "sql", "--sla", "follow_up", "--events-table", "crm.events",
                  "--dialect", "snowflake", "--now", "2026-11-30T12:00:00Z", "--since", "2026-11-01"]) == 0
     text = capsys.readouterr().out
-    assert "crm.events" in text.split("\n", 3)[3] and "clocks starting on or after 2026-11-01" in text
+    assert '"CRM"."EVENTS"' in text.split("\n", 3)[3] and "clocks starting on or after 2026-11-01" in text

@@ -48,3 +48,94 @@ def test_the_table_covers_every_condition_and_rule_kind():
     for word in ("=", "ends with", "starts with", "contains", "not in", "is missing", "between", "days since",
                  " per "):
         assert word in rules, word
+
+
+# Names a user may give for --table/--events-table (and columns): each must end up one quoted identifier.
+HOSTILE_NAMES = ['crm.events"x', "crm.x; DROP TABLE canary; --", "crm.a`b", "crm.it's", "a\\b", "x */ y",
+                 "cat.crm.t]--"]
+ACTIVITY = "policies/inbound-activity.policy"
+B2B = "policies/inbound-b2b.policy"
+
+
+def _compiled(capsys, argv: list[str]) -> str:
+    from leadpolicy.cli.main import main
+
+    from .conftest import ROOT
+
+    argv = [str(ROOT / argv[0]) if argv[0].endswith(".policy") else argv[0], *argv[1:]]
+    assert main(["compile", *argv, "--target", "sql", "--now", "2026-11-20T12:00:00Z"]) == 0
+    return capsys.readouterr().out
+
+
+def _compile_commands(name: str, dialect: str) -> list[tuple[list[str], str]]:
+    """(compile arguments, the flag that carries `name`): the decisions' and an SLA's query, each table."""
+    sla = [ACTIVITY, "--sla", "speed_to_lead", "--dialect", dialect, "--since", "2026-11-15"]
+    return [([B2B, "--dialect", dialect, "--table", name], "--table"),
+            ([ACTIVITY, "--dialect", dialect, "--events-table", name], "--events-table"),
+            ([*sla, "--events-table", name], "--events-table"),
+            ([*sla, "--events-table", "ev", "--table", name], "--table")]
+
+
+def _parts(name: str, dialect: str) -> list[str]:
+    return [p.upper() if dialect == "snowflake" else p for p in name.split(".")]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_table_name_is_one_quoted_identifier_in_one_statement(capsys, dialect, name):
+    for argv, flag in _compile_commands(name, dialect):
+        text = _compiled(capsys, argv)
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        assert len(statements) == 1 and isinstance(statements[0], exp.Select), (flag, text[:600])
+        tree = statements[0]
+        assert not list(tree.find_all(exp.Drop, exp.Command)), flag
+        parts = _parts(name, dialect)
+        tables = [t for t in tree.find_all(exp.Table) if [p.name for p in t.parts] == parts]
+        assert tables and all(p.quoted for t in tables for p in t.parts), (flag, [t.sql(dialect) for t in tables])
+        # The name is nowhere else: no identifier made of a piece of it, no text literal holding it.
+        pieces = {i for i in tree.find_all(exp.Identifier) if i.name in parts or name in i.name}
+        assert pieces == {p for t in tables for p in t.parts}, (flag, pieces)
+        assert not [s for s in tree.find_all(exp.Literal) if s.is_string and parts[-1] in s.name], flag
+
+
+UNUSABLE = ["crm.leads\nDROP TABLE canary;\n", "crm.leads\rDROP", "a\x00b", "a\u2028b", "a\u200bb", "", " "]
+UNUSABLE_TABLES = ["crm..leads", "a.b.c.d", "crm.", ".leads"]  # a column's name may hold dots
+UNUSABLE_ARGS = [(flag, name) for flag in ("--table", "--events-table", "--id-column", "--order-column")
+                 for name in UNUSABLE + (UNUSABLE_TABLES if flag.endswith("table") else [])]
+
+
+@pytest.mark.parametrize("flag, name", UNUSABLE_ARGS)
+def test_a_name_that_cannot_be_one_identifier_is_bad_usage(capsys, flag, name):
+    from leadpolicy.cli.main import main
+
+    from .conftest import ROOT
+
+    argv = [str(ROOT / ACTIVITY), "--target", "sql", "--sla", "speed_to_lead", "--events-table", "ev", flag, name]
+    assert main(["compile", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and flag in captured.err and "Traceback" not in captured.err, captured.err
+
+
+def test_hostile_names_run_on_duckdb_and_drop_nothing(capsys):
+    import duckdb
+
+    events, leads = "crm.events\"x; DROP TABLE canary; --", "crm.it's; DROP TABLE canary; --"
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA crm; CREATE TABLE canary (n INTEGER); INSERT INTO canary VALUES (1)")
+    con.execute('CREATE TABLE crm."events""x; DROP TABLE canary; --" (lead VARCHAR, event VARCHAR, "at" '
+                'TIMESTAMPTZ, reason VARCHAR)')
+    con.execute("INSERT INTO crm.\"events\"\"x; DROP TABLE canary; --\" VALUES "
+                "('L1', 'became_sql', TIMESTAMPTZ '2026-11-19 15:00:00+00', ''), "
+                "('L1', 'first_touch', TIMESTAMPTZ '2026-11-19 15:30:00+00', '')")
+    con.execute('CREATE TABLE crm."it\'s; DROP TABLE canary; --" AS SELECT \'L1\' AS id, \'a@b.com\' AS email, '
+                '5000 AS employees, \'software\' AS industry, \'webinar\' AS source')
+    text = _compiled(capsys, [ACTIVITY, "--sla", "speed_to_lead", "--events-table", events, "--table", leads,
+                              "--since", "2026-11-15"])
+    clocks = con.execute(text).fetchall()
+    assert len(clocks) == 1  # L1's one clock, read from the hostile tables
+    con.execute('CREATE TABLE crm."leads; DROP TABLE canary; --" AS SELECT \'a@b.com\' AS email, 5 AS employees, '
+                "'software' AS industry, 'VP' AS job_title, 'US' AS country, 'webinar' AS source, 1 AS email_clicks, "
+                "0 AS pricing_page_views, false AS demo_requested, TIMESTAMPTZ '2026-11-01 00:00:00+00' "
+                "AS last_activity")
+    assert len(con.execute(_compiled(capsys, [B2B, "--table", "crm.leads; DROP TABLE canary; --"])).fetchall()) == 1
+    assert con.execute("SELECT n FROM canary").fetchall() == [(1,)]

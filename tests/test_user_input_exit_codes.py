@@ -168,6 +168,16 @@ def _file_rows() -> list[Row]:
     for value in ("nan", "inf", "-5", "150"):
         rows.append(_row(f"check --min-coverage {value}", ["check", "{policies}", "--min-coverage", value], 2,
                          "--min-coverage"))
+    sla = ["compile", "{policies}/inbound-activity.policy", "--target", "sql", "--sla", "speed_to_lead",
+           "--now", "2026-11-20T12:00:00Z", "--since", "2026-11-15"]
+    rows.append(_row("compile --sla --events-table with a double quote", [*sla, "--events-table", 'crm.events"x'], 0,
+                     '"crm"."events""x"'))
+    rows.append(_row("compile --events-table with a double quote", ["compile", "{policies}/inbound-activity.policy",
+                     "--target", "sql", "--events-table", 'crm.events"x'], 0, '"crm"."events""x"'))
+    rows.append(_row("compile --sla --table with a newline", [*sla, "--events-table", "ev", "--table",
+                                                             "crm.leads\nDROP TABLE canary;\n"], 2, "--table"))
+    rows.append(_row("compile --table with a newline", ["compile", "{policies}/inbound-b2b.policy", "--target", "sql",
+                                                         "--table", "crm.leads\nDROP TABLE canary;\n"], 2, "--table"))
     return rows
 
 

@@ -22,7 +22,15 @@ from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse.sla_run import calendar_rows
 from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, fill_tree, literal
-from leadpolicy.warehouse.sqlgen import BLANK_CHARS, DIALECT_ADAPTERS, DIALECTS, epoch_us_sql, fold_sql
+from leadpolicy.warehouse.sqlgen import (
+    BLANK_CHARS,
+    DIALECT_ADAPTERS,
+    DIALECTS,
+    check_name,
+    epoch_us_sql,
+    fold_sql,
+    table_sql,
+)
 
 # How far back --since may reach: the calendar tables are written into the query, a row per open
 # day, so five years keep the query a few MB and compiling it a few seconds.
@@ -57,7 +65,7 @@ def _values(rows: list[tuple], names: tuple[str, ...], alias: str) -> exp.Expr:
 def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
             order_column: str | None) -> exp.Expr:
     names = sorted(SlaEngine(policy).event_names())
-    source = exp.to_table(table, dialect=dialect)
+    source = table_sql(table, "events table")
     at_us = epoch_us_sql(exp.column("at"), dialect)
     lead = exp.Trim(this=exp.cast(exp.column("lead"), "VARCHAR"), expression=exp.Literal.string(BLANK_CHARS))
     ties = [exp.column(order_column, quoted=True)] if order_column else [exp.column("event"), exp.column("reason")]
@@ -99,6 +107,9 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
     """The query of one SLA's clocks (columns `sla_sql.CLOCK_COLUMNS`) or counts (`COUNT_COLUMNS`)."""
     if dialect not in DIALECTS:
         raise SlaSqlError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
+    for column, what in ((id_column, "id column"), (order_column, "order column")):
+        if column is not None:
+            check_name(column, what)
     sla = next((s for s in policy.slas if s.name == name), None)
     if sla is None:
         from leadpolicy.language.diagnostics import did_you_mean
@@ -121,7 +132,7 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
     tables = TABLES
     if sla.tiers:
         leads = exp.select(exp.Star(), exp.alias_(exp.cast(exp.column(id_column, quoted=True), "VARCHAR"), "#id",
-                                                  quoted=True)).from_(exp.to_table(leads_table, dialect=dialect))
+                                                  quoted=True)).from_(table_sql(leads_table))
         inputs.append(("lp_leads", leads))
         tier_sql = SlaSql(policy, sla, now, tables)
         tier_tree = fill_tree(tier_sql.tiers_template("lp_leads", dialect), tier_sql.values, tier_sql.pieces)

@@ -44,6 +44,32 @@ FACTOR_TYPE = "DECIMAL(10, 9)"
 POSTGRES_FOLD_COLLATION = "und-x-icu"
 
 
+class BadName(ValueError):
+    """A table or column name that cannot be one quoted identifier: empty, blank, or holding a
+    character that is not printable (a newline would end the comment that names it)."""
+
+
+def check_name(name: str, what: str) -> str:
+    """The name, if it can be written into SQL (and its comments) as it is. Raises BadName."""
+    if not name.strip():
+        raise BadName(f"{what}: a name cannot be empty or blank")
+    bad = next((ch for ch in name if not ch.isprintable()), None)
+    if bad is not None:
+        raise BadName(f"{what}: {name!r} holds {bad!r}, which is not printable; names are printable text")
+    return name
+
+
+def table_sql(name: str, what: str = "table") -> exp.Table:
+    """The table `TABLE`, `SCHEMA.TABLE` or `CATALOG.SCHEMA.TABLE`, each part a quoted identifier
+    (the parts are split at dots and used exactly as written). Raises BadName."""
+    parts = check_name(name, what).split(".")
+    if len(parts) > 3 or any(not part.strip() for part in parts):
+        raise BadName(f"{what}: {name!r} is not TABLE, SCHEMA.TABLE or CATALOG.SCHEMA.TABLE")
+    table, schema, catalog = [exp.to_identifier(part, quoted=True) for part in reversed(parts)] + [None] * (
+        3 - len(parts))
+    return exp.Table(this=table, db=schema, catalog=catalog)
+
+
 def fold_sql(value: exp.Expr, dialect: str) -> exp.Expr:
     """`logic.fold` in SQL. DuckDB's LOWER is the simple mapping on every code point (a test checks
     all of them), so only the final sigma is left to replace; other engines' LOWER may use the full
@@ -203,8 +229,7 @@ class _SqlGen(Visitor):
         """One row per lead with events (`#lead`, its id as text), its `activity_columns`."""
         lead, event, at = (self.column(c) for c in EVENT_COLUMNS)
         names = sorted({op.event for op in self.policy.activity})
-        source = exp.to_table(events_table, dialect=self.dialect) if "." in events_table else exp.Table(
-            this=exp.to_identifier(events_table, quoted=True))
+        source = table_sql(events_table, "events table")
         wanted = exp.and_(exp.In(this=event.copy(), expressions=[exp.Literal.string(n) for n in names]),
                           exp.LTE(this=self.epoch_us(at), expression=exp.Literal.number(self.now_us)))
         return (exp.select(exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True), *self.activity_columns())
@@ -416,8 +441,7 @@ class _SqlGen(Visitor):
     def _query(self, table: str, events_table: str | None, id_column: str,
                activity_table: str | None) -> exp.Select:
         policy = self.policy
-        source: exp.Expr = exp.to_table(table, dialect=self.dialect) if "." in table else exp.Table(
-            this=exp.to_identifier(table, quoted=True))
+        source: exp.Expr = table_sql(table)
         select = exp.select(exp.Star()).from_(source)
         if policy.activity:
             if events_table is None and activity_table is None:
@@ -521,6 +545,7 @@ def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads"
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     if now.tzinfo is None:
         raise ValueError("now must carry a timezone")
+    check_name(id_column, "id column")
     query: exp.Expr = _SqlGen(policy, dialect, now).query(table, events_table, id_column, activity_table)
     for adapt in DIALECT_ADAPTERS.get(dialect, ()):
         query = query.transform(adapt)

@@ -50,10 +50,29 @@ def register(sub) -> None:
     add_now(p, "evaluation time written into the SQL (ISO 8601); default: the current time")
 
 
+def _name_problem(args: argparse.Namespace) -> str | None:
+    """Why a table or column name given for --target sql cannot be one quoted identifier, or None."""
+    from leadpolicy.warehouse.sqlgen import BadName, check_name, table_sql
+
+    try:
+        for flag, table in (("--table", args.table), ("--events-table", args.events_table)):
+            if table is not None:
+                table_sql(table, flag)
+        for flag, column in (("--id-column", args.id_column), ("--order-column", args.order_column)):
+            if column is not None:
+                check_name(column, flag)
+    except BadName as exc:
+        return str(exc)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
 
+    if problem := _name_problem(args):
+        print(f"leadpolicy compile: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.output:
         with contextlib.suppress(OSError):  # -o build/x.json makes build/; a folder that cannot be made is refused next
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
