@@ -116,7 +116,6 @@ def create_app(settings: Settings) -> Starlette:
                         response = await handler(request)
                 except BodyTooLarge:
                     response = _error(413, f"the body is larger than {limit} bytes ({limit_flag})")
-                    response.headers["connection"] = "close"  # the rest of the body is not read
                 except BodyTooSlow:
                     response = _error(408, f"the body did not arrive within {settings.read_timeout:g} s",
                                       hint="--read-timeout")
