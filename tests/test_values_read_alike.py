@@ -160,3 +160,11 @@ def test_the_one_json_reader_refuses_a_key_given_twice_at_any_depth():
     for text in (TWICE, '{"a": {"b": 1, "b": 2}}', '[{"x": 1, "x": 1}]'):
         with pytest.raises(ValueError, match="given twice"):
             read_json(text)
+
+
+def test_diff_refuses_leads_with_a_key_given_twice(tmp_path, capsys):
+    (tmp_path / "leads.jsonl").write_text(TWICE + "\n", "utf-8")
+    policy = str(POLICIES / "inbound-b2b.policy")
+    code = main(["diff", policy, policy, "--leads", str(tmp_path / "leads.jsonl")])
+    captured = capsys.readouterr()
+    assert code == 1 and "'employees' is given twice" in captured.err, captured

@@ -306,11 +306,12 @@ def read_leads(path: Path) -> list[dict]:
     """Leads from CSV, JSON Lines or Parquet, read as text and converted by type (as `score` reads them)."""
     import duckdb
 
+    from leadpolicy.semantics.leads import read_json
     from leadpolicy.warehouse.batch import file_format
 
     fmt = file_format(path)
-    if fmt == "jsonl":
-        return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    if fmt == "jsonl":  # a key given twice is refused, as `score` refuses it
+        return [read_json(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     con = duckdb.connect()
     reader = "read_csv(?, all_varchar = true, header = true)" if fmt == "csv" else "read_parquet(?)"
     cursor = con.execute(f"SELECT * FROM {reader}", [str(path)])
