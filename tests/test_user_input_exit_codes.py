@@ -190,6 +190,16 @@ OTHER_ROWS: list[Row] = [
          "score {policies}/inbound-b2b.policy leads.csv -o out.csv --engine python",
          0, "read 6, scored 3, rejected 3",
          files={"leads.csv": 'email,employees\n"a,b@b.io",5\n"x@b.io,5\n"y@b.io,6\nz@b.io,7\n"w,8\nv,9\n'}),
+    _row("events that differ only in case", "check p.policy", 1, 'event "Demo" differs from "demo" only in case',
+         files={"p.policy": 'policy "p" version 1.0.0 {\n  title "P"\n  owner marketing "M"\n  owner sales "S"\n'
+                            "  lead {\n    email text\n  }\n  score s {\n    +10 when demo in last 7 days\n"
+                            "    +1 when Demo in last 7 days\n  }\n  stages {\n    nurture otherwise owner marketing\n"
+                            "  }\n}\n"}),
+    _row("feedback with a lead id on two rows",
+         "feedback {policies}/inbound-activity.policy --leads leads.csv --events e.csv --as-of 2026-11-01 "
+         "--now 2026-11-20T12:00:00Z --format json --rejects-folder rejects --by id", 0, '"leads_rejected": 2',
+         files={"leads.csv": "id,email\nL1,a@b.com\n L1 ,b@b.com\nL2,c@b.com\n", "rejects/.keep": "",
+                "e.csv": "lead,event,at\nL1,closed_won,2026-11-10T00:00:00Z\n"}),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
