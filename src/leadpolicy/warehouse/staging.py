@@ -2,10 +2,10 @@
 
 Both the batch scorer and the SLA event reader start here, so a row is numbered, read
 and rejected the same way in both. Every cell becomes text in table `raw` under a positional
-name, next to `#row`, its 1-based record number in the file (the CSV header is not a record; a
-CSV record is assumed to be one line, but for a broken quote: see `csv_records`). Records that
-cannot be read at all (a malformed CSV record, a line that is not a JSON object) are returned as
-problems instead.
+name, next to `#row`, its 1-based record number in the file (the CSV header is record 0; a quoted
+cell with a line break is one record, and so is a line that opens a quote never closed: see
+`csv_records`). Records that cannot be read at all (a malformed CSV record, a line that is not a
+JSON object) are returned as problems instead.
 """
 
 from __future__ import annotations
