@@ -168,3 +168,38 @@ def test_diff_refuses_leads_with_a_key_given_twice(tmp_path, capsys):
     code = main(["diff", policy, policy, "--leads", str(tmp_path / "leads.jsonl")])
     captured = capsys.readouterr()
     assert code == 1 and "'employees' is given twice" in captured.err, captured
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_parquet_timestamps_outside_the_years_are_rejected_by_their_utc_date(tmp_path, engine):
+    """A typed column has no written form: its UTC date is held to the supported years."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('L1', TIMESTAMPTZ '2026-11-02 10:00:00+00'), "
+                "('L2', TIMESTAMPTZ '0001-01-01 00:00:00+00'), ('L3', TIMESTAMPTZ '9999-12-31 23:59:59+00'), "
+                "('L4', TIMESTAMPTZ '1899-12-31 23:59:59+00')) AS v(id, last_activity)")
+    con.execute("ALTER TABLE t ADD COLUMN email VARCHAR DEFAULT 'a@b.com'")
+    con.execute(f"COPY t TO '{tmp_path / 'leads.parquet'}' (FORMAT parquet)")
+    result, out, _ = run(B2B, tmp_path / "leads.parquet", tmp_path / "scored.csv", NOW, engine)
+    assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, "last_activity"), (3, "last_activity"),
+                                                                      (4, "last_activity")]
+    assert "1900 to 9899" in result.rejects[0]["problem"]
+    assert [r["id"] for r in read_csv(out)] == ["L1"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_parquet_dates_outside_the_years_are_rejected(tmp_path, engine):
+    import duckdb
+
+    from .engines import policy_from_text
+
+    policy = policy_from_text('policy "d" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    d date\n  }\n'
+                              "  stages {\n    rest otherwise owner a\n  }\n}\n")
+    duckdb.connect().execute(f"COPY (SELECT * FROM (VALUES ('L1', DATE '1900-01-01'), ('L2', DATE '0001-01-01'), "
+                             f"('L3', DATE '9999-12-31')) AS v(id, d)) TO '{tmp_path / 'leads.parquet'}' "
+                             "(FORMAT parquet)")
+    result, out, _ = run(policy, tmp_path / "leads.parquet", tmp_path / "scored.csv", NOW, engine)
+    assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, "d"), (3, "d")]
+    assert [r["id"] for r in read_csv(out)] == ["L1"]
