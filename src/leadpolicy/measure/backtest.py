@@ -34,7 +34,9 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
     moves = {kind: _group(con, where) for kind, where in (
         ("added", "new_handed AND NOT old_handed"), ("dropped", "old_handed AND NOT new_handed"),
         ("kept", "old_handed AND new_handed"))}
-    return {"as_of": _local(data.as_of, new.ir), "now": _local(data.now, new.ir), "leads": both,
+    rows = {"leads_read": first.scored.read, "old_rejected": first.scored.rejected,
+            "new_rejected": second.scored.rejected}
+    return {"as_of": _local(data.as_of, new.ir), "now": _local(data.now, new.ir), "leads": both, "rows": rows,
             "not_in_both": ids - both, "old": versions["old"], "new": versions["new"], "moves": moves,
             "changes": changes, "verdict": verdict(first, versions, moves)}
 

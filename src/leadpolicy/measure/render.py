@@ -106,4 +106,8 @@ def render_backtest(report: dict[str, Any], fmt: str) -> str:
                          for c in report["changes"]], markdown)
     if report["not_in_both"]:
         lines += ["", f"{report['not_in_both']} lead(s) were decided by only one version (rejected by the other)"]
+    rows = report["rows"]
+    if rows["old_rejected"] or rows["new_rejected"]:
+        lines += ["", f"lead rows: read {rows['leads_read']}, rejected {rows['old_rejected']} by {old['version']} and "
+                      f"{rows['new_rejected']} by {new['version']} (listed in the leads' rejects file)"]
     return "\n".join(lines) + "\n"
