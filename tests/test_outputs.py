@@ -10,6 +10,8 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -349,3 +351,11 @@ def test_an_output_through_a_symbolic_link_replaces_the_file_it_points_to(reject
     assert main([*SCORE, "-o", "scored.csv", "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0
     assert os.readlink(rejecting / "scored.csv") == "real.csv"
     assert [r["id"] for r in _read(rejecting / "real.csv")] == ["1", "2"]
+
+
+def test_an_output_to_dev_stdout_reaches_a_pipe(folder):
+    """/dev/stdout names a pipe here (its resolved path is no file at all): written in place as a FIFO is."""
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", "compile", "p.policy", "-o", "/dev/stdout"],
+                            cwd=folder, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout[:result.stdout.rindex("}") + 1])["id"] == "inbound-activity"

@@ -48,20 +48,22 @@ class OutputError(ValueError):
 
 @dataclass(frozen=True)
 class _File:
-    """What a path names: its resolved path, and for an existing file its device, inode and mode."""
+    """What a path names: its resolved path, and for an existing file its device, inode and mode (of what
+    the path leads to: /dev/stdout's pipe has no resolved path of its own)."""
 
+    given: Path
     real: Path
     inode: tuple[int, int] | None
     mode: int | None
 
     @classmethod
     def of(cls, path: PathLike) -> "_File":
-        real = Path(os.path.realpath(path))
+        given, real = Path(path), Path(os.path.realpath(path))
         try:
-            info = os.stat(real)
+            info = os.stat(given)
         except OSError:
-            return cls(real, None, None)
-        return cls(real, (info.st_dev, info.st_ino), info.st_mode)
+            return cls(given, real, None, None)
+        return cls(given, real, (info.st_dev, info.st_ino), info.st_mode)
 
     def same_as(self, other: "_File") -> bool:
         return self.real == other.real or (self.inode is not None and self.inode == other.inode)
@@ -132,7 +134,7 @@ def replacing(path: PathLike) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-output-") as folder:
             tmp = Path(folder) / file.real.name
             yield tmp
-            with open(tmp, "rb") as source, open(file.real, "wb") as target:
+            with open(tmp, "rb") as source, open(file.given, "wb") as target:
                 shutil.copyfileobj(source, target)
         return
     tmp = file.real.with_name(f".{file.real.name}.{os.getpid()}.tmp")
