@@ -141,3 +141,15 @@ def test_an_unknown_zone_is_not_read_from_the_host(tmp_path):
     with pytest.raises(zoneinfo.ZoneInfoNotFoundError):
         zones.zone("Mars/Olympus_Mons")
     assert "America/Havana" in zones.names() and "Mars/Olympus_Mons" not in zones.names()
+
+
+def test_a_zone_copies_and_pickles_as_itself():
+    """Results holding a zone are deep-copied (hypothesis, dataclasses) and pickled: a zone read from a
+    file could be neither."""
+    import copy
+    import pickle
+
+    havana = zones.zone("America/Havana")
+    moment = dt.datetime(2026, 12, 25, tzinfo=havana)
+    assert copy.deepcopy(havana) is havana and pickle.loads(pickle.dumps(havana)) is havana
+    assert pickle.loads(pickle.dumps(moment)).utcoffset() == dt.timedelta(hours=-4)

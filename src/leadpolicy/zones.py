@@ -33,6 +33,14 @@ def names() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
+class PackageZone(zoneinfo.ZoneInfo):
+    """A zone read from the `tzdata` package that copies and pickles by name (a zone read from a file
+    otherwise cannot be copied), coming back as the same object."""
+
+    def __reduce__(self):
+        return zone, (self.key,)
+
+
 @functools.lru_cache(maxsize=None)
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The named zone from the `tzdata` package (one object per name). Raises ZoneInfoNotFoundError
@@ -40,7 +48,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     if name not in names():
         raise zoneinfo.ZoneInfoNotFoundError(f"no time zone named {name!r} in tzdata {database_version()}")
     with resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).open("rb") as handle:
-        return zoneinfo.ZoneInfo.from_file(handle, key=name)
+        return PackageZone.from_file(handle, key=name)
 
 
 def decided_years(now: dt.datetime) -> tuple[int, int]:
