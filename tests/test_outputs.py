@@ -359,3 +359,20 @@ def test_an_output_to_dev_stdout_reaches_a_pipe(folder):
                             cwd=folder, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout[:result.stdout.rindex("}") + 1])["id"] == "inbound-activity"
+
+
+def test_fmt_rewrites_a_policy_whole_or_not_at_all(tmp_path, monkeypatch, capsys):
+    import leadpolicy.outputs as outputs
+
+    policy = tmp_path / "p.policy"
+    policy.write_text((POLICIES / "inbound-b2b.policy").read_text("utf-8").replace("\n  title", "\n      title"))
+    before = snapshot(tmp_path)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt  # Ctrl-C just before the new text would take the old one's place
+
+    monkeypatch.setattr(outputs.os, "replace", interrupted)
+    assert main(["fmt", str(policy)]) == 130
+    assert snapshot(tmp_path) == before
+    monkeypatch.undo()
+    assert main(["fmt", str(policy)]) == 0 and main(["fmt", "--check", str(policy)]) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
 from leadpolicy.cli.flags import help_formatter
@@ -54,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.language.formatter import format_policy
     from leadpolicy.language.loader import discover
     from leadpolicy.language.parser import parse_file
+    from leadpolicy.outputs import write_text
 
     if args.paths == ["-"]:
         return _fmt_stream(args)
@@ -77,6 +77,6 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"{path}: not formatted (run: leadpolicy fmt {path})")
         else:
-            Path(path).write_text(formatted, "utf-8")
+            write_text(path, formatted)  # whole or not at all, through leadpolicy.outputs
             print(f"formatted {path}")
     return status
