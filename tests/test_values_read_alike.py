@@ -203,3 +203,28 @@ def test_typed_parquet_dates_outside_the_years_are_rejected(tmp_path, engine):
     result, out, _ = run(policy, tmp_path / "leads.parquet", tmp_path / "scored.csv", NOW, engine)
     assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, "d"), (3, "d")]
     assert [r["id"] for r in read_csv(out)] == ["L1"]
+
+
+@pytest.mark.parametrize("year", [1900, 1905, 1969])
+def test_sla_engines_agree_on_clocks_before_1970(tmp_path, capsys, year):
+    """Instants before 1970 are negative epoch microseconds: SQL's % keeps the sign of its dividend, so
+    a day or an hour of open time must be found by flooring, as Python's // does."""
+    rows = [["L1", "became_mql", f"{year}-03-06T16:30:00-05:00", ""],  # a Friday afternoon: the clock runs on
+            ["L1", "first_touch", f"{year}-03-09T10:30:00-05:00", ""],
+            ["L2", "handed_off", f"{year}-03-02T10:00:00-05:00", ""],
+            ["L2", "accepted", f"{year}-03-05T12:00:00-05:00", ""],
+            ["L3", "became_sql", f"{year}-03-03T09:00:00-05:00", ""],
+            ["L3", "touch", f"{year}-03-04T09:00:00-05:00", ""]]
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], rows)
+    now = f"{year}-03-20T12:00:00-05:00"
+    details, reports = {}, {}
+    for engine in ENGINES:
+        details_file = tmp_path / f"{engine}.details.csv"
+        code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"), "--now", now,
+                     "--engine", engine, "--format", "json", "--report-only", "--details", str(details_file)])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        reports[engine] = json.loads(out)["slas"]
+        details[engine] = sorted(tuple(r.values()) for r in read_csv(details_file))
+    assert reports["python"] == reports["duckdb"] and len(details["python"]) >= 3
+    assert details["python"] == details["duckdb"]

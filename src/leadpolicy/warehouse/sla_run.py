@@ -37,6 +37,7 @@ from leadpolicy.warehouse.sla_sql import (
     SlaSql,
     Tables,
     fill,
+    floor_div,
     literal,
     utc_day,
 )
@@ -167,8 +168,8 @@ def judge(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
                         "local_day) WHERE false")
             continue
         union = " UNION ALL ".join(f"SELECT * FROM ({q})" for q in queries)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT r.*, CAST((r.start_us + z.offset_us - (r.start_us + "
-                    f"z.offset_us) % {DAY_US}) / {DAY_US} AS BIGINT) AS local_day FROM ({union}) AS r LEFT JOIN "
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT r.*, {floor_div('r.start_us + z.offset_us', DAY_US)} "
+                    f"AS local_day FROM ({union}) AS r LEFT JOIN "
                     f"lp_segments AS z ON z.calendar = {literal(ZONE).sql('duckdb')} AND z.day = "
                     f"{utc_day('r.start_us')} AND z.start_us <= r.start_us AND r.start_us < z.end_us")
         for name in ("deadline_us" if table == CLOCKS else "window_end_us",):
@@ -304,9 +305,9 @@ def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[d
     """Each volume SLA's events per period: counted per local day in SQL, summed into periods here."""
     counts: dict[str, dict[dt.datetime, int]] = {}
     for sla, rule in engine.volume_rules():
-        query = fill(f"SELECT CAST((e.at_us + z.offset_us - (e.at_us + z.offset_us) % {DAY_US}) / {DAY_US} AS BIGINT) "
+        query = fill(f"SELECT {floor_div('e.at_us + z.offset_us', DAY_US)} "
                      f"AS local_day, COUNT(*) FROM {EVENTS} AS e JOIN lp_segments AS z ON z.calendar = \"#zone\" AND "
-                     f"z.day = CAST((e.at_us - e.at_us % {DAY_US}) / {DAY_US} AS BIGINT) AND z.start_us <= e.at_us "
+                     f"z.day = {utc_day('e.at_us')} AND z.start_us <= e.at_us "
                      "AND e.at_us < z.end_us WHERE e.event = \"#event\" GROUP BY local_day",
                      {"#zone": ZONE, "#event": rule.event})
         per = counts.setdefault(sla.name, defaultdict(int))

@@ -126,8 +126,19 @@ def fill_tree(template: str, values: dict[str, Any], pieces: dict[str, exp.Expr]
     return tree.transform(swap_node)
 
 
+def floor_mod(t: str, d: int) -> str:
+    """t mod d, from 0 to d - 1, on every dialect: SQL's % keeps the sign of t, and instants before
+    1970 are negative."""
+    return f"((({t}) % {d} + {d}) % {d})"
+
+
+def floor_div(t: str, d: int) -> str:
+    """t divided by d rounded down, as Python's // (see `floor_mod`)."""
+    return f"CAST((({t}) - {floor_mod(t, d)}) / {d} AS BIGINT)"
+
+
 def utc_day(t: str) -> str:
-    return f"CAST(({t} - {t} % {DAY_US}) / {DAY_US} AS BIGINT)"
+    return floor_div(t, DAY_US)
 
 
 class _Measure:
@@ -163,8 +174,9 @@ class _Measure:
         if not self.business:
             return "", x
         segments = self.sql.tables.segments
+        bucket = floor_div(f"({x}) - 1", BUCKET_US)
         join = (f" LEFT JOIN {segments} AS {alias} ON {alias}.calendar = {self.calendar} AND {alias}.open AND "
-                f"{alias}.bucket = CAST((({x}) - 1 - (({x}) - 1) % {BUCKET_US}) / {BUCKET_US} AS BIGINT) AND "
+                f"{alias}.bucket = {bucket} AND "
                 f"{alias}.before_us < {x} AND {x} <= {alias}.before_us + {alias}.end_us - {alias}.start_us")
         return join, f"({alias}.start_us + ({x}) - {alias}.before_us)"
 
@@ -181,10 +193,10 @@ class _Measure:
         segments, days = self.sql.tables.segments, self.sql.tables.open_days
         x = o_start
         open_at = f"(n.start_us + {x} - n.before_us)"
-        tod = f"(({open_at} + n.offset_us) % {DAY_US})"
+        tod = floor_mod(f"{open_at} + n.offset_us", DAY_US)
         return (f"SELECT s.*, d.midnight_us + {tod} - CASE WHEN {tod} >= d.switch_us THEN d.offset_b ELSE d.offset_a "
                 f"END AS base_us FROM {source} AS s{join_o} LEFT JOIN {segments} AS n ON n.calendar = "
-                f"{self.calendar} AND n.open AND n.bucket = CAST(({x} - {x} % {BUCKET_US}) / {BUCKET_US} AS BIGINT) "
+                f"{self.calendar} AND n.open AND n.bucket = {floor_div(x, BUCKET_US)} "
                 f"AND n.before_us <= {x} AND {x} < n.before_us + n.end_us - n.start_us LEFT JOIN {days} AS d ON "
                 f"d.calendar = {self.calendar} AND d.open_day = n.open_day + {self.days}")
 
@@ -280,7 +292,7 @@ class SlaSql:
         ctes = self._clock_ctes()
         segments = self.tables.segments
         zone = self.placeholder(ZONE)
-        local_day = (f"CAST((c.start_us + z.offset_us - (c.start_us + z.offset_us) % {DAY_US}) / {DAY_US} AS BIGINT)")
+        local_day = floor_div("c.start_us + z.offset_us", DAY_US)
         ctes.append(
             'lp_starts AS (SELECT ROW_NUMBER() OVER (ORDER BY c.lead, c.start_row) AS "#clock", c.lead AS "#lead", '
             f'c.start_row AS "#start_row", c.start_us AS "#now_us", DATE \'1970-01-01\' + CAST({local_day} AS INTEGER) '
