@@ -122,6 +122,12 @@ def _time_rows() -> list[Row]:
                          f"--as-of 2026-11-01 --now {now}", 2, RANGE, _log("2026-11-02"), in_process=False))
         rows.append(_row(f"backtest --now {now}", f"backtest {ACTIVITY} {ACTIVITY} --leads leads.csv --events e.csv "
                          f"--as-of 2026-11-01 --now {now}", 2, RANGE, _log("2026-11-02"), in_process=False))
+    samples = "policy: p.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n  - name: odd\n    lead: {{email: a@b.com}}\n" \
+              "    events:\n      - {{event: email_click, at: {at}}}\n    expect: {{stage: nurture}}\n"
+    for at in ("2026-11-02T24:00:00", "2026-11-02T10:00:00+25:00"):  # YAML's own timestamps, unquoted
+        rows.append(_row(f"test: samples event at unquoted {at}", "test p.policy", 1, at,
+                         {"p.policy": (POLICIES / "inbound-activity.policy").read_text("utf-8"),
+                          "p.samples.yaml": samples.format(at=at)}))
     for since in ("0001-01-01", "9999-12-31", "1900-01-01"):
         rows.append(_row(f"compile --sla --since {since}", f"compile {ACTIVITY} --target sql --sla speed_to_lead "
                          f"--events-table ev {NOW} --since {since}", 2, "--since", in_process=False))

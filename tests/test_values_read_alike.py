@@ -228,3 +228,11 @@ def test_sla_engines_agree_on_clocks_before_1970(tmp_path, capsys, year):
         details[engine] = sorted(tuple(r.values()) for r in read_csv(details_file))
     assert reports["python"] == reports["duckdb"] and len(details["python"]) >= 3
     assert details["python"] == details["duckdb"]
+
+
+def test_explain_refuses_a_yaml_lead_with_a_key_given_twice(tmp_path, capsys):
+    (tmp_path / "lead.yaml").write_text("email: a@b.com\nemployees: 5\nemployees: 6000\n", "utf-8")
+    code = main(["explain", str(POLICIES / "inbound-b2b.policy"), "--lead", str(tmp_path / "lead.yaml"),
+                 "--now", NOW.isoformat()])
+    err = capsys.readouterr().err
+    assert code == 1 and "lead.yaml:3:1" in err and "'employees' is given twice" in err, err

@@ -97,12 +97,30 @@ class _Loader(yaml.SafeLoader):
                           "write a shorter number, or quote it to make it text")
         return super().construct_yaml_int(node)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:  # YAML's pattern takes hour 24 and offsets of a day, which Python cannot hold
+            raise _refuse(f"{node.value!r} is not a real timestamp", node.start_mark,
+                          "hours go from 00 to 23 and an offset is under a day, as in 2026-11-20T12:00:00-05:00"
+                          ) from None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:  # readers disagree on which of the two counts: none is guessed
+                    raise _refuse(f"{key.value!r} is given twice", key.start_mark, "keep one of the two")
+                seen.add(key.value)
+        return super().construct_mapping(node, deep)
+
     def construct_undefined(self, node: yaml.Node) -> Any:
         raise _refuse(f"unknown YAML tag {node.tag!r}", node.start_mark,
                       "remove the tag: these files hold plain values (text, numbers, dates, lists, mappings)")
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 _Loader.add_constructor(None, _Loader.construct_undefined)
 
 
