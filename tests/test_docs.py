@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from pygments.token import Token
@@ -328,3 +330,218 @@ def test_the_escalation_ladder_is_drawn_in_order_and_escaped(site):
     drawn = escalation_ladder(hostile.slas[0])
     assert "<script>" not in drawn and ET.fromstring(drawn).find(f"{ns}g[@class='step']").get("data-to") == \
         "<script>boss</script>"
+
+
+# ---------------------------------------------------------------- hostile policy texts, both ends of the docs extra
+
+PAYLOADS = {
+    "title": 'X </title><script>document.title="PWNED"</script>',
+    "textarea": "</textarea><script>window.__xss=1</script>",
+    "style": "</style><script>window.__xss=1</script>",
+    "double-quote": '" onmouseover="window.__xss=1" autofocus onfocus="window.__xss=1" x="',
+    "single-quote": "' onmouseover='window.__xss=1' autofocus onfocus='window.__xss=1' x='",
+    "comment": "<!-- a --><img src=x onerror=window.__xss=1><!--",
+    "script": "</script><script>window.__xss=1</script>",
+    "entities": "&lt;img src=x onerror=window.__xss=1&gt; &#60;script&#62;window.__xss=1&#60;/script&#62;",
+    "jinja": "{{ 7*7 }} {% if true %}JINJA{% endif %} {# c #} {{ config.site_name }}",
+    "markdown": '[m](javascript:window.__xss=1) <a href="javascript:window.__xss=1">a</a> '
+                '![i](x"onerror="window.__xss=1) *e* `c` <b>b</b> | t | # h',
+}
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _hostile_policy(name: str, text: str) -> str:
+    """A policy whose every free text is `text`: title, people, labels, reasons, SLA, escalation, recycling."""
+    q = _quoted(text)
+    return (f'policy "{name}" version 1.0.0 {{\n  title {q}\n  owner a {q}\n  owner b "B"\n'
+            f'  lead {{\n    t text\n  }}\n  score s {q} {{\n    +1 when t = {q} {q}\n  }}\n'
+            f'  grade g from s {{\n    {q} when s >= 1\n    "x" otherwise\n  }}\n'
+            f'  stages {{\n    hot when s >= 1 owner b\n    rest otherwise owner a\n  }}\n'
+            f'  route for hot {{\n    {q} otherwise\n  }}\n'
+            f'  sla fast {q} {{\n    owner b\n    from e1 until e2\n    within 1 hours\n    target 90%\n'
+            f'    escalate to {q} at 100%\n  }}\n'
+            f'  recycle {{\n    e3 because {q} to rest after 3 days\n  }}\n}}\n')
+
+
+def _hostile_sources(folder: Path, benign: bool) -> list[Path]:
+    """One policy per payload (with a samples file naming a case by it); `benign`: the same texts with
+    every character but spaces an `x`, so the pages are laid out alike."""
+    folder.mkdir(parents=True)
+    paths = []
+    for name, payload in PAYLOADS.items():
+        text = re.sub(r"\S", "x", payload) if benign else payload
+        path = folder / f"{name}.policy"
+        path.write_text(_hostile_policy(name, text))
+        (folder / f"{name}.samples.yaml").write_text(
+            f"policy: {name}.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
+            f"  - name: {json.dumps(text)}\n    lead: {{t: {json.dumps(text)}}}\n    expect: {{stage: hot}}\n")
+        paths.append(path)
+    return paths
+
+
+def _docs_extra_lower_bounds() -> dict[str, str]:
+    import tomllib
+
+    docs = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["docs"]
+    bounds = dict(re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", d).groups() for d in docs)
+    assert set(bounds) == {"mkdocs", "mkdocs-material"}, docs
+    return bounds
+
+
+@pytest.fixture(scope="session")
+def lowest_mkdocs() -> tuple[dict[str, str], Path]:
+    """The docs extra's lower bounds (MkDocs and MkDocs Material), installed once into a cache folder."""
+    bounds = _docs_extra_lower_bounds()
+    target = ROOT / "build" / "mkdocs-lowest" / "-".join(f"{k}-{v}" for k, v in sorted(bounds.items()))
+    if not (target / ".installed").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                 "--target", str(target), *(f"{k}=={v}" for k, v in bounds.items())],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        (target / ".installed").write_text("")
+    return bounds, target
+
+
+def _mkdocs_env(which: str, lowest) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    if which == "lowest":
+        bounds, target = lowest
+        env["PYTHONPATH"] = str(target)
+        found = subprocess.run([sys.executable, "-c", "from importlib.metadata import version as v; "
+                                "print(v('mkdocs'), v('mkdocs-material'))"], env=env, capture_output=True, text=True)
+        versions = found.stdout.split()
+        assert [_release(v) for v in versions] == [_release(bounds[k]) for k in ("mkdocs", "mkdocs-material")], found
+    return env
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """`1.6` and `1.6.0` alike: the release numbers without trailing zeros."""
+    numbers = [int(part) for part in version.split(".")]
+    while numbers and numbers[-1] == 0:
+        numbers.pop()
+    return tuple(numbers)
+
+
+def _built(tmp_path: Path, benign: bool, env: dict[str, str]) -> Path:
+    out = tmp_path / ("benign" if benign else "hostile")
+    pages, diags = render_site([str(p) for p in _hostile_sources(out / "src", benign)], out)
+    assert len(pages) == len(PAYLOADS) and not [d for d in diags if d.is_error], diags
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(out / "mkdocs.yml")],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return out / "site"
+
+
+def _markup(page: str) -> tuple[list[tuple[str, tuple[str, ...]]], list[str]]:
+    """Every element as (tag, its attribute names), and the text of every script and style element."""
+    from html.parser import HTMLParser
+
+    class Markup(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.elements: list[tuple[str, tuple[str, ...]]] = []
+            self.code: list[str] = []
+            self.inside: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
+            self.inside = tag if tag in ("script", "style") else None
+
+        def handle_startendtag(self, tag, attrs):
+            self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
+
+        def handle_data(self, data):
+            if self.inside:
+                self.code.append(data)
+
+        def handle_endtag(self, tag):
+            self.inside = None
+
+    parser = Markup()
+    parser.feed(page)
+    parser.close()
+    return parser.elements, parser.code
+
+
+@pytest.fixture(scope="module", params=["installed", "lowest"])
+def hostile_sites(request, tmp_path_factory, lowest_mkdocs):
+    env = _mkdocs_env(request.param, lowest_mkdocs if request.param == "lowest" else None)
+    folder = tmp_path_factory.mktemp(f"hostile-{request.param}")
+    return _built(folder, False, env), _built(folder, True, env)
+
+
+def test_no_element_or_attribute_comes_from_policy_text(hostile_sites):
+    hostile, benign = hostile_sites
+    pages = sorted(p.relative_to(hostile) for p in hostile.rglob("*.html"))
+    assert len([p for p in pages if p.parts[0] == "policies"]) == len(PAYLOADS)
+    for page in pages:
+        elements, code = _markup((hostile / page).read_text("utf-8"))
+        expected, _ = _markup((benign / page).read_text("utf-8"))
+        assert elements == expected, (page, [e for e in elements if e not in expected])
+        assert not [c for c in code if "__xss" in c or "PWNED" in c], page
+
+
+def test_hostile_policy_texts_run_no_script_in_chromium_and_read_as_written(hostile_sites):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    hostile, _ = hostile_sites
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto((hostile / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__xss") is None and page.title() == "Lead policies"
+        for name, payload in PAYLOADS.items():
+            page.goto((hostile / "policies" / f"{name}.html").as_uri())
+            page.wait_for_load_state("load")
+            page.hover("body")
+            assert page.evaluate("window.__xss") is None, name
+            written = " ".join(payload.split())
+            assert page.title() == f"{written} - Lead policies", name
+            assert " ".join(page.locator("article h1").first.inner_text().split()) == written, name
+            assert " ".join(page.locator("nav.md-nav--primary .md-nav__link--active").first.inner_text().split()) \
+                == written, name
+        with _serving(hostile) as url:  # the search runs in a worker, which file:// pages do not start
+            page.goto(f"{url}/index.html")
+            page.wait_for_load_state("networkidle")
+            page.keyboard.press("s")  # Material's key for the search box; results come as one types
+            page.keyboard.type("points", delay=20)  # a word of every policy's score section
+            results = page.locator(".md-search-result__link")
+            results.first.wait_for(timeout=20_000)
+            assert results.count() >= 2
+            for i in range(results.count()):
+                results.nth(i).hover()
+            assert page.evaluate("window.__xss") is None
+            handlers = page.evaluate("[...document.querySelectorAll('.md-search-result *')].flatMap("
+                                     "e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on'))")
+            assert handlers == [] and page.locator(".md-search-result img, .md-search-result script").count() == 0
+        browser.close()
+    assert not dialogs
+
+
+@contextlib.contextmanager
+def _serving(folder: Path) -> Iterator[str]:
+    """`folder` over HTTP on 127.0.0.1, quietly."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, *args):
+            pass
+    server = socketserver.TCPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

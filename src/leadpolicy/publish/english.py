@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
+from typing import Iterator
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
@@ -10,6 +13,26 @@ from leadpolicy.language.types import Type
 from leadpolicy.language.visitor import Visitor
 
 OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
+
+
+# What `em` puts around an event's name: Markdown's emphasis by default; the published pages
+# put markers no policy text holds there, then escape the whole text (see publish.site).
+_EMPHASIS: ContextVar[tuple[str, str]] = ContextVar("emphasis", default=("*", "*"))
+
+
+def em(text: str) -> str:
+    start, end = _EMPHASIS.get()
+    return f"{start}{text}{end}"
+
+
+@contextmanager
+def emphasis(start: str, end: str) -> Iterator[None]:
+    """Within the block, `em` marks with `start` and `end`."""
+    token = _EMPHASIS.set((start, end))
+    try:
+        yield
+    finally:
+        _EMPHASIS.reset(token)
 
 
 def name(text: str) -> str:
@@ -43,9 +66,9 @@ def operand(node: ast.Node) -> str:
     if isinstance(node, ast.DaysSince):
         return f"days since {name(node.field_name)}"
     if isinstance(node, ast.EventCount):
-        return f"the number of *{name(node.event)}* in the last {quantity(node.days, 'days')}"
+        return f"the number of {em(name(node.event))} in the last {quantity(node.days, 'days')}"
     if isinstance(node, ast.DaysSinceEvent):
-        return f"days since the last *{name(node.event)}*"
+        return f"days since the last {em(name(node.event))}"
     raise TypeError(node)
 
 
@@ -84,7 +107,7 @@ class _Plain(Visitor):
         return f"{operand(node.operand)} {verb} {values}"
 
     def visit_Happened(self, node: ast.Happened, nested: bool) -> str:
-        return f"a *{name(node.event)}* in the last {quantity(node.days, 'days')}"
+        return f"a {em(name(node.event))} in the last {quantity(node.days, 'days')}"
 
     def visit_IsMissing(self, node: ast.IsMissing, nested: bool) -> str:
         return f"{operand(node.operand)} is {'known' if node.negated else 'unknown'}"
@@ -107,7 +130,7 @@ def rule(node: ast.Node) -> str:
     if isinstance(node, ast.PointsRule):
         return f"when {condition(node.condition)}"
     if isinstance(node, ast.PerRule) and node.window is not None:
-        return (f"for each *{name(node.field_name)}* in the last {quantity(node.window, 'days')}, "
+        return (f"for each {em(name(node.field_name))} in the last {quantity(node.window, 'days')}, "
                 f"up to {number(node.cap)} points")
     if isinstance(node, ast.PerRule):
         return f"for each unit of {name(node.field_name)}, up to {number(node.cap)} points"
@@ -116,7 +139,7 @@ def rule(node: ast.Node) -> str:
 
 def decay(node: ast.Decay) -> str:
     every = "day" if node.every_days == 1 else quantity(node.every_days, "days")
-    since = f"the last *{name(node.field_name)}*" if node.since_event else name(node.field_name)
+    since = f"the last {em(name(node.field_name))}" if node.since_event else name(node.field_name)
     return f"the total loses {number(node.percent)}% for every {every} since {since}"
 
 
@@ -167,10 +190,10 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
         stops = _listing([name(s) for s in span.stops], "or")
         starts = _listing([name(s) for s in span.starts], "or")
         each = ", each time," if span.each_time else ""
-        text = (f"{who} commits that every lead that gets *{starts}*{each} gets *{stops}* within "
+        text = (f"{who} commits that every lead that gets {em(starts)}{each} gets {em(stops)} within "
                 f"{tiers(node, calendars)}{share}.")
         for pause in node.all(ast.Pause):
-            text += f" The clock stops from *{name(pause.start)}* until *{name(pause.end)}*."
+            text += f" The clock stops from {em(name(pause.start))} until {em(name(pause.end))}."
         for warn in node.all(ast.Warn):
             text += f" A lead is at risk once {number(warn.percent)}% of the time is used."
         steps = [f'"{e.to}" at {number(e.percent)}%' for e in node.all(ast.Escalate)]
@@ -178,18 +201,18 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
             text += f" It is escalated to {_listing(steps, 'then')} of the time."
         for needs in node.all(ast.NeedsReason):
             reasons = _listing([f'"{r}"' for r in needs.reasons], "or")
-            text += f" Every *{name(needs.event)}* gives a reason: {reasons}."
+            text += f" Every {em(name(needs.event))} gives a reason: {reasons}."
         return text
     count = node.first(ast.CountRule)
     if isinstance(count, ast.CountRule):
         window = quantity(count.window, count.window_unit)
         if count.calendar and count.calendar in calendars:
             window += f" ({calendars[count.calendar]})"
-        return (f"{who} commits to at least {number(count.count)} *{name(count.event)}* within "
-                f"{window} after *{name(count.after)}*{share}.")
+        return (f"{who} commits to at least {number(count.count)} {em(name(count.event))} within "
+                f"{window} after {em(name(count.after))}{share}.")
     volume = node.first(ast.VolumeRule)
     if isinstance(volume, ast.VolumeRule):
-        return f"{who} commits to at least {number(volume.count)} *{name(volume.event)}* every {volume.period}."
+        return f"{who} commits to at least {number(volume.count)} {em(name(volume.event))} every {volume.period}."
     return f"{who}: (incomplete SLA)"
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -25,16 +26,20 @@ def md(value: Any) -> str:
     return text.replace("\n", " ")
 
 
-def md_keep_emphasis(value: str) -> str:
-    """Like `md`, but keeps the *emphasis* our own English puts around event names."""
-    return re.sub(r"\\\*", "*", md(value))
+def md_with_emphasis(say: Callable[[], str], policy_text: str) -> str:
+    """`md` of the English `say()` writes, keeping the *emphasis* it puts around event names (and
+    only that): it marks them with two private-use characters that `policy_text` (every text of the
+    policy) does not hold, so no text of the policy can make emphasis or any other markup."""
+    start, end = [ch for ch in map(chr, range(0xE000, 0xF900)) if ch not in policy_text][:2]
+    with english.emphasis(start, end):
+        text = say()
+    return md(text).replace(start, "*").replace(end, "*")
 
 
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("leadpolicy.publish", "templates"), autoescape=False,
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["md"] = md
-    env.filters["md_keep_emphasis"] = md_keep_emphasis
     return env
 
 
@@ -94,6 +99,7 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         scores.append({"name": s.name, "label": s.label or s.name, "notes": notes,
                        "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ast.PerRule) else ""),
                                   "rule": english.rule(r), "reason": r.reason or ""} for r in s.rules]})
+    source = format_policy(policy).rstrip()
     home = policy.stages[-1].owner if policy.stages else ""
     samples, timelines, points = [], [], []
     sample_path = samples_for(path)
@@ -135,7 +141,8 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
                     "when": english.condition(s.condition) if s.condition else "otherwise"} for s in policy.stages],
         "routes": [{"stages": list(r.stages), "entries": [_entry(e) for e in r.entries]} for r in policy.routes],
-        "slas": [{"name": s.name, "label": s.label or s.name, "text": english.sla(s, calendars),
+        "slas": [{"name": s.name, "label": s.label or s.name,
+                  "text": md_with_emphasis(functools.partial(english.sla, s, calendars), source),
                   "ladder_svg": escalation_ladder(s)} for s in policy.slas],
         "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
@@ -145,7 +152,7 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "stages_svg": stage_ladder(policy),
         "chart_svg": score_chart(policy, points),
         "changelog": changelog(path),
-        "source": format_policy(policy).rstrip(),
+        "source": source,
     }
 
 
