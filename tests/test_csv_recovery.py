@@ -95,3 +95,12 @@ def test_the_lead_records_of_sla_and_feedback_keep_the_good_leads_around_a_broke
     records = lead_records(POLICY.ir, path)
     assert sorted(records) == ["L1", "L3"]
     assert records["L1"]["email"] == "a,b@b.io"
+
+
+def test_a_broken_line_is_shown_as_written(tmp_path):
+    import duckdb
+
+    path = tmp_path / "events.csv"
+    path.write_text('lead,event,at\nL1,a,2026-11-02T10:00:00Z\n"L2,b,2026-11-02T10:00:00Z\nL3,c,x\n', "utf-8")
+    found = staging.stage(duckdb.connect(), path, "csv")
+    assert [(p["row"], p["raw"]) for p in found.problems] == [(2, '"L2,b,2026-11-02T10:00:00Z')]

@@ -214,7 +214,7 @@ def _header_names(cells) -> list[str]:
 
 def _header_width(path: Path) -> int:
     """How many columns the header record has: the width every record must have."""
-    for _, cells, _ in csv_records(path):
+    for _, cells, _, _ in csv_records(path):
         if cells is None:
             break
         if cells:
@@ -229,7 +229,7 @@ def _stage_csv_records(con, path: Path, table: str) -> Staged:
     import csv
 
     records = csv_records(path)
-    header = next((cells for _, cells, _ in records if cells), None)
+    header = next((cells for _, cells, _, _ in records if cells), None)
     if header is None:
         raise DataFileError(f"{path}: no header line")
     width = len(header)
@@ -240,13 +240,13 @@ def _stage_csv_records(con, path: Path, table: str) -> Staged:
     try:
         with open(descriptor, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")  # one kind of line end, as a quoted one is
-            for number, cells, why in records:
+            for number, cells, why, raw in records:
                 if cells is not None and len(cells) == width:
                     writer.writerow([number, *cells])
                 elif cells is None or cells:  # a blank line is no record, as DuckDB reads it
                     why = why or f"Expected Number of Columns: {width} Found: {len(cells or ())}"
                     problems.append({"row": number, "field": "", "problem": f"malformed CSV record: {why}",
-                                     "raw": ""})
+                                     "raw": raw})
         columns = ", ".join(f"{quoted(f'c{i + 1}')} AS {quoted(text_column(i))}" for i in range(width))
         con.execute(f"CREATE TABLE {quoted(table)} AS SELECT CAST(c0 AS BIGINT) AS {ROW}, {columns} "
                     f"FROM read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width + 1)})", [str(copy)])
@@ -259,8 +259,13 @@ UNCLOSED_QUOTE = ("a quote opened on this line is not closed where its field end
                   "reading resumes on the next line)")
 
 
-def csv_records(path: Path) -> Iterator[tuple[int, list[str] | None, str]]:
-    """Each record of a CSV file as (record number, cells, problem), the header being record 0.
+def _text_of(lines: list[bytes]) -> str:
+    """A record's text as the rejects show it (at most 500 characters, undecodable bytes replaced)."""
+    return b"".join(lines).decode("utf-8", "replace").rstrip("\r\n")[:500]
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, list[str] | None, str, str]]:
+    """Each record of a CSV file as (record number, cells, problem, text), the header being record 0.
 
     A record that cannot be read (a quote never closed, text after a closing quote, a line that is
     not UTF-8) is the physical line it starts on: it comes with cells None and the problem, and
@@ -296,10 +301,10 @@ def csv_records(path: Path) -> Iterator[tuple[int, list[str] | None, str]]:
             except (csv.Error, UnicodeDecodeError) as exc:
                 pending.extendleft(reversed(taken[1:]))
                 why = "a line that is not UTF-8" if isinstance(exc, UnicodeDecodeError) else UNCLOSED_QUOTE
-                yield number, None, why
+                yield number, None, why, _text_of(taken[:1])
                 reader = csv.reader(lines(), strict=True)
             else:
-                yield number, cells, ""
+                yield number, cells, "", _text_of(taken)
             number += 1
 
 
