@@ -545,3 +545,42 @@ def _serving(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# What a template may print without `md`: names the grammar limits to letters, digits and `_`/`-`,
+# numbers and words leadpolicy writes, pictures drawn escaped, the SLA sentences `md_with_emphasis`
+# escaped, and the source inside a code fence.
+PRINTED_AS_IS = {"p.id", "s.name", "fingerprint", "approval.status", "p.effective", "r.points", "loop.index",
+                 "r.after", "s.ladder_svg", "stages_svg", "chart_svg", "s.text", "source", "e.date", "p.approval"}
+
+
+def _printed(node) -> str:
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Getattr):
+        return f"{_printed(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem):
+        return _printed(node.node)
+    return getattr(node, "name", type(node).__name__)
+
+
+def test_every_value_a_template_prints_is_escaped_or_known_safe():
+    from jinja2 import nodes
+
+    from leadpolicy.publish.site import environment
+
+    env = environment()
+    for name in ("policy.md.j2", "index.md.j2", "mkdocs.yml.j2"):
+        source = env.loader.get_source(env, name)[0]
+        printed = [n for output in env.parse(source).find_all(nodes.Output) for n in output.nodes
+                   if not isinstance(n, nodes.TemplateData)]
+        assert printed, name
+        for node in printed:
+            filters = []
+            while isinstance(node, nodes.Filter):
+                filters.append(node.name)
+                node = node.node
+            if isinstance(node, nodes.CondExpr):  # "✓ agreed" if passed else "…" ~ (failures | md)
+                continue
+            assert "md" in filters or filters[-2:] == ["tojson", "e"] or _printed(node) in PRINTED_AS_IS, (
+                name, _printed(node), filters)
