@@ -584,3 +584,20 @@ def test_every_value_a_template_prints_is_escaped_or_known_safe():
                 continue
             assert "md" in filters or filters[-2:] == ["tojson", "e"] or _printed(node) in PRINTED_AS_IS, (
                 name, _printed(node), filters)
+
+
+def test_sla_emphasis_is_only_leadpolicys_even_when_a_text_holds_its_marks():
+    import functools
+
+    from leadpolicy.language.formatter import format_policy
+    from leadpolicy.publish import english
+    from leadpolicy.publish.site import md_with_emphasis
+
+    text = ('policy "x" version 1.0.0 {\n title "T"\n owner a "A"\n owner b "B"\n lead { t text }\n'
+            ' stages {\n  rest otherwise owner a\n }\n sla s {\n  owner b\n  target 90%\n  from x_in until y\n'
+            '  within 1 hours\n  escalate to "\ue000*boss*\ue001 \ue002_lead_\ue003" at 100%\n }\n}\n')
+    policy = load_policy_text(text).policy
+    sentence = md_with_emphasis(functools.partial(english.sla, policy.slas[0], {}), format_policy(policy))
+    assert sentence.startswith("B commits that every lead that gets *x in* gets *y* within 1 hour")
+    assert '"\ue000\\*boss\\*\ue001 \ue002\\_lead\\_\ue003"' in sentence
+    assert sentence.count("*") - sentence.count("\\*") == 4  # the two event names' marks, no more
