@@ -51,8 +51,7 @@ def test_the_table_covers_every_condition_and_rule_kind():
 
 
 # Names a user may give for --table/--events-table (and columns): each must end up one quoted identifier.
-HOSTILE_NAMES = ['crm.events"x', "crm.x; DROP TABLE canary; --", "crm.a`b", "crm.it's", "a\\b", "x */ y",
-                 "cat.crm.t]--"]
+HOSTILE_NAMES = ['crm.events"x', "crm.x; DROP TABLE canary; --", "crm.a`b'c\\d */ e", "cat.crm.t]--", "leads\\"]
 ACTIVITY = "policies/inbound-activity.policy"
 B2B = "policies/inbound-b2b.policy"
 
