@@ -236,3 +236,16 @@ def test_explain_refuses_a_yaml_lead_with_a_key_given_twice(tmp_path, capsys):
                  "--now", NOW.isoformat()])
     err = capsys.readouterr().err
     assert code == 1 and "lead.yaml:3:1" in err and "'employees' is given twice" in err, err
+
+
+@pytest.mark.parametrize("now", [dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc),
+                                 dt.datetime(9999, 12, 31, 23, 59, tzinfo=dt.timezone.utc),
+                                 dt.datetime(1, 1, 1), dt.datetime(1899, 12, 31, tzinfo=dt.timezone.utc)])
+@pytest.mark.parametrize("name", ["inbound-activity", "inbound-b2b"])
+def test_the_api_refuses_a_now_outside_the_years_as_a_string_now_is_refused(now, name):
+    policy = leadpolicy.load(POLICIES / f"{name}.policy")
+    lead = {"email": "ana@bigsoft.io", "employees": 1200}
+    with pytest.raises(ValueError, match="outside the supported years"):
+        policy.evaluate(lead, now=now)
+    with pytest.raises(ValueError, match="outside the supported years"):
+        list(policy.evaluate_many([lead], now=now))

@@ -27,7 +27,15 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity, EventReader
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
-from leadpolicy.semantics.leads import FieldError, LeadReader, as_instant, read_instant
+from leadpolicy.semantics.leads import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    FieldError,
+    LeadReader,
+    as_instant,
+    check_year,
+    read_instant,
+)
 from leadpolicy.semantics.lowering import fingerprint, lower
 
 
@@ -154,8 +162,10 @@ class Policy:
         if now is None:
             return dt.datetime.now(dt.timezone.utc)
         # An instant, as every lead's timestamps are (see schema.read_instant).
-        if isinstance(now, dt.datetime) and now.tzinfo is not None:
-            return as_instant(now)
+        if isinstance(now, dt.datetime):
+            check_year(now, now.isoformat())  # as a written `now` is checked
+            if now.tzinfo is not None:
+                return as_instant(now)
         return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
 
     def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
@@ -197,7 +207,8 @@ class Policy:
         """Decide one lead, given what it did (`events`: `{"event": NAME, "at": TIME}` items).
         Raises LeadError naming the fields when the lead or an event does not fit."""
         # An aware time with a fixed offset is already an instant (see `_now`): the common case costs two checks.
-        at = now if now.__class__ is dt.datetime and now.tzinfo.__class__ is dt.timezone else self._now(now)
+        at = (now if now.__class__ is dt.datetime and now.tzinfo.__class__ is dt.timezone
+              and FIRST_YEAR <= now.year <= LAST_YEAR else self._now(now))
         read = self._events(events, None) if events else []
         if lead.__class__ is dict:
             out = self._evaluate(lead, at, read)
