@@ -376,3 +376,32 @@ def test_fmt_rewrites_a_policy_whole_or_not_at_all(tmp_path, monkeypatch, capsys
     assert snapshot(tmp_path) == before
     monkeypatch.undo()
     assert main(["fmt", str(policy)]) == 0 and main(["fmt", "--check", str(policy)]) == 0
+
+
+def _plant_links_at_old_temporary_names(folder: Path, output: str, victim: str) -> None:
+    """What an attacker who can write the output's folder plants where a predictable temporary name would be:
+    a symbolic link and a hard link to a file of the run (the name leadpolicy once used, `.NAME.PID.tmp`)."""
+    os.symlink(victim, folder / f".{output}.{os.getpid()}.tmp")
+    os.link(folder / victim, folder / f".{output}.{os.getpid() + 1}.tmp")
+
+
+# Each: a writer and the file it is told to write; the planted links point at the leads file.
+PLANTED = [(name, [*argv, "out.csv"], "out.csv") for name, argv, _ in WRITERS] + [
+    ("approve", ["approve", "p.policy", "--team", "sales", "--by", "Raj Patel <raj@example.com>"],
+     "p.approvals.yaml"),
+    ("fmt", ["fmt", "p.policy"], "p.policy"),
+]
+
+
+@pytest.mark.parametrize("argv, output", [(argv, output) for _, argv, output in PLANTED],
+                         ids=[name for name, _, _ in PLANTED])
+def test_a_link_planted_at_a_temporary_name_is_never_written_through(argv, output, rejecting, capsys):
+    if argv[0] == "fmt":
+        (rejecting / "p.policy").write_text((rejecting / "p.policy").read_text("utf-8").replace("\n  title",
+                                                                                                "\n      title"))
+    leads = (rejecting / "leads.csv").read_bytes()
+    _plant_links_at_old_temporary_names(rejecting, output, "leads.csv")
+    assert main(argv) == 0, capsys.readouterr()
+    assert (rejecting / "leads.csv").read_bytes() == leads
+    assert not (rejecting / output).is_symlink() and (rejecting / output).stat().st_ino != (
+        rejecting / "leads.csv").stat().st_ino

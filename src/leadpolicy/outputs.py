@@ -126,9 +126,12 @@ def _check_writable(what: str, path: Path, file: _File) -> None:
 
 @contextlib.contextmanager
 def replacing(path: PathLike) -> Iterator[Path]:
-    """A path to write the whole new content of `path` to. For a regular file (or a new one) it is a
-    temporary file beside it, renamed over it when the block ends without an error; for a character
-    device or a FIFO, a temporary file elsewhere, whose content is then written into it in place."""
+    """A path to write the whole new content of `path` to. For a regular file (or a new one) it is a file
+    in a private folder (made anew, random name, mode 700) beside it, renamed over it when the block ends
+    without an error; for a character device or a FIFO, a file in a private folder elsewhere, whose content
+    is then written into it in place. A private folder, not a temporary name beside the output: whoever
+    can write the output's folder could plant a link at a name known in advance, and every writer (DuckDB's
+    COPY too) opens its path as it is."""
     file = _File.of(path)
     if file.written_in_place:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-output-") as folder:
@@ -137,13 +140,13 @@ def replacing(path: PathLike) -> Iterator[Path]:
             with open(tmp, "rb") as source, open(file.given, "wb") as target:
                 shutil.copyfileobj(source, target)
         return
-    tmp = file.real.with_name(f".{file.real.name}.{os.getpid()}.tmp")
+    folder = Path(tempfile.mkdtemp(prefix=".leadpolicy-", dir=file.real.parent))
     try:
+        tmp = folder / file.real.name
         yield tmp
         os.replace(tmp, file.real)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
