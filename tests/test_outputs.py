@@ -405,3 +405,28 @@ def test_a_link_planted_at_a_temporary_name_is_never_written_through(argv, outpu
     assert (rejecting / "leads.csv").read_bytes() == leads
     assert not (rejecting / output).is_symlink() and (rejecting / output).stat().st_ino != (
         rejecting / "leads.csv").stat().st_ino
+
+
+@pytest.fixture
+def samples_elsewhere(tmp_path, monkeypatch):
+    """a/s.samples.yaml runs the cases of b/q.policy, a policy outside the paths a command is given."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy(POLICIES / "inbound-activity.policy", tmp_path / "b" / "q.policy")
+    samples = (POLICIES / "inbound-activity.samples.yaml").read_text("utf-8")
+    (tmp_path / "a" / "s.samples.yaml").write_text(samples.replace("policy: inbound-activity.policy",
+                                                                   "policy: ../b/q.policy"))
+    (tmp_path / "b" / "q.approvals.yaml").write_text("policy: inbound-activity\napprovals: []\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", [["test", "a/s.samples.yaml", "--junit"],
+                                     ["ci", "a/s.samples.yaml", "--skip-fmt", "--skip-versions", "--sarif"]],
+                         ids=["test --junit", "ci --sarif"])
+@pytest.mark.parametrize("victim", ["b/q.policy", "b/q.approvals.yaml"])
+def test_a_report_never_replaces_the_policy_a_samples_file_names(command, victim, samples_elsewhere, capsys):
+    before = {name: snapshot(samples_elsewhere / name) for name in ("a", "b")}
+    assert main([*command, victim]) == 2
+    assert "would be the same file as" in capsys.readouterr().err
+    assert {name: snapshot(samples_elsewhere / name) for name in ("a", "b")} == before

@@ -108,6 +108,26 @@ def samples_paths(paths: list[str]) -> tuple[list[Path], list]:
     return [Path(os.path.relpath(p)) for p in unique], problems
 
 
+def policy_files(policy: str | Path) -> list[Path]:
+    """A policy file and the files that belong to it (its samples and approvals files): inputs of every
+    command given the policy, which no output may replace even when the command does not read them."""
+    from leadpolicy.governance.approvals import approvals_path
+    from leadpolicy.language.loader import samples_for
+
+    return [Path(policy), samples_for(policy), approvals_path(policy)]
+
+
+def named_policy(samples: Path) -> Path | None:
+    """The policy a samples file names (its `policy` key, relative to the samples file), if it names one."""
+    from leadpolicy.language.yamldoc import load_yaml
+
+    if not samples.is_file():
+        return None
+    doc, _ = load_yaml(samples, "bad-samples", "")
+    name = doc.data.get("policy") if doc is not None else None
+    return samples.parent / name if isinstance(name, str) and name else None
+
+
 def policy_from(spec: str, command: str = "diff"):
     """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
     from leadpolicy.governance.approvals import GitError, file_at

@@ -33,12 +33,17 @@ def register(sub) -> None:
 
 
 def repository_files(paths: list[str]) -> dict[str, Path]:
-    """The files a run over `paths` reads (policies, samples, approvals), which no output may replace."""
-    from leadpolicy.governance.approvals import approvals_path
-    from leadpolicy.language.loader import discover, samples_for
+    """The files a run over `paths` reads (policies, samples, approvals, and the policy each samples file
+    names, wherever it is), which no output may replace."""
+    from leadpolicy.cli.shared import named_policy, policy_files
+    from leadpolicy.language.loader import discover
 
     policies, samples, _ = discover(paths)
-    files = [*policies, *samples, *(samples_for(p) for p in policies), *(approvals_path(p) for p in policies)]
+    files = [*samples, *(f for p in policies for f in policy_files(p))]
+    for sample in [*samples, *(f for f in files if f.name.endswith(".samples.yaml"))]:
+        target = named_policy(sample)
+        if target is not None:
+            files += policy_files(target)
     return {f"the input {path}": path for path in dict.fromkeys(files)}
 
 
