@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Any, Iterator
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 def _not_json(name: str) -> Any:
@@ -94,20 +95,23 @@ def _json_list(text: str) -> Iterator[Any]:
     if text.startswith("]", at):
         _end(text, at + 1)
         return
+    scan = _DECODER.scan_once  # raw_decode without its wrapper: this runs once per item
     while True:
         try:
-            item, at = _DECODER.raw_decode(text, at)
+            item, at = scan(text, at)
+        except StopIteration as stop:
+            raise NotJson(f"the body is not JSON: {_why(json.JSONDecodeError('Expecting value', text, stop.value))}"
+                          ) from None
         except ValueError as exc:
             raise NotJson(f"the body is not JSON: {_why(exc)}") from None
         yield item
-        at = _skip(text, at)
-        if text.startswith(",", at):
-            at = _skip(text, at + 1)
-        elif text.startswith("]", at):
-            _end(text, at + 1)
+        after = _AFTER_ITEM.match(text, at)
+        if after is None:
+            raise NotJson(f"the body is not JSON: expected ',' or ']' at {_place(text, _skip(text, at))}")
+        if after.group(1) == "]":
+            _end(text, after.end())
             return
-        else:
-            raise NotJson(f"the body is not JSON: expected ',' or ']' at {_place(text, at)}")
+        at = after.end()
 
 
 def _skip(text: str, at: int) -> int:

@@ -21,7 +21,7 @@ from leadpolicy.service.registry import Loaded
 
 T = TypeVar("T")
 
-DECISION_THREADS = 4  # requests decided at once; more wait their turn, the event loop stays free
+DECISION_THREADS = 2  # requests decided at once per worker; more wait their turn, the event loop stays free
 EVENT_SHAPE = "an event is {event, at}"
 REQUEST_SHAPE = 'a request is {"lead": {...}, "events": [...], "now": "...", "explain": false}'
 
@@ -174,5 +174,8 @@ def _json_kind(value: Any) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
