@@ -95,13 +95,9 @@ def _json_list(text: str) -> Iterator[Any]:
     if text.startswith("]", at):
         _end(text, at + 1)
         return
-    scan = _DECODER.scan_once  # raw_decode without its wrapper: this runs once per item
     while True:
         try:
-            item, at = scan(text, at)
-        except StopIteration as stop:
-            raise NotJson(f"the body is not JSON: {_why(json.JSONDecodeError('Expecting value', text, stop.value))}"
-                          ) from None
+            item, at = _DECODER.raw_decode(text, at)
         except ValueError as exc:
             raise NotJson(f"the body is not JSON: {_why(exc)}") from None
         yield item
