@@ -220,3 +220,26 @@ def test_hot_reloads_under_load_never_answer_with_a_mixed_version(tmp_path):
         stop.set()
         editor.join()
         server.stop()
+
+
+def test_a_single_file_served_through_a_configmap_link_follows_the_swap(tmp_path):
+    folder = tmp_path / "config"
+    source = (POLICIES / "inbound-b2b.policy").read_text()
+    (folder / "..2026_12_06_x").mkdir(parents=True)
+    (folder / "..2026_12_06_x" / "inbound-b2b.policy").write_text(source)
+    (folder / "..data").symlink_to("..2026_12_06_x")
+    (folder / "inbound-b2b.policy").symlink_to(Path("..data") / "inbound-b2b.policy")
+    server = Server(folder / "inbound-b2b.policy")
+    try:
+        assert _version(server) == "2.1.0"
+        (folder / "..2026_12_06_y").mkdir()
+        (folder / "..2026_12_06_y" / "inbound-b2b.policy").write_text(source.replace("version 2.1.0",
+                                                                                      "version 2.2.0"))
+        (folder / "..data_tmp").symlink_to("..2026_12_06_y")
+        (folder / "..data_tmp").rename(folder / "..data")
+        shutil.rmtree(folder / "..2026_12_06_x")
+        seen: list = []
+        assert _eventually(lambda: seen.append(_version(server)) or seen[-1] == "2.2.0", 3.0), seen
+        assert set(seen) <= {"2.1.0", "2.2.0"} and _listing(server)["not_loaded"] == [], seen
+    finally:
+        server.stop()

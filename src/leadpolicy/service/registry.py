@@ -76,31 +76,30 @@ class Registry:
     `*.json` artifacts), by id. Nothing outside `paths` is read."""
 
     def __init__(self, paths: Sequence[str | Path]):
-        self.roots = [Path(p).resolve() for p in paths]
+        given = [Path(os.path.abspath(p)) for p in paths]
+        self.folders = [p.resolve() for p in given if p.is_dir()]
+        self.named = [p for p in given if not p.is_dir()]  # files named: served through their links as they are now
         self.entries: dict[Path, Entry] = {}
         self.by_id: dict[str, Loaded] = {}
         self.ready = False
         self.lock = threading.Lock()  # one reload at a time; requests read `by_id` without it
 
     def inside(self, path: Path) -> bool:
-        """Whether a file is one of the paths served or lies in a folder served."""
-        resolved = path.resolve()
-        return any(resolved == root or (root.is_dir() and resolved.is_relative_to(root)) for root in self.roots)
+        """Whether a file's real path is a file named (where its links point now) or lies in a folder served."""
+        real = path.resolve()
+        return any(real.is_relative_to(f) for f in self.folders) or any(real == f.resolve() for f in self.named)
 
     def files(self) -> list[Path]:
         """The files served, as found (links not followed): the files named, and every policy and
         artifact under the folders named, but none in or named like a hidden (dot) folder or file, as a
         Kubernetes ConfigMap's `..data` and its versions are."""
         found: list[Path] = []
-        for root in self.roots:
-            if root.is_dir():
-                found += sorted(p for p in root.rglob("*") if p.suffix in SERVED_SUFFIXES
-                                and not p.name.endswith(".schema.json")
-                                and not any(part.startswith(".") for part in p.relative_to(root).parts)
-                                and p.is_file())
-            elif root.is_file():
-                found.append(root)
-        return found
+        for root in self.folders:
+            found += sorted(p for p in root.rglob("*") if p.suffix in SERVED_SUFFIXES
+                            and not p.name.endswith(".schema.json")
+                            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                            and p.is_file())
+        return found + [p for p in self.named if p.is_file()]
 
     def read(self, path: Path) -> bytes:
         """A served file's bytes, from the file its real path names once opened; Refused when that

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"leadpolicy serve: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    settings = {"paths": [str(Path(p).resolve()) for p in args.paths], "token": token, "max_body": args.max_body,
+    settings = {"paths": [os.path.abspath(p) for p in args.paths], "token": token, "max_body": args.max_body,
                 "max_batch_body": args.max_batch_body, "max_batch_items": args.max_batch_items,
                 "read_timeout": args.read_timeout,
                 "decision_log": str(Path(args.decision_log).resolve()) if args.decision_log else None,
