@@ -293,3 +293,13 @@ def _eventually(check, seconds: float) -> bool:
             return True
         time.sleep(0.05)
     return check()
+
+
+def test_a_key_given_twice_is_refused_as_every_reader_refuses_it(served):
+    """`{"employees": 5, "employees": 6000}` means 5 to one reader and 6000 to another: a bad request."""
+    twice = b'{"lead": {"email": "a@bigsoft.io", "employees": 5, "employees": 6000}}'
+    status, out = served.call("POST", "/v1/policies/inbound-b2b/decide", twice)
+    assert status == 400 and "employees" in json.dumps(out) and "twice" in json.dumps(out)
+    nested = b'[{"lead": {"email": "a@b.io"}}, {"lead": {"email": "c@d.io"}, "lead": {"email": "e@f.io"}}]'
+    status, out = served.call("POST", "/v1/policies/inbound-b2b/decide-batch", nested)
+    assert status == 400 and "'lead' is given twice" in json.dumps(out)  # as a body that is not JSON

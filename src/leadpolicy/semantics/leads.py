@@ -117,7 +117,7 @@ def in_range(number: Decimal) -> bool:
     return number.is_finite() and -MAX_NUMBER <= number <= MAX_NUMBER
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
@@ -129,7 +129,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_json(text: str | bytes) -> Any:
     """JSON text as Python values, refusing an object with a key given twice (at any depth): readers
     disagree on which of the two counts (Python keeps the last, DuckDB the first). Raises ValueError."""
-    return json.loads(text, object_pairs_hook=_unique_keys)
+    return json.loads(text, object_pairs_hook=unique_keys)
 
 
 def twice_given_key(keys: list[str]) -> str | None:

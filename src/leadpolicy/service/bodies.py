@@ -12,6 +12,8 @@ import re
 from itertools import islice
 from typing import Any, Iterator
 
+from leadpolicy.semantics.leads import unique_keys
+
 _SPACE = re.compile(r"[ \t\n\r]*")
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
@@ -20,7 +22,8 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_not_json)  # NaN, Infinity, -Infinity are refused
+# NaN, Infinity, -Infinity are refused; so is a key given twice, as every reader of leads refuses it
+_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=unique_keys)
 
 A_BATCH = "a batch is a JSON list of requests, or JSON Lines of them"
 
