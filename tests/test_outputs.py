@@ -430,3 +430,70 @@ def test_a_report_never_replaces_the_policy_a_samples_file_names(command, victim
     assert main([*command, victim]) == 2
     assert "would be the same file as" in capsys.readouterr().err
     assert {name: snapshot(samples_elsewhere / name) for name in ("a", "b")} == before
+
+
+def _tree(root: Path) -> dict[str, bytes | str | int]:
+    """Every entry under `root` by its relative path, as `snapshot` describes one."""
+    return {str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else
+            stat.S_IFMT(p.lstat().st_mode) for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("page", ["docs/policies/inbound-activity.md", "docs/index.md", "mkdocs.yml"])
+@pytest.mark.parametrize("target", ["p.policy", "secret.txt"])
+def test_docs_replaces_a_link_in_its_site_never_the_file_it_points_to(page, target, folder, capsys):
+    (folder / "secret.txt").write_text("not a page\n")
+    site = folder / "site"
+    (site / "docs" / "policies").mkdir(parents=True)
+    link = site / page
+    os.symlink(os.path.relpath(folder / target, link.parent), link)
+    before = snapshot(folder)
+    assert main(["docs", "p.policy", "-o", "site"]) == 0, capsys.readouterr()
+    assert {k: v for k, v in snapshot(folder).items() if k != "site"} == {k: v for k, v in before.items()
+                                                                          if k != "site"}
+    assert not link.is_symlink() and link.is_file() and link.stat().st_size > 0
+
+
+@pytest.mark.parametrize("page", ["docs/policies/inbound-activity.md", "docs/index.md", "mkdocs.yml"])
+@pytest.mark.parametrize("kind", ["folder", "socket", "character device", "fifo"])
+def test_docs_refuses_a_page_it_cannot_replace_before_writing_any(page, kind, folder, capsys):
+    site = folder / "site"
+    (site / "docs" / "policies").mkdir(parents=True)
+    (site / "docs" / "policies" / "old.md").write_text("an earlier page\n")
+    blocker = site / page
+    server = None
+    if kind == "folder":
+        blocker.mkdir()
+    elif kind == "socket":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(blocker))
+    elif kind == "fifo":
+        os.mkfifo(blocker)
+    else:
+        try:
+            os.mknod(blocker, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a character device needs root")
+    try:
+        before = _tree(site)
+        assert main(["docs", "p.policy", "-o", "site"]) == 2
+        assert page in capsys.readouterr().err
+        assert _tree(site) == before
+    finally:
+        if server is not None:
+            server.close()
+
+
+def test_docs_refuses_a_linked_folder_inside_its_site(folder, capsys):
+    (folder / "elsewhere").mkdir()
+    (folder / "site").mkdir()
+    os.symlink("../elsewhere", folder / "site" / "docs")
+    assert main(["docs", "p.policy", "-o", "site"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert not list((folder / "elsewhere").iterdir())
+
+
+def test_docs_writes_nothing_when_a_policy_cannot_be_published(folder, capsys):
+    assert main(["docs", "missing.policy", "-o", "site2/sub"]) == 1
+    (folder / "bad.policy").write_text("policy {\n")
+    assert main(["docs", "bad.policy", "-o", "site2/sub"]) == 1
+    assert not (folder / "site2").exists()

@@ -24,7 +24,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Union
@@ -57,10 +57,13 @@ class _File:
     mode: int | None
 
     @classmethod
-    def of(cls, path: PathLike) -> "_File":
-        given, real = Path(path), Path(os.path.realpath(path))
+    def of(cls, path: PathLike, follow_link: bool = True) -> "_File":
+        """With `follow_link` False, a symbolic link at `path` is the file itself (to be replaced, as a site's
+        pages are), not what it points to."""
+        given = Path(path)
+        real = Path(os.path.realpath(path)) if follow_link else Path(os.path.realpath(given.parent)) / given.name
         try:
-            info = os.stat(given)
+            info = os.stat(given) if follow_link else os.lstat(given)
         except OSError:
             return cls(given, real, None, None)
         return cls(given, real, (info.st_dev, info.st_ino), info.st_mode)
@@ -105,6 +108,37 @@ def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, P
         seen.append((what, file))
 
 
+def check_tree(root: PathLike, files: Iterable[PathLike], inputs: Mapping[str, PathLike | None] | None = None
+               ) -> None:
+    """Raise OutputError unless every file of a tree leadpolicy generates under `root` (a site) can be
+    replaced before any is written. Such a tree is leadpolicy's own: a symbolic link at a file's place
+    is replaced itself, never followed (so a link planted there reaches no other file), a folder inside
+    `root` that is a link is refused, and each file must be a regular file (or new)."""
+    root = Path(root)
+    seen = [(what, _File.of(path)) for what, path in (inputs or {}).items() if path is not None]
+    for path in map(Path, files):
+        for inner in reversed(path.relative_to(root).parents[:-1]):
+            folder = root / inner
+            if folder.is_symlink():
+                raise OutputError(f"{folder}: a symbolic link inside the output folder {root}; leadpolicy writes "
+                                  "its pages only into real folders (remove the link)")
+            if folder.exists() and not folder.is_dir():
+                raise OutputError(f"{folder}: not a folder, where the pages of {root} go")
+        file = _File.of(path, follow_link=False)
+        if file.mode is not None and stat.S_ISLNK(file.mode):
+            file = _File(file.given, file.real, None, None)  # replaced itself, as a new file would be
+        elif file.mode is not None and stat.S_ISDIR(file.mode):
+            raise OutputError(f"{path}: a folder where a page of {root} goes; remove it")
+        elif file.mode is not None and not stat.S_ISREG(file.mode):
+            raise OutputError(f"{path}: neither a regular file nor a symbolic link, where a page of {root} goes")
+        for other_what, other in seen:
+            if file.same_as(other):
+                raise OutputError(f"{path}: a page of {root} would be the same file as {other_what}")
+        if file.real.parent.is_dir():
+            _check_writable(f"a page of {root}", path, file)
+        seen.append((f"another page ({path})", file))
+
+
 def _check_writable(what: str, path: Path, file: _File) -> None:
     if file.mode is not None and stat.S_ISDIR(file.mode):
         raise OutputError(f"{path}: {what} is a folder; name a file")
@@ -125,14 +159,17 @@ def _check_writable(what: str, path: Path, file: _File) -> None:
 
 
 @contextlib.contextmanager
-def replacing(path: PathLike) -> Iterator[Path]:
+def replacing(path: PathLike, follow_link: bool = True) -> Iterator[Path]:
     """A path to write the whole new content of `path` to. For a regular file (or a new one) it is a file
     in a private folder (made anew, random name, mode 700) beside it, renamed over it when the block ends
     without an error; for a character device or a FIFO, a file in a private folder elsewhere, whose content
     is then written into it in place. A private folder, not a temporary name beside the output: whoever
     can write the output's folder could plant a link at a name known in advance, and every writer (DuckDB's
-    COPY too) opens its path as it is."""
-    file = _File.of(path)
+    COPY too) opens its path as it is. With `follow_link` False a symbolic link at `path` is replaced
+    itself (see `check_tree`)."""
+    file = _File.of(path, follow_link)
+    if not follow_link and file.mode is not None and stat.S_ISLNK(file.mode):
+        file = _File(file.given, file.real, None, None)
     if file.written_in_place:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-output-") as folder:
             tmp = Path(folder) / file.real.name
@@ -150,12 +187,12 @@ def replacing(path: PathLike) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def text_output(path: PathLike) -> Iterator[IO[str]]:
+def text_output(path: PathLike, follow_link: bool = True) -> Iterator[IO[str]]:
     """A UTF-8 text file (newlines as written) that replaces `path` as `replacing` does."""
-    with replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with replacing(path, follow_link) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         yield handle
 
 
-def write_text(path: PathLike, text: str) -> None:
-    with text_output(path) as handle:
+def write_text(path: PathLike, text: str, follow_link: bool = True) -> None:
+    with text_output(path, follow_link) as handle:
         handle.write(text)

@@ -167,16 +167,27 @@ def _outcome(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def render_site(paths: list[str], out: Path, site_name: str = "Lead policies") -> tuple[list[Path], list]:
-    """Write mkdocs.yml and docs/ for every policy without errors; returns the pages and the diagnostics."""
+def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
+                inputs: dict[str, Path] | None = None) -> tuple[list[Path], list]:
+    """Write mkdocs.yml and docs/ for every policy without errors; returns the pages and the diagnostics.
+    Raises leadpolicy.outputs.OutputError, having written nothing, when a file of the site cannot be
+    replaced (see `write_site`)."""
+    files, pages, diags = site_files(paths, out, site_name)
+    write_site(out, files, inputs)
+    return pages, diags
+
+
+def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
+               ) -> tuple[dict[Path, str], list[Path], list]:
+    """The text of every file of the site (mkdocs.yml, docs/index.md, a page per policy without errors),
+    the policy pages and the diagnostics; nothing is written."""
     from leadpolicy.language.loader import discover, load_policy
 
     env = environment()
     policies, _, problems = discover(paths)
     diags = list(problems)
-    written: list[Path] = []
+    files: dict[Path, str] = {}
     index = []
-    (out / "docs" / "policies").mkdir(parents=True, exist_ok=True)
     for path in policies:
         loaded = load_policy(path)
         if loaded.has_errors or loaded.policy is None:
@@ -184,15 +195,26 @@ def render_site(paths: list[str], out: Path, site_name: str = "Lead policies") -
             continue
         policy = loaded.policy
         context = policy_context(path, policy)
-        page = out / "docs" / "policies" / f"{policy.id}.md"
-        page.write_text(env.get_template("policy.md.j2").render(**context), "utf-8")
-        written.append(page)
+        files[out / "docs" / "policies" / f"{policy.id}.md"] = env.get_template("policy.md.j2").render(**context)
         index.append({"id": policy.id, "title": policy.title or policy.id, "version": policy.version,
                       "owners": [o.team for o in policy.owners], "approval": context["approval"]["status"]})
-    (out / "docs" / "index.md").write_text(env.get_template("index.md.j2").render(policies=index), "utf-8")
-    (out / "mkdocs.yml").write_text(env.get_template("mkdocs.yml.j2").render(
-        policies=index, site_name=site_name), "utf-8")
-    return written, diags
+    pages = list(files)
+    files[out / "docs" / "index.md"] = env.get_template("index.md.j2").render(policies=index)
+    files[out / "mkdocs.yml"] = env.get_template("mkdocs.yml.j2").render(policies=index, site_name=site_name)
+    return files, pages, diags
+
+
+def write_site(out: Path, files: dict[Path, str], inputs: dict[str, Path] | None = None) -> None:
+    """Check every file of the site, then write each through leadpolicy.outputs (a link in the site is
+    replaced, never followed). Raises OutputError before writing anything when one cannot be written;
+    OSError when a folder cannot be made."""
+    from leadpolicy.outputs import check_tree, write_text
+
+    check_tree(out, files, inputs)
+    for folder in dict.fromkeys(path.parent for path in files):
+        folder.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        write_text(path, text, follow_link=False)
 
 
 def build(out: Path) -> tuple[int, str]:

@@ -8,10 +8,7 @@ from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter
-from leadpolicy.cli.shared import (
-    outputs_refused,
-    print_diagnostics,
-)
+from leadpolicy.cli.shared import print_diagnostics
 
 
 def register(sub) -> None:
@@ -28,13 +25,27 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.publish.site import build, render_site
+    from leadpolicy.cli.commands.test import repository_files
+    from leadpolicy.outputs import OutputError
+    from leadpolicy.publish.site import build, site_files, write_site
 
     out = Path(args.output)
-    if not _output_folder_ready(out, args.paths):
+    if out.exists() and not out.is_dir():
+        print(f"leadpolicy docs: {out}: -o is not a folder", file=sys.stderr)
         return EXIT_USAGE
-    pages, diags = render_site(args.paths, out, args.site_name)
+    files, pages, diags = site_files(args.paths, out, args.site_name)
     print_diagnostics(diags, {})
+    if any(d.is_error for d in diags):
+        print(f"leadpolicy docs: nothing written to {out}: every policy must be publishable", file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        write_site(out, files, repository_files(args.paths))
+    except OutputError as exc:
+        print(f"leadpolicy docs: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"leadpolicy docs: {out}: cannot make the folder: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"wrote {len(pages)} policy page(s), an index and {out / 'mkdocs.yml'}")
     if args.build:
         import importlib.util
@@ -49,19 +60,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"leadpolicy docs: mkdocs build failed:\n{output}", file=sys.stderr)
             return EXIT_PROBLEMS
         print(f"built {out / 'site' / 'index.html'}")
-    return EXIT_PROBLEMS if any(d.is_error for d in diags) else EXIT_OK
-
-
-def _output_folder_ready(out: Path, paths: list[str]) -> bool:
-    """The -o folder, made when missing; False (having said why) when it is a file or cannot be made or written."""
-    from leadpolicy.cli.commands.test import repository_files
-
-    if out.exists() and not out.is_dir():
-        print(f"leadpolicy docs: {out}: -o is not a folder", file=sys.stderr)
-        return False
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"leadpolicy docs: {out}: cannot make the folder: {exc.strerror or exc}", file=sys.stderr)
-        return False
-    return not outputs_refused("docs", {"the site's settings (-o)": out / "mkdocs.yml"}, repository_files(paths))
+    return EXIT_OK
