@@ -177,13 +177,13 @@ def replacing(path: PathLike, follow_link: bool = True) -> Iterator[Path]:
             with open(tmp, "rb") as source, open(file.given, "wb") as target:
                 shutil.copyfileobj(source, target)
         return
-    folder = Path(tempfile.mkdtemp(prefix=".leadpolicy-", dir=file.real.parent))
+    private = Path(tempfile.mkdtemp(prefix=".leadpolicy-", dir=file.real.parent))
     try:
-        tmp = folder / file.real.name
+        tmp = private / file.real.name
         yield tmp
         os.replace(tmp, file.real)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 @contextlib.contextmanager
