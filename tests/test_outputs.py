@@ -497,3 +497,67 @@ def test_docs_writes_nothing_when_a_policy_cannot_be_published(folder, capsys):
     (folder / "bad.policy").write_text("policy {\n")
     assert main(["docs", "bad.policy", "-o", "site2/sub"]) == 1
     assert not (folder / "site2").exists()
+
+
+def full_device(folder: Path) -> Path:
+    """A character device that refuses every write as a full disk does (ENOSPC): a twin of /dev/full made in
+    the test's folder where the system allows it, else /dev/full itself."""
+    twin = folder / "full"
+    try:
+        os.mknod(twin, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except (PermissionError, AttributeError):
+        return Path("/dev/full")
+    return twin
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv, _ in WRITERS], ids=[name for name, _, _ in WRITERS])
+def test_a_write_that_fails_for_want_of_space_is_a_clear_problem(argv, rejecting, capsys):
+    assert main([*argv, str(full_device(rejecting))]) == 1
+    err = capsys.readouterr().err
+    assert "write failed" in err and "no space left" in err.lower() and "internal error" not in err, err
+
+
+def test_an_output_name_as_long_as_the_system_allows_is_written(rejecting, capsys):
+    name = "s" * 251 + ".csv"  # 255 bytes: the longest file name; a temporary name must not be longer
+    assert main([*SCORE, "-o", name, "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0, capsys.readouterr()
+    assert [r["id"] for r in _read(rejecting / name)] == ["1", "2"]
+
+
+def test_an_output_name_that_is_not_utf8_is_bad_usage(rejecting, capsys):
+    name = os.fsdecode(b"scored-\xff.csv")
+    assert main([*SCORE, "-o", name, "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 2
+    assert "UTF-8" in capsys.readouterr().err
+    assert not (rejecting / name).exists()
+
+
+@pytest.mark.parametrize("shell", [
+    "leadpolicy score p.policy <(cat leads.csv) --leads-format csv --events events.csv -o out.csv",
+    "cat leads.csv | leadpolicy score p.policy /dev/stdin --leads-format csv --events events.csv -o out.csv",
+    "leadpolicy score p.policy leads.csv --events <(cat events.csv) --events-format csv -o out.csv",
+    "leadpolicy score p.policy <(cat leads.csv) --leads-format csv --events events.csv -o out.csv --engine python",
+], ids=["leads from a process substitution", "leads from a pipe", "events from a process substitution",
+        "python engine, leads from a pipe"])
+def test_leads_and_events_can_come_from_a_pipe(shell, rejecting):
+    command = shell.replace("leadpolicy", f"{sys.executable} -m leadpolicy", 1) + \
+        f" --now {NOW} --rejects r.csv --events-rejects er.csv"
+    result = subprocess.run(["bash", "-c", command], cwd=rejecting, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [r["id"] for r in _read(rejecting / "out.csv")] == ["1", "2"]
+    assert [r["row"] for r in _read(rejecting / "r.csv")] == ["3"]
+    assert [r["row"] for r in _read(rejecting / "er.csv")] == ["4"]
+    assert "read 3, scored 2, rejected 1; events: read 4, used 3, rejected 1" in result.stdout
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+@pytest.mark.parametrize("name", ["[ab].csv", "*.csv", "?.csv", "{a,b}.csv"])
+def test_a_file_named_like_a_pattern_is_read_as_named(name, engine, folder, capsys):
+    (folder / "d").mkdir()
+    header = ["id", "email", "employees", "industry", "source"]
+    write_csv(folder / "d" / "a.csv", header, [LEADS[0]])
+    write_csv(folder / "d" / "b.csv", header, [LEADS[1]])
+    write_csv(folder / "d" / name, header, [("9", "z@bigsoft.io", 1500, "software", "webinar")])
+    shutil.copy(folder / "events.csv", folder / "d" / f"e{name}")
+    assert main(["score", "p.policy", f"d/{name}", "--events", f"d/e{name}", "--now", NOW, "-o", "out.csv",
+                 "--engine", engine, "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0
+    assert [r["id"] for r in _read(folder / "out.csv")] == ["9"]
+    assert "events: read 4" in capsys.readouterr().out

@@ -20,6 +20,7 @@ through `excel_safe`: a cell a spreadsheet would run as a formula gets a leading
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -44,6 +45,17 @@ def excel_safe(value: object) -> object:
 
 class OutputError(ValueError):
     """An output that cannot be written (bad usage); the message names it and says why."""
+
+
+class WriteFailed(Exception):
+    """Writing an output failed on the way (a full disk or device, a quota): a problem of the run, not bad
+    usage and not an internal error; the message names the file and the system's reason."""
+
+    def __init__(self, path: PathLike, error: OSError):
+        super().__init__(f"{os.fsdecode(path)}: write failed: {(error.strerror or str(error)).lower()}")
+
+
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}  # the device, not the caller
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,7 @@ def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Mapping[str, P
     for what, path in outputs.items():
         if path is None:
             continue
+        _check_name(what, path)
         file = _File.of(path)
         if not (file.mode is not None and stat.S_ISCHR(file.mode)):  # /dev/null may be named twice
             for other_what, other in seen:
@@ -139,6 +152,14 @@ def check_tree(root: PathLike, files: Iterable[PathLike], inputs: Mapping[str, P
         seen.append((f"another page ({path})", file))
 
 
+def _check_name(what: str, path: PathLike) -> None:
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise OutputError(f"{os.fsencode(path)!r}: the name of {what} is not UTF-8 text; name another file"
+                          ) from None
+
+
 def _check_writable(what: str, path: Path, file: _File) -> None:
     if file.mode is not None and stat.S_ISDIR(file.mode):
         raise OutputError(f"{path}: {what} is a folder; name a file")
@@ -170,6 +191,17 @@ def replacing(path: PathLike, follow_link: bool = True) -> Iterator[Path]:
     file = _File.of(path, follow_link)
     if not follow_link and file.mode is not None and stat.S_ISLNK(file.mode):
         file = _File(file.given, file.real, None, None)
+    try:
+        with _replacing(file) as tmp:
+            yield tmp
+    except OSError as exc:
+        if exc.errno in WRITE_ERRORS:
+            raise WriteFailed(path, exc) from None
+        raise
+
+
+@contextlib.contextmanager
+def _replacing(file: _File) -> Iterator[Path]:
     if file.written_in_place:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-output-") as folder:
             tmp = Path(folder) / file.real.name

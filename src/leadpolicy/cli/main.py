@@ -10,8 +10,9 @@ import threading
 from typing import Sequence
 
 from leadpolicy.cli import commands
-from leadpolicy.cli.exit_codes import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
+from leadpolicy.cli.exit_codes import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter
+from leadpolicy.outputs import WriteFailed
 
 MAIN_EPILOG = """\
 examples:
@@ -81,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130  # also after SIGTERM: the shell's code for an interrupted command
     except BrokenPipeError:
         return EXIT_OK
+    except WriteFailed as exc:  # a full disk or device: a problem of the run, said plainly
+        print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except Exception as exc:  # never a traceback for the user; LEADPOLICY_DEBUG=1 shows it
         if _terminated.is_set():
             print("leadpolicy: interrupted", file=sys.stderr)
