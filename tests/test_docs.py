@@ -76,6 +76,10 @@ def test_activity_page_states_windows_tiers_and_escalation_in_plain_english(site
 
 def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
     assert md("<script>|*x*") == "&lt;script&gt;\\|\\*x\\*"
+    assert md('T {: onfocus="x" }') == 'T \\{: onfocus="x" \\}'  # attr_list's marks, escaped
+    breaks = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+    assert md(f"a{breaks}b").splitlines() == ["a" + " " * len(breaks) + "b"]
+    assert md("a\x02wzxhzdk:0\x03b") == "a wzxhzdk:0 b"  # no control character reaches Markdown's placeholders
     text = ('policy "x" version 1.0.0 {\n title "<b>T</b>"\n owner a "A"\n owner b "B"\n lead { t text }\n'
             ' score s { +1 when t = "</svg><script>alert(1)</script>" "<img src=x>" }\n'
             ' stages {\n  hot when t = "</svg><script>" owner b\n  rest otherwise owner a\n }\n}\n')
@@ -346,6 +350,11 @@ PAYLOADS = {
     "jinja": "{{ 7*7 }} {% if true %}JINJA{% endif %} {# c #} {{ config.site_name }}",
     "markdown": '[m](javascript:window.__xss=1) <a href="javascript:window.__xss=1">a</a> '
                 '![i](x"onerror="window.__xss=1) *e* `c` <b>b</b> | t | # h',
+    "attr-list": 'Leads {: tabindex=1 autofocus=1 onfocus="window.__xss=1" onmouseover="window.__xss=1" }',
+    "attr-list-id": 'Leads {#i .c onmouseover="window.__xss=1" }',
+    # A policy text holds no line break (check refuses control characters); a samples case name may.
+    "line-breaks": 'Free-mail\r{: onmouseover="window.__xss=1" }\r\rstays\u2028{: onmouseover="window.__xss=1" }'
+                   '\x85\x85{: onmouseover="window.__xss=1" }\v\f\x1c\n\n{: onmouseover="window.__xss=1" }',
 }
 
 
@@ -355,7 +364,7 @@ def _quoted(text: str) -> str:
 
 def _hostile_policy(name: str, text: str) -> str:
     """A policy whose every free text is `text`: title, people, labels, reasons, SLA, escalation, recycling."""
-    q = _quoted(text)
+    q = _quoted(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text))
     return (f'policy "{name}" version 1.0.0 {{\n  title {q}\n  owner a {q}\n  owner b "B"\n'
             f'  lead {{\n    t text\n  }}\n  score s {q} {{\n    +1 when t = {q} {q}\n  }}\n'
             f'  grade g from s {{\n    {q} when s >= 1\n    "x" otherwise\n  }}\n'

@@ -19,11 +19,18 @@ from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_la
 from leadpolicy.semantics.lowering import fingerprint
 
 
+# Every control character (line breaks for Python-Markdown among them, and the STX/ETX marks of its
+# placeholders) and the two separators `str.splitlines` also breaks at.
+CONTROL_OR_LINE_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Markdown's marks, `|` of tables and `{` `}` of attr_list (`{: onfocus=... }` would make attributes).
+MARKDOWN_MARK = re.compile(r"([\\`*_\[\]|#{}])")
+
+
 def md(value: Any) -> str:
-    """Text safe inside Markdown (and its tables): no HTML, no markup, no column breaks."""
-    text = html.escape("" if value is None else str(value), quote=False)
-    text = re.sub(r"([\\`*_\[\]|#])", r"\\\1", text)
-    return text.replace("\n", " ")
+    """Text safe inside Markdown (and its tables): no HTML, no markup, no attributes, no line or column
+    breaks."""
+    text = CONTROL_OR_LINE_BREAK.sub(" ", "" if value is None else str(value))
+    return MARKDOWN_MARK.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def md_with_emphasis(say: Callable[[], str], policy_text: str) -> str:
