@@ -27,6 +27,9 @@ HOSTILE_YAML = [
     ("20,000-deep block nesting", "policy: x.policy\nleads:\n  " + "- " * DEEP + "x\n", (3, 129), "nested"),
     ("20,000-deep mappings", "policy: x.policy\nleads: " + "{a: " * DEEP + "1" + "}" * DEEP + "\n", (2, 257),
      "nested"),
+    *[(f"a {tag} value", f"policy: x.policy\nleads:\n  - name: a\n    lead: {{email: {tag} {value}}}\n", (4, 19), tag)
+      for tag, value in [("!!set", "{a, b}"), ("!!binary", "aGVsbG8="), ("!!omap", "[a: 1, b: 2]"),
+                         ("!!pairs", "[a: 1, a: 2]")]],
     ("alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", (1, 4), "aliases"),
 ]

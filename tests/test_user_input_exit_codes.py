@@ -152,7 +152,10 @@ def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""
     policy = (POLICIES / "inbound-b2b.policy").read_text("utf-8")
     hostile_yaml = {"a custom tag": "leads: !custom x\n", "a 5,000-digit integer": "n: " + "9" * 5000 + "\n",
-                    "20,000-deep nesting": "leads: " + "[" * 20_000 + "]" * 20_000 + "\n"}
+                    "20,000-deep nesting": "leads: " + "[" * 20_000 + "]" * 20_000 + "\n",
+                    **{f"a {tag} value": f"leads:\n  - name: a\n    lead: {{email: {tag} {value}}}\n"
+                                         "    expect: {stage: nurture}\n"
+                       for tag, value in [("!!set", "{a, b}"), ("!!binary", "aGVsbG8=")]}}
     rows = []
     for what, text in hostile_yaml.items():
         samples = {"p.policy": policy, "p.samples.yaml": "policy: p.policy\n" + text}

@@ -60,6 +60,8 @@ class YamlError(ValueError):
 
 
 MAX_DEPTH = 64  # samples and approvals nest a few levels; a deeper file is an attack or a mistake
+# YAML's own tags whose values JSON has no kind for (a set, bytes, ordered pairs that may repeat a key)
+NOT_JSON_TAGS = ("set", "binary", "omap", "pairs")
 MAX_INT_DIGITS = 100  # beyond this Python refuses (4,300) or a number means nothing to a lead
 
 
@@ -72,7 +74,7 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing what these files never need, each at its place: anchors and
     aliases (they grow a small file into billions of nodes), nesting deeper than MAX_DEPTH (found
     while composing, before the parser reads further), integers longer than MAX_INT_DIGITS digits,
-    and tags other than YAML's own."""
+    tags other than YAML's own, and YAML's own that make no JSON value (NOT_JSON_TAGS)."""
 
     depth = 0
 
@@ -114,6 +116,10 @@ class _Loader(yaml.SafeLoader):
                 seen.add(key.value)
         return super().construct_mapping(node, deep)
 
+    def construct_not_json(self, node: yaml.Node) -> Any:
+        raise _refuse(f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} makes no JSON value",
+                      node.start_mark, "remove the tag: write a list, a mapping or a quoted text instead")
+
     def construct_undefined(self, node: yaml.Node) -> Any:
         raise _refuse(f"unknown YAML tag {node.tag!r}", node.start_mark,
                       "remove the tag: these files hold plain values (text, numbers, dates, lists, mappings)")
@@ -122,6 +128,8 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 _Loader.add_constructor(None, _Loader.construct_undefined)
+for _tag in NOT_JSON_TAGS:
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_not_json)
 
 
 def _load(text: str) -> tuple[yaml.Node | None, Any]:
