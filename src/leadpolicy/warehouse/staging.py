@@ -10,9 +10,11 @@ JSON object) are returned as problems instead.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -158,14 +160,40 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
 
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
+    source = _plain_file(con, path, table)
     try:
         if fmt == "csv":
-            return _stage_csv(con, path, table)
+            return _stage_csv(con, source, table)
         if fmt == "jsonl":
-            return _stage_jsonl(con, path, table)
-        return _stage_parquet(con, path, table)
+            return _stage_jsonl(con, source, table)
+        return _stage_parquet(con, source, table)
     except duckdb.Error as exc:
         raise DataFileError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
+    except DataFileError as exc:
+        raise DataFileError(str(exc).replace(str(source), str(path))) from None
+
+
+GLOB_MARKS = frozenset("*?[")  # what DuckDB would expand in a file name, reading other files
+
+
+def _plain_file(con, path: Path, table: str) -> Path:
+    """The file as DuckDB and Python read it more than once: `path` itself when it is a regular file its
+    name being no pattern; else, in the staging folder (which lives as long as the database), a copy of
+    what a pipe or device gives (read once: /dev/stdin, <(...)) or a link to a file named like a pattern
+    (`d/[ab].csv` is that file, not d/a.csv and d/b.csv)."""
+    if path.is_file() and not GLOB_MARKS & set(str(path)):
+        return path
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ".")
+    private = tempfile.mkdtemp(prefix=f"{table}-input-", dir=folder if folder.is_dir() else None)
+    if not folder.is_dir():  # a database in memory: no staging folder removes it
+        atexit.register(shutil.rmtree, private, True)
+    plain = Path(private) / ("input" + "".join(c for c in path.suffix if c.isalnum() or c == "."))
+    if path.is_file():
+        os.symlink(os.path.abspath(path), plain)
+    else:
+        with open(path, "rb") as given, open(plain, "wb") as copy:
+            shutil.copyfileobj(given, copy)
+    return plain
 
 
 CSV_DIALECT = "delim = ',', quote = '\"', escape = '\"', header = false, auto_detect = false"  # RFC 4180, never sniffed
