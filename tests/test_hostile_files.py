@@ -96,7 +96,27 @@ SETTINGS = [
     ("min-coverage 100.5", "min-coverage = 100.5", "min-coverage"),
     ("min-coverage text", 'min-coverage = "90"', "min-coverage"),
     ("strict text", 'strict = "yes"', "strict"),
+    ("min-coverage of 5,001 digits", "min-coverage = 1" + "0" * 5000, "digits"),
 ]
+
+WHOLE_PYPROJECTS = [
+    ("tool a number", "tool = 5\n", "[tool]"),
+    ("tool a list", "tool = [1]\n", "[tool]"),
+    ("tool.leadpolicy a number", "[tool]\nleadpolicy = 5\n", "[tool.leadpolicy]"),
+    ("a 5,001-digit number elsewhere", "[project]\nn = 1" + "0" * 5000 + "\n", "digits"),
+]
+
+
+@pytest.mark.parametrize("text, says", [r[1:] for r in WHOLE_PYPROJECTS], ids=[r[0] for r in WHOLE_PYPROJECTS])
+def test_a_pyproject_of_another_shape_is_bad_usage_naming_the_file(tmp_path, monkeypatch, capsys, text, says):
+    from leadpolicy.cli.main import main
+
+    (tmp_path / "pyproject.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"leadpolicy: {tmp_path / 'pyproject.toml'}: ") and says in err, err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("line, key", [r[1:] for r in SETTINGS], ids=[r[0] for r in SETTINGS])

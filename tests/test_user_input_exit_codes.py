@@ -169,11 +169,14 @@ def _file_rows() -> list[Row]:
                 "min-coverage nan": ("min-coverage = nan", "min-coverage"),
                 "min-coverage inf": ("min-coverage = inf", "min-coverage"),
                 "min-coverage -5": ("min-coverage = -5", "min-coverage"),
-                "min-coverage 150": ("min-coverage = 150", "min-coverage")}
+                "min-coverage 150": ("min-coverage = 150", "min-coverage"),
+                "min-coverage of 5,001 digits": ("min-coverage = 1" + "0" * 5000, "digits")}
     for what, (line, key) in settings.items():
         for command in ("check", "test"):
             rows.append(_row(f"{command}: pyproject.toml {what}", command, 2, key,
                              {"pyproject.toml": f"[tool.leadpolicy]\n{line}\n", "p.policy": policy}))
+    rows.append(_row("check: pyproject.toml whose tool is a number", "check", 2, "[tool] must be a table",
+                     {"pyproject.toml": "tool = 5\n", "p.policy": policy}))
     for value in ("nan", "inf", "-5", "150"):
         rows.append(_row(f"check --min-coverage {value}", ["check", "{policies}", "--min-coverage", value], 2,
                          "--min-coverage"))

@@ -55,9 +55,15 @@ def load_settings(start: Path | None = None) -> Settings:
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read: {exc}") from None
+    except ValueError as exc:  # an integer past Python's 4,300 digits, found while tomllib converts it
+        reason = str(exc).split(";")[0]
+        raise SettingsError(f"{path}: cannot read: a number has too many digits ({reason})") from None
     except RecursionError:  # tomllib reads nested arrays and inline tables by recursion
         raise SettingsError(f"{path}: cannot read: {_deepest(text)} nests arrays or tables too deep") from None
-    table = data.get("tool", {}).get("leadpolicy")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise SettingsError(f"{path}: [tool] must be a table")
+    table = tool.get("leadpolicy")
     if table is None:
         return Settings(path)
     if not isinstance(table, dict):
