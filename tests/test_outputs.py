@@ -561,3 +561,17 @@ def test_a_file_named_like_a_pattern_is_read_as_named(name, engine, folder, caps
                  "--engine", engine, "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0
     assert [r["id"] for r in _read(folder / "out.csv")] == ["9"]
     assert "events: read 4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_score_excel_safe_neutralises_the_header_cells_that_came_from_the_leads(engine, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "excel.policy").write_text(EXCEL_POLICY)
+    formulas = [f for f in FORMULAS if "\r" not in f]  # a carriage return in a header cell: DuckDB reads no file
+    write_csv(tmp_path / "leads.csv", ["email", "note", *formulas], [("a@x.io", "plain", *["1"] * len(formulas))])
+    assert main(["score", "excel.policy", "leads.csv", "--engine", engine, "--now", NOW, "-o", "safe.csv",
+                 "--excel-safe"]) == 0
+    with open(tmp_path / "safe.csv", newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header[:2 + len(formulas)] == ["email", "note", *("'" + f for f in formulas)]
+    assert not _formula_cells([dict.fromkeys(header, "")] + [{"h": h} for h in header])

@@ -26,11 +26,11 @@ from leadpolicy.outputs import (
     OutputError,
     check_outputs,
     default_rejects,
-    excel_safe,
     replacing,
     text_output,
     written_in_place,
 )
+from leadpolicy.outputs import excel_safe as excel_safe_text
 from leadpolicy.semantics.codegen import INVALID
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
@@ -178,8 +178,10 @@ def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, 
     """The input's columns as given (in file order, under their own names) and then the computed
     columns, from `scored` (a table or subquery with the staged columns and the computed values).
     `in_order`: `scored` already yields the rows in input order, so no sort is needed. `excel_safe`: the
-    input's text that a spreadsheet would run as a formula gets a leading single quote."""
-    names = [name for i, name in enumerate(plan.columns) if i not in plan.replaced]
+    input's text that a spreadsheet would run as a formula gets a leading single quote, in its column
+    names (the header row) too."""
+    names = [str(excel_safe_text(name)) if excel_safe else name
+             for i, name in enumerate(plan.columns) if i not in plan.replaced]
     safe = excel_safe_sql if excel_safe and not originals else _q
     parts = [f"{safe(staged)} AS {_q(name)}" for staged, name in zip(output_columns(plan, originals), names)]
     parts += [_q(n) for n in output_names(ir)]
@@ -210,8 +212,8 @@ def write_rejects(path: Path, rejects: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=["row", "field", "problem"])
         writer.writeheader()
         for reject in sorted(rejects, key=lambda r: (r["row"], r["field"])):
-            writer.writerow({"row": reject["row"], "field": excel_safe(reject["field"]),
-                             "problem": excel_safe(reject["problem"])})
+            writer.writerow({"row": reject["row"], "field": excel_safe_text(reject["field"]),
+                             "problem": excel_safe_text(reject["problem"])})
 
 
 def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
