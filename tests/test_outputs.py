@@ -575,3 +575,39 @@ def test_score_excel_safe_neutralises_the_header_cells_that_came_from_the_leads(
         header = next(csv.reader(handle))
     assert header[:2 + len(formulas)] == ["email", "note", *("'" + f for f in formulas)]
     assert not _formula_cells([dict.fromkeys(header, "")] + [{"h": h} for h in header])
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+def test_a_replaced_file_keeps_its_mode_and_owner(mode, rejecting, capsys):
+    unformatted = (rejecting / "p.policy").read_text("utf-8").replace("\n  title", "\n      title")
+    (rejecting / "p.policy").write_text(unformatted)
+    (rejecting / "r.csv").write_text("an earlier rejects file\n")
+    (rejecting / "scored.csv").write_text("an earlier output\n")
+    owner = (os.getuid(), os.getgid()) if os.geteuid() != 0 else (1234, 2345)  # as root: another owner
+    for name in ("p.policy", "r.csv", "scored.csv"):
+        os.chmod(rejecting / name, mode)
+        if os.geteuid() == 0:
+            os.chown(rejecting / name, *owner)
+    assert main(["fmt", "p.policy"]) == 0
+    assert main([*SCORE, "-o", "scored.csv", "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0, \
+        capsys.readouterr()
+    for name in ("p.policy", "r.csv", "scored.csv"):
+        info = (rejecting / name).stat()
+        assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (mode, *owner), name
+    assert (rejecting / "p.policy").read_text("utf-8") != unformatted  # replaced indeed
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_a_new_file_gets_the_mode_the_umask_gives(mask, rejecting, capsys):
+    old = os.umask(mask)
+    try:
+        assert main([*SCORE, "-o", "scored.csv", "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 0
+        assert main(["compile", "p.policy", "-o", "p.json"]) == 0
+    finally:
+        os.umask(old)
+    for name in ("scored.csv", "r.csv", "er.csv", "p.json"):
+        assert _mode(rejecting / name) == 0o666 & ~mask, name

@@ -213,9 +213,26 @@ def _replacing(file: _File) -> Iterator[Path]:
     try:
         tmp = private / file.real.name
         yield tmp
+        _keep_mode_and_owner(file, tmp)
         os.replace(tmp, file.real)
     finally:
         shutil.rmtree(private, ignore_errors=True)
+
+
+def _keep_mode_and_owner(file: _File, tmp: Path) -> None:
+    """The replaced file's mode (a 600 rejects file stays private, a 755 script executable) and, as root,
+    its owner and group (best effort: a file system may refuse); a new file keeps the mode the umask
+    gave it."""
+    if file.mode is None or not stat.S_ISREG(file.mode):
+        return
+    try:
+        info = os.stat(file.real)
+    except OSError:
+        return
+    os.chmod(tmp, stat.S_IMODE(info.st_mode))
+    if os.geteuid() == 0 and (info.st_uid, info.st_gid) != (0, 0):
+        with contextlib.suppress(OSError):
+            os.chown(tmp, info.st_uid, info.st_gid)
 
 
 @contextlib.contextmanager
