@@ -47,6 +47,8 @@ def folder(tmp_path, monkeypatch):
     write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
     os.link(tmp_path / "leads.csv", tmp_path / "hard-link-to-leads.csv")
     os.symlink("p.policy", tmp_path / "link-to-policy.policy")
+    (tmp_path / "p.approvals.yaml").write_text("policy: inbound-activity\napprovals: []\n")
+    shutil.copy(tmp_path / "p.samples.yaml", tmp_path / "new.samples.yaml")
     return tmp_path
 
 
@@ -79,6 +81,19 @@ CLASHES = [
     ("ci --sarif samples", [*CI, "--sarif", "p.samples.yaml"]),
     ("compile -o policy", ["compile", "p.policy", "-o", "p.policy"]),
     ("compile -o policy through a symlink", ["compile", "link-to-policy.policy", "-o", "p.policy"]),
+    # a policy's samples and approvals files, also where the command does not read them
+    ("compile -o samples", ["compile", "p.policy", "-o", "p.samples.yaml"]),
+    ("compile -o approvals", ["compile", "p.policy", "-o", "p.approvals.yaml"]),
+    ("score -o samples", [*SCORE, "-o", "p.samples.yaml"]),
+    ("score --rejects approvals", [*SCORE, "--rejects", "p.approvals.yaml"]),
+    ("score --events-rejects samples", [*SCORE, "--events-rejects", "p.samples.yaml"]),
+    ("sla --details samples", [*SLA, "--details", "p.samples.yaml"]),
+    ("sla --rejects approvals", [*SLA, "--rejects", "p.approvals.yaml"]),
+    ("feedback -o samples", ["feedback", "p.policy", *DATA, "-o", "p.samples.yaml"]),
+    ("backtest -o the new policy's samples", ["backtest", "p.policy", "new.policy", *DATA, "-o",
+                                              "new.samples.yaml"]),
+    ("backtest -o the old policy's approvals", ["backtest", "p.policy", "new.policy", *DATA, "-o",
+                                                "p.approvals.yaml"]),
 ]
 
 

@@ -117,6 +117,14 @@ def policy_files(policy: str | Path) -> list[Path]:
     return [Path(policy), samples_for(policy), approvals_path(policy)]
 
 
+def policy_inputs(policy: str | Path | None, what: str = "the policy") -> dict[str, Path]:
+    """`policy_files` named for `check_outputs`: what -> path."""
+    if policy is None:
+        return {}
+    path, samples, approvals = policy_files(policy)
+    return {what: path, f"{what}'s samples file": samples, f"{what}'s approvals file": approvals}
+
+
 def named_policy(samples: Path) -> Path | None:
     """The policy a samples file names (its `policy` key, relative to the samples file), if it names one."""
     from leadpolicy.language.yamldoc import load_yaml

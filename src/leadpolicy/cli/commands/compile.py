@@ -13,6 +13,7 @@ from leadpolicy.cli.shared import (
     load_or_report,
     outputs_refused,
     parse_now,
+    policy_inputs,
 )
 from leadpolicy.outputs import write_text
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         with contextlib.suppress(OSError):  # -o build/x.json makes build/; a folder that cannot be made is refused next
             Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        if outputs_refused("compile", {"the output (-o)": args.output}, {"the policy": args.policy}):
+        if outputs_refused("compile", {"the output (-o)": args.output}, policy_inputs(args.policy)):
             return EXIT_USAGE
     loaded = load_or_report(args.policy)
     if loaded is None:

@@ -98,7 +98,7 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import _from_tree
-    from leadpolicy.cli.shared import outputs_refused, policy_from
+    from leadpolicy.cli.shared import outputs_refused, policy_from, policy_inputs
     from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
     from leadpolicy.warehouse.batch import BatchError
 
@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
     outputs = _outputs(args)
-    if outputs_refused(args.command, outputs, {**{f"the policy {spec}": spec for spec in specs},
-                                               "the leads file (--leads)": args.leads,
+    policies = {what: path for spec in specs for what, path in policy_inputs(spec, f"the policy {spec}").items()}
+    if outputs_refused(args.command, outputs, {**policies, "the leads file (--leads)": args.leads,
                                                "the events file (--events)": args.events}):
         return EXIT_USAGE
     for data, rejects in ((args.leads, "the leads' rejects file"), (args.events, "the events' rejects file")):

@@ -13,6 +13,7 @@ from leadpolicy.cli.shared import (
     load_or_report,
     outputs_refused,
     parse_now,
+    policy_inputs,
 )
 
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy score: --excel-safe is for a CSV output, not {files.output}", file=sys.stderr)
         return EXIT_USAGE
     outputs = files.named()
-    if outputs_refused("score", outputs, {"the policy": args.policy, "the leads file": args.leads,
+    if outputs_refused("score", outputs, {**policy_inputs(args.policy), "the leads file": args.leads,
                                           "the events file (--events)": args.events}):
         return EXIT_USAGE
     loaded = load_or_report(args.policy)

@@ -14,6 +14,7 @@ from leadpolicy.cli.shared import (
     load_or_report,
     outputs_refused,
     parse_now,
+    policy_inputs,
 )
 
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.rejects) if args.rejects else default_rejects(Path(args.events).stem + ".rejects.csv",
                                                                       args.events)
     outputs = {"the rejects file (--rejects)": target, "the details file (--details)": args.details}
-    inputs = {"the policy": args.policy, "the event log": args.events, "the leads file (--leads)": args.leads}
+    inputs = {**policy_inputs(args.policy), "the event log": args.events, "the leads file (--leads)": args.leads}
     if outputs_refused("sla", outputs, inputs):
         return EXIT_USAGE
     loaded = load_or_report(args.policy)
