@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
     outputs = _outputs(args)
-    policies = {what: path for spec in specs for what, path in policy_inputs(spec, f"the policy {spec}").items()}
-    if outputs_refused(args.command, outputs, {**policies, "the leads file (--leads)": args.leads,
+    policy_files = {what: path for spec in specs for what, path in policy_inputs(spec, f"the policy {spec}").items()}
+    if outputs_refused(args.command, outputs, {**policy_files, "the leads file (--leads)": args.leads,
                                                "the events file (--events)": args.events}):
         return EXIT_USAGE
     for data, rejects in ((args.leads, "the leads' rejects file"), (args.events, "the events' rejects file")):
