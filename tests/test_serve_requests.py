@@ -187,3 +187,47 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_passes_the_limit(server)
                 break
             answer += got
     assert answer.startswith(b"HTTP/1.1 413") and b"--max-body" in answer, answer[:200]
+
+
+LONE_SURROGATE_BATCHES = [
+    b'[{"lead":{"email":"a@b.io"}},{"lead":{"email":"a@b.io"},"\\ud800":1}]',
+    b'[{"lead":{"email":"a@b.io"}},{"lead":{"email":"\\ud800@b.io"},"explain":true}]',
+    b'[{"lead":{"email":"a@b.io"}},{"lead":{"email":"a@b.io","id":"\\udfff"}}]',
+]
+
+
+def _decisions_counted(server: Server) -> float:
+    _, text = server.call("GET", "/metrics")
+    return sum(float(n) for n in re.findall(r"^leadpolicy_decisions_total\{.*\} (\S+)$", str(text), re.M))
+
+
+def test_a_lone_surrogate_is_not_unicode_text_a_400_alone_and_its_own_error_in_a_batch(server):
+    for body in LONE_SURROGATE_BATCHES:
+        before = _decisions_counted(server)
+        status, out = server.call("POST", "/v1/policies/inbound-b2b/decide-batch", body)
+        assert status == 200 and isinstance(out, dict), out
+        good, bad = out["results"]
+        assert good["stage"] and bad["item"] == 2 and "surrogate" in bad["error"], out
+        assert _decisions_counted(server) == before + 1  # only the decision returned is counted
+        lines = b"\n".join(json.dumps(item).encode() for item in json.loads(body))
+        status, out = server.call("POST", "/v1/policies/inbound-b2b/decide-batch", lines,
+                                  headers={"Content-Type": "application/x-ndjson"})
+        assert status == 200 and out["results"][1]["item"] == 2, out  # type: ignore[index]
+        single = json.dumps(json.loads(body)[1]).encode()
+        status, out = server.call("POST", "/v1/policies/inbound-b2b/decide", single)
+        assert status == 400 and "surrogate" in out["error"], out  # type: ignore[index]
+    # a pair of surrogates is one character (U+1F600): a plain lead
+    status, out = server.call("POST", "/v1/policies/inbound-b2b/decide", b'{"lead":{"email":"\\ud83d\\ude00@b.io"}}')
+    assert status == 200, out
+    assert "Traceback" not in server.log.read_text() and "UnicodeEncodeError" not in server.log.read_text()
+
+
+def test_the_decision_log_never_holds_a_lone_surrogate(server):
+    log = server.decision_log
+    path = "/v1/policies/inbound-b2b/decide"
+    assert server.call("POST", path, b'{"lead":{"email":"a@b.io","id":"\\ud83d"}}')[0] == 400
+    assert server.call("POST", path, b'{"lead":{"email":"a@b.io","id":"\\u00e9"}}')[0] == 200
+    for line in log.read_text("utf-8").splitlines():
+        # strict: valid Unicode all through (jq and other RFC 8259 parsers refuse a lone surrogate)
+        json.dumps(_strict(line), ensure_ascii=False).encode("utf-8")
+    assert _strict(log.read_text("utf-8").splitlines()[-1])["lead_id"] == "\u00e9"

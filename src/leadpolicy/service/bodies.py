@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from leadpolicy.semantics.leads import unique_keys
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only a \\u escape makes one: UTF-8 bytes cannot
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
@@ -42,6 +43,24 @@ def parse(raw: bytes) -> Any:
         return _DECODER.decode(_text(raw))
     except (ValueError, RecursionError) as exc:
         raise NotJson(f"the body is not JSON: {_why(exc)}") from None
+
+
+def not_unicode(item: Any) -> str | None:
+    """Why a parsed request is not Unicode text, or None: a lone surrogate (a `\\ud800` escape without
+    its pair) in a key or a string is no character (RFC 8259 8.2), so no answer or log could hold it."""
+    stack = [item]
+    while stack:  # a loop, not recursion: a request may nest as deep as the parser allows
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and not value.isascii():
+            found = _SURROGATE.search(value)
+            if found:
+                return f"not Unicode text: a lone surrogate (\\u{ord(found.group()):04x}) is no character (RFC 8259)"
+    return None
 
 
 def batch_items(raw: bytes, lines: bool, limit: int) -> list[Any]:

@@ -71,8 +71,7 @@ class Decider:
             item = bodies.parse(raw)
         except bodies.NotJson as exc:
             return 400, _encode({"error": str(exc)})
-        status, out = self.decide(loaded, item)
-        return status, _encode(out)
+        return self.answer(loaded, item)
 
     def batch(self, loaded: Loaded, raw: bytes, lines: bool) -> tuple[int, bytes]:
         """The answer to a `decide-batch` body: one answer per request, in order, encoded one by one."""
@@ -88,13 +87,25 @@ class Decider:
             if self.stopping.is_set():
                 raise ShuttingDown
             try:
-                status, out = self.decide(loaded, item)
+                answers.append(self.answer(loaded, item, number)[1])
             except Exception as exc:  # one request's bug is its own 500, never the whole batch's
                 print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: {exc}", flush=True)
-                status, out = 500, {"error": "internal error"}
-            answers.append(_encode(out if status == 200 else {"item": number, **out}))
+                answers.append(_encode({"item": number, "error": "internal error"}))
         head = _encode({"policy": loaded.policy.id})[:-1]
         return 200, head + b',"results":[' + b",".join(answers) + b"]}"
+
+    def answer(self, loaded: Loaded, item: Any, number: int | None = None) -> tuple[int, bytes]:
+        """One request's answer, encoded; a decision is counted and logged only once its answer is made.
+        In a batch (`number` given) an error names its item."""
+        started = time.perf_counter()
+        problem = bodies.not_unicode(item)
+        status, out = (400, {"error": problem}) if problem else self.decide(loaded, item)
+        encoded = _encode(out if status == 200 or number is None else {"item": number, **out})
+        if status == 200:
+            self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
+            if self.log is not None:
+                self._write_log(loaded, item["lead"], out, time.perf_counter() - started)
+        return status, encoded
 
     def decide(self, loaded: Loaded, item: Any) -> tuple[int, dict[str, Any]]:
         """One request's answer: (200, the decision) or (400, why not)."""
@@ -121,7 +132,6 @@ class Decider:
         if shapeless:
             return 400, {"error": "invalid lead", "fields": [{"field": f"events/{n}", "message": EVENT_SHAPE}
                                                             for n in shapeless]}
-        started = time.perf_counter()
         try:
             decision = policy.evaluate(item["lead"], now, events=events)
         except LeadError as exc:
@@ -131,9 +141,6 @@ class Decider:
             return 400, {"error": "now: too far from the events' times to count them"}
         out = decision.as_dict(explain=item.get("explain") is True)
         out["fingerprint"] = policy.fingerprint
-        self.metrics.decisions.labels(policy.id, decision.stage).inc()
-        if self.log is not None:
-            self._write_log(loaded, item["lead"], out, time.perf_counter() - started)
         return 200, out
 
     def _write_log(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> None:
