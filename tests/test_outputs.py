@@ -626,3 +626,19 @@ def test_a_new_file_gets_the_mode_the_umask_gives(mask, rejecting, capsys):
         os.umask(old)
     for name in ("scored.csv", "r.csv", "er.csv", "p.json"):
         assert _mode(rejecting / name) == 0o666 & ~mask, name
+
+
+@pytest.mark.parametrize("policy_name", ["P.POLICY", "p.Policy", "p.policy"])
+def test_a_folder_holds_policies_whatever_the_case_of_their_extension(policy_name, tmp_path):
+    from leadpolicy.outputs import default_rejects
+
+    (tmp_path / "pol1").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "pol1" / policy_name).write_text("")
+    (tmp_path / "pol1" / "notes.policy.txt").write_text("")
+    assert default_rejects("x.rejects.csv", tmp_path / "pol1" / "out.csv", tmp_path / "data" / "x.csv") == \
+        tmp_path / "data" / "x.rejects.csv"
+    (tmp_path / "pol2").mkdir()
+    (tmp_path / "pol2" / "notes.policy.txt").write_text("")
+    (tmp_path / "pol2" / "sub.policy").mkdir()  # a folder is no policy
+    assert default_rejects("x.rejects.csv", tmp_path / "pol2" / "out.csv") == tmp_path / "pol2" / "x.rejects.csv"

@@ -93,9 +93,17 @@ def default_rejects(name: str, *beside: PathLike) -> Path | None:
     one does (the rejects are then not written)."""
     for file in beside:
         folder = Path(file).parent
-        if not any(p.is_file() for p in folder.glob("*.policy")):
+        if not _holds_policies(folder):
             return folder / name
     return None
+
+
+def _holds_policies(folder: Path) -> bool:
+    """Whether a file of `folder` is a policy (`.policy` in any case: P.POLICY too)."""
+    try:
+        return any(entry.name.lower().endswith(".policy") and entry.is_file() for entry in folder.iterdir())
+    except OSError:  # a folder that cannot be listed (or does not exist) holds none we know of
+        return False
 
 
 def written_in_place(path: PathLike) -> bool:
