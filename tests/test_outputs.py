@@ -642,3 +642,46 @@ def test_a_folder_holds_policies_whatever_the_case_of_their_extension(policy_nam
     (tmp_path / "pol2" / "notes.policy.txt").write_text("")
     (tmp_path / "pol2" / "sub.policy").mkdir()  # a folder is no policy
     assert default_rejects("x.rejects.csv", tmp_path / "pol2" / "out.csv") == tmp_path / "pol2" / "x.rejects.csv"
+
+
+@pytest.mark.parametrize("output", ["out.txt", "newname/", "out"])
+def test_score_output_of_no_known_format_is_bad_usage(output, rejecting, capsys):
+    before = snapshot(rejecting)
+    assert main([*SCORE, "-o", output, "--rejects", "r.csv", "--events-rejects", "er.csv"]) == 2
+    assert "cannot tell the format" in capsys.readouterr().err
+    assert snapshot(rejecting) == before
+
+
+def test_score_to_dev_stdout_sent_to_a_file_is_bad_usage_without_a_format(rejecting):
+    with open(rejecting / "redirected", "wb") as stdout:
+        result = subprocess.run([sys.executable, "-m", "leadpolicy", *SCORE, "-o", "/dev/stdout", "--rejects",
+                                 "r.csv", "--events-rejects", "er.csv"], cwd=rejecting, stdout=stdout,
+                                stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 2 and "cannot tell the format" in result.stderr, result.stderr
+
+
+def test_score_default_rejects_of_leads_and_events_of_one_name_are_two_files(rejecting, capsys):
+    for folder in ("d", "e", "o"):
+        (rejecting / folder).mkdir()
+    shutil.copy(rejecting / "leads.csv", rejecting / "d" / "x.csv")
+    shutil.copy(rejecting / "events.csv", rejecting / "e" / "x.csv")
+    assert main(["score", "p.policy", "d/x.csv", "--events", "e/x.csv", "--now", NOW, "-o", "o/s.csv"]) == 0, \
+        capsys.readouterr()
+    assert [r["row"] for r in _read(rejecting / "o" / "x.rejects.csv")] == ["3"]
+    assert [r["row"] for r in _read(rejecting / "o" / "x.events.rejects.csv")] == ["4"]
+
+
+def test_a_refused_default_rejects_file_is_named_as_a_default_not_by_a_flag_never_given(rejecting, capsys):
+    (rejecting / "o" / "leads.rejects.csv").mkdir(parents=True)
+    assert main([*SCORE, "-o", "o/scored.csv", "--events-rejects", "er.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "the default rejects file" in err and "--rejects" not in err, err
+
+
+def test_sla_names_a_refused_default_rejects_file_as_a_default(folder, capsys):
+    (folder / "e").mkdir()
+    shutil.copy(folder / "events.csv", folder / "e" / "events.csv")
+    (folder / "e" / "events.rejects.csv").mkdir()
+    assert main(["sla", "p.policy", "e/events.csv", "--now", NOW, "--report-only"]) == 2
+    err = capsys.readouterr().err
+    assert "the default rejects file" in err and "--rejects" not in err, err

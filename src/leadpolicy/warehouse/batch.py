@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,21 +417,33 @@ class OutputFiles:
     output: Path
     rejects: Path | None  # None: not written (every default place holds policies)
     events_rejects: Path | None  # the same, or no events
+    defaults: frozenset[str] = frozenset()  # which rejects files no flag named ("rejects", "events_rejects")
 
     def named(self) -> dict[str, Path | None]:
-        return {"the output (-o)": self.output, "the rejects file (--rejects)": self.rejects,
+        """Each file as the user knows it: by its flag, or as a default (no flag to blame for it)."""
+        return {"the output (-o)": self.output,
+                "the default rejects file" if "rejects" in self.defaults else "the rejects file (--rejects)":
+                    self.rejects,
+                "the default events rejects file" if "events_rejects" in self.defaults else
                 "the events rejects file (--events-rejects)": self.events_rejects}
 
 
 def output_files(source: Path, out: str | Path | None, rejects: str | Path | None,
                  events: EventInput | None) -> OutputFiles:
     """The output (default: LEADS_NAME.scored.<same format> here) and the rejects files (default: beside the
-    output, or beside their input when the output's folder holds policies; see `outputs.default_rejects`)."""
+    output, or beside their input when the output's folder holds policies; see `outputs.default_rejects`).
+    The events' default is EVENTS_NAME.events.rejects.csv where EVENTS_NAME.rejects.csv would be the
+    leads' rejects file (d/x.csv and e/x.csv)."""
     out_path = Path(out) if out else Path(source.stem + ".scored" + source.suffix)
     rejects_path = Path(rejects) if rejects else default_rejects(source.stem + ".rejects.csv", out_path, source)
     event_rejects = None if events is None else (
         events.rejects or default_rejects(events.path.stem + ".rejects.csv", out_path, events.path))
-    return OutputFiles(out_path, rejects_path, event_rejects)
+    if events is not None and not events.rejects and event_rejects is not None and rejects_path is not None and \
+            os.path.abspath(event_rejects) == os.path.abspath(rejects_path):
+        event_rejects = event_rejects.with_name(events.path.stem + ".events.rejects.csv")
+    defaults = frozenset(name for name, given in (("rejects", rejects), ("events_rejects", events and events.rejects))
+                         if not given)
+    return OutputFiles(out_path, rejects_path, event_rejects, defaults)
 
 
 def reject_repeated_ids(con, lead: LeadId, id_name: str, result: BatchResult) -> int:

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     if outputs_refused("score", outputs, {**policy_inputs(args.policy), "the leads file": args.leads,
                                           "the events file (--events)": args.events}):
         return EXIT_USAGE
+    if problem := _output_format_problem(files.output):
+        print(f"leadpolicy score: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -115,6 +118,21 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _output_format_problem(output: Path) -> str | None:
+    """Why the output's format cannot be told from its name (bad usage), or None. A device or FIFO without
+    an extension (/dev/null, a pipe) is written in the input's format."""
+    from leadpolicy.outputs import written_in_place
+    from leadpolicy.warehouse.staging import DataFileError, data_format
+
+    if written_in_place(output) and not output.suffix:
+        return None
+    try:
+        data_format(output)
+    except DataFileError as exc:
+        return str(exc)
+    return None
 
 
 def _say_rejects(what: str, rows: list[dict], path: Path | None, source: str, flag: str) -> None:

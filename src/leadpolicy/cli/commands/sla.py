@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     target = Path(args.rejects) if args.rejects else default_rejects(Path(args.events).stem + ".rejects.csv",
                                                                       args.events)
-    outputs = {"the rejects file (--rejects)": target, "the details file (--details)": args.details}
+    outputs = {"the rejects file (--rejects)" if args.rejects else "the default rejects file": target,
+               "the details file (--details)": args.details}
     inputs = {**policy_inputs(args.policy), "the event log": args.events, "the leads file (--leads)": args.leads}
     if outputs_refused("sla", outputs, inputs):
         return EXIT_USAGE
