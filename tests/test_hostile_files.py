@@ -3,7 +3,11 @@ place, found fast, never an internal error."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -148,3 +152,73 @@ def test_min_coverage_on_the_command_line_is_checked_the_same_way(tmp_path, monk
         assert main([command, str(POLICIES), "--min-coverage", value]) == 2, command
         err = capsys.readouterr().err
         assert "--min-coverage" in err and "0 to 100" in err, err
+
+
+# ---------------------------------------------------------------- files too big to read, or no files at all
+
+BIG = 10 * 1024 * 1024 + 1  # one byte over the cap on a policy, samples or approvals file
+
+
+def _sparse(path, size: int = BIG):
+    """A file of `size` bytes that takes no room on disk (and no time to write)."""
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+def _leadpolicy(tmp_path, *argv: str) -> subprocess.CompletedProcess:
+    """The CLI in a child process, so a read that would block (a FIFO) cannot hang the tests."""
+    return subprocess.run([sys.executable, "-m", "leadpolicy", *argv], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("read, code, name", [(load_samples, "bad-samples", "x.samples.yaml"),
+                                              (load_approvals, "bad-approvals", "x.approvals.yaml")])
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path, read, code, name):
+    path = _sparse(tmp_path / name)
+    result, diags = _read_fast(read, path)
+    assert not result and [d.code for d in diags] == [code]
+    assert "10 MiB" in diags[0].message and diags[0].file == str(path), diags[0]
+
+
+def test_a_policy_over_the_size_cap_is_refused_by_check(tmp_path):
+    _sparse(tmp_path / "big.policy")
+    result = _leadpolicy(tmp_path, "check", "big.policy", "--allow-untested")
+    assert result.returncode == 1 and "big.policy: unreadable-file: " in result.stdout + result.stderr, result
+    assert "10 MiB" in result.stdout + result.stderr
+
+
+def test_a_file_just_under_the_cap_is_read(tmp_path):
+    path = tmp_path / "x.samples.yaml"
+    path.write_text("policy: x.policy\nleads: []\n" + "#" * (10 * 1024 * 1024 - 100) + "\n")
+    doc, diags = load_samples(path)
+    assert not diags and doc is not None and doc.data["leads"] == []
+
+
+def test_a_samples_file_naming_a_fifo_or_a_device_is_refused_without_reading_it(tmp_path):
+    os.mkfifo(tmp_path / "pipe.policy")
+    for target in ("pipe.policy", "/dev/null"):
+        (tmp_path / "x.samples.yaml").write_text(f"policy: {target}\nleads: []\n")
+        result = _leadpolicy(tmp_path, "test", "x.samples.yaml")
+        out = result.stdout + result.stderr
+        assert result.returncode == 1 and "not a regular file" in out, (target, out)
+        assert "Traceback" not in out
+
+
+def test_a_fifo_in_the_settings_paths_is_refused_by_check(tmp_path):
+    os.mkfifo(tmp_path / "pipe.policy")
+    (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\npaths = ["pipe.policy", "/dev/null"]\n')
+    result = _leadpolicy(tmp_path, "check", "--allow-untested")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1 and out.count("not a regular file") == 2, out
+
+
+def test_check_refuses_a_samples_file_that_names_another_policy_than_the_one_beside_it(tmp_path):
+    for name in ("a", "b"):
+        shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / f"{name}.policy")
+    samples = (POLICIES / "inbound-b2b.samples.yaml").read_text().replace("inbound-b2b.policy", "b.policy")
+    (tmp_path / "a.samples.yaml").write_text(samples)
+    result = _leadpolicy(tmp_path, "check", "a.policy", "--min-coverage", "0")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert re.search(r"a\.samples\.yaml:\d+:\d+: bad-samples: .*'b\.policy'.*a\.policy", out), out

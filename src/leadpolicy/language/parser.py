@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -54,15 +56,46 @@ class ParseResult:
         return self.policy is None or any(d.is_error for d in self.diagnostics)
 
 
+MAX_SOURCE_BYTES = 10 * 1024 * 1024  # policies, samples and approvals files are kilobytes; 10 MiB is far beyond
+
+
+class _Refused(OSError):
+    """A file read_source will not read (a device, a pipe, or too big); the message says why."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
+def _read_capped(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_SOURCE_BYTES. Opened without blocking (a FIFO would
+    wait for a writer) and checked on the open file, so what is checked is what is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise _Refused("not a regular file (a device, a pipe or a socket)", "name a file saved on disk")
+        raw = handle.read(MAX_SOURCE_BYTES + 1)
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise _Refused(f"larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB, the most leadpolicy reads",
+                       "policies, samples and approvals files are a few kilobytes: is this the right file?")
+    return raw
+
+
 def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
-    """Read a policy file as UTF-8 text, turning every way it can fail into a diagnostic."""
+    """Read a policy (or samples, approvals) file as UTF-8 text, turning every way it can fail into a
+    diagnostic; a file that is not a regular file, or is over MAX_SOURCE_BYTES, is refused unread."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_capped(Path(path))
     except FileNotFoundError:
         return None, [Diagnostic("unreadable-file", "no such file", name)]
     except IsADirectoryError:
         return None, [Diagnostic("unreadable-file", "is a directory, not a policy file", name)]
+    except _Refused as exc:
+        return None, [Diagnostic("unreadable-file", str(exc), name, hint=exc.hint)]
     except OSError as exc:
         return None, [Diagnostic("unreadable-file", f"cannot read: {exc.strerror}", name)]
     if b"\x00" in raw:

@@ -389,6 +389,14 @@ def window_edges(policy: ast.Policy, decisions: list[Decision]) -> list[Coverage
     return items
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links and `..`); paths that do not exist compare as written."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
 def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file: str | None = None) -> SamplesRun:
     """Load a samples file, check its policy (unless given) and run every case."""
     from leadpolicy.language.loader import load_policy
@@ -400,6 +408,12 @@ def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file:
         return run
     target = Path(path).parent / doc.data["policy"]
     run.policy_file = policy_file or str(target)
+    if policy is not None and policy_file is not None and not _same_file(target, Path(policy_file)):
+        run.diagnostics.append(Diagnostic(
+            "bad-samples", f"its policy: {doc.data['policy']!r} is not {policy_file}, the policy it sits beside; "
+            "no case can run", run.file, doc.span(("policy",)),
+            hint=f"name the policy beside it ({Path(policy_file).name}), or move the samples file beside its policy"))
+        return run
     if policy is None:
         if not target.exists():
             run.diagnostics.append(Diagnostic("bad-samples", f"policy file {doc.data['policy']!r} not found",
@@ -408,7 +422,9 @@ def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file:
             return run
         loaded = load_policy(target)
         if loaded.policy is None or loaded.has_errors:
-            run.diagnostics.append(Diagnostic("bad-samples", f"its policy {doc.data['policy']!r} has errors; "
+            first = next((d for d in loaded.diagnostics if d.is_error), None)
+            why = f" ({first.code}: {first.message})" if first is not None else ""
+            run.diagnostics.append(Diagnostic("bad-samples", f"its policy {doc.data['policy']!r} has errors{why}; "
                                               "no case can run", run.file, doc.span(("policy",))))
             return run
         policy = loaded.policy
