@@ -18,7 +18,6 @@ from leadpolicy.publish import english
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
 from leadpolicy.semantics.lowering import fingerprint
 
-
 # Every control character (line breaks for Python-Markdown among them, and the STX/ETX marks of its
 # placeholders) and the two separators `str.splitlines` also breaks at.
 CONTROL_OR_LINE_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
