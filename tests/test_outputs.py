@@ -685,3 +685,18 @@ def test_sla_names_a_refused_default_rejects_file_as_a_default(folder, capsys):
     assert main(["sla", "p.policy", "e/events.csv", "--now", NOW, "--report-only"]) == 2
     err = capsys.readouterr().err
     assert "the default rejects file" in err and "--rejects" not in err, err
+
+
+@pytest.mark.parametrize("policy", ["bad.policy", "missing.policy"])
+def test_compile_makes_no_folder_when_it_fails(policy, folder, capsys):
+    (folder / "bad.policy").write_text("policy {\n")
+    assert main(["compile", policy, "-o", "nd/sub/x.json"]) == 1
+    assert not (folder / "nd").exists()
+    assert main(["compile", "p.policy", "-o", "nd/sub/x.json"]) == 0
+    assert json.loads((folder / "nd" / "sub" / "x.json").read_text("utf-8"))["id"] == "inbound-activity"
+
+
+def test_compile_refuses_a_folder_it_cannot_make_before_any_work(folder, capsys):
+    (folder / "file").write_text("")
+    assert main(["compile", "p.policy", "-o", "file/sub/x.json"]) == 2
+    assert "cannot be made" in capsys.readouterr().err

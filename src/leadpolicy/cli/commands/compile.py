@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -67,6 +67,17 @@ def _name_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _folder_problem(out: Path) -> str | None:
+    """Why the output's folder, when missing, could not be made (said before any work), or None."""
+    folder = out.parent
+    existing = next((f for f in [folder, *folder.parents] if f.exists()), Path("."))
+    if existing == folder:
+        return None
+    why = (f"{existing} is not a folder" if not existing.is_dir() else
+           f"no folder can be made in {existing}" if not os.access(existing, os.W_OK | os.X_OK) else None)
+    return why and f"{out}: the folder of the output (-o) ({folder}) does not exist and cannot be made: {why}"
+
+
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
@@ -75,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy compile: {problem}", file=sys.stderr)
         return EXIT_USAGE
     if args.output:
-        with contextlib.suppress(OSError):  # -o build/x.json makes build/; a folder that cannot be made is refused next
-            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        if outputs_refused("compile", {"the output (-o)": args.output}, policy_inputs(args.policy)):
+        if problem := _folder_problem(Path(args.output)):
+            print(f"leadpolicy compile: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        if Path(args.output).parent.is_dir() and outputs_refused("compile", {"the output (-o)": args.output},
+                                                                 policy_inputs(args.policy)):
             return EXIT_USAGE
     loaded = load_or_report(args.policy)
     if loaded is None:
@@ -115,6 +128,12 @@ def run(args: argparse.Namespace) -> int:
         text = policy.artifact_json() if args.target == "artifact" else policy.python_source
     if args.output:
         out = Path(args.output)
+        try:  # -o build/x.json makes build/, once there is something to write
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"leadpolicy compile: {out}: the folder of the output (-o) ({out.parent}) does not exist and "
+                  f"cannot be made: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
         write_text(out, text)  # atomic: never a half-written artifact
         print(f"wrote {out} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
     else:
