@@ -243,3 +243,35 @@ def test_a_single_file_served_through_a_configmap_link_follows_the_swap(tmp_path
         assert set(seen) <= {"2.1.0", "2.2.0"} and _listing(server)["not_loaded"] == [], seen
     finally:
         server.stop()
+
+
+def _last_errors(server: Server) -> dict:
+    """The last load error of each file that has one, whether it serves an older version or none."""
+    listing = _listing(server)
+    return {**{p["source"]: p["last_error"] for p in listing["policies"] if p["last_error"]},
+            **{entry["source"]: entry["error"] for entry in listing["not_loaded"]}}
+
+
+def test_a_fifo_named_like_a_companion_file_is_a_load_error_and_never_stops_reloads_or_shutdown(tmp_path):
+    import os
+    import signal
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b", "inbound-activity")
+    (folder / "other.policy").write_text((POLICIES / "inbound-b2b.policy").read_text()
+                                         .replace('policy "inbound-b2b"', 'policy "other"'))
+    server = Server(folder)
+    try:
+        os.mkfifo(folder / "inbound-b2b.approvals.yaml")  # nothing ever writes into them: an open() would wait
+        os.mkfifo(folder / "inbound-activity.samples.yaml")
+        assert _eventually(lambda: set(_last_errors(server)) == {"inbound-b2b.policy", "inbound-activity.policy"}, 5)
+        for name, errors in _last_errors(server).items():
+            companion = name.replace(".policy", ".approvals.yaml" if "b2b" in name else ".samples.yaml")
+            assert any(companion in line and "not a regular file" in line for line in errors), errors
+        source = (folder / "other.policy").read_text()
+        (folder / "other.policy").write_text(source.replace("version 2.1.0", "version 2.3.0"))
+        assert _eventually(lambda: _version(server, "other") == "2.3.0", 5.0)  # the reloads go on
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(10) == 0
+    finally:
+        server.stop()

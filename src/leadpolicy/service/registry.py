@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import stat as stat_kind
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,14 @@ class Refused(Exception):
     def __init__(self, lines: list[str]):
         super().__init__(lines[0])
         self.lines = lines
+
+
+class Missing(Refused):
+    """A file that is not there (any more)."""
+
+
+class Outside(Refused):
+    """A file whose real path lies outside the served paths."""
 
 
 @dataclass(frozen=True)
@@ -104,17 +113,18 @@ class Registry:
     def read(self, path: Path) -> bytes:
         """A served file's bytes, from the file its real path names once opened; Refused when that
         lies outside the served paths or is not a regular file."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:  # O_NONBLOCK: opening a FIFO or a device never waits for a writer
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
-            raise Refused([f"{path}: cannot be read ({exc.strerror})"]) from None
+            kind = Missing if isinstance(exc, FileNotFoundError) else Refused
+            raise kind([f"{path}: cannot be read ({exc.strerror})"]) from None
         with os.fdopen(fd, "rb") as handle:
             if not stat_kind.S_ISREG(os.fstat(fd).st_mode):
                 raise Refused([f"{path}: not a regular file"])
             opened = f"/proc/self/fd/{fd}"
             real = Path(os.readlink(opened)) if os.path.islink(opened) else path.resolve()
             if not self.inside(real):
-                raise Refused([f"{path}: refused: a link to a file outside the served paths"])
+                raise Outside([f"{path}: refused: a link to a file outside the served paths"])
             return handle.read()
 
     def reload(self, force: bool = False) -> list[Change]:
@@ -217,25 +227,58 @@ class Registry:
 
     def _approval(self, source: Path, policy: Policy) -> str:
         """The approval status from the approvals file beside a source policy, read only when it is
-        served; Refused when that file does not load (the policy's own failure to load)."""
+        served; Refused when that file does not load (the policy's own failure to load).
+
+        The approvals and samples files are read as the policy is (`read`: never waiting on a FIFO,
+        regular files only, their real path checked on the file opened), and loaded from private
+        copies of the bytes read, so nothing else ever opens the served paths."""
         if source.suffix != ".policy":
             return "unknown"
-        from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
-        from leadpolicy.language.diagnostics import CODES
+        from leadpolicy.governance.approvals import approvals_path
         from leadpolicy.language.loader import samples_for
 
         companions = [approvals_path(source), samples_for(source)]
         if not all(self.inside(p) for p in companions):
             return "unknown"
         try:
-            approvals, problems = load_approvals(companions[0])
-            if not problems:
-                return status(policy.tree, approvals, samples_fingerprint(source))[0]
-        except Exception:  # noqa: BLE001 - whatever a companion file trips on, it is this policy's failure
-            problems = []
-        where = [(f"{d.file}:{d.span.line}:{d.span.column}" if d.span.line else d.file) for d in problems]
-        meaning = CODES["bad-approvals"][1]
-        raise Refused([f"{place}: bad-approvals: {meaning}" for place in where or [str(companions[0])]] + [CHECK_HINT])
+            contents = [self._companion(p) for p in companions]
+        except Outside:
+            return "unknown"
+        except Refused as exc:
+            raise Refused([*exc.lines, CHECK_HINT]) from None
+        with tempfile.TemporaryDirectory(prefix="leadpolicy-serve-") as private:
+            return _approval_of(source, policy, Path(private) / source.name, contents)
+
+    def _companion(self, path: Path) -> bytes | None:
+        """A companion file's bytes, or None when there is none."""
+        try:
+            return self.read(path)
+        except Missing:
+            return None
+
+
+def _approval_of(source: Path, policy: Policy, stand_in: Path, contents: list[bytes | None]) -> str:
+    """The approval status of `source` from its companions' bytes, written beside `stand_in`;
+    Refused naming the real approvals file's lines when that does not load."""
+    from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
+    from leadpolicy.language.diagnostics import CODES
+    from leadpolicy.language.loader import samples_for
+
+    real = {str(approvals_path(stand_in)): str(approvals_path(source)),
+            str(samples_for(stand_in)): str(samples_for(source))}  # each copy's name: its real file's
+    for copy, content in zip(real, contents):
+        if content is not None:
+            Path(copy).write_bytes(content)
+    try:
+        approvals, problems = load_approvals(approvals_path(stand_in))
+        if not problems:
+            return status(policy.tree, approvals, samples_fingerprint(stand_in))[0]
+    except Exception:  # noqa: BLE001 - whatever a companion file trips on, it is this policy's failure
+        problems = []
+    where = [real.get(d.file, d.file) + (f":{d.span.line}:{d.span.column}" if d.span.line else "") for d in problems]
+    meaning = CODES["bad-approvals"][1]
+    raise Refused([f"{place}: bad-approvals: {meaning}" for place in where or [str(approvals_path(source))]]
+                  + [CHECK_HINT])
 
 
 def _uses_events(policy: Policy) -> bool:
