@@ -75,7 +75,28 @@ def _output_rows() -> list[Row]:
         ("docs -o FILE", f"docs {b2b} -o out.csv", "is not a folder"),
         ("docs -o in an unwritable folder", f"docs {b2b} -o /proc/docs", "cannot make the folder"),
     ]
-    return [_row(name, argv, 2, says, data) for name, argv, says in rows]
+    refused = [_row(name, argv, 2, says, data) for name, argv, says in rows]
+    full, space = "/dev/full", "write failed: no space left"  # a device that refuses every write (ENOSPC)
+    failed = [  # writes that fail on the way: a problem of the run (exit 1), said plainly
+        ("score -o a full device", f"{score} -o {full} --rejects r.csv"),
+        ("score --rejects a full device", f"{score} -o out.csv --rejects {full}"),
+        ("test --junit a full device", f"test {b2b} --junit {full}"),
+        ("ci --sarif a full device", f"{ci} --sarif {full}"),
+        ("compile -o a full device", f"compile {b2b} -o {full}"),
+        ("feedback -o a full device", f"{feedback} --by id -o {full} --rejects-folder sub"),
+    ]
+    site = {**data, "site/docs/index.md/keep.txt": ""}
+    return refused + [_row(name, argv, 1, space, data) for name, argv in failed] + [
+        _row("score -o of no known format", f"{score} -o out.txt", 2, "cannot tell the format", data),
+        _row("score -o a folder name that does not exist yet", f"{score} -o newname/", 2, "cannot tell the format",
+             data),
+        _row("score -o a name that is not UTF-8", [*score.split(), "-o", os.fsdecode(b"out-\xff.csv")], 2,
+             "not UTF-8", data),
+        _row("docs -o a site with a folder at a page", f"docs {b2b} -o site", 2, "a folder where a page", site),
+        _row("docs of a policy that does not exist", "docs missing.policy -o site2", 1, "nothing written", data),
+        _row("compile of a policy with errors into a new folder", "compile bad.policy -o nd/sub/x.json", 1,
+             "bad.policy:1:", {"bad.policy": "policy {\n"}),
+    ]
 
 
 # Each area keeps its own list, so the rows of one area can be edited without touching another's.
