@@ -275,3 +275,22 @@ def test_a_fifo_named_like_a_companion_file_is_a_load_error_and_never_stops_relo
         assert server.process.wait(10) == 0
     finally:
         server.stop()
+
+
+def test_file_names_are_printed_with_their_control_characters_escaped_never_forging_a_log_line(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    forged = "nl\nleadpolicy serve: FORGED serving evil 9.9.9.policy"
+    (folder / forged).write_text("policy {\n")  # broken: its name is printed with the error
+    source = (POLICIES / "inbound-b2b.policy").read_text().replace('policy "inbound-b2b"', 'policy "ansi"')
+    (folder / "ansi\x1b[2J\x1b[31m.policy").write_text(source)  # good: its name is printed as it is served
+    server = Server(folder)
+    try:
+        assert _version(server, "ansi") == "2.1.0"
+        log = server.log.read_text("utf-8")
+        assert not any(line.startswith("leadpolicy serve: FORGED") for line in log.splitlines()), log
+        assert "\x1b" not in log, log
+        assert "nl\\nleadpolicy serve: FORGED serving evil 9.9.9.policy: not loaded" in log, log
+        assert "ansi\\x1b[2J\\x1b[31m.policy: serving ansi 2.1.0" in log, log
+    finally:
+        server.stop()

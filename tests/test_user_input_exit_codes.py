@@ -168,6 +168,8 @@ SERVICE_ROWS: list[Row] = [
     _row("serve --port 0", "serve {policies} --port 0", 2, "1 to 65535", in_process=False),
     _row("serve --max-batch-items 0", "serve {policies} --max-batch-items 0", 2, "--max-batch-items",
          in_process=False),
+    _row("serve a missing path named with control characters", ["serve", "gone\n\x1b[31m.policy"], 2,
+         "no such file or folder: gone\\n\\x1b[31m.policy"),
 ]
 def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""

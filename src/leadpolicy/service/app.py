@@ -24,7 +24,7 @@ from starlette.routing import Route
 from leadpolicy.service.decisions import Decider, Settings, ShuttingDown
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.openapi import openapi_document
-from leadpolicy.service.registry import Loaded, Registry
+from leadpolicy.service.registry import Loaded, Registry, escaped
 
 __all__ = ["Settings", "create_app"]
 
@@ -35,6 +35,11 @@ class BodyTooLarge(Exception):
 
 class BodyTooSlow(Exception):
     pass
+
+
+def say(message: str) -> None:
+    """One line of the service's log, on stdout; names and errors in it escaped (`escaped`)."""
+    print(f"leadpolicy serve: {escaped(message)}", flush=True)
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -48,7 +53,7 @@ def create_app(settings: Settings) -> Starlette:
 
     def reload(force: bool = False) -> None:
         for change in registry.reload(force):
-            print(f"leadpolicy serve: {change.message}", flush=True)
+            say(change.message)
             if change.outcome == "swapped":
                 metrics.reloads.labels(change.policy).inc()
             elif change.outcome == "failed":
@@ -61,7 +66,7 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 await asyncio.to_thread(reload)
             except Exception as exc:  # a watcher that dies would silently stop reloads
-                print(f"leadpolicy serve: reload failed: {type(exc).__name__}: {exc}", flush=True)
+                say(f"reload failed: {type(exc).__name__}: {exc}")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,7 +130,7 @@ def create_app(settings: Settings) -> Starlette:
                 except ShuttingDown:
                     response = _error(503, "the service is shutting down")
                 except Exception as exc:  # never crash: the caller gets a 500, the log the reason
-                    print(f"leadpolicy serve: {request.url.path}: {type(exc).__name__}: {exc}", flush=True)
+                    say(f"{request.url.path}: {type(exc).__name__}: {exc}")
                     response = _error(500, "internal error")
                 metrics.requests.labels(name, str(response.status_code)).inc()
                 metrics.latency.labels(name).observe(time.perf_counter() - started)

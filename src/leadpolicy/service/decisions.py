@@ -17,7 +17,7 @@ from typing import Any, Callable, TypeVar
 from leadpolicy.api import LeadError
 from leadpolicy.service import bodies
 from leadpolicy.service.metrics import Metrics
-from leadpolicy.service.registry import Loaded
+from leadpolicy.service.registry import Loaded, escaped
 
 T = TypeVar("T")
 
@@ -89,7 +89,8 @@ class Decider:
             try:
                 answers.append(self.answer(loaded, item, number)[1])
             except Exception as exc:  # one request's bug is its own 500, never the whole batch's
-                print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: {exc}", flush=True)
+                print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: {escaped(str(exc))}",
+                      flush=True)
                 answers.append(_encode({"item": number, "error": "internal error"}))
         head = _encode({"policy": loaded.policy.id})[:-1]
         return 200, head + b',"results":[' + b",".join(answers) + b"]}"

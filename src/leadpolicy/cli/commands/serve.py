@@ -62,22 +62,18 @@ def run(args: argparse.Namespace) -> int:
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
-        print(f"leadpolicy serve: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(f"no such file or folder: {', '.join(missing)}")
     token = None
     if args.token_file:
         try:
             token = Path(args.token_file).read_text("utf-8").splitlines()[0].strip()
         except (OSError, IndexError, UnicodeError) as exc:
-            print(f"leadpolicy serve: {args.token_file}: cannot read a token ({exc})", file=sys.stderr)
-            return EXIT_USAGE
+            return _refuse(f"{args.token_file}: cannot read a token ({exc})")
         if not token:
-            print(f"leadpolicy serve: {args.token_file}: the token is empty", file=sys.stderr)
-            return EXIT_USAGE
+            return _refuse(f"{args.token_file}: the token is empty")
     problem = _cannot_listen(args.host, args.port) or _cannot_log(args.decision_log)
     if problem:
-        print(f"leadpolicy serve: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(problem)
     settings = {"paths": [os.path.abspath(p) for p in args.paths], "token": token, "max_body": args.max_body,
                 "max_batch_body": args.max_batch_body, "max_batch_items": args.max_batch_items,
                 "read_timeout": args.read_timeout,
@@ -90,6 +86,14 @@ def run(args: argparse.Namespace) -> int:
                 workers=args.workers or 1, log_level="warning", access_log=False, loop="auto", http="auto",
                 timeout_graceful_shutdown=args.shutdown_grace)
     return EXIT_OK
+
+
+def _refuse(problem: str) -> int:
+    """Bad usage: the problem on stderr, names in it escaped as the service's log escapes them."""
+    from leadpolicy.service.registry import escaped
+
+    print(f"leadpolicy serve: {escaped(problem)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _cannot_listen(host: str, port: int) -> str | None:
