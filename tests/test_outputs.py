@@ -700,3 +700,24 @@ def test_compile_refuses_a_folder_it_cannot_make_before_any_work(folder, capsys)
     (folder / "file").write_text("")
     assert main(["compile", "p.policy", "-o", "file/sub/x.json"]) == 2
     assert "cannot be made" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output", ["scored.csv", "scored.parquet", "scored.jsonl"])
+def test_a_disk_that_fills_while_duckdb_writes_the_output_is_a_clear_problem(output, rejecting, monkeypatch, capsys):
+    """The disk fills up under DuckDB's COPY: simulated by the output's temporary name leading to a full device."""
+    import leadpolicy.outputs as outputs
+
+    made = outputs.tempfile.mkdtemp
+
+    def private_folder_on_a_full_disk(*args, **kwargs):
+        folder = made(*args, **kwargs)
+        os.symlink(full_device(Path(folder)), Path(folder) / output)
+        return folder
+
+    monkeypatch.setattr(outputs.tempfile, "mkdtemp", private_folder_on_a_full_disk)
+    (rejecting / output).write_bytes(b"the previous output")
+    assert main([*SCORE, "-o", output, "--rejects", "/dev/null", "--events-rejects", "/dev/null"]) == 1
+    err = capsys.readouterr().err
+    assert f"{output}: write failed: no space left on device" in err and "internal error" not in err, err
+    assert (rejecting / output).read_bytes() == b"the previous output"
+    assert sorted(p.name for p in rejecting.iterdir() if p.name.startswith(".")) == []

@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,11 +202,23 @@ def excel_safe_sql(column: str) -> str:
 def write_output(con, select_sql: str, out: Path, fmt: str) -> int:
     """COPY the query to `out` (replaced atomically, or written in place for a device or FIFO); returns the
     rows written."""
+    import duckdb
+
     options = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}[fmt]
     with replacing(out) as tmp:
-        (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} ({options})"
-                                 ).fetchone()
+        try:
+            (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} "
+                                     f"({options})").fetchone()
+        except duckdb.IOException as exc:
+            raise _system_error(exc) from None
     return int(written)
+
+
+def _system_error(exc: Exception) -> Exception:
+    """DuckDB's I/O error as the OSError it reports (`"errno":"28"`: no space left), which
+    leadpolicy.outputs tells the user plainly; any other error as it is."""
+    found = re.search(r'"errno":\s*"(\d+)"', str(exc))
+    return OSError(int(found[1]), os.strerror(int(found[1]))) if found else exc
 
 
 def write_rejects(path: Path, rejects: list[dict]) -> None:
