@@ -231,3 +231,37 @@ def test_the_decision_log_never_holds_a_lone_surrogate(server):
         # strict: valid Unicode all through (jq and other RFC 8259 parsers refuse a lone surrogate)
         json.dumps(_strict(line), ensure_ascii=False).encode("utf-8")
     assert _strict(log.read_text("utf-8").splitlines()[-1])["lead_id"] == "\u00e9"
+
+
+def _nested(depth: int) -> str:
+    """A request whose lead holds {"a": [...]} nested `depth` times (two levels each), as JSON text."""
+    return '{"lead": {"email": "a@b.io", "id": "L-deep", "extra": ' + '{"a": [' * depth + '"deep"' + "]}" * depth + "}}"
+
+
+def test_a_request_nested_beyond_the_documented_depth_is_400_and_every_decision_is_logged(tmp_path):
+    from leadpolicy.service.bodies import MAX_DEPTH
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    shutil.copy(POLICIES / "inbound-b2b.policy", folder / "inbound-b2b.policy")
+    log = tmp_path / "decisions.jsonl"
+    running = Server(folder, "--decision-log", str(log), "--log-leads")
+    decide, batch = "/v1/policies/inbound-b2b/decide", "/v1/policies/inbound-b2b/decide-batch"
+    try:
+        fits = _nested((MAX_DEPTH - 2) // 2)  # the request, its lead, then two levels for each {"a": [...]}
+        assert running.call("POST", decide, fits)[0] == 200
+        for depth in (MAX_DEPTH // 2, 300, 600):
+            status, out = running.call("POST", decide, _nested(depth))
+            assert status == 400 and f"{MAX_DEPTH} levels" in out["error"], out  # type: ignore[index]
+            status, out = running.call("POST", batch, f"[{fits}, {_nested(depth)}]")
+            if depth == 600:  # past what the parser reads: the whole body is refused, for the same reason
+                assert status == 400 and f"{MAX_DEPTH} levels" in out["error"], out  # type: ignore[index]
+                continue
+            results = out["results"]  # type: ignore[index]
+            assert status == 200 and results[1]["item"] == 2 and "levels" in results[1]["error"], out
+        records = [_strict(line) for line in log.read_text().splitlines()]
+        assert len(records) == 3 and all(r["lead"] == json.loads(fits)["lead"] for r in records)  # each, logged
+        assert _decisions_counted(running) == 3
+        assert "Traceback" not in running.log.read_text() and "RecursionError" not in running.log.read_text()
+    finally:
+        running.stop()

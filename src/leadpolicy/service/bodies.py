@@ -26,6 +26,9 @@ def _not_json(name: str) -> Any:
 # NaN, Infinity, -Infinity are refused; so is a key given twice, as every reader of leads refuses it
 _DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=unique_keys)
 
+MAX_DEPTH = 100  # levels of lists and objects a request may nest (the request itself is one)
+TOO_DEEP = f"the request nests lists and objects more than {MAX_DEPTH} levels deep"
+
 A_BATCH = "a batch is a JSON list of requests, or JSON Lines of them"
 
 
@@ -41,21 +44,28 @@ def parse(raw: bytes) -> Any:
     """The JSON value of a whole body."""
     try:
         return _DECODER.decode(_text(raw))
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise NotJson(TOO_DEEP) from None
+    except ValueError as exc:
         raise NotJson(f"the body is not JSON: {_why(exc)}") from None
 
 
-def not_unicode(item: Any) -> str | None:
-    """Why a parsed request is not Unicode text, or None: a lone surrogate (a `\\ud800` escape without
-    its pair) in a key or a string is no character (RFC 8259 8.2), so no answer or log could hold it."""
-    stack = [item]
+def refused(item: Any) -> str | None:
+    """Why a parsed request is refused before it is decided, or None:
+    - a lone surrogate (a `\\ud800` escape without its pair) in a key or a string is no character
+      (RFC 8259 8.2), so no answer or log line could hold it;
+    - lists and objects nested more than MAX_DEPTH levels: no lead needs them, and every later
+      walk of the request (the decision log's) stays bounded."""
+    stack = [(item, 1)]
     while stack:  # a loop, not recursion: a request may nest as deep as the parser allows
-        value = stack.pop()
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)) and depth > MAX_DEPTH:
+            return TOO_DEEP
         if isinstance(value, dict):
-            stack.extend(value)
-            stack.extend(value.values())
+            stack.extend((key, depth) for key in value)
+            stack.extend((child, depth + 1) for child in value.values())
         elif isinstance(value, list):
-            stack.extend(value)
+            stack.extend((child, depth + 1) for child in value)
         elif isinstance(value, str) and not value.isascii():
             found = _SURROGATE.search(value)
             if found:
@@ -68,7 +78,7 @@ def batch_items(raw: bytes, lines: bool, limit: int) -> list[Any]:
     try:
         items = list(islice(_json_lines(raw) if lines else _json_list(_text(raw)), limit + 1))
     except RecursionError:
-        raise NotJson("the body is not JSON: nested too deeply") from None
+        raise NotJson(TOO_DEEP) from None
     if len(items) > limit:
         raise TooManyItems
     return items
@@ -78,7 +88,7 @@ def _why(exc: BaseException) -> str:
     """Why JSON does not parse, its place counted from 1 as lines and columns (never a 0-based offset)."""
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+    return str(exc)[:200]
 
 
 def _place(text: str, at: int) -> str:

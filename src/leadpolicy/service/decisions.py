@@ -99,7 +99,7 @@ class Decider:
         """One request's answer, encoded; a decision is counted and logged only once its answer is made.
         In a batch (`number` given) an error names its item."""
         started = time.perf_counter()
-        problem = bodies.not_unicode(item)
+        problem = bodies.refused(item)
         status, out = (400, {"error": problem}) if problem else self.decide(loaded, item)
         encoded = _encode(out if status == 200 or number is None else {"item": number, **out})
         if status == 200:
@@ -168,7 +168,8 @@ def _plain_id(value: Any) -> str | int | float | None:
 
 
 def _finite(value: Any) -> Any:
-    """A lead as JSON can hold it: a number too large for a float (1e400) is written as text."""
+    """A lead as JSON can hold it: a number too large for a float (1e400) is written as text.
+    Recursive, as the lead was refused beyond bodies.MAX_DEPTH levels before it was decided."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
