@@ -150,3 +150,31 @@ def test_slow_clients_get_408_after_the_read_timeout_and_the_service_goes_on(fol
         for connection in slow:
             connection.close()
         server.stop()
+
+
+def test_a_batch_still_running_after_the_shutdown_grace_gets_a_json_503_or_a_closed_connection(folder):
+    import http.client
+
+    server = Server(folder, "--shutdown-grace", "1")
+    outcome: dict = {}
+
+    def post() -> None:
+        try:
+            outcome["status"], outcome["out"] = server.call("POST", "/v1/policies/inbound-activity/decide-batch",
+                                                            _batch(10_000))
+        except (http.client.HTTPException, ConnectionError) as exc:  # closed before an answer: fine
+            outcome["closed"] = exc
+
+    try:
+        thread = threading.Thread(target=post)
+        thread.start()
+        time.sleep(0.5)  # the batch (seconds of work) is under way
+        server.process.send_signal(signal.SIGTERM)
+        thread.join(30)
+        assert server.process.wait(10) == 0
+        if "closed" not in outcome:
+            assert outcome["status"] == 503 and "shutting down" in outcome["out"]["error"], outcome
+        log = server.log.read_text()
+        assert "Traceback" not in log and "CancelledError" not in log, log
+    finally:
+        server.stop()

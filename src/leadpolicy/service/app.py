@@ -127,8 +127,11 @@ def create_app(settings: Settings) -> Starlette:
                     response.headers["connection"] = "close"
                 except ClientDisconnect:  # nginx's 499: the client went away, the service did not fail
                     response = _error(499, "the client closed the connection")
-                except ShuttingDown:
+                except (ShuttingDown, asyncio.CancelledError):
+                    # CancelledError: uvicorn cancels the requests still running when --shutdown-grace
+                    # ends; the request task ends with this answer, as the process does right after
                     response = _error(503, "the service is shutting down")
+                    response.headers["connection"] = "close"
                 except Exception as exc:  # never crash: the caller gets a 500, the log the reason
                     say(f"{request.url.path}: {type(exc).__name__}: {exc}")
                     response = _error(500, "internal error")
