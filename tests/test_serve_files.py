@@ -294,3 +294,49 @@ def test_file_names_are_printed_with_their_control_characters_escaped_never_forg
         assert "ansi\\x1b[2J\\x1b[31m.policy: serving ansi 2.1.0" in log, log
     finally:
         server.stop()
+
+
+def _serve_exits(folder: Path, *extra: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    from .test_serve import free_port
+
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", "serve", str(folder), "--port", str(free_port()),
+                             *extra], capture_output=True, text=True, timeout=20)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_fifo_as_token_file_or_decision_log_is_bad_usage_at_start_never_a_hang(tmp_path):
+    import os
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    os.mkfifo(tmp_path / "fifo")
+    for flag in ("--token-file", "--decision-log"):
+        code, said = _serve_exits(folder, flag, str(tmp_path / "fifo"))
+        assert code == 2 and flag in said and "not a regular file" in said and "Traceback" not in said, said
+
+
+def test_a_token_must_be_printable_ascii_as_http_headers_carry_it(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    for token in ("s3crét", "tok\x7fen", "tok\u2028en"):
+        (tmp_path / "token.txt").write_text(token + "\n", "utf-8")
+        code, said = _serve_exits(folder, "--token-file", str(tmp_path / "token.txt"))
+        assert code == 2 and "printable ASCII" in said and "Traceback" not in said, said
+
+
+def test_metrics_name_files_by_their_path_under_the_served_folder(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "broken.policy").write_text("policy {\n")
+    server = Server(folder)
+    try:
+        _, metrics = server.call("GET", "/metrics")
+        assert re.search(r'^leadpolicy_policy_broken\{source="sub/broken.policy"\} 1', str(metrics), re.M), metrics
+        assert re.search(r'^leadpolicy_policy_broken\{source="inbound-b2b.policy"\} 0', str(metrics), re.M), metrics
+        assert str(tmp_path) not in str(metrics)
+    finally:
+        server.stop()

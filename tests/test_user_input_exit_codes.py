@@ -170,6 +170,12 @@ SERVICE_ROWS: list[Row] = [
          in_process=False),
     _row("serve a missing path named with control characters", ["serve", "gone\n\x1b[31m.policy"], 2,
          "no such file or folder: gone\\n\\x1b[31m.policy"),
+    _row("serve --token-file with a token that is not ASCII", "serve {policies} --token-file tok.txt", 2,
+         "printable ASCII", {"tok.txt": "s3cr\u00e9t\n"}, in_process=False),
+    _row("serve --token-file a device", "serve {policies} --token-file /dev/zero", 2, "not a regular file",
+         in_process=False),
+    _row("serve --decision-log a device", "serve {policies} --decision-log /dev/null", 2, "not a regular file",
+         in_process=False),
 ]
 def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""

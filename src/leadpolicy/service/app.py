@@ -54,11 +54,12 @@ def create_app(settings: Settings) -> Starlette:
     def reload(force: bool = False) -> None:
         for change in registry.reload(force):
             say(change.message)
+            source = registry.shown(change.source)
             if change.outcome == "swapped":
                 metrics.reloads.labels(change.policy).inc()
             elif change.outcome == "failed":
-                metrics.reload_failures.labels(str(change.source)).inc()
-            metrics.broken.labels(str(change.source)).set(1 if change.outcome == "failed" else 0)
+                metrics.reload_failures.labels(source).inc()
+            metrics.broken.labels(source).set(1 if change.outcome == "failed" else 0)
 
     async def watch() -> None:
         while True:
@@ -172,13 +173,13 @@ def create_app(settings: Settings) -> Starlette:
         entry = registry.entries.get(loaded.source)
         return {"id": loaded.policy.id, "version": loaded.policy.version, "fingerprint": loaded.policy.fingerprint,
                 "title": loaded.policy.title, "approval": loaded.approval, "loaded_at": loaded.loaded_at.isoformat(),
-                "source": loaded.source.name, "reloads": entry.reloads if entry else 0,
+                "source": registry.shown(loaded.source), "reloads": entry.reloads if entry else 0,
                 "last_error": entry.error if entry and entry.error else None,
                 "failed_at": entry.failed_at.isoformat() if entry and entry.failed_at else None}
 
     @endpoint("policies")
     async def policies(request: Request) -> Response:
-        broken = [{"source": entry.source.name, "error": entry.problems,
+        broken = [{"source": registry.shown(entry.source), "error": entry.problems,
                    "failed_at": entry.failed_at.isoformat() if entry.failed_at else None}
                   for entry in registry.not_serving()]
         return JSONResponse({"policies": [describe(v) for _, v in sorted(registry.by_id.items())],

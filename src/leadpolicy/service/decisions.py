@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import json
 import math
+import os
+import stat
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TextIO, TypeVar
 
 from leadpolicy.api import LeadError
 from leadpolicy.service import bodies
@@ -40,6 +43,17 @@ class Settings:
     poll_seconds: float = 1.0
 
 
+def open_log(path: Path) -> TextIO:
+    """The decision log, opened to append: a regular file, or a new one. A FIFO, a device or a
+    socket is refused (OSError) before anything is written, and opening never waits for a reader."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY
+                 | getattr(os, "O_CLOEXEC", 0), 0o666)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 class ShuttingDown(Exception):
     """The service stopped while a batch was being decided (after the shutdown grace period)."""
 
@@ -49,7 +63,7 @@ class Decider:
 
     def __init__(self, settings: Settings, metrics: Metrics):
         self.settings, self.metrics = settings, metrics
-        self.log = open(settings.decision_log, "a", encoding="utf-8") if settings.decision_log else None  # noqa: SIM115
+        self.log = open_log(settings.decision_log) if settings.decision_log else None
         self.log_lock = threading.Lock()
         self.stopping = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=DECISION_THREADS, thread_name_prefix="leadpolicy-decide")

@@ -98,6 +98,15 @@ class Registry:
         real = path.resolve()
         return any(real.is_relative_to(f) for f in self.folders) or any(real == f.resolve() for f in self.named)
 
+    def shown(self, path: Path) -> str:
+        """A served file as the service names it to its clients (listings, metrics' labels): its path
+        under the served folder it was found in, or the name of a file named on the command line;
+        never the absolute path, which tells the machine's layout."""
+        for root in self.folders:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return path.name
+
     def files(self) -> list[Path]:
         """The files served, as found (links not followed): the files named, and every policy and
         artifact under the folders named, but none in or named like a hidden (dot) folder or file, as a

@@ -9,6 +9,8 @@ from pathlib import Path
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter, non_negative_int
 
+TOKEN_FILE_LIMIT = 64 << 10  # bytes of the token file read: its first line is the token
+
 
 def positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
@@ -63,15 +65,8 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         return _refuse(f"no such file or folder: {', '.join(missing)}")
-    token = None
-    if args.token_file:
-        try:
-            token = Path(args.token_file).read_text("utf-8").splitlines()[0].strip()
-        except (OSError, IndexError, UnicodeError) as exc:
-            return _refuse(f"{args.token_file}: cannot read a token ({exc})")
-        if not token:
-            return _refuse(f"{args.token_file}: the token is empty")
-    problem = _cannot_listen(args.host, args.port) or _cannot_log(args.decision_log)
+    token, problem = _token(args.token_file) if args.token_file else (None, None)
+    problem = problem or _cannot_listen(args.host, args.port) or _cannot_log(args.decision_log)
     if problem:
         return _refuse(problem)
     settings = {"paths": [os.path.abspath(p) for p in args.paths], "token": token, "max_body": args.max_body,
@@ -116,10 +111,43 @@ def _cannot_listen(host: str, port: int) -> str | None:
 
 def _cannot_log(path: str | None) -> str | None:
     """Why the decision log could not be appended to, or None."""
+    import os
+    import stat
+
+    from leadpolicy.service.decisions import open_log
+
     if path is None:
         return None
     try:
-        with open(path, "a", encoding="utf-8"):
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            return f"--decision-log {path}: not a regular file (a FIFO, a device or a socket is refused)"
+        with open_log(Path(path)):
             return None
     except OSError as exc:
         return f"--decision-log {path}: cannot be written ({exc.strerror or exc})"
+
+
+def _token(path: str) -> tuple[str | None, str | None]:
+    """(the token: the first line of a regular file, printable ASCII, as HTTP headers carry it), or
+    (None, why not). Opened without waiting, so a FIFO is refused, never waited on."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return None, f"--token-file {path}: cannot be read ({exc.strerror or exc})"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, f"--token-file {path}: not a regular file"
+        try:
+            text = handle.read(TOKEN_FILE_LIMIT).decode("utf-8")
+        except (OSError, UnicodeError) as exc:
+            return None, f"--token-file {path}: cannot read a token ({exc})"
+    token = text.split("\n", 1)[0].strip()  # lines end at \n only: a U+2028 inside is refused below
+    if not token:
+        return None, f"--token-file {path}: the token is empty"
+    if not (token.isascii() and token.isprintable()):
+        return None, (f"--token-file {path}: the token must be printable ASCII (an HTTP header carries it; "
+                      "no accents, no control characters)")
+    return token, None
