@@ -138,3 +138,45 @@ def test_hostile_names_run_on_duckdb_and_drop_nothing(capsys):
                 "AS last_activity")
     assert len(con.execute(_compiled(capsys, [B2B, "--table", "crm.leads; DROP TABLE canary; --"])).fetchall()) == 1
     assert con.execute("SELECT n FROM canary").fetchall() == [(1,)]
+
+
+def _sla_queries() -> list[tuple[str, str]]:
+    """(policy path, SLA name) of every SLA of the reference policies that compiles to a query."""
+    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.lowering import lower
+
+    from .conftest import POLICIES
+
+    found = []
+    for path in sorted(POLICIES.glob("*.policy")):
+        policy = load_policy(path).policy
+        assert policy is not None
+        found += [(str(path), s.name) for s in lower(policy).slas if s.clock is not None or s.counts]
+    assert len(found) >= 4, found
+    return found
+
+
+SLA_QUERIES = _sla_queries()
+
+
+def _tables_read(sql: str, dialect: str) -> tuple[set[str], list[tuple[str, ...]]]:
+    """The CTE names a query defines and the tables it reads (as their parts), each name as the dialect
+    resolves it (unquoted names folded to its case)."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    tree = normalize_identifiers(sqlglot.parse_one(sql, read=dialect), dialect=dialect)
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    read = [tuple(part.name for part in t.parts) for t in tree.find_all(exp.Table) if not isinstance(t.this, exp.Func)]
+    return ctes, read
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("policy, sla", SLA_QUERIES, ids=[f"{p.rsplit('/', 1)[-1]}:{s}" for p, s in SLA_QUERIES])
+def test_every_table_an_sla_query_reads_is_one_of_its_ctes_or_a_given_table(capsys, dialect, policy, sla):
+    sql = _compiled(capsys, [policy, "--sla", sla, "--dialect", dialect, "--since", "2026-11-15",
+                             "--table", "crm.leads", "--events-table", "events"])
+    ctes, read = _tables_read(sql, dialect)
+    given = set(_tables_read("SELECT * FROM crm.leads, events", dialect)[1])
+    assert ("events",) in {tuple(p.lower() for p in parts) for parts in read}
+    for parts in read:
+        assert parts in given or (len(parts) == 1 and parts[0] in ctes), (parts, sorted(ctes), sorted(given))

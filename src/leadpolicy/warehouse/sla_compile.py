@@ -88,14 +88,16 @@ def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
 
 
 def _prefixed(tree: exp.Expr, prefix: str) -> exp.Expr:
-    """The query with its CTEs renamed: Spark refuses a CTE name used again inside another CTE."""
-    names = {cte.alias for cte in tree.find_all(exp.CTE)}
+    """The query with its CTEs renamed: Spark refuses a CTE name used again inside another CTE. A reference
+    is matched whatever its case or quotes (a piece built for Snowflake names `"LP_CLOCK_LEADS"`) and
+    written as the renamed CTE is, unquoted, so it resolves in every dialect."""
+    names = {cte.alias.lower(): cte.alias for cte in tree.find_all(exp.CTE)}
 
     def rename(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.CTE):
             node.set("alias", exp.TableAlias(this=exp.to_identifier(prefix + node.alias)))
-        elif isinstance(node, exp.Table) and not node.args.get("db") and node.name in names:
-            node.set("this", exp.to_identifier(prefix + node.name))
+        elif isinstance(node, exp.Table) and not node.args.get("db") and node.name.lower() in names:
+            node.set("this", exp.to_identifier(prefix + names[node.name.lower()]))
         return node
 
     return tree.transform(rename)
