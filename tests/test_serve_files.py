@@ -340,3 +340,33 @@ def test_metrics_name_files_by_their_path_under_the_served_folder(tmp_path):
         assert str(tmp_path) not in str(metrics)
     finally:
         server.stop()
+
+
+def _series(server: Server) -> dict[tuple[str, str], float]:
+    """(metric, source) -> value of the per-file series."""
+    _, text = server.call("GET", "/metrics")
+    found = re.findall(r'^(leadpolicy_policy_broken|leadpolicy_reload_failures_total)\{source="([^"]*)"\} (\S+)$',
+                       str(text), re.M)
+    return {(metric, source): float(value) for metric, source, value in found}
+
+
+def test_a_deleted_files_series_are_dropped_and_a_duplicate_id_is_broken_but_no_reload_failure(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    (folder / "never.policy").write_text("policy {\n")
+    server = Server(folder)
+    try:
+        series = _series(server)
+        assert series[("leadpolicy_policy_broken", "never.policy")] == 1
+        assert series[("leadpolicy_reload_failures_total", "never.policy")] == 1
+        (folder / "never.policy").unlink()
+        assert _eventually(lambda: not any(source == "never.policy" for _, source in _series(server)), 3.0)
+        shutil.copy(folder / "inbound-b2b.policy", folder / "zz.policy")  # the same id: not served from here
+        assert _eventually(lambda: _series(server).get(("leadpolicy_policy_broken", "zz.policy")) == 1, 3.0)
+        assert ("leadpolicy_reload_failures_total", "zz.policy") not in _series(server)  # it loads: no failure
+        assert _series(server)[("leadpolicy_policy_broken", "inbound-b2b.policy")] == 0
+        (folder / "zz.policy").unlink()
+        assert _eventually(lambda: not any(source == "zz.policy" for _, source in _series(server)), 3.0)
+        assert _version(server) == "2.1.0"
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ the policy itself gives (served under `/v1/policies/{id}` and referenced from `/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import signal
 import time
@@ -24,7 +25,7 @@ from starlette.routing import Route
 from leadpolicy.service.decisions import Decider, Settings, ShuttingDown
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.openapi import openapi_document
-from leadpolicy.service.registry import Loaded, Registry, escaped
+from leadpolicy.service.registry import Change, Loaded, Registry, escaped
 
 __all__ = ["Settings", "create_app"]
 
@@ -54,12 +55,23 @@ def create_app(settings: Settings) -> Starlette:
     def reload(force: bool = False) -> None:
         for change in registry.reload(force):
             say(change.message)
-            source = registry.shown(change.source)
-            if change.outcome == "swapped":
-                metrics.reloads.labels(change.policy).inc()
-            elif change.outcome == "failed":
-                metrics.reload_failures.labels(source).inc()
-            metrics.broken.labels(source).set(1 if change.outcome == "failed" else 0)
+            count(change)
+
+    def count(change: Change) -> None:
+        """A reload's change in the metrics. A file that serves nothing because another file serves its
+        id (a clash) is broken, but no reload failure: it loads. A file gone has its series dropped."""
+        source = registry.shown(change.source)
+        if change.outcome == "gone":
+            for per_file in (metrics.broken, metrics.reload_failures):
+                with contextlib.suppress(KeyError):  # a series never set
+                    per_file.remove(source)
+            return
+        if change.outcome == "swapped":
+            metrics.reloads.labels(change.policy).inc()
+        elif change.outcome == "failed":
+            metrics.reload_failures.labels(source).inc()
+        if change.outcome != "removed":  # an id gone says nothing of its file, which may be gone too
+            metrics.broken.labels(source).set(1 if change.outcome in ("failed", "clash") else 0)
 
     async def watch() -> None:
         while True:

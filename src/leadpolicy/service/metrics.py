@@ -19,5 +19,6 @@ class Metrics:
         self.reloads = Counter("leadpolicy_reloads", "Policy versions swapped in", ["policy"], registry=self.registry)
         self.reload_failures = Counter("leadpolicy_reload_failures", "Loads that failed and kept the last good version",
                                        ["source"], registry=self.registry)
-        self.broken = Gauge("leadpolicy_policy_broken", "1 while a served file's latest edit does not load",
+        self.broken = Gauge("leadpolicy_policy_broken",
+                            "1 while a served file's latest edit does not load, or another file serves its policy id",
                             ["source"], registry=self.registry)

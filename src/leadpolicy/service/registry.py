@@ -75,7 +75,9 @@ class Change:
     """What one reload did to one served file, as the service logs and counts it."""
 
     source: Path
-    outcome: str  # loaded (first version), swapped (a newer one), failed (kept the last good one), removed
+    # loaded (a first version), swapped (a newer one), failed (kept the last good one, if any), clash
+    # (it loads, but another file serves its id), removed (an id no file defines now), gone (the file)
+    outcome: str
     policy: str | None  # the policy id, when known
     message: str
 
@@ -142,8 +144,7 @@ class Registry:
         a new file replacing the old one) is forgotten, and so is an id that no file defines any more."""
         with self.lock:
             found = self.files()
-            for gone in set(self.entries) - set(found):
-                del self.entries[gone]
+            gone = [self.entries.pop(path) for path in sorted(set(self.entries) - set(found))]
             said = []
             for path in found:
                 entry = self.entries.setdefault(path, Entry(path))
@@ -155,6 +156,8 @@ class Registry:
                 if failed is not None:
                     said.append(failed)
             said += self._serve()
+            said += [Change(e.source, "gone", e.current.policy.id if e.current else None,
+                            f"{e.source}: deleted or moved away; forgotten") for e in gone]
             self.ready = True
             return said
 
@@ -199,7 +202,7 @@ class Registry:
                 clash = f"{other.source}: policy {policy_id} is already served from {keep.source}"
                 if other is not keep and other.clash != clash:
                     other.clash, other.failed_at = clash, dt.datetime.now(dt.timezone.utc)
-                    said.append(Change(other.source, "failed", policy_id, clash))
+                    said.append(Change(other.source, "clash", policy_id, clash))
         for policy_id, loaded in by_id.items():
             if self.by_id.get(policy_id) is not loaded:
                 said.append(Change(loaded.source, "swapped" if policy_id in self.by_id else "loaded", policy_id,
