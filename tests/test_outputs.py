@@ -721,3 +721,11 @@ def test_a_disk_that_fills_while_duckdb_writes_the_output_is_a_clear_problem(out
     assert f"{output}: write failed: no space left on device" in err and "internal error" not in err, err
     assert (rejecting / output).read_bytes() == b"the previous output"
     assert sorted(p.name for p in rejecting.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_refused_default_output_is_named_as_a_default_not_by_a_flag_never_given(rejecting, capsys):
+    (rejecting / "leads.scored.csv").mkdir()
+    assert main(["score", "p.policy", "leads.csv", "--events", "events.csv", "--now", NOW, "--rejects", "r.csv",
+                 "--events-rejects", "er.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "the default output" in err and "-o" not in err, err

@@ -430,11 +430,11 @@ class OutputFiles:
     output: Path
     rejects: Path | None  # None: not written (every default place holds policies)
     events_rejects: Path | None  # the same, or no events
-    defaults: frozenset[str] = frozenset()  # which rejects files no flag named ("rejects", "events_rejects")
+    defaults: frozenset[str] = frozenset()  # the files no flag named ("output", "rejects", "events_rejects")
 
     def named(self) -> dict[str, Path | None]:
         """Each file as the user knows it: by its flag, or as a default (no flag to blame for it)."""
-        return {"the output (-o)": self.output,
+        return {"the default output" if "output" in self.defaults else "the output (-o)": self.output,
                 "the default rejects file" if "rejects" in self.defaults else "the rejects file (--rejects)":
                     self.rejects,
                 "the default events rejects file" if "events_rejects" in self.defaults else
@@ -454,8 +454,8 @@ def output_files(source: Path, out: str | Path | None, rejects: str | Path | Non
     if events is not None and not events.rejects and event_rejects is not None and rejects_path is not None and \
             os.path.abspath(event_rejects) == os.path.abspath(rejects_path):
         event_rejects = event_rejects.with_name(events.path.stem + ".events.rejects.csv")
-    defaults = frozenset(name for name, given in (("rejects", rejects), ("events_rejects", events and events.rejects))
-                         if not given)
+    given = (("output", out), ("rejects", rejects), ("events_rejects", events and events.rejects))
+    defaults = frozenset(name for name, path in given if not path)
     return OutputFiles(out_path, rejects_path, event_rejects, defaults)
 
 
