@@ -222,3 +222,60 @@ def test_check_refuses_a_samples_file_that_names_another_policy_than_the_one_bes
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
     assert re.search(r"a\.samples\.yaml:\d+:\d+: bad-samples: .*'b\.policy'.*a\.policy", out), out
+
+
+# ---------------------------------------------------------------- approvals edited by hand
+
+def _approved_by_marketing(tmp_path):
+    """A copy of inbound-b2b and its samples, approved by marketing's listed owner."""
+    import datetime as dt
+
+    from leadpolicy.governance.approvals import approve
+    from leadpolicy.language.loader import load_policy
+
+    for suffix in (".policy", ".samples.yaml"):
+        shutil.copy(POLICIES / f"inbound-b2b{suffix}", tmp_path / f"p{suffix}")
+    (tmp_path / "p.samples.yaml").write_text((tmp_path / "p.samples.yaml").read_text()
+                                             .replace("inbound-b2b.policy", "p.policy"))
+    policy = load_policy(tmp_path / "p.policy").policy
+    path, _ = approve(tmp_path / "p.policy", policy, "marketing", "dana@example.com",
+                      dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc))
+    return policy, path
+
+
+@pytest.mark.parametrize("team, by", [("sales", "Mallory <mallory@example.com>"),
+                                      ("sales", "Dana Whitfield <dana@example.com>"),  # an owner, of marketing
+                                      ("legal", "Raj Patel <raj@example.com>")])  # a team that owns nothing
+def test_a_hand_edited_approval_by_someone_not_an_owner_of_the_team_is_bad_approvals(tmp_path, team, by):
+    from leadpolicy.governance.approvals import approval_diagnostics
+
+    policy, path = _approved_by_marketing(tmp_path)
+    lines = path.read_text().splitlines()
+    record = lines[lines.index("- team: marketing"):]
+    forged = [line.replace("marketing", team).replace("Dana Whitfield <dana@example.com>", by) for line in record]
+    path.write_text("\n".join(lines + forged) + "\n")
+    state, diags = approval_diagnostics(str(tmp_path / "p.policy"), policy, required=True)
+    assert state == "partly approved"
+    bad = [d for d in diags if d.code == "bad-approvals"]
+    assert len(bad) == 1 and bad[0].file == str(path) and bad[0].span.line == len(lines) + 2, diags
+    assert by.split(" <")[0] in bad[0].message and team in bad[0].message
+
+
+def test_an_approval_by_a_listed_owner_named_by_email_counts(tmp_path):
+    from leadpolicy.governance.approvals import approval_diagnostics
+
+    policy, path = _approved_by_marketing(tmp_path)
+    lines = path.read_text().splitlines()
+    record = lines[lines.index("- team: marketing"):]
+    path.write_text("\n".join(lines + [line.replace("marketing", "sales").replace(
+        "Dana Whitfield <dana@example.com>", "raj@example.com") for line in record]) + "\n")
+    state, diags = approval_diagnostics(str(tmp_path / "p.policy"), policy, required=True)
+    assert state == "agreed" and not diags, diags
+
+
+def test_a_samples_file_that_is_a_fifo_is_refused_by_check_without_waiting_on_it(tmp_path):
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "p.policy")
+    os.mkfifo(tmp_path / "p.samples.yaml")
+    result = _leadpolicy(tmp_path, "check", "p.policy")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1 and "p.samples.yaml: bad-samples: not a regular file" in out, out

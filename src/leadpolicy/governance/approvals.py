@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import json
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class Approval:
     fingerprint: str
     at: str
     samples: str = ""  # the agreed samples' fingerprint; an approval without one covers no samples
+    where: ast.Span = field(default=ast.NO_SPAN, compare=False, repr=False)  # its `by:` in the file read
 
     def as_dict(self) -> dict:
         return {"team": self.team, "by": self.by, "version": self.version, "fingerprint": self.fingerprint,
@@ -59,14 +60,21 @@ def samples_fingerprint(policy_file: str | Path) -> str:
     import json
 
     from leadpolicy.language.loader import samples_for
+    from leadpolicy.language.parser import read_capped
     from leadpolicy.language.yamldoc import load_yaml
 
     path = samples_for(policy_file)
     if not path.exists():
         return "none"
     doc, _ = load_yaml(path, "bad-samples", "")
-    content = json.dumps(doc.data, sort_keys=True, ensure_ascii=False) if doc is not None else path.read_bytes()
-    return "sha256:" + hashlib.sha256(content.encode("utf-8") if isinstance(content, str) else content).hexdigest()
+    if doc is not None:
+        content = json.dumps(doc.data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    else:  # bad YAML: its bytes, read as every samples file is (a regular file, capped), or none at all
+        try:
+            content = read_capped(path)
+        except OSError:
+            return "unreadable"
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 def approver(policy: ast.Policy, team: str, by: str) -> str:
@@ -96,7 +104,17 @@ def load_approvals(path: Path) -> tuple[list[Approval], list[Diagnostic]]:
                 for error, where, label in schema_errors(doc, approvals_schema())]
     if problems:
         return [], problems
-    return [Approval(**a) for a in doc.data.get("approvals", [])], []
+    records = enumerate(doc.data.get("approvals", []))
+    return [Approval(**a, where=doc.span(("approvals", i, "by"))) for i, a in records], []
+
+
+def is_owner(policy: ast.Policy, team: str, by: str) -> bool:
+    """Whether `by` names a listed owner of `team` (as `approve` requires)."""
+    try:
+        approver(policy, team, by)
+    except ValueError:
+        return False
+    return True
 
 
 def status(policy: ast.Policy, approvals: list[Approval], samples: str) -> tuple[str, list[str], list[str]]:
@@ -104,7 +122,7 @@ def status(policy: ast.Policy, approvals: list[Approval], samples: str) -> tuple
     teams still to approve)."""
     current = fingerprint(policy)
     approved = [t for t in policy.teams if any(a.team == t and a.fingerprint == current and a.samples == samples
-                                               for a in approvals)]
+                                               and is_owner(policy, t, a.by) for a in approvals)]
     missing = [t for t in policy.teams if t not in approved]
     state = "agreed" if not missing else ("partly approved" if approved else "draft")
     return state, approved, missing
@@ -132,11 +150,22 @@ def approve(policy_file: str | Path, policy: ast.Policy, team: str, by: str,
     return path, record
 
 
+def not_by_owners(policy: ast.Policy, approvals: list[Approval], file: str) -> list[Diagnostic]:
+    """A `bad-approvals` error for each approval of the current content whose `by` is not a listed owner
+    of its team (an approvals file edited by hand); older approvals may name people no longer owners."""
+    current = fingerprint(policy)
+    return [Diagnostic("bad-approvals", f"{a.by} is not a listed owner of team {a.team} in {policy.id}, so cannot "
+                       "approve it", file, a.where, hint="approvals are written by `leadpolicy approve`, which "
+                       "takes only a listed owner of the team; do not edit them by hand")
+            for a in approvals if a.fingerprint == current and not is_owner(policy, a.team, a.by)]
+
+
 def approval_diagnostics(policy_file: str, policy: ast.Policy, required: bool) -> tuple[str, list[Diagnostic]]:
     """The approval status, and diagnostics: a broken approvals file always; missing approvals when
     `required`; an effective date that passed without agreement, as a warning."""
     path = approvals_path(policy_file)
     approvals, diags = load_approvals(path)
+    diags += not_by_owners(policy, approvals, str(path))
     state, _, missing = status(policy, approvals, samples_fingerprint(policy_file))
     if required and missing and not diags:
         owners = {o.team: o.person for o in policy.owners}

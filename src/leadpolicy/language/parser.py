@@ -67,7 +67,7 @@ class _Refused(OSError):
         self.hint = hint
 
 
-def _read_capped(path: Path) -> bytes:
+def read_capped(path: Path) -> bytes:
     """The bytes of a regular file of at most MAX_SOURCE_BYTES. Opened without blocking (a FIFO would
     wait for a writer) and checked on the open file, so what is checked is what is read."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -89,7 +89,7 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
     diagnostic; a file that is not a regular file, or is over MAX_SOURCE_BYTES, is refused unread."""
     name = str(path)
     try:
-        raw = _read_capped(Path(path))
+        raw = read_capped(Path(path))
     except FileNotFoundError:
         return None, [Diagnostic("unreadable-file", "no such file", name)]
     except IsADirectoryError:
