@@ -729,3 +729,14 @@ def test_a_refused_default_output_is_named_as_a_default_not_by_a_flag_never_give
                  "--events-rejects", "er.csv"]) == 2
     err = capsys.readouterr().err
     assert "the default output" in err and "-o" not in err, err
+
+
+def test_ci_sarif_never_replaces_the_backtest_data(folder, capsys):
+    (folder / "data").mkdir()
+    shutil.copy(folder / "leads.csv", folder / "data" / "leads.csv")
+    shutil.copy(folder / "events.csv", folder / "data" / "events.csv")
+    before = snapshot(folder / "data")
+    for name in ("leads.csv", "events.csv"):
+        assert main([*CI, "--backtest", "data", "--backtest-as-of", AS_OF, "--sarif", f"data/{name}"]) == 2
+        assert "would be the same file as" in capsys.readouterr().err
+    assert snapshot(folder / "data") == before

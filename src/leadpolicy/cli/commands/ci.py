@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.governance.ci import fmt_diagnostics, github_annotations, sarif
     from leadpolicy.outputs import write_text
 
-    if outputs_refused("ci", {"the SARIF log (--sarif)": args.sarif}, repository_files(args.paths)):
+    if outputs_refused("ci", {"the SARIF log (--sarif)": args.sarif}, {**repository_files(args.paths),
+                                                                       **_backtest_files(args.backtest)}):
         return EXIT_USAGE
     extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
     check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
@@ -65,6 +66,20 @@ def run(args: argparse.Namespace) -> int:
         if backtested != 0:
             return backtested
     return status
+
+
+def _backtest_files(folder: str | None) -> dict[str, Path]:
+    """The data files --backtest reads (none when it finds none: the backtest then says why)."""
+    from leadpolicy.measure.backtest import data_files
+    from leadpolicy.measure.feedback import FeedbackError
+
+    if folder is None:
+        return {}
+    try:
+        leads, events = data_files(Path(folder))
+    except FeedbackError:
+        return {}
+    return {"the backtest's leads (--backtest)": leads, "the backtest's events (--backtest)": events}
 
 
 def _backtests(args: argparse.Namespace) -> int:
