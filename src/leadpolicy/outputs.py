@@ -3,11 +3,14 @@
 Every command names its inputs and outputs to `check_outputs` before it starts, so a bad output
 path is bad usage (exit 2) and nothing has been written yet. An output is refused when it is one
 of the inputs or another output (by resolved path or by inode, so symbolic and hard links are
-caught), a folder, a socket or block device, a file in a folder that does not exist, or a file in
-a folder where no file can be created. A regular file (or a new one) is written under a temporary
-name beside it and renamed over it only when the whole content is written; a character device
-(/dev/null, a terminal) or a FIFO is written in place, never replaced. Writing through a symbolic
-link writes the file it points to.
+caught), a folder, a socket or block device, a file in a folder that does not exist, a file in
+a folder where no file can be created, or a name that is not UTF-8. A regular file (or a new one)
+is written into a private folder made beside it (random name, mode 700: no planted link can
+redirect the write) and renamed over it only when the whole content is written, keeping the
+replaced file's mode (and owner, as root); a character device (/dev/null, a terminal) or a FIFO
+is written in place, never replaced. Writing through a symbolic link writes the file it points
+to, except in a tree leadpolicy generates (a site: `check_tree`), where the link is replaced.
+A write that fails on the way for want of space is `WriteFailed`, a problem of the run (exit 1).
 
 A rejects file named by no flag goes beside a file of the run (the output, else the data), never
 into a folder of policies: such folders are shared (in git), and rejected rows hold lead data.
