@@ -115,11 +115,12 @@ class Decider:
         started = time.perf_counter()
         problem = bodies.refused(item)
         status, out = (400, {"error": problem}) if problem else self.decide(loaded, item)
+        took = time.perf_counter() - started
         encoded = _encode(out if status == 200 or number is None else {"item": number, **out})
         if status == 200:
-            self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
             if self.log is not None:
-                self._write_log(loaded, item["lead"], out, time.perf_counter() - started)
+                self._write_log(loaded, item["lead"], out, took)
+            self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
         return status, encoded
 
     def decide(self, loaded: Loaded, item: Any) -> tuple[int, dict[str, Any]]:
