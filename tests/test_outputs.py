@@ -740,3 +740,13 @@ def test_ci_sarif_never_replaces_the_backtest_data(folder, capsys):
         assert main([*CI, "--backtest", "data", "--backtest-as-of", AS_OF, "--sarif", f"data/{name}"]) == 2
         assert "would be the same file as" in capsys.readouterr().err
     assert snapshot(folder / "data") == before
+
+
+def test_diff_reads_a_leads_file_named_like_a_pattern_as_named(folder, capsys):
+    (folder / "d").mkdir()
+    header = ["id", "email", "employees", "industry", "source"]
+    write_csv(folder / "d" / "a.csv", header, [LEADS[0]])
+    write_csv(folder / "d" / "b.csv", header, [LEADS[1]])
+    write_csv(folder / "d" / "[ab].csv", header, [LEADS[0], LEADS[1], ("9", "z@bigsoft.io", 15, "retail", "organic")])
+    assert main(["diff", "p.policy", "new.policy", "--leads", "d/[ab].csv", "--format", "json", "--now", NOW]) == 0
+    assert json.loads(capsys.readouterr().out)["impact"]["leads"] == 3

@@ -312,8 +312,10 @@ def read_leads(path: Path) -> list[dict]:
     fmt = file_format(path)
     if fmt == "jsonl":  # a key given twice is refused, as `score` refuses it
         return [read_json(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    from leadpolicy.warehouse.staging import plain_file
+
     con = duckdb.connect()
     reader = "read_csv(?, all_varchar = true, header = true)" if fmt == "csv" else "read_parquet(?)"
-    cursor = con.execute(f"SELECT * FROM {reader}", [str(path)])
+    cursor = con.execute(f"SELECT * FROM {reader}", [str(plain_file(con, path))])  # d/[ab].csv: that file
     names = [c[0] for c in cursor.description]
     return [dict(zip(names, (None if v is None else str(v) for v in row))) for row in cursor.fetchall()]

@@ -160,7 +160,7 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
 
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
-    source = _plain_file(con, path, table)
+    source = plain_file(con, path, table)
     try:
         if fmt == "csv":
             return _stage_csv(con, source, table)
@@ -176,7 +176,7 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
 GLOB_MARKS = frozenset("*?[")  # what DuckDB would expand in a file name, reading other files
 
 
-def _plain_file(con, path: Path, table: str) -> Path:
+def plain_file(con, path: Path, table: str = "input") -> Path:
     """The file as DuckDB and Python read it more than once: `path` itself when it is a regular file its
     name being no pattern; else, in the staging folder (which lives as long as the database), a copy of
     what a pipe or device gives (read once: /dev/stdin, <(...)) or a link to a file named like a pattern
