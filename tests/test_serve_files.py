@@ -370,3 +370,22 @@ def test_a_deleted_files_series_are_dropped_and_a_duplicate_id_is_broken_but_no_
         assert _version(server) == "2.1.0"
     finally:
         server.stop()
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_never_breaks_the_listing_or_metrics(tmp_path):
+    import os
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    with open(os.path.join(os.fsencode(folder), b"bad\xff\n.policy"), "w") as broken:
+        broken.write("policy {\n")
+    server = Server(folder)
+    try:
+        assert _eventually(lambda: server.call("GET", "/v1/policies", token=None)[0] == 200, 3.0)
+        [entry] = _listing(server)["not_loaded"]
+        assert entry["source"] == "bad\\udcff\\n.policy" and all("\\udcff" in line for line in entry["error"][:1])
+        status, metrics = server.call("GET", "/metrics")
+        assert status == 200 and 'leadpolicy_policy_broken{source="bad\\\\udcff\\\\n.policy"} 1.0' in str(metrics)
+        assert "Traceback" not in server.log.read_text() and "reload failed" not in server.log.read_text()
+    finally:
+        server.stop()

@@ -186,12 +186,12 @@ def create_app(settings: Settings) -> Starlette:
         return {"id": loaded.policy.id, "version": loaded.policy.version, "fingerprint": loaded.policy.fingerprint,
                 "title": loaded.policy.title, "approval": loaded.approval, "loaded_at": loaded.loaded_at.isoformat(),
                 "source": registry.shown(loaded.source), "reloads": entry.reloads if entry else 0,
-                "last_error": entry.error if entry and entry.error else None,
+                "last_error": [escaped(line) for line in entry.error] if entry and entry.error else None,
                 "failed_at": entry.failed_at.isoformat() if entry and entry.failed_at else None}
 
     @endpoint("policies")
     async def policies(request: Request) -> Response:
-        broken = [{"source": registry.shown(entry.source), "error": entry.problems,
+        broken = [{"source": registry.shown(entry.source), "error": [escaped(line) for line in entry.problems],
                    "failed_at": entry.failed_at.isoformat() if entry.failed_at else None}
                   for entry in registry.not_serving()]
         return JSONResponse({"policies": [describe(v) for _, v in sorted(registry.by_id.items())],

@@ -103,11 +103,12 @@ class Registry:
     def shown(self, path: Path) -> str:
         """A served file as the service names it to its clients (listings, metrics' labels): its path
         under the served folder it was found in, or the name of a file named on the command line;
-        never the absolute path, which tells the machine's layout."""
+        never the absolute path, which tells the machine's layout. Escaped (`escaped`): a name that is
+        not UTF-8 holds lone surrogates, which no JSON answer or metrics page could encode."""
         for root in self.folders:
             if path.is_relative_to(root):
-                return path.relative_to(root).as_posix()
-        return path.name
+                return escaped(path.relative_to(root).as_posix())
+        return escaped(path.name)
 
     def files(self) -> list[Path]:
         """The files served, as found (links not followed): the files named, and every policy and
