@@ -194,6 +194,9 @@ def test_the_openapi_document_validates_and_names_every_lead_schema(served):
     assert status == 200 and isinstance(document, dict)
     validate(document)
     assert {"Lead.inbound-b2b", "Lead.inbound-activity"} <= set(document["components"]["schemas"])
+    for endpoint in ("decide", "decide-batch"):  # every answer the service gives is documented
+        responses = document["paths"][f"/v1/policies/{{policy_id}}/{endpoint}"]["post"]["responses"]
+        assert {"200", "400", "401", "404", "408", "413", "503"} <= set(responses), responses
 
 
 def test_hot_reload_swaps_a_good_edit_and_keeps_serving_through_a_broken_one(tmp_path):

@@ -19,11 +19,14 @@ def _ref(name: str) -> dict[str, str]:
 
 
 ERRORS = {
-    "400": _json(_ref("Error"), "a body that is not a request, or a lead that does not fit (see fields)"),
+    "400": _json(_ref("Error"), "a body that is not a request (not JSON, not Unicode text, nested more than "
+                                "100 levels deep), or a lead that does not fit (see fields)"),
     "401": _json(_ref("Error"), "no or a wrong bearer token"),
     "404": _json(_ref("Error"), "no such policy is served"),
     "408": _json(_ref("Error"), "the body did not arrive within the read timeout"),
     "413": _json(_ref("Error"), "the body is over the size limit, or a batch over the item limit"),
+    "503": _json(_ref("Error"), "the service is shutting down: the request was still running when the "
+                                "shutdown grace period ended"),
 }
 
 
