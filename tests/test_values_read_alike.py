@@ -45,6 +45,13 @@ TIMESTAMPS = [
     ("1899-12-31T23:59:59Z", None),
     ("9900-01-01T00:00:00Z", None),
     ("9999-12-31T23:59:59", None),
+    (" 2026-11-02T10:00:00Z\t", "2026-11-02T10:00:00+00:00"),  # ASCII blanks around a value are not part of it
+    ("\u00a02026-11-02T10:00:00Z", None),  # other Unicode spaces are part of the text (Python's strip() drops them)
+    ("\u20032026-11-02T10:00:00Z", None),
+    ("\u30002026-11-02T10:00:00Z", None),
+    ("\x0b2026-11-02T10:00:00Z", None),
+    ("2026-11-02T10:00:00Z\u2028", None),
+    ("2026-11-02T10:00:00Z\u0085", None),
 ]
 
 
@@ -249,3 +256,13 @@ def test_the_api_refuses_a_now_outside_the_years_as_a_string_now_is_refused(now,
         policy.evaluate(lead, now=now)
     with pytest.raises(ValueError, match="outside the supported years"):
         list(policy.evaluate_many([lead], now=now))
+
+
+@pytest.mark.parametrize("text, read", TIMESTAMPS, ids=[t for t, _ in TIMESTAMPS])
+def test_an_api_event_time_is_read_as_a_lead_timestamp_is(text, read):
+    events = [{"event": "email_click", "at": text}]
+    if read is None:
+        with pytest.raises(leadpolicy.LeadError, match="events/1/at"):
+            ACTIVITY.evaluate({"email": "a@b.com"}, NOW, events=events)
+    else:
+        ACTIVITY.evaluate({"email": "a@b.com"}, NOW, events=events)

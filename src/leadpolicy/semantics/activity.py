@@ -70,7 +70,7 @@ class EventReader:
             value = value.isoformat()
         if value is None or (isinstance(value, str) and not value.strip(BLANK)):
             return "missing"
-        if not isinstance(value, str) or not self._shape.match(value.strip()):
+        if not isinstance(value, str) or not self._shape.match(value.strip(BLANK)):
             return f"not a timestamp: {str(value)[:40]!r}"
         try:
             return read_instant(value, self.tz)

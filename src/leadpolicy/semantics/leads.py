@@ -41,6 +41,10 @@ TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
     r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$"
 )
+# A JSON text of a date or timestamp may have BLANK around it, as a CSV cell may ("surrounding blanks aside")
+BLANKS = r"[ \t\n\r\f]*"
+SCHEMA_DATE_PATTERN = f"^{BLANKS}(?:{DATE_PATTERN[1:-1]}){BLANKS}$"
+SCHEMA_TIMESTAMP_PATTERN = f"^{BLANKS}(?:{TIMESTAMP_PATTERN[1:-1]}){BLANKS}$"
 FIRST_YEAR, LAST_YEAR = 1900, 9899  # the supported range of dates and timestamps, as written
 YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
 NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
@@ -72,9 +76,9 @@ def field_schema(f: ast.LeadField) -> dict[str, Any]:
     elif kind == YESNO:
         schema = {"type": "boolean"}
     elif kind == DATE:
-        schema = {"type": "string", "pattern": DATE_PATTERN, "format": "date"}
+        schema = {"type": "string", "pattern": SCHEMA_DATE_PATTERN, "format": "date"}
     elif kind == TIMESTAMP:
-        schema = {"type": "string", "pattern": TIMESTAMP_PATTERN}
+        schema = {"type": "string", "pattern": SCHEMA_TIMESTAMP_PATTERN}
     else:
         schema = {"enum": list(f.type.choices) + ([None, ""] if nullable else [])}
         nullable = False
@@ -197,7 +201,11 @@ def _check_written_year(text: str) -> None:
 
 
 def read_date(text: str) -> dt.date:
-    """A `YYYY-MM-DD` date in the supported years. Raises ValueError (OutOfRange outside them)."""
+    """A `YYYY-MM-DD` date in the supported years, BLANK around it aside. Raises ValueError (OutOfRange
+    outside them)."""
+    text = text.strip(BLANK)
+    if not re.fullmatch(DATE_PATTERN[1:-1], text):
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
     _check_written_year(text)
     return dt.date.fromisoformat(text)
 
@@ -210,8 +218,10 @@ USUAL_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0
 
 def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
     """A timestamp of TIMESTAMP_PATTERN in the supported years, with its offset as written; without
-    one it is read in `tz`. Raises ValueError (OutOfRange for a well-formed one outside the years)."""
-    text = text.strip()
+    one it is read in `tz`. Raises ValueError (OutOfRange for a well-formed one outside the years).
+    Only BLANK around it is dropped: Python's bare strip() would drop NBSP and U+2028 too, which no SQL
+    engine does."""
+    text = text.strip(BLANK)
     if not (USUAL_SHAPE.fullmatch(text) or _TIMESTAMP_SHAPE.match(text)):
         raise ValueError(f"{text!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
     _check_written_year(text)
@@ -282,9 +292,9 @@ def _describe_error(error) -> FieldError:
         message = f"{instance!r} is not one of: {', '.join(choices)}"
         return FieldError(field, message + (f" ({hint})" if hint else ""))
     if keyword == "pattern":
-        if error.validator_value == DATE_PATTERN:
+        if error.validator_value == SCHEMA_DATE_PATTERN:
             return FieldError(field, f"{instance!r} is not a date (YYYY-MM-DD)")
-        if error.validator_value == TIMESTAMP_PATTERN:
+        if error.validator_value == SCHEMA_TIMESTAMP_PATTERN:
             return FieldError(field, f"{instance!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
         return FieldError(field, "is required but empty")
     return FieldError(field, error.message)

@@ -163,14 +163,14 @@ class EventReader:
         if lead is None or not str(lead).strip(BLANK):
             self.reject(row, "lead", "missing lead id", values)
             return None
-        if event is None or not event.strip():
+        if event is None or not event.strip(BLANK):
             self.reject(row, "event", "missing event name", values)
             return None
         if event not in self.known:
             hint = did_you_mean(event, self.known)
             self.reject(row, "event", f"unknown event {event!r}" + (f" ({hint})" if hint else ""), values)
             return None
-        if at is None or not at.strip():
+        if at is None or not at.strip(BLANK):
             self.reject(row, "at", "missing timestamp", values)
             return None
         try:
