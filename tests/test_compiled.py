@@ -201,7 +201,7 @@ HOSTILE = '''policy "hostile" version 1.0.0 {
   score s "'''  # noqa
 HOSTILE += '''x\\" ) or __import__('os') #" {
     +10 when note = "'); __import__('os').system('echo pwned'); ('" "reason'); exit(1); ('"
-    +5 when note contains "\\\\x00\\n\\" ''' + "'''" + '''"
+    +5 when note contains "\\\\x00\\t\\" ''' + "'''" + '''"
   }
   stages {
     hot when s >= 10 owner sales

@@ -55,7 +55,7 @@ def test_parentheses_are_kept_only_where_needed():
 # ---------------------------------------------------------------- generated policies
 
 NAMES = st.sampled_from(["employees", "email", "vip", "plan", "seen", "fit", "x_1"])
-TEXT = st.text(alphabet=string.ascii_letters + string.digits + ' "\\#@.-_\n\té', max_size=12)
+TEXT = st.text(alphabet=string.ascii_letters + string.digits + ' "\\#@.-_\té', max_size=12)  # no line break in a text
 NUMBERS = st.decimals(min_value=-10_000, max_value=10_000, places=2, allow_nan=False, allow_infinity=False)
 
 

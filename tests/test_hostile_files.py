@@ -168,8 +168,10 @@ def _sparse(path, size: int = BIG):
 
 def _leadpolicy(tmp_path, *argv: str) -> subprocess.CompletedProcess:
     """The CLI in a child process, so a read that would block (a FIFO) cannot hang the tests."""
-    return subprocess.run([sys.executable, "-m", "leadpolicy", *argv], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-m", "leadpolicy", *argv], cwd=tmp_path, capture_output=True, timeout=60)
+    # decoded as written: text mode would turn a "\r" into "\n"
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode("utf-8", "replace"),
+                                       done.stderr.decode("utf-8", "replace"))
 
 
 @pytest.mark.parametrize("read, code, name", [(load_samples, "bad-samples", "x.samples.yaml"),
@@ -279,3 +281,30 @@ def test_a_samples_file_that_is_a_fifo_is_refused_by_check_without_waiting_on_it
     result = _leadpolicy(tmp_path, "check", "p.policy")
     out = result.stdout + result.stderr
     assert result.returncode == 1 and "p.samples.yaml: bad-samples: not a regular file" in out, out
+
+
+# ---------------------------------------------------------------- control characters never reach a terminal
+
+def test_check_refuses_control_characters_in_policy_texts_and_shows_none(tmp_path):
+    from .conftest import FIXTURES
+
+    shutil.copy(FIXTURES / "diagnostics" / "control-character.policy", tmp_path / "p.policy")
+    result = _leadpolicy(tmp_path, "check", "p.policy", "--allow-untested")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1 and out.count(": control-character: ") == 3, out
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), out
+
+
+def test_a_samples_case_name_with_control_characters_is_shown_escaped(tmp_path):
+    for suffix in (".policy", ".samples.yaml"):
+        shutil.copy(POLICIES / f"inbound-b2b{suffix}", tmp_path / f"p{suffix}")
+    text = (tmp_path / "p.samples.yaml").read_text().replace("inbound-b2b.policy", "p.policy")
+    text = text.replace("stage: sql, route: enterprise-ae}", "stage: nurture, route: enterprise-ae}", 1)
+    name = re.search(r"- name: (.*)", text).group(1)
+    text = text.replace(f"- name: {name}", '- name: "x\\e[2J\\e]0;PWNED\\a\\rstays in nurture"', 1)
+    (tmp_path / "p.samples.yaml").write_text(text)
+    for command in ("test", "check"):
+        result = _leadpolicy(tmp_path, command, "p.samples.yaml" if command == "test" else "p.policy")
+        out = result.stdout + result.stderr
+        assert result.returncode == 1 and "PWNED" in out, out
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), (command, out)

@@ -23,16 +23,20 @@ def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
 
 
 def print_case_failures(run) -> None:
+    """Each case that did not pass, its failures and why; texts from the samples file (names, values) may
+    hold control characters, shown as U+FFFD so none acts in the terminal."""
+    from leadpolicy.language.diagnostics import printable
+
     for case in run.cases:
         if case.passed:
             continue
-        print(f"{case.file}:{case.line}: {case.status.upper()}: {case.name}")
+        print(f"{case.file}:{case.line}: {case.status.upper()}: {printable(str(case.name))}")
         for failure in case.failures:
-            print(f"    {failure}")
+            print(f"    {printable(failure)}")
         if case.explanation:
             print("    because:")
             for line in case.explanation:
-                print(f"      {line}")
+                print(f"      {printable(line)}")
 
 
 def print_coverage(run) -> None:

@@ -18,9 +18,12 @@ WARNING = "warning"
 # and a test keeps the two in step.
 CODES: dict[str, tuple[str, str]] = {
     # code: (severity, what it means)
-    "unreadable-file": (ERROR, "The path does not exist, or the file is binary or not UTF-8."),
+    "unreadable-file": (ERROR, "The path does not exist, or the file is binary or not UTF-8, not a regular file "
+                               "(a device, a pipe), or larger than 10 MiB."),
     "empty-file": (ERROR, "The policy file holds no policy."),
     "syntax-error": (ERROR, "The text does not follow the grammar of the language."),
+    "control-character": (ERROR, "A text or comment holds a control character (`\\n`, `\\r`, escape, bell, ...); "
+                                 "only the tab is allowed."),
     "too-deep": (ERROR, "A condition is nested more deeply than the language allows (100 levels)."),
     "bad-version": (ERROR, "The policy version is not MAJOR.MINOR.PATCH semver."),
     "bad-id": (ERROR, "The policy id is not a slug (lowercase letters, digits, dashes)."),
@@ -47,7 +50,8 @@ CODES: dict[str, tuple[str, str]] = {
                            "or names a missing policy."),
     "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
     "low-coverage": (ERROR, "With --min-coverage: the sample cases cover less of the policy than the floor."),
-    "bad-approvals": (ERROR, "An approvals file is not valid YAML or does not follow the approvals schema."),
+    "bad-approvals": (ERROR, "An approvals file is not valid YAML, does not follow the approvals schema, or "
+                             "holds an approval by someone who is not a listed owner of the team."),
     "not-approved": (ERROR, "With --require-approvals: an owning team has not approved the current content."),
     "version-not-bumped": (ERROR, "With --against: the policy changed but its version did not move enough."),
     "bad-ref": (ERROR, "With --against: the git reference or the file at it cannot be read."),
@@ -127,7 +131,7 @@ def render(diag: Diagnostic, source: str | None) -> str:
     head = f"{prefix}: {diag.code}: "
     if diag.severity == WARNING:
         head += "warning: "
-    out = [head + diag.message]
+    out = [head + printable(diag.message)]
     if source is not None and diag.span.line:
         lines = source_lines(source)
         if 0 < diag.span.line <= len(lines):
@@ -149,7 +153,7 @@ def render(diag: Diagnostic, source: str | None) -> str:
             out.append("    " + text)
             out.append("    " + " " * (col - 1) + "^" * max(width, 1))
     if diag.hint:
-        out.append(f"    hint: {diag.hint}")
+        out.append(f"    hint: {printable(diag.hint)}")
     return "\n".join(out)
 
 

@@ -152,7 +152,29 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
             return ParseResult(file, text, None, [Diagnostic("syntax-error", str(error), file, error.span,
                                                              hint=error.hint)], comments)
         raise exc.orig_exc from None
-    return ParseResult(file, text, policy, [], comments)
+    return ParseResult(file, text, policy, _control_characters(tree, comments, file), comments)
+
+
+def _is_control(ch: str) -> bool:
+    """A character that acts in a terminal or breaks a line (control characters, U+2028/U+2029); not tab."""
+    return ch != "\t" and (ch < " " or "\x7f" <= ch <= "\x9f" or ch in "\u2028\u2029")
+
+
+def _control_characters(tree: Tree, comments: list[Token], file: str) -> list[Diagnostic]:
+    """A `control-character` error for each text (as its escapes make it) or comment that holds one: texts
+    reach terminals, pages and files, where an escape sequence or a line break would act."""
+    found = []
+    texts = [(c, unquote(c)) for subtree in tree.iter_subtrees()  # iter_subtrees does not recurse
+             for c in subtree.children if isinstance(c, Token) and c.type == "STRING"]
+    for token, value in [*texts, *((c, str(c)) for c in comments)]:
+        bad = next((ch for ch in value if _is_control(ch)), None)
+        if bad is not None:
+            what = "comment" if token.type == "COMMENT" else "text"
+            span = ast.Span(token.line, token.column, token.line, token.column + len(str(token).split("\n")[0]))
+            found.append(Diagnostic("control-character", f"a {what} holds the control character U+{ord(bad):04X}",
+                                    file, span, hint="remove it: a text or comment is one line of visible "
+                                    "characters (a tab, written \\t, is allowed)"))
+    return sorted(found, key=Diagnostic.sort_key)
 
 
 _OPTION_AS_FIELD = re.compile(r"^(\s*)(required|default)\s+(text|number|yes/no|date|timestamp|one\s+of)\b")
