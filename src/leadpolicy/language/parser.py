@@ -170,7 +170,8 @@ def _control_characters(tree: Tree, comments: list[Token], file: str) -> list[Di
         bad = next((ch for ch in value if _is_control(ch)), None)
         if bad is not None:
             what = "comment" if token.type == "COMMENT" else "text"
-            span = ast.Span(token.line, token.column, token.line, token.column + len(str(token).split("\n")[0]))
+            line, column = token.line or 1, token.column or 1
+            span = ast.Span(line, column, line, column + len(str(token)))
             found.append(Diagnostic("control-character", f"a {what} holds the control character U+{ord(bad):04X}",
                                     file, span, hint="remove it: a text or comment is one line of visible "
                                     "characters (a tab, written \\t, is allowed)"))
