@@ -52,6 +52,8 @@ TIMESTAMPS = [
     ("\x0b2026-11-02T10:00:00Z", None),
     ("2026-11-02T10:00:00Z\u2028", None),
     ("2026-11-02T10:00:00Z\u0085", None),
+    ("infinity", None),  # how DuckDB and PostgreSQL write an infinite timestamp: no year, so out of range
+    ("-infinity", None),
 ]
 
 
@@ -186,13 +188,13 @@ def test_typed_parquet_timestamps_outside_the_years_are_rejected_by_their_utc_da
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('L1', TIMESTAMPTZ '2026-11-02 10:00:00+00'), "
                 "('L2', TIMESTAMPTZ '0001-01-01 00:00:00+00'), ('L3', TIMESTAMPTZ '9999-12-31 23:59:59+00'), "
-                "('L4', TIMESTAMPTZ '1899-12-31 23:59:59+00')) AS v(id, last_activity)")
+                "('L4', TIMESTAMPTZ '1899-12-31 23:59:59+00'), ('L5', TIMESTAMPTZ 'infinity'), "
+                "('L6', TIMESTAMPTZ '-infinity')) AS v(id, last_activity)")
     con.execute("ALTER TABLE t ADD COLUMN email VARCHAR DEFAULT 'a@b.com'")
     con.execute(f"COPY t TO '{tmp_path / 'leads.parquet'}' (FORMAT parquet)")
     result, out, _ = run(B2B, tmp_path / "leads.parquet", tmp_path / "scored.csv", NOW, engine)
-    assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, "last_activity"), (3, "last_activity"),
-                                                                      (4, "last_activity")]
-    assert "1900 to 9899" in result.rejects[0]["problem"]
+    assert sorted((r["row"], r["field"]) for r in result.rejects) == [(row, "last_activity") for row in range(2, 7)]
+    assert all("outside the supported years 1900 to 9899" in r["problem"] for r in result.rejects), result.rejects
     assert [r["id"] for r in read_csv(out)] == ["L1"]
 
 
@@ -266,3 +268,57 @@ def test_an_api_event_time_is_read_as_a_lead_timestamp_is(text, read):
             ACTIVITY.evaluate({"email": "a@b.com"}, NOW, events=events)
     else:
         ACTIVITY.evaluate({"email": "a@b.com"}, NOW, events=events)
+
+
+def _typed_events_parquet(path, times: list[str]) -> None:
+    """Events of lead L1 in a typed TIMESTAMPTZ column, one per DuckDB literal of `times`."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = ", ".join(f"('L1', 'email_click', TIMESTAMPTZ '{t}', NULL)" for t in times)
+    con.execute(f'COPY (SELECT * FROM (VALUES {rows}) AS v("lead", "event", "at", "reason")) '
+                f"TO '{path}' (FORMAT parquet)")
+
+
+INFINITE = ["2026-11-10 10:00:00+00", "infinity", "-infinity"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_parquet_event_times_of_infinity_are_rejected_by_score_events(tmp_path, engine):
+    _typed_events_parquet(tmp_path / "events.parquet", INFINITE)
+    write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "a@b.com"]])
+    result, _, _ = run(ACTIVITY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
+                       events=EventInput(tmp_path / "events.parquet", "id"))
+    events = result.events
+    assert events is not None
+    assert sorted((r["row"], r["field"]) for r in events.rejects) == [(2, "at"), (3, "at")]
+    assert all("outside the supported years" in r["problem"] for r in events.rejects), events.rejects
+    assert (events.read, events.used, events.rejected) == (3, 1, 2)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_parquet_event_times_of_infinity_are_rejected_by_sla(tmp_path, engine, capsys):
+    _typed_events_parquet(tmp_path / "events.parquet", ["2026-11-02 10:00:00+00", "infinity", "-infinity"])
+    rejects = tmp_path / "rejects.csv"
+    code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.parquet"), "--now",
+                 NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only", "--rejects", str(rejects)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out)["rows"] == {"read": 3, "used": 1, "rejected": 2}
+    found = read_csv(rejects)
+    assert [(r["row"], r["field"]) for r in found] == [("2", "at"), ("3", "at")]
+    assert all("outside the supported years" in r["problem"] for r in found), found
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_parquet_event_times_of_infinity_are_rejected_by_feedback(tmp_path, engine, capsys):
+    _typed_events_parquet(tmp_path / "events.parquet", INFINITE)
+    write_csv(tmp_path / "leads.csv", ["id", "email", "industry"], [["L1", "a@b.com", "software"]])
+    code = main(["feedback", str(POLICIES / "inbound-activity.policy"), "--leads", str(tmp_path / "leads.csv"),
+                 "--events", str(tmp_path / "events.parquet"), "--as-of", "2026-11-01T00:00:00Z",
+                 "--now", NOW.isoformat(), "--by", "industry", "--engine", engine, "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rows = json.loads(captured.out)["rows"]
+    assert (rows["events_read"], rows["events_used"], rows["events_rejected"]) == (3, 1, 2), rows

@@ -18,6 +18,7 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import (
     BLANK,
     FIRST_YEAR,
+    INFINITE_TEXTS,
     LAST_YEAR,
     TIMESTAMP_PATTERN,
     OutOfRange,
@@ -70,7 +71,8 @@ class EventReader:
             value = value.isoformat()
         if value is None or (isinstance(value, str) and not value.strip(BLANK)):
             return "missing"
-        if not isinstance(value, str) or not self._shape.match(value.strip(BLANK)):
+        if not isinstance(value, str) or not (self._shape.match(value.strip(BLANK))
+                                              or value.strip(BLANK) in INFINITE_TEXTS):
             return f"not a timestamp: {str(value)[:40]!r}"
         try:
             return read_instant(value, self.tz)

@@ -192,9 +192,16 @@ def check_year(value: dt.date, written: object) -> None:
         raise OutOfRange(written)
 
 
+# How DuckDB and PostgreSQL write an infinite date or timestamp (a typed Parquet value, an export):
+# no year at all, so outside the supported ones, on every engine.
+INFINITE_TEXTS = ("infinity", "-infinity")
+
+
 def _check_written_year(text: str) -> None:
     """The year as written (its first four digits), checked before the text is read: so year 0000,
     which Python cannot read and SQL engines can, is out of range everywhere, not malformed here."""
+    if text in INFINITE_TEXTS:
+        raise OutOfRange(text)
     year = text[:4]
     if year.isdigit() and len(year) == 4 and not FIRST_YEAR <= int(year) <= LAST_YEAR:
         raise OutOfRange(text)
@@ -204,9 +211,9 @@ def read_date(text: str) -> dt.date:
     """A `YYYY-MM-DD` date in the supported years, BLANK around it aside. Raises ValueError (OutOfRange
     outside them)."""
     text = text.strip(BLANK)
+    _check_written_year(text)
     if not re.fullmatch(DATE_PATTERN[1:-1], text):
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
-    _check_written_year(text)
     return dt.date.fromisoformat(text)
 
 
@@ -222,7 +229,8 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
     Only BLANK around it is dropped: Python's bare strip() would drop NBSP and U+2028 too, which no SQL
     engine does."""
     text = text.strip(BLANK)
-    if not (USUAL_SHAPE.fullmatch(text) or _TIMESTAMP_SHAPE.match(text)):
+    if USUAL_SHAPE.fullmatch(text) is None and _TIMESTAMP_SHAPE.match(text) is None:
+        _check_written_year(text)  # an infinity is out of range, not malformed
         raise ValueError(f"{text!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
     _check_written_year(text)
     value = dt.datetime.fromisoformat(text)
@@ -292,6 +300,9 @@ def _describe_error(error) -> FieldError:
         message = f"{instance!r} is not one of: {', '.join(choices)}"
         return FieldError(field, message + (f" ({hint})" if hint else ""))
     if keyword == "pattern":
+        if error.validator_value in (SCHEMA_DATE_PATTERN, SCHEMA_TIMESTAMP_PATTERN) and \
+                instance.strip(BLANK) in INFINITE_TEXTS:
+            return FieldError(field, str(OutOfRange(instance)))
         if error.validator_value == SCHEMA_DATE_PATTERN:
             return FieldError(field, f"{instance!r} is not a date (YYYY-MM-DD)")
         if error.validator_value == SCHEMA_TIMESTAMP_PATTERN:

@@ -18,6 +18,7 @@ from leadpolicy.semantics.leads import (
     BLANK,
     DATE_PATTERN,
     FIRST_YEAR,
+    INFINITE_TEXTS,
     LAST_YEAR,
     NUMBER_PATTERN,
     TIMESTAMP_PATTERN,
@@ -122,13 +123,15 @@ def _typed_conversion(i: int, f: IrField, source: exp.Expr) -> dict[str, exp.Exp
 def _typed_out_of_years(kind: str, value: exp.Expr) -> exp.Expr:
     """A typed date, or a timestamp's UTC date, outside the supported years (a typed value has no
     written form, so its UTC date stands for it)."""
+    infinite = exp.not_(exp.func("isfinite", value.copy()))  # its year and epoch are NULL
     if kind == "date":
         year: exp.Expr = exp.func("year", value.copy())
-        return exp.not_(exp.Between(this=year, low=exp.Literal.number(FIRST_YEAR), high=exp.Literal.number(LAST_YEAR)))
+        return exp.or_(infinite, exp.not_(exp.Between(this=year, low=exp.Literal.number(FIRST_YEAR),
+                                                      high=exp.Literal.number(LAST_YEAR))))
     first = dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.timezone.utc)
     after = dt.datetime(LAST_YEAR + 1, 1, 1, tzinfo=dt.timezone.utc)
     micros = exp.func("epoch_us", value.copy())
-    return exp.or_(exp.LT(this=micros, expression=exp.Literal.number(_epoch_us(first))),
+    return exp.or_(infinite, exp.LT(this=micros, expression=exp.Literal.number(_epoch_us(first))),
                    exp.GTE(this=micros.copy(), expression=exp.Literal.number(_epoch_us(after))))
 
 
@@ -203,7 +206,11 @@ def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> 
             if kind == "number":
                 bad = exp.or_(bad, exp.not_(exp.func("isfinite", v.copy())))
         out["final"] = exp.Case().when(b.copy(), exp.Null()).else_(v.copy())
-        error = exp.Case().when(exp.and_(not_blank, bad), exp.Literal.string(kind))
+        error = exp.Case()
+        if kind in ("date", "timestamp"):  # an infinity (as DuckDB and PostgreSQL write it) has no year
+            infinite = exp.In(this=t.copy(), expressions=[exp.Literal.string(x) for x in INFINITE_TEXTS])
+            error = error.when(exp.and_(not_blank.copy(), bad.copy(), infinite), exp.Literal.string("range"))
+        error = error.when(exp.and_(not_blank, bad), exp.Literal.string(kind))
         if kind in ("date", "timestamp"):
             error = error.when(exp.and_(not_blank.copy(), _written_out_of_years(t)), exp.Literal.string("range"))
     if f.required:
