@@ -322,3 +322,46 @@ def test_typed_parquet_event_times_of_infinity_are_rejected_by_feedback(tmp_path
     assert code == 0, captured.err
     rows = json.loads(captured.out)["rows"]
     assert (rows["events_read"], rows["events_used"], rows["events_rejected"]) == (3, 1, 2), rows
+
+
+# ---------------------------------------------------------------- one JSON grammar (RFC 8259) for every reader
+
+NOT_RFC_JSON = [
+    '{"id": "T1", "email": "a@b.com", "employees": 500,}',  # a trailing comma
+    '{"id": "T2", "email": "a@b.com", "tags": [1, 2,]}',
+    '{"id": "D2", "email": "a@b.com", "extra": {"x": 1, "x": 2}}',  # a key given twice, nested
+    '{"id": "D3", "email": "a@b.com", "extra": [{"x": 1, "x": 2}]}',
+    '{"id": "N1", "email": "a@b.com", "extra": NaN}',  # not a JSON number
+    '{"id": "N2", "email": "a@b.com", "extra": -Infinity}',
+]
+RFC_JSON = ['{"id": "OK1", "email": "a@b.com", "extra": {"x": 1, "y": [{"x": 2}, {"x": 3}]}, "note": "a,}"}',
+            '{"id": "OK2", "email": "a@b.com", "note": "NaN, Infinity and {nested}, {"}']
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_json_lines_records_that_are_not_rfc_8259_json_are_rejected_by_row(tmp_path, engine):
+    (tmp_path / "leads.jsonl").write_text("\n".join(NOT_RFC_JSON + RFC_JSON) + "\n", "utf-8")
+    result, out, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
+    assert sorted(r["row"] for r in result.rejects) == list(range(1, len(NOT_RFC_JSON) + 1)), result.rejects
+    assert (result.read, result.scored) == (len(NOT_RFC_JSON + RFC_JSON), len(RFC_JSON))
+    assert [json.loads(line)["id"] for line in out.read_text("utf-8").splitlines()] == ["OK1", "OK2"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_event_records_that_are_not_rfc_8259_json_are_rejected_by_sla(tmp_path, engine, capsys):
+    lines = ['{"lead": "L1", "event": "became_mql", "at": "2026-11-02T10:00:00Z",}',
+             '{"lead": "L1", "event": "became_mql", "at": "2026-11-02T11:00:00Z", "x": {"a": 1, "a": 2}}',
+             '{"lead": "L1", "event": "became_mql", "at": "2026-11-02T12:00:00Z", "x": {"a": 1}}']
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.jsonl"), "--now",
+                 NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only", "--rejects", str(rejects)])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 3, "used": 1, "rejected": 2}
+    assert [r["row"] for r in read_csv(rejects)] == ["1", "2"]
+
+
+@pytest.mark.parametrize("line", NOT_RFC_JSON)
+def test_explain_refuses_the_records_json_lines_reject(line, capsys):
+    code = main(["explain", str(POLICIES / "inbound-b2b.policy"), "--lead", line, "--now", NOW.isoformat()])
+    assert code == 1, capsys.readouterr()

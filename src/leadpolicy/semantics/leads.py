@@ -130,10 +130,15 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+def _not_a_json_number(word: str) -> Any:
+    raise ValueError(f"{word} is not a JSON number (RFC 8259)")
+
+
 def read_json(text: str | bytes) -> Any:
-    """JSON text as Python values, refusing an object with a key given twice (at any depth): readers
-    disagree on which of the two counts (Python keeps the last, DuckDB the first). Raises ValueError."""
-    return json.loads(text, object_pairs_hook=unique_keys)
+    """JSON text (RFC 8259: no trailing comma, no NaN or Infinity) as Python values, refusing an object
+    with a key given twice (at any depth): readers disagree on which of the two counts (Python keeps the
+    last, DuckDB the first). Every reader of JSON Lines refuses what this refuses. Raises ValueError."""
+    return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_not_a_json_number)
 
 
 def twice_given_key(keys: list[str]) -> str | None:
