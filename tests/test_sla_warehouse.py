@@ -165,3 +165,21 @@ def test_compile_sla_usage_and_errors(capsys):
                  "--dialect", "snowflake", "--now", "2026-11-30T12:00:00Z", "--since", "2026-11-01"]) == 0
     text = capsys.readouterr().out
     assert '"CRM"."EVENTS"' in text.split("\n", 3)[3] and "clocks starting on or after 2026-11-01" in text
+
+
+@pytest.mark.parametrize("flag, name", [("--table", "lp_sla_events"), ("--table", "LP_SEGMENTS"),
+                                        ("--events-table", "Lp_Leads"), ("--table", "lp_tiers"),
+                                        ("--events-table", "lp_result")])
+def test_a_table_named_as_a_cte_of_the_sla_query_is_refused(capsys, flag, name):
+    from leadpolicy.cli.main import main
+
+    tables = {"--table": "crm.leads", "--events-table": "crm.events", flag: name}
+    argv = ["compile", str(POLICIES / "inbound-activity.policy"), "--target", "sql", "--sla", "speed_to_lead",
+            "--dialect", "duckdb", "--now", "2026-11-20T12:00:00Z", "--since", "2026-11-15",
+            "--table", tables["--table"], "--events-table", tables["--events-table"]]
+    assert main(argv) in (1, 2)
+    captured = capsys.readouterr()
+    assert not captured.out and flag in captured.err and name in captured.err and "SCHEMA." in captured.err, captured
+    argv[argv.index(name)] = f"crm.{name}"  # with its schema, no CTE can take its place
+    assert main(argv) == 0
+    assert f'"crm"."{name}"' in capsys.readouterr().out

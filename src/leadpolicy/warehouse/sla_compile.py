@@ -26,6 +26,7 @@ from leadpolicy.warehouse.sqlgen import (
     BLANK_CHARS,
     DIALECT_ADAPTERS,
     DIALECTS,
+    BadName,
     check_name,
     epoch_us_sql,
     fold_sql,
@@ -103,6 +104,17 @@ def _prefixed(tree: exp.Expr, prefix: str) -> exp.Expr:
     return tree.transform(rename)
 
 
+def _refuse_captured_tables(query: exp.Query, tables: dict[str, str | None]) -> None:
+    """Raise BadName for a table given without its schema whose name is one of the query's top CTEs (whatever
+    the case: engines fold or compare names without it), which the tables are read beside: the CTE would be
+    read in its place. (CTEs nested inside a CTE are seen only there, where no given table is read.)"""
+    ctes = {cte.alias_or_name.lower() for cte in query.ctes}
+    for flag, name in tables.items():
+        if name is not None and "." not in name and name.lower() in ctes:
+            raise BadName(f"{flag}: {name!r} is also the name of a table the query makes for itself, which would be "
+                          f"read in its place; give it with its schema (SCHEMA.{name})")
+
+
 def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, events_table: str,
                 leads_table: str = "leads", id_column: str = "id", since: dt.date | None = None,
                 order_column: str | None = None) -> str:
@@ -147,6 +159,7 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
         exp.GTE(this=exp.column("start_us"), expression=exp.Literal.number(to_us(first))))
     for cte_name, cte in inputs:
         select = select.with_(cte_name, as_=cte)
+    _refuse_captured_tables(select, {"--events-table": events_table, "--table": leads_table if sla.tiers else None})
     query: exp.Expr = select
     for adapt in DIALECT_ADAPTERS.get(dialect, ()):
         query = query.transform(adapt)
