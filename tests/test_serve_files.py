@@ -313,9 +313,43 @@ def test_a_fifo_as_token_file_or_decision_log_is_bad_usage_at_start_never_a_hang
     folder = tmp_path / "served"
     _served(folder, "inbound-b2b")
     os.mkfifo(tmp_path / "fifo")
-    for flag in ("--token-file", "--decision-log"):
-        code, said = _serve_exits(folder, flag, str(tmp_path / "fifo"))
-        assert code == 2 and flag in said and "not a regular file" in said and "Traceback" not in said, said
+    code, said = _serve_exits(folder, "--token-file", str(tmp_path / "fifo"))
+    assert code == 2 and "--token-file" in said and "not a regular file" in said and "Traceback" not in said, said
+    code, said = _serve_exits(folder, "--decision-log", str(tmp_path / "fifo"))  # nothing reads it
+    assert code == 2 and "--decision-log" in said and "no reader" in said and "Traceback" not in said, said
+
+
+def test_the_decision_log_may_be_a_pipe_with_a_reader_or_a_device_as_a_container_logs_to_stdout(tmp_path):
+    import os
+    import threading
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    os.mkfifo(tmp_path / "fifo")
+    # The reader holds the pipe open for reading and writing, as a container's stdout stays open
+    # while writers come and go (the server opens the log once to check it, then to use it).
+    pipe = os.open(tmp_path / "fifo", os.O_RDWR)
+    received = bytearray()
+
+    def read() -> None:
+        while chunk := os.read(pipe, 65536):
+            received.extend(chunk)
+
+    threading.Thread(target=read, daemon=True).start()
+    server = Server(folder, "--decision-log", str(tmp_path / "fifo"))
+    try:
+        status, _ = server.decide("inbound-b2b", {"lead": {"email": "ana@bigsoft.io", "employees": 1200}})
+        assert status == 200
+        assert _eventually(lambda: received.endswith(b"\n"), 10), received
+        assert json.loads(received.decode("utf-8"))["policy"] == "inbound-b2b"
+    finally:
+        server.stop()
+    device = Server(folder, "--decision-log", "/dev/null")
+    try:
+        assert device.decide("inbound-b2b", {"lead": {"email": "ana@bigsoft.io"}})[0] == 200
+    finally:
+        device.stop()
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
 
 
 def test_a_token_must_be_printable_ascii_as_http_headers_carry_it(tmp_path):

@@ -174,8 +174,6 @@ SERVICE_ROWS: list[Row] = [
          "printable ASCII", {"tok.txt": "s3cr\u00e9t\n"}, in_process=False),
     _row("serve --token-file a device", "serve {policies} --token-file /dev/zero", 2, "not a regular file",
          in_process=False),
-    _row("serve --decision-log a device", "serve {policies} --decision-log /dev/null", 2, "not a regular file",
-         in_process=False),
 ]
 def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""

@@ -44,13 +44,22 @@ class Settings:
 
 
 def open_log(path: Path) -> TextIO:
-    """The decision log, opened to append: a regular file, or a new one. A FIFO, a device or a
-    socket is refused (OSError) before anything is written, and opening never waits for a reader."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY
-                 | getattr(os, "O_CLOEXEC", 0), 0o666)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    """The decision log, opened to append: a regular file (or a new one), a character device
+    (`/dev/stdout` on a terminal, `/dev/null`) or a pipe that something reads (`/dev/stdout` of a
+    container). Opening never waits: a pipe nothing reads and a socket are refused (OSError)
+    before anything is written. Writes to a pipe then wait for its reader, on a decision thread."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY
+                     | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO opened without waiting, with no reader
+            raise OSError(errno.ENXIO, "a pipe with no reader") from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
         os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file")
+        raise OSError(errno.EINVAL, "not a regular file, a device or a pipe")
+    os.set_blocking(fd, True)
     return os.fdopen(fd, "a", encoding="utf-8")
 
 

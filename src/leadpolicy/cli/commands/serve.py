@@ -111,16 +111,11 @@ def _cannot_listen(host: str, port: int) -> str | None:
 
 def _cannot_log(path: str | None) -> str | None:
     """Why the decision log could not be appended to, or None."""
-    import os
-    import stat
-
     from leadpolicy.service.decisions import open_log
 
     if path is None:
         return None
     try:
-        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
-            return f"--decision-log {path}: not a regular file (a FIFO, a device or a socket is refused)"
         with open_log(Path(path)):
             return None
     except OSError as exc:
