@@ -108,6 +108,7 @@ WHOLE_PYPROJECTS = [
     ("tool a list", "tool = [1]\n", "[tool]"),
     ("tool.leadpolicy a number", "[tool]\nleadpolicy = 5\n", "[tool.leadpolicy]"),
     ("a 5,001-digit number elsewhere", "[project]\nn = 1" + "0" * 5000 + "\n", "digits"),
+    ("over 10 MiB", "[tool.leadpolicy]\nstrict = true\n" + "#" * (10 * 1024 * 1024) + "\n", "10 MiB"),
 ]
 
 
@@ -289,10 +290,12 @@ def test_check_refuses_control_characters_in_policy_texts_and_shows_none(tmp_pat
     from .conftest import FIXTURES
 
     shutil.copy(FIXTURES / "diagnostics" / "control-character.policy", tmp_path / "p.policy")
-    result = _leadpolicy(tmp_path, "check", "p.policy", "--allow-untested")
-    out = result.stdout + result.stderr
-    assert result.returncode == 1 and out.count(": control-character: ") == 3, out
-    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), out
+    (tmp_path / "lead.json").write_text('{"email": "a@b.io", "employees": 600}')
+    for argv in (["check", "p.policy", "--allow-untested"], ["explain", "p.policy", "--lead", "lead.json"]):
+        result = _leadpolicy(tmp_path, *argv)
+        out = result.stdout + result.stderr
+        assert result.returncode == 1 and out.count(": control-character: ") == 3, (argv, out)
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), (argv, out)
 
 
 def test_a_samples_case_name_with_control_characters_is_shown_escaped(tmp_path):

@@ -50,8 +50,10 @@ def load_settings(start: Path | None = None) -> Settings:
     path = find_pyproject((start or Path.cwd()).resolve())
     if path is None:
         return Settings()
+    from leadpolicy.language.parser import read_capped
+
     try:
-        text = path.read_text("utf-8")
+        text = read_capped(path).decode("utf-8")  # a regular file of at most 10 MiB, as policies are
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read: {exc}") from None
