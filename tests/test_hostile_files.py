@@ -311,3 +311,13 @@ def test_a_samples_case_name_with_control_characters_is_shown_escaped(tmp_path):
         out = result.stdout + result.stderr
         assert result.returncode == 1 and "PWNED" in out, out
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), (command, out)
+
+
+def test_explain_refuses_a_lead_file_that_is_a_fifo_or_too_big_without_reading_it(tmp_path):
+    shutil.copy(POLICIES / "inbound-b2b.policy", tmp_path / "p.policy")
+    os.mkfifo(tmp_path / "pipe.json")
+    _sparse(tmp_path / "big.json")
+    for name, says in (("pipe.json", "not a regular file"), ("big.json", "10 MiB")):
+        result = _leadpolicy(tmp_path, "explain", "p.policy", "--lead", name)
+        out = result.stdout + result.stderr
+        assert result.returncode == 1 and f"--lead: {name}: " in out and says in out, out

@@ -179,6 +179,7 @@ def load_or_report(path: str):
 
 def read_lead(text: str) -> Any:
     """A lead from JSON text or a JSON/YAML file; every problem is a ValueError naming where."""
+    from leadpolicy.language.parser import read_capped
     from leadpolicy.language.yamldoc import YamlError, read_yaml
     from leadpolicy.semantics.leads import read_json
 
@@ -189,8 +190,10 @@ def read_lead(text: str) -> Any:
         path = Path(text)
         if not path.exists():
             raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
-        content = path.read_text("utf-8")
+        content = read_capped(path).decode("utf-8")  # a regular file of at most 10 MiB, read without waiting
         return read_json(content) if path.suffix == ".json" else read_yaml(content)
+    except OSError as exc:
+        raise ValueError(f"--lead: {text}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"--lead: not valid JSON: {exc}") from None
     except RecursionError:
