@@ -365,3 +365,36 @@ def test_event_records_that_are_not_rfc_8259_json_are_rejected_by_sla(tmp_path, 
 def test_explain_refuses_the_records_json_lines_reject(line, capsys):
     code = main(["explain", str(POLICIES / "inbound-b2b.policy"), "--lead", line, "--now", NOW.isoformat()])
     assert code == 1, capsys.readouterr()
+
+
+# ---------------------------------------------------------------- a JSON value is read by its JSON type
+
+JSON_LEADS = [
+    {"email": "a@b.com", "employees": 12, "last_activity": " 2026-11-02T10:00:00Z ", "demo_requested": True},
+    {"email": "a@b.com", "employees": "12"},
+    {"email": "a@b.com", "employees": " 12 "},
+    {"email": "a@b.com", "employees": "1e3"},
+    {"email": "a@b.com", "employees": "-0"},
+    {"email": "a@b.com", "employees": ""},
+    {"email": "a@b.com", "demo_requested": "yes"},
+    {"email": "a@b.com", "last_activity": 20261102},
+    {"email": "a@b.com", "last_activity": "\t2026-11-02\n"},
+    {"email": 5},
+    {"email": True},
+    {"email": "a@b.com", "job_title": [1, 2]},
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_json_lines_values_are_read_by_their_json_type_as_the_api_reads_them(tmp_path, engine):
+    """score on JSON Lines rejects exactly the leads the one reader (explain, the API) rejects, by the
+    same field and reason."""
+    want = {}
+    for row, lead in enumerate(JSON_LEADS, start=1):
+        for error in B2B._reader.read(lead)[1]:
+            want[row, error.field] = error.message
+    assert {row for row, _ in want} == {2, 3, 4, 5, 7, 8, 10, 11, 12}  # the table says what it tests
+    lines = [json.dumps({"id": f"L{i}", **lead}) for i, lead in enumerate(JSON_LEADS, start=1)]
+    (tmp_path / "leads.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    result, _, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
+    assert {(r["row"], r["field"]): r["problem"] for r in result.rejects} == want

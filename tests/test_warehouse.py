@@ -146,15 +146,16 @@ def test_duckdb_and_python_agree_on_generated_leads(tmp_path_factory, data):
 
 @pytest.mark.parametrize("name", sorted(POLICY_OBJECTS))
 def test_every_sample_lead_scores_the_same_in_duckdb(tmp_path, name):
+    from leadpolicy.semantics.leads import to_json_value
     from leadpolicy.testing.harness import load_samples
 
     policy = POLICY_OBJECTS[name]
     doc, _ = load_samples(POLICIES / f"{name}.samples.yaml")
     cases = [c for c in doc.data["leads"] if "invalid" not in c["expect"]]
     source = tmp_path / "leads.jsonl"
-    source.write_text("".join(json.dumps({k: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                          else ("yes" if v is True else "no" if v is False else v)
-                                          for k, v in c["lead"].items()}) + "\n" for c in cases))
+    # JSON Lines values keep their JSON types, as the API reads them (a number as text would be rejected)
+    source.write_text("".join(json.dumps({k: to_json_value(v) for k, v in c["lead"].items()}) + "\n"
+                              for c in cases))
     result, out, _ = run(policy, source, tmp_path / "out.jsonl", policy._now(doc.data["now"]), "duckdb")
     assert result.rejected == 0
     for case, row in zip(cases, read_output(out)):

@@ -37,11 +37,12 @@ from leadpolicy.semantics.codegen import INVALID
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
     LeadReader,
+    read_json,
     read_text_cell,
 )
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import Conversion, convert_fields, problem
+from leadpolicy.warehouse.conversion import Conversion, convert_fields, json_columns, problem
 from leadpolicy.warehouse.event_files import (
     ACTIVITY_TABLE,
     LEAD_ID,
@@ -260,7 +261,9 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     reader = LeadReader(policy.ir)
     names = output_names(ir)
     wanted = list(plan.field_column.items())
-    select = ", ".join([ROW] + [_q(staging.text_column(i)) for _, i in wanted])
+    json_positions = json_columns(con, "raw")  # JSON Lines: values read by their JSON type, as the API reads them
+    select = ", ".join([ROW] + [_q(staging.original_column(i) if i in json_positions else staging.text_column(i))
+                                for _, i in wanted])
     tmp = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]) / "decisions.jsonl"
     stream = EventStream(con) if ir.activity and lead_key is not None else None
     # With events, leads in the order of their ids, beside their events in the same order (see EventStream).
@@ -271,7 +274,8 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     with open(tmp, "w", encoding="utf-8") as handle:
         for raw_row, next_id in _with_next_id(cursor):
             row, lead_id = int(raw_row[0]), raw_row[-1]
-            lead = {name: read_text_cell(kinds[name], text) for (name, _), text in zip(wanted, raw_row[1:-1])}
+            lead = {name: (None if cell is None else read_json(cell)) if i in json_positions else
+                    read_text_cell(kinds[name], cell) for (name, i), cell in zip(wanted, raw_row[1:-1])}
             _, errors = reader.read(lead)
             if errors:
                 result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]

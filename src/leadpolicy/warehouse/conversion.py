@@ -24,6 +24,7 @@ from leadpolicy.semantics.leads import (
     TIMESTAMP_PATTERN,
     YEARS,
     YES_WORDS,
+    read_json,
 )
 from leadpolicy.warehouse import staging
 
@@ -219,6 +220,35 @@ def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> 
     return out
 
 
+# A JSON value is read by its JSON type, as the one reader (explain, the API) reads it: a JSON string
+# is never a number or yes/no, and a text, date or timestamp is a JSON string.
+JSON_KINDS = {"UBIGINT": "number", "BIGINT": "number", "DOUBLE": "number", "BOOLEAN": "yes/no", "ARRAY": "list",
+              "OBJECT": "object"}
+
+
+def json_columns(con, table: str) -> set[int]:
+    """The input positions whose staged original is JSON (a JSON Lines file's values)."""
+    names = con.execute(f"SELECT column_name FROM (DESCRIBE {_q(table)}) WHERE column_type = 'JSON'").fetchall()
+    prefix = staging.original_column(0)[:-1]
+    return {int(name[len(prefix):]) for (name,) in names if name.startswith(prefix) and name[len(prefix):].isdigit()}
+
+
+def _json_type_error(i: int, f: IrField, original: exp.Expr, error: exp.Expr) -> exp.Expr:
+    """`error`, or first the code of a JSON value of the wrong JSON type for field i."""
+    kind = exp.func("json_type", original.copy())
+    not_blank = exp.not_(_col(f"#b{i}"))
+    if f.type in ("number", "yes/no"):  # the text of a JSON string, which reads as a number in a CSV cell
+        return exp.Case().when(exp.and_(not_blank, exp.EQ(this=kind, expression=exp.Literal.string("VARCHAR"))),
+                               exp.Literal.string(f.type)).else_(error)
+    if f.type in ("text", "date", "timestamp"):
+        case = exp.Case()
+        for json_kind, code in JSON_KINDS.items():
+            is_kind = exp.EQ(this=kind.copy(), expression=exp.Literal.string(json_kind))
+            case = case.when(exp.and_(not_blank.copy(), is_kind), exp.Literal.string(f"json-{code}"))
+        return case.else_(error)
+    return error
+
+
 PROBLEMS = {
     "required": "is required but missing",
     "number": "expected a number, got text {value!r}",
@@ -227,11 +257,16 @@ PROBLEMS = {
     "timestamp": "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
     "not-a-choice": "{value!r} is not one of: {choices}",
     "range": "{value!r} is outside the supported " + YEARS,
+    "json-number": "expected text, got number {json!r}",
+    "json-yes/no": "expected text, got yes/no {json!r}",
+    "json-list": "expected text, got list {json!r}",
+    "json-object": "expected text, got dict {json!r}",
 }
 
 
 def problem(f: IrField, code: str, value: str | None) -> str:
-    text = PROBLEMS[code].format(value=value, choices=", ".join(f.choices))
+    json_value = read_json(value) if code.startswith("json-") and value is not None else None
+    text = PROBLEMS[code].format(value=value, json=json_value, choices=", ".join(f.choices))
     if code == "not-a-choice":
         hint = did_you_mean(str(value), f.choices)
         text += f" ({hint})" if hint else ""
@@ -262,13 +297,16 @@ class Conversion:
 
 def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
                    column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
-                   find_bad: bool = True, enums: bool = False) -> Conversion:
+                   find_bad: bool = True, enums: bool = False, json_types: bool = True) -> Conversion:
     """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`.
     Without `find_bad`, the bad rows are left for the caller to find when it knows there are some.
-    `enums`: `one of` fields read from text hold the ENUM of their choices (see `_conversion`)."""
+    `enums`: `one of` fields read from text hold the ENUM of their choices (see `_conversion`).
+    `json_types`: a JSON Lines value of the wrong JSON type is rejected (see JSON_KINDS); event rows
+    are read by their text (a lead id may be a JSON number)."""
     converted, good = (_q(prefix + name) for name in ("converted", "typed"))
     sources: list[str | None] = []
     parts = []
+    json_positions = json_columns(con, source_table) if json_types and not column_types else set()
     for i, f in enumerate(fields):
         index = field_column.get(f.name)
         typed = index is not None and not f.type.textual and typed_source(f.type, column_types.get(index))
@@ -280,6 +318,8 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
         source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
         parts.append(_typed_conversion(i, f, source) if typed else _integer_text_conversion(i, f, source)
                      if integer_text else _conversion(i, f, source, enums))
+        if index in json_positions:
+            parts[-1]["error"] = _json_type_error(i, f, _col(staging.original_column(index)), parts[-1]["error"])
     sql = lambda e: e.sql("duckdb")  # noqa: E731
     layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
     layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'

@@ -152,7 +152,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
             reason = staging.quoted(keep[-1])
         conversion = convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS}, keep,
                                     staged.column_types, source_table="ev_raw", prefix="ev_", find_bad=False,
-                                    enums=True)
+                                    enums=True, json_types=False)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
     event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
     # Integer ids on both sides are compared as integers: an integer's text is canonical, so two are equal
