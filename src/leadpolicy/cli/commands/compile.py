@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         from leadpolicy.warehouse.sla_compile import compile_sla, since_problem
         from leadpolicy.warehouse.sla_sql import SlaSqlError
+        from leadpolicy.warehouse.sqlgen import BadName
 
         now = parse_now(args.now, loaded.policy.timezone)
         problem = since_problem(policy.ir, now, args.since)
@@ -112,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             text = compile_sla(policy.ir, args.sla, args.dialect, now,
                                args.events_table, args.table, args.id_column, args.since, args.order_column)
+        except BadName as exc:  # a name given on the command line
+            print(f"leadpolicy compile: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         except (SlaSqlError, ValueError) as exc:
             print(f"leadpolicy compile: {exc}", file=sys.stderr)
             return EXIT_PROBLEMS
