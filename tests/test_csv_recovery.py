@@ -104,3 +104,41 @@ def test_a_broken_line_is_shown_as_written(tmp_path):
     path.write_text('lead,event,at\nL1,a,2026-11-02T10:00:00Z\n"L2,b,2026-11-02T10:00:00Z\nL3,c,x\n', "utf-8")
     found = staging.stage(duckdb.connect(), path, "csv")
     assert [(p["row"], p["raw"]) for p in found.problems] == [(2, '"L2,b,2026-11-02T10:00:00Z')]
+
+
+# One CRLF line in a file of LF lines (or the other way round): a CR before LF is part of the line end.
+MIXED_LINE_ENDS = {
+    "csv": ('id,email,employees\nL1,a@b.io,5\r\nL2,b@b.io,6\nL3,c@b.io,7\n', "leads.csv"),
+    "csv, crlf header": ('id,email,employees\r\nL1,a@b.io,5\nL2,"b\r\n@b.io",6\r\nL3,c@b.io,7\n', "leads.csv"),
+    "jsonl": ('{"id": "L1", "email": "a@b.io", "employees": 5}\r\n{"id": "L2", "email": "b@b.io", "employees": 6}\n'
+              '{"id": "L3", "email": "c@b.io", "employees": 7}\n', "leads.jsonl"),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", MIXED_LINE_ENDS)
+def test_a_file_mixing_crlf_and_lf_line_ends_is_read_normally(tmp_path, name, engine):
+    text, file_name = MIXED_LINE_ENDS[name]
+    source = tmp_path / file_name
+    source.write_bytes(text.encode("utf-8"))
+    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    rows = read_csv(out)
+    assert (result.read, result.scored, result.rejected) == (3, 3, 0), result.rejects
+    assert [(r["id"], r["employees"]) for r in rows] == [("L1", "5"), ("L2", "6"), ("L3", "7")]
+    assert rows[1]["email"] == ("b\r\n@b.io" if "header" in name else "b@b.io")  # a quoted line end is kept
+    assert sorted(lead_records(POLICY.ir, source)) == ["L1", "L2", "L3"]
+
+
+def test_an_event_log_mixing_crlf_and_lf_line_ends_is_read_by_sla(tmp_path, capsys):
+    import json
+
+    from leadpolicy.cli.main import main
+
+    (tmp_path / "events.csv").write_bytes(b"lead,event,at\nA,became_mql,2026-11-02T10:00:00Z\r\n"
+                                          b"A,first_touch,2026-11-02T11:00:00Z\nB,became_mql,2026-11-02T10:00:00Z\n")
+    for engine in ENGINES:
+        code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"), "--now",
+                     NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only"])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        assert json.loads(captured.out)["rows"] == {"read": 3, "used": 3, "rejected": 0}

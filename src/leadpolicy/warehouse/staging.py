@@ -208,10 +208,15 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
     # "Email" and "email" to "Email" and "email_1"); they are record 0.
     width = _header_width(path)
     csv_in, errors, line_map = (quoted(f"{table}_{part}") for part in ("csv_in", "reject_errors", "line_map"))
-    con.execute(f"CREATE TABLE {csv_in} AS SELECT row_number() OVER () AS \"#n\", * FROM "
-                f"read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width)}, store_rejects = true, "
-                f"rejects_table = {_text(table + '_reject_errors')}, rejects_scan = {_text(table + '_reject_scans')})",
-                [str(path)])
+    try:
+        con.execute(f"CREATE TABLE {csv_in} AS SELECT row_number() OVER () AS \"#n\", * FROM "
+                    f"read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width)}, store_rejects = true, "
+                    f"rejects_table = {_text(table + '_reject_errors')}, "
+                    f"rejects_scan = {_text(table + '_reject_scans')})", [str(path)])
+    except Exception as exc:
+        if not _mixed_line_ends(exc):
+            raise
+        return _stage_csv_records(con, path, table)  # Python's csv module reads CRLF and LF alike
     bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
                       f"{_text(BROKEN_QUOTE)}) FROM {errors} GROUP BY line ORDER BY line").fetchall()
     if any(broken for *_, broken in bad):
@@ -283,6 +288,14 @@ def _stage_csv_records(con, path: Path, table: str) -> Staged:
     return Staged(_header_names(header), problems, False)
 
 
+def _mixed_line_ends(exc: Exception) -> bool:
+    """Whether DuckDB failed to read a file as its strict mode does with CRLF and LF lines mixed (it takes
+    the first line end it sees for the file's own)."""
+    import duckdb
+
+    return isinstance(exc, duckdb.InvalidInputException) and "state machine reached an invalid state" in str(exc)
+
+
 UNCLOSED_QUOTE = ("a quote opened on this line is not closed where its field ends (the line is rejected and "
                   "reading resumes on the next line)")
 
@@ -341,11 +354,19 @@ def _stage_jsonl(con, path: Path, table: str) -> Staged:
     # long lines are fine up to MAX_LINE.
     lines_in, errors, line_map, lines, checked = (
         quoted(f"{table}_{part}") for part in ("lines_in", "reject_errors", "line_map", "lines", "checked"))
-    con.execute(f"CREATE TABLE {lines_in} AS SELECT row_number() OVER () AS \"#n\", line FROM read_csv(?, "
-                "columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', header = false, "
-                f"auto_detect = false, store_rejects = true, max_line_size = {MAX_LINE}, "
-                f"rejects_table = {_text(table + '_reject_errors')}, rejects_scan = {_text(table + '_reject_scans')})",
-                [str(path)])
+    def read_lines(strict: bool) -> None:
+        con.execute(f"CREATE OR REPLACE TABLE {lines_in} AS SELECT row_number() OVER () AS \"#n\", line FROM "
+                    "read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', "
+                    f"header = false, auto_detect = false, store_rejects = true, max_line_size = {MAX_LINE}, "
+                    f"strict_mode = {str(strict).lower()}, rejects_table = {_text(table + '_reject_errors')}, "
+                    f"rejects_scan = {_text(table + '_reject_scans')})", [str(path)])
+
+    try:
+        read_lines(strict=True)
+    except Exception as exc:
+        if not _mixed_line_ends(exc):
+            raise
+        read_lines(strict=False)  # lines with no quotes and one column: only the line ends are read leniently
     bad = con.execute(f"SELECT line, any_value(error_message) FROM {errors} GROUP BY line ORDER BY line"
                       ).fetchall()
     unreadable = [{"row": int(line), "field": "", "problem": f"unreadable line: {message.splitlines()[0]}",
