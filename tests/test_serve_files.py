@@ -423,3 +423,21 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_never_breaks_the_list
         assert "Traceback" not in server.log.read_text() and "reload failed" not in server.log.read_text()
     finally:
         server.stop()
+
+
+def test_a_served_file_over_the_size_every_reader_allows_is_refused_unread(tmp_path):
+    """A 20 GiB sparse file named like a policy is refused by its size, never read into memory."""
+    import resource
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    with open(folder / "huge.policy", "wb") as handle:
+        handle.truncate(20 * 1024**3)
+    server = Server(folder)
+    try:
+        assert _version(server) == "2.1.0"
+        not_loaded = _listing(server)["not_loaded"]
+        assert [n["source"] for n in not_loaded] == ["huge.policy"] and "larger than 10 MiB" in " ".join(not_loaded[0]["error"]), not_loaded
+    finally:
+        server.stop()
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2 * 1024 * 1024  # KiB: never 20 GiB

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from leadpolicy.api import Policy, PolicyError, load
+from leadpolicy.language.parser import MAX_SOURCE_BYTES
 
 SERVED_SUFFIXES = (".policy", ".json")
 CHECK_HINT = "run `leadpolicy check` on the file for the details"
@@ -137,7 +138,10 @@ class Registry:
             real = Path(os.readlink(opened)) if os.path.islink(opened) else path.resolve()
             if not self.inside(real):
                 raise Outside([f"{path}: refused: a link to a file outside the served paths"])
-            return handle.read()
+            raw = handle.read(MAX_SOURCE_BYTES + 1)
+        if len(raw) > MAX_SOURCE_BYTES:  # the most every reader of policies reads
+            raise Refused([f"{path}: larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB, the most leadpolicy reads"])
+        return raw
 
     def reload(self, force: bool = False) -> list[Change]:
         """Read every new or changed file (all of them with `force`), then serve each id from the file
