@@ -398,3 +398,44 @@ def test_json_lines_values_are_read_by_their_json_type_as_the_api_reads_them(tmp
     (tmp_path / "leads.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     result, _, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
     assert {(r["row"], r["field"]): r["problem"] for r in result.rejects} == want
+
+
+# ---------------------------------------------------------------- sla --leads: bad and repeated lead rows
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sla_leads_rejects_bad_and_repeated_lead_rows_and_counts_the_clocks_they_leave_untiered(tmp_path, engine,
+                                                                                                capsys):
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry"],
+              [["L1", "ana@bigsoft.io", "5000", "software"], ["L2", "b@b.io", "many", "software"],
+               ["L3", "c@b.io", "10", "software"], [" L3", "c@b.io", "6000", "software"]])
+    rows = []
+    for lead in ("L1", "L2", "L3", "L4"):
+        rows += [[lead, "became_mql", "2026-11-02T10:00:00-05:00", ""],
+                 [lead, "first_touch", "2026-11-02T10:30:00-05:00", ""]]
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], rows)
+    code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"), "--leads",
+                 str(tmp_path / "leads.csv"), "--now", NOW.isoformat(), "--engine", engine, "--format", "json",
+                 "--report-only"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["leads"] == {"read": 4, "used": 1, "rejected": 3}
+    assert report["tier_fallbacks"] == {"clocks": 3, "no record": 1, "rejected record": 2}
+    assert "3 clock(s) took the otherwise tier" in captured.err
+    rejected = {(r["row"], r["field"]): r["problem"] for r in read_csv(tmp_path / "leads.rejects.csv")}
+    assert set(rejected) == {("2", "employees"), ("3", "id"), ("4", "id")}
+    assert "row 4" in rejected["3", "id"] and "row 3" in rejected["4", "id"]
+
+
+def test_sla_leads_tier_fallbacks_are_the_same_on_both_engines(tmp_path, capsys):
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees"], [["L1", "a@b.io", "x"], ["L2", "a@b.io", "9"]])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"],
+              [[lead, "became_mql", "2026-11-02T10:00:00-05:00", ""] for lead in ("L1", "L2", "L9")])
+    reports = {}
+    for engine in ENGINES:
+        assert main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"), "--leads",
+                     str(tmp_path / "leads.csv"), "--now", NOW.isoformat(), "--engine", engine, "--format", "json",
+                     "--report-only"]) == 0
+        reports[engine] = json.loads(capsys.readouterr().out)
+    assert reports["python"] == reports["duckdb"]
+    assert reports["python"]["tier_fallbacks"] == {"clocks": 2, "no record": 1, "rejected record": 1}

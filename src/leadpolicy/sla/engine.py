@@ -159,6 +159,14 @@ class _Limit:
     zone: ZoneInfo
 
 
+NO_RECORD, REJECTED_RECORD = "no record", "rejected record"  # why a clock of a tiered SLA took `otherwise`
+
+
+def tier_fallbacks(no_record: int, rejected_record: int) -> dict[str, int]:
+    """The report's count of clocks that took an SLA's `otherwise` tier for want of a lead record."""
+    return {"clocks": no_record + rejected_record, NO_RECORD: no_record, REJECTED_RECORD: rejected_record}
+
+
 class SlaEngine:
     """The SLAs, calendars and recycle rules of one policy, ready to evaluate events."""
 
@@ -166,6 +174,8 @@ class SlaEngine:
         """`records`: lead id -> the lead's record, for tiers (a lead without a valid one takes `otherwise`)."""
         self.policy = policy
         self.records: Mapping[str, Any] = records or {}
+        self.rejected_ids: set[str] = getattr(records, "rejected_ids", set())
+        self.fallbacks = {NO_RECORD: 0, REJECTED_RECORD: 0}  # clocks of tiered SLAs left `otherwise`, by why
         self.reader = LeadReader(policy)
         self.tz = zones.zone(policy.timezone)
         self.calendars = {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars}
@@ -350,7 +360,10 @@ class SlaEngine:
         including the start), else `otherwise` (also for a lead with no valid record)."""
         assert sla.limit is not None
         record = self.records.get(lead)
-        if not sla.tiers or record is None:
+        if not sla.tiers:
+            return sla.limit, "otherwise"
+        if record is None:
+            self.fallbacks[REJECTED_RECORD if lead in self.rejected_ids else NO_RECORD] += 1
             return sla.limit, "otherwise"
         values, errors = self.reader.read(record)
         if errors:

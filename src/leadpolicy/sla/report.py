@@ -14,7 +14,16 @@ from typing import IO, Any, Mapping, TextIO
 from leadpolicy.outputs import excel_safe
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
-from leadpolicy.sla.engine import BREACHED, ClockResult, CountResult, SlaEngine, TimelineResult
+from leadpolicy.sla.engine import (
+    BREACHED,
+    NO_RECORD,
+    REJECTED_RECORD,
+    ClockResult,
+    CountResult,
+    SlaEngine,
+    TimelineResult,
+    tier_fallbacks,
+)
 from leadpolicy.sla.events import EventReader
 
 
@@ -59,6 +68,8 @@ class SlaReport:
     breach_total: int | None = None  # when breach_results holds only the first breaches (the SQL engine)
     tz: Any = None  # the policy's timezone, and each SLA's zone, for showing times (set as results are added)
     zones: dict[str, Any] = field(default_factory=dict)
+    leads: dict[str, int] | None = None  # with --leads: the leads file's rows read, used, rejected
+    tier_fallbacks: dict[str, int] | None = None  # with --leads: clocks left `otherwise` for want of a record
 
     def shown(self, result):
         """The result with its event times in its SLA's zone, whatever offset the log wrote them with (changed
@@ -146,6 +157,7 @@ class SlaReport:
             "reason_violations": self.violations,
             "recycle": self.recycles,
             "failing": self.failing(),
+            **({"leads": self.leads, "tier_fallbacks": self.tier_fallbacks} if self.leads is not None else {}),
         }
 
 
@@ -260,6 +272,8 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         tally.add(out)
     tally.add_volumes(engine.volume_results(counts, now, first))
     report.read, report.rejected = reader.stats.read, reader.stats.rejected
+    if records is not None:
+        report.tier_fallbacks = tier_fallbacks(engine.fallbacks[NO_RECORD], engine.fallbacks[REJECTED_RECORD])
     return report
 
 
@@ -320,6 +334,11 @@ def _duration(delta: dt.timedelta | None) -> str:
     return (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"
 
 
+def tier_fallback_text(fallbacks: dict[str, int]) -> str:
+    return (f"{fallbacks['clocks']} clock(s) took the otherwise tier because their lead had no record in the "
+            f"leads file ({fallbacks[NO_RECORD]}) or a rejected one ({fallbacks[REJECTED_RECORD]})")
+
+
 def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None:
     data = report.as_dict(breaches=max_breaches)
     print(f"{data['policy']} {data['version']} SLA report at {data['now']}", file=out)
@@ -334,6 +353,9 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
         print("\nvolumes:", file=out)
         _table([("sla", "period", "count", "needed", "status")] +
                [(v["sla"], v["period"], str(v["count"]), str(v["needed"]), v["status"]) for v in data["volumes"]], out)
+    fallbacks = data.get("tier_fallbacks")
+    if fallbacks and fallbacks["clocks"]:
+        print(f"\n{tier_fallback_text(fallbacks)}", file=out)
     if data["teams"]:
         print("\nper team:", file=out)
         _table([("team", "met", "breached", "pending", "compliance")] +

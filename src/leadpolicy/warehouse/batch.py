@@ -493,9 +493,22 @@ def check_paths(outputs: dict[str, Path | None], inputs: dict[str, Path | None])
         raise BatchError(str(exc)) from None
 
 
-def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | None = None) -> dict[str, dict]:
-    """Each lead of a file by its id (as trimmed text), its fields read as a CSV cell's text is; for
-    SLA tiers, which judge a record as the policy would (an invalid one takes `otherwise`)."""
+class LeadRecords(dict):
+    """Each good lead of a leads file by its id (trimmed text), with the file's rejected rows (`rejects`:
+    row, field, problem) and the ids whose rows were rejected (`rejected_ids`); `read` rows in all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rejects: list[dict] = []
+        self.rejected_ids: set[str] = set()
+        self.read = 0
+
+
+def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | None = None) -> LeadRecords:
+    """Each lead of a file by its id (as trimmed text), read as `score` reads a row (a CSV cell by its
+    text, a JSON Lines value by its JSON type); for SLA tiers. A row that does not fit the schema, or
+    whose id is missing or on another row too (every such row: which of them counts would be a guess),
+    is rejected by row and field, as `sla_files.stage_leads` rejects it."""
     from leadpolicy.semantics.leads import BLANK
 
     db = staging.Staging(ir.timezone)
@@ -507,13 +520,45 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
             raise BatchError(str(exc)) from None
         plan = plan_columns(ir, staged.columns)
         kinds = {f.name: f.type for f in ir.fields}
+        reader = LeadReader(ir)
         wanted = list(plan.field_column.items())
-        select = ", ".join(_q(staging.text_column(i)) for i in [index, *(i for _, i in wanted)])
-        records = {}
-        for row in db.con.execute(f"SELECT {select} FROM raw ORDER BY {ROW}").fetchall():
-            key = (row[0] or "").strip(BLANK)
-            if key:
-                records[key] = {name: read_text_cell(kinds[name], text) for (name, _), text in zip(wanted, row[1:])}
-        return records
+        json_positions = json_columns(db.con, "raw")
+        select = ", ".join(_q(staging.original_column(i) if i in json_positions else staging.text_column(i))
+                           for i in [*(i for _, i in wanted)])
+        key = f"{lead_id(index, staged.column_types.get(index)).sql} AS {_q(KEY)}"
+        found = LeadRecords()
+        found.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
+        rows_of: dict[str, list[int]] = {}
+        leads: dict[int, tuple[str, dict]] = {}
+        for raw_row in db.con.execute(f"SELECT {ROW}, {key}{', ' + select if select else ''} FROM raw ORDER BY {ROW}"
+                                      ).fetchall():
+            row, lead_key = int(raw_row[0]), (raw_row[1] or "").strip(BLANK)
+            if not lead_key:
+                found.rejects.append({"row": row, "field": staged.columns[index], "problem": "missing lead id"})
+                continue
+            rows_of.setdefault(lead_key, []).append(row)
+            record = {name: (None if cell is None else read_json(cell)) if i in json_positions else
+                      read_text_cell(kinds[name], cell) for (name, i), cell in zip(wanted, raw_row[2:])}
+            errors = reader.read(record)[1]
+            if errors:
+                found.rejected_ids.add(lead_key)
+                found.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
+            else:
+                leads[row] = (lead_key, record)
+        for lead_key, rows in rows_of.items():
+            if len(rows) > 1:
+                found.rejected_ids.add(lead_key)
+                for row in rows:
+                    others = ", ".join(str(r) for r in rows if r != row)
+                    found.rejects.append({"row": row, "field": staged.columns[index], "problem":
+                                          f"lead id {lead_key!r} is also on row {others}: which row counts would "
+                                          "be a guess"})
+        for lead_key, record in leads.values():
+            if len(rows_of[lead_key]) == 1:
+                found[lead_key] = record
+        (staged_rows,) = db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
+        found.read = len(staged.problems) + staged_rows
+        found.rejects.sort(key=lambda r: (r["row"], r["field"]))
+        return found
     finally:
         db.close()

@@ -9,6 +9,7 @@ the reference keeps the last record).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlglot import exp
@@ -20,11 +21,12 @@ from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import YEARS, as_instant
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
+from leadpolicy.sla.engine import tier_fallbacks as engine_tier_fallbacks
 from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import convert_fields, trimmed
+from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
 from leadpolicy.warehouse.event_files import lead_id, lead_id_column
-from leadpolicy.warehouse.sla_run import EVENTS, insert_rows
+from leadpolicy.warehouse.sla_run import CLOCKS, EVENTS, insert_rows
 from leadpolicy.warehouse.sla_sql import fill, literal
 from leadpolicy.warehouse.sqlgen import fold_sql
 
@@ -34,6 +36,14 @@ FIELD_ORDER = ("lead", "event", "at")
 PROBLEMS = {("lead", "required"): "missing lead id", ("event", "required"): "missing event name",
             ("at", "required"): "missing timestamp", ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp",
             ("at", "range"): "{value!r} is outside the supported " + YEARS}
+
+
+@dataclass
+class LeadsRead:
+    """A leads file's rows read and rejected (row, field, problem)."""
+
+    rejects: list[dict] = field(default_factory=list)
+    read: int = 0
 
 
 def _q(name: str) -> str:
@@ -159,16 +169,55 @@ def _problem(name: str, code: str, value: str | None, known: list[str]) -> str:
     return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
 
 
-def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None) -> None:
-    """Table `lp_leads`: each lead's typed fields and `#id`, from its last row; a lead whose last row is
-    bad has none (and takes the `otherwise` tier)."""
+LEAD_REJECTED_IDS = "lp_lead_rejected_ids"  # the ids whose rows of the leads file were rejected
+
+
+def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None) -> LeadsRead:
+    """Table `lp_leads`: each good lead's typed fields and `#id`; the file's rows read and rejected, as
+    `batch.lead_records` reads them: a row that does not fit the schema, has no id, or whose id is on
+    another row too (every such row) is rejected by row and field, and its id kept in LEAD_REJECTED_IDS."""
     from leadpolicy.warehouse.batch import file_format, plan_columns
 
     staged = staging.stage(con, path, file_format(path, fmt), table="ld_raw")
     index = lead_id_column(staged.columns, id_column, path)
+    id_name = staged.columns[index]
     lead = lead_id(index, staged.column_types.get(index))
     plan = plan_columns(policy, staged.columns)
     convert_fields(con, policy.fields, plan.field_column, [lead.column], staged.column_types, source_table="ld_raw",
-                   prefix="ld_", find_bad=False)
-    con.execute(f'CREATE OR REPLACE TABLE {LEADS} AS SELECT t.*, {lead.sql} AS "#id" FROM ld_typed AS t JOIN '
-                f"(SELECT {lead.sql} AS id, MAX({ROW}) AS last FROM ld_raw GROUP BY id) AS l ON t.{ROW} = l.last")
+                   prefix="ld_", find_bad=True)
+    fields = {f.name: f for f in policy.fields}
+    read = LeadsRead(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
+    for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM ld_bad").fetchall():
+        read.rejects.append({"row": int(row), "field": name, "problem": problem(fields[name], code, value)})
+    con.execute(f'CREATE TEMP TABLE ld_ids AS SELECT {ROW}, {lead.sql} AS "#id" FROM ld_raw')
+    for (row,) in con.execute(f"""SELECT {ROW} FROM ld_ids WHERE coalesce("#id", '') = ''""").fetchall():
+        read.rejects.append({"row": int(row), "field": id_name, "problem": "missing lead id"})
+    repeated = con.execute(f'SELECT "#id", list({ROW} ORDER BY {ROW}) FROM ld_ids WHERE "#id" <> \'\' GROUP BY "#id" '
+                           "HAVING count(*) > 1").fetchall()
+    for lead_key, rows in repeated:
+        for row in rows:
+            others = ", ".join(str(r) for r in rows if r != row)
+            read.rejects.append({"row": int(row), "field": id_name, "problem": f"lead id {lead_key!r} is also on row "
+                                 f"{others}: which row counts would be a guess"})
+    con.execute(f'CREATE OR REPLACE TABLE {LEAD_REJECTED_IDS} AS SELECT DISTINCT "#id" FROM ld_ids WHERE "#id" <> \'\' '
+                f'AND ({ROW} IN (SELECT {ROW} FROM ld_bad) OR "#id" IN (SELECT "#id" FROM ld_ids WHERE "#id" <> \'\' '
+                'GROUP BY "#id" HAVING count(*) > 1))')
+    con.execute(f'CREATE OR REPLACE TABLE {LEADS} AS SELECT t.*, {lead.sql} AS "#id" FROM ld_typed AS t '
+                f"WHERE coalesce({lead.sql}, '') <> '' AND {lead.sql} NOT IN (SELECT \"#id\" FROM {LEAD_REJECTED_IDS})")
+    read.read = len(staged.problems) + con.execute("SELECT count(*) FROM ld_raw").fetchone()[0]
+    read.rejects.sort(key=lambda r: (r["row"], r["field"]))
+    return read
+
+
+def tier_fallbacks(con, policy: IrPolicy) -> dict[str, int]:
+    """How many clocks of tiered SLAs took `otherwise` because their lead had no good row in the leads
+    file: none at all, or only rejected ones (as `SlaEngine.tier_of` counts them)."""
+    tiered = [sla.name for sla in policy.slas if sla.tiers]
+    if not tiered:
+        return engine_tier_fallbacks(0, 0)
+    names = ", ".join(literal(name).sql("duckdb") for name in tiered)
+    (no_record, rejected_record) = con.execute(
+        f'SELECT count(*) FILTER (WHERE NOT rejected), count(*) FILTER (WHERE rejected) FROM (SELECT lead IN '
+        f'(SELECT "#id" FROM {LEAD_REJECTED_IDS}) AS rejected FROM {CLOCKS} WHERE sla IN ({names}) AND lead NOT IN '
+        f'(SELECT "#id" FROM {LEADS}))').fetchone()
+    return engine_tier_fallbacks(int(no_record), int(rejected_record))

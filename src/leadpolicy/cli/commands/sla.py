@@ -97,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now, policy.timezone)
     date_from, date_to = args.date_from, args.date_to
     try:
-        report = None
+        report, lead_rejects = None, []
         if engine_for(args.engine, Path(args.events)) == "duckdb":
             try:
-                report, rejects = _run_sql(policy, args, now)
+                report, rejects, lead_rejects = _run_sql(policy, args, now)
             except UnsupportedError as exc:
                 if args.engine == "duckdb":
                     print(f"leadpolicy sla: the SQL engine cannot evaluate this policy: {exc} (--engine python "
@@ -116,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
             with _details(args) as details:
                 report = build_report(policy, reader, now, date_from, date_to, details, records)
             rejects = reader.rejects
+            if records is not None:
+                report.leads = _lead_counts(records.read, records.rejects)
+                lead_rejects = records.rejects
+        if args.leads:
+            _report_leads(args, report, lead_rejects, target)
     except (EventFileError, BatchError, DataFileError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -175,15 +180,49 @@ def _run_sql(policy, args: argparse.Namespace, now):
     try:
         stats, rejects = sla_files.stage_events(db.con, policy, Path(args.events),
                                                 detect_format(Path(args.events), args.events_format), now)
-        leads = None
+        leads, lead_rows = None, None
         if args.leads:
-            sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column)
+            lead_rows = sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column)
             leads = sla_files.LEADS
         # Breaches the output shows: the table the first 20, JSON all, CSV none.
         breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
         with _details(args) as details:
             report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
                                       args.date_to, details, leads, breaches, args.open)
+        if lead_rows is not None:
+            report.leads = _lead_counts(lead_rows.read, lead_rows.rejects)
+            report.tier_fallbacks = sla_files.tier_fallbacks(db.con, policy)
     finally:
         db.close()
-    return report, rejects
+    return report, rejects, lead_rows.rejects if lead_rows is not None else []
+
+
+def _lead_counts(read: int, rejects: list[dict]) -> dict[str, int]:
+    rejected = len({r["row"] for r in rejects})
+    return {"read": read, "used": read - rejected, "rejected": rejected}
+
+
+def _report_leads(args: argparse.Namespace, report, rejects: list[dict], events_rejects: Path | None) -> None:
+    """The leads file's rejected rows, written beside it (LEADS_NAME.rejects.csv), and a warning when clocks
+    took the `otherwise` tier for want of a lead record."""
+    from leadpolicy.outputs import default_rejects
+    from leadpolicy.sla.report import tier_fallback_text
+    from leadpolicy.warehouse.batch import write_rejects
+
+    if rejects:
+        leads = Path(args.leads)
+        target = default_rejects(leads.stem + ".rejects.csv", leads)
+        if target is not None and events_rejects is not None and target.resolve() == events_rejects.resolve():
+            target = target.with_name(leads.stem + ".leads.rejects.csv")
+        if target is not None:
+            write_rejects(target, rejects)
+            print(f"{len(rejects)} rejected lead row problem(s) written to {target}; the first:", file=sys.stderr)
+        else:
+            print(f"{len(rejects)} rejected lead row problem(s) not written: the leads file's folder holds policies; "
+                  "the first:", file=sys.stderr)
+        for r in rejects[:5]:
+            print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
+                  file=sys.stderr)
+    fallbacks = report.tier_fallbacks
+    if fallbacks and fallbacks["clocks"]:
+        print(f"leadpolicy sla: warning: {tier_fallback_text(fallbacks)}", file=sys.stderr)
