@@ -152,6 +152,9 @@ def _time_rows() -> list[Row]:
     for since in ("0001-01-01", "9999-12-31", "1900-01-01"):
         rows.append(_row(f"compile --sla --since {since}", f"compile {ACTIVITY} --target sql --sla speed_to_lead "
                          f"--events-table ev {NOW} --since {since}", 2, "--since", in_process=False))
+    # the SQL engine's calendar tables hold a row per day from the log's first event to --now
+    rows.append(_row("sla --engine duckdb: --now 574 years after the log", f"sla {ACTIVITY} e.csv --now "
+                     "2600-01-01T00:00:00Z --engine duckdb", 2, "--engine python", _log("2026-11-02")))
     return rows
 
 

@@ -439,3 +439,21 @@ def test_sla_leads_tier_fallbacks_are_the_same_on_both_engines(tmp_path, capsys)
         reports[engine] = json.loads(capsys.readouterr().out)
     assert reports["python"] == reports["duckdb"]
     assert reports["python"]["tier_fallbacks"] == {"clocks": 2, "no record": 1, "rejected record": 1}
+
+
+def test_sla_auto_reads_a_log_far_before_now_with_the_python_engine(tmp_path, capsys, monkeypatch):
+    """The SQL engine holds a calendar row per day up to --now: a span it cannot hold is refused (exit 2)
+    when it is asked for, and `--engine auto` reads the log with the Python engine instead."""
+    from leadpolicy.cli.commands import sla
+
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"],
+              [["L1", "became_mql", "2026-11-02T10:00:00Z", ""]])
+    args = ["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"), "--now",
+            "2600-01-01T00:00:00Z", "--format", "json", "--report-only"]
+    assert main([*args, "--engine", "python"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main([*args, "--engine", "duckdb"]) == 2
+    assert "--engine python" in capsys.readouterr().err
+    monkeypatch.setattr(sla, "AUTO_DUCKDB_BYTES", 0)  # auto would pick SQL
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == want and want["slas"]["speed_to_lead"]["breached"] == 1

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
     from leadpolicy.sla.report import build_report, render_csv, render_json, render_open, render_table
     from leadpolicy.warehouse.batch import BatchError, lead_records
+    from leadpolicy.warehouse.sla_run import SpanTooLong
     from leadpolicy.warehouse.sqlgen import UnsupportedError
     from leadpolicy.warehouse.staging import DataFileError
 
@@ -101,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
         if engine_for(args.engine, Path(args.events)) == "duckdb":
             try:
                 report, rejects, lead_rejects = _run_sql(policy, args, now)
+            except SpanTooLong as exc:
+                if args.engine == "duckdb":
+                    print(f"leadpolicy sla: {exc}", file=sys.stderr)
+                    return EXIT_USAGE
             except UnsupportedError as exc:
                 if args.engine == "duckdb":
                     print(f"leadpolicy sla: the SQL engine cannot evaluate this policy: {exc} (--engine python "
