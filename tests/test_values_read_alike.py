@@ -457,3 +457,41 @@ def test_sla_auto_reads_a_log_far_before_now_with_the_python_engine(tmp_path, ca
     monkeypatch.setattr(sla, "AUTO_DUCKDB_BYTES", 0)  # auto would pick SQL
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out) == want and want["slas"]["speed_to_lead"]["breached"] == 1
+
+
+def test_both_sla_engines_write_the_same_rejects_with_the_values_as_given(tmp_path, capsys):
+    """The same reason and the row's values as written (lead ids untrimmed, times unnormalised, a NUL
+    kept), whichever engine rejected the row."""
+    rows = [["A", "became_mql", "2026-11-02T10:00:00Z", ""],
+            ["A", "first_touch", "2026-02-29T10:00:00Z", ""],  # no such day
+            [" D2", "first_touch", "2026-11-02 10:00-05:00", ""],  # a stop with no start before it
+            ["B", "became_mql", "2030-01-01T00:00:00Z", ""],  # after now
+            [" B ", "became_mql", "2026-11-02T10:00:00Z", ""],
+            ["B", "became_mql", "2026-11-02 10:00:00Z", ""],  # the same event as the row before
+            ["N\x00L", "became_mql", "2026-11-02T10:00:00Z", ""],
+            ["N\x00L", "first_touch", "2026-02-29", ""]]
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], rows)
+    found = {}
+    for engine in ENGINES:
+        rejects = tmp_path / f"{engine}.rejects.csv"
+        assert main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.csv"), "--now",
+                     NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only", "--rejects",
+                     str(rejects)]) == 0
+        capsys.readouterr()
+        found[engine] = read_csv(rejects)
+    assert found["python"] == found["duckdb"]
+    by_row = {int(r["row"]): r for r in found["python"]}
+    assert sorted(by_row) == [2, 3, 4, 6, 8]
+    assert "is not a real timestamp" in by_row[2]["problem"] and "is not a real timestamp" in by_row[8]["problem"]
+    assert (by_row[3]["lead"], by_row[3]["at"]) == (" D2", "2026-11-02 10:00-05:00")
+    assert (by_row[6]["lead"], by_row[6]["at"]) == ("B", "2026-11-02 10:00:00Z")
+    assert by_row[8]["lead"] == "N\x00L"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_day_that_does_not_exist_is_not_a_real_date_on_every_engine(tmp_path, engine):
+    write_csv(tmp_path / "leads.csv", ["id", "email", "last_activity"],
+              [["L1", "a@b.com", "2026-02-29T10:00:00Z"], ["L2", "a@b.com", "2026-02-29"]])
+    result, _, _ = run(B2B, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine)
+    assert [r["problem"] for r in result.rejects] == ["'2026-02-29T10:00:00Z' is not a real timestamp",
+                                                      "'2026-02-29' is not a real timestamp"]

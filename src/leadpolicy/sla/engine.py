@@ -32,6 +32,7 @@ class Event:
     at: dt.datetime
     reason: str | None = None
     row: int = 0
+    given: tuple[str, str] | None = field(default=None, compare=False)  # lead and at as the log wrote them
 
 
 @dataclass

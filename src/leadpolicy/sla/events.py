@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.leads import BLANK, OutOfRange, as_instant, read_instant
+from leadpolicy.semantics.leads import BLANK, TIMESTAMP_PATTERN, OutOfRange, as_instant, read_instant
 from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.engine import Event
 from leadpolicy.warehouse import staging
@@ -29,6 +30,7 @@ from leadpolicy.warehouse import staging
 COLUMNS = ("lead", "event", "at", "reason")
 REJECT_COLUMNS = ("row", "field", "problem", *COLUMNS, "raw")
 BATCH = 10_000
+TIMESTAMP_SHAPE = re.compile(TIMESTAMP_PATTERN)
 
 
 class EventFileError(ValueError):
@@ -152,10 +154,10 @@ class EventReader:
             when = read_instant(at, self.tz)
         except ValueError:
             return None
-        lead = lead.strip(BLANK)
+        given_lead, lead = lead, lead.strip(BLANK)
         if not lead or when > self.now:
             return None
-        return Event(lead, event, when, reason or None, row)
+        return Event(lead, event, when, reason or None, row, (given_lead, at))
 
     def _validate(self, row: int, lead, event, at, reason) -> Event | None:
         """A row the fast path declined: the reason it is rejected, or (rarely) the event after all."""
@@ -179,12 +181,13 @@ class EventReader:
             self.reject(row, "at", str(exc), values)
             return None
         except ValueError:
-            self.reject(row, "at", f"{at!r} is not an ISO 8601 timestamp", values)
+            real = "a real" if TIMESTAMP_SHAPE.match(at.strip(BLANK)) else "an ISO 8601"  # a day that does not exist
+            self.reject(row, "at", f"{at!r} is not {real} timestamp", values)
             return None
         if when > self.now:
             self.reject(row, "at", f"{at} is after the evaluation time {self.now_text}", values)
             return None
-        return Event(str(lead).strip(BLANK), event, when, reason or None, row)
+        return Event(str(lead).strip(BLANK), event, when, reason or None, row, (lead, at))
 
 
 def write_rejects(path: str | Path, rejects: list[Reject]) -> None:

@@ -263,7 +263,8 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         if orphans:
             dropped = {id(e) for e, _ in orphans}
             for e, problem in orphans:
-                reader.reject(e.row, "event", problem, {"lead": e.lead, "event": e.event, "at": e.at.isoformat(),
+                lead_given, at_given = e.given or (e.lead, e.at.isoformat())  # the values as written
+                reader.reject(e.row, "event", problem, {"lead": lead_given, "event": e.event, "at": at_given,
                                                         "reason": e.reason})
             events = [e for e in events if id(e) not in dropped]
         out = TimelineResult(now)

@@ -207,13 +207,17 @@ def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> 
             if kind == "number":
                 bad = exp.or_(bad, exp.not_(exp.func("isfinite", v.copy())))
         out["final"] = exp.Case().when(b.copy(), exp.Null()).else_(v.copy())
-        error = exp.Case()
-        if kind in ("date", "timestamp"):  # an infinity (as DuckDB and PostgreSQL write it) has no year
-            infinite = exp.In(this=t.copy(), expressions=[exp.Literal.string(x) for x in INFINITE_TEXTS])
-            error = error.when(exp.and_(not_blank.copy(), bad.copy(), infinite), exp.Literal.string("range"))
-        error = error.when(exp.and_(not_blank, bad), exp.Literal.string(kind))
+        error = exp.Case().when(exp.and_(not_blank, bad), exp.Literal.string(kind))
         if kind in ("date", "timestamp"):
-            error = error.when(exp.and_(not_blank.copy(), _written_out_of_years(t)), exp.Literal.string("range"))
+            # As the one reader: an infinity (as DuckDB and PostgreSQL write it) and a year outside the
+            # supported ones are out of range; a well-formed text of a day that does not exist is no real one.
+            infinite = exp.In(this=t.copy(), expressions=[exp.Literal.string(x) for x in INFINITE_TEXTS])
+            shaped = exp.RegexpLike(this=t.copy(), expression=exp.Literal.string(pattern))
+            why = exp.Case().when(infinite, exp.Literal.string("range")).when(
+                shaped, exp.Case().when(_written_out_of_years(t), exp.Literal.string("range")).else_(
+                    exp.Literal.string(f"real-{kind}"))).else_(exp.Literal.string(kind))
+            error = exp.Case().when(exp.and_(not_blank.copy(), bad.copy()), why).when(
+                exp.and_(not_blank.copy(), _written_out_of_years(t)), exp.Literal.string("range"))
     if f.required:
         error = exp.Case().when(b.copy(), exp.Literal.string("required")).else_(error)
     out["error"] = error
@@ -257,6 +261,8 @@ PROBLEMS = {
     "timestamp": "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
     "not-a-choice": "{value!r} is not one of: {choices}",
     "range": "{value!r} is outside the supported " + YEARS,
+    "real-date": "{value!r} is not a real date",
+    "real-timestamp": "{value!r} is not a real timestamp",
     "json-number": "expected text, got number {json!r}",
     "json-yes/no": "expected text, got yes/no {json!r}",
     "json-list": "expected text, got list {json!r}",

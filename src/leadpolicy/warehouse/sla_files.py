@@ -35,7 +35,8 @@ LEADS = "lp_leads"
 FIELD_ORDER = ("lead", "event", "at")
 PROBLEMS = {("lead", "required"): "missing lead id", ("event", "required"): "missing event name",
             ("at", "required"): "missing timestamp", ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp",
-            ("at", "range"): "{value!r} is outside the supported " + YEARS}
+            ("at", "range"): "{value!r} is outside the supported " + YEARS,
+            ("at", "real-timestamp"): "{value!r} is not a real timestamp"}
 
 
 @dataclass
@@ -107,9 +108,10 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
                       "duckdb").sql("duckdb")
     keep_reason = texts.get("reason", "CAST(NULL AS VARCHAR)")
     con.execute(f'CREATE TABLE se_good AS SELECT {ROW} AS seq, {lead} AS lead, "event", epoch_us("at") AS at_us, '
-                f"NULLIF({keep_reason}, '') AS reason, {texts['at']} AS at_text FROM se_typed")
+                f"NULLIF({keep_reason}, '') AS reason, {texts['at']} AS at_text, {texts['lead']} AS lead_text "
+                "FROM se_typed")  # the lead and the time as written, for rejects
     now_us = to_us(now)
-    late = con.execute(f"SELECT seq, lead, event, at_text, reason FROM se_good WHERE at_us > {now_us}").fetchall()
+    late = con.execute(f"SELECT seq, lead_text, event, at_text, reason FROM se_good WHERE at_us > {now_us}").fetchall()
     for seq, lead_id_, event, at, why in late:
         rejects.append(Reject(int(seq), "at", f"{at} is after the evaluation time {shown_now}",
                               {"lead": lead_id_, "event": event, "at": at, "reason": why}))
@@ -120,8 +122,9 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
                               "HAVING count(*) > 1)").fetchone() or (0,)
     if repeated:
         found = con.execute(
-            f"SELECT seq, lead, event, at_text, reason, first_seq FROM (SELECT *, MIN(seq) OVER (PARTITION BY {key}) "
-            f"AS first_seq FROM se_good WHERE at_us <= {now_us}) WHERE seq <> first_seq").fetchall()
+            f"SELECT seq, lead_text, event, at_text, reason, first_seq FROM (SELECT *, MIN(seq) OVER "
+            f"(PARTITION BY {key}) AS first_seq FROM se_good WHERE at_us <= {now_us}) "
+            "WHERE seq <> first_seq").fetchall()
         for seq, lead_id_, event, at, why, first_seq in found:
             rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}",
                                   {"lead": lead_id_, "event": event, "at": at, "reason": why}))
@@ -133,7 +136,8 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
         con.execute(f"CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM {kept} "
                     f"WHERE event IN ({', '.join(literal(n).sql('duckdb') for n in starts)}) GROUP BY lead, event")
         condition = fill(orphans[0], orphans[1])
-        found = con.execute(f"SELECT seq, lead, event, at_text, reason FROM {kept} AS k WHERE {condition}").fetchall()
+        found = con.execute(f"SELECT seq, lead_text, event, at_text, reason FROM {kept} AS k "
+                            f"WHERE {condition}").fetchall()
         for seq, lead_id_, event, at, why in found:
             names = sorted(engine.stop_starts[event])
             rejects.append(Reject(int(seq), "event", f"{event} with no {' or '.join(names)} before it",
