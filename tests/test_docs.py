@@ -610,3 +610,33 @@ def test_sla_emphasis_is_only_leadpolicys_even_when_a_text_holds_its_marks():
     assert sentence.startswith("B commits that every lead that gets *x in* gets *y* within 1 hour")
     assert '"\ue000\\*boss\\*\ue001 \ue002\\_lead\\_\ue003"' in sentence
     assert sentence.count("*") - sentence.count("\\*") == 4  # the two event names' marks, no more
+
+
+@pytest.mark.parametrize("subject", [
+    "x\r--output={outside}\t2020-01-01\tforged",
+    "x\rHEAD~1\t1999-12-31\tFORGED ENTRY",
+    "\r",
+    "a\x1cb\x85c\u2028d\u2029e",
+])
+def test_changelog_reads_one_entry_per_commit_whatever_its_subject(tmp_path, subject):
+    from leadpolicy.publish.site import changelog
+
+    outside = tmp_path / "outside.txt"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                       capture_output=True)
+    text = (POLICIES / "inbound-b2b.policy").read_text()
+    path = repo / "inbound-b2b.policy"
+    path.write_text(text)
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "First agreed version")
+    path.write_text(text.replace("2.1.0", "2.2.0"))
+    git("commit", "-q", "--cleanup=verbatim", "-am", subject.format(outside=outside))
+    entries = changelog(path)
+    assert [e["version"] for e in entries] == ["2.2.0", "2.1.0"]
+    assert [e["date"] for e in entries if e["date"] in ("2020-01-01", "1999-12-31")] == []
+    assert not outside.exists()

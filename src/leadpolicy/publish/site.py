@@ -49,6 +49,22 @@ def environment() -> Environment:
     return env
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _log_records(log: str) -> list[tuple[str, str, str]]:
+    """(hash, date, subject) from `git log -z --format=%H%x00%ad%x00%s`: fields and records are NUL-separated,
+    so a subject holding a carriage return or another line break stays one subject. A record whose hash is
+    not a full hex object name is dropped, so no text of a commit message ever reaches git as a revision."""
+    fields = log.split("\0")
+    records = []
+    for i in range(0, len(fields) - 2, 3):
+        commit, date, subject = fields[i].strip("\n"), fields[i + 1], fields[i + 2]
+        if _COMMIT.fullmatch(commit):
+            records.append((commit, date, subject))
+    return records
+
+
 def changelog(path: Path, limit: int = 20) -> list[dict]:
     """(version, date, summary of changes) for each commit that touched the file, newest first."""
     from leadpolicy.governance.approvals import GitError, git
@@ -59,13 +75,13 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
         cwd = path.resolve().parent
         top = Path(git("rev-parse", "--show-toplevel", cwd=cwd).strip())
         relative = path.resolve().relative_to(top).as_posix()
-        log = git("log", f"-{limit}", "--follow", "--format=%H%x09%ad%x09%s", "--date=short", "--", relative, cwd=top)
+        log = git("log", "-z", f"-{limit}", "--follow", "--format=%H%x00%ad%x00%s", "--date=short", "--", relative,
+                  cwd=top)
     except (GitError, ValueError):
         return []
     entries = []
     versions = []
-    for line in log.splitlines():
-        commit, date, subject = line.split("\t", 2)
+    for commit, date, subject in _log_records(log):
         try:
             text = git("show", f"{commit}:{relative}", cwd=top)
         except GitError:
