@@ -750,3 +750,35 @@ def test_diff_reads_a_leads_file_named_like_a_pattern_as_named(folder, capsys):
     write_csv(folder / "d" / "[ab].csv", header, [LEADS[0], LEADS[1], ("9", "z@bigsoft.io", 15, "retail", "organic")])
     assert main(["diff", "p.policy", "new.policy", "--leads", "d/[ab].csv", "--format", "json", "--now", NOW]) == 0
     assert json.loads(capsys.readouterr().out)["impact"]["leads"] == 3
+
+
+@pytest.fixture
+def sibling_names_elsewhere(samples_elsewhere):
+    """a/p.policy, whose sibling a/p.samples.yaml names b/q.policy (`policy: ../b/q.policy`), and data."""
+    root = samples_elsewhere
+    shutil.copy(POLICIES / "inbound-activity.policy", root / "a" / "p.policy")
+    os.replace(root / "a" / "s.samples.yaml", root / "a" / "p.samples.yaml")
+    write_csv(root / "leads.csv", ["id", "email", "employees", "industry", "source"], LEADS)
+    write_csv(root / "events.csv", ["lead", "event", "at", "reason"], EVENTS)
+    return root
+
+
+SIBLING_DATA = ["--leads", "leads.csv", "--events", "events.csv", "--as-of", AS_OF, "--now", NOW]
+# Each: a command given a/p.policy and the output flag that would name the policy its samples file names.
+NAMED_BY_SAMPLES = [
+    ("compile -o", ["compile", "a/p.policy", "-o"]),
+    ("score -o", ["score", "a/p.policy", "leads.csv", "--events", "events.csv", "--now", NOW, "-o"]),
+    ("score --rejects", ["score", "a/p.policy", "leads.csv", "--events", "events.csv", "--now", NOW, "--rejects"]),
+    ("sla --rejects", ["sla", "a/p.policy", "events.csv", "--now", NOW, "--report-only", "--rejects"]),
+    ("sla --details", ["sla", "a/p.policy", "events.csv", "--now", NOW, "--report-only", "--details"]),
+    ("feedback -o", ["feedback", "a/p.policy", *SIBLING_DATA, "-o"]),
+]
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv in NAMED_BY_SAMPLES], ids=[name for name, _ in NAMED_BY_SAMPLES])
+@pytest.mark.parametrize("victim", ["b/q.policy", "b/q.approvals.yaml"])
+def test_no_output_replaces_the_policy_the_policys_samples_file_names(argv, victim, sibling_names_elsewhere, capsys):
+    before = {name: snapshot(sibling_names_elsewhere / name) for name in ("a", "b")}
+    assert main([*argv, victim]) == 2
+    assert "would be the same file as" in capsys.readouterr().err
+    assert {name: snapshot(sibling_names_elsewhere / name) for name in ("a", "b")} == before

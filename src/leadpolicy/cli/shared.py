@@ -122,11 +122,19 @@ def policy_files(policy: str | Path) -> list[Path]:
 
 
 def policy_inputs(policy: str | Path | None, what: str = "the policy") -> dict[str, Path]:
-    """`policy_files` named for `check_outputs`: what -> path."""
+    """`policy_files` named for `check_outputs`, with the policy its samples file names (`policy:`, which
+    `test` and `ci` read in its place) and that policy's files: what -> path."""
     if policy is None:
         return {}
     path, samples, approvals = policy_files(policy)
-    return {what: path, f"{what}'s samples file": samples, f"{what}'s approvals file": approvals}
+    inputs = {what: path, f"{what}'s samples file": samples, f"{what}'s approvals file": approvals}
+    named = named_policy(samples)
+    if named is not None:
+        named_path, named_samples, named_approvals = policy_files(named)
+        inputs |= {f"the policy {samples} names": named_path,
+                   f"the samples file of the policy {samples} names": named_samples,
+                   f"the approvals file of the policy {samples} names": named_approvals}
+    return inputs
 
 
 def named_policy(samples: Path) -> Path | None:
@@ -136,7 +144,7 @@ def named_policy(samples: Path) -> Path | None:
     if not samples.is_file():
         return None
     doc, _ = load_yaml(samples, "bad-samples", "")
-    name = doc.data.get("policy") if doc is not None else None
+    name = doc.data.get("policy") if doc is not None and isinstance(doc.data, dict) else None
     return samples.parent / name if isinstance(name, str) and name else None
 
 
