@@ -782,3 +782,33 @@ def test_no_output_replaces_the_policy_the_policys_samples_file_names(argv, vict
     assert main([*argv, victim]) == 2
     assert "would be the same file as" in capsys.readouterr().err
     assert {name: snapshot(sibling_names_elsewhere / name) for name in ("a", "b")} == before
+
+
+def test_docs_build_refuses_a_linked_site_folder_before_any_work(folder, capsys):
+    (folder / "elsewhere").mkdir()
+    (folder / "elsewhere" / "precious.txt").write_text("keep me\n")
+    (folder / "out").mkdir()
+    os.symlink(folder / "elsewhere", folder / "out" / "site")
+    assert main(["docs", "p.policy", "-o", "out", "--build"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert (folder / "elsewhere" / "precious.txt").read_text() == "keep me\n"
+    assert sorted(p.name for p in (folder / "out").iterdir()) == ["site"]
+
+
+def test_docs_build_publishes_only_the_pages_it_wrote(folder, capsys):
+    (folder / "secret.txt").write_text("TOP-SECRET-VALUE\n")
+    docs = folder / "out" / "docs"
+    (docs / "policies").mkdir(parents=True)
+    os.symlink(folder / "secret.txt", docs / "leak.txt")
+    (docs / "policies" / "stale.md").write_text("# Stale\n\n<script>window.__stale = 1</script>\n")
+    (folder / "out" / "site").mkdir()
+    (folder / "out" / "site" / "old.html").write_text("an earlier build\n")
+    assert main(["docs", "p.policy", "-o", "out", "--build"]) == 0, capsys.readouterr()
+    site = folder / "out" / "site"
+    built = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert "policies/inbound-activity.html" in built and "index.html" in built
+    assert not {"leak.txt", "policies/stale.html", "old.html"} & built
+    assert not any(b"TOP-SECRET-VALUE" in p.read_bytes() or b"__stale" in p.read_bytes()
+                   for p in site.rglob("*") if p.is_file())
+    assert not any(p.is_symlink() for p in site.rglob("*"))
+    assert sorted(p.name for p in (folder / "out").iterdir()) == ["docs", "mkdocs.yml", "site"]

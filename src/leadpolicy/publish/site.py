@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import re
 import subprocess
 import sys
@@ -239,9 +240,41 @@ def write_site(out: Path, files: dict[Path, str], inputs: dict[str, Path] | None
         write_text(path, text, follow_link=False)
 
 
-def build(out: Path) -> tuple[int, str]:
-    """Run `mkdocs build --strict` on the site folder."""
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(out / "mkdocs.yml")],
-                            capture_output=True, text=True)
-    return result.returncode, (result.stdout + result.stderr).strip()
+def check_site_folder(out: Path) -> None:
+    """Raise OutputError unless OUT/site, where `build` puts the static site, is new or a real folder:
+    the build replaces it whole, so a link there would have it empty the folder the link points to."""
+    from leadpolicy.outputs import OutputError
+
+    site = out / "site"
+    if site.is_symlink():
+        raise OutputError(f"{site}: a symbolic link where the built site goes; leadpolicy replaces only a real "
+                          "folder there (remove the link)")
+    if site.exists() and not site.is_dir():
+        raise OutputError(f"{site}: not a folder, where the built site goes; remove it")
+
+
+def build(out: Path, files: dict[Path, str]) -> tuple[int, str]:
+    """Run `mkdocs build --strict` on a private copy of the site's files (`files`, under `out`), so only
+    the pages this run wrote are published, never another file lying in OUT/docs; then put the built
+    site in place of OUT/site. Raises OutputError when OUT/site became a link meanwhile."""
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=".leadpolicy-build-", dir=out))
+    try:
+        for path, text in files.items():
+            copy = staging / path.relative_to(out)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(text, "utf-8")
+        result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
+                                 str(staging / "mkdocs.yml")], capture_output=True, text=True)
+        if result.returncode != 0:
+            return result.returncode, (result.stdout + result.stderr).strip()
+        check_site_folder(out)
+        if (out / "site").exists():
+            os.rename(out / "site", staging / "earlier-site")
+        os.rename(staging / "site", out / "site")
+        return 0, (result.stdout + result.stderr).strip()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 

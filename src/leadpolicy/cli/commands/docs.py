@@ -27,11 +27,17 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.cli.commands.test import repository_files
     from leadpolicy.outputs import OutputError
-    from leadpolicy.publish.site import build, site_files, write_site
+    from leadpolicy.publish.site import build, check_site_folder, site_files, write_site
 
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         print(f"leadpolicy docs: {out}: -o is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.build:
+            check_site_folder(out)
+    except OutputError as exc:
+        print(f"leadpolicy docs: {exc}", file=sys.stderr)
         return EXIT_USAGE
     files, pages, diags = site_files(args.paths, out, args.site_name)
     print_diagnostics(diags, {})
@@ -55,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
                   "bring: pip install 'leadpolicy[docs]' (the pages were written; `--build` only renders them)",
                   file=sys.stderr)
             return EXIT_PROBLEMS
-        code, output = build(out)
+        try:
+            code, output = build(out, files)
+        except OutputError as exc:
+            print(f"leadpolicy docs: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if code != 0:
             print(f"leadpolicy docs: mkdocs build failed:\n{output}", file=sys.stderr)
             return EXIT_PROBLEMS
