@@ -22,8 +22,9 @@ CODES: dict[str, tuple[str, str]] = {
                                "(a device, a pipe), or larger than 10 MiB."),
     "empty-file": (ERROR, "The policy file holds no policy."),
     "syntax-error": (ERROR, "The text does not follow the grammar of the language."),
-    "control-character": (ERROR, "A text or comment holds a control character (`\\n`, `\\r`, escape, bell, ...); "
-                                 "only the tab is allowed."),
+    "control-character": (ERROR, "A text or comment holds a control character (`\\n`, `\\r`, escape, bell, ...) "
+                                 "or an invisible format character (Unicode category Cf: bidi controls such as "
+                                 "U+202E, zero-width characters, U+FEFF); only the tab is allowed."),
     "too-deep": (ERROR, "A condition is nested more deeply than the language allows (100 levels)."),
     "bad-version": (ERROR, "The policy version is not MAJOR.MINOR.PATCH semver."),
     "bad-id": (ERROR, "The policy id is not a slug (lowercase letters, digits, dashes)."),
@@ -119,10 +120,28 @@ def source_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
+# Control characters act in a terminal; format characters (bidi controls, zero-width characters) make a
+# line read other than it runs (Trojan Source); separators break a line; lone surrogates (a file name that
+# is not UTF-8) cannot be printed at all.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 def printable(line: str) -> str:
-    """A source line safe to show in a terminal: control and separator characters become U+FFFD,
+    """A line safe to show in a terminal: control, format and separator characters become U+FFFD,
     one for one, so the caret below still points at the right column."""
-    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in line)
+    return "".join("\ufffd" if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in line)
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of `text` that `printable` would replace, except a tab."""
+    return next((ch for ch in text if ch != "\t" and unicodedata.category(ch) in UNSAFE_CATEGORIES), None)
+
+
+def character_kind(ch: str) -> str:
+    """What an unsafe character is, in words: 'control character U+001B', 'invisible format character U+202E'."""
+    kind = {"Cf": "invisible format character", "Zl": "line separator", "Zp": "paragraph separator",
+            "Cs": "lone surrogate"}.get(unicodedata.category(ch), "control character")
+    return f"{kind} U+{ord(ch):04X}"
 
 
 def render(diag: Diagnostic, source: str | None) -> str:

@@ -6,6 +6,7 @@ import functools
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -16,7 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.visitors import Transformer_NonRecursive
 
 from leadpolicy.language import ast
-from leadpolicy.language.diagnostics import Diagnostic, source_lines
+from leadpolicy.language.diagnostics import Diagnostic, character_kind, source_lines, unsafe_character
 from leadpolicy.language.types import Type
 
 MAX_DEPTH = 100
@@ -155,11 +156,6 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     return ParseResult(file, text, policy, _control_characters(tree, comments, file), comments)
 
 
-def _is_control(ch: str) -> bool:
-    """A character that acts in a terminal or breaks a line (control characters, U+2028/U+2029); not tab."""
-    return ch != "\t" and (ch < " " or "\x7f" <= ch <= "\x9f" or ch in "\u2028\u2029")
-
-
 def _control_characters(tree: Tree, comments: list[Token], file: str) -> list[Diagnostic]:
     """A `control-character` error for each text (as its escapes make it) or comment that holds one: texts
     reach terminals, pages and files, where an escape sequence or a line break would act."""
@@ -167,14 +163,16 @@ def _control_characters(tree: Tree, comments: list[Token], file: str) -> list[Di
     texts = [(c, unquote(c)) for subtree in tree.iter_subtrees()  # iter_subtrees does not recurse
              for c in subtree.children if isinstance(c, Token) and c.type == "STRING"]
     for token, value in [*texts, *((c, str(c)) for c in comments)]:
-        bad = next((ch for ch in value if _is_control(ch)), None)
+        bad = unsafe_character(value)
         if bad is not None:
             what = "comment" if token.type == "COMMENT" else "text"
             line, column = token.line or 1, token.column or 1
             span = ast.Span(line, column, line, column + len(str(token)))
-            found.append(Diagnostic("control-character", f"a {what} holds the control character U+{ord(bad):04X}",
-                                    file, span, hint="remove it: a text or comment is one line of visible "
-                                    "characters (a tab, written \\t, is allowed)"))
+            hint = "remove it: a text or comment is one line of visible characters (a tab, written \\t, is allowed)"
+            if unicodedata.category(bad) == "Cf":
+                hint += "; an invisible or bidi format character makes it read other than it is"
+            found.append(Diagnostic("control-character", f"a {what} holds the {character_kind(bad)}", file, span,
+                                    hint=hint))
     return sorted(found, key=Diagnostic.sort_key)
 
 

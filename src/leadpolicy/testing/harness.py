@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.language import ast
-from leadpolicy.language.diagnostics import Diagnostic, did_you_mean
+from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
 from leadpolicy.semantics.activity import Activity, EventReader
 from leadpolicy.semantics.interpreter import Decision, evaluate
@@ -109,7 +109,23 @@ def load_samples(path: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
         else:
             message = f"{label}: {error.message}"
         errors.append(Diagnostic("bad-samples", message, doc.file, doc.span(where), hint=hint))
+    if not errors:
+        errors = _unsafe_case_names(doc)
     return (doc if not errors else None), errors
+
+
+def _unsafe_case_names(doc: YamlDoc) -> list[Diagnostic]:
+    """A `bad-samples` error for each case name holding a control or invisible format character: names
+    are printed in reports and terminals, where one would act or make the name read other than it is."""
+    errors = []
+    for kind in ("leads", "timelines"):
+        for i, case in enumerate(doc.data.get(kind) or []):
+            bad = unsafe_character(case["name"])
+            if bad is not None:
+                errors.append(Diagnostic(
+                    "bad-samples", f'{kind}[{i}].name: "{printable(case["name"])}" holds the {character_kind(bad)}',
+                    doc.file, doc.span((kind, i, "name")), hint="a case name is one line of visible characters"))
+    return errors
 
 
 # ---------------------------------------------------------------- running

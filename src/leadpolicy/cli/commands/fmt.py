@@ -22,11 +22,21 @@ def register(sub) -> None:
     p.add_argument("--diff", action="store_true", help="change nothing; print what would change")
 
 
+def _diff(source: str, formatted: str, name: str) -> list[str]:
+    """The unified diff from `source` to `formatted`, lines split at "\\n" only, every line safe to print:
+    a control or invisible format character of the policy (or its file name) shows as U+FFFD."""
+    import difflib
+
+    from leadpolicy.language.diagnostics import printable
+
+    lines = difflib.unified_diff(source.split("\n"), formatted.split("\n"), f"{name} (now)", f"{name} (formatted)",
+                                 lineterm="")
+    return [printable(line) + "\n" for line in lines]
+
+
 def _fmt_stream(args: argparse.Namespace) -> int:
     """`leadpolicy fmt -`: a policy on standard input, formatted to standard output (for editors).
     With --check nothing is written and the exit code says whether it was formatted."""
-    import difflib
-
     from leadpolicy.language.diagnostics import render_all
     from leadpolicy.language.formatter import format_policy
     from leadpolicy.language.parser import parse_text
@@ -40,16 +50,13 @@ def _fmt_stream(args: argparse.Namespace) -> int:
     if args.check:
         return EXIT_OK if formatted == text else EXIT_PROBLEMS
     if args.diff:
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), formatted.splitlines(True),
-                                                   "<stdin> (now)", "<stdin> (formatted)"))
+        sys.stdout.writelines(_diff(text, formatted, "<stdin>"))
         return EXIT_OK if formatted == text else EXIT_PROBLEMS
     sys.stdout.write(formatted)
     return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
-    import difflib
-
     from leadpolicy.language.formatter import format_policy
     from leadpolicy.language.loader import discover
     from leadpolicy.language.parser import parse_file
@@ -72,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
         if args.check or args.diff:
             status = EXIT_PROBLEMS
             if args.diff:
-                sys.stdout.writelines(difflib.unified_diff(parsed.source.splitlines(True), formatted.splitlines(True),
-                                                           f"{path} (now)", f"{path} (formatted)"))
+                sys.stdout.writelines(_diff(parsed.source, formatted, str(path)))
             else:
                 print(f"{path}: not formatted (run: leadpolicy fmt {path})")
         else:
