@@ -98,3 +98,27 @@ def test_a_samples_case_name_with_a_format_character_is_refused_and_shown_escape
         code, out = _leadpolicy(tmp_path, *argv)
         assert code == 1 and "bad-samples" in out, (argv, out)
         assert not _unsafe(out), (argv, out)
+
+
+HOSTILE_NAME = "x\x1b]0;PWN\x07\u202e\n.policy"
+
+
+@pytest.mark.parametrize("argv", [["check", "--allow-untested"], ["fmt", "--check"], ["fmt", "--diff"], ["fmt"],
+                                  ["ci", "--skip-approvals", "--skip-versions"]],
+                         ids=["check", "fmt --check", "fmt --diff", "fmt", "ci"])
+def test_file_names_are_printed_escaped(tmp_path, argv):
+    source = (POLICIES / "inbound-b2b.policy").read_text("utf-8")
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / HOSTILE_NAME).write_text(source.replace('  title "', '  title   "').replace(
+        "\n}", "\n  score extra {\n    +1 when nonsense > 1\n  }\n}", 1) if argv[0] != "fmt" else
+        source.replace('  title "', '  title   "'), "utf-8")
+    code, out = _leadpolicy(tmp_path, *argv, "pol")
+    assert code in (0, 1) and "PWN" in out, out
+    assert not _unsafe(out.replace("\n", "")), out
+    assert "\\x1b]0;PWN\\x07\\u202e\\n.policy" in out, out
+
+
+def test_escaped_spells_out_every_character_that_is_not_printable():
+    from leadpolicy.language.diagnostics import escaped
+
+    assert escaped("a\x1bb\u202ec\nd\udcffé") == "a\\x1bb\\u202ec\\nd\\udcffé"

@@ -25,12 +25,12 @@ def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
 def print_case_failures(run) -> None:
     """Each case that did not pass, its failures and why; texts from the samples file (names, values) may
     hold control characters, shown as U+FFFD so none acts in the terminal."""
-    from leadpolicy.language.diagnostics import printable
+    from leadpolicy.language.diagnostics import escaped, printable
 
     for case in run.cases:
         if case.passed:
             continue
-        print(f"{case.file}:{case.line}: {case.status.upper()}: {printable(str(case.name))}")
+        print(f"{escaped(str(case.file))}:{case.line}: {case.status.upper()}: {printable(str(case.name))}")
         for failure in case.failures:
             print(f"    {printable(failure)}")
         if case.explanation:
@@ -40,14 +40,16 @@ def print_case_failures(run) -> None:
 
 
 def print_coverage(run) -> None:
+    from leadpolicy.language.diagnostics import escaped
+
     missing = [i for i in run.coverage if not i.covered]
     percent = run.coverage_percent
-    print(f"coverage {run.file}: {percent if percent is not None else '-'}% "
+    print(f"coverage {escaped(str(run.file))}: {percent if percent is not None else '-'}% "
           f"({len(run.coverage) - len(missing)} of {len(run.coverage)})")
     words = {"rule": "no case fires rule", "stage": "no case reaches stage", "route": "no case reaches route",
              "boundary": "no case tests the boundary"}
     for item in missing:
-        print(f"  {run.policy_file}:{item.line}: {words[item.kind]} {item.what}")
+        print(f"  {escaped(str(run.policy_file))}:{item.line}: {words[item.kind]} {item.what}")
 
 
 def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
@@ -82,12 +84,14 @@ def summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any
 
 
 def print_summary(rows, runs, diags) -> None:
+    from leadpolicy.language.diagnostics import escaped
+
     if not rows:
         return
     table = [("policy", "version", "errors", "warnings", "cases", "coverage", "approval", "status")]
     for loaded, run, status, approval in rows:
         s = summary_dict(loaded, run, status, approval, diags)
-        table.append((s["file"], s["version"] or "-", str(s["errors"]), str(s["warnings"]),
+        table.append((escaped(s["file"]), s["version"] or "-", str(s["errors"]), str(s["warnings"]),
                       f"{s['passed']}/{s['cases']}" if run else "-",
                       f"{s['coverage']}%" if s["coverage"] is not None else "-", approval, status))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

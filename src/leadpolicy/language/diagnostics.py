@@ -132,6 +132,14 @@ def printable(line: str) -> str:
     return "".join("\ufffd" if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in line)
 
 
+def escaped(text: str) -> str:
+    """A name safe to print as part of one line (the CLI's messages, the service's log): every character
+    that is not printable (a newline, an escape code, a bidi control, a line separator, the lone surrogate
+    of a file name that is not UTF-8) as its escape, `\\n`, `\\x1b`, `\\u202e`, so a file's name can neither
+    forge a line, drive the terminal nor read other than it is."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def unsafe_character(text: str) -> str | None:
     """The first character of `text` that `printable` would replace, except a tab."""
     return next((ch for ch in text if ch != "\t" and unicodedata.category(ch) in UNSAFE_CATEGORIES), None)
@@ -146,7 +154,7 @@ def character_kind(ch: str) -> str:
 
 def render(diag: Diagnostic, source: str | None) -> str:
     """`FILE:LINE:COL: CODE: message`, the source line, a caret, and a hint."""
-    prefix = f"{diag.file}:{diag.span.line}:{diag.span.column}" if diag.span.line else diag.file
+    prefix = f"{escaped(diag.file)}:{diag.span.line}:{diag.span.column}" if diag.span.line else escaped(diag.file)
     head = f"{prefix}: {diag.code}: "
     if diag.severity == WARNING:
         head += "warning: "

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from leadpolicy.api import Policy, PolicyError, load
+from leadpolicy.language.diagnostics import escaped
 from leadpolicy.language.parser import MAX_SOURCE_BYTES
 
 SERVED_SUFFIXES = (".policy", ".json")
@@ -296,13 +297,6 @@ def _approval_of(source: Path, policy: Policy, stand_in: Path, contents: list[by
     meaning = CODES["bad-approvals"][1]
     raise Refused([f"{place}: bad-approvals: {meaning}" for place in where or [str(approvals_path(source))]]
                   + [CHECK_HINT])
-
-
-def escaped(text: str) -> str:
-    """Text safe to print as part of one log line: every character that is not printable (a newline, an
-    escape code, a line separator, the lone surrogate of a file name that is not UTF-8) as its escape,
-    `\\n`, `\\x1b`, `\\u2028`, so a file's name can neither forge a line nor drive the terminal."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _uses_events(policy: Policy) -> bool:

@@ -27,8 +27,9 @@ def _diff(source: str, formatted: str, name: str) -> list[str]:
     a control or invisible format character of the policy (or its file name) shows as U+FFFD."""
     import difflib
 
-    from leadpolicy.language.diagnostics import printable
+    from leadpolicy.language.diagnostics import escaped, printable
 
+    name = escaped(name)
     lines = difflib.unified_diff(source.split("\n"), formatted.split("\n"), f"{name} (now)", f"{name} (formatted)",
                                  lineterm="")
     return [printable(line) + "\n" for line in lines]
@@ -57,6 +58,7 @@ def _fmt_stream(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from leadpolicy.language.diagnostics import escaped
     from leadpolicy.language.formatter import format_policy
     from leadpolicy.language.loader import discover
     from leadpolicy.language.parser import parse_file
@@ -81,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
             if args.diff:
                 sys.stdout.writelines(_diff(parsed.source, formatted, str(path)))
             else:
-                print(f"{path}: not formatted (run: leadpolicy fmt {path})")
+                print(f"{escaped(str(path))}: not formatted (run: leadpolicy fmt {escaped(str(path))})")
         else:
             write_text(path, formatted)  # whole or not at all, through leadpolicy.outputs
-            print(f"formatted {path}")
+            print(f"formatted {escaped(str(path))}")
     return status
