@@ -339,3 +339,20 @@ def test_diff_json_changes_are_structured_and_exit_code_says_whether_anything_ch
     assert main(["diff", old, old, "--exit-code"]) == 0
     assert "no changes" in capsys.readouterr().out
     assert main(["diff", old, str(new)]) == 0  # without --exit-code a diff is not a failure
+
+
+@pytest.mark.parametrize("target", ["outside", "dangling outside", "inside", "dangling inside"])
+def test_approve_never_writes_through_a_link_at_the_approvals_file(workspace, tmp_path_factory, target, capsys):
+    outside = tmp_path_factory.mktemp("elsewhere") / "approvals.yaml"
+    inside = workspace / "kept.yaml"
+    aim = outside if "outside" in target else inside
+    if "dangling" not in target:
+        aim.write_text("policy: inbound-b2b\napprovals: []\n")
+    link = workspace / "inbound-b2b.approvals.yaml"
+    link.symlink_to(aim)
+    before = aim.read_text() if aim.exists() else None
+    assert main(["approve", str(workspace / "inbound-b2b.policy"), "--team", "sales",
+                 "--by", "Raj Patel <raj@example.com>"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert (aim.read_text() if aim.exists() else None) == before
+    assert link.is_symlink()

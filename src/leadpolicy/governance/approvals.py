@@ -130,13 +130,20 @@ def status(policy: ast.Policy, approvals: list[Approval], samples: str) -> tuple
 
 def approve(policy_file: str | Path, policy: ast.Policy, team: str, by: str,
             now: dt.datetime | None = None) -> tuple[Path, Approval]:
-    """Record that `by` approves the policy's current content for `team`. Raises ValueError on a bad team."""
+    """Record that `by` approves the policy's current content for `team`. Raises ValueError on a bad team,
+    OutputError when the approvals file cannot be written (a symbolic link there)."""
     if team not in policy.teams:
         hint = did_you_mean(team, policy.teams)
         raise ValueError(f"team {team!r} does not own {policy.id}" + (f" ({hint})" if hint else "")
                          + f"; owning teams: {', '.join(policy.teams)}")
     person = approver(policy, team, by)
     path = approvals_path(policy_file)
+    if path.is_symlink():
+        from leadpolicy.outputs import OutputError
+
+        # a link there (dangling or not) would have the record written, or a file made, wherever it points
+        raise OutputError(f"{path}: a symbolic link where the approvals file goes; approve writes only a real "
+                          "file beside the policy (replace the link by the file)")
     approvals, problems = load_approvals(path)
     if problems:
         raise ValueError(f"{path}: cannot add to an invalid approvals file: {problems[0].message}")

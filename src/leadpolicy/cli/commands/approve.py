@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter
 from leadpolicy.cli.shared import (
     load_or_report,
@@ -26,12 +26,16 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.governance.approvals import approve, load_approvals, samples_fingerprint, status
+    from leadpolicy.outputs import OutputError
 
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
     try:
         path, record = approve(loaded.file, loaded.policy, args.team, args.by)
+    except OutputError as exc:
+        print(f"leadpolicy approve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:
         print(f"leadpolicy approve: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
