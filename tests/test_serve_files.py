@@ -442,3 +442,24 @@ def test_a_served_file_over_the_size_every_reader_allows_is_refused_unread(tmp_p
     finally:
         server.stop()
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2 * 1024 * 1024  # KiB: never 20 GiB
+
+
+def test_a_decision_log_that_cannot_be_written_answers_503_and_counts_it(tmp_path):
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    server = Server(folder, "--decision-log", "/dev/full")
+    try:
+        status, out = server.decide("inbound-b2b", {"lead": {"email": "ana@bigsoft.io", "employees": 1200}})
+        assert (status, out) == (503, {"error": "decision log cannot be written"})
+        batch = json.dumps([{"lead": {"email": "ana@bigsoft.io"}}] * 3)
+        status, out = server.call("POST", "/v1/policies/inbound-b2b/decide-batch", batch)
+        assert (status, out) == (503, {"error": "decision log cannot be written"})
+        assert server.decide("inbound-b2b", {"lead": "not a lead"})[0] == 400  # nothing to log
+        status, metrics = server.call("GET", "/metrics")
+        counted = re.search(r"^leadpolicy_decision_log_errors_total (\S+)$", str(metrics), re.M)
+        assert status == 200 and counted and float(counted.group(1)) == 2, metrics
+        assert server.call("GET", "/healthz", token=None)[0] == 200 and server.process.poll() is None
+    finally:
+        server.stop()
+    said = server.log.read_text()
+    assert said.count("decision log cannot be written") == 1 and "Traceback" not in said, said

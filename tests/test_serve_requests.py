@@ -265,3 +265,52 @@ def test_a_request_nested_beyond_the_documented_depth_is_400_and_every_decision_
         assert "Traceback" not in running.log.read_text() and "RecursionError" not in running.log.read_text()
     finally:
         running.stop()
+
+
+def _decider(tmp_path, log):
+    import datetime as dt
+
+    from leadpolicy.api import load
+    from leadpolicy.service.decisions import Decider, Settings
+    from leadpolicy.service.metrics import Metrics
+    from leadpolicy.service.registry import Loaded
+
+    policy = load(POLICIES / "inbound-b2b.policy")
+    loaded = Loaded(policy, POLICIES / "inbound-b2b.policy", dt.datetime.now(dt.timezone.utc), "draft", False)
+    metrics = Metrics()
+    return Decider(Settings(paths=[], decision_log=log), metrics), loaded, metrics
+
+
+class CountingLog:
+    """A decision log that counts the writes it is given and keeps what they wrote."""
+
+    def __init__(self, real):
+        self.real, self.writes, self.flushes, self.written = real, 0, 0, b""
+
+    def write(self, data):
+        self.writes += 1
+        self.written += bytes(data)
+        return self.real.write(data)
+
+    def flush(self):
+        self.flushes += 1
+        return self.real.flush()
+
+    def close(self):
+        return self.real.close()
+
+
+def test_a_batch_writes_its_decision_log_lines_in_one_write(tmp_path):
+    decider, loaded, _ = _decider(tmp_path, tmp_path / "decisions.jsonl")
+    counting = decider.log = CountingLog(decider.log)
+    items = [{"lead": {**LEAD, "id": n}, "now": "2026-11-20T12:00:00-05:00"} for n in range(200)]
+    items[7] = {"lead": "not a lead"}  # refused: no line
+    try:
+        status, body = decider.batch(loaded, json.dumps(items).encode(), lines=False)
+    finally:
+        decider.close()
+    assert status == 200 and len(json.loads(body)["results"]) == 200
+    assert counting.writes == 1 and counting.flushes <= 1
+    assert (tmp_path / "decisions.jsonl").read_bytes() == counting.written
+    lines = counting.written.decode().splitlines()
+    assert [json.loads(line)["lead_id"] for line in lines] == [n for n in range(200) if n != 7]

@@ -15,18 +15,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO, TypeVar
+from typing import Any, BinaryIO, Callable, TypeVar
 
 from leadpolicy.api import LeadError
+from leadpolicy.language.diagnostics import escaped
 from leadpolicy.service import bodies
 from leadpolicy.service.metrics import Metrics
-from leadpolicy.service.registry import Loaded, escaped
+from leadpolicy.service.registry import Loaded
 
 T = TypeVar("T")
 
 DECISION_THREADS = 2  # requests decided at once per worker; more wait their turn, the event loop stays free
 EVENT_SHAPE = "an event is {event, at}"
 REQUEST_SHAPE = 'a request is {"lead": {...}, "events": [...], "now": "...", "explain": false}'
+LOG_UNWRITABLE = "decision log cannot be written"
 
 
 @dataclass
@@ -43,7 +45,7 @@ class Settings:
     poll_seconds: float = 1.0
 
 
-def open_log(path: Path) -> TextIO:
+def open_log(path: Path) -> BinaryIO:
     """The decision log, opened to append: a regular file (or a new one), a character device
     (`/dev/stdout` on a terminal, `/dev/null`) or a pipe that something reads (`/dev/stdout` of a
     container). Opening never waits: a pipe nothing reads and a socket are refused (OSError)
@@ -60,7 +62,12 @@ def open_log(path: Path) -> TextIO:
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file, a device or a pipe")
     os.set_blocking(fd, True)
-    return os.fdopen(fd, "a", encoding="utf-8")
+    return os.fdopen(fd, "ab", buffering=0)  # unbuffered: a write that fails leaves nothing pending
+
+
+class LogUnwritable(Exception):
+    """The decision log refused a write (a full disk, /dev/full, a closed pipe): the decisions it should
+    have recorded are answered 503, since a decision must not go unrecorded."""
 
 
 class ShuttingDown(Exception):
@@ -74,6 +81,7 @@ class Decider:
         self.settings, self.metrics = settings, metrics
         self.log = open_log(settings.decision_log) if settings.decision_log else None
         self.log_lock = threading.Lock()
+        self.log_failing = False  # said once on stdout when the log starts failing, again when it recovers
         self.stopping = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=DECISION_THREADS, thread_name_prefix="leadpolicy-decide")
 
@@ -94,7 +102,10 @@ class Decider:
             item = bodies.parse(raw)
         except bodies.NotJson as exc:
             return 400, _encode({"error": str(exc)})
-        return self.answer(loaded, item)
+        try:
+            return self.answer(loaded, item)
+        except LogUnwritable:
+            return 503, _encode({"error": LOG_UNWRITABLE})
 
     def batch(self, loaded: Loaded, raw: bytes, lines: bool) -> tuple[int, bytes]:
         """The answer to a `decide-batch` body: one answer per request, in order, encoded one by one."""
@@ -106,21 +117,30 @@ class Decider:
         except bodies.TooManyItems:
             return 413, _encode({"error": f"a batch holds at most {limit} requests (--max-batch-items)"})
         answers = []
-        for number, item in enumerate(items, start=1):  # numbered from 1, as events and lines are
-            if self.stopping.is_set():
-                raise ShuttingDown
+        pending: list[bytes] = []  # the batch's log lines, written at once: one write, one hold of the lock
+        try:
+            for number, item in enumerate(items, start=1):  # numbered from 1, as events and lines are
+                if self.stopping.is_set():
+                    raise ShuttingDown
+                try:
+                    answers.append(self.answer(loaded, item, number, pending)[1])
+                except Exception as exc:  # one request's bug is its own 500, never the whole batch's
+                    print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: "
+                          f"{escaped(str(exc))}", flush=True)
+                    answers.append(_encode({"item": number, "error": "internal error"}))
+        finally:
             try:
-                answers.append(self.answer(loaded, item, number)[1])
-            except Exception as exc:  # one request's bug is its own 500, never the whole batch's
-                print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: {escaped(str(exc))}",
-                      flush=True)
-                answers.append(_encode({"item": number, "error": "internal error"}))
+                self._append(pending)  # the decisions made, also of a batch stopped by shutdown
+            except LogUnwritable:
+                return 503, _encode({"error": LOG_UNWRITABLE})
         head = _encode({"policy": loaded.policy.id})[:-1]
         return 200, head + b',"results":[' + b",".join(answers) + b"]}"
 
-    def answer(self, loaded: Loaded, item: Any, number: int | None = None) -> tuple[int, bytes]:
+    def answer(self, loaded: Loaded, item: Any, number: int | None = None,
+               pending: list[bytes] | None = None) -> tuple[int, bytes]:
         """One request's answer, encoded; a decision is counted and logged only once its answer is made.
-        In a batch (`number` given) an error names its item."""
+        In a batch (`number` given) an error names its item, and its log line goes to `pending`, which
+        the batch writes at its end. Raises LogUnwritable when the log refuses the line."""
         started = time.perf_counter()
         problem = bodies.refused(item)
         status, out = (400, {"error": problem}) if problem else self.decide(loaded, item)
@@ -128,7 +148,11 @@ class Decider:
         encoded = _encode(out if status == 200 or number is None else {"item": number, **out})
         if status == 200:
             if self.log is not None:
-                self._write_log(loaded, item["lead"], out, took)
+                line = self._log_line(loaded, item["lead"], out, took)
+                if pending is None:
+                    self._append([line])
+                else:
+                    pending.append(line)
             self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
         return status, encoded
 
@@ -168,7 +192,7 @@ class Decider:
         out["fingerprint"] = policy.fingerprint
         return 200, out
 
-    def _write_log(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> None:
+    def _log_line(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> bytes:
         policy = loaded.policy
         record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "policy": policy.id,
                   "fingerprint": policy.fingerprint, "lead_id": _plain_id(lead.get(self.settings.lead_id_field)),
@@ -176,11 +200,31 @@ class Decider:
                   "latency_ms": round(took * 1000, 3)}
         if self.settings.log_leads:
             record["lead"] = _finite(lead)
-        line = json.dumps(record, default=str, allow_nan=False) + "\n"
+        return (json.dumps(record, default=str, allow_nan=False) + "\n").encode("utf-8")
+
+    def _append(self, lines: list[bytes]) -> None:
+        """Write log lines in one write (or as few as a pipe takes), under the lock so lines of two
+        threads never interleave. Raises LogUnwritable, counted and said on stdout, when the log fails."""
+        if not lines or self.log is None:
+            return
+        data = memoryview(b"".join(lines))
         with self.log_lock:
-            assert self.log is not None
-            self.log.write(line)
-            self.log.flush()
+            try:
+                while data:
+                    written = self.log.write(data)
+                    if not written:
+                        raise OSError(errno.EIO, "nothing written")
+                    data = data[written:]
+            except (OSError, ValueError) as exc:  # ValueError: the log was closed at shutdown
+                self.metrics.decision_log_errors.inc()
+                if not self.log_failing:
+                    self.log_failing = True
+                    print(f"leadpolicy serve: the decision log cannot be written: {escaped(str(exc))}; "
+                          "decisions are answered 503 until it can", flush=True)
+                raise LogUnwritable from None
+            if self.log_failing:
+                self.log_failing = False
+                print("leadpolicy serve: the decision log is written again", flush=True)
 
 
 def _plain_id(value: Any) -> str | int | float | None:

@@ -16,6 +16,9 @@ class Metrics:
                                  buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0))
         self.decisions = Counter("leadpolicy_decisions", "Decisions by policy and stage", ["policy", "stage"],
                                  registry=self.registry)
+        self.decision_log_errors = Counter("leadpolicy_decision_log_errors",
+                                           "Writes the decision log refused (their decisions were answered 503)",
+                                           registry=self.registry)
         self.reloads = Counter("leadpolicy_reloads", "Policy versions swapped in", ["policy"], registry=self.registry)
         self.reload_failures = Counter("leadpolicy_reload_failures", "Loads that failed and kept the last good version",
                                        ["source"], registry=self.registry)
