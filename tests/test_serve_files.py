@@ -463,3 +463,19 @@ def test_a_decision_log_that_cannot_be_written_answers_503_and_counts_it(tmp_pat
         server.stop()
     said = server.log.read_text()
     assert said.count("decision log cannot be written") == 1 and "Traceback" not in said, said
+
+
+def test_a_fifo_named_like_a_policy_in_a_served_folder_is_listed_as_not_loaded(tmp_path):
+    import os
+
+    folder = tmp_path / "served"
+    _served(folder, "inbound-b2b")
+    os.mkfifo(folder / "fifo.policy")  # nothing ever writes into it: reading it must not wait
+    server = Server(folder)
+    try:
+        status, out = server.call("GET", "/v1/policies")
+        assert status == 200 and [p["id"] for p in out["policies"]] == ["inbound-b2b"], out  # type: ignore[index]
+        listed = {e["source"]: e["error"] for e in out["not_loaded"]}  # type: ignore[index]
+        assert list(listed) == ["fifo.policy"] and "not a regular file" in listed["fifo.policy"][0], out
+    finally:
+        server.stop()

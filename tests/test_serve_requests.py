@@ -314,3 +314,13 @@ def test_a_batch_writes_its_decision_log_lines_in_one_write(tmp_path):
     assert (tmp_path / "decisions.jsonl").read_bytes() == counting.written
     lines = counting.written.decode().splitlines()
     assert [json.loads(line)["lead_id"] for line in lines] == [n for n in range(200) if n != 7]
+
+
+@pytest.mark.parametrize("endpoint, kind", [("decide", "application/json"), ("decide-batch", "application/json"),
+                                            ("decide-batch", "application/x-ndjson")])
+def test_a_number_too_long_for_python_is_a_400_that_says_so(server, endpoint, kind):
+    request = '{"lead": {"email": "a@b.io", "employees": 1' + "0" * 5000 + "}}"
+    body = f"[{request}]" if endpoint == "decide-batch" and kind == "application/json" else request
+    status, out = server.call("POST", f"/v1/policies/inbound-b2b/{endpoint}", body, headers={"Content-Type": kind})
+    assert status == 400 and "a number too long" in out["error"], out  # type: ignore[index]
+    assert "sys." not in out["error"] and "set_int_max_str_digits" not in out["error"]  # type: ignore[index]

@@ -115,14 +115,16 @@ class Registry:
     def files(self) -> list[Path]:
         """The files served, as found (links not followed): the files named, and every policy and
         artifact under the folders named, but none in or named like a hidden (dot) folder or file, as a
-        Kubernetes ConfigMap's `..data` and its versions are."""
+        Kubernetes ConfigMap's `..data` and its versions are. A FIFO, socket or device named like a
+        policy is found too, so that its load fails ("not a regular file") and it is listed as not
+        loaded, rather than skipped in silence."""
         found: list[Path] = []
         for root in self.folders:
             found += sorted(p for p in root.rglob("*") if p.suffix in SERVED_SUFFIXES
                             and not p.name.endswith(".schema.json")
                             and not any(part.startswith(".") for part in p.relative_to(root).parts)
-                            and p.is_file())
-        return found + [p for p in self.named if p.is_file()]
+                            and _file_like(p))
+        return found + [p for p in self.named if _file_like(p)]
 
     def read(self, path: Path) -> bytes:
         """A served file's bytes, from the file its real path names once opened; Refused when that
@@ -303,6 +305,15 @@ def _uses_events(policy: Policy) -> bool:
     from leadpolicy.semantics.ir import DaysSinceEvent, EventCount
 
     return policy.ir.declares_events or any(isinstance(n, (EventCount, DaysSinceEvent)) for n in policy.ir.walk())
+
+
+def _file_like(path: Path) -> bool:
+    """Whether a path (through its links) is there and is no folder: a regular file, or a FIFO, socket or
+    device, which `Registry.read` refuses without reading."""
+    try:
+        return not stat_kind.S_ISDIR(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _stamp(path: Path) -> tuple | None:
