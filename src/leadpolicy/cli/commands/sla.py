@@ -132,12 +132,9 @@ def run(args: argparse.Namespace) -> int:
     if rejects:
         if target is not None:
             write_rejects(target, rejects)
-            print(f"{len(rejects)} rejected row(s) written to {target}; the first:", file=sys.stderr)
-        else:
-            print(f"{len(rejects)} rejected row(s) not written: the event log's folder holds policies, where rows "
-                  "of lead data do not belong (name a file with --rejects); the first:", file=sys.stderr)
-        for r in sorted(rejects, key=lambda r: r.row)[:5]:
-            print(f"  {args.events}: row {r.row}: {r.field + ': ' if r.field else ''}{r.problem}", file=sys.stderr)
+        _say_rejects(args.events, target, "rejected row(s)", "the event log's folder holds policies, where rows of "
+                     "lead data do not belong (name a file with --rejects)",
+                     [(r.row, r.field, r.problem) for r in sorted(rejects, key=lambda r: r.row)])
     report.allow_empty = args.allow_empty
     if args.open:
         if args.format == "json":
@@ -202,6 +199,17 @@ def _run_sql(policy, args: argparse.Namespace, now):
     return report, rejects, lead_rows.rejects if lead_rows is not None else []
 
 
+def _say_rejects(source: str, target: Path | None, what: str, held_back: str,
+                 problems: list[tuple[int, str | None, str]]) -> None:
+    """Where a file's rejected rows went (or why they were not written), and the first five."""
+    if target is not None:
+        print(f"{len(problems)} {what} written to {target}; the first:", file=sys.stderr)
+    else:
+        print(f"{len(problems)} {what} not written: {held_back}; the first:", file=sys.stderr)
+    for row, field, problem in problems[:5]:
+        print(f"  {source}: row {row}: {field + ': ' if field else ''}{problem}", file=sys.stderr)
+
+
 def _lead_counts(read: int, rejects: list[dict]) -> dict[str, int]:
     rejected = len({r["row"] for r in rejects})
     return {"read": read, "used": read - rejected, "rejected": rejected}
@@ -221,13 +229,8 @@ def _report_leads(args: argparse.Namespace, report, rejects: list[dict], events_
             target = target.with_name(leads.stem + ".leads.rejects.csv")
         if target is not None:
             write_rejects(target, rejects)
-            print(f"{len(rejects)} rejected lead row problem(s) written to {target}; the first:", file=sys.stderr)
-        else:
-            print(f"{len(rejects)} rejected lead row problem(s) not written: the leads file's folder holds policies; "
-                  "the first:", file=sys.stderr)
-        for r in rejects[:5]:
-            print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
-                  file=sys.stderr)
+        _say_rejects(args.leads, target, "rejected lead row problem(s)", "the leads file's folder holds policies",
+                     [(r["row"], r["field"], r["problem"]) for r in rejects])
     fallbacks = report.tier_fallbacks
     if fallbacks and fallbacks["clocks"]:
         print(f"leadpolicy sla: warning: {tier_fallback_text(fallbacks)}", file=sys.stderr)
