@@ -48,6 +48,7 @@ class Server:
                 pass
             assert self.process.poll() is None, self.log.read_text()
             time.sleep(0.1)
+        self.stop()  # never left running after the test
         raise AssertionError("the server did not become ready: " + self.log.read_text())
 
     def call(self, method: str, path: str, body: bytes | str | None = None, token: str | None = TOKEN,
