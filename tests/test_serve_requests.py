@@ -9,6 +9,10 @@ import socket
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadpolicy.service import bodies
 
 from .conftest import POLICIES
 from .test_serve import TOKEN, Server, _eventually
@@ -324,3 +328,29 @@ def test_a_number_too_long_for_python_is_a_400_that_says_so(server, endpoint, ki
     status, out = server.call("POST", f"/v1/policies/inbound-b2b/{endpoint}", body, headers={"Content-Type": kind})
     assert status == 400 and "a number too long" in out["error"], out  # type: ignore[index]
     assert "sys." not in out["error"] and "set_int_max_str_digits" not in out["error"]  # type: ignore[index]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=30)
+
+
+@given(_JSON_VALUES, st.integers(min_value=0, max_value=110), st.booleans(),
+       st.sampled_from(["a", "\ud800", "b\udfff"]))
+@settings(max_examples=300, deadline=None)
+def test_a_request_the_quick_count_passes_is_one_the_walk_finds_nothing_in(value, depth, ascii_only, text):
+    """The count over a request's text that spares it the walk (bodies.plain) never passes a request
+    the walk (bodies.refused) would refuse: lone surrogates and nesting past the limit included."""
+    for _ in range(depth):
+        value = [value]
+    request = {"lead": {"x": value, "y": text}}
+    try:
+        raw = json.dumps(request, ensure_ascii=ascii_only).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate can only be sent escaped
+        raw = json.dumps(request).encode("utf-8")
+    item, plain = bodies.parse(raw)
+    if plain:
+        assert bodies.refused(item) is None
+    if depth > bodies.MAX_DEPTH:
+        assert not plain and bodies.refused(item) is not None

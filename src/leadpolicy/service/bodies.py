@@ -49,14 +49,24 @@ class TooManyItems(Exception):
     """A batch with more items than the limit."""
 
 
-def parse(raw: bytes) -> Any:
-    """The JSON value of a whole body."""
+def parse(raw: bytes) -> tuple[Any, bool]:
+    """The JSON value of a whole body, and whether its text alone shows it `plain` (see there)."""
+    text = _text(raw)
     try:
-        return _DECODER.decode(_text(raw))
+        return _DECODER.decode(text), plain(text)
     except RecursionError:
         raise NotJson(TOO_DEEP) from None
     except ValueError as exc:
         raise NotJson(f"the body is not JSON: {_why(exc)}") from None
+
+
+def plain(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether a request's JSON text alone shows that `refused` would find nothing: without a `\\u`
+    escape it holds no lone surrogate, and with at most MAX_DEPTH brackets it cannot nest deeper.
+    Counted in C, it spares nearly every request the walk (a bracket inside a string only counts
+    against it)."""
+    end = len(text) if end is None else end
+    return text.find("\\u", start, end) < 0 and text.count("{", start, end) + text.count("[", start, end) <= MAX_DEPTH
 
 
 def refused(item: Any) -> str | None:
@@ -82,8 +92,9 @@ def refused(item: Any) -> str | None:
     return None
 
 
-def batch_items(raw: bytes, lines: bool, limit: int) -> list[Any]:
-    """The requests of a batch (a JSON list, or JSON Lines); TooManyItems once more than `limit` are read."""
+def batch_items(raw: bytes, lines: bool, limit: int) -> list[tuple[Any, bool]]:
+    """The requests of a batch (a JSON list, or JSON Lines), each with whether its text shows it `plain`;
+    TooManyItems once more than `limit` are read."""
     try:
         items = list(islice(_json_lines(raw) if lines else _json_list(_text(raw)), limit + 1))
     except RecursionError:
@@ -112,7 +123,7 @@ def _text(raw: bytes) -> str:
         raise NotJson(f"the body is not UTF-8 text (byte {exc.start})") from None
 
 
-def _json_lines(raw: bytes) -> Iterator[Any]:
+def _json_lines(raw: bytes) -> Iterator[tuple[Any, bool]]:
     start, number = 0, 0
     while start < len(raw):
         end = raw.find(b"\n", start)
@@ -121,14 +132,15 @@ def _json_lines(raw: bytes) -> Iterator[Any]:
         number += 1
         if line.strip():
             try:
-                yield _DECODER.decode(_text(line))
+                text = _text(line)
+                yield _DECODER.decode(text), plain(text)
             except ValueError as exc:
                 where = f", column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
                 why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:200]
                 raise NotJson(f"the body is not JSON Lines: line {number}{where}: {why}") from None
 
 
-def _json_list(text: str) -> Iterator[Any]:
+def _json_list(text: str) -> Iterator[tuple[Any, bool]]:
     at = _skip(text, 0)
     if not text.startswith("[", at):
         raise NotJson(A_BATCH)
@@ -137,11 +149,12 @@ def _json_list(text: str) -> Iterator[Any]:
         _end(text, at + 1)
         return
     while True:
+        start = at
         try:
             item, at = _DECODER.raw_decode(text, at)
         except ValueError as exc:
             raise NotJson(f"the body is not JSON: {_why(exc)}") from None
-        yield item
+        yield item, plain(text, start, at)
         after = _AFTER_ITEM.match(text, at)
         if after is None:
             raise NotJson(f"the body is not JSON: expected ',' or ']' at {_place(text, _skip(text, at))}")
