@@ -322,3 +322,15 @@ def test_compile_sql_of_an_activity_policy_needs_and_reads_an_events_table(capsy
         tables = {t.name.lower() for t in tree.find_all(exp.Table)}
         assert {"leads", "events"} <= tables
         assert any(c.name.lower() == "lead_id" for c in tree.find_all(exp.Column))
+
+
+def test_the_last_line_of_test_says_why_it_failed(capsys, tmp_path):
+    """`leadpolicy test` that exits 1 with every case passing says so on its last line, not only above."""
+    for name in ("inbound-b2b.policy", "inbound-b2b.samples.yaml"):
+        shutil.copy(POLICIES / name, tmp_path / name)
+    code, out, _ = run(capsys, "test", str(tmp_path), "--min-coverage", "99")
+    last = out.strip().splitlines()[-1]
+    assert code == 1 and "0 failed" in last and "problems found" in last and "low-coverage" in last, last
+    code, out, _ = run(capsys, "test", str(tmp_path), "--min-coverage", "50")
+    last = out.strip().splitlines()[-1]
+    assert code == 0 and "problems found" not in last and "passed" in last, last

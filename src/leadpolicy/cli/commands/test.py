@@ -90,6 +90,20 @@ def run(args: argparse.Namespace) -> int:
             for run in runs:
                 print_coverage(run)
     counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
-    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors "
-          f"in {len(runs)} samples file(s)")
+    summary = f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors " \
+              f"in {len(runs)} samples file(s)"
+    print(summary if ok else f"{summary}: problems found ({_why_failed(diags, failed, cases, paths)})")
     return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _why_failed(diags, failed, cases, paths) -> str:
+    """What made a run fail, for its last line: the codes of its errors, failing cases, no case at all."""
+    reasons = []
+    codes = sorted({d.code for d in diags if d.is_error})
+    if codes:
+        reasons.append(f"{sum(d.is_error for d in diags)} error(s): {', '.join(codes)}")
+    if failed:
+        reasons.append(f"{len(failed)} case(s) failing")
+    if paths and not cases:
+        reasons.append("no sample case ran")
+    return "; ".join(reasons)
