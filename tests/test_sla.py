@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -111,3 +113,17 @@ def test_compliance_is_met_over_decided():
 def test_event_names_come_from_the_policy(engine):
     assert engine.event_names() == {"became_sql", "first_touch", "handed_off", "accepted", "rejected", "touch",
                                     "became_mql"}
+
+
+def test_the_csv_report_writes_true_false_and_blank_never_python_reprs(tmp_path, capsys):
+    from leadpolicy.cli.main import main
+
+    events = tmp_path / "events.csv"
+    events.write_text("lead,event,at,reason\nA,became_mql,2026-11-02T10:00:00Z,\nA,first_touch,2026-11-02T11:00:00Z,\n"
+                      "B,became_mql,2026-11-02T10:00:00Z,\n", "utf-8")
+    main(["sla", str(POLICIES / "inbound-activity.policy"), str(events), "--now", "2026-11-20T12:00:00Z",
+          "--format", "csv", "--report-only"])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows and {r["meets_target"] for r in rows} <= {"true", "false", ""}, rows
+    assert "false" in {r["meets_target"] for r in rows}
+    assert not any(v in ("None", "True", "False") for r in rows for v in r.values()), rows

@@ -409,9 +409,16 @@ def render_csv(report: SlaReport) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["sla", "month", "met", "breached", "pending", "compliance", "target", "meets_target"])
     for row in report.as_dict(breaches=0)["months"]:
-        writer.writerow([row["sla"], row["month"], row["met"], row["breached"], row["pending"], row["compliance"],
-                         row["target"], row["meets_target"]])
+        writer.writerow([_cell(row[k]) for k in ("sla", "month", "met", "breached", "pending", "compliance", "target",
+                                                 "meets_target")])
     return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A value as spreadsheets and warehouses read a CSV cell: true/false, and blank for none."""
+    if value is None:
+        return ""
+    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 def render_json(report: SlaReport) -> str:
