@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
@@ -60,29 +61,42 @@ class ParseResult:
 MAX_SOURCE_BYTES = 10 * 1024 * 1024  # policies, samples and approvals files are kilobytes; 10 MiB is far beyond
 
 
-class _Refused(OSError):
-    """A file read_source will not read (a device, a pipe, or too big); the message says why."""
+class Unreadable(OSError):
+    """A file leadpolicy will not read (a device, a pipe, or too big); the message says why."""
 
     def __init__(self, message: str, hint: str):
         super().__init__(message)
         self.hint = hint
 
 
-def read_capped(path: Path) -> bytes:
-    """The bytes of a regular file of at most MAX_SOURCE_BYTES. Opened without blocking (a FIFO would
-    wait for a writer) and checked on the open file, so what is checked is what is read."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
+def open_regular(path: Path) -> BinaryIO:
+    """A regular file opened to read. Opened without blocking (a FIFO would wait for a writer) and
+    checked on the open file, so what is checked is what is read. Raises IsADirectoryError for a
+    folder, Unreadable for a device, a pipe or a socket, and the OSError of opening."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    handle = os.fdopen(fd, "rb")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            raise _Refused("not a regular file (a device, a pipe or a socket)", "name a file saved on disk")
-        raw = handle.read(MAX_SOURCE_BYTES + 1)
+        raise Unreadable("not a regular file (a device, a pipe or a socket)", "name a file saved on disk")
+    return handle
+
+
+def read_at_most(handle: BinaryIO) -> bytes:
+    """An open file's bytes; Unreadable past MAX_SOURCE_BYTES, read no further."""
+    raw = handle.read(MAX_SOURCE_BYTES + 1)
     if len(raw) > MAX_SOURCE_BYTES:
-        raise _Refused(f"larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB, the most leadpolicy reads",
-                       "policies, samples and approvals files are a few kilobytes: is this the right file?")
+        raise Unreadable(f"larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB, the most leadpolicy reads",
+                         "policies, samples and approvals files are a few kilobytes: is this the right file?")
     return raw
+
+
+def read_capped(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_SOURCE_BYTES (see open_regular, read_at_most)."""
+    with open_regular(path) as handle:
+        return read_at_most(handle)
 
 
 def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
@@ -95,7 +109,7 @@ def read_source(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         return None, [Diagnostic("unreadable-file", "no such file", name)]
     except IsADirectoryError:
         return None, [Diagnostic("unreadable-file", "is a directory, not a policy file", name)]
-    except _Refused as exc:
+    except Unreadable as exc:
         return None, [Diagnostic("unreadable-file", str(exc), name, hint=exc.hint)]
     except OSError as exc:
         return None, [Diagnostic("unreadable-file", f"cannot read: {exc.strerror}", name)]

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from leadpolicy.api import Policy, PolicyError, load
 from leadpolicy.language.diagnostics import escaped
-from leadpolicy.language.parser import MAX_SOURCE_BYTES
+from leadpolicy.language.parser import Unreadable, open_regular, read_at_most
 
 SERVED_SUFFIXES = (".policy", ".json")
 CHECK_HINT = "run `leadpolicy check` on the file for the details"
@@ -129,22 +129,22 @@ class Registry:
     def read(self, path: Path) -> bytes:
         """A served file's bytes, from the file its real path names once opened; Refused when that
         lies outside the served paths or is not a regular file."""
-        try:  # O_NONBLOCK: opening a FIFO or a device never waits for a writer
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            handle = open_regular(path)
+        except (IsADirectoryError, Unreadable):
+            raise Refused([f"{path}: not a regular file"]) from None
         except OSError as exc:
             kind = Missing if isinstance(exc, FileNotFoundError) else Refused
             raise kind([f"{path}: cannot be read ({exc.strerror})"]) from None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat_kind.S_ISREG(os.fstat(fd).st_mode):
-                raise Refused([f"{path}: not a regular file"])
-            opened = f"/proc/self/fd/{fd}"
+        with handle:
+            opened = f"/proc/self/fd/{handle.fileno()}"
             real = Path(os.readlink(opened)) if os.path.islink(opened) else path.resolve()
             if not self.inside(real):
                 raise Outside([f"{path}: refused: a link to a file outside the served paths"])
-            raw = handle.read(MAX_SOURCE_BYTES + 1)
-        if len(raw) > MAX_SOURCE_BYTES:  # the most every reader of policies reads
-            raise Refused([f"{path}: larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB, the most leadpolicy reads"])
-        return raw
+            try:
+                return read_at_most(handle)
+            except Unreadable as exc:
+                raise Refused([f"{path}: {exc}"]) from None
 
     def reload(self, force: bool = False) -> list[Change]:
         """Read every new or changed file (all of them with `force`), then serve each id from the file

@@ -125,16 +125,15 @@ def _cannot_log(path: str | None) -> str | None:
 def _token(path: str) -> tuple[str | None, str | None]:
     """(the token: the first line of a regular file, printable ASCII, as HTTP headers carry it), or
     (None, why not). Opened without waiting, so a FIFO is refused, never waited on."""
-    import os
-    import stat
+    from leadpolicy.language.parser import Unreadable, open_regular
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        handle = open_regular(Path(path))
+    except (IsADirectoryError, Unreadable):
+        return None, f"--token-file {path}: not a regular file"
     except OSError as exc:
         return None, f"--token-file {path}: cannot be read ({exc.strerror or exc})"
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None, f"--token-file {path}: not a regular file"
+    with handle:
         try:
             text = handle.read(TOKEN_FILE_LIMIT).decode("utf-8")
         except (OSError, UnicodeError) as exc:
