@@ -3,13 +3,12 @@ evaluation times, atomic output files."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 
 def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
@@ -227,13 +226,6 @@ def parse_now(text: str | None, timezone: str) -> dt.datetime:
     if text is None:
         return dt.datetime.now(dt.timezone.utc).astimezone(zones.zone(timezone)).replace(microsecond=0)
     return parse_timestamp(text, zones.zone(timezone))
-
-
-def atomic_output(path: Path) -> contextlib.AbstractContextManager[IO[str]]:
-    """A text file that replaces `path` only when the block succeeds (in place for a device or FIFO)."""
-    from leadpolicy.outputs import text_output
-
-    return text_output(path)
 
 
 def outputs_refused(command: str, outputs: dict[str, Any], inputs: dict[str, Any]) -> bool:

@@ -10,7 +10,6 @@ from pathlib import Path
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, date_arg, help_formatter
 from leadpolicy.cli.shared import (
-    atomic_output,
     load_or_report,
     outputs_refused,
     parse_now,
@@ -165,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _details(args: argparse.Namespace):
     """The details file to write (atomically), or nothing without --details."""
-    return atomic_output(Path(args.details)) if args.details else contextlib.nullcontext()
+    from leadpolicy.outputs import text_output
+
+    return text_output(Path(args.details)) if args.details else contextlib.nullcontext()
 
 
 def _run_sql(policy, args: argparse.Namespace, now):
