@@ -38,6 +38,8 @@ CODES: dict[str, tuple[str, str]] = {
     "type-mismatch": (ERROR, "Two things of different types are compared, or an operator does not fit a type."),
     "not-a-choice": (ERROR, "A value is not one of a `one of` field's choices."),
     "unknown-stage": (ERROR, "A route or recycle rule names a stage that is not defined."),
+    "unknown-event": (ERROR, "A policy with an `events` block uses an event it does not declare (in a score, a "
+                             "stage, an SLA, `outcomes` or `recycle`); a stage name hints its `became_STAGE` event."),
     "unknown-calendar": (ERROR, "An SLA names a calendar that is not defined."),
     "unknown-team": (ERROR, "An owner team is not one of the teams that own the policy."),
     "unknown-timezone": (ERROR, "The timezone is not an IANA zone name such as America/New_York."),
@@ -61,6 +63,9 @@ CODES: dict[str, tuple[str, str]] = {
     "no-sql-form": (WARNING, "A construct the SQL target cannot express yet: the policy runs in Python only."),
     "never-true": (WARNING, "A condition can never be true, so its rule never fires."),
     "always-true": (WARNING, "A rule's condition is always true; write it as a constant or `otherwise`."),
+    "event-named-like-stage": (WARNING, "Without an `events` block: an event is named like a stage (`from sql "
+                                        "until ...`); entering a stage is logged as `became_sql`, so the event "
+                                        "would never occur."),
     "no-route-otherwise": (WARNING, "A route has no `otherwise`: some leads of its stages get no queue."),
     "grade-no-otherwise": (WARNING, "A grade has no `otherwise`: some leads get no grade."),
 }

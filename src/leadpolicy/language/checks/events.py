@@ -15,14 +15,31 @@ def event(ctx: Context, name: str, node: ast.Node) -> None:
     """An event name used anywhere: when the policy declares its events, it must be one of them."""
     declared = ctx.policy.events
     if declared is not None and name not in {e.name for e in declared}:
+        hint = _became_hint(ctx, name)
+        if hint is not None:
+            hint += f" {name} is a stage; the event of entering it is became_{name}"
         ctx.report("unknown-event", f'unknown event "{name}"', node,
-                   hint=did_you_mean(name, [e.name for e in declared]) or "declare it in the events block")
+                   hint=hint or did_you_mean(name, [e.name for e in declared]) or "declare it in the events block")
     elif declared is None:
         spellings = ctx.event_spellings.setdefault(name.casefold(), [])
         if name not in spellings:  # said once per spelling, where it first appears
             if spellings:
                 _differs_in_case(ctx, name, spellings[0], node)
             spellings.append(name)
+            _named_like_stage(ctx, name, node)
+
+
+def _became_hint(ctx: Context, name: str) -> str | None:
+    return f'did you mean "became_{name}"?' if name in ctx.stage_names else None
+
+
+def _named_like_stage(ctx: Context, name: str, node: ast.Node) -> None:
+    # Entering a stage is logged as became_STAGE; an event named like the stage itself never occurs
+    # in such a log, so its SLA would only fail later with "no data".
+    hint = _became_hint(ctx, name)
+    if hint is not None:
+        ctx.report("event-named-like-stage", f'event "{name}" is named like the stage {name}; '
+                   f"entering a stage is the event became_{name}", node, hint=hint)
 
 
 def _differs_in_case(ctx: Context, name: str, first: str, node: ast.Node) -> None:
