@@ -39,6 +39,23 @@ def non_negative_int(text: str) -> int:
     return int(text)
 
 
+def column_arg(text: str) -> tuple[str, str]:
+    """`FIELD=HEADER`: the policy's field and the header of the file's column it is read from."""
+    name, sep, header = text.partition("=")
+    if not sep or not name.strip() or not header:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=HEADER, as in 'job_title=Job Title'")
+    return name.strip(), header
+
+
+def add_columns(p: argparse.ArgumentParser, what: str = "the leads file") -> None:
+    """`--column FIELD=HEADER` (repeatable): read a field from a column named otherwise, as a CRM export
+    names it; over [tool.leadpolicy.columns]. `settings.apply` turns the flags into `args.columns`
+    (field -> header) and `shared.column_mapping_problem` checks the fields against the policy."""
+    p.add_argument("--column", dest="columns", action="append", type=column_arg, metavar="FIELD=HEADER",
+                   help=f"read the policy's FIELD from {what}'s column HEADER, as in --column 'job_title=Job "
+                        "Title' (repeatable; over [tool.leadpolicy.columns] in pyproject.toml)")
+
+
 def help_formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 

@@ -7,7 +7,12 @@
     allow-untested = false        # check: a policy without samples is an error
     strict = false                # check: warnings count as errors
 
-A flag on the command line wins over a setting.
+    [tool.leadpolicy.columns]     # score, feedback, backtest, sla --leads, diff --leads: a lead field
+    job_title = "Job Title"       # read from a column of another name (as --column FIELD=HEADER)
+
+A flag on the command line wins over a setting. The nearest pyproject.toml with a [tool.leadpolicy]
+table is the project's (walking up from the current folder, as ruff and dbt find theirs), and paths
+in it are relative to its folder.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 KEYS: dict[str, type | tuple[type, ...]] = {"paths": list, "min-coverage": (int, float), "require-approvals": bool,
-                                            "allow-untested": bool, "strict": bool}
+                                            "allow-untested": bool, "strict": bool, "columns": dict}
 
 
 class SettingsError(ValueError):
@@ -79,13 +84,19 @@ def load_settings(start: Path | None = None) -> Settings:
                                 + f"; the settings are {', '.join(KEYS)}")
         wanted = KEYS[key]
         if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
-            kind = "a list of paths" if wanted is list else "true or false" if wanted is bool else "a number"
+            kind = ("a list of paths" if wanted is list else "true or false" if wanted is bool else
+                    "a table of FIELD = \"HEADER\"" if wanted is dict else "a number")
             raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {kind}")
         if key == "paths":
             assert isinstance(value, list)
             if not all(isinstance(p, str) for p in value):
                 raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
             value = [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]
+        if key == "columns":
+            for name, header in value.items():
+                if not isinstance(header, str) or not header or not name.strip():
+                    raise SettingsError(f"{path}: [tool.leadpolicy.columns] {name} = {header!r} is not the "
+                                        "header of a column (FIELD = \"HEADER\")")
         if key == "min-coverage" and (problem := percent_problem(value)):
             raise SettingsError(f"{path}: [tool.leadpolicy] min-coverage = {value!r} {problem}")
         table[key] = value
@@ -117,7 +128,29 @@ def apply(args: Any, settings: Settings) -> None:
         args.paths = settings.get("paths") or ["policies"]
     if getattr(args, "min_coverage", "absent") is None and settings.get("min-coverage") is not None:
         args.min_coverage = float(settings.get("min-coverage"))
+    if hasattr(args, "columns"):
+        args.columns = column_mapping(args.columns or [], settings.get("columns") or {})
     for key in ("require-approvals", "allow-untested", "strict"):
         attr = key.replace("-", "_")
         if getattr(args, attr, None) is False and settings.get(key):
             setattr(args, attr, True)
+
+
+def column_mapping(flags: list[tuple[str, str]], table: dict[str, str]) -> dict[str, str]:
+    """field -> header: the settings' [tool.leadpolicy.columns] with each `--column FIELD=HEADER` over its
+    field. Raises SettingsError for a field given twice on the command line, or two fields read from one
+    header."""
+    given: dict[str, str] = {}
+    for name, header in flags:
+        if name in given:
+            raise SettingsError(f"--column: {name} is mapped twice ({given[name]!r} and {header!r})")
+        given[name] = header
+    mapping = {**table, **given}
+    fields_of: dict[str, list[str]] = {}
+    for name, header in mapping.items():
+        fields_of.setdefault(header, []).append(name)
+    for header, names in fields_of.items():
+        if len(names) > 1:
+            raise SettingsError(f"column mapping: the header {header!r} is mapped to both {' and '.join(names)}; "
+                                "a column is read as one field")
+    return mapping

@@ -188,35 +188,36 @@ def load_or_report(path: str):
     return loaded
 
 
-def read_lead(text: str) -> Any:
-    """A lead from JSON text or a JSON/YAML file; every problem is a ValueError naming where."""
+def read_lead(text: str, flag: str = "--lead") -> Any:
+    """A lead (or, for `explain --events`, a list) from JSON text or a JSON/YAML file; every problem is a
+    ValueError naming `flag` and where."""
     from leadpolicy.language.parser import read_capped
     from leadpolicy.language.yamldoc import YamlError, read_yaml
     from leadpolicy.semantics.leads import read_json
 
     stripped = text.strip()
     try:
-        if stripped.startswith("{"):
+        if stripped.startswith(("{", "[")):
             return read_json(stripped)
         path = Path(text)
         if not path.exists():
-            raise ValueError(f"--lead: {text!r} is neither a JSON object nor a file")
+            raise ValueError(f"{flag}: {text!r} is neither JSON nor a file")
         content = read_capped(path).decode("utf-8")  # a regular file of at most 10 MiB, read without waiting
         return read_json(content) if path.suffix == ".json" else read_yaml(content)
     except OSError as exc:
-        raise ValueError(f"--lead: {text}: {exc.strerror or exc}") from None
+        raise ValueError(f"{flag}: {text}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"--lead: not valid JSON: {exc}") from None
+        raise ValueError(f"{flag}: not valid JSON: {exc}") from None
     except RecursionError:
-        raise ValueError("--lead: nested too deep to read") from None
+        raise ValueError(f"{flag}: nested too deep to read") from None
     except YamlError as exc:
-        raise ValueError(f"--lead: {text}:{exc}") from None
+        raise ValueError(f"{flag}: {text}:{exc}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"--lead: {text} is not UTF-8 text") from None
+        raise ValueError(f"{flag}: {text} is not UTF-8 text") from None
     except ValueError as exc:  # a key given twice (read_json), or our own message
-        if str(exc).startswith("--lead"):
+        if str(exc).startswith(flag):
             raise
-        raise ValueError(f"--lead: {exc}") from None
+        raise ValueError(f"{flag}: {exc}") from None
 
 
 def parse_now(text: str | None, timezone: str) -> dt.datetime:
@@ -238,4 +239,19 @@ def outputs_refused(command: str, outputs: dict[str, Any], inputs: dict[str, Any
     except OutputError as exc:
         print(f"leadpolicy {command}: {exc}", file=sys.stderr)
         return True
+    return False
+
+
+def column_mapping_problem(command: str, mapping: dict[str, str], *policies) -> bool:
+    """Whether the column mapping names a field that none of the policies (IR policies) has: says so on
+    stderr (bad usage), with the field it was likely meant for."""
+    from leadpolicy.language.diagnostics import did_you_mean
+
+    fields = list(dict.fromkeys(f.name for policy in policies for f in policy.fields))
+    for name, header in mapping.items():
+        if name not in fields:
+            hint = did_you_mean(name, fields)
+            print(f"leadpolicy {command}: the column mapping {name}={header} names no field {name} of the policy"
+                  + (f" ({hint})" if hint else "") + f"; its fields are {', '.join(fields)}", file=sys.stderr)
+            return True
     return False

@@ -47,6 +47,7 @@ class FeedbackInput:
     by: tuple[str, ...] = ()  # lead fields to group by; default: every `one of` field
     engine: str = "duckdb"
     rejects_folder: Path | None = None  # None: each rejects file beside its data file (see `rejects_files`)
+    columns: tuple[tuple[str, str], ...] = ()  # (field, header): a field read from a column named otherwise
 
 
 def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
@@ -109,7 +110,8 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(decided))})").fetchall()]
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
-            found["by"] = [columns[find_column(columns, name, data.leads, "to group by", "--by")]
+            headers = dict(data.columns)  # a field read from a column named otherwise is grouped by that column
+            found["by"] = [columns[find_column(columns, headers.get(name, name), data.leads, "to group by", "--by")]
                            for name in data.by or [f.name for f in policy.ir.fields if f.type == "one of"]]
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
@@ -123,7 +125,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
                            events=EventInput(data.events, data.id_column,
                                              rejects=events_rejects or folder / "events.rejects.csv",
                                              one_row_per_lead=True),
-                           then=attach)
+                           then=attach, columns=dict(data.columns))
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
     con = duckdb.connect()

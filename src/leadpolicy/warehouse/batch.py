@@ -61,6 +61,11 @@ class BatchError(ValueError):
     """An input or output that cannot be used at all; the message says why."""
 
 
+class ColumnMapError(BatchError):
+    """A column mapping (`--column FIELD=HEADER`, `[tool.leadpolicy.columns]`) that names a header the file
+    does not have: bad usage, not a problem of the data."""
+
+
 @dataclass
 class BatchResult:
     read: int = 0
@@ -102,19 +107,31 @@ class ColumnPlan:
 
     columns: list[str]  # the file's column names, in file order
     field_column: dict[str, int] = field(default_factory=dict)  # policy field -> column index
+    mapped: dict[str, str] = field(default_factory=dict)  # field -> the header it was mapped to, as in the file
     replaced: list[int] = field(default_factory=list)  # columns named like a computed output
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
-def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False) -> ColumnPlan:
-    """Match columns to fields ignoring case; report ambiguities (errors), missing fields and
-    columns that look like misspelled fields (warnings, or errors with `strict`)."""
+def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False, mapping: dict[str, str] | None = None,
+                 source: Path | str = "the file") -> ColumnPlan:
+    """Match columns to fields ignoring case, a field in `mapping` (field -> header) to its header instead;
+    report ambiguities (errors), missing fields and columns that look like misspelled fields (warnings, or
+    errors with `strict`). Raises ColumnMapError for a mapped header that `source` does not have."""
     plan = ColumnPlan(columns)
+    fields = {f.name for f in ir.fields}
+    for name, index in mapped_columns(columns, mapping or {}, source).items():
+        if name in fields:  # backtest: a field of the other version only
+            plan.field_column[name] = index
+            plan.mapped[name] = columns[index]
+    taken = set(plan.field_column.values())
     by_fold: dict[str, list[int]] = {}
     for i, name in enumerate(columns):
-        by_fold.setdefault(fold(name), []).append(i)
+        if i not in taken:
+            by_fold.setdefault(fold(name), []).append(i)
     for f in ir.fields:
+        if f.name in plan.mapped:
+            continue
         found = by_fold.get(fold(f.name), [])
         if len(found) > 1:
             names = " and ".join(repr(columns[i]) for i in found)
@@ -139,6 +156,30 @@ def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False) -> Colu
         if hint:
             near.append(f"column {name!r} is not a field of the policy ({hint})")
     return plan
+
+
+def mapped_columns(columns: list[str], mapping: dict[str, str], source: Path | str) -> dict[str, int]:
+    """Each mapped field's column: the header as written, else the one header equal to it ignoring case."""
+    found = {}
+    for name, header in mapping.items():
+        exact = [i for i, column in enumerate(columns) if column == header]
+        folded = [i for i, column in enumerate(columns) if fold(column) == fold(header)]
+        matches = exact or folded
+        if len(matches) != 1:
+            known = did_you_mean(header, columns)
+            why = (f"has no column {header!r}" + (f" ({known})" if known else "") if not matches else
+                   f"has columns {' and '.join(repr(columns[i]) for i in matches)}, which differ only in case")
+            raise ColumnMapError(f"{source}: {why}, which the column mapping {name}={header} names")
+        found[name] = matches[0]
+    return found
+
+
+def name_mapped_columns(rejects: list[dict], plan: ColumnPlan) -> None:
+    """A reject of a mapped field says the header its value came from, so both names are in the rejects file."""
+    for reject in rejects:
+        header = plan.mapped.get(reject["field"])
+        if header is not None and not reject["problem"].startswith("column "):
+            reject["problem"] = f"column {header!r}: {reject['problem']}"
 
 
 def output_names(ir: IrPolicy) -> list[str]:
@@ -335,7 +376,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         rejects: str | Path | None = None, progress: bool = False, in_format: str | None = None,
         strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
         events: EventInput | None = None, then: Callable[[Any], None] | None = None, excel_safe: bool = False,
-        ) -> tuple[BatchResult, Path, Path | None]:
+        columns: dict[str, str] | None = None) -> tuple[BatchResult, Path, Path | None]:
     """Score a lead file; returns the counts, the output path and the rejects path (None when none, or when
     they were not written: `result.rejected` says).
     With `events`, `result.events` has their counts and rejects file. `then(con)` runs on the staging
@@ -345,6 +386,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     `strict_columns`, missing or misspelled columns), or for a policy that scores activity
     given no events; `on_warning` hears about the rest. `excel_safe`: for a CSV output, the leads' text
     that a spreadsheet would run as a formula gets a leading single quote (computed scores stay numbers).
+    `columns`: field -> the header it is read from (see `plan_columns`).
     """
     source = Path(source)
     if policy.ir.activity and events is None:
@@ -366,7 +408,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     result = BatchResult()
     try:
         staged = stage(stage_db.con, source, in_fmt)
-        plan = plan_columns(policy.ir, staged.columns, strict_columns)
+        plan = plan_columns(policy.ir, staged.columns, strict_columns, columns, source)
         if plan.errors:
             raise BatchError(f"{source}: " + "; ".join(plan.errors))
         for warning in plan.warnings:
@@ -407,6 +449,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                 conversion.find_bad(stage_db.con)
                 collect_rejects(stage_db.con, policy.ir, result)
         result.read = staged_rows + len(staged.problems) + removed
+        name_mapped_columns(result.rejects, plan)
         if then is not None:
             then(stage_db.con)
     finally:
@@ -504,7 +547,8 @@ class LeadRecords(dict):
         self.read = 0
 
 
-def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | None = None) -> LeadRecords:
+def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | None = None,
+                 columns: dict[str, str] | None = None) -> LeadRecords:
     """Each lead of a file by its id (as trimmed text), read as `score` reads a row (a CSV cell by its
     text, a JSON Lines value by its JSON type); for SLA tiers. A row that does not fit the schema, or
     whose id is missing or on another row too (every such row: which of them counts would be a guess),
@@ -518,7 +562,7 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
             index = lead_id_column(staged.columns, id_column, path)
         except staging.DataFileError as exc:
             raise BatchError(str(exc)) from None
-        plan = plan_columns(ir, staged.columns)
+        plan = plan_columns(ir, staged.columns, mapping=columns, source=path)
         kinds = {f.name: f.type for f in ir.fields}
         reader = LeadReader(ir)
         wanted = list(plan.field_column.items())
@@ -558,6 +602,7 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
                 found[lead_key] = record
         (staged_rows,) = db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         found.read = len(staged.problems) + staged_rows
+        name_mapped_columns(found.rejects, plan)
         found.rejects.sort(key=lambda r: (r["row"], r["field"]))
         return found
     finally:

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_columns, help_formatter, timestamp_arg
 
 FEEDBACK_EPILOG = """examples:
   leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
@@ -40,6 +40,7 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rejects-folder", metavar="DIR",
                    help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: beside each data "
                         "file, and not written when its folder holds policies)")
+    add_columns(p, "the --leads file")
 
 
 def register(sub) -> None:
@@ -61,7 +62,7 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
     as_of = policy._now(args.as_of)
     now = policy._now(args.now)
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
-                         Path(args.rejects_folder) if args.rejects_folder else None)
+                         Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()))
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -98,9 +99,9 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import _from_tree
-    from leadpolicy.cli.shared import outputs_refused, policy_from, policy_inputs
+    from leadpolicy.cli.shared import column_mapping_problem, outputs_refused, policy_from, policy_inputs
     from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
-    from leadpolicy.warehouse.batch import BatchError
+    from leadpolicy.warehouse.batch import BatchError, ColumnMapError
 
     if not _check_files(args):
         return EXIT_USAGE
@@ -119,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     if any(item is None for item in loaded):
         return EXIT_PROBLEMS
     policies = [_from_tree(item.policy) for item in loaded if item is not None]
+    if column_mapping_problem(args.command, args.columns, *(policy.ir for policy in policies)):
+        return EXIT_USAGE
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-feedback-") as tmp:
             data = _inputs(args, policies[-1], tuple(getattr(args, "by", [])))
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 from leadpolicy.measure.render import render_backtest
 
                 text = render_backtest(backtest(policies[0], policies[1], data, Path(tmp)), args.format)
-    except FeedbackUsage as exc:
+    except (FeedbackUsage, ColumnMapError) as exc:
         print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (FeedbackError, BatchError) as exc:

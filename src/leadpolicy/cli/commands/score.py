@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_now, help_formatter, non_negative_int
+from leadpolicy.cli.flags import add_columns, add_now, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
+    column_mapping_problem,
     load_or_report,
     outputs_refused,
     parse_now,
@@ -48,6 +49,7 @@ def register(sub) -> None:
                    help="fail when a policy field is not a column of the file, or a column looks like a "
                         "misspelled field (without it, both are warnings)")
     p.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+    add_columns(p)
     p.add_argument("--events", metavar="FILE",
                    help="what leads did, for a policy that scores activity: a .csv, .jsonl or .parquet file with "
                         "columns lead, event and at")
@@ -62,7 +64,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
-    from leadpolicy.warehouse.batch import BatchError, EventInput, output_files, run
+    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, EventInput, output_files, run
 
     events = None if args.events is None else EventInput(
         Path(args.events), args.id_column, args.events_format,
@@ -82,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_PROBLEMS
     policy = Policy(loaded.policy, lower(loaded.policy))
+    if column_mapping_problem("score", args.columns, policy.ir):
+        return EXIT_USAGE
     now = parse_now(args.now, loaded.policy.timezone)
     if policy.ir.activity and args.events is None:
         print(f"leadpolicy score: the policy scores what leads did ({policy.ir.activity[0].text}); give the "
@@ -100,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
     warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
     try:
         result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
-                                   args.leads_format, args.strict_columns, warn, events, excel_safe=args.excel_safe)
+                                   args.leads_format, args.strict_columns, warn, events, excel_safe=args.excel_safe,
+                                   columns=args.columns)
+    except ColumnMapError as exc:
+        print(f"leadpolicy score: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except BatchError as exc:
         print(f"leadpolicy score: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
