@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -255,3 +256,44 @@ def column_mapping_problem(command: str, mapping: dict[str, str], *policies) -> 
                   + (f" ({hint})" if hint else "") + f"; its fields are {', '.join(fields)}", file=sys.stderr)
             return True
     return False
+
+
+LOUD_SHARE = 0.05  # a run that rejects more than this share of its rows says so on stderr
+QUOTED_VALUE = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')  # a value as Python's repr quotes it
+HINT = re.compile(r" \(did you mean [^)]*\)$")
+
+
+def reason_of(reject: dict) -> str:
+    """A reject's reason without the value it names (`'EMEA' is not one of: a, b` -> `is not one of: a, b`),
+    so rows rejected for one reason are counted together."""
+    text = " ".join(QUOTED_VALUE.sub("", HINT.sub("", reject["problem"])).split())
+    return f"{reject['field']}: {text}" if reject["field"] else text
+
+
+def reject_summary(what: str, read: int, rejects: list[dict], top: int = 3) -> list[str] | None:
+    """`rejected K of N WHAT (P%)` and the top reasons with how many rows each rejected, when more than
+    LOUD_SHARE of the rows were rejected; else None."""
+    from leadpolicy.language.diagnostics import printable
+
+    rows_of: dict[str, set[int]] = {}
+    for reject in rejects:
+        rows_of.setdefault(reason_of(reject), set()).add(reject["row"])
+    rejected = len({r["row"] for r in rejects})
+    if not read or rejected <= LOUD_SHARE * read:
+        return None
+    ranked = sorted(rows_of.items(), key=lambda item: (-len(item[1]), item[0]))[:top]
+    width = len(f"{len(ranked[0][1]):,}")
+    return [f"rejected {rejected:,} of {read:,} {what} ({round(100 * rejected / read)}%)"] + [
+        f"{len(rows):>{width},}  {printable(reason)}" for reason, rows in ranked]
+
+
+def say_rejects_loudly(command: str, what: str, read: int, rejects: list[dict], hint: str = "") -> None:
+    """The reject summary on stderr (nothing when few rows were rejected)."""
+    lines = reject_summary(what, read, rejects)
+    if lines is None:
+        return
+    print(f"leadpolicy {command}: warning: {lines[0]}; top reasons:", file=sys.stderr)
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
+    if hint:
+        print(f"  {hint}", file=sys.stderr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlglot import exp
 
@@ -48,6 +48,7 @@ class FeedbackInput:
     engine: str = "duckdb"
     rejects_folder: Path | None = None  # None: each rejects file beside its data file (see `rejects_files`)
     columns: tuple[tuple[str, str], ...] = ()  # (field, header): a field read from a column named otherwise
+    on_read: Callable[[Policy, BatchResult], None] | None = None  # hears how each policy's reading went
 
 
 def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
@@ -128,6 +129,8 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
                            then=attach, columns=dict(data.columns))
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
+    if data.on_read is not None:
+        data.on_read(policy, result)
     con = duckdb.connect()
     con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM read_parquet({lit(str(per_lead))})")
     return Measured(policy, result, con, per_lead, found["by"], handoff)

@@ -62,7 +62,18 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
     as_of = policy._now(args.as_of)
     now = policy._now(args.now)
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
-                         Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()))
+                         Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()),
+                         on_read=lambda policy, result: _say_rejects_loudly(args, policy, result))
+
+
+def _say_rejects_loudly(args: argparse.Namespace, policy, result) -> None:
+    """The reject summary of the leads and the events, when a policy rejected more than a small share."""
+    from leadpolicy.cli.shared import say_rejects_loudly
+
+    by = f" by {policy.id} {policy.version}" if args.command == "backtest" else ""
+    say_rejects_loudly(args.command, f"rows of {args.leads}{by}", result.read, result.rejects)
+    if result.events is not None:
+        say_rejects_loudly(args.command, f"event rows of {args.events}{by}", result.events.read, result.events.rejects)
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -15,6 +15,7 @@ from leadpolicy.cli.shared import (
     outputs_refused,
     parse_now,
     policy_inputs,
+    say_rejects_loudly,
 )
 
 
@@ -121,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         _say_rejects("rejected event row(s)", result.events.rejects, result.events.rejects_path, args.events,
                      "--events-rejects")
     print(result.summary())
+    hint = "" if args.max_rejects is not None else "--max-rejects N makes a run that rejects more than N rows exit 1"
+    say_rejects_loudly("score", f"rows of {args.leads}", result.read, result.rejects, hint)
+    if result.events is not None:
+        say_rejects_loudly("score", f"event rows of {args.events}", result.events.read, result.events.rejects)
     if args.max_rejects is not None and result.rejected > args.max_rejects:
         print(f"leadpolicy score: {result.rejected} rejected rows, more than --max-rejects {args.max_rejects}",
               file=sys.stderr)
