@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
@@ -281,6 +282,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     else:
         token: Token = exc.token  # type: ignore[attr-defined]
         expected = set(getattr(exc, "expected", ()) or getattr(exc, "accepts", ()) or ())
+        meant = _misspelt_business(text, line, file) or _number_without_percent(text, token, expected, file)
+        if meant is not None:
+            return meant
         if isinstance(exc, UnexpectedEOF) or token.type == "$END":
             message = "the file ends too early"
             line, column = _last_position(text)
@@ -299,6 +303,41 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         elif "WHEN" in expected and token.type in ("NAME", "STRING"):
             hint = "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
     return Diagnostic("syntax-error", message, file, ast.Span(line, column, line, column + width), hint=hint)
+
+
+# `within 4 bussiness hours`: the misspelt word reads as a unit and the real unit as the next item,
+# so the parser stops a token later, expecting something unrelated.
+_UNIT_AFTER_WORD = re.compile(r"\b\d+(?:\.\d+)?[ \t]+([A-Za-z_]+)[ \t]+(hours?|days?)\b")
+
+
+def _misspelt_business(text: str, line: int, file: str) -> Diagnostic | None:
+    lines = source_lines(text)
+    for number in (line, line - 1):
+        if not 0 < number <= len(lines):
+            continue
+        for found in _UNIT_AFTER_WORD.finditer(lines[number - 1]):
+            word = found.group(1)
+            if word != "business" and difflib.SequenceMatcher(None, word.lower(), "business").ratio() >= 0.7:
+                column = found.start(1) + 1
+                return Diagnostic("syntax-error", f'"{word} {found.group(2)}" is not a unit of time', file,
+                                  ast.Span(number, column, number, column + len(word)),
+                                  hint='did you mean "business"? for example: within 4 business hours on CALENDAR')
+    return None
+
+
+def _number_without_percent(text: str, token: Token, expected: set[str], file: str) -> Diagnostic | None:
+    """`target 90` followed by the next line: point at the number the % belongs to, not at the next line."""
+    if "PERCENT" not in expected:
+        return None
+    before = re.search(r"(\d+(?:\.\d+)?)\s*$", text[:token.start_pos or 0])
+    if before is None:
+        return None
+    offset = before.start(1)
+    number = before.group(1)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Diagnostic("syntax-error", f"{number} needs a % sign here", file,
+                      ast.Span(line, column, line, column + len(number)), hint=f"write {number}%")
 
 
 def _one_of(words: list[str]) -> str:

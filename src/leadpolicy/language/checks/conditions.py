@@ -42,7 +42,10 @@ def field_of(ctx: Context, name: str, node: ast.Node, wanted: tuple[Type, ...], 
     sym = ctx.symbols.get(name)
     if sym is None or sym.kind != "field":
         fields = [f.name for f in ctx.policy.fields]
-        ctx.report("unknown-name", f'unknown lead field "{name}"', node, hint=did_you_mean(name, fields))
+        since = "days since" if what == "days since" else "since"
+        hint = (f"{name} is an event: write {since} last {name}" if name in events.known_events(ctx.policy)
+                else did_you_mean(name, fields))
+        ctx.report("unknown-name", f'unknown lead field "{name}"', node, hint=hint)
         return None
     if sym.type not in wanted:
         ctx.report("type-mismatch", f'{what} needs {" or ".join(TYPE_WORDS[w] for w in wanted)} field, '

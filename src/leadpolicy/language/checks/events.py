@@ -96,6 +96,28 @@ def events(ctx: Context) -> None:
                 ctx.report("bad-value", f'event "{name}" is both won and lost', outcome)
 
 
+def known_events(policy: ast.Policy) -> set[str]:
+    """The policy's events: those it declares, or without an events block every name it uses as one."""
+    if policy.events is not None:
+        return {e.name for e in policy.events}
+    names: set[str] = set()
+    for item in policy.items:
+        for node in item.walk():
+            if isinstance(node, (ast.EventCount, ast.DaysSinceEvent)):
+                names.add(node.event)
+            elif isinstance(node, ast.PerRule) and node.window is not None:
+                names.add(node.field_name)
+            elif isinstance(node, ast.Decay) and node.since_event:
+                names.add(node.field_name)
+            elif isinstance(node, ast.RecycleRule):
+                names.add(node.event)
+            elif isinstance(node, ast.Outcome):
+                names.update(node.events)
+            else:
+                names.update(_sla_events(node))
+    return names
+
+
 def _sla_events(item: ast.Node) -> tuple[str, ...]:
     if isinstance(item, ast.ClockSpan):
         return (*item.starts, *item.stops)
