@@ -262,9 +262,9 @@ def test_a_lead_file_that_is_not_yaml_or_json_is_a_clear_error(tmp_path, capsys)
     for text, message in (("email: [unclosed\n", "lead.yaml:2:1: not valid YAML"),
                           ("a: &a [1]\nb: *a\n", "lead.yaml:1:4: YAML anchors and aliases"),):
         bad.write_text(text)
-        assert main(["explain", policy, "--lead", str(bad)]) == 1
+        assert main(["explain", policy, "--lead", str(bad)]) == 2  # what --lead names cannot be read: bad usage
         assert message in capsys.readouterr().err
-    assert main(["explain", policy, "--lead", '{"email": ']) == 1
+    assert main(["explain", policy, "--lead", '{"email": ']) == 2
     assert "--lead: not valid JSON" in capsys.readouterr().err
 
 

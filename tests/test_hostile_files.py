@@ -320,4 +320,4 @@ def test_explain_refuses_a_lead_file_that_is_a_fifo_or_too_big_without_reading_i
     for name, says in (("pipe.json", "not a regular file"), ("big.json", "10 MiB")):
         result = _leadpolicy(tmp_path, "explain", "p.policy", "--lead", name)
         out = result.stdout + result.stderr
-        assert result.returncode == 1 and f"--lead: {name}: " in out and says in out, out
+        assert result.returncode == 2 and f"--lead: {name}: " in out and says in out, out

@@ -1,12 +1,22 @@
-"""`leadpolicy explain`: score one lead and say why."""
+"""`leadpolicy explain`: decide one whole lead (its record, its events and `now`) and say why.
+
+The lead is read as `leadpolicy test` reads a sample case: the record by the policy's lead reader, the
+events by its event reader, from `--lead` (a record, or the case shape `{lead, events, now}`) and
+`--events` (a JSON/YAML list, or a CSV/JSON Lines file staged as `score --events` stages one). Anything
+given that cannot be used (an unknown key, an undeclared event, a bad time) is bad usage, never ignored.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, help_formatter
 from leadpolicy.cli.shared import (
     load_or_report,
@@ -14,20 +24,52 @@ from leadpolicy.cli.shared import (
     read_lead,
 )
 
+CASE_KEYS = ("name", "lead", "events", "now")  # a samples lead case, without its expectations
+EVENT_KEYS = ("event", "at")  # an event of a samples lead case
+ROW_FILES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # events files read row by row
+
+
+class UsageError(ValueError):
+    """What was given cannot be used as one lead: bad usage, the message says why."""
+
+
+@dataclass
+class WholeLead:
+    """One lead as given: its record, its events (raw items with where each came from), its own `now`."""
+
+    record: Any
+    events: list[Any] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # per event, where it was given: "--events: event 2"
+    now: str | None = None
+    name: str | None = None
+    events_given: bool = False
+
 
 def register(sub) -> None:
     p = sub.add_parser("explain", formatter_class=help_formatter, help="score one lead and say why",
-                       description="Evaluate one lead and explain every score, grade, stage and route.",
+                       description="Evaluate one lead (its record, what it did, and now) and explain every score, "
+                                   "grade, stage and route.",
                        epilog="examples:\n  leadpolicy explain policies/inbound-b2b.policy --lead lead.json\n"
                               "  leadpolicy explain policies/inbound-b2b.policy --lead '{\"email\": \"x@y.io\"}' "
-                              "--now 2026-11-20T12:00:00-05:00\n")
+                              "--now 2026-11-20T12:00:00-05:00\n"
+                              "  leadpolicy explain policies/inbound-activity.policy --lead lead.json "
+                              "--events events.csv\n"
+                              "  leadpolicy explain policies/inbound-activity.policy --lead '{\"lead\": {\"email\": "
+                              "\"x@y.io\"}, \"events\": [{\"event\": \"demo_request\", \"at\": "
+                              "\"2026-11-18T10:00:00-05:00\"}], \"now\": \"2026-11-20T12:00:00-05:00\"}'\n")
     p.add_argument("policy")
-    p.add_argument("--lead", required=True, help="a JSON object, or a .json / .yaml file holding one")
-    add_now(p)
+    p.add_argument("--lead", required=True,
+                   help="a JSON object, or a .json / .yaml file holding one: the lead's record, or a samples "
+                        "case {lead, events, now}")
+    p.add_argument("--events", metavar="FILE_OR_JSON",
+                   help="what the lead did: a JSON list of {event, at}, or a .json, .yaml, .csv or .jsonl file "
+                        "of them")
+    add_now(p, "evaluation time (ISO 8601); default: the case's `now`, else the current time")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run(args: argparse.Namespace) -> int:
+    from leadpolicy.semantics.activity import Activity
     from leadpolicy.semantics.interpreter import evaluate
     from leadpolicy.semantics.leads import LeadReader
     from leadpolicy.semantics.lowering import lower
@@ -35,28 +77,213 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
-    try:
-        raw = read_lead(args.lead)
-        now = parse_now(args.now, loaded.policy.timezone)
-    except (ValueError, OSError) as exc:
-        print(f"leadpolicy explain: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
     policy_ir = lower(loaded.policy)
-    values, errors = LeadReader(policy_ir).read(raw)
+    try:
+        lead = whole_lead(args.lead, args.events, policy_ir)
+        now = parse_now(args.now if args.now is not None else lead.now, loaded.policy.timezone)
+        events = read_events(lead, policy_ir)
+    except (UsageError, ValueError, OSError) as exc:
+        print(f"leadpolicy explain: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    values, errors = LeadReader(policy_ir).read(lead.record)
     if errors:
         for e in errors:
             print(f"lead: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
-    decision = evaluate(policy_ir, values, now)
+    decision = evaluate(policy_ir, values, now, Activity(events))
+    windows = activity_lines(policy_ir, decision)
     if args.format == "json":
-        print(json.dumps(decision.as_dict(), indent=2))
+        out = decision.as_dict()
+        out["events"] = [{"event": name, "at": at.astimezone(now.tzinfo).isoformat()}
+                         for name, at in sorted(events, key=lambda e: e[1])]
+        out["activity"] = [{"what": what, "value": value} for what, value, _ in windows]
+        if lead.name is not None:
+            out["case"] = lead.name
+        print(json.dumps(out, indent=2, default=str))
         return EXIT_OK
-    print(f"{loaded.policy.id} {loaded.policy.version} at {now.isoformat()}" + ("" if args.now else " (now)"))
+    print_text(loaded.policy, decision, lead, events, windows, explicit_now=args.now or lead.now)
+    return EXIT_OK
+
+
+def print_text(policy, decision, lead: WholeLead, events: list, windows: list, explicit_now) -> None:
+    from leadpolicy.language.diagnostics import printable
+
+    now = decision.now
+    print(f"{policy.id} {policy.version} at {now.isoformat()}" + ("" if explicit_now else " (now)"))
+    if lead.name is not None:
+        print(f"case: {printable(lead.name)}")
     summary = ", ".join(f"{k} {v.value}" for k, v in decision.scores.items())
     grades = ", ".join(f"{k} {v}" for k, v in decision.grades.items())
     print(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
     print(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
+    later = sum(at > now for _, at in events)
+    if events:
+        print(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else ""))
+    elif windows:  # a policy that reads what leads did
+        print("events: none given (the lead is explained as having done nothing; give them with --events)")
+    if windows:
+        print("activity:")
+        for _, _, line in windows:
+            print(f"  {line}")
     print("why:")
     for line in decision.explanation:
         print(f"  {line}")
-    return EXIT_OK
+
+
+def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
+    """Each event window and `days since last` the policy reads, as this lead's events give it: (what,
+    value, line), e.g. `demo_request 1 in the last 30 days (Nov 18)`; the values are the evaluator's own."""
+    from leadpolicy.semantics import ir
+    from leadpolicy.semantics.interpreter import Evaluator, number_text
+
+    ev = Evaluator(policy_ir, decision.env, decision.now, decision.activity)
+    lines: list[tuple[str, int | None, str]] = []
+    for node in policy_ir.activity:
+        value = ev.value(node)
+        if isinstance(node, ir.EventCount):
+            line = f"{node.event} {number_text(value)} in the last {number_text(node.days)} days"
+            lines.append((node.text, int(value), line + (f" ({ev.dates(node)})" if value else "")))
+        elif value is None:
+            lines.append((node.text, None, f"days since last {node.event}: none (no {node.event} before now)"))
+        else:
+            lines.append((node.text, int(value), f"days since last {node.event}: {number_text(value)}"))
+    return lines
+
+
+# ---------------------------------------------------------------- reading the whole lead
+
+
+def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
+    """The lead as given by --lead (a record, or a samples case) and --events."""
+    raw = read_lead(lead_text)
+    fields = {f.name for f in policy_ir.fields}
+    if isinstance(raw, dict) and "lead" in raw and "lead" not in fields:
+        lead = _case(raw)
+    else:
+        _refuse_unknown_fields(raw, fields)
+        lead = WholeLead(raw)
+    if events_text is not None:
+        if lead.events_given:
+            raise UsageError("the events are given twice: in --lead and with --events; give them once")
+        lead.events, lead.places = _events_argument(events_text)
+        lead.events_given = True
+    return lead
+
+
+def _case(raw: dict) -> WholeLead:
+    from leadpolicy.language.diagnostics import did_you_mean
+
+    for key in raw:
+        if key not in CASE_KEYS:
+            hint = ("explain does not check expectations; `leadpolicy test` does" if key == "expect" else
+                    did_you_mean(str(key), CASE_KEYS))
+            raise UsageError(f"--lead: unknown key {key!r} in a lead case"
+                             + (f" ({hint})" if hint else "") + "; a lead case has " + ", ".join(CASE_KEYS))
+    if not isinstance(raw["lead"], dict):
+        raise UsageError("--lead: `lead` is the lead's record, a mapping of field names to values")
+    now, name = raw.get("now"), raw.get("name")
+    if isinstance(now, dt.datetime):  # a YAML timestamp, as its text
+        now = now.isoformat()
+    if now is not None:
+        now = _case_now(now)
+    if name is not None and not isinstance(name, str):
+        raise UsageError("--lead: `name` is text")
+    lead = WholeLead(raw["lead"], now=now, name=name)
+    if "events" in raw:
+        lead.events, lead.places = _event_list(raw["events"], "--lead: events")
+        lead.events_given = True
+    return lead
+
+
+def _case_now(now: Any) -> str:
+    from leadpolicy.cli.flags import timestamp_arg
+
+    if not isinstance(now, str):
+        raise UsageError(f"--lead: now: {now!r} is not an ISO 8601 timestamp, as in 2026-11-20T12:00:00-05:00")
+    try:
+        return timestamp_arg(now)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--lead: now: {exc}") from None
+
+
+def _refuse_unknown_fields(raw: Any, fields: set[str]) -> None:
+    """A record's keys are the policy's fields: another key is a mistake to say, not a value to drop."""
+    from leadpolicy.language.diagnostics import did_you_mean
+
+    if not isinstance(raw, dict):
+        return  # the lead reader says what a lead must be
+    for key in raw:
+        if key in fields:
+            continue
+        if key == "events":
+            hint = 'give what the lead did as {"lead": {...}, "events": [...]}, or with --events'
+        else:
+            hint = did_you_mean(str(key), sorted(fields)) or "the fields are " + ", ".join(sorted(fields))
+        raise UsageError(f"--lead: {key!r} is not a field of this policy ({hint})")
+
+
+def _event_list(items: Any, where: str) -> tuple[list[Any], list[str]]:
+    """A samples case's `events:` list, each item {event, at} and nothing else."""
+    if not isinstance(items, list):
+        raise UsageError(f"{where}: a list of {{event, at}} items, not {type(items).__name__}")
+    for i, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            _refuse_unknown_event_keys(item.keys(), f"{where}: event {i}")
+    return items, [f"{where}: event {i}" for i in range(1, len(items) + 1)]
+
+
+def _refuse_unknown_event_keys(keys, where: str) -> None:
+    extra = [k for k in keys if k not in EVENT_KEYS]
+    if extra:
+        raise UsageError(f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}; "
+                         "one lead's event is {event, at}")
+
+
+def _events_argument(text: str) -> tuple[list[Any], list[str]]:
+    """--events: JSON text, a .json or .yaml file of a list, or a .csv or .jsonl file of rows."""
+    stripped = text.strip()
+    fmt = None if stripped.startswith(("[", "{")) else ROW_FILES.get(Path(text).suffix.lower())
+    if fmt is None:
+        return _event_list(read_lead(text, "--events"), "--events")
+    return _event_rows(Path(text), fmt)
+
+
+def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
+    """The rows of a CSV or JSON Lines file of events, staged as `score --events` stages its file."""
+    from leadpolicy.warehouse import staging
+
+    db = staging.Staging()
+    try:
+        try:
+            staged = staging.stage(db.con, path, fmt)
+        except staging.DataFileError as exc:
+            raise UsageError(f"--events: {exc}") from None
+        if staged.problems:
+            first = staged.problems[0]
+            raise UsageError(f"--events: {path}: row {first['row']}: {first['problem']}")
+        if staged.columns:
+            _refuse_unknown_event_keys(staged.columns, f"--events: {path}")
+            missing = [k for k in EVENT_KEYS if k not in staged.columns]
+            if missing:
+                raise UsageError(f"--events: {path}: no column {', '.join(missing)}; one lead's events are rows "
+                                 "of event and at")
+        names = ", ".join(staging.quoted(staging.text_column(i)) for i in range(len(staged.columns)))
+        rows = db.con.execute(f"SELECT {staging.ROW}{', ' + names if names else ''} FROM raw ORDER BY {staging.ROW}"
+                              ).fetchall()
+    finally:
+        db.close()
+    return ([dict(zip(staged.columns, row[1:])) for row in rows], [f"--events: {path}: row {row[0]}" for row in rows])
+
+
+def read_events(lead: WholeLead, policy_ir) -> list[tuple[str, dt.datetime]]:
+    """The lead's events read by the policy's event reader, as `leadpolicy test` reads a case's; the first
+    that cannot be used is a UsageError naming where it is."""
+    from leadpolicy.semantics.activity import EventReader
+
+    events, errors = EventReader(policy_ir).read(lead.events)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        where = lead.places[first.row - 1]
+        raise UsageError(f"{where}: {first.field + ': ' if first.field else ''}{first.message}{more}")
+    return events
