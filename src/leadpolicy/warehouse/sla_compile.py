@@ -1,12 +1,13 @@
 """`compile --target sql --sla NAME`: one SLA's clocks (or counts) as one self-contained query in any
 dialect, for warehouses that hold the event log.
 
-The query reads the events table (lead, event, at, reason) and, for tiers, the leads table; the
-calendar tables are written into it as VALUES, covering `since` to past every deadline of a clock
-started by `now`. Events are read as `leadpolicy sla` reads a file: only the SLA's events, at or before
-`now`, a repeated (lead, event, at, reason) counted once; events at one instant are taken in the order
-of `order_column` if given (a file's row order), else by event name and reason. Only clocks starting on
-or after `since` are reported. Times are epoch microseconds (UTC).
+The query reads the events table (lead, event, at, reason) and, for tiers, the leads table; it makes the
+calendar tables itself (`sla_calendar`), covering `since` to past every deadline of a clock started by
+`now`, so its size does not grow with the days it covers. Events are read as `leadpolicy sla` reads a
+file: only the SLA's events, at or before `now`, a repeated (lead, event, at, reason) counted once;
+events at one instant are taken in the order of `order_column` if given (a file's row order), else by
+event name and reason. Only clocks starting on or after `since` are reported. Times are epoch
+microseconds (UTC).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import sqlglot
 from sqlglot import exp
 
 from leadpolicy.semantics import ir
-from leadpolicy.sla import calendar_tables
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
-from leadpolicy.warehouse.sla_run import calendar_rows
+from leadpolicy.warehouse.sla_calendar import calendar_ctes
+from leadpolicy.warehouse.sla_run import calendar_plan
 from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, fill_tree, literal
 from leadpolicy.warehouse.sqlgen import (
     BLANK_CHARS,
@@ -33,8 +34,8 @@ from leadpolicy.warehouse.sqlgen import (
     table_sql,
 )
 
-# How far back --since may reach: the calendar tables are written into the query, a row per open
-# day, so five years keep the query a few MB and compiling it a few seconds.
+# How far back --since may reach: the query makes a row per day of its calendar tables (and a few per open
+# day), which five years keep small for any warehouse.
 MAX_SINCE_DAYS = 5 * 366
 
 
@@ -52,15 +53,6 @@ def since_problem(policy: ir.Policy, now: dt.datetime, since: dt.date | None) ->
 
 
 TABLES = Tables(events="lp_sla_events", segments="lp_segments", open_days="lp_open_days")
-
-
-def _values(rows: list[tuple], names: tuple[str, ...], alias: str) -> exp.Expr:
-    """A VALUES table; one row of NULLs that no lookup matches when there are none."""
-    body = [exp.Tuple(expressions=[literal(v) for v in row]) for row in rows] or [
-        exp.Tuple(expressions=[exp.Null() for _ in names])]
-    values = exp.Values(expressions=body, alias=exp.TableAlias(
-        this=exp.to_identifier(alias), columns=[exp.to_identifier(n) for n in names]))
-    return exp.select("*").from_(values)
 
 
 def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
@@ -137,11 +129,9 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
         raise SlaSqlError(problem)
     since = since or (now.astimezone(SlaEngine(policy).tz).date() - dt.timedelta(days=365))
     first = dt.datetime.combine(since, dt.time(0), tzinfo=SlaEngine(policy).tz)
-    segments, days = calendar_rows(policy, first, now, only=sla)
     inputs: list[tuple[str, exp.Expr]] = [
         ("lp_sla_events", _events(policy, dialect, events_table, now, order_column)),
-        ("lp_segments", _values(segments, calendar_tables.SEGMENT_COLUMNS, "lp_s")),
-        ("lp_open_days", _values(days, calendar_tables.OPEN_DAY_COLUMNS, "lp_d")),
+        *calendar_ctes(calendar_plan(policy, first, now, only=sla)),
     ]
     tables = TABLES
     if sla.tiers:

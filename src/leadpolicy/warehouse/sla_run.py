@@ -90,23 +90,32 @@ SEGMENT_TYPES = ("VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BOOLEAN", "BIGINT", "
 OPEN_DAY_TYPES = ("VARCHAR", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT")
 
 
-def calendar_rows(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
-                  only: ir.Sla | None = None) -> tuple[list[tuple], list[tuple]]:
-    """The rows of the segment and open-day tables: each business calendar, and the policy's timezone
-    (under `ZONE`, open around the clock), from the day before `first` to past every deadline; `only`:
-    just what that SLA reads."""
-    segments: list[tuple] = []
-    days: list[tuple] = []
+def calendar_plan(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
+                  only: ir.Sla | None = None) -> list[tuple[BusinessCalendar, dt.date, dt.date, bool]]:
+    """(calendar, first date, last date, buckets) of each calendar table: each business calendar, and the
+    policy's timezone (under `ZONE`, open around the clock), from the day before `first` to past every
+    deadline; `only`: just what that SLA reads."""
     zone = calendar_tables.zone_calendar(ZONE, policy.timezone)
     calendars = business_calendars(policy)
     if only is not None:
         used = {limit.calendar for limit in limits_of(only)}
         calendars = {name: c for name, c in calendars.items() if name in used}
+    plan = []
     for calendar in [*calendars.values(), *([zone] if only is None or only.tiers else [])]:
         start = calendar.local_day(first) - dt.timedelta(days=1)
         last = (_reach(policy, calendar, now) if calendar is not zone
                 else calendar.local_day(max(first, now)) + dt.timedelta(days=1))
-        cut, open_days = calendar_tables.expand(calendar, start, last, buckets=calendar is not zone)
+        plan.append((calendar, start, last, calendar is not zone))
+    return plan
+
+
+def calendar_rows(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
+                  only: ir.Sla | None = None) -> tuple[list[tuple], list[tuple]]:
+    """The rows of the segment and open-day tables of `calendar_plan`."""
+    segments: list[tuple] = []
+    days: list[tuple] = []
+    for calendar, start, last, buckets in calendar_plan(policy, first, now, only):
+        cut, open_days = calendar_tables.expand(calendar, start, last, buckets=buckets)
         segments += [s.row() for s in cut]
         days += [d.row() for d in open_days]
     return segments, days
