@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import format_policy
+from leadpolicy.language.formatter import condition, format_policy
 from leadpolicy.language.parser import parse_file, parse_text
 from leadpolicy.language.types import Type
 
@@ -49,7 +49,20 @@ def test_parentheses_are_kept_only_where_needed():
     out = fmt_text(text)
     assert "+1 when (a > 1 or b > 1) and c > 1" in out
     assert "+1 when not (a > 1 and b > 1)" in out
-    assert "+1 when not a > 1 or b > 1 and c > 1" in out
+    assert "+1 when not a > 1 or (b > 1 and c > 1)" in out
+
+
+def test_parentheses_grouping_and_inside_or_are_kept():
+    text = ('policy "p" version 1.0.0 {\n score s {\n  +1 when a > 1 or (b > 1 and c > 1)\n'
+            '  +1 when (a > 1 and b > 1) or c > 1 or not (d > 1 and e > 1)\n'
+            '  +1 when a > 1 or b > 1 and c > 1\n }\n}\n')
+    out = fmt_text(text)
+    lines = [line.strip() for line in out.splitlines() if line.strip().startswith("+1")]
+    assert lines == ["+1 when a > 1 or (b > 1 and c > 1)",
+                     "+1 when (a > 1 and b > 1) or c > 1 or not (d > 1 and e > 1)",
+                     "+1 when a > 1 or (b > 1 and c > 1)"]
+    assert parse_text(out).policy == parse_text(text).policy
+    assert fmt_text(out) == out
 
 
 # ---------------------------------------------------------------- generated policies
@@ -147,6 +160,17 @@ def test_parse_of_fmt_is_the_same_policy_and_fmt_is_idempotent(policy):
     assert parsed.diagnostics == []
     assert parsed.policy == policy
     assert format_policy(parsed.policy, parsed.comments) == out
+
+
+@settings(max_examples=200, deadline=None)
+@given(CONDITIONS)
+def test_every_and_inside_an_or_is_parenthesised(tree):
+    for node in tree.walk():
+        if isinstance(node, ast.Or):
+            text = condition(node)
+            for item in node.items:
+                if isinstance(item, ast.And):
+                    assert f"({condition(item)})" in text
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x85"])

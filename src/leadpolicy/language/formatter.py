@@ -66,7 +66,8 @@ def _quoted_list(values) -> str:
 
 
 class _Source(Visitor):
-    """A condition's canonical source text, with only the parentheses it needs."""
+    """A condition's canonical source text, with the parentheses it needs and those that group an
+    `and` inside an `or`."""
 
     def __init__(self, memo: dict[int, str] | None = None):
         self.memo = memo  # text by node id, for a caller that asks for every sub-condition of a tree
@@ -79,7 +80,9 @@ class _Source(Visitor):
         return f"({text})" if PRECEDENCE.get(type(node), 4) < parent_level else text
 
     def visit_Or(self, node: ast.Or) -> str:
-        return " or ".join(self.visit(i, 1) for i in node.items)
+        # `and` binds tighter, so `a or (b and c)` needs no parentheses; they are kept because readers
+        # who do not know the precedence by heart misread the bare form.
+        return " or ".join(self.visit(i, 3 if isinstance(i, ast.And) else 1) for i in node.items)
 
     def visit_And(self, node: ast.And) -> str:
         return " and ".join(self.visit(i, 2) for i in node.items)
