@@ -748,7 +748,8 @@ def test_diff_reads_a_leads_file_named_like_a_pattern_as_named(folder, capsys):
     write_csv(folder / "d" / "a.csv", header, [LEADS[0]])
     write_csv(folder / "d" / "b.csv", header, [LEADS[1]])
     write_csv(folder / "d" / "[ab].csv", header, [LEADS[0], LEADS[1], ("9", "z@bigsoft.io", 15, "retail", "organic")])
-    assert main(["diff", "p.policy", "new.policy", "--leads", "d/[ab].csv", "--format", "json", "--now", NOW]) == 0
+    assert main(["diff", "p.policy", "new.policy", "--leads", "d/[ab].csv", "--events", "events.csv",
+                 "--format", "json", "--now", NOW]) == 0
     assert json.loads(capsys.readouterr().out)["impact"]["leads"] == 3
 
 

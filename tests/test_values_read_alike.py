@@ -171,12 +171,13 @@ def test_the_one_json_reader_refuses_a_key_given_twice_at_any_depth():
             read_json(text)
 
 
-def test_diff_refuses_leads_with_a_key_given_twice(tmp_path, capsys):
+def test_diff_rejects_leads_with_a_key_given_twice_as_score_does(tmp_path, capsys):
     (tmp_path / "leads.jsonl").write_text(TWICE + "\n", "utf-8")
     policy = str(POLICIES / "inbound-b2b.policy")
     code = main(["diff", policy, policy, "--leads", str(tmp_path / "leads.jsonl")])
     captured = capsys.readouterr()
-    assert code == 1 and "'employees' is given twice" in captured.err, captured
+    assert code == 0 and "'employees' is given twice" in captured.err, captured
+    assert [(r["row"], r["field"]) for r in read_csv(tmp_path / "leads.rejects.csv")] == [("1", "employees")]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -242,33 +242,52 @@ def _simple(kind: str, a: list[str], b: list[str]) -> list[Change]:
         [Change(kind, x, "added", None, x, f"{kind}: {x} added") for x in b if x not in a]
 
 
-def impact(old_policy, new_policy, leads: list[dict], now: dt.datetime, examples: int = 5) -> dict[str, Any]:
-    """How many leads change stage, route and grades, a stage transition matrix, and example leads."""
-    moved: Counter[str] = Counter()
-    matrix: Counter = Counter()
-    samples: list[dict[str, Any]] = []
-    evaluated = rejected = 0
+@dataclass(frozen=True)
+class WholeLead:
+    """One lead as `leadpolicy test` decides a sample case: its record, its events (`{event, at}` items)
+    and the time it is decided at."""
+
+    record: dict
+    events: list
+    now: dt.datetime
+
+
+def impact(old_policy, new_policy, leads: list[WholeLead], examples: int = 5) -> dict[str, Any]:
+    """How many leads change stage, route and grades, a stage transition matrix, and example leads; each
+    lead decided whole by both versions (one either version cannot decide is counted as rejected)."""
+    pairs: list[tuple[Any, dict, dict]] = []
+    rejected = 0
     for lead in leads:
         try:
-            before, after = old_policy.evaluate(lead, now), new_policy.evaluate(lead, now)
+            before = old_policy.evaluate(lead.record, lead.now, events=lead.events)
+            after = new_policy.evaluate(lead.record, lead.now, events=lead.events)
         except ValueError:
             rejected += 1
             continue
+        pairs.append((lead.record, before.as_dict(explain=False), after.as_dict(explain=False)))
+    out = tally(pairs, examples)
+    out["rejected"] = rejected
+    return out
+
+
+def tally(pairs, examples: int = 5) -> dict[str, Any]:
+    """The impact of (lead, before, after) decisions: the leads whose stage, route or a grade both versions
+    have changed, the stage transitions, and the first `examples` leads that changed."""
+    moved: Counter[str] = Counter()
+    matrix: Counter = Counter()
+    samples: list[dict[str, Any]] = []
+    evaluated = 0
+    for lead, before, after in pairs:
         evaluated += 1
-        matrix[(before.stage, after.stage)] += 1
-        diffs = []
-        for what in ("stage", "route"):
-            if getattr(before, what) != getattr(after, what):
-                moved[what] += 1
-                diffs.append(what)
-        old_grades, new_grades = before.grades, after.grades
+        matrix[(before["stage"], after["stage"])] += 1
+        diffs = [what for what in ("stage", "route") if before[what] != after[what]]
+        old_grades, new_grades = before["grades"], after["grades"]
         if any(old_grades.get(k) != v for k, v in new_grades.items() if k in old_grades):
-            moved["grade"] += 1
             diffs.append("grade")
+        moved.update(diffs)
         if diffs and len(samples) < examples:
-            samples.append({"lead": lead, "before": before.as_dict(explain=False),
-                            "after": after.as_dict(explain=False)})
-    return {"leads": evaluated, "rejected": rejected, "changed": dict(moved),
+            samples.append({"lead": lead, "before": before, "after": after})
+    return {"leads": evaluated, "changed": dict(moved),
             "transitions": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(matrix.items()) if a != b],
             "examples": samples}
 
@@ -286,6 +305,14 @@ def render_text(d: PolicyDiff, markdown: bool = False) -> str:
         lines.append("")
         lines.append(("#### Impact" if markdown else "impact") + f" on {i['leads']} leads" +
                      (f" ({i['rejected']} could not be evaluated)" if i["rejected"] else ""))
+        if "rows" in i:
+            rows = i["rows"]
+            lines.append(f"{'- ' if markdown else '  '}rows: read {rows['read']}, decided by both {rows['decided']}, "
+                         f"rejected {rows['rejected']}")
+        if "events" in i:
+            events = i["events"]
+            lines.append(f"{'- ' if markdown else '  '}events: read {events['read']}, used {events['used']}, "
+                         f"rejected {events['rejected']}")
         for what in ("stage", "route", "grade"):
             lines.append(f"{'- ' if markdown else '  '}{what} changes: {i['changed'].get(what, 0)}")
         if i["transitions"]:
@@ -296,26 +323,140 @@ def render_text(d: PolicyDiff, markdown: bool = False) -> str:
                 lines += [f"  {t['from']} → {t['to']}: {t['leads']}" for t in i["transitions"]]
         for ex in i["examples"]:
             b, a = ex["before"], ex["after"]
-            who = ex["lead"].get("email") or ex["lead"].get("id") or json.dumps(ex["lead"])[:40]
-            lines.append(f"{'- ' if markdown else '  '}{who}: {b['stage']}/{b['route']} {b['scores']} "
-                         f"{b['grades']} → {a['stage']}/{a['route']} {a['scores']} {a['grades']}")
+            who = ex["lead"].get("email") or ex["lead"].get("id") or json.dumps(ex["lead"], default=str)[:40]
+            lines.append(f"{'- ' if markdown else '  '}{who}: {_decision_text(b)} → {_decision_text(a)}")
     return "\n".join(lines) + "\n"
 
 
-def read_leads(path: Path) -> list[dict]:
-    """Leads from CSV, JSON Lines or Parquet, read as text and converted by type (as `score` reads them)."""
+def _decision_text(d: dict[str, Any]) -> str:
+    """`sql/enterprise-ae (fit 60, engagement 65; tier A)`: words and numbers, never a Python repr."""
+    scores = ", ".join(f"{k} {v}" for k, v in d["scores"].items())
+    grades = ", ".join(f"{k} {'-' if v is None else v}" for k, v in d["grades"].items())
+    return f"{d['stage']}/{d['route'] or '-'} ({scores}{'; ' + grades if grades else ''})"
+
+
+# ---------------------------------------------------------------- the impact on a leads file
+
+
+@dataclass(frozen=True)
+class LeadsFile:
+    """A leads file to measure the impact on, read as `leadpolicy score` reads one: `events` (a
+    `warehouse.batch.EventInput`, or None) says what the leads did."""
+
+    path: Path
+    format: str | None = None
+    events: Any = None
+    engine: str = "duckdb"
+    columns: dict[str, str] | None = None
+
+
+@dataclass
+class FileImpact:
+    """The impact, and the rows of the leads and of the events that either version rejected (row, field,
+    problem; a problem only one version has names it)."""
+
+    impact: dict[str, Any]
+    rejects: list[dict]
+    event_rejects: list[dict]
+
+
+@dataclass
+class _Decided:
+    """One version's run of `score` over the file: its counts and each decided row's decision by record."""
+
+    result: Any  # warehouse.batch.BatchResult
+    output: Path
+    rows: list[int]  # the record numbers of the output's rows, in order
+    decisions: dict[int, dict]
+
+
+def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folder: Path,
+                on_warning=None, examples: int = 5) -> FileImpact:
+    """Both versions decide every row of the file as `score` (with `--events`) decides it, in `folder`; the
+    rows both decided are compared, each row with itself. Raises warehouse.batch.BatchError as `score` does."""
+    old, new = (_decide_file(policy, data, now, folder / side, on_warning)
+                for side, policy in (("old", old_policy), ("new", new_policy)))
+    both = [row for row in new.rows if row in old.decisions]
+    out = tally(((row, old.decisions[row], new.decisions[row]) for row in both), examples)
+    position = {row: i for i, row in enumerate(new.rows)}
+    for example in out["examples"]:
+        example["lead"] = _input_row(new.output, position[example["lead"]], new_policy.ir)
+    read = new.result.read
+    out["rejected"] = read - len(both)
+    out["rows"] = {"read": read, "decided": len(both), "rejected": read - len(both)}
+    versions = (f"only {old_policy.version} (old)", f"only {new_policy.version} (new)")
+    rejects = _merged(old.result.rejects, new.result.rejects, versions)
+    event_rejects: list[dict] = []
+    if new.result.events is not None and old.result.events is not None:
+        event_rejects = _merged(old.result.events.rejects, new.result.events.rejects, versions)
+        rejected = len({r["row"] for r in event_rejects})
+        out["events"] = {"read": new.result.events.read, "used": new.result.events.read - rejected,
+                         "rejected": rejected}
+    return FileImpact(out, rejects, event_rejects)
+
+
+def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_warning) -> _Decided:
+    from dataclasses import replace
+
     import duckdb
 
-    from leadpolicy.semantics.leads import read_json
-    from leadpolicy.warehouse.batch import file_format
+    from leadpolicy.warehouse.batch import BatchError, output_names, run
+    from leadpolicy.warehouse.staging import ROW, quoted
 
-    fmt = file_format(path)
-    if fmt == "jsonl":  # a key given twice is refused, as `score` refuses it
-        return [read_json(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    from leadpolicy.warehouse.staging import plain_file
+    folder.mkdir(parents=True, exist_ok=True)
+    output = folder / "decided.parquet"
+    staged: list[int] = []
+
+    def rows_read(con) -> None:  # the record numbers staged, while the staging database is open
+        staged.extend(row for (row,) in con.execute(f"SELECT {ROW} FROM raw ORDER BY {ROW}").fetchall())
+
+    events = None if data.events is None else replace(data.events, rejects=folder / "events.rejects.csv")
+    result, _, _ = run(policy, data.path, output, now, data.engine, rejects=folder / "rejects.csv",
+                       in_format=data.format, on_warning=on_warning, events=events, then=rows_read,
+                       columns=data.columns)
+    rejected = {r["row"] for r in result.rejects}
+    written = [row for row in staged if row not in rejected]  # the output keeps the input's order
+    names = output_names(policy.ir)
+    con = duckdb.connect()
+    try:
+        columns = ", ".join(quoted(name) for name in names)
+        values = con.execute(f"SELECT {columns} FROM read_parquet(?)", [str(output)]).fetchall()
+    finally:
+        con.close()
+    if len(values) != len(written):
+        raise BatchError(f"internal count mismatch: {len(values)} decided rows, {len(written)} expected")
+    n_scores, n_grades = len(policy.ir.scores), len(policy.ir.grades)
+    at = now.isoformat()
+    decisions = {}
+    for row, value in zip(written, values):
+        decisions[row] = {"policy": policy.id, "version": policy.version, "now": at,
+                          "scores": dict(zip(names[:n_scores], value[:n_scores])),
+                          "grades": dict(zip(names[n_scores:n_scores + n_grades], value[n_scores:n_scores + n_grades])),
+                          "stage": value[-3], "owner": value[-2], "route": value[-1]}
+    return _Decided(result, output, written, decisions)
+
+
+def _input_row(output: Path, index: int, policy_ir) -> dict[str, Any]:
+    """The input columns of the output's row `index` (0-based), for an example."""
+    import duckdb
+
+    from leadpolicy.warehouse.batch import output_names
 
     con = duckdb.connect()
-    reader = "read_csv(?, all_varchar = true, header = true)" if fmt == "csv" else "read_parquet(?)"
-    cursor = con.execute(f"SELECT * FROM {reader}", [str(plain_file(con, path))])  # d/[ab].csv: that file
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, (None if v is None else str(v) for v in row))) for row in cursor.fetchall()]
+    try:
+        cursor = con.execute("SELECT * FROM read_parquet(?) LIMIT 1 OFFSET ?", [str(output), index])
+        names = [c[0] for c in cursor.description]
+        row = cursor.fetchone() or ()
+    finally:
+        con.close()
+    computed = set(output_names(policy_ir))
+    return {name: value for name, value in zip(names, row) if name not in computed}
+
+
+def _merged(old: list[dict], new: list[dict], versions: tuple[str, str]) -> list[dict]:
+    """The rejected rows of both runs: a reject both have once, one only a version has with its version."""
+    keys = [{(r["row"], r["field"], r["problem"]) for r in rejects} for rejects in (old, new)]
+    merged = [{"row": row, "field": f, "problem": p} for row, f, p in keys[0] & keys[1]]
+    for mine, other, version in ((keys[0], keys[1], versions[0]), (keys[1], keys[0], versions[1])):
+        merged += [{"row": row, "field": f, "problem": f"{version}: {p}"} for row, f, p in mine - other]
+    return sorted(merged, key=lambda r: (r["row"], r["field"], r["problem"]))

@@ -1,17 +1,22 @@
-"""`leadpolicy diff`: what changed between two versions of a policy."""
+"""`leadpolicy diff`: what changed between two versions of a policy, and its impact on whole leads."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
-from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import add_now, help_formatter
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from leadpolicy.cli.flags import add_columns, add_now, help_formatter
 from leadpolicy.cli.shared import (
+    column_mapping_problem,
+    outputs_refused,
     parse_now,
     policy_from,
+    policy_inputs,
+    say_rejects_loudly,
 )
 
 
@@ -19,53 +24,184 @@ def register(sub) -> None:
     p = sub.add_parser("diff", formatter_class=help_formatter, help="what changed between two versions of a policy",
                        description="List the changes between two versions of a policy in domain words, and their "
                                    "impact on leads: how many change stage, route and grade, the stage transitions, "
-                                   "and a few example leads before and after.",
+                                   "and a few example leads before and after. Each lead is decided whole (its "
+                                   "record, its events and now), as `test` decides a sample case and `score "
+                                   "--events` a row.",
                        epilog="examples:\n"
                               "  leadpolicy diff main:policies/inbound-b2b.policy policies/inbound-b2b.policy\n"
-                              "  leadpolicy diff old.policy new.policy --leads leads.parquet --format markdown\n")
+                              "  leadpolicy diff old.policy new.policy --leads leads.parquet --format markdown\n"
+                              "  leadpolicy diff main:policies/inbound-activity.policy "
+                              "policies/inbound-activity.policy \\\n"
+                              "      --leads leads.csv --events events.csv --id-column lead_id "
+                              "--now 2026-11-20T12:00:00-05:00\n")
     p.add_argument("old", help="a policy file, or GIT_REF:path")
     p.add_argument("new", help="a policy file, or GIT_REF:path")
-    p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet); "
-                                                   "default: the samples file next to the new policy")
-    add_now(p, "evaluation time (default: the samples file's, else the current time)")
+    p.add_argument("--leads", metavar="FILE", help="leads to measure the impact on (CSV, JSON Lines, Parquet), read "
+                                                   "as `score` reads them; default: the lead cases of the samples "
+                                                   "file next to the new policy, with their events")
+    add_now(p, "evaluation time (default: each sample case's, else the current time)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when the versions differ, 0 when they do not "
                                                              "(as git diff --exit-code)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    leads = p.add_argument_group("with --leads, as for `leadpolicy score`")
+    leads.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
+    leads.add_argument("--rejects", metavar="FILE", help="the leads' rejected rows (default: LEADS_NAME.rejects.csv "
+                                                         "beside the leads, not written when its folder holds "
+                                                         "policies)")
+    leads.add_argument("--events", metavar="FILE",
+                       help="what the leads did, for a policy that reads events: a .csv, .jsonl or .parquet file "
+                            "with columns lead, event and at")
+    leads.add_argument("--id-column", default="id", metavar="COLUMN",
+                       help="the leads file's column that the events' lead refers to (default: id)")
+    leads.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the events' extension")
+    leads.add_argument("--events-rejects", metavar="FILE",
+                       help="the events' rejected rows (default: EVENTS_NAME.rejects.csv beside the events, not "
+                            "written when its folder holds policies)")
+    leads.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
+    add_columns(leads)
 
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
-    from leadpolicy.governance.diff import PolicyDiff, changes, impact, read_leads, render_text
-    from leadpolicy.language.loader import samples_for
-    from leadpolicy.semantics.leads import read_text_cell
+    from leadpolicy.governance.diff import PolicyDiff, changes, render_text
     from leadpolicy.semantics.lowering import lower
-    from leadpolicy.testing.harness import load_samples
 
+    if not args.leads and (args.events or args.rejects or args.events_rejects):
+        print("leadpolicy diff: --events, --rejects and --events-rejects go with --leads", file=sys.stderr)
+        return EXIT_USAGE
+    rejects = _rejects_files(args) if args.leads else (None, None)
+    if args.leads and outputs_refused("diff", {"the rejects file": rejects[0], "the events rejects file": rejects[1]},
+                                      {**policy_inputs(args.old if Path(args.old).exists() else None, "the old policy"),
+                                       **policy_inputs(args.new if Path(args.new).exists() else None, "the new policy"),
+                                       "the leads file (--leads)": args.leads,
+                                       "the events file (--events)": args.events}):
+        return EXIT_USAGE
     old, new = policy_from(args.old), policy_from(args.new)
     if old is None or new is None:
         return EXIT_PROBLEMS
     result = PolicyDiff(old.policy, new.policy, changes(old.policy, new.policy))
-    now_text = args.now
-    leads: list[dict] = []
+    policies = Policy(old.policy, lower(old.policy)), Policy(new.policy, lower(new.policy))
     if args.leads:
-        kinds = {f.name: f.type.name for f in old.policy.fields} | {f.name: f.type.name for f in new.policy.fields}
-        try:
-            rows = read_leads(Path(args.leads))
-        except Exception as exc:  # a clear message for any unreadable file
-            print(f"leadpolicy diff: {args.leads}: cannot read leads: {str(exc).splitlines()[0]}", file=sys.stderr)
-            return EXIT_PROBLEMS
-        leads = [{k: (read_text_cell(kinds[k], v) if k in kinds and isinstance(v, str) else v) for k, v in r.items()}
-                 for r in rows]
-    elif Path(args.new).exists() and samples_for(args.new).exists():
-        doc, _ = load_samples(samples_for(args.new))
-        if doc is not None:
-            leads = [c["lead"] for c in doc.data.get("leads") or [] if "invalid" not in c["expect"]]
-            now_text = now_text or doc.data.get("now")
-    if leads:
-        old_policy, new_policy = Policy(old.policy, lower(old.policy)), Policy(new.policy, lower(new.policy))
-        result.impact = impact(old_policy, new_policy, leads, parse_now(now_text, new.policy.timezone))
+        code = _file_impact(args, result, *policies, rejects)
+        if code is not None:
+            return code
+    else:
+        result.impact = _samples_impact(args, new.policy, *policies)
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
     return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK
+
+
+def _samples_impact(args: argparse.Namespace, tree, old_policy, new_policy):
+    """The impact on the lead cases of the samples file beside the new policy, each with its events and
+    its `now` (as `leadpolicy test` reads them; --now for every case when given); None without one."""
+    from leadpolicy.governance.diff import WholeLead, impact
+    from leadpolicy.language.loader import samples_for
+    from leadpolicy.testing.harness import CaseRunner, load_samples
+
+    if not Path(args.new).exists() or not samples_for(args.new).exists():
+        return None
+    doc, _ = load_samples(samples_for(args.new))
+    if doc is None:
+        return None
+    runner = CaseRunner(tree, doc)
+    fixed = parse_now(args.now, tree.timezone) if args.now else None
+    leads = []
+    rejected = 0
+    for case in doc.data.get("leads") or []:
+        if "invalid" in case["expect"]:
+            continue
+        try:
+            now = fixed or runner.now_for(case) or parse_now(None, tree.timezone)
+        except ValueError:  # a `now` `leadpolicy test` reports as an error
+            rejected += 1
+            continue
+        leads.append(WholeLead(case["lead"], case.get("events") or [], now))
+    if not leads and not rejected:
+        return None
+    out = impact(old_policy, new_policy, leads)
+    out["rejected"] += rejected
+    return out
+
+
+def _rejects_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """Where the rejected rows of the leads and of the events go: as named, else beside each data file
+    unless its folder holds policies (then nowhere: None); two defaults never share a name."""
+    from leadpolicy.outputs import default_rejects
+
+    leads = Path(args.leads)
+    lead_rejects = Path(args.rejects) if args.rejects else default_rejects(f"{leads.stem}.rejects.csv", leads)
+    if args.events is None:
+        return lead_rejects, None
+    events = Path(args.events)
+    if args.events_rejects:
+        return lead_rejects, Path(args.events_rejects)
+    event_rejects = default_rejects(f"{events.stem}.rejects.csv", events)
+    if event_rejects is not None and lead_rejects is not None and event_rejects.resolve() == lead_rejects.resolve():
+        event_rejects = event_rejects.with_name(f"{events.stem}.events.rejects.csv")
+    return lead_rejects, event_rejects
+
+
+def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejects) -> int | None:
+    """The impact on --leads (with --events), decided as `score` decides; an exit code when it cannot be."""
+    from leadpolicy.governance.diff import LeadsFile, file_impact
+    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, EventInput, write_rejects
+    from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
+
+    reading = [p for p in (old_policy, new_policy) if p.ir.activity]
+    if reading and args.events is None:
+        print(f"leadpolicy diff: {reading[0].id} {reading[0].version} scores what leads did "
+              f"({reading[0].ir.activity[0].text}); give the events file with --events FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if column_mapping_problem("diff", args.columns, old_policy.ir, new_policy.ir):
+        return EXIT_USAGE
+    now = parse_now(args.now, new_policy.ir.timezone)
+    if args.engine == "duckdb":
+        for policy in (old_policy, new_policy):
+            try:
+                compile_sql(policy.ir, "duckdb", "leads", now, events_table="events")
+            except UnsupportedError as exc:
+                print(f"leadpolicy diff: {policy.id} {policy.version} has no SQL form ({exc}); decide the leads "
+                      "with --engine python", file=sys.stderr)
+                return EXIT_PROBLEMS
+    events = None if args.events is None else EventInput(Path(args.events), args.id_column, args.events_format)
+    data = LeadsFile(Path(args.leads), args.leads_format, events, args.engine, args.columns)
+    warn = lambda text: print(f"leadpolicy diff: warning: {text}", file=sys.stderr)  # noqa: E731
+    try:
+        with tempfile.TemporaryDirectory(prefix="leadpolicy-diff-") as tmp:
+            found = file_impact(old_policy, new_policy, data, now, Path(tmp), warn)
+    except ColumnMapError as exc:
+        print(f"leadpolicy diff: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BatchError as exc:
+        print(f"leadpolicy diff: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for rows, path, source, flag, what in ((found.rejects, rejects[0], args.leads, "--rejects", "rows"),
+                                           (found.event_rejects, rejects[1], args.events, "--events-rejects",
+                                            "event rows")):
+        if rows:
+            if path is not None:
+                write_rejects(path, rows)
+            _say_rejects(rows, path, source, flag, what)
+    rows_read = found.impact["rows"]["read"]
+    say_rejects_loudly("diff", f"rows of {args.leads}", rows_read, found.rejects)
+    if "events" in found.impact:
+        say_rejects_loudly("diff", f"event rows of {args.events}", found.impact["events"]["read"], found.event_rejects)
+    result.impact = found.impact
+    return None
+
+
+def _say_rejects(rows: list[dict], path: Path | None, source: str, flag: str, what: str) -> None:
+    """On stderr (the report is standard output): where the rejected rows went, or that they were not
+    written, and the first of them."""
+    count = len({r["row"] for r in rows})
+    if path is not None:
+        print(f"leadpolicy diff: {count} rejected {what} written to {path}; the first:", file=sys.stderr)
+    else:
+        print(f"leadpolicy diff: {count} rejected {what} not written: the folder of {source} holds policies, where "
+              f"rows of lead data do not belong (name a file with {flag}); the first:", file=sys.stderr)
+    for r in rows[:5]:
+        print(f"  {source}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
+              file=sys.stderr)

@@ -1,0 +1,181 @@
+"""`leadpolicy diff` decides each lead whole (record, events, now), exactly as `test` and `score --events` do:
+the samples' cases with their events and their `now`, and `--leads L --events E --id-column C`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import random
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from leadpolicy.cli.main import main
+
+from .conftest import POLICIES
+from .files import read_csv
+
+OLD_RULE = "mql           when fit >= 40 and engagement >= 30"
+NEW_RULE = "mql           when fit >= 40 and engagement >= 31"
+AS_OF = "2026-11-20T12:00:00-05:00"
+NOW = "2026-12-20T12:00:00-05:00"
+
+
+@pytest.fixture
+def versions(tmp_path) -> tuple[Path, Path]:
+    """old/p.policy (inbound-activity) and new/p.policy with one threshold changed, each with the samples."""
+    text = (POLICIES / "inbound-activity.policy").read_text("utf-8")
+    assert OLD_RULE in text
+    samples = (POLICIES / "inbound-activity.samples.yaml").read_text("utf-8").replace(
+        "policy: inbound-activity.policy", "policy: p.policy")
+    paths = []
+    for name, policy in (("old", text), ("new", text.replace(OLD_RULE, NEW_RULE).replace("3.0.0", "3.1.0"))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "p.policy").write_text(policy, "utf-8")
+        (tmp_path / name / "p.samples.yaml").write_text(samples, "utf-8")
+        paths.append(tmp_path / name / "p.policy")
+    return paths[0], paths[1]
+
+
+def _json(capsys, *argv: str, expect: int = 0) -> dict:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert code == expect, captured.err
+    return json.loads(captured.out)
+
+
+def _tested(capsys, policy: Path) -> list[dict]:
+    """What `leadpolicy test` decides for each lead case of the samples beside the policy."""
+    code = main(["test", str(policy.with_name("p.samples.yaml")), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code in (0, 1), captured.err
+    return [c for c in json.loads(captured.out)["cases"] if c["kind"] == "lead"]
+
+
+def test_the_samples_impact_decides_each_case_with_its_events_and_now_as_test_does(versions, capsys):
+    old, new = versions
+    before, after = _tested(capsys, old), _tested(capsys, new)
+    assert [c["name"] for c in before] == [c["name"] for c in after]
+    moves = Counter((b["actual"]["stage"], a["actual"]["stage"]) for b, a in zip(before, after)
+                    if b["actual"]["stage"] != a["actual"]["stage"])
+    assert moves, "the changed threshold must move a case, or this test proves nothing"
+    impact = _json(capsys, "diff", str(old), str(new), "--format", "json")["impact"]
+    assert impact["leads"] == len(before) and impact["rejected"] == 0
+    assert impact["changed"].get("stage", 0) == sum(moves.values())
+    assert {(t["from"], t["to"]): t["leads"] for t in impact["transitions"]} == dict(moves)
+    moved = {b["actual"]["stage"]: b["actual"] for b, a in zip(before, after)
+             if b["actual"]["stage"] != a["actual"]["stage"]}
+    for example in impact["examples"]:
+        tested = moved[example["before"]["stage"]]
+        assert example["before"]["scores"] == {k: tested[k] for k in example["before"]["scores"]}
+
+
+# ---------------------------------------------------------------- a leads file with its events
+
+
+def _data(folder: Path, leads: int = 400, seed: int = 24) -> tuple[Path, Path]:
+    """Leads with unique ids and their events: activity before AS_OF, outcomes after it (for backtest)."""
+    rng = random.Random(seed)
+    as_of = dt.datetime.fromisoformat(AS_OF)
+    lead_rows, event_rows = [], []
+    for i in range(leads):
+        lead = f"L{i}"
+        domain = rng.choice(["bigsoft.io", "ledgerly.com", "gmail.com", "shop.fr"])
+        lead_rows.append({"id": lead, "email": f"p{i}@{domain}", "employees": rng.choice([20, 150, 250, 800, 1500]),
+                          "industry": rng.choice(["software", "fintech", "retail", "other"]),
+                          "source": rng.choice(["webinar", "paid_search", "organic", "referral"])})
+        for _ in range(rng.randrange(0, 7)):
+            name = rng.choice(["email_click", "pricing_page_view", "webinar_attended", "demo_request"])
+            at = as_of - dt.timedelta(hours=rng.randrange(1, 24 * 60))
+            event_rows.append({"lead": lead, "event": name, "at": at.isoformat()})
+        if rng.random() < 0.4:
+            outcome = rng.choice(["closed_won", "closed_lost"])
+            event_rows.append({"lead": lead, "event": outcome,
+                               "at": (as_of + dt.timedelta(days=rng.randrange(1, 25))).isoformat()})
+    for path, rows in ((folder / "leads.csv", lead_rows), (folder / "events.csv", event_rows)):
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder / "leads.csv", folder / "events.csv"
+
+
+def test_diff_with_events_finds_the_moves_backtest_finds(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data")
+    backtest = _json(capsys, "backtest", str(old), str(new), "--leads", str(leads), "--events", str(events),
+                     "--as-of", AS_OF, "--now", NOW, "--format", "json")
+    moves = {(c["from"], c["to"]): c["leads"] for c in backtest["changes"]}
+    assert sum(moves.values()) > 0, "the changed threshold must move some leads, or this test proves nothing"
+    for engine in ("duckdb", "python"):
+        impact = _json(capsys, "diff", str(old), str(new), "--leads", str(leads), "--events", str(events),
+                       "--id-column", "id", "--now", AS_OF, "--format", "json", "--engine", engine)["impact"]
+        assert impact["changed"].get("stage", 0) == sum(moves.values()), engine
+        assert {(t["from"], t["to"]): t["leads"] for t in impact["transitions"]} == moves, engine
+        assert impact["leads"] == backtest["leads"]
+        assert impact["events"]["read"] == impact["events"]["used"] + impact["events"]["rejected"]
+
+
+def test_diff_leads_of_a_policy_that_reads_events_needs_the_events(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, _ = _data(tmp_path / "data", leads=5)
+    code = main(["diff", str(old), str(new), "--leads", str(leads), "--now", AS_OF])
+    err = capsys.readouterr().err
+    assert code == 2 and "--events" in err and "Traceback" not in err
+
+
+def test_diff_rejects_bad_rows_of_leads_and_events_by_row_and_field(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data", leads=20)
+    with leads.open("a", encoding="utf-8") as handle:
+        handle.write("BAD,x@y.io,many,software,organic\n")
+    with events.open("a", encoding="utf-8") as handle:
+        handle.write("L1,demo_requested,2026-11-18T10:00:00-05:00\nL2,email_click,next tuesday\n")
+    rejects, event_rejects = tmp_path / "leads.rejects.csv", tmp_path / "events.rejects.csv"
+    impact = _json(capsys, "diff", str(old), str(new), "--leads", str(leads), "--events", str(events),
+                   "--now", AS_OF, "--format", "json", "--rejects", str(rejects),
+                   "--events-rejects", str(event_rejects))["impact"]
+    assert impact["rows"] == {"read": 21, "decided": 20, "rejected": 1}
+    assert impact["leads"] == 20 and impact["rejected"] == 1
+    assert [(r["row"], r["field"]) for r in read_csv(rejects)] == [("21", "employees")]
+    events_read = len(read_csv(events))
+    assert impact["events"] == {"read": events_read, "used": events_read - 2, "rejected": 2}
+    assert sorted(r["field"] for r in read_csv(event_rejects)) == ["at", "event"]
+
+
+def test_the_default_rejects_files_go_beside_the_data_as_score_puts_them(versions, tmp_path, capsys,
+                                                                         monkeypatch):
+    old, new = versions
+    data = tmp_path / "data"
+    data.mkdir()
+    leads, events = _data(data, leads=5)
+    with events.open("a", encoding="utf-8") as handle:
+        handle.write("L1,demo_requested,2026-11-18T10:00:00-05:00\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["diff", str(old), str(new), "--leads", str(leads), "--events", str(events), "--now", AS_OF]) == 0
+    err = capsys.readouterr().err  # the report is standard output: where rejects went is said on stderr
+    assert [r["field"] for r in read_csv(data / "events.rejects.csv")] == ["event"]
+    assert "events.rejects.csv" in err
+    # beside a policy, lead data is never written: said on stderr instead
+    shutil.copy(old, data / "q.policy")
+    (data / "events.rejects.csv").unlink()
+    assert main(["diff", str(old), str(new), "--leads", str(leads), "--events", str(events), "--now", AS_OF]) == 0
+    assert "not written" in capsys.readouterr().err and not (data / "events.rejects.csv").exists()
+
+
+def test_the_text_report_shows_rows_events_and_examples_in_words(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data")
+    assert main(["diff", str(old), str(new), "--leads", str(leads), "--events", str(events), "--now", AS_OF]) == 0
+    out = capsys.readouterr().out
+    events_read = len(read_csv(events))
+    assert f"events: read {events_read}, used {events_read}, rejected 0" in out
+    examples = [line for line in out.splitlines() if "@" in line and " → " in line]
+    assert examples and all("{'" not in line and "None" not in line for line in examples), out
