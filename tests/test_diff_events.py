@@ -179,3 +179,23 @@ def test_the_text_report_shows_rows_events_and_examples_in_words(versions, tmp_p
     assert f"events: read {events_read}, used {events_read}, rejected 0" in out
     examples = [line for line in out.splitlines() if "@" in line and " → " in line]
     assert examples and all("{'" not in line and "None" not in line for line in examples), out
+
+
+@pytest.mark.parametrize("flags", [["--events", "events.csv"], ["--rejects", "r.csv"], ["--max-rejects", "0"]])
+def test_the_flags_of_a_leads_file_without_one_are_bad_usage(versions, capsys, flags):
+    old, new = versions
+    code = main(["diff", str(old), str(new), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and flags[0] in err and "--leads" in err
+
+
+def test_max_rejects_exits_1_when_more_rows_are_rejected(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data", leads=5)
+    with leads.open("a", encoding="utf-8") as handle:
+        handle.write("BAD,x@y.io,many,software,organic\n")
+    argv = ["diff", str(old), str(new), "--leads", str(leads), "--events", str(events), "--now", AS_OF]
+    assert main([*argv, "--max-rejects", "1"]) == 0
+    assert main([*argv, "--max-rejects", "0"]) == 1
+    assert "1 rejected rows, more than --max-rejects 0" in capsys.readouterr().err

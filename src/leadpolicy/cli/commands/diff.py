@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, help_formatter
+from leadpolicy.cli.flags import add_columns, add_now, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     outputs_refused,
@@ -57,6 +57,8 @@ def register(sub) -> None:
     leads.add_argument("--events-rejects", metavar="FILE",
                        help="the events' rejected rows (default: EVENTS_NAME.rejects.csv beside the events, not "
                             "written when its folder holds policies)")
+    leads.add_argument("--max-rejects", type=non_negative_int, metavar="N",
+                       help="exit 1 when more than N rows of the leads are rejected (the report is still written)")
     leads.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
     add_columns(leads)
 
@@ -66,8 +68,12 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.governance.diff import PolicyDiff, changes, render_text
     from leadpolicy.semantics.lowering import lower
 
-    if not args.leads and (args.events or args.rejects or args.events_rejects):
-        print("leadpolicy diff: --events, --rejects and --events-rejects go with --leads", file=sys.stderr)
+    given = [flag for flag, value in (("--events", args.events), ("--rejects", args.rejects),
+                                      ("--events-rejects", args.events_rejects), ("--max-rejects", args.max_rejects))
+             if value is not None]
+    if given and not args.leads:
+        print(f"leadpolicy diff: {', '.join(given)} go{'es' if len(given) == 1 else ''} with --leads FILE, the leads "
+              "to measure the impact on", file=sys.stderr)
         return EXIT_USAGE
     rejects = _rejects_files(args) if args.leads else (None, None)
     if args.leads and outputs_refused("diff", {"the rejects file": rejects[0], "the events rejects file": rejects[1]},
@@ -91,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
+    if args.max_rejects is not None and result.impact and result.impact["rows"]["rejected"] > args.max_rejects:
+        print(f"leadpolicy diff: {result.impact['rows']['rejected']} rejected rows, more than --max-rejects "
+              f"{args.max_rejects}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK
 
 
