@@ -52,7 +52,8 @@ def test_every_number_of_a_small_case(small, capsys):
     assert {k: o[k] for k in ("leads", "handed_off", "won", "lost", "open", "won_rate", "precision", "recall")} == {
         "leads": 4, "handed_off": 1, "won": 2, "lost": 1, "open": 1, "won_rate": 0.5, "precision": 1.0,
         "recall": 0.5}
-    assert o["answers"] == {"accepted": 1, "rejected": {"bad_fit": 0, "no_budget": 0, "not_now": 1, "other": 0},
+    assert o["answers"] == {"stops": {"accepted": 1, "rejected": {"bad_fit": 0, "no_budget": 0, "not_now": 1,
+                                                                  "other": 0}},
                             "recycled": 1, "recycled_won": 1, "recycled_lost": 0}
     assert o["median_minutes"] == {"speed_to_lead": 60.0, "mql_acceptance": 1440.0}
     stages = {s["stage"]: s for s in o["stages"]}
@@ -279,7 +280,23 @@ def test_sales_answers_read_reasons_as_the_sla_report_does(tmp_path, monkeypatch
     policy = POLICIES / "inbound-activity.policy"
     report = feedback_json(capsys, policy, ["--leads", "leads.csv", "--events", "events.csv", "--as-of", AS_OF,
                                             "--now", NOW])
-    assert report["overall"]["answers"]["rejected"] == {"bad_fit": 0, "no_budget": 0, "not_now": 1, "other": 1}
+    assert report["overall"]["answers"]["stops"]["rejected"] == {"bad_fit": 0, "no_budget": 0, "not_now": 1, "other": 1}
     assert main(["sla", str(policy), "events.csv", "--now", NOW, "--format", "json", "--report-only"]) == 0
     violations = json.loads(capsys.readouterr().out)["reason_violations"]
     assert [v["reason"] for v in violations] == [" not_now "]
+
+
+def test_sales_answers_are_labelled_with_the_stop_events_of_the_sla(small, capsys, tmp_path):
+    # An SLA answered by a first touch (or a rejection) counts first touches: they are not "accepted".
+    text = (POLICIES / "inbound-activity.policy").read_text()
+    assert "until accepted or rejected" in text
+    policy = tmp_path / "touch.policy"
+    policy.write_text(text.replace("until accepted or rejected", "until first_touch or rejected"))
+    report = feedback_json(capsys, policy, small)
+    answers = report["overall"]["answers"]
+    assert answers["stops"] == {"first_touch": 1, "rejected": {"bad_fit": 0, "no_budget": 0, "not_now": 1,
+                                                                 "other": 0}}
+    assert main(["feedback", str(policy), *small]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Sales' answers:"))
+    assert line.split(": ", 1)[1].split("; ")[:2] == ["first_touch 1", "rejected not_now 1"]
+    assert "accepted" not in line

@@ -9,6 +9,7 @@ first answer are read from the same events after `as_of`. Everything is computed
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ class FeedbackInput:
     rejects_folder: Path | None = None  # None: each rejects file beside its data file (see `rejects_files`)
     columns: tuple[tuple[str, str], ...] = ()  # (field, header): a field read from a column named otherwise
     on_read: Callable[[Policy, BatchResult], None] | None = None  # hears how each policy's reading went
+    progress: Callable[[Policy], Any] | None = None  # a context per policy, giving `batch.run`'s progress
 
 
 def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
@@ -121,12 +123,13 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
 
     leads_rejects, events_rejects = rejects_files(data.leads, data.events, data.rejects_folder)
     try:  # rejects with no place of their own are written into the working folder, which goes away
-        result, _, _ = run(policy, data.leads, decided, data.as_of, data.engine,
-                           rejects=leads_rejects or folder / "leads.rejects.csv",
-                           events=EventInput(data.events, data.id_column,
-                                             rejects=events_rejects or folder / "events.rejects.csv",
-                                             one_row_per_lead=True),
-                           then=attach, columns=dict(data.columns))
+        with data.progress(policy) if data.progress is not None else contextlib.nullcontext() as progress:
+            result, _, _ = run(policy, data.leads, decided, data.as_of, data.engine,
+                               rejects=leads_rejects or folder / "leads.rejects.csv",
+                               events=EventInput(data.events, data.id_column,
+                                                 rejects=events_rejects or folder / "events.rejects.csv",
+                                                 one_row_per_lead=True),
+                               then=attach, columns=dict(data.columns), progress=progress)
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
     if data.on_read is not None:
@@ -242,7 +245,8 @@ def _shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
         if name.startswith("#") and ":" in name and not name.startswith("#minutes:"):
             event, reason = name[1:].split(":", 1)
             rejected.setdefault(event, {})[reason] = int(value or 0)
-    out["answers"] = {"accepted": int(row["accepted"] or 0), **rejected,
+    stops = {name[len(STOP):]: int(value or 0) for name, value in row.items() if name.startswith(STOP)}
+    out["answers"] = {"stops": {**stops, **rejected},
                       "recycled": int(row["recycled"]), "recycled_won": int(row["recycled_won"]),
                       "recycled_lost": int(row["recycled_lost"])}
     out["median_minutes"] = {name[len("#minutes:"):]: None if value is None else round(float(value), 1)

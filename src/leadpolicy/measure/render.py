@@ -24,10 +24,11 @@ def _table(header: list[str], rows: list[list[Any]], markdown: bool) -> list[str
 
 def _answers(row: dict[str, Any]) -> str:
     a = row["answers"]
-    rejected = [f"{event} {reason} {n}" for event, reasons in a.items() if isinstance(reasons, dict)
+    stops = [f"{event} {n}" for event, n in a["stops"].items() if not isinstance(n, dict)]
+    rejected = [f"{event} {reason} {n}" for event, reasons in a["stops"].items() if isinstance(reasons, dict)
                 for reason, n in reasons.items() if n]
     recycled = f"recycled {a['recycled']} (won {a['recycled_won']}, lost {a['recycled_lost']})" if a["recycled"] else ""
-    return "; ".join([f"accepted {a['accepted']}", *rejected, *([recycled] if recycled else [])])
+    return "; ".join([*stops, *rejected, *([recycled] if recycled else [])]) or "none"
 
 
 def render_feedback(report: dict[str, Any], fmt: str) -> str:
