@@ -56,6 +56,13 @@ def add_columns(p: argparse.ArgumentParser, what: str = "the leads file") -> Non
                         "Title' (repeatable; over [tool.leadpolicy.columns] in pyproject.toml)")
 
 
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """`--quiet`: no progress bar (there is one only when stderr is a terminal)."""
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (shown only when stderr is a terminal; NO_COLOR draws it without colour "
+                        "or escapes)")
+
+
 def help_formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 

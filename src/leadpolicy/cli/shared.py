@@ -3,13 +3,14 @@ evaluation times, atomic output files."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 
 def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
@@ -297,3 +298,21 @@ def say_rejects_loudly(command: str, what: str, read: int, rejects: list[dict], 
         print(f"  {line}", file=sys.stderr)
     if hint:
         print(f"  {hint}", file=sys.stderr)
+
+
+ProgressUpdate = Callable[[int, "int | None"], None]  # (done, total): how far a long step is
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, quiet: bool = False, unit: str = "rows") -> Iterator[ProgressUpdate | None]:
+    """A progress bar on stderr (done/total UNIT, UNIT/s, ETA) for a long step: yields the function that moves
+    it, or None when no bar is shown (stderr is not a terminal, `--quiet`, or a CI job). It honours NO_COLOR
+    (see `leadpolicy.cli.progress`)."""
+    if quiet or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from leadpolicy.cli.progress import terminal_progress
+    from leadpolicy.language.diagnostics import printable
+
+    with terminal_progress(printable(description), unit) as update:
+        yield update

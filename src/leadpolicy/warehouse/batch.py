@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -292,11 +291,15 @@ def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchR
     return f"({query.split(chr(10), 2)[2]})", conversion
 
 
+Progress = Callable[[int, "int | None"], None]  # (rows done, rows in all): hears how far scoring is
+
+
 def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
-                 result: BatchResult, progress: bool = False, lead_key: LeadId | None = None) -> str:
+                 result: BatchResult, progress: Progress | None = None, lead_key: LeadId | None = None,
+                 total: int | None = None) -> str:
     """The same job with the compiled Python evaluator: rows read from the staged text, each with its
     events from table `events` (`lead_key` as `lead` in `score_duckdb`), decisions written to a table
-    `decisions` by record number."""
+    `decisions` by record number. `progress` hears every 1,000 rows of `total`."""
     ir = policy.ir
     kinds = {f.name: f.type for f in ir.fields}
     reader = LeadReader(policy.ir)
@@ -312,8 +315,10 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     cursor = con.execute(f'SELECT {select}, {key} AS {_q(KEY)} FROM raw ORDER BY {_q(KEY)} NULLS LAST, {ROW}')
     shared: tuple[str | None, list] = (None, [])  # the events of an id on several rows, kept for the rows after
     instant = policy._now(now)
+    if progress is not None:
+        progress(0, total)
     with open(tmp, "w", encoding="utf-8") as handle:
-        for raw_row, next_id in _with_next_id(cursor):
+        for done, (raw_row, next_id) in enumerate(_with_next_id(cursor), start=1):
             row, lead_id = int(raw_row[0]), raw_row[-1]
             lead = {name: (None if cell is None else read_json(cell)) if i in json_positions else
                     read_text_cell(kinds[name], cell) for (name, i), cell in zip(wanted, raw_row[1:-1])}
@@ -332,12 +337,10 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
                     events = Once(stream.of(lead_id))
                 handle.write(json.dumps([row, *decide(policy, lead, instant, events)]) + "\n")
                 result.scored += 1
-            if progress and result.scored % 10_000 == 0:
-                print(f"\rscored {result.scored:,}", end="", file=sys.stderr)
+            if progress is not None and done % 1000 == 0:
+                progress(done, total)
     if stream is not None:
         stream.close()
-    if progress:
-        print(file=sys.stderr)
     types = {n: "BIGINT" for n in names[:len(ir.scores)]}
     columns = ", ".join(f"j->>{k} AS {_q(n)}" if types.get(n) is None else f"CAST(j->>{k} AS BIGINT) AS {_q(n)}"
                         for k, n in enumerate(names, start=1))
@@ -373,7 +376,7 @@ def decide(policy, lead: dict, now: dt.datetime, events: Once) -> list:
 
 
 def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
-        rejects: str | Path | None = None, progress: bool = False, in_format: str | None = None,
+        rejects: str | Path | None = None, progress: Progress | None = None, in_format: str | None = None,
         strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
         events: EventInput | None = None, then: Callable[[Any], None] | None = None, excel_safe: bool = False,
         columns: dict[str, str] | None = None) -> tuple[BatchResult, Path, Path | None]:
@@ -386,7 +389,8 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
     `strict_columns`, missing or misspelled columns), or for a policy that scores activity
     given no events; `on_warning` hears about the rest. `excel_safe`: for a CSV output, the leads' text
     that a spreadsheet would run as a formula gets a leading single quote (computed scores stay numbers).
-    `columns`: field -> the header it is read from (see `plan_columns`).
+    `columns`: field -> the header it is read from (see `plan_columns`). `progress` hears how many of the
+    file's rows are scored, from time to time.
     """
     source = Path(source)
     if policy.ir.activity and events is None:
@@ -401,7 +405,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         events_fmt = file_format(events.path, events.format)
     check_paths(files.named(), {"the input": source, "the events file": events.path if events else None})
     try:  # DuckDB reads local times for the DuckDB engine, and for every engine in an events file
-        stage_db = staging.Staging(policy.ir.timezone, progress and engine == "duckdb",
+        stage_db = staging.Staging(policy.ir.timezone, progress is not None and engine == "duckdb",
                                    now=now if engine == "duckdb" or events is not None else None)
     except staging.ZoneDataError as exc:
         raise BatchError(str(exc)) from None
@@ -427,21 +431,25 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                 removed = reject_repeated_ids(stage_db.con, lead, staged.columns[index], result)
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
         originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
+        (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         conversion = None
         if engine == "duckdb":
             scored, conversion = score_duckdb(policy, stage_db.con, plan, now, result,
                                               output_columns(plan, originals), staged.column_types, lead)
         else:
-            scored = score_python(policy, stage_db.con, plan, now, result, lead_key=lead)
+            scored = score_python(policy, stage_db.con, plan, now, result, progress, lead, staged_rows)
         # Parquet scored in SQL is one scan followed by filters and projections (the generated DuckDB
         # query has no join unless it reads events), which DuckDB guarantees keep the file's row order:
         # no sort.
         in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead) and not removed
-        with staging.joins_as_written(stage_db.con):
+        watched = None if progress is None or engine != "duckdb" else \
+            (lambda percent: progress(int(staged_rows * percent / 100), staged_rows))
+        with staging.joins_as_written(stage_db.con), staging.watch_progress(stage_db.con, watched):
             written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order,
                                                                excel_safe and out_fmt == "csv"),
                                    out_path, out_fmt)
-        (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
+        if progress is not None:
+            progress(staged_rows, staged_rows)
         if conversion is not None:
             # The rows not written are the bad ones: named only when there are some, in a second pass.
             result.scored = written

@@ -16,7 +16,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,10 +85,11 @@ class Staging:
 
     def __init__(self, timezone: str = "UTC", progress: bool = False, memory_limit: str | None = None,
                  now: dt.datetime | None = None):
-        """`memory_limit`: DuckDB's, when the caller needs less than LEADPOLICY_DUCKDB_MEMORY leaves (that
-        variable, when set, wins). `now`: the run reads times in `timezone` in DuckDB, deciding as of `now`;
-        raises ZoneDataError when DuckDB's time-zone data for it disagrees with the tzdata package's over
-        the years decided."""
+        """`progress`: DuckDB measures how far each statement is, for `watch_progress` (it never prints a
+        bar of its own). `memory_limit`: DuckDB's, when the caller needs less than LEADPOLICY_DUCKDB_MEMORY
+        leaves (that variable, when set, wins). `now`: the run reads times in `timezone` in DuckDB, deciding
+        as of `now`; raises ZoneDataError when DuckDB's time-zone data for it disagrees with the tzdata
+        package's over the years decided."""
         import duckdb
 
         if now is not None:
@@ -100,6 +101,7 @@ class Staging:
         self.con = duckdb.connect(str(Path(self.folder.name) / "stage.duckdb"))
         self.con.execute("SET TimeZone = " + exp.Literal.string(timezone).sql("duckdb"))
         self.con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+        self.con.execute("SET enable_progress_bar_print = false")
         limit = MEMORY_LIMIT if memory_limit is None or "LEADPOLICY_DUCKDB_MEMORY" in os.environ else memory_limit
         self.con.execute("SET memory_limit = " + exp.Literal.string(limit).sql("duckdb"))
         self.con.execute("SET temp_directory = " + exp.Literal.string(self.folder.name).sql("duckdb"))
@@ -125,6 +127,33 @@ def joins_as_written(con) -> Iterator[None]:
         yield
     finally:
         con.execute("SET disabled_optimizers = " + exp.Literal.string(before).sql("duckdb"))
+
+
+@contextlib.contextmanager
+def watch_progress(con, on_percent: Callable[[float], None] | None, every: float = 0.2) -> Iterator[None]:
+    """While the statements inside run on `con`, hear how far the running one is (0 to 100) every `every`
+    seconds, from a thread of its own: DuckDB answers `query_progress` while a statement runs. `con` must
+    come from a Staging made with `progress`."""
+    if on_percent is None:
+        yield
+        return
+    import threading
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every):
+            percent = con.query_progress()
+            if percent >= 0:
+                on_percent(percent)
+
+    watcher = threading.Thread(target=watch, name="leadpolicy-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def text_column(i: int) -> str:

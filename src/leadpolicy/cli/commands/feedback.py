@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_columns, add_quiet, help_formatter, timestamp_arg
 
 FEEDBACK_EPILOG = """examples:
   leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
@@ -41,6 +41,7 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
                    help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: beside each data "
                         "file, and not written when its folder holds policies)")
     add_columns(p, "the --leads file")
+    add_quiet(p)
 
 
 def register(sub) -> None:
@@ -63,7 +64,15 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
     now = policy._now(args.now)
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
                          Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()),
-                         on_read=lambda policy, result: _say_rejects_loudly(args, policy, result))
+                         on_read=lambda policy, result: _say_rejects_loudly(args, policy, result),
+                         progress=lambda policy: _progress(args, policy))
+
+
+def _progress(args: argparse.Namespace, policy):
+    from leadpolicy.cli.shared import progress_bar
+
+    by = f" with {policy.id} {policy.version}" if args.command == "backtest" else ""
+    return progress_bar(f"deciding {args.leads}{by}", args.quiet)
 
 
 def _say_rejects_loudly(args: argparse.Namespace, policy, result) -> None:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, help_formatter, non_negative_int
+from leadpolicy.cli.flags import add_columns, add_now, add_quiet, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     load_or_report,
     outputs_refused,
     parse_now,
     policy_inputs,
+    progress_bar,
     say_rejects_loudly,
 )
 
@@ -51,6 +51,7 @@ def register(sub) -> None:
                         "misspelled field (without it, both are warnings)")
     p.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
     add_columns(p)
+    add_quiet(p)
     p.add_argument("--events", metavar="FILE",
                    help="what leads did, for a policy that scores activity: a .csv, .jsonl or .parquet file with "
                         "columns lead, event and at")
@@ -92,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy score: the policy scores what leads did ({policy.ir.activity[0].text}); give the "
               "events file with --events FILE", file=sys.stderr)
         return EXIT_USAGE
-    progress = sys.stderr.isatty() and not os.environ.get("CI")
     from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
     if args.engine == "duckdb":
@@ -104,9 +104,10 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_PROBLEMS
     warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
     try:
-        result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
-                                   args.leads_format, args.strict_columns, warn, events, excel_safe=args.excel_safe,
-                                   columns=args.columns)
+        with progress_bar(f"scoring {args.leads}", args.quiet) as progress:
+            result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
+                                       args.leads_format, args.strict_columns, warn, events,
+                                       excel_safe=args.excel_safe, columns=args.columns)
     except ColumnMapError as exc:
         print(f"leadpolicy score: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,110 @@
+"""Long commands show a progress bar (rows/s, ETA) on a terminal, and only there: never when stderr is not a
+terminal or with --quiet; with NO_COLOR, no ANSI escape at all (issue 24)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import POLICIES
+from .files import write_csv
+
+B2B = str(POLICIES / "inbound-b2b.policy")
+ACTIVITY = str(POLICIES / "inbound-activity.policy")
+NOW = "2026-11-20T12:00:00Z"
+ROWS = 3000
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "LEADPOLICY_DEBUG", "FORCE_COLOR")}
+    return {**env, "TERM": "xterm-256color", "COLUMNS": "120", **extra}
+
+
+def _run(argv: list[str], cwd, terminal: bool, **env: str) -> tuple[int, str, bytes]:
+    """Exit code, standard output (a pipe) and standard error: a pseudo-terminal when `terminal`, else a pipe."""
+    command = [sys.executable, "-m", "leadpolicy", *argv]
+    if not terminal:
+        done = subprocess.run(command, cwd=cwd, env=_env(**env), capture_output=True, timeout=300)
+        return done.returncode, done.stdout.decode(), done.stderr
+    main, child = pty.openpty()
+    process = subprocess.Popen(command, cwd=cwd, env=_env(**env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=child)
+    os.close(child)
+    err = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 300)
+        if not ready:
+            process.kill()
+            pytest.fail("no output for 300 s")
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = process.stdout.read().decode() if process.stdout else ""
+    code = process.wait(timeout=60)
+    os.close(main)
+    return code, out, err
+
+
+@pytest.fixture
+def leads(tmp_path):
+    rows = [[f"L{i}", f"l{i}@corp.io", str(i % 400), "software", "webinar"] for i in range(1, ROWS + 1)]
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], rows)
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], [["L2", "closed_won", "2026-11-10T00:00:00Z"]])
+    return tmp_path
+
+
+def _has_progress(err: bytes) -> bool:
+    text = err.decode("utf-8", "replace")
+    return "rows/s" in text and f"{ROWS:,}" in text
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_score_shows_progress_on_a_terminal_only(leads, engine):
+    argv = ["score", B2B, "leads.csv", "-o", "out.csv", "--now", NOW, "--engine", engine]
+    code, out, err = _run(argv, leads, terminal=True)
+    assert code == 0, err
+    assert _has_progress(err), err
+    assert f"read {ROWS}, scored {ROWS}, rejected 0" in out
+    code, out, err = _run(argv, leads, terminal=False)
+    assert code == 0 and f"read {ROWS}, scored {ROWS}" in out
+    lines = err.decode().splitlines()  # nothing but what the run has to say: its warnings (fields not in the file)
+    assert lines and all(line.startswith("leadpolicy score: warning: ") for line in lines), err
+    assert b"\x1b" not in err and b"\r" not in err
+
+
+def test_quiet_silences_the_progress_bar_on_a_terminal(leads):
+    code, out, err = _run(["score", B2B, "leads.csv", "-o", "out.csv", "--now", NOW, "--engine", "python", "--quiet"],
+                          leads, terminal=True)
+    assert code == 0
+    assert not _has_progress(err) and b"\x1b" not in err, err
+    assert f"read {ROWS}, scored {ROWS}" in out
+
+
+def test_no_color_gives_progress_without_any_ansi_escape(leads):
+    code, out, err = _run(["score", B2B, "leads.csv", "-o", "out.csv", "--now", NOW, "--engine", "python"],
+                          leads, terminal=True, NO_COLOR="1")
+    assert code == 0, err
+    assert _has_progress(err), err
+    assert b"\x1b" not in err
+
+
+@pytest.mark.parametrize("command", ["feedback", "backtest"])
+def test_feedback_and_backtest_show_progress_and_quiet_silences_it(leads, command):
+    policies = [ACTIVITY] if command == "feedback" else [ACTIVITY, ACTIVITY]
+    argv = [command, *policies, "--leads", "leads.csv", "--events", "events.csv", "--as-of", "2026-11-01",
+            "--now", NOW, "--format", "json", "--engine", "python"]
+    code, out, err = _run(argv, leads, terminal=True)
+    assert code == 0, err
+    assert _has_progress(err), err
+    code, out, err = _run([*argv, "--quiet"], leads, terminal=True)
+    assert code == 0 and not _has_progress(err) and b"\x1b" not in err, err
+    assert '"leads_read": 3000' in out
