@@ -108,3 +108,14 @@ def test_feedback_and_backtest_show_progress_and_quiet_silences_it(leads, comman
     code, out, err = _run([*argv, "--quiet"], leads, terminal=True)
     assert code == 0 and not _has_progress(err) and b"\x1b" not in err, err
     assert '"leads_read": 3000' in out
+
+
+def test_docs_build_shows_progress_on_a_terminal_only(tmp_path):
+    argv = ["docs", B2B, "-o", "site-src", "--build"]
+    code, out, err = _run(argv, tmp_path, terminal=True)
+    assert code == 0, err
+    text = err.decode("utf-8", "replace")
+    assert "building site-src/site" in text and "pages/s" in text, text
+    assert "built site-src/site/index.html" in out
+    code, out, err = _run([*argv, "--quiet"], tmp_path, terminal=True)
+    assert code == 0 and "pages/s" not in err.decode("utf-8", "replace") and b"\x1b" not in err, err

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import help_formatter
-from leadpolicy.cli.shared import print_diagnostics
+from leadpolicy.cli.flags import add_quiet, help_formatter
+from leadpolicy.cli.shared import print_diagnostics, progress_bar
 
 
 def register(sub) -> None:
@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default="build/policy-docs", metavar="DIR")
     p.add_argument("--build", action="store_true", help="also build the static site (DIR/site)")
     p.add_argument("--site-name", default="Lead policies")
+    add_quiet(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_PROBLEMS
         try:
-            code, output = build(out, files)
+            pages_in_all = sum(path.suffix == ".md" for path in files)
+            with progress_bar(f"building {out / 'site'}", args.quiet, unit="pages") as progress:
+                if progress is not None:
+                    progress(0, None)  # MkDocs says nothing while it builds: a bar that moves, then the count
+                code, output = build(out, files)
+                if progress is not None and code == 0:
+                    progress(pages_in_all, pages_in_all)
         except OutputError as exc:
             print(f"leadpolicy docs: {exc}", file=sys.stderr)
             return EXIT_USAGE
