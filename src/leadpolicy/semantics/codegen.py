@@ -14,32 +14,15 @@ A rule fires when T(condition) holds.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.language.visitor import Visitor
-from leadpolicy.semantics import ir
-from leadpolicy.semantics.leads import (
-    BLANK,
-    DATE_PATTERN,
-    FIRST_YEAR,
-    LAST_YEAR,
-    MAX_NUMBER,
-    TIMESTAMP_PATTERN,
-    USUAL_SHAPE,
-    as_instant,
-    in_range,
-    local_date,
-    local_time,
-    read_instant,
-)
-from leadpolicy.semantics.leads import read_date as read_calendar_date
-from leadpolicy.semantics.logic import decay_power, fold
+from leadpolicy.semantics import ir, runtime
+from leadpolicy.semantics.runtime import INVALID as INVALID
+from leadpolicy.semantics.runtime import DecayPowers, choice_spellings, fold
 
-INVALID = object()  # returned by a generated function for a lead the schema validator must explain
 PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -221,13 +204,15 @@ class _Generator(Visitor):
             branch(f"elif {missing}:", on_missing)
             branch(f"elif {var}.__class__ is not str:", "return INVALID")
         elif kind == "one of":
-            choices = self.const(frozenset(f.choices))
+            # a choice as written, else read as text is compared and held as the declared spelling
+            choices, spellings = self.const(frozenset(f.choices)), self.const(choice_spellings(f.choices))
             branch(f"if {var}.__class__ is str and {var} in {choices} and {var}[:1] not in BLANK:")
             branch(f"elif {missing}:", on_missing)
-            branch(f"elif {var}.__class__ is not str or {var} not in {choices}:", "return INVALID")
+            branch(f"elif {var}.__class__ is not str:", "return INVALID")
+            branch("else:", f"{var} = {spellings}.get({folded(var)})", f"if {var} is None:", "    return INVALID")
         elif kind == "number":
             branch(f"if {var}.__class__ is int:",
-                   f"if not -MAX_NUMBER <= {var} <= MAX_NUMBER:  # ints compare and multiply exactly",
+                   f"if not -MAX_NUMBER_INT <= {var} <= MAX_NUMBER_INT:  # ints compare and multiply exactly",
                    "    return INVALID")
             branch(f"elif {missing}:", on_missing)
             branch(f"elif {var}.__class__ is float:", f"if not isfinite({var}):", "    return INVALID",
@@ -478,91 +463,9 @@ def _grades_read_folded(policy: ir.Policy) -> set[str]:
     return names
 
 
-class DecayPowers(dict):
-    """The decay factor for n periods (logic.decay_power), computed once for each n."""
-
-    def __init__(self, percent: Decimal, scaled: bool = False):
-        super().__init__()
-        self.percent = percent
-        self.scaled = scaled  # as whole billionths (the factor has 9 places), for exact int arithmetic
-
-    def __missing__(self, n: int):
-        factor = decay_power(self.percent, n)
-        value = self[n] = int(factor.scaleb(9)) if self.scaled else factor
-        return value
-
-    def __str__(self) -> str:  # the constant's identity, for sharing one table per factor
-        return f"DecayPowers({self.percent}, {self.scaled})"
-
-
 def _dict(variables: dict[str, str]) -> str:
     """A dict display of names (validated identifiers, written with repr) to local variables."""
     return "{" + ", ".join(f"{name!r}: {var}" for name, var in variables.items()) + "}"
-
-
-def floor_units(value) -> int:
-    if value.__class__ is int:
-        return value
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
-
-
-def floor_div(days: int, every) -> Decimal:
-    return (Decimal(days) / Decimal(every)).to_integral_value(rounding=ROUND_FLOOR)
-
-
-BILLION = 1_000_000_000
-
-
-def round_billionths(value: int) -> int:
-    """`value / 10**9` rounded to a whole number, halves away from zero, in exact int arithmetic."""
-    whole, rest = divmod(abs(value), BILLION)
-    if 2 * rest >= BILLION:
-        whole += 1
-    return whole if value >= 0 else -whole
-
-
-def round_half_away(value) -> int:
-    if value.__class__ is int:
-        return value
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-_DATE = re.compile(DATE_PATTERN)
-_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
-# The shape nearly every export writes, a strict subset of TIMESTAMP_PATTERN (a test checks) that a
-# regular expression matches in 40% of the time the full pattern takes.
-USUAL_TIMESTAMP = USUAL_SHAPE
-
-
-MAX_NUMBER_INT = int(MAX_NUMBER)
-
-def read_number(value: Any) -> Any:
-    """A Decimal read as the schema reader reads it (through int or float); anything else is INVALID."""
-    if value.__class__ is not Decimal or not in_range(value):
-        return INVALID
-    return Decimal(value) if value == value.to_integral_value() else Decimal(repr(float(value)))
-
-
-def read_date(value: Any) -> Any:
-    if value.__class__ is dt.date:
-        return value
-    if value.__class__ is not str or not _DATE.match(value):
-        return INVALID
-    try:
-        return read_calendar_date(value)
-    except ValueError:
-        return INVALID
-
-
-def read_timestamp(value: Any, tz: ZoneInfo) -> Any:
-    if isinstance(value, dt.date):  # dates and datetimes, read as the schema reader does: via ISO text
-        value = value.isoformat()
-    if value.__class__ is not str or not _TIMESTAMP.match(value):
-        return INVALID
-    try:
-        return read_instant(value, tz)
-    except ValueError:
-        return INVALID
 
 
 def generate_source(policy: ir.Policy) -> tuple[str, list[Any]]:
@@ -571,24 +474,103 @@ def generate_source(policy: ir.Policy) -> tuple[str, list[Any]]:
     return gen.generate(), gen.constants
 
 
+# The names generated code reads besides its own variables and constants (all from `runtime`).
+RUNTIME_NAMES = ("INVALID", "Decimal", "BLANK", "isfinite", "DAY", "fold", "local_date", "MAX_NUMBER_INT",
+                 "floor_units", "floor_div", "round_half_away", "round_billionths", "read_date", "read_timestamp",
+                 "read_number", "as_instant", "local_time", "FIXED_OFFSET", "FROM_ISO", "DATE_FROM_ISO",
+                 "TIMESTAMP_SHAPE", "DATE_SHAPE", "USUAL_TIMESTAMP", "FIRST_YEAR", "LAST_YEAR")
+
+
 def compile_evaluator(policy: ir.Policy) -> tuple[Callable, str]:
     """Generate, compile once, and return (evaluate, source)."""
-    import math
-
     source, constants = generate_source(policy)
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float,
                          "ValueError": ValueError},
-        "INVALID": INVALID, "Decimal": Decimal, "BLANK": BLANK, "isfinite": math.isfinite, "DAY": dt.timedelta(days=1),
-        "TZ": zones.zone(policy.timezone), "fold": fold, "local_date": local_date, "MAX_NUMBER": MAX_NUMBER_INT,
-        "floor_units": floor_units, "floor_div": floor_div, "round_half_away": round_half_away,
-        "round_billionths": round_billionths, "read_date": read_date, "read_timestamp": read_timestamp,
-        "read_number": read_number, "as_instant": as_instant, "local_time": local_time,
-        "FIXED_OFFSET": dt.timezone, "FROM_ISO": dt.datetime.fromisoformat, "DATE_FROM_ISO": dt.date.fromisoformat,
-        "TIMESTAMP_SHAPE": _TIMESTAMP.fullmatch, "DATE_SHAPE": _DATE.fullmatch,
-        "USUAL_TIMESTAMP": USUAL_TIMESTAMP.fullmatch, "FIRST_YEAR": FIRST_YEAR, "LAST_YEAR": LAST_YEAR,
+        **{name: getattr(runtime, name) for name in RUNTIME_NAMES}, "TZ": zones.zone(policy.timezone),
     }
     namespace.update({f"K{i}": value for i, value in enumerate(constants)})
     code = compile(source, f"<leadpolicy {policy.id} {policy.version}>", "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
     return namespace["evaluate"], source
+
+
+# ---------------------------------------------------------------- a module other systems load
+
+MODULE_DOC = '''"""A lead policy compiled by leadpolicy into a module that needs Python 3.11 or later and nothing else.
+
+    decide(lead, now, events=()) -> {"scores", "grades", "stage", "owner", "route"}, or INVALID
+    evaluate(lead, now, events=()) -> (scores, grades, stage index, route), or INVALID
+
+`lead` is a dict of JSON values (as `leadpolicy explain --lead` takes), `now` an aware datetime, `events`
+(name, when) pairs (when: an aware datetime or ISO 8601 text). INVALID (test with `is`) means the lead does
+not fit the policy's lead block: `leadpolicy explain` says why. See docs/compile.md.
+"""
+'''
+
+DECIDE = '''
+
+def decide(lead, now, events=()):
+    """The policy's decision of one lead at `now` (an aware datetime); `events` are (name, when) pairs, when
+    an aware datetime or ISO 8601 text (read in the policy's timezone when it has no offset). INVALID when the
+    lead does not fit the lead block; ValueError for a naive `now`, an unreadable time or an undeclared event."""
+    if not isinstance(now, dt.datetime) or now.tzinfo is None:
+        raise ValueError("now must be an aware datetime (with an offset or a zone)")
+    read = []
+    for name, when in events:
+        if DECLARED_EVENTS is not None and name not in DECLARED_EVENTS:
+            raise ValueError(f"{name!r} is not an event of this policy")
+        when = read_instant(when, TZ) if isinstance(when, str) else when
+        if not isinstance(when, dt.datetime) or when.tzinfo is None:
+            raise ValueError(f"the time of event {name!r} must be an aware datetime or ISO 8601 text")
+        read.append((name, as_instant(when)))
+    out = evaluate(lead, as_instant(now), read)
+    if out is INVALID:
+        return INVALID
+    scores, grades, stage, route = out
+    name, owner = STAGES[stage] if stage is not None else (None, None)
+    return {"scores": scores, "grades": grades, "stage": name, "owner": owner, "route": route}
+'''
+
+
+def literal(value: Any) -> str:
+    """Python source for a constant of generated code: texts only through repr, numbers and dates from
+    validated values. Raises TypeError for any other kind of value."""
+    if isinstance(value, (str, bool, int)) or value is None:
+        return repr(value)
+    if isinstance(value, Decimal):
+        return f"Decimal({str(value)!r})"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return f"dt.date({value.year}, {value.month}, {value.day})"
+    if isinstance(value, DecayPowers):
+        return f"DecayPowers({literal(value.percent)}, {value.scaled!r})"
+    if isinstance(value, frozenset):
+        return "frozenset({" + ", ".join(sorted(literal(v) for v in value)) + "})" if value else "frozenset()"
+    if isinstance(value, tuple):
+        return "(" + "".join(f"{literal(v)}, " for v in value) + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no literal for a {type(value).__name__}")
+
+
+def module_source(policy: ir.Policy) -> str:
+    """`compile --target python`: the runtime's text, the policy's constants and `evaluate`, and `decide`,
+    as one module that imports only the standard library."""
+    import inspect
+
+    source, constants = generate_source(policy)
+    runtime_text = inspect.getsource(runtime)
+    body = runtime_text[runtime_text.index('"""\n\n') + 4:]  # without the runtime's own docstring
+    declared = frozenset(e.name for e in policy.events) if policy.declares_events else None
+    lines = [f"# Generated by leadpolicy from policy {policy.id!r} version {policy.version!r}.",
+             f"# Fingerprint {policy.fingerprint!r}. Do not edit: recompile the policy.",
+             f"# Times are read in zone {policy.timezone!r} from this machine's time-zone database (zoneinfo);",
+             f"# leadpolicy read the IANA release {zones.database_version()!r}.",
+             MODULE_DOC, body.rstrip("\n"), "", "",
+             "# ---------------------------------------------------------------- the policy",
+             f"TZ = ZoneInfo({policy.timezone!r})",
+             *(f"K{i} = {literal(value)}" for i, value in enumerate(constants)),
+             f"STAGES = {literal(tuple((s.name, s.owner) for s in policy.stages))}  # (name, owner) by stage index",
+             f"DECLARED_EVENTS = {literal(declared)}  # None: any event name is accepted",
+             "", "", source.rstrip("\n"), DECIDE.rstrip("\n")]
+    return "\n".join(lines) + "\n"

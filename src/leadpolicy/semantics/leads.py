@@ -16,37 +16,62 @@ How values are read (documented in docs/leads.md):
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Mapping
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.language.symbols import DATE, NUMBER, TEXT, TIMESTAMP, YESNO
+from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
+from leadpolicy.semantics.runtime import (
+    BLANK,
+    DATE_PATTERN,
+    FIRST_YEAR,
+    INFINITE_TEXTS,
+    LAST_YEAR,
+    TIMESTAMP_PATTERN,
+    OutOfRange,
+    choice_spelling,
+    choice_spellings,
+    fold,
+    in_range,
+    read_calendar_date,
+    read_instant,
+)
+from leadpolicy.semantics.runtime import (
+    MAX_NUMBER as MAX_NUMBER,
+)
+from leadpolicy.semantics.runtime import (
+    USUAL_SHAPE as USUAL_SHAPE,
+)
+from leadpolicy.semantics.runtime import (
+    YEARS as YEARS,
+)
+from leadpolicy.semantics.runtime import (
+    as_instant as as_instant,
+)
+from leadpolicy.semantics.runtime import (
+    local_date as local_date,
+)
+from leadpolicy.semantics.runtime import (
+    local_time as local_time,
+)
+from leadpolicy.semantics.runtime import (
+    parse_timestamp as parse_timestamp,
+)
 
 if TYPE_CHECKING:
     from leadpolicy.semantics import ir
 
-BLANK = " \t\n\r\f"  # what a blank text may hold; SQL backends test the same set with a regex
 NOT_BLANK_PATTERN = r"[^ \t\n\r\f]"  # a text with something besides BLANK (not `\S`: NBSP is not blank here)
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-# One grammar of timestamps for every engine: hours 00-23, minutes and seconds 00-59, an offset of
-# under a day. (Python alone reads an offset's minutes 60 as an hour more; DuckDB and PostgreSQL read
-# hour 24 as the next midnight and offsets of a day or more: the pattern refuses all of them first.)
-TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
-    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$"
-)
 # A JSON text of a date or timestamp may have BLANK around it, as a CSV cell may ("surrounding blanks aside")
 BLANKS = r"[ \t\n\r\f]*"
 SCHEMA_DATE_PATTERN = f"^{BLANKS}(?:{DATE_PATTERN[1:-1]}){BLANKS}$"
 SCHEMA_TIMESTAMP_PATTERN = f"^{BLANKS}(?:{TIMESTAMP_PATTERN[1:-1]}){BLANKS}$"
-FIRST_YEAR, LAST_YEAR = 1900, 9899  # the supported range of dates and timestamps, as written
-YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
 NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 YES_WORDS = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
 TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "nothing", "integer": "a number",
@@ -86,8 +111,17 @@ def field_schema(f: ast.LeadField) -> dict[str, Any]:
         schema["type"] = [schema["type"], "null"]
     schema["description"] = f"{kind}" + (" (required)" if f.required else "")
     if f.default is not None:
-        schema["default"] = literal_json(f.default)
+        schema["default"] = field_default(f)
     return schema
+
+
+def field_default(f: ast.LeadField) -> Any:
+    """A field's default as a JSON value; a `one of` default is held as its declared spelling."""
+    value = literal_json(f.default) if f.default is not None else None
+    if f.type.name == CHOICE and isinstance(value, str):
+        choices = tuple(f.type.choices)
+        return choice_spelling(value, frozenset(choices), choice_spellings(choices)) or value
+    return value
 
 
 def literal_json(lit: ast.Literal) -> Any:
@@ -109,16 +143,6 @@ def lead_schema(policy: ast.Policy) -> dict[str, Any]:
         "required": [f.name for f in policy.fields if f.required],
         "additionalProperties": True,
     }
-
-
-# The largest number a field holds: a finite double, as every SQL engine reads numbers. Anything
-# larger is "not a finite number" everywhere (and never expands into a huge integer in Python).
-MAX_NUMBER = Decimal("1.7976931348623157e308")
-
-
-def in_range(number: Decimal) -> bool:
-    """Finite and within ±MAX_NUMBER (compared, never computed: abs() of 1e100000000 overflows)."""
-    return number.is_finite() and -MAX_NUMBER <= number <= MAX_NUMBER
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -184,11 +208,7 @@ def read_text_cell(kind: str, text: str | None) -> Any:
     return text
 
 
-class OutOfRange(ValueError):
-    """A date or timestamp outside the supported years; its message names the value and the range."""
-
-    def __init__(self, value: object):
-        super().__init__(f"{str(value)!r} is outside the supported {YEARS}")
+read_date = read_calendar_date  # the name the rest of leadpolicy reads it by
 
 
 def check_year(value: dt.date, written: object) -> None:
@@ -197,92 +217,12 @@ def check_year(value: dt.date, written: object) -> None:
         raise OutOfRange(written)
 
 
-# How DuckDB and PostgreSQL write an infinite date or timestamp (a typed Parquet value, an export):
-# no year at all, so outside the supported ones, on every engine.
-INFINITE_TEXTS = ("infinity", "-infinity")
-
-
-def _check_written_year(text: str) -> None:
-    """The year as written (its first four digits), checked before the text is read: so year 0000,
-    which Python cannot read and SQL engines can, is out of range everywhere, not malformed here."""
-    if text in INFINITE_TEXTS:
-        raise OutOfRange(text)
-    year = text[:4]
-    if year.isdigit() and len(year) == 4 and not FIRST_YEAR <= int(year) <= LAST_YEAR:
-        raise OutOfRange(text)
-
-
-def read_date(text: str) -> dt.date:
-    """A `YYYY-MM-DD` date in the supported years, BLANK around it aside. Raises ValueError (OutOfRange
-    outside them)."""
-    text = text.strip(BLANK)
-    _check_written_year(text)
-    if not re.fullmatch(DATE_PATTERN[1:-1], text):
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
-    return dt.date.fromisoformat(text)
-
-
-_TIMESTAMP_SHAPE = re.compile(TIMESTAMP_PATTERN)
-# The shape nearly every export writes, a subset of TIMESTAMP_PATTERN that matches in 40% of its time.
-USUAL_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-                          r"(?:[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]|Z)?")
-
-
-def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
-    """A timestamp of TIMESTAMP_PATTERN in the supported years, with its offset as written; without
-    one it is read in `tz`. Raises ValueError (OutOfRange for a well-formed one outside the years).
-    Only BLANK around it is dropped: Python's bare strip() would drop NBSP and U+2028 too, which no SQL
-    engine does."""
-    text = text.strip(BLANK)
-    if USUAL_SHAPE.fullmatch(text) is None and _TIMESTAMP_SHAPE.match(text) is None:
-        _check_written_year(text)  # an infinity is out of range, not malformed
-        raise ValueError(f"{text!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
-    _check_written_year(text)
-    value = dt.datetime.fromisoformat(text)
-    return value if value.tzinfo is not None else local_time(value, tz)
-
-
-def read_instant(text: str, tz: ZoneInfo) -> dt.datetime:
-    """A lead's timestamp as an instant (see `parse_timestamp`). Raises ValueError.
-
-    Instants, not wall-clock times: Python compares and subtracts two datetimes that share a
-    ZoneInfo by their wall clocks, which is wrong across a clock change (a time in the skipped
-    hour would sort after a later instant), while SQL engines compare instants.
-    """
-    return as_instant(parse_timestamp(text, tz))
-
-
-def as_instant(value: dt.datetime) -> dt.datetime:
-    """An aware datetime that compares and subtracts as the instant it names: a fixed offset is
-    kept (cheap, and never ambiguous), a zone with clock changes is converted to UTC."""
-    if type(value.tzinfo) is dt.timezone:
-        return value
-    try:
-        return value.astimezone(dt.timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00:00 in Berlin is before the first UTC instant Python has
-        raise ValueError(f"{value.isoformat()} is before the earliest time that can be read") from None
-
-
-def local_date(value: dt.datetime, tz: ZoneInfo) -> dt.date:
-    """The date of an instant in the policy's timezone; instants whose local date falls before
-    year 1 (0001-01-01T00:00:00Z in New York) are dated 0001-01-01, which no date literal precedes."""
-    try:
-        return value.astimezone(tz).date()
-    except OverflowError:
-        return dt.date.min
-
-
-def local_time(naive: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """A wall-clock time in `tz`. When clocks go back, the repeated hour is read as its later
-    occurrence; a time in the hour skipped when clocks go forward keeps the offset from before
-    the change. (DuckDB reads local times the same way, so every backend agrees.)"""
-    first = naive.replace(tzinfo=tz, fold=0)
-    later = naive.replace(tzinfo=tz, fold=1)
-    if first.utcoffset() != later.utcoffset():
-        round_trip = later.astimezone(dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
-        if round_trip == naive:
-            return later
-    return first
+def choice_hint(value: str, choices: Iterable[str]) -> str | None:
+    """'did you mean "x"?' for a value that is none of a `one of` field's choices: the closest choice,
+    compared as text is (folded), named as declared."""
+    spellings = choice_spellings(tuple(choices))
+    close = difflib.get_close_matches(fold(value), list(spellings), n=1, cutoff=0.6)
+    return f'did you mean "{spellings[close[0]]}"?' if close else None
 
 
 def _describe_error(error) -> FieldError:
@@ -301,7 +241,7 @@ def _describe_error(error) -> FieldError:
         return FieldError(field, f"expected {words}, got {got} {instance!r}")
     if keyword == "enum":
         choices = [c for c in error.validator_value if c not in (None, "")]
-        hint = did_you_mean(str(instance), choices)
+        hint = choice_hint(str(instance), choices)
         message = f"{instance!r} is not one of: {', '.join(choices)}"
         return FieldError(field, message + (f" ({hint})" if hint else ""))
     if keyword == "pattern":
@@ -339,12 +279,18 @@ class LeadReader:
         self.validator = Draft202012Validator(self.schema)
         self.tz = zones.zone(policy.timezone)
         self.fields = {f.name: f for f in policy.fields}
+        self.choices = {f.name: (frozenset(f.choices), choice_spellings(f.choices)) for f in policy.fields
+                        if f.type == CHOICE}
 
     def read(self, raw: Mapping[str, Any], strict: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
         """Typed values (None for missing) and the errors. With `strict`, unknown fields are errors."""
         if not isinstance(raw, Mapping):
             return {}, [FieldError("", f"a lead must be a mapping of field names to values, not {_json_kind(raw)}")]
         doc = {str(k): _blank_to_none(to_json_value(v)) for k, v in raw.items()}
+        for name, (choices, spellings) in self.choices.items():
+            value = doc.get(name)
+            if value.__class__ is str and value not in choices:  # read as text is compared: the declared spelling
+                doc[name] = choice_spelling(value, choices, spellings) or value
         errors = [_describe_error(e) for e in self.validator.iter_errors(doc)]
         if strict:
             for key in doc:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.semantics.ir import Fold, Match, Op
 from leadpolicy.semantics.leads import local_date
+from leadpolicy.semantics.runtime import decay_power as decay_power
+from leadpolicy.semantics.runtime import fold as fold
 
 Truth = Optional[bool]
 
@@ -46,36 +48,7 @@ def not3(value: Truth) -> Truth:
     return None if value is None else not value
 
 
-class _SimpleLowercase(dict):
-    """Code point -> its Unicode simple lowercase mapping, filled in as characters are met."""
-
-    def __missing__(self, code: int) -> str:
-        lowered = chr(code).lower()
-        # Only U+0130 (capital I with dot) lowers to two characters; its simple mapping is "i".
-        # A final sigma folds like any sigma, so "ΟΔΟΣ" and "οδος" are the same text.
-        value = "σ" if lowered == "ς" else lowered if len(lowered) == 1 else "i"
-        self[code] = value
-        return value
-
-
-_SIMPLE_LOWERCASE = _SimpleLowercase()
 FOLD_SQL_PRE = ("\u0130\u03a3\u03c2", "i\u03c3\u03c3")  # what SQL translates before LOWER (see `fold`)
-
-
-def fold(text: str) -> str:
-    """The text the language compares when it ignores case.
-
-    Each character is replaced by its Unicode *simple* lowercase mapping, one character for one,
-    with no context: "İ" -> "i", "ẞ" -> "ß", "ß" stays "ß"; every sigma ("Σ", "σ", final "ς")
-    folds to "σ". Lengths never change, so `ends with` compares the same number of characters
-    everywhere. No normalization: a precomposed "é" and "e" + combining accent differ.
-    DuckDB's LOWER is the simple mapping, so its SQL only replaces "ς"; Spark's and ICU's LOWER differ
-    from it on "İ" and a final "Σ", so their SQL translates "İ", "Σ" and "ς" first (`FOLD_SQL_PRE`,
-    `sqlgen.fold_sql`).
-    """
-    if text.isascii():
-        return text.lower()
-    return text.translate(_SIMPLE_LOWERCASE)
 
 
 def comparable(a: object, b: object, how: Fold, tz: ZoneInfo) -> tuple[object, object]:
@@ -151,23 +124,7 @@ def is_number(value: object) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
-FACTOR_PLACES = Decimal("1e-9")
 MAX_FACTOR_TABLE = 1000  # rows of exact factors a generated query may carry per decayed score (about 25 KB)
-
-
-def decay_power(percent: Decimal, periods: int) -> Decimal:
-    """(1 - P/100) ** periods, taken to 9 decimal places (halves away from zero).
-
-    Fixing the places makes `total * factor` exact in every backend: Python's decimals and
-    SQL's DECIMAL(10, 9) give the same product, so they round it the same way (and 9 places
-    keep the product within 64-bit decimals, which engines multiply fastest).
-    """
-    if periods <= 0:
-        return Decimal(1)  # also for `decay 100%`, where Decimal would refuse 0 ** 0
-    with localcontext() as ctx:
-        ctx.prec = 60
-        value = (Decimal(1) - percent / Decimal(100)) ** periods
-    return value.quantize(FACTOR_PLACES, rounding=ROUND_HALF_UP)
 
 
 def decay_factor_table(percent: Decimal, bound: Decimal) -> list[tuple[int, Decimal]]:

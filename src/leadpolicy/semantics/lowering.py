@@ -13,7 +13,7 @@ from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.leads import BLANK, lead_schema, literal_json
+from leadpolicy.semantics.leads import BLANK, field_default, lead_schema
 from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.calendars import DAY_INDEX
 from leadpolicy.sla.engine import UNIT_ALIASES
@@ -213,8 +213,8 @@ def lower(policy: ast.Policy) -> ir.Policy:
         id=policy.id, version=policy.version, fingerprint=fingerprint(policy), title=policy.title,
         owners=tuple(ir.Owner(o.team, o.person) for o in policy.owners), timezone=policy.timezone,
         effective=policy.effective, lead_schema=lead_schema(policy),
-        fields=tuple(ir.Field(f.name, ir.Type(f.type.name), tuple(f.type.choices), f.required,
-                              literal_json(f.default) if f.default is not None else None) for f in policy.fields),
+        fields=tuple(ir.Field(f.name, ir.Type(f.type.name), tuple(f.type.choices), f.required, field_default(f))
+                     for f in policy.fields),
         steps=tuple(steps),
         stages=tuple(ir.Stage(s.name, s.owner, lowering.maybe(s.condition)) for s in policy.stages),
         routes=tuple(ir.Route(tuple(r.stages), tuple(i for i, name in enumerate(stage_names) if name in r.stages),

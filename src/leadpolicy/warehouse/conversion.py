@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.leads import (
     BLANK,
@@ -24,9 +23,12 @@ from leadpolicy.semantics.leads import (
     TIMESTAMP_PATTERN,
     YEARS,
     YES_WORDS,
+    choice_hint,
     read_json,
 )
+from leadpolicy.semantics.runtime import choice_spellings
 from leadpolicy.warehouse import staging
+from leadpolicy.warehouse.sqlgen import fold_sql
 
 ROW = staging.ROW
 _q = staging.quoted
@@ -148,18 +150,29 @@ def _written_out_of_years(text: exp.Expr) -> exp.Expr:
                                 high=exp.Literal.string(f"{LAST_YEAR:04d}")))
 
 
+def declared_spelling(value: exp.Expr, choices: tuple[str, ...]) -> exp.Expr:
+    """The choice a text names, as declared (`runtime.choice_spelling`): itself when it is one as written,
+    else the choice it folds alike; NULL when it names none."""
+    by_fold = exp.Case(this=fold_sql(value.copy(), "duckdb"))
+    for folded, declared in choice_spellings(choices).items():
+        by_fold = by_fold.when(exp.Literal.string(folded), exp.Literal.string(declared))
+    return exp.Case().when(is_one_of(value, choices), value.copy()).else_(by_fold)
+
+
 def enum_of(choices: tuple[str, ...]) -> exp.DataType:
     """The DuckDB ENUM of a `one of` field's choices."""
     values = [exp.Literal.string(c) for c in dict.fromkeys(choices)]
     return exp.DataType(this=exp.DataType.Type.ENUM, expressions=values)
 
 
-def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> dict[str, exp.Expr]:
+def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False,
+                exact_choices: bool = False) -> dict[str, exp.Expr]:
     """For field number i read from `source` (a staged text column, or NULL), the expressions of
     three layers: 'trimmed' (layer 1), 'blank' and 'value' (layer 2, from layer 1), and 'final'
     and 'error' (layer 3, from layer 2). Each is computed once per row. Helper columns are named
-    `#t0`, `#b0`, ...: no field and no staged input column can have such a name. `as_enum`: a `one
-    of` value is read as the ENUM of its choices (NULL when it is none of them)."""
+    `#t0`, `#b0`, ...: no field and no staged input column can have such a name. A `one of` value is
+    read as text is compared and held as its declared spelling; with `exact_choices` (event names) it must
+    be a choice as written, and with `as_enum` it is read as the ENUM of its choices (NULL when it is none)."""
     col, kind = source, f.type
     t, b, v = _col(f"#t{i}"), _col(f"#b{i}"), _col(f"#v{i}")
     out: dict[str, exp.Expr] = {
@@ -188,6 +201,9 @@ def _conversion(i: int, f: IrField, source: exp.Expr, as_enum: bool = False) -> 
                 # comparisons with a choice compare small integers.
                 out["value"] = exp.TryCast(this=col.copy(), to=enum_of(f.choices))
                 out["final"] = v.copy()
+                outside = exp.Is(this=v.copy(), expression=exp.Null())
+            elif not exact_choices:
+                out["value"], out["final"] = declared_spelling(col, f.choices), v.copy()
                 outside = exp.Is(this=v.copy(), expression=exp.Null())
             error = exp.Case().when(exp.and_(not_blank, outside), exp.Literal.string("not-a-choice"))
     else:
@@ -274,7 +290,7 @@ def problem(f: IrField, code: str, value: str | None) -> str:
     json_value = read_json(value) if code.startswith("json-") and value is not None else None
     text = PROBLEMS[code].format(value=value, json=json_value, choices=", ".join(f.choices))
     if code == "not-a-choice":
-        hint = did_you_mean(str(value), f.choices)
+        hint = choice_hint(str(value), f.choices)
         text += f" ({hint})" if hint else ""
     return text
 
@@ -303,10 +319,12 @@ class Conversion:
 
 def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
                    column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
-                   find_bad: bool = True, enums: bool = False, json_types: bool = True) -> Conversion:
+                   find_bad: bool = True, enums: bool = False, json_types: bool = True,
+                   exact_choices: bool = False) -> Conversion:
     """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`.
     Without `find_bad`, the bad rows are left for the caller to find when it knows there are some.
     `enums`: `one of` fields read from text hold the ENUM of their choices (see `_conversion`).
+    `exact_choices`: a `one of` value must be a choice as written (event names), not read as text is compared.
     `json_types`: a JSON Lines value of the wrong JSON type is rejected (see JSON_KINDS); event rows
     are read by their text (a lead id may be a JSON number)."""
     converted, good = (_q(prefix + name) for name in ("converted", "typed"))
@@ -323,7 +341,7 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
         sources.append(name)
         source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
         parts.append(_typed_conversion(i, f, source) if typed else _integer_text_conversion(i, f, source)
-                     if integer_text else _conversion(i, f, source, enums))
+                     if integer_text else _conversion(i, f, source, enums, exact_choices or enums))
         if index in json_positions:
             parts[-1]["error"] = _json_type_error(i, f, _col(staging.original_column(index)), parts[-1]["error"])
     sql = lambda e: e.sql("duckdb")  # noqa: E731

@@ -88,7 +88,8 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
               IrField("at", Type.TIMESTAMP, (), True, None)]
     keep = [staging.text_column(position[name]) for name in (*FIELD_ORDER, "reason") if name in position]
     conversion = convert_fields(con, fields, {c: position[c] for c in FIELD_ORDER}, keep, staged.column_types,
-                                source_table="se_raw", prefix="se_", find_bad=False, json_types=False)
+                                source_table="se_raw", prefix="se_", find_bad=False, json_types=False,
+                                exact_choices=True)  # event names as written, as the Python reader reads them
     values = f'{texts["lead"]} AS lead, {texts["event"]} AS event, {texts["at"]} AS at, ' + (
         f'{texts["reason"]} AS reason' if "reason" in texts else "CAST(NULL AS VARCHAR) AS reason")
     (bad,) = con.execute('SELECT count(*) FROM se_converted WHERE "#bad"').fetchone() or (0,)

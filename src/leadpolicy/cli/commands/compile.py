@@ -128,8 +128,12 @@ def run(args: argparse.Namespace) -> int:
         except (UnsupportedError, ValueError) as exc:
             print(f"leadpolicy compile: {exc}", file=sys.stderr)
             return EXIT_PROBLEMS
+    elif args.target == "python":
+        from leadpolicy.semantics.codegen import module_source
+
+        text = module_source(policy.ir)  # standalone: the standard library only (docs/compile.md)
     else:
-        text = policy.artifact_json() if args.target == "artifact" else policy.python_source
+        text = policy.artifact_json()
     if args.output:
         out = Path(args.output)
         try:  # -o build/x.json makes build/, once there is something to write
