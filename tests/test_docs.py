@@ -43,35 +43,45 @@ def test_policy_page_content(site):
     for text in ("# Inbound B2B leads", "| Approval | **draft** — still to approve: marketing, sales |",
                  '| +15 | when job title contains "VP", "Director", "Head of" or "Chief" | Decision maker |',
                  "Decay: the total loses 25% for every 30 days since last activity.",
-                 "Sales commits that every lead that gets *became sql* gets *first touch* within 4 business hours "
+                 'Sales commits that every lead that gets <em title="became_sql">became sql</em> gets '
+                 '<em title="first_touch">first touch</em> within 4 business hours '
                  "(Mon-Fri 09:00-17:00 America/New\\_York; US holidays; closed 2026-12-24), 95% of the time.",
                  '| 2 | sql | demo requested is yes and fit is at least 50 | sales (handoff) |',
-                 "A lead with *rejected* because \"not\\_now\" goes back to **nurture** after 30 days.",
+                 'A lead with <em title="rejected">rejected</em> because "not\\_now" goes back to **nurture** '
+                 'after 30 days.',
+                 'The leads are scored as of Fri 2026-11-20 12:00 ("now").',
                  "```policy"):
         assert text in page, text
     assert page.count("✓ agreed") == 21  # 13 leads and 8 event timelines
     assert "1. **SQL on Friday afternoon, first touch Monday late morning is 3 business hours, met**: " \
-           "speed\\_to\\_lead: met. ✓ agreed" in page
-    assert "Events: became\\_sql at 2026-11-20T16:00:00-05:00; first\\_touch at 2026-11-23T11:00:00-05:00." in page
+           "Speed to lead: met. ✓ agreed\n" in page
+    assert ('    - <em title="became_sql">became sql</em>: Fri 2026-11-20 16:00\n'
+            '    - <em title="first_touch">first touch</em>: Mon 2026-11-23 11:00\n') in page
     assert ("Points are added up, then decayed, rounded to a whole number (halves away from zero) and kept in range."
             in page)
 
 
 def test_activity_page_states_windows_tiers_and_escalation_in_plain_english(site):
     page = (site / "docs" / "policies" / "inbound-activity.md").read_text()
-    for text in ("| +10 each | for each \\*pricing page view\\* in the last 14 days, up to 30 points |",
-                 "| +40 | when a \\*demo request\\* in the last 30 days | Demo request, last 30 days |",
-                 "| -10 | when days since the last \\*email click\\* is above 60 | Gone quiet |",
+    for text in ('| +10 each | for each <em title="pricing_page_view">Viewed the pricing page</em> in the last '
+                 '14 days, up to 30 points |',
+                 '| +40 | when <em title="demo_request">Asked for a demo</em> in the last 30 days | '
+                 'Demo request, last 30 days |',
+                 '| -10 | when days since the last <em title="email_click">Clicked a marketing email</em> is above '
+                 '60 | Gone quiet |',
                  "| -50 | when email ends with \"@gmail.com\", \"@yahoo.com\" or \"@outlook.com\" |",
-                 "gets *became sql or became mql* gets *first touch* within 1 business hour",
+                 'gets <em title="became_sql">became sql</em> or <em title="became_mql">became mql</em> gets '
+                 '<em title="first_touch">first touch</em> within 1 business hour',
                  'when tier is "A", otherwise 4 business hours',
                  "A lead is at risk once 75% of the time is used.",
                  'It is escalated to "sales-manager" at 100% then "vp-sales" at 200% of the time.',
-                 "gets *handed off*, each time, gets *accepted or rejected*",
-                 "The clock stops from *waiting on lead* until *lead replied*."):
+                 'gets <em title="handed_off">handed off</em>, each time, gets <em title="accepted">accepted</em> or '
+                 '<em title="rejected">rejected</em>',
+                 'The clock stops from <em title="waiting_on_lead">waiting on lead</em> until '
+                 '<em title="lead_replied">lead replied</em>.'):
         assert text in page, text
     line = next(line for line in page.splitlines() if "touch after 45 minutes meets it" in line)
-    assert "speed\\_to\\_lead: met" in line and "✓ agreed" in line
+    assert "Speed to lead, faster for tier A: met" in line and "✓ agreed" in line
 
 
 def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
@@ -103,7 +113,7 @@ def test_pictures_draw_every_stage_and_sample(site):
     chart = score_chart(policy, [("a", {"fit": 65, "engagement": 55}, "sql"), ("b", {"fit": 10, "engagement": 20},
                                                                                 "nurture")])
     assert chart.count('class="lead"') == 2 and chart.count('class="threshold"') == 3  # fit 50, 40; engagement 30
-    assert chart.count('class="grade-threshold"') == 3 and "fit_grade A: fit &gt;= 75" in chart
+    assert chart.count('class="grade-threshold"') == 3 and "fit_grade A: fit ≥ 75" in chart
 
 
 def test_lexer_is_registered_and_highlights():
@@ -211,7 +221,7 @@ def test_reference_page_in_a_real_browser(served):
         assert page.locator("svg.leadpolicy-stages g.stage").count() == 4
         assert page.locator("svg.leadpolicy-stages").bounding_box()["height"] > 200
         assert page.locator("svg.leadpolicy-chart circle.lead").count() == 13
-        assert page.locator("svg.leadpolicy-chart line.threshold").count() == 3
+        assert page.locator("svg.leadpolicy-chart .threshold").count() == 3
         assert "within 4 business hours" in page.locator("body").inner_text()
         headings = [h.strip() for h in page.locator("article h2").all_inner_texts()]
         for heading in ("Lead fields", "Scores", "Stages and handoff", "Routing", "Service-level agreements",
@@ -298,8 +308,8 @@ def test_plain_english_names_teams_and_counts_units(tmp_path):
     assert not loaded.has_errors, loaded.diagnostics
     fast, many = loaded.policy.slas
     assert english.sla(fast, {}).startswith(
-        "Inside sales commits that every lead that gets *a* gets *b* within 1 hour,")
-    assert "within 1 day after *a*" in english.sla(many, {})
+        "Inside sales commits that every lead that gets a gets b within 1 hour,")
+    assert "within 1 day after a" in english.sla(many, {})
     faded = [s for s in loaded.policy.scores if s.name == "faded"][0]
     assert english.decay(faded.decay) == "the total loses 10% for every day since seen"
     (tmp_path / "x.policy").write_text(text)
@@ -363,10 +373,12 @@ def _quoted(text: str) -> str:
 
 
 def _hostile_policy(name: str, text: str) -> str:
-    """A policy whose every free text is `text`: title, people, labels, reasons, SLA, escalation, recycling."""
+    """A policy whose every free text is `text`: title, people, labels (of events too), reasons, SLA,
+    escalation, recycling."""
     q = _quoted(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text))
     return (f'policy "{name}" version 1.0.0 {{\n  title {q}\n  owner a {q}\n  owner b "B"\n'
-            f'  lead {{\n    t text\n  }}\n  score s {q} {{\n    +1 when t = {q} {q}\n  }}\n'
+            f'  lead {{\n    t text\n  }}\n  events {{\n    e1 {q}\n    e2\n    e3 {q}\n  }}\n'
+            f'  score s {q} {{\n    +1 when t = {q} {q}\n    +1 when e1 in last 3 days {q}\n  }}\n'
             f'  grade g from s {{\n    {q} when s >= 1\n    "x" otherwise\n  }}\n'
             f'  stages {{\n    hot when s >= 1 owner b\n    rest otherwise owner a\n  }}\n'
             f'  route for hot {{\n    {q} otherwise\n  }}\n'
@@ -386,7 +398,8 @@ def _hostile_sources(folder: Path, benign: bool) -> list[Path]:
         path.write_text(_hostile_policy(name, text))
         (folder / f"{name}.samples.yaml").write_text(
             f"policy: {name}.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
-            f"  - name: {json.dumps(text)}\n    lead: {{t: {json.dumps(text)}}}\n    expect: {{stage: hot}}\n")
+            f"  - name: {json.dumps(text)}\n    lead: {{t: {json.dumps(text)}}}\n"
+            "    events: [{event: e1, at: 2026-11-19T12:00:00Z}]\n    expect: {stage: hot}\n")
         paths.append(path)
     return paths
 
@@ -560,7 +573,9 @@ def _serving(folder: Path) -> Iterator[str]:
 # numbers and words leadpolicy writes, pictures drawn escaped, the SLA sentences `md_with_emphasis`
 # escaped, and the source inside a code fence.
 PRINTED_AS_IS = {"p.id", "s.name", "fingerprint", "approval.status", "p.effective", "r.points", "loop.index",
-                 "r.after", "s.ladder_svg", "stages_svg", "chart_svg", "s.text", "source", "e.date", "p.approval"}
+                 "r.after", "s.ladder_svg", "stages_svg", "chart_svg", "s.text", "source", "e.date", "p.approval",
+                 # plain English written by publish.site's Prose (escaped by `md`, then events marked up)
+                 "r.rule", "note", "e.when", "s.when", "r.event", "e", "now", "c.now"}
 
 
 def _printed(node) -> str:
@@ -607,9 +622,10 @@ def test_sla_emphasis_is_only_leadpolicys_even_when_a_text_holds_its_marks():
             '  within 1 hours\n  escalate to "\ue000*boss*\ue001 \ue002_lead_\ue003" at 100%\n }\n}\n')
     policy = load_policy_text(text).policy
     sentence = md_with_emphasis(functools.partial(english.sla, policy.slas[0], {}), format_policy(policy))
-    assert sentence.startswith("B commits that every lead that gets *x in* gets *y* within 1 hour")
+    assert sentence.startswith('B commits that every lead that gets <em title="x_in">x in</em> gets '
+                               '<em title="y">y</em> within 1 hour')
     assert '"\ue000\\*boss\\*\ue001 \ue002\\_lead\\_\ue003"' in sentence
-    assert sentence.count("*") - sentence.count("\\*") == 4  # the two event names' marks, no more
+    assert sentence.count("<") == 4  # the two events' emphasis, no more
 
 
 @pytest.mark.parametrize("subject", [

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Iterator
 
@@ -15,24 +18,49 @@ from leadpolicy.language.visitor import Visitor
 OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
 
 
-# What `em` puts around an event's name: Markdown's emphasis by default; the published pages
-# put markers no policy text holds there, then escape the whole text (see publish.site).
-_EMPHASIS: ContextVar[tuple[str, str]] = ContextVar("emphasis", default=("*", "*"))
+@dataclass(frozen=True)
+class Wording:
+    """How events are named: by their label from the policy's `events` block, else by their name in
+    words. `marks` (start, between, end): an event is written `start NAME between WORDS end`, for the
+    published pages to make a Markdown emphasis with the name as its title (see publish.site); without
+    marks, plain text with a label in quotes (for pictures)."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    marks: tuple[str, str, str] | None = None
 
 
-def em(text: str) -> str:
-    start, end = _EMPHASIS.get()
-    return f"{start}{text}{end}"
+_WORDING: ContextVar[Wording | None] = ContextVar("wording", default=None)
+
+
+def labels_of(policy: ast.Policy) -> dict[str, str]:
+    """Event name -> its label, for the declared events that have one."""
+    return {e.name: e.label for e in policy.events or () if e.label}
 
 
 @contextmanager
-def emphasis(start: str, end: str) -> Iterator[None]:
-    """Within the block, `em` marks with `start` and `end`."""
-    token = _EMPHASIS.set((start, end))
+def wording(labels: dict[str, str], marks: tuple[str, str, str] | None = None) -> Iterator[None]:
+    """Within the block, events are named by `labels` and marked with `marks`."""
+    token = _WORDING.set(Wording(labels, marks))
     try:
         yield
     finally:
-        _EMPHASIS.reset(token)
+        _WORDING.reset(token)
+
+
+def event(event_name: str) -> str:
+    """An event as a reader knows it: its label (`Asked for a demo`), else its name in words."""
+    wording_ = _WORDING.get() or Wording()
+    label = wording_.labels.get(event_name)
+    words = label or name(event_name)
+    if wording_.marks is None:
+        return f"“{label}”" if label else words
+    start, between, end = wording_.marks
+    return f"{start}{event_name}{between}{words}{end}"
+
+
+def an_event(event_name: str) -> str:
+    """`a demo request`, or a label as it is: `Asked for a demo`."""
+    return event(event_name) if event_name in (_WORDING.get() or Wording()).labels else f"a {event(event_name)}"
 
 
 def name(text: str) -> str:
@@ -66,9 +94,9 @@ def operand(node: ast.Node) -> str:
     if isinstance(node, ast.DaysSince):
         return f"days since {name(node.field_name)}"
     if isinstance(node, ast.EventCount):
-        return f"the number of {em(name(node.event))} in the last {quantity(node.days, 'days')}"
+        return f"the number of {event(node.event)} in the last {quantity(node.days, 'days')}"
     if isinstance(node, ast.DaysSinceEvent):
-        return f"days since the last {em(name(node.event))}"
+        return f"days since the last {event(node.event)}"
     raise TypeError(node)
 
 
@@ -107,7 +135,7 @@ class _Plain(Visitor):
         return f"{operand(node.operand)} {verb} {values}"
 
     def visit_Happened(self, node: ast.Happened, nested: bool) -> str:
-        return f"a {em(name(node.event))} in the last {quantity(node.days, 'days')}"
+        return f"{an_event(node.event)} in the last {quantity(node.days, 'days')}"
 
     def visit_IsMissing(self, node: ast.IsMissing, nested: bool) -> str:
         return f"{operand(node.operand)} is {'known' if node.negated else 'unknown'}"
@@ -130,7 +158,7 @@ def rule(node: ast.Node) -> str:
     if isinstance(node, ast.PointsRule):
         return f"when {condition(node.condition)}"
     if isinstance(node, ast.PerRule) and node.window is not None:
-        return (f"for each {em(name(node.field_name))} in the last {quantity(node.window, 'days')}, "
+        return (f"for each {event(node.field_name)} in the last {quantity(node.window, 'days')}, "
                 f"up to {number(node.cap)} points")
     if isinstance(node, ast.PerRule):
         return f"for each unit of {name(node.field_name)}, up to {number(node.cap)} points"
@@ -139,7 +167,7 @@ def rule(node: ast.Node) -> str:
 
 def decay(node: ast.Decay) -> str:
     every = "day" if node.every_days == 1 else quantity(node.every_days, "days")
-    since = f"the last {em(name(node.field_name))}" if node.since_event else name(node.field_name)
+    since = f"the last {event(node.field_name)}" if node.since_event else name(node.field_name)
     return f"the total loses {number(node.percent)}% for every {every} since {since}"
 
 
@@ -187,13 +215,13 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
     share = f", {number(target.percent)}% of the time" if isinstance(target, ast.Target) else ""
     span, lim = node.first(ast.ClockSpan), node.first(ast.ClockLimit)
     if isinstance(span, ast.ClockSpan) and isinstance(lim, ast.ClockLimit):
-        stops = _listing([name(s) for s in span.stops], "or")
-        starts = _listing([name(s) for s in span.starts], "or")
+        stops = _listing([event(s) for s in span.stops], "or")
+        starts = _listing([event(s) for s in span.starts], "or")
         each = ", each time," if span.each_time else ""
-        text = (f"{who} commits that every lead that gets {em(starts)}{each} gets {em(stops)} within "
+        text = (f"{who} commits that every lead that gets {starts}{each} gets {stops} within "
                 f"{tiers(node, calendars)}{share}.")
         for pause in node.all(ast.Pause):
-            text += f" The clock stops from {em(name(pause.start))} until {em(name(pause.end))}."
+            text += f" The clock stops from {event(pause.start)} until {event(pause.end)}."
         for warn in node.all(ast.Warn):
             text += f" A lead is at risk once {number(warn.percent)}% of the time is used."
         steps = [f'"{e.to}" at {number(e.percent)}%' for e in node.all(ast.Escalate)]
@@ -201,20 +229,38 @@ def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
             text += f" It is escalated to {_listing(steps, 'then')} of the time."
         for needs in node.all(ast.NeedsReason):
             reasons = _listing([f'"{r}"' for r in needs.reasons], "or")
-            text += f" Every {em(name(needs.event))} gives a reason: {reasons}."
+            text += f" Every {event(needs.event)} gives a reason: {reasons}."
         return text
     count = node.first(ast.CountRule)
     if isinstance(count, ast.CountRule):
         window = quantity(count.window, count.window_unit)
         if count.calendar and count.calendar in calendars:
             window += f" ({calendars[count.calendar]})"
-        return (f"{who} commits to at least {number(count.count)} {em(name(count.event))} within "
-                f"{window} after {em(name(count.after))}{share}.")
+        return (f"{who} commits to at least {number(count.count)} {event(count.event)} within "
+                f"{window} after {event(count.after)}{share}.")
     volume = node.first(ast.VolumeRule)
     if isinstance(volume, ast.VolumeRule):
-        return f"{who} commits to at least {number(volume.count)} {em(name(volume.event))} every {volume.period}."
+        return f"{who} commits to at least {number(volume.count)} {event(volume.event)} every {volume.period}."
     return f"{who}: (incomplete SLA)"
 
 
 def points(value: Decimal) -> str:
     return number(value, signed=True)
+
+
+def moment(at: dt.datetime, tz: tzinfo) -> str:
+    """An instant as a reader writes it, `Wed 2026-11-18 10:00`: at the wall-clock time it was written
+    with (a time with an offset keeps it), else in the policy's time zone `tz`."""
+    local = at if type(at.tzinfo) is dt.timezone else at.astimezone(tz)
+    return local.strftime("%a %Y-%m-%d %H:%M")
+
+
+def before_or_after(at: dt.datetime, now: dt.datetime) -> str:
+    """`2 days 2 hours before now`, `30 days before now`, `21 hours after now`: the two largest parts."""
+    seconds = int(abs((now - at).total_seconds()))
+    if seconds < 60:
+        return "now" if at == now else f"{seconds} seconds {'before' if at < now else 'after'} now"
+    days, rest = divmod(seconds, 86400)
+    parts = [(days, "days"), (rest // 3600, "hours"), (rest % 3600 // 60, "minutes")]
+    shown = [quantity(Decimal(amount), unit) for amount, unit in parts if amount][:2]
+    return f"{' '.join(shown)} {'before' if at < now else 'after'} now"

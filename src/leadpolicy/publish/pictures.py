@@ -1,15 +1,17 @@
-"""Pictures for the published docs, drawn as SVG here (nothing is fetched to draw or view them)."""
+"""Pictures for the published docs, drawn as SVG here (nothing is fetched to draw or view them).
+The sample chart is in publish.chart."""
 
 from __future__ import annotations
 
-from typing import Any
+import textwrap
 from xml.sax.saxutils import escape, quoteattr
 
 from leadpolicy.language import ast
+from leadpolicy.publish.chart import FONT, PALETTE, score_chart
 from leadpolicy.publish.english import condition
 
-PALETTE = ["#2f6f9f", "#c0622f", "#4f8f4f", "#8f4f8f", "#8f7f2f"]
-FONT = 'font-family="Helvetica, Arial, sans-serif"'
+__all__ = ["bars", "escalation_ladder", "score_chart", "stage_ladder"]
+
 
 
 def _text(x: float, y: float, text: str, size: int = 13, anchor: str = "start", weight: str = "normal",
@@ -22,11 +24,19 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _wrapped(text: str, width: int, rows: int) -> list[str]:
+    """The text on at most `rows` lines of `width` characters, the last one clipped when it does not fit."""
+    lines = textwrap.wrap(text, width) or [""]
+    if len(lines) > rows:
+        lines = lines[: rows - 1] + [_clip(" ".join(lines[rows - 1:]), width)]
+    return lines
+
+
 def stage_ladder(policy: ast.Policy) -> str:
     """Stages in the order they are tried, in one lane per owning team: a stage in a Sales lane is a handoff."""
     teams = list(policy.teams)
     colors = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(teams)}
-    lane_w, box_h, gap, top = 300, 54, 18, 60
+    lane_w, box_h, gap, top = 300, 68, 18, 60
     width = 40 + lane_w * len(teams)
     height = top + len(policy.stages) * (box_h + gap) + 20
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="leadpolicy-stages" width="{width}" height="{height}" '
@@ -49,7 +59,9 @@ def stage_ladder(policy: ast.Policy) -> str:
                      f'stroke="{color}" stroke-width="2"/>')
         parts.append(_text(x + 10, y + 21, f"{n + 1}. {stage.name}", 14, weight="bold", fill=color))
         rule = condition(stage.condition) if stage.condition is not None else "otherwise (no earlier stage matched)"
-        parts.append(_text(x + 10, y + 41, _clip(rule, 40), 11))
+        parts.append(f"<title>{escape(stage.name)}: {escape(rule)}</title>")
+        for row, line in enumerate(_wrapped(rule, 40, 2)):
+            parts.append(_text(x + 10, y + 40 + row * 15, line, 11))
         parts.append("</g>")
         if previous is not None and previous[0] != lane:
             px, py = previous[1]
@@ -60,100 +72,6 @@ def stage_ladder(policy: ast.Policy) -> str:
         previous = (lane, (x + (lane_w - 34) / 2, y + box_h))
     parts.append("</svg>")
     return "\n".join(parts)
-
-
-def _comparisons(condition: ast.Node | None, score: str) -> list[tuple[str, float]]:
-    """(operator, number) for each comparison of the score with a number in a condition."""
-    if condition is None:
-        return []
-    return [(atom.op, float(atom.right.value))  # type: ignore[arg-type]
-            for atom in condition.walk()
-            if isinstance(atom, ast.Compare) and isinstance(atom.left, ast.NameRef) and atom.left.name == score
-            and isinstance(atom.right, ast.Literal) and atom.right.kind == "number"]
-
-
-def _thresholds(policy: ast.Policy, score: str) -> list[float]:
-    """Numbers a stage condition compares the score with."""
-    return sorted({value for stage in policy.stages for _, value in _comparisons(stage.condition, score)})
-
-
-def _grade_thresholds(policy: ast.Policy, score: str) -> list[tuple[float, str]]:
-    """(number, label) for each grade entry of a grade from the score that compares it with a number."""
-    return sorted({(value, f"{grade.name} {entry.label}: {score} {op} {value:g}")
-                   for grade in policy.grades if grade.source == score
-                   for entry in grade.entries for op, value in _comparisons(entry.condition, score)})
-
-
-def score_chart(policy: ast.Policy, points: list[tuple[str, dict[str, Any], Any]]) -> str:
-    """The sample leads on the first two scores (one score: a strip), stage thresholds drawn in
-    (red, dashed) and grade thresholds (grey, dotted).
-
-    points: (label, scores by name, stage) for each sample lead.
-    """
-    scores = [s.name for s in policy.scores][:2]
-    if not scores or not points:
-        return ""
-    size, pad = 360, 50
-    x_name = scores[0]
-    y_name = scores[1] if len(scores) > 1 else None
-    values = [p[1] for p in points]
-    x_grades = _grade_thresholds(policy, x_name)
-    y_grades = _grade_thresholds(policy, y_name) if y_name else []
-    xs = [v[x_name] for v in values] + _thresholds(policy, x_name) + [t for t, _ in x_grades]
-    ys = [v[y_name] for v in values] + _thresholds(policy, y_name) + [t for t, _ in y_grades] if y_name else [0]
-    x_lo, x_hi = min(0, min(xs)), max(100, max(xs))
-    y_lo, y_hi = min(0, min(ys)), max(100, max(ys))
-
-    def px(v):
-        return pad + (v - x_lo) / ((x_hi - x_lo) or 1) * size
-
-    def py(v):
-        return pad + size - (v - y_lo) / ((y_hi - y_lo) or 1) * size if y_name else pad + size / 2
-
-    stages = [s.name for s in policy.stages]
-    colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(stages)}
-    w, h = size + 2 * pad + 160, size + 2 * pad
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="leadpolicy-chart" width="{w}" height="{h}" '
-           f'viewBox="0 0 {w} {h}" role="img" aria-label="sample scores">',
-           f'<title>{escape(policy.id)}: sample leads by score</title>',
-           f'<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="#fafafa" stroke="#ccc"/>']
-    for t in _thresholds(policy, x_name):
-        out.append(f'<line class="threshold" x1="{px(t):.1f}" y1="{pad}" x2="{px(t):.1f}" y2="{pad + size}" '
-                   f'stroke="#c33" stroke-dasharray="5 4"/>')
-        out.append(_text(px(t) + 3, pad - 6, f"{x_name} {t:g}", 10, fill="#c33"))
-    if y_name:
-        for t in _thresholds(policy, y_name):
-            out.append(f'<line class="threshold" x1="{pad}" y1="{py(t):.1f}" x2="{pad + size}" y2="{py(t):.1f}" '
-                       f'stroke="#c33" stroke-dasharray="5 4"/>')
-            out.append(_text(pad + size + 4, py(t) + 4, f"{y_name} {t:g}", 10, fill="#c33"))
-    for t, label in x_grades:
-        out.append(f'<line class="grade-threshold" x1="{px(t):.1f}" y1="{pad}" x2="{px(t):.1f}" y2="{pad + size}" '
-                   f'stroke="#888" stroke-dasharray="2 3"/>')
-        out.append(_text(px(t) + 3, pad + size - 6, label, 9, fill="#666"))
-    for t, label in y_grades:
-        out.append(f'<line class="grade-threshold" x1="{pad}" y1="{py(t):.1f}" x2="{pad + size}" y2="{py(t):.1f}" '
-                   f'stroke="#888" stroke-dasharray="2 3"/>')
-        out.append(_text(pad + 4, py(t) - 3, label, 9, fill="#666"))
-    out.append(_text(pad + size / 2, h - 12, x_name, 13, "middle", "bold"))
-    out.append(_text(pad, pad + size + 16, f"{x_lo:g}", 10, "middle"))
-    out.append(_text(pad + size, pad + size + 16, f"{x_hi:g}", 10, "middle"))
-    if y_name:
-        out.append(_text(pad - 6, pad + size + 4, f"{y_lo:g}", 10, "end"))
-        out.append(_text(pad - 6, pad + 4, f"{y_hi:g}", 10, "end"))
-    if y_name:
-        out.append(f'<text x="16" y="{pad + size / 2}" font-size="13" font-weight="bold" {FONT} '
-                   f'transform="rotate(-90 16 {pad + size / 2})" text-anchor="middle">{escape(y_name)}</text>')
-    for i, (label, vals, stage) in enumerate(points):
-        cx, cy = px(vals[x_name]), py(vals[y_name]) if y_name else pad + size / 2
-        out.append(f'<circle class="lead" cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="{colors.get(stage, "#555")}" '
-                   f'fill-opacity="0.85"><title>{escape(label)}: {escape(stage)}</title></circle>')
-        out.append(_text(cx, cy + 4, str(i + 1), 9, "middle", "bold", "#fff"))
-    for i, stage in enumerate(stages):
-        y = pad + 10 + i * 20
-        out.append(f'<circle cx="{pad + size + 90}" cy="{y}" r="6" fill="{colors[stage]}"/>')
-        out.append(_text(pad + size + 100, y + 4, stage, 12))
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 def escalation_ladder(sla: ast.Sla) -> str:

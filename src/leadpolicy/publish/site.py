@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import field_type, format_policy, literal, number
 from leadpolicy.publish import english
+from leadpolicy.publish.cases import sample_cases
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
 from leadpolicy.semantics.lowering import fingerprint
 
@@ -33,14 +34,39 @@ def md(value: Any) -> str:
     return MARKDOWN_MARK.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def md_with_emphasis(say: Callable[[], str], policy_text: str) -> str:
-    """`md` of the English `say()` writes, keeping the *emphasis* it puts around event names (and
-    only that): it marks them with two private-use characters that `policy_text` (every text of the
-    policy) does not hold, so no text of the policy can make emphasis or any other markup."""
-    start, end = [ch for ch in map(chr, range(0xE000, 0xF900)) if ch not in policy_text][:2]
-    with english.emphasis(start, end):
+# An event name as the policy language spells them: all that may go into an emphasis' title.
+EVENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def md_with_emphasis(say: Callable[[], str], policy_text: str, labels: dict[str, str] | None = None) -> str:
+    """`md` of the English `say()` writes, keeping the emphasis it puts around events (and only that):
+    an event becomes `<em title="NAME">its label or name in words</em>`. The English marks events with
+    three private-use characters that `policy_text` (every text of the policy and its samples) does not
+    hold, and the text is escaped whole before the marks become markup, so no text of the policy can
+    make markup; the title is only ever an event name."""
+    start, between, end = [ch for ch in map(chr, range(0xE000, 0xF900)) if ch not in policy_text][:3]
+    with english.wording(labels or {}, (start, between, end)):
         text = say()
-    return md(text).replace(start, "*").replace(end, "*")
+    marked = re.compile(f"{start}([^{between}{end}]*){between}([^{end}]*){end}")
+    return marked.sub(_emphasis, md(text))
+
+
+def _emphasis(match: re.Match[str]) -> str:
+    event_name = match.group(1).replace("\\", "")
+    if not EVENT_NAME.fullmatch(event_name):
+        return match.group(2)
+    return f'<em title="{event_name}">{match.group(2)}</em>'
+
+
+class Prose:
+    """One policy's plain English as Markdown, events named by their labels (see `md_with_emphasis`)."""
+
+    def __init__(self, policy: ast.Policy, texts: str):
+        self.labels = english.labels_of(policy)
+        self.texts = texts
+
+    def __call__(self, say: Callable[[], str]) -> str:
+        return md_with_emphasis(say, self.texts, self.labels)
 
 
 def environment() -> Environment:
@@ -103,91 +129,73 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
 def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
     from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
     from leadpolicy.language.loader import samples_for
-    from leadpolicy.testing.harness import run_samples
 
     calendars = {c.name: english.calendar(c) for c in policy.calendars}
     approvals, _ = load_approvals(approvals_path(path))
     state, approved, missing = status(policy, approvals, samples_fingerprint(path))
-    scores = []
-    for s in policy.scores:
-        notes = []
-        if s.decay is not None:
-            notes.append("Decay: " + english.decay(s.decay) + ".")
-        if s.clamp is not None:
-            notes.append(f"The score stays between {number(s.clamp.low)} and {number(s.clamp.high)}.")
-        steps = ["added up"] + (["decayed"] if s.decay is not None else []) + [
-            "rounded to a whole number (halves away from zero)"] + (["kept in range"] if s.clamp is not None else [])
-        notes.append(f"Points are {steps[0]}, then " + (", ".join(steps[1:-1]) + " and " if len(steps) > 2 else "")
-                     + steps[-1] + ".")
-        scores.append({"name": s.name, "label": s.label or s.name, "notes": notes,
-                       "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ast.PerRule) else ""),
-                                  "rule": english.rule(r), "reason": r.reason or ""} for r in s.rules]})
     source = format_policy(policy).rstrip()
+    say = Prose(policy, source + _text_of(samples_for(path)))
     home = policy.stages[-1].owner if policy.stages else ""
-    samples, timelines, points = [], [], []
-    sample_path = samples_for(path)
-    if sample_path.exists():
-        from leadpolicy.testing.harness import load_samples
-
-        run = run_samples(sample_path, policy, str(path))
-        doc, _ = load_samples(sample_path)
-        written = (doc.data.get("timelines") or []) if doc is not None else []
-        timeline_index = 0
-        for case in run.cases:
-            if case.kind == "timeline":
-                events = written[timeline_index]["events"] if timeline_index < len(written) else []
-                timeline_index += 1
-                expected = written[timeline_index - 1]["expect"] if timeline_index <= len(written) else {}
-                timelines.append({"name": case.name, "passed": case.passed, "failures": case.failures,
-                                  "expected": [f"{key}: {_outcome(value)}" for key, value in expected.items()],
-                                  "outcomes": [f"{key}: {_outcome(value)}" for key, value in case.actual.items()],
-                                  "events": [f"{e['event']}" + (f" ({e['reason']})" if e.get("reason") else "")
-                                             + f" at {e['at']}" for e in events]})
-                continue
-            if not case.actual:
-                continue
-            scores_of = {s.name: case.actual.get(s.name) for s in policy.scores}
-            facts = [f"{name} {value}" for name, value in scores_of.items()]
-            facts += [f"{g.name} {case.actual.get(g.name)}" for g in policy.grades if case.actual.get(g.name)]
-            samples.append({"name": case.name, "facts": facts, "stage": case.actual.get("stage"),
-                            "route": case.actual.get("route"), "passed": case.passed, "failures": case.failures})
-            points.append((case.name, scores_of, case.actual.get("stage")))
+    cases = sample_cases(path, policy, say)
+    labels = english.labels_of(policy)
+    with english.wording(labels):
+        stages_svg, chart_svg = stage_ladder(policy), score_chart(policy, cases.points)
     return {
         "p": policy,
         "fingerprint": fingerprint(policy),
         "approval": {"status": state, "approved": approved, "missing": missing},
         "types": {f.name: field_type(f.type) for f in policy.fields},
         "defaults": {f.name: literal(f.default) if f.default is not None else "" for f in policy.fields},
-        "scores": scores,
-        "grades": [{"name": g.name, "source": g.source, "entries": [_entry(e) for e in g.entries]}
+        "scores": [_score(s, say) for s in policy.scores],
+        "grades": [{"name": g.name, "source": g.source, "entries": [_entry(e, say) for e in g.entries]}
                    for g in policy.grades],
         "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
-                    "when": english.condition(s.condition) if s.condition else "otherwise"} for s in policy.stages],
-        "routes": [{"stages": list(r.stages), "entries": [_entry(e) for e in r.entries]} for r in policy.routes],
-        "slas": [{"name": s.name, "label": s.label or s.name,
-                  "text": md_with_emphasis(functools.partial(english.sla, s, calendars), source),
+                    "when": say(functools.partial(english.condition, s.condition)) if s.condition else "otherwise"}
+                   for s in policy.stages],
+        "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in policy.routes],
+        "slas": [{"name": s.name, "label": s.label or s.name, "text": say(functools.partial(english.sla, s, calendars)),
                   "ladder_svg": escalation_ladder(s)} for s in policy.slas],
-        "recycle": [{"event": r.event, "reason": r.reason, "stage": r.stage,
+        "recycle": [{"event": say(functools.partial(english.event, r.event)), "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
-        "samples": samples,
-        "timelines": timelines,
+        "samples": cases.samples,
+        "timelines": cases.timelines,
+        "now": cases.now,
         "score_names": [s.name for s in policy.scores],
-        "stages_svg": stage_ladder(policy),
-        "chart_svg": score_chart(policy, points),
+        "stages_svg": stages_svg,
+        "chart_svg": chart_svg,
         "changelog": changelog(path),
         "source": source,
     }
 
 
-def _entry(entry: ast.LabelEntry) -> dict[str, str]:
+def _text_of(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _score(score: ast.Score, say: Prose) -> dict[str, Any]:
+    """A score's rules in plain English, and notes on its decay, range and rounding."""
+    notes = []
+    if score.decay is not None:
+        notes.append(say(lambda: "Decay: " + english.decay(score.decay) + "."))  # type: ignore[arg-type]
+    if score.clamp is not None:
+        notes.append(md(f"The score stays between {number(score.clamp.low)} and {number(score.clamp.high)}."))
+    steps = ["added up"] + (["decayed"] if score.decay is not None else []) + [
+        "rounded to a whole number (halves away from zero)"] + (["kept in range"] if score.clamp is not None else [])
+    notes.append(md(f"Points are {steps[0]}, then " + (", ".join(steps[1:-1]) + " and " if len(steps) > 2 else "")
+                    + steps[-1] + "."))
+    return {"name": score.name, "label": score.label or score.name, "notes": notes,
+            "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ast.PerRule) else ""),
+                       "rule": say(functools.partial(english.rule, r)), "reason": r.reason or ""}
+                      for r in score.rules]}
+
+
+def _entry(entry: ast.LabelEntry, say: Prose) -> dict[str, str]:
     # A grade or route entry in plain English.
-    return {"label": entry.label, "when": english.condition(entry.condition) if entry.condition else "otherwise"}
-
-
-def _outcome(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    return "none" if value is None else str(value)
+    return {"label": entry.label,
+            "when": say(functools.partial(english.condition, entry.condition)) if entry.condition else "otherwise"}
 
 
 def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
@@ -223,6 +231,7 @@ def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
                       "owners": [o.team for o in policy.owners], "approval": context["approval"]["status"]})
     pages = list(files)
     files[out / "docs" / "index.md"] = env.get_template("index.md.j2").render(policies=index)
+    files[out / "docs" / "leadpolicy.css"] = env.get_template("leadpolicy.css.j2").render()
     files[out / "mkdocs.yml"] = env.get_template("mkdocs.yml.j2").render(policies=index, site_name=site_name)
     return files, pages, diags
 

@@ -1,0 +1,161 @@
+"""The agreed sample cases for the published page: each lead case with what the lead did (its events, by
+label, when, and how long before the samples' `now`), each event timeline with its outcomes in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from leadpolicy.language import ast
+from leadpolicy.publish import english
+
+# Turns a function saying plain English into Markdown (see site.Prose): events become emphasis.
+Say = Callable[[Callable[[], str]], str]
+
+
+@dataclass
+class Cases:
+    samples: list[dict[str, Any]]
+    timelines: list[dict[str, Any]]
+    points: list[tuple[str, dict[str, Any], Any]]  # (case name, scores, stage) for the chart
+    now: str  # the samples file's `now`, in words ("" without one)
+
+
+def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
+    """The cases of the samples file beside the policy, run, with their events in words."""
+    from leadpolicy.language.loader import samples_for
+    from leadpolicy.testing.harness import load_samples, run_samples
+
+    cases = Cases([], [], [], "")
+    sample_path = samples_for(path)
+    if not sample_path.exists():
+        return cases
+    run = run_samples(sample_path, policy, str(path))
+    doc, _ = load_samples(sample_path)
+    data = doc.data if doc is not None else {}
+    reader = _Instants(policy)
+    file_now = reader.read(data.get("now"))
+    cases.now = english.moment(file_now, reader.tz) if file_now else ""
+    written = {"lead": list(data.get("leads") or []), "timeline": list(data.get("timelines") or [])}
+    seen = {"lead": 0, "timeline": 0}
+    sla_labels = {s.name: s.label or s.name for s in policy.slas}
+    for case in run.cases:
+        index = seen[case.kind]
+        seen[case.kind] += 1
+        source = written[case.kind][index] if index < len(written[case.kind]) else {}
+        source = source if isinstance(source, dict) else {}
+        now = reader.read(source.get("now")) or file_now
+        written_events = source.get("events")
+        events: list[Any] = written_events if isinstance(written_events, list) else []
+        if case.kind == "timeline":
+            several = _several_leads(events)
+            cases.timelines.append({
+                "name": case.name, "passed": case.passed, "failures": case.failures,
+                "outcomes": [_outcome(key, value, sla_labels, reader) for key, value in case.actual.items()],
+                "events": [say(functools.partial(_timeline_event, e, reader, several)) for e in events]})
+            continue
+        if not case.actual:
+            continue
+        scores_of = {s.name: case.actual.get(s.name) for s in policy.scores}
+        facts = [f"{name} {value}" for name, value in scores_of.items()]
+        facts += [f"{g.name} {case.actual.get(g.name)}" for g in policy.grades if case.actual.get(g.name)]
+        cases.samples.append({
+            "name": case.name, "facts": facts, "stage": case.actual.get("stage"), "route": case.actual.get("route"),
+            "passed": case.passed, "failures": case.failures,
+            "now": english.moment(now, reader.tz) if now and now != file_now else "",
+            "events": [say(functools.partial(_lead_event, e, reader, now)) for e in events]})
+        cases.points.append((case.name, scores_of, case.actual.get("stage")))
+    return cases
+
+
+class _Instants:
+    """Reads a samples file's times as the harness does (in the policy's time zone); None when unreadable."""
+
+    def __init__(self, policy: ast.Policy):
+        from leadpolicy import zones
+
+        self.tz = zones.zone(policy.timezone)
+
+    def read(self, text: Any) -> dt.datetime | None:
+        from leadpolicy.semantics.leads import read_instant
+
+        if text is None:
+            return None
+        try:
+            return read_instant(str(text), self.tz)
+        except ValueError:
+            return None
+
+
+def _when(row: dict, reader: _Instants) -> tuple[dt.datetime | None, str]:
+    at = reader.read(row.get("at"))
+    return at, english.moment(at, reader.tz) if at else str(row.get("at", ""))
+
+
+def _what(row: dict) -> str:
+    text = english.event(str(row.get("event", "")))
+    return text + (f" (reason: {row['reason']})" if row.get("reason") else "")
+
+
+def _lead_event(row: Any, reader: _Instants, now: dt.datetime | None) -> str:
+    """`Asked for a demo: Wed 2026-11-18 10:00, 2 days 2 hours before now` (after now: not counted)."""
+    if not isinstance(row, dict):
+        return str(row)
+    at, when = _when(row, reader)
+    if at is None or now is None:
+        return f"{_what(row)}: {when}"
+    later = ", not counted" if at > now else ""
+    return f"{_what(row)}: {when}, {english.before_or_after(at, now)}{later}"
+
+
+def _several_leads(events: list) -> bool:
+    return len({str(e.get("lead")) for e in events if isinstance(e, dict)}) > 1
+
+
+def _timeline_event(row: Any, reader: _Instants, name_leads: bool) -> str:
+    """`became sql: Mon 2026-11-16 10:00`, naming the lead when the timeline has several."""
+    if not isinstance(row, dict):
+        return str(row)
+    _, when = _when(row, reader)
+    lead = f" (lead {row.get('lead')})" if name_leads else ""
+    return f"{_what(row)}{lead}: {when}"
+
+
+def _outcome(key: str, value: Any, sla_labels: dict[str, str], reader: _Instants) -> str:
+    """A timeline's outcome in words: `Speed to lead: met`, `at risk: yes`, `escalated: not yet`,
+    `sent back to nurture on Thu 2026-12-03 10:00`."""
+    if key == "at_risk" and isinstance(value, dict):
+        return "at risk: " + _per_sla(value, sla_labels, lambda v: _word(v))
+    if key == "escalation" and isinstance(value, dict):
+        return "escalated: " + _per_sla(value, sla_labels, lambda v: "not yet" if v is None else f"to {v}")
+    if key == "recycle":
+        if not isinstance(value, dict):
+            return "not sent back"
+        at = reader.read(value.get("at"))
+        when = english.moment(at, reader.tz) if at else _word(value.get("at"))
+        return f"sent back to {_word(value.get('stage'))} on {when}"
+    if key == "reason_violations":
+        return f"reasons missing or not allowed: {_word(value)}"
+    return f"{sla_labels.get(key, english.name(key))}: {_word(value)}"
+
+
+def _per_sla(values: dict, sla_labels: dict[str, str], say: Callable[[Any], str]) -> str:
+    if len(values) == 1:
+        return say(next(iter(values.values())))
+    return ", ".join(f"{sla_labels.get(str(k), k)} {say(v)}" for k, v in values.items())
+
+
+def _word(value: Any) -> str:
+    """yes, no, — (nothing), `met, then breached`, `2026-09 breached, 2026-10 pending`: never a Python repr."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", then ".join(_word(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_word(v)}" for k, v in value.items()) or "none"
+    return str(value)
