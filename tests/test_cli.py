@@ -260,7 +260,7 @@ def test_a_lead_file_that_is_not_yaml_or_json_is_a_clear_error(tmp_path, capsys)
     policy = str(POLICIES / "inbound-b2b.policy")
     bad = tmp_path / "lead.yaml"
     for text, message in (("email: [unclosed\n", "lead.yaml:2:1: not valid YAML"),
-                          ("a: &a [1]\nb: *a\n", "lead.yaml:1:4: YAML anchors and aliases"),):
+                          ("a: &a [1, *a]\n", "lead.yaml:1:11: the alias *a stands inside the value &a"),):
         bad.write_text(text)
         assert main(["explain", policy, "--lead", str(bad)]) == 2  # what --lead names cannot be read: bad usage
         assert message in capsys.readouterr().err

@@ -34,8 +34,10 @@ HOSTILE_YAML = [
     *[(f"a {tag} value", f"policy: x.policy\nleads:\n  - name: a\n    lead: {{email: {tag} {value}}}\n", (4, 19), tag)
       for tag, value in [("!!set", "{a, b}"), ("!!binary", "aGVsbG8="), ("!!omap", "[a: 1, b: 2]"),
                          ("!!pairs", "[a: 1, a: 2]")]],
-    ("alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", (1, 4), "aliases"),
+    # 9^6 values: refused at the first alias of f, whose values cross the cap of 100,000
+    ("alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{name}: &{name} [{', '.join(['*' + inner] * 9)}]\n" for inner, name in zip("abcde", "bcdef")),
+     (6, 8), "100,000 values"),
 ]
 
 

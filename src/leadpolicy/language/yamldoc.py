@@ -70,27 +70,77 @@ def _refuse(message: str, mark: Any, hint: str) -> YamlError:
     return YamlError(message, line, column, hint)
 
 
+# An alias stands for a copy of the value it names; a few hundred bytes of aliases naming aliases can
+# stand for billions of values ("billion laughs"). Aliases are read, but the values they add up to are
+# counted as they are read and capped, as the YAML libraries of Kubernetes do: a samples file shares a
+# lead's data a few times, not a hundred thousand values.
+MAX_ALIAS_NODES = 100_000
+
+
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing what these files never need, each at its place: anchors and
-    aliases (they grow a small file into billions of nodes), nesting deeper than MAX_DEPTH (found
-    while composing, before the parser reads further), integers longer than MAX_INT_DIGITS digits,
-    tags other than YAML's own, and YAML's own that make no JSON value (NOT_JSON_TAGS)."""
+    """PyYAML's safe loader, refusing what these files never need, each at its place: aliases that add
+    up to more than MAX_ALIAS_NODES values or that stand inside the value they name, nesting deeper than
+    MAX_DEPTH (aliases included; found while composing, before the parser reads further), integers
+    longer than MAX_INT_DIGITS digits, tags other than YAML's own, and YAML's own that make no JSON
+    value (NOT_JSON_TAGS)."""
 
     depth = 0
+    alias_nodes = 0  # values the aliases read so far stand for
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.open_anchors: set[str] = set()  # anchors of the values being read
+        self.sizes: dict[int, tuple[int, int]] = {}  # (values, levels) of a node, by id; nodes live as long
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _refuse("YAML anchors and aliases (&name, *name) are not allowed here", event.start_mark,
-                          "write each value out in full")
         if self.depth >= MAX_DEPTH:
             raise _refuse(f"values nested more than {MAX_DEPTH} levels deep", event.start_mark,
                           "samples and approvals files need only a few levels")
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, parent, index)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self.open_anchors.add(anchor)
         self.depth += 1
         try:
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+            self.open_anchors.discard(anchor or "")
+
+    def _alias(self, event: yaml.AliasEvent, parent: Any, index: Any) -> Any:
+        if event.anchor in self.open_anchors:
+            raise _refuse(f"the alias *{event.anchor} stands inside the value &{event.anchor} it names",
+                          event.start_mark, "a value cannot contain itself: write the inner value out")
+        node: yaml.Node = super().compose_node(parent, index)  # the anchor's node, or PyYAML's error if none
+        values, levels = self._size(node)
+        if self.depth + levels > MAX_DEPTH:
+            raise _refuse(f"values nested more than {MAX_DEPTH} levels deep (through the alias *{event.anchor})",
+                          event.start_mark, "samples and approvals files need only a few levels")
+        self.alias_nodes += values
+        if self.alias_nodes > MAX_ALIAS_NODES:
+            raise _refuse(f"the aliases up to *{event.anchor} stand for more than {MAX_ALIAS_NODES:,} values, "
+                          "the most aliases may add", event.start_mark,
+                          "an alias (*name) repeats the value of its anchor (&name): share fewer or smaller "
+                          "values, or write them out")
+        return node
+
+    def _size(self, node: yaml.Node) -> tuple[int, int]:
+        """How many values a node stands for, and how many levels deep it goes, aliases expanded
+        (remembered by node, so each shared node is measured once)."""
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        measured = [self._size(child) for child in children]
+        size = (1 + sum(v for v, _ in measured), 1 + max((levels for _, levels in measured), default=0))
+        self.sizes[id(node)] = size
+        return size
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         digits = sum(ch.isalnum() for ch in str(node.value))
