@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import yaml
 
@@ -113,7 +113,7 @@ class _Loader(yaml.SafeLoader):
         if event.anchor in self.open_anchors:
             raise _refuse(f"the alias *{event.anchor} stands inside the value &{event.anchor} it names",
                           event.start_mark, "a value cannot contain itself: write the inner value out")
-        node: yaml.Node = super().compose_node(parent, index)  # the anchor's node, or PyYAML's error if none
+        node = cast(yaml.Node, super().compose_node(parent, index))  # the anchor's node, or PyYAML's error
         values, levels = self._size(node)
         if self.depth + levels > MAX_DEPTH:
             raise _refuse(f"values nested more than {MAX_DEPTH} levels deep (through the alias *{event.anchor})",
