@@ -53,6 +53,7 @@ class Reject:
 class ReadStats:
     read: int = 0
     rejected: int = 0
+    events: set[str] = dataclasses.field(default_factory=set)  # the event names the rows hold, as written
 
     @property
     def used(self) -> int:
@@ -127,6 +128,7 @@ class EventReader:
             self.stats.read += len(rows)
             for k, lead, event, at, reason in rows:
                 row = int(k)
+                self.stats.events.add(event)
                 parsed = self._fast(row, lead, event, at, reason)
                 if parsed is None:
                     parsed = self._validate(row, lead, event, at, reason)

@@ -70,6 +70,7 @@ class SlaReport:
     zones: dict[str, Any] = field(default_factory=dict)
     leads: dict[str, int] | None = None  # with --leads: the leads file's rows read, used, rejected
     tier_fallbacks: dict[str, int] | None = None  # with --leads: clocks left `otherwise` for want of a record
+    absent_events: list[str] = field(default_factory=list)  # events the SLAs read that no row of the log holds
 
     def shown(self, result):
         """The result with its event times in its SLA's zone, whatever offset the log wrote them with (changed
@@ -150,6 +151,7 @@ class SlaReport:
             "tiers": [{"sla": sla, "tier": tier, **tally.as_dict(targets.get(sla))}
                       for (sla, tier), tally in sorted(self.per_tier.items())],
             "no_data": self.no_data(),
+            "events_not_in_log": self.absent_events,
             "ignored_pauses": dict(sorted(self.ignored_pauses.items())),
             "volumes": self.volumes,
             "breach_count": self.breach_total if self.breach_total is not None else len(self.breach_results),
@@ -273,6 +275,7 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         tally.add(out)
     tally.add_volumes(engine.volume_results(counts, now, first))
     report.read, report.rejected = reader.stats.read, reader.stats.rejected
+    report.absent_events = sorted(engine.event_names() - reader.stats.events)
     if records is not None:
         report.tier_fallbacks = tier_fallbacks(engine.fallbacks[NO_RECORD], engine.fallbacks[REJECTED_RECORD])
     return report
@@ -281,10 +284,11 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
 def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, rejected: int,
                      date_from: dt.date | None = None, date_to: dt.date | None = None,
                      details: IO[str] | None = None, leads: str | None = None, breaches: int | None = None,
-                     open_clocks: bool = True) -> SlaReport:
+                     open_clocks: bool = True, seen_events: set[str] = frozenset()) -> SlaReport:
     """The report of `build_report` from the SQL engine, over the events staged in `con` (see
     `warehouse.sla_files`): tallied in SQL, with only the first `breaches` breaches (None: all) and (with
-    `open_clocks`) the open clocks read back. `leads`: the table of the leads' records, for tiers."""
+    `open_clocks`) the open clocks read back. `leads`: the table of the leads' records, for tiers.
+    `seen_events`: the event names the log's rows hold."""
     from leadpolicy.warehouse import sla_run
 
     report = SlaReport(policy, now, date_from, date_to)
@@ -312,6 +316,7 @@ def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, reject
     tally.add(out)
     tally.add_volumes(out.volumes)
     report.read, report.rejected = read, rejected
+    report.absent_events = sorted(engine.event_names() - seen_events)
     return report
 
 
@@ -360,8 +365,14 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
     if data["teams"]:
         print("\nper team:", file=out)
         _table([("team", "met", "breached", "pending", "compliance")] +
-               [(t, str(s["met"]), str(s["breached"]), str(s["pending"]),
-                 f"{s['compliance']}%" if s["compliance"] is not None else "-") for t, s in data["teams"].items()], out)
+               [(t, str(s["met"]), str(s["breached"]), str(s["pending"]), _percent(s["compliance"]))
+                for t, s in data["teams"].items()], out)
+    if data["months"]:
+        print("\nper month:", file=out)
+        _table([("sla", "month", "met", "breached", "pending", "compliance", "target")] +
+               [(m["sla"], m["month"], str(m["met"]), str(m["breached"]), str(m["pending"]),
+                 _percent(m["compliance"]), f"{m['target']:g}%" if m["target"] is not None else "-")
+                for m in data["months"]], out)
     if data["breaches"]:
         count = data["breach_count"]
         print(f"\nbreaches ({count}{', first ' + str(max_breaches) if count > max_breaches else ''}):", file=out)
@@ -380,11 +391,18 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
                  f"{t['compliance']}%" if t["compliance"] is not None else "-") for t in tiered], out)
     if data["no_data"]:
         print(f"\nno data: {', '.join(data['no_data'])} (nothing to judge in this log and range)", file=out)
+    if data["events_not_in_log"]:
+        print(f"events the policy names that never occur in the log: {', '.join(data['events_not_in_log'])}",
+              file=out)
     if data["ignored_pauses"]:
         print("pause or resume events with no open clock, ignored: "
               + ", ".join(f"{sla} {n}" for sla, n in data["ignored_pauses"].items()), file=out)
     rows_ = data["rows"]
     print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
+
+
+def _percent(value: float | None) -> str:
+    return f"{value}%" if value is not None else "-"
 
 
 def render_open(report: SlaReport, out: TextIO) -> None:

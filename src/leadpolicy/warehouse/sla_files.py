@@ -84,6 +84,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
         stats.rejected = len(rejects)
         return stats, rejects
     texts = {name: _q(staging.text_column(position[name])) for name in (*FIELD_ORDER, "reason") if name in position}
+    stats.events = {name for (name,) in con.execute(f'SELECT DISTINCT {texts["event"]} FROM se_raw').fetchall()}
     fields = [IrField("lead", Type.TEXT, (), True, None), IrField("event", Type.ONE_OF, tuple(known), True, None),
               IrField("at", Type.TIMESTAMP, (), True, None)]
     keep = [staging.text_column(position[name]) for name in (*FIELD_ORDER, "reason") if name in position]

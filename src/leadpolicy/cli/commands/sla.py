@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, date_arg, help_formatter
@@ -38,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("--to", dest="date_to", metavar="DATE", type=date_arg,
                    help="only clocks and periods starting on or before DATE")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default: standard output)")
     p.add_argument("--rejects", metavar="FILE", help="where rejected rows go (default: EVENTS_NAME.rejects.csv beside "
                                                       "the log, unless its folder holds policies)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.outputs import default_rejects
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
-    from leadpolicy.sla.report import build_report, render_csv, render_json, render_open, render_table
+    from leadpolicy.sla.report import build_report
     from leadpolicy.warehouse.batch import BatchError, lead_records
     from leadpolicy.warehouse.sla_run import SpanTooLong
     from leadpolicy.warehouse.sqlgen import UnsupportedError
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.rejects) if args.rejects else default_rejects(Path(args.events).stem + ".rejects.csv",
                                                                       args.events)
     outputs = {"the rejects file (--rejects)" if args.rejects else "the default rejects file": target,
-               "the details file (--details)": args.details}
+               "the details file (--details)": args.details, "the report (-o)": args.output}
     inputs = {**policy_inputs(args.policy), "the event log": args.events, "the leads file (--leads)": args.leads}
     if outputs_refused("sla", outputs, inputs):
         return EXIT_USAGE
@@ -135,31 +138,44 @@ def run(args: argparse.Namespace) -> int:
                      "lead data do not belong (name a file with --rejects)",
                      [(r.row, r.field, r.problem) for r in sorted(rejects, key=lambda r: r.row)])
     report.allow_empty = args.allow_empty
+    out = io.StringIO() if args.output else sys.stdout
+    failing = [] if args.open else report.failing()
+    _render(report, args, now, out, failing)
+    if args.output:
+        from leadpolicy.outputs import write_text
+
+        write_text(args.output, out.getvalue())
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
+
+
+def _render(report, args: argparse.Namespace, now, out: TextIO, failing: list[str]) -> None:
+    """The open clocks (--open) or the report, in the format asked for."""
+    from leadpolicy.sla.report import render_csv, render_json, render_open, render_table
+
     if args.open:
         if args.format == "json":
             import json
 
-            print(json.dumps({"now": now.isoformat(), "open": report.open_rows()}, indent=2))
+            print(json.dumps({"now": now.isoformat(), "open": report.open_rows()}, indent=2), file=out)
         else:
-            render_open(report, sys.stdout)
-        return EXIT_OK
+            render_open(report, out)
+        return
     if args.format == "json":
-        print(render_json(report))
+        print(render_json(report), file=out)
     elif args.format == "csv":
-        sys.stdout.write(render_csv(report))
+        out.write(render_csv(report))
     else:
         if args.now is None:
-            print(f"(now = {now.isoformat()})")
-        render_table(report, sys.stdout)
-    failing = report.failing()
+            print(f"(now = {now.isoformat()})", file=out)
+        render_table(report, out)
     if failing and args.format == "table":
         empty = [name for name in failing if name in report.no_data()]
         below = [name for name in failing if name not in empty]
         if below:
-            print(f"below target: {', '.join(below)}")
+            print(f"below target: {', '.join(below)}", file=out)
         if empty:
-            print(f"no data: {', '.join(empty)} (an empty log is not compliance; --allow-empty accepts it)")
-    return EXIT_OK if args.report_only or not failing else EXIT_PROBLEMS
+            print(f"no data: {', '.join(empty)} (an empty log is not compliance; --allow-empty accepts it)", file=out)
 
 
 def _details(args: argparse.Namespace):
@@ -191,7 +207,7 @@ def _run_sql(policy, args: argparse.Namespace, now):
         breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
         with _details(args) as details:
             report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
-                                      args.date_to, details, leads, breaches, args.open)
+                                      args.date_to, details, leads, breaches, args.open, stats.events)
         if lead_rows is not None:
             report.leads = _lead_counts(lead_rows.read, lead_rows.rejects)
             report.tier_fallbacks = sla_files.tier_fallbacks(db.con, policy)
