@@ -42,6 +42,18 @@ def values_for(field_type: str):
             "one of": TEXTS}[field_type]
 
 
+def spelled_choices(choices):
+    """A choice as declared or as a CRM might spell it: text comparison reads these as the choice
+    (docs/language.md), so every engine must decide them alike."""
+    from leadpolicy.semantics.logic import fold
+
+    def spellings(choice: str):
+        variants = [choice, choice.upper(), choice.lower(), choice.title(), choice.swapcase()]
+        return st.sampled_from([v for v in dict.fromkeys(variants) if fold(v) == fold(choice)])
+
+    return st.sampled_from(choices).flatmap(spellings)
+
+
 @st.composite
 def any_leads(draw, policy, wrong: bool = True):
     """A lead for the policy: fields absent, of their type, one of their choices, or (`wrong`) of another type."""
@@ -53,7 +65,7 @@ def any_leads(draw, policy, wrong: bool = True):
         if choice == 39 and wrong:
             lead[f.name] = draw(WRONG)
         elif f.type == "one of" and choice < 36:
-            lead[f.name] = draw(st.sampled_from(f.choices))
+            lead[f.name] = draw(spelled_choices(f.choices))
         else:
             lead[f.name] = draw(values_for(f.type))
     return lead
