@@ -242,6 +242,29 @@ OTHER_ROWS: list[Row] = [
          "--now 2026-11-20T12:00:00Z --format json --rejects-folder rejects --by id", 0, '"leads_rejected": 2',
          files={"leads.csv": "id,email\nL1,a@b.com\n L1 ,b@b.com\nL2,c@b.com\n", "rejects/.keep": "",
                 "e.csv": "lead,event,at\nL1,closed_won,2026-11-10T00:00:00Z\n"}),
+    # an unknown flag is refused with the usage of its own command, not the top level's
+    _row("explain with an unknown flag", ["explain", "{policies}/inbound-b2b.policy", "--lead", "{}", "--bogus"], 2,
+         "usage: leadpolicy explain", in_process=False),
+    _row("score with an unknown flag", "score {policies}/inbound-b2b.policy leads.csv --bogus", 2,
+         "usage: leadpolicy score", in_process=False),
+    _row("backtest with an unknown flag", "backtest a.policy b.policy --leads l.csv --events e.csv --as-of 2026-11-01 "
+         "--bogus 3", 2, "usage: leadpolicy backtest", in_process=False),
+    # column mapping (--column FIELD=HEADER, [tool.leadpolicy.columns])
+    _row("score --column without =", "score {policies}/inbound-b2b.policy leads.csv --column job_title", 2,
+         "is not FIELD=HEADER", {"leads.csv": "email\na@b.com\n"}, in_process=False),
+    _row("score --column naming no field", ["score", "{policies}/inbound-b2b.policy", "leads.csv", "-o", "out.csv",
+                                            "--column", "jobtitle=Job Title"], 2, "names no field jobtitle",
+         {"leads.csv": "email,Job Title\na@b.com,VP\n"}),
+    _row("score --column naming a header the file lacks", ["score", "{policies}/inbound-b2b.policy", "leads.csv",
+                                                           "-o", "out.csv", "--column", "job_title=Job Titel"], 2,
+         "has no column 'Job Titel'", {"leads.csv": "email,Job Title\na@b.com,VP\n"}),
+    _row("feedback --column: one header for two fields", ["feedback", "{policies}/inbound-activity.policy", "--leads",
+                                                          "l.csv", "--events", "e.csv", "--as-of", "2026-11-01",
+                                                          "--column", "email=Mail", "--column", "source=Mail"], 2,
+         "is mapped to both", {"l.csv": "id,Mail\nL1,a@b.com\n", "e.csv": "lead,event,at\n"}),
+    _row("[tool.leadpolicy.columns] that is not a table", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
+         2, "[tool.leadpolicy] columns", {"leads.csv": "email\na@b.com\n",
+                                          "pyproject.toml": '[tool.leadpolicy]\ncolumns = "Job Title"\n'}),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS

@@ -37,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments, as `parse_args` reads them; an unknown one is refused by the command's own parser, so
+    the usage shown is that command's, not the top level's (argparse leaves unknown arguments to the top)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command_parser = commands_action.choices.get(args.command) if args.command else None
+        (command_parser or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def _version() -> str:
     """leadpolicy's version and that of the time-zone data every engine reads (leadpolicy.zones)."""
     from leadpolicy import __version__, zones
@@ -62,7 +73,7 @@ def _stop_cleanly_on_sigterm() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

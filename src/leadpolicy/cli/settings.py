@@ -42,11 +42,24 @@ class Settings:
 
 
 def find_pyproject(start: Path) -> Path | None:
+    """The project's pyproject.toml: the nearest, walking up from `start`, with a [tool.leadpolicy] table (or
+    one that cannot be read, so its problem is said), past those of other tools (a pyproject.toml inside
+    policies/ for ruff), as ruff and dbt find their own."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        if candidate.is_file() and _may_be_ours(candidate):
             return candidate
     return None
+
+
+def _may_be_ours(path: Path) -> bool:
+    from leadpolicy.language.parser import read_capped
+
+    try:
+        tool = tomllib.loads(read_capped(path).decode("utf-8")).get("tool", {})
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # said by load_settings
+        return True
+    return not isinstance(tool, dict) or "leadpolicy" in tool
 
 
 def load_settings(start: Path | None = None) -> Settings:
@@ -125,7 +138,9 @@ def apply(args: Any, settings: Settings) -> None:
     if given is not None and (problem := percent_problem(given)):
         raise SettingsError(f"--min-coverage {given:g} {problem}")
     if getattr(args, "paths", "absent") in (None, []):  # argparse gives [] for a `*` positional left out
-        args.paths = settings.get("paths") or ["policies"]
+        # policies/ of the project (the folder of its pyproject.toml), wherever inside it the command runs
+        root = settings.file.parent if settings.file is not None else Path.cwd()
+        args.paths = settings.get("paths") or [os.path.relpath(root / "policies")]
     if getattr(args, "min_coverage", "absent") is None and settings.get("min-coverage") is not None:
         args.min_coverage = float(settings.get("min-coverage"))
     if hasattr(args, "columns"):
