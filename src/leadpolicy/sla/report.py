@@ -284,7 +284,7 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
 def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, rejected: int,
                      date_from: dt.date | None = None, date_to: dt.date | None = None,
                      details: IO[str] | None = None, leads: str | None = None, breaches: int | None = None,
-                     open_clocks: bool = True, seen_events: set[str] = frozenset()) -> SlaReport:
+                     open_clocks: bool = True, seen_events: frozenset[str] | set[str] = frozenset()) -> SlaReport:
     """The report of `build_report` from the SQL engine, over the events staged in `con` (see
     `warehouse.sla_files`): tallied in SQL, with only the first `breaches` breaches (None: all) and (with
     `open_clocks`) the open clocks read back. `leads`: the table of the leads' records, for tiers.

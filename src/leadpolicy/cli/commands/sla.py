@@ -138,14 +138,16 @@ def run(args: argparse.Namespace) -> int:
                      "lead data do not belong (name a file with --rejects)",
                      [(r.row, r.field, r.problem) for r in sorted(rejects, key=lambda r: r.row)])
     report.allow_empty = args.allow_empty
-    out = io.StringIO() if args.output else sys.stdout
     failing = [] if args.open else report.failing()
-    _render(report, args, now, out, failing)
     if args.output:
         from leadpolicy.outputs import write_text
 
-        write_text(args.output, out.getvalue())
+        buffer = io.StringIO()
+        _render(report, args, now, buffer, failing)
+        write_text(args.output, buffer.getvalue())
         print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        _render(report, args, now, sys.stdout, failing)
     return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
 
 
