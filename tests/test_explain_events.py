@@ -161,6 +161,14 @@ def test_bad_json_is_bad_usage(capsys, flag):
     assert code == 2 and f"{flag}: not valid JSON" in err
 
 
+@pytest.mark.parametrize("given", ['[{"email": "a@b.io"}]', '"a@b.io"'])
+def test_a_lead_that_is_not_a_mapping_is_bad_usage(tmp_path, capsys, given):
+    path = tmp_path / "lead.json"
+    path.write_text(given, "utf-8")
+    code, _, err = _explain(capsys, "--lead", str(path))
+    assert code == 2 and "--lead: " in err and "mapping" in err
+
+
 def test_a_lead_that_does_not_fit_the_schema_is_still_a_problem_found(capsys):
     code, _, err = _explain(capsys, "--lead", '{"email": "a@b.io", "employees": "many"}')
     assert code == 1 and "employees" in err

@@ -178,7 +178,13 @@ def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejec
                 return EXIT_PROBLEMS
     events = None if args.events is None else EventInput(Path(args.events), args.id_column, args.events_format)
     data = LeadsFile(Path(args.leads), args.leads_format, events, args.engine, args.columns)
-    warn = lambda text: print(f"leadpolicy diff: warning: {text}", file=sys.stderr)  # noqa: E731
+    said: set[str] = set()
+
+    def warn(text: str) -> None:  # each version's run warns of the same columns: once is enough
+        if text not in said:
+            said.add(text)
+            print(f"leadpolicy diff: warning: {text}", file=sys.stderr)
+
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-diff-") as tmp:
             found = file_impact(old_policy, new_policy, data, now, Path(tmp), warn)

@@ -156,8 +156,11 @@ def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
 def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
     """The lead as given by --lead (a record, or a samples case) and --events."""
     raw = read_lead(lead_text)
+    if not isinstance(raw, dict):
+        raise UsageError(f"--lead: a lead is a mapping of field names to values (a JSON object), not "
+                         f"{'a list' if isinstance(raw, list) else type(raw).__name__}")
     fields = {f.name for f in policy_ir.fields}
-    if isinstance(raw, dict) and "lead" in raw and "lead" not in fields:
+    if "lead" in raw and "lead" not in fields:
         lead = _case(raw)
     else:
         _refuse_unknown_fields(raw, fields)
@@ -206,12 +209,10 @@ def _case_now(now: Any) -> str:
         raise UsageError(f"--lead: now: {exc}") from None
 
 
-def _refuse_unknown_fields(raw: Any, fields: set[str]) -> None:
+def _refuse_unknown_fields(raw: dict, fields: set[str]) -> None:
     """A record's keys are the policy's fields: another key is a mistake to say, not a value to drop."""
     from leadpolicy.language.diagnostics import did_you_mean
 
-    if not isinstance(raw, dict):
-        return  # the lead reader says what a lead must be
     for key in raw:
         if key in fields:
             continue
