@@ -14,13 +14,14 @@ from typing import Any, Callable, Iterator
 
 
 def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
-    from leadpolicy.language.diagnostics import render
+    from leadpolicy.language.diagnostics import colour_wanted, render
     from leadpolicy.language.parser import read_source
 
+    colour = colour_wanted(sys.stdout)
     for d in sorted(diags, key=lambda d: d.sort_key()):
         if d.file not in sources:
             sources[d.file] = read_source(d.file)[0] if d.span.line else None
-        print(render(d, sources.get(d.file)))
+        print(render(d, sources.get(d.file), colour))
 
 
 def print_case_failures(run) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -157,40 +158,73 @@ def character_kind(ch: str) -> str:
     return f"{kind} U+{ord(ch):04X}"
 
 
-def render(diag: Diagnostic, source: str | None) -> str:
-    """`FILE:LINE:COL: CODE: message`, the source line, a caret, and a hint."""
+# ANSI SGR styles, as ruff and cargo colour their diagnostics on a terminal.
+BOLD, RED, YELLOW, CYAN, RESET = "1", "31", "33", "36", "0"
+SEVERITY_COLOUR = {ERROR: RED, WARNING: YELLOW}
+
+
+def colour_wanted(stream: object) -> bool:
+    """Colour for `stream`: never with NO_COLOR set to anything (no-color.org; it wins, as in Python's
+    own tracebacks), always with FORCE_COLOR set, else only on a terminal that is not TERM=dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+def _paint(text: str, *styles: str, on: bool = True) -> str:
+    """`text` in the given SGR styles, closed at its end; `text` itself when colour is off."""
+    return f"\x1b[{';'.join(styles)}m{text}\x1b[{RESET}m" if on and text else text
+
+
+def render(diag: Diagnostic, source: str | None, colour: bool = False) -> str:
+    """`FILE:LINE:COL: CODE: message`, the source line, a caret, and a hint; with `colour`, the same
+    text with ANSI styles on the place, the code, the severity, the caret and the hint."""
+    tint = SEVERITY_COLOUR.get(diag.severity, RED)
     prefix = f"{escaped(diag.file)}:{diag.span.line}:{diag.span.column}" if diag.span.line else escaped(diag.file)
-    head = f"{prefix}: {diag.code}: "
+    head = f"{_paint(prefix, BOLD, on=colour)}: {_paint(diag.code, BOLD, tint, on=colour)}: "
     if diag.severity == WARNING:
-        head += "warning: "
+        head += _paint("warning", tint, on=colour) + ": "
     out = [head + printable(diag.message)]
     if source is not None and diag.span.line:
         lines = source_lines(source)
         if 0 < diag.span.line <= len(lines):
-            text = printable(lines[diag.span.line - 1].expandtabs(1))
-            col = max(diag.span.column, 1)
-            if diag.span.end_line == diag.span.line and diag.span.end_column > col:
-                width = diag.span.end_column - col
-            else:
-                width = max(len(text.rstrip()) - col + 1, 1)
-            width = max(width, 1)
-            if len(text) > MAX_SHOWN:
-                # Show a window of a very long line around the caret.
-                start = max(0, min(col - 1 - MAX_SHOWN // 3, len(text) - MAX_SHOWN))
-                shown = text[start:start + MAX_SHOWN]
-                prefix_dots = "..." if start else ""
-                text = prefix_dots + shown + ("..." if start + MAX_SHOWN < len(text) else "")
-                col = col - start + len(prefix_dots)
-                width = min(width, MAX_SHOWN - (col - 1 - len(prefix_dots)))
+            text, col, width = _excerpt(lines[diag.span.line - 1], diag.span)
             out.append("    " + text)
-            out.append("    " + " " * (col - 1) + "^" * max(width, 1))
+            out.append("    " + " " * (col - 1) + _paint("^" * max(width, 1), BOLD, tint, on=colour))
     if diag.hint:
-        out.append(f"    hint: {printable(diag.hint)}")
+        out.append(f"    {_paint('hint', BOLD, CYAN, on=colour)}: {printable(diag.hint)}")
     return "\n".join(out)
 
 
-def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    return "\n".join(render(d, sources.get(d.file)) for d in sorted(diags, key=Diagnostic.sort_key))
+def _excerpt(line: str, span: Span) -> tuple[str, int, int]:
+    """The source line as shown (a window of a very long one), and the caret's column and width in it."""
+    text = printable(line.expandtabs(1))
+    col = max(span.column, 1)
+    if span.end_line == span.line and span.end_column > col:
+        width = span.end_column - col
+    else:
+        width = max(len(text.rstrip()) - col + 1, 1)
+    width = max(width, 1)
+    if len(text) > MAX_SHOWN:
+        # Show a window of a very long line around the caret.
+        start = max(0, min(col - 1 - MAX_SHOWN // 3, len(text) - MAX_SHOWN))
+        shown = text[start:start + MAX_SHOWN]
+        prefix_dots = "..." if start else ""
+        text = prefix_dots + shown + ("..." if start + MAX_SHOWN < len(text) else "")
+        col = col - start + len(prefix_dots)
+        width = min(width, MAX_SHOWN - (col - 1 - len(prefix_dots)))
+    return text, col, width
+
+
+def render_all(diags: Iterable[Diagnostic], sources: dict[str, str], colour: bool = False) -> str:
+    return "\n".join(render(d, sources.get(d.file), colour) for d in sorted(diags, key=Diagnostic.sort_key))
 
 
 def codes_markdown() -> str:
