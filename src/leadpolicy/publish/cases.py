@@ -130,6 +130,9 @@ def _outcome(key: str, value: Any, sla_labels: dict[str, str], reader: _Instants
     if key == "at_risk" and isinstance(value, dict):
         return "at risk: " + _per_sla(value, sla_labels, lambda v: _word(v))
     if key == "escalation" and isinstance(value, dict):
+        if len(value) == 1:
+            whom = next(iter(value.values()))
+            return "escalated: not yet" if whom is None else f"escalated to {whom}"
         return "escalated: " + _per_sla(value, sla_labels, lambda v: "not yet" if v is None else f"to {v}")
     if key == "recycle":
         if not isinstance(value, dict):
