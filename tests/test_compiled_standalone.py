@@ -1,6 +1,6 @@
 """`leadpolicy compile --target python` writes a module another system loads with the standard library only
-(docs/compile.md): run here in a fresh virtualenv that has no leadpolicy, on every lead case of each policy's
-samples, and compared with the interpreter's decisions."""
+(docs/api.md, "A standalone Python module"): run here in a fresh virtualenv that has no leadpolicy, on every
+lead case of each policy's samples, and compared with the interpreter's decisions."""
 
 from __future__ import annotations
 
@@ -115,3 +115,28 @@ def test_the_module_uses_the_standard_library_only():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                  and node.module}
     assert imported and imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+def test_policy_text_never_becomes_code_in_the_module(bare_python, tmp_path):
+    """A policy full of quotes and Python fragments compiles to a module that runs none of them."""
+    from leadpolicy.api import _from_tree
+    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.codegen import module_source
+
+    from .test_compiled import HOSTILE
+
+    loaded = load_policy_text(HOSTILE, "hostile.policy")
+    assert not loaded.has_errors, loaded.diagnostics
+    module = tmp_path / "hostile_policy.py"
+    module.write_text(module_source(_from_tree(loaded.policy).ir), "utf-8")
+    note = "'); __import__('os').system('echo pwned'); ('"
+    script = ("import datetime as dt, importlib.util, json, sys\n"
+              "spec = importlib.util.spec_from_file_location('hostile', sys.argv[1])\n"
+              "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+              "now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)\n"
+              f"print(json.dumps(m.decide({{'email': 'a@b.io', 'note': {note!r}}}, now)))\n")
+    ran = subprocess.run([bare_python, "-I", "-c", script, str(module)], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    decision = json.loads(ran.stdout)
+    assert (decision["stage"], decision["route"]) == ("hot", "'); raise SystemExit('pwned') #")
+    assert "pwned" not in ran.stdout.replace(decision["route"], "")

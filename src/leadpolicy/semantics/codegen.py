@@ -504,7 +504,8 @@ MODULE_DOC = '''"""A lead policy compiled by leadpolicy into a module that needs
 
 `lead` is a dict of JSON values (as `leadpolicy explain --lead` takes), `now` an aware datetime, `events`
 (name, when) pairs (when: an aware datetime or ISO 8601 text). INVALID (test with `is`) means the lead does
-not fit the policy's lead block: `leadpolicy explain` says why. See docs/compile.md.
+not fit the policy's lead block: `leadpolicy explain` says why. See "A standalone Python module" in
+leadpolicy's docs/api.md.
 """
 '''
 

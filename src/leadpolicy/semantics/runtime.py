@@ -1,7 +1,7 @@
 """What generated Python needs when it runs, written with the standard library only.
 
 `leadpolicy compile --target python` writes this module's text, then the policy's constants and its
-`evaluate`, as one module that needs nothing but Python (docs/compile.md); a test runs such a module in a
+`evaluate`, as one module that needs nothing but Python (docs/api.md); a test runs such a module in a
 virtualenv without leadpolicy. So nothing here imports leadpolicy or any package outside the standard
 library. The lead reader, the interpreter and the in-process compiled function use these same definitions
 (leads.py and logic.py import them), so a compiled module reads, folds and rounds exactly as they do.

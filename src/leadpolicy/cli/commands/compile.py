@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.target == "python":
         from leadpolicy.semantics.codegen import module_source
 
-        text = module_source(policy.ir)  # standalone: the standard library only (docs/compile.md)
+        text = module_source(policy.ir)  # standalone: the standard library only (docs/api.md)
     else:
         text = policy.artifact_json()
     if args.output:
