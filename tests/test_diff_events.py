@@ -199,3 +199,30 @@ def test_max_rejects_exits_1_when_more_rows_are_rejected(versions, tmp_path, cap
     assert main([*argv, "--max-rejects", "1"]) == 0
     assert main([*argv, "--max-rejects", "0"]) == 1
     assert "1 rejected rows, more than --max-rejects 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_each_row_is_compared_with_itself_whatever_the_format(versions, tmp_path, capsys, fmt):
+    """Rows one version cannot read or rejects are left out, and every other row keeps its own decisions: the
+    same leads as JSON Lines (with a blank line and a broken one) or Parquet give the CSV's impact."""
+    import duckdb
+
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data")
+    argv = ["diff", str(old), str(new), "--events", str(events), "--now", AS_OF, "--format", "json"]
+    expected = _json(capsys, *argv, "--leads", str(leads))["impact"]
+    assert expected["examples"], "the changed threshold must move some leads, or this test proves nothing"
+    other = tmp_path / "data" / f"leads.{fmt}"
+    rows = read_csv(leads)
+    if fmt == "jsonl":
+        lines = [json.dumps({**r, "employees": int(r["employees"])}) for r in rows]
+        other.write_text("\n".join(lines[:3] + ["", "{not json"] + lines[3:]) + "\n", "utf-8")
+    else:
+        duckdb.sql(f"COPY (SELECT * FROM read_csv('{leads}', all_varchar = true)) TO '{other}' (FORMAT parquet)")
+    got = _json(capsys, *argv, "--leads", str(other), "--rejects", str(tmp_path / "r.csv"))["impact"]
+    assert got["transitions"] == expected["transitions"] and got["changed"] == expected["changed"]
+    assert got["leads"] == expected["leads"] == len(rows)
+    assert [e["lead"]["id"] for e in got["examples"]] == [e["lead"]["id"] for e in expected["examples"]]
+    assert [e["before"] for e in got["examples"]] == [e["before"] for e in expected["examples"]]
+    assert got["rows"]["rejected"] == (1 if fmt == "jsonl" else 0)
