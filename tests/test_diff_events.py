@@ -226,3 +226,15 @@ def test_each_row_is_compared_with_itself_whatever_the_format(versions, tmp_path
     assert [e["lead"]["id"] for e in got["examples"]] == [e["lead"]["id"] for e in expected["examples"]]
     assert [e["before"] for e in got["examples"]] == [e["before"] for e in expected["examples"]]
     assert got["rows"]["rejected"] == (1 if fmt == "jsonl" else 0)
+
+
+def test_a_sample_case_test_cannot_run_is_counted_as_rejected_not_decided(versions, capsys):
+    old, new = versions
+    samples = new.with_name("p.samples.yaml")
+    text = samples.read_text("utf-8")
+    samples.write_text(text.replace("lead: {email: ana@bigsoft.io,", "lead: {emial: x, email: ana@bigsoft.io,", 1),
+                       "utf-8")
+    tested = _tested(capsys, new)
+    assert sum(c["status"] == "error" for c in tested) == 1
+    impact = _json(capsys, "diff", str(old), str(new), "--format", "json")["impact"]
+    assert impact["rejected"] == 1 and impact["leads"] == len(tested) - 1

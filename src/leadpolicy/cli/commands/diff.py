@@ -123,6 +123,9 @@ def _samples_impact(args: argparse.Namespace, tree, old_policy, new_policy):
     for case in doc.data.get("leads") or []:
         if "invalid" in case["expect"]:
             continue
+        if runner.reader.read(case["lead"], strict=True)[1]:  # a case `leadpolicy test` cannot run
+            rejected += 1
+            continue
         try:
             now = fixed or runner.now_for(case) or parse_now(None, tree.timezone)
         except ValueError:  # a `now` `leadpolicy test` reports as an error
