@@ -5,6 +5,7 @@ that stays in its column)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -299,3 +300,21 @@ def test_screenshots_for_review(open_page):
     page.screenshot(path=str(shots / "inbound-activity.png"), full_page=True)
     page.locator("svg.leadpolicy-chart").screenshot(path=str(shots / "inbound-activity-chart.png"))
     assert (shots / "inbound-activity-chart.png").stat().st_size > 5_000
+
+
+def test_an_event_name_from_a_samples_file_is_text_never_markup(tmp_path):
+    """Without an events block, names are free: one from a timeline is escaped words, never a title."""
+    (tmp_path / "x.policy").write_text(
+        'policy "x" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    t text\n  }\n'
+        '  stages {\n    rest otherwise owner a\n  }\n  sla s {\n    owner b\n    from e1 until e2\n'
+        '    within 1 hours\n    target 90%\n  }\n}\n')
+    hostile = '<img src=x onerror=alert(1)> *e* {: onclick="x" } \ue000'
+    (tmp_path / "x.samples.yaml").write_text(
+        "policy: x.policy\nnow: 2026-11-20T12:00:00Z\ntimelines:\n  - name: t\n    events:\n"
+        f"      - {{lead: L, event: {json.dumps(hostile)}, at: 2026-11-20T10:00:00Z}}\n"
+        "      - {lead: L, event: e1, at: 2026-11-20T10:00:00Z}\n    expect: {s: pending}\n")
+    pages, _ = render_site([str(tmp_path / "x.policy")], tmp_path / "out")
+    events = [line for line in pages[0].read_text().splitlines() if line.startswith("    - ")]
+    assert events[0] == ("    - &lt;img src=x onerror=alert(1)&gt; \\*e\\* \\{: onclick=\"x\" \\} \ue000: "
+                         "Fri 2026-11-20 10:00")
+    assert events[1] == '    - <em title="e1">e1</em>: Fri 2026-11-20 10:00'
