@@ -118,3 +118,23 @@ def test_a_bad_mapping_in_pyproject_is_bad_usage(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _run(["score", B2B, str(leads), "-o", "out.csv", "--now", NOW]) == 2
     assert "[tool.leadpolicy.columns] job_title" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_sla_leads_reads_mapped_headers(tmp_path, capsys, engine):
+    write_csv(tmp_path / "leads.csv", ["Lead ID", "Email Address", "Company Size", "industry", "Lead Source"],
+              [["L1", "a@corp.io", "300", "software", "webinar"], ["L2", "b@corp.io", "3", "retail", "pigeon"]])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], [["L1", "handed_off", "2026-11-10T15:00:00Z"]])
+    argv = ["sla", ACTIVITY, str(tmp_path / "events.csv"), "--now", NOW, "--format", "json", "--engine", engine,
+            "--leads", str(tmp_path / "leads.csv"), "--id-column", "Lead ID", "--column", "email=Email Address",
+            "--column", "employees=Company Size", "--column", "source=Lead Source"]
+    assert _run(argv) in (0, 1)
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["leads"] == {"read": 2, "used": 1, "rejected": 1}, captured.err
+    rejects = read_csv(tmp_path / "leads.rejects.csv")
+    assert [(r["row"], r["field"]) for r in rejects] == [("2", "source")]
+    assert rejects[0]["problem"].startswith("column 'Lead Source': 'pigeon'")
+    assert _run([*argv, "--column", "industry=Branche"]) == 2
+    assert "has no column 'Branche'" in capsys.readouterr().err
+    assert _run([*argv, "--column", "sector=industry"]) == 2
+    assert "names no field sector" in capsys.readouterr().err

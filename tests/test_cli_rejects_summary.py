@@ -18,12 +18,21 @@ ACTIVITY = str(POLICIES / "inbound-activity.policy")
 NOW = "2026-11-20T12:00:00Z"
 
 
+def _summaries(err: str) -> dict[str, tuple[int, int, int, list[tuple[int, str]]]]:
+    """Each summary in `err` by the file it names: (rejected, read, percent, [(count, reason), ...])."""
+    found = {}
+    for m in re.finditer(r"rejected ([\d,]+) of ([\d,]+) (?:event )?rows of (\S+).*\((\d+)%\); top reasons:\n"
+                         r"((?:  .*\n?)+)", err):
+        reasons = [(int(r[1].replace(",", "")), r[2]) for r in re.finditer(r"^\s+([\d,]+)\s+(.*)$", m[5], re.M)]
+        found[m[3]] = (int(m[1].replace(",", "")), int(m[2].replace(",", "")), int(m[4]), reasons)
+    return found
+
+
 def _summary(err: str) -> tuple[int, int, int, list[tuple[int, str]]]:
-    """(rejected, read, percent, [(count, reason), ...]) of the one summary in `err`."""
-    found = re.search(r"rejected ([\d,]+) of ([\d,]+) rows .*\((\d+)%\); top reasons:\n((?:  .*\n?)+)", err)
+    """The first summary in `err`."""
+    found = _summaries(err)
     assert found, err
-    reasons = [(int(m[1].replace(",", "")), m[2]) for m in re.finditer(r"^\s+([\d,]+)\s+(.*)$", found[4], re.M)]
-    return int(found[1].replace(",", "")), int(found[2].replace(",", "")), int(found[3]), reasons
+    return next(iter(found.values()))
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "python"])
@@ -77,3 +86,18 @@ def test_reasons_are_grouped_without_their_values():
     assert lines[1].split() == ["3", "industry:", "is", "not", "one", "of:", "a,", "b"]
     assert lines[2].split()[:2] == ["1", "employees:"]
     assert reject_summary("rows", 100, rejects[:1]) is None  # 1%: a small share
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_sla_says_loudly_for_its_log_and_its_leads(tmp_path, capsys, engine):
+    events = [["L1", "handed_off", "2026-11-10T15:00:00Z"]] + [["L1", "lunch", "2026-11-10T16:00:00Z"]] * 9
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], events)
+    write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "a@corp.io"], ["L2", ""]])
+    code = main(["sla", ACTIVITY, str(tmp_path / "events.csv"), "--now", NOW, "--engine", engine, "--leads",
+                 str(tmp_path / "leads.csv"), "--format", "json"])
+    err = capsys.readouterr().err
+    assert code in (0, 1), err
+    found = _summaries(err)
+    log, leads = found[str(tmp_path / "events.csv")], found[str(tmp_path / "leads.csv")]
+    assert log[:3] == (9, 10, 90) and log[3][0] == (9, log[3][0][1]) and log[3][0][1].startswith("event: ")
+    assert leads[:3] == (1, 2, 50) and leads[3][0][1].startswith("email: ")

@@ -178,17 +178,19 @@ def _problem(name: str, code: str, value: str | None, known: list[str]) -> str:
 LEAD_REJECTED_IDS = "lp_lead_rejected_ids"  # the ids whose rows of the leads file were rejected
 
 
-def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None) -> LeadsRead:
+def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None,
+                columns: dict[str, str] | None = None) -> LeadsRead:
     """Table `lp_leads`: each good lead's typed fields and `#id`; the file's rows read and rejected, as
     `batch.lead_records` reads them: a row that does not fit the schema, has no id, or whose id is on
-    another row too (every such row) is rejected by row and field, and its id kept in LEAD_REJECTED_IDS."""
-    from leadpolicy.warehouse.batch import file_format, plan_columns
+    another row too (every such row) is rejected by row and field, and its id kept in LEAD_REJECTED_IDS.
+    `columns`: field -> the header it is read from (`batch.plan_columns`)."""
+    from leadpolicy.warehouse.batch import file_format, name_mapped_columns, plan_columns
 
     staged = staging.stage(con, path, file_format(path, fmt), table="ld_raw")
     index = lead_id_column(staged.columns, id_column, path)
     id_name = staged.columns[index]
     lead = lead_id(index, staged.column_types.get(index))
-    plan = plan_columns(policy, staged.columns)
+    plan = plan_columns(policy, staged.columns, mapping=columns, source=path)
     convert_fields(con, policy.fields, plan.field_column, [lead.column], staged.column_types, source_table="ld_raw",
                    prefix="ld_", find_bad=True)
     fields = {f.name: f for f in policy.fields}
@@ -211,6 +213,7 @@ def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | No
     con.execute(f'CREATE OR REPLACE TABLE {LEADS} AS SELECT t.*, {lead.sql} AS "#id" FROM ld_typed AS t '
                 f"WHERE coalesce({lead.sql}, '') <> '' AND {lead.sql} NOT IN (SELECT \"#id\" FROM {LEAD_REJECTED_IDS})")
     read.read = len(staged.problems) + con.execute("SELECT count(*) FROM ld_raw").fetchone()[0]
+    name_mapped_columns(read.rejects, plan)
     read.rejects.sort(key=lambda r: (r["row"], r["field"]))
     return read
 

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TextIO
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_now, date_arg, help_formatter
+from leadpolicy.cli.flags import add_columns, add_now, date_arg, help_formatter
 from leadpolicy.cli.shared import (
+    column_mapping_problem,
     load_or_report,
     outputs_refused,
     parse_now,
     policy_inputs,
+    say_rejects_loudly,
 )
 
 
@@ -56,6 +58,7 @@ def register(sub) -> None:
                                                    "a lead without one takes the otherwise tier")
     p.add_argument("--id-column", default="id", metavar="COLUMN",
                    help="the --leads file's column that the log's lead refers to (default: id)")
+    add_columns(p, "the --leads file")
     p.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
                    help="python: the reference engine, lead by lead; duckdb: the same SLAs in SQL, for large "
                         f"logs; auto (default): duckdb for a log of {AUTO_DUCKDB_BYTES // 1_000_000} MB or more")
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
     from leadpolicy.sla.report import build_report
-    from leadpolicy.warehouse.batch import BatchError, lead_records
+    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, lead_records
     from leadpolicy.warehouse.sla_run import SpanTooLong
     from leadpolicy.warehouse.sqlgen import UnsupportedError
     from leadpolicy.warehouse.staging import DataFileError
@@ -97,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.semantics.lowering import lower
 
     policy = lower(loaded.policy)
+    if args.leads and column_mapping_problem("sla", args.columns, policy):
+        return EXIT_USAGE
     now = parse_now(args.now, policy.timezone)
     date_from, date_to = args.date_from, args.date_to
     try:
@@ -117,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         if report is None:
             from leadpolicy import zones
 
-            records = lead_records(policy, Path(args.leads), args.id_column) if args.leads else None
+            records = lead_records(policy, Path(args.leads), args.id_column, columns=args.columns) \
+                if args.leads else None
             reader = EventReader(args.events, SlaEngine(policy).event_names(), zones.zone(policy.timezone), now,
                                  args.events_format)
             with _details(args) as details:
@@ -128,9 +134,16 @@ def run(args: argparse.Namespace) -> int:
                 lead_rejects = records.rejects
         if args.leads:
             _report_leads(args, report, lead_rejects, target)
+    except ColumnMapError as exc:
+        print(f"leadpolicy sla: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (EventFileError, BatchError, DataFileError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+    say_rejects_loudly("sla", f"rows of {args.events}", report.read,
+                       [{"row": r.row, "field": r.field or "", "problem": r.problem} for r in rejects])
+    if args.leads and report.leads:
+        say_rejects_loudly("sla", f"rows of {args.leads}", report.leads["read"], lead_rejects)
     if rejects:
         if target is not None:
             write_rejects(target, rejects)
@@ -203,7 +216,8 @@ def _run_sql(policy, args: argparse.Namespace, now):
                                                 detect_format(Path(args.events), args.events_format), now)
         leads, lead_rows = None, None
         if args.leads:
-            lead_rows = sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column)
+            lead_rows = sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column,
+                                              columns=args.columns)
             leads = sla_files.LEADS
         # Breaches the output shows: the table the first 20, JSON all, CSV none.
         breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
