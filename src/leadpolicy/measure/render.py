@@ -72,7 +72,8 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
         lines += ["", f"{head}By {column}", ""]
         if markdown:
             for g in (g for g in report["groups"] if g["by"] == column):
-                lines += [_picture(bars(f"{column} {g['value']}: funnel", [
+                value = "(missing)" if g["value"] is None else g["value"]
+                lines += [_picture(bars(f"{column} {value}: funnel", [
                     ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
                                                              str(g["handed_off"])),
                     ("won", g["won"], f"{g['won']} ({_pct(g['won_rate'])})")], "leadpolicy-funnel")), ""]
