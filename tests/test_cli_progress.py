@@ -119,3 +119,12 @@ def test_docs_build_shows_progress_on_a_terminal_only(tmp_path):
     assert "built site-src/site/index.html" in out
     code, out, err = _run([*argv, "--quiet"], tmp_path, terminal=True)
     assert code == 0 and "pages/s" not in err.decode("utf-8", "replace") and b"\x1b" not in err, err
+
+
+def test_diff_leads_shows_progress_and_quiet_silences_it(leads):
+    argv = ["diff", B2B, B2B, "--leads", "leads.csv", "--now", NOW, "--engine", "python", "--format", "json"]
+    code, out, err = _run(argv, leads, terminal=True)
+    assert code == 0, err
+    assert _has_progress(err), err
+    code, out, err = _run([*argv, "--quiet"], leads, terminal=True)
+    assert code == 0 and not _has_progress(err) and b"\x1b" not in err, err

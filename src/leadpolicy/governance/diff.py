@@ -371,10 +371,11 @@ class _Decided:
 
 
 def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folder: Path,
-                on_warning=None, examples: int = 5) -> FileImpact:
+                on_warning=None, examples: int = 5, progress=None) -> FileImpact:
     """Both versions decide every row of the file as `score` (with `--events`) decides it, in `folder`; the
-    rows both decided are compared, each row with itself. Raises warehouse.batch.BatchError as `score` does."""
-    old, new = (_decide_file(policy, data, now, folder / side, on_warning)
+    rows both decided are compared, each row with itself. Raises warehouse.batch.BatchError as `score` does.
+    `progress(policy)`: a context giving the progress function of that version's run (`batch.run`)."""
+    old, new = (_decide_file(policy, data, now, folder / side, on_warning, progress)
                 for side, policy in (("old", old_policy), ("new", new_policy)))
     both = [row for row in new.rows if row in old.decisions]
     out = tally(((row, old.decisions[row], new.decisions[row]) for row in both), examples)
@@ -395,7 +396,8 @@ def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folde
     return FileImpact(out, rejects, event_rejects)
 
 
-def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_warning) -> _Decided:
+def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_warning, progress=None) -> _Decided:
+    import contextlib
     from dataclasses import replace
 
     import duckdb
@@ -411,9 +413,10 @@ def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_war
         staged.extend(row for (row,) in con.execute(f"SELECT {ROW} FROM raw ORDER BY {ROW}").fetchall())
 
     events = None if data.events is None else replace(data.events, rejects=folder / "events.rejects.csv")
-    result, _, _ = run(policy, data.path, output, now, data.engine, rejects=folder / "rejects.csv",
-                       in_format=data.format, on_warning=on_warning, events=events, then=rows_read,
-                       columns=data.columns)
+    with progress(policy) if progress is not None else contextlib.nullcontext() as update:
+        result, _, _ = run(policy, data.path, output, now, data.engine, rejects=folder / "rejects.csv",
+                           in_format=data.format, on_warning=on_warning, events=events, then=rows_read,
+                           columns=data.columns, progress=update)
     rejected = {r["row"] for r in result.rejects}
     written = [row for row in staged if row not in rejected]  # the output keeps the input's order
     names = output_names(policy.ir)

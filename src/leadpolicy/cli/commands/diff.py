@@ -9,13 +9,14 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, help_formatter, non_negative_int
+from leadpolicy.cli.flags import add_columns, add_now, add_quiet, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     outputs_refused,
     parse_now,
     policy_from,
     policy_inputs,
+    progress_bar,
     say_rejects_loudly,
 )
 
@@ -61,6 +62,7 @@ def register(sub) -> None:
                        help="exit 1 when more than N rows of the leads are rejected (the report is still written)")
     leads.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
     add_columns(leads)
+    add_quiet(leads)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -190,7 +192,8 @@ def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejec
 
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-diff-") as tmp:
-            found = file_impact(old_policy, new_policy, data, now, Path(tmp), warn)
+            found = file_impact(old_policy, new_policy, data, now, Path(tmp), warn, progress=lambda policy:
+                                progress_bar(f"deciding {args.leads} with {policy.id} {policy.version}", args.quiet))
     except ColumnMapError as exc:
         print(f"leadpolicy diff: {exc}", file=sys.stderr)
         return EXIT_USAGE
