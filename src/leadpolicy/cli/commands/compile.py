@@ -44,7 +44,7 @@ def register(sub) -> None:
                                                   "from --table")
     p.add_argument("--since", metavar="DATE", type=date_arg,
                    help="with --sla: report clocks starting on or after DATE (default: a year before now); the "
-                        "business calendars written into the query start there")
+                        "business calendars the query makes start there")
     p.add_argument("--order-column", metavar="COLUMN",
                    help="with --sla: the events table's column that orders events at one instant (a file's row "
                         "order); default: by event name, then reason")
