@@ -205,7 +205,7 @@ def read_lead(text: str, flag: str = "--lead") -> Any:
         path = Path(text)
         if not path.exists():
             raise ValueError(f"{flag}: {text!r} is neither JSON nor a file")
-        content = read_capped(path).decode("utf-8")  # a regular file of at most 10 MiB, read without waiting
+        content = read_capped(path).decode("utf-8-sig")  # at most 10 MiB, read without waiting; a BOM is dropped
         return read_json(content) if path.suffix == ".json" else read_yaml(content)
     except OSError as exc:
         raise ValueError(f"{flag}: {text}: {exc.strerror or exc}") from None
