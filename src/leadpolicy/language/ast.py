@@ -147,10 +147,11 @@ class Not(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class FieldType(Node):
-    """A field's type; `one of` has choices."""
+    """A field's type; `one of` has choices, each with where it stands."""
 
     name: Type
     choices: tuple[str, ...] = ()
+    choice_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,9 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade."),
     "used-before-defined": (ERROR, "A score or grade is used above the place it is defined."),
     "type-mismatch": (ERROR, "Two things of different types are compared, or an operator does not fit a type."),
+    "duplicate-choice": (ERROR, "A `one of` field lists one value twice: the same text, or two spellings that "
+                                "differ only in case (`\"EMEA\", \"emea\"`), which a value read ignoring case "
+                                "could not tell apart."),
     "not-a-choice": (ERROR, "A value is not one of a `one of` field's choices."),
     "unknown-stage": (ERROR, "A route or recycle rule names a stage that is not defined."),
     "unknown-event": (ERROR, "A policy with an `events` block uses an event it does not declare (in a score, a "

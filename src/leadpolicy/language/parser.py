@@ -434,7 +434,8 @@ class _ToAst(Transformer_NonRecursive):
         return ast.FieldType(name=Type.TIMESTAMP, span=_span(meta))
 
     def choice_type(self, meta, c):
-        return ast.FieldType(name=Type.ONE_OF, choices=c[0], span=_span(meta))
+        return ast.FieldType(name=Type.ONE_OF, choices=_strings(c), choice_spans=tuple(_span(t) for t in c),
+                             span=_span(meta))
 
     def required(self, meta, c):
         return "required"

@@ -19,6 +19,7 @@ from leadpolicy.language.checks.context import (
 from leadpolicy.language.checks.warnings import short_number, within_limits
 from leadpolicy.language.symbols import CHOICE, TIMESTAMP, Symbol
 from leadpolicy.semantics.leads import BLANK
+from leadpolicy.semantics.runtime import fold
 
 
 def lead_fields(ctx: Context) -> None:
@@ -26,8 +27,8 @@ def lead_fields(ctx: Context) -> None:
         if f.name in RESERVED:
             ctx.report("reserved-name", f'"{f.name}" is a reserved word in conditions', f,
                        hint=f'rename it, for example "{f.name}_value"')
-        if f.type.name == CHOICE and len(set(f.type.choices)) != len(f.type.choices):
-            ctx.report("duplicate-name", f'"{f.name}" lists a choice twice', f.type)
+        if f.type.name == CHOICE:
+            choices(ctx, f)
         if f.default is not None:
             literal_fits(ctx, f.default, Symbol(f.name, "field", f.type.name, f.type.choices))
             if isinstance(f.default.value, str) and f.default.value.strip(BLANK) == "":
@@ -39,6 +40,32 @@ def lead_fields(ctx: Context) -> None:
                              "--engine python")
         if f.required and f.default is not None:
             ctx.report("bad-value", f'"{f.name}" is required, so its default never applies', f.default)
+
+
+def choices(ctx: Context, f: ast.LeadField) -> None:
+    """Two choices that fold alike name one value (a value is read as text is compared): which one a lead
+    holds would depend on their order, so both the same text twice and two spellings are refused."""
+    spans = f.type.choice_spans if len(f.type.choice_spans) == len(f.type.choices) else ()
+    seen: dict[str, int] = {}
+    for i, choice in enumerate(f.type.choices):
+        first = seen.setdefault(fold(choice), i)
+        if first == i:
+            continue
+        here = spans[i] if spans else f.type
+        where = _place(spans, first)
+        if f.type.choices[first] == choice:
+            ctx.report("duplicate-choice", f'{f.name} lists the choice "{choice}" twice', here,
+                       hint=f"first at {where}: remove one")
+        else:
+            earlier = f.type.choices[first]
+            ctx.report("duplicate-choice", f'{f.name} lists "{earlier}" and "{choice}", which differ only in case',
+                       here, hint=f'"{earlier}" ({where}) and "{choice}" ({_place(spans, i)}) name one value, since '
+                                  "a value is read ignoring case: keep one spelling")
+
+
+def _place(spans: tuple[ast.Span, ...], index: int) -> str:
+    """LINE:COLUMN of a choice, or its number in the list when the tree was built without places."""
+    return f"{spans[index].line}:{spans[index].column}" if spans else f"choice {index + 1}"
 
 
 def duplicates(ctx: Context) -> None:
