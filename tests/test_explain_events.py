@@ -177,3 +177,104 @@ def test_a_lead_that_does_not_fit_the_schema_is_still_a_problem_found(capsys):
 def test_a_lead_explained_without_events_says_so(capsys):
     code, out, _ = _explain(capsys, "--lead", '{"email": "a@b.io"}', "--now", "2026-11-20T12:00:00-05:00")
     assert code == 0 and "events: none given" in out
+
+
+# ---------------------------------------------------------------- what a new user met (issue 24, second pass)
+
+NOW = "2026-11-20T12:00:00-05:00"
+
+
+@pytest.mark.parametrize("lead, key, says", [
+    ({"email": "a@b.io", "employees": 300, "events": [{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"}]},
+     "events", "beside"),
+    ({"email": "a@b.io", "emplyees": 300}, "emplyees", 'did you mean "employees"'),
+])
+def test_an_unknown_key_inside_the_case_shapes_lead_is_bad_usage_as_in_the_flat_form(capsys, lead, key, says):
+    code, out, err = _explain(capsys, "--lead", json.dumps({"lead": lead}), "--now", NOW)
+    assert code == 2, (out, err)
+    assert repr(key) in err and says in err and out == ""
+
+
+def test_an_unknown_key_inside_a_case_files_lead_is_bad_usage(tmp_path, capsys):
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump({"lead": {"email": "a@b.io", "emplyees": 300}, "now": NOW}), "utf-8")
+    code, _, err = _explain(capsys, "--lead", str(path))
+    assert code == 2 and "'emplyees'" in err and 'did you mean "employees"' in err
+
+
+@pytest.mark.parametrize("argv, says, not_says", [
+    (["--events", '{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"}'],
+     ["a JSON object", "give the list itself"], ["dict"]),
+    (["--events", "{tmp}/ev1.tsv"], ["text", ".csv"], ["str"]),
+    (["--lead", "{policies}/inbound-b2b.policy"], ["policy file", "give a lead"], ["not str"]),
+    (["--lead", '{"lead": {"email": "a@b.io"}, "events": null}'], ["null", "a list"], ["NoneType"]),
+    (["--lead", ""], ["--lead", "empty"], ["Is a directory"]),
+    (["--events", ""], ["--events", "empty"], ["Is a directory"]),
+    (["--events", "null"], ["--events", "a list", "null"], ["neither JSON nor a file"]),
+    (["--lead", "{policies}/inbound-activity.samples.yaml"], ["samples file", "leadpolicy test", "one case"], []),
+    (["--lead", '{"email": "a@b.io", "Events": []}'], ["'Events'", '"events"'], []),
+])
+def test_a_message_says_what_was_given_in_words_with_a_hint(tmp_path, capsys, argv, says, not_says):
+    (tmp_path / "ev1.tsv").write_text("event,at\r\ndemo_request,2026-11-18T10:00:00-05:00\r\n", "utf-8")
+    args = {"--lead": '{"email": "a@b.io"}', "--now": NOW}
+    args[argv[0]] = argv[1].replace("{tmp}", str(tmp_path)).replace("{policies}", str(POLICIES))
+    code, out, err = _explain(capsys, *[x for pair in args.items() for x in pair])
+    assert code == 2, (out, err)
+    for fragment in says:
+        assert fragment in err, err
+    for fragment in not_says:
+        assert fragment not in err, err
+
+
+@pytest.mark.parametrize("flag", ["--lead", "--events"])
+def test_a_json_file_with_a_byte_order_mark_is_read(tmp_path, capsys, flag):
+    case = _case(0)
+    lead, events = tmp_path / "lead.json", tmp_path / "events.json"
+    lead.write_bytes(("\ufeff" if flag == "--lead" else "").encode() + json.dumps(case["lead"]).encode())
+    events.write_bytes(("\ufeff" if flag == "--events" else "").encode() + json.dumps(case["events"]).encode())
+    code, out, err = _explain(capsys, "--lead", str(lead), "--events", str(events), "--now", case["now"],
+                              "--format", "json")
+    assert code == 0, err
+    assert _decided(out)["stage"] == case["expect"]["stage"]
+
+
+def test_the_json_marks_the_events_after_now_as_the_text_counts_them(capsys):
+    events = [{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"},
+              {"event": "demo_request", "at": "2026-11-21T10:00:00-05:00"},
+              {"event": "email_click", "at": "2026-11-25T10:00:00-05:00"}]
+    argv = ["--lead", '{"email": "a@b.io", "employees": 300}', "--events", json.dumps(events), "--now", NOW]
+    code, out, _ = _explain(capsys, *argv, "--format", "json")
+    assert code == 0
+    listed = json.loads(out)["events"]
+    assert sorted((e["at"], e["after_now"]) for e in listed) == sorted(
+        (dt.datetime.fromisoformat(e["at"]).isoformat(), dt.datetime.fromisoformat(e["at"]) > dt.datetime.fromisoformat(NOW))
+        for e in events)
+    code, text, _ = _explain(capsys, *argv)
+    assert f"({sum(e['after_now'] for e in listed)} after now, never counted)" in text
+
+
+def test_events_given_to_a_policy_that_reads_none_are_said_to_change_nothing(capsys):
+    argv = ["explain", str(POLICIES / "inbound-b2b.policy"), "--lead", '{"email": "a@b.io"}',
+            "--events", '[{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"}]', "--now", NOW]
+    code = main(argv)
+    text = capsys.readouterr().out
+    assert code == 0 and "this policy reads no events; they change nothing" in text
+    code = main([*argv, "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and "this policy reads no events; they change nothing" in data["notes"]
+
+
+def test_a_missed_window_says_none_before_now(capsys):
+    code, out, _ = _explain(capsys, "--lead", '{"email": "a@b.io", "employees": 300}', "--now", NOW)
+    assert code == 0
+    assert "no demo_request in the last 30 days (none before now)" in out
+
+
+def test_the_higher_grades_missed_are_said_as_the_stages_missed_are(capsys):
+    case = _case(1)  # priority 85: tier B, so "A" (priority >= 120) was missed
+    code, out, _ = _explain(capsys, "--lead", json.dumps(case["lead"]), "--events", json.dumps(case["events"]),
+                            "--now", case["now"])
+    assert code == 0 and case["expect"]["tier"] == "B"
+    why = [line.strip() for line in out.splitlines()]
+    assert "not tier A: priority 85 < 120" in why
+    assert why.index("not tier A: priority 85 < 120") < next(i for i, line in enumerate(why) if line.startswith("tier B"))

@@ -291,7 +291,7 @@ class Evaluator(Truths):
             return f"{count.event} {window} ({self.dates(count)})"
         last = self.activity.last(count.event, self.now)
         if last is None:
-            return f"no {count.event} {window} (none before)"
+            return f"no {count.event} {window} (none before now)"
         days = logic.days_since(last, self.now, self.tz)
         return f"no {count.event} {window} (last one {days} days ago)"
 
@@ -355,6 +355,9 @@ def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime, activi
         else:
             entry = ev.first_match(step.entries)
             label = None if entry is None else entry.label
+            for missed in step.entries[:None if entry is None else step.entries.index(entry)]:
+                if missed.condition is not None:  # the higher grades missed, as the stages missed are said
+                    explanation.append(f"not {step.name} {missed.label}: " + "; ".join(ev.why_not(missed.condition)))
             grades[step.name] = label
             ev.env[step.name] = label
             if entry is None:

@@ -26,6 +26,7 @@ from leadpolicy.cli.shared import (
 
 CASE_KEYS = ("name", "lead", "events", "now")  # a samples lead case, without its expectations
 EVENT_KEYS = ("event", "at")  # an event of a samples lead case
+READS_NO_EVENTS = "this policy reads no events; they change nothing"
 ROW_FILES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # events files read row by row
 
 
@@ -94,18 +95,21 @@ def run(args: argparse.Namespace) -> int:
     windows = activity_lines(policy_ir, decision)
     if args.format == "json":
         out = decision.as_dict()
-        out["events"] = [{"event": name, "at": at.astimezone(now.tzinfo).isoformat()}
+        out["events"] = [{"event": name, "at": at.astimezone(now.tzinfo).isoformat(), "after_now": at > now}
                          for name, at in sorted(events, key=lambda e: e[1])]
         out["activity"] = [{"what": what, "value": value} for what, value, _ in windows]
+        out["notes"] = [READS_NO_EVENTS] if events and not policy_ir.activity else []
         if lead.name is not None:
             out["case"] = lead.name
         print(json.dumps(out, indent=2, default=str))
         return EXIT_OK
-    print_text(loaded.policy, decision, lead, events, windows, explicit_now=args.now or lead.now)
+    print_text(loaded.policy, decision, lead, events, windows, explicit_now=args.now or lead.now,
+               reads_events=bool(policy_ir.activity))
     return EXIT_OK
 
 
-def print_text(policy, decision, lead: WholeLead, events: list, windows: list, explicit_now) -> None:
+def print_text(policy, decision, lead: WholeLead, events: list, windows: list, explicit_now,
+               reads_events: bool) -> None:
     from leadpolicy.language.diagnostics import printable
 
     now = decision.now
@@ -118,7 +122,8 @@ def print_text(policy, decision, lead: WholeLead, events: list, windows: list, e
     print(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
     later = sum(at > now for _, at in events)
     if events:
-        print(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else ""))
+        print(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else "")
+              + ("" if reads_events else f"; {READS_NO_EVENTS}"))
     elif windows:  # a policy that reads what leads did
         print("events: none given (the lead is explained as having done nothing; give them with --events)")
     if windows:
@@ -155,15 +160,16 @@ def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
 
 def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
     """The lead as given by --lead (a record, or a samples case) and --events."""
-    raw = read_lead(lead_text)
+    raw = _given(lead_text, "--lead")
     if not isinstance(raw, dict):
         raise UsageError(f"--lead: a lead is a mapping of field names to values (a JSON object), not "
-                         f"{'a list' if isinstance(raw, list) else type(raw).__name__}")
+                         f"{_kind(raw)}{_lead_hint(lead_text, raw)}")
     fields = {f.name for f in policy_ir.fields}
     if "lead" in raw and "lead" not in fields:
-        lead = _case(raw)
+        lead = _case(raw, fields)
     else:
-        _refuse_unknown_fields(raw, fields)
+        _refuse_samples_file(raw, fields)
+        _refuse_unknown_fields(raw, fields, "--lead")
         lead = WholeLead(raw)
     if events_text is not None:
         if lead.events_given:
@@ -173,7 +179,52 @@ def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
     return lead
 
 
-def _case(raw: dict) -> WholeLead:
+def _given(text: str, flag: str) -> Any:
+    """What --lead or --events holds: JSON text (a bare `null`, number or string too, so that it is said
+    what it is), or a file read by `read_lead`."""
+    from leadpolicy.semantics.leads import read_json
+
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError(f"{flag}: the value is empty; give JSON text or a file")
+    if not stripped.startswith(("{", "[")) and not Path(text).exists():
+        try:
+            return read_json(stripped)
+        except ValueError:
+            pass  # neither JSON nor a file: read_lead says so
+    return read_lead(text, flag)
+
+
+def _kind(value: Any) -> str:
+    """A JSON or YAML value's kind in words (never a Python type's name)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a date" if isinstance(value, (dt.date, dt.datetime)) else "a single value"
+
+
+def _lead_hint(text: str, raw: Any) -> str:
+    if isinstance(raw, str) and (Path(text).suffix == ".policy" or raw.lstrip().startswith("policy ")):
+        return f" ({text} is a policy file; give a lead: a JSON object, or a .json or .yaml file of one)"
+    return ""
+
+
+def _refuse_samples_file(raw: dict, fields: set[str]) -> None:
+    if "leads" in raw and "leads" not in fields and ("policy" in raw or "timelines" in raw):
+        raise UsageError("--lead: this is a samples file, not one lead: run it with `leadpolicy test`, or give "
+                         "one case of it ({lead, events, now}) to --lead")
+
+
+def _case(raw: dict, fields: set[str]) -> WholeLead:
     from leadpolicy.language.diagnostics import did_you_mean
 
     for key in raw:
@@ -184,6 +235,7 @@ def _case(raw: dict) -> WholeLead:
                              + (f" ({hint})" if hint else "") + "; a lead case has " + ", ".join(CASE_KEYS))
     if not isinstance(raw["lead"], dict):
         raise UsageError("--lead: `lead` is the lead's record, a mapping of field names to values")
+    _refuse_unknown_fields(raw["lead"], fields, "--lead: lead")
     now, name = raw.get("now"), raw.get("name")
     if isinstance(now, dt.datetime):  # a YAML timestamp, as its text
         now = now.isoformat()
@@ -209,28 +261,41 @@ def _case_now(now: Any) -> str:
         raise UsageError(f"--lead: now: {exc}") from None
 
 
-def _refuse_unknown_fields(raw: dict, fields: set[str]) -> None:
+def _refuse_unknown_fields(raw: dict, fields: set[str], where: str) -> None:
     """A record's keys are the policy's fields: another key is a mistake to say, not a value to drop."""
     from leadpolicy.language.diagnostics import did_you_mean
 
     for key in raw:
         if key in fields:
             continue
-        if key == "events":
-            hint = 'give what the lead did as {"lead": {...}, "events": [...]}, or with --events'
+        if str(key).casefold() == "events" and where != "--lead":  # inside a case's `lead`
+            hint = ('what the lead did goes beside its record, not in it: {"lead": {...}, "events": [...]}'
+                    + ("" if key == "events" else '; the key is "events"'))
+        elif str(key).casefold() == "events":
+            hint = ('give what the lead did as {"lead": {...}, "events": [...]}, or with --events'
+                    + ("" if key == "events" else '; the key is "events"'))
         else:
             hint = did_you_mean(str(key), sorted(fields)) or "the fields are " + ", ".join(sorted(fields))
-        raise UsageError(f"--lead: {key!r} is not a field of this policy ({hint})")
+        raise UsageError(f"{where}: {key!r} is not a field of this policy ({hint})")
 
 
 def _event_list(items: Any, where: str) -> tuple[list[Any], list[str]]:
     """A samples case's `events:` list, each item {event, at} and nothing else."""
     if not isinstance(items, list):
-        raise UsageError(f"{where}: a list of {{event, at}} items, not {type(items).__name__}")
+        raise UsageError(f"{where}: events are a list of {{event, at}} items, not {_kind(items)}{_list_hint(items)}")
     for i, item in enumerate(items, start=1):
         if isinstance(item, dict):
             _refuse_unknown_event_keys(item.keys(), f"{where}: event {i}")
     return items, [f"{where}: event {i}" for i in range(1, len(items) + 1)]
+
+
+def _list_hint(items: Any) -> str:
+    if isinstance(items, dict):
+        return " (give the list itself: [{...}], even for one event)"
+    if isinstance(items, str):
+        return (" (an events file is read by its extension, .json, .yaml, .csv or .jsonl: a file of "
+                "comma-separated rows is read when it ends in .csv)")
+    return ""
 
 
 def _refuse_unknown_event_keys(keys, where: str) -> None:
@@ -245,7 +310,7 @@ def _events_argument(text: str) -> tuple[list[Any], list[str]]:
     stripped = text.strip()
     fmt = None if stripped.startswith(("[", "{")) else ROW_FILES.get(Path(text).suffix.lower())
     if fmt is None:
-        return _event_list(read_lead(text, "--events"), "--events")
+        return _event_list(_given(text, "--events"), "--events")
     return _event_rows(Path(text), fmt)
 
 
