@@ -246,9 +246,9 @@ def test_the_json_marks_the_events_after_now_as_the_text_counts_them(capsys):
     code, out, _ = _explain(capsys, *argv, "--format", "json")
     assert code == 0
     listed = json.loads(out)["events"]
-    assert sorted((e["at"], e["after_now"]) for e in listed) == sorted(
-        (dt.datetime.fromisoformat(e["at"]).isoformat(), dt.datetime.fromisoformat(e["at"]) > dt.datetime.fromisoformat(NOW))
-        for e in events)
+    given = [dt.datetime.fromisoformat(e["at"]) for e in events]
+    now = dt.datetime.fromisoformat(NOW)
+    assert sorted((e["at"], e["after_now"]) for e in listed) == sorted((at.isoformat(), at > now) for at in given)
     code, text, _ = _explain(capsys, *argv)
     assert f"({sum(e['after_now'] for e in listed)} after now, never counted)" in text
 
@@ -277,4 +277,5 @@ def test_the_higher_grades_missed_are_said_as_the_stages_missed_are(capsys):
     assert code == 0 and case["expect"]["tier"] == "B"
     why = [line.strip() for line in out.splitlines()]
     assert "not tier A: priority 85 < 120" in why
-    assert why.index("not tier A: priority 85 < 120") < next(i for i, line in enumerate(why) if line.startswith("tier B"))
+    graded = next(i for i, line in enumerate(why) if line.startswith("tier B"))
+    assert why.index("not tier A: priority 85 < 120") < graded
