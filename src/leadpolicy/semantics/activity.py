@@ -69,6 +69,8 @@ class EventReader:
                     return str(exc)
                 return as_instant(value)
             value = value.isoformat()
+        elif isinstance(value, dt.date):  # a YAML date: midnight in the policy's zone, as its text would be
+            value = value.isoformat()
         if value is None or (isinstance(value, str) and not value.strip(BLANK)):
             return "missing"
         if not isinstance(value, str) or not (self._shape.match(value.strip(BLANK))
