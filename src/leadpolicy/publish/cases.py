@@ -53,7 +53,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
         if case.kind == "timeline":
             several = _several_leads(events)
             cases.timelines.append({
-                "name": case.name, "passed": case.passed, "failures": case.failures,
+                "name": case.name, "passed": case.passed, "failures": _differences(case, sla_labels),
                 "outcomes": [_outcome(key, value, sla_labels, reader) for key, value in case.actual.items()],
                 "events": [say(functools.partial(_timeline_event, e, reader, several)) for e in events]})
             continue
@@ -64,7 +64,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
         facts += [f"{g.name} {case.actual.get(g.name)}" for g in policy.grades if case.actual.get(g.name)]
         cases.samples.append({
             "name": case.name, "facts": facts, "stage": case.actual.get("stage"), "route": case.actual.get("route"),
-            "passed": case.passed, "failures": case.failures,
+            "passed": case.passed, "failures": _differences(case, sla_labels),
             "now": english.moment(now, reader.tz) if now and now != file_now else "",
             "events": [say(functools.partial(_lead_event, e, reader, now)) for e in events]})
         cases.points.append((case.name, scores_of, case.actual.get("stage")))
@@ -151,10 +151,37 @@ def _per_sla(values: dict, sla_labels: dict[str, str], say: Callable[[Any], str]
     return ", ".join(f"{sla_labels.get(str(k), k)} {say(v)}" for k, v in values.items())
 
 
-def _word(value: Any) -> str:
+def _differences(case: Any, sla_labels: dict[str, str]) -> list[str]:
+    """What a case's run found that differs from the agreement, in words (`route: agreed emea-ae, the
+    policy gives no route`); a failure that is not a difference of values (an error) as the test says it."""
+    said = {what for what, _, _ in case.mismatches}
+    words = [_difference(what, want, got, sla_labels) for what, want, got in case.mismatches]
+    return words + [f for f in case.failures if not any(f.startswith(f"{what}: expected") for what in said)]
+
+
+def _difference(what: str, want: Any, got: Any, sla_labels: dict[str, str]) -> str:
+    if what.startswith("fired "):
+        score = what.removeprefix("fired ")
+        return f"rules that fired in {score}: agreed {_listed(want)}, the policy fires {_listed(got)}"
+    if what == "invalid":
+        return f"invalid fields: agreed {_listed(want)}, the lead has {_listed(got)}"
+    nothing = {"route": "no route", "stage": "no stage", "owner": "no owner"}.get(what, "none")
+    return (f"{sla_labels.get(what, english.name(what))}: agreed {_word(want, nothing)}, "
+            f"the policy gives {_word(got, nothing)}")
+
+
+def _listed(values: Any) -> str:
+    """`A`, `A and B`, `A, B and C`, or `none`."""
+    items = [_word(v) for v in values] if isinstance(values, (list, tuple)) else [_word(values)]
+    if not items:
+        return "none"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _word(value: Any, nothing: str = "—") -> str:
     """yes, no, — (nothing), `met, then breached`, `2026-09 breached, 2026-10 pending`: never a Python repr."""
     if value is None:
-        return "—"
+        return nothing
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):

@@ -154,7 +154,7 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
                    for s in policy.stages],
         "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in policy.routes],
         "slas": [{"name": s.name, "label": s.label or s.name, "text": say(functools.partial(english.sla, s, calendars)),
-                  "ladder_svg": escalation_ladder(s)} for s in policy.slas],
+                  "ladder_svg": _ladder_figure(s)} for s in policy.slas],
         "recycle": [{"event": say(functools.partial(english.event, r.event)), "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
         "samples": cases.samples,
@@ -166,6 +166,15 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "changelog": changelog(path),
         "source": source,
     }
+
+
+def _ladder_figure(sla: ast.Sla) -> str:
+    """The SLA's escalation ladder with its caption (`Speed to lead: escalation`), or "" without one."""
+    picture = escalation_ladder(sla)
+    if not picture:
+        return ""
+    caption = html.escape(CONTROL_OR_LINE_BREAK.sub(" ", sla.label or sla.name))
+    return f"{picture}\n<figcaption>{caption}: escalation</figcaption>"
 
 
 def _text_of(path: Path) -> str:

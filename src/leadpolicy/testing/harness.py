@@ -43,6 +43,9 @@ class CaseResult:
     failures: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
     actual: dict[str, Any] = field(default_factory=dict)
+    # (what, expected, got) of each failure that is a difference from the agreement, as values (for
+    # pages that say it in words); `failures` says the same as text.
+    mismatches: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -177,6 +180,7 @@ class CaseRunner:
             if got != sorted(expect["invalid"]):
                 result.status = FAILED
                 result.failures.append(f"invalid: expected {sorted(expect['invalid'])}, got {got}")
+                result.mismatches.append(("invalid", sorted(expect["invalid"]), got))
             result.explanation = [str(e) for e in errors]
             return result
         if errors:
@@ -212,6 +216,7 @@ class CaseRunner:
                     if sorted(labels) != sorted(got):
                         result.status = FAILED
                         result.failures.append(f"fired {score}: expected {sorted(labels)}, got {sorted(got)}")
+                        result.mismatches.append((f"fired {score}", sorted(labels), sorted(got)))
                 continue
             if key not in self.decision_names:
                 result.status = ERROR
@@ -224,6 +229,7 @@ class CaseRunner:
                 if result.status == PASSED:
                     result.status = FAILED
                 result.failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+                result.mismatches.append((key, want, got))
         return result
 
     def timeline_case(self, index: int, case: dict, engine: SlaEngine) -> CaseResult:
@@ -279,6 +285,7 @@ class CaseRunner:
                 if result.status == PASSED:
                     result.status = FAILED
                 result.failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+                result.mismatches.append((key, want, got))
         return result
 
 
