@@ -32,6 +32,19 @@ class Node(TreeNode):
 
 N = TypeVar("N", bound=Node)
 
+
+def place(span: Span, node: Node) -> Span:
+    """Where a name in `node` stands: its own span when the parser recorded it, else the node's (a tree
+    built by hand has no spans for its names)."""
+    return span if span.line else node.span
+
+
+def places(names: tuple[str, ...], spans: tuple[Span, ...], node: Node) -> tuple[tuple[str, Span], ...]:
+    """Each name of `node` with where it stands (see `place`)."""
+    if len(spans) != len(names):
+        return tuple((name, node.span) for name in names)
+    return tuple((name, place(span, node)) for name, span in zip(names, spans))
+
 # ---------------------------------------------------------------- conditions
 
 
@@ -63,6 +76,7 @@ class EventCount(Node):
 
     event: str
     days: Decimal
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +84,7 @@ class DaysSinceEvent(Node):
     """`days since last EVENT`: whole 24-hour days from the latest such event; missing when none."""
 
     event: str
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +93,7 @@ class Happened(Node):
 
     event: str
     days: Decimal
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +203,7 @@ class PerRule(Node):
     cap: Decimal
     reason: str | None = None
     window: Decimal | None = None
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +214,7 @@ class Decay(Node):
     every_days: Decimal
     field_name: str
     since_event: bool = False
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,9 +321,13 @@ class SlaOwner(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class ClockSpan(Node):
+    """`from A or B [each time] until C or D`; each event name with where it stands."""
+
     starts: tuple[str, ...]
     stops: tuple[str, ...]
     each_time: bool = False
+    start_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    stop_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def start(self) -> str:
@@ -332,6 +354,8 @@ class ClockLimit(Node):
 class Pause(Node):
     start: str
     end: str
+    start_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    end_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -354,6 +378,7 @@ class Target(Node):
 class NeedsReason(Node):
     event: str
     reasons: tuple[str, ...]
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -364,6 +389,8 @@ class CountRule(Node):
     window_unit: str
     after: str
     calendar: str | None = None
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    after_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -371,6 +398,7 @@ class VolumeRule(Node):
     count: Decimal
     event: str
     period: str
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -405,6 +433,8 @@ class RecycleRule(Node):
     stage: str
     after: Decimal
     unit: str
+    event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    stage_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -432,6 +462,7 @@ class Outcome(Node):
 
     kind: str
     events: tuple[str, ...]
+    event_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

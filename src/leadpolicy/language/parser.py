@@ -462,14 +462,14 @@ class _ToAst(Transformer_NonRecursive):
             window = Decimal(str(c[2]))
         cap = c[-2 if reason is not None else -1]
         return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(cap)), reason=reason,
-                           window=window, span=_span(meta))
+                           window=window, name_span=_span(c[1]), span=_span(meta))
 
     def decay(self, meta, c):
         since_event = len(c) == 4
         if since_event:
             _keyword(c[2], "last", "decay ... since last EVENT")
         return ast.Decay(percent=Decimal(str(c[0])), every_days=Decimal(str(c[1])), field_name=str(c[-1]),
-                         since_event=since_event, span=_span(meta))
+                         since_event=since_event, name_span=_span(c[-1]), span=_span(meta))
 
     def clamp(self, meta, c):
         return ast.Clamp(low=Decimal(str(c[0])), high=Decimal(str(c[1])), span=_span(meta))
@@ -526,13 +526,16 @@ class _ToAst(Transformer_NonRecursive):
         return ast.SlaOwner(team=str(c[0]), span=_span(meta))
 
     def clock_span(self, meta, c):
-        return ast.ClockSpan(starts=c[0], stops=c[-1], each_time=len(c) == 3, span=_span(meta))
+        (starts, start_spans), (stops, stop_spans) = c[0], c[-1]
+        return ast.ClockSpan(starts=starts, stops=stops, each_time=len(c) == 3, start_spans=start_spans,
+                             stop_spans=stop_spans, span=_span(meta))
 
     def each_time(self, meta, c):
         return "each time"
 
     def event_names(self, meta, c):
-        return tuple(str(x) for x in c)
+        """The names, and where each stands."""
+        return tuple(str(x) for x in c), tuple(_span(x) for x in c)
 
     def clock_limit(self, meta, c):
         tier = c[-1] if isinstance(c[-1], tuple) else None
@@ -549,7 +552,8 @@ class _ToAst(Transformer_NonRecursive):
         return ("tier", None)
 
     def pause(self, meta, c):
-        return ast.Pause(start=str(c[0]), end=str(c[1]), span=_span(meta))
+        return ast.Pause(start=str(c[0]), end=str(c[1]), start_span=_span(c[0]), end_span=_span(c[1]),
+                         span=_span(meta))
 
     def warn(self, meta, c):
         return ast.Warn(percent=Decimal(str(c[0])), span=_span(meta))
@@ -567,7 +571,8 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Outcomes(outcomes=tuple(c), span=_span(meta))
 
     def outcome(self, meta, c):
-        return ast.Outcome(kind=str(c[0]), events=c[1], span=_span(meta))
+        names, spans = c[1]
+        return ast.Outcome(kind=str(c[0]), events=names, event_spans=spans, span=_span(meta))
 
     def plain_unit(self, meta, c):
         return str(c[0])
@@ -579,22 +584,23 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Target(percent=Decimal(str(c[0])), span=_span(meta))
 
     def needs_reason(self, meta, c):
-        return ast.NeedsReason(event=str(c[0]), reasons=c[1], span=_span(meta))
+        return ast.NeedsReason(event=str(c[0]), reasons=c[1], event_span=_span(c[0]), span=_span(meta))
 
     def count_rule(self, meta, c):
         return ast.CountRule(count=Decimal(str(c[0])), event=str(c[1]), window=Decimal(str(c[2])),
                              window_unit=str(c[3]), after=str(c[-1]), calendar=str(c[4]) if len(c) == 6 else None,
-                             span=_span(meta))
+                             event_span=_span(c[1]), after_span=_span(c[-1]), span=_span(meta))
 
     def volume_rule(self, meta, c):
-        return ast.VolumeRule(count=Decimal(str(c[0])), event=str(c[1]), period=str(c[2]), span=_span(meta))
+        return ast.VolumeRule(count=Decimal(str(c[0])), event=str(c[1]), period=str(c[2]), event_span=_span(c[1]),
+                              span=_span(meta))
 
     def recycle(self, meta, c):
         return ast.Recycle(rules=tuple(c), span=_span(meta))
 
     def recycle_rule(self, meta, c):
         return ast.RecycleRule(event=str(c[0]), reason=unquote(c[1]), stage=str(c[2]), after=Decimal(str(c[3])),
-                               unit=str(c[4]), span=_span(meta))
+                               unit=str(c[4]), event_span=_span(c[0]), stage_span=_span(c[2]), span=_span(meta))
 
     # conditions
     def or_(self, meta, c):
@@ -641,12 +647,12 @@ class _ToAst(Transformer_NonRecursive):
             raise BuildError("`in last N days` follows an event name", _span(meta),
                              "write: EVENT in last 30 days")
         _days_word(c[2])
-        return ast.Happened(event=c[0].name, days=Decimal(str(c[1])), span=_span(meta))
+        return ast.Happened(event=c[0].name, days=Decimal(str(c[1])), event_span=c[0].span, span=_span(meta))
 
     def event_count(self, meta, c):
         _keyword(c[0], "count", "count EVENT in last N days")
         _days_word(c[3])
-        return ast.EventCount(event=str(c[1]), days=Decimal(str(c[2])), span=_span(meta))
+        return ast.EventCount(event=str(c[1]), days=Decimal(str(c[2])), event_span=_span(c[1]), span=_span(meta))
 
     def is_missing(self, meta, c):
         return ast.IsMissing(operand=c[0], span=_span(meta))
@@ -663,7 +669,7 @@ class _ToAst(Transformer_NonRecursive):
     def days_since(self, meta, c):
         if len(c) == 2:
             _keyword(c[0], "last", "days since last EVENT")
-            return ast.DaysSinceEvent(event=str(c[1]), span=_span(meta))
+            return ast.DaysSinceEvent(event=str(c[1]), event_span=_span(c[1]), span=_span(meta))
         return ast.DaysSince(field_name=str(c[0]), span=_span(meta))
 
     def number_lit(self, meta, c):

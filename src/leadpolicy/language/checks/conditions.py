@@ -63,11 +63,11 @@ def operand_type(ctx: Context, node: ast.Node, index: int) -> Symbol | None:
             return None
         return Symbol("days since " + node.field_name, "expr", NUMBER)
     if isinstance(node, ast.EventCount):
-        events.event(ctx, node.event, node)
+        events.event(ctx, node.event, ast.place(node.event_span, node))
         events.window(ctx, node.days, node)
         return Symbol(f"count {node.event}", "expr", NUMBER, nullable=False)
     if isinstance(node, ast.DaysSinceEvent):
-        events.event(ctx, node.event, node)
+        events.event(ctx, node.event, ast.place(node.event_span, node))
         return Symbol(f"days since last {node.event}", "expr", NUMBER)
     if isinstance(node, ast.Literal):
         kind = node.kind
@@ -141,7 +141,7 @@ def condition(ctx: Context, node: ast.Node, index: int) -> None:
                 ctx.report("type-mismatch", f"{MATCH_WORDS[atom.how]} works on text, not {describe(subject)}",
                            atom)
         elif isinstance(atom, ast.Happened):
-            events.event(ctx, atom.event, atom)
+            events.event(ctx, atom.event, ast.place(atom.event_span, atom))
             events.window(ctx, atom.days, atom)
         elif isinstance(atom, ast.IsMissing):
             operand_type(ctx, atom.operand, index)
@@ -186,13 +186,13 @@ def score(ctx: Context, score: ast.Score, index: int) -> None:
                            hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
                                  "a faster decay or a longer period fits")
         if decay.since_event:
-            events.event(ctx, decay.field_name, decay)
+            events.event(ctx, decay.field_name, ast.place(decay.name_span, decay))
         else:
             field_of(ctx, decay.field_name, decay, (DATE, TIMESTAMP), "decay")
     for rule in score.rules:
         if isinstance(rule, ast.PerRule):
             if rule.window is not None:
-                events.event(ctx, rule.field_name, rule)
+                events.event(ctx, rule.field_name, ast.place(rule.name_span, rule))
                 events.window(ctx, rule.window, rule)
             else:
                 per_source(ctx, rule, index)
@@ -214,7 +214,8 @@ def per_source(ctx: Context, rule: ast.PerRule, index: int) -> None:
         return
     if sym is None or sym.kind != "field":
         names = [f.name for f in ctx.policy.fields] + [s.name for s in ctx.policy.scores]
-        ctx.report("unknown-name", f'"{rule.field_name}" is neither a lead field nor a score', rule,
+        ctx.report("unknown-name", f'"{rule.field_name}" is neither a lead field nor a score',
+                   ast.place(rule.name_span, rule),
                    hint=did_you_mean(rule.field_name, names)
                    or "per takes a number field, a score, or EVENT in last N days")
         return

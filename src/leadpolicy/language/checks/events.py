@@ -11,8 +11,9 @@ from leadpolicy.language.diagnostics import did_you_mean
 OUTCOME_KINDS = ("won", "lost")
 
 
-def event(ctx: Context, name: str, node: ast.Node) -> None:
-    """An event name used anywhere: when the policy declares its events, it must be one of them."""
+def event(ctx: Context, name: str, node: ast.Node | ast.Span) -> None:
+    """An event name used anywhere: when the policy declares its events, it must be one of them.
+    `node` is where the name stands (its span), or the node that names it."""
     declared = ctx.policy.events
     if declared is not None and name not in {e.name for e in declared}:
         hint = _became_hint(ctx, name)
@@ -33,7 +34,7 @@ def _became_hint(ctx: Context, name: str) -> str | None:
     return f'did you mean "became_{name}"?' if name in ctx.stage_names else None
 
 
-def _named_like_stage(ctx: Context, name: str, node: ast.Node) -> None:
+def _named_like_stage(ctx: Context, name: str, node: ast.Node | ast.Span) -> None:
     # Entering a stage is logged as became_STAGE; an event named like the stage itself never occurs
     # in such a log, so its SLA would only fail later with "no data".
     hint = _became_hint(ctx, name)
@@ -42,7 +43,7 @@ def _named_like_stage(ctx: Context, name: str, node: ast.Node) -> None:
                    f"entering a stage is the event became_{name}", node, hint=hint)
 
 
-def _differs_in_case(ctx: Context, name: str, first: str, node: ast.Node) -> None:
+def _differs_in_case(ctx: Context, name: str, first: str, node: ast.Node | ast.Span) -> None:
     # DuckDB's identifiers ignore case, so its event ENUM and columns would merge the two.
     ctx.report("duplicate-name", f'event "{name}" differs from "{first}" only in case', node,
                hint="SQL engines do not tell them apart: use one spelling")
@@ -72,10 +73,10 @@ def events(ctx: Context) -> None:
             _differs_in_case(ctx, decl.name, first.name, decl)
     for sla in ctx.policy.slas:
         for item in sla.items:
-            for name in _sla_events(item):
-                event(ctx, name, item)
+            for name, where in sla_event_places(item):
+                event(ctx, name, where)
     for rule in ctx.policy.recycle_rules:
-        event(ctx, rule.event, rule)
+        event(ctx, rule.event, ast.place(rule.event_span, rule))
     for extra_outcomes in ctx.policy.of(ast.Outcomes)[1:]:
         ctx.report("duplicate-block", "a second outcomes block", extra_outcomes)
     kinds: dict[str, ast.Outcome] = {}
@@ -87,13 +88,14 @@ def events(ctx: Context) -> None:
             ctx.report("duplicate-name", f"outcome {outcome.kind} is given twice", outcome,
                        hint=f"first given on line {kinds[outcome.kind].span.line}; join the events with or")
         kinds.setdefault(outcome.kind, outcome)
-        for name in outcome.events:
-            event(ctx, name, outcome)
+        for name, where in ast.places(outcome.events, outcome.event_spans, outcome):
+            event(ctx, name, where)
     won = {e for o in ctx.policy.outcomes if o.kind == "won" for e in o.events}
     for outcome in ctx.policy.outcomes:
         if outcome.kind == "lost":
-            for name in sorted(won & set(outcome.events)):
-                ctx.report("bad-value", f'event "{name}" is both won and lost', outcome)
+            for name, where in sorted(ast.places(outcome.events, outcome.event_spans, outcome)):
+                if name in won:
+                    ctx.report("bad-value", f'event "{name}" is both won and lost', where)
 
 
 def known_events(policy: ast.Policy) -> set[str]:
@@ -119,12 +121,17 @@ def known_events(policy: ast.Policy) -> set[str]:
 
 
 def _sla_events(item: ast.Node) -> tuple[str, ...]:
+    return tuple(name for name, _ in sla_event_places(item))
+
+
+def sla_event_places(item: ast.Node) -> tuple[tuple[str, ast.Span], ...]:
+    """The event names an SLA item uses, each with where it stands."""
     if isinstance(item, ast.ClockSpan):
-        return (*item.starts, *item.stops)
+        return ast.places((*item.starts, *item.stops), (*item.start_spans, *item.stop_spans), item)
     if isinstance(item, ast.Pause):
-        return (item.start, item.end)
+        return ast.places((item.start, item.end), (item.start_span, item.end_span), item)
     if isinstance(item, ast.CountRule):
-        return (item.event, item.after)
+        return ast.places((item.event, item.after), (item.event_span, item.after_span), item)
     if isinstance(item, (ast.VolumeRule, ast.NeedsReason)):
-        return (item.event,)
+        return ((item.event, ast.place(item.event_span, item)),)
     return ()

@@ -116,7 +116,8 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
         events = {*span.starts, *span.stops}
     for needs in sla.all(ast.NeedsReason):
         if events and needs.event not in events:
-            ctx.report("unknown-name", f'"{needs.event}" is not an event of sla {sla.name}', needs,
+            ctx.report("unknown-name", f'"{needs.event}" is not an event of sla {sla.name}',
+                       ast.place(needs.event_span, needs),
                        hint=did_you_mean(needs.event, events))
 
 
@@ -126,17 +127,19 @@ ROLES = ("starts", "stops", "pauses", "resumes")
 def roles(ctx: Context, sla: ast.Sla, span: ast.ClockSpan) -> None:
     """An event plays one part in a clock: it starts it, stops it, pauses it or resumes it."""
     pauses = sla.all(ast.Pause)
-    parts = {"starts": set(span.starts), "stops": set(span.stops), "pauses": {p.start for p in pauses},
-             "resumes": {p.end for p in pauses}}
+    placed = {"starts": ast.places(span.starts, span.start_spans, span),
+              "stops": ast.places(span.stops, span.stop_spans, span),
+              "pauses": tuple((p.start, ast.place(p.start_span, p)) for p in pauses),
+              "resumes": tuple((p.end, ast.place(p.end_span, p)) for p in pauses)}
+    parts = {role: {name for name, _ in names} for role, names in placed.items()}
     reported: set[str] = set()
     for i, first in enumerate(ROLES):
         for second in ROLES[i + 1:]:
             for name in sorted((parts[first] & parts[second]) - reported):
                 reported.add(name)
-                node = next((p for p in pauses if name in (p.start, p.end)), span) if second in (
-                    "pauses", "resumes") else span
+                where = next(at for named, at in placed[second] if named == name)  # where it plays its second part
                 ctx.report("bad-value", f'event "{name}" both {first} and {second} the clock of sla {sla.name}',
-                           node, hint="each event plays one part in a clock; use another event for the other")
+                           where, hint="each event plays one part in a clock; use another event for the other")
 
 
 def tiers(ctx: Context, sla: ast.Sla) -> None:
@@ -185,7 +188,7 @@ def recycle(ctx: Context, block: ast.Recycle) -> None:
             reasons[needs.event] = reasons.get(needs.event, ()) + needs.reasons
     for rule in block.rules:
         if rule.stage not in ctx.stage_names:
-            ctx.report("unknown-stage", f'recycle to unknown stage "{rule.stage}"', rule,
+            ctx.report("unknown-stage", f'recycle to unknown stage "{rule.stage}"', ast.place(rule.stage_span, rule),
                        hint=did_you_mean(rule.stage, ctx.stage_names))
         if rule.unit not in ("days", "day"):
             ctx.report("bad-value", f'recycle delays are in days, not "{rule.unit}"', rule)
