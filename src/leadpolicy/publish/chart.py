@@ -14,6 +14,7 @@ from leadpolicy.semantics import ir
 PALETTE = ["#2f6f9f", "#c0622f", "#4f8f4f", "#8f4f8f", "#8f7f2f"]
 FONT = 'font-family="Helvetica, Arial, sans-serif"'
 SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "=": "=", "!=": "≠"}
+LABEL_SIZE = 11  # px: the smallest text of a picture, readable where the page is 800 px wide
 STAGE_LINE = 'stroke="#c33" stroke-dasharray="5 4"'
 GRADE_LINE = 'stroke="#888" stroke-dasharray="2 3"'
 
@@ -133,22 +134,50 @@ def _made_of(score: ir.Score, axes: tuple[str, ...]) -> dict[str, _Part] | None:
     return parts if parts and score.decay is None else None
 
 
-def _level(parts: dict[str, _Part], axes: tuple[str, str], total: float, xs: Iterable[float],
-           y_range: tuple[float, float]) -> tuple[tuple[float, float], ...]:
-    """The points (x, y) in range where the parts add up to `total`: fit + engagement = 90."""
-    x_part, y_part = parts.get(axes[0]), parts.get(axes[1])
+def _solutions(part: _Part | None, rest: float, y_range: tuple[float, float]) -> tuple[float, float] | None:
+    """The values (low, high) of the axis in range whose part is `rest`: one value, or a span where the
+    part is flat (at 0 from the axis' 0 down, at its cap from where it reaches it up); None when none."""
     lo, hi = y_range
-    found = []
+    if part is None:
+        return (lo, hi) if abs(rest) < 1e-9 else None
+    if abs(rest) < 1e-9:
+        return lo, min(0.0, hi)
+    if abs(rest - part.cap) < 1e-9:
+        start = part.cap / part.points
+        return (start, hi) if start <= hi + 1e-9 else None
+    y = part.inverse(rest)
+    return (y, y) if y is not None and lo - 1e-9 <= y <= hi + 1e-9 else None
+
+
+def _level(parts: dict[str, _Part], axes: tuple[str, str], total: float, xs: Iterable[float],
+           x_range: tuple[float, float], y_range: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+    """The boundary of the region where the parts add up to at least `total` (fit + engagement ≥ 90),
+    within the plot, from its top left: where a part stops at its cap the boundary goes straight up
+    (`+1 per activity up to 80`: fit + activity ≥ 110 is bounded by fit = 30 from activity 80 up)."""
+    x_part, y_part = parts.get(axes[0]), parts.get(axes[1])
+    found: list[tuple[float, float]] = []
     for x in sorted(set(xs)):
-        rest = total - (x_part.of(x) if x_part else 0.0)
-        if y_part is None:
-            if abs(rest) < 1e-9:
-                found += [(x, hi), (x, lo)]
+        span = _solutions(y_part, total - (x_part.of(x) if x_part else 0.0), y_range)
+        if span is None:
             continue
-        y = y_part.inverse(rest)
-        if y is not None and lo - 1e-9 <= y <= hi + 1e-9:
-            found.append((x, y))
-    return tuple(found)
+        low, high = span
+        if found:
+            high = min(high, found[-1][1])
+        elif x <= x_range[0] + 1e-9:
+            high = low  # along the plot's left edge: not a boundary inside the plot
+        if high > low + 1e-9:
+            found.append((x, high))
+        found.append((x, low))
+    return _inside(found, y_range)
+
+
+def _inside(points: list[tuple[float, float]], y_range: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+    """The points without runs along the plot's top or bottom edge (the region's edge there is the plot's)."""
+    lo, hi = y_range
+    kept = [p for i, p in enumerate(points)
+            if not (abs(p[1] - hi) < 1e-9 and i + 1 < len(points) and abs(points[i + 1][1] - hi) < 1e-9)]
+    return tuple(p for i, p in enumerate(kept)
+                 if not (abs(p[1] - lo) < 1e-9 and i > 0 and abs(kept[i - 1][1] - lo) < 1e-9))
 
 
 def _combined_lines(policy: ast.Policy, axes: tuple[str, str], x_range: tuple[float, float],
@@ -175,7 +204,8 @@ def _combined_lines(policy: ast.Policy, axes: tuple[str, str], x_range: tuple[fl
                     xs += [x_part.cap / x_part.points]
                     if y_part is not None:
                         xs += [x for x in [x_part.inverse(value - y_part.cap)] if x is not None]
-                points = _level(parts, axes, value, [x for x in xs if x_range[0] <= x <= x_range[1]], y_range)
+                points = _level(parts, axes, value, [x for x in xs if x_range[0] <= x <= x_range[1]], x_range,
+                                y_range)
                 if len(points) >= 2:
                     lines.append(_Line(kind, score.name, value, text, points))
     return lines
@@ -238,27 +268,52 @@ class _Chart:
                 f'points="{drawn}" fill="none" {style}><title>{escape(line.text)}</title></polyline>')
 
     def _line_label(self, layout: _Layout, line: _Line) -> None:
-        """Above the plot where a line leaves it at the top, right of it where it leaves at the right,
-        else beside the line's upper end inside the plot."""
+        """Next to its own line: above the plot where the line leaves it at the top, right of it where it
+        leaves at the right, else beside a point of the line; the first such place no label holds yet."""
         color = "#c33" if line.kind == "threshold" else "#666"
+        places = [_Label(x, y, line.text, LABEL_SIZE, anchor, fill=color) for x, y, anchor in self._places(line)]
+        free = [label for label in places if label.box()[0] >= 0
+                and not any(_overlap(label.box(), other.box()) for other in layout.labels)]
+        layout.place(free[0] if free else places[0], dy=-12)
+
+    def _places(self, line: _Line) -> list[tuple[float, float, str]]:
+        """(x, baseline, anchor) of the places beside the line, the clearest first."""
+        places = []
         x, y = max(line.points, key=lambda p: (p[1], -p[0]))
         right_end = max(line.points, key=lambda p: (p[0], p[1]))
-        size = 10 if line.kind == "threshold" else 9
         if not self.y_name or y >= self.y_range[1] - 1e-9:
-            layout.place(_Label(self.px(x) + 3, self.top - 6, line.text, size, fill=color), dy=-12)
-        elif right_end[0] >= self.x_range[1] - 1e-9:
-            layout.place(_Label(self.left + self.SIZE + 6, self.py(right_end[1]) + 4, line.text, size, fill=color),
-                         dy=12)
-        else:
-            layout.place(_Label(self.px(x) + 4, self.py(y) - 7, line.text, size, fill=color), dy=-12)
+            places += [(self.px(x) + 3, self.top - 6, "start"), (self.px(x) - 3, self.top - 6, "end")]
+        if self.y_name and right_end[0] >= self.x_range[1] - 1e-9:
+            right = self.left + self.SIZE + 6
+            places += [(right, self.py(right_end[1]) + 4, "start"), (right, self.py(right_end[1]) - 8, "start"),
+                       (right, self.py(right_end[1]) + 16, "start")]
+        for px, py in self._along(line):
+            places += [(px + 5, py - 6, "start"), (px - 5, py - 6, "end"), (px + 5, py + 14, "start"),
+                       (px - 5, py + 14, "end")]
+        return places
+
+    def _along(self, line: _Line) -> list[tuple[float, float]]:
+        """Points of the line, in pixels, from its upper end on."""
+        drawn = [(self.px(x), self.py(y)) for x, y in line.points]
+        found = []
+        for share in (0.0, 0.15, 0.3, 0.5, 0.7, 0.85, 1.0):
+            at = share * (len(drawn) - 1)
+            i = min(int(at), len(drawn) - 2) if len(drawn) > 1 else 0
+            if len(drawn) == 1:
+                found.append(drawn[0])
+                continue
+            (x0, y0), (x1, y1) = drawn[i], drawn[i + 1]
+            t = at - i
+            found.append((x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
+        return sorted(found, key=lambda p: p[1])
 
     def _axes(self, layout: _Layout) -> None:
         bottom = self.top + self.SIZE
         for value in self.x_range:
-            layout.place(_Label(self.px(value), bottom + 16, f"{value:g}", 10, "middle"), dy=12)
+            layout.place(_Label(self.px(value), bottom + 16, f"{value:g}", LABEL_SIZE, "middle"), dy=12)
         if self.y_name:
             for value in self.y_range:
-                layout.place(_Label(self.left - 8, self.py(value) + 4, f"{value:g}", 10, "end"), dy=-12)
+                layout.place(_Label(self.left - 8, self.py(value) + 4, f"{value:g}", LABEL_SIZE, "end"), dy=-12)
 
     def svg(self) -> str:
         layout = _Layout()
@@ -291,10 +346,10 @@ class _Chart:
         for i, (label, values, stage) in enumerate(self.points):
             x = float(values[self.x_name] or 0)
             cx, cy = self.px(x), self.py(float(values[self.y_name] or 0) if self.y_name else 0)
-            out.append(f'<circle class="lead" cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="{colors.get(stage, "#555")}" '
+            out.append(f'<circle class="lead" cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="{colors.get(stage, "#555")}" '
                        f'fill-opacity="0.85"><title>{escape(label)}: {escape(str(stage))}</title></circle>')
-            out.append(f'<text x="{cx:.1f}" y="{cy + 4:.1f}" font-size="9" text-anchor="middle" font-weight="bold" '
-                       f'fill="#fff" {FONT}>{i + 1}</text>')
+            out.append(f'<text x="{cx:.1f}" y="{cy + 4:.1f}" font-size="{LABEL_SIZE}" text-anchor="middle" '
+                       f'font-weight="bold" fill="#fff" {FONT}>{i + 1}</text>')
         for i, stage in enumerate(stages):
             out.append(f'<circle cx="{legend_x + 4}" cy="{self.top + i * 20}" r="6" fill="{colors[stage]}"/>')
         out += [label.svg() for label in layout.labels]

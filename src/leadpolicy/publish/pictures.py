@@ -68,7 +68,7 @@ def stage_ladder(policy: ast.Policy) -> str:
             parts.append(f'<line x1="{px}" y1="{py}" x2="{x + (lane_w - 34) / 2}" y2="{y}" stroke="#999" '
                          f'stroke-dasharray="4 3"/>')
         if stage.owner != home:
-            parts.append(_text(x + lane_w - 44, y + 21, f"handoff to {stage.owner}", 10, "end", "bold", color))
+            parts.append(_text(x + lane_w - 44, y + 21, f"handoff to {stage.owner}", 11, "end", "bold", color))
         previous = (lane, (x + (lane_w - 34) / 2, y + box_h))
     parts.append("</svg>")
     return "\n".join(parts)
