@@ -38,14 +38,14 @@ def _diff(source: str, formatted: str, name: str) -> list[str]:
 def _fmt_stream(args: argparse.Namespace) -> int:
     """`leadpolicy fmt -`: a policy on standard input, formatted to standard output (for editors).
     With --check nothing is written and the exit code says whether it was formatted."""
-    from leadpolicy.language.diagnostics import render_all
+    from leadpolicy.language.diagnostics import colour_wanted, render_all
     from leadpolicy.language.formatter import format_policy
     from leadpolicy.language.parser import parse_text
 
     text = sys.stdin.read()
     parsed = parse_text(text, "<stdin>")
-    if parsed.policy is None:
-        print(render_all(parsed.diagnostics, {"<stdin>": text}), file=sys.stderr)
+    if parsed.policy is None:  # on stderr, as check colours them when that is a terminal
+        print(render_all(parsed.diagnostics, {"<stdin>": text}, colour_wanted(sys.stderr)), file=sys.stderr)
         return EXIT_PROBLEMS
     formatted = format_policy(parsed.policy, parsed.comments)
     if args.check:
