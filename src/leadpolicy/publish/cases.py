@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 from leadpolicy.language import ast
+from leadpolicy.language.formatter import number
 from leadpolicy.publish import english
 
 # Turns a function saying plain English into Markdown (see site.Prose): events become emphasis.
@@ -42,6 +44,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
     written = {"lead": list(data.get("leads") or []), "timeline": list(data.get("timelines") or [])}
     seen = {"lead": 0, "timeline": 0}
     sla_labels = {s.name: s.label or s.name for s in policy.slas}
+    windows = _windows(policy)
     for case in run.cases:
         index = seen[case.kind]
         seen[case.kind] += 1
@@ -66,7 +69,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
             "name": case.name, "facts": facts, "stage": case.actual.get("stage"), "route": case.actual.get("route"),
             "passed": case.passed, "failures": _differences(case, sla_labels),
             "now": english.moment(now, reader.tz) if now and now != file_now else "",
-            "events": [say(functools.partial(_lead_event, e, reader, now)) for e in events]})
+            "events": [say(functools.partial(_lead_event, e, reader, now, windows)) for e in events]})
         cases.points.append((case.name, scores_of, case.actual.get("stage")))
     return cases
 
@@ -100,14 +103,42 @@ def _what(row: dict) -> str:
     return text + (f" (reason: {row['reason']})" if row.get("reason") else "")
 
 
-def _lead_event(row: Any, reader: _Instants, now: dt.datetime | None) -> str:
-    """`Asked for a demo: Wed 2026-11-18 10:00, 2 days 2 hours before now` (after now: not counted)."""
+def _windows(policy: ast.Policy) -> dict[str, set[Decimal | None]]:
+    """Event name -> the windows (days) of the rules that read it; None for a rule that reads it at
+    any age (`days since last EVENT`, decay since the last EVENT)."""
+    found: dict[str, set[Decimal | None]] = {}
+    for node in policy.walk():
+        if isinstance(node, (ast.Happened, ast.EventCount)):
+            found.setdefault(node.event, set()).add(node.days)
+        elif isinstance(node, ast.PerRule) and node.window is not None:
+            found.setdefault(node.field_name, set()).add(node.window)
+        elif isinstance(node, ast.DaysSinceEvent):
+            found.setdefault(node.event, set()).add(None)
+        elif isinstance(node, ast.Decay) and node.since_event:
+            found.setdefault(node.field_name, set()).add(None)
+    return found
+
+
+def _outside(at: dt.datetime, now: dt.datetime, windows: set[Decimal | None]) -> str:
+    """`, outside the 10-day window` when the event is before every window that reads it (a window of
+    N days holds what happened after now - N×24 hours): else ""."""
+    if not windows or None in windows or any(at > now - dt.timedelta(days=float(days)) for days in windows if days):
+        return ""
+    days = sorted(d for d in windows if d is not None)
+    named = " and ".join(f"{number(d)}-day" for d in days)
+    return f", outside the {named} window{'s' if len(days) > 1 else ''}"
+
+
+def _lead_event(row: Any, reader: _Instants, now: dt.datetime | None,
+                windows: dict[str, set[Decimal | None]]) -> str:
+    """`Asked for a demo: Wed 2026-11-18 10:00, 2 days 2 hours before now`; after now: `not counted`;
+    before every window that reads it: `outside the 30-day window`."""
     if not isinstance(row, dict):
         return str(row)
     at, when = _when(row, reader)
     if at is None or now is None:
         return f"{_what(row)}: {when}"
-    later = ", not counted" if at > now else ""
+    later = ", not counted" if at > now else _outside(at, now, windows.get(str(row.get("event", "")), set()))
     return f"{_what(row)}: {when}, {english.before_or_after(at, now)}{later}"
 
 
