@@ -1,6 +1,6 @@
-"""A diagnostic about an event name (or a recycle rule's stage) puts its place and caret under the name
-itself, not under the whole SLA, outcome, recycle or score line: FILE:LINE:COL is where the name starts
-and the caret is as wide as the name, in every construct that names events."""
+"""A diagnostic about an event name (or a stage, calendar or team named beside events) puts its place and
+caret under the name itself, not under the whole SLA, outcome, recycle, route or score line: FILE:LINE:COL
+is where the name starts and the caret is as wide as the name, in every construct that names events."""
 
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ CASES = [
      "unknown-event", "email_clik"),
     ("decay since last EVENT", DECAY, DECAY + "    decay 10% every 30 days since last email_clik\n",
      "unknown-event", "email_clik"),
+    # other names in the same constructs
+    ("clock calendar", "hours on ny otherwise", "hours on nyc otherwise", "unknown-calendar", "nyc"),
+    ("count calendar", "days on ny after", "days on nyc after", "unknown-calendar", "nyc"),
+    ("sla owner", 'volume" {\n    owner marketing', 'volume" {\n    owner marketting', "unknown-team",
+     "marketting"),
+    ("stage owner", "otherwise                                        owner marketing",
+     "otherwise                                        owner marketin", "unknown-team", "marketin"),
+    ("route stage", "route for mql, sql {", "route for mql, sqll {", "unknown-stage", "sqll"),
 ]
 
 

@@ -219,7 +219,7 @@ def test_hot_reload_swaps_a_good_edit_and_keeps_serving_through_a_broken_one(tmp
         assert _eventually(lambda: (_info(server)["last_error"] or []) != [], 2.0)
         info = _info(server)
         # the diagnostics name the place and the code, never the file's text
-        assert info["version"] == "2.2.0" and any(re.search(r"inbound-b2b\.policy:48:5: unknown-team: ", line)
+        assert info["version"] == "2.2.0" and any(re.search(r"inbound-b2b\.policy:48:65: unknown-team: ", line)
                                                   for line in info["last_error"])
         assert not any("salez" in line for line in info["last_error"])
         assert server.decide("inbound-b2b", lead)[1]["version"] == "2.2.0"  # the last good version serves

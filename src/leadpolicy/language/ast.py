@@ -264,6 +264,7 @@ class StageEntry(Node):
     name: str
     condition: Node | None
     owner: str
+    owner_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,6 +276,7 @@ class Stages(Node):
 class Route(Node):
     stages: tuple[str, ...]
     entries: tuple[LabelEntry, ...]
+    stage_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- calendars, SLAs
@@ -317,6 +319,7 @@ class Calendar(Node):
 @dataclass(frozen=True, kw_only=True)
 class SlaOwner(Node):
     team: str
+    team_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -344,6 +347,7 @@ class ClockLimit(Node):
     calendar: str | None = None
     condition: Node | None = None
     otherwise: bool = False
+    calendar_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
     @property
     def is_tier(self) -> bool:
@@ -391,6 +395,7 @@ class CountRule(Node):
     calendar: str | None = None
     event_span: Span = field(default=NO_SPAN, compare=False, repr=False)
     after_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    calendar_span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

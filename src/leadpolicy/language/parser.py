@@ -487,13 +487,16 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Stages(entries=tuple(c), span=_span(meta))
 
     def stage_when(self, meta, c):
-        return ast.StageEntry(name=str(c[0]), condition=c[1], owner=str(c[2]), span=_span(meta))
+        return ast.StageEntry(name=str(c[0]), condition=c[1], owner=str(c[2]), owner_span=_span(c[2]),
+                              span=_span(meta))
 
     def stage_otherwise(self, meta, c):
-        return ast.StageEntry(name=str(c[0]), condition=None, owner=str(c[1]), span=_span(meta))
+        return ast.StageEntry(name=str(c[0]), condition=None, owner=str(c[1]), owner_span=_span(c[1]),
+                              span=_span(meta))
 
     def route(self, meta, c):
-        return ast.Route(stages=c[0], entries=tuple(c[1:]), span=_span(meta))
+        stages, spans = c[0]
+        return ast.Route(stages=stages, entries=tuple(c[1:]), stage_spans=spans, span=_span(meta))
 
     # calendars
     def calendar(self, meta, c):
@@ -523,7 +526,7 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Sla(name=str(c[0]), label=label, items=items, span=_span(meta))
 
     def sla_owner(self, meta, c):
-        return ast.SlaOwner(team=str(c[0]), span=_span(meta))
+        return ast.SlaOwner(team=str(c[0]), team_span=_span(c[0]), span=_span(meta))
 
     def clock_span(self, meta, c):
         (starts, start_spans), (stops, stop_spans) = c[0], c[-1]
@@ -543,7 +546,7 @@ class _ToAst(Transformer_NonRecursive):
         return ast.ClockLimit(amount=Decimal(str(rest[0])), unit=rest[1],
                               calendar=str(rest[2]) if len(rest) > 2 else None,
                               condition=tier[1] if tier else None, otherwise=bool(tier) and tier[1] is None,
-                              span=_span(meta))
+                              calendar_span=_span(rest[2]) if len(rest) > 2 else ast.NO_SPAN, span=_span(meta))
 
     def tier_when(self, meta, c):
         return ("tier", c[0])
@@ -589,7 +592,8 @@ class _ToAst(Transformer_NonRecursive):
     def count_rule(self, meta, c):
         return ast.CountRule(count=Decimal(str(c[0])), event=str(c[1]), window=Decimal(str(c[2])),
                              window_unit=str(c[3]), after=str(c[-1]), calendar=str(c[4]) if len(c) == 6 else None,
-                             event_span=_span(c[1]), after_span=_span(c[-1]), span=_span(meta))
+                             event_span=_span(c[1]), after_span=_span(c[-1]),
+                             calendar_span=_span(c[4]) if len(c) == 6 else ast.NO_SPAN, span=_span(meta))
 
     def volume_rule(self, meta, c):
         return ast.VolumeRule(count=Decimal(str(c[0])), event=str(c[1]), period=str(c[2]), event_span=_span(c[1]),
@@ -694,7 +698,8 @@ class _ToAst(Transformer_NonRecursive):
         return _strings(c)
 
     def name_list(self, meta, c):
-        return tuple(str(x) for x in c)
+        """The names, and where each stands."""
+        return tuple(str(x) for x in c), tuple(_span(x) for x in c)
 
 
 class BuildError(Exception):

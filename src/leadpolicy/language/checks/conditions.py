@@ -239,7 +239,7 @@ def grade(ctx: Context, grade: ast.Grade, index: int) -> None:
 def stages(ctx: Context, stages: ast.Stages, index: int) -> None:
     for entry in stages.entries:
         if entry.owner not in ctx.teams:
-            unknown_team(ctx, entry.owner, entry)
+            unknown_team(ctx, entry.owner, ast.place(entry.owner_span, entry))
     ladder(ctx, stages.entries, len(ctx.policy.items), "stage")
     if stages.entries and stages.entries[-1].condition is not None and not any(
             e.condition is None for e in stages.entries):
@@ -248,9 +248,9 @@ def stages(ctx: Context, stages: ast.Stages, index: int) -> None:
 
 
 def route(ctx: Context, route: ast.Route, index: int) -> None:
-    for stage in route.stages:
+    for stage, where in ast.places(route.stages, route.stage_spans, route):
         if stage not in ctx.stage_names:
-            ctx.report("unknown-stage", f'route for unknown stage "{stage}"', route,
+            ctx.report("unknown-stage", f'route for unknown stage "{stage}"', where,
                        hint=did_you_mean(stage, ctx.stage_names))
     ladder(ctx, route.entries, len(ctx.policy.items), "route")
     if route.entries and all(e.condition is not None for e in route.entries):

@@ -12,7 +12,7 @@ from leadpolicy.sla.calendars import DAY_INDEX, clock_minutes, holiday_problem
 from leadpolicy.sla.engine import UNIT_ALIASES
 
 
-def unknown_team(ctx: Context, team: str, node: ast.Node) -> None:
+def unknown_team(ctx: Context, team: str, node: ast.Node | ast.Span) -> None:
     ctx.report("unknown-team", f'team "{team}" does not own this policy', node,
                hint=did_you_mean(team, ctx.teams) or f"owning teams: {', '.join(sorted(ctx.teams))}")
 
@@ -54,7 +54,7 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
         ctx.report("incomplete-sla", f"sla {sla.name} has no owner team", sla, hint="add: owner sales")
     for owner in owners:
         if owner.team not in ctx.teams:
-            unknown_team(ctx, owner.team, owner)
+            unknown_team(ctx, owner.team, ast.place(owner.team_span, owner))
     kinds = {k for k, node in (("clock", ast.ClockSpan), ("count", ast.CountRule), ("volume", ast.VolumeRule))
              if sla.first(node)}
     if len(kinds) > 1:
@@ -85,7 +85,8 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
         if unit.startswith("business") and limit.calendar is None:
             ctx.report("incomplete-sla", f"{unit} need a calendar", limit, hint="add: on CALENDAR_NAME")
         if limit.calendar is not None and limit.calendar not in calendars:
-            ctx.report("unknown-calendar", f'unknown calendar "{limit.calendar}"', limit,
+            ctx.report("unknown-calendar", f'unknown calendar "{limit.calendar}"',
+                       ast.place(limit.calendar_span, limit),
                        hint=did_you_mean(limit.calendar, calendars))
     for target in sla.all(ast.Target):
         if not Decimal(0) <= target.percent <= Decimal(100):
@@ -100,7 +101,7 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
         elif unit.startswith("business") and rule.calendar is None:
             ctx.report("incomplete-sla", f"{unit} need a calendar", rule, hint="add: on CALENDAR_NAME")
         if rule.calendar is not None and rule.calendar not in calendars:
-            ctx.report("unknown-calendar", f'unknown calendar "{rule.calendar}"', rule,
+            ctx.report("unknown-calendar", f'unknown calendar "{rule.calendar}"', ast.place(rule.calendar_span, rule),
                        hint=did_you_mean(rule.calendar, calendars))
         if rule.count < 1 or rule.window <= 0:
             ctx.report("bad-value", "a count SLA needs at least 1 event in a window above zero", rule)
