@@ -256,6 +256,30 @@ def test_changelog_from_git_history(tmp_path):
     assert changelog(POLICIES.parent / "nowhere" / "x.policy") == []
 
 
+def test_the_changelog_says_comparisons_in_the_words_of_the_page(tmp_path):
+    """`at least`, as the page's tables say it, never the policy's `>=`; text in quotes is as written."""
+    from leadpolicy.publish.site import changelog
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    text = (POLICIES / "inbound-activity.policy").read_text()
+    path = tmp_path / "inbound-activity.policy"
+    path.write_text(text)
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-q", "-m", "First agreed version")
+    old = "when demo_request in last 30 days and fit >= 40"
+    assert old in text
+    path.write_text(text.replace(old, "when demo_request in last 30 days and fit >= 50")
+                    .replace('"A"  when priority >= 120', '"A"  when priority > 130 and fit != 0'))
+    git("commit", "-q", "-am", "Stricter")
+    summary = changelog(path)[0]["summary"]
+    assert "fit is at least 40 → " in summary and "fit is at least 50" in summary, summary
+    assert "priority is above 130 and fit is not 0" in summary, summary
+    assert not re.search(r"[<>=]", summary.replace("→", "")), summary
+
+
 XSS = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
 
 

@@ -63,12 +63,104 @@ def _variant(folder: Path) -> Path:
     return folder / "activity-variant.policy"
 
 
+TRIAL_POLICY = """\
+policy "trial-signup" version 1.0.0 {
+  title "Trial signups scored on product activity"
+  owner marketing "Mia Chen <mia@example.com>"
+  owner sales     "Tom Ruiz <tom@example.com>"
+  timezone "Europe/Berlin"
+
+  lead {
+    email      text required
+    employees  number
+    country    one of ("de", "fr", "us", "uk", "other")
+  }
+
+  events {
+    invited_teammate  "Invited a teammate"
+    api_call          "Called the API"
+    pricing_view      "Viewed pricing"
+    sales_call_booked "Booked a sales call"
+  }
+
+  score fit "Company fit" {
+    clamp 0 to 100
+    +50 when employees >= 50                "Team of 50 or more"
+    +20 when country in ("de", "us", "uk")  "Core market"
+  }
+
+  score activity "Product activity" {
+    clamp 0 to 100
+    +10 per invited_teammate in last 14 days up to 30  "Teammates invited, last 14 days"
+    +15 when pricing_view in last 10 days              "Looked at pricing"
+    +50 when sales_call_booked in last 21 days         "Booked a call"
+    -20 when days since last api_call >= 30            "Stopped using the API"
+  }
+
+  score combined "Fit plus activity" {
+    clamp 0 to 200
+    +1 per fit up to 100      "Fit"
+    +1 per activity up to 80  "Activity"
+  }
+
+  grade band from combined {
+    "Hot"   when combined >= 110
+    "Warm"  when combined >= 60
+    "Cold"  otherwise
+  }
+
+  stages {
+    sql      when sales_call_booked in last 21 days and fit >= 50  owner sales
+    pql      when fit >= 50 and count api_call in last 7 days >= 3  owner sales
+    nurture  otherwise                                             owner marketing
+  }
+
+  route for sql, pql {
+    "enterprise"  when employees >= 500
+    "emea-ae"     when country in ("de", "fr", "uk")
+    "smb"         otherwise
+  }
+}
+"""
+
+TRIAL_SAMPLES = """\
+policy: trial-signup.policy
+now: 2026-11-20T12:00:00+01:00
+leads:
+  - name: Pricing viewed exactly 10 days before now is out of its window
+    lead: {email: anna@firma.de, employees: 600, country: de}
+    events:
+      - {event: pricing_view, at: 2026-11-10T12:00:00+01:00}
+      - {event: api_call, at: 2026-10-10T12:00:00+02:00}
+      - {event: invited_teammate, at: 2026-11-19T12:00:00+01:00}
+    expect: {fit: 70, activity: 10, stage: nurture}
+  - name: A quiet British team was agreed for the EMEA queue
+    lead: {email: joe@shop.co.uk, employees: 50, country: uk}
+    expect: {stage: nurture, route: emea-ae, band: Hot, fired: {fit: [Core market]}}
+  - name: A big team that booked a call
+    lead: {email: ana@bigsoft.io, employees: 600, country: us}
+    events:
+      - {event: sales_call_booked, at: 2026-11-15T10:00:00+01:00}
+    expect: {fit: 70, activity: 50, combined: 120, band: Hot, stage: sql, route: enterprise}
+"""
+
+
+def _trial(folder: Path) -> Path:
+    """Trial signups: a combined score capped on one axis (`+1 per activity up to 80`), an event
+    count, an event exactly at its window's edge, and a case that differs from the agreement."""
+    folder.mkdir(parents=True)
+    (folder / "trial-signup.policy").write_text(TRIAL_POLICY)
+    (folder / "trial-signup.samples.yaml").write_text(TRIAL_SAMPLES)
+    return folder / "trial-signup.policy"
+
+
 def _reference_sources(tmp: Path) -> list[list[Path]]:
     """One list of policies per site: policies/, each design example that loads (ids repeat across the
-    two folders), and the variant."""
+    two folders), the variant and the trial signups."""
     examples = [p for p in sorted(EXAMPLES.glob("*.policy")) if not load_policy(p).has_errors]
     assert len(examples) >= 2, examples
-    return [sorted(POLICIES.glob("*.policy")), *[[p] for p in examples], [_variant(tmp / "variant")]]
+    return [sorted(POLICIES.glob("*.policy")), *[[p] for p in examples], [_variant(tmp / "variant")],
+            [_trial(tmp / "trial")]]
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +176,9 @@ def pages(tmp_path_factory) -> dict[str, Path]:
                                  str(out / "mkdocs.yml")], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         for page in written:
-            folder = "variant" if "variant" in str(sources[0]) else sources[0].parent.name
+            folder = sources[0].parent.name
             built[f"{folder}/{page.stem}"] = out / "site" / "policies" / f"{page.stem}.html"
-    assert len(built) >= 6, built
+    assert len(built) >= 7, built
     return built
 
 
@@ -156,13 +248,15 @@ def test_lead_cases_list_their_events_by_label_and_time(open_page):
     assert texts[0].startswith("Asked for a demo") and "2 days 2 hours before now" in texts[0], texts
     assert "Wed 2026-11-18 10:00" in texts[0], texts
     assert sum(t.startswith("Viewed the pricing page") for t in texts) == 3, texts
-    assert texts[3].endswith("Tue 2026-10-20 09:00, 31 days 4 hours before now"), texts
+    assert texts[3].endswith("Tue 2026-10-20 09:00, 31 days 4 hours before now, outside the 14-day window"), texts
     assert first.locator("ul li em[title='demo_request']").inner_text() == "Asked for a demo"
     later = _item(page, "Events after now are ignored").locator("ul li").all_inner_texts()
     assert later == ["Asked for a demo: Sat 2026-11-21 09:00, 21 hours after now, not counted",
                      "Attended a webinar: Fri 2026-11-20 11:00, 1 hour before now"], later
     edge = _item(page, "Events exactly 30, 14 and 90 days before now").locator("ul li").all_inner_texts()
-    assert [t.split(", ")[-1] for t in edge] == ["30 days before now", "14 days before now", "90 days before now"]
+    assert [t.split(", ", 1)[-1] for t in edge] == [  # an email click is also read by days since the last one
+        "30 days before now", "14 days before now, outside the 14-day window",
+        "90 days before now, outside the 90-day window"]
     assert _item(page, "Free-mail domains are caught").locator("ul li").count() == 0
     now = page.locator("article p", has_text="as of")
     assert "Fri 2026-11-20 12:00" in now.first.inner_text()
@@ -318,3 +412,134 @@ def test_an_event_name_from_a_samples_file_is_text_never_markup(tmp_path):
     assert events[0] == ("    - &lt;img src=x onerror=alert(1)&gt; \\*e\\* \\{: onclick=\"x\" \\} \ue000: "
                          "Fri 2026-11-20 10:00")
     assert events[1] == '    - <em title="e1">e1</em>: Fri 2026-11-20 10:00'
+
+
+# ---------------------------------------------------------------- what a new reader found
+
+
+def test_an_escalation_ladder_sits_under_its_own_sla_with_a_visible_caption(open_page):
+    page = open_page("policies/inbound-activity")
+    slas = page.locator("article li", has_text="Speed to lead, faster for tier A")
+    own, following = _box(slas.first), _box(page.locator("article li", has_text="Accept or reject every handoff").first)
+    picture = page.locator("svg.leadpolicy-escalation")
+    assert picture.count() == 1
+    box = _box(picture)
+    assert own["y"] + own["height"] <= box["y"] + 0.5 and box["y"] + box["height"] <= following["y"] + 0.5, (
+        own, box, following)
+    caption = page.locator("figure:has(svg.leadpolicy-escalation) figcaption")
+    assert caption.count() == 1 and caption.is_visible()
+    assert caption.inner_text().strip() == "Speed to lead, faster for tier A: escalation"
+    caption_box = _box(caption)
+    assert own["y"] + own["height"] <= caption_box["y"] + 0.5 and caption_box["y"] < following["y"]
+
+
+def test_a_case_that_differs_from_the_agreement_says_so_in_words(open_page):
+    page = open_page("trial/trial-signup")
+    verdict = _item(page, "A quiet British team").locator("p").first.inner_text()
+    assert "✗ differs from the agreement" in verdict, verdict
+    assert "route: agreed emea-ae, the policy gives no route" in verdict, verdict
+    assert "band: agreed Hot, the policy gives Warm" in verdict, verdict
+    assert "rules that fired in fit: agreed Core market, the policy fires Core market and Team of 50 or more" in (
+        verdict), verdict
+    for program_mark in ("null", "None", "[", "'"):
+        assert program_mark not in verdict, (program_mark, verdict)
+    assert "null" not in _readable_text(page)
+
+
+def _plot_points(page, css: str) -> list[tuple[float, float]]:
+    """A chart line's points in plot fractions (0..1 from the left and from the bottom)."""
+    return page.evaluate("""(css) => {
+        const plot = document.querySelector('svg.leadpolicy-chart rect.plot').getBBox();
+        const line = document.querySelector(css);
+        return Array.from(line.points).map(p => [(p.x - plot.x) / plot.width,
+                                                 (plot.y + plot.height - p.y) / plot.height]); }""", css)
+
+
+def test_a_capped_combined_score_draws_the_whole_boundary_of_its_region(open_page):
+    page = open_page("trial/trial-signup")
+    css = "svg.leadpolicy-chart .grade-threshold[data-score='combined'][data-value='110']"
+    box = _line_box(page, css)  # combined = fit + activity up to 80 reaches 110 from fit 30 at activity 80 on
+    for key, want in (("left", 0.3), ("bottom", 0.1), ("width", 0.7), ("height", 0.9)):
+        assert box[key] == pytest.approx(want, abs=0.01), (key, box)
+    points = _plot_points(page, css)
+    assert points[0] == pytest.approx((0.3, 1.0), abs=0.005), points  # up the plot's top at fit 30
+    assert points[1] == pytest.approx((0.3, 0.8), abs=0.005), points  # down to activity 80, then the diagonal
+    assert points[-1] == pytest.approx((1.0, 0.1), abs=0.005), points
+    for x, y in points[1:]:
+        assert x * 100 + min(y * 100, 80) == pytest.approx(110, abs=0.5), points
+    warm = _plot_points(page, "svg.leadpolicy-chart .grade-threshold[data-score='combined'][data-value='60']")
+    assert warm[0] == pytest.approx((0.0, 0.6), abs=0.005) and warm[-1] == pytest.approx((0.6, 0.0), abs=0.005)
+
+
+def test_every_chart_label_is_next_to_its_own_line(open_page, pages):
+    near = 16  # px between a label's box and the nearest point of its line
+    for name in pages:
+        page = open_page(name)
+        if not page.locator("svg.leadpolicy-chart").count():
+            continue
+        found = page.evaluate("""() => {
+            const svg = document.querySelector('svg.leadpolicy-chart'), frame = svg.getBoundingClientRect();
+            const labels = Array.from(svg.querySelectorAll('text.label'));
+            return Array.from(svg.querySelectorAll('polyline')).map(line => {
+                const text = line.querySelector('title').textContent;
+                const label = labels.find(l => l.textContent === text);
+                if (!label) return {text, missing: true};
+                const box = label.getBoundingClientRect(), m = line.getScreenCTM();
+                let best = Infinity;
+                const length = line.getTotalLength();
+                for (let i = 0; i <= 400; i++) {
+                    const q = line.getPointAtLength(length * i / 400);
+                    const x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
+                    const dx = Math.max(box.left - x, 0, x - box.right), dy = Math.max(box.top - y, 0, y - box.bottom);
+                    best = Math.min(best, Math.hypot(dx, dy));
+                }
+                const inside = box.left >= frame.left - 0.5 && box.right <= frame.right + 0.5
+                    && box.top >= frame.top - 0.5 && box.bottom <= frame.bottom + 0.5;
+                return {text, distance: best, inside};
+            }); }""")
+        assert found, name
+        for line in found:
+            assert not line.get("missing") and line["inside"] and line["distance"] <= near, (name, line)
+
+
+def test_the_policy_table_has_no_empty_header(open_page, pages):
+    for name in pages:
+        page = open_page(name)
+        empty = page.evaluate("""() => {
+            const cells = Array.from(document.querySelectorAll('article th')).filter(c => !c.textContent.trim());
+            const rows = Array.from(document.querySelectorAll('article tr')).filter(r => !r.textContent.trim());
+            return cells.length + rows.length; }""")
+        assert empty == 0, name
+    page = open_page("policies/inbound-activity")
+    first = page.locator("article table").first.locator("tr").first.locator("th, td").all_inner_texts()
+    assert first == ["Policy", "inbound-activity"], first
+
+
+@pytest.mark.parametrize("picture", ["leadpolicy-chart", "leadpolicy-stages", "leadpolicy-escalation"])
+def test_picture_text_is_readable_at_800_px(open_page, pages, picture):
+    smallest = []
+    for name in pages:
+        page = open_page(name, 800)
+        sizes = page.evaluate("""(css) => Array.from(document.querySelectorAll(`svg.${css} text`)).map(t =>
+            parseFloat(getComputedStyle(t).fontSize)
+            * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b))""", picture)
+        smallest += [(min(sizes), name)] if sizes else []
+    assert smallest, picture
+    assert min(smallest)[0] >= 11 - 0.05, sorted(smallest)[:3]
+
+
+def test_an_event_outside_every_window_that_reads_it_says_so(open_page):
+    page = open_page("trial/trial-signup")
+    events = _item(page, "Pricing viewed exactly 10 days").locator("ul li").all_inner_texts()
+    assert events == [
+        "Viewed pricing: Tue 2026-11-10 12:00, 10 days before now, outside the 10-day window",
+        "Called the API: Sat 2026-10-10 12:00, 41 days 1 hour before now",  # read by days since the last
+        "Invited a teammate: Thu 2026-11-19 12:00, 1 day before now"], events
+
+
+def test_an_event_count_and_the_changelog_read_as_words(open_page, tmp_path):
+    page = open_page("trial/trial-signup")
+    rows = page.locator("article table tr").all_inner_texts()
+    assert any("fit is at least 50 and Called the API at least 3 times in the last 7 days" in r
+               for r in rows), rows
+    assert not [r for r in rows if "the number of" in r], rows

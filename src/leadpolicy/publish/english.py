@@ -16,6 +16,9 @@ from leadpolicy.language.types import Type
 from leadpolicy.language.visitor import Visitor
 
 OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
+# How an event count compares with a number: `Called the API at least 3 times in the last 7 days`.
+HOW_OFTEN = {"=": "exactly", "!=": "other than", "<": "fewer than", "<=": "at most", ">": "more than",
+             ">=": "at least"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def operand(node: ast.Node) -> str:
     if isinstance(node, ast.DaysSince):
         return f"days since {name(node.field_name)}"
     if isinstance(node, ast.EventCount):
-        return f"the number of {event(node.event)} in the last {quantity(node.days, 'days')}"
+        return f"the count of {event(node.event)} in the last {quantity(node.days, 'days')}"
     if isinstance(node, ast.DaysSinceEvent):
         return f"days since the last {event(node.event)}"
     raise TypeError(node)
@@ -119,6 +122,11 @@ class _Plain(Visitor):
         return f"not {self.visit(node.operand, True)}"
 
     def visit_Compare(self, node: ast.Compare, nested: bool) -> str:
+        if isinstance(node.left, ast.EventCount) and isinstance(node.right, ast.Literal) and (
+                node.right.kind == "number"):
+            times = quantity(node.right.value, "times")  # type: ignore[arg-type]
+            return (f"{event(node.left.event)} {HOW_OFTEN[node.op]} {times} in the last "
+                    f"{quantity(node.left.days, 'days')}")
         return f"{operand(node.left)} {OPS[node.op]} {operand(node.right)}"
 
     def visit_Between(self, node: ast.Between, nested: bool) -> str:

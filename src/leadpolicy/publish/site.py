@@ -118,12 +118,21 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
     for i, (_, date, subject, policy) in enumerate(versions):
         older = versions[i + 1][3] if i + 1 < len(versions) else None
         if policy is not None and older is not None:
-            lines = [c.text for c in changes(older, policy) if c.kind != "version"]
+            lines = [_comparisons_in_words(c.text) for c in changes(older, policy) if c.kind != "version"]
             summary = "; ".join(lines[:3]) + (f" (+{len(lines) - 3} more)" if len(lines) > 3 else "") or subject
         else:
             summary = subject
         entries.append({"version": policy.version if policy else "?", "date": date, "summary": summary})
     return entries
+
+
+# A comparison between spaces in a change as the policy writes it, or a quoted text (kept as written).
+_COMPARISON = re.compile(r'"(?:[^"\\]|\\.)*"|(?<= )(>=|<=|!=|=|>|<)(?= )')
+
+
+def _comparisons_in_words(change: str) -> str:
+    """`fit >= 40 → fit >= 50` as the page says it: `fit is at least 40 → fit is at least 50`."""
+    return _COMPARISON.sub(lambda m: english.OPS[m.group(1)] if m.group(1) else m.group(0), change)
 
 
 def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
