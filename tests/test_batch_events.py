@@ -107,7 +107,8 @@ def test_the_cli_says_every_count_and_needs_events_for_a_policy_that_scores_acti
     policy = str(POLICIES / "inbound-activity.policy")
     assert main(["score", policy, "leads.csv", "--now", NOW.isoformat()]) == 2
     assert "--events" in capsys.readouterr().err
-    assert main(["score", policy, "leads.csv", "--events", "events.csv", "--now", NOW.isoformat()]) == 1
+    # --id-column names no column (the default id): bad usage, as a column mapping naming none is
+    assert main(["score", policy, "leads.csv", "--events", "events.csv", "--now", NOW.isoformat()]) == 2
     err = capsys.readouterr().err
     assert "no column 'id'" in err and "lead_id" in err and "--id-column" in err
     code = main(["score", policy, "leads.csv", "--events", "events.csv", "--id-column", "lead_id",

@@ -177,8 +177,8 @@ def test_the_text_report_shows_rows_events_and_examples_in_words(versions, tmp_p
     out = capsys.readouterr().out
     events_read = len(read_csv(events))
     assert f"events: read {events_read}, used {events_read}, rejected 0" in out
-    examples = [line for line in out.splitlines() if "@" in line and " → " in line]
-    assert examples and all("{'" not in line and "None" not in line for line in examples), out
+    examples = _examples(out)
+    assert examples and all(" → " in line and "{'" not in line and "None" not in line for line in examples), out
 
 
 @pytest.mark.parametrize("flags", [["--events", "events.csv"], ["--rejects", "r.csv"], ["--max-rejects", "0"]])
@@ -238,3 +238,200 @@ def test_a_sample_case_test_cannot_run_is_counted_as_rejected_not_decided(versio
     assert sum(c["status"] == "error" for c in tested) == 1
     impact = _json(capsys, "diff", str(old), str(new), "--format", "json")["impact"]
     assert impact["rejected"] == 1 and impact["leads"] == len(tested) - 1
+
+
+# ---------------------------------------------------------------- what a new user met (issue 24, second pass)
+
+
+def _examples(text: str, markdown: bool = False) -> list[str]:
+    """The example leads of a text or Markdown report: the lines of the list under its heading."""
+    lines = text.splitlines()
+    start = lines.index("#### Example leads" if markdown else "  example leads:") + 1
+    items = []
+    for line in lines[start:]:
+        if not line.strip():
+            continue
+        if not line.startswith(("- ", "    ")):
+            break
+        items.append(line.removeprefix("- ").strip())
+    return items
+
+
+def _crm_export(folder: Path, leads: Path) -> Path:
+    """The leads as a CRM exports them: headers 'Lead ID', 'Email', ... and an 'Owner' column."""
+    rows = read_csv(leads)
+    path = folder / "export.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Lead ID", "Email", "Employees", "Industry", "Lead Source", "Owner"])
+        writer.writerows([r["id"], r["email"], r["employees"], r["industry"], r["source"], "someone"] for r in rows)
+    return path
+
+
+def test_example_leads_are_shown_by_their_id_column_in_text_and_markdown(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data")
+    export = _crm_export(tmp_path / "data", leads)
+    argv = ["diff", str(old), str(new), "--leads", str(export), "--events", str(events), "--id-column", "Lead ID",
+            "--column", "email=Email", "--column", "source=Lead Source", "--now", AS_OF]
+    data = _json(capsys, *argv, "--format", "json")["impact"]
+    ids = [e["lead"]["Lead ID"] for e in data["examples"]]
+    assert ids and [e["id"] for e in data["examples"]] == ids
+    for markdown in (False, True):
+        out = _json_free(capsys, *argv, *(["--format", "markdown"] if markdown else []))
+        shown = _examples(out, markdown)
+        assert [line.split(":")[0] for line in shown] == ids, out
+        assert all("{" not in line for line in shown)
+
+
+def _json_free(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+SIZES = """policy "sizes" version {version} {{
+  title "Leads by size"
+  owner sales "S <s@example.com>"
+  owner marketing "M <m@example.com>"
+  timezone "UTC"
+  lead {{
+    size number
+  }}
+  score fit "Fit" {{
+    +1 per size up to 100 "Size"
+  }}
+  stages {{
+    big    when fit >= {threshold} owner sales
+    small  otherwise              owner marketing
+  }}
+}}
+"""
+
+
+def test_without_an_id_column_an_example_is_shown_by_its_email_else_its_row(tmp_path, capsys):
+    text = (POLICIES / "inbound-b2b.policy").read_text("utf-8")
+    rule = "mql           when fit >= 40 and engagement >= 30"
+    assert rule in text
+    (tmp_path / "old.policy").write_text(text, "utf-8")
+    (tmp_path / "new.policy").write_text(text.replace(rule, rule.replace("30", "31")), "utf-8")
+    (tmp_path / "leads.csv").write_text("Email,employees,industry,pricing_page_views\nb@big.io,250,retail,3\n"
+                                        "a@big.io,250,software,3\n", "utf-8")
+    argv = ["diff", str(tmp_path / "old.policy"), str(tmp_path / "new.policy"), "--now", AS_OF, "--leads",
+            str(tmp_path / "leads.csv"), "--column", "email=Email"]
+    assert [line.split(":")[0] for line in _examples(_json_free(capsys, *argv))] == ["a@big.io"]
+    # no id column and no email: the row number of the file
+    (tmp_path / "old.policy").write_text(SIZES.format(version="1.0.0", threshold=10), "utf-8")
+    (tmp_path / "new.policy").write_text(SIZES.format(version="1.1.0", threshold=20), "utf-8")
+    (tmp_path / "sizes.csv").write_text("size\n5\n15\n30\n15\n", "utf-8")
+    argv = ["diff", str(tmp_path / "old.policy"), str(tmp_path / "new.policy"), "--now", AS_OF, "--leads",
+            str(tmp_path / "sizes.csv")]
+    assert [line.split(":")[0] for line in _examples(_json_free(capsys, *argv))] == ["row 2", "row 4"]
+
+
+def test_the_markdown_example_list_is_its_own_section_not_table_rows(versions, tmp_path, capsys):
+    import html.parser
+
+    import markdown
+
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data")
+    out = _json_free(capsys, "diff", str(old), str(new), "--leads", str(leads), "--events", str(events),
+                     "--now", AS_OF, "--format", "markdown")
+    page = markdown.markdown(out, extensions=["tables"])
+
+    class Shape(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[str] = []
+            self.rows = 0
+            self.items: list[str] = []
+            self.headings: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.open.append(tag)
+            if tag == "tr" and "tbody" in self.open:
+                self.rows += 1
+            if tag == "li":
+                self.items.append("")
+
+        def handle_endtag(self, tag):
+            while self.open and self.open.pop() != tag:
+                pass
+
+        def handle_data(self, data):
+            if "li" in self.open and self.items:
+                self.items[-1] += data
+            if self.open and self.open[-1].startswith("h"):
+                self.headings.append(data)
+
+    shape = Shape()
+    shape.feed(page)
+    impact = _json(capsys, "diff", str(old), str(new), "--leads", str(leads), "--events", str(events),
+                   "--now", AS_OF, "--format", "json")["impact"]
+    assert shape.rows == len(impact["transitions"])
+    assert "Example leads" in shape.headings
+    ids = [e["id"] for e in impact["examples"]]
+    assert ids and all(any(item.startswith(f"{i}:") for item in shape.items) for i in ids)
+
+
+def test_diff_leads_does_not_warn_of_an_output_it_does_not_write(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data", leads=20)
+    export = _crm_export(tmp_path / "data", leads)
+    assert main(["diff", str(old), str(new), "--leads", str(export), "--events", str(events), "--id-column",
+                 "Lead ID", "--column", "email=Email", "--now", AS_OF]) == 0
+    err = capsys.readouterr().err
+    assert "Owner" not in err and "replaced in the output" not in err
+    # a field the file has under another header: the warning says how to map it
+    assert "field source is not a column" in err and "--column source=HEADER" in err
+
+
+def test_id_column_without_leads_is_bad_usage(versions, capsys):
+    old, new = versions
+    assert main(["diff", str(old), str(new), "--id-column", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "--id-column" in err and "--leads" in err
+
+
+def test_a_wrong_id_column_is_bad_usage_naming_the_columns(versions, tmp_path, capsys):
+    old, new = versions
+    (tmp_path / "data").mkdir()
+    leads, events = _data(tmp_path / "data", leads=5)
+    export = _crm_export(tmp_path / "data", leads)
+    code = main(["diff", str(old), str(new), "--leads", str(export), "--events", str(events), "--id-column",
+                 "LeadId", "--column", "email=Email", "--now", AS_OF])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "'LeadId'" in err and 'did you mean "Lead ID"' in err and "'Lead Source'" in err
+
+
+def test_an_event_label_change_is_a_change_in_domain_words(versions, capsys):
+    old, new = versions
+    text = new.read_text("utf-8")
+    assert '"Asked for a demo"' in text
+    new.write_text(text.replace('"Asked for a demo"', '"Requested a demo"'), "utf-8")
+    data = _json(capsys, "diff", str(old), str(new), "--format", "json")
+    labels = [c for c in data["changes"] if c["kind"] == "event"]
+    assert [(c["name"], c["change"], c["old"], c["new"]) for c in labels] == [
+        ("demo_request", "changed", '"Asked for a demo"', '"Requested a demo"')]
+    assert main(["diff", str(old), str(new)]) == 0
+    assert labels[0]["text"] in capsys.readouterr().out
+
+
+def test_leads_whose_scores_change_but_nothing_else_are_counted(versions, capsys):
+    old, new = versions
+    text = new.read_text("utf-8")
+    rule = '+5  per email_click in last 30 days up to 20        "Email clicks, last 30 days"'
+    assert rule in text and NEW_RULE in text
+    new.write_text(text.replace(NEW_RULE, OLD_RULE).replace(rule, rule.replace("+5 ", "+4 ")), "utf-8")
+    before, after = _tested(capsys, old), _tested(capsys, new)
+    only = sum(b["actual"] != a["actual"] and all(b["actual"][k] == a["actual"][k] for k in ("stage", "route", "tier"))
+               for b, a in zip(before, after))
+    assert only > 0, "the changed rule must change some scores alone, or this test proves nothing"
+    impact = _json(capsys, "diff", str(old), str(new), "--format", "json")["impact"]
+    assert impact["scores_only"] == only
+    assert main(["diff", str(old), str(new)]) == 0
+    assert f"scores change only: {only}" in capsys.readouterr().out

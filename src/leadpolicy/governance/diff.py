@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +92,7 @@ def changes(old: ast.Policy, new: ast.Policy) -> list[Change]:
     if old.timezone != new.timezone:
         out.append(_changed("timezone", "", old.timezone, new.timezone, f"timezone: {old.timezone} → {new.timezone}"))
     out += _fields(old, new)
+    out += _events(old, new)
     out += _scores(old, new)
     out += _ladders("grade", old.grades, new.grades, lambda g: g.name)
     out += _stages(old, new)
@@ -132,6 +132,17 @@ def _fields(old: ast.Policy, new: ast.Policy) -> list[Change]:
                                 f"lead field {name}: {'now required' if g.required else 'no longer required'}"))
         if g.default != f.default:
             out.append(_changed("lead field", name, _default(f), _default(g), f"lead field {name}: default changed"))
+    return out
+
+
+def _events(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    """Events declared, removed, or labelled anew: a label is what the published page says for the event."""
+    out: list[Change] = []
+    for name, e, f in _pairs("event", old.events or (), new.events or (), lambda e: e.name, out,
+                             lambda e: f'"{e.label}"' if e.label else ""):
+        if e.label != f.label:
+            before, after = (f'"{x.label}"' if x.label else "no label" for x in (e, f))
+            out.append(_changed("event", name, before, after, f"event {name}: label {before} → {after}"))
     return out
 
 
@@ -250,6 +261,7 @@ class WholeLead:
     record: dict
     events: list
     now: dt.datetime
+    name: str = ""  # the sample case's name
 
 
 def impact(old_policy, new_policy, leads: list[WholeLead], examples: int = 5) -> dict[str, Any]:
@@ -264,8 +276,12 @@ def impact(old_policy, new_policy, leads: list[WholeLead], examples: int = 5) ->
         except ValueError:
             rejected += 1
             continue
-        pairs.append((lead.record, before.as_dict(explain=False), after.as_dict(explain=False)))
+        pairs.append((lead, before.as_dict(explain=False), after.as_dict(explain=False)))
     out = tally(pairs, examples)
+    for example in out["examples"]:
+        lead = example["lead"]
+        example["lead"] = lead.record
+        example["id"] = _email(lead.record) or str(lead.record.get("id") or "") or lead.name
     out["rejected"] = rejected
     return out
 
@@ -276,7 +292,7 @@ def tally(pairs, examples: int = 5) -> dict[str, Any]:
     moved: Counter[str] = Counter()
     matrix: Counter = Counter()
     samples: list[dict[str, Any]] = []
-    evaluated = 0
+    evaluated = scores_only = 0
     for lead, before, after in pairs:
         evaluated += 1
         matrix[(before["stage"], after["stage"])] += 1
@@ -285,14 +301,19 @@ def tally(pairs, examples: int = 5) -> dict[str, Any]:
         if any(old_grades.get(k) != v for k, v in new_grades.items() if k in old_grades):
             diffs.append("grade")
         moved.update(diffs)
+        old_scores = before["scores"]
+        if not diffs and any(old_scores.get(k) != v for k, v in after["scores"].items() if k in old_scores):
+            scores_only += 1
         if diffs and len(samples) < examples:
             samples.append({"lead": lead, "before": before, "after": after})
-    return {"leads": evaluated, "changed": dict(moved),
+    return {"leads": evaluated, "changed": dict(moved), "scores_only": scores_only,
             "transitions": [{"from": a, "to": b, "leads": n} for (a, b), n in sorted(matrix.items()) if a != b],
             "examples": samples}
 
 
 def render_text(d: PolicyDiff, markdown: bool = False) -> str:
+    from leadpolicy.publish.site import md  # an example's id comes from lead data: literal text, never markup
+
     lines = []
     title = f"{d.new.id}: {d.old.version} → {d.new.version}"
     lines.append(f"### {title}" if markdown else title)
@@ -315,17 +336,28 @@ def render_text(d: PolicyDiff, markdown: bool = False) -> str:
                          f"rejected {events['rejected']}")
         for what in ("stage", "route", "grade"):
             lines.append(f"{'- ' if markdown else '  '}{what} changes: {i['changed'].get(what, 0)}")
+        lines.append(f"{'- ' if markdown else '  '}scores change only: {i.get('scores_only', 0)}")
         if i["transitions"]:
             if markdown:
                 lines += ["", "| from | to | leads |", "| --- | --- | --- |"]
                 lines += [f"| {t['from']} | {t['to']} | {t['leads']} |" for t in i["transitions"]]
             else:
                 lines += [f"  {t['from']} → {t['to']}: {t['leads']}" for t in i["transitions"]]
+        if i["examples"]:
+            lines += ["", "#### Example leads", ""] if markdown else ["  example leads:"]
         for ex in i["examples"]:
-            b, a = ex["before"], ex["after"]
-            who = ex["lead"].get("email") or ex["lead"].get("id") or json.dumps(ex["lead"], default=str)[:40]
-            lines.append(f"{'- ' if markdown else '  '}{who}: {_decision_text(b)} → {_decision_text(a)}")
+            who = md(str(ex.get("id") or "")) if markdown else str(ex.get("id") or "")
+            line = f"{who}: {_decision_text(ex['before'])} → {_decision_text(ex['after'])}"
+            lines.append(f"- {line}" if markdown else f"    {line}")
     return "\n".join(lines) + "\n"
+
+
+def _email(record: dict) -> str:
+    """The lead's email (a field or column whose name says email), as its example is known by."""
+    for key, value in record.items():
+        if "email" in str(key).casefold() and value not in (None, ""):
+            return str(value)
+    return ""
 
 
 def _decision_text(d: dict[str, Any]) -> str:
@@ -348,6 +380,7 @@ class LeadsFile:
     events: Any = None
     engine: str = "duckdb"
     columns: dict[str, str] | None = None
+    id_column: str = "id"  # the column an example lead is shown by, when the file has it
 
 
 @dataclass
@@ -381,7 +414,9 @@ def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folde
     out = tally(((row, old.decisions[row], new.decisions[row]) for row in both), examples)
     position = {row: i for i, row in enumerate(new.rows)}
     for example in out["examples"]:
-        example["lead"] = _input_row(new.output, position[example["lead"]], new_policy.ir)
+        row = example["lead"]
+        example["lead"] = _input_row(new.output, position[row], new_policy.ir)
+        example["id"] = _shown_as(example["lead"], row, data)
     read = new.result.read
     out["rejected"] = read - len(both)
     out["rows"] = {"read": read, "decided": len(both), "rejected": read - len(both)}
@@ -454,6 +489,19 @@ def _input_row(output: Path, index: int, policy_ir) -> dict[str, Any]:
         con.close()
     computed = set(output_names(policy_ir))
     return {name: value for name, value in zip(names, row) if name not in computed}
+
+
+def _shown_as(lead: dict[str, Any], row: int, data: LeadsFile) -> str:
+    """How an example lead is known: its id column's value, else its email, else its row of the file."""
+    from leadpolicy.semantics.runtime import fold
+
+    for wanted in (data.id_column, (data.columns or {}).get("email")):
+        if wanted is None:
+            continue
+        named = [k for k in lead if k == wanted] or [k for k in lead if fold(k) == fold(wanted)]
+        if named and lead[named[0]] not in (None, ""):
+            return str(lead[named[0]])
+    return _email(lead) or f"row {row}"
 
 
 def _merged(old: list[dict], new: list[dict], versions: tuple[str, str]) -> list[dict]:

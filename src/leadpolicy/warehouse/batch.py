@@ -422,6 +422,9 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         if events is not None:
             try:
                 index = lead_id_column(staged.columns, events.id_column, source)
+            except staging.DataFileError as exc:  # --id-column names no column: bad usage, as a mapping would
+                raise ColumnMapError(str(exc)) from None
+            try:
                 lead = lead_id(index, staged.column_types.get(index))
                 result.events = stage_events(stage_db.con, policy.ir, events.path, events_fmt, source.name, lead,
                                              now)

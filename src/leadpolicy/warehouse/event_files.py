@@ -90,9 +90,10 @@ def find_column(columns: list[str], name: str, source: Path, role: str, flag: st
     if found:
         names = " and ".join(repr(columns[i]) for i in found)
         raise DataFileError(f"{source}: columns {names} both match {name!r} ({flag})")
-    hint = did_you_mean(name, columns) or "the columns are " + ", ".join(columns[:12]) + (
-        ", ..." if len(columns) > 12 else "")
-    raise DataFileError(f"{source}: no column {name!r} {role} ({hint}); name it with {flag}")
+    hint = did_you_mean(name, columns)
+    listed = "the columns are " + ", ".join(map(repr, columns[:12])) + (", ..." if len(columns) > 12 else "")
+    raise DataFileError(f"{source}: no column {name!r} {role} ({hint + '; ' if hint else ''}{listed}); "
+                        f"name it with {flag}")
 
 
 PROBLEMS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -52,8 +53,9 @@ def register(sub) -> None:
     leads.add_argument("--events", metavar="FILE",
                        help="what the leads did, for a policy that reads events: a .csv, .jsonl or .parquet file "
                             "with columns lead, event and at")
-    leads.add_argument("--id-column", default="id", metavar="COLUMN",
-                       help="the leads file's column that the events' lead refers to (default: id)")
+    leads.add_argument("--id-column", metavar="COLUMN",
+                       help="the leads file's column that the events' lead refers to, and that example leads are "
+                            "shown by (default: id; without it, an example is shown by its email, else its row)")
     leads.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the events' extension")
     leads.add_argument("--events-rejects", metavar="FILE",
                        help="the events' rejected rows (default: EVENTS_NAME.rejects.csv beside the events, not "
@@ -71,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.semantics.lowering import lower
 
     given = [flag for flag, value in (("--events", args.events), ("--rejects", args.rejects),
-                                      ("--events-rejects", args.events_rejects), ("--max-rejects", args.max_rejects))
+                                      ("--events-rejects", args.events_rejects), ("--max-rejects", args.max_rejects),
+                                      ("--id-column", args.id_column))
              if value is not None]
     if given and not args.leads:
         print(f"leadpolicy diff: {', '.join(given)} go{'es' if len(given) == 1 else ''} with --leads FILE, the leads "
@@ -133,7 +136,7 @@ def _samples_impact(args: argparse.Namespace, tree, old_policy, new_policy):
         except ValueError:  # a `now` `leadpolicy test` reports as an error
             rejected += 1
             continue
-        leads.append(WholeLead(case["lead"], case.get("events") or [], now))
+        leads.append(WholeLead(case["lead"], case.get("events") or [], now, case["name"]))
     if not leads and not rejected:
         return None
     out = impact(old_policy, new_policy, leads)
@@ -181,14 +184,16 @@ def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejec
                 print(f"leadpolicy diff: {policy.id} {policy.version} has no SQL form ({exc}); decide the leads "
                       "with --engine python", file=sys.stderr)
                 return EXIT_PROBLEMS
-    events = None if args.events is None else EventInput(Path(args.events), args.id_column, args.events_format)
-    data = LeadsFile(Path(args.leads), args.leads_format, events, args.engine, args.columns)
+    id_column = args.id_column or "id"
+    events = None if args.events is None else EventInput(Path(args.events), id_column, args.events_format)
+    data = LeadsFile(Path(args.leads), args.leads_format, events, args.engine, args.columns, id_column)
     said: set[str] = set()
 
     def warn(text: str) -> None:  # each version's run warns of the same columns: once is enough
-        if text not in said:
-            said.add(text)
-            print(f"leadpolicy diff: warning: {text}", file=sys.stderr)
+        said_so = _diff_warning(text)
+        if said_so and said_so not in said:
+            said.add(said_so)
+            print(f"leadpolicy diff: warning: {said_so}", file=sys.stderr)
 
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-diff-") as tmp:
@@ -213,6 +218,21 @@ def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejec
         say_rejects_loudly("diff", f"event rows of {args.events}", found.impact["events"]["read"], found.event_rejects)
     result.impact = found.impact
     return None
+
+
+# score's column warnings as they read for diff, which writes no output: a column replaced in score's output
+# is nothing to warn of here, and a field read from no column may be under another header (--column)
+REPLACED_IN_OUTPUT = re.compile(r"column .* is replaced in the output by the computed \w+$")
+NOT_A_COLUMN = re.compile(r"field (\w+) is not a column of the file, so every lead is read without it$")
+
+
+def _diff_warning(text: str) -> str | None:
+    if REPLACED_IN_OUTPUT.search(text):
+        return None
+    missing = NOT_A_COLUMN.search(text)
+    if missing:
+        return f"{text} (if the file has it under another header, map it with --column {missing[1]}=HEADER)"
+    return text
 
 
 def _say_rejects(rows: list[dict], path: Path | None, source: str, flag: str, what: str) -> None:
