@@ -265,6 +265,33 @@ OTHER_ROWS: list[Row] = [
     _row("[tool.leadpolicy.columns] that is not a table", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
          2, "[tool.leadpolicy] columns", {"leads.csv": "email\na@b.com\n",
                                           "pyproject.toml": '[tool.leadpolicy]\ncolumns = "Job Title"\n'}),
+    # explain and diff as a new user met them (issue 24, second pass)
+    _row("explain: an event inside a case's lead", ["explain", "{policies}/inbound-activity.policy", "--lead",
+                                                   '{"lead": {"email": "a@b.io", "events": []}}'], 2,
+         "'events' is not a field of this policy"),
+    _row("explain: a misspelled field inside a case's lead", ["explain", "{policies}/inbound-activity.policy", "--lead",
+                                                             '{"lead": {"email": "a@b.io", "emplyees": 600}}'], 2,
+         'did you mean "employees"'),
+    _row("explain: an empty --lead", ["explain", "{policies}/inbound-b2b.policy", "--lead", ""], 2,
+         "--lead: the value is empty"),
+    _row("explain: an empty --events", ["explain", "{policies}/inbound-activity.policy", "--lead", '{"email": "a@b"}',
+                                        "--events", ""], 2, "--events: the value is empty"),
+    _row("explain: --events null", ["explain", "{policies}/inbound-activity.policy", "--lead", '{"email": "a@b"}',
+                                    "--events", "null"], 2, "events are a list of {event, at} items, not null"),
+    _row("explain: --events one object", ["explain", "{policies}/inbound-activity.policy", "--lead", '{"email": "a"}',
+                                          "--events", '{"event": "demo_request", "at": "2026-11-18"}'], 2,
+         "give the list itself"),
+    _row("explain: a policy file as the lead", "explain {policies}/inbound-b2b.policy --lead "
+         "{policies}/inbound-b2b.policy", 2, "is a policy file; give a lead"),
+    _row("explain: a samples file as the lead", "explain {policies}/inbound-activity.policy --lead "
+         "{policies}/inbound-activity.samples.yaml", 2, "this is a samples file"),
+    _row("diff: --id-column without --leads", "diff {policies}/inbound-b2b.policy {policies}/inbound-b2b.policy "
+         "--id-column x", 2, "--id-column goes with --leads"),
+    _row("diff: --id-column naming no column", "diff {policies}/inbound-activity.policy "
+         "{policies}/inbound-activity.policy --leads l.csv --events e.csv --id-column LeadId "
+         "--now 2026-11-20T12:00:00Z",
+         2, 'no column \'LeadId\' holds the lead id that events name (did you mean "Lead ID"?',
+         {"l.csv": "Lead ID,email\nL1,a@b.com\n", "e.csv": "lead,event,at\nL1,email_click,2026-11-10T00:00:00Z\n"}),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
