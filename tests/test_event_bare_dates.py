@@ -68,3 +68,22 @@ def _scored(tmp_path: Path, capsys) -> dict:
 def test_a_bare_date_decides_alike_in_explain_a_samples_case_and_score(tmp_path, capsys):
     explained = _explained(capsys, json.dumps([{"event": "demo_request", "at": DATE}]))
     assert explained == _tested(tmp_path, capsys) == _scored(tmp_path, capsys) == {"engagement": 40, "stage": "sql"}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+@pytest.mark.parametrize("typed", ["text", "date"])
+def test_score_reads_a_bare_date_of_a_parquet_events_file_alike_on_both_engines(tmp_path, capsys, engine, typed):
+    import duckdb
+
+    leads, events, out = tmp_path / "leads.csv", tmp_path / "events.parquet", tmp_path / "out.csv"
+    leads.write_text(f"id,email,employees\nL1,{LEAD['email']},{LEAD['employees']}\n", "utf-8")
+    at = f"DATE '{DATE}'" if typed == "date" else f"'{DATE}'"
+    duckdb.sql(f"COPY (SELECT 'L1' AS lead, 'demo_request' AS event, {at} AS at) TO '{events}' (FORMAT parquet)")
+    code = main(["score", POLICY, str(leads), "--events", str(events), "--now", NOW, "-o", str(out), "--quiet",
+                 "--engine", engine])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    with out.open(encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    explained = _explained(capsys, json.dumps([{"event": "demo_request", "at": DATE}]))
+    assert {"engagement": int(float(row["engagement"])), "stage": row["stage"]} == explained

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+from sqlglot import exp
+
 from leadpolicy.warehouse.event_files import EVENTS_TABLE
 from leadpolicy.warehouse.sqlgen import EPOCH
 
@@ -24,6 +26,10 @@ class EventStream:
 
     def __init__(self, con) -> None:
         self.cursor = con.cursor()  # beside the connection reading the leads
+        # A cursor is a new session, with DuckDB's default time zone: it is given the run's, in which a time
+        # without an offset in the events (a bare date, or a naive time of a Parquet file) is read.
+        (zone,) = con.execute("SELECT current_setting('TimeZone')").fetchone()
+        self.cursor.execute("SET TimeZone = " + exp.Literal.string(zone).sql("duckdb"))
         self.cursor.execute(f'SELECT "lead", "event", epoch_us("at") FROM {EVENTS_TABLE} ORDER BY "lead"')
         self.rows: list[tuple] = []
         self.next = 0
