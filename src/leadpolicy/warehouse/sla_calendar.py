@@ -38,7 +38,7 @@ MINUTE_US = 60_000_000
 SECOND_US = 1_000_000
 FAR_US = 1 << 62  # the open ends of the first and last offset periods
 EPOCH_DATE = dt.date(1970, 1, 1)
-# Open hours of one local day are at most a day plus a clock change: never more cuts than this.
+# Open hours of one local day are at most a day plus a clock change: never more cuts than 100 (two digits).
 MAX_CUTS = 99
 
 Plan = Iterable[tuple[BusinessCalendar, dt.date, dt.date, bool]]
@@ -152,20 +152,26 @@ BEFORE = ("PARTITION BY i.calendar ORDER BY i.lo NULLS FIRST, i.hi NULLS FIRST R
 
 
 def _made() -> list[tuple[str, str]]:
-    """The CTEs that make the tables from the inputs (our own names and numbers only)."""
+    """The CTEs that make the tables from the inputs (our own names and numbers only). Each reads the one
+    before it, and the day series is read twice: Spark writes a CTE's whole query into every place that
+    reads it (as it checks a query), and the clocks read the segments a dozen times, so the chain must stay
+    short wherever it is copied."""
     day, hour = DAY_US, BUCKET_US
     midnight, last_us = f"x.day_no * {day}", f"(x.day_no + 1) * {day} - 1"
     switch = f"{floor_div(f'b.from_us - {midnight} + {SECOND_US - 1}', SECOND_US)} * {SECOND_US}"
     lo_day = floor_div("b.lo", day)
-    bucket_cut = f"b.lo + ({floor_div('b.before_us', hour)} + 1 + n.n) * {hour} - b.before_us"
+    day_cut = f"({lo_day} + 1 + s.n) * {day}"
+    bucket_cut = f"b.lo + ({floor_div('b.before_us', hour)} + 1 + s.n) * {hour} - b.before_us"
     return [
-        ("lp_cal_dates", "SELECT r.calendar, r.first_day + n.n AS day_no FROM lp_cal_ranges AS r JOIN lp_cal_numbers "
-                         "AS n ON n.n <= r.days"),
+        ("lp_cal_dates",
+         "SELECT r.calendar, r.first_day + n.n AS day_no, r.table_start + n.n * "
+         f"{day} AS mark_us, n.n <= r.days AS is_day, n.n <= r.utc_days AS is_mark FROM lp_cal_ranges AS r JOIN "
+         "lp_cal_numbers AS n ON n.n <= GREATEST(r.days, r.utc_days)"),
         ("lp_cal_open_dates",
          "SELECT x.calendar, x.day_no, ROW_NUMBER() OVER (PARTITION BY x.calendar ORDER BY x.day_no NULLS FIRST) "
          "- 1 AS open_day FROM lp_cal_dates AS x JOIN (SELECT DISTINCT calendar, weekday FROM lp_cal_hours) AS w "
          f"ON w.calendar = x.calendar AND w.weekday = {_weekday('x.day_no')} LEFT JOIN lp_cal_closed AS c ON "
-         "c.calendar = x.calendar AND c.day_no = x.day_no WHERE c.day_no IS NULL"),
+         "c.calendar = x.calendar AND c.day_no = x.day_no WHERE x.is_day AND c.day_no IS NULL"),
         ("lp_open_days",
          f"SELECT x.calendar, x.open_day, {midnight} AS midnight_us, a.offset_us AS offset_a, b.offset_us AS "
          f"offset_b, CASE WHEN a.offset_us = b.offset_us THEN {day} ELSE {switch} END AS switch_us FROM "
@@ -180,30 +186,29 @@ def _made() -> list[tuple[str, str]]:
          "r.table_end) AS hi, u.offset_us FROM lp_cal_instants AS i JOIN lp_cal_utc AS u ON u.calendar = "
          "i.calendar AND u.from_us < i.hi AND i.lo < u.to_us JOIN lp_cal_ranges AS r ON r.calendar = i.calendar "
          "WHERE GREATEST(i.lo, u.from_us, r.table_start) < LEAST(i.hi, u.to_us, r.table_end)"),
-        ("lp_cal_items",
-         "SELECT calendar, lo, hi, open_day, offset_us FROM lp_cal_pieces UNION ALL SELECT r.calendar, "
-         f"r.table_start + n.n * {day} AS lo, r.table_start + n.n * {day} AS hi, CAST(NULL AS BIGINT) AS open_day, "
-         "CAST(NULL AS BIGINT) AS offset_us FROM lp_cal_ranges AS r JOIN lp_cal_numbers AS n ON n.n <= r.utc_days"),
+        ("lp_cal_items",  # the open pieces, and a mark of no length at each UTC midnight of the range
+         "SELECT calendar, lo, hi, open_day, offset_us FROM lp_cal_pieces UNION ALL SELECT calendar, mark_us AS "
+         "lo, mark_us AS hi, CAST(NULL AS BIGINT) AS open_day, CAST(NULL AS BIGINT) AS offset_us FROM "
+         "lp_cal_dates WHERE is_mark"),
         ("lp_cal_before",
          f"SELECT i.*, r.buckets, COALESCE(SUM(i.hi - i.lo) OVER ({BEFORE}), 0) AS before_us, MAX(i.hi) OVER "
          f"({BEFORE}) AS prev_hi FROM lp_cal_items AS i JOIN lp_cal_ranges AS r ON r.calendar = i.calendar"),
-        ("lp_cal_cuts",
-         "SELECT calendar, lo, lo AS at_us FROM lp_cal_before WHERE open_day IS NOT NULL UNION SELECT b.calendar, "
-         f"b.lo, ({lo_day} + 1 + n.n) * {day} AS at_us FROM lp_cal_before AS b JOIN lp_cal_numbers AS n ON "
-         f"n.n < {MAX_CUTS} AND ({lo_day} + 1 + n.n) * {day} < b.hi WHERE b.open_day IS NOT NULL UNION SELECT "
-         f"b.calendar, b.lo, {bucket_cut} AS at_us FROM lp_cal_before AS b JOIN lp_cal_numbers AS n ON n.n < "
-         f"{MAX_CUTS} AND {bucket_cut} < b.hi WHERE b.open_day IS NOT NULL AND b.buckets"),
-        ("lp_cal_open",
-         "SELECT c.calendar, c.at_us AS start_us, COALESCE(LEAD(c.at_us) OVER (PARTITION BY c.calendar, c.lo ORDER "
-         "BY c.at_us NULLS FIRST), b.hi) AS end_us, b.before_us + c.at_us - b.lo AS before_us, b.buckets, b.open_day, "
-         "b.offset_us FROM lp_cal_cuts AS c JOIN lp_cal_before AS b ON b.calendar = c.calendar AND b.lo = c.lo AND "
-         "b.open_day IS NOT NULL"),
+        ("lp_cal_cuts",  # where segments start: an open piece's start (0), UTC midnights (1) and whole hours of
+         # open time (2) in it; the gap before an item (3)
+         "SELECT DISTINCT b.calendar, b.lo, b.hi, b.before_us, b.buckets, b.open_day, b.offset_us, k.kind = 3 AS "
+         f"gap, CASE k.kind WHEN 0 THEN b.lo WHEN 1 THEN {day_cut} WHEN 2 THEN {bucket_cut} ELSE b.prev_hi END "
+         "AS at_us FROM lp_cal_before AS b CROSS JOIN lp_cal_kinds AS k CROSS JOIN (SELECT d0.d + 10 * d1.d AS n "
+         "FROM lp_cal_digits AS d0 CROSS JOIN lp_cal_digits AS d1) AS s WHERE (k.kind = 0 AND s.n = 0 AND "
+         f"b.open_day IS NOT NULL) OR (k.kind = 1 AND b.open_day IS NOT NULL AND {day_cut} < b.hi) OR (k.kind = 2 "
+         f"AND b.open_day IS NOT NULL AND b.buckets AND {bucket_cut} < b.hi) OR (k.kind = 3 AND s.n = 0 AND "
+         "b.prev_hi < b.lo)"),
         ("lp_segments",
-         f"SELECT calendar, {floor_div('start_us', day)} AS day, start_us, end_us, TRUE AS open, before_us, CASE "
-         f"WHEN buckets THEN {floor_div('before_us', hour)} END AS bucket, open_day, offset_us FROM lp_cal_open "
-         f"UNION ALL SELECT calendar, {floor_div('prev_hi', day)} AS day, prev_hi AS start_us, lo AS end_us, FALSE "
-         "AS open, before_us, CAST(NULL AS BIGINT) AS bucket, CAST(NULL AS BIGINT) AS open_day, CAST(NULL AS "
-         "BIGINT) AS offset_us FROM lp_cal_before WHERE prev_hi < lo"),
+         f"SELECT r.calendar, {floor_div('r.at_us', day)} AS day, r.at_us AS start_us, CASE WHEN r.gap THEN r.lo "
+         "ELSE COALESCE(LEAD(r.at_us) OVER (PARTITION BY r.calendar, r.lo, r.gap ORDER BY r.at_us NULLS FIRST), "
+         "r.hi) END AS end_us, NOT r.gap AS open, CASE WHEN r.gap THEN r.before_us ELSE r.before_us + r.at_us - "
+         f"r.lo END AS before_us, CASE WHEN NOT r.gap AND r.buckets THEN "
+         f"{floor_div('r.before_us + r.at_us - r.lo', hour)} END AS bucket, CASE WHEN NOT r.gap THEN r.open_day END "
+         "AS open_day, CASE WHEN NOT r.gap THEN r.offset_us END AS offset_us FROM lp_cal_cuts AS r"),
     ]
 
 
@@ -212,9 +217,11 @@ def calendar_ctes(plan: Plan) -> list[tuple[str, exp.Expr]]:
     `calendar_tables.SEGMENT_COLUMNS` and `OPEN_DAY_COLUMNS`) for the calendars of `sla_run.calendar_plan`."""
     rows, longest = _inputs(plan)
     if not rows["ranges"]:  # an SLA in elapsed time, untiered: the tables are never read
-        return [("lp_segments", _values([], SEGMENT_COLUMNS)), ("lp_open_days", _values([], OPEN_DAY_COLUMNS))]
+        return [(name, _values([], columns).where(exp.false()))  # type: ignore[attr-defined]
+                for name, columns in (("lp_segments", SEGMENT_COLUMNS), ("lp_open_days", OPEN_DAY_COLUMNS))]
     ctes: list[tuple[str, exp.Expr]] = [
         ("lp_cal_digits", _values([(d,) for d in range(10)], ("d",))),
+        ("lp_cal_kinds", _values([(k,) for k in range(4)], ("kind",))),
         ("lp_cal_numbers", sqlglot.parse_one(_numbers(longest), read="duckdb")),
         *((f"lp_cal_{table}", _values(rows[table], COLUMNS[table])) for table in COLUMNS),
     ]

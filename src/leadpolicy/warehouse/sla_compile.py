@@ -80,6 +80,19 @@ def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
                  exp.LTE(this=exp.column("at_us"), expression=exp.Literal.number(to_us(now)))))
 
 
+def _computed_once(ctes: list[tuple[str, exp.Expr]], dialect: str) -> list[tuple[str, exp.Expr]]:
+    """The calendar CTEs, those the query reads many times computed once on Spark. Spark writes a CTE into
+    each place that reads it unless the CTE is non-deterministic, and the clocks read the segments a dozen
+    times or more: a filter that always holds but is not deterministic (`rand() >= 0`) keeps them one
+    plan, run once (as VALUES they were cheap to copy; made by a query, each copy is a plan of joins)."""
+    if dialect != "spark":
+        return ctes
+    once = exp.GTE(this=exp.Rand(), expression=exp.Literal.number(0))
+    return [(name, exp.select("*").from_(exp.Subquery(this=cte, alias=exp.TableAlias(this=exp.to_identifier(
+                "lp_once")))).where(once.copy())
+             if name in (TABLES.segments, TABLES.open_days) else cte) for name, cte in ctes]
+
+
 def _prefixed(tree: exp.Expr, prefix: str) -> exp.Expr:
     """The query with its CTEs renamed: Spark refuses a CTE name used again inside another CTE. A reference
     is matched whatever its case or quotes (a piece built for Snowflake names `"LP_CLOCK_LEADS"`) and
@@ -94,6 +107,17 @@ def _prefixed(tree: exp.Expr, prefix: str) -> exp.Expr:
         return node
 
     return tree.transform(rename)
+
+
+def _hoisted(tree: exp.Expr, name: str) -> list[tuple[str, exp.Expr]]:
+    """The query's own CTEs, then the query without them as `name`: every CTE at the top, for Spark's analyzer
+    copies the query's calendar CTEs into a WITH nested in a CTE wherever it reads them (it ran out of memory)."""
+    with_ = tree.args.get("with")
+    if with_ is None:
+        return [(name, tree)]
+    tree = tree.copy()
+    tree.set("with", None)
+    return [*((cte.alias, cte.this) for cte in with_.expressions), (name, tree)]
 
 
 def _refuse_captured_tables(query: exp.Query, tables: dict[str, str | None]) -> None:
@@ -131,7 +155,7 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
     first = dt.datetime.combine(since, dt.time(0), tzinfo=SlaEngine(policy).tz)
     inputs: list[tuple[str, exp.Expr]] = [
         ("lp_sla_events", _events(policy, dialect, events_table, now, order_column)),
-        *calendar_ctes(calendar_plan(policy, first, now, only=sla)),
+        *_computed_once(calendar_ctes(calendar_plan(policy, first, now, only=sla)), dialect),
     ]
     tables = TABLES
     if sla.tiers:
@@ -140,7 +164,7 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
         inputs.append(("lp_leads", leads))
         tier_sql = SlaSql(policy, sla, now, tables)
         tier_tree = fill_tree(tier_sql.tiers_template("lp_leads", dialect), tier_sql.values, tier_sql.pieces)
-        inputs.append(("lp_tiers", _prefixed(tier_tree, "lp_tier_")))
+        inputs += _hoisted(_prefixed(tier_tree, "lp_tier_"), "lp_tiers")
         tables = Tables(events=TABLES.events, segments=TABLES.segments, open_days=TABLES.open_days, tiers="lp_tiers")
     sql = SlaSql(policy, sla, now, tables)
     body = sql.clocks() if sla.clock is not None else sql.counts()
