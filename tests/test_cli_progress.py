@@ -8,6 +8,7 @@ import pty
 import select
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -32,7 +33,8 @@ def _run(argv: list[str], cwd, terminal: bool, **env: str) -> tuple[int, str, by
         done = subprocess.run(command, cwd=cwd, env=_env(**env), capture_output=True, timeout=300)
         return done.returncode, done.stdout.decode(), done.stderr
     main, child = pty.openpty()
-    process = subprocess.Popen(command, cwd=cwd, env=_env(**env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    stdout = tempfile.TemporaryFile()  # not a pipe: a long report must not block the run while stderr is read
+    process = subprocess.Popen(command, cwd=cwd, env=_env(**env), stdin=subprocess.DEVNULL, stdout=stdout,
                                stderr=child)
     os.close(child)
     err = b""
@@ -48,9 +50,11 @@ def _run(argv: list[str], cwd, terminal: bool, **env: str) -> tuple[int, str, by
         if not chunk:
             break
         err += chunk
-    out = process.stdout.read().decode() if process.stdout else ""
     code = process.wait(timeout=60)
     os.close(main)
+    stdout.seek(0)
+    out = stdout.read().decode()
+    stdout.close()
     return code, out, err
 
 
@@ -127,4 +131,16 @@ def test_diff_leads_shows_progress_and_quiet_silences_it(leads):
     assert code == 0, err
     assert _has_progress(err), err
     code, out, err = _run([*argv, "--quiet"], leads, terminal=True)
+    assert code == 0 and not _has_progress(err) and b"\x1b" not in err, err
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_sla_shows_progress_and_quiet_silences_it(tmp_path, engine):
+    rows = [[f"L{i}", "handed_off", "2026-11-10T15:00:00Z"] for i in range(1, ROWS + 1)]
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], rows)
+    argv = ["sla", ACTIVITY, "events.csv", "--now", NOW, "--engine", engine, "--format", "json", "--report-only"]
+    code, out, err = _run(argv, tmp_path, terminal=True)
+    assert code == 0, err
+    assert _has_progress(err), err
+    code, out, err = _run([*argv, "--quiet"], tmp_path, terminal=True)
     assert code == 0 and not _has_progress(err) and b"\x1b" not in err, err

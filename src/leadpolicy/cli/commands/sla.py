@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TextIO
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, date_arg, help_formatter
+from leadpolicy.cli.flags import add_columns, add_now, add_quiet, date_arg, help_formatter
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     load_or_report,
     outputs_refused,
     parse_now,
     policy_inputs,
+    progress_bar,
     say_rejects_loudly,
 )
 
@@ -59,6 +60,7 @@ def register(sub) -> None:
     p.add_argument("--id-column", default="id", metavar="COLUMN",
                    help="the --leads file's column that the log's lead refers to (default: id)")
     add_columns(p, "the --leads file")
+    add_quiet(p)
     p.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
                    help="python: the reference engine, lead by lead; duckdb: the same SLAs in SQL, for large "
                         f"logs; auto (default): duckdb for a log of {AUTO_DUCKDB_BYTES // 1_000_000} MB or more")
@@ -126,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
                 if args.leads else None
             reader = EventReader(args.events, SlaEngine(policy).event_names(), zones.zone(policy.timezone), now,
                                  args.events_format)
-            with _details(args) as details:
+            with _details(args) as details, progress_bar(f"checking {args.events}", args.quiet) as progress:
+                if progress is not None:
+                    _count_rows(reader, progress)
                 report = build_report(policy, reader, now, date_from, date_to, details, records)
             rejects = reader.rejects
             if records is not None:
@@ -162,6 +166,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         _render(report, args, now, sys.stdout, failing)
     return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
+
+
+def _count_rows(reader, progress) -> None:
+    """Tell `progress` how many rows of the log the reader has read, lead after lead."""
+    groups = reader.groups
+
+    def counted():
+        for item in groups():
+            progress(reader.stats.read, None)
+            yield item
+        progress(reader.stats.read, reader.stats.read)
+
+    reader.groups = counted
 
 
 def _render(report, args: argparse.Namespace, now, out: TextIO, failing: list[str]) -> None:
@@ -221,9 +238,13 @@ def _run_sql(policy, args: argparse.Namespace, now):
             leads = sla_files.LEADS
         # Breaches the output shows: the table the first 20, JSON all, CSV none.
         breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
-        with _details(args) as details:
+        with _details(args) as details, progress_bar(f"checking {args.events}", args.quiet) as progress:
+            if progress is not None:
+                progress(0, stats.read)  # one query decides every clock: the bar moves when it is done
             report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
                                       args.date_to, details, leads, breaches, args.open, stats.events)
+            if progress is not None:
+                progress(stats.read, stats.read)
         if lead_rows is not None:
             report.leads = _lead_counts(lead_rows.read, lead_rows.rejects)
             report.tier_fallbacks = sla_files.tier_fallbacks(db.con, policy)
