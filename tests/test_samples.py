@@ -83,7 +83,7 @@ def test_failures_show_expected_actual_and_why():
     assert wrong.status == "failed"
     assert wrong.failures == [
         'stage: expected "mql", got "sql"',
-        "fired fit: expected ['Mid-market or larger'], got ['Core industry', 'Mid-market or larger']",
+        'fired fit: expected "Mid-market or larger", got "Core industry", "Mid-market or larger"',
     ]
     assert "stage sql (owner sales): demo_requested is yes and fit 50 >= 50" in wrong.explanation
     unknown = by_name["expects a decision that does not exist"]
@@ -150,7 +150,7 @@ def test_invalid_expectation_checks_the_rejected_fields(tmp_path):
         "  - name: not rejected\n    lead: {email: a@b.io}\n    expect: {invalid: [email]}\n")
     first, second = run_samples(tmp_path / "p.samples.yaml").cases
     assert first.passed
-    assert second.status == "failed" and second.failures == ["invalid: expected ['email'], got []"]
+    assert second.status == "failed" and second.failures == ["invalid: expected email, got none"]
 
 
 def test_junit_report_names_failures():

@@ -148,8 +148,48 @@ def _same(expected: Any, actual: Any) -> bool:
     return str(expected) == str(actual)
 
 
-def _show(value: Any) -> str:
-    return "null" if value is None else (json.dumps(value) if isinstance(value, str) else str(value))
+def _show(value: Any, none: str = "null") -> str:
+    """An expected or found value in words: text quoted, yes/no, a list joined with commas, `none` for
+    nothing (never a Python repr: the terminal and the JUnit report show it)."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_show(v) for v in value) if value else "none"
+    return str(value)
+
+
+def _show_words(value: Any, none: str = "none") -> str:
+    """A value of a timeline expectation (a status, a team, a list of statuses) in words, unquoted."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_show_words(v) for v in value) if value else none
+    return _show(value, none).strip('"') if isinstance(value, str) else _show(value, none)
+
+
+def _recycle_words(value: Any) -> str:
+    return "none" if not isinstance(value, dict) else f"{value.get('stage')} at {value.get('at')}"
+
+
+def _timeline_failures(key: str, want: Any, got: Any) -> list[str]:
+    """A timeline expectation that does not hold, in words: one line per SLA or period that differs."""
+    if key == "recycle":
+        want_text = _recycle_words(_recycle_shown(want))
+        return [f"recycle: expected {want_text}, got {_recycle_words(got)}"]
+    if isinstance(want, dict) and isinstance(got, dict):
+        none = "nobody" if key == "escalation" else "none"
+        return [f"{key} {name}: expected {_show_words(expected, none)}, got {_show_words(got.get(name), none)}"
+                for name, expected in want.items() if got.get(str(name)) != expected]
+    return [f"{key}: expected {_show_words(want)}, got {_show_words(got)}"]
+
+
+def _recycle_shown(want: Any) -> Any:
+    if not isinstance(want, dict):
+        return None
+    at = want.get("at")
+    return {"stage": want.get("stage"), "at": at.isoformat() if isinstance(at, (dt.datetime, dt.date)) else at}
 
 
 class CaseRunner:
@@ -179,7 +219,8 @@ class CaseRunner:
             got = sorted({e.field for e in errors})
             if got != sorted(expect["invalid"]):
                 result.status = FAILED
-                result.failures.append(f"invalid: expected {sorted(expect['invalid'])}, got {got}")
+                result.failures.append(f"invalid: expected {_show_words(sorted(expect['invalid']))}, got "
+                                       f"{_show_words(got)}")
                 result.mismatches.append(("invalid", sorted(expect["invalid"]), got))
             result.explanation = [str(e) for e in errors]
             return result
@@ -215,7 +256,8 @@ class CaseRunner:
                     got = decision.fired(score)
                     if sorted(labels) != sorted(got):
                         result.status = FAILED
-                        result.failures.append(f"fired {score}: expected {sorted(labels)}, got {sorted(got)}")
+                        result.failures.append(f"fired {score}: expected {_show(sorted(labels))}, got "
+                                               f"{_show(sorted(got))}")
                         result.mismatches.append((f"fired {score}", sorted(labels), sorted(got)))
                 continue
             if key not in self.decision_names:
@@ -228,7 +270,8 @@ class CaseRunner:
             if not _same(want, got):
                 if result.status == PASSED:
                     result.status = FAILED
-                result.failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+                none = "no route" if key == "route" else "null"
+                result.failures.append(f"{key}: expected {_show(want, none)}, got {_show(got, none)}")
                 result.mismatches.append((key, want, got))
         return result
 
@@ -284,7 +327,7 @@ class CaseRunner:
             if not ok:
                 if result.status == PASSED:
                     result.status = FAILED
-                result.failures.append(f"{key}: expected {_show(want)}, got {_show(got)}")
+                result.failures += _timeline_failures(key, want, got)
                 result.mismatches.append((key, want, got))
         return result
 
