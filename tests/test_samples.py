@@ -91,7 +91,7 @@ def test_failures_show_expected_actual_and_why():
     typo = by_name["a lead with a typo in a field name"]
     assert typo.status == "error" and "employes: is not a field of this policy" in typo.failures[0]
     pending = by_name["wrong status"]
-    assert pending.failures == ['speed_to_lead: expected "met", got "pending"']
+    assert pending.failures == ["speed_to_lead: expected met, got pending"]
     event = by_name["unknown event"]
     assert event.failures == ["event 1: unknown event 'became_sqll' (did you mean \"became_sql\"?)"]
     assert not run.ok
