@@ -65,7 +65,7 @@ def test_events_decide_as_evaluate_does_and_bad_rows_are_rejected_by_row_and_fie
     assert "unknown event 'emial_click'" in rejects[0][2] and "email_click" in rejects[0][2]
     assert rejects[1][2] == "no lead with id 'L9' in leads.csv"
     assert rejects[2][2] == "missing lead id" and rejects[4][2] == "missing event name"
-    assert "'yesterday' is not an ISO 8601 timestamp" in rejects[3][2]
+    assert rejects[3][2] == "'yesterday' is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"
     scored = read_csv(out)
     for lead, row in zip(LEADS, scored):
         want = expected(lead, EVENTS)

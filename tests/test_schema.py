@@ -51,7 +51,7 @@ def test_other_validators_accept_what_we_accept(policy):
                   "(did you mean \"software\"?)"}),
     ({"email": "a@b.io", "demo_requested": "maybe"}, {"demo_requested": "expected yes/no, got text 'maybe'"}),
     ({"email": "a@b.io", "last_activity": "yesterday"},
-     {"last_activity": "'yesterday' is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)"}),
+     {"last_activity": "'yesterday' is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"}),
     ({"email": "a@b.io", "last_activity": "2026-02-30T10:00:00"},
      {"last_activity": "'2026-02-30T10:00:00' is not a real timestamp"}),
 ])

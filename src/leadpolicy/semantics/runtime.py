@@ -130,7 +130,7 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
     text = text.strip(BLANK)
     if USUAL_SHAPE.fullmatch(text) is None and _TIMESTAMP_SHAPE.match(text) is None:
         _check_written_year(text)  # an infinity is out of range, not malformed
-        raise ValueError(f"{text!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)")
+        raise ValueError(f"{text!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)")
     _check_written_year(text)
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo is not None else local_time(value, tz)

@@ -274,7 +274,7 @@ PROBLEMS = {
     "number": "expected a number, got text {value!r}",
     "yes/no": "expected yes/no, got text {value!r}",
     "date": "{value!r} is not a date (YYYY-MM-DD)",
-    "timestamp": "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
+    "timestamp": "{value!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)",
     "not-a-choice": "{value!r} is not one of: {choices}",
     "range": "{value!r} is outside the supported " + YEARS,
     "real-date": "{value!r} is not a real date",

@@ -100,7 +100,7 @@ PROBLEMS = {
     ("lead", "required"): "missing lead id",
     ("event", "required"): "missing event name",
     ("at", "required"): "missing timestamp",
-    ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (2026-11-20T12:00:00-05:00)",
+    ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)",
     ("at", "range"): "{value!r} is outside the supported " + YEARS,
     ("at", "real-timestamp"): "{value!r} is not a real timestamp",
 }
