@@ -503,12 +503,14 @@ def output_files(source: Path, out: str | Path | None, rejects: str | Path | Non
                  events: EventInput | None) -> OutputFiles:
     """The output (default: LEADS_NAME.scored.<same format> here) and the rejects files (default: beside the
     output, or beside their input when the output's folder holds policies; see `outputs.default_rejects`).
-    The events' default is EVENTS_NAME.events.rejects.csv where EVENTS_NAME.rejects.csv would be the
+    A device or FIFO output (-o /dev/null) has them beside their input. The events' default is
+    EVENTS_NAME.events.rejects.csv where EVENTS_NAME.rejects.csv would be the
     leads' rejects file (d/x.csv and e/x.csv)."""
     out_path = Path(out) if out else Path(source.stem + ".scored" + source.suffix)
-    rejects_path = Path(rejects) if rejects else default_rejects(source.stem + ".rejects.csv", out_path, source)
+    beside = [] if written_in_place(out_path) else [out_path]  # never into /dev beside -o /dev/null
+    rejects_path = Path(rejects) if rejects else default_rejects(source.stem + ".rejects.csv", *beside, source)
     event_rejects = None if events is None else (
-        events.rejects or default_rejects(events.path.stem + ".rejects.csv", out_path, events.path))
+        events.rejects or default_rejects(events.path.stem + ".rejects.csv", *beside, events.path))
     if events is not None and not events.rejects and event_rejects is not None and rejects_path is not None and \
             os.path.abspath(event_rejects) == os.path.abspath(rejects_path):
         event_rejects = event_rejects.with_name(events.path.stem + ".events.rejects.csv")
@@ -571,8 +573,8 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
         staged = stage(db.con, path, file_format(path, fmt))
         try:
             index = lead_id_column(staged.columns, id_column, path)
-        except staging.DataFileError as exc:
-            raise BatchError(str(exc)) from None
+        except staging.DataFileError as exc:  # --id-column names no column: bad usage, as a mapping would
+            raise ColumnMapError(str(exc)) from None
         plan = plan_columns(ir, staged.columns, mapping=columns, source=path)
         kinds = {f.name: f.type for f in ir.fields}
         reader = LeadReader(ir)

@@ -19,6 +19,7 @@ from leadpolicy.cli.shared import (
     policy_inputs,
     progress_bar,
     say_rejects_loudly,
+    too_many_rejects,
 )
 
 
@@ -61,7 +62,8 @@ def register(sub) -> None:
                        help="the events' rejected rows (default: EVENTS_NAME.rejects.csv beside the events, not "
                             "written when its folder holds policies)")
     leads.add_argument("--max-rejects", type=non_negative_int, metavar="N",
-                       help="exit 1 when more than N rows of the leads are rejected (the report is still written)")
+                       help="exit 1 when more than N rows of the leads, or more than N rows of the events, are "
+                            "rejected (the report is still written)")
     leads.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
     add_columns(leads)
     add_quiet(leads)
@@ -102,11 +104,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
-    if args.max_rejects is not None and result.impact and result.impact["rows"]["rejected"] > args.max_rejects:
-        print(f"leadpolicy diff: {result.impact['rows']['rejected']} rejected rows, more than --max-rejects "
-              f"{args.max_rejects}", file=sys.stderr)
+    if args.leads and result.impact and too_many_rejects("diff", args.max_rejects, _rejected_rows(result.impact)):
         return EXIT_PROBLEMS
     return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK
+
+
+def _rejected_rows(impact: dict) -> dict[str, int]:
+    """How many rows of the leads and of the events were rejected, for --max-rejects (each on its own)."""
+    events = impact.get("events")
+    return {"rows": impact["rows"]["rejected"], **({"event rows": events["rejected"]} if events else {})}
 
 
 def _samples_impact(args: argparse.Namespace, tree, old_policy, new_policy):

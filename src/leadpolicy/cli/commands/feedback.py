@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_quiet, help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_columns, add_quiet, help_formatter, non_negative_int, timestamp_arg
 
 FEEDBACK_EPILOG = """examples:
   leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
@@ -40,6 +40,9 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rejects-folder", metavar="DIR",
                    help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: beside each data "
                         "file, and not written when its folder holds policies)")
+    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
+                   help="exit 1 when more than N rows of the leads, or more than N rows of the events, are rejected "
+                        "(by either policy; the report is still written)")
     add_columns(p, "the --leads file")
     add_quiet(p)
 
@@ -76,13 +79,20 @@ def _progress(args: argparse.Namespace, policy):
 
 
 def _say_rejects_loudly(args: argparse.Namespace, policy, result) -> None:
-    """The reject summary of the leads and the events, when a policy rejected more than a small share."""
-    from leadpolicy.cli.shared import say_rejects_loudly
+    """The reject summary of the leads and the events, when a policy rejected more than a small share; the
+    most rows any policy rejected are kept in `args.rejected` for --max-rejects."""
+    from leadpolicy.cli.shared import MAX_REJECTS_HINT, say_rejects_loudly
 
     by = f" by {policy.id} {policy.version}" if args.command == "backtest" else ""
-    say_rejects_loudly(args.command, f"rows of {args.leads}{by}", result.read, result.rejects)
+    hint = "" if args.max_rejects is not None else MAX_REJECTS_HINT
+    say_rejects_loudly(args.command, f"rows of {args.leads}{by}", result.read, result.rejects, hint)
+    counts = {"rows": result.rejected}
     if result.events is not None:
-        say_rejects_loudly(args.command, f"event rows of {args.events}{by}", result.events.read, result.events.rejects)
+        say_rejects_loudly(args.command, f"event rows of {args.events}{by}", result.events.read, result.events.rejects,
+                           hint)
+        counts["event rows"] = result.events.rejected
+    rejected = getattr(args, "rejected", {})
+    args.rejected = {what: max(count, rejected.get(what, 0)) for what, count in counts.items()}
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -163,4 +173,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     _emit(text, args.output)
+    from leadpolicy.cli.shared import too_many_rejects
+
+    if too_many_rejects(args.command, args.max_rejects, getattr(args, "rejected", {})):
+        return EXIT_PROBLEMS
     return EXIT_OK

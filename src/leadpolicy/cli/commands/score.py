@@ -9,6 +9,7 @@ from pathlib import Path
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_columns, add_now, add_quiet, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
+    MAX_REJECTS_HINT,
     column_mapping_problem,
     load_or_report,
     outputs_refused,
@@ -16,6 +17,7 @@ from leadpolicy.cli.shared import (
     policy_inputs,
     progress_bar,
     say_rejects_loudly,
+    too_many_rejects,
 )
 
 
@@ -45,7 +47,8 @@ def register(sub) -> None:
                         "(starting with = + - @, a tab or a carriage return) gets a leading ' (computed scores stay "
                         "numbers); without it values are kept as given. JSON Lines and Parquet are never changed")
     p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
-                   help="exit 1 when more than N rows are rejected (the output is still written)")
+                   help="exit 1 when more than N rows of the leads, or more than N rows of the events, are "
+                        "rejected (the output is still written)")
     p.add_argument("--strict-columns", action="store_true",
                    help="fail when a policy field is not a column of the file, or a column looks like a "
                         "misspelled field (without it, both are warnings)")
@@ -123,13 +126,12 @@ def run(args: argparse.Namespace) -> int:
         _say_rejects("rejected event row(s)", result.events.rejects, result.events.rejects_path, args.events,
                      "--events-rejects")
     print(result.summary())
-    hint = "" if args.max_rejects is not None else "--max-rejects N makes a run that rejects more than N rows exit 1"
+    hint = "" if args.max_rejects is not None else MAX_REJECTS_HINT
     say_rejects_loudly("score", f"rows of {args.leads}", result.read, result.rejects, hint)
     if result.events is not None:
-        say_rejects_loudly("score", f"event rows of {args.events}", result.events.read, result.events.rejects)
-    if args.max_rejects is not None and result.rejected > args.max_rejects:
-        print(f"leadpolicy score: {result.rejected} rejected rows, more than --max-rejects {args.max_rejects}",
-              file=sys.stderr)
+        say_rejects_loudly("score", f"event rows of {args.events}", result.events.read, result.events.rejects, hint)
+    event_rows = {} if result.events is None else {"event rows": result.events.rejected}
+    if too_many_rejects("score", args.max_rejects, {"rows": result.rejected, **event_rows}):
         return EXIT_PROBLEMS
     return EXIT_OK
 
