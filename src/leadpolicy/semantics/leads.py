@@ -251,7 +251,8 @@ def _describe_error(error) -> FieldError:
         if error.validator_value == SCHEMA_DATE_PATTERN:
             return FieldError(field, f"{instance!r} is not a date (YYYY-MM-DD)")
         if error.validator_value == SCHEMA_TIMESTAMP_PATTERN:
-            return FieldError(field, f"{instance!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)")
+            return FieldError(field, f"{instance!r} is not an ISO 8601 timestamp "
+                                     "(write it as 2026-11-20T12:00:00-05:00)")
         return FieldError(field, "is required but empty")
     return FieldError(field, error.message)
 
