@@ -94,3 +94,14 @@ def test_score_to_dev_null_writes_default_rejects_beside_the_data(tmp_path, caps
     assert code == 0
     assert [r["row"] for r in read_csv(tmp_path / "data" / "leads.rejects.csv")] == ["1"]
     assert len(read_csv(tmp_path / "data" / "ev.rejects.csv")) == 2
+
+
+def test_a_reject_reason_keeps_the_header_it_names_and_drops_the_value():
+    from leadpolicy.cli.shared import reason_of
+
+    reason = reason_of({"row": 3, "field": "employees",
+                        "problem": "column 'No. of Employees': expected a number, got text 'lots'"})
+    assert reason == "employees: column 'No. of Employees': expected a number, got text"
+    assert reason_of({"row": 4, "field": "employees",
+                      "problem": "column \"Bob's Count\": 'x' is not a number"}) == \
+        "employees: column \"Bob's Count\": is not a number"

@@ -267,9 +267,15 @@ HINT = re.compile(r" \(did you mean [^)]*\)$")
 
 def reason_of(reject: dict) -> str:
     """A reject's reason without the value it names (`'EMEA' is not one of: a, b` -> `is not one of: a, b`),
-    so rows rejected for one reason are counted together."""
-    text = " ".join(QUOTED_VALUE.sub("", HINT.sub("", reject["problem"])).split())
+    so rows rejected for one reason are counted together; the header of a column it names is kept."""
+    problem = HINT.sub("", reject["problem"])
+    text = " ".join(QUOTED_VALUE.sub(lambda m: m[0] if _names_a_column(problem, m.start()) else "", problem).split())
     return f"{reject['field']}: {text}" if reject["field"] else text
+
+
+def _names_a_column(text: str, start: int) -> bool:
+    """Whether the quoted text at `start` is a header (`column 'No. of Employees'`), which a reason keeps."""
+    return text[:start].rstrip().lower().endswith(("column", "header"))
 
 
 def reject_summary(what: str, read: int, rejects: list[dict], top: int = 3) -> list[str] | None:
