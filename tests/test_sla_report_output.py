@@ -37,18 +37,18 @@ def _known() -> set[str]:
     import leadpolicy
     from leadpolicy.sla.engine import SlaEngine
 
-    return set(SlaEngine(leadpolicy.load(POLICY).ir).event_names())
+    return set(SlaEngine(leadpolicy.load(POLICY).ir).sla_event_names())
 
 
 @pytest.mark.parametrize("engine", ["python", "duckdb"])
-def test_the_events_the_policy_names_that_never_occur_in_the_log_are_said(log, capsys, engine):
+def test_the_events_the_slas_read_that_never_occur_in_the_log_are_said(log, capsys, engine):
     missing = sorted(_known() - PRESENT)
     assert "first_touch" in missing and "handed_off" not in missing
     main([*log, "--engine", engine, "--format", "json"])
     assert json.loads(capsys.readouterr().out)["events_not_in_log"] == missing
     main([*log, "--engine", engine])
     lines = capsys.readouterr().out.splitlines()
-    said = [x for x in lines if x.startswith("events the policy names that never occur in the log: ")]
+    said = [x for x in lines if x.startswith("events the SLAs read that never occur in the log: ")]
     assert len(said) == 1 and said[0].split(": ", 1)[1].split(", ") == missing
 
 

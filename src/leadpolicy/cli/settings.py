@@ -144,6 +144,7 @@ def apply(args: Any, settings: Settings) -> None:
     if getattr(args, "min_coverage", "absent") is None and settings.get("min-coverage") is not None:
         args.min_coverage = float(settings.get("min-coverage"))
     if hasattr(args, "columns"):
+        args.columns_flagged = bool(args.columns)  # `--column` on the command line, not only in the settings
         args.columns = column_mapping(args.columns or [], settings.get("columns") or {})
     for key in ("require-approvals", "allow-untested", "strict"):
         attr = key.replace("-", "_")

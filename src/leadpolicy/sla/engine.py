@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -161,6 +162,21 @@ class _Limit:
 
 
 NO_RECORD, REJECTED_RECORD = "no record", "rejected record"  # why a clock of a tiered SLA took `otherwise`
+NO_LEADS_FILE = "no leads file given"  # ... when there are no records at all (`sla` without --leads)
+
+
+def events_named(node: Any) -> set[str]:
+    """The event names an IR expression reads itself (event counts, days since an event)."""
+    found: set[str] = set()
+    if isinstance(node, (ir.EventCount, ir.DaysSinceEvent)):
+        found.add(node.event)
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            found |= events_named(getattr(node, f.name))
+    elif isinstance(node, (tuple, list)):
+        for item in node:
+            found |= events_named(item)
+    return found
 
 
 def tier_fallbacks(no_record: int, rejected_record: int) -> dict[str, int]:
@@ -175,6 +191,7 @@ class SlaEngine:
         """`records`: lead id -> the lead's record, for tiers (a lead without a valid one takes `otherwise`)."""
         self.policy = policy
         self.records: Mapping[str, Any] = records or {}
+        self.no_leads_file: dict[str, int] | None = defaultdict(int) if records is None else None  # clocks, by SLA
         self.rejected_ids: set[str] = getattr(records, "rejected_ids", set())
         self.fallbacks = {NO_RECORD: 0, REJECTED_RECORD: 0}  # clocks of tiered SLAs left `otherwise`, by why
         self.reader = LeadReader(policy)
@@ -211,6 +228,20 @@ class SlaEngine:
             names |= {name for pause in sla.pauses for name in (pause.start, pause.end)}
         names |= {r.event for r in self.recycle_rules}
         return names
+
+    def sla_event_names(self) -> set[str]:
+        """The event names the SLAs and recycle rules read: clocks' starts, stops and pauses, counts, volumes,
+        reasons, and events a tier's condition names itself (not those the scores it names read)."""
+        names: set[str] = set()
+        for sla in self.slas:
+            if sla.clock is not None:
+                names |= {*sla.clock.starts, *sla.clock.stops}
+            names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
+            names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
+            names |= {name for pause in sla.pauses for name in (pause.start, pause.end)}
+            for tier in sla.tiers:
+                names |= events_named(tier.condition)
+        return names | {r.event for r in self.recycle_rules}
 
     def _limit(self, limit: ir.Limit) -> "_Limit":
         """A limit with its calendar, worked out once (the per-lead loop asks for it often)."""
@@ -364,7 +395,10 @@ class SlaEngine:
         if not sla.tiers:
             return sla.limit, "otherwise"
         if record is None:
-            self.fallbacks[REJECTED_RECORD if lead in self.rejected_ids else NO_RECORD] += 1
+            if self.no_leads_file is not None:
+                self.no_leads_file[sla.name] += 1
+            else:
+                self.fallbacks[REJECTED_RECORD if lead in self.rejected_ids else NO_RECORD] += 1
             return sla.limit, "otherwise"
         values, errors = self.reader.read(record)
         if errors:

@@ -16,6 +16,7 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
 from leadpolicy.sla.engine import (
     BREACHED,
+    NO_LEADS_FILE,
     NO_RECORD,
     REJECTED_RECORD,
     ClockResult,
@@ -69,8 +70,28 @@ class SlaReport:
     tz: Any = None  # the policy's timezone, and each SLA's zone, for showing times (set as results are added)
     zones: dict[str, Any] = field(default_factory=dict)
     leads: dict[str, int] | None = None  # with --leads: the leads file's rows read, used, rejected
-    tier_fallbacks: dict[str, int] | None = None  # with --leads: clocks left `otherwise` for want of a record
+    # clocks of tiered SLAs left `otherwise` for want of a record (with --leads), or of a leads file (without)
+    tier_fallbacks: dict[str, int] | None = None
+    no_leads_fallbacks: dict[str, int] = field(default_factory=dict)  # without --leads: those clocks, by SLA
     absent_events: list[str] = field(default_factory=list)  # events the SLAs read that no row of the log holds
+
+    def set_no_leads_fallbacks(self, clocks: Mapping[str, int]) -> None:
+        """No leads file was given: every clock of a tiered SLA took `otherwise` (`clocks`: by SLA)."""
+        if any(sla.tiers for sla in self.policy.slas):
+            self.no_leads_fallbacks = {name: count for name, count in sorted(clocks.items()) if count}
+            total = sum(self.no_leads_fallbacks.values())
+            self.tier_fallbacks = {"clocks": total, NO_LEADS_FILE: total}
+
+    def event_hints(self) -> dict[str, str]:
+        """An event that never occurs named like a stage -> the event entering the stage is logged as."""
+        stages = {stage.name for stage in self.policy.stages}
+        return {name: f"became_{name}" for name in self.absent_events if name in stages}
+
+    def no_data_reason(self) -> str:
+        """Why an SLA has no data, in one wording: the log is empty, or nothing in it falls in the range."""
+        reason = ("the log has no rows; an empty log is not compliance" if self.read == 0
+                  else "nothing to judge in this log and range")
+        return reason + ("" if self.allow_empty else "; --allow-empty accepts it")
 
     def shown(self, result):
         """The result with its event times in its SLA's zone, whatever offset the log wrote them with (changed
@@ -138,6 +159,7 @@ class SlaReport:
     def as_dict(self, breaches: int | None = None) -> dict[str, Any]:
         """Everything; `breaches` limits how many breaches are listed (`breach_count` has them all)."""
         targets, owners = self.targets(), self.owners()
+        tiered = {sla.name for sla in self.policy.slas if sla.tiers}  # an untiered SLA has no tiers entry
         return {
             "policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
             "from": self.date_from.isoformat() if self.date_from else None,
@@ -149,9 +171,10 @@ class SlaReport:
             "months": [{"sla": sla, "month": month, **tally.as_dict(targets.get(sla))}
                        for (sla, month), tally in sorted(self.per_month.items())],
             "tiers": [{"sla": sla, "tier": tier, **tally.as_dict(targets.get(sla))}
-                      for (sla, tier), tally in sorted(self.per_tier.items())],
+                      for (sla, tier), tally in sorted(self.per_tier.items()) if sla in tiered],
             "no_data": self.no_data(),
             "events_not_in_log": self.absent_events,
+            "event_hints": self.event_hints(),
             "ignored_pauses": dict(sorted(self.ignored_pauses.items())),
             "volumes": self.volumes,
             "breach_count": self.breach_total if self.breach_total is not None else len(self.breach_results),
@@ -159,7 +182,8 @@ class SlaReport:
             "reason_violations": self.violations,
             "recycle": self.recycles,
             "failing": self.failing(),
-            **({"leads": self.leads, "tier_fallbacks": self.tier_fallbacks} if self.leads is not None else {}),
+            **({"leads": self.leads} if self.leads is not None else {}),
+            **({"tier_fallbacks": self.tier_fallbacks} if self.tier_fallbacks is not None else {}),
         }
 
 
@@ -275,8 +299,10 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
         tally.add(out)
     tally.add_volumes(engine.volume_results(counts, now, first))
     report.read, report.rejected = reader.stats.read, reader.stats.rejected
-    report.absent_events = sorted(engine.event_names() - reader.stats.events)
-    if records is not None:
+    report.absent_events = sorted(engine.sla_event_names() - reader.stats.events)
+    if engine.no_leads_file is not None:
+        report.set_no_leads_fallbacks(engine.no_leads_file)
+    else:
         report.tier_fallbacks = tier_fallbacks(engine.fallbacks[NO_RECORD], engine.fallbacks[REJECTED_RECORD])
     return report
 
@@ -316,7 +342,7 @@ def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, reject
     tally.add(out)
     tally.add_volumes(out.volumes)
     report.read, report.rejected = read, rejected
-    report.absent_events = sorted(engine.event_names() - seen_events)
+    report.absent_events = sorted(engine.sla_event_names() - seen_events)
     return report
 
 
@@ -341,8 +367,23 @@ def _duration(delta: dt.timedelta | None) -> str:
 
 
 def tier_fallback_text(fallbacks: dict[str, int]) -> str:
+    if NO_LEADS_FILE in fallbacks:
+        return (f"{fallbacks['clocks']} clock(s) took the otherwise tier: {NO_LEADS_FILE} (--leads FILE gives the "
+                "records the tiers are decided on)")
     return (f"{fallbacks['clocks']} clock(s) took the otherwise tier because their lead had no record in the "
             f"leads file ({fallbacks[NO_RECORD]}) or a rejected one ({fallbacks[REJECTED_RECORD]})")
+
+
+def no_leads_warning(report: SlaReport) -> str | None:
+    """The one-line warning when clocks of tiered SLAs took `otherwise` because no leads file was given."""
+    clocks = report.no_leads_fallbacks
+    if not clocks:
+        return None
+    total = sum(clocks.values())
+    names = " and ".join(clocks)
+    counts = f" ({', '.join(f'{name} {count}' for name, count in clocks.items())})" if len(clocks) > 1 else ""
+    return (f"the tiers of {names} are decided on the leads' records, but {NO_LEADS_FILE}: {total} clock(s) "
+            f"took the otherwise tier{counts}; give the records with --leads FILE")
 
 
 def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None:
@@ -382,21 +423,25 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
         print(f"\nreason violations: {len(data['reason_violations'])}", file=out)
     if data["recycle"]:
         print(f"recycle scheduled: {len(data['recycle'])}", file=out)
-    tiered = [t for t in data["tiers"] if any(other["sla"] == t["sla"] and other["tier"] != "otherwise"
-                                              for other in data["tiers"])]
+    tiered = data["tiers"]
     if tiered:
         print("\nper tier:", file=out)
         _table([("sla", "tier", "met", "breached", "pending", "compliance")] +
                [(t["sla"], t["tier"], str(t["met"]), str(t["breached"]), str(t["pending"]),
                  f"{t['compliance']}%" if t["compliance"] is not None else "-") for t in tiered], out)
+    notes = []  # one paragraph
     if data["no_data"]:
-        print(f"\nno data: {', '.join(data['no_data'])} (nothing to judge in this log and range)", file=out)
+        notes.append(f"no data: {', '.join(data['no_data'])} ({report.no_data_reason()})")
     if data["events_not_in_log"]:
-        print(f"events the policy names that never occur in the log: {', '.join(data['events_not_in_log'])}",
-              file=out)
+        hints = data["event_hints"]
+        notes.append("events the SLAs read that never occur in the log: "
+                     + ", ".join(f"{name} (did you mean {hints[name]}?)" if name in hints else name
+                                 for name in data["events_not_in_log"]))
     if data["ignored_pauses"]:
-        print("pause or resume events with no open clock, ignored: "
-              + ", ".join(f"{sla} {n}" for sla, n in data["ignored_pauses"].items()), file=out)
+        notes.append("pause or resume events with no open clock, ignored: "
+                     + ", ".join(f"{sla} {n}" for sla, n in data["ignored_pauses"].items()))
+    if notes:
+        print("\n" + "\n".join(notes), file=out)
     rows_ = data["rows"]
     print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
 

@@ -184,10 +184,13 @@ def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | No
     `batch.lead_records` reads them: a row that does not fit the schema, has no id, or whose id is on
     another row too (every such row) is rejected by row and field, and its id kept in LEAD_REJECTED_IDS.
     `columns`: field -> the header it is read from (`batch.plan_columns`)."""
-    from leadpolicy.warehouse.batch import file_format, name_mapped_columns, plan_columns
+    from leadpolicy.warehouse.batch import ColumnMapError, file_format, name_mapped_columns, plan_columns
 
     staged = staging.stage(con, path, file_format(path, fmt), table="ld_raw")
-    index = lead_id_column(staged.columns, id_column, path)
+    try:
+        index = lead_id_column(staged.columns, id_column, path)
+    except staging.DataFileError as exc:  # --id-column names no column: bad usage, as a mapping would
+        raise ColumnMapError(str(exc)) from None
     id_name = staged.columns[index]
     lead = lead_id(index, staged.column_types.get(index))
     plan = plan_columns(policy, staged.columns, mapping=columns, source=path)
@@ -230,3 +233,14 @@ def tier_fallbacks(con, policy: IrPolicy) -> dict[str, int]:
         f'(SELECT "#id" FROM {LEAD_REJECTED_IDS}) AS rejected FROM {CLOCKS} WHERE sla IN ({names}) AND lead NOT IN '
         f'(SELECT "#id" FROM {LEADS}))').fetchone()
     return engine_tier_fallbacks(int(no_record), int(rejected_record))
+
+
+def clocks_per_tiered_sla(con, policy: IrPolicy) -> dict[str, int]:
+    """How many clocks each tiered SLA has (every one took `otherwise` when no leads file was given), counted
+    as `SlaEngine.tier_of` counts them: every clock judged."""
+    tiered = [sla.name for sla in policy.slas if sla.tiers]
+    if not tiered:
+        return {}
+    names = ", ".join(literal(name).sql("duckdb") for name in tiered)
+    rows = con.execute(f"SELECT sla, count(*) FROM {CLOCKS} WHERE sla IN ({names}) GROUP BY sla").fetchall()
+    return {str(sla): int(count) for sla, count in rows if count}

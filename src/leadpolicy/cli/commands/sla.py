@@ -57,7 +57,7 @@ def register(sub) -> None:
                         "to), the most urgent first, instead of the compliance report")
     p.add_argument("--leads", metavar="FILE", help="the leads' records (.csv, .jsonl or .parquet), for SLA tiers; "
                                                    "a lead without one takes the otherwise tier")
-    p.add_argument("--id-column", default="id", metavar="COLUMN",
+    p.add_argument("--id-column", metavar="COLUMN",
                    help="the --leads file's column that the log's lead refers to (default: id)")
     add_columns(p, "the --leads file")
     add_quiet(p)
@@ -96,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     inputs = {**policy_inputs(args.policy), "the event log": args.events, "the leads file (--leads)": args.leads}
     if outputs_refused("sla", outputs, inputs):
         return EXIT_USAGE
+    if problem := _leads_flags_problem(args):
+        print(f"leadpolicy sla: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    id_column = args.id_column or "id"
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -110,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         report, lead_rejects = None, []
         if engine_for(args.engine, Path(args.events)) == "duckdb":
             try:
-                report, rejects, lead_rejects = _run_sql(policy, args, now)
+                report, rejects, lead_rejects = _run_sql(policy, args, now, id_column)
             except SpanTooLong as exc:
                 if args.engine == "duckdb":
                     print(f"leadpolicy sla: {exc}", file=sys.stderr)
@@ -124,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         if report is None:
             from leadpolicy import zones
 
-            records = lead_records(policy, Path(args.leads), args.id_column, columns=args.columns) \
+            records = lead_records(policy, Path(args.leads), id_column, columns=args.columns) \
                 if args.leads else None
             reader = EventReader(args.events, SlaEngine(policy).event_names(), zones.zone(policy.timezone), now,
                                  args.events_format)
@@ -138,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
                 lead_rejects = records.rejects
         if args.leads:
             _report_leads(args, report, lead_rejects, target)
+        else:
+            _warn_tiers_without_leads(report)
     except ColumnMapError as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -201,13 +207,10 @@ def _render(report, args: argparse.Namespace, now, out: TextIO, failing: list[st
         if args.now is None:
             print(f"(now = {now.isoformat()})", file=out)
         render_table(report, out)
-    if failing and args.format == "table":
-        empty = [name for name in failing if name in report.no_data()]
-        below = [name for name in failing if name not in empty]
+    if failing and args.format == "table":  # the SLAs with no data are said once, in the report
+        below = [name for name in failing if name not in report.no_data()]
         if below:
             print(f"below target: {', '.join(below)}", file=out)
-        if empty:
-            print(f"no data: {', '.join(empty)} (an empty log is not compliance; --allow-empty accepts it)", file=out)
 
 
 def _details(args: argparse.Namespace):
@@ -217,7 +220,17 @@ def _details(args: argparse.Namespace):
     return text_output(Path(args.details)) if args.details else contextlib.nullcontext()
 
 
-def _run_sql(policy, args: argparse.Namespace, now):
+def _leads_flags_problem(args: argparse.Namespace) -> str | None:
+    """Flags that read the leads file, given without it: they would be ignored."""
+    given = [flag for flag, value in (("--id-column", args.id_column is not None),
+                                      ("--column", getattr(args, "columns_flagged", False))) if value]
+    if not given or args.leads:
+        return None
+    return (f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --leads FILE, the leads' records the "
+            "SLA tiers are decided on")
+
+
+def _run_sql(policy, args: argparse.Namespace, now, id_column: str):
     """The report and the rejects from the SQL engine, on DuckDB."""
     from leadpolicy.sla.events import detect_format
     from leadpolicy.sla.report import build_report_sql
@@ -233,7 +246,7 @@ def _run_sql(policy, args: argparse.Namespace, now):
                                                 detect_format(Path(args.events), args.events_format), now)
         leads, lead_rows = None, None
         if args.leads:
-            lead_rows = sla_files.stage_leads(db.con, policy, Path(args.leads), args.id_column,
+            lead_rows = sla_files.stage_leads(db.con, policy, Path(args.leads), id_column,
                                               columns=args.columns)
             leads = sla_files.LEADS
         # Breaches the output shows: the table the first 20, JSON all, CSV none.
@@ -248,6 +261,8 @@ def _run_sql(policy, args: argparse.Namespace, now):
         if lead_rows is not None:
             report.leads = _lead_counts(lead_rows.read, lead_rows.rejects)
             report.tier_fallbacks = sla_files.tier_fallbacks(db.con, policy)
+        else:
+            report.set_no_leads_fallbacks(sla_files.clocks_per_tiered_sla(db.con, policy))
     finally:
         db.close()
     return report, rejects, lead_rows.rejects if lead_rows is not None else []
@@ -288,3 +303,12 @@ def _report_leads(args: argparse.Namespace, report, rejects: list[dict], events_
     fallbacks = report.tier_fallbacks
     if fallbacks and fallbacks["clocks"]:
         print(f"leadpolicy sla: warning: {tier_fallback_text(fallbacks)}", file=sys.stderr)
+
+
+def _warn_tiers_without_leads(report) -> None:
+    """One line when clocks of tiered SLAs took `otherwise` because no leads file was given."""
+    from leadpolicy.sla.report import no_leads_warning
+
+    warning = no_leads_warning(report)
+    if warning:
+        print(f"leadpolicy sla: warning: {warning}", file=sys.stderr)
