@@ -148,3 +148,9 @@ def test_only_tiered_slas_are_in_tiers_in_json_and_text(crm, capsys, engine):
     start = out.index("per tier:")
     section = out[start + 2:out.index("", start)]
     assert [line.split()[0] for line in section] == ["speed_to_lead"], out
+
+
+def test_a_column_mapping_in_the_settings_is_no_flag_given_without_leads(crm, tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy.columns]\nemail = "Email"\n')
+    assert main([*crm, "--report-only"]) == 0
+    assert "--column" not in capsys.readouterr().err
