@@ -105,3 +105,23 @@ def test_a_reject_reason_keeps_the_header_it_names_and_drops_the_value():
     assert reason_of({"row": 4, "field": "employees",
                       "problem": "column \"Bob's Count\": 'x' is not a number"}) == \
         "employees: column \"Bob's Count\": is not a number"
+
+
+def test_check_table_counts_the_samples_files_errors_as_the_footer_does(tmp_path, capsys, monkeypatch):
+    import json
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policies").mkdir()
+    shutil.copy(POLICIES / "inbound-b2b.policy", "policies/")
+    text = (POLICIES / "inbound-b2b.samples.yaml").read_text()
+    Path("policies/inbound-b2b.samples.yaml").write_text(text.replace("policy: inbound-b2b.policy",
+                                                                       "policy: other.policy", 1))
+    assert main(["check", "policies/inbound-b2b.policy"]) == 1
+    out = capsys.readouterr().out
+    table = out[out.index("\npolicy "):].splitlines()
+    header, row = table[1].split(), table[2].split()
+    footer_errors = int(out.split(" error(s)")[0].split()[-1])
+    assert footer_errors == 1 and int(row[header.index("errors")]) == footer_errors
+    assert main(["check", "policies/inbound-b2b.policy", "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["policies"][0]["errors"] == 1

@@ -70,7 +70,8 @@ def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
 
 def summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any]:
     policy = loaded.policy
-    mine = [d for d in (diags if diags is not None else loaded.diagnostics) if d.file == loaded.file]
+    files = {os.path.normpath(loaded.file)} | ({os.path.normpath(run.file)} if run else set())  # its samples file's too
+    mine = [d for d in (diags if diags is not None else loaded.diagnostics) if os.path.normpath(d.file) in files]
     return {
         "file": loaded.file,
         "id": policy.id if policy else None,
