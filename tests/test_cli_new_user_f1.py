@@ -125,3 +125,61 @@ def test_check_table_counts_the_samples_files_errors_as_the_footer_does(tmp_path
     assert footer_errors == 1 and int(row[header.index("errors")]) == footer_errors
     assert main(["check", "policies/inbound-b2b.policy", "--format", "json"]) == 1
     assert json.loads(capsys.readouterr().out)["policies"][0]["errors"] == 1
+
+
+def _subparsers():
+    import argparse
+
+    from leadpolicy.cli.main import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, action.choices
+
+
+def _dummy(action) -> str:
+    from leadpolicy.cli.flags import date_arg, non_negative_int, timestamp_arg
+
+    if action.choices:
+        return str(next(iter(action.choices)))
+    return {timestamp_arg: "2026-01-01", date_arg: "2026-01-01", non_negative_int: "1", float: "1",
+            int: "1"}.get(action.type, "x")
+
+
+def _abbreviated_flag(parser) -> tuple[str, bool]:
+    """A long option cut short by one letter, unambiguous among the parser's options, and whether it takes a value."""
+    options = [s for a in parser._actions for s in a.option_strings]
+    for action in parser._actions:
+        for flag in action.option_strings:
+            cut = flag[:-1]
+            if flag.startswith("--") and len(cut) > 3 and cut not in options and \
+                    [o for o in options if o.startswith(cut)] == [flag]:
+                return cut, action.nargs != 0
+    raise AssertionError(f"{parser.prog} has no long option to cut short")
+
+
+@pytest.mark.parametrize("command", sorted(_subparsers()[1]))
+def test_an_abbreviated_flag_is_bad_usage_naming_it(command, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sub = _subparsers()[1][command]
+    argv = [command]
+    for action in sub._actions:
+        if not action.option_strings and action.nargs not in ("*", "?") and action.dest != "help":
+            argv.append(_dummy(action))
+        elif action.option_strings and action.required:
+            argv += [action.option_strings[-1], _dummy(action)]
+    flag, takes_value = _abbreviated_flag(sub)
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, f"{flag}=x" if takes_value else flag])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2, err
+    assert "unrecognized arguments" in err and flag in err
+    assert "did you mean" in err and f"{flag}" in err.split("did you mean")[1]
+
+
+def test_the_top_level_parser_takes_no_abbreviation(capsys):
+    parser, _ = _subparsers()
+    assert parser.allow_abbrev is False
+    with pytest.raises(SystemExit) as stop:
+        main(["--versio"])
+    assert stop.value.code == 2

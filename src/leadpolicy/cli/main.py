@@ -28,12 +28,14 @@ exit codes: 0 all is well, 1 problems found, 2 bad usage, 3 internal error
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="leadpolicy", formatter_class=help_formatter, epilog=MAIN_EPILOG,
+        prog="leadpolicy", formatter_class=help_formatter, epilog=MAIN_EPILOG, allow_abbrev=False,
         description="Lead scoring, handoff, routing and SLA agreements between Sales and Marketing, as code.")
     parser.add_argument("--version", action="version", version=f"leadpolicy {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in commands.NAMES:
         importlib.import_module(f"leadpolicy.cli.commands.{name}").register(sub)
+    for command_parser in sub.choices.values():  # --colum is a misspelling, never --column
+        command_parser.allow_abbrev = False
     return parser
 
 
@@ -44,8 +46,20 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     if unknown:
         commands_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         command_parser = commands_action.choices.get(args.command) if args.command else None
-        (command_parser or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+        chosen = command_parser or parser
+        chosen.error(f"unrecognized arguments: {' '.join(unknown)}{_flag_hint(chosen, unknown)}")
     return args
+
+
+def _flag_hint(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """` (did you mean "--column"?)` for the first unknown flag close to one of the parser's."""
+    from leadpolicy.language.diagnostics import did_you_mean
+
+    flags = [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
+    for arg in unknown:
+        if arg.startswith("--") and (hint := did_you_mean(arg.partition("=")[0], flags)):
+            return f" ({hint})"
+    return ""
 
 
 def _version() -> str:
