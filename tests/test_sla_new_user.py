@@ -119,7 +119,7 @@ def test_an_sla_event_named_like_a_stage_gets_the_became_hint(tmp_path, monkeypa
     main(["sla", "p.policy", "events.csv", "--now", NOW, "--report-only"])
     captured = capsys.readouterr()
     said = [line for line in captured.out.splitlines() if "never occur" in line]
-    assert said and "sql" in said[0] and "did you mean became_sql" in captured.out, captured
+    assert said and "sql" in said[0] and 'did you mean "became_sql"?' in captured.out, captured
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -157,9 +157,9 @@ def test_compile_sla_usage_and_errors(capsys):
     assert main(["compile", policy, "--target", "sql", "--sla", "speed_to_lead"]) == 2  # no --events-table
     assert main(["compile", policy, "--sla", "speed_to_lead", "--events-table", "events"]) == 2  # not --target sql
     capsys.readouterr()
-    assert main(["compile", policy, "--target", "sql", "--sla", "speed_to_laed", "--events-table", "events"]) == 1
+    assert main(["compile", policy, "--target", "sql", "--sla", "speed_to_laed", "--events-table", "events"]) == 2
     assert 'no sla \'speed_to_laed\'' in capsys.readouterr().err
-    assert main(["compile", policy, "--target", "sql", "--sla", "mql_volume", "--events-table", "events"]) == 1
+    assert main(["compile", policy, "--target", "sql", "--sla", "mql_volume", "--events-table", "events"]) == 2
     assert "counts per period" in capsys.readouterr().err
     assert main(["compile", policy, "--target", "sql", "--sla", "follow_up", "--events-table", "crm.events",
                  "--dialect", "snowflake", "--now", "2026-11-30T12:00:00Z", "--since", "2026-11-01"]) == 0

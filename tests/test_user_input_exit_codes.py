@@ -292,6 +292,25 @@ OTHER_ROWS: list[Row] = [
          "--now 2026-11-20T12:00:00Z",
          2, 'no column \'LeadId\' holds the lead id that events name (did you mean "Lead ID"?',
          {"l.csv": "Lead ID,email\nL1,a@b.com\n", "e.csv": "lead,event,at\nL1,email_click,2026-11-10T00:00:00Z\n"}),
+    _row("sla: --id-column without --leads", "sla {policies}/inbound-activity.policy e.csv --id-column x "
+         "--now 2026-11-20T12:00:00Z", 2, "--id-column goes with --leads",
+         {"e.csv": "lead,event,at\nL1,became_sql,2026-11-10T00:00:00Z\n"}),
+    _row("sla: --column without --leads", "sla {policies}/inbound-activity.policy e.csv --column email=Email "
+         "--now 2026-11-20T12:00:00Z", 2, "--column goes with --leads",
+         {"e.csv": "lead,event,at\nL1,became_sql,2026-11-10T00:00:00Z\n"}),
+    _row("sla: --id-column naming no column", "sla {policies}/inbound-activity.policy e.csv --leads l.csv "
+         "--id-column LeadId --now 2026-11-20T12:00:00Z",
+         2, 'no column \'LeadId\' holds the lead id that events name (did you mean "Lead ID"?',
+         {"l.csv": "Lead ID,email\nL1,a@b.com\n", "e.csv": "lead,event,at\nL1,became_sql,2026-11-10T00:00:00Z\n"}),
+    _row("compile --sla with an --events-table named like the query's own table",
+         "compile {policies}/inbound-activity.policy --target sql --sla speed_to_lead --events-table lp_segments "
+         "--now 2026-11-20T12:00:00Z", 2, "--events-table: 'lp_segments' is also the name of a table the query makes"),
+    _row("compile --sla naming no SLA", "compile {policies}/inbound-activity.policy --target sql --sla speed_to_leed "
+         "--events-table ev --now 2026-11-20T12:00:00Z", 2, 'did you mean "speed_to_lead"?'),
+    _row("compile --sla naming nothing like an SLA", "compile {policies}/inbound-activity.policy --target sql "
+         "--sla nope --events-table ev --now 2026-11-20T12:00:00Z", 2, "follow_up, mql_acceptance, speed_to_lead"),
+    _row("compile --sla naming a volume SLA", "compile {policies}/inbound-activity.policy --target sql "
+         "--sla mql_volume --events-table ev --now 2026-11-20T12:00:00Z", 2, "--sla: sla mql_volume counts per period"),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS

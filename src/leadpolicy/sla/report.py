@@ -435,7 +435,7 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None
     if data["events_not_in_log"]:
         hints = data["event_hints"]
         notes.append("events the SLAs read that never occur in the log: "
-                     + ", ".join(f"{name} (did you mean {hints[name]}?)" if name in hints else name
+                     + ", ".join(f'{name} (did you mean "{hints[name]}"?)' if name in hints else name
                                  for name in data["events_not_in_log"]))
     if data["ignored_pauses"]:
         notes.append("pause or resume events with no open clock, ignored: "

@@ -131,6 +131,10 @@ def _refuse_captured_tables(query: exp.Query, tables: dict[str, str | None]) -> 
                           f"read in its place; give it with its schema (SCHEMA.{name})")
 
 
+class SlaChoiceError(SlaSqlError):
+    """`--sla` names no SLA of the policy, or one with no query (a volume): bad usage of the flag."""
+
+
 def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, events_table: str,
                 leads_table: str = "leads", id_column: str = "id", since: dt.date | None = None,
                 order_column: str | None = None) -> str:
@@ -141,13 +145,16 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
         if column is not None:
             check_name(column, what)
     sla = next((s for s in policy.slas if s.name == name), None)
+    compiled = sorted(s.name for s in policy.slas if s.clock is not None or s.counts)
     if sla is None:
         from leadpolicy.language.diagnostics import did_you_mean
 
         hint = did_you_mean(name, [s.name for s in policy.slas])
-        raise SlaSqlError(f"no sla {name!r} in policy {policy.id}" + (f" ({hint})" if hint else ""))
+        raise SlaChoiceError(f"--sla: no sla {name!r} in policy {policy.id} ("
+                             + (f"{hint}; " if hint else "") + f"its SLAs with a query: {', '.join(compiled)})")
     if sla.clock is None and not sla.counts:
-        raise SlaSqlError(f"sla {name} counts per period (a volume): `leadpolicy sla` reports it")
+        raise SlaChoiceError(f"--sla: sla {name} counts per period (a volume), which has no query of its own: "
+                             f"`leadpolicy sla` reports it (the SLAs with a query: {', '.join(compiled)})")
     problem = since_problem(policy, now, since)
     if problem is not None:
         raise SlaSqlError(problem)

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             print("leadpolicy compile: --sla needs --target sql and --events-table (--since and --order-column "
                   "go with --sla)", file=sys.stderr)
             return EXIT_USAGE
-        from leadpolicy.warehouse.sla_compile import compile_sla, since_problem
+        from leadpolicy.warehouse.sla_compile import SlaChoiceError, compile_sla, since_problem
         from leadpolicy.warehouse.sla_sql import SlaSqlError
         from leadpolicy.warehouse.sqlgen import BadName
 
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             text = compile_sla(policy.ir, args.sla, args.dialect, now,
                                args.events_table, args.table, args.id_column, args.since, args.order_column)
-        except BadName as exc:  # a name given on the command line
+        except (BadName, SlaChoiceError) as exc:  # a name given on the command line
             print(f"leadpolicy compile: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except (SlaSqlError, ValueError) as exc:
