@@ -209,7 +209,10 @@ def test_staging_folders_of_killed_runs_are_swept(tmp_path, monkeypatch):
     assert not Path(db.folder.name).exists()
 
 
-def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_path):
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_path, signal_name, code):
+    """A cancelled CI job (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C: the staged lead data is removed,
+    and the exit code is the shell's 128 + the signal."""
     import os
     import signal
     import subprocess
@@ -226,9 +229,9 @@ def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_p
     while not list((tmp_path / "tmp").glob("leadpolicy-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list((tmp_path / "tmp").glob("leadpolicy-*")), "the run never staged"
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, signal_name))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and b"interrupted" in err
+    assert proc.returncode == code and b"interrupted" in err, err
     assert not list((tmp_path / "tmp").iterdir()) and not (tmp_path / "out.csv").exists()
 
 

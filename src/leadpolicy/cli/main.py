@@ -69,20 +69,33 @@ def _version() -> str:
     return f"{__version__} (tzdata {zones.database_version()})"
 
 
-_terminated = threading.Event()  # set by SIGTERM: a library may wrap the KeyboardInterrupt
+_terminated = threading.Event()  # set by SIGTERM or SIGHUP: a library may wrap the KeyboardInterrupt
+_stopped_by: list[int] = []  # the signal that stopped the command, for its exit code (128 + the signal)
 
 
-def _stop_cleanly_on_sigterm() -> None:
-    """A SIGTERM (a CI job cancelled, `kill`) ends the command through its `finally` blocks, so
-    temporary files and staging folders are removed, as on Ctrl-C."""
+def _stop_cleanly_on_signals() -> None:
+    """A SIGTERM (a CI job cancelled, `kill`) or a SIGHUP (the terminal closed) ends the command through its
+    `finally` blocks, so temporary files and staging folders (lead data) are removed, as on Ctrl-C."""
     import signal
 
     def stop(signum, frame):
+        _stopped_by.append(signum)
         _terminated.set()
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):  # no SIGHUP on Windows
+                signal.signal(getattr(signal, name), stop)
+
+
+def _interrupted() -> int:
+    """Says so, and the shell's code for a command a signal stopped: 128 + the signal (130 for Ctrl-C, 143 for
+    SIGTERM, 129 for SIGHUP)."""
+    import signal
+
+    print("leadpolicy: interrupted", file=sys.stderr)
+    return 128 + (_stopped_by[0] if _stopped_by else signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,13 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"leadpolicy: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _stop_cleanly_on_sigterm()
+    _stop_cleanly_on_signals()
     handler = importlib.import_module(f"leadpolicy.cli.commands.{args.command}").run
     try:
         return handler(args)
     except KeyboardInterrupt:
-        print("leadpolicy: interrupted", file=sys.stderr)
-        return 130  # also after SIGTERM: the shell's code for an interrupted command
+        return _interrupted()
     except BrokenPipeError:
         return EXIT_OK
     except WriteFailed as exc:  # a full disk or device: a problem of the run, said plainly
@@ -112,8 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
     except Exception as exc:  # never a traceback for the user; LEADPOLICY_DEBUG=1 shows it
         if _terminated.is_set():
-            print("leadpolicy: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted()
         if os.environ.get("LEADPOLICY_DEBUG"):
             raise
         print(f"leadpolicy: internal error: {type(exc).__name__}: {exc}\n"
