@@ -382,8 +382,8 @@ def no_leads_warning(report: SlaReport) -> str | None:
     total = sum(clocks.values())
     names = " and ".join(clocks)
     counts = f" ({', '.join(f'{name} {count}' for name, count in clocks.items())})" if len(clocks) > 1 else ""
-    return (f"the tiers of {names} are decided on the leads' records, but {NO_LEADS_FILE}: {total} clock(s) "
-            f"took the otherwise tier{counts}; give the records with --leads FILE")
+    return (f"the tiers of {names} are decided on the leads' records and no leads file was given: {total} "
+            f"clock(s) took the otherwise tier{counts}; give the records with --leads FILE")
 
 
 def render_table(report: SlaReport, out: TextIO, max_breaches: int = 20) -> None:
