@@ -183,3 +183,99 @@ def test_the_top_level_parser_takes_no_abbreviation(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--versio"])
     assert stop.value.code == 2
+
+
+def _project(tmp_path: Path, table: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f'[tool.leadpolicy]\npaths = ["policies"]\n\n'
+                                             f"[tool.leadpolicy.columns]\n{table}\n")
+
+
+def test_a_project_column_for_a_field_the_policy_lacks_is_ignored(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, 'employees = "No. of Employees"\nemail = "Email"')
+    write_csv(tmp_path / "trials.csv", ["Email", "plan", "signup_date"], [["a@x.io", "trial", "2026-11-01"]])
+    code = main(["score", str(POLICIES / "product-led.policy"), "trials.csv", "-o", "o.csv", "--now", NOW, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert read_csv(tmp_path / "o.csv")[0]["Email"] == "a@x.io"
+
+
+def test_a_project_header_the_file_lacks_falls_back_to_the_fields_own_column(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, 'employees = "No. of Employees"')
+    write_csv(tmp_path / "leads.csv", ["email", "employees", "industry"], [["a@x.io", "lots", "software"]])
+    code = main(["score", B2B, "leads.csv", "-o", "o.csv", "--now", NOW, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert [r["field"] for r in read_csv(tmp_path / "leads.rejects.csv")] == ["employees"]  # read from `employees`
+
+
+def test_a_flag_stays_strict_about_a_header_the_file_lacks(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "leads.csv", ["email", "employees", "industry"], [["a@x.io", "5", "software"]])
+    code = main(["score", B2B, "leads.csv", "-o", "o.csv", "--now", NOW, "--quiet",
+                 "--column", "employees=No. of Employees"])
+    assert code == 2 and "No. of Employees" in capsys.readouterr().err
+
+
+def test_a_misspelled_project_field_names_pyproject_and_the_setting(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, 'employes = "No. of Employees"')
+    write_csv(tmp_path / "leads.csv", ["email", "No. of Employees"], [["a@x.io", "5"]])
+    code = main(["score", B2B, "leads.csv", "-o", "o.csv", "--now", NOW, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "pyproject.toml [tool.leadpolicy.columns] employes" in err and "employees" in err
+
+
+def test_a_misspelled_flag_field_is_said_before_the_header_it_shares_with_the_project(tmp_path, capsys,
+                                                                                       monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, 'employees = "No. of Employees"')
+    write_csv(tmp_path / "leads.csv", ["email", "No. of Employees"], [["a@x.io", "5"]])
+    code = main(["score", B2B, "leads.csv", "-o", "o.csv", "--now", NOW, "--quiet",
+                 "--column", "employes=No. of Employees"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "no field employes" in err and 'did you mean "employees"?' in err and "mapped to both" not in err
+
+
+def _ci_score_step() -> str:
+    """The shell of the CI recipe's step that scores the CRM sample with each policy (docs/governance.md)."""
+    import re
+    import textwrap
+
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "governance.md").read_text()
+    section = text[text.index("### A ready workflow for a policy repository"):]
+    workflow = re.search(r"```yaml\n(.*?)```", section, re.S)[1]
+    steps = re.findall(r"- run: \|\n((?:          .*\n)+)", workflow)
+    (step,) = [s for s in steps if "leadpolicy score" in s]
+    return textwrap.dedent(step)
+
+
+def test_the_ci_recipe_scores_the_crm_sample_with_every_reference_policy(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(POLICIES, tmp_path / "policies")
+    _project(tmp_path, 'employees = "No. of Employees"\nsource = "Lead Source"')
+    (tmp_path / "data").mkdir()
+    header = ["id", "email", "No. of Employees", "industry", "Lead Source", "plan", "signup_date"]
+    write_csv(tmp_path / "data" / "crm-sample.csv", header,
+              [[f"L{i}", f"a{i}@x.io", str(10 * i), "software", "webinar", "trial", "2026-11-01"] for i in range(20)])
+    write_csv(tmp_path / "data" / "crm-sample.events.csv", ["lead", "event", "at"],
+              [[f"L{i}", "webinar_attended", "2026-11-19T10:00:00Z"] for i in range(20)])
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "CI": "true"}
+    done = subprocess.run(["bash", "-e", "-c", _ci_score_step()], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("wrote /dev/null") == len(list(POLICIES.glob("*.policy")))
+    assert not list(tmp_path.glob("rejects-*.csv"))  # a clean export rejects nothing
+    bad = tmp_path / "data" / "crm-sample.events.csv"
+    write_csv(bad, ["lead", "event", "at"], [[f"L{i}", "bogus", "2026-11-19T10:00:00Z"] for i in range(20)])
+    failed = subprocess.run(["bash", "-e", "-c", _ci_score_step()], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert failed.returncode == 1, failed.stderr  # a broken event export fails the job

@@ -145,28 +145,46 @@ def apply(args: Any, settings: Settings) -> None:
         args.min_coverage = float(settings.get("min-coverage"))
     if hasattr(args, "columns"):
         args.columns_flagged = bool(args.columns)  # `--column` on the command line, not only in the settings
-        args.columns = column_mapping(args.columns or [], settings.get("columns") or {})
+        args.columns = column_mapping(args.columns or [], settings.get("columns") or {}, settings.file)
     for key in ("require-approvals", "allow-untested", "strict"):
         attr = key.replace("-", "_")
         if getattr(args, attr, None) is False and settings.get(key):
             setattr(args, attr, True)
 
 
-def column_mapping(flags: list[tuple[str, str]], table: dict[str, str]) -> dict[str, str]:
-    """field -> header: the settings' [tool.leadpolicy.columns] with each `--column FIELD=HEADER` over its
-    field. Raises SettingsError for a field given twice on the command line, or two fields read from one
-    header."""
+class ProjectHeader(str):
+    """A header from [tool.leadpolicy.columns]: a project default, not a demand. A policy without its field
+    ignores it, and a file without the header reads the field from the column of its own name (a
+    `--column` header is strict). `setting` names where it is written, for messages."""
+
+    setting: str
+
+    def __new__(cls, header: str, setting: str) -> ProjectHeader:
+        made = super().__new__(cls, header)
+        made.setting = setting
+        return made
+
+
+def column_mapping(flags: list[tuple[str, str]], table: dict[str, str], file: Path | None = None) -> dict[str, str]:
+    """field -> header: the settings' [tool.leadpolicy.columns] (each header a ProjectHeader) with each
+    `--column FIELD=HEADER` over its field, and over a table entry of the same header (the flag says what
+    that column is). Raises SettingsError for a field given twice on the command line, or two fields read
+    from one header."""
     given: dict[str, str] = {}
     for name, header in flags:
         if name in given:
             raise SettingsError(f"--column: {name} is mapped twice ({given[name]!r} and {header!r})")
         given[name] = header
-    mapping = {**table, **given}
+    where = f"{os.path.relpath(file) if file is not None else 'pyproject.toml'} [tool.leadpolicy.columns]"
+    project = {name: ProjectHeader(header, f"{where} {name}") for name, header in table.items()
+               if name not in given and header not in given.values()}
+    mapping: dict[str, str] = {**project, **given}
     fields_of: dict[str, list[str]] = {}
     for name, header in mapping.items():
         fields_of.setdefault(header, []).append(name)
     for header, names in fields_of.items():
         if len(names) > 1:
-            raise SettingsError(f"column mapping: the header {header!r} is mapped to both {' and '.join(names)}; "
+            origin = f"{where}: " if all(isinstance(mapping[n], ProjectHeader) for n in names) else "column mapping: "
+            raise SettingsError(f"{origin}the header {header!r} is mapped to both {' and '.join(names)}; "
                                 "a column is read as one field")
     return mapping

@@ -248,16 +248,24 @@ def outputs_refused(command: str, outputs: dict[str, Any], inputs: dict[str, Any
 
 def column_mapping_problem(command: str, mapping: dict[str, str], *policies) -> bool:
     """Whether the column mapping names a field that none of the policies (IR policies) has: says so on
-    stderr (bad usage), with the field it was likely meant for."""
+    stderr (bad usage), with the field it was likely meant for. An entry of [tool.leadpolicy.columns] for a
+    field the policies lack is taken out of `mapping` (it concerns another policy of the project), unless
+    it looks like a misspelled field of theirs, which is said naming pyproject.toml and the entry."""
     from leadpolicy.language.diagnostics import did_you_mean
 
     fields = list(dict.fromkeys(f.name for policy in policies for f in policy.fields))
-    for name, header in mapping.items():
-        if name not in fields:
-            hint = did_you_mean(name, fields)
-            print(f"leadpolicy {command}: the column mapping {name}={header} names no field {name} of the policy"
-                  + (f" ({hint})" if hint else "") + f"; its fields are {', '.join(fields)}", file=sys.stderr)
-            return True
+    for name, header in list(mapping.items()):
+        if name in fields:
+            continue
+        hint = did_you_mean(name, fields)
+        setting = getattr(header, "setting", None)  # a project default (settings.ProjectHeader)
+        if setting is not None and hint is None:
+            del mapping[name]
+            continue
+        where = f"{setting}: names" if setting else f"the column mapping {name}={header} names"
+        print(f"leadpolicy {command}: {where} no field {name} of the policy" + (f" ({hint})" if hint else "")
+              + f"; its fields are {', '.join(fields)}", file=sys.stderr)
+        return True
     return False
 
 

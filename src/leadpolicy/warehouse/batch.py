@@ -158,17 +158,22 @@ def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False, mapping
 
 
 def mapped_columns(columns: list[str], mapping: dict[str, str], source: Path | str) -> dict[str, int]:
-    """Each mapped field's column: the header as written, else the one header equal to it ignoring case."""
+    """Each mapped field's column: the header as written, else the one header equal to it ignoring case; a
+    project default's header that `columns` lacks is left out (the field is matched by its own name)."""
     found = {}
     for name, header in mapping.items():
         exact = [i for i, column in enumerate(columns) if column == header]
         folded = [i for i, column in enumerate(columns) if fold(column) == fold(header)]
         matches = exact or folded
+        setting = getattr(header, "setting", None)  # a project default (cli.settings.ProjectHeader)
+        if not matches and setting is not None:
+            continue  # the field is read from its own column, as without the setting
         if len(matches) != 1:
             known = did_you_mean(header, columns)
             why = (f"has no column {header!r}" + (f" ({known})" if known else "") if not matches else
                    f"has columns {' and '.join(repr(columns[i]) for i in matches)}, which differ only in case")
-            raise ColumnMapError(f"{source}: {why}, which the column mapping {name}={header} names")
+            raise ColumnMapError(f"{source}: {why}, which " + (setting or f"the column mapping {name}={header}")
+                                 + " names")
         found[name] = matches[0]
     return found
 
