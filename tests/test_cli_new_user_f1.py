@@ -279,3 +279,31 @@ def test_the_ci_recipe_scores_the_crm_sample_with_every_reference_policy(tmp_pat
     failed = subprocess.run(["bash", "-e", "-c", _ci_score_step()], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=300)
     assert failed.returncode == 1, failed.stderr  # a broken event export fails the job
+
+
+def _crm_export(tmp_path: Path) -> None:
+    write_csv(tmp_path / "crm.csv", ["Lead ID", "Email", "No. of Employees", "Industry", "Lead Source"],
+              [[f"L{i}", f"a{i}@x.io", "50", "software", "webinar"] for i in range(5)])
+    write_csv(tmp_path / "crm.events.csv", ["lead", "event", "at"], [["L1", "closed_won", "2026-11-10T00:00:00Z"]])
+
+
+def test_feedback_without_a_mapping_is_bad_usage_naming_the_files_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _crm_export(tmp_path)
+    code = main(["feedback", ACTIVITY, "--leads", "crm.csv", "--events", "crm.events.csv", "--id-column", "Lead ID",
+                 "--as-of", "2026-11-01", "--now", NOW, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    said = err[err.index("to group by"):]
+    assert "'Lead Source'" in said and "'fit'" not in said and "'engagement'" not in said
+    assert "--column source=HEADER" in said and 'did you mean "Lead Source"?' in said
+    assert "warning: crm.csv: field source is not a column of the file" in err  # as score says
+
+
+def test_feedback_with_an_id_column_naming_no_column_is_bad_usage(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _crm_export(tmp_path)
+    code = main(["feedback", ACTIVITY, "--leads", "crm.csv", "--events", "crm.events.csv", "--id-column", "Lead",
+                 "--as-of", "2026-11-01", "--now", NOW, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "'Lead ID'" in err and "--id-column" in err

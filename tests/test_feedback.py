@@ -138,7 +138,7 @@ def test_bad_input_is_reported_and_bad_usage_is_exit_2(small, capsys, tmp_path):
     assert "is after --now" in capsys.readouterr().err
     assert main(["feedback", str(POLICIES / "inbound-b2b.policy"), *small]) == 2
     assert "no outcomes block" in capsys.readouterr().err
-    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--by", "sorce"]) == 1
+    assert main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--by", "sorce"]) == 2
     assert "did you mean" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:
         main(["feedback", str(POLICIES / "inbound-activity.policy"), *small, "--as-of", "someday"])

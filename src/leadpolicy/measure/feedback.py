@@ -18,6 +18,7 @@ from typing import Any, Callable
 from sqlglot import exp
 
 from leadpolicy.api import Policy
+from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.outputs import default_rejects
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import fold
@@ -51,6 +52,7 @@ class FeedbackInput:
     columns: tuple[tuple[str, str], ...] = ()  # (field, header): a field read from a column named otherwise
     on_read: Callable[[Policy, BatchResult], None] | None = None  # hears how each policy's reading went
     progress: Callable[[Policy], Any] | None = None  # a context per policy, giving `batch.run`'s progress
+    on_warning: Callable[[str], None] | None = None  # hears score's warnings (a field that is no column, ...)
 
 
 def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
@@ -113,8 +115,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(decided))})").fetchall()]
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
-            headers = dict(data.columns)  # a field read from a column named otherwise is grouped by that column
-            found["by"] = [columns[find_column(columns, headers.get(name, name), data.leads, "to group by", "--by")]
+            found["by"] = [columns[_group_column(policy, columns, data, name)]
                            for name in data.by or [f.name for f in policy.ir.fields if f.type == "one of"]]
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
@@ -129,7 +130,8 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
                                events=EventInput(data.events, data.id_column,
                                                  rejects=events_rejects or folder / "events.rejects.csv",
                                                  one_row_per_lead=True),
-                               then=attach, columns=dict(data.columns), progress=progress)
+                               then=attach, columns=dict(data.columns), progress=progress,
+                               on_warning=data.on_warning)
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
     if data.on_read is not None:
@@ -142,6 +144,35 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
 def _in(values: list[str] | tuple[str, ...]) -> str:
     """`IN (...)` of text literals (never empty: an empty list matches nothing)."""
     return "IN (" + (", ".join(lit(v) for v in values) or "NULL") + ")"
+
+
+def _group_column(policy: Policy, columns: list[str], data: FeedbackInput, name: str) -> int:
+    """The position of the column grouped by for field `name` (its mapped header, else its own name) among the
+    decided file's `columns`. A field no column of the leads file holds is bad usage (FeedbackUsage), naming
+    the file's own columns (not the computed ones) and the --column that would map it."""
+    header = dict(data.columns).get(name, name)  # a field read from a column named otherwise is grouped by it
+    try:
+        return find_column(columns, header, data.leads, "to group by", "--by")
+    except DataFileError:
+        computed = {fold(n) for n in output_names(policy.ir)}
+        inputs = [c for c in columns if fold(c) not in computed and not c.startswith("#")]
+        hint = _likely_header(header, inputs)
+        listed = ", ".join(map(repr, inputs[:12])) + (", ..." if len(inputs) > 12 else "")
+        fix = (f"read the field from a column named otherwise with --column {name}=HEADER, or group by other "
+               "fields with --by" if name in {f.name for f in policy.ir.fields} else "name a column with --by")
+        raise FeedbackUsage(f"{data.leads}: no column {header!r} to group by ({hint + '; ' if hint else ''}the "
+                            f"columns are {listed}); {fix}") from None
+
+
+def _likely_header(name: str, headers: list[str]) -> str | None:
+    """'did you mean "Lead Source"?' for `source`: a header holding the name as a word, else the closest
+    ignoring case."""
+    import difflib
+
+    words = [h for h in headers if fold(name) in fold(h).replace("_", " ").split()]
+    lowered = {h.lower(): h for h in headers}
+    close = words or [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)]
+    return f'did you mean "{close[0]}"?' if close else did_you_mean(name, headers)
 
 
 def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: str, by: list[str],

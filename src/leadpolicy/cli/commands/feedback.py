@@ -68,7 +68,19 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
                          Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()),
                          on_read=lambda policy, result: _say_rejects_loudly(args, policy, result),
-                         progress=lambda policy: _progress(args, policy))
+                         progress=lambda policy: _progress(args, policy), on_warning=_warner(args))
+
+
+def _warner(args: argparse.Namespace):
+    """Score's warnings on reading the leads (a field that is no column, ...), each said once (backtest reads
+    the file once per version)."""
+    said: set[str] = set()
+
+    def warn(text: str) -> None:
+        if text not in said:
+            said.add(text)
+            print(f"leadpolicy {args.command}: warning: {text}", file=sys.stderr)
+    return warn
 
 
 def _progress(args: argparse.Namespace, policy):
