@@ -307,3 +307,33 @@ def test_feedback_with_an_id_column_naming_no_column_is_bad_usage(tmp_path, caps
                  "--as-of", "2026-11-01", "--now", NOW, "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "'Lead ID'" in err and "--id-column" in err
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+@pytest.mark.parametrize("out_name", ["o.csv", "o.jsonl"])
+def test_the_output_keeps_column_names_that_differ_only_in_case(tmp_path, capsys, engine, out_name):
+    import csv
+    import json
+
+    write_csv(tmp_path / "notes.csv", ["id", "email", "Note", "NOTE"], [["L1", "a@b.io", 'x,"1', "y"]])
+    write_csv(tmp_path / "amb.csv", ["id", "EMAIL", "email"], [["L1", "a@b.io", "c@d.io"]])
+    out = tmp_path / out_name
+    runs = {"notes.csv": [], "amb.csv": ["--column", "email=EMAIL"]}
+    expected = {"notes.csv": {"id": "L1", "email": "a@b.io", "Note": 'x,"1', "NOTE": "y"},
+                "amb.csv": {"id": "L1", "EMAIL": "a@b.io", "email": "c@d.io"}}
+    for source, extra in runs.items():
+        code = main(["score", B2B, str(tmp_path / source), "-o", str(out), "--now", NOW, "--quiet",
+                     "--engine", engine, *extra])
+        assert code == 0, capsys.readouterr().err
+        if out.suffix == ".csv":
+            with open(out, newline="", encoding="utf-8") as handle:
+                rows = list(csv.reader(handle))
+            header, row = rows[0], rows[1]
+            record = dict(zip(header, row))
+        else:
+            line = out.read_text().splitlines()[0]
+            record = json.loads(line)
+            header = list(record)
+        assert header[:len(expected[source])] == list(expected[source])
+        assert {k: record[k] for k in expected[source]} == expected[source]
+        assert header[len(expected[source]):][:2] == ["fit", "engagement"] and record["stage"]

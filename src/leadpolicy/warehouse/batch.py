@@ -15,6 +15,8 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -222,18 +224,30 @@ def output_columns(plan: ColumnPlan, originals: bool) -> list[str]:
 
 
 def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, in_order: bool = False,
-                  excel_safe: bool = False) -> str:
+                  excel_safe: bool = False, positional: bool = False) -> str:
     """The input's columns as given (in file order, under their own names) and then the computed
     columns, from `scored` (a table or subquery with the staged columns and the computed values).
     `in_order`: `scored` already yields the rows in input order, so no sort is needed. `excel_safe`: the
     input's text that a spreadsheet would run as a formula gets a leading single quote, in its column
     names (the header row) too."""
+    names = output_header(ir, plan, excel_safe)  # `positional`: named #out0, ... for `write_output`'s header
+    safe = excel_safe_sql if excel_safe and not originals else _q
+    staged = [*(safe(column) for column in output_columns(plan, originals)), *(_q(n) for n in output_names(ir))]
+    parts = [f"{value} AS {_q(f'#out{i}' if positional else name)}"
+             for i, (value, name) in enumerate(zip(staged, names))]
+    return f"SELECT {', '.join(parts)} FROM {scored}" + ("" if in_order else f" ORDER BY {ROW}")
+
+
+def output_header(ir: IrPolicy, plan: ColumnPlan, excel_safe: bool = False) -> list[str]:
+    """The output's column names: the input's own (not replaced), then the computed ones."""
     names = [str(excel_safe_text(name)) if excel_safe else name
              for i, name in enumerate(plan.columns) if i not in plan.replaced]
-    safe = excel_safe_sql if excel_safe and not originals else _q
-    parts = [f"{safe(staged)} AS {_q(name)}" for staged, name in zip(output_columns(plan, originals), names)]
-    parts += [_q(n) for n in output_names(ir)]
-    return f"SELECT {', '.join(parts)} FROM {scored}" + ("" if in_order else f" ORDER BY {ROW}")
+    return names + output_names(ir)
+
+
+def names_clash(names: list[str]) -> bool:
+    """Whether two names differ only in case (one name to DuckDB, which would rename the second)."""
+    return len({name.lower() for name in names}) < len(names)
 
 
 def excel_safe_sql(column: str) -> str:
@@ -245,18 +259,45 @@ def excel_safe_sql(column: str) -> str:
     return exp.Case().when(starts, exp.DPipe(this=exp.Literal.string("'"), expression=cell)).else_(cell).sql("duckdb")
 
 
-def write_output(con, select_sql: str, out: Path, fmt: str) -> int:
+def write_output(con, select_sql: str, out: Path, fmt: str, header: list[str] | None = None) -> int:
     """COPY the query to `out` (replaced atomically, or written in place for a device or FIFO); returns the
-    rows written."""
+    rows written. `header`: the names of the query's columns (named `#out0`, `#out1`, ...) when some differ
+    only in case, which DuckDB would rename: a CSV's header line and the keys of JSON Lines are written
+    from it, as the file had them."""
     import duckdb
 
     options = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}[fmt]
+    if header is not None and fmt == "jsonl":  # each line built as JSON text, so keys keep their case
+        pairs = ", ".join(f"{exp.Literal.string(name).sql('duckdb')}, {_q(f'#out{i}')}"
+                          for i, name in enumerate(header))
+        select_sql = f"SELECT json_object({pairs}) FROM ({select_sql})"
+        options = "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f'"  # JSON escapes every \x1f
     with replacing(out) as tmp:
         try:
+            if header is not None and fmt == "csv":
+                return _csv_with_header(con, select_sql, tmp, header)
             (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} "
                                      f"({options})").fetchone()
         except duckdb.IOException as exc:
             raise _system_error(exc) from None
+    return int(written)
+
+
+def _csv_with_header(con, select_sql: str, target: Path, header: list[str]) -> int:
+    """The query as CSV under `header`: DuckDB writes the rows to a private file, then the header line and
+    the rows go to `target`."""
+    folder = con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or None
+    descriptor, body = tempfile.mkstemp(".csv", "body-", folder if folder and os.path.isdir(folder) else None)
+    os.close(descriptor)
+    try:
+        (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(body).sql('duckdb')} "
+                                 "(FORMAT csv, HEADER false)").fetchone()
+        with open(target, "w", newline="", encoding="utf-8") as handle, open(body, encoding="utf-8",
+                                                                          newline="") as rows:
+            csv.writer(handle, lineterminator="\n").writerow(header)
+            shutil.copyfileobj(rows, handle)
+    finally:
+        os.unlink(body)
     return int(written)
 
 
@@ -453,9 +494,12 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         watched = None if progress is None or engine != "duckdb" else \
             (lambda percent: progress(int(staged_rows * percent / 100), staged_rows))
         with staging.joins_as_written(stage_db.con), staging.watch_progress(stage_db.con, watched):
+            header = output_header(policy.ir, plan, excel_safe and out_fmt == "csv")
+            # DuckDB would rename NOTE beside Note to NOTE_1: CSV and JSON Lines are written under the file's names
+            own_names = names_clash(header) and out_fmt != "parquet"
             written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order,
-                                                               excel_safe and out_fmt == "csv"),
-                                   out_path, out_fmt)
+                                                               excel_safe and out_fmt == "csv", own_names),
+                                   out_path, out_fmt, header if own_names else None)
         if progress is not None:
             progress(staged_rows, staged_rows)
         if conversion is not None:
