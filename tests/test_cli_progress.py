@@ -144,3 +144,38 @@ def test_sla_shows_progress_and_quiet_silences_it(tmp_path, engine):
     assert _has_progress(err), err
     code, out, err = _run([*argv, "--quiet"], tmp_path, terminal=True)
     assert code == 0 and not _has_progress(err) and b"\x1b" not in err, err
+
+
+def _visible_lines(err: bytes) -> list[str]:
+    """What the terminal shows, line by line and redraw by redraw: ANSI escapes left out."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err.decode("utf-8", "replace"))
+    return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_the_bar_fits_an_80_column_terminal_on_one_line(tmp_path, no_color):
+    name = "crm-export-of-all-inbound-leads-from-the-last-quarter-2026-11-30.csv"
+    rows = [[f"L{i}", f"l{i}@corp.io", str(i % 400), "software", "webinar"] for i in range(1, 200_001)]
+    write_csv(tmp_path / name, ["id", "email", "employees", "industry", "source"], rows)
+    code, _, err = _run(["score", B2B, name, "-o", "out.csv", "--now", NOW, "--engine", "python"], tmp_path,
+                        terminal=True, COLUMNS="80", NO_COLOR=no_color)
+    assert code == 0, err
+    bars = [line for line in _visible_lines(err) if "rows/s" in line]
+    assert bars, err
+    assert all(len(line.rstrip()) <= 80 for line in bars), bars
+    assert all(line.startswith("scoring ") and " rows " in line for line in bars), bars  # never wrapped
+    assert "200,000/200,000 rows" in bars[-1], bars[-1]
+
+
+def test_the_feedback_bar_counts_every_row_read(tmp_path):
+    rows = [[f"L{i}", f"l{i}@corp.io", "50", "software", "webinar"] for i in range(1, ROWS + 1)]
+    rows += [["L1", "again@corp.io", "50", "software", "webinar"]] * 12  # a repeated id: rejected, still read
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], rows)
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], [["L2", "closed_won", "2026-11-10T00:00:00Z"]])
+    code, _, err = _run(["feedback", ACTIVITY, "--leads", "leads.csv", "--events", "events.csv", "--as-of",
+                         "2026-11-01", "--now", NOW, "--engine", "python"], tmp_path, terminal=True, NO_COLOR="1")
+    assert code == 0, err
+    last = [line for line in _visible_lines(err) if "rows/s" in line][-1]
+    assert f"{ROWS + 12:,}/{ROWS + 12:,} rows" in last, last

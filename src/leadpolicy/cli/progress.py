@@ -20,6 +20,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 
@@ -47,6 +48,16 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} {self.unit}/s" if speed is not None else f"- {self.unit}/s")
 
 
+def _columns(unit: str) -> list[ProgressColumn]:
+    """The bar's columns, on one line as wide as the terminal: the description takes what the others leave
+    (cut short with an ellipsis), which never wrap; the bar itself is 20 wide."""
+    fixed = [CountColumn(unit), RateColumn(unit), TextColumn("ETA"), TimeRemainingColumn()]
+    for column in fixed:
+        column._table_column = Column(no_wrap=True)
+    return [TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            BarColumn(bar_width=20, table_column=Column(no_wrap=True, width=20)), *fixed]
+
+
 @contextlib.contextmanager
 def terminal_progress(description: str, unit: str) -> Iterator[Callable[[int, int | None], None]]:
     """Yields update(done, total). With NO_COLOR (set and not empty, as https://no-color.org says) the line
@@ -55,9 +66,8 @@ def terminal_progress(description: str, unit: str) -> Iterator[Callable[[int, in
     plain = bool(os.environ.get("NO_COLOR"))
     console = Console(file=io.StringIO(), width=shutil.get_terminal_size().columns - 1, no_color=True,
                       color_system=None) if plain else Console(stderr=True)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), CountColumn(unit), RateColumn(unit),
-                        TextColumn("ETA"), TimeRemainingColumn(), console=console, auto_refresh=not plain,
-                        redirect_stdout=False)
+    progress = Progress(*_columns(unit), console=console, auto_refresh=not plain, redirect_stdout=False,
+                        expand=True)
     task = progress.add_task(description, total=None)
     drawn = {"at": 0.0, "width": 0}
 

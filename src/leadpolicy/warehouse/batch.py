@@ -481,6 +481,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
         result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
         originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
+        progress = _counting_every_row(progress, removed + len(staged.problems))
         conversion = None
         if engine == "duckdb":
             scored, conversion = score_duckdb(policy, stage_db.con, plan, now, result,
@@ -566,6 +567,15 @@ def output_files(source: Path, out: str | Path | None, rejects: str | Path | Non
     given = (("output", out), ("rejects", rejects), ("events_rejects", events and events.rejects))
     defaults = frozenset(name for name, path in given if not path)
     return OutputFiles(out_path, rejects_path, event_rejects, defaults)
+
+
+def _counting_every_row(progress: Progress | None, skipped: int) -> Progress | None:
+    """`progress` counting the rows read but not staged for scoring (malformed, or of a repeated id) as done
+    from the start, so the bar ends at every row read."""
+    if progress is None or not skipped:
+        return progress
+    moved = progress
+    return lambda done, total: moved(done + skipped, None if total is None else total + skipped)
 
 
 def reject_repeated_ids(con, lead: LeadId, id_name: str, result: BatchResult) -> int:
