@@ -337,3 +337,59 @@ def test_the_output_keeps_column_names_that_differ_only_in_case(tmp_path, capsys
         assert header[:len(expected[source])] == list(expected[source])
         assert {k: record[k] for k in expected[source]} == expected[source]
         assert header[len(expected[source]):][:2] == ["fit", "engagement"] and record["stage"]
+
+
+EVENT_LAYOUT = ["row", "field", "problem", "lead", "event", "at", "reason", "raw"]
+
+
+def test_event_rejects_have_the_layout_sla_writes():
+    from leadpolicy.sla.events import REJECT_COLUMNS
+    from leadpolicy.warehouse.batch import EVENT_REJECT_COLUMNS
+
+    assert list(EVENT_REJECT_COLUMNS) == list(REJECT_COLUMNS) == EVENT_LAYOUT
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_score_rejects_carry_the_lead_id_and_the_values(tmp_path, capsys, engine):
+    write_csv(tmp_path / "leads.csv", ["Lead ID", "email", "employees", "industry"],
+              [["L1", "a@x.io", "lots", "software"], ["L2", "b@x.io", "5", "software"]])
+    write_csv(tmp_path / "ev.csv", ["lead", "event", "at"],
+              [["L1", "bogus", "2026-11-19T10:00:00Z"], ["L2", "email_click", "yesterday"],
+               ["L2", "email_click", "2026-11-19T10:00:00Z"]])
+    code = main(["score", ACTIVITY, str(tmp_path / "leads.csv"), "-o", str(tmp_path / "o.csv"), "--now", NOW,
+                 "--quiet", "--events", str(tmp_path / "ev.csv"), "--id-column", "Lead ID", "--engine", engine])
+    assert code == 0, capsys.readouterr().err
+    with open(tmp_path / "leads.rejects.csv", newline="", encoding="utf-8") as handle:
+        import csv
+
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == ["row", "field", "problem", "lead", "value", "raw"]
+        (lead_reject,) = list(reader)
+    assert (lead_reject["row"], lead_reject["field"], lead_reject["lead"], lead_reject["value"]) == (
+        "1", "employees", "L1", "lots")
+    with open(tmp_path / "ev.rejects.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == EVENT_LAYOUT
+        rejects = {r["row"]: r for r in reader}
+    assert (rejects["1"]["lead"], rejects["1"]["event"], rejects["1"]["at"]) == ("L1", "bogus", "2026-11-19T10:00:00Z")
+    assert (rejects["2"]["lead"], rejects["2"]["event"], rejects["2"]["at"]) == ("L2", "email_click", "yesterday")
+
+
+def test_diff_and_feedback_event_rejects_have_the_same_layout(tmp_path, capsys):
+    import csv
+
+    _leads(tmp_path / "leads.csv")
+    _bad_events(tmp_path / "ev.csv", 2)
+    assert main(["diff", ACTIVITY, ACTIVITY, "--leads", str(tmp_path / "leads.csv"), "--events",
+                 str(tmp_path / "ev.csv"), "--now", NOW]) == 0
+    capsys.readouterr()
+    for run in ("diff", "feedback"):
+        if run == "feedback":
+            (tmp_path / "ev.rejects.csv").unlink()
+            main(["feedback", ACTIVITY, "--leads", str(tmp_path / "leads.csv"), "--events", str(tmp_path / "ev.csv"),
+                  "--as-of", "2026-11-01", "--now", NOW, "--quiet"])
+            capsys.readouterr()
+        with open(tmp_path / "ev.rejects.csv", newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            assert reader.fieldnames == EVENT_LAYOUT, run
+            assert [(r["lead"], r["event"]) for r in reader] == [("L0", "bogus"), ("L1", "bogus")], run

@@ -19,7 +19,7 @@ from leadpolicy.warehouse.batch import BatchError, run
 from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
 from .conftest import FIXTURES, POLICIES, golden
-from .files import write_csv
+from .files import read_csv, write_csv
 
 NOW = dt.datetime.fromisoformat("2026-11-20T12:00:00-05:00")
 POLICY_OBJECTS = {name: leadpolicy.load(POLICIES / f"{name}.policy") for name in ("inbound-b2b", "product-led")}
@@ -179,7 +179,8 @@ def test_formats_in_and_out_and_cli(tmp_path, capsys, monkeypatch):
     rows = duckdb.sql("SELECT crm_id, stage, route FROM 'a.parquet'").fetchall()
     assert rows == [("A1", "nurture", None)]  # fit 30: size points only
     assert read_output(tmp_path / "b.jsonl")[0]["crm_id"] == "A1"
-    assert (tmp_path / "leads.rejects.csv").read_text().splitlines()[1] == "2,email,is required but missing"
+    (reject,) = read_csv(tmp_path / "leads.rejects.csv")
+    assert (reject["row"], reject["field"], reject["problem"]) == ("2", "email", "is required but missing")
 
 
 def test_bad_inputs_are_clear_errors_and_leave_no_output(tmp_path):

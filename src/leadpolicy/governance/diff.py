@@ -507,7 +507,9 @@ def _shown_as(lead: dict[str, Any], row: int, data: LeadsFile) -> str:
 def _merged(old: list[dict], new: list[dict], versions: tuple[str, str]) -> list[dict]:
     """The rejected rows of both runs: a reject both have once, one only a version has with its version."""
     keys = [{(r["row"], r["field"], r["problem"]) for r in rejects} for rejects in (old, new)]
-    merged = [{"row": row, "field": f, "problem": p} for row, f, p in keys[0] & keys[1]]
+    values = {(r["row"], r["field"]): r for r in [*old, *new]}  # the row's values as written (lead, event, ...)
+    merged = [{**values[row, f], "row": row, "field": f, "problem": p} for row, f, p in keys[0] & keys[1]]
     for mine, other, version in ((keys[0], keys[1], versions[0]), (keys[1], keys[0], versions[1])):
-        merged += [{"row": row, "field": f, "problem": f"{version}: {p}"} for row, f, p in mine - other]
+        merged += [{**values[row, f], "row": row, "field": f, "problem": f"{version}: {p}"}
+                   for row, f, p in mine - other]
     return sorted(merged, key=lambda r: (r["row"], r["field"], r["problem"]))

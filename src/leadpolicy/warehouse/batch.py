@@ -308,13 +308,45 @@ def _system_error(exc: Exception) -> Exception:
     return OSError(int(found[1]), os.strerror(int(found[1]))) if found else exc
 
 
-def write_rejects(path: Path, rejects: list[dict]) -> None:
+# The rejects files' columns (docs/warehouse.md): a lead's row with its id (the --id-column value) and the
+# field's value as written; an event's row with its values, as `leadpolicy sla` writes them; `raw` is a
+# record that could not be read at all, as written.
+LEAD_REJECT_COLUMNS = ("row", "field", "problem", "lead", "value", "raw")
+EVENT_REJECT_COLUMNS = ("row", "field", "problem", "lead", "event", "at", "reason", "raw")
+
+
+def write_rejects(path: Path, rejects: list[dict], columns: tuple[str, ...] = LEAD_REJECT_COLUMNS) -> None:
+    """The rejected rows as CSV under `columns` (a value a reject lacks is empty), text a spreadsheet would run
+    as a formula made safe."""
     with text_output(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=["row", "field", "problem"])
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
         for reject in sorted(rejects, key=lambda r: (r["row"], r["field"])):
-            writer.writerow({"row": reject["row"], "field": excel_safe_text(reject["field"]),
-                             "problem": excel_safe_text(reject["problem"])})
+            writer.writerow({k: reject["row"] if k == "row" else excel_safe_text(reject.get(k)) for k in columns})
+
+
+def add_lead_values(con, rejects: list[dict], plan: ColumnPlan, lead: LeadId | None) -> None:
+    """Each lead reject's id (`lead`, when the id column is known) and the field's value as written (`value`),
+    from the staged rows (`raw_all` when rows of a repeated id were taken out of `raw`)."""
+    rows = sorted({r["row"] for r in rejects if "raw" not in r})
+    if not rows:
+        return
+    (every_row,) = con.execute("SELECT count(*) FROM (SELECT table_name AS name FROM duckdb_tables() UNION ALL "
+                               "SELECT view_name FROM duckdb_views()) WHERE name = 'raw_all'").fetchone() or (0,)
+    table = "raw_all" if every_row else "raw"
+    fields = sorted({r["field"] for r in rejects if r["field"] in plan.field_column})
+    texts = [_q(staging.text_column(plan.field_column[f])) for f in fields]
+    id_sql = lead.sql if lead is not None else "NULL"
+    found = {row: values for row, *values in con.execute(
+        f"SELECT {ROW}, {id_sql}, {', '.join([*texts, 'NULL'])} FROM {table} "
+        f"WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))", [rows]).fetchall()}
+    for reject in rejects:
+        values = found.get(reject["row"])
+        if values is None:
+            continue
+        reject["lead"] = values[0]
+        if reject["field"] in fields:
+            reject["value"] = values[1 + fields.index(reject["field"])]
 
 
 def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
@@ -478,7 +510,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                 raise BatchError(str(exc)) from None
             if events.one_row_per_lead:
                 removed = reject_repeated_ids(stage_db.con, lead, staged.columns[index], result)
-        result.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
+        result.rejects += [{k: p[k] for k in ("row", "field", "problem", "raw")} for p in staged.problems]
         originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
         (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
         progress = _counting_every_row(progress, removed + len(staged.problems))
@@ -510,6 +542,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                 conversion.find_bad(stage_db.con)
                 collect_rejects(stage_db.con, policy.ir, result)
         result.read = staged_rows + len(staged.problems) + removed
+        add_lead_values(stage_db.con, result.rejects, plan, lead)
         name_mapped_columns(result.rejects, plan)
         if then is not None:
             then(stage_db.con)
@@ -524,7 +557,7 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
             raise BatchError(f"internal count mismatch: {counted.summary()}")
         if counted.rejects and event_rejects is not None:
             counted.rejects_path = event_rejects
-            write_rejects(event_rejects, counted.rejects)
+            write_rejects(event_rejects, counted.rejects, EVENT_REJECT_COLUMNS)
     if not result.rejects or rejects_path is None:
         return result, out_path, None
     write_rejects(rejects_path, result.rejects)

@@ -114,6 +114,20 @@ def _problem(ir: IrPolicy, name: str, code: str, value: str | None) -> str:
     return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
 
 
+def _add_event_values(con, rejects: list[dict], position: dict[str, int]) -> None:
+    """Each rejected event row's lead, event, at and reason as written (from table `ev_raw`), as `leadpolicy
+    sla` writes them; a record that could not be read at all keeps its `raw` text instead."""
+    rows = sorted({r["row"] for r in rejects if "raw" not in r})
+    names = [c for c in (*COLUMNS, "reason") if c in position]
+    if not rows or not names:
+        return
+    texts = ", ".join(staging.quoted(staging.text_column(position[c])) for c in names)
+    found = {row: dict(zip(names, values)) for row, *values in con.execute(
+        f"SELECT {ROW}, {texts} FROM ev_raw WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))", [rows]).fetchall()}
+    for reject in rejects:
+        reject.update(found.get(reject["row"], {}))
+
+
 def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead: LeadId,
                  now: dt.datetime) -> EventStats:
     """Stage the events file and reject its bad rows; make view `events` of the others and table
@@ -155,7 +169,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
         conversion = convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS}, keep,
                                     staged.column_types, source_table="ev_raw", prefix="ev_", find_bad=False,
                                     enums=True, json_types=False)
-    stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
+    stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem", "raw")} for p in staged.problems])
     event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
     # Integer ids on both sides are compared as integers: an integer's text is canonical, so two are equal
     # exactly when their texts are, and hashing integers is cheaper than hashing their texts.
@@ -193,6 +207,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
         for row, lead in unmatched:
             stats.rejects.append({"row": int(row), "field": "lead",
                                   "problem": f"no lead with id {lead!r} in {leads_name}"})
+    _add_event_values(con, stats.rejects, position)
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
     stats.used = staged_rows - bad_rows - unmatched_rows

@@ -171,7 +171,14 @@ def _rejects_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
 def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejects) -> int | None:
     """The impact on --leads (with --events), decided as `score` decides; an exit code when it cannot be."""
     from leadpolicy.governance.diff import LeadsFile, file_impact
-    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, EventInput, write_rejects
+    from leadpolicy.warehouse.batch import (
+        EVENT_REJECT_COLUMNS,
+        LEAD_REJECT_COLUMNS,
+        BatchError,
+        ColumnMapError,
+        EventInput,
+        write_rejects,
+    )
     from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
     reading = [p for p in (old_policy, new_policy) if p.ir.activity]
@@ -211,12 +218,12 @@ def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejec
     except BatchError as exc:
         print(f"leadpolicy diff: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    for rows, path, source, flag, what in ((found.rejects, rejects[0], args.leads, "--rejects", "rows"),
-                                           (found.event_rejects, rejects[1], args.events, "--events-rejects",
-                                            "event rows")):
+    for rows, path, source, flag, what, layout in (
+            (found.rejects, rejects[0], args.leads, "--rejects", "rows", LEAD_REJECT_COLUMNS),
+            (found.event_rejects, rejects[1], args.events, "--events-rejects", "event rows", EVENT_REJECT_COLUMNS)):
         if rows:
             if path is not None:
-                write_rejects(path, rows)
+                write_rejects(path, rows, layout)
             _say_rejects(rows, path, source, flag, what)
     rows_read = found.impact["rows"]["read"]
     say_rejects_loudly("diff", f"rows of {args.leads}", rows_read, found.rejects)
