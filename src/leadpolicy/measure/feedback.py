@@ -29,6 +29,7 @@ from leadpolicy.warehouse.sqlgen import epoch_us, fold_sql
 from leadpolicy.warehouse.staging import DataFileError, quoted
 
 TABLE = "feedback"  # one row per decided lead
+STOP = "#="  # the column of a stop event that answers without a reason (no ':', unlike an event's reasons)
 
 
 class FeedbackError(ValueError):
@@ -200,7 +201,7 @@ def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: st
     answering = [sla.clock for sla in policy.ir.slas
                  if sla.clock is not None and any(n.event in sla.clock.stops for n in sla.reasons)]
     accepting = sorted({stop for clock in answering for stop in clock.stops if stop not in reasons})
-    counts.append(("#accepted", f'count(*) FILTER (WHERE "event" {_in(accepting)})', "0"))
+    counts += [(f"{STOP}{stop}", f'count(*) FILTER (WHERE "event" = {lit(stop)})', "0") for stop in accepting]
     recycled = " OR ".join(f'("event" = {lit(r.event)} AND {reason} = {lit(fold(r.reason))})'
                            for r in policy.ir.recycle) or "false"
     counts.append(("#recycled", f"bool_or({recycled})", "false"))
@@ -238,14 +239,15 @@ def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
     """Counts per combination of `keys` (columns of table `feedback`); one row overall without keys."""
     answers = [c for c in _columns(m) if c.startswith("#") and ":" in c and not c.startswith("#minutes:")]
     minutes = [c for c in _columns(m) if c.startswith("#minutes:")]
+    stops = [c for c in _columns(m) if c.startswith(STOP)]
     measures = [
         "count(*) AS leads", 'count(*) FILTER (WHERE "#handed") AS handed_off',
         'count(*) FILTER (WHERE "#outcome" = \'won\') AS won', 'count(*) FILTER (WHERE "#outcome" = \'lost\') AS lost',
         'count(*) FILTER (WHERE "#handed" AND "#outcome" = \'won\') AS won_handed_off',
-        'sum("#accepted") AS accepted', 'count(*) FILTER (WHERE "#recycled") AS recycled',
+        'count(*) FILTER (WHERE "#recycled") AS recycled',
         'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'won\') AS recycled_won',
         'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'lost\') AS recycled_lost',
-        *(f"sum({quoted(c)}) AS {quoted(c)}" for c in answers),
+        *(f"sum({quoted(c)}) AS {quoted(c)}" for c in [*stops, *answers]),
         *(f"median({quoted(c)}) AS {quoted(c)}" for c in minutes)]
     group = ", ".join(quoted(k) for k in keys)
     sql = (f"SELECT {group + ', ' if keys else ''}{', '.join(measures)} FROM {TABLE}"
