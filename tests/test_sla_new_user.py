@@ -154,3 +154,32 @@ def test_a_column_mapping_in_the_settings_is_no_flag_given_without_leads(crm, tm
     (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy.columns]\nemail = "Email"\n')
     assert main([*crm, "--report-only"]) == 0
     assert "--column" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- --max-rejects, as score has it
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_max_rejects_fails_the_run_on_rejected_event_rows_and_still_reports(crm, capsys, tmp_path, engine):
+    (tmp_path / "events.csv").write_text(EVENTS + "T9,touch,yesterday,\nT9,touch,not a time,\n")
+    code = main([*crm, "--engine", engine, "--report-only", "--max-rejects", "1", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 rejected event rows, more than --max-rejects 1" in captured.err
+    assert json.loads(captured.out)["rows"]["rejected"] == 2  # the report is still written
+    assert main([*crm, "--engine", engine, "--report-only", "--max-rejects", "2"]) == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_max_rejects_counts_rejected_lead_rows(crm, capsys, tmp_path, engine):
+    (tmp_path / "leads.csv").write_text(LEADS + "T4,,many,Software,webinar\n", encoding="utf-8")
+    argv = [*crm, "--engine", engine, "--report-only", "--leads", "leads.csv", "--id-column", "Lead ID", *MAPPING]
+    assert main([*argv, "--max-rejects", "0"]) == 1
+    assert "1 rejected rows, more than --max-rejects 0" in capsys.readouterr().err
+    assert main([*argv, "--max-rejects", "1"]) == 0
+
+
+def test_max_rejects_is_a_whole_number(crm, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*crm, "--max-rejects", "-1"])
+    assert exit_.value.code == 2

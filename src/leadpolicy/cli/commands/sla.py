@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, add_quiet, date_arg, help_formatter
+from leadpolicy.cli.flags import add_columns, add_now, add_quiet, date_arg, help_formatter, non_negative_int
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     load_or_report,
@@ -19,6 +19,7 @@ from leadpolicy.cli.shared import (
     policy_inputs,
     progress_bar,
     say_rejects_loudly,
+    too_many_rejects,
 )
 
 
@@ -60,6 +61,9 @@ def register(sub) -> None:
     p.add_argument("--id-column", metavar="COLUMN",
                    help="the --leads file's column that the log's lead refers to (default: id)")
     add_columns(p, "the --leads file")
+    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
+                   help="exit 1 when more than N rows of the event log, or more than N rows of the --leads file, "
+                        "are rejected (the report is still written)")
     add_quiet(p)
     p.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
                    help="python: the reference engine, lead by lead; duckdb: the same SLAs in SQL, for large "
@@ -161,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
                      "lead data do not belong (name a file with --rejects)",
                      [(r.row, r.field, r.problem) for r in sorted(rejects, key=lambda r: r.row)])
     report.allow_empty = args.allow_empty
+    rejected_rows = {"event rows": len({r.row for r in rejects}),
+                     "rows": report.leads["rejected"] if args.leads and report.leads else 0}
+    over_limit = too_many_rejects("sla", args.max_rejects, rejected_rows)
     failing = [] if args.open else report.failing()
     if args.output:
         from leadpolicy.outputs import write_text
@@ -171,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         _render(report, args, now, sys.stdout, failing)
+    if over_limit:
+        return EXIT_PROBLEMS
     return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
 
 
