@@ -98,6 +98,14 @@ def _interrupted() -> int:
     return 128 + (_stopped_by[0] if _stopped_by else signal.SIGINT)
 
 
+def _names_no_data_file(exc: Exception) -> bool:
+    """A device or a folder named as data, refused by staging before a byte is read (imported only then:
+    staging brings sqlglot with it)."""
+    from leadpolicy.warehouse.staging import NotADataFile
+
+    return isinstance(exc, NotADataFile)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
@@ -125,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for the user; LEADPOLICY_DEBUG=1 shows it
         if _terminated.is_set():
             return _interrupted()
+        if _names_no_data_file(exc):
+            print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if os.environ.get("LEADPOLICY_DEBUG"):
             raise
         print(f"leadpolicy: internal error: {type(exc).__name__}: {exc}\n"

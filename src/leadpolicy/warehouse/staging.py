@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,12 @@ MAX_LINE = 64 * 1024 * 1024  # the longest JSON Lines record read (DuckDB's defa
 
 class DataFileError(ValueError):
     """A file that cannot be read at all (missing, of another format than it claims)."""
+
+
+class NotADataFile(Exception):
+    """A path that is neither a regular file nor a pipe (a device, a directory, a socket): bad usage, refused
+    before a byte is read. Not a DataFileError, so no reader turns it into a problem of the data: it reaches
+    the command line, which says it and exits 2."""
 
 
 class ZoneDataError(ValueError):
@@ -189,6 +196,7 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
 
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
+    refuse_other_than_file_or_pipe(path)
     source = plain_file(con, path, table)
     try:
         if fmt == "csv":
@@ -200,6 +208,24 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
         raise DataFileError(f"{path}: cannot read as {fmt}: {str(exc).splitlines()[0]}") from None
     except DataFileError as exc:
         raise DataFileError(str(exc).replace(str(source), str(path))) from None
+
+
+KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"),
+         (stat.S_ISSOCK, "a socket"))
+
+
+def refuse_other_than_file_or_pipe(path: Path) -> None:
+    """Raises NotADataFile unless `path` (links followed) is a regular file or a pipe (/dev/stdin, <(...)):
+    a device such as /dev/zero never ends, and the copy a pipe is read through would fill the disk."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # gone or unreadable: the reader says so
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return
+    kind = next((name for test, name in KINDS if test(mode)), "not a file")
+    raise NotADataFile(f"{path}: {kind}, not data: a data file is a regular file or a pipe "
+                       "(such as /dev/stdin or <(...))")
 
 
 GLOB_MARKS = frozenset("*?[")  # what DuckDB would expand in a file name, reading other files
