@@ -220,7 +220,24 @@ def _file_rows() -> list[Row]:
                                                              "crm.leads\nDROP TABLE canary;\n"], 2, "--table"))
     rows.append(_row("compile --table with a newline", ["compile", "{policies}/inbound-b2b.policy", "--target", "sql",
                                                          "--table", "crm.leads\nDROP TABLE canary;\n"], 2, "--table"))
+    rows += _device_rows()
     return rows
+
+
+def _device_rows() -> list[Row]:
+    """/dev/zero named as a data file: refused before a byte is copied (it would fill the disk)."""
+    now = ["--now", "2026-11-20T12:00:00Z"]
+    activity, b2b = "{policies}/inbound-activity.policy", "{policies}/inbound-b2b.policy"
+    files = {"leads.csv": "id,email\nl1,a@corp.io\n"}
+    argvs = {
+        "score: /dev/zero as the leads": ["score", b2b, "/dev/zero", "--leads-format", "csv", "-o", "o.csv", *now],
+        "score: /dev/zero as --events": ["score", activity, "leads.csv", "--events", "/dev/zero", "--events-format",
+                                         "csv", "--id-column", "id", "-o", "o.csv", *now],
+        "sla: /dev/zero as the event log": ["sla", activity, "/dev/zero", "--events-format", "jsonl", *now],
+        "diff: /dev/zero as --events": ["diff", activity, activity, "--leads", "leads.csv", "--events", "/dev/zero",
+                                        "--events-format", "csv", "--id-column", "id", *now],
+    }
+    return [_row(name, argv, 2, "a character device", files) for name, argv in argvs.items()]
 
 
 FILE_ROWS: list[Row] = _file_rows()  # samples, approvals and settings files; SQL names
