@@ -194,6 +194,25 @@ def _file_rows() -> list[Row]:
         rows.append(_row(f"check: samples with {what}", "check p.policy", 1, "p.samples.yaml:", samples))
         rows.append(_row(f"test: samples with {what}", "test p.policy", 1, "bad-samples", samples))
         rows.append(_row(f"check: approvals with {what}", "check p.policy", 1, "bad-approvals", approvals))
+    # YAML's own tags with a value of the wrong kind: PyYAML's constructors fail with KeyError, ValueError...
+    bad_tags = [("!!bool", '"maybe"'), ("!!timestamp", '"abc"'), ("!!timestamp", '""'), ("!!int", '""'),
+                ("!!int", '"abc"'), ("!!float", '""'), ("!!map", "[1]")]
+    for tag, value in bad_tags:
+        lead = f"{{email: a@b.com, employees: {tag} {value}}}"
+        samples = {"p.policy": policy, "p.samples.yaml": "policy: p.policy\nleads:\n  - name: a\n"
+                   f"    lead: {lead}\n    expect: {{stage: nurture}}\n"}
+        approvals = {"p.policy": policy, "p.samples.yaml": (POLICIES / "inbound-b2b.samples.yaml").read_text("utf-8")
+                     .replace("inbound-b2b.policy", "p.policy"), "p.approvals.yaml": f"policy: p\nn: {tag} {value}\n"}
+        rows.append(_row(f"check: samples with {tag} {value}", "check p.policy", 1, "p.samples.yaml:4:39:", samples))
+        rows.append(_row(f"test: samples with {tag} {value}", "test p.policy", 1, "p.samples.yaml:4:39:", samples))
+        rows.append(_row(f"check: approvals with {tag} {value}", "check p.policy", 1, "p.approvals.yaml:2:4:",
+                         approvals))
+        b2b, activity = "{policies}/inbound-b2b.policy", "{policies}/inbound-activity.policy"
+        rows.append(_row(f"explain --lead x.yaml with {tag} {value}", ["explain", b2b, "--lead", "x.yaml"], 2,
+                         "x.yaml:2:12:", {"x.yaml": f"email: a@b.com\nemployees: {tag} {value}\n"}))
+        rows.append(_row(f"explain --events x.yaml with {tag} {value}", ["explain", activity, "--lead",
+                         '{"email": "a@b.com"}', "--events", "x.yaml"], 2, "x.yaml:1:29:",
+                         {"x.yaml": f"- {{event: demo_request, at: {tag} {value}}}\n"}))
     settings = {"paths nested 5,000 deep": ("paths = " + "[" * 5000 + "]" * 5000, "paths"),
                 "paths of lists": ('paths = [[["p.policy"]]]', "paths"),
                 "min-coverage nan": ("min-coverage = nan", "min-coverage"),

@@ -70,6 +70,13 @@ def _refuse(message: str, mark: Any, hint: str) -> YamlError:
     return YamlError(message, line, column, hint)
 
 
+def _wrong_kind(node: yaml.Node) -> YamlError:
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    value = repr(node.value) if isinstance(node, yaml.ScalarNode) else "a list or mapping"
+    return _refuse(f"{value} is not a value of the YAML tag {tag}", node.start_mark,
+                   "remove the tag, or write a value of its kind (!!bool true, !!int 5, !!timestamp 2026-11-20)")
+
+
 # An alias stands for a copy of the value it names; a few hundred bytes of aliases naming aliases can
 # stand for billions of values ("billion laughs"). Aliases are read, but the values they add up to are
 # counted as they are read and capped, as the YAML libraries of Kubernetes do: a samples file shares a
@@ -157,7 +164,18 @@ class _Loader(yaml.SafeLoader):
                           "hours go from 00 to 23 and an offset is under a day, as in 2026-11-20T12:00:00-05:00"
                           ) from None
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (KeyError, AttributeError, IndexError, TypeError, ValueError) as exc:
+            if isinstance(exc, YamlError):
+                raise
+            # PyYAML's constructors fail this way on a tagged value of another kind (`!!bool "maybe"`)
+            raise _wrong_kind(node) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        if not isinstance(node, yaml.MappingNode):  # `!!map [1]`: PyYAML would unpack the items as pairs
+            raise _wrong_kind(node)
         seen: set[str] = set()
         for key, _ in node.value:
             if isinstance(key, yaml.ScalarNode):
