@@ -24,6 +24,7 @@ from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.interpreter import Truth, Truths
 from leadpolicy.semantics.lowering import Lowering
+from leadpolicy.semantics.runtime import fold
 
 MAX_WORLDS = 200_000
 OTHER = "\x00other"
@@ -47,7 +48,7 @@ def _literal_value(lit: ast.Literal) -> Any:
     if lit.kind == "date":
         return dt.date.fromisoformat(str(lit.value))
     if lit.kind == "text":
-        return str(lit.value).lower()
+        return fold(str(lit.value))
     return lit.value
 
 
@@ -131,7 +132,7 @@ class _Space:
             values = [True, False]
         elif kind in (TEXT, CHOICE):
             assert sym is not None
-            values = sorted({c for c in consts if isinstance(c, str)} | ({c.lower() for c in sym.choices}
+            values = sorted({c for c in consts if isinstance(c, str)} | ({fold(c) for c in sym.choices}
                                                                            if sym.choices else {OTHER}))
         elif kind in ORDERED:
             values = self._ordered(kind, consts, sym if var[0] == "ref" else None)

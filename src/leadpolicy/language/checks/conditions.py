@@ -14,6 +14,7 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.logic import decay_factor_table
+from leadpolicy.semantics.runtime import fold
 
 MATCH_WORDS = {"contains": "contains", "contains_any": "contains any", "starts": "starts with",
                "starts_any": "starts with any", "ends": "ends with", "ends_any": "ends with any"}
@@ -85,8 +86,8 @@ def literal_fits(ctx: Context, lit: ast.Node, sym: Symbol) -> None:
     if not compatible(sym.type, kind):
         ctx.report("type-mismatch", f"{describe(sym)} compared with {TYPE_WORDS[kind]} {_lit(lit)}", lit)
     elif sym.type == CHOICE and lit.kind == "text":
-        lowered = {c.lower() for c in sym.choices}
-        if str(lit.value).lower() not in lowered:
+        folded = {fold(c) for c in sym.choices}
+        if fold(str(lit.value)) not in folded:
             ctx.report("not-a-choice", f'"{lit.value}" is not one of {sym.name}\'s choices', lit,
                        hint=did_you_mean(str(lit.value), sym.choices)
                        or "choices: " + ", ".join(sym.choices))

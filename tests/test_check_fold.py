@@ -1,0 +1,53 @@
+"""`check` compares text as every engine does, with the language's one case fold (semantics/runtime.fold,
+Unicode's simple lowercase mapping): a literal that matches a choice on every engine is no `not-a-choice`,
+one that never matches is, and `never-true` speaks of conditions that are never true on the engines."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadpolicy.language.loader import load_policy_text
+
+
+def _codes(rules: str, stages: str = "c otherwise owner b") -> list[tuple[str, int]]:
+    text = f'''policy "fold" version 1.0.0 {{
+  title "fold"
+  owner a "A"
+  owner b "B"
+  lead {{
+    email text required
+    city text
+    kind one of ("İstanbul", "ΟΔΟΣ")
+  }}
+  score s "s" {{
+    {rules}
+  }}
+  stages {{
+    {stages}
+  }}
+}}
+'''
+    loaded = load_policy_text(text, "fold.policy")
+    return [(d.code, d.span.line) for d in loaded.diagnostics]
+
+
+@pytest.mark.parametrize("literal", ["ISTANBUL", "istanbul", "İSTANBUL", "οδοσ", "οδος", "ΟΔΟΣ"])
+def test_a_literal_the_engines_match_with_a_choice_is_no_error(literal):
+    codes = _codes(f'+1 when kind = "{literal}" "r"')
+    assert ("not-a-choice", 11) not in codes and ("never-true", 11) not in codes, codes
+
+
+def test_a_literal_no_engine_matches_with_a_choice_is_an_error():
+    # "i" + COMBINING DOT ABOVE folds to two characters; "İ" folds to "i": str.lower() made them equal
+    assert ("not-a-choice", 11) in _codes('+1 when kind = "i\u0307stanbul" "r"')
+
+
+def test_text_that_folds_apart_is_not_never_true():
+    codes = _codes('+4 when city = "İ" and city != "i\u0307" "r"',
+                   'a when city = "İ" owner a\n    b when city = "i\u0307" owner b\n    c otherwise owner b')
+    assert not [c for c in codes if c[0] == "never-true"], codes
+
+
+def test_text_that_folds_together_is_still_never_true():
+    codes = _codes('+4 when city = "ΟΔΟΣ" and city != "οδος" "r"')
+    assert ("never-true", 11) in codes, codes
