@@ -46,6 +46,15 @@ def excel_safe(value: object) -> object:
     return value
 
 
+def shown(text: str) -> str:
+    """Text output (explain, diff, sla's table) as safe to show in a terminal as `test`'s: every character of
+    lead data that is not printable (an escape sequence's ESC or CSI, a bell, a bidi override, a line
+    separator) as its escape, `\\x1b`, `\\u202e`; the output's own line ends and tabs are kept."""
+    from leadpolicy.language.diagnostics import escaped
+
+    return "\n".join("\t".join(escaped(cell) for cell in line.split("\t")) for line in text.split("\n"))
+
+
 class OutputError(ValueError):
     """An output that cannot be written (bad usage); the message names it and says why."""
 

@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
-        sys.stdout.write(render_text(result, markdown=args.format == "markdown"))
+        from leadpolicy.outputs import shown
+
+        sys.stdout.write(shown(render_text(result, markdown=args.format == "markdown")))  # example lead ids
     if args.leads and result.impact and too_many_rejects("diff", args.max_rejects, _rejected_rows(result.impact)):
         return EXIT_PROBLEMS
     return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK

@@ -110,29 +110,37 @@ def run(args: argparse.Namespace) -> int:
 
 def print_text(policy, decision, lead: WholeLead, events: list, windows: list, explicit_now,
                reads_events: bool) -> None:
-    from leadpolicy.language.diagnostics import printable
+    """Every line shown escaped (`diagnostics.escaped`), as `test` shows a case: the why lines quote the lead's
+    own text, whose escape sequences, bidi overrides and line breaks would otherwise reach the terminal."""
+    from leadpolicy.language.diagnostics import escaped, printable
+
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(escaped(line))
 
     now = decision.now
-    print(f"{policy.id} {policy.version} at {now.isoformat()}" + ("" if explicit_now else " (now)"))
+    say(f"{policy.id} {policy.version} at {now.isoformat()}" + ("" if explicit_now else " (now)"))
     if lead.name is not None:
-        print(f"case: {printable(lead.name)}")
+        say(f"case: {printable(lead.name)}")
     summary = ", ".join(f"{k} {v.value}" for k, v in decision.scores.items())
     grades = ", ".join(f"{k} {v}" for k, v in decision.grades.items())
-    print(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
-    print(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
+    say(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
+    say(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
     later = sum(at > now for _, at in events)
     if events:
-        print(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else "")
-              + ("" if reads_events else f"; {READS_NO_EVENTS}"))
+        say(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else "")
+            + ("" if reads_events else f"; {READS_NO_EVENTS}"))
     elif windows:  # a policy that reads what leads did
-        print("events: none given (the lead is explained as having done nothing; give them with --events)")
+        say("events: none given (the lead is explained as having done nothing; give them with --events)")
     if windows:
-        print("activity:")
+        say("activity:")
         for _, _, line in windows:
-            print(f"  {line}")
-    print("why:")
+            say(f"  {line}")
+    say("why:")
     for line in decision.explanation:
-        print(f"  {line}")
+        say(f"  {line}")
+    print("\n".join(lines))
 
 
 def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:

@@ -169,15 +169,18 @@ def run(args: argparse.Namespace) -> int:
                      "rows": report.leads["rejected"] if args.leads and report.leads else 0}
     over_limit = too_many_rejects("sla", args.max_rejects, rejected_rows)
     failing = [] if args.open else report.failing()
-    if args.output:
-        from leadpolicy.outputs import write_text
+    from leadpolicy.outputs import shown, write_text
 
-        buffer = io.StringIO()
-        _render(report, args, now, buffer, failing)
-        write_text(args.output, buffer.getvalue())
+    buffer = io.StringIO()
+    _render(report, args, now, buffer, failing)
+    text = buffer.getvalue()
+    if args.format == "table" or (args.open and args.format != "json"):  # lead ids, reasons: never raw
+        text = shown(text)
+    if args.output:
+        write_text(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
-        _render(report, args, now, sys.stdout, failing)
+        sys.stdout.write(text)
     if over_limit:
         return EXIT_PROBLEMS
     return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
