@@ -48,7 +48,8 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-team": (ERROR, "An owner team is not one of the teams that own the policy."),
     "unknown-timezone": (ERROR, "The timezone is not an IANA zone name such as America/New_York."),
     "unknown-holidays": (ERROR, "The holidays package knows no such country or subdivision."),
-    "bad-value": (ERROR, "A number, date, time, day or unit is out of range or malformed."),
+    "bad-value": (ERROR, "A number, date, time, day or unit is out of range or malformed, or a default or a `one of` "
+                         "choice is blank text (which counts as missing)."),
     "otherwise-not-last": (ERROR, "An `otherwise` entry is followed by more entries."),
     "missing-otherwise": (ERROR, "The stages have no `otherwise`, so a lead could have no stage."),
     "unreachable": (ERROR, "An entry can never be chosen because earlier entries always match first."),

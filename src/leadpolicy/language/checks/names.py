@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from decimal import Decimal
 
@@ -48,6 +49,11 @@ def choices(ctx: Context, f: ast.LeadField) -> None:
     spans = f.type.choice_spans if len(f.type.choice_spans) == len(f.type.choices) else ()
     seen: dict[str, int] = {}
     for i, choice in enumerate(f.type.choices):
+        if choice.strip(BLANK) == "":
+            ctx.report("bad-value", f"{f.name} lists a blank choice {json.dumps(choice)}, and a blank text counts as "
+                       "missing: no lead holds it", spans[i] if spans else f.type,
+                       hint="remove it: a field with no value is missing (test it with `is missing`)")
+            continue
         first = seen.setdefault(fold(choice), i)
         if first == i:
             continue
