@@ -73,7 +73,9 @@ class EventReader:
             value = value.isoformat()
         if value is None or (isinstance(value, str) and not value.strip(BLANK)):
             return "missing"
-        if not isinstance(value, str) or not (self._shape.match(value.strip(BLANK))
+        if not isinstance(value, str):
+            return f"not a timestamp: {value_kind(value)} (a time is text such as 2026-11-20T12:00:00-05:00)"
+        if not (self._shape.match(value.strip(BLANK))
                                               or value.strip(BLANK) in INFINITE_TEXTS):
             return f"not a timestamp: {str(value)[:40]!r}"
         try:
@@ -149,3 +151,16 @@ class Activity:
 
 
 NO_ACTIVITY = Activity()
+
+
+def value_kind(value: Any) -> str:
+    """A JSON or YAML value's kind in words, never its Python form ('True', "{'x': 1}")."""
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a list"
+    return "a single value"

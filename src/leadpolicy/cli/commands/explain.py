@@ -245,7 +245,7 @@ def _case(raw: dict, fields: set[str]) -> WholeLead:
         raise UsageError("--lead: `lead` is the lead's record, a mapping of field names to values")
     _refuse_unknown_fields(raw["lead"], fields, "--lead: lead")
     now, name = raw.get("now"), raw.get("name")
-    if isinstance(now, dt.datetime):  # a YAML timestamp, as its text
+    if isinstance(now, (dt.datetime, dt.date)):  # a YAML timestamp, or a date (midnight in the policy's zone)
         now = now.isoformat()
     if now is not None:
         now = _case_now(now)
