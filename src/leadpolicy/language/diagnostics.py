@@ -33,7 +33,7 @@ CODES: dict[str, tuple[str, str]] = {
     "too-few-owners": (ERROR, "A policy needs at least two owning teams to be an agreement."),
     "duplicate-name": (ERROR, "Two things of the same kind (fields, scores, stages, ...) share a name."),
     "duplicate-block": (ERROR, "A block that may appear once (title, timezone, stages, ...) appears twice."),
-    "reserved-name": (ERROR, "A field is named after a word that conditions reserve."),
+    "reserved-name": (ERROR, "A field or an event is named after a word that conditions reserve."),
     "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade."),
     "used-before-defined": (ERROR, "A score or grade is used above the place it is defined."),
     "type-mismatch": (ERROR, "Two things of different types are compared, or an operator does not fit a type."),

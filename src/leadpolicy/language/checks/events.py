@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from leadpolicy.language import ast
-from leadpolicy.language.checks.context import MAX_DURATION_DAYS, Context
+from leadpolicy.language.checks.context import MAX_DURATION_DAYS, RESERVED_EVENT_NAMES, Context
 from leadpolicy.language.diagnostics import did_you_mean
 
 OUTCOME_KINDS = ("won", "lost")
@@ -65,6 +65,9 @@ def events(ctx: Context) -> None:
         ctx.report("duplicate-block", "a second events block", extra, hint="declare every event in one block")
     seen: dict[str, ast.EventDecl] = {}
     for decl in ctx.policy.events or ():
+        if decl.name in RESERVED_EVENT_NAMES:
+            ctx.report("reserved-name", f'"{decl.name}" is a word conditions reserve, so no rule could name this event',
+                       decl, hint=f'rename it, for example "{decl.name}_event"')
         first = seen.setdefault(decl.name.casefold(), decl)
         if first is not decl and first.name == decl.name:
             ctx.report("duplicate-name", f'event "{decl.name}" is declared twice', decl,
