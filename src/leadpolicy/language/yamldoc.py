@@ -62,6 +62,8 @@ class YamlError(ValueError):
 MAX_DEPTH = 64  # samples and approvals nest a few levels; a deeper file is an attack or a mistake
 # YAML's own tags whose values JSON has no kind for (a set, bytes, ordered pairs that may repeat a key)
 NOT_JSON_TAGS = ("set", "binary", "omap", "pairs")
+# A key is text (or the merge key `<<`); YAML reads `1:`, `true:`, `null:` and `2026-01-01:` as other kinds
+TEXT_KEY_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge")
 MAX_INT_DIGITS = 100  # beyond this Python refuses (4,300) or a number means nothing to a lead
 
 
@@ -178,6 +180,10 @@ class _Loader(yaml.SafeLoader):
             raise _wrong_kind(node)
         seen: set[str] = set()
         for key, _ in node.value:
+            if key.tag not in TEXT_KEY_TAGS:  # `1:` and `"1":` would name one field twice, `null:` a field None
+                text = key.value if isinstance(key, yaml.ScalarNode) else "..."
+                raise _refuse(f'the key "{text}" is read as {key.tag.replace("tag:yaml.org,2002:", "!!")}, not as '
+                              "text", key.start_mark, f'a key (a field name) is text: write "{text}" in quotes')
             if isinstance(key, yaml.ScalarNode):
                 if key.value in seen:  # readers disagree on which of the two counts: none is guessed
                     raise _refuse(f"{key.value!r} is given twice", key.start_mark, "keep one of the two")
