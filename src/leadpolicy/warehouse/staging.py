@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import datetime as dt
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -433,7 +434,7 @@ def _stage_jsonl(con, path: Path, table: str) -> Staged:
     con.execute(f"CREATE TABLE {checked} AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
                 f"json_valid(line) THEN line END) = 'OBJECT' AS ok FROM {lines}")
     problems = unreadable + [
-        {"row": int(row), "field": "", "problem": "not a JSON object", "raw": line[:500]}
+        {"row": int(row), "field": "", "problem": not_an_object(line), "raw": line[:500]}
         for row, line in con.execute(f"SELECT {ROW}, line FROM {checked} WHERE NOT ok ORDER BY {ROW}").fetchall()]
     problems += _keys_given_twice(con, checked)
     problems += _not_rfc_json(con, checked)
@@ -452,6 +453,19 @@ def _stage_jsonl(con, path: Path, table: str) -> Staged:
     con.execute(f"CREATE TABLE {quoted(table)} AS SELECT {ROW}{''.join(', ' + p for p in parts)} "
                 f"FROM {checked} WHERE ok")
     return Staged(keys, problems, True)
+
+
+SURROGATE_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def not_an_object(line: str) -> str:
+    """Why DuckDB refused a line as a JSON object: a lone surrogate escape (half of a character, which no
+    text holds) is said as such; anything else is not a JSON object."""
+    lone = SURROGATE.search(SURROGATE_PAIR.sub("", line))
+    if lone and line.lstrip().startswith("{"):
+        return f"invalid text: a lone surrogate ({lone.group(0)}), half of a character, is no text"
+    return "not a JSON object"
 
 
 def _keys_given_twice(con, checked: str) -> list[dict]:
