@@ -140,8 +140,12 @@ def parse_file(path: str | Path) -> ParseResult:
     return parse_text(text, str(path))
 
 
+LONE_CR = re.compile(r"\r(?!\n)")
+
+
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     """Parse policy source. Never raises for bad input: problems are diagnostics."""
+    text = LONE_CR.sub("\n", text)  # old Mac line endings: a CR alone ends a line, as LF and CRLF do
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in source_lines(text)
     ):
