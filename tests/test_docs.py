@@ -396,10 +396,16 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _one_line(text: str) -> str:
+    """`text` as a policy text or a case name may be: line breaks and control characters are refused there
+    (`check`, and so `docs`, fail them), so they become spaces; lead values keep them."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text)
+
+
 def _hostile_policy(name: str, text: str) -> str:
     """A policy whose every free text is `text`: title, people, labels (of events too), reasons, SLA,
     escalation, recycling."""
-    q = _quoted(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text))
+    q = _quoted(_one_line(text))
     return (f'policy "{name}" version 1.0.0 {{\n  title {q}\n  owner a {q}\n  owner b "B"\n'
             f'  lead {{\n    t text\n  }}\n  events {{\n    e1 {q}\n    e2\n    e3 {q}\n  }}\n'
             f'  score s {q} {{\n    +1 when t = {q} {q}\n    +1 when e1 in last 3 days {q}\n  }}\n'
@@ -422,7 +428,7 @@ def _hostile_sources(folder: Path, benign: bool) -> list[Path]:
         path.write_text(_hostile_policy(name, text))
         (folder / f"{name}.samples.yaml").write_text(
             f"policy: {name}.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
-            f"  - name: {json.dumps(text)}\n    lead: {{t: {json.dumps(text)}}}\n"
+            f"  - name: {json.dumps(_one_line(text))}\n    lead: {{t: {json.dumps(text)}}}\n"
             "    events: [{event: e1, at: 2026-11-19T12:00:00Z}]\n    expect: {stage: hot}\n")
         paths.append(path)
     return paths

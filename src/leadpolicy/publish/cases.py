@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +24,7 @@ class Cases:
     timelines: list[dict[str, Any]]
     points: list[tuple[str, dict[str, Any], Any]]  # (case name, scores, stage) for the chart
     now: str  # the samples file's `now`, in words ("" without one)
+    problems: list[Any] = field(default_factory=list)  # the samples file's errors (bad-samples): no page then
 
 
 def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
@@ -36,6 +37,9 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
     if not sample_path.exists():
         return cases
     run = run_samples(sample_path, policy, str(path))
+    cases.problems = [d for d in run.diagnostics if d.is_error]
+    if cases.problems:  # as `check` fails it: a page without its agreed cases would read as complete
+        return cases
     doc, _ = load_samples(sample_path)
     data = doc.data if doc is not None else {}
     reader = _Instants(policy)

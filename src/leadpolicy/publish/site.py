@@ -23,6 +23,16 @@ from leadpolicy.semantics.lowering import fingerprint
 # Every control character (line breaks for Python-Markdown among them, and the STX/ETX marks of its
 # placeholders) and the two separators `str.splitlines` also breaks at.
 CONTROL_OR_LINE_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Invisible format characters (bidi overrides and isolates, zero-width marks): shown as U+FFFD, never raw,
+# so a name from a samples file cannot make a line read other than it is.
+INVISIBLE_FORMAT = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+                              "\ufff9-\ufffb]")
+
+
+def visible(value: Any) -> str:
+    """Text with every control, line-breaking and invisible format character as U+FFFD (the site name)."""
+    text = "" if value is None else str(value)
+    return INVISIBLE_FORMAT.sub("\ufffd", CONTROL_OR_LINE_BREAK.sub("\ufffd", text))
 # Markdown's marks, `|` of tables and `{` `}` of attr_list (`{: onfocus=... }` would make attributes).
 MARKDOWN_MARK = re.compile(r"([\\`*_\[\]|#{}])")
 
@@ -30,7 +40,7 @@ MARKDOWN_MARK = re.compile(r"([\\`*_\[\]|#{}])")
 def md(value: Any) -> str:
     """Text safe inside Markdown (and its tables): no HTML, no markup, no attributes, no line or column
     breaks."""
-    text = CONTROL_OR_LINE_BREAK.sub(" ", "" if value is None else str(value))
+    text = INVISIBLE_FORMAT.sub("\ufffd", CONTROL_OR_LINE_BREAK.sub(" ", "" if value is None else str(value)))
     return MARKDOWN_MARK.sub(r"\\\1", html.escape(text, quote=False))
 
 
@@ -167,6 +177,7 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
         "recycle": [{"event": say(functools.partial(english.event, r.event)), "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
         "samples": cases.samples,
+        "sample_problems": cases.problems,
         "timelines": cases.timelines,
         "now": cases.now,
         "score_names": [s.name for s in policy.scores],
@@ -218,7 +229,8 @@ def _entry(entry: ast.LabelEntry, say: Prose) -> dict[str, str]:
 
 def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
                 inputs: dict[str, Path] | None = None) -> tuple[list[Path], list]:
-    """Write mkdocs.yml and docs/ for every policy without errors; returns the pages and the diagnostics.
+    """Write mkdocs.yml and docs/ for every policy without errors (its samples file's included); returns the
+    pages and the diagnostics.
     Raises leadpolicy.outputs.OutputError, having written nothing, when a file of the site cannot be
     replaced (see `write_site`)."""
     files, pages, diags = site_files(paths, out, site_name)
@@ -244,13 +256,16 @@ def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
             continue
         policy = loaded.policy
         context = policy_context(path, policy)
+        if context["sample_problems"]:  # published with its agreed cases, or not at all
+            diags.extend(context["sample_problems"])
+            continue
         files[out / "docs" / "policies" / f"{policy.id}.md"] = env.get_template("policy.md.j2").render(**context)
         index.append({"id": policy.id, "title": policy.title or policy.id, "version": policy.version,
                       "owners": [o.team for o in policy.owners], "approval": context["approval"]["status"]})
     pages = list(files)
     files[out / "docs" / "index.md"] = env.get_template("index.md.j2").render(policies=index)
     files[out / "docs" / "leadpolicy.css"] = env.get_template("leadpolicy.css.j2").render()
-    files[out / "mkdocs.yml"] = env.get_template("mkdocs.yml.j2").render(policies=index, site_name=site_name)
+    files[out / "mkdocs.yml"] = env.get_template("mkdocs.yml.j2").render(policies=index, site_name=visible(site_name))
     return files, pages, diags
 
 
