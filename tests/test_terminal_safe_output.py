@@ -92,3 +92,15 @@ def test_score_rejects_echo_values_escaped(tmp_path, capsys):
 def test_escaped_output_keeps_ordinary_text(tmp_path: Path, capsys):
     code, said = _run(["explain", str(ACTIVITY), "--lead", '{"email": "zoë@gmail.com"}', *NOW], capsys)
     assert code == 0 and "zoë@gmail.com" in said, said
+
+
+@pytest.mark.parametrize("command", ["score", "diff"])
+def test_column_warnings_echo_a_header_escaped(tmp_path, capsys, command):
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,email,emp\x1b[31mloyees\u202e\nl1,a@x.io,5\n", "utf-8")  # close to `employees`
+    b2b = str(POLICIES / "inbound-b2b.policy")
+    argv = {"score": ["score", b2b, str(leads), "-o", str(tmp_path / "o.csv"), *NOW],
+            "diff": ["diff", b2b, b2b, "--leads", str(leads), "--rejects", str(tmp_path / "r.csv"), *NOW]}[command]
+    code, said = _run(argv, capsys)
+    assert code in (0, 1)
+    assert "warning" in said and "emp\\x1b" in said, said

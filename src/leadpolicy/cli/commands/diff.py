@@ -21,6 +21,7 @@ from leadpolicy.cli.shared import (
     say_rejects_loudly,
     too_many_rejects,
 )
+from leadpolicy.outputs import shown
 
 
 def register(sub) -> None:
@@ -103,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
-        from leadpolicy.outputs import shown
-
         sys.stdout.write(shown(render_text(result, markdown=args.format == "markdown")))  # example lead ids
     if args.leads and result.impact and too_many_rejects("diff", args.max_rejects, _rejected_rows(result.impact)):
         return EXIT_PROBLEMS
@@ -208,7 +207,7 @@ def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejec
         said_so = _diff_warning(text)
         if said_so and said_so not in said:
             said.add(said_so)
-            print(f"leadpolicy diff: warning: {said_so}", file=sys.stderr)
+            print(f"leadpolicy diff: warning: {shown(said_so)}", file=sys.stderr)  # echoes the file's headers
 
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-diff-") as tmp:

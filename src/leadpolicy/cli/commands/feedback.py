@@ -9,6 +9,7 @@ from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_columns, add_quiet, help_formatter, non_negative_int, timestamp_arg
+from leadpolicy.outputs import shown
 
 FEEDBACK_EPILOG = """examples:
   leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
@@ -79,7 +80,7 @@ def _warner(args: argparse.Namespace):
     def warn(text: str) -> None:
         if text not in said:
             said.add(text)
-            print(f"leadpolicy {args.command}: warning: {text}", file=sys.stderr)
+            print(f"leadpolicy {args.command}: warning: {shown(text)}", file=sys.stderr)  # echoes headers
     return warn
 
 

@@ -19,6 +19,7 @@ from leadpolicy.cli.shared import (
     say_rejects_loudly,
     too_many_rejects,
 )
+from leadpolicy.outputs import shown
 
 
 def register(sub) -> None:
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"leadpolicy score: this policy has no SQL form ({exc}); score it with --engine python",
                   file=sys.stderr)
             return EXIT_PROBLEMS
-    warn = lambda text: print(f"leadpolicy score: warning: {text}", file=sys.stderr)  # noqa: E731
+    warn = lambda text: print(f"leadpolicy score: warning: {shown(text)}", file=sys.stderr)  # noqa: E731
     try:
         with progress_bar(f"scoring {args.leads}", args.quiet) as progress:
             result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
