@@ -25,7 +25,8 @@ def test_a_yaml_date_as_now_is_midnight_in_the_policy_zone(tmp_path: Path, capsy
     assert code == 0, captured.err
     zone = next(line.split('"')[1] for line in (POLICIES / "inbound-activity.policy").read_text().splitlines()
                 if line.strip().startswith("timezone"))
-    assert dt.datetime.fromisoformat(json.loads(captured.out)["now"]) == dt.datetime(2026, 11, 20, tzinfo=ZoneInfo(zone))
+    midnight = dt.datetime(2026, 11, 20, tzinfo=ZoneInfo(zone))
+    assert dt.datetime.fromisoformat(json.loads(captured.out)["now"]) == midnight
 
 
 @pytest.mark.parametrize(("at", "words"), [('{"x": 1}', "a JSON object"), ("true", "yes/no"), ("5", "a number"),
