@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, cast
@@ -226,6 +227,13 @@ def read_yaml(text: str) -> Any:
     return _load(text)[1]
 
 
+# One command reads a samples file in several places (the outputs guard, the case runner, approvals'
+# fingerprint); parsing is what costs (seconds for a large file), so the last few documents are kept by
+# their text: a changed file is parsed again. Callers read a YamlDoc and never change it.
+_RECENT: dict[tuple[str, str], YamlDoc | YamlError | None] = {}
+RECENT_DOCUMENTS = 4
+
+
 def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
     """Read a YAML mapping; an unreadable file, bad YAML or another shape is a `code` diagnostic."""
     from leadpolicy.language.parser import read_source
@@ -234,14 +242,29 @@ def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc 
     text, diags = read_source(path)
     if text is None:
         return None, [Diagnostic(code, d.message, name, d.span, d.hint) for d in diags]
+    key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), name)
+    if key not in _RECENT:
+        while len(_RECENT) >= RECENT_DOCUMENTS:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = _parse_mapping(text, name)
+    found = _RECENT[key]
+    if isinstance(found, YamlError):
+        span = ast.Span(found.line, found.column, found.line, found.column + 1)
+        return None, [Diagnostic(code, found.message, name, span, hint=found.hint)]
+    if found is None:
+        return None, [Diagnostic(code, not_a_mapping, name, ast.Span(1, 1, 1, 2))]
+    return found, []
+
+
+def _parse_mapping(text: str, name: str) -> YamlDoc | YamlError | None:
+    """The document, why it cannot be read, or None when it is not a mapping."""
     try:
         node, data = _load(text)
     except YamlError as exc:
-        span = ast.Span(exc.line, exc.column, exc.line, exc.column + 1)
-        return None, [Diagnostic(code, exc.message, name, span, hint=exc.hint)]
+        return exc
     if node is None or not isinstance(data, dict):
-        return None, [Diagnostic(code, not_a_mapping, name, ast.Span(1, 1, 1, 2))]
-    return YamlDoc(name, jsonable(data), _line_map(node)), []
+        return None
+    return YamlDoc(name, jsonable(data), _line_map(node))
 
 
 def schema_errors(doc: YamlDoc, schema: dict) -> Iterator[tuple[Any, tuple, str]]:
