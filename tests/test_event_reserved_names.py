@@ -59,3 +59,9 @@ def test_a_reserved_event_name_is_refused_at_its_declaration(word):
     found = [(d.code, d.span.line) for d in loaded.diagnostics if d.code == "reserved-name"]
     assert found == [("reserved-name", 10)], loaded.diagnostics
     assert f'"{word}"' in next(d.message for d in loaded.diagnostics if d.code == "reserved-name")
+
+
+def test_a_reserved_event_name_in_use_is_named_instead_of_the_syntax_error_it_leads_to():
+    loaded = load_policy_text(_policy("not", "+15 when not in last 90 days"), "p.policy")
+    assert [(d.code, d.span.line, d.span.column) for d in loaded.diagnostics] == [("reserved-name", 10, 5)], \
+        loaded.diagnostics

@@ -157,7 +157,7 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
         tree = parser.parse(text)
         comments.extend(_comments(text))
     except UnexpectedInput as exc:
-        reserved = _option_word_as_field(text, file)
+        reserved = _option_word_as_field(text, file) or _reserved_event_name(text, file)
         return ParseResult(file, text, None, [reserved or _syntax_diagnostic(exc, text, file)], comments)
     deep = _too_deep(tree)
     if deep is not None:
@@ -208,6 +208,32 @@ def _option_word_as_field(text: str, file: str) -> Diagnostic | None:
             return Diagnostic("reserved-name", f'"{word}" cannot name a lead field: after a field it is read as '
                               "that field's option", file, ast.Span(number, column, number, column + len(word)),
                               hint=f'rename it, for example "{word}_value"')
+    return None
+
+
+_EVENTS_BLOCK = re.compile(r"^\s*events\s*\{")
+_EVENT_DECL = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _reserved_event_name(text: str, file: str) -> Diagnostic | None:
+    """An event declared with a word conditions read as their own (`not`) parses, but its first use does
+    not (`when not in last 90 days`); name the declaration instead of the syntax error further on."""
+    from leadpolicy.language.checks.context import RESERVED_EVENT_NAMES
+
+    in_events = False
+    for number, line in enumerate(source_lines(text), start=1):
+        if not in_events:
+            in_events = bool(_EVENTS_BLOCK.match(line))
+            continue
+        if line.strip().startswith("}"):
+            in_events = False
+            continue
+        found = _EVENT_DECL.match(line)
+        if found and found.group(2) in RESERVED_EVENT_NAMES:
+            word, column = found.group(2), len(found.group(1)) + 1
+            return Diagnostic("reserved-name", f'"{word}" is a word conditions reserve, so no rule could name this '
+                              "event", file, ast.Span(number, column, number, column + len(word)),
+                              hint=f'rename it, for example "{word}_event"')
     return None
 
 
