@@ -56,6 +56,14 @@ def add_columns(p: argparse.ArgumentParser, what: str = "the leads file") -> Non
                         "Title' (repeatable; over [tool.leadpolicy.columns] in pyproject.toml)")
 
 
+def add_max_rejects(p, rows: str = "the leads", still: str = "the report is still written") -> None:
+    """`--max-rejects N`: a run that rejects more than N rows of its lead data, or of its events, exits 1
+    (`shared.too_many_rejects` says which); what it writes is still written."""
+    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
+                   help=f"exit 1 when more than N rows of {rows}, or more than N rows of the events, are rejected "
+                        f"({still})")
+
+
 def add_quiet(p: argparse.ArgumentParser) -> None:
     """`--quiet`: no progress bar (there is one only when stderr is a terminal)."""
     p.add_argument("-q", "--quiet", action="store_true",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, cast
@@ -229,8 +230,10 @@ def read_yaml(text: str) -> Any:
 
 # One command reads a samples file in several places (the outputs guard, the case runner, approvals'
 # fingerprint); parsing is what costs (seconds for a large file), so the last few documents are kept by
-# their text: a changed file is parsed again. Callers read a YamlDoc and never change it.
+# their text: a changed file is parsed again. Callers read a YamlDoc and never change it. The service reads
+# samples from its reload thread while requests run, so the table is only touched under its lock.
 _RECENT: dict[tuple[str, str], YamlDoc | YamlError | None] = {}
+_RECENT_LOCK = threading.Lock()
 RECENT_DOCUMENTS = 4
 
 
@@ -243,11 +246,12 @@ def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc 
     if text is None:
         return None, [Diagnostic(code, d.message, name, d.span, d.hint) for d in diags]
     key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), name)
-    if key not in _RECENT:
-        while len(_RECENT) >= RECENT_DOCUMENTS:
-            _RECENT.pop(next(iter(_RECENT)))
-        _RECENT[key] = _parse_mapping(text, name)
-    found = _RECENT[key]
+    with _RECENT_LOCK:
+        if key not in _RECENT:
+            while len(_RECENT) >= RECENT_DOCUMENTS:
+                _RECENT.pop(next(iter(_RECENT)))
+            _RECENT[key] = _parse_mapping(text, name)
+        found = _RECENT[key]
     if isinstance(found, YamlError):
         span = ast.Span(found.line, found.column, found.line, found.column + 1)
         return None, [Diagnostic(code, found.message, name, span, hint=found.hint)]

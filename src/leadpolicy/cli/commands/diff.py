@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, add_quiet, help_formatter, non_negative_int
+from leadpolicy.cli.flags import add_columns, add_max_rejects, add_now, add_quiet, help_formatter
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     outputs_refused,
@@ -62,9 +62,7 @@ def register(sub) -> None:
     leads.add_argument("--events-rejects", metavar="FILE",
                        help="the events' rejected rows (default: EVENTS_NAME.rejects.csv beside the events, not "
                             "written when its folder holds policies)")
-    leads.add_argument("--max-rejects", type=non_negative_int, metavar="N",
-                       help="exit 1 when more than N rows of the leads, or more than N rows of the events, are "
-                            "rejected (the report is still written)")
+    add_max_rejects(leads)
     leads.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
     add_columns(leads)
     add_quiet(leads)

@@ -8,7 +8,13 @@ import tempfile
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_quiet, help_formatter, non_negative_int, timestamp_arg
+from leadpolicy.cli.flags import (
+    add_columns,
+    add_max_rejects,
+    add_quiet,
+    help_formatter,
+    timestamp_arg,
+)
 from leadpolicy.outputs import shown
 
 FEEDBACK_EPILOG = """examples:
@@ -41,9 +47,7 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rejects-folder", metavar="DIR",
                    help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: beside each data "
                         "file, and not written when its folder holds policies)")
-    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
-                   help="exit 1 when more than N rows of the leads, or more than N rows of the events, are rejected "
-                        "(by either policy; the report is still written)")
+    add_max_rejects(p, still="by either policy; the report is still written")
     add_columns(p, "the --leads file")
     add_quiet(p)
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, add_quiet, help_formatter, non_negative_int
+from leadpolicy.cli.flags import add_columns, add_max_rejects, add_now, add_quiet, help_formatter
 from leadpolicy.cli.shared import (
     MAX_REJECTS_HINT,
     column_mapping_problem,
@@ -47,9 +47,7 @@ def register(sub) -> None:
                    help="for a CSV output only: text from the leads that a spreadsheet would run as a formula "
                         "(starting with = + - @, a tab or a carriage return) gets a leading ' (computed scores stay "
                         "numbers); without it values are kept as given. JSON Lines and Parquet are never changed")
-    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
-                   help="exit 1 when more than N rows of the leads, or more than N rows of the events, are "
-                        "rejected (the output is still written)")
+    add_max_rejects(p, still="the output is still written")
     p.add_argument("--strict-columns", action="store_true",
                    help="fail when a policy field is not a column of the file, or a column looks like a "
                         "misspelled field (without it, both are warnings)")

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TextIO
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_now, add_quiet, date_arg, help_formatter, non_negative_int
+from leadpolicy.cli.flags import (
+    add_columns,
+    add_max_rejects,
+    add_now,
+    add_quiet,
+    date_arg,
+    help_formatter,
+)
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     load_or_report,
@@ -61,9 +68,7 @@ def register(sub) -> None:
     p.add_argument("--id-column", metavar="COLUMN",
                    help="the --leads file's column that the log's lead refers to (default: id)")
     add_columns(p, "the --leads file")
-    p.add_argument("--max-rejects", type=non_negative_int, metavar="N",
-                   help="exit 1 when more than N rows of the event log, or more than N rows of the --leads file, "
-                        "are rejected (the report is still written)")
+    add_max_rejects(p, rows="the --leads file")
     add_quiet(p)
     p.add_argument("--engine", choices=("auto", "python", "duckdb"), default="auto",
                    help="python: the reference engine, lead by lead; duckdb: the same SLAs in SQL, for large "
