@@ -82,3 +82,13 @@ def test_the_readme_names_everything_scripts_test_installs():
     assert packages and set(packages) <= set(names), f"name the new package in this test: {packages}"
     for package in packages:
         assert names[package] in paragraph, f"README's scripts/test paragraph does not name {names[package]}"
+
+
+@pytest.mark.parametrize("command", ["check", "test", "ci", "fmt"])
+def test_no_policies_folder_and_no_project_says_what_to_give(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no policies/ and no pyproject.toml with [tool.leadpolicy] here or above
+    assert main([command]) in (1, 2)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "policies: unreadable-file: no such file or directory" in text
+    assert "hint: give the policy files or folders to read" in text and "[tool.leadpolicy]" in text

@@ -38,6 +38,11 @@ def samples_for(policy_file: str | Path) -> Path:
         POLICY_SUFFIX) else path.with_name(path.name + SAMPLES_SUFFIX)
 
 
+MISSING_FOLDER_HINT = ("give the policy files or folders to read (as in: leadpolicy check policies/); without "
+                       "them a command reads policies/ of the project, the folder of the nearest pyproject.toml "
+                       "with [tool.leadpolicy]")
+
+
 def discover(paths: list[str]) -> tuple[list[Path], list[Path], list[Diagnostic]]:
     """Policy files and samples files under the given paths (files or directories), sorted."""
     policies: list[Path] = []
@@ -53,7 +58,8 @@ def discover(paths: list[str]) -> tuple[list[Path], list[Path], list[Diagnostic]
         elif path.exists() or path.name.endswith(POLICY_SUFFIX):
             policies.append(path)
         else:
-            problems.append(Diagnostic("unreadable-file", "no such file or directory", raw))
+            problems.append(Diagnostic("unreadable-file", "no such file or directory", raw, hint=MISSING_FOLDER_HINT
+                                       if not path.suffix else None))
     for raw in paths:
         path = Path(raw)
         if path.is_dir() and not any(p.is_relative_to(path) for p in policies):
