@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,38 @@ def test_docs_refuses_a_policy_whose_samples_check_fails(tmp_path: Path, capsys,
     assert code == 1, said
     assert "p.samples.yaml" in said.out + said.err and "bad-samples" in said.out + said.err
     assert not (tmp_path / "site").exists()
+
+
+
+HEAD = "policy: p.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
+PASSES = "  - name: passes\n    lead: {email: a@b.io}\n    expect: {stage: nurture}\n"
+ERRS = ("  - name: names an undeclared event\n    lead: {email: b@b.io}\n"
+        "    events:\n      - {event: bogus, at: 2026-11-19T10:00:00Z}\n    expect: {stage: nurture}\n")
+DIFFERS = "  - name: differs\n    lead: {email: c@b.io}\n    expect: {stage: sql}\n"
+
+
+def _with_samples(tmp_path: Path, monkeypatch, text: str) -> None:
+    shutil.copy(POLICIES / "inbound-activity.policy", tmp_path / "p.policy")
+    (tmp_path / "p.samples.yaml").write_text(text, "utf-8")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize(("cases", "line"), [(PASSES + ERRS + DIFFERS, 7), (ERRS, 4)])
+def test_docs_refuses_a_policy_whose_sample_case_errors(tmp_path: Path, capsys, monkeypatch, cases, line):
+    _with_samples(tmp_path, monkeypatch, HEAD + cases)
+    assert main(["test", "p.samples.yaml", "--format", "json"]) == 1
+    tested = json.loads(capsys.readouterr().out)
+    assert [c["status"] for c in tested["cases"] if c["name"] == "names an undeclared event"] == ["error"]
+    code = main(["docs", "p.policy", "-o", str(tmp_path / "site")])
+    said = capsys.readouterr()
+    assert code == 1, said
+    assert f"p.samples.yaml:{line}" in said.out + said.err and "bogus" in said.out + said.err
+    assert not (tmp_path / "site").exists()
+
+
+def test_docs_keeps_a_case_that_differs_on_the_page(tmp_path: Path, capsys, monkeypatch):
+    _with_samples(tmp_path, monkeypatch, HEAD + PASSES + DIFFERS)
+    assert main(["docs", "p.policy", "-o", str(tmp_path / "site")]) == 0
+    markdown = (tmp_path / "site" / "docs" / "policies" / "inbound-activity.md").read_text("utf-8")
+    assert "**passes**" in markdown and "**differs**" in markdown
+    assert "differs from the agreement" in markdown

@@ -37,7 +37,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
     if not sample_path.exists():
         return cases
     run = run_samples(sample_path, policy, str(path))
-    cases.problems = [d for d in run.diagnostics if d.is_error]
+    cases.problems = [d for d in run.diagnostics if d.is_error] + _case_errors(run.cases)
     if cases.problems:  # as `check` fails it: a page without its agreed cases would read as complete
         return cases
     doc, _ = load_samples(sample_path)
@@ -76,6 +76,17 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
             "events": [say(functools.partial(_lead_event, e, reader, now, windows)) for e in events]})
         cases.points.append((case.name, scores_of, case.actual.get("stage")))
     return cases
+
+
+def _case_errors(results: list[Any]) -> list[Any]:
+    """A `bad-samples` error for each case that could not run (as `test` counts it under errors): a case
+    that merely differs from its expectation stays on the page, marked so."""
+    from leadpolicy.language.ast import Span
+    from leadpolicy.language.diagnostics import Diagnostic
+    from leadpolicy.testing.harness import ERROR
+
+    return [Diagnostic("bad-samples", f"case {case.name!r} cannot run: " + "; ".join(case.failures),
+                       case.file, Span(case.line, 1)) for case in results if case.status == ERROR]
 
 
 class _Instants:
