@@ -461,6 +461,10 @@ def render_open(report: SlaReport, out: TextIO) -> None:
 
 
 def _table(rows, out: TextIO) -> None:
+    """Columns as wide as their cells as shown: escaped (`\\x1b`), as the command prints lead data."""
+    from leadpolicy.language.diagnostics import escaped
+
+    rows = [[escaped(str(cell)) for cell in row] for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
