@@ -238,11 +238,11 @@ def _describe_error(error) -> FieldError:
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         words = " or ".join(TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
         got = _json_kind(instance)
-        return FieldError(field, f"expected {words}, got {got} {instance!r}")
+        return FieldError(field, f"expected {words}, got {got} {shown_value(instance)}")
     if keyword == "enum":
         choices = [c for c in error.validator_value if c not in (None, "")]
-        hint = choice_hint(str(instance), choices)
-        message = f"{instance!r} is not one of: {', '.join(choices)}"
+        hint = choice_hint(instance if isinstance(instance, str) else shown_value(instance), choices)
+        message = f"{shown_value(instance)} is not one of: {', '.join(choices)}"
         return FieldError(field, message + (f" ({hint})" if hint else ""))
     if keyword == "pattern":
         if error.validator_value in (SCHEMA_DATE_PATTERN, SCHEMA_TIMESTAMP_PATTERN) and \
@@ -257,6 +257,17 @@ def _describe_error(error) -> FieldError:
     return FieldError(field, error.message)
 
 
+def shown_value(value: Any) -> str:
+    """A lead value as a message shows it: text quoted ('Software'), any other value as the JSON it was
+    written as (`true`, `[1, 2]`, `{"a": 1}`), never as Python prints it."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # a float JSON cannot write (nan), or a circular value
+        return str(value)
+
+
 def _json_kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -266,6 +277,10 @@ def _json_kind(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a JSON object"
     return type(value).__name__
 
 

@@ -25,6 +25,7 @@ from leadpolicy.semantics.leads import (
     YES_WORDS,
     choice_hint,
     read_json,
+    shown_value,
 )
 from leadpolicy.semantics.runtime import choice_spellings
 from leadpolicy.warehouse import staging
@@ -254,19 +255,19 @@ def json_columns(con, table: str) -> set[int]:
 
 
 def _json_type_error(i: int, f: IrField, original: exp.Expr, error: exp.Expr) -> exp.Expr:
-    """`error`, or first the code of a JSON value of the wrong JSON type for field i."""
+    """`error`, or first the code of a JSON value of the wrong JSON type for field i (as the interpreter's
+    schema rejects it: a `one of` takes only strings, yes/no only true or false)."""
     kind = exp.func("json_type", original.copy())
     not_blank = exp.not_(_col(f"#b{i}"))
+    case = exp.Case()
     if f.type in ("number", "yes/no"):  # the text of a JSON string, which reads as a number in a CSV cell
-        return exp.Case().when(exp.and_(not_blank, exp.EQ(this=kind, expression=exp.Literal.string("VARCHAR"))),
-                               exp.Literal.string(f.type)).else_(error)
-    if f.type in ("text", "date", "timestamp"):
-        case = exp.Case()
-        for json_kind, code in JSON_KINDS.items():
+        case = case.when(exp.and_(not_blank, exp.EQ(this=kind, expression=exp.Literal.string("VARCHAR"))),
+                         exp.Literal.string(f.type))
+    for json_kind, code in JSON_KINDS.items():
+        if code != f.type:
             is_kind = exp.EQ(this=kind.copy(), expression=exp.Literal.string(json_kind))
             case = case.when(exp.and_(not_blank.copy(), is_kind), exp.Literal.string(f"json-{code}"))
-        return case.else_(error)
-    return error
+    return case.else_(error)
 
 
 PROBLEMS = {
@@ -279,20 +280,27 @@ PROBLEMS = {
     "range": "{value!r} is outside the supported " + YEARS,
     "real-date": "{value!r} is not a real date",
     "real-timestamp": "{value!r} is not a real timestamp",
-    "json-number": "expected text, got number {json!r}",
-    "json-yes/no": "expected text, got yes/no {json!r}",
-    "json-list": "expected text, got list {json!r}",
-    "json-object": "expected text, got dict {json!r}",
 }
+EXPECTED_WORDS = {"number": "a number", "yes/no": "yes/no"}  # any other field's JSON value must be a string
+JSON_KIND_WORDS = {"number": "number", "yes/no": "yes/no", "list": "a list", "object": "a JSON object"}
 
 
 def problem(f: IrField, code: str, value: str | None) -> str:
-    json_value = read_json(value) if code.startswith("json-") and value is not None else None
-    text = PROBLEMS[code].format(value=value, json=json_value, choices=", ".join(f.choices))
+    if code.startswith("json-") and value is not None:
+        return _json_problem(f, code.removeprefix("json-"), shown_value(read_json(value)))
+    text = PROBLEMS[code].format(value=value, choices=", ".join(f.choices))
     if code == "not-a-choice":
         hint = choice_hint(str(value), f.choices)
         text += f" ({hint})" if hint else ""
     return text
+
+
+def _json_problem(f: IrField, kind: str, shown: str) -> str:
+    """The interpreter's words for a JSON value of the wrong JSON type (see leads._describe_error)."""
+    if f.type == "one of":
+        hint = choice_hint(shown, f.choices)
+        return f"{shown} is not one of: {', '.join(f.choices)}" + (f" ({hint})" if hint else "")
+    return f"expected {EXPECTED_WORDS.get(str(f.type), 'text')}, got {JSON_KIND_WORDS[kind]} {shown}"
 
 
 @dataclass(frozen=True)
