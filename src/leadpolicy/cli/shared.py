@@ -322,7 +322,7 @@ MAX_REJECTS_HINT = "--max-rejects N makes a run that rejects more than N rows (o
 def too_many_rejects(command: str, limit: int | None, rejected: dict[str, int]) -> bool:
     """Whether `--max-rejects N` fails the run: more than N rows rejected of the leads, or of the events, each
     (`rejected`: what -> how many rows, as in {"rows": 3, "event rows": 100}); says which on stderr."""
-    over = [f"{count} rejected {what}" for what, count in rejected.items() if limit is not None and count > limit]
+    over = [f"{count:,} rejected {what}" for what, count in rejected.items() if limit is not None and count > limit]
     if over:
         print(f"leadpolicy {command}: {' and '.join(over)}, more than --max-rejects {limit}", file=sys.stderr)
     return bool(over)

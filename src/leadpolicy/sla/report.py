@@ -368,10 +368,10 @@ def _duration(delta: dt.timedelta | None) -> str:
 
 def tier_fallback_text(fallbacks: dict[str, int]) -> str:
     if NO_LEADS_FILE in fallbacks:
-        return (f"{fallbacks['clocks']} clock(s) took the otherwise tier: {NO_LEADS_FILE} (--leads FILE gives the "
+        return (f"{fallbacks['clocks']:,} clock(s) took the otherwise tier: {NO_LEADS_FILE} (--leads FILE gives the "
                 "records the tiers are decided on)")
-    return (f"{fallbacks['clocks']} clock(s) took the otherwise tier because their lead had no record in the "
-            f"leads file ({fallbacks[NO_RECORD]}) or a rejected one ({fallbacks[REJECTED_RECORD]})")
+    return (f"{fallbacks['clocks']:,} clock(s) took the otherwise tier because their lead had no record in the "
+            f"leads file ({fallbacks[NO_RECORD]:,}) or a rejected one ({fallbacks[REJECTED_RECORD]:,})")
 
 
 def no_leads_warning(report: SlaReport) -> str | None:
@@ -381,8 +381,8 @@ def no_leads_warning(report: SlaReport) -> str | None:
         return None
     total = sum(clocks.values())
     names = " and ".join(clocks)
-    counts = f" ({', '.join(f'{name} {count}' for name, count in clocks.items())})" if len(clocks) > 1 else ""
-    return (f"the tiers of {names} are decided on the leads' records and no leads file was given: {total} "
+    counts = f" ({', '.join(f'{name} {count:,}' for name, count in clocks.items())})" if len(clocks) > 1 else ""
+    return (f"the tiers of {names} are decided on the leads' records and no leads file was given: {total:,} "
             f"clock(s) took the otherwise tier{counts}; give the records with --leads FILE")
 
 

@@ -289,9 +289,9 @@ def _say_rejects(source: str, target: Path | None, what: str, held_back: str,
                  problems: list[tuple[int, str | None, str]]) -> None:
     """Where a file's rejected rows went (or why they were not written), and the first five."""
     if target is not None:
-        print(f"{len(problems)} {what} written to {target}; the first:", file=sys.stderr)
+        print(f"{len(problems):,} {what} written to {target}; the first:", file=sys.stderr)
     else:
-        print(f"{len(problems)} {what} not written: {held_back}; the first:", file=sys.stderr)
+        print(f"{len(problems):,} {what} not written: {held_back}; the first:", file=sys.stderr)
     for row, field, problem in problems[:5]:
         print(f"  {source}: row {row}: {field + ': ' if field else ''}{problem}", file=sys.stderr)
 
