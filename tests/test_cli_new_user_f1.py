@@ -393,3 +393,18 @@ def test_diff_and_feedback_event_rejects_have_the_same_layout(tmp_path, capsys):
             reader = csv.DictReader(handle)
             assert reader.fieldnames == EVENT_LAYOUT, run
             assert [(r["lead"], r["event"]) for r in reader] == [("L0", "bogus"), ("L1", "bogus")], run
+
+
+def test_a_reject_reason_drops_json_values_so_one_reason_is_counted_once():
+    from leadpolicy.cli.shared import reason_of
+
+    def reason(problem: str) -> str:
+        return reason_of({"row": 1, "field": "f", "problem": problem})
+
+    kinds = {reason(f"expected a number, got a list {v}") for v in ("[1, 2]", "[3]", '["a", {"b": 1}]')}
+    assert kinds == {"f: expected a number, got a list"}
+    assert reason('expected text, got a JSON object {"a": 1}') == "f: expected text, got a JSON object"
+    choices = {reason(f"{v} is not one of: a, b") for v in ('["a"]', "true", "12", "'x'")}
+    assert choices == {"f: is not one of: a, b"}
+    assert reason("column 'No. of Employees': [1] is not one of: a, b") == (
+        "f: column 'No. of Employees': is not one of: a, b")

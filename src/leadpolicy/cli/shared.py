@@ -272,12 +272,15 @@ def column_mapping_problem(command: str, mapping: dict[str, str], *policies) -> 
 LOUD_SHARE = 0.05  # a run that rejects more than this share of its rows says so on stderr
 QUOTED_VALUE = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')  # a value as Python's repr quotes it
 HINT = re.compile(r" \(did you mean [^)]*\)$")
+JSON_AFTER_KIND = re.compile(r"\bgot (a list|a JSON object|yes/no|a number) .*$")  # `got a list [1, 2]`
+JSON_BEFORE_CHOICES = re.compile(r"(^|: )(?:[\[{].*|true|false|null|-?[0-9][0-9.eE+-]*) (is not one of: )")
 
 
 def reason_of(reject: dict) -> str:
     """A reject's reason without the value it names (`'EMEA' is not one of: a, b` -> `is not one of: a, b`),
     so rows rejected for one reason are counted together; the header of a column it names is kept."""
     problem = HINT.sub("", reject["problem"])
+    problem = JSON_BEFORE_CHOICES.sub(r"\1\2", JSON_AFTER_KIND.sub(r"got \1", problem))
     text = " ".join(QUOTED_VALUE.sub(lambda m: m[0] if _names_a_column(problem, m.start()) else "", problem).split())
     return f"{reject['field']}: {text}" if reject["field"] else text
 

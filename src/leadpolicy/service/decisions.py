@@ -248,8 +248,9 @@ def _finite(value: Any) -> Any:
 
 def _json_kind(value: Any) -> str:
     """What a JSON value is, in words, without showing it."""
-    kinds = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "an object"}
-    return kinds.get(type(value), type(value).__name__)
+    kinds = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "an object",
+             str: "text", type(None): "null"}
+    return kinds.get(type(value), "a value of another kind")
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
