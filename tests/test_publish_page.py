@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from leadpolicy.cli.main import main
 from leadpolicy.language.loader import load_policy
 from leadpolicy.publish.site import render_site
 
@@ -397,7 +398,9 @@ def test_screenshots_for_review(open_page):
 
 
 def test_an_event_name_from_a_samples_file_is_text_never_markup(tmp_path):
-    """Without an events block, names are free: one from a timeline is escaped words, never a title."""
+    """Without an events block, a timeline may only name the events the SLAs read: any other name makes its
+    case one `leadpolicy test` cannot run, so docs refuses the page (nothing written) and the name reaches
+    only the diagnostic, escaped."""
     (tmp_path / "x.policy").write_text(
         'policy "x" version 1.0.0 {\n  owner a "A"\n  owner b "B"\n  lead {\n    t text\n  }\n'
         '  stages {\n    rest otherwise owner a\n  }\n  sla s {\n    owner b\n    from e1 until e2\n'
@@ -407,11 +410,11 @@ def test_an_event_name_from_a_samples_file_is_text_never_markup(tmp_path):
         "policy: x.policy\nnow: 2026-11-20T12:00:00Z\ntimelines:\n  - name: t\n    events:\n"
         f"      - {{lead: L, event: {json.dumps(hostile)}, at: 2026-11-20T10:00:00Z}}\n"
         "      - {lead: L, event: e1, at: 2026-11-20T10:00:00Z}\n    expect: {s: pending}\n")
-    pages, _ = render_site([str(tmp_path / "x.policy")], tmp_path / "out")
-    events = [line for line in pages[0].read_text().splitlines() if line.startswith("    - ")]
-    assert events[0] == ("    - &lt;img src=x onerror=alert(1)&gt; \\*e\\* \\{: onclick=\"x\" \\} \ue000: "
-                         "Fri 2026-11-20 10:00")
-    assert events[1] == '    - <em title="e1">e1</em>: Fri 2026-11-20 10:00'
+    pages, problems = render_site([str(tmp_path / "x.policy")], tmp_path / "rendered")
+    assert pages == [] and [d.code for d in problems] == ["bad-samples"]
+    assert "unknown event" in problems[0].message
+    assert main(["docs", str(tmp_path / "x.policy"), "-o", str(tmp_path / "site")]) == 1
+    assert not (tmp_path / "site").exists()
 
 
 # ---------------------------------------------------------------- what a new reader found
