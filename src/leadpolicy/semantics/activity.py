@@ -155,6 +155,8 @@ NO_ACTIVITY = Activity()
 
 def value_kind(value: Any) -> str:
     """A JSON or YAML value's kind in words, never its Python form ('True', "{'x': 1}")."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "yes/no"
     if isinstance(value, (int, float)):
@@ -163,4 +165,6 @@ def value_kind(value: Any) -> str:
         return "a JSON object"
     if isinstance(value, list):
         return "a list"
-    return "a single value"
+    if isinstance(value, str):
+        return "text"
+    return "a date" if isinstance(value, (dt.date, dt.datetime)) else "a single value"

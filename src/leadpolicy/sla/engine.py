@@ -219,29 +219,24 @@ class SlaEngine:
 
     def event_names(self) -> set[str]:
         """Every event name the policy mentions."""
-        names: set[str] = {e.name for e in self.policy.events}
-        for sla in self.slas:
-            if sla.clock is not None:
-                names |= {*sla.clock.starts, *sla.clock.stops}
-            names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
-            names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
-            names |= {name for pause in sla.pauses for name in (pause.start, pause.end)}
-        names |= {r.event for r in self.recycle_rules}
-        return names
+        return {e.name for e in self.policy.events} | self._clock_event_names()
 
     def sla_event_names(self) -> set[str]:
         """The event names the SLAs and recycle rules read: clocks' starts, stops and pauses, counts, volumes,
         reasons, and events a tier's condition names itself (not those the scores it names read)."""
-        names: set[str] = set()
+        tiers = {name for sla in self.slas for tier in sla.tiers for name in events_named(tier.condition)}
+        return self._clock_event_names() | tiers
+
+    def _clock_event_names(self) -> set[str]:
+        """The events the SLAs' clocks, counts, volumes, reasons and pauses and the recycle rules name."""
+        names: set[str] = {r.event for r in self.recycle_rules}
         for sla in self.slas:
             if sla.clock is not None:
                 names |= {*sla.clock.starts, *sla.clock.stops}
             names |= {c.event for c in sla.counts} | {c.after for c in sla.counts}
             names |= {v.event for v in sla.volumes} | {n.event for n in sla.reasons}
             names |= {name for pause in sla.pauses for name in (pause.start, pause.end)}
-            for tier in sla.tiers:
-                names |= events_named(tier.condition)
-        return names | {r.event for r in self.recycle_rules}
+        return names
 
     def _limit(self, limit: ir.Limit) -> "_Limit":
         """A limit with its calendar, worked out once (the per-lead loop asks for it often)."""

@@ -168,10 +168,12 @@ def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
 
 def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
     """The lead as given by --lead (a record, or a samples case) and --events."""
+    from leadpolicy.semantics.activity import value_kind
+
     raw = _given(lead_text, "--lead")
     if not isinstance(raw, dict):
         raise UsageError(f"--lead: a lead is a mapping of field names to values (a JSON object), not "
-                         f"{_kind(raw)}{_lead_hint(lead_text, raw)}")
+                         f"{value_kind(raw)}{_lead_hint(lead_text, raw)}")
     fields = {f.name for f in policy_ir.fields}
     if "lead" in raw and "lead" not in fields:
         lead = _case(raw, fields)
@@ -201,23 +203,6 @@ def _given(text: str, flag: str) -> Any:
         except ValueError:
             pass  # neither JSON nor a file: read_lead says so
     return read_lead(text, flag)
-
-
-def _kind(value: Any) -> str:
-    """A JSON or YAML value's kind in words (never a Python type's name)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "yes/no"
-    if isinstance(value, dict):
-        return "a JSON object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "a date" if isinstance(value, (dt.date, dt.datetime)) else "a single value"
 
 
 def _lead_hint(text: str, raw: Any) -> str:
@@ -289,8 +274,11 @@ def _refuse_unknown_fields(raw: dict, fields: set[str], where: str) -> None:
 
 def _event_list(items: Any, where: str) -> tuple[list[Any], list[str]]:
     """A samples case's `events:` list, each item {event, at} and nothing else."""
+    from leadpolicy.semantics.activity import value_kind
+
     if not isinstance(items, list):
-        raise UsageError(f"{where}: events are a list of {{event, at}} items, not {_kind(items)}{_list_hint(items)}")
+        raise UsageError(f"{where}: events are a list of {{event, at}} items, not {value_kind(items)}"
+                         f"{_list_hint(items)}")
     for i, item in enumerate(items, start=1):
         if isinstance(item, dict):
             _refuse_unknown_event_keys(item.keys(), f"{where}: event {i}")
