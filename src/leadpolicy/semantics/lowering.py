@@ -11,12 +11,11 @@ from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import condition_texts, format_policy, literal, window
 from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
+from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import BLANK, field_default, lead_schema
 from leadpolicy.semantics.logic import fold
-from leadpolicy.sla.calendars import DAY_INDEX
-from leadpolicy.sla.engine import UNIT_ALIASES
 
 
 def fingerprint(policy: ast.Policy) -> str:

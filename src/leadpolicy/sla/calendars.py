@@ -8,48 +8,19 @@ of that day exactly as the wall clock does.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
+from leadpolicy.language.units import DAY_INDEX, clock_minutes
 from leadpolicy.semantics import ir
 
-DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 UTC = dt.timezone.utc
 SEARCH_DAYS = 3 * 366  # how far to look for open time before giving up
 
 
 class CalendarError(ValueError):
     """A calendar with no open time in reach of a deadline."""
-
-
-@functools.lru_cache(maxsize=None)
-def _holiday_codes() -> dict[str, tuple[str, ...]]:
-    import holidays
-
-    return {code: tuple(subs) for code, subs in holidays.list_supported_countries().items()}
-
-
-def holiday_problem(country: str, subdivision: str | None) -> tuple[str, str | None] | None:
-    """(message, hint) when the holidays package knows no such country or subdivision."""
-    from leadpolicy.language.diagnostics import did_you_mean
-
-    codes = _holiday_codes()
-    if country not in codes:
-        return f'no holiday calendar for country "{country}"', (
-            did_you_mean(country, codes) or "use an ISO 3166 code such as \"US\", \"DE\" or \"GB\"")
-    if subdivision is not None and subdivision not in codes[country]:
-        return f'"{subdivision}" is not a subdivision of {country}', did_you_mean(subdivision, codes[country])
-    return None
-
-
-def clock_minutes(text: str) -> int | None:
-    """Minutes since midnight of an `HH:MM` time (24:00 is the end of the day), or None when out of range."""
-    hours, minutes = (int(x) for x in text.split(":"))
-    if minutes >= 60 or hours > 24 or (hours == 24 and minutes):
-        return None
-    return hours * 60 + minutes
 
 
 def _minutes(text: str) -> int:

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
+from leadpolicy.language.units import UNIT_ALIASES
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.interpreter import Evaluator
@@ -20,8 +21,6 @@ from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.calendars import BusinessCalendar
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
-UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business hour": "business hours",
-                "business day": "business days"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,9 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from leadpolicy.language.units import UNIT_ALIASES
 from leadpolicy.semantics import ir
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, to_us
-from leadpolicy.sla.engine import UNIT_ALIASES
 
 ELAPSED_US = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": DAY_US}
 CLOCK_COLUMNS = ("sla", "lead", "start_row", "start_us", "stop_us", "stop_event", "tier", "deadline_us", "status",

@@ -8,8 +8,7 @@ from leadpolicy.language import ast
 from leadpolicy.language.checks.context import CLOCK_UNITS, COUNT_UNITS, PERIODS, Context
 from leadpolicy.language.checks.header import date_value, timezone
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.sla.calendars import DAY_INDEX, clock_minutes, holiday_problem
-from leadpolicy.sla.engine import UNIT_ALIASES
+from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES, clock_minutes, holiday_problem
 
 
 def unknown_team(ctx: Context, team: str, node: ast.Node | ast.Span) -> None:
