@@ -11,7 +11,8 @@ from typing import Any
 import duckdb
 
 import leadpolicy
-from leadpolicy.semantics.activity import Activity, EventReader
+from leadpolicy.semantics.activity import Activity
+from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.interpreter import evaluate as interpret
 from leadpolicy.warehouse.sqlgen import compile_sql
 

@@ -24,8 +24,9 @@ from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import render_all
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.activity import Activity, EventReader
+from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
+from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
 from leadpolicy.semantics.leads import (
     FIRST_YEAR,

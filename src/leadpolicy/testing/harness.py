@@ -16,7 +16,8 @@ from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
-from leadpolicy.semantics.activity import Activity, EventReader
+from leadpolicy.semantics.activity import Activity
+from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader, read_instant
 from leadpolicy.semantics.lowering import lower

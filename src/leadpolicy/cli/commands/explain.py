@@ -168,7 +168,7 @@ def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
 
 def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
     """The lead as given by --lead (a record, or a samples case) and --events."""
-    from leadpolicy.semantics.activity import value_kind
+    from leadpolicy.semantics.events import value_kind
 
     raw = _given(lead_text, "--lead")
     if not isinstance(raw, dict):
@@ -274,7 +274,7 @@ def _refuse_unknown_fields(raw: dict, fields: set[str], where: str) -> None:
 
 def _event_list(items: Any, where: str) -> tuple[list[Any], list[str]]:
     """A samples case's `events:` list, each item {event, at} and nothing else."""
-    from leadpolicy.semantics.activity import value_kind
+    from leadpolicy.semantics.events import value_kind
 
     if not isinstance(items, list):
         raise UsageError(f"{where}: events are a list of {{event, at}} items, not {value_kind(items)}"
@@ -340,7 +340,7 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
 def read_events(lead: WholeLead, policy_ir) -> list[tuple[str, dt.datetime]]:
     """The lead's events read by the policy's event reader, as `leadpolicy test` reads a case's; the first
     that cannot be used is a UsageError naming where it is."""
-    from leadpolicy.semantics.activity import EventReader
+    from leadpolicy.semantics.events import EventReader
 
     events, errors = EventReader(policy_ir).read(lead.events)
     if errors:
