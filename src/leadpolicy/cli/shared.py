@@ -10,7 +10,16 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeAlias
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser, _SubParsersAction
+
+    from leadpolicy.language.loader import LoadedPolicy
+    from leadpolicy.testing.harness import SamplesRun
+
+    Subcommands: TypeAlias = _SubParsersAction[ArgumentParser]  # what each command's `register` adds itself to
+    SummaryRow: TypeAlias = tuple[LoadedPolicy, SamplesRun | None, str, str]  # policy, its run, status, approval
 
 
 def print_diagnostics(diags, sources: dict[str, str | None]) -> None:

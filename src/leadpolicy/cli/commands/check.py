@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
 from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
@@ -15,9 +17,15 @@ from leadpolicy.cli.shared import (
     print_summary,
     summary_dict,
 )
+from leadpolicy.language.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands, SummaryRow
+    from leadpolicy.language.loader import LoadedPolicy
+    from leadpolicy.testing.harness import SamplesRun as SampleRun
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("check", formatter_class=help_formatter, help="parse, check and test policies",
                        description="Parse and check every policy, and run its samples file.",
                        epilog="examples:\n  leadpolicy check\n"
@@ -35,89 +43,146 @@ def register(sub) -> None:
                         "(without a value: the merge base with main)")
 
 
-def run(args: argparse.Namespace, extra: list | None = None, sink=None) -> int:
+@dataclass
+class _CheckRun:
+    """What checking the policies found: diagnostics, sample runs and one summary row per policy."""
+
+    diags: list[Diagnostic]
+    sources: dict[str, str | None] = field(default_factory=dict)
+    runs: list[SampleRun] = field(default_factory=list)
+    rows: list[SummaryRow] = field(default_factory=list)
+    used_samples: set[Path] = field(default_factory=set)
+
+
+def run(args: argparse.Namespace, extra: list[Diagnostic] | None = None,
+        sink: Callable[[list[Diagnostic], list[SampleRun]], None] | None = None) -> int:
     """`check`; `ci` passes more diagnostics in (`extra`) and gets the results out (`sink`)."""
-    from leadpolicy.governance.approvals import GitError, approval_diagnostics, default_base, version_diagnostics
-    from leadpolicy.language import ast
-    from leadpolicy.language.diagnostics import Diagnostic
-    from leadpolicy.language.loader import discover, load_policy, samples_for
-    from leadpolicy.testing.harness import run_samples
+    from leadpolicy.language.loader import discover
 
     policies, samples, problems = discover(args.paths)
-    diags = list(problems) + list(extra or [])
-    sources: dict[str, str | None] = {}
-    runs = []
-    rows = []
-    used_samples: set[Path] = set()
-    against = args.against
-    if against == "":
-        try:
-            against = default_base(Path.cwd())
-        except GitError as exc:
-            diags.append(Diagnostic("bad-ref", str(exc), "."))
-            against = None
+    state = _CheckRun(diags=list(problems) + list(extra or []))
+    against = _against_ref(args.against, state.diags)
     for path in policies:
-        loaded = load_policy(path)
-        sources[loaded.file] = loaded.source
-        diags.extend(loaded.diagnostics)
-        approval = "-"
-        if loaded.policy is not None and not loaded.has_errors:
-            approval, approval_diags = approval_diagnostics(loaded.file, loaded.policy, args.require_approvals)
-            diags.extend(approval_diags)
-            if against:
-                diags.extend(version_diagnostics(loaded.file, loaded.policy, against))
-        sample_path = samples_for(path)
-        run = None
-        if loaded.has_errors:
-            status = "errors"
-        elif sample_path.exists():
-            used_samples.add(sample_path.resolve())
-            run = run_samples(sample_path, loaded.policy, loaded.file)
-            runs.append(run)
-            diags.extend(run.diagnostics)
-            assert loaded.policy is not None  # a tree without errors
-            diags.extend(coverage_diagnostics(run, args.min_coverage, loaded.file, loaded.policy.id_span))
-            status = "ok" if run.ok else "failing"
-        else:
-            status = "untested"
-            if not args.allow_untested:
-                diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
-                                        loaded.file, hint="see docs/samples.md for the format"))
-        if status == "ok" and any(d.is_error and d.file == loaded.file for d in diags):
-            status = "errors"  # for example not approved, or a version that did not move
-        rows.append((loaded, run, status, approval))
-    for sample_path in samples:
-        if sample_path.resolve() not in used_samples:
-            run = run_samples(sample_path)
-            runs.append(run)
-            diags.extend(run.diagnostics)
-            diags.extend(coverage_diagnostics(run, args.min_coverage, run.file, ast.NO_SPAN))
-    errors = [d for d in diags if d.is_error or (args.strict and d.severity == "warning")]
-    failing_cases = [c for r in runs for c in r.cases if c.failing]
+        state.rows.append(_check_policy(path, args, against, state))
+    _run_orphan_samples(samples, args.min_coverage, state)
+    errors = [d for d in state.diags if d.is_error or (args.strict and d.severity == "warning")]
+    failing_cases = [c for r in state.runs for c in r.cases if c.failing]
     ok = not errors and not failing_cases  # a coverage floor below its mark is an error (`low-coverage`)
     if sink is not None:
-        sink(diags, runs)
+        sink(state.diags, state.runs)
     if args.format == "json":
-        print(json.dumps({
-            "ok": ok,
-            "diagnostics": [d.as_dict() for d in sorted(diags, key=lambda d: d.sort_key())],
-            "cases": [c.as_dict() for r in runs for c in r.cases],
-            "policies": [summary_dict(loaded, run, status, approval, diags) for loaded, run, status, approval in rows],
-        }, indent=2, default=str))
+        _print_json(ok, state)
         return EXIT_OK if ok else EXIT_PROBLEMS
     if args.format == "github":
         from leadpolicy.governance.ci import github_annotations
 
-        for line in github_annotations(diags, runs):
+        for line in github_annotations(state.diags, state.runs):
             print(line)
     else:
-        print_diagnostics(diags, sources)
-        for run in runs:
-            print_case_failures(run)
-        print_summary(rows, runs, diags)
-    n_err = len([d for d in diags if d.is_error])
-    n_warn = len([d for d in diags if not d.is_error])
-    verdict = "all is well" if ok else "problems found"
-    print(f"\n{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}, {n_err} error(s), {n_warn} warning(s), "
-          f"{sum(c.passed for r in runs for c in r.cases)}/{sum(len(r.cases) for r in runs)} cases passed: {verdict}")
+        _print_text(state)
+    _print_verdict(len(policies), ok, state)
     return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _against_ref(against: str | None, diags: list[Diagnostic]) -> str | None:
+    """The git ref `--against` names; without a value, the merge base with main (a bad-ref error if none)."""
+    from leadpolicy.governance.approvals import GitError, default_base
+
+    if against != "":
+        return against
+    try:
+        return default_base(Path.cwd())
+    except GitError as exc:
+        diags.append(Diagnostic("bad-ref", str(exc), "."))
+        return None
+
+
+def _check_policy(path: Path, args: argparse.Namespace, against: str | None, state: _CheckRun) -> SummaryRow:
+    """Load one policy, check its governance and run its samples; its row of the summary."""
+    from leadpolicy.language.loader import load_policy
+
+    loaded = load_policy(path)
+    state.sources[loaded.file] = loaded.source
+    state.diags.extend(loaded.diagnostics)
+    approval = _governance(loaded, args, against, state.diags)
+    run, status = _policy_samples(path, loaded, args, state)
+    if status == "ok" and any(d.is_error and d.file == loaded.file for d in state.diags):
+        status = "errors"  # for example not approved, or a version that did not move
+    return (loaded, run, status, approval)
+
+
+def _governance(loaded: LoadedPolicy, args: argparse.Namespace, against: str | None,
+                diags: list[Diagnostic]) -> str:
+    """Approval and version diagnostics of a policy without errors; its approval state ("-" when not checked)."""
+    from leadpolicy.governance.approvals import approval_diagnostics, version_diagnostics
+
+    if loaded.policy is None or loaded.has_errors:
+        return "-"
+    approval, approval_diags = approval_diagnostics(loaded.file, loaded.policy, args.require_approvals)
+    diags.extend(approval_diags)
+    if against:
+        diags.extend(version_diagnostics(loaded.file, loaded.policy, against))
+    return approval
+
+
+def _policy_samples(path: Path, loaded: LoadedPolicy, args: argparse.Namespace,
+                    state: _CheckRun) -> tuple[SampleRun | None, str]:
+    """Run the samples file next to a policy: the run (None when not run) and the policy's status."""
+    from leadpolicy.language.loader import samples_for
+    from leadpolicy.testing.harness import run_samples
+
+    sample_path = samples_for(path)
+    if loaded.has_errors:
+        return None, "errors"
+    if not sample_path.exists():
+        if not args.allow_untested:
+            state.diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
+                                          loaded.file, hint="see docs/samples.md for the format"))
+        return None, "untested"
+    state.used_samples.add(sample_path.resolve())
+    run = run_samples(sample_path, loaded.policy, loaded.file)
+    state.runs.append(run)
+    state.diags.extend(run.diagnostics)
+    assert loaded.policy is not None  # a tree without errors
+    state.diags.extend(coverage_diagnostics(run, args.min_coverage, loaded.file, loaded.policy.id_span))
+    return run, "ok" if run.ok else "failing"
+
+
+def _run_orphan_samples(samples: list[Path], min_coverage: float | None, state: _CheckRun) -> None:
+    """Run the samples files no checked policy claimed (each names its policy itself)."""
+    from leadpolicy.language import ast
+    from leadpolicy.testing.harness import run_samples
+
+    for sample_path in samples:
+        if sample_path.resolve() not in state.used_samples:
+            run = run_samples(sample_path)
+            state.runs.append(run)
+            state.diags.extend(run.diagnostics)
+            state.diags.extend(coverage_diagnostics(run, min_coverage, run.file, ast.NO_SPAN))
+
+
+def _print_json(ok: bool, state: _CheckRun) -> None:
+    print(json.dumps({
+        "ok": ok,
+        "diagnostics": [d.as_dict() for d in sorted(state.diags, key=lambda d: d.sort_key())],
+        "cases": [c.as_dict() for r in state.runs for c in r.cases],
+        "policies": [summary_dict(loaded, run, status, approval, state.diags)
+                     for loaded, run, status, approval in state.rows],
+    }, indent=2, default=str))
+
+
+def _print_text(state: _CheckRun) -> None:
+    print_diagnostics(state.diags, state.sources)
+    for run in state.runs:
+        print_case_failures(run)
+    print_summary(state.rows, state.runs, state.diags)
+
+
+def _print_verdict(n_policies: int, ok: bool, state: _CheckRun) -> None:
+    n_err = len([d for d in state.diags if d.is_error])
+    n_warn = len([d for d in state.diags if not d.is_error])
+    passed = sum(c.passed for r in state.runs for c in r.cases)
+    total = sum(len(r.cases) for r in state.runs)
+    verdict = "all is well" if ok else "problems found"
+    print(f"\n{n_policies} polic{'y' if n_policies == 1 else 'ies'}, {n_err} error(s), {n_warn} warning(s), "
+          f"{passed}/{total} cases passed: {verdict}")
