@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
@@ -17,8 +18,13 @@ from leadpolicy.cli.shared import (
     samples_paths,
 )
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.language.diagnostics import Diagnostic
+    from leadpolicy.testing.harness import CaseResult, SamplesRun
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("test", formatter_class=help_formatter, help="run sample cases",
                        description="Run the cases of samples files (NAME.samples.yaml next to NAME.policy).",
                        epilog="examples:\n  leadpolicy test\n"
@@ -48,34 +54,20 @@ def repository_files(paths: list[str]) -> dict[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.language import ast
-    from leadpolicy.testing.harness import run_samples
-
     if outputs_refused("test", {"the JUnit report (--junit)": args.junit}, repository_files(args.paths)):
         return EXIT_USAGE
     paths, problems = samples_paths(args.paths)
-    runs = [run_samples(p) for p in paths]
-    if args.pattern:
-        for run in runs:
-            run.cases = [c for c in run.cases if args.pattern.lower() in c.name.lower()]
-    diags = problems + [d for r in runs for d in r.diagnostics]
-    for run in runs:
-        diags += coverage_diagnostics(run, args.min_coverage, run.file, ast.NO_SPAN)
+    runs = _run_samples(paths, args.pattern)
+    diags = problems + _run_diagnostics(runs, args.min_coverage)
     cases = [c for r in runs for c in r.cases]
     failed = [c for c in cases if c.failing]
-    ok = not [d for d in diags if d.is_error] and not failed and (cases or not paths)
+    ok = not any(d.is_error for d in diags) and not failed and bool(cases or not paths)
     if args.junit:
         from leadpolicy.testing.junit import write_junit
 
         write_junit(args.junit, runs)
     if args.format == "json":
-        print(json.dumps({
-            "ok": bool(ok),
-            "diagnostics": [d.as_dict() for d in diags],
-            "cases": [c.as_dict() for c in cases],
-            "coverage": {r.file: {"percent": r.coverage_percent,
-                                  "uncovered": [vars(i) for i in r.coverage if not i.covered]} for r in runs},
-        }, indent=2, default=str))
+        _print_json(ok, diags, runs)
         return EXIT_OK if ok else EXIT_PROBLEMS
     if args.format == "github":
         from leadpolicy.governance.ci import github_annotations
@@ -83,20 +75,62 @@ def run(args: argparse.Namespace) -> int:
         for line in github_annotations(diags, runs):
             print(line)
     else:
-        print_diagnostics(diags, {})
-        for run in runs:
-            print_case_failures(run)
-        if args.coverage or args.min_coverage is not None:
-            for run in runs:
-                print_coverage(run)
-    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
-    summary = f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors " \
-              f"in {len(runs)} samples file(s)"
-    print(summary if ok else f"{summary}: problems found ({_why_failed(diags, failed, cases, paths)})")
+        _print_text(diags, runs, args.coverage or args.min_coverage is not None)
+    print(_summary_line(ok, diags, runs, paths))
     return EXIT_OK if ok else EXIT_PROBLEMS
 
 
-def _why_failed(diags, failed, cases, paths) -> str:
+def _run_samples(paths: list[Path], pattern: str | None) -> list[SamplesRun]:
+    """Run each samples file, keeping only the cases whose name holds `pattern` (any case of letters)."""
+    from leadpolicy.testing.harness import run_samples
+
+    runs = [run_samples(p) for p in paths]
+    if pattern:
+        for run in runs:
+            run.cases = [c for c in run.cases if pattern.lower() in c.name.lower()]
+    return runs
+
+
+def _run_diagnostics(runs: list[SamplesRun], min_coverage: float | None) -> list[Diagnostic]:
+    """The runs' own diagnostics, then a low-coverage error for each run below the floor."""
+    from leadpolicy.language import ast
+
+    diags = [d for r in runs for d in r.diagnostics]
+    for run in runs:
+        diags += coverage_diagnostics(run, min_coverage, run.file, ast.NO_SPAN)
+    return diags
+
+
+def _print_json(ok: bool, diags: list[Diagnostic], runs: list[SamplesRun]) -> None:
+    print(json.dumps({
+        "ok": ok,
+        "diagnostics": [d.as_dict() for d in diags],
+        "cases": [c.as_dict() for r in runs for c in r.cases],
+        "coverage": {r.file: {"percent": r.coverage_percent,
+                              "uncovered": [vars(i) for i in r.coverage if not i.covered]} for r in runs},
+    }, indent=2, default=str))
+
+
+def _print_text(diags: list[Diagnostic], runs: list[SamplesRun], with_coverage: bool) -> None:
+    print_diagnostics(diags, {})
+    for run in runs:
+        print_case_failures(run)
+    if with_coverage:
+        for run in runs:
+            print_coverage(run)
+
+
+def _summary_line(ok: bool, diags: list[Diagnostic], runs: list[SamplesRun], paths: list[Path]) -> str:
+    cases = [c for r in runs for c in r.cases]
+    counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
+    summary = f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors " \
+              f"in {len(runs)} samples file(s)"
+    failed = [c for c in cases if c.failing]
+    return summary if ok else f"{summary}: problems found ({_why_failed(diags, failed, cases, paths)})"
+
+
+def _why_failed(diags: list[Diagnostic], failed: list[CaseResult], cases: list[CaseResult],
+                paths: list[Path]) -> str:
     """What made a run fail, for its last line: the codes of its errors, failing cases, no case at all."""
     reasons = []
     codes = sorted({d.code for d in diags if d.is_error})
