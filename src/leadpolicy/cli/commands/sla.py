@@ -250,7 +250,7 @@ def _leads_flags_problem(args: argparse.Namespace) -> str | None:
 def _run_sql(policy, args: argparse.Namespace, now, id_column: str):
     """The report and the rejects from the SQL engine, on DuckDB."""
     from leadpolicy.sla.events import detect_format
-    from leadpolicy.sla.report import build_report_sql
+    from leadpolicy.sla.report import LISTED_BREACHES, build_report_sql
     from leadpolicy.warehouse import sla_files, staging
     from leadpolicy.warehouse.sqlgen import UnsupportedError
 
@@ -266,8 +266,8 @@ def _run_sql(policy, args: argparse.Namespace, now, id_column: str):
             lead_rows = sla_files.stage_leads(db.con, policy, Path(args.leads), id_column,
                                               columns=args.columns)
             leads = sla_files.LEADS
-        # Breaches the output shows: the table the first 20, JSON all, CSV none.
-        breaches = {"table": 20, "json": None, "csv": 0}[args.format] if not args.open else 0
+        # Breaches the output lists: the table and JSON the first ones, CSV and --open none.
+        breaches = LISTED_BREACHES if args.format != "csv" and not args.open else 0
         with _details(args) as details, progress_bar(f"checking {args.events}", args.quiet) as progress:
             if progress is not None:
                 progress(0, stats.read)  # one query decides every clock: the bar moves when it is done
