@@ -145,11 +145,20 @@ def lead_schema(policy: ast.Policy) -> dict[str, Any]:
     }
 
 
+def given_twice(key: str) -> str:
+    """The one reason every JSON reader gives for a record with a key given twice."""
+    return f"{key!r} is given twice: a record's keys are unique, or its meaning is a guess"
+
+
+# A record with a key given twice, the key, and the reason every reader of JSON refuses it with.
+KEY_GIVEN_TWICE = ('{"id": "L1", "n": 1, "n": 2}', "n", given_twice("n"))
+
+
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
-            raise ValueError(f"{key!r} is given twice: a record's keys are unique, or its meaning is a guess")
+            raise ValueError(given_twice(key))
         seen.add(key)
     return dict(pairs)
 
@@ -361,3 +370,71 @@ class LeadReader:
 def _blank_to_none(value: Any) -> Any:
     """Empty or blank text (only spaces, tabs, newlines) counts as missing, whatever the field's type."""
     return None if isinstance(value, str) and value.strip(BLANK) == "" else value
+
+
+# ------------------------------------------------------------------ the rules every lead reader follows
+@dataclass(frozen=True)
+class ReadCase:
+    """One written value of a field of `kind` and what every lead reader makes of it: `read`, the value
+    as a canonical text (a number as Python's float repr, yes/no as "yes" or "no", a date as YYYY-MM-DD,
+    a timestamp as its UTC instant in ISO 8601, text as it is; "" for missing), or `problem`, the reject
+    reason. Every reader (LeadReader, the compiled fast path, DuckDB's conversion of CSV, JSON Lines and
+    Parquet text) is checked against these cases row by row (tests/test_lead_read_rules.py)."""
+
+    rule: str  # which rule the case shows (docs/leads.md, "How values are read")
+    kind: str
+    text: str
+    read: str | None = None
+    problem: str | None = None
+
+
+def _cases(rule: str, kind: str, *pairs: tuple[str, str | None, str | None]) -> tuple[ReadCase, ...]:
+    return tuple(ReadCase(rule, kind, text, read, problem) for text, read, problem in pairs)
+
+
+_NOT_TS = " is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"
+_OUTSIDE = " is outside the supported " + YEARS
+
+READ_RULES: tuple[ReadCase, ...] = (
+    *_cases("blank is missing", NUMBER, ("", "", None), (" \t", "", None)),
+    *_cases("blank is missing", TEXT, ("  ", "", None)),
+    *_cases("blank is missing", TIMESTAMP, ("\t", "", None)),
+    *_cases("numbers are decimals", NUMBER, ("12", "12.0", None), (" 1.5 ", "1.5", None), ("-0", "0.0", None),
+            ("+.5e1", "5.0", None), ("1e308", "1e+308", None),
+            ("abc", None, "expected a number, got text 'abc'"),
+            ("0x10", None, "expected a number, got text '0x10'"),
+            ("1_000", None, "expected a number, got text '1_000'"),
+            ("inf", None, "expected a number, got text 'inf'"),
+            ("NaN", None, "expected a number, got text 'NaN'")),
+    *_cases("huge numbers", NUMBER, ("99999999999999999999", "1e+20", None),
+            ("1e400", None, "expected a number, got text '1e400'"),
+            ("-1e309", None, "expected a number, got text '-1e309'")),
+    *_cases("yes/no words", YESNO, ("Yes", "yes", None), ("TRUE", "yes", None), ("1", "yes", None),
+            ("n", "no", None), ("0", "no", None), ("maybe", None, "expected yes/no, got text 'maybe'")),
+    *_cases("dates", DATE, ("2026-11-02", "2026-11-02", None), (" 2026-11-02 ", "2026-11-02", None),
+            ("2026-1-1", None, "'2026-1-1' is not a date (YYYY-MM-DD)"),
+            ("2026-02-30", None, "'2026-02-30' is not a real date")),
+    *_cases("year 0/1/9999", DATE, ("0000-01-01", None, "'0000-01-01'" + _OUTSIDE),
+            ("0001-01-01", None, "'0001-01-01'" + _OUTSIDE), ("9999-12-31", None, "'9999-12-31'" + _OUTSIDE),
+            ("1900-01-01", "1900-01-01", None), ("9899-12-31", "9899-12-31", None)),
+    *_cases("year 0/1/9999", TIMESTAMP, ("0000-01-01T00:00:00Z", None, "'0000-01-01T00:00:00Z'" + _OUTSIDE),
+            ("0001-01-01T00:00:00Z", None, "'0001-01-01T00:00:00Z'" + _OUTSIDE),
+            ("9999-12-31T23:59:59", None, "'9999-12-31T23:59:59'" + _OUTSIDE)),
+    *_cases("timestamps", TIMESTAMP, ("2026-11-02T10:00:00-05:00", "2026-11-02T15:00:00+00:00", None),
+            ("2026-11-02 10:00", "2026-11-02T10:00:00+00:00", None),  # no offset: the policy's zone (UTC here)
+            ("2026-11-02", "2026-11-02T00:00:00+00:00", None),
+            ("2026-11-02T10:00:00.5+0530", "2026-11-02T04:30:00.500000+00:00", None),
+            ("2026-11-02T10:00:00+25:00", None, "'2026-11-02T10:00:00+25:00'" + _NOT_TS),
+            ("2026-11-02T24:00:00", None, "'2026-11-02T24:00:00'" + _NOT_TS),
+            ("2026-11-02T10:60:00Z", None, "'2026-11-02T10:60:00Z'" + _NOT_TS),
+            ("2026-02-30T10:00:00Z", None, "'2026-02-30T10:00:00Z' is not a real timestamp"),
+            ("infinity", None, "'infinity'" + _OUTSIDE)),
+    *_cases("non-ASCII", TEXT, ("Zoë 🚀", "Zoë 🚀", None), ("\u00a0", "\u00a0", None)),
+    *_cases("non-ASCII", NUMBER, ("١٢", None, "expected a number, got text '١٢'")),
+    *_cases("non-ASCII", DATE, ("٢٠٢٦-01-01", None, "'٢٠٢٦-01-01' is not a date (YYYY-MM-DD)")),
+    *_cases("non-ASCII", TIMESTAMP, ("\u00a02026-11-02T10:00:00Z", None, repr("\u00a02026-11-02T10:00:00Z") + _NOT_TS)),
+    *_cases("choices read as text is compared", CHOICE, ("alpha", "Alpha", None), ("ALPHA", "Alpha", None),
+            ("beta", "beta", None), ("gamma", None, "'gamma' is not one of: Alpha, beta"),
+            (" beta ", None, "' beta ' is not one of: Alpha, beta (did you mean \"beta\"?)")),
+)
+READ_RULE_CHOICES = ("Alpha", "beta")  # the choices of the `one of` field the CHOICE cases are read by

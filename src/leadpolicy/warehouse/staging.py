@@ -471,16 +471,15 @@ def not_an_object(line: str) -> str:
 def _keys_given_twice(con, checked: str) -> list[dict]:
     """The records of `checked` with a key given twice, as problems naming the key; they are no longer
     `ok`. DuckDB's JSON functions read the first of the two, Python the last: neither is guessed."""
-    from leadpolicy.semantics.leads import twice_given_key
+    from leadpolicy.semantics.leads import given_twice, twice_given_key
 
     found = con.execute(f"SELECT {ROW}, line, keys FROM (SELECT {ROW}, line, json_keys(line) AS keys FROM {checked} "
                         f"WHERE ok) WHERE len(keys) <> len(list_distinct(keys)) ORDER BY {ROW}").fetchall()
     if found:
         con.execute(f"UPDATE {checked} SET ok = false WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))",
                     [[int(row) for row, _, _ in found]])
-    return [{"row": int(row), "field": twice_given_key(keys), "problem": f"{twice_given_key(keys)!r} is given "
-             "twice: a record's keys are unique, or its meaning is a guess", "raw": line[:500]}
-            for row, line, keys in found]
+    return [{"row": int(row), "field": twice_given_key(keys), "problem": given_twice(str(twice_given_key(keys))),
+             "raw": line[:500]} for row, line, keys in found]
 
 
 # What DuckDB's JSON reader accepts beyond RFC 8259, or checks only at the top: a trailing comma, NaN and
