@@ -389,49 +389,65 @@ def no_leads_warning(report: SlaReport) -> str | None:
 
 
 def render_table(report: SlaReport, out: TextIO, max_breaches: int = LISTED_BREACHES) -> None:
+    """The report as text: a table per section, the sections with nothing to show left out."""
     data = report.as_dict(breaches=max_breaches)
     print(f"{data['policy']} {data['version']} SLA report at {data['now']}", file=out)
-    rows = [("sla", "owner", "met", "breached", "pending", "compliance", "target", "status")]
-    for name, s in data["slas"].items():
-        status = {True: "ok", False: "BELOW TARGET", None: "-"}[s["meets_target"]]
-        rows.append((name, s["owner"] or "", str(s["met"]), str(s["breached"]), str(s["pending"]),
-                     f"{s['compliance']}%" if s["compliance"] is not None else "-",
-                     f"{s['target']:g}%" if s["target"] is not None else "-", status))
-    _table(rows, out)
-    if data["volumes"]:
-        print("\nvolumes:", file=out)
-        _table([("sla", "period", "count", "needed", "status")] +
-               [(v["sla"], v["period"], str(v["count"]), str(v["needed"]), v["status"]) for v in data["volumes"]], out)
+    _table([("sla", "owner", "met", "breached", "pending", "compliance", "target", "status")] +
+           [(name, s["owner"] or "", *_figures(s), _target(s["target"]), _STATUS[s["meets_target"]])
+            for name, s in data["slas"].items()], out)
+    _section(out, "volumes", [("sla", "period", "count", "needed", "status")] +
+             [(v["sla"], v["period"], str(v["count"]), str(v["needed"]), v["status"]) for v in data["volumes"]])
     fallbacks = data.get("tier_fallbacks")
     if fallbacks and fallbacks["clocks"]:
         print(f"\n{tier_fallback_text(fallbacks)}", file=out)
-    if data["teams"]:
-        print("\nper team:", file=out)
-        _table([("team", "met", "breached", "pending", "compliance")] +
-               [(t, str(s["met"]), str(s["breached"]), str(s["pending"]), _percent(s["compliance"]))
-                for t, s in data["teams"].items()], out)
-    if data["months"]:
-        print("\nper month:", file=out)
-        _table([("sla", "month", "met", "breached", "pending", "compliance", "target")] +
-               [(m["sla"], m["month"], str(m["met"]), str(m["breached"]), str(m["pending"]),
-                 _percent(m["compliance"]), f"{m['target']:g}%" if m["target"] is not None else "-")
-                for m in data["months"]], out)
+    _section(out, "per team", [("team", "met", "breached", "pending", "compliance")] +
+             [(t, *_figures(s)) for t, s in data["teams"].items()])
+    _section(out, "per month", [("sla", "month", "met", "breached", "pending", "compliance", "target")] +
+             [(m["sla"], m["month"], *_figures(m), _target(m["target"])) for m in data["months"]])
+    _render_breaches(data, out, max_breaches)
+    if data["reason_violations"]:
+        print(f"\nreason violations: {len(data['reason_violations'])}", file=out)
+    if data["recycle"]:
+        print(f"recycle scheduled: {len(data['recycle'])}", file=out)
+    _section(out, "per tier", [("sla", "tier", "met", "breached", "pending", "compliance")] +
+             [(t["sla"], t["tier"], *_figures(t)) for t in data["tiers"]])
+    notes = _notes(report, data)
+    if notes:
+        print("\n" + "\n".join(notes), file=out)
+    rows_ = data["rows"]
+    print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
+
+
+_STATUS = {True: "ok", False: "BELOW TARGET", None: "-"}  # meets_target, as the table says it
+
+
+def _figures(tally: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """met, breached, pending and compliance, as table cells."""
+    return str(tally["met"]), str(tally["breached"]), str(tally["pending"]), _percent(tally["compliance"])
+
+
+def _target(target: float | None) -> str:
+    return f"{target:g}%" if target is not None else "-"
+
+
+def _section(out: TextIO, title: str, rows: list[tuple[str, ...]]) -> None:
+    """A titled table, when it has a row under its header."""
+    if len(rows) > 1:
+        print(f"\n{title}:", file=out)
+        _table(rows, out)
+
+
+def _render_breaches(data: Mapping[str, Any], out: TextIO, max_breaches: int) -> None:
     if data["breaches"]:
         count = data["breach_count"]
         print(f"\nbreaches ({count}{', first ' + str(max_breaches) if count > max_breaches else ''}):", file=out)
         _table([("sla", "lead", "deadline", "late")] +
                [(b["sla"], b["lead"], b["deadline"], b["late"]) for b in data["breaches"][:max_breaches]], out)
-    if data["reason_violations"]:
-        print(f"\nreason violations: {len(data['reason_violations'])}", file=out)
-    if data["recycle"]:
-        print(f"recycle scheduled: {len(data['recycle'])}", file=out)
-    tiered = data["tiers"]
-    if tiered:
-        print("\nper tier:", file=out)
-        _table([("sla", "tier", "met", "breached", "pending", "compliance")] +
-               [(t["sla"], t["tier"], str(t["met"]), str(t["breached"]), str(t["pending"]),
-                 f"{t['compliance']}%" if t["compliance"] is not None else "-") for t in tiered], out)
-    notes = []  # one paragraph
+
+
+def _notes(report: SlaReport, data: Mapping[str, Any]) -> list[str]:
+    """The report's closing paragraph: SLAs with no data, events never in the log, pauses ignored."""
+    notes = []
     if data["no_data"]:
         notes.append(f"no data: {', '.join(data['no_data'])} ({report.no_data_reason()})")
     if data["events_not_in_log"]:
@@ -442,10 +458,7 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = LISTED_BREA
     if data["ignored_pauses"]:
         notes.append("pause or resume events with no open clock, ignored: "
                      + ", ".join(f"{sla} {n}" for sla, n in data["ignored_pauses"].items()))
-    if notes:
-        print("\n" + "\n".join(notes), file=out)
-    rows_ = data["rows"]
-    print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
+    return notes
 
 
 def _percent(value: float | None) -> str:
