@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import html
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -53,6 +55,24 @@ def shown(text: str) -> str:
     from leadpolicy.language.diagnostics import escaped
 
     return "\n".join("\t".join(escaped(cell) for cell in line.split("\t")) for line in text.split("\n"))
+
+
+# Every control character (line breaks for Python-Markdown among them, and the STX/ETX marks of its
+# placeholders) and the two separators `str.splitlines` also breaks at.
+CONTROL_OR_LINE_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Invisible format characters (bidi overrides and isolates, zero-width marks): shown as U+FFFD, never raw,
+# so a name from a samples file cannot make a line read other than it is.
+INVISIBLE_FORMAT = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+                              "\ufff9-\ufffb]")
+# Markdown's marks, `|` of tables and `{` `}` of attr_list (`{: onfocus=... }` would make attributes).
+MARKDOWN_MARK = re.compile(r"([\\`*_\[\]|#{}])")
+
+
+def md(value: object) -> str:
+    """Text safe inside Markdown (and its tables): no HTML, no markup, no attributes, no line or column
+    breaks."""
+    text = INVISIBLE_FORMAT.sub("\ufffd", CONTROL_OR_LINE_BREAK.sub(" ", "" if value is None else str(value)))
+    return MARKDOWN_MARK.sub(r"\\\1", html.escape(text, quote=False))
 
 
 class OutputError(ValueError):

@@ -312,7 +312,7 @@ def tally(pairs, examples: int = 5) -> dict[str, Any]:
 
 
 def render_text(d: PolicyDiff, markdown: bool = False) -> str:
-    from leadpolicy.publish.site import md  # an example's id comes from lead data: literal text, never markup
+    from leadpolicy.outputs import md  # an example's id comes from lead data: literal text, never markup
 
     lines = []
     title = f"{d.new.id}: {d.old.version} → {d.new.version}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from leadpolicy.outputs import md
 from leadpolicy.publish.pictures import bars
-from leadpolicy.publish.site import md
 
 
 def _pct(value: float | None) -> str:

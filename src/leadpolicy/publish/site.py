@@ -15,33 +15,17 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import field_type, format_policy, literal, number
+from leadpolicy.outputs import CONTROL_OR_LINE_BREAK, INVISIBLE_FORMAT, md
 from leadpolicy.publish import english
 from leadpolicy.publish.cases import sample_cases
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
 from leadpolicy.semantics.lowering import fingerprint
-
-# Every control character (line breaks for Python-Markdown among them, and the STX/ETX marks of its
-# placeholders) and the two separators `str.splitlines` also breaks at.
-CONTROL_OR_LINE_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Invisible format characters (bidi overrides and isolates, zero-width marks): shown as U+FFFD, never raw,
-# so a name from a samples file cannot make a line read other than it is.
-INVISIBLE_FORMAT = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-                              "\ufff9-\ufffb]")
 
 
 def visible(value: Any) -> str:
     """Text with every control, line-breaking and invisible format character as U+FFFD (the site name)."""
     text = "" if value is None else str(value)
     return INVISIBLE_FORMAT.sub("\ufffd", CONTROL_OR_LINE_BREAK.sub("\ufffd", text))
-# Markdown's marks, `|` of tables and `{` `}` of attr_list (`{: onfocus=... }` would make attributes).
-MARKDOWN_MARK = re.compile(r"([\\`*_\[\]|#{}])")
-
-
-def md(value: Any) -> str:
-    """Text safe inside Markdown (and its tables): no HTML, no markup, no attributes, no line or column
-    breaks."""
-    text = INVISIBLE_FORMAT.sub("\ufffd", CONTROL_OR_LINE_BREAK.sub(" ", "" if value is None else str(value)))
-    return MARKDOWN_MARK.sub(r"\\\1", html.escape(text, quote=False))
 
 
 # An event name as the policy language spells them: all that may go into an emphasis' title.
