@@ -47,7 +47,7 @@ def column_arg(text: str) -> tuple[str, str]:
     return name.strip(), header
 
 
-def add_columns(p: argparse.ArgumentParser, what: str = "the leads file") -> None:
+def add_columns(p: argparse._ActionsContainer, what: str = "the leads file") -> None:
     """`--column FIELD=HEADER` (repeatable): read a field from a column named otherwise, as a CRM export
     names it; over [tool.leadpolicy.columns]. `settings.apply` turns the flags into `args.columns`
     (field -> header) and `shared.column_mapping_problem` checks the fields against the policy."""
@@ -64,7 +64,7 @@ def add_max_rejects(p, rows: str = "the leads", still: str = "the report is stil
                         f"({still})")
 
 
-def add_quiet(p: argparse.ArgumentParser) -> None:
+def add_quiet(p: argparse._ActionsContainer) -> None:  # a parser or one of its groups
     """`--quiet`: no progress bar (there is one only when stderr is a terminal)."""
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (shown only when stderr is a terminal; NO_COLOR draws it without colour "

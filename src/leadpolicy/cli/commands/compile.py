@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, date_arg, help_formatter
@@ -17,8 +18,12 @@ from leadpolicy.cli.shared import (
 )
 from leadpolicy.outputs import write_text
 
+if TYPE_CHECKING:
+    from leadpolicy.api import Policy
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("compile", formatter_class=help_formatter, help="compile a policy for other systems",
                        description="Compile a policy: a JSON artifact other systems load (default), or the "
                                    "generated Python source.",
@@ -78,72 +83,95 @@ def _folder_problem(out: Path) -> str | None:
     return why and f"{out}: the folder of the output (-o) ({folder}) does not exist and cannot be made: {why}"
 
 
+class _Stop(Exception):
+    """Compiling stops with this exit code; the message (when any) goes to stderr."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.lowering import lower
 
-    if problem := _name_problem(args):
-        print(f"leadpolicy compile: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.output:
-        if problem := _folder_problem(Path(args.output)):
-            print(f"leadpolicy compile: {problem}", file=sys.stderr)
-            return EXIT_USAGE
-        if Path(args.output).parent.is_dir() and outputs_refused("compile", {"the output (-o)": args.output},
-                                                                 policy_inputs(args.policy)):
-            return EXIT_USAGE
-    loaded = load_or_report(args.policy)
-    if loaded is None:
-        return EXIT_PROBLEMS
-    policy = Policy(loaded.policy, lower(loaded.policy))
-    if args.sla is not None or args.since is not None or args.order_column is not None:
-        if args.target != "sql" or args.sla is None or args.events_table is None:
-            print("leadpolicy compile: --sla needs --target sql and --events-table (--since and --order-column "
-                  "go with --sla)", file=sys.stderr)
-            return EXIT_USAGE
-        from leadpolicy.warehouse.sla_compile import SlaChoiceError, compile_sla, since_problem
-        from leadpolicy.warehouse.sla_sql import SlaSqlError
-        from leadpolicy.warehouse.sqlgen import BadName
-
-        now = parse_now(args.now, loaded.policy.timezone)
-        problem = since_problem(policy.ir, now, args.since)
-        if problem is not None:
-            print(f"leadpolicy compile: {problem}", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            text = compile_sla(policy.ir, args.sla, args.dialect, now,
-                               args.events_table, args.table, args.id_column, args.since, args.order_column)
-        except (BadName, SlaChoiceError) as exc:  # a name given on the command line
-            print(f"leadpolicy compile: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except (SlaSqlError, ValueError) as exc:
-            print(f"leadpolicy compile: {exc}", file=sys.stderr)
+    try:
+        _check_usage(args)
+        loaded = load_or_report(args.policy)
+        if loaded is None:
             return EXIT_PROBLEMS
-    elif args.target == "sql":
+        policy = Policy(loaded.policy, lower(loaded.policy))
+        text = _compiled_text(args, policy)
+        if not args.output:
+            sys.stdout.write(text)
+            return EXIT_OK
+        _write_output(Path(args.output), text)
+    except _Stop as stop:
+        if str(stop):
+            print(f"leadpolicy compile: {stop}", file=sys.stderr)
+        return stop.code
+    print(f"wrote {args.output} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
+    return EXIT_OK
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    """Bad names and an output that cannot be written stop before any work."""
+    if problem := _name_problem(args):
+        raise _Stop(EXIT_USAGE, problem)
+    if not args.output:
+        return
+    if problem := _folder_problem(Path(args.output)):
+        raise _Stop(EXIT_USAGE, problem)
+    if Path(args.output).parent.is_dir() and outputs_refused("compile", {"the output (-o)": args.output},
+                                                             policy_inputs(args.policy)):
+        raise _Stop(EXIT_USAGE)
+
+
+def _compiled_text(args: argparse.Namespace, policy: Policy) -> str:
+    """The policy compiled for the chosen target: one SLA's SQL, the decisions' SQL, Python or the artifact."""
+    if args.sla is not None or args.since is not None or args.order_column is not None:
+        return _sla_sql(args, policy)
+    if args.target == "sql":
         from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
         try:
-            text = compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, loaded.policy.timezone),
+            return compile_sql(policy.ir, args.dialect, args.table, parse_now(args.now, policy.ir.timezone),
                                events_table=args.events_table, id_column=args.id_column)
         except (UnsupportedError, ValueError) as exc:
-            print(f"leadpolicy compile: {exc}", file=sys.stderr)
-            return EXIT_PROBLEMS
-    elif args.target == "python":
+            raise _Stop(EXIT_PROBLEMS, str(exc)) from None
+    if args.target == "python":
         from leadpolicy.semantics.codegen import module_source
 
-        text = module_source(policy.ir)  # standalone: the standard library only (docs/api.md)
-    else:
-        text = policy.artifact_json()
-    if args.output:
-        out = Path(args.output)
-        try:  # -o build/x.json makes build/, once there is something to write
-            out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            print(f"leadpolicy compile: {out}: the folder of the output (-o) ({out.parent}) does not exist and "
-                  f"cannot be made: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
-        write_text(out, text)  # atomic: never a half-written artifact
-        print(f"wrote {out} ({policy.id} {policy.version}, {policy.fingerprint[:19]}...)")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
+        return module_source(policy.ir)  # standalone: the standard library only (docs/api.md)
+    return policy.artifact_json()
+
+
+def _sla_sql(args: argparse.Namespace, policy: Policy) -> str:
+    """--sla: one SLA's clocks (or counts) as SQL over --events-table."""
+    from leadpolicy.warehouse.sla_compile import SlaChoiceError, compile_sla, since_problem
+    from leadpolicy.warehouse.sla_sql import SlaSqlError
+    from leadpolicy.warehouse.sqlgen import BadName
+
+    if args.target != "sql" or args.sla is None or args.events_table is None:
+        raise _Stop(EXIT_USAGE, "--sla needs --target sql and --events-table (--since and --order-column "
+                                "go with --sla)")
+    now = parse_now(args.now, policy.ir.timezone)
+    problem = since_problem(policy.ir, now, args.since)
+    if problem is not None:
+        raise _Stop(EXIT_USAGE, problem)
+    try:
+        return compile_sla(policy.ir, args.sla, args.dialect, now,
+                           args.events_table, args.table, args.id_column, args.since, args.order_column)
+    except (BadName, SlaChoiceError) as exc:  # a name given on the command line
+        raise _Stop(EXIT_USAGE, str(exc)) from None
+    except (SlaSqlError, ValueError) as exc:
+        raise _Stop(EXIT_PROBLEMS, str(exc)) from None
+
+
+def _write_output(out: Path, text: str) -> None:
+    try:  # -o build/x.json makes build/, once there is something to write
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _Stop(EXIT_USAGE, f"{out}: the folder of the output (-o) ({out.parent}) does not exist and "
+                                f"cannot be made: {exc.strerror or exc}") from None
+    write_text(out, text)  # atomic: never a half-written artifact

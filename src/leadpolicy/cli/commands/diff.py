@@ -8,6 +8,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_columns, add_max_rejects, add_now, add_quiet, help_formatter
@@ -23,8 +24,14 @@ from leadpolicy.cli.shared import (
 )
 from leadpolicy.outputs import shown
 
+if TYPE_CHECKING:
+    from leadpolicy.api import Policy
+    from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.governance.diff import PolicyDiff
+    from leadpolicy.language import ast
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("diff", formatter_class=help_formatter, help="what changed between two versions of a policy",
                        description="List the changes between two versions of a policy in domain words, and their "
                                    "impact on leads: how many change stage, route and grade, the stage transitions, "
@@ -73,20 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.governance.diff import PolicyDiff, changes, render_text
     from leadpolicy.semantics.lowering import lower
 
-    given = [flag for flag, value in (("--events", args.events), ("--rejects", args.rejects),
-                                      ("--events-rejects", args.events_rejects), ("--max-rejects", args.max_rejects),
-                                      ("--id-column", args.id_column))
-             if value is not None]
-    if given and not args.leads:
-        print(f"leadpolicy diff: {', '.join(given)} go{'es' if len(given) == 1 else ''} with --leads FILE, the leads "
-              "to measure the impact on", file=sys.stderr)
-        return EXIT_USAGE
     rejects = _rejects_files(args) if args.leads else (None, None)
-    if args.leads and outputs_refused("diff", {"the rejects file": rejects[0], "the events rejects file": rejects[1]},
-                                      {**policy_inputs(args.old if Path(args.old).exists() else None, "the old policy"),
-                                       **policy_inputs(args.new if Path(args.new).exists() else None, "the new policy"),
-                                       "the leads file (--leads)": args.leads,
-                                       "the events file (--events)": args.events}):
+    if _bad_usage(args, rejects):
         return EXIT_USAGE
     old, new = policy_from(args.old), policy_from(args.new)
     if old is None or new is None:
@@ -108,13 +103,34 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK
 
 
-def _rejected_rows(impact: dict) -> dict[str, int]:
+def _bad_usage(args: argparse.Namespace, rejects: tuple[Path | None, Path | None]) -> bool:
+    """Flags of --leads given without it, or an output that would replace an input (said on stderr)."""
+    given = [flag for flag, value in (("--events", args.events), ("--rejects", args.rejects),
+                                      ("--events-rejects", args.events_rejects), ("--max-rejects", args.max_rejects),
+                                      ("--id-column", args.id_column))
+             if value is not None]
+    if given and not args.leads:
+        print(f"leadpolicy diff: {', '.join(given)} go{'es' if len(given) == 1 else ''} with --leads FILE, the leads "
+              "to measure the impact on", file=sys.stderr)
+        return True
+    if not args.leads:
+        return False
+    inputs = {**policy_inputs(args.old if Path(args.old).exists() else None, "the old policy"),
+              **policy_inputs(args.new if Path(args.new).exists() else None, "the new policy"),
+              "the leads file (--leads)": args.leads,
+              "the events file (--events)": args.events}
+    return outputs_refused("diff", {"the rejects file": rejects[0], "the events rejects file": rejects[1]},
+                           inputs)
+
+
+def _rejected_rows(impact: dict[str, Any]) -> dict[str, int]:
     """How many rows of the leads and of the events were rejected, for --max-rejects (each on its own)."""
     events = impact.get("events")
     return {"rows": impact["rows"]["rejected"], **({"event rows": events["rejected"]} if events else {})}
 
 
-def _samples_impact(args: argparse.Namespace, tree, old_policy, new_policy):
+def _samples_impact(args: argparse.Namespace, tree: ast.Policy, old_policy: Policy,
+                    new_policy: Policy) -> dict[str, Any] | None:
     """The impact on the lead cases of the samples file beside the new policy, each with its events and
     its `now` (as `leadpolicy test` reads them; --now for every case when given); None without one."""
     from leadpolicy.governance.diff import WholeLead, impact
@@ -167,7 +183,8 @@ def _rejects_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     return lead_rejects, event_rejects
 
 
-def _file_impact(args: argparse.Namespace, result, old_policy, new_policy, rejects) -> int | None:
+def _file_impact(args: argparse.Namespace, result: PolicyDiff, old_policy: Policy, new_policy: Policy,
+                 rejects: tuple[Path | None, Path | None]) -> int | None:
     """The impact on --leads (with --events), decided as `score` decides; an exit code when it cannot be."""
     from leadpolicy.governance.diff import LeadsFile, file_impact
     from leadpolicy.warehouse.batch import (
@@ -247,7 +264,7 @@ def _diff_warning(text: str) -> str | None:
     return text
 
 
-def _say_rejects(rows: list[dict], path: Path | None, source: str, flag: str, what: str) -> None:
+def _say_rejects(rows: list[dict[str, Any]], path: Path | None, source: str, flag: str, what: str) -> None:
     """On stderr (the report is standard output): where the rejected rows went, or that they were not
     written, and the first of them."""
     count = len({r["row"] for r in rows})
