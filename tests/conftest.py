@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from .components import require_java_home
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -36,17 +37,18 @@ def now(text: str = "2026-11-20T12:00:00-05:00") -> dt.datetime:
 
 @pytest.fixture(scope="session")
 def spark():
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.fail("Spark tests need Java 17 (the CI machine has it): install a JDK")
+    java_home = require_java_home()
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[1]").appName("leadpolicy-tests")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-               .config("spark.driver.host", "127.0.0.1").config("spark.sql.session.timeZone", "UTC")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAVA_HOME", str(java_home))  # pyspark starts its JVM from JAVA_HOME
+        session = (SparkSession.builder.master("local[1]").appName("leadpolicy-tests")
+                   .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+                   .config("spark.driver.host", "127.0.0.1").config("spark.sql.session.timeZone", "UTC")
+                   .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
+        yield session
+        session.stop()
 
 
 @pytest.fixture(autouse=True)

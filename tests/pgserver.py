@@ -1,11 +1,10 @@
 """A throwaway PostgreSQL server for the tests: its own cluster in a temporary folder, on 127.0.0.1
-and a free port, stopped and removed at the end. The server comes from Debian's packages
-(scripts/test installs them when missing); a test never skips because it is absent."""
+and a free port, stopped and removed at the end. The server is the system's, built with ICU
+(tests/components.py finds it); without one the PostgreSQL tests are skipped, or fail under CI=true."""
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import socket
@@ -14,17 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-
-def server_binaries() -> Path:
-    """The folder with initdb and pg_ctl (Debian keeps them off PATH, per major version)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
-    if found:
-        return Path(found[-1]).parent
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        return Path(on_path).parent
-    raise RuntimeError("PostgreSQL is needed for the PostgreSQL tests: apt-get install postgresql "
-                       "(scripts/test installs it)")
+from .components import require_postgres_binaries
 
 
 def _free_port() -> int:
@@ -36,7 +25,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def throwaway_server() -> Iterator[str]:
     """Start a cluster and yield its connection string; stop and remove it afterwards."""
-    bin_dir = server_binaries()
+    bin_dir = require_postgres_binaries()
     folder = Path(tempfile.mkdtemp(prefix="leadpolicy-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use Debian's postgres user

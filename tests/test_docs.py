@@ -18,13 +18,12 @@ from typing import Iterator
 import pytest
 from pygments.token import Token
 
-from leadpolicy.language.loader import load_policy_text
 from leadpolicy.publish.pictures import score_chart, stage_ladder
 from leadpolicy.publish.site import md, render_site
+from leadpolicy.semantics.loading import load_policy_text
 
+from .components import require_chromium
 from .conftest import POLICIES, ROOT
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,7 @@ def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
 
 
 def test_pictures_draw_every_stage_and_sample(site):
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     policy = load_policy(POLICIES / "inbound-b2b.policy").policy
     svg = stage_ladder(policy)
@@ -203,14 +202,13 @@ def served(site):
 
 
 def test_reference_page_in_a_real_browser(served):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     shots = ROOT / "build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        browser = p.chromium.launch(executable_path=str(chromium), args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
         page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -284,8 +282,7 @@ XSS = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
 
 
 def test_a_hostile_policy_runs_no_script_in_a_real_browser(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     q = XSS.replace('"', "'")
@@ -305,7 +302,7 @@ def test_a_hostile_policy_runs_no_script_in_a_real_browser(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -345,8 +342,8 @@ def test_plain_english_names_teams_and_counts_units(tmp_path):
 def test_the_escalation_ladder_is_drawn_in_order_and_escaped(site):
     import xml.etree.ElementTree as ET
 
-    from leadpolicy.language.loader import load_policy, load_policy_text
     from leadpolicy.publish.pictures import escalation_ladder
+    from leadpolicy.semantics.loading import load_policy, load_policy_text
 
     policy = load_policy(POLICIES / "inbound-activity.policy").policy
     speed = next(s for s in policy.slas if s.name == "speed_to_lead")
@@ -540,13 +537,12 @@ def test_no_element_or_attribute_comes_from_policy_text(hostile_sites):
 
 
 def test_hostile_policy_texts_run_no_script_in_chromium_and_read_as_written(hostile_sites):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     hostile, _ = hostile_sites
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

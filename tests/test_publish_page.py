@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy
 from leadpolicy.publish.site import render_site
+from leadpolicy.semantics.loading import load_policy
 
+from .components import require_chromium
 from .conftest import POLICIES, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 EXAMPLES = Path("/work/shared/design/examples")
 # What must never show on a page: Python's values and reprs, and Markdown marks shown as text.
 NOT_FOR_READERS = re.compile(r"\bTrue\b|\bFalse\b|\bNone\b|\{'|\['|\\\*|\*")
@@ -185,12 +185,11 @@ def pages(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed for the browser test: apt-get install chromium (.ci/run installs it)")
+    executable = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        chromium = p.chromium.launch(executable_path=str(executable), args=["--no-sandbox", "--disable-gpu"])
         yield chromium
         chromium.close()
 

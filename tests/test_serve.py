@@ -20,6 +20,7 @@ import pytest
 import leadpolicy
 from leadpolicy.testing.harness import load_samples
 
+from .components import require_node
 from .conftest import POLICIES, REFERENCE_COPY
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -267,8 +268,7 @@ def test_companion_files_outside_the_served_paths_are_never_read(tmp_path):
 
 
 def test_the_javascript_client_in_the_docs_works_against_the_server(served, tmp_path):
-    node = shutil.which("node")
-    assert node is not None, "node is needed for the JavaScript client test (scripts/test installs it)"
+    node = require_node()
     page = (DOCS / "serve.md").read_text()
     script = re.search(r"```js\n(.*?)```", page, re.S)
     assert script is not None
