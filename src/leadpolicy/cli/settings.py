@@ -22,7 +22,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 KEYS: dict[str, type | tuple[type, ...]] = {"paths": list, "min-coverage": (int, float), "require-approvals": bool,
                                             "allow-untested": bool, "strict": bool, "columns": dict}
@@ -68,11 +68,18 @@ def load_settings(start: Path | None = None) -> Settings:
     path = find_pyproject((start or Path.cwd()).resolve())
     if path is None:
         return Settings()
+    table = _leadpolicy_table(path, _read_toml(path))
+    if table is None:
+        return Settings(path)
+    return Settings(path, {key: _setting(path, key, value) for key, value in table.items()})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     from leadpolicy.language.parser import read_capped
 
     try:
         text = read_capped(path).decode("utf-8")  # a regular file of at most 10 MiB, as policies are
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read: {exc}") from None
     except ValueError as exc:  # an integer past Python's 4,300 digits, found while tomllib converts it
@@ -80,40 +87,59 @@ def load_settings(start: Path | None = None) -> Settings:
         raise SettingsError(f"{path}: cannot read: a number has too many digits ({reason})") from None
     except RecursionError:  # tomllib reads nested arrays and inline tables by recursion
         raise SettingsError(f"{path}: cannot read: {_deepest(text)} nests arrays or tables too deep") from None
+
+
+def _leadpolicy_table(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The [tool.leadpolicy] table, or None without one."""
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise SettingsError(f"{path}: [tool] must be a table")
     table = tool.get("leadpolicy")
-    if table is None:
-        return Settings(path)
-    if not isinstance(table, dict):
+    if table is not None and not isinstance(table, dict):
         raise SettingsError(f"{path}: [tool.leadpolicy] must be a table")
+    return table
+
+
+def _setting(path: Path, key: str, value: Any) -> Any:
+    """One setting's value, checked: a known key, a value of its type, then the key's own rule."""
     from leadpolicy.language.diagnostics import did_you_mean
 
-    for key, value in table.items():
-        if key not in KEYS:
-            hint = did_you_mean(key, KEYS)
-            raise SettingsError(f"{path}: [tool.leadpolicy] has no setting {key!r}" + (f" ({hint})" if hint else "")
-                                + f"; the settings are {', '.join(KEYS)}")
-        wanted = KEYS[key]
-        if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
-            kind = ("a list of paths" if wanted is list else "true or false" if wanted is bool else
-                    "a table of FIELD = \"HEADER\"" if wanted is dict else "a number")
-            raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {kind}")
-        if key == "paths":
-            assert isinstance(value, list)
-            if not all(isinstance(p, str) for p in value):
-                raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
-            value = [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]
-        if key == "columns":
-            for name, header in value.items():
-                if not isinstance(header, str) or not header or not name.strip():
-                    raise SettingsError(f"{path}: [tool.leadpolicy.columns] {name} = {header!r} is not the "
-                                        "header of a column (FIELD = \"HEADER\")")
-        if key == "min-coverage" and (problem := percent_problem(value)):
-            raise SettingsError(f"{path}: [tool.leadpolicy] min-coverage = {value!r} {problem}")
-        table[key] = value
-    return Settings(path, dict(table))
+    if key not in KEYS:
+        hint = did_you_mean(key, KEYS)
+        raise SettingsError(f"{path}: [tool.leadpolicy] has no setting {key!r}" + (f" ({hint})" if hint else "")
+                            + f"; the settings are {', '.join(KEYS)}")
+    wanted = KEYS[key]
+    if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
+        raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {_KIND_WORDS.get(wanted, 'a number')}")
+    rule = _SETTING_RULES.get(key)
+    return rule(path, value) if rule is not None else value
+
+
+def _paths_setting(path: Path, value: list[Any]) -> list[str]:
+    """Paths relative to the pyproject.toml, as paths relative to here."""
+    if not all(isinstance(p, str) for p in value):
+        raise SettingsError(f"{path}: [tool.leadpolicy] paths must be a list of strings")
+    return [p if Path(p).is_absolute() else os.path.relpath(path.parent / p) for p in value]
+
+
+def _columns_setting(path: Path, value: dict[str, Any]) -> dict[str, Any]:
+    for name, header in value.items():
+        if not isinstance(header, str) or not header or not name.strip():
+            raise SettingsError(f"{path}: [tool.leadpolicy.columns] {name} = {header!r} is not the "
+                                "header of a column (FIELD = \"HEADER\")")
+    return value
+
+
+def _min_coverage_setting(path: Path, value: float) -> float:
+    if problem := percent_problem(value):
+        raise SettingsError(f"{path}: [tool.leadpolicy] min-coverage = {value!r} {problem}")
+    return value
+
+
+_KIND_WORDS: dict[object, str] = {list: "a list of paths", bool: "true or false",
+                                  dict: "a table of FIELD = \"HEADER\""}  # else a number
+_SETTING_RULES: dict[str, Callable[[Path, Any], Any]] = {
+    "paths": _paths_setting, "columns": _columns_setting, "min-coverage": _min_coverage_setting}
 
 
 def _deepest(text: str) -> str:
