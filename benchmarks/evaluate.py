@@ -231,8 +231,8 @@ def main() -> None:
 
     import leadpolicy
     from leadpolicy.api import _from_tree
-    from leadpolicy.language.loader import load_policy_text
     from leadpolicy.semantics.interpreter import evaluate as interpret
+    from leadpolicy.semantics.loading import load_policy_text
 
     leads = generate_leads(args.leads)
     slow = leads[: args.slow_leads]

@@ -63,8 +63,8 @@ def run_floor(path: str) -> dict:
 
     from common import peak_rss_mb
 
-    from leadpolicy.language.loader import load_policy
     from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.loading import load_policy
     from leadpolicy.semantics.lowering import lower
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.events import EventReader
@@ -84,8 +84,8 @@ def run_report(path: str) -> dict:
 
     from common import peak_rss_mb
 
-    from leadpolicy.language.loader import load_policy
     from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.loading import load_policy
     from leadpolicy.semantics.lowering import lower
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.events import EventReader
@@ -113,8 +113,8 @@ def run_sql(path: str) -> dict:
 
     from common import peak_rss_mb
 
-    from leadpolicy.language.loader import load_policy
     from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.loading import load_policy
     from leadpolicy.semantics.lowering import lower
     from leadpolicy.sla.report import build_report_sql, render_table
     from leadpolicy.warehouse import sla_files, staging

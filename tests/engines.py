@@ -27,7 +27,7 @@ DUCKDB_TYPES = {"text": "VARCHAR", "one of": "VARCHAR", "number": "DOUBLE", "yes
 
 def policy_from_text(text: str) -> leadpolicy.Policy:
     from leadpolicy.api import _from_tree
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     loaded = load_policy_text(text)
     assert not loaded.has_errors, [str(d) for d in loaded.diagnostics]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 
 def _codes(rules: str, stages: str = "c otherwise owner b") -> list[tuple[str, int]]:

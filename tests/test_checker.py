@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 HEAD = '''policy "t" version 1.0.0 {
   title "T"

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 import leadpolicy
 from leadpolicy import api as runtime
-from leadpolicy.language.loader import load_policy_text
 from leadpolicy.semantics.codegen import INVALID
 from leadpolicy.semantics.interpreter import evaluate as interpret
+from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.testing.harness import load_samples
 
 from .conftest import FIXTURES, POLICIES, ROOT, golden

@@ -26,7 +26,7 @@ EXAMPLES = ROOT.parent / "shared" / "design" / "examples"
 
 def _loads(path: Path) -> bool:
     """Whether the language of this version reads the policy (a design example may be ahead of it)."""
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     return not load_policy_text(path.read_text("utf-8"), str(path)).has_errors
 
@@ -120,8 +120,8 @@ def test_the_module_uses_the_standard_library_only():
 def test_policy_text_never_becomes_code_in_the_module(bare_python, tmp_path):
     """A policy full of quotes and Python fragments compiles to a module that runs none of them."""
     from leadpolicy.api import _from_tree
-    from leadpolicy.language.loader import load_policy_text
     from leadpolicy.semantics.codegen import module_source
+    from leadpolicy.semantics.loading import load_policy_text
 
     from .test_compiled import HOSTILE
 

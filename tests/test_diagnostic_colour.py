@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from leadpolicy.language.diagnostics import colour_wanted, render, render_all
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from leadpolicy.language.diagnostics import CODES, Diagnostic, codes_markdown, render, render_all
-from leadpolicy.language.loader import load_policy
 from leadpolicy.language.parser import parse_file, parse_text
+from leadpolicy.semantics.loading import load_policy
 
 from .conftest import FIXTURES, ROOT, golden
 
@@ -105,7 +105,7 @@ def test_all_errors_are_reported_in_one_run(tmp_path):
 @pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x1c", "\x85", "\u2029"])
 def test_line_separators_inside_a_line_do_not_shift_the_excerpt(separator):
     from leadpolicy.language.diagnostics import render_all
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     text = (f'policy "t" version 1.0.0 {{\n  title "a{separator}b"\n  owner a "A"\n  owner b "B"\n'
             '  lead {\n    n numbr\n  }\n  stages {\n    rest otherwise owner a\n  }\n}\n')

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 
 def _policy(choices: str) -> str:

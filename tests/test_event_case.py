@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 HEAD = ('policy "t" version 1.0.0 {\n  title "T"\n  owner marketing "M"\n  owner sales "S"\n'
         '  lead {\n    email text\n  }\n')

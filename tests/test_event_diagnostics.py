@@ -7,7 +7,7 @@ import re
 import shutil
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
 

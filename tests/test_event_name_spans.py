@@ -10,7 +10,7 @@ import pytest
 
 from leadpolicy.cli.main import main
 from leadpolicy.language.diagnostics import render
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
 

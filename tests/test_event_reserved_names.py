@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 from leadpolicy.language.checks.context import RESERVED_EVENT_NAMES
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 USES = ("+1 when {w} in last 9 days", "+1 per {w} in last 9 days up to 3", "+1 when days since last {w} > 1",
         "+1 when count {w} in last 9 days > 1")

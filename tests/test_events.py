@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy
+from leadpolicy.semantics.loading import load_policy
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.events import EventFileError, EventReader

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy_text
 from leadpolicy.language.parser import parse_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
 

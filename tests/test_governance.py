@@ -19,7 +19,7 @@ from leadpolicy.governance.approvals import (
     samples_fingerprint,
     status,
 )
-from leadpolicy.language.loader import load_policy, load_policy_text
+from leadpolicy.semantics.loading import load_policy, load_policy_text
 
 from .conftest import REFERENCE_COPY
 

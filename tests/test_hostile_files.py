@@ -236,7 +236,7 @@ def _approved_by_marketing(tmp_path):
     import datetime as dt
 
     from leadpolicy.governance.approvals import approve
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     for suffix in (".policy", ".samples.yaml"):
         shutil.copy(POLICIES / f"inbound-b2b{suffix}", tmp_path / f"p{suffix}")

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from leadpolicy.language import ast
-from leadpolicy.language.loader import load_policy, load_policy_text
 from leadpolicy.semantics.interpreter import decay_factor, evaluate, round_half_away
 from leadpolicy.semantics.leads import LeadReader
+from leadpolicy.semantics.loading import load_policy, load_policy_text
 from leadpolicy.semantics.lowering import lower
 
 from .conftest import POLICIES, now

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
 

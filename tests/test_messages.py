@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
 

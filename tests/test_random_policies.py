@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from leadpolicy.api import _from_tree
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 
 from .engines import decide
 from .strategies import NOWS, event_logs, valid_leads

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from leadpolicy.language.loader import load_policy
 from leadpolicy.semantics.leads import LeadReader, read_text_cell
+from leadpolicy.semantics.loading import load_policy
 from leadpolicy.semantics.lowering import lower
 
 from .conftest import POLICIES

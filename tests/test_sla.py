@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from leadpolicy.language.loader import load_policy
+from leadpolicy.semantics.loading import load_policy
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import Event, SlaEngine
 from leadpolicy.sla.report import _Count

@@ -13,8 +13,8 @@ import sqlglot
 from sqlglot import exp
 
 import leadpolicy
-from leadpolicy.language.loader import load_policy
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.loading import load_policy
 from leadpolicy.sla import calendar_tables
 from leadpolicy.sla.calendars import BusinessCalendar
 from leadpolicy.warehouse.sla_calendar import calendar_ctes

@@ -11,7 +11,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import Event, SlaEngine
 from leadpolicy.warehouse import sla_files, sla_run

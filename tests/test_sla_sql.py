@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy
 from leadpolicy.semantics.leads import read_instant
+from leadpolicy.semantics.loading import load_policy
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
 from leadpolicy.warehouse import sla_files, sla_run
@@ -182,7 +182,7 @@ def test_policy_text_that_looks_like_a_placeholder_or_sql_stays_a_literal(tmp_pa
     escalate to "{escaped}" at 100%
   }}
 '''
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     loaded = load_policy_text(HEAD + sla + "}\n", "v2.policy")
     assert not loaded.has_errors, [str(d) for d in loaded.diagnostics]
@@ -218,7 +218,7 @@ CLOCK_CHANGE_CASES = [
 
 @pytest.mark.parametrize("zone,open_hours,start,limit,deadline", CLOCK_CHANGE_CASES)
 def test_deadlines_across_clock_changes_agree_with_the_reference(tmp_path, zone, open_hours, start, limit, deadline):
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     from .test_sla_v2 import HEAD
 
@@ -302,7 +302,7 @@ def test_a_tier_sql_cannot_state_falls_back_to_the_reference_unless_duckdb_is_as
 
 @pytest.mark.parametrize("limit", ["8 hours", "8 business hours on ny", "1 business days on ny"])
 def test_a_pause_starting_exactly_at_the_deadline_changes_nothing_on_both_engines(tmp_path, limit):
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     from .test_sla_v2 import HEAD
 

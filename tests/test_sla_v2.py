@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import Event, SlaEngine
 

@@ -142,7 +142,7 @@ def test_hostile_names_run_on_duckdb_and_drop_nothing(capsys):
 
 def _sla_queries() -> list[tuple[str, str]]:
     """(policy path, SLA name) of every SLA of the reference policies that compiles to a query."""
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
     from leadpolicy.semantics.lowering import lower
 
     from .conftest import POLICIES

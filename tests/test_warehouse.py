@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import leadpolicy
 from leadpolicy.cli.main import main
-from leadpolicy.language.loader import load_policy_text
+from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.warehouse.batch import BatchError, run
 from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
@@ -146,7 +146,7 @@ def test_duckdb_and_python_agree_on_generated_leads(tmp_path_factory, data):
 
 @pytest.mark.parametrize("name", sorted(POLICY_OBJECTS))
 def test_every_sample_lead_scores_the_same_in_duckdb(tmp_path, name):
-    from leadpolicy.semantics.leads import to_json_value
+    from leadpolicy.language.yamldoc import to_json_value
     from leadpolicy.testing.harness import load_samples
 
     policy = POLICY_OBJECTS[name]

@@ -273,7 +273,7 @@ def load(source: str | Path | Mapping[str, Any]) -> Policy:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise PolicyError(f"{path}: not a readable compiled policy: {exc}") from None
         return _from_artifact(data, str(path))
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     loaded = load_policy(path)
     if loaded.has_errors:
@@ -295,7 +295,7 @@ def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
 def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
     from jsonschema import Draft202012Validator
 
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     if not isinstance(data, Mapping):
         raise PolicyError(f"{name}: a compiled policy is a JSON object")

@@ -167,7 +167,7 @@ def named_policy(samples: Path) -> Path | None:
 def policy_from(spec: str, command: str = "diff"):
     """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
     from leadpolicy.governance.approvals import GitError, file_at
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     path = Path(spec)
     if not path.exists() and ":" in spec:
@@ -182,7 +182,7 @@ def policy_from(spec: str, command: str = "diff"):
             return None
         loaded = load_policy_text(text, spec)
     else:
-        from leadpolicy.language.loader import load_policy
+        from leadpolicy.semantics.loading import load_policy
 
         loaded = load_policy(path)
     if loaded.has_errors:
@@ -192,7 +192,7 @@ def policy_from(spec: str, command: str = "diff"):
 
 
 def load_or_report(path: str):
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     loaded = load_policy(path)
     if loaded.has_errors:

@@ -373,7 +373,7 @@ def file_at(ref: str, path: Path) -> str | None:
 
 def version_diagnostics(policy_file: str, policy: ast.Policy, ref: str) -> list[Diagnostic]:
     """Errors when the policy changed since `ref` but its version did not move enough."""
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     try:
         text = file_at(ref, Path(policy_file))

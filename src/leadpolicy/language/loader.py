@@ -1,35 +1,27 @@
-"""Finding policy and samples files, and loading a policy through parse and check."""
+"""Finding policy and samples files, and checking a parsed policy."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from leadpolicy.language.checks import check
+from leadpolicy.language.checks.context import Reasoning
 from leadpolicy.language.diagnostics import Diagnostic
-from leadpolicy.language.parser import ParseResult, parse_file, parse_text
+from leadpolicy.language.parser import ParseResult
 
 POLICY_SUFFIX = ".policy"
 SAMPLES_SUFFIX = ".samples.yaml"
 
 
-# A loaded policy is a parse result whose diagnostics also hold the checker's.
+# A loaded policy is a parse result whose diagnostics also hold the checker's (semantics.loading loads one).
 LoadedPolicy = ParseResult
 
 
-def _checked(result: ParseResult) -> ParseResult:
+def checked(result: ParseResult, reasoning: Reasoning) -> LoadedPolicy:
+    """The parse result with the checker's diagnostics added, when the source parsed."""
     if result.policy is not None:
-        result.diagnostics.extend(check(result.policy, result.file))
+        result.diagnostics.extend(check(result.policy, result.file, reasoning))
     return result
-
-
-def load_policy(path: str | Path) -> ParseResult:
-    """Parse and check a policy file."""
-    return _checked(parse_file(path))
-
-
-def load_policy_text(text: str, file: str = "<policy>") -> ParseResult:
-    """Parse and check policy source."""
-    return _checked(parse_text(text, file))
 
 
 def samples_for(policy_file: str | Path) -> Path:

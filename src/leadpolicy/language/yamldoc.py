@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, cast
 
@@ -12,7 +14,7 @@ import yaml
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
-from leadpolicy.semantics.leads import to_json_value
+from leadpolicy.semantics.runtime import in_range
 
 
 @dataclass
@@ -42,6 +44,19 @@ def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dic
         for i, value in enumerate(node.value):
             _line_map(value, path + (i,), out)
     return out
+
+
+def to_json_value(value: Any) -> Any:
+    """YAML and Python values (dates, decimals) as the JSON values the schema speaks of."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not in_range(value):
+            return float("inf")
+        return float(value) if value != value.to_integral_value() else int(value)
+    return value
 
 
 def jsonable(value: Any) -> Any:

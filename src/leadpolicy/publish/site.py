@@ -90,7 +90,7 @@ def changelog(path: Path, limit: int = 20) -> list[dict]:
     """(version, date, summary of changes) for each commit that touched the file, newest first."""
     from leadpolicy.governance.approvals import GitError, git
     from leadpolicy.governance.diff import changes
-    from leadpolicy.language.loader import load_policy_text
+    from leadpolicy.semantics.loading import load_policy_text
 
     try:
         cwd = path.resolve().parent
@@ -226,7 +226,8 @@ def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
                ) -> tuple[dict[Path, str], list[Path], list]:
     """The text of every file of the site (mkdocs.yml, docs/index.md, a page per policy without errors),
     the policy pages and the diagnostics; nothing is written."""
-    from leadpolicy.language.loader import discover, load_policy
+    from leadpolicy.language.loader import discover
+    from leadpolicy.semantics.loading import load_policy
 
     env = environment()
     policies, _, problems = discover(paths)

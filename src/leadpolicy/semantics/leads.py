@@ -27,6 +27,7 @@ from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
+from leadpolicy.language.yamldoc import to_json_value
 from leadpolicy.semantics.runtime import (
     BLANK,
     DATE_PATTERN,
@@ -182,19 +183,6 @@ def twice_given_key(keys: list[str]) -> str | None:
             return key
         seen.add(key)
     return None
-
-
-def to_json_value(value: Any) -> Any:
-    """YAML and Python values (dates, decimals) as the JSON values the schema speaks of."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        if not in_range(value):
-            return float("inf")
-        return float(value) if value != value.to_integral_value() else int(value)
-    return value
 
 
 def read_text_cell(kind: str, text: str | None) -> Any:

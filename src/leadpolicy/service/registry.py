@@ -230,7 +230,7 @@ class Registry:
             return _artifact(path, raw)
         from leadpolicy.api import _from_tree
         from leadpolicy.language.diagnostics import CODES
-        from leadpolicy.language.loader import load_policy_text
+        from leadpolicy.semantics.loading import load_policy_text
 
         try:
             text = raw.decode("utf-8-sig")

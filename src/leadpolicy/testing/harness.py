@@ -466,7 +466,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file: str | None = None) -> SamplesRun:
     """Load a samples file, check its policy (unless given) and run every case."""
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     run = SamplesRun(str(path))
     doc, diags = load_samples(path)

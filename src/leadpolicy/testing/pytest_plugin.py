@@ -27,7 +27,7 @@ def pytest_collect_file(file_path: Path, parent):
 def _policy_errors(path: Path) -> str | None:
     """The rendered errors of a policy file (with excerpts and hints), or None when it has none."""
     from leadpolicy.language.diagnostics import render_all
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     loaded = load_policy(path)
     errors = [d for d in loaded.diagnostics if d.is_error]

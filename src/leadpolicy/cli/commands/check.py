@@ -99,7 +99,7 @@ def _against_ref(against: str | None, diags: list[Diagnostic]) -> str | None:
 
 def _check_policy(path: Path, args: argparse.Namespace, against: str | None, state: _CheckRun) -> SummaryRow:
     """Load one policy, check its governance and run its samples; its row of the summary."""
-    from leadpolicy.language.loader import load_policy
+    from leadpolicy.semantics.loading import load_policy
 
     loaded = load_policy(path)
     state.sources[loaded.file] = loaded.source

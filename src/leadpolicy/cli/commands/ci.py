@@ -89,10 +89,10 @@ def _backtests(args: argparse.Namespace) -> int:
 
     from leadpolicy.api import _from_tree
     from leadpolicy.governance.approvals import GitError, default_base
-    from leadpolicy.language.loader import load_policy, load_policy_text
     from leadpolicy.measure.backtest import backtest, changed_policies, data_files
     from leadpolicy.measure.feedback import FeedbackError, FeedbackInput
     from leadpolicy.measure.render import render_backtest
+    from leadpolicy.semantics.loading import load_policy, load_policy_text
     from leadpolicy.warehouse.batch import BatchError
 
     if not args.backtest_as_of:

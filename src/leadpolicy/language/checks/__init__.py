@@ -10,7 +10,7 @@ from typing import Callable
 
 from leadpolicy.language import ast
 from leadpolicy.language.checks import conditions, events, header, names, slas, warnings
-from leadpolicy.language.checks.context import Context
+from leadpolicy.language.checks.context import Context, Reasoning
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.visitor import Visitor
 
@@ -63,11 +63,12 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
 )
 
 
-def check(policy: ast.Policy, file: str) -> list[Diagnostic]:
-    """All diagnostics for a policy, errors and warnings, sorted by place."""
-    ctx = Context(policy, file)
+def check(policy: ast.Policy, file: str, reasoning: Reasoning) -> list[Diagnostic]:
+    """All diagnostics for a policy, errors and warnings, sorted by place; `reasoning` decides which
+    conditions can never be true or never be reached."""
+    ctx = Context(policy, file, reasoning)
     for _name, stage in STAGES:
         stage(ctx)
     if not any(d.is_error for d in ctx.diags):
-        ctx.diags.extend(warnings.rule_warnings(policy, file))
+        ctx.diags.extend(warnings.rule_warnings(policy, file, reasoning))
     return sorted(ctx.diags, key=Diagnostic.sort_key)

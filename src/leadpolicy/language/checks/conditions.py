@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from leadpolicy.language import analysis, ast
+from leadpolicy.language import ast
 from leadpolicy.language.checks import events
 from leadpolicy.language.checks.context import ORDERED_TYPES, TYPE_WORDS, Context
 from leadpolicy.language.checks.header import date_value
@@ -13,7 +13,6 @@ from leadpolicy.language.checks.warnings import within_limits
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
 from leadpolicy.language.types import Type
-from leadpolicy.semantics.logic import decay_factor_table
 from leadpolicy.semantics.runtime import fold
 
 MATCH_WORDS = {"contains": "contains", "contains_any": "contains any", "starts": "starts with",
@@ -180,10 +179,9 @@ def score(ctx: Context, score: ast.Score, index: int) -> None:
         elif Decimal(0) < decay.percent <= Decimal(100) and all(within_limits(r.points) for r in score.rules):
             bound = sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in score.rules),
                         Decimal(0))
-            try:
-                decay_factor_table(decay.percent, bound)
-            except ValueError as exc:
-                ctx.report("no-sql-form", str(exc), decay,
+            problem = ctx.reasoning.decay_problem(decay.percent, bound)
+            if problem is not None:
+                ctx.report("no-sql-form", problem, decay,
                            hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
                                  "a faster decay or a longer period fits")
         if decay.since_event:
@@ -272,10 +270,10 @@ def ladder(ctx: Context, entries, index: int, what: str) -> None:
     if sum(d.is_error for d in ctx.diags) > errors_before:
         return  # reasoning over ill-typed conditions would only add noise
     conditions = [e.condition for e in entries]
-    for i in analysis.unreachable(conditions, ctx.symbols, ctx.policy.timezone):
+    for i in ctx.reasoning.unreachable(conditions, ctx.symbols, ctx.policy.timezone):
         entry = entries[i]
         name = getattr(entry, "label", None) or getattr(entry, "name", "")
-        if analysis.satisfiability(entry.condition, ctx.symbols, ctx.policy.timezone) == "never":
+        if ctx.reasoning.satisfiability(entry.condition, ctx.symbols, ctx.policy.timezone) == "never":
             ctx.report("never-true", f'the condition of {what} "{name}" can never be true', entry.condition,
                        hint="check the numbers and the and/or")
         else:

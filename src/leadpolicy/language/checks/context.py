@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import re
 from decimal import Decimal
+from typing import Protocol, Sequence
 
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
-from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, symbol_table
+from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbol_table
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner"}
@@ -39,10 +40,26 @@ def known_timezones() -> frozenset[str]:
     return zones.names()
 
 
+class Reasoning(Protocol):
+    """What the checker asks of the meaning of conditions. The meaning lives in semantics, which language does
+    not import: `semantics.analysis` answers, and `semantics.loading` passes it to `check`."""
+
+    def satisfiability(self, condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
+        """'never', 'always' or 'sometimes'."""
+
+    def unreachable(self, conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol],
+                    timezone: str) -> list[int]:
+        """Indices of first-match entries no lead can reach (None stands for otherwise)."""
+
+    def decay_problem(self, percent: Decimal, bound: Decimal) -> str | None:
+        """Why generated SQL cannot carry this decay, or None."""
+
+
 class Context:
-    def __init__(self, policy: ast.Policy, file: str):
+    def __init__(self, policy: ast.Policy, file: str, reasoning: Reasoning):
         self.policy = policy
         self.file = file
+        self.reasoning = reasoning
         self.diags: list[Diagnostic] = []
         self.symbols = symbol_table(policy)
         self.teams = set(policy.teams)

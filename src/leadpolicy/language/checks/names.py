@@ -19,8 +19,7 @@ from leadpolicy.language.checks.context import (
 )
 from leadpolicy.language.checks.warnings import short_number, within_limits
 from leadpolicy.language.symbols import CHOICE, TIMESTAMP, Symbol
-from leadpolicy.semantics.leads import BLANK
-from leadpolicy.semantics.runtime import fold
+from leadpolicy.semantics.runtime import BLANK, fold
 
 
 def lead_fields(ctx: Context) -> None:

@@ -5,20 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable
 
-from leadpolicy.language import analysis, ast
-from leadpolicy.language.checks.context import MAX_PLACES, MAX_WHOLE_DIGITS
+from leadpolicy.language import ast
+from leadpolicy.language.checks.context import MAX_PLACES, MAX_WHOLE_DIGITS, Reasoning
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.symbols import symbol_table
 
 
-def rule_warnings(policy: ast.Policy, file: str) -> Iterable[Diagnostic]:
+def rule_warnings(policy: ast.Policy, file: str, reasoning: Reasoning) -> Iterable[Diagnostic]:
     """never-true and always-true warnings for scoring rules (run when there are no errors)."""
     symbols = symbol_table(policy)
     for score in policy.scores:
         for rule in score.rules:
             if not isinstance(rule, ast.PointsRule):
                 continue
-            verdict = analysis.satisfiability(rule.condition, symbols, policy.timezone)
+            verdict = reasoning.satisfiability(rule.condition, symbols, policy.timezone)
             if verdict == "never":
                 yield Diagnostic("never-true", "this condition can never be true, so the rule never fires",
                                  file, rule.condition.span, hint="check the numbers and the and/or")

@@ -1,5 +1,8 @@
 """Reasoning over conditions: which can never be true, always true, or never reached.
 
+The checker (language) asks these questions through `language.checks.context.Reasoning`; this module is
+its answer, passed in by `semantics.loading` (language imports nothing of semantics).
+
 Each variable a condition reads (a field, score, grade, `days since`, an event count or
 `days since last EVENT`) gets a
 finite set of representative values: every constant it is compared with, a value
@@ -268,3 +271,13 @@ def unreachable(conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol
         if reached == candidates:
             return []
     return sorted(candidates - reached)
+
+
+
+def decay_problem(percent: Decimal, bound: Decimal) -> str | None:
+    """Why generated SQL cannot carry this decay (its exact factor table would be too long), or None."""
+    try:
+        logic.decay_factor_table(percent, bound)
+    except ValueError as exc:
+        return str(exc)
+    return None
