@@ -42,40 +42,64 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
         return cases
     doc, _ = load_samples(sample_path)
     data = doc.data if doc is not None else {}
-    reader = _Instants(policy)
-    file_now = reader.read(data.get("now"))
-    cases.now = english.moment(file_now, reader.tz) if file_now else ""
-    written = {"lead": list(data.get("leads") or []), "timeline": list(data.get("timelines") or [])}
-    seen = {"lead": 0, "timeline": 0}
-    sla_labels = {s.name: s.label or s.name for s in policy.slas}
-    windows = _windows(policy)
-    for case in run.cases:
-        index = seen[case.kind]
-        seen[case.kind] += 1
-        source = written[case.kind][index] if index < len(written[case.kind]) else {}
-        source = source if isinstance(source, dict) else {}
-        now = reader.read(source.get("now")) or file_now
+    page = _CasePage(policy, say, _Instants(policy))
+    page.file_now = page.reader.read(data.get("now"))
+    cases.now = english.moment(page.file_now, page.reader.tz) if page.file_now else ""
+    for case, source in zip(run.cases, _written_cases(run.cases, data)):
         written_events = source.get("events")
         events: list[Any] = written_events if isinstance(written_events, list) else []
         if case.kind == "timeline":
-            several = _several_leads(events)
-            cases.timelines.append({
-                "name": case.name, "passed": case.passed, "failures": _differences(case, sla_labels),
-                "outcomes": [_outcome(key, value, sla_labels, reader) for key, value in case.actual.items()],
-                "events": [say(functools.partial(_timeline_event, e, reader, several)) for e in events]})
-            continue
-        if not case.actual:
-            continue
-        scores_of = {s.name: case.actual.get(s.name) for s in policy.scores}
-        facts = [f"{name} {value}" for name, value in scores_of.items()]
-        facts += [f"{g.name} {case.actual.get(g.name)}" for g in policy.grades if case.actual.get(g.name)]
-        cases.samples.append({
-            "name": case.name, "facts": facts, "stage": case.actual.get("stage"), "route": case.actual.get("route"),
-            "passed": case.passed, "failures": _differences(case, sla_labels),
-            "now": english.moment(now, reader.tz) if now and now != file_now else "",
-            "events": [say(functools.partial(_lead_event, e, reader, now, windows)) for e in events]})
-        cases.points.append((case.name, scores_of, case.actual.get("stage")))
+            cases.timelines.append(page.timeline(case, events))
+        elif case.actual:
+            cases.samples.append(page.lead(case, events, page.reader.read(source.get("now")) or page.file_now))
+            cases.points.append((case.name, page.scores_of(case), case.actual.get("stage")))
     return cases
+
+
+def _written_cases(results: list[Any], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each case's entry as written in the samples file (in the order of its kind's list; {} when none)."""
+    written = {"lead": list(data.get("leads") or []), "timeline": list(data.get("timelines") or [])}
+    seen = {"lead": 0, "timeline": 0}
+    sources = []
+    for case in results:
+        index = seen[case.kind]
+        seen[case.kind] += 1
+        source = written[case.kind][index] if index < len(written[case.kind]) else {}
+        sources.append(source if isinstance(source, dict) else {})
+    return sources
+
+
+@dataclass
+class _CasePage:
+    """How the page shows one run case: a lead case's facts and events, a timeline's outcomes and events."""
+
+    policy: ast.Policy
+    say: Say
+    reader: _Instants
+    file_now: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.sla_labels = {s.name: s.label or s.name for s in self.policy.slas}
+        self.windows = _windows(self.policy)
+
+    def scores_of(self, case: Any) -> dict[str, Any]:
+        return {s.name: case.actual.get(s.name) for s in self.policy.scores}
+
+    def timeline(self, case: Any, events: list[Any]) -> dict[str, Any]:
+        several = _several_leads(events)
+        return {
+            "name": case.name, "passed": case.passed, "failures": _differences(case, self.sla_labels),
+            "outcomes": [_outcome(key, value, self.sla_labels, self.reader) for key, value in case.actual.items()],
+            "events": [self.say(functools.partial(_timeline_event, e, self.reader, several)) for e in events]}
+
+    def lead(self, case: Any, events: list[Any], now: dt.datetime | None) -> dict[str, Any]:
+        facts = [f"{name} {value}" for name, value in self.scores_of(case).items()]
+        facts += [f"{g.name} {case.actual.get(g.name)}" for g in self.policy.grades if case.actual.get(g.name)]
+        return {
+            "name": case.name, "facts": facts, "stage": case.actual.get("stage"), "route": case.actual.get("route"),
+            "passed": case.passed, "failures": _differences(case, self.sla_labels),
+            "now": english.moment(now, self.reader.tz) if now and now != self.file_now else "",
+            "events": [self.say(functools.partial(_lead_event, e, self.reader, now, self.windows)) for e in events]}
 
 
 def _case_errors(results: list[Any]) -> list[Any]:
@@ -98,7 +122,7 @@ class _Instants:
         self.tz = zones.zone(policy.timezone)
 
     def read(self, text: Any) -> dt.datetime | None:
-        from leadpolicy.semantics.leads import read_instant
+        from leadpolicy.semantics.runtime import read_instant
 
         if text is None:
             return None
@@ -108,12 +132,12 @@ class _Instants:
             return None
 
 
-def _when(row: dict, reader: _Instants) -> tuple[dt.datetime | None, str]:
+def _when(row: dict[str, Any], reader: _Instants) -> tuple[dt.datetime | None, str]:
     at = reader.read(row.get("at"))
     return at, english.moment(at, reader.tz) if at else str(row.get("at", ""))
 
 
-def _what(row: dict) -> str:
+def _what(row: dict[str, Any]) -> str:
     text = english.event(str(row.get("event", "")))
     return text + (f" (reason: {row['reason']})" if row.get("reason") else "")
 
@@ -157,7 +181,7 @@ def _lead_event(row: Any, reader: _Instants, now: dt.datetime | None,
     return f"{_what(row)}: {when}, {english.before_or_after(at, now)}{later}"
 
 
-def _several_leads(events: list) -> bool:
+def _several_leads(events: list[Any]) -> bool:
     return len({str(e.get("lead")) for e in events if isinstance(e, dict)}) > 1
 
 
@@ -191,7 +215,7 @@ def _outcome(key: str, value: Any, sla_labels: dict[str, str], reader: _Instants
     return f"{sla_labels.get(key, english.name(key))}: {_word(value)}"
 
 
-def _per_sla(values: dict, sla_labels: dict[str, str], say: Callable[[Any], str]) -> str:
+def _per_sla(values: dict[str, Any], sla_labels: dict[str, str], say: Callable[[Any], str]) -> str:
     if len(values) == 1:
         return say(next(iter(values.values())))
     return ", ".join(f"{sla_labels.get(str(k), k)} {say(v)}" for k, v in values.items())
