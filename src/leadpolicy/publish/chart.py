@@ -190,34 +190,44 @@ def _combined_lines(policy: ast.Policy, axes: tuple[str, str], x_range: tuple[fl
         parts = _made_of(score, axes) if score.name not in axes else None
         if parts is None:
             continue
-        x_part = parts.get(axes[0])
-        for kind, found in (("threshold", _stage_thresholds(policy, score.name)),
-                            ("grade-threshold", _grade_thresholds(policy, score.name))):
-            for value, text in found:
-                if score.clamp is not None and not float(score.clamp.low) < value <= float(score.clamp.high):
-                    continue
-                xs = [x_range[0] + (x_range[1] - x_range[0]) * i / 200 for i in range(201)]
-                if x_part is not None:  # where the line meets the edges and the corners of its parts
-                    y_part = parts.get(axes[1])
-                    ends = [value - (y_part.of(y) if y_part else 0.0) for y in y_range]
-                    xs += [x for x in (x_part.inverse(t) for t in [*ends, value]) if x is not None]
-                    xs += [x_part.cap / x_part.points]
-                    if y_part is not None:
-                        xs += [x for x in [x_part.inverse(value - y_part.cap)] if x is not None]
-                points = _level(parts, axes, value, [x for x in xs if x_range[0] <= x <= x_range[1]], x_range,
-                                y_range)
-                if len(points) >= 2:
-                    lines.append(_Line(kind, score.name, value, text, points))
+        for kind, value, text in _thresholds(policy, score.name):
+            if score.clamp is not None and not float(score.clamp.low) < value <= float(score.clamp.high):
+                continue
+            xs = [x for x in _line_xs(parts, axes, value, x_range, y_range) if x_range[0] <= x <= x_range[1]]
+            points = _level(parts, axes, value, xs, x_range, y_range)
+            if len(points) >= 2:
+                lines.append(_Line(kind, score.name, value, text, points))
     return lines
+
+
+def _line_xs(parts: dict[str, _Part], axes: tuple[str, str], value: float, x_range: tuple[float, float],
+             y_range: tuple[float, float]) -> list[float]:
+    """Where to trace a line of the combined score at `value`: evenly along the x axis, and where the line
+    meets the edges and the corners of its parts."""
+    xs = [x_range[0] + (x_range[1] - x_range[0]) * i / 200 for i in range(201)]
+    x_part = parts.get(axes[0])
+    if x_part is None:
+        return xs
+    y_part = parts.get(axes[1])
+    ends = [value - (y_part.of(y) if y_part else 0.0) for y in y_range]
+    xs += [x for x in (x_part.inverse(t) for t in [*ends, value]) if x is not None]
+    xs += [x_part.cap / x_part.points]
+    if y_part is not None:
+        xs += [x for x in [x_part.inverse(value - y_part.cap)] if x is not None]
+    return xs
+
+
+def _thresholds(policy: ast.Policy, name: str) -> list[tuple[str, float, str]]:
+    """A score's stage thresholds, then its grade thresholds: (kind of line, value, text)."""
+    return [*(("threshold", value, text) for value, text in _stage_thresholds(policy, name)),
+            *(("grade-threshold", value, text) for value, text in _grade_thresholds(policy, name))]
 
 
 def _axis_lines(policy: ast.Policy, name: str, vertical: bool, other: tuple[float, float]) -> list[_Line]:
     lines = []
-    for kind, found in (("threshold", _stage_thresholds(policy, name)),
-                        ("grade-threshold", _grade_thresholds(policy, name))):
-        for value, text in found:
-            points = ((value, other[1]), (value, other[0])) if vertical else ((other[0], value), (other[1], value))
-            lines.append(_Line(kind, name, value, text, points))
+    for kind, value, text in _thresholds(policy, name):
+        points = ((value, other[1]), (value, other[0])) if vertical else ((other[0], value), (other[1], value))
+        lines.append(_Line(kind, name, value, text, points))
     return lines
 
 
