@@ -1,16 +1,18 @@
 """What leads did: one lead's events indexed for its windows (rows are read by `semantics.events`).
 
-A window of N days is real time: an event counts when `now - N×24h < at <= now`, so windows
-are exact across clock changes, and events after `now` never count.
+A window of N days is real time: an event counts when `now - N×24h < at <= now`
+(`runtime.window_start`, `runtime.in_window`, the one definition every engine's window follows), so
+windows are exact across clock changes, and events after `now` never count.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from typing import Any, Iterable
+from decimal import Decimal
+from typing import Iterable
 
-DAY = dt.timedelta(days=1)
+from leadpolicy.semantics.runtime import window_start
 
 
 class Activity:
@@ -26,21 +28,25 @@ class Activity:
             values.sort()
         self.times = times
 
-    def within(self, event: str, days: Any, now: dt.datetime) -> list[dt.datetime]:
-        """The event's times in the window of `days` days up to `now`, oldest first."""
-        values = self.times.get(event, ())
+    def _bounds(self, values: list[dt.datetime], days: int | Decimal, now: dt.datetime) -> tuple[int, int]:
+        """The slice of sorted times `runtime.in_window` keeps: after the window's start, at or before now."""
         high = bisect.bisect_right(values, now)
-        low = bisect.bisect_right(values, now - DAY * int(days), 0, high)
-        return list(values[low:high])
+        return bisect.bisect_right(values, window_start(now, days), 0, high), high
 
-    def count(self, event: str, days: Any, now: dt.datetime) -> int:
-        values = self.times.get(event, ())
-        high = bisect.bisect_right(values, now)
-        return high - bisect.bisect_right(values, now - DAY * int(days), 0, high)
+    def within(self, event: str, days: int | Decimal, now: dt.datetime) -> list[dt.datetime]:
+        """The event's times in the window of `days` days up to `now`, oldest first."""
+        values = self.times.get(event, [])
+        low, high = self._bounds(values, days, now)
+        return values[low:high]
+
+    def count(self, event: str, days: int | Decimal, now: dt.datetime) -> int:
+        values = self.times.get(event, [])
+        low, high = self._bounds(values, days, now)
+        return high - low
 
     def last(self, event: str, now: dt.datetime) -> dt.datetime | None:
-        """The latest time of the event at or before `now`."""
-        values = self.times.get(event, ())
+        """The latest time of the event at or before `now` (events after it never count)."""
+        values = self.times.get(event, [])
         high = bisect.bisect_right(values, now)
         return values[high - 1] if high else None
 

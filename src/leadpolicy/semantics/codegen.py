@@ -18,13 +18,10 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from leadpolicy import zones
-from leadpolicy.language.visitor import Visitor
-from leadpolicy.semantics import ir, runtime
+from leadpolicy.semantics import ir, primitives, runtime
+from leadpolicy.semantics.primitives import scores
 from leadpolicy.semantics.runtime import INVALID as INVALID
-from leadpolicy.semantics.runtime import DecayPowers, choice_spellings, fold
-
-PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-
+from leadpolicy.semantics.runtime import DecayPowers, choice_spellings
 
 
 def folded(var: str) -> str:
@@ -56,7 +53,7 @@ class CodeWriter:
         return "\n".join(self.lines) + "\n"
 
 
-class _Generator(Visitor):
+class _Generator:
     def __init__(self, policy: ir.Policy):
         self.policy = policy
         self.w = CodeWriter()
@@ -86,21 +83,11 @@ class _Generator(Visitor):
 
     # ------------------------------------------------------------ operands
     def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE) -> tuple[str, bool]:
-        """(expression, nullable) of an operand as a comparison folding `how` sees it."""
-        if isinstance(op, ir.Const):
-            if op.type is ir.Type.NUMBER:
-                return self.number(op.value), False  # type: ignore[arg-type]
-            if op.type is ir.Type.TEXT:
-                return repr(fold(op.value) if how is ir.Fold.CASE else op.value), False  # type: ignore[arg-type]
-            if op.type is ir.Type.YESNO:
-                return repr(bool(op.value)), False
-            return self.const(op.value), False
-        if isinstance(op, ir.DaysSince):
-            return self.derived_var(("days", op.field)), op.nullable
-        if isinstance(op, ir.EventCount):
-            return self.derived_var(("count", op.event, op.days)), False
-        if isinstance(op, ir.DaysSinceEvent):
-            return self.derived_var(("lastdays", op.event)), True
+        """(expression, nullable) of an operand as a comparison folding `how` sees it (its row's template)."""
+        return primitives.OPERANDS[type(op)].python(self, op, how)
+
+    def ref(self, op: ir.Ref, how: ir.Fold) -> tuple[str, bool]:
+        """A field, score or grade as read: its local variable, or one derived from it once per lead."""
         if how is ir.Fold.CASE and op.kind is ir.RefKind.GRADE:
             return self.grade_folded[op.name], op.nullable
         if how is ir.Fold.CASE and op.type.textual:
@@ -116,70 +103,12 @@ class _Generator(Visitor):
 
     # ------------------------------------------------------------ conditions: T(c) (want=True) or F(c)
     def truth(self, cond: ir.Condition, want: bool) -> str:
-        """A Python bool expression: the condition is true (want=True) or false (want=False)."""
-        return self.visit(cond, want)
-
-    def visit_And(self, node: ir.And, want: bool) -> str:
-        return "(" + (" and " if want else " or ").join(self.truth(i, want) for i in node.items) + ")"
-
-    def visit_Or(self, node: ir.Or, want: bool) -> str:
-        return "(" + (" or " if want else " and ").join(self.truth(i, want) for i in node.items) + ")"
-
-    def visit_Not(self, node: ir.Not, want: bool) -> str:
-        return self.truth(node.item, not want)
-
-    def visit_Compare(self, node: ir.Compare, want: bool) -> str:
-        a, b = self.operand(node.left, node.fold), self.operand(node.right, node.fold)
-        symbol = node.op if want else node.op.negated
-        return self._guard([a, b], f"{a[0]} {PY_OP[symbol]} {b[0]}")
-
-    def visit_Between(self, node: ir.Between, want: bool) -> str:
-        value, low, high = (self.operand(o, node.fold) for o in (node.value, node.low, node.high))
-        if want:
-            return self._guard([value, low, high], f"{low[0]} <= {value[0]} <= {high[0]}")
-        # F(a and b) = F(a) or F(b): false when a known side fails.
-        below = self._guard([value, low], f"{value[0]} < {low[0]}")
-        above = self._guard([value, high], f"{value[0]} > {high[0]}")
-        return f"({below} or {above})"
-
-    def visit_InList(self, node: ir.InList, want: bool) -> str:
-        value, nullable = self.operand(node.value, node.fold)
-        options = [self.operand(o, node.fold)[0] for o in node.options]
-        inside = want != node.negated
-        return self._guard([(value, nullable)], f"{value} {'in' if inside else 'not in'} ({', '.join(options)},)")
-
-    def visit_TextMatch(self, node: ir.TextMatch, want: bool) -> str:
-        value, nullable = self.operand(node.value, ir.Fold.CASE)
-        needles = [repr(n) for n in node.folded]
-        if node.how is ir.Match.STARTS:
-            parts = [f"{value}.startswith({n})" for n in needles]
-        elif node.how is ir.Match.ENDS:
-            parts = [f"{value}.endswith({n})" for n in needles]
-        else:
-            parts = [f"{n} in {value}" for n in needles]
-        test = " or ".join(parts)
-        return self._guard([(value, nullable)], f"({test})" if want else f"not ({test})")
-
-    def visit_IsMissing(self, node: ir.IsMissing, want: bool) -> str:
-        value, nullable = self.operand(node.value)
-        is_missing = want != node.negated
-        if not nullable:
-            return "False" if is_missing else "True"
-        return f"{value} is None" if is_missing else f"{value} is not None"
-
-    def visit_Truthy(self, node: ir.Truthy, want: bool) -> str:
-        return f"{self.operand(node.value)[0]} is {want}"
-
-    def visit_Happened(self, node: ir.Happened, want: bool) -> str:
-        return f"{self.operand(node.count)[0]} {'>' if want else '=='} 0"
-
-    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
-        raise TypeError(f"not a condition: {node!r}")
-
-    @staticmethod
-    def _guard(operands: list[tuple[str, bool]], test: str) -> str:
-        checks = [f"{expr} is not None" for expr, nullable in operands if nullable]
-        return "(" + " and ".join(checks + [test]) + ")"
+        """A Python bool expression: the condition is true (want=True) or false (want=False); its row's template."""
+        try:
+            row = primitives.CONDITIONS[type(cond)]
+        except KeyError:
+            raise TypeError(f"not a condition: {cond!r}") from None
+        return row.python(self, cond, want)
 
     # ------------------------------------------------------------ lead reading
     def read_field(self, index: int, f: ir.Field) -> None:
@@ -273,43 +202,10 @@ class _Generator(Visitor):
                 w.line(f"{var} = None if {source} is None else {expr}")
 
     def derive_activity(self) -> None:
-        """Every event window and `days since last` the decisions read, in one pass over the events:
-        an event counts in a window of N days when `now - N days < at <= now`."""
-        w = self.w
+        """Every event window and `days since last` the decisions read: the windows row's one-pass loop."""
         wanted = [(key, var) for key, var in self.derived.items() if key[0] in ("count", "lastdays")]
-        if not wanted:
-            return
-        by_event: dict[str, list[tuple[tuple, str]]] = {}
-        for key, var in wanted:
-            by_event.setdefault(key[1], []).append((key, var))
-        starts: dict[Decimal, str] = {}
-        for key, var in wanted:
-            if key[0] == "count":
-                w.line(f"{var} = 0")
-                if key[2] not in starts:
-                    starts[key[2]] = w.fresh("since")
-                    w.line(f"{starts[key[2]]} = now - DAY * {int(key[2])}")
-            else:
-                w.line(f"{var}_at = None")
-        w.line("for name, at in events:")
-        w.indent()
-        w.line("if at > now:")
-        w.indent(); w.line("continue"); w.outdent()
-        for i, (event, items) in enumerate(by_event.items()):
-            w.line(f"{'if' if i == 0 else 'elif'} name == {event!r}:")
-            w.indent()
-            for key, var in items:
-                if key[0] == "count":
-                    w.line(f"if at > {starts[key[2]]}:")
-                    w.indent(); w.line(f"{var} += 1"); w.outdent()
-                else:
-                    w.line(f"if {var}_at is None or at > {var}_at:")
-                    w.indent(); w.line(f"{var}_at = at"); w.outdent()
-            w.outdent()
-        w.outdent()
-        for key, var in wanted:
-            if key[0] == "lastdays":
-                w.line(f"{var} = None if {var}_at is None else (now - {var}_at) // DAY")
+        if wanted:
+            primitives.WINDOWS.python(self, wanted)
 
     # ------------------------------------------------------------ the function
     def generate(self) -> str:
@@ -392,65 +288,22 @@ class _Generator(Visitor):
                 w.outdent()
 
     def score(self, s: ir.Score) -> str:
+        """A score's value variable: its rules' rows add to a total, then decay, rounding and the clamp."""
         w = self.w
         total = w.fresh("total")
-        whole = s.whole
-        w.line(f"{total} = {'0' if whole else self.const(Decimal(0))}")
+        w.line(f"{total} = {'0' if s.whole else self.const(Decimal(0))}")
         for rule in s.rules:
-            p = w.fresh("p")
-            amount = self.number(rule.points) if whole else self.const(rule.points)
-            if isinstance(rule, ir.PointsRule):
-                w.line(f"if {self.truth(rule.condition, True)}:")
-                w.indent(); w.line(f"{total} += {amount}"); w.outdent()
-            else:
-                var, nullable = self.operand(rule.per)
-                units = w.fresh("u")
-                cap = self.number(rule.cap) if whole else self.const(abs(rule.cap))
-                if isinstance(rule.per, ir.EventCount):
-                    w.line(f"{units} = {var}")
-                else:
-                    missing = f"{var} is None or " if nullable else ""
-                    w.line(f"{units} = 0 if {missing}{var} <= 0 else floor_units({var})")
-                w.line(f"{p} = {amount} * {units}")
-                w.line(f"if {p} > {cap}:")
-                w.indent(); w.line(f"{p} = {cap}"); w.outdent()
-                w.line(f"elif {p} < -{cap}:")
-                w.indent(); w.line(f"{p} = -{cap}"); w.outdent()
-                w.line(f"{total} += {p}")
+            primitives.RULES[type(rule)].python(self, rule, total, s.whole)
         value = w.fresh("s")
-        decay = s.decay
-        if decay is not None:
-            days = self.operand(decay.since)[0]
-            powers = self.const(DecayPowers(decay.percent, scaled=whole))
-            every = self.number(decay.every_days)
-            periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
-            w.line(f"if {days} is not None and {days} >= {every}:")
-            w.indent()
-            if whole:  # whole points: the factor in billionths, so the product is an exact int
-                w.line(f"{value} = round_billionths({total} * {powers}[{periods}])")
-            else:
-                w.line(f"{value} = round_half_away({total} * {powers}[{periods}])")
-            w.outdent()
-            w.line("else:")
-            w.indent(); w.line(f"{value} = {self.rounded(s, total)}"); w.outdent()
+        rounded = total if s.whole else f"round_half_away({total})"  # whole points sum to an int already
+        if s.decay is not None:
+            scores.decay_python(self, s, s.decay, total, value, rounded)
         else:
-            w.line(f"{value} = {self.rounded(s, total)}")
-        clamp = s.clamp
-        if clamp is not None and clamp.low == int(clamp.low) and clamp.high == int(clamp.high):
-            w.line(f"if {value} > {self.number(clamp.high)}:")
-            w.indent(); w.line(f"{value} = {self.number(clamp.high)}"); w.outdent()
-            w.line(f"elif {value} < {self.number(clamp.low)}:")
-            w.indent(); w.line(f"{value} = {self.number(clamp.low)}"); w.outdent()
-        elif clamp is not None:
-            w.line(f"{value} = int(max(min({value}, {self.number(clamp.high)}), {self.number(clamp.low)}))")
+            w.line(f"{value} = {rounded}")
+        if s.clamp is not None:
+            scores.clamp_python(self, s.clamp, value)
         self.value_var[s.name] = value
         return value
-
-
-    @staticmethod
-    def rounded(s: ir.Score, total: str) -> str:
-        """A total rounded to a whole number: whole points sum to an int already."""
-        return total if s.whole else f"round_half_away({total})"
 
 
 def _grades_read_folded(policy: ir.Policy) -> set[str]:

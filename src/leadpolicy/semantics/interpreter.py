@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.language.formatter import number as number_text
-from leadpolicy.language.visitor import Visitor
-from leadpolicy.semantics import ir, logic
+from leadpolicy.semantics import ir, logic, primitives, runtime
 from leadpolicy.semantics.activity import NO_ACTIVITY, Activity
+from leadpolicy.semantics.primitives import scores
 
 Truth = Optional[bool]
 
@@ -106,49 +106,20 @@ def round_half_away(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-class Truths(Visitor):
-    """The three-valued truth of IR conditions; `operand` gives each operand's value."""
+class Truths:
+    """The three-valued truth of IR conditions, by their rows in the table of primitives; `operand`
+    gives each operand's value."""
 
     def __init__(self, operand: Callable[[ir.Operand], Any], tz: ZoneInfo):
         self.operand = operand
         self.tz = tz
 
-    def visit_And(self, node: ir.And) -> Truth:
-        return logic.and3(self.visit(i) for i in node.items)
-
-    def visit_Or(self, node: ir.Or) -> Truth:
-        return logic.or3(self.visit(i) for i in node.items)
-
-    def visit_Not(self, node: ir.Not) -> Truth:
-        return logic.not3(self.visit(node.item))
-
-    def visit_Compare(self, node: ir.Compare) -> Truth:
-        return logic.compare(node.op, self.operand(node.left), self.operand(node.right), node.fold, self.tz)
-
-    def visit_Between(self, node: ir.Between) -> Truth:
-        return logic.between(self.operand(node.value), self.operand(node.low), self.operand(node.high), node.fold,
-                             self.tz)
-
-    def visit_InList(self, node: ir.InList) -> Truth:
-        result = logic.in_list(self.operand(node.value), [o.value for o in node.options], node.fold, self.tz)
-        return logic.not3(result) if node.negated else result
-
-    def visit_TextMatch(self, node: ir.TextMatch) -> Truth:
-        return logic.text_match(node.how, self.operand(node.value), node.folded)
-
-    def visit_IsMissing(self, node: ir.IsMissing) -> Truth:
-        missing = self.operand(node.value) is None
-        return not missing if node.negated else missing
-
-    def visit_Truthy(self, node: ir.Truthy) -> Truth:
-        value = self.operand(node.value)
-        return None if value is None else bool(value)
-
-    def visit_Happened(self, node: ir.Happened) -> Truth:
-        return self.operand(node.count) >= 1
-
-    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
-        raise TypeError(f"not a condition: {node!r}")
+    def visit(self, node: ir.Condition) -> Truth:
+        try:
+            row = primitives.CONDITIONS[type(node)]
+        except KeyError:
+            raise TypeError(f"not a condition: {node!r}") from None
+        return row.interpret(self, node)
 
 
 class Evaluator(Truths):
@@ -166,17 +137,7 @@ class Evaluator(Truths):
 
     # ------------------------------------------------------------ conditions
     def value(self, node: ir.Operand) -> Any:
-        if isinstance(node, ir.Ref):
-            return self.env.get(node.name)
-        if isinstance(node, ir.Const):
-            return node.value
-        if isinstance(node, ir.EventCount):
-            return Decimal(self.activity.count(node.event, node.days, self.now))
-        if isinstance(node, ir.DaysSinceEvent):
-            days = logic.days_since(self.activity.last(node.event, self.now), self.now, self.tz)
-        else:
-            days = logic.days_since(self.env.get(node.field), self.now, self.tz)
-        return None if days is None else Decimal(days)
+        return primitives.OPERANDS[type(node)].interpret(self, node)
 
     def test(self, node: ir.Condition) -> Truth:
         """The three-valued truth of a condition."""
@@ -184,29 +145,13 @@ class Evaluator(Truths):
 
     # ------------------------------------------------------------ scores
     def score(self, score: ir.Score) -> ScoreResult:
-        total = Decimal(0)
-        results: list[RuleResult] = []
-        for rule in score.rules:
-            if isinstance(rule, ir.PointsRule):
-                fired = self.test(rule.condition) is True
-                points = rule.points if fired else Decimal(0)
-                results.append(RuleResult(rule.label, points, fired))
-            else:
-                points, capped = per_points(rule, self.value(rule.per))
-                results.append(RuleResult(rule.label, points, points != 0, capped))
-            total += results[-1].points
+        results = [RuleResult(rule.label, *primitives.RULES[type(rule)].interpret(self, rule)) for rule in score.rules]
+        total = sum((r.points for r in results), Decimal(0))
         decayed, factor, periods = total, None, 0
-        decay = score.decay
-        if decay is not None:
-            days = self.value(decay.since)
-            if days is not None:
-                periods, factor = decay_factor(decay, days)
-                decayed = total * factor
+        if score.decay is not None:
+            decayed, factor, periods = scores.decay_interpret(self, score.decay, total)
         rounded = round_half_away(decayed)
-        value = rounded
-        clamp = score.clamp
-        if clamp is not None:
-            value = int(max(min(Decimal(rounded), clamp.high), clamp.low))
+        value = rounded if score.clamp is None else scores.clamp_interpret(score.clamp, rounded)
         return ScoreResult(score.name, value, total, decayed, factor, periods,
                            rounded if value != rounded else None, results)
 
@@ -320,23 +265,10 @@ def _show_value(value: Any) -> str:
     return str(value)
 
 
-def per_points(rule: ir.PerRule, value: Any) -> tuple[Decimal, bool]:
-    """Points for each whole unit of the field (negative values count as none), capped."""
-    if value is None:
-        return Decimal(0), False
-    units = max(Decimal(value).to_integral_value(rounding=ROUND_FLOOR), Decimal(0))
-    points = rule.points * units
-    cap = abs(rule.cap)
-    if abs(points) > cap:
-        return (cap if points > 0 else -cap), True
-    return points, False
-
-
 def decay_factor(decay: ir.Decay, days: int) -> tuple[int, Decimal]:
-    """(periods, factor): (1 - P/100) ** floor(days / D) to 18 places; no growth for a date in the future."""
-    periods = int((Decimal(days) / decay.every_days).to_integral_value(rounding=ROUND_FLOOR))
-    periods = max(periods, 0)
-    return periods, logic.decay_power(decay.percent, periods)
+    """(periods, factor): `runtime.decay_periods` of the days and `runtime.decay_power` of those periods."""
+    periods = runtime.decay_periods(days, decay.every_days)
+    return periods, runtime.decay_power(decay.percent, periods)
 
 
 def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime, activity: Activity = NO_ACTIVITY

@@ -225,14 +225,49 @@ USUAL_TIMESTAMP = USUAL_SHAPE.fullmatch
 MAX_NUMBER_INT = int(MAX_NUMBER)
 
 
-def floor_units(value) -> int:
+def floor_units(value: int | Decimal) -> int:
     if value.__class__ is int:
         return value
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def floor_div(days: int, every) -> Decimal:
+def floor_div(days: int, every: int | Decimal) -> Decimal:
     return (Decimal(days) / Decimal(every)).to_integral_value(rounding=ROUND_FLOOR)
+
+
+# ---------------------------------------------------------------- what the primitives mean (semantics.primitives)
+HAPPENED_AT_LEAST = 1  # `EVENT in last N days` holds when the window's count is at least this
+
+
+def happened(count: int | Decimal) -> bool:
+    """`EVENT in last N days`: the window holds at least one event."""
+    return count >= HAPPENED_AT_LEAST
+
+
+def window_start(now: dt.datetime, days: int | Decimal) -> dt.datetime:
+    """An event counts in a window of `days` days when `window_start(now, days) < at <= now`: real
+    24-hour days, so windows are exact across clock changes, and an event after `now` never counts."""
+    return now - DAY * int(days)
+
+
+def in_window(at: dt.datetime, start: dt.datetime, now: dt.datetime) -> bool:
+    """The one cut-off of every activity window (see `window_start`)."""
+    return start < at <= now
+
+
+def per_units(value: int | Decimal | None) -> int:
+    """The whole units a `per` rule counts: rounded down; a missing or negative value counts none."""
+    if value is None:
+        return 0
+    return max(floor_units(value), 0)
+
+
+def decay_periods(days: int | Decimal | None, every: int | Decimal) -> int:
+    """Whole periods of `every` days in `days`: none when `days` is missing or before the first full
+    period (a date in the future never grows a score). The decay factor applies from one period on."""
+    if days is None:
+        return 0
+    return max(int(floor_div(int(days), every)), 0)
 
 
 BILLION = 1_000_000_000

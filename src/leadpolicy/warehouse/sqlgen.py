@@ -15,7 +15,6 @@ Dialect differences are data (`DIALECTS`), and anything a dialect cannot express
 from __future__ import annotations
 
 import datetime as dt
-import math
 from decimal import Decimal
 from typing import Any
 
@@ -23,25 +22,32 @@ import sqlglot
 from sqlglot import exp
 
 from leadpolicy import zones
-from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.logic import FOLD_SQL_PRE, decay_factor_table, fold
-
-DIALECTS = {
-    # dialect: how to get a timestamp's epoch in microseconds (X is the timestamp)
-    "duckdb": {"epoch_us": "EPOCH_US(X)"},
-    "postgres": {"epoch_us": "FLOOR(EXTRACT(EPOCH FROM X) * 1000000)"},
-    "spark": {"epoch_us": "UNIX_MICROS(X)"},
-    "snowflake": {"epoch_us": "DATE_PART(EPOCH_MICROSECOND, X)"},
-    "bigquery": {"epoch_us": "UNIX_MICROS(X)"},
-}
-BLANK_CHARS = " \t\n\r\f"  # schema.BLANK: text made only of these is missing
-DAY_US = 86_400_000_000
-FACTOR_TYPE = "DECIMAL(10, 9)"
-
-
-
-POSTGRES_FOLD_COLLATION = "und-x-icu"
+from leadpolicy.semantics.logic import decay_factor_table
+from leadpolicy.semantics.primitives.sql import (
+    BLANK_CHARS,
+    DAY_US,
+    DIALECTS,
+    EPOCH,
+    FACTOR_TYPE,
+    UnsupportedError,
+    activity_column,
+    at_or_before_now_sql,
+    build_condition,
+    build_operand,
+    build_rule,
+    decay_periods_sql,
+    decimal_sql,
+    epoch_us,
+    epoch_us_sql,
+    floor_div,
+    fold_sql,
+    lit,
+    number_sql,
+    window_sql,
+)
+from leadpolicy.semantics.primitives.sql import clamp as clamp_sql
+from leadpolicy.semantics.primitives.sql import decay as decay_sql
 
 
 class BadName(ValueError):
@@ -70,81 +76,17 @@ def table_sql(name: str, what: str = "table") -> exp.Table:
     return exp.Table(this=table, db=schema, catalog=catalog)
 
 
-def fold_sql(value: exp.Expr, dialect: str) -> exp.Expr:
-    """`logic.fold` in SQL. DuckDB's LOWER is the simple mapping on every code point (a test checks
-    all of them), so only the final sigma is left to replace; other engines' LOWER may use the full
-    mapping and context, so "İ", "Σ" and "ς" are translated first. (TRANSLATE costs DuckDB 6x a LOWER.)"""
-    if dialect == "duckdb":
-        return exp.func("REPLACE", exp.Lower(this=value), exp.Literal.string("ς"), exp.Literal.string("σ"))
-    source, target = FOLD_SQL_PRE
-    translated: exp.Expr = exp.Translate(this=value, from_=exp.Literal.string(source),
-                                               to=exp.Literal.string(target))
-    if dialect == "postgres":
-        # PostgreSQL's LOWER follows the column's collation ("C" lowers ASCII only); ICU's root
-        # collation makes it the Unicode mapping whatever the database's default is.
-        translated = exp.Collate(this=translated, expression=exp.to_identifier(POSTGRES_FOLD_COLLATION, quoted=True))
-    return exp.Lower(this=translated)
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def epoch_us(instant: dt.datetime) -> int:
-    """An aware instant as whole microseconds since 1970 UTC, as the generated SQL compares times."""
-    return (instant - EPOCH) // dt.timedelta(microseconds=1)
-
-
-def epoch_us_sql(value: exp.Expr, dialect: str) -> exp.Expr:
-    """A timestamp's epoch in microseconds, in a dialect."""
-    template = sqlglot.parse_one(DIALECTS[dialect]["epoch_us"], read=dialect)
-    return template.transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "X"
-                              else node)
-
-
 def fold_column(key: tuple[str, bool]) -> str:
     """The helper column holding a text field folded (`raw`: without the blank-to-NULL step)."""
     name, raw = key
     return f"#fold{'-raw' if raw else ''}:{name}"
 
 
-class UnsupportedError(ValueError):
-    """A construct the SQL target cannot express exactly."""
-
-
-def _lit(value: Any) -> exp.Expr:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, Decimal)):
-        text = format(Decimal(value), "f")
-        return exp.Literal.number(text) if not text.startswith("-") else exp.Neg(this=exp.Literal.number(text[1:]))
-    if isinstance(value, dt.date):
-        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
-    return exp.Literal.string(str(value))
-
-
-def floor_div(value: exp.Expr, divisor: int) -> exp.Expr:
-    """Python's `value // divisor` in integer SQL, exact for negative values too:
-    (v - ((v % d) + d) % d) / d, where the division is exact."""
-    d = exp.Literal.number(divisor)
-    remainder = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=value.copy(), expression=d.copy()),
-                                                    expression=d.copy())), expression=d.copy())
-    exact = exp.Paren(this=exp.Sub(this=value.copy(), expression=remainder))
-    return exp.cast(exp.Div(this=exact, expression=d.copy()), "BIGINT")
-
-
-def _decimal(text: str, type_: str) -> exp.Expr:
-    return exp.cast(exp.Literal.string(text), exp.DataType.build(type_))
-
-
 EVENT_COLUMNS = ("lead", "event", "at")  # an events table: which lead, what it did, when
 NOW_COLUMN, TODAY_COLUMN = "#now_us", "#today"  # a row's own evaluation time (see `_SqlGen`)
 
 
-def activity_column(op: ir.EventCount | ir.DaysSinceEvent) -> str:
-    """The output column of an event window or `days since last` (its text: never a field's name)."""
-    return op.text
-
-
-class _SqlGen(Visitor):
+class _SqlGen:
     def __init__(self, policy: ir.Policy, dialect: str, now: dt.datetime, per_row_now: bool = False):
         """`per_row_now`: each row carries its own evaluation time, as epoch microseconds in column `#now_us`
         and as the policy's local date in `#today`, and its events' times as epoch microseconds in
@@ -183,7 +125,7 @@ class _SqlGen(Visitor):
                 raise UnsupportedError("a default for a timestamp field is not supported in SQL")
             elif f.type is ir.Type.NUMBER:
                 default = Decimal(str(default))
-            value = exp.Coalesce(this=value, expressions=[_lit(default)])
+            value = exp.Coalesce(this=value, expressions=[lit(default)])
         return value
 
     def epoch_us(self, value: exp.Expr) -> exp.Expr:
@@ -195,7 +137,7 @@ class _SqlGen(Visitor):
     def days_since(self, name: str) -> exp.Expr:
         value = self.field_value(name)
         if self.fields[name].type is ir.Type.DATE:
-            today = self.column(TODAY_COLUMN) if self.per_row_now else _lit(self.today)
+            today = self.column(TODAY_COLUMN) if self.per_row_now else lit(self.today)
             return exp.DateDiff(this=today, expression=value, unit=exp.var("DAY"))
         return self.days_before_now(self.epoch_us(value))
 
@@ -209,21 +151,12 @@ class _SqlGen(Visitor):
 
     def activity_columns(self) -> list[exp.Expr]:
         """Each event window's count and each `days since last` as aggregates over rows (lead, event, at)
-        that are at or before `now` (an event counts in N days when `now - N days < at <= now`)."""
+        that are at or before `now` (the windows row: `primitives.sql.window_sql`)."""
         event, at = self.column("event"), self.column("at")
         at_us = self.column("at_us") if self.per_row_now else self.epoch_us(at)
-        columns: list[exp.Expr] = []
-        for op in self.policy.activity:
-            is_event = exp.EQ(this=event.copy(), expression=exp.Literal.string(op.event))
-            if isinstance(op, ir.EventCount):
-                start = (exp.Sub(this=self.now_sql(), expression=exp.Literal.number(int(op.days) * DAY_US))
-                         if self.per_row_now else exp.Literal.number(self.now_us - int(op.days) * DAY_US))
-                after = exp.GT(this=at_us.copy(), expression=start)
-                value: exp.Expr = exp.Count(this=exp.Case().when(exp.and_(is_event, after), exp.Literal.number(1)))
-            else:
-                value = self.days_before_now(exp.Max(this=exp.Case().when(is_event, at_us.copy())))
-            columns.append(exp.alias_(value, activity_column(op), quoted=True))
-        return columns
+        now_us: exp.Expr | int = self.now_sql() if self.per_row_now else self.now_us
+        return [exp.alias_(window_sql(op, event, at_us, now_us, self.days_before_now), activity_column(op),
+                           quoted=True) for op in self.policy.activity]
 
     def activity(self, events_table: str) -> exp.Select:
         """One row per lead with events (`#lead`, its id as text), its `activity_columns`."""
@@ -231,23 +164,18 @@ class _SqlGen(Visitor):
         names = sorted({op.event for op in self.policy.activity})
         source = table_sql(events_table, "events table")
         wanted = exp.and_(exp.In(this=event.copy(), expressions=[exp.Literal.string(n) for n in names]),
-                          exp.LTE(this=self.epoch_us(at), expression=exp.Literal.number(self.now_us)))
+                          at_or_before_now_sql(self.epoch_us(at), exp.Literal.number(self.now_us)))
         return (exp.select(exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True), *self.activity_columns())
                 .from_(source).where(wanted).group_by(exp.cast(lead.copy(), "VARCHAR")))
 
     def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expr:
-        """An operand's SQL. `raw`: a text field without the blank-to-NULL step (see `visit_condition`)."""
-        if how is ir.Fold.LOCAL_DATE:
-            raise UnsupportedError("comparing a timestamp with a date (by its local date) is not supported in SQL "
-                                   "yet; compare `days since FIELD` with a number instead")
-        if isinstance(op, ir.Const):
-            if op.type is ir.Type.TEXT and how is ir.Fold.CASE:
-                return _lit(fold(str(op.value)))
-            return _lit(op.value)
-        if isinstance(op, ir.DaysSince):
-            return self.days_since(op.field)
-        if isinstance(op, (ir.EventCount, ir.DaysSinceEvent)):
-            return self.column(activity_column(op))  # counts are 0, not NULL, for a lead without events
+        """An operand's SQL (its row's builder). `raw`: a text field without the blank-to-NULL step (see
+        `condition`)."""
+        return build_operand(self, op, how, raw)
+
+    def ref(self, op: ir.Ref, how: ir.Fold, raw: bool) -> exp.Expr:
+        """A field, score or grade column; a text field folded once in a first layer when several conditions
+        fold it (see `query`)."""
         plain_text = raw and op.kind is ir.RefKind.FIELD and op.type.textual and self.fields[op.name].default is None
         value = self.column(op.name) if op.kind is not ir.RefKind.FIELD or plain_text else self.field_value(op.name)
         if how is ir.Fold.CASE and op.type.textual:
@@ -268,120 +196,28 @@ class _SqlGen(Visitor):
         lowering) decides exactly as one that is unknown: its text column is read raw, without
         the blank-to-NULL CASE.
         """
-        return self.visit(cond, positive)
-
-    def visit_And(self, node: ir.And, positive: bool) -> exp.Expr:
-        return exp.and_(*(exp.Paren(this=self.condition(i, positive)) for i in node.items))
-
-    def visit_Or(self, node: ir.Or, positive: bool) -> exp.Expr:
-        return exp.or_(*(exp.Paren(this=self.condition(i, positive)) for i in node.items))
-
-    def visit_Not(self, node: ir.Not, positive: bool) -> exp.Expr:
-        return exp.Not(this=exp.Paren(this=self.condition(node.item, not positive)))
-
-    def visit_Compare(self, node: ir.Compare, positive: bool) -> exp.Expr:
-        raw = positive and node.false_when_blank
-        left, right = self.operand(node.left, node.fold, raw), self.operand(node.right, node.fold, raw)
-        return SQL_COMPARE[node.op](this=left, expression=right)
-
-    def visit_Between(self, node: ir.Between, positive: bool) -> exp.Expr:
-        value = self.operand(node.value, node.fold)
-        return exp.and_(exp.GTE(this=value, expression=self.operand(node.low, node.fold)),
-                        exp.LTE(this=value.copy(), expression=self.operand(node.high, node.fold)))
-
-    def visit_InList(self, node: ir.InList, positive: bool) -> exp.Expr:
-        test = exp.In(this=self.operand(node.value, node.fold, positive and node.false_when_blank),
-                      expressions=[self.operand(o, node.fold) for o in node.options])
-        return exp.Not(this=exp.Paren(this=test)) if node.negated else test
-
-    def visit_TextMatch(self, node: ir.TextMatch, positive: bool) -> exp.Expr:
-        value = self.operand(node.value, ir.Fold.CASE, positive and node.false_when_blank)
-        parts: list[exp.Expr] = []
-        for needle in node.folded:
-            lit = exp.Literal.string(needle)
-            if node.how is ir.Match.STARTS:
-                parts.append(exp.StartsWith(this=value.copy(), expression=lit))
-            elif node.how is ir.Match.ENDS:
-                parts.append(exp.EQ(this=exp.Right(this=value.copy(), expression=exp.Literal.number(len(needle))),
-                                    expression=lit))
-            else:
-                parts.append(exp.GT(this=exp.StrPosition(this=value.copy(), substr=lit),
-                                    expression=exp.Literal.number(0)))
-        return exp.or_(*parts) if len(parts) > 1 else parts[0]
-
-    def visit_IsMissing(self, node: ir.IsMissing, positive: bool) -> exp.Expr:
-        test = exp.Is(this=self.operand(node.value), expression=exp.Null())
-        return exp.Not(this=test) if node.negated else test
-
-    def visit_Truthy(self, node: ir.Truthy, positive: bool) -> exp.Expr:
-        return exp.EQ(this=self.operand(node.value), expression=exp.Boolean(this=True))
-
-    def visit_Happened(self, node: ir.Happened, positive: bool) -> exp.Expr:
-        return exp.GT(this=self.operand(node.count), expression=_lit(0))
-
-    def generic_visit(self, node: ir.Node, *args: Any) -> Any:
-        raise UnsupportedError(f"not a condition: {type(node).__name__}")
+        return build_condition(self, cond, positive)
 
     # ------------------------------------------------------------ scores, grades, stages, routes
     def score(self, s: ir.Score) -> exp.Expr:
-        scale = s.scale
-        total_type = f"DECIMAL(18, {scale})"
-
-        def number(value: Decimal) -> exp.Expr:  # whole numbers stay BIGINT: exact and fast
-            return _lit(value) if scale == 0 else _decimal(ir.dec(value), total_type)
-
-        zero = number(Decimal(0))
-        terms: list[exp.Expr] = []
-        for rule in s.rules:
-            if isinstance(rule, ir.PointsRule):
-                terms.append(exp.Case().when(self.condition(rule.condition), number(rule.points)).else_(zero.copy()))
-            else:
-                # Units past the cap change nothing, so they are limited before multiplying: a huge
-                # count (1e19 clicks) must neither overflow BIGINT nor fail the batch.
-                points, cap_points = abs(rule.points), abs(rule.cap)
-                enough = math.ceil(cap_points / points) + 1 if points else 0
-                per = rule.per
-                read = self.field_value(per.name) if isinstance(per, ir.Ref) and per.kind is ir.RefKind.FIELD \
-                    else self.operand(per)
-                units_read = exp.Greatest(this=read, expressions=[_lit(0)], ignore_nulls=True)
-                cap = number(cap_points)
-                if isinstance(per, ir.EventCount) or per.kind is ir.RefKind.SCORE:
-                    # A count or a score is a whole number, and never missing: no floor and no NULL, and
-                    # units are never negative, so the points only reach the cap on their own side.
-                    whole = exp.Least(this=units_read, expressions=[_lit(enough)], ignore_nulls=True)
-                    raw = exp.Mul(this=number(rule.points), expression=whole if scale == 0 else exp.cast(
-                        whole, total_type))
-                    terms.append(exp.Least(this=raw, expressions=[cap], ignore_nulls=True) if rule.points >= 0
-                                 else exp.Greatest(this=raw, expressions=[exp.Neg(this=cap)], ignore_nulls=True))
-                    continue
-                floor = exp.Floor(this=exp.Least(this=units_read, expressions=[_lit(Decimal(enough))],
-                                                 ignore_nulls=True))
-                units = exp.cast(floor, "BIGINT" if scale == 0 else total_type)
-                raw = exp.Mul(this=number(rule.points), expression=units)
-                capped = exp.Greatest(this=exp.Least(this=raw, expressions=[cap], ignore_nulls=True),
-                                      expressions=[exp.Neg(this=cap.copy())], ignore_nulls=True)
-                terms.append(exp.Coalesce(this=capped, expressions=[zero.copy()]))
-        total: exp.Expr = terms[0] if terms else zero.copy()
+        """A score's value: its rules' rows summed, then decay, rounding and the clamp (their rows)."""
+        terms = [build_rule(self, rule, s) for rule in s.rules] or [number_sql(Decimal(0), s.scale)]
+        total: exp.Expr = terms[0]
         for term in terms[1:]:
             total = exp.Add(this=total, expression=term)
         total = exp.Paren(this=total)
-        value: exp.Expr = total if scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
+        value: exp.Expr = total if s.scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s.decay is not None:
-            days = self.since(s.decay.since)
-            looked_up = (self.factor_list(s, s.decay) if self.dialect in LIST_FACTORS else
-                         exp.column("#f", table=self.factor_alias, quoted=True))
-            factor = exp.Coalesce(this=looked_up, expressions=[_decimal("0", FACTOR_TYPE)])
-            digits = len(str(int(s.bound))) + scale
-            # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
-            exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {scale})")
-            # Before the first full period (or with the field missing) the factor is 1: no decay.
-            applied = exp.Case().when(exp.GTE(this=days, expression=_lit(s.decay.every_days)), factor).else_(
-                _decimal("1", FACTOR_TYPE))
-            value = exp.Round(this=exp.Mul(this=exact_total, expression=applied), decimals=exp.Literal.number(0))
+            value = decay_sql(self, s, s.decay, total)
         if s.clamp is not None:
-            value = exp.Greatest(this=exp.Least(this=value, expressions=[_lit(s.clamp.high)], ignore_nulls=True),
-                                 expressions=[_lit(s.clamp.low)], ignore_nulls=True)
+            value = clamp_sql(self, s.clamp, value)
         return exp.cast(value, "BIGINT")
+
+    def factor(self, s: ir.Score, decay: ir.Decay) -> exp.Expr:
+        """A lead's decay factor: picked from a list (`LIST_FACTORS`) or read from the joined table of them."""
+        if self.dialect in LIST_FACTORS:
+            return self.factor_list(s, decay)
+        return exp.column("#f", table=self.factor_alias, quoted=True)
 
     def factor_table(self, s: ir.Score, decay: ir.Decay) -> list[tuple[int, Decimal]]:
         """(periods, factor) for 1, 2, ... periods: beyond the last, every decayed total rounds to 0."""
@@ -390,27 +226,23 @@ class _SqlGen(Visitor):
         except ValueError as exc:
             raise UnsupportedError(str(exc)) from None
 
-    def periods(self, decay: ir.Decay) -> exp.Expr:
-        every = decay.every_days
-        days = self.since(decay.since)
-        return (floor_div(days, int(every)) if every == every.to_integral_value() else
-                exp.cast(exp.Floor(this=exp.Div(this=days, expression=_decimal(format(every, "f"), "DECIMAL(18, 6)"))),
-                         "BIGINT"))
-
     def factor_list(self, s: ir.Score, decay: ir.Decay) -> exp.Expr:
         """DuckDB: the factor picked from a constant list by the period count (lists count from 1; past
         the end is NULL). No join, so the query keeps the input's row order."""
-        factors = exp.Array(expressions=[_decimal(format(f, "f"), FACTOR_TYPE) for _, f in self.factor_table(s, decay)])
-        return exp.Bracket(this=factors, expressions=[self.periods(decay)], offset=1)  # the index counts from 1
+        factors = exp.Array(expressions=[decimal_sql(format(f, "f"), FACTOR_TYPE)
+                                         for _, f in self.factor_table(s, decay)])
+        periods = decay_periods_sql(self, decay)
+        return exp.Bracket(this=factors, expressions=[periods], offset=1)  # the index counts from 1
 
     def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expr, exp.Expr]:
         """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
-        rows = [exp.Tuple(expressions=[exp.Literal.number(n), _decimal(format(f, "f"), FACTOR_TYPE)])
+        rows = [exp.Tuple(expressions=[exp.Literal.number(n), decimal_sql(format(f, "f"), FACTOR_TYPE)])
                 for n, f in self.factor_table(s, decay)]
         values = exp.Values(expressions=rows, alias=exp.TableAlias(
             this=exp.to_identifier(self.factor_alias, quoted=True),
             columns=[exp.to_identifier("#n", quoted=True), exp.to_identifier("#f", quoted=True)]))
-        on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True), expression=self.periods(decay))
+        on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True),
+                    expression=decay_periods_sql(self, decay))
         return values, on
 
     def ladder(self, entries: list[tuple[ir.Condition | None, str]]) -> exp.Expr:
@@ -450,7 +282,7 @@ class _SqlGen(Visitor):
             # Each lead's windows come from one aggregation of the events table, joined on the lead id.
             leads = exp.to_identifier("lpl")
             counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
-                                   expressions=[_lit(0)]) if isinstance(op, ir.EventCount)
+                                   expressions=[lit(0)]) if isinstance(op, ir.EventCount)
                       else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
             lead_id = exp.column(id_column, table="lpl", quoted=True)
             # An aggregate made by the caller is keyed as its leads' id column is; the events table's leads
@@ -531,8 +363,6 @@ def condition_sql(policy: ir.Policy, condition: ir.Condition, dialect: str) -> e
 # query is then a chain of projections, which DuckDB guarantees keeps the input's row order.
 LIST_FACTORS = {"duckdb"}
 
-SQL_COMPARE = {ir.Op.EQ: exp.EQ, ir.Op.NE: exp.NEQ, ir.Op.LT: exp.LT, ir.Op.LE: exp.LTE, ir.Op.GT: exp.GT,
-               ir.Op.GE: exp.GTE}
 
 
 def compile_sql(policy: ir.Policy, dialect: str = "duckdb", table: str = "leads", now: dt.datetime | None = None,

@@ -1,0 +1,62 @@
+"""The table of primitives: one row per IR node, each with the meaning every backend reads.
+
+sqlglot keeps one table of how each expression is written (its TRANSFORMS), Jinja2 one of its
+operators; this is leadpolicy's. A node's row holds the facts lowering records about it, the function
+the interpreter and explanations call, the Python template the generator writes, the name of its sqlglot
+builder (`primitives.sql`, every dialect) and a slot for the solver encoding of the guarantees (issue 27).
+The interpreter, the Python generator and the SQL generator each dispatch on `row_of(node)`; none decides
+a node's meaning on its own. Activity windows are one derived-inputs row (`WINDOWS`), whose batch hook
+computes every window in one pass over a lead's events.
+
+docs/internals.md, "The table of primitives" and "Adding a construct", says which files a new node touches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.primitives import conditions, operands, scores
+from leadpolicy.semantics.primitives.rows import (
+    AdjustRow,
+    ConditionRow,
+    DerivedRow,
+    Facts,
+    OperandRow,
+    Row,
+    RuleRow,
+)
+
+CONDITIONS: dict[type[ir.Node], ConditionRow] = {row.node: row for row in conditions.ROWS}
+OPERANDS: dict[type[ir.Node], OperandRow] = {row.node: row for row in operands.ROWS}
+RULES: dict[type[ir.Node], RuleRow] = {row.node: row for row in scores.ROWS}
+ADJUSTS: dict[type[ir.Node], AdjustRow] = {row.node: row for row in scores.ADJUST_ROWS}
+WINDOWS: DerivedRow = operands.WINDOWS
+TABLE: dict[type[ir.Node], Row] = {**CONDITIONS, **OPERANDS, **RULES, **ADJUSTS}
+
+# The nodes that hold a decision's parts together, walked by each backend's own loop, not rows: a score's
+# rules in order, the first matching entry of a grade, stage or route.
+STRUCTURE: tuple[type[ir.Node], ...] = (ir.Score, ir.Grade, ir.Entry, ir.Stage, ir.Route)
+
+
+def row_of(node: Any) -> Row:
+    """The row of an IR node (KeyError for a node that has none)."""
+    return TABLE[type(node)]
+
+
+def condition_row(node: ir.Condition) -> ConditionRow:
+    return CONDITIONS[type(node)]
+
+
+def operand_row(node: ir.Operand) -> OperandRow:
+    return OPERANDS[type(node)]
+
+
+def rule_row(node: ir.Rule) -> RuleRow:
+    return RULES[type(node)]
+
+
+facts = scores.facts
+
+__all__ = ["ADJUSTS", "CONDITIONS", "OPERANDS", "RULES", "STRUCTURE", "TABLE", "WINDOWS", "Facts", "Row",
+           "condition_row", "facts", "operand_row", "row_of", "rule_row"]

@@ -1,0 +1,102 @@
+"""What each backend offers the rows of the table of primitives (`semantics.primitives`).
+
+A row's column for a backend is a function of (context, node): the interpreter passes itself as a
+`ValueContext`/`TruthContext`, the Python generator a `PythonContext`, the SQL generator a `SqlContext`.
+The rows say what a node means; the contexts only say how that backend reads a value or writes a line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Optional, Protocol
+from zoneinfo import ZoneInfo
+
+from leadpolicy.semantics import ir
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from leadpolicy.semantics.activity import Activity
+
+Truth = Optional[bool]
+
+
+class TruthContext(Protocol):
+    """The interpreter as conditions see it: an operand's value and a condition's three-valued truth."""
+
+    tz: ZoneInfo
+
+    def operand(self, node: ir.Operand) -> Any: ...
+
+    def visit(self, node: ir.Condition) -> Truth: ...
+
+
+class ValueContext(Protocol):
+    """The interpreter as operands see it: one lead's typed values, its events and the evaluation time."""
+
+    tz: ZoneInfo
+    now: dt.datetime
+    env: dict[str, Any]
+    activity: Activity
+
+
+class Lines(Protocol):
+    """Generated Python: lines at an indentation level, and fresh local names."""
+
+    def line(self, text: str = "") -> None: ...
+
+    def indent(self) -> None: ...
+
+    def outdent(self) -> None: ...
+
+    def fresh(self, prefix: str) -> str: ...
+
+
+class PythonContext(Protocol):
+    """The Python generator: operands as local expressions, conditions as plain-boolean expressions."""
+
+    w: Lines
+
+    def truth(self, cond: ir.Condition, want: bool) -> str: ...
+
+    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE) -> tuple[str, bool]: ...
+
+    def ref(self, op: ir.Ref, how: ir.Fold) -> tuple[str, bool]: ...
+
+    def derived_var(self, key: tuple[Any, ...]) -> str: ...
+
+    def number(self, value: Decimal) -> str: ...
+
+    def const(self, value: Any) -> str: ...
+
+
+class SqlContext(Protocol):
+    """The SQL generator: operands as column expressions of the lead's row, in one dialect."""
+
+    dialect: str
+
+    def condition(self, cond: ir.Condition, positive: bool = True) -> exp.Expr: ...
+
+    def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expr: ...
+
+    def ref(self, op: ir.Ref, how: ir.Fold, raw: bool) -> exp.Expr: ...
+
+    def field_value(self, name: str) -> exp.Expr: ...
+
+    def days_since(self, name: str) -> exp.Expr: ...
+
+    def since(self, op: ir.DaysSince | ir.DaysSinceEvent) -> exp.Expr: ...
+
+    def column(self, name: str) -> exp.Expr: ...
+
+    def factor(self, s: ir.Score, decay: ir.Decay) -> exp.Expr: ...
+
+
+def block(w: Lines, head: str, *body: str) -> None:
+    """`head:` and its indented body lines."""
+    w.line(f"{head}:")
+    w.indent()
+    for text in body:
+        w.line(text)
+    w.outdent()

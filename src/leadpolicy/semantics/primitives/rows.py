@@ -1,0 +1,88 @@
+"""The kinds of row in the table of primitives, one per node family, each with a column per backend.
+
+Every row has
+- `interpret`: what the interpreter (and its explanations) computes, built on `semantics.runtime`/`logic`;
+- `python`: the Python the generator writes, a template over the same runtime function's inputs;
+- `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect
+  quirks as data). A name, not the function: sqlglot takes a tenth of a second to import, and
+  `Policy.evaluate` and the standalone compiled module never build SQL;
+- `solver`: the encoding the guarantees' proofs use (issue 27 fills it; None until then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+from leadpolicy.language.types import Type
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.primitives.contexts import PythonContext, Truth, TruthContext, ValueContext
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What lowering knows about an operand's values: its type, whether it is a whole number, whether it
+    can be missing, and the least value it can take (None: no bound)."""
+
+    type: Type
+    whole: bool
+    nullable: bool
+    minimum: Decimal | None
+
+
+@dataclass(frozen=True)
+class ConditionRow:
+    node: type[ir.Node]
+    interpret: Callable[[TruthContext, Any], Truth]
+    python: Callable[[PythonContext, Any, bool], str]  # (generator, node, want true or false) -> a bool expression
+    sql: str
+    solver: None = None
+
+
+@dataclass(frozen=True)
+class OperandRow:
+    node: type[ir.Node]
+    facts: Callable[[Any], Facts]
+    interpret: Callable[[ValueContext, Any], Any]
+    python: Callable[[PythonContext, Any, ir.Fold], tuple[str, bool]]  # -> (expression, can be None)
+    sql: str
+    solver: None = None
+
+
+RuleOutcome = tuple[Decimal, bool, bool]  # (points added, fired, capped)
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    node: type[ir.Node]
+    interpret: Callable[[TruthContext, Any], RuleOutcome]
+    python: Callable[[PythonContext, Any, str, bool], None]  # (generator, rule, total variable, whole) writes lines
+    sql: str
+    solver: None = None
+
+
+@dataclass(frozen=True)
+class AdjustRow:
+    """A step applied to a score's total: decay, then the clamp of the rounded value."""
+
+    node: type[ir.Node]
+    interpret: Callable[..., Any]
+    python: Callable[..., None]
+    sql: str
+    solver: None = None
+
+
+@dataclass(frozen=True)
+class DerivedRow:
+    """Inputs derived from a lead's events before any condition reads them (its activity windows): the
+    batch hook computes every window the policy reads in one pass over the events."""
+
+    nodes: tuple[type[ir.Node], ...]
+    interpret: type  # the interpreter's index of one lead's events (`semantics.activity.Activity`)
+    python: Callable[[PythonContext, list[tuple[tuple[Any, ...], str]]], None]  # the one-pass loop
+    sql: str
+    solver: None = None
+
+
+Row = ConditionRow | OperandRow | RuleRow | AdjustRow

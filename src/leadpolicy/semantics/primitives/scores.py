@@ -1,0 +1,131 @@
+"""The rows of a score's parts: its rules (`PointsRule`, `PerRule`), its decay and its clamp.
+
+One meaning each, read by every backend:
+- a `per` rule counts `runtime.per_units` of its value (rounded down; missing or negative: none),
+  capped at ±cap; the operand's `Facts` say which steps a backend may skip (a count or a score is
+  whole and never missing, a count never negative);
+- decay applies `runtime.decay_power(percent, periods)` from one whole period on
+  (`runtime.decay_periods`: none before the first full period, none for a missing date);
+- the clamp bounds the rounded value.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leadpolicy.semantics import ir, runtime
+from leadpolicy.semantics.primitives.contexts import PythonContext, TruthContext, block
+from leadpolicy.semantics.primitives.operands import ROWS as OPERAND_ROWS
+from leadpolicy.semantics.primitives.rows import AdjustRow, Facts, RuleOutcome, RuleRow
+
+OPERAND_FACTS = {row.node: row.facts for row in OPERAND_ROWS}
+
+
+def facts(op: ir.Operand) -> Facts:
+    """What lowering knows about an operand's values (its row's facts)."""
+    return OPERAND_FACTS[type(op)](op)
+
+
+# ---------------------------------------------------------------- +N when CONDITION
+
+
+def points_interpret(ctx: TruthContext, rule: ir.PointsRule) -> RuleOutcome:
+    fired = ctx.visit(rule.condition) is True
+    return (rule.points if fired else Decimal(0)), fired, False
+
+
+def points_python(gen: PythonContext, rule: ir.PointsRule, total: str, whole: bool) -> None:
+    amount = gen.number(rule.points) if whole else gen.const(rule.points)
+    block(gen.w, f"if {gen.truth(rule.condition, True)}", f"{total} += {amount}")
+
+
+# ---------------------------------------------------------------- +N per VALUE, capped
+
+
+def per_points(rule: ir.PerRule, value: int | Decimal | None) -> tuple[Decimal, bool]:
+    """(points, capped): points for each whole unit of the value, capped at ±cap."""
+    points = rule.points * runtime.per_units(value)
+    cap = abs(rule.cap)
+    if abs(points) > cap:
+        return (cap if points > 0 else -cap), True
+    return points, False
+
+
+def per_interpret(ctx: TruthContext, rule: ir.PerRule) -> RuleOutcome:
+    points, capped = per_points(rule, ctx.operand(rule.per))
+    return points, points != 0, capped
+
+
+def units_python(var: str, known: Facts) -> str:
+    """`runtime.per_units(var)`, inline, without the steps the operand's facts make needless."""
+    if known.whole and not known.nullable and known.minimum is not None and known.minimum >= 0:
+        return var
+    missing = f"{var} is None or " if known.nullable else ""
+    floor = var if known.whole else f"floor_units({var})"
+    return f"0 if {missing}{var} <= 0 else {floor}"
+
+
+def per_python(gen: PythonContext, rule: ir.PerRule, total: str, whole: bool) -> None:
+    w = gen.w
+    var, _ = gen.operand(rule.per)
+    amount = gen.number(rule.points) if whole else gen.const(rule.points)
+    cap = gen.number(rule.cap) if whole else gen.const(abs(rule.cap))
+    units, p = w.fresh("u"), w.fresh("p")
+    w.line(f"{units} = {units_python(var, facts(rule.per))}")
+    w.line(f"{p} = {amount} * {units}")
+    block(w, f"if {p} > {cap}", f"{p} = {cap}")
+    block(w, f"elif {p} < -{cap}", f"{p} = -{cap}")
+    w.line(f"{total} += {p}")
+
+
+# ---------------------------------------------------------------- decay P% every D days since ...
+
+
+def decay_interpret(ctx: TruthContext, decay: ir.Decay, total: Decimal) -> tuple[Decimal, Decimal | None, int]:
+    """(decayed total, factor or None when the date is missing, periods)."""
+    days = ctx.operand(decay.since)
+    if days is None:
+        return total, None, 0
+    periods = runtime.decay_periods(days, decay.every_days)
+    factor = runtime.decay_power(decay.percent, periods)
+    return total * factor, factor, periods
+
+
+def decay_python(gen: PythonContext, score: ir.Score, decay: ir.Decay, total: str, value: str, rounded: str) -> None:
+    """`value` = the total times its decay factor, rounded; `runtime.decay_periods` inline: the factor
+    applies from one whole period on (`days >= every`), and `DecayPowers` holds `runtime.decay_power`."""
+    w = gen.w
+    days = gen.operand(decay.since)[0]
+    powers = gen.const(runtime.DecayPowers(decay.percent, scaled=score.whole))
+    every = gen.number(decay.every_days)
+    periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
+    rounding = "round_billionths" if score.whole else "round_half_away"  # whole: the factor in billionths, exact
+    block(w, f"if {days} is not None and {days} >= {every}", f"{value} = {rounding}({total} * {powers}[{periods}])")
+    block(w, "else", f"{value} = {rounded}")
+
+
+# ---------------------------------------------------------------- clamp
+
+
+def clamp_interpret(clamp: ir.Clamp, rounded: int) -> int:
+    return int(max(min(Decimal(rounded), clamp.high), clamp.low))
+
+
+def clamp_python(gen: PythonContext, clamp: ir.Clamp, value: str) -> None:
+    w = gen.w
+    high, low = gen.number(clamp.high), gen.number(clamp.low)
+    if clamp.low == int(clamp.low) and clamp.high == int(clamp.high):
+        block(w, f"if {value} > {high}", f"{value} = {high}")
+        block(w, f"elif {value} < {low}", f"{value} = {low}")
+    else:
+        w.line(f"{value} = int(max(min({value}, {high}), {low}))")
+
+
+ROWS = (
+    RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule"),
+    RuleRow(ir.PerRule, per_interpret, per_python, "per_rule"),
+)
+ADJUST_ROWS = (
+    AdjustRow(ir.Decay, decay_interpret, decay_python, "decay"),
+    AdjustRow(ir.Clamp, clamp_interpret, clamp_python, "clamp"),
+)
