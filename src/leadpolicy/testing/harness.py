@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -19,8 +19,9 @@ from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.interpreter import Decision, evaluate
-from leadpolicy.semantics.leads import LeadReader, read_instant
+from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.runtime import read_instant
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -28,8 +29,10 @@ NO_NOW = "no `now`: give one for the file or the case"
 
 
 @functools.lru_cache(maxsize=1)
-def samples_schema() -> dict:
-    return json.loads(resources.files("leadpolicy").joinpath("schemas/samples.schema.json").read_text("utf-8"))
+def samples_schema() -> dict[str, Any]:
+    text = resources.files("leadpolicy").joinpath("schemas/samples.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @dataclass
@@ -57,7 +60,19 @@ class CaseResult:
         """Failed or in error; a case this leadpolicy cannot run yet is neither passed nor failing."""
         return self.status in (FAILED, ERROR)
 
-    def as_dict(self) -> dict:
+    def error(self, failure: str) -> None:
+        """The case cannot be run as written (an unknown name, a bad value)."""
+        self.status = ERROR
+        self.failures.append(failure)
+
+    def differs(self, what: str, want: Any, got: Any, failures: list[str]) -> None:
+        """What the case found is not what it agreed: failed, unless already in error."""
+        if self.status == PASSED:
+            self.status = FAILED
+        self.failures += failures
+        self.mismatches.append((what, want, got))
+
+    def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "name": self.name, "kind": self.kind, "status": self.status,
                 "failures": self.failures, "explanation": self.explanation, "actual": self.actual}
 
@@ -143,7 +158,7 @@ def _same(expected: Any, actual: Any) -> bool:
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected == actual
+        return bool(expected == actual)
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float, Decimal)):
         return Decimal(str(expected)) == Decimal(str(actual))
     return str(expected) == str(actual)
@@ -207,130 +222,145 @@ class CaseRunner:
         self.decision_names = ({s.name for s in policy.scores} | {g.name for g in policy.grades}
                                | {"stage", "owner", "route"})
 
-    def now_for(self, case: dict) -> dt.datetime | None:
+    def now_for(self, case: dict[str, Any]) -> dt.datetime | None:
         text = case.get("now", self.doc.data.get("now"))
         return _instant(text, self.tz) if text is not None else None
 
-    def lead_case(self, index: int, case: dict) -> CaseResult:
+    def lead_case(self, index: int, case: dict[str, Any]) -> CaseResult:
         path = ("leads", index)
         result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "lead", PASSED)
         expect = case["expect"]
         values, errors = self.reader.read(case["lead"], strict=True)
         if "invalid" in expect:
-            got = sorted({e.field for e in errors})
-            if got != sorted(expect["invalid"]):
-                result.status = FAILED
-                result.failures.append(f"invalid: expected {_show_words(sorted(expect['invalid']))}, got "
-                                       f"{_show_words(got)}")
-                result.mismatches.append(("invalid", sorted(expect["invalid"]), got))
-            result.explanation = [str(e) for e in errors]
+            _check_invalid(result, sorted(expect["invalid"]), errors)
             return result
         if errors:
             result.status = ERROR
             result.failures = [f"the lead does not fit the policy's schema: {e}" for e in errors]
             return result
-        try:
-            now = self.now_for(case)
-        except ValueError as exc:
-            result.status, result.failures = ERROR, [f"now: {exc}"]
+        inputs = self._lead_inputs(case, result)
+        if inputs is None:
             return result
-        if now is None:
-            result.status, result.failures = ERROR, [NO_NOW]
-            return result
-        events, event_errors = self.event_reader.read(case.get("events") or [])
-        if event_errors:
-            result.status = ERROR
-            result.failures = [str(e) for e in event_errors]
-            return result
-        decision = evaluate(self.ir, values, now, Activity(events))
+        decision = evaluate(self.ir, values, *inputs)
         self.decisions.append(decision)
         result.explanation = decision.explanation
         result.actual = {k: decision.value(k) for k in sorted(self.decision_names)}
         for key, want in expect.items():
             if key == "fired":
-                for score, labels in want.items():
-                    if score not in decision.scores:
-                        result.status = ERROR
-                        result.failures.append(f"fired: no score {score!r}"
-                                               + (f" ({h})" if (h := did_you_mean(score, decision.scores)) else ""))
-                        continue
-                    got = decision.fired(score)
-                    if sorted(labels) != sorted(got):
-                        result.status = FAILED
-                        result.failures.append(f"fired {score}: expected {_show(sorted(labels))}, got "
-                                               f"{_show(sorted(got))}")
-                        result.mismatches.append((f"fired {score}", sorted(labels), sorted(got)))
-                continue
-            if key not in self.decision_names:
-                result.status = ERROR
+                _check_fired(result, want, decision)
+            elif key not in self.decision_names:
                 hint = did_you_mean(key, self.decision_names)
-                result.failures.append(f"expect: {key!r} is not a score, grade, stage, owner or route"
-                                       + (f" ({hint})" if hint else ""))
-                continue
-            got = decision.value(key)
-            if not _same(want, got):
-                if result.status == PASSED:
-                    result.status = FAILED
+                result.error(f"expect: {key!r} is not a score, grade, stage, owner or route"
+                             + (f" ({hint})" if hint else ""))
+            elif not _same(want, got := decision.value(key)):
                 none = "no route" if key == "route" else "null"
-                result.failures.append(f"{key}: expected {_show(want, none)}, got {_show(got, none)}")
-                result.mismatches.append((key, want, got))
+                result.differs(key, want, got, [f"{key}: expected {_show(want, none)}, got {_show(got, none)}"])
         return result
 
-    def timeline_case(self, index: int, case: dict, engine: SlaEngine) -> CaseResult:
-        path = ("timelines", index)
-        result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "timeline", PASSED)
+    def _lead_inputs(self, case: dict[str, Any], result: CaseResult) -> tuple[dt.datetime, Activity] | None:
+        """A lead case's `now` and what the lead did; None (the case in error) when they cannot be read."""
         try:
             now = self.now_for(case)
-            events = [Event(str(e["lead"]), e["event"], _instant(e["at"], self.tz), e.get("reason"), i + 1)
-                      for i, e in enumerate(case["events"])]
         except ValueError as exc:
-            result.status, result.failures = ERROR, [f"bad timestamp: {exc}"]
-            return result
+            result.status, result.failures = ERROR, [f"now: {exc}"]
+            return None
         if now is None:
             result.status, result.failures = ERROR, [NO_NOW]
+            return None
+        events, event_errors = self.event_reader.read(case.get("events") or [])
+        if event_errors:
+            result.status = ERROR
+            result.failures = [str(e) for e in event_errors]
+            return None
+        return now, Activity(events)
+
+    def timeline_case(self, index: int, case: dict[str, Any], engine: SlaEngine) -> CaseResult:
+        path = ("timelines", index)
+        result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "timeline", PASSED)
+        inputs = self._timeline_inputs(case, result)
+        if inputs is None:
             return result
+        now, events = inputs
         engine.records = {str(lead): record for lead, record in (case.get("leads") or {}).items()}
         known = engine.event_names()
         for e in events:
             if e.event not in known:
-                result.status = ERROR
                 hint = did_you_mean(e.event, known)
-                result.failures.append(f"event {e.row}: unknown event {e.event!r}" + (f" ({hint})" if hint else ""))
+                result.error(f"event {e.row}: unknown event {e.event!r}" + (f" ({hint})" if hint else ""))
         if result.status == ERROR:
             return result
         outcome = engine.evaluate(events, now)
         result.explanation = explain_timeline(outcome)
         sla_names = {s.name for s in self.policy.slas}
         for key, want in case["expect"].items():
-            got: Any
-            if key == "reason_violations":
-                got = len(outcome.violations)
-                ok = got == want
-            elif key == "recycle":
-                last = outcome.recycles[-1] if outcome.recycles else None
-                got = {"stage": last.stage, "at": last.at.isoformat()} if last else None
-                ok = (want is None and last is None) or (
-                    want is not None and last is not None and last.stage == want["stage"]
-                    and last.at == _instant(want["at"], self.tz))
-            elif key in sla_names:
-                got, ok = _sla_expectation(outcome, key, want)
-            elif key in ("at_risk", "escalation") and isinstance(want, dict):
-                got = {str(sla): _open_clock_state(outcome, str(sla), key) for sla in want}
-                ok = got == {str(sla): value for sla, value in want.items()}
-            else:
-                result.status = ERROR
+            found = self._timeline_expectation(outcome, key, want, sla_names)
+            if found is None:
                 hint = did_you_mean(key, sla_names | {"reason_violations", "recycle", "at_risk", "escalation"})
-                result.failures.append(f"expect: {key!r} is not an SLA, reason_violations, recycle, at_risk or "
-                                       "escalation"
-                                       + (f" ({hint})" if hint else ""))
+                result.error(f"expect: {key!r} is not an SLA, reason_violations, recycle, at_risk or escalation"
+                             + (f" ({hint})" if hint else ""))
                 continue
+            got, ok = found
             result.actual[key] = got
             if not ok:
-                if result.status == PASSED:
-                    result.status = FAILED
-                result.failures += _timeline_failures(key, want, got)
-                result.mismatches.append((key, want, got))
+                result.differs(key, want, got, _timeline_failures(key, want, got))
         return result
+
+    def _timeline_inputs(self, case: dict[str, Any], result: CaseResult) -> tuple[dt.datetime, list[Event]] | None:
+        """A timeline's `now` and events; None (the case in error) when they cannot be read."""
+        try:
+            now = self.now_for(case)
+            events = [Event(str(e["lead"]), e["event"], _instant(e["at"], self.tz), e.get("reason"), i + 1)
+                      for i, e in enumerate(case["events"])]
+        except ValueError as exc:
+            result.status, result.failures = ERROR, [f"bad timestamp: {exc}"]
+            return None
+        if now is None:
+            result.status, result.failures = ERROR, [NO_NOW]
+            return None
+        return now, events
+
+    def _timeline_expectation(self, outcome: TimelineResult, key: str, want: Any,
+                              sla_names: set[str]) -> tuple[Any, bool] | None:
+        """What one expectation of a timeline found and whether it is what was wanted; None for a key that
+        is no expectation."""
+        if key == "reason_violations":
+            return len(outcome.violations), len(outcome.violations) == want
+        if key == "recycle":
+            last = outcome.recycles[-1] if outcome.recycles else None
+            if last is None:
+                return None, want is None
+            got = {"stage": last.stage, "at": last.at.isoformat()}
+            return got, want is not None and last.stage == want["stage"] and last.at == _instant(want["at"], self.tz)
+        if key in sla_names:
+            return _sla_expectation(outcome, key, want)
+        if key in ("at_risk", "escalation") and isinstance(want, dict):
+            states = {str(sla): _open_clock_state(outcome, str(sla), key) for sla in want}
+            return states, states == {str(sla): value for sla, value in want.items()}
+        return None
+
+
+def _check_invalid(result: CaseResult, wanted: list[str], errors: list[Any]) -> None:
+    """An `invalid` expectation: the fields the reader rejected are the ones named."""
+    got = sorted({e.field for e in errors})
+    if got != wanted:
+        result.status = FAILED
+        result.failures.append(f"invalid: expected {_show_words(wanted)}, got {_show_words(got)}")
+        result.mismatches.append(("invalid", wanted, got))
+    result.explanation = [str(e) for e in errors]
+
+
+def _check_fired(result: CaseResult, want: dict[str, Any], decision: Decision) -> None:
+    """A `fired` expectation: the labels of the rules each named score fired."""
+    for score, labels in want.items():
+        if score not in decision.scores:
+            result.error(f"fired: no score {score!r}"
+                         + (f" ({h})" if (h := did_you_mean(score, decision.scores)) else ""))
+            continue
+        got = decision.fired(score)
+        if sorted(labels) != sorted(got):
+            result.status = FAILED  # as before: a fired difference is a failure even after an error
+            result.failures.append(f"fired {score}: expected {_show(sorted(labels))}, got {_show(sorted(got))}")
+            result.mismatches.append((f"fired {score}", sorted(labels), sorted(got)))
 
 
 def _sla_expectation(outcome: TimelineResult, sla: str, want: Any) -> tuple[Any, bool]:
@@ -383,56 +413,85 @@ def explain_timeline(outcome: TimelineResult) -> list[str]:
 
 def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
     """Rules no case fires, stages and routes no case reaches, thresholds no case tests at the boundary."""
-    from leadpolicy.language.formatter import condition as condition_text
-    from leadpolicy.language.symbols import symbol_table
-    from leadpolicy.semantics.interpreter import Evaluator
-    from leadpolicy.semantics.lowering import Lowering
+    return [*_rule_items(policy, decisions), *_stage_items(policy, decisions), *_route_items(policy, decisions),
+            *_boundary_items(policy, decisions), *window_edges(policy, decisions)]
 
-    items: list[CoverageItem] = []
+
+def _rule_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    from leadpolicy.language.formatter import condition as condition_text
+
+    items = []
     for score in policy.scores:
         for i, rule in enumerate(score.rules):
             label = rule.reason or (condition_text(rule.condition) if isinstance(rule, ast.PointsRule)
                                     else f"per {rule.field_name}")
             fired = any(d.scores[score.name].rules[i].fired for d in decisions)
             items.append(CoverageItem("rule", f"{score.name}: {label}", rule.span.line, fired))
-    for stage in policy.stages:
-        items.append(CoverageItem("stage", stage.name, stage.span.line, any(d.stage == stage.name for d in decisions)))
-    for ri, route in enumerate(policy.routes):
-        for ei, entry in enumerate(route.entries):
-            items.append(CoverageItem("route", f"{', '.join(route.stages)} -> {entry.label}", entry.span.line,
-                                      any(d.route_entry == (ri, ei) for d in decisions)))
+    return items
+
+
+def _stage_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    return [CoverageItem("stage", stage.name, stage.span.line, any(d.stage == stage.name for d in decisions))
+            for stage in policy.stages]
+
+
+def _route_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    return [CoverageItem("route", f"{', '.join(route.stages)} -> {entry.label}", entry.span.line,
+                         any(d.route_entry == (ri, ei) for d in decisions))
+            for ri, route in enumerate(policy.routes) for ei, entry in enumerate(route.entries)]
+
+
+# what a numeric bound can be tested against: a field, days since a date, an event count, days since an event
+_BOUNDED = (ast.NameRef, ast.DaysSince, ast.EventCount, ast.DaysSinceEvent)
+
+
+def _boundary_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    """Each number a condition compares a value with: whether some case's value is exactly that number."""
+    from leadpolicy.language.formatter import operand as operand_text
+    from leadpolicy.language.symbols import symbol_table
+    from leadpolicy.semantics.interpreter import Evaluator
+    from leadpolicy.semantics.lowering import Lowering
+
     policy_ir = lower(policy)
     # each lead's values and events, for the boundaries
     evaluators = [Evaluator(policy_ir, d.env, d.now, d.activity) for d in decisions]
     lowering = Lowering(symbol_table(policy))
-    conditions = [r.condition for s in policy.scores for r in s.rules if isinstance(r, ast.PointsRule)]
-    conditions += [e.condition for g in policy.grades for e in g.entries if e.condition is not None]
-    conditions += [e.condition for e in policy.stages if e.condition is not None]
-    conditions += [e.condition for r in policy.routes for e in r.entries if e.condition is not None]
+    items = []
     seen = set()
-    for cond in conditions:
+    for atom, subject, bound in _numeric_bounds(policy):
+        what = f"{operand_text(subject)} = {bound.value}"
+        if what in seen:
+            continue
+        seen.add(what)
+        subject_ir = lowering.operand(subject)
+        hit = any(value is not None and value == bound.value
+                  for value in (ev.value(subject_ir) for ev in evaluators))
+        items.append(CoverageItem("boundary", what, atom.span.line, hit))
+    return items
+
+
+def _numeric_bounds(policy: ast.Policy) -> Iterator[tuple[ast.Node, ast.Node, ast.Literal]]:
+    """(comparison, what it bounds, the number) for each `x OP number` and `x between a and b` of the
+    policy's conditions, in the order of the policy."""
+    for cond in _conditions(policy):
         for atom in cond.walk():
-            pairs = []
+            pairs: list[tuple[ast.Node, ast.Literal]] = []
             if isinstance(atom, ast.Compare) and isinstance(atom.right, ast.Literal) and atom.right.kind == "number":
                 pairs = [(atom.left, atom.right)]
             elif isinstance(atom, ast.Between):
                 pairs = [(atom.operand, b) for b in (atom.low, atom.high)
                          if isinstance(b, ast.Literal) and b.kind == "number"]
-            for subject, bound in pairs:
-                if not isinstance(subject, (ast.NameRef, ast.DaysSince, ast.EventCount, ast.DaysSinceEvent)):
-                    continue
-                from leadpolicy.language.formatter import operand as operand_text
+            yield from ((atom, subject, bound) for subject, bound in pairs if isinstance(subject, _BOUNDED))
 
-                what = f"{operand_text(subject)} = {bound.value}"
-                if what in seen:
-                    continue
-                seen.add(what)
-                subject_ir = lowering.operand(subject)
-                hit = any(value is not None and value == bound.value
-                          for value in (ev.value(subject_ir) for ev in evaluators))
-                items.append(CoverageItem("boundary", what, atom.span.line, hit))
-    items += window_edges(policy, decisions)
-    return items
+
+def _conditions(policy: ast.Policy) -> list[ast.Node]:
+    """The conditions of the rules, grades, stages and routes, in that order."""
+    conditions: list[ast.Node] = [r.condition for s in policy.scores for r in s.rules
+                                  if isinstance(r, ast.PointsRule)]
+    conditions += [e.condition for g in policy.grades for e in g.entries if e.condition is not None]
+    conditions += [e.condition for e in policy.stages if e.condition is not None]
+    conditions += [e.condition for r in policy.routes for e in r.entries if e.condition is not None]
+    return conditions
 
 
 def window_edges(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
