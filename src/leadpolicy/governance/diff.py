@@ -155,32 +155,45 @@ def _default(f: ast.LeadField) -> str:
 def _scores(old: ast.Policy, new: ast.Policy) -> list[Change]:
     out: list[Change] = []
     for name, s, t in _pairs("score", old.scores, new.scores, lambda s: s.name, out):
-        ra, rb = _by_key(s.rules, _rule_key), _by_key(t.rules, _rule_key)
-        for key, rule in ra.items():
-            label = f"{name}, {key}"
-            other = rb.get(key)
-            if other is None:
-                out.append(Change("rule", label, "removed", rule_text(rule), None,
-                                  f"{label}: rule removed ({rule_text(rule)})"))
-                continue
-            if type(rule) is not type(other):
-                out.append(_changed("rule", label, rule_text(rule), rule_text(other)))
-                continue
-            if rule.points != other.points:
-                out.append(_changed("rule", label, _points(rule), _points(other)))
-            if isinstance(rule, ast.PointsRule) and rule.condition != other.condition:
-                out.append(_changed("rule", label, f"when {cond_text(rule.condition)}",
-                                    f"when {cond_text(other.condition)}"))
-            if isinstance(rule, ast.PerRule) and (rule.cap != other.cap or rule.field_name != other.field_name):
-                out.append(_changed("rule", label, rule_text(rule), rule_text(other)))
-        out += [Change("rule", f"{name}, {key}", "added", None, rule_text(rule),
-                       f"{name}, {key}: rule added ({rule_text(rule)})") for key, rule in rb.items() if key not in ra]
+        out += _rule_changes(name, s, t)
         for kind in (ast.Clamp, ast.Decay):
             x, y = [i for i in s.items if isinstance(i, kind)], [i for i in t.items if isinstance(i, kind)]
             if x != y:
                 before = rule_text(x[0]) if x else "none"
                 after = rule_text(y[0]) if y else "none"
                 out.append(_changed(kind.__name__.lower(), name, before, after))
+    return out
+
+
+def _rule_changes(name: str, old: ast.Score, new: ast.Score) -> list[Change]:
+    """The rules of one score removed, changed and added (matched by their key)."""
+    ra, rb = _by_key(old.rules, _rule_key), _by_key(new.rules, _rule_key)
+    out: list[Change] = []
+    for key, rule in ra.items():
+        label = f"{name}, {key}"
+        other = rb.get(key)
+        if other is None:
+            out.append(Change("rule", label, "removed", rule_text(rule), None,
+                              f"{label}: rule removed ({rule_text(rule)})"))
+        else:
+            out += _rule_change(label, rule, other)
+    out += [Change("rule", f"{name}, {key}", "added", None, rule_text(rule),
+                   f"{name}, {key}: rule added ({rule_text(rule)})") for key, rule in rb.items() if key not in ra]
+    return out
+
+
+def _rule_change(label: str, rule: ast.PointsRule | ast.PerRule, other: ast.PointsRule | ast.PerRule) -> list[Change]:
+    """How one rule changed: its kind (as a whole), its points, its condition, a per rule's cap or field."""
+    if type(rule) is not type(other):
+        return [_changed("rule", label, rule_text(rule), rule_text(other))]
+    out = []
+    if rule.points != other.points:
+        out.append(_changed("rule", label, _points(rule), _points(other)))
+    if isinstance(rule, ast.PointsRule) and isinstance(other, ast.PointsRule) and rule.condition != other.condition:
+        out.append(_changed("rule", label, f"when {cond_text(rule.condition)}", f"when {cond_text(other.condition)}"))
+    if isinstance(rule, ast.PerRule) and isinstance(other, ast.PerRule) and (
+            rule.cap != other.cap or rule.field_name != other.field_name):
+        out.append(_changed("rule", label, rule_text(rule), rule_text(other)))
     return out
 
 
@@ -312,44 +325,51 @@ def tally(pairs, examples: int = 5) -> dict[str, Any]:
 
 
 def render_text(d: PolicyDiff, markdown: bool = False) -> str:
-    from leadpolicy.outputs import md  # an example's id comes from lead data: literal text, never markup
-
-    lines = []
     title = f"{d.new.id}: {d.old.version} → {d.new.version}"
-    lines.append(f"### {title}" if markdown else title)
+    lines = [f"### {title}" if markdown else title]
     if not d.changes:
         lines.append("no changes")
     for c in d.changes:
         lines.append(f"- {c}" if markdown else f"  {c}")
     if d.impact is not None:
-        i = d.impact
-        lines.append("")
-        lines.append(("#### Impact" if markdown else "impact") + f" on {i['leads']} leads" +
-                     (f" ({i['rejected']} could not be evaluated)" if i["rejected"] else ""))
-        if "rows" in i:
-            rows = i["rows"]
-            lines.append(f"{'- ' if markdown else '  '}rows: read {rows['read']}, decided by both {rows['decided']}, "
-                         f"rejected {rows['rejected']}")
-        if "events" in i:
-            events = i["events"]
-            lines.append(f"{'- ' if markdown else '  '}events: read {events['read']}, used {events['used']}, "
-                         f"rejected {events['rejected']}")
-        for what in ("stage", "route", "grade"):
-            lines.append(f"{'- ' if markdown else '  '}{what} changes: {i['changed'].get(what, 0)}")
-        lines.append(f"{'- ' if markdown else '  '}scores change only: {i.get('scores_only', 0)}")
-        if i["transitions"]:
-            if markdown:
-                lines += ["", "| from | to | leads |", "| --- | --- | --- |"]
-                lines += [f"| {t['from']} | {t['to']} | {t['leads']} |" for t in i["transitions"]]
-            else:
-                lines += [f"  {t['from']} → {t['to']}: {t['leads']}" for t in i["transitions"]]
-        if i["examples"]:
-            lines += ["", "#### Example leads", ""] if markdown else ["  example leads:"]
-        for ex in i["examples"]:
-            who = md(str(ex.get("id") or "")) if markdown else str(ex.get("id") or "")
-            line = f"{who}: {_decision_text(ex['before'])} → {_decision_text(ex['after'])}"
-            lines.append(f"- {line}" if markdown else f"    {line}")
+        lines += _impact_lines(d.impact, markdown)
     return "\n".join(lines) + "\n"
+
+
+def _impact_lines(i: dict[str, Any], markdown: bool) -> list[str]:
+    """The impact: leads, rows and events counted, changes by kind, the stage transitions, example leads."""
+    item = "- " if markdown else "  "
+    lines = ["", ("#### Impact" if markdown else "impact") + f" on {i['leads']} leads" +
+             (f" ({i['rejected']} could not be evaluated)" if i["rejected"] else "")]
+    if "rows" in i:
+        rows = i["rows"]
+        lines.append(f"{item}rows: read {rows['read']}, decided by both {rows['decided']}, rejected {rows['rejected']}")
+    if "events" in i:
+        events = i["events"]
+        lines.append(f"{item}events: read {events['read']}, used {events['used']}, rejected {events['rejected']}")
+    for what in ("stage", "route", "grade"):
+        lines.append(f"{item}{what} changes: {i['changed'].get(what, 0)}")
+    lines.append(f"{item}scores change only: {i.get('scores_only', 0)}")
+    if i["transitions"]:
+        if markdown:
+            lines += ["", "| from | to | leads |", "| --- | --- | --- |"]
+            lines += [f"| {t['from']} | {t['to']} | {t['leads']} |" for t in i["transitions"]]
+        else:
+            lines += [f"  {t['from']} → {t['to']}: {t['leads']}" for t in i["transitions"]]
+    return lines + _example_lines(i["examples"], markdown)
+
+
+def _example_lines(examples: list[dict[str, Any]], markdown: bool) -> list[str]:
+    from leadpolicy.outputs import md  # an example's id comes from lead data: literal text, never markup
+
+    if not examples:
+        return []
+    lines = ["", "#### Example leads", ""] if markdown else ["  example leads:"]
+    for ex in examples:
+        who = md(str(ex.get("id") or "")) if markdown else str(ex.get("id") or "")
+        line = f"{who}: {_decision_text(ex['before'])} → {_decision_text(ex['after'])}"
+        lines.append(f"- {line}" if markdown else f"    {line}")
+    return lines
 
 
 def _email(record: dict) -> str:
