@@ -36,6 +36,28 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
         return json.dumps(report, indent=2, default=str)
     markdown = fmt == "markdown"
     head = "## " if markdown else ""
+    o = report["overall"]
+    lines = _feedback_overall(report, markdown)
+    lines += ["", f"{head}Per stage", ""]
+    lines += _table(["stage", "handoff", "leads", "won", "lost", "open", "won rate", "precision", "recall"],
+                    [[s["stage"], "yes" if s["handoff"] else "", s["leads"], s["won"], s["lost"], s["open"],
+                      _pct(s["won_rate"]), _pct(s["precision"]), _pct(s["recall"])] for s in o["stages"]], markdown)
+    for grade, grade_rows in o["grades"].items():
+        lines += ["", f"{head}Per grade: {grade}", ""]
+        lines += _table([grade, "leads", "handed off", "won", "won rate"],
+                        [[g[grade], g["leads"], g["handed_off"], g["won"], _pct(g["won_rate"])]
+                         for g in grade_rows], markdown)
+    for score, bands in o["score_bands"].items():
+        lines += _score_bands(score, bands, markdown)
+    for column in dict.fromkeys(g["by"] for g in report["groups"]):
+        groups = [g for g in report["groups"] if g["by"] == column]
+        lines += _feedback_groups(column, groups, report["handoff_to"] or "the other team", markdown)
+    return "\n".join(lines) + "\n"
+
+
+def _feedback_overall(report: dict[str, Any], markdown: bool) -> list[str]:
+    """The title, the rows read, and the overall figures."""
+    head = "## " if markdown else ""
     o, rows = report["overall"], report["rows"]
     team = report["handoff_to"] or "the other team"
     lines = [f"{'# ' if markdown else ''}{report['policy']} {report['version']}: decided as of {report['as_of']}, "
@@ -50,39 +72,35 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
     if o["median_minutes"]:
         lines.append("median minutes from start to stop: " + ", ".join(
             f"{k} {v if v is not None else '-'}" for k, v in o["median_minutes"].items()))
-    lines += ["", f"{head}Per stage", ""]
-    lines += _table(["stage", "handoff", "leads", "won", "lost", "open", "won rate", "precision", "recall"],
-                    [[s["stage"], "yes" if s["handoff"] else "", s["leads"], s["won"], s["lost"], s["open"],
-                      _pct(s["won_rate"]), _pct(s["precision"]), _pct(s["recall"])] for s in o["stages"]], markdown)
-    for grade, grade_rows in o["grades"].items():
-        lines += ["", f"{head}Per grade: {grade}", ""]
-        lines += _table([grade, "leads", "handed off", "won", "won rate"],
-                        [[g[grade], g["leads"], g["handed_off"], g["won"], _pct(g["won_rate"])]
-                         for g in grade_rows], markdown)
-    for score, bands in o["score_bands"].items():
-        lines += ["", f"{head}Won rate by {score} band (deciles)", ""]
-        if markdown:
-            lines += [_picture(bars(f"won rate by {score} band", [
-                (b["band"], b["won_rate"] or 0.0, f"{_pct(b['won_rate'])} of {b['leads']}") for b in bands],
-                "leadpolicy-calibration")), ""]
-        lines += _table([score, "leads", "won", "won rate"],
-                        [[b["band"], b["leads"], b["won"], _pct(b["won_rate"])] for b in bands], markdown)
-    by_columns = list(dict.fromkeys(g["by"] for g in report["groups"]))
-    for column in by_columns:
-        lines += ["", f"{head}By {column}", ""]
-        if markdown:
-            for g in (g for g in report["groups"] if g["by"] == column):
-                value = "(missing)" if g["value"] is None else g["value"]
-                lines += [_picture(bars(f"{column} {value}: funnel", [
-                    ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
-                                                             str(g["handed_off"])),
-                    ("won", g["won"], f"{g['won']} ({_pct(g['won_rate'])})")], "leadpolicy-funnel")), ""]
-        lines += _table([column, "leads", "handed off", "won", "lost", "open", "won rate", "precision", "recall",
-                         "answers"],
-                        [[g["value"], g["leads"], g["handed_off"], g["won"], g["lost"], g["open"], _pct(g["won_rate"]),
-                          _pct(g["precision"]), _pct(g["recall"]), _answers(g)]
-                         for g in report["groups"] if g["by"] == column], markdown)
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _score_bands(score: str, bands: list[dict[str, Any]], markdown: bool) -> list[str]:
+    """The won rate by decile of one score (in Markdown with its bar chart)."""
+    lines = ["", f"{'## ' if markdown else ''}Won rate by {score} band (deciles)", ""]
+    if markdown:
+        lines += [_picture(bars(f"won rate by {score} band", [
+            (b["band"], b["won_rate"] or 0.0, f"{_pct(b['won_rate'])} of {b['leads']}") for b in bands],
+            "leadpolicy-calibration")), ""]
+    return lines + _table([score, "leads", "won", "won rate"],
+                          [[b["band"], b["leads"], b["won"], _pct(b["won_rate"])] for b in bands], markdown)
+
+
+def _feedback_groups(column: str, groups: list[dict[str, Any]], team: str, markdown: bool) -> list[str]:
+    """The figures by value of one `--by` column (in Markdown with a funnel per value)."""
+    lines = ["", f"{'## ' if markdown else ''}By {column}", ""]
+    if markdown:
+        for g in groups:
+            value = "(missing)" if g["value"] is None else g["value"]
+            lines += [_picture(bars(f"{column} {value}: funnel", [
+                ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
+                                                         str(g["handed_off"])),
+                ("won", g["won"], f"{g['won']} ({_pct(g['won_rate'])})")], "leadpolicy-funnel")), ""]
+    return lines + _table([column, "leads", "handed off", "won", "lost", "open", "won rate", "precision", "recall",
+                           "answers"],
+                          [[g["value"], g["leads"], g["handed_off"], g["won"], g["lost"], g["open"],
+                            _pct(g["won_rate"]), _pct(g["precision"]), _pct(g["recall"]), _answers(g)]
+                           for g in groups], markdown)
 
 
 def _picture(svg: str) -> str:
