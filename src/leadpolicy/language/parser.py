@@ -287,52 +287,70 @@ def _terminal_word(parser: Lark, name: str) -> str:
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
-    parser = grammar_parser()
+    if isinstance(exc, UnexpectedCharacters):
+        return _character_diagnostic(exc, text, file)
+    return _token_diagnostic(exc, text, file)
+
+
+def _character_diagnostic(exc: UnexpectedCharacters, text: str, file: str) -> Diagnostic:
+    """A character no token starts with: what it is, and how such a thing is written instead."""
+    line, column = exc.line or 0, exc.column or 0
+    pos = exc.pos_in_stream or 0
+    ch = text[pos] if pos < len(text) else ""
+    message = "text that is never closed" if ch == '"' else f"unexpected character {ch!r}"
+    hint = _character_hint(ch, text[pos:pos + 2])
+    if hint is None and exc.allowed:
+        hint = "expected " + _one_of(sorted({_terminal_word(grammar_parser(), t) for t in exc.allowed}))
+    return Diagnostic("syntax-error", message, file, ast.Span(line, column, line, column + 1), hint=hint)
+
+
+def _character_hint(ch: str, two: str) -> str | None:
+    """How a character (and the one after it) that other languages use is written here."""
+    if ch == '"':
+        return 'a quoted text ends with " on the same line'
+    if ch == "'":
+        return 'texts are written in double quotes: "like this"'
+    if two in ("&&", "||") or ch in "&|":
+        return "write `and` / `or`"
+    if two == "==":
+        return "compare with a single ="
+    return None
+
+
+def _token_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    """A token the grammar does not expect there (or the end of the file): what came, what was expected."""
     line = getattr(exc, "line", 0) or 0
     column = getattr(exc, "column", 0) or 0
+    token: Token = exc.token  # type: ignore[attr-defined]  # UnexpectedToken and UnexpectedEOF carry one
+    expected = set(getattr(exc, "expected", ()) or getattr(exc, "accepts", ()) or ())
+    meant = _misspelt_business(text, line, file) or _number_without_percent(text, token, expected, file)
+    if meant is not None:
+        return meant
     hint = None
-    if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream or 0
-        ch = text[pos] if pos < len(text) else ""
-        message = f"unexpected character {ch!r}"
-        rest = text[pos:pos + 2]
-        if ch == '"':
-            message = "text that is never closed"
-            hint = 'a quoted text ends with " on the same line'
-        elif ch == "'":
-            hint = 'texts are written in double quotes: "like this"'
-        elif rest in ("&&", "||") or ch in "&|":
-            hint = "write `and` / `or`"
-        elif rest == "==":
-            hint = "compare with a single ="
-        elif exc.allowed:
-            words = sorted({_terminal_word(parser, t) for t in exc.allowed})
-            hint = "expected " + _one_of(words)
+    if isinstance(exc, UnexpectedEOF) or token.type == "$END":
+        message = "the file ends too early"
+        line, column = _last_position(text)
         width = 1
+        hint = "is a closing } missing?" if "RBRACE" in expected else None
     else:
-        token: Token = exc.token  # type: ignore[attr-defined]
-        expected = set(getattr(exc, "expected", ()) or getattr(exc, "accepts", ()) or ())
-        meant = _misspelt_business(text, line, file) or _number_without_percent(text, token, expected, file)
-        if meant is not None:
-            return meant
-        if isinstance(exc, UnexpectedEOF) or token.type == "$END":
-            message = "the file ends too early"
-            line, column = _last_position(text)
-            width = 1
-            hint = "is a closing } missing?" if "RBRACE" in expected else None
-        else:
-            shown = token.value if len(token.value) <= 30 else token.value[:27] + "..."
-            message = f"unexpected {shown!r}"
-            width = max(len(token.value), 1)
-        words = sorted({_terminal_word(parser, t) for t in expected})
-        if words and hint is None:
-            hint = "expected " + _one_of(words)
-        start = token.start_pos or 0
-        if token.type == "COMPARE" and token.value == "=" and text[start - 1:start] == "=":
-            hint = "compare with a single ="
-        elif "WHEN" in expected and token.type in ("NAME", "STRING"):
-            hint = "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
+        shown = token.value if len(token.value) <= 30 else token.value[:27] + "..."
+        message = f"unexpected {shown!r}"
+        width = max(len(token.value), 1)
+    words = sorted({_terminal_word(grammar_parser(), t) for t in expected})
+    if words and hint is None:
+        hint = "expected " + _one_of(words)
+    hint = _token_hint(token, expected, text) or hint
     return Diagnostic("syntax-error", message, file, ast.Span(line, column, line, column + width), hint=hint)
+
+
+def _token_hint(token: Token, expected: set[str], text: str) -> str | None:
+    """A hint for a mistake a token shows better than the list of what was expected."""
+    start = token.start_pos or 0
+    if token.type == "COMPARE" and token.value == "=" and text[start - 1:start] == "=":
+        return "compare with a single ="
+    if "WHEN" in expected and token.type in ("NAME", "STRING"):
+        return "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
+    return None
 
 
 # `within 4 bussiness hours`: the misspelt word reads as a unit and the real unit as the next item,
