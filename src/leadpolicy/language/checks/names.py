@@ -74,6 +74,18 @@ def _place(spans: tuple[ast.Span, ...], index: int) -> str:
 
 
 def duplicates(ctx: Context) -> None:
+    """Names defined twice (ignoring case), a name both a field and a score, reserved names, a stage routed twice."""
+    _names_defined_twice(ctx)
+    fields = {f.name.casefold(): f.name for f in ctx.policy.fields}
+    for item in ctx.policy.items:
+        if isinstance(item, (ast.Score, ast.Grade)) and item.name.casefold() in fields:
+            ctx.report("duplicate-name", f'"{item.name}" is both a lead field and a {type(item).__name__.lower()}',
+                       item)
+    _reserved_names(ctx)
+    _stages_routed_twice(ctx)
+
+
+def _names_defined_twice(ctx: Context) -> None:
     groups: dict[str, list[tuple[str, ast.Node]]] = {
         "lead field": [(f.name, f) for f in ctx.policy.fields],
         "score or grade": [(i.name, i) for i in ctx.policy.items if isinstance(i, (ast.Score, ast.Grade))],
@@ -95,11 +107,10 @@ def duplicates(ctx: Context) -> None:
             else:
                 ctx.report("duplicate-name", f'{kind} "{name}" differs from "{first[0]}" only in case', node,
                            hint="SQL engines and lead files do not tell them apart: rename one")
-    fields = {f.name.casefold(): f.name for f in ctx.policy.fields}
-    for item in ctx.policy.items:
-        if isinstance(item, (ast.Score, ast.Grade)) and item.name.casefold() in fields:
-            ctx.report("duplicate-name", f'"{item.name}" is both a lead field and a {type(item).__name__.lower()}',
-                       item)
+
+
+def _reserved_names(ctx: Context) -> None:
+    """A field, score or grade named as a computed column."""
     named_outputs = [(f.name, f, "lead field") for f in ctx.policy.fields] + [
         (i.name, i, type(i).__name__.lower()) for i in ctx.policy.items if isinstance(i, (ast.Score, ast.Grade))]
     for name, node, kind in named_outputs:
@@ -107,6 +118,9 @@ def duplicates(ctx: Context) -> None:
             ctx.report("reserved-name", f'"{name}" is the name of a computed column, so it cannot name a {kind}',
                        node, hint=f'every scored lead gets {", ".join(OUTPUT_NAMES)}; rename it, for example '
                                    f'"{name}_value"')
+
+
+def _stages_routed_twice(ctx: Context) -> None:
     routed: dict[str, ast.Route] = {}
     for route in ctx.policy.routes:
         for stage in route.stages:
