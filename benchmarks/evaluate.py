@@ -230,7 +230,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import leadpolicy
-    from leadpolicy.api import _from_tree
+    from leadpolicy.api import from_tree
     from leadpolicy.semantics.interpreter import evaluate as interpret
     from leadpolicy.semantics.loading import load_policy_text
 
@@ -290,7 +290,7 @@ def main() -> None:
     def build():
         loaded = load_policy_text(text)
         assert not loaded.has_errors
-        return _from_tree(loaded.policy)
+        return from_tree(loaded.policy)
     median, times, _ = timed(build, 5)
     print(f"\nparse + check + compile, 1,000-rule policy: median {median:.3f} s (runs: "
           f"{', '.join(f'{t:.3f}' for t in times)})")

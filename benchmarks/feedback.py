@@ -52,7 +52,7 @@ def run_score(leads: str, events: str, out: str) -> dict:
 
     policy = leadpolicy.load(POLICY)
     start = time.perf_counter()
-    run(policy, leads, out, policy._now(AS_OF), "duckdb", events=EventInput(Path(events)),
+    run(policy, leads, out, policy.instant(AS_OF), "duckdb", events=EventInput(Path(events)),
         rejects=Path(out).with_suffix(".r.csv"))
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb()}
 
@@ -68,7 +68,7 @@ def run_feedback(leads: str, events: str, out: str) -> dict:
 
     policy = leadpolicy.load(POLICY)
     start = time.perf_counter()
-    data = FeedbackInput(Path(leads), Path(events), policy._now(AS_OF), policy._now(NOW),
+    data = FeedbackInput(Path(leads), Path(events), policy.instant(AS_OF), policy.instant(NOW),
                          rejects_folder=Path(out).parent)
     report = feedback_report(measure(policy, data, Path(out).parent / "work"), data)
     Path(out).write_text(render_feedback(report, "json"))

@@ -110,7 +110,7 @@ def run_sql(kind: str, src: str, out: str) -> dict:
         from leadpolicy.warehouse.sqlgen import compile_sql
 
         policy = leadpolicy.load(POLICY)
-        query = compile_sql(policy.ir, "duckdb", "leads", policy._now(NOW)).replace(
+        query = compile_sql(policy.ir, "duckdb", "leads", policy.instant(NOW)).replace(
             'FROM "leads"', f"FROM read_parquet('{src}')")
     start = time.perf_counter()
     con = duckdb.connect()
@@ -130,7 +130,7 @@ def run_pipeline(src: str, out: str) -> dict:
     policy = leadpolicy.load(POLICY)
     import_engines()
     start = time.perf_counter()
-    result, _, _ = run(policy, src, out, policy._now(NOW), "duckdb")
+    result, _, _ = run(policy, src, out, policy.instant(NOW), "duckdb")
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "read": result.read,
             "rejected": result.rejected}
 
@@ -144,7 +144,7 @@ def run_python(src: str, out: str) -> dict:
     import leadpolicy
 
     policy = leadpolicy.load(POLICY)
-    now = policy._now(NOW)
+    now = policy.instant(NOW)
     con = duckdb.connect()
     cur = con.execute(f"SELECT * REPLACE (strftime(last_activity, '%Y-%m-%dT%H:%M:%S+00:00') AS last_activity) "
                       f"FROM read_parquet('{src}') LIMIT 100000")

@@ -120,7 +120,7 @@ def run_sql(kind: str, leads: str, events: str, out: str) -> dict:
         from leadpolicy.warehouse.sqlgen import compile_sql
 
         policy = leadpolicy.load(POLICY)
-        query = compile_sql(policy.ir, "duckdb", "leads", policy._now(NOW), events_table="events", id_column="id")
+        query = compile_sql(policy.ir, "duckdb", "leads", policy.instant(NOW), events_table="events", id_column="id")
         query = query.split("\n", 2)[2]
         views = [f"CREATE VIEW leads AS SELECT * FROM read_parquet('{leads}')",
                  f"CREATE VIEW events AS SELECT * FROM read_parquet('{events}')"]
@@ -144,7 +144,7 @@ def run_pipeline(leads: str, events: str, out: str) -> dict:
     policy = leadpolicy.load(POLICY)
     import_engines()
     start = time.perf_counter()
-    result, _, _ = run(policy, leads, out, policy._now(NOW), "duckdb", events=EventInput(Path(events)))
+    result, _, _ = run(policy, leads, out, policy.instant(NOW), "duckdb", events=EventInput(Path(events)))
     assert result.events is not None
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "read": result.read,
             "rejected": result.rejected, "events_used": result.events.used,

@@ -26,12 +26,12 @@ DUCKDB_TYPES = {"text": "VARCHAR", "one of": "VARCHAR", "number": "DOUBLE", "yes
 
 
 def policy_from_text(text: str) -> leadpolicy.Policy:
-    from leadpolicy.api import _from_tree
+    from leadpolicy.api import from_tree
     from leadpolicy.semantics.loading import load_policy_text
 
     loaded = load_policy_text(text)
     assert not loaded.has_errors, [str(d) for d in loaded.diagnostics]
-    return _from_tree(loaded.policy)
+    return from_tree(loaded.policy)
 
 
 def decision_names(policy: leadpolicy.Policy) -> list[str]:

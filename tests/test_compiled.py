@@ -55,7 +55,7 @@ def test_generated_source_is_golden_and_deterministic():
 
 def test_every_sample_lead_agrees_with_the_interpreter_and_the_samples(policy):
     doc, _ = load_samples(POLICIES / f"{policy.ir.id.replace('-signups', '')}.samples.yaml")
-    now = policy._now(doc.data["now"])
+    now = policy.instant(doc.data["now"])
     for case in doc.data["leads"]:
         assert compiled(policy, case["lead"], now) == oracle(policy, case["lead"], now), case["name"]
         if "invalid" in case["expect"]:
@@ -217,7 +217,7 @@ HOSTILE += '''x\\" ) or __import__('os') #" {
 def test_text_from_a_policy_or_lead_never_becomes_code(capfd):
     loaded = load_policy_text(HOSTILE, "hostile.policy")
     assert not loaded.has_errors, loaded.diagnostics
-    policy = runtime._from_tree(loaded.policy)
+    policy = runtime.from_tree(loaded.policy)
     tree = pyast.parse(policy.python_source)
     names = {n.id for n in pyast.walk(tree) if isinstance(n, pyast.Name)}
     allowed = {"lead", "now", "today", "INVALID", "Decimal", "BLANK", "isfinite", "DAY", "TZ", "fold", "local_date",

@@ -86,7 +86,7 @@ def test_the_compiled_module_decides_as_the_interpreter_without_leadpolicy(polic
     result = json.loads(ran.stdout)
     assert result["leaked"] == []
     policy = leadpolicy.load(policy_file)
-    now = policy._now(now_text)
+    now = policy.instant(now_text)
     want = decide("interpreter", policy, [c["lead"] for c in cases], now, events=[c["events"] for c in cases])
     names = {"scores": [s.name for s in policy.ir.scores], "grades": [g.name for g in policy.ir.grades]}
     got = [{"rejected": True} if d == "invalid" else
@@ -119,7 +119,7 @@ def test_the_module_uses_the_standard_library_only():
 
 def test_policy_text_never_becomes_code_in_the_module(bare_python, tmp_path):
     """A policy full of quotes and Python fragments compiles to a module that runs none of them."""
-    from leadpolicy.api import _from_tree
+    from leadpolicy.api import from_tree
     from leadpolicy.semantics.codegen import module_source
     from leadpolicy.semantics.loading import load_policy_text
 
@@ -128,7 +128,7 @@ def test_policy_text_never_becomes_code_in_the_module(bare_python, tmp_path):
     loaded = load_policy_text(HOSTILE, "hostile.policy")
     assert not loaded.has_errors, loaded.diagnostics
     module = tmp_path / "hostile_policy.py"
-    module.write_text(module_source(_from_tree(loaded.policy).ir), "utf-8")
+    module.write_text(module_source(from_tree(loaded.policy).ir), "utf-8")
     note = "'); __import__('os').system('echo pwned'); ('"
     script = ("import datetime as dt, importlib.util, json, sys\n"
               "spec = importlib.util.spec_from_file_location('hostile', sys.argv[1])\n"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from leadpolicy.api import _from_tree
+from leadpolicy.api import from_tree
 from leadpolicy.semantics.loading import load_policy_text
 
 from .engines import decide
@@ -134,7 +134,7 @@ def policies(draw, activity: bool = False) -> str:
 def _policy_or_skip(text: str):
     loaded = load_policy_text(text)
     assume(not loaded.has_errors)  # e.g. a condition the checker proves never true
-    return _from_tree(loaded.policy)
+    return from_tree(loaded.policy)
 
 
 def draw_case(data, activity: bool) -> tuple:

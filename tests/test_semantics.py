@@ -44,7 +44,7 @@ def test_case_on_engine(case, engine, request, tmp_path):
             compile_sql(policy.ir, "duckdb" if engine.startswith("duckdb") else engine, "leads",
                         dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc))
         return
-    now = policy._now(case.get("now", DEFAULT_NOW))
+    now = policy.instant(case.get("now", DEFAULT_NOW))
     servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
     leads = [item["lead"] for item in case["leads"]]
     got = decide(engine, policy, leads, now, folder=tmp_path, **servers)
@@ -63,7 +63,7 @@ EVENT_ENGINES = [*ENGINES, "python-batch"]
 @pytest.mark.parametrize("case", ACTIVITY, ids=[c["name"][:60] for c in ACTIVITY])
 def test_activity_case_on_engine(case, engine, request, tmp_path):
     policy = policy_from_text(policy_text(case))
-    now = policy._now(case.get("now", DEFAULT_NOW))
+    now = policy.instant(case.get("now", DEFAULT_NOW))
     servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
     got = decide(engine, policy, [i["lead"] for i in case["leads"]], now, folder=tmp_path,
                  events=[i["events"] for i in case["leads"]], **servers)
@@ -85,7 +85,7 @@ def test_v2_reference_lead_cases_on_engine(engine, request, tmp_path):
     leads = [{k: plain(v) for k, v in c["lead"].items()} for c in cases]
     events = [[{"event": e["event"], "at": plain(e["at"])} for e in c.get("events", [])] for c in cases]
     servers = {name: request.getfixturevalue(name) if engine == name else None for name in ("spark", "postgres")}
-    got = decide(engine, policy, leads, policy._now(doc.data["now"]), folder=tmp_path, events=events, **servers)
+    got = decide(engine, policy, leads, policy.instant(doc.data["now"]), folder=tmp_path, events=events, **servers)
     assert len(cases) == 7
     for case, decision in zip(cases, got):
         want = {k: v for k, v in case["expect"].items() if k != "fired"}

@@ -33,5 +33,5 @@ def test_sample_leads_on_spark(spark, name):
     doc, _ = load_samples(POLICIES / f"{name}.samples.yaml")
     leads = [{k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in c["lead"].items()}
              for c in doc.data["leads"] if "invalid" not in c["expect"]]
-    now = policy._now(doc.data["now"])
+    now = policy.instant(doc.data["now"])
     assert spark_decisions(spark, policy, leads, now) == python_decisions(policy, leads, now)

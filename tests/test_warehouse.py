@@ -156,7 +156,7 @@ def test_every_sample_lead_scores_the_same_in_duckdb(tmp_path, name):
     # JSON Lines values keep their JSON types, as the API reads them (a number as text would be rejected)
     source.write_text("".join(json.dumps({k: to_json_value(v) for k, v in c["lead"].items()}) + "\n"
                               for c in cases))
-    result, out, _ = run(policy, source, tmp_path / "out.jsonl", policy._now(doc.data["now"]), "duckdb")
+    result, out, _ = run(policy, source, tmp_path / "out.jsonl", policy.instant(doc.data["now"]), "duckdb")
     assert result.rejected == 0
     for case, row in zip(cases, read_output(out)):
         for key, want in case["expect"].items():

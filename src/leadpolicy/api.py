@@ -66,7 +66,7 @@ class Decision:
 
     def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict[str, int],
                  grades: dict[str, str | None], stage: str, owner: str, route: str | None, explained=None,
-                 events: list[tuple[str, dt.datetime]] | tuple = ()):
+                 events: Iterable[tuple[str, dt.datetime]] = ()):
         self.policy, self.values, self.now, self.events = policy, values, now, events
         self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
         self._explained = explained
@@ -159,10 +159,13 @@ class Policy:
     def lead_schema(self) -> dict:
         return self.ir.lead_schema
 
-    def _now(self, now: dt.datetime | str | None) -> dt.datetime:
+    def instant(self, now: dt.datetime | str | None) -> dt.datetime:
+        """The instant `now` names, as every lead's timestamps are read (a text or naive time in the policy's
+        timezone; the current time when None). Raises ValueError for a time that cannot be read."""
+        if type(now) is dt.datetime and type(now.tzinfo) is dt.timezone and FIRST_YEAR <= now.year <= LAST_YEAR:
+            return now  # the common case first: an aware time with a fixed offset is an instant already
         if now is None:
             return dt.datetime.now(dt.timezone.utc)
-        # An instant, as every lead's timestamps are (see schema.read_instant).
         if isinstance(now, dt.datetime):
             check_year(now, now.isoformat())  # as a written `now` is checked
             if now.tzinfo is not None:
@@ -174,7 +177,7 @@ class Policy:
         return self._reader.read(lead)[1]
 
     def _declined(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None,
-                  events: list[tuple[str, dt.datetime]]) -> Decision:
+                  events: Iterable[tuple[str, dt.datetime]]) -> Decision:
         """A lead the generated function declined: the schema validator says why, or the interpreter decides."""
         values, errors = self._reader.read(lead)
         if errors:
@@ -185,13 +188,15 @@ class Policy:
         return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, dict(d.grades),
                         d.stage, d.owner, d.route, d, events)
 
-    def _decide(self, lead: Mapping[str, Any], now: dt.datetime, index: int | None,
-                events: list[tuple[str, dt.datetime]]) -> Decision:
-        out = self._evaluate(lead, now, events) if isinstance(lead, Mapping) else INVALID
+    def _decided(self, lead: Mapping[str, Any], at: dt.datetime, index: int | None,
+                 events: Iterable[tuple[str, dt.datetime]]) -> Decision:
+        """Decide, or decline to the interpreter: the one place. The generated function decides a lead it can
+        read; a lead it declines (or that is no mapping) goes to the schema reader and the interpreter."""
+        out = self._evaluate(lead, at, events) if lead.__class__ is dict or isinstance(lead, Mapping) else INVALID
         if out is INVALID:
-            return self._declined(lead, now, index, events)
-        name, owner = self._stages[out[2]]
-        return Decision(self, lead, now, out[0], out[1], name, owner, out[3], events=events)
+            return self._declined(lead, at, index, events)
+        stage, owner = self._stages[out[2]]
+        return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], events=events)
 
     def _events(self, events: Iterable[Any] | None, index: int | None) -> list[tuple[str, dt.datetime]]:
         """A lead's events read and checked; a bad one is a LeadError naming `events/ROW/FIELD`."""
@@ -207,42 +212,28 @@ class Policy:
                  events: Iterable[Any] | None = None) -> Decision:
         """Decide one lead, given what it did (`events`: `{"event": NAME, "at": TIME}` items).
         Raises LeadError naming the fields when the lead or an event does not fit."""
-        # An aware time with a fixed offset is already an instant (see `_now`): the common case costs two checks.
-        at = (now if now.__class__ is dt.datetime and now.tzinfo.__class__ is dt.timezone
-              and FIRST_YEAR <= now.year <= LAST_YEAR else self._now(now))
-        read = self._events(events, None) if events else []
-        if lead.__class__ is dict:
-            out = self._evaluate(lead, at, read)
-            if out is not INVALID:
-                stage, owner = self._stages[out[2]]
-                return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], events=read)
-            return self._declined(lead, at, None, read)
-        return self._decide(lead, at, None, read)
+        return self._decided(lead, self.instant(now), None, self._events(events, None) if events else [])
 
     def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None,
                       events: Mapping[Any, Iterable[Any]] | None = None, id_field: str = "id") -> Iterator[Result]:
         """Decide a stream of leads lazily; a bad lead gives an error result, never a crash of the batch.
         `events` maps a lead's id (its `id_field` value) to what that lead did."""
-        at = self._now(now)
-        evaluate, stages = self._evaluate, self._stages
+        at, decided, read_events = self.instant(now), self._decided, self._events
         for index, lead in enumerate(leads):
-            read: list[tuple[str, dt.datetime]] = []
-            if events is not None and isinstance(lead, Mapping):
-                try:
-                    read = self._events(events.get(lead.get(id_field)), index)
-                except LeadError as exc:
-                    yield Result(index, errors=exc.errors)
-                    continue
-            out: Any = evaluate(lead, at, read) if lead.__class__ is dict else INVALID
-            if out is not INVALID:
-                stage, owner = stages[out[2]]
-                yield Result(index, Decision(self, lead, at, out[0], out[1], stage, owner, out[3], events=read))
-                continue
             try:
-                yield Result(index, self._declined(lead, at, index, read) if lead.__class__ is dict else
-                             self._decide(lead, at, index, read))
+                read = (read_events(events.get(lead.get(id_field)), index)
+                        if events is not None and isinstance(lead, Mapping) else [])
+                result = Result(index, decided(lead, at, index, read))
             except LeadError as exc:
-                yield Result(index, errors=exc.errors)
+                result = Result(index, errors=exc.errors)
+            yield result
+
+    def row(self, lead: Mapping[str, Any], at: dt.datetime, events: Iterable[tuple[str, dt.datetime]]) -> list[Any]:
+        """A lead's computed columns as batch scoring writes them: each score, each grade, stage, owner, route.
+        `at` is an instant (see `instant`); `events` are read already, as (name, instant) pairs."""
+        decision = self._decided(lead, at, None, events)
+        return [*decision._scores.values(), *decision._grades.values(), decision.stage, decision.owner,
+                decision.route]
 
     def artifact(self) -> dict[str, Any]:
         """The compiled artifact: the IR plus the canonical source it was compiled from."""
@@ -254,7 +245,8 @@ class Policy:
         return dumps(self.artifact())
 
 
-def _from_tree(tree: ast.Policy) -> Policy:
+def from_tree(tree: ast.Policy) -> Policy:
+    """A Policy from the syntax tree of a policy that checked without errors (see semantics.loading)."""
     return Policy(tree, lower(tree))
 
 
@@ -279,7 +271,7 @@ def load(source: str | Path | Mapping[str, Any]) -> Policy:
     if loaded.has_errors:
         raise PolicyError(render_all([d for d in loaded.diagnostics if d.is_error], {loaded.file: loaded.source}))
     assert loaded.policy is not None  # has_errors is true without a tree
-    return _from_tree(loaded.policy)
+    return from_tree(loaded.policy)
 
 
 def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:

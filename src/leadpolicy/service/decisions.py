@@ -168,7 +168,7 @@ class Decider:
         if item.get("now") is not None and not isinstance(item["now"], str):
             return 400, {"error": f"now: an ISO 8601 timestamp in a string, not {_json_kind(item['now'])}"}
         try:
-            now = policy._now(item.get("now"))
+            now = policy.instant(item.get("now"))
         except (ValueError, TypeError, OverflowError) as exc:
             return 400, {"error": f"now: not an ISO 8601 timestamp ({exc})"}
         if item.get("explain") is not None and not isinstance(item["explain"], bool):

@@ -228,7 +228,7 @@ class Registry:
         raw = self.read(path)
         if path.suffix == ".json":
             return _artifact(path, raw)
-        from leadpolicy.api import _from_tree
+        from leadpolicy.api import from_tree
         from leadpolicy.language.diagnostics import CODES
         from leadpolicy.semantics.loading import load_policy_text
 
@@ -243,7 +243,7 @@ class Registry:
         if errors or loaded.policy is None:
             raise Refused([(f"{d.file}:{d.span.line}:{d.span.column}" if d.span.line else d.file)
                            + f": {d.code}: {CODES[d.code][1]}" for d in errors] + [CHECK_HINT])
-        return _from_tree(loaded.policy)
+        return from_tree(loaded.policy)
 
     def _approval(self, source: Path, policy: Policy) -> str:
         """The approval status from the approvals file beside a source policy, read only when it is

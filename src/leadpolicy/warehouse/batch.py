@@ -34,7 +34,6 @@ from leadpolicy.outputs import (
     written_in_place,
 )
 from leadpolicy.outputs import excel_safe as excel_safe_text
-from leadpolicy.semantics.codegen import INVALID
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import (
     LeadReader,
@@ -392,7 +391,7 @@ def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
     key = lead_key.sql if stream is not None and lead_key is not None else "NULL"
     cursor = con.execute(f'SELECT {select}, {key} AS {_q(KEY)} FROM raw ORDER BY {_q(KEY)} NULLS LAST, {ROW}')
     shared: tuple[str | None, list] = (None, [])  # the events of an id on several rows, kept for the rows after
-    instant = policy._now(now)
+    instant = policy.instant(now)
     if progress is not None:
         progress(0, total)
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -442,15 +441,9 @@ def _with_next_id(cursor) -> Iterator[tuple[tuple, Any]]:
 
 
 def decide(policy, lead: dict, now: dt.datetime, events: Once) -> list:
-    """The computed columns of a lead that fits the schema, its events read as the evaluator asks for them."""
-    out = policy._evaluate(lead, now, events)
-    if out is not INVALID:
-        stage, owner = policy._stages[out[2]]
-        return [*out[0].values(), *out[1].values(), stage, owner, out[3]]
-    if events.started:  # the evaluator declines before it reads an event (see Once)
-        raise BatchError("internal error: a declined lead's events were already read")
-    decision = policy.evaluate(lead, now, events=[{"event": name, "at": at} for name, at in events])
-    return [*decision._scores.values(), *decision._grades.values(), decision.stage, decision.owner, decision.route]
+    """The computed columns of a lead that fits the schema, its events read as the evaluator asks for them
+    (`Policy.row` decides, or declines to the interpreter, which reads the events the evaluator did not)."""
+    return policy.row(lead, now, events)
 
 
 def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",

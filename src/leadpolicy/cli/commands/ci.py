@@ -87,7 +87,7 @@ def _backtests(args: argparse.Namespace) -> int:
     import sys
     import tempfile
 
-    from leadpolicy.api import _from_tree
+    from leadpolicy.api import from_tree
     from leadpolicy.governance.approvals import GitError, default_base
     from leadpolicy.measure.backtest import backtest, changed_policies, data_files
     from leadpolicy.measure.feedback import FeedbackError, FeedbackInput
@@ -109,13 +109,13 @@ def _backtests(args: argparse.Namespace) -> int:
             old, new = load_policy_text(old_text, f"{ref}:{path}"), load_policy(path)
             if old.has_errors or new.has_errors or new.policy is None or old.policy is None:
                 continue  # the check above reports the new one's errors
-            new_policy = _from_tree(new.policy)
+            new_policy = from_tree(new.policy)
             if not new_policy.ir.outcomes:
                 continue
             with tempfile.TemporaryDirectory(prefix="leadpolicy-backtest-") as tmp:
-                data = FeedbackInput(leads, events, new_policy._now(args.backtest_as_of),
-                                     new_policy._now(args.backtest_now), rejects_folder=Path(tmp))
-                report = backtest(_from_tree(old.policy), new_policy, data, Path(tmp))
+                data = FeedbackInput(leads, events, new_policy.instant(args.backtest_as_of),
+                                     new_policy.instant(args.backtest_now), rejects_folder=Path(tmp))
+                report = backtest(from_tree(old.policy), new_policy, data, Path(tmp))
             pages.append(render_backtest(report, "markdown"))
     except (GitError, FeedbackError, BatchError) as exc:
         print(f"leadpolicy ci: --backtest: {exc}", file=sys.stderr)

@@ -68,8 +68,8 @@ def register(sub) -> None:
 def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
     from leadpolicy.measure.feedback import FeedbackInput
 
-    as_of = policy._now(args.as_of)
-    now = policy._now(args.now)
+    as_of = policy.instant(args.as_of)
+    now = policy.instant(args.now)
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
                          Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()),
                          on_read=lambda policy, result: _say_rejects_loudly(args, policy, result),
@@ -145,7 +145,7 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.api import _from_tree
+    from leadpolicy.api import from_tree
     from leadpolicy.cli.shared import column_mapping_problem, outputs_refused, policy_from, policy_inputs
     from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
     from leadpolicy.warehouse.batch import BatchError, ColumnMapError
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = [policy_from(spec, args.command) for spec in specs]
     if any(item is None for item in loaded):
         return EXIT_PROBLEMS
-    policies = [_from_tree(item.policy) for item in loaded if item is not None]
+    policies = [from_tree(item.policy) for item in loaded if item is not None]
     if column_mapping_problem(args.command, args.columns, *(policy.ir for policy in policies)):
         return EXIT_USAGE
     try:
