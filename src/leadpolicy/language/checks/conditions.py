@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, Callable, Sequence
 
 from leadpolicy.language import ast
 from leadpolicy.language.checks import events
@@ -95,65 +96,83 @@ def literal_fits(ctx: Context, lit: ast.Node, sym: Symbol) -> None:
 def condition(ctx: Context, node: ast.Node, index: int) -> None:
     """Name and type checks for every atom of a condition."""
     for atom in node.walk():
-        if isinstance(atom, ast.Compare):
-            left, right = operand_type(ctx, atom.left, index), operand_type(ctx, atom.right, index)
-            if left is None or right is None:
-                continue
-            if atom.op in ("<", "<=", ">", ">=") and left.type not in ORDERED_TYPES:
-                ctx.report("type-mismatch", f"{atom.op} compares order, but {describe(left)} has none", atom,
-                           hint="use = or != for text and yes/no")
-            elif not compatible(left.type, right.type):
-                ctx.report("type-mismatch", f"{describe(left)} compared with {describe(right)}", atom)
-            else:
-                literal_fits(ctx, atom.right, left)
-                literal_fits(ctx, atom.left, right)
-                sql_form(ctx, atom, {left.type, right.type})
-        elif isinstance(atom, ast.Between):
-            subject = operand_type(ctx, atom.operand, index)
-            bounds = [operand_type(ctx, b, index) for b in (atom.low, atom.high)]
-            if subject is None or None in bounds:
-                continue
-            if subject.type not in ORDERED_TYPES:
-                ctx.report("type-mismatch", f"between needs a number, date or timestamp, not {describe(subject)}",
-                           atom)
-                continue
-            for bound, sym in zip((atom.low, atom.high), bounds):
-                if sym is None:
-                    continue
-                if not compatible(subject.type, sym.type):
-                    ctx.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound)
-            sql_form(ctx, atom, {subject.type} | {b.type for b in bounds if b is not None})
-            if (isinstance(atom.low, ast.Literal) and isinstance(atom.high, ast.Literal)
-                    and atom.low.kind == atom.high.kind and atom.low.value > atom.high.value):  # type: ignore[operator]
-                ctx.report("bad-value", "the low end of between is above the high end", atom,
-                           hint=f"write between {_lit(atom.high)} and {_lit(atom.low)}")
-        elif isinstance(atom, ast.InList):
-            subject = operand_type(ctx, atom.operand, index)
-            if subject is not None:
-                for value in atom.values:
-                    literal_fits(ctx, value, subject)
-                if subject.type == TIMESTAMP and any(isinstance(v, ast.Literal) and v.kind == "date"
-                                                     for v in atom.values):
-                    sql_form(ctx, atom, {TIMESTAMP, DATE})
-        elif isinstance(atom, ast.TextMatch):
-            subject = operand_type(ctx, atom.operand, index)
-            if subject is not None and subject.type not in (TEXT, CHOICE):
-                ctx.report("type-mismatch", f"{MATCH_WORDS[atom.how]} works on text, not {describe(subject)}",
-                           atom)
-        elif isinstance(atom, ast.Happened):
-            events.event(ctx, atom.event, ast.place(atom.event_span, atom))
-            events.window(ctx, atom.days, atom)
-        elif isinstance(atom, ast.IsMissing):
-            operand_type(ctx, atom.operand, index)
-        elif isinstance(atom, ast.Truthy):
-            subject = operand_type(ctx, atom.operand, index)
-            if subject is not None and subject.type != YESNO:
-                ctx.report("type-mismatch",
-                           f"a bare condition must be a yes/no field, but {describe(subject)} is not",
-                           atom, hint=_bare_hint(subject))
+        check = next((check for kind, check in _ATOM_CHECKS if isinstance(atom, kind)), None)
+        if check is not None:
+            check(ctx, atom, index)
 
 
-def sql_form(ctx: Context, atom: ast.Node, types: set) -> None:
+def _compare(ctx: Context, atom: ast.Compare, index: int) -> None:
+    left, right = operand_type(ctx, atom.left, index), operand_type(ctx, atom.right, index)
+    if left is None or right is None:
+        return
+    if atom.op in ("<", "<=", ">", ">=") and left.type not in ORDERED_TYPES:
+        ctx.report("type-mismatch", f"{atom.op} compares order, but {describe(left)} has none", atom,
+                   hint="use = or != for text and yes/no")
+    elif not compatible(left.type, right.type):
+        ctx.report("type-mismatch", f"{describe(left)} compared with {describe(right)}", atom)
+    else:
+        literal_fits(ctx, atom.right, left)
+        literal_fits(ctx, atom.left, right)
+        sql_form(ctx, atom, {left.type, right.type})
+
+
+def _between(ctx: Context, atom: ast.Between, index: int) -> None:
+    subject = operand_type(ctx, atom.operand, index)
+    bounds = [operand_type(ctx, b, index) for b in (atom.low, atom.high)]
+    if subject is None or None in bounds:
+        return
+    if subject.type not in ORDERED_TYPES:
+        ctx.report("type-mismatch", f"between needs a number, date or timestamp, not {describe(subject)}", atom)
+        return
+    for bound, sym in zip((atom.low, atom.high), bounds):
+        if sym is not None and not compatible(subject.type, sym.type):
+            ctx.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound)
+    sql_form(ctx, atom, {subject.type} | {b.type for b in bounds if b is not None})
+    if (isinstance(atom.low, ast.Literal) and isinstance(atom.high, ast.Literal)
+            and atom.low.kind == atom.high.kind and atom.low.value > atom.high.value):  # type: ignore[operator]
+        ctx.report("bad-value", "the low end of between is above the high end", atom,
+                   hint=f"write between {_lit(atom.high)} and {_lit(atom.low)}")
+
+
+def _in_list(ctx: Context, atom: ast.InList, index: int) -> None:
+    subject = operand_type(ctx, atom.operand, index)
+    if subject is None:
+        return
+    for value in atom.values:
+        literal_fits(ctx, value, subject)
+    if subject.type == TIMESTAMP and any(isinstance(v, ast.Literal) and v.kind == "date" for v in atom.values):
+        sql_form(ctx, atom, {TIMESTAMP, DATE})
+
+
+def _text_match(ctx: Context, atom: ast.TextMatch, index: int) -> None:
+    subject = operand_type(ctx, atom.operand, index)
+    if subject is not None and subject.type not in (TEXT, CHOICE):
+        ctx.report("type-mismatch", f"{MATCH_WORDS[atom.how]} works on text, not {describe(subject)}", atom)
+
+
+def _happened(ctx: Context, atom: ast.Happened, index: int) -> None:
+    events.event(ctx, atom.event, ast.place(atom.event_span, atom))
+    events.window(ctx, atom.days, atom)
+
+
+def _is_missing(ctx: Context, atom: ast.IsMissing, index: int) -> None:
+    operand_type(ctx, atom.operand, index)
+
+
+def _truthy(ctx: Context, atom: ast.Truthy, index: int) -> None:
+    subject = operand_type(ctx, atom.operand, index)
+    if subject is not None and subject.type != YESNO:
+        ctx.report("type-mismatch", f"a bare condition must be a yes/no field, but {describe(subject)} is not",
+                   atom, hint=_bare_hint(subject))
+
+
+# the check of each kind of atom of a condition (the first whose kind the atom is)
+_ATOM_CHECKS: tuple[tuple[type[Any], Callable[[Context, Any, int], None]], ...] = (
+    (ast.Compare, _compare), (ast.Between, _between), (ast.InList, _in_list), (ast.TextMatch, _text_match),
+    (ast.Happened, _happened), (ast.IsMissing, _is_missing), (ast.Truthy, _truthy))
+
+
+def sql_form(ctx: Context, atom: ast.Node, types: set[Type]) -> None:
     """Warn where a policy has no SQL form (the Python evaluators still run it)."""
     if {TIMESTAMP, DATE} <= types:
         ctx.report("no-sql-form", "a timestamp compared with a date has no SQL form yet", atom,
@@ -167,40 +186,53 @@ def score(ctx: Context, score: ast.Score, index: int) -> None:
     for extra in clamps[1:] + decays[1:]:
         ctx.report("duplicate-block", f"score {score.name} has a second {type(extra).__name__.lower()}", extra)
     for clamp in clamps[:1]:
-        if clamp.low != clamp.low.to_integral_value() or clamp.high != clamp.high.to_integral_value():
-            ctx.report("bad-value", "clamp bounds are whole numbers", clamp, hint="scores are whole numbers")
-        elif clamp.low > clamp.high:
-            ctx.report("bad-value", f"clamp {clamp.low} to {clamp.high}: the low end is above the high end", clamp)
+        _clamp(ctx, clamp)
     for decay in decays[:1]:
-        if not Decimal(0) < decay.percent <= Decimal(100):
-            ctx.report("bad-value", f"decay of {decay.percent}% is outside 0-100%", decay)
-        if decay.every_days <= 0:
-            ctx.report("bad-value", "decay needs a period of at least one day", decay)
-        elif Decimal(0) < decay.percent <= Decimal(100) and all(within_limits(r.points) for r in score.rules):
-            bound = sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in score.rules),
-                        Decimal(0))
-            problem = ctx.reasoning.decay_problem(decay.percent, bound)
-            if problem is not None:
-                ctx.report("no-sql-form", problem, decay,
-                           hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
-                                 "a faster decay or a longer period fits")
-        if decay.since_event:
-            events.event(ctx, decay.field_name, ast.place(decay.name_span, decay))
-        else:
-            field_of(ctx, decay.field_name, decay, (DATE, TIMESTAMP), "decay")
+        _decay(ctx, decay, score)
     for rule in score.rules:
         if isinstance(rule, ast.PerRule):
-            if rule.window is not None:
-                events.event(ctx, rule.field_name, ast.place(rule.name_span, rule))
-                events.window(ctx, rule.window, rule)
-            else:
-                per_source(ctx, rule, index)
-            if rule.cap <= 0:
-                ctx.report("bad-value", "the cap of a per rule is a positive number of points", rule)
+            _per_rule(ctx, rule, index)
         else:
             condition(ctx, rule.condition, index)
     if not score.rules:
         ctx.report("bad-value", f"score {score.name} has no rules", score)
+
+
+def _clamp(ctx: Context, clamp: ast.Clamp) -> None:
+    if clamp.low != clamp.low.to_integral_value() or clamp.high != clamp.high.to_integral_value():
+        ctx.report("bad-value", "clamp bounds are whole numbers", clamp, hint="scores are whole numbers")
+    elif clamp.low > clamp.high:
+        ctx.report("bad-value", f"clamp {clamp.low} to {clamp.high}: the low end is above the high end", clamp)
+
+
+def _decay(ctx: Context, decay: ast.Decay, score: ast.Score) -> None:
+    """A decay's percent and period, whether SQL can compute it over the score's largest value, and what
+    it decays since (an event, or a date or timestamp field)."""
+    if not Decimal(0) < decay.percent <= Decimal(100):
+        ctx.report("bad-value", f"decay of {decay.percent}% is outside 0-100%", decay)
+    if decay.every_days <= 0:
+        ctx.report("bad-value", "decay needs a period of at least one day", decay)
+    elif Decimal(0) < decay.percent <= Decimal(100) and all(within_limits(r.points) for r in score.rules):
+        bound = sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in score.rules), Decimal(0))
+        problem = ctx.reasoning.decay_problem(decay.percent, bound)
+        if problem is not None:
+            ctx.report("no-sql-form", problem, decay,
+                       hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "
+                             "a faster decay or a longer period fits")
+    if decay.since_event:
+        events.event(ctx, decay.field_name, ast.place(decay.name_span, decay))
+    else:
+        field_of(ctx, decay.field_name, decay, (DATE, TIMESTAMP), "decay")
+
+
+def _per_rule(ctx: Context, rule: ast.PerRule, index: int) -> None:
+    if rule.window is not None:
+        events.event(ctx, rule.field_name, ast.place(rule.name_span, rule))
+        events.window(ctx, rule.window, rule)
+    else:
+        per_source(ctx, rule, index)
+    if rule.cap <= 0:
+        ctx.report("bad-value", "the cap of a per rule is a positive number of points", rule)
 
 
 def per_source(ctx: Context, rule: ast.PerRule, index: int) -> None:
@@ -256,7 +288,7 @@ def route(ctx: Context, route: ast.Route, index: int) -> None:
         ctx.report("no-route-otherwise", f"route for {', '.join(route.stages)} has no otherwise", route)
 
 
-def ladder(ctx: Context, entries, index: int, what: str) -> None:
+def ladder(ctx: Context, entries: Sequence[ast.LabelEntry | ast.StageEntry], index: int, what: str) -> None:
     """First-match entries: names and types, otherwise last, and what can never be reached."""
     errors_before = sum(d.is_error for d in ctx.diags)
     for i, entry in enumerate(entries):
@@ -273,7 +305,8 @@ def ladder(ctx: Context, entries, index: int, what: str) -> None:
     for i in ctx.reasoning.unreachable(conditions, ctx.symbols, ctx.policy.timezone):
         entry = entries[i]
         name = getattr(entry, "label", None) or getattr(entry, "name", "")
-        if ctx.reasoning.satisfiability(entry.condition, ctx.symbols, ctx.policy.timezone) == "never":
+        if entry.condition is not None and \
+                ctx.reasoning.satisfiability(entry.condition, ctx.symbols, ctx.policy.timezone) == "never":
             ctx.report("never-true", f'the condition of {what} "{name}" can never be true', entry.condition,
                        hint="check the numbers and the and/or")
         else:
