@@ -91,3 +91,58 @@ def test_runtime_imports_nothing_of_leadpolicy() -> None:
     modules = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     modules += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     assert [m for m in modules if m.split(".")[0] == "leadpolicy"] == []
+
+
+def private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def private_names_defined(tree: ast.Module) -> set[str]:
+    """Private names a module defines: functions, classes, variables, attributes it sets."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+    return {n for n in names if private(n)}
+
+
+def private_uses_across_modules(sources: dict[str, str]) -> list[str]:
+    """`obj._name` where `_name` is private to another leadpolicy module (obj not self or cls), and every
+    `from leadpolicy... import _name`. Private names leadpolicy does not define (argparse's) are not its own."""
+    trees = {module: ast.parse(text) for module, text in sources.items()}
+    defined = {module: private_names_defined(tree) for module, tree in trees.items()}
+    found = []
+    for module, tree in trees.items():
+        elsewhere = set().union(*(names for other, names in defined.items() if other != module)) - defined[module]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("leadpolicy"):
+                found += [f"{module}:{node.lineno}: from {node.module} import {a.name}"
+                          for a in node.names if private(a.name)]
+            elif (isinstance(node, ast.Attribute) and node.attr in elsewhere
+                  and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                found.append(f"{module}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_private_member_is_used_across_modules() -> None:
+    sources = {module_name(p): p.read_text(encoding="utf-8") for p in sorted(SRC.rglob("*.py"))}
+    assert private_uses_across_modules(sources) == []
+
+
+def test_the_private_member_check_finds_what_it_should() -> None:
+    sources = {
+        "leadpolicy.a": "class Policy:\n    def _now(self):\n        return self._tz\n",
+        "leadpolicy.b": "from leadpolicy.a import _helper\n\ndef f(policy):\n    return policy._now(), policy._own\n"
+                        "\n\ndef g(x):\n    x._own = 1\n    return parser._actions\n",
+    }
+    assert private_uses_across_modules(sources) == [
+        "leadpolicy.b:1: from leadpolicy.a import _helper", "leadpolicy.b:4: policy._now"]

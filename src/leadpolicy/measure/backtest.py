@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 
 from leadpolicy.api import Policy
-from leadpolicy.measure.feedback import FeedbackInput, Measured, _local, _rate, lit, measure
+from leadpolicy.measure.feedback import FeedbackInput, Measured, lit, local_time, measure, won_share
 
 
 def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
     (both,), (ids,) = (con.execute(sql).fetchone() or (0,) for sql in (
         "SELECT count(*) FROM pair", 'SELECT count(*) FROM (SELECT "#id" FROM a UNION SELECT "#id" FROM b)'))
     versions = {name: _version(con, policy, side) for name, policy, side in (("old", old, "old"), ("new", new, "new"))}
-    changes = [{"from": f, "to": t, "leads": n, "won": w, "lost": lo, "open": n - w - lo, "won_rate": _rate(w, n)}
+    changes = [{"from": f, "to": t, "leads": n, "won": w, "lost": lo, "open": n - w - lo, "won_rate": won_share(w, n)}
                for f, t, n, w, lo in con.execute(
                    "SELECT old_stage, new_stage, count(*), count(*) FILTER (WHERE outcome = 'won'), "
                    "count(*) FILTER (WHERE outcome = 'lost') FROM pair WHERE old_stage IS DISTINCT FROM new_stage "
@@ -36,7 +36,7 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
         ("kept", "old_handed AND new_handed"))}
     rows = {"leads_read": first.scored.read, "old_rejected": first.scored.rejected,
             "new_rejected": second.scored.rejected}
-    return {"as_of": _local(data.as_of, new.ir), "now": _local(data.now, new.ir), "leads": both, "rows": rows,
+    return {"as_of": local_time(data.as_of, new.ir), "now": local_time(data.now, new.ir), "leads": both, "rows": rows,
             "not_in_both": ids - both, "old": versions["old"], "new": versions["new"], "moves": moves,
             "changes": changes, "verdict": verdict(first, versions, moves)}
 
@@ -44,7 +44,7 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
 def _group(con, where: str) -> dict[str, Any]:
     n, won = con.execute(f"SELECT count(*), count(*) FILTER (WHERE outcome = 'won') FROM pair WHERE {where}"
                          ).fetchone() or (0, 0)
-    return {"leads": n, "won": won, "won_rate": _rate(won, n)}
+    return {"leads": n, "won": won, "won_rate": won_share(won, n)}
 
 
 def _version(con, policy: Policy, side: str) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def _version(con, policy: Policy, side: str) -> dict[str, Any]:
         f"count(*) FILTER (WHERE {handed} AND outcome = 'won') FROM pair").fetchone() or (0, 0, 0, 0)
     return {"policy": policy.id, "version": policy.version, "fingerprint": policy.fingerprint, "leads": n,
             "handed_off": handed_off, "won": won, "won_captured": captured, "won_missed": won - captured,
-            "precision": _rate(captured, handed_off), "recall": _rate(captured, won)}
+            "precision": won_share(captured, handed_off), "recall": won_share(captured, won)}
 
 
 def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) -> str:

@@ -261,7 +261,8 @@ def _columns(m: Measured) -> list[str]:
     return [r[0] for r in m.con.execute(f"DESCRIBE {TABLE}").fetchall()]
 
 
-def _rate(part: int, whole: int) -> float | None:
+def won_share(part: int, whole: int) -> float | None:
+    """part / whole to four places (a rate of the report), None when there are no leads."""
     return round(part / whole, 4) if whole else None
 
 
@@ -271,8 +272,8 @@ def _shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     handed, won_handed = int(row["handed_off"]), int(row["won_handed_off"])
     out: dict[str, Any] = {k: row[k] for k in keys}
     out |= {"leads": leads, "handed_off": handed, "won": won, "lost": int(row["lost"]),
-            "open": leads - won - int(row["lost"]), "won_rate": _rate(won, leads),
-            "precision": _rate(won_handed, handed), "recall": _rate(won_handed, won)}
+            "open": leads - won - int(row["lost"]), "won_rate": won_share(won, leads),
+            "precision": won_share(won_handed, handed), "recall": won_share(won_handed, won)}
     rejected: dict[str, dict[str, int]] = {}
     for name, value in row.items():
         if name.startswith("#") and ":" in name and not name.startswith("#minutes:"):
@@ -298,7 +299,7 @@ def score_bands(m: Measured, score: str) -> list[dict[str, Any]]:
                          f'count(*) FILTER (WHERE "#outcome" = \'won\') FROM {TABLE} GROUP BY band ORDER BY band'
                          ).fetchall()
     return [{"band": f"{low}-{high}" if low != high else str(low), "low": low, "high": high, "leads": n,
-             "won": w, "won_rate": _rate(w, n)} for _, low, high, n, w in rows]
+             "won": w, "won_rate": won_share(w, n)} for _, low, high, n, w in rows]
 
 
 def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
@@ -317,7 +318,7 @@ def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
     scored = m.scored
     events = scored.events
     return {"policy": m.policy.id, "version": m.policy.version, "fingerprint": m.policy.fingerprint,
-            "as_of": _local(data.as_of, ir_), "now": _local(data.now, ir_), "handoff_to": m.handoff.team,
+            "as_of": local_time(data.as_of, ir_), "now": local_time(data.now, ir_), "handoff_to": m.handoff.team,
             "handoff_stages": list(m.handoff.stages),
             "rows": {"leads_read": scored.read, "leads_decided": scored.scored, "leads_rejected": scored.rejected,
                      "events_read": events.read if events else 0, "events_used": events.used if events else 0,
@@ -325,7 +326,8 @@ def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
             "overall": overall, "groups": groups}
 
 
-def _local(instant: dt.datetime, policy: ir.Policy) -> str:
+def local_time(instant: dt.datetime, policy: ir.Policy) -> str:
+    """An instant as ISO text in the policy's timezone, as the reports show as_of and now."""
     from leadpolicy import zones
 
     return instant.astimezone(zones.zone(policy.timezone)).isoformat()
@@ -343,5 +345,5 @@ def _by_stage(m: Measured, keys: list[str], won: int, value: Any = None) -> list
         out.append({"stage": row["stage"], "handoff": handoff, "leads": row["leads"], "won": row["won"],
                     "lost": row["lost"], "open": row["open"], "won_rate": row["won_rate"],
                     "precision": row["won_rate"] if handoff else None,
-                    "recall": _rate(row["won"], won) if handoff else None})
+                    "recall": won_share(row["won"], won) if handoff else None})
     return out
