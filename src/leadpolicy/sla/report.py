@@ -9,7 +9,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any, Mapping, TextIO
+from typing import IO, TYPE_CHECKING, Any, Mapping, Sequence, TextIO, TypeVar
+from zoneinfo import ZoneInfo
 
 from leadpolicy.outputs import excel_safe
 from leadpolicy.semantics import ir
@@ -21,11 +22,20 @@ from leadpolicy.sla.engine import (
     REJECTED_RECORD,
     ClockResult,
     CountResult,
+    ReasonViolation,
+    RecycleEntry,
     SlaEngine,
     TimelineResult,
+    VolumeResult,
     tier_fallbacks,
 )
 from leadpolicy.sla.events import EventReader
+
+if TYPE_CHECKING:
+    import duckdb
+
+Result = ClockResult | CountResult  # one lead's clock or count
+_Shown = TypeVar("_Shown", bound=ClockResult | CountResult | ReasonViolation | RecycleEntry)
 
 
 @dataclass
@@ -65,7 +75,7 @@ class SlaReport:
     open_clocks: list[ClockResult] = field(default_factory=list)  # clocks not stopped at `now`
     ignored_pauses: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     allow_empty: bool = False
-    breach_results: list = field(default_factory=list)  # clock and count results, made into dicts on demand
+    breach_results: list[Result] = field(default_factory=list)  # clock and count results, made into dicts on demand
     breach_total: int | None = None  # when breach_results holds only the first breaches (the SQL engine)
     tz: Any = None  # the policy's timezone, and each SLA's zone, for showing times (set as results are added)
     zones: dict[str, Any] = field(default_factory=dict)
@@ -93,7 +103,7 @@ class SlaReport:
                   else "nothing to judge in this log and range")
         return reason + ("" if self.allow_empty else "; --allow-empty accepts it")
 
-    def shown(self, result):
+    def shown(self, result: _Shown) -> _Shown:
         """The result with its event times in its SLA's zone, whatever offset the log wrote them with (changed
         in place: a report owns its results)."""
         zone = self.zones.get(getattr(result, "sla", ""), self.tz)
@@ -107,14 +117,13 @@ class SlaReport:
         else:
             result.at = result.at.astimezone(zone)
         return result
-    volumes: list[dict] = field(default_factory=list)
-    violations: list[dict] = field(default_factory=list)
-    recycles: list[dict] = field(default_factory=list)
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    recycles: list[dict[str, Any]] = field(default_factory=list)
 
-    def breaches(self, limit: int | None = None) -> list[dict]:
+    def breaches(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The breaches (lead, deadline, how late), by SLA, deadline and lead; the first `limit` of them."""
-        ordered = sorted(self.breach_results, key=lambda r: (r.sla, getattr(r, "deadline", None) or r.window_end,
-                                                             r.lead, r.start))
+        ordered = sorted(self.breach_results, key=lambda r: (r.sla, _due(r), r.lead, r.start))
         return [_breach(self.shown(r)) for r in ordered[:limit]]
 
     @property
@@ -193,9 +202,9 @@ DETAIL_COLUMNS = ["sla", "kind", "lead", "start", "stop", "deadline", "status", 
                   "count", "needed"]
 
 
-def detail_row(result) -> dict:
+def detail_row(result: Result) -> dict[str, Any]:
     """One clock or count of one lead, as a row of the details file."""
-    if hasattr(result, "deadline"):
+    if isinstance(result, ClockResult):
         row = result.as_dict()
         return {**{k: row.get(k) for k in DETAIL_COLUMNS}, "kind": "clock"}
     return {"sla": result.sla, "kind": "count", "lead": result.lead, "start": result.start.isoformat(),
@@ -261,14 +270,14 @@ class _Tally:
         for sla, count in out.ignored_pauses.items():
             report.ignored_pauses[sla] += count
 
-    def add_volumes(self, volumes: list) -> None:
+    def add_volumes(self, volumes: list[VolumeResult]) -> None:
         for volume in volumes:
             if self.in_range(volume.start):
                 self.report.volumes.append(volume.as_dict())
                 self.report.per_team[self.owners.get(volume.sla, "")].add(volume.status)
 
 
-def first_period(tz, date_from: dt.date | None) -> dt.datetime | None:
+def first_period(tz: ZoneInfo, date_from: dt.date | None) -> dt.datetime | None:
     """Where volume periods start: the report's first day, if it has one (else the log's first event)."""
     return dt.datetime.combine(date_from, dt.time(0), tzinfo=tz) if date_from is not None else None
 
@@ -309,7 +318,7 @@ def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
     return report
 
 
-def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, rejected: int,
+def build_report_sql(policy: ir.Policy, con: duckdb.DuckDBPyConnection, now: dt.datetime, read: int, rejected: int,
                      date_from: dt.date | None = None, date_to: dt.date | None = None,
                      details: IO[str] | None = None, leads: str | None = None, breaches: int | None = None,
                      open_clocks: bool = True, seen_events: frozenset[str] | set[str] = frozenset()) -> SlaReport:
@@ -337,7 +346,8 @@ def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, reject
     if breaches != 0:
         report.breach_results = list(sla_run.results(con, policy, first_day, last_day, "breached", breaches))
     if open_clocks:
-        report.open_clocks = [report.shown(r) for r in sla_run.results(con, policy, first_day, last_day, "open")]
+        report.open_clocks = [report.shown(r) for r in sla_run.results(con, policy, first_day, last_day, "open")
+                              if isinstance(r, ClockResult)]  # "open": clocks only
     if tally.writer is not None:
         for result in sla_run.results(con, policy, first_day, last_day, "all"):
             tally.write_detail(result)
@@ -348,8 +358,13 @@ def build_report_sql(policy: ir.Policy, con, now: dt.datetime, read: int, reject
     return report
 
 
-def _breach(result) -> dict:
-    if hasattr(result, "deadline"):
+def _due(result: Result) -> dt.datetime:
+    """When a clock was due, or a count's window closed."""
+    return result.deadline if isinstance(result, ClockResult) else result.window_end
+
+
+def _breach(result: Result) -> dict[str, Any]:
+    if isinstance(result, ClockResult):
         late = result.late_by
         return {"sla": result.sla, "lead": result.lead, "start": result.start.isoformat(),
                 "deadline": result.deadline.isoformat(), "stop": result.stop.isoformat() if result.stop else None,
@@ -475,13 +490,13 @@ def render_open(report: SlaReport, out: TextIO) -> None:
                  r["escalated_to"] or "") for r in rows], out)
 
 
-def _table(rows, out: TextIO) -> None:
+def _table(rows: Sequence[Sequence[object]], out: TextIO) -> None:
     """Columns as wide as their cells as shown: escaped (`\\x1b`), as the command prints lead data."""
     from leadpolicy.language.diagnostics import escaped
 
-    rows = [[escaped(str(cell)) for cell in row] for row in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
+    cells = [[escaped(str(cell)) for cell in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    for row in cells:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
 
 
