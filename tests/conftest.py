@@ -35,6 +35,17 @@ def now(text: str = "2026-11-20T12:00:00-05:00") -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts Spark (asks for the `spark` fixture or runs on the spark engine) is slow:
+    the JVM alone takes tens of seconds, so `-m "not slow"` leaves every one of them out."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_spark_engine = callspec is not None and callspec.params.get("engine") == "spark"
+        if "spark" in getattr(item, "fixturenames", ()) or on_spark_engine:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.spark)
+
+
 @pytest.fixture(scope="session")
 def spark():
     java_home = require_java_home()

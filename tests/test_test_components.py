@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,32 @@ def test_scripts_test_installs_nothing_when_nothing_is_missing():
 def test_scripts_test_runs_pytest_with_durations():
     script = SCRIPT.read_text("utf-8")
     assert re.search(r"-m pytest --durations=\d+", script)
+    assert 'bash scripts/test -m "not slow"' in (ROOT / "README.md").read_text("utf-8")
+
+
+# The slow marker ---------------------------------------------------------------------------------
+
+def _collected(*args: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [line for line in result.stdout.splitlines() if "::" in line]
+
+
+SPARK_FILES = ("tests/test_semantics.py", "tests/test_spark.py", "tests/test_sla_warehouse.py")
+
+
+def test_every_test_that_starts_spark_is_slow():
+    slow = _collected("-m", "slow", *SPARK_FILES)
+    quick = _collected("-m", "not slow", *SPARK_FILES)
+    assert any("test_semantics.py" in t and "[spark" in t for t in slow), slow
+    assert "tests/test_sla_warehouse.py::test_compiled_sla_queries_on_spark" in slow
+    assert not any("spark" in t.lower() for t in quick), quick
+    assert any("[duckdb" in t for t in quick), quick
+    assert "tests/test_sla_warehouse.py::test_compiled_sla_queries_on_duckdb" in quick
+
+
+def test_the_slow_marker_is_registered_and_the_test_command_reports_durations():
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["pytest"]["ini_options"]
+    assert "--strict-markers" in settings["addopts"]
+    assert any(marker.startswith("slow:") for marker in settings["markers"])
