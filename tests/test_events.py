@@ -14,8 +14,9 @@ from leadpolicy.cli.main import main
 from leadpolicy.semantics.loading import load_policy
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla.engine import SlaEngine
-from leadpolicy.sla.events import EventFileError, EventReader
+from leadpolicy.sla.events import EventFileError
 from leadpolicy.sla.report import build_report
+from leadpolicy.warehouse.event_log import EventLogReader as EventReader
 
 from .conftest import POLICIES
 
@@ -35,10 +36,10 @@ BAD = [  # (row values, field, problem)
     (("L7", "first_touch", "2026-11-16T15:00:00-05:00", ""), "event", "first_touch with no became_sql before it"),
     (("", "touch", "2026-11-16T15:00:00-05:00", ""), "lead", "missing lead id"),
     (("L8", "tuch", "2026-11-16T15:00:00-05:00", ""), "event", "unknown event 'tuch' (did you mean \"touch\"?)"),
-    (("L9", "touch", "yesterday", ""), "at", "'yesterday' is not an ISO 8601 timestamp"),
-    (("L9", "touch", "2026-12-24T10:00:00-05:00", ""), "at",
-     "2026-12-24T10:00:00-05:00 is after the evaluation time 2026-11-30T12:00:00-05:00"),
+    (("L9", "touch", "yesterday", ""), "at",
+     "'yesterday' is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"),
 ]
+LATER = [("L9", "touch", "2026-12-24T10:00:00-05:00", "")]  # after now: a good row that no clock sees
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +73,11 @@ def write_parquet(path, rows):
 @pytest.mark.parametrize("fmt,writer", [("csv", write_csv), ("jsonl", write_jsonl), ("parquet", write_parquet)])
 def test_every_row_is_used_or_rejected_in_every_format(tmp_path, policy, fmt, writer):
     path = tmp_path / f"events.{fmt}"
-    writer(path, GOOD + [row for row, _, _ in BAD])
+    writer(path, GOOD + [row for row, _, _ in BAD] + LATER)
     reader = reader_for(policy, path)
     report = build_report(policy, reader, NOW)
-    assert (report.read, report.used, report.rejected) == (len(GOOD) + len(BAD), len(GOOD), len(BAD))
+    assert (report.read, report.used, report.rejected) == (len(GOOD) + len(BAD) + 1, len(GOOD) + 1, len(BAD))
+    assert reader.stats.after_now == 1
     assert sorted((r.row, r.field, r.problem) for r in reader.rejects) == [
         (len(GOOD) + i + 1, field, problem) for i, (_, field, problem) in enumerate(BAD)]
     data = report.as_dict()
@@ -123,20 +125,20 @@ def test_date_range_selects_clocks_by_start(tmp_path, policy):
 
 def test_cli_sla_report_exit_codes_and_rejects_file(tmp_path, policy, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_csv(tmp_path / "events.csv", GOOD + [row for row, _, _ in BAD])
+    write_csv(tmp_path / "events.csv", GOOD + [row for row, _, _ in BAD] + LATER)
     args = ["sla", str(POLICIES / "inbound-b2b.policy"), "events.csv", "--now", "2026-11-30T12:00:00-05:00"]
     assert main(args) == 1
     out, err = capsys.readouterr()
     assert "speed_to_lead   sales  1    1         0        50.0%       95%     BELOW TARGET" in out
     assert "mql_acceptance  L5    2026-11-18T10:00:00-05:00  6h 00m" in out
-    assert "read 14, used 8, rejected 6" in out
-    assert "6 rejected row(s) written to events.rejects.csv" in err
+    assert "read 14, used 9, rejected 5" in out
+    assert "5 rejected row(s) written to events.rejects.csv" in err
     rejects = list(csv.DictReader(open(tmp_path / "events.rejects.csv")))
-    assert [r["row"] for r in rejects] == [str(n) for n in range(9, 15)]
+    assert [r["row"] for r in rejects] == [str(n) for n in range(9, 14)]  # row 14, after now, is not one
     assert main(args + ["--report-only"]) == 0
     capsys.readouterr()
     assert main(args + ["--format", "json"]) == 1
-    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 14, "used": 8, "rejected": 6}
+    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 14, "used": 9, "rejected": 5}
 
 
 def test_details_file_lists_every_clock_and_count(tmp_path, policy, capsys):

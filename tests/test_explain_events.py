@@ -130,9 +130,9 @@ def test_an_unknown_key_is_bad_usage_naming_it(capsys, given, key):
 
 @pytest.mark.parametrize("events, says", [
     ([{"event": "demo_requested", "at": "2026-11-18T10:00:00-05:00"}], "unknown event 'demo_requested'"),
-    ([{"event": "demo_request", "at": "next tuesday"}], "not a timestamp"),
+    ([{"event": "demo_request", "at": "next tuesday"}], "at: 'next tuesday' is not an ISO 8601 timestamp"),
     ([{"event": "demo_request", "at": "2026-11-18T10:00:00-05:00", "lead": "L1"}], "'lead'"),
-    ([{"event": "demo_request"}], "at: missing"),
+    ([{"event": "demo_request"}], "at: missing timestamp"),
     ({"event": "demo_request", "at": "2026-11-18T10:00:00-05:00"}, "a list"),
 ])
 def test_events_that_cannot_be_used_are_bad_usage_never_ignored(capsys, events, says):

@@ -7,20 +7,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Container, Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.leads import (
+from leadpolicy.semantics.leads import check_year
+from leadpolicy.semantics.runtime import (
     BLANK,
     FIRST_YEAR,
-    INFINITE_TEXTS,
     LAST_YEAR,
     TIMESTAMP_PATTERN,
+    YEARS,
     OutOfRange,
     as_instant,
-    check_year,
     read_instant,
 )
 
@@ -37,22 +39,76 @@ class EventError:
         return f"event {self.row}: {self.field}: {self.message}"
 
 
+# One vocabulary for every event reader (this one, the SLA log's, `score --events`' SQL): a problem is
+# found as a (field, code) pair, the codes the SQL conversion gives too, and said in these words.
+PROBLEMS: dict[tuple[str, str], str] = {
+    ("lead", "required"): "missing lead id",
+    ("event", "required"): "missing event name",
+    ("event", "not-a-choice"): "unknown event {value!r}",
+    ("event", "not-text"): "is not text",
+    ("at", "required"): "missing timestamp",
+    ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)",
+    ("at", "real-timestamp"): "{value!r} is not a real timestamp",
+    ("at", "range"): "{value!r} is outside the supported " + YEARS,
+    ("at", "not-text"): "not a timestamp: {value} (a time is text such as 2026-11-20T12:00:00-05:00)",
+}
+LOG_FIELDS = ("lead", "event", "at")  # the columns an event log must have, checked in this order
+TIMESTAMP_SHAPE = re.compile(TIMESTAMP_PATTERN)
+
+
+def problem_words(field: str, code: str, value: object, known: Iterable[str] = ()) -> str:
+    """The words for problem `code` of `field` (see PROBLEMS); an unknown event says the nearest of `known`."""
+    words = PROBLEMS[field, code].format(value=value)
+    if code == "not-a-choice":
+        hint = did_you_mean(str(value), sorted(known))
+        words += f" ({hint})" if hint else ""
+    return words
+
+
+def event_fields(known: Iterable[str] | None) -> list[ir.Field]:
+    """The columns of an event row as fields read like a lead's, for the SQL twin of these rules: the time
+    is read as a lead's timestamp is, and an event `known` does not hold is refused as a value outside a
+    `one of` (codes as in PROBLEMS). `known`: None when any name is an event."""
+    names = tuple(known) if known is not None else ()
+    return [ir.Field("lead", Type.TEXT, (), True, None),
+            ir.Field("event", Type.ONE_OF if known is not None else Type.TEXT, names, True, None),
+            ir.Field("at", Type.TIMESTAMP, (), True, None)]
+
+
+def name_code(event: object, known: Container[str] | None) -> str | None:
+    """Why an event name cannot be used, as a code of PROBLEMS, or None."""
+    if not isinstance(event, str):
+        return "required" if event is None else "not-text"
+    if not event.strip(BLANK):
+        return "required"
+    return "not-a-choice" if known is not None and event not in known else None
+
+
+def time_code(text: str | None, tz: ZoneInfo) -> dt.datetime | str:
+    """An event time written as text, as an instant (read as a lead's timestamps are), or why it is not
+    one, as a code of PROBLEMS."""
+    if text is None or not text.strip(BLANK):
+        return "required"
+    try:
+        return read_instant(text, tz)
+    except OutOfRange:
+        return "range"
+    except ValueError:  # well formed, of a day that does not exist (2026-02-29), or not a timestamp at all
+        return "real-timestamp" if TIMESTAMP_SHAPE.match(text.strip(BLANK)) else "timestamp"
+
+
 class EventReader:
-    """Reads event rows (`{"event": ..., "at": ...}`) for one policy, as `LeadReader` reads leads."""
+    """Reads one lead's event rows (`{"event": ..., "at": ...}`) for one policy, as `LeadReader` reads leads.
+    An event after `now` is a good row: windows never count it (see `semantics.activity`)."""
 
     def __init__(self, policy: ir.Policy):
         self.declared = frozenset(e.name for e in policy.events) if policy.declares_events else None
         self.tz = zones.zone(policy.timezone)
-        self._shape = re.compile(TIMESTAMP_PATTERN)
 
     def problem(self, event: Any) -> str | None:
         """Why an event name cannot be used, or None."""
-        if not isinstance(event, str) or not event.strip(BLANK):
-            return "missing" if event is None or isinstance(event, str) else "is not text"
-        if self.declared is not None and event not in self.declared:
-            hint = did_you_mean(event, sorted(self.declared))
-            return f"unknown event {event!r}" + (f" ({hint})" if hint else "")
-        return None
+        code = name_code(event, self.declared)
+        return None if code is None else problem_words("event", code, event, self.declared or ())
 
     def instant(self, value: Any) -> dt.datetime | str:
         """An event time as an instant, or why it is not one (read as a lead's timestamps are)."""
@@ -60,25 +116,16 @@ class EventReader:
             if value.tzinfo is not None:
                 try:
                     check_year(value, value.isoformat())
-                except OutOfRange as exc:
-                    return str(exc)
+                except OutOfRange:
+                    return problem_words("at", "range", value.isoformat())
                 return as_instant(value)
             value = value.isoformat()
         elif isinstance(value, dt.date):  # a YAML date: midnight in the policy's zone, as its text would be
             value = value.isoformat()
-        if value is None or (isinstance(value, str) and not value.strip(BLANK)):
-            return "missing"
-        if not isinstance(value, str):
-            return f"not a timestamp: {value_kind(value)} (a time is text such as 2026-11-20T12:00:00-05:00)"
-        if not (self._shape.match(value.strip(BLANK))
-                                              or value.strip(BLANK) in INFINITE_TEXTS):
-            return f"not a timestamp: {str(value)[:40]!r}"
-        try:
-            return read_instant(value, self.tz)
-        except OutOfRange as exc:
-            return str(exc)
-        except ValueError as exc:
-            return f"not a timestamp: {exc}"
+        if value is not None and not isinstance(value, str):
+            return problem_words("at", "not-text", value_kind(value))
+        found = time_code(value, self.tz)
+        return found if isinstance(found, dt.datetime) else problem_words("at", found, value)
 
     def read(self, rows: Iterable[Any]) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
         """Usable (event, instant) pairs and the errors of the others; every row is one or the other."""

@@ -29,7 +29,7 @@ from leadpolicy.sla.engine import (
     VolumeResult,
     tier_fallbacks,
 )
-from leadpolicy.sla.events import EventReader
+from leadpolicy.sla.events import EventSource
 
 if TYPE_CHECKING:
     import duckdb
@@ -282,7 +282,7 @@ def first_period(tz: ZoneInfo, date_from: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(date_from, dt.time(0), tzinfo=tz) if date_from is not None else None
 
 
-def build_report(policy: ir.Policy, reader: EventReader, now: dt.datetime,
+def build_report(policy: ir.Policy, reader: EventSource, now: dt.datetime,
                  date_from: dt.date | None = None, date_to: dt.date | None = None,
                  details: IO[str] | None = None, records: Mapping[str, Any] | None = None) -> SlaReport:
     """Stream the reader's leads through the SLA engine into a report; with `details`, also write

@@ -18,10 +18,8 @@ from pathlib import Path
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.language.types import Type
-from leadpolicy.semantics.ir import Field as IrField
+from leadpolicy.semantics.events import event_fields, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
-from leadpolicy.semantics.leads import YEARS
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import INTEGER_TYPES, convert_fields, trimmed
@@ -46,15 +44,6 @@ class EventStats:
 
     def summary(self) -> str:
         return f"events: read {self.read}, used {self.used}, rejected {self.rejected}"
-
-
-def event_fields(ir: IrPolicy) -> list[IrField]:
-    """The three columns of an event row, as fields read like a lead's: so an event row's timestamp is
-    read exactly as a lead's is, and an undeclared event name is rejected like a value outside `one of`."""
-    declared = tuple(e.name for e in ir.events) if ir.declares_events else ()
-    return [IrField("lead", Type.TEXT, (), True, None),
-            IrField("event", Type.ONE_OF if declared else Type.TEXT, declared, True, None),
-            IrField("at", Type.TIMESTAMP, (), True, None)]
 
 
 @dataclass(frozen=True)
@@ -96,22 +85,6 @@ def find_column(columns: list[str], name: str, source: Path, role: str, flag: st
                         f"name it with {flag}")
 
 
-PROBLEMS = {
-    ("lead", "required"): "missing lead id",
-    ("event", "required"): "missing event name",
-    ("at", "required"): "missing timestamp",
-    ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)",
-    ("at", "range"): "{value!r} is outside the supported " + YEARS,
-    ("at", "real-timestamp"): "{value!r} is not a real timestamp",
-}
-
-
-def _problem(ir: IrPolicy, name: str, code: str, value: str | None) -> str:
-    if (name, code) in PROBLEMS:
-        return PROBLEMS[name, code].format(value=value)
-    assert (name, code) == ("event", "not-a-choice"), (name, code)
-    hint = did_you_mean(str(value), [e.name for e in ir.events])
-    return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
 
 
 def _add_event_values(con, rejects: list[dict], position: dict[str, int]) -> None:
@@ -139,6 +112,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     used at all.
     """
     staged = staging.stage(con, path, fmt, table="ev_raw")
+    known = tuple(e.name for e in ir.events) if ir.declares_events else None
     position: dict[str, int] = {}
     for i, name in enumerate(staged.columns):
         position.setdefault(name, i)
@@ -166,7 +140,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
         if "reason" in position:  # optional: what Sales answered, read as text as it is written
             keep.append(staging.text_column(position["reason"]))
             reason = staging.quoted(keep[-1])
-        conversion = convert_fields(con, event_fields(ir), {c: position[c] for c in COLUMNS}, keep,
+        conversion = convert_fields(con, event_fields(known), {c: position[c] for c in COLUMNS}, keep,
                                     staged.column_types, source_table="ev_raw", prefix="ev_", find_bad=False,
                                     enums=True, json_types=False)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem", "raw")} for p in staged.problems])
@@ -198,7 +172,7 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     if bad_rows and conversion is not None:
         conversion.find_bad(con)
         for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM ev_bad").fetchall():
-            stats.rejects.append({"row": int(row), "field": name, "problem": _problem(ir, name, code, value)})
+            stats.rejects.append({"row": int(row), "field": name, "problem": problem_words(name, code, value, known or ())})
     unmatched_rows = 0
     if con.execute("SELECT count(*) FROM ev_unmatched").fetchone()[0]:
         unmatched = con.execute(f'SELECT {ROW}, {event_lead} FROM ev_typed WHERE {event_lead} IN '

@@ -15,10 +15,9 @@ from pathlib import Path
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.language.types import Type
-from leadpolicy.semantics.ir import Field as IrField
+from leadpolicy.semantics.events import event_fields, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
-from leadpolicy.semantics.leads import YEARS, as_instant
+from leadpolicy.semantics.runtime import as_instant
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.engine import tier_fallbacks as engine_tier_fallbacks
@@ -33,11 +32,6 @@ from leadpolicy.warehouse.sqlgen import fold_sql
 ROW = staging.ROW
 LEADS = "lp_leads"
 FIELD_ORDER = ("lead", "event", "at")
-PROBLEMS = {("lead", "required"): "missing lead id", ("event", "required"): "missing event name",
-            ("at", "required"): "missing timestamp", ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp",
-            ("at", "range"): "{value!r} is outside the supported " + YEARS,
-            ("at", "real-timestamp"): "{value!r} is not a real timestamp"}
-
 
 @dataclass
 class LeadsRead:
@@ -53,7 +47,7 @@ def _q(name: str) -> str:
 
 def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) -> tuple[ReadStats, list[Reject]]:
     """Table `lp_sla_events` of the file's good rows at or before `now`; the counts and the rejects."""
-    shown_now, now = now.isoformat(), as_instant(now)
+    now = as_instant(now)
     engine = SlaEngine(policy)
     known = sorted(engine.event_names())
     try:
@@ -85,8 +79,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
         return stats, rejects
     texts = {name: _q(staging.text_column(position[name])) for name in (*FIELD_ORDER, "reason") if name in position}
     stats.events = {name for (name,) in con.execute(f'SELECT DISTINCT {texts["event"]} FROM se_raw').fetchall()}
-    fields = [IrField("lead", Type.TEXT, (), True, None), IrField("event", Type.ONE_OF, tuple(known), True, None),
-              IrField("at", Type.TIMESTAMP, (), True, None)]
+    fields = event_fields(known)
     keep = [staging.text_column(position[name]) for name in (*FIELD_ORDER, "reason") if name in position]
     conversion = convert_fields(con, fields, {c: position[c] for c in FIELD_ORDER}, keep, staged.column_types,
                                 source_table="se_raw", prefix="se_", find_bad=False, json_types=False,
@@ -103,7 +96,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
         ).fetchall()
         for row, name, code, value, *texts_of in first:
             given = dict(zip(("lead", "event", "at", "reason"), texts_of))
-            rejects.append(Reject(int(row), name, _problem(name, code, value, known), given))
+            rejects.append(Reject(int(row), name, problem_words(name, code, value, known), given))
     # The good rows: those after now, repeated ones and stops of no clock are rejected in turn.
     lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
     reason = fold_sql(exp.func("COALESCE", exp.column("reason", quoted=True), exp.Literal.string("")),
@@ -113,10 +106,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
                 f"NULLIF({keep_reason}, '') AS reason, {texts['at']} AS at_text, {texts['lead']} AS lead_text "
                 "FROM se_typed")  # the lead and the time as written, for rejects
     now_us = to_us(now)
-    late = con.execute(f"SELECT seq, lead_text, event, at_text, reason FROM se_good WHERE at_us > {now_us}").fetchall()
-    for seq, lead_id_, event, at, why in late:
-        rejects.append(Reject(int(seq), "at", f"{at} is after the evaluation time {shown_now}",
-                              {"lead": lead_id_, "event": event, "at": at, "reason": why}))
+    (stats.after_now,) = con.execute(f"SELECT count(*) FROM se_good WHERE at_us > {now_us}").fetchone() or (0,)
     # Repeats are rare: find the repeated keys with one aggregation, and only then the rows.
     con.execute("CREATE TABLE se_dropped (seq BIGINT)")
     key = f"lead, event, at_us, {reason}"
@@ -149,7 +139,7 @@ def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) 
                 "AND seq NOT IN (SELECT seq FROM se_dropped)")
     stats.rejected = len({r.row for r in rejects})
     (used,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone() or (0,)
-    if used != stats.used:  # the promise: read = used + rejected, never silently broken
+    if used + stats.after_now != stats.used:  # the promise: read = used + rejected, never silently broken
         raise EventFileError(f"internal count mismatch: read {stats.read}, used {used}, rejected {stats.rejected}")
     return stats, rejects
 
@@ -166,13 +156,6 @@ def _orphan_condition(engine: SlaEngine) -> tuple[str, dict] | None:
         parts.append(f'(k.event = "#s{number}" AND NOT EXISTS (SELECT 1 FROM se_firsts AS f WHERE f.lead = k.lead '
                      f'AND f.event IN ("#a{number}") AND f.first_us <= k.at_us))')
     return (" OR ".join(parts), values) if parts else None
-
-
-def _problem(name: str, code: str, value: str | None, known: list[str]) -> str:
-    if (name, code) in PROBLEMS:
-        return PROBLEMS[name, code].format(value=value)
-    hint = did_you_mean(str(value), known)
-    return f"unknown event {value!r}" + (f" ({hint})" if hint else "")
 
 
 LEAD_REJECTED_IDS = "lp_lead_rejected_ids"  # the ids whose rows of the leads file were rejected

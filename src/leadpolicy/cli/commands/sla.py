@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import io
 import sys
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TYPE_CHECKING, Any, ContextManager, Iterator, TextIO
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import (
@@ -29,8 +32,16 @@ from leadpolicy.cli.shared import (
     too_many_rejects,
 )
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import ProgressUpdate, Subcommands
+    from leadpolicy.semantics import ir
+    from leadpolicy.sla.engine import Event
+    from leadpolicy.sla.events import Reject
+    from leadpolicy.sla.report import SlaReport
+    from leadpolicy.warehouse.event_log import EventLogReader
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("sla", formatter_class=help_formatter, help="check SLAs against an event log",
                        description="Evaluate every SLA of a policy over an event log (CSV, JSON Lines or Parquet "
                                    "with lead, event, at and optional reason) and report compliance.",
@@ -89,26 +100,9 @@ def engine_for(choice: str, events: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.outputs import default_rejects
-    from leadpolicy.sla.engine import SlaEngine
-    from leadpolicy.sla.events import EventFileError, EventReader, write_rejects
-    from leadpolicy.sla.report import build_report
-    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, lead_records
-    from leadpolicy.warehouse.sla_run import SpanTooLong
-    from leadpolicy.warehouse.sqlgen import UnsupportedError
-    from leadpolicy.warehouse.staging import DataFileError
-
-    target = Path(args.rejects) if args.rejects else default_rejects(Path(args.events).stem + ".rejects.csv",
-                                                                      args.events)
-    outputs = {"the rejects file (--rejects)" if args.rejects else "the default rejects file": target,
-               "the details file (--details)": args.details, "the report (-o)": args.output}
-    inputs = {**policy_inputs(args.policy), "the event log": args.events, "the leads file (--leads)": args.leads}
-    if outputs_refused("sla", outputs, inputs):
+    target = _rejects_target(args)
+    if _usage_refused(args, target):
         return EXIT_USAGE
-    if problem := _leads_flags_problem(args):
-        print(f"leadpolicy sla: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    id_column = args.id_column or "id"
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -118,62 +112,147 @@ def run(args: argparse.Namespace) -> int:
     if args.leads and column_mapping_problem("sla", args.columns, policy):
         return EXIT_USAGE
     now = parse_now(args.now, policy.timezone)
-    date_from, date_to = args.date_from, args.date_to
-    try:
-        report, lead_rejects = None, []
-        if engine_for(args.engine, Path(args.events)) == "duckdb":
-            try:
-                report, rejects, lead_rejects = _run_sql(policy, args, now, id_column)
-            except SpanTooLong as exc:
-                if args.engine == "duckdb":
-                    print(f"leadpolicy sla: {exc}", file=sys.stderr)
-                    return EXIT_USAGE
-            except UnsupportedError as exc:
-                if args.engine == "duckdb":
-                    print(f"leadpolicy sla: the SQL engine cannot evaluate this policy: {exc} (--engine python "
-                          "can)", file=sys.stderr)
-                    return EXIT_PROBLEMS
-                # auto: the reference engine evaluates every policy
-        if report is None:
-            from leadpolicy import zones
+    judged = _judge_or_say_why_not(policy, args, now, target)
+    if isinstance(judged, int):
+        return judged
+    over_limit = _tell_rejects(args, judged, target)
+    report = judged.report
+    report.allow_empty = args.allow_empty
+    failing = [] if args.open else report.failing()
+    _write_report(report, args, now, failing)
+    if over_limit:
+        return EXIT_PROBLEMS
+    return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
 
-            records = lead_records(policy, Path(args.leads), id_column, columns=args.columns) \
-                if args.leads else None
-            reader = EventReader(args.events, SlaEngine(policy).event_names(), zones.zone(policy.timezone), now,
-                                 args.events_format)
-            with _details(args) as details, progress_bar(f"checking {args.events}", args.quiet) as progress:
-                if progress is not None:
-                    _count_rows(reader, progress)
-                report = build_report(policy, reader, now, date_from, date_to, details, records)
-            rejects = reader.rejects
-            if records is not None:
-                report.leads = _lead_counts(records.read, records.rejects)
-                lead_rejects = records.rejects
+
+@dataclass
+class _Judged:
+    """What an engine found: the report, the log's rejected rows and the leads file's."""
+
+    report: SlaReport
+    rejects: list[Reject]
+    lead_rejects: list[dict[str, Any]] = dataclass_field(default_factory=list)
+
+
+def _rejects_target(args: argparse.Namespace) -> Path | None:
+    """Where the log's rejected rows go: --rejects, else beside the log (None: its folder holds policies)."""
+    from leadpolicy.outputs import default_rejects
+
+    if args.rejects:
+        return Path(args.rejects)
+    return default_rejects(Path(args.events).stem + ".rejects.csv", args.events)
+
+
+def _usage_refused(args: argparse.Namespace, target: Path | None) -> bool:
+    """An output over an input or a special file, or leads flags without --leads: said on stderr."""
+    outputs = {"the rejects file (--rejects)" if args.rejects else "the default rejects file": target,
+               "the details file (--details)": args.details, "the report (-o)": args.output}
+    inputs = {**policy_inputs(args.policy), "the event log": args.events, "the leads file (--leads)": args.leads}
+    if outputs_refused("sla", outputs, inputs):
+        return True
+    if problem := _leads_flags_problem(args):
+        print(f"leadpolicy sla: {problem}", file=sys.stderr)
+        return True
+    return False
+
+
+def _judge_or_say_why_not(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime,
+                          target: Path | None) -> _Judged | int:
+    """The engine's findings, with the leads file's rejects and tier warnings said; or the exit code of a
+    file that cannot be read (said on stderr)."""
+    from leadpolicy.sla.events import EventFileError
+    from leadpolicy.warehouse.batch import BatchError, ColumnMapError
+    from leadpolicy.warehouse.staging import DataFileError
+
+    try:
+        judged = _judge(policy, args, now)
+        if isinstance(judged, int):
+            return judged
         if args.leads:
-            _report_leads(args, report, lead_rejects, target)
+            _report_leads(args, judged.report, judged.lead_rejects, target)
         else:
-            _warn_tiers_without_leads(report)
+            _warn_tiers_without_leads(judged.report)
     except ColumnMapError as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (EventFileError, BatchError, DataFileError, OSError) as exc:
         print(f"leadpolicy sla: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+    return judged
+
+
+def _judge(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime) -> _Judged | int:
+    """The SQL engine's findings when it is chosen and evaluates the policy, else the reference engine's."""
+    if engine_for(args.engine, Path(args.events)) == "duckdb":
+        judged = _try_sql(policy, args, now)
+        if judged is not None:
+            return judged
+    return _run_python(policy, args, now)
+
+
+def _try_sql(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime) -> _Judged | int | None:
+    """The SQL engine's findings; None when it cannot evaluate the policy and --engine auto lets the
+    reference engine (which evaluates every policy) do it; with --engine duckdb, the exit code."""
+    from leadpolicy.warehouse.sla_run import SpanTooLong
+    from leadpolicy.warehouse.sqlgen import UnsupportedError
+
+    try:
+        return _run_sql(policy, args, now, args.id_column or "id")
+    except SpanTooLong as exc:
+        if args.engine == "duckdb":
+            print(f"leadpolicy sla: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    except UnsupportedError as exc:
+        if args.engine == "duckdb":
+            print(f"leadpolicy sla: the SQL engine cannot evaluate this policy: {exc} (--engine python can)",
+                  file=sys.stderr)
+            return EXIT_PROBLEMS
+    return None
+
+
+def _run_python(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime) -> _Judged:
+    """The reference engine's findings, lead by lead as the log streams."""
+    from leadpolicy import zones
+    from leadpolicy.sla.engine import SlaEngine
+    from leadpolicy.sla.report import build_report
+    from leadpolicy.warehouse.batch import lead_records
+    from leadpolicy.warehouse.event_log import EventLogReader
+
+    records = lead_records(policy, Path(args.leads), args.id_column or "id", columns=args.columns) \
+        if args.leads else None
+    reader = EventLogReader(args.events, SlaEngine(policy).event_names(), zones.zone(policy.timezone), now,
+                            args.events_format)
+    with _details(args) as details, progress_bar(f"checking {args.events}", args.quiet) as progress:
+        source = reader if progress is None else _Counted(reader, progress)
+        report = build_report(policy, source, now, args.date_from, args.date_to, details, records)
+    if records is None:
+        return _Judged(report, reader.rejects)
+    report.leads = _lead_counts(records.read, records.rejects)
+    return _Judged(report, reader.rejects, records.rejects)
+
+
+def _tell_rejects(args: argparse.Namespace, judged: _Judged, target: Path | None) -> bool:
+    """Say (and write) the rejected rows; whether they are more than --max-rejects."""
+    from leadpolicy.sla.events import write_rejects
+
+    report, rejects = judged.report, judged.rejects
     say_rejects_loudly("sla", f"rows of {args.events}", report.read,
                        [{"row": r.row, "field": r.field or "", "problem": r.problem} for r in rejects])
     if args.leads and report.leads:
-        say_rejects_loudly("sla", f"rows of {args.leads}", report.leads["read"], lead_rejects)
+        say_rejects_loudly("sla", f"rows of {args.leads}", report.leads["read"], judged.lead_rejects)
     if rejects:
         if target is not None:
             write_rejects(target, rejects)
         _say_rejects(args.events, target, "rejected row(s)", "the event log's folder holds policies, where rows of "
                      "lead data do not belong (name a file with --rejects)",
                      [(r.row, r.field, r.problem) for r in sorted(rejects, key=lambda r: r.row)])
-    report.allow_empty = args.allow_empty
     rejected_rows = {"event rows": len({r.row for r in rejects}),
                      "rows": report.leads["rejected"] if args.leads and report.leads else 0}
-    over_limit = too_many_rejects("sla", args.max_rejects, rejected_rows)
-    failing = [] if args.open else report.failing()
+    return too_many_rejects("sla", args.max_rejects, rejected_rows)
+
+
+def _write_report(report: SlaReport, args: argparse.Namespace, now: dt.datetime, failing: list[str]) -> None:
+    """The report (or the open clocks) to -o FILE or standard output."""
     from leadpolicy.outputs import shown, write_text
 
     buffer = io.StringIO()
@@ -186,25 +265,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    if over_limit:
-        return EXIT_PROBLEMS
-    return EXIT_OK if args.open or args.report_only or not failing else EXIT_PROBLEMS
 
 
-def _count_rows(reader, progress) -> None:
-    """Tell `progress` how many rows of the log the reader has read, lead after lead."""
-    groups = reader.groups
+class _Counted:
+    """An event log read lead by lead, telling a progress bar how many of its rows are read."""
 
-    def counted():
-        for item in groups():
-            progress(reader.stats.read, None)
+    def __init__(self, reader: EventLogReader, progress: ProgressUpdate):
+        self.reader, self.progress = reader, progress
+        self.stats, self.rejects = reader.stats, reader.rejects
+
+    def reject(self, row: int, field_name: str, problem: str, values: dict[str, str | None]) -> None:
+        self.reader.reject(row, field_name, problem, values)
+
+    def groups(self) -> Iterator[tuple[str, list[Event]]]:
+        for item in self.reader.groups():
+            self.progress(self.stats.read, None)
             yield item
-        progress(reader.stats.read, reader.stats.read)
-
-    reader.groups = counted
+        self.progress(self.stats.read, self.stats.read)
 
 
-def _render(report, args: argparse.Namespace, now, out: TextIO, failing: list[str]) -> None:
+def _render(report: SlaReport, args: argparse.Namespace, now: dt.datetime, out: TextIO, failing: list[str]) -> None:
     """The open clocks (--open) or the report, in the format asked for."""
     from leadpolicy.sla.report import render_csv, render_json, render_open, render_table
 
@@ -230,7 +310,7 @@ def _render(report, args: argparse.Namespace, now, out: TextIO, failing: list[st
             print(f"below target: {', '.join(below)}", file=out)
 
 
-def _details(args: argparse.Namespace):
+def _details(args: argparse.Namespace) -> ContextManager[IO[str] | None]:
     """The details file to write (atomically), or nothing without --details."""
     from leadpolicy.outputs import text_output
 
@@ -247,11 +327,11 @@ def _leads_flags_problem(args: argparse.Namespace) -> str | None:
             "SLA tiers are decided on")
 
 
-def _run_sql(policy, args: argparse.Namespace, now, id_column: str):
+def _run_sql(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime, id_column: str) -> _Judged:
     """The report and the rejects from the SQL engine, on DuckDB."""
-    from leadpolicy.sla.events import detect_format
     from leadpolicy.sla.report import LISTED_BREACHES, build_report_sql
     from leadpolicy.warehouse import sla_files, staging
+    from leadpolicy.warehouse.event_log import detect_format
     from leadpolicy.warehouse.sqlgen import UnsupportedError
 
     try:
@@ -282,7 +362,7 @@ def _run_sql(policy, args: argparse.Namespace, now, id_column: str):
             report.set_no_leads_fallbacks(sla_files.clocks_per_tiered_sla(db.con, policy))
     finally:
         db.close()
-    return report, rejects, lead_rows.rejects if lead_rows is not None else []
+    return _Judged(report, rejects, lead_rows.rejects if lead_rows is not None else [])
 
 
 def _say_rejects(source: str, target: Path | None, what: str, held_back: str,
@@ -296,12 +376,13 @@ def _say_rejects(source: str, target: Path | None, what: str, held_back: str,
         print(f"  {source}: row {row}: {field + ': ' if field else ''}{problem}", file=sys.stderr)
 
 
-def _lead_counts(read: int, rejects: list[dict]) -> dict[str, int]:
+def _lead_counts(read: int, rejects: list[dict[str, Any]]) -> dict[str, int]:
     rejected = len({r["row"] for r in rejects})
     return {"read": read, "used": read - rejected, "rejected": rejected}
 
 
-def _report_leads(args: argparse.Namespace, report, rejects: list[dict], events_rejects: Path | None) -> None:
+def _report_leads(args: argparse.Namespace, report: SlaReport, rejects: list[dict[str, Any]],
+                  events_rejects: Path | None) -> None:
     """The leads file's rejected rows, written beside it (LEADS_NAME.rejects.csv), and a warning when clocks
     took the `otherwise` tier for want of a lead record."""
     from leadpolicy.outputs import default_rejects
@@ -322,7 +403,7 @@ def _report_leads(args: argparse.Namespace, report, rejects: list[dict], events_
         print(f"leadpolicy sla: warning: {tier_fallback_text(fallbacks)}", file=sys.stderr)
 
 
-def _warn_tiers_without_leads(report) -> None:
+def _warn_tiers_without_leads(report: SlaReport) -> None:
     """One line when clocks of tiered SLAs took `otherwise` because no leads file was given."""
     from leadpolicy.sla.report import no_leads_warning
 
