@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from leadpolicy import zones
+from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, primitives, runtime
 from leadpolicy.semantics.primitives import scores
 from leadpolicy.semantics.runtime import INVALID as INVALID
@@ -58,10 +59,10 @@ class _Generator:
         self.policy = policy
         self.w = CodeWriter()
         self.constants: list[Any] = []  # values bound to K0, K1, ... in the namespace
-        self.const_index: dict[tuple, str] = {}
+        self.const_index: dict[tuple[str, str], str] = {}
         self.fields = {f.name: f for f in policy.fields}
         self.value_var: dict[str, str] = {}  # field / score / grade name -> local variable
-        self.derived: dict[tuple, str] = {}  # (kind, field name) -> local variable, computed before decisions
+        self.derived: dict[tuple[Any, ...], str] = {}  # (kind, field name) -> local variable, computed before decisions
         self.grade_folded: dict[str, str] = {}  # grade name -> its folded label, computed right after it
         self.read_folded = _grades_read_folded(policy)  # the grades some condition compares ignoring case
 
@@ -92,11 +93,11 @@ class _Generator:
             return self.grade_folded[op.name], op.nullable
         if how is ir.Fold.CASE and op.type.textual:
             return self.derived_var(("fold", op.name)), op.nullable
-        if how is ir.Fold.LOCAL_DATE and op.type is ir.Type.TIMESTAMP:
+        if how is ir.Fold.LOCAL_DATE and op.type is Type.TIMESTAMP:
             return self.derived_var(("localdate", op.name)), op.nullable
         return self.value_var[op.name], op.nullable
 
-    def derived_var(self, key: tuple) -> str:
+    def derived_var(self, key: tuple[Any, ...]) -> str:
         if key not in self.derived:
             self.derived[key] = self.w.fresh("d")
         return self.derived[key]
@@ -170,7 +171,7 @@ class _Generator:
             branch(f"elif {missing}:", on_missing)
             branch("else:", f"{var} = read_timestamp({var}, TZ)", f"if {var} is INVALID:", "    return INVALID")
 
-    def typed_default(self, kind: ir.Type, default: Any) -> str:
+    def typed_default(self, kind: Type, default: Any) -> str:
         if default is None:
             return "None"
         if kind == "number":
@@ -334,7 +335,7 @@ RUNTIME_NAMES = ("INVALID", "Decimal", "BLANK", "isfinite", "DAY", "fold", "loca
                  "TIMESTAMP_SHAPE", "DATE_SHAPE", "USUAL_TIMESTAMP", "FIRST_YEAR", "LAST_YEAR")
 
 
-def compile_evaluator(policy: ir.Policy) -> tuple[Callable, str]:
+def compile_evaluator(policy: ir.Policy) -> tuple[Callable[..., Any], str]:
     """Generate, compile once, and return (evaluate, source)."""
     source, constants = generate_source(policy)
     namespace: dict[str, Any] = {

@@ -26,7 +26,7 @@ class RuleResult:
     fired: bool
     capped: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"rule": self.label, "points": _num(self.points), "fired": self.fired, "capped": self.capped}
 
 
@@ -41,7 +41,7 @@ class ScoreResult:
     clamped_from: int | None  # the rounded value when the clamp changed it
     rules: list[RuleResult] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "value": self.value,
             "total": _num(self.total),
@@ -82,7 +82,7 @@ class Decision:
     def fired(self, score: str) -> list[str]:
         return [r.label for r in self.scores[score].rules if r.fired]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "policy": self.policy_id,
             "version": self.policy_version,
@@ -200,34 +200,43 @@ class Evaluator(Truths):
 
     def describe(self, node: ir.Condition, positive: bool) -> str:
         """An atom, stated as holding (positive) or as failing, with the lead's values."""
-        if isinstance(node, ir.Compare):
-            op = node.op if positive else node.op.negated
-            right = node.right.text if isinstance(node.right, ir.Const) else self.shown(node.right)
-            return f"{self.shown(node.left)} {op} {right}"
-        if isinstance(node, ir.Between):
-            word = "is between" if positive else "is not between"
-            return f"{self.shown(node.value)} {word} {node.low.text} and {node.high.text}"
-        if isinstance(node, ir.InList):
-            inside = positive != node.negated
-            values = ", ".join(o.text for o in node.options)
-            return f"{self.shown(node.value)} is {'' if inside else 'not '}in ({values})"
-        if isinstance(node, ir.TextMatch):
-            verb = TEXT_VERBS[node.how][0 if positive else 1]
-            if positive:
-                value = self.value(node.value)
-                hits = [v for v, folded in zip(node.needles, node.folded)
-                        if logic.text_match(node.how, value, (folded,))]
-            else:
-                hits = list(node.needles[:1]) if positive else list(node.needles)
-            return f"{self.shown(node.value)} {verb} {', '.join(_show_value(v) for v in hits)}"
-        if isinstance(node, ir.IsMissing):
-            present = positive == node.negated
-            return f"{node.value.text} is {'present' if present else 'missing'}"
-        if isinstance(node, ir.Truthy):
-            return f"{node.value.text} is {'yes' if self.value(node.value) else 'no'}"
-        if isinstance(node, ir.Happened):
-            return self.happened(node.count, positive)
-        return f"{'' if positive else 'not '}({node.text})"
+        says = DESCRIBE.get(type(node))
+        if says is None:
+            return f"{'' if positive else 'not '}({node.text})"
+        return says(self, node, positive)
+
+    def compare_words(self, node: ir.Compare, positive: bool) -> str:
+        op = node.op if positive else node.op.negated
+        right = node.right.text if isinstance(node.right, ir.Const) else self.shown(node.right)
+        return f"{self.shown(node.left)} {op} {right}"
+
+    def between_words(self, node: ir.Between, positive: bool) -> str:
+        word = "is between" if positive else "is not between"
+        return f"{self.shown(node.value)} {word} {node.low.text} and {node.high.text}"
+
+    def in_list_words(self, node: ir.InList, positive: bool) -> str:
+        inside = positive != node.negated
+        values = ", ".join(o.text for o in node.options)
+        return f"{self.shown(node.value)} is {'' if inside else 'not '}in ({values})"
+
+    def text_match_words(self, node: ir.TextMatch, positive: bool) -> str:
+        """The needles the value holds (when it holds), or all of them (when it does not)."""
+        verb = TEXT_VERBS[node.how][0 if positive else 1]
+        hits = list(node.needles)
+        if positive:
+            value = self.value(node.value)
+            hits = [v for v, folded in zip(node.needles, node.folded) if logic.text_match(node.how, value, (folded,))]
+        return f"{self.shown(node.value)} {verb} {', '.join(_show_value(v) for v in hits)}"
+
+    def is_missing_words(self, node: ir.IsMissing, positive: bool) -> str:
+        present = positive == node.negated
+        return f"{node.value.text} is {'present' if present else 'missing'}"
+
+    def truthy_words(self, node: ir.Truthy, positive: bool) -> str:
+        return f"{node.value.text} is {'yes' if self.value(node.value) else 'no'}"
+
+    def happened_words(self, node: ir.Happened, positive: bool) -> str:
+        return self.happened(node.count, positive)
 
     def happened(self, count: ir.EventCount, positive: bool) -> str:
         """`demo_request in the last 30 days (Nov 18)`, or why not, with when the last one was."""
@@ -245,6 +254,11 @@ class Evaluator(Truths):
         times = self.activity.within(count.event, count.days, self.now)
         return ", ".join(f"{t.astimezone(self.tz):%b} {t.astimezone(self.tz).day}" for t in times)
 
+
+DESCRIBE: dict[type[ir.Node], Callable[[Evaluator, Any, bool], str]] = {
+    ir.Compare: Evaluator.compare_words, ir.Between: Evaluator.between_words, ir.InList: Evaluator.in_list_words,
+    ir.TextMatch: Evaluator.text_match_words, ir.IsMissing: Evaluator.is_missing_words,
+    ir.Truthy: Evaluator.truthy_words, ir.Happened: Evaluator.happened_words}
 
 TEXT_VERBS = {  # how a text match reads when it holds, and when it does not
     ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),

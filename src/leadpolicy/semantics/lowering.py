@@ -11,11 +11,13 @@ from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import condition_texts, format_policy, literal, window
 from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.symbols import Symbol, symbol_table
+from leadpolicy.language.types import Type
 from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES
 from leadpolicy.language.visitor import Visitor
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.leads import BLANK, field_default, lead_schema
+from leadpolicy.semantics.leads import field_default, lead_schema
 from leadpolicy.semantics.logic import fold
+from leadpolicy.semantics.runtime import BLANK
 
 
 def fingerprint(policy: ast.Policy) -> str:
@@ -28,11 +30,11 @@ MATCHES = {"contains": ir.Match.CONTAINS, "contains_any": ir.Match.CONTAINS_ANY,
            "starts_any": ir.Match.STARTS, "ends": ir.Match.ENDS, "ends_any": ir.Match.ENDS}
 
 
-def fold_for(types: set[ir.Type]) -> ir.Fold:
+def fold_for(types: set[Type]) -> ir.Fold:
     """How operands of these types are compared: text ignoring case, a timestamp with a date by its local date."""
     if any(t.textual for t in types):
         return ir.Fold.CASE
-    if ir.Type.DATE in types and ir.Type.TIMESTAMP in types:
+    if Type.DATE in types and Type.TIMESTAMP in types:
         return ir.Fold.LOCAL_DATE
     return ir.Fold.NONE
 
@@ -43,7 +45,7 @@ def _blank(text: str) -> bool:
 
 def _false_on_blank_text(const: ir.Operand) -> bool:
     """Whether `VALUE = const` is FALSE, not unknown, when VALUE is a blank text."""
-    return isinstance(const, ir.Const) and const.type is ir.Type.TEXT and not _blank(str(const.value))
+    return isinstance(const, ir.Const) and const.type is Type.TEXT and not _blank(str(const.value))
 
 
 class Lowering(Visitor):
@@ -58,7 +60,7 @@ class Lowering(Visitor):
         if isinstance(node, ast.Literal):
             kind = node.kind
             value = node.value
-            if kind is ir.Type.DATE:
+            if kind is Type.DATE:
                 value = dt.date.fromisoformat(str(value))
             return ir.Const(value, kind, literal(node))  # type: ignore[arg-type]
         if isinstance(node, ast.NameRef):
@@ -74,7 +76,8 @@ class Lowering(Visitor):
         raise TypeError(f"not an operand: {node!r}")
 
     def condition(self, node: ast.Node) -> ir.Condition:
-        return self.visit(node, self.text_of(node) if self.texts else "")
+        lowered: ir.Condition = self.visit(node, self.text_of(node) if self.texts else "")
+        return lowered
 
     def visit_And(self, node: ast.And, text: str) -> ir.Condition:
         return ir.And(tuple(self.condition(i) for i in node.items), text)
@@ -100,7 +103,7 @@ class Lowering(Visitor):
         value = self.operand(node.operand)
         options = tuple(self.operand(v) for v in node.values)
         false_when_blank = not node.negated and all(
-            not (o.type is ir.Type.TEXT and _blank(str(o.value))) for o in options)  # type: ignore[union-attr]
+            not (o.type is Type.TEXT and _blank(str(o.value))) for o in options)  # type: ignore[union-attr]
         return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),  # type: ignore[arg-type]
                          false_when_blank, text)
 
@@ -118,7 +121,7 @@ class Lowering(Visitor):
     def visit_Truthy(self, node: ast.Truthy, text: str) -> ir.Condition:
         return ir.Truthy(self.operand(node.operand), text)
 
-    def generic_visit(self, node, *args):
+    def generic_visit(self, node: ast.Node, *args: object) -> ir.Condition:
         raise TypeError(f"not a condition: {node!r}")
 
     def maybe(self, node: ast.Node | None) -> ir.Condition | None:
@@ -212,7 +215,7 @@ def lower(policy: ast.Policy) -> ir.Policy:
         id=policy.id, version=policy.version, fingerprint=fingerprint(policy), title=policy.title,
         owners=tuple(ir.Owner(o.team, o.person) for o in policy.owners), timezone=policy.timezone,
         effective=policy.effective, lead_schema=lead_schema(policy),
-        fields=tuple(ir.Field(f.name, ir.Type(f.type.name), tuple(f.type.choices), f.required, field_default(f))
+        fields=tuple(ir.Field(f.name, Type(f.type.name), tuple(f.type.choices), f.required, field_default(f))
                      for f in policy.fields),
         steps=tuple(steps),
         stages=tuple(ir.Stage(s.name, s.owner, lowering.maybe(s.condition)) for s in policy.stages),

@@ -28,7 +28,7 @@ YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
 INVALID = object()  # what `evaluate` returns for a lead that does not fit the policy's lead block
 
 
-class _SimpleLowercase(dict):
+class _SimpleLowercase(dict[int, str]):
     """Code point -> its Unicode simple lowercase mapping, filled in as characters are met."""
 
     def __missing__(self, code: int) -> str:
@@ -197,7 +197,7 @@ def decay_power(percent: Decimal, periods: int) -> Decimal:
     return value.quantize(FACTOR_PLACES, rounding=ROUND_HALF_UP)
 
 
-class DecayPowers(dict):
+class DecayPowers(dict[int, 'Decimal | int']):
     """The decay factor for n periods (logic.decay_power), computed once for each n."""
 
     def __init__(self, percent: Decimal, scaled: bool = False):
@@ -205,9 +205,10 @@ class DecayPowers(dict):
         self.percent = percent
         self.scaled = scaled  # as whole billionths (the factor has 9 places), for exact int arithmetic
 
-    def __missing__(self, n: int):
+    def __missing__(self, n: int) -> Decimal | int:
         factor = decay_power(self.percent, n)
-        value = self[n] = int(factor.scaleb(9)) if self.scaled else factor
+        value: Decimal | int = int(factor.scaleb(9)) if self.scaled else factor
+        self[n] = value
         return value
 
     def __str__(self) -> str:  # the constant's identity, for sharing one table per factor
@@ -226,7 +227,7 @@ MAX_NUMBER_INT = int(MAX_NUMBER)
 
 
 def floor_units(value: int | Decimal) -> int:
-    if value.__class__ is int:
+    if isinstance(value, int):
         return value
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
@@ -281,8 +282,8 @@ def round_billionths(value: int) -> int:
     return whole if value >= 0 else -whole
 
 
-def round_half_away(value) -> int:
-    if value.__class__ is int:
+def round_half_away(value: int | Decimal) -> int:
+    if isinstance(value, int):
         return value
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 

@@ -22,6 +22,7 @@ import sqlglot
 from sqlglot import exp
 
 from leadpolicy import zones
+from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import decay_factor_table
 from leadpolicy.semantics.primitives.sql import (
@@ -48,6 +49,12 @@ from leadpolicy.semantics.primitives.sql import (
 )
 from leadpolicy.semantics.primitives.sql import clamp as clamp_sql
 from leadpolicy.semantics.primitives.sql import decay as decay_sql
+
+# The SQL backend's names other modules use; the value helpers are defined with the table of primitives
+# (`semantics.primitives.sql`), where new code imports them from.
+__all__ = ["BLANK_CHARS", "DIALECTS", "EPOCH", "EVENT_COLUMNS", "BadName", "UnsupportedError", "activity_column",
+           "activity_columns", "activity_columns_per_row", "check_name", "compile_sql", "condition_sql",
+           "decisions_per_row", "epoch_us", "epoch_us_sql", "fold_column", "fold_sql", "table_sql"]
 
 
 class BadName(ValueError):
@@ -119,11 +126,11 @@ class _SqlGen:
             value = col
         if f.default is not None:
             default: Any = f.default
-            if f.type is ir.Type.DATE:
+            if f.type is Type.DATE:
                 default = dt.date.fromisoformat(str(default))
-            elif f.type is ir.Type.TIMESTAMP:
+            elif f.type is Type.TIMESTAMP:
                 raise UnsupportedError("a default for a timestamp field is not supported in SQL")
-            elif f.type is ir.Type.NUMBER:
+            elif f.type is Type.NUMBER:
                 default = Decimal(str(default))
             value = exp.Coalesce(this=value, expressions=[lit(default)])
         return value
@@ -136,7 +143,7 @@ class _SqlGen:
 
     def days_since(self, name: str) -> exp.Expr:
         value = self.field_value(name)
-        if self.fields[name].type is ir.Type.DATE:
+        if self.fields[name].type is Type.DATE:
             today = self.column(TODAY_COLUMN) if self.per_row_now else lit(self.today)
             return exp.DateDiff(this=today, expression=value, unit=exp.var("DAY"))
         return self.days_before_now(self.epoch_us(value))
@@ -272,64 +279,76 @@ class _SqlGen:
 
     def _query(self, table: str, events_table: str | None, id_column: str,
                activity_table: str | None) -> exp.Select:
-        policy = self.policy
+        """Layers over the leads table: its windows, its folded texts, each score and grade in order, then the
+        stage, and its owner and route."""
         source: exp.Expr = table_sql(table)
         select = exp.select(exp.Star()).from_(source)
-        if policy.activity:
-            if events_table is None and activity_table is None:
-                raise UnsupportedError("this policy scores activity events: give the events table "
-                                       "(compile --target sql --events-table TABLE)")
-            # Each lead's windows come from one aggregation of the events table, joined on the lead id.
-            leads = exp.to_identifier("lpl")
-            counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
-                                   expressions=[lit(0)]) if isinstance(op, ir.EventCount)
-                      else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
-            lead_id = exp.column(id_column, table="lpl", quoted=True)
-            # An aggregate made by the caller is keyed as its leads' id column is; the events table's leads
-            # are compared as text.
-            on: exp.Expr = exp.EQ(this=lead_id if activity_table else exp.cast(lead_id, "VARCHAR"),
-                                  expression=exp.column("#lead", table="lpa", quoted=True))
-            select = (exp.select(exp.Column(this=exp.Star(), table=leads),
-                                 *(exp.alias_(c, activity_column(op), quoted=True)
-                                   for c, op in zip(counts, policy.activity)))
-                      .from_(exp.alias_(source, "lpl", table=True))
-                      .join(self.activity(events_table).subquery("lpa") if activity_table is None  # type: ignore[arg-type]
-                            else exp.alias_(exp.Table(this=exp.to_identifier(activity_table, quoted=True)), "lpa",
-                                            table=True), on=on, join_type="left"))
+        if self.policy.activity:
+            select = self.with_activity(source, events_table, id_column, activity_table)
         if self.folded_once:
             folded = [exp.alias_(fold_sql(self.column(name) if raw else self.field_value(name), self.dialect),
                                  fold_column((name, raw)), quoted=True) for name, raw in sorted(self.folded_once)]
             select = exp.select(exp.Star(), *folded).from_(select.subquery("lp0"))
-        layer = 0
-        for step in policy.steps:
-            layer += 1
-            inner = f"lp{layer}"
-            self.factor_alias = f"lpf{layer}"
-            if isinstance(step, ir.Score):
-                expression = self.score(step)
-            else:
-                expression = self.ladder([(e.condition, e.label) for e in step.entries])
-            columns = exp.Column(this=exp.Star(), table=exp.to_identifier(inner))
-            select = exp.select(columns, exp.alias_(expression, step.name, quoted=True)).from_(select.subquery(inner))
-            if isinstance(step, ir.Score) and step.decay is not None and self.dialect not in LIST_FACTORS:
-                # Each lead's factor comes from a join on its period count: computed once, not per CASE branch.
-                values, on = self.factor_join(step, step.decay)
-                select = select.join(values, on=on, join_type="left")
-        stage = self.ladder([(s.condition, s.name) for s in policy.stages])
-        layer += 1
+        for layer, step in enumerate(self.policy.steps, start=1):
+            select = self.with_step(select, step, layer)
+        layer = len(self.policy.steps) + 1
+        stage = self.ladder([(s.condition, s.name) for s in self.policy.stages])
         select = exp.select(exp.Star(), exp.alias_(stage, "stage", quoted=True)).from_(select.subquery(f"lp{layer}"))
+        return exp.select(exp.Star(), exp.alias_(self.owner(), "owner", quoted=True),
+                          exp.alias_(self.route(), "route", quoted=True)).from_(select.subquery(f"lp{layer + 1}"))
+
+    def with_activity(self, source: exp.Expr, events_table: str | None, id_column: str,
+                      activity_table: str | None) -> exp.Select:
+        """The leads with their windows: one aggregation of the events table (or the caller's aggregate of it),
+        joined on the lead id."""
+        policy = self.policy
+        if events_table is None and activity_table is None:
+            raise UnsupportedError("this policy scores activity events: give the events table "
+                                   "(compile --target sql --events-table TABLE)")
+        counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
+                               expressions=[lit(0)]) if isinstance(op, ir.EventCount)
+                  else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
+        lead_id = exp.column(id_column, table="lpl", quoted=True)
+        # An aggregate made by the caller is keyed as its leads' id column is; the events table's leads
+        # are compared as text.
+        on: exp.Expr = exp.EQ(this=lead_id if activity_table else exp.cast(lead_id, "VARCHAR"),
+                              expression=exp.column("#lead", table="lpa", quoted=True))
+        aggregate: exp.Expr = (self.activity(events_table).subquery("lpa") if events_table is not None
+                               and activity_table is None else
+                               exp.alias_(exp.Table(this=exp.to_identifier(activity_table, quoted=True)), "lpa",
+                                          table=True))
+        return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("lpl")),
+                           *(exp.alias_(c, activity_column(op), quoted=True) for c, op in zip(counts, policy.activity)))
+                .from_(exp.alias_(source, "lpl", table=True)).join(aggregate, on=on, join_type="left"))
+
+    def with_step(self, select: exp.Select, step: ir.Step, layer: int) -> exp.Select:
+        """A layer adding one score or grade column (a score that decays joins its factors, but on DuckDB)."""
+        inner = f"lp{layer}"
+        self.factor_alias = f"lpf{layer}"
+        if isinstance(step, ir.Score):
+            expression = self.score(step)
+        else:
+            expression = self.ladder([(e.condition, e.label) for e in step.entries])
+        columns = exp.Column(this=exp.Star(), table=exp.to_identifier(inner))
+        select = exp.select(columns, exp.alias_(expression, step.name, quoted=True)).from_(select.subquery(inner))
+        if isinstance(step, ir.Score) and step.decay is not None and self.dialect not in LIST_FACTORS:
+            # Each lead's factor comes from a join on its period count: computed once, not per CASE branch.
+            values, on = self.factor_join(step, step.decay)
+            select = select.join(values, on=on, join_type="left")
+        return select
+
+    def owner(self) -> exp.Expr:
         owner = exp.Case(this=self.column("stage"))
-        for s in policy.stages:
+        for s in self.policy.stages:
             owner = owner.when(exp.Literal.string(s.name), exp.Literal.string(s.owner))
+        return owner
+
+    def route(self) -> exp.Expr:
         route = exp.Case()
-        for r in policy.routes:
+        for r in self.policy.routes:
             routed = exp.In(this=self.column("stage"), expressions=[exp.Literal.string(s) for s in r.stages])
             route = route.when(routed, self.ladder([(e.condition, e.label) for e in r.entries]))
-        route_expr: exp.Expr = route.else_(exp.Null()) if route.args.get("ifs") else exp.cast(exp.Null(),
-                                                                                                    "VARCHAR")
-        layer += 1
-        return exp.select(exp.Star(), exp.alias_(owner, "owner", quoted=True),
-                          exp.alias_(route_expr, "route", quoted=True)).from_(select.subquery(f"lp{layer}"))
+        return route.else_(exp.Null()) if route.args.get("ifs") else exp.cast(exp.Null(), "VARCHAR")
 
 
 def activity_columns(policy: ir.Policy, dialect: str, now: dt.datetime) -> list[exp.Expr]:

@@ -56,7 +56,8 @@ class Lines(Protocol):
 class PythonContext(Protocol):
     """The Python generator: operands as local expressions, conditions as plain-boolean expressions."""
 
-    w: Lines
+    @property
+    def w(self) -> Lines: ...
 
     def truth(self, cond: ir.Condition, want: bool) -> str: ...
 

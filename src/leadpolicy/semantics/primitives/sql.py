@@ -17,6 +17,7 @@ from typing import Any, Callable
 import sqlglot
 from sqlglot import exp
 
+from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, runtime
 from leadpolicy.semantics.logic import FOLD_SQL_PRE, fold
 from leadpolicy.semantics.primitives import row_of
@@ -195,7 +196,7 @@ def happened(gen: SqlContext, node: ir.Happened, positive: bool) -> exp.Expr:
 
 
 def const(gen: SqlContext, op: ir.Const, how: ir.Fold, raw: bool) -> exp.Expr:
-    if op.type is ir.Type.TEXT and how is ir.Fold.CASE:
+    if op.type is Type.TEXT and how is ir.Fold.CASE:
         return lit(fold(str(op.value)))
     return lit(op.value)
 
