@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +27,7 @@ from leadpolicy.warehouse.batch import BatchResult, EventInput, output_names, ru
 from leadpolicy.warehouse.conversion import trimmed
 from leadpolicy.warehouse.event_files import EVENTS_TABLE, find_column, lead_id_column
 from leadpolicy.warehouse.sqlgen import epoch_us, fold_sql
-from leadpolicy.warehouse.staging import DataFileError, quoted
+from leadpolicy.warehouse.staging import DataFileError
 
 TABLE = "feedback"  # one row per decided lead
 STOP = "#="  # the column of a stop event that answers without a reason (no ':', unlike an event's reasons)
@@ -112,16 +113,16 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     handoff = Handoff.of(policy.ir)
     found: dict[str, Any] = {}
 
-    def attach(con) -> None:
-        columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(decided))})").fetchall()]
+    def attach(con: duckdb.DuckDBPyConnection) -> None:
+        described = exp.Describe(this=exp.select(exp.Star()).from_(_parquet(decided))).sql("duckdb")
+        columns = [d[0] for d in con.execute(described).fetchall()]
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
             found["by"] = [columns[_group_column(policy, columns, data, name)]
                            for name in data.by or [f.name for f in policy.ir.fields if f.type == "one of"]]
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
-        con.execute(f"COPY ({_per_lead_sql(policy, data, decided, id_col, found['by'], handoff)}) "
-                    f"TO {lit(str(per_lead))} (FORMAT parquet)")
+        con.execute(_copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, found["by"]), per_lead))
 
     leads_rejects, events_rejects = rejects_files(data.leads, data.events, data.rejects_folder)
     try:  # rejects with no place of their own are written into the working folder, which goes away
@@ -138,13 +139,9 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     if data.on_read is not None:
         data.on_read(policy, result)
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM read_parquet({lit(str(per_lead))})")
+    con.execute(exp.Create(this=exp.to_table(TABLE), kind="TABLE",
+                           expression=exp.select(exp.Star()).from_(_parquet(per_lead))).sql("duckdb"))
     return Measured(policy, result, con, per_lead, found["by"], handoff)
-
-
-def _in(values: list[str] | tuple[str, ...]) -> str:
-    """`IN (...)` of text literals (never empty: an empty list matches nothing)."""
-    return "IN (" + (", ".join(lit(v) for v in values) or "NULL") + ")"
 
 
 def _group_column(policy: Policy, columns: list[str], data: FeedbackInput, name: str) -> int:
@@ -176,89 +173,171 @@ def _likely_header(name: str, headers: list[str]) -> str | None:
     return f'did you mean "{close[0]}"?' if close else did_you_mean(name, headers)
 
 
-def _per_lead_sql(policy: Policy, data: FeedbackInput, decided: Path, id_col: str, by: list[str],
-                  handoff: Handoff) -> str:
-    """One row per decided lead: its decision, whether it was handed off, its outcome, its answers and how
-    long each clock of the receiving team ran. Every name and reason from the policy is a quoted literal."""
-    reasons = {n.event: list(n.reasons) for sla in policy.ir.slas for n in sla.reasons}  # event -> agreed reasons
-    clocks = [sla for sla in policy.ir.slas if sla.clock is not None and sla.owner == handoff.team]
-    won = [e for o in policy.ir.outcomes if o.kind == "won" for e in o.events]
-    lost = [e for o in policy.ir.outcomes if o.kind == "lost" for e in o.events]
-    until = lit(epoch_us(data.now))
-    window = f'epoch_us("at") > {lit(epoch_us(data.as_of))} AND epoch_us("at") <= {until}'
-    # Reasons as the SLA report reads them: folded as the language compares text, blanks kept.
-    reason = fold_sql(exp.Coalesce(this=exp.column("reason", quoted=True), expressions=[exp.Literal.string("")]),
-                      "duckdb").sql("duckdb")
-    # Per lead, over its events in the window: (column, aggregate, value when the lead has no event there).
-    counts: list[tuple[str, str, str]] = []
-    for event, agreed in reasons.items():
-        for r in agreed:
-            counts.append((f"#{event}:{r}", f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} = '
-                                            f"{lit(fold(r))})", "0"))
-        counts.append((f"#{event}:other", f'count(*) FILTER (WHERE "event" = {lit(event)} AND {reason} NOT '
-                                          f"{_in([fold(r) for r in agreed])})", "0"))
-    # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected).
-    answering = [sla.clock for sla in policy.ir.slas
-                 if sla.clock is not None and any(n.event in sla.clock.stops for n in sla.reasons)]
-    accepting = sorted({stop for clock in answering for stop in clock.stops if stop not in reasons})
-    counts += [(f"{STOP}{stop}", f'count(*) FILTER (WHERE "event" = {lit(stop)})', "0") for stop in accepting]
-    recycled = " OR ".join(f'("event" = {lit(r.event)} AND {reason} = {lit(fold(r.reason))})'
-                           for r in policy.ir.recycle) or "false"
-    counts.append(("#recycled", f"bool_or({recycled})", "false"))
-    starts = [(f"#start{i}", f'min(CASE WHEN "event" {_in(sla.clock.starts)} THEN epoch_us("at") END)')
-              for i, sla in enumerate(clocks) if sla.clock is not None]
-    aggregates = ", ".join(f"{expr} AS {quoted(name)}" for name, expr, _ in counts) + "".join(
-        f", {expr} AS {quoted(name)}" for name, expr in starts)
-    # Each clock's first stop at or after its first start, both in the window.
-    stops = "".join(
-        f' LEFT JOIN (SELECT e."lead", min(epoch_us(e."at")) AS stop FROM {EVENTS_TABLE} e JOIN a ON a."lead" = '
-        f'e."lead" WHERE e."event" {_in(sla.clock.stops)} AND epoch_us(e."at") >= a."#start{i}" AND '
-        f'epoch_us(e."at") <= {until} GROUP BY e."lead") s{i} ON s{i}."lead" = d."#id"'
-        for i, sla in enumerate(clocks) if sla.clock is not None)
-    won_case = f'CASE WHEN "event" {_in(won)} THEN 1 ELSE 0 END'
-    columns = ['d."#id" AS "#id"', *(f"CAST(d.{quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in by),
-               *(quoted(n) for n in output_names(policy.ir)), f'stage {_in(handoff.stages)} AS "#handed"',
-               'o.outcome AS "#outcome"',
-               *(f"coalesce(a.{quoted(name)}, {none}) AS {quoted(name)}" for name, _, none in counts),
-               *(f'(s{i}.stop - a."#start{i}") / 60000000.0 AS {quoted(f"#minutes:{sla.name}")}'
-                 for i, sla in enumerate(clocks))]
-    id_text = trimmed(exp.cast(exp.column(id_col, quoted=True), "VARCHAR")).sql("duckdb")
-    return (f'WITH d AS (SELECT *, {id_text} AS "#id" FROM read_parquet({lit(str(decided))})), '
-            # the first outcome event; on a tie at one instant, lost (0) sorts before won (1)
-            f"o AS (SELECT \"lead\", arg_min(CASE WHEN {won_case} = 1 THEN 'won' ELSE 'lost' END, "
-            f'(epoch_us("at"), {won_case})) AS outcome FROM {EVENTS_TABLE} WHERE "event" {_in([*won, *lost])} '
-            f'AND {window} GROUP BY "lead"), '
-            f'a AS (SELECT "lead", {aggregates} FROM {EVENTS_TABLE} WHERE {window} GROUP BY "lead") '
-            f'SELECT {", ".join(columns)} FROM d LEFT JOIN o ON o."lead" = d."#id" LEFT JOIN a ON a."lead" = d."#id"'
-            f"{stops}")
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _epoch(value: exp.Expr) -> exp.Expr:
+    """DuckDB's microseconds since the epoch of a timestamp."""
+    return exp.Anonymous(this="epoch_us", expressions=[value])
+
+
+def _in(value: exp.Expr, texts: list[str] | tuple[str, ...]) -> exp.In:
+    """`value IN (...)` of text literals (never empty: an empty list matches nothing)."""
+    return exp.In(this=value, expressions=[exp.Literal.string(t) for t in texts] or [exp.Null()])
+
+
+def _count_where(condition: exp.Expr) -> exp.Expr:
+    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition))
+
+
+def _parquet(path: Path) -> exp.Table:
+    return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))]))
+
+
+def _copy_to_parquet(query: exp.Query, path: Path) -> str:
+    return exp.Copy(this=exp.Subquery(this=query), kind=False, files=[exp.Literal.string(str(path))],
+                    params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("parquet"))]).sql("duckdb")
+
+
+def _and(*conditions: exp.Expr) -> exp.Expr:
+    return exp.and_(*conditions)
+
+
+@dataclass
+class _PerLead:
+    """The SQL of one row per decided lead. Every name and reason from the policy is a quoted literal or
+    identifier."""
+
+    policy: Policy
+    data: FeedbackInput
+    handoff: Handoff
+
+    def __post_init__(self) -> None:
+        slas = self.policy.ir.slas
+        self.reasons = {n.event: list(n.reasons) for sla in slas for n in sla.reasons}  # event -> agreed reasons
+        self.clocks = [sla.clock for sla in slas if sla.clock is not None and sla.owner == self.handoff.team]
+        self.clock_names = [sla.name for sla in slas if sla.clock is not None and sla.owner == self.handoff.team]
+        self.won = [e for o in self.policy.ir.outcomes if o.kind == "won" for e in o.events]
+        self.lost = [e for o in self.policy.ir.outcomes if o.kind == "lost" for e in o.events]
+        self.until = exp.Literal.number(epoch_us(self.data.now))
+        # Reasons as the SLA report reads them: folded as the language compares text, blanks kept.
+        self.reason = fold_sql(exp.Coalesce(this=_col("reason"), expressions=[exp.Literal.string("")]), "duckdb")
+
+    def window(self) -> exp.Expr:
+        """Events after `as_of`, up to `now`."""
+        at = _epoch(_col("at"))
+        return _and(exp.GT(this=at, expression=exp.Literal.number(epoch_us(self.data.as_of))),
+                    exp.LTE(this=at.copy(), expression=self.until.copy()))
+
+    def is_event(self, event: str) -> exp.Expr:
+        return exp.EQ(this=_col("event"), expression=exp.Literal.string(event))
+
+    def counts(self) -> list[tuple[str, exp.Expr, exp.Expr]]:
+        """Per lead, over its events in the window: (column, aggregate, value when the lead has no event there)."""
+        zero = exp.Literal.number(0)
+        counts: list[tuple[str, exp.Expr, exp.Expr]] = []
+        for event, agreed in self.reasons.items():
+            for r in agreed:
+                reason_is = exp.EQ(this=self.reason.copy(), expression=exp.Literal.string(fold(r)))
+                counts.append((f"#{event}:{r}", _count_where(_and(self.is_event(event), reason_is)), zero))
+            other = exp.Not(this=_in(self.reason.copy(), [fold(r) for r in agreed]))
+            counts.append((f"#{event}:other", _count_where(_and(self.is_event(event), other)), zero))
+        # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected).
+        answering = [sla.clock for sla in self.policy.ir.slas
+                     if sla.clock is not None and any(n.event in sla.clock.stops for n in sla.reasons)]
+        accepting = sorted({stop for clock in answering for stop in clock.stops if stop not in self.reasons})
+        counts += [(f"{STOP}{stop}", _count_where(self.is_event(stop)), zero) for stop in accepting]
+        recycled = [_and(self.is_event(r.event), exp.EQ(this=self.reason.copy(),
+                                                         expression=exp.Literal.string(fold(r.reason))))
+                    for r in self.policy.ir.recycle]
+        counts.append(("#recycled", exp.func("bool_or", exp.or_(*recycled) if recycled else exp.false(),
+                                             dialect="duckdb"), exp.false()))
+        return counts
+
+    def outcomes(self) -> exp.Select:
+        """The first outcome event of each lead; on a tie at one instant, lost (0) sorts before won (1)."""
+        won_case = exp.Case().when(_in(_col("event"), self.won), exp.Literal.number(1)).else_(exp.Literal.number(0))
+        outcome = exp.Case().when(exp.EQ(this=won_case.copy(), expression=exp.Literal.number(1)),
+                                  exp.Literal.string("won")).else_(exp.Literal.string("lost"))
+        first = exp.func("arg_min", outcome, exp.Tuple(expressions=[_epoch(_col("at")), won_case]), dialect="duckdb")
+        return (exp.select(_col("lead"), exp.alias_(first, "outcome")).from_(EVENTS_TABLE)
+                .where(_and(_in(_col("event"), [*self.won, *self.lost]), self.window())).group_by(_col("lead")))
+
+    def aggregates(self, counts: list[tuple[str, exp.Expr, exp.Expr]]) -> exp.Select:
+        starts = [exp.alias_(exp.Min(this=exp.Case().when(_in(_col("event"), clock.starts), _epoch(_col("at")))),
+                             f"#start{i}", quoted=True) for i, clock in enumerate(self.clocks)]
+        return (exp.select(_col("lead"), *(exp.alias_(aggregate, name, quoted=True) for name, aggregate, _ in counts),
+                           *starts).from_(EVENTS_TABLE).where(self.window()).group_by(_col("lead")))
+
+    def first_stop(self, i: int, clock: ir.Clock) -> exp.Select:
+        """Each lead's first stop of clock `i` at or after its first start, both in the window."""
+        at = _epoch(_col("at", "e"))
+        where = _and(_in(_col("event", "e"), clock.stops), exp.GTE(this=at, expression=_col(f"#start{i}", "a")),
+                     exp.LTE(this=at.copy(), expression=self.until.copy()))
+        return (exp.select(_col("lead", "e"), exp.alias_(exp.Min(this=at.copy()), "stop"))
+                .from_(exp.to_table(EVENTS_TABLE).as_("e"))
+                .join("a", on=exp.EQ(this=_col("lead", "a"), expression=_col("lead", "e")))
+                .where(where).group_by(_col("lead", "e")))
+
+    def columns(self, by: list[str], counts: list[tuple[str, exp.Expr, exp.Expr]]) -> list[exp.Expr]:
+        return [exp.alias_(_col("#id", "d"), "#id", quoted=True),
+                *(exp.alias_(exp.cast(_col(c, "d"), "VARCHAR"), c, quoted=True) for c in by),
+                *(_col(n) for n in output_names(self.policy.ir)),
+                exp.alias_(_in(exp.column("stage"), self.handoff.stages), "#handed", quoted=True),
+                exp.alias_(exp.column("outcome", table="o"), "#outcome", quoted=True),
+                *(exp.alias_(exp.Coalesce(this=_col(name, "a"), expressions=[none]), name, quoted=True)
+                  for name, _, none in counts),
+                *(exp.alias_(exp.Div(this=exp.Paren(this=exp.Sub(this=exp.column("stop", table=f"s{i}"),
+                                                                 expression=_col(f"#start{i}", "a"))),
+                                     expression=exp.Literal.number("60000000.0")), f"#minutes:{name}", quoted=True)
+                  for i, name in enumerate(self.clock_names))]
+
+    def query(self, decided: Path, id_col: str, by: list[str]) -> exp.Select:
+        counts = self.counts()
+        lead_id = exp.alias_(trimmed(exp.cast(_col(id_col), "VARCHAR")), "#id", quoted=True)
+        query = (exp.select(*self.columns(by, counts)).from_("d")
+                 .join("o", on=exp.EQ(this=exp.column("lead", table="o", quoted=True), expression=_col("#id", "d")),
+                       join_type="left")
+                 .join("a", on=exp.EQ(this=_col("lead", "a"), expression=_col("#id", "d")), join_type="left"))
+        for i, clock in enumerate(self.clocks):
+            query = query.join(exp.Subquery(this=self.first_stop(i, clock), alias=exp.TableAlias(
+                this=exp.to_identifier(f"s{i}"))), on=exp.EQ(this=exp.column("lead", table=f"s{i}", quoted=True),
+                                                             expression=_col("#id", "d")), join_type="left")
+        return (query.with_("d", exp.select(exp.Star(), lead_id).from_(_parquet(decided)))
+                .with_("o", self.outcomes()).with_("a", self.aggregates(counts)))
 
 
 # ---------------------------------------------------------------- the report
 
 def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
     """Counts per combination of `keys` (columns of table `feedback`); one row overall without keys."""
-    answers = [c for c in _columns(m) if c.startswith("#") and ":" in c and not c.startswith("#minutes:")]
-    minutes = [c for c in _columns(m) if c.startswith("#minutes:")]
-    stops = [c for c in _columns(m) if c.startswith(STOP)]
+    columns = _columns(m)
+    answers = [c for c in columns if c.startswith("#") and ":" in c and not c.startswith("#minutes:")]
+    minutes = [c for c in columns if c.startswith("#minutes:")]
+    stops = [c for c in columns if c.startswith(STOP)]
+    handed, recycled = _col("#handed"), _col("#recycled")
+    won, lost = (exp.EQ(this=_col("#outcome"), expression=exp.Literal.string(o)) for o in ("won", "lost"))
     measures = [
-        "count(*) AS leads", 'count(*) FILTER (WHERE "#handed") AS handed_off',
-        'count(*) FILTER (WHERE "#outcome" = \'won\') AS won', 'count(*) FILTER (WHERE "#outcome" = \'lost\') AS lost',
-        'count(*) FILTER (WHERE "#handed" AND "#outcome" = \'won\') AS won_handed_off',
-        'count(*) FILTER (WHERE "#recycled") AS recycled',
-        'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'won\') AS recycled_won',
-        'count(*) FILTER (WHERE "#recycled" AND "#outcome" = \'lost\') AS recycled_lost',
-        *(f"sum({quoted(c)}) AS {quoted(c)}" for c in [*stops, *answers]),
-        *(f"median({quoted(c)}) AS {quoted(c)}" for c in minutes)]
-    group = ", ".join(quoted(k) for k in keys)
-    sql = (f"SELECT {group + ', ' if keys else ''}{', '.join(measures)} FROM {TABLE}"
-           + (f" GROUP BY {group} ORDER BY {group} NULLS LAST" if keys else ""))
-    cursor = m.con.execute(sql)
+        exp.alias_(exp.Count(this=exp.Star()), "leads"), exp.alias_(_count_where(handed), "handed_off"),
+        exp.alias_(_count_where(won), "won"), exp.alias_(_count_where(lost), "lost"),
+        exp.alias_(_count_where(_and(handed.copy(), won.copy())), "won_handed_off"),
+        exp.alias_(_count_where(recycled), "recycled"),
+        exp.alias_(_count_where(_and(recycled.copy(), won.copy())), "recycled_won"),
+        exp.alias_(_count_where(_and(recycled.copy(), lost.copy())), "recycled_lost"),
+        *(exp.alias_(exp.Sum(this=_col(c)), c, quoted=True) for c in [*stops, *answers]),
+        *(exp.alias_(exp.func("median", _col(c), dialect="duckdb"), c, quoted=True) for c in minutes)]
+    query = exp.select(*(_col(k) for k in keys), *measures).from_(TABLE)
+    if keys:
+        query = query.group_by(*(_col(k) for k in keys)).order_by(
+            *(exp.Ordered(this=_col(k), nulls_first=False) for k in keys))
+    cursor = m.con.execute(query.sql("duckdb"))
     names = [d[0] for d in cursor.description]
     return [_shape(dict(zip(names, row)), keys) for row in cursor.fetchall()]
 
 
 def _columns(m: Measured) -> list[str]:
-    return [r[0] for r in m.con.execute(f"DESCRIBE {TABLE}").fetchall()]
+    return [r[0] for r in m.con.execute(exp.Describe(this=exp.to_table(TABLE)).sql("duckdb")).fetchall()]
 
 
 def won_share(part: int, whole: int) -> float | None:
@@ -291,13 +370,21 @@ def _shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 def score_bands(m: Measured, score: str) -> list[dict[str, Any]]:
     """Won rate by band of a score: the deciles' cut points over every decided lead (fewer bands when
     many leads share a value)."""
-    (cuts,) = m.con.execute(f"SELECT quantile_disc({quoted(score)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
-                            f"FROM {TABLE}").fetchone() or ([],)
+    deciles = exp.Array(expressions=[exp.Literal.number(f"0.{i}") for i in range(1, 10)])
+    cut_query = exp.select(exp.func("quantile_disc", _col(score), deciles, dialect="duckdb")).from_(TABLE)
+    (cuts,) = m.con.execute(cut_query.sql("duckdb")).fetchone() or ([],)
     bounds = sorted({c for c in (cuts or []) if c is not None})
-    band = " + ".join(f"CASE WHEN {quoted(score)} > {lit(c)} THEN 1 ELSE 0 END" for c in bounds) or "0"
-    rows = m.con.execute(f'SELECT {band} AS band, min({quoted(score)}), max({quoted(score)}), count(*), '
-                         f'count(*) FILTER (WHERE "#outcome" = \'won\') FROM {TABLE} GROUP BY band ORDER BY band'
-                         ).fetchall()
+    above: list[exp.Expr] = [
+        exp.Case().when(exp.GT(this=_col(score), expression=exp.Literal.number(c)), exp.Literal.number(1))
+        .else_(exp.Literal.number(0)) for c in bounds]
+    band: exp.Expr = exp.Literal.number(0)
+    if above:
+        band = functools.reduce(lambda total, one: exp.Add(this=total, expression=one), above[1:], above[0])
+    query = (exp.select(exp.alias_(band, "band"), exp.Min(this=_col(score)), exp.Max(this=_col(score)),
+                        exp.Count(this=exp.Star()),
+                        _count_where(exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))))
+             .from_(TABLE).group_by(exp.column("band")).order_by(exp.column("band")))
+    rows = m.con.execute(query.sql("duckdb")).fetchall()
     return [{"band": f"{low}-{high}" if low != high else str(low), "low": low, "high": high, "leads": n,
              "won": w, "won_rate": won_share(w, n)} for _, low, high, n, w in rows]
 
