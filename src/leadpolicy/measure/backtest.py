@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlglot import exp
 
 from leadpolicy.api import Policy
-from leadpolicy.measure.feedback import FeedbackInput, Measured, lit, local_time, measure, won_share
+from leadpolicy.measure.feedback import (
+    FeedbackInput,
+    Measured,
+    count_where,
+    local_time,
+    measure,
+    parquet_table,
+    won_share,
+)
 
 
 def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dict[str, Any]:
@@ -17,8 +26,10 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
     first = measure(old, data, folder / "old")
     second = measure(new, data, folder / "new")
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE a AS SELECT * FROM read_parquet({lit(str(first.table_file))})")
-    con.execute(f"CREATE TABLE b AS SELECT * FROM read_parquet({lit(str(second.table_file))})")
+    for name, measured in (("a", first), ("b", second)):
+        con.execute(exp.Create(this=exp.to_table(name), kind="TABLE",
+                               expression=exp.select(exp.Star()).from_(parquet_table(measured.table_file))
+                               ).sql("duckdb"))
     # Leads are matched by id; a lead one version rejected is left out of the comparison and counted.
     con.execute('CREATE TABLE pair AS SELECT a."#id", a.stage AS old_stage, b.stage AS new_stage, '
                 'a."#handed" AS old_handed, b."#handed" AS new_handed, a."#outcome" AS outcome '
@@ -41,17 +52,20 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
             "changes": changes, "verdict": verdict(first, versions, moves)}
 
 
-def _group(con, where: str) -> dict[str, Any]:
-    n, won = con.execute(f"SELECT count(*), count(*) FILTER (WHERE outcome = 'won') FROM pair WHERE {where}"
-                         ).fetchone() or (0, 0)
+_WON = exp.EQ(this=exp.column("outcome"), expression=exp.Literal.string("won"))
+
+
+def _group(con: duckdb.DuckDBPyConnection, where: str) -> dict[str, Any]:
+    query = exp.select(exp.Count(this=exp.Star()), count_where(_WON.copy())).from_("pair").where(where)
+    n, won = con.execute(query.sql("duckdb")).fetchone() or (0, 0)
     return {"leads": n, "won": won, "won_rate": won_share(won, n)}
 
 
-def _version(con, policy: Policy, side: str) -> dict[str, Any]:
-    handed = f"{side}_handed"
-    n, handed_off, won, captured = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE {handed}), count(*) FILTER (WHERE outcome = 'won'), "
-        f"count(*) FILTER (WHERE {handed} AND outcome = 'won') FROM pair").fetchone() or (0, 0, 0, 0)
+def _version(con: duckdb.DuckDBPyConnection, policy: Policy, side: str) -> dict[str, Any]:
+    handed = exp.column(f"{side}_handed")
+    query = exp.select(exp.Count(this=exp.Star()), count_where(handed), count_where(_WON.copy()),
+                       count_where(exp.and_(handed.copy(), _WON.copy()))).from_("pair")
+    n, handed_off, won, captured = con.execute(query.sql("duckdb")).fetchone() or (0, 0, 0, 0)
     return {"policy": policy.id, "version": policy.version, "fingerprint": policy.fingerprint, "leads": n,
             "handed_off": handed_off, "won": won, "won_captured": captured, "won_missed": won - captured,
             "precision": won_share(captured, handed_off), "recall": won_share(captured, won)}
@@ -66,17 +80,20 @@ def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) ->
         amount = f"{abs(change):.0f}% {'more' if change >= 0 else 'fewer'} leads"
     else:
         amount = f"{new['handed_off']} leads (none before)"
-    pct = lambda v: "-" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     added, dropped, kept = moves["added"], moves["dropped"], moves["kept"]
     parts = [f"{new['version']} hands {amount} to {team} ({old['handed_off']} → {new['handed_off']})"]
     if added["leads"]:
-        parts.append(f"the {added['leads']} newly handed off win at {pct(added['won_rate'])} against "
-                     f"{pct(kept['won_rate'])} for those already handed off")
+        parts.append(f"the {added['leads']} newly handed off win at {_pct(added['won_rate'])} against "
+                     f"{_pct(kept['won_rate'])} for those already handed off")
     if dropped["leads"]:
-        parts.append(f"the {dropped['leads']} no longer handed off won at {pct(dropped['won_rate'])}")
-    parts.append(f"won leads captured: {new['won_captured']} of {new['won']} (recall {pct(new['recall'])}, "
-                 f"was {pct(old['recall'])}); precision {pct(new['precision'])}, was {pct(old['precision'])}")
+        parts.append(f"the {dropped['leads']} no longer handed off won at {_pct(dropped['won_rate'])}")
+    parts.append(f"won leads captured: {new['won_captured']} of {new['won']} (recall {_pct(new['recall'])}, "
+                 f"was {_pct(old['recall'])}); precision {_pct(new['precision'])}, was {_pct(old['precision'])}")
     return "; ".join(parts) + "."
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
 
 
 def data_files(folder: Path) -> tuple[Path, Path]:

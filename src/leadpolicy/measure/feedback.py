@@ -66,10 +66,6 @@ def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path 
     return default_rejects(names[0], leads), default_rejects(names[1], events)
 
 
-def lit(value: Any) -> str:
-    return (exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)).sql("duckdb")
-
-
 @dataclass
 class Handoff:
     """What the policy says about handing leads over: the stages owned by a team other than the one owning
@@ -114,7 +110,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     found: dict[str, Any] = {}
 
     def attach(con: duckdb.DuckDBPyConnection) -> None:
-        described = exp.Describe(this=exp.select(exp.Star()).from_(_parquet(decided))).sql("duckdb")
+        described = exp.Describe(this=exp.select(exp.Star()).from_(parquet_table(decided))).sql("duckdb")
         columns = [d[0] for d in con.execute(described).fetchall()]
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
@@ -140,7 +136,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         data.on_read(policy, result)
     con = duckdb.connect()
     con.execute(exp.Create(this=exp.to_table(TABLE), kind="TABLE",
-                           expression=exp.select(exp.Star()).from_(_parquet(per_lead))).sql("duckdb"))
+                           expression=exp.select(exp.Star()).from_(parquet_table(per_lead))).sql("duckdb"))
     return Measured(policy, result, con, per_lead, found["by"], handoff)
 
 
@@ -187,11 +183,13 @@ def _in(value: exp.Expr, texts: list[str] | tuple[str, ...]) -> exp.In:
     return exp.In(this=value, expressions=[exp.Literal.string(t) for t in texts] or [exp.Null()])
 
 
-def _count_where(condition: exp.Expr) -> exp.Expr:
+def count_where(condition: exp.Expr) -> exp.Expr:
+    """`count(*) FILTER (WHERE condition)`."""
     return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition))
 
 
-def _parquet(path: Path) -> exp.Table:
+def parquet_table(path: Path) -> exp.Table:
+    """`read_parquet('PATH')` as a table to select from."""
     return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))]))
 
 
@@ -240,14 +238,14 @@ class _PerLead:
         for event, agreed in self.reasons.items():
             for r in agreed:
                 reason_is = exp.EQ(this=self.reason.copy(), expression=exp.Literal.string(fold(r)))
-                counts.append((f"#{event}:{r}", _count_where(_and(self.is_event(event), reason_is)), zero))
+                counts.append((f"#{event}:{r}", count_where(_and(self.is_event(event), reason_is)), zero))
             other = exp.Not(this=_in(self.reason.copy(), [fold(r) for r in agreed]))
-            counts.append((f"#{event}:other", _count_where(_and(self.is_event(event), other)), zero))
+            counts.append((f"#{event}:other", count_where(_and(self.is_event(event), other)), zero))
         # Sales' answers are the stops of the clocks whose SLA needs a reason for one of them (accepted or rejected).
         answering = [sla.clock for sla in self.policy.ir.slas
                      if sla.clock is not None and any(n.event in sla.clock.stops for n in sla.reasons)]
         accepting = sorted({stop for clock in answering for stop in clock.stops if stop not in self.reasons})
-        counts += [(f"{STOP}{stop}", _count_where(self.is_event(stop)), zero) for stop in accepting]
+        counts += [(f"{STOP}{stop}", count_where(self.is_event(stop)), zero) for stop in accepting]
         recycled = [_and(self.is_event(r.event), exp.EQ(this=self.reason.copy(),
                                                          expression=exp.Literal.string(fold(r.reason))))
                     for r in self.policy.ir.recycle]
@@ -304,7 +302,7 @@ class _PerLead:
             query = query.join(exp.Subquery(this=self.first_stop(i, clock), alias=exp.TableAlias(
                 this=exp.to_identifier(f"s{i}"))), on=exp.EQ(this=exp.column("lead", table=f"s{i}", quoted=True),
                                                              expression=_col("#id", "d")), join_type="left")
-        return (query.with_("d", exp.select(exp.Star(), lead_id).from_(_parquet(decided)))
+        return (query.with_("d", exp.select(exp.Star(), lead_id).from_(parquet_table(decided)))
                 .with_("o", self.outcomes()).with_("a", self.aggregates(counts)))
 
 
@@ -319,12 +317,12 @@ def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
     handed, recycled = _col("#handed"), _col("#recycled")
     won, lost = (exp.EQ(this=_col("#outcome"), expression=exp.Literal.string(o)) for o in ("won", "lost"))
     measures = [
-        exp.alias_(exp.Count(this=exp.Star()), "leads"), exp.alias_(_count_where(handed), "handed_off"),
-        exp.alias_(_count_where(won), "won"), exp.alias_(_count_where(lost), "lost"),
-        exp.alias_(_count_where(_and(handed.copy(), won.copy())), "won_handed_off"),
-        exp.alias_(_count_where(recycled), "recycled"),
-        exp.alias_(_count_where(_and(recycled.copy(), won.copy())), "recycled_won"),
-        exp.alias_(_count_where(_and(recycled.copy(), lost.copy())), "recycled_lost"),
+        exp.alias_(exp.Count(this=exp.Star()), "leads"), exp.alias_(count_where(handed), "handed_off"),
+        exp.alias_(count_where(won), "won"), exp.alias_(count_where(lost), "lost"),
+        exp.alias_(count_where(_and(handed.copy(), won.copy())), "won_handed_off"),
+        exp.alias_(count_where(recycled), "recycled"),
+        exp.alias_(count_where(_and(recycled.copy(), won.copy())), "recycled_won"),
+        exp.alias_(count_where(_and(recycled.copy(), lost.copy())), "recycled_lost"),
         *(exp.alias_(exp.Sum(this=_col(c)), c, quoted=True) for c in [*stops, *answers]),
         *(exp.alias_(exp.func("median", _col(c), dialect="duckdb"), c, quoted=True) for c in minutes)]
     query = exp.select(*(_col(k) for k in keys), *measures).from_(TABLE)
@@ -382,7 +380,7 @@ def score_bands(m: Measured, score: str) -> list[dict[str, Any]]:
         band = functools.reduce(lambda total, one: exp.Add(this=total, expression=one), above[1:], above[0])
     query = (exp.select(exp.alias_(band, "band"), exp.Min(this=_col(score)), exp.Max(this=_col(score)),
                         exp.Count(this=exp.Star()),
-                        _count_where(exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))))
+                        count_where(exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))))
              .from_(TABLE).group_by(exp.column("band")).order_by(exp.column("band")))
     rows = m.con.execute(query.sql("duckdb")).fetchall()
     return [{"band": f"{low}-{high}" if low != high else str(low), "low": low, "high": high, "leads": n,
