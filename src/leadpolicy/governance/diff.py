@@ -456,16 +456,20 @@ def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_war
     from dataclasses import replace
 
     import duckdb
+    from sqlglot import exp
 
     from leadpolicy.warehouse.batch import BatchError, output_names, run
-    from leadpolicy.warehouse.staging import ROW, quoted
+    from leadpolicy.warehouse.staging import ROW_NAME
 
     folder.mkdir(parents=True, exist_ok=True)
     output = folder / "decided.parquet"
     staged: list[int] = []
 
-    def rows_read(con) -> None:  # the record numbers staged, while the staging database is open
-        staged.extend(row for (row,) in con.execute(f"SELECT {ROW} FROM raw ORDER BY {ROW}").fetchall())
+    def rows_read(con: duckdb.DuckDBPyConnection) -> None:
+        """The record numbers staged, read while the staging database is open."""
+        row_column = exp.column(ROW_NAME, quoted=True)
+        query = exp.select(row_column).from_("raw").order_by(row_column.copy())
+        staged.extend(row for (row,) in con.execute(query.sql("duckdb")).fetchall())
 
     events = None if data.events is None else replace(data.events, rejects=folder / "events.rejects.csv")
     with progress(policy) if progress is not None else contextlib.nullcontext() as update:
@@ -477,8 +481,9 @@ def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_war
     names = output_names(policy.ir)
     con = duckdb.connect()
     try:
-        columns = ", ".join(quoted(name) for name in names)
-        values = con.execute(f"SELECT {columns} FROM read_parquet(?)", [str(output)]).fetchall()
+        read_output = exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Placeholder()]))
+        query = exp.select(*(exp.column(name, quoted=True) for name in names)).from_(read_output)
+        values = con.execute(query.sql("duckdb"), [str(output)]).fetchall()
     finally:
         con.close()
     if len(values) != len(written):
