@@ -67,7 +67,8 @@ def register(sub: Subcommands) -> None:
                                                       "the log, unless its folder holds policies)")
     p.add_argument("--events-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
     p.add_argument("--details", metavar="FILE", help="also write every lead's clocks and counts (start, stop, "
-                                                      "deadline, status, time used) as CSV")
+                                                      "deadline, status, time used) as CSV: every breach, where "
+                                                      "the report lists the first 20")
     p.add_argument("--report-only", action="store_true", help="exit 0 even when an SLA is below its target")
     p.add_argument("--allow-empty", action="store_true",
                    help="an SLA with nothing to judge in the log and range is not a failure")
