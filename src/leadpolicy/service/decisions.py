@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, TypeVar
 
-from leadpolicy.api import LeadError
+from leadpolicy.api import LeadError, Policy
 from leadpolicy.language.diagnostics import escaped
 from leadpolicy.service import bodies
 from leadpolicy.service.metrics import Metrics
@@ -159,38 +159,22 @@ class Decider:
 
     def decide(self, loaded: Loaded, item: Any) -> tuple[int, dict[str, Any]]:
         """One request's answer: (200, the decision) or (400, why not)."""
-        if not isinstance(item, dict) or not isinstance(item.get("lead"), dict):
-            return 400, {"error": REQUEST_SHAPE}
-        unknown = sorted(set(item) - {"lead", "events", "now", "explain"})
-        if unknown:
-            return 400, {"error": f"unknown request field(s): {', '.join(unknown)}"}
-        policy = loaded.policy
-        if item.get("now") is not None and not isinstance(item["now"], str):
-            return 400, {"error": f"now: an ISO 8601 timestamp in a string, not {_json_kind(item['now'])}"}
+        problem = _shape_problem(item)
+        now = problem if problem is not None else _read_now(loaded.policy, item.get("now"))
+        if isinstance(now, dict):
+            return 400, now
+        problem = _options_problem(loaded, item)
+        if problem is not None:
+            return 400, problem
         try:
-            now = policy.instant(item.get("now"))
-        except (ValueError, TypeError, OverflowError) as exc:
-            return 400, {"error": f"now: not an ISO 8601 timestamp ({exc})"}
-        if item.get("explain") is not None and not isinstance(item["explain"], bool):
-            return 400, {"error": f"explain: true or false, not {_json_kind(item['explain'])}"}
-        events = item.get("events")
-        if events is not None and not isinstance(events, list):
-            return 400, {"error": "events: a list of {event, at}"}
-        if events and not loaded.uses_events:
-            return 400, {"error": f"events: policy {policy.id} declares no events and counts none"}
-        shapeless = [n for n, event in enumerate(events or (), start=1) if not isinstance(event, dict)]
-        if shapeless:
-            return 400, {"error": "invalid lead", "fields": [{"field": f"events/{n}", "message": EVENT_SHAPE}
-                                                            for n in shapeless]}
-        try:
-            decision = policy.evaluate(item["lead"], now, events=events)
+            decision = loaded.policy.evaluate(item["lead"], now, events=item.get("events"))
         except LeadError as exc:
             return 400, {"error": "invalid lead", "fields": [{"field": e.field, "message": e.message}
                                                             for e in exc.errors]}
         except OverflowError:  # a window reaching past the years a date can hold
             return 400, {"error": "now: too far from the events' times to count them"}
         out = decision.as_dict(explain=item.get("explain") is True)
-        out["fingerprint"] = policy.fingerprint
+        out["fingerprint"] = loaded.policy.fingerprint
         return 200, out
 
     def _log_line(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> bytes:
@@ -226,6 +210,42 @@ class Decider:
             if self.log_failing:
                 self.log_failing = False
                 print("leadpolicy serve: the decision log is written again", flush=True)
+
+
+def _shape_problem(item: Any) -> dict[str, Any] | None:
+    """Why a request is not {lead, events, now, explain} with a lead object and a text or no now."""
+    if not isinstance(item, dict) or not isinstance(item.get("lead"), dict):
+        return {"error": REQUEST_SHAPE}
+    unknown = sorted(set(item) - {"lead", "events", "now", "explain"})
+    if unknown:
+        return {"error": f"unknown request field(s): {', '.join(unknown)}"}
+    if item.get("now") is not None and not isinstance(item["now"], str):
+        return {"error": f"now: an ISO 8601 timestamp in a string, not {_json_kind(item['now'])}"}
+    return None
+
+
+def _read_now(policy: Policy, now: str | None) -> dt.datetime | dict[str, Any]:
+    """The request's now as an instant, or the problem with it."""
+    try:
+        return policy.instant(now)
+    except (ValueError, TypeError, OverflowError) as exc:
+        return {"error": f"now: not an ISO 8601 timestamp ({exc})"}
+
+
+def _options_problem(loaded: Loaded, item: dict[str, Any]) -> dict[str, Any] | None:
+    """Why a request's explain or events cannot be used (events of the wrong shape name their item)."""
+    if item.get("explain") is not None and not isinstance(item["explain"], bool):
+        return {"error": f"explain: true or false, not {_json_kind(item['explain'])}"}
+    events = item.get("events")
+    if events is not None and not isinstance(events, list):
+        return {"error": "events: a list of {event, at}"}
+    if events and not loaded.uses_events:
+        return {"error": f"events: policy {loaded.policy.id} declares no events and counts none"}
+    shapeless = [n for n, event in enumerate(events or (), start=1) if not isinstance(event, dict)]
+    if shapeless:
+        return {"error": "invalid lead", "fields": [{"field": f"events/{n}", "message": EVENT_SHAPE}
+                                                    for n in shapeless]}
+    return None
 
 
 def _plain_id(value: Any) -> str | int | float | None:
