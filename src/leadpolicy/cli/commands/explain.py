@@ -312,6 +312,8 @@ def _events_argument(text: str) -> tuple[list[Any], list[str]]:
 
 def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
     """The rows of a CSV or JSON Lines file of events, staged as `score --events` stages its file."""
+    from sqlglot import exp
+
     from leadpolicy.warehouse import staging
 
     db = staging.Staging()
@@ -329,9 +331,10 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
             if missing:
                 raise UsageError(f"--events: {path}: no column {', '.join(missing)}; one lead's events are rows "
                                  "of event and at")
-        names = ", ".join(staging.quoted(staging.text_column(i)) for i in range(len(staged.columns)))
-        rows = db.con.execute(f"SELECT {staging.ROW}{', ' + names if names else ''} FROM raw ORDER BY {staging.ROW}"
-                              ).fetchall()
+        row_column = exp.column(staging.ROW_NAME, quoted=True)
+        texts = (exp.column(staging.text_column(i), quoted=True) for i in range(len(staged.columns)))
+        query = exp.select(row_column, *texts).from_("raw").order_by(row_column.copy())
+        rows = db.con.execute(query.sql("duckdb")).fetchall()
     finally:
         db.close()
     return ([dict(zip(staged.columns, row[1:])) for row in rows], [f"--events: {path}: row {row[0]}" for row in rows])
