@@ -8,6 +8,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,6 +112,7 @@ def _wrap(condition: str) -> str:
             ' lead {\n x number\n }\n score s {\n +1 when ' + condition + '\n }\n}\n')
 
 
+@pytest.mark.slow  # about 20 s on 2 cores
 def test_deeply_nested_conditions_are_diagnosed_not_crashed():
     for condition in ("not " * 50_000 + "x > 1",
                       "(" * 50_000 + "x > 1" + ")" * 50_000,

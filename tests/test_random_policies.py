@@ -13,6 +13,7 @@ interpreter, compiled Python and DuckDB, 400 on PostgreSQL, 250 through `leadpol
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,8 @@ from leadpolicy.semantics.loading import load_policy_text
 
 from .engines import decide
 from .strategies import NOWS, event_logs, valid_leads
+
+pytestmark = pytest.mark.slow  # 12-40 s each on 2 cores: generated policies on every engine
 
 FIELDS = """    n number
     m number

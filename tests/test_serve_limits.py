@@ -47,6 +47,7 @@ def _post_in_background(server: Server, body: bytes) -> tuple[threading.Thread, 
     return thread, outcome
 
 
+@pytest.mark.slow  # a maximal batch: about 15 s on 2 cores
 def test_healthz_answers_within_100_ms_while_a_maximal_batch_is_decided(folder):
     server = Server(folder)
     try:
@@ -88,6 +89,7 @@ def test_a_batch_over_the_item_limit_is_refused_at_once_naming_the_limit(folder)
         server.stop()
 
 
+@pytest.mark.slow  # 64 MB and 10,000 items: about 20 s on 2 cores
 def test_the_default_limits_refuse_a_64_mb_batch_by_its_size_and_decide_10000_items(folder):
     server = Server(folder)
     try:
