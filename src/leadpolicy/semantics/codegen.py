@@ -298,11 +298,11 @@ class _Generator:
         value = w.fresh("s")
         rounded = total if s.whole else f"round_half_away({total})"  # whole points sum to an int already
         if s.decay is not None:
-            scores.decay_python(self, s, s.decay, total, value, rounded)
+            scores.DECAY.python(self, s, s.decay, total, value, rounded)
         else:
             w.line(f"{value} = {rounded}")
         if s.clamp is not None:
-            scores.clamp_python(self, s.clamp, value)
+            scores.CLAMP.python(self, s.clamp, value)
         self.value_var[s.name] = value
         return value
 

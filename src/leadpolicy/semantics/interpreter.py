@@ -149,9 +149,9 @@ class Evaluator(Truths):
         total = sum((r.points for r in results), Decimal(0))
         decayed, factor, periods = total, None, 0
         if score.decay is not None:
-            decayed, factor, periods = scores.decay_interpret(self, score.decay, total)
+            decayed, factor, periods = scores.DECAY.interpret(self, score.decay, total)
         rounded = round_half_away(decayed)
-        value = rounded if score.clamp is None else scores.clamp_interpret(score.clamp, rounded)
+        value = rounded if score.clamp is None else scores.CLAMP.interpret(score.clamp, rounded)
         return ScoreResult(score.name, value, total, decayed, factor, periods,
                            rounded if value != rounded else None, results)
 

@@ -34,7 +34,9 @@ from leadpolicy.semantics.primitives.sql import (
     UnsupportedError,
     activity_column,
     at_or_before_now_sql,
+    build_clamp,
     build_condition,
+    build_decay,
     build_operand,
     build_rule,
     decay_periods_sql,
@@ -47,8 +49,6 @@ from leadpolicy.semantics.primitives.sql import (
     number_sql,
     window_sql,
 )
-from leadpolicy.semantics.primitives.sql import clamp as clamp_sql
-from leadpolicy.semantics.primitives.sql import decay as decay_sql
 
 # The SQL backend's names other modules use; the value helpers are defined with the table of primitives
 # (`semantics.primitives.sql`), where new code imports them from.
@@ -215,9 +215,9 @@ class _SqlGen:
         total = exp.Paren(this=total)
         value: exp.Expr = total if s.scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s.decay is not None:
-            value = decay_sql(self, s, s.decay, total)
+            value = build_decay(self, s, s.decay, total)
         if s.clamp is not None:
-            value = clamp_sql(self, s.clamp, value)
+            value = build_clamp(self, s.clamp, value)
         return exp.cast(value, "BIGINT")
 
     def factor(self, s: ir.Score, decay: ir.Decay) -> exp.Expr:

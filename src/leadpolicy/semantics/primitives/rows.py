@@ -63,12 +63,24 @@ class RuleRow:
 
 
 @dataclass(frozen=True)
-class AdjustRow:
-    """A step applied to a score's total: decay, then the clamp of the rounded value."""
+class DecayRow:
+    """A score's decay: the interpreter gives (decayed total, factor or None, periods); the Python template
+    writes (generator, score, decay, total variable, value variable, the rounded total) into lines."""
 
     node: type[ir.Node]
-    interpret: Callable[..., Any]
-    python: Callable[..., None]
+    interpret: Callable[[TruthContext, Any, Decimal], tuple[Decimal, Decimal | None, int]]
+    python: Callable[[PythonContext, ir.Score, Any, str, str, str], None]
+    sql: str
+    solver: None = None
+
+
+@dataclass(frozen=True)
+class ClampRow:
+    """A score's clamp of its rounded value: (clamp, value) -> value; the template bounds a variable."""
+
+    node: type[ir.Node]
+    interpret: Callable[[Any, int], int]
+    python: Callable[[PythonContext, Any, str], None]
     sql: str
     solver: None = None
 
@@ -85,4 +97,5 @@ class DerivedRow:
     solver: None = None
 
 
-Row = ConditionRow | OperandRow | RuleRow | AdjustRow
+AdjustRow = DecayRow | ClampRow
+Row = ConditionRow | OperandRow | RuleRow | DecayRow | ClampRow

@@ -16,7 +16,7 @@ from decimal import Decimal
 from leadpolicy.semantics import ir, runtime
 from leadpolicy.semantics.primitives.contexts import PythonContext, TruthContext, block
 from leadpolicy.semantics.primitives.operands import ROWS as OPERAND_ROWS
-from leadpolicy.semantics.primitives.rows import AdjustRow, Facts, RuleOutcome, RuleRow
+from leadpolicy.semantics.primitives.rows import ClampRow, DecayRow, Facts, RuleOutcome, RuleRow
 
 OPERAND_FACTS = {row.node: row.facts for row in OPERAND_ROWS}
 
@@ -125,7 +125,6 @@ ROWS = (
     RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule"),
     RuleRow(ir.PerRule, per_interpret, per_python, "per_rule"),
 )
-ADJUST_ROWS = (
-    AdjustRow(ir.Decay, decay_interpret, decay_python, "decay"),
-    AdjustRow(ir.Clamp, clamp_interpret, clamp_python, "clamp"),
-)
+DECAY = DecayRow(ir.Decay, decay_interpret, decay_python, "decay")
+CLAMP = ClampRow(ir.Clamp, clamp_interpret, clamp_python, "clamp")
+ADJUST_ROWS: tuple[DecayRow | ClampRow, ...] = (DECAY, CLAMP)

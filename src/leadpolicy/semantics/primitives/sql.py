@@ -300,8 +300,11 @@ OPERAND_BUILDERS: dict[str, OperandBuilder] = {
     "const": const, "ref": ref, "days_since": days_since, "event_count": event_count,
     "days_since_event": days_since_event}
 RULE_BUILDERS: dict[str, RuleBuilder] = {"points_rule": points_rule, "per_rule": per_rule}
+DECAY_BUILDERS = {"decay": decay}
+CLAMP_BUILDERS = {"clamp": clamp}
 BUILDERS: dict[str, Callable[..., exp.Expr]] = {
-    **CONDITION_BUILDERS, **OPERAND_BUILDERS, **RULE_BUILDERS, "decay": decay, "clamp": clamp, "windows": window_sql}
+    **CONDITION_BUILDERS, **OPERAND_BUILDERS, **RULE_BUILDERS, **DECAY_BUILDERS, **CLAMP_BUILDERS,
+    "windows": window_sql}
 
 
 def build_condition(gen: SqlContext, node: ir.Condition, positive: bool) -> exp.Expr:
@@ -313,6 +316,16 @@ def build_operand(gen: SqlContext, op: ir.Operand, how: ir.Fold, raw: bool) -> e
         raise UnsupportedError("comparing a timestamp with a date (by its local date) is not supported in SQL "
                                "yet; compare `days since FIELD` with a number instead")
     return OPERAND_BUILDERS[row_of(op).sql](gen, op, how, raw)
+
+
+def build_decay(gen: SqlContext, score: ir.Score, node: ir.Decay, total: exp.Expr) -> exp.Expr:
+    builder: Callable[[SqlContext, ir.Score, ir.Decay, exp.Expr], exp.Expr] = DECAY_BUILDERS[row_of(node).sql]
+    return builder(gen, score, node, total)
+
+
+def build_clamp(gen: SqlContext, node: ir.Clamp, value: exp.Expr) -> exp.Expr:
+    builder: Callable[[SqlContext, ir.Clamp, exp.Expr], exp.Expr] = CLAMP_BUILDERS[row_of(node).sql]
+    return builder(gen, node, value)
 
 
 def build_rule(gen: SqlContext, rule: ir.Rule, score: ir.Score) -> exp.Expr:
