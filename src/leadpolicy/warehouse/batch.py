@@ -205,7 +205,7 @@ def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: 
     `find_bad` makes table `bad` (row, field, code, value) when some row turns out bad. A column
     whose type (`column_types`, by input position) already holds its field's values is used as it
     is; any other is read from its text."""
-    return convert_fields(con, ir.fields, plan.field_column, keep, column_types, find_bad=False)
+    return convert_fields(con, ir.fields, plan.field_column, keep, column_types, find_bad=False, materialize=False)
 
 
 def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
@@ -513,10 +513,10 @@ def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, en
                                               output_columns(plan, originals), staged.column_types, lead)
         else:
             scored = score_python(policy, stage_db.con, plan, now, result, progress, lead, staged_rows)
-        # Parquet scored in SQL is one scan followed by filters and projections (the generated DuckDB
-        # query has no join unless it reads events), which DuckDB guarantees keep the file's row order:
-        # no sort.
-        in_order = engine == "duckdb" and in_fmt == "parquet" and not (policy.ir.activity and lead) and not removed
+        # Parquet, or CSV staged without a line map, scored in SQL is one scan followed by filters and
+        # projections (the generated DuckDB query has no join unless it reads events), which DuckDB
+        # guarantees keep the rows' order: no sort.
+        in_order = engine == "duckdb" and staged.ordered and not (policy.ir.activity and lead) and not removed
         watched = None if progress is None or engine != "duckdb" else \
             (lambda percent: progress(int(staged_rows * percent / 100), staged_rows))
         with staging.joins_as_written(stage_db.con), staging.watch_progress(stage_db.con, watched):

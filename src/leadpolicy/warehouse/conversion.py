@@ -328,13 +328,14 @@ class Conversion:
 def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
                    column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
                    find_bad: bool = True, enums: bool = False, json_types: bool = True,
-                   exact_choices: bool = False) -> Conversion:
+                   exact_choices: bool = False, materialize: bool | None = None) -> Conversion:
     """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`.
     Without `find_bad`, the bad rows are left for the caller to find when it knows there are some.
     `enums`: `one of` fields read from text hold the ENUM of their choices (see `_conversion`).
     `exact_choices`: a `one of` value must be a choice as written (event names), not read as text is compared.
     `json_types`: a JSON Lines value of the wrong JSON type is rejected (see JSON_KINDS); event rows
-    are read by their text (a lead id may be a JSON number)."""
+    are read by their text (a lead id may be a JSON number). `materialize`: whether `converted` is a table
+    (by default, for text input) or a view computed in each pass that reads it."""
     converted, good = (_q(prefix + name) for name in ("converted", "typed"))
     sources: list[str | None] = []
     parts = []
@@ -362,8 +363,9 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
     codes = ", ".join(f'{sql(p["error"])} AS "#e{i}"' for i, p in enumerate(parts))
     any_error = " OR ".join(f'"#e{i}" IS NOT NULL' for i in range(len(parts))) or "false"
     # Typed Parquet converts cheaply, so `converted` stays a view computed in the two passes that
-    # read it (the bad rows, the output); text input is converted once into a table.
-    relation = "VIEW" if column_types else "TABLE"
+    # read it (the bad rows, the output); text input is converted once into a table, unless the caller
+    # reads the bad rows only when there are some (`score`: one pass when every row is good).
+    relation = "TABLE" if (not column_types if materialize is None else materialize) else "VIEW"
     con.execute(f'CREATE {relation} {converted} AS SELECT *, ({any_error}) AS "#bad" FROM ('
                 f"SELECT {columns}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
                 f"(SELECT *, {layer1} FROM {_q(source_table)})))")

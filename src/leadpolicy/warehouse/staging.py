@@ -183,6 +183,7 @@ class Staged:
     problems: list[dict]
     has_originals: bool  # whether `original_column(i)` exists (JSON Lines and Parquet)
     column_types: dict[int, str] = field(default_factory=dict)  # Parquet: each column's DuckDB type
+    ordered: bool = False  # whether a scan of `raw` with filters and projections alone yields record order
 
 
 def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
@@ -281,6 +282,8 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
         return _stage_csv_records(con, path, table)
     problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
                 for line, message, text, _ in bad if int(line) > 1]
+    if not bad:
+        return _csv_view(con, path, table, csv_in, width)
     _map_lines(con, csv_in, [int(b[0]) for b in bad], line_map)
     header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} JOIN {line_map} ON k = \"#n\" "
                              "WHERE record = 0").fetchall()
@@ -291,6 +294,18 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
     con.execute(f"CREATE TABLE {quoted(table)} AS SELECT record AS {ROW}, {columns} FROM {csv_in} "
                 f"JOIN {line_map} ON k = \"#n\" WHERE record > 0")
     return Staged(names, problems, False)
+
+
+def _csv_view(con, path: Path, table: str, csv_in: str, width: int) -> Staged:
+    """`table` as a view of `csv_in` when DuckDB read every line: the k-th line read is record k - 1, so no
+    line map is joined and the rows are not copied again; a scan of the view yields them in record order."""
+    header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} WHERE \"#n\" = 1").fetchall()
+    if not header_row:
+        raise DataFileError(f"{path}: no header line")
+    columns = ", ".join(f"{quoted(f'c{i}')} AS {quoted(text_column(i))}" for i in range(width))
+    con.execute(f"CREATE VIEW {quoted(table)} AS SELECT \"#n\" - 1 AS {ROW}, {columns} FROM {csv_in} "
+                "WHERE \"#n\" > 1")
+    return Staged(_header_names(header_row[0]), [], False, ordered=True)
 
 
 def _varchar_columns(width: int) -> str:
@@ -536,4 +551,4 @@ def _stage_parquet(con, path: Path, table: str) -> Staged:
         parts.append(f"{quoted(name)} AS {quoted(original_column(i))}")
     con.execute(f"CREATE VIEW {quoted(table)} AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
                 f"FROM {source}")
-    return Staged(names, [], True, {i: str(r[1]) for i, r in enumerate(described)})
+    return Staged(names, [], True, {i: str(r[1]) for i, r in enumerate(described)}, ordered=True)
