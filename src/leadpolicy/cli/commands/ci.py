@@ -6,12 +6,16 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_min_coverage, help_formatter, timestamp_arg
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("ci", formatter_class=help_formatter,
                        help="everything a policy repository's CI needs, in one step",
                        description="Format check, check, sample tests, coverage floor, approvals by every owning "

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_quiet, help_formatter
 from leadpolicy.cli.shared import print_diagnostics, progress_bar
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("docs", formatter_class=help_formatter, help="publish policies as readable pages (MkDocs)",
                        description="Render a Markdown page per policy (fields, scores in plain English, the stage "
                                    "ladder, routing, SLAs as commitments, recycling, sample cases with a chart, "

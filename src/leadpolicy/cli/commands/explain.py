@@ -14,7 +14,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, help_formatter
@@ -23,6 +23,9 @@ from leadpolicy.cli.shared import (
     parse_now,
     read_lead,
 )
+
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
 CASE_KEYS = ("name", "lead", "events", "now")  # a samples lead case, without its expectations
 EVENT_KEYS = ("event", "at")  # an event of a samples lead case
@@ -46,7 +49,7 @@ class WholeLead:
     events_given: bool = False
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("explain", formatter_class=help_formatter, help="score one lead and say why",
                        description="Evaluate one lead (its record, what it did, and now) and explain every score, "
                                    "grade, stage and route.",

@@ -6,6 +6,7 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import (
@@ -16,6 +17,9 @@ from leadpolicy.cli.flags import (
     timestamp_arg,
 )
 from leadpolicy.outputs import shown
+
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
 FEEDBACK_EPILOG = """examples:
   leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
@@ -52,7 +56,7 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
     add_quiet(p)
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("feedback", formatter_class=help_formatter, help="measure decisions against outcomes",
                        description="Decide every lead as the policy would have at --as-of (its record and its "
                                    "events up to then), and report what became of them after: per stage, grade, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
 from leadpolicy.cli.flags import help_formatter
@@ -11,8 +12,11 @@ from leadpolicy.cli.shared import (
     print_diagnostics,
 )
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("fmt", formatter_class=help_formatter, help="format policies canonically",
                        description="Rewrite policies in canonical form, keeping comments.",
                        epilog="examples:\n  leadpolicy fmt\n  leadpolicy fmt --check policies/\n"
