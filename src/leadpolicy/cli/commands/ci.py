@@ -6,13 +6,15 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.exit_codes import EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_min_coverage, help_formatter, timestamp_arg
 
 if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.language.diagnostics import Diagnostic
+    from leadpolicy.testing.harness import SamplesRun
 
 
 def register(sub: Subcommands) -> None:
@@ -52,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
                                     allow_untested=False, strict=False, require_approvals=not args.skip_approvals,
                                     against=None if args.skip_versions else args.against)
-    collected: dict = {}
+    collected: dict[str, Any] = {}
 
-    def sink(diags, runs):
+    def sink(diags: list[Diagnostic], runs: list[SamplesRun]) -> None:
         collected.update(diags=diags, runs=runs)
     from leadpolicy.cli.commands.check import run as run_check
 

@@ -19,7 +19,13 @@ from leadpolicy.cli.flags import (
 from leadpolicy.outputs import shown
 
 if TYPE_CHECKING:
-    from leadpolicy.cli.shared import Subcommands
+    from contextlib import AbstractContextManager
+    from typing import Callable
+
+    from leadpolicy.api import Policy
+    from leadpolicy.cli.shared import ProgressUpdate, Subcommands
+    from leadpolicy.measure.feedback import FeedbackInput
+    from leadpolicy.warehouse.batch import BatchResult
 
 FEEDBACK_EPILOG = """examples:
   leadpolicy feedback policies/inbound-activity.policy --leads leads.parquet --events events.parquet \\
@@ -69,7 +75,7 @@ def register(sub: Subcommands) -> None:
                    help="group by this lead field (repeatable; default: every `one of` field)")
 
 
-def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
+def _inputs(args: argparse.Namespace, policy: Policy, by: tuple[str, ...] = ()) -> FeedbackInput:
     from leadpolicy.measure.feedback import FeedbackInput
 
     as_of = policy.instant(args.as_of)
@@ -80,7 +86,7 @@ def _inputs(args: argparse.Namespace, policy, by: tuple[str, ...] = ()):
                          progress=lambda policy: _progress(args, policy), on_warning=_warner(args))
 
 
-def _warner(args: argparse.Namespace):
+def _warner(args: argparse.Namespace) -> Callable[[str], None]:
     """Score's warnings on reading the leads (a field that is no column, ...), each said once (backtest reads
     the file once per version)."""
     said: set[str] = set()
@@ -92,14 +98,14 @@ def _warner(args: argparse.Namespace):
     return warn
 
 
-def _progress(args: argparse.Namespace, policy):
+def _progress(args: argparse.Namespace, policy: Policy) -> AbstractContextManager[ProgressUpdate | None]:
     from leadpolicy.cli.shared import progress_bar
 
     by = f" with {policy.id} {policy.version}" if args.command == "backtest" else ""
     return progress_bar(f"deciding {args.leads}{by}", args.quiet)
 
 
-def _say_rejects_loudly(args: argparse.Namespace, policy, result) -> None:
+def _say_rejects_loudly(args: argparse.Namespace, policy: Policy, result: BatchResult) -> None:
     """The reject summary of the leads and the events, when a policy rejected more than a small share; the
     most rows any policy rejected are kept in `args.rejected` for --max-rejects."""
     from leadpolicy.cli.shared import MAX_REJECTS_HINT, say_rejects_loudly
