@@ -7,7 +7,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 
 class Metrics:
     def __init__(self) -> None:
-        disable_created_metrics()  # one series per counter, not a second one of creation times
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client; one series
+        # per counter, not a second one of creation times
         self.registry = CollectorRegistry()
         self.requests = Counter("leadpolicy_requests", "HTTP requests by endpoint and status",
                                 ["endpoint", "status"], registry=self.registry)

@@ -26,6 +26,8 @@ from leadpolicy.language.parser import Unreadable, open_regular, read_at_most
 
 SERVED_SUFFIXES = (".policy", ".json")
 CHECK_HINT = "run `leadpolicy check` on the file for the details"
+FileStamp = tuple[str, int, int, int]  # real path, inode, mtime ns, size
+Stamp = tuple[FileStamp | None, ...]  # a file's stamp, then those of its approvals and samples files
 
 
 class Refused(Exception):
@@ -61,7 +63,7 @@ class Entry:
 
     source: Path
     current: Loaded | None = None
-    stamp: tuple | None = None  # (real path, inode, mtime ns, size) of the version last read
+    stamp: Stamp | None = None  # (real path, inode, mtime ns, size) of the version last read, and companions
     reloads: int = 0
     error: list[str] = field(default_factory=list)  # diagnostics of the last failed load; empty when it is good
     failed_at: dt.datetime | None = None
@@ -316,7 +318,7 @@ def _file_like(path: Path) -> bool:
         return False
 
 
-def _stamp(path: Path) -> tuple | None:
+def _stamp(path: Path) -> Stamp | None:
     """What identifies the version of a file: its real path (a swapped link changes it), inode, time
     and size; for a source policy, those of its approvals and samples files too (they make its status)."""
     from leadpolicy.governance.approvals import approvals_path
@@ -329,7 +331,7 @@ def _stamp(path: Path) -> tuple | None:
     return own, *companions
 
 
-def _stamp_of(path: Path) -> tuple | None:
+def _stamp_of(path: Path) -> FileStamp | None:
     try:
         status = path.stat()
         return str(path.resolve()), status.st_ino, status.st_mtime_ns, status.st_size
