@@ -25,7 +25,12 @@ from leadpolicy.cli.shared import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.language import ast
+    from leadpolicy.semantics import ir
+    from leadpolicy.semantics.interpreter import Decision
 
 CASE_KEYS = ("name", "lead", "events", "now")  # a samples lead case, without its expectations
 EVENT_KEYS = ("event", "at")  # an event of a samples lead case
@@ -111,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def print_text(policy, decision, lead: WholeLead, events: list, windows: list, explicit_now,
-               reads_events: bool) -> None:
+def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: list[tuple[str, dt.datetime]],
+               windows: list[tuple[str, int | None, str]], explicit_now: str | None, reads_events: bool) -> None:
     """Every line shown escaped (`diagnostics.escaped`), as `test` shows a case: the why lines quote the lead's
     own text, whose escape sequences, bidi overrides and line breaks would otherwise reach the terminal."""
     from leadpolicy.language.diagnostics import escaped, printable
@@ -146,11 +151,12 @@ def print_text(policy, decision, lead: WholeLead, events: list, windows: list, e
     print("\n".join(lines))
 
 
-def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
+def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, int | None, str]]:
     """Each event window and `days since last` the policy reads, as this lead's events give it: (what,
     value, line), e.g. `demo_request 1 in the last 30 days (Nov 18)`; the values are the evaluator's own."""
+    from leadpolicy.language.formatter import number as number_text
     from leadpolicy.semantics import ir
-    from leadpolicy.semantics.interpreter import Evaluator, number_text
+    from leadpolicy.semantics.interpreter import Evaluator
 
     ev = Evaluator(policy_ir, decision.env, decision.now, decision.activity)
     lines: list[tuple[str, int | None, str]] = []
@@ -169,7 +175,7 @@ def activity_lines(policy_ir, decision) -> list[tuple[str, int | None, str]]:
 # ---------------------------------------------------------------- reading the whole lead
 
 
-def whole_lead(lead_text: str, events_text: str | None, policy_ir) -> WholeLead:
+def whole_lead(lead_text: str, events_text: str | None, policy_ir: ir.Policy) -> WholeLead:
     """The lead as given by --lead (a record, or a samples case) and --events."""
     from leadpolicy.semantics.events import value_kind
 
@@ -214,13 +220,13 @@ def _lead_hint(text: str, raw: Any) -> str:
     return ""
 
 
-def _refuse_samples_file(raw: dict, fields: set[str]) -> None:
+def _refuse_samples_file(raw: dict[str, Any], fields: set[str]) -> None:
     if "leads" in raw and "leads" not in fields and ("policy" in raw or "timelines" in raw):
         raise UsageError("--lead: this is a samples file, not one lead: run it with `leadpolicy test`, or give "
                          "one case of it ({lead, events, now}) to --lead")
 
 
-def _case(raw: dict, fields: set[str]) -> WholeLead:
+def _case(raw: dict[str, Any], fields: set[str]) -> WholeLead:
     from leadpolicy.language.diagnostics import did_you_mean
 
     for key in raw:
@@ -257,7 +263,7 @@ def _case_now(now: Any) -> str:
         raise UsageError(f"--lead: now: {exc}") from None
 
 
-def _refuse_unknown_fields(raw: dict, fields: set[str], where: str) -> None:
+def _refuse_unknown_fields(raw: dict[str, Any], fields: set[str], where: str) -> None:
     """A record's keys are the policy's fields: another key is a mistake to say, not a value to drop."""
     from leadpolicy.language.diagnostics import did_you_mean
 
@@ -297,7 +303,7 @@ def _list_hint(items: Any) -> str:
     return ""
 
 
-def _refuse_unknown_event_keys(keys, where: str) -> None:
+def _refuse_unknown_event_keys(keys: Iterable[str], where: str) -> None:
     extra = [k for k in keys if k not in EVENT_KEYS]
     if extra:
         raise UsageError(f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}; "
@@ -343,7 +349,7 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
     return ([dict(zip(staged.columns, row[1:])) for row in rows], [f"--events: {path}: row {row[0]}" for row in rows])
 
 
-def read_events(lead: WholeLead, policy_ir) -> list[tuple[str, dt.datetime]]:
+def read_events(lead: WholeLead, policy_ir: ir.Policy) -> list[tuple[str, dt.datetime]]:
     """The lead's events read by the policy's event reader, as `leadpolicy test` reads a case's; the first
     that cannot be used is a UsageError naming where it is."""
     from leadpolicy.semantics.events import EventReader
