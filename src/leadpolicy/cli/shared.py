@@ -14,15 +14,19 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeAlias
 
 if TYPE_CHECKING:
     from argparse import ArgumentParser, _SubParsersAction
+    from collections.abc import Iterable
 
+    from leadpolicy.language.ast import Span
+    from leadpolicy.language.diagnostics import Diagnostic
     from leadpolicy.language.loader import LoadedPolicy
+    from leadpolicy.semantics import ir
     from leadpolicy.testing.harness import SamplesRun
 
     Subcommands: TypeAlias = _SubParsersAction[ArgumentParser]  # what each command's `register` adds itself to
     SummaryRow: TypeAlias = tuple[LoadedPolicy, SamplesRun | None, str, str]  # policy, its run, status, approval
 
 
-def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
+def print_diagnostics(diags: Iterable[Diagnostic], sources: dict[str, str | None]) -> None:
     from leadpolicy.language.diagnostics import colour_wanted, render
     from leadpolicy.language.parser import read_source
 
@@ -33,7 +37,7 @@ def print_diagnostics(diags, sources: dict[str, str | None]) -> None:
         print(render(d, sources.get(d.file), colour))
 
 
-def print_case_failures(run) -> None:
+def print_case_failures(run: SamplesRun) -> None:
     """Each case that did not pass, its failures and why; texts from the samples file (names, values) may
     hold control characters, shown as U+FFFD so none acts in the terminal."""
     from leadpolicy.language.diagnostics import escaped, printable
@@ -50,7 +54,7 @@ def print_case_failures(run) -> None:
                 print(f"      {printable(line)}")
 
 
-def print_coverage(run) -> None:
+def print_coverage(run: SamplesRun) -> None:
     from leadpolicy.language.diagnostics import escaped
 
     missing = [i for i in run.coverage if not i.covered]
@@ -63,7 +67,7 @@ def print_coverage(run) -> None:
         print(f"  {escaped(str(run.policy_file))}:{item.line}: {words[item.kind]} {item.what}")
 
 
-def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
+def coverage_diagnostics(run: SamplesRun, floor: float | None, file: str, span: Span) -> list[Diagnostic]:
     """A `low-coverage` error when the run's coverage is below the floor."""
     from leadpolicy.language.diagnostics import Diagnostic
 
@@ -77,7 +81,8 @@ def coverage_diagnostics(run, floor: float | None, file: str, span) -> list:
                        hint=f"add cases to {Path(run.file).name}; `leadpolicy test --coverage` lists what is untested")]
 
 
-def summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any]:
+def summary_dict(loaded: LoadedPolicy, run: SamplesRun | None, status: str, approval: str = "-",
+                 diags: list[Diagnostic] | None = None) -> dict[str, Any]:
     policy = loaded.policy
     files = {os.path.normpath(loaded.file)} | ({os.path.normpath(run.file)} if run else set())  # its samples file's too
     mine = [d for d in (diags if diags is not None else loaded.diagnostics) if os.path.normpath(d.file) in files]
@@ -95,7 +100,7 @@ def summary_dict(loaded, run, status, approval="-", diags=None) -> dict[str, Any
     }
 
 
-def print_summary(rows, runs, diags) -> None:
+def print_summary(rows: list[SummaryRow], runs: list[SamplesRun], diags: list[Diagnostic]) -> None:
     from leadpolicy.language.diagnostics import escaped
 
     if not rows:
@@ -112,7 +117,7 @@ def print_summary(rows, runs, diags) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
-def samples_paths(paths: list[str]) -> tuple[list[Path], list]:
+def samples_paths(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
     from leadpolicy.language.diagnostics import Diagnostic
     from leadpolicy.language.loader import discover, samples_for
 
@@ -255,7 +260,7 @@ def outputs_refused(command: str, outputs: dict[str, Any], inputs: dict[str, Any
     return False
 
 
-def column_mapping_problem(command: str, mapping: dict[str, str], *policies) -> bool:
+def column_mapping_problem(command: str, mapping: dict[str, str], *policies: ir.Policy) -> bool:
     """Whether the column mapping names a field that none of the policies (IR policies) has: says so on
     stderr (bad usage), with the field it was likely meant for. An entry of [tool.leadpolicy.columns] for a
     field the policies lack is taken out of `mapping` (it concerns another policy of the project), unless
@@ -285,7 +290,7 @@ JSON_AFTER_KIND = re.compile(r"\bgot (a list|a JSON object|yes/no|a number) .*$"
 JSON_BEFORE_CHOICES = re.compile(r"(^|: )(?:[\[{].*|true|false|null|-?[0-9][0-9.eE+-]*) (is not one of: )")
 
 
-def reason_of(reject: dict) -> str:
+def reason_of(reject: dict[str, Any]) -> str:
     """A reject's reason without the value it names (`'EMEA' is not one of: a, b` -> `is not one of: a, b`),
     so rows rejected for one reason are counted together; the header of a column it names is kept."""
     problem = HINT.sub("", reject["problem"])
@@ -299,7 +304,7 @@ def _names_a_column(text: str, start: int) -> bool:
     return text[:start].rstrip().lower().endswith(("column", "header"))
 
 
-def reject_summary(what: str, read: int, rejects: list[dict], top: int = 3) -> list[str] | None:
+def reject_summary(what: str, read: int, rejects: list[dict[str, Any]], top: int = 3) -> list[str] | None:
     """`rejected K of N WHAT (P%)` and the top reasons with how many rows each rejected, when more than
     LOUD_SHARE of the rows were rejected; else None."""
     from leadpolicy.language.diagnostics import printable
@@ -316,7 +321,8 @@ def reject_summary(what: str, read: int, rejects: list[dict], top: int = 3) -> l
         f"{len(rows):>{width},}  {printable(reason)}" for reason, rows in ranked]
 
 
-def say_rejects_loudly(command: str, what: str, read: int, rejects: list[dict], hint: str = "") -> None:
+def say_rejects_loudly(command: str, what: str, read: int, rejects: list[dict[str, Any]],
+                       hint: str = "") -> None:
     """The reject summary on stderr (nothing when few rows were rejected)."""
     lines = reject_summary(what, read, rejects)
     if lines is None:
