@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -20,6 +20,9 @@ from leadpolicy.publish import english
 from leadpolicy.publish.cases import sample_cases
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
 from leadpolicy.semantics.lowering import fingerprint
+
+if TYPE_CHECKING:
+    from leadpolicy.language.diagnostics import Diagnostic
 
 
 def visible(value: Any) -> str:
@@ -86,7 +89,7 @@ def _log_records(log: str) -> list[tuple[str, str, str]]:
     return records
 
 
-def changelog(path: Path, limit: int = 20) -> list[dict]:
+def changelog(path: Path, limit: int = 20) -> list[dict[str, Any]]:
     """(version, date, summary of changes) for each commit that touched the file, newest first."""
     from leadpolicy.governance.approvals import GitError, git
     from leadpolicy.governance.diff import changes
@@ -212,7 +215,7 @@ def _entry(entry: ast.LabelEntry, say: Prose) -> dict[str, str]:
 
 
 def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
-                inputs: dict[str, Path] | None = None) -> tuple[list[Path], list]:
+                inputs: dict[str, Path] | None = None) -> tuple[list[Path], list[Diagnostic]]:
     """Write mkdocs.yml and docs/ for every policy without errors (its samples file's included); returns the
     pages and the diagnostics.
     Raises leadpolicy.outputs.OutputError, having written nothing, when a file of the site cannot be
@@ -223,7 +226,7 @@ def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
 
 
 def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
-               ) -> tuple[dict[Path, str], list[Path], list]:
+               ) -> tuple[dict[Path, str], list[Path], list[Diagnostic]]:
     """The text of every file of the site (mkdocs.yml, docs/index.md, a page per policy without errors),
     the policy pages and the diagnostics; nothing is written."""
     from leadpolicy.language.loader import discover
