@@ -14,22 +14,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.events import event_fields, problem_words
+from leadpolicy.semantics.events import LOG_FIELDS, event_fields, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.logic import fold
+from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import INTEGER_TYPES, convert_fields, trimmed
+from leadpolicy.warehouse.conversion import INTEGER_TYPES, Conversion, convert_fields, trimmed
+from leadpolicy.warehouse.event_log import lacks_columns
+from leadpolicy.warehouse.sla_sql import fill
 from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ), reason (text): the good rows
 ACTIVITY_TABLE = "activity"  # the good rows by lead: `#lead` and the windows
 LEAD_ID = "#id"  # the lead id, keyed as table `activity` is (see `EventStats.integer_keys`), in the leads' typed view
-COLUMNS = ("lead", "event", "at")
 ROW = staging.ROW
 
 
@@ -38,7 +42,7 @@ class EventStats:
     read: int = 0
     used: int = 0
     rejected: int = 0
-    rejects: list[dict] = field(default_factory=list)
+    rejects: list[dict[str, object]] = field(default_factory=list)
     rejects_path: Path | None = None
     integer_keys: bool = False  # table `activity` is keyed by the integer ids themselves (see `stage_events`)
 
@@ -48,20 +52,25 @@ class EventStats:
 
 @dataclass(frozen=True)
 class LeadId:
-    """Where a lead row's id is: the staged column that holds it, its SQL as trimmed text, and whether
-    it is an integer column (then `column` holds the integers themselves)."""
+    """Where a lead row's id is: the staged column that holds it, its expression as trimmed text, and
+    whether it is an integer column (then `column` holds the integers themselves)."""
 
     column: str
-    sql: str
+    text: exp.Expr
     integer: bool = False
+
+    @property
+    def sql(self) -> str:
+        """The id as trimmed text, in DuckDB's SQL."""
+        return self.text.sql("duckdb")
 
 
 def lead_id(index: int, column_type: str | None) -> LeadId:
     if column_type in INTEGER_TYPES:  # an integer's text has no blanks to trim
         column = staging.original_column(index)
-        return LeadId(column, exp.cast(exp.column(column, quoted=True), "VARCHAR").sql("duckdb"), True)
+        return LeadId(column, exp.cast(exp.column(column, quoted=True), "VARCHAR"), True)
     column = staging.text_column(index)
-    return LeadId(column, trimmed(exp.column(column, quoted=True)).sql("duckdb"))
+    return LeadId(column, trimmed(exp.column(column, quoted=True)))
 
 
 def lead_id_column(columns: list[str], name: str, source: Path) -> int:
@@ -85,23 +94,132 @@ def find_column(columns: list[str], name: str, source: Path, role: str, flag: st
                         f"name it with {flag}")
 
 
+# The steps of `stage_events`, each one fixed DuckDB template; "#name" placeholders are filled by
+# `sla_sql.fill` with literals (values) or sqlglot expressions (pieces), never pasted text.
+_NO_EVENTS = ('CREATE VIEW ev_converted AS SELECT CAST(NULL AS BIGINT) AS "#row", CAST(NULL AS VARCHAR) AS "lead", '
+              'CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at", false AS "#bad" WHERE false')
+_NO_EVENTS_TYPED = 'CREATE VIEW ev_typed AS SELECT * EXCLUDE ("#bad") FROM ev_converted'
+_EVENTS = ('CREATE VIEW "#piece_events" AS SELECT "#piece_lead" AS "lead", "event", "at", "#piece_reason" AS "reason" '
+           "FROM ev_typed")
+# TEMP: scratch tables of this run are kept out of the database file, and out of its compression.
+_ACTIVITY = ('CREATE TEMP TABLE "#piece_activity" AS SELECT "#piece_leadofkey" AS "#lead", * EXCLUDE ("#key") '
+             'FROM "#piece_windows"')
+# An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
+_UNMATCHED = ('CREATE TEMP TABLE ev_unmatched AS SELECT "#lead" FROM "#piece_activity" '
+              'ANTI JOIN raw ON "#piece_leadkey" = "#lead"')
+_UNMATCHED_ROWS = ('SELECT "#row", "#piece_lead" FROM ev_typed WHERE "#piece_lead" IN '
+                   '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)')
 
 
-def _add_event_values(con, rejects: list[dict], position: dict[str, int]) -> None:
-    """Each rejected event row's lead, event, at and reason as written (from table `ev_raw`), as `leadpolicy
-    sla` writes them; a record that could not be read at all keeps its `raw` text instead."""
-    rows = sorted({r["row"] for r in rejects if "raw" not in r})
-    names = [c for c in (*COLUMNS, "reason") if c in position]
-    if not rows or not names:
-        return
-    texts = ", ".join(staging.quoted(staging.text_column(position[c])) for c in names)
-    found = {row: dict(zip(names, values)) for row, *values in con.execute(
-        f"SELECT {ROW}, {texts} FROM ev_raw WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))", [rows]).fetchall()}
-    for reject in rejects:
-        reject.update(found.get(reject["row"], {}))
+class _EventStaging:
+    """One events file staged beside the leads, step by step, its rejects collected on the way."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ir: IrPolicy, now: dt.datetime):
+        self.con, self.ir, self.now = con, ir, now
+        self.known = tuple(e.name for e in ir.events) if ir.declares_events else None
+        self.pieces: dict[str, exp.Expr] = {
+            "#piece_events": exp.to_table(EVENTS_TABLE), "#piece_activity": exp.to_table(ACTIVITY_TABLE),
+            "#piece_lead": trimmed(exp.column("lead", quoted=True)), "#piece_reason": exp.cast(exp.Null(), "VARCHAR")}
+        self.position: dict[str, int] = {}
+        self.group_key: str | None = None  # the staged column of integer ids, when events are grouped by them
+        self.conversion: Conversion | None = None
+
+    def run(self, template: str, parameters: list[object] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(fill(template, {}, pieces=self.pieces), parameters).fetchall()
+
+    def count(self, template: str) -> int:
+        rows = self.run(template)
+        return int(rows[0][0]) if rows else 0
+
+    def stage(self, path: Path, fmt: str) -> staging.Staged:
+        """The file staged into table `ev_raw`, its rows converted by the column rules of `semantics.events`.
+        Raises DataFileError for a file lacking a column (JSON Lines without a line has none: no events)."""
+        staged = staging.stage(self.con, path, fmt, table="ev_raw")
+        for i, name in enumerate(staged.columns):
+            self.position.setdefault(name, i)
+        problem = lacks_columns(path, staged.columns)
+        if problem and not staged.problems and not self.count("SELECT count(*) FROM ev_raw"):
+            self.run(_NO_EVENTS)
+            self.run(_NO_EVENTS_TYPED)
+        elif problem:
+            raise DataFileError(problem)
+        else:
+            self.convert(staged)
+        return staged
+
+    def convert(self, staged: staging.Staged) -> None:
+        keep = []
+        if staged.column_types.get(self.position["lead"]) in INTEGER_TYPES:
+            # An integer's text is canonical, so grouping by the integers groups as their text does,
+            # and only each group's key is turned into text.
+            self.group_key = staging.original_column(self.position["lead"])
+            keep.append(self.group_key)
+        if "reason" in self.position:  # optional: what Sales answered, read as text as it is written
+            keep.append(staging.text_column(self.position["reason"]))
+            self.pieces["#piece_reason"] = exp.column(keep[-1], quoted=True)
+        self.conversion = convert_fields(self.con, event_fields(self.known), {c: self.position[c] for c in LOG_FIELDS},
+                                         keep, staged.column_types, source_table="ev_raw", prefix="ev_",
+                                         find_bad=False, enums=True, json_types=False)
+
+    def aggregate(self, lead: LeadId) -> bool:
+        """View `events` of the good rows and table `activity`, each lead's windows in one pass over them
+        (an event after `now` reaches no window: its event is NULL there); table `ev_unmatched` of the
+        leads no row of the leads file has. True when ids are compared as integers on both sides: an
+        integer's text is canonical, so two are equal exactly when their texts are, and hashing integers
+        is cheaper than hashing their texts."""
+        integer_keys = self.group_key is not None and lead.integer
+        key = exp.column(self.group_key, quoted=True) if self.group_key else self.pieces["#piece_lead"]
+        self.pieces["#piece_leadkey"] = exp.column(lead.column, quoted=True) if integer_keys else lead.text
+        self.pieces["#piece_leadofkey"] = (exp.column("#key", quoted=True) if integer_keys
+                                           else exp.cast(exp.column("#key", quoted=True), "VARCHAR"))
+        self.run(_EVENTS)
+        counted = at_or_before_now_sql(exp.func("epoch_us", exp.column("at", quoted=True)),
+                                       exp.Literal.number(epoch_us(self.now)))
+        rows = exp.select(exp.alias_(key, "#key", quoted=True),
+                          exp.alias_(exp.Case().when(counted, exp.column("event", quoted=True)), "event", quoted=True),
+                          exp.column("at", quoted=True)).from_("ev_typed")
+        self.pieces["#piece_windows"] = exp.select(exp.column("#key", quoted=True),
+                                                   *activity_columns(self.ir, "duckdb", self.now)).from_(
+            rows.subquery()).group_by(exp.column("#key", quoted=True))
+        self.run(_ACTIVITY)
+        self.run(_UNMATCHED)
+        return integer_keys
+
+    def column_rejects(self) -> tuple[list[dict[str, object]], int]:
+        """The rows the column rules reject, by field, and how many rows they are. Counting the bad rows on
+        their own is cheaper than counting every lead's rows in the aggregate."""
+        bad_rows = self.count('SELECT count(*) FROM ev_converted WHERE "#bad"')
+        if not bad_rows or self.conversion is None:
+            return [], bad_rows
+        self.conversion.find_bad(self.con)
+        return [{"row": int(row), "field": name, "problem": problem_words(name, code, value, self.known or ())}
+                for row, name, code, value in self.run('SELECT "#row", field, code, value FROM ev_bad')], bad_rows
+
+    def unmatched_rejects(self, leads_name: str) -> list[dict[str, object]]:
+        """The rows naming a lead no row of the leads file has."""
+        if not self.count("SELECT count(*) FROM ev_unmatched"):
+            return []
+        return [{"row": int(row), "field": "lead", "problem": f"no lead with id {lead!r} in {leads_name}"}
+                for row, lead in self.run(_UNMATCHED_ROWS)]
+
+    def add_values(self, rejects: list[dict[str, object]]) -> None:
+        """Each rejected row's lead, event, at and reason as written (from table `ev_raw`), as `leadpolicy
+        sla` writes them; a record that could not be read at all keeps its `raw` text instead."""
+        rows = sorted({int(str(r["row"])) for r in rejects if "raw" not in r})
+        names = [c for c in (*LOG_FIELDS, "reason") if c in self.position]
+        if not rows or not names:
+            return
+        texts = [exp.column(staging.text_column(self.position[c]), quoted=True) for c in names]
+        query = exp.select(exp.column(staging.ROW_NAME, quoted=True), *texts).from_("ev_raw").where(
+            exp.column(staging.ROW_NAME, quoted=True).isin(query=exp.select(exp.Unnest(expressions=[
+                exp.cast(exp.Placeholder(), "BIGINT[]")]))))  # the rows asked for: the one parameter, a list
+        found = {row: dict(zip(names, values)) for row, *values in
+                 self.con.execute(query.sql("duckdb"), [rows]).fetchall()}
+        for reject in rejects:
+            reject.update(found.get(reject["row"], {}))
 
 
-def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead: LeadId,
+def stage_events(con: duckdb.DuckDBPyConnection, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead: LeadId,
                  now: dt.datetime) -> EventStats:
     """Stage the events file and reject its bad rows; make view `events` of the others and table
     `activity`, the policy's windows per lead (`sqlgen.activity_columns`, by `#lead`).
@@ -111,79 +229,16 @@ def stage_events(con, ir: IrPolicy, path: Path, fmt: str, leads_name: str, lead:
     table `raw` (the leads) holds each lead's id. Raises DataFileError for a file that cannot be
     used at all.
     """
-    staged = staging.stage(con, path, fmt, table="ev_raw")
-    known = tuple(e.name for e in ir.events) if ir.declares_events else None
-    position: dict[str, int] = {}
-    for i, name in enumerate(staged.columns):
-        position.setdefault(name, i)
-    missing = [c for c in COLUMNS if c not in position]
-    conversion = None
-    group_key = "lead"
-    reason = "CAST(NULL AS VARCHAR)"
-    if missing and not staged.problems and not con.execute("SELECT count(*) FROM ev_raw").fetchone()[0]:
-        # JSON Lines without a line has no columns at all: no events, not a file without its columns
-        con.execute(f'CREATE VIEW ev_converted AS SELECT CAST(NULL AS BIGINT) AS {ROW}, CAST(NULL AS VARCHAR) AS '
-                    '"lead", CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at", false AS "#bad" '
-                    "WHERE false")
-        con.execute('CREATE VIEW ev_typed AS SELECT * EXCLUDE ("#bad") FROM ev_converted')
-    elif missing:
-        hint = "; ".join(f"{c}: {did_you_mean(c, staged.columns) or 'no such column'}" for c in missing)
-        raise DataFileError(f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
-                            "an events file has lead, event and at")
-    else:
-        lead_type = staged.column_types.get(position["lead"])
-        if lead_type in INTEGER_TYPES:
-            # An integer's text is canonical, so grouping by the integers groups as their text does,
-            # and only each group's key is turned into text.
-            group_key = staging.original_column(position["lead"])
-        keep = [group_key] if group_key != "lead" else []
-        if "reason" in position:  # optional: what Sales answered, read as text as it is written
-            keep.append(staging.text_column(position["reason"]))
-            reason = staging.quoted(keep[-1])
-        conversion = convert_fields(con, event_fields(known), {c: position[c] for c in COLUMNS}, keep,
-                                    staged.column_types, source_table="ev_raw", prefix="ev_", find_bad=False,
-                                    enums=True, json_types=False)
+    events = _EventStaging(con, ir, now)
+    staged = events.stage(path, fmt)
     stats = EventStats(rejects=[{k: p[k] for k in ("row", "field", "problem", "raw")} for p in staged.problems])
-    event_lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
-    # Integer ids on both sides are compared as integers: an integer's text is canonical, so two are equal
-    # exactly when their texts are, and hashing integers is cheaper than hashing their texts.
-    integer_keys = group_key != "lead" and lead.integer
-    stats.integer_keys = integer_keys
-    lead_key = staging.quoted(lead.column) if integer_keys else lead.sql
-    con.execute(f'CREATE VIEW {EVENTS_TABLE} AS SELECT {event_lead} AS "lead", "event", "at", {reason} AS "reason" '
-                "FROM ev_typed")
-    # One pass over the good rows: each lead's windows. An event after `now` reaches no window (its
-    # event is NULL there).
-    counted = exp.LTE(this=exp.func("epoch_us", exp.column("at", quoted=True)),
-                      expression=exp.Literal.number(epoch_us(now))).sql("duckdb")
-    windows = "".join(", " + c.sql("duckdb") for c in activity_columns(ir, "duckdb", now))
-    key = event_lead if group_key == "lead" else staging.quoted(group_key)
-    lead_of_key = '"#key"' if integer_keys else 'CAST("#key" AS VARCHAR)'
-    # TEMP: scratch tables of this run are kept out of the database file, and out of its compression.
-    con.execute(f'CREATE TEMP TABLE {ACTIVITY_TABLE} AS SELECT {lead_of_key} AS "#lead", * EXCLUDE ("#key") '
-                f'FROM (SELECT "#key"{windows} FROM (SELECT {key} AS "#key", '
-                f'CASE WHEN {counted} THEN "event" END AS "event", "at" FROM ev_typed) GROUP BY "#key")')
-    # An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
-    con.execute(f'CREATE TEMP TABLE ev_unmatched AS SELECT "#lead" FROM {ACTIVITY_TABLE} '
-                f'ANTI JOIN raw ON {lead_key} = "#lead"')
-    # Counting the bad rows on their own is cheaper than counting every lead's rows in the aggregate.
-    (staged_rows,) = con.execute("SELECT count(*) FROM ev_raw").fetchone() or (0,)
-    (bad_rows,) = con.execute('SELECT count(*) FROM ev_converted WHERE "#bad"').fetchone()
-    if bad_rows and conversion is not None:
-        conversion.find_bad(con)
-        for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM ev_bad").fetchall():
-            stats.rejects.append({"row": int(row), "field": name, "problem": problem_words(name, code, value, known or ())})
-    unmatched_rows = 0
-    if con.execute("SELECT count(*) FROM ev_unmatched").fetchone()[0]:
-        unmatched = con.execute(f'SELECT {ROW}, {event_lead} FROM ev_typed WHERE {event_lead} IN '
-                                '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)').fetchall()
-        unmatched_rows = len(unmatched)
-        for row, lead in unmatched:
-            stats.rejects.append({"row": int(row), "field": "lead",
-                                  "problem": f"no lead with id {lead!r} in {leads_name}"})
-    _add_event_values(con, stats.rejects, position)
+    stats.integer_keys = events.aggregate(lead)
+    staged_rows = events.count("SELECT count(*) FROM ev_raw")
+    found, bad_rows = events.column_rejects()
+    unmatched = events.unmatched_rejects(leads_name)
+    stats.rejects += found + unmatched
+    events.add_values(stats.rejects)
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
-    stats.used = staged_rows - bad_rows - unmatched_rows
+    stats.used = staged_rows - bad_rows - len(unmatched)
     return stats
-

@@ -30,7 +30,9 @@ class EventStream:
         # without an offset in the events (a bare date, or a naive time of a Parquet file) is read.
         (zone,) = con.execute("SELECT current_setting('TimeZone')").fetchone()
         self.cursor.execute("SET TimeZone = " + exp.Literal.string(zone).sql("duckdb"))
-        self.cursor.execute(f'SELECT "lead", "event", epoch_us("at") FROM {EVENTS_TABLE} ORDER BY "lead"')
+        lead = exp.column("lead", quoted=True)
+        rows = exp.select(lead, exp.column("event", quoted=True), exp.func("epoch_us", exp.column("at", quoted=True)))
+        self.cursor.execute(rows.from_(exp.to_table(EVENTS_TABLE)).order_by(lead).sql("duckdb"))
         self.rows: list[tuple] = []
         self.next = 0
 

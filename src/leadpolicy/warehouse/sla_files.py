@@ -1,5 +1,6 @@
 """Event logs and lead files staged for the SQL SLA engine, each bad row rejected as the reference reader
-(`sla.events.EventReader`) rejects it: same reasons, one per row, so read = used + rejected.
+(`warehouse.event_log.EventLogReader`) rejects it: the column rules of `semantics.events`, the same reasons,
+one per row, so read = used + rejected.
 
 The checked events become table `lp_sla_events` (seq, lead, event, at_us, reason) and the leads table
 `lp_leads` (the typed fields and `#id`, the id as trimmed text; for an id given twice, its last row, as
@@ -11,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import duckdb
 from sqlglot import exp
 
-from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.events import event_fields, problem_words
+from leadpolicy.semantics.events import LOG_FIELDS, event_fields, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.runtime import as_instant
 from leadpolicy.sla.calendar_tables import to_us
@@ -25,13 +27,14 @@ from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
 from leadpolicy.warehouse.event_files import lead_id, lead_id_column
+from leadpolicy.warehouse.event_log import lacks_columns
 from leadpolicy.warehouse.sla_run import CLOCKS, EVENTS, insert_rows
 from leadpolicy.warehouse.sla_sql import fill, literal
 from leadpolicy.warehouse.sqlgen import fold_sql
 
 ROW = staging.ROW
 LEADS = "lp_leads"
-FIELD_ORDER = ("lead", "event", "at")
+
 
 @dataclass
 class LeadsRead:
@@ -45,117 +48,162 @@ def _q(name: str) -> str:
     return staging.quoted(name)
 
 
-def stage_events(con, policy: IrPolicy, path: Path, fmt: str, now: dt.datetime) -> tuple[ReadStats, list[Reject]]:
-    """Table `lp_sla_events` of the file's good rows at or before `now`; the counts and the rejects."""
-    now = as_instant(now)
-    engine = SlaEngine(policy)
-    known = sorted(engine.event_names())
-    try:
-        staged = staging.stage(con, path, fmt, table="se_raw")
-    except staging.DataFileError as exc:
-        raise EventFileError(str(exc)) from None
-    stats, rejects = ReadStats(), []
-    for p in staged.problems:
-        rejects.append(Reject(p["row"], p["field"], p["problem"], {"raw": p["raw"]}))
-    position: dict[str, int] = {}
-    for i, name in enumerate(staged.columns):
-        position.setdefault(name, i)
-    (rows,) = con.execute("SELECT count(*) FROM se_raw").fetchone() or (0,)
-    stats.read = rows + len(staged.problems)
-    missing = [c for c in FIELD_ORDER if c not in position]
-    if missing and not rows and not staged.problems:
-        missing = []  # JSON Lines without a line: no events, not a file without its columns
-        empty = True
-    else:
-        empty = False
-    if missing:
-        hint = "; ".join(f"{c}: {did_you_mean(c, staged.columns) or 'no such column'}" for c in missing)
-        raise EventFileError(f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
-                             "an event log has lead, event, at and reason")
-    con.execute(f"CREATE OR REPLACE TABLE {EVENTS} (seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, "
-                "reason VARCHAR)")
-    if empty:
-        stats.rejected = len(rejects)
-        return stats, rejects
-    texts = {name: _q(staging.text_column(position[name])) for name in (*FIELD_ORDER, "reason") if name in position}
-    stats.events = {name for (name,) in con.execute(f'SELECT DISTINCT {texts["event"]} FROM se_raw').fetchall()}
-    fields = event_fields(known)
-    keep = [staging.text_column(position[name]) for name in (*FIELD_ORDER, "reason") if name in position]
-    conversion = convert_fields(con, fields, {c: position[c] for c in FIELD_ORDER}, keep, staged.column_types,
-                                source_table="se_raw", prefix="se_", find_bad=False, json_types=False,
-                                exact_choices=True)  # event names as written, as the Python reader reads them
-    values = f'{texts["lead"]} AS lead, {texts["event"]} AS event, {texts["at"]} AS at, ' + (
-        f'{texts["reason"]} AS reason' if "reason" in texts else "CAST(NULL AS VARCHAR) AS reason")
-    (bad,) = con.execute('SELECT count(*) FROM se_converted WHERE "#bad"').fetchone() or (0,)
-    if bad:
-        conversion.find_bad(con)
-        first = con.execute(
-            f"SELECT b.{ROW}, b.field, b.code, b.value, r.* EXCLUDE ({ROW}) FROM (SELECT *, ROW_NUMBER() OVER "
-            f"(PARTITION BY {ROW} ORDER BY CASE field WHEN 'lead' THEN 0 WHEN 'event' THEN 1 ELSE 2 END) AS n "
-            f"FROM se_bad) AS b JOIN (SELECT {ROW}, {values} FROM se_raw) AS r ON r.{ROW} = b.{ROW} WHERE n = 1"
-        ).fetchall()
-        for row, name, code, value, *texts_of in first:
-            given = dict(zip(("lead", "event", "at", "reason"), texts_of))
-            rejects.append(Reject(int(row), name, problem_words(name, code, value, known), given))
-    # The good rows: those after now, repeated ones and stops of no clock are rejected in turn.
-    lead = trimmed(exp.column("lead", quoted=True)).sql("duckdb")
-    reason = fold_sql(exp.func("COALESCE", exp.column("reason", quoted=True), exp.Literal.string("")),
-                      "duckdb").sql("duckdb")
-    keep_reason = texts.get("reason", "CAST(NULL AS VARCHAR)")
-    con.execute(f'CREATE TABLE se_good AS SELECT {ROW} AS seq, {lead} AS lead, "event", epoch_us("at") AS at_us, '
-                f"NULLIF({keep_reason}, '') AS reason, {texts['at']} AS at_text, {texts['lead']} AS lead_text "
-                "FROM se_typed")  # the lead and the time as written, for rejects
-    now_us = to_us(now)
-    (stats.after_now,) = con.execute(f"SELECT count(*) FROM se_good WHERE at_us > {now_us}").fetchone() or (0,)
-    # Repeats are rare: find the repeated keys with one aggregation, and only then the rows.
-    con.execute("CREATE TABLE se_dropped (seq BIGINT)")
-    key = f"lead, event, at_us, {reason}"
-    (repeated,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM se_good WHERE at_us <= {now_us} GROUP BY {key} "
-                              "HAVING count(*) > 1)").fetchone() or (0,)
-    if repeated:
-        found = con.execute(
-            f"SELECT seq, lead_text, event, at_text, reason, first_seq FROM (SELECT *, MIN(seq) OVER "
-            f"(PARTITION BY {key}) AS first_seq FROM se_good WHERE at_us <= {now_us}) "
-            "WHERE seq <> first_seq").fetchall()
-        for seq, lead_id_, event, at, why, first_seq in found:
-            rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}",
-                                  {"lead": lead_id_, "event": event, "at": at, "reason": why}))
-        insert_rows(con, "se_dropped", [(int(row[0]),) for row in found], 1)
-    kept = f"(SELECT * FROM se_good WHERE at_us <= {now_us} AND seq NOT IN (SELECT seq FROM se_dropped))"
-    orphans = _orphan_condition(engine)
-    if orphans:
-        starts = sorted({name for names in engine.stop_starts.values() for name in names})
-        con.execute(f"CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM {kept} "
-                    f"WHERE event IN ({', '.join(literal(n).sql('duckdb') for n in starts)}) GROUP BY lead, event")
-        condition = fill(orphans[0], orphans[1])
-        found = con.execute(f"SELECT seq, lead_text, event, at_text, reason FROM {kept} AS k "
-                            f"WHERE {condition}").fetchall()
-        for seq, lead_id_, event, at, why in found:
-            names = sorted(engine.stop_starts[event])
-            rejects.append(Reject(int(seq), "event", f"{event} with no {' or '.join(names)} before it",
-                                  {"lead": lead_id_, "event": event, "at": at, "reason": why}))
-        insert_rows(con, "se_dropped", [(int(row[0]),) for row in found], 1)
-    con.execute(f"INSERT INTO {EVENTS} SELECT seq, lead, event, at_us, reason FROM se_good WHERE at_us <= {now_us} "
-                "AND seq NOT IN (SELECT seq FROM se_dropped)")
-    stats.rejected = len({r.row for r in rejects})
-    (used,) = con.execute(f"SELECT count(*) FROM {EVENTS}").fetchone() or (0,)
-    if used + stats.after_now != stats.used:  # the promise: read = used + rejected, never silently broken
-        raise EventFileError(f"internal count mismatch: read {stats.read}, used {used}, rejected {stats.rejected}")
-    return stats, rejects
+# The steps of `stage_events`, each one fixed DuckDB template; "#name" placeholders are filled by
+# `sla_sql.fill` with literals (values) or sqlglot expressions (pieces), never pasted text.
+_EVENTS_TABLE = ('CREATE OR REPLACE TABLE "#piece_events" '
+                 "(seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, reason VARCHAR)")
+_FIRST_PROBLEMS = (
+    'SELECT b."#row", b.field, b.code, b.value, r.lead, r.event, r.at, r.reason FROM (SELECT *, ROW_NUMBER() '
+    "OVER (PARTITION BY \"#row\" ORDER BY CASE field WHEN 'lead' THEN 0 WHEN 'event' THEN 1 ELSE 2 END) AS n "
+    'FROM se_bad) AS b JOIN (SELECT "#row", "#piece_lead" AS lead, "#piece_event" AS event, "#piece_at" AS at, '
+    '"#piece_reason" AS reason FROM se_raw) AS r ON r."#row" = b."#row" WHERE n = 1')
+_GOOD = ('CREATE TABLE se_good AS SELECT "#row" AS seq, "#piece_trimmed" AS lead, "event", epoch_us("at") AS at_us, '
+         "NULLIF(\"#piece_reason\", '') AS reason, \"#piece_at\" AS at_text, \"#piece_lead\" AS lead_text "
+         "FROM se_typed")  # the lead and the time as written, for rejects
+_KEPT = ('CREATE VIEW se_kept AS SELECT * FROM se_good WHERE at_us <= "#now" '
+         "AND seq NOT IN (SELECT seq FROM se_dropped)")
+_REPEATED_KEYS = ('SELECT count(*) FROM (SELECT 1 FROM se_good WHERE at_us <= "#now" '
+                  'GROUP BY lead, event, at_us, "#piece_fold" HAVING count(*) > 1)')
+_REPEATS = ('SELECT seq, lead_text, event, at_text, reason, first_seq FROM (SELECT *, MIN(seq) OVER '
+            '(PARTITION BY lead, event, at_us, "#piece_fold") AS first_seq FROM se_good WHERE at_us <= "#now") '
+            "WHERE seq <> first_seq")
+_FIRSTS = ('CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM se_kept '
+           'WHERE event IN ("#starts") GROUP BY lead, event')
+_ORPHANS = 'SELECT seq, lead_text, event, at_text, reason FROM se_kept AS k WHERE "#piece_orphan"'
+_INSERT = 'INSERT INTO "#piece_events" SELECT seq, lead, event, at_us, reason FROM se_kept'
 
 
-def _orphan_condition(engine: SlaEngine) -> tuple[str, dict] | None:
+def _given(lead: str | None, event: str | None, at: str | None, reason: str | None) -> dict[str, str | None]:
+    """A rejected row's values as the log wrote them."""
+    return {"lead": lead, "event": event, "at": at, "reason": reason}
+
+
+class _LogStaging:
+    """One event log staged into table `lp_sla_events`, step by step, its rejects collected on the way."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, policy: IrPolicy, now: dt.datetime):
+        self.con = con
+        self.engine = SlaEngine(policy)
+        self.known = sorted(self.engine.event_names())
+        self.values: dict[str, object] = {"#now": to_us(as_instant(now))}
+        self.pieces: dict[str, exp.Expr] = {"#piece_events": exp.to_table(EVENTS)}
+        self.stats, self.rejects = ReadStats(), list[Reject]()
+
+    def run(self, template: str, extra: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(fill(template, {**self.values, **(extra or {})}, pieces=self.pieces)).fetchall()
+
+    def count(self, template: str) -> int:
+        rows = self.run(template)
+        return int(rows[0][0]) if rows else 0
+
+    def stage(self, path: Path, fmt: str) -> staging.Staged | None:
+        """The log staged into table `se_raw`; None for JSON Lines without a line (no events, not a file
+        without its columns). Raises EventFileError for a log that cannot be read or lacks a column."""
+        try:
+            staged = staging.stage(self.con, path, fmt, table="se_raw")
+        except staging.DataFileError as exc:
+            raise EventFileError(str(exc)) from None
+        self.rejects += [Reject(p["row"], p["field"], p["problem"], {"raw": p["raw"]}) for p in staged.problems]
+        rows = self.count("SELECT count(*) FROM se_raw")
+        self.stats.read = rows + len(staged.problems)
+        self.run(_EVENTS_TABLE)
+        problem = lacks_columns(path, staged.columns)
+        if problem and not rows and not staged.problems:
+            return None
+        if problem:
+            raise EventFileError(problem)
+        return staged
+
+    def convert(self, staged: staging.Staged) -> None:
+        """Each row checked by the column rules (`semantics.events`), its first problem rejected."""
+        position: dict[str, int] = {}
+        for i, name in enumerate(staged.columns):
+            position.setdefault(name, i)
+        texts = {name: staging.text_column(position[name]) for name in (*LOG_FIELDS, "reason") if name in position}
+        self.pieces.update({f"#piece_{name}": exp.column(column, quoted=True) for name, column in texts.items()})
+        self.pieces.setdefault("#piece_reason", exp.cast(exp.Null(), "VARCHAR"))
+        self.pieces["#piece_trimmed"] = trimmed(exp.column("lead", quoted=True))
+        self.stats.events = {str(name) for (name,) in self.run('SELECT DISTINCT "#piece_event" FROM se_raw')}
+        conversion = convert_fields(self.con, event_fields(self.known), {c: position[c] for c in LOG_FIELDS},
+                                    list(texts.values()), staged.column_types, source_table="se_raw", prefix="se_",
+                                    find_bad=False, json_types=False,
+                                    exact_choices=True)  # event names as written, as the Python reader reads them
+        if self.count('SELECT count(*) FROM se_converted WHERE "#bad"'):
+            conversion.find_bad(self.con)
+            for row, name, code, value, *given in self.run(_FIRST_PROBLEMS):
+                self.rejects.append(Reject(int(row), name, problem_words(name, code, value, self.known),
+                                           _given(*given)))
+        self.run(_GOOD)
+        self.stats.after_now = self.count('SELECT count(*) FROM se_good WHERE at_us > "#now"')
+
+    def drop_repeats(self) -> None:
+        """Rows repeating an earlier one (lead, event, time and reason) rejected. Repeats are rare: the
+        repeated keys are counted with one aggregation, and only then the rows found."""
+        self.run("CREATE TABLE se_dropped (seq BIGINT)")
+        self.run(_KEPT)
+        self.pieces["#piece_fold"] = fold_sql(exp.func("COALESCE", exp.column("reason", quoted=True),
+                                                       exp.Literal.string("")), "duckdb")
+        if not self.count(_REPEATED_KEYS):
+            return
+        found = self.run(_REPEATS)
+        for seq, lead, event, at, reason, first_seq in found:
+            self.rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}", _given(lead, event, at, reason)))
+        insert_rows(self.con, "se_dropped", [(int(row[0]),) for row in found], 1)
+
+    def drop_orphan_stops(self) -> None:
+        """Stops of no started clock rejected (as `SlaEngine.orphan_stops`)."""
+        orphans = _orphan_condition(self.engine)
+        if orphans is None:
+            return
+        starts = sorted({name for names in self.engine.stop_starts.values() for name in names})
+        self.run(_FIRSTS, {"#starts": starts})
+        self.pieces["#piece_orphan"] = orphans
+        found = self.run(_ORPHANS)
+        for seq, lead, event, at, reason in found:
+            names = " or ".join(sorted(self.engine.stop_starts[event]))
+            self.rejects.append(Reject(int(seq), "event", f"{event} with no {names} before it",
+                                       _given(lead, event, at, reason)))
+        insert_rows(self.con, "se_dropped", [(int(row[0]),) for row in found], 1)
+
+    def finish(self) -> None:
+        """The kept rows into `lp_sla_events`, checking read = used + rejected."""
+        self.run(_INSERT)
+        self.stats.rejected = len({r.row for r in self.rejects})
+        used = self.count('SELECT count(*) FROM "#piece_events"')
+        if used + self.stats.after_now != self.stats.used:  # the promise: never silently broken
+            raise EventFileError(f"internal count mismatch: read {self.stats.read}, used {used}, "
+                                 f"rejected {self.stats.rejected}")
+
+
+def stage_events(con: duckdb.DuckDBPyConnection, policy: IrPolicy, path: Path, fmt: str,
+                 now: dt.datetime) -> tuple[ReadStats, list[Reject]]:
+    """Table `lp_sla_events` of the file's good rows at or before `now` (a row after `now` is a good row
+    no clock sees: counted in `ReadStats.after_now`, never rejected); the counts and the rejects."""
+    log = _LogStaging(con, policy, now)
+    staged = log.stage(path, fmt)
+    if staged is None:
+        log.stats.rejected = len(log.rejects)
+        return log.stats, log.rejects
+    log.convert(staged)
+    log.drop_repeats()
+    log.drop_orphan_stops()
+    log.finish()
+    return log.stats, log.rejects
+
+
+def _orphan_condition(engine: SlaEngine) -> exp.Expr | None:
     """A stop event whose only part is stopping, with no start of its clocks at or before it (as
     `SlaEngine.orphan_stops`), as a condition over `se_kept AS k`."""
-    parts: list[str] = []
-    values: dict[str, object] = {}
-    for number, (stop, starts) in enumerate(sorted(engine.stop_starts.items())):
+    parts: list[exp.Expr] = []
+    for stop, starts in sorted(engine.stop_starts.items()):
         if stop in engine.other_roles:
             continue
-        values[f"#s{number}"], values[f"#a{number}"] = stop, sorted(starts)
-        parts.append(f'(k.event = "#s{number}" AND NOT EXISTS (SELECT 1 FROM se_firsts AS f WHERE f.lead = k.lead '
-                     f'AND f.event IN ("#a{number}") AND f.first_us <= k.at_us))')
-    return (" OR ".join(parts), values) if parts else None
+        started = exp.select("1").from_(exp.to_table("se_firsts", alias="f")).where(exp.and_(
+            exp.column("lead", "f").eq(exp.column("lead", "k")),
+            exp.column("event", "f").isin(*(literal(name) for name in sorted(starts))),
+            exp.LTE(this=exp.column("first_us", "f"), expression=exp.column("at_us", "k"))))
+        parts.append(exp.and_(exp.column("event", "k").eq(literal(stop)), exp.not_(exp.Exists(this=started))))
+    return exp.or_(*parts) if parts else None
 
 
 LEAD_REJECTED_IDS = "lp_lead_rejected_ids"  # the ids whose rows of the leads file were rejected
