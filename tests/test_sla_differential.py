@@ -51,9 +51,11 @@ def calendars(draw, week: dt.date) -> str:
     return "  calendar office {\n" + "\n".join(lines) + "\n  }\n"
 
 
+# Singular units too ("1 hour"): lowering normalises them once, and both engines read the measure of `sla.rules`
 LIMITS = st.sampled_from(["45 minutes", "3 hours", "1.5 hours", "2 days", "1 business hours on office",
                           "2.5 business hours on office", "8 business hours on office", "1 business days on office",
-                          "3 business days on office"])
+                          "3 business days on office", "1 hour", "1 day", "1 business day on office",
+                          "1 business hour on office", "90 minute"])
 
 
 @st.composite
@@ -74,7 +76,8 @@ def slas(draw) -> str:
         lines.append('    escalate to "manager" at 100%')
         lines.append('    escalate to "vp" at 250%')
     clock = "  sla clock {\n" + "\n".join(lines) + "\n  }\n"
-    window = draw(st.sampled_from(["2 days", "30 hours", "1 business days on office", "6 business hours on office"]))
+    window = draw(st.sampled_from(["2 days", "30 hours", "1 business days on office", "6 business hours on office",
+                                   "1 day", "1 business day on office"]))
     count = (f"  sla follow {{\n    owner sales\n    target 80%\n    at least {draw(st.integers(1, 3))} touch within "
              f"{window} after start_a\n  }}\n")
     return clock + count

@@ -7,17 +7,17 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
-from leadpolicy.language.units import UNIT_ALIASES
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.interpreter import Evaluator
 from leadpolicy.semantics.interpreter import evaluate as interpret
 from leadpolicy.semantics.leads import LeadReader, as_instant
 from leadpolicy.semantics.logic import fold
+from leadpolicy.sla import rules
 from leadpolicy.sla.calendars import BusinessCalendar
 
 MET, BREACHED, PENDING = "met", "breached", "pending"
@@ -149,13 +149,26 @@ def _minutes(value: dt.timedelta | None) -> float | None:
 
 _MICROSECOND = dt.timedelta(microseconds=1)
 Paused = tuple[dt.datetime, dt.datetime | None]  # a pause's start and end (None: still paused)
-Span = tuple[Event, Event | None, list[Paused], bool]  # a clock's start, stop, pauses, and whether paused at now
+
+
+class Span(NamedTuple):
+    """One clock in a lead's events."""
+
+    start: Event
+    stop: Event | None  # None: open at now
+    pauses: list[Paused]
+    still_paused: bool  # at now
+
+
+def _still_paused(pauses: list[Paused]) -> bool:
+    return bool(pauses) and pauses[-1][1] is None
 
 
 @dataclass(frozen=True)
 class _Limit:
-    unit: str
-    amount: Decimal
+    """A limit's measure (`sla.rules`) with the calendar that measures business time and the zone it is shown in."""
+
+    measure: rules.Measure
     calendar: BusinessCalendar | None  # for business units
     zone: ZoneInfo
 
@@ -199,18 +212,19 @@ class SlaEngine:
         self.slas = policy.slas
         self.recycle_rules = policy.recycle
         self._limits: dict[ir.Limit, _Limit] = {}
-        self.clocks = [(sla, sla.clock) for sla in self.slas if sla.clock is not None and sla.limit is not None]
+        self.clocks = [(sla, rules.clock_rule(sla)) for sla in self.slas
+                       if sla.clock is not None and sla.limit is not None]
         self.count_rules = [(sla, rule) for sla in self.slas for rule in sla.counts]
         self.reason_rules = [(sla.name, needs.event, frozenset(fold(r) for r in needs.reasons))
                              for sla in self.slas for needs in sla.reasons]
         self.recycles = [(r, fold(r.reason), dt.timedelta(days=float(r.after_days))) for r in self.recycle_rules]
         self.stop_starts: dict[str, set[str]] = defaultdict(set)
         self.other_roles: set[str] = {r.event for r in self.recycle_rules}
-        for sla, span in self.clocks:
-            for stop in span.stops:
-                self.stop_starts[stop].update(span.starts)
-            self.other_roles.update(span.starts)
-            self.other_roles.update(name for pause in sla.pauses for name in (pause.start, pause.end))
+        for _, rule in self.clocks:
+            for stop in rule.stops:
+                self.stop_starts[stop].update(rule.starts)
+            self.other_roles.update(rule.starts)
+            self.other_roles.update(rule.pauses.names)
         for _, count in self.count_rules:
             self.other_roles |= {count.event, count.after}
         for _, volume in self.volume_rules():
@@ -241,30 +255,30 @@ class SlaEngine:
         """A limit with its calendar, worked out once (the per-lead loop asks for it often)."""
         known = self._limits.get(limit)
         if known is None:
-            unit = UNIT_ALIASES.get(limit.unit, limit.unit)
-            calendar = self.calendars.get(limit.calendar) if limit.calendar else None
-            known = self._limits[limit] = _Limit(unit, limit.amount, calendar if unit.startswith("business")
-                                                 else None, calendar.tz if calendar else self.tz)
+            known = self._limits[limit] = self._measured(rules.measure(limit))
         return known
+
+    def _measured(self, measure: rules.Measure) -> "_Limit":
+        calendar = self.calendars.get(measure.calendar) if measure.calendar else None
+        return _Limit(measure, calendar if measure.business_calendar else None,
+                      calendar.tz if calendar else self.tz)
 
     def deadline(self, sla: ir.Sla, start: dt.datetime) -> dt.datetime:
         """The deadline of a clock of the SLA's `otherwise` limit started at `start`, without pauses."""
         assert sla.limit is not None, "only clock SLAs have limits"
         return self._deadline(self._limit(sla.limit), start)
 
-    def _deadline(self, limit: "_Limit", start: dt.datetime) -> dt.datetime:
-        amount = limit.amount
-        if limit.unit == "minutes":
-            return start + dt.timedelta(minutes=float(amount))
-        if limit.unit == "hours":
-            return start + dt.timedelta(hours=float(amount))
-        if limit.unit == "days":
-            return start + dt.timedelta(days=float(amount))
-        calendar = limit.calendar
-        assert calendar is not None, "the checker requires a calendar for business time"
-        if limit.unit == "business hours":
-            return calendar.add_hours(start, dt.timedelta(hours=float(amount)))
-        return calendar.add_days(start, int(amount))
+    @staticmethod
+    def _deadline(limit: "_Limit", start: dt.datetime) -> dt.datetime:
+        """`start` moved by the limit: real time, open time (business hours) or whole open days."""
+        span, open_days, calendar = limit.measure.span, limit.measure.open_days, limit.calendar
+        if calendar is None:
+            assert span is not None, "the checker requires a calendar for business time"
+            return start + span
+        if open_days is not None:
+            return calendar.add_days(start, open_days)
+        assert span is not None
+        return calendar.add_hours(start, span)
 
     def display_zones(self) -> dict[str, ZoneInfo]:
         """Each clock or count SLA's zone, the one its times are shown in: its calendar's, else the policy's."""
@@ -316,143 +330,154 @@ class SlaEngine:
                 if e.event == recycle.event and fold(e.reason or "") == reason:
                     out.recycles.append(RecycleEntry(lead, e.event, recycle.reason, recycle.stage, e.at + delay))
 
-    def _clock(self, sla: ir.Sla, span: ir.Clock, lead: str, events: list[Event], now: dt.datetime,
+    def _clock(self, sla: ir.Sla, rule: rules.ClockRule, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
-        for start, stop, paused, still_paused in self._spans(sla, span, events, out):
-            self._judge(sla, lead, events, start, stop, paused, still_paused, now, out)
+        for span in self._spans(rule, events, out):
+            self._judge(rule, lead, events, span, now, out)
 
-    def _spans(self, sla: ir.Sla, span: ir.Clock, events: list[Event], out: TimelineResult) -> list[Span]:
+    def _spans(self, rule: rules.ClockRule, events: list[Event], out: TimelineResult) -> list[Span]:
         """Each clock of the SLA in a lead's events (sorted, none after now): its start, its stop (None while
         open) and its pauses (an end of None: still paused). Without `each time` one clock runs from the first
         start to the first stop at or after it; with it, a start while no clock is open opens one. A stop ends
         a pause; a pause or resume with no open clock is ignored (and counted)."""
-        pausing = {p.start: p.end for p in sla.pauses}
-        resuming = {p.end for p in sla.pauses}
-        spans: list[Span] = []
-        if span.each_time:
-            opened: Event | None = None
-            pauses: list[Paused] = []
-            for e in events:
-                if opened is None:
-                    if e.event in span.starts:
-                        opened, pauses = e, []
-                    elif e.event in pausing or e.event in resuming:
-                        self._ignored(sla, out)
-                    continue
-                if e.event in span.stops:
-                    spans.append((opened, e, _closed(pauses, e.at), False))
-                    opened = None
-                elif e.event in pausing or e.event in resuming:
-                    self._pause_step(sla, e, pausing, resuming, pauses, out)
-            if opened is not None:
-                spans.append((opened, None, pauses, bool(pauses) and pauses[-1][1] is None))
-            return spans
-        start = next((e for e in events if e.event in span.starts), None)
-        if start is None:
-            for e in events:
-                if e.event in pausing or e.event in resuming:
-                    self._ignored(sla, out)
-            return []
-        stop = next((e for e in events if e.event in span.stops and e.at >= start.at), None)
-        pauses = []
-        for e in events:
-            if e.event not in pausing and e.event not in resuming:
-                continue
-            if e.at < start.at or (stop is not None and e.at >= stop.at) or e is start:
-                self._ignored(sla, out)
-            else:
-                self._pause_step(sla, e, pausing, resuming, pauses, out)
-        if stop is not None:
-            return [(start, stop, _closed(pauses, stop.at), False)]
-        return [(start, None, pauses, bool(pauses) and pauses[-1][1] is None)]
+        if rule.each_time:
+            return self._spans_each_time(rule, events, out)
+        return self._span_once(rule, events, out)
 
-    def _pause_step(self, sla: ir.Sla, e: Event, pausing: dict[str, str], resuming: set[str],
-                    pauses: list[Paused], out: TimelineResult) -> None:
-        paused = bool(pauses) and pauses[-1][1] is None
-        if e.event in pausing and not paused:
+    def _spans_each_time(self, rule: rules.ClockRule, events: list[Event], out: TimelineResult) -> list[Span]:
+        flips = rule.pauses
+        spans: list[Span] = []
+        opened: Event | None = None
+        pauses: list[Paused] = []
+        for e in events:
+            if opened is None:
+                if e.event in rule.starts:
+                    opened, pauses = e, []
+                elif flips.touches(e.event):
+                    self._ignored(rule, out)
+            elif e.event in rule.stops:
+                spans.append(Span(opened, e, _closed(pauses, e.at), False))
+                opened = None
+            elif flips.touches(e.event):
+                self._pause_step(rule, e, pauses, out)
+        if opened is not None:
+            spans.append(Span(opened, None, pauses, _still_paused(pauses)))
+        return spans
+
+    def _span_once(self, rule: rules.ClockRule, events: list[Event], out: TimelineResult) -> list[Span]:
+        flips = rule.pauses
+        start = next((e for e in events if e.event in rule.starts), None)
+        if start is None:
+            for _ in filter(lambda e: flips.touches(e.event), events):
+                self._ignored(rule, out)
+            return []
+        stop = next((e for e in events if e.event in rule.stops and e.at >= start.at), None)
+        pauses: list[Paused] = []
+        for e in filter(lambda e: flips.touches(e.event), events):
+            if e.at < start.at or (stop is not None and e.at >= stop.at) or e is start:
+                self._ignored(rule, out)
+            else:
+                self._pause_step(rule, e, pauses, out)
+        if stop is not None:
+            return [Span(start, stop, _closed(pauses, stop.at), False)]
+        return [Span(start, None, pauses, _still_paused(pauses))]
+
+    def _pause_step(self, rule: rules.ClockRule, e: Event, pauses: list[Paused], out: TimelineResult) -> None:
+        paused = _still_paused(pauses)
+        if e.event in rule.pauses.pausing and not paused:
             pauses.append((e.at, None))
-        elif e.event in resuming and paused:
+        elif e.event in rule.pauses.resuming and paused:
             pauses[-1] = (pauses[-1][0], e.at)
         else:
-            self._ignored(sla, out)  # a pause while paused, or a resume while running
+            self._ignored(rule, out)  # a pause while paused, or a resume while running
 
     @staticmethod
-    def _ignored(sla: ir.Sla, out: TimelineResult) -> None:
-        out.ignored_pauses[sla.name] = out.ignored_pauses.get(sla.name, 0) + 1
+    def _ignored(rule: rules.ClockRule, out: TimelineResult) -> None:
+        out.ignored_pauses[rule.sla] = out.ignored_pauses.get(rule.sla, 0) + 1
 
-    def tier_of(self, sla: ir.Sla, lead: str, events: list[Event], start: Event) -> tuple[ir.Limit, str]:
-        """The limit for a clock of the SLA started by `start`, and the tier's text: the first tier whose
-        condition holds as the policy decides the lead at the start (its record, its events up to and
+    def tier_of(self, rule: rules.ClockRule, lead: str, events: list[Event], start: Event) -> rules.TierRule:
+        """The tier of a clock of the SLA started by `start`: the first whose condition holds as the policy
+        decides the lead when `sla.rules` says (at the start, from its record and its events up to and
         including the start), else `otherwise` (also for a lead with no valid record)."""
-        assert sla.limit is not None
+        if len(rule.tiers) == 1:
+            return rule.otherwise
+        values = self._record_values(rule.sla, lead)
+        if values is None:
+            return rule.otherwise
+        at = rules.tier_decided_at(start.at)
+        activity = Activity((e.event, e.at) for e in events if rules.tier_reads_event(e.at, start.at))
+        decision = interpret(self.policy, values, at, activity)
+        known = {**values, **{name: Decimal(s.value) for name, s in decision.scores.items()}, **decision.grades}
+        evaluator = Evaluator(self.policy, known, at, activity)
+        for tier in rule.tiers:
+            if tier.condition is None or evaluator.test(tier.condition) is True:
+                return tier
+        return rule.otherwise
+
+    def _record_values(self, sla: str, lead: str) -> dict[str, Any] | None:
+        """The lead's values from its record for a tiered SLA's clock, or None (counted as why) when it has no
+        valid record."""
         record = self.records.get(lead)
-        if not sla.tiers:
-            return sla.limit, "otherwise"
         if record is None:
             if self.no_leads_file is not None:
-                self.no_leads_file[sla.name] += 1
+                self.no_leads_file[sla] += 1
             else:
                 self.fallbacks[REJECTED_RECORD if lead in self.rejected_ids else NO_RECORD] += 1
-            return sla.limit, "otherwise"
+            return None
         values, errors = self.reader.read(record)
-        if errors:
-            return sla.limit, "otherwise"
-        activity = Activity((e.event, e.at) for e in events if e.at <= start.at)
-        decision = interpret(self.policy, values, start.at, activity)
-        known = {**values, **{name: Decimal(s.value) for name, s in decision.scores.items()}, **decision.grades}
-        evaluator = Evaluator(self.policy, known, start.at, activity)
-        for tier in sla.tiers:
-            if evaluator.test(tier.condition) is True:
-                return tier.limit, tier.condition.text
-        return sla.limit, "otherwise"
+        return None if errors else values
 
-    def _judge(self, sla: ir.Sla, lead: str, events: list[Event], start: Event, stop: Event | None,
-               pauses: list[Paused], still_paused: bool, now: dt.datetime,
-               out: TimelineResult) -> None:
+    def _judge(self, rule: rules.ClockRule, lead: str, events: list[Event], span: Span,
+               now: dt.datetime, out: TimelineResult) -> None:
         """One clock: its deadline moved by its pauses, its status, and (open) how much of the limit is used."""
-        chosen, tier = self.tier_of(sla, lead, events, start)
-        limit = self._limit(chosen)
+        start, stop = span.start, span.stop
+        tier = self.tier_of(rule, lead, events, start)
+        limit = self._measured(tier.measure)
         base = self._deadline(limit, start.at)
-        deadline, paused = base, dt.timedelta(0)
-        end = stop.at if stop is not None else now
-        for pause_start, pause_end in pauses:
-            if pause_start >= deadline:  # the limit was used up before this pause: it changes nothing
-                still_paused = False
-                break
-            amount = self._measure(limit, pause_start, pause_end or now)
-            deadline = self._shift(limit, deadline, amount)
-            paused += amount
+        deadline, paused, still_paused = self._paused_deadline(limit, base, span, now)
         deadline = deadline.astimezone(limit.zone)
-        used = self._measure(limit, start.at, end) - paused
+        used = self._measure(limit, start.at, stop.at if stop is not None else now) - paused
         if stop is not None:
             status = MET if stop.at <= deadline else BREACHED
             late = stop.at - deadline if status == BREACHED else None
         else:
             status = PENDING if still_paused or now <= deadline else BREACHED
             late = now - deadline if status == BREACHED else None
-        result = ClockResult(sla.name, lead, start.at, deadline, status, stop.at if stop else None,
-                             stop.event if stop else None, used, late, tier, paused)
+        result = ClockResult(rule.sla, lead, start.at, deadline, status, stop.at if stop else None,
+                             stop.event if stop else None, used, late, tier.text, paused)
         if stop is None:
-            full = self._measure(limit, start.at, base)
-            percent = float(used / full * 100) if full else 100.0
-            result.used_percent = round(percent, 3)
-            used_us, full_us = used // _MICROSECOND, full // _MICROSECOND
-
-            def reached_(share: Decimal) -> bool:  # exact, as the SQL engine compares: no float rounding at 33.3%
-                return used_us * 100 >= share * full_us if full_us else share <= 100
-
-            result.at_risk = sla.warn_at is not None and reached_(sla.warn_at)
-            reached = [step.to for step in sla.escalations if reached_(step.percent)]
-            result.escalated_to = reached[-1] if reached else None
+            self._used_share(rule.thresholds, result, used, self._measure(limit, start.at, base))
         out.clocks.append(result)
+
+    def _paused_deadline(self, limit: "_Limit", base: dt.datetime, span: Span,
+                         now: dt.datetime) -> tuple[dt.datetime, dt.timedelta, bool]:
+        """The deadline moved by the pauses, the paused time, and whether still paused: a pause counts while it
+        starts before the deadline so far; the first that does not ends the counting (the limit was used up)."""
+        deadline, paused, still_paused = base, dt.timedelta(0), span.still_paused
+        for pause_start, pause_end in span.pauses:
+            if pause_start >= deadline:
+                return deadline, paused, False
+            amount = self._measure(limit, pause_start, pause_end or now)
+            deadline = self._shift(limit, deadline, amount)
+            paused += amount
+        return deadline, paused, still_paused
+
+    @staticmethod
+    def _used_share(thresholds: rules.Thresholds, result: ClockResult, used: dt.timedelta,
+                    full: dt.timedelta) -> None:
+        """An open clock's share of its limit used, whether at risk, and its escalation (exact, as SQL)."""
+        percent = float(used / full * 100) if full else 100.0
+        result.used_percent = round(percent, 3)
+        used_us, full_us = used // _MICROSECOND, full // _MICROSECOND
+        result.at_risk = thresholds.at_risk(used_us, full_us)
+        result.escalated_to = thresholds.escalated_to(used_us, full_us)
 
     def _count(self, sla: ir.Sla, rule: ir.CountRule, lead: str, events: list[Event], now: dt.datetime,
                out: TimelineResult) -> None:
         start = next((e for e in events if e.event == rule.after), None)
         if start is None:
             return
-        calendar = self.calendars.get(rule.within.calendar) if rule.within.calendar else None
-        limit = _Limit(rule.within.unit, rule.within.amount, calendar, calendar.tz if calendar else self.tz)
+        limit = self._limit(rule.within)
         window_end = self._deadline(limit, start.at).astimezone(limit.zone)
         count = sum(1 for e in events if e.event == rule.event and start.at <= e.at <= window_end)
         needed = int(rule.at_least)

@@ -29,8 +29,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from leadpolicy.language.units import UNIT_ALIASES
 from leadpolicy.semantics import ir
+from leadpolicy.sla import rules
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, to_us
 
 ELAPSED_US = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": DAY_US}
@@ -144,21 +144,13 @@ def utc_day(t: str) -> str:
 class _Measure:
     """Time measured as one limit is: the SQL for O(t) (a join and a value), T(x) and next-open lookups."""
 
-    def __init__(self, sql: "SlaSql", limit: ir.Limit):
+    def __init__(self, sql: "SlaSql", measure: rules.Measure):
         self.sql = sql
-        self.unit = UNIT_ALIASES.get(limit.unit, limit.unit)
-        self.business = self.unit.startswith("business")
-        self.calendar = sql.placeholder(limit.calendar) if self.business else None
-        if self.unit == "business days":
-            self.days = int(limit.amount)
-            self.amount_us = 0
-        elif self.business:
-            self.amount_us = dt.timedelta(hours=float(limit.amount)) // dt.timedelta(microseconds=1)
-        else:
-            self.amount_us = {"minutes": dt.timedelta(minutes=float(limit.amount)),
-                              "hours": dt.timedelta(hours=float(limit.amount)),
-                              "days": dt.timedelta(days=float(limit.amount))}[self.unit] // dt.timedelta(
-                                  microseconds=1)
+        self.unit = measure.unit
+        self.business = measure.business
+        self.calendar = sql.placeholder(measure.business_calendar) if self.business else None
+        self.days = measure.open_days or 0
+        self.amount_us = measure.span_us or 0
 
     def at(self, alias: str, t: str) -> tuple[str, str]:
         """(join, value): the measure at instant t, read from segment `alias`."""
@@ -210,6 +202,10 @@ class SlaSql:
         self.values: dict[str, Any] = {}  # placeholder -> literal value
         self.pieces: dict[str, exp.Expr] = {}  # placeholder -> SQL made from the policy, in the target dialect
 
+    def clock_rule(self) -> rules.ClockRule:
+        """The SLA's clock rules, as the reference engine reads them."""
+        return rules.clock_rule(self.sla)
+
     def placeholder(self, value: Any) -> str:
         name = f"#v{len(self.values)}"
         self.values[name] = value
@@ -225,16 +221,15 @@ class SlaSql:
     # ---------------------------------------------------------------- clocks
     def _clock_ctes(self) -> list[str]:
         """The clocks of the SLA (`spans`, with their `tier`) and their pauses (`pauses`)."""
-        sla, span = self.sla, self.sla.clock
-        assert span is not None and sla.limit is not None
-        pausing, resuming = [p.start for p in sla.pauses], [p.end for p in sla.pauses]
+        rule = self.clock_rule()
+        pausing, resuming = sorted(rule.pauses.pausing), sorted(rule.pauses.resuming)
         events = self.tables.events
-        ev = (f"SELECT lead, event, at_us, seq, CASE WHEN event IN ({self.placeholder(list(span.starts))}) THEN 1 "
-              f"WHEN event IN ({self.placeholder(list(span.stops))}) THEN 2 "
+        ev = (f"SELECT lead, event, at_us, seq, CASE WHEN event IN ({self.placeholder(list(rule.starts))}) THEN 1 "
+              f"WHEN event IN ({self.placeholder(list(rule.stops))}) THEN 2 "
               f"WHEN event IN ({self.placeholder(pausing)}) THEN 3 ELSE 4 END AS kind FROM {events} "
-              f"WHERE event IN ({self.placeholder([*span.starts, *span.stops, *pausing, *resuming])})")
+              f"WHERE event IN ({self.placeholder([*rule.starts, *rule.stops, *pausing, *resuming])})")
         order = "PARTITION BY lead ORDER BY at_us, seq"
-        if span.each_time:
+        if rule.each_time:
             spans = (
                 f"edges AS (SELECT * FROM (SELECT lead, event, at_us, seq, kind, LAG(kind) OVER ({order}) AS prev "
                 "FROM ev WHERE kind IN (1, 2)) AS e WHERE kind <> COALESCE(prev, 2)), "
@@ -256,7 +251,7 @@ class SlaSql:
             inside = "e.at_us >= c.start_us AND (c.stop_us IS NULL OR e.at_us < c.stop_us)"
         tiers = self.tables.tiers
         tier_of = (f"LEFT JOIN {tiers} AS r ON r.lead = c.lead AND r.start_row = c.start_row" if tiers else "")
-        otherwise = len(sla.tiers)
+        otherwise = rule.otherwise.index
         ctes = [
             f"ev AS ({ev})", spans,
             f"tiered AS (SELECT c.*, {'COALESCE(r.tier, ' + str(otherwise) + ')' if tiers else str(otherwise)} AS tier "
@@ -288,7 +283,7 @@ class SlaSql:
         no row is not listed (it takes `otherwise`)."""
         from leadpolicy.warehouse.sqlgen import activity_columns_per_row, condition_sql, decisions_per_row
 
-        policy, sla = self.policy, self.sla
+        policy = self.policy
         ctes = self._clock_ctes()
         segments = self.tables.segments
         zone = self.placeholder(ZONE)
@@ -314,25 +309,24 @@ class SlaSql:
         self.pieces["#piece_decided"] = decisions_per_row(policy, dialect, "lp_clock_leads",
                                                           activity if policy.activity else None, "#clock")
         choice = exp.Case()
-        for i, tier in enumerate(sla.tiers):
-            choice = choice.when(condition_sql(policy, tier.condition, dialect), exp.Literal.number(i))
-        self.pieces["#piece_choice"] = choice.else_(exp.Literal.number(len(sla.tiers)))
+        rule = self.clock_rule()
+        for tier in rule.tiers:
+            if tier.condition is not None:
+                choice = choice.when(condition_sql(policy, tier.condition, dialect), exp.Literal.number(tier.index))
+        self.pieces["#piece_choice"] = choice.else_(exp.Literal.number(rule.otherwise.index))
         return (f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, "#piece_choice" AS '
                 'tier FROM "#piece_decided" AS d')
 
     def clocks(self) -> str:
-        sla = self.sla
-        assert sla.limit is not None
+        rule = self.clock_rule()
         ctes = self._clock_ctes()
-        limits = [*(t.limit for t in sla.tiers), sla.limit]
-        texts = [*(t.condition.text for t in sla.tiers), "otherwise"]
         finals = []
-        for index, limit in enumerate(limits):
-            ctes += self._tier(index, _Measure(self, limit))
-            finals.append(f"SELECT * FROM judged{index}")
-        tier_text = "CASE tier " + " ".join(f"WHEN {i} THEN {self.placeholder(t)}" for i, t in enumerate(texts)) + \
+        for tier in rule.tiers:
+            ctes += self._tier(tier.index, _Measure(self, tier.measure))
+            finals.append(f"SELECT * FROM judged{tier.index}")
+        tier_text = "CASE tier " + " ".join(f"WHEN {t.index} THEN {self.placeholder(t.text)}" for t in rule.tiers) + \
             " END"
-        return (f"WITH {', '.join(ctes)} SELECT {self.placeholder(sla.name)} AS sla, lead, start_row, start_us, "
+        return (f"WITH {', '.join(ctes)} SELECT {self.placeholder(rule.sla)} AS sla, lead, start_row, start_us, "
                 f"stop_us, stop_event, {tier_text} AS tier, deadline_us, status, used_us, paused_us, late_us, "
                 f"full_us, at_risk, escalated_to FROM ({' UNION ALL '.join(finals)}) AS j")
 
@@ -367,19 +361,19 @@ class SlaSql:
         now = self.now_us
         join_d, moved = m.instant("t", "c.m_base + COALESCE(q.paused_us, 0)")
         deadline = f"CASE WHEN COALESCE(q.paused_us, 0) = 0 THEN c.base_us ELSE {moved} END"
-        sla = self.sla
-        percent_scale = 10 ** max([_decimals(p) for p in [sla.warn_at, *(s.percent for s in sla.escalations)]
-                                   if p is not None] or [0])
+        thresholds = self.clock_rule().thresholds
+        percent_scale = thresholds.scale
 
         def reached(percent: Decimal) -> str:
-            scaled = int(percent * percent_scale)
+            scaled = thresholds.scaled(percent)
             return (f"(CASE WHEN full_us = 0 THEN {100 * percent_scale} >= {scaled} ELSE CAST(used_us AS "
                     f"DECIMAL(38, 0)) * {100 * percent_scale} >= CAST(full_us AS DECIMAL(38, 0)) * {scaled} END)")
 
-        at_risk = f"stop_us IS NULL AND {reached(sla.warn_at)}" if sla.warn_at is not None else "false"
-        steps = sorted(sla.escalations, key=lambda s: s.percent, reverse=True)
-        escalated = ("CASE " + " ".join(f"WHEN stop_us IS NULL AND {reached(s.percent)} THEN {self.placeholder(s.to)}"
-                                         for s in steps) + " END") if steps else "CAST(NULL AS VARCHAR)"
+        warn_at = thresholds.warn_at
+        at_risk = f"stop_us IS NULL AND {reached(warn_at)}" if warn_at is not None else "false"
+        steps = thresholds.highest_first()
+        escalated = ("CASE " + " ".join(f"WHEN stop_us IS NULL AND {reached(percent)} THEN {self.placeholder(to)}"
+                                         for percent, to in steps) + " END") if steps else "CAST(NULL AS VARCHAR)"
         return [
             f"deadlines{i} AS (SELECT c.*, COALESCE(q.paused_us, 0) AS paused_us, COALESCE(q.still_paused, 0) = 1 "
             f"AS still_paused, {deadline} AS deadline_us, c.m_end - c.m_start - COALESCE(q.paused_us, 0) AS used_us, "
@@ -397,7 +391,7 @@ class SlaSql:
     def counts(self) -> str:
         parts = []
         for rule in self.sla.counts:
-            m = _Measure(self, rule.within)
+            m = _Measure(self, rules.measure(rule.within))
             after, event = self.placeholder(rule.after), self.placeholder(rule.event)
             firsts = (f"(SELECT lead, start_us FROM (SELECT lead, at_us AS start_us, ROW_NUMBER() OVER (PARTITION BY "
                       f"lead ORDER BY at_us, seq) AS n FROM {self.tables.events} WHERE event = {after}) AS f "
@@ -412,7 +406,3 @@ class SlaSql:
                 "AND e.at_us <= w.base_us GROUP BY w.lead, w.start_us, w.base_us")
         return " UNION ALL ".join(parts)
 
-
-def _decimals(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0

@@ -1,0 +1,122 @@
+"""`sla.rules`: one description of each SLA rule (units, pause flips, tiers and when they are decided, warn
+and escalation), read by both engines. The engines' agreement on every rule is tested over generated SLAs
+in test_sla_differential.py; here, the description itself and that both engines read it."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.loading import load_policy_text
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.sla import rules
+
+from .test_sla_differential import policy_text
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "leadpolicy"
+CALENDAR = '  calendar office {\n    timezone "Europe/Berlin"\n    open mon-fri 09:00-17:00\n  }\n'
+CLOCK = ("  sla clock {\n    owner sales\n    target 90%\n    from start_a or start_b each time until stop_a\n"
+         "    within 1 business day on office when fit >= 50\n    within 90 minute otherwise\n"
+         "    paused from hold until resume\n    warn at 33.3%\n    escalate to \"manager\" at 100%\n"
+         "    escalate to \"vp\" at 250%\n  }\n")
+
+
+def clock_sla() -> ir.Sla:
+    loaded = load_policy_text(policy_text(CALENDAR, CLOCK, "UTC"), "rules.policy")
+    assert not loaded.has_errors, [str(d) for d in loaded.diagnostics if d.severity == "error"]
+    return lower(loaded.policy).slas[0]
+
+
+@pytest.mark.parametrize(("limit", "span", "open_days", "business"), [
+    (ir.Limit(Decimal("1.5"), "hours", None), dt.timedelta(minutes=90), None, False),
+    (ir.Limit(Decimal("45"), "minutes", None), dt.timedelta(minutes=45), None, False),
+    (ir.Limit(Decimal("2"), "days", "office"), dt.timedelta(days=2), None, False),
+    (ir.Limit(Decimal("2.5"), "business hours", "office"), dt.timedelta(hours=2.5), None, True),
+    (ir.Limit(Decimal("3"), "business days", "office"), None, 3, True),
+])
+def test_a_limit_is_measured_once(limit, span, open_days, business):
+    measured = rules.measure(limit)
+    assert measured.span == span
+    assert measured.span_us == (None if span is None else span // dt.timedelta(microseconds=1))
+    assert measured.open_days == open_days
+    assert measured.business is business
+    # the calendar measures the time only for business units; elapsed time on a calendar is real time
+    assert measured.business_calendar == ("office" if business else None)
+
+
+def test_a_unit_lowering_never_makes_is_refused_not_guessed():
+    with pytest.raises(ValueError, match="hour"):
+        rules.measure(ir.Limit(Decimal(1), "hour", None))
+
+
+def test_singular_units_reach_the_rules_normalised():
+    rule = rules.clock_rule(clock_sla())
+    assert [t.measure.unit for t in rule.tiers] == ["business days", "minutes"]
+    assert rule.tiers[1].measure.span == dt.timedelta(minutes=90)
+
+
+def test_a_clock_rule_lists_its_tiers_then_otherwise():
+    rule = rules.clock_rule(clock_sla())
+    assert [(t.index, t.text, t.condition is None) for t in rule.tiers] == [(0, "fit >= 50", False),
+                                                                         (1, "otherwise", True)]
+    assert rule.otherwise is rule.tiers[-1]
+    assert rule.starts == ("start_a", "start_b") and rule.stops == ("stop_a",) and rule.each_time
+
+
+def test_pause_flips_name_the_pausing_and_resuming_events():
+    flips = rules.clock_rule(clock_sla()).pauses
+    assert flips.pausing == frozenset({"hold"}) and flips.resuming == frozenset({"resume"})
+    assert flips.names == frozenset({"hold", "resume"})
+    assert flips.touches("hold") and flips.touches("resume") and not flips.touches("start_a")
+
+
+def test_thresholds_are_exact_where_a_float_would_round():
+    thresholds = rules.clock_rule(clock_sla()).thresholds
+    assert thresholds.warn_at == Decimal("33.3")
+    assert thresholds.scale == 10  # the finest step has one decimal
+    assert thresholds.reached(333, 1000, Decimal("33.3"))
+    assert not thresholds.reached(332, 1000, Decimal("33.3"))
+    assert thresholds.at_risk(333, 1000) and not thresholds.at_risk(332, 1000)
+    # a limit of no length is used up from its start
+    assert thresholds.reached(0, 0, Decimal("100")) and not thresholds.reached(0, 0, Decimal("250"))
+
+
+@pytest.mark.parametrize(("used", "expected"), [(99, None), (100, "manager"), (249, "manager"), (250, "vp"),
+                                                (900, "vp")])
+def test_escalation_is_the_highest_step_reached(used, expected):
+    thresholds = rules.clock_rule(clock_sla()).thresholds
+    assert thresholds.escalated_to(used, 100) == expected
+    assert [to for _, to in thresholds.highest_first()] == ["vp", "manager"]
+
+
+def test_tiers_are_decided_at_the_clock_start_with_its_events_up_to_it():
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    assert rules.tier_decided_at(start) == start
+    assert rules.tier_reads_event(start, start) and not rules.tier_reads_event(start + dt.timedelta(microseconds=1),
+                                                                               start)
+
+
+def _imports_rules(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.ImportFrom) and (node.module == "leadpolicy.sla.rules" or (
+        node.module == "leadpolicy.sla" and any(a.name == "rules" for a in node.names))) for node in ast.walk(tree))
+
+
+@pytest.mark.parametrize("module", ["sla/engine.py", "warehouse/sla_sql.py"])
+def test_both_engines_read_the_rules_and_normalise_no_unit_themselves(module):
+    path = SRC / module
+    assert _imports_rules(path)
+    assert "UNIT_ALIASES" not in _uses(path)  # lowering normalised the unit; the rules measure it
+
+
+def _uses(path: Path) -> set[str]:
+    """Names read (not assigned) in a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    used |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+    return used
