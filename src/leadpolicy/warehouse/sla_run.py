@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
+import duckdb
+import sqlglot
 from sqlglot import exp
 
 from leadpolicy.semantics import ir
@@ -36,7 +38,7 @@ from leadpolicy.warehouse.sla_sql import (
     ZONE,
     SlaSql,
     Tables,
-    fill,
+    fill_tree,
     floor_div,
     literal,
     utc_day,
@@ -55,9 +57,27 @@ def load_events(con, events: Iterable[Event], now: dt.datetime) -> None:
     """Table `lp_sla_events` from events in memory (those after `now` left out, as the reader leaves them)."""
     now = as_instant(now)
     rows = [(e.row or i + 1, e.lead, e.event, to_us(e.at), e.reason) for i, e in enumerate(events) if e.at <= now]
-    con.execute(f"CREATE OR REPLACE TABLE {EVENTS} (seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, "
-                "reason VARCHAR)")
+    con.execute(create_table(EVENTS, ("seq", "lead", "event", "at_us", "reason"),
+                             ("BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR")))
     insert_rows(con, EVENTS, rows, 5)
+
+
+def create_table(name: str, names: Sequence[str], types: Sequence[str]) -> str:
+    """CREATE OR REPLACE TABLE with the columns and types given (DuckDB)."""
+    schema = exp.Schema(this=exp.to_table(name), expressions=[
+        exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t, dialect="duckdb"))
+        for n, t in zip(names, types)])
+    return exp.Create(this=schema, kind="TABLE", replace=True).sql("duckdb")
+
+
+def create_table_as(name: str, query: exp.Query) -> str:
+    """CREATE OR REPLACE TABLE name AS the query (DuckDB)."""
+    return exp.Create(this=exp.to_table(name), kind="TABLE", replace=True, expression=query).sql("duckdb")
+
+
+def duckdb_expr(text: str) -> exp.Expr:
+    """One of our own arithmetic expressions (`floor_div`...) as a tree, parenthesised to go anywhere."""
+    return exp.Paren(this=sqlglot.parse_one(text, read="duckdb"))
 
 
 def limits_of(sla: ir.Sla) -> list[ir.Limit]:
@@ -146,7 +166,7 @@ def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.d
     segments, days = calendar_rows(policy, first, now)
     for table, names, types, rows in ((tables.segments, calendar_tables.SEGMENT_COLUMNS, SEGMENT_TYPES, segments),
                                       (tables.open_days, calendar_tables.OPEN_DAY_COLUMNS, OPEN_DAY_TYPES, days)):
-        con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{n} {t}' for n, t in zip(names, types))})")
+        con.execute(create_table(table, names, types))
         insert_rows(con, table, rows, len(names))
 
 
@@ -155,13 +175,14 @@ def insert_rows(con, table: str, rows: list[tuple], width: int) -> None:
     if not rows:
         return
     columns = [list(column) for column in zip(*rows)]
-    con.execute(f"INSERT INTO {table} SELECT {', '.join('UNNEST(?)' for _ in range(width))}", columns)
+    unnest = exp.select(*(exp.Unnest(expressions=[exp.Placeholder()]) for _ in range(width)))
+    con.execute(exp.insert(unnest, exp.to_table(table)).sql("duckdb"), columns)
 
 
 CLOCKS, COUNTS = "lp_clock_results", "lp_count_results"  # each with `local_day`: the start's local date, as a number
 
 
-def judge(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
+def judge(con: duckdb.DuckDBPyConnection, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
           volumes_from: dt.datetime | None = None) -> TimelineResult:
     """Every SLA over table `lp_sla_events`: its clocks and counts into tables `lp_clock_results` and
     `lp_count_results` (columns `sla_sql.CLOCK_COLUMNS` and `COUNT_COLUMNS`, and `local_day`, the start's
@@ -172,46 +193,81 @@ def judge(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
     now = as_instant(now)
     engine = SlaEngine(policy)
     out = TimelineResult(now)
-    (first_us,) = con.execute(f"SELECT MIN(at_us) FROM {EVENTS}").fetchone()
-    clocks, counts = [], []
+    first_us = _first_event_us(con)
+    clocks: list[exp.Query] = []
+    counts: list[exp.Query] = []
     if first_us is not None:
         check_span(from_us(first_us), now)
         create_calendar_tables(con, policy, from_us(first_us), now, Tables(events=EVENTS))
-    for number, sla in enumerate(policy.slas if first_us is not None else ()):
-        tables = Tables(events=EVENTS)
-        if sla.tiers and leads is not None:
-            tiers = f"lp_tiers_{number}"
-            con.execute(f"CREATE OR REPLACE TABLE {tiers} AS " + SlaSql(policy, sla, now, tables).tiers(leads))
-            tables = Tables(events=EVENTS, tiers=tiers)
-        if sla.clock is not None and sla.limit is not None:
-            clocks.append(SlaSql(policy, sla, now, tables).query())
-            ignored = con.execute(SlaSql(policy, sla, now, tables).ignored()).fetchone()[0]
-            if ignored:
-                out.ignored_pauses[sla.name] = int(ignored)
-        elif sla.counts:
-            counts.append(SlaSql(policy, sla, now, tables).query())
-    for table, queries, columns in ((CLOCKS, clocks, CLOCK_COLUMNS), (COUNTS, counts, COUNT_COLUMNS)):
-        if not queries:
-            nulls = ", ".join(f"CAST(NULL AS {TYPES.get(c, 'VARCHAR')}) AS {c}" for c in columns)
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM (SELECT {nulls}, CAST(NULL AS BIGINT) AS "
-                        "local_day) WHERE false")
-            continue
-        union = " UNION ALL ".join(f"SELECT * FROM ({q})" for q in queries)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT r.*, {floor_div('r.start_us + z.offset_us', DAY_US)} "
-                    f"AS local_day FROM ({union}) AS r LEFT JOIN "
-                    f"lp_segments AS z ON z.calendar = {literal(ZONE).sql('duckdb')} AND z.day = "
-                    f"{utc_day('r.start_us')} AND z.start_us <= r.start_us AND r.start_us < z.end_us")
-        for name in ("deadline_us" if table == CLOCKS else "window_end_us",):
-            missing = con.execute(f"SELECT sla, lead, start_us FROM {table} WHERE {name} IS NULL LIMIT 1").fetchone()
-            if missing:
-                raise SqlEngineError(f"sla {missing[0]}: lead {missing[1]}'s clock from "
-                                     f"{from_us(missing[2]).isoformat()} has no deadline in the calendar tables")
+        for number, sla in enumerate(policy.slas):
+            _sla_queries(con, policy, sla, number, now, leads, out, clocks, counts)
+    _result_table(con, CLOCKS, clocks, CLOCK_COLUMNS, "deadline_us")
+    _result_table(con, COUNTS, counts, COUNT_COLUMNS, "window_end_us")
     if first_us is not None:
         out.violations = violations(con, policy)
         out.recycles = recycles(con, policy)
     counted = volume_counts(con, policy, engine) if first_us is not None else {}
     out.volumes = engine.volume_results(counted, now, volumes_from or (from_us(first_us) if first_us else None))
     return out
+
+
+def _first_event_us(con: duckdb.DuckDBPyConnection) -> int | None:
+    row = con.execute(exp.select(exp.Min(this=exp.column("at_us"))).from_(EVENTS).sql("duckdb")).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _sla_queries(con: duckdb.DuckDBPyConnection, policy: ir.Policy, sla: ir.Sla, number: int, now: dt.datetime,
+                 leads: str | None, out: TimelineResult, clocks: list[exp.Query], counts: list[exp.Query]) -> None:
+    """The SLA's clock or count query into `clocks` or `counts` (its tiers tabled first, its ignored pauses
+    counted into `out`)."""
+    tables = Tables(events=EVENTS)
+    if sla.tiers and leads is not None:
+        tiers = f"lp_tiers_{number}"
+        tier_query = sqlglot.parse_one(SlaSql(policy, sla, now, tables).tiers(leads), read="duckdb")
+        assert isinstance(tier_query, exp.Query)
+        con.execute(create_table_as(tiers, tier_query))
+        tables = Tables(events=EVENTS, tiers=tiers)
+    if sla.clock is not None and sla.limit is not None:
+        clocks.append(_parsed(SlaSql(policy, sla, now, tables).query()))
+        row = con.execute(SlaSql(policy, sla, now, tables).ignored()).fetchone()
+        if row is not None and row[0]:
+            out.ignored_pauses[sla.name] = int(row[0])
+    elif sla.counts:
+        counts.append(_parsed(SlaSql(policy, sla, now, tables).query()))
+
+
+def _parsed(sql: str) -> exp.Query:
+    query = sqlglot.parse_one(sql, read="duckdb")
+    assert isinstance(query, exp.Query), "the SLA SQL is a query"
+    return query
+
+
+# The results with the local day of their start, as `load_events`' policy zone tells it.
+LOCAL_DAY = ('SELECT r.*, "#local_day" AS local_day FROM "#results" AS r LEFT JOIN lp_segments AS z ON z.calendar = '
+             '"#zone" AND z.day = "#utc_day" AND z.start_us <= r.start_us AND r.start_us < z.end_us')
+
+
+def _result_table(con: duckdb.DuckDBPyConnection, table: str, queries: list[exp.Query], columns: Sequence[str],
+                  deadline: str) -> None:
+    """Table `table` of the queries' rows with their `local_day` (empty, typed, without queries); raises
+    SqlEngineError for a row without its deadline (a calendar table too short)."""
+    if not queries:
+        nulls = [exp.alias_(exp.cast(exp.Null(), TYPES.get(c, "VARCHAR")), c) for c in columns]
+        empty = exp.select(*nulls, exp.alias_(exp.cast(exp.Null(), "BIGINT"), "local_day")).where(exp.false())
+        con.execute(create_table_as(table, empty))
+        return
+    selects = [exp.select("*").from_(q.subquery(f"lp_sla_{i}")) for i, q in enumerate(queries)]
+    union = selects[0] if len(selects) == 1 else exp.union(*selects, distinct=False)
+    pieces = {"#results": union, "#local_day": duckdb_expr(floor_div("r.start_us + z.offset_us", DAY_US)),
+              "#utc_day": duckdb_expr(utc_day("r.start_us"))}
+    query = fill_tree(LOCAL_DAY, {"#zone": ZONE}, pieces)
+    assert isinstance(query, exp.Query)
+    con.execute(create_table_as(table, query))
+    missing = con.execute(exp.select("sla", "lead", "start_us").from_(table).where(
+        exp.column(deadline).is_(exp.Null())).limit(1).sql("duckdb")).fetchone()
+    if missing:
+        raise SqlEngineError(f"sla {missing[0]}: lead {missing[1]}'s clock from "
+                             f"{from_us(missing[2]).isoformat()} has no deadline in the calendar tables")
 
 
 TYPES = {"start_row": "BIGINT", "start_us": "BIGINT", "stop_us": "BIGINT", "deadline_us": "BIGINT",
@@ -225,27 +281,31 @@ def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
     tests; a report aggregates the tables instead)."""
     out = judge(con, policy, now, leads, volumes_from)
     zones = SlaEngine(policy).display_zones()
-    columns = ", ".join(CLOCK_COLUMNS)
-    out.clocks = [clock_result(row, zones[row[0]])
-                  for row in con.execute(f"SELECT {columns} FROM {CLOCKS}").fetchall()]
-    out.counts = [count_result(row, zones[row[0]])
-                  for row in con.execute(f"SELECT {', '.join(COUNT_COLUMNS)} FROM {COUNTS}").fetchall()]
+    clocks = exp.select(*CLOCK_COLUMNS).from_(CLOCKS).sql("duckdb")
+    counts = exp.select(*COUNT_COLUMNS).from_(COUNTS).sql("duckdb")
+    out.clocks = [clock_result(row, zones[row[0]]) for row in con.execute(clocks).fetchall()]
+    out.counts = [count_result(row, zones[row[0]]) for row in con.execute(counts).fetchall()]
     return out
 
 
-def _in_days(first: int | None, last: int | None) -> str:
-    bounds = ([f"local_day >= {int(first)}"] if first is not None else []) + (
-        [f"local_day <= {int(last)}"] if last is not None else [])
-    return " AND ".join(bounds) or "true"
+def _in_days(first: int | None, last: int | None) -> exp.Expr:
+    day = exp.column("local_day")
+    bounds = ([exp.GTE(this=day.copy(), expression=literal(int(first)))] if first is not None else []) + (
+        [exp.LTE(this=day.copy(), expression=literal(int(last)))] if last is not None else [])
+    return exp.and_(*bounds) if bounds else exp.true()
 
 
 def tallies(con, first_day: int | None, last_day: int | None) -> list[tuple]:
     """(sla, kind, local_day, tier, status, how many) of the clocks and counts starting in the range of
     local days (as days since 1970-01-01; None: unbounded)."""
     where = _in_days(first_day, last_day)
-    return con.execute(f"SELECT sla, 'clock', local_day, tier, status, COUNT(*) FROM {CLOCKS} WHERE {where} "
-                       f"GROUP BY ALL UNION ALL SELECT sla, 'count', local_day, NULL, status, COUNT(*) FROM {COUNTS} "
-                       f"WHERE {where} GROUP BY ALL").fetchall()
+    clocks = exp.select("sla", exp.Literal.string("clock"), "local_day", "tier", "status",
+                        exp.Count(this=exp.Star())).from_(CLOCKS).where(where.copy()).group_by(
+                            "sla", "local_day", "tier", "status")
+    counts = exp.select("sla", exp.Literal.string("count"), "local_day", exp.Null(), "status",
+                        exp.Count(this=exp.Star())).from_(COUNTS).where(where.copy()).group_by(
+                            "sla", "local_day", "status")
+    return con.execute(exp.union(clocks, counts, distinct=False).sql("duckdb")).fetchall()
 
 
 def results(con, policy: ir.Policy, first_day: int | None, last_day: int | None,
@@ -254,21 +314,28 @@ def results(con, policy: ir.Policy, first_day: int | None, last_day: int | None,
     (by SLA, deadline, lead and start), "open" (clocks not stopped) or "all" (by lead). Read in batches."""
     zones = SlaEngine(policy).display_zones()
     where = _in_days(first_day, last_day)
-    clock_filter = {"breached": "status = 'breached'", "open": "stop_us IS NULL", "all": "true"}[which]
-    count_filter = {"breached": "status = 'breached'", "open": "false", "all": "true"}[which]
+    breached = exp.column("status").eq(exp.Literal.string("breached"))
+    clock_filter = {"breached": breached, "open": exp.column("stop_us").is_(exp.Null()), "all": exp.true()}[which]
+    count_filter = {"breached": breached.copy(), "open": exp.false(), "all": exp.true()}[which]
     # The reference's orders: breaches by SLA, deadline, lead and start; the details lead by lead, each
     # lead's clocks (SLA by SLA as the policy lists them, by start) before its counts.
-    position = "CASE sla " + " ".join(f"WHEN {literal(sla.name).sql('duckdb')} THEN {i}"
-                                      for i, sla in enumerate(policy.slas)) + " END"
-    order = "sla, deadline_us, lead, start_us" if which == "breached" else f"lead, kind, {position}, start_us"
+    position = exp.Case(this=exp.column("sla"), ifs=[exp.If(this=literal(sla.name), true=literal(i))
+                                                     for i, sla in enumerate(policy.slas)])
+    order: list[str | exp.Expr] = (["sla", "deadline_us", "lead", "start_us"] if which == "breached"
+                                   else ["lead", "kind", position, "start_us"])
     # A count's row is laid out as a clock's: its count and need where the stop event and tier go, its window's
     # end where the deadline goes (so breaches sort by it, as the reference sorts them).
-    count_row = "sla, lead, NULL, start_us, NULL, CAST(n_events AS VARCHAR), CAST(needed AS VARCHAR), window_end_us, " \
-        "status"
-    pad = ", ".join(["NULL"] * (len(CLOCK_COLUMNS) - count_row.count(",") - 1))
-    query = (f"SELECT 'clock' AS kind, {', '.join(CLOCK_COLUMNS)} FROM {CLOCKS} WHERE {where} AND {clock_filter} "
-             f"UNION ALL SELECT 'count', {count_row}, {pad} FROM {COUNTS} WHERE {where} AND {count_filter} "
-             f"ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else ""))
+    count_row = [exp.column("sla"), exp.column("lead"), exp.Null(), exp.column("start_us"), exp.Null(),
+                 exp.cast(exp.column("n_events"), "VARCHAR"), exp.cast(exp.column("needed"), "VARCHAR"),
+                 exp.column("window_end_us"), exp.column("status")]
+    pad = [exp.Null() for _ in range(len(CLOCK_COLUMNS) - len(count_row))]
+    clocks = exp.select(exp.alias_(exp.Literal.string("clock"), "kind"), *CLOCK_COLUMNS).from_(CLOCKS).where(
+        exp.and_(where.copy(), clock_filter))
+    counts = exp.select(exp.Literal.string("count"), *count_row, *pad).from_(COUNTS).where(
+        exp.and_(where.copy(), count_filter))
+    union = exp.union(clocks, counts, distinct=False)
+    ordered = exp.select("*").from_(union.subquery("lp_results")).order_by(*order, dialect="duckdb")
+    query = (ordered.limit(int(limit)) if limit is not None else ordered).sql("duckdb")
     cursor = con.execute(query)
     while True:
         rows = cursor.fetchmany(10_000)
@@ -308,11 +375,11 @@ def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
     found = []
     for sla in policy.slas:
         for needs in sla.reasons:
-            reason = _folded_reason()
-            query = fill(f"SELECT lead, event, at_us, reason FROM {EVENTS} WHERE event = \"#event\" AND "
-                         f"{reason} NOT IN "
-                         '("#allowed") ORDER BY lead, at_us, seq', {"#event": needs.event,
-                                                                   "#allowed": [fold(r) for r in needs.reasons]})
+            allowed = [literal(fold(r)) for r in needs.reasons]
+            query = exp.select("lead", "event", "at_us", "reason").from_(EVENTS).where(exp.and_(
+                exp.column("event").eq(literal(needs.event)),
+                exp.not_(exp.In(this=_folded_reason(), expressions=allowed) if allowed else exp.false()),
+            )).order_by("lead", "at_us", "seq", dialect="duckdb").sql("duckdb")
             found += [ReasonViolation(sla.name, lead, event, from_us(at), why)
                       for lead, event, at, why in con.execute(query).fetchall()]
     return found
@@ -322,9 +389,9 @@ def recycles(con, policy: ir.Policy) -> list[RecycleEntry]:
     found = []
     for rule in policy.recycle:
         delay = dt.timedelta(days=float(rule.after_days))
-        reason = _folded_reason()
-        query = fill(f"SELECT lead, event, at_us FROM {EVENTS} WHERE event = \"#event\" AND {reason} = \"#reason\" "
-                     "ORDER BY lead, at_us, seq", {"#event": rule.event, "#reason": fold(rule.reason)})
+        query = exp.select("lead", "event", "at_us").from_(EVENTS).where(exp.and_(
+            exp.column("event").eq(literal(rule.event)), _folded_reason().eq(literal(fold(rule.reason))),
+        )).order_by("lead", "at_us", "seq", dialect="duckdb").sql("duckdb")
         found += [RecycleEntry(lead, event, rule.reason, rule.stage, from_us(at) + delay)
                   for lead, event, at in con.execute(query).fetchall()]
     return found
@@ -334,11 +401,9 @@ def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[d
     """Each volume SLA's events per period: counted per local day in SQL, summed into periods here."""
     counts: dict[str, dict[dt.datetime, int]] = {}
     for sla, rule in engine.volume_rules():
-        query = fill(f"SELECT {floor_div('e.at_us + z.offset_us', DAY_US)} "
-                     f"AS local_day, COUNT(*) FROM {EVENTS} AS e JOIN lp_segments AS z ON z.calendar = \"#zone\" AND "
-                     f"z.day = {utc_day('e.at_us')} AND z.start_us <= e.at_us "
-                     "AND e.at_us < z.end_us WHERE e.event = \"#event\" GROUP BY local_day",
-                     {"#zone": ZONE, "#event": rule.event})
+        pieces = {"#local_day": duckdb_expr(floor_div("e.at_us + z.offset_us", DAY_US)),
+                  "#utc_day": duckdb_expr(utc_day("e.at_us"))}
+        query = fill_tree(PER_LOCAL_DAY, {"#zone": ZONE, "#event": rule.event}, pieces).sql("duckdb")
         per = counts.setdefault(sla.name, defaultdict(int))
         for local_day, count in con.execute(query).fetchall():
             day = dt.date(1970, 1, 1) + dt.timedelta(days=int(local_day))
@@ -347,7 +412,12 @@ def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[d
     return counts
 
 
-def _folded_reason() -> str:
+PER_LOCAL_DAY = ('SELECT "#local_day" AS local_day, COUNT(*) FROM lp_sla_events AS e JOIN lp_segments AS z ON '
+                 'z.calendar = "#zone" AND z.day = "#utc_day" AND z.start_us <= e.at_us AND e.at_us < z.end_us WHERE '
+                 'e.event = "#event" GROUP BY local_day')
+
+
+def _folded_reason() -> exp.Expr:
     """A row's reason as the reference compares it (`logic.fold`), in DuckDB."""
     reason = exp.Coalesce(this=exp.column("reason"), expressions=[exp.Literal.string("")])
-    return fold_sql(reason, "duckdb").sql("duckdb")
+    return fold_sql(reason, "duckdb")
