@@ -285,10 +285,27 @@ def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
 
 
 def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
-    from jsonschema import Draft202012Validator
+    """The Policy of an artifact that is what `compile` writes, for its own source; PolicyError otherwise."""
+    _check_format(data, name)
+    _check_schema(data, name)
+    source = data["source"]
+    if "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest() != data["fingerprint"]:
+        raise PolicyError(f"{name}: fingerprint mismatch: the source was changed after compiling")
+    tree = _source_tree(source, name)
+    # The IR must be exactly the source's; which minor format and time-zone data compiled it does not matter.
+    unchecked = ("source", "tz_database", "format_version")
+    given = {k: v for k, v in data.items() if k not in unchecked}
+    lowered = lower(tree)
+    expected = {k: v for k, v in ir.artifact_ir(lowered).items() if k not in unchecked}
+    same = json.loads(dumps(given)) == json.loads(dumps(expected))
+    if not same or fingerprint(tree) != data["fingerprint"]:
+        raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
+                          "leadpolicy); recompile it")
+    return Policy(tree, lowered)
 
-    from leadpolicy.semantics.loading import load_policy_text
 
+def _check_format(data: Mapping[str, Any], name: str) -> None:
+    """A JSON object of leadpolicy's format, in a format version this leadpolicy reads."""
     if not isinstance(data, Mapping):
         raise PolicyError(f"{name}: a compiled policy is a JSON object")
     if data.get("format") != FORMAT:
@@ -300,29 +317,26 @@ def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
         raise PolicyError(f"{name}: format version {'.'.join(map(str, version))} is not supported by this "
                           f"leadpolicy (it reads {FORMAT_VERSION[0]}.x up to {'.'.join(map(str, FORMAT_VERSION))}); "
                           "upgrade leadpolicy or recompile")
+
+
+def _check_schema(data: Mapping[str, Any], name: str) -> None:
+    """The artifact follows schemas/artifact.schema.json; the first place it does not is named."""
+    from jsonschema import Draft202012Validator
+
     errors = sorted(Draft202012Validator(artifact_schema()).iter_errors(dict(data)), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "the artifact"
         raise PolicyError(f"{name}: does not follow the artifact schema at {where}: {first.message}"
                           + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
-    source = data["source"]
-    digest = "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
-    if digest != data["fingerprint"]:
-        raise PolicyError(f"{name}: fingerprint mismatch: the source was changed after compiling")
+
+
+def _source_tree(source: str, name: str) -> ast.Policy:
+    """The syntax tree of an artifact's source, which must check without errors."""
+    from leadpolicy.semantics.loading import load_policy_text
+
     loaded = load_policy_text(source, name)
-    if loaded.has_errors:
+    if loaded.has_errors or loaded.policy is None:
         raise PolicyError(f"{name}: its source has errors:\n"
                           + render_all([d for d in loaded.diagnostics if d.is_error], {name: source}))
-    tree = loaded.policy
-    assert tree is not None
-    # The IR must be exactly the source's; which minor format and time-zone data compiled it does not matter.
-    unchecked = ("source", "tz_database", "format_version")
-    given = {k: v for k, v in data.items() if k not in unchecked}
-    lowered = lower(tree)
-    expected = {k: v for k, v in ir.artifact_ir(lowered).items() if k not in unchecked}
-    same = json.loads(dumps(given)) == json.loads(dumps(expected))
-    if not same or fingerprint(tree) != data["fingerprint"]:
-        raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
-                          "leadpolicy); recompile it")
-    return Policy(tree, lowered)
+    return loaded.policy
