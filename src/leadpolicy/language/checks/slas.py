@@ -48,12 +48,38 @@ def calendar(ctx: Context, cal: ast.Calendar) -> None:
 
 
 def sla(ctx: Context, sla: ast.Sla) -> None:
-    owners = sla.all(ast.SlaOwner)
-    if not owners:
+    owners(ctx, sla)
+    kinds = sla_kinds(ctx, sla)
+    calendars = {c.name for c in ctx.policy.calendars}
+    clock(ctx, sla, kinds)
+    for limit in sla.all(ast.ClockLimit):
+        clock_limit(ctx, limit, calendars)
+    targets(ctx, sla, kinds)
+    for rule in sla.all(ast.CountRule):
+        count_rule(ctx, rule, calendars)
+    for volume in sla.all(ast.VolumeRule):
+        if volume.period not in PERIODS:
+            ctx.report("bad-value", f'"{volume.period}" is not a period', volume,
+                       hint=did_you_mean(volume.period, PERIODS) or "day, week, month or quarter")
+    percents(ctx, sla)
+    span = sla.first(ast.ClockSpan)
+    if isinstance(span, ast.ClockSpan):
+        roles(ctx, sla, span)
+    reasons(ctx, sla, span)
+
+
+def owners(ctx: Context, sla: ast.Sla) -> None:
+    """An SLA has an owner team, one of the policy's."""
+    found = sla.all(ast.SlaOwner)
+    if not found:
         ctx.report("incomplete-sla", f"sla {sla.name} has no owner team", sla, hint="add: owner sales")
-    for owner in owners:
+    for owner in found:
         if owner.team not in ctx.teams:
             unknown_team(ctx, owner.team, ast.place(owner.team_span, owner))
+
+
+def sla_kinds(ctx: Context, sla: ast.Sla) -> set[str]:
+    """Which of clock, count and volume the SLA is: exactly one."""
     kinds = {k for k, node in (("clock", ast.ClockSpan), ("count", ast.CountRule), ("volume", ast.VolumeRule))
              if sla.first(node)}
     if len(kinds) > 1:
@@ -62,7 +88,11 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
     if not kinds:
         ctx.report("incomplete-sla", f"sla {sla.name} says neither a clock, a count nor a volume", sla,
                    hint="for example: from became_sql until first_touch / within 4 business hours on CALENDAR")
-    calendars = {c.name for c in ctx.policy.calendars}
+    return kinds
+
+
+def clock(ctx: Context, sla: ast.Sla, kinds: set[str]) -> None:
+    """A clock has its tiers in order, one `from ... until`, and a limit."""
     span, limit = sla.first(ast.ClockSpan), sla.first(ast.ClockLimit)
     tiers(ctx, sla)
     for extra in sla.all(ast.ClockSpan)[1:]:
@@ -73,52 +103,54 @@ def sla(ctx: Context, sla: ast.Sla) -> None:
             ctx.report("incomplete-sla", f"sla {sla.name} has a limit but no `from EVENT until EVENT`", sla)
         if limit is None:
             ctx.report("incomplete-sla", f"sla {sla.name} has no limit", sla, hint="add: within 4 business hours")
-    for limit in sla.all(ast.ClockLimit):
-        unit = UNIT_ALIASES.get(limit.unit, limit.unit)
-        if unit not in CLOCK_UNITS:
-            ctx.report("bad-value", f'"{limit.unit}" is not a unit of time', limit,
-                       hint=did_you_mean(limit.unit, CLOCK_UNITS)
-                       or "minutes, hours, days, business hours, business days")
-        if limit.amount <= 0:
-            ctx.report("bad-value", "the limit must be above zero", limit)
-        if unit.startswith("business") and limit.calendar is None:
-            ctx.report("incomplete-sla", f"{unit} need a calendar", limit, hint="add: on CALENDAR_NAME")
-        if limit.calendar is not None and limit.calendar not in calendars:
-            ctx.report("unknown-calendar", f'unknown calendar "{limit.calendar}"',
-                       ast.place(limit.calendar_span, limit),
-                       hint=did_you_mean(limit.calendar, calendars))
+
+
+def clock_limit(ctx: Context, limit: ast.ClockLimit, calendars: set[str]) -> None:
+    """A clock's limit: a unit of time, above zero, business time on a declared calendar."""
+    unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+    if unit not in CLOCK_UNITS:
+        ctx.report("bad-value", f'"{limit.unit}" is not a unit of time', limit,
+                   hint=did_you_mean(limit.unit, CLOCK_UNITS) or "minutes, hours, days, business hours, business days")
+    if limit.amount <= 0:
+        ctx.report("bad-value", "the limit must be above zero", limit)
+    if unit.startswith("business") and limit.calendar is None:
+        ctx.report("incomplete-sla", f"{unit} need a calendar", limit, hint="add: on CALENDAR_NAME")
+    if limit.calendar is not None and limit.calendar not in calendars:
+        ctx.report("unknown-calendar", f'unknown calendar "{limit.calendar}"', ast.place(limit.calendar_span, limit),
+                   hint=did_you_mean(limit.calendar, calendars))
+
+
+def targets(ctx: Context, sla: ast.Sla, kinds: set[str]) -> None:
+    """A clock or count SLA has a target, a percentage."""
     for target in sla.all(ast.Target):
         if not Decimal(0) <= target.percent <= Decimal(100):
             ctx.report("bad-value", f"target {target.percent}% is outside 0-100%", target)
     if kinds & {"clock", "count"} and not sla.all(ast.Target):
         ctx.report("incomplete-sla", f"sla {sla.name} has no target", sla, hint="add: target 90%")
-    for rule in sla.all(ast.CountRule):
-        unit = UNIT_ALIASES.get(rule.window_unit, rule.window_unit)
-        if unit not in COUNT_UNITS:
-            ctx.report("bad-value", f'"{rule.window_unit}" is not a unit for a count window', rule,
-                       hint="days, hours, business days or business hours")
-        elif unit.startswith("business") and rule.calendar is None:
-            ctx.report("incomplete-sla", f"{unit} need a calendar", rule, hint="add: on CALENDAR_NAME")
-        if rule.calendar is not None and rule.calendar not in calendars:
-            ctx.report("unknown-calendar", f'unknown calendar "{rule.calendar}"', ast.place(rule.calendar_span, rule),
-                       hint=did_you_mean(rule.calendar, calendars))
-        if rule.count < 1 or rule.window <= 0:
-            ctx.report("bad-value", "a count SLA needs at least 1 event in a window above zero", rule)
-    for volume in sla.all(ast.VolumeRule):
-        if volume.period not in PERIODS:
-            ctx.report("bad-value", f'"{volume.period}" is not a period', volume,
-                       hint=did_you_mean(volume.period, PERIODS) or "day, week, month or quarter")
-    percents(ctx, sla)
-    if isinstance(span, ast.ClockSpan):
-        roles(ctx, sla, span)
-    events = set()
-    if isinstance(span, ast.ClockSpan):
-        events = {*span.starts, *span.stops}
+
+
+def count_rule(ctx: Context, rule: ast.CountRule, calendars: set[str]) -> None:
+    """A count: at least one event in a window above zero, of a count unit, business time on a calendar."""
+    unit = UNIT_ALIASES.get(rule.window_unit, rule.window_unit)
+    if unit not in COUNT_UNITS:
+        ctx.report("bad-value", f'"{rule.window_unit}" is not a unit for a count window', rule,
+                   hint="days, hours, business days or business hours")
+    elif unit.startswith("business") and rule.calendar is None:
+        ctx.report("incomplete-sla", f"{unit} need a calendar", rule, hint="add: on CALENDAR_NAME")
+    if rule.calendar is not None and rule.calendar not in calendars:
+        ctx.report("unknown-calendar", f'unknown calendar "{rule.calendar}"', ast.place(rule.calendar_span, rule),
+                   hint=did_you_mean(rule.calendar, calendars))
+    if rule.count < 1 or rule.window <= 0:
+        ctx.report("bad-value", "a count SLA needs at least 1 event in a window above zero", rule)
+
+
+def reasons(ctx: Context, sla: ast.Sla, span: ast.ClockSpan | None) -> None:
+    """An event that needs a reason is one of the clock's events."""
+    events = {*span.starts, *span.stops} if isinstance(span, ast.ClockSpan) else set()
     for needs in sla.all(ast.NeedsReason):
         if events and needs.event not in events:
             ctx.report("unknown-name", f'"{needs.event}" is not an event of sla {sla.name}',
-                       ast.place(needs.event_span, needs),
-                       hint=did_you_mean(needs.event, events))
+                       ast.place(needs.event_span, needs), hint=did_you_mean(needs.event, events))
 
 
 ROLES = ("starts", "stops", "pauses", "resumes")
