@@ -60,8 +60,19 @@ def window(ctx: Context, days: Decimal, node: ast.Node) -> None:
 
 def events(ctx: Context) -> None:
     """The events and outcomes blocks, and the event names of SLAs, recycling and outcomes."""
-    blocks = ctx.policy.of(ast.Events)
-    for extra in blocks[1:]:
+    declarations(ctx)
+    for sla in ctx.policy.slas:
+        for item in sla.items:
+            for name, where in sla_event_places(item):
+                event(ctx, name, where)
+    for rule in ctx.policy.recycle_rules:
+        event(ctx, rule.event, ast.place(rule.event_span, rule))
+    outcomes(ctx)
+
+
+def declarations(ctx: Context) -> None:
+    """One events block; each event declared once, under a name conditions do not reserve."""
+    for extra in ctx.policy.of(ast.Events)[1:]:
         ctx.report("duplicate-block", "a second events block", extra, hint="declare every event in one block")
     seen: dict[str, ast.EventDecl] = {}
     for decl in ctx.policy.events or ():
@@ -74,12 +85,10 @@ def events(ctx: Context) -> None:
                        hint=f"first declared on line {first.span.line}")
         elif first is not decl:
             _differs_in_case(ctx, decl.name, first.name, decl)
-    for sla in ctx.policy.slas:
-        for item in sla.items:
-            for name, where in sla_event_places(item):
-                event(ctx, name, where)
-    for rule in ctx.policy.recycle_rules:
-        event(ctx, rule.event, ast.place(rule.event_span, rule))
+
+
+def outcomes(ctx: Context) -> None:
+    """One outcomes block; won and lost given once each, by declared events, no event both."""
     for extra_outcomes in ctx.policy.of(ast.Outcomes)[1:]:
         ctx.report("duplicate-block", "a second outcomes block", extra_outcomes)
     kinds: dict[str, ast.Outcome] = {}
