@@ -21,6 +21,7 @@ from leadpolicy import zones
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, primitives, runtime
 from leadpolicy.semantics.primitives import scores
+from leadpolicy.semantics.primitives.operands import days_since_template
 from leadpolicy.semantics.runtime import INVALID as INVALID
 from leadpolicy.semantics.runtime import DecayPowers, choice_spellings
 
@@ -198,8 +199,7 @@ class _Generator:
             elif kind == "localdate":
                 w.line(f"{var} = None if {source} is None else local_date({source}, TZ)")
             elif kind == "days":
-                field_type = self.fields[name].type
-                expr = f"(now - {source}) // DAY" if field_type == "timestamp" else f"(today - {source}).days"
+                expr = days_since_template(self.fields[name].type).format(value=source)
                 w.line(f"{var} = None if {source} is None else {expr}")
 
     def derive_activity(self) -> None:

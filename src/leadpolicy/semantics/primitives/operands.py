@@ -63,6 +63,12 @@ def days_since_value(ctx: ValueContext, node: ir.DaysSince) -> Decimal | None:
     return None if days is None else Decimal(days)
 
 
+def days_since_template(of: Type) -> str:
+    """`logic.days_since` of a present value, in generated code: elapsed 24-hour days to `now` for a
+    timestamp, calendar days to today (`now`'s date in the policy's zone) for a date."""
+    return "(now - {value}) // DAY" if of is Type.TIMESTAMP else "(today - {value}).days"
+
+
 def days_since_python(gen: PythonContext, node: ir.DaysSince, how: ir.Fold) -> tuple[str, bool]:
     return gen.derived_var(("days", node.field)), node.nullable
 
