@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from leadpolicy import zones
 from leadpolicy.language import ast
@@ -28,16 +28,12 @@ from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
 from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
-from leadpolicy.semantics.leads import (
-    FIRST_YEAR,
-    LAST_YEAR,
-    FieldError,
-    LeadReader,
-    as_instant,
-    check_year,
-    read_instant,
-)
+from leadpolicy.semantics.leads import FieldError, LeadReader, check_year
 from leadpolicy.semantics.lowering import fingerprint, lower
+from leadpolicy.semantics.runtime import FIRST_YEAR, LAST_YEAR, as_instant, read_instant
+
+if TYPE_CHECKING:  # the interpreter is imported when a decision is first explained
+    from leadpolicy.semantics.interpreter import Decision as Interpreted
 
 
 class PolicyError(ValueError):
@@ -55,8 +51,10 @@ class LeadError(ValueError):
 
 
 @functools.lru_cache(maxsize=1)
-def artifact_schema() -> dict:
-    return json.loads(resources.files("leadpolicy").joinpath("schemas/artifact.schema.json").read_text("utf-8"))
+def artifact_schema() -> dict[str, Any]:
+    text = resources.files("leadpolicy").joinpath("schemas/artifact.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 class Decision:
@@ -65,8 +63,8 @@ class Decision:
     __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained", "events")
 
     def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict[str, int],
-                 grades: dict[str, str | None], stage: str, owner: str, route: str | None, explained=None,
-                 events: Iterable[tuple[str, dt.datetime]] = ()):
+                 grades: dict[str, str | None], stage: str, owner: str, route: str | None,
+                 explained: Interpreted | None = None, events: Iterable[tuple[str, dt.datetime]] = ()):
         self.policy, self.values, self.now, self.events = policy, values, now, events
         self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
         self._explained = explained
@@ -81,7 +79,7 @@ class Decision:
         """Each grade's label (None when no entry matched), by name."""
         return self._grades.copy()
 
-    def _interpreted(self):
+    def _interpreted(self) -> Interpreted:
         if self._explained is None:
             from leadpolicy.semantics.interpreter import evaluate
 
@@ -90,7 +88,7 @@ class Decision:
         return self._explained
 
     @property
-    def breakdown(self) -> dict[str, dict]:
+    def breakdown(self) -> dict[str, dict[str, Any]]:
         """Per score: rules with their points, decay factor and periods, what the clamp changed."""
         return {k: v.as_dict() for k, v in self._interpreted().scores.items()}
 
@@ -120,7 +118,7 @@ class Result:
 
     index: int
     decision: Decision | None = None
-    errors: list[FieldError] | tuple = ()
+    errors: list[FieldError] | tuple[()] = ()
 
     @property
     def ok(self) -> bool:
@@ -156,7 +154,7 @@ class Policy:
         return self.ir.title
 
     @property
-    def lead_schema(self) -> dict:
+    def lead_schema(self) -> dict[str, Any]:
         return self.ir.lead_schema
 
     def instant(self, now: dt.datetime | str | None) -> dt.datetime:
