@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from leadpolicy.language import ast
@@ -33,9 +33,12 @@ MAX_WORLDS = 200_000
 OTHER = "\x00other"
 ORDERED = (NUMBER, DATE, TIMESTAMP)
 ACTIVITY = ("count", "last")  # variables of what a lead did: ("count", EVENT, DAYS) and ("last", EVENT)
+Var = tuple[str | int, ...]  # ("ref", NAME), ("days", FIELD), ("count", EVENT, DAYS) or ("last", EVENT)
+World = dict[Var, Any]  # a value for every variable
+Opaque = dict[ast.Node, Truth]  # a truth value for every atom the worlds cannot decide
 
 
-def _var_of(node: ast.Node, symbols: dict[str, Symbol]) -> tuple | None:
+def _var_of(node: ast.Node, symbols: dict[str, Symbol]) -> Var | None:
     if isinstance(node, ast.NameRef) and node.name in symbols:
         return ("ref", node.name)
     if isinstance(node, ast.DaysSince) and node.field_name in symbols:
@@ -58,16 +61,16 @@ def _literal_value(lit: ast.Literal) -> Any:
 class _Atoms(Visitor):
     """The atoms of a condition (what and / or / not combine), in order."""
 
-    def visit_And(self, node: ast.And, out: list) -> None:
+    def visit_And(self, node: ast.And, out: list[ast.Node]) -> None:
         for item in node.items:
             self.visit(item, out)
 
     visit_Or = visit_And
 
-    def visit_Not(self, node: ast.Not, out: list) -> None:
+    def visit_Not(self, node: ast.Not, out: list[ast.Node]) -> None:
         self.visit(node.operand, out)
 
-    def generic_visit(self, node: ast.Node, out: list) -> None:
+    def generic_visit(self, node: ast.Node, out: list[ast.Node]) -> None:
         out.append(node)
 
 
@@ -82,7 +85,7 @@ class _Space:
 
     def __init__(self, conditions: Sequence[ast.Node], symbols: dict[str, Symbol]):
         self.symbols = symbols
-        self.constants: dict[tuple, list[Any]] = {}
+        self.constants: dict[Var, list[Any]] = {}
         self.opaque: list[ast.Node] = []
         self.decidable: dict[int, ir.Condition] = {}  # id of a decidable atom -> the atom lowered
         self.lowering = Lowering(symbols, texts=False)
@@ -118,15 +121,15 @@ class _Space:
             consts = self.constants.setdefault(v, [])
             consts.extend(_literal_value(o) for o in operands if isinstance(o, ast.Literal))
 
-    def _type(self, var: tuple) -> tuple[str, bool, Symbol | None]:
+    def _type(self, var: Var) -> tuple[str, bool, Symbol | None]:
         if var[0] in ACTIVITY:
             return NUMBER, var[0] == "last", None
-        sym = self.symbols[var[1]]
+        sym = self.symbols[str(var[1])]
         if var[0] == "days":
             return NUMBER, sym.nullable, sym
         return sym.type, sym.nullable, sym
 
-    def domain(self, var: tuple) -> list[Any]:
+    def domain(self, var: Var) -> list[Any]:
         kind, nullable, sym = self._type(var)
         consts = self.constants.get(var, [])
         if var[0] in ACTIVITY:  # a count, or whole days since the last event: never below 0
@@ -171,7 +174,7 @@ class _Space:
                 values.append(dt.date.fromordinal(first.toordinal() + (second - first).days // 2))
         return values + [dates[-1], dates[-1] + day]
 
-    def worlds(self) -> Iterable[tuple[dict[tuple, Any], dict[ast.Node, Any]]] | None:
+    def worlds(self) -> Iterator[tuple[World, Opaque]] | None:
         variables = list(self.constants)
         domains = [self.domain(v) for v in variables]
         size = 1
@@ -181,7 +184,7 @@ class _Space:
         if size > MAX_WORLDS:
             return None
 
-        def generate():
+        def generate() -> Iterator[tuple[World, Opaque]]:
             for values in itertools.product(*domains):
                 world = dict(zip(variables, values))
                 for truths in itertools.product((True, False, None), repeat=len(self.opaque)):
@@ -194,7 +197,7 @@ class _WorldTruths(Truths):
 
     def __init__(self, tz: ZoneInfo):
         super().__init__(self.value, tz)
-        self.world: dict[tuple, Any] = {}
+        self.world: World = {}
 
     def value(self, op: ir.Operand) -> Any:
         if isinstance(op, ir.Const):
@@ -214,11 +217,12 @@ class _InWorld(Visitor):
 
     def __init__(self, space: _Space, truths: _WorldTruths):
         self.space, self.truths = space, truths
-        self.opaque: dict = {}
+        self.opaque: Opaque = {}
 
-    def truth(self, node: ast.Node, world: dict, opaque: dict) -> Truth:
+    def truth(self, node: ast.Node, world: World, opaque: Opaque) -> Truth:
         self.truths.world, self.opaque = world, opaque
-        return self.visit(node)
+        truth: Truth = self.visit(node)
+        return truth
 
     def visit_And(self, node: ast.And) -> Truth:
         return logic.and3(self.visit(i) for i in node.items)
