@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+import duckdb
 from sqlglot import exp
 
 from leadpolicy.warehouse.event_files import EVENTS_TABLE
 from leadpolicy.warehouse.sqlgen import EPOCH
 
 CHUNK = 20_000  # event rows fetched at a time
+Row = tuple[str, str, int]  # lead id, event, at in epoch microseconds
 KEY = "#key"  # the lead id of a lead row, as table `events` names it (trimmed text)
 
 
@@ -24,19 +26,20 @@ class EventStream:
     """The rows of table `events` by lead id; `of(key)` hands out one lead's, for keys asked in
     ascending order (as DuckDB sorts text: by code point, as Python compares it)."""
 
-    def __init__(self, con) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.cursor = con.cursor()  # beside the connection reading the leads
         # A cursor is a new session, with DuckDB's default time zone: it is given the run's, in which a time
         # without an offset in the events (a bare date, or a naive time of a Parquet file) is read.
-        (zone,) = con.execute("SELECT current_setting('TimeZone')").fetchone()
+        found = con.execute("SELECT current_setting('TimeZone')").fetchone()
+        zone = str(found[0]) if found else "UTC"
         self.cursor.execute("SET TimeZone = " + exp.Literal.string(zone).sql("duckdb"))
         lead = exp.column("lead", quoted=True)
         rows = exp.select(lead, exp.column("event", quoted=True), exp.func("epoch_us", exp.column("at", quoted=True)))
         self.cursor.execute(rows.from_(exp.to_table(EVENTS_TABLE)).order_by(lead).sql("duckdb"))
-        self.rows: list[tuple] = []
+        self.rows: list[Row] = []
         self.next = 0
 
-    def _current(self) -> tuple | None:
+    def _current(self) -> Row | None:
         if self.next == len(self.rows):
             self.rows, self.next = self.cursor.fetchmany(CHUNK), 0
         return self.rows[self.next] if self.rows else None

@@ -40,7 +40,7 @@ LEADS = "lp_leads"
 class LeadsRead:
     """A leads file's rows read and rejected (row, field, problem)."""
 
-    rejects: list[dict] = field(default_factory=list)
+    rejects: list[dict[str, object]] = field(default_factory=list)
     read: int = 0
 
 
@@ -207,9 +207,30 @@ def _orphan_condition(engine: SlaEngine) -> exp.Expr | None:
 
 
 LEAD_REJECTED_IDS = "lp_lead_rejected_ids"  # the ids whose rows of the leads file were rejected
+# The steps of `stage_leads` and the tier counts, fixed templates as above ("#piece_id": the row's id as text).
+_LEAD_PIECES = {"#piece_leads": exp.to_table(LEADS), "#piece_rejectedids": exp.to_table(LEAD_REJECTED_IDS),
+                "#piece_clocks": exp.to_table(CLOCKS)}
+_IDS = 'CREATE TEMP TABLE ld_ids AS SELECT "#row", "#piece_id" AS "#id" FROM ld_raw'
+_NO_IDS = """SELECT "#row" FROM ld_ids WHERE coalesce("#id", '') = ''"""
+_REPEATED_IDS = """SELECT "#id", list("#row" ORDER BY "#row") FROM ld_ids WHERE "#id" <> '' GROUP BY "#id"
+HAVING count(*) > 1"""
+_REJECTED_IDS = """CREATE OR REPLACE TABLE "#piece_rejectedids" AS SELECT DISTINCT "#id" FROM ld_ids WHERE "#id" <> ''
+AND ("#row" IN (SELECT "#row" FROM ld_bad) OR "#id" IN (SELECT "#id" FROM ld_ids WHERE "#id" <> ''
+GROUP BY "#id" HAVING count(*) > 1))"""
+_GOOD_LEADS = """CREATE OR REPLACE TABLE "#piece_leads" AS SELECT t.*, "#piece_id" AS "#id" FROM ld_typed AS t
+WHERE coalesce("#piece_id", '') <> '' AND "#piece_id" NOT IN (SELECT "#id" FROM "#piece_rejectedids")"""
+_TIER_FALLBACKS = """SELECT count(*) FILTER (WHERE NOT rejected), count(*) FILTER (WHERE rejected) FROM (SELECT lead IN
+(SELECT "#id" FROM "#piece_rejectedids") AS rejected FROM "#piece_clocks" WHERE sla IN ("#tiered") AND lead NOT IN
+(SELECT "#id" FROM "#piece_leads"))"""
+_TIERED_CLOCKS = 'SELECT sla, count(*) FROM "#piece_clocks" WHERE sla IN ("#tiered") GROUP BY sla'
 
 
-def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None,
+def _run(con: duckdb.DuckDBPyConnection, template: str, values: dict[str, Any] | None = None,
+         pieces: dict[str, exp.Expr] | None = None) -> list[tuple[Any, ...]]:
+    return con.execute(fill(template, values or {}, pieces={**_LEAD_PIECES, **(pieces or {})})).fetchall()
+
+
+def stage_leads(con: duckdb.DuckDBPyConnection, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None,
                 columns: dict[str, str] | None = None) -> LeadsRead:
     """Table `lp_leads`: each good lead's typed fields and `#id`; the file's rows read and rejected, as
     `batch.lead_records` reads them: a row that does not fit the schema, has no id, or whose id is on
@@ -229,49 +250,45 @@ def stage_leads(con, policy: IrPolicy, path: Path, id_column: str, fmt: str | No
                    prefix="ld_", find_bad=True)
     fields = {f.name: f for f in policy.fields}
     read = LeadsRead(rejects=[{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems])
-    for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM ld_bad").fetchall():
+    for row, name, code, value in _run(con, 'SELECT "#row", field, code, value FROM ld_bad'):
         read.rejects.append({"row": int(row), "field": name, "problem": problem(fields[name], code, value)})
-    con.execute(f'CREATE TEMP TABLE ld_ids AS SELECT {ROW}, {lead.sql} AS "#id" FROM ld_raw')
-    for (row,) in con.execute(f"""SELECT {ROW} FROM ld_ids WHERE coalesce("#id", '') = ''""").fetchall():
-        read.rejects.append({"row": int(row), "field": id_name, "problem": "missing lead id"})
-    repeated = con.execute(f'SELECT "#id", list({ROW} ORDER BY {ROW}) FROM ld_ids WHERE "#id" <> \'\' GROUP BY "#id" '
-                           "HAVING count(*) > 1").fetchall()
-    for lead_key, rows in repeated:
-        for row in rows:
-            others = ", ".join(str(r) for r in rows if r != row)
-            read.rejects.append({"row": int(row), "field": id_name, "problem": f"lead id {lead_key!r} is also on row "
-                                 f"{others}: which row counts would be a guess"})
-    con.execute(f'CREATE OR REPLACE TABLE {LEAD_REJECTED_IDS} AS SELECT DISTINCT "#id" FROM ld_ids WHERE "#id" <> \'\' '
-                f'AND ({ROW} IN (SELECT {ROW} FROM ld_bad) OR "#id" IN (SELECT "#id" FROM ld_ids WHERE "#id" <> \'\' '
-                'GROUP BY "#id" HAVING count(*) > 1))')
-    con.execute(f'CREATE OR REPLACE TABLE {LEADS} AS SELECT t.*, {lead.sql} AS "#id" FROM ld_typed AS t '
-                f"WHERE coalesce({lead.sql}, '') <> '' AND {lead.sql} NOT IN (SELECT \"#id\" FROM {LEAD_REJECTED_IDS})")
-    read.read = len(staged.problems) + con.execute("SELECT count(*) FROM ld_raw").fetchone()[0]
+    id_piece = {"#piece_id": lead.text}
+    _run(con, _IDS, pieces=id_piece)
+    read.rejects += [{"row": int(row), "field": id_name, "problem": "missing lead id"} for (row,) in _run(con, _NO_IDS)]
+    read.rejects += _repeated_id_rejects(_run(con, _REPEATED_IDS), id_name)
+    _run(con, _REJECTED_IDS)
+    _run(con, _GOOD_LEADS, pieces=id_piece)
+    read.read = len(staged.problems) + int(_run(con, "SELECT count(*) FROM ld_raw")[0][0])
     name_mapped_columns(read.rejects, plan)
-    read.rejects.sort(key=lambda r: (r["row"], r["field"]))
+    read.rejects.sort(key=lambda r: (int(str(r["row"])), str(r["field"])))
     return read
 
 
-def tier_fallbacks(con, policy: IrPolicy) -> dict[str, int]:
+def _repeated_id_rejects(repeated: list[tuple[Any, ...]], id_name: str) -> list[dict[str, object]]:
+    """Every row of an id that other rows have too, naming them."""
+    rejects: list[dict[str, object]] = []
+    for lead_key, rows in repeated:
+        for row in rows:
+            others = ", ".join(str(r) for r in rows if r != row)
+            rejects.append({"row": int(row), "field": id_name, "problem": f"lead id {lead_key!r} is also on row "
+                            f"{others}: which row counts would be a guess"})
+    return rejects
+
+
+def tier_fallbacks(con: duckdb.DuckDBPyConnection, policy: IrPolicy) -> dict[str, int]:
     """How many clocks of tiered SLAs took `otherwise` because their lead had no good row in the leads
     file: none at all, or only rejected ones (as `SlaEngine.tier_of` counts them)."""
     tiered = [sla.name for sla in policy.slas if sla.tiers]
     if not tiered:
         return engine_tier_fallbacks(0, 0)
-    names = ", ".join(literal(name).sql("duckdb") for name in tiered)
-    (no_record, rejected_record) = con.execute(
-        f'SELECT count(*) FILTER (WHERE NOT rejected), count(*) FILTER (WHERE rejected) FROM (SELECT lead IN '
-        f'(SELECT "#id" FROM {LEAD_REJECTED_IDS}) AS rejected FROM {CLOCKS} WHERE sla IN ({names}) AND lead NOT IN '
-        f'(SELECT "#id" FROM {LEADS}))').fetchone()
+    ((no_record, rejected_record),) = _run(con, _TIER_FALLBACKS, {"#tiered": tiered})
     return engine_tier_fallbacks(int(no_record), int(rejected_record))
 
 
-def clocks_per_tiered_sla(con, policy: IrPolicy) -> dict[str, int]:
+def clocks_per_tiered_sla(con: duckdb.DuckDBPyConnection, policy: IrPolicy) -> dict[str, int]:
     """How many clocks each tiered SLA has (every one took `otherwise` when no leads file was given), counted
     as `SlaEngine.tier_of` counts them: every clock judged."""
     tiered = [sla.name for sla in policy.slas if sla.tiers]
     if not tiered:
         return {}
-    names = ", ".join(literal(name).sql("duckdb") for name in tiered)
-    rows = con.execute(f"SELECT sla, count(*) FROM {CLOCKS} WHERE sla IN ({names}) GROUP BY sla").fetchall()
-    return {str(sla): int(count) for sla, count in rows if count}
+    return {str(sla): int(count) for sla, count in _run(con, _TIERED_CLOCKS, {"#tiered": tiered}) if count}
