@@ -23,6 +23,7 @@ from leadpolicy.cli.shared import (
     parse_now,
     read_lead,
 )
+from leadpolicy.testing.case_shape import CASE_EVENT_KEYS, LEAD_CASE_KEYS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from leadpolicy.semantics import ir
     from leadpolicy.semantics.interpreter import Decision
 
-CASE_KEYS = ("name", "lead", "events", "now")  # a samples lead case, without its expectations
-EVENT_KEYS = ("event", "at")  # an event of a samples lead case
 READS_NO_EVENTS = "this policy reads no events; they change nothing"
 ROW_FILES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # events files read row by row
 
@@ -230,11 +229,11 @@ def _case(raw: dict[str, Any], fields: set[str]) -> WholeLead:
     from leadpolicy.language.diagnostics import did_you_mean
 
     for key in raw:
-        if key not in CASE_KEYS:
+        if key not in LEAD_CASE_KEYS:
             hint = ("explain does not check expectations; `leadpolicy test` does" if key == "expect" else
-                    did_you_mean(str(key), CASE_KEYS))
+                    did_you_mean(str(key), LEAD_CASE_KEYS))
             raise UsageError(f"--lead: unknown key {key!r} in a lead case"
-                             + (f" ({hint})" if hint else "") + "; a lead case has " + ", ".join(CASE_KEYS))
+                             + (f" ({hint})" if hint else "") + "; a lead case has " + ", ".join(LEAD_CASE_KEYS))
     if not isinstance(raw["lead"], dict):
         raise UsageError("--lead: `lead` is the lead's record, a mapping of field names to values")
     _refuse_unknown_fields(raw["lead"], fields, "--lead: lead")
@@ -304,7 +303,7 @@ def _list_hint(items: Any) -> str:
 
 
 def _refuse_unknown_event_keys(keys: Iterable[str], where: str) -> None:
-    extra = [k for k in keys if k not in EVENT_KEYS]
+    extra = [k for k in keys if k not in CASE_EVENT_KEYS]
     if extra:
         raise UsageError(f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}; "
                          "one lead's event is {event, at}")
@@ -336,7 +335,7 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
             raise UsageError(f"--events: {path}: row {first['row']}: {first['problem']}")
         if staged.columns:
             _refuse_unknown_event_keys(staged.columns, f"--events: {path}")
-            missing = [k for k in EVENT_KEYS if k not in staged.columns]
+            missing = [k for k in CASE_EVENT_KEYS if k not in staged.columns]
             if missing:
                 raise UsageError(f"--events: {path}: no column {', '.join(missing)}; one lead's events are rows "
                                  "of event and at")
