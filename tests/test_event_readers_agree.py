@@ -6,12 +6,14 @@ row everywhere: never rejected, never counted."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 import leadpolicy
+from leadpolicy.cli.main import main
 from leadpolicy.semantics.events import EventReader as RowReader
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse import sla_files, staging
@@ -126,3 +128,31 @@ def test_every_reader_rejects_the_same_rows_with_the_same_words(readings, reader
 def test_an_event_after_now_is_a_good_row_everywhere(readings, reader):
     rejected, _ = readings[reader]
     assert 14 not in rejected and 15 not in rejected
+
+
+LOG_NOW = "2026-11-20T12:00:00-05:00"
+BEFORE = [("L1", "became_sql", "2026-11-16T10:00:00-05:00", ""), ("L1", "touch", "2026-11-17T10:00:00-05:00", "")]
+LATER_ROWS = [("L1", "first_touch", "2026-11-23T10:00:00-05:00", ""), ("L1", "touch", "2026-11-24T10:00:00-05:00", "")]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_sla_reports_a_log_with_events_after_now_as_the_log_cut_at_now(tmp_path, capsys, engine):
+    reports = {}
+    for name, rows in (("cut", BEFORE), ("whole", BEFORE + LATER_ROWS)):
+        write_csv(tmp_path / f"{name}.csv", ["lead", "event", "at", "reason"], rows)
+        main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / f"{name}.csv"), "--now", LOG_NOW,
+              "--engine", engine, "--format", "json", "--rejects", str(tmp_path / f"{name}.rejects.csv")])
+        reports[name] = json.loads(capsys.readouterr().out)
+    assert reports["whole"]["rows"] == {"read": 4, "used": 4, "rejected": 0}
+    assert reports["whole"]["slas"] == reports["cut"]["slas"]
+    assert reports["whole"]["slas"]["speed_to_lead"]["met"] == 0  # the first touch after now stops no clock
+
+
+def test_explain_shows_an_event_after_now_and_does_not_count_it(capsys):
+    events = [{"event": "demo_request", "at": "2026-11-21T10:00:00-05:00"}]
+    code = main(["explain", str(POLICIES / "inbound-activity.policy"), "--lead", '{"email": "a@b.io"}',
+                 "--events", json.dumps(events), "--now", LOG_NOW, "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [e.get("after_now") for e in shown["events"]] == [True]
+    assert shown["scores"]["engagement"] == 0
