@@ -1,4 +1,4 @@
-"""`explain --lead` reads a samples lead case: the keys it accepts are the samples schema's, never a copy that drifts."""
+"""`explain --lead` reads a samples lead case: the keys it takes are the samples schema's, never a drifting copy."""
 
 from __future__ import annotations
 
