@@ -47,7 +47,7 @@ def lacks_columns(path: Path, columns: Sequence[str], wanted: Sequence[str] = LO
         return None
     hint = "; ".join(f"{c}: {did_you_mean(c, list(columns)) or 'no such column'}" for c in missing)
     return (f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
-            "an event log has lead, event, at and reason")
+            "an event log has the columns lead, event and at, and optionally reason")
 
 
 def log_select(columns: Sequence[str]) -> exp.Select:
