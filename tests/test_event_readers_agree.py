@@ -16,8 +16,9 @@ import leadpolicy
 from leadpolicy.cli.main import main
 from leadpolicy.semantics.events import EventReader as RowReader
 from leadpolicy.sla.engine import SlaEngine
+from leadpolicy.sla.events import EventFileError
 from leadpolicy.warehouse import sla_files, staging
-from leadpolicy.warehouse.batch import EventInput, run
+from leadpolicy.warehouse.batch import BatchError, EventInput, run
 from leadpolicy.warehouse.event_log import EventLogReader as LogReader
 
 from .conftest import POLICIES
@@ -156,3 +157,22 @@ def test_explain_shows_an_event_after_now_and_does_not_count_it(capsys):
     assert code == 0
     assert [e.get("after_now") for e in shown["events"]] == [True]
     assert shown["scores"]["engagement"] == 0
+
+
+def test_a_log_lacking_a_column_is_refused_in_the_same_words_by_every_reader(tmp_path):
+    write_csv(tmp_path / "events.csv", ["lead", "event", "when"], [["L1", "touch", "2026-11-19T10:00:00Z"]])
+    write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "ana@bigsoft.io"]])
+    said = []
+    with pytest.raises(BatchError) as score_error:
+        run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, "duckdb",
+            events=EventInput(tmp_path / "events.csv", "id"))
+    said.append(str(score_error.value))
+    with pytest.raises(EventFileError) as sla_error:
+        log_python(tmp_path / "events.csv")
+    said.append(str(sla_error.value))
+    with pytest.raises(EventFileError) as sql_error:
+        log_sql(tmp_path / "events.csv")
+    said.append(str(sql_error.value))
+    tails = {text[text.index("lacks column"):] for text in said}
+    assert tails == {"lacks column at (at: no such column); an event log has the columns lead, event and at, "
+                     "and optionally reason"}
