@@ -8,7 +8,10 @@ already holds its field's values is used as it is (`typed_source`, docs/warehous
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -31,8 +34,11 @@ from leadpolicy.semantics.runtime import choice_spellings
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.sqlgen import fold_sql
 
-ROW = staging.ROW
+ROW_NAME = staging.ROW_NAME
 _q = staging.quoted
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 
 def _col(name: str) -> exp.Expr:
@@ -247,11 +253,12 @@ JSON_KINDS = {"UBIGINT": "number", "BIGINT": "number", "DOUBLE": "number", "BOOL
               "OBJECT": "object"}
 
 
-def json_columns(con, table: str) -> set[int]:
+def json_columns(con: DuckDBPyConnection, table: str) -> set[int]:
     """The input positions whose staged original is JSON (a JSON Lines file's values)."""
-    names = con.execute(f"SELECT column_name FROM (DESCRIBE {_q(table)}) WHERE column_type = 'JSON'").fetchall()
+    relation = con.table(_q(table))
     prefix = staging.original_column(0)[:-1]
-    return {int(name[len(prefix):]) for (name,) in names if name.startswith(prefix) and name[len(prefix):].isdigit()}
+    return {int(name[len(prefix):]) for name, kind in zip(relation.columns, relation.types)
+            if str(kind) == "JSON" and name.startswith(prefix) and name[len(prefix):].isdigit()}
 
 
 def _json_type_error(i: int, f: IrField, original: exp.Expr, error: exp.Expr) -> exp.Expr:
@@ -303,6 +310,19 @@ def _json_problem(f: IrField, kind: str, shown: str) -> str:
     return f"expected {EXPECTED_WORDS.get(str(f.type), 'text')}, got {JSON_KIND_WORDS[kind]} {shown}"
 
 
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _create(kind: str, name: str, query: exp.Query) -> str:
+    """CREATE TABLE or VIEW `name` AS `query`, as DuckDB SQL."""
+    return exp.Create(this=_table(name), kind=kind, expression=query).sql("duckdb")
+
+
+def _error(i: int) -> exp.Column:
+    return _col(f"#e{i}")
+
+
 @dataclass(frozen=True)
 class Conversion:
     """What `convert_fields` made: `{prefix}converted` and its view `{prefix}typed` of good rows."""
@@ -311,22 +331,79 @@ class Conversion:
     sources: tuple[str | None, ...]  # the staged column each field is read from
     prefix: str
 
-    def find_bad(self, con) -> None:
+    def find_bad(self, con: DuckDBPyConnection) -> None:
         """Table `{prefix}bad` (row, field, code, value): every problem of every bad row, in one pass."""
-        converted, bad_rows, bad = (_q(self.prefix + name) for name in ("converted", "bad_rows", "bad"))
-        count = len(self.fields)
-        reported = [f'"#e{i}"' for i in range(count)] + [_q(s) for s in dict.fromkeys(self.sources) if s]
-        con.execute(f'CREATE TABLE {bad_rows} AS SELECT {", ".join([ROW, *reported])} FROM {converted} WHERE "#bad"')
-        failing = " UNION ALL ".join(
-            f'SELECT {ROW}, {exp.Literal.string(f.name).sql("duckdb")} AS field, "#e{i}" AS code, '
-            f"CAST({_q(source) if source else 'NULL'} AS VARCHAR) AS value FROM {bad_rows} "
-            f'WHERE "#e{i}" IS NOT NULL' for i, (f, source) in enumerate(zip(self.fields, self.sources))) or \
-            f"SELECT {ROW}, '' AS field, '' AS code, '' AS value FROM {bad_rows} WHERE false"
-        con.execute(f"CREATE TABLE {bad} AS {failing}")
+        converted, bad_rows, bad = (self.prefix + name for name in ("converted", "bad_rows", "bad"))
+        reported = [*(_error(i) for i in range(len(self.fields))),
+                    *(_col(s) for s in dict.fromkeys(self.sources) if s)]
+        con.execute(_create("TABLE", bad_rows, exp.select(_col(ROW_NAME), *reported).from_(_table(converted))
+                            .where(_col("#bad"))))
+        con.execute(_create("TABLE", bad, self._failing(bad_rows)))
+
+    def _failing(self, bad_rows: str) -> exp.Query:
+        """One row per field a bad row fails: (row, field, code, value as text)."""
+        def failing(i: int, f: IrField, source: str | None) -> exp.Select:
+            value = exp.cast(_col(source) if source else exp.Null(), "VARCHAR")
+            return exp.select(_col(ROW_NAME), exp.alias_(exp.Literal.string(f.name), "field"),
+                              exp.alias_(_error(i), "code"), exp.alias_(value, "value")).from_(
+                _table(bad_rows)).where(exp.not_(exp.Is(this=_error(i), expression=exp.Null())))
+
+        selects = [failing(i, f, s) for i, (f, s) in enumerate(zip(self.fields, self.sources))]
+        if not selects:
+            empty = exp.Literal.string("")
+            return exp.select(_col(ROW_NAME), exp.alias_(empty, "field"), exp.alias_(empty.copy(), "code"),
+                              exp.alias_(empty.copy(), "value")).from_(_table(bad_rows)).where(exp.false())
+        return functools.reduce(lambda a, b: exp.union(a, b, distinct=False), selects)
 
 
-def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_column: dict[str, int], keep: list[str],
-                   column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
+@dataclass(frozen=True)
+class ReadOptions:
+    """How `convert_fields` reads values (see there)."""
+
+    enums: bool = False
+    json_types: bool = True
+    exact_choices: bool = False
+
+
+def _field_conversion(i: int, f: IrField, index: int | None, column_types: dict[int, str], json_positions: set[int],
+                      options: ReadOptions) -> tuple[str | None, dict[str, exp.Expr]]:
+    """The staged column field i is read from (None: no column), and its layers (see `_conversion`): a
+    column of the field's type as it is, an integer column's text for a text field, else the column's text."""
+    column_type = None if index is None else column_types.get(index)
+    typed = index is not None and not f.type.textual and typed_source(f.type, column_type)
+    integer_text = f.type.textual and index is not None and column_type in INTEGER_TYPES
+    name = None if index is None else staging.original_column(index) if typed else staging.text_column(index)
+    if f.type.textual and index is not None and (column_type == "VARCHAR" or integer_text):
+        name = staging.original_column(index)  # a text column's original is its text, not re-cast
+    source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
+    if typed:
+        parts = _typed_conversion(i, f, source)
+    elif integer_text:
+        parts = _integer_text_conversion(i, f, source)
+    else:
+        parts = _conversion(i, f, source, options.enums, options.exact_choices or options.enums)
+    if index is not None and index in json_positions:
+        parts["error"] = _json_type_error(i, f, _col(staging.original_column(index)), parts["error"])
+    return name, parts
+
+
+def _converted_query(source_table: str, fields: Sequence[IrField], parts: list[dict[str, exp.Expr]],
+                     kept: list[str]) -> exp.Select:
+    """The three layers over `source_table`, each computed once per row, then `#bad`: whether any field failed."""
+    layer1 = exp.select(exp.Star(), *(exp.alias_(p["trimmed"], f"#t{i}", quoted=True) for i, p in enumerate(parts)))
+    layer2 = exp.select(exp.Star(), *(e for i, p in enumerate(parts) for e in (
+        exp.alias_(p["blank"], f"#b{i}", quoted=True), exp.alias_(p["value"], f"#v{i}", quoted=True))))
+    layer3 = exp.select(_col(ROW_NAME), *(_col(c) for c in kept),
+                        *(exp.alias_(p["final"], f.name, quoted=True) for f, p in zip(fields, parts)),
+                        *(exp.alias_(p["error"], f"#e{i}", quoted=True) for i, p in enumerate(parts)))
+    query = layer3.from_(layer2.from_(layer1.from_(_table(source_table)).subquery()).subquery())
+    failed = [exp.not_(exp.Is(this=_error(i), expression=exp.Null())) for i in range(len(parts))]
+    any_error = exp.paren(exp.or_(*failed)) if failed else exp.false()
+    return exp.select(exp.Star(), exp.alias_(any_error, "#bad", quoted=True)).from_(query.subquery())
+
+
+def convert_fields(con: DuckDBPyConnection, fields: Sequence[IrField], field_column: dict[str, int],
+                   keep: list[str], column_types: dict[int, str], source_table: str = "raw", prefix: str = "",
                    find_bad: bool = True, enums: bool = False, json_types: bool = True,
                    exact_choices: bool = False, materialize: bool | None = None) -> Conversion:
     """`convert` for any fields read from any staged table; the tables it makes are named with `prefix`.
@@ -336,42 +413,23 @@ def convert_fields(con, fields: tuple[IrField, ...] | list[IrField], field_colum
     `json_types`: a JSON Lines value of the wrong JSON type is rejected (see JSON_KINDS); event rows
     are read by their text (a lead id may be a JSON number). `materialize`: whether `converted` is a table
     (by default, for text input) or a view computed in each pass that reads it."""
-    converted, good = (_q(prefix + name) for name in ("converted", "typed"))
-    sources: list[str | None] = []
-    parts = []
+    options = ReadOptions(enums, json_types, exact_choices)
     json_positions = json_columns(con, source_table) if json_types and not column_types else set()
-    for i, f in enumerate(fields):
-        index = field_column.get(f.name)
-        typed = index is not None and not f.type.textual and typed_source(f.type, column_types.get(index))
-        name = None if index is None else staging.original_column(index) if typed else staging.text_column(index)
-        integer_text = f.type.textual and index is not None and column_types.get(index) in INTEGER_TYPES
-        if f.type.textual and index is not None and (column_types.get(index) == "VARCHAR" or integer_text):
-            name = staging.original_column(index)  # a text column's original is its text, not re-cast
-        sources.append(name)
-        source = exp.cast(exp.Null(), "VARCHAR") if name is None else _col(name)
-        parts.append(_typed_conversion(i, f, source) if typed else _integer_text_conversion(i, f, source)
-                     if integer_text else _conversion(i, f, source, enums, exact_choices or enums))
-        if index in json_positions:
-            parts[-1]["error"] = _json_type_error(i, f, _col(staging.original_column(index)), parts[-1]["error"])
-    sql = lambda e: e.sql("duckdb")  # noqa: E731
-    layer1 = ", ".join(f'{sql(p["trimmed"])} AS "#t{i}"' for i, p in enumerate(parts)) or '1 AS "#none"'
-    layer2 = ", ".join(f'{sql(p["blank"])} AS "#b{i}", {sql(p["value"])} AS "#v{i}"'
-                       for i, p in enumerate(parts)) or '1 AS "#none2"'
+    found = [_field_conversion(i, f, field_column.get(f.name), column_types, json_positions, options)
+             for i, f in enumerate(fields)]
+    sources = [name for name, _ in found]
+    parts = [layers for _, layers in found]
     kept = list(dict.fromkeys([*keep, *(s for s in sources if s is not None)]))
-    columns = ", ".join([ROW] + [_q(c) for c in kept] + [f"{sql(p['final'])} AS {_q(f.name)}"
-                                                          for f, p in zip(fields, parts)])
-    codes = ", ".join(f'{sql(p["error"])} AS "#e{i}"' for i, p in enumerate(parts))
-    any_error = " OR ".join(f'"#e{i}" IS NOT NULL' for i in range(len(parts))) or "false"
     # Typed Parquet converts cheaply, so `converted` stays a view computed in the two passes that
     # read it (the bad rows, the output); text input is converted once into a table, unless the caller
     # reads the bad rows only when there are some (`score`: one pass when every row is good).
-    relation = "TABLE" if (not column_types if materialize is None else materialize) else "VIEW"
-    con.execute(f'CREATE {relation} {converted} AS SELECT *, ({any_error}) AS "#bad" FROM ('
-                f"SELECT {columns}{', ' + codes if codes else ''} FROM (SELECT *, {layer2} FROM "
-                f"(SELECT *, {layer1} FROM {_q(source_table)})))")
+    table = not column_types if materialize is None else materialize
+    con.execute(_create("TABLE" if table else "VIEW", prefix + "converted",
+                        _converted_query(source_table, fields, parts, kept)))
     conversion = Conversion(tuple(fields), tuple(sources), prefix)
     if find_bad:
         conversion.find_bad(con)
-    drop = ", ".join([f'"#e{i}"' for i in range(len(parts))] + ['"#bad"'])
-    con.execute(f'CREATE VIEW {good} AS SELECT * EXCLUDE ({drop}) FROM {converted} WHERE NOT "#bad"')
+    good = exp.select(_col(ROW_NAME), *(_col(c) for c in kept), *(_col(f.name) for f in fields)).from_(
+        _table(prefix + "converted")).where(exp.not_(_col("#bad")))
+    con.execute(_create("VIEW", prefix + "typed", good))
     return conversion
