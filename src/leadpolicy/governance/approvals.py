@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import semver
 import yaml
@@ -28,8 +29,10 @@ HEADER = ("# Approvals of {name}, written by `leadpolicy approve`. Each approval
 
 
 @functools.lru_cache(maxsize=1)
-def approvals_schema() -> dict:
-    return json.loads(resources.files("leadpolicy").joinpath("schemas/approvals.schema.json").read_text("utf-8"))
+def approvals_schema() -> dict[str, Any]:
+    text = resources.files("leadpolicy").joinpath("schemas/approvals.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def approvals_path(policy_file: str | Path) -> Path:
@@ -48,7 +51,7 @@ class Approval:
     samples: str = ""  # the agreed samples' fingerprint; an approval without one covers no samples
     where: ast.Span = field(default=ast.NO_SPAN, compare=False, repr=False)  # its `by:` in the file read
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"team": self.team, "by": self.by, "version": self.version, "fingerprint": self.fingerprint,
                 "samples": self.samples, "at": self.at}
 
@@ -200,7 +203,7 @@ def _meaning(policy: ast.Policy) -> str:
     """The fingerprint of what a policy does, without its wording (titles, labels, reasons)."""
     from dataclasses import replace
 
-    def strip(node):
+    def strip(node: ast.Node) -> ast.Node:
         if isinstance(node, ast.Title):
             return replace(node, text="")
         if isinstance(node, (ast.Score, ast.Sla)):

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol, Sequence
 from urllib.parse import quote
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import CODES, Diagnostic, source_lines
+
+
+class Case(Protocol):
+    """What CI output reads of a sample case (testing.harness.CaseResult; governance does not import testing)."""
+
+    file: str
+    line: int
+    name: str
+    status: str
+    failures: list[str]
+
+    @property
+    def failing(self) -> bool: ...
+
+
+class Run(Protocol):
+    """What CI output reads of a samples run (testing.harness.SamplesRun)."""
+
+    @property
+    def cases(self) -> Sequence[Case]: ...
 
 
 def fmt_diagnostics(paths: list[str]) -> list[Diagnostic]:
@@ -43,7 +63,7 @@ def _escape(text: str, property_: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if property_ else text
 
 
-def github_annotations(diags: Iterable[Diagnostic], runs) -> list[str]:
+def github_annotations(diags: Iterable[Diagnostic], runs: Iterable[Run]) -> list[str]:
     """GitHub Actions workflow commands, one per problem and per failing sample case."""
     lines = []
     for d in diags:
@@ -74,13 +94,13 @@ def docs_url() -> str:
         for entry in metadata("leadpolicy").get_all("Project-URL") or []:
             label, _, url = entry.partition(",")
             if label.strip().lower() == "documentation":
-                return url.strip().rstrip("/")
+                return str(url).strip().rstrip("/")
     except PackageNotFoundError:
         pass
     return "https://github.com/leadpolicy/leadpolicy/blob/main/docs"
 
 
-def _rule(code: str, severity: str, text: str, base: str) -> dict:
+def _rule(code: str, severity: str, text: str, base: str) -> dict[str, Any]:
     return {"id": code, "name": "".join(w.capitalize() for w in code.split("-")),
             "shortDescription": {"text": text}, "fullDescription": {"text": text},
             "help": {"text": f"{text} See {base}/diagnostics.md#{code}",
@@ -89,7 +109,7 @@ def _rule(code: str, severity: str, text: str, base: str) -> dict:
             "defaultConfiguration": {"level": "error" if severity == "error" else "warning"}}
 
 
-def _location(file: str, line: int, column: int, root: Path) -> dict:
+def _location(file: str, line: int, column: int, root: Path) -> dict[str, Any]:
     path = Path(file)
     try:
         relative = path.resolve().relative_to(root).as_posix()
@@ -99,7 +119,7 @@ def _location(file: str, line: int, column: int, root: Path) -> dict:
                                  "region": {"startLine": max(line, 1), "startColumn": max(column, 1)}}}
 
 
-def sarif(diags: Iterable[Diagnostic], runs, root: Path | None = None) -> dict:
+def sarif(diags: Iterable[Diagnostic], runs: Iterable[Run], root: Path | None = None) -> dict[str, Any]:
     """A SARIF 2.1.0 log of the problems and failing sample cases, as GitHub code scanning ingests it:
     every rule described with help and a link, every result with a repository-relative location and
     a region, the tool's version. Columns count Unicode code points."""
