@@ -166,6 +166,15 @@ def test_the_sql_generator_calls_the_rows_builders(monkeypatch, policy):
     assert [type(n) for n in happened] == [ir.Happened] and [type(n) for n in per] == [ir.PerRule]
 
 
+def test_the_sql_generator_builds_windows_by_the_derived_inputs_row(monkeypatch, policy):
+    windows: list[Any] = []
+    original = primitive_sql.WINDOW_BUILDERS[primitives.WINDOWS.sql]
+    monkeypatch.setitem(primitive_sql.WINDOW_BUILDERS, primitives.WINDOWS.sql,
+                        lambda op, *rest: windows.append(op) or original(op, *rest))
+    compile_sql(policy, "duckdb", now=NOW, events_table="events")
+    assert [type(n) for n in windows] == [ir.EventCount]
+
+
 def test_happened_is_at_least_one_on_every_backend(policy):
     assert runtime.happened(1) and not runtime.happened(0)
     source, _ = generate_source(policy)

@@ -39,6 +39,7 @@ from leadpolicy.semantics.primitives.sql import (
     build_decay,
     build_operand,
     build_rule,
+    build_window,
     decay_periods_sql,
     decimal_sql,
     epoch_us,
@@ -47,7 +48,6 @@ from leadpolicy.semantics.primitives.sql import (
     fold_sql,
     lit,
     number_sql,
-    window_sql,
 )
 
 # The SQL backend's names other modules use; the value helpers are defined with the table of primitives
@@ -162,7 +162,7 @@ class _SqlGen:
         event, at = self.column("event"), self.column("at")
         at_us = self.column("at_us") if self.per_row_now else self.epoch_us(at)
         now_us: exp.Expr | int = self.now_sql() if self.per_row_now else self.now_us
-        return [exp.alias_(window_sql(op, event, at_us, now_us, self.days_before_now), activity_column(op),
+        return [exp.alias_(build_window(op, event, at_us, now_us, self.days_before_now), activity_column(op),
                            quoted=True) for op in self.policy.activity]
 
     def activity(self, events_table: str) -> exp.Select:

@@ -20,7 +20,7 @@ from sqlglot import exp
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, runtime
 from leadpolicy.semantics.logic import FOLD_SQL_PRE, fold
-from leadpolicy.semantics.primitives import row_of
+from leadpolicy.semantics.primitives import WINDOWS, row_of
 from leadpolicy.semantics.primitives.contexts import SqlContext
 from leadpolicy.semantics.primitives.scores import facts
 
@@ -301,10 +301,10 @@ OPERAND_BUILDERS: dict[str, OperandBuilder] = {
     "days_since_event": days_since_event}
 RULE_BUILDERS: dict[str, RuleBuilder] = {"points_rule": points_rule, "per_rule": per_rule}
 DECAY_BUILDERS = {"decay": decay}
+WINDOW_BUILDERS = {"windows": window_sql}
 CLAMP_BUILDERS = {"clamp": clamp}
 BUILDERS: dict[str, Callable[..., exp.Expr]] = {
-    **CONDITION_BUILDERS, **OPERAND_BUILDERS, **RULE_BUILDERS, **DECAY_BUILDERS, **CLAMP_BUILDERS,
-    "windows": window_sql}
+    **CONDITION_BUILDERS, **OPERAND_BUILDERS, **RULE_BUILDERS, **DECAY_BUILDERS, **CLAMP_BUILDERS, **WINDOW_BUILDERS}
 
 
 def build_condition(gen: SqlContext, node: ir.Condition, positive: bool) -> exp.Expr:
@@ -326,6 +326,13 @@ def build_decay(gen: SqlContext, score: ir.Score, node: ir.Decay, total: exp.Exp
 def build_clamp(gen: SqlContext, node: ir.Clamp, value: exp.Expr) -> exp.Expr:
     builder: Callable[[SqlContext, ir.Clamp, exp.Expr], exp.Expr] = CLAMP_BUILDERS[row_of(node).sql]
     return builder(gen, node, value)
+
+
+def build_window(op: ir.EventCount | ir.DaysSinceEvent, event: exp.Expr, at_us: exp.Expr, now_us: exp.Expr | int,
+                 days_before: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+    """One window's aggregate, by the derived-inputs row of activity windows."""
+    builder: Callable[..., exp.Expr] = WINDOW_BUILDERS[WINDOWS.sql]
+    return builder(op, event, at_us, now_us, days_before)
 
 
 def build_rule(gen: SqlContext, rule: ir.Rule, score: ir.Score) -> exp.Expr:
