@@ -27,12 +27,11 @@ import datetime as dt
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-import sqlglot
 from sqlglot import exp
 
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, EPOCH, OPEN_DAY_COLUMNS, SEGMENT_COLUMNS, to_us
 from leadpolicy.sla.calendars import BusinessCalendar
-from leadpolicy.warehouse.sla_sql import floor_div, floor_mod, literal
+from leadpolicy.warehouse.sla_sql import arithmetic, fill_tree, floor_div, floor_mod, literal
 
 MINUTE_US = 60_000_000
 SECOND_US = 1_000_000
@@ -130,86 +129,104 @@ def _values(rows: list[tuple], names: tuple[str, ...]) -> exp.Expr:
     return exp.select("*").from_(values)
 
 
-def _numbers(longest: int) -> str:
+def _numbers(longest: int) -> exp.Select:
     """A query of the numbers 0 to 10**k - 1 (k digits cross-joined), past `longest` and MAX_CUTS."""
     digits = len(str(max(longest, MAX_CUTS)))
-    terms = " + ".join(f"d{i}.d * {10 ** i}" for i in range(digits))
-    joins = " CROSS JOIN ".join(f"lp_cal_digits AS d{i}" for i in range(digits))
-    return f"SELECT {terms} AS n FROM {joins}"
+    terms = [exp.Mul(this=exp.column("d", table=f"d{i}"), expression=literal(10 ** i)) for i in range(digits)]
+    total: exp.Expr = terms[0]
+    for term in terms[1:]:
+        total = exp.Add(this=total, expression=term)
+    tables = [exp.alias_(exp.to_table("lp_cal_digits"), f"d{i}", table=True) for i in range(digits)]
+    query = exp.select(exp.alias_(total, "n")).from_(tables[0])
+    for table in tables[1:]:
+        query = query.join(table, join_type="CROSS")
+    return query
 
 
 def _weekday(day: str) -> str:
     return floor_mod(f"{day} + 3", 7)  # 1970-01-01 was a Thursday; Monday is 0
 
 
-def _at_wall(alias: str, wall: str) -> str:
-    return (f"JOIN lp_cal_wall AS {alias} ON {alias}.calendar = x.calendar AND {alias}.from_us <= {wall} AND "
-            f"{wall} < {alias}.to_us")
+# The CTEs that make the tables from the inputs, as fixed templates: `"#name"` is one of `_pieces()` (an
+# expression over our own column names and numbers). Each reads the one before it, and the day series is read
+# twice: Spark writes a CTE's whole query into every place that reads it (as it checks a query), and the clocks
+# read the segments a dozen times, so the chain must stay short wherever it is copied.
+MADE = [
+    ("lp_cal_dates",
+     'SELECT r.calendar, r.first_day + n.n AS day_no, r.table_start + n.n * "#day" AS mark_us, n.n <= r.days AS '
+     "is_day, n.n <= r.utc_days AS is_mark FROM lp_cal_ranges AS r JOIN lp_cal_numbers AS n ON n.n <= "
+     "GREATEST(r.days, r.utc_days)"),
+    ("lp_cal_open_dates",
+     "SELECT x.calendar, x.day_no, ROW_NUMBER() OVER (PARTITION BY x.calendar ORDER BY x.day_no NULLS FIRST) "
+     "- 1 AS open_day FROM lp_cal_dates AS x JOIN (SELECT DISTINCT calendar, weekday FROM lp_cal_hours) AS w "
+     'ON w.calendar = x.calendar AND w.weekday = "#weekday" LEFT JOIN lp_cal_closed AS c ON '
+     "c.calendar = x.calendar AND c.day_no = x.day_no WHERE x.is_day AND c.day_no IS NULL"),
+    ("lp_open_days",
+     'SELECT x.calendar, x.open_day, "#midnight" AS midnight_us, a.offset_us AS offset_a, b.offset_us AS '
+     'offset_b, CASE WHEN a.offset_us = b.offset_us THEN "#day" ELSE "#switch" END AS switch_us FROM '
+     'lp_cal_open_dates AS x JOIN lp_cal_wall AS a ON a.calendar = x.calendar AND a.from_us <= "#midnight" AND '
+     '"#midnight" < a.to_us JOIN lp_cal_wall AS b ON b.calendar = x.calendar AND b.from_us <= "#last_us" AND '
+     '"#last_us" < b.to_us'),
+    ("lp_cal_instants",
+     'SELECT x.calendar, x.open_day, "#midnight" + h.start_us - a.offset_us AS lo, "#midnight" + h.end_us - '
+     "b.offset_us AS hi FROM lp_cal_open_dates AS x JOIN lp_cal_hours AS h ON h.calendar = x.calendar AND "
+     'h.weekday = "#weekday" JOIN lp_cal_wall AS a ON a.calendar = x.calendar AND a.from_us <= "#midnight" + '
+     'h.start_us AND "#midnight" + h.start_us < a.to_us JOIN lp_cal_wall AS b ON b.calendar = x.calendar AND '
+     'b.from_us <= "#midnight" + h.end_us AND "#midnight" + h.end_us < b.to_us'),
+    ("lp_cal_pieces",
+     "SELECT i.calendar, i.open_day, GREATEST(i.lo, u.from_us, r.table_start) AS lo, LEAST(i.hi, u.to_us, "
+     "r.table_end) AS hi, u.offset_us FROM lp_cal_instants AS i JOIN lp_cal_utc AS u ON u.calendar = "
+     "i.calendar AND u.from_us < i.hi AND i.lo < u.to_us JOIN lp_cal_ranges AS r ON r.calendar = i.calendar "
+     "WHERE GREATEST(i.lo, u.from_us, r.table_start) < LEAST(i.hi, u.to_us, r.table_end)"),
+    ("lp_cal_items",  # the open pieces, and a mark of no length at each UTC midnight of the range
+     "SELECT calendar, lo, hi, open_day, offset_us FROM lp_cal_pieces UNION ALL SELECT calendar, mark_us AS "
+     "lo, mark_us AS hi, CAST(NULL AS BIGINT) AS open_day, CAST(NULL AS BIGINT) AS offset_us FROM "
+     "lp_cal_dates WHERE is_mark"),
+    ("lp_cal_before",
+     "SELECT i.*, r.buckets, COALESCE(SUM(i.hi - i.lo) OVER (PARTITION BY i.calendar ORDER BY i.lo NULLS FIRST, "
+     "i.hi NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_us, MAX(i.hi) OVER "
+     "(PARTITION BY i.calendar ORDER BY i.lo NULLS FIRST, i.hi NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 "
+     "PRECEDING) AS prev_hi FROM lp_cal_items AS i JOIN lp_cal_ranges AS r ON r.calendar = i.calendar"),
+    ("lp_cal_cuts",  # where segments start: an open piece's start (0), UTC midnights (1) and whole hours of
+     # open time (2) in it; the gap before an item (3)
+     "SELECT DISTINCT b.calendar, b.lo, b.hi, b.before_us, b.buckets, b.open_day, b.offset_us, k.kind = 3 AS "
+     'gap, CASE k.kind WHEN 0 THEN b.lo WHEN 1 THEN "#day_cut" WHEN 2 THEN "#bucket_cut" ELSE b.prev_hi END '
+     "AS at_us FROM lp_cal_before AS b CROSS JOIN lp_cal_kinds AS k CROSS JOIN (SELECT d0.d + 10 * d1.d AS n "
+     "FROM lp_cal_digits AS d0 CROSS JOIN lp_cal_digits AS d1) AS s WHERE (k.kind = 0 AND s.n = 0 AND "
+     'b.open_day IS NOT NULL) OR (k.kind = 1 AND b.open_day IS NOT NULL AND "#day_cut" < b.hi) OR (k.kind = 2 '
+     'AND b.open_day IS NOT NULL AND b.buckets AND "#bucket_cut" < b.hi) OR (k.kind = 3 AND s.n = 0 AND '
+     "b.prev_hi < b.lo)"),
+    ("lp_segments",
+     'SELECT r.calendar, "#segment_day" AS day, r.at_us AS start_us, CASE WHEN r.gap THEN r.lo '
+     "ELSE COALESCE(LEAD(r.at_us) OVER (PARTITION BY r.calendar, r.lo, r.gap ORDER BY r.at_us NULLS FIRST), "
+     "r.hi) END AS end_us, NOT r.gap AS open, CASE WHEN r.gap THEN r.before_us ELSE r.before_us + r.at_us - "
+     'r.lo END AS before_us, CASE WHEN NOT r.gap AND r.buckets THEN "#bucket" END AS bucket, CASE WHEN NOT '
+     "r.gap THEN r.open_day END AS open_day, CASE WHEN NOT r.gap THEN r.offset_us END AS offset_us FROM "
+     "lp_cal_cuts AS r"),
+]
 
 
-BEFORE = ("PARTITION BY i.calendar ORDER BY i.lo NULLS FIRST, i.hi NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING "
-          "AND 1 PRECEDING")
-
-
-def _made() -> list[tuple[str, str]]:
-    """The CTEs that make the tables from the inputs (our own names and numbers only). Each reads the one
-    before it, and the day series is read twice: Spark writes a CTE's whole query into every place that
-    reads it (as it checks a query), and the clocks read the segments a dozen times, so the chain must stay
-    short wherever it is copied."""
+def _pieces() -> dict[str, exp.Expr]:
+    """The expressions the templates of MADE name (integer arithmetic over their own columns)."""
     day, hour = DAY_US, BUCKET_US
     midnight, last_us = f"x.day_no * {day}", f"(x.day_no + 1) * {day} - 1"
-    switch = f"{floor_div(f'b.from_us - {midnight} + {SECOND_US - 1}', SECOND_US)} * {SECOND_US}"
-    lo_day = floor_div("b.lo", day)
-    day_cut = f"({lo_day} + 1 + s.n) * {day}"
-    bucket_cut = f"b.lo + ({floor_div('b.before_us', hour)} + 1 + s.n) * {hour} - b.before_us"
-    return [
-        ("lp_cal_dates",
-         "SELECT r.calendar, r.first_day + n.n AS day_no, r.table_start + n.n * "
-         f"{day} AS mark_us, n.n <= r.days AS is_day, n.n <= r.utc_days AS is_mark FROM lp_cal_ranges AS r JOIN "
-         "lp_cal_numbers AS n ON n.n <= GREATEST(r.days, r.utc_days)"),
-        ("lp_cal_open_dates",
-         "SELECT x.calendar, x.day_no, ROW_NUMBER() OVER (PARTITION BY x.calendar ORDER BY x.day_no NULLS FIRST) "
-         "- 1 AS open_day FROM lp_cal_dates AS x JOIN (SELECT DISTINCT calendar, weekday FROM lp_cal_hours) AS w "
-         f"ON w.calendar = x.calendar AND w.weekday = {_weekday('x.day_no')} LEFT JOIN lp_cal_closed AS c ON "
-         "c.calendar = x.calendar AND c.day_no = x.day_no WHERE x.is_day AND c.day_no IS NULL"),
-        ("lp_open_days",
-         f"SELECT x.calendar, x.open_day, {midnight} AS midnight_us, a.offset_us AS offset_a, b.offset_us AS "
-         f"offset_b, CASE WHEN a.offset_us = b.offset_us THEN {day} ELSE {switch} END AS switch_us FROM "
-         f"lp_cal_open_dates AS x {_at_wall('a', midnight)} {_at_wall('b', last_us)}"),
-        ("lp_cal_instants",
-         f"SELECT x.calendar, x.open_day, {midnight} + h.start_us - a.offset_us AS lo, {midnight} + h.end_us - "
-         f"b.offset_us AS hi FROM lp_cal_open_dates AS x JOIN lp_cal_hours AS h ON h.calendar = x.calendar AND "
-         f"h.weekday = {_weekday('x.day_no')} {_at_wall('a', f'{midnight} + h.start_us')} "
-         f"{_at_wall('b', f'{midnight} + h.end_us')}"),
-        ("lp_cal_pieces",
-         "SELECT i.calendar, i.open_day, GREATEST(i.lo, u.from_us, r.table_start) AS lo, LEAST(i.hi, u.to_us, "
-         "r.table_end) AS hi, u.offset_us FROM lp_cal_instants AS i JOIN lp_cal_utc AS u ON u.calendar = "
-         "i.calendar AND u.from_us < i.hi AND i.lo < u.to_us JOIN lp_cal_ranges AS r ON r.calendar = i.calendar "
-         "WHERE GREATEST(i.lo, u.from_us, r.table_start) < LEAST(i.hi, u.to_us, r.table_end)"),
-        ("lp_cal_items",  # the open pieces, and a mark of no length at each UTC midnight of the range
-         "SELECT calendar, lo, hi, open_day, offset_us FROM lp_cal_pieces UNION ALL SELECT calendar, mark_us AS "
-         "lo, mark_us AS hi, CAST(NULL AS BIGINT) AS open_day, CAST(NULL AS BIGINT) AS offset_us FROM "
-         "lp_cal_dates WHERE is_mark"),
-        ("lp_cal_before",
-         f"SELECT i.*, r.buckets, COALESCE(SUM(i.hi - i.lo) OVER ({BEFORE}), 0) AS before_us, MAX(i.hi) OVER "
-         f"({BEFORE}) AS prev_hi FROM lp_cal_items AS i JOIN lp_cal_ranges AS r ON r.calendar = i.calendar"),
-        ("lp_cal_cuts",  # where segments start: an open piece's start (0), UTC midnights (1) and whole hours of
-         # open time (2) in it; the gap before an item (3)
-         "SELECT DISTINCT b.calendar, b.lo, b.hi, b.before_us, b.buckets, b.open_day, b.offset_us, k.kind = 3 AS "
-         f"gap, CASE k.kind WHEN 0 THEN b.lo WHEN 1 THEN {day_cut} WHEN 2 THEN {bucket_cut} ELSE b.prev_hi END "
-         "AS at_us FROM lp_cal_before AS b CROSS JOIN lp_cal_kinds AS k CROSS JOIN (SELECT d0.d + 10 * d1.d AS n "
-         "FROM lp_cal_digits AS d0 CROSS JOIN lp_cal_digits AS d1) AS s WHERE (k.kind = 0 AND s.n = 0 AND "
-         f"b.open_day IS NOT NULL) OR (k.kind = 1 AND b.open_day IS NOT NULL AND {day_cut} < b.hi) OR (k.kind = 2 "
-         f"AND b.open_day IS NOT NULL AND b.buckets AND {bucket_cut} < b.hi) OR (k.kind = 3 AND s.n = 0 AND "
-         "b.prev_hi < b.lo)"),
-        ("lp_segments",
-         f"SELECT r.calendar, {floor_div('r.at_us', day)} AS day, r.at_us AS start_us, CASE WHEN r.gap THEN r.lo "
-         "ELSE COALESCE(LEAD(r.at_us) OVER (PARTITION BY r.calendar, r.lo, r.gap ORDER BY r.at_us NULLS FIRST), "
-         "r.hi) END AS end_us, NOT r.gap AS open, CASE WHEN r.gap THEN r.before_us ELSE r.before_us + r.at_us - "
-         f"r.lo END AS before_us, CASE WHEN NOT r.gap AND r.buckets THEN "
-         f"{floor_div('r.before_us + r.at_us - r.lo', hour)} END AS bucket, CASE WHEN NOT r.gap THEN r.open_day END "
-         "AS open_day, CASE WHEN NOT r.gap THEN r.offset_us END AS offset_us FROM lp_cal_cuts AS r"),
-    ]
+    texts = {
+        "#day": str(day),
+        "#weekday": _weekday("x.day_no"),
+        "#midnight": midnight,
+        "#last_us": last_us,
+        "#switch": f"{floor_div(f'b.from_us - {midnight} + {SECOND_US - 1}', SECOND_US)} * {SECOND_US}",
+        "#day_cut": f"({floor_div('b.lo', day)} + 1 + s.n) * {day}",
+        "#bucket_cut": f"b.lo + ({floor_div('b.before_us', hour)} + 1 + s.n) * {hour} - b.before_us",
+        "#segment_day": floor_div("r.at_us", day),
+        "#bucket": floor_div("r.before_us + r.at_us - r.lo", hour),
+    }
+    return {name: arithmetic(text) for name, text in texts.items()}
+
+
+def _made() -> list[tuple[str, exp.Expr]]:
+    pieces = _pieces()
+    return [(name, fill_tree(template, {}, pieces)) for name, template in MADE]
 
 
 def calendar_ctes(plan: Plan) -> list[tuple[str, exp.Expr]]:
@@ -222,7 +239,7 @@ def calendar_ctes(plan: Plan) -> list[tuple[str, exp.Expr]]:
     ctes: list[tuple[str, exp.Expr]] = [
         ("lp_cal_digits", _values([(d,) for d in range(10)], ("d",))),
         ("lp_cal_kinds", _values([(k,) for k in range(4)], ("kind",))),
-        ("lp_cal_numbers", sqlglot.parse_one(_numbers(longest), read="duckdb")),
+        ("lp_cal_numbers", _numbers(longest)),
         *((f"lp_cal_{table}", _values(rows[table], COLUMNS[table])) for table in COLUMNS),
     ]
-    return ctes + [(name, sqlglot.parse_one(sql, read="duckdb")) for name, sql in _made()]
+    return ctes + _made()

@@ -38,6 +38,7 @@ from leadpolicy.warehouse.sla_sql import (
     ZONE,
     SlaSql,
     Tables,
+    arithmetic,
     fill_tree,
     floor_div,
     literal,
@@ -74,10 +75,6 @@ def create_table_as(name: str, query: exp.Query) -> str:
     """CREATE OR REPLACE TABLE name AS the query (DuckDB)."""
     return exp.Create(this=exp.to_table(name), kind="TABLE", replace=True, expression=query).sql("duckdb")
 
-
-def duckdb_expr(text: str) -> exp.Expr:
-    """One of our own arithmetic expressions (`floor_div`...) as a tree, parenthesised to go anywhere."""
-    return exp.Paren(this=sqlglot.parse_one(text, read="duckdb"))
 
 
 def limits_of(sla: ir.Sla) -> list[ir.Limit]:
@@ -258,8 +255,8 @@ def _result_table(con: duckdb.DuckDBPyConnection, table: str, queries: list[exp.
         return
     selects = [exp.select("*").from_(q.subquery(f"lp_sla_{i}")) for i, q in enumerate(queries)]
     union = selects[0] if len(selects) == 1 else exp.union(*selects, distinct=False)
-    pieces = {"#results": union, "#local_day": duckdb_expr(floor_div("r.start_us + z.offset_us", DAY_US)),
-              "#utc_day": duckdb_expr(utc_day("r.start_us"))}
+    pieces = {"#results": union, "#local_day": arithmetic(floor_div("r.start_us + z.offset_us", DAY_US)),
+              "#utc_day": arithmetic(utc_day("r.start_us"))}
     query = fill_tree(LOCAL_DAY, {"#zone": ZONE}, pieces)
     assert isinstance(query, exp.Query)
     con.execute(create_table_as(table, query))
@@ -401,8 +398,8 @@ def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[d
     """Each volume SLA's events per period: counted per local day in SQL, summed into periods here."""
     counts: dict[str, dict[dt.datetime, int]] = {}
     for sla, rule in engine.volume_rules():
-        pieces = {"#local_day": duckdb_expr(floor_div("e.at_us + z.offset_us", DAY_US)),
-                  "#utc_day": duckdb_expr(utc_day("e.at_us"))}
+        pieces = {"#local_day": arithmetic(floor_div("e.at_us + z.offset_us", DAY_US)),
+                  "#utc_day": arithmetic(utc_day("e.at_us"))}
         query = fill_tree(PER_LOCAL_DAY, {"#zone": ZONE, "#event": rule.event}, pieces).sql("duckdb")
         per = counts.setdefault(sla.name, defaultdict(int))
         for local_day, count in con.execute(query).fetchall():

@@ -137,6 +137,12 @@ def floor_div(t: str, d: int) -> str:
     return f"CAST((({t}) - {floor_mod(t, d)}) / {d} AS BIGINT)"
 
 
+def arithmetic(text: str) -> exp.Expr:
+    """One of our own integer expressions (`floor_div`, `utc_day`... over our column names and numbers) as a
+    tree, parenthesised so that it keeps its meaning wherever a template puts it."""
+    return exp.Paren(this=sqlglot.parse_one(text, read="duckdb"))
+
+
 def utc_day(t: str) -> str:
     return floor_div(t, DAY_US)
 
