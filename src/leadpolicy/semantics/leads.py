@@ -66,6 +66,8 @@ from leadpolicy.semantics.runtime import (
 )
 
 if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
     from leadpolicy.semantics import ir
 
 NOT_BLANK_PATTERN = r"[^ \t\n\r\f]"  # a text with something besides BLANK (not `\S`: NBSP is not blank here)
@@ -222,7 +224,7 @@ def choice_hint(value: str, choices: Iterable[str]) -> str | None:
     return f'did you mean "{spellings[close[0]]}"?' if close else None
 
 
-def _describe_error(error) -> FieldError:
+def _describe_error(error: "ValidationError") -> FieldError:
     field = ".".join(str(p) for p in error.absolute_path)
     instance = error.instance
     keyword = error.validator

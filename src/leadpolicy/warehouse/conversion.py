@@ -8,7 +8,6 @@ already holds its field's values is used as it is (`typed_source`, docs/warehous
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,20 +16,22 @@ from sqlglot import exp
 
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.leads import (
-    BLANK,
-    DATE_PATTERN,
-    FIRST_YEAR,
-    INFINITE_TEXTS,
-    LAST_YEAR,
     NUMBER_PATTERN,
-    TIMESTAMP_PATTERN,
     YEARS,
     YES_WORDS,
     choice_hint,
     read_json,
     shown_value,
 )
-from leadpolicy.semantics.runtime import choice_spellings
+from leadpolicy.semantics.runtime import (
+    BLANK,
+    DATE_PATTERN,
+    FIRST_YEAR,
+    INFINITE_TEXTS,
+    LAST_YEAR,
+    TIMESTAMP_PATTERN,
+    choice_spellings,
+)
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.sqlgen import fold_sql
 
@@ -319,7 +320,7 @@ def _create(kind: str, name: str, query: exp.Query) -> str:
     return exp.Create(this=_table(name), kind=kind, expression=query).sql("duckdb")
 
 
-def _error(i: int) -> exp.Column:
+def _error(i: int) -> exp.Expr:
     return _col(f"#e{i}")
 
 
@@ -353,7 +354,10 @@ class Conversion:
             empty = exp.Literal.string("")
             return exp.select(_col(ROW_NAME), exp.alias_(empty, "field"), exp.alias_(empty.copy(), "code"),
                               exp.alias_(empty.copy(), "value")).from_(_table(bad_rows)).where(exp.false())
-        return functools.reduce(lambda a, b: exp.union(a, b, distinct=False), selects)
+        union: exp.Query = selects[0]
+        for select in selects[1:]:
+            union = exp.union(union, select, distinct=False)
+        return union
 
 
 @dataclass(frozen=True)
