@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Callable
 from importlib import resources
 
 UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "Etc/UCT", "UCT"})
@@ -37,7 +38,7 @@ class PackageZone(zoneinfo.ZoneInfo):
     """A zone read from the `tzdata` package that copies and pickles by name (a zone read from a file
     otherwise cannot be copied), coming back as the same object."""
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], zoneinfo.ZoneInfo], tuple[str]]:
         return zone, (self.key,)
 
 

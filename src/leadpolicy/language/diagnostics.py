@@ -97,10 +97,10 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.span.line, self.span.column, self.code, self.message)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             "file": self.file,
             "line": self.span.line,

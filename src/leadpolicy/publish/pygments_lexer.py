@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from pygments.lexer import RegexLexer, bygroups, words
+from collections.abc import Callable, Iterator
+from re import Match
+
+from pygments.lexer import Lexer, RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
+
+# The callback bygroups returns, as Pygments calls it (a token type is a tuple of names, such as
+# ("Keyword", "Type")); Pygments' stubs leave bygroups itself untyped.
+GroupsCallback = Callable[[Lexer, Match[str]], Iterator[tuple[int, tuple[str, ...], str]]]
+by_groups: Callable[..., GroupsCallback] = bygroups
 
 BLOCKS = ("policy", "version", "title", "owner", "timezone", "effective", "lead", "score", "grade", "from", "stages",
           "route", "for", "calendar", "open", "holidays", "closed", "sla", "until", "within", "on", "target", "needs",
@@ -29,11 +37,11 @@ class PolicyLexer(RegexLexer):
             (r"#.*$", Comment.Single),
             (r'"(\\\\|\\"|[^"\n])*"', String.Double),
             (r"\d{4}-\d{2}-\d{2}", Number.Other),
-            (r"(\d{1,2}:\d{2})(-)(\d{1,2}:\d{2})", bygroups(Number.Other, Punctuation, Number.Other)),
+            (r"(\d{1,2}:\d{2})(-)(\d{1,2}:\d{2})", by_groups(Number.Other, Punctuation, Number.Other)),
             (r"\d{1,2}:\d{2}", Number.Other),
             (r"[+-]?\d+(\.\d+)*%?", Number),
             (words(TYPES, suffix=r"\b"), Keyword.Type),
-            (r"(business)(\s+)(hours|days)\b", bygroups(Keyword, Whitespace, Keyword)),
+            (r"(business)(\s+)(hours|days)\b", by_groups(Keyword, Whitespace, Keyword)),
             (words(("minutes", "hours", "days", "day", "week", "month", "quarter"), suffix=r"\b"), Keyword.Constant),
             (words(("yes", "no"), suffix=r"\b"), Keyword.Constant),
             (words(OPERATORS, suffix=r"\b"), Operator.Word),

@@ -457,7 +457,7 @@ class Policy(Node):
     owners: tuple[Owner, ...]
     timezone: str
     effective: str | None
-    lead_schema: dict  # the JSON Schema of a lead
+    lead_schema: dict[str, Any]  # the JSON Schema of a lead
     fields: tuple[Field, ...]
     steps: tuple[Step, ...]  # scores and grades in source order: each sees those before it
     stages: tuple[Stage, ...]

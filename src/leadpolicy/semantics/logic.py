@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from decimal import Decimal
-from typing import Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -61,8 +61,11 @@ def comparable(a: object, b: object, how: Fold, tz: ZoneInfo) -> tuple[object, o
     return a, b
 
 
-COMPARE = {Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt,
-           Op.GE: operator.ge}
+# Any: the checker gave both sides one ordered type (numbers, text, dates or timestamps), which the
+# comparison functions' own parameter types cannot say.
+COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
+    Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt,
+    Op.GE: operator.ge}
 
 
 def compare(op: Op, a: object, b: object, how: Fold, tz: ZoneInfo) -> Truth:
@@ -70,7 +73,7 @@ def compare(op: Op, a: object, b: object, how: Fold, tz: ZoneInfo) -> Truth:
     if a is None or b is None:
         return None
     a, b = comparable(a, b, how, tz)
-    return COMPARE[op](a, b)  # type: ignore[arg-type]  # the checker gave both sides one ordered type
+    return COMPARE[op](a, b)
 
 
 def between(value: object, low: object, high: object, how: Fold, tz: ZoneInfo) -> Truth:
