@@ -543,6 +543,8 @@ def json_schema() -> dict[str, Any]:
         simple = {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null", dict: "object"}
         if tp in simple:
             return {"type": simple[tp]}
+        if origin is dict:
+            return {"type": "object"}
         if tp is Decimal:
             return {"$ref": "#/$defs/decimal"}
         if tp is dt.date:
