@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -51,7 +52,7 @@ class Segment:
     open_day: int | None  # open segments: the number of their local day among the open days
     offset_us: int | None  # open segments: the UTC offset in force (local = instant + offset)
 
-    def row(self) -> tuple:
+    def row(self) -> tuple[Any, ...]:
         return (self.calendar, self.day, self.start_us, self.end_us, self.open, self.before_us, self.bucket,
                 self.open_day, self.offset_us)
 
@@ -65,7 +66,7 @@ class OpenDay:
     offset_b: int  # ... and from switch_us on (the same when the day has no change)
     switch_us: int  # wall-clock microseconds into the day where the offset changes (a day's length: never)
 
-    def row(self) -> tuple:
+    def row(self) -> tuple[Any, ...]:
         return (self.calendar, self.open_day, self.midnight_us, self.offset_a, self.offset_b, self.switch_us)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Container, Sequence
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -37,9 +38,9 @@ class BusinessCalendar:
     name: str
     tz: ZoneInfo
     hours: dict[int, list[tuple[int, int]]]  # weekday -> merged (start, end) minutes
-    holiday_sets: list  # holidays.HolidayBase objects
+    holiday_sets: Sequence[Container[dt.date]]  # holidays.HolidayBase objects
     closed: set[dt.date]
-    _cache: dict = field(default_factory=dict, repr=False)
+    _cache: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_ir(cls, cal: ir.Calendar) -> "BusinessCalendar":

@@ -52,7 +52,7 @@ class ClockResult:
     at_risk: bool = False  # open, and at least `warn at` of the limit used
     escalated_to: str | None = None  # open, and the last escalation step reached
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "stop": _iso(self.stop),
                 "stop_event": self.stop_event, "deadline": _iso(self.deadline), "status": self.status,
                 "used_minutes": _minutes(self.used), "late_minutes": _minutes(self.late_by), "tier": self.tier,
@@ -70,7 +70,7 @@ class CountResult:
     needed: int
     status: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"sla": self.sla, "lead": self.lead, "start": _iso(self.start), "window_end": _iso(self.window_end),
                 "count": self.count, "needed": self.needed, "status": self.status}
 
@@ -85,7 +85,7 @@ class VolumeResult:
     needed: int
     status: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"sla": self.sla, "period": self.period, "start": _iso(self.start), "end": _iso(self.end),
                 "count": self.count, "needed": self.needed, "status": self.status}
 
@@ -98,7 +98,7 @@ class ReasonViolation:
     at: dt.datetime
     reason: str | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"sla": self.sla, "lead": self.lead, "event": self.event, "at": _iso(self.at), "reason": self.reason}
 
 
@@ -110,7 +110,7 @@ class RecycleEntry:
     stage: str
     at: dt.datetime
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"lead": self.lead, "event": self.event, "reason": self.reason, "stage": self.stage, "at": _iso(self.at)}
 
 

@@ -117,7 +117,7 @@ class Thresholds:
     def scale(self) -> int:
         """10 to the number of decimals of the finest percent: the percents times it are whole."""
         percents = [p for p in (self.warn_at, *(p for p, _ in self.escalations)) if p is not None]
-        return 10 ** max([_decimals(p) for p in percents] or [0])
+        return int(10 ** max([_decimals(p) for p in percents] or [0]))
 
     def scaled(self, percent: Decimal) -> int:
         return int(percent * self.scale)

@@ -24,7 +24,7 @@ Calendar names reach the SQL only as literals.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlglot import exp
@@ -73,7 +73,10 @@ def _changes(zone: ZoneInfo, start_us: int, end_us: int) -> list[tuple[int, int,
     return found
 
 
-def _periods(name: str, zone: ZoneInfo, start_us: int, end_us: int) -> tuple[list[tuple], list[tuple]]:
+Row = tuple[Any, ...]
+
+
+def _periods(name: str, zone: ZoneInfo, start_us: int, end_us: int) -> tuple[list[Row], list[Row]]:
     """The zone's offsets over the range as (calendar, from_us, to_us, offset_us) rows: by UTC instant, and
     by wall-clock time (a change takes effect at the later of its two wall-clock readings)."""
     changes = _changes(zone, start_us, end_us)
@@ -85,9 +88,9 @@ def _periods(name: str, zone: ZoneInfo, start_us: int, end_us: int) -> tuple[lis
     return utc, wall
 
 
-def _inputs(plan: Plan) -> tuple[dict[str, list[tuple]], int]:
+def _inputs(plan: Plan) -> tuple[dict[str, list[tuple[Any, ...]]], int]:
     """The literal rows of each input table, and the longest run of days the series must number."""
-    rows: dict[str, list[tuple]] = {"ranges": [], "hours": [], "closed": [], "utc": [], "wall": []}
+    rows: dict[str, list[tuple[Any, ...]]] = {"ranges": [], "hours": [], "closed": [], "utc": [], "wall": []}
     longest = 0
     for calendar, first, last, buckets in plan:
         name, zone = calendar.name, calendar.tz
@@ -120,7 +123,7 @@ COLUMNS = {
 }
 
 
-def _values(rows: list[tuple], names: tuple[str, ...]) -> exp.Expr:
+def _values(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> exp.Expr:
     """A VALUES table; one row of NULLs that no join matches when there are none."""
     body = [exp.Tuple(expressions=[literal(v) for v in row]) for row in rows] or [
         exp.Tuple(expressions=[exp.Null() for _ in names])]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
 import duckdb
 import sqlglot
@@ -54,7 +55,7 @@ class SqlEngineError(RuntimeError):
     """The SQL engine could not judge a clock (a calendar table too short): never a silent wrong answer."""
 
 
-def load_events(con, events: Iterable[Event], now: dt.datetime) -> None:
+def load_events(con: duckdb.DuckDBPyConnection, events: Iterable[Event], now: dt.datetime) -> None:
     """Table `lp_sla_events` from events in memory (those after `now` left out, as the reader leaves them)."""
     now = as_instant(now)
     rows = [(e.row or i + 1, e.lead, e.event, to_us(e.at), e.reason) for i, e in enumerate(events) if e.at <= now]
@@ -127,10 +128,10 @@ def calendar_plan(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
 
 
 def calendar_rows(policy: ir.Policy, first: dt.datetime, now: dt.datetime,
-                  only: ir.Sla | None = None) -> tuple[list[tuple], list[tuple]]:
+                  only: ir.Sla | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The rows of the segment and open-day tables of `calendar_plan`."""
-    segments: list[tuple] = []
-    days: list[tuple] = []
+    segments: list[tuple[Any, ...]] = []
+    days: list[tuple[Any, ...]] = []
     for calendar, start, last, buckets in calendar_plan(policy, first, now, only):
         cut, open_days = calendar_tables.expand(calendar, start, last, buckets=buckets)
         segments += [s.row() for s in cut]
@@ -157,7 +158,7 @@ def check_span(first: dt.datetime, now: dt.datetime) -> None:
                           "it)")
 
 
-def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.datetime,
+def create_calendar_tables(con: duckdb.DuckDBPyConnection, policy: ir.Policy, first: dt.datetime, now: dt.datetime,
                            tables: Tables = DEFAULT_TABLES) -> None:
     """The tables of `calendar_rows` in DuckDB."""
     segments, days = calendar_rows(policy, first, now)
@@ -167,7 +168,7 @@ def create_calendar_tables(con, policy: ir.Policy, first: dt.datetime, now: dt.d
         insert_rows(con, table, rows, len(names))
 
 
-def insert_rows(con, table: str, rows: list[tuple], width: int) -> None:
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]], width: int) -> None:
     """Rows into a table in one statement, column by column (DuckDB's executemany runs one per row)."""
     if not rows:
         return
@@ -272,7 +273,7 @@ TYPES = {"start_row": "BIGINT", "start_us": "BIGINT", "stop_us": "BIGINT", "dead
          "window_end_us": "BIGINT", "n_events": "BIGINT", "needed": "BIGINT"}
 
 
-def evaluate(con, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
+def evaluate(con: duckdb.DuckDBPyConnection, policy: ir.Policy, now: dt.datetime, leads: str | None = None,
              volumes_from: dt.datetime | None = None) -> TimelineResult:
     """`judge`, with every clock and count read back as the reference engine's results (for timelines and
     tests; a report aggregates the tables instead)."""
@@ -292,7 +293,7 @@ def _in_days(first: int | None, last: int | None) -> exp.Expr:
     return exp.and_(*bounds) if bounds else exp.true()
 
 
-def tallies(con, first_day: int | None, last_day: int | None) -> list[tuple]:
+def tallies(con: duckdb.DuckDBPyConnection, first_day: int | None, last_day: int | None) -> list[tuple[Any, ...]]:
     """(sla, kind, local_day, tier, status, how many) of the clocks and counts starting in the range of
     local days (as days since 1970-01-01; None: unbounded)."""
     where = _in_days(first_day, last_day)
@@ -305,7 +306,7 @@ def tallies(con, first_day: int | None, last_day: int | None) -> list[tuple]:
     return con.execute(exp.union(clocks, counts, distinct=False).sql("duckdb")).fetchall()
 
 
-def results(con, policy: ir.Policy, first_day: int | None, last_day: int | None,
+def results(con: duckdb.DuckDBPyConnection, policy: ir.Policy, first_day: int | None, last_day: int | None,
             which: str, limit: int | None = None) -> Iterator[ClockResult | CountResult]:
     """The clocks and counts starting in the range, as the reference's results: `which` is "breached"
     (by SLA, deadline, lead and start), "open" (clocks not stopped) or "all" (by lead). Read in batches."""
@@ -346,7 +347,7 @@ def results(con, policy: ir.Policy, first_day: int | None, last_day: int | None,
                 yield count_result((sla, lead, start, window_end, n_events, needed, status), zones[sla])
 
 
-def clock_result(row: tuple, zone) -> ClockResult:
+def clock_result(row: tuple[Any, ...], zone: ZoneInfo) -> ClockResult:
     (sla, lead, _, start, stop, stop_event, tier, deadline, status, used, paused, late, full, at_risk,
      escalated) = row
     result = ClockResult(sla, lead, from_us(start), from_us(deadline).astimezone(zone), status,
@@ -358,7 +359,7 @@ def clock_result(row: tuple, zone) -> ClockResult:
     return result
 
 
-def count_result(row: tuple, zone) -> CountResult:
+def count_result(row: tuple[Any, ...], zone: ZoneInfo) -> CountResult:
     sla, lead, start, window_end, count, needed, status = row
     return CountResult(sla, lead, from_us(start), from_us(window_end).astimezone(zone), int(count), int(needed),
                        status)
@@ -368,7 +369,7 @@ def _delta(value: int | None) -> dt.timedelta | None:
     return None if value is None else dt.timedelta(microseconds=int(value))
 
 
-def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
+def violations(con: duckdb.DuckDBPyConnection, policy: ir.Policy) -> list[ReasonViolation]:
     found = []
     for sla in policy.slas:
         for needs in sla.reasons:
@@ -382,7 +383,7 @@ def violations(con, policy: ir.Policy) -> list[ReasonViolation]:
     return found
 
 
-def recycles(con, policy: ir.Policy) -> list[RecycleEntry]:
+def recycles(con: duckdb.DuckDBPyConnection, policy: ir.Policy) -> list[RecycleEntry]:
     found = []
     for rule in policy.recycle:
         delay = dt.timedelta(days=float(rule.after_days))
@@ -394,7 +395,8 @@ def recycles(con, policy: ir.Policy) -> list[RecycleEntry]:
     return found
 
 
-def volume_counts(con, policy: ir.Policy, engine: SlaEngine) -> dict[str, dict[dt.datetime, int]]:
+def volume_counts(con: duckdb.DuckDBPyConnection, policy: ir.Policy,
+                  engine: SlaEngine) -> dict[str, dict[dt.datetime, int]]:
     """Each volume SLA's events per period: counted per local day in SQL, summed into periods here."""
     counts: dict[str, dict[dt.datetime, int]] = {}
     for sla, rule in engine.volume_rules():

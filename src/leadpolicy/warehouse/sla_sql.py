@@ -84,7 +84,7 @@ def fill(template: str, values: dict[str, Any], dialect: str = "duckdb",
     if dialect != "duckdb":
         return fill_tree(template, values, pieces).sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
-    def swap(match: re.Match) -> str:
+    def swap(match: re.Match[str]) -> str:
         name = match.group(2)
         if name in pieces:
             inner = pieces[name].sql("duckdb")
