@@ -124,29 +124,43 @@ def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False, mapping
         if name in fields:  # backtest: a field of the other version only
             plan.field_column[name] = index
             plan.mapped[name] = columns[index]
+    _match_ignoring_case(ir, plan)
+    _note_replaced_outputs(ir, plan)
+    _note_missing_and_misspelled(ir, plan, plan.errors if strict else plan.warnings)
+    return plan
+
+
+def _match_ignoring_case(ir: IrPolicy, plan: ColumnPlan) -> None:
+    """Each field not mapped to the one column whose name folds alike; two such columns are an error."""
     taken = set(plan.field_column.values())
     by_fold: dict[str, list[int]] = {}
-    for i, name in enumerate(columns):
+    for i, name in enumerate(plan.columns):
         if i not in taken:
             by_fold.setdefault(fold(name), []).append(i)
     for f in ir.fields:
-        if f.name in plan.mapped:
-            continue
-        found = by_fold.get(fold(f.name), [])
+        found = [] if f.name in plan.mapped else by_fold.get(fold(f.name), [])
         if len(found) > 1:
-            names = " and ".join(repr(columns[i]) for i in found)
+            names = " and ".join(repr(plan.columns[i]) for i in found)
             plan.errors.append(f"columns {names} both match field {f.name} (names are matched ignoring case)")
         elif found:
             plan.field_column[f.name] = found[0]
+
+
+def _note_replaced_outputs(ir: IrPolicy, plan: ColumnPlan) -> None:
+    """The columns, read by no field, named like a computed output: replaced in the output, with a warning."""
     matched = set(plan.field_column.values())
     outputs = {fold(n): n for n in output_names(ir)}
-    for i, name in enumerate(columns):
+    for i, name in enumerate(plan.columns):
         if fold(name) in outputs and i not in matched:
             plan.replaced.append(i)
             plan.warnings.append(f"column {name!r} is replaced in the output by the computed {outputs[fold(name)]}")
+
+
+def _note_missing_and_misspelled(ir: IrPolicy, plan: ColumnPlan, near: list[str]) -> None:
+    """Into `near`: each field no column holds, and each column that looks like a misspelled field."""
+    matched = set(plan.field_column.values())
     missing = [f.name for f in ir.fields if f.name not in plan.field_column]
-    unmatched = [name for i, name in enumerate(columns) if i not in matched and i not in plan.replaced]
-    near = plan.errors if strict else plan.warnings
+    unmatched = [name for i, name in enumerate(plan.columns) if i not in matched and i not in plan.replaced]
     for name in missing:
         hint = did_you_mean(name, unmatched)
         near.append(f"field {name} is not a column of the file, so every lead is read without it"
@@ -155,7 +169,6 @@ def plan_columns(ir: IrPolicy, columns: list[str], strict: bool = False, mapping
         hint = did_you_mean(name, missing)
         if hint:
             near.append(f"column {name!r} is not a field of the policy ({hint})")
-    return plan
 
 
 def mapped_columns(columns: list[str], mapping: dict[str, str], source: Path | str) -> dict[str, int]:
@@ -651,8 +664,6 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
     text, a JSON Lines value by its JSON type); for SLA tiers. A row that does not fit the schema, or
     whose id is missing or on another row too (every such row: which of them counts would be a guess),
     is rejected by row and field, as `sla_files.stage_leads` rejects it."""
-    from leadpolicy.semantics.leads import BLANK
-
     db = staging.Staging(ir.timezone)
     try:
         staged = stage(db.con, path, file_format(path, fmt))
@@ -661,40 +672,12 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
         except staging.DataFileError as exc:  # --id-column names no column: bad usage, as a mapping would
             raise ColumnMapError(str(exc)) from None
         plan = plan_columns(ir, staged.columns, mapping=columns, source=path)
-        kinds = {f.name: f.type for f in ir.fields}
-        reader = LeadReader(ir)
-        wanted = list(plan.field_column.items())
-        json_positions = json_columns(db.con, "raw")
-        select = ", ".join(_q(staging.original_column(i) if i in json_positions else staging.text_column(i))
-                           for i in [*(i for _, i in wanted)])
-        key = f"{lead_id(index, staged.column_types.get(index)).sql} AS {_q(KEY)}"
         found = LeadRecords()
         found.rejects += [{k: p[k] for k in ("row", "field", "problem")} for p in staged.problems]
-        rows_of: dict[str, list[int]] = {}
-        leads: dict[int, tuple[str, dict]] = {}
-        for raw_row in db.con.execute(f"SELECT {ROW}, {key}{', ' + select if select else ''} FROM raw ORDER BY {ROW}"
-                                      ).fetchall():
-            row, lead_key = int(raw_row[0]), (raw_row[1] or "").strip(BLANK)
-            if not lead_key:
-                found.rejects.append({"row": row, "field": staged.columns[index], "problem": "missing lead id"})
-                continue
-            rows_of.setdefault(lead_key, []).append(row)
-            record = {name: (None if cell is None else read_json(cell)) if i in json_positions else
-                      read_text_cell(kinds[name], cell) for (name, i), cell in zip(wanted, raw_row[2:])}
-            errors = reader.read(record)[1]
-            if errors:
-                found.rejected_ids.add(lead_key)
-                found.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
-            else:
-                leads[row] = (lead_key, record)
-        for lead_key, rows in rows_of.items():
-            if len(rows) > 1:
-                found.rejected_ids.add(lead_key)
-                for row in rows:
-                    others = ", ".join(str(r) for r in rows if r != row)
-                    found.rejects.append({"row": row, "field": staged.columns[index], "problem":
-                                          f"lead id {lead_key!r} is also on row {others}: which row counts would "
-                                          "be a guess"})
+        id_name = staged.columns[index]
+        leads, rows_of = _read_lead_rows(db.con, ir, plan, lead_id(index, staged.column_types.get(index)), id_name,
+                                         found)
+        _reject_repeated_lead_ids(rows_of, id_name, found)
         for lead_key, record in leads.values():
             if len(rows_of[lead_key]) == 1:
                 found[lead_key] = record
@@ -705,3 +688,49 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
         return found
     finally:
         db.close()
+
+
+def _read_lead_rows(con, ir: IrPolicy, plan: ColumnPlan, lead: LeadId, id_name: str, found: LeadRecords
+                    ) -> tuple[dict[int, tuple[str, dict]], dict[str, list[int]]]:
+    """Each staged row with an id read by the one lead reader: the good ones as (id, record) by row, and the
+    rows of each id; a row with no id or that does not fit goes to `found`'s rejects."""
+    from leadpolicy.semantics.leads import BLANK
+
+    kinds = {f.name: f.type for f in ir.fields}
+    reader = LeadReader(ir)
+    wanted = list(plan.field_column.items())
+    json_positions = json_columns(con, "raw")
+    cells = [exp.column(staging.original_column(i) if i in json_positions else staging.text_column(i), quoted=True)
+             for _, i in wanted]
+    query = exp.select(exp.column(staging.ROW_NAME, quoted=True), exp.alias_(lead.text.copy(), KEY, quoted=True),
+                       *cells)
+    rows_of: dict[str, list[int]] = {}
+    leads: dict[int, tuple[str, dict]] = {}
+    for raw_row in con.execute(query.from_("raw").order_by(exp.column(staging.ROW_NAME, quoted=True)).sql("duckdb")
+                               ).fetchall():
+        row, lead_key = int(raw_row[0]), (raw_row[1] or "").strip(BLANK)
+        if not lead_key:
+            found.rejects.append({"row": row, "field": id_name, "problem": "missing lead id"})
+            continue
+        rows_of.setdefault(lead_key, []).append(row)
+        record = {name: (None if cell is None else read_json(cell)) if i in json_positions else
+                  read_text_cell(kinds[name], cell) for (name, i), cell in zip(wanted, raw_row[2:])}
+        errors = reader.read(record)[1]
+        if errors:
+            found.rejected_ids.add(lead_key)
+            found.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
+        else:
+            leads[row] = (lead_key, record)
+    return leads, rows_of
+
+
+def _reject_repeated_lead_ids(rows_of: dict[str, list[int]], id_name: str, found: LeadRecords) -> None:
+    """Every row of an id on several rows is rejected: which of them counts would be a guess."""
+    for lead_key, rows in rows_of.items():
+        if len(rows) > 1:
+            found.rejected_ids.add(lead_key)
+            for row in rows:
+                others = ", ".join(str(r) for r in rows if r != row)
+                found.rejects.append({"row": row, "field": id_name, "problem":
+                                      f"lead id {lead_key!r} is also on row {others}: which row counts would "
+                                      "be a guess"})
