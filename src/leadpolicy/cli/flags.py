@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 
 def timestamp_arg(text: str) -> str:
     """An ISO 8601 timestamp in the supported years, read as a lead's are (checked here, so a bad one
     is bad usage; read in the policy's zone later: the years are as written, so the zone cannot matter)."""
     from leadpolicy import zones
-    from leadpolicy.semantics.leads import OutOfRange, parse_timestamp
+    from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.runtime import OutOfRange
 
     try:
         parse_timestamp(text, zones.zone("UTC"))
@@ -21,9 +23,10 @@ def timestamp_arg(text: str) -> str:
     return text
 
 
-def date_arg(text: str):
+def date_arg(text: str) -> dt.date:
     """A `YYYY-MM-DD` date in the supported years, read as a lead's dates are."""
-    from leadpolicy.semantics.leads import OutOfRange, read_date
+    from leadpolicy.semantics.leads import read_date
+    from leadpolicy.semantics.runtime import OutOfRange
 
     try:
         return read_date(text.strip())
@@ -56,7 +59,8 @@ def add_columns(p: argparse._ActionsContainer, what: str = "the leads file") -> 
                         "Title' (repeatable; over [tool.leadpolicy.columns] in pyproject.toml)")
 
 
-def add_max_rejects(p, rows: str = "the leads", still: str = "the report is still written") -> None:
+def add_max_rejects(p: argparse._ActionsContainer, rows: str = "the leads",
+                    still: str = "the report is still written") -> None:
     """`--max-rejects N`: a run that rejects more than N rows of its lead data, or of its events, exits 1
     (`shared.too_many_rejects` says which); what it writes is still written."""
     p.add_argument("--max-rejects", type=non_negative_int, metavar="N",

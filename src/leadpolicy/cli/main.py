@@ -7,7 +7,8 @@ import importlib
 import os
 import sys
 import threading
-from typing import Sequence
+from types import FrameType
+from typing import Callable, NoReturn, Sequence
 
 from leadpolicy.cli import commands
 from leadpolicy.cli.exit_codes import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
@@ -78,7 +79,7 @@ def _stop_cleanly_on_signals() -> None:
     `finally` blocks, so temporary files and staging folders (lead data) are removed, as on Ctrl-C."""
     import signal
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: FrameType | None) -> NoReturn:
         _stopped_by.append(signum)
         _terminated.set()
         raise KeyboardInterrupt
@@ -120,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"leadpolicy: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _stop_cleanly_on_signals()
-    handler = importlib.import_module(f"leadpolicy.cli.commands.{args.command}").run
+    command = importlib.import_module(f"leadpolicy.cli.commands.{args.command}")
+    handler: Callable[[argparse.Namespace], int] = command.run
     try:
         return handler(args)
     except KeyboardInterrupt:

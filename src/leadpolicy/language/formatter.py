@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from lark import Token
 
@@ -61,7 +61,7 @@ def operand(node: ast.Node) -> str:
     raise TypeError(f"not an operand: {node!r}")
 
 
-def _quoted_list(values) -> str:
+def _quoted_list(values: Sequence[str]) -> str:
     return "(" + ", ".join(quote(v) for v in values) + ")"
 
 
@@ -72,7 +72,7 @@ class _Source(Visitor):
     def __init__(self, memo: dict[int, str] | None = None):
         self.memo = memo  # text by node id, for a caller that asks for every sub-condition of a tree
 
-    def visit(self, node, parent_level: int = 0) -> str:
+    def visit(self, node: ast.Node, parent_level: int = 0) -> str:
         if self.memo is None:
             text = super().visit(node)
         else:
@@ -116,7 +116,7 @@ class _Source(Visitor):
     def visit_Truthy(self, node: ast.Truthy) -> str:
         return operand(node.operand)
 
-    def generic_visit(self, node, *args):
+    def generic_visit(self, node: ast.Node, *args: object) -> NoReturn:
         raise TypeError(f"not a condition: {node!r}")
 
 
@@ -378,7 +378,8 @@ def _outcomes(w: _Writer, node: ast.Outcomes, _: int) -> None:
     w.close_block(node)
 
 
-_FORMATTERS: dict[type, Callable] = {
+# Each formatter takes the node of its key's class (Any: a dict cannot say that per key).
+_FORMATTERS: dict[type[ast.Node], Callable[[_Writer, Any, int], None]] = {
     ast.Events: _events,
     ast.Outcomes: _outcomes,
     ast.Title: _title,

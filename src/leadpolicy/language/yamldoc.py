@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 import yaml
 
@@ -16,16 +16,21 @@ from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.semantics.runtime import in_range
 
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+JsonPath = tuple[str | int, ...]  # keys and list indexes from the document's root to a value
+
 
 @dataclass
 class YamlDoc:
     """A YAML mapping as JSON data, and where each value stands in the file."""
 
     file: str
-    data: dict
-    lines: dict[tuple, tuple[int, int]]
+    data: dict[str, Any]
+    lines: dict[JsonPath, tuple[int, int]]
 
-    def span(self, path: tuple) -> ast.Span:
+    def span(self, path: JsonPath) -> ast.Span:
         """The place of the value at a JSON path (or of its nearest parent that has one)."""
         while path not in self.lines and path:
             path = path[:-1]
@@ -33,7 +38,8 @@ class YamlDoc:
         return ast.Span(line, col, line, col + 1)
 
 
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, tuple[int, int]]:
+def _line_map(node: yaml.Node, path: JsonPath = (),
+              out: dict[JsonPath, tuple[int, int]] | None = None) -> dict[JsonPath, tuple[int, int]]:
     """JSON path -> (line, column) of each YAML node, 1-based."""
     out = {} if out is None else out
     out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -119,7 +125,8 @@ class _Loader(yaml.SafeLoader):
         self.sizes: dict[int, tuple[int, int]] = {}  # (values, levels) of a node, by id; nodes live as long
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        peek: Callable[[], yaml.Event] = self.peek_event  # PyYAML's stubs leave peek_event untyped
+        event = peek()
         if self.depth >= MAX_DEPTH:
             raise _refuse(f"values nested more than {MAX_DEPTH} levels deep", event.start_mark,
                           "samples and approvals files need only a few levels")
@@ -286,7 +293,7 @@ def _parse_mapping(text: str, name: str) -> YamlDoc | YamlError | None:
     return YamlDoc(name, jsonable(data), _line_map(node))
 
 
-def schema_errors(doc: YamlDoc, schema: dict) -> Iterator[tuple[Any, tuple, str]]:
+def schema_errors(doc: YamlDoc, schema: dict[str, Any]) -> Iterator[tuple[ValidationError, JsonPath, str]]:
     """(jsonschema error, its JSON path, that path as text) for every way the document breaks the schema."""
     from jsonschema import Draft202012Validator
 

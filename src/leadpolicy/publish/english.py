@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
-from typing import Iterator
+from typing import Iterator, NoReturn, cast
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
@@ -85,12 +85,12 @@ def quantity(amount: Decimal, unit: str) -> str:
 
 def operand(node: ast.Node) -> str:
     if isinstance(node, ast.Literal):
-        if node.kind == "text":
+        if node.kind == Type.TEXT:
             return f'"{node.value}"'
         if node.kind == Type.YESNO:
             return "yes" if node.value else "no"
-        if node.kind == "number":
-            return number(node.value)  # type: ignore[arg-type]
+        if node.kind == Type.NUMBER:
+            return number(cast(Decimal, node.value))  # a number literal holds a Decimal
         return str(node.value)
     if isinstance(node, ast.NameRef):
         return name(node.name)
@@ -151,7 +151,7 @@ class _Plain(Visitor):
     def visit_Truthy(self, node: ast.Truthy, nested: bool) -> str:
         return f"{operand(node.operand)} is yes"
 
-    def generic_visit(self, node, *args):
+    def generic_visit(self, node: ast.Node, *args: object) -> NoReturn:
         raise TypeError(node)
 
 
@@ -159,7 +159,8 @@ _PLAIN = _Plain()
 
 
 def condition(node: ast.Node, nested: bool = False) -> str:
-    return _PLAIN.visit(node, nested)
+    text: str = _PLAIN.visit(node, nested)
+    return text
 
 
 def rule(node: ast.Node) -> str:

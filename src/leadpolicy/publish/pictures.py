@@ -4,6 +4,7 @@ The sample chart is in publish.chart."""
 from __future__ import annotations
 
 import textwrap
+from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 from leadpolicy.language import ast
@@ -84,7 +85,11 @@ def escalation_ladder(sla: ast.Sla) -> str:
         return ""
     width, left, right, bar_y = 640, 30, 30, 56
     span = float(max([100, *(float(s.percent) for s in steps)])) * 1.1
-    at = lambda percent: left + (width - left - right) * float(percent) / span  # noqa: E731
+
+    def at(percent: Decimal | int) -> float:
+        """The x of a share of the limit on the bar."""
+        return left + (width - left - right) * float(percent) / span
+
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="leadpolicy-escalation" width="{width}" height="120" '
              f'viewBox="0 0 {width} 120" role="img" aria-label="escalation ladder">',
              f"<title>{escape(sla.name)}: share of the limit used by an open clock</title>",

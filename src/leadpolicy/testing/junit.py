@@ -8,10 +8,15 @@ file that cannot be loaded is one testcase in error, so it counts as a test that
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leadpolicy.testing.harness import SamplesRun
 
 
-def junit_xml(runs) -> ET.Element:
+def junit_xml(runs: Iterable[SamplesRun]) -> ET.Element:
     suites = ET.Element("testsuites", name="leadpolicy samples")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for run in runs:
@@ -46,7 +51,7 @@ def _classname(file: str) -> str:
     return Path(file).name.removesuffix(".yaml").removesuffix(".samples").replace(".", "_")
 
 
-def write_junit(path: str | Path, runs) -> None:
+def write_junit(path: str | Path, runs: Iterable[SamplesRun]) -> None:
     """The report, replacing `path` only once it is whole (see leadpolicy.outputs)."""
     from leadpolicy.outputs import replacing
 

@@ -4,10 +4,16 @@ samples file) and runs every `*.samples.yaml`, one test item per case."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
 from leadpolicy.language.loader import SAMPLES_SUFFIX
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle  # the types of Node.repr_failure's signature
+
+    from leadpolicy.testing.harness import CaseResult
 
 POLICY_SUFFIX = ".policy"
 
@@ -16,7 +22,7 @@ class SampleCaseFailed(Exception):
     """A sample case whose outcome differs from what the teams agreed."""
 
 
-def pytest_collect_file(file_path: Path, parent):
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SamplesFile | PolicyFile | None:
     if file_path.name.endswith(SAMPLES_SUFFIX):
         return SamplesFile.from_parent(parent, path=file_path)
     if file_path.name.endswith(POLICY_SUFFIX):
@@ -35,7 +41,7 @@ def _policy_errors(path: Path) -> str | None:
 
 
 class PolicyFile(pytest.File):
-    def collect(self):
+    def collect(self) -> Iterator[PolicyItem]:
         from leadpolicy.language.loader import samples_for
 
         problems = []
@@ -49,8 +55,18 @@ class PolicyFile(pytest.File):
         yield PolicyItem.from_parent(self, name="check", problem="\n".join(problems) or None)
 
 
-class PolicyItem(pytest.Item):
-    def __init__(self, *, problem, **kwargs):
+class _TextFailureItem(pytest.Item):
+    """An item whose failure (SampleCaseFailed) is reported as its text, without a traceback."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
+        if isinstance(excinfo.value, SampleCaseFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class PolicyItem(_TextFailureItem):
+    def __init__(self, *, problem: str | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.problem = problem
 
@@ -58,17 +74,12 @@ class PolicyItem(pytest.Item):
         if self.problem is not None:
             raise SampleCaseFailed(self.problem)
 
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, SampleCaseFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"check {self.path.name}"
 
 
 class SamplesFile(pytest.File):
-    def collect(self):
+    def collect(self) -> Iterator[SampleItem]:
         from leadpolicy.language.diagnostics import render
         from leadpolicy.testing.harness import run_samples
 
@@ -83,8 +94,8 @@ class SamplesFile(pytest.File):
             yield SampleItem.from_parent(self, name=f"{case.kind}: {case.name}", case=case, problem=None)
 
 
-class SampleItem(pytest.Item):
-    def __init__(self, *, case, problem, **kwargs):
+class SampleItem(_TextFailureItem):
+    def __init__(self, *, case: CaseResult | None, problem: str | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.problem = problem
@@ -92,7 +103,7 @@ class SampleItem(pytest.Item):
     def runtest(self) -> None:
         if self.problem is not None:
             raise SampleCaseFailed(self.problem)
-        if not self.case.passed:
+        if self.case is not None and not self.case.passed:
             lines = [f"{self.case.status}: {self.case.name}"]
             lines += [f"  {f}" for f in self.case.failures]
             if self.case.explanation:
@@ -100,12 +111,7 @@ class SampleItem(pytest.Item):
                 lines += [f"    {line}" for line in self.case.explanation]
             raise SampleCaseFailed("\n".join(lines))
 
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, SampleCaseFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
-    def reportinfo(self):
+    def reportinfo(self) -> tuple[Path, int, str]:
         line = self.case.line - 1 if self.case else 0
         # pytest turns dots into "::" in a location that ends the node id; this one does not end it,
         # so a case named "v2.1 rules" shows as written.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter
@@ -11,8 +12,11 @@ from leadpolicy.cli.shared import (
     load_or_report,
 )
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("approve", formatter_class=help_formatter, help="approve a policy's current content for a team",
                        description="Record, in NAME.approvals.yaml next to the policy, that a person approves the "
                                    "policy's current content for one owning team. The approval is bound to the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
 from leadpolicy.cli.flags import help_formatter
@@ -11,8 +12,11 @@ from leadpolicy.cli.shared import (
     load_or_report,
 )
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("schema", formatter_class=help_formatter, help="print the lead JSON Schema of a policy",
                        epilog="example:\n  leadpolicy schema policies/inbound-b2b.policy > lead.schema.json\n")
     p.add_argument("policy")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter, non_negative_int
+
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
 TOKEN_FILE_LIMIT = 64 << 10  # bytes of the token file read: its first line is the token
 
@@ -24,7 +28,7 @@ def port_number(text: str) -> int:
     return int(text)
 
 
-def register(sub) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("serve", formatter_class=help_formatter, help="serve decisions over HTTP",
                        description="Serve every policy under PATHS (sources or compiled artifacts) over HTTP: "
                                    "POST /v1/policies/ID/decide and /decide-batch, GET /v1/policies, /healthz, "
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _refuse(problem: str) -> int:
     """Bad usage: the problem on stderr, names in it escaped as the service's log escapes them."""
-    from leadpolicy.service.registry import escaped
+    from leadpolicy.language.diagnostics import escaped
 
     print(f"leadpolicy serve: {escaped(problem)}", file=sys.stderr)
     return EXIT_USAGE
