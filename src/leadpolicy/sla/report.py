@@ -9,7 +9,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any, Mapping, Sequence, TextIO, TypeVar
+from typing import IO, Any, Mapping, Sequence, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from leadpolicy.outputs import excel_safe
@@ -30,9 +30,6 @@ from leadpolicy.sla.engine import (
     tier_fallbacks,
 )
 from leadpolicy.sla.events import EventSource
-
-if TYPE_CHECKING:
-    import duckdb
 
 Result = ClockResult | CountResult  # one lead's clock or count
 _Shown = TypeVar("_Shown", bound=ClockResult | CountResult | ReasonViolation | RecycleEntry)
@@ -212,7 +209,7 @@ def detail_row(result: Result) -> dict[str, Any]:
             "late_minutes": None, "count": result.count, "needed": result.needed}
 
 
-class _Tally:
+class Tally:
     """Adds results to a report: the range filter, the details file, the tallies by SLA, team, month, tier."""
 
     def __init__(self, report: SlaReport, engine: SlaEngine, details: IO[str] | None):
@@ -290,7 +287,7 @@ def build_report(policy: ir.Policy, reader: EventSource, now: dt.datetime,
     lead id -> record, for SLA tiers."""
     engine = SlaEngine(policy, records)
     report = SlaReport(policy, now, date_from, date_to)
-    tally = _Tally(report, engine, details)
+    tally = Tally(report, engine, details)
     counts: dict[str, dict[dt.datetime, int]] = {}
     first = first_period(engine.tz, date_from)
     for lead, events in reader.groups():
@@ -315,46 +312,6 @@ def build_report(policy: ir.Policy, reader: EventSource, now: dt.datetime,
         report.set_no_leads_fallbacks(engine.no_leads_file)
     else:
         report.tier_fallbacks = tier_fallbacks(engine.fallbacks[NO_RECORD], engine.fallbacks[REJECTED_RECORD])
-    return report
-
-
-def build_report_sql(policy: ir.Policy, con: duckdb.DuckDBPyConnection, now: dt.datetime, read: int, rejected: int,
-                     date_from: dt.date | None = None, date_to: dt.date | None = None,
-                     details: IO[str] | None = None, leads: str | None = None, breaches: int | None = None,
-                     open_clocks: bool = True, seen_events: frozenset[str] | set[str] = frozenset()) -> SlaReport:
-    """The report of `build_report` from the SQL engine, over the events staged in `con` (see
-    `warehouse.sla_files`): tallied in SQL, with only the first `breaches` breaches (None: all) and (with
-    `open_clocks`) the open clocks read back. `leads`: the table of the leads' records, for tiers.
-    `seen_events`: the event names the log's rows hold."""
-    from leadpolicy.warehouse import sla_run
-
-    report = SlaReport(policy, now, date_from, date_to)
-    engine = SlaEngine(policy)
-    tally = _Tally(report, engine, details)
-    out = sla_run.judge(con, policy, now, leads, volumes_from=first_period(engine.tz, date_from))
-    epoch = dt.date(1970, 1, 1)
-    first_day = (date_from - epoch).days if date_from else None
-    last_day = (date_to - epoch).days if date_to else None
-    for sla, kind, day, tier, status, count in sla_run.tallies(con, first_day, last_day):
-        local = epoch + dt.timedelta(days=int(day))
-        report.per_sla[sla].add(status, count)
-        report.per_team[tally.owners.get(sla, "")].add(status, count)
-        report.per_month[(sla, f"{local.year}-{local.month:02d}")].add(status, count)
-        if kind == "clock":
-            report.per_tier[(sla, tier)].add(status, count)
-    report.breach_total = sum(t.breached for t in report.per_sla.values())
-    if breaches != 0:
-        report.breach_results = list(sla_run.results(con, policy, first_day, last_day, "breached", breaches))
-    if open_clocks:
-        report.open_clocks = [report.shown(r) for r in sla_run.results(con, policy, first_day, last_day, "open")
-                              if isinstance(r, ClockResult)]  # "open": clocks only
-    if tally.writer is not None:
-        for result in sla_run.results(con, policy, first_day, last_day, "all"):
-            tally.write_detail(result)
-    tally.add(out)
-    tally.add_volumes(out.volumes)
-    report.read, report.rejected = read, rejected
-    report.absent_events = sorted(engine.sla_event_names() - seen_events)
     return report
 
 

@@ -330,9 +330,10 @@ def _leads_flags_problem(args: argparse.Namespace) -> str | None:
 
 def _run_sql(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime, id_column: str) -> _Judged:
     """The report and the rejects from the SQL engine, on DuckDB."""
-    from leadpolicy.sla.report import LISTED_BREACHES, build_report_sql
+    from leadpolicy.sla.report import LISTED_BREACHES
     from leadpolicy.warehouse import sla_files, staging
     from leadpolicy.warehouse.event_log import detect_format
+    from leadpolicy.warehouse.sla_report import build_report_sql
     from leadpolicy.warehouse.sqlgen import UnsupportedError
 
     try:
