@@ -223,8 +223,9 @@ def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: 
 
 def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
     fields = {f.name: f for f in ir.fields}
-    for row, name, code, value in con.execute(f"SELECT {ROW}, field, code, value FROM bad ORDER BY {ROW}, field"
-                                              ).fetchall():
+    row_column = exp.column(staging.ROW_NAME, quoted=True)
+    query = exp.select(row_column, "field", "code", "value").from_("bad").order_by(row_column.copy(), "field")
+    for row, name, code, value in con.execute(query.sql("duckdb")).fetchall():
         result.rejects.append({"row": int(row), "field": name, "problem": problem(fields[name], code, value)})
 
 
@@ -347,11 +348,12 @@ def add_lead_values(con, rejects: list[dict], plan: ColumnPlan, lead: LeadId | N
                                "SELECT view_name FROM duckdb_views()) WHERE name = 'raw_all'").fetchone() or (0,)
     table = "raw_all" if every_row else "raw"
     fields = sorted({r["field"] for r in rejects if r["field"] in plan.field_column})
-    texts = [_q(staging.text_column(plan.field_column[f])) for f in fields]
-    id_sql = lead.sql if lead is not None else "NULL"
-    found = {row: values for row, *values in con.execute(
-        f"SELECT {ROW}, {id_sql}, {', '.join([*texts, 'NULL'])} FROM {table} "
-        f"WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))", [rows]).fetchall()}
+    texts = [exp.column(staging.text_column(plan.field_column[f]), quoted=True) for f in fields]
+    row_column = exp.column(staging.ROW_NAME, quoted=True)
+    wanted = exp.select(exp.Unnest(expressions=[exp.cast(exp.Placeholder(), "BIGINT[]")]))
+    query = exp.select(row_column, lead.text.copy() if lead is not None else exp.Null(), *texts, exp.Null()).from_(
+        table).where(exp.In(this=row_column.copy(), query=wanted.subquery()))
+    found = {row: values for row, *values in con.execute(query.sql("duckdb"), [rows]).fetchall()}
     for reject in rejects:
         values = found.get(reject["row"])
         if values is None:
