@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Iterable
 
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
 from leadpolicy.language import ast
@@ -175,7 +176,7 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     return ParseResult(file, text, policy, _control_characters(tree, comments, file), comments)
 
 
-def _control_characters(tree: Tree, comments: list[Token], file: str) -> list[Diagnostic]:
+def _control_characters(tree: Tree[Token], comments: list[Token], file: str) -> list[Diagnostic]:
     """A `control-character` error for each text (as its escapes make it) or comment that holds one: texts
     reach terminals, pages and files, where an escape sequence or a line break would act."""
     found = []
@@ -261,7 +262,7 @@ def _comments(text: str) -> list[Token]:
     return found
 
 
-def _too_deep(tree: Tree) -> ast.Span | None:
+def _too_deep(tree: Tree[Token]) -> ast.Span | None:
     """Where conditions nest more than MAX_DEPTH levels (and/or of the same kind flatten, so they do not count)."""
     stack = [(tree, 0)]
     while stack:
@@ -402,7 +403,7 @@ def _last_position(text: str) -> tuple[int, int]:
 # ---------------------------------------------------------------- tree building
 
 
-def _span(meta_or_token) -> ast.Span:
+def _span(meta_or_token: Meta | Token) -> ast.Span:
     return ast.Span(
         getattr(meta_or_token, "line", 0) or 0,
         getattr(meta_or_token, "column", 0) or 0,
@@ -428,81 +429,92 @@ def unquote(token: str) -> str:
     return "".join(out)
 
 
-def _strings(items) -> tuple[str, ...]:
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(unquote(t) for t in items)
 
 
+# What each tree-building callback below receives, as its grammar rule makes it.
+Tokens = list[Token]  # a rule of terminals only
+Nodes = list[ast.Node]  # a rule of conditions or operands only
+# A rule that mixes terminals with what the callbacks built for its sub-rules (nodes, names with their
+# spans, tiers, units); each callback reads them by their position in the grammar rule.
+Mixed = list[Any]
+NamesWithSpans = tuple[tuple[str, ...], tuple[ast.Span, ...]]  # event_names, name_list
+Tier = tuple[str, ast.Node | None]  # ("tier", the condition of `when`, or None for `otherwise`)
+HoursPart = tuple[str, str, str]  # ("days", first, last) or ("range", opens, closes) of open_hours
+
+
 @v_args(meta=True)
-class _ToAst(Transformer_NonRecursive):
+class _ToAst(Transformer_NonRecursive[Token, ast.Policy]):
     """Builds ast nodes from Lark's tree; each node gets the span of its rule."""
 
-    def start(self, meta, children):
+    def start(self, meta: Meta, children: list[ast.Policy]) -> ast.Policy:
         return children[0]
 
-    def policy(self, meta, children):
+    def policy(self, meta: Meta, children: Mixed) -> ast.Policy:
         pid, version, *items = children
         return ast.Policy(id=unquote(pid), version=str(version), items=tuple(items), span=_span(meta),
                           id_span=_span(pid), version_span=_span(version))
 
-    def title(self, meta, c):
+    def title(self, meta: Meta, c: Tokens) -> ast.Title:
         return ast.Title(text=unquote(c[0]), span=_span(meta))
 
-    def owner(self, meta, c):
+    def owner(self, meta: Meta, c: Tokens) -> ast.Owner:
         return ast.Owner(team=str(c[0]), person=unquote(c[1]), span=_span(meta))
 
-    def timezone(self, meta, c):
+    def timezone(self, meta: Meta, c: Tokens) -> ast.Timezone:
         return ast.Timezone(name=unquote(c[0]), span=_span(meta))
 
-    def effective(self, meta, c):
+    def effective(self, meta: Meta, c: Tokens) -> ast.Effective:
         return ast.Effective(date=str(c[0]), span=_span(meta))
 
     # lead schema
-    def lead_block(self, meta, c):
+    def lead_block(self, meta: Meta, c: list[ast.LeadField]) -> ast.LeadBlock:
         return ast.LeadBlock(fields=tuple(c), span=_span(meta))
 
-    def field(self, meta, c):
+    def field(self, meta: Meta, c: Mixed) -> ast.LeadField:
         name, ftype, *opts = c
         required = any(o == "required" for o in opts)
         default = next((o for o in opts if isinstance(o, ast.Literal)), None)
         return ast.LeadField(name=str(name), type=ftype, required=required, default=default, span=_span(meta))
 
-    def text_type(self, meta, c):
+    def text_type(self, meta: Meta, c: Tokens) -> ast.FieldType:
         return ast.FieldType(name=Type.TEXT, span=_span(meta))
 
-    def number_type(self, meta, c):
+    def number_type(self, meta: Meta, c: Tokens) -> ast.FieldType:
         return ast.FieldType(name=Type.NUMBER, span=_span(meta))
 
-    def yesno_type(self, meta, c):
+    def yesno_type(self, meta: Meta, c: Tokens) -> ast.FieldType:
         return ast.FieldType(name=Type.YESNO, span=_span(meta))
 
-    def date_type(self, meta, c):
+    def date_type(self, meta: Meta, c: Tokens) -> ast.FieldType:
         return ast.FieldType(name=Type.DATE, span=_span(meta))
 
-    def timestamp_type(self, meta, c):
+    def timestamp_type(self, meta: Meta, c: Tokens) -> ast.FieldType:
         return ast.FieldType(name=Type.TIMESTAMP, span=_span(meta))
 
-    def choice_type(self, meta, c):
+    def choice_type(self, meta: Meta, c: Tokens) -> ast.FieldType:
         return ast.FieldType(name=Type.ONE_OF, choices=_strings(c), choice_spans=tuple(_span(t) for t in c),
                              span=_span(meta))
 
-    def required(self, meta, c):
+    def required(self, meta: Meta, c: Tokens) -> str:
         return "required"
 
-    def default(self, meta, c):
+    def default(self, meta: Meta, c: list[ast.Literal]) -> ast.Literal:
         return c[0]
 
     # scores
-    def score(self, meta, c):
+    def score(self, meta: Meta, c: Mixed) -> ast.Score:
         name = c[0]
         label = unquote(c[1]) if len(c) > 1 and isinstance(c[1], Token) else None
         items = tuple(x for x in c[1:] if isinstance(x, ast.Node))
         return ast.Score(name=str(name), label=label, items=items, span=_span(meta))
 
-    def points_rule(self, meta, c):
+    def points_rule(self, meta: Meta, c: Mixed) -> ast.PointsRule:
         reason = unquote(c[2]) if len(c) > 2 else None
         return ast.PointsRule(points=Decimal(str(c[0])), condition=c[1], reason=reason, span=_span(meta))
 
-    def per_rule(self, meta, c):
+    def per_rule(self, meta: Meta, c: Tokens) -> ast.PerRule:
         reason = unquote(c[-1]) if c[-1].type == "STRING" else None
         window = None
         if len(c) - (reason is not None) == 5:  # per EVENT in last N days up to M
@@ -512,240 +524,240 @@ class _ToAst(Transformer_NonRecursive):
         return ast.PerRule(points=Decimal(str(c[0])), field_name=str(c[1]), cap=Decimal(str(cap)), reason=reason,
                            window=window, name_span=_span(c[1]), span=_span(meta))
 
-    def decay(self, meta, c):
+    def decay(self, meta: Meta, c: Tokens) -> ast.Decay:
         since_event = len(c) == 4
         if since_event:
             _keyword(c[2], "last", "decay ... since last EVENT")
         return ast.Decay(percent=Decimal(str(c[0])), every_days=Decimal(str(c[1])), field_name=str(c[-1]),
                          since_event=since_event, name_span=_span(c[-1]), span=_span(meta))
 
-    def clamp(self, meta, c):
+    def clamp(self, meta: Meta, c: Tokens) -> ast.Clamp:
         return ast.Clamp(low=Decimal(str(c[0])), high=Decimal(str(c[1])), span=_span(meta))
 
-    def grade(self, meta, c):
+    def grade(self, meta: Meta, c: Mixed) -> ast.Grade:
         return ast.Grade(name=str(c[0]), source=str(c[1]), entries=tuple(c[2:]), span=_span(meta))
 
-    def label_when(self, meta, c):
+    def label_when(self, meta: Meta, c: Mixed) -> ast.LabelEntry:
         return ast.LabelEntry(label=unquote(c[0]), condition=c[1], span=_span(meta))
 
-    def label_otherwise(self, meta, c):
+    def label_otherwise(self, meta: Meta, c: Tokens) -> ast.LabelEntry:
         return ast.LabelEntry(label=unquote(c[0]), condition=None, span=_span(meta))
 
-    def stages(self, meta, c):
+    def stages(self, meta: Meta, c: list[ast.StageEntry]) -> ast.Stages:
         return ast.Stages(entries=tuple(c), span=_span(meta))
 
-    def stage_when(self, meta, c):
+    def stage_when(self, meta: Meta, c: Mixed) -> ast.StageEntry:
         return ast.StageEntry(name=str(c[0]), condition=c[1], owner=str(c[2]), owner_span=_span(c[2]),
                               span=_span(meta))
 
-    def stage_otherwise(self, meta, c):
+    def stage_otherwise(self, meta: Meta, c: Tokens) -> ast.StageEntry:
         return ast.StageEntry(name=str(c[0]), condition=None, owner=str(c[1]), owner_span=_span(c[1]),
                               span=_span(meta))
 
-    def route(self, meta, c):
+    def route(self, meta: Meta, c: Mixed) -> ast.Route:
         stages, spans = c[0]
         return ast.Route(stages=stages, entries=tuple(c[1:]), stage_spans=spans, span=_span(meta))
 
     # calendars
-    def calendar(self, meta, c):
+    def calendar(self, meta: Meta, c: Mixed) -> ast.Calendar:
         return ast.Calendar(name=str(c[0]), items=tuple(c[1:]), span=_span(meta))
 
-    def open_hours(self, meta, c):
+    def open_hours(self, meta: Meta, c: list[HoursPart]) -> ast.OpenHours:
         days = tuple(x for x in c if isinstance(x, tuple) and x[0] == "days")
         ranges = tuple(x for x in c if isinstance(x, tuple) and x[0] == "range")
         return ast.OpenHours(days=tuple(d[1:] for d in days), ranges=tuple(r[1:] for r in ranges), span=_span(meta))
 
-    def day_spec(self, meta, c):
+    def day_spec(self, meta: Meta, c: Tokens) -> HoursPart:
         return ("days", str(c[0]), str(c[-1]))
 
-    def time_range(self, meta, c):
+    def time_range(self, meta: Meta, c: Tokens) -> HoursPart:
         return ("range", str(c[0]), str(c[1]))
 
-    def holidays(self, meta, c):
+    def holidays(self, meta: Meta, c: Tokens) -> ast.Holidays:
         return ast.Holidays(country=unquote(c[0]), subdivision=unquote(c[1]) if len(c) > 1 else None, span=_span(meta))
 
-    def closed(self, meta, c):
+    def closed(self, meta: Meta, c: Tokens) -> ast.Closed:
         return ast.Closed(date=str(c[0]), span=_span(meta))
 
     # SLAs
-    def sla(self, meta, c):
+    def sla(self, meta: Meta, c: Mixed) -> ast.Sla:
         label = unquote(c[1]) if len(c) > 1 and isinstance(c[1], Token) else None
         items = tuple(x for x in c[1:] if isinstance(x, ast.Node))
         return ast.Sla(name=str(c[0]), label=label, items=items, span=_span(meta))
 
-    def sla_owner(self, meta, c):
+    def sla_owner(self, meta: Meta, c: Tokens) -> ast.SlaOwner:
         return ast.SlaOwner(team=str(c[0]), team_span=_span(c[0]), span=_span(meta))
 
-    def clock_span(self, meta, c):
+    def clock_span(self, meta: Meta, c: Mixed) -> ast.ClockSpan:
         (starts, start_spans), (stops, stop_spans) = c[0], c[-1]
         return ast.ClockSpan(starts=starts, stops=stops, each_time=len(c) == 3, start_spans=start_spans,
                              stop_spans=stop_spans, span=_span(meta))
 
-    def each_time(self, meta, c):
+    def each_time(self, meta: Meta, c: Tokens) -> str:
         return "each time"
 
-    def event_names(self, meta, c):
+    def event_names(self, meta: Meta, c: Tokens) -> NamesWithSpans:
         """The names, and where each stands."""
         return tuple(str(x) for x in c), tuple(_span(x) for x in c)
 
-    def clock_limit(self, meta, c):
-        tier = c[-1] if isinstance(c[-1], tuple) else None
+    def clock_limit(self, meta: Meta, c: Mixed) -> ast.ClockLimit:
+        tier: Tier | None = c[-1] if isinstance(c[-1], tuple) else None
         rest = c[:-1] if tier else c
         return ast.ClockLimit(amount=Decimal(str(rest[0])), unit=rest[1],
                               calendar=str(rest[2]) if len(rest) > 2 else None,
-                              condition=tier[1] if tier else None, otherwise=bool(tier) and tier[1] is None,
+                              condition=tier[1] if tier else None, otherwise=tier is not None and tier[1] is None,
                               calendar_span=_span(rest[2]) if len(rest) > 2 else ast.NO_SPAN, span=_span(meta))
 
-    def tier_when(self, meta, c):
+    def tier_when(self, meta: Meta, c: Nodes) -> Tier:
         return ("tier", c[0])
 
-    def tier_otherwise(self, meta, c):
+    def tier_otherwise(self, meta: Meta, c: Tokens) -> Tier:
         return ("tier", None)
 
-    def pause(self, meta, c):
+    def pause(self, meta: Meta, c: Tokens) -> ast.Pause:
         return ast.Pause(start=str(c[0]), end=str(c[1]), start_span=_span(c[0]), end_span=_span(c[1]),
                          span=_span(meta))
 
-    def warn(self, meta, c):
+    def warn(self, meta: Meta, c: Tokens) -> ast.Warn:
         return ast.Warn(percent=Decimal(str(c[0])), span=_span(meta))
 
-    def escalate(self, meta, c):
+    def escalate(self, meta: Meta, c: Tokens) -> ast.Escalate:
         return ast.Escalate(to=unquote(c[0]), percent=Decimal(str(c[1])), span=_span(meta))
 
-    def events(self, meta, c):
+    def events(self, meta: Meta, c: list[ast.EventDecl]) -> ast.Events:
         return ast.Events(events=tuple(c), span=_span(meta))
 
-    def event_decl(self, meta, c):
+    def event_decl(self, meta: Meta, c: Tokens) -> ast.EventDecl:
         return ast.EventDecl(name=str(c[0]), label=unquote(c[1]) if len(c) > 1 else None, span=_span(meta))
 
-    def outcomes(self, meta, c):
+    def outcomes(self, meta: Meta, c: list[ast.Outcome]) -> ast.Outcomes:
         return ast.Outcomes(outcomes=tuple(c), span=_span(meta))
 
-    def outcome(self, meta, c):
+    def outcome(self, meta: Meta, c: Mixed) -> ast.Outcome:
         names, spans = c[1]
         return ast.Outcome(kind=str(c[0]), events=names, event_spans=spans, span=_span(meta))
 
-    def plain_unit(self, meta, c):
+    def plain_unit(self, meta: Meta, c: Tokens) -> str:
         return str(c[0])
 
-    def business_unit(self, meta, c):
+    def business_unit(self, meta: Meta, c: Tokens) -> str:
         return "business " + str(c[0])
 
-    def target(self, meta, c):
+    def target(self, meta: Meta, c: Tokens) -> ast.Target:
         return ast.Target(percent=Decimal(str(c[0])), span=_span(meta))
 
-    def needs_reason(self, meta, c):
+    def needs_reason(self, meta: Meta, c: Mixed) -> ast.NeedsReason:
         return ast.NeedsReason(event=str(c[0]), reasons=c[1], event_span=_span(c[0]), span=_span(meta))
 
-    def count_rule(self, meta, c):
+    def count_rule(self, meta: Meta, c: Mixed) -> ast.CountRule:
         return ast.CountRule(count=Decimal(str(c[0])), event=str(c[1]), window=Decimal(str(c[2])),
                              window_unit=str(c[3]), after=str(c[-1]), calendar=str(c[4]) if len(c) == 6 else None,
                              event_span=_span(c[1]), after_span=_span(c[-1]),
                              calendar_span=_span(c[4]) if len(c) == 6 else ast.NO_SPAN, span=_span(meta))
 
-    def volume_rule(self, meta, c):
+    def volume_rule(self, meta: Meta, c: Tokens) -> ast.VolumeRule:
         return ast.VolumeRule(count=Decimal(str(c[0])), event=str(c[1]), period=str(c[2]), event_span=_span(c[1]),
                               span=_span(meta))
 
-    def recycle(self, meta, c):
+    def recycle(self, meta: Meta, c: list[ast.RecycleRule]) -> ast.Recycle:
         return ast.Recycle(rules=tuple(c), span=_span(meta))
 
-    def recycle_rule(self, meta, c):
+    def recycle_rule(self, meta: Meta, c: Tokens) -> ast.RecycleRule:
         return ast.RecycleRule(event=str(c[0]), reason=unquote(c[1]), stage=str(c[2]), after=Decimal(str(c[3])),
                                unit=str(c[4]), event_span=_span(c[0]), stage_span=_span(c[2]), span=_span(meta))
 
     # conditions
-    def or_(self, meta, c):
+    def or_(self, meta: Meta, c: Nodes) -> ast.Or:
         return ast.Or(items=_flatten(ast.Or, c), span=_span(meta))
 
-    def and_(self, meta, c):
+    def and_(self, meta: Meta, c: Nodes) -> ast.And:
         return ast.And(items=_flatten(ast.And, c), span=_span(meta))
 
-    def not_(self, meta, c):
+    def not_(self, meta: Meta, c: Nodes) -> ast.Not:
         return ast.Not(operand=c[0], span=_span(meta))
 
-    def compare(self, meta, c):
+    def compare(self, meta: Meta, c: Mixed) -> ast.Compare:
         return ast.Compare(op=str(c[1]), left=c[0], right=c[2], span=_span(meta))
 
-    def between(self, meta, c):
+    def between(self, meta: Meta, c: Nodes) -> ast.Between:
         return ast.Between(operand=c[0], low=c[1], high=c[2], span=_span(meta))
 
-    def in_list(self, meta, c):
+    def in_list(self, meta: Meta, c: Mixed) -> ast.InList:
         return ast.InList(operand=c[0], values=c[1], span=_span(meta))
 
-    def not_in_list(self, meta, c):
+    def not_in_list(self, meta: Meta, c: Mixed) -> ast.InList:
         return ast.InList(operand=c[0], values=c[1], negated=True, span=_span(meta))
 
-    def contains(self, meta, c):
+    def contains(self, meta: Meta, c: Mixed) -> ast.TextMatch:
         return ast.TextMatch(operand=c[0], how="contains", values=(unquote(c[1]),), span=_span(meta))
 
-    def contains_any(self, meta, c):
+    def contains_any(self, meta: Meta, c: Mixed) -> ast.TextMatch:
         return ast.TextMatch(operand=c[0], how="contains_any", values=c[1], span=_span(meta))
 
-    def starts_with(self, meta, c):
+    def starts_with(self, meta: Meta, c: Mixed) -> ast.TextMatch:
         return ast.TextMatch(operand=c[0], how="starts", values=(unquote(c[1]),), span=_span(meta))
 
-    def ends_with(self, meta, c):
+    def ends_with(self, meta: Meta, c: Mixed) -> ast.TextMatch:
         return ast.TextMatch(operand=c[0], how="ends", values=(unquote(c[1]),), span=_span(meta))
 
-    def starts_with_any(self, meta, c):
+    def starts_with_any(self, meta: Meta, c: Mixed) -> ast.TextMatch:
         return ast.TextMatch(operand=c[0], how="starts_any", values=c[1], span=_span(meta))
 
-    def ends_with_any(self, meta, c):
+    def ends_with_any(self, meta: Meta, c: Mixed) -> ast.TextMatch:
         return ast.TextMatch(operand=c[0], how="ends_any", values=c[1], span=_span(meta))
 
-    def happened(self, meta, c):
+    def happened(self, meta: Meta, c: Mixed) -> ast.Happened:
         if not isinstance(c[0], ast.NameRef):
             raise BuildError("`in last N days` follows an event name", _span(meta),
                              "write: EVENT in last 30 days")
         _days_word(c[2])
         return ast.Happened(event=c[0].name, days=Decimal(str(c[1])), event_span=c[0].span, span=_span(meta))
 
-    def event_count(self, meta, c):
+    def event_count(self, meta: Meta, c: Tokens) -> ast.EventCount:
         _keyword(c[0], "count", "count EVENT in last N days")
         _days_word(c[3])
         return ast.EventCount(event=str(c[1]), days=Decimal(str(c[2])), event_span=_span(c[1]), span=_span(meta))
 
-    def is_missing(self, meta, c):
+    def is_missing(self, meta: Meta, c: Nodes) -> ast.IsMissing:
         return ast.IsMissing(operand=c[0], span=_span(meta))
 
-    def is_present(self, meta, c):
+    def is_present(self, meta: Meta, c: Nodes) -> ast.IsMissing:
         return ast.IsMissing(operand=c[0], negated=True, span=_span(meta))
 
-    def truthy(self, meta, c):
+    def truthy(self, meta: Meta, c: Nodes) -> ast.Truthy:
         return ast.Truthy(operand=c[0], span=_span(meta))
 
-    def name_ref(self, meta, c):
+    def name_ref(self, meta: Meta, c: Tokens) -> ast.NameRef:
         return ast.NameRef(name=str(c[0]), span=_span(meta))
 
-    def days_since(self, meta, c):
+    def days_since(self, meta: Meta, c: Tokens) -> ast.DaysSince | ast.DaysSinceEvent:
         if len(c) == 2:
             _keyword(c[0], "last", "days since last EVENT")
             return ast.DaysSinceEvent(event=str(c[1]), event_span=_span(c[1]), span=_span(meta))
         return ast.DaysSince(field_name=str(c[0]), span=_span(meta))
 
-    def number_lit(self, meta, c):
+    def number_lit(self, meta: Meta, c: Tokens) -> ast.Literal:
         return ast.Literal(kind=Type.NUMBER, value=Decimal(str(c[0])), span=_span(meta))
 
-    def string_lit(self, meta, c):
+    def string_lit(self, meta: Meta, c: Tokens) -> ast.Literal:
         return ast.Literal(kind=Type.TEXT, value=unquote(c[0]), span=_span(meta))
 
-    def date_lit(self, meta, c):
+    def date_lit(self, meta: Meta, c: Tokens) -> ast.Literal:
         return ast.Literal(kind=Type.DATE, value=str(c[0]), span=_span(meta))
 
-    def yes_lit(self, meta, c):
+    def yes_lit(self, meta: Meta, c: Tokens) -> ast.Literal:
         return ast.Literal(kind=Type.YESNO, value=True, span=_span(meta))
 
-    def no_lit(self, meta, c):
+    def no_lit(self, meta: Meta, c: Tokens) -> ast.Literal:
         return ast.Literal(kind=Type.YESNO, value=False, span=_span(meta))
 
-    def literal_list(self, meta, c):
+    def literal_list(self, meta: Meta, c: list[ast.Literal]) -> tuple[ast.Literal, ...]:
         return tuple(c)
 
-    def string_list(self, meta, c):
+    def string_list(self, meta: Meta, c: Tokens) -> tuple[str, ...]:
         return _strings(c)
 
-    def name_list(self, meta, c):
+    def name_list(self, meta: Meta, c: Tokens) -> NamesWithSpans:
         """The names, and where each stands."""
         return tuple(str(x) for x in c), tuple(_span(x) for x in c)
 
@@ -769,7 +781,7 @@ def _days_word(token: Token) -> None:
                          "write: in last 30 days (a week is 7 days)")
 
 
-def _flatten(kind: type[ast.And] | type[ast.Or], items) -> tuple:
+def _flatten(kind: type[ast.And] | type[ast.Or], items: Iterable[ast.Node]) -> tuple[ast.Node, ...]:
     out: list[ast.Node] = []
     for item in items:
         if isinstance(item, kind):
