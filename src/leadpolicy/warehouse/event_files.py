@@ -20,13 +20,13 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.events import LOG_FIELDS, event_fields, problem_words
+from leadpolicy.semantics.events import LOG_FIELDS, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.logic import fold
 from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.conversion import INTEGER_TYPES, Conversion, convert_fields, trimmed
-from leadpolicy.warehouse.event_log import lacks_columns
+from leadpolicy.warehouse.conversion import INTEGER_TYPES, Conversion, trimmed
+from leadpolicy.warehouse.event_log import convert_log, lacks_columns
 from leadpolicy.warehouse.sla_sql import fill
 from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
@@ -157,9 +157,8 @@ class _EventStaging:
         if "reason" in self.position:  # optional: what Sales answered, read as text as it is written
             keep.append(staging.text_column(self.position["reason"]))
             self.pieces["#piece_reason"] = exp.column(keep[-1], quoted=True)
-        self.conversion = convert_fields(self.con, event_fields(self.known), {c: self.position[c] for c in LOG_FIELDS},
-                                         keep, staged.column_types, source_table="ev_raw", prefix="ev_",
-                                         find_bad=False, enums=True, json_types=False)
+        self.conversion = convert_log(self.con, self.known, self.position, keep, staged.column_types, "ev_raw", "ev_",
+                                      enums=True)
 
     def aggregate(self, lead: LeadId) -> bool:
         """View `events` of the good rows and table `activity`, each lead's windows in one pass over them

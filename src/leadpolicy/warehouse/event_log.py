@@ -10,20 +10,22 @@ unreadable records rejected the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.events import LOG_FIELDS, name_code, problem_words, time_code
+from leadpolicy.semantics.events import LOG_FIELDS, event_fields, name_code, problem_words, time_code
 from leadpolicy.semantics.logic import fold
 from leadpolicy.semantics.runtime import BLANK, as_instant, read_instant
 from leadpolicy.sla.engine import Event
 from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
+from leadpolicy.warehouse.conversion import Conversion, convert_fields
 
 BATCH = 10_000
 LogRow = tuple[int, str | None, str | None, str | None, str | None]  # row, lead, event, at, reason as text
@@ -48,6 +50,18 @@ def lacks_columns(path: Path, columns: Sequence[str], wanted: Sequence[str] = LO
     hint = "; ".join(f"{c}: {did_you_mean(c, list(columns)) or 'no such column'}" for c in missing)
     return (f"{path}: lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)} ({hint}); "
             "an event log has the columns lead, event and at, and optionally reason")
+
+
+def convert_log(con: duckdb.DuckDBPyConnection, known: Iterable[str] | None, position: Mapping[str, int],
+                keep: list[str], column_types: dict[int, str], table: str, prefix: str,
+                enums: bool = False) -> Conversion:
+    """The SQL twin of the column rules of `semantics.events`, for a log staged in `table`: its rows
+    converted by `event_fields` (`{prefix}converted`, `{prefix}typed`), each problem found with the code
+    `problem_words` says in words. Event names must be written as `known` spells them, as in Python.
+    `enums`: the event column holds an ENUM of the known names."""
+    return convert_fields(con, event_fields(known), {c: position[c] for c in LOG_FIELDS}, keep, column_types,
+                          source_table=table, prefix=prefix, find_bad=False, json_types=False, enums=enums,
+                          exact_choices=True)
 
 
 def log_select(columns: Sequence[str]) -> exp.Select:

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from leadpolicy.semantics.events import LOG_FIELDS, event_fields, problem_words
+from leadpolicy.semantics.events import LOG_FIELDS, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.runtime import as_instant
 from leadpolicy.sla.calendar_tables import to_us
@@ -27,7 +27,7 @@ from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
 from leadpolicy.warehouse.event_files import lead_id, lead_id_column
-from leadpolicy.warehouse.event_log import lacks_columns
+from leadpolicy.warehouse.event_log import convert_log, lacks_columns
 from leadpolicy.warehouse.sla_run import CLOCKS, EVENTS, insert_rows
 from leadpolicy.warehouse.sla_sql import fill, literal
 from leadpolicy.warehouse.sqlgen import fold_sql
@@ -124,10 +124,8 @@ class _LogStaging:
         self.pieces.setdefault("#piece_reason", exp.cast(exp.Null(), "VARCHAR"))
         self.pieces["#piece_trimmed"] = trimmed(exp.column("lead", quoted=True))
         self.stats.events = {str(name) for (name,) in self.run('SELECT DISTINCT "#piece_event" FROM se_raw')}
-        conversion = convert_fields(self.con, event_fields(self.known), {c: position[c] for c in LOG_FIELDS},
-                                    list(texts.values()), staged.column_types, source_table="se_raw", prefix="se_",
-                                    find_bad=False, json_types=False,
-                                    exact_choices=True)  # event names as written, as the Python reader reads them
+        conversion = convert_log(self.con, self.known, position, list(texts.values()), staged.column_types,
+                                 "se_raw", "se_")
         if self.count('SELECT count(*) FROM se_converted WHERE "#bad"'):
             conversion.find_bad(self.con)
             for row, name, code, value, *given in self.run(_FIRST_PROBLEMS):
