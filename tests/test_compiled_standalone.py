@@ -121,6 +121,7 @@ def test_policy_text_never_becomes_code_in_the_module(bare_python, tmp_path):
     """A policy full of quotes and Python fragments compiles to a module that runs none of them."""
     from leadpolicy.api import from_tree
     from leadpolicy.semantics.codegen import module_source
+    from leadpolicy.semantics.linemap import places
     from leadpolicy.semantics.loading import load_policy_text
 
     from .test_compiled import HOSTILE
@@ -128,7 +129,9 @@ def test_policy_text_never_becomes_code_in_the_module(bare_python, tmp_path):
     loaded = load_policy_text(HOSTILE, "hostile.policy")
     assert not loaded.has_errors, loaded.diagnostics
     module = tmp_path / "hostile_policy.py"
-    module.write_text(module_source(from_tree(loaded.policy).ir), "utf-8")
+    # the file name and the labels in the line map are policy text too: data, never code
+    hostile_file = "x'); raise SystemExit('pwned') #.policy"
+    module.write_text(module_source(from_tree(loaded.policy).ir, places(loaded.policy), hostile_file), "utf-8")
     note = "'); __import__('os').system('echo pwned'); ('"
     script = ("import datetime as dt, importlib.util, json, sys\n"
               "spec = importlib.util.spec_from_file_location('hostile', sys.argv[1])\n"

@@ -29,6 +29,7 @@ from leadpolicy.semantics.codegen import INVALID, compile_evaluator
 from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
 from leadpolicy.semantics.leads import FieldError, LeadReader, check_year
+from leadpolicy.semantics.linemap import places
 from leadpolicy.semantics.lowering import fingerprint, lower
 from leadpolicy.semantics.runtime import FIRST_YEAR, LAST_YEAR, as_instant, read_instant
 
@@ -128,10 +129,11 @@ class Result:
 class Policy:
     """A checked, compiled policy, ready to evaluate leads."""
 
-    def __init__(self, tree: ast.Policy, policy_ir: ir.Policy):
+    def __init__(self, tree: ast.Policy, policy_ir: ir.Policy, file: str | None = None):
+        """`file` names the policy's source in the notes of exceptions from its generated code."""
         self.tree = tree
         self.ir = policy_ir
-        self._evaluate, self.python_source = compile_evaluator(policy_ir)
+        self._evaluate, self.python_source = compile_evaluator(policy_ir, places(tree), file)
         self._reader = LeadReader(policy_ir)
         self._event_reader = EventReader(policy_ir)
         self._tz = zones.zone(policy_ir.timezone)
@@ -243,9 +245,10 @@ class Policy:
         return dumps(self.artifact())
 
 
-def from_tree(tree: ast.Policy) -> Policy:
-    """A Policy from the syntax tree of a policy that checked without errors (see semantics.loading)."""
-    return Policy(tree, lower(tree))
+def from_tree(tree: ast.Policy, file: str | None = None) -> Policy:
+    """A Policy from the syntax tree of a policy that checked without errors (see semantics.loading);
+    `file`, when given, is where the tree was read from."""
+    return Policy(tree, lower(tree), file)
 
 
 def load(source: str | Path | Mapping[str, Any]) -> Policy:
@@ -269,7 +272,7 @@ def load(source: str | Path | Mapping[str, Any]) -> Policy:
     if loaded.has_errors:
         raise PolicyError(render_all([d for d in loaded.diagnostics if d.is_error], {loaded.file: loaded.source}))
     assert loaded.policy is not None  # has_errors is true without a tree
-    return from_tree(loaded.policy)
+    return from_tree(loaded.policy, str(path))
 
 
 def _from_artifact(data: Mapping[str, Any], name: str) -> Policy:
@@ -299,7 +302,7 @@ def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
     if not same or fingerprint(tree) != data["fingerprint"]:
         raise PolicyError(f"{name}: the compiled form does not match its source (tampered, or compiled by another "
                           "leadpolicy); recompile it")
-    return Policy(tree, lowered)
+    return Policy(tree, lowered, f"{name} (its source)")
 
 
 def _check_format(data: Mapping[str, Any], name: str) -> None:

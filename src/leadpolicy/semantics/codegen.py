@@ -14,12 +14,13 @@ A rule fires when T(condition) holds.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
 from leadpolicy import zones
 from leadpolicy.language.types import Type
-from leadpolicy.semantics import ir, primitives, runtime
+from leadpolicy.semantics import ir, linemap, primitives, runtime
 from leadpolicy.semantics.primitives import scores
 from leadpolicy.semantics.primitives.operands import days_since_template
 from leadpolicy.semantics.runtime import INVALID as INVALID
@@ -30,16 +31,31 @@ def folded(var: str) -> str:
     """`logic.fold` of a text variable, with ASCII text (nearly all of it) lowered inline."""
     return f"({var}.lower() if {var}.isascii() else fold({var}))"
 
+Origin = tuple[int, str]  # (line in the policy file or 0 when unknown, the part of the policy)
+
+
 class CodeWriter:
-    """Lines at an indentation level, and fresh names."""
+    """Lines at an indentation level, each with the part of the policy it decides, and fresh names."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.origins: list[Origin | None] = []  # by line, as `lines`
+        self.origin: Origin | None = None  # of the lines written next
         self.level = 0
         self.counter = 0
 
     def line(self, text: str = "") -> None:
         self.lines.append(("    " * self.level + text) if text else "")
+        self.origins.append(self.origin)
+
+    def extend(self, other: CodeWriter, level: int) -> None:
+        """Another writer's lines, indented `level` more, with their origins."""
+        self.lines.extend("    " * level + text if text else "" for text in other.lines)
+        self.origins.extend(other.origins)
+
+    def line_map(self, first: int = 1) -> dict[int, Origin]:
+        """Line number (the first line being `first`) -> its origin, for the lines that have one."""
+        return {number: origin for number, origin in enumerate(self.origins, first) if origin is not None}
 
     def indent(self) -> None:
         self.level += 1
@@ -56,8 +72,9 @@ class CodeWriter:
 
 
 class _Generator:
-    def __init__(self, policy: ir.Policy):
+    def __init__(self, policy: ir.Policy, places: dict[linemap.Part, int] | None = None):
         self.policy = policy
+        self.places = places or {}
         self.w = CodeWriter()
         self.constants: list[Any] = []  # values bound to K0, K1, ... in the namespace
         self.const_index: dict[tuple[str, str], str] = {}
@@ -66,6 +83,10 @@ class _Generator:
         self.derived: dict[tuple[Any, ...], str] = {}  # (kind, field name) -> local variable, computed before decisions
         self.grade_folded: dict[str, str] = {}  # grade name -> its folded label, computed right after it
         self.read_folded = _grades_read_folded(policy)  # the grades some condition compares ignoring case
+
+    def at(self, part: linemap.Part, what: str) -> None:
+        """The lines written next decide `part` of the policy, described as `what`."""
+        self.w.origin = (self.places.get(part, 0), what)
 
     # ------------------------------------------------------------ constants
     def const(self, value: Any) -> str:
@@ -118,6 +139,7 @@ class _Generator:
         value) and costs one or two checks; the rest is exactly the schema reader's rules."""
         w, var, name = self.w, f"v{index}", f.name
         self.value_var[name] = var
+        self.at(("field", name), f"lead field {name}")
         kind = f.type
         missing = f"{var} is None or ({var}.__class__ is str and not {var}.strip(BLANK))"
 
@@ -194,6 +216,7 @@ class _Generator:
             if kind in ("count", "lastdays"):
                 continue
             source = self.value_var[name]
+            self.at(("field", name), f"lead field {name}")
             if kind == "fold":
                 w.line(f"{var} = None if {source} is None else {folded(source)}")
             elif kind == "localdate":
@@ -206,6 +229,7 @@ class _Generator:
         """Every event window and `days since last` the decisions read: the windows row's one-pass loop."""
         wanted = [(key, var) for key, var in self.derived.items() if key[0] in ("count", "lastdays")]
         if wanted:
+            self.w.origin = (0, "the lead's events")
             primitives.WINDOWS.python(self, wanted)
 
     # ------------------------------------------------------------ the function
@@ -218,6 +242,8 @@ class _Generator:
         w.indent()
         w.line('"""({score: value}, {grade: label}, stage index, route label) or INVALID; `events` are the lead\'s '
                '(name, instant) pairs, already read."""')
+        w.line("try:")
+        w.indent()
         for i, f in enumerate(policy.fields):
             self.read_field(i, f)
         body = CodeWriter()
@@ -226,11 +252,17 @@ class _Generator:
         self.decide()
         w.counter = body.counter
         self.w = outer
+        w.origin = None
         if any(key[0] == "days" and self.fields[key[1]].type == "date" for key in self.derived):
             w.line("today = local_date(now, TZ)")
         self.derive()
-        w.lines.extend("    " + line if line else "" for line in body.lines)
+        w.extend(body, w.level)
+        w.origin = None
         w.outdent()
+        # On its way out, an exception is given a note naming the policy line it escaped from.
+        w.line("except Exception as error:")
+        w.line("    policy_note(error, LINE_MAP, POLICY_FILE)")
+        w.line("    raise")
         return w.source()
 
     def decide(self) -> None:
@@ -244,30 +276,40 @@ class _Generator:
                 var = self.w.fresh("g")
                 self.value_var[step.name] = var
                 grade_vars.append(var)
-                self.ladder([(e.condition, repr(e.label)) for e in step.entries], var)
+                self.ladder([(e.condition, repr(e.label)) for e in step.entries], var,
+                            [(("grade", step.name, i), f"grade {step.name}, entry {e.label}")
+                             for i, e in enumerate(step.entries)])
                 folded_var = self.w.fresh("gl")
                 if step.name in self.read_folded:
                     self.grade_folded[step.name] = folded_var
                     w.line(f"{folded_var} = None if {var} is None else {folded(var)}")
         stage = self.w.fresh("stage")
-        self.ladder([(s.condition, repr(i)) for i, s in enumerate(policy.stages)], stage)
+        self.ladder([(s.condition, repr(i)) for i, s in enumerate(policy.stages)], stage,
+                    [(("stage", i), f"stage {s.name}") for i, s in enumerate(policy.stages)])
         route = self.w.fresh("route")
         w.line(f"{route} = None")
-        for r in policy.routes:
+        for r_index, r in enumerate(policy.routes):
+            self.at(("route", r_index, 0), f"route of {', '.join(r.stages)}")
             w.line(f"if {stage} in {r.stage_indices!r}:")
             w.indent()
-            self.ladder([(e.condition, repr(e.label)) for e in r.entries], route)
+            self.ladder([(e.condition, repr(e.label)) for e in r.entries], route,
+                        [(("route", r_index, i), f"route of {', '.join(r.stages)}, entry {e.label}")
+                         for i, e in enumerate(r.entries)])
             w.outdent()
+        w.origin = None
         scores = {s.name: v for s, v in zip(policy.scores, score_vars)}
         grades = {g.name: v for g, v in zip(policy.grades, grade_vars)}
         w.line(f"return {_dict(scores)}, {_dict(grades)}, {stage}, {route}")
 
-    def ladder(self, entries: list[tuple[ir.Condition | None, str]], target: str) -> None:
-        """First-match assignment of `target`: (condition, value) pairs, None meaning `otherwise`."""
+    def ladder(self, entries: list[tuple[ir.Condition | None, str]], target: str,
+               parts: list[tuple[linemap.Part, str]]) -> None:
+        """First-match assignment of `target`: (condition, value) pairs, None meaning `otherwise`; `parts`
+        are the entries' parts of the policy (`at`)."""
         w = self.w
         first = True
         closed = False
-        for condition, value in entries:
+        for (condition, value), (part, what) in zip(entries, parts):
+            self.at(part, what)
             if condition is None:
                 w.line("if True:" if first else "else:")
                 closed = True
@@ -292,16 +334,21 @@ class _Generator:
         """A score's value variable: its rules' rows add to a total, then decay, rounding and the clamp."""
         w = self.w
         total = w.fresh("total")
+        self.at(("score", s.name), f"score {s.name}")
         w.line(f"{total} = {'0' if s.whole else self.const(Decimal(0))}")
-        for rule in s.rules:
+        for i, rule in enumerate(s.rules):
+            self.at(("rule", s.name, i), f"score {s.name}, rule {rule.label}")
             primitives.RULES[type(rule)].python(self, rule, total, s.whole)
         value = w.fresh("s")
         rounded = total if s.whole else f"round_half_away({total})"  # whole points sum to an int already
         if s.decay is not None:
+            self.at(("decay", s.name), f"score {s.name}, decay")
             scores.DECAY.python(self, s, s.decay, total, value, rounded)
         else:
+            self.at(("score", s.name), f"score {s.name}")
             w.line(f"{value} = {rounded}")
         if s.clamp is not None:
+            self.at(("clamp", s.name), f"score {s.name}, clamp")
             scores.CLAMP.python(self, s.clamp, value)
         self.value_var[s.name] = value
         return value
@@ -322,31 +369,60 @@ def _dict(variables: dict[str, str]) -> str:
     return "{" + ", ".join(f"{name!r}: {var}" for name, var in variables.items()) + "}"
 
 
+@dataclass(frozen=True)
+class Generated:
+    """The Python source of `evaluate(lead, now, events)`, the constants it reads (K0, K1, ...), and the map
+    from its lines (the first being 1) to the parts of the policy they decide."""
+
+    source: str
+    constants: list[Any]
+    line_map: dict[int, Origin]
+
+
+def generate(policy: ir.Policy, places: dict[linemap.Part, int] | None = None) -> Generated:
+    """Generated code of a policy's IR; `places` (`linemap.places` of its syntax tree) give the policy lines."""
+    gen = _Generator(policy, places)
+    source = gen.generate()
+    return Generated(source, gen.constants, gen.w.line_map())
+
+
 def generate_source(policy: ir.Policy) -> tuple[str, list[Any]]:
     """The Python source of `evaluate(lead, now)` for a policy's IR, and its constants."""
-    gen = _Generator(policy)
-    return gen.generate(), gen.constants
+    generated = generate(policy)
+    return generated.source, generated.constants
+
+
+def policy_file_name(policy: ir.Policy, policy_file: str | None) -> str:
+    """How generated code names its policy: the file it was read from, else the policy's id."""
+    return policy_file if policy_file else f"<policy {policy.id}>"
 
 
 # The names generated code reads besides its own variables and constants (all from `runtime`).
 RUNTIME_NAMES = ("INVALID", "Decimal", "BLANK", "isfinite", "DAY", "fold", "local_date", "MAX_NUMBER_INT",
                  "floor_units", "floor_div", "round_half_away", "round_billionths", "read_date", "read_timestamp",
                  "read_number", "as_instant", "local_time", "FIXED_OFFSET", "FROM_ISO", "DATE_FROM_ISO",
-                 "TIMESTAMP_SHAPE", "DATE_SHAPE", "USUAL_TIMESTAMP", "FIRST_YEAR", "LAST_YEAR")
+                 "TIMESTAMP_SHAPE", "DATE_SHAPE", "USUAL_TIMESTAMP", "FIRST_YEAR", "LAST_YEAR", "policy_note")
 
 
-def compile_evaluator(policy: ir.Policy) -> tuple[Callable[..., Any], str]:
-    """Generate, compile once, and return (evaluate, source)."""
-    source, constants = generate_source(policy)
+def compile_evaluator(policy: ir.Policy, places: dict[linemap.Part, int] | None = None,
+                      policy_file: str | None = None) -> tuple[Callable[..., Any], str]:
+    """Generate, compile once, and return (evaluate, source). The code is compiled under a name that says which
+    policy file it came from (its lines are in `linecache`), and an exception leaving it is given a note naming
+    the policy line (`places`, from `linemap.places`) and part it came through."""
+    generated = generate(policy, places)
+    file = policy_file_name(policy, policy_file)
     namespace: dict[str, Any] = {
         "__builtins__": {"max": max, "min": min, "int": int, "repr": repr, "str": str, "bool": bool, "float": float,
-                         "ValueError": ValueError},
+                         "ValueError": ValueError, "Exception": Exception},
         **{name: getattr(runtime, name) for name in RUNTIME_NAMES}, "TZ": zones.zone(policy.timezone),
+        "LINE_MAP": generated.line_map, "POLICY_FILE": file,
     }
-    namespace.update({f"K{i}": value for i, value in enumerate(constants)})
-    code = compile(source, f"<leadpolicy {policy.id} {policy.version}>", "exec")
+    namespace.update({f"K{i}": value for i, value in enumerate(generated.constants)})
+    name = linemap.filename(file, policy.id, policy.version, policy.fingerprint)
+    linemap.register(name, generated.source)
+    code = compile(generated.source, name, "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
-    return namespace["evaluate"], source
+    return namespace["evaluate"], generated.source
 
 
 # ---------------------------------------------------------------- a module other systems load
@@ -408,24 +484,29 @@ def literal(value: Any) -> str:
     raise TypeError(f"no literal for a {type(value).__name__}")
 
 
-def module_source(policy: ir.Policy) -> str:
+def module_source(policy: ir.Policy, places: dict[linemap.Part, int] | None = None,
+                  policy_file: str | None = None) -> str:
     """`compile --target python`: the runtime's text, the policy's constants and `evaluate`, and `decide`,
-    as one module that imports only the standard library."""
+    as one module that imports only the standard library. LINE_MAP, data like the constants, maps the lines
+    of `evaluate` to the policy's (`places`, from `linemap.places`), for the notes its exceptions get."""
     import inspect
 
-    source, constants = generate_source(policy)
+    generated = generate(policy, places)
     runtime_text = inspect.getsource(runtime)
     body = runtime_text[runtime_text.index('"""\n\n') + 4:]  # without the runtime's own docstring
     declared = frozenset(e.name for e in policy.events) if policy.declares_events else None
-    lines = [f"# Generated by leadpolicy from policy {policy.id!r} version {policy.version!r}.",
-             f"# Fingerprint {policy.fingerprint!r}. Do not edit: recompile the policy.",
-             f"# Times are read in zone {policy.timezone!r} from this machine's time-zone database (zoneinfo);",
-             f"# leadpolicy read the IANA release {zones.database_version()!r}.",
-             MODULE_DOC, body.rstrip("\n"), "", "",
-             "# ---------------------------------------------------------------- the policy",
-             f"TZ = ZoneInfo({policy.timezone!r})",
-             *(f"K{i} = {literal(value)}" for i, value in enumerate(constants)),
-             f"STAGES = {literal(tuple((s.name, s.owner) for s in policy.stages))}  # (name, owner) by stage index",
-             f"DECLARED_EVENTS = {literal(declared)}  # None: any event name is accepted",
-             "", "", source.rstrip("\n"), DECIDE.rstrip("\n")]
-    return "\n".join(lines) + "\n"
+    head = [f"# Generated by leadpolicy from policy {policy.id!r} version {policy.version!r}.",
+            f"# Fingerprint {policy.fingerprint!r}. Do not edit: recompile the policy.",
+            f"# Times are read in zone {policy.timezone!r} from this machine's time-zone database (zoneinfo);",
+            f"# leadpolicy read the IANA release {zones.database_version()!r}.",
+            MODULE_DOC, body.rstrip("\n"), "", "",
+            "# ---------------------------------------------------------------- the policy",
+            f"TZ = ZoneInfo({policy.timezone!r})",
+            *(f"K{i} = {literal(value)}" for i, value in enumerate(generated.constants)),
+            f"STAGES = {literal(tuple((s.name, s.owner) for s in policy.stages))}  # (name, owner) by stage index",
+            f"DECLARED_EVENTS = {literal(declared)}  # None: any event name is accepted",
+            f"POLICY_FILE = {literal(policy_file_name(policy, policy_file))}"]
+    first = "\n".join(head).count("\n") + 5  # `evaluate` starts after the head, LINE_MAP and two blank lines
+    line_map = {line + first - 1: origin for line, origin in generated.line_map.items()}
+    return "\n".join([*head, f"LINE_MAP = {literal(line_map)}  # a line of `evaluate` -> (policy line or 0, part)",
+                      "", "", generated.source.rstrip("\n"), DECIDE.rstrip("\n")]) + "\n"

@@ -317,3 +317,15 @@ def read_timestamp(value: Any, tz: ZoneInfo) -> Any:
         return read_instant(value, tz)
     except ValueError:
         return INVALID
+
+
+def policy_note(error: BaseException, line_map: dict[int, tuple[int, str]], policy_file: str) -> None:
+    """Add a note (PEP 678) to an exception leaving generated code: the policy line and part it escaped from.
+    Caught in the generated function, the traceback's first entry is that function's frame, at the line the
+    exception came through; `line_map` gives that line's (policy line, part of the policy)."""
+    trace = error.__traceback__
+    if trace is None or (origin := line_map.get(trace.tb_lineno)) is None:
+        return
+    line, part = origin
+    where = f"{policy_file}:{line}" if line else policy_file
+    error.add_note(f"in the policy at {where}: {part} (generated line {trace.tb_lineno})")

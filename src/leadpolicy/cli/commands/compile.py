@@ -141,8 +141,10 @@ def _compiled_text(args: argparse.Namespace, policy: Policy) -> str:
             raise _Stop(EXIT_PROBLEMS, str(exc)) from None
     if args.target == "python":
         from leadpolicy.semantics.codegen import module_source
+        from leadpolicy.semantics.linemap import places
 
-        return module_source(policy.ir)  # standalone: the standard library only (docs/api.md)
+        # standalone: the standard library only (docs/api.md); its LINE_MAP names the policy's lines
+        return module_source(policy.ir, places(policy.tree), args.policy)
     return policy.artifact_json()
 
 
