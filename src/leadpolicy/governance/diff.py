@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as cond_text
 from leadpolicy.language.formatter import field_type, number, rule_text, sla_item_text
+
+if TYPE_CHECKING:
+    from leadpolicy.api import Policy
+    from leadpolicy.semantics import ir
+    from leadpolicy.warehouse.batch import Progress
 
 
 @dataclass(frozen=True)
@@ -45,15 +51,21 @@ class PolicyDiff:
                 "changes": [c.as_dict() for c in self.changes], "impact": self.impact}
 
 
+Item = TypeVar("Item")
+Ladder = TypeVar("Ladder", ast.Grade, ast.Route)
+Entry = ast.LabelEntry | ast.StageEntry  # a first-match entry: a grade's or route's, or a stage
+
+
 def _changed(kind: str, name: str, old: str, new: str, text: str | None = None) -> Change:
     return Change(kind, name, "changed", old, new, text or f"{name}: {old} → {new}")
 
 
-def _by_key(items, key) -> dict:
+def _by_key(items: Iterable[Item], key: Callable[[Item], str]) -> dict[str, Item]:
     return {key(i): i for i in items}
 
 
-def _pairs(kind: str, old_items, new_items, key, out: list[Change], shown=lambda x: ""):
+def _pairs(kind: str, old_items: Iterable[Item], new_items: Iterable[Item], key: Callable[[Item], str],
+           out: list[Change], shown: Callable[[Item], str] = lambda x: "") -> Iterator[tuple[str, Item, Item]]:
     """(name, old, new) for what both versions have; removals and additions go to `out`."""
     a, b = _by_key(old_items, key), _by_key(new_items, key)
     out += [Change(kind, name, "removed", shown(x) or name, None, f"{kind} {name} removed")
@@ -69,7 +81,7 @@ def _pairs(kind: str, old_items, new_items, key, out: list[Change], shown=lambda
 def _rule_key(rule: ast.Node) -> str:
     reason = getattr(rule, "reason", None)
     if reason:
-        return reason
+        return str(reason)
     return cond_text(rule.condition) if isinstance(rule, ast.PointsRule) else f"per {rule.field_name}"  # type: ignore[attr-defined]
 
 
@@ -197,11 +209,12 @@ def _rule_change(label: str, rule: ast.PointsRule | ast.PerRule, other: ast.Poin
     return out
 
 
-def _entry_text(entry) -> str:
+def _entry_text(entry: Entry) -> str:
     return f"when {cond_text(entry.condition)}" if entry.condition is not None else "otherwise"
 
 
-def _ladders(kind: str, old_items, new_items, key) -> list[Change]:
+def _ladders(kind: str, old_items: Iterable[Ladder], new_items: Iterable[Ladder], key: Callable[[Ladder], str],
+             ) -> list[Change]:
     """Grades or routes: first-match entries by label."""
     out: list[Change] = []
     for name, g, h in _pairs(kind, old_items, new_items, key, out):
@@ -266,21 +279,25 @@ def _simple(kind: str, a: list[str], b: list[str]) -> list[Change]:
         [Change(kind, x, "added", None, x, f"{kind}: {x} added") for x in b if x not in a]
 
 
+# A context that gives the progress function of one version's run of `score` (or None: no progress shown)
+VersionProgress = Callable[["Policy"], AbstractContextManager["Progress | None"]]
+
+
 @dataclass(frozen=True)
 class WholeLead:
     """One lead as `leadpolicy test` decides a sample case: its record, its events (`{event, at}` items)
     and the time it is decided at."""
 
-    record: dict
-    events: list
+    record: dict[str, Any]
+    events: list[dict[str, Any]]
     now: dt.datetime
     name: str = ""  # the sample case's name
 
 
-def impact(old_policy, new_policy, leads: list[WholeLead], examples: int = 5) -> dict[str, Any]:
+def impact(old_policy: Policy, new_policy: Policy, leads: list[WholeLead], examples: int = 5) -> dict[str, Any]:
     """How many leads change stage, route and grades, a stage transition matrix, and example leads; each
     lead decided whole by both versions (one either version cannot decide is counted as rejected)."""
-    pairs: list[tuple[Any, dict, dict]] = []
+    pairs: list[tuple[WholeLead, dict[str, Any], dict[str, Any]]] = []
     rejected = 0
     for lead in leads:
         try:
@@ -299,11 +316,11 @@ def impact(old_policy, new_policy, leads: list[WholeLead], examples: int = 5) ->
     return out
 
 
-def tally(pairs, examples: int = 5) -> dict[str, Any]:
+def tally(pairs: Iterable[tuple[WholeLead | int, dict[str, Any], dict[str, Any]]], examples: int = 5) -> dict[str, Any]:
     """The impact of (lead, before, after) decisions: the leads whose stage, route or a grade both versions
     have changed, the stage transitions, and the first `examples` leads that changed."""
     moved: Counter[str] = Counter()
-    matrix: Counter = Counter()
+    matrix: Counter[tuple[str, str]] = Counter()
     samples: list[dict[str, Any]] = []
     evaluated = scores_only = 0
     for lead, before, after in pairs:
@@ -372,7 +389,7 @@ def _example_lines(examples: list[dict[str, Any]], markdown: bool) -> list[str]:
     return lines
 
 
-def _email(record: dict) -> str:
+def _email(record: dict[str, Any]) -> str:
     """The lead's email (a field or column whose name says email), as its example is known by."""
     for key, value in record.items():
         if "email" in str(key).casefold() and value not in (None, ""):
@@ -409,8 +426,8 @@ class FileImpact:
     problem; a problem only one version has names it)."""
 
     impact: dict[str, Any]
-    rejects: list[dict]
-    event_rejects: list[dict]
+    rejects: list[dict[str, Any]]
+    event_rejects: list[dict[str, Any]]
 
 
 @dataclass
@@ -420,11 +437,12 @@ class _Decided:
     result: Any  # warehouse.batch.BatchResult
     output: Path
     rows: list[int]  # the record numbers of the output's rows, in order
-    decisions: dict[int, dict]
+    decisions: dict[int, dict[str, Any]]
 
 
-def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folder: Path,
-                on_warning=None, examples: int = 5, progress=None) -> FileImpact:
+def file_impact(old_policy: Policy, new_policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path,
+                on_warning: Callable[[str], None] | None = None, examples: int = 5,
+                progress: VersionProgress | None = None) -> FileImpact:
     """Both versions decide every row of the file as `score` (with `--events`) decides it, in `folder`; the
     rows both decided are compared, each row with itself. Raises warehouse.batch.BatchError as `score` does.
     `progress(policy)`: a context giving the progress function of that version's run (`batch.run`)."""
@@ -442,7 +460,7 @@ def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folde
     out["rows"] = {"read": read, "decided": len(both), "rejected": read - len(both)}
     versions = (f"only {old_policy.version} (old)", f"only {new_policy.version} (new)")
     rejects = _merged(old.result.rejects, new.result.rejects, versions)
-    event_rejects: list[dict] = []
+    event_rejects: list[dict[str, Any]] = []
     if new.result.events is not None and old.result.events is not None:
         event_rejects = _merged(old.result.events.rejects, new.result.events.rejects, versions)
         rejected = len({r["row"] for r in event_rejects})
@@ -451,7 +469,8 @@ def file_impact(old_policy, new_policy, data: LeadsFile, now: dt.datetime, folde
     return FileImpact(out, rejects, event_rejects)
 
 
-def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_warning, progress=None) -> _Decided:
+def _decide_file(policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path,
+                 on_warning: Callable[[str], None] | None, progress: VersionProgress | None = None) -> _Decided:
     import contextlib
     from dataclasses import replace
 
@@ -499,7 +518,7 @@ def _decide_file(policy, data: LeadsFile, now: dt.datetime, folder: Path, on_war
     return _Decided(result, output, written, decisions)
 
 
-def _input_row(output: Path, index: int, policy_ir) -> dict[str, Any]:
+def _input_row(output: Path, index: int, policy_ir: ir.Policy) -> dict[str, Any]:
     """The input columns of the output's row `index` (0-based), for an example."""
     import duckdb
 
@@ -529,7 +548,7 @@ def _shown_as(lead: dict[str, Any], row: int, data: LeadsFile) -> str:
     return _email(lead) or f"row {row}"
 
 
-def _merged(old: list[dict], new: list[dict], versions: tuple[str, str]) -> list[dict]:
+def _merged(old: list[dict[str, Any]], new: list[dict[str, Any]], versions: tuple[str, str]) -> list[dict[str, Any]]:
     """The rejected rows of both runs: a reject both have once, one only a version has with its version."""
     keys = [{(r["row"], r["field"], r["problem"]) for r in rejects} for rejects in (old, new)]
     values = {(r["row"], r["field"]): r for r in [*old, *new]}  # the row's values as written (lead, event, ...)
