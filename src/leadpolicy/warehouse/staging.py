@@ -264,9 +264,10 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
     # Read without a header, so the header's cells arrive exactly as written (DuckDB would rename
     # "Email" and "email" to "Email" and "email_1"); they are record 0.
     width = _header_width(path)
-    csv_in, errors, line_map = (quoted(f"{table}_{part}") for part in ("csv_in", "reject_errors", "line_map"))
+    csv_in, csv_rows, errors, line_map = (quoted(f"{table}_{part}")
+                                          for part in ("csv_in", "csv_rows", "reject_errors", "line_map"))
     try:
-        con.execute(f"CREATE TABLE {csv_in} AS SELECT row_number() OVER () AS \"#n\", * FROM "
+        con.execute(f"CREATE TABLE {csv_rows} AS SELECT * FROM "
                     f"read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width)}, store_rejects = true, "
                     f"rejects_table = {_text(table + '_reject_errors')}, "
                     f"rejects_scan = {_text(table + '_reject_scans')})", [str(path)])
@@ -274,10 +275,14 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
         if not _mixed_line_ends(exc):
             raise
         return _stage_csv_records(con, path, table)  # Python's csv module reads CRLF and LF alike
+    # The k-th row read, numbered by the table's row id (rows are stored in the order read): a window
+    # (row_number() OVER ()) would hold every row in memory at once, and spill, on a large file.
+    con.execute(f"CREATE VIEW {csv_in} AS SELECT rowid + 1 AS \"#n\", * FROM {csv_rows}")
     bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
                       f"{_text(BROKEN_QUOTE)}) FROM {errors} GROUP BY line ORDER BY line").fetchall()
     if any(broken for *_, broken in bad):
-        for helper in (csv_in, errors, quoted(f"{table}_reject_scans")):
+        con.execute(f"DROP VIEW {csv_in}")
+        for helper in (csv_rows, errors, quoted(f"{table}_reject_scans")):
             con.execute(f"DROP TABLE {helper}")
         return _stage_csv_records(con, path, table)
     problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
