@@ -66,8 +66,16 @@ class Decision:
     def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict[str, int],
                  grades: dict[str, str | None], stage: str, owner: str, route: str | None,
                  explained: Interpreted | None = None, events: Iterable[tuple[str, dt.datetime]] = ()):
-        self.policy, self.values, self.now, self.events = policy, values, now, events
-        self._scores, self._grades, self.stage, self.owner, self.route = scores, grades, stage, owner, route
+        # one store a line: tuple assignments of five build and unpack a tuple, on every decision
+        self.policy = policy
+        self.values = values
+        self.now = now
+        self.events = events
+        self._scores = scores
+        self._grades = grades
+        self.stage = stage
+        self.owner = owner
+        self.route = route
         self._explained = explained
 
     @property
@@ -196,7 +204,7 @@ class Policy:
         if out is INVALID:
             return self._declined(lead, at, index, events)
         stage, owner = self._stages[out[2]]
-        return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], events=events)
+        return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], None, events)
 
     def _events(self, events: Iterable[Any] | None, index: int | None) -> list[tuple[str, dt.datetime]]:
         """A lead's events read and checked; a bad one is a LeadError naming `events/ROW/FIELD`."""

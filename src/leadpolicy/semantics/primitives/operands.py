@@ -65,8 +65,9 @@ def days_since_value(ctx: ValueContext, node: ir.DaysSince) -> Decimal | None:
 
 def days_since_template(of: Type) -> str:
     """`logic.days_since` of a present value, in generated code: elapsed 24-hour days to `now` for a
-    timestamp, calendar days to today (`now`'s date in the policy's zone) for a date."""
-    return "(now - {value}) // DAY" if of is Type.TIMESTAMP else "(today - {value}).days"
+    timestamp, calendar days to today (`now`'s date in the policy's zone) for a date. A timedelta's `days` is
+    its floor division by a day (its seconds are never negative), at a twentieth of the cost."""
+    return "(now - {value}).days" if of is Type.TIMESTAMP else "(today - {value}).days"
 
 
 def days_since_python(gen: PythonContext, node: ir.DaysSince, how: ir.Fold) -> tuple[str, bool]:
@@ -136,7 +137,7 @@ def windows_python(gen: PythonContext, wanted: list[tuple[tuple[Any, ...], str]]
     w.outdent()
     for key, var in wanted:
         if key[0] == "lastdays":
-            w.line(f"{var} = None if {var}_at is None else (now - {var}_at) // DAY")
+            w.line(f"{var} = None if {var}_at is None else (now - {var}_at).days")  # whole days, floored
 
 
 ROWS = (
