@@ -21,10 +21,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from leadpolicy import zones
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 ROW_NAME = "#row"  # the record number: no field can be named so, and input columns are renamed
 ROW = '"#row"'  # the same, as SQL
@@ -277,7 +281,9 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
         return _stage_csv_records(con, path, table)  # Python's csv module reads CRLF and LF alike
     # The k-th row read, numbered by the table's row id (rows are stored in the order read): a window
     # (row_number() OVER ()) would hold every row in memory at once, and spill, on a large file.
-    con.execute(f"CREATE VIEW {csv_in} AS SELECT rowid + 1 AS \"#n\", * FROM {csv_rows}")
+    numbered = exp.select(exp.alias_(exp.Add(this=exp.column("rowid"), expression=exp.Literal.number(1)), "#n",
+                                     quoted=True), exp.Star()).from_(_table(f"{table}_csv_rows"))
+    con.execute(exp.Create(this=_table(f"{table}_csv_in"), kind="VIEW", expression=numbered).sql("duckdb"))
     bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
                       f"{_text(BROKEN_QUOTE)}) FROM {errors} GROUP BY line ORDER BY line").fetchall()
     if any(broken for *_, broken in bad):
@@ -288,7 +294,7 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
     problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
                 for line, message, text, _ in bad if int(line) > 1]
     if not bad:
-        return _csv_view(con, path, table, csv_in, width)
+        return _csv_view(con, path, table, width)
     _map_lines(con, csv_in, [int(b[0]) for b in bad], line_map)
     header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} JOIN {line_map} ON k = \"#n\" "
                              "WHERE record = 0").fetchall()
@@ -301,16 +307,26 @@ def _stage_csv(con, path: Path, table: str) -> Staged:
     return Staged(names, problems, False)
 
 
-def _csv_view(con, path: Path, table: str, csv_in: str, width: int) -> Staged:
-    """`table` as a view of `csv_in` when DuckDB read every line: the k-th line read is record k - 1, so no
-    line map is joined and the rows are not copied again; a scan of the view yields them in record order."""
-    header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} WHERE \"#n\" = 1").fetchall()
+def _csv_view(con: DuckDBPyConnection, path: Path, table: str, width: int) -> Staged:
+    """`table` as a view of `{table}_csv_in` when DuckDB read every line: the k-th line read is record
+    k - 1, so no line map is joined and the rows are not copied again; a scan of the view yields them in
+    record order."""
+    number = exp.column("#n", quoted=True)
+    cells = [exp.column(f"c{i}", quoted=True) for i in range(width)]
+    header = exp.select(*cells).from_(_table(f"{table}_csv_in")).where(
+        exp.EQ(this=number, expression=exp.Literal.number(1)))
+    header_row = con.execute(header.sql("duckdb")).fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    columns = ", ".join(f"{quoted(f'c{i}')} AS {quoted(text_column(i))}" for i in range(width))
-    con.execute(f"CREATE VIEW {quoted(table)} AS SELECT \"#n\" - 1 AS {ROW}, {columns} FROM {csv_in} "
-                "WHERE \"#n\" > 1")
+    rows = exp.select(exp.alias_(exp.Sub(this=number.copy(), expression=exp.Literal.number(1)), ROW_NAME, quoted=True),
+                      *(exp.alias_(cell.copy(), text_column(i), quoted=True) for i, cell in enumerate(cells))).from_(
+        _table(f"{table}_csv_in")).where(exp.GT(this=number.copy(), expression=exp.Literal.number(1)))
+    con.execute(exp.Create(this=_table(table), kind="VIEW", expression=rows).sql("duckdb"))
     return Staged(_header_names(header_row[0]), [], False, ordered=True)
+
+
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
 def _varchar_columns(width: int) -> str:
