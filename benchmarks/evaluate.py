@@ -247,12 +247,15 @@ def alternating(ways: dict, rounds: int) -> dict[str, float]:
 
 def headline(policy, leads: list, slow: list, rounds: int) -> None:
     """The four ways of the module docstring, alternately, and how far the compiled path is from the floor."""
+    from leadpolicy.semantics.codegen import compile_evaluator
     from leadpolicy.semantics.interpreter import evaluate as interpret
+    from leadpolicy.semantics.leads import LeadReader
 
-    raw = policy._evaluate
+    raw, _ = compile_evaluator(policy.ir)  # the function Policy.evaluate calls
+    reader = LeadReader(policy.ir)
 
     def interpreter_one(lead):
-        values, _ = policy._reader.read(lead)
+        values, _ = reader.read(lead)
         return interpret(policy.ir, values, NOW)
 
     ways = {"(a) hand-written, returning an object": (hand_written, leads),
@@ -291,13 +294,16 @@ def main() -> None:
 
     import leadpolicy
     from leadpolicy.api import from_tree
+    from leadpolicy.semantics.codegen import compile_evaluator
     from leadpolicy.semantics.interpreter import evaluate as interpret
+    from leadpolicy.semantics.leads import LeadReader
     from leadpolicy.semantics.loading import load_policy_text
 
     leads = generate_leads(args.leads)
     slow = leads[: args.slow_leads]
     policy = leadpolicy.load(POLICY)
-    raw = policy._evaluate
+    raw, _ = compile_evaluator(policy.ir)  # the function Policy.evaluate calls
+    reader = LeadReader(policy.ir)
 
     def hand_tuple(lead):
         return as_tuple(hand_written(lead))
@@ -306,7 +312,7 @@ def main() -> None:
         return as_tuple(policy.evaluate(lead, NOW))
 
     def interpreter_one(lead):
-        values, errors = policy._reader.read(lead)
+        values, errors = reader.read(lead)
         d = interpret(policy.ir, values, NOW)
         return d.scores["fit"].value, d.scores["engagement"].value, d.grades["fit_grade"], d.stage, d.route
 
