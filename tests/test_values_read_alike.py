@@ -467,7 +467,7 @@ def test_both_sla_engines_write_the_same_rejects_with_the_values_as_given(tmp_pa
     rows = [["A", "became_mql", "2026-11-02T10:00:00Z", ""],
             ["A", "first_touch", "2026-02-29T10:00:00Z", ""],  # no such day
             [" D2", "first_touch", "2026-11-02 10:00-05:00", ""],  # a stop with no start before it
-            ["B", "became_mql", "2030-01-01T00:00:00Z", ""],  # after now
+            ["B", "became_mql", "2030-01-01T00:00:00Z", ""],  # after now: a good row no clock sees (docs/leads.md)
             [" B ", "became_mql", "2026-11-02T10:00:00Z", ""],
             ["B", "became_mql", "2026-11-02 10:00:00Z", ""],  # the same event as the row before
             ["N\x00L", "became_mql", "2026-11-02T10:00:00Z", ""],
@@ -483,7 +483,7 @@ def test_both_sla_engines_write_the_same_rejects_with_the_values_as_given(tmp_pa
         found[engine] = read_csv(rejects)
     assert found["python"] == found["duckdb"]
     by_row = {int(r["row"]): r for r in found["python"]}
-    assert sorted(by_row) == [2, 3, 4, 6, 8]
+    assert sorted(by_row) == [2, 3, 6, 8]
     assert "is not a real timestamp" in by_row[2]["problem"] and "is not a real timestamp" in by_row[8]["problem"]
     assert (by_row[3]["lead"], by_row[3]["at"]) == (" D2", "2026-11-02 10:00-05:00")
     assert (by_row[6]["lead"], by_row[6]["at"]) == ("B", "2026-11-02 10:00:00Z")
