@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_columns, add_max_rejects, add_now, add_quiet, help_formatter
@@ -21,8 +22,11 @@ from leadpolicy.cli.shared import (
 )
 from leadpolicy.outputs import shown
 
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
 
-def register(sub) -> None:
+
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("score", formatter_class=help_formatter, help="score a file of leads",
                        description="Score every lead of a CSV, JSON Lines or Parquet file and write the leads with "
                                    "their scores, grades, stage, owner and route. Rows that do not fit the lead "
@@ -150,7 +154,7 @@ def _output_format_problem(output: Path) -> str | None:
     return None
 
 
-def _say_rejects(what: str, rows: list[dict], path: Path | None, source: str, flag: str) -> None:
+def _say_rejects(what: str, rows: list[dict[str, Any]], path: Path | None, source: str, flag: str) -> None:
     """Where the rejected rows went (or that no place without policies was found for them), and the first."""
     if path is not None:
         print(f"{len({r['row'] for r in rows})} {what} written to {path}; the first:")
