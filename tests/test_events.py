@@ -138,7 +138,7 @@ def test_cli_sla_report_exit_codes_and_rejects_file(tmp_path, policy, capsys, mo
     assert main(args + ["--report-only"]) == 0
     capsys.readouterr()
     assert main(args + ["--format", "json"]) == 1
-    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 14, "used": 9, "rejected": 5}
+    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 14, "used": 9, "rejected": 5, "after_now": 1}
 
 
 def test_details_file_lists_every_clock_and_count(tmp_path, policy, capsys):
@@ -151,7 +151,8 @@ def test_details_file_lists_every_clock_and_count(tmp_path, policy, capsys):
     assert (first["kind"], first["status"], first["used_minutes"]) == ("clock", "met", "180.0")
     assert first["deadline"] == "2026-11-23T12:00:00-05:00"
     assert {(r["sla"], r["kind"]) for r in rows} == {("speed_to_lead", "clock"), ("mql_acceptance", "clock"),
-                                                     ("sql_follow_up", "count")}
+                                                     ("sql_follow_up", "count"), ("mql_acceptance", "reason_violation"),
+                                                     ("", "recycle")}  # a recycle rule belongs to no SLA
 
 
 @pytest.mark.parametrize("fmt,writer", [("csv", write_csv), ("jsonl", write_jsonl)])

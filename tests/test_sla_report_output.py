@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -113,3 +114,33 @@ def test_output_is_refused_over_an_input_or_a_special_file(log, capsys, tmp_path
     assert main([*log, "-o", target]) == 2
     assert says in capsys.readouterr().err
     assert (tmp_path / "events.csv").read_bytes() == before
+
+
+ROWS_LINE = re.compile(r"read (\d+), used (\d+), rejected (\d+)(?:; (\d+) used after now, seen by no clock)?$")
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_the_rows_after_now_are_counted_in_the_table_and_the_json(tmp_path, monkeypatch, capsys, engine):
+    monkeypatch.chdir(tmp_path)
+    later = [("L9", "handed_off", "2026-12-20T10:00:00-05:00", ""), ("L1", "touch", "2027-01-05T10:00:00-05:00", "")]
+    with open(tmp_path / "later.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["lead", "event", "at", "reason"])
+        writer.writerows([*ROWS, *later, ("L1", "handed_off", "not a time", "")])
+    argv = ["sla", POLICY, "later.csv", "--now", NOW, "--engine", engine, "--report-only"]
+    main([*argv, "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows == {"read": len(ROWS) + 3, "used": len(ROWS) + 2, "rejected": 1, "after_now": 2}
+    main(argv)
+    said = [ROWS_LINE.match(line) for line in capsys.readouterr().out.splitlines()]
+    found = [m.groups() for m in said if m]
+    assert found == [(str(len(ROWS) + 3), str(len(ROWS) + 2), "1", "2")]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_a_log_with_nothing_after_now_says_no_such_rows(log, capsys, engine):
+    main([*log, "--engine", engine, "--format", "json"])
+    assert json.loads(capsys.readouterr().out)["rows"]["after_now"] == 0
+    main([*log, "--engine", engine])
+    found = [m.groups() for m in map(ROWS_LINE.match, capsys.readouterr().out.splitlines()) if m]
+    assert found == [(str(len(ROWS)), str(len(ROWS)), "0", None)]

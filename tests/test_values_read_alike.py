@@ -153,7 +153,7 @@ def test_an_event_record_with_a_key_given_twice_is_rejected_by_sla(tmp_path, eng
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [(r["row"], r["field"]) for r in read_csv(rejects)] == [("2", "at")]
-    assert report["rows"] == {"read": 2, "used": 1, "rejected": 1}
+    assert report["rows"] == {"read": 2, "used": 1, "rejected": 1, "after_now": 0}
 
 
 def test_explain_refuses_a_lead_with_a_key_given_twice(capsys):
@@ -306,7 +306,7 @@ def test_typed_parquet_event_times_of_infinity_are_rejected_by_sla(tmp_path, eng
                  NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only", "--rejects", str(rejects)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert json.loads(captured.out)["rows"] == {"read": 3, "used": 1, "rejected": 2}
+    assert json.loads(captured.out)["rows"] == {"read": 3, "used": 1, "rejected": 2, "after_now": 0}
     found = read_csv(rejects)
     assert [(r["row"], r["field"]) for r in found] == [("2", "at"), ("3", "at")]
     assert all("outside the supported years" in r["problem"] for r in found), found
@@ -358,7 +358,7 @@ def test_event_records_that_are_not_rfc_8259_json_are_rejected_by_sla(tmp_path, 
     code = main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "events.jsonl"), "--now",
                  NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only", "--rejects", str(rejects)])
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 3, "used": 1, "rejected": 2}
+    assert json.loads(capsys.readouterr().out)["rows"] == {"read": 3, "used": 1, "rejected": 2, "after_now": 0}
     assert [r["row"] for r in read_csv(rejects)] == ["1", "2"]
 
 

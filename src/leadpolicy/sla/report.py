@@ -65,6 +65,7 @@ class SlaReport:
     date_to: dt.date | None = None
     read: int = 0
     rejected: int = 0
+    after_now: int = 0  # used rows after `now`: good rows no clock sees
     per_sla: dict[str, _Count] = field(default_factory=lambda: defaultdict(_Count))
     per_team: dict[str, _Count] = field(default_factory=lambda: defaultdict(_Count))
     per_month: dict[tuple[str, str], _Count] = field(default_factory=lambda: defaultdict(_Count))
@@ -115,13 +116,21 @@ class SlaReport:
             result.at = result.at.astimezone(zone)
         return result
     volumes: list[dict[str, Any]] = field(default_factory=list)
-    violations: list[dict[str, Any]] = field(default_factory=list)
-    recycles: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[ReasonViolation] = field(default_factory=list)  # in the report's range, shown in their zone
+    recycles: list[RecycleEntry] = field(default_factory=list)
 
     def breaches(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The breaches (lead, deadline, how late), by SLA, deadline and lead; the first `limit` of them."""
         ordered = sorted(self.breach_results, key=lambda r: (r.sla, _due(r), r.lead, r.start))
         return [_breach(self.shown(r)) for r in ordered[:limit]]
+
+    def ordered_violations(self) -> list[ReasonViolation]:
+        """The answers without an allowed reason, by SLA, lead and time (the order of both engines)."""
+        return sorted(self.violations, key=lambda v: (v.sla, v.lead, v.at, v.event, v.reason or ""))
+
+    def ordered_recycles(self) -> list[RecycleEntry]:
+        """The recycle schedule, by lead and time."""
+        return sorted(self.recycles, key=lambda r: (r.lead, r.at, r.stage, r.event, r.reason))
 
     @property
     def used(self) -> int:
@@ -162,15 +171,16 @@ class SlaReport:
                          "used_percent": c.used_percent, "at_risk": c.at_risk, "escalated_to": c.escalated_to})
         return rows
 
-    def as_dict(self, breaches: int | None = None) -> dict[str, Any]:
-        """Everything; `breaches` limits how many breaches are listed (`breach_count` has them all)."""
+    def as_dict(self, listed: int | None = None) -> dict[str, Any]:
+        """Everything; `listed` limits how many breaches, reason violations and recycles are listed
+        (`breach_count`, `reason_violation_count` and `recycle_count` count them all)."""
         targets, owners = self.targets(), self.owners()
         tiered = {sla.name for sla in self.policy.slas if sla.tiers}  # an untiered SLA has no tiers entry
         return {
             "policy": self.policy.id, "version": self.policy.version, "now": self.now.isoformat(),
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
-            "rows": {"read": self.read, "used": self.used, "rejected": self.rejected},
+            "rows": {"read": self.read, "used": self.used, "rejected": self.rejected, "after_now": self.after_now},
             "slas": {name: {"owner": owners.get(name), **tally.as_dict(targets.get(name))}
                      for name, tally in sorted(self.per_sla.items())},
             "teams": {team: tally.as_dict(None) for team, tally in sorted(self.per_team.items())},
@@ -184,29 +194,36 @@ class SlaReport:
             "ignored_pauses": dict(sorted(self.ignored_pauses.items())),
             "volumes": self.volumes,
             "breach_count": self.breach_total if self.breach_total is not None else len(self.breach_results),
-            "breaches": self.breaches(breaches),
-            "reason_violations": self.violations,
-            "recycle": self.recycles,
+            "breaches": self.breaches(listed),
+            "reason_violation_count": len(self.violations),
+            "reason_violations": [v.as_dict() for v in self.ordered_violations()[:listed]],
+            "recycle_count": len(self.recycles),
+            "recycle": [r.as_dict() for r in self.ordered_recycles()[:listed]],
             "failing": self.failing(),
             **({"leads": self.leads} if self.leads is not None else {}),
             **({"tier_fallbacks": self.tier_fallbacks} if self.tier_fallbacks is not None else {}),
         }
 
 
-LISTED_BREACHES = 20  # the breaches a report (table or JSON) lists; --details FILE has every one
+LISTED_BREACHES = 20  # the breaches (reason violations, recycles) a report lists; --details FILE has every one
 
+# A row per clock, count, reason violation and recycle; `kind` says which. `event`, `reason`, `stage` and `at`
+# (the answer's time, or when the lead recycles) are a reason violation's or a recycle's.
 DETAIL_COLUMNS = ["sla", "kind", "lead", "start", "stop", "deadline", "status", "used_minutes", "late_minutes",
-                  "count", "needed"]
+                  "count", "needed", "event", "reason", "stage", "at"]
 
 
-def detail_row(result: Result) -> dict[str, Any]:
-    """One clock or count of one lead, as a row of the details file."""
+def detail_row(result: Result | ReasonViolation | RecycleEntry) -> dict[str, Any]:
+    """One clock, count, reason violation or recycle of one lead, as a row of the details file."""
     if isinstance(result, ClockResult):
         row = result.as_dict()
-        return {**{k: row.get(k) for k in DETAIL_COLUMNS}, "kind": "clock"}
-    return {"sla": result.sla, "kind": "count", "lead": result.lead, "start": result.start.isoformat(),
-            "stop": None, "deadline": result.window_end.isoformat(), "status": result.status, "used_minutes": None,
-            "late_minutes": None, "count": result.count, "needed": result.needed}
+        return {**{k: row.get(k) for k in DETAIL_COLUMNS[:11]}, "kind": "clock"}
+    if isinstance(result, CountResult):
+        return {"sla": result.sla, "kind": "count", "lead": result.lead, "start": result.start.isoformat(),
+                "deadline": result.window_end.isoformat(), "status": result.status, "count": result.count,
+                "needed": result.needed}
+    kind = "reason_violation" if isinstance(result, ReasonViolation) else "recycle"
+    return {**result.as_dict(), "kind": kind}
 
 
 class Tally:
@@ -218,16 +235,28 @@ class Tally:
         report.tz = engine.tz
         report.zones = engine.display_zones()
         self.owners = report.owners()
-        self.writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS) if details is not None else None
+        self.writer = csv.DictWriter(details, fieldnames=DETAIL_COLUMNS, restval=None) \
+            if details is not None else None
         if self.writer is not None:
             self.writer.writeheader()
         self.months: dict[int, str] = {}
 
-    def write_detail(self, result: ClockResult | CountResult) -> None:
+    def write_detail(self, result: Result | ReasonViolation | RecycleEntry) -> None:
         if self.writer is not None:
             row = detail_row(self.report.shown(result))
-            row["lead"] = excel_safe(row["lead"])  # the only text from the log; the rest is computed
+            for text in ("lead", "reason"):  # the text from the log; the rest is computed or the policy's
+                if row.get(text) is not None:
+                    row[text] = excel_safe(row[text])
             self.writer.writerow(row)
+
+    def write_answers(self) -> None:
+        """The reason violations and recycles into the details file, after every clock and count (both
+        engines find them apart from the clocks, so both write them here, in the report's order)."""
+        if self.writer is not None:
+            for violation in self.report.ordered_violations():
+                self.write_detail(violation)
+            for recycle in self.report.ordered_recycles():
+                self.write_detail(recycle)
 
     def month_of(self, start: dt.datetime) -> str:
         """The local month of an instant; local months change on the hour, so one lookup per hour."""
@@ -262,8 +291,8 @@ class Tally:
                     report.open_clocks.append(self.report.shown(result))
             if result.status == BREACHED:
                 report.breach_results.append(result)
-        report.violations += [self.report.shown(v).as_dict() for v in out.violations if self.in_range(v.at)]
-        report.recycles += [self.report.shown(r).as_dict() for r in out.recycles if self.in_range(r.at)]
+        report.violations += [self.report.shown(v) for v in out.violations if self.in_range(v.at)]
+        report.recycles += [self.report.shown(r) for r in out.recycles if self.in_range(r.at)]
         for sla, count in out.ignored_pauses.items():
             report.ignored_pauses[sla] += count
 
@@ -306,7 +335,8 @@ def build_report(policy: ir.Policy, reader: EventSource, now: dt.datetime,
         engine.count_volumes(events, counts)
         tally.add(out)
     tally.add_volumes(engine.volume_results(counts, now, first))
-    report.read, report.rejected = reader.stats.read, reader.stats.rejected
+    tally.write_answers()
+    report.read, report.rejected, report.after_now = reader.stats.read, reader.stats.rejected, reader.stats.after_now
     report.absent_events = sorted(engine.sla_event_names() - reader.stats.events)
     if engine.no_leads_file is not None:
         report.set_no_leads_fallbacks(engine.no_leads_file)
@@ -362,7 +392,7 @@ def no_leads_warning(report: SlaReport) -> str | None:
 
 def render_table(report: SlaReport, out: TextIO, max_breaches: int = LISTED_BREACHES) -> None:
     """The report as text: a table per section, the sections with nothing to show left out."""
-    data = report.as_dict(breaches=max_breaches)
+    data = report.as_dict(listed=max_breaches)
     print(f"{data['policy']} {data['version']} SLA report at {data['now']}", file=out)
     _table([("sla", "owner", "met", "breached", "pending", "compliance", "target", "status")] +
            [(name, s["owner"] or "", *_figures(s), _target(s["target"]), _STATUS[s["meets_target"]])
@@ -377,17 +407,22 @@ def render_table(report: SlaReport, out: TextIO, max_breaches: int = LISTED_BREA
     _section(out, "per month", [("sla", "month", "met", "breached", "pending", "compliance", "target")] +
              [(m["sla"], m["month"], *_figures(m), _target(m["target"])) for m in data["months"]])
     _render_breaches(data, out, max_breaches)
-    if data["reason_violations"]:
-        print(f"\nreason violations: {len(data['reason_violations'])}", file=out)
-    if data["recycle"]:
-        print(f"recycle scheduled: {len(data['recycle'])}", file=out)
+    if data["reason_violation_count"]:
+        print(f"\nreason violations: {data['reason_violation_count']}", file=out)
+    if data["recycle_count"]:
+        print(f"recycle scheduled: {data['recycle_count']}", file=out)
     _section(out, "per tier", [("sla", "tier", "met", "breached", "pending", "compliance")] +
              [(t["sla"], t["tier"], *_figures(t)) for t in data["tiers"]])
     notes = _notes(report, data)
     if notes:
         print("\n" + "\n".join(notes), file=out)
-    rows_ = data["rows"]
-    print(f"\nread {rows_['read']}, used {rows_['used']}, rejected {rows_['rejected']}", file=out)
+    print("\n" + _rows_line(data["rows"]), file=out)
+
+
+def _rows_line(rows: Mapping[str, int]) -> str:
+    """read N, used M, rejected K; and how many of the used rows are after now, when some are."""
+    later = f"; {rows['after_now']} used after now, seen by no clock" if rows["after_now"] else ""
+    return f"read {rows['read']}, used {rows['used']}, rejected {rows['rejected']}{later}"
 
 
 _STATUS = {True: "ok", False: "BELOW TARGET", None: "-"}  # meets_target, as the table says it
@@ -462,7 +497,7 @@ def render_csv(report: SlaReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["sla", "month", "met", "breached", "pending", "compliance", "target", "meets_target"])
-    for row in report.as_dict(breaches=0)["months"]:
+    for row in report.as_dict(listed=0)["months"]:
         writer.writerow([_cell(row[k]) for k in ("sla", "month", "met", "breached", "pending", "compliance", "target",
                                                  "meets_target")])
     return buffer.getvalue()
@@ -476,6 +511,6 @@ def _cell(value: object) -> object:
 
 
 def render_json(report: SlaReport, max_breaches: int = LISTED_BREACHES) -> str:
-    """The report as indented JSON: the figures, `breach_count` and the first `max_breaches` breaches, as the
-    table lists them (every breach is a row of `--details FILE`, status `breached`)."""
-    return json.dumps(report.as_dict(breaches=max_breaches), indent=2)
+    """The report as indented JSON: the figures, the counts of breaches, reason violations and recycles, and the
+    first `max_breaches` of each (every one is a row of `--details FILE`)."""
+    return json.dumps(report.as_dict(listed=max_breaches), indent=2)

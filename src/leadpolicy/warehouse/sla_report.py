@@ -17,11 +17,12 @@ from leadpolicy.warehouse import sla_run
 def build_report_sql(policy: ir.Policy, con: duckdb.DuckDBPyConnection, now: dt.datetime, read: int, rejected: int,
                      date_from: dt.date | None = None, date_to: dt.date | None = None,
                      details: IO[str] | None = None, leads: str | None = None, breaches: int | None = None,
-                     open_clocks: bool = True, seen_events: frozenset[str] | set[str] = frozenset()) -> SlaReport:
+                     open_clocks: bool = True, seen_events: frozenset[str] | set[str] = frozenset(),
+                     after_now: int = 0) -> SlaReport:
     """The report of `build_report` from the SQL engine, over the events staged in `con` (see
     `warehouse.sla_files`): tallied in SQL, with only the first `breaches` breaches (None: all) and (with
     `open_clocks`) the open clocks read back. `leads`: the table of the leads' records, for tiers.
-    `seen_events`: the event names the log's rows hold."""
+    `seen_events`: the event names the log's rows hold; `after_now`: how many used rows are after `now`."""
     report = SlaReport(policy, now, date_from, date_to)
     engine = SlaEngine(policy)
     tally = Tally(report, engine, details)
@@ -47,6 +48,7 @@ def build_report_sql(policy: ir.Policy, con: duckdb.DuckDBPyConnection, now: dt.
             tally.write_detail(result)
     tally.add(out)
     tally.add_volumes(out.volumes)
-    report.read, report.rejected = read, rejected
+    tally.write_answers()
+    report.read, report.rejected, report.after_now = read, rejected, after_now
     report.absent_events = sorted(engine.sla_event_names() - seen_events)
     return report

@@ -354,7 +354,8 @@ def _run_sql(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime, id_c
             if progress is not None:
                 progress(0, stats.read)  # one query decides every clock: the bar moves when it is done
             report = build_report_sql(policy, db.con, now, stats.read, stats.rejected, args.date_from,
-                                      args.date_to, details, leads, breaches, args.open, stats.events)
+                                      args.date_to, details, leads, breaches, args.open, stats.events,
+                                      stats.after_now)
             if progress is not None:
                 progress(stats.read, stats.read)
         if lead_rows is not None:
