@@ -18,11 +18,12 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import sqlglot
 from sqlglot import exp
 
 from leadpolicy import zones
@@ -54,6 +55,37 @@ class ZoneDataError(ValueError):
 
 def quoted(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def tree(template: str, tables: Mapping[str, str] | None = None,
+         pieces: Mapping[str, exp.Expr] | None = None) -> exp.Expr:
+    """A fixed DuckDB statement, as a tree with each table named by a key of `tables` renamed to its value
+    (a quoted identifier) and each bare column named by a key of `pieces` replaced by that tree: names and
+    values reach SQL only as sqlglot identifiers and literals, never as text spliced into a query."""
+    tables, pieces = tables or {}, pieces or {}
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in tables:
+            return exp.Table(this=exp.to_identifier(tables[node.name], quoted=True), alias=node.args.get("alias"))
+        if isinstance(node, exp.Column) and not node.table and node.name in pieces:
+            return pieces[node.name].copy()
+        return node
+
+    return sqlglot.parse_one(template, read="duckdb").transform(swap)
+
+
+def written(template: str, tables: Mapping[str, str] | None = None,
+            pieces: Mapping[str, exp.Expr] | None = None) -> str:
+    """`tree`, written as DuckDB SQL."""
+    return tree(template, tables, pieces).sql("duckdb")
+
+
+def scalar(con: DuckDBPyConnection, query: str, parameters: list[object] | None = None) -> Any:
+    """The one value a query that always yields one row (a count, a setting) returns."""
+    row = con.execute(query, parameters).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from a query that always has one: {query}")
+    return row[0]
 
 
 def data_format(path: Path, given: str | None = None) -> str:
@@ -125,14 +157,14 @@ class Staging:
 
 
 @contextlib.contextmanager
-def joins_as_written(con) -> Iterator[None]:
+def joins_as_written(con: DuckDBPyConnection) -> Iterator[None]:
     """Run the statements inside with DuckDB's joins in the order and on the sides the query writes them
     (the documented way to force a join order: the left input probes, the right is built). Scoring
     joins each lead row to its lead's narrow aggregate of events, and DuckDB, going by an estimate of
     how many leads pass validation, would otherwise build its hash table from the wide lead rows."""
     present = {name for (name,) in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
     disabled = [name for name in ("join_order", "build_side_probe_side") if name in present]
-    (before,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+    before = str(scalar(con, "SELECT current_setting('disabled_optimizers')"))
     con.execute("SET disabled_optimizers = " + exp.Literal.string(",".join(filter(None, [before, *disabled])))
                 .sql("duckdb"))
     try:
@@ -142,7 +174,8 @@ def joins_as_written(con) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def watch_progress(con, on_percent: Callable[[float], None] | None, every: float = 0.2) -> Iterator[None]:
+def watch_progress(con: DuckDBPyConnection, on_percent: Callable[[float], None] | None,
+                   every: float = 0.2) -> Iterator[None]:
     """While the statements inside run on `con`, hear how far the running one is (0 to 100) every `every`
     seconds, from a thread of its own: DuckDB answers `query_progress` while a statement runs. `con` must
     come from a Staging made with `progress`."""
@@ -178,19 +211,23 @@ def original_column(i: int) -> str:
     return f"#o{i}"
 
 
+# A record that could not be read: row (int), field, problem and raw (str), read by key by every caller.
+Problem = dict[str, Any]
+
+
 @dataclass
 class Staged:
     """What `stage` put in table `raw`: the input's column names, in file order, and the records
     DuckDB could not read at all (dicts of row, field, problem, raw)."""
 
     columns: list[str]
-    problems: list[dict]
+    problems: list[Problem]
     has_originals: bool  # whether `original_column(i)` exists (JSON Lines and Parquet)
     column_types: dict[int, str] = field(default_factory=dict)  # Parquet: each column's DuckDB type
     ordered: bool = False  # whether a scan of `raw` with filters and projections alone yields record order
 
 
-def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
+def stage(con: DuckDBPyConnection, path: Path, fmt: str, table: str = "raw") -> Staged:
     """Load the file into table `table` (its helper tables are named after it, so two files can be
     staged in one database).
 
@@ -206,7 +243,7 @@ def stage(con, path: Path, fmt: str, table: str = "raw") -> Staged:
     source = plain_file(con, path, table)
     try:
         if fmt == "csv":
-            return _stage_csv(con, source, table)
+            return stage_csv(con, source, table)
         if fmt == "jsonl":
             return _stage_jsonl(con, source, table)
         return _stage_parquet(con, source, table)
@@ -237,14 +274,14 @@ def refuse_other_than_file_or_pipe(path: Path) -> None:
 GLOB_MARKS = frozenset("*?[")  # what DuckDB would expand in a file name, reading other files
 
 
-def plain_file(con, path: Path, table: str = "input") -> Path:
+def plain_file(con: DuckDBPyConnection, path: Path, table: str = "input") -> Path:
     """The file as DuckDB and Python read it more than once: `path` itself when it is a regular file its
     name being no pattern; else, in the staging folder (which lives as long as the database), a copy of
     what a pipe or device gives (read once: /dev/stdin, <(...)) or a link to a file named like a pattern
     (`d/[ab].csv` is that file, not d/a.csv and d/b.csv)."""
     if path.is_file() and not GLOB_MARKS & set(str(path)):
         return path
-    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ".")
+    folder = _temp_directory(con)
     private = tempfile.mkdtemp(prefix=f"{table}-input-", dir=folder if folder.is_dir() else None)
     if not folder.is_dir():  # a database in memory: no staging folder removes it
         atexit.register(shutil.rmtree, private, True)
@@ -257,71 +294,106 @@ def plain_file(con, path: Path, table: str = "input") -> Path:
     return plain
 
 
-CSV_DIALECT = "delim = ',', quote = '\"', escape = '\"', header = false, auto_detect = false"  # RFC 4180, never sniffed
+# A CSV file read as RFC 4180 (never sniffed), `p_columns` naming each column and its type: into `csv_rows`,
+# with the lines DuckDB rejects kept, and as the rows of the clean copy made by `stage_csv_records`.
+READ_CSV_KEEPING_REJECTS = (
+    "CREATE TABLE csv_rows AS SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', header = false, "
+    "auto_detect = false, columns = p_columns, store_rejects = true, rejects_table = p_rejects, "
+    "rejects_scan = p_scans)")
+READ_CLEAN_COPY = ('SELECT CAST(c0 AS BIGINT) AS "#row" FROM read_csv(?, delim = \',\', quote = \'"\', '
+                   "escape = '\"', header = false, auto_detect = false, columns = p_columns)")
 BROKEN_QUOTE = "UNQUOTED VALUE"  # DuckDB's error type for a quote never closed, or text after a closing quote
 
 
-def _stage_csv(con, path: Path, table: str) -> Staged:
+def _temp_directory(con: DuckDBPyConnection) -> Path:
+    return Path(str(scalar(con, "SELECT current_setting('temp_directory')") or "."))
+
+
+def _helpers(table: str, *parts: str) -> dict[str, str]:
+    """The names of `table`'s helper tables, by part: `csv_in` is `{table}_csv_in`."""
+    return {part: f"{table}_{part}" for part in parts}
+
+
+def _rejects_kept(table: str) -> dict[str, exp.Expr]:
+    """Where DuckDB keeps the lines it rejects reading for `table` (read_csv's `store_rejects`)."""
+    return {"p_rejects": exp.Literal.string(f"{table}_reject_errors"),
+            "p_scans": exp.Literal.string(f"{table}_reject_scans")}
+
+
+def _create(kind: str, name: str, query: exp.Expr) -> str:
+    return exp.Create(this=_table(name), kind=kind, expression=query).sql("duckdb")
+
+
+def stage_csv(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     """RFC 4180 as written (comma, double quotes; never sniffed, so broken rows cannot change how the
     rest is read), as wide as the header. A record with a broken quote makes DuckDB read on as one
-    field, so then the file is read record by record instead (`_stage_csv_records`)."""
+    field, so then the file is read record by record instead (`stage_csv_records`)."""
     # Read without a header, so the header's cells arrive exactly as written (DuckDB would rename
     # "Email" and "email" to "Email" and "email_1"); they are record 0.
     width = _header_width(path)
-    csv_in, csv_rows, errors, line_map = (quoted(f"{table}_{part}")
-                                          for part in ("csv_in", "csv_rows", "reject_errors", "line_map"))
+    names = _helpers(table, "csv_in", "csv_rows", "reject_errors", "reject_scans")
     try:
-        con.execute(f"CREATE TABLE {csv_rows} AS SELECT * FROM "
-                    f"read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width)}, store_rejects = true, "
-                    f"rejects_table = {_text(table + '_reject_errors')}, "
-                    f"rejects_scan = {_text(table + '_reject_scans')})", [str(path)])
+        con.execute(written(READ_CSV_KEEPING_REJECTS, names,
+                            {"p_columns": _varchar_columns(width), **_rejects_kept(table)}), [str(path)])
     except Exception as exc:
         if not _mixed_line_ends(exc):
             raise
-        return _stage_csv_records(con, path, table)  # Python's csv module reads CRLF and LF alike
+        return stage_csv_records(con, path, table)  # Python's csv module reads CRLF and LF alike
     # The k-th row read, numbered by the table's row id (rows are stored in the order read): a window
     # (row_number() OVER ()) would hold every row in memory at once, and spill, on a large file.
-    numbered = exp.select(exp.alias_(exp.Add(this=exp.column("rowid"), expression=exp.Literal.number(1)), "#n",
-                                     quoted=True), exp.Star()).from_(_table(f"{table}_csv_rows"))
-    con.execute(exp.Create(this=_table(f"{table}_csv_in"), kind="VIEW", expression=numbered).sql("duckdb"))
-    bad = con.execute(f"SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
-                      f"{_text(BROKEN_QUOTE)}) FROM {errors} GROUP BY line ORDER BY line").fetchall()
+    con.execute(written('CREATE VIEW csv_in AS SELECT rowid + 1 AS "#n", * FROM csv_rows', names))
+    bad = con.execute(written("SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
+                              "p_broken) FROM reject_errors GROUP BY line ORDER BY line", names,
+                              {"p_broken": exp.Literal.string(BROKEN_QUOTE)})).fetchall()
     if any(broken for *_, broken in bad):
-        con.execute(f"DROP VIEW {csv_in}")
-        for helper in (csv_rows, errors, quoted(f"{table}_reject_scans")):
-            con.execute(f"DROP TABLE {helper}")
-        return _stage_csv_records(con, path, table)
-    problems = [{"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
-                for line, message, text, _ in bad if int(line) > 1]
+        con.execute(written("DROP VIEW csv_in", names))
+        for helper in ("csv_rows", "reject_errors", "reject_scans"):
+            con.execute(written("DROP TABLE helper", {"helper": names[helper]}))
+        return stage_csv_records(con, path, table)
     if not bad:
         return _csv_view(con, path, table, width)
-    _map_lines(con, csv_in, [int(b[0]) for b in bad], line_map)
-    header_row = con.execute(f"SELECT * EXCLUDE (\"#n\") FROM {csv_in} JOIN {line_map} ON k = \"#n\" "
-                             "WHERE record = 0").fetchall()
+    return _csv_table_around_rejects(con, path, table, width, bad)
+
+
+def _csv_table_around_rejects(con: DuckDBPyConnection, path: Path, table: str, width: int,
+                              bad: list[tuple[Any, ...]]) -> Staged:
+    """`table` as the rows DuckDB read, each numbered by the record it is, when DuckDB rejected the lines of
+    `bad` (line, message, text, broken quote); those after the header are the problems."""
+    names = _helpers(table, "csv_in", "line_map")
+    problems: list[Problem] = [
+        {"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
+        for line, message, text, _ in bad if int(line) > 1]
+    _map_lines(con, names["csv_in"], [int(b[0]) for b in bad], names["line_map"])
+    header_row = con.execute(written('SELECT * EXCLUDE ("#n") FROM csv_in JOIN line_map ON k = "#n" '
+                                     "WHERE record = 0", names)).fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    names = _header_names(header_row[0][:-2])
-    columns = ", ".join(f"{quoted(f'c{i}')} AS {quoted(text_column(i))}" for i in range(width))
-    con.execute(f"CREATE TABLE {quoted(table)} AS SELECT record AS {ROW}, {columns} FROM {csv_in} "
-                f"JOIN {line_map} ON k = \"#n\" WHERE record > 0")
-    return Staged(names, problems, False)
+    rows = tree('SELECT record AS "#row" FROM csv_in JOIN line_map ON k = "#n" WHERE record > 0', names)
+    con.execute(_create("TABLE", table, _with_cells(rows, width, first=0)))
+    return Staged(_header_names(header_row[0][:-2]), problems, False)
+
+
+def _with_cells(select: exp.Expr, width: int, first: int) -> exp.Expr:
+    """`select` projecting also the `width` text cells read as columns c{first}, c{first + 1}..., each under
+    its staged name (`text_column`)."""
+    assert isinstance(select, exp.Select)
+    return select.select(*(exp.alias_(exp.column(f"c{first + i}", quoted=True), text_column(i), quoted=True)
+                           for i in range(width)), copy=False)
 
 
 def _csv_view(con: DuckDBPyConnection, path: Path, table: str, width: int) -> Staged:
     """`table` as a view of `{table}_csv_in` when DuckDB read every line: the k-th line read is record
     k - 1, so no line map is joined and the rows are not copied again; a scan of the view yields them in
     record order."""
-    number = exp.column("#n", quoted=True)
-    cells = [exp.column(f"c{i}", quoted=True) for i in range(width)]
-    header = exp.select(*cells).from_(_table(f"{table}_csv_in")).where(
-        exp.EQ(this=number, expression=exp.Literal.number(1)))
-    header_row = con.execute(header.sql("duckdb")).fetchall()
+    names = _helpers(table, "csv_in")
+    header = tree('SELECT FROM csv_in WHERE "#n" = 1', names)
+    assert isinstance(header, exp.Select)
+    header_row = con.execute(header.select(*(exp.column(f"c{i}", quoted=True) for i in range(width)),
+                                           copy=False).sql("duckdb")).fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    rows = exp.select(exp.alias_(exp.Sub(this=number.copy(), expression=exp.Literal.number(1)), ROW_NAME, quoted=True),
-                      *(exp.alias_(cell.copy(), text_column(i), quoted=True) for i, cell in enumerate(cells))).from_(
-        _table(f"{table}_csv_in")).where(exp.GT(this=number.copy(), expression=exp.Literal.number(1)))
-    con.execute(exp.Create(this=_table(table), kind="VIEW", expression=rows).sql("duckdb"))
+    rows = tree('SELECT "#n" - 1 AS "#row" FROM csv_in WHERE "#n" > 1', names)
+    con.execute(_create("VIEW", table, _with_cells(rows, width, first=0)))
     return Staged(_header_names(header_row[0]), [], False, ordered=True)
 
 
@@ -329,11 +401,13 @@ def _table(name: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
-def _varchar_columns(width: int) -> str:
-    return "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+def _varchar_columns(width: int) -> exp.Expr:
+    """read_csv's `columns`: c0, c1, ... each read as text."""
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(f"c{i}"),
+                                                  expression=exp.Literal.string("VARCHAR")) for i in range(width)])
 
 
-def _header_names(cells) -> list[str]:
+def _header_names(cells: Iterable[str | None]) -> list[str]:
     return [cell if cell not in (None, "") else f"column{i + 1}" for i, cell in enumerate(cells)]
 
 
@@ -347,37 +421,43 @@ def _header_width(path: Path) -> int:
     raise DataFileError(f"{path}: no header line")
 
 
-def _stage_csv_records(con, path: Path, table: str) -> Staged:
-    """The same staging as `_stage_csv`, read record by record (`csv_records`): used once a quote is
+def stage_csv_records(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
+    """The same staging as `stage_csv`, read record by record (`csv_records`): used once a quote is
     broken, where DuckDB would read the rest of the file as one field. Good records go through a
     clean copy of the file (each behind its record number), which DuckDB then reads as it is."""
-    import csv
-
     records = csv_records(path)
     header = next((cells for _, cells, _, _ in records if cells), None)
     if header is None:
         raise DataFileError(f"{path}: no header line")
     width = len(header)
-    problems = []
-    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ".")
+    folder = _temp_directory(con)
     descriptor, name = tempfile.mkstemp(".csv", f"{table}-records-", folder if folder.is_dir() else None)
     copy = Path(name)
     try:
         with open(descriptor, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")  # one kind of line end, as a quoted one is
-            for number, cells, why, raw in records:
-                if cells is not None and len(cells) == width:
-                    writer.writerow([number, *cells])
-                elif cells is None or cells:  # a blank line is no record, as DuckDB reads it
-                    why = why or f"Expected Number of Columns: {width} Found: {len(cells or ())}"
-                    problems.append({"row": number, "field": "", "problem": f"malformed CSV record: {why}",
-                                     "raw": raw})
-        columns = ", ".join(f"{quoted(f'c{i + 1}')} AS {quoted(text_column(i))}" for i in range(width))
-        con.execute(f"CREATE TABLE {quoted(table)} AS SELECT CAST(c0 AS BIGINT) AS {ROW}, {columns} "
-                    f"FROM read_csv(?, {CSV_DIALECT}, columns = {_varchar_columns(width + 1)})", [str(copy)])
+            problems = _write_good_records(handle, records, width)
+        rows = tree(READ_CLEAN_COPY, None,
+                    {"p_columns": _varchar_columns(width + 1)})
+        con.execute(_create("TABLE", table, _with_cells(rows, width, first=1)), [str(copy)])
     finally:
         copy.unlink(missing_ok=True)
     return Staged(_header_names(header), problems, False)
+
+
+def _write_good_records(handle: Any, records: Iterable[tuple[int, list[str] | None, str, str]],
+                        width: int) -> list[Problem]:
+    """Write each record of `width` cells behind its number to `handle` as CSV; returns the others as problems."""
+    import csv
+
+    writer = csv.writer(handle, lineterminator="\n")  # one kind of line end, as a quoted one is
+    problems: list[Problem] = []
+    for number, cells, why, raw in records:
+        if cells is not None and len(cells) == width:
+            writer.writerow([number, *cells])
+        elif cells is None or cells:  # a blank line is no record, as DuckDB reads it
+            why = why or f"Expected Number of Columns: {width} Found: {len(cells or ())}"
+            problems.append({"row": number, "field": "", "problem": f"malformed CSV record: {why}", "raw": raw})
+    return problems
 
 
 def _mixed_line_ends(exc: Exception) -> bool:
@@ -441,54 +521,63 @@ def csv_records(path: Path) -> Iterator[tuple[int, list[str] | None, str, str]]:
             number += 1
 
 
-def _stage_jsonl(con, path: Path, table: str) -> Staged:
+def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     # One line, one record. A line DuckDB cannot read (a byte that is not UTF-8) is rejected on its own;
     # long lines are fine up to MAX_LINE.
-    lines_in, errors, line_map, lines, checked = (
-        quoted(f"{table}_{part}") for part in ("lines_in", "reject_errors", "line_map", "lines", "checked"))
-    def read_lines(strict: bool) -> None:
-        con.execute(f"CREATE OR REPLACE TABLE {lines_in} AS SELECT row_number() OVER () AS \"#n\", line FROM "
-                    "read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x1e', quote = '', escape = '', "
-                    f"header = false, auto_detect = false, store_rejects = true, max_line_size = {MAX_LINE}, "
-                    f"strict_mode = {str(strict).lower()}, rejects_table = {_text(table + '_reject_errors')}, "
-                    f"rejects_scan = {_text(table + '_reject_scans')})", [str(path)])
-
+    names = _helpers(table, "lines_in", "reject_errors", "line_map", "lines", "checked")
     try:
-        read_lines(strict=True)
+        _read_lines(con, path, table, strict=True)
     except Exception as exc:
         if not _mixed_line_ends(exc):
             raise
-        read_lines(strict=False)  # lines with no quotes and one column: only the line ends are read leniently
-    bad = con.execute(f"SELECT line, any_value(error_message) FROM {errors} GROUP BY line ORDER BY line"
-                      ).fetchall()
-    unreadable = [{"row": int(line), "field": "", "problem": f"unreadable line: {message.splitlines()[0]}",
-                   "raw": ""} for line, message in bad]
-    _map_lines(con, lines_in, [int(b[0]) for b in bad], line_map)
-    con.execute(f"CREATE TABLE {lines} AS SELECT record + 1 AS {ROW}, line FROM {lines_in} "
-                f"JOIN {line_map} ON k = \"#n\"")
-    con.execute(f"DELETE FROM {lines} WHERE trim(line) = ''")
-    con.execute(f"CREATE TABLE {checked} AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
-                f"json_valid(line) THEN line END) = 'OBJECT' AS ok FROM {lines}")
-    problems = unreadable + [
-        {"row": int(row), "field": "", "problem": not_an_object(line), "raw": line[:500]}
-        for row, line in con.execute(f"SELECT {ROW}, line FROM {checked} WHERE NOT ok ORDER BY {ROW}").fetchall()]
-    problems += _keys_given_twice(con, checked)
-    problems += _not_rfc_json(con, checked)
+        _read_lines(con, path, table, strict=False)  # lines with no quotes and one column: only line ends are lenient
+    bad = con.execute(written("SELECT line, any_value(error_message) FROM reject_errors GROUP BY line ORDER BY line",
+                              names)).fetchall()
+    unreadable: list[Problem] = [
+        {"row": int(line), "field": "", "problem": f"unreadable line: {message.splitlines()[0]}", "raw": ""}
+        for line, message in bad]
+    _map_lines(con, names["lines_in"], [int(b[0]) for b in bad], names["line_map"])
+    for step in ('CREATE TABLE lines AS SELECT record + 1 AS "#row", line FROM lines_in JOIN line_map ON k = "#n"',
+                 "DELETE FROM lines WHERE trim(line) = ''",
+                 "CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
+                 "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines"):
+        con.execute(written(step, names))
+    not_objects = con.execute(written('SELECT "#row", line FROM checked WHERE NOT ok ORDER BY "#row"', names))
+    problems = unreadable + [{"row": int(row), "field": "", "problem": not_an_object(line), "raw": line[:500]}
+                             for row, line in not_objects.fetchall()]
+    problems += _keys_given_twice(con, names["checked"])
+    problems += _not_rfc_json(con, names["checked"])
     # Keys in the order they first appear: by line, then by place in the line.
-    keys = [r[0] for r in con.execute(
+    keys = [str(r[0]) for r in con.execute(written(
         "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
-        f"{ROW} AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) "
-        f"AS place FROM {checked} WHERE ok) GROUP BY key) ORDER BY first").fetchall()]
-    parts = []
+        '"#row" AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) '
+        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first", names)).fetchall()]
+    rows = tree('SELECT "#row" FROM checked WHERE ok', names)
+    assert isinstance(rows, exp.Select)
     for i, key in enumerate(keys):
         path_text = exp.Literal.string("$." + json_quote(key))
-        parts.append(exp.alias_(exp.func("json_extract_string", exp.column("line"), path_text.copy()),
-                                text_column(i), quoted=True).sql("duckdb"))
-        parts.append(exp.alias_(exp.func("json_extract", exp.column("line"), path_text),
-                                original_column(i), quoted=True).sql("duckdb"))
-    con.execute(f"CREATE TABLE {quoted(table)} AS SELECT {ROW}{''.join(', ' + p for p in parts)} "
-                f"FROM {checked} WHERE ok")
+        rows.select(exp.alias_(exp.func("json_extract_string", exp.column("line"), path_text.copy()),
+                               text_column(i), quoted=True),
+                    exp.alias_(exp.func("json_extract", exp.column("line"), path_text), original_column(i),
+                               quoted=True), copy=False)
+    con.execute(_create("TABLE", table, rows))
     return Staged(keys, problems, True)
+
+
+# Each line of a file as one text column, numbered in the order read (a record separator, which no line of
+# JSON holds unescaped, as the delimiter; no quotes).
+READ_LINES = ('CREATE OR REPLACE TABLE lines_in AS SELECT row_number() OVER () AS "#n", line FROM '
+              "read_csv(?, columns = p_columns, delim = '\x1e', quote = '', escape = '', header = false, "
+              "auto_detect = false, store_rejects = true, max_line_size = p_max_line, "
+              "strict_mode = p_strict, rejects_table = p_rejects, rejects_scan = p_scans)")
+
+
+def _read_lines(con: DuckDBPyConnection, path: Path, table: str, strict: bool) -> None:
+    """Table `{table}_lines_in` ("#n", line): each line DuckDB read, numbered in the order read."""
+    line_as_text = exp.PropertyEQ(this=exp.to_identifier("line"), expression=exp.Literal.string("VARCHAR"))
+    options = {"p_columns": exp.Struct(expressions=[line_as_text]), "p_max_line": exp.Literal.number(MAX_LINE),
+               "p_strict": exp.Boolean(this=strict), **_rejects_kept(table)}
+    con.execute(written(READ_LINES, _helpers(table, "lines_in"), options), [str(path)])
 
 
 SURROGATE_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
@@ -504,18 +593,23 @@ def not_an_object(line: str) -> str:
     return "not a JSON object"
 
 
-def _keys_given_twice(con, checked: str) -> list[dict]:
+def _keys_given_twice(con: DuckDBPyConnection, checked: str) -> list[Problem]:
     """The records of `checked` with a key given twice, as problems naming the key; they are no longer
     `ok`. DuckDB's JSON functions read the first of the two, Python the last: neither is guessed."""
     from leadpolicy.semantics.leads import given_twice, twice_given_key
 
-    found = con.execute(f"SELECT {ROW}, line, keys FROM (SELECT {ROW}, line, json_keys(line) AS keys FROM {checked} "
-                        f"WHERE ok) WHERE len(keys) <> len(list_distinct(keys)) ORDER BY {ROW}").fetchall()
-    if found:
-        con.execute(f"UPDATE {checked} SET ok = false WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))",
-                    [[int(row) for row, _, _ in found]])
+    found = con.execute(written('SELECT "#row", line, keys FROM (SELECT "#row", line, json_keys(line) AS keys '
+                                "FROM checked WHERE ok) WHERE len(keys) <> len(list_distinct(keys)) "
+                                'ORDER BY "#row"', {"checked": checked})).fetchall()
+    _no_longer_ok(con, checked, [int(row) for row, _, _ in found])
     return [{"row": int(row), "field": twice_given_key(keys), "problem": given_twice(str(twice_given_key(keys))),
              "raw": line[:500]} for row, line, keys in found]
+
+
+def _no_longer_ok(con: DuckDBPyConnection, checked: str, rows: list[int]) -> None:
+    if rows:
+        con.execute(written('UPDATE checked SET ok = false WHERE "#row" IN (SELECT unnest(CAST(? AS BIGINT[])))',
+                            {"checked": checked}), [rows])
 
 
 # What DuckDB's JSON reader accepts beyond RFC 8259, or checks only at the top: a trailing comma, NaN and
@@ -524,35 +618,31 @@ def _keys_given_twice(con, checked: str) -> list[dict]:
 NOT_RFC_JSON_HINT = r",[ \t\n\r]*[\]}]|NaN|Infinity|\{.*\{"
 
 
-def _not_rfc_json(con, checked: str) -> list[dict]:
+def _not_rfc_json(con: DuckDBPyConnection, checked: str) -> list[Problem]:
     """The records of `checked` that the one JSON reader refuses, as problems; they are no longer `ok`."""
     from leadpolicy.semantics.leads import read_json
 
-    problems = []
-    suspects = con.execute(f"SELECT {ROW}, line FROM {checked} WHERE ok AND regexp_matches(line, ?) ORDER BY {ROW}",
-                           [NOT_RFC_JSON_HINT]).fetchall()
+    problems: list[Problem] = []
+    suspects = con.execute(written('SELECT "#row", line FROM checked WHERE ok AND regexp_matches(line, ?) '
+                                   'ORDER BY "#row"', {"checked": checked}), [NOT_RFC_JSON_HINT]).fetchall()
     for row, line in suspects:
         try:
             read_json(line)
         except ValueError as exc:
             problems.append({"row": int(row), "field": "", "problem": f"not a JSON object (RFC 8259): {exc}",
                              "raw": line[:500]})
-    if problems:
-        con.execute(f"UPDATE {checked} SET ok = false WHERE {ROW} IN (SELECT unnest(?::BIGINT[]))",
-                    [[p["row"] for p in problems]])
+    _no_longer_ok(con, checked, [p["row"] for p in problems])
     return problems
 
 
-def _map_lines(con, table: str, bad_lines: list[int], line_map: str) -> None:
+def _map_lines(con: DuckDBPyConnection, table: str, bad_lines: list[int], line_map: str) -> None:
     """Table `line_map` (k, record): the k-th row DuckDB read is the k-th line it did not reject;
     lines count from 1, and `record` is the line number less one."""
-    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] + len(bad_lines)
-    con.execute(f"CREATE TABLE {line_map} AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
-                "FROM range(1, ? + 1) t(l) WHERE l NOT IN (SELECT unnest(?::BIGINT[]))", [total, bad_lines])
-
-
-def _text(value: str) -> str:
-    return exp.Literal.string(value).sql("duckdb")
+    names = {"lines_read": table, "line_map": line_map}
+    total = int(scalar(con, written("SELECT count(*) FROM lines_read", names))) + len(bad_lines)
+    con.execute(written("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
+                        "FROM range(1, ? + 1) AS t(l) WHERE l NOT IN (SELECT unnest(CAST(? AS BIGINT[])))", names),
+                [total, bad_lines])
 
 
 def json_quote(key: str) -> str:
@@ -560,16 +650,19 @@ def json_quote(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _stage_parquet(con, path: Path, table: str) -> Staged:
+def _stage_parquet(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     """A view, not a copy: Parquet is already columnar and typed, so each later step reads only the
     columns it needs, and a column's text is worked out only where a field reads its text."""
-    source = f"read_parquet({exp.Literal.string(str(path)).sql('duckdb')}, file_row_number = true)"
-    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()[:-1]
-    names = [r[0] for r in described]
-    parts = []
+    source = tree("SELECT * FROM read_parquet(p_path, file_row_number = true)", None,
+                  {"p_path": exp.Literal.string(str(path))})
+    described = con.execute(exp.Describe(this=source).sql("duckdb")).fetchall()[:-1]
+    names = [str(r[0]) for r in described]
+    rows = tree('SELECT file_row_number + 1 AS "#row" FROM read_parquet(p_path, file_row_number = true)', None,
+                {"p_path": exp.Literal.string(str(path))})
+    assert isinstance(rows, exp.Select)
     for i, name in enumerate(names):
-        parts.append(f"CAST({quoted(name)} AS VARCHAR) AS {quoted(text_column(i))}")
-        parts.append(f"{quoted(name)} AS {quoted(original_column(i))}")
-    con.execute(f"CREATE VIEW {quoted(table)} AS SELECT file_row_number + 1 AS {ROW}{''.join(', ' + p for p in parts)} "
-                f"FROM {source}")
+        column = exp.column(name, quoted=True)
+        rows.select(exp.alias_(exp.cast(column, "VARCHAR"), text_column(i), quoted=True),
+                    exp.alias_(column.copy(), original_column(i), quoted=True), copy=False)
+    con.execute(_create("VIEW", table, rows))
     return Staged(names, [], True, {i: str(r[1]) for i, r in enumerate(described)}, ordered=True)
