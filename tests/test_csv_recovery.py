@@ -82,7 +82,7 @@ def test_the_record_by_record_reader_agrees_with_duckdb_on_files_without_broken_
     staged = {}
     for how in ("duckdb", "records"):
         con = duckdb.connect()
-        reader = staging._stage_csv if how == "duckdb" else staging._stage_csv_records
+        reader = staging.stage_csv if how == "duckdb" else staging.stage_csv_records
         found = reader(con, path, "raw")
         rows = con.execute(f"SELECT * FROM raw ORDER BY {staging.ROW}").fetchall()
         staged[how] = (found.columns, [(p["row"], p["problem"]) for p in found.problems], rows)
