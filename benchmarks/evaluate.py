@@ -9,10 +9,11 @@ a loaded machine slows all of them alike), medians of CPU time per lead and rati
   (b) the generated function alone (its raw tuple), the floor of the compiled path,
   (c) `Policy.evaluate` returning the Decision callers get,
   (d) the interpreter (schema validation + tree walk), on --slow-leads leads.
-Then leads per second, median of --runs, for more ways: the API's streams (`evaluate_many`), and the same
-policy's conditions encoded for zen-engine (GoRules), rule-engine and cel-python, with the same Python glue
-for points, decay, clamp and first-match lists. Every way is first checked to give identical scores, grade,
-stage and route on every lead it runs. The slow ways run on a prefix of the leads (shown in the table).
+Then leads per second (wall clock), median of --runs, for more ways: the API's streams (`evaluate_many`),
+and the same policy's conditions encoded for zen-engine (GoRules), rule-engine and cel-python, with the
+same Python glue for points, decay, clamp and first-match lists; each way's result made the same tuple.
+Every way is first checked to give identical scores, grade, stage and route on every lead it runs.
+The slow ways run on a prefix of the leads (shown in the table).
 
 Also: parse + check + compile time of a generated policy with 1,000 rules, and the CLI's
 start-up time (`leadpolicy --help`).
@@ -319,12 +320,12 @@ def main() -> None:
         d = interpret(policy.ir, values, NOW)
         return d.scores["fit"].value, d.scores["engagement"].value, d.grades["fit_grade"], d.stage, d.route
 
-    ways = {"(a) hand-written Python": (hand_tuple, leads),
-            "(b) compiled, API (Policy.evaluate)": (compiled_one, leads),
-            "(c) interpreter": (interpreter_one, slow)}
+    ways = {"hand-written, as a tuple": (hand_tuple, leads),
+            "Policy.evaluate, as a tuple": (compiled_one, leads),
+            "interpreter, as a tuple": (interpreter_one, slow)}
     for engine in ("zen-engine", "rule-engine", "cel-python"):
         try:
-            ways[f"(e) {engine}"] = (peer_evaluator(engine), slow)
+            ways[f"{engine}"] = (peer_evaluator(engine), slow)
         except ImportError:
             print(f"{engine} is not installed: python -m pip install -e '.[bench]'")
 
@@ -346,17 +347,18 @@ def main() -> None:
         median, _, _ = timed(loop(fn, subset), args.runs if subset is leads else max(1, args.runs // 2 + 1))
         results[name] = (len(subset) / median, len(subset))
     median, _, _ = timed(lambda: [raw(lead, NOW) for lead in leads], args.runs)
-    results["(b) generated function alone, raw output kept"] = (len(leads) / median, len(leads))
+    results["generated function alone, raw output kept"] = (len(leads) / median, len(leads))
     # Every way above turns a lead into the same 5-tuple and keeps the tuples; so does the stream here.
     median, _, _ = timed(lambda: [as_tuple(r.decision) for r in policy.evaluate_many(leads, NOW)], args.runs)
-    results["(b) compiled, evaluate_many stream"] = (len(leads) / median, len(leads))
+    results["evaluate_many stream, as a tuple"] = (len(leads) / median, len(leads))
     # Keeping every Result (and its Decision) alive instead costs the garbage collector's passes over them.
     median, _, _ = timed(lambda: list(policy.evaluate_many(leads, NOW)), args.runs)
-    results["(b) compiled, list(evaluate_many), Results kept"] = (len(leads) / median, len(leads))
-    base = results["(a) hand-written Python"][0]
+    results["list(evaluate_many), Results kept"] = (len(leads) / median, len(leads))
+    base = results["hand-written, as a tuple"][0]
     rows = [(name, f"{n:,}", f"{rate:,.0f}", f"{base / rate:.2f}x") for name, (rate, n) in
             sorted(results.items(), key=lambda kv: -kv[1][0])]
-    print_table(rows, ("way", "leads", "leads/s (median)", "time vs (a)"))
+    print_table(rows, ("way (wall clock, one way at a time)", "leads", "leads/s (median)",
+                        "time vs hand-written"))
 
     text = thousand_rule_policy()
 
