@@ -22,7 +22,7 @@ from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse.sla_calendar import calendar_ctes
 from leadpolicy.warehouse.sla_run import calendar_plan
-from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, fill_tree, literal
+from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, literal
 from leadpolicy.warehouse.sqlgen import (
     BLANK_CHARS,
     DIALECT_ADAPTERS,
@@ -164,8 +164,7 @@ def _tier_inputs(policy: ir.Policy, sla: ir.Sla, now: dt.datetime, dialect: str,
     """The CTEs that give each clock its tier (`lp_tiers`): the leads, and the tier query's own CTEs."""
     leads = exp.select(exp.Star(), exp.alias_(exp.cast(exp.column(id_column, quoted=True), "VARCHAR"), "#id",
                                               quoted=True)).from_(table_sql(leads_table))
-    tier_sql = SlaSql(policy, sla, now, TABLES)
-    tier_tree = fill_tree(tier_sql.tiers_template("lp_leads", dialect), tier_sql.values, tier_sql.pieces)
+    tier_tree = SlaSql(policy, sla, now, TABLES).tiers_tree("lp_leads", dialect)
     return [("lp_leads", leads), *_hoisted(_prefixed(tier_tree, "lp_tier_"), "lp_tiers")]
 
 
@@ -199,8 +198,7 @@ def compile_sla(policy: ir.Policy, name: str, dialect: str, now: dt.datetime, ev
         inputs += _tier_inputs(policy, sla, now, dialect, leads_table, id_column)
         tables = Tables(events=TABLES.events, segments=TABLES.segments, open_days=TABLES.open_days, tiers="lp_tiers")
     sql = SlaSql(policy, sla, now, tables)
-    body = sql.clocks() if sla.clock is not None else sql.counts()
-    inputs.append(("lp_result", fill_tree(body, sql.values, sql.pieces)))
+    inputs.append(("lp_result", sql.clocks() if sla.clock is not None else sql.counts()))
     select = exp.select("*").from_("lp_result").where(
         exp.GTE(this=exp.column("start_us"), expression=exp.Literal.number(to_us(first))))
     for cte_name, cte in inputs:

@@ -13,7 +13,6 @@ from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import duckdb
-import sqlglot
 from sqlglot import exp
 
 from leadpolicy.semantics import ir
@@ -221,23 +220,15 @@ def _sla_queries(con: duckdb.DuckDBPyConnection, policy: ir.Policy, sla: ir.Sla,
     tables = Tables(events=EVENTS)
     if sla.tiers and leads is not None:
         tiers = f"lp_tiers_{number}"
-        tier_query = sqlglot.parse_one(SlaSql(policy, sla, now, tables).tiers(leads), read="duckdb")
-        assert isinstance(tier_query, exp.Query)
-        con.execute(create_table_as(tiers, tier_query))
+        con.execute(create_table_as(tiers, SlaSql(policy, sla, now, tables).tiers_tree(leads)))
         tables = Tables(events=EVENTS, tiers=tiers)
     if sla.clock is not None and sla.limit is not None:
-        clocks.append(_parsed(SlaSql(policy, sla, now, tables).query()))
+        clocks.append(SlaSql(policy, sla, now, tables).clocks())
         row = con.execute(SlaSql(policy, sla, now, tables).ignored()).fetchone()
         if row is not None and row[0]:
             out.ignored_pauses[sla.name] = int(row[0])
     elif sla.counts:
-        counts.append(_parsed(SlaSql(policy, sla, now, tables).query()))
-
-
-def _parsed(sql: str) -> exp.Query:
-    query = sqlglot.parse_one(sql, read="duckdb")
-    assert isinstance(query, exp.Query), "the SLA SQL is a query"
-    return query
+        counts.append(SlaSql(policy, sla, now, tables).counts())
 
 
 # The results with the local day of their start, as `load_events`' policy zone tells it.

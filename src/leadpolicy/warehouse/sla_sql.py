@@ -14,14 +14,16 @@ time, the calendar tables of `sla.calendar_tables`. Each step is the reference's
   and the first that does not ends the counting (the reference's `break`), so the counted pauses
   are those whose start is below the limit plus the pauses before them.
 
-Text from the policy reaches the query only as literals (sqlglot placeholders); the template holds
-our own names.
+Every query is a sqlglot tree, written in any dialect: fixed templates (DuckDB SQL over our own names)
+whose "#name" columns and tables are filled with trees (`filled`). Text from the policy reaches them
+only as literals, table names through `exp.to_table`; the templates hold our own names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -111,7 +113,7 @@ def fill_tree(template: str, values: dict[str, Any], pieces: dict[str, exp.Expr]
 
     def swap_node(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.name in pieces:
-            return exp.Subquery(this=pieces[node.name].copy(), alias=node.args.get("alias"))
+            return _in_place_of(node, pieces[node.name])
         if isinstance(node, exp.Column) and not node.table and node.name in pieces:
             return pieces[node.name].copy()
         if isinstance(node, exp.In) and len(node.expressions) == 1 and placeholder(node.expressions[0]):
@@ -124,6 +126,17 @@ def fill_tree(template: str, values: dict[str, Any], pieces: dict[str, exp.Expr]
         return node
 
     return tree.transform(swap_node)
+
+
+def _in_place_of(table: exp.Table, piece: exp.Expr) -> exp.Expr:
+    """A table placeholder's piece: a table under the placeholder's alias, or a query as a subquery."""
+    alias = table.args.get("alias")
+    if isinstance(piece, exp.Table):
+        named = piece.copy()
+        if alias is not None:
+            named.set("alias", alias.copy())
+        return named
+    return exp.Subquery(this=piece.copy(), alias=alias)
 
 
 def floor_mod(t: str, d: int) -> str:
@@ -147,268 +160,393 @@ def utc_day(t: str) -> str:
     return floor_div(t, DAY_US)
 
 
-class _Measure:
-    """Time measured as one limit is: the SQL for O(t) (a join and a value), T(x) and next-open lookups."""
+def floor_div_of(t: exp.Expr, d: int) -> exp.Expr:
+    """`floor_div` of an expression, as a tree."""
+    return filled(floor_div('"#t"', d), {"#t": t})
 
-    def __init__(self, sql: "SlaSql", measure: rules.Measure):
-        self.sql = sql
+
+def floor_mod_of(t: exp.Expr, d: int) -> exp.Expr:
+    """`floor_mod` of an expression, as a tree."""
+    return filled(floor_mod('"#t"', d), {"#t": t})
+
+
+def filled(template: str, pieces: dict[str, exp.Expr]) -> exp.Expr:
+    """A fixed template of ours (DuckDB SQL) with each "#name" column or table made its piece."""
+    return fill_tree(template, {}, pieces)
+
+
+def filled_select(template: str, pieces: dict[str, exp.Expr], joins: Sequence[exp.Join] = ()) -> exp.Select:
+    """`filled` of a SELECT, with `joins` added after its own."""
+    query = filled(template, pieces)
+    assert isinstance(query, exp.Select), "the template is a SELECT"
+    if joins:
+        query.set("joins", [*query.args.get("joins", []), *(j.copy() for j in joins)])
+    return query
+
+
+def with_ctes(ctes: Sequence[tuple[str, exp.Expr]], body: exp.Select) -> exp.Select:
+    """The body after `WITH name AS (query), ...`."""
+    for name, query in ctes:
+        body = body.with_(name, as_=query, copy=False)
+    return body
+
+
+def is_one_of(column: str, values: Sequence[str]) -> exp.Expr:
+    """column IN (the values as literals); none: false."""
+    if not values:
+        return exp.false()
+    return exp.In(this=exp.column(column), expressions=[literal(v) for v in values])
+
+
+def union_all(queries: Sequence[exp.Query]) -> exp.Query:
+    return queries[0] if len(queries) == 1 else exp.union(*queries, distinct=False, copy=False)
+
+
+def _aliased(query: exp.Expr, alias: str) -> exp.Expr:
+    """The template's `seg` (a segment row) renamed `alias`."""
+
+    def rename(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.table == "seg":
+            return exp.column(node.name, table=alias)
+        if isinstance(node, exp.TableAlias) and node.name == "seg":
+            return exp.TableAlias(this=exp.to_identifier(alias))
+        return node
+
+    return query.transform(rename)
+
+
+def _join_of(template: str, alias: str, pieces: dict[str, exp.Expr]) -> exp.Join:
+    """The one join of a `SELECT * FROM x LEFT JOIN ... AS seg ON ...` template, its segment named `alias`."""
+    query = _aliased(filled_select(template, pieces), alias)
+    join = query.args["joins"][0]
+    assert isinstance(join, exp.Join)
+    return join
+
+
+# The segment holding instant #t, and the measure there (open time before it).
+SEGMENT_AT = ('SELECT * FROM x LEFT JOIN "#segments" AS seg ON seg.calendar = "#calendar" AND seg.day = "#day" '
+              'AND seg.start_us <= "#t" AND "#t" < seg.end_us')
+MEASURE_AT = '(seg.before_us + CASE WHEN seg.open THEN "#t" - seg.start_us ELSE 0 END)'
+# The open segment in which the measure reaches #x, and the instant it does.
+SEGMENT_REACHING = ('SELECT * FROM x LEFT JOIN "#segments" AS seg ON seg.calendar = "#calendar" AND seg.open AND '
+                    'seg.bucket = "#bucket" AND seg.before_us < "#x" AND "#x" <= seg.before_us + seg.end_us - '
+                    'seg.start_us')
+INSTANT_REACHING = '(seg.start_us + ("#x") - seg.before_us)'
+ELAPSED_BASE = 'SELECT s.*, "#start" + "#amount" AS base_us FROM "#source" AS s'
+HOURS_BASE = 'SELECT s.*, "#deadline" AS base_us FROM "#source" AS s'
+# Business days: the first open moment at or after the start (#x its measure), then its local time of day
+# (#tod) on the open day `#days` later, turned into an instant as that day's offsets say.
+DAYS_BASE = ('SELECT s.*, d.midnight_us + "#tod" - CASE WHEN "#tod" >= d.switch_us THEN d.offset_b ELSE d.offset_a '
+             'END AS base_us FROM "#source" AS s LEFT JOIN "#segments" AS n ON n.calendar = "#calendar" AND n.open '
+             'AND n.bucket = "#bucket" AND n.before_us <= "#x" AND "#x" < n.before_us + n.end_us - n.start_us '
+             'LEFT JOIN "#open_days" AS d ON d.calendar = "#calendar" AND d.open_day = n.open_day + "#days"')
+OPEN_AT = '(n.start_us + "#x" - n.before_us)'
+
+
+class _Measure:
+    """Time measured as one limit is: O(t) (joins and a value), T(x) and the deadline before pauses, as trees."""
+
+    def __init__(self, tables: Tables, measure: rules.Measure):
+        self.tables = tables
         self.unit = measure.unit
         self.business = measure.business
-        self.calendar = sql.placeholder(measure.business_calendar) if self.business else None
+        self.calendar = literal(measure.business_calendar) if self.business else exp.Null()
         self.days = measure.open_days or 0
         self.amount_us = measure.span_us or 0
 
-    def at(self, alias: str, t: str) -> tuple[str, str]:
-        """(join, value): the measure at instant t, read from segment `alias`."""
-        if not self.business:
-            return "", t
-        segments = self.sql.tables.segments
-        join = (f" LEFT JOIN {segments} AS {alias} ON {alias}.calendar = {self.calendar} AND {alias}.day = "
-                f"{utc_day(t)} AND {alias}.start_us <= {t} AND {t} < {alias}.end_us")
-        return join, f"({alias}.before_us + CASE WHEN {alias}.open THEN {t} - {alias}.start_us ELSE 0 END)"
+    def _segments(self) -> dict[str, exp.Expr]:
+        return {"#segments": exp.to_table(self.tables.segments), "#calendar": self.calendar}
 
-    def instant(self, alias: str, x: str) -> tuple[str, str]:
-        """(join, value): the first instant at which the measure reaches x (x above zero)."""
+    def at(self, alias: str, t: exp.Expr) -> tuple[list[exp.Join], exp.Expr]:
+        """(joins, value): the measure at instant t, read from segment `alias`."""
         if not self.business:
-            return "", x
-        segments = self.sql.tables.segments
-        bucket = floor_div(f"({x}) - 1", BUCKET_US)
-        join = (f" LEFT JOIN {segments} AS {alias} ON {alias}.calendar = {self.calendar} AND {alias}.open AND "
-                f"{alias}.bucket = {bucket} AND "
-                f"{alias}.before_us < {x} AND {x} <= {alias}.before_us + {alias}.end_us - {alias}.start_us")
-        return join, f"({alias}.start_us + ({x}) - {alias}.before_us)"
+            return [], t
+        join = _join_of(SEGMENT_AT, alias, {**self._segments(), "#day": floor_div_of(t, DAY_US), "#t": t})
+        return [join], _aliased(filled(MEASURE_AT, {"#t": t}), alias)
 
-    def base(self, source: str, start: str) -> str:
-        """SELECT *, base_us (the deadline before pauses) FROM source, for clocks starting at `start`."""
+    def instant(self, alias: str, x: exp.Expr) -> tuple[list[exp.Join], exp.Expr]:
+        """(joins, value): the first instant at which the measure reaches x (x above zero)."""
         if not self.business:
-            return f"SELECT s.*, s.{start} + {self.amount_us} AS base_us FROM {source} AS s"
-        join_o, o_start = self.at("o", f"s.{start}")
+            return [], x
+        bucket = floor_div_of(filled('("#x") - 1', {"#x": x}), BUCKET_US)
+        join = _join_of(SEGMENT_REACHING, alias, {**self._segments(), "#bucket": bucket, "#x": x})
+        return [join], _aliased(filled(INSTANT_REACHING, {"#x": x}), alias)
+
+    def base(self, source: exp.Query, start: str) -> exp.Select:
+        """SELECT *, base_us (the deadline before pauses) FROM source, for clocks starting at column `start`."""
+        start_at = exp.column(start, table="s")
+        if not self.business:
+            pieces = {"#start": start_at, "#amount": literal(self.amount_us), "#source": source}
+            return filled_select(ELAPSED_BASE, pieces)
+        joins_o, o_start = self.at("o", start_at)
         if self.unit == "business hours":
-            join_t, deadline = self.instant("t", f"{o_start} + {self.amount_us}")
-            return f"SELECT s.*, {deadline} AS base_us FROM {source} AS s{join_o}{join_t}"
-        # Business days: the first open moment at or after the start, then its local time of day on the
-        # open day `days` later, turned into an instant as that day's offsets say.
-        segments, days = self.sql.tables.segments, self.sql.tables.open_days
-        x = o_start
-        open_at = f"(n.start_us + {x} - n.before_us)"
-        tod = floor_mod(f"{open_at} + n.offset_us", DAY_US)
-        return (f"SELECT s.*, d.midnight_us + {tod} - CASE WHEN {tod} >= d.switch_us THEN d.offset_b ELSE d.offset_a "
-                f"END AS base_us FROM {source} AS s{join_o} LEFT JOIN {segments} AS n ON n.calendar = "
-                f"{self.calendar} AND n.open AND n.bucket = {floor_div(x, BUCKET_US)} "
-                f"AND n.before_us <= {x} AND {x} < n.before_us + n.end_us - n.start_us LEFT JOIN {days} AS d ON "
-                f"d.calendar = {self.calendar} AND d.open_day = n.open_day + {self.days}")
+            joins_t, deadline = self.instant("t", exp.Add(this=o_start, expression=literal(self.amount_us)))
+            return filled_select(HOURS_BASE, {"#deadline": deadline, "#source": source}, [*joins_o, *joins_t])
+        open_at = filled(OPEN_AT, {"#x": o_start})
+        tod = floor_mod_of(filled('"#open_at" + n.offset_us', {"#open_at": open_at}), DAY_US)
+        query = filled_select(DAYS_BASE, {**self._segments(), "#tod": tod, "#source": source, "#x": o_start,
+                                   "#bucket": floor_div_of(o_start, BUCKET_US),
+                                   "#open_days": exp.to_table(self.tables.open_days), "#days": literal(self.days)})
+        query.set("joins", [*(j.copy() for j in joins_o), *query.args["joins"]])
+        return query
+
+
+CLOCK_EVENTS = ('SELECT lead, event, at_us, seq, CASE WHEN "#is_start" THEN 1 WHEN "#is_stop" THEN 2 WHEN "#is_pause" '
+                'THEN 3 ELSE 4 END AS kind FROM "#events" WHERE "#is_any"')
+# Each time: starts and stops that differ from the one before (edges), each start paired with the next stop.
+EDGES = ('SELECT * FROM (SELECT lead, event, at_us, seq, kind, LAG(kind) OVER (PARTITION BY lead ORDER BY at_us, seq) '
+         'AS prev FROM ev WHERE kind IN (1, 2)) AS e WHERE kind <> COALESCE(prev, 2)')
+EDGE_SPANS = ('SELECT lead, start_us, start_row, stop_us, stop_row, stop_event FROM (SELECT lead, kind, at_us AS '
+              'start_us, seq AS start_row, LEAD(at_us) OVER (PARTITION BY lead ORDER BY at_us, seq) AS stop_us, '
+              'LEAD(seq) OVER (PARTITION BY lead ORDER BY at_us, seq) AS stop_row, LEAD(event) OVER (PARTITION BY '
+              'lead ORDER BY at_us, seq) AS stop_event FROM edges) AS e WHERE kind = 1')
+INSIDE_EDGE_SPAN = ('(e.at_us > c.start_us OR (e.at_us = c.start_us AND e.seq > c.start_row)) AND (c.stop_us IS NULL '
+                    'OR e.at_us < c.stop_us OR (e.at_us = c.stop_us AND e.seq < c.stop_row))')
+# Once: a lead's first start, and the first stop at or after it.
+FIRSTS = ('SELECT lead, start_us, start_row FROM (SELECT lead, at_us AS start_us, seq AS start_row, ROW_NUMBER() OVER '
+          '(PARTITION BY lead ORDER BY at_us, seq) AS n FROM ev WHERE kind = 1) AS f WHERE n = 1')
+FIRST_STOPS = ('SELECT lead, stop_us, stop_row, stop_event FROM (SELECT f.lead, e.at_us AS stop_us, e.seq AS stop_row, '
+               'e.event AS stop_event, ROW_NUMBER() OVER (PARTITION BY f.lead ORDER BY e.at_us, e.seq) AS n FROM '
+               'firsts AS f JOIN ev AS e ON e.lead = f.lead AND e.kind = 2 AND e.at_us >= f.start_us) AS s WHERE n = 1')
+FIRST_SPANS = ('SELECT f.lead, f.start_us, f.start_row, s.stop_us, s.stop_row, s.stop_event FROM firsts AS f LEFT JOIN '
+               'stops AS s ON s.lead = f.lead')
+INSIDE_FIRST_SPAN = 'e.at_us >= c.start_us AND (c.stop_us IS NULL OR e.at_us < c.stop_us)'
+TIERED_READ = ('SELECT c.*, COALESCE(r.tier, "#otherwise") AS tier FROM spans AS c LEFT JOIN "#tiers" AS r ON '
+               'r.lead = c.lead AND r.start_row = c.start_row')
+TIERED_OTHERWISE = 'SELECT c.*, "#otherwise" AS tier FROM spans AS c'
+MARKS = ('SELECT c.lead, c.start_row, e.at_us, e.seq, e.kind, LAG(e.kind) OVER (PARTITION BY c.lead, c.start_row ORDER '
+         'BY e.at_us, e.seq) AS prev FROM spans AS c JOIN ev AS e ON e.lead = c.lead AND e.kind IN (3, 4) AND '
+         '"#inside"')
+FLIPS = ('SELECT *, LEAD(at_us) OVER (PARTITION BY lead, start_row ORDER BY at_us, seq) AS next_us FROM marks WHERE '
+         'kind <> COALESCE(prev, 4)')
+PAUSES = ('SELECT p.lead, p.start_row, p.at_us AS ps, p.seq AS pseq, COALESCE(p.next_us, c.stop_us) AS pe FROM flips '
+          'AS p JOIN spans AS c ON c.lead = p.lead AND c.start_row = p.start_row WHERE p.kind = 3')
+IGNORED = 'SELECT (SELECT COUNT(*) FROM ev WHERE kind IN (3, 4)) - (SELECT COUNT(*) FROM flips) AS ignored'
+
+# A tier's steps (CTEs numbered by the tier: `base` is `base0` for tier 0).
+TIER_STEPS = frozenset({"base", "measured", "paused", "summed", "counted", "deadlines", "statused", "judged"})
+MEASURED = ('SELECT c.lead, c.start_row, c.start_us, c.stop_us, c.stop_event, c.tier, c.base_us, "#m_base" AS m_base, '
+            '"#m_start" AS m_start, "#m_end" AS m_end FROM base AS c')
+PAUSED = ('SELECT p.lead, p.start_row, p.ps, p.pseq, p.pe, "#m_ps" AS m_ps, GREATEST("#m_pe" - "#m_ps", 0) AS amount '
+          'FROM pauses AS p JOIN base AS c ON c.lead = p.lead AND c.start_row = p.start_row')
+SUMMED = ('SELECT p.*, c.base_us, c.m_base, SUM(amount) OVER (PARTITION BY p.lead, p.start_row ORDER BY p.ps NULLS '
+          'FIRST, p.pseq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum FROM paused AS p JOIN '
+          'measured AS c ON c.lead = p.lead AND c.start_row = p.start_row')
+# A pause counts while it starts below the deadline so far (see the module's docstring).
+COUNTED = ('SELECT lead, start_row, SUM(CASE WHEN CASE WHEN COALESCE(cum, 0) = 0 THEN ps < base_us ELSE m_ps < m_base '
+           '+ cum END THEN amount ELSE 0 END) AS paused_us, MAX(CASE WHEN pe IS NULL AND CASE WHEN COALESCE(cum, 0) = '
+           '0 THEN ps < base_us ELSE m_ps < m_base + cum END THEN 1 ELSE 0 END) AS still_paused FROM summed GROUP BY '
+           'lead, start_row')
+MOVED = 'c.m_base + COALESCE(q.paused_us, 0)'
+DEADLINES = ('SELECT c.*, COALESCE(q.paused_us, 0) AS paused_us, COALESCE(q.still_paused, 0) = 1 AS still_paused, '
+             'CASE WHEN COALESCE(q.paused_us, 0) = 0 THEN c.base_us ELSE "#moved" END AS deadline_us, c.m_end - '
+             'c.m_start - COALESCE(q.paused_us, 0) AS used_us, c.m_base - c.m_start AS full_us FROM measured AS c '
+             'LEFT JOIN counted AS q ON q.lead = c.lead AND q.start_row = c.start_row')
+STATUSED = ("SELECT *, CASE WHEN stop_us IS NOT NULL THEN CASE WHEN stop_us <= deadline_us THEN 'met' ELSE 'breached' "
+            "END WHEN still_paused OR \"#now\" <= deadline_us THEN 'pending' ELSE 'breached' END AS status FROM "
+            "deadlines")
+JUDGED = ("SELECT lead, start_row, start_us, stop_us, stop_event, tier, deadline_us, status, used_us, paused_us, CASE "
+          "WHEN status = 'breached' THEN COALESCE(stop_us, \"#now\") - deadline_us END AS late_us, full_us, "
+          "\"#at_risk\" AS at_risk, \"#escalated\" AS escalated_to FROM statused")
+REACHED = ('(CASE WHEN full_us = 0 THEN "#hundred" >= "#scaled" ELSE CAST(used_us AS DECIMAL(38, 0)) * "#hundred" >= '
+           'CAST(full_us AS DECIMAL(38, 0)) * "#scaled" END)')
+RUNNING_AND = 'stop_us IS NULL AND "#reached"'
+NO_ESCALATION = "CAST(NULL AS VARCHAR)"
+CLOCKS = ('SELECT "#sla" AS sla, lead, start_row, start_us, stop_us, stop_event, "#tier_text" AS tier, deadline_us, '
+          'status, used_us, paused_us, late_us, full_us, at_risk, escalated_to FROM "#judged" AS j')
+
+# Tiers: each clock's start (its lead, instant and local day), the lead's row as of then, its first tier.
+STARTS = ('SELECT ROW_NUMBER() OVER (ORDER BY c.lead, c.start_row) AS "#clock", c.lead AS "#lead", c.start_row AS '
+          '"#start_row", c.start_us AS "#now_us", DATE \'1970-01-01\' + CAST("#local_day" AS INTEGER) AS "#today" FROM '
+          'spans AS c JOIN "#segments" AS z ON z.calendar = "#zone" AND z.day = "#utc_day" AND z.start_us <= '
+          'c.start_us AND c.start_us < z.end_us')
+ACTIVITY_AT_START = ('SELECT s."#clock" AS "#lead" FROM lp_starts AS s JOIN "#events" AS e ON e.lead = s."#lead" AND '
+                     'e.at_us <= s."#now_us" GROUP BY s."#clock", s."#now_us"')
+ACTIVITY = 'SELECT * FROM "#counted" AS a'
+CLOCK_LEADS = ('SELECT l.*, s."#clock", s."#lead", s."#start_row", s."#now_us", s."#today" FROM lp_starts AS s JOIN '
+               '"#leads" AS l ON l."#id" = s."#lead"')
+TIERS = 'SELECT "#lead" AS lead, "#start_row" AS start_row, "#choice" AS tier FROM "#decided" AS d'
+
+# Counts: a lead's first `after` event opens a window; its events counted in it.
+FIRST_AFTER = ('SELECT lead, start_us FROM (SELECT lead, at_us AS start_us, ROW_NUMBER() OVER (PARTITION BY lead '
+               'ORDER BY at_us, seq) AS n FROM "#events" WHERE event = "#after") AS f WHERE n = 1')
+COUNTED_IN_WINDOW = ("SELECT \"#sla\" AS sla, w.lead, w.start_us, w.base_us AS window_end_us, COUNT(e.seq) AS "
+                     "n_events, \"#needed\" AS needed, CASE WHEN COUNT(e.seq) >= \"#needed\" THEN 'met' WHEN "
+                     "\"#now\" >= w.base_us THEN 'breached' ELSE 'pending' END AS status FROM \"#windows\" AS w LEFT "
+                     "JOIN \"#events\" AS e ON e.lead = w.lead AND e.event = \"#event\" AND e.at_us >= w.start_us AND "
+                     "e.at_us <= w.base_us GROUP BY w.lead, w.start_us, w.base_us")
+
+
+def _numbered(query: exp.Expr, i: int) -> exp.Expr:
+    """The query with each tier step it reads numbered for tier i."""
+
+    def number(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and not node.db and node.name in TIER_STEPS:
+            node.set("this", exp.to_identifier(f"{node.name}{i}"))
+        return node
+
+    return query.transform(number)
 
 
 class SlaSql:
-    """The SQL of one SLA's clocks or counts at `now`."""
+    """The SQL of one SLA's clocks or counts at `now`, as sqlglot trees."""
 
     def __init__(self, policy: ir.Policy, sla: ir.Sla, now: dt.datetime, tables: Tables = DEFAULT_TABLES):
         self.policy, self.sla, self.tables = policy, sla, tables
-        self.now_us = to_us(now)
-        self.values: dict[str, Any] = {}  # placeholder -> literal value
-        self.pieces: dict[str, exp.Expr] = {}  # placeholder -> SQL made from the policy, in the target dialect
+        self.now = literal(to_us(now))
 
     def clock_rule(self) -> rules.ClockRule:
         """The SLA's clock rules, as the reference engine reads them."""
         return rules.clock_rule(self.sla)
 
-    def placeholder(self, value: Any) -> str:
-        name = f"#v{len(self.values)}"
-        self.values[name] = value
-        return f'"{name}"'
-
-    def query(self, dialect: str = "duckdb") -> str:
+    def query(self) -> exp.Query:
+        """The SLA's clocks or counts."""
         if self.sla.clock is not None and self.sla.limit is not None:
-            return fill(self.clocks(), self.values, dialect)
+            return self.clocks()
         if self.sla.counts:
-            return fill(self.counts(), self.values, dialect)
+            return self.counts()
         raise SlaSqlError(f"sla {self.sla.name} has no clock or count: volumes are counted per period")
 
     # ---------------------------------------------------------------- clocks
-    def _clock_ctes(self) -> list[str]:
+    def _clock_ctes(self) -> list[tuple[str, exp.Expr]]:
         """The clocks of the SLA (`spans`, with their `tier`) and their pauses (`pauses`)."""
         rule = self.clock_rule()
         pausing, resuming = sorted(rule.pauses.pausing), sorted(rule.pauses.resuming)
-        events = self.tables.events
-        ev = (f"SELECT lead, event, at_us, seq, CASE WHEN event IN ({self.placeholder(list(rule.starts))}) THEN 1 "
-              f"WHEN event IN ({self.placeholder(list(rule.stops))}) THEN 2 "
-              f"WHEN event IN ({self.placeholder(pausing)}) THEN 3 ELSE 4 END AS kind FROM {events} "
-              f"WHERE event IN ({self.placeholder([*rule.starts, *rule.stops, *pausing, *resuming])})")
-        order = "PARTITION BY lead ORDER BY at_us, seq"
+        ev = filled(CLOCK_EVENTS, {
+            "#is_start": is_one_of("event", list(rule.starts)), "#is_stop": is_one_of("event", list(rule.stops)),
+            "#is_pause": is_one_of("event", pausing), "#events": exp.to_table(self.tables.events),
+            "#is_any": is_one_of("event", [*rule.starts, *rule.stops, *pausing, *resuming])})
         if rule.each_time:
-            spans = (
-                f"edges AS (SELECT * FROM (SELECT lead, event, at_us, seq, kind, LAG(kind) OVER ({order}) AS prev "
-                "FROM ev WHERE kind IN (1, 2)) AS e WHERE kind <> COALESCE(prev, 2)), "
-                f"spans AS (SELECT lead, start_us, start_row, stop_us, stop_row, stop_event FROM (SELECT lead, kind, "
-                f"at_us AS start_us, seq AS start_row, LEAD(at_us) OVER ({order}) AS stop_us, LEAD(seq) OVER "
-                f"({order}) AS stop_row, LEAD(event) OVER ({order}) AS stop_event FROM edges) AS e WHERE kind = 1)")
-            inside = ("(e.at_us > c.start_us OR (e.at_us = c.start_us AND e.seq > c.start_row)) AND (c.stop_us IS "
-                      "NULL OR e.at_us < c.stop_us OR (e.at_us = c.stop_us AND e.seq < c.stop_row))")
+            spans = [("edges", filled(EDGES, {})), ("spans", filled(EDGE_SPANS, {}))]
+            inside = INSIDE_EDGE_SPAN
         else:
-            spans = (
-                f"firsts AS (SELECT lead, start_us, start_row FROM (SELECT lead, at_us AS start_us, seq AS start_row, "
-                f"ROW_NUMBER() OVER ({order}) AS n FROM ev WHERE kind = 1) AS f WHERE n = 1), "
-                "stops AS (SELECT lead, stop_us, stop_row, stop_event FROM (SELECT f.lead, e.at_us AS stop_us, e.seq "
-                "AS stop_row, e.event AS stop_event, ROW_NUMBER() OVER (PARTITION BY f.lead ORDER BY e.at_us, e.seq) "
-                "AS n FROM firsts AS f JOIN ev AS e ON e.lead = f.lead AND e.kind = 2 AND e.at_us >= f.start_us) AS s "
-                "WHERE n = 1), "
-                "spans AS (SELECT f.lead, f.start_us, f.start_row, s.stop_us, s.stop_row, s.stop_event FROM firsts "
-                "AS f LEFT JOIN stops AS s ON s.lead = f.lead)")
-            inside = "e.at_us >= c.start_us AND (c.stop_us IS NULL OR e.at_us < c.stop_us)"
-        tiers = self.tables.tiers
-        tier_of = (f"LEFT JOIN {tiers} AS r ON r.lead = c.lead AND r.start_row = c.start_row" if tiers else "")
-        otherwise = rule.otherwise.index
-        ctes = [
-            f"ev AS ({ev})", spans,
-            f"tiered AS (SELECT c.*, {'COALESCE(r.tier, ' + str(otherwise) + ')' if tiers else str(otherwise)} AS tier "
-            f"FROM spans AS c {tier_of})",
-            "marks AS (SELECT c.lead, c.start_row, e.at_us, e.seq, e.kind, LAG(e.kind) OVER (PARTITION BY c.lead, "
-            f"c.start_row ORDER BY e.at_us, e.seq) AS prev FROM spans AS c JOIN ev AS e ON e.lead = c.lead AND "
-            f"e.kind IN (3, 4) AND {inside})",
-            "flips AS (SELECT *, LEAD(at_us) OVER (PARTITION BY lead, start_row ORDER BY at_us, seq) AS next_us "
-            "FROM marks WHERE kind <> COALESCE(prev, 4))",
-            "pauses AS (SELECT p.lead, p.start_row, p.at_us AS ps, p.seq AS pseq, COALESCE(p.next_us, c.stop_us) "
-            "AS pe FROM flips "
-            "AS p JOIN spans AS c ON c.lead = p.lead AND c.start_row = p.start_row WHERE p.kind = 3)",
-        ]
-        return ctes
+            spans = [("firsts", filled(FIRSTS, {})), ("stops", filled(FIRST_STOPS, {})),
+                     ("spans", filled(FIRST_SPANS, {}))]
+            inside = INSIDE_FIRST_SPAN
+        otherwise = {"#otherwise": literal(rule.otherwise.index)}
+        tiered = (filled(TIERED_READ, {**otherwise, "#tiers": exp.to_table(self.tables.tiers)}) if self.tables.tiers
+                  else filled(TIERED_OTHERWISE, otherwise))
+        return [("ev", ev), *spans, ("tiered", tiered),
+                ("marks", filled(MARKS, {"#inside": sqlglot.parse_one(inside, read="duckdb")})),
+                ("flips", filled(FLIPS, {})), ("pauses", filled(PAUSES, {}))]
+
+    def ignored_tree(self) -> exp.Select:
+        """How many pause and resume events the SLA ignores: outside any clock, or pausing a paused clock."""
+        return with_ctes(self._clock_ctes(), filled_select(IGNORED, {}))
 
     def ignored(self, dialect: str = "duckdb") -> str:
-        """How many pause and resume events the SLA ignores: outside any clock, or pausing a paused clock."""
-        ctes = self._clock_ctes()
-        return fill(f"WITH {', '.join(ctes)} SELECT (SELECT COUNT(*) FROM ev WHERE kind IN (3, 4)) - "
-                    "(SELECT COUNT(*) FROM flips) AS ignored", self.values, dialect)
+        return _written(self.ignored_tree(), dialect)
 
-    def tiers(self, leads: str, dialect: str = "duckdb") -> str:
-        return fill(self.tiers_template(leads, dialect), self.values, dialect, self.pieces)
-
-    def tiers_template(self, leads: str, dialect: str = "duckdb") -> str:
+    def tiers_tree(self, leads: str, dialect: str = "duckdb") -> exp.Select:
         """(lead, start_row, tier) of each clock whose lead has a row in `leads` (its id as text in `#id`): the
         first tier whose condition holds as the policy decides the lead at the clock's start, from its row and
         its events up to and including the start; `otherwise` is the number of tiers. A clock whose lead has
-        no row is not listed (it takes `otherwise`)."""
-        from leadpolicy.warehouse.sqlgen import activity_columns_per_row, condition_sql, decisions_per_row
+        no row is not listed (it takes `otherwise`). The policy's parts are written for `dialect`."""
+        from leadpolicy.warehouse.sqlgen import decisions_per_row
 
         policy = self.policy
         ctes = self._clock_ctes()
-        segments = self.tables.segments
-        zone = self.placeholder(ZONE)
-        local_day = floor_div("c.start_us + z.offset_us", DAY_US)
-        ctes.append(
-            'lp_starts AS (SELECT ROW_NUMBER() OVER (ORDER BY c.lead, c.start_row) AS "#clock", c.lead AS "#lead", '
-            f'c.start_row AS "#start_row", c.start_us AS "#now_us", DATE \'1970-01-01\' + CAST({local_day} AS INTEGER) '
-            f'AS "#today" FROM spans AS c JOIN {segments} AS z ON z.calendar = {zone} AND z.day = '
-            f"{utc_day('c.start_us')} AND z.start_us <= c.start_us AND c.start_us < z.end_us)")
+        ctes.append(("lp_starts", filled(STARTS, {
+            "#local_day": floor_div_of(filled("c.start_us + z.offset_us", {}), DAY_US),
+            "#utc_day": floor_div_of(exp.column("start_us", table="c"), DAY_US),
+            "#segments": exp.to_table(self.tables.segments), "#zone": literal(ZONE)})))
         activity = "lp_clock_activity"
         if policy.activity:
-            names = sorted({op.event for op in policy.activity})
-            counted = sqlglot.parse_one(
-                f'SELECT s."#clock" AS "#lead" FROM lp_starts AS s JOIN {self.tables.events} AS e ON e.lead = '
-                's."#lead" AND e.at_us <= s."#now_us" GROUP BY s."#clock", s."#now_us"', read="duckdb")
-            assert isinstance(counted, exp.Select)
-            counted = counted.select(*activity_columns_per_row(policy, dialect), copy=False).where(
-                exp.In(this=exp.column("event", table="e"), expressions=[literal(n) for n in names]), copy=False)
-            self.pieces["#piece_activity"] = counted
-            ctes.append(f'{activity} AS (SELECT * FROM "#piece_activity" AS a)')
-        ctes.append('lp_clock_leads AS (SELECT l.*, s."#clock", s."#lead", s."#start_row", s."#now_us", s."#today" '
-                    f'FROM lp_starts AS s JOIN {leads} AS l ON l."#id" = s."#lead")')
-        self.pieces["#piece_decided"] = decisions_per_row(policy, dialect, "lp_clock_leads",
-                                                          activity if policy.activity else None, "#clock")
+            ctes.append((activity, filled_select(ACTIVITY, {"#counted": self._activity(dialect)})))
+        ctes.append(("lp_clock_leads", filled(CLOCK_LEADS, {"#leads": exp.to_table(leads)})))
+        decided = decisions_per_row(policy, dialect, "lp_clock_leads", activity if policy.activity else None,
+                                    "#clock")
+        return with_ctes(ctes, filled_select(TIERS, {"#choice": self._tier_choice(dialect), "#decided": decided}))
+
+    def _activity(self, dialect: str) -> exp.Select:
+        """The activity columns the policy reads, per clock, from the lead's events up to the clock's start."""
+        from leadpolicy.warehouse.sqlgen import activity_columns_per_row
+
+        names = sorted({op.event for op in self.policy.activity})
+        counted = filled_select(ACTIVITY_AT_START, {"#events": exp.to_table(self.tables.events)})
+        return counted.select(*activity_columns_per_row(self.policy, dialect), copy=False).where(
+            exp.In(this=exp.column("event", table="e"), expressions=[literal(n) for n in names]), copy=False)
+
+    def _tier_choice(self, dialect: str) -> exp.Expr:
+        """The index of the first tier whose condition holds, else `otherwise`'s."""
+        from leadpolicy.warehouse.sqlgen import condition_sql
+
         choice = exp.Case()
         rule = self.clock_rule()
         for tier in rule.tiers:
             if tier.condition is not None:
-                choice = choice.when(condition_sql(policy, tier.condition, dialect), exp.Literal.number(tier.index))
-        self.pieces["#piece_choice"] = choice.else_(exp.Literal.number(rule.otherwise.index))
-        return (f'WITH {", ".join(ctes)} SELECT "#lead" AS lead, "#start_row" AS start_row, "#piece_choice" AS '
-                'tier FROM "#piece_decided" AS d')
+                holds = condition_sql(self.policy, tier.condition, dialect)
+                choice = choice.when(holds, exp.Literal.number(tier.index))
+        return choice.else_(exp.Literal.number(rule.otherwise.index))
 
-    def clocks(self) -> str:
+    def clocks(self) -> exp.Select:
         rule = self.clock_rule()
         ctes = self._clock_ctes()
-        finals = []
+        finals: list[exp.Query] = []
+        tier_text = exp.Case(this=exp.column("tier"))
         for tier in rule.tiers:
-            ctes += self._tier(tier.index, _Measure(self, tier.measure))
-            finals.append(f"SELECT * FROM judged{tier.index}")
-        tier_text = "CASE tier " + " ".join(f"WHEN {t.index} THEN {self.placeholder(t.text)}" for t in rule.tiers) + \
-            " END"
-        return (f"WITH {', '.join(ctes)} SELECT {self.placeholder(rule.sla)} AS sla, lead, start_row, start_us, "
-                f"stop_us, stop_event, {tier_text} AS tier, deadline_us, status, used_us, paused_us, late_us, "
-                f"full_us, at_risk, escalated_to FROM ({' UNION ALL '.join(finals)}) AS j")
+            ctes += [(f"{name}{tier.index}", query) for name, query in self._tier(tier.index, _Measure(self.tables,
+                                                                                                      tier.measure))]
+            finals.append(exp.select("*").from_(exp.to_table(f"judged{tier.index}")))
+            tier_text = tier_text.when(exp.Literal.number(tier.index), literal(tier.text))
+        body = filled_select(CLOCKS, {"#sla": literal(rule.sla), "#tier_text": tier_text, "#judged": union_all(finals)})
+        return with_ctes(ctes, body)
 
-    def _tier(self, i: int, m: _Measure) -> list[str]:
-        now = self.now_us
-        based = m.base(f"(SELECT * FROM tiered WHERE tier = {i})", "start_us")
-        join_ps, m_ps = m.at("a", "p.ps")
-        join_pe, m_pe = m.at("b", f"COALESCE(p.pe, {now})")
-        join_mb, m_base = m.at("mb", "c.base_us")
-        counted = ("CASE WHEN COALESCE(cum, 0) = 0 THEN ps < base_us ELSE m_ps < m_base + cum END")
-        join_ms, m_start = m.at("ms", "c.start_us")
-        join_me, m_end = m.at("me", f"COALESCE(c.stop_us, {now})")
-        return [
-            f"base{i} AS ({based})",
-            f"measured{i} AS (SELECT c.lead, c.start_row, c.start_us, c.stop_us, c.stop_event, c.tier, c.base_us, "
-            f"{m_base} AS m_base, {m_start} AS m_start, {m_end} AS m_end FROM base{i} AS c{join_mb}{join_ms}{join_me})",
-            f"paused{i} AS (SELECT p.lead, p.start_row, p.ps, p.pseq, p.pe, {m_ps} AS m_ps, "
-            f"GREATEST({m_pe} - {m_ps}, 0) AS "
-            f"amount FROM pauses AS p JOIN base{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row"
-            f"{join_ps}{join_pe})",
-            f"summed{i} AS (SELECT p.*, c.base_us, c.m_base, SUM(amount) OVER (PARTITION BY p.lead, p.start_row "
-            "ORDER BY p.ps NULLS FIRST, p.pseq NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum "
-            "FROM "
-            f"paused{i} AS p JOIN measured{i} AS c ON c.lead = p.lead AND c.start_row = p.start_row)",
-            f"counted{i} AS (SELECT lead, start_row, SUM(CASE WHEN {counted} THEN amount ELSE 0 END) AS paused_us, "
-            f"MAX(CASE WHEN pe IS NULL AND {counted} THEN 1 ELSE 0 END) AS still_paused FROM summed{i} "
-            "GROUP BY lead, start_row)",
-            *self._judged(i, m),
+    def _tier(self, i: int, m: _Measure) -> list[tuple[str, exp.Expr]]:
+        """The steps of tier i (named without their number), from its clocks' base deadline to their judgement."""
+        source = filled_select("SELECT * FROM tiered WHERE tier = \"#tier\"", {"#tier": literal(i)})
+        joins_ps, m_ps = m.at("a", exp.column("ps", table="p"))
+        joins_pe, m_pe = m.at("b", exp.func("COALESCE", exp.column("pe", table="p"), self.now))
+        joins_mb, m_base = m.at("mb", exp.column("base_us", table="c"))
+        joins_ms, m_start = m.at("ms", exp.column("start_us", table="c"))
+        joins_me, m_end = m.at("me", exp.func("COALESCE", exp.column("stop_us", table="c"), self.now))
+        steps: list[tuple[str, exp.Expr]] = [
+            ("base", m.base(source, "start_us")),
+            ("measured", filled_select(MEASURED, {"#m_base": m_base, "#m_start": m_start, "#m_end": m_end},
+                                [*joins_mb, *joins_ms, *joins_me])),
+            ("paused", filled_select(PAUSED, {"#m_ps": m_ps, "#m_pe": m_pe}, [*joins_ps, *joins_pe])),
+            ("summed", filled(SUMMED, {})),
+            ("counted", filled(COUNTED, {})),
+            *self._judged(m),
         ]
+        return [(name, _numbered(query, i)) for name, query in steps]
 
-    def _judged(self, i: int, m: _Measure) -> list[str]:
-        now = self.now_us
-        join_d, moved = m.instant("t", "c.m_base + COALESCE(q.paused_us, 0)")
-        deadline = f"CASE WHEN COALESCE(q.paused_us, 0) = 0 THEN c.base_us ELSE {moved} END"
+    def _judged(self, m: _Measure) -> list[tuple[str, exp.Expr]]:
+        joins_d, moved = m.instant("t", filled(MOVED, {}))
         thresholds = self.clock_rule().thresholds
-        percent_scale = thresholds.scale
+        hundred = literal(100 * thresholds.scale)
 
-        def reached(percent: Decimal) -> str:
-            scaled = thresholds.scaled(percent)
-            return (f"(CASE WHEN full_us = 0 THEN {100 * percent_scale} >= {scaled} ELSE CAST(used_us AS "
-                    f"DECIMAL(38, 0)) * {100 * percent_scale} >= CAST(full_us AS DECIMAL(38, 0)) * {scaled} END)")
+        def running_and_reached(percent: Decimal) -> exp.Expr:
+            reached = filled(REACHED, {"#hundred": hundred, "#scaled": literal(thresholds.scaled(percent))})
+            return filled(RUNNING_AND, {"#reached": reached})
 
         warn_at = thresholds.warn_at
-        at_risk = f"stop_us IS NULL AND {reached(warn_at)}" if warn_at is not None else "false"
+        at_risk = running_and_reached(warn_at) if warn_at is not None else exp.false()
         steps = thresholds.highest_first()
-        escalated = ("CASE " + " ".join(f"WHEN stop_us IS NULL AND {reached(percent)} THEN {self.placeholder(to)}"
-                                         for percent, to in steps) + " END") if steps else "CAST(NULL AS VARCHAR)"
+        escalated: exp.Expr = sqlglot.parse_one(NO_ESCALATION, read="duckdb")
+        if steps:
+            escalated = exp.Case()
+            for percent, to in steps:
+                escalated = escalated.when(running_and_reached(percent), literal(to))
         return [
-            f"deadlines{i} AS (SELECT c.*, COALESCE(q.paused_us, 0) AS paused_us, COALESCE(q.still_paused, 0) = 1 "
-            f"AS still_paused, {deadline} AS deadline_us, c.m_end - c.m_start - COALESCE(q.paused_us, 0) AS used_us, "
-            f"c.m_base - c.m_start AS full_us FROM measured{i} AS c LEFT JOIN counted{i} AS q ON q.lead = c.lead AND "
-            f"q.start_row = c.start_row{join_d})",
-            f"statused{i} AS (SELECT *, CASE WHEN stop_us IS NOT NULL THEN CASE WHEN stop_us <= deadline_us THEN 'met' "
-            f"ELSE 'breached' END WHEN still_paused OR {now} <= deadline_us THEN 'pending' ELSE 'breached' END AS "
-            f"status FROM deadlines{i})",
-            f"judged{i} AS (SELECT lead, start_row, start_us, stop_us, stop_event, tier, deadline_us, status, used_us, "
-            f"paused_us, CASE WHEN status = 'breached' THEN COALESCE(stop_us, {now}) - deadline_us END AS late_us, "
-            f"full_us, {at_risk} AS at_risk, {escalated} AS escalated_to FROM statused{i})",
+            ("deadlines", filled_select(DEADLINES, {"#moved": moved}, joins_d)),
+            ("statused", filled(STATUSED, {"#now": self.now})),
+            ("judged", filled(JUDGED, {"#now": self.now, "#at_risk": at_risk, "#escalated": escalated})),
         ]
 
     # ---------------------------------------------------------------- counts
-    def counts(self) -> str:
-        parts = []
+    def counts(self) -> exp.Query:
+        parts: list[exp.Query] = []
+        events = exp.to_table(self.tables.events)
         for rule in self.sla.counts:
-            m = _Measure(self, rules.measure(rule.within))
-            after, event = self.placeholder(rule.after), self.placeholder(rule.event)
-            firsts = (f"(SELECT lead, start_us FROM (SELECT lead, at_us AS start_us, ROW_NUMBER() OVER (PARTITION BY "
-                      f"lead ORDER BY at_us, seq) AS n FROM {self.tables.events} WHERE event = {after}) AS f "
-                      "WHERE n = 1)")
-            windows = m.base(firsts, "start_us")
-            needed = int(rule.at_least)
-            parts.append(
-                f"SELECT {self.placeholder(self.sla.name)} AS sla, w.lead, w.start_us, w.base_us AS window_end_us, "
-                f"COUNT(e.seq) AS n_events, {needed} AS needed, CASE WHEN COUNT(e.seq) >= {needed} THEN 'met' WHEN "
-                f"{self.now_us} >= w.base_us THEN 'breached' ELSE 'pending' END AS status FROM ({windows}) AS w LEFT "
-                f"JOIN {self.tables.events} AS e ON e.lead = w.lead AND e.event = {event} AND e.at_us >= w.start_us "
-                "AND e.at_us <= w.base_us GROUP BY w.lead, w.start_us, w.base_us")
-        return " UNION ALL ".join(parts)
+            m = _Measure(self.tables, rules.measure(rule.within))
+            firsts = filled_select(FIRST_AFTER, {"#events": events, "#after": literal(rule.after)})
+            needed = literal(int(rule.at_least))
+            parts.append(filled_select(COUNTED_IN_WINDOW, {
+                "#sla": literal(self.sla.name), "#needed": needed, "#now": self.now, "#events": events,
+                "#windows": m.base(firsts, "start_us"), "#event": literal(rule.event)}))
+        return union_all(parts)
 
+
+def _written(query: exp.Expr, dialect: str) -> str:
+    return query.sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
