@@ -37,13 +37,23 @@ SRC = Path(leadpolicy.__file__).parent
 
 
 def component(module: str) -> str:
-    """The longest component that is the module or one of its packages."""
+    """The longest component that is the module or one of its packages. The `leadpolicy` component is the
+    package's own __init__ only, so a new top-level package is named here, not filed under it silently."""
     parts = module.split(".")
-    for end in range(len(parts), 0, -1):
+    for end in range(len(parts), 1, -1):
         name = ".".join(parts[:end])
         if name in RANK:
             return name
+    if module == "leadpolicy":
+        return module
     raise AssertionError(f"{module} belongs to no layer: add its package to LAYERS")
+
+
+def test_a_new_top_level_package_must_be_given_a_layer() -> None:
+    assert component("leadpolicy") == "leadpolicy"
+    assert component("leadpolicy.semantics.runtime") == "leadpolicy.semantics.runtime"
+    with pytest.raises(AssertionError, match="add its package to LAYERS"):
+        component("leadpolicy.newpkg.module")
 
 
 @pytest.fixture(scope="module")
