@@ -48,12 +48,12 @@ def run_score(leads: str, events: str, out: str) -> dict:
     from common import peak_rss_mb
 
     import leadpolicy
-    from leadpolicy.warehouse.batch import EventInput, run
+    from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 
     policy = leadpolicy.load(POLICY)
     start = time.perf_counter()
-    run(policy, leads, out, policy.instant(AS_OF), "duckdb", events=EventInput(Path(events)),
-        rejects=Path(out).with_suffix(".r.csv"))
+    run(policy, BatchOptions(source=leads, output=out, now=policy.instant(AS_OF), engine="duckdb",
+                             events=EventInput(Path(events)), rejects=Path(out).with_suffix(".r.csv")))
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb()}
 
 

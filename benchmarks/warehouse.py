@@ -142,12 +142,12 @@ def run_pipeline(src: str, out: str) -> dict:
     from common import import_engines, peak_rss_mb
 
     import leadpolicy
-    from leadpolicy.warehouse.batch import run
+    from leadpolicy.warehouse.batch import BatchOptions, run
 
     policy = leadpolicy.load(POLICY)
     import_engines()
     start = time.perf_counter()
-    result, _, _ = run(policy, src, out, policy.instant(NOW), "duckdb")
+    result, _, _ = run(policy, BatchOptions(source=src, output=out, now=policy.instant(NOW), engine="duckdb"))
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "read": result.read,
             "rejected": result.rejected}
 

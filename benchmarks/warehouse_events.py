@@ -139,12 +139,13 @@ def run_pipeline(leads: str, events: str, out: str) -> dict:
     from common import import_engines, peak_rss_mb
 
     import leadpolicy
-    from leadpolicy.warehouse.batch import EventInput, run
+    from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 
     policy = leadpolicy.load(POLICY)
     import_engines()
     start = time.perf_counter()
-    result, _, _ = run(policy, leads, out, policy.instant(NOW), "duckdb", events=EventInput(Path(events)))
+    result, _, _ = run(policy, BatchOptions(source=leads, output=out, now=policy.instant(NOW), engine="duckdb",
+                                            events=EventInput(Path(events))))
     assert result.events is not None
     return {"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "read": result.read,
             "rejected": result.rejected, "events_used": result.events.used,

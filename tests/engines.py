@@ -122,7 +122,7 @@ def _duckdb(policy, leads, now, events):
 def _batch(policy, leads, now, folder: Path, events, engine: str):
     """`leadpolicy score` on a JSON Lines file: text conversion, validation and the generated SQL (or
     the compiled Python); with events, an events file joined on a `case_no` column."""
-    from leadpolicy.warehouse.batch import EventInput, run
+    from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 
     source = folder / "leads.jsonl"
     source.write_text("".join(json.dumps({**_jsonable(lead), "case_no": i}) + "\n" for i, lead in enumerate(leads)),
@@ -131,7 +131,8 @@ def _batch(policy, leads, now, folder: Path, events, engine: str):
     events_file.write_text("".join(json.dumps({"lead": lead, "event": name, "at": at.isoformat()}) + "\n"
                                    for lead, name, at in event_rows(policy, events)), "utf-8")
     out = folder / "scored.jsonl"
-    result, _, _ = run(policy, source, out, now, engine, events=EventInput(events_file, "case_no"))
+    result, _, _ = run(policy, BatchOptions(source=source, output=out, now=now, engine=engine,
+                                            events=EventInput(events_file, "case_no")))
     assert result.events is not None and result.events.rejected == 0, result.events
     rejected: dict[int, str] = {}
     for r in result.rejects:  # rows count from 1; a row's first reported field stands for it

@@ -10,7 +10,7 @@ import pytest
 
 import leadpolicy
 from leadpolicy.cli.main import main
-from leadpolicy.warehouse.batch import BatchError, EventInput, run
+from leadpolicy.warehouse.batch import BatchError, BatchOptions, EventInput, run
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv
@@ -53,8 +53,8 @@ def expected(lead: dict, rows: list[tuple[str, str, str]]) -> dict:
 def test_events_decide_as_evaluate_does_and_bad_rows_are_rejected_by_row_and_field(tmp_path, engine):
     write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
     write_csv(tmp_path / "events.csv", ["lead", "event", "at"], EVENTS)
-    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                         events=EventInput(tmp_path / "events.csv", "lead_id"))
+    result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                              engine=engine, events=EventInput(tmp_path / "events.csv", "lead_id")))
     assert (result.read, result.scored, result.rejected) == (3, 3, 0)
     events = result.events
     assert events is not None and (events.read, events.used, events.rejected) == (11, 6, 5)
@@ -86,8 +86,8 @@ def test_typed_parquet_events_and_a_lead_id_that_is_a_number(tmp_path, engine):
                 "(99, 'demo_request', TIMESTAMPTZ '2026-11-18 15:00:00+00'), "
                 "(7, 'demo_requests', TIMESTAMPTZ '2026-11-18 15:00:00+00')) t(lead, event, \"at\")) "
                 f"TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)")
-    result, out, _ = run(POLICY, tmp_path / "leads.parquet", tmp_path / "scored.jsonl", NOW, engine,
-                         events=EventInput(tmp_path / "events.parquet"))
+    result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.parquet", output=tmp_path / "scored.jsonl",
+                                              now=NOW, engine=engine, events=EventInput(tmp_path / "events.parquet")))
     assert result.events is not None and (result.events.used, result.events.rejected) == (3, 3)
     assert sorted((r["row"], r["field"], r["problem"]) for r in result.events.rejects) == [
         (4, "at", "missing timestamp"), (4, "lead", "missing lead id"),
@@ -125,13 +125,13 @@ def test_an_events_file_without_its_columns_or_clashing_with_an_output_is_refuse
     write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
     write_csv(tmp_path / "events.csv", ["lead_id", "name", "at"], [("L1", "demo_request", "2026-11-18T10:00:00Z")])
     with pytest.raises(BatchError, match="lacks columns lead, event"):
-        run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW,
-            events=EventInput(tmp_path / "events.csv", "lead_id"))
+        run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                 events=EventInput(tmp_path / "events.csv", "lead_id")))
     with pytest.raises(BatchError, match="same file"):
-        run(POLICY, tmp_path / "leads.csv", tmp_path / "events.csv", NOW,
-            events=EventInput(tmp_path / "events.csv", "lead_id"))
+        run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "events.csv", now=NOW,
+                                 events=EventInput(tmp_path / "events.csv", "lead_id")))
     with pytest.raises(BatchError, match="give the events file with --events"):
-        run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW)
+        run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW))
     assert not (tmp_path / "scored.csv").exists()
 
 
@@ -139,14 +139,14 @@ def test_an_events_file_without_its_columns_or_clashing_with_an_output_is_refuse
 def test_an_empty_events_file_is_no_events_and_a_bad_jsonl_line_one_reject(tmp_path, engine):
     write_csv(tmp_path / "leads.csv", list(LEADS[0]), [list(lead.values()) for lead in LEADS])
     (tmp_path / "events.jsonl").write_text("")
-    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                         events=EventInput(tmp_path / "events.jsonl", "lead_id"))
+    result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                              engine=engine, events=EventInput(tmp_path / "events.jsonl", "lead_id")))
     assert result.events is not None and (result.events.read, result.events.used) == (0, 0)
     assert [r["engagement"] for r in read_csv(out)] == ["0", "0", "0"]
     (tmp_path / "events.jsonl").write_text('{"lead": "L1", "event": "demo_request", "at": "2026-11-18T10:00:00Z"}\n'
                                            "not json\n")
-    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                         events=EventInput(tmp_path / "events.jsonl", "lead_id"))
+    result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                              engine=engine, events=EventInput(tmp_path / "events.jsonl", "lead_id")))
     assert result.events is not None and (result.events.read, result.events.used, result.events.rejected) == (2, 1, 1)
     assert read_csv(out)[0]["engagement"] == expected(LEADS[0], [("L1", "demo_request", "2026-11-18T10:00:00Z")])[
         "engagement"] != "0"
@@ -161,8 +161,8 @@ def test_ids_typed_differently_in_the_two_files_are_compared_as_text(tmp_path, e
     write_csv(tmp_path / "events.csv", ["lead", "event", "at"],
               [(" 7 ", "demo_request", "2026-11-18T10:00:00-05:00"),
                ("08", "demo_request", "2026-11-18T10:00:00-05:00")])
-    result, out, _ = run(POLICY, tmp_path / "leads.parquet", tmp_path / "scored.jsonl", NOW, engine,
-                         events=EventInput(tmp_path / "events.csv"))
+    result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.parquet", output=tmp_path / "scored.jsonl",
+                                              now=NOW, engine=engine, events=EventInput(tmp_path / "events.csv")))
     assert result.events is not None and (result.events.used, result.events.rejected) == (1, 1)
     assert result.events.rejects[0]["problem"] == "no lead with id '08' in leads.parquet"  # "08" is not "8"
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -172,8 +172,8 @@ def test_ids_typed_differently_in_the_two_files_are_compared_as_text(tmp_path, e
                 f"t(lead, event, \"at\")) TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)")
     write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
               [("7", "ana@bigsoft.io", "1200", "software", "webinar")])
-    result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                         events=EventInput(tmp_path / "events.parquet"))
+    result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                              engine=engine, events=EventInput(tmp_path / "events.parquet")))
     assert result.events is not None and result.events.used == 1 and read_csv(out)[0]["engagement"] == "40"
 
 
@@ -190,8 +190,8 @@ def test_typed_parquet_with_events_is_scored_in_file_order_without_a_sort(tmp_pa
             "AS event, TIMESTAMPTZ '2026-11-20 17:00:00+00' - to_seconds(i * 37 % (40 * 86400)) AS \"at\" "
             "FROM range(300000) t(i)").write_parquet(str(tmp_path / "events.parquet"), row_group_size=4096)
     out = tmp_path / "scored.parquet"
-    result, _, _ = run(POLICY, tmp_path / "leads.parquet", out, NOW, "duckdb",
-                       events=EventInput(tmp_path / "events.parquet"))
+    result, _, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.parquet", output=out, now=NOW, engine="duckdb",
+                                            events=EventInput(tmp_path / "events.parquet")))
     assert result.events is not None and result.events.rejected > 0  # ids 100000 and over are no lead
     assert result.events.read == result.events.used + result.events.rejected == 300_000
     rows = duckdb.sql(f"SELECT id, email, employees, industry, fit, engagement, stage FROM '{out}'").fetchall()
@@ -216,8 +216,8 @@ def test_every_row_of_an_unknown_lead_is_rejected_once_and_counts_add_up(tmp_pat
             ("L9", "nope", "2026-11-19T10:00:00-05:00"),  # rejected once: unknown event, and no such lead
             ("L8", "touch", "2026-11-19T10:00:00-05:00")]  # rejected: no such lead
     write_csv(tmp_path / "events.csv", ["lead", "event", "at"], rows)
-    result, _, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                       events=EventInput(tmp_path / "events.csv", "lead_id"))
+    result, _, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                            engine=engine, events=EventInput(tmp_path / "events.csv", "lead_id")))
     events = result.events
     assert events is not None and (events.read, events.used, events.rejected) == (5, 1, 4)
     rejects = [(int(r["row"]), r["field"]) for r in read_csv(events.rejects_path)]

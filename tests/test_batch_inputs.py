@@ -11,7 +11,7 @@ import pytest
 
 import leadpolicy
 from leadpolicy.cli.main import main
-from leadpolicy.warehouse.batch import BatchError, run
+from leadpolicy.warehouse.batch import BatchError, BatchOptions, run
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv
@@ -32,7 +32,7 @@ def test_headers_that_differ_only_in_case_are_matched(tmp_path, engine):
     source = tmp_path / "crm.csv"
     write_csv(source, ["Email", "EMPLOYEES", "Industry", "Demo_Requested"],
               [["ana@bigsoft.io", "1200", "software", "yes"]])
-    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    result, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW, engine=engine))
     [row] = read_csv(out)
     assert result.scored == 1
     assert {k: row[k] for k in ("fit", "stage", "route")} == {"fit": str(expected(BIG_DEMO)["fit"]), "stage": "sql",
@@ -44,7 +44,7 @@ def test_two_columns_that_fold_to_one_field_are_an_error(tmp_path, capsys):
     source = tmp_path / "crm.csv"
     write_csv(source, ["email", "Email"], [["a@b.io", "c@d.io"]])
     with pytest.raises(BatchError, match="columns 'email' and 'Email' both match field email"):
-        run(POLICY, source, tmp_path / "out.csv", NOW)
+        run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW))
     assert main(["score", str(POLICIES / "inbound-b2b.policy"), str(source), "-o", str(tmp_path / "o.csv"),
                  "--now", NOW.isoformat()]) == 1
     assert "both match field email" in capsys.readouterr().err and not (tmp_path / "o.csv").exists()
@@ -70,7 +70,7 @@ def test_jsonl_values_stay_as_given_in_the_output(tmp_path, engine):
     lead = {"crm_id": 17, "email": "ana@bigsoft.io", "vip": True, "employees": 1200, "score_hint": 1.5,
             "tags": ["a", "b"], "demo_requested": True, "industry": "software"}
     source.write_text(json.dumps(lead) + "\n")
-    _, out, _ = run(POLICY, source, tmp_path / "out.jsonl", NOW, engine)
+    _, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.jsonl", now=NOW, engine=engine))
     row = json.loads(out.read_text())
     assert {k: row[k] for k in lead} == lead
     assert list(row)[:len(lead)] == list(lead)
@@ -82,7 +82,7 @@ def test_csv_cells_stay_as_written(tmp_path, engine):
     source = tmp_path / "leads.csv"
     write_csv(source, ["crm_id", "email", "employees", "demo_requested"],
               [["007", " ana@bigsoft.io ", " 1200 ", "YES"]])
-    _, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    _, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW, engine=engine))
     [row] = read_csv(out)
     assert {k: row[k] for k in ("crm_id", "email", "employees", "demo_requested")} == {
         "crm_id": "007", "email": " ana@bigsoft.io ", "employees": " 1200 ", "demo_requested": "YES"}
@@ -97,7 +97,8 @@ def test_input_columns_named_like_computed_values_or_helpers_never_decide(tmp_pa
             ["", "10", "99", "A", "sql", "sales", "x", "5000", "false", "x@y.io", "1", "x@y.io"]]  # no email: rejected
     write_csv(source, header, rows)
     warnings: list[str] = []
-    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine, on_warning=warnings.append)
+    result, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW, engine=engine,
+                                              on_warning=warnings.append))
     assert (result.read, result.scored, result.rejected) == (2, 1, 1)
     [row] = read_csv(out)
     assert {k: row[k] for k in ("fit", "fit_grade", "stage", "owner", "route")} == {
@@ -113,7 +114,7 @@ def test_huge_numbers_never_lose_the_batch(tmp_path, engine):
     write_csv(source, ["email", "email_clicks", "employees"],
               [["a@b.io", "1e19", "5"], ["c@d.io", "1e100000000", "5"], ["e@f.io", "3", "1e308"]])
     started = time.monotonic()
-    result, out, rejects = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    result, out, rejects = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW, engine=engine))
     assert time.monotonic() - started < 60  # a hang would hit the suite's patience, not a speed claim
     assert (result.read, result.scored, result.rejected) == (3, 2, 1)
     rows = read_csv(out)
@@ -141,14 +142,14 @@ def test_rejects_never_overwrite_an_input_or_output(tmp_path, monkeypatch):
     source = tmp_path / "X.rejects.csv"
     write_csv(source, ["email"], [["a@b.io"], [""]])
     before = source.read_text()
-    _, _, rejects = run(POLICY, source, None, NOW)
+    _, _, rejects = run(POLICY, BatchOptions(source=source, now=NOW))
     assert source.read_text() == before and rejects.resolve() == tmp_path / "X.rejects.rejects.csv"
     with pytest.raises(BatchError, match="same file"):
-        run(POLICY, source, tmp_path / "o.csv", NOW, rejects=source)
+        run(POLICY, BatchOptions(source=source, output=tmp_path / "o.csv", now=NOW, rejects=source))
     with pytest.raises(BatchError, match="same file"):
-        run(POLICY, source, tmp_path / "o.csv", NOW, rejects=tmp_path / "o.csv")
+        run(POLICY, BatchOptions(source=source, output=tmp_path / "o.csv", now=NOW, rejects=tmp_path / "o.csv"))
     with pytest.raises(BatchError, match="does not exist"):
-        run(POLICY, source, tmp_path / "nowhere" / "o.csv", NOW)
+        run(POLICY, BatchOptions(source=source, output=tmp_path / "nowhere" / "o.csv", now=NOW))
 
 
 def test_score_and_sla_on_one_crm_export_write_different_rejects_files(tmp_path, monkeypatch):
@@ -180,7 +181,8 @@ def test_one_odd_jsonl_line_is_one_reject(tmp_path, engine):
     source.write_bytes(b'{"email": "a@b.io"}\n{"email": "bad \xff byte"}\n\n'
                        + json.dumps({"email": "c@d.io", "job_title": long_title}).encode() + b"\n[1, 2]\n"
                        + b'{"email": "e@f.io"}\n')
-    result, out, rejects = run(POLICY, source, tmp_path / "out.jsonl", NOW, engine)
+    result, out, rejects = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.jsonl", now=NOW,
+                                                    engine=engine))
     assert (result.read, result.scored, result.rejected) == (5, 3, 2)
     assert sorted((r["row"], r["problem"].split(":")[0]) for r in result.rejects) == [
         (2, "unreadable line"), (5, "not a JSON object")]
@@ -292,7 +294,7 @@ def test_typed_parquet_is_scored_in_file_order_without_a_sort(tmp_path):
         "CAST(i % 3000 AS BIGINT) AS employees, i % 5 = 0 AS demo_requested, CAST(i % 11 AS DOUBLE) AS email_clicks, "
         "TIMESTAMPTZ '2026-11-20 17:00:00+00' - to_seconds(i * 37 % (200 * 86400)) AS last_activity "
         "FROM range(200000) t(i)").write_parquet(str(src), row_group_size=2048)
-    result, _, _ = run(POLICY, src, out, NOW, "duckdb")
+    result, _, _ = run(POLICY, BatchOptions(source=src, output=out, now=NOW, engine="duckdb"))
     assert (result.read, result.scored, result.rejected) == (200_000, 200_000, 0)
     rows = duckdb.sql(f"SELECT email, employees, demo_requested, email_clicks, epoch_us(last_activity), fit, "
                       f"engagement, stage FROM '{out}'").fetchall()
@@ -318,7 +320,7 @@ def test_a_typed_parquet_column_decides_as_its_text_would(tmp_path):
     outs = []
     for path in (src, csv_src):
         out = tmp_path / f"out-{path.suffix[1:]}.jsonl"
-        result, _, rejects = run(POLICY, path, out, NOW, "duckdb")
+        result, _, rejects = run(POLICY, BatchOptions(source=path, output=out, now=NOW, engine="duckdb"))
         assert (result.read, result.scored, result.rejected) == (2, 1, 1)
         outs.append([{k: row[k] for k in ("fit", "engagement", "stage")}
                      for row in map(json.loads, out.read_text().splitlines())])

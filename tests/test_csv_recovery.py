@@ -10,7 +10,7 @@ import pytest
 
 import leadpolicy
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.batch import lead_records, run
+from leadpolicy.warehouse.batch import BatchOptions, lead_records, run
 
 from .conftest import POLICIES
 from .files import read_csv
@@ -33,7 +33,8 @@ HOSTILE = {
 def _score(tmp_path, text: str, engine: str):
     source = tmp_path / f"{engine}.csv"
     source.write_text(text, "utf-8")
-    result, out, _ = run(POLICY, source, tmp_path / f"{engine}.out.csv", NOW, engine)
+    result, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / f"{engine}.out.csv", now=NOW,
+                                              engine=engine))
     return result, read_csv(out)
 
 
@@ -41,7 +42,7 @@ def _score(tmp_path, text: str, engine: str):
 def test_only_the_line_that_opens_an_unterminated_quote_is_rejected(tmp_path, engine):
     source = tmp_path / "leads.csv"
     source.write_text('email,employees\n"a,b@b.io",5\n"unterminated@b.io,5\nc@b.io,2\n', "utf-8")
-    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    result, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW, engine=engine))
     rows = read_csv(out)
     assert [(r["email"], r["employees"]) for r in rows] == [("a,b@b.io", "5"), ("c@b.io", "2")]
     assert [(r["row"], r["field"]) for r in result.rejects] == [(2, "")]
@@ -121,7 +122,7 @@ def test_a_file_mixing_crlf_and_lf_line_ends_is_read_normally(tmp_path, name, en
     text, file_name = MIXED_LINE_ENDS[name]
     source = tmp_path / file_name
     source.write_bytes(text.encode("utf-8"))
-    result, out, _ = run(POLICY, source, tmp_path / "out.csv", NOW, engine)
+    result, out, _ = run(POLICY, BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW, engine=engine))
     rows = read_csv(out)
     assert (result.read, result.scored, result.rejected) == (3, 3, 0), result.rejects
     assert [(r["id"], r["employees"]) for r in rows] == [("L1", "5"), ("L2", "6"), ("L3", "7")]

@@ -18,7 +18,7 @@ from leadpolicy.semantics.events import EventReader as RowReader
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.events import EventFileError
 from leadpolicy.warehouse import sla_files, staging
-from leadpolicy.warehouse.batch import BatchError, EventInput, run
+from leadpolicy.warehouse.batch import BatchError, BatchOptions, EventInput, run
 from leadpolicy.warehouse.event_log import EventLogReader as LogReader
 
 from .conftest import POLICIES
@@ -97,8 +97,8 @@ def log_sql(path: Path) -> tuple[dict[int, tuple[str, str]], int]:
 
 def score_events(path: Path, folder: Path) -> tuple[dict[int, tuple[str, str]], int]:
     write_csv(folder / "leads.csv", ["id", "email"], [["L1", "ana@bigsoft.io"]])
-    result, _, _ = run(POLICY, folder / "leads.csv", folder / "scored.csv", NOW, "duckdb",
-                       events=EventInput(path, "id"))
+    result, _, _ = run(POLICY, BatchOptions(source=folder / "leads.csv", output=folder / "scored.csv", now=NOW,
+                                            engine="duckdb", events=EventInput(path, "id")))
     stats = result.events
     assert stats is not None and stats.read == len(ROWS) == stats.used + stats.rejected
     return first_problems([(r["row"], r["field"], r["problem"]) for r in stats.rejects]), stats.used
@@ -164,8 +164,8 @@ def test_a_log_lacking_a_column_is_refused_in_the_same_words_by_every_reader(tmp
     write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "ana@bigsoft.io"]])
     said = []
     with pytest.raises(BatchError) as score_error:
-        run(POLICY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, "duckdb",
-            events=EventInput(tmp_path / "events.csv", "id"))
+        run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                 engine="duckdb", events=EventInput(tmp_path / "events.csv", "id")))
     said.append(str(score_error.value))
     with pytest.raises(EventFileError) as sla_error:
         log_python(tmp_path / "events.csv")

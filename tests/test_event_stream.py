@@ -11,7 +11,7 @@ import pytest
 
 import leadpolicy
 from leadpolicy.warehouse import event_stream
-from leadpolicy.warehouse.batch import EventInput, run
+from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv
@@ -38,15 +38,15 @@ def test_one_lead_with_many_events_is_scored_in_little_memory(tmp_path):
     _events_of_one_lead(tmp_path / "events.csv", 200_000)
     tracemalloc.start()
     try:
-        result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "out.csv", NOW, "python",
-                             events=EventInput(tmp_path / "events.csv"))
+        result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "out.csv", now=NOW,
+                                                  engine="python", events=EventInput(tmp_path / "events.csv")))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert result.events is not None and result.events.used == 200_000
     assert peak < 20 * 2**20, f"peak of Python objects {peak / 2**20:.0f} MiB"
-    duck, _, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / "duck.csv", NOW, "duckdb",
-                     events=EventInput(tmp_path / "events.csv"))
+    duck, _, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "duck.csv", now=NOW,
+                                          engine="duckdb", events=EventInput(tmp_path / "events.csv")))
     assert read_csv(out) == read_csv(tmp_path / "duck.csv")
 
 
@@ -63,8 +63,8 @@ def test_streamed_events_decide_as_duckdb_across_chunks_repeated_ids_and_rejecte
     write_csv(tmp_path / "events.csv", ["lead", "event", "at"], events)
     outs = {}
     for engine in ("python", "duckdb"):
-        result, out, _ = run(POLICY, tmp_path / "leads.csv", tmp_path / f"{engine}.csv", NOW, engine,
-                             events=EventInput(tmp_path / "events.csv"))
+        result, out, _ = run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / f"{engine}.csv",
+                                                  now=NOW, engine=engine, events=EventInput(tmp_path / "events.csv")))
         outs[engine] = (read_csv(out), sorted((r["row"], r["field"]) for r in result.rejects))
     assert outs["python"] == outs["duckdb"]
     rows = {r["email"]: r for r in outs["python"][0]}

@@ -27,7 +27,7 @@ from leadpolicy.semantics.leads import (
     read_text_cell,
 )
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.batch import plan_columns, run
+from leadpolicy.warehouse.batch import BatchOptions, plan_columns, run
 from leadpolicy.warehouse.conversion import convert_fields
 
 from .files import write_csv
@@ -170,7 +170,7 @@ def _converted_values(policy: leadpolicy.Policy, path: Path, fmt: str) -> dict[i
 def test_duckdb_conversion_reads_and_rejects_every_case_as_the_rule_set_says(policy, tmp_path, fmt):
     cases = _cases_of(fmt)
     path = _write(fmt, tmp_path, cases)
-    result, _, _ = run(policy, path, tmp_path / f"scored.{fmt}", NOW, "duckdb")
+    result, _, _ = run(policy, BatchOptions(source=path, output=tmp_path / f"scored.{fmt}", now=NOW, engine="duckdb"))
     rejects = {r["row"]: ("problem", r["problem"]) for r in result.rejects}
     assert {r["row"]: r["field"] for r in result.rejects} == {
         i + 1: FIELD_OF[c.kind] for i, c in enumerate(cases) if c.problem is not None}
@@ -188,7 +188,7 @@ def test_a_key_given_twice_is_refused_by_the_json_reader_and_by_json_lines_alike
     assert str(caught.value) == problem
     path = tmp_path / "leads.jsonl"
     path.write_text(record + "\n", encoding="utf-8")
-    result, _, _ = run(policy, path, tmp_path / "scored.jsonl", NOW, "duckdb")
+    result, _, _ = run(policy, BatchOptions(source=path, output=tmp_path / "scored.jsonl", now=NOW, engine="duckdb"))
     assert [(r["row"], r["field"], r["problem"]) for r in result.rejects] == [(1, key, problem)]
 
 

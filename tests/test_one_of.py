@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from leadpolicy.semantics.interpreter import evaluate as interpret
-from leadpolicy.warehouse.batch import run
+from leadpolicy.warehouse.batch import BatchOptions, run
 
 from .engines import policy_from_text
 
@@ -63,7 +63,8 @@ def test_score_writes_the_input_spelling_and_decides_on_the_declared_one(engine,
         writer.writerow(["email", "region", "segment"])
         writer.writerows(rows)
     out = tmp_path / "scored.csv"
-    result, _, _ = run(POLICY, source, out, NOW, engine, rejects=tmp_path / "rejects.csv")
+    result, _, _ = run(POLICY, BatchOptions(source=source, output=out, now=NOW, engine=engine,
+                                            rejects=tmp_path / "rejects.csv"))
     with out.open(newline="", encoding="utf-8") as handle:
         scored = list(csv.DictReader(handle))
     assert [(r["email"], r["region"], r["segment"]) for r in scored] == [rows[0][:2] + ("SMB",),

@@ -12,7 +12,7 @@ import pytest
 
 import leadpolicy
 from leadpolicy.cli.main import main
-from leadpolicy.warehouse.batch import EventInput, run
+from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv
@@ -77,7 +77,8 @@ def test_a_lead_timestamp_reads_alike_in_python_and_compiled_python(text, read):
 def test_lead_timestamps_are_rejected_by_score_exactly_where_the_reader_rejects_them(tmp_path, engine):
     rows = [[f"L{i}", "a@b.com", text] for i, (text, _) in enumerate(TIMESTAMPS)]
     write_csv(tmp_path / "leads.csv", ["id", "email", "last_activity"], rows)
-    result, out, _ = run(B2B, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine)
+    result, out, _ = run(B2B, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                           engine=engine))
     rejected = {r["row"]: r["field"] for r in result.rejects}
     assert rejected == {i + 1: "last_activity" for i, (_, read) in enumerate(TIMESTAMPS) if read is None}
     assert result.read == result.scored + result.rejected == len(TIMESTAMPS)
@@ -89,8 +90,8 @@ def test_event_times_are_rejected_by_score_events_exactly_where_the_reader_rejec
     write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "a@b.com"]])
     write_csv(tmp_path / "events.csv", ["lead", "event", "at"],
               [["L1", "email_click", text] for text, _ in TIMESTAMPS])
-    result, _, _ = run(ACTIVITY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                       events=EventInput(tmp_path / "events.csv", "id"))
+    result, _, _ = run(ACTIVITY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                              engine=engine, events=EventInput(tmp_path / "events.csv", "id")))
     events = result.events
     assert events is not None
     rejected = {r["row"]: r["field"] for r in events.rejects}
@@ -135,7 +136,8 @@ TWICE = '{"id": "L1", "email": "a@b.com", "employees": 5, "employees": 6000}'
 def test_a_json_lines_record_with_a_key_given_twice_is_rejected_by_score(tmp_path, engine):
     """Not 5 on one engine and 6000 on another: the record is rejected, naming the key."""
     (tmp_path / "leads.jsonl").write_text(TWICE + '\n{"id": "L2", "email": "b@c.com", "employees": 5}\n', "utf-8")
-    result, out, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
+    result, out, _ = run(B2B, BatchOptions(source=tmp_path / "leads.jsonl", output=tmp_path / "scored.jsonl", now=NOW,
+                                           engine=engine))
     assert [(r["row"], r["field"]) for r in result.rejects] == [(1, "employees")]
     assert "twice" in result.rejects[0]["problem"]
     assert (result.read, result.scored, result.rejected) == (2, 1, 1)
@@ -193,7 +195,8 @@ def test_typed_parquet_timestamps_outside_the_years_are_rejected_by_their_utc_da
                 "('L6', TIMESTAMPTZ '-infinity')) AS v(id, last_activity)")
     con.execute("ALTER TABLE t ADD COLUMN email VARCHAR DEFAULT 'a@b.com'")
     con.execute(f"COPY t TO '{tmp_path / 'leads.parquet'}' (FORMAT parquet)")
-    result, out, _ = run(B2B, tmp_path / "leads.parquet", tmp_path / "scored.csv", NOW, engine)
+    result, out, _ = run(B2B, BatchOptions(source=tmp_path / "leads.parquet", output=tmp_path / "scored.csv", now=NOW,
+                                           engine=engine))
     assert sorted((r["row"], r["field"]) for r in result.rejects) == [(row, "last_activity") for row in range(2, 7)]
     assert all("outside the supported years 1900 to 9899" in r["problem"] for r in result.rejects), result.rejects
     assert [r["id"] for r in read_csv(out)] == ["L1"]
@@ -210,7 +213,8 @@ def test_typed_parquet_dates_outside_the_years_are_rejected(tmp_path, engine):
     duckdb.connect().execute(f"COPY (SELECT * FROM (VALUES ('L1', DATE '1900-01-01'), ('L2', DATE '0001-01-01'), "
                              f"('L3', DATE '9999-12-31')) AS v(id, d)) TO '{tmp_path / 'leads.parquet'}' "
                              "(FORMAT parquet)")
-    result, out, _ = run(policy, tmp_path / "leads.parquet", tmp_path / "scored.csv", NOW, engine)
+    result, out, _ = run(policy, BatchOptions(source=tmp_path / "leads.parquet", output=tmp_path / "scored.csv",
+                                              now=NOW, engine=engine))
     assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, "d"), (3, "d")]
     assert [r["id"] for r in read_csv(out)] == ["L1"]
 
@@ -289,8 +293,8 @@ INFINITE = ["2026-11-10 10:00:00+00", "infinity", "-infinity"]
 def test_typed_parquet_event_times_of_infinity_are_rejected_by_score_events(tmp_path, engine):
     _typed_events_parquet(tmp_path / "events.parquet", INFINITE)
     write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "a@b.com"]])
-    result, _, _ = run(ACTIVITY, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine,
-                       events=EventInput(tmp_path / "events.parquet", "id"))
+    result, _, _ = run(ACTIVITY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                              engine=engine, events=EventInput(tmp_path / "events.parquet", "id")))
     events = result.events
     assert events is not None
     assert sorted((r["row"], r["field"]) for r in events.rejects) == [(2, "at"), (3, "at")]
@@ -342,7 +346,8 @@ RFC_JSON = ['{"id": "OK1", "email": "a@b.com", "extra": {"x": 1, "y": [{"x": 2},
 @pytest.mark.parametrize("engine", ENGINES)
 def test_json_lines_records_that_are_not_rfc_8259_json_are_rejected_by_row(tmp_path, engine):
     (tmp_path / "leads.jsonl").write_text("\n".join(NOT_RFC_JSON + RFC_JSON) + "\n", "utf-8")
-    result, out, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
+    result, out, _ = run(B2B, BatchOptions(source=tmp_path / "leads.jsonl", output=tmp_path / "scored.jsonl", now=NOW,
+                                           engine=engine))
     assert sorted(r["row"] for r in result.rejects) == list(range(1, len(NOT_RFC_JSON) + 1)), result.rejects
     assert (result.read, result.scored) == (len(NOT_RFC_JSON + RFC_JSON), len(RFC_JSON))
     assert [json.loads(line)["id"] for line in out.read_text("utf-8").splitlines()] == ["OK1", "OK2"]
@@ -398,7 +403,8 @@ def test_json_lines_values_are_read_by_their_json_type_as_the_api_reads_them(tmp
     assert {row for row, _ in want} == {2, 3, 4, 5, 7, 8, 10, 11, 12}  # the table says what it tests
     lines = [json.dumps({"id": f"L{i}", **lead}) for i, lead in enumerate(JSON_LEADS, start=1)]
     (tmp_path / "leads.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
-    result, _, _ = run(B2B, tmp_path / "leads.jsonl", tmp_path / "scored.jsonl", NOW, engine)
+    result, _, _ = run(B2B, BatchOptions(source=tmp_path / "leads.jsonl", output=tmp_path / "scored.jsonl", now=NOW,
+                                         engine=engine))
     assert {(r["row"], r["field"]): r["problem"] for r in result.rejects} == want
 
 
@@ -494,6 +500,7 @@ def test_both_sla_engines_write_the_same_rejects_with_the_values_as_given(tmp_pa
 def test_a_day_that_does_not_exist_is_not_a_real_date_on_every_engine(tmp_path, engine):
     write_csv(tmp_path / "leads.csv", ["id", "email", "last_activity"],
               [["L1", "a@b.com", "2026-02-29T10:00:00Z"], ["L2", "a@b.com", "2026-02-29"]])
-    result, _, _ = run(B2B, tmp_path / "leads.csv", tmp_path / "scored.csv", NOW, engine)
+    result, _, _ = run(B2B, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
+                                         engine=engine))
     assert [r["problem"] for r in result.rejects] == ["'2026-02-29T10:00:00Z' is not a real timestamp",
                                                       "'2026-02-29' is not a real timestamp"]

@@ -15,7 +15,7 @@ import leadpolicy
 from leadpolicy.cli.main import main
 from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
-from leadpolicy.warehouse.batch import BatchError, run
+from leadpolicy.warehouse.batch import BatchError, BatchOptions, run
 from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
 from .conftest import FIXTURES, POLICIES, golden
@@ -137,7 +137,7 @@ def test_duckdb_and_python_agree_on_generated_leads(tmp_path_factory, data):
     write_csv(source, header, rows)
     outcomes = {}
     for engine in ("duckdb", "python"):
-        result, out, _ = run(policy, source, tmp / f"{engine}.csv", now, engine)
+        result, out, _ = run(policy, BatchOptions(source=source, output=tmp / f"{engine}.csv", now=now, engine=engine))
         assert result.read == len(rows) == result.scored + result.rejected
         outcomes[engine] = (decisions_of(read_output(out), DECISIONS[name]),
                             sorted({(r["row"], r["field"]) for r in result.rejects}))
@@ -156,7 +156,8 @@ def test_every_sample_lead_scores_the_same_in_duckdb(tmp_path, name):
     # JSON Lines values keep their JSON types, as the API reads them (a number as text would be rejected)
     source.write_text("".join(json.dumps({k: to_json_value(v) for k, v in c["lead"].items()}) + "\n"
                               for c in cases))
-    result, out, _ = run(policy, source, tmp_path / "out.jsonl", policy.instant(doc.data["now"]), "duckdb")
+    result, out, _ = run(policy, BatchOptions(source=source, output=tmp_path / "out.jsonl",
+                                              now=policy.instant(doc.data["now"]), engine="duckdb"))
     assert result.rejected == 0
     for case, row in zip(cases, read_output(out)):
         for key, want in case["expect"].items():
@@ -188,18 +189,19 @@ def test_bad_inputs_are_clear_errors_and_leave_no_output(tmp_path):
     fake = tmp_path / "leads.parquet"
     fake.write_text("email\nx@y.io\n")
     with pytest.raises(BatchError, match="cannot read as parquet"):
-        run(policy, fake, tmp_path / "out.csv", NOW)
+        run(policy, BatchOptions(source=fake, output=tmp_path / "out.csv", now=NOW))
     with pytest.raises(BatchError, match="no such file"):
-        run(policy, tmp_path / "nope.csv", tmp_path / "out.csv", NOW)
+        run(policy, BatchOptions(source=tmp_path / "nope.csv", output=tmp_path / "out.csv", now=NOW))
     with pytest.raises(BatchError, match="cannot tell the format"):
-        run(policy, tmp_path / "leads.txt", tmp_path / "out.csv", NOW)
+        run(policy, BatchOptions(source=tmp_path / "leads.txt", output=tmp_path / "out.csv", now=NOW))
     assert not list(tmp_path.glob("out*")) and not list(tmp_path.glob(".*tmp"))
 
 
 def test_a_missing_required_column_rejects_every_row(tmp_path):
     source = tmp_path / "leads.csv"
     write_csv(source, ["employees"], [["5"], ["6"]])
-    result, _, rejects = run(POLICY_OBJECTS["inbound-b2b"], source, tmp_path / "out.csv", NOW)
+    result, _, rejects = run(POLICY_OBJECTS["inbound-b2b"], BatchOptions(source=source, output=tmp_path / "out.csv",
+                                                                         now=NOW))
     assert (result.read, result.scored, result.rejected) == (2, 0, 2)
     assert rejects is not None and "email,is required but missing" in rejects.read_text()
 
@@ -217,7 +219,7 @@ def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr(outputs.os, "replace", broken)
     with pytest.raises(KeyboardInterrupt):
-        run(POLICY_OBJECTS["inbound-b2b"], source, out, NOW)
+        run(POLICY_OBJECTS["inbound-b2b"], BatchOptions(source=source, output=out, now=NOW))
     assert out.read_text() == "previous good output\n"
     assert [p.name for p in tmp_path.iterdir()] == sorted(["leads.csv", "out.csv"]) or \
         sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "out.csv"]
@@ -226,7 +228,7 @@ def test_output_is_atomic_when_the_run_fails(tmp_path, monkeypatch):
 def test_rows_after_a_malformed_csv_record_keep_their_record_numbers(tmp_path):
     source = tmp_path / "leads.csv"
     source.write_text("email,employees\na@b.io,5\nbad,row,extra\nc@d.io,lots\ne@f.io,7\n")
-    result, _, _ = run(POLICY_OBJECTS["inbound-b2b"], source, tmp_path / "out.csv", NOW)
+    result, _, _ = run(POLICY_OBJECTS["inbound-b2b"], BatchOptions(source=source, output=tmp_path / "out.csv", now=NOW))
     assert sorted((r["row"], r["field"]) for r in result.rejects) == [(2, ""), (3, "employees")]
 
 

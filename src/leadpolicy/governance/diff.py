@@ -477,7 +477,7 @@ def _decide_file(policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path
     import duckdb
     from sqlglot import exp
 
-    from leadpolicy.warehouse.batch import BatchError, output_names, run
+    from leadpolicy.warehouse.batch import BatchError, BatchOptions, output_names, run
     from leadpolicy.warehouse.staging import ROW_NAME
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -492,9 +492,10 @@ def _decide_file(policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path
 
     events = None if data.events is None else replace(data.events, rejects=folder / "events.rejects.csv")
     with progress(policy) if progress is not None else contextlib.nullcontext() as update:
-        result, _, _ = run(policy, data.path, output, now, data.engine, rejects=folder / "rejects.csv",
-                           in_format=data.format, on_warning=on_warning, events=events, then=rows_read,
-                           columns=data.columns, progress=update)
+        options = BatchOptions(source=data.path, now=now, output=output, engine=data.engine,
+                               rejects=folder / "rejects.csv", in_format=data.format, events=events,
+                               columns=data.columns, progress=update, on_warning=on_warning, then=rows_read)
+        result, _, _ = run(policy, options)
     rejected = {r["row"] for r in result.rejects}
     written = [row for row in staged if row not in rejected]  # the output keeps the input's order
     names = output_names(policy.ir)

@@ -23,7 +23,7 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.outputs import default_rejects
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import fold
-from leadpolicy.warehouse.batch import BatchResult, EventInput, output_names, run
+from leadpolicy.warehouse.batch import BatchOptions, BatchResult, EventInput, output_names, run
 from leadpolicy.warehouse.conversion import trimmed
 from leadpolicy.warehouse.event_files import EVENTS_TABLE, find_column, lead_id_column
 from leadpolicy.warehouse.sqlgen import epoch_us, fold_sql
@@ -123,13 +123,13 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     leads_rejects, events_rejects = rejects_files(data.leads, data.events, data.rejects_folder)
     try:  # rejects with no place of their own are written into the working folder, which goes away
         with data.progress(policy) if data.progress is not None else contextlib.nullcontext() as progress:
-            result, _, _ = run(policy, data.leads, decided, data.as_of, data.engine,
-                               rejects=leads_rejects or folder / "leads.rejects.csv",
-                               events=EventInput(data.events, data.id_column,
-                                                 rejects=events_rejects or folder / "events.rejects.csv",
-                                                 one_row_per_lead=True),
-                               then=attach, columns=dict(data.columns), progress=progress,
-                               on_warning=data.on_warning)
+            events = EventInput(data.events, data.id_column, rejects=events_rejects or folder / "events.rejects.csv",
+                                one_row_per_lead=True)
+            options = BatchOptions(source=data.leads, now=data.as_of, output=decided, engine=data.engine,
+                                   rejects=leads_rejects or folder / "leads.rejects.csv", events=events,
+                                   columns=dict(data.columns), progress=progress, on_warning=data.on_warning,
+                                   then=attach)
+            result, _, _ = run(policy, options)
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
     if data.on_read is not None:

@@ -19,8 +19,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+import sqlglot
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
@@ -41,6 +42,7 @@ from leadpolicy.semantics.leads import (
     read_text_cell,
 )
 from leadpolicy.semantics.logic import fold
+from leadpolicy.semantics.runtime import BLANK
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import Conversion, convert_fields, json_columns, problem
 from leadpolicy.warehouse.event_files import (
@@ -54,7 +56,14 @@ from leadpolicy.warehouse.event_files import (
 )
 from leadpolicy.warehouse.event_stream import KEY, EventStream, Once
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+    from leadpolicy.api import Policy
+
 ROW = staging.ROW
+Progress = Callable[[int, "int | None"], None]  # (rows done, rows in all): hears how far scoring is
+Reject = dict[str, Any]  # row, field, problem; and lead, value or raw when known (LEAD_REJECT_COLUMNS)
 
 
 class BatchError(ValueError):
@@ -71,7 +80,7 @@ class BatchResult:
     read: int = 0
     scored: int = 0
     rejected: int = 0
-    rejects: list[dict] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
     events: EventStats | None = None  # with an events file
 
     def summary(self) -> str:
@@ -96,9 +105,6 @@ def file_format(path: Path, given: str | None = None) -> str:
         return staging.data_format(path, given)
     except staging.DataFileError as exc:
         raise BatchError(str(exc)) from None
-
-
-_q = staging.quoted
 
 
 @dataclass
@@ -192,7 +198,7 @@ def mapped_columns(columns: list[str], mapping: dict[str, str], source: Path | s
     return found
 
 
-def name_mapped_columns(rejects: list[dict], plan: ColumnPlan) -> None:
+def name_mapped_columns(rejects: list[Reject], plan: ColumnPlan) -> None:
     """A reject of a mapped field says the header its value came from, so both names are in the rejects file."""
     for reject in rejects:
         header = plan.mapped.get(reject["field"])
@@ -205,14 +211,15 @@ def output_names(ir: IrPolicy) -> list[str]:
     return [s.name for s in ir.scores] + [g.name for g in ir.grades] + ["stage", "owner", "route"]
 
 
-def stage(con, path: Path, fmt: str) -> staging.Staged:
+def stage(con: DuckDBPyConnection, path: Path, fmt: str) -> staging.Staged:
     try:
         return staging.stage(con, path, fmt)
     except staging.DataFileError as exc:
         raise BatchError(str(exc)) from None
 
 
-def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: dict[int, str]) -> Conversion:
+def convert(con: DuckDBPyConnection, ir: IrPolicy, plan: ColumnPlan, keep: list[str],
+            column_types: dict[int, str]) -> Conversion:
     """`converted` (the `keep` columns, each field's converted value and the error codes) and the view
     `typed` of its good rows, each conversion computed once per pass; the returned conversion's
     `find_bad` makes table `bad` (row, field, code, value) when some row turns out bad. A column
@@ -221,7 +228,7 @@ def convert(con, ir: IrPolicy, plan: ColumnPlan, keep: list[str], column_types: 
     return convert_fields(con, ir.fields, plan.field_column, keep, column_types, find_bad=False, materialize=False)
 
 
-def collect_rejects(con, ir: IrPolicy, result: BatchResult) -> None:
+def collect_rejects(con: DuckDBPyConnection, ir: IrPolicy, result: BatchResult) -> None:
     fields = {f.name: f for f in ir.fields}
     row_column = exp.column(staging.ROW_NAME, quoted=True)
     query = exp.select(row_column, "field", "code", "value").from_("bad").order_by(row_column.copy(), "field")
@@ -236,19 +243,24 @@ def output_columns(plan: ColumnPlan, originals: bool) -> list[str]:
             for i in range(len(plan.columns)) if i not in plan.replaced]
 
 
-def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: str, in_order: bool = False,
-                  excel_safe: bool = False, positional: bool = False) -> str:
+def output_select(ir: IrPolicy, plan: ColumnPlan, originals: bool, scored: exp.Select, in_order: bool = False,
+                  excel_safe: bool = False, positional: bool = False) -> exp.Select:
     """The input's columns as given (in file order, under their own names) and then the computed
-    columns, from `scored` (a table or subquery with the staged columns and the computed values).
+    columns, from the rows of `scored` (the staged columns and the computed values).
     `in_order`: `scored` already yields the rows in input order, so no sort is needed. `excel_safe`: the
     input's text that a spreadsheet would run as a formula gets a leading single quote, in its column
     names (the header row) too."""
     names = output_header(ir, plan, excel_safe)  # `positional`: named #out0, ... for `write_output`'s header
-    safe = excel_safe_sql if excel_safe and not originals else _q
-    staged = [*(safe(column) for column in output_columns(plan, originals)), *(_q(n) for n in output_names(ir))]
-    parts = [f"{value} AS {_q(f'#out{i}' if positional else name)}"
+    safe = excel_safe_sql if excel_safe and not originals else _column
+    staged = [*(safe(column) for column in output_columns(plan, originals)), *(_column(n) for n in output_names(ir))]
+    parts = [exp.alias_(value, f"#out{i}" if positional else name, quoted=True)
              for i, (value, name) in enumerate(zip(staged, names))]
-    return f"SELECT {', '.join(parts)} FROM {scored}" + ("" if in_order else f" ORDER BY {ROW}")
+    select = exp.select(*parts).from_(scored.subquery())
+    return select if in_order else select.order_by(_column(staging.ROW_NAME))
+
+
+def _column(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
 
 
 def output_header(ir: IrPolicy, plan: ColumnPlan, excel_safe: bool = False) -> list[str]:
@@ -263,55 +275,89 @@ def names_clash(names: list[str]) -> bool:
     return len({name.lower() for name in names}) < len(names)
 
 
-def excel_safe_sql(column: str) -> str:
+def excel_safe_sql(column: str) -> exp.Expr:
     """A staged text column as `leadpolicy.outputs.excel_safe` writes text: with a leading single quote
     when it starts like a formula."""
     cell = exp.column(column, quoted=True)
     first = exp.Substring(this=cell, start=exp.Literal.number(1), length=exp.Literal.number(1))
     starts = exp.In(this=first, expressions=[exp.Literal.string(c) for c in FORMULA_STARTS])
-    return exp.Case().when(starts, exp.DPipe(this=exp.Literal.string("'"), expression=cell)).else_(cell).sql("duckdb")
+    return exp.Case().when(starts, exp.DPipe(this=exp.Literal.string("'"), expression=cell.copy())).else_(cell.copy())
 
 
-def write_output(con, select_sql: str, out: Path, fmt: str, header: list[str] | None = None) -> int:
+# COPY ... TO as DuckDB writes each output format; `write_output` puts in the query and the file.
+_COPY = {
+    "csv": "COPY (SELECT 1) TO 'file' (FORMAT csv, HEADER true)",
+    "jsonl": "COPY (SELECT 1) TO 'file' (FORMAT json)",
+    "parquet": "COPY (SELECT 1) TO 'file' (FORMAT parquet)",
+    "csv-no-header": "COPY (SELECT 1) TO 'file' (FORMAT csv, HEADER false)",
+    # each row one line of JSON text made by the query, written as it is (JSON escapes every \x1f)
+    "lines": "COPY (SELECT 1) TO 'file' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')",
+}
+
+
+def copy_sql(select: exp.Select, target: str | Path, how: str) -> str:
+    """DuckDB's COPY of `select` to the file `target`, written as `_COPY[how]` says."""
+    statement = sqlglot.parse_one(_COPY[how], read="duckdb")
+    statement.set("this", select.subquery())
+    statement.set("files", [exp.Literal.string(str(target))])
+    return statement.sql("duckdb")
+
+
+def _json_lines(select: exp.Select, header: list[str]) -> exp.Select:
+    """Each row of `select` (columns #out0, #out1, ...) as one JSON object under `header`'s keys, so that keys
+    keep their case."""
+    pairs = [part for i, name in enumerate(header) for part in (exp.Literal.string(name), _column(f"#out{i}"))]
+    return exp.select(exp.Anonymous(this="json_object", expressions=pairs)).from_(select.subquery())
+
+
+def write_output(con: DuckDBPyConnection, select: exp.Select, out: Path, fmt: str,
+                 header: list[str] | None = None) -> int:
     """COPY the query to `out` (replaced atomically, or written in place for a device or FIFO); returns the
     rows written. `header`: the names of the query's columns (named `#out0`, `#out1`, ...) when some differ
     only in case, which DuckDB would rename: a CSV's header line and the keys of JSON Lines are written
     from it, as the file had them."""
     import duckdb
 
-    options = {"csv": "FORMAT csv, HEADER true", "jsonl": "FORMAT json", "parquet": "FORMAT parquet"}[fmt]
-    if header is not None and fmt == "jsonl":  # each line built as JSON text, so keys keep their case
-        pairs = ", ".join(f"{exp.Literal.string(name).sql('duckdb')}, {_q(f'#out{i}')}"
-                          for i, name in enumerate(header))
-        select_sql = f"SELECT json_object({pairs}) FROM ({select_sql})"
-        options = "FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f'"  # JSON escapes every \x1f
+    how = fmt
+    if header is not None and fmt == "jsonl":
+        select, how = _json_lines(select, header), "lines"
     with replacing(out) as tmp:
         try:
             if header is not None and fmt == "csv":
-                return _csv_with_header(con, select_sql, tmp, header)
-            (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(str(tmp)).sql('duckdb')} "
-                                     f"({options})").fetchone()
+                return _csv_with_header(con, select, tmp, header)
+            return _copied(con, copy_sql(select, tmp, how))
         except duckdb.IOException as exc:
             raise _system_error(exc) from None
-    return int(written)
 
 
-def _csv_with_header(con, select_sql: str, target: Path, header: list[str]) -> int:
+def _copied(con: DuckDBPyConnection, statement: str) -> int:
+    """Run a COPY; the rows it wrote."""
+    found = con.execute(statement).fetchone()
+    if found is None:
+        raise BatchError("internal error: COPY said nothing of the rows it wrote")
+    return int(found[0])
+
+
+def _temp_directory(con: DuckDBPyConnection) -> str | None:
+    found = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    return str(found[0]) if found is not None and found[0] else None
+
+
+def _csv_with_header(con: DuckDBPyConnection, select: exp.Select, target: Path, header: list[str]) -> int:
     """The query as CSV under `header`: DuckDB writes the rows to a private file, then the header line and
     the rows go to `target`."""
-    folder = con.execute("SELECT current_setting('temp_directory')").fetchone()[0] or None
+    folder = _temp_directory(con)
     descriptor, body = tempfile.mkstemp(".csv", "body-", folder if folder and os.path.isdir(folder) else None)
     os.close(descriptor)
     try:
-        (written,) = con.execute(f"COPY ({select_sql}) TO {exp.Literal.string(body).sql('duckdb')} "
-                                 "(FORMAT csv, HEADER false)").fetchone()
+        written = _copied(con, copy_sql(select, body, "csv-no-header"))
         with open(target, "w", newline="", encoding="utf-8") as handle, open(body, encoding="utf-8",
                                                                           newline="") as rows:
             csv.writer(handle, lineterminator="\n").writerow(header)
             shutil.copyfileobj(rows, handle)
     finally:
         os.unlink(body)
-    return int(written)
+    return written
 
 
 def _system_error(exc: Exception) -> Exception:
@@ -328,7 +374,7 @@ LEAD_REJECT_COLUMNS = ("row", "field", "problem", "lead", "value", "raw")
 EVENT_REJECT_COLUMNS = ("row", "field", "problem", "lead", "event", "at", "reason", "raw")
 
 
-def write_rejects(path: Path, rejects: list[dict], columns: tuple[str, ...] = LEAD_REJECT_COLUMNS) -> None:
+def write_rejects(path: Path, rejects: Sequence[Reject], columns: tuple[str, ...] = LEAD_REJECT_COLUMNS) -> None:
     """The rejected rows as CSV under `columns` (a value a reject lacks is empty), text a spreadsheet would run
     as a formula made safe."""
     with text_output(path) as handle:
@@ -338,7 +384,7 @@ def write_rejects(path: Path, rejects: list[dict], columns: tuple[str, ...] = LE
             writer.writerow({k: reject["row"] if k == "row" else excel_safe_text(reject.get(k)) for k in columns})
 
 
-def add_lead_values(con, rejects: list[dict], plan: ColumnPlan, lead: LeadId | None) -> None:
+def add_lead_values(con: DuckDBPyConnection, rejects: list[Reject], plan: ColumnPlan, lead: LeadId | None) -> None:
     """Each lead reject's id (`lead`, when the id column is known) and the field's value as written (`value`),
     from the staged rows (`raw_all` when rows of a repeated id were taken out of `raw`)."""
     rows = sorted({r["row"] for r in rejects if "raw" not in r})
@@ -363,8 +409,9 @@ def add_lead_values(con, rejects: list[dict], plan: ColumnPlan, lead: LeadId | N
             reject["value"] = values[1 + fields.index(reject["field"])]
 
 
-def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchResult, keep: list[str],
-                 column_types: dict[int, str], lead: LeadId | None = None) -> tuple[str, Conversion]:
+def score_duckdb(policy: Policy, con: DuckDBPyConnection, plan: ColumnPlan, now: dt.datetime, result: BatchResult,
+                 keep: list[str], column_types: dict[int, str], lead: LeadId | None = None
+                 ) -> tuple[exp.Select, Conversion]:
     """Convert and score in SQL; returns the query of the scored rows, and the conversion that finds
     the rejected ones. `lead`: where the lead id that table `events` names is, for a policy that
     scores activity."""
@@ -374,76 +421,126 @@ def score_duckdb(policy, con, plan: ColumnPlan, now: dt.datetime, result: BatchR
     conversion = convert(con, ir, plan, [*keep, lead.column] if lead else keep, column_types)
     if ir.activity and lead is not None:
         integer_keys = result.events is not None and result.events.integer_keys
-        key = _q(lead.column) if integer_keys else lead.sql  # as table `activity` is keyed
-        con.execute(f"CREATE VIEW typed_ids AS SELECT *, {key} AS {_q(LEAD_ID)} FROM typed")
+        key = _column(lead.column) if integer_keys else lead.text.copy()  # as table `activity` is keyed
+        with_ids = exp.select(exp.Star(), exp.alias_(key, LEAD_ID, quoted=True)).from_("typed")
+        con.execute(exp.Create(this=exp.table_("typed_ids"), kind="VIEW", expression=with_ids).sql("duckdb"))
         query = compile_sql(ir, "duckdb", "typed_ids", now, pretty=False, id_column=LEAD_ID,
                             activity_table=ACTIVITY_TABLE)
     else:
         query = compile_sql(ir, "duckdb", "typed", now, pretty=False)
-    return f"({query.split(chr(10), 2)[2]})", conversion
+    # the generated query without its two header lines of comments, as the tree it was written from
+    scored = sqlglot.parse_one(query.split("\n", 2)[2], read="duckdb")
+    assert isinstance(scored, exp.Select), "compile_sql writes one SELECT"
+    return scored, conversion
 
 
-Progress = Callable[[int, "int | None"], None]  # (rows done, rows in all): hears how far scoring is
+class _LeadEvents:
+    """Each lead's events, for leads read in the order of their ids: the events of an id on several rows
+    are kept for the rows after the first (an EventStream hands each id's out once)."""
+
+    def __init__(self, stream: EventStream | None) -> None:
+        self.stream = stream
+        self.shared: tuple[str | None, list[tuple[str, dt.datetime]]] = (None, [])
+
+    def of(self, lead_id: str | None, next_id: str | None) -> Once:
+        if self.stream is None or lead_id is None:
+            return Once([])
+        if self.shared[0] == lead_id:
+            return Once(self.shared[1])
+        if next_id == lead_id:
+            self.shared = (lead_id, list(self.stream.of(lead_id)))
+            return Once(self.shared[1])
+        return Once(self.stream.of(lead_id))
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
 
 
-def score_python(policy, con, plan: ColumnPlan, now: dt.datetime,
+@dataclass(frozen=True)
+class _CellReader:
+    """How a staged row's cells become a lead record: a JSON Lines value by its JSON type (as the API reads
+    it), any other cell by its text, as its field's type."""
+
+    wanted: list[tuple[str, int]]  # (field, input column)
+    json_positions: set[int]
+    kinds: dict[str, str]
+
+    def columns(self) -> list[exp.Column]:
+        return [_column(staging.original_column(i) if i in self.json_positions else staging.text_column(i))
+                for _, i in self.wanted]
+
+    def record(self, cells: Sequence[Any]) -> dict[str, Any]:
+        return {name: (None if cell is None else read_json(cell)) if i in self.json_positions else
+                read_text_cell(self.kinds[name], cell) for (name, i), cell in zip(self.wanted, cells)}
+
+
+def _cell_reader(con: DuckDBPyConnection, ir: IrPolicy, plan: ColumnPlan) -> _CellReader:
+    return _CellReader(list(plan.field_column.items()), set(json_columns(con, "raw")),
+                       {f.name: f.type for f in ir.fields})
+
+
+def score_python(policy: Policy, con: DuckDBPyConnection, plan: ColumnPlan, now: dt.datetime,
                  result: BatchResult, progress: Progress | None = None, lead_key: LeadId | None = None,
-                 total: int | None = None) -> str:
+                 total: int | None = None) -> exp.Select:
     """The same job with the compiled Python evaluator: rows read from the staged text, each with its
     events from table `events` (`lead_key` as `lead` in `score_duckdb`), decisions written to a table
     `decisions` by record number. `progress` hears every 1,000 rows of `total`."""
     ir = policy.ir
-    kinds = {f.name: f.type for f in ir.fields}
-    reader = LeadReader(policy.ir)
-    names = output_names(ir)
-    wanted = list(plan.field_column.items())
-    json_positions = json_columns(con, "raw")  # JSON Lines: values read by their JSON type, as the API reads them
-    select = ", ".join([ROW] + [_q(staging.original_column(i) if i in json_positions else staging.text_column(i))
-                                for _, i in wanted])
-    tmp = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]) / "decisions.jsonl"
-    stream = EventStream(con) if ir.activity and lead_key is not None else None
+    reader, cells = LeadReader(ir), _cell_reader(con, ir, plan)
+    tmp_dir = _temp_directory(con)
+    tmp = Path(tmp_dir or tempfile.gettempdir()) / "decisions.jsonl"
+    events = _LeadEvents(EventStream(con) if ir.activity and lead_key is not None else None)
     # With events, leads in the order of their ids, beside their events in the same order (see EventStream).
-    key = lead_key.sql if stream is not None and lead_key is not None else "NULL"
-    cursor = con.execute(f'SELECT {select}, {key} AS {_q(KEY)} FROM raw ORDER BY {_q(KEY)} NULLS LAST, {ROW}')
-    shared: tuple[str | None, list] = (None, [])  # the events of an id on several rows, kept for the rows after
+    key: exp.Expr = lead_key.text.copy() if events.stream is not None and lead_key is not None else exp.Null()
+    query = exp.select(_column(staging.ROW_NAME), *cells.columns(), exp.alias_(key, KEY, quoted=True)).from_(
+        "raw").order_by(exp.Ordered(this=_column(KEY), nulls_first=False), _column(staging.ROW_NAME))
+    cursor = con.execute(query.sql("duckdb"))
     instant = policy.instant(now)
     if progress is not None:
         progress(0, total)
     with open(tmp, "w", encoding="utf-8") as handle:
         for done, (raw_row, next_id) in enumerate(_with_next_id(cursor), start=1):
             row, lead_id = int(raw_row[0]), raw_row[-1]
-            lead = {name: (None if cell is None else read_json(cell)) if i in json_positions else
-                    read_text_cell(kinds[name], cell) for (name, i), cell in zip(wanted, raw_row[1:-1])}
-            _, errors = reader.read(lead)
+            lead = cells.record(raw_row[1:-1])
+            errors = reader.read(lead)[1]
             if errors:
                 result.rejects += [{"row": row, "field": e.field, "problem": e.message} for e in errors]
             else:
-                if stream is None or lead_id is None:
-                    events = Once([])
-                elif shared[0] == lead_id:
-                    events = Once(shared[1])
-                elif next_id == lead_id:
-                    shared = (lead_id, list(stream.of(lead_id)))
-                    events = Once(shared[1])
-                else:
-                    events = Once(stream.of(lead_id))
-                handle.write(json.dumps([row, *decide(policy, lead, instant, events)]) + "\n")
+                handle.write(json.dumps([row, *decide(policy, lead, instant, events.of(lead_id, next_id))]) + "\n")
                 result.scored += 1
             if progress is not None and done % 1000 == 0:
                 progress(done, total)
-    if stream is not None:
-        stream.close()
-    types = {n: "BIGINT" for n in names[:len(ir.scores)]}
-    columns = ", ".join(f"j->>{k} AS {_q(n)}" if types.get(n) is None else f"CAST(j->>{k} AS BIGINT) AS {_q(n)}"
-                        for k, n in enumerate(names, start=1))
-    con.execute(f"CREATE TABLE decisions AS SELECT CAST(j->>0 AS BIGINT) AS {ROW}, {columns} FROM "
-                "(SELECT CAST(line AS JSON) AS j FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
-                "quote = '', escape = '', header = false, auto_detect = false))", [str(tmp)])
+    events.close()
+    con.execute(_decisions_table(ir), [str(tmp)])
     tmp.unlink()
-    return f"raw JOIN decisions USING ({ROW})"
+    return exp.select(exp.Star()).from_("raw").join(
+        exp.Join(this=exp.table_("decisions"), using=[exp.to_identifier(staging.ROW_NAME, quoted=True)]))
 
 
-def _with_next_id(cursor) -> Iterator[tuple[tuple, Any]]:
+# The decisions `score_python` wrote, one JSON array a line ([row, computed values...]), read as a table.
+_DECISIONS_READ = ("SELECT CAST(line AS JSON) AS j FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x1e', "
+                   "quote = '', escape = '', header = false, auto_detect = false)")
+
+
+def _decisions_table(ir: IrPolicy) -> str:
+    """CREATE TABLE decisions: the record number and each computed column (scores as integers) of each line
+    of the file given as the statement's parameter."""
+    scores = len(ir.scores)
+
+    def item(k: int) -> exp.Expr:
+        return exp.JSONExtractScalar(this=exp.column("j"), expression=exp.Literal.number(k))
+
+    columns = [exp.alias_(exp.cast(item(0), "BIGINT"), staging.ROW_NAME, quoted=True)]
+    columns += [exp.alias_(exp.cast(item(k), "BIGINT") if k <= scores else item(k), name, quoted=True)
+                for k, name in enumerate(output_names(ir), start=1)]
+    lines = sqlglot.parse_one(_DECISIONS_READ, read="duckdb")
+    assert isinstance(lines, exp.Select)
+    decisions = exp.select(*columns).from_(lines.subquery())
+    return exp.Create(this=exp.table_("decisions"), kind="TABLE", expression=decisions).sql("duckdb")
+
+
+def _with_next_id(cursor: DuckDBPyConnection) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """Each row of the cursor with the lead id (its last column) of the row after it (None after the last)."""
     previous = None
     while rows := cursor.fetchmany(10_000):
@@ -455,121 +552,215 @@ def _with_next_id(cursor) -> Iterator[tuple[tuple, Any]]:
         yield previous, None
 
 
-def decide(policy, lead: dict, now: dt.datetime, events: Once) -> list:
+def decide(policy: Policy, lead: dict[str, Any], now: dt.datetime, events: Once) -> list[Any]:
     """The computed columns of a lead that fits the schema, its events read as the evaluator asks for them
     (`Policy.row` decides, or declines to the interpreter, which reads the events the evaluator did not)."""
     return policy.row(lead, now, events)
 
 
-def run(policy, source: str | Path, out: str | Path | None, now: dt.datetime, engine: str = "duckdb",
-        rejects: str | Path | None = None, progress: Progress | None = None, in_format: str | None = None,
-        strict_columns: bool = False, on_warning: Callable[[str], None] | None = None,
-        events: EventInput | None = None, then: Callable[[Any], None] | None = None, excel_safe: bool = False,
-        columns: dict[str, str] | None = None) -> tuple[BatchResult, Path, Path | None]:
+@dataclass(frozen=True, kw_only=True)
+class BatchOptions:
+    """One scoring run of a lead file (`run`).
+
+    `output`: default LEADS_NAME.scored.<same format> here; `rejects`: default beside the output (see
+    `output_files`). `in_format`: the leads' format when their extension does not say it. `strict_columns`:
+    a missing or misspelled column is an error, not a warning (`on_warning` hears warnings). `events`: what
+    leads did, for a policy that scores activity. `excel_safe`: for a CSV output, the leads' text that a
+    spreadsheet would run as a formula gets a leading single quote (computed scores stay numbers).
+    `columns`: field -> the header it is read from (see `plan_columns`). `progress` hears how many of the
+    file's rows are scored, from time to time. `then(con)` runs on the staging database once the output is
+    written, while its table `events` of checked events is still there."""
+
+    source: Path | str
+    now: dt.datetime
+    output: Path | str | None = None
+    engine: str = "duckdb"
+    rejects: Path | str | None = None
+    in_format: str | None = None
+    strict_columns: bool = False
+    events: EventInput | None = None
+    excel_safe: bool = False
+    columns: dict[str, str] | None = None
+    progress: Progress | None = None
+    on_warning: Callable[[str], None] | None = None
+    then: Callable[[DuckDBPyConnection], None] | None = None
+
+
+@dataclass(frozen=True)
+class _RunFiles:
+    """The files of a run and their formats, checked before anything is read."""
+
+    source: Path
+    files: OutputFiles
+    leads_format: str
+    output_format: str
+    events_format: str | None
+
+
+def run(policy: Policy, options: BatchOptions) -> tuple[BatchResult, Path, Path | None]:
     """Score a lead file; returns the counts, the output path and the rejects path (None when none, or when
-    they were not written: `result.rejected` says).
-    With `events`, `result.events` has their counts and rejects file. `then(con)` runs on the staging
-    database once the output is written, while its table `events` of checked events is still there.
+    they were not written: `result.rejected` says). With `options.events`, `result.events` has their counts
+    and rejects file.
 
     Raises BatchError for a file that cannot be used (unreadable, ambiguous or, with
     `strict_columns`, missing or misspelled columns), or for a policy that scores activity
-    given no events; `on_warning` hears about the rest. `excel_safe`: for a CSV output, the leads' text
-    that a spreadsheet would run as a formula gets a leading single quote (computed scores stay numbers).
-    `columns`: field -> the header it is read from (see `plan_columns`). `progress` hears how many of the
-    file's rows are scored, from time to time.
-    """
-    source = Path(source)
-    if policy.ir.activity and events is None:
+    given no events."""
+    if policy.ir.activity and options.events is None:
         raise BatchError(f"the policy scores what leads did ({policy.ir.activity[0].text}); give the events "
                          "file with --events")
-    in_fmt = file_format(source, in_format)
-    files = output_files(source, out, rejects, events)
-    out_path, rejects_path, event_rejects = files.output, files.rejects, files.events_rejects
-    # -o /dev/null or a FIFO, with no extension to go by: the input's format
-    out_fmt = in_fmt if written_in_place(out_path) and not out_path.suffix else file_format(out_path)
-    if events is not None:
-        events_fmt = file_format(events.path, events.format)
-    check_paths(files.named(), {"the input": source, "the events file": events.path if events else None})
-    try:  # DuckDB reads local times for the DuckDB engine, and for every engine in an events file
-        stage_db = staging.Staging(policy.ir.timezone, progress is not None and engine == "duckdb",
-                                   now=now if engine == "duckdb" or events is not None else None)
-    except staging.ZoneDataError as exc:
-        raise BatchError(str(exc)) from None
+    files = _run_files(options)
+    stage_db = _staging(policy, options)
     result = BatchResult()
     try:
-        staged = stage(stage_db.con, source, in_fmt)
-        plan = plan_columns(policy.ir, staged.columns, strict_columns, columns, source)
-        if plan.errors:
-            raise BatchError(f"{source}: " + "; ".join(plan.errors))
-        for warning in plan.warnings:
-            if on_warning is not None:
-                on_warning(f"{source}: {warning}")
-        lead, removed = None, 0
-        if events is not None:
-            try:
-                index = lead_id_column(staged.columns, events.id_column, source)
-            except staging.DataFileError as exc:  # --id-column names no column: bad usage, as a mapping would
-                raise ColumnMapError(str(exc)) from None
-            try:
-                lead = lead_id(index, staged.column_types.get(index))
-                result.events = stage_events(stage_db.con, policy.ir, events.path, events_fmt, source.name, lead,
-                                             now)
-            except staging.DataFileError as exc:
-                raise BatchError(str(exc)) from None
-            if events.one_row_per_lead:
-                removed = reject_repeated_ids(stage_db.con, lead, staged.columns[index], result)
-        result.rejects += [{k: p[k] for k in ("row", "field", "problem", "raw")} for p in staged.problems]
-        originals = staged.has_originals and (in_fmt == out_fmt or (in_fmt == "parquet" and out_fmt == "jsonl"))
-        (staged_rows,) = stage_db.con.execute("SELECT count(*) FROM raw").fetchone() or (0,)
-        progress = _counting_every_row(progress, removed + len(staged.problems))
-        conversion = None
-        if engine == "duckdb":
-            scored, conversion = score_duckdb(policy, stage_db.con, plan, now, result,
-                                              output_columns(plan, originals), staged.column_types, lead)
-        else:
-            scored = score_python(policy, stage_db.con, plan, now, result, progress, lead, staged_rows)
-        # Parquet, or CSV staged without a line map, scored in SQL is one scan followed by filters and
-        # projections (the generated DuckDB query has no join unless it reads events), which DuckDB
-        # guarantees keep the rows' order: no sort.
-        in_order = engine == "duckdb" and staged.ordered and not (policy.ir.activity and lead) and not removed
-        watched = None if progress is None or engine != "duckdb" else \
-            (lambda percent: progress(int(staged_rows * percent / 100), staged_rows))
-        with staging.joins_as_written(stage_db.con), staging.watch_progress(stage_db.con, watched):
-            header = output_header(policy.ir, plan, excel_safe and out_fmt == "csv")
-            # DuckDB would rename NOTE beside Note to NOTE_1: CSV and JSON Lines are written under the file's names
-            own_names = names_clash(header) and out_fmt != "parquet"
-            written = write_output(stage_db.con, output_select(policy.ir, plan, originals, scored, in_order,
-                                                               excel_safe and out_fmt == "csv", own_names),
-                                   out_path, out_fmt, header if own_names else None)
-        if progress is not None:
-            progress(staged_rows, staged_rows)
-        if conversion is not None:
-            # The rows not written are the bad ones: named only when there are some, in a second pass.
-            result.scored = written
-            if written < staged_rows:
-                conversion.find_bad(stage_db.con)
-                collect_rejects(stage_db.con, policy.ir, result)
-        result.read = staged_rows + len(staged.problems) + removed
-        add_lead_values(stage_db.con, result.rejects, plan, lead)
-        name_mapped_columns(result.rejects, plan)
-        if then is not None:
-            then(stage_db.con)
+        _score_staged(policy, options, files, stage_db.con, result)
     finally:
         stage_db.close()
+    return _finish(result, files.files)
+
+
+def _run_files(options: BatchOptions) -> _RunFiles:
+    source, events = Path(options.source), options.events
+    in_fmt = file_format(source, options.in_format)
+    files = output_files(source, options.output, options.rejects, events)
+    # -o /dev/null or a FIFO, with no extension to go by: the input's format
+    out_fmt = in_fmt if written_in_place(files.output) and not files.output.suffix else file_format(files.output)
+    events_fmt = None if events is None else file_format(events.path, events.format)
+    check_paths(files.named(), {"the input": source, "the events file": events.path if events else None})
+    return _RunFiles(source, files, in_fmt, out_fmt, events_fmt)
+
+
+def _staging(policy: Policy, options: BatchOptions) -> staging.Staging:
+    """The run's staging database: DuckDB reads local times for the DuckDB engine, and for every engine in
+    an events file."""
+    in_sql = options.engine == "duckdb"
+    try:
+        return staging.Staging(policy.ir.timezone, options.progress is not None and in_sql,
+                               now=options.now if in_sql or options.events is not None else None)
+    except staging.ZoneDataError as exc:
+        raise BatchError(str(exc)) from None
+
+
+def _score_staged(policy: Policy, options: BatchOptions, files: _RunFiles, con: DuckDBPyConnection,
+                  result: BatchResult) -> None:
+    """Stage the leads (and events), score them, write the output; `result` has the counts and rejects."""
+    staged = stage(con, files.source, files.leads_format)
+    plan = _checked_plan(policy.ir, staged, options, files.source)
+    lead, removed = _staged_events(policy.ir, options, files, con, staged, result)
+    result.rejects += [{k: p[k] for k in ("row", "field", "problem", "raw")} for p in staged.problems]
+    staged_rows = _count_rows(con, "raw")
+    progress = _counting_every_row(options.progress, removed + len(staged.problems))
+    originals = staged.has_originals and (files.leads_format == files.output_format or
+                                          (files.leads_format, files.output_format) == ("parquet", "jsonl"))
+    if options.engine == "duckdb":
+        scored, conversion = score_duckdb(policy, con, plan, options.now, result, output_columns(plan, originals),
+                                          staged.column_types, lead)
+        # Parquet, or CSV staged without a line map, scored in SQL is one scan followed by filters and
+        # projections (the generated DuckDB query has no join unless it reads events), which DuckDB
+        # guarantees keeps the rows' order: no sort.
+        in_order = staged.ordered and not (policy.ir.activity and lead) and not removed
+        watched = None if progress is None else _percent_of(progress, staged_rows)
+    else:
+        scored, conversion, in_order, watched = (
+            score_python(policy, con, plan, options.now, result, progress, lead, staged_rows), None, False, None)
+    with staging.joins_as_written(con), staging.watch_progress(con, watched):
+        written = _write_scored(policy.ir, plan, con, options, files, _Scored(scored, originals, in_order))
+    if progress is not None:
+        progress(staged_rows, staged_rows)
+    if conversion is not None:
+        _reject_unwritten(policy.ir, con, conversion, written, staged_rows, result)
+    result.read = staged_rows + len(staged.problems) + removed
+    add_lead_values(con, result.rejects, plan, lead)
+    name_mapped_columns(result.rejects, plan)
+    if options.then is not None:
+        options.then(con)
+
+
+def _percent_of(progress: Progress, total: int) -> Callable[[float], None]:
+    return lambda percent: progress(int(total * percent / 100), total)
+
+
+def _count_rows(con: DuckDBPyConnection, table: str) -> int:
+    found = con.execute(exp.select(exp.Count(this=exp.Star())).from_(exp.table_(table)).sql("duckdb")).fetchone()
+    return int(found[0]) if found is not None else 0
+
+
+def _checked_plan(ir: IrPolicy, staged: staging.Staged, options: BatchOptions, source: Path) -> ColumnPlan:
+    """The columns' plan; its errors raised (BatchError), its warnings told to `options.on_warning`."""
+    plan = plan_columns(ir, staged.columns, options.strict_columns, options.columns, source)
+    if plan.errors:
+        raise BatchError(f"{source}: " + "; ".join(plan.errors))
+    if options.on_warning is not None:
+        for warning in plan.warnings:
+            options.on_warning(f"{source}: {warning}")
+    return plan
+
+
+def _staged_events(ir: IrPolicy, options: BatchOptions, files: _RunFiles, con: DuckDBPyConnection,
+                   staged: staging.Staged, result: BatchResult) -> tuple[LeadId | None, int]:
+    """With an events file: where the lead id is and how many rows of repeated ids were taken out (measuring
+    runs); the events staged and checked into `result.events`. (None, 0) without one."""
+    events = options.events
+    if events is None or files.events_format is None:
+        return None, 0
+    try:
+        index = lead_id_column(staged.columns, events.id_column, files.source)
+    except staging.DataFileError as exc:  # --id-column names no column: bad usage, as a mapping would
+        raise ColumnMapError(str(exc)) from None
+    try:
+        lead = lead_id(index, staged.column_types.get(index))
+        result.events = stage_events(con, ir, events.path, files.events_format, files.source.name, lead, options.now)
+    except staging.DataFileError as exc:
+        raise BatchError(str(exc)) from None
+    removed = reject_repeated_ids(con, lead, staged.columns[index], result) if events.one_row_per_lead else 0
+    return lead, removed
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """The scored rows' query, whether it copies the input's original values, and whether its rows come in
+    input order already."""
+
+    query: exp.Select
+    originals: bool
+    in_order: bool
+
+
+def _write_scored(ir: IrPolicy, plan: ColumnPlan, con: DuckDBPyConnection, options: BatchOptions,
+                  files: _RunFiles, scored: _Scored) -> int:
+    """Write the output file; the rows written."""
+    excel_safe = options.excel_safe and files.output_format == "csv"
+    header = output_header(ir, plan, excel_safe)
+    # DuckDB would rename NOTE beside Note to NOTE_1: CSV and JSON Lines are written under the file's names
+    own_names = names_clash(header) and files.output_format != "parquet"
+    select = output_select(ir, plan, scored.originals, scored.query, scored.in_order, excel_safe, own_names)
+    return write_output(con, select, files.files.output, files.output_format, header if own_names else None)
+
+
+def _reject_unwritten(ir: IrPolicy, con: DuckDBPyConnection, conversion: Conversion, written: int,
+                      staged_rows: int, result: BatchResult) -> None:
+    """The rows not written are the bad ones: named only when there are some, in a second pass."""
+    result.scored = written
+    if written < staged_rows:
+        conversion.find_bad(con)
+        collect_rejects(con, ir, result)
+
+
+def _finish(result: BatchResult, files: OutputFiles) -> tuple[BatchResult, Path, Path | None]:
+    """Check the counts (the promise this module makes; never silent) and write the rejects files."""
     result.rejected = len({r["row"] for r in result.rejects})
-    if result.read != result.scored + result.rejected:  # the promise this module makes; never silent
+    if result.read != result.scored + result.rejected:
         raise BatchError(f"internal count mismatch: {result.summary()}")
-    if result.events is not None:
-        counted = result.events
+    counted = result.events
+    if counted is not None:
         if counted.read != counted.used + counted.rejected:
             raise BatchError(f"internal count mismatch: {counted.summary()}")
-        if counted.rejects and event_rejects is not None:
-            counted.rejects_path = event_rejects
-            write_rejects(event_rejects, counted.rejects, EVENT_REJECT_COLUMNS)
-    if not result.rejects or rejects_path is None:
-        return result, out_path, None
-    write_rejects(rejects_path, result.rejects)
-    return result, out_path, rejects_path
+        if counted.rejects and files.events_rejects is not None:
+            counted.rejects_path = files.events_rejects
+            write_rejects(files.events_rejects, counted.rejects, EVENT_REJECT_COLUMNS)
+    if not result.rejects or files.rejects is None:
+        return result, files.output, None
+    write_rejects(files.rejects, result.rejects)
+    return result, files.output, files.rejects
 
 
 @dataclass(frozen=True)
@@ -619,13 +810,23 @@ def _counting_every_row(progress: Progress | None, skipped: int) -> Progress | N
     return lambda done, total: moved(done + skipped, None if total is None else total + skipped)
 
 
-def reject_repeated_ids(con, lead: LeadId, id_name: str, result: BatchResult) -> int:
+# Every row whose lead id another row also has, or that has none, with the rows sharing its id (`__lead__`
+# stands for the id's expression).
+_REPEATED_IDS = ('SELECT "#row", id, list("#row") OVER (PARTITION BY id) FROM (SELECT "#row", __lead__ AS id FROM raw) '
+                 "QUALIFY coalesce(id, '') = '' OR count(*) OVER (PARTITION BY id) > 1 ORDER BY \"#row\"")
+
+
+def _repeated_ids_sql(lead: LeadId) -> str:
+    template = sqlglot.parse_one(_REPEATED_IDS, read="duckdb")
+    return template.transform(lambda node: lead.text.copy() if isinstance(node, exp.Column) and
+                              node.name == "__lead__" else node).sql("duckdb")
+
+
+def reject_repeated_ids(con: DuckDBPyConnection, lead: LeadId, id_name: str, result: BatchResult) -> int:
     """Where a row is a lead (feedback, backtest), a lead is measured once: every row whose id another row
     also has, or that has none, is rejected, and `raw` becomes the other rows (a view over `raw_all`).
     Returns how many rows were taken out."""
-    found = con.execute(
-        f"SELECT {ROW}, id, list({ROW}) OVER (PARTITION BY id) FROM (SELECT {ROW}, {lead.sql} AS id FROM raw) "
-        f"QUALIFY coalesce(id, '') = '' OR count(*) OVER (PARTITION BY id) > 1 ORDER BY {ROW}").fetchall()
+    found = con.execute(_repeated_ids_sql(lead)).fetchall()
     if not found:
         return 0
     for row, key, rows in found:
@@ -634,10 +835,10 @@ def reject_repeated_ids(con, lead: LeadId, id_name: str, result: BatchResult) ->
                    f"lead id {key!r} is also on row{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}: "
                    "a lead is measured once, so every row of a repeated id is rejected")
         result.rejects.append({"row": int(row), "field": id_name, "problem": problem})
-    (views,) = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw'").fetchone() or (0,)
-    con.execute(f"ALTER {'VIEW' if views else 'TABLE'} raw RENAME TO raw_all")
+    views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'raw'").fetchone()
+    con.execute("ALTER VIEW raw RENAME TO raw_all" if views and views[0] else "ALTER TABLE raw RENAME TO raw_all")
     con.execute("CREATE TABLE repeated_rows AS SELECT unnest(?::BIGINT[]) AS r", [[row for row, *_ in found]])
-    con.execute(f"CREATE VIEW raw AS SELECT * FROM raw_all WHERE {ROW} NOT IN (SELECT r FROM repeated_rows)")
+    con.execute('CREATE VIEW raw AS SELECT * FROM raw_all WHERE "#row" NOT IN (SELECT r FROM repeated_rows)')
     return len(found)
 
 
@@ -649,13 +850,13 @@ def check_paths(outputs: dict[str, Path | None], inputs: dict[str, Path | None])
         raise BatchError(str(exc)) from None
 
 
-class LeadRecords(dict):
+class LeadRecords(dict[str, dict[str, Any]]):
     """Each good lead of a leads file by its id (trimmed text), with the file's rejected rows (`rejects`:
     row, field, problem) and the ids whose rows were rejected (`rejected_ids`); `read` rows in all."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.rejects: list[dict] = []
+        self.rejects: list[Reject] = []
         self.rejected_ids: set[str] = set()
         self.read = 0
 
@@ -692,12 +893,11 @@ def lead_records(ir: IrPolicy, path: Path, id_column: str = "id", fmt: str | Non
         db.close()
 
 
-def _read_lead_rows(con, ir: IrPolicy, plan: ColumnPlan, lead: LeadId, id_name: str, found: LeadRecords
-                    ) -> tuple[dict[int, tuple[str, dict]], dict[str, list[int]]]:
+def _read_lead_rows(con: DuckDBPyConnection, ir: IrPolicy, plan: ColumnPlan, lead: LeadId, id_name: str,
+                    found: LeadRecords
+                    ) -> tuple[dict[int, tuple[str, dict[str, Any]]], dict[str, list[int]]]:
     """Each staged row with an id read by the one lead reader: the good ones as (id, record) by row, and the
     rows of each id; a row with no id or that does not fit goes to `found`'s rejects."""
-    from leadpolicy.semantics.leads import BLANK
-
     kinds = {f.name: f.type for f in ir.fields}
     reader = LeadReader(ir)
     wanted = list(plan.field_column.items())
@@ -707,7 +907,7 @@ def _read_lead_rows(con, ir: IrPolicy, plan: ColumnPlan, lead: LeadId, id_name: 
     query = exp.select(exp.column(staging.ROW_NAME, quoted=True), exp.alias_(lead.text.copy(), KEY, quoted=True),
                        *cells)
     rows_of: dict[str, list[int]] = {}
-    leads: dict[int, tuple[str, dict]] = {}
+    leads: dict[int, tuple[str, dict[str, Any]]] = {}
     for raw_row in con.execute(query.from_("raw").order_by(exp.column(staging.ROW_NAME, quoted=True)).sql("duckdb")
                                ).fetchall():
         row, lead_key = int(raw_row[0]), (raw_row[1] or "").strip(BLANK)

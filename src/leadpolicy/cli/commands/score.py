@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,9 @@ from leadpolicy.cli.shared import (
 from leadpolicy.outputs import shown
 
 if TYPE_CHECKING:
+    from leadpolicy.api import Policy
     from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.warehouse.batch import BatchResult, EventInput, OutputFiles, Progress
 
 
 def register(sub: Subcommands) -> None:
@@ -70,24 +73,52 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.api import Policy
-    from leadpolicy.semantics.lowering import lower
-    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, EventInput, output_files, run
+    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, EventInput, output_files
 
     events = None if args.events is None else EventInput(
         Path(args.events), args.id_column, args.events_format,
         Path(args.events_rejects) if args.events_rejects else None)
     files = output_files(Path(args.leads), args.output, args.rejects, events)
+    if _usage_refused(args, files):
+        return EXIT_USAGE
+    ready = _policy_ready(args)
+    if isinstance(ready, int):
+        return ready
+    policy, now = ready
+    try:
+        with progress_bar(f"scoring {args.leads}", args.quiet) as progress:
+            result, out, rejects = _score(args, policy, now, events, progress)
+    except ColumnMapError as exc:
+        print(f"leadpolicy score: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BatchError as exc:
+        print(f"leadpolicy score: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.now is None:
+        print(f"(now = {now.isoformat()})")
+    print(f"wrote {out}")
+    return _report(args, result, rejects)
+
+
+def _usage_refused(args: argparse.Namespace, files: OutputFiles) -> bool:
+    """Whether the files named cannot be used (said on stderr): bad usage."""
     if args.excel_safe and files.output.suffix.lower() != ".csv":
         print(f"leadpolicy score: --excel-safe is for a CSV output, not {files.output}", file=sys.stderr)
-        return EXIT_USAGE
-    outputs = files.named()
-    if outputs_refused("score", outputs, {**policy_inputs(args.policy), "the leads file": args.leads,
-                                          "the events file (--events)": args.events}):
-        return EXIT_USAGE
+        return True
+    if outputs_refused("score", files.named(), {**policy_inputs(args.policy), "the leads file": args.leads,
+                                                "the events file (--events)": args.events}):
+        return True
     if problem := _output_format_problem(files.output):
         print(f"leadpolicy score: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return True
+    return False
+
+
+def _policy_ready(args: argparse.Namespace) -> tuple[Policy, dt.datetime] | int:
+    """The policy and the time to score at; or the exit code when the policy cannot score these leads."""
+    from leadpolicy.api import Policy
+    from leadpolicy.semantics.lowering import lower
+
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
@@ -99,30 +130,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"leadpolicy score: the policy scores what leads did ({policy.ir.activity[0].text}); give the "
               "events file with --events FILE", file=sys.stderr)
         return EXIT_USAGE
+    if args.engine == "duckdb" and (problem := _no_sql_form(policy, now)):
+        print(f"leadpolicy score: this policy has no SQL form ({problem}); score it with --engine python",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    return policy, now
+
+
+def _no_sql_form(policy: Policy, now: dt.datetime) -> str | None:
+    """Why the policy cannot be scored in SQL, or None."""
     from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
-    if args.engine == "duckdb":
-        try:
-            compile_sql(policy.ir, "duckdb", "leads", now, events_table="events")
-        except UnsupportedError as exc:
-            print(f"leadpolicy score: this policy has no SQL form ({exc}); score it with --engine python",
-                  file=sys.stderr)
-            return EXIT_PROBLEMS
-    warn = lambda text: print(f"leadpolicy score: warning: {shown(text)}", file=sys.stderr)  # noqa: E731
     try:
-        with progress_bar(f"scoring {args.leads}", args.quiet) as progress:
-            result, out, rejects = run(policy, args.leads, args.output, now, args.engine, args.rejects, progress,
-                                       args.leads_format, args.strict_columns, warn, events,
-                                       excel_safe=args.excel_safe, columns=args.columns)
-    except ColumnMapError as exc:
-        print(f"leadpolicy score: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except BatchError as exc:
-        print(f"leadpolicy score: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    if args.now is None:
-        print(f"(now = {now.isoformat()})")
-    print(f"wrote {out}")
+        compile_sql(policy.ir, "duckdb", "leads", now, events_table="events")
+    except UnsupportedError as exc:
+        return str(exc)
+    return None
+
+
+def _score(args: argparse.Namespace, policy: Policy, now: dt.datetime, events: EventInput | None,
+           progress: Progress | None) -> tuple[BatchResult, Path, Path | None]:
+    from leadpolicy.warehouse.batch import BatchOptions, run
+
+    def warn(text: str) -> None:
+        print(f"leadpolicy score: warning: {shown(text)}", file=sys.stderr)
+
+    return run(policy, BatchOptions(source=args.leads, now=now, output=args.output, engine=args.engine,
+                                    rejects=args.rejects, in_format=args.leads_format,
+                                    strict_columns=args.strict_columns, events=events, excel_safe=args.excel_safe,
+                                    columns=args.columns, progress=progress, on_warning=warn))
+
+
+def _report(args: argparse.Namespace, result: BatchResult, rejects: Path | None) -> int:
+    """Where the rejected rows went, the counts, and the exit code they make."""
     if result.rejected:
         _say_rejects("rejected row(s)", result.rejects, rejects, args.leads, "--rejects")
     if result.events is not None and result.events.rejected:
