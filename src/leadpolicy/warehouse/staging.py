@@ -294,14 +294,22 @@ def plain_file(con: DuckDBPyConnection, path: Path, table: str = "input") -> Pat
     return plain
 
 
-# A CSV file read as RFC 4180 (never sniffed), `p_columns` naming each column and its type: into `csv_rows`,
-# with the lines DuckDB rejects kept, and as the rows of the clean copy made by `stage_csv_records`.
+# A CSV file read as RFC 4180 (never sniffed), `p_columns` naming each column and its type: counted (each line
+# DuckDB rejects kept), into `csv_rows` (the same), as the rows of the clean copy made by `stage_csv_records`, and
+# as the staged rows of a file DuckDB reads whole (`p_path`: a view holds no parameter; the header skipped).
+COUNT_CSV = ("SELECT count(*) FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', header = false, "
+             "auto_detect = false, columns = p_columns, store_rejects = true, rejects_table = p_rejects, "
+             "rejects_scan = p_scans)")
 READ_CSV_KEEPING_REJECTS = (
     "CREATE TABLE csv_rows AS SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', header = false, "
     "auto_detect = false, columns = p_columns, store_rejects = true, rejects_table = p_rejects, "
     "rejects_scan = p_scans)")
 READ_CLEAN_COPY = ('SELECT CAST(c0 AS BIGINT) AS "#row" FROM read_csv(?, delim = \',\', quote = \'"\', '
                    "escape = '\"', header = false, auto_detect = false, columns = p_columns)")
+READ_HEADER = ("SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', header = false, "
+               "auto_detect = false, columns = p_columns) LIMIT 1")
+READ_RECORDS = ('SELECT row_number() OVER () AS "#row" FROM read_csv(p_path, delim = \',\', quote = \'"\', '
+                "escape = '\"', header = true, auto_detect = false, columns = p_columns)")
 BROKEN_QUOTE = "UNQUOTED VALUE"  # DuckDB's error type for a quote never closed, or text after a closing quote
 
 
@@ -326,40 +334,50 @@ def _create(kind: str, name: str, query: exp.Expr) -> str:
 
 def stage_csv(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     """RFC 4180 as written (comma, double quotes; never sniffed, so broken rows cannot change how the
-    rest is read), as wide as the header. A record with a broken quote makes DuckDB read on as one
-    field, so then the file is read record by record instead (`stage_csv_records`)."""
+    rest is read), as wide as the header. A first pass counts the rows and keeps the lines DuckDB cannot
+    read; a file it reads whole is staged as a view of the file itself (nothing copied), one with unreadable
+    lines as a table of the rest, numbered around them. A record with a broken quote makes DuckDB read on as
+    one field, so then the file is read record by record instead (`stage_csv_records`)."""
     # Read without a header, so the header's cells arrive exactly as written (DuckDB would rename
     # "Email" and "email" to "Email" and "email_1"); they are record 0.
     width = _header_width(path)
-    names = _helpers(table, "csv_in", "csv_rows", "reject_errors", "reject_scans")
     try:
-        con.execute(written(READ_CSV_KEEPING_REJECTS, names,
-                            {"p_columns": _varchar_columns(width), **_rejects_kept(table)}), [str(path)])
+        bad = _lines_rejected(con, path, table, width)
     except Exception as exc:
         if not _mixed_line_ends(exc):
             raise
         return stage_csv_records(con, path, table)  # Python's csv module reads CRLF and LF alike
-    # The k-th row read, numbered by the table's row id (rows are stored in the order read): a window
-    # (row_number() OVER ()) would hold every row in memory at once, and spill, on a large file.
-    con.execute(written('CREATE VIEW csv_in AS SELECT rowid + 1 AS "#n", * FROM csv_rows', names))
-    bad = con.execute(written("SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
-                              "p_broken) FROM reject_errors GROUP BY line ORDER BY line", names,
-                              {"p_broken": exp.Literal.string(BROKEN_QUOTE)})).fetchall()
     if any(broken for *_, broken in bad):
-        con.execute(written("DROP VIEW csv_in", names))
-        for helper in ("csv_rows", "reject_errors", "reject_scans"):
-            con.execute(written("DROP TABLE helper", {"helper": names[helper]}))
         return stage_csv_records(con, path, table)
     if not bad:
         return _csv_view(con, path, table, width)
     return _csv_table_around_rejects(con, path, table, width, bad)
 
 
+def _lines_rejected(con: DuckDBPyConnection, path: Path, table: str, width: int) -> list[tuple[Any, ...]]:
+    """The lines DuckDB cannot read as records of `width` cells, as (line, message, text, broken quote), read
+    in a pass that stores nothing."""
+    names = _helpers(table, "reject_errors", "reject_scans")
+    con.execute(written(COUNT_CSV, None, {"p_columns": _varchar_columns(width), **_rejects_kept(table)}),
+                [str(path)]).fetchall()
+    bad = con.execute(written("SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
+                              "p_broken) FROM reject_errors GROUP BY line ORDER BY line", names,
+                              {"p_broken": exp.Literal.string(BROKEN_QUOTE)})).fetchall()
+    for helper in ("reject_errors", "reject_scans"):  # a later read keeps its rejects under the same names
+        con.execute(written("DROP TABLE helper", {"helper": names[helper]}))
+    return bad
+
+
 def _csv_table_around_rejects(con: DuckDBPyConnection, path: Path, table: str, width: int,
                               bad: list[tuple[Any, ...]]) -> Staged:
     """`table` as the rows DuckDB read, each numbered by the record it is, when DuckDB rejected the lines of
     `bad` (line, message, text, broken quote); those after the header are the problems."""
-    names = _helpers(table, "csv_in", "line_map")
+    names = _helpers(table, "csv_in", "csv_rows", "line_map")
+    con.execute(written(READ_CSV_KEEPING_REJECTS, names, {"p_columns": _varchar_columns(width),
+                                                          **_rejects_kept(table)}), [str(path)])
+    # The k-th row read, numbered by the table's row id (rows are stored in the order read): a window
+    # (row_number() OVER ()) would hold every row in memory at once, and spill, on a large file.
+    con.execute(written('CREATE VIEW csv_in AS SELECT rowid + 1 AS "#n", * FROM csv_rows', names))
     problems: list[Problem] = [
         {"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
         for line, message, text, _ in bad if int(line) > 1]
@@ -382,17 +400,15 @@ def _with_cells(select: exp.Expr, width: int, first: int) -> exp.Expr:
 
 
 def _csv_view(con: DuckDBPyConnection, path: Path, table: str, width: int) -> Staged:
-    """`table` as a view of `{table}_csv_in` when DuckDB read every line: the k-th line read is record
-    k - 1, so no line map is joined and the rows are not copied again; a scan of the view yields them in
-    record order."""
-    names = _helpers(table, "csv_in")
-    header = tree('SELECT FROM csv_in WHERE "#n" = 1', names)
-    assert isinstance(header, exp.Select)
-    header_row = con.execute(header.select(*(exp.column(f"c{i}", quoted=True) for i in range(width)),
-                                           copy=False).sql("duckdb")).fetchall()
+    """`table` as a view of the file itself when DuckDB read every line: the k-th row read after the header
+    is record k, so nothing is copied, and a scan of the view yields the rows in record order. Its row
+    number is a window that a scan leaves out unless it reads `#row` (finding the bad rows, which only a
+    run with some does)."""
+    columns = {"p_columns": _varchar_columns(width)}
+    header_row = con.execute(written(READ_HEADER, None, columns), [str(path)]).fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    rows = tree('SELECT "#n" - 1 AS "#row" FROM csv_in WHERE "#n" > 1', names)
+    rows = tree(READ_RECORDS, None, {**columns, "p_path": exp.Literal.string(str(path))})
     con.execute(_create("VIEW", table, _with_cells(rows, width, first=0)))
     return Staged(_header_names(header_row[0]), [], False, ordered=True)
 
