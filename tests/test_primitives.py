@@ -208,3 +208,145 @@ def test_decay_periods_agree_between_the_interpreter_and_generated_code(every):
         assert periods == max(int((Decimal(days) / Decimal(every)).to_integral_value(rounding="ROUND_FLOOR")), 0)
         applies = days >= every  # the generated code's and the SQL's test: the factor applies from one period on
         assert applies == (periods >= 1)
+
+
+# The names of the rows' builders, the activity windows' aggregate and their parts: a backend context that
+# offered one of them would decide that node's meaning itself instead of its row.
+def meanings() -> set[str]:
+    return set(primitive_sql.BUILDERS) | {"since", "days_before_now", "days_since_event", "window", "decay_periods"}
+
+
+@pytest.mark.parametrize("context", [primitives.contexts.SqlContext])
+def test_backend_contexts_only_read_and_write_they_decide_no_meaning(context: type):
+    offered = {name for name in vars(context) if not name.startswith("_")}
+    assert not offered & meanings(), f"{context.__name__} decides {sorted(offered & meanings())} outside the rows"
+
+
+def test_days_since_a_field_in_sql_is_its_rows_builder(monkeypatch, tmp_path):
+    source = POLICY.replace("employees number", "employees number\n    seen date\n    at timestamp").replace(
+        '+1 per employees up to 5', '+1 per employees up to 5\n    +2 when days since seen > 3 and days since at < 9')
+    built: list[Any] = []
+    original = primitive_sql.OPERAND_BUILDERS["days_since"]
+    monkeypatch.setitem(primitive_sql.OPERAND_BUILDERS, "days_since",
+                        lambda gen, op, *rest: built.append(op) or original(gen, op, *rest))
+    (tmp_path / "since.policy").write_text(source, "utf-8")
+    policy = leadpolicy.load(tmp_path / "since.policy").ir
+    sql = compile_sql(policy, "duckdb", now=NOW, events_table="events")
+    assert [(type(n), n.field) for n in built] == [(ir.DaysSince, "seen"), (ir.DaysSince, "at")]
+    assert "DATE_DIFF" in sql.upper() and "EPOCH_US" in sql.upper()
+
+
+def nodes_in(value: Any, found: set[type]) -> set[type]:
+    """The IR node classes a lowered policy (or any part of it) is made of."""
+    if isinstance(value, ir.Node):
+        found.add(type(value))
+        for f in dataclasses.fields(value):  # type: ignore[arg-type]  # every IR node is a dataclass
+            nodes_in(getattr(value, f.name), found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            nodes_in(item, found)
+    return found
+
+
+def test_every_decision_node_is_decided_by_the_semantic_table_on_every_engine():
+    """The semantic table (tests/semantics/*.yaml) runs each case on every engine; a node no case of it uses
+    (on every engine) could have a backend column that is wrong, or only a stub, and no test would say so."""
+    from .engines import policy_from_text
+    from .test_semantics import ACTIVITY, CASES, policy_text
+
+    used: set[type] = set()
+    for case in [*CASES, *ACTIVITY]:
+        if not case.get("unsupported"):
+            nodes_in(policy_from_text(policy_text(case)).ir, used)
+    missing = decision_nodes() - used
+    assert not missing, f"no case of tests/semantics/*.yaml runs {sorted(n.__name__ for n in missing)} everywhere"
+
+
+# ---------------------------------------------------------------- the dispatchers outside the table
+# Each operand a condition compares with a number, as a policy writes it (over the fields and events of
+# SAMPLE_POLICY), and whether it can be missing. A new operand node without a line here fails
+# test_every_operand_has_a_sample, so the checks below run on it too.
+OPERAND_SAMPLES: dict[type, tuple[str, bool]] = {
+    ir.Ref: ("n", True),
+    ir.DaysSince: ("days since d", True),
+    ir.EventCount: ("count demo in last 30 days", False),
+    ir.DaysSinceEvent: ("days since last demo", True),
+}
+SAMPLE_POLICY = '''
+policy "samples" version 1.0.0 {
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    n number
+    d date
+  }
+  events { demo }
+  score s {
+    +1 when CONDITION "rule"
+  }
+  stages {
+    hot when CONDITION owner sales
+    cold otherwise owner marketing
+  }
+}
+'''
+
+
+def sample_policy(condition: str):
+    from leadpolicy.semantics.loading import load_policy_text
+
+    loaded = load_policy_text(SAMPLE_POLICY.replace("CONDITION", condition), "samples.policy")
+    assert loaded.policy is not None
+    return loaded
+
+
+def test_every_operand_has_a_sample():
+    operands = {n for n in decision_nodes() if n in primitives.OPERANDS} - {ir.Const}
+    assert operands == set(OPERAND_SAMPLES), "add the new operand to OPERAND_SAMPLES"
+
+
+@pytest.mark.parametrize("node", OPERAND_SAMPLES, ids=lambda n: n.__name__)
+def test_docs_say_every_operand_in_english(node: type):
+    from leadpolicy.publish import english
+
+    text, _ = OPERAND_SAMPLES[node]
+    tree = sample_policy(f"{text} > 90").policy
+    with english.wording(english.labels_of(tree)):
+        said = english.condition(tree.scores[0].rules[0].condition)
+    assert "90" in said and said.strip()
+
+
+@pytest.mark.parametrize("node", OPERAND_SAMPLES, ids=lambda n: n.__name__)
+def test_check_finds_every_operand_never_true_between_disjoint_bounds(node: type):
+    text, _ = OPERAND_SAMPLES[node]
+    loaded = sample_policy(f"{text} > 90 and {text} < 60")
+    assert "never-true" in {d.code for d in loaded.diagnostics}
+
+
+@pytest.mark.parametrize("node", [n for n, (_, nullable) in OPERAND_SAMPLES.items() if nullable],
+                         ids=lambda n: n.__name__)
+def test_explanations_say_which_operand_is_missing(node: type):
+    text, _ = OPERAND_SAMPLES[node]
+    policy = leadpolicy_from(sample_policy(f"{text} > 90"))
+    decision = interpret(policy, {}, NOW)
+    said = " ".join(decision.explanation)
+    assert "missing" in said or "yet" in said, said
+    assert "unknown" not in said, said
+
+
+@pytest.mark.parametrize("node", OPERAND_SAMPLES, ids=lambda n: n.__name__)
+def test_coverage_lists_every_operands_boundary(node: type):
+    from leadpolicy.testing.harness import coverage_items
+
+    text, _ = OPERAND_SAMPLES[node]
+    loaded = sample_policy(f"{text} > 90")
+    decision = interpret(leadpolicy_from(loaded), {}, NOW)
+    boundaries = [item.what for item in coverage_items(loaded.policy, [decision]) if item.kind == "boundary"]
+    assert f"{text} = 90" in boundaries, boundaries
+
+
+def leadpolicy_from(loaded: Any) -> ir.Policy:
+    from leadpolicy.semantics.lowering import lower
+
+    return lower(loaded.policy)

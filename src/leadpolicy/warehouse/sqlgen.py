@@ -27,7 +27,6 @@ from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import decay_factor_table
 from leadpolicy.semantics.primitives.sql import (
     BLANK_CHARS,
-    DAY_US,
     DIALECTS,
     EPOCH,
     FACTOR_TYPE,
@@ -44,7 +43,6 @@ from leadpolicy.semantics.primitives.sql import (
     decimal_sql,
     epoch_us,
     epoch_us_sql,
-    floor_div,
     fold_sql,
     lit,
     number_sql,
@@ -103,8 +101,8 @@ class _SqlGen:
         self.policy, self.dialect, self.now = policy, dialect, now
         self.fields = {f.name: f for f in policy.fields}
         self.factor_alias = "lpf"
-        self.today = now.astimezone(zones.zone(policy.timezone)).date()
-        self.now_us = epoch_us(now)
+        self.today_date = now.astimezone(zones.zone(policy.timezone)).date()
+        self.now_epoch_us = epoch_us(now)
         self.per_row_now = per_row_now
         # A text field folded in several conditions is folded once, in a first layer (see `query`).
         self.folds: dict[tuple[str, bool], int] = {}  # (field, read raw) -> how many conditions fold it
@@ -135,35 +133,28 @@ class _SqlGen:
             value = exp.Coalesce(this=value, expressions=[lit(default)])
         return value
 
+    def field(self, name: str) -> ir.Field:
+        return self.fields[name]
+
     def epoch_us(self, value: exp.Expr) -> exp.Expr:
         return epoch_us_sql(value, self.dialect)
 
-    def now_sql(self) -> exp.Expr:
-        return self.column(NOW_COLUMN) if self.per_row_now else exp.Literal.number(self.now_us)
+    def now_us(self) -> exp.Expr:
+        """The evaluation time in epoch microseconds: the row's own, or the query's literal."""
+        return self.column(NOW_COLUMN) if self.per_row_now else exp.Literal.number(self.now_epoch_us)
 
-    def days_since(self, name: str) -> exp.Expr:
-        value = self.field_value(name)
-        if self.fields[name].type is Type.DATE:
-            today = self.column(TODAY_COLUMN) if self.per_row_now else lit(self.today)
-            return exp.DateDiff(this=today, expression=value, unit=exp.var("DAY"))
-        return self.days_before_now(self.epoch_us(value))
-
-    def days_before_now(self, epoch_us: exp.Expr) -> exp.Expr:
-        """Whole 24-hour days from an instant (in epoch microseconds) to `now`, rounded down."""
-        diff = exp.Paren(this=exp.Sub(this=self.now_sql(), expression=epoch_us))
-        return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
-
-    def since(self, op: ir.DaysSince | ir.DaysSinceEvent) -> exp.Expr:
-        return self.days_since(op.field) if isinstance(op, ir.DaysSince) else self.column(activity_column(op))
+    def today(self) -> exp.Expr:
+        """The evaluation time's date in the policy's timezone."""
+        return self.column(TODAY_COLUMN) if self.per_row_now else lit(self.today_date)
 
     def activity_columns(self) -> list[exp.Expr]:
         """Each event window's count and each `days since last` as aggregates over rows (lead, event, at)
         that are at or before `now` (the windows row: `primitives.sql.window_sql`)."""
         event, at = self.column("event"), self.column("at")
         at_us = self.column("at_us") if self.per_row_now else self.epoch_us(at)
-        now_us: exp.Expr | int = self.now_sql() if self.per_row_now else self.now_us
-        return [exp.alias_(build_window(op, event, at_us, now_us, self.days_before_now), activity_column(op),
-                           quoted=True) for op in self.policy.activity]
+        now_us: exp.Expr | int = self.now_us() if self.per_row_now else self.now_epoch_us
+        return [exp.alias_(build_window(op, event, at_us, now_us), activity_column(op), quoted=True)
+                for op in self.policy.activity]
 
     def activity(self, events_table: str) -> exp.Select:
         """One row per lead with events (`#lead`, its id as text), its `activity_columns`."""
@@ -171,7 +162,7 @@ class _SqlGen:
         names = sorted({op.event for op in self.policy.activity})
         source = table_sql(events_table, "events table")
         wanted = exp.and_(exp.In(this=event.copy(), expressions=[exp.Literal.string(n) for n in names]),
-                          at_or_before_now_sql(self.epoch_us(at), exp.Literal.number(self.now_us)))
+                          at_or_before_now_sql(self.epoch_us(at), exp.Literal.number(self.now_epoch_us)))
         return (exp.select(exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True), *self.activity_columns())
                 .from_(source).where(wanted).group_by(exp.cast(lead.copy(), "VARCHAR")))
 
@@ -180,19 +171,11 @@ class _SqlGen:
         `condition`)."""
         return build_operand(self, op, how, raw)
 
-    def ref(self, op: ir.Ref, how: ir.Fold, raw: bool) -> exp.Expr:
-        """A field, score or grade column; a text field folded once in a first layer when several conditions
-        fold it (see `query`)."""
-        plain_text = raw and op.kind is ir.RefKind.FIELD and op.type.textual and self.fields[op.name].default is None
-        value = self.column(op.name) if op.kind is not ir.RefKind.FIELD or plain_text else self.field_value(op.name)
-        if how is ir.Fold.CASE and op.type.textual:
-            if op.kind is ir.RefKind.FIELD:
-                key = (op.name, plain_text)
-                self.folds[key] = self.folds.get(key, 0) + 1
-                if key in self.folded_once:
-                    return self.column(fold_column(key))
-            return fold_sql(value, self.dialect)
-        return value
+    def folded_field(self, key: tuple[str, bool], value: exp.Expr) -> exp.Expr:
+        """A text field folded (`key`: its name, read raw): from a first layer when several conditions fold
+        it (see `query`), else `value` folded here."""
+        self.folds[key] = self.folds.get(key, 0) + 1
+        return self.column(fold_column(key)) if key in self.folded_once else fold_sql(value, self.dialect)
 
     # ------------------------------------------------------------ conditions
     def condition(self, cond: ir.Condition, positive: bool = True) -> exp.Expr:

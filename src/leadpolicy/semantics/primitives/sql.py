@@ -114,15 +114,23 @@ def after_window_start_sql(at_us: exp.Expr, now_us: exp.Expr | int, days: Decima
     return exp.GT(this=at_us, expression=start)
 
 
-def window_sql(op: ir.EventCount | ir.DaysSinceEvent, event: exp.Expr, at_us: exp.Expr, now_us: exp.Expr | int,
-               days_before: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+def days_before_now_sql(now_us: exp.Expr, at_us: exp.Expr) -> exp.Expr:
+    """`logic.days_since` of a timestamp: whole 24-hour days from an instant to `now` (both in epoch
+    microseconds), rounded down."""
+    diff = exp.Paren(this=exp.Sub(this=now_us, expression=at_us))
+    return floor_div(exp.cast(diff, "BIGINT"), DAY_US)
+
+
+def window_sql(op: ir.EventCount | ir.DaysSinceEvent, event: exp.Expr, at_us: exp.Expr,
+               now_us: exp.Expr | int) -> exp.Expr:
     """The aggregate of one window over a lead's rows (event, at) already at or before `now`: the count
     of the event's rows after the window's start, or whole days since the latest of them."""
     is_event = exp.EQ(this=event.copy(), expression=exp.Literal.string(op.event))
     if isinstance(op, ir.EventCount):
         after = after_window_start_sql(at_us.copy(), now_us, op.days)
         return exp.Count(this=exp.Case().when(exp.and_(is_event, after), exp.Literal.number(1)))
-    return days_before(exp.Max(this=exp.Case().when(is_event, at_us.copy())))
+    now = exp.Literal.number(now_us) if isinstance(now_us, int) else now_us
+    return days_before_now_sql(now, exp.Max(this=exp.Case().when(is_event, at_us.copy())))
 
 
 # ---------------------------------------------------------------- conditions
@@ -202,11 +210,23 @@ def const(gen: SqlContext, op: ir.Const, how: ir.Fold, raw: bool) -> exp.Expr:
 
 
 def ref(gen: SqlContext, op: ir.Ref, how: ir.Fold, raw: bool) -> exp.Expr:
-    return gen.ref(op, how, raw)
+    """A field, score or grade column. `raw`: a text field without a default read without the
+    blank-to-NULL step (see `sqlgen._SqlGen.condition`); folded, a field is folded once per query."""
+    field = op.kind is ir.RefKind.FIELD
+    plain_text = raw and field and op.type.textual and gen.field(op.name).default is None
+    value = gen.field_value(op.name) if field and not plain_text else gen.column(op.name)
+    if how is ir.Fold.CASE and op.type.textual:
+        return gen.folded_field((op.name, plain_text), value) if field else fold_sql(value, gen.dialect)
+    return value
 
 
 def days_since(gen: SqlContext, op: ir.DaysSince, how: ir.Fold, raw: bool) -> exp.Expr:
-    return gen.days_since(op.field)
+    """`logic.days_since` of a field: calendar days to today (`now`'s date in the policy's zone) for a
+    date, whole 24-hour days to `now` for a timestamp."""
+    value = gen.field_value(op.field)
+    if op.of is Type.DATE:
+        return exp.DateDiff(this=gen.today(), expression=value, unit=exp.var("DAY"))
+    return days_before_now_sql(gen.now_us(), gen.epoch_us(value))
 
 
 def activity_column(op: ir.EventCount | ir.DaysSinceEvent) -> str:
@@ -264,7 +284,7 @@ def per_rule(gen: SqlContext, rule: ir.PerRule, score: ir.Score) -> exp.Expr:
 def decay_periods_sql(gen: SqlContext, decay: ir.Decay) -> exp.Expr:
     """`runtime.decay_periods` before its `max(..., 0)`: the factor applies only from one period on."""
     every = decay.every_days
-    days = gen.since(decay.since)
+    days = gen.operand(decay.since)
     return (floor_div(days, int(every)) if every == every.to_integral_value() else
             exp.cast(exp.Floor(this=exp.Div(this=days, expression=decimal_sql(format(every, "f"), "DECIMAL(18, 6)"))),
                      "BIGINT"))
@@ -277,7 +297,7 @@ def decay(gen: SqlContext, score: ir.Score, decay: ir.Decay, total: exp.Expr) ->
     digits = len(str(int(score.bound))) + score.scale
     # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
     exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {score.scale})")
-    applied = exp.Case().when(exp.GTE(this=gen.since(decay.since), expression=lit(decay.every_days)), factor).else_(
+    applied = exp.Case().when(exp.GTE(this=gen.operand(decay.since), expression=lit(decay.every_days)), factor).else_(
         decimal_sql("1", FACTOR_TYPE))
     return exp.Round(this=exp.Mul(this=exact_total, expression=applied), decimals=exp.Literal.number(0))
 
@@ -328,11 +348,11 @@ def build_clamp(gen: SqlContext, node: ir.Clamp, value: exp.Expr) -> exp.Expr:
     return builder(gen, node, value)
 
 
-def build_window(op: ir.EventCount | ir.DaysSinceEvent, event: exp.Expr, at_us: exp.Expr, now_us: exp.Expr | int,
-                 days_before: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+def build_window(op: ir.EventCount | ir.DaysSinceEvent, event: exp.Expr, at_us: exp.Expr,
+                 now_us: exp.Expr | int) -> exp.Expr:
     """One window's aggregate, by the derived-inputs row of activity windows."""
     builder: Callable[..., exp.Expr] = WINDOW_BUILDERS[WINDOWS.sql]
-    return builder(op, event, at_us, now_us, days_before)
+    return builder(op, event, at_us, now_us)
 
 
 def build_rule(gen: SqlContext, rule: ir.Rule, score: ir.Score) -> exp.Expr:
