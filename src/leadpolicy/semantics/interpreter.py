@@ -185,12 +185,13 @@ class Evaluator(Truths):
         return self.describe(node, positive=True)
 
     def missing(self, node: ir.Condition) -> list[str]:
-        names = sorted({n.name for n in node.walk() if isinstance(n, ir.Ref) and self.env.get(n.name) is None}
-                       | {n.text for n in node.walk() if isinstance(n, ir.DaysSince) and self.env.get(n.field) is None})
-        nothing = sorted({n.event for n in node.walk() if isinstance(n, ir.DaysSinceEvent)
-                          and self.activity.last(n.event, self.now) is None})
-        return ([f"{name} is missing" for name in names] + [f"no {event} yet" for event in nothing]
-                or [f"{node.text} is unknown"])
+        """The operands without a value, in their rows' words: missing fields first, then events not yet seen."""
+        said: set[tuple[bool, str]] = set()
+        for part in node.walk():
+            row = primitives.OPERANDS.get(type(part))
+            if row is not None and row.missing is not None and self.value(part) is None:
+                said.add((type(part) in primitives.WINDOWS.nodes, row.missing(part)))
+        return [words for _, words in sorted(said)] or [f"{node.text} is unknown"]
 
     def shown(self, node: ir.Operand) -> str:
         """An operand with its value, as in `engagement 23`."""

@@ -442,9 +442,6 @@ def _route_items(policy: ast.Policy, decisions: list[Decision]) -> list[Coverage
 
 
 # what a numeric bound can be tested against: a field, days since a date, an event count, days since an event
-_BOUNDED = (ast.NameRef, ast.DaysSince, ast.EventCount, ast.DaysSinceEvent)
-
-
 def _boundary_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
     """Each number a condition compares a value with: whether some case's value is exactly that number."""
     from leadpolicy.language.formatter import operand as operand_text
@@ -481,7 +478,9 @@ def _numeric_bounds(policy: ast.Policy) -> Iterator[tuple[ast.Node, ast.Node, as
             elif isinstance(atom, ast.Between):
                 pairs = [(atom.operand, b) for b in (atom.low, atom.high)
                          if isinstance(b, ast.Literal) and b.kind == "number"]
-            yield from ((atom, subject, bound) for subject, bound in pairs if isinstance(subject, _BOUNDED))
+            # Whatever is compared with a number is a number (the checker sees to it): a field, a score,
+            # any derived operand; only a number compared with a number bounds nothing.
+            yield from ((atom, subject, bound) for subject, bound in pairs if not isinstance(subject, ast.Literal))
 
 
 def _conditions(policy: ast.Policy) -> list[ast.Node]:

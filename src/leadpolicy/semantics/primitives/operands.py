@@ -140,12 +140,24 @@ def windows_python(gen: PythonContext, wanted: list[tuple[tuple[Any, ...], str]]
             w.line(f"{var} = None if {var}_at is None else (now - {var}_at).days")  # whole days, floored
 
 
+def ref_missing(node: ir.Ref) -> str:
+    return f"{node.name} is missing"
+
+
+def days_since_missing(node: ir.DaysSince) -> str:
+    return f"{node.text} is missing"
+
+
+def days_since_event_missing(node: ir.DaysSinceEvent) -> str:
+    return f"no {node.event} yet"
+
+
 ROWS = (
-    OperandRow(ir.Const, const_facts, const_value, const_python, "const"),
-    OperandRow(ir.Ref, ref_facts, ref_value, ref_python, "ref"),
-    OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since"),
-    OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count"),
+    OperandRow(ir.Const, const_facts, const_value, const_python, "const", None),
+    OperandRow(ir.Ref, ref_facts, ref_value, ref_python, "ref", ref_missing),
+    OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since", days_since_missing),
+    OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count", None),
     OperandRow(ir.DaysSinceEvent, days_since_event_facts, days_since_event_value, days_since_event_python,
-               "days_since_event"),
+               "days_since_event", days_since_event_missing),
 )
 WINDOWS = DerivedRow((ir.EventCount, ir.DaysSinceEvent), Activity, windows_python, "windows")

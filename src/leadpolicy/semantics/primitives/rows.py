@@ -3,6 +3,7 @@
 Every row has
 - `interpret`: what the interpreter (and its explanations) computes, built on `semantics.runtime`/`logic`;
 - `python`: the Python the generator writes, a template over the same runtime function's inputs;
+- `missing` (operands): what an explanation says when the operand has no value;
 - `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect
   quirks as data). A name, not the function: sqlglot takes a tenth of a second to import, and
   `Policy.evaluate` and the standalone compiled module never build SQL;
@@ -47,6 +48,7 @@ class OperandRow:
     interpret: Callable[[ValueContext, Any], Any]
     python: Callable[[PythonContext, Any, ir.Fold], tuple[str, bool]]  # -> (expression, can be None)
     sql: str
+    missing: Callable[[Any], str] | None  # what explanations say when its value is missing; None: never is
     solver: None = None
 
 
