@@ -26,7 +26,7 @@ from leadpolicy.semantics.logic import fold
 from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import INTEGER_TYPES, Conversion, trimmed
-from leadpolicy.warehouse.event_log import convert_log, lacks_columns
+from leadpolicy.warehouse.event_log import convert_log, lacks_columns, repeated_columns
 from leadpolicy.warehouse.sla_sql import fill
 from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
@@ -137,6 +137,9 @@ class _EventStaging:
         staged = staging.stage(self.con, path, fmt, table="ev_raw")
         for i, name in enumerate(staged.columns):
             self.position.setdefault(name, i)
+        repeated = repeated_columns(path, staged.columns)
+        if repeated:
+            raise DataFileError(repeated)
         problem = lacks_columns(path, staged.columns)
         if problem and not staged.problems and not self.count("SELECT count(*) FROM ev_raw"):
             self.run(_NO_EVENTS)

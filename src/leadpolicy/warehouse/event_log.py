@@ -42,6 +42,16 @@ def detect_format(path: Path, given: str | None = None) -> str:
         raise EventFileError(f"{exc} (or --events-format)") from None
 
 
+def repeated_columns(path: Path, columns: Sequence[str], read: Sequence[str] = (*LOG_FIELDS, "reason")) -> str | None:
+    """The message for an event file naming a column it reads twice (which value a row means would be a
+    guess), in the words a leads file with a column given twice is refused in; or None."""
+    for name in read:
+        found = [c for c in columns if c == name]
+        if len(found) > 1:
+            return f"{path}: columns {' and '.join(map(repr, found))} both match field {name}"
+    return None
+
+
 def lacks_columns(path: Path, columns: Sequence[str], wanted: Sequence[str] = LOG_FIELDS) -> str | None:
     """The message for an event log without some of the columns it needs, or None."""
     missing = [c for c in wanted if c not in columns]
@@ -105,7 +115,7 @@ class EventLogReader:
             for p in staged.problems:
                 self.stats.read += 1
                 self.reject(p["row"], p["field"], p["problem"], {"raw": p["raw"]})
-            problem = lacks_columns(self.path, staged.columns)
+            problem = repeated_columns(self.path, staged.columns) or lacks_columns(self.path, staged.columns)
             if problem:
                 raise EventFileError(problem)
             yield from self._grouped(db.con.execute(log_select(staged.columns).sql("duckdb")))

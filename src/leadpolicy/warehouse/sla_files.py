@@ -27,7 +27,7 @@ from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
 from leadpolicy.warehouse.event_files import lead_id, lead_id_column
-from leadpolicy.warehouse.event_log import convert_log, lacks_columns
+from leadpolicy.warehouse.event_log import convert_log, lacks_columns, repeated_columns
 from leadpolicy.warehouse.sla_run import CLOCKS, EVENTS, insert_rows
 from leadpolicy.warehouse.sla_sql import fill, literal
 from leadpolicy.warehouse.sqlgen import fold_sql
@@ -107,6 +107,9 @@ class _LogStaging:
         rows = self.count("SELECT count(*) FROM se_raw")
         self.stats.read = rows + len(staged.problems)
         self.run(_EVENTS_TABLE)
+        repeated = repeated_columns(path, staged.columns)
+        if repeated:
+            raise EventFileError(repeated)
         problem = lacks_columns(path, staged.columns)
         if problem and not rows and not staged.problems:
             return None

@@ -323,6 +323,7 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
     from sqlglot import exp
 
     from leadpolicy.warehouse import staging
+    from leadpolicy.warehouse.event_log import repeated_columns
 
     db = staging.Staging()
     try:
@@ -335,6 +336,9 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
             raise UsageError(f"--events: {path}: row {first['row']}: {first['problem']}")
         if staged.columns:
             _refuse_unknown_event_keys(staged.columns, f"--events: {path}")
+            repeated = repeated_columns(path, staged.columns, CASE_EVENT_KEYS)
+            if repeated:
+                raise UsageError(f"--events: {repeated}")
             missing = [k for k in CASE_EVENT_KEYS if k not in staged.columns]
             if missing:
                 raise UsageError(f"--events: {path}: no column {', '.join(missing)}; one lead's events are rows "
