@@ -443,19 +443,19 @@ DECIDE = '''
 
 def decide(lead, now, events=()):
     """The policy's decision of one lead at `now` (an aware datetime); `events` are (name, when) pairs, when
-    an aware datetime or ISO 8601 text (read in the policy's timezone when it has no offset). INVALID when the
-    lead does not fit the lead block; ValueError for a naive `now`, an unreadable time or an undeclared event."""
+    an aware datetime or ISO 8601 text (read in the policy's timezone when it has no offset). Times are read as
+    leadpolicy's API reads them (`read_time`): years 1900 to 9899 as written. INVALID when the lead does not fit
+    the lead block; ValueError for a naive `now`, an unreadable time or an undeclared event."""
     if not isinstance(now, dt.datetime) or now.tzinfo is None:
         raise ValueError("now must be an aware datetime (with an offset or a zone)")
     read = []
     for name, when in events:
         if DECLARED_EVENTS is not None and name not in DECLARED_EVENTS:
             raise ValueError(f"{name!r} is not an event of this policy")
-        when = read_instant(when, TZ) if isinstance(when, str) else when
-        if not isinstance(when, dt.datetime) or when.tzinfo is None:
+        if not isinstance(when, str) and (not isinstance(when, dt.datetime) or when.tzinfo is None):
             raise ValueError(f"the time of event {name!r} must be an aware datetime or ISO 8601 text")
-        read.append((name, as_instant(when)))
-    out = evaluate(lead, as_instant(now), read)
+        read.append((name, read_time(when, TZ)))
+    out = evaluate(lead, read_time(now, TZ), read)
     if out is INVALID:
         return INVALID
     scores, grades, stage, route = out

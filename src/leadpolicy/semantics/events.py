@@ -5,6 +5,7 @@ column rules every event reader shares (Python here, their SQL twin in `warehous
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Container, Iterable, Mapping
@@ -14,15 +15,16 @@ from leadpolicy import zones
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.leads import check_year
 from leadpolicy.semantics.runtime import (
     BLANK,
     FIRST_YEAR,
     LAST_YEAR,
+    MISSING_TIMESTAMP,
+    NOT_A_TIMESTAMP,
     TIMESTAMP_PATTERN,
     YEARS,
     OutOfRange,
-    as_instant,
+    checked_instant,
     read_instant,
 )
 
@@ -46,8 +48,8 @@ PROBLEMS: dict[tuple[str, str], str] = {
     ("event", "required"): "missing event name",
     ("event", "not-a-choice"): "unknown event {value!r}",
     ("event", "not-text"): "is not text",
-    ("at", "required"): "missing timestamp",
-    ("at", "timestamp"): "{value!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)",
+    ("at", "required"): MISSING_TIMESTAMP,
+    ("at", "timestamp"): "{value!r} " + NOT_A_TIMESTAMP,
     ("at", "real-timestamp"): "{value!r} is not a real timestamp",
     ("at", "range"): "{value!r} is outside the supported " + YEARS,
     ("at", "not-text"): "not a timestamp: {value} (a time is text such as 2026-11-20T12:00:00-05:00)",
@@ -115,13 +117,14 @@ class EventReader:
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
                 try:
-                    check_year(value, value.isoformat())
+                    return checked_instant(value)
                 except OutOfRange:
                     return problem_words("at", "range", value.isoformat())
-                return as_instant(value)
             value = value.isoformat()
         elif isinstance(value, dt.date):  # a YAML date: midnight in the policy's zone, as its text would be
             value = value.isoformat()
+        if is_number(value):  # said as the file readers say it, which see a JSON number's text
+            return problem_words("at", "timestamp", json.dumps(value))
         if value is not None and not isinstance(value, str):
             return problem_words("at", "not-text", value_kind(value))
         found = time_code(value, self.tz)
@@ -159,6 +162,11 @@ class EventReader:
             events.append((str(name), instant))
         return events, errors
 
+
+
+def is_number(value: Any) -> bool:
+    """A JSON or YAML number (never yes/no, which Python counts as a number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def value_kind(value: Any) -> str:

@@ -25,6 +25,9 @@ TIMESTAMP_PATTERN = (
 )
 FIRST_YEAR, LAST_YEAR = 1900, 9899  # the supported range of dates and timestamps, as written
 YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
+# How a time that cannot be read is said, on every path (event readers, SQL conversions, the API, `decide`)
+NOT_A_TIMESTAMP = "is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"
+MISSING_TIMESTAMP = "missing timestamp"
 INVALID = object()  # what `evaluate` returns for a lead that does not fit the policy's lead block
 
 
@@ -129,11 +132,36 @@ def parse_timestamp(text: str, tz: ZoneInfo) -> dt.datetime:
     engine does."""
     text = text.strip(BLANK)
     if USUAL_SHAPE.fullmatch(text) is None and _TIMESTAMP_SHAPE.match(text) is None:
-        _check_written_year(text)  # an infinity is out of range, not malformed
-        raise ValueError(f"{text!r} is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)")
+        if text in INFINITE_TEXTS:  # an infinity is out of range, not malformed
+            raise OutOfRange(text)
+        # the grammar has exactly four digits of year: "10000-01-01" or "0999-01-01x" is no timestamp at all
+        raise ValueError(f"{text!r} {NOT_A_TIMESTAMP}")
     _check_written_year(text)
-    value = dt.datetime.fromisoformat(text)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:  # the shape of a timestamp, of a day or hour that does not exist (2026-02-29)
+        raise ValueError(f"{text!r} is not a real timestamp") from None
     return value if value.tzinfo is not None else local_time(value, tz)
+
+
+def checked_instant(value: dt.datetime) -> dt.datetime:
+    """An aware datetime as an instant (see `as_instant`) when its year as written, its wall clock's, is a
+    supported one, as a written time's is checked. Raises OutOfRange."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise OutOfRange(value.isoformat())
+    return as_instant(value)
+
+
+def read_time(value: str | dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A time given as text or as an aware datetime, as an instant, by the rules every reader of an event's
+    time and of `now` follows. Raises ValueError: MISSING_TIMESTAMP for blank text, OutOfRange outside the
+    supported years, "is not a real timestamp" or "is not an ISO 8601 timestamp" (see `parse_timestamp`)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return checked_instant(value)
+    text = value.isoformat() if isinstance(value, dt.datetime) else value
+    if not text.strip(BLANK):
+        raise ValueError(MISSING_TIMESTAMP)
+    return read_instant(text, tz)
 
 
 def read_instant(text: str, tz: ZoneInfo) -> dt.datetime:
