@@ -256,3 +256,16 @@ def test_snowflake_sql_parses_back_with_upper_case_quoted_names():
     assert {"EMAIL", "EMPLOYEES", "FIT", "FIT_GRADE", "STAGE", "OWNER", "ROUTE"} <= quoted
     assert all(name == name.upper() for name in quoted)
     assert "TIMESTAMP_NTZ (Snowflake's default) would be read as UTC" in text
+
+
+def test_a_batch_run_is_described_by_name_and_cannot_change_once_made(tmp_path):
+    """batch.run's options are keyword-only (no more reading which positional argument is the rejects file)
+    and frozen (a run's description is not changed under it)."""
+    import dataclasses
+
+    with pytest.raises(TypeError):
+        BatchOptions(tmp_path / "leads.csv", NOW)  # type: ignore[misc]  # positional: refused by design
+    options = BatchOptions(source=tmp_path / "leads.csv", now=NOW)
+    assert (options.engine, options.output, options.events) == ("duckdb", None, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.engine = "python"  # type: ignore[misc]  # frozen: refused by design
