@@ -35,7 +35,6 @@ from leadpolicy.semantics import ir
 from leadpolicy.sla import rules
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, to_us
 
-ELAPSED_US = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": DAY_US}
 CLOCK_COLUMNS = ("sla", "lead", "start_row", "start_us", "stop_us", "stop_event", "tier", "deadline_us", "status",
                  "used_us", "paused_us", "late_us", "full_us", "at_risk", "escalated_to")
 COUNT_COLUMNS = ("sla", "lead", "start_us", "window_end_us", "n_events", "needed", "status")
