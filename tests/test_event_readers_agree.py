@@ -144,7 +144,7 @@ def test_sla_reports_a_log_with_events_after_now_as_the_log_cut_at_now(tmp_path,
         main(["sla", str(POLICIES / "inbound-activity.policy"), str(tmp_path / f"{name}.csv"), "--now", LOG_NOW,
               "--engine", engine, "--format", "json", "--rejects", str(tmp_path / f"{name}.rejects.csv")])
         reports[name] = json.loads(capsys.readouterr().out)
-    assert reports["whole"]["rows"] == {"read": 4, "used": 4, "rejected": 0}
+    assert reports["whole"]["rows"] == {"read": 4, "used": 4, "rejected": 0, "after_now": 2}
     assert reports["whole"]["slas"] == reports["cut"]["slas"]
     assert reports["whole"]["slas"]["speed_to_lead"]["met"] == 0  # the first touch after now stops no clock
 
