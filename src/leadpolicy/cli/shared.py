@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeAlias
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from argparse import ArgumentParser, _SubParsersAction
     from collections.abc import Iterable
 
+    from leadpolicy.language import ast
     from leadpolicy.language.ast import Span
     from leadpolicy.language.diagnostics import Diagnostic
     from leadpolicy.language.loader import LoadedPolicy
@@ -169,7 +171,25 @@ def named_policy(samples: Path) -> Path | None:
     return samples.parent / name if isinstance(name, str) and name else None
 
 
-def policy_from(spec: str, command: str = "diff"):
+@dataclass(frozen=True)
+class CheckedPolicy:
+    """A policy that parsed and checked without errors: unlike a parse result, its tree is always there."""
+
+    file: str
+    source: str
+    policy: ast.Policy
+    diagnostics: list[Diagnostic]
+
+    @classmethod
+    def of(cls, loaded: LoadedPolicy) -> CheckedPolicy | None:
+        """The checked policy, or None after printing the diagnostics when the policy has errors."""
+        if loaded.policy is None or loaded.has_errors:
+            print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
+            return None
+        return cls(loaded.file, loaded.source, loaded.policy, loaded.diagnostics)
+
+
+def policy_from(spec: str, command: str = "diff") -> CheckedPolicy | None:
     """A loaded policy from a path or GIT_REF:path; prints diagnostics and returns None on errors."""
     from leadpolicy.governance.approvals import GitError, file_at
     from leadpolicy.semantics.loading import load_policy_text
@@ -190,20 +210,13 @@ def policy_from(spec: str, command: str = "diff"):
         from leadpolicy.semantics.loading import load_policy
 
         loaded = load_policy(path)
-    if loaded.has_errors:
-        print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
-        return None
-    return loaded
+    return CheckedPolicy.of(loaded)
 
 
-def load_or_report(path: str):
+def load_or_report(path: str) -> CheckedPolicy | None:
     from leadpolicy.semantics.loading import load_policy
 
-    loaded = load_policy(path)
-    if loaded.has_errors:
-        print_diagnostics(loaded.diagnostics, {loaded.file: loaded.source})
-        return None
-    return loaded
+    return CheckedPolicy.of(load_policy(path))
 
 
 def read_lead(text: str, flag: str = "--lead") -> Any:
