@@ -182,9 +182,13 @@ class _Loader(yaml.SafeLoader):
                           "write a shorter number, or quote it to make it text")
         return super().construct_yaml_int(node)
 
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> str:
+        """The timestamp as written, for the one timestamp grammar (`semantics.runtime`) to read as it reads
+        the same text in JSON: YAML's own rules take more (`t`, `2026-11-8`, `+5`, a seventh fraction digit
+        that Python would drop). What YAML cannot read as a time at all is still refused here."""
         try:
-            return super().construct_yaml_timestamp(node)
+            super().construct_yaml_timestamp(node)
+            return str(node.value)
         except ValueError:  # YAML's pattern takes hour 24 and offsets of a day, which Python cannot hold
             raise _refuse(f"{node.value!r} is not a real timestamp", node.start_mark,
                           "hours go from 00 to 23 and an offset is under a day, as in 2026-11-20T12:00:00-05:00"
