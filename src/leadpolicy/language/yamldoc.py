@@ -182,12 +182,12 @@ class _Loader(yaml.SafeLoader):
                           "write a shorter number, or quote it to make it text")
         return super().construct_yaml_int(node)
 
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> str:
+    def construct_timestamp_text(self, node: yaml.ScalarNode) -> str:
         """The timestamp as written, for the one timestamp grammar (`semantics.runtime`) to read as it reads
         the same text in JSON: YAML's own rules take more (`t`, `2026-11-8`, `+5`, a seventh fraction digit
         that Python would drop). What YAML cannot read as a time at all is still refused here."""
         try:
-            super().construct_yaml_timestamp(node)
+            self.construct_yaml_timestamp(node)
             return str(node.value)
         except ValueError:  # YAML's pattern takes hour 24 and offsets of a day, which Python cannot hold
             raise _refuse(f"{node.value!r} is not a real timestamp", node.start_mark,
@@ -228,7 +228,7 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_timestamp_text)
 _Loader.add_constructor(None, _Loader.construct_undefined)
 for _tag in NOT_JSON_TAGS:
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_not_json)
