@@ -403,7 +403,10 @@ READ_RULES: tuple[ReadCase, ...] = (
             ("n", "no", None), ("0", "no", None), ("maybe", None, "expected yes/no, got text 'maybe'")),
     *_cases("dates", DATE, ("2026-11-02", "2026-11-02", None), (" 2026-11-02 ", "2026-11-02", None),
             ("2026-1-1", None, "'2026-1-1' is not a date (YYYY-MM-DD)"),
-            ("2026-02-30", None, "'2026-02-30' is not a real date")),
+            ("2026-02-30", None, "'2026-02-30' is not a real date"),
+            # the shape is read before the year: a text of no date's shape is no date, whatever it starts with
+            ("0999-01-01x", None, "'0999-01-01x' is not a date (YYYY-MM-DD)"),
+            ("10000-01-01", None, "'10000-01-01' is not a date (YYYY-MM-DD)")),
     *_cases("year 0/1/9999", DATE, ("0000-01-01", None, "'0000-01-01'" + _OUTSIDE),
             ("0001-01-01", None, "'0001-01-01'" + _OUTSIDE), ("9999-12-31", None, "'9999-12-31'" + _OUTSIDE),
             ("1900-01-01", "1900-01-01", None), ("9899-12-31", "9899-12-31", None)),

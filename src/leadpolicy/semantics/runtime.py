@@ -110,12 +110,15 @@ def _check_written_year(text: str) -> None:
 
 
 def read_calendar_date(text: str) -> dt.date:
-    """A `YYYY-MM-DD` date in the supported years, BLANK around it aside. Raises ValueError (OutOfRange
-    outside them)."""
+    """A `YYYY-MM-DD` date in the supported years, BLANK around it aside. Raises ValueError (OutOfRange for
+    a well-formed one outside them). The shape is checked first, as `parse_timestamp` does: "0999-01-01x"
+    is no date at all."""
     text = text.strip(BLANK)
-    _check_written_year(text)
-    if not re.fullmatch(DATE_PATTERN[1:-1], text):
+    if not DATE_SHAPE(text):
+        if text in INFINITE_TEXTS:  # an infinity is out of range, not malformed
+            raise OutOfRange(text)
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+    _check_written_year(text)
     return dt.date.fromisoformat(text)
 
 
