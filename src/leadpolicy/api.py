@@ -28,10 +28,10 @@ from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
 from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
-from leadpolicy.semantics.leads import FieldError, LeadReader, check_year
+from leadpolicy.semantics.leads import FieldError, LeadReader
 from leadpolicy.semantics.linemap import places
 from leadpolicy.semantics.lowering import fingerprint, lower
-from leadpolicy.semantics.runtime import FIRST_YEAR, LAST_YEAR, as_instant, read_instant
+from leadpolicy.semantics.runtime import checked_instant, read_instant
 
 if TYPE_CHECKING:  # the interpreter is imported when a decision is first explained
     from leadpolicy.semantics.interpreter import Decision as Interpreted
@@ -175,14 +175,10 @@ class Policy:
     def instant(self, now: dt.datetime | str | None) -> dt.datetime:
         """The instant `now` names, as every lead's timestamps are read (a text or naive time in the policy's
         timezone; the current time when None). Raises ValueError for a time that cannot be read."""
-        if type(now) is dt.datetime and type(now.tzinfo) is dt.timezone and FIRST_YEAR <= now.year <= LAST_YEAR:
-            return now  # the common case first: an aware time with a fixed offset is an instant already
+        if isinstance(now, dt.datetime) and now.tzinfo is not None:  # the common case first
+            return checked_instant(now)  # its year checked as a written `now`'s is
         if now is None:
             return dt.datetime.now(dt.timezone.utc)
-        if isinstance(now, dt.datetime):
-            check_year(now, now.isoformat())  # as a written `now` is checked
-            if now.tzinfo is not None:
-                return as_instant(now)
         return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
 
     def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
