@@ -331,6 +331,7 @@ class Conversion:
     fields: tuple[IrField, ...]
     sources: tuple[str | None, ...]  # the staged column each field is read from
     prefix: str
+    source_types: tuple[str | None, ...] = ()  # each source's input column type, when typed (Parquet)
 
     def find_bad(self, con: DuckDBPyConnection) -> None:
         """Table `{prefix}bad` (row, field, code, value): every problem of every bad row, in one pass."""
@@ -344,7 +345,8 @@ class Conversion:
     def _failing(self, bad_rows: str) -> exp.Query:
         """One row per field a bad row fails: (row, field, code, value as text)."""
         def failing(i: int, f: IrField, source: str | None) -> exp.Select:
-            value = exp.cast(_col(source) if source else exp.Null(), "VARCHAR")
+            typed = self.source_types[i] if i < len(self.source_types) else None
+            value = staging.typed_text(_col(source), typed or "") if source else exp.cast(exp.Null(), "VARCHAR")
             return exp.select(_col(ROW_NAME), exp.alias_(exp.Literal.string(f.name), "field"),
                               exp.alias_(_error(i), "code"), exp.alias_(value, "value")).from_(
                 _table(bad_rows)).where(exp.not_(exp.Is(this=_error(i), expression=exp.Null())))
@@ -391,6 +393,13 @@ def _field_conversion(i: int, f: IrField, index: int | None, column_types: dict[
     return name, parts
 
 
+def _original_type(index: int | None, source: str | None, column_types: dict[int, str]) -> str | None:
+    """The input type of the column a field reads as it is (typed), or None when it reads a text."""
+    if index is None or source != staging.original_column(index):
+        return None
+    return column_types.get(index)
+
+
 def _converted_query(source_table: str, fields: Sequence[IrField], parts: list[dict[str, exp.Expr]],
                      kept: list[str]) -> exp.Select:
     """The three layers over `source_table`, each computed once per row, then `#bad`: whether any field failed."""
@@ -430,7 +439,8 @@ def convert_fields(con: DuckDBPyConnection, fields: Sequence[IrField], field_col
     table = not column_types if materialize is None else materialize
     con.execute(_create("TABLE" if table else "VIEW", prefix + "converted",
                         _converted_query(source_table, fields, parts, kept)))
-    conversion = Conversion(tuple(fields), tuple(sources), prefix)
+    typed = tuple(_original_type(field_column.get(f.name), source, column_types) for f, source in zip(fields, sources))
+    conversion = Conversion(tuple(fields), tuple(sources), prefix, typed)
     if find_bad:
         conversion.find_bad(con)
     good = exp.select(_col(ROW_NAME), *(_col(c) for c in kept), *(_col(f.name) for f in fields)).from_(

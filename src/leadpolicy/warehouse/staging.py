@@ -676,9 +676,20 @@ def _stage_parquet(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     rows = tree('SELECT file_row_number + 1 AS "#row" FROM read_parquet(p_path, file_row_number = true)', None,
                 {"p_path": exp.Literal.string(str(path))})
     assert isinstance(rows, exp.Select)
-    for i, name in enumerate(names):
+    for i, (name, column_type) in enumerate(zip(names, (str(r[1]) for r in described))):
         column = exp.column(name, quoted=True)
-        rows.select(exp.alias_(exp.cast(column, "VARCHAR"), text_column(i), quoted=True),
+        rows.select(exp.alias_(typed_text(column, column_type), text_column(i), quoted=True),
                     exp.alias_(column.copy(), original_column(i), quoted=True), copy=False)
     con.execute(_create("VIEW", table, rows))
     return Staged(names, [], True, {i: str(r[1]) for i, r in enumerate(described)}, ordered=True)
+
+
+def typed_text(column: exp.Expr, column_type: str) -> exp.Expr:
+    """A typed value's text, as rejects and reasons name it. A TIMESTAMPTZ has no written form: it is
+    named by its UTC form, as Parquet stores it and as its year is held to the supported years, so every
+    engine names it alike whatever the session's time zone (an infinity as DuckDB writes it)."""
+    if column_type != "TIMESTAMP WITH TIME ZONE":
+        return exp.cast(column, "VARCHAR")
+    utc = exp.DPipe(this=exp.cast(exp.func("timezone", exp.Literal.string("UTC"), column.copy()), "VARCHAR"),
+                    expression=exp.Literal.string("+00"))
+    return exp.Case().when(exp.func("isfinite", column.copy()), utc).else_(exp.cast(column.copy(), "VARCHAR"))
