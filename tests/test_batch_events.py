@@ -10,7 +10,8 @@ import pytest
 
 import leadpolicy
 from leadpolicy.cli.main import main
-from leadpolicy.warehouse.batch import BatchError, BatchOptions, EventInput, run
+from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
+from leadpolicy.warehouse.lead_rows import BatchError
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv

@@ -11,7 +11,8 @@ import pytest
 
 import leadpolicy
 from leadpolicy.cli.main import main
-from leadpolicy.warehouse.batch import BatchError, BatchOptions, run
+from leadpolicy.warehouse.batch import BatchOptions, run
+from leadpolicy.warehouse.lead_rows import BatchError
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv

@@ -10,7 +10,8 @@ import pytest
 
 import leadpolicy
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.batch import BatchOptions, lead_records, run
+from leadpolicy.warehouse.batch import BatchOptions, run
+from leadpolicy.warehouse.lead_rows import lead_records
 
 from .conftest import POLICIES
 from .files import read_csv

@@ -18,8 +18,9 @@ from leadpolicy.semantics.events import EventReader as RowReader
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.events import EventFileError
 from leadpolicy.warehouse import sla_files, staging
-from leadpolicy.warehouse.batch import BatchError, BatchOptions, EventInput, run
+from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 from leadpolicy.warehouse.event_log import EventLogReader as LogReader
+from leadpolicy.warehouse.lead_rows import BatchError
 
 from .conftest import POLICIES
 from .files import write_csv

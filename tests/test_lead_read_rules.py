@@ -27,8 +27,9 @@ from leadpolicy.semantics.leads import (
     read_text_cell,
 )
 from leadpolicy.warehouse import staging
-from leadpolicy.warehouse.batch import BatchOptions, plan_columns, run
+from leadpolicy.warehouse.batch import BatchOptions, run
 from leadpolicy.warehouse.conversion import convert_fields
+from leadpolicy.warehouse.lead_rows import plan_columns
 
 from .files import write_csv
 

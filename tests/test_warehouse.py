@@ -15,7 +15,8 @@ import leadpolicy
 from leadpolicy.cli.main import main
 from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
-from leadpolicy.warehouse.batch import BatchError, BatchOptions, run
+from leadpolicy.warehouse.batch import BatchOptions, run
+from leadpolicy.warehouse.lead_rows import BatchError
 from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
 from .conftest import FIXTURES, POLICIES, golden

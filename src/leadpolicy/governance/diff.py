@@ -444,7 +444,7 @@ def file_impact(old_policy: Policy, new_policy: Policy, data: LeadsFile, now: dt
                 on_warning: Callable[[str], None] | None = None, examples: int = 5,
                 progress: VersionProgress | None = None) -> FileImpact:
     """Both versions decide every row of the file as `score` (with `--events`) decides it, in `folder`; the
-    rows both decided are compared, each row with itself. Raises warehouse.batch.BatchError as `score` does.
+    rows both decided are compared, each row with itself. Raises warehouse.lead_rows.BatchError as `score` does.
     `progress(policy)`: a context giving the progress function of that version's run (`batch.run`)."""
     old, new = (_decide_file(policy, data, now, folder / side, on_warning, progress)
                 for side, policy in (("old", old_policy), ("new", new_policy)))
@@ -477,7 +477,8 @@ def _decide_file(policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path
     import duckdb
     from sqlglot import exp
 
-    from leadpolicy.warehouse.batch import BatchError, BatchOptions, output_names, run
+    from leadpolicy.warehouse.batch import BatchOptions, run
+    from leadpolicy.warehouse.lead_rows import BatchError, output_names
     from leadpolicy.warehouse.staging import ROW_NAME
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -523,7 +524,7 @@ def _input_row(output: Path, index: int, policy_ir: ir.Policy) -> dict[str, Any]
     """The input columns of the output's row `index` (0-based), for an example."""
     import duckdb
 
-    from leadpolicy.warehouse.batch import output_names
+    from leadpolicy.warehouse.lead_rows import output_names
 
     con = duckdb.connect()
     try:

@@ -23,9 +23,10 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.outputs import default_rejects
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import fold
-from leadpolicy.warehouse.batch import BatchOptions, BatchResult, EventInput, output_names, run
+from leadpolicy.warehouse.batch import BatchOptions, BatchResult, EventInput, run
 from leadpolicy.warehouse.conversion import trimmed
 from leadpolicy.warehouse.event_files import EVENTS_TABLE, find_column, lead_id_column
+from leadpolicy.warehouse.lead_rows import output_names
 from leadpolicy.warehouse.sqlgen import epoch_us, fold_sql
 from leadpolicy.warehouse.staging import DataFileError
 

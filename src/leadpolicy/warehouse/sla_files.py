@@ -234,10 +234,10 @@ def _run(con: duckdb.DuckDBPyConnection, template: str, values: dict[str, Any] |
 def stage_leads(con: duckdb.DuckDBPyConnection, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None,
                 columns: dict[str, str] | None = None) -> LeadsRead:
     """Table `lp_leads`: each good lead's typed fields and `#id`; the file's rows read and rejected, as
-    `batch.lead_records` reads them: a row that does not fit the schema, has no id, or whose id is on
+    `lead_rows.lead_records` reads them: a row that does not fit the schema, has no id, or whose id is on
     another row too (every such row) is rejected by row and field, and its id kept in LEAD_REJECTED_IDS.
-    `columns`: field -> the header it is read from (`batch.plan_columns`)."""
-    from leadpolicy.warehouse.batch import ColumnMapError, file_format, name_mapped_columns, plan_columns
+    `columns`: field -> the header it is read from (`lead_rows.plan_columns`)."""
+    from leadpolicy.warehouse.lead_rows import ColumnMapError, file_format, name_mapped_columns, plan_columns
 
     staged = staging.stage(con, path, file_format(path, fmt), table="ld_raw")
     try:

@@ -99,7 +99,7 @@ def _backtests(args: argparse.Namespace) -> int:
     from leadpolicy.measure.feedback import FeedbackError, FeedbackInput
     from leadpolicy.measure.render import render_backtest
     from leadpolicy.semantics.loading import load_policy, load_policy_text
-    from leadpolicy.warehouse.batch import BatchError
+    from leadpolicy.warehouse.lead_rows import BatchError
 
     if not args.backtest_as_of:
         print("leadpolicy ci: --backtest needs --backtest-as-of", file=sys.stderr)

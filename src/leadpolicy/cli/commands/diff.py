@@ -190,11 +190,10 @@ def _file_impact(args: argparse.Namespace, result: PolicyDiff, old_policy: Polic
     from leadpolicy.warehouse.batch import (
         EVENT_REJECT_COLUMNS,
         LEAD_REJECT_COLUMNS,
-        BatchError,
-        ColumnMapError,
         EventInput,
         write_rejects,
     )
+    from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
     from leadpolicy.warehouse.sqlgen import UnsupportedError, compile_sql
 
     reading = [p for p in (old_policy, new_policy) if p.ir.activity]

@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.api import from_tree
     from leadpolicy.cli.shared import column_mapping_problem, outputs_refused, policy_from, policy_inputs
     from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
-    from leadpolicy.warehouse.batch import BatchError, ColumnMapError
+    from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
 
     if not _check_files(args):
         return EXIT_USAGE

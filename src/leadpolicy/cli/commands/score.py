@@ -73,7 +73,8 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.warehouse.batch import BatchError, ColumnMapError, EventInput, output_files
+    from leadpolicy.warehouse.batch import EventInput, output_files
+    from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
 
     events = None if args.events is None else EventInput(
         Path(args.events), args.id_column, args.events_format,

@@ -162,7 +162,7 @@ def _judge_or_say_why_not(policy: ir.Policy, args: argparse.Namespace, now: dt.d
     """The engine's findings, with the leads file's rejects and tier warnings said; or the exit code of a
     file that cannot be read (said on stderr)."""
     from leadpolicy.sla.events import EventFileError
-    from leadpolicy.warehouse.batch import BatchError, ColumnMapError
+    from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
     from leadpolicy.warehouse.staging import DataFileError
 
     try:
@@ -216,8 +216,8 @@ def _run_python(policy: ir.Policy, args: argparse.Namespace, now: dt.datetime) -
     from leadpolicy import zones
     from leadpolicy.sla.engine import SlaEngine
     from leadpolicy.sla.report import build_report
-    from leadpolicy.warehouse.batch import lead_records
     from leadpolicy.warehouse.event_log import EventLogReader
+    from leadpolicy.warehouse.lead_rows import lead_records
 
     records = lead_records(policy, Path(args.leads), args.id_column or "id", columns=args.columns) \
         if args.leads else None
