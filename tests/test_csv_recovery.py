@@ -143,4 +143,4 @@ def test_an_event_log_mixing_crlf_and_lf_line_ends_is_read_by_sla(tmp_path, caps
                      NOW.isoformat(), "--engine", engine, "--format", "json", "--report-only"])
         captured = capsys.readouterr()
         assert code == 0, captured.err
-        assert json.loads(captured.out)["rows"] == {"read": 3, "used": 3, "rejected": 0}
+        assert json.loads(captured.out)["rows"] == {"read": 3, "used": 3, "rejected": 0, "after_now": 0}
