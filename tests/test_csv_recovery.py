@@ -144,3 +144,26 @@ def test_an_event_log_mixing_crlf_and_lf_line_ends_is_read_by_sla(tmp_path, caps
         captured = capsys.readouterr()
         assert code == 0, captured.err
         assert json.loads(captured.out)["rows"] == {"read": 3, "used": 3, "rejected": 0, "after_now": 0}
+
+
+@pytest.mark.parametrize(("text", "tables", "problems"), [
+    ('email,employees\n"multi\nline@b.io",8\nq@b.io,1\n', [], []),
+    ('email,employees\n"multi\nline@b.io",8\nq@b.io,1,2\nr@b.io,3\n', ["raw", "raw_csv_rows", "raw_line_map"], [2]),
+])
+def test_a_csv_read_whole_is_staged_as_a_view_of_the_file_and_one_with_bad_lines_as_a_table(tmp_path, text, tables,
+                                                                                              problems):
+    """A CSV DuckDB reads whole is not copied into the staging database (the rows are a view of the file,
+    numbered by record); one with a line DuckDB cannot read is, numbered around that line."""
+    import duckdb
+
+    path = tmp_path / "leads.csv"
+    path.write_text(text, "utf-8")
+    con = duckdb.connect()
+    found = staging.stage(con, path, "csv")
+    stored = [name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+                                              "ORDER BY table_name").fetchall()]
+    rows = con.execute(f'SELECT {staging.ROW}, "#0", "#1" FROM raw').fetchall()
+    assert (stored, [p["row"] for p in found.problems]) == (tables, problems)
+    assert found.columns == ["email", "employees"]
+    assert rows == [(1, "multi\nline@b.io", "8"), (2, "q@b.io", "1")] if not problems else [
+        (1, "multi\nline@b.io", "8"), (3, "r@b.io", "3")]
