@@ -216,7 +216,7 @@ def meanings() -> set[str]:
     return set(primitive_sql.BUILDERS) | {"since", "days_before_now", "days_since_event", "window", "decay_periods"}
 
 
-@pytest.mark.parametrize("context", [primitives.contexts.SqlContext])
+@pytest.mark.parametrize("context", [primitives.contexts.SqlContext, primitives.contexts.PythonContext])
 def test_backend_contexts_only_read_and_write_they_decide_no_meaning(context: type):
     offered = {name for name in vars(context) if not name.startswith("_")}
     assert not offered & meanings(), f"{context.__name__} decides {sorted(offered & meanings())} outside the rows"

@@ -22,14 +22,14 @@ from leadpolicy import zones
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, linemap, primitives, runtime
 from leadpolicy.semantics.primitives import scores
-from leadpolicy.semantics.primitives.operands import days_since_template
+from leadpolicy.semantics.primitives.operands import FOLD_TEMPLATE
 from leadpolicy.semantics.runtime import INVALID as INVALID
 from leadpolicy.semantics.runtime import DecayPowers, choice_spellings
 
 
 def folded(var: str) -> str:
-    """`logic.fold` of a text variable, with ASCII text (nearly all of it) lowered inline."""
-    return f"({var}.lower() if {var}.isascii() else fold({var}))"
+    """`logic.fold` of a text variable (the Ref row's template)."""
+    return FOLD_TEMPLATE.format(value=var)
 
 Origin = tuple[int, str]  # (line in the policy file or 0 when unknown, the part of the policy)
 
@@ -80,7 +80,9 @@ class _Generator:
         self.const_index: dict[tuple[str, str], str] = {}
         self.fields = {f.name: f for f in policy.fields}
         self.value_var: dict[str, str] = {}  # field / score / grade name -> local variable
-        self.derived: dict[tuple[Any, ...], str] = {}  # (kind, field name) -> local variable, computed before decisions
+        self.derived: dict[tuple[Any, ...], str] = {}  # a row's key -> local variable, computed before decisions
+        self.derived_from: dict[tuple[Any, ...], tuple[str, str]] = {}  # a row's key -> (field, its template)
+        self.reads_today = False  # some derived value reads `today`, the evaluation time's local date
         self.grade_folded: dict[str, str] = {}  # grade name -> its folded label, computed right after it
         self.read_folded = _grades_read_folded(policy)  # the grades some condition compares ignoring case
 
@@ -89,7 +91,7 @@ class _Generator:
         self.w.origin = (self.places.get(part, 0), what)
 
     # ------------------------------------------------------------ constants
-    def const(self, value: Any) -> str:
+    def literal(self, value: Any) -> str:
         """A safe Python expression for a validated constant."""
         if isinstance(value, (bool, int, str)) or value is None:
             return repr(value)
@@ -102,26 +104,26 @@ class _Generator:
     def number(self, value: Decimal) -> str:
         if value == value.to_integral_value():
             return repr(int(value))
-        return self.const(value)
+        return self.literal(value)
 
     # ------------------------------------------------------------ operands
     def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE) -> tuple[str, bool]:
         """(expression, nullable) of an operand as a comparison folding `how` sees it (its row's template)."""
         return primitives.OPERANDS[type(op)].python(self, op, how)
 
-    def ref(self, op: ir.Ref, how: ir.Fold) -> tuple[str, bool]:
-        """A field, score or grade as read: its local variable, or one derived from it once per lead."""
-        if how is ir.Fold.CASE and op.kind is ir.RefKind.GRADE:
-            return self.grade_folded[op.name], op.nullable
-        if how is ir.Fold.CASE and op.type.textual:
-            return self.derived_var(("fold", op.name)), op.nullable
-        if how is ir.Fold.LOCAL_DATE and op.type is Type.TIMESTAMP:
-            return self.derived_var(("localdate", op.name)), op.nullable
-        return self.value_var[op.name], op.nullable
+    def variable(self, name: str, folded: bool = False) -> str:
+        """The local variable of a field, score or grade, or of a grade's label folded (computed right after it)."""
+        return self.grade_folded[name] if folded else self.value_var[name]
 
-    def derived_var(self, key: tuple[Any, ...]) -> str:
+    def derived_var(self, key: tuple[Any, ...], field: str | None = None, template: str | None = None,
+                    today: bool = False) -> str:
+        """The variable a row's value is kept in, computed once per lead before the decisions: from `field` by
+        `template` (over `{value}`, the field present; missing stays None), or by the windows row's loop."""
         if key not in self.derived:
             self.derived[key] = self.w.fresh("d")
+            if field is not None and template is not None:
+                self.derived_from[key] = (field, template)
+                self.reads_today = self.reads_today or today
         return self.derived[key]
 
     # ------------------------------------------------------------ conditions: T(c) (want=True) or F(c)
@@ -158,7 +160,7 @@ class _Generator:
             branch(f"elif {var}.__class__ is not str:", "return INVALID")
         elif kind == "one of":
             # a choice as written, else read as text is compared and held as the declared spelling
-            choices, spellings = self.const(frozenset(f.choices)), self.const(choice_spellings(f.choices))
+            choices, spellings = self.literal(frozenset(f.choices)), self.literal(choice_spellings(f.choices))
             branch(f"if {var}.__class__ is str and {var} in {choices} and {var}[:1] not in BLANK:")
             branch(f"elif {missing}:", on_missing)
             branch(f"elif {var}.__class__ is not str:", "return INVALID")
@@ -198,11 +200,11 @@ class _Generator:
         if default is None:
             return "None"
         if kind == "number":
-            return self.number(Decimal(default)) if isinstance(default, int) else self.const(Decimal(repr(default)))
+            return self.number(Decimal(default)) if isinstance(default, int) else self.literal(Decimal(repr(default)))
         if kind == "yes/no":
             return repr(bool(default))
         if kind == "date":
-            return self.const(dt.date.fromisoformat(default))
+            return self.literal(dt.date.fromisoformat(default))
         if kind == "timestamp":
             return "read_timestamp(" + repr(default) + ", TZ)"
         return repr(default)
@@ -212,18 +214,12 @@ class _Generator:
         w = self.w
         self.derive_activity()
         for key, var in list(self.derived.items()):
-            kind, name = key[0], key[1]
-            if kind in ("count", "lastdays"):
-                continue
+            if key not in self.derived_from:
+                continue  # a window: computed by derive_activity
+            name, template = self.derived_from[key]
             source = self.value_var[name]
             self.at(("field", name), f"lead field {name}")
-            if kind == "fold":
-                w.line(f"{var} = None if {source} is None else {folded(source)}")
-            elif kind == "localdate":
-                w.line(f"{var} = None if {source} is None else local_date({source}, TZ)")
-            elif kind == "days":
-                expr = days_since_template(self.fields[name].type).format(value=source)
-                w.line(f"{var} = None if {source} is None else {expr}")
+            w.line(f"{var} = None if {source} is None else {template.format(value=source)}")
 
     def derive_activity(self) -> None:
         """Every event window and `days since last` the decisions read: the windows row's one-pass loop."""
@@ -253,7 +249,7 @@ class _Generator:
         w.counter = body.counter
         self.w = outer
         w.origin = None
-        if any(key[0] == "days" and self.fields[key[1]].type == "date" for key in self.derived):
+        if self.reads_today:
             w.line("today = local_date(now, TZ)")
         self.derive()
         w.extend(body, w.level)
@@ -335,7 +331,7 @@ class _Generator:
         w = self.w
         total = w.fresh("total")
         self.at(("score", s.name), f"score {s.name}")
-        w.line(f"{total} = {'0' if s.whole else self.const(Decimal(0))}")
+        w.line(f"{total} = {'0' if s.whole else self.literal(Decimal(0))}")
         for i, rule in enumerate(s.rules):
             self.at(("rule", s.name, i), f"score {s.name}, rule {rule.label}")
             primitives.RULES[type(rule)].python(self, rule, total, s.whole)

@@ -35,7 +35,7 @@ def const_python(gen: PythonContext, node: ir.Const, how: ir.Fold) -> tuple[str,
         return repr(logic.fold(str(value)) if how is ir.Fold.CASE else value), False
     if node.type is Type.YESNO:
         return repr(bool(value)), False
-    return gen.const(value), False
+    return gen.literal(value), False
 
 
 def ref_facts(node: ir.Ref) -> Facts:
@@ -47,8 +47,22 @@ def ref_value(ctx: ValueContext, node: ir.Ref) -> Any:
     return ctx.env.get(node.name)
 
 
+# `logic.fold` of a present text and `logic.local_date` of a present timestamp, in generated code; ASCII
+# text (nearly all of it) is lowered inline.
+FOLD_TEMPLATE = "({value}.lower() if {value}.isascii() else fold({value}))"
+LOCAL_DATE_TEMPLATE = "local_date({value}, TZ)"
+
+
 def ref_python(gen: PythonContext, node: ir.Ref, how: ir.Fold) -> tuple[str, bool]:
-    return gen.ref(node, how)
+    """A field, score or grade as read: its variable, or one derived from a field once per lead (folded,
+    or a timestamp's local date); a grade's folded label is computed right after the grade."""
+    if how is ir.Fold.CASE and node.kind is ir.RefKind.GRADE:
+        return gen.variable(node.name, folded=True), node.nullable
+    if how is ir.Fold.CASE and node.type.textual:
+        return gen.derived_var(("fold", node.name), node.name, FOLD_TEMPLATE), node.nullable
+    if how is ir.Fold.LOCAL_DATE and node.type is Type.TIMESTAMP:
+        return gen.derived_var(("localdate", node.name), node.name, LOCAL_DATE_TEMPLATE), node.nullable
+    return gen.variable(node.name), node.nullable
 
 
 # ---------------------------------------------------------------- days since a field
@@ -71,7 +85,8 @@ def days_since_template(of: Type) -> str:
 
 
 def days_since_python(gen: PythonContext, node: ir.DaysSince, how: ir.Fold) -> tuple[str, bool]:
-    return gen.derived_var(("days", node.field)), node.nullable
+    template = days_since_template(node.of)
+    return gen.derived_var(("days", node.field), node.field, template, today=node.of is Type.DATE), node.nullable
 
 
 # ---------------------------------------------------------------- activity windows

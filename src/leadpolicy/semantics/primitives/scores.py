@@ -35,7 +35,7 @@ def points_interpret(ctx: TruthContext, rule: ir.PointsRule) -> RuleOutcome:
 
 
 def points_python(gen: PythonContext, rule: ir.PointsRule, total: str, whole: bool) -> None:
-    amount = gen.number(rule.points) if whole else gen.const(rule.points)
+    amount = gen.number(rule.points) if whole else gen.literal(rule.points)
     block(gen.w, f"if {gen.truth(rule.condition, True)}", f"{total} += {amount}")
 
 
@@ -68,8 +68,8 @@ def units_python(var: str, known: Facts) -> str:
 def per_python(gen: PythonContext, rule: ir.PerRule, total: str, whole: bool) -> None:
     w = gen.w
     var, _ = gen.operand(rule.per)
-    amount = gen.number(rule.points) if whole else gen.const(rule.points)
-    cap = gen.number(rule.cap) if whole else gen.const(abs(rule.cap))
+    amount = gen.number(rule.points) if whole else gen.literal(rule.points)
+    cap = gen.number(rule.cap) if whole else gen.literal(abs(rule.cap))
     units, p = w.fresh("u"), w.fresh("p")
     w.line(f"{units} = {units_python(var, facts(rule.per))}")
     w.line(f"{p} = {amount} * {units}")
@@ -96,7 +96,7 @@ def decay_python(gen: PythonContext, score: ir.Score, decay: ir.Decay, total: st
     applies from one whole period on (`days >= every`), and `DecayPowers` holds `runtime.decay_power`."""
     w = gen.w
     days = gen.operand(decay.since)[0]
-    powers = gen.const(runtime.DecayPowers(decay.percent, scaled=score.whole))
+    powers = gen.literal(runtime.DecayPowers(decay.percent, scaled=score.whole))
     every = gen.number(decay.every_days)
     periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
     rounding = "round_billionths" if score.whole else "round_half_away"  # whole: the factor in billionths, exact
