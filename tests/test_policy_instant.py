@@ -36,3 +36,13 @@ def test_a_fixed_offset_now_is_the_instant_itself():
 def test_a_naive_or_zoned_now_is_read_in_the_policys_zone_as_a_utc_instant(now):
     assert POLICY.instant(now) == dt.datetime(2026, 11, 20, 12, tzinfo=ZONE)
     assert POLICY.instant(now).utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize("now", [1763658000, 1.5, True, b"2026-11-20T12:00:00Z", ["2026-11-20"]], ids=repr)
+def test_a_now_of_another_kind_is_a_value_error_naming_the_kinds_it_reads(now):
+    """docs/api.md: `instant` (and so evaluate and evaluate_many) raises ValueError for a `now` it cannot read,
+    never an AttributeError from inside."""
+    for call in (POLICY.instant, lambda n: POLICY.evaluate({"email": "a@b.io"}, now=n),
+                 lambda n: list(POLICY.evaluate_many([{"email": "a@b.io"}], now=n))):
+        with pytest.raises(ValueError, match="now must be a datetime, a date or ISO 8601 text"):
+            call(now)

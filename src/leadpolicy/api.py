@@ -26,7 +26,7 @@ from leadpolicy.language.diagnostics import render_all
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
-from leadpolicy.semantics.events import EventReader
+from leadpolicy.semantics.events import EventReader, value_kind
 from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
 from leadpolicy.semantics.leads import FieldError, LeadReader
 from leadpolicy.semantics.linemap import places
@@ -179,7 +179,11 @@ class Policy:
             return checked_instant(now)  # its year checked as a written `now`'s is
         if now is None:
             return dt.datetime.now(dt.timezone.utc)
-        return read_instant(now if isinstance(now, str) else now.isoformat(), self._tz)
+        if isinstance(now, str):
+            return read_instant(now, self._tz)
+        if isinstance(now, dt.date):
+            return read_instant(now.isoformat(), self._tz)
+        raise ValueError(f"now must be a datetime, a date or ISO 8601 text, not {value_kind(now)}")
 
     def validate(self, lead: Mapping[str, Any]) -> list[FieldError]:
         """The schema errors of a lead (empty when it fits)."""
