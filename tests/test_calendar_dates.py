@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from leadpolicy.cli.flags import date_arg
-from leadpolicy.semantics.runtime import OutOfRange, read_calendar_date
+from leadpolicy.runtime import OutOfRange, read_calendar_date
 
 NOT_DATES = ["0999-01-01x", "10000-01-01", "0000-01-01T00:00", "9999-1-1"]
 

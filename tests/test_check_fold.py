@@ -1,4 +1,4 @@
-"""`check` compares text as every engine does, with the language's one case fold (semantics/runtime.fold,
+"""`check` compares text as every engine does, with the language's one case fold (runtime.fold,
 Unicode's simple lowercase mapping): a literal that matches a choice on every engine is no `not-a-choice`,
 one that never matches is, and `never-true` speaks of conditions that are never true on the engines. A blank
 `one of` choice is refused (a blank text counts as missing)."""

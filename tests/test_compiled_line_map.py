@@ -12,7 +12,7 @@ import traceback
 import pytest
 
 import leadpolicy
-from leadpolicy.semantics import runtime
+from leadpolicy import runtime
 from leadpolicy.semantics.codegen import generate, module_source
 from leadpolicy.semantics.linemap import places
 

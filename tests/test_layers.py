@@ -28,9 +28,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("leadpolicy.api",),
     ("leadpolicy.semantics", "leadpolicy.outputs"),
     ("leadpolicy.language",),
-    # Generated Python carries runtime's text and runs without leadpolicy, so runtime imports nothing of it
-    # and every layer may read its definitions (how text folds, what a blank is).
-    ("leadpolicy.semantics.runtime", "leadpolicy.zones"),
+    # Generated Python carries runtime's text and runs without leadpolicy, so runtime imports nothing of it.
+    ("leadpolicy.runtime", "leadpolicy.zones"),
 )
 RANK = {component: len(LAYERS) - i for i, layer in enumerate(LAYERS) for component in layer}
 SRC = Path(leadpolicy.__file__).parent
@@ -51,7 +50,7 @@ def component(module: str) -> str:
 
 def test_a_new_top_level_package_must_be_given_a_layer() -> None:
     assert component("leadpolicy") == "leadpolicy"
-    assert component("leadpolicy.semantics.runtime") == "leadpolicy.semantics.runtime"
+    assert component("leadpolicy.runtime") == "leadpolicy.runtime"
     with pytest.raises(AssertionError, match="add its package to LAYERS"):
         component("leadpolicy.newpkg.module")
 
@@ -83,6 +82,14 @@ def test_imports_only_go_down(graph: grimp.ImportGraph) -> None:
     assert upward == []
 
 
+def test_language_imports_nothing_of_semantics(graph: grimp.ImportGraph) -> None:
+    """The checker asks semantics what conditions mean through a protocol; it imports none of it."""
+    language = {m for m in graph.modules if component(m) == "leadpolicy.language"}
+    assert language
+    assert [(a, b) for a in sorted(language) for b in sorted(graph.find_modules_directly_imported_by(a))
+            if b.startswith("leadpolicy.semantics")] == []
+
+
 def test_the_check_sees_lazy_imports(graph: grimp.ImportGraph) -> None:
     """A function-level import is an edge too (api imports the loader inside its load functions)."""
     lazy = {(a, b) for a, b, _line, text in imports_between_components(graph) if text.startswith("from ")}
@@ -97,7 +104,7 @@ def test_the_check_sees_lazy_imports(graph: grimp.ImportGraph) -> None:
 
 def test_runtime_imports_nothing_of_leadpolicy() -> None:
     """runtime is carried by generated code, which runs without leadpolicy installed."""
-    tree = ast.parse((SRC / "semantics" / "runtime.py").read_text(encoding="utf-8"))
+    tree = ast.parse((SRC / "runtime.py").read_text(encoding="utf-8"))
     modules = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     modules += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     assert [m for m in modules if m.split(".")[0] == "leadpolicy"] == []

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import leadpolicy
-from leadpolicy.semantics.runtime import OutOfRange
+from leadpolicy.runtime import OutOfRange
 
 from .conftest import POLICIES
 

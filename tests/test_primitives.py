@@ -16,7 +16,8 @@ import pytest
 from sqlglot import exp
 
 import leadpolicy
-from leadpolicy.semantics import ir, primitives, runtime
+from leadpolicy import runtime
+from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import generate_source
 from leadpolicy.semantics.interpreter import evaluate as interpret

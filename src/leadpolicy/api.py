@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import render_all
+from leadpolicy.runtime import checked_instant, read_instant
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import INVALID, compile_evaluator
@@ -31,7 +32,6 @@ from leadpolicy.semantics.ir import FORMAT, FORMAT_VERSION, dumps
 from leadpolicy.semantics.leads import FieldError, LeadReader
 from leadpolicy.semantics.linemap import places
 from leadpolicy.semantics.lowering import fingerprint, lower
-from leadpolicy.semantics.runtime import checked_instant, read_instant
 
 if TYPE_CHECKING:  # the interpreter is imported when a decision is first explained
     from leadpolicy.semantics.interpreter import Decision as Interpreted

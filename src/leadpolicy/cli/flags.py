@@ -10,8 +10,8 @@ def timestamp_arg(text: str) -> str:
     """An ISO 8601 timestamp in the supported years, read as a lead's are (checked here, so a bad one
     is bad usage; read in the policy's zone later: the years are as written, so the zone cannot matter)."""
     from leadpolicy import zones
+    from leadpolicy.runtime import OutOfRange
     from leadpolicy.semantics.leads import parse_timestamp
-    from leadpolicy.semantics.runtime import OutOfRange
 
     try:
         parse_timestamp(text, zones.zone("UTC"))
@@ -25,8 +25,8 @@ def timestamp_arg(text: str) -> str:
 
 def date_arg(text: str) -> dt.date:
     """A `YYYY-MM-DD` date in the supported years, read as a lead's dates are."""
+    from leadpolicy.runtime import OutOfRange
     from leadpolicy.semantics.leads import read_date
-    from leadpolicy.semantics.runtime import OutOfRange
 
     try:
         return read_date(text.strip())

@@ -539,7 +539,7 @@ def _input_row(output: Path, index: int, policy_ir: ir.Policy) -> dict[str, Any]
 
 def _shown_as(lead: dict[str, Any], row: int, data: LeadsFile) -> str:
     """How an example lead is known: its id column's value, else its email, else its row of the file."""
-    from leadpolicy.semantics.runtime import fold
+    from leadpolicy.runtime import fold
 
     for wanted in (data.id_column, (data.columns or {}).get("email")):
         if wanted is None:

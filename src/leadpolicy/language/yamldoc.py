@@ -14,7 +14,7 @@ import yaml
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
-from leadpolicy.semantics.runtime import in_range
+from leadpolicy.runtime import in_range
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -183,7 +183,7 @@ class _Loader(yaml.SafeLoader):
         return super().construct_yaml_int(node)
 
     def construct_timestamp_text(self, node: yaml.ScalarNode) -> str:
-        """The timestamp as written, for the one timestamp grammar (`semantics.runtime`) to read as it reads
+        """The timestamp as written, for the one timestamp grammar (`runtime`) to read as it reads
         the same text in JSON: YAML's own rules take more (`t`, `2026-11-8`, `+5`, a seventh fraction digit
         that Python would drop). What YAML cannot read as a time at all is still refused here."""
         try:

@@ -122,7 +122,7 @@ class _Instants:
         self.tz = zones.zone(policy.timezone)
 
     def read(self, text: Any) -> dt.datetime | None:
-        from leadpolicy.semantics.runtime import read_instant
+        from leadpolicy.runtime import read_instant
 
         if text is None:
             return None

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Iterable
 
-from leadpolicy.semantics.runtime import window_start
+from leadpolicy.runtime import window_start
 
 
 class Activity:

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 from leadpolicy.language import ast
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
 from leadpolicy.language.visitor import Visitor
+from leadpolicy.runtime import fold
 from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.interpreter import Truth, Truths
 from leadpolicy.semantics.lowering import Lowering
-from leadpolicy.semantics.runtime import fold
 
 MAX_WORLDS = 200_000
 OTHER = "\x00other"

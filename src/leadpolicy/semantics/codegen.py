@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-from leadpolicy import zones
+from leadpolicy import runtime, zones
 from leadpolicy.language.types import Type
-from leadpolicy.semantics import ir, linemap, primitives, runtime
+from leadpolicy.runtime import INVALID as INVALID
+from leadpolicy.runtime import DecayPowers, choice_spellings
+from leadpolicy.semantics import ir, linemap, primitives
 from leadpolicy.semantics.primitives import scores
 from leadpolicy.semantics.primitives.operands import FOLD_TEMPLATE
-from leadpolicy.semantics.runtime import INVALID as INVALID
-from leadpolicy.semantics.runtime import DecayPowers, choice_spellings
 
 
 def folded(var: str) -> str:

@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from leadpolicy import zones
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.types import Type
-from leadpolicy.semantics import ir
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     BLANK,
     FIRST_YEAR,
     LAST_YEAR,
@@ -27,6 +26,7 @@ from leadpolicy.semantics.runtime import (
     checked_instant,
     read_instant,
 )
+from leadpolicy.semantics import ir
 
 
 @dataclass(frozen=True)

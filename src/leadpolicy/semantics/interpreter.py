@@ -8,9 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
-from leadpolicy import zones
+from leadpolicy import runtime, zones
 from leadpolicy.language.formatter import number as number_text
-from leadpolicy.semantics import ir, logic, primitives, runtime
+from leadpolicy.semantics import ir, logic, primitives
 from leadpolicy.semantics.activity import NO_ACTIVITY, Activity
 from leadpolicy.semantics.primitives import scores
 

@@ -28,7 +28,7 @@ from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO
 from leadpolicy.language.yamldoc import to_json_value
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     BLANK,
     DATE_PATTERN,
     FIRST_YEAR,
@@ -43,25 +43,25 @@ from leadpolicy.semantics.runtime import (
     read_calendar_date,
     read_instant,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     MAX_NUMBER as MAX_NUMBER,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     USUAL_SHAPE as USUAL_SHAPE,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     YEARS as YEARS,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     as_instant as as_instant,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     local_date as local_date,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     local_time as local_time,
 )
-from leadpolicy.semantics.runtime import (
+from leadpolicy.runtime import (
     parse_timestamp as parse_timestamp,
 )
 

@@ -14,10 +14,10 @@ from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
+from leadpolicy.runtime import decay_power as decay_power
+from leadpolicy.runtime import fold as fold
 from leadpolicy.semantics.ir import Fold, Match, Op
 from leadpolicy.semantics.leads import local_date
-from leadpolicy.semantics.runtime import decay_power as decay_power
-from leadpolicy.semantics.runtime import fold as fold
 
 Truth = Optional[bool]
 

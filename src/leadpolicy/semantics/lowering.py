@@ -14,10 +14,10 @@ from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.types import Type
 from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES
 from leadpolicy.language.visitor import Visitor
+from leadpolicy.runtime import BLANK
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import field_default, lead_schema
 from leadpolicy.semantics.logic import fold
-from leadpolicy.semantics.runtime import BLANK
 
 
 def fingerprint(policy: ast.Policy) -> str:

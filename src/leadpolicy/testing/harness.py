@@ -16,12 +16,12 @@ from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
+from leadpolicy.runtime import read_instant
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.events import EventReader
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import lower
-from leadpolicy.semantics.runtime import read_instant
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"

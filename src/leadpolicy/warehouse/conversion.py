@@ -14,6 +14,15 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from leadpolicy.runtime import (
+    BLANK,
+    DATE_PATTERN,
+    FIRST_YEAR,
+    INFINITE_TEXTS,
+    LAST_YEAR,
+    TIMESTAMP_PATTERN,
+    choice_spellings,
+)
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.leads import (
     NUMBER_PATTERN,
@@ -22,15 +31,6 @@ from leadpolicy.semantics.leads import (
     choice_hint,
     read_json,
     shown_value,
-)
-from leadpolicy.semantics.runtime import (
-    BLANK,
-    DATE_PATTERN,
-    FIRST_YEAR,
-    INFINITE_TEXTS,
-    LAST_YEAR,
-    TIMESTAMP_PATTERN,
-    choice_spellings,
 )
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.sqlgen import fold_sql

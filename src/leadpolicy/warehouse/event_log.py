@@ -19,9 +19,9 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.runtime import BLANK, as_instant, read_instant
 from leadpolicy.semantics.events import LOG_FIELDS, event_fields, name_code, problem_words, time_code
 from leadpolicy.semantics.logic import fold
-from leadpolicy.semantics.runtime import BLANK, as_instant, read_instant
 from leadpolicy.sla.engine import Event
 from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.runtime import BLANK
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.leads import LeadReader, read_json, read_text_cell
 from leadpolicy.semantics.logic import fold
-from leadpolicy.semantics.runtime import BLANK
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import json_columns
 from leadpolicy.warehouse.event_files import LeadId, lead_id, lead_id_column

@@ -17,9 +17,9 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from leadpolicy.runtime import as_instant
 from leadpolicy.semantics.events import LOG_FIELDS, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
-from leadpolicy.semantics.runtime import as_instant
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.engine import tier_fallbacks as engine_tier_fallbacks

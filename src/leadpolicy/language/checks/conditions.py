@@ -14,7 +14,7 @@ from leadpolicy.language.checks.warnings import within_limits
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
 from leadpolicy.language.types import Type
-from leadpolicy.semantics.runtime import fold
+from leadpolicy.runtime import fold
 
 MATCH_WORDS = {"contains": "contains", "contains_any": "contains any", "starts": "starts with",
                "starts_any": "starts with any", "ends": "ends with", "ends_any": "ends with any"}

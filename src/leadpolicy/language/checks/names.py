@@ -19,7 +19,7 @@ from leadpolicy.language.checks.context import (
 )
 from leadpolicy.language.checks.warnings import short_number, within_limits
 from leadpolicy.language.symbols import CHOICE, TIMESTAMP, Symbol
-from leadpolicy.semantics.runtime import BLANK, fold
+from leadpolicy.runtime import BLANK, fold
 
 
 def lead_fields(ctx: Context) -> None:

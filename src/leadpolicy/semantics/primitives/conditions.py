@@ -8,7 +8,8 @@ F(a and b) = F(a) or F(b), T(not a) = F(a), and an atom over a missing value is 
 
 from __future__ import annotations
 
-from leadpolicy.semantics import ir, logic, runtime
+from leadpolicy import runtime
+from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.primitives.contexts import PythonContext, Truth, TruthContext
 from leadpolicy.semantics.primitives.rows import ConditionRow
 

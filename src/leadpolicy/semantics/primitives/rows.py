@@ -1,7 +1,7 @@
 """The kinds of row in the table of primitives, one per node family, each with a column per backend.
 
 Every row has
-- `interpret`: what the interpreter (and its explanations) computes, built on `semantics.runtime`/`logic`;
+- `interpret`: what the interpreter (and its explanations) computes, built on `runtime`/`logic`;
 - `python`: the Python the generator writes, a template over the same runtime function's inputs;
 - `missing` (operands): what an explanation says when the operand has no value;
 - `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from leadpolicy.semantics import ir, runtime
+from leadpolicy import runtime
+from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives.contexts import PythonContext, TruthContext, block
 from leadpolicy.semantics.primitives.operands import ROWS as OPERAND_ROWS
 from leadpolicy.semantics.primitives.rows import ClampRow, DecayRow, Facts, RuleOutcome, RuleRow

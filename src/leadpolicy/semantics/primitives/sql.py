@@ -17,8 +17,9 @@ from typing import Any, Callable
 import sqlglot
 from sqlglot import exp
 
+from leadpolicy import runtime
 from leadpolicy.language.types import Type
-from leadpolicy.semantics import ir, runtime
+from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import FOLD_SQL_PRE, fold
 from leadpolicy.semantics.primitives import WINDOWS, row_of
 from leadpolicy.semantics.primitives.contexts import SqlContext
