@@ -91,8 +91,12 @@ def test_unknown_fields_are_allowed_except_in_strict_mode(reader):
     assert [str(e) for e in errors] == ['employes: is not a field of this policy (did you mean "employees"?)']
 
 
-def test_a_lead_must_be_a_mapping(reader):
-    assert "must be a mapping" in str(reader.read(["x"])[1][0])
+@pytest.mark.parametrize("raw,kind", [(["x"], "a list"), (None, "null"), (5, "a number"), ("x", "text"),
+                                      (True, "yes/no"), (dt.date(2026, 1, 2), "a date")])
+def test_a_lead_must_be_a_mapping(reader, raw, kind):
+    """The kind in the words an event's value or `now` is named in (events.value_kind), never a Python type."""
+    [error] = reader.read(raw)[1]
+    assert str(error).endswith(f"must be a mapping of field names to values, not {kind}"), str(error)
 
 
 @pytest.mark.parametrize("kind,text,value", [

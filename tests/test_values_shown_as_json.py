@@ -24,6 +24,7 @@ ROWS = [
     ({"employees": "abc"}, "employees", "got text 'abc'"),
     ({"email": ["a"]}, "email", 'expected text, got a list ["a"]'),
     ({"email": False}, "email", "expected text, got yes/no false"),
+    ({"email": 20261102}, "email", "expected text, got a number 20261102"),  # events' words for a kind
     ({"industry": ["software"]}, "industry", '["software"] is not one of'),
     ({"industry": {"x": "é"}}, "industry", '{"x": "é"} is not one of'),
     ({"industry": "Sofware"}, "industry", "'Sofware' is not one of"),

@@ -64,6 +64,7 @@ from leadpolicy.runtime import (
 from leadpolicy.runtime import (
     parse_timestamp as parse_timestamp,
 )
+from leadpolicy.semantics.events import value_kind
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -77,7 +78,7 @@ SCHEMA_DATE_PATTERN = f"^{BLANKS}(?:{DATE_PATTERN[1:-1]}){BLANKS}$"
 SCHEMA_TIMESTAMP_PATTERN = f"^{BLANKS}(?:{TIMESTAMP_PATTERN[1:-1]}){BLANKS}$"
 NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 YES_WORDS = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
-TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "nothing", "integer": "a number",
+TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "null", "integer": "a number",
               "object": "an object", "array": "a list"}
 
 
@@ -236,7 +237,7 @@ def _describe_error(error: "ValidationError") -> FieldError:
     if keyword == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         words = " or ".join(TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
-        got = _json_kind(instance)
+        got = value_kind(instance)
         return FieldError(field, f"expected {words}, got {got} {shown_value(instance)}")
     if keyword == "enum":
         choices = [c for c in error.validator_value if c not in (None, "")]
@@ -267,22 +268,6 @@ def shown_value(value: Any) -> str:
         return str(value)
 
 
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "yes/no"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "a JSON object"
-    return type(value).__name__
-
-
 class LeadReader:
     """Validates leads against a policy's schema and reads them into typed values."""
 
@@ -300,7 +285,7 @@ class LeadReader:
     def read(self, raw: Mapping[str, Any], strict: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
         """Typed values (None for missing) and the errors. With `strict`, unknown fields are errors."""
         if not isinstance(raw, Mapping):
-            return {}, [FieldError("", f"a lead must be a mapping of field names to values, not {_json_kind(raw)}")]
+            return {}, [FieldError("", f"a lead must be a mapping of field names to values, not {value_kind(raw)}")]
         doc = {str(k): _blank_to_none(to_json_value(v)) for k, v in raw.items()}
         for name, (choices, spellings) in self.choices.items():
             value = doc.get(name)

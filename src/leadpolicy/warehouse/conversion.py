@@ -23,6 +23,7 @@ from leadpolicy.runtime import (
     TIMESTAMP_PATTERN,
     choice_spellings,
 )
+from leadpolicy.semantics.events import value_kind
 from leadpolicy.semantics.ir import Field as IrField
 from leadpolicy.semantics.leads import (
     NUMBER_PATTERN,
@@ -290,7 +291,9 @@ PROBLEMS = {
     "real-timestamp": "{value!r} is not a real timestamp",
 }
 EXPECTED_WORDS = {"number": "a number", "yes/no": "yes/no"}  # any other field's JSON value must be a string
-JSON_KIND_WORDS = {"number": "number", "yes/no": "yes/no", "list": "a list", "object": "a JSON object"}
+# DuckDB's kind of a JSON value -> the words every reader names that kind in (events.value_kind)
+JSON_KIND_WORDS = {kind: value_kind(sample) for kind, sample in
+                   (("number", 0), ("yes/no", True), ("list", []), ("object", {}))}
 
 
 def problem(f: IrField, code: str, value: str | None) -> str:
