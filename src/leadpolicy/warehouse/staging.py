@@ -305,7 +305,7 @@ READ_CSV_KEEPING_REJECTS = (
     "auto_detect = false, columns = p_columns, store_rejects = true, rejects_table = p_rejects, "
     "rejects_scan = p_scans)")
 READ_CLEAN_COPY = ('SELECT CAST(c0 AS BIGINT) AS "#row" FROM read_csv(?, delim = \',\', quote = \'"\', '
-                   "escape = '\"', header = false, auto_detect = false, columns = p_columns)")
+                   "escape = '\"', new_line = '\\n', header = false, auto_detect = false, columns = p_columns)")
 READ_HEADER = ("SELECT * FROM read_csv(?, delim = ',', quote = '\"', escape = '\"', header = false, "
                "auto_detect = false, columns = p_columns) LIMIT 1")
 READ_RECORDS = ('SELECT row_number() OVER () AS "#row" FROM read_csv(p_path, delim = \',\', quote = \'"\', '
@@ -465,7 +465,9 @@ def _write_good_records(handle: Any, records: Iterable[tuple[int, list[str] | No
     """Write each record of `width` cells behind its number to `handle` as CSV; returns the others as problems."""
     import csv
 
-    writer = csv.writer(handle, lineterminator="\n")  # one kind of line end, as a quoted one is
+    # Every cell quoted, so a carriage return or line feed in one is text, never a line end (minimal quoting
+    # leaves a lone CR bare); DuckDB reads a quoted empty cell as NULL, as it reads an empty one.
+    writer = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
     problems: list[Problem] = []
     for number, cells, why, raw in records:
         if cells is not None and len(cells) == width:
@@ -561,13 +563,11 @@ def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     not_objects = con.execute(written('SELECT "#row", line FROM checked WHERE NOT ok ORDER BY "#row"', names))
     problems = unreadable + [{"row": int(row), "field": "", "problem": not_an_object(line), "raw": line[:500]}
                              for row, line in not_objects.fetchall()]
+    # The columns are the keys of every JSON object, rejected or not, so a file whose every record gives a
+    # key twice still has its columns, and each record is rejected by row for what it is.
+    keys = _keys_in_order(con, names["checked"])
     problems += _keys_given_twice(con, names["checked"])
     problems += _not_rfc_json(con, names["checked"])
-    # Keys in the order they first appear: by line, then by place in the line.
-    keys = [str(r[0]) for r in con.execute(written(
-        "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
-        '"#row" AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) '
-        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first", names)).fetchall()]
     rows = tree('SELECT "#row" FROM checked WHERE ok', names)
     assert isinstance(rows, exp.Select)
     for i, key in enumerate(keys):
@@ -578,6 +578,14 @@ def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
                                quoted=True), copy=False)
     con.execute(_create("TABLE", table, rows))
     return Staged(keys, problems, True)
+
+
+def _keys_in_order(con: DuckDBPyConnection, checked: str) -> list[str]:
+    """The keys of the JSON objects of `checked`, in the order they first appear: by line, then by place."""
+    return [str(r[0]) for r in con.execute(written(
+        "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
+        '"#row" AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) '
+        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first", {"checked": checked})).fetchall()]
 
 
 # Each line of a file as one text column, numbered in the order read (a record separator, which no line of
