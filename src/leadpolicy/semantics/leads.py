@@ -78,7 +78,7 @@ SCHEMA_DATE_PATTERN = f"^{BLANKS}(?:{DATE_PATTERN[1:-1]}){BLANKS}$"
 SCHEMA_TIMESTAMP_PATTERN = f"^{BLANKS}(?:{TIMESTAMP_PATTERN[1:-1]}){BLANKS}$"
 NUMBER_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 YES_WORDS = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
-TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "null": "null", "integer": "a number",
+TYPE_WORDS = {"string": "text", "number": "a number", "boolean": "yes/no", "integer": "a number",
               "object": "an object", "array": "a list"}
 
 

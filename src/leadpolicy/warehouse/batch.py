@@ -292,7 +292,7 @@ def score_duckdb(policy: Policy, con: DuckDBPyConnection, plan: ColumnPlan, now:
     """Convert and score in SQL; returns the query of the scored rows, and the conversion that finds
     the rejected ones. `lead`: where the lead id that table `events` names is, for a policy that
     scores activity."""
-    from leadpolicy.warehouse.sqlgen import compile_sql
+    from leadpolicy.warehouse.sqlgen import compile_tree
 
     ir = policy.ir
     conversion = convert(con, ir, plan, [*keep, lead.column] if lead else keep, column_types)
@@ -301,13 +301,9 @@ def score_duckdb(policy: Policy, con: DuckDBPyConnection, plan: ColumnPlan, now:
         key = _column(lead.column) if integer_keys else lead.text.copy()  # as table `activity` is keyed
         with_ids = exp.select(exp.Star(), exp.alias_(key, LEAD_ID, quoted=True)).from_("typed")
         con.execute(exp.Create(this=exp.table_("typed_ids"), kind="VIEW", expression=with_ids).sql("duckdb"))
-        query = compile_sql(ir, "duckdb", "typed_ids", now, pretty=False, id_column=LEAD_ID,
-                            activity_table=ACTIVITY_TABLE)
+        scored = compile_tree(ir, "duckdb", "typed_ids", now, id_column=LEAD_ID, activity_table=ACTIVITY_TABLE)
     else:
-        query = compile_sql(ir, "duckdb", "typed", now, pretty=False)
-    # the generated query without its two header lines of comments, as the tree it was written from
-    scored = sqlglot.parse_one(query.split("\n", 2)[2], read="duckdb")
-    assert isinstance(scored, exp.Select), "compile_sql writes one SELECT"
+        scored = compile_tree(ir, "duckdb", "typed", now)
     return scored, conversion
 
 
