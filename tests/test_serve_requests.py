@@ -95,7 +95,7 @@ def test_the_bearer_scheme_is_case_insensitive_and_the_token_still_compared_exac
 
 
 def test_explain_must_be_a_boolean_and_events_must_be_objects_for_a_policy_that_uses_them(server):
-    for explain, kind in ((1, "a number"), ("yes", "text"), ([], "a list"), ({}, "an object")):
+    for explain, kind in ((1, "a number"), ("yes", "text"), ([], "a list"), ({}, "a JSON object")):
         status, out = server.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "explain": explain})
         assert status == 400 and out["error"] == f"explain: true or false, not {kind}", out  # never a type's name
     assert server.decide("inbound-b2b", {"lead": {"email": "a@b.io"}, "explain": False})[0] == 200

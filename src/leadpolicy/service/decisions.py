@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Callable, TypeVar
 
 from leadpolicy.api import LeadError, Policy
 from leadpolicy.language.diagnostics import escaped
+from leadpolicy.semantics.events import value_kind
 from leadpolicy.service import bodies
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.registry import Loaded
@@ -220,7 +221,7 @@ def _shape_problem(item: Any) -> dict[str, Any] | None:
     if unknown:
         return {"error": f"unknown request field(s): {', '.join(unknown)}"}
     if item.get("now") is not None and not isinstance(item["now"], str):
-        return {"error": f"now: an ISO 8601 timestamp in a string, not {_json_kind(item['now'])}"}
+        return {"error": f"now: an ISO 8601 timestamp in a string, not {value_kind(item['now'])}"}
     return None
 
 
@@ -235,7 +236,7 @@ def _read_now(policy: Policy, now: str | None) -> dt.datetime | dict[str, Any]:
 def _options_problem(loaded: Loaded, item: dict[str, Any]) -> dict[str, Any] | None:
     """Why a request's explain or events cannot be used (events of the wrong shape name their item)."""
     if item.get("explain") is not None and not isinstance(item["explain"], bool):
-        return {"error": f"explain: true or false, not {_json_kind(item['explain'])}"}
+        return {"error": f"explain: true or false, not {value_kind(item['explain'])}"}
     events = item.get("events")
     if events is not None and not isinstance(events, list):
         return {"error": "events: a list of {event, at}"}
@@ -264,13 +265,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     return [_finite(v) for v in value] if isinstance(value, list) else value
-
-
-def _json_kind(value: Any) -> str:
-    """What a JSON value is, in words, without showing it."""
-    kinds = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "an object",
-             str: "text", type(None): "null"}
-    return kinds.get(type(value), "a value of another kind")
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
