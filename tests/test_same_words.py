@@ -2,6 +2,8 @@
 
 - The decision service names a JSON value's kind (`now: 20261102`, `explain: "yes"`) in the words the lead
   reader uses for the same JSON value (`semantics.events.value_kind`), never in words of its own.
+- `score --events` says how many used event rows are after `now`, counted as `sla` counts them (a part of
+  used: read = used + rejected).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import leadpolicy
 from leadpolicy.semantics.leads import shown_value
 
 from .conftest import POLICIES
+from .files import write_csv
 from .test_serve import TOKEN, Server
 
 LEAD = {"email": "ana@bigsoft.io", "employees": 1200, "industry": "software"}
@@ -80,3 +83,76 @@ def test_null_is_not_given_as_the_lead_reader_reads_a_null_field(server, key):
     assert with_null[0] == status == 200
     assert {k: v for k, v in with_null[1].items() if k != "now"} == {k: v for k, v in out.items() if k != "now"}
     assert ("explanation" in out) is False
+
+
+# ---------------------------------------------------------------- events after now: score counts them as sla does
+
+NOW = "2026-11-20T12:00:00-05:00"
+ACTIVITY = POLICIES / "inbound-activity.policy"
+ACTIVITY_LEADS = [("L1", "ana@bigsoft.io", "1200", "software", "webinar"),
+                  ("L2", "bo@shop.fr", "20", "retail", "organic")]
+EVENTS_AROUND_NOW = [  # (lead, event, at): what becomes of the row
+    ("L1", "demo_request", "2026-11-18T10:00:00-05:00"),  # used, counted
+    ("L1", "pricing_page_view", "2026-11-20T12:00:00-05:00"),  # used, counted: at now is not after it
+    ("L1", "email_click", "2026-11-20T12:00:01-05:00"),  # used after now
+    ("L2", "demo_request", "2027-01-05T09:00:00Z"),  # used after now
+    ("L2", "email_click", "2026-11-21"),  # used after now: a bare date, midnight in the policy's zone
+    ("L2", "emial_click", "2026-12-01T09:00:00Z"),  # rejected (an unknown event), after now or not
+    ("L1", "email_click", "tomorrow"),  # rejected
+]
+SUMMARY = re.compile(r"events: read (\d+), used (\d+), rejected (\d+)(?:; (\d+) used after now, never counted)?")
+
+
+def _events_summary(text: str) -> tuple[int, int, int, int]:
+    found = SUMMARY.search(text)
+    assert found, text
+    return tuple(int(n or 0) for n in found.groups())  # type: ignore[return-value]
+
+
+def _score_summary(folder, events: str, engine: str, capsys) -> tuple[int, int, int, int]:
+    from leadpolicy.cli.main import main
+
+    code = main(["score", str(ACTIVITY), str(folder / "leads.csv"), "--events", str(folder / events),
+                 "--id-column", "lead_id", "--now", NOW, "-o", str(folder / f"scored-{engine}.csv"),
+                 "--engine", engine, "--events-rejects", str(folder / "event-rejects.csv")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return _events_summary(out)
+
+
+@pytest.fixture()
+def around_now(tmp_path):
+    write_csv(tmp_path / "leads.csv", ["lead_id", "email", "employees", "industry", "source"], ACTIVITY_LEADS)
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], EVENTS_AROUND_NOW)
+    return tmp_path
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_score_says_how_many_used_events_are_after_now_as_sla_counts_them(around_now, engine, capsys):
+    from leadpolicy.cli.main import main
+
+    read, used, rejected, after_now = _score_summary(around_now, "events.csv", engine, capsys)
+    assert (read, used, rejected, after_now) == (7, 5, 2, 3)
+    assert read == used + rejected and after_now <= used  # after now is a part of used, as sla counts it
+    main(["sla", str(ACTIVITY), str(around_now / "events.csv"), "--now", NOW, "--format", "json", "--report-only",
+          "--rejects", str(around_now / "sla-rejects.csv")])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert (rows["read"], rows["used"], rows["rejected"], rows["after_now"]) == (read, used, rejected, after_now)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_an_event_after_now_of_an_unknown_lead_is_rejected_not_counted_after_now(around_now, engine, capsys):
+    write_csv(around_now / "more.csv", ["lead", "event", "at"],
+              [*EVENTS_AROUND_NOW, ("L9", "demo_request", "2027-01-05T09:00:00Z"),
+               ("L9", "demo_request", "2026-11-01T09:00:00Z")])
+    assert _score_summary(around_now, "more.csv", engine, capsys) == (9, 5, 4, 3)
+
+
+def test_score_without_events_after_now_says_nothing_of_them(around_now, capsys):
+    write_csv(around_now / "before.csv", ["lead", "event", "at"], EVENTS_AROUND_NOW[:2])
+    from leadpolicy.cli.main import main
+
+    assert main(["score", str(ACTIVITY), str(around_now / "leads.csv"), "--events", str(around_now / "before.csv"),
+                 "--id-column", "lead_id", "--now", NOW, "-o", str(around_now / "scored.csv")]) == 0
+    out = capsys.readouterr().out
+    assert _events_summary(out) == (2, 2, 0, 0) and "after now" not in out

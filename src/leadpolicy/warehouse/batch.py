@@ -602,7 +602,7 @@ def _finish(result: BatchResult, files: OutputFiles) -> tuple[BatchResult, Path,
         raise BatchError(f"internal count mismatch: {result.summary()}")
     counted = result.events
     if counted is not None:
-        if counted.read != counted.used + counted.rejected:
+        if counted.read != counted.used + counted.rejected or counted.after_now > counted.used:
             raise BatchError(f"internal count mismatch: {counted.summary()}")
         if counted.rejects and files.events_rejects is not None:
             counted.rejects_path = files.events_rejects

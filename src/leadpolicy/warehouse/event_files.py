@@ -42,12 +42,14 @@ class EventStats:
     read: int = 0
     used: int = 0
     rejected: int = 0
+    after_now: int = 0  # used rows after `now`: good rows no window counts (a part of `used`, as `sla` counts it)
     rejects: list[dict[str, object]] = field(default_factory=list)
     rejects_path: Path | None = None
     integer_keys: bool = False  # table `activity` is keyed by the integer ids themselves (see `stage_events`)
 
     def summary(self) -> str:
-        return f"events: read {self.read}, used {self.used}, rejected {self.rejected}"
+        later = f"; {self.after_now} used after now, never counted" if self.after_now else ""
+        return f"events: read {self.read}, used {self.used}, rejected {self.rejected}{later}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ _ACTIVITY = ('CREATE TEMP TABLE "#piece_activity" AS SELECT "#piece_leadofkey" A
 # An anti join needs no distinct ids: a lead named by many rows of the leads file is simply found.
 _UNMATCHED = ('CREATE TEMP TABLE ev_unmatched AS SELECT "#lead" FROM "#piece_activity" '
               'ANTI JOIN raw ON "#piece_leadkey" = "#lead"')
+AFTER_NOW = "#after_now"  # a column of table `activity`: how many of the lead's rows are after `now`
+_AFTER_NOW_USED = ('SELECT coalesce(sum("#after_now"), 0) FROM "#piece_activity" '
+                   'ANTI JOIN ev_unmatched ON ev_unmatched."#lead" = "#piece_activity"."#lead"')
 _UNMATCHED_ROWS = ('SELECT "#row", "#piece_lead" FROM ev_typed WHERE "#piece_lead" IN '
                    '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)')
 
@@ -165,10 +170,10 @@ class _EventStaging:
 
     def aggregate(self, lead: LeadId) -> bool:
         """View `events` of the good rows and table `activity`, each lead's windows in one pass over them
-        (an event after `now` reaches no window: its event is NULL there); table `ev_unmatched` of the
-        leads no row of the leads file has. True when ids are compared as integers on both sides: an
-        integer's text is canonical, so two are equal exactly when their texts are, and hashing integers
-        is cheaper than hashing their texts."""
+        (an event after `now` reaches no window: its event is NULL there; `#after_now` counts them); table
+        `ev_unmatched` of the leads no row of the leads file has. True when ids are compared as integers on
+        both sides: an integer's text is canonical, so two are equal exactly when their texts are, and
+        hashing integers is cheaper than hashing their texts."""
         integer_keys = self.group_key is not None and lead.integer
         key = exp.column(self.group_key, quoted=True) if self.group_key else self.pieces["#piece_lead"]
         self.pieces["#piece_leadkey"] = exp.column(lead.column, quoted=True) if integer_keys else lead.text
@@ -179,9 +184,11 @@ class _EventStaging:
                                        exp.Literal.number(epoch_us(self.now)))
         rows = exp.select(exp.alias_(key, "#key", quoted=True),
                           exp.alias_(exp.Case().when(counted, exp.column("event", quoted=True)), "event", quoted=True),
-                          exp.column("at", quoted=True)).from_("ev_typed")
+                          exp.column("at", quoted=True), exp.alias_(exp.not_(counted.copy()), "#later", quoted=True)
+                          ).from_("ev_typed")
+        after_now = exp.alias_(exp.func("count_if", exp.column("#later", quoted=True)), AFTER_NOW, quoted=True)
         self.pieces["#piece_windows"] = exp.select(exp.column("#key", quoted=True),
-                                                   *activity_columns(self.ir, "duckdb", self.now)).from_(
+                                                   *activity_columns(self.ir, "duckdb", self.now), after_now).from_(
             rows.subquery()).group_by(exp.column("#key", quoted=True))
         self.run(_ACTIVITY)
         self.run(_UNMATCHED)
@@ -243,4 +250,5 @@ def stage_events(con: duckdb.DuckDBPyConnection, ir: IrPolicy, path: Path, fmt: 
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
     stats.used = staged_rows - bad_rows - len(unmatched)
+    stats.after_now = events.count(_AFTER_NOW_USED)
     return stats

@@ -42,7 +42,8 @@ def register(sub: Subcommands) -> None:
                               "  leadpolicy score policies/inbound-activity.policy leads.csv --events events.jsonl "
                               "--id-column lead_id\n\n"
                               "the run ends with: read N, scored M, rejected K (always N = M + K); with --events also\n"
-                              "events: read E, used U, rejected R (always E = U + R)\n")
+                              "events: read E, used U, rejected R (always E = U + R); A used after now, never counted\n"
+                              "(the used rows after now, which no window counts; said when there are some)\n")
     p.add_argument("policy")
     p.add_argument("leads", help="a .csv, .jsonl or .parquet file")
     p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.scored.<same format> here")
