@@ -156,3 +156,82 @@ def test_score_without_events_after_now_says_nothing_of_them(around_now, capsys)
                  "--id-column", "lead_id", "--now", NOW, "-o", str(around_now / "scored.csv")]) == 0
     out = capsys.readouterr().out
     assert _events_summary(out) == (2, 2, 0, 0) and "after now" not in out
+
+
+# ---------------------------------------------------------------- a data file's columns: those not read are ignored
+
+ONE_LEADS_EVENTS = [("L1", "demo_request", "2026-11-18T10:00:00-05:00", "autumn"),
+                    ("L1", "pricing_page_view", "2026-11-17T09:00:00-05:00", ""),
+                    ("L1", "email_click", "2026-11-21T08:00:00-05:00", "autumn")]  # the last after now
+EXPORTED = ["lead", "event", "at", "campaign"]  # as a CRM exports them: more columns than an event row needs
+
+
+def write_events(path, rows, columns=EXPORTED):
+    """`rows` as a CSV, JSON Lines or Parquet file (by the suffix); in Parquet `at` is a TIMESTAMPTZ."""
+    if path.suffix == ".csv":
+        write_csv(path, columns, rows)
+    elif path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(dict(zip(columns, row))) + "\n" for row in rows), "utf-8")
+    else:
+        import duckdb
+
+        con = duckdb.connect()
+        at = columns.index("at")
+        values = ", ".join("(" + ", ".join(f"TIMESTAMPTZ '{v}'" if i == at else f"'{v}'" for i, v in enumerate(row))
+                           + ")" for row in rows)
+        names = ", ".join(f'"{c}"' for c in columns)
+        con.execute(f"COPY (SELECT * FROM (VALUES {values}) t({names})) TO '{path}' (FORMAT parquet)")  # noqa: S608
+        con.close()
+    return path
+
+
+def _explain_json(capsys, events: str) -> tuple[int, dict | str]:
+    from leadpolicy.cli.main import main
+
+    code = main(["explain", str(ACTIVITY), "--lead", json.dumps(dict(zip(
+        ["email", "employees", "industry", "source"], [ACTIVITY_LEADS[0][1], 1200, *ACTIVITY_LEADS[0][3:]]))),
+        "--events", events, "--now", NOW, "--format", "json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if code == 0 else captured.err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_explain_reads_an_exported_events_file_ignoring_the_columns_it_does_not_read(tmp_path, capsys, suffix):
+    given = json.dumps([{"event": e, "at": at} for _, e, at, _ in ONE_LEADS_EVENTS])
+    code, as_list = _explain_json(capsys, given)
+    assert code == 0, as_list
+    path = write_events(tmp_path / f"events{suffix}", ONE_LEADS_EVENTS)
+    code, from_file = _explain_json(capsys, str(path))
+    assert code == 0, from_file
+    assert isinstance(from_file, dict) and isinstance(as_list, dict)
+    assert from_file["events"] == as_list["events"] and len(from_file["events"]) == 3
+    assert [e["after_now"] for e in from_file["events"]] == [False, False, True]
+    assert from_file["scores"] == as_list["scores"] and from_file["activity"] == as_list["activity"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_score_and_sla_read_the_same_file_by_the_same_rule(around_now, capsys, suffix):
+    from leadpolicy.cli.main import main
+
+    path = write_events(around_now / f"exported{suffix}", ONE_LEADS_EVENTS)
+    assert _score_summary(around_now, path.name, "duckdb", capsys) == (3, 3, 0, 1)
+    assert main(["sla", str(ACTIVITY), str(path), "--now", NOW, "--format", "json", "--report-only"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert (rows["read"], rows["used"], rows["rejected"], rows["after_now"]) == (3, 3, 0, 1)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_explain_refuses_a_whole_event_log_of_several_leads(tmp_path, capsys, suffix):
+    """Ignoring the lead column of a log of many leads would explain one lead with everybody's events."""
+    rows = [*ONE_LEADS_EVENTS, ("L2", "demo_request", "2026-11-19T10:00:00-05:00", "")]
+    code, err = _explain_json(capsys, str(write_events(tmp_path / f"log{suffix}", rows)))
+    assert code == 2 and isinstance(err, str)
+    assert "2 leads" in err and "'L1'" in err and "'L2'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_explain_still_needs_the_event_and_at_columns(tmp_path, capsys, suffix):
+    path = write_events(tmp_path / f"no-event{suffix}", [(e, at) for _, e, at, _ in ONE_LEADS_EVENTS],
+                        ["name", "at"])
+    code, err = _explain_json(capsys, str(path))
+    assert code == 2 and isinstance(err, str) and "no column event" in err, err

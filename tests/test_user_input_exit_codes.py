@@ -338,6 +338,17 @@ OTHER_ROWS: list[Row] = [
          "--id-column LeadId --now 2026-11-20T12:00:00Z",
          2, 'no column \'LeadId\' holds the lead id that events name (did you mean "Lead ID"?',
          {"l.csv": "Lead ID,email\nL1,a@b.com\n", "e.csv": "lead,event,at\nL1,became_sql,2026-11-10T00:00:00Z\n"}),
+    # explain --events reads a data file's event and at columns only, a Parquet file too (issue 26 §2)
+    _row("explain: --events a whole event log of several leads", ["explain", "{policies}/inbound-activity.policy",
+                                                                 "--lead", '{"email": "a@b.io"}', "--events", "e.csv"],
+         2, "the events of 2 leads (column lead: 'L1', 'L2')",
+         {"e.csv": "lead,event,at\nL1,email_click,2026-11-10T00:00:00Z\nL2,email_click,2026-11-10T00:00:00Z\n"}),
+    _row("explain: --events a CSV without the event column", ["explain", "{policies}/inbound-activity.policy",
+                                                             "--lead", '{"email": "a@b.io"}', "--events", "e.csv"],
+         2, "no column event", {"e.csv": "lead,name,at\nL1,email_click,2026-11-10T00:00:00Z\n"}),
+    _row("explain: --events a .parquet that is not Parquet", ["explain", "{policies}/inbound-activity.policy",
+                                                             "--lead", '{"email": "a@b.io"}', "--events", "e.parquet"],
+         2, "e.parquet", {"e.parquet": "event,at\nemail_click,2026-11-10T00:00:00Z\n"}),
     _row("compile --sla with an --events-table named like the query's own table",
          "compile {policies}/inbound-activity.policy --target sql --sla speed_to_lead --events-table lp_segments "
          "--now 2026-11-20T12:00:00Z", 2, "--events-table: 'lp_segments' is also the name of a table the query makes"),

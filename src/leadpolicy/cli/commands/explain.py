@@ -2,8 +2,9 @@
 
 The lead is read as `leadpolicy test` reads a sample case: the record by the policy's lead reader, the
 events by its event reader, from `--lead` (a record, or the case shape `{lead, events, now}`) and
-`--events` (a JSON/YAML list, or a CSV/JSON Lines file staged as `score --events` stages one). Anything
-given that cannot be used (an unknown key, an undeclared event, a bad time) is bad usage, never ignored.
+`--events` (a JSON/YAML list, or a CSV/JSON Lines/Parquet file staged as `score --events` stages one).
+Anything given that cannot be used (an unknown key, an undeclared event, a bad time) is bad usage, never
+ignored; a data file's columns other than event and at are not read, as in `score` and `sla`.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from leadpolicy.testing.case_shape import CASE_EVENT_KEYS, LEAD_CASE_KEYS
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from sqlglot import exp
+
     from leadpolicy.cli.shared import Subcommands
     from leadpolicy.language import ast
     from leadpolicy.semantics import ir
     from leadpolicy.semantics.interpreter import Decision
+    from leadpolicy.warehouse.staging import Staged
 
 READS_NO_EVENTS = "this policy reads no events; they change nothing"
-ROW_FILES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # events files read row by row
+# events files read row by row, staged as `score --events` stages them
+ROW_FILES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+TIME_TYPES = ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "DATE")  # a Parquet time read as its value, not its text
 
 
 class UsageError(ValueError):
@@ -70,8 +76,8 @@ def register(sub: Subcommands) -> None:
                    help="a JSON object, or a .json / .yaml file holding one: the lead's record, or a samples "
                         "case {lead, events, now}")
     p.add_argument("--events", metavar="FILE_OR_JSON",
-                   help="what the lead did: a JSON list of {event, at}, or a .json, .yaml, .csv or .jsonl file "
-                        "of them")
+                   help="what the lead did: a JSON list of {event, at}, or a .json, .yaml, .csv, .jsonl or "
+                        ".parquet file of them (a data file's other columns are not read)")
     add_now(p, "evaluation time (ISO 8601); default: the case's `now`, else the current time")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -297,8 +303,8 @@ def _list_hint(items: Any) -> str:
     if isinstance(items, dict):
         return " (give the list itself: [{...}], even for one event)"
     if isinstance(items, str):
-        return (" (an events file is read by its extension, .json, .yaml, .csv or .jsonl: a file of "
-                "comma-separated rows is read when it ends in .csv)")
+        return (" (an events file is read by its extension, .json, .yaml, .csv, .jsonl or .parquet: a file "
+                "of comma-separated rows is read when it ends in .csv)")
     return ""
 
 
@@ -310,7 +316,7 @@ def _refuse_unknown_event_keys(keys: Iterable[str], where: str) -> None:
 
 
 def _events_argument(text: str) -> tuple[list[Any], list[str]]:
-    """--events: JSON text, a .json or .yaml file of a list, or a .csv or .jsonl file of rows."""
+    """--events: JSON text, a .json or .yaml file of a list, or a .csv, .jsonl or .parquet file of rows."""
     stripped = text.strip()
     fmt = None if stripped.startswith(("[", "{")) else ROW_FILES.get(Path(text).suffix.lower())
     if fmt is None:
@@ -319,11 +325,10 @@ def _events_argument(text: str) -> tuple[list[Any], list[str]]:
 
 
 def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
-    """The rows of a CSV or JSON Lines file of events, staged as `score --events` stages its file."""
-    from sqlglot import exp
-
+    """The rows of a CSV, JSON Lines or Parquet file of events, staged as `score --events` stages its file.
+    Columns other than event and at are not read, as `score` and `sla` read none they do not need; a
+    `lead` column naming several leads is a whole event log, refused rather than read as one lead's."""
     from leadpolicy.warehouse import staging
-    from leadpolicy.warehouse.event_log import repeated_columns
 
     db = staging.Staging()
     try:
@@ -334,22 +339,56 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
         if staged.problems:
             first = staged.problems[0]
             raise UsageError(f"--events: {path}: row {first['row']}: {first['problem']}")
-        if staged.columns:
-            _refuse_unknown_event_keys(staged.columns, f"--events: {path}")
-            repeated = repeated_columns(path, staged.columns, CASE_EVENT_KEYS)
-            if repeated:
-                raise UsageError(f"--events: {repeated}")
-            missing = [k for k in CASE_EVENT_KEYS if k not in staged.columns]
-            if missing:
-                raise UsageError(f"--events: {path}: no column {', '.join(missing)}; one lead's events are rows "
-                                 "of event and at")
-        row_column = exp.column(staging.ROW_NAME, quoted=True)
-        texts = (exp.column(staging.text_column(i), quoted=True) for i in range(len(staged.columns)))
-        query = exp.select(row_column, *texts).from_("raw").order_by(row_column.copy())
-        rows = db.con.execute(query.sql("duckdb")).fetchall()
+        if not staged.columns:  # JSON Lines without a line: no events
+            return [], []
+        _check_event_columns(path, staged.columns)
+        rows = db.con.execute(_event_query(staged).sql("duckdb")).fetchall()
     finally:
         db.close()
-    return ([dict(zip(staged.columns, row[1:])) for row in rows], [f"--events: {path}: row {row[0]}" for row in rows])
+    _refuse_several_leads(path, [row[3] for row in rows if row[3] is not None])
+    return ([{"event": event, "at": at} for _, event, at, _ in rows],
+            [f"--events: {path}: row {row[0]}" for row in rows])
+
+
+def _check_event_columns(path: Path, columns: list[str]) -> None:
+    from leadpolicy.warehouse.event_log import repeated_columns
+
+    repeated = repeated_columns(path, columns, (*CASE_EVENT_KEYS, "lead"))
+    if repeated:
+        raise UsageError(f"--events: {repeated}")
+    missing = [k for k in CASE_EVENT_KEYS if k not in columns]
+    if missing:
+        raise UsageError(f"--events: {path}: no column {', '.join(missing)}; one lead's events are rows of event "
+                         "and at (other columns are not read)")
+
+
+def _event_query(staged: Staged) -> exp.Select:
+    """(row, event, at, lead) of every staged row in file order: text as written, a typed Parquet time as
+    its value (read as `score` reads it); lead NULL without a `lead` column."""
+    from sqlglot import exp
+
+    from leadpolicy.warehouse import staging
+    from leadpolicy.warehouse.conversion import trimmed
+
+    def cell(name: str, typed: bool = False) -> exp.Expr:
+        if name not in staged.columns:
+            return exp.Null()
+        i = staged.columns.index(name)
+        original = typed and staged.column_types.get(i) in TIME_TYPES
+        return exp.column(staging.original_column(i) if original else staging.text_column(i), quoted=True)
+
+    row = exp.column(staging.ROW_NAME, quoted=True)
+    lead = cell("lead")  # compared as `score` compares ids: as text without surrounding blanks
+    return exp.select(row, cell("event"), cell("at", typed=True),
+                      trimmed(lead) if isinstance(lead, exp.Column) else lead).from_("raw").order_by(row.copy())
+
+
+def _refuse_several_leads(path: Path, leads: list[str]) -> None:
+    ids = sorted({lead for lead in leads if lead})
+    if len(ids) > 1:
+        shown = ", ".join(map(repr, ids[:3])) + (", ..." if len(ids) > 3 else "")
+        raise UsageError(f"--events: {path}: the events of {len(ids)} leads (column lead: {shown}); explain reads "
+                         "one lead's events: give the rows of that lead")
 
 
 def read_events(lead: WholeLead, policy_ir: ir.Policy) -> list[tuple[str, dt.datetime]]:
