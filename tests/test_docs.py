@@ -21,6 +21,7 @@ from pygments.token import Token
 from leadpolicy.publish.pictures import score_chart, stage_ladder
 from leadpolicy.publish.site import md, render_site
 from leadpolicy.semantics.loading import load_policy_text
+from leadpolicy.semantics.lowering import lower
 
 from .components import require_chromium
 from .conftest import POLICIES, ROOT
@@ -94,7 +95,7 @@ def test_text_from_a_policy_is_escaped_in_markdown_and_svg(tmp_path):
             ' stages {\n  hot when t = "</svg><script>" owner b\n  rest otherwise owner a\n }\n}\n')
     loaded = load_policy_text(text)
     assert not loaded.has_errors, loaded.diagnostics
-    svg = stage_ladder(loaded.policy)
+    svg = stage_ladder(lower(loaded.policy))
     assert "<script>" not in svg and "&lt;/svg&gt;&lt;script&gt;" in svg
     (tmp_path / "x.policy").write_text(text)
     pages, _ = render_site([str(tmp_path / "x.policy")], tmp_path / "out")
@@ -107,7 +108,7 @@ def test_pictures_draw_every_stage_and_sample(site):
     from leadpolicy.semantics.loading import load_policy
 
     policy = load_policy(POLICIES / "inbound-b2b.policy").policy
-    svg = stage_ladder(policy)
+    svg = stage_ladder(lower(policy))
     assert svg.count('class="stage"') == 4 and "handoff to sales" in svg
     chart = score_chart(policy, [("a", {"fit": 65, "engagement": 55}, "sql"), ("b", {"fit": 10, "engagement": 20},
                                                                                 "nurture")])
@@ -328,10 +329,11 @@ def test_plain_english_names_teams_and_counts_units(tmp_path):
     loaded = load_policy_text(text)
     assert not loaded.has_errors, loaded.diagnostics
     fast, many = loaded.policy.slas
-    assert english.sla(fast, {}).startswith(
+    lowered = lower(loaded.policy)
+    assert english.sla(fast, {}, lowered.slas[0]).startswith(
         "Inside sales commits that every lead that gets a gets b within 1 hour,")
-    assert "within 1 day after a" in english.sla(many, {})
-    faded = [s for s in loaded.policy.scores if s.name == "faded"][0]
+    assert "within 1 day after a" in english.sla(many, {}, lowered.slas[1])
+    faded = [s for s in lowered.scores if s.name == "faded"][0]
     assert english.decay(faded.decay) == "the total loses 10% for every day since seen"
     (tmp_path / "x.policy").write_text(text)
     page = render_site([str(tmp_path / "x.policy")], tmp_path / "out")[0][0].read_text()
@@ -647,7 +649,8 @@ def test_sla_emphasis_is_only_leadpolicys_even_when_a_text_holds_its_marks():
             ' stages {\n  rest otherwise owner a\n }\n sla s {\n  owner b\n  target 90%\n  from x_in until y\n'
             '  within 1 hours\n  escalate to "\ue000*boss*\ue001 \ue002_lead_\ue003" at 100%\n }\n}\n')
     policy = load_policy_text(text).policy
-    sentence = md_with_emphasis(functools.partial(english.sla, policy.slas[0], {}), format_policy(policy))
+    sentence = md_with_emphasis(functools.partial(english.sla, policy.slas[0], {}, lower(policy).slas[0]),
+                                format_policy(policy))
     assert sentence.startswith('B commits that every lead that gets <em title="x_in">x in</em> gets '
                                '<em title="y">y</em> within 1 hour')
     assert '"\ue000\\*boss\\*\ue001 \ue002\\_lead\\_\ue003"' in sentence

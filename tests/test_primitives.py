@@ -21,6 +21,7 @@ from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import generate_source
 from leadpolicy.semantics.interpreter import evaluate as interpret
+from leadpolicy.semantics.lowering import lower
 from leadpolicy.semantics.primitives import sql as primitive_sql
 from leadpolicy.semantics.primitives.scores import units_python
 from leadpolicy.warehouse.sqlgen import compile_sql
@@ -91,7 +92,54 @@ def test_every_decision_node_has_a_row_with_every_backend(node: type):
     assert row.node is node
     assert callable(row.interpret) and callable(row.python)
     assert callable(primitive_sql.BUILDERS[row.sql]), f"{node.__name__}: no SQL builder named {row.sql!r}"
+    assert callable(row.words), f"{node.__name__}: no words for the published docs"
+    assert callable(row.lower) and primitives.SYNTAX[row.syntax] is row, f"{node.__name__}: lowered by no row"
     assert row.solver is None  # filled by the guarantees work (issue 27), never faked
+
+
+# The syntax-tree classes semantics/lowering.py lowers itself: the policy's structure around the rows.
+SYNTAX_STRUCTURE = {
+    "Policy", "Title", "Owner", "Timezone", "Effective", "LeadBlock", "LeadField", "FieldType", "Score", "Grade",
+    "LabelEntry", "Stages", "StageEntry", "Route", "Calendar", "OpenHours", "Holidays", "Closed", "Sla", "SlaOwner",
+    "ClockSpan", "ClockLimit", "Pause", "Warn", "Escalate", "Target", "CountRule", "VolumeRule", "NeedsReason",
+    "Recycle", "RecycleRule", "Events", "EventDecl", "Outcomes", "Outcome"}
+
+
+def syntax_classes() -> dict[str, type]:
+    from leadpolicy.language import ast
+
+    return {name: cls for name, cls in vars(ast).items()
+            if isinstance(cls, type) and issubclass(cls, ast.Node) and cls is not ast.Node
+            and cls.__module__ == ast.__name__}
+
+
+def test_every_syntax_node_is_lowered_by_exactly_one_row_or_is_structure():
+    rows_by_syntax: dict[type, list[Any]] = {}
+    for row in primitives.TABLE.values():
+        rows_by_syntax.setdefault(row.syntax, []).append(row.node)
+    for name, cls in syntax_classes().items():
+        if name in SYNTAX_STRUCTURE:
+            assert cls not in rows_by_syntax, f"{name} is structure and a row's syntax"
+        else:
+            assert len(rows_by_syntax.get(cls, [])) == 1, f"{name}: the syntax of {rows_by_syntax.get(cls)} rows"
+    assert set(rows_by_syntax) <= set(syntax_classes().values())
+
+
+def test_lowering_and_english_dispatch_through_the_rows(monkeypatch):
+    from leadpolicy.language.symbols import symbol_table
+    from leadpolicy.publish import english
+    from leadpolicy.semantics.loading import load_policy_text
+    from leadpolicy.semantics.lowering import Lowering
+
+    tree = load_policy_text(POLICY).policy
+    assert tree is not None
+    lowered = spy(monkeypatch, primitives.CONDITION_SYNTAX, next(k for k, r in primitives.CONDITION_SYNTAX.items()
+                                                                if r.node is ir.Happened), "lower")
+    said = spy(monkeypatch, primitives.CONDITIONS, ir.Happened, "words")
+    happened = next(n for s in tree.scores for r in s.rules for n in r.walk() if type(n).__name__ == "Happened")
+    node = Lowering(symbol_table(tree)).condition(happened)
+    assert isinstance(node, ir.Happened) and [type(n).__name__ for n in lowered] == ["Happened"]
+    assert english.condition(node) == "a demo in the last 30 days" and said == [node]
 
 
 def test_activity_windows_are_one_derived_inputs_row():
@@ -313,8 +361,10 @@ def test_docs_say_every_operand_in_english(node: type):
 
     text, _ = OPERAND_SAMPLES[node]
     tree = sample_policy(f"{text} > 90").policy
+    rule = lower(tree).scores[0].rules[0]
+    assert isinstance(rule, ir.PointsRule)
     with english.wording(english.labels_of(tree)):
-        said = english.condition(tree.scores[0].rules[0].condition)
+        said = english.condition(rule.condition)
     assert "90" in said and said.strip()
 
 

@@ -1,4 +1,9 @@
-"""A policy in plain English, for the published docs: conditions, rules, SLAs, calendars."""
+"""A policy in plain English, for the published docs: conditions, rules, SLAs, calendars.
+
+A condition, operand, rule, decay or clamp is said by its row of the table of primitives (`words`, over its
+IR node); this module is the rows' `WordsContext` (how events, names, quantities and numbers are written,
+by the `wording` in force) and writes what is the published page's own: SLAs, calendars, moments.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
-from typing import Iterator, NoReturn, cast
+from typing import Iterator
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
-from leadpolicy.language.types import Type
-from leadpolicy.language.visitor import Visitor
-
-OPS = {"=": "is", "!=": "is not", "<": "is below", "<=": "is at most", ">": "is above", ">=": "is at least"}
-# How an event count compares with a number: `Called the API at least 3 times in the last 7 days`.
-HOW_OFTEN = {"=": "exactly", "!=": "other than", "<": "fewer than", "<=": "at most", ">": "more than",
-             ">=": "at least"}
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.primitives import adjust_row, condition_row, operand_row, rule_row
+from leadpolicy.semantics.primitives.conditions import listing
 
 
 @dataclass(frozen=True)
@@ -83,101 +84,53 @@ def quantity(amount: Decimal, unit: str) -> str:
     return f"{number(amount)} {singular if amount == 1 else singular + 's'}"
 
 
-def operand(node: ast.Node) -> str:
-    if isinstance(node, ast.Literal):
-        if node.kind == Type.TEXT:
-            return f'"{node.value}"'
-        if node.kind == Type.YESNO:
-            return "yes" if node.value else "no"
-        if node.kind == Type.NUMBER:
-            return number(cast(Decimal, node.value))  # a number literal holds a Decimal
-        return str(node.value)
-    if isinstance(node, ast.NameRef):
-        return name(node.name)
-    if isinstance(node, ast.DaysSince):
-        return f"days since {name(node.field_name)}"
-    if isinstance(node, ast.EventCount):
-        return f"the count of {event(node.event)} in the last {quantity(node.days, 'days')}"
-    if isinstance(node, ast.DaysSinceEvent):
-        return f"days since the last {event(node.event)}"
-    raise TypeError(node)
+class Words:
+    """The rows' `WordsContext`: events by the wording in force, names, quantities and numbers in words."""
+
+    def event(self, name: str) -> str:
+        return event(name)
+
+    def an_event(self, name: str) -> str:
+        return an_event(name)
+
+    def name(self, text: str) -> str:
+        return name(text)
+
+    def quantity(self, amount: Decimal, unit: str) -> str:
+        return quantity(amount, unit)
+
+    def number(self, value: Decimal) -> str:
+        return number(value)
+
+    def operand(self, op: ir.Operand) -> str:
+        return operand(op)
+
+    def condition(self, cond: ir.Condition, nested: bool = False) -> str:
+        return condition(cond, nested)
 
 
-def _listing(values: list[str], joiner: str) -> str:
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" {joiner} " + values[-1]
+WORDS = Words()
 
 
-class _Plain(Visitor):
+def operand(node: ir.Operand) -> str:
+    return operand_row(node).words(WORDS, node)
+
+
+def condition(node: ir.Condition, nested: bool = False) -> str:
     """A condition in plain English; `nested` parenthesizes an and/or inside another condition."""
-
-    def visit_And(self, node: ast.And, nested: bool) -> str:
-        text = " and ".join(self.visit(i, True) for i in node.items)
-        return f"({text})" if nested else text
-
-    def visit_Or(self, node: ast.Or, nested: bool) -> str:
-        text = " or ".join(self.visit(i, True) for i in node.items)
-        return f"({text})" if nested else text
-
-    def visit_Not(self, node: ast.Not, nested: bool) -> str:
-        return f"not {self.visit(node.operand, True)}"
-
-    def visit_Compare(self, node: ast.Compare, nested: bool) -> str:
-        if isinstance(node.left, ast.EventCount) and isinstance(node.right, ast.Literal) and (
-                node.right.kind == "number"):
-            times = quantity(node.right.value, "times")  # type: ignore[arg-type]
-            return (f"{event(node.left.event)} {HOW_OFTEN[node.op]} {times} in the last "
-                    f"{quantity(node.left.days, 'days')}")
-        return f"{operand(node.left)} {OPS[node.op]} {operand(node.right)}"
-
-    def visit_Between(self, node: ast.Between, nested: bool) -> str:
-        return f"{operand(node.operand)} is between {operand(node.low)} and {operand(node.high)}"
-
-    def visit_InList(self, node: ast.InList, nested: bool) -> str:
-        values = _listing([operand(v) for v in node.values], "or")
-        return f"{operand(node.operand)} is {'not ' if node.negated else ''}{values}"
-
-    def visit_TextMatch(self, node: ast.TextMatch, nested: bool) -> str:
-        values = _listing([f'"{v}"' for v in node.values], "or")
-        verb = {"contains": "contains", "contains_any": "contains", "starts": "starts with",
-                "starts_any": "starts with", "ends": "ends with", "ends_any": "ends with"}[node.how]
-        return f"{operand(node.operand)} {verb} {values}"
-
-    def visit_Happened(self, node: ast.Happened, nested: bool) -> str:
-        return f"{an_event(node.event)} in the last {quantity(node.days, 'days')}"
-
-    def visit_IsMissing(self, node: ast.IsMissing, nested: bool) -> str:
-        return f"{operand(node.operand)} is {'known' if node.negated else 'unknown'}"
-
-    def visit_Truthy(self, node: ast.Truthy, nested: bool) -> str:
-        return f"{operand(node.operand)} is yes"
-
-    def generic_visit(self, node: ast.Node, *args: object) -> NoReturn:
-        raise TypeError(node)
+    return condition_row(node).words(WORDS, node, nested)
 
 
-_PLAIN = _Plain()
+def rule(node: ir.Rule) -> str:
+    return rule_row(node).words(WORDS, node)
 
 
-def condition(node: ast.Node, nested: bool = False) -> str:
-    text: str = _PLAIN.visit(node, nested)
-    return text
+def decay(node: ir.Decay) -> str:
+    return adjust_row(node).words(WORDS, node)
 
 
-def rule(node: ast.Node) -> str:
-    if isinstance(node, ast.PointsRule):
-        return f"when {condition(node.condition)}"
-    if isinstance(node, ast.PerRule) and node.window is not None:
-        return (f"for each {event(node.field_name)} in the last {quantity(node.window, 'days')}, "
-                f"up to {number(node.cap)} points")
-    if isinstance(node, ast.PerRule):
-        return f"for each unit of {name(node.field_name)}, up to {number(node.cap)} points"
-    raise TypeError(node)
-
-
-def decay(node: ast.Decay) -> str:
-    every = "day" if node.every_days == 1 else quantity(node.every_days, "days")
-    since = f"the last {event(node.field_name)}" if node.since_event else name(node.field_name)
-    return f"the total loses {number(node.percent)}% for every {every} since {since}"
+def clamp(node: ir.Clamp) -> str:
+    return adjust_row(node).words(WORDS, node)
 
 
 def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
@@ -187,14 +140,16 @@ def limit(node: ast.ClockLimit, calendars: dict[str, str]) -> str:
     return text
 
 
-def tiers(node: ast.Sla, calendars: dict[str, str]) -> str:
-    """The limit, or its tiers: `1 business hour when tier is "A", otherwise 4 business hours`."""
+def tiers(node: ast.Sla, lowered: ir.Sla, calendars: dict[str, str]) -> str:
+    """The limit, or its tiers: `1 business hour when tier is "A", otherwise 4 business hours` (the tiers'
+    conditions as `lowered`, the SLA's IR, holds them, in the same order)."""
     limits = node.all(ast.ClockLimit)
+    conditions = iter(tier.condition for tier in lowered.tiers)
     parts = []
     for lim in limits:
         text = limit(lim, calendars)
         if lim.condition is not None:
-            text += f" when {condition(lim.condition)}"
+            text += f" when {condition(next(conditions))}"
         elif lim.otherwise and len(limits) > 1:
             text = "otherwise " + text
         parts.append(text)
@@ -216,28 +171,28 @@ def calendar(cal: ast.Calendar) -> str:
     return "; ".join(parts)
 
 
-def sla(node: ast.Sla, calendars: dict[str, str]) -> str:
-    """One plain-English commitment."""
+def sla(node: ast.Sla, calendars: dict[str, str], lowered: ir.Sla) -> str:
+    """One plain-English commitment; `lowered` is its IR (the tiers' conditions are said from it)."""
     owner = node.first(ast.SlaOwner)
     who = team(owner.team) if isinstance(owner, ast.SlaOwner) else "Someone"
     target = node.first(ast.Target)
     share = f", {number(target.percent)}% of the time" if isinstance(target, ast.Target) else ""
     span, lim = node.first(ast.ClockSpan), node.first(ast.ClockLimit)
     if isinstance(span, ast.ClockSpan) and isinstance(lim, ast.ClockLimit):
-        stops = _listing([event(s) for s in span.stops], "or")
-        starts = _listing([event(s) for s in span.starts], "or")
+        stops = listing([event(s) for s in span.stops], "or")
+        starts = listing([event(s) for s in span.starts], "or")
         each = ", each time," if span.each_time else ""
         text = (f"{who} commits that every lead that gets {starts}{each} gets {stops} within "
-                f"{tiers(node, calendars)}{share}.")
+                f"{tiers(node, lowered, calendars)}{share}.")
         for pause in node.all(ast.Pause):
             text += f" The clock stops from {event(pause.start)} until {event(pause.end)}."
         for warn in node.all(ast.Warn):
             text += f" A lead is at risk once {number(warn.percent)}% of the time is used."
         steps = [f'"{e.to}" at {number(e.percent)}%' for e in node.all(ast.Escalate)]
         if steps:
-            text += f" It is escalated to {_listing(steps, 'then')} of the time."
+            text += f" It is escalated to {listing(steps, 'then')} of the time."
         for needs in node.all(ast.NeedsReason):
-            reasons = _listing([f'"{r}"' for r in needs.reasons], "or")
+            reasons = listing([f'"{r}"' for r in needs.reasons], "or")
             text += f" Every {event(needs.event)} gives a reason: {reasons}."
         return text
     count = node.first(ast.CountRule)

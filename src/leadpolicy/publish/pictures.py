@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 from leadpolicy.language import ast
 from leadpolicy.publish.chart import FONT, PALETTE, score_chart
 from leadpolicy.publish.english import condition
+from leadpolicy.semantics import ir
 
 __all__ = ["bars", "escalation_ladder", "score_chart", "stage_ladder"]
 
@@ -33,9 +34,9 @@ def _wrapped(text: str, width: int, rows: int) -> list[str]:
     return lines
 
 
-def stage_ladder(policy: ast.Policy) -> str:
+def stage_ladder(policy: ir.Policy) -> str:
     """Stages in the order they are tried, in one lane per owning team: a stage in a Sales lane is a handoff."""
-    teams = list(policy.teams)
+    teams = list(dict.fromkeys(o.team for o in policy.owners))
     colors = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(teams)}
     lane_w, box_h, gap, top = 300, 68, 18, 60
     width = 40 + lane_w * len(teams)

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Callable
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import field_type, format_policy, literal, number
+from leadpolicy.language.formatter import field_type, format_policy, literal
 from leadpolicy.outputs import CONTROL_OR_LINE_BREAK, INVISIBLE_FORMAT, md
 from leadpolicy.publish import english
 from leadpolicy.publish.cases import sample_cases
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
-from leadpolicy.semantics.lowering import fingerprint
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.primitives.conditions import OPS
 
 if TYPE_CHECKING:
     from leadpolicy.language.diagnostics import Diagnostic
@@ -129,13 +131,15 @@ _COMPARISON = re.compile(r'"(?:[^"\\]|\\.)*"|(?<= )(>=|<=|!=|=|>|<)(?= )')
 
 def _comparisons_in_words(change: str) -> str:
     """`fit >= 40 → fit >= 50` as the page says it: `fit is at least 40 → fit is at least 50`."""
-    return _COMPARISON.sub(lambda m: english.OPS[m.group(1)] if m.group(1) else m.group(0), change)
+    return _COMPARISON.sub(lambda m: OPS[ir.Op(m.group(1))] if m.group(1) else m.group(0), change)
 
 
 def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
+    """What the policy's page says; its conditions, rules and decay are said from its IR (lowered once)."""
     from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
     from leadpolicy.language.loader import samples_for
 
+    lowered = lower(policy)
     calendars = {c.name: english.calendar(c) for c in policy.calendars}
     approvals, _ = load_approvals(approvals_path(path))
     state, approved, missing = status(policy, approvals, samples_fingerprint(path))
@@ -145,22 +149,23 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
     cases = sample_cases(path, policy, say)
     labels = english.labels_of(policy)
     with english.wording(labels):
-        stages_svg, chart_svg = stage_ladder(policy), score_chart(policy, cases.points)
+        stages_svg, chart_svg = stage_ladder(lowered), score_chart(policy, cases.points)
     return {
         "p": policy,
-        "fingerprint": fingerprint(policy),
+        "fingerprint": lowered.fingerprint,
         "approval": {"status": state, "approved": approved, "missing": missing},
         "types": {f.name: field_type(f.type) for f in policy.fields},
         "defaults": {f.name: literal(f.default) if f.default is not None else "" for f in policy.fields},
-        "scores": [_score(s, say) for s in policy.scores],
+        "scores": [_score(s, say) for s in lowered.scores],
         "grades": [{"name": g.name, "source": g.source, "entries": [_entry(e, say) for e in g.entries]}
-                   for g in policy.grades],
+                   for g in lowered.grades],
         "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
                     "when": say(functools.partial(english.condition, s.condition)) if s.condition else "otherwise"}
-                   for s in policy.stages],
-        "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in policy.routes],
-        "slas": [{"name": s.name, "label": s.label or s.name, "text": say(functools.partial(english.sla, s, calendars)),
-                  "ladder_svg": _ladder_figure(s)} for s in policy.slas],
+                   for s in lowered.stages],
+        "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in lowered.routes],
+        "slas": [{"name": s.name, "label": s.label or s.name,
+                  "text": say(functools.partial(english.sla, s, calendars, s_ir)), "ladder_svg": _ladder_figure(s)}
+                 for s, s_ir in zip(policy.slas, lowered.slas)],
         "recycle": [{"event": say(functools.partial(english.event, r.event)), "reason": r.reason, "stage": r.stage,
                      "after": english.quantity(r.after, "days")} for r in policy.recycle_rules],
         "samples": cases.samples,
@@ -191,24 +196,25 @@ def _text_of(path: Path) -> str:
         return ""
 
 
-def _score(score: ast.Score, say: Prose) -> dict[str, Any]:
+def _score(score: ir.Score, say: Prose) -> dict[str, Any]:
     """A score's rules in plain English, and notes on its decay, range and rounding."""
     notes = []
-    if score.decay is not None:
-        notes.append(say(lambda: "Decay: " + english.decay(score.decay) + "."))  # type: ignore[arg-type]
-    if score.clamp is not None:
-        notes.append(md(f"The score stays between {number(score.clamp.low)} and {number(score.clamp.high)}."))
+    decay, clamp = score.decay, score.clamp
+    if decay is not None:
+        notes.append(say(lambda: "Decay: " + english.decay(decay) + "."))
+    if clamp is not None:
+        notes.append(md(f"The score {english.clamp(clamp)}."))
     steps = ["added up"] + (["decayed"] if score.decay is not None else []) + [
         "rounded to a whole number (halves away from zero)"] + (["kept in range"] if score.clamp is not None else [])
     notes.append(md(f"Points are {steps[0]}, then " + (", ".join(steps[1:-1]) + " and " if len(steps) > 2 else "")
                     + steps[-1] + "."))
     return {"name": score.name, "label": score.label or score.name, "notes": notes,
-            "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ast.PerRule) else ""),
+            "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ir.PerRule) else ""),
                        "rule": say(functools.partial(english.rule, r)), "reason": r.reason or ""}
                       for r in score.rules]}
 
 
-def _entry(entry: ast.LabelEntry, say: Prose) -> dict[str, str]:
+def _entry(entry: ir.Entry, say: Prose) -> dict[str, str]:
     # A grade or route entry in plain English.
     return {"label": entry.label,
             "when": say(functools.partial(english.condition, entry.condition)) if entry.condition else "otherwise"}

@@ -1,4 +1,6 @@
-"""Lowering: a checked syntax tree becomes the typed IR, with every semantic decision made here once."""
+"""Lowering: a checked syntax tree becomes the typed IR, with every semantic decision made once. A condition,
+operand, rule, decay or clamp is lowered by its row in the table of primitives (`semantics.primitives`);
+this module lowers the policy's structure around them (scores, grades, stages, routes, SLAs, calendars)."""
 
 from __future__ import annotations
 
@@ -7,17 +9,12 @@ import hashlib
 from decimal import Decimal
 
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import condition as condition_text
-from leadpolicy.language.formatter import condition_texts, format_policy, literal, window
-from leadpolicy.language.formatter import operand as operand_text
+from leadpolicy.language.formatter import condition_texts, format_policy
 from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.types import Type
 from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES
-from leadpolicy.language.visitor import Visitor
-from leadpolicy.runtime import BLANK
-from leadpolicy.semantics import ir
+from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.leads import field_default, lead_schema
-from leadpolicy.semantics.logic import fold
 
 
 def fingerprint(policy: ast.Policy) -> str:
@@ -25,140 +22,46 @@ def fingerprint(policy: ast.Policy) -> str:
     return "sha256:" + hashlib.sha256(format_policy(policy).encode("utf-8")).hexdigest()
 
 
-REF_KINDS = {kind.value: kind for kind in ir.RefKind}
-MATCHES = {"contains": ir.Match.CONTAINS, "contains_any": ir.Match.CONTAINS_ANY, "starts": ir.Match.STARTS,
-           "starts_any": ir.Match.STARTS, "ends": ir.Match.ENDS, "ends_any": ir.Match.ENDS}
-
-
-def fold_for(types: set[Type]) -> ir.Fold:
-    """How operands of these types are compared: text ignoring case, a timestamp with a date by its local date."""
-    if any(t.textual for t in types):
-        return ir.Fold.CASE
-    if Type.DATE in types and Type.TIMESTAMP in types:
-        return ir.Fold.LOCAL_DATE
-    return ir.Fold.NONE
-
-
-def _blank(text: str) -> bool:
-    return text.strip(BLANK) == ""
-
-
-def _false_on_blank_text(const: ir.Operand) -> bool:
-    """Whether `VALUE = const` is FALSE, not unknown, when VALUE is a blank text."""
-    return isinstance(const, ir.Const) and const.type is Type.TEXT and not _blank(str(const.value))
-
-
-class Lowering(Visitor):
-    """Lowers the conditions and items of one checked policy (use `lower` for a whole policy)."""
+class Lowering:
+    """Lowers the conditions and items of one checked policy (use `lower` for a whole policy). Each syntax
+    node is lowered by the row of its class in the table of primitives (`primitives.SYNTAX`); this is the
+    rows' `LoweringContext`."""
 
     def __init__(self, symbols: dict[str, Symbol], texts: bool = True):
         self.symbols = symbols
         self.texts = texts  # the source text of each condition, for explanations (analysis needs none)
         self.text_of = condition_texts()
 
+    def text(self, node: ast.Node) -> str:
+        return self.text_of(node) if self.texts else ""
+
     def operand(self, node: ast.Node) -> ir.Operand:
-        if isinstance(node, ast.Literal):
-            kind = node.kind
-            value = node.value
-            if kind is Type.DATE:
-                value = dt.date.fromisoformat(str(value))
-            return ir.Const(value, kind, literal(node))  # type: ignore[arg-type]
-        if isinstance(node, ast.NameRef):
-            sym = self.symbols[node.name]
-            return ir.Ref(node.name, REF_KINDS[sym.kind], sym.type, sym.nullable, node.name)
-        if isinstance(node, ast.DaysSince):
-            sym = self.symbols[node.field_name]
-            return ir.DaysSince(node.field_name, sym.type, sym.nullable, operand_text(node))
-        if isinstance(node, ast.EventCount):
-            return ir.EventCount(node.event, node.days, operand_text(node))
-        if isinstance(node, ast.DaysSinceEvent):
-            return ir.DaysSinceEvent(node.event, operand_text(node))
-        raise TypeError(f"not an operand: {node!r}")
+        row = primitives.OPERAND_SYNTAX.get(type(node))
+        if row is None:
+            raise TypeError(f"not an operand: {node!r}")
+        return row.lower(self, node)
 
     def condition(self, node: ast.Node) -> ir.Condition:
-        lowered: ir.Condition = self.visit(node, self.text_of(node) if self.texts else "")
-        return lowered
-
-    def visit_And(self, node: ast.And, text: str) -> ir.Condition:
-        return ir.And(tuple(self.condition(i) for i in node.items), text)
-
-    def visit_Or(self, node: ast.Or, text: str) -> ir.Condition:
-        return ir.Or(tuple(self.condition(i) for i in node.items), text)
-
-    def visit_Not(self, node: ast.Not, text: str) -> ir.Condition:
-        return ir.Not(self.condition(node.operand), text)
-
-    def visit_Compare(self, node: ast.Compare, text: str) -> ir.Condition:
-        left, right = self.operand(node.left), self.operand(node.right)
-        op = ir.Op(node.op)
-        consts = [o for o in (left, right) if isinstance(o, ir.Const)]
-        false_when_blank = op is ir.Op.EQ and len(consts) == 1 and _false_on_blank_text(consts[0])
-        return ir.Compare(op, left, right, fold_for({left.type, right.type}), false_when_blank, text)
-
-    def visit_Between(self, node: ast.Between, text: str) -> ir.Condition:
-        value, low, high = self.operand(node.operand), self.operand(node.low), self.operand(node.high)
-        return ir.Between(value, low, high, fold_for({value.type, low.type, high.type}), text)
-
-    def visit_InList(self, node: ast.InList, text: str) -> ir.Condition:
-        value = self.operand(node.operand)
-        options = tuple(self.operand(v) for v in node.values)
-        false_when_blank = not node.negated and all(
-            not (o.type is Type.TEXT and _blank(str(o.value))) for o in options)  # type: ignore[union-attr]
-        return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),  # type: ignore[arg-type]
-                         false_when_blank, text)
-
-    def visit_TextMatch(self, node: ast.TextMatch, text: str) -> ir.Condition:
-        needles = tuple(node.values)
-        return ir.TextMatch(MATCHES[node.how], self.operand(node.operand), needles,
-                            tuple(fold(n) for n in needles), not any(_blank(n) for n in needles), text)
-
-    def visit_Happened(self, node: ast.Happened, text: str) -> ir.Condition:
-        return ir.Happened(ir.EventCount(node.event, node.days, "count " + window(node.event, node.days)), text)
-
-    def visit_IsMissing(self, node: ast.IsMissing, text: str) -> ir.Condition:
-        return ir.IsMissing(self.operand(node.operand), node.negated, text)
-
-    def visit_Truthy(self, node: ast.Truthy, text: str) -> ir.Condition:
-        return ir.Truthy(self.operand(node.operand), text)
-
-    def generic_visit(self, node: ast.Node, *args: object) -> ir.Condition:
-        raise TypeError(f"not a condition: {node!r}")
+        row = primitives.CONDITION_SYNTAX.get(type(node))
+        if row is None:
+            raise TypeError(f"not a condition: {node!r}")
+        return row.lower(self, node)
 
     def maybe(self, node: ast.Node | None) -> ir.Condition | None:
         return None if node is None else self.condition(node)
 
     def score(self, score: ast.Score) -> ir.Score:
-        rules: list[ir.Rule] = []
-        for rule in score.rules:
-            if isinstance(rule, ast.PointsRule):
-                rules.append(ir.PointsRule(rule.points, self.condition(rule.condition), rule.reason,
-                                           rule.reason or condition_text(rule.condition)))
-            else:
-                rules.append(ir.PerRule(rule.points, self.per(rule), rule.cap, rule.reason,
-                                        rule.reason or f"per {rule.field_name}"))
+        rules = [primitives.RULE_SYNTAX[type(rule)].lower(self, rule) for rule in score.rules]
         amounts = [r.points for r in rules] + [r.cap for r in rules if isinstance(r, ir.PerRule)]
         whole = all(a == a.to_integral_value() for a in amounts)
         scale = max([len(ir.dec(a).partition(".")[2]) for a in amounts] + [0])
         bound = sum((abs(r.points) if isinstance(r, ir.PointsRule) else abs(r.cap) for r in rules), Decimal(0))
-        decay = score.decay
-        clamp = score.clamp
+        decay, clamp = score.decay, score.clamp
         return ir.Score(
             score.name, score.label, tuple(rules),
-            None if decay is None else ir.Decay(decay.percent, decay.every_days, self.since(decay)),
-            None if clamp is None else ir.Clamp(clamp.low, clamp.high),
+            None if decay is None else primitives.scores.DECAY.lower(self, decay),
+            None if clamp is None else primitives.scores.CLAMP.lower(self, clamp),
             whole, scale, bound)
-
-    def per(self, rule: ast.PerRule) -> ir.Ref | ir.EventCount:
-        if rule.window is not None:
-            return ir.EventCount(rule.field_name, rule.window, "count " + window(rule.field_name, rule.window))
-        sym = self.symbols[rule.field_name]
-        return ir.Ref(rule.field_name, REF_KINDS[sym.kind], sym.type, sym.nullable, rule.field_name)
-
-    def since(self, decay: ast.Decay) -> ir.DaysSince | ir.DaysSinceEvent:
-        if decay.since_event:
-            return ir.DaysSinceEvent(decay.field_name, f"days since last {decay.field_name}")
-        sym = self.symbols[decay.field_name]
-        return ir.DaysSince(decay.field_name, sym.type, sym.nullable, f"days since {decay.field_name}")
 
     def entries(self, entries: tuple[ast.LabelEntry, ...]) -> tuple[ir.Entry, ...]:
         return tuple(ir.Entry(e.label, self.maybe(e.condition)) for e in entries)

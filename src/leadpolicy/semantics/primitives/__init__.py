@@ -4,8 +4,9 @@ sqlglot keeps one table of how each expression is written (its TRANSFORMS), Jinj
 operators; this is leadpolicy's. A node's row holds the facts lowering records about it, the function
 the interpreter and explanations call, the Python template the generator writes, the name of its sqlglot
 builder (`primitives.sql`, every dialect) and a slot for the solver encoding of the guarantees (issue 27).
-The interpreter, the Python generator and the SQL generator each dispatch on `row_of(node)`; none decides
-a node's meaning on its own. Activity windows are one derived-inputs row (`WINDOWS`), whose batch hook
+The interpreter, the Python generator, the SQL generator and the published docs' English each dispatch on
+`row_of(node)`, and lowering on the row of a syntax node's class (`SYNTAX`); none decides a node's meaning
+on its own. Activity windows are one derived-inputs row (`WINDOWS`), whose batch hook
 computes every window in one pass over a lead's events.
 
 docs/internals.md, "The table of primitives" and "Adding a construct", says which files a new node touches.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadpolicy.language import ast
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives import conditions, operands, scores
 from leadpolicy.semantics.primitives.rows import (
@@ -33,6 +35,12 @@ RULES: dict[type[ir.Node], RuleRow] = {row.node: row for row in scores.ROWS}
 ADJUSTS: dict[type[ir.Node], AdjustRow] = {row.node: row for row in scores.ADJUST_ROWS}
 WINDOWS: DerivedRow = operands.WINDOWS
 TABLE: dict[type[ir.Node], Row] = {**CONDITIONS, **OPERANDS, **RULES, **ADJUSTS}
+
+# The same rows by the syntax-tree class lowering reads each node from.
+CONDITION_SYNTAX: dict[type[ast.Node], ConditionRow] = {row.syntax: row for row in conditions.ROWS}
+OPERAND_SYNTAX: dict[type[ast.Node], OperandRow] = {row.syntax: row for row in operands.ROWS}
+RULE_SYNTAX: dict[type[ast.Node], RuleRow] = {row.syntax: row for row in scores.ROWS}
+SYNTAX: dict[type[ast.Node], Row] = {row.syntax: row for row in TABLE.values()}
 
 # The nodes that hold a decision's parts together, walked by each backend's own loop, not rows: a score's
 # rules in order, the first matching entry of a grade, stage or route.
@@ -56,7 +64,12 @@ def rule_row(node: ir.Rule) -> RuleRow:
     return RULES[type(node)]
 
 
+def adjust_row(node: ir.Decay | ir.Clamp) -> AdjustRow:
+    return ADJUSTS[type(node)]
+
+
 facts = scores.facts
 
-__all__ = ["ADJUSTS", "CONDITIONS", "OPERANDS", "RULES", "STRUCTURE", "TABLE", "WINDOWS", "Facts", "Row",
-           "condition_row", "facts", "operand_row", "row_of", "rule_row"]
+__all__ = ["ADJUSTS", "CONDITIONS", "CONDITION_SYNTAX", "OPERANDS", "OPERAND_SYNTAX", "RULES", "RULE_SYNTAX",
+           "STRUCTURE", "SYNTAX", "TABLE", "WINDOWS", "Facts", "Row", "adjust_row", "condition_row", "facts",
+           "operand_row", "row_of", "rule_row"]

@@ -1,7 +1,8 @@
 """What each backend offers the rows of the table of primitives (`semantics.primitives`).
 
 A row's column for a backend is a function of (context, node): the interpreter passes itself as a
-`ValueContext`/`TruthContext`, the Python generator a `PythonContext`, the SQL generator a `SqlContext`.
+`ValueContext`/`TruthContext`, the Python generator a `PythonContext`, the SQL generator a `SqlContext`,
+the published docs' English a `WordsContext`, and lowering (syntax tree -> IR) a `LoweringContext`.
 The rows say what a node means; the contexts only say how that backend reads a value or writes a line.
 """
 
@@ -17,6 +18,8 @@ from leadpolicy.semantics import ir
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from leadpolicy.language import ast
+    from leadpolicy.language.symbols import Symbol
     from leadpolicy.semantics.activity import Activity
 
 Truth = Optional[bool]
@@ -97,6 +100,38 @@ class SqlContext(Protocol):
     def epoch_us(self, value: exp.Expr) -> exp.Expr: ...
 
     def factor(self, s: ir.Score, decay: ir.Decay) -> exp.Expr: ...
+
+
+class WordsContext(Protocol):
+    """The published docs' plain English (`publish.english`): how an event, a name, an amount of a unit and
+    a number are written there, and the words of a node's children."""
+
+    def event(self, name: str) -> str: ...
+
+    def an_event(self, name: str) -> str: ...
+
+    def name(self, text: str) -> str: ...
+
+    def quantity(self, amount: Decimal, unit: str) -> str: ...
+
+    def number(self, value: Decimal) -> str: ...
+
+    def operand(self, op: ir.Operand) -> str: ...
+
+    def condition(self, cond: ir.Condition, nested: bool = False) -> str: ...
+
+
+class LoweringContext(Protocol):
+    """Lowering (`semantics.lowering`) as rows see it: the checked policy's symbols, a child lowered, and a
+    condition's source text (empty when the lowering keeps none)."""
+
+    symbols: dict[str, Symbol]
+
+    def operand(self, node: ast.Node) -> ir.Operand: ...
+
+    def condition(self, node: ast.Node) -> ir.Condition: ...
+
+    def text(self, node: ast.Node) -> str: ...
 
 
 def block(w: Lines, head: str, *body: str) -> None:

@@ -1,20 +1,43 @@
-"""The rows of the operands: what lowering knows of their values (`Facts`), their value in the
-interpreter, and the Python expression the generator reads them from. Activity windows are one
-derived-inputs row (`WINDOWS`): every window a policy reads is computed in one pass over the events.
+"""The rows of the operands: how lowering reads them from the syntax tree and what it knows of their
+values (`Facts`), their value in the interpreter, the Python expression the generator reads them from, and
+their words in the published docs. Activity windows are one derived-inputs row (`WINDOWS`): every window a
+policy reads is computed in one pass over the events.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import literal
+from leadpolicy.language.formatter import operand as operand_text
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.activity import Activity
-from leadpolicy.semantics.primitives.contexts import PythonContext, ValueContext, block
+from leadpolicy.semantics.primitives.contexts import LoweringContext, PythonContext, ValueContext, WordsContext, block
 from leadpolicy.semantics.primitives.rows import DerivedRow, Facts, OperandRow
 
+REF_KINDS = {kind.value: kind for kind in ir.RefKind}
+
 # ---------------------------------------------------------------- constants and references
+
+
+def const_lower(ctx: LoweringContext, node: ast.Literal) -> ir.Const:
+    """A literal: a date as a `datetime.date`, anything else as the parser read it, with its canonical text."""
+    value = dt.date.fromisoformat(str(node.value)) if node.kind is Type.DATE else node.value
+    return ir.Const(value, node.kind, literal(node))  # type: ignore[arg-type]
+
+
+def const_words(say: WordsContext, node: ir.Const) -> str:
+    if node.type is Type.TEXT:
+        return f'"{node.value}"'
+    if node.type is Type.YESNO:
+        return "yes" if node.value else "no"
+    if node.type is Type.NUMBER:
+        return say.number(cast(Decimal, node.value))  # a number literal holds a Decimal
+    return str(node.value)
 
 
 def const_facts(node: ir.Const) -> Facts:
@@ -36,6 +59,20 @@ def const_python(gen: PythonContext, node: ir.Const, how: ir.Fold) -> tuple[str,
     if node.type is Type.YESNO:
         return repr(bool(value)), False
     return gen.literal(value), False
+
+
+def reference(ctx: LoweringContext, name: str) -> ir.Ref:
+    """A field, score or grade by name, with its kind, type and whether it can be missing."""
+    sym = ctx.symbols[name]
+    return ir.Ref(name, REF_KINDS[sym.kind], sym.type, sym.nullable, name)
+
+
+def ref_lower(ctx: LoweringContext, node: ast.NameRef) -> ir.Ref:
+    return reference(ctx, node.name)
+
+
+def ref_words(say: WordsContext, node: ir.Ref) -> str:
+    return say.name(node.name)
 
 
 def ref_facts(node: ir.Ref) -> Facts:
@@ -68,6 +105,19 @@ def ref_python(gen: PythonContext, node: ir.Ref, how: ir.Fold) -> tuple[str, boo
 # ---------------------------------------------------------------- days since a field
 
 
+def days_since_of(ctx: LoweringContext, field: str, text: str) -> ir.DaysSince:
+    sym = ctx.symbols[field]
+    return ir.DaysSince(field, sym.type, sym.nullable, text)
+
+
+def days_since_lower(ctx: LoweringContext, node: ast.DaysSince) -> ir.DaysSince:
+    return days_since_of(ctx, node.field_name, operand_text(node))
+
+
+def days_since_words(say: WordsContext, node: ir.DaysSince) -> str:
+    return f"days since {say.name(node.field)}"
+
+
 def days_since_facts(node: ir.DaysSince) -> Facts:
     return Facts(Type.NUMBER, True, node.nullable, None)  # a date in the future is days before: negative
 
@@ -92,6 +142,14 @@ def days_since_python(gen: PythonContext, node: ir.DaysSince, how: ir.Fold) -> t
 # ---------------------------------------------------------------- activity windows
 
 
+def event_count_lower(ctx: LoweringContext, node: ast.EventCount) -> ir.EventCount:
+    return ir.EventCount(node.event, node.days, operand_text(node))
+
+
+def event_count_words(say: WordsContext, node: ir.EventCount) -> str:
+    return f"the count of {say.event(node.event)} in the last {say.quantity(node.days, 'days')}"
+
+
 def event_count_facts(node: ir.EventCount) -> Facts:
     return Facts(Type.NUMBER, True, False, Decimal(0))  # a count: whole, never missing, never negative
 
@@ -102,6 +160,14 @@ def event_count_value(ctx: ValueContext, node: ir.EventCount) -> Decimal:
 
 def event_count_python(gen: PythonContext, node: ir.EventCount, how: ir.Fold) -> tuple[str, bool]:
     return gen.derived_var(("count", node.event, node.days)), False
+
+
+def days_since_event_lower(ctx: LoweringContext, node: ast.DaysSinceEvent) -> ir.DaysSinceEvent:
+    return ir.DaysSinceEvent(node.event, operand_text(node))
+
+
+def days_since_event_words(say: WordsContext, node: ir.DaysSinceEvent) -> str:
+    return f"days since the last {say.event(node.event)}"
 
 
 def days_since_event_facts(node: ir.DaysSinceEvent) -> Facts:
@@ -168,11 +234,16 @@ def days_since_event_missing(node: ir.DaysSinceEvent) -> str:
 
 
 ROWS = (
-    OperandRow(ir.Const, const_facts, const_value, const_python, "const", None),
-    OperandRow(ir.Ref, ref_facts, ref_value, ref_python, "ref", ref_missing),
-    OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since", days_since_missing),
-    OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count", None),
+    OperandRow(ir.Const, const_facts, const_value, const_python, "const", None,
+               syntax=ast.Literal, lower=const_lower, words=const_words),
+    OperandRow(ir.Ref, ref_facts, ref_value, ref_python, "ref", ref_missing,
+               syntax=ast.NameRef, lower=ref_lower, words=ref_words),
+    OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since", days_since_missing,
+               syntax=ast.DaysSince, lower=days_since_lower, words=days_since_words),
+    OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count", None,
+               syntax=ast.EventCount, lower=event_count_lower, words=event_count_words),
     OperandRow(ir.DaysSinceEvent, days_since_event_facts, days_since_event_value, days_since_event_python,
-               "days_since_event", days_since_event_missing),
+               "days_since_event", days_since_event_missing,
+               syntax=ast.DaysSinceEvent, lower=days_since_event_lower, words=days_since_event_words),
 )
 WINDOWS = DerivedRow((ir.EventCount, ir.DaysSinceEvent), Activity, windows_python, "windows")

@@ -7,6 +7,9 @@ Every row has
 - `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect
   quirks as data). A name, not the function: sqlglot takes a tenth of a second to import, and
   `Policy.evaluate` and the standalone compiled module never build SQL;
+- `syntax` and `lower`: the syntax-tree class lowering reads the node from, and how (the facts lowering
+  records: a comparison's fold, whether it is false on a blank text, a text match's folded needles...);
+- `words`: how the published docs say the node in plain English (`publish.english` is the context);
 - `solver`: the encoding the guarantees' proofs use (issue 27 fills it; None until then).
 """
 
@@ -14,11 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.primitives.contexts import PythonContext, Truth, TruthContext, ValueContext
+from leadpolicy.semantics.primitives.contexts import (
+    LoweringContext,
+    PythonContext,
+    Truth,
+    TruthContext,
+    ValueContext,
+    WordsContext,
+)
+
+if TYPE_CHECKING:
+    from leadpolicy.language import ast
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,9 @@ class ConditionRow:
     interpret: Callable[[TruthContext, Any], Truth]
     python: Callable[[PythonContext, Any, bool], str]  # (generator, node, want true or false) -> a bool expression
     sql: str
+    syntax: type[ast.Node]
+    lower: Callable[[LoweringContext, Any], ir.Condition]
+    words: Callable[[WordsContext, Any, bool], str]  # (English, node, nested in and/or) -> its words
     solver: None = None
 
 
@@ -49,6 +65,9 @@ class OperandRow:
     python: Callable[[PythonContext, Any, ir.Fold], tuple[str, bool]]  # -> (expression, can be None)
     sql: str
     missing: Callable[[Any], str] | None  # what explanations say when its value is missing; None: never is
+    syntax: type[ast.Node]
+    lower: Callable[[LoweringContext, Any], ir.Operand]
+    words: Callable[[WordsContext, Any], str]
     solver: None = None
 
 
@@ -61,6 +80,9 @@ class RuleRow:
     interpret: Callable[[TruthContext, Any], RuleOutcome]
     python: Callable[[PythonContext, Any, str, bool], None]  # (generator, rule, total variable, whole) writes lines
     sql: str
+    syntax: type[ast.Node]
+    lower: Callable[[LoweringContext, Any], ir.Rule]
+    words: Callable[[WordsContext, Any], str]
     solver: None = None
 
 
@@ -73,6 +95,9 @@ class DecayRow:
     interpret: Callable[[TruthContext, Any, Decimal], tuple[Decimal, Decimal | None, int]]
     python: Callable[[PythonContext, ir.Score, Any, str, str, str], None]
     sql: str
+    syntax: type[ast.Node]
+    lower: Callable[[LoweringContext, Any], ir.Decay]
+    words: Callable[[WordsContext, Any], str]
     solver: None = None
 
 
@@ -84,6 +109,9 @@ class ClampRow:
     interpret: Callable[[Any, int], int]
     python: Callable[[PythonContext, Any, str], None]
     sql: str
+    syntax: type[ast.Node]
+    lower: Callable[[LoweringContext, Any], ir.Clamp]
+    words: Callable[[WordsContext, Any], str]
     solver: None = None
 
 

@@ -7,6 +7,7 @@ One meaning each, read by every backend:
 - decay applies `runtime.decay_power(percent, periods)` from one whole period on
   (`runtime.decay_periods`: none before the first full period, none for a missing date);
 - the clamp bounds the rounded value.
+Each row also says how lowering reads it from the syntax tree and how the published docs say it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from leadpolicy import runtime
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import condition as condition_text
+from leadpolicy.language.formatter import window
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.primitives.contexts import PythonContext, TruthContext, block
+from leadpolicy.semantics.primitives.contexts import LoweringContext, PythonContext, TruthContext, WordsContext, block
 from leadpolicy.semantics.primitives.operands import ROWS as OPERAND_ROWS
+from leadpolicy.semantics.primitives.operands import days_since_of, reference
 from leadpolicy.semantics.primitives.rows import ClampRow, DecayRow, Facts, RuleOutcome, RuleRow
 
 OPERAND_FACTS = {row.node: row.facts for row in OPERAND_ROWS}
@@ -30,6 +35,16 @@ def facts(op: ir.Operand) -> Facts:
 # ---------------------------------------------------------------- +N when CONDITION
 
 
+def points_lower(ctx: LoweringContext, rule: ast.PointsRule) -> ir.PointsRule:
+    """Its label: the reason, or the condition as written."""
+    return ir.PointsRule(rule.points, ctx.condition(rule.condition), rule.reason,
+                         rule.reason or condition_text(rule.condition))
+
+
+def points_words(say: WordsContext, rule: ir.PointsRule) -> str:
+    return f"when {say.condition(rule.condition)}"
+
+
 def points_interpret(ctx: TruthContext, rule: ir.PointsRule) -> RuleOutcome:
     fired = ctx.visit(rule.condition) is True
     return (rule.points if fired else Decimal(0)), fired, False
@@ -41,6 +56,21 @@ def points_python(gen: PythonContext, rule: ir.PointsRule, total: str, whole: bo
 
 
 # ---------------------------------------------------------------- +N per VALUE, capped
+
+
+def per_lower(ctx: LoweringContext, rule: ast.PerRule) -> ir.PerRule:
+    """Per a field or score by name, or per an event's count in a window."""
+    per: ir.Ref | ir.EventCount = (
+        reference(ctx, rule.field_name) if rule.window is None
+        else ir.EventCount(rule.field_name, rule.window, "count " + window(rule.field_name, rule.window)))
+    return ir.PerRule(rule.points, per, rule.cap, rule.reason, rule.reason or f"per {rule.field_name}")
+
+
+def per_words(say: WordsContext, rule: ir.PerRule) -> str:
+    cap = f"up to {say.number(rule.cap)} points"
+    if isinstance(rule.per, ir.EventCount):
+        return f"for each {say.event(rule.per.event)} in the last {say.quantity(rule.per.days, 'days')}, {cap}"
+    return f"for each unit of {say.name(rule.per.name)}, {cap}"
 
 
 def per_points(rule: ir.PerRule, value: int | Decimal | None) -> tuple[Decimal, bool]:
@@ -82,6 +112,21 @@ def per_python(gen: PythonContext, rule: ir.PerRule, total: str, whole: bool) ->
 # ---------------------------------------------------------------- decay P% every D days since ...
 
 
+def decay_lower(ctx: LoweringContext, decay: ast.Decay) -> ir.Decay:
+    """Days since a date or timestamp field, or since the last of an event."""
+    since: ir.DaysSince | ir.DaysSinceEvent = (
+        ir.DaysSinceEvent(decay.field_name, f"days since last {decay.field_name}") if decay.since_event
+        else days_since_of(ctx, decay.field_name, f"days since {decay.field_name}"))
+    return ir.Decay(decay.percent, decay.every_days, since)
+
+
+def decay_words(say: WordsContext, decay: ir.Decay) -> str:
+    every = "day" if decay.every_days == 1 else say.quantity(decay.every_days, "days")
+    since = (f"the last {say.event(decay.since.event)}" if isinstance(decay.since, ir.DaysSinceEvent)
+             else say.name(decay.since.field))
+    return f"the total loses {say.number(decay.percent)}% for every {every} since {since}"
+
+
 def decay_interpret(ctx: TruthContext, decay: ir.Decay, total: Decimal) -> tuple[Decimal, Decimal | None, int]:
     """(decayed total, factor or None when the date is missing, periods)."""
     days = ctx.operand(decay.since)
@@ -108,6 +153,14 @@ def decay_python(gen: PythonContext, score: ir.Score, decay: ir.Decay, total: st
 # ---------------------------------------------------------------- clamp
 
 
+def clamp_lower(ctx: LoweringContext, clamp: ast.Clamp) -> ir.Clamp:
+    return ir.Clamp(clamp.low, clamp.high)
+
+
+def clamp_words(say: WordsContext, clamp: ir.Clamp) -> str:
+    return f"stays between {say.number(clamp.low)} and {say.number(clamp.high)}"
+
+
 def clamp_interpret(clamp: ir.Clamp, rounded: int) -> int:
     return int(max(min(Decimal(rounded), clamp.high), clamp.low))
 
@@ -123,9 +176,9 @@ def clamp_python(gen: PythonContext, clamp: ir.Clamp, value: str) -> None:
 
 
 ROWS = (
-    RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule"),
-    RuleRow(ir.PerRule, per_interpret, per_python, "per_rule"),
+    RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule", ast.PointsRule, points_lower, points_words),
+    RuleRow(ir.PerRule, per_interpret, per_python, "per_rule", ast.PerRule, per_lower, per_words),
 )
-DECAY = DecayRow(ir.Decay, decay_interpret, decay_python, "decay")
-CLAMP = ClampRow(ir.Clamp, clamp_interpret, clamp_python, "clamp")
+DECAY = DecayRow(ir.Decay, decay_interpret, decay_python, "decay", ast.Decay, decay_lower, decay_words)
+CLAMP = ClampRow(ir.Clamp, clamp_interpret, clamp_python, "clamp", ast.Clamp, clamp_lower, clamp_words)
 ADJUST_ROWS: tuple[DecayRow | ClampRow, ...] = (DECAY, CLAMP)
