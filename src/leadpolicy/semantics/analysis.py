@@ -3,279 +3,249 @@
 The checker (language) asks these questions through `language.checks.context.Reasoning`; this module is
 its answer, passed in by `semantics.loading` (language imports nothing of semantics).
 
-Each variable a condition reads (a field, score, grade, `days since`, an event count or
-`days since last EVENT`) gets a
-finite set of representative values: every constant it is compared with, a value
-between each pair, one below and one above, and `missing` where it can be
-missing. Atoms that this cannot decide exactly (text matches, field-to-field
-comparisons) become free three-valued variables of their own. The set of worlds
-so built contains every real lead's situation, so "no world makes it true" is a
-sound reason for a never-true warning or an unreachable error.
+Each condition is lowered once to the IR, and the analysis reads only the IR and the table of primitives,
+never a kind of node: a new operand or condition needs nothing here.
+
+- A variable is an operand that is not a constant (IR nodes are frozen dataclasses: the same field,
+  `days since` or window read in two places is one variable). It gets a finite set of representative
+  values from its facts in the table (`primitives.facts`: type, whole, can be missing, least value) and,
+  for a score, its clamp: every constant it is compared with, a value between each pair, one below and
+  one above (for a whole number, the whole numbers among those), within its least value and clamp, and
+  `missing` where it can be missing. A count is whole and never below 0, so "at least one" (`happened`)
+  is "above 0" and the worlds decide it exactly.
+- An atom is a condition whose children are operands. The worlds decide it when it reads at most one
+  variable and is not in `OPAQUE`; any other atom (a text match, a field compared with a field) is a free
+  three-valued variable of its own (the same atom twice is one).
+- A condition's truth in a world is the interpreter's own (`interpreter.Truths`, the rows' `interpret`
+  column), with operands read from the world; and / or / not by their rows too.
+
+The worlds so built contain every real lead's situation, so "no world makes it true" is a sound reason for
+a never-true warning or an unreachable error. More than `MAX_WORLDS` worlds are not searched: the answer is
+then "sometimes" and no entry is unreachable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from decimal import Decimal
-from typing import Any, Iterator, Sequence
+import math
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Iterable, Iterator, Sequence, cast
 from zoneinfo import ZoneInfo
 
 from leadpolicy.language import ast
-from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol
-from leadpolicy.language.visitor import Visitor
+from leadpolicy.language.symbols import Symbol
+from leadpolicy.language.types import Type
 from leadpolicy.runtime import fold
-from leadpolicy.semantics import ir, logic
+from leadpolicy.semantics import ir, logic, primitives
 from leadpolicy.semantics.interpreter import Truth, Truths
 from leadpolicy.semantics.lowering import Lowering
 
 MAX_WORLDS = 200_000
-OTHER = "\x00other"
-ORDERED = (NUMBER, DATE, TIMESTAMP)
-ACTIVITY = ("count", "last")  # variables of what a lead did: ("count", EVENT, DAYS) and ("last", EVENT)
-Var = tuple[str | int, ...]  # ("ref", NAME), ("days", FIELD), ("count", EVENT, DAYS) or ("last", EVENT)
-World = dict[Var, Any]  # a value for every variable
-Opaque = dict[ast.Node, Truth]  # a truth value for every atom the worlds cannot decide
+OTHER = "\x00other"  # a text unlike every constant and choice
+# Atoms the worlds cannot decide from their operand's representative values: a text takes only its
+# constants and choices (and OTHER), which cannot stand for every text a match looks into.
+OPAQUE: frozenset[type[ir.Node]] = frozenset({ir.TextMatch})
+UNKNOWNS: tuple[Truth, ...] = (True, False, None)  # the values of an opaque atom
+World = tuple[Any, ...]  # a value for every variable, then a truth for every opaque atom
 
 
-def _var_of(node: ast.Node, symbols: dict[str, Symbol]) -> Var | None:
-    if isinstance(node, ast.NameRef) and node.name in symbols:
-        return ("ref", node.name)
-    if isinstance(node, ast.DaysSince) and node.field_name in symbols:
-        return ("days", node.field_name)
-    if isinstance(node, ast.EventCount):
-        return ("count", node.event, int(node.days))
-    if isinstance(node, ast.DaysSinceEvent):
-        return ("last", node.event)
-    return None
+def _operands(node: ir.Node) -> list[ir.Operand]:
+    return [child for child in node.children() if type(child) in primitives.OPERANDS]
 
 
-def _literal_value(lit: ast.Literal) -> Any:
-    if lit.kind == "date":
-        return dt.date.fromisoformat(str(lit.value))
-    if lit.kind == "text":
-        return fold(str(lit.value))
-    return lit.value
+def _atoms(condition: ir.Condition) -> list[ir.Condition]:
+    """The atoms of a condition (what and / or / not combine): the conditions holding operands."""
+    return [node for node in condition.walk() if type(node) in primitives.CONDITIONS and _operands(node)]
 
 
-class _Atoms(Visitor):
-    """The atoms of a condition (what and / or / not combine), in order."""
-
-    def visit_And(self, node: ast.And, out: list[ast.Node]) -> None:
-        for item in node.items:
-            self.visit(item, out)
-
-    visit_Or = visit_And
-
-    def visit_Not(self, node: ast.Not, out: list[ast.Node]) -> None:
-        self.visit(node.operand, out)
-
-    def generic_visit(self, node: ast.Node, out: list[ast.Node]) -> None:
-        out.append(node)
+def _constant(op: ir.Const) -> Any:
+    """A constant as a variable's value: text folded, as every comparison of text sees it."""
+    return fold(op.value) if isinstance(op.value, str) else op.value
 
 
-def _atoms(node: ast.Node) -> list[ast.Node]:
-    out: list[ast.Node] = []
-    _Atoms().visit(node, out)
-    return out
+def _lowered(conditions: Iterable[ast.Node], symbols: dict[str, Symbol]) -> list[ir.Condition] | None:
+    """The conditions lowered, or None when one names what the policy does not define (the checker has
+    reported it; nothing is concluded from it)."""
+    lowering = Lowering(symbols, texts=False)
+    try:
+        return [lowering.condition(c) for c in conditions]
+    except KeyError:
+        return None
+
+
+def _whole_points(numbers: list[Decimal]) -> list[Decimal]:
+    """Each whole constant, a whole number between each pair where there is one, one below and one above."""
+    def above(n: Decimal) -> Decimal:
+        return n.to_integral_value(rounding=ROUND_FLOOR) + 1
+
+    points = [-above(-numbers[0])]  # the greatest whole number below the least constant
+    for a, b in zip(numbers, numbers[1:]):
+        points += [a] if a == a.to_integral_value() else []
+        points += [above(a)] if above(a) < b else []
+    last = numbers[-1]
+    return points + ([last] if last == last.to_integral_value() else []) + [above(last)]
+
+
+def _numbers(consts: list[Any], whole: bool, bounds: tuple[Decimal | None, Decimal | None]) -> list[Decimal]:
+    """Each constant, a value between each pair, one below and one above, within `bounds` (least, most)."""
+    numbers = sorted({Decimal(c) for c in consts if logic.is_number(c)} | {b for b in bounds if b is not None})
+    if not numbers:
+        return [Decimal(0)]
+    if whole:
+        values = _whole_points(numbers)
+    else:
+        values = [numbers[0] - 1]
+        for a, b in zip(numbers, numbers[1:]):
+            values += [a, (a + b) / 2]
+        values += [numbers[-1], numbers[-1] + 1]
+    low, high = bounds
+    return [v for v in values if (low is None or v >= low) and (high is None or v <= high)]
+
+
+def _dates(consts: list[Any]) -> list[dt.date]:
+    """Each date constant, a day between each pair that has days between, the day before and the day after."""
+    dates = sorted({c for c in consts if isinstance(c, dt.date)})
+    if not dates:
+        return [dt.date(2000, 1, 1)]
+    day = dt.timedelta(days=1)
+    values = [dates[0] - day]
+    for first, second in zip(dates, dates[1:]):
+        values.append(first)
+        if (second - first).days > 1:
+            values.append(dt.date.fromordinal(first.toordinal() + (second - first).days // 2))
+    return values + [dates[-1], dates[-1] + day]
+
+
+def _bounds(facts: primitives.Facts, declared: Symbol | None) -> tuple[Decimal | None, Decimal | None]:
+    """The least and the greatest value a number can take: its least value in the facts, a score's clamp."""
+    clamp = (declared.low, declared.high) if declared is not None and declared.kind == "score" else (None, None)
+    lows = [b for b in (facts.minimum, clamp[0]) if isinstance(b, Decimal)]
+    return (max(lows) if lows else None), (clamp[1] if isinstance(clamp[1], Decimal) else None)
 
 
 class _Space:
-    """The variables of a set of conditions and their representative values."""
+    """The variables and opaque atoms of a set of lowered conditions, and their representative values."""
 
-    def __init__(self, conditions: Sequence[ast.Node], symbols: dict[str, Symbol]):
+    def __init__(self, conditions: Sequence[ir.Condition], symbols: dict[str, Symbol]):
         self.symbols = symbols
-        self.constants: dict[Var, list[Any]] = {}
-        self.opaque: list[ast.Node] = []
-        self.decidable: dict[int, ir.Condition] = {}  # id of a decidable atom -> the atom lowered
-        self.lowering = Lowering(symbols, texts=False)
-        for cond in conditions:
-            for atom in _atoms(cond):
-                self._collect(atom)
+        self.constants: dict[ir.Operand, list[Any]] = {}  # each variable: the constants it is compared with
+        self.opaque: dict[ir.Condition, None] = {}  # the atoms the worlds do not decide, in order
+        places: list[tuple[int, ir.Node]] = []  # (id of a node in the conditions, the variable or atom it is)
+        for condition in conditions:
+            for atom in _atoms(condition):
+                places += self._collect(atom)
+        keys: Iterable[ir.Node] = itertools.chain(self.constants, self.opaque)
+        slots = {key: i for i, key in enumerate(keys)}
+        self.slot_of = {place: slots[key] for place, key in places}  # where a node reads its value in a World
 
-    def _collect(self, atom: ast.Node) -> None:
-        operands: list[ast.Node] = []
-        if isinstance(atom, ast.Compare):
-            operands = [atom.left, atom.right]
-        elif isinstance(atom, ast.Between):
-            operands = [atom.operand, atom.low, atom.high]
-        elif isinstance(atom, ast.InList):
-            operands = [atom.operand, *atom.values]
-        elif isinstance(atom, (ast.IsMissing, ast.Truthy)):
-            operands = [atom.operand]
-        elif isinstance(atom, ast.Happened):  # at least one: the count compared with 1
-            self.decidable[id(atom)] = self.lowering.condition(atom)
-            self.constants.setdefault(("count", atom.event, int(atom.days)), []).append(Decimal(1))
-            return
-        variables = [_var_of(o, self.symbols) for o in operands]
-        named = [v for v in variables if v is not None]
-        literals_only = all(v is not None or isinstance(o, ast.Literal) for o, v in zip(operands, variables))
-        if isinstance(atom, ast.TextMatch) or len(named) > 1 or not literals_only or not operands:
-            if atom not in self.opaque:
-                self.opaque.append(atom)
-            for v in named:
-                self.constants.setdefault(v, [])
-            return
-        self.decidable[id(atom)] = self.lowering.condition(atom)
-        for v in named:
-            consts = self.constants.setdefault(v, [])
-            consts.extend(_literal_value(o) for o in operands if isinstance(o, ast.Literal))
+    def _collect(self, atom: ir.Condition) -> list[tuple[int, ir.Node]]:
+        operands = _operands(atom)
+        variables = [op for op in operands if not isinstance(op, ir.Const)]
+        if type(atom) in OPAQUE or len(variables) > 1:
+            self.opaque.setdefault(atom)  # its variables need no values of their own: it reads none of them
+            return [(id(atom), atom)]
+        for var in variables:
+            self.constants.setdefault(var, []).extend(_constant(op) for op in operands if isinstance(op, ir.Const))
+        return [(id(var), var) for var in variables]
 
-    def _type(self, var: Var) -> tuple[str, bool, Symbol | None]:
-        if var[0] in ACTIVITY:
-            return NUMBER, var[0] == "last", None
-        sym = self.symbols[str(var[1])]
-        if var[0] == "days":
-            return NUMBER, sym.nullable, sym
-        return sym.type, sym.nullable, sym
+    def _declared(self, var: ir.Operand) -> Symbol | None:
+        """What the policy declares of a reference: a choice's values, a score's clamp."""
+        return self.symbols.get(var.name) if isinstance(var, ir.Ref) else None
 
-    def domain(self, var: Var) -> list[Any]:
-        kind, nullable, sym = self._type(var)
-        consts = self.constants.get(var, [])
-        if var[0] in ACTIVITY:  # a count, or whole days since the last event: never below 0
-            values: list[Any] = [v for v in self._ordered(NUMBER, [*consts, 0], None) if v >= 0]
-        elif kind == YESNO:
+    def domain(self, var: ir.Operand) -> list[Any]:
+        facts = primitives.facts(var)
+        consts = self.constants[var]
+        declared = self._declared(var)
+        values: list[Any]
+        if facts.type is Type.YESNO:
             values = [True, False]
-        elif kind in (TEXT, CHOICE):
-            assert sym is not None
-            values = sorted({c for c in consts if isinstance(c, str)} | ({fold(c) for c in sym.choices}
-                                                                           if sym.choices else {OTHER}))
-        elif kind in ORDERED:
-            values = self._ordered(kind, consts, sym if var[0] == "ref" else None)
+        elif facts.type.textual:
+            choices = {fold(c) for c in declared.choices} if declared is not None and declared.choices else {OTHER}
+            values = sorted({c for c in consts if isinstance(c, str)} | choices)
+        elif facts.type is Type.NUMBER:
+            values = _numbers(consts, facts.whole, _bounds(facts, declared))
+        elif facts.type in (Type.DATE, Type.TIMESTAMP):
+            values = _dates(consts)
         else:
             values = [None]
-        return values + ([None] if nullable else [])
+        return values + ([None] if facts.nullable else [])
 
-    @staticmethod
-    def _ordered(kind: str, consts: list[Any], sym: Symbol | None) -> list[Any]:
-        """Each constant, a value between each pair, one below and one above (within a score's clamp)."""
-        if kind == NUMBER:
-            numbers = sorted({Decimal(c) for c in consts if logic.is_number(c)})
-            clamp = None
-            low, high = (sym.low, sym.high) if sym is not None and sym.kind == "score" else (None, None)
-            if isinstance(low, Decimal) and isinstance(high, Decimal):
-                clamp = (low, high)
-                numbers = sorted(set(numbers) | set(clamp))
-            if not numbers:
-                return [Decimal(0)]
-            values: list[Any] = [numbers[0] - 1]
-            for a, b in zip(numbers, numbers[1:]):
-                values += [a, (a + b) / 2]
-            values += [numbers[-1], numbers[-1] + 1]
-            return [v for v in values if clamp is None or clamp[0] <= v <= clamp[1]]
-        dates = sorted({c for c in consts if isinstance(c, dt.date)})
-        if not dates:
-            return [dt.date(2000, 1, 1)]
-        day = dt.timedelta(days=1)
-        values = [dates[0] - day]
-        for first, second in zip(dates, dates[1:]):
-            values.append(first)
-            if (second - first).days > 1:
-                values.append(dt.date.fromordinal(first.toordinal() + (second - first).days // 2))
-        return values + [dates[-1], dates[-1] + day]
-
-    def worlds(self) -> Iterator[tuple[World, Opaque]] | None:
-        variables = list(self.constants)
-        domains = [self.domain(v) for v in variables]
-        size = 1
-        for d in domains:
-            size *= len(d)
-        size *= 3 ** len(self.opaque)
-        if size > MAX_WORLDS:
+    def worlds(self) -> Iterator[World] | None:
+        """Every combination of representative values and opaque truths; None when there are more than
+        MAX_WORLDS (or a variable has no value at all)."""
+        domains: list[Sequence[Any]] = [self.domain(v) for v in self.constants]
+        domains += [UNKNOWNS] * len(self.opaque)
+        size = math.prod(len(d) for d in domains)
+        if size > MAX_WORLDS or size == 0:
             return None
-
-        def generate() -> Iterator[tuple[World, Opaque]]:
-            for values in itertools.product(*domains):
-                world = dict(zip(variables, values))
-                for truths in itertools.product((True, False, None), repeat=len(self.opaque)):
-                    yield world, dict(zip(self.opaque, truths))
-        return generate()
+        return itertools.product(*domains)
 
 
 class _WorldTruths(Truths):
-    """Truth of lowered atoms in one world at a time (`world` is set before each use)."""
+    """The interpreter's truth of lowered conditions in one world at a time: a variable reads the world,
+    an opaque atom is the world's free truth value, everything else is its row's `interpret`."""
 
-    def __init__(self, tz: ZoneInfo):
+    def __init__(self, space: _Space, tz: ZoneInfo):
         super().__init__(self.value, tz)
-        self.world: World = {}
+        self.slot_of = space.slot_of
+        self.world: World = ()
+
+    def truth(self, condition: ir.Condition, world: World) -> Truth:
+        self.world = world
+        return self.visit(condition)
 
     def value(self, op: ir.Operand) -> Any:
-        if isinstance(op, ir.Const):
-            return op.value
-        if isinstance(op, ir.DaysSince):
-            return self.world[("days", op.field)]
-        if isinstance(op, ir.Ref):
-            return self.world[("ref", op.name)]
-        if isinstance(op, ir.EventCount):
-            return self.world[("count", op.event, int(op.days))]
-        return self.world[("last", op.event)]
+        slot = self.slot_of.get(id(op))
+        return cast(ir.Const, op).value if slot is None else self.world[slot]
 
-
-class _InWorld(Visitor):
-    """A condition's truth in one world: and / or / not as the language defines them, decidable atoms
-    (lowered once) by the interpreter's own rules, the others as the world's free truth values."""
-
-    def __init__(self, space: _Space, truths: _WorldTruths):
-        self.space, self.truths = space, truths
-        self.opaque: Opaque = {}
-
-    def truth(self, node: ast.Node, world: World, opaque: Opaque) -> Truth:
-        self.truths.world, self.opaque = world, opaque
-        truth: Truth = self.visit(node)
-        return truth
-
-    def visit_And(self, node: ast.And) -> Truth:
-        return logic.and3(self.visit(i) for i in node.items)
-
-    def visit_Or(self, node: ast.Or) -> Truth:
-        return logic.or3(self.visit(i) for i in node.items)
-
-    def visit_Not(self, node: ast.Not) -> Truth:
-        return logic.not3(self.visit(node.operand))
-
-    def generic_visit(self, node: ast.Node) -> Truth:
-        lowered = self.space.decidable.get(id(node))
-        return self.opaque[node] if lowered is None else self.truths.visit(lowered)
+    def visit(self, node: ir.Condition) -> Truth:
+        slot = self.slot_of.get(id(node))
+        return super().visit(node) if slot is None else cast(Truth, self.world[slot])
 
 
 def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
     """'never', 'always' or 'sometimes' (also when the space is too large to decide)."""
-    space = _Space([condition], symbols)
+    lowered = _lowered([condition], symbols)
+    if lowered is None:
+        return "sometimes"
+    space = _Space(lowered, symbols)
     worlds = space.worlds()
     if worlds is None:
         return "sometimes"
-    in_world = _InWorld(space, _WorldTruths(logic.zone(timezone)))
+    truths = _WorldTruths(space, logic.zone(timezone))
     seen = set()
-    for world, opaque in worlds:
-        seen.add(in_world.truth(condition, world, opaque) is True)
+    for world in worlds:
+        seen.add(truths.truth(lowered[0], world) is True)
         if len(seen) == 2:
             return "sometimes"
     return "always" if seen == {True} else "never"
 
 
 def unreachable(conditions: Sequence[ast.Node | None], symbols: dict[str, Symbol], timezone: str) -> list[int]:
-    """Indices of first-match entries that no lead can ever reach (`otherwise` entries are None)."""
+    """Indices of first-match entries that no lead can ever reach (`otherwise` entries are None; an entry
+    after one is never reached)."""
     present = [c for c in conditions if c is not None]
-    if not present:
+    lowered = _lowered(present, symbols) if present else None
+    if not lowered:
         return []
-    space = _Space(present, symbols)
+    space = _Space(lowered, symbols)
     worlds = space.worlds()
     if worlds is None:
         return []
-    in_world = _InWorld(space, _WorldTruths(logic.zone(timezone)))
+    truths = _WorldTruths(space, logic.zone(timezone))
+    ladder = iter(lowered)
+    entries = [None if c is None else next(ladder) for c in conditions]
+    tried = list(enumerate(itertools.takewhile(lambda c: c is not None, entries)))
+    candidates = {i for i, c in enumerate(entries) if c is not None}
     reached: set[int] = set()
-    candidates = {i for i, c in enumerate(conditions) if c is not None}
-    for world, opaque in worlds:
-        for i, cond in enumerate(conditions):
-            if cond is None:
-                break
-            if in_world.truth(cond, world, opaque) is True:
-                reached.add(i)
-                break
+    for world in worlds:
+        first = next((i for i, c in tried if truths.truth(cast(ir.Condition, c), world) is True), None)
+        if first is not None:
+            reached.add(first)
         if reached == candidates:
             return []
     return sorted(candidates - reached)
-
 
 
 def decay_problem(percent: Decimal, bound: Decimal) -> str | None:
