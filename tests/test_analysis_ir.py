@@ -10,14 +10,20 @@ until it has one.
 from __future__ import annotations
 
 import ast as pyast
+import datetime as dt
 import inspect
+import itertools
+import random
 from decimal import Decimal
 
 import pytest
 
 from leadpolicy.language import ast
 from leadpolicy.semantics import analysis, ir, primitives
+from leadpolicy.semantics.activity import Activity
+from leadpolicy.semantics.interpreter import Evaluator
 from leadpolicy.semantics.loading import load_policy_text
+from leadpolicy.semantics.lowering import Lowering, lower
 
 POLICY = '''
 policy "analysis" version 1.0.0 {
@@ -206,6 +212,14 @@ def test_unreachable_stops_at_otherwise():
     assert analysis.unreachable([None], symbols, timezone) == []
 
 
+def test_a_condition_naming_what_the_policy_does_not_define_is_not_reasoned_about():
+    """The checker has reported the name; the analysis concludes nothing from it and does not fail."""
+    condition, symbols, timezone = reasoned("n > 90 and n < 60")
+    unknown = {name: sym for name, sym in symbols.items() if name != "n"}
+    assert analysis.satisfiability(condition, unknown, timezone) == "sometimes"
+    assert analysis.unreachable([condition, condition], unknown, timezone) == []
+
+
 def test_decay_problem_names_a_decay_sql_cannot_carry():
     assert analysis.decay_problem(Decimal(50), Decimal(100)) is None
     problem = analysis.decay_problem(Decimal("0.001"), Decimal(10) ** 9)
@@ -223,3 +237,72 @@ def test_the_analysis_names_no_operand_or_condition_kind():
     table = {kind.__name__ for kind in primitives.TABLE}
     assert {attr for module, attr in named if module == "ir" and attr in table} <= allowed
     assert {attr for module, attr in named if module == "ast"} <= {"Node"}
+
+
+# Atoms of every condition kind over operands of every kind, each pair of which (and, and not, or not) the analysis
+# judges and the interpreter evaluates on concrete leads: a verdict no lead contradicts is sound. A condition
+# that compares its operand with a value that is not one of its operands (as `happened` compares a count
+# with 1) is where the analysis could miss a lead; its atoms here paired with comparisons find that.
+SOUNDNESS_ATOMS: dict[type, list[str]] = {
+    ir.Compare: ["n < 1.5", "n > 5", "s < 5", "s >= 2", "days since d <= 1.5", "days since d > 2",
+                 "days since t < 2", "count demo in last 30 days < 5", "count demo in last 30 days > 1.5",
+                 "days since last demo < 3", "days since last demo >= 1", 'plan = "free"', 'g = "A"',
+                 "d < 2024-01-18"],
+    ir.Between: ["n between 1 and 2", "count demo in last 30 days between 1 and 3", "days since d between 1 and 3"],
+    ir.InList: ["count demo in last 30 days in (0, 2)", 'plan not in ("pro")', "s in (2, 5)"],
+    ir.IsMissing: ["n is missing", "days since last demo is present", "d is missing"],
+    ir.Truthy: ["vip"],
+    ir.Happened: ["demo in last 30 days", "demo in last 7 days"],
+    ir.TextMatch: ['email contains "a"'],
+    ir.And: ["(n > 1 and vip)"],
+    ir.Or: ["(n > 1 or vip)"],
+    ir.Not: ["not vip"],
+}
+NOW = dt.datetime(2024, 1, 20, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def concrete_leads(count: int) -> list[tuple[dict, Activity]]:
+    """Leads whose values sit on and between the samples' constants (whole values for whole operands)."""
+    rng = random.Random(26)
+    days = [-1, 0, 1, 2, 3, 4, 5, 6]
+    leads = []
+    for _ in range(count):
+        s = rng.choice([0, 1, 2, 3, 4, 5, 6, 100])
+        values = {"n": rng.choice([None, Decimal(0), Decimal(1), Decimal("1.2"), Decimal("1.5"), Decimal(2),
+                                   Decimal(5), Decimal("5.5"), Decimal(6)]),
+                  "s": s, "g": rng.choice(["A", "B"]), "vip": rng.choice([None, True, False]),
+                  "plan": rng.choice([None, "free", "pro"]), "email": rng.choice([None, "a", "b"]),
+                  "d": rng.choice([None, *(NOW.date() - dt.timedelta(days=n) for n in days)]),
+                  "t": rng.choice([None, *(NOW - dt.timedelta(days=n, hours=5) for n in days)])}
+        events = [("demo", NOW - dt.timedelta(days=rng.choice([0.5, 1, 2.5, 3, 6, 8, 20, 40])))
+                  for _ in range(rng.choice([0, 1, 2, 3, 4, 5, 6]))]
+        leads.append((values, Activity(events)))
+    return leads
+
+
+def test_every_condition_of_the_table_has_atoms_for_soundness():
+    assert set(primitives.CONDITIONS) == set(SOUNDNESS_ATOMS), "add the new condition to SOUNDNESS_ATOMS"
+
+
+def test_no_concrete_lead_contradicts_a_verdict():
+    atoms = [a for samples in SOUNDNESS_ATOMS.values() for a in samples]
+    conditions = [f"{a} and {b}" for a, b in itertools.product(atoms, repeat=2)]
+    conditions += [f"{a} {how} not {b}" for a, b in itertools.product(atoms, repeat=2) for how in ("and", "or")]
+    found = loaded(" \"r\"\n    +1 when ".join(conditions))
+    from leadpolicy.language.symbols import symbol_table
+
+    policy = found.policy
+    symbols, lowering, compiled = symbol_table(policy), Lowering(symbol_table(policy), texts=False), lower(policy)
+    rules = [s for s in policy.scores if s.name == "rule"][0].rules
+    leads = concrete_leads(200)
+    verdicts = {"never": 0, "always": 0}
+    for text, rule in zip(conditions, rules):
+        verdict = analysis.satisfiability(rule.condition, symbols, policy.timezone)
+        if verdict == "sometimes":
+            continue
+        verdicts[verdict] += 1
+        condition = lowering.condition(rule.condition)
+        for values, activity in leads:
+            truth = Evaluator(compiled, values, NOW, activity).visit(condition) is True
+            assert truth == (verdict == "always"), (text, verdict, values, activity.times)
+    assert verdicts["never"] > 50 and verdicts["always"] > 5, verdicts  # the check is not vacuous

@@ -12,7 +12,9 @@ never a kind of node: a new operand or condition needs nothing here.
   for a score, its clamp: every constant it is compared with, a value between each pair, one below and
   one above (for a whole number, the whole numbers among those), within its least value and clamp, and
   `missing` where it can be missing. A count is whole and never below 0, so "at least one" (`happened`)
-  is "above 0" and the worlds decide it exactly.
+  is "above 0" and the worlds decide it exactly. A new condition that compares its operand with a value
+  that is not one of its operands, other than that least value, needs that value among the worlds: list
+  it in `OPAQUE` until it has one (tests/test_analysis_ir.py checks every verdict against concrete leads).
 - An atom is a condition whose children are operands. The worlds decide it when it reads at most one
   variable and is not in `OPAQUE`; any other atom (a text match, a field compared with a field) is a free
   three-valued variable of its own (the same atom twice is one).
