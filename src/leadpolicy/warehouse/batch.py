@@ -60,6 +60,7 @@ from leadpolicy.warehouse.lead_rows import (
     plan_columns,
     stage,
 )
+from leadpolicy.warehouse.templates import filled
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -667,9 +668,7 @@ _REPEATED_IDS = ('SELECT "#row", id, list("#row") OVER (PARTITION BY id) FROM (S
 
 
 def _repeated_ids_sql(lead: LeadId) -> str:
-    template = sqlglot.parse_one(_REPEATED_IDS, read="duckdb")
-    return template.transform(lambda node: lead.text.copy() if isinstance(node, exp.Column) and
-                              node.name == "__lead__" else node).sql("duckdb")
+    return filled(_REPEATED_IDS, pieces={"__lead__": lead.text}).sql("duckdb")
 
 
 def reject_repeated_ids(con: DuckDBPyConnection, lead: LeadId, id_name: str, result: BatchResult) -> int:

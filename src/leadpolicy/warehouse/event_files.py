@@ -27,9 +27,9 @@ from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.warehouse import staging
 from leadpolicy.warehouse.conversion import INTEGER_TYPES, Conversion, trimmed
 from leadpolicy.warehouse.event_log import convert_log, lacks_columns, repeated_columns
-from leadpolicy.warehouse.sla_sql import fill
 from leadpolicy.warehouse.sqlgen import activity_columns, epoch_us
 from leadpolicy.warehouse.staging import DataFileError
+from leadpolicy.warehouse.templates import filled
 
 EVENTS_TABLE = "events"  # lead (the id as trimmed text), event, at (TIMESTAMPTZ), reason (text): the good rows
 ACTIVITY_TABLE = "activity"  # the good rows by lead: `#lead` and the windows
@@ -97,7 +97,7 @@ def find_column(columns: list[str], name: str, source: Path, role: str, flag: st
 
 
 # The steps of `stage_events`, each one fixed DuckDB template; "#name" placeholders are filled by
-# `sla_sql.fill` with literals (values) or sqlglot expressions (pieces), never pasted text.
+# `templates.filled` with literals (values) or sqlglot expressions (pieces), never pasted text.
 _NO_EVENTS = ('CREATE VIEW ev_converted AS SELECT CAST(NULL AS BIGINT) AS "#row", CAST(NULL AS VARCHAR) AS "lead", '
               'CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at", false AS "#bad" WHERE false')
 _NO_EVENTS_TYPED = 'CREATE VIEW ev_typed AS SELECT * EXCLUDE ("#bad") FROM ev_converted'
@@ -130,7 +130,7 @@ class _EventStaging:
         self.conversion: Conversion | None = None
 
     def run(self, template: str, parameters: list[object] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(fill(template, {}, pieces=self.pieces), parameters).fetchall()
+        return self.con.execute(filled(template, pieces=self.pieces).sql("duckdb"), parameters).fetchall()
 
     def count(self, template: str) -> int:
         rows = self.run(template)

@@ -31,7 +31,8 @@ from sqlglot import exp
 
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, EPOCH, OPEN_DAY_COLUMNS, SEGMENT_COLUMNS, to_us
 from leadpolicy.sla.calendars import BusinessCalendar
-from leadpolicy.warehouse.sla_sql import arithmetic, fill_tree, floor_div, floor_mod, literal
+from leadpolicy.warehouse.sla_sql import arithmetic, floor_div, floor_mod
+from leadpolicy.warehouse.templates import filled, literal
 
 MINUTE_US = 60_000_000
 SECOND_US = 1_000_000
@@ -229,7 +230,7 @@ def _pieces() -> dict[str, exp.Expr]:
 
 def _made() -> list[tuple[str, exp.Expr]]:
     pieces = _pieces()
-    return [(name, fill_tree(template, {}, pieces)) for name, template in MADE]
+    return [(name, filled(template, pieces=pieces)) for name, template in MADE]
 
 
 def calendar_ctes(plan: Plan) -> list[tuple[str, exp.Expr]]:

@@ -22,7 +22,7 @@ from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse.sla_calendar import calendar_ctes
 from leadpolicy.warehouse.sla_run import calendar_plan
-from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables, literal
+from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables
 from leadpolicy.warehouse.sqlgen import (
     BLANK_CHARS,
     DIALECT_ADAPTERS,
@@ -33,6 +33,7 @@ from leadpolicy.warehouse.sqlgen import (
     fold_sql,
     table_sql,
 )
+from leadpolicy.warehouse.templates import literal
 
 # How far back --since may reach: the query makes a row per day of its calendar tables (and a few per open
 # day), which five years keep small for any warehouse.

@@ -29,8 +29,8 @@ from leadpolicy.warehouse.conversion import convert_fields, problem, trimmed
 from leadpolicy.warehouse.event_files import lead_id, lead_id_column
 from leadpolicy.warehouse.event_log import convert_log, lacks_columns, repeated_columns
 from leadpolicy.warehouse.sla_run import CLOCKS, EVENTS, insert_rows
-from leadpolicy.warehouse.sla_sql import fill, literal
 from leadpolicy.warehouse.sqlgen import fold_sql
+from leadpolicy.warehouse.templates import filled, literal
 
 ROW = staging.ROW
 LEADS = "lp_leads"
@@ -49,7 +49,7 @@ def _q(name: str) -> str:
 
 
 # The steps of `stage_events`, each one fixed DuckDB template; "#name" placeholders are filled by
-# `sla_sql.fill` with literals (values) or sqlglot expressions (pieces), never pasted text.
+# `templates.filled` with literals (values) or sqlglot expressions (pieces), never pasted text.
 _EVENTS_TABLE = ('CREATE OR REPLACE TABLE "#piece_events" '
                  "(seq BIGINT, lead VARCHAR, event VARCHAR, at_us BIGINT, reason VARCHAR)")
 _FIRST_PROBLEMS = (
@@ -90,7 +90,8 @@ class _LogStaging:
         self.stats, self.rejects = ReadStats(), list[Reject]()
 
     def run(self, template: str, extra: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(fill(template, {**self.values, **(extra or {})}, pieces=self.pieces)).fetchall()
+        query = filled(template, values={**self.values, **(extra or {})}, pieces=self.pieces)
+        return self.con.execute(query.sql("duckdb")).fetchall()
 
     def count(self, template: str) -> int:
         rows = self.run(template)
@@ -228,7 +229,8 @@ _TIERED_CLOCKS = 'SELECT sla, count(*) FROM "#piece_clocks" WHERE sla IN ("#tier
 
 def _run(con: duckdb.DuckDBPyConnection, template: str, values: dict[str, Any] | None = None,
          pieces: dict[str, exp.Expr] | None = None) -> list[tuple[Any, ...]]:
-    return con.execute(fill(template, values or {}, pieces={**_LEAD_PIECES, **(pieces or {})})).fetchall()
+    query = filled(template, values=values, pieces={**_LEAD_PIECES, **(pieces or {})})
+    return con.execute(query.sql("duckdb")).fetchall()
 
 
 def stage_leads(con: duckdb.DuckDBPyConnection, policy: IrPolicy, path: Path, id_column: str, fmt: str | None = None,

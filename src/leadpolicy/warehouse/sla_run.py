@@ -39,12 +39,11 @@ from leadpolicy.warehouse.sla_sql import (
     SlaSql,
     Tables,
     arithmetic,
-    fill_tree,
     floor_div,
-    literal,
     utc_day,
 )
 from leadpolicy.warehouse.sqlgen import fold_sql
+from leadpolicy.warehouse.templates import filled, literal
 
 EVENTS = "lp_sla_events"
 MARGIN_DAYS = 7
@@ -249,7 +248,7 @@ def _result_table(con: duckdb.DuckDBPyConnection, table: str, queries: list[exp.
     union = selects[0] if len(selects) == 1 else exp.union(*selects, distinct=False)
     pieces = {"#results": union, "#local_day": arithmetic(floor_div("r.start_us + z.offset_us", DAY_US)),
               "#utc_day": arithmetic(utc_day("r.start_us"))}
-    query = fill_tree(LOCAL_DAY, {"#zone": ZONE}, pieces)
+    query = filled(LOCAL_DAY, values={"#zone": ZONE}, pieces=pieces)
     assert isinstance(query, exp.Query)
     con.execute(create_table_as(table, query))
     missing = con.execute(exp.select("sla", "lead", "start_us").from_(table).where(
@@ -393,7 +392,7 @@ def volume_counts(con: duckdb.DuckDBPyConnection, policy: ir.Policy,
     for sla, rule in engine.volume_rules():
         pieces = {"#local_day": arithmetic(floor_div("e.at_us + z.offset_us", DAY_US)),
                   "#utc_day": arithmetic(utc_day("e.at_us"))}
-        query = fill_tree(PER_LOCAL_DAY, {"#zone": ZONE, "#event": rule.event}, pieces).sql("duckdb")
+        query = filled(PER_LOCAL_DAY, values={"#zone": ZONE, "#event": rule.event}, pieces=pieces).sql("duckdb")
         per = counts.setdefault(sla.name, defaultdict(int))
         for local_day, count in con.execute(query).fetchall():
             day = dt.date(1970, 1, 1) + dt.timedelta(days=int(local_day))

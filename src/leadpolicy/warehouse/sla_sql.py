@@ -15,18 +15,16 @@ time, the calendar tables of `sla.calendar_tables`. Each step is the reference's
   are those whose start is below the limit plus the pauses before them.
 
 Every query is a sqlglot tree, written in any dialect: fixed templates (DuckDB SQL over our own names)
-whose "#name" columns and tables are filled with trees (`filled`). Text from the policy reaches them
-only as literals, table names through `exp.to_table`; the templates hold our own names.
+whose "#name" columns and tables are filled with trees (`templates.filled`, the one filler). Text from the
+policy reaches them only as literals, table names through `exp.to_table`; the templates hold our own names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -34,6 +32,7 @@ from sqlglot import exp
 from leadpolicy.semantics import ir
 from leadpolicy.sla import rules
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, to_us
+from leadpolicy.warehouse.templates import filled, filled_select, literal
 
 CLOCK_COLUMNS = ("sla", "lead", "start_row", "start_us", "stop_us", "stop_event", "tier", "deadline_us", "status",
                  "used_us", "paused_us", "late_us", "full_us", "at_risk", "escalated_to")
@@ -60,84 +59,6 @@ class Tables:
 DEFAULT_TABLES = Tables()
 
 
-def literal(value: Any) -> exp.Expr:
-    if value is None:
-        return exp.Null()
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, (int, Decimal)):
-        text = format(Decimal(value), "f")
-        return exp.Literal.number(text) if not text.startswith("-") else exp.Neg(this=exp.Literal.number(text[1:]))
-    return exp.Literal.string(str(value))
-
-
-PLACEHOLDER = re.compile(r'(IN \()?"(#[a-z]+[0-9]*|#piece_[a-z]+)"(\))?')
-
-
-def fill(template: str, values: dict[str, Any], dialect: str = "duckdb",
-         pieces: dict[str, exp.Expr] | None = None) -> str:
-    """The template (DuckDB SQL) with each placeholder, a quoted name that is a key of `values`, made a
-    literal (a list fills an `IN ("#name")`; an empty one matches nothing), and each key of `pieces` (as a
-    column or a table) made that expression or subquery. DuckDB's text is the template with these put in
-    place in one pass, so nothing put in is read again for placeholders; another dialect's is the
-    template parsed, its placeholders replaced in the tree, and written in that dialect."""
-    pieces = pieces or {}
-    if dialect != "duckdb":
-        return fill_tree(template, values, pieces).sql(dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
-
-    def swap(match: re.Match[str]) -> str:
-        name = match.group(2)
-        if name in pieces:
-            inner = pieces[name].sql("duckdb")
-            return (match.group(1) or "") + (f"({inner})" if isinstance(pieces[name], exp.Query) else inner) + (
-                match.group(3) or "")
-        if name not in values:
-            return match.group(0)
-        value = values[name]
-        if match.group(1) and match.group(3) and isinstance(value, list):
-            items = ", ".join(literal(v).sql("duckdb") for v in value)
-            return f"IN ({items or 'SELECT NULL WHERE false'})"
-        return (match.group(1) or "") + literal(value).sql("duckdb") + (match.group(3) or "")
-
-    return PLACEHOLDER.sub(swap, template)
-
-
-def fill_tree(template: str, values: dict[str, Any], pieces: dict[str, exp.Expr] | None = None) -> exp.Expr:
-    """`fill` as a tree, to be written in any dialect (the pieces must be in that dialect already)."""
-    pieces = pieces or {}
-    tree = sqlglot.parse_one(template, read="duckdb")
-
-    def placeholder(node: exp.Expr) -> bool:
-        return isinstance(node, exp.Column) and not node.table and node.name in values
-
-    def swap_node(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Table) and node.name in pieces:
-            return _in_place_of(node, pieces[node.name])
-        if isinstance(node, exp.Column) and not node.table and node.name in pieces:
-            return pieces[node.name].copy()
-        if isinstance(node, exp.In) and len(node.expressions) == 1 and placeholder(node.expressions[0]):
-            items = values[node.expressions[0].name]
-            if not items:
-                return exp.false()
-            return exp.In(this=node.this, expressions=[literal(v) for v in items])
-        if placeholder(node):
-            return literal(values[node.name])
-        return node
-
-    return tree.transform(swap_node)
-
-
-def _in_place_of(table: exp.Table, piece: exp.Expr) -> exp.Expr:
-    """A table placeholder's piece: a table under the placeholder's alias, or a query as a subquery."""
-    alias = table.args.get("alias")
-    if isinstance(piece, exp.Table):
-        named = piece.copy()
-        if alias is not None:
-            named.set("alias", alias.copy())
-        return named
-    return exp.Subquery(this=piece.copy(), alias=alias)
-
-
 def floor_mod(t: str, d: int) -> str:
     """t mod d, from 0 to d - 1, on every dialect: SQL's % keeps the sign of t, and instants before
     1970 are negative."""
@@ -152,7 +73,7 @@ def floor_div(t: str, d: int) -> str:
 def arithmetic(text: str) -> exp.Expr:
     """One of our own integer expressions (`floor_div`, `utc_day`... over our column names and numbers) as a
     tree, parenthesised so that it keeps its meaning wherever a template puts it."""
-    return exp.Paren(this=sqlglot.parse_one(text, read="duckdb"))
+    return exp.Paren(this=filled(text))
 
 
 def utc_day(t: str) -> str:
@@ -161,26 +82,12 @@ def utc_day(t: str) -> str:
 
 def floor_div_of(t: exp.Expr, d: int) -> exp.Expr:
     """`floor_div` of an expression, as a tree."""
-    return filled(floor_div('"#t"', d), {"#t": t})
+    return filled(floor_div('"#t"', d), pieces={"#t": t})
 
 
 def floor_mod_of(t: exp.Expr, d: int) -> exp.Expr:
     """`floor_mod` of an expression, as a tree."""
-    return filled(floor_mod('"#t"', d), {"#t": t})
-
-
-def filled(template: str, pieces: dict[str, exp.Expr]) -> exp.Expr:
-    """A fixed template of ours (DuckDB SQL) with each "#name" column or table made its piece."""
-    return fill_tree(template, {}, pieces)
-
-
-def filled_select(template: str, pieces: dict[str, exp.Expr], joins: Sequence[exp.Join] = ()) -> exp.Select:
-    """`filled` of a SELECT, with `joins` added after its own."""
-    query = filled(template, pieces)
-    assert isinstance(query, exp.Select), "the template is a SELECT"
-    if joins:
-        query.set("joins", [*query.args.get("joins", []), *(j.copy() for j in joins)])
-    return query
+    return filled(floor_mod('"#t"', d), pieces={"#t": t})
 
 
 def with_ctes(ctes: Sequence[tuple[str, exp.Expr]], body: exp.Select) -> exp.Select:
@@ -216,7 +123,7 @@ def _aliased(query: exp.Expr, alias: str) -> exp.Expr:
 
 def _join_of(template: str, alias: str, pieces: dict[str, exp.Expr]) -> exp.Join:
     """The one join of a `SELECT * FROM x LEFT JOIN ... AS seg ON ...` template, its segment named `alias`."""
-    query = _aliased(filled_select(template, pieces), alias)
+    query = _aliased(filled_select(template, pieces=pieces), alias)
     join = query.args["joins"][0]
     assert isinstance(join, exp.Join)
     return join
@@ -261,29 +168,30 @@ class _Measure:
         if not self.business:
             return [], t
         join = _join_of(SEGMENT_AT, alias, {**self._segments(), "#day": floor_div_of(t, DAY_US), "#t": t})
-        return [join], _aliased(filled(MEASURE_AT, {"#t": t}), alias)
+        return [join], _aliased(filled(MEASURE_AT, pieces={"#t": t}), alias)
 
     def instant(self, alias: str, x: exp.Expr) -> tuple[list[exp.Join], exp.Expr]:
         """(joins, value): the first instant at which the measure reaches x (x above zero)."""
         if not self.business:
             return [], x
-        bucket = floor_div_of(filled('("#x") - 1', {"#x": x}), BUCKET_US)
+        bucket = floor_div_of(filled('("#x") - 1', pieces={"#x": x}), BUCKET_US)
         join = _join_of(SEGMENT_REACHING, alias, {**self._segments(), "#bucket": bucket, "#x": x})
-        return [join], _aliased(filled(INSTANT_REACHING, {"#x": x}), alias)
+        return [join], _aliased(filled(INSTANT_REACHING, pieces={"#x": x}), alias)
 
     def base(self, source: exp.Query, start: str) -> exp.Select:
         """SELECT *, base_us (the deadline before pauses) FROM source, for clocks starting at column `start`."""
         start_at = exp.column(start, table="s")
         if not self.business:
             pieces = {"#start": start_at, "#amount": literal(self.amount_us), "#source": source}
-            return filled_select(ELAPSED_BASE, pieces)
+            return filled_select(ELAPSED_BASE, pieces=pieces)
         joins_o, o_start = self.at("o", start_at)
         if self.unit == "business hours":
             joins_t, deadline = self.instant("t", exp.Add(this=o_start, expression=literal(self.amount_us)))
-            return filled_select(HOURS_BASE, {"#deadline": deadline, "#source": source}, [*joins_o, *joins_t])
-        open_at = filled(OPEN_AT, {"#x": o_start})
-        tod = floor_mod_of(filled('"#open_at" + n.offset_us', {"#open_at": open_at}), DAY_US)
-        query = filled_select(DAYS_BASE, {**self._segments(), "#tod": tod, "#source": source, "#x": o_start,
+            return filled_select(HOURS_BASE, pieces={"#deadline": deadline, "#source": source},
+                                 joins=[*joins_o, *joins_t])
+        open_at = filled(OPEN_AT, pieces={"#x": o_start})
+        tod = floor_mod_of(filled('"#open_at" + n.offset_us', pieces={"#open_at": open_at}), DAY_US)
+        query = filled_select(DAYS_BASE, pieces={**self._segments(), "#tod": tod, "#source": source, "#x": o_start,
                                    "#bucket": floor_div_of(o_start, BUCKET_US),
                                    "#open_days": exp.to_table(self.tables.open_days), "#days": literal(self.days)})
         query.set("joins", [*(j.copy() for j in joins_o), *query.args["joins"]])
@@ -411,27 +319,27 @@ class SlaSql:
         """The clocks of the SLA (`spans`, with their `tier`) and their pauses (`pauses`)."""
         rule = self.clock_rule()
         pausing, resuming = sorted(rule.pauses.pausing), sorted(rule.pauses.resuming)
-        ev = filled(CLOCK_EVENTS, {
+        ev = filled(CLOCK_EVENTS, pieces={
             "#is_start": is_one_of("event", list(rule.starts)), "#is_stop": is_one_of("event", list(rule.stops)),
             "#is_pause": is_one_of("event", pausing), "#events": exp.to_table(self.tables.events),
             "#is_any": is_one_of("event", [*rule.starts, *rule.stops, *pausing, *resuming])})
         if rule.each_time:
-            spans = [("edges", filled(EDGES, {})), ("spans", filled(EDGE_SPANS, {}))]
+            spans = [("edges", filled(EDGES)), ("spans", filled(EDGE_SPANS))]
             inside = INSIDE_EDGE_SPAN
         else:
-            spans = [("firsts", filled(FIRSTS, {})), ("stops", filled(FIRST_STOPS, {})),
-                     ("spans", filled(FIRST_SPANS, {}))]
+            spans = [("firsts", filled(FIRSTS)), ("stops", filled(FIRST_STOPS)),
+                     ("spans", filled(FIRST_SPANS))]
             inside = INSIDE_FIRST_SPAN
         otherwise = {"#otherwise": literal(rule.otherwise.index)}
-        tiered = (filled(TIERED_READ, {**otherwise, "#tiers": exp.to_table(self.tables.tiers)}) if self.tables.tiers
-                  else filled(TIERED_OTHERWISE, otherwise))
+        tiered = (filled(TIERED_READ, pieces={**otherwise, "#tiers": exp.to_table(self.tables.tiers)})
+                  if self.tables.tiers else filled(TIERED_OTHERWISE, pieces=otherwise))
         return [("ev", ev), *spans, ("tiered", tiered),
-                ("marks", filled(MARKS, {"#inside": sqlglot.parse_one(inside, read="duckdb")})),
-                ("flips", filled(FLIPS, {})), ("pauses", filled(PAUSES, {}))]
+                ("marks", filled(MARKS, pieces={"#inside": filled(inside)})),
+                ("flips", filled(FLIPS)), ("pauses", filled(PAUSES))]
 
     def ignored_tree(self) -> exp.Select:
         """How many pause and resume events the SLA ignores: outside any clock, or pausing a paused clock."""
-        return with_ctes(self._clock_ctes(), filled_select(IGNORED, {}))
+        return with_ctes(self._clock_ctes(), filled_select(IGNORED))
 
     def ignored(self, dialect: str = "duckdb") -> str:
         return _written(self.ignored_tree(), dialect)
@@ -445,24 +353,25 @@ class SlaSql:
 
         policy = self.policy
         ctes = self._clock_ctes()
-        ctes.append(("lp_starts", filled(STARTS, {
-            "#local_day": floor_div_of(filled("c.start_us + z.offset_us", {}), DAY_US),
+        ctes.append(("lp_starts", filled(STARTS, pieces={
+            "#local_day": floor_div_of(filled("c.start_us + z.offset_us"), DAY_US),
             "#utc_day": floor_div_of(exp.column("start_us", table="c"), DAY_US),
             "#segments": exp.to_table(self.tables.segments), "#zone": literal(ZONE)})))
         activity = "lp_clock_activity"
         if policy.activity:
-            ctes.append((activity, filled_select(ACTIVITY, {"#counted": self._activity(dialect)})))
-        ctes.append(("lp_clock_leads", filled(CLOCK_LEADS, {"#leads": exp.to_table(leads)})))
+            ctes.append((activity, filled_select(ACTIVITY, pieces={"#counted": self._activity(dialect)})))
+        ctes.append(("lp_clock_leads", filled(CLOCK_LEADS, pieces={"#leads": exp.to_table(leads)})))
         decided = decisions_per_row(policy, dialect, "lp_clock_leads", activity if policy.activity else None,
                                     "#clock")
-        return with_ctes(ctes, filled_select(TIERS, {"#choice": self._tier_choice(dialect), "#decided": decided}))
+        choice = self._tier_choice(dialect)
+        return with_ctes(ctes, filled_select(TIERS, pieces={"#choice": choice, "#decided": decided}))
 
     def _activity(self, dialect: str) -> exp.Select:
         """The activity columns the policy reads, per clock, from the lead's events up to the clock's start."""
         from leadpolicy.warehouse.sqlgen import activity_columns_per_row
 
         names = sorted({op.event for op in self.policy.activity})
-        counted = filled_select(ACTIVITY_AT_START, {"#events": exp.to_table(self.tables.events)})
+        counted = filled_select(ACTIVITY_AT_START, pieces={"#events": exp.to_table(self.tables.events)})
         return counted.select(*activity_columns_per_row(self.policy, dialect), copy=False).where(
             exp.In(this=exp.column("event", table="e"), expressions=[literal(n) for n in names]), copy=False)
 
@@ -488,12 +397,13 @@ class SlaSql:
                                                                                                       tier.measure))]
             finals.append(exp.select("*").from_(exp.to_table(f"judged{tier.index}")))
             tier_text = tier_text.when(exp.Literal.number(tier.index), literal(tier.text))
-        body = filled_select(CLOCKS, {"#sla": literal(rule.sla), "#tier_text": tier_text, "#judged": union_all(finals)})
+        body = filled_select(CLOCKS, pieces={"#sla": literal(rule.sla), "#tier_text": tier_text,
+                                             "#judged": union_all(finals)})
         return with_ctes(ctes, body)
 
     def _tier(self, i: int, m: _Measure) -> list[tuple[str, exp.Expr]]:
         """The steps of tier i (named without their number), from its clocks' base deadline to their judgement."""
-        source = filled_select("SELECT * FROM tiered WHERE tier = \"#tier\"", {"#tier": literal(i)})
+        source = filled_select("SELECT * FROM tiered WHERE tier = \"#tier\"", pieces={"#tier": literal(i)})
         joins_ps, m_ps = m.at("a", exp.column("ps", table="p"))
         joins_pe, m_pe = m.at("b", exp.func("COALESCE", exp.column("pe", table="p"), self.now))
         joins_mb, m_base = m.at("mb", exp.column("base_us", table="c"))
@@ -501,36 +411,37 @@ class SlaSql:
         joins_me, m_end = m.at("me", exp.func("COALESCE", exp.column("stop_us", table="c"), self.now))
         steps: list[tuple[str, exp.Expr]] = [
             ("base", m.base(source, "start_us")),
-            ("measured", filled_select(MEASURED, {"#m_base": m_base, "#m_start": m_start, "#m_end": m_end},
-                                [*joins_mb, *joins_ms, *joins_me])),
-            ("paused", filled_select(PAUSED, {"#m_ps": m_ps, "#m_pe": m_pe}, [*joins_ps, *joins_pe])),
-            ("summed", filled(SUMMED, {})),
-            ("counted", filled(COUNTED, {})),
+            ("measured", filled_select(MEASURED, pieces={"#m_base": m_base, "#m_start": m_start, "#m_end": m_end},
+                                joins=[*joins_mb, *joins_ms, *joins_me])),
+            ("paused", filled_select(PAUSED, pieces={"#m_ps": m_ps, "#m_pe": m_pe},
+                                      joins=[*joins_ps, *joins_pe])),
+            ("summed", filled(SUMMED)),
+            ("counted", filled(COUNTED)),
             *self._judged(m),
         ]
         return [(name, _numbered(query, i)) for name, query in steps]
 
     def _judged(self, m: _Measure) -> list[tuple[str, exp.Expr]]:
-        joins_d, moved = m.instant("t", filled(MOVED, {}))
+        joins_d, moved = m.instant("t", filled(MOVED))
         thresholds = self.clock_rule().thresholds
         hundred = literal(100 * thresholds.scale)
 
         def running_and_reached(percent: Decimal) -> exp.Expr:
-            reached = filled(REACHED, {"#hundred": hundred, "#scaled": literal(thresholds.scaled(percent))})
-            return filled(RUNNING_AND, {"#reached": reached})
+            reached = filled(REACHED, pieces={"#hundred": hundred, "#scaled": literal(thresholds.scaled(percent))})
+            return filled(RUNNING_AND, pieces={"#reached": reached})
 
         warn_at = thresholds.warn_at
         at_risk = running_and_reached(warn_at) if warn_at is not None else exp.false()
         steps = thresholds.highest_first()
-        escalated: exp.Expr = sqlglot.parse_one(NO_ESCALATION, read="duckdb")
+        escalated: exp.Expr = filled(NO_ESCALATION)
         if steps:
             escalated = exp.Case()
             for percent, to in steps:
                 escalated = escalated.when(running_and_reached(percent), literal(to))
         return [
-            ("deadlines", filled_select(DEADLINES, {"#moved": moved}, joins_d)),
-            ("statused", filled(STATUSED, {"#now": self.now})),
-            ("judged", filled(JUDGED, {"#now": self.now, "#at_risk": at_risk, "#escalated": escalated})),
+            ("deadlines", filled_select(DEADLINES, pieces={"#moved": moved}, joins=joins_d)),
+            ("statused", filled(STATUSED, pieces={"#now": self.now})),
+            ("judged", filled(JUDGED, pieces={"#now": self.now, "#at_risk": at_risk, "#escalated": escalated})),
         ]
 
     # ---------------------------------------------------------------- counts
@@ -539,9 +450,9 @@ class SlaSql:
         events = exp.to_table(self.tables.events)
         for rule in self.sla.counts:
             m = _Measure(self.tables, rules.measure(rule.within))
-            firsts = filled_select(FIRST_AFTER, {"#events": events, "#after": literal(rule.after)})
+            firsts = filled_select(FIRST_AFTER, pieces={"#events": events, "#after": literal(rule.after)})
             needed = literal(int(rule.at_least))
-            parts.append(filled_select(COUNTED_IN_WINDOW, {
+            parts.append(filled_select(COUNTED_IN_WINDOW, pieces={
                 "#sla": literal(self.sla.name), "#needed": needed, "#now": self.now, "#events": events,
                 "#windows": m.base(firsts, "start_us"), "#event": literal(rule.event)}))
         return union_all(parts)

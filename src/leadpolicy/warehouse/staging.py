@@ -18,15 +18,15 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
 from sqlglot import exp
 
 from leadpolicy import zones
+from leadpolicy.warehouse.templates import filled, table_named
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -55,29 +55,6 @@ class ZoneDataError(ValueError):
 
 def quoted(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
-
-
-def tree(template: str, tables: Mapping[str, str] | None = None,
-         pieces: Mapping[str, exp.Expr] | None = None) -> exp.Expr:
-    """A fixed DuckDB statement, as a tree with each table named by a key of `tables` renamed to its value
-    (a quoted identifier) and each bare column named by a key of `pieces` replaced by that tree: names and
-    values reach SQL only as sqlglot identifiers and literals, never as text spliced into a query."""
-    tables, pieces = tables or {}, pieces or {}
-
-    def swap(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in tables:
-            return exp.Table(this=exp.to_identifier(tables[node.name], quoted=True), alias=node.args.get("alias"))
-        if isinstance(node, exp.Column) and not node.table and node.name in pieces:
-            return pieces[node.name].copy()
-        return node
-
-    return sqlglot.parse_one(template, read="duckdb").transform(swap)
-
-
-def written(template: str, tables: Mapping[str, str] | None = None,
-            pieces: Mapping[str, exp.Expr] | None = None) -> str:
-    """`tree`, written as DuckDB SQL."""
-    return tree(template, tables, pieces).sql("duckdb")
 
 
 def scalar(con: DuckDBPyConnection, query: str, parameters: list[object] | None = None) -> Any:
@@ -329,7 +306,7 @@ def _rejects_kept(table: str) -> dict[str, exp.Expr]:
 
 
 def _create(kind: str, name: str, query: exp.Expr) -> str:
-    return exp.Create(this=_table(name), kind=kind, expression=query).sql("duckdb")
+    return exp.Create(this=table_named(name), kind=kind, expression=query).sql("duckdb")
 
 
 def stage_csv(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
@@ -358,13 +335,13 @@ def _lines_rejected(con: DuckDBPyConnection, path: Path, table: str, width: int)
     """The lines DuckDB cannot read as records of `width` cells, as (line, message, text, broken quote), read
     in a pass that stores nothing."""
     names = _helpers(table, "reject_errors", "reject_scans")
-    con.execute(written(COUNT_CSV, None, {"p_columns": _varchar_columns(width), **_rejects_kept(table)}),
-                [str(path)]).fetchall()
-    bad = con.execute(written("SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
-                              "p_broken) FROM reject_errors GROUP BY line ORDER BY line", names,
-                              {"p_broken": exp.Literal.string(BROKEN_QUOTE)})).fetchall()
+    counted = filled(COUNT_CSV, pieces={"p_columns": _varchar_columns(width), **_rejects_kept(table)})
+    con.execute(counted.sql("duckdb"), [str(path)]).fetchall()
+    bad = con.execute(filled("SELECT line, any_value(error_message), any_value(csv_line), bool_or(error_type = "
+                             "p_broken) FROM reject_errors GROUP BY line ORDER BY line", tables=names,
+                             values={"p_broken": BROKEN_QUOTE}).sql("duckdb")).fetchall()
     for helper in ("reject_errors", "reject_scans"):  # a later read keeps its rejects under the same names
-        con.execute(written("DROP TABLE helper", {"helper": names[helper]}))
+        con.execute(filled("DROP TABLE helper", tables={"helper": names[helper]}).sql("duckdb"))
     return bad
 
 
@@ -373,20 +350,22 @@ def _csv_table_around_rejects(con: DuckDBPyConnection, path: Path, table: str, w
     """`table` as the rows DuckDB read, each numbered by the record it is, when DuckDB rejected the lines of
     `bad` (line, message, text, broken quote); those after the header are the problems."""
     names = _helpers(table, "csv_in", "csv_rows", "line_map")
-    con.execute(written(READ_CSV_KEEPING_REJECTS, names, {"p_columns": _varchar_columns(width),
-                                                          **_rejects_kept(table)}), [str(path)])
+    read = filled(READ_CSV_KEEPING_REJECTS, tables=names,
+                  pieces={"p_columns": _varchar_columns(width), **_rejects_kept(table)})
+    con.execute(read.sql("duckdb"), [str(path)])
     # The k-th row read, numbered by the table's row id (rows are stored in the order read): a window
     # (row_number() OVER ()) would hold every row in memory at once, and spill, on a large file.
-    con.execute(written('CREATE VIEW csv_in AS SELECT rowid + 1 AS "#n", * FROM csv_rows', names))
+    con.execute(filled('CREATE VIEW csv_in AS SELECT rowid + 1 AS "#n", * FROM csv_rows', tables=names)
+                .sql("duckdb"))
     problems: list[Problem] = [
         {"row": int(line) - 1, "field": "", "problem": f"malformed CSV record: {message}", "raw": text}
         for line, message, text, _ in bad if int(line) > 1]
     _map_lines(con, names["csv_in"], [int(b[0]) for b in bad], names["line_map"])
-    header_row = con.execute(written('SELECT * EXCLUDE ("#n") FROM csv_in JOIN line_map ON k = "#n" '
-                                     "WHERE record = 0", names)).fetchall()
+    header_row = con.execute(filled('SELECT * EXCLUDE ("#n") FROM csv_in JOIN line_map ON k = "#n" '
+                                    "WHERE record = 0", tables=names).sql("duckdb")).fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    rows = tree('SELECT record AS "#row" FROM csv_in JOIN line_map ON k = "#n" WHERE record > 0', names)
+    rows = filled('SELECT record AS "#row" FROM csv_in JOIN line_map ON k = "#n" WHERE record > 0', tables=names)
     con.execute(_create("TABLE", table, _with_cells(rows, width, first=0)))
     return Staged(_header_names(header_row[0][:-2]), problems, False)
 
@@ -405,16 +384,12 @@ def _csv_view(con: DuckDBPyConnection, path: Path, table: str, width: int) -> St
     number is a window that a scan leaves out unless it reads `#row` (finding the bad rows, which only a
     run with some does)."""
     columns = {"p_columns": _varchar_columns(width)}
-    header_row = con.execute(written(READ_HEADER, None, columns), [str(path)]).fetchall()
+    header_row = con.execute(filled(READ_HEADER, pieces=columns).sql("duckdb"), [str(path)]).fetchall()
     if not header_row:
         raise DataFileError(f"{path}: no header line")
-    rows = tree(READ_RECORDS, None, {**columns, "p_path": exp.Literal.string(str(path))})
+    rows = filled(READ_RECORDS, values={"p_path": str(path)}, pieces=columns)
     con.execute(_create("VIEW", table, _with_cells(rows, width, first=0)))
     return Staged(_header_names(header_row[0]), [], False, ordered=True)
-
-
-def _table(name: str) -> exp.Table:
-    return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
 def _varchar_columns(width: int) -> exp.Expr:
@@ -452,8 +427,7 @@ def stage_csv_records(con: DuckDBPyConnection, path: Path, table: str) -> Staged
     try:
         with open(descriptor, "w", newline="", encoding="utf-8") as handle:
             problems = _write_good_records(handle, records, width)
-        rows = tree(READ_CLEAN_COPY, None,
-                    {"p_columns": _varchar_columns(width + 1)})
+        rows = filled(READ_CLEAN_COPY, pieces={"p_columns": _varchar_columns(width + 1)})
         con.execute(_create("TABLE", table, _with_cells(rows, width, first=1)), [str(copy)])
     finally:
         copy.unlink(missing_ok=True)
@@ -549,8 +523,8 @@ def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
         if not _mixed_line_ends(exc):
             raise
         _read_lines(con, path, table, strict=False)  # lines with no quotes and one column: only line ends are lenient
-    bad = con.execute(written("SELECT line, any_value(error_message) FROM reject_errors GROUP BY line ORDER BY line",
-                              names)).fetchall()
+    bad = con.execute(filled("SELECT line, any_value(error_message) FROM reject_errors GROUP BY line ORDER BY line",
+                             tables=names).sql("duckdb")).fetchall()
     unreadable: list[Problem] = [
         {"row": int(line), "field": "", "problem": f"unreadable line: {message.splitlines()[0]}", "raw": ""}
         for line, message in bad]
@@ -559,8 +533,9 @@ def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
                  "DELETE FROM lines WHERE trim(line) = ''",
                  "CREATE TABLE checked AS SELECT *, json_valid(line) AND json_type(CASE WHEN "
                  "json_valid(line) THEN line END) = 'OBJECT' AS ok FROM lines"):
-        con.execute(written(step, names))
-    not_objects = con.execute(written('SELECT "#row", line FROM checked WHERE NOT ok ORDER BY "#row"', names))
+        con.execute(filled(step, tables=names).sql("duckdb"))
+    not_objects = con.execute(filled('SELECT "#row", line FROM checked WHERE NOT ok ORDER BY "#row"', tables=names)
+                              .sql("duckdb"))
     problems = unreadable + [{"row": int(row), "field": "", "problem": not_an_object(line), "raw": line[:500]}
                              for row, line in not_objects.fetchall()]
     # The columns are the keys of every JSON object, rejected or not, so a file whose every record gives a
@@ -568,7 +543,7 @@ def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     keys = _keys_in_order(con, names["checked"])
     problems += _keys_given_twice(con, names["checked"])
     problems += _not_rfc_json(con, names["checked"])
-    rows = tree('SELECT "#row" FROM checked WHERE ok', names)
+    rows = filled('SELECT "#row" FROM checked WHERE ok', tables=names)
     assert isinstance(rows, exp.Select)
     for i, key in enumerate(keys):
         path_text = exp.Literal.string("$." + json_quote(key))
@@ -582,10 +557,11 @@ def _stage_jsonl(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
 
 def _keys_in_order(con: DuckDBPyConnection, checked: str) -> list[str]:
     """The keys of the JSON objects of `checked`, in the order they first appear: by line, then by place."""
-    return [str(r[0]) for r in con.execute(written(
+    return [str(r[0]) for r in con.execute(filled(
         "SELECT key FROM (SELECT key, min((row, place)) AS first FROM (SELECT "
         '"#row" AS row, unnest(json_keys(line)) AS key, unnest(range(len(json_keys(line)))) '
-        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first", {"checked": checked})).fetchall()]
+        "AS place FROM checked WHERE ok) GROUP BY key) ORDER BY first", tables={"checked": checked})
+        .sql("duckdb")).fetchall()]
 
 
 # Each line of a file as one text column, numbered in the order read (a record separator, which no line of
@@ -601,7 +577,7 @@ def _read_lines(con: DuckDBPyConnection, path: Path, table: str, strict: bool) -
     line_as_text = exp.PropertyEQ(this=exp.to_identifier("line"), expression=exp.Literal.string("VARCHAR"))
     options = {"p_columns": exp.Struct(expressions=[line_as_text]), "p_max_line": exp.Literal.number(MAX_LINE),
                "p_strict": exp.Boolean(this=strict), **_rejects_kept(table)}
-    con.execute(written(READ_LINES, _helpers(table, "lines_in"), options), [str(path)])
+    con.execute(filled(READ_LINES, tables=_helpers(table, "lines_in"), pieces=options).sql("duckdb"), [str(path)])
 
 
 SURROGATE_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
@@ -622,9 +598,9 @@ def _keys_given_twice(con: DuckDBPyConnection, checked: str) -> list[Problem]:
     `ok`. DuckDB's JSON functions read the first of the two, Python the last: neither is guessed."""
     from leadpolicy.semantics.leads import given_twice, twice_given_key
 
-    found = con.execute(written('SELECT "#row", line, keys FROM (SELECT "#row", line, json_keys(line) AS keys '
-                                "FROM checked WHERE ok) WHERE len(keys) <> len(list_distinct(keys)) "
-                                'ORDER BY "#row"', {"checked": checked})).fetchall()
+    found = con.execute(filled('SELECT "#row", line, keys FROM (SELECT "#row", line, json_keys(line) AS keys '
+                               "FROM checked WHERE ok) WHERE len(keys) <> len(list_distinct(keys)) "
+                               'ORDER BY "#row"', tables={"checked": checked}).sql("duckdb")).fetchall()
     _no_longer_ok(con, checked, [int(row) for row, _, _ in found])
     return [{"row": int(row), "field": twice_given_key(keys), "problem": given_twice(str(twice_given_key(keys))),
              "raw": line[:500]} for row, line, keys in found]
@@ -632,8 +608,8 @@ def _keys_given_twice(con: DuckDBPyConnection, checked: str) -> list[Problem]:
 
 def _no_longer_ok(con: DuckDBPyConnection, checked: str, rows: list[int]) -> None:
     if rows:
-        con.execute(written('UPDATE checked SET ok = false WHERE "#row" IN (SELECT unnest(CAST(? AS BIGINT[])))',
-                            {"checked": checked}), [rows])
+        con.execute(filled('UPDATE checked SET ok = false WHERE "#row" IN (SELECT unnest(CAST(? AS BIGINT[])))',
+                           tables={"checked": checked}).sql("duckdb"), [rows])
 
 
 # What DuckDB's JSON reader accepts beyond RFC 8259, or checks only at the top: a trailing comma, NaN and
@@ -647,8 +623,9 @@ def _not_rfc_json(con: DuckDBPyConnection, checked: str) -> list[Problem]:
     from leadpolicy.semantics.leads import read_json
 
     problems: list[Problem] = []
-    suspects = con.execute(written('SELECT "#row", line FROM checked WHERE ok AND regexp_matches(line, ?) '
-                                   'ORDER BY "#row"', {"checked": checked}), [NOT_RFC_JSON_HINT]).fetchall()
+    suspects = con.execute(filled('SELECT "#row", line FROM checked WHERE ok AND regexp_matches(line, ?) '
+                                  'ORDER BY "#row"', tables={"checked": checked}).sql("duckdb"),
+                           [NOT_RFC_JSON_HINT]).fetchall()
     for row, line in suspects:
         try:
             read_json(line)
@@ -663,10 +640,10 @@ def _map_lines(con: DuckDBPyConnection, table: str, bad_lines: list[int], line_m
     """Table `line_map` (k, record): the k-th row DuckDB read is the k-th line it did not reject;
     lines count from 1, and `record` is the line number less one."""
     names = {"lines_read": table, "line_map": line_map}
-    total = int(scalar(con, written("SELECT count(*) FROM lines_read", names))) + len(bad_lines)
-    con.execute(written("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
-                        "FROM range(1, ? + 1) AS t(l) WHERE l NOT IN (SELECT unnest(CAST(? AS BIGINT[])))", names),
-                [total, bad_lines])
+    total = int(scalar(con, filled("SELECT count(*) FROM lines_read", tables=names).sql("duckdb"))) + len(bad_lines)
+    con.execute(filled("CREATE TABLE line_map AS SELECT row_number() OVER (ORDER BY l) AS k, l - 1 AS record "
+                       "FROM range(1, ? + 1) AS t(l) WHERE l NOT IN (SELECT unnest(CAST(? AS BIGINT[])))",
+                       tables=names).sql("duckdb"), [total, bad_lines])
 
 
 def json_quote(key: str) -> str:
@@ -677,12 +654,11 @@ def json_quote(key: str) -> str:
 def _stage_parquet(con: DuckDBPyConnection, path: Path, table: str) -> Staged:
     """A view, not a copy: Parquet is already columnar and typed, so each later step reads only the
     columns it needs, and a column's text is worked out only where a field reads its text."""
-    source = tree("SELECT * FROM read_parquet(p_path, file_row_number = true)", None,
-                  {"p_path": exp.Literal.string(str(path))})
+    source = filled("SELECT * FROM read_parquet(p_path, file_row_number = true)", values={"p_path": str(path)})
     described = con.execute(exp.Describe(this=source).sql("duckdb")).fetchall()[:-1]
     names = [str(r[0]) for r in described]
-    rows = tree('SELECT file_row_number + 1 AS "#row" FROM read_parquet(p_path, file_row_number = true)', None,
-                {"p_path": exp.Literal.string(str(path))})
+    rows = filled('SELECT file_row_number + 1 AS "#row" FROM read_parquet(p_path, file_row_number = true)',
+                  values={"p_path": str(path)})
     assert isinstance(rows, exp.Select)
     for i, (name, column_type) in enumerate(zip(names, (str(r[1]) for r in described))):
         column = exp.column(name, quoted=True)
