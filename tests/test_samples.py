@@ -93,7 +93,7 @@ def test_failures_show_expected_actual_and_why():
     pending = by_name["wrong status"]
     assert pending.failures == ["speed_to_lead: expected met, got pending"]
     event = by_name["unknown event"]
-    assert event.failures == ["event 1: unknown event 'became_sqll' (did you mean \"became_sql\"?)"]
+    assert event.failures == ["event 1: event: unknown event 'became_sqll' (did you mean \"became_sql\"?)"]
     assert not run.ok
 
 

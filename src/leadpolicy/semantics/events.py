@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Container, Iterable, Mapping
+from typing import Any, Collection, Container, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -38,7 +38,7 @@ class EventError:
     message: str
 
     def __str__(self) -> str:
-        return f"event {self.row}: {self.field}: {self.message}"
+        return f"event {self.row}: {self.field}: {self.message}" if self.field else f"event {self.row}: {self.message}"
 
 
 # One vocabulary for every event reader (this one, the SLA log's, `score --events`' SQL): a problem is
@@ -55,6 +55,7 @@ PROBLEMS: dict[tuple[str, str], str] = {
     ("at", "not-text"): "not a timestamp: {value} (a time is text such as 2026-11-20T12:00:00-05:00)",
 }
 LOG_FIELDS = ("lead", "event", "at")  # the columns an event log must have, checked in this order
+NOT_A_RECORD = "not a JSON object"  # an event log row that is no mapping, as the JSON Lines reader says it
 TIMESTAMP_SHAPE = re.compile(TIMESTAMP_PATTERN)
 
 
@@ -97,6 +98,43 @@ def time_code(text: str | None, tz: ZoneInfo) -> dt.datetime | str:
         return "range"
     except ValueError:  # well formed, of a day that does not exist (2026-02-29), or not a timestamp at all
         return "real-timestamp" if TIMESTAMP_SHAPE.match(text.strip(BLANK)) else "timestamp"
+
+
+def read_log_row(row: int, lead: str | None, event: str | None, at: str | None, known: Collection[str],
+                 tz: ZoneInfo) -> tuple[str, str, dt.datetime] | EventError:
+    """One row of an SLA event log, its columns as text: the lead id (without surrounding blanks), the
+    event and its instant, or the first column rule the row breaks, in the order lead, event, at."""
+    if lead is None or not lead.strip(BLANK):
+        return EventError(row, "lead", problem_words("lead", "required", lead))
+    code = name_code(event, known)
+    if code is not None:
+        return EventError(row, "event", problem_words("event", code, event, known))
+    when = time_code(at, tz)
+    if isinstance(when, str):
+        return EventError(row, "at", problem_words("at", when, at))
+    return lead.strip(BLANK), str(event), when
+
+
+LogColumns = tuple[str | None, str | None, str | None, str | None]  # lead, event, at, reason as text
+
+
+def log_columns(record: object) -> LogColumns | None:
+    """An event row given in memory (`{lead, event, at, reason}`, as a samples timeline writes it) as the
+    texts an event log's JSON Lines record gives its columns; None when it is not a mapping."""
+    if not isinstance(record, Mapping):
+        return None
+    lead, event, at, reason = (log_text(record.get(name)) for name in (*LOG_FIELDS, "reason"))
+    return lead, event, at, reason
+
+
+def log_text(value: object) -> str | None:
+    """A value as an event log's column holds it: text as written, null as nothing, a YAML date or time as
+    its ISO text, anything else as its compact JSON (a number, true, {"a":1}), as DuckDB reads a JSON value."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 class EventReader:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -18,7 +18,7 @@ from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
 from leadpolicy.runtime import read_instant
 from leadpolicy.semantics.activity import Activity
-from leadpolicy.semantics.events import EventReader
+from leadpolicy.semantics.events import NOT_A_RECORD, EventError, EventReader, log_columns, read_log_row
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import lower
@@ -257,8 +257,8 @@ class CaseRunner:
                 result.differs(key, want, got, [f"{key}: expected {_show(want, none)}, got {_show(got, none)}"])
         return result
 
-    def _lead_inputs(self, case: dict[str, Any], result: CaseResult) -> tuple[dt.datetime, Activity] | None:
-        """A lead case's `now` and what the lead did; None (the case in error) when they cannot be read."""
+    def _case_now(self, case: dict[str, Any], result: CaseResult) -> dt.datetime | None:
+        """A case's `now` (its own or the file's); None (the case in error) when it has none or it is no time."""
         try:
             now = self.now_for(case)
         except ValueError as exc:
@@ -266,29 +266,25 @@ class CaseRunner:
             return None
         if now is None:
             result.status, result.failures = ERROR, [NO_NOW]
+        return now
+
+    def _lead_inputs(self, case: dict[str, Any], result: CaseResult) -> tuple[dt.datetime, Activity] | None:
+        """A lead case's `now` and what the lead did (rows read as `score --events` reads them); None (the
+        case in error) when they cannot be read."""
+        now = self._case_now(case, result)
+        if now is None:
             return None
-        events, event_errors = self.event_reader.read(case.get("events") or [])
-        if event_errors:
-            result.status = ERROR
-            result.failures = [str(e) for e in event_errors]
-            return None
-        return now, Activity(events)
+        events, errors = self.event_reader.read(case.get("events") or [])
+        return (now, Activity(events)) if _read_cleanly(result, errors) else None
 
     def timeline_case(self, index: int, case: dict[str, Any], engine: SlaEngine) -> CaseResult:
         path = ("timelines", index)
         result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "timeline", PASSED)
-        inputs = self._timeline_inputs(case, result)
+        inputs = self._timeline_inputs(case, result, engine.event_names())
         if inputs is None:
             return result
         now, events = inputs
         engine.records = {str(lead): record for lead, record in (case.get("leads") or {}).items()}
-        known = engine.event_names()
-        for e in events:
-            if e.event not in known:
-                hint = did_you_mean(e.event, known)
-                result.error(f"event {e.row}: unknown event {e.event!r}" + (f" ({hint})" if hint else ""))
-        if result.status == ERROR:
-            return result
         outcome = engine.evaluate(events, now)
         result.explanation = explain_timeline(outcome)
         sla_names = {s.name for s in self.policy.slas}
@@ -305,19 +301,15 @@ class CaseRunner:
                 result.differs(key, want, got, _timeline_failures(key, want, got))
         return result
 
-    def _timeline_inputs(self, case: dict[str, Any], result: CaseResult) -> tuple[dt.datetime, list[Event]] | None:
-        """A timeline's `now` and events; None (the case in error) when they cannot be read."""
-        try:
-            now = self.now_for(case)
-            events = [Event(str(e["lead"]), e["event"], _instant(e["at"], self.tz), e.get("reason"), i + 1)
-                      for i, e in enumerate(case["events"])]
-        except ValueError as exc:
-            result.status, result.failures = ERROR, [f"bad timestamp: {exc}"]
-            return None
+    def _timeline_inputs(self, case: dict[str, Any], result: CaseResult,
+                         known: Collection[str]) -> tuple[dt.datetime, list[Event]] | None:
+        """A timeline's `now` and events (rows read as `leadpolicy sla` reads an event log's); None (the case
+        in error) when they cannot be read."""
+        now = self._case_now(case, result)
         if now is None:
-            result.status, result.failures = ERROR, [NO_NOW]
             return None
-        return now, events
+        events, errors = timeline_events(case["events"], known, self.tz)
+        return (now, events) if _read_cleanly(result, errors) else None
 
     def _timeline_expectation(self, outcome: TimelineResult, key: str, want: Any,
                               sla_names: set[str]) -> tuple[Any, bool] | None:
@@ -337,6 +329,32 @@ class CaseRunner:
             states = {str(sla): _open_clock_state(outcome, str(sla), key) for sla in want}
             return states, states == {str(sla): value for sla, value in want.items()}
         return None
+
+
+def timeline_events(rows: list[Any], known: Collection[str], tz: ZoneInfo) -> tuple[list[Event], list[EventError]]:
+    """A timeline's event rows, each read as a row of an SLA event log is (`semantics.events.read_log_row`):
+    the events, and an error for each row the log would reject. An event after `now` is a good row, which
+    the engine's clocks never see."""
+    events: list[Event] = []
+    errors: list[EventError] = []
+    for row, record in enumerate(rows, start=1):
+        columns = log_columns(record)
+        if columns is None:
+            errors.append(EventError(row, "", NOT_A_RECORD))
+            continue
+        found = read_log_row(row, *columns[:3], known, tz)
+        if isinstance(found, EventError):
+            errors.append(found)
+            continue
+        events.append(Event(*found, columns[3] or None, row))
+    return events, errors
+
+
+def _read_cleanly(result: CaseResult, errors: list[EventError]) -> bool:
+    """Whether a case's event rows all read; if not, the case is in error with one line per bad row."""
+    if errors:
+        result.status, result.failures = ERROR, [str(e) for e in errors]
+    return not errors
 
 
 def _check_invalid(result: CaseResult, wanted: list[str], errors: list[Any]) -> None:

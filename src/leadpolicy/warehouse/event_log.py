@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.runtime import BLANK, as_instant, read_instant
-from leadpolicy.semantics.events import LOG_FIELDS, event_fields, name_code, problem_words, time_code
+from leadpolicy.semantics.events import LOG_FIELDS, EventError, event_fields, read_log_row
 from leadpolicy.semantics.logic import fold
 from leadpolicy.sla.engine import Event
 from leadpolicy.sla.events import EventFileError, ReadStats, Reject
@@ -166,26 +166,15 @@ class EventLogReader:
         k, lead, event, at, reason = row
         if event is not None:
             self.stats.events.add(event)
-        problem = self._problem(lead, event, at)
-        if problem is not None:
-            self.reject(int(k), problem[0], problem[1], _values(row))
+        found = read_log_row(int(k), lead, event, at, self.known, self.tz)
+        if isinstance(found, EventError):
+            self.reject(found.row, found.field, found.message, _values(row))
             return None
-        when = time_code(at, self.tz)
-        assert isinstance(when, dt.datetime) and lead is not None and event is not None
+        lead_id, name, when = found
         if when > self.now:
             self.stats.after_now += 1
             return None
-        return Event(lead.strip(BLANK), event, when, reason or None, int(k), (lead, at or ""))
-
-    def _problem(self, lead: str | None, event: str | None, at: str | None) -> tuple[str, str] | None:
-        """The first column rule the row breaks, as (field, problem), in the order lead, event, at."""
-        if lead is None or not lead.strip(BLANK):
-            return "lead", problem_words("lead", "required", lead)
-        code = name_code(event, self.known)
-        if code is not None:
-            return "event", problem_words("event", code, event, self.known)
-        when = time_code(at, self.tz)
-        return None if isinstance(when, dt.datetime) else ("at", problem_words("at", when, at))
+        return Event(lead_id, name, when, reason or None, int(k), (lead or "", at or ""))
 
 
 def _values(row: LogRow) -> dict[str, str | None]:
