@@ -145,7 +145,10 @@ def test_diff_rejects_bad_rows_of_leads_and_events_by_row_and_field(versions, tm
     assert impact["leads"] == 20 and impact["rejected"] == 1
     assert [(r["row"], r["field"]) for r in read_csv(rejects)] == [("21", "employees")]
     events_read = len(read_csv(events))
-    assert impact["events"] == {"read": events_read, "used": events_read - 2, "rejected": 2}
+    after_now = sum(dt.datetime.fromisoformat(r["at"]) > dt.datetime.fromisoformat(AS_OF)
+                    for r in read_csv(events)[:-2])  # the outcomes after AS_OF; the last two rows are rejected
+    assert after_now > 0
+    assert impact["events"] == {"read": events_read, "used": events_read - 2, "rejected": 2, "after_now": after_now}
     assert sorted(r["field"] for r in read_csv(event_rejects)) == ["at", "event"]
 
 

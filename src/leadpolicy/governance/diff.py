@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from leadpolicy.api import Policy
     from leadpolicy.semantics import ir
     from leadpolicy.warehouse.batch import Progress
+    from leadpolicy.warehouse.event_files import EventStats
 
 
 @dataclass(frozen=True)
@@ -362,8 +363,9 @@ def _impact_lines(i: dict[str, Any], markdown: bool) -> list[str]:
         rows = i["rows"]
         lines.append(f"{item}rows: read {rows['read']}, decided by both {rows['decided']}, rejected {rows['rejected']}")
     if "events" in i:
-        events = i["events"]
-        lines.append(f"{item}events: read {events['read']}, used {events['used']}, rejected {events['rejected']}")
+        from leadpolicy.warehouse.event_files import EventStats
+
+        lines.append(item + EventStats(**i["events"]).summary())  # in score's words
     for what in ("stage", "route", "grade"):
         lines.append(f"{item}{what} changes: {i['changed'].get(what, 0)}")
     lines.append(f"{item}scores change only: {i.get('scores_only', 0)}")
@@ -463,10 +465,29 @@ def file_impact(old_policy: Policy, new_policy: Policy, data: LeadsFile, now: dt
     event_rejects: list[dict[str, Any]] = []
     if new.result.events is not None and old.result.events is not None:
         event_rejects = _merged(old.result.events.rejects, new.result.events.rejects, versions)
-        rejected = len({r["row"] for r in event_rejects})
-        out["events"] = {"read": new.result.events.read, "used": new.result.events.read - rejected,
-                         "rejected": rejected}
+        out["events"] = _event_counts(old.result.events, new.result.events, event_rejects, new_policy, now)
     return FileImpact(out, rejects, event_rejects)
+
+
+def _event_counts(old: EventStats, new: EventStats, rejects: list[dict[str, Any]], new_policy: Policy,
+                  now: dt.datetime) -> dict[str, int]:
+    """The event rows as `score --events` counts them (read = used + rejected; the used rows after `now` a
+    part of used), of the rows both versions use: the new version's rows after now, less those only the
+    old version rejects (their `at` as written, read as the new version read it)."""
+    from leadpolicy import zones
+    from leadpolicy.semantics.events import time_code
+
+    rejected = len({r["row"] for r in rejects})
+    rejected_by_new = {r["row"] for r in new.rejects}
+    only_old = {r["row"]: r.get("at") for r in old.rejects if r["row"] not in rejected_by_new}
+    zone = zones.zone(new_policy.ir.timezone)
+    later = sum(1 for at in only_old.values() if _after(time_code(at if isinstance(at, str) else None, zone), now))
+    return {"read": new.read, "used": new.read - rejected, "rejected": rejected, "after_now": new.after_now - later}
+
+
+def _after(at: dt.datetime | str, now: dt.datetime) -> bool:
+    """An event time after `now` (a row windows never count); a time that is no instant is not."""
+    return isinstance(at, dt.datetime) and at > now
 
 
 def _decide_file(policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path,
