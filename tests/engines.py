@@ -112,7 +112,7 @@ def _duckdb(policy, leads, now, events):
     if rows:
         con.executemany(f"INSERT INTO leads VALUES ({', '.join('?' for _ in range(len(fields) + 1))})",
                         [[r[f.name] for f in fields] + [i] for i, r in enumerate(rows)])
-    query = compile_sql(policy.ir, "duckdb", "leads", now, events_table="events", id_column="case_no")
+    query = _compiled(policy, "duckdb", now)
     names = decision_names(policy)
     wanted = ", ".join(f'"{n}"' for n in names)  # only decisions: timestamps would need pytz to fetch
     rows = con.sql(f"SELECT {wanted} FROM ({query.split(chr(10), 2)[2]}) ORDER BY case_no").fetchall()
@@ -153,7 +153,7 @@ def _spark(policy, leads, now, spark, events):
     frame.createOrReplaceTempView("leads")
     names = decision_names(policy)
     # Only the decisions come back to Python: pyspark's own conversion of a year-1 timestamp fails.
-    query = compile_sql(policy.ir, "spark", "leads", now, events_table="events", id_column="case_no")
+    query = _compiled(policy, "spark", now)
     result = spark.sql(query).orderBy("case_no").select(*names).collect()
     return [{k: _plain(row[k]) for k in names} for row in result]
 
@@ -176,13 +176,29 @@ def _postgres(policy, leads, now, connection, events):
                                [[r[f.name] for f in fields] + [i] for i, r in enumerate(rows)])
             if any(events):
                 cursor.executemany("INSERT INTO events VALUES (%s, %s, %s)", event_rows(policy, events))
-        query = compile_sql(policy.ir, "postgres", "leads", now, events_table="events",
-                            id_column="case_no").split("\n", 2)[2]
+        query = _compiled(policy, "postgres", now).split("\n", 2)[2]
         wanted = ", ".join(f'"{n}"' for n in names)
         result = connection.execute(f"SELECT {wanted} FROM ({query}) AS decided ORDER BY case_no").fetchall()
         connection.execute("DROP TABLE leads")
         connection.execute("DROP TABLE events")
     return [{n: _plain(v) for n, v in zip(names, row)} for row in result]
+
+
+# The generated SQL of a policy for one dialect and now, kept for the examples that follow: a property test
+# draws its leads for a few policies and nows, and compiling took most of an example's time. The query never
+# sees the leads, so every example still runs the compiled query on its own rows and events.
+_QUERIES: dict[tuple[int, str, str], tuple[Any, str]] = {}
+
+
+def _compiled(policy: leadpolicy.Policy, dialect: str, now: dt.datetime) -> str:
+    key = (id(policy.ir), dialect, f"{now.isoformat()} {now.tzinfo!r}")  # an equal instant in another zone differs
+    kept = _QUERIES.get(key)
+    if kept is None or kept[0] is not policy.ir:  # the IR is kept alive with its query: its id is not reused
+        if len(_QUERIES) >= 64:
+            _QUERIES.clear()
+        kept = _QUERIES[key] = (policy.ir, compile_sql(policy.ir, dialect, "leads", now, events_table="events",
+                                                       id_column="case_no"))
+    return kept[1]
 
 
 def _plain(value: Any) -> Any:
