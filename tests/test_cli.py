@@ -253,7 +253,7 @@ def test_settings_in_pyproject_are_defaults_that_flags_override(tmp_path, monkey
     assert main(["check"]) == 2
     assert "has no setting 'min_coverage' (did you mean \"min-coverage\"?)" in capsys.readouterr().err
     (tmp_path / "pyproject.toml").write_text('[tool.leadpolicy]\nstrict = "yes"\n')
-    assert main(["check"]) == 2 and "strict = 'yes' is not true or false" in capsys.readouterr().err
+    assert main(["check"]) == 2 and "[tool.leadpolicy] strict: true or false, not text" in capsys.readouterr().err
 
 
 def test_a_lead_file_that_is_not_yaml_or_json_is_a_clear_error(tmp_path, capsys):

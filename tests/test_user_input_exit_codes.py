@@ -301,6 +301,9 @@ OTHER_ROWS: list[Row] = [
     _row("[tool.leadpolicy.columns] that is not a table", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
          2, "[tool.leadpolicy] columns", {"leads.csv": "email\na@b.com\n",
                                           "pyproject.toml": '[tool.leadpolicy]\ncolumns = "Job Title"\n'}),
+    _row("[tool.leadpolicy] setting of the wrong kind", "check {policies}/inbound-b2b.policy", 2,
+         "[tool.leadpolicy] require-approvals: true or false, not a time of day",
+         {"pyproject.toml": "[tool.leadpolicy]\nrequire-approvals = 07:32:00\n"}),
     # explain and diff as a new user met them (issue 24, second pass)
     _row("explain: an event inside a case's lead", ["explain", "{policies}/inbound-activity.policy", "--lead",
                                                    '{"lead": {"email": "a@b.io", "events": []}}'], 2,

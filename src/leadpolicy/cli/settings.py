@@ -110,7 +110,8 @@ def _setting(path: Path, key: str, value: Any) -> Any:
                             + f"; the settings are {', '.join(KEYS)}")
     wanted = KEYS[key]
     if not isinstance(value, wanted) or (wanted is not bool and isinstance(value, bool)):
-        raise SettingsError(f"{path}: [tool.leadpolicy] {key} = {value!r} is not {_KIND_WORDS.get(wanted, 'a number')}")
+        raise SettingsError(f"{path}: [tool.leadpolicy] {key}: {_TAKES.get(wanted, 'a number')}, "
+                            f"not {_toml_kind(value)}")
     rule = _SETTING_RULES.get(key)
     return rule(path, value) if rule is not None else value
 
@@ -124,10 +125,20 @@ def _paths_setting(path: Path, value: list[Any]) -> list[str]:
 
 def _columns_setting(path: Path, value: dict[str, Any]) -> dict[str, Any]:
     for name, header in value.items():
-        if not isinstance(header, str) or not header or not name.strip():
+        if not isinstance(header, str):
+            raise SettingsError(f"{path}: [tool.leadpolicy.columns] {name}: the header of a column "
+                                f"(FIELD = \"HEADER\"), not {_toml_kind(header)}")
+        if not header or not name.strip():
             raise SettingsError(f"{path}: [tool.leadpolicy.columns] {name} = {header!r} is not the "
                                 "header of a column (FIELD = \"HEADER\")")
     return value
+
+
+def _toml_kind(value: Any) -> str:
+    """A TOML value's kind in the words every reader names a value's kind in (a TOML table is "a table")."""
+    from leadpolicy.semantics.events import value_kind
+
+    return value_kind(value, mapping="a table")
 
 
 def _min_coverage_setting(path: Path, value: float) -> float:
@@ -136,8 +147,9 @@ def _min_coverage_setting(path: Path, value: float) -> float:
     return value
 
 
-_KIND_WORDS: dict[object, str] = {list: "a list of paths", bool: "true or false",
-                                  dict: "a table of FIELD = \"HEADER\""}  # else a number
+# What a setting takes, as TOML writes it (the value given is named by value_kind, as every reader names it)
+_TAKES: dict[object, str] = {list: "a list of paths", bool: "true or false",
+                             dict: "a table of FIELD = \"HEADER\""}  # else a number
 _SETTING_RULES: dict[str, Callable[[Path, Any], Any]] = {
     "paths": _paths_setting, "columns": _columns_setting, "min-coverage": _min_coverage_setting}
 

@@ -207,8 +207,9 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def value_kind(value: Any) -> str:
-    """A JSON or YAML value's kind in words, never its Python form ('True', "{'x': 1}")."""
+def value_kind(value: Any, mapping: str = "a JSON object") -> str:
+    """A JSON, YAML or TOML value's kind in words, never its Python form ('True', "{'x': 1}"); `mapping`:
+    what the format calls a mapping (TOML's is "a table")."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -216,9 +217,11 @@ def value_kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, dict):
-        return "a JSON object"
+        return mapping
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, dt.time):  # TOML's local time
+        return "a time of day"
     return "a date" if isinstance(value, (dt.date, dt.datetime)) else "a single value"
