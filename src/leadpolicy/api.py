@@ -211,11 +211,13 @@ class Policy:
         stage, owner = self._stages[out[2]]
         return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], None, events)
 
-    def _events(self, events: Iterable[Any] | None, index: int | None) -> Sequence[tuple[str, dt.datetime]]:
-        """A lead's events read and checked; a bad one is a LeadError naming `events/ROW/FIELD`."""
+    def _events(self, events: Iterable[Any] | None, index: int | None,
+                now: dt.datetime) -> Sequence[tuple[str, dt.datetime]]:
+        """A lead's events read and checked; a bad one (or one repeating an earlier row) is a LeadError naming
+        `events/ROW/FIELD`."""
         if not events:
             return NO_EVENTS
-        pairs, errors = self._event_reader.read(events)
+        pairs, errors = self._event_reader.read(events, now)
         if errors:
             raise LeadError([FieldError(f"events/{e.row}" + (f"/{e.field}" if e.field else ""), e.message)
                              for e in errors], index)
@@ -225,7 +227,8 @@ class Policy:
                  events: Iterable[Any] | None = None) -> Decision:
         """Decide one lead, given what it did (`events`: `{"event": NAME, "at": TIME}` items).
         Raises LeadError naming the fields when the lead or an event does not fit."""
-        return self._decided(lead, self.instant(now), None, self._events(events, None) if events else NO_EVENTS)
+        at = self.instant(now)
+        return self._decided(lead, at, None, self._events(events, None, at) if events else NO_EVENTS)
 
     def evaluate_many(self, leads: Iterable[Mapping[str, Any]], now: dt.datetime | str | None = None,
                       events: Mapping[Any, Iterable[Any]] | None = None, id_field: str = "id") -> Iterator[Result]:
@@ -234,7 +237,7 @@ class Policy:
         at, decided, read_events = self.instant(now), self._decided, self._events
         for index, lead in enumerate(leads):
             try:
-                read = (read_events(events.get(lead.get(id_field)), index)
+                read = (read_events(events.get(lead.get(id_field)), index, at)
                         if events is not None and isinstance(lead, Mapping) else NO_EVENTS)
                 result = Result(index, decided(lead, at, index, read))
             except LeadError as exc:

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Collection, Container, Iterable, Mapping
+from typing import Any, Collection, Container, Hashable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
@@ -24,6 +24,7 @@ from leadpolicy.runtime import (
     YEARS,
     OutOfRange,
     checked_instant,
+    fold,
     read_instant,
 )
 from leadpolicy.semantics import ir
@@ -115,6 +116,35 @@ def read_log_row(row: int, lead: str | None, event: str | None, at: str | None, 
     return lead.strip(BLANK), str(event), when
 
 
+def duplicate_words(first: int) -> str:
+    """The words every reader rejects a repeated row in (see `Repeats`)."""
+    return f"duplicate of row {first}"
+
+
+class Repeats:
+    """The one rule for an event row given twice, which every event reader follows (SQL readers as its twin):
+    a row at or before `now` whose key an earlier such row has is rejected, `duplicate_words` naming the
+    first; rows after `now` are never repeats (no window or clock sees them). The key is the lead, the event
+    and the instant (at any offset); in an SLA log also the reason, compared ignoring case (`log_key`).
+    An export that repeats a row is the usual cause; two events at one instant stay two."""
+
+    def __init__(self, now: dt.datetime | None) -> None:
+        self.now = now  # None: no row is after now
+        self.firsts: dict[Hashable, int] = {}
+
+    def earlier(self, row: int, key: Hashable, at: dt.datetime) -> int | None:
+        """The row that `row` repeats, or None (then `row` is the first of its key, or after now)."""
+        if self.now is not None and at > self.now:
+            return None
+        first = self.firsts.setdefault(key, row)
+        return None if first == row else first
+
+
+def log_key(lead: str, event: str, at: dt.datetime, reason: str | None) -> tuple[str, str, dt.datetime, str]:
+    """What makes two rows of an SLA log the same row (see `Repeats`): no reason and an empty one are alike."""
+    return lead, event, at, fold(reason or "")
+
+
 LogColumns = tuple[str | None, str | None, str | None, str | None]  # lead, event, at, reason as text
 
 
@@ -168,8 +198,16 @@ class EventReader:
         found = time_code(value, self.tz)
         return found if isinstance(found, dt.datetime) else problem_words("at", found, value)
 
-    def read(self, rows: Iterable[Any]) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
-        """Usable (event, instant) pairs and the errors of the others; every row is one or the other."""
+    def read(self, rows: Iterable[Any], now: dt.datetime | None = None
+             ) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
+        """Usable (event, instant) pairs and the errors of the others; every row is one or the other. A row
+        repeating an earlier one at or before `now` (None: every row) is an error (`Repeats`)."""
+        events, errors = self._read(rows)
+        if len(events) > 1 and len(set(events)) < len(events):  # a lead with 0 or 1 event never pays for it
+            return without_repeats(events, errors, now)
+        return events, errors
+
+    def _read(self, rows: Iterable[Any]) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
         events: list[tuple[str, dt.datetime]] = []
         errors: list[EventError] = []
         declared = self.declared
@@ -199,6 +237,22 @@ class EventReader:
                 continue
             events.append((str(name), instant))
         return events, errors
+
+
+def without_repeats(events: list[tuple[str, dt.datetime]], errors: list[EventError], now: dt.datetime | None
+                    ) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
+    """One lead's events less the rows repeating an earlier one (`Repeats`), each an error; `errors`: the
+    other rows' (the events are the rows they do not name, in order)."""
+    bad = {e.row for e in errors}
+    rows = (row for row in range(1, len(events) + len(errors) + 1) if row not in bad)
+    repeats, kept, found = Repeats(now), [], list(errors)
+    for row, (name, at) in zip(rows, events):
+        first = repeats.earlier(row, (name, at), at)
+        if first is None:
+            kept.append((name, at))
+        else:
+            found.append(EventError(row, "", duplicate_words(first)))
+    return kept, sorted(found, key=lambda e: e.row)
 
 
 

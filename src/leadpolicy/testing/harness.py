@@ -16,9 +16,18 @@ from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
-from leadpolicy.runtime import read_instant
+from leadpolicy.runtime import read_instant, window_start
 from leadpolicy.semantics.activity import Activity
-from leadpolicy.semantics.events import NOT_A_RECORD, EventError, EventReader, log_columns, read_log_row
+from leadpolicy.semantics.events import (
+    NOT_A_RECORD,
+    EventError,
+    EventReader,
+    Repeats,
+    duplicate_words,
+    log_columns,
+    log_key,
+    read_log_row,
+)
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import lower
@@ -274,7 +283,7 @@ class CaseRunner:
         now = self._case_now(case, result)
         if now is None:
             return None
-        events, errors = self.event_reader.read(case.get("events") or [])
+        events, errors = self.event_reader.read(case.get("events") or [], now)
         return (now, Activity(events)) if _read_cleanly(result, errors) else None
 
     def timeline_case(self, index: int, case: dict[str, Any], engine: SlaEngine) -> CaseResult:
@@ -308,7 +317,7 @@ class CaseRunner:
         now = self._case_now(case, result)
         if now is None:
             return None
-        events, errors = timeline_events(case["events"], known, self.tz)
+        events, errors = timeline_events(case["events"], known, self.tz, now)
         return (now, events) if _read_cleanly(result, errors) else None
 
     def _timeline_expectation(self, outcome: TimelineResult, key: str, want: Any,
@@ -331,12 +340,14 @@ class CaseRunner:
         return None
 
 
-def timeline_events(rows: list[Any], known: Collection[str], tz: ZoneInfo) -> tuple[list[Event], list[EventError]]:
-    """A timeline's event rows, each read as a row of an SLA event log is (`semantics.events.read_log_row`):
-    the events, and an error for each row the log would reject. An event after `now` is a good row, which
-    the engine's clocks never see."""
+def timeline_events(rows: list[Any], known: Collection[str], tz: ZoneInfo,
+                    now: dt.datetime) -> tuple[list[Event], list[EventError]]:
+    """A timeline's event rows, each read as a row of an SLA event log is (`semantics.events.read_log_row`,
+    a repeated row as `Repeats` says): the events, and an error for each row the log would reject. An event
+    after `now` is a good row, which the engine's clocks never see."""
     events: list[Event] = []
     errors: list[EventError] = []
+    repeats = Repeats(now)
     for row, record in enumerate(rows, start=1):
         columns = log_columns(record)
         if columns is None:
@@ -345,6 +356,10 @@ def timeline_events(rows: list[Any], known: Collection[str], tz: ZoneInfo) -> tu
         found = read_log_row(row, *columns[:3], known, tz)
         if isinstance(found, EventError):
             errors.append(found)
+            continue
+        first = repeats.earlier(row, log_key(*found, columns[3]), found[2])
+        if first is not None:
+            errors.append(EventError(row, "", duplicate_words(first)))
             continue
         events.append(Event(*found, columns[3] or None, row))
     return events, errors
@@ -526,7 +541,7 @@ def window_edges(policy: ast.Policy, decisions: list[Decision]) -> list[Coverage
                 windows.setdefault((node.event, node.days), node.span.line)
     items = []
     for (event, days), line in windows.items():
-        hit = any(at == d.now - dt.timedelta(days=int(days)) for d in decisions
+        hit = any(at == window_start(d.now, days) for d in decisions
                   for at in d.activity.times.get(event, ()))
         items.append(CoverageItem("boundary", f"{event} exactly {days} days before now", line, hit))
     return items

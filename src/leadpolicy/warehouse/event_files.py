@@ -20,7 +20,7 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.semantics.events import LOG_FIELDS, problem_words
+from leadpolicy.semantics.events import LOG_FIELDS, duplicate_words, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.semantics.logic import fold
 from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
@@ -101,8 +101,18 @@ def find_column(columns: list[str], name: str, source: Path, role: str, flag: st
 _NO_EVENTS = ('CREATE VIEW ev_converted AS SELECT CAST(NULL AS BIGINT) AS "#row", CAST(NULL AS VARCHAR) AS "lead", '
               'CAST(NULL AS VARCHAR) AS "event", CAST(NULL AS TIMESTAMPTZ) AS "at", false AS "#bad" WHERE false')
 _NO_EVENTS_TYPED = 'CREATE VIEW ev_typed AS SELECT * EXCLUDE ("#bad") FROM ev_converted'
+# A row at or before now repeating an earlier one (lead, event, instant) is rejected (`semantics.events.Repeats`);
+# repeats are rare: the repeated keys are counted with one aggregation, and only then the rows found (a table,
+# not TEMP: the Python engine reads view `events` through a cursor of its own).
+_REPEATED_KEYS = ('SELECT count(*) FROM (SELECT 1 FROM ev_typed WHERE "#piece_counted" '
+                  'GROUP BY "#piece_key", "event", "at" HAVING count(*) > 1)')
+_REPEATS = ('CREATE TABLE ev_repeats AS SELECT "#row", first_row FROM (SELECT "#row", MIN("#row") OVER '
+            '(PARTITION BY "#piece_key", "event", "at") AS first_row FROM ev_typed WHERE "#piece_counted") '
+            'WHERE "#row" <> first_row')
+_KEPT = 'CREATE VIEW ev_kept AS SELECT * FROM ev_typed ANTI JOIN ev_repeats USING ("#row")'
+_ALL_KEPT = "CREATE VIEW ev_kept AS SELECT * FROM ev_typed"
 _EVENTS = ('CREATE VIEW "#piece_events" AS SELECT "#piece_lead" AS "lead", "event", "at", "#piece_reason" AS "reason" '
-           "FROM ev_typed")
+           "FROM ev_kept")
 # TEMP: scratch tables of this run are kept out of the database file, and out of its compression.
 _ACTIVITY = ('CREATE TEMP TABLE "#piece_activity" AS SELECT "#piece_leadofkey" AS "#lead", * EXCLUDE ("#key") '
              'FROM "#piece_windows"')
@@ -112,7 +122,7 @@ _UNMATCHED = ('CREATE TEMP TABLE ev_unmatched AS SELECT "#lead" FROM "#piece_act
 AFTER_NOW = "#after_now"  # a column of table `activity`: how many of the lead's rows are after `now`
 _AFTER_NOW_USED = ('SELECT coalesce(sum("#after_now"), 0) FROM "#piece_activity" '
                    'ANTI JOIN ev_unmatched ON ev_unmatched."#lead" = "#piece_activity"."#lead"')
-_UNMATCHED_ROWS = ('SELECT "#row", "#piece_lead" FROM ev_typed WHERE "#piece_lead" IN '
+_UNMATCHED_ROWS = ('SELECT "#row", "#piece_lead" FROM ev_kept WHERE "#piece_lead" IN '
                    '(SELECT CAST("#lead" AS VARCHAR) FROM ev_unmatched)')
 
 
@@ -128,6 +138,7 @@ class _EventStaging:
         self.position: dict[str, int] = {}
         self.group_key: str | None = None  # the staged column of integer ids, when events are grouped by them
         self.conversion: Conversion | None = None
+        self.repeats: list[dict[str, object]] = []  # the rows repeating an earlier one (see `aggregate`)
 
     def run(self, template: str, parameters: list[object] | None = None) -> list[tuple[Any, ...]]:
         return self.con.execute(filled(template, pieces=self.pieces).sql("duckdb"), parameters).fetchall()
@@ -169,7 +180,8 @@ class _EventStaging:
                                       enums=True)
 
     def aggregate(self, lead: LeadId) -> bool:
-        """View `events` of the good rows and table `activity`, each lead's windows in one pass over them
+        """View `events` of the good rows (a repeated row rejected, see `repeat_rejects`) and table `activity`,
+        each lead's windows in one pass over them
         (an event after `now` reaches no window: its event is NULL there; `#after_now` counts them); table
         `ev_unmatched` of the leads no row of the leads file has. True when ids are compared as integers on
         both sides: an integer's text is canonical, so two are equal exactly when their texts are, and
@@ -179,13 +191,15 @@ class _EventStaging:
         self.pieces["#piece_leadkey"] = exp.column(lead.column, quoted=True) if integer_keys else lead.text
         self.pieces["#piece_leadofkey"] = (exp.column("#key", quoted=True) if integer_keys
                                            else exp.cast(exp.column("#key", quoted=True), "VARCHAR"))
-        self.run(_EVENTS)
         counted = at_or_before_now_sql(exp.func("epoch_us", exp.column("at", quoted=True)),
                                        exp.Literal.number(epoch_us(self.now)))
+        self.pieces.update({"#piece_key": key.copy(), "#piece_counted": counted.copy()})
+        self.repeats = self.repeat_rejects()
+        self.run(_EVENTS)
         rows = exp.select(exp.alias_(key, "#key", quoted=True),
                           exp.alias_(exp.Case().when(counted, exp.column("event", quoted=True)), "event", quoted=True),
                           exp.column("at", quoted=True), exp.alias_(exp.not_(counted.copy()), "#later", quoted=True)
-                          ).from_("ev_typed")
+                          ).from_("ev_kept")
         after_now = exp.alias_(exp.func("count_if", exp.column("#later", quoted=True)), AFTER_NOW, quoted=True)
         self.pieces["#piece_windows"] = exp.select(exp.column("#key", quoted=True),
                                                    *activity_columns(self.ir, "duckdb", self.now), after_now).from_(
@@ -193,6 +207,17 @@ class _EventStaging:
         self.run(_ACTIVITY)
         self.run(_UNMATCHED)
         return integer_keys
+
+    def repeat_rejects(self) -> list[dict[str, object]]:
+        """View `ev_kept` of the rows the column rules take less those repeating an earlier row, and the
+        repeats, rejected (`semantics.events.Repeats`)."""
+        if not self.count(_REPEATED_KEYS):
+            self.run(_ALL_KEPT)
+            return []
+        self.run(_REPEATS)
+        self.run(_KEPT)
+        return [{"row": int(row), "field": "", "problem": duplicate_words(int(first))}
+                for row, first in self.run('SELECT "#row", first_row FROM ev_repeats ORDER BY "#row"')]
 
     def column_rejects(self) -> tuple[list[dict[str, object]], int]:
         """The rows the column rules reject, by field, and how many rows they are. Counting the bad rows on
@@ -245,10 +270,10 @@ def stage_events(con: duckdb.DuckDBPyConnection, ir: IrPolicy, path: Path, fmt: 
     staged_rows = events.count("SELECT count(*) FROM ev_raw")
     found, bad_rows = events.column_rejects()
     unmatched = events.unmatched_rejects(leads_name)
-    stats.rejects += found + unmatched
+    stats.rejects += found + events.repeats + unmatched
     events.add_values(stats.rejects)
     stats.read = staged_rows + len(staged.problems)
     stats.rejected = len({r["row"] for r in stats.rejects})
-    stats.used = staged_rows - bad_rows - len(unmatched)
+    stats.used = staged_rows - bad_rows - len(events.repeats) - len(unmatched)
     stats.after_now = events.count(_AFTER_NOW_USED)
     return stats

@@ -20,8 +20,14 @@ from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.runtime import BLANK, as_instant, read_instant
-from leadpolicy.semantics.events import LOG_FIELDS, EventError, event_fields, read_log_row
-from leadpolicy.semantics.logic import fold
+from leadpolicy.semantics.events import (
+    LOG_FIELDS,
+    EventError,
+    duplicate_words,
+    event_fields,
+    log_key,
+    read_log_row,
+)
 from leadpolicy.sla.engine import Event
 from leadpolicy.sla.events import EventFileError, ReadStats, Reject
 from leadpolicy.warehouse import staging
@@ -125,7 +131,7 @@ class EventLogReader:
     def _grouped(self, cursor: Cursor) -> Iterator[tuple[str, list[Event]]]:
         current: str | None = None
         bucket: list[Event] = []
-        seen: dict[tuple[str, dt.datetime, str], int] = {}
+        firsts: dict[tuple[str, str, dt.datetime, str], int] = {}  # `Repeats`, inline: rows here are <= now
         while rows := cursor.fetchmany(BATCH):
             self.stats.read += len(rows)
             for row in rows:
@@ -135,12 +141,11 @@ class EventLogReader:
                 if parsed.lead != current:
                     if current is not None and bucket:
                         yield current, sorted(bucket, key=lambda e: (e.at, e.row))
-                    current, bucket, seen = parsed.lead, [], {}
-                key = (parsed.event, parsed.at, fold(parsed.reason or ""))
-                if key in seen:
-                    self.reject(parsed.row, "", f"duplicate of row {seen[key]}", _values(row))
+                    current, bucket, firsts = parsed.lead, [], {}
+                first = firsts.setdefault(log_key(parsed.lead, parsed.event, parsed.at, parsed.reason), parsed.row)
+                if first != parsed.row:
+                    self.reject(parsed.row, "", duplicate_words(first), _values(row))
                     continue
-                seen[key] = parsed.row
                 bucket.append(parsed)
         if current is not None and bucket:
             yield current, sorted(bucket, key=lambda e: (e.at, e.row))

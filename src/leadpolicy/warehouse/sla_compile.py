@@ -4,10 +4,10 @@ dialect, for warehouses that hold the event log.
 The query reads the events table (lead, event, at, reason) and, for tiers, the leads table; it makes the
 calendar tables itself (`sla_calendar`), covering `since` to past every deadline of a clock started by
 `now`, so its size does not grow with the days it covers. Events are read as `leadpolicy sla` reads a
-file: only the SLA's events, at or before `now`, a repeated (lead, event, at, reason) counted once;
-events at one instant are taken in the order of `order_column` if given (a file's row order), else by
-event name and reason. Only clocks starting on or after `since` are reported. Times are epoch
-microseconds (UTC).
+file: only the SLA's events, at or before `now`, none without a lead id (NULL or blank), a repeated
+(lead, event, at, reason) counted once (`semantics.events.Repeats`); events at one instant are taken in
+the order of `order_column` if given (a file's row order), else by event name and reason. Only clocks
+starting on or after `since` are reported. Times are epoch microseconds (UTC).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
         exp.alias_(lead, "lead"), exp.column("event"), exp.alias_(exp.cast(at_us, "BIGINT"), "at_us"),
         exp.alias_(exp.Nullif(this=exp.column("reason"), expression=exp.Literal.string("")), "reason"),
     ).from_(source).where(exp.and_(exp.In(this=exp.column("event"), expressions=[literal(n) for n in names]),
-                                   exp.Not(this=exp.Is(this=exp.column("lead"), expression=exp.Null())),
+                                   exp.NEQ(this=lead.copy(), expression=exp.Literal.string("")),
                                    exp.Not(this=exp.Is(this=exp.column("at"), expression=exp.Null()))))
     folded = fold_sql(exp.Coalesce(this=exp.column("reason"), expressions=[exp.Literal.string("")]), dialect)
     first = exp.Window(this=exp.RowNumber(), partition_by=[exp.column("lead"), exp.column("event"),

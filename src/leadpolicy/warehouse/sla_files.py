@@ -18,7 +18,7 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.runtime import as_instant
-from leadpolicy.semantics.events import LOG_FIELDS, problem_words
+from leadpolicy.semantics.events import LOG_FIELDS, duplicate_words, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
@@ -149,7 +149,7 @@ class _LogStaging:
             return
         found = self.run(_REPEATS)
         for seq, lead, event, at, reason, first_seq in found:
-            self.rejects.append(Reject(int(seq), "", f"duplicate of row {first_seq}", _given(lead, event, at, reason)))
+            self.rejects.append(Reject(int(seq), "", duplicate_words(int(first_seq)), _given(lead, event, at, reason)))
         insert_rows(self.con, "se_dropped", [(int(row[0]),) for row in found], 1)
 
     def drop_orphan_stops(self) -> None:

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         lead = whole_lead(args.lead, args.events, policy_ir)
         now = parse_now(args.now if args.now is not None else lead.now, loaded.policy.timezone)
-        events = read_events(lead, policy_ir)
+        events = read_events(lead, policy_ir, now)
     except (UsageError, ValueError, OSError) as exc:
         print(f"leadpolicy explain: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -391,12 +391,13 @@ def _refuse_several_leads(path: Path, leads: list[str]) -> None:
                          "one lead's events: give the rows of that lead")
 
 
-def read_events(lead: WholeLead, policy_ir: ir.Policy) -> list[tuple[str, dt.datetime]]:
-    """The lead's events read by the policy's event reader, as `leadpolicy test` reads a case's; the first
-    that cannot be used is a UsageError naming where it is."""
+def read_events(lead: WholeLead, policy_ir: ir.Policy, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """The lead's events read by the policy's event reader, as `leadpolicy test` reads a case's (a row
+    repeating an earlier one at or before `now` included); the first that cannot be used is a UsageError
+    naming where it is."""
     from leadpolicy.semantics.events import EventReader
 
-    events, errors = EventReader(policy_ir).read(lead.events)
+    events, errors = EventReader(policy_ir).read(lead.events, now)
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
