@@ -186,3 +186,121 @@ def test_now_is_read_alike_by_the_api_and_the_module(compiled, now):
     except ValueError as error:
         api = str(error)
     assert api == decided(compiled, None, now) == AWARE[now]
+
+
+# ---------------------------------------------------------------- `now` read one way by every command (FX1)
+# Two views of the pricing page 14 days and half an hour before now, and 14 days less half an hour: a window of
+# 14 days holds the second only when its days are real 24-hour days from the instant `now` names. Counted by the
+# wall clock, both are inside when `now` is after the clocks go back (November) and neither is when it is after
+# the clocks go forward (March): engagement is 10 only when `now` is read as an instant.
+ZONE = ZoneInfo("America/New_York")
+NOW_FORMS = {  # `now` as written -> the instant it names
+    "2026-11-10T12:00:00": dt.datetime(2026, 11, 10, 17, tzinfo=UTC),
+    "2026-11-10T12:00:00-05:00": dt.datetime(2026, 11, 10, 17, tzinfo=UTC),
+    "2026-11-10T17:00:00Z": dt.datetime(2026, 11, 10, 17, tzinfo=UTC),
+    "2026-11-10 12:00:00": dt.datetime(2026, 11, 10, 17, tzinfo=UTC),
+    "2026-11-10T12:00": dt.datetime(2026, 11, 10, 17, tzinfo=UTC),
+    "2026-11-10": dt.datetime(2026, 11, 10, 5, tzinfo=UTC),
+    "2026-03-10T12:00:00": dt.datetime(2026, 3, 10, 16, tzinfo=UTC),
+    "2026-03-10T12:00:00-04:00": dt.datetime(2026, 3, 10, 16, tzinfo=UTC),
+    "2026-11-01T01:30:00": dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC),  # the repeated hour: its later occurrence
+}
+VIEWS_COUNTED = 1  # of the two views, by real days
+HALF_HOUR = dt.timedelta(minutes=30)
+
+
+def views(now: dt.datetime) -> list[dict[str, str]]:
+    edge = now - dt.timedelta(days=14)
+    return [{"event": "pricing_page_view", "at": (edge - HALF_HOUR).isoformat()},
+            {"event": "pricing_page_view", "at": (edge + HALF_HOUR).isoformat()}]
+
+
+def explained_scores(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
+    """explain's JSON output and the scores its text says (`scores: fit 0, engagement 10, priority 10`)."""
+    from leadpolicy.cli.main import main
+
+    assert main(["explain", str(POLICIES / "inbound-activity.policy"), *argv, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert main(["explain", str(POLICIES / "inbound-activity.policy"), *argv]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("scores: "))
+    said = dict(part.rsplit(" ", 1) for part in line.removeprefix("scores: ").split("; ")[0].split(", "))
+    return out, {name: int(value) for name, value in said.items()}
+
+
+def scored(tmp_path: Path, now: str, events: list[dict[str, str]], engine: str) -> dict[str, str]:
+    from leadpolicy.cli.main import main
+
+    from .files import read_csv
+
+    write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "x@acme.io"]])
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at"], [["L1", e["event"], e["at"]] for e in events])
+    out = tmp_path / f"scored-{engine}.csv"
+    assert main(["score", str(POLICIES / "inbound-activity.policy"), str(tmp_path / "leads.csv"), "-o", str(out),
+                 "--events", str(tmp_path / "events.csv"), "--now", now, "--engine", engine, "--quiet"]) == 0
+    return read_csv(out)[0]
+
+
+@pytest.mark.parametrize("now", list(NOW_FORMS))
+def test_explain_scores_a_now_as_score_and_the_api_do(tmp_path, capsys, now):
+    events = views(NOW_FORMS[now])
+    api = POLICY.evaluate({"email": "x@acme.io"}, now=now, events=events)
+    assert api.scores["engagement"] == 10 * VIEWS_COUNTED  # the API counts real days (the table's premise)
+    out, said = explained_scores(capsys, ["--lead", '{"email": "x@acme.io"}', "--events", json.dumps(events),
+                                          "--now", now])
+    assert out["scores"] == said == dict(api.scores), (out["scores"], said)
+    assert {a["what"]: a["value"] for a in out["activity"]}["count pricing_page_view in last 14 days"] == VIEWS_COUNTED
+    assert dt.datetime.fromisoformat(out["now"]) == NOW_FORMS[now]
+    for engine in ("python", "duckdb"):
+        row = scored(tmp_path, now, events, engine)
+        assert {name: int(row[name]) for name in api.scores} == dict(api.scores), engine
+
+
+def test_one_instant_written_two_ways_is_explained_alike(capsys):
+    """The same instant with and without its offset: explain's whole JSON is the same (its events shown at
+    `now`'s offset in both), so only the instant matters."""
+    events = json.dumps(views(NOW_FORMS["2026-03-10T12:00:00"]))
+    shown = [explained_scores(capsys, ["--lead", '{"email": "x@acme.io"}', "--events", events, "--now", now])[0]
+             for now in ("2026-03-10T12:00:00", "2026-03-10T12:00:00-04:00")]
+    assert shown[0] == shown[1]
+
+
+def wall_clock(now: str) -> str:
+    """The wall clock a `now` names as a reader writes it: its own offset's when it has one, else the zone's."""
+    local = dt.datetime.fromisoformat(now.strip())
+    local = local if local.tzinfo is not None else NOW_FORMS[now].astimezone(ZONE)
+    return local.strftime("%a %Y-%m-%d %H:%M")
+
+
+@pytest.mark.parametrize("now", list(NOW_FORMS))
+def test_a_samples_now_is_read_alike_by_test_explain_and_the_cases_page(tmp_path, capsys, now):
+    """One samples case, its `now` written unquoted as the file's: `leadpolicy test` passes it (engagement 10,
+    as the API decides), `explain --lead` given the case scores it so at the same instant, and the published
+    page says that `now` at its wall clock and puts the same view outside the window."""
+    from leadpolicy.cli.main import main
+    from leadpolicy.publish.cases import sample_cases
+    from leadpolicy.semantics.loading import load_policy
+
+    policy = tmp_path / "activity.policy"
+    policy.write_text((POLICIES / "inbound-activity.policy").read_text(), encoding="utf-8")
+    events = "".join(f"      - {{event: {e['event']}, at: {e['at']}}}\n" for e in views(NOW_FORMS[now]))
+    engagement = POLICY.evaluate({"email": "x@acme.io"}, now=now, events=views(NOW_FORMS[now])).scores["engagement"]
+    (tmp_path / "activity.samples.yaml").write_text(
+        f"policy: activity.policy\nnow: {now}\nleads:\n  - name: two views about 14 days ago\n"
+        f"    lead: {{email: x@acme.io}}\n    events:\n{events}    expect: {{engagement: {engagement}}}\n",
+        encoding="utf-8")
+    assert main(["test", str(tmp_path / "activity.samples.yaml")]) == 0, capsys.readouterr().out
+
+    case = tmp_path / "case.yaml"
+    case.write_text(f"lead: {{email: x@acme.io}}\nnow: {now}\nevents:\n{events.replace('      ', '  ')}",
+                    encoding="utf-8")
+    capsys.readouterr()
+    out, said = explained_scores(capsys, ["--lead", str(case)])
+    assert out["scores"]["engagement"] == said["engagement"] == engagement == 10 * VIEWS_COUNTED
+    assert dt.datetime.fromisoformat(out["now"]) == NOW_FORMS[now]
+
+    loaded = load_policy(policy)
+    assert loaded.policy is not None
+    page = sample_cases(policy, loaded.policy, lambda words: words())
+    assert not page.problems and page.now == wall_clock(now), (page.problems, page.now)
+    lines = page.samples[0]["events"]
+    assert [line.endswith("outside the 14-day window") for line in lines] == [True, False], lines

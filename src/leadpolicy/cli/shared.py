@@ -252,12 +252,13 @@ def read_lead(text: str, flag: str = "--lead") -> Any:
 
 
 def parse_now(text: str | None, timezone: str) -> dt.datetime:
+    """`--now` (the current time when None) as the instant it names, at the offset it was written with or else
+    the policy's zone's then (`semantics.now`): every command reads it so, and counts windows in real days."""
     from leadpolicy import zones
-    from leadpolicy.semantics.leads import parse_timestamp
+    from leadpolicy.semantics.now import current, written_instant
 
-    if text is None:
-        return dt.datetime.now(dt.timezone.utc).astimezone(zones.zone(timezone)).replace(microsecond=0)
-    return parse_timestamp(text, zones.zone(timezone))
+    zone = zones.zone(timezone)
+    return current(zone) if text is None else written_instant(text, zone)
 
 
 def outputs_refused(command: str, outputs: dict[str, Any], inputs: dict[str, Any]) -> bool:

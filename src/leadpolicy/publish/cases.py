@@ -43,7 +43,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
     doc, _ = load_samples(sample_path)
     data = doc.data if doc is not None else {}
     page = _CasePage(policy, say, _Instants(policy))
-    page.file_now = page.reader.read(data.get("now"))
+    page.file_now = page.reader.now(data)
     cases.now = english.moment(page.file_now, page.reader.tz) if page.file_now else ""
     for case, source in zip(run.cases, _written_cases(run.cases, data)):
         written_events = source.get("events")
@@ -51,7 +51,7 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
         if case.kind == "timeline":
             cases.timelines.append(page.timeline(case, events))
         elif case.actual:
-            cases.samples.append(page.lead(case, events, page.reader.read(source.get("now")) or page.file_now))
+            cases.samples.append(page.lead(case, events, page.reader.now(source, data.get("now"))))
             cases.points.append((case.name, page.scores_of(case), case.actual.get("stage")))
     return cases
 
@@ -114,7 +114,8 @@ def _case_errors(results: list[Any]) -> list[Any]:
 
 
 class _Instants:
-    """Reads a samples file's times as the harness does (in the policy's time zone); None when unreadable."""
+    """Reads a samples file's times as `leadpolicy test` and `explain` do (`semantics.now`: in the policy's time
+    zone, shown at the offset written); None when unreadable (`test` says why, and no page is made)."""
 
     def __init__(self, policy: ast.Policy):
         from leadpolicy import zones
@@ -122,12 +123,21 @@ class _Instants:
         self.tz = zones.zone(policy.timezone)
 
     def read(self, text: Any) -> dt.datetime | None:
-        from leadpolicy.runtime import read_instant
+        from leadpolicy.semantics.now import written_instant
 
         if text is None:
             return None
         try:
-            return read_instant(str(text), self.tz)
+            return written_instant(str(text), self.tz)
+        except ValueError:
+            return None
+
+    def now(self, case: dict[str, Any], file_now: Any = None) -> dt.datetime | None:
+        """A case's `now`, else its file's (`semantics.now.case_now`)."""
+        from leadpolicy.semantics.now import case_now
+
+        try:
+            return case_now(case, self.tz, file_now)
         except ValueError:
             return None
 

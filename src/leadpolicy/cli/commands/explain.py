@@ -28,6 +28,7 @@ from leadpolicy.testing.case_shape import CASE_EVENT_KEYS, LEAD_CASE_KEYS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from zoneinfo import ZoneInfo
 
     from sqlglot import exp
 
@@ -54,7 +55,7 @@ class WholeLead:
     record: Any
     events: list[Any] = field(default_factory=list)
     places: list[str] = field(default_factory=list)  # per event, where it was given: "--events: event 2"
-    now: str | None = None
+    now: dt.datetime | None = None  # an instant at the offset written (`semantics.now.case_now`)
     name: str | None = None
     events_given: bool = False
 
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     policy_ir = lower(loaded.policy)
     try:
         lead = whole_lead(args.lead, args.events, policy_ir)
-        now = parse_now(args.now if args.now is not None else lead.now, loaded.policy.timezone)
+        now = lead.now if args.now is None and lead.now is not None else parse_now(args.now, policy_ir.timezone)
         events = read_events(lead, policy_ir, now)
     except (UsageError, ValueError, OSError) as exc:
         print(f"leadpolicy explain: {exc}", file=sys.stderr)
@@ -116,13 +117,13 @@ def run(args: argparse.Namespace) -> int:
             out["case"] = lead.name
         print(json.dumps(out, indent=2, default=str))
         return EXIT_OK
-    print_text(loaded.policy, decision, lead, events, windows, explicit_now=args.now or lead.now,
-               reads_events=bool(policy_ir.activity))
+    print_text(loaded.policy, decision, lead, events, windows,
+               explicit_now=args.now is not None or lead.now is not None, reads_events=bool(policy_ir.activity))
     return EXIT_OK
 
 
 def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: list[tuple[str, dt.datetime]],
-               windows: list[tuple[str, int | None, str]], explicit_now: str | None, reads_events: bool) -> None:
+               windows: list[tuple[str, int | None, str]], explicit_now: bool, reads_events: bool) -> None:
     """Every line shown escaped (`diagnostics.escaped`), as `test` shows a case: the why lines quote the lead's
     own text, whose escape sequences, bidi overrides and line breaks would otherwise reach the terminal."""
     from leadpolicy.language.diagnostics import escaped, printable
@@ -182,6 +183,7 @@ def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, 
 
 def whole_lead(lead_text: str, events_text: str | None, policy_ir: ir.Policy) -> WholeLead:
     """The lead as given by --lead (a record, or a samples case) and --events."""
+    from leadpolicy import zones
     from leadpolicy.semantics.events import value_kind
 
     raw = _given(lead_text, "--lead")
@@ -190,7 +192,7 @@ def whole_lead(lead_text: str, events_text: str | None, policy_ir: ir.Policy) ->
                          f"{value_kind(raw)}{_lead_hint(lead_text, raw)}")
     fields = {f.name for f in policy_ir.fields}
     if "lead" in raw and "lead" not in fields:
-        lead = _case(raw, fields)
+        lead = _case(raw, fields, zones.zone(policy_ir.timezone))
     else:
         _refuse_samples_file(raw, fields)
         _refuse_unknown_fields(raw, fields, "--lead")
@@ -231,7 +233,7 @@ def _refuse_samples_file(raw: dict[str, Any], fields: set[str]) -> None:
                          "one case of it ({lead, events, now}) to --lead")
 
 
-def _case(raw: dict[str, Any], fields: set[str]) -> WholeLead:
+def _case(raw: dict[str, Any], fields: set[str], tz: ZoneInfo) -> WholeLead:
     from leadpolicy.language.diagnostics import did_you_mean
 
     for key in raw:
@@ -243,28 +245,23 @@ def _case(raw: dict[str, Any], fields: set[str]) -> WholeLead:
     if not isinstance(raw["lead"], dict):
         raise UsageError("--lead: `lead` is the lead's record, a mapping of field names to values")
     _refuse_unknown_fields(raw["lead"], fields, "--lead: lead")
-    now, name = raw.get("now"), raw.get("name")
-    if isinstance(now, (dt.datetime, dt.date)):  # a YAML timestamp, or a date (midnight in the policy's zone)
-        now = now.isoformat()
-    if now is not None:
-        now = _case_now(now)
+    name = raw.get("name")
     if name is not None and not isinstance(name, str):
         raise UsageError("--lead: `name` is text")
-    lead = WholeLead(raw["lead"], now=now, name=name)
+    lead = WholeLead(raw["lead"], now=_case_now(raw, tz), name=name)
     if "events" in raw:
         lead.events, lead.places = _event_list(raw["events"], "--lead: events")
         lead.events_given = True
     return lead
 
 
-def _case_now(now: Any) -> str:
-    from leadpolicy.cli.flags import timestamp_arg
+def _case_now(raw: dict[str, Any], tz: ZoneInfo) -> dt.datetime | None:
+    """The case's `now` as `leadpolicy test` and the published cases read a samples case's (one reader)."""
+    from leadpolicy.semantics.now import case_now
 
-    if not isinstance(now, str):
-        raise UsageError(f"--lead: now: {now!r} is not an ISO 8601 timestamp, as in 2026-11-20T12:00:00-05:00")
     try:
-        return timestamp_arg(now)
-    except argparse.ArgumentTypeError as exc:
+        return case_now(raw, tz)
+    except ValueError as exc:
         raise UsageError(f"--lead: now: {exc}") from None
 
 
