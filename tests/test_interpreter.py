@@ -7,11 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from leadpolicy.language import ast
-from leadpolicy.semantics.interpreter import decay_factor, evaluate, round_half_away
+from leadpolicy import runtime
+from leadpolicy.language.types import Type
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.interpreter import evaluate
 from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.loading import load_policy, load_policy_text
 from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.primitives import scores
 
 from .conftest import POLICIES, now
 
@@ -105,15 +108,26 @@ def test_three_valued_rules(policy, lead, expected):
     ("22.5", 23), ("-22.5", -23), ("22.4999", 22), ("0.5", 1), ("-0.5", -1), ("2.5", 3), ("3.5", 4),
 ])
 def test_round_half_away_from_zero(value, expected):
-    assert round_half_away(Decimal(value)) == expected
+    assert runtime.round_half_away(Decimal(value)) == expected
 
 
 @pytest.mark.parametrize("days,periods,factor", [
     (0, 0, "1"), (9, 0, "1"), (10, 1, "0.5"), (29, 2, "0.25"), (-15, 0, "1"),
 ])
 def test_decay_periods(days, periods, factor):
-    decay = ast.Decay(percent=Decimal(50), every_days=Decimal(10), field_name="seen")
-    assert decay_factor(decay, days) == (periods, Decimal(factor))
+    decay = ir.Decay(Decimal(50), Decimal(10), ir.DaysSince("seen", Type.TIMESTAMP, True, "days since seen"))
+    total = Decimal(100)
+    assert scores.DECAY.interpret(DaysSince(days), decay, total) == (total * Decimal(factor), Decimal(factor), periods)
+
+
+class DaysSince:
+    """The interpreter as the decay row sees it: its operand, the days since, has this value."""
+
+    def __init__(self, days: int):
+        self.days = days
+
+    def operand(self, node: ir.Operand) -> int:
+        return self.days
 
 
 @pytest.mark.parametrize("lead,value", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
@@ -101,11 +101,6 @@ def _num(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def round_half_away(value: Decimal) -> int:
-    """Round to a whole number, halves away from zero (22.5 -> 23, -22.5 -> -23)."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 class Truths:
     """The three-valued truth of IR conditions, by their rows in the table of primitives; `operand`
     gives each operand's value."""
@@ -150,7 +145,7 @@ class Evaluator(Truths):
         decayed, factor, periods = total, None, 0
         if score.decay is not None:
             decayed, factor, periods = scores.DECAY.interpret(self, score.decay, total)
-        rounded = round_half_away(decayed)
+        rounded = runtime.round_half_away(decayed)  # halves away from zero (22.5 -> 23, -22.5 -> -23)
         value = rounded if score.clamp is None else scores.CLAMP.interpret(score.clamp, rounded)
         return ScoreResult(score.name, value, total, decayed, factor, periods,
                            rounded if value != rounded else None, results)
@@ -278,12 +273,6 @@ def _show_value(value: Any) -> str:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value)
-
-
-def decay_factor(decay: ir.Decay, days: int) -> tuple[int, Decimal]:
-    """(periods, factor): `runtime.decay_periods` of the days and `runtime.decay_power` of those periods."""
-    periods = runtime.decay_periods(days, decay.every_days)
-    return periods, runtime.decay_power(decay.percent, periods)
 
 
 def evaluate(policy: ir.Policy, values: dict[str, Any], now: dt.datetime, activity: Activity = NO_ACTIVITY

@@ -24,28 +24,26 @@ from sqlglot import exp
 from leadpolicy import zones
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.logic import decay_factor_table
 from leadpolicy.semantics.primitives.sql import (
     BLANK_CHARS,
     DIALECTS,
     EPOCH,
-    FACTOR_TYPE,
     UnsupportedError,
     activity_column,
     at_or_before_now_sql,
     build_clamp,
     build_condition,
     build_decay,
+    build_decay_join,
     build_operand,
     build_rule,
     build_window,
-    decay_periods_sql,
-    decimal_sql,
     epoch_us,
     epoch_us_sql,
     fold_sql,
     lit,
     number_sql,
+    without_events_sql,
 )
 
 # The SQL backend's names other modules use; the value helpers are defined with the table of primitives
@@ -203,38 +201,6 @@ class _SqlGen:
             value = build_clamp(self, s.clamp, value)
         return exp.cast(value, "BIGINT")
 
-    def factor(self, s: ir.Score, decay: ir.Decay) -> exp.Expr:
-        """A lead's decay factor: picked from a list (`LIST_FACTORS`) or read from the joined table of them."""
-        if self.dialect in LIST_FACTORS:
-            return self.factor_list(s, decay)
-        return exp.column("#f", table=self.factor_alias, quoted=True)
-
-    def factor_table(self, s: ir.Score, decay: ir.Decay) -> list[tuple[int, Decimal]]:
-        """(periods, factor) for 1, 2, ... periods: beyond the last, every decayed total rounds to 0."""
-        try:
-            return decay_factor_table(decay.percent, s.bound) or [(1, Decimal(0))]
-        except ValueError as exc:
-            raise UnsupportedError(str(exc)) from None
-
-    def factor_list(self, s: ir.Score, decay: ir.Decay) -> exp.Expr:
-        """DuckDB: the factor picked from a constant list by the period count (lists count from 1; past
-        the end is NULL). No join, so the query keeps the input's row order."""
-        factors = exp.Array(expressions=[decimal_sql(format(f, "f"), FACTOR_TYPE)
-                                         for _, f in self.factor_table(s, decay)])
-        periods = decay_periods_sql(self, decay)
-        return exp.Bracket(this=factors, expressions=[periods], offset=1)  # the index counts from 1
-
-    def factor_join(self, s: ir.Score, decay: ir.Decay) -> tuple[exp.Expr, exp.Expr]:
-        """(the VALUES table of decay factors by period count, the join condition on this lead's periods)."""
-        rows = [exp.Tuple(expressions=[exp.Literal.number(n), decimal_sql(format(f, "f"), FACTOR_TYPE)])
-                for n, f in self.factor_table(s, decay)]
-        values = exp.Values(expressions=rows, alias=exp.TableAlias(
-            this=exp.to_identifier(self.factor_alias, quoted=True),
-            columns=[exp.to_identifier("#n", quoted=True), exp.to_identifier("#f", quoted=True)]))
-        on = exp.EQ(this=exp.column("#n", table=self.factor_alias, quoted=True),
-                    expression=decay_periods_sql(self, decay))
-        return values, on
-
     def ladder(self, entries: list[tuple[ir.Condition | None, str]]) -> exp.Expr:
         """First match of (condition, label) pairs, None meaning `otherwise`; NULL when none matches."""
         case = exp.Case()
@@ -288,9 +254,8 @@ class _SqlGen:
         if events_table is None and activity_table is None:
             raise UnsupportedError("this policy scores activity events: give the events table "
                                    "(compile --target sql --events-table TABLE)")
-        counts = [exp.Coalesce(this=exp.column(activity_column(op), table="lpa", quoted=True),
-                               expressions=[lit(0)]) if isinstance(op, ir.EventCount)
-                  else exp.column(activity_column(op), table="lpa", quoted=True) for op in policy.activity]
+        counts = [without_events_sql(op, exp.column(activity_column(op), table="lpa", quoted=True))
+                  for op in policy.activity]
         lead_id = exp.column(id_column, table="lpl", quoted=True)
         # An aggregate made by the caller is keyed as its leads' id column is; the events table's leads
         # are compared as text.
@@ -305,7 +270,8 @@ class _SqlGen:
                 .from_(exp.alias_(source, "lpl", table=True)).join(aggregate, on=on, join_type="left"))
 
     def with_step(self, select: exp.Select, step: ir.Step, layer: int) -> exp.Select:
-        """A layer adding one score or grade column (a score that decays joins its factors, but on DuckDB)."""
+        """A layer adding one score or grade column (a score that decays joins its factors where its dialect
+        joins them: `primitives.sql.decay_join`)."""
         inner = f"lp{layer}"
         self.factor_alias = f"lpf{layer}"
         if isinstance(step, ir.Score):
@@ -314,9 +280,9 @@ class _SqlGen:
             expression = self.ladder([(e.condition, e.label) for e in step.entries])
         columns = exp.Column(this=exp.Star(), table=exp.to_identifier(inner))
         select = exp.select(columns, exp.alias_(expression, step.name, quoted=True)).from_(select.subquery(inner))
-        if isinstance(step, ir.Score) and step.decay is not None and self.dialect not in LIST_FACTORS:
-            # Each lead's factor comes from a join on its period count: computed once, not per CASE branch.
-            values, on = self.factor_join(step, step.decay)
+        joined = build_decay_join(self, step, step.decay) if isinstance(step, ir.Score) and step.decay else None
+        if joined is not None:
+            values, on = joined
             select = select.join(values, on=on, join_type="left")
         return select
 
@@ -360,10 +326,6 @@ def condition_sql(policy: ir.Policy, condition: ir.Condition, dialect: str) -> e
     """A condition over a decided row (its fields, scores, grades and windows as columns): true, false or NULL."""
     return _SqlGen(policy, dialect, EPOCH, per_row_now=True).condition(condition)
 
-
-# Dialects that pick a decay factor from a constant list instead of joining a table of them: the
-# query is then a chain of projections, which DuckDB guarantees keeps the input's row order.
-LIST_FACTORS = {"duckdb"}
 
 
 

@@ -77,9 +77,11 @@ class PythonContext(Protocol):
 
 
 class SqlContext(Protocol):
-    """The SQL generator: a lead's row as column expressions in one dialect, and the evaluation time."""
+    """The SQL generator: a lead's row as column expressions in one dialect, the evaluation time, and the name
+    of the table a score's layer joins (a decay's factors, `primitives.sql.decay_join`)."""
 
     dialect: str
+    factor_alias: str
 
     def condition(self, cond: ir.Condition, positive: bool = True) -> exp.Expr: ...
 
@@ -98,8 +100,6 @@ class SqlContext(Protocol):
     def today(self) -> exp.Expr: ...
 
     def epoch_us(self, value: exp.Expr) -> exp.Expr: ...
-
-    def factor(self, s: ir.Score, decay: ir.Decay) -> exp.Expr: ...
 
 
 class WordsContext(Protocol):

@@ -218,7 +218,8 @@ def windows_python(gen: PythonContext, wanted: list[tuple[tuple[Any, ...], str]]
     w.outdent()
     for key, var in wanted:
         if key[0] == "lastdays":
-            w.line(f"{var} = None if {var}_at is None else (now - {var}_at).days")  # whole days, floored
+            days = days_since_template(Type.TIMESTAMP).format(value=f"{var}_at")
+            w.line(f"{var} = None if {var}_at is None else {days}")
 
 
 def ref_missing(node: ir.Ref) -> str:

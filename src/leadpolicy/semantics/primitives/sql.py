@@ -20,18 +20,21 @@ from sqlglot import exp
 from leadpolicy import runtime
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.logic import FOLD_SQL_PRE, fold
+from leadpolicy.semantics.logic import FOLD_SQL_PRE, decay_factor_table, fold
 from leadpolicy.semantics.primitives import WINDOWS, row_of
 from leadpolicy.semantics.primitives.contexts import SqlContext
 from leadpolicy.semantics.primitives.scores import facts
 
 DIALECTS = {
-    # dialect: how to get a timestamp's epoch in microseconds (X is the timestamp)
-    "duckdb": {"epoch_us": "EPOCH_US(X)"},
-    "postgres": {"epoch_us": "FLOOR(EXTRACT(EPOCH FROM X) * 1000000)"},
-    "spark": {"epoch_us": "UNIX_MICROS(X)"},
-    "snowflake": {"epoch_us": "DATE_PART(EPOCH_MICROSECOND, X)"},
-    "bigquery": {"epoch_us": "UNIX_MICROS(X)"},
+    # dialect: how to get a timestamp's epoch in microseconds (X is the timestamp), and how a decayed score's
+    # factors reach a lead (`decay_factor_sql`): "list", picked from a constant list by the period count (no
+    # join, so the query is a chain of projections, which DuckDB guarantees keeps the input's row order), or
+    # "join", a VALUES table joined on the period count (computed once per lead, not per CASE branch)
+    "duckdb": {"epoch_us": "EPOCH_US(X)", "factors": "list"},
+    "postgres": {"epoch_us": "FLOOR(EXTRACT(EPOCH FROM X) * 1000000)", "factors": "join"},
+    "spark": {"epoch_us": "UNIX_MICROS(X)", "factors": "join"},
+    "snowflake": {"epoch_us": "DATE_PART(EPOCH_MICROSECOND, X)", "factors": "join"},
+    "bigquery": {"epoch_us": "UNIX_MICROS(X)", "factors": "join"},
 }
 BLANK_CHARS = runtime.BLANK  # text made only of these is missing
 DAY_US = 86_400_000_000
@@ -235,8 +238,14 @@ def activity_column(op: ir.EventCount | ir.DaysSinceEvent) -> str:
     return op.text
 
 
+def without_events_sql(op: ir.EventCount | ir.DaysSinceEvent, aggregated: exp.Expr) -> exp.Expr:
+    """A window's aggregated column as a lead reads it, NULL for a lead without events (the left join found
+    no row): 0 for a window whose facts say it is never missing (a count), else as it is."""
+    return aggregated if facts(op).nullable else exp.Coalesce(this=aggregated, expressions=[lit(0)])
+
+
 def event_count(gen: SqlContext, op: ir.EventCount, how: ir.Fold, raw: bool) -> exp.Expr:
-    return gen.column(activity_column(op))  # 0, not NULL, for a lead without events (see sqlgen's join)
+    return gen.column(activity_column(op))  # 0, not NULL, for a lead without events (`without_events_sql`)
 
 
 def days_since_event(gen: SqlContext, op: ir.DaysSinceEvent, how: ir.Fold, raw: bool) -> exp.Expr:
@@ -291,10 +300,43 @@ def decay_periods_sql(gen: SqlContext, decay: ir.Decay) -> exp.Expr:
                      "BIGINT"))
 
 
+def factor_table(score: ir.Score, decay: ir.Decay) -> list[tuple[int, Decimal]]:
+    """(periods, factor) for 1, 2, ... periods (`logic.decay_factor_table`): beyond the last, every decayed
+    total rounds to 0; a score whose every total rounds to 0 from one period on has the one factor 0."""
+    try:
+        return decay_factor_table(decay.percent, score.bound) or [(1, Decimal(0))]
+    except ValueError as exc:
+        raise UnsupportedError(str(exc)) from None
+
+
+def decay_factor_sql(gen: SqlContext, score: ir.Score, decay: ir.Decay) -> exp.Expr:
+    """A lead's decay factor: from the list of them by its period count (lists count from 1; past the end is
+    NULL), or read from the table of them joined on it (`decay_join`), as the dialect carries them."""
+    if DIALECTS[gen.dialect]["factors"] == "list":
+        listed = [decimal_sql(format(f, "f"), FACTOR_TYPE) for _, f in factor_table(score, decay)]
+        factors = exp.Array(expressions=listed)
+        return exp.Bracket(this=factors, expressions=[decay_periods_sql(gen, decay)], offset=1)
+    return exp.column("#f", table=gen.factor_alias, quoted=True)
+
+
+def decay_join(gen: SqlContext, score: ir.Score, decay: ir.Decay) -> tuple[exp.Expr, exp.Expr] | None:
+    """(the VALUES table of a decayed score's factors by period count, the join condition on this lead's
+    periods), for a dialect that joins its factors; None for one that lists them."""
+    if DIALECTS[gen.dialect]["factors"] == "list":
+        return None
+    rows = [exp.Tuple(expressions=[exp.Literal.number(n), decimal_sql(format(f, "f"), FACTOR_TYPE)])
+            for n, f in factor_table(score, decay)]
+    values = exp.Values(expressions=rows, alias=exp.TableAlias(
+        this=exp.to_identifier(gen.factor_alias, quoted=True),
+        columns=[exp.to_identifier("#n", quoted=True), exp.to_identifier("#f", quoted=True)]))
+    on = exp.EQ(this=exp.column("#n", table=gen.factor_alias, quoted=True), expression=decay_periods_sql(gen, decay))
+    return values, on
+
+
 def decay(gen: SqlContext, score: ir.Score, decay: ir.Decay, total: exp.Expr) -> exp.Expr:
     """The total times its factor, rounded. Before the first full period (or with the date missing) the
     factor is 1; past the factor table every decayed total rounds to 0 (`logic.decay_factor_table`)."""
-    factor = exp.Coalesce(this=gen.factor(score, decay), expressions=[decimal_sql("0", FACTOR_TYPE)])
+    factor = exp.Coalesce(this=decay_factor_sql(gen, score, decay), expressions=[decimal_sql("0", FACTOR_TYPE)])
     digits = len(str(int(score.bound))) + score.scale
     # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
     exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {score.scale})")
@@ -322,6 +364,7 @@ OPERAND_BUILDERS: dict[str, OperandBuilder] = {
     "days_since_event": days_since_event}
 RULE_BUILDERS: dict[str, RuleBuilder] = {"points_rule": points_rule, "per_rule": per_rule}
 DECAY_BUILDERS = {"decay": decay}
+DECAY_JOINS = {"decay": decay_join}  # what a decay joins to its score's layer (its factors), by the same row
 WINDOW_BUILDERS = {"windows": window_sql}
 CLAMP_BUILDERS = {"clamp": clamp}
 BUILDERS: dict[str, Callable[..., exp.Expr]] = {
@@ -342,6 +385,12 @@ def build_operand(gen: SqlContext, op: ir.Operand, how: ir.Fold, raw: bool) -> e
 def build_decay(gen: SqlContext, score: ir.Score, node: ir.Decay, total: exp.Expr) -> exp.Expr:
     builder: Callable[[SqlContext, ir.Score, ir.Decay, exp.Expr], exp.Expr] = DECAY_BUILDERS[row_of(node).sql]
     return builder(gen, score, node, total)
+
+
+def build_decay_join(gen: SqlContext, score: ir.Score, node: ir.Decay) -> tuple[exp.Expr, exp.Expr] | None:
+    """(table, join condition) the decay's row joins to its score's layer, or None."""
+    joins: Callable[[SqlContext, ir.Score, ir.Decay], tuple[exp.Expr, exp.Expr] | None] = DECAY_JOINS[row_of(node).sql]
+    return joins(gen, score, node)
 
 
 def build_clamp(gen: SqlContext, node: ir.Clamp, value: exp.Expr) -> exp.Expr:
