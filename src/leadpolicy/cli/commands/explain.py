@@ -159,22 +159,24 @@ def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: 
 
 def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, int | None, str]]:
     """Each event window and `days since last` the policy reads, as this lead's events give it: (what,
-    value, line), e.g. `demo_request 1 in the last 30 days (Nov 18)`; the values are the evaluator's own."""
+    value, line), e.g. `demo_request 1 in the last 30 days (Nov 18)`; the values are the evaluator's own, and
+    one without a value is said in its row's words (`days since last email_click: none (no email_click yet)`)."""
     from leadpolicy.language.formatter import number as number_text
     from leadpolicy.semantics import ir
     from leadpolicy.semantics.interpreter import Evaluator
+    from leadpolicy.semantics.primitives import operand_row
 
     ev = Evaluator(policy_ir, decision.env, decision.now, decision.activity)
     lines: list[tuple[str, int | None, str]] = []
     for node in policy_ir.activity:
-        value = ev.value(node)
-        if isinstance(node, ir.EventCount):
+        value, missing = ev.value(node), operand_row(node).missing
+        if value is None and missing is not None:
+            lines.append((node.text, None, f"{node.text}: none ({missing(node)})"))
+        elif isinstance(node, ir.EventCount):  # a window: the count, and the days its events fell on
             line = f"{node.event} {number_text(value)} in the last {number_text(node.days)} days"
             lines.append((node.text, int(value), line + (f" ({ev.dates(node)})" if value else "")))
-        elif value is None:
-            lines.append((node.text, None, f"days since last {node.event}: none (no {node.event} before now)"))
         else:
-            lines.append((node.text, int(value), f"days since last {node.event}: {number_text(value)}"))
+            lines.append((node.text, int(value), f"{node.text}: {number_text(value)}"))
     return lines
 
 
