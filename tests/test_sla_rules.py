@@ -5,18 +5,25 @@ in test_sla_differential.py; here, the description itself and that both engines 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
 
+from leadpolicy import runtime
+from leadpolicy.language import units
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.sla import rules
+from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
+from leadpolicy.warehouse import sla_sql
 
 from .test_sla_differential import policy_text
+from .test_sla_sql import differences, run_sql
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "leadpolicy"
 CALENDAR = '  calendar office {\n    timezone "Europe/Berlin"\n    open mon-fri 09:00-17:00\n  }\n'
@@ -120,3 +127,79 @@ def _uses(path: Path) -> set[str]:
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     used |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
     return used
+
+
+# ---------------------------------------------------------------- rules written once, read by both engines
+COUNT = "  sla follow {\n    owner sales\n    target 80%\n    at least 1 touch within 2 days after start_a\n  }\n"
+WINDOW_START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+WINDOW_END = WINDOW_START + dt.timedelta(days=2)
+
+
+def count_policy() -> ir.Policy:
+    loaded = load_policy_text(policy_text("", COUNT, "UTC"), "count.policy")
+    assert not loaded.has_errors, [str(d) for d in loaded.diagnostics if d.severity == "error"]
+    return lower(loaded.policy)
+
+
+def count_events() -> list[Event]:
+    """A window opened at WINDOW_START by each lead, touched at its start, its end, both or neither."""
+    touches = {"both": [WINDOW_START, WINDOW_END], "at_end": [WINDOW_END], "at_start": [WINDOW_START], "none": []}
+    events = []
+    for lead, times in touches.items():
+        events += [Event(lead, "start_a", WINDOW_START), *(Event(lead, "touch", at) for at in times)]
+    return [dataclasses.replace(e, row=i + 1) for i, e in enumerate(events)]
+
+
+def both_engines(policy: ir.Policy, events: list[Event], now: dt.datetime, folder: Path) -> TimelineResult:
+    """The Python engine's results, once the SQL engine's are found the same."""
+    python = SlaEngine(policy).evaluate(events, now)
+    sql = run_sql(policy, events, now, None, folder)
+    assert differences(python, sql) == {}
+    return python
+
+
+@pytest.mark.parametrize(("start_included", "end_included"), [(True, True), (False, True), (True, False)])
+def test_both_engines_count_by_the_one_count_window(monkeypatch, tmp_path, start_included, end_included):
+    """Changing the description of the window changes both engines alike: neither writes its own."""
+    monkeypatch.setattr(rules, "COUNT_WINDOW", rules.Window(start_included, end_included))
+    out = both_engines(count_policy(), count_events(), WINDOW_END, tmp_path)
+    counts = {c.lead: c.count for c in out.counts}
+    assert counts == {"both": start_included + end_included, "at_end": int(end_included),
+                      "at_start": int(start_included), "none": 0}
+
+
+@pytest.mark.parametrize(("now", "status"), [(WINDOW_END - dt.timedelta(microseconds=1), "pending"),
+                                             (WINDOW_END, "breached")])
+def test_a_count_short_of_its_need_is_breached_once_its_window_closes(tmp_path, now, status):
+    window = rules.COUNT_WINDOW
+    assert window.closed(WINDOW_END, WINDOW_END) and not window.closed(now - dt.timedelta(microseconds=1), WINDOW_END)
+    out = both_engines(count_policy(), count_events(), now, tmp_path)
+    assert {c.lead: c.status for c in out.counts}["none"] == status
+
+
+def test_an_event_is_seen_at_now_and_not_after_it():
+    now = WINDOW_START
+    assert runtime.seen_at(now, now) and not runtime.seen_at(now + dt.timedelta(microseconds=1), now)
+    assert rules.tier_reads_event(now, now) is runtime.seen_at(now, rules.tier_decided_at(now))
+
+
+def test_the_sql_tier_is_decided_at_the_moment_the_rules_name():
+    """The SQL engine's tier query evaluates the policy at the clock's moment `rules.TIER_DECIDED_AT` names."""
+    policy = lower(load_policy_text(policy_text(CALENDAR, CLOCK, "UTC"), "rules.policy").policy)
+    tree = sla_sql.SlaSql(policy, policy.slas[0], WINDOW_START).tiers_tree("leads")
+    now_columns = [a.this for a in tree.find_all(exp.Alias) if a.alias == "#now_us"]
+    assert now_columns == [sla_sql.CLOCK_MOMENTS[rules.TIER_DECIDED_AT]]
+
+
+UNIT_MODULES = ["sla/rules.py", "sla/engine.py", "warehouse/sla_sql.py", "warehouse/sla_run.py",
+                "language/checks/slas.py", "language/checks/context.py"]
+
+
+@pytest.mark.parametrize("module", UNIT_MODULES)
+def test_unit_names_are_written_once_in_language_units(module):
+    names = {*units.CLOCK_UNITS, *units.COUNT_UNITS, units.BUSINESS}  # (a period's "day" is no unit)
+    tree = ast.parse((SRC / module).read_text(encoding="utf-8"))
+    written = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    if module.endswith("context.py"):
+        written -= {"days"}  # a word of the grammar (RESERVED), not a unit
+    assert not written & names

@@ -283,9 +283,16 @@ def window_start(now: dt.datetime, days: int | Decimal) -> dt.datetime:
     return now - DAY * int(days)
 
 
+def seen_at(at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether an event at `at` is seen at `now`: those up to and including `now`. An event after `now` is a
+    good row that nothing decided at `now` counts (no window, SLA clock, count, volume or tier); its SQL twin
+    is `semantics.primitives.sql.at_or_before_now_sql`."""
+    return at <= now
+
+
 def in_window(at: dt.datetime, start: dt.datetime, now: dt.datetime) -> bool:
     """The one cut-off of every activity window (see `window_start`)."""
-    return start < at <= now
+    return start < at and seen_at(at, now)
 
 
 def per_units(value: int | Decimal | None) -> int:

@@ -10,8 +10,17 @@ import functools
 
 from leadpolicy.language.diagnostics import did_you_mean
 
-UNIT_ALIASES = {"minute": "minutes", "hour": "hours", "day": "days", "business hour": "business hours",
-                "business day": "business days"}
+# The units of an SLA's limits and count windows, as lowering normalises them (the plural); the checker, the
+# SLA rules and both SLA engines name them by these constants.
+MINUTES, HOURS, DAYS = "minutes", "hours", "days"
+BUSINESS = "business"  # the grammar's word before a unit of open time
+BUSINESS_HOURS, BUSINESS_DAYS = f"{BUSINESS} hours", f"{BUSINESS} days"
+ELAPSED_UNITS = (MINUTES, HOURS, DAYS)  # real time
+BUSINESS_UNITS = (BUSINESS_HOURS, BUSINESS_DAYS)  # open time on a calendar
+CLOCK_UNITS = (*ELAPSED_UNITS, *BUSINESS_UNITS)
+COUNT_UNITS = (DAYS, HOURS, BUSINESS_DAYS, BUSINESS_HOURS)
+UNIT_ALIASES = {"minute": MINUTES, "hour": HOURS, "day": DAYS, "business hour": BUSINESS_HOURS,
+                "business day": BUSINESS_DAYS}
 DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
@@ -32,6 +41,17 @@ def holiday_problem(country: str, subdivision: str | None) -> tuple[str, str | N
     if subdivision is not None and subdivision not in codes[country]:
         return f'"{subdivision}" is not a subdivision of {country}', did_you_mean(subdivision, codes[country])
     return None
+
+
+def unit_named(written: str) -> str:
+    """A unit as written (`hour`, `business day`) as lowering normalises it; an unknown word is kept."""
+    return UNIT_ALIASES.get(written, written)
+
+
+def is_business(unit: str) -> bool:
+    """Whether a unit measures open time on a calendar: written `business NAME`, as the grammar reads it (the
+    checker asks for a calendar even when NAME is no unit), so normalised it is one of BUSINESS_UNITS."""
+    return unit.startswith(BUSINESS)
 
 
 def clock_minutes(text: str) -> int | None:

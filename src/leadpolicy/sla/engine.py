@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
+from leadpolicy.runtime import seen_at
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.interpreter import Evaluator
@@ -316,7 +317,7 @@ class SlaEngine:
         order and include ones after `now`, unless `prepared` says they are sorted and none is."""
         now = as_instant(now)  # a time in a zone with clock changes subtracts by its wall clock
         if not prepared:
-            events = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
+            events = sorted((e for e in events if seen_at(e.at, now)), key=lambda e: e.at)
         for sla, span in self.clocks:
             self._clock(sla, span, lead, events, now, out)
         for sla, rule in self.count_rules:
@@ -479,9 +480,10 @@ class SlaEngine:
             return
         limit = self._limit(rule.within)
         window_end = self._deadline(limit, start.at).astimezone(limit.zone)
-        count = sum(1 for e in events if e.event == rule.event and start.at <= e.at <= window_end)
+        window = rules.COUNT_WINDOW
+        count = sum(1 for e in events if e.event == rule.event and window.holds(e.at, start.at, window_end))
         needed = int(rule.at_least)
-        status = MET if count >= needed else (BREACHED if now >= window_end else PENDING)
+        status = MET if count >= needed else (BREACHED if window.closed(now, window_end) else PENDING)
         out.counts.append(CountResult(sla.name, lead, start.at, window_end, count, needed, status))
 
     def volume_rules(self) -> list[tuple[ir.Sla, ir.VolumeRule]]:
@@ -542,8 +544,9 @@ class SlaEngine:
         for lead, lead_events in by_lead.items():
             self.evaluate_lead(lead, lead_events, now, out)
         counts: dict[str, dict[dt.datetime, int]] = {}
-        self.count_volumes((e for e in events if e.at <= now), counts)
-        out.volumes = self.volume_results(counts, now, min((e.at for e in events if e.at <= now), default=None))
+        seen = [e for e in events if seen_at(e.at, now)]
+        self.count_volumes(seen, counts)
+        out.volumes = self.volume_results(counts, now, min((e.at for e in seen), default=None))
         return out
 
 

@@ -5,21 +5,27 @@ interprets it and the SQL builder (`warehouse.sla_sql`) compiles it, so a rule i
   whole open days, and the calendar that measures business time.
 - Pause flips: which events pause a clock and which resume it.
 - Tiers: each limit with its condition, in the policy's order, `otherwise` last; a tier is decided as the
-  policy decides the lead at the clock's start, from its events up to and including the start.
+  policy decides the lead at the clock's moment `TIER_DECIDED_AT` names (its start), from the events seen
+  then (`runtime.seen_at`: up to and including it).
+- Count windows: the events a window counts (`COUNT_WINDOW`: from its opening event to its end, both
+  included) and when a count short of its need is breached (once the window is closed: `now >= end`).
 - Warn and escalation: shares of the limit used, compared exactly (no float rounding at 33.3%).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from decimal import Decimal
 
+from leadpolicy.language.units import BUSINESS_DAYS, BUSINESS_HOURS, CLOCK_UNITS, DAYS, HOURS, MINUTES, is_business
+from leadpolicy.runtime import seen_at
 from leadpolicy.semantics import ir
 
 MICROSECOND = dt.timedelta(microseconds=1)
-ELAPSED_UNITS = {"minutes": dt.timedelta(minutes=1), "hours": dt.timedelta(hours=1), "days": dt.timedelta(days=1)}
-BUSINESS_HOURS, BUSINESS_DAYS = "business hours", "business days"
+UNIT_LENGTHS = {MINUTES: dt.timedelta(minutes=1), HOURS: dt.timedelta(hours=1), DAYS: dt.timedelta(days=1),
+                BUSINESS_HOURS: dt.timedelta(hours=1)}  # business hours: of open time
 OTHERWISE = "otherwise"
 
 
@@ -27,13 +33,13 @@ OTHERWISE = "otherwise"
 class Measure:
     """A limit as both engines measure it."""
 
-    unit: str  # minutes, hours, days, business hours or business days
+    unit: str  # one of language.units.CLOCK_UNITS
     amount: Decimal
     calendar: str | None  # as the policy names it (its zone shows the times, whatever the unit)
 
     @property
     def business(self) -> bool:
-        return self.unit in (BUSINESS_HOURS, BUSINESS_DAYS)
+        return is_business(self.unit)
 
     @property
     def business_calendar(self) -> str | None:
@@ -46,8 +52,7 @@ class Measure:
         business days, which count whole open days instead."""
         if self.unit == BUSINESS_DAYS:
             return None
-        per = dt.timedelta(hours=1) if self.unit == BUSINESS_HOURS else ELAPSED_UNITS[self.unit]
-        return per * float(self.amount)
+        return UNIT_LENGTHS[self.unit] * float(self.amount)
 
     @property
     def span_us(self) -> int | None:
@@ -60,7 +65,7 @@ class Measure:
         return int(self.amount) if self.unit == BUSINESS_DAYS else None
 
 
-UNITS = frozenset({*ELAPSED_UNITS, BUSINESS_HOURS, BUSINESS_DAYS})
+UNITS = frozenset(CLOCK_UNITS)
 
 
 def measure(limit: ir.Limit) -> Measure:
@@ -96,14 +101,45 @@ class TierRule:
     measure: Measure
 
 
+class ClockMoment(enum.Enum):
+    """A moment of a clock that a rule is decided at; each engine maps it to its own value (the Python
+    engine to the clock's start event's time, the SQL engine to the clock's `start_us` column)."""
+
+    START = "start"
+
+
+TIER_DECIDED_AT = ClockMoment.START  # a clock's tier is decided as the policy decides the lead at its start
+
+
 def tier_decided_at(start: dt.datetime) -> dt.datetime:
-    """The instant at which a clock's tier is decided: its start."""
-    return start
+    """The instant at which a clock started at `start` has its tier decided (`TIER_DECIDED_AT`)."""
+    return {ClockMoment.START: start}[TIER_DECIDED_AT]
 
 
 def tier_reads_event(at: dt.datetime, start: dt.datetime) -> bool:
-    """Whether the decision of a clock's tier sees an event at `at`: those up to and including the start."""
-    return at <= tier_decided_at(start)
+    """Whether the decision of a clock's tier sees an event at `at`: those seen at the moment it is decided."""
+    return seen_at(at, tier_decided_at(start))
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The events a window counts: those from its start to its end, each end included or not. It is closed
+    (a count short of its need is breached, not pending) once its end is seen at `now` (`now >= end`)."""
+
+    start_included: bool
+    end_included: bool
+
+    def holds(self, at: dt.datetime, start: dt.datetime, end: dt.datetime) -> bool:
+        after_start = at >= start if self.start_included else at > start
+        before_end = at <= end if self.end_included else at < end
+        return after_start and before_end
+
+    @staticmethod
+    def closed(now: dt.datetime, end: dt.datetime) -> bool:
+        return seen_at(end, now)
+
+
+COUNT_WINDOW = Window(start_included=True, end_included=True)  # a count window: its `after` event to its end
 
 
 @dataclass(frozen=True, slots=True)

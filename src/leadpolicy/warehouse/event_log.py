@@ -19,7 +19,7 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.runtime import BLANK, as_instant, read_instant
+from leadpolicy.runtime import BLANK, as_instant, read_instant, seen_at
 from leadpolicy.semantics.events import (
     LOG_FIELDS,
     EventError,
@@ -160,7 +160,7 @@ class EventLogReader:
         except ValueError:
             return None
         stripped = lead.strip(BLANK)
-        if not stripped or when > self.now:
+        if not stripped or not seen_at(when, self.now):
             return None
         self.stats.events.add(event)
         return Event(stripped, event, when, reason or None, int(k), (lead, at))
@@ -176,7 +176,7 @@ class EventLogReader:
             self.reject(found.row, found.field, found.message, _values(row))
             return None
         lead_id, name, when = found
-        if when > self.now:
+        if not seen_at(when, self.now):
             self.stats.after_now += 1
             return None
         return Event(lead_id, name, when, reason or None, int(k), (lead or "", at or ""))

@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse.sla_calendar import calendar_ctes
@@ -78,7 +79,7 @@ def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
         numbered.subquery("lp_numbered"))
     return exp.select("seq", "lead", "event", "at_us", "reason").from_(once.subquery("lp_once")).where(
         exp.and_(exp.EQ(this=exp.column("lp_copy"), expression=exp.Literal.number(1)),
-                 exp.LTE(this=exp.column("at_us"), expression=exp.Literal.number(to_us(now)))))
+                 at_or_before_now_sql(exp.column("at_us"), exp.Literal.number(to_us(now)))))
 
 
 def _computed_once(ctes: list[tuple[str, exp.Expr]], dialect: str) -> list[tuple[str, exp.Expr]]:

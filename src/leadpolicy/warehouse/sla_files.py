@@ -20,6 +20,7 @@ from sqlglot import exp
 from leadpolicy.runtime import as_instant
 from leadpolicy.semantics.events import LOG_FIELDS, duplicate_words, problem_words
 from leadpolicy.semantics.ir import Policy as IrPolicy
+from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.sla.engine import tier_fallbacks as engine_tier_fallbacks
@@ -60,12 +61,12 @@ _FIRST_PROBLEMS = (
 _GOOD = ('CREATE TABLE se_good AS SELECT "#row" AS seq, "#piece_trimmed" AS lead, "event", epoch_us("at") AS at_us, '
          "NULLIF(\"#piece_reason\", '') AS reason, \"#piece_at\" AS at_text, \"#piece_lead\" AS lead_text "
          "FROM se_typed")  # the lead and the time as written, for rejects
-_KEPT = ('CREATE VIEW se_kept AS SELECT * FROM se_good WHERE at_us <= "#now" '
+_KEPT = ('CREATE VIEW se_kept AS SELECT * FROM se_good WHERE "#piece_seen" '
          "AND seq NOT IN (SELECT seq FROM se_dropped)")
-_REPEATED_KEYS = ('SELECT count(*) FROM (SELECT 1 FROM se_good WHERE at_us <= "#now" '
+_REPEATED_KEYS = ('SELECT count(*) FROM (SELECT 1 FROM se_good WHERE "#piece_seen" '
                   'GROUP BY lead, event, at_us, "#piece_fold" HAVING count(*) > 1)')
 _REPEATS = ('SELECT seq, lead_text, event, at_text, reason, first_seq FROM (SELECT *, MIN(seq) OVER '
-            '(PARTITION BY lead, event, at_us, "#piece_fold") AS first_seq FROM se_good WHERE at_us <= "#now") '
+            '(PARTITION BY lead, event, at_us, "#piece_fold") AS first_seq FROM se_good WHERE "#piece_seen") '
             "WHERE seq <> first_seq")
 _FIRSTS = ('CREATE TABLE se_firsts AS SELECT lead, event, MIN(at_us) AS first_us FROM se_kept '
            'WHERE event IN ("#starts") GROUP BY lead, event')
@@ -85,8 +86,9 @@ class _LogStaging:
         self.con = con
         self.engine = SlaEngine(policy)
         self.known = sorted(self.engine.event_names())
-        self.values: dict[str, object] = {"#now": to_us(as_instant(now))}
-        self.pieces: dict[str, exp.Expr] = {"#piece_events": exp.to_table(EVENTS)}
+        self.values: dict[str, object] = {}
+        seen = at_or_before_now_sql(exp.column("at_us"), literal(to_us(as_instant(now))))  # a row no clock sees
+        self.pieces: dict[str, exp.Expr] = {"#piece_events": exp.to_table(EVENTS), "#piece_seen": seen}
         self.stats, self.rejects = ReadStats(), list[Reject]()
 
     def run(self, template: str, extra: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
@@ -136,7 +138,7 @@ class _LogStaging:
                 self.rejects.append(Reject(int(row), name, problem_words(name, code, value, self.known),
                                            _given(*given)))
         self.run(_GOOD)
-        self.stats.after_now = self.count('SELECT count(*) FROM se_good WHERE at_us > "#now"')
+        self.stats.after_now = self.count('SELECT count(*) FROM se_good WHERE NOT "#piece_seen"')
 
     def drop_repeats(self) -> None:
         """Rows repeating an earlier one (lead, event, time and reason) rejected. Repeats are rare: the

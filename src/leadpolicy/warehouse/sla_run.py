@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 from sqlglot import exp
 
+from leadpolicy.runtime import seen_at
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.leads import as_instant
 from leadpolicy.semantics.logic import fold
-from leadpolicy.sla import calendar_tables
+from leadpolicy.sla import calendar_tables, rules
 from leadpolicy.sla.calendar_tables import DAY_US, from_us, to_us
 from leadpolicy.sla.calendars import BusinessCalendar
 from leadpolicy.sla.engine import (
@@ -56,7 +57,8 @@ class SqlEngineError(RuntimeError):
 def load_events(con: duckdb.DuckDBPyConnection, events: Iterable[Event], now: dt.datetime) -> None:
     """Table `lp_sla_events` from events in memory (those after `now` left out, as the reader leaves them)."""
     now = as_instant(now)
-    rows = [(e.row or i + 1, e.lead, e.event, to_us(e.at), e.reason) for i, e in enumerate(events) if e.at <= now]
+    rows = [(e.row or i + 1, e.lead, e.event, to_us(e.at), e.reason) for i, e in enumerate(events)
+            if seen_at(e.at, now)]
     con.execute(create_table(EVENTS, ("seq", "lead", "event", "at_us", "reason"),
                              ("BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR")))
     insert_rows(con, EVENTS, rows, 5)
@@ -84,19 +86,19 @@ def limits_of(sla: ir.Sla) -> list[ir.Limit]:
 def business_calendars(policy: ir.Policy) -> dict[str, BusinessCalendar]:
     """The calendars some limit measures business time on."""
     limits = [limit for sla in policy.slas for limit in limits_of(sla)]
-    names = {limit.calendar for limit in limits if limit.calendar and limit.unit.startswith("business")}
+    names = {rules.measure(limit).business_calendar for limit in limits}
     return {c.name: BusinessCalendar.from_ir(c) for c in policy.calendars if c.name in names}
 
 
 def _reach(policy: ir.Policy, calendar: BusinessCalendar, now: dt.datetime) -> dt.date:
     """A local date past every deadline a clock started by `now` can have on this calendar."""
     hours, days = 0.0, 0
-    for sla in policy.slas:
-        for limit in limits_of(sla):
-            if limit.calendar == calendar.name and limit.unit == "business hours":
-                hours = max(hours, float(limit.amount))
-            elif limit.calendar == calendar.name and limit.unit == "business days":
-                days = max(days, int(limit.amount))
+    measures = [rules.measure(limit) for sla in policy.slas for limit in limits_of(sla)]
+    for measure in (m for m in measures if m.business_calendar == calendar.name):
+        if measure.open_days is None:
+            hours = max(hours, float(measure.amount))
+        else:
+            days = max(days, measure.open_days)
     # Paused time is at most the open time from a start to now, so a deadline is at most one limit past now.
     end = calendar.add_days(calendar.add_hours(now, dt.timedelta(hours=hours)), days + 2)
     return calendar.local_day(end) + dt.timedelta(days=MARGIN_DAYS)

@@ -30,6 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
 from leadpolicy.sla import rules
 from leadpolicy.sla.calendar_tables import BUCKET_US, DAY_US, to_us
 from leadpolicy.warehouse.templates import filled, filled_select, literal
@@ -154,10 +155,9 @@ class _Measure:
 
     def __init__(self, tables: Tables, measure: rules.Measure):
         self.tables = tables
-        self.unit = measure.unit
         self.business = measure.business
         self.calendar = literal(measure.business_calendar) if self.business else exp.Null()
-        self.days = measure.open_days or 0
+        self.open_days = measure.open_days  # None: the limit is open time (business hours), not whole open days
         self.amount_us = measure.span_us or 0
 
     def _segments(self) -> dict[str, exp.Expr]:
@@ -185,7 +185,7 @@ class _Measure:
             pieces = {"#start": start_at, "#amount": literal(self.amount_us), "#source": source}
             return filled_select(ELAPSED_BASE, pieces=pieces)
         joins_o, o_start = self.at("o", start_at)
-        if self.unit == "business hours":
+        if self.open_days is None:
             joins_t, deadline = self.instant("t", exp.Add(this=o_start, expression=literal(self.amount_us)))
             return filled_select(HOURS_BASE, pieces={"#deadline": deadline, "#source": source},
                                  joins=[*joins_o, *joins_t])
@@ -193,7 +193,7 @@ class _Measure:
         tod = floor_mod_of(filled('"#open_at" + n.offset_us', pieces={"#open_at": open_at}), DAY_US)
         query = filled_select(DAYS_BASE, pieces={**self._segments(), "#tod": tod, "#source": source, "#x": o_start,
                                    "#bucket": floor_div_of(o_start, BUCKET_US),
-                                   "#open_days": exp.to_table(self.tables.open_days), "#days": literal(self.days)})
+                                   "#open_days": exp.to_table(self.tables.open_days), "#days": literal(self.open_days)})
         query.set("joins", [*(j.copy() for j in joins_o), *query.args["joins"]])
         return query
 
@@ -264,11 +264,11 @@ CLOCKS = ('SELECT "#sla" AS sla, lead, start_row, start_us, stop_us, stop_event,
 
 # Tiers: each clock's start (its lead, instant and local day), the lead's row as of then, its first tier.
 STARTS = ('SELECT ROW_NUMBER() OVER (ORDER BY c.lead, c.start_row) AS "#clock", c.lead AS "#lead", c.start_row AS '
-          '"#start_row", c.start_us AS "#now_us", DATE \'1970-01-01\' + CAST("#local_day" AS INTEGER) AS "#today" FROM '
-          'spans AS c JOIN "#segments" AS z ON z.calendar = "#zone" AND z.day = "#utc_day" AND z.start_us <= '
-          'c.start_us AND c.start_us < z.end_us')
+          '"#start_row", "#decided_at" AS "#now_us", DATE \'1970-01-01\' + CAST("#local_day" AS INTEGER) AS '
+          '"#today" FROM spans AS c JOIN "#segments" AS z ON z.calendar = "#zone" AND z.day = "#utc_day" AND '
+          'z.start_us <= c.start_us AND c.start_us < z.end_us')
 ACTIVITY_AT_START = ('SELECT s."#clock" AS "#lead" FROM lp_starts AS s JOIN "#events" AS e ON e.lead = s."#lead" AND '
-                     'e.at_us <= s."#now_us" GROUP BY s."#clock", s."#now_us"')
+                     '"#seen" GROUP BY s."#clock", s."#now_us"')
 ACTIVITY = 'SELECT * FROM "#counted" AS a'
 CLOCK_LEADS = ('SELECT l.*, s."#clock", s."#lead", s."#start_row", s."#now_us", s."#today" FROM lp_starts AS s JOIN '
                '"#leads" AS l ON l."#id" = s."#lead"')
@@ -279,9 +279,24 @@ FIRST_AFTER = ('SELECT lead, start_us FROM (SELECT lead, at_us AS start_us, ROW_
                'ORDER BY at_us, seq) AS n FROM "#events" WHERE event = "#after") AS f WHERE n = 1')
 COUNTED_IN_WINDOW = ("SELECT \"#sla\" AS sla, w.lead, w.start_us, w.base_us AS window_end_us, COUNT(e.seq) AS "
                      "n_events, \"#needed\" AS needed, CASE WHEN COUNT(e.seq) >= \"#needed\" THEN 'met' WHEN "
-                     "\"#now\" >= w.base_us THEN 'breached' ELSE 'pending' END AS status FROM \"#windows\" AS w LEFT "
-                     "JOIN \"#events\" AS e ON e.lead = w.lead AND e.event = \"#event\" AND e.at_us >= w.start_us AND "
-                     "e.at_us <= w.base_us GROUP BY w.lead, w.start_us, w.base_us")
+                     "\"#closed\" THEN 'breached' ELSE 'pending' END AS status FROM \"#windows\" AS w LEFT "
+                     "JOIN \"#events\" AS e ON e.lead = w.lead AND e.event = \"#event\" AND \"#in_window\" "
+                     "GROUP BY w.lead, w.start_us, w.base_us")
+# The clock's moments the rules name (`rules.ClockMoment`), as the clock CTEs (`spans AS c`) hold them.
+CLOCK_MOMENTS = {rules.ClockMoment.START: exp.column("start_us", table="c")}
+
+
+def window_holds_sql(window: rules.Window, at: exp.Expr, start: exp.Expr, end: exp.Expr) -> exp.Expr:
+    """`rules.Window.holds` in SQL: an event at `at` counts in the window from `start` to `end`."""
+    after_start = exp.GTE(this=at, expression=start) if window.start_included else exp.GT(this=at, expression=start)
+    before_end = (exp.LTE(this=at.copy(), expression=end) if window.end_included
+                  else exp.LT(this=at.copy(), expression=end))
+    return exp.and_(after_start, before_end)
+
+
+def window_closed_sql(now: exp.Expr, end: exp.Expr) -> exp.Expr:
+    """`rules.Window.closed` in SQL: the window's end is seen at `now`."""
+    return at_or_before_now_sql(end, now)
 
 
 def _numbered(query: exp.Expr, i: int) -> exp.Expr:
@@ -356,7 +371,8 @@ class SlaSql:
         ctes.append(("lp_starts", filled(STARTS, pieces={
             "#local_day": floor_div_of(filled("c.start_us + z.offset_us"), DAY_US),
             "#utc_day": floor_div_of(exp.column("start_us", table="c"), DAY_US),
-            "#segments": exp.to_table(self.tables.segments), "#zone": literal(ZONE)})))
+            "#segments": exp.to_table(self.tables.segments), "#zone": literal(ZONE),
+            "#decided_at": CLOCK_MOMENTS[rules.TIER_DECIDED_AT]})))
         activity = "lp_clock_activity"
         if policy.activity:
             ctes.append((activity, filled_select(ACTIVITY, pieces={"#counted": self._activity(dialect)})))
@@ -371,7 +387,8 @@ class SlaSql:
         from leadpolicy.warehouse.sqlgen import activity_columns_per_row
 
         names = sorted({op.event for op in self.policy.activity})
-        counted = filled_select(ACTIVITY_AT_START, pieces={"#events": exp.to_table(self.tables.events)})
+        seen = at_or_before_now_sql(filled("e.at_us"), filled('s."#now_us"'))  # up to the tier's moment
+        counted = filled_select(ACTIVITY_AT_START, pieces={"#events": exp.to_table(self.tables.events), "#seen": seen})
         return counted.select(*activity_columns_per_row(self.policy, dialect), copy=False).where(
             exp.In(this=exp.column("event", table="e"), expressions=[literal(n) for n in names]), copy=False)
 
@@ -452,9 +469,13 @@ class SlaSql:
             m = _Measure(self.tables, rules.measure(rule.within))
             firsts = filled_select(FIRST_AFTER, pieces={"#events": events, "#after": literal(rule.after)})
             needed = literal(int(rule.at_least))
+            end = exp.column("base_us", table="w")
+            in_window = window_holds_sql(rules.COUNT_WINDOW, exp.column("at_us", table="e"),
+                                         exp.column("start_us", table="w"), end)
             parts.append(filled_select(COUNTED_IN_WINDOW, pieces={
-                "#sla": literal(self.sla.name), "#needed": needed, "#now": self.now, "#events": events,
-                "#windows": m.base(firsts, "start_us"), "#event": literal(rule.event)}))
+                "#sla": literal(self.sla.name), "#needed": needed, "#closed": window_closed_sql(self.now, end),
+                "#in_window": in_window, "#events": events, "#windows": m.base(firsts, "start_us"),
+                "#event": literal(rule.event)}))
         return union_all(parts)
 
 

@@ -11,6 +11,7 @@ from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.symbols import CHOICE, DATE, NUMBER, TEXT, TIMESTAMP, YESNO, Symbol, symbol_table
+from leadpolicy.language.units import BUSINESS_DAYS, BUSINESS_HOURS, DAYS, HOURS, MINUTES
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner"}
@@ -25,11 +26,9 @@ OUTPUT_NAMES = ("stage", "owner", "route")  # columns every scored row gets; no 
 # 64-bit decimals on every engine. SLA durations: at most ten years.
 MAX_WHOLE_DIGITS, MAX_PLACES = 9, 9
 MAX_DURATION_DAYS = 3650
-UNIT_DAYS = {"minutes": Decimal(1) / 1440, "hours": Decimal(1) / 24, "days": Decimal(1),
-             "business hours": Decimal(1) / 24, "business days": Decimal(1)}
+UNIT_DAYS = {MINUTES: Decimal(1) / 1440, HOURS: Decimal(1) / 24, DAYS: Decimal(1),
+             BUSINESS_HOURS: Decimal(1) / 24, BUSINESS_DAYS: Decimal(1)}
 PERIODS = ("day", "week", "month", "quarter")
-COUNT_UNITS = ("days", "hours", "business days", "business hours")
-CLOCK_UNITS = ("minutes", "hours", "days", "business hours", "business days")
 ORDERED_TYPES = (NUMBER, DATE, TIMESTAMP)
 TYPE_WORDS = {NUMBER: "a number", TEXT: "text", YESNO: "yes/no", DATE: "a date", TIMESTAMP: "a timestamp",
               CHOICE: "text (one of)"}

@@ -5,10 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from leadpolicy.language import ast
-from leadpolicy.language.checks.context import CLOCK_UNITS, COUNT_UNITS, PERIODS, Context
+from leadpolicy.language.checks.context import PERIODS, Context
 from leadpolicy.language.checks.header import date_value, timezone
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES, clock_minutes, holiday_problem
+from leadpolicy.language.units import (
+    CLOCK_UNITS,
+    COUNT_UNITS,
+    DAY_INDEX,
+    DAYS,
+    clock_minutes,
+    holiday_problem,
+    is_business,
+    unit_named,
+)
 
 
 def unknown_team(ctx: Context, team: str, node: ast.Node | ast.Span) -> None:
@@ -107,13 +116,13 @@ def clock(ctx: Context, sla: ast.Sla, kinds: set[str]) -> None:
 
 def clock_limit(ctx: Context, limit: ast.ClockLimit, calendars: set[str]) -> None:
     """A clock's limit: a unit of time, above zero, business time on a declared calendar."""
-    unit = UNIT_ALIASES.get(limit.unit, limit.unit)
+    unit = unit_named(limit.unit)
     if unit not in CLOCK_UNITS:
         ctx.report("bad-value", f'"{limit.unit}" is not a unit of time', limit,
-                   hint=did_you_mean(limit.unit, CLOCK_UNITS) or "minutes, hours, days, business hours, business days")
+                   hint=did_you_mean(limit.unit, CLOCK_UNITS) or ", ".join(CLOCK_UNITS))
     if limit.amount <= 0:
         ctx.report("bad-value", "the limit must be above zero", limit)
-    if unit.startswith("business") and limit.calendar is None:
+    if is_business(unit) and limit.calendar is None:
         ctx.report("incomplete-sla", f"{unit} need a calendar", limit, hint="add: on CALENDAR_NAME")
     if limit.calendar is not None and limit.calendar not in calendars:
         ctx.report("unknown-calendar", f'unknown calendar "{limit.calendar}"', ast.place(limit.calendar_span, limit),
@@ -131,11 +140,11 @@ def targets(ctx: Context, sla: ast.Sla, kinds: set[str]) -> None:
 
 def count_rule(ctx: Context, rule: ast.CountRule, calendars: set[str]) -> None:
     """A count: at least one event in a window above zero, of a count unit, business time on a calendar."""
-    unit = UNIT_ALIASES.get(rule.window_unit, rule.window_unit)
+    unit = unit_named(rule.window_unit)
     if unit not in COUNT_UNITS:
         ctx.report("bad-value", f'"{rule.window_unit}" is not a unit for a count window', rule,
-                   hint="days, hours, business days or business hours")
-    elif unit.startswith("business") and rule.calendar is None:
+                   hint=f"{', '.join(COUNT_UNITS[:-1])} or {COUNT_UNITS[-1]}")
+    elif is_business(unit) and rule.calendar is None:
         ctx.report("incomplete-sla", f"{unit} need a calendar", rule, hint="add: on CALENDAR_NAME")
     if rule.calendar is not None and rule.calendar not in calendars:
         ctx.report("unknown-calendar", f'unknown calendar "{rule.calendar}"', ast.place(rule.calendar_span, rule),
@@ -222,7 +231,7 @@ def recycle(ctx: Context, block: ast.Recycle) -> None:
         if rule.stage not in ctx.stage_names:
             ctx.report("unknown-stage", f'recycle to unknown stage "{rule.stage}"', ast.place(rule.stage_span, rule),
                        hint=did_you_mean(rule.stage, ctx.stage_names))
-        if rule.unit not in ("days", "day"):
+        if unit_named(rule.unit) != DAYS:
             ctx.report("bad-value", f'recycle delays are in days, not "{rule.unit}"', rule)
         if rule.event in reasons and rule.reason not in reasons[rule.event]:
             ctx.report("not-a-choice", f'"{rule.reason}" is not an agreed reason for {rule.event}', rule,
