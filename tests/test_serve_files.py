@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import POLICIES
-from .test_serve import Server, _eventually, _info
+from .test_serve import PATIENCE, Server, _eventually, _info
 
 SECRETS = {".env": "API_KEY=sk-live-0123456789", "token.txt": "tok-9f8e7d6c5b4a"}
 
@@ -78,7 +81,7 @@ def test_a_moved_policy_file_goes_on_serving_from_its_new_name(tmp_path):
     server = Server(folder)
     try:
         (folder / "inbound-b2b.policy").rename(folder / "b2b.policy")
-        assert _eventually(lambda: [p["source"] for p in _listing(server)["policies"]] == ["b2b.policy"], 3.0)
+        assert _eventually(lambda: [p["source"] for p in _listing(server)["policies"]] == ["b2b.policy"])
         assert _version(server) == "2.1.0" and server.call("GET", "/readyz")[0] == 200
         assert _listing(server)["not_loaded"] == []
     finally:
@@ -92,13 +95,13 @@ def test_an_id_a_file_no_longer_defines_is_dropped_and_free_for_another_file(tmp
     server = Server(folder)
     try:
         (folder / "inbound-b2b.policy").write_text(source.replace('policy "inbound-b2b"', 'policy "inbound-b2c"'))
-        assert _eventually(lambda: _version(server, "inbound-b2c") == "2.1.0", 3.0)
+        assert _eventually(lambda: _version(server, "inbound-b2c") == "2.1.0")
         assert _version(server) == 404  # the id the file no longer defines
         (folder / "again.policy").write_text(source.replace("version 2.1.0", "version 2.5.0"))
-        assert _eventually(lambda: _version(server) == "2.5.0", 3.0)
+        assert _eventually(lambda: _version(server) == "2.5.0")
         assert _listing(server)["not_loaded"] == []
         (folder / "inbound-b2b.policy").unlink()
-        assert _eventually(lambda: _version(server, "inbound-b2c") == 404, 3.0)
+        assert _eventually(lambda: _version(server, "inbound-b2c") == 404)
         assert _version(server) == "2.5.0"
     finally:
         server.stop()
@@ -124,7 +127,7 @@ def test_a_configmap_style_swap_of_the_data_link_serves_the_new_content_without_
         shutil.rmtree(folder / "..2026_12_06_x")
         seen = []
         assert _eventually(lambda: seen.append((_version(server), _version(server, "inbound-activity")))
-                           or seen[-1] == ("2.2.0", "3.0.0"), 3.0), seen
+                           or seen[-1] == ("2.2.0", "3.0.0")), seen
         assert {b2b for b2b, _ in seen} <= {"2.1.0", "2.2.0"} and {a for _, a in seen} == {"3.0.0"}, seen
         listing = _listing(server)
         assert listing["not_loaded"] == [] and server.call("GET", "/readyz")[0] == 200
@@ -146,11 +149,11 @@ def test_an_approvals_file_that_does_not_load_is_its_policys_load_failure_and_th
         assert failed["source"] == "inbound-b2b.policy"
         assert any(line.startswith(f"{approvals}:1:9: bad-approvals: ") for line in failed["error"]), failed
         approvals.unlink()  # the approvals file is watched with its policy
-        assert _eventually(lambda: _version(server) == "2.1.0", 3.0)
+        assert _eventually(lambda: _version(server) == "2.1.0")
         source = (POLICIES / "inbound-b2b.policy").read_text()
         approvals.write_text("policy: !custom x\napprovals: []\n")
         (folder / "inbound-b2b.policy").write_text(source.replace("version 2.1.0", "version 2.2.0"))
-        assert _eventually(lambda: _info(server)["last_error"] is not None, 3.0)
+        assert _eventually(lambda: _info(server)["last_error"] is not None)
         assert any("bad-approvals" in line for line in _info(server)["last_error"])
         assert _version(server) == "2.1.0"  # the last good version goes on serving
         _, metrics = server.call("GET", "/metrics")
@@ -178,6 +181,11 @@ def test_a_tampered_artifact_is_refused_without_showing_it(tmp_path):
         assert "9.9.9" not in json.dumps(listing)
     finally:
         server.stop()
+
+
+def _swaps(answers: list[tuple]) -> int:
+    """How many times the version deciding changed from one answer to the next."""
+    return sum(before[0] != after[0] for before, after in zip(answers, answers[1:]))
 
 
 def test_hot_reloads_under_load_never_answer_with_a_mixed_version(tmp_path):
@@ -208,14 +216,14 @@ def test_hot_reloads_under_load_never_answer_with_a_mixed_version(tmp_path):
     editor = threading.Thread(target=edit)
     editor.start()
     try:
-        answers = []
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        answers: list[tuple] = []
+        deadline = time.monotonic() + PATIENCE  # a guard against reloads that stop, not a speed claim
+        while _swaps(answers) < 6 and time.monotonic() < deadline:
             status, out = server.decide("inbound-b2b", {"lead": lead, "now": "2026-11-20T12:00:00Z"})
             assert status == 200, out
             answers.append((out["version"], out["fingerprint"], out["scores"]))
         mixed = [a for a in answers if (a[1], a[2]) != want[a[0]]]
-        assert not mixed and {a[0] for a in answers} == set(variants), (mixed[:3], len(answers))
+        assert not mixed and _swaps(answers) >= 6, (mixed[:3], len(answers), _swaps(answers))
     finally:
         stop.set()
         editor.join()
@@ -239,7 +247,7 @@ def test_a_single_file_served_through_a_configmap_link_follows_the_swap(tmp_path
         (folder / "..data_tmp").rename(folder / "..data")
         shutil.rmtree(folder / "..2026_12_06_x")
         seen: list = []
-        assert _eventually(lambda: seen.append(_version(server)) or seen[-1] == "2.2.0", 3.0), seen
+        assert _eventually(lambda: seen.append(_version(server)) or seen[-1] == "2.2.0"), seen
         assert set(seen) <= {"2.1.0", "2.2.0"} and _listing(server)["not_loaded"] == [], seen
     finally:
         server.stop()
@@ -264,15 +272,18 @@ def test_a_fifo_named_like_a_companion_file_is_a_load_error_and_never_stops_relo
     try:
         os.mkfifo(folder / "inbound-b2b.approvals.yaml")  # nothing ever writes into them: an open() would wait
         os.mkfifo(folder / "inbound-activity.samples.yaml")
-        assert _eventually(lambda: set(_last_errors(server)) == {"inbound-b2b.policy", "inbound-activity.policy"}, 5)
+        assert _eventually(lambda: set(_last_errors(server)) == {"inbound-b2b.policy", "inbound-activity.policy"})
         for name, errors in _last_errors(server).items():
             companion = name.replace(".policy", ".approvals.yaml" if "b2b" in name else ".samples.yaml")
             assert any(companion in line and "not a regular file" in line for line in errors), errors
         source = (folder / "other.policy").read_text()
         (folder / "other.policy").write_text(source.replace("version 2.1.0", "version 2.3.0"))
-        assert _eventually(lambda: _version(server, "other") == "2.3.0", 5.0)  # the reloads go on
+        assert _eventually(lambda: _version(server, "other") == "2.3.0")  # the reloads go on
         server.process.send_signal(signal.SIGTERM)
-        assert server.process.wait(10) == 0
+        try:
+            assert server.process.wait(PATIENCE) == 0
+        except subprocess.TimeoutExpired:
+            pytest.fail("leadpolicy serve hung on SIGTERM")
     finally:
         server.stop()
 
@@ -297,13 +308,15 @@ def test_file_names_are_printed_with_their_control_characters_escaped_never_forg
 
 
 def _serve_exits(folder: Path, *extra: str) -> tuple[int, str]:
-    import subprocess
     import sys
 
     from .test_serve import free_port
 
-    result = subprocess.run([sys.executable, "-m", "leadpolicy", "serve", str(folder), "--port", str(free_port()),
-                             *extra], capture_output=True, text=True, timeout=20)
+    argv = [sys.executable, "-m", "leadpolicy", "serve", str(folder), "--port", str(free_port()), *extra]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"leadpolicy serve {' '.join(extra)} hung instead of refusing to start")
     return result.returncode, result.stdout + result.stderr
 
 
@@ -340,7 +353,7 @@ def test_the_decision_log_may_be_a_pipe_with_a_reader_or_a_device_as_a_container
     try:
         status, _ = server.decide("inbound-b2b", {"lead": {"email": "ana@bigsoft.io", "employees": 1200}})
         assert status == 200
-        assert _eventually(lambda: received.endswith(b"\n"), 10), received
+        assert _eventually(lambda: received.endswith(b"\n")), received
         assert json.loads(received.decode("utf-8"))["policy"] == "inbound-b2b"
     finally:
         server.stop()
@@ -394,13 +407,13 @@ def test_a_deleted_files_series_are_dropped_and_a_duplicate_id_is_broken_but_no_
         assert series[("leadpolicy_policy_broken", "never.policy")] == 1
         assert series[("leadpolicy_reload_failures_total", "never.policy")] == 1
         (folder / "never.policy").unlink()
-        assert _eventually(lambda: not any(source == "never.policy" for _, source in _series(server)), 3.0)
+        assert _eventually(lambda: not any(source == "never.policy" for _, source in _series(server)))
         shutil.copy(folder / "inbound-b2b.policy", folder / "zz.policy")  # the same id: not served from here
-        assert _eventually(lambda: _series(server).get(("leadpolicy_policy_broken", "zz.policy")) == 1, 3.0)
+        assert _eventually(lambda: _series(server).get(("leadpolicy_policy_broken", "zz.policy")) == 1)
         assert ("leadpolicy_reload_failures_total", "zz.policy") not in _series(server)  # it loads: no failure
         assert _series(server)[("leadpolicy_policy_broken", "inbound-b2b.policy")] == 0
         (folder / "zz.policy").unlink()
-        assert _eventually(lambda: not any(source == "zz.policy" for _, source in _series(server)), 3.0)
+        assert _eventually(lambda: not any(source == "zz.policy" for _, source in _series(server)))
         assert _version(server) == "2.1.0"
     finally:
         server.stop()
@@ -415,7 +428,7 @@ def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_never_breaks_the_list
         broken.write("policy {\n")
     server = Server(folder)
     try:
-        assert _eventually(lambda: server.call("GET", "/v1/policies", token=None)[0] == 200, 3.0)
+        assert _eventually(lambda: server.call("GET", "/v1/policies", token=None)[0] == 200)
         [entry] = _listing(server)["not_loaded"]
         assert entry["source"] == "bad\\udcff\\n.policy" and all("\\udcff" in line for line in entry["error"][:1])
         status, metrics = server.call("GET", "/metrics")
