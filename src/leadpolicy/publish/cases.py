@@ -169,9 +169,11 @@ def _windows(policy: ast.Policy) -> dict[str, set[Decimal | None]]:
 
 
 def _outside(at: dt.datetime, now: dt.datetime, windows: set[Decimal | None]) -> str:
-    """`, outside the 10-day window` when the event is before every window that reads it (a window of
-    N days holds what happened after now - N×24 hours): else ""."""
-    if not windows or None in windows or any(at > now - dt.timedelta(days=float(days)) for days in windows if days):
+    """`, outside the 10-day window` when the event is in no window that reads it (the engines' cut-off,
+    `runtime.in_window`: a window of N days holds what happened after now - N×24 hours): else ""."""
+    from leadpolicy.runtime import in_window, window_start
+
+    if not windows or None in windows or any(in_window(at, window_start(now, days), now) for days in windows if days):
         return ""
     days = sorted(d for d in windows if d is not None)
     named = " and ".join(f"{number(d)}-day" for d in days)
