@@ -184,12 +184,15 @@ def _lead_event(row: Any, reader: _Instants, now: dt.datetime | None,
                 windows: dict[str, set[Decimal | None]]) -> str:
     """`Asked for a demo: Wed 2026-11-18 10:00, 2 days 2 hours before now`; after now: `not counted`;
     before every window that reads it: `outside the 30-day window`."""
+    from leadpolicy.runtime import seen_at
+
     if not isinstance(row, dict):
         return str(row)
     at, when = _when(row, reader)
     if at is None or now is None:
         return f"{_what(row)}: {when}"
-    later = ", not counted" if at > now else _outside(at, now, windows.get(str(row.get("event", "")), set()))
+    windows_of = windows.get(str(row.get("event", "")), set())
+    later = _outside(at, now, windows_of) if seen_at(at, now) else ", not counted"
     return f"{_what(row)}: {when}, {english.before_or_after(at, now)}{later}"
 
 

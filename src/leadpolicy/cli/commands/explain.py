@@ -24,6 +24,7 @@ from leadpolicy.cli.shared import (
     parse_now,
     read_lead,
 )
+from leadpolicy.runtime import seen_at
 from leadpolicy.testing.case_shape import CASE_EVENT_KEYS, LEAD_CASE_KEYS
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     windows = activity_lines(policy_ir, decision)
     if args.format == "json":
         out = decision.as_dict()
-        out["events"] = [{"event": name, "at": at.astimezone(now.tzinfo).isoformat(), "after_now": at > now}
+        out["events"] = [{"event": name, "at": at.astimezone(now.tzinfo).isoformat(), "after_now": not seen_at(at, now)}
                          for name, at in sorted(events, key=lambda e: e[1])]
         out["activity"] = [{"what": what, "value": value} for what, value, _ in windows]
         out["notes"] = [READS_NO_EVENTS] if events and not policy_ir.activity else []
@@ -141,7 +142,7 @@ def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: 
     grades = ", ".join(f"{k} {v}" for k, v in decision.grades.items())
     say(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
     say(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
-    later = sum(at > now for _, at in events)
+    later = sum(not seen_at(at, now) for _, at in events)
     if events:
         say(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else "")
             + ("" if reads_events else f"; {READS_NO_EVENTS}"))
