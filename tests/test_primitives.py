@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import inspect
+import re
 import types
 import typing
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Union
 
 import duckdb
 import pytest
+import sqlglot
 from sqlglot import exp
 
 import leadpolicy
@@ -262,7 +266,8 @@ def test_decay_periods_agree_between_the_interpreter_and_generated_code(every):
 # The names of the rows' builders, the activity windows' aggregate and their parts: a backend context that
 # offered one of them would decide that node's meaning itself instead of its row.
 def meanings() -> set[str]:
-    return set(primitive_sql.BUILDERS) | {"since", "days_before_now", "days_since_event", "window", "decay_periods"}
+    return set(primitive_sql.BUILDERS) | {"since", "days_before_now", "days_since_event", "window", "decay_periods",
+                                          "factor", "factor_table", "factor_list", "factor_join", "factors"}
 
 
 @pytest.mark.parametrize("context", [primitives.contexts.SqlContext, primitives.contexts.PythonContext])
@@ -401,3 +406,158 @@ def leadpolicy_from(loaded: Any) -> ir.Policy:
     from leadpolicy.semantics.lowering import lower
 
     return lower(loaded.policy)
+
+
+# ---------------------------------------------------------------- meanings once decided outside the rows
+DECAY_POLICY = '''
+policy "decays" version 1.0.0 {
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    n number
+    seen timestamp
+  }
+  events { demo }
+  score s {
+    +1 per n up to 60
+    -3 when n > 100
+    decay 50% every 10 days since last demo
+  }
+  score t {
+    +5 per n up to 40
+    decay 20% every 7 days since seen
+  }
+  grade g from s {
+    "A" when s >= 20
+    "B" otherwise
+  }
+  stages {
+    hot when g is missing or count demo in last 30 days > 1 and days since last demo < 5 owner sales
+    cold otherwise owner marketing
+  }
+}
+'''
+
+
+def ir_of(text: str) -> ir.Policy:
+    from leadpolicy.semantics.loading import load_policy_text
+
+    loaded = load_policy_text(text, "decays.policy")
+    assert loaded.policy is not None and not loaded.has_errors, [str(d) for d in loaded.diagnostics]
+    return lower(loaded.policy)
+
+
+def test_days_since_last_event_in_generated_python_is_the_rows_template(monkeypatch):
+    from leadpolicy.semantics.primitives import operands
+
+    monkeypatch.setattr(operands, "days_since_template", lambda of: "whole_days(now, {value})")
+    source, _ = generate_source(ir_of(DECAY_POLICY))
+    assert re.search(r"whole_days\(now, \w+_at\)", source), "days since last EVENT written outside its template"
+    assert "(now - " not in source
+
+
+def test_the_interpreter_keeps_no_copy_of_a_runtime_function_or_a_rows_step():
+    from leadpolicy.semantics import interpreter
+
+    own = {name for name, value in vars(interpreter).items()
+           if callable(value) and getattr(value, "__module__", None) == interpreter.__name__}
+    assert not own & set(vars(runtime)), f"the interpreter copies runtime's {sorted(own & set(vars(runtime)))}"
+    source = inspect.getsource(interpreter)
+    assert "decay_periods(" not in source and "decay_power(" not in source, "decay is the decay row's"
+
+
+def execute(sql: str, leads: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """The decayed scores (s, t) of DECAY_POLICY's SQL on DuckDB, by lead id."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE leads (id VARCHAR, n DECIMAL(18, 6), seen TIMESTAMPTZ)")
+    con.execute('CREATE TABLE events (lead VARCHAR, event VARCHAR, "at" TIMESTAMPTZ)')
+    con.executemany("INSERT INTO leads VALUES (?, ?, ?)", leads)
+    con.executemany("INSERT INTO events VALUES (?, ?, ?)", events)
+    return {row[0]: row[1:] for row in con.execute(f"SELECT id, s, t FROM ({sql.rstrip().rstrip(';')})").fetchall()}
+
+
+@pytest.mark.parametrize("factors", ["list", "join"])
+def test_decay_factors_are_a_list_or_a_join_by_dialect_data(monkeypatch, factors):
+    # The decay row's builder picks the factor; the dialect only says how its table is carried.
+    policy = ir_of(DECAY_POLICY)
+    monkeypatch.setitem(primitive_sql.DIALECTS, "duckdb", {**primitive_sql.DIALECTS["duckdb"], "factors": factors})
+    sql = compile_sql(policy, "duckdb", now=NOW, events_table="events")
+    assert ("VALUES" in sql.upper()) == (factors == "join")
+    day = dt.timedelta(days=1)
+    leads = [("a", Decimal(30), NOW - 25 * day), ("b", Decimal(7), None), ("c", Decimal(55), NOW - 400 * day)]
+    events = [("a", "demo", NOW - 25 * day), ("c", "demo", NOW - 1000 * day)]
+    got = execute(sql, leads, events)
+    for lead_id, n, seen in leads:
+        activity = Activity([(name, at) for who, name, at in events if who == lead_id])
+        decision = interpret(policy, {"n": n, "seen": seen}, NOW, activity)
+        assert got[lead_id] == (decision.scores["s"].value, decision.scores["t"].value), lead_id
+
+
+@pytest.mark.parametrize("flipped", [ir.EventCount, ir.DaysSinceEvent], ids=lambda n: n.__name__)
+def test_sql_reads_a_window_without_events_as_zero_when_its_facts_say_never_missing(monkeypatch, flipped):
+    from leadpolicy.semantics.primitives import scores
+
+    policy = ir_of(DECAY_POLICY)
+    original = scores.OPERAND_FACTS[flipped]
+    monkeypatch.setitem(scores.OPERAND_FACTS, flipped,
+                        lambda op: dataclasses.replace(original(op), nullable=not original(op).nullable))
+    tree = sqlglot.parse_one(compile_sql(policy, "duckdb", now=NOW, events_table="events"), read="duckdb")
+    zeroed = {c.this.name for c in tree.find_all(exp.Coalesce)
+              if isinstance(c.this, exp.Column) and c.this.table == "lpa"}
+    assert zeroed == {primitive_sql.activity_column(op) for op in policy.activity if not primitives.facts(op).nullable}
+
+
+def test_a_scores_bound_is_one_function_of_its_rules():
+    from leadpolicy.language.checks.conditions import score_bound
+    from leadpolicy.semantics.loading import load_policy_text
+
+    tree = load_policy_text(DECAY_POLICY, "decays.policy").policy
+    assert tree is not None
+    lowered = lower(tree).scores
+    assert [s.bound for s in lowered] == [Decimal(63), Decimal(40)]
+    assert [score_bound(s.rules) for s in tree.scores] == [s.bound for s in lowered]
+
+
+def test_a_grade_is_folded_for_every_condition_whose_row_reads_it_folded(monkeypatch):
+    # `g is missing` reads the grade as it is; were its row to read it folded, the generator folds the grade.
+    policy = ir_of(DECAY_POLICY)
+    folded_grade = re.compile(r"gl\w* = None if \w+ is None else")
+    assert not folded_grade.search(generate_source(policy)[0])
+    row = primitives.CONDITIONS[ir.IsMissing]
+    monkeypatch.setitem(primitives.CONDITIONS, ir.IsMissing, dataclasses.replace(row, fold=lambda node: ir.Fold.CASE))
+    assert folded_grade.search(generate_source(policy)[0])
+
+
+def test_the_published_amount_of_a_rule_is_its_rows_words(monkeypatch, tmp_path):
+    from leadpolicy.publish.site import render_site
+
+    row = primitives.RULES[ir.PerRule]
+    monkeypatch.setitem(primitives.RULES, ir.PerRule, dataclasses.replace(row, amount="{points} apiece"))
+    (tmp_path / "decays.policy").write_text(DECAY_POLICY, "utf-8")
+    pages, _ = render_site([str(tmp_path / "decays.policy")], tmp_path / "out")
+    text = "\n".join(Path(p).read_text("utf-8") for p in pages)
+    assert "+1 apiece" in text and "+5 apiece" in text and "+1 each" not in text
+
+
+def test_explanations_say_a_condition_in_its_rows_words(monkeypatch):
+    policy = ir_of(DECAY_POLICY)
+    row = primitives.CONDITIONS[ir.IsMissing]
+    monkeypatch.setitem(primitives.CONDITIONS, ir.IsMissing, dataclasses.replace(
+        row, explain=lambda ctx, node, positive: f"{node.value.text} said by its row ({positive})"))
+    decision = interpret(policy, {"n": Decimal(1)}, NOW)
+    assert "stage cold (owner marketing): no earlier stage matched" in decision.explanation
+    assert "not hot: g said by its row (False) and days since last demo is unknown" not in decision.explanation
+    assert any("g said by its row (False)" in line for line in decision.explanation), decision.explanation
+
+
+def test_a_decay_since_any_operand_is_explained_by_its_row():
+    policy = ir_of(DECAY_POLICY)
+    t = policy.scores[1]
+    assert t.decay is not None
+    n = ir.Ref("n", ir.RefKind.FIELD, ir.Type.NUMBER, True, "n")
+    decayed = dataclasses.replace(t, decay=dataclasses.replace(t.decay, since=n))
+    decision = interpret(dataclasses.replace(policy, steps=(decayed,), stages=(), routes=()), {"n": Decimal(30)}, NOW)
+    assert decision.scores["t"].decay_periods == 4
+    assert "(4 periods since n)" in decision.explanation[0], decision.explanation

@@ -19,7 +19,7 @@ from leadpolicy.outputs import CONTROL_OR_LINE_BREAK, INVISIBLE_FORMAT, md
 from leadpolicy.publish import english
 from leadpolicy.publish.cases import sample_cases
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
-from leadpolicy.semantics import ir
+from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.semantics.primitives.conditions import OPS
 
@@ -209,7 +209,7 @@ def _score(score: ir.Score, say: Prose) -> dict[str, Any]:
     notes.append(md(f"Points are {steps[0]}, then " + (", ".join(steps[1:-1]) + " and " if len(steps) > 2 else "")
                     + steps[-1] + "."))
     return {"name": score.name, "label": score.label or score.name, "notes": notes,
-            "rules": [{"points": english.points(r.points) + (" each" if isinstance(r, ir.PerRule) else ""),
+            "rules": [{"points": primitives.rule_row(r).amount.format(points=english.points(r.points)),
                        "rule": say(functools.partial(english.rule, r)), "reason": r.reason or ""}
                       for r in score.rules]}
 

@@ -351,11 +351,11 @@ class _Generator:
 
 
 def _grades_read_folded(policy: ir.Policy) -> set[str]:
-    """The grades whose label some condition compares ignoring case (text matches always do)."""
+    """The grades whose label some condition compares ignoring case (its row's `fold`)."""
     names = set()
     for node in (n for part in (*policy.steps, *policy.stages, *policy.routes) for n in part.walk()):
-        if isinstance(node, ir.TextMatch) or (isinstance(node, (ir.Compare, ir.Between, ir.InList))
-                                              and node.fold is ir.Fold.CASE):
+        row = primitives.CONDITIONS.get(type(node))
+        if row is not None and row.fold(node) is ir.Fold.CASE:
             names |= {op.name for op in node.children() if isinstance(op, ir.Ref) and op.kind is ir.RefKind.GRADE}
     return names
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from leadpolicy import runtime, zones
 from leadpolicy.language.formatter import number as number_text
-from leadpolicy.semantics import ir, logic, primitives
+from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.activity import NO_ACTIVITY, Activity
 from leadpolicy.semantics.primitives import scores
 
@@ -195,70 +195,19 @@ class Evaluator(Truths):
         return f"{node.text} {_show_value(self.value(node))}"
 
     def describe(self, node: ir.Condition, positive: bool) -> str:
-        """An atom, stated as holding (positive) or as failing, with the lead's values."""
-        says = DESCRIBE.get(type(node))
-        if says is None:
+        """An atom, stated as holding (positive) or as failing, with the lead's values (its row's words)."""
+        row = primitives.CONDITIONS.get(type(node))
+        if row is None or row.explain is None:
             return f"{'' if positive else 'not '}({node.text})"
-        return says(self, node, positive)
+        return row.explain(self, node, positive)
 
-    def compare_words(self, node: ir.Compare, positive: bool) -> str:
-        op = node.op if positive else node.op.negated
-        right = node.right.text if isinstance(node.right, ir.Const) else self.shown(node.right)
-        return f"{self.shown(node.left)} {op} {right}"
-
-    def between_words(self, node: ir.Between, positive: bool) -> str:
-        word = "is between" if positive else "is not between"
-        return f"{self.shown(node.value)} {word} {node.low.text} and {node.high.text}"
-
-    def in_list_words(self, node: ir.InList, positive: bool) -> str:
-        inside = positive != node.negated
-        values = ", ".join(o.text for o in node.options)
-        return f"{self.shown(node.value)} is {'' if inside else 'not '}in ({values})"
-
-    def text_match_words(self, node: ir.TextMatch, positive: bool) -> str:
-        """The needles the value holds (when it holds), or all of them (when it does not)."""
-        verb = TEXT_VERBS[node.how][0 if positive else 1]
-        hits = list(node.needles)
-        if positive:
-            value = self.value(node.value)
-            hits = [v for v, folded in zip(node.needles, node.folded) if logic.text_match(node.how, value, (folded,))]
-        return f"{self.shown(node.value)} {verb} {', '.join(_show_value(v) for v in hits)}"
-
-    def is_missing_words(self, node: ir.IsMissing, positive: bool) -> str:
-        present = positive == node.negated
-        return f"{node.value.text} is {'present' if present else 'missing'}"
-
-    def truthy_words(self, node: ir.Truthy, positive: bool) -> str:
-        return f"{node.value.text} is {'yes' if self.value(node.value) else 'no'}"
-
-    def happened_words(self, node: ir.Happened, positive: bool) -> str:
-        return self.happened(node.count, positive)
-
-    def happened(self, count: ir.EventCount, positive: bool) -> str:
-        """`demo_request in the last 30 days (Nov 18)`, or why not, with when the last one was."""
-        window = f"in the last {number_text(count.days)} days"
-        if positive:
-            return f"{count.event} {window} ({self.dates(count)})"
-        last = self.activity.last(count.event, self.now)
-        if last is None:
-            return f"no {count.event} {window} (none before now)"
-        days = logic.days_since(last, self.now, self.tz)
-        return f"no {count.event} {window} (last one {days} days ago)"
+    def show(self, value: Any) -> str:
+        return _show_value(value)
 
     def dates(self, count: ir.EventCount) -> str:
         """The window's events as local dates, `Nov 10, Nov 17`."""
         times = self.activity.within(count.event, count.days, self.now)
         return ", ".join(f"{t.astimezone(self.tz):%b} {t.astimezone(self.tz).day}" for t in times)
-
-
-DESCRIBE: dict[type[ir.Node], Callable[[Evaluator, Any, bool], str]] = {
-    ir.Compare: Evaluator.compare_words, ir.Between: Evaluator.between_words, ir.InList: Evaluator.in_list_words,
-    ir.TextMatch: Evaluator.text_match_words, ir.IsMissing: Evaluator.is_missing_words,
-    ir.Truthy: Evaluator.truthy_words, ir.Happened: Evaluator.happened_words}
-
-TEXT_VERBS = {  # how a text match reads when it holds, and when it does not
-    ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),
-    ir.Match.STARTS: ("starts with", "does not start with"), ir.Match.ENDS: ("ends with", "does not end with")}
 
 
 def _show_value(value: Any) -> str:
@@ -345,7 +294,8 @@ def _explain_score(result: ScoreResult, score: ir.Score, ev: Evaluator) -> str:
     line = f"{result.name} {result.value}: " + (", ".join(parts) if parts else "no rule fired")
     if result.decay_factor is not None and result.decay_periods and score.decay is not None:
         since = score.decay.since
-        source = since.field if isinstance(since, ir.DaysSince) else f"last {since.event}"
+        counted_from = primitives.operand_row(since).since
+        source = since.text if counted_from is None else counted_from(since)
         line += (f"; decayed x{_show_value(result.decay_factor)} ({result.decay_periods} periods since "
                  f"{source}) {_show_value(result.total)} -> {_show_value(result.decayed)}")
     if result.clamped_from is not None:

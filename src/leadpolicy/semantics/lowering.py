@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from decimal import Decimal
 
 from leadpolicy.language import ast
+from leadpolicy.language.checks.conditions import score_bound
 from leadpolicy.language.formatter import condition_texts, format_policy
 from leadpolicy.language.symbols import Symbol, symbol_table
 from leadpolicy.language.types import Type
@@ -55,13 +55,12 @@ class Lowering:
         amounts = [r.points for r in rules] + [r.cap for r in rules if isinstance(r, ir.PerRule)]
         whole = all(a == a.to_integral_value() for a in amounts)
         scale = max([len(ir.dec(a).partition(".")[2]) for a in amounts] + [0])
-        bound = sum((abs(r.points) if isinstance(r, ir.PointsRule) else abs(r.cap) for r in rules), Decimal(0))
         decay, clamp = score.decay, score.clamp
         return ir.Score(
             score.name, score.label, tuple(rules),
             None if decay is None else primitives.scores.DECAY.lower(self, decay),
             None if clamp is None else primitives.scores.CLAMP.lower(self, clamp),
-            whole, scale, bound)
+            whole, scale, score_bound(score.rules))
 
     def entries(self, entries: tuple[ast.LabelEntry, ...]) -> tuple[ir.Entry, ...]:
         return tuple(ir.Entry(e.label, self.maybe(e.condition)) for e in entries)

@@ -205,6 +205,11 @@ def _clamp(ctx: Context, clamp: ast.Clamp) -> None:
         ctx.report("bad-value", f"clamp {clamp.low} to {clamp.high}: the low end is above the high end", clamp)
 
 
+def score_bound(rules: Sequence[ast.PointsRule | ast.PerRule]) -> Decimal:
+    """The most a score's total can be away from 0: each `+N when` rule's points and each `per` rule's cap."""
+    return sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in rules), Decimal(0))
+
+
 def _decay(ctx: Context, decay: ast.Decay, score: ast.Score) -> None:
     """A decay's percent and period, whether SQL can compute it over the score's largest value, and what
     it decays since (an event, or a date or timestamp field)."""
@@ -213,8 +218,7 @@ def _decay(ctx: Context, decay: ast.Decay, score: ast.Score) -> None:
     if decay.every_days <= 0:
         ctx.report("bad-value", "decay needs a period of at least one day", decay)
     elif Decimal(0) < decay.percent <= Decimal(100) and all(within_limits(r.points) for r in score.rules):
-        bound = sum((abs(r.cap) if isinstance(r, ast.PerRule) else abs(r.points) for r in score.rules), Decimal(0))
-        problem = ctx.reasoning.decay_problem(decay.percent, bound)
+        problem = ctx.reasoning.decay_problem(decay.percent, score_bound(score.rules))
         if problem is not None:
             ctx.report("no-sql-form", problem, decay,
                        hint="compile --target sql refuses it and `leadpolicy score` needs --engine python; "

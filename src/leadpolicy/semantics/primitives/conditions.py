@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from leadpolicy import runtime
 from leadpolicy.language import ast
+from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.formatter import window
 from leadpolicy.language.types import Type
 from leadpolicy.runtime import BLANK
 from leadpolicy.semantics import ir, logic
-from leadpolicy.semantics.primitives.contexts import LoweringContext, PythonContext, Truth, TruthContext, WordsContext
+from leadpolicy.semantics.primitives.contexts import (
+    ExplainContext,
+    LoweringContext,
+    PythonContext,
+    Truth,
+    TruthContext,
+    WordsContext,
+)
 from leadpolicy.semantics.primitives.rows import ConditionRow
 
 PY_OP = {ir.Op.EQ: "==", ir.Op.NE: "!=", ir.Op.LT: "<", ir.Op.LE: "<=", ir.Op.GT: ">", ir.Op.GE: ">="}
@@ -281,18 +289,87 @@ def happened_python(gen: PythonContext, node: ir.Happened, want: bool) -> str:
     return f"{gen.operand(node.count)[0]} {'>=' if want else '<'} {runtime.HAPPENED_AT_LEAST}"
 
 
+# ---------------------------------------------------------------- explanations, with the lead's values
+
+TEXT_VERBS = {  # how a text match reads when it holds, and when it does not
+    ir.Match.CONTAINS: ("contains", "does not contain"), ir.Match.CONTAINS_ANY: ("contains", "contains none of"),
+    ir.Match.STARTS: ("starts with", "does not start with"), ir.Match.ENDS: ("ends with", "does not end with")}
+
+
+def compare_explain(ev: ExplainContext, node: ir.Compare, positive: bool) -> str:
+    op = node.op if positive else node.op.negated
+    right = node.right.text if isinstance(node.right, ir.Const) else ev.shown(node.right)
+    return f"{ev.shown(node.left)} {op} {right}"
+
+
+def between_explain(ev: ExplainContext, node: ir.Between, positive: bool) -> str:
+    word = "is between" if positive else "is not between"
+    return f"{ev.shown(node.value)} {word} {node.low.text} and {node.high.text}"
+
+
+def in_list_explain(ev: ExplainContext, node: ir.InList, positive: bool) -> str:
+    inside = positive != node.negated
+    values = ", ".join(o.text for o in node.options)
+    return f"{ev.shown(node.value)} is {'' if inside else 'not '}in ({values})"
+
+
+def text_match_explain(ev: ExplainContext, node: ir.TextMatch, positive: bool) -> str:
+    """The needles the value holds (when it holds), or all of them (when it does not)."""
+    verb = TEXT_VERBS[node.how][0 if positive else 1]
+    hits = list(node.needles)
+    if positive:
+        value = ev.value(node.value)
+        hits = [v for v, folded in zip(node.needles, node.folded) if logic.text_match(node.how, value, (folded,))]
+    return f"{ev.shown(node.value)} {verb} {', '.join(ev.show(v) for v in hits)}"
+
+
+def is_missing_explain(ev: ExplainContext, node: ir.IsMissing, positive: bool) -> str:
+    present = positive == node.negated
+    return f"{node.value.text} is {'present' if present else 'missing'}"
+
+
+def truthy_explain(ev: ExplainContext, node: ir.Truthy, positive: bool) -> str:
+    return f"{node.value.text} is {'yes' if ev.value(node.value) else 'no'}"
+
+
+def happened_explain(ev: ExplainContext, node: ir.Happened, positive: bool) -> str:
+    """`demo_request in the last 30 days (Nov 18)`, or why not, with when the last one was."""
+    count = node.count
+    window = f"in the last {number_text(count.days)} days"
+    if positive:
+        return f"{count.event} {window} ({ev.dates(count)})"
+    last = ev.activity.last(count.event, ev.now)
+    if last is None:
+        return f"no {count.event} {window} (none before now)"
+    return f"no {count.event} {window} (last one {logic.days_since(last, ev.now, ev.tz)} days ago)"
+
+
+def its_fold(node: ir.Compare | ir.Between | ir.InList) -> ir.Fold:
+    """How a comparison reads its operands: as lowering recorded (`fold_for` of their types)."""
+    return node.fold
+
+
+def ignoring_case(node: ir.TextMatch) -> ir.Fold:
+    """A text match reads its value ignoring case, always."""
+    return ir.Fold.CASE
+
+
 ROWS = (
     ConditionRow(ir.And, and_truth, and_python, "and_", ast.And, and_lower, and_words),
     ConditionRow(ir.Or, or_truth, or_python, "or_", ast.Or, or_lower, or_words),
     ConditionRow(ir.Not, not_truth, not_python, "not_", ast.Not, not_lower, not_words),
-    ConditionRow(ir.Compare, compare_truth, compare_python, "compare", ast.Compare, compare_lower, compare_words),
-    ConditionRow(ir.Between, between_truth, between_python, "between", ast.Between, between_lower, between_words),
-    ConditionRow(ir.InList, in_list_truth, in_list_python, "in_list", ast.InList, in_list_lower, in_list_words),
+    ConditionRow(ir.Compare, compare_truth, compare_python, "compare", ast.Compare, compare_lower, compare_words,
+                 fold=its_fold, explain=compare_explain),
+    ConditionRow(ir.Between, between_truth, between_python, "between", ast.Between, between_lower, between_words,
+                 fold=its_fold, explain=between_explain),
+    ConditionRow(ir.InList, in_list_truth, in_list_python, "in_list", ast.InList, in_list_lower, in_list_words,
+                 fold=its_fold, explain=in_list_explain),
     ConditionRow(ir.TextMatch, text_match_truth, text_match_python, "text_match", ast.TextMatch, text_match_lower,
-                 text_match_words),
+                 text_match_words, fold=ignoring_case, explain=text_match_explain),
     ConditionRow(ir.IsMissing, is_missing_truth, is_missing_python, "is_missing", ast.IsMissing, is_missing_lower,
-                 is_missing_words),
-    ConditionRow(ir.Truthy, truthy_truth, truthy_python, "truthy", ast.Truthy, truthy_lower, truthy_words),
+                 is_missing_words, explain=is_missing_explain),
+    ConditionRow(ir.Truthy, truthy_truth, truthy_python, "truthy", ast.Truthy, truthy_lower, truthy_words,
+                 explain=truthy_explain),
     ConditionRow(ir.Happened, happened_truth, happened_python, "happened", ast.Happened, happened_lower,
-                 happened_words),
+                 happened_words, explain=happened_explain),
 )

@@ -1,8 +1,9 @@
 """What each backend offers the rows of the table of primitives (`semantics.primitives`).
 
 A row's column for a backend is a function of (context, node): the interpreter passes itself as a
-`ValueContext`/`TruthContext`, the Python generator a `PythonContext`, the SQL generator a `SqlContext`,
-the published docs' English a `WordsContext`, and lowering (syntax tree -> IR) a `LoweringContext`.
+`ValueContext`/`TruthContext` (to its explanations, an `ExplainContext`), the Python generator a
+`PythonContext`, the SQL generator a `SqlContext`, the published docs' English a `WordsContext`, and lowering
+(syntax tree -> IR) a `LoweringContext`.
 The rows say what a node means; the contexts only say how that backend reads a value or writes a line.
 """
 
@@ -33,6 +34,23 @@ class TruthContext(Protocol):
     def operand(self, node: ir.Operand) -> Any: ...
 
     def visit(self, node: ir.Condition) -> Truth: ...
+
+
+class ExplainContext(Protocol):
+    """The interpreter as explanations see it: an operand's value, and how an explanation writes a value, an
+    operand with its value (`engagement 23`) and a window's events (`Nov 10, Nov 17`)."""
+
+    tz: ZoneInfo
+    now: dt.datetime
+    activity: Activity
+
+    def value(self, node: ir.Operand) -> Any: ...
+
+    def show(self, value: Any) -> str: ...
+
+    def shown(self, node: ir.Operand) -> str: ...
+
+    def dates(self, count: ir.EventCount) -> str: ...
 
 
 class ValueContext(Protocol):

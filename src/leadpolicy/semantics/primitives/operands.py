@@ -234,17 +234,26 @@ def days_since_event_missing(node: ir.DaysSinceEvent) -> str:
     return f"no {node.event} yet"
 
 
+def days_since_origin(node: ir.DaysSince) -> str:
+    return node.field
+
+
+def days_since_event_origin(node: ir.DaysSinceEvent) -> str:
+    return f"last {node.event}"
+
+
 ROWS = (
     OperandRow(ir.Const, const_facts, const_value, const_python, "const", None,
                syntax=ast.Literal, lower=const_lower, words=const_words),
     OperandRow(ir.Ref, ref_facts, ref_value, ref_python, "ref", ref_missing,
                syntax=ast.NameRef, lower=ref_lower, words=ref_words),
     OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since", days_since_missing,
-               syntax=ast.DaysSince, lower=days_since_lower, words=days_since_words),
+               syntax=ast.DaysSince, lower=days_since_lower, words=days_since_words, since=days_since_origin),
     OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count", None,
                syntax=ast.EventCount, lower=event_count_lower, words=event_count_words),
     OperandRow(ir.DaysSinceEvent, days_since_event_facts, days_since_event_value, days_since_event_python,
                "days_since_event", days_since_event_missing,
-               syntax=ast.DaysSinceEvent, lower=days_since_event_lower, words=days_since_event_words),
+               syntax=ast.DaysSinceEvent, lower=days_since_event_lower, words=days_since_event_words,
+               since=days_since_event_origin),
 )
 WINDOWS = DerivedRow((ir.EventCount, ir.DaysSinceEvent), Activity, windows_python, "windows")

@@ -3,7 +3,9 @@
 Every row has
 - `interpret`: what the interpreter (and its explanations) computes, built on `runtime`/`logic`;
 - `python`: the Python the generator writes, a template over the same runtime function's inputs;
-- `missing` (operands): what an explanation says when the operand has no value;
+- `missing` (operands): what an explanation says when the operand has no value; `since`, what it counts days
+  since ("3 periods since seen"); `explain` (conditions): how an explanation says the condition holds or fails;
+- `fold` (conditions): how the condition reads its operands (a text ignoring case, a timestamp by its date);
 - `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect
   quirks as data). A name, not the function: sqlglot takes a tenth of a second to import, and
   `Policy.evaluate` and the standalone compiled module never build SQL;
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives.contexts import (
+    ExplainContext,
     LoweringContext,
     PythonContext,
     Truth,
@@ -45,6 +48,11 @@ class Facts:
     minimum: Decimal | None
 
 
+def as_they_are(node: Any) -> ir.Fold:
+    """How a condition that folds nothing reads its operands."""
+    return ir.Fold.NONE
+
+
 @dataclass(frozen=True)
 class ConditionRow:
     node: type[ir.Node]
@@ -54,6 +62,10 @@ class ConditionRow:
     syntax: type[ast.Node]
     lower: Callable[[LoweringContext, Any], ir.Condition]
     words: Callable[[WordsContext, Any, bool], str]  # (English, node, nested in and/or) -> its words
+    fold: Callable[[Any], ir.Fold] = as_they_are  # how it reads its operands (Fold.CASE: a text ignoring case)
+    # (interpreter, node, holds) -> how an explanation says it holds or fails, with the lead's values; None: by
+    # its parts (and, or, not)
+    explain: Callable[[ExplainContext, Any, bool], str] | None = None
     solver: None = None
 
 
@@ -68,6 +80,7 @@ class OperandRow:
     syntax: type[ast.Node]
     lower: Callable[[LoweringContext, Any], ir.Operand]
     words: Callable[[WordsContext, Any], str]
+    since: Callable[[Any], str] | None = None  # what explanations count its days since ("seen", "last demo")
     solver: None = None
 
 
@@ -83,6 +96,7 @@ class RuleRow:
     syntax: type[ast.Node]
     lower: Callable[[LoweringContext, Any], ir.Rule]
     words: Callable[[WordsContext, Any], str]
+    amount: str = "{points}"  # how the published docs write its points ("+2 each" for every unit)
     solver: None = None
 
 
