@@ -35,9 +35,9 @@ def construct_sql(rule: str, dialect: str) -> tuple[str, list[str]]:
     text = compile_sql(policy.ir, dialect, "leads", NOW, pretty=False, events_table="events")
     tree = sqlglot.parse_one(text, read=dialect)
     [score] = [a for a in tree.find_all(exp.Alias) if a.alias.upper() == "S"]
-    windows = [s.this for s in tree.find_all(exp.Subquery) if s.alias.upper() == "LPA"]
-    factors = [j for j in tree.find_all(exp.Join) if j.this.alias.upper().startswith("LPF")]
-    return score.this.sql(dialect), [part.sql(dialect) for part in [*windows, *factors]]
+    windows = [s for s in tree.find_all(exp.Subquery) if s.alias.upper() == "LPA"]
+    factors = [j for j in tree.find_all(exp.Join) if j.this not in windows]  # BigQuery's is an UNNEST
+    return score.this.sql(dialect), [part.sql(dialect) for part in [*(w.this for w in windows), *factors]]
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
