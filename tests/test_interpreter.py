@@ -201,3 +201,46 @@ def test_decision_as_dict_is_json_ready():
 def test_now_must_carry_a_timezone(policy):
     with pytest.raises(ValueError):
         evaluate(policy, {}, dt.datetime(2026, 11, 20))
+
+
+EXPLAINED = '''
+policy "explained" version 1.0.0 {
+  title "Explained"
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    seen timestamp
+  }
+  events { demo }
+  score a {
+    +2 per demo in last 30 days up to 5 "demos"
+    decay 50% every 10 days since seen
+  }
+  score b {
+    +1 per a up to 100
+    decay 50% every 10 days since last demo
+  }
+  stages {
+    cold otherwise owner marketing
+  }
+}
+'''
+
+
+@pytest.mark.parametrize("seen_days_ago, says", [
+    (9, ["a 5: +5 demos: 3 in the last 30 days (Nov 7, Nov 8, Nov 9) (capped at 5)",
+         "b 3: +5 per a: a 5; decayed x0.5 (1 periods since last demo) 5 -> 2.5"]),
+    (21, ["a 1: +5 demos: 3 in the last 30 days (Nov 7, Nov 8, Nov 9) (capped at 5); "
+          "decayed x0.25 (2 periods since seen) 5 -> 1.25",
+          "b 1: +1 per a: a 1; decayed x0.5 (1 periods since last demo) 1 -> 0.5"]),
+])
+def test_a_scores_explanation_says_what_its_per_rules_counted_and_its_decay(seen_days_ago, says):
+    from leadpolicy.semantics.activity import Activity
+
+    at = now("2026-11-20T12:00:00+00:00")
+    day = dt.timedelta(days=1)
+    policy = lower(load_policy_text(EXPLAINED, "explained.policy").policy)
+    decision = evaluate(policy, {"seen": at - seen_days_ago * day}, at,
+                        Activity([("demo", at - n * day) for n in (11, 12, 13)]))
+    assert decision.explanation[:2] == says

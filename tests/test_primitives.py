@@ -561,3 +561,34 @@ def test_a_decay_since_any_operand_is_explained_by_its_row():
     decision = interpret(dataclasses.replace(policy, steps=(decayed,), stages=(), routes=()), {"n": Decimal(30)}, NOW)
     assert decision.scores["t"].decay_periods == 4
     assert "(4 periods since n)" in decision.explanation[0], decision.explanation
+
+
+# The backends read a node's meaning from its row: none names an atom, an operand or a rule of the table (but
+# constants and references, how a decision's structure reads a grade or a score above, and the and/or/not an
+# explanation walks), except in a type hint.
+BACKENDS = ("semantics/interpreter.py", "semantics/codegen.py", "warehouse/sqlgen.py", "publish/site.py")
+
+
+def ir_names_outside_hints(source: str) -> set[str]:
+    import ast as pyast
+
+    tree = pyast.parse(source)
+    hints = {id(node) for owner in pyast.walk(tree)
+             for hint in ([owner.returns] if isinstance(owner, (pyast.FunctionDef, pyast.AsyncFunctionDef)) else []) +
+             ([owner.annotation] if isinstance(owner, (pyast.arg, pyast.AnnAssign)) else []) if hint is not None
+             for node in pyast.walk(hint)}
+    return {node.attr for node in pyast.walk(tree) if isinstance(node, pyast.Attribute) and id(node) not in hints
+            and isinstance(node.value, pyast.Name) and node.value.id == "ir"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_backend_names_a_node_its_row_decides(backend: str):
+    rows = {*primitives.CONDITIONS, *primitives.OPERANDS, *primitives.RULES}
+    decided = {node.__name__ for node in rows} - {"Const", "Ref", "And", "Or", "Not"}
+    source = (Path(leadpolicy.__file__).parent / backend).read_text("utf-8")
+    assert not ir_names_outside_hints(source) & decided, f"{backend} decides what its rows say"
+
+
+def test_the_backend_guard_finds_a_node_named_outside_a_hint():
+    source = "def f(n: ir.EventCount) -> ir.DaysSince:\n    return isinstance(n, (ir.PerRule, ir.Ref))\n"
+    assert ir_names_outside_hints(source) == {"PerRule", "Ref"}

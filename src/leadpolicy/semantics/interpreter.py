@@ -281,16 +281,9 @@ def _explain_score(result: ScoreResult, score: ir.Score, ev: Evaluator) -> str:
     for rule, node in zip(result.rules, score.rules):
         if not rule.fired:
             continue
-        text = f"{number_text(rule.points, signed=True)} {rule.label}"
-        if isinstance(node, ir.PerRule) and isinstance(node.per, ir.EventCount):
-            count = node.per
-            text += (f": {ev.activity.count(count.event, count.days, ev.now)} in the last "
-                     f"{number_text(count.days)} days ({ev.dates(count)})")
-        elif isinstance(node, ir.PerRule) and isinstance(node.per, ir.Ref) and node.per.kind is ir.RefKind.SCORE:
-            text += f": {node.per.name} {_show_value(ev.env.get(node.per.name))}"
-        if isinstance(node, ir.PerRule):
-            text += f" (capped at {number_text(node.cap)})" if rule.capped else ""
-        parts.append(text)
+        said = primitives.rule_row(node).explain
+        parts.append(f"{number_text(rule.points, signed=True)} {rule.label}"
+                     + ("" if said is None else said(ev, node, rule.capped)))
     line = f"{result.name} {result.value}: " + (", ".join(parts) if parts else "no rule fired")
     if result.decay_factor is not None and result.decay_periods and score.decay is not None:
         since = score.decay.since

@@ -97,6 +97,8 @@ class RuleRow:
     lower: Callable[[LoweringContext, Any], ir.Rule]
     words: Callable[[WordsContext, Any], str]
     amount: str = "{points}"  # how the published docs write its points ("+2 each" for every unit)
+    # (interpreter, rule, capped) -> what an explanation adds after a fired rule's points and label; None: nothing
+    explain: Callable[[ExplainContext, Any, bool], str] | None = None
     solver: None = None
 
 

@@ -17,9 +17,17 @@ from decimal import Decimal
 from leadpolicy import runtime
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as condition_text
+from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.formatter import window
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.primitives.contexts import LoweringContext, PythonContext, TruthContext, WordsContext, block
+from leadpolicy.semantics.primitives.contexts import (
+    ExplainContext,
+    LoweringContext,
+    PythonContext,
+    TruthContext,
+    WordsContext,
+    block,
+)
 from leadpolicy.semantics.primitives.operands import ROWS as OPERAND_ROWS
 from leadpolicy.semantics.primitives.operands import days_since_of, reference
 from leadpolicy.semantics.primitives.rows import ClampRow, DecayRow, Facts, RuleOutcome, RuleRow
@@ -85,6 +93,17 @@ def per_points(rule: ir.PerRule, value: int | Decimal | None) -> tuple[Decimal, 
 def per_interpret(ctx: TruthContext, rule: ir.PerRule) -> RuleOutcome:
     points, capped = per_points(rule, ctx.operand(rule.per))
     return points, points != 0, capped
+
+
+def per_explain(ev: ExplainContext, rule: ir.PerRule, capped: bool) -> str:
+    """What a fired `per` rule counted (an event's count in its window, with their dates; a score above's
+    value), and its cap when reached."""
+    per, said = rule.per, ""
+    if isinstance(per, ir.EventCount):
+        said = f": {ev.value(per)} in the last {number_text(per.days)} days ({ev.dates(per)})"
+    elif per.kind is ir.RefKind.SCORE:
+        said = f": {per.name} {ev.show(ev.value(per))}"
+    return said + (f" (capped at {number_text(rule.cap)})" if capped else "")
 
 
 def units_python(var: str, known: Facts) -> str:
@@ -178,7 +197,7 @@ def clamp_python(gen: PythonContext, clamp: ir.Clamp, value: str) -> None:
 ROWS = (
     RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule", ast.PointsRule, points_lower, points_words),
     RuleRow(ir.PerRule, per_interpret, per_python, "per_rule", ast.PerRule, per_lower, per_words,
-            amount="{points} each"),
+            amount="{points} each", explain=per_explain),
 )
 DECAY = DecayRow(ir.Decay, decay_interpret, decay_python, "decay", ast.Decay, decay_lower, decay_words)
 CLAMP = ClampRow(ir.Clamp, clamp_interpret, clamp_python, "clamp", ast.Clamp, clamp_lower, clamp_words)
