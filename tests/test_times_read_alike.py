@@ -304,3 +304,17 @@ def test_a_samples_now_is_read_alike_by_test_explain_and_the_cases_page(tmp_path
     assert not page.problems and page.now == wall_clock(now), (page.problems, page.now)
     lines = page.samples[0]["events"]
     assert [line.endswith("outside the 14-day window") for line in lines] == [True, False], lines
+
+
+@pytest.mark.parametrize(("now", "words"), [
+    ("5", "--lead: now: '5' is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"),
+    ("true", "--lead: now: not a timestamp: yes/no (a time is text such as 2026-11-20T12:00:00-05:00)"),
+    ('"soon"', "--lead: now: 'soon' is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)")])
+def test_a_case_now_that_is_no_time_is_said_as_an_event_time_is(capsys, now, words):
+    """explain --lead refuses a case's `now` in the words every reader of a time uses, never a Python value."""
+    from leadpolicy.cli.main import main
+
+    case = '{"lead": {"email": "x@acme.io"}, "now": ' + now + "}"
+    assert main(["explain", str(POLICIES / "inbound-activity.policy"), "--lead", case]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "True" not in err, err
