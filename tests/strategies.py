@@ -85,7 +85,8 @@ EVENT_ZONES = st.sampled_from([dt.timezone.utc, NEW_YORK, dt.timezone(dt.timedel
 def event_logs(draw, policy, now: dt.datetime, max_size: int = 12):
     """What one lead did: events the policy declares (or uses) at times around `now`, many of them on
     the edge of a window (exactly N×24 h before `now`, a microsecond either side), at `now`, after it,
-    and some repeated at one instant; times as aware datetimes or ISO text in several offsets."""
+    and two at one instant; times as aware datetimes or ISO text in several offsets. (A row repeating another,
+    the same event at the same instant, is a reader's reject: see tests/test_event_duplicates.py.)"""
     from leadpolicy.semantics import ir
 
     names = sorted({e.name for e in policy.ir.events} | {op.event for op in policy.ir.activity})
@@ -98,6 +99,18 @@ def event_logs(draw, policy, now: dt.datetime, max_size: int = 12):
     for _ in range(draw(st.integers(0, max_size))):
         at = (now - draw(offsets)).astimezone(draw(EVENT_ZONES))
         events.append({"event": draw(st.sampled_from(names)), "at": at.isoformat() if draw(st.booleans()) else at})
-    if events and draw(st.booleans()):
-        events.append(dict(draw(st.sampled_from(events))))  # the same event at the same instant, twice
-    return events
+    if events and len(names) > 1 and draw(st.booleans()):  # another event at the same instant
+        twin = dict(draw(st.sampled_from(events)))
+        events.append({**twin, "event": draw(st.sampled_from([n for n in names if n != twin["event"]]))})
+    return once_each(events)
+
+
+def once_each(events: list[dict]) -> list[dict]:
+    """The rows less those repeating an earlier one (the same event at the same instant)."""
+    seen, kept = set(), []
+    for e in events:
+        at = e["at"] if isinstance(e["at"], dt.datetime) else dt.datetime.fromisoformat(e["at"])
+        if (e["event"], at) not in seen:
+            seen.add((e["event"], at))
+            kept.append(e)
+    return kept

@@ -87,9 +87,10 @@ def test_lead_timestamps_are_rejected_by_score_exactly_where_the_reader_rejects_
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_event_times_are_rejected_by_score_events_exactly_where_the_reader_rejects_them(tmp_path, engine):
-    write_csv(tmp_path / "leads.csv", ["id", "email"], [["L1", "a@b.com"]])
+    # a lead per row: texts naming one instant are one time, which a second row of one lead would repeat
+    write_csv(tmp_path / "leads.csv", ["id", "email"], [[f"L{i}", "a@b.com"] for i in range(len(TIMESTAMPS))])
     write_csv(tmp_path / "events.csv", ["lead", "event", "at"],
-              [["L1", "email_click", text] for text, _ in TIMESTAMPS])
+              [[f"L{i}", "email_click", text] for i, (text, _) in enumerate(TIMESTAMPS)])
     result, _, _ = run(ACTIVITY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW,
                                               engine=engine, events=EventInput(tmp_path / "events.csv", "id")))
     events = result.events

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Collection, Container, Hashable, Iterable, Mapping
@@ -203,7 +204,7 @@ class EventReader:
         """Usable (event, instant) pairs and the errors of the others; every row is one or the other. A row
         repeating an earlier one at or before `now` (None: every row) is an error (`Repeats`)."""
         events, errors = self._read(rows)
-        if len(events) > 1 and len(set(events)) < len(events):  # a lead with 0 or 1 event never pays for it
+        if len(events) > 1 and shares_an_instant(events):  # a lead with 0 or 1 event never pays for the check
             return without_repeats(events, errors, now)
         return events, errors
 
@@ -237,6 +238,13 @@ class EventReader:
                 continue
             events.append((str(name), instant))
         return events, errors
+
+
+def shares_an_instant(events: list[tuple[str, dt.datetime]]) -> bool:
+    """Whether two events are at one instant, which a repeat needs. Sorted, not hashed: an aware datetime's
+    hash works out its UTC time, where two of one zone compare by their fields."""
+    instants = sorted([at for _, at in events])
+    return any(map(operator.eq, instants, instants[1:]))
 
 
 def without_repeats(events: list[tuple[str, dt.datetime]], errors: list[EventError], now: dt.datetime | None
