@@ -27,6 +27,7 @@ from leadpolicy.runtime import (
     checked_instant,
     fold,
     read_instant,
+    seen_at,
 )
 from leadpolicy.semantics import ir
 
@@ -135,7 +136,7 @@ class Repeats:
 
     def earlier(self, row: int, key: Hashable, at: dt.datetime) -> int | None:
         """The row that `row` repeats, or None (then `row` is the first of its key, or after now)."""
-        if self.now is not None and at > self.now:
+        if self.now is not None and not seen_at(at, self.now):
             return None
         first = self.firsts.setdefault(key, row)
         return None if first == row else first
