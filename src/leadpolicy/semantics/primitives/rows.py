@@ -4,8 +4,10 @@ Every row has
 - `interpret`: what the interpreter (and its explanations) computes, built on `runtime`/`logic`;
 - `python`: the Python the generator writes, a template over the same runtime function's inputs;
 - `missing` (operands): what an explanation says when the operand has no value; `since`, what it counts days
-  since ("3 periods since seen"); `explain` (conditions): how an explanation says the condition holds or fails;
+  since ("3 periods since seen"); `explain` (conditions): how an explanation says the condition holds or fails,
+  (rules) what it adds after a fired rule ("3 in the last 30 days (Nov 7, Nov 8, Nov 9)");
 - `fold` (conditions): how the condition reads its operands (a text ignoring case, a timestamp by its date);
+- `amount` (rules): how the published docs write its points ("+2 each");
 - `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect
   quirks as data). A name, not the function: sqlglot takes a tenth of a second to import, and
   `Policy.evaluate` and the standalone compiled module never build SQL;
