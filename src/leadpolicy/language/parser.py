@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import os
 import re
 import stat
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
 from lark import Lark, Token, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
@@ -212,30 +213,59 @@ def _option_word_as_field(text: str, file: str) -> Diagnostic | None:
     return None
 
 
-_EVENTS_BLOCK = re.compile(r"^\s*events\s*\{")
-_EVENT_DECL = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*)")
-
-
 def _reserved_event_name(text: str, file: str) -> Diagnostic | None:
     """An event declared with a word conditions read as their own (`not`) parses, but its first use does
     not (`when not in last 90 days`); name the declaration instead of the syntax error further on."""
     from leadpolicy.language.checks.context import RESERVED_EVENT_NAMES
 
-    in_events = False
-    for number, line in enumerate(source_lines(text), start=1):
-        if not in_events:
-            in_events = bool(_EVENTS_BLOCK.match(line))
-            continue
-        if line.strip().startswith("}"):
-            in_events = False
-            continue
-        found = _EVENT_DECL.match(line)
-        if found and found.group(2) in RESERVED_EVENT_NAMES:
-            word, column = found.group(2), len(found.group(1)) + 1
-            return Diagnostic("reserved-name", f'"{word}" is a word conditions reserve, so no rule could name this '
-                              "event", file, ast.Span(number, column, number, column + len(word)),
-                              hint=f'rename it, for example "{word}_event"')
+    for name in _declared_event_names(_source_tokens(text)):
+        if name.value in RESERVED_EVENT_NAMES:
+            line, column = _line_column(text, name.start_pos or 0)
+            return Diagnostic("reserved-name", f'"{name}" is a word conditions reserve, so no rule could name this '
+                              "event", file, ast.Span(line, column, line, column + len(name)),
+                              hint=f'rename it, for example "{name}_event"')
     return None
+
+
+# An item starts after the policy's `{` or the end of the item before it (a `}`, a text, a date). The parser
+# reads `events` elsewhere (`score events {`) as a name; the grammar's lexer, reading on where it stopped, does not.
+_BEFORE_AN_ITEM = frozenset({"LBRACE", "RBRACE", "STRING", "DATE"})
+
+
+def _declared_event_names(tokens: list[Token]) -> Iterable[Token]:
+    """The names in the events blocks among a policy's tokens: each block is read to the first token no
+    declaration holds (its `}`, or what follows when the `}` is missing)."""
+    name = re.compile(grammar_parser().get_terminal("NAME").pattern.to_regexp())
+    for index, token in enumerate(tokens):
+        if token.type == "EVENTS" and (index == 0 or tokens[index - 1].type in _BEFORE_AN_ITEM) \
+                and index + 1 < len(tokens) and tokens[index + 1].type == "LBRACE":
+            in_block = (t for t in tokens[index + 2:] if t.type != "STRING")  # a declaration's description
+            # a name that is a keyword elsewhere (`not`) has that keyword's type, so names are read by their text
+            yield from itertools.takewhile(lambda t: name.fullmatch(t.value) is not None, in_block)
+
+
+def _source_tokens(text: str) -> list[Token]:
+    """The tokens of a policy that did not parse, comments and spaces left out: as the parser read them up to
+    where it stopped, then as the grammar's lexer reads the rest; none after a character no token starts with."""
+    tokens: list[Token] = []
+    try:
+        for token in grammar_parser().parse_interactive(text).iter_parse():  # yields a token, then parses it
+            tokens.append(token)
+    except UnexpectedCharacters:
+        return tokens
+    except UnexpectedToken as exc:
+        stop = exc.token.start_pos or 0
+        tokens = [token for token in tokens if (token.start_pos or 0) < stop]
+        try:
+            for token in grammar_parser().lex(text[stop:]):
+                tokens.append(Token(token.type, token.value, start_pos=stop + (token.start_pos or 0)))
+        except UnexpectedCharacters:
+            pass
+    return tokens
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _comments(text: str) -> list[Token]:
