@@ -53,7 +53,7 @@ def find_pyproject(start: Path) -> Path | None:
 
 
 def _may_be_ours(path: Path) -> bool:
-    from leadpolicy.language.parser import read_capped
+    from leadpolicy.language.sources import read_capped
 
     try:
         tool = tomllib.loads(read_capped(path).decode("utf-8")).get("tool", {})
@@ -75,7 +75,7 @@ def load_settings(start: Path | None = None) -> Settings:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    from leadpolicy.language.parser import read_capped
+    from leadpolicy.language.sources import read_capped
 
     try:
         text = read_capped(path).decode("utf-8")  # a regular file of at most 10 MiB, as policies are

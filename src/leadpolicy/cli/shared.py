@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 def print_diagnostics(diags: Iterable[Diagnostic], sources: dict[str, str | None]) -> None:
     from leadpolicy.language.diagnostics import colour_wanted, render
-    from leadpolicy.language.parser import read_source
+    from leadpolicy.language.sources import read_source
 
     colour = colour_wanted(sys.stdout)
     for d in sorted(diags, key=lambda d: d.sort_key()):
@@ -222,7 +222,7 @@ def load_or_report(path: str) -> CheckedPolicy | None:
 def read_lead(text: str, flag: str = "--lead") -> Any:
     """A lead (or, for `explain --events`, a list) from JSON text or a JSON/YAML file; every problem is a
     ValueError naming `flag` and where."""
-    from leadpolicy.language.parser import read_capped
+    from leadpolicy.language.sources import read_capped
     from leadpolicy.language.yamldoc import YamlError, read_yaml
     from leadpolicy.semantics.leads import read_json
 

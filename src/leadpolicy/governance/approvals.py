@@ -63,7 +63,7 @@ def samples_fingerprint(policy_file: str | Path) -> str:
     import json
 
     from leadpolicy.language.loader import samples_for
-    from leadpolicy.language.parser import read_capped
+    from leadpolicy.language.sources import read_capped
     from leadpolicy.language.yamldoc import load_yaml
 
     path = samples_for(policy_file)

@@ -265,7 +265,7 @@ RECENT_DOCUMENTS = 4
 
 def load_yaml(path: str | Path, code: str, not_a_mapping: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
     """Read a YAML mapping; an unreadable file, bad YAML or another shape is a `code` diagnostic."""
-    from leadpolicy.language.parser import read_source
+    from leadpolicy.language.sources import read_source
 
     name = str(path)
     text, diags = read_source(path)

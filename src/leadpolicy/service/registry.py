@@ -22,7 +22,7 @@ from typing import Sequence
 
 from leadpolicy.api import Policy, PolicyError, load
 from leadpolicy.language.diagnostics import escaped
-from leadpolicy.language.parser import Unreadable, open_regular, read_at_most
+from leadpolicy.language.sources import Unreadable, open_regular, read_at_most
 
 SERVED_SUFFIXES = (".policy", ".json")
 CHECK_HINT = "run `leadpolicy check` on the file for the details"

@@ -129,7 +129,7 @@ def _cannot_log(path: str | None) -> str | None:
 def _token(path: str) -> tuple[str | None, str | None]:
     """(the token: the first line of a regular file, printable ASCII, as HTTP headers carry it), or
     (None, why not). Opened without waiting, so a FIFO is refused, never waited on."""
-    from leadpolicy.language.parser import Unreadable, open_regular
+    from leadpolicy.language.sources import Unreadable, open_regular
 
     try:
         handle = open_regular(Path(path))
