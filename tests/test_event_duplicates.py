@@ -1,12 +1,14 @@
 """One rule for an event row given twice (`semantics.events.Repeats`): a row at or before `now` repeating an
 earlier one (same lead, event and instant; in an SLA log also the same reason, compared ignoring case) is
 rejected as "duplicate of row N", N the first. The same rows through every reader: a samples timeline, one
-lead's events (`Policy.evaluate`, `explain --events`, a lead case), `score --events` (both engines), `sla`
-(both engines) and the compiled SLA query: the same rows rejected in the same words, the same counts."""
+lead's events (`Policy.evaluate`, `explain --events`, a lead case, the standalone compiled module's `decide()`),
+`score --events` (both engines), `sla` (both engines) and the compiled SLA query: the same rows rejected in the
+same words, the same counts."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +19,7 @@ import pytest
 import leadpolicy
 from leadpolicy.api import LeadError
 from leadpolicy.cli.main import main
+from leadpolicy.semantics.codegen import module_source
 from leadpolicy.semantics.events import EventReader
 from leadpolicy.testing.harness import timeline_events
 from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
@@ -89,6 +92,30 @@ def test_policy_evaluate_refuses_a_repeated_event_naming_it():
                                                                     for row, words in EXPECTED.items()}
     kept = [e for row, e in enumerate(events, start=1) if row not in EXPECTED]
     assert POLICY.evaluate({"email": "a@b.io"}, NOW, kept).scores["engagement"] == ENGAGEMENT
+
+
+def test_the_standalone_module_refuses_a_repeated_event_as_policy_evaluate_does(tmp_path):
+    path = tmp_path / "compiled_repeats_policy.py"
+    path.write_text(module_source(POLICY.ir), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("compiled_repeats_policy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lead, events = {"email": "a@b.io"}, [(event, at) for _, event, at in ROWS]
+    with pytest.raises(LeadError) as refused:
+        POLICY.evaluate(lead, NOW, [{"event": event, "at": at} for event, at in events])
+    first = refused.value.errors[0]
+    with pytest.raises(ValueError) as decided:  # as its other bad events: a ValueError, here naming the row
+        module.decide(lead, NOW, events)
+    assert str(decided.value) == f"event {first.field.removeprefix('events/')}: {first.message}"
+    assert str(decided.value) == f"event {min(EXPECTED)}: {EXPECTED[min(EXPECTED)]}"
+    kept = [e for row, e in enumerate(events, start=1) if row not in EXPECTED]
+    assert module.decide(lead, NOW, kept)["scores"]["engagement"] == ENGAGEMENT
+    at = dt.datetime(2026, 12, 5, 10, tzinfo=dt.timezone.utc)
+    assert module.decide(lead, NOW, [("touch", at)]) == module.decide(lead, NOW, [("touch", at.isoformat())])
+    assert module.decide(lead, NOW, [("touch", at), ("email_click", at)])["scores"]["engagement"] == 5
+    after = NOW + dt.timedelta(hours=1)  # a repeat after now is a good row that nothing counts
+    assert module.decide(lead, NOW, [("touch", after), ("touch", after)]) == module.decide(lead, NOW)
 
 
 def test_one_lead_s_reader_keeps_one_or_no_event_and_two_events_at_one_instant():

@@ -8,7 +8,9 @@ library. The lead reader, the interpreter and the in-process compiled function u
 """
 
 import datetime as dt
+import operator
 import re
+from collections.abc import Hashable, Iterable, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from math import isfinite  # noqa: F401 - read by generated code
 from typing import Any
@@ -28,6 +30,8 @@ YEARS = f"years {FIRST_YEAR} to {LAST_YEAR}"
 # How a time that cannot be read is said, on every path (event readers, SQL conversions, the API, `decide`)
 NOT_A_TIMESTAMP = "is not an ISO 8601 timestamp (write it as 2026-11-20T12:00:00-05:00)"
 MISSING_TIMESTAMP = "missing timestamp"
+# How an event row repeating an earlier one is said, on every path (semantics.events.Repeats, `decide`)
+DUPLICATE_OF = "duplicate of row {first}"
 INVALID = object()  # what `evaluate` returns for a lead that does not fit the policy's lead block
 
 
@@ -293,6 +297,37 @@ def seen_at(at: dt.datetime, now: dt.datetime) -> bool:
 def in_window(at: dt.datetime, start: dt.datetime, now: dt.datetime) -> bool:
     """The one cut-off of every activity window (see `window_start`)."""
     return start < at and seen_at(at, now)
+
+
+def repeat_of(firsts: dict[Hashable, int], row: int, key: Hashable, at: dt.datetime, now: dt.datetime | None
+              ) -> int | None:
+    """The row that `row` repeats, or None: the one rule for an event row given twice (semantics.events.Repeats).
+    A row at or before `now` (None: every row) whose `key` an earlier such row has repeats that first row; a row
+    after `now` never repeats (nothing decided at `now` sees it). `firsts`: each key's first row, filled in."""
+    if now is not None and not seen_at(at, now):
+        return None
+    first = firsts.setdefault(key, row)
+    return None if first == row else first
+
+
+def shares_an_instant(events: Sequence[tuple[str, dt.datetime]]) -> bool:
+    """Whether two events are at one instant, which a repeat needs. Sorted, not hashed: an aware datetime's
+    hash works out its UTC time, where two of one zone compare by their fields."""
+    instants = sorted([at for _, at in events])
+    return any(map(operator.eq, instants, instants[1:]))
+
+
+def repeated_events(events: Sequence[tuple[str, dt.datetime]], now: dt.datetime | None,
+                    rows: Iterable[int] | None = None) -> list[tuple[int, int]]:
+    """One lead's (event, instant) pairs that repeat an earlier one (`repeat_of`, the key the event and the
+    instant), as (row, the row it repeats); `rows` number the events (1, 2, ... when None). A lead with 0 or 1
+    event, or with no two at one instant, never pays for the dictionary."""
+    if len(events) < 2 or not shares_an_instant(events):
+        return []
+    firsts: dict[Hashable, int] = {}
+    numbers = rows if rows is not None else range(1, len(events) + 1)
+    return [(row, first) for row, (name, at) in zip(numbers, events)
+            if (first := repeat_of(firsts, row, (name, at), at, now)) is not None]
 
 
 def per_units(value: int | Decimal | None) -> int:

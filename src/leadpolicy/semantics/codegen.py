@@ -441,7 +441,8 @@ def decide(lead, now, events=()):
     """The policy's decision of one lead at `now` (an aware datetime); `events` are (name, when) pairs, when
     an aware datetime or ISO 8601 text (read in the policy's timezone when it has no offset). Times are read as
     leadpolicy's API reads them (`read_time`): years 1900 to 9899 as written. INVALID when the lead does not fit
-    the lead block; ValueError for a naive `now`, an unreadable time or an undeclared event."""
+    the lead block; ValueError for a naive `now`, an unreadable time, an undeclared event or an event repeating
+    an earlier one at or before `now` (`repeated_events`: "event 3: duplicate of row 2", the first such row)."""
     if not isinstance(now, dt.datetime) or now.tzinfo is None:
         raise ValueError("now must be an aware datetime (with an offset or a zone)")
     read = []
@@ -451,7 +452,12 @@ def decide(lead, now, events=()):
         if not isinstance(when, str) and (not isinstance(when, dt.datetime) or when.tzinfo is None):
             raise ValueError(f"the time of event {name!r} must be an aware datetime or ISO 8601 text")
         read.append((name, read_time(when, TZ)))
-    out = evaluate(lead, read_time(now, TZ), read)
+    now = read_time(now, TZ)
+    repeats = repeated_events(read, now) if len(read) > 1 else ()  # 0 or 1 event never pays for the check
+    if repeats:
+        row, first = repeats[0]
+        raise ValueError(f"event {row}: {DUPLICATE_OF.format(first=first)}")
+    out = evaluate(lead, now, read)
     if out is INVALID:
         return INVALID
     scores, grades, stage, route = out

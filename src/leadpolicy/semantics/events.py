@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Collection, Container, Hashable, Iterable, Mapping
@@ -17,6 +16,7 @@ from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.language.types import Type
 from leadpolicy.runtime import (
     BLANK,
+    DUPLICATE_OF,
     FIRST_YEAR,
     LAST_YEAR,
     MISSING_TIMESTAMP,
@@ -27,7 +27,9 @@ from leadpolicy.runtime import (
     checked_instant,
     fold,
     read_instant,
-    seen_at,
+    repeat_of,
+    repeated_events,
+    shares_an_instant,
 )
 from leadpolicy.semantics import ir
 
@@ -120,7 +122,7 @@ def read_log_row(row: int, lead: str | None, event: str | None, at: str | None, 
 
 def duplicate_words(first: int) -> str:
     """The words every reader rejects a repeated row in (see `Repeats`)."""
-    return f"duplicate of row {first}"
+    return DUPLICATE_OF.format(first=first)
 
 
 class Repeats:
@@ -128,7 +130,8 @@ class Repeats:
     a row at or before `now` whose key an earlier such row has is rejected, `duplicate_words` naming the
     first; rows after `now` are never repeats (no window or clock sees them). The key is the lead, the event
     and the instant (at any offset); in an SLA log also the reason, compared ignoring case (`log_key`).
-    An export that repeats a row is the usual cause; two events at one instant stay two."""
+    An export that repeats a row is the usual cause; two events at one instant stay two. The rule itself is
+    `runtime.repeat_of`, which the standalone compiled module's `decide()` reads too (`runtime.repeated_events`)."""
 
     def __init__(self, now: dt.datetime | None) -> None:
         self.now = now  # None: no row is after now
@@ -136,10 +139,7 @@ class Repeats:
 
     def earlier(self, row: int, key: Hashable, at: dt.datetime) -> int | None:
         """The row that `row` repeats, or None (then `row` is the first of its key, or after now)."""
-        if self.now is not None and not seen_at(at, self.now):
-            return None
-        first = self.firsts.setdefault(key, row)
-        return None if first == row else first
+        return repeat_of(self.firsts, row, key, at, self.now)
 
 
 def log_key(lead: str, event: str, at: dt.datetime, reason: str | None) -> tuple[str, str, dt.datetime, str]:
@@ -241,26 +241,18 @@ class EventReader:
         return events, errors
 
 
-def shares_an_instant(events: list[tuple[str, dt.datetime]]) -> bool:
-    """Whether two events are at one instant, which a repeat needs. Sorted, not hashed: an aware datetime's
-    hash works out its UTC time, where two of one zone compare by their fields."""
-    instants = sorted([at for _, at in events])
-    return any(map(operator.eq, instants, instants[1:]))
-
-
 def without_repeats(events: list[tuple[str, dt.datetime]], errors: list[EventError], now: dt.datetime | None
                     ) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
-    """One lead's events less the rows repeating an earlier one (`Repeats`), each an error; `errors`: the
-    other rows' (the events are the rows they do not name, in order)."""
+    """One lead's events less the rows repeating an earlier one (`Repeats`, by `runtime.repeated_events`), each
+    an error; `errors`: the other rows' (the events are the rows they do not name, in order)."""
     bad = {e.row for e in errors}
-    rows = (row for row in range(1, len(events) + len(errors) + 1) if row not in bad)
-    repeats, kept, found = Repeats(now), [], list(errors)
-    for row, (name, at) in zip(rows, events):
-        first = repeats.earlier(row, (name, at), at)
-        if first is None:
-            kept.append((name, at))
-        else:
-            found.append(EventError(row, "", duplicate_words(first)))
+    rows = [row for row in range(1, len(events) + len(errors) + 1) if row not in bad]
+    repeats = repeated_events(events, now, rows)
+    if not repeats:
+        return events, errors
+    repeated = {row for row, _ in repeats}
+    kept = [event for row, event in zip(rows, events) if row not in repeated]
+    found = errors + [EventError(row, "", duplicate_words(first)) for row, first in repeats]
     return kept, sorted(found, key=lambda e: e.row)
 
 
