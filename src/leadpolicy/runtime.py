@@ -303,11 +303,13 @@ def repeat_of(firsts: dict[Hashable, int], row: int, key: Hashable, at: dt.datet
               ) -> int | None:
     """The row that `row` repeats, or None: the one rule for an event row given twice (semantics.events.Repeats).
     A row at or before `now` (None: every row) whose `key` an earlier such row has repeats that first row; a row
-    after `now` never repeats (nothing decided at `now` sees it). `firsts`: each key's first row, filled in."""
-    if now is not None and not seen_at(at, now):
-        return None
+    after `now` never repeats (nothing decided at `now` sees it). `firsts`: each key's first row, filled in.
+    The key holds the instant `at`, so the rows of one key are all seen at `now` or none is: only a repeat is
+    asked (comparing instants of two offsets costs more than the dictionary)."""
     first = firsts.setdefault(key, row)
-    return None if first == row else first
+    if first == row or (now is not None and not seen_at(at, now)):
+        return None
+    return first
 
 
 def shares_an_instant(events: Sequence[tuple[str, dt.datetime]]) -> bool:
