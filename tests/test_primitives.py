@@ -566,7 +566,8 @@ def test_a_decay_since_any_operand_is_explained_by_its_row():
 # The backends read a node's meaning from its row: none names an atom, an operand or a rule of the table (but
 # constants and references, how a decision's structure reads a grade or a score above, and the and/or/not an
 # explanation walks), except in a type hint.
-BACKENDS = ("semantics/interpreter.py", "semantics/codegen.py", "warehouse/sqlgen.py", "publish/site.py")
+BACKENDS = ("semantics/interpreter.py", "semantics/codegen.py", "warehouse/sqlgen.py", "publish/site.py",
+            "publish/cases.py", "sla/engine.py", "testing/harness.py", "cli/commands/explain.py")
 
 
 def ir_names_outside_hints(source: str) -> set[str]:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
 from leadpolicy.publish import english
+from leadpolicy.semantics import ir
 
 # Turns a function saying plain English into Markdown (see site.Prose): events become emphasis.
 Say = Callable[[Callable[[], str]], str]
@@ -80,7 +81,9 @@ class _CasePage:
 
     def __post_init__(self) -> None:
         self.sla_labels = {s.name: s.label or s.name for s in self.policy.slas}
-        self.windows = _windows(self.policy)
+        from leadpolicy.semantics.lowering import lower
+
+        self.windows = event_windows(lower(self.policy))
 
     def scores_of(self, case: Any) -> dict[str, Any]:
         return {s.name: case.actual.get(s.name) for s in self.policy.scores}
@@ -152,19 +155,14 @@ def _what(row: dict[str, Any]) -> str:
     return text + (f" (reason: {row['reason']})" if row.get("reason") else "")
 
 
-def _windows(policy: ast.Policy) -> dict[str, set[Decimal | None]]:
-    """Event name -> the windows (days) of the rules that read it; None for a rule that reads it at
+def event_windows(policy_ir: ir.Policy) -> dict[str, set[Decimal | None]]:
+    """Event name -> the windows (days) of what reads it (`primitives.events_read`); None for what reads it at
     any age (`days since last EVENT`, decay since the last EVENT)."""
+    from leadpolicy.semantics.primitives import events_read
+
     found: dict[str, set[Decimal | None]] = {}
-    for node in policy.walk():
-        if isinstance(node, (ast.Happened, ast.EventCount)):
-            found.setdefault(node.event, set()).add(node.days)
-        elif isinstance(node, ast.PerRule) and node.window is not None:
-            found.setdefault(node.field_name, set()).add(node.window)
-        elif isinstance(node, ast.DaysSinceEvent):
-            found.setdefault(node.event, set()).add(None)
-        elif isinstance(node, ast.Decay) and node.since_event:
-            found.setdefault(node.field_name, set()).add(None)
+    for event, days in events_read(policy_ir):
+        found.setdefault(event, set()).add(days)
     return found
 
 

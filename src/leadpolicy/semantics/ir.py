@@ -479,10 +479,12 @@ class Policy(Node):
 
     @property
     def activity(self) -> tuple[EventCount | DaysSinceEvent, ...]:
-        """Every distinct event window and `days since last` the decisions read, in first-use order."""
+        """Every distinct operand the decisions read of a lead's events (the nodes of the table's derived-inputs
+        row, `primitives.WINDOWS`: event windows and `days since last`), in first-use order."""
+        from leadpolicy.semantics.primitives import WINDOWS  # the table is built over this module's nodes
+
         parts = (*self.steps, *self.stages, *self.routes)
-        return tuple(dict.fromkeys(n for part in parts for n in part.walk()
-                                   if isinstance(n, (EventCount, DaysSinceEvent))))
+        return tuple(dict.fromkeys(n for part in parts for n in part.walk() if type(n) in WINDOWS.nodes))
 
     def __hash__(self) -> int:  # lead_schema is a dict; the fingerprint names the policy
         return hash(self.fingerprint)

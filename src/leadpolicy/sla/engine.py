@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from leadpolicy.semantics.interpreter import Evaluator
 from leadpolicy.semantics.interpreter import evaluate as interpret
 from leadpolicy.semantics.leads import LeadReader, as_instant
 from leadpolicy.semantics.logic import fold
+from leadpolicy.semantics.primitives import events_read
 from leadpolicy.sla import rules
 from leadpolicy.sla.calendars import BusinessCalendar
 
@@ -178,18 +178,9 @@ NO_RECORD, REJECTED_RECORD = "no record", "rejected record"  # why a clock of a 
 NO_LEADS_FILE = "no leads file given"  # ... when there are no records at all (`sla` without --leads)
 
 
-def events_named(node: Any) -> set[str]:
-    """The event names an IR expression reads itself (event counts, days since an event)."""
-    found: set[str] = set()
-    if isinstance(node, (ir.EventCount, ir.DaysSinceEvent)):
-        found.add(node.event)
-    if dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            found |= events_named(getattr(node, f.name))
-    elif isinstance(node, (tuple, list)):
-        for item in node:
-            found |= events_named(item)
-    return found
+def events_named(node: ir.Node | None) -> set[str]:
+    """The event names an IR expression reads (`primitives.events_read`: its event counts, days since an event)."""
+    return {event for event, _ in events_read(node)}
 
 
 def tier_fallbacks(no_record: int, rejected_record: int) -> dict[str, int]:

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
 from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
-from leadpolicy.runtime import read_instant, window_start
+from leadpolicy.runtime import window_start
+from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.events import (
     NOT_A_RECORD,
@@ -31,6 +32,7 @@ from leadpolicy.semantics.events import (
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.now import case_now, written_instant
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
@@ -160,7 +162,8 @@ def _unsafe_case_names(doc: YamlDoc) -> list[Diagnostic]:
 
 
 def _instant(text: Any, tz: ZoneInfo) -> dt.datetime:
-    return read_instant(str(text), tz)
+    """A time an expectation writes, read as a case's `now` is (`semantics.now.written_instant`)."""
+    return written_instant(str(text), tz)
 
 
 def _same(expected: Any, actual: Any) -> bool:
@@ -232,8 +235,8 @@ class CaseRunner:
                                | {"stage", "owner", "route"})
 
     def now_for(self, case: dict[str, Any]) -> dt.datetime | None:
-        text = case.get("now", self.doc.data.get("now"))
-        return _instant(text, self.tz) if text is not None else None
+        """A case's `now`, else its file's, read as explain and the cases page read it (ValueError: no time)."""
+        return case_now(case, self.tz, self.doc.data.get("now"))
 
     def lead_case(self, index: int, case: dict[str, Any]) -> CaseResult:
         path = ("leads", index)
@@ -446,20 +449,20 @@ def explain_timeline(outcome: TimelineResult) -> list[str]:
 
 def coverage_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
     """Rules no case fires, stages and routes no case reaches, thresholds no case tests at the boundary."""
-    return [*_rule_items(policy, decisions), *_stage_items(policy, decisions), *_route_items(policy, decisions),
-            *_boundary_items(policy, decisions), *window_edges(policy, decisions)]
+    policy_ir = lower(policy)
+    return [*_rule_items(policy, policy_ir, decisions), *_stage_items(policy, decisions),
+            *_route_items(policy, decisions), *_boundary_items(policy, policy_ir, decisions),
+            *window_edges(policy, decisions)]
 
 
-def _rule_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
-    from leadpolicy.language.formatter import condition as condition_text
-
+def _rule_items(policy: ast.Policy, policy_ir: ir.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+    """Each rule by its label (the IR rule's: its reason, or what it reads) and whether some case fires it."""
+    labels = {score.name: [rule.label for rule in score.rules] for score in policy_ir.scores}
     items = []
     for score in policy.scores:
         for i, rule in enumerate(score.rules):
-            label = rule.reason or (condition_text(rule.condition) if isinstance(rule, ast.PointsRule)
-                                    else f"per {rule.field_name}")
             fired = any(d.scores[score.name].rules[i].fired for d in decisions)
-            items.append(CoverageItem("rule", f"{score.name}: {label}", rule.span.line, fired))
+            items.append(CoverageItem("rule", f"{score.name}: {labels[score.name][i]}", rule.span.line, fired))
     return items
 
 
@@ -474,46 +477,50 @@ def _route_items(policy: ast.Policy, decisions: list[Decision]) -> list[Coverage
             for ri, route in enumerate(policy.routes) for ei, entry in enumerate(route.entries)]
 
 
-# what a numeric bound can be tested against: a field, days since a date, an event count, days since an event
-def _boundary_items(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
+def _boundary_items(policy: ast.Policy, policy_ir: ir.Policy, decisions: list[Decision]) -> list[CoverageItem]:
     """Each number a condition compares a value with: whether some case's value is exactly that number."""
-    from leadpolicy.language.formatter import operand as operand_text
-    from leadpolicy.language.symbols import symbol_table
     from leadpolicy.semantics.interpreter import Evaluator
-    from leadpolicy.semantics.lowering import Lowering
 
-    policy_ir = lower(policy)
     # each lead's values and events, for the boundaries
     evaluators = [Evaluator(policy_ir, d.env, d.now, d.activity) for d in decisions]
-    lowering = Lowering(symbol_table(policy))
     items = []
     seen = set()
-    for atom, subject, bound in _numeric_bounds(policy):
-        what = f"{operand_text(subject)} = {bound.value}"
+    for line, subject, bound in _numeric_bounds(policy, _conditions(policy)):
+        what = f"{subject.text} = {bound}"
         if what in seen:
             continue
         seen.add(what)
-        subject_ir = lowering.operand(subject)
-        hit = any(value is not None and value == bound.value
-                  for value in (ev.value(subject_ir) for ev in evaluators))
-        items.append(CoverageItem("boundary", what, atom.span.line, hit))
+        hit = any(value is not None and value == bound for value in (ev.value(subject) for ev in evaluators))
+        items.append(CoverageItem("boundary", what, line, hit))
     return items
 
 
-def _numeric_bounds(policy: ast.Policy) -> Iterator[tuple[ast.Node, ast.Node, ast.Literal]]:
-    """(comparison, what it bounds, the number) for each `x OP number` and `x between a and b` of the
-    policy's conditions, in the order of the policy."""
-    for cond in _conditions(policy):
-        for atom in cond.walk():
-            pairs: list[tuple[ast.Node, ast.Literal]] = []
-            if isinstance(atom, ast.Compare) and isinstance(atom.right, ast.Literal) and atom.right.kind == "number":
-                pairs = [(atom.left, atom.right)]
-            elif isinstance(atom, ast.Between):
-                pairs = [(atom.operand, b) for b in (atom.low, atom.high)
-                         if isinstance(b, ast.Literal) and b.kind == "number"]
-            # Whatever is compared with a number is a number (the checker sees to it): a field, a score,
-            # any derived operand; only a number compared with a number bounds nothing.
-            yield from ((atom, subject, bound) for subject, bound in pairs if not isinstance(subject, ast.Literal))
+def _lowered(policy: ast.Policy, items: Iterable[ast.Node]) -> Iterator[tuple[int, ir.Node]]:
+    """(line, the node lowered) for every node of the items that the table lowers (`primitives.SYNTAX`), in
+    the order of the policy: an atom with the line it stands on."""
+    from leadpolicy.language.symbols import symbol_table
+    from leadpolicy.semantics.lowering import Lowering
+
+    lowering = Lowering(symbol_table(policy), texts=False)
+    for item in items:
+        for node in item.walk():
+            row = primitives.SYNTAX.get(type(node))
+            if row is not None:
+                yield node.span.line, row.lower(lowering, node)
+
+
+def _numeric_bounds(policy: ast.Policy, conditions: list[ast.Node]) -> Iterator[tuple[int, ir.Operand, Decimal]]:
+    """(line, what it bounds, the number) for each number an atom of the conditions holds against one value
+    it reads (`x OP number`, `x between a and b`, `x in (1, 2)`), generic over the IR atom's operands as
+    `semantics.analysis` reads them; a number against a number, or an atom of two values, bounds nothing."""
+    for line, node in _lowered(policy, conditions):
+        if type(node) not in primitives.CONDITIONS:
+            continue
+        operands = [child for child in node.children() if type(child) in primitives.OPERANDS]
+        variables = [op for op in operands if not isinstance(op, ir.Const)]
+        if len(variables) == 1:
+            yield from ((line, variables[0], op.value) for op in operands
+                        if isinstance(op, ir.Const) and isinstance(op.value, Decimal))
 
 
 def _conditions(policy: ast.Policy) -> list[ast.Node]:
@@ -527,18 +534,13 @@ def _conditions(policy: ast.Policy) -> list[ast.Node]:
 
 
 def window_edges(policy: ast.Policy, decisions: list[Decision]) -> list[CoverageItem]:
-    """Activity windows no case tests at their edge: an event exactly N×24 hours before `now` (outside)."""
+    """Activity windows no case tests at their edge: an event exactly N×24 hours before `now` (outside). The
+    windows are what the decisions read of the events (`primitives.events_read`), each at its first line."""
     windows: dict[tuple[str, Decimal], int] = {}
-    for score in policy.scores:
-        for node in score.walk():
-            if isinstance(node, (ast.EventCount, ast.Happened)):
-                windows.setdefault((node.event, node.days), node.span.line)
-            elif isinstance(node, ast.PerRule) and node.window is not None:
-                windows.setdefault((node.field_name, node.window), node.span.line)
-    for item in (*policy.grades, *policy.stages, *policy.routes):
-        for node in item.walk():
-            if isinstance(node, (ast.EventCount, ast.Happened)):
-                windows.setdefault((node.event, node.days), node.span.line)
+    for line, node in _lowered(policy, (*policy.scores, *policy.grades, *policy.stages, *policy.routes)):
+        for event, days in primitives.events_read(node):
+            if days is not None:
+                windows.setdefault((event, days), line)
     items = []
     for (event, days), line in windows.items():
         hit = any(at == window_start(d.now, days) for d in decisions

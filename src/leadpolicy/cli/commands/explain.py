@@ -15,7 +15,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_now, help_formatter
@@ -163,19 +163,20 @@ def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, 
     value, line), e.g. `demo_request 1 in the last 30 days (Nov 18)`; the values are the evaluator's own, and
     one without a value is said in its row's words (`days since last email_click: none (no email_click yet)`)."""
     from leadpolicy.language.formatter import number as number_text
-    from leadpolicy.semantics import ir
     from leadpolicy.semantics.interpreter import Evaluator
-    from leadpolicy.semantics.primitives import operand_row
+    from leadpolicy.semantics.primitives import operand_row, reads_events
 
     ev = Evaluator(policy_ir, decision.env, decision.now, decision.activity)
     lines: list[tuple[str, int | None, str]] = []
     for node in policy_ir.activity:
         value, missing = ev.value(node), operand_row(node).missing
+        (event, days), = reads_events(node)
         if value is None and missing is not None:
             lines.append((node.text, None, f"{node.text}: none ({missing(node)})"))
-        elif isinstance(node, ir.EventCount):  # a window: the count, and the days its events fell on
-            line = f"{node.event} {number_text(value)} in the last {number_text(node.days)} days"
-            lines.append((node.text, int(value), line + (f" ({ev.dates(node)})" if value else "")))
+        elif days is not None:  # a window: the count, and the days its events fell on
+            line = f"{event} {number_text(value)} in the last {number_text(days)} days"
+            dates = ev.dates(cast(Any, node))  # a read with a window is an event count's
+            lines.append((node.text, int(value), line + (f" ({dates})" if value else "")))
         else:
             lines.append((node.text, int(value), f"{node.text}: {number_text(value)}"))
     return lines

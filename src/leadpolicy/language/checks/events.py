@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, Callable
 
 from leadpolicy.language import ast
 from leadpolicy.language.checks.context import MAX_DURATION_DAYS, RESERVED_EVENT_NAMES, Context
@@ -110,6 +111,32 @@ def outcomes(ctx: Context) -> None:
                     ctx.report("bad-value", f'event "{name}" is both won and lost', where)
 
 
+def _event_read(node: ast.EventCount | ast.DaysSinceEvent | ast.Happened) -> tuple[str, ...]:
+    return (node.event,)
+
+
+def _per_event_read(rule: ast.PerRule) -> tuple[str, ...]:
+    return (rule.field_name,) if rule.window is not None else ()
+
+
+def _decay_event_read(decay: ast.Decay) -> tuple[str, ...]:
+    return (decay.field_name,) if decay.since_event else ()
+
+
+# The checker's word on which events a construct of the decisions reads, over the syntax tree it checks (the
+# checker cannot lower a policy it has not passed): the twin of the table of primitives' `reads` column
+# (`primitives.events_read` over the IR), which tests/test_events_read.py holds it equal to.
+EVENT_READS: dict[type[ast.Node], Callable[[Any], tuple[str, ...]]] = {
+    ast.EventCount: _event_read, ast.DaysSinceEvent: _event_read, ast.Happened: _event_read,
+    ast.PerRule: _per_event_read, ast.Decay: _decay_event_read}
+
+
+def construct_events(node: ast.Node) -> tuple[str, ...]:
+    """The events a construct of the decisions reads itself (a count, days since last, a per-EVENT rule...)."""
+    read = EVENT_READS.get(type(node))
+    return read(node) if read is not None else ()
+
+
 def known_events(policy: ast.Policy) -> set[str]:
     """The policy's events: those it declares, or without an events block every name it uses as one."""
     if policy.events is not None:
@@ -117,13 +144,8 @@ def known_events(policy: ast.Policy) -> set[str]:
     names: set[str] = set()
     for item in policy.items:
         for node in item.walk():
-            if isinstance(node, (ast.EventCount, ast.DaysSinceEvent)):
-                names.add(node.event)
-            elif isinstance(node, ast.PerRule) and node.window is not None:
-                names.add(node.field_name)
-            elif isinstance(node, ast.Decay) and node.since_event:
-                names.add(node.field_name)
-            elif isinstance(node, ast.RecycleRule):
+            names.update(construct_events(node))
+            if isinstance(node, ast.RecycleRule):
                 names.add(node.event)
             elif isinstance(node, ast.Outcome):
                 names.update(node.events)

@@ -23,6 +23,7 @@ from leadpolicy.semantics.primitives.rows import (
     AdjustRow,
     ConditionRow,
     DerivedRow,
+    EventRead,
     Facts,
     OperandRow,
     Row,
@@ -68,8 +69,22 @@ def adjust_row(node: ir.Decay | ir.Clamp) -> AdjustRow:
     return ADJUSTS[type(node)]
 
 
+def reads_events(node: Any) -> tuple[EventRead, ...]:
+    """The events an IR node reads itself (its row's `reads`): none for a node that is no such operand."""
+    row = OPERANDS.get(type(node))
+    return row.reads(node) if row is not None and row.reads is not None else ()
+
+
+def events_read(node: ir.Node | None) -> tuple[EventRead, ...]:
+    """The events an IR expression (or a whole policy) reads, each with its window in days (None: its latest at
+    any age), in first-use order: `reads_events` of every node in it."""
+    if node is None:
+        return ()
+    return tuple(dict.fromkeys(read for part in node.walk() for read in reads_events(part)))
+
+
 facts = scores.facts
 
 __all__ = ["ADJUSTS", "CONDITIONS", "CONDITION_SYNTAX", "OPERANDS", "OPERAND_SYNTAX", "RULES", "RULE_SYNTAX",
-           "STRUCTURE", "SYNTAX", "TABLE", "WINDOWS", "Facts", "Row", "adjust_row", "condition_row", "facts",
-           "operand_row", "row_of", "rule_row"]
+           "STRUCTURE", "SYNTAX", "TABLE", "WINDOWS", "EventRead", "Facts", "Row", "adjust_row", "condition_row",
+           "events_read", "facts", "operand_row", "reads_events", "row_of", "rule_row"]

@@ -17,7 +17,7 @@ from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.primitives.contexts import LoweringContext, PythonContext, ValueContext, WordsContext, block
-from leadpolicy.semantics.primitives.rows import DerivedRow, Facts, OperandRow
+from leadpolicy.semantics.primitives.rows import DerivedRow, EventRead, Facts, OperandRow
 
 REF_KINDS = {kind.value: kind for kind in ir.RefKind}
 
@@ -242,6 +242,14 @@ def days_since_event_origin(node: ir.DaysSinceEvent) -> str:
     return f"last {node.event}"
 
 
+def event_count_reads(node: ir.EventCount) -> tuple[EventRead, ...]:
+    return ((node.event, node.days),)
+
+
+def days_since_event_reads(node: ir.DaysSinceEvent) -> tuple[EventRead, ...]:
+    return ((node.event, None),)
+
+
 ROWS = (
     OperandRow(ir.Const, const_facts, const_value, const_python, "const", None,
                syntax=ast.Literal, lower=const_lower, words=const_words),
@@ -250,10 +258,12 @@ ROWS = (
     OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since", days_since_missing,
                syntax=ast.DaysSince, lower=days_since_lower, words=days_since_words, since=days_since_origin),
     OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count", None,
-               syntax=ast.EventCount, lower=event_count_lower, words=event_count_words),
+               syntax=ast.EventCount, lower=event_count_lower, words=event_count_words,
+               reads=event_count_reads),
     OperandRow(ir.DaysSinceEvent, days_since_event_facts, days_since_event_value, days_since_event_python,
                "days_since_event", days_since_event_missing,
                syntax=ast.DaysSinceEvent, lower=days_since_event_lower, words=days_since_event_words,
-               since=days_since_event_origin),
+               since=days_since_event_origin, reads=days_since_event_reads),
 )
-WINDOWS = DerivedRow((ir.EventCount, ir.DaysSinceEvent), Activity, windows_python, "windows")
+# the operands that read a lead's events, computed together before any condition reads them
+WINDOWS = DerivedRow(tuple(row.node for row in ROWS if row.reads is not None), Activity, windows_python, "windows")

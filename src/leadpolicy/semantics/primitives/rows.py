@@ -8,6 +8,8 @@ Every row has
   (rules) what it adds after a fired rule ("3 in the last 30 days (Nov 7, Nov 8, Nov 9)");
 - `fold` (conditions): how the condition reads its operands (a text ignoring case, a timestamp by its date);
 - `amount` (rules): how the published docs write its points ("+2 each");
+- `reads` (operands): the events it reads of a lead's, each with its window in days (None: at any age); none for
+  one that reads no event. The activity windows (`WINDOWS`) are the operands with one;
 - `sql`: the name of its sqlglot builder in `primitives.sql` (one builder for every dialect, dialect
   quirks as data). A name, not the function: sqlglot takes a tenth of a second to import, and
   `Policy.evaluate` and the standalone compiled module never build SQL;
@@ -83,7 +85,11 @@ class OperandRow:
     lower: Callable[[LoweringContext, Any], ir.Operand]
     words: Callable[[WordsContext, Any], str]
     since: Callable[[Any], str] | None = None  # what explanations count its days since ("seen", "last demo")
+    reads: Callable[[Any], tuple[EventRead, ...]] | None = None  # the events it reads; None: none
     solver: None = None
+
+
+EventRead = tuple[str, Decimal | None]  # (event name, window in days; None: its latest at any age)
 
 
 RuleOutcome = tuple[Decimal, bool, bool]  # (points added, fired, capped)
