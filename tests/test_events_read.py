@@ -169,3 +169,14 @@ def test_no_reader_of_the_syntax_tree_names_a_construct_the_table_lowers(reader:
 def test_the_syntax_guard_finds_a_construct_named_outside_a_hint():
     source = "def f(n: ast.EventCount) -> ast.Happened:\n    return isinstance(n, (ast.PerRule, ast.Policy))\n"
     assert syntax_names_outside_hints(source) == {"PerRule", "Policy"}
+
+
+def test_an_event_read_only_by_event_in_last_n_days_is_named_as_an_event():
+    """Without an events block, `demo in last 30 days` makes demo an event the checker knows: `days since demo`
+    is told to read `days since last demo`, not offered a field."""
+    from leadpolicy.semantics.loading import load_policy_text
+
+    text = ALL_READS.replace("  stages {", "  score t {\n    +1 when days since demo > 3\n  }\n  stages {")
+    loaded = load_policy_text(text, "reads.policy")
+    hints = [(d.code, d.hint) for d in loaded.diagnostics if d.is_error]
+    assert hints == [("unknown-name", "demo is an event: write days since last demo")]
