@@ -14,6 +14,7 @@ from leadpolicy.language.formatter import condition, format_policy
 from leadpolicy.language.parser import parse_file, parse_text
 from leadpolicy.language.types import Type
 
+from . import constructs
 from .conftest import FIXTURES, POLICIES, golden
 
 
@@ -82,9 +83,17 @@ def literal():
                      st.dates().map(lambda d: ast.Literal(kind=Type.DATE, value=d.isoformat())))
 
 
+# What each attribute of an operand's syntax node is drawn from (tests/constructs.py builds every row's node).
+OPERAND_VALUES = {"name": NAMES, "field_name": NAMES, "event": NAMES, "days": st.integers(1, 400).map(Decimal)}
+
+
 def operand():
-    return st.one_of(NAMES.map(lambda n: ast.NameRef(name=n)), NAMES.map(lambda n: ast.DaysSince(field_name=n)),
-                     literal())
+    return st.one_of(constructs.operand_nodes(OPERAND_VALUES), literal())
+
+
+def test_every_operand_of_the_table_of_primitives_is_generated():
+    """A new operand's node is drawn with no edit here, unless it has an attribute OPERAND_VALUES does not name."""
+    assert constructs.ungenerated(OPERAND_VALUES) == [], "give each attribute a strategy in OPERAND_VALUES"
 
 
 ATOMS = st.one_of(
