@@ -593,3 +593,19 @@ def test_no_backend_names_a_node_its_row_decides(backend: str):
 def test_the_backend_guard_finds_a_node_named_outside_a_hint():
     source = "def f(n: ir.EventCount) -> ir.DaysSince:\n    return isinstance(n, (ir.PerRule, ir.Ref))\n"
     assert ir_names_outside_hints(source) == {"PerRule", "Ref"}
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parent.parent.glob("policies/*.policy")), ids=lambda p: p.stem)
+def test_a_rules_label_is_the_one_the_diff_names_it_by(path):
+    """Explanations, coverage and the diff name a score's rule alike: the IR's label is
+    language.formatter.rule_label of the rule as written, the function governance.diff keys rules by."""
+    from leadpolicy.language.formatter import rule_label
+    from leadpolicy.language.parser import parse_file
+    from leadpolicy.semantics.lowering import lower
+
+    policy = parse_file(path).policy
+    assert policy is not None
+    lowered = {s.name: s for s in lower(policy).steps if isinstance(s, ir.Score)}
+    for score in (i for i in policy.items if type(i).__name__ == "Score"):
+        written = [rule_label(r) for r in score.rules]
+        assert written == [r.label for r in lowered[score.name].rules]

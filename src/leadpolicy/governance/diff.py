@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as cond_text
-from leadpolicy.language.formatter import field_type, number, rule_text, sla_item_text
+from leadpolicy.language.formatter import field_type, number, rule_label, rule_text, sla_item_text
 
 if TYPE_CHECKING:
     from leadpolicy.api import Policy
@@ -80,10 +80,8 @@ def _pairs(kind: str, old_items: Iterable[Item], new_items: Iterable[Item], key:
 
 
 def _rule_key(rule: ast.Node) -> str:
-    reason = getattr(rule, "reason", None)
-    if reason:
-        return str(reason)
-    return cond_text(rule.condition) if isinstance(rule, ast.PointsRule) else f"per {rule.field_name}"  # type: ignore[attr-defined]
+    assert isinstance(rule, (ast.PointsRule, ast.PerRule)), rule
+    return rule_label(rule)
 
 
 def _points(rule: ast.Node) -> str:

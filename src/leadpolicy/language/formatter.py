@@ -252,6 +252,14 @@ def _lead(w: _Writer, node: ast.LeadBlock, _: int) -> None:
     w.close_block(node)
 
 
+def rule_label(rule: ast.PointsRule | ast.PerRule) -> str:
+    """How a score's rule is named (explanations, coverage, the diff): its reason, else its condition as
+    written, else `per FIELD`."""
+    if rule.reason:
+        return rule.reason
+    return condition(rule.condition) if isinstance(rule, ast.PointsRule) else f"per {rule.field_name}"
+
+
 def rule_text(rule: ast.Node, points_width: int = 0) -> str:
     if isinstance(rule, ast.PointsRule):
         return f"{number(rule.points, signed=True).ljust(points_width)} when {condition(rule.condition)}"

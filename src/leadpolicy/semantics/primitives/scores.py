@@ -16,9 +16,8 @@ from decimal import Decimal
 
 from leadpolicy import runtime
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import number as number_text
-from leadpolicy.language.formatter import window
+from leadpolicy.language.formatter import rule_label, window
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives.contexts import (
     ExplainContext,
@@ -45,8 +44,7 @@ def facts(op: ir.Operand) -> Facts:
 
 def points_lower(ctx: LoweringContext, rule: ast.PointsRule) -> ir.PointsRule:
     """Its label: the reason, or the condition as written."""
-    return ir.PointsRule(rule.points, ctx.condition(rule.condition), rule.reason,
-                         rule.reason or condition_text(rule.condition))
+    return ir.PointsRule(rule.points, ctx.condition(rule.condition), rule.reason, rule_label(rule))
 
 
 def points_words(say: WordsContext, rule: ir.PointsRule) -> str:
@@ -71,7 +69,7 @@ def per_lower(ctx: LoweringContext, rule: ast.PerRule) -> ir.PerRule:
     per: ir.Ref | ir.EventCount = (
         reference(ctx, rule.field_name) if rule.window is None
         else ir.EventCount(rule.field_name, rule.window, "count " + window(rule.field_name, rule.window)))
-    return ir.PerRule(rule.points, per, rule.cap, rule.reason, rule.reason or f"per {rule.field_name}")
+    return ir.PerRule(rule.points, per, rule.cap, rule.reason, rule_label(rule))
 
 
 def per_words(say: WordsContext, rule: ir.PerRule) -> str:
