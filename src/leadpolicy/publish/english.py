@@ -213,18 +213,23 @@ def points(value: Decimal) -> str:
 
 
 def moment(at: dt.datetime, tz: tzinfo) -> str:
-    """An instant as a reader writes it, `Wed 2026-11-18 10:00`: at the wall-clock time it was written
-    with (a time with an offset keeps it), else in the policy's time zone `tz`."""
-    local = at if type(at.tzinfo) is dt.timezone else at.astimezone(tz)
-    return local.strftime("%a %Y-%m-%d %H:%M")
+    """An instant as a reader of the policy reads it, `Wed 2026-11-18 10:00`: on the policy's clock, its time zone
+    `tz`, whatever offset it was written at (one page, one clock, as `explain` prints); a wall-clock time the zone
+    repeats when its clock goes back says which of the two it is, `Sun 2026-11-01 01:30 (UTC-05:00)`."""
+    local = at.astimezone(dt.timezone.utc).astimezone(tz)  # to UTC first: a zone's datetime names its wall clock
+    text = local.strftime("%a %Y-%m-%d %H:%M")
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += f" (UTC{local.isoformat()[-6:]})"
+    return text
 
 
 def before_or_after(at: dt.datetime, now: dt.datetime) -> str:
-    """`2 days 2 hours before now`, `30 days before now`, `21 hours after now`: the two largest parts."""
+    """`2 days 2 hours before now`, `30 days before now`, `1 second after now`: the two largest parts."""
     seconds = int(abs((now - at).total_seconds()))
+    side = "before" if at < now else "after"
     if seconds < 60:
-        return "now" if at == now else f"{seconds} seconds {'before' if at < now else 'after'} now"
+        return "now" if at == now else f"{quantity(Decimal(seconds), 'seconds')} {side} now"
     days, rest = divmod(seconds, 86400)
     parts = [(days, "days"), (rest // 3600, "hours"), (rest % 3600 // 60, "minutes")]
     shown = [quantity(Decimal(amount), unit) for amount, unit in parts if amount][:2]
-    return f"{' '.join(shown)} {'before' if at < now else 'after'} now"
+    return f"{' '.join(shown)} {side} now"
