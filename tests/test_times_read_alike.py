@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -264,18 +265,24 @@ def test_one_instant_written_two_ways_is_explained_alike(capsys):
     assert shown[0] == shown[1]
 
 
-def wall_clock(now: str) -> str:
-    """The wall clock a `now` names as a reader writes it: its own offset's when it has one, else the zone's."""
-    local = dt.datetime.fromisoformat(now.strip())
-    local = local if local.tzinfo is not None else NOW_FORMS[now].astimezone(ZONE)
-    return local.strftime("%a %Y-%m-%d %H:%M")
+def page_instant(shown: str) -> dt.datetime:
+    """A time as the cases page shows it, read back: its wall clock in the policy's zone (the page's one clock), at
+    the offset the page gives for a wall clock of the hour a clock change repeats."""
+    match = re.fullmatch(r"\w{3} (\d{4}-\d\d-\d\d \d\d:\d\d)(?: \(UTC([+-]\d\d:\d\d)\))?", shown)
+    assert match, shown
+    local = dt.datetime.strptime(match[1], "%Y-%m-%d %H:%M")
+    if match[2]:
+        return local.replace(tzinfo=dt.datetime.strptime(match[2], "%z").tzinfo)
+    zoned = local.replace(tzinfo=ZONE)
+    assert zoned.utcoffset() == zoned.replace(fold=1).utcoffset(), f"{shown}: a repeated hour without its offset"
+    return zoned
 
 
 @pytest.mark.parametrize("now", list(NOW_FORMS))
 def test_a_samples_now_is_read_alike_by_test_explain_and_the_cases_page(tmp_path, capsys, now):
     """One samples case, its `now` written unquoted as the file's: `leadpolicy test` passes it (engagement 10,
     as the API decides), `explain --lead` given the case scores it so at the same instant, and the published
-    page says that `now` at its wall clock and puts the same view outside the window."""
+    page says that `now` on the policy's clock and puts the same view outside the window."""
     from leadpolicy.cli.main import main
     from leadpolicy.publish.cases import sample_cases
     from leadpolicy.semantics.loading import load_policy
@@ -301,7 +308,7 @@ def test_a_samples_now_is_read_alike_by_test_explain_and_the_cases_page(tmp_path
     loaded = load_policy(policy)
     assert loaded.policy is not None
     page = sample_cases(policy, loaded.policy, lambda words: words())
-    assert not page.problems and page.now == wall_clock(now), (page.problems, page.now)
+    assert not page.problems and page_instant(page.now) == NOW_FORMS[now], (page.problems, page.now)
     lines = page.samples[0]["events"]
     assert [line.endswith("outside the 14-day window") for line in lines] == [True, False], lines
 
