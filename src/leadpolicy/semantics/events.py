@@ -194,7 +194,10 @@ class EventReader:
         elif isinstance(value, dt.date):  # a YAML date: midnight in the policy's zone, as its text would be
             value = value.isoformat()
         if is_number(value):  # said as the file readers say it, which see a JSON number's text
-            return problem_words("at", "timestamp", json.dumps(value))
+            try:
+                return problem_words("at", "timestamp", number_text(value))
+            except ValueError as too_long:
+                return str(too_long)
         if value is not None and not isinstance(value, str):
             return problem_words("at", "not-text", value_kind(value))
         found = time_code(value, self.tz)
@@ -255,6 +258,47 @@ def without_repeats(events: list[tuple[str, dt.datetime]], errors: list[EventErr
     found = errors + [EventError(row, "", duplicate_words(first)) for row, first in repeats]
     return kept, sorted(found, key=lambda e: e.row)
 
+
+
+MAX_INT_DIGITS = 4300  # Python's own limit on converting digits to an int (sys.get_int_max_str_digits)
+TOO_LONG = f"a number too long: an integer of more than {MAX_INT_DIGITS:,} digits"
+
+
+class WrittenNumber(float):
+    """A JSON number no float holds (1e400 is infinity), kept with its text, so that a reader says it as
+    written, as the file readers (which see the text) say it, never as Python's 'Infinity'."""
+
+    written: str
+
+    def __new__(cls, text: str) -> WrittenNumber:
+        number = super().__new__(cls, text)
+        number.written = text
+        return number
+
+
+def json_integer(digits: str) -> int:
+    """A JSON integer's digits as an int (a JSON reader's parse_int): past Python's limit, ValueError in the
+    words every reader says it in (TOO_LONG), not Python's hint to raise the limit."""
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(TOO_LONG)
+    return int(digits)
+
+
+def json_float(text: str) -> float:
+    """A JSON number with a fraction or exponent (a JSON reader's parse_float); one too large, a `WrittenNumber`."""
+    number = float(text)
+    return number if number - number == 0 else WrittenNumber(text)  # x - x is 0 unless x is infinite
+
+
+def number_text(value: int | float) -> str:
+    """A number as JSON writes it (a `WrittenNumber` as written). Raises ValueError (TOO_LONG) for an integer
+    past Python's limit, which Python cannot write as digits."""
+    if isinstance(value, WrittenNumber):
+        return value.written
+    try:
+        return json.dumps(value)
+    except ValueError:
+        raise ValueError(TOO_LONG) from None
 
 
 def is_number(value: Any) -> bool:

@@ -64,7 +64,7 @@ from leadpolicy.runtime import (
 from leadpolicy.runtime import (
     parse_timestamp as parse_timestamp,
 )
-from leadpolicy.semantics.events import value_kind
+from leadpolicy.semantics.events import json_float, json_integer, value_kind
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -174,8 +174,10 @@ def _not_a_json_number(word: str) -> Any:
 def read_json(text: str | bytes) -> Any:
     """JSON text (RFC 8259: no trailing comma, no NaN or Infinity) as Python values, refusing an object
     with a key given twice (at any depth): readers disagree on which of the two counts (Python keeps the
-    last, DuckDB the first). Every reader of JSON Lines refuses what this refuses. Raises ValueError."""
-    return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_not_a_json_number)
+    last, DuckDB the first). Every reader of JSON Lines refuses what this refuses. Raises ValueError (an
+    integer too long for Python in every reader's words; a number too large is kept as written)."""
+    return json.loads(text, object_pairs_hook=unique_keys, parse_constant=_not_a_json_number,
+                      parse_int=json_integer, parse_float=json_float)
 
 
 def twice_given_key(keys: list[str]) -> str | None:

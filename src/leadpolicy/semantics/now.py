@@ -10,12 +10,11 @@ subtract by its wall clock), and it still prints at the wall clock it was writte
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from leadpolicy.runtime import parse_timestamp
-from leadpolicy.semantics.events import is_number, problem_words, value_kind
+from leadpolicy.semantics.events import is_number, number_text, problem_words, value_kind
 
 
 def written_instant(text: str, tz: ZoneInfo) -> dt.datetime:
@@ -44,6 +43,12 @@ def case_now(case: Mapping[str, Any], tz: ZoneInfo, file_now: Any = None) -> dt.
         return None
     if isinstance(now, str):
         return written_instant(now, tz)
+    raise ValueError(not_text_words(now))
+
+
+def not_text_words(now: Any) -> str:
+    """Why a `now` that is not text is no time: in the words an event's time of that kind is refused in (a
+    number as written, one too long as every reader says it); the samples schema's refusal says these too."""
     if is_number(now):
-        raise ValueError(problem_words("at", "timestamp", json.dumps(now)))
-    raise ValueError(problem_words("at", "not-text", value_kind(now)))
+        return problem_words("at", "timestamp", number_text(now))  # ValueError: a number too long
+    return problem_words("at", "not-text", value_kind(now))

@@ -12,6 +12,7 @@ import re
 from itertools import islice
 from typing import Any, Iterator
 
+from leadpolicy.semantics.events import json_float, json_integer
 from leadpolicy.semantics.leads import unique_keys
 
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -23,17 +24,10 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
-MAX_INT_DIGITS = 4300  # Python's own limit on converting digits to an int (sys.get_int_max_str_digits)
-
-
-def _int(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_INT_DIGITS:  # said in words, not by Python's hint to raise the limit
-        raise ValueError(f"a number too long: an integer of more than {MAX_INT_DIGITS:,} digits")
-    return int(digits)
-
-
-# NaN, Infinity, -Infinity are refused; so is a key given twice, as every reader of leads refuses it
-_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=unique_keys, parse_int=_int)
+# NaN, Infinity, -Infinity are refused; so is a key given twice, as every reader of leads refuses it; an
+# integer too long is said in every reader's words, a number too large kept as written (`semantics.events`)
+_DECODER = json.JSONDecoder(parse_constant=_not_json, object_pairs_hook=unique_keys, parse_int=json_integer,
+                            parse_float=json_float)
 
 MAX_DEPTH = 100  # levels of lists and objects a request may nest (the request itself is one)
 TOO_DEEP = f"the request nests lists and objects more than {MAX_DEPTH} levels deep"

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, TypeVar
 
+from leadpolicy import zones
 from leadpolicy.api import LeadError, Policy
 from leadpolicy.language.diagnostics import escaped
 from leadpolicy.semantics.events import value_kind
+from leadpolicy.semantics.now import current, written_instant
 from leadpolicy.service import bodies
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.registry import Loaded
@@ -226,11 +228,13 @@ def _shape_problem(item: Any) -> dict[str, Any] | None:
 
 
 def _read_now(policy: Policy, now: str | None) -> dt.datetime | dict[str, Any]:
-    """The request's now as an instant, or the problem with it."""
+    """The request's now as the CLI reads `--now` (`semantics.now`): the instant at the offset it was written
+    with, else the policy's zone's then, and so answered; or the problem with it, in the CLI's words."""
+    zone = zones.zone(policy.ir.timezone)
     try:
-        return policy.instant(now)
+        return current(zone) if now is None else written_instant(now, zone)
     except (ValueError, TypeError, OverflowError) as exc:
-        return {"error": f"now: not an ISO 8601 timestamp ({exc})"}
+        return {"error": f"now: {exc}"}
 
 
 def _options_problem(loaded: Loaded, item: dict[str, Any]) -> dict[str, Any] | None:

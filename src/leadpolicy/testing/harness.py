@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
-from leadpolicy.language.yamldoc import YamlDoc, load_yaml, schema_errors
+from leadpolicy.language.yamldoc import JsonPath, YamlDoc, load_yaml, schema_errors
 from leadpolicy.runtime import window_start
 from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.activity import Activity
@@ -32,8 +32,11 @@ from leadpolicy.semantics.events import (
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import lower
-from leadpolicy.semantics.now import case_now, written_instant
+from leadpolicy.semantics.now import case_now, not_text_words, written_instant
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 NO_NOW = "no `now`: give one for the file or the case"
@@ -134,14 +137,25 @@ def load_samples(path: str | Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
             message = f"{label}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
             hint = did_you_mean(extra[0], error.schema.get("properties", {})) if extra else None
             where = where + (extra[0],) if extra else where
-        elif error.validator == "oneOf" and isinstance(error.instance, str):
-            message = f"{label}: {error.instance!r} is not a status: met, breached or pending"
         else:
-            message = f"{label}: {error.message}"
+            message = f"{label}: {_schema_words(error, where)}"
         errors.append(Diagnostic("bad-samples", message, doc.file, doc.span(where), hint=hint))
     if not errors:
         errors = _unsafe_case_names(doc)
     return (doc if not errors else None), errors
+
+
+def _schema_words(error: ValidationError, where: JsonPath) -> str:
+    """What the schema found wrong with one value, in the words its reader says it in: a `now` that is not
+    text as `semantics.now.case_now` says it (as `explain --lead` does), a status as one of the three."""
+    if error.validator == "oneOf" and isinstance(error.instance, str):
+        return f"{error.instance!r} is not a status: met, breached or pending"
+    if where and where[-1] == "now" and error.validator == "type":
+        try:
+            return not_text_words(error.instance)
+        except ValueError as too_long:
+            return str(too_long)
+    return str(error.message)
 
 
 def _unsafe_case_names(doc: YamlDoc) -> list[Diagnostic]:

@@ -139,9 +139,12 @@ def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: 
     if lead.name is not None:
         say(f"case: {printable(lead.name)}")
     summary = ", ".join(f"{k} {v.value}" for k, v in decision.scores.items())
-    grades = ", ".join(f"{k} {v}" for k, v in decision.grades.items())
+    grades = ", ".join(f"{k} {'none' if v is None else v}" for k, v in decision.grades.items())
     say(f"scores: {summary}" + (f"; grades: {grades}" if grades else ""))
-    say(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
+    if decision.stage:
+        say(f"stage: {decision.stage} (owner {decision.owner}); route: {decision.route or '-'}")
+    else:  # no stage: a policy without stages, or stages without an otherwise that none matched
+        say("stage: none (" + ("no stage matched" if policy.stages else "this policy has no stages") + ")")
     later = sum(not seen_at(at, now) for _, at in events)
     if events:
         say(f"events: {len(events)} given" + (f" ({later} after now, never counted)" if later else "")
@@ -346,7 +349,9 @@ def _event_rows(path: Path, fmt: str) -> tuple[list[Any], list[str]]:
         rows = db.con.execute(_event_query(staged).sql("duckdb")).fetchall()
     finally:
         db.close()
-    _refuse_several_leads(path, [row[3] for row in rows if row[3] is not None])
+    if "lead" in staged.columns:
+        _refuse_blank_lead(path, rows)
+        _refuse_several_leads(path, [row[3] for row in rows])
     return ([{"event": event, "at": at} for _, event, at, _ in rows],
             [f"--events: {path}: row {row[0]}" for row in rows])
 
@@ -384,8 +389,17 @@ def _event_query(staged: Staged) -> exp.Select:
                       trimmed(lead) if isinstance(lead, exp.Column) else lead).from_("raw").order_by(row.copy())
 
 
+def _refuse_blank_lead(path: Path, rows: list[tuple[Any, ...]]) -> None:
+    """A row of a `lead` column without an id is a bad row, as `score --events` rejects it."""
+    from leadpolicy.semantics.events import problem_words
+
+    blank = next((row[0] for row in rows if not row[3]), None)
+    if blank is not None:
+        raise UsageError(f"--events: {path}: row {blank}: lead: {problem_words('lead', 'required', None)}")
+
+
 def _refuse_several_leads(path: Path, leads: list[str]) -> None:
-    ids = sorted({lead for lead in leads if lead})
+    ids = sorted(set(leads))
     if len(ids) > 1:
         shown = ", ".join(map(repr, ids[:3])) + (", ..." if len(ids) > 3 else "")
         raise UsageError(f"--events: {path}: the events of {len(ids)} leads (column lead: {shown}); explain reads "
