@@ -2,8 +2,9 @@
 earlier one (same lead, event and instant; in an SLA log also the same reason, compared ignoring case) is
 rejected as "duplicate of row N", N the first. The same rows through every reader: a samples timeline, one
 lead's events (`Policy.evaluate`, `explain --events`, a lead case, the standalone compiled module's `decide()`),
-`score --events` (both engines), `sla` (both engines) and the compiled SLA query: the same rows rejected in the
-same words, the same counts."""
+`score --events` (both engines), `sla` (both engines), the compiled SLA query and the compiled decision query: the
+same rows rejected in the same words, the same counts (a query rejects nothing: it counts a repeated row once).
+Every reader trims blanks around an event's lead id, the compiled decision query too."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from leadpolicy.semantics.events import EventReader
 from leadpolicy.testing.harness import timeline_events
 from leadpolicy.warehouse.batch import BatchOptions, EventInput, run
 from leadpolicy.warehouse.sla_compile import compile_sla
+from leadpolicy.warehouse.sqlgen import compile_sql
 
 from .conftest import POLICIES
 from .files import read_csv, write_csv
@@ -195,3 +197,50 @@ def test_sla_folds_the_reason_of_a_repeated_row_and_keeps_another_reason(tmp_pat
         capsys.readouterr()
         assert [(int(r["row"]), r["problem"]) for r in read_csv(tmp_path / "rejects.csv")] == [
             (3, "duplicate of row 2")], engine
+
+
+def decided_by_the_compiled_query(rows: list[tuple[str, str, str]]) -> dict[str, object]:
+    """Lead L1's decision by `compile --target sql --events-table events` run on DuckDB over the events `rows`."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads (id VARCHAR, email VARCHAR, employees DOUBLE, industry VARCHAR, source VARCHAR)")
+    con.execute("INSERT INTO leads VALUES ('L1', 'a@b.io', 300, 'software', 'webinar')")
+    con.execute('CREATE TABLE events (lead VARCHAR, event VARCHAR, "at" TIMESTAMPTZ)')
+    con.executemany("INSERT INTO events VALUES (?, ?, ?)", [[lead, event, dt.datetime.fromisoformat(at)]
+                                                            for lead, event, at in rows])
+    cursor = con.execute(compile_sql(POLICY.ir, "duckdb", "leads", NOW, events_table="events"))
+    names = [d[0] for d in cursor.description]
+    (decided,) = [dict(zip(names, row)) for row in cursor.fetchall()]
+    return decided
+
+
+def test_the_compiled_decision_query_counts_a_repeated_row_once_as_score_does(tmp_path):
+    decided = decided_by_the_compiled_query(ROWS)
+    write_log(tmp_path)
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
+              [["L1", "a@b.io", "300", "software", "webinar"]])
+    run(POLICY, BatchOptions(source=tmp_path / "leads.csv", output=tmp_path / "scored.csv", now=NOW, engine="duckdb",
+                             events=EventInput(tmp_path / "events.csv", "id")))
+    scored = read_csv(tmp_path / "scored.csv")[0]
+    assert decided["engagement"] == ENGAGEMENT == int(scored["engagement"])
+    assert (decided["count pricing_page_view in last 14 days"], decided["priority"], decided["tier"]) == (
+        1, int(scored["priority"]), scored["tier"])
+
+
+def test_the_compiled_decision_query_counts_copies_at_one_instant_written_at_other_offsets_once():
+    clicks = [("L1", "email_click", at) for at in ("2026-12-05T10:00:00-05:00", "2026-12-05T10:00:00-05:00",
+                                                   "2026-12-05T15:00:00Z", "2026-12-05T10:00:00-05:00")]
+    decided = decided_by_the_compiled_query([*clicks, ("L1", "demo_request", "2026-12-04T09:00:00-05:00"),
+                                             ("L1", "demo_request", "2026-12-04T09:00:00-05:00")])
+    alone = decided_by_the_compiled_query([clicks[0], ("L1", "demo_request", "2026-12-04T09:00:00-05:00")])
+    assert decided["count email_click in last 30 days"] == 1
+    assert {k: decided[k] for k in ("engagement", "priority", "tier")} == {
+        k: alone[k] for k in ("engagement", "priority", "tier")}
+
+
+@pytest.mark.parametrize("lead", [" L1 ", "L1\t", "\nL1"], ids=["spaces", "tab", "newline"])
+def test_the_compiled_decision_query_trims_the_event_s_lead_id_as_score_does(lead):
+    blanks = decided_by_the_compiled_query([(lead, "pricing_page_view", "2026-12-05T10:00:00-05:00"),
+                                            (lead, "email_click", "2026-12-05T10:00:00-05:00")])
+    plain = decided_by_the_compiled_query([("L1", "pricing_page_view", "2026-12-05T10:00:00-05:00"),
+                                           ("L1", "email_click", "2026-12-05T10:00:00-05:00")])
+    assert blanks["engagement"] == plain["engagement"] == ENGAGEMENT

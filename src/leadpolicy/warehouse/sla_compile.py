@@ -18,14 +18,13 @@ import sqlglot
 from sqlglot import exp
 
 from leadpolicy.semantics import ir
-from leadpolicy.semantics.primitives.sql import at_or_before_now_sql
+from leadpolicy.semantics.primitives.sql import at_or_before_now_sql, event_lead_sql
 from leadpolicy.sla.calendar_tables import to_us
 from leadpolicy.sla.engine import SlaEngine
 from leadpolicy.warehouse.sla_calendar import calendar_ctes
 from leadpolicy.warehouse.sla_run import calendar_plan
 from leadpolicy.warehouse.sla_sql import SlaSql, SlaSqlError, Tables
 from leadpolicy.warehouse.sqlgen import (
-    BLANK_CHARS,
     DIALECT_ADAPTERS,
     DIALECTS,
     BadName,
@@ -62,7 +61,7 @@ def _events(policy: ir.Policy, dialect: str, table: str, now: dt.datetime,
     names = sorted(SlaEngine(policy).event_names())
     source = table_sql(table, "events table")
     at_us = epoch_us_sql(exp.column("at"), dialect)
-    lead = exp.Trim(this=exp.cast(exp.column("lead"), "VARCHAR"), expression=exp.Literal.string(BLANK_CHARS))
+    lead = event_lead_sql(exp.column("lead"))
     ties = [exp.column(order_column, quoted=True)] if order_column else [exp.column("event"), exp.column("reason")]
     numbered = exp.select(
         exp.alias_(exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[at_us.copy(), *ties])), "seq"),

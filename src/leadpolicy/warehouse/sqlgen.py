@@ -40,6 +40,7 @@ from leadpolicy.semantics.primitives.sql import (
     build_window,
     epoch_us,
     epoch_us_sql,
+    event_lead_sql,
     fold_sql,
     lit,
     number_sql,
@@ -145,24 +146,34 @@ class _SqlGen:
         """The evaluation time's date in the policy's timezone."""
         return self.column(TODAY_COLUMN) if self.per_row_now else lit(self.today_date)
 
-    def activity_columns(self) -> list[exp.Expr]:
+    def activity_columns(self, at_us: exp.Expr | None = None) -> list[exp.Expr]:
         """Each event window's count and each `days since last` as aggregates over rows (lead, event, at)
-        that are at or before `now` (the windows row: `primitives.sql.window_sql`)."""
+        that are at or before `now` (the windows row: `primitives.sql.window_sql`); `at_us`: the rows' times
+        in epoch microseconds, if they carry them (with a row's own `now`, column `at_us`)."""
         event, at = self.column("event"), self.column("at")
-        at_us = self.column("at_us") if self.per_row_now else self.epoch_us(at)
+        if at_us is None:
+            at_us = self.column("at_us") if self.per_row_now else self.epoch_us(at)
         now_us: exp.Expr | int = self.now_us() if self.per_row_now else self.now_epoch_us
-        return [exp.alias_(build_window(op, event, at_us, now_us), activity_column(op), quoted=True)
+        return [exp.alias_(build_window(op, event, at_us.copy(), now_us), activity_column(op), quoted=True)
                 for op in self.policy.activity]
 
     def activity(self, events_table: str) -> exp.Select:
-        """One row per lead with events (`#lead`, its id as text), its `activity_columns`."""
+        """One row per lead with events (`#lead`, its id as text), its `activity_columns`. The events are read as
+        score reads them: the lead id trimmed (`event_lead_sql`), and a row repeating another's (lead, event,
+        instant) counted once (`semantics.events.Repeats`; the query rejects nothing, it has no rejects file).
+        Only rows at or before `now` are kept, and a row after it is never a repeat, so keeping the distinct
+        keys of those rows is the rule."""
         lead, event, at = (self.column(c) for c in EVENT_COLUMNS)
         names = sorted({op.event for op in self.policy.activity})
-        source = table_sql(events_table, "events table")
+        at_us = self.epoch_us(at)
         wanted = exp.and_(exp.In(this=event.copy(), expressions=[exp.Literal.string(n) for n in names]),
-                          at_or_before_now_sql(self.epoch_us(at), exp.Literal.number(self.now_epoch_us)))
-        return (exp.select(exp.alias_(exp.cast(lead, "VARCHAR"), "#lead", quoted=True), *self.activity_columns())
-                .from_(source).where(wanted).group_by(exp.cast(lead.copy(), "VARCHAR")))
+                          at_or_before_now_sql(at_us.copy(), exp.Literal.number(self.now_epoch_us)))
+        once = (exp.select(exp.alias_(event_lead_sql(lead), "lead", quoted=True), event,
+                           exp.alias_(at_us, "at_us", quoted=True))
+                .distinct().from_(table_sql(events_table, "events table")).where(wanted))
+        return (exp.select(exp.alias_(self.column("lead"), "#lead", quoted=True),
+                           *self.activity_columns(self.column("at_us")))
+                .from_(once.subquery("lp_events")).group_by(self.column("lead")))
 
     def operand(self, op: ir.Operand, how: ir.Fold = ir.Fold.NONE, raw: bool = False) -> exp.Expr:
         """An operand's SQL (its row's builder). `raw`: a text field without the blank-to-NULL step (see

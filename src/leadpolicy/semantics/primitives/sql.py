@@ -106,6 +106,12 @@ def epoch_us_sql(value: exp.Expr, dialect: str) -> exp.Expr:
 # ---------------------------------------------------------------- activity windows: `runtime.in_window` in SQL
 
 
+def event_lead_sql(lead: exp.Expr) -> exp.Expr:
+    """An event row's lead id as every reader takes it: as text, without the blanks around it (the compiled SLA
+    and decision queries; `score --events` and `sla` trim the same characters)."""
+    return exp.Trim(this=exp.cast(lead, "VARCHAR"), expression=exp.Literal.string(BLANK_CHARS))
+
+
 def at_or_before_now_sql(at_us: exp.Expr, now_us: exp.Expr) -> exp.Expr:
     """The window's upper cut-off (`at <= now`): an event after `now` counts in no window."""
     return exp.LTE(this=at_us, expression=now_us)
