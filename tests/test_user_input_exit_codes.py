@@ -361,6 +361,18 @@ OTHER_ROWS: list[Row] = [
          "--sla nope --events-table ev --now 2026-11-20T12:00:00Z", 2, "follow_up, mql_acceptance, speed_to_lead"),
     _row("compile --sla naming a volume SLA", "compile {policies}/inbound-activity.policy --target sql "
          "--sla mql_volume --events-table ev --now 2026-11-20T12:00:00Z", 2, "--sla: sla mql_volume counts per period"),
+    _row("explain: --events with a blank id in its lead column", ["explain", "{policies}/inbound-activity.policy",
+                                                                 "--lead", '{"email": "a@b.io"}', "--events", "e.csv"],
+         2, "row 2: lead: missing lead id",
+         {"e.csv": "lead,event,at\nL1,email_click,2026-11-10T00:00:00Z\n,email_click,2026-11-11T00:00:00Z\n"}),
+    _row("explain: an event time of 5,001 digits", ["explain", "{policies}/inbound-activity.policy", "--lead",
+                                                   '{"email": "a@b.io"}', "--events",
+                                                   '[{"event": "email_click", "at": 1' + "0" * 5000 + "}]"],
+         2, "a number too long: an integer of more than 4,300 digits"),
+    _row("test: a case's now of yes/no", "test p.samples.yaml", 1, "leads/0/now: not a timestamp: yes/no",
+         {"p.samples.yaml": f"policy: {POLICIES / 'inbound-b2b.policy'}\nleads:\n  - name: c\n"
+                            "    lead: {email: a@b.io}\n"
+                            "    now: true\n    expect: {fit: 0}\n"}),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
