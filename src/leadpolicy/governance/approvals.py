@@ -21,6 +21,7 @@ import yaml
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, did_you_mean
+from leadpolicy.language.words import quantity
 from leadpolicy.semantics.lowering import fingerprint
 
 APPROVALS_SUFFIX = ".approvals.yaml"
@@ -263,7 +264,7 @@ def _tightened(old: ast.Sla, new: ast.Sla) -> list[str]:
     l_old, l_new = old.first(ast.ClockLimit), new.first(ast.ClockLimit)
     if isinstance(l_old, ast.ClockLimit) and isinstance(l_new, ast.ClockLimit):
         if l_old.unit == l_new.unit and l_new.amount < l_old.amount:
-            out.append(f"within {l_old.amount} -> {l_new.amount} {l_new.unit}")
+            out.append(f"within {quantity(l_old.amount, l_old.unit)} -> {quantity(l_new.amount, l_new.unit)}")
         elif l_old.unit != l_new.unit:
             out.append(f"limit unit {l_old.unit} -> {l_new.unit}")
     c_old, c_new = old.first(ast.CountRule), new.first(ast.CountRule)
@@ -271,7 +272,8 @@ def _tightened(old: ast.Sla, new: ast.Sla) -> list[str]:
         if c_new.count > c_old.count:
             out.append(f"at least {c_old.count} -> {c_new.count}")
         if c_new.window < c_old.window:
-            out.append(f"window {c_old.window} -> {c_new.window} days")
+            before, after = quantity(c_old.window, c_old.window_unit), quantity(c_new.window, c_new.window_unit)
+            out.append(f"window {before} -> {after}")
     v_old, v_new = old.first(ast.VolumeRule), new.first(ast.VolumeRule)
     if isinstance(v_old, ast.VolumeRule) and isinstance(v_new, ast.VolumeRule) and v_new.count > v_old.count:
         out.append(f"volume {v_old.count} -> {v_new.count} per {v_new.period}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as cond_text
 from leadpolicy.language.formatter import field_type, number, rule_label, rule_text, sla_item_text
+from leadpolicy.language.words import quantity
 
 if TYPE_CHECKING:
     from leadpolicy.api import Policy
@@ -109,9 +110,9 @@ def changes(old: ast.Policy, new: ast.Policy) -> list[Change]:
     out += _stages(old, new)
     out += _routes(old, new)
     out += _slas(old, new)
-    out += _simple("recycle", [f"{r.event} because \"{r.reason}\" to {r.stage} after {number(r.after)} days"
+    out += _simple("recycle", [f"{r.event} because \"{r.reason}\" to {r.stage} after {quantity(r.after, r.unit)}"
                                for r in old.recycle_rules],
-                   [f"{r.event} because \"{r.reason}\" to {r.stage} after {number(r.after)} days"
+                   [f"{r.event} because \"{r.reason}\" to {r.stage} after {quantity(r.after, r.unit)}"
                     for r in new.recycle_rules])
     from leadpolicy.language.formatter import format_policy
 

@@ -15,7 +15,7 @@ from datetime import tzinfo
 from decimal import Decimal
 from typing import Iterator
 
-from leadpolicy.language import ast
+from leadpolicy.language import ast, words
 from leadpolicy.language.formatter import number
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives import adjust_row, condition_row, operand_row, rule_row
@@ -80,8 +80,7 @@ def team(text: str) -> str:
 
 def quantity(amount: Decimal, unit: str) -> str:
     """`1 day`, `2 days`, `1 business hour`, `1.5 hours`: the unit agrees with the number."""
-    singular = unit[:-1] if unit.endswith("s") else unit
-    return f"{number(amount)} {singular if amount == 1 else singular + 's'}"
+    return words.quantity(amount, unit)
 
 
 class Words:

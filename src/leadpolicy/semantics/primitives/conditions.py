@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from leadpolicy import runtime
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.formatter import window
 from leadpolicy.language.types import Type
+from leadpolicy.language.words import quantity
 from leadpolicy.runtime import BLANK
 from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.primitives.contexts import (
@@ -335,13 +335,14 @@ def truthy_explain(ev: ExplainContext, node: ir.Truthy, positive: bool) -> str:
 def happened_explain(ev: ExplainContext, node: ir.Happened, positive: bool) -> str:
     """`demo_request in the last 30 days (Nov 18)`, or why not, with when the last one was."""
     count = node.count
-    window = f"in the last {number_text(count.days)} days"
+    window = f"in the last {quantity(count.days, 'days')}"
     if positive:
         return f"{count.event} {window} ({ev.dates(count)})"
     last = ev.activity.last(count.event, ev.now)
     if last is None:
         return f"no {count.event} {window} (none before now)"
-    return f"no {count.event} {window} (last one {logic.days_since(last, ev.now, ev.tz)} days ago)"
+    ago = logic.days_since(last, ev.now, ev.tz) or 0  # never None: `last` is a timestamp
+    return f"no {count.event} {window} (last one {quantity(ago, 'days')} ago)"
 
 
 def its_fold(node: ir.Compare | ir.Between | ir.InList) -> ir.Fold:

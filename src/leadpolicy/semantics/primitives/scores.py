@@ -18,6 +18,7 @@ from leadpolicy import runtime
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.formatter import rule_label, window
+from leadpolicy.language.words import quantity
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives.contexts import (
     ExplainContext,
@@ -73,7 +74,7 @@ def per_lower(ctx: LoweringContext, rule: ast.PerRule) -> ir.PerRule:
 
 
 def per_words(say: WordsContext, rule: ir.PerRule) -> str:
-    cap = f"up to {say.number(rule.cap)} points"
+    cap = f"up to {say.quantity(rule.cap, 'points')}"
     if isinstance(rule.per, ir.EventCount):
         return f"for each {say.event(rule.per.event)} in the last {say.quantity(rule.per.days, 'days')}, {cap}"
     return f"for each unit of {say.name(rule.per.name)}, {cap}"
@@ -98,7 +99,7 @@ def per_explain(ev: ExplainContext, rule: ir.PerRule, capped: bool) -> str:
     value), and its cap when reached."""
     per, said = rule.per, ""
     if isinstance(per, ir.EventCount):
-        said = f": {ev.value(per)} in the last {number_text(per.days)} days ({ev.dates(per)})"
+        said = f": {ev.value(per)} in the last {quantity(per.days, 'days')} ({ev.dates(per)})"
     elif per.kind is ir.RefKind.SCORE:
         said = f": {per.name} {ev.show(ev.value(per))}"
     return said + (f" (capped at {number_text(rule.cap)})" if capped else "")
