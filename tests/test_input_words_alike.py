@@ -71,6 +71,19 @@ def test_explain_refuses_an_event_time_too_long_in_the_same_words(capsys):
     assert TOO_LONG in err and "int_max_str_digits" not in err, err
 
 
+def test_explain_says_a_number_too_large_for_a_float_as_written_as_score_does(tmp_path, capsys):
+    (tmp_path / "e.jsonl").write_text('{"lead": "L1", "event": "email_click", "at": 1e400}\n')
+    (tmp_path / "l.csv").write_text("id,email\nL1,a@b.io\n")
+    rejects = tmp_path / "r.csv"
+    assert main(["score", str(ACTIVITY), str(tmp_path / "l.csv"), "--events", str(tmp_path / "e.jsonl"), "--now", NOW,
+                 "-o", str(tmp_path / "o.csv"), "--events-rejects", str(rejects)]) == 0
+    said_by_score = next(csv.DictReader(rejects.open()))["problem"]
+    capsys.readouterr()
+    events = '[{"event": "email_click", "at": 1e400}]'
+    assert main(["explain", str(ACTIVITY), "--lead", json.dumps(LEAD), "--events", events, "--now", NOW]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"at: {said_by_score}")
+
+
 def test_a_case_now_too_long_is_said_in_the_same_words():
     with pytest.raises(ValueError, match=TOO_LONG):
         case_now({"now": 10**5000}, zones.zone("UTC"))
