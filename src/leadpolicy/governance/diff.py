@@ -356,7 +356,7 @@ def render_text(d: PolicyDiff, markdown: bool = False) -> str:
 def _impact_lines(i: dict[str, Any], markdown: bool) -> list[str]:
     """The impact: leads, rows and events counted, changes by kind, the stage transitions, example leads."""
     item = "- " if markdown else "  "
-    lines = ["", ("#### Impact" if markdown else "impact") + f" on {i['leads']} leads" +
+    lines = ["", ("#### Impact" if markdown else "impact") + f" on {quantity(i['leads'], 'leads')}" +
              (f" ({i['rejected']} could not be evaluated)" if i["rejected"] else "")]
     if "rows" in i:
         rows = i["rows"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from leadpolicy.language.words import quantity
 from leadpolicy.outputs import md
 from leadpolicy.publish.pictures import bars
 
@@ -65,8 +66,9 @@ def _feedback_overall(report: dict[str, Any], markdown: bool) -> list[str]:
              f"leads: read {rows['leads_read']}, decided {rows['leads_decided']}, rejected {rows['leads_rejected']}; "
              f"events: read {rows['events_read']}, used {rows['events_used']}, rejected {rows['events_rejected']}",
              "", f"{head}Overall", "",
-             f"{o['leads']} leads, {o['handed_off']} handed off to {team}; won {o['won']}, lost {o['lost']}, "
-             f"open {o['open']}; won rate {_pct(o['won_rate'])}; handoff precision {_pct(o['precision'])} "
+             f"{quantity(o['leads'], 'leads')}, {o['handed_off']} handed off to {team}; won {o['won']}, "
+             f"lost {o['lost']}, open {o['open']}; won rate {_pct(o['won_rate'])}; "
+             f"handoff precision {_pct(o['precision'])} "
              f"(won among handed off), recall {_pct(o['recall'])} (share of won leads that were handed off)",
              f"Sales' answers: {_answers(o)}"]
     if o["median_minutes"]:
