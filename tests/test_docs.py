@@ -49,7 +49,10 @@ def test_policy_page_content(site):
                  '| 2 | sql | demo requested is yes and fit is at least 50 | sales (handoff) |',
                  'A lead with <em title="rejected">rejected</em> because "not\\_now" goes back to **nurture** '
                  'after 30 days.',
-                 'The leads are scored as of Fri 2026-11-20 12:00 ("now").',
+                 # the samples' now, 2026-11-20T12:00:00-05:00, on the policy's clock (UTC): every time of
+                 # the cases page is in the policy's zone, as the page says
+                 "Times are in the policy's time zone, UTC.",
+                 'The leads are scored as of Fri 2026-11-20 17:00 ("now").',
                  "```policy"):
         assert text in page, text
     assert page.count("✓ agreed") == 21  # 13 leads and 8 event timelines
