@@ -9,6 +9,7 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.api import Policy
+from leadpolicy.language.words import quantity
 from leadpolicy.measure.feedback import (
     FeedbackInput,
     Measured,
@@ -79,7 +80,7 @@ def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) ->
         change = (new["handed_off"] - old["handed_off"]) / old["handed_off"] * 100
         amount = f"{abs(change):.0f}% {'more' if change >= 0 else 'fewer'} leads"
     else:
-        amount = f"{new['handed_off']} leads (none before)"
+        amount = f"{quantity(new['handed_off'], 'leads')} (none before)"
     added, dropped, kept = moves["added"], moves["dropped"], moves["kept"]
     parts = [f"{new['version']} hands {amount} to {team} ({old['handed_off']} → {new['handed_off']})"]
     if added["leads"]:
