@@ -58,8 +58,9 @@ def test_policy_page_content(site):
     assert page.count("✓ agreed") == 21  # 13 leads and 8 event timelines
     assert "1. **SQL on Friday afternoon, first touch Monday late morning is 3 business hours, met**: " \
            "Speed to lead: met. ✓ agreed\n" in page
-    assert ('    - <em title="became_sql">became sql</em>: Fri 2026-11-20 16:00\n'
-            '    - <em title="first_touch">first touch</em>: Mon 2026-11-23 11:00\n') in page
+    # the samples write 16:00 and 11:00 at -05:00; the page shows them on the policy's clock, UTC
+    assert ('    - <em title="became_sql">became sql</em>: Fri 2026-11-20 21:00\n'
+            '    - <em title="first_touch">first touch</em>: Mon 2026-11-23 16:00\n') in page
     assert ("Points are added up, then decayed, rounded to a whole number (halves away from zero) and kept in range."
             in page)
 
