@@ -17,6 +17,7 @@ from leadpolicy.cli.shared import (
     print_diagnostics,
     samples_paths,
 )
+from leadpolicy.language.words import quantity
 
 if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
@@ -123,7 +124,7 @@ def _print_text(diags: list[Diagnostic], runs: list[SamplesRun], with_coverage: 
 def _summary_line(ok: bool, diags: list[Diagnostic], runs: list[SamplesRun], paths: list[Path]) -> str:
     cases = [c for r in runs for c in r.cases]
     counts = {s: sum(c.status == s for c in cases) for s in ("passed", "failed", "error")}
-    summary = f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors " \
+    summary = f"{counts['passed']} passed, {counts['failed']} failed, {quantity(counts['error'], 'errors')} " \
               f"in {len(runs)} samples file(s)"
     failed = [c for c in cases if c.failing]
     return summary if ok else f"{summary}: problems found ({_why_failed(diags, failed, cases, paths)})"
