@@ -181,3 +181,11 @@ def test_the_feedback_bar_counts_every_row_read(tmp_path):
     assert code == 0, err
     last = [line for line in _visible_lines(err) if "rows/s" in line][-1]
     assert f"{ROWS + 12:,}/{ROWS + 12:,} rows" in last, last
+
+
+@pytest.mark.parametrize(("speed", "shown"), [(0.4, "0"), (98_765.4, "98,765"), (999_999.4, "999,999"),
+                                              (999_999.6, "1.0M"), (1_081_314, "1.1M"), (12_345_678, "12.3M")])
+def test_a_rate_is_said_in_few_characters(speed, shown):
+    from leadpolicy.cli.progress import rate_text
+
+    assert rate_text(speed) == shown

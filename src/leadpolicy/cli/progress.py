@@ -36,6 +36,12 @@ class CountColumn(ProgressColumn):
         return Text(f"{int(task.completed):,}/{total} {self.unit}", style="progress.download")
 
 
+def rate_text(speed: float) -> str:
+    """A speed as few characters as it reads: `98,765`, then `1.1M` from a million a second on (DuckDB scores
+    a million rows a second, and `1,081,314 rows/s` left the file's name no room on an 80-column line)."""
+    return f"{speed:,.0f}" if speed < 999_999.5 else f"{speed / 1_000_000:,.1f}M"
+
+
 class RateColumn(ProgressColumn):
     """UNIT/s, as rich measures the task's speed."""
 
@@ -45,7 +51,7 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} {self.unit}/s" if speed is not None else f"- {self.unit}/s")
+        return Text(f"{rate_text(speed)} {self.unit}/s" if speed is not None else f"- {self.unit}/s")
 
 
 def _columns(unit: str) -> list[ProgressColumn]:
