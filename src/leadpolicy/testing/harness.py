@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
+from leadpolicy.language.words import quantity
 from leadpolicy.language.yamldoc import JsonPath, YamlDoc, load_yaml, schema_errors
 from leadpolicy.runtime import window_start
 from leadpolicy.semantics import ir, primitives
@@ -559,7 +560,7 @@ def window_edges(policy: ast.Policy, decisions: list[Decision]) -> list[Coverage
     for (event, days), line in windows.items():
         hit = any(at == window_start(d.now, days) for d in decisions
                   for at in d.activity.times.get(event, ()))
-        items.append(CoverageItem("boundary", f"{event} exactly {days} days before now", line, hit))
+        items.append(CoverageItem("boundary", f"{event} exactly {quantity(days, 'days')} before now", line, hit))
     return items
 
 

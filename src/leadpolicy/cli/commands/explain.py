@@ -166,6 +166,7 @@ def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, 
     value, line), e.g. `demo_request 1 in the last 30 days (Nov 18)`; the values are the evaluator's own, and
     one without a value is said in its row's words (`days since last email_click: none (no email_click yet)`)."""
     from leadpolicy.language.formatter import number as number_text
+    from leadpolicy.language.words import quantity
     from leadpolicy.semantics.interpreter import Evaluator
     from leadpolicy.semantics.primitives import operand_row, reads_events
 
@@ -177,7 +178,7 @@ def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, 
         if value is None and missing is not None:
             lines.append((node.text, None, f"{node.text}: none ({missing(node)})"))
         elif days is not None:  # a window: the count, and the days its events fell on
-            line = f"{event} {number_text(value)} in the last {number_text(days)} days"
+            line = f"{event} {number_text(value)} in the last {quantity(days, 'days')}"
             dates = ev.dates(cast(Any, node))  # a read with a window is an event count's
             lines.append((node.text, int(value), line + (f" ({dates})" if value else "")))
         else:
