@@ -184,3 +184,14 @@ def test_explain_says_a_grade_that_matched_nothing_and_no_stages_as_none(tmp_pat
     assert scores.endswith("grades: g none"), scores
     stage = next(line for line in lines if line.startswith("stage"))
     assert "owner )" not in stage and "no stages" in stage, stage
+
+
+@pytest.mark.parametrize("field", ["email", "employees", "industry"])
+def test_the_api_refuses_a_field_too_long_as_a_lead_error_in_the_services_words(field):
+    """A lead's field holding a Python int past 4,300 digits (text, number or choice field) is a LeadError naming
+    the field in the words every reader uses, never Python's hint to raise the limit."""
+    policy = api.load(ACTIVITY)
+    with pytest.raises(api.LeadError) as caught:
+        policy.evaluate({**LEAD, field: 10**5000}, NOW)
+    errors = [(e.field, e.message) for e in caught.value.errors]
+    assert errors == [(field, TOO_LONG)], errors

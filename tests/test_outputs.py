@@ -480,7 +480,7 @@ def test_docs_refuses_a_page_it_cannot_replace_before_writing_any(page, kind, fo
         blocker.mkdir()
     elif kind == "socket":
         server = socket.socket(socket.AF_UNIX)
-        server.bind(os.path.relpath(blocker))  # a socket's path has at most 107 bytes; a worker's tmp path can be longer
+        server.bind(os.path.relpath(blocker))  # a socket path has at most 107 bytes
     elif kind == "fifo":
         os.mkfifo(blocker)
     else:

@@ -64,10 +64,10 @@ from leadpolicy.runtime import (
 from leadpolicy.runtime import (
     parse_timestamp as parse_timestamp,
 )
-from leadpolicy.semantics.events import json_float, json_integer, value_kind
+from leadpolicy.semantics.events import MAX_INT_DIGITS, TOO_LONG, json_float, json_integer, value_kind
 
 if TYPE_CHECKING:
-    from jsonschema import ValidationError
+    from jsonschema import Draft202012Validator, ValidationError
 
     from leadpolicy.semantics import ir
 
@@ -270,6 +270,20 @@ def shown_value(value: Any) -> str:
         return str(value)
 
 
+_DIGITS = 10**MAX_INT_DIGITS  # an int this large or larger has more digits than Python writes
+
+
+def _schema_errors(validator: Draft202012Validator, doc: dict[str, Any]) -> list[FieldError]:
+    """The schema's errors of a lead, and first a field holding an int past Python's digit limit, which no
+    schema message could show (Python will not write its digits): said in the words every reader uses."""
+    too_long = {k for k, v in doc.items() if v.__class__ is int and not -_DIGITS < v < _DIGITS}
+    if not too_long:
+        return [_describe_error(e) for e in validator.iter_errors(doc)]
+    rest = {k: v for k, v in doc.items() if k not in too_long}
+    return [FieldError(k, TOO_LONG) for k in doc if k in too_long] + [
+        e for e in map(_describe_error, validator.iter_errors(rest)) if e.field not in too_long]
+
+
 class LeadReader:
     """Validates leads against a policy's schema and reads them into typed values."""
 
@@ -293,7 +307,7 @@ class LeadReader:
             value = doc.get(name)
             if value.__class__ is str and value not in choices:  # read as text is compared: the declared spelling
                 doc[name] = choice_spelling(value, choices, spellings) or value
-        errors = [_describe_error(e) for e in self.validator.iter_errors(doc)]
+        errors = _schema_errors(self.validator, doc)
         if strict:
             for key in doc:
                 if key not in self.fields:
