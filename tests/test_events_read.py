@@ -17,6 +17,8 @@ from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.testing.harness import run_samples
 
+from .test_primitives import names_outside_hints
+
 ALL_READS = '''
 policy "reads" version 1.0.0 {
   owner marketing "M"
@@ -145,30 +147,18 @@ def test_an_sla_tier_reads_the_events_its_condition_counts():
 AST_READERS = ("publish/cases.py", "testing/harness.py")
 
 
-def syntax_names_outside_hints(source: str) -> set[str]:
-    import ast as pyast
-
-    tree = pyast.parse(source)
-    hints = {id(node) for owner in pyast.walk(tree)
-             for hint in ([owner.returns] if isinstance(owner, (pyast.FunctionDef, pyast.AsyncFunctionDef)) else []) +
-             ([owner.annotation] if isinstance(owner, (pyast.arg, pyast.AnnAssign)) else []) if hint is not None
-             for node in pyast.walk(hint)}
-    return {node.attr for node in pyast.walk(tree) if isinstance(node, pyast.Attribute) and id(node) not in hints
-            and isinstance(node.value, pyast.Name) and node.value.id == "ast"}
-
-
 @pytest.mark.parametrize("reader", AST_READERS)
 def test_no_reader_of_the_syntax_tree_names_a_construct_the_table_lowers(reader: str):
     import leadpolicy
 
     lowered = {syntax.__name__ for syntax in primitives.SYNTAX} - {"PointsRule"}
     source = (Path(leadpolicy.__file__).parent / reader).read_text("utf-8")
-    assert not syntax_names_outside_hints(source) & lowered, f"{reader} decides what the table's rows say"
+    assert not names_outside_hints(source, "ast") & lowered, f"{reader} decides what the table's rows say"
 
 
 def test_the_syntax_guard_finds_a_construct_named_outside_a_hint():
     source = "def f(n: ast.EventCount) -> ast.Happened:\n    return isinstance(n, (ast.PerRule, ast.Policy))\n"
-    assert syntax_names_outside_hints(source) == {"PerRule", "Policy"}
+    assert names_outside_hints(source, "ast") == {"PerRule", "Policy"}
 
 
 def test_an_event_read_only_by_event_in_last_n_days_is_named_as_an_event():

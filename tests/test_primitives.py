@@ -570,7 +570,8 @@ BACKENDS = ("semantics/interpreter.py", "semantics/codegen.py", "warehouse/sqlge
             "publish/cases.py", "sla/engine.py", "testing/harness.py", "cli/commands/explain.py")
 
 
-def ir_names_outside_hints(source: str) -> set[str]:
+def names_outside_hints(source: str, module: str = "ir") -> set[str]:
+    """The attributes of `module` (`ir.EventCount`, `ast.Compare`) a source names outside its type hints."""
     import ast as pyast
 
     tree = pyast.parse(source)
@@ -579,7 +580,7 @@ def ir_names_outside_hints(source: str) -> set[str]:
              ([owner.annotation] if isinstance(owner, (pyast.arg, pyast.AnnAssign)) else []) if hint is not None
              for node in pyast.walk(hint)}
     return {node.attr for node in pyast.walk(tree) if isinstance(node, pyast.Attribute) and id(node) not in hints
-            and isinstance(node.value, pyast.Name) and node.value.id == "ir"}
+            and isinstance(node.value, pyast.Name) and node.value.id == module}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -587,12 +588,12 @@ def test_no_backend_names_a_node_its_row_decides(backend: str):
     rows = {*primitives.CONDITIONS, *primitives.OPERANDS, *primitives.RULES}
     decided = {node.__name__ for node in rows} - {"Const", "Ref", "And", "Or", "Not"}
     source = (Path(leadpolicy.__file__).parent / backend).read_text("utf-8")
-    assert not ir_names_outside_hints(source) & decided, f"{backend} decides what its rows say"
+    assert not names_outside_hints(source) & decided, f"{backend} decides what its rows say"
 
 
 def test_the_backend_guard_finds_a_node_named_outside_a_hint():
     source = "def f(n: ir.EventCount) -> ir.DaysSince:\n    return isinstance(n, (ir.PerRule, ir.Ref))\n"
-    assert ir_names_outside_hints(source) == {"PerRule", "Ref"}
+    assert names_outside_hints(source) == {"PerRule", "Ref"}
 
 
 @pytest.mark.parametrize("path", sorted(Path(__file__).parent.parent.glob("policies/*.policy")), ids=lambda p: p.stem)
