@@ -13,6 +13,7 @@ from leadpolicy.language import ast
 from leadpolicy.language.formatter import condition as cond_text
 from leadpolicy.language.formatter import field_type, number, rule_label, rule_text, sla_item_text
 from leadpolicy.language.words import quantity
+from leadpolicy.runtime import seen_at
 
 if TYPE_CHECKING:
     from leadpolicy.api import Policy
@@ -486,7 +487,7 @@ def _event_counts(old: EventStats, new: EventStats, rejects: list[dict[str, Any]
 
 def _after(at: dt.datetime | str, now: dt.datetime) -> bool:
     """An event time after `now` (a row windows never count); a time that is no instant is not."""
-    return isinstance(at, dt.datetime) and at > now
+    return isinstance(at, dt.datetime) and not seen_at(at, now)
 
 
 def _decide_file(policy: Policy, data: LeadsFile, now: dt.datetime, folder: Path,

@@ -504,7 +504,7 @@ class SlaEngine:
             while start <= last:
                 end = next_period(rule.per, start)
                 count = per.get(start, 0)
-                status = MET if count >= rule.at_least else (BREACHED if end <= now else PENDING)
+                status = MET if count >= rule.at_least else (BREACHED if seen_at(end, now) else PENDING)
                 out.append(VolumeResult(sla.name, period_label(rule.per, start), start, end, count,
                                         int(rule.at_least), status))
                 start = end
