@@ -47,6 +47,13 @@ def window(event: str, days: Decimal) -> str:
     return f"{event} in last {number(days)} days"
 
 
+def count_text(event: str, days: Decimal) -> str:
+    """`count EVENT in last N days`: an event count's text, which is also its SQL column's name and part of
+    the IR node, so the forms that lower to one count (a count, `EVENT in last N days`, a per-EVENT rule)
+    agree."""
+    return f"count {window(event, days)}"
+
+
 def operand(node: ast.Node) -> str:
     if isinstance(node, ast.Literal):
         return literal(node)
@@ -55,7 +62,7 @@ def operand(node: ast.Node) -> str:
     if isinstance(node, ast.DaysSince):
         return f"days since {node.field_name}"
     if isinstance(node, ast.EventCount):
-        return f"count {window(node.event, node.days)}"
+        return count_text(node.event, node.days)
     if isinstance(node, ast.DaysSinceEvent):
         return f"days since last {node.event}"
     raise TypeError(f"not an operand: {node!r}")

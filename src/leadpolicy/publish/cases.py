@@ -13,7 +13,11 @@ from typing import Any, Callable
 from leadpolicy.language import ast
 from leadpolicy.language.formatter import number
 from leadpolicy.publish import english
+from leadpolicy.runtime import in_window, seen_at, window_start
 from leadpolicy.semantics import ir
+from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.now import case_now, written_instant
+from leadpolicy.semantics.primitives import events_read
 
 # Turns a function saying plain English into Markdown (see site.Prose): events become emphasis.
 Say = Callable[[Callable[[], str]], str]
@@ -81,7 +85,6 @@ class _CasePage:
 
     def __post_init__(self) -> None:
         self.sla_labels = {s.name: s.label or s.name for s in self.policy.slas}
-        from leadpolicy.semantics.lowering import lower
 
         self.windows = event_windows(lower(self.policy))
 
@@ -126,7 +129,6 @@ class _Instants:
         self.tz = zones.zone(policy.timezone)
 
     def read(self, text: Any) -> dt.datetime | None:
-        from leadpolicy.semantics.now import written_instant
 
         if text is None:
             return None
@@ -137,7 +139,6 @@ class _Instants:
 
     def now(self, case: dict[str, Any], file_now: Any = None) -> dt.datetime | None:
         """A case's `now`, else its file's (`semantics.now.case_now`)."""
-        from leadpolicy.semantics.now import case_now
 
         try:
             return case_now(case, self.tz, file_now)
@@ -158,7 +159,6 @@ def _what(row: dict[str, Any]) -> str:
 def event_windows(policy_ir: ir.Policy) -> dict[str, set[Decimal | None]]:
     """Event name -> the windows (days) of what reads it (`primitives.events_read`); None for what reads it at
     any age (`days since last EVENT`, decay since the last EVENT)."""
-    from leadpolicy.semantics.primitives import events_read
 
     found: dict[str, set[Decimal | None]] = {}
     for event, days in events_read(policy_ir):
@@ -169,7 +169,6 @@ def event_windows(policy_ir: ir.Policy) -> dict[str, set[Decimal | None]]:
 def _outside(at: dt.datetime, now: dt.datetime, windows: set[Decimal | None]) -> str:
     """`, outside the 10-day window` when the event is in no window that reads it (the engines' cut-off,
     `runtime.in_window`: a window of N days holds what happened after now - N×24 hours): else ""."""
-    from leadpolicy.runtime import in_window, window_start
 
     if not windows or None in windows or any(in_window(at, window_start(now, days), now) for days in windows if days):
         return ""
@@ -182,7 +181,6 @@ def _lead_event(row: Any, reader: _Instants, now: dt.datetime | None,
                 windows: dict[str, set[Decimal | None]]) -> str:
     """`Asked for a demo: Wed 2026-11-18 10:00, 2 days 2 hours before now`; after now: `not counted`;
     before every window that reads it: `outside the 30-day window`."""
-    from leadpolicy.runtime import seen_at
 
     if not isinstance(row, dict):
         return str(row)

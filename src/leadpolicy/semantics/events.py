@@ -259,7 +259,6 @@ def without_repeats(events: list[tuple[str, dt.datetime]], errors: list[EventErr
     return kept, sorted(found, key=lambda e: e.row)
 
 
-
 MAX_INT_DIGITS = 4300  # Python's own limit on converting digits to an int (sys.get_int_max_str_digits)
 TOO_LONG = f"a number too long: an integer of more than {MAX_INT_DIGITS:,} digits"
 

@@ -15,7 +15,6 @@ How values are read (documented in docs/leads.md):
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import json
 import re
@@ -31,9 +30,7 @@ from leadpolicy.language.yamldoc import to_json_value
 from leadpolicy.runtime import (
     BLANK,
     DATE_PATTERN,
-    FIRST_YEAR,
     INFINITE_TEXTS,
-    LAST_YEAR,
     TIMESTAMP_PATTERN,
     OutOfRange,
     choice_spelling,
@@ -211,12 +208,6 @@ def read_text_cell(kind: str, text: str | None) -> Any:
 
 
 read_date = read_calendar_date  # the name the rest of leadpolicy reads it by
-
-
-def check_year(value: dt.date, written: object) -> None:
-    """Raises OutOfRange when a date's (or a timestamp's wall-clock) year is not a supported one."""
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise OutOfRange(written)
 
 
 def choice_hint(value: str, choices: Iterable[str]) -> str | None:

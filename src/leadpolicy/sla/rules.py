@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -109,11 +110,13 @@ class ClockMoment(enum.Enum):
 
 
 TIER_DECIDED_AT = ClockMoment.START  # a clock's tier is decided as the policy decides the lead at its start
+# each moment as the Python engine reads it, from the clock's start
+_MOMENTS: dict[ClockMoment, Callable[[dt.datetime], dt.datetime]] = {ClockMoment.START: lambda start: start}
 
 
 def tier_decided_at(start: dt.datetime) -> dt.datetime:
     """The instant at which a clock started at `start` has its tier decided (`TIER_DECIDED_AT`)."""
-    return {ClockMoment.START: start}[TIER_DECIDED_AT]
+    return _MOMENTS[TIER_DECIDED_AT](start)
 
 
 def tier_reads_event(at: dt.datetime, start: dt.datetime) -> bool:

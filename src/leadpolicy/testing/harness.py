@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from leadpolicy import zones
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, did_you_mean, printable, unsafe_character
+from leadpolicy.language.symbols import symbol_table
 from leadpolicy.language.words import quantity
 from leadpolicy.language.yamldoc import JsonPath, YamlDoc, load_yaml, schema_errors
 from leadpolicy.runtime import window_start
@@ -32,7 +33,7 @@ from leadpolicy.semantics.events import (
 )
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.leads import LeadReader
-from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.lowering import Lowering, lower
 from leadpolicy.semantics.now import case_now, not_text_words, written_instant
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
 
@@ -513,9 +514,6 @@ def _boundary_items(policy: ast.Policy, policy_ir: ir.Policy, decisions: list[De
 def _lowered(policy: ast.Policy, items: Iterable[ast.Node]) -> Iterator[tuple[int, ir.Node]]:
     """(line, the node lowered) for every node of the items that the table lowers (`primitives.SYNTAX`), in
     the order of the policy: an atom with the line it stands on."""
-    from leadpolicy.language.symbols import symbol_table
-    from leadpolicy.semantics.lowering import Lowering
-
     lowering = Lowering(symbol_table(policy), texts=False)
     for item in items:
         for node in item.walk():

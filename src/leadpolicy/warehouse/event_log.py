@@ -10,7 +10,7 @@ unreadable records rejected the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ import duckdb
 from sqlglot import exp
 
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.runtime import BLANK, as_instant, read_instant, seen_at
+from leadpolicy.runtime import BLANK, as_instant, read_instant, repeat_of, seen_at
 from leadpolicy.semantics.events import (
     LOG_FIELDS,
     EventError,
@@ -131,7 +131,7 @@ class EventLogReader:
     def _grouped(self, cursor: Cursor) -> Iterator[tuple[str, list[Event]]]:
         current: str | None = None
         bucket: list[Event] = []
-        firsts: dict[tuple[str, str, dt.datetime, str], int] = {}  # `Repeats`, inline: rows here are <= now
+        firsts: dict[Hashable, int] = {}  # rows read here are all at or before now
         while rows := cursor.fetchmany(BATCH):
             self.stats.read += len(rows)
             for row in rows:
@@ -142,8 +142,9 @@ class EventLogReader:
                     if current is not None and bucket:
                         yield current, sorted(bucket, key=lambda e: (e.at, e.row))
                     current, bucket, firsts = parsed.lead, [], {}
-                first = firsts.setdefault(log_key(parsed.lead, parsed.event, parsed.at, parsed.reason), parsed.row)
-                if first != parsed.row:
+                first = repeat_of(firsts, parsed.row, log_key(parsed.lead, parsed.event, parsed.at, parsed.reason),
+                                  parsed.at, None)
+                if first is not None:
                     self.reject(parsed.row, "", duplicate_words(first), _values(row))
                     continue
                 bucket.append(parsed)

@@ -86,13 +86,12 @@ class _LogStaging:
         self.con = con
         self.engine = SlaEngine(policy)
         self.known = sorted(self.engine.event_names())
-        self.values: dict[str, object] = {}
-        seen = at_or_before_now_sql(exp.column("at_us"), literal(to_us(as_instant(now))))  # a row no clock sees
+        seen = at_or_before_now_sql(exp.column("at_us"), literal(to_us(as_instant(now))))  # a row the clocks see
         self.pieces: dict[str, exp.Expr] = {"#piece_events": exp.to_table(EVENTS), "#piece_seen": seen}
         self.stats, self.rejects = ReadStats(), list[Reject]()
 
     def run(self, template: str, extra: dict[str, object] | None = None) -> list[tuple[Any, ...]]:
-        query = filled(template, values={**self.values, **(extra or {})}, pieces=self.pieces)
+        query = filled(template, values=extra or {}, pieces=self.pieces)
         return self.con.execute(query.sql("duckdb")).fetchall()
 
     def count(self, template: str) -> int:

@@ -338,8 +338,6 @@ def condition_sql(policy: ir.Policy, condition: ir.Condition, dialect: str) -> e
     return _SqlGen(policy, dialect, EPOCH, per_row_now=True).condition(condition)
 
 
-
-
 def compile_tree(policy: ir.Policy, dialect: str, table: str, now: dt.datetime, events_table: str | None = None,
                  id_column: str = "id", activity_table: str | None = None) -> exp.Select:
     """The SELECT `compile_sql` writes, as the sqlglot tree (for callers that run it, not print it)."""

@@ -179,7 +179,7 @@ def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, 
             lines.append((node.text, None, f"{node.text}: none ({missing(node)})"))
         elif days is not None:  # a window: the count, and the days its events fell on
             line = f"{event} {number_text(value)} in the last {quantity(days, 'days')}"
-            dates = ev.dates(cast(Any, node))  # a read with a window is an event count's
+            dates = ev.dates(cast("ir.EventCount", node))  # a read with a window is an event count's
             lines.append((node.text, int(value), line + (f" ({dates})" if value else "")))
         else:
             lines.append((node.text, int(value), f"{node.text}: {number_text(value)}"))

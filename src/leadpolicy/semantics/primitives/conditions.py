@@ -10,9 +10,12 @@ F(a and b) = F(a) or F(b), T(not a) = F(a), and an atom over a missing value is 
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import cast
+
 from leadpolicy import runtime
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import window
+from leadpolicy.language.formatter import count_text
 from leadpolicy.language.types import Type
 from leadpolicy.language.words import quantity
 from leadpolicy.runtime import BLANK
@@ -143,7 +146,7 @@ def compare_words(say: WordsContext, node: ir.Compare, nested: bool) -> str:
     """`fit is at least 40`; an event count against a number says how often the event happened."""
     left, right = node.left, node.right
     if isinstance(left, ir.EventCount) and isinstance(right, ir.Const) and right.type is Type.NUMBER:
-        times = say.quantity(right.value, "times")  # type: ignore[arg-type]
+        times = say.quantity(cast(Decimal, right.value), "times")  # a number constant holds a Decimal
         return f"{say.event(left.event)} {HOW_OFTEN[node.op]} {times} in the last {say.quantity(left.days, 'days')}"
     return f"{say.operand(left)} {OPS[node.op]} {say.operand(right)}"
 
@@ -184,10 +187,10 @@ def between_python(gen: PythonContext, node: ir.Between, want: bool) -> str:
 def in_list_lower(ctx: LoweringContext, node: ast.InList) -> ir.InList:
     """`in` a list without a blank text is FALSE, not unknown, on a blank text (`false_when_blank`)."""
     value = ctx.operand(node.operand)
-    options = tuple(ctx.operand(v) for v in node.values)
+    options = tuple(cast(ir.Const, ctx.operand(v)) for v in node.values)  # the parser admits literals only
     false_when_blank = not node.negated and all(
-        not (o.type is Type.TEXT and blank(str(o.value))) for o in options)  # type: ignore[union-attr]
-    return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),  # type: ignore[arg-type]
+        not (o.type is Type.TEXT and blank(str(o.value))) for o in options)
+    return ir.InList(value, options, node.negated, fold_for({value.type, *(o.type for o in options)}),
                      false_when_blank, ctx.text(node))
 
 
@@ -273,7 +276,7 @@ def truthy_python(gen: PythonContext, node: ir.Truthy, want: bool) -> str:
 
 
 def happened_lower(ctx: LoweringContext, node: ast.Happened) -> ir.Happened:
-    return ir.Happened(ir.EventCount(node.event, node.days, "count " + window(node.event, node.days)), ctx.text(node))
+    return ir.Happened(ir.EventCount(node.event, node.days, count_text(node.event, node.days)), ctx.text(node))
 
 
 def happened_words(say: WordsContext, node: ir.Happened, nested: bool) -> str:

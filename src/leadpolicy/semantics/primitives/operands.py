@@ -27,7 +27,7 @@ REF_KINDS = {kind.value: kind for kind in ir.RefKind}
 def const_lower(ctx: LoweringContext, node: ast.Literal) -> ir.Const:
     """A literal: a date as a `datetime.date`, anything else as the parser read it, with its canonical text."""
     value = dt.date.fromisoformat(str(node.value)) if node.kind is Type.DATE else node.value
-    return ir.Const(value, node.kind, literal(node))  # type: ignore[arg-type]
+    return ir.Const(value, node.kind, literal(node))  # type: ignore[arg-type]  # ast.Literal.value is an object
 
 
 def const_words(say: WordsContext, node: ir.Const) -> str:

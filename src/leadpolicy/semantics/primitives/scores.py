@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from leadpolicy import runtime
 from leadpolicy.language import ast
+from leadpolicy.language.formatter import count_text, rule_label
 from leadpolicy.language.formatter import number as number_text
-from leadpolicy.language.formatter import rule_label, window
 from leadpolicy.language.words import quantity
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives.contexts import (
@@ -69,7 +69,7 @@ def per_lower(ctx: LoweringContext, rule: ast.PerRule) -> ir.PerRule:
     """Per a field or score by name, or per an event's count in a window."""
     per: ir.Ref | ir.EventCount = (
         reference(ctx, rule.field_name) if rule.window is None
-        else ir.EventCount(rule.field_name, rule.window, "count " + window(rule.field_name, rule.window)))
+        else ir.EventCount(rule.field_name, rule.window, count_text(rule.field_name, rule.window)))
     return ir.PerRule(rule.points, per, rule.cap, rule.reason, rule_label(rule))
 
 
