@@ -326,6 +326,12 @@ def repeated_events(events: Sequence[tuple[str, dt.datetime]], now: dt.datetime 
     event, or with no two at one instant, never pays for the dictionary."""
     if len(events) < 2 or not shares_an_instant(events):
         return []
+    return repeats_among(events, now, rows)
+
+
+def repeats_among(events: Sequence[tuple[str, dt.datetime]], now: dt.datetime | None,
+                  rows: Iterable[int] | None = None) -> list[tuple[int, int]]:
+    """`repeated_events` for events already known to share an instant."""
     firsts: dict[Hashable, int] = {}
     numbers = rows if rows is not None else range(1, len(events) + 1)
     return [(row, first) for row, (name, at) in zip(numbers, events)

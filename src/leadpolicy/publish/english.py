@@ -78,9 +78,7 @@ def team(text: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def quantity(amount: Decimal, unit: str) -> str:
-    """`1 day`, `2 days`, `1 business hour`, `1.5 hours`: the unit agrees with the number."""
-    return words.quantity(amount, unit)
+quantity = words.quantity  # `1 day`, `2 days`: the one wording every layer uses
 
 
 class Words:

@@ -453,7 +453,7 @@ def decide(lead, now, events=()):
             raise ValueError(f"the time of event {name!r} must be an aware datetime or ISO 8601 text")
         read.append((name, read_time(when, TZ)))
     now = read_time(now, TZ)
-    repeats = repeated_events(read, now) if len(read) > 1 else ()  # 0 or 1 event never pays for the check
+    repeats = repeated_events(read, now)
     if repeats:
         row, first = repeats[0]
         raise ValueError(f"event {row}: {DUPLICATE_OF.format(first=first)}")

@@ -28,7 +28,7 @@ from leadpolicy.runtime import (
     fold,
     read_instant,
     repeat_of,
-    repeated_events,
+    repeats_among,
     shares_an_instant,
 )
 from leadpolicy.semantics import ir
@@ -246,11 +246,11 @@ class EventReader:
 
 def without_repeats(events: list[tuple[str, dt.datetime]], errors: list[EventError], now: dt.datetime | None
                     ) -> tuple[list[tuple[str, dt.datetime]], list[EventError]]:
-    """One lead's events less the rows repeating an earlier one (`Repeats`, by `runtime.repeated_events`), each
+    """One lead's events less the rows repeating an earlier one (`Repeats`, by `runtime.repeats_among`), each
     an error; `errors`: the other rows' (the events are the rows they do not name, in order)."""
     bad = {e.row for e in errors}
     rows = [row for row in range(1, len(events) + len(errors) + 1) if row not in bad]
-    repeats = repeated_events(events, now, rows)
+    repeats = repeats_among(events, now, rows)  # the caller found two events at one instant
     if not repeats:
         return events, errors
     repeated = {row for row, _ in repeats}
