@@ -68,6 +68,10 @@ class RefKind(enum.StrEnum):
     FIELD = "field"
     SCORE = "score"
     GRADE = "grade"
+    DECIDED = "decided"  # inside guarantees only: the decided `stage`, `route`, `owner` or `handoff`
+
+
+DECIDED_NAMES = ("stage", "route", "owner", "handoff")  # what a guarantee's conditions may read of the decision
 
 
 class Node(TreeNode):
@@ -468,6 +472,7 @@ class Policy(Node):
     events: tuple[EventDecl, ...]
     declares_events: bool  # with an events block, event-log rows of another name are rejected
     outcomes: tuple[Outcome, ...]
+    guarantees: tuple[Guarantee, ...] = ()  # none in an artifact of format 3.1
 
     @property
     def scores(self) -> tuple[Score, ...]:
@@ -488,6 +493,32 @@ class Policy(Node):
 
     def __hash__(self) -> int:  # lead_schema is a dict; the fingerprint names the policy
         return hash(self.fingerprint)
+
+
+# ---------------------------------------------------------------- guarantees
+
+
+class ClaimKind(enum.StrEnum):
+    HOLDS = "holds"  # CONDITION: true for every lead
+    IMPLIES = "implies"  # CONDITION implies CONDITION: where the first is true, so is the second
+    NEVER_DECREASES = "never decreases"  # SCORE never decreases with X
+    NEVER_INCREASES = "never increases"  # SCORE never increases with X
+    HANDOFF_KEPT = "handoff never lost"  # handoff never lost with X
+
+
+@dataclass(frozen=True, slots=True)
+class Guarantee(Node):
+    """A claim both teams rely on, for every lead the lead block admits, every `now` and every history of
+    declared events at or before it. Its conditions may read the decided values (`Ref` of kind DECIDED)."""
+
+    name: str
+    kind: ClaimKind
+    condition: Condition | None  # HOLDS: the condition; IMPLIES: the premise
+    then: Condition | None  # IMPLIES: the conclusion
+    score: str | None  # NEVER_DECREASES, NEVER_INCREASES: the score compared
+    along: str | None  # the monotone claims: the field that grows, or the event there is one more of
+    along_event: bool  # `along` names an event, not a field
+    text: str  # the claim in canonical form
 
 
 # ---------------------------------------------------------------- JSON
