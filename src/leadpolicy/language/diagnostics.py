@@ -67,6 +67,12 @@ CODES: dict[str, tuple[str, str]] = {
     "effective-unapproved": (WARNING, "The policy's effective date has passed but not every team approved it."),
     "no-sql-form": (WARNING, "A construct the SQL target cannot express yet: the policy runs in Python only."),
     "never-true": (WARNING, "A condition can never be true, so its rule never fires."),
+    "guarantee-violated": (ERROR, "A guarantee does not hold: the solver found a lead (with its events and `now`) "
+                                  "that breaks it, shown with its decision."),
+    "guarantee-unknown": (WARNING, "A guarantee was neither proved nor refuted: the solver ran out of time, or the "
+                                   "claim reads something it cannot reason about; it is never reported as proved."),
+    "route-gap": (WARNING, "A routed stage admits a lead that no route entry matches, and the route block has no "
+                           "`otherwise`: such a lead reaches the stage with no queue."),
     "always-true": (WARNING, "A rule's condition is always true; write it as a constant or `otherwise`."),
     "event-named-like-stage": (WARNING, "Without an `events` block: an event is named like a stage (`from sql "
                                         "until ...`); entering a stage is logged as `became_sql`, so the event "
