@@ -106,7 +106,7 @@ SYNTAX_STRUCTURE = {
     "Policy", "Title", "Owner", "Timezone", "Effective", "LeadBlock", "LeadField", "FieldType", "Score", "Grade",
     "LabelEntry", "Stages", "StageEntry", "Route", "Calendar", "OpenHours", "Holidays", "Closed", "Sla", "SlaOwner",
     "ClockSpan", "ClockLimit", "Pause", "Warn", "Escalate", "Target", "CountRule", "VolumeRule", "NeedsReason",
-    "Recycle", "RecycleRule", "Events", "EventDecl", "Outcomes", "Outcome"}
+    "Recycle", "RecycleRule", "Events", "EventDecl", "Outcomes", "Outcome", "Guarantees", "Guarantee", "BareName"}
 
 
 def syntax_classes() -> dict[str, type]:

@@ -475,6 +475,49 @@ class Outcomes(Node):
     outcomes: tuple[Outcome, ...]
 
 
+# ---------------------------------------------------------------- guarantees (v3)
+
+# The kinds of claim, as `semantics.ir.ClaimKind` names them.
+HOLDS, IMPLIES, NEVER_DECREASES, NEVER_INCREASES, HANDOFF_KEPT = (
+    "holds", "implies", "never decreases", "never increases", "handoff never lost")
+MONOTONE_CLAIMS = (NEVER_DECREASES, NEVER_INCREASES, HANDOFF_KEPT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BareName(Node):
+    """In a guarantee, a stage or team named without quotes where it is compared with the decided `stage` or
+    `owner` (`stage = nurture`, `owner = sales`)."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Guarantee(Node):
+    """`"NAME": CLAIM`. HOLDS: `condition` is true for every lead; IMPLIES: where `condition` is true, so is
+    `then`; NEVER_DECREASES / NEVER_INCREASES: `score` compares so between two leads that differ in `along`
+    (a field that grows, or one more of an event); HANDOFF_KEPT: a lead handed off stays so."""
+
+    name: str
+    kind: str  # HOLDS, IMPLIES, NEVER_DECREASES, NEVER_INCREASES or HANDOFF_KEPT
+    condition: Node | None = None
+    then: Node | None = None
+    score: str | None = None
+    along: str | None = None
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    score_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    along_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    @property
+    def conditions(self) -> tuple[Node, ...]:
+        """The claim's conditions (none for a monotone claim)."""
+        return tuple(c for c in (self.condition, self.then) if c is not None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Guarantees(Node):
+    guarantees: tuple[Guarantee, ...]
+
+
 # ---------------------------------------------------------------- header, policy
 
 
@@ -570,3 +613,7 @@ class Policy(Node):
     @property
     def recycle_rules(self) -> tuple[RecycleRule, ...]:
         return tuple(r for block in self.of(Recycle) for r in block.rules)
+
+    @property
+    def guarantees(self) -> tuple[Guarantee, ...]:
+        return tuple(g for block in self.of(Guarantees) for g in block.guarantees)

@@ -33,15 +33,20 @@ CODES: dict[str, tuple[str, str]] = {
     "too-few-owners": (ERROR, "A policy needs at least two owning teams to be an agreement."),
     "duplicate-name": (ERROR, "Two things of the same kind (fields, scores, stages, ...) share a name."),
     "duplicate-block": (ERROR, "A block that may appear once (title, timezone, stages, ...) appears twice."),
-    "reserved-name": (ERROR, "A field or an event is named after a word that conditions reserve."),
-    "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade."),
+    "reserved-name": (ERROR, "A field or an event is named after a word that conditions reserve (in a policy "
+                             "with guarantees also `handoff`)."),
+    "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade (inside "
+                            "`guarantees` also the decided `stage`, `route`, `owner`, `handoff`), or a guarantee "
+                            "a score, field or event the policy does not have."),
     "used-before-defined": (ERROR, "A score or grade is used above the place it is defined."),
     "type-mismatch": (ERROR, "Two things of different types are compared, or an operator does not fit a type."),
     "duplicate-choice": (ERROR, "A `one of` field lists one value twice: the same text, or two spellings that "
                                 "differ only in case (`\"EMEA\", \"emea\"`), which a value read ignoring case "
                                 "could not tell apart."),
     "not-a-choice": (ERROR, "A value is not one of a `one of` field's choices."),
-    "unknown-stage": (ERROR, "A route or recycle rule names a stage that is not defined."),
+    "unknown-stage": (ERROR, "A route or recycle rule, or a guarantee's `stage = NAME`, names a stage that is not "
+                             "defined."),
+    "unknown-label": (ERROR, "A guarantee compares the decided route with a label no route entry gives."),
     "unknown-event": (ERROR, "A policy with an `events` block uses an event it does not declare (in a score, a "
                              "stage, an SLA, `outcomes` or `recycle`); a stage name hints its `became_STAGE` event."),
     "unknown-calendar": (ERROR, "An SLA names a calendar that is not defined."),

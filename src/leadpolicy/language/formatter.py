@@ -57,7 +57,7 @@ def count_text(event: str, days: Decimal) -> str:
 def operand(node: ast.Node) -> str:
     if isinstance(node, ast.Literal):
         return literal(node)
-    if isinstance(node, ast.NameRef):
+    if isinstance(node, (ast.NameRef, ast.BareName)):
         return node.name
     if isinstance(node, ast.DaysSince):
         return f"days since {node.field_name}"
@@ -393,6 +393,38 @@ def _outcomes(w: _Writer, node: ast.Outcomes, _: int) -> None:
     w.close_block(node)
 
 
+def claim_text(node: ast.Guarantee) -> str:
+    """A guarantee's claim in canonical form (`implies` binds loosest, so its sides need no parentheses)."""
+    if node.kind == ast.HOLDS and node.condition is not None:
+        return condition(node.condition)
+    if node.kind == ast.IMPLIES and node.condition is not None and node.then is not None:
+        return f"{condition(node.condition)} implies {condition(node.then)}"
+    if node.kind == ast.HANDOFF_KEPT:
+        return f"handoff never lost with {node.along}"
+    if node.kind in (ast.NEVER_DECREASES, ast.NEVER_INCREASES):
+        return f"{node.score} {node.kind} with {node.along}"
+    raise TypeError(node)
+
+
+CLAIM_WIDTH = 100  # a guarantee longer than this on one line has its claim on the next line
+
+
+def _guarantees(w: _Writer, node: ast.Guarantees, _: int) -> None:
+    """Each guarantee on one line, the claims aligned; one that would be too long has its claim indented on the
+    line below its name (as the language's examples write them)."""
+    w.open_block("guarantees", node)
+    rows = [(g, [quote(g.name) + ":", claim_text(g)]) for g in node.guarantees]
+    fits = {id(g) for g, (name, claim) in rows if len(INDENT * w.level + name + "  " + claim) <= CLAIM_WIDTH}
+    aligned = iter(_aligned([cells for g, cells in rows if id(g) in fits]))
+    for g, (name, claim) in rows:
+        if id(g) in fits:
+            w.write(next(aligned), g)
+        else:
+            w.write(name, g)
+            w.write(INDENT * 2 + claim)
+    w.close_block(node)
+
+
 # Each formatter takes the node of its key's class (Any: a dict cannot say that per key).
 _FORMATTERS: dict[type[ast.Node], Callable[[_Writer, Any, int], None]] = {
     ast.Events: _events,
@@ -409,4 +441,5 @@ _FORMATTERS: dict[type[ast.Node], Callable[[_Writer, Any, int], None]] = {
     ast.Calendar: _calendar,
     ast.Sla: _sla,
     ast.Recycle: _recycle,
+    ast.Guarantees: _guarantees,
 }

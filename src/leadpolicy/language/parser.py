@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import itertools
@@ -621,6 +622,28 @@ class _ToAst(Transformer_NonRecursive[Token, ast.Policy]):
         return ast.RecycleRule(event=str(c[0]), reason=unquote(c[1]), stage=str(c[2]), after=Decimal(str(c[3])),
                                unit=str(c[4]), event_span=_span(c[0]), stage_span=_span(c[2]), span=_span(meta))
 
+    # guarantees
+    def guarantees(self, meta: Meta, c: list[ast.Guarantee]) -> ast.Guarantees:
+        return ast.Guarantees(guarantees=tuple(c), span=_span(meta))
+
+    def holds_claim(self, meta: Meta, c: Mixed) -> ast.Guarantee:
+        return ast.Guarantee(name=unquote(c[0]), kind=ast.HOLDS, condition=with_bare_names(c[1]),
+                             name_span=_span(c[0]), span=_span(meta))
+
+    def implies_claim(self, meta: Meta, c: Mixed) -> ast.Guarantee:
+        return ast.Guarantee(name=unquote(c[0]), kind=ast.IMPLIES, condition=with_bare_names(c[1]),
+                             then=with_bare_names(c[2]), name_span=_span(c[0]), span=_span(meta))
+
+    def never_decreases_claim(self, meta: Meta, c: Tokens) -> ast.Guarantee:
+        return _monotone(meta, c, ast.NEVER_DECREASES)
+
+    def never_increases_claim(self, meta: Meta, c: Tokens) -> ast.Guarantee:
+        return _monotone(meta, c, ast.NEVER_INCREASES)
+
+    def never_lost_claim(self, meta: Meta, c: Tokens) -> ast.Guarantee:
+        _keyword(c[1], "handoff", "handoff never lost with EVENT")
+        return _monotone(meta, c, ast.HANDOFF_KEPT)
+
     # conditions
     def or_(self, meta: Meta, c: Nodes) -> ast.Or:
         return ast.Or(items=_flatten(ast.Or, c), span=_span(meta))
@@ -734,6 +757,38 @@ def _days_word(token: Token) -> None:
     if str(token) not in ("days", "day"):
         raise BuildError(f'activity windows are in days, not "{token}"', _span(token),
                          "write: in last 30 days (a week is 7 days)")
+
+
+def _monotone(meta: Meta, c: Tokens, kind: str) -> ast.Guarantee:
+    """`"NAME": SCORE never decreases with X` and its kin; `handoff never lost with X` names no score."""
+    score = None if kind == ast.HANDOFF_KEPT else str(c[1])
+    return ast.Guarantee(name=unquote(c[0]), kind=kind, score=score, along=str(c[2]), name_span=_span(c[0]),
+                         score_span=_span(c[1]), along_span=_span(c[2]), span=_span(meta))
+
+
+# In a guarantee, the names compared with these decided values are theirs, written bare: `stage = nurture`,
+# `owner = sales` (a route label is quoted: `route = "x"`; a bare one is named as such by the checker).
+BARE_PARTNERS = ("stage", "owner", "route")
+
+
+def with_bare_names(node: ast.Node) -> ast.Node:
+    """A guarantee's condition with each name compared (= or !=) with the decided stage, owner or route read as
+    a bare name (`ast.BareName`), not as a lead field."""
+    if isinstance(node, (ast.And, ast.Or)):
+        return dataclasses.replace(node, items=tuple(with_bare_names(i) for i in node.items))
+    if isinstance(node, ast.Not):
+        return dataclasses.replace(node, operand=with_bare_names(node.operand))
+    if isinstance(node, ast.Compare):
+        return dataclasses.replace(node, left=_bare_beside(node.left, node.right),
+                                   right=_bare_beside(node.right, node.left))
+    return node
+
+
+def _bare_beside(node: ast.Node, other: ast.Node) -> ast.Node:
+    if isinstance(node, ast.NameRef) and isinstance(other, ast.NameRef) and other.name in BARE_PARTNERS \
+            and node.name not in BARE_PARTNERS:
+        return ast.BareName(name=node.name, span=node.span)
+    return node
 
 
 def _flatten(kind: type[ast.And] | type[ast.Or], items: Iterable[ast.Node]) -> tuple[ast.Node, ...]:

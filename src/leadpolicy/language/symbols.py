@@ -16,7 +16,7 @@ class Symbol:
     """A name usable in conditions. `order` is its position among scores and grades."""
 
     name: str
-    kind: str  # 'field' | 'score' | 'grade'
+    kind: str  # 'field' | 'score' | 'grade', or 'decided' in a guarantee (`decided_symbols`)
     type: Type
     choices: tuple[str, ...] = ()
     nullable: bool = True
@@ -48,3 +48,17 @@ def symbol_table(policy: ast.Policy) -> dict[str, Symbol]:
                                       order=order, node=item)
         order += 1
     return table
+
+
+# What a guarantee's conditions read of the decision (`semantics.ir.DECIDED_NAMES`): the decided stage and its
+# owning team (never missing in a policy with stages, which end with `otherwise`), the route's label (missing
+# when the stage has none), and whether the lead is handed off (its owner is not the catch-all stage's).
+DECIDED_NAMES = ("stage", "route", "owner", "handoff")
+
+
+def decided_symbols() -> dict[str, Symbol]:
+    """The decided values by name, as a guarantee's conditions read them (kind 'decided')."""
+    return {"stage": Symbol("stage", "decided", TEXT, nullable=False),
+            "route": Symbol("route", "decided", TEXT, nullable=True),
+            "owner": Symbol("owner", "decided", TEXT, nullable=False),
+            "handoff": Symbol("handoff", "decided", YESNO, nullable=False)}

@@ -17,6 +17,7 @@ from typing import Iterator
 
 from leadpolicy.language import ast, words
 from leadpolicy.language.formatter import number
+from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives import adjust_row, condition_row, operand_row, rule_row
 from leadpolicy.semantics.primitives.conditions import listing
@@ -109,13 +110,62 @@ class Words:
 WORDS = Words()
 
 
+# How a guarantee's conditions name the decided values (`ir.RefKind.DECIDED`).
+DECIDED_WORDS = {"stage": "the stage", "route": "the route", "owner": "the owning team", "handoff": "the handoff"}
+
+
 def operand(node: ir.Operand) -> str:
+    if isinstance(node, ir.Ref) and node.kind is ir.RefKind.DECIDED:
+        return DECIDED_WORDS[node.name]
     return operand_row(node).words(WORDS, node)
 
 
 def condition(node: ir.Condition, nested: bool = False) -> str:
     """A condition in plain English; `nested` parenthesizes an and/or inside another condition."""
-    return condition_row(node).words(WORDS, node, nested)
+    return decided_condition(node) or condition_row(node).words(WORDS, node, nested)
+
+
+def _decided(node: ir.Operand, name: str) -> bool:
+    return isinstance(node, ir.Ref) and node.kind is ir.RefKind.DECIDED and node.name == name
+
+
+def decided_condition(node: ir.Condition) -> str | None:
+    """What a guarantee says of the decision in words of its own: `the lead is handed off`, `the lead gets no
+    route`; None for any other condition."""
+    if isinstance(node, ir.Truthy) and _decided(node.value, "handoff"):
+        return "the lead is handed off"
+    if isinstance(node, ir.Not) and isinstance(node.item, ir.Truthy) and _decided(node.item.value, "handoff"):
+        return "the lead is not handed off"
+    if isinstance(node, ir.IsMissing) and _decided(node.value, "route"):
+        return "the lead gets a route" if node.negated else "the lead gets no route"
+    return None
+
+
+def guarantee(node: ir.Guarantee, policy: ir.Policy) -> str:
+    """A guarantee's claim as a sentence: `Whenever the stage is "nurture", the lead gets no route.`,
+    `Firmographic fit never goes down as employees grows.`, `Recent activity never goes down with one more demo
+    request.`, `A lead handed off stays handed off with one more demo request.`"""
+    if node.kind is ir.ClaimKind.HOLDS and node.condition is not None:
+        return f"For every lead, {condition(node.condition)}."
+    if node.kind is ir.ClaimKind.IMPLIES and node.condition is not None and node.then is not None:
+        return f"Whenever {condition(node.condition)}, {condition(node.then)}."
+    grows = _growing(node, policy)
+    if node.kind is ir.ClaimKind.HANDOFF_KEPT:
+        return f"A lead handed off stays handed off {grows}."
+    scores = {s.name: s.label or name(s.name) for s in policy.scores}
+    score = scores.get(node.score or "", node.score or "")
+    way = "down" if node.kind is ir.ClaimKind.NEVER_DECREASES else "up"
+    return f"{score[:1].upper()}{score[1:]} never goes {way} {grows}."
+
+
+def _growing(node: ir.Guarantee, policy: ir.Policy) -> str:
+    """How the second lead of a monotone claim differs: `with one more demo request`, `as employees grows`,
+    `as signed up gets later`."""
+    along = node.along or ""
+    if node.along_event:
+        return f"with one more {event(along)}"
+    later = any(f.name == along and f.type in (Type.DATE, Type.TIMESTAMP) for f in policy.fields)
+    return f"as {name(along)} {'gets later' if later else 'grows'}"
 
 
 def rule(node: ir.Rule) -> str:

@@ -17,10 +17,11 @@ BLOCKS = ("policy", "version", "title", "owner", "timezone", "effective", "lead"
           "route", "for", "calendar", "open", "holidays", "closed", "sla", "until", "within", "on", "target", "needs",
           "reason", "at", "least", "after", "per", "recycle", "because", "to", "decay", "every", "since", "clamp",
           "up", "required", "default", "otherwise", "when", "events", "outcomes", "paused", "warn", "escalate", "each",
-          "time")
+          "time", "guarantees")
 TYPES = ("text", "number", "yes/no", "date", "timestamp", "one of")
 OPERATORS = ("and", "or", "not", "in", "between", "contains", "any", "starts", "ends", "with", "is", "missing",
-             "present", "days", "count", "last")
+             "present", "days", "count", "last", "implies", "never", "decreases", "increases", "lost")
+DECIDED = ("stage", "handoff")  # the decided values a guarantee reads (`route` and `owner` are keywords already)
 
 
 class PolicyLexer(RegexLexer):
@@ -46,8 +47,9 @@ class PolicyLexer(RegexLexer):
             (words(("yes", "no"), suffix=r"\b"), Keyword.Constant),
             (words(OPERATORS, suffix=r"\b"), Operator.Word),
             (words(BLOCKS, suffix=r"\b"), Keyword),
+            (words(DECIDED, suffix=r"\b"), Name.Builtin),
             (r"<=|>=|!=|=|<|>", Operator),
-            (r"[{}(),\-]", Punctuation),
+            (r"[{}(),:\-]", Punctuation),
             (r"[A-Za-z_][A-Za-z0-9_]*", Name),
             (r".", Text),
         ],

@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -134,8 +134,18 @@ def _comparisons_in_words(change: str) -> str:
     return _COMPARISON.sub(lambda m: OPS[ir.Op(m.group(1))] if m.group(1) else m.group(0), change)
 
 
-def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
-    """What the policy's page says; its conditions, rules and decay are said from its IR (lowered once)."""
+# A guarantee's status on the page, as the proofs give it: "proved", "violated" or "unknown", and one line
+# saying why (the counter-example in short, or what stopped the solver). Statuses are keyed by guarantee name.
+GuaranteeStatus = tuple[str, str]
+Statuses = Mapping[str, GuaranteeStatus]
+# Given a policy's path and syntax tree, the statuses of its guarantees (how `leadpolicy docs` asks the proofs).
+StatusSource = Callable[[Path, ast.Policy], Statuses]
+NOT_PROVED = "not proved yet"
+
+
+def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = None) -> dict[str, Any]:
+    """What the policy's page says; its conditions, rules and decay are said from its IR (lowered once).
+    `statuses` are its guarantees' (by name); a guarantee without one is "not proved yet"."""
     from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
     from leadpolicy.language.loader import samples_for
 
@@ -163,6 +173,7 @@ def policy_context(path: Path, policy: ast.Policy) -> dict[str, Any]:
                     "when": say(functools.partial(english.condition, s.condition)) if s.condition else "otherwise"}
                    for s in lowered.stages],
         "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in lowered.routes],
+        "guarantees": [_guarantee(g, lowered, say, (statuses or {}).get(g.name)) for g in lowered.guarantees],
         "slas": [{"name": s.name, "label": s.label or s.name,
                   "text": say(functools.partial(english.sla, s, calendars, s_ir)), "ladder_svg": _ladder_figure(s)}
                  for s, s_ir in zip(policy.slas, lowered.slas)],
@@ -214,6 +225,18 @@ def _score(score: ir.Score, say: Prose) -> dict[str, Any]:
                       for r in score.rules]}
 
 
+def _guarantee(node: ir.Guarantee, policy: ir.Policy, say: Prose, status: GuaranteeStatus | None
+               ) -> dict[str, str]:
+    """A guarantee's name, its claim in plain English and its status (Markdown, every text escaped)."""
+    if status is None:
+        shown = NOT_PROVED
+    else:
+        word, detail = status
+        shown = f"**{md(word)}**" + (f": {md(detail)}" if detail else "")
+    return {"name": md(node.name), "claim": say(functools.partial(english.guarantee, node, policy)),
+            "status": shown}
+
+
 def _entry(entry: ir.Entry, say: Prose) -> dict[str, str]:
     # A grade or route entry in plain English.
     return {"label": entry.label,
@@ -221,20 +244,22 @@ def _entry(entry: ir.Entry, say: Prose) -> dict[str, str]:
 
 
 def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
-                inputs: dict[str, Path] | None = None) -> tuple[list[Path], list[Diagnostic]]:
+                inputs: dict[str, Path] | None = None, statuses: StatusSource | None = None
+                ) -> tuple[list[Path], list[Diagnostic]]:
     """Write mkdocs.yml and docs/ for every policy without errors (its samples file's included); returns the
-    pages and the diagnostics.
+    pages and the diagnostics. `statuses` gives each policy's guarantees their status (see `site_files`).
     Raises leadpolicy.outputs.OutputError, having written nothing, when a file of the site cannot be
     replaced (see `write_site`)."""
-    files, pages, diags = site_files(paths, out, site_name)
+    files, pages, diags = site_files(paths, out, site_name, statuses)
     write_site(out, files, inputs)
     return pages, diags
 
 
-def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
+def site_files(paths: list[str], out: Path, site_name: str = "Lead policies", statuses: StatusSource | None = None
                ) -> tuple[dict[Path, str], list[Path], list[Diagnostic]]:
     """The text of every file of the site (mkdocs.yml, docs/index.md, a page per policy without errors),
-    the policy pages and the diagnostics; nothing is written."""
+    the policy pages and the diagnostics; nothing is written. `statuses`, when given, is asked for the status of
+    each published policy's guarantees; without it, each is "not proved yet"."""
     from leadpolicy.language.loader import discover
     from leadpolicy.semantics.loading import load_policy
 
@@ -249,7 +274,7 @@ def site_files(paths: list[str], out: Path, site_name: str = "Lead policies"
             diags.extend(d for d in loaded.diagnostics if d.is_error)
             continue
         policy = loaded.policy
-        context = policy_context(path, policy)
+        context = policy_context(path, policy, statuses(path, policy) if statuses and policy.guarantees else None)
         if context["sample_problems"]:  # published with its agreed cases, or not at all
             diags.extend(context["sample_problems"])
             continue

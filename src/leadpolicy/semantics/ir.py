@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Union
 
+from leadpolicy.language import symbols
 from leadpolicy.language.types import Type
 from leadpolicy.language.visitor import TreeNode
 
 FORMAT = "leadpolicy/compiled"
-FORMAT_VERSION = [3, 1]  # 3.1: tz_database, the time-zone data of the leadpolicy that compiled it
+FORMAT_VERSION = [3, 2]  # 3.1: tz_database, the time-zone data of the leadpolicy that compiled it; 3.2: guarantees
 
 
 class Fold(enum.StrEnum):
@@ -71,7 +72,7 @@ class RefKind(enum.StrEnum):
     DECIDED = "decided"  # inside guarantees only: the decided `stage`, `route`, `owner` or `handoff`
 
 
-DECIDED_NAMES = ("stage", "route", "owner", "handoff")  # what a guarantee's conditions may read of the decision
+DECIDED_NAMES = symbols.DECIDED_NAMES  # what a guarantee's conditions may read of the decision
 
 
 class Node(TreeNode):
@@ -560,6 +561,7 @@ def artifact_ir(policy: Policy) -> dict[str, Any]:
             **to_json(policy)}
 
 
+OPTIONAL_TOP_LEVEL = ("guarantees",)  # none in an artifact of format 3.1, which this leadpolicy still reads
 TOP_LEVEL_PATTERNS = {"id": "^[a-z0-9]+(-[a-z0-9]+)*$", "version": "^[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$",
                       "fingerprint": "^sha256:[0-9a-f]{64}$"}
 
@@ -621,7 +623,7 @@ def json_schema() -> dict[str, Any]:
                          "format_version": {"type": "array", "items": {"type": "integer", "minimum": 0},
                                             "minItems": 2, "maxItems": 2},
                          **top["properties"], "source": {"type": "string", "minLength": 1}}
-    top["required"] = list(top["properties"])
+    top["required"] = [name for name in top["properties"] if name not in OPTIONAL_TOP_LEVEL]
     # Not required: artifacts of format 3.0 have none. Recorded for audits, never compared (leadpolicy.zones).
     top["properties"]["tz_database"] = {"type": "string", "pattern": "^[0-9]{4}[a-z]+$"}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -1,6 +1,7 @@
 """Lowering: a checked syntax tree becomes the typed IR, with every semantic decision made once. A condition,
 operand, rule, decay or clamp is lowered by its row in the table of primitives (`semantics.primitives`);
-this module lowers the policy's structure around them (scores, grades, stages, routes, SLAs, calendars)."""
+this module lowers the policy's structure around them (scores, grades, stages, routes, SLAs, calendars,
+guarantees)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import hashlib
 
 from leadpolicy.language import ast
 from leadpolicy.language.checks.conditions import score_bound
-from leadpolicy.language.formatter import condition_texts, format_policy
-from leadpolicy.language.symbols import Symbol, symbol_table
+from leadpolicy.language.formatter import claim_text, condition_texts, format_policy, quote
+from leadpolicy.language.symbols import Symbol, decided_symbols, symbol_table
 from leadpolicy.language.types import Type
 from leadpolicy.language.units import DAY_INDEX, UNIT_ALIASES
 from leadpolicy.semantics import ir, primitives
@@ -36,6 +37,8 @@ class Lowering:
         return self.text_of(node) if self.texts else ""
 
     def operand(self, node: ast.Node) -> ir.Operand:
+        if isinstance(node, ast.BareName):  # a stage or team beside the decided value, in a guarantee
+            return ir.Const(node.name, Type.TEXT, quote(node.name))
         row = primitives.OPERAND_SYNTAX.get(type(node))
         if row is None:
             raise TypeError(f"not an operand: {node!r}")
@@ -103,9 +106,21 @@ def sla(node: ast.Sla, lowering: Lowering) -> ir.Sla:
         tuple(ir.Escalation(e.to, e.percent) for e in node.all(ast.Escalate)))
 
 
+def guarantee(node: ast.Guarantee, symbols: dict[str, Symbol]) -> ir.Guarantee:
+    """A guarantee's IR: its conditions read the decided values (`ir.Ref` of kind DECIDED, from
+    `decided_symbols`) and a stage or team named bare as a text constant; `along` is an event unless it names a
+    lead field."""
+    lowering = Lowering({**symbols, **decided_symbols()})
+    along = symbols.get(node.along) if node.along is not None else None
+    along_event = node.along is not None and (along is None or along.kind != "field")
+    return ir.Guarantee(node.name, ir.ClaimKind(node.kind), lowering.maybe(node.condition), lowering.maybe(node.then),
+                        node.score, node.along, along_event, claim_text(node))
+
+
 def lower(policy: ast.Policy) -> ir.Policy:
     """The IR of a checked policy (call only on a policy without errors)."""
-    lowering = Lowering(symbol_table(policy))
+    symbols = symbol_table(policy)
+    lowering = Lowering(symbols)
     steps: list[ir.Step] = []
     for item in policy.items:
         if isinstance(item, ast.Score):
@@ -129,4 +144,5 @@ def lower(policy: ast.Policy) -> ir.Policy:
         events=tuple(ir.EventDecl(e.name, e.label) for e in policy.events or ()),
         declares_events=policy.events is not None,
         outcomes=tuple(ir.Outcome(o.kind, tuple(o.events)) for o in policy.outcomes),
+        guarantees=tuple(guarantee(g, symbols) for g in policy.guarantees),
     )

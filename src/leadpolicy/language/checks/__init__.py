@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from leadpolicy.language import ast
-from leadpolicy.language.checks import conditions, events, header, names, slas, warnings
+from leadpolicy.language.checks import conditions, events, guarantees, header, names, slas, warnings
 from leadpolicy.language.checks.context import Context, Reasoning
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.visitor import Visitor
@@ -60,6 +60,7 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("number limits", names.number_limits),
     ("events and outcomes", events.events),
     ("decisions, calendars and SLAs", _items),
+    ("guarantees", guarantees.guarantees),
 )
 
 

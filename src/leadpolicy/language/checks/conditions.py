@@ -70,6 +70,8 @@ def operand_type(ctx: Context, node: ast.Node, index: int) -> Symbol | None:
     if isinstance(node, ast.DaysSinceEvent):
         events.event(ctx, node.event, ast.place(node.event_span, node))
         return Symbol(f"days since last {node.event}", "expr", NUMBER)
+    if isinstance(node, ast.BareName):  # a stage or team beside the decided value (checks/guarantees.py)
+        return Symbol(node.name, "literal", TEXT)
     if isinstance(node, ast.Literal):
         kind = node.kind
         if node.kind == "date":
@@ -328,6 +330,8 @@ def compatible(a: str, b: str) -> bool:
 def describe(sym: Symbol) -> str:
     if sym.kind == "literal":
         return TYPE_WORDS[sym.type]
+    if sym.kind == "decided":
+        return f"the decided {sym.name} ({TYPE_WORDS[sym.type]})"
     return f'{sym.kind} "{sym.name}" ({TYPE_WORDS[sym.type]})' if sym.kind != "expr" else f"{sym.name} (a number)"
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from decimal import Decimal
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 from leadpolicy import zones
 from leadpolicy.language import ast
@@ -64,6 +65,17 @@ class Context:
         self.teams = set(policy.teams)
         self.stage_names = {s.name for s in policy.stages}
         self.event_spellings: dict[str, list[str]] = {}  # the spellings of each event name used, by folded name
+
+    @contextlib.contextmanager
+    def reading(self, extra: dict[str, Symbol]) -> Iterator[None]:
+        """While a block is checked, names it reads beyond the policy's own (a guarantee's decided values), which
+        take the place of a field of the same name."""
+        saved = self.symbols
+        self.symbols = {**saved, **extra}
+        try:
+            yield
+        finally:
+            self.symbols = saved
 
     def report(self, code: str, message: str, node: ast.Node | ast.Span | None, hint: str | None = None) -> None:
         span = node if isinstance(node, ast.Span) else (node.span if node is not None else ast.NO_SPAN)

@@ -29,7 +29,7 @@ def header(ctx: Context) -> None:
         ctx.report("too-few-owners", f"{len(teams)} owning team{plural}; an agreement needs at least two",
                    where, hint='add both teams, e.g. owner marketing "..." and owner sales "..."')
     for kind, word in ((ast.Title, "title"), (ast.Timezone, "timezone"), (ast.Effective, "effective"),
-                       (ast.Stages, "stages"), (ast.Recycle, "recycle")):
+                       (ast.Stages, "stages"), (ast.Recycle, "recycle"), (ast.Guarantees, "guarantees")):
         for extra in p.of(kind)[1:]:
             ctx.report("duplicate-block", f"a second {word}", extra, hint=f"a policy has one {word}")
     for tz in p.of(ast.Timezone):
