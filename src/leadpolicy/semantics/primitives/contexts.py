@@ -2,8 +2,9 @@
 
 A row's column for a backend is a function of (context, node): the interpreter passes itself as a
 `ValueContext`/`TruthContext` (to its explanations, an `ExplainContext`), the Python generator a
-`PythonContext`, the SQL generator a `SqlContext`, the published docs' English a `WordsContext`, and lowering
-(syntax tree -> IR) a `LoweringContext`.
+`PythonContext`, the SQL generator a `SqlContext`, the published docs' English a `WordsContext`, lowering
+(syntax tree -> IR) a `LoweringContext`, and the symbolic lead of the proofs (`semantics.symbolic`) a
+`SolverContext`.
 The rows say what a node means; the contexts only say how that backend reads a value or writes a line.
 """
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from leadpolicy.language import ast
     from leadpolicy.language.symbols import Symbol
     from leadpolicy.semantics.activity import Activity
+    from leadpolicy.semantics.primitives.smt import Sym, Tri
 
 Truth = Optional[bool]
 
@@ -118,6 +120,31 @@ class SqlContext(Protocol):
     def today(self) -> exp.Expr: ...
 
     def epoch_us(self, value: exp.Expr) -> exp.Expr: ...
+
+
+class SolverContext(Protocol):
+    """The symbolic lead (`semantics.symbolic`) as the rows' solver column sees it: an operand's `Sym`, a
+    condition's `Tri`, a field, score, grade or decided value, `now` (microseconds since the epoch), today and
+    an instant's local date (day numbers in the policy's zone), an event's count in a window and the age of
+    its latest (microseconds). It decides nothing: the rows do (`primitives.smt`)."""
+
+    def operand(self, node: ir.Operand) -> Sym: ...
+
+    def condition(self, node: ir.Condition) -> Tri: ...
+
+    def ref(self, node: ir.Ref) -> Sym: ...
+
+    def field(self, name: str) -> Sym: ...
+
+    def now(self) -> Any: ...
+
+    def today(self) -> Any: ...
+
+    def local_date(self, node: ir.Operand, instant: Any) -> Any: ...
+
+    def event_count(self, event: str, days: Decimal) -> Any: ...
+
+    def last_event_age(self, event: str) -> Sym: ...
 
 
 class WordsContext(Protocol):

@@ -252,18 +252,20 @@ def days_since_event_reads(node: ir.DaysSinceEvent) -> tuple[EventRead, ...]:
 
 ROWS = (
     OperandRow(ir.Const, const_facts, const_value, const_python, "const", None,
-               syntax=ast.Literal, lower=const_lower, words=const_words),
+               syntax=ast.Literal, lower=const_lower, words=const_words, solver="const"),
     OperandRow(ir.Ref, ref_facts, ref_value, ref_python, "ref", ref_missing,
-               syntax=ast.NameRef, lower=ref_lower, words=ref_words),
+               syntax=ast.NameRef, lower=ref_lower, words=ref_words, solver="ref"),
     OperandRow(ir.DaysSince, days_since_facts, days_since_value, days_since_python, "days_since", days_since_missing,
-               syntax=ast.DaysSince, lower=days_since_lower, words=days_since_words, since=days_since_origin),
+               syntax=ast.DaysSince, lower=days_since_lower, words=days_since_words, since=days_since_origin,
+               solver="days_since"),
     OperandRow(ir.EventCount, event_count_facts, event_count_value, event_count_python, "event_count", None,
                syntax=ast.EventCount, lower=event_count_lower, words=event_count_words,
-               reads=event_count_reads),
+               reads=event_count_reads, solver="event_count"),
     OperandRow(ir.DaysSinceEvent, days_since_event_facts, days_since_event_value, days_since_event_python,
                "days_since_event", days_since_event_missing,
                syntax=ast.DaysSinceEvent, lower=days_since_event_lower, words=days_since_event_words,
-               since=days_since_event_origin, reads=days_since_event_reads),
+               since=days_since_event_origin, reads=days_since_event_reads, solver="days_since_event"),
 )
 # the operands that read a lead's events, computed together before any condition reads them
-WINDOWS = DerivedRow(tuple(row.node for row in ROWS if row.reads is not None), Activity, windows_python, "windows")
+WINDOWS = DerivedRow(tuple(row.node for row in ROWS if row.reads is not None), Activity, windows_python, "windows",
+                     solver="windows")

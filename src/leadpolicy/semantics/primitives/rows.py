@@ -16,7 +16,8 @@ Every row has
 - `syntax` and `lower`: the syntax-tree class lowering reads the node from, and how (the facts lowering
   records: a comparison's fold, whether it is false on a blank text, a text match's folded needles...);
 - `words`: how the published docs say the node in plain English (`publish.english` is the context);
-- `solver`: the encoding the guarantees' proofs use (issue 27 fills it; None until then).
+- `solver`: the name of its encoder in `primitives.smt`, the SMT terms the proofs of guarantees read (issue 27).
+  A name, as `sql` is: z3 is imported by the proofs only, never by `Policy.evaluate`.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class ConditionRow:
     # (interpreter, node, holds) -> how an explanation says it holds or fails, with the lead's values; None: by
     # its parts (and, or, not)
     explain: Callable[[ExplainContext, Any, bool], str] | None = None
-    solver: None = None
+    solver: str = ""  # its encoder in primitives.smt (ENCODERS)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class OperandRow:
     words: Callable[[WordsContext, Any], str]
     since: Callable[[Any], str] | None = None  # what explanations count its days since ("seen", "last demo")
     reads: Callable[[Any], tuple[EventRead, ...]] | None = None  # the events it reads; None: none
-    solver: None = None
+    solver: str = ""  # its encoder in primitives.smt (ENCODERS)
 
 
 EventRead = tuple[str, Decimal | None]  # (event name, window in days; None: its latest at any age)
@@ -107,7 +108,7 @@ class RuleRow:
     amount: str = "{points}"  # how the published docs write its points ("+2 each" for every unit)
     # (interpreter, rule, capped) -> what an explanation adds after a fired rule's points and label; None: nothing
     explain: Callable[[ExplainContext, Any, bool], str] | None = None
-    solver: None = None
+    solver: str = ""  # its encoder in primitives.smt (ENCODERS)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class DecayRow:
     syntax: type[ast.Node]
     lower: Callable[[LoweringContext, Any], ir.Decay]
     words: Callable[[WordsContext, Any], str]
-    solver: None = None
+    solver: str = ""  # its encoder in primitives.smt (ENCODERS)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class ClampRow:
     syntax: type[ast.Node]
     lower: Callable[[LoweringContext, Any], ir.Clamp]
     words: Callable[[WordsContext, Any], str]
-    solver: None = None
+    solver: str = ""  # its encoder in primitives.smt (ENCODERS)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class DerivedRow:
     interpret: type  # the interpreter's index of one lead's events (`semantics.activity.Activity`)
     python: Callable[[PythonContext, list[tuple[tuple[Any, ...], str]]], None]  # the one-pass loop
     sql: str
-    solver: None = None
+    solver: str = ""  # its encoder in primitives.smt (ENCODERS)
 
 
 AdjustRow = DecayRow | ClampRow

@@ -194,10 +194,13 @@ def clamp_python(gen: PythonContext, clamp: ir.Clamp, value: str) -> None:
 
 
 ROWS = (
-    RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule", ast.PointsRule, points_lower, points_words),
+    RuleRow(ir.PointsRule, points_interpret, points_python, "points_rule", ast.PointsRule, points_lower, points_words,
+            solver="points_rule"),
     RuleRow(ir.PerRule, per_interpret, per_python, "per_rule", ast.PerRule, per_lower, per_words,
-            amount="{points} each", explain=per_explain),
+            amount="{points} each", explain=per_explain, solver="per_rule"),
 )
-DECAY = DecayRow(ir.Decay, decay_interpret, decay_python, "decay", ast.Decay, decay_lower, decay_words)
-CLAMP = ClampRow(ir.Clamp, clamp_interpret, clamp_python, "clamp", ast.Clamp, clamp_lower, clamp_words)
+DECAY = DecayRow(ir.Decay, decay_interpret, decay_python, "decay", ast.Decay, decay_lower, decay_words,
+                 solver="decay")
+CLAMP = ClampRow(ir.Clamp, clamp_interpret, clamp_python, "clamp", ast.Clamp, clamp_lower, clamp_words,
+                 solver="clamp")
 ADJUST_ROWS: tuple[DecayRow | ClampRow, ...] = (DECAY, CLAMP)

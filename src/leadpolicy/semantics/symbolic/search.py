@@ -1,0 +1,217 @@
+"""`find`: whether some admitted leads satisfy a goal, with readable witnesses when they do.
+
+Unsat is `Impossible`, for every lead: what "proved" rests on, so every over-approximation in the encoding
+is one way only (the solver admits more than the readers do, never less). A model is made readable with
+preferences tried in order (round `now`, no events or one, whole numbers, lowercase ASCII text, round
+instants), each kept when the goal still holds with it. Then it is checked: a zone offset the model chose
+that the zone does not have at its instant is excluded over the whole span of that offset (a true fact), and
+the search repeated; a witness `confirm` rejects is excluded and the search repeated; after a bounded number
+of rounds, `Unknown`. A time-out is `Unknown` too, never a hang.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import z3
+
+from leadpolicy import zones
+from leadpolicy.language.types import Type
+from leadpolicy.semantics.primitives import smt
+from leadpolicy.semantics.primitives.smt import DAY_US, HOUR_US
+from leadpolicy.semantics.symbolic.lead import SymbolicLead
+from leadpolicy.semantics.symbolic.offsets import offset_at, offset_span
+from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
+
+ROUNDS = 8  # refinements (a wrong zone offset, a witness `confirm` rejects) before the answer is Unknown
+ROUND_NOW = dt.datetime(2026, 11, 20, 12, 0)  # the `now` witnesses prefer, in the policy's zone
+CENTURY = (smt.instant_us(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)),
+           smt.instant_us(dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)))
+WISH_SECONDS = 1.0  # the most one preference's check may take
+FEW = (1, 3, 10, 100)  # the counts of events witnesses prefer, fewest first
+SMALL = 1_000_000  # the magnitude numbers in witnesses prefer to stay within
+LETTERS = z3.Plus(z3.Range("a", "z"))
+PLAIN_TEXT = z3.Star(z3.Union(z3.Range("a", "z"), z3.Range("0", "9"), z3.Re("@"), z3.Re("."), z3.Re("-")))
+
+
+@dataclass(frozen=True)
+class Found:
+    witnesses: tuple[Witness, ...]  # one per lead given
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Impossible:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Unknown:
+    reason: str
+    seconds: float
+
+
+Goal = Any | Callable[..., Any]
+Confirm = Callable[[tuple[Witness, ...]], bool]
+
+
+class Clock:
+    """The time left of a search, as each solver call's time-out."""
+
+    def __init__(self, timeout: float):
+        self.start = time.perf_counter()
+        self.timeout = timeout
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+    def left_ms(self, at_most: float | None = None) -> int:
+        left = self.timeout - self.seconds()
+        return max(1, int(1000 * (left if at_most is None else min(left, at_most))))
+
+
+def check(solver: z3.Solver, clock: Clock, at_most: float | None = None) -> Any:
+    solver.set("timeout", clock.left_ms(at_most))
+    return solver.check()
+
+
+def admitted(leads: Sequence[SymbolicLead]) -> list[Any]:
+    """The facts of every lead given, each once (leads grown from one another share theirs)."""
+    seen: dict[int, Any] = {}
+    for lead in leads:
+        for fact in lead.admitted:
+            seen.setdefault(fact.get_id(), fact)
+    return list(seen.values())
+
+
+def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Confirm | None = None) -> (
+        Found | Impossible | Unknown):
+    """Some admitted leads (one per `leads`, with their histories and `now`) for which `goal` holds: Found with
+    a witness of each (re-decided by `confirm` when given), Impossible when there are none, Unknown when the
+    solver could not tell within `timeout` seconds (or a construct has no exact encoding)."""
+    clock = Clock(timeout)
+    try:
+        target = goal(*leads) if callable(goal) else goal
+    except smt.Unsupported as exc:
+        return Unknown(str(exc), clock.seconds())
+    solver = z3.Solver()
+    solver.add(target, *admitted(leads))
+    for _ in range(ROUNDS):
+        result = check(solver, clock)
+        if result == z3.unsat:
+            return Impossible(clock.seconds())
+        if result != z3.sat:
+            return Unknown(f"the solver gave no answer ({solver.reason_unknown()})", clock.seconds())
+        model = readable(solver, leads, clock)
+        wrong = wrong_offsets(leads, model)
+        if wrong:
+            solver.add(*wrong)
+            continue
+        avoid = extra_ages(list(leads), model)
+        found = tuple(witness(lead, model, avoid) for lead in leads)
+        if confirm is None or confirm(found):
+            return Found(found, clock.seconds())
+        solver.add(z3.Not(z3.And(assignment(leads, model))))
+    return Unknown(f"no witness was confirmed in {ROUNDS} rounds", clock.seconds())
+
+
+# ---------------------------------------------------------------- readable models
+
+
+def readable(solver: z3.Solver, leads: Sequence[SymbolicLead], clock: Clock) -> Any:
+    """The model after each preference, in order, that still lets the goal hold (each check is incremental:
+    a few milliseconds)."""
+    model = solver.model()
+    kept = 0
+    for wish in preferences(leads):
+        solver.push()
+        solver.add(wish)
+        if z3.is_true(model.eval(wish, model_completion=True)):  # the model has it already
+            kept += 1
+        elif check(solver, clock, WISH_SECONDS) == z3.sat:
+            model, kept = solver.model(), kept + 1
+        else:
+            solver.pop()
+    for _ in range(kept):
+        solver.pop()
+    return model
+
+
+def round_now(lead: SymbolicLead) -> list[Any]:
+    """`now` at noon on a fixed day in the policy's zone (with the zone's offset there), else in this century
+    (whose years every reader reads in any zone)."""
+    tz = zones.zone(lead.policy.timezone)
+    at = ROUND_NOW.replace(tzinfo=tz)
+    wishes = [lead.vars.now == smt.instant_us(at)]
+    if "now" in lead.vars.offsets:
+        wishes.append(lead.vars.offsets["now"][0] == offset_at(tz, at))
+    now = lead.vars.now
+    return [z3.And(wishes), z3.And(now >= CENTURY[0], now < CENTURY[1])]
+
+
+def event_wishes(lead: SymbolicLead) -> list[Any]:
+    wishes = [z3.Not(h.has) for h in lead.vars.events.values()]
+    wishes += [lead.vars.now - h.age >= CENTURY[0] for h in lead.vars.events.values()]
+    wishes += [count <= most for most in FEW for h in lead.vars.events.values() for count in h.counts.values()]
+    wishes += [h.age % DAY_US == 0 for h in lead.vars.events.values()]
+    wishes += [h.age % HOUR_US == 0 for h in lead.vars.events.values()]
+    return wishes + [g.extra % DAY_US == 0 for g in lead.own_events.values()]
+
+
+def value_wishes(sym: smt.Sym, kind: Type) -> list[Any]:
+    if kind is Type.NUMBER:
+        return [z3.IsInt(sym.value), sym.value <= SMALL, sym.value >= -SMALL]
+    if kind is Type.TEXT:
+        return [z3.InRe(sym.value, LETTERS), z3.InRe(sym.value, PLAIN_TEXT), z3.Length(sym.value) <= 24]
+    if kind is Type.TIMESTAMP:
+        return [z3.And(sym.value >= CENTURY[0], sym.value < CENTURY[1]), sym.value % HOUR_US == 0]
+    return []
+
+
+def field_wishes(lead: SymbolicLead) -> list[Any]:
+    types = {(f.name, f"{f.type}{f.choices}"): f.type for f in lead.policy.fields}
+    syms = [(sym, types[key]) for key, sym in lead.vars.fields.items() if key in types]
+    syms += [(sym, lead.fields[name].type) for name, sym in lead.own_fields.items()]
+    return [wish for sym, kind in syms for wish in value_wishes(sym, kind)]
+
+
+def preferences(leads: Sequence[SymbolicLead]) -> list[Any]:
+    """What makes a witness readable, most wanted first (each lead's shared variables once)."""
+    wishes: dict[int, Any] = {}
+    for lead in leads:
+        for wish in [*round_now(lead), *event_wishes(lead), *field_wishes(lead)]:
+            wishes.setdefault(wish.get_id(), wish)
+    return list(wishes.values())
+
+
+# ---------------------------------------------------------------- refinement
+
+
+def wrong_offsets(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
+    """For each offset the model chose that the zone does not have at its instant: the zone's offset over the
+    span of instants around it that share it (a true fact, so excluding the model stays sound)."""
+    facts: dict[int, Any] = {}
+    for lead in leads:
+        for var, instant in lead.vars.offsets.values():
+            at = model.eval(instant, model_completion=True).as_long()
+            first, end, offset = offset_span(lead.policy.timezone, at)
+            if model.eval(var, model_completion=True).as_long() != offset:
+                fact = z3.Implies(z3.And(instant >= first, instant < end), var == offset)
+                facts.setdefault(fact.get_id(), fact)
+    return list(facts.values())
+
+
+def assignment(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
+    """The model's values of the leads' own variables: `now`, fields, events (to exclude a rejected witness)."""
+    terms: dict[int, Any] = {}
+    for lead in leads:
+        found = [lead.vars.now, *(v for s in lead.vars.fields.values() for v in (s.present, s.value)),
+                 *(v for h in lead.vars.events.values() for v in (h.has, h.age, *h.counts.values())),
+                 *(s.value for s in lead.own_fields.values()), *(g.extra for g in lead.own_events.values())]
+        for term in found:
+            if not z3.is_const(term) or term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                terms.setdefault(term.get_id(), term == model.eval(term, model_completion=True))
+    return list(terms.values()) or [z3.BoolVal(True)]

@@ -1,0 +1,149 @@
+"""The variables of a symbolic lead: its fields as the lead block admits them, its events (per event the age
+of its latest and a count per window read), `now`, and an offset variable per instant read as a local date.
+
+Every variable comes with the facts every admitted lead satisfies (`Variables.admitted`), made when the
+variable is first read: only what the decisions read is encoded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import z3
+
+from leadpolicy import runtime
+from leadpolicy.language.types import Type
+from leadpolicy.semantics import ir, logic
+from leadpolicy.semantics.primitives import smt
+from leadpolicy.semantics.primitives.smt import DAY_US, Sym
+from leadpolicy.semantics.symbolic.offsets import zone_offsets
+
+FIRST_DAY = smt.day_number(dt.date(runtime.FIRST_YEAR, 1, 1))
+LAST_DAY = smt.day_number(dt.date(runtime.LAST_YEAR, 12, 31))
+# Instants as written in the admitted years, with any offset of under a day either side.
+FIRST_INSTANT = FIRST_DAY * DAY_US - DAY_US
+LAST_INSTANT = (LAST_DAY + 2) * DAY_US
+BLANK_TEXT = z3.Star(z3.Union([z3.Re(z3.StringVal(c)) for c in runtime.BLANK]))
+# A folded text holds no ASCII capital (`runtime.fold` lowers them all).
+HOLDS_A_CAPITAL = z3.Concat(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))), z3.Range("A", "Z"),
+                            z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))))
+
+
+def field_value(f: ir.Field, name: str) -> tuple[Any, list[Any]]:
+    """A field's value variable and what the lead reader admits of it, by type."""
+    if f.type is Type.NUMBER:
+        value = z3.Real(name)
+        return value, [value >= smt.number(-runtime.MAX_NUMBER), value <= smt.number(runtime.MAX_NUMBER)]
+    if f.type is Type.YESNO:
+        return z3.Bool(name), []
+    if f.type is Type.DATE:
+        value = z3.Int(name)
+        return value, [value >= FIRST_DAY, value <= LAST_DAY]
+    if f.type is Type.TIMESTAMP:
+        value = z3.Int(name)
+        return value, [value >= FIRST_INSTANT, value <= LAST_INSTANT]
+    value = z3.String(name)
+    if f.type is Type.ONE_OF:
+        return value, [smt.any_of([value == z3.StringVal(logic.fold(c)) for c in f.choices])]
+    return value, [z3.Not(z3.InRe(value, BLANK_TEXT)), z3.Not(z3.InRe(value, HOLDS_A_CAPITAL))]
+
+
+def field_sym(f: ir.Field, name: str) -> tuple[Sym, list[Any]]:
+    """A field as a `Sym`: always present when required or defaulted (a missing value takes the default)."""
+    value, facts = field_value(f, name)
+    always = f.required or f.default is not None
+    return Sym(z3.BoolVal(True) if always else z3.Bool(f"{name}?"), value), facts
+
+
+@dataclass
+class EventVars:
+    """One event's history: whether there is one at or before now, the age of the latest (microseconds),
+    and a count per window (days -> Int)."""
+
+    event: str
+    has: Any
+    age: Any
+    counts: dict[int, Any] = field(default_factory=dict)
+
+    def count(self, days: int, variables: Variables) -> Any:
+        if days not in self.counts:
+            self.counts[days] = z3.Int(f"{variables.prefix}#{self.event}@{days}")
+            variables.admitted += smt.windows(self.has, self.age, sorted(self.counts.items()))
+        return self.counts[days]
+
+
+@dataclass
+class GrownEvent:
+    """An event's history with one more of it, at age `extra`, than `base` has."""
+
+    base: EventVars
+    extra: Any
+
+    @property
+    def has(self) -> Any:
+        return z3.BoolVal(True)
+
+    @property
+    def age(self) -> Any:
+        return z3.If(z3.And(self.base.has, self.base.age < self.extra), self.base.age, self.extra)
+
+    def count(self, days: int, variables: Variables) -> Any:
+        return self.base.count(days, variables) + z3.If(self.extra < days * DAY_US, 1, 0)
+
+
+@dataclass
+class Variables:
+    """The variables a lead (and the leads grown from it) share, with the facts of the admitted leads."""
+
+    prefix: str
+    zone: str
+    now: Any
+    admitted: list[Any] = field(default_factory=list)
+    fields: dict[tuple[str, str], Sym] = field(default_factory=dict)
+    events: dict[str, EventVars] = field(default_factory=dict)
+    offsets: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (offset in seconds, its instant)
+
+    @classmethod
+    def fresh(cls, prefix: str, zone: str) -> Variables:
+        now = z3.Int(f"{prefix}now")
+        return cls(prefix, zone, now, [now >= FIRST_INSTANT + DAY_US, now <= LAST_INSTANT - DAY_US])
+
+    def field(self, f: ir.Field) -> Sym:
+        key = (f.name, f"{f.type}{f.choices}")
+        if key not in self.fields:
+            sym, facts = field_sym(f, f"{self.prefix}{f.name}")
+            self.fields[key] = sym
+            self.admitted += facts
+        return self.fields[key]
+
+    def event(self, name: str) -> EventVars:
+        if name not in self.events:
+            has, age = z3.Bool(f"{self.prefix}#{name}?"), z3.Int(f"{self.prefix}#{name}.age")
+            self.events[name] = EventVars(name, has, age)
+            self.admitted += [age >= 0, z3.Implies(has, self.now - age >= FIRST_INSTANT)]
+        return self.events[name]
+
+    def offset(self, key: str, instant: Any) -> Any:
+        """The zone's offset (seconds) at an instant: a constant for a zone of one offset, else a variable
+        that may be any offset the zone has (refined by the search when a witness proves it wrong)."""
+        choices = zone_offsets(self.zone)
+        if len(choices) == 1:
+            return z3.IntVal(choices[0])
+        if key not in self.offsets:
+            var = z3.Int(f"{self.prefix}{key}.offset")
+            self.offsets[key] = (var, instant)
+            self.admitted.append(smt.any_of([var == c for c in choices]))
+        return self.offsets[key][0]
+
+
+def local_day(instant: Any, offset: Any) -> Any:
+    """The local date (a day number) of an instant at an offset in seconds."""
+    return (instant + offset * 1_000_000) / DAY_US
+
+
+def window_days(days: Decimal) -> int:
+    """A window's whole days, as `runtime.window_start` reads them."""
+    return int(days)
