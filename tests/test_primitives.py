@@ -26,6 +26,7 @@ from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.codegen import generate_source
 from leadpolicy.semantics.interpreter import evaluate as interpret
 from leadpolicy.semantics.lowering import lower
+from leadpolicy.semantics.primitives import smt
 from leadpolicy.semantics.primitives import sql as primitive_sql
 from leadpolicy.semantics.primitives.scores import units_python
 from leadpolicy.warehouse.sqlgen import compile_sql
@@ -98,7 +99,7 @@ def test_every_decision_node_has_a_row_with_every_backend(node: type):
     assert callable(primitive_sql.BUILDERS[row.sql]), f"{node.__name__}: no SQL builder named {row.sql!r}"
     assert callable(row.words), f"{node.__name__}: no words for the published docs"
     assert callable(row.lower) and primitives.SYNTAX[row.syntax] is row, f"{node.__name__}: lowered by no row"
-    assert row.solver is None  # filled by the guarantees work (issue 27), never faked
+    assert callable(smt.ENCODERS[row.solver]), f"{node.__name__}: no solver encoder named {row.solver!r}"
 
 
 # The syntax-tree classes semantics/lowering.py lowers itself: the policy's structure around the rows.
@@ -151,6 +152,7 @@ def test_activity_windows_are_one_derived_inputs_row():
     assert windows.nodes == (ir.EventCount, ir.DaysSinceEvent)
     assert windows.interpret is Activity
     assert callable(windows.python) and callable(primitive_sql.BUILDERS[windows.sql])
+    assert callable(smt.ENCODERS[windows.solver])
 
 
 def test_facts_say_what_lowering_knows():
@@ -226,6 +228,21 @@ def test_the_sql_generator_builds_windows_by_the_derived_inputs_row(monkeypatch,
                         lambda op, *rest: windows.append(op) or original(op, *rest))
     compile_sql(policy, "duckdb", now=NOW, events_table="events")
     assert [type(n) for n in windows] == [ir.EventCount]
+
+
+def test_the_symbolic_lead_encodes_by_the_rows_solver_column(monkeypatch, policy):
+    from leadpolicy.semantics.symbolic import SymbolicLead
+
+    calls: dict[str, list[Any]] = {"happened": [], "per_rule": [], "windows": []}
+    for table, name in ((smt.CONDITION_ENCODERS, "happened"), (smt.RULE_ENCODERS, "per_rule"),
+                        (smt.ENCODERS, "windows")):
+        original = table[name]
+        monkeypatch.setitem(table, name, lambda *args, o=original, n=name: calls[n].append(args[1]) or o(*args))
+    lead = SymbolicLead(policy)
+    lead.stage_is(0)
+    assert [type(n) for n in calls["happened"]] == [ir.Happened] and [type(n) for n in calls["per_rule"]] == [
+        ir.PerRule]
+    assert len(calls["windows"]) == 1  # demo's one window: its count and latest age, by the derived row
 
 
 def test_happened_is_at_least_one_on_every_backend(policy):

@@ -204,14 +204,24 @@ def wrong_offsets(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
     return list(facts.values())
 
 
+def shown(model: Any, present: Any, values: list[Any]) -> list[Any]:
+    """The model's values of what a witness shows of one field or event: whether it is present, and its value(s)
+    only when it is (a missing one shows none)."""
+    is_present = z3.is_true(model.eval(present, model_completion=True))
+    facts = [present == is_present] if not z3.is_true(present) else []
+    return facts + ([v == model.eval(v, model_completion=True) for v in values] if is_present else [])
+
+
 def assignment(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
-    """The model's values of the leads' own variables: `now`, fields, events (to exclude a rejected witness)."""
+    """What the model's witnesses show (`now`, fields, events), to exclude a witness `confirm` rejected."""
     terms: dict[int, Any] = {}
     for lead in leads:
-        found = [lead.vars.now, *(v for s in lead.vars.fields.values() for v in (s.present, s.value)),
-                 *(v for h in lead.vars.events.values() for v in (h.has, h.age, *h.counts.values())),
-                 *(s.value for s in lead.own_fields.values()), *(g.extra for g in lead.own_events.values())]
-        for term in found:
-            if not z3.is_const(term) or term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                terms.setdefault(term.get_id(), term == model.eval(term, model_completion=True))
-    return list(terms.values()) or [z3.BoolVal(True)]
+        found = [lead.vars.now == model.eval(lead.vars.now, model_completion=True)]
+        for sym in [*lead.vars.fields.values(), *lead.own_fields.values()]:
+            found += shown(model, sym.present, [sym.value])
+        for history in lead.vars.events.values():
+            found += shown(model, history.has, [history.age, *history.counts.values()])
+        found += [g.extra == model.eval(g.extra, model_completion=True) for g in lead.own_events.values()]
+        for fact in found:
+            terms.setdefault(fact.get_id(), fact)
+    return list(terms.values())

@@ -16,7 +16,7 @@ import z3
 
 from leadpolicy import runtime
 from leadpolicy.language.types import Type
-from leadpolicy.semantics import ir, logic
+from leadpolicy.semantics import ir, logic, primitives
 from leadpolicy.semantics.primitives import smt
 from leadpolicy.semantics.primitives.smt import DAY_US, Sym
 from leadpolicy.semantics.symbolic.offsets import zone_offsets
@@ -71,7 +71,8 @@ class EventVars:
     def count(self, days: int, variables: Variables) -> Any:
         if days not in self.counts:
             self.counts[days] = z3.Int(f"{variables.prefix}#{self.event}@{days}")
-            variables.admitted += smt.windows(self.has, self.age, sorted(self.counts.items()))
+            encode = smt.ENCODERS[primitives.WINDOWS.solver]  # the activity windows' derived-inputs row
+            variables.admitted += encode(self.has, self.age, sorted(self.counts.items()))
         return self.counts[days]
 
 

@@ -63,8 +63,19 @@ def json_number(model: Any, term: Any) -> int | float:
         return float(Decimal(numerator) / Decimal(denominator))
 
 
+# Where an instant's local year is outside the admitted years, the offsets it is written with instead.
+EDGE_OFFSETS = (dt.timezone.utc, dt.timezone(dt.timedelta(hours=23, minutes=59)),
+                dt.timezone(-dt.timedelta(hours=23, minutes=59)))
+
+
 def at_us(instant: int, tz: dt.tzinfo) -> dt.datetime:
-    return (EPOCH + instant * MICROSECOND).astimezone(tz)
+    """An instant in the policy's zone; at the edges of the admitted years, at an offset that writes it in
+    one of them (the solver admits every instant some admitted writing names)."""
+    at = EPOCH + instant * MICROSECOND
+    for zone in (tz, *EDGE_OFFSETS):
+        if runtime.FIRST_YEAR <= at.astimezone(zone).year <= runtime.LAST_YEAR:
+            return at.astimezone(zone)
+    return at.astimezone(tz)
 
 
 def field_json(model: Any, f: ir.Field, value: Any, tz: dt.tzinfo) -> Any:
