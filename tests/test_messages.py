@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from leadpolicy.semantics.loading import load_policy_text
 
 from .conftest import POLICIES
@@ -74,3 +76,99 @@ def test_decay_since_an_event_without_last_hints_since_last():
 def test_since_a_misspelt_field_still_says_did_you_mean():
     lines, diags = _diagnostics(B2B, "since last_activity", "since last_activty")
     assert [(d.code, d.hint) for d in diags] == [("unknown-name", 'did you mean "last_activity"?')]
+
+
+# ---------------------------------------------------------------- guarantees (issue 27)
+
+def _with_guarantees(claims: list[str], text: str = ACTIVITY) -> str:
+    end = text.rindex("}")
+    return text[:end] + "\n  guarantees {\n" + "".join(f"    {claim}\n" for claim in claims) + "  }\n" + text[end:]
+
+
+# (the claims of a guarantees block added to the v2 reference, code, message, hint, the text the caret is under)
+GUARANTEE_MESSAGES = [
+    (['"A": fit >= 0', '"A": fit >= 1'], "duplicate-name", 'guarantee "A" is given twice',
+     "the first is on line 123; its results are reported by name: rename one", '"A"'),
+    (['"A": fit >= 0', '"a": fit >= 1'], "duplicate-name", 'guarantee "a" differs from "A" only in case',
+     "the first is on line 123; its results are reported by name: rename one", '"a"'),
+    (['" ": fit >= 0'], "bad-value", "a guarantee needs a name",
+     'say what both teams rely on, as in "Nurture leads wait in no queue": ...', '" "'),
+    (['"x": fitt never decreases with employees'], "unknown-name", 'unknown score "fitt"', 'did you mean "fit"?',
+     "fitt"),
+    (['"x": tier never decreases with employees'], "type-mismatch",
+     '"tier" is a grade, not a score: "never decreases" compares a score', "scores: fit, engagement, priority", "tier"),
+    (['"x": fit never increases with employes'], "unknown-name", '"employes" is neither a lead field nor an event',
+     'did you mean "employees"?', "employes"),
+    (['"x": fit never decreases with industry'], "type-mismatch",
+     '"never decreases with industry" needs a number, date or timestamp field, but "industry" is text (one of), '
+     "which has no larger value",
+     "name a number, date or timestamp field, or an event (the second lead has one more)", "industry"),
+    (['"x": handoff never lost with email'], "type-mismatch",
+     '"handoff never lost with email" needs a number, date or timestamp field, but "email" is text, which has no '
+     "larger value", "name a number, date or timestamp field, or an event (the second lead has one more)", "email"),
+    (['"x": priority never decreases with engagement'], "type-mismatch",
+     '"engagement" is a score: a guarantee compares leads that differ in a lead field or an event',
+     "name the field or event it grows with", "engagement"),
+    (['"x": fit >= 40 implies stage = sqll'], "unknown-stage", '"sqll" is not a stage of this policy',
+     'did you mean "sql"?', "sqll"),
+    (['"x": stage in ("mql", "sqll")'], "unknown-stage", '"sqll" is not a stage of this policy',
+     'did you mean "sql"?', '"sqll"'),
+    (['"x": fit >= 40 implies route = "inbound-sdrr"'], "unknown-label",
+     '"inbound-sdrr" is not a route label of this policy', 'did you mean "inbound-sdr"?', '"inbound-sdrr"'),
+    (['"x": fit >= 40 implies route = inbound_sdr'], "type-mismatch",
+     "a route label is a quoted text, not the name inbound_sdr", 'write route = "inbound_sdr"', "inbound_sdr"),
+    (['"x": fit >= 40 implies owner = sale'], "unknown-team", 'team "sale" does not own this policy',
+     'did you mean "sales"?', "sale"),
+    (['"x": stage < sql'], "type-mismatch", "< compares order, but the decided stage (text) has none",
+     "use = or != for text and yes/no", "stage < sql"),
+    (['"x": handoff = 5'], "type-mismatch", "the decided handoff (yes/no) compared with a number", None,
+     "handoff = 5"),
+    (['"x": stage'], "type-mismatch",
+     "a bare condition must be a yes/no field, but the decided stage (text) is not",
+     "use stage is present, or compare it with =", "stage"),
+    (['"x": demo_requst in last 30 days implies stage = sql'], "unknown-event", 'unknown event "demo_requst"',
+     'did you mean "demo_request"?', "demo_requst"),
+]
+
+
+@pytest.mark.parametrize("claims, code, message, hint, at", GUARANTEE_MESSAGES, ids=[r[2] for r in GUARANTEE_MESSAGES])
+def test_a_guarantee_mistake_is_named_where_it_stands(claims, code, message, hint, at):
+    text = _with_guarantees(claims)
+    lines, diags = text.splitlines(), load_policy_text(text, "p.policy").diagnostics
+    assert [(d.code, d.message, d.hint, _at(lines, d)) for d in diags] == [(code, message, hint, at)]
+
+
+def test_a_misspelt_decided_name_says_did_you_mean():
+    text = _with_guarantees(['"x": stge = sql'])
+    lines, diags = text.splitlines(), load_policy_text(text, "p.policy").diagnostics
+    assert [(d.code, d.message, d.hint, _at(lines, d)) for d in diags][0] == (
+        "unknown-name", 'unknown name "stge"', 'did you mean "stage"?', "stge")
+
+
+def test_a_field_named_handoff_is_refused_only_where_guarantees_read_the_decided_one():
+    named = ACTIVITY.replace("    source     one of", "    handoff    yes/no\n    source     one of")
+    assert [d for d in load_policy_text(named, "p.policy").diagnostics if d.is_error] == []
+    diags = load_policy_text(_with_guarantees(['"x": handoff'], named), "p.policy").diagnostics
+    assert [(d.code, d.message, d.hint) for d in diags] == [
+        ("reserved-name", '"handoff" names whether a lead is handed off in a policy with guarantees, so it cannot name '
+         'a lead field', 'rename it, for example "handoff_value"')]
+
+
+def test_a_second_guarantees_block_is_refused():
+    text = _with_guarantees(['"x": handoff'], ACTIVITY.replace("  outcomes {", "  guarantees {\n  }\n\n  outcomes {"))
+    diags = load_policy_text(text, "p.policy").diagnostics
+    assert [(d.code, d.message, d.span.line) for d in diags] == [
+        ("duplicate-block", "a second guarantees", text[:text.rindex("  guarantees {")].count("\n") + 1)]
+
+
+def test_a_claim_on_the_decision_of_a_policy_without_stages_is_refused():
+    text = ACTIVITY
+    for block in ("  stages {", "  route for", "  recycle {"):
+        start = text.index(block)
+        text = text[:start] + text[text.index("\n  }\n", start) + 5:]
+    text = _with_guarantees(['"x": handoff implies fit >= 40', '"y": handoff never lost with employees',
+                             '"z": fit >= 0'], text)
+    diags = load_policy_text(text, "p.policy").diagnostics
+    assert [(d.code, d.message, d.hint) for d in diags] == [
+        ("unknown-name", "the claim reads the decided handoff, but the policy has no stages",
+         "add a stages block, ending with: nurture otherwise owner marketing")] * 2

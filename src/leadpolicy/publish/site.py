@@ -140,7 +140,6 @@ GuaranteeStatus = tuple[str, str]
 Statuses = Mapping[str, GuaranteeStatus]
 # Given a policy's path and syntax tree, the statuses of its guarantees (how `leadpolicy docs` asks the proofs).
 StatusSource = Callable[[Path, ast.Policy], Statuses]
-NOT_PROVED = "not proved yet"
 
 
 def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = None) -> dict[str, Any]:
@@ -227,14 +226,11 @@ def _score(score: ir.Score, say: Prose) -> dict[str, Any]:
 
 def _guarantee(node: ir.Guarantee, policy: ir.Policy, say: Prose, status: GuaranteeStatus | None
                ) -> dict[str, str]:
-    """A guarantee's name, its claim in plain English and its status (Markdown, every text escaped)."""
-    if status is None:
-        shown = NOT_PROVED
-    else:
-        word, detail = status
-        shown = f"**{md(word)}**" + (f": {md(detail)}" if detail else "")
-    return {"name": md(node.name), "claim": say(functools.partial(english.guarantee, node, policy)),
-            "status": shown}
+    """A guarantee's name, its claim in plain English (Markdown) and its status and detail ("" when it has none:
+    the page says "not proved yet")."""
+    word, detail = status or ("", "")
+    return {"name": node.name, "claim": say(functools.partial(english.guarantee, node, policy)), "status": word,
+            "detail": detail}
 
 
 def _entry(entry: ir.Entry, say: Prose) -> dict[str, str]:

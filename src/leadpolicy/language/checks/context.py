@@ -20,8 +20,8 @@ RESERVED = {"and", "or", "not", "yes", "no", "days", "when", "otherwise", "owner
 # last in`): an event so named could be declared but never used (tests/test_event_reserved_names.py finds them
 # by parsing every word of the grammar)
 RESERVED_EVENT_NAMES = frozenset({"and", "at", "between", "clamp", "contains", "days", "decay", "ends", "escalate",
-                                  "from", "in", "is", "no", "not", "or", "owner", "paused", "starts", "target", "warn",
-                                  "within", "yes"})
+                                  "from", "implies", "in", "is", "no", "not", "or", "owner", "paused", "starts",
+                                  "target", "warn", "within", "yes"})
 OUTPUT_NAMES = ("stage", "owner", "route")  # columns every scored row gets; no field, score or grade may take them
 # Every number in a policy: at most 9 digits before the point and 9 after, so totals stay exact in
 # 64-bit decimals on every engine. SLA durations: at most ten years.
