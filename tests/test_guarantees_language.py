@@ -332,3 +332,21 @@ def test_numbers_in_a_claim_stay_exact():
     claim = lowered('  guarantees {\n    "x": priority <= 199.5\n  }\n')["x"]
     assert isinstance(claim.condition, ir.Compare) and claim.condition.right == ir.Const(
         Decimal("199.5"), ir.Type.NUMBER, "199.5")
+
+
+# ---------------------------------------------------------------- the diff
+
+
+def test_the_diff_names_each_guarantee_added_changed_or_removed():
+    from leadpolicy.governance.diff import changes
+
+    old = checked(with_block(TEAMS_BLOCK))
+    new_block = TEAMS_BLOCK.replace("fit >= 40", "fit >= 50").replace(
+        '    "Tier A means a priority of 120 or more":         tier = "A" implies priority >= 120\n', "")
+    new = checked(with_block(new_block.replace("  }\n", '    "Fit stays in range": fit between 0 and 100\n  }\n')))
+    found = [(c.kind, c.change, c.text) for c in changes(old, new)]
+    assert found == [
+        ("guarantee", "removed", 'guarantee "Tier A means a priority of 120 or more" removed'),
+        ("guarantee", "changed", 'guarantee "Sales only receives leads with a fit of 40 or more": '
+                                 "handoff implies fit >= 40 → handoff implies fit >= 50"),
+        ("guarantee", "added", 'guarantee "Fit stays in range" added (fit between 0 and 100)')]

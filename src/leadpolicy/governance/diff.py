@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from leadpolicy.language import ast
+from leadpolicy.language.formatter import claim_text, field_type, number, rule_label, rule_text, sla_item_text
 from leadpolicy.language.formatter import condition as cond_text
-from leadpolicy.language.formatter import field_type, number, rule_label, rule_text, sla_item_text
 from leadpolicy.language.words import quantity
 from leadpolicy.runtime import seen_at
 
@@ -117,12 +117,23 @@ def changes(old: ast.Policy, new: ast.Policy) -> list[Change]:
                     for r in new.recycle_rules])
     from leadpolicy.language.formatter import format_policy
 
+    out += _guarantees(old, new)
     for name, o, n in _pairs("calendar", old.calendars, new.calendars, lambda c: c.name, out):
         before = format_policy(ast.Policy(id="x", version="0.0.0", items=(o,)))
         after = format_policy(ast.Policy(id="x", version="0.0.0", items=(n,)))
         if before != after:
             out.append(Change("calendar", name, "changed", _block_body(before), _block_body(after),
                               f"calendar {name} changed"))
+    return out
+
+
+def _guarantees(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    """Each guarantee added, removed, or whose claim changed, by its name."""
+    out: list[Change] = []
+    for name, o, n in _pairs("guarantee", old.guarantees, new.guarantees, lambda g: f'"{g.name}"', out, claim_text):
+        if claim_text(o) != claim_text(n):
+            out.append(_changed("guarantee", name, claim_text(o), claim_text(n),
+                                f"guarantee {name}: {claim_text(o)} → {claim_text(n)}"))
     return out
 
 
