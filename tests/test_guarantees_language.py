@@ -350,3 +350,11 @@ def test_the_diff_names_each_guarantee_added_changed_or_removed():
         ("guarantee", "changed", 'guarantee "Sales only receives leads with a fit of 40 or more": '
                                  "handoff implies fit >= 40 → handoff implies fit >= 50"),
         ("guarantee", "added", 'guarantee "Fit stays in range" added (fit between 0 and 100)')]
+
+
+def test_the_cases_page_reads_the_windows_of_the_decisions_not_of_the_guarantees():
+    from leadpolicy.publish.cases import event_windows
+
+    block = '  guarantees {\n    "x": webinar_attended in last 365 days and count touch in last 7 days > 2 ' \
+            'implies priority >= 0\n  }\n'
+    assert event_windows(lower(checked(with_block(block)))) == event_windows(lower(checked(ACTIVITY)))

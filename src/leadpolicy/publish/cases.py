@@ -3,6 +3,7 @@ label, when, and how long before the samples' `now`), each event timeline with i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
@@ -158,10 +159,11 @@ def _what(row: dict[str, Any]) -> str:
 
 def event_windows(policy_ir: ir.Policy) -> dict[str, set[Decimal | None]]:
     """Event name -> the windows (days) of what reads it (`primitives.events_read`); None for what reads it at
-    any age (`days since last EVENT`, decay since the last EVENT)."""
+    any age (`days since last EVENT`, decay since the last EVENT). A guarantee's windows are no reading of the
+    lead: the decisions never read them."""
 
     found: dict[str, set[Decimal | None]] = {}
-    for event, days in events_read(policy_ir):
+    for event, days in events_read(dataclasses.replace(policy_ir, guarantees=())):
         found.setdefault(event, set()).add(days)
     return found
 
