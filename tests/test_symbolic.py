@@ -259,3 +259,26 @@ def test_a_decay_without_an_exact_factor_table_is_unknown():
                body="  score s {\n    +1000000 when d is present\n    decay 0.01% every 1 days since d\n  }\n")
     found = find(lambda lead: lead.stage_is(0), [SymbolicLead(p.ir)], TIMEOUT)
     assert isinstance(found, Unknown) and "factors" in found.reason
+
+
+# ---------------------------------------------------------------- one lead under two versions of a policy
+
+
+def test_the_same_lead_under_two_versions_moves_as_its_witness_shows():
+    """`under`: the lead decided by the old and the new policy at once (what `diff --prove` asks)."""
+    text = (POLICIES / "inbound-activity.policy").read_text("utf-8")
+    raised = policy_from_text(text.replace("demo_request in last 30 days and fit >= 40", "demo_request in last 30 "
+                                                                                        "days and fit >= 60"))
+    names = [s.name for s in REFERENCE.ir.stages]
+    old = SymbolicLead(REFERENCE.ir)
+    new = old.under(raised.ir)
+    found = find(lambda a, b: z3.And(a.stage_is(names.index("sql")), b.stage_is(names.index("mql"))), [old, new],
+                 TIMEOUT)
+    assert isinstance(found, Found), found
+    before, after = found.witnesses
+    assert before == after
+    assert decided(REFERENCE, before).stage == "sql" and decided(raised, after).stage == "mql"
+    old = SymbolicLead(REFERENCE.ir)
+    lowered = find(lambda a, b: z3.And(a.stage_is(names.index("mql")), b.stage_is(names.index("sql"))),
+                   [old, old.under(raised.ir)], TIMEOUT)
+    assert isinstance(lowered, Impossible), lowered  # a higher bar for sql sends no mql lead there

@@ -30,7 +30,6 @@ ROUNDS = 8  # refinements (a wrong zone offset, a witness `confirm` rejects) bef
 ROUND_NOW = dt.datetime(2026, 11, 20, 12, 0)  # the `now` witnesses prefer, in the policy's zone
 CENTURY = (smt.instant_us(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)),
            smt.instant_us(dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)))
-WISH_SECONDS = 1.0  # the most one preference's check may take
 FEW = (1, 3, 10, 100)  # the counts of events witnesses prefer, fewest first
 SMALL = 1_000_000  # the magnitude numbers in witnesses prefer to stay within
 LETTERS = z3.Plus(z3.Range("a", "z"))
@@ -73,9 +72,9 @@ class Clock:
         return max(1, int(1000 * (left if at_most is None else min(left, at_most))))
 
 
-def check(solver: z3.Solver, clock: Clock, at_most: float | None = None) -> Any:
-    solver.set("timeout", clock.left_ms(at_most))
-    return solver.check()
+def check(solver: z3.Solver, clock: Clock, assumptions: Sequence[Any] = ()) -> Any:
+    solver.set("timeout", clock.left_ms())
+    return solver.check(*assumptions)
 
 
 def admitted(leads: Sequence[SymbolicLead]) -> list[Any]:
@@ -99,13 +98,13 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
         return Unknown(str(exc), clock.seconds())
     solver = z3.Solver()
     solver.add(target, *admitted(leads))
+    marks = wished(solver, preferences(leads))
     for _ in range(ROUNDS):
-        result = check(solver, clock)
+        result, model = readable(solver, marks, clock)
         if result == z3.unsat:
             return Impossible(clock.seconds())
         if result != z3.sat:
             return Unknown(f"the solver gave no answer ({solver.reason_unknown()})", clock.seconds())
-        model = readable(solver, leads, clock)
         wrong = wrong_offsets(leads, model)
         if wrong:
             solver.add(*wrong)
@@ -121,23 +120,30 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
 # ---------------------------------------------------------------- readable models
 
 
-def readable(solver: z3.Solver, leads: Sequence[SymbolicLead], clock: Clock) -> Any:
-    """The model after each preference, in order, that still lets the goal hold (each check is incremental:
-    a few milliseconds)."""
-    model = solver.model()
-    kept = 0
-    for wish in preferences(leads):
-        solver.push()
-        solver.add(wish)
-        if z3.is_true(model.eval(wish, model_completion=True)):  # the model has it already
-            kept += 1
-        elif check(solver, clock, WISH_SECONDS) == z3.sat:
-            model, kept = solver.model(), kept + 1
-        else:
-            solver.pop()
-    for _ in range(kept):
-        solver.pop()
-    return model
+def wished(solver: z3.Solver, wishes: list[Any]) -> list[Any]:
+    """A mark per preference, which implies it: checked as assumptions, dropped when they conflict."""
+    marks = [z3.Bool(f"wish!{i}") for i in range(len(wishes))]
+    solver.add(*(z3.Implies(mark, wish) for mark, wish in zip(marks, wishes)))
+    return marks
+
+
+def readable(solver: z3.Solver, marks: list[Any], clock: Clock) -> tuple[Any, Any]:
+    """(sat, a model with as many preferences as let the goal hold), unsat or unknown. All preferences are
+    assumed; while they conflict, the least wanted of the conflict (the unsat core) is dropped. Unsat with
+    none of them assumed (or none in the core) is unsat: the preferences are only implied by their marks."""
+    active = list(marks)
+    while True:
+        result = check(solver, clock, assumptions=active)
+        if result == z3.sat:
+            return result, solver.model()
+        core = {mark.get_id() for mark in solver.unsat_core()} if result == z3.unsat else set()
+        if not active or (result == z3.unsat and not core):
+            return result, None
+        if result != z3.unsat:  # undecided with preferences: ask without them
+            active = []
+            continue
+        least = max(i for i, mark in enumerate(marks) if mark.get_id() in core)
+        active.remove(marks[least])
 
 
 def round_now(lead: SymbolicLead) -> list[Any]:

@@ -110,7 +110,7 @@ class Variables:
     @classmethod
     def fresh(cls, prefix: str, zone: str) -> Variables:
         now = z3.Int(f"{prefix}now")
-        return cls(prefix, zone, now, [now >= FIRST_INSTANT + DAY_US, now <= LAST_INSTANT - DAY_US])
+        return cls(prefix, zone, now, [now >= FIRST_INSTANT, now <= LAST_INSTANT])
 
     def field(self, f: ir.Field) -> Sym:
         key = (f.name, f"{f.type}{f.choices}")
