@@ -358,3 +358,57 @@ def test_the_cases_page_reads_the_windows_of_the_decisions_not_of_the_guarantees
     block = '  guarantees {\n    "x": webinar_attended in last 365 days and count touch in last 7 days > 2 ' \
             'implies priority >= 0\n  }\n'
     assert event_windows(lower(checked(with_block(block)))) == event_windows(lower(checked(ACTIVITY)))
+
+
+# ---------------------------------------------------------------- generated guarantees: fmt keeps them
+
+
+def _decided_atoms():
+    from hypothesis import strategies as st
+
+    from .test_formatter import NAMES, TEXT
+
+    return st.one_of(
+        st.builds(lambda who, op, name: ast.Compare(op=op, left=ast.NameRef(name=who), right=ast.BareName(name=name)),
+                  st.sampled_from(["stage", "owner"]), st.sampled_from(["=", "!="]), NAMES),
+        st.builds(lambda label: ast.Compare(op="=", left=ast.NameRef(name="route"),
+                                            right=ast.Literal(kind=ir.Type.TEXT, value=label)), TEXT),
+        st.booleans().map(lambda n: ast.IsMissing(operand=ast.NameRef(name="route"), negated=n)),
+        st.just(ast.Truthy(operand=ast.NameRef(name="handoff"))))
+
+
+def _claims():
+    from hypothesis import strategies as st
+
+    from .test_formatter import CONDITIONS, NAMES, TEXT, _flat
+
+    decided = _decided_atoms()
+    conditions = st.one_of(CONDITIONS, decided,
+                           st.builds(lambda d, c: ast.And(items=_flat(ast.And, [d, c])), decided, CONDITIONS),
+                           st.builds(lambda c, d: ast.Or(items=_flat(ast.Or, [c, d])), CONDITIONS, decided))
+    return st.one_of(
+        st.builds(lambda n, c: ast.Guarantee(name=n, kind=ast.HOLDS, condition=c), TEXT, conditions),
+        st.builds(lambda n, c, t: ast.Guarantee(name=n, kind=ast.IMPLIES, condition=c, then=t), TEXT, conditions,
+                  conditions),
+        st.builds(lambda n, k, s, x: ast.Guarantee(name=n, kind=k, score=s, along=x), TEXT,
+                  st.sampled_from([ast.NEVER_DECREASES, ast.NEVER_INCREASES]), NAMES, NAMES),
+        st.builds(lambda n, x: ast.Guarantee(name=n, kind=ast.HANDOFF_KEPT, along=x), TEXT, NAMES))
+
+
+def test_parse_of_fmt_of_generated_guarantees_is_the_same_policy():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from .test_formatter import policies
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(policies(), st.lists(_claims(), max_size=4))
+    def round_trip(policy, claims):
+        policy = ast.Policy(id=policy.id, version=policy.version,
+                            items=(*policy.items, ast.Guarantees(guarantees=tuple(claims))))
+        out = format_policy(policy)
+        parsed = parse_text(out)
+        assert parsed.diagnostics == [] and parsed.policy == policy
+        assert format_policy(parsed.policy, parsed.comments) == out
+
+    round_trip()
