@@ -29,7 +29,7 @@ def typed(f: ir.Field, value: Any) -> Any:
         return z3.IntVal(smt.day_number(value))
     if f.type is Type.TIMESTAMP:
         return z3.IntVal(smt.instant_us(value))
-    return z3.StringVal(logic.fold(value))
+    return smt.text(logic.fold(value))
 
 
 def pins(lead: SymbolicLead, values: dict[str, Any], activity: Activity, now: dt.datetime) -> list[Any]:
@@ -59,6 +59,6 @@ def expected(lead: SymbolicLead, key: str, value: Any) -> Any:
         return lead.stage_is([s.name for s in policy.stages].index(value))
     if key in ("owner", "route") or any(g.name == key for g in policy.grades):
         sym = lead.decided(key) if key in ("owner", "route") else lead.grade(key)
-        return z3.Not(sym.present) if value is None else z3.And(sym.present, sym.value == z3.StringVal(
+        return z3.Not(sym.present) if value is None else z3.And(sym.present, sym.value == smt.text(
             logic.fold(value)))
     return lead.score(key).value == smt.number(Decimal(value))

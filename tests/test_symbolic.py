@@ -282,3 +282,17 @@ def test_the_same_lead_under_two_versions_moves_as_its_witness_shows():
     lowered = find(lambda a, b: z3.And(a.stage_is(names.index("mql")), b.stage_is(names.index("sql"))),
                    [old, old.under(raised.ir)], TIMEOUT)
     assert isinstance(lowered, Impossible), lowered  # a higher bar for sql sends no mql lead there
+
+
+def test_texts_are_held_character_by_character():
+    """A policy's backslash stays one (z3 would read `\\u{41}` in a literal as "A"), non-ASCII folds as the
+    language folds it, and a character past z3's last is Unknown, never a wrong answer."""
+    p = policy('    one when email = "x\\\\u{41}" owner b\n    two when email starts with "ΣΟ🚀" owner b\n'
+               '    rest otherwise owner a\n')
+    one = witness_of(p, lambda lead: lead.stage_is(0))
+    assert one.lead["email"] == "x\\u{41}" and decided(p, one).stage == "one"
+    two = witness_of(p, lambda lead: lead.stage_is(1))
+    assert two.lead["email"].startswith("σο🚀") and decided(p, two).stage == "two"
+    past = policy('    one when email contains "\U000f0001" owner b\n    rest otherwise owner a\n')
+    found = find(lambda lead: lead.stage_is(0), [SymbolicLead(past.ir)], TIMEOUT)
+    assert isinstance(found, Unknown) and "U+2FFFF" in found.reason

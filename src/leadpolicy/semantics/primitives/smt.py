@@ -74,6 +74,17 @@ def number(value: Decimal) -> Any:
     return z3.RealVal(format(value, "f"))
 
 
+MAX_CHAR = 0x2FFFF  # the last character z3's strings hold
+
+
+def text(value: str) -> Any:
+    """A text constant, character by character: z3 reads `\\u{...}` in a literal as an escape, so every
+    character is written as one (a policy's backslash stays a backslash)."""
+    if any(ord(c) > MAX_CHAR for c in value):
+        raise Unsupported(f"the text {value!r} has a character past U+{MAX_CHAR:X}, which the solver cannot hold")
+    return z3.StringVal("".join(f"\\u{{{ord(c):x}}}" for c in value))
+
+
 # ---------------------------------------------------------------- and, or, not
 
 
@@ -144,10 +155,10 @@ def in_list(ctx: SolverContext, node: ir.InList) -> Tri:
 
 
 MATCH: dict[ir.Match, Callable[[Any, str], Any]] = {
-    ir.Match.STARTS: lambda hay, n: z3.PrefixOf(z3.StringVal(n), hay),
-    ir.Match.ENDS: lambda hay, n: z3.SuffixOf(z3.StringVal(n), hay),
-    ir.Match.CONTAINS: lambda hay, n: z3.Contains(hay, z3.StringVal(n)),
-    ir.Match.CONTAINS_ANY: lambda hay, n: z3.Contains(hay, z3.StringVal(n))}
+    ir.Match.STARTS: lambda hay, n: z3.PrefixOf(text(n), hay),
+    ir.Match.ENDS: lambda hay, n: z3.SuffixOf(text(n), hay),
+    ir.Match.CONTAINS: lambda hay, n: z3.Contains(hay, text(n)),
+    ir.Match.CONTAINS_ANY: lambda hay, n: z3.Contains(hay, text(n))}
 
 
 def text_match(ctx: SolverContext, node: ir.TextMatch) -> Tri:
@@ -185,7 +196,7 @@ def const(ctx: SolverContext, node: ir.Const) -> Sym:
         return Sym(z3.BoolVal(True), z3.BoolVal(bool(value)))
     if isinstance(value, dt.date):
         return Sym(z3.BoolVal(True), z3.IntVal(day_number(value)))
-    return Sym(z3.BoolVal(True), z3.StringVal(logic.fold(str(value))))
+    return Sym(z3.BoolVal(True), text(logic.fold(str(value))))
 
 
 def ref(ctx: SolverContext, node: ir.Ref) -> Sym:

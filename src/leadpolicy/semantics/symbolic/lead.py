@@ -39,7 +39,7 @@ def chosen(index: Any, labels: list[str]) -> Any:
     """The folded label at a first-match index (any text when none matched)."""
     value: Any = z3.StringVal("")
     for i, label in reversed(list(enumerate(labels))):
-        value = z3.If(index == i, z3.StringVal(logic.fold(label)), value)
+        value = z3.If(index == i, smt.text(logic.fold(label)), value)
     return value
 
 
@@ -191,7 +191,7 @@ class SymbolicLead:
             for e, entry in enumerate(route.entries):
                 holds = self.route_entry_is(r, e)
                 present.append(holds)
-                value = z3.If(holds, z3.StringVal(logic.fold(entry.label)), value)
+                value = z3.If(holds, smt.text(logic.fold(entry.label)), value)
         return Sym(smt.any_of(present), value)
 
     # ------------------------------------------------------------ pairs and other policies

@@ -26,7 +26,7 @@ LAST_DAY = smt.day_number(dt.date(runtime.LAST_YEAR, 12, 31))
 # Instants as written in the admitted years, with any offset of under a day either side.
 FIRST_INSTANT = FIRST_DAY * DAY_US - DAY_US
 LAST_INSTANT = (LAST_DAY + 2) * DAY_US
-BLANK_TEXT = z3.Star(z3.Union([z3.Re(z3.StringVal(c)) for c in runtime.BLANK]))
+BLANK_TEXT = z3.Star(z3.Union([z3.Re(smt.text(c)) for c in runtime.BLANK]))
 # A folded text holds no ASCII capital (`runtime.fold` lowers them all).
 HOLDS_A_CAPITAL = z3.Concat(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))), z3.Range("A", "Z"),
                             z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))))
@@ -47,7 +47,7 @@ def field_value(f: ir.Field, name: str) -> tuple[Any, list[Any]]:
         return value, [value >= FIRST_INSTANT, value <= LAST_INSTANT]
     value = z3.String(name)
     if f.type is Type.ONE_OF:
-        return value, [smt.any_of([value == z3.StringVal(logic.fold(c)) for c in f.choices])]
+        return value, [smt.any_of([value == smt.text(logic.fold(c)) for c in f.choices])]
     return value, [z3.Not(z3.InRe(value, BLANK_TEXT)), z3.Not(z3.InRe(value, HOLDS_A_CAPITAL))]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 MICROSECOND = dt.timedelta(microseconds=1)
 STEPS = (DAY_US, HOUR_US, 60_000_000, 1_000_000, 1)  # the roundest spacing of a window's extra events that fits
-Z3_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}")
 
 
 @dataclass(frozen=True)
@@ -46,9 +44,10 @@ def integer(model: Any, term: Any) -> int:
 
 
 def text(model: Any, term: Any) -> str:
-    """A z3 string as Python text (z3 writes a character outside printable ASCII as \\u{...})."""
-    written = model.eval(term, model_completion=True).as_string()
-    return Z3_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), written)
+    """A z3 string as Python text, character by character (its printed form escapes some characters and not a
+    backslash, so it cannot be read back)."""
+    length = integer(model, z3.Length(term))
+    return "".join(chr(integer(model, z3.StrToCode(z3.SubString(term, i, 1)))) for i in range(length))
 
 
 def json_number(model: Any, term: Any) -> int | float:
