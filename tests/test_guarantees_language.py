@@ -266,7 +266,7 @@ def rows(section: str) -> dict[str, list[str]]:
 
 def test_the_page_says_each_claim_in_english_not_proved_yet_without_results(tmp_path):
     table = rows(page(tmp_path, TEAMS_BLOCK))
-    assert table["Nurture leads wait in no queue"] == ['Whenever the stage is "nurture", the lead gets no route.',
+    assert table["Nurture leads wait in no queue"] == ["Whenever the stage is nurture, the lead gets no route.",
                                                        "not proved yet"]
     assert table["Sales only receives leads with a fit of 40 or more"][0] == \
         "Whenever the lead is handed off, fit is at least 40."
@@ -412,3 +412,11 @@ def test_parse_of_fmt_of_generated_guarantees_is_the_same_policy():
         assert format_policy(parsed.policy, parsed.comments) == out
 
     round_trip()
+
+
+def test_the_page_names_a_stage_or_team_as_its_tables_do_and_a_route_label_quoted(tmp_path):
+    block = ('  guarantees {\n    "a": owner != marketing implies stage = sql or stage = mql\n'
+             '    "b": nurture != stage implies route = "inbound-sdr"\n  }\n')
+    table = rows(page(tmp_path, block))
+    assert table["a"][0] == "Whenever the owning team is not marketing, the stage is sql or the stage is mql."
+    assert table["b"][0] == 'Whenever the stage is not nurture, the route is "inbound-sdr".'

@@ -20,7 +20,7 @@ from leadpolicy.language.formatter import number
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives import adjust_row, condition_row, operand_row, rule_row
-from leadpolicy.semantics.primitives.conditions import listing
+from leadpolicy.semantics.primitives.conditions import OPS, listing
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,16 @@ def decided_condition(node: ir.Condition) -> str | None:
         return "the lead is not handed off"
     if isinstance(node, ir.IsMissing) and _decided(node.value, "route"):
         return "the lead gets a route" if node.negated else "the lead gets no route"
+    if isinstance(node, ir.Compare) and node.op in (ir.Op.EQ, ir.Op.NE):
+        return _named(node.left, node.right, node.op) or _named(node.right, node.left, node.op)
+    return None
+
+
+def _named(subject: ir.Operand, value: ir.Operand, op: ir.Op) -> str | None:
+    """`the stage is nurture`, `the owning team is not sales`: a stage or team by its name, as the page's stage
+    table writes it (a route label stays quoted, as the routing table shows it)."""
+    if isinstance(value, ir.Const) and (_decided(subject, "stage") or _decided(subject, "owner")):
+        return f"{operand(subject)} {OPS[op]} {value.value}"
     return None
 
 
