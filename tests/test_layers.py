@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("leadpolicy.publish",),
     ("leadpolicy.governance", "leadpolicy.testing"),
     ("leadpolicy.warehouse",),
-    ("leadpolicy.sla",),
+    ("leadpolicy.sla", "leadpolicy.proofs"),
     ("leadpolicy",),  # the package's own __init__: the version and the public names of api
     ("leadpolicy.api",),
     ("leadpolicy.semantics", "leadpolicy.outputs"),

@@ -42,6 +42,17 @@ def non_negative_int(text: str) -> int:
     return int(text)
 
 
+def positive_seconds(text: str) -> float:
+    """A time limit in seconds: a number above 0 (and finite)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
+
+
 def column_arg(text: str) -> tuple[str, str]:
     """`FIELD=HEADER`: the policy's field and the header of the file's column it is read from."""
     name, sep, header = text.partition("=")

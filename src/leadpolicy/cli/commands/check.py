@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
-from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
+from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter, positive_seconds
 from leadpolicy.cli.shared import (
     coverage_diagnostics,
     print_case_failures,
@@ -18,6 +18,8 @@ from leadpolicy.cli.shared import (
     summary_dict,
 )
 from leadpolicy.language.diagnostics import Diagnostic
+
+PROVE_TIMEOUT = 10.0  # seconds per guarantee (leadpolicy.proofs.DEFAULT_TIMEOUT, not imported to keep --help fast)
 
 if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands, SummaryRow
@@ -41,6 +43,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--against", metavar="GIT_REF", nargs="?", const="",
                    help="fail when a policy changed since GIT_REF but its version did not move enough "
                         "(without a value: the merge base with main)")
+    p.add_argument("--prove-timeout", type=positive_seconds, default=PROVE_TIMEOUT, metavar="S",
+                   help="the time the solver has for each guarantee before it is reported unknown (default: "
+                        f"{PROVE_TIMEOUT:g} s)")
 
 
 @dataclass
@@ -105,6 +110,7 @@ def _check_policy(path: Path, args: argparse.Namespace, against: str | None, sta
     state.sources[loaded.file] = loaded.source
     state.diags.extend(loaded.diagnostics)
     approval = _governance(loaded, args, against, state.diags)
+    state.diags.extend(_proofs(loaded, args.prove_timeout))
     run, status = _policy_samples(path, loaded, args, state)
     if status == "ok" and any(d.is_error and d.file == loaded.file for d in state.diags):
         status = "errors"  # for example not approved, or a version that did not move
@@ -123,6 +129,15 @@ def _governance(loaded: LoadedPolicy, args: argparse.Namespace, against: str | N
     if against:
         diags.extend(version_diagnostics(loaded.file, loaded.policy, against))
     return approval
+
+
+def _proofs(loaded: LoadedPolicy, timeout: float) -> list[Diagnostic]:
+    """What the solver finds in a policy without errors: its guarantees proved, violated or unknown."""
+    from leadpolicy.proofs.diagnostics import proof_diagnostics
+
+    if loaded.policy is None or loaded.has_errors:
+        return []
+    return proof_diagnostics(loaded.file, loaded.policy, timeout)
 
 
 def _policy_samples(path: Path, loaded: LoadedPolicy, args: argparse.Namespace,

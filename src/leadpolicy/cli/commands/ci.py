@@ -42,6 +42,7 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from leadpolicy.cli.commands.check import PROVE_TIMEOUT
     from leadpolicy.cli.commands.test import repository_files
     from leadpolicy.cli.shared import outputs_refused
     from leadpolicy.governance.ci import fmt_diagnostics, github_annotations, sarif
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
     check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
                                     allow_untested=False, strict=False, require_approvals=not args.skip_approvals,
-                                    against=None if args.skip_versions else args.against)
+                                    against=None if args.skip_versions else args.against,
+                                    prove_timeout=PROVE_TIMEOUT)
     collected: dict[str, Any] = {}
 
     def sink(diags: list[Diagnostic], runs: list[SamplesRun]) -> None:

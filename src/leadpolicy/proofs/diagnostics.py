@@ -1,0 +1,41 @@
+"""What `check` reports of the proofs, as diagnostics at the policy's lines: `guarantee-violated` (an error at
+the guarantee, with the counter-example and its decided values) and `guarantee-unknown` (a warning with the
+reason). `proof_diagnostics` is the one function check calls, for every policy without errors.
+"""
+
+from __future__ import annotations
+
+from leadpolicy import api
+from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import Diagnostic
+from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT, GuaranteeResult, prove
+from leadpolicy.proofs.report import broken_by, explain_commands
+
+
+def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, result: GuaranteeResult
+                         ) -> Diagnostic | None:
+    """The diagnostic of one guarantee's result (None when it is proved)."""
+    if result.status == "violated":
+        return Diagnostic("guarantee-violated",
+                          f'guarantee "{result.name}" does not hold ({result.claim}): {broken_by(policy, result)}',
+                          file, node.span, hint="see why: " + "; then: ".join(explain_commands(file, result)))
+    if result.status == "unknown":
+        return Diagnostic("guarantee-unknown",
+                          f'guarantee "{result.name}" was neither proved nor refuted: {result.reason}',
+                          file, node.span,
+                          hint=f"it is not proved; after {result.seconds:.1f} s the solver gave up (check "
+                               "--prove-timeout S, or leadpolicy prove --timeout S, gives it longer)")
+    return None
+
+
+def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeout: float) -> list[Diagnostic]:
+    """Each guarantee proved (nothing said), violated (an error) or unknown (a warning)."""
+    nodes = {g.name: g for g in tree.guarantees}
+    found = (guarantee_diagnostic(file, policy, nodes[r.name], r) for r in prove(policy, timeout))
+    return [d for d in found if d is not None]
+
+
+def proof_diagnostics(file: str, tree: ast.Policy, timeout: float = DEFAULT_TIMEOUT) -> list[Diagnostic]:
+    """Everything the solver finds in a policy without errors (`tree` checked): its guarantees' results."""
+    policy = api.from_tree(tree, file)
+    return guarantee_diagnostics(file, tree, policy, timeout) if tree.guarantees else []

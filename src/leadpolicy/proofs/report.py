@@ -1,0 +1,71 @@
+"""A guarantee's result in words: the decided values of a counter-example, the counter-example as a case
+`leadpolicy explain --lead` reads, and the one line the published page shows."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from leadpolicy import api
+from leadpolicy.proofs.claims import handed_off
+from leadpolicy.proofs.guarantees import GuaranteeResult
+
+
+def decided_values(policy: api.Policy, decision: api.Decision) -> str:
+    """`stage nurture (owner marketing), route none, no handoff; fit 0, engagement 40; tier C`."""
+    stage = f"stage {decision.stage} (owner {decision.owner})" if decision.stage else "no stage"
+    handoff = "handed off" if handed_off(policy, decision) else "no handoff"
+    parts = [f"{stage}, route {decision.route if decision.route is not None else 'none'}, {handoff}"]
+    if decision.scores:
+        parts.append(", ".join(f"{name} {value}" for name, value in decision.scores.items()))
+    if decision.grades:
+        parts.append(", ".join(f"{name} {label if label is not None else 'none'}"
+                               for name, label in decision.grades.items()))
+    return "; ".join(parts)
+
+
+def cases(result: GuaranteeResult) -> list[tuple[str, dict[str, Any]]]:
+    """The counter-example as samples cases `{lead, events, now}`: ("", case) for one lead, ("before", ...)
+    and ("after", ...) for a pair."""
+    shown = result.counterexample
+    if shown is None:
+        return []
+    if "before" not in shown:
+        return [("", {"lead": shown["lead"], "events": shown["events"], "now": shown["now"]})]
+    return [(side, {"lead": shown[side]["lead"], "events": shown[side]["events"], "now": shown["now"]})
+            for side in ("before", "after")]
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=True)
+
+
+def broken_by(policy: api.Policy, result: GuaranteeResult) -> str:
+    """The counter-example and its decided values, on one line."""
+    shown = cases(result)
+    if result.after is None:
+        case = shown[0][1]
+        return (f"now {case['now']}, lead {compact(case['lead'])}, events {compact(case['events'])}: decided "
+                + (decided_values(policy, result.before) if result.before is not None else "?"))
+    said = [f"now {shown[0][1]['now']}"]
+    for (side, case), decision in zip(shown, (result.before, result.after)):
+        assert decision is not None, "a pair's counter-example has both decisions"
+        said.append(f"{side}: lead {compact(case['lead'])}, events {compact(case['events'])}: decided "
+                    + decided_values(policy, decision))
+    return said[0] + "; " + " | ".join(said[1:])
+
+
+def explain_commands(file: str, result: GuaranteeResult) -> list[str]:
+    """`leadpolicy explain FILE --lead '{...}'`, one per lead of the counter-example."""
+    return [f"leadpolicy explain {shlex.quote(file)} --lead {shlex.quote(compact(case))}"
+            for _, case in cases(result)]
+
+
+def page_status(policy: api.Policy, result: GuaranteeResult) -> tuple[str, str]:
+    """(status, one line) for the published page: the counter-example in short, or why it is unknown."""
+    if result.status == "violated":
+        return result.status, "for example " + broken_by(policy, result)
+    if result.status == "unknown":
+        return result.status, result.reason or ""
+    return result.status, ""
