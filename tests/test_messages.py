@@ -88,9 +88,9 @@ def _with_guarantees(claims: list[str], text: str = ACTIVITY) -> str:
 # (the claims of a guarantees block added to the v2 reference, code, message, hint, the text the caret is under)
 GUARANTEE_MESSAGES = [
     (['"A": fit >= 0', '"A": fit >= 1'], "duplicate-name", 'guarantee "A" is given twice',
-     "the first is on line 123; its results are reported by name: rename one", '"A"'),
+     "the first is on line {first}; its results are reported by name: rename one", '"A"'),
     (['"A": fit >= 0', '"a": fit >= 1'], "duplicate-name", 'guarantee "a" differs from "A" only in case',
-     "the first is on line 123; its results are reported by name: rename one", '"a"'),
+     "the first is on line {first}; its results are reported by name: rename one", '"a"'),
     (['" ": fit >= 0'], "bad-value", "a guarantee needs a name",
      'say what both teams rely on, as in "Nurture leads wait in no queue": ...', '" "'),
     (['"x": fitt never decreases with employees'], "unknown-name", 'unknown score "fitt"', 'did you mean "fit"?',
@@ -135,6 +135,8 @@ GUARANTEE_MESSAGES = [
 def test_a_guarantee_mistake_is_named_where_it_stands(claims, code, message, hint, at):
     text = _with_guarantees(claims)
     lines, diags = text.splitlines(), load_policy_text(text, "p.policy").diagnostics
+    first = text[:text.index(claims[0])].count("\n") + 1  # where the block's first claim stands
+    hint = hint.format(first=first) if hint else hint
     assert [(d.code, d.message, d.hint, _at(lines, d)) for d in diags] == [(code, message, hint, at)]
 
 
