@@ -125,8 +125,14 @@ def run(args: argparse.Namespace) -> int:
 
 def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: list[tuple[str, dt.datetime]],
                windows: list[tuple[str, int | None, str]], explicit_now: bool, reads_events: bool) -> None:
-    """Every line shown escaped (`diagnostics.escaped`), as `test` shows a case: the why lines quote the lead's
-    own text, whose escape sequences, bidi overrides and line breaks would otherwise reach the terminal."""
+    print("\n".join(text_lines(policy, decision, lead, events, windows, explicit_now, reads_events)))
+
+
+def text_lines(policy: ast.Policy, decision: Decision, lead: WholeLead, events: list[tuple[str, dt.datetime]],
+               windows: list[tuple[str, int | None, str]], explicit_now: bool, reads_events: bool) -> list[str]:
+    """The explanation's lines (`prove` shows a counter-example with them). Every line escaped
+    (`diagnostics.escaped`), as `test` shows a case: the why lines quote the lead's own text, whose escape
+    sequences, bidi overrides and line breaks would otherwise reach the terminal."""
     from leadpolicy.language.diagnostics import escaped, printable
 
     lines: list[str] = []
@@ -158,7 +164,7 @@ def print_text(policy: ast.Policy, decision: Decision, lead: WholeLead, events: 
     say("why:")
     for line in decision.explanation:
         say(f"  {line}")
-    print("\n".join(lines))
+    return lines
 
 
 def activity_lines(policy_ir: ir.Policy, decision: Decision) -> list[tuple[str, int | None, str]]:

@@ -1,0 +1,98 @@
+"""`leadpolicy prove`: prove a policy's guarantees for every possible lead, or refute each with a counter-example
+(re-decided by the compiled evaluator and shown as `leadpolicy explain` shows a lead)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
+from leadpolicy.cli.flags import help_formatter, positive_seconds
+
+if TYPE_CHECKING:
+    from leadpolicy import api
+    from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.language import ast
+    from leadpolicy.proofs import GuaranteeResult
+
+TIMEOUT = 10.0  # seconds per guarantee, as check's --prove-timeout
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("prove", formatter_class=help_formatter, help="prove a policy's guarantees for every lead",
+                       description="Prove each guarantee of the policy for every lead its lead block admits, every "
+                                   "history of events and every now, or refute it with a counter-example (decided "
+                                   "by the compiled policy, shown as `explain` shows a lead). Exit 0 when every "
+                                   "guarantee is proved, 1 when one is violated (or, with --strict, unknown) or "
+                                   "the policy has errors, 2 for bad usage.",
+                       epilog="examples:\n  leadpolicy prove policies/inbound-activity.policy\n"
+                              "  leadpolicy prove policies/inbound-activity.policy --format json --timeout 30\n")
+    p.add_argument("policy", help="a .policy file")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--timeout", type=positive_seconds, default=TIMEOUT, metavar="S",
+                   help=f"seconds the solver has for each guarantee before it is unknown (default: {TIMEOUT:g})")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 1) when a guarantee is unknown, not only when one is violated")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy import api
+    from leadpolicy.cli.shared import load_or_report
+    from leadpolicy.proofs import prove, results_json
+
+    loaded = load_or_report(args.policy)
+    if loaded is None:
+        return EXIT_PROBLEMS
+    policy = api.from_tree(loaded.policy, loaded.file)
+    results = prove(policy, args.timeout)
+    if args.format == "json":
+        print(json.dumps(results_json(policy, results), indent=2))
+    else:
+        print("\n".join(text_report(loaded.policy, policy, results)))
+    failed = {"violated", "unknown"} if args.strict else {"violated"}
+    return EXIT_PROBLEMS if any(r.status in failed for r in results) else EXIT_OK
+
+
+def text_report(tree: ast.Policy, policy: api.Policy, results: list[GuaranteeResult]) -> list[str]:
+    """A line per guarantee (status, seconds, name, claim); a counter-example as `explain` shows each lead."""
+    if not results:
+        return [f"{policy.id} {policy.version}: no guarantees to prove (add a `guarantees` block; see "
+                "docs/language.md)"]
+    counts = {status: sum(r.status == status for r in results) for status in ("proved", "violated", "unknown")}
+    lines = [f"{policy.id} {policy.version}: {len(results)} guarantee(s): "
+             + ", ".join(f"{n} {status}" for status, n in counts.items())]
+    for result in results:
+        lines.append(f"{result.status:<9} {result.seconds:6.2f} s  \"{result.name}\": {result.claim}")
+        if result.reason is not None:
+            lines.append(f"  why unknown: {result.reason}")
+        lines += [f"  {line}" for line in counterexample_lines(tree, policy, result)]
+    return lines
+
+
+def counterexample_lines(tree: ast.Policy, policy: api.Policy, result: GuaranteeResult) -> list[str]:
+    """Each lead of a counter-example: its record and events, then its explanation."""
+    from leadpolicy.proofs.report import cases
+
+    decisions = [d for d in (result.before, result.after) if d is not None]
+    lines: list[str] = []
+    for (side, case), decision in zip(cases(result), decisions):
+        title = "counter-example" + (f", {side}" if side else "")
+        lines += [f"{title}:", f"  lead: {json.dumps(case['lead'])}",
+                  f"  events: {json.dumps(case['events']) if case['events'] else 'none'}"]
+        lines += [f"  {line}" for line in explained(tree, policy, decision)]
+    return lines
+
+
+def explained(tree: ast.Policy, policy: api.Policy, decision: api.Decision) -> list[str]:
+    """One decided lead as `leadpolicy explain` shows it."""
+    from leadpolicy.cli.commands.explain import WholeLead, activity_lines, text_lines
+    from leadpolicy.semantics.activity import Activity
+    from leadpolicy.semantics.interpreter import evaluate
+    from leadpolicy.semantics.leads import LeadReader
+
+    values, _ = LeadReader(policy.ir).read(decision.values or {})
+    events = list(decision.events)
+    interpreted = evaluate(policy.ir, values, decision.now, Activity(events))
+    return text_lines(tree, interpreted, WholeLead(decision.values), events,
+                      activity_lines(policy.ir, interpreted), explicit_now=True, reads_events=bool(policy.ir.activity))
