@@ -5,16 +5,21 @@ reason). `proof_diagnostics` is the one function check calls, for every policy w
 
 from __future__ import annotations
 
-from leadpolicy import api
+from typing import TYPE_CHECKING
+
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
-from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT, GuaranteeResult, prove
-from leadpolicy.proofs.report import broken_by, explain_commands
+
+if TYPE_CHECKING:
+    from leadpolicy import api
+    from leadpolicy.proofs.guarantees import GuaranteeResult
 
 
 def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, result: GuaranteeResult
                          ) -> Diagnostic | None:
     """The diagnostic of one guarantee's result (None when it is proved)."""
+    from leadpolicy.proofs.report import broken_by, explain_commands
+
     if result.status == "violated":
         return Diagnostic("guarantee-violated",
                           f'guarantee "{result.name}" does not hold ({result.claim}): {broken_by(policy, result)}',
@@ -30,12 +35,19 @@ def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, res
 
 def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeout: float) -> list[Diagnostic]:
     """Each guarantee proved (nothing said), violated (an error) or unknown (a warning)."""
+    from leadpolicy.proofs.guarantees import prove
+
     nodes = {g.name: g for g in tree.guarantees}
     found = (guarantee_diagnostic(file, policy, nodes[r.name], r) for r in prove(policy, timeout))
     return [d for d in found if d is not None]
 
 
-def proof_diagnostics(file: str, tree: ast.Policy, timeout: float = DEFAULT_TIMEOUT) -> list[Diagnostic]:
-    """Everything the solver finds in a policy without errors (`tree` checked): its guarantees' results."""
+def proof_diagnostics(file: str, tree: ast.Policy, timeout: float) -> list[Diagnostic]:
+    """Everything the solver finds in a policy without errors (`tree` checked): its guarantees' results
+    (`timeout` seconds each). The solver is loaded only for a policy with something to prove."""
+    if not tree.guarantees:
+        return []
+    from leadpolicy import api
+
     policy = api.from_tree(tree, file)
-    return guarantee_diagnostics(file, tree, policy, timeout) if tree.guarantees else []
+    return guarantee_diagnostics(file, tree, policy, timeout)
