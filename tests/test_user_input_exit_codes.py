@@ -260,6 +260,11 @@ def _device_rows() -> list[Row]:
 
 
 FILE_ROWS: list[Row] = _file_rows()  # samples, approvals and settings files; SQL names
+# a policy with one guarantee, CLAIM (its line 15)
+GUARANTEED = ('policy "p" version 1.0.0 {\n  owner marketing "M"\n  owner sales "S"\n  lead {\n'
+              '    email text required\n  }\n  score s {\n    +10 when email ends with "@x.io"\n  }\n  stages {\n'
+              '    hot when s >= 10 owner sales\n    rest otherwise owner marketing\n  }\n'
+              '  guarantees {\n    "G": CLAIM\n  }\n}\n')
 OTHER_ROWS: list[Row] = [
     _row("csv with several unterminated quotes", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
          0, "a quote opened on this line is not closed",
@@ -373,6 +378,28 @@ OTHER_ROWS: list[Row] = [
          {"p.samples.yaml": f"policy: {POLICIES / 'inbound-b2b.policy'}\nleads:\n  - name: c\n"
                             "    lead: {email: a@b.io}\n"
                             "    now: true\n    expect: {fit: 0}\n"}),
+    # leadpolicy prove and the proofs in check (issue 27)
+    _row("prove: a policy file that does not exist", "prove nope.policy", 1, "nope.policy: unreadable-file"),
+    _row("prove: a folder", "prove {tmp}", 1, "is a directory, not a policy file"),
+    _row("prove: a samples file as the policy", "prove {policies}/inbound-b2b.samples.yaml", 1, "syntax-error"),
+    _row("prove: a policy with errors", "prove p.policy", 1, "p.policy:15:10: unknown-name",
+         {"p.policy": GUARANTEED.replace("CLAIM", "sc >= 0")}),
+    _row("prove: a policy without guarantees", "prove {policies}/inbound-b2b.policy", 0, "no guarantees to prove"),
+    _row("prove: --timeout 0", "prove {policies}/inbound-b2b.policy --timeout 0", 2, "is not a number of seconds",
+         in_process=False),
+    _row("prove: --timeout that is no number", "prove {policies}/inbound-b2b.policy --timeout soon", 2,
+         "is not a number of seconds", in_process=False),
+    _row("prove: --format xml", "prove {policies}/inbound-b2b.policy --format xml", 2, "invalid choice: 'xml'",
+         in_process=False),
+    _row("prove: no policy", "prove", 2, "the following arguments are required: policy", in_process=False),
+    _row("prove: a claim on an emoji", "prove p.policy", 1, "violated",
+         {"p.policy": GUARANTEED.replace("CLAIM", 'not (email contains "🚀")')}),
+    _row("prove: a text past the solver's last character", "prove p.policy --format json", 0, '"status": "unknown"',
+         {"p.policy": GUARANTEED.replace("CLAIM", 'not (email contains "\U000f0001")')}),
+    _row("check --prove-timeout that is no number", "check {policies}/inbound-b2b.policy --prove-timeout nope", 2,
+         "--prove-timeout: 'nope' is not a number of seconds", in_process=False),
+    _row("check: a violated guarantee", "check p.policy --allow-untested", 1, "guarantee-violated",
+         {"p.policy": GUARANTEED.replace("CLAIM", "handoff")}),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
