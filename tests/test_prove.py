@@ -397,3 +397,21 @@ def test_check_warns_guarantee_unknown_and_fails_with_strict(tmp_path, capsys):
     code, out, _ = check_output(tmp_path, capsys, "text", {"Engagement stays in range": "engagement >= 0"}, text,
                                 "--strict")
     assert code == 1 and "guarantee-unknown: warning:" in out
+
+
+# ---------------------------------------------------------------- the published page
+
+
+def test_docs_shows_each_guarantees_status_from_the_proofs(tmp_path, capsys):
+    path = write(tmp_path, MIXED)
+    (tmp_path / "inbound-activity.samples.yaml").write_text(
+        (REFERENCE_COPY / "inbound-activity.samples.yaml").read_text("utf-8"), "utf-8")
+    assert main(["docs", str(path), "-o", str(tmp_path / "site")]) == 0
+    page = (tmp_path / "site" / "docs" / "policies" / "inbound-activity.md").read_text("utf-8")
+    rows = {cells[0]: cells[2] for cells in (
+        [c.strip() for c in line.strip("|").split(" | ")] for line in page.splitlines() if line.startswith("| "))
+        if len(cells) == 3}
+    assert rows["Priority stays in range"] == "**proved**"
+    violated = rows["Another email click never lowers engagement"]
+    assert violated.startswith("**violated**: for example now 2026-") and "engagement" in violated
+    assert "not proved yet" not in page

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leadpolicy.cli.commands.check import PROVE_TIMEOUT
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_quiet, help_formatter
+from leadpolicy.cli.flags import add_quiet, help_formatter, positive_seconds
 from leadpolicy.cli.shared import print_diagnostics, progress_bar
 
 if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.language import ast
+    from leadpolicy.publish.site import Statuses, StatusSource
 
 
 def register(sub: Subcommands) -> None:
@@ -26,7 +29,23 @@ def register(sub: Subcommands) -> None:
     p.add_argument("-o", "--output", default="build/policy-docs", metavar="DIR")
     p.add_argument("--build", action="store_true", help="also build the static site (DIR/site)")
     p.add_argument("--site-name", default="Lead policies")
+    p.add_argument("--prove-timeout", type=positive_seconds, default=PROVE_TIMEOUT, metavar="S",
+                   help="the time the solver has for each guarantee the pages show a status of (default: "
+                        f"{PROVE_TIMEOUT:g} s)")
     add_quiet(p)
+
+
+def guarantee_statuses(timeout: float) -> StatusSource:
+    """How the pages ask the proofs: each guarantee's status and one line (the counter-example, or why unknown)."""
+    def statuses(path: Path, tree: ast.Policy) -> Statuses:
+        from leadpolicy import api
+        from leadpolicy.proofs import prove
+        from leadpolicy.proofs.report import page_status
+
+        policy = api.from_tree(tree, str(path))
+        return {result.name: page_status(policy, result) for result in prove(policy, timeout)}
+
+    return statuses
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except OutputError as exc:
         print(f"leadpolicy docs: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    files, pages, diags = site_files(args.paths, out, args.site_name)
+    files, pages, diags = site_files(args.paths, out, args.site_name, guarantee_statuses(args.prove_timeout))
     print_diagnostics(diags, {})
     if any(d.is_error for d in diags):
         print(f"leadpolicy docs: nothing written to {out}: every policy must be publishable", file=sys.stderr)
