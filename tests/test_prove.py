@@ -415,3 +415,16 @@ def test_docs_shows_each_guarantees_status_from_the_proofs(tmp_path, capsys):
     violated = rows["Another email click never lowers engagement"]
     assert violated.startswith("**violated**: for example now 2026-") and "engagement" in violated
     assert "not proved yet" not in page
+
+
+def test_ci_writes_a_violated_guarantee_into_its_sarif_log(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, MIXED)
+    (tmp_path / "inbound-activity.samples.yaml").write_text(
+        (REFERENCE_COPY / "inbound-activity.samples.yaml").read_text("utf-8"), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["ci", path.name, "--skip-fmt", "--skip-approvals", "--skip-versions", "--sarif", "out.sarif"]) == 1
+    log = json.loads((tmp_path / "out.sarif").read_text("utf-8"))
+    [result] = [r for run in log["runs"] for r in run["results"] if r["ruleId"] == "guarantee-violated"]
+    assert result["level"] == "error"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] == guarantee_line(path, "Another email click never lowers engagement")
