@@ -393,7 +393,7 @@ def test_check_warns_guarantee_unknown_and_fails_with_strict(tmp_path, capsys):
     diags = [d for d in json.loads(out)["diagnostics"] if d["code"] == "guarantee-unknown"]
     assert [(d["severity"], d["line"]) for d in diags] == [("warning", guarantee_line(path, "Engagement stays in "
                                                                                             "range"))]
-    assert "factor" in diags[0]["message"]
+    assert "factor" in diags[0]["message"] and "cannot reason about" in diags[0]["hint"]
     code, out, _ = check_output(tmp_path, capsys, "text", {"Engagement stays in range": "engagement >= 0"}, text,
                                 "--strict")
     assert code == 1 and "guarantee-unknown: warning:" in out
@@ -428,3 +428,11 @@ def test_ci_writes_a_violated_guarantee_into_its_sarif_log(tmp_path, capsys, mon
     assert result["level"] == "error"
     region = result["locations"][0]["physicalLocation"]["region"]
     assert region["startLine"] == guarantee_line(path, "Another email click never lowers engagement")
+
+
+def test_check_a_guarantee_out_of_time_is_unknown_with_the_flag_that_gives_it_longer(tmp_path, capsys):
+    code, out, path = check_output(tmp_path, capsys, "json", {"Hard": "priority never decreases with email_click"},
+                                   V2, "--prove-timeout", "0.001")
+    [diag] = [d for d in json.loads(out)["diagnostics"] if d["code"].startswith("guarantee-")]
+    assert (diag["code"], diag["line"]) == ("guarantee-unknown", guarantee_line(path, "Hard"))
+    assert "--prove-timeout S" in diag["hint"] and "gave up after" in diag["hint"]

@@ -27,10 +27,17 @@ def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, res
     if result.status == "unknown":
         return Diagnostic("guarantee-unknown",
                           f'guarantee "{result.name}" was neither proved nor refuted: {result.reason}',
-                          file, node.span,
-                          hint=f"it is not proved; after {result.seconds:.1f} s the solver gave up (check "
-                               "--prove-timeout S, or leadpolicy prove --timeout S, gives it longer)")
+                          file, node.span, hint=unknown_hint(result))
     return None
+
+
+def unknown_hint(result: GuaranteeResult) -> str:
+    """What to do about an unknown guarantee: give the solver longer, or know that it cannot tell."""
+    reason = (result.reason or "").lower()
+    if "time" in reason or "cancel" in reason:
+        return (f"it is not proved: the solver gave up after {result.seconds:.1f} s (check --prove-timeout S, or "
+                "leadpolicy prove --timeout S, gives it longer)")
+    return "it is not proved: the solver cannot reason about what this claim reads; samples can still test it"
 
 
 def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeout: float) -> list[Diagnostic]:
