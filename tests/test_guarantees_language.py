@@ -210,7 +210,7 @@ def test_the_decisions_read_no_guarantee_on_any_engine():
 def test_the_artifact_keeps_the_guarantees_through_compile_and_load():
     policy = policy_from_text(with_block(LANGUAGE_V3_BLOCK))
     artifact = json.loads(policy.artifact_json())
-    assert artifact["format_version"] == [3, 2]
+    assert artifact["format_version"] == [3, 3]  # 3.3: teams
     assert [g["kind"] for g in artifact["guarantees"]] == ["implies", "implies", "holds", "implies",
                                                           "never decreases", "handoff never lost"]
     then = artifact["guarantees"][0]["then"]

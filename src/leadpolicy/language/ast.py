@@ -518,6 +518,91 @@ class Guarantees(Node):
     guarantees: tuple[Guarantee, ...]
 
 
+# ---------------------------------------------------------------- teams (v3)
+
+ROUND_ROBIN, BY_WEIGHT, LEAST_LOADED = "round robin", "by weight", "least loaded today"
+ASSIGN_HOWS = (ROUND_ROBIN, BY_WEIGHT, LEAST_LOADED)
+CAP_PERIODS = ("day", "week")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamCalendar(Node):
+    """`calendar C` in a team: the members' working hours, unless a member's own line names one."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignRule(Node):
+    """`assign round robin | by weight | least loaded today`."""
+
+    how: str  # one of ASSIGN_HOWS
+
+
+@dataclass(frozen=True, kw_only=True)
+class Member(Node):
+    """`member "Name <email>" [weight N] [cap N per day|week] [calendar C]`."""
+
+    person: str  # as written
+    weight: Decimal | None = None
+    cap: Decimal | None = None
+    cap_period: str | None = None
+    calendar: str | None = None
+    person_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    weight_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    cap_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    calendar_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchAccounts(Node):
+    """`match accounts by email domain`: a known account's owner in the team gets the lead first."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fallback(Node):
+    """`when nobody is available hold` (team None) or `... to TEAM`."""
+
+    team: str | None
+    team_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Team(Node):
+    """`team NAME "LABEL"? { ... }`: the people a route label of the same name assigns leads to."""
+
+    name: str
+    label: str | None
+    items: tuple[Node, ...]  # TeamCalendar | AssignRule | Member | MatchAccounts | Fallback, as written
+    name_span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+    def all(self, kind: type[N]) -> tuple[N, ...]:
+        return tuple(i for i in self.items if isinstance(i, kind))
+
+    def first(self, kind: type[N]) -> N | None:
+        return next((i for i in self.items if isinstance(i, kind)), None)
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        return self.all(Member)
+
+    @property
+    def calendar(self) -> str | None:
+        found = self.first(TeamCalendar)
+        return found.name if found else None
+
+    @property
+    def assign(self) -> str | None:
+        found = self.first(AssignRule)
+        return found.how if found else None
+
+    @property
+    def fallback(self) -> str | None:
+        """The team a lead falls back to when nobody is available; None to hold it."""
+        found = self.first(Fallback)
+        return found.team if found else None
+
+
 # ---------------------------------------------------------------- header, policy
 
 
@@ -617,3 +702,8 @@ class Policy(Node):
     @property
     def guarantees(self) -> tuple[Guarantee, ...]:
         return tuple(g for block in self.of(Guarantees) for g in block.guarantees)
+
+    @property
+    def team_blocks(self) -> tuple[Team, ...]:
+        """The `team` blocks (who gets the lead); `teams` are the owning teams."""
+        return self.of(Team)

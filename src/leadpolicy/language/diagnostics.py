@@ -28,11 +28,13 @@ CODES: dict[str, tuple[str, str]] = {
                                  "U+202E, zero-width characters, U+FEFF); only the tab is allowed."),
     "too-deep": (ERROR, "A condition is nested more deeply than the language allows (100 levels)."),
     "bad-version": (ERROR, "The policy version is not MAJOR.MINOR.PATCH semver."),
-    "bad-id": (ERROR, "The policy id is not a slug (lowercase letters, digits, dashes)."),
+    "bad-id": (ERROR, "The policy id, or a team's name, is not a slug (lowercase letters, digits, dashes)."),
     "missing-title": (WARNING, "The policy has no title."),
     "too-few-owners": (ERROR, "A policy needs at least two owning teams to be an agreement."),
-    "duplicate-name": (ERROR, "Two things of the same kind (fields, scores, stages, ...) share a name."),
-    "duplicate-block": (ERROR, "A block that may appear once (title, timezone, stages, ...) appears twice."),
+    "duplicate-name": (ERROR, "Two things of the same kind (fields, scores, stages, teams, ...) share a name."),
+    "duplicate-block": (ERROR, "A block that may appear once (title, timezone, stages, ...) appears twice, or a "
+                               "team gives its `calendar`, `assign`, `match accounts` or `when nobody is "
+                               "available` line twice."),
     "reserved-name": (ERROR, "A field or an event is named after a word that conditions reserve (in a policy "
                              "with guarantees also `handoff`)."),
     "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade (inside "
@@ -43,22 +45,30 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-choice": (ERROR, "A `one of` field lists one value twice: the same text, or two spellings that "
                                 "differ only in case (`\"EMEA\", \"emea\"`), which a value read ignoring case "
                                 "could not tell apart."),
+    "duplicate-member": (ERROR, "A team lists one person twice: the same email or the same name (ignoring case), "
+                                "which run-time data (availability, accounts) could not tell apart."),
     "not-a-choice": (ERROR, "A value is not one of a `one of` field's choices."),
     "unknown-stage": (ERROR, "A route or recycle rule, or a guarantee's `stage = NAME`, names a stage that is not "
                              "defined."),
     "unknown-label": (ERROR, "A guarantee compares the decided route with a label no route entry gives."),
     "unknown-event": (ERROR, "A policy with an `events` block uses an event it does not declare (in a score, a "
                              "stage, an SLA, `outcomes` or `recycle`); a stage name hints its `became_STAGE` event."),
-    "unknown-calendar": (ERROR, "An SLA names a calendar that is not defined."),
-    "unknown-team": (ERROR, "An owner team is not one of the teams that own the policy."),
+    "unknown-calendar": (ERROR, "An SLA, a team or a team's member names a calendar that is not defined."),
+    "unknown-team": (ERROR, "An owner team is not one of the teams that own the policy, or a team's "
+                            "`when nobody is available to TEAM` names no `team` block."),
+    "fallback-cycle": (ERROR, "The fallbacks of teams (`when nobody is available to TEAM`) form a cycle, so a lead "
+                              "nobody can take would never stop falling back."),
     "unknown-timezone": (ERROR, "The timezone is not an IANA zone name such as America/New_York."),
     "unknown-holidays": (ERROR, "The holidays package knows no such country or subdivision."),
     "bad-value": (ERROR, "A number, date, time, day or unit is out of range or malformed, or a default or a `one of` "
-                         "choice is blank text (which counts as missing)."),
+                         "choice is blank text (which counts as missing); in a team, a weight below 0, a cap below "
+                         "1 (or not whole, or not per day or week), or a member not written \"Name <email>\"."),
     "otherwise-not-last": (ERROR, "An `otherwise` entry is followed by more entries."),
     "missing-otherwise": (ERROR, "The stages have no `otherwise`, so a lead could have no stage."),
     "unreachable": (ERROR, "An entry can never be chosen because earlier entries always match first."),
     "incomplete-sla": (ERROR, "An SLA lacks a part its kind needs (owner, clock, limit, target)."),
+    "incomplete-team": (ERROR, "A team has no members, or no `assign` line (round robin, by weight, least loaded "
+                               "today)."),
     "bad-samples": (ERROR, "A samples file is not valid YAML, does not follow the samples schema, "
                            "or names a missing policy."),
     "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
@@ -83,6 +93,8 @@ CODES: dict[str, tuple[str, str]] = {
                                         "until ...`); entering a stage is logged as `became_sql`, so the event "
                                         "would never occur."),
     "no-route-otherwise": (WARNING, "A route has no `otherwise`: some leads of its stages get no queue."),
+    "label-like-team": (WARNING, "A route label is not a team's name but comes close to one (did you mean): a label "
+                                 "that names no team stays a queue name, and its leads are assigned to nobody."),
     "grade-no-otherwise": (WARNING, "A grade has no `otherwise`: some leads get no grade."),
 }
 

@@ -425,6 +425,36 @@ def _guarantees(w: _Writer, node: ast.Guarantees, _: int) -> None:
     w.close_block(node)
 
 
+def member_options(member: ast.Member) -> str:
+    """A member's options in canonical order (weight, cap, calendar), two spaces apart."""
+    options = [f"weight {number(member.weight)}" if member.weight is not None else "",
+               f"cap {number(member.cap)} per {member.cap_period}" if member.cap is not None else "",
+               f"calendar {member.calendar}" if member.calendar is not None else ""]
+    return "  ".join(o for o in options if o)
+
+
+def team_item_text(item: ast.Node) -> str:
+    """A team's line other than a member's."""
+    if isinstance(item, ast.TeamCalendar):
+        return f"calendar {item.name}"
+    if isinstance(item, ast.AssignRule):
+        return f"assign {item.how}"
+    if isinstance(item, ast.MatchAccounts):
+        return "match accounts by email domain"
+    if isinstance(item, ast.Fallback):
+        return "when nobody is available " + (f"to {item.team}" if item.team is not None else "hold")
+    raise TypeError(item)
+
+
+def _team(w: _Writer, node: ast.Team, _: int) -> None:
+    """A team's lines as written, its members' options aligned after their names."""
+    w.open_block(f"team {node.name}" + (f" {quote(node.label)}" if node.label is not None else ""), node)
+    members = iter(_aligned([[f"member {quote(m.person)}", member_options(m)] for m in node.members]))
+    for item in node.items:
+        w.write(next(members) if isinstance(item, ast.Member) else team_item_text(item), item)
+    w.close_block(node)
+
+
 # Each formatter takes the node of its key's class (Any: a dict cannot say that per key).
 _FORMATTERS: dict[type[ast.Node], Callable[[_Writer, Any, int], None]] = {
     ast.Events: _events,
@@ -442,4 +472,5 @@ _FORMATTERS: dict[type[ast.Node], Callable[[_Writer, Any, int], None]] = {
     ast.Sla: _sla,
     ast.Recycle: _recycle,
     ast.Guarantees: _guarantees,
+    ast.Team: _team,
 }

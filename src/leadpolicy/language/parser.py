@@ -17,11 +17,13 @@ from typing import Any, Iterable
 from lark import Lark, Token, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.tree import Meta
-from lark.visitors import Transformer_NonRecursive
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, source_lines, unsafe_character
 from leadpolicy.language.sources import read_source
+from leadpolicy.language.team_tree import TeamTree
+from leadpolicy.language.tokens import BuildError, unquote
+from leadpolicy.language.tokens import span_of as _span
 from leadpolicy.language.types import Type
 
 MAX_DEPTH = 100
@@ -30,6 +32,7 @@ BOOLEAN_RULES = ("and_", "or_", "not_")
 # How a terminal is named in a message.
 TERMINAL_WORDS = {
     "NAME": "a name",
+    "TEAM_NAME": "a team's name (inbound-sdr)",
     "STRING": 'a quoted text ("...")',
     "NUMBER": "a number",
     "DATE": "a date (YYYY-MM-DD)",
@@ -305,7 +308,7 @@ def _token_hint(token: Token, expected: set[str], text: str) -> str | None:
     start = token.start_pos or 0
     if token.type == "COMPARE" and token.value == "=" and text[start - 1:start] == "=":
         return "compare with a single ="
-    if "WHEN" in expected and token.type in ("NAME", "STRING"):
+    if "WHEN" in expected and "MEMBER" not in expected and token.type in ("NAME", "STRING"):
         return "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
     return None
 
@@ -359,32 +362,6 @@ def _last_position(text: str) -> tuple[int, int]:
 # ---------------------------------------------------------------- tree building
 
 
-def _span(meta_or_token: Meta | Token) -> ast.Span:
-    return ast.Span(
-        getattr(meta_or_token, "line", 0) or 0,
-        getattr(meta_or_token, "column", 0) or 0,
-        getattr(meta_or_token, "end_line", 0) or 0,
-        getattr(meta_or_token, "end_column", 0) or 0,
-    )
-
-
-def unquote(token: str) -> str:
-    """The text of a STRING token; escapes \\" \\\\ \\n \\t, others kept as written."""
-    body = token[1:-1]
-    out = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
 def _strings(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(unquote(t) for t in items)
 
@@ -401,7 +378,7 @@ HoursPart = tuple[str, str, str]  # ("days", first, last) or ("range", opens, cl
 
 
 @v_args(meta=True)
-class _ToAst(Transformer_NonRecursive[Token, ast.Policy]):
+class _ToAst(TeamTree):
     """Builds ast nodes from Lark's tree; each node gets the span of its rule."""
 
     def start(self, meta: Meta, children: list[ast.Policy]) -> ast.Policy:
@@ -738,14 +715,6 @@ class _ToAst(Transformer_NonRecursive[Token, ast.Policy]):
     def name_list(self, meta: Meta, c: Tokens) -> NamesWithSpans:
         """The names, and where each stands."""
         return tuple(str(x) for x in c), tuple(_span(x) for x in c)
-
-
-class BuildError(Exception):
-    """A form the grammar accepts by shape but the tree builder refuses (a misplaced word)."""
-
-    def __init__(self, message: str, span: ast.Span, hint: str | None = None):
-        super().__init__(message)
-        self.span, self.hint = span, hint
 
 
 def _keyword(token: Token, word: str, form: str) -> None:

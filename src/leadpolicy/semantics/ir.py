@@ -28,7 +28,8 @@ from leadpolicy.language.types import Type
 from leadpolicy.language.visitor import TreeNode
 
 FORMAT = "leadpolicy/compiled"
-FORMAT_VERSION = [3, 2]  # 3.1: tz_database, the time-zone data of the leadpolicy that compiled it; 3.2: guarantees
+FORMAT_VERSION = [3, 3]  # 3.1: tz_database, the time-zone data of the leadpolicy that compiled it; 3.2: guarantees;
+# 3.3: teams
 
 
 class Fold(enum.StrEnum):
@@ -474,6 +475,7 @@ class Policy(Node):
     declares_events: bool  # with an events block, event-log rows of another name are rejected
     outcomes: tuple[Outcome, ...]
     guarantees: tuple[Guarantee, ...] = ()  # none in an artifact of format 3.1
+    teams: tuple[Team, ...] = ()  # none in an artifact of format 3.2 or before
 
     @property
     def scores(self) -> tuple[Score, ...]:
@@ -522,6 +524,44 @@ class Guarantee(Node):
     text: str  # the claim in canonical form
 
 
+# ---------------------------------------------------------------- teams
+
+
+class AssignHow(enum.StrEnum):
+    ROUND_ROBIN = "round robin"  # the next available member in listed order after the last assigned
+    BY_WEIGHT = "by weight"  # smooth weighted round robin over the available members
+    LEAST_LOADED = "least loaded today"  # the available member with the fewest leads in the current cap day
+
+
+@dataclass(frozen=True, slots=True)
+class Member(Node):
+    """A person of a team. Run-time data (availability, accounts) names one by `email`, by `name` or as written
+    (`person`)."""
+
+    person: str  # as written: "Name <email>"
+    name: str
+    email: str
+    weight: int  # 0 pauses the member
+    cap: int | None  # leads at most per `cap_per`, counted in the member's calendar zone
+    cap_per: str | None  # "day" or "week" (ISO, Monday first)
+    calendar: str | None  # the member's own working hours; None: the team's
+
+
+@dataclass(frozen=True, slots=True)
+class Team(Node):
+    """Who gets a lead routed to the label `name`: a member chosen as `assign` says among those available (at work
+    on their calendar, not out of office, under their cap, weight above 0), a known account's owner first with
+    `match_accounts`; with nobody available the lead falls back to the team `fallback`, or is held (None)."""
+
+    name: str
+    label: str | None
+    calendar: str | None
+    assign: AssignHow
+    members: tuple[Member, ...]
+    match_accounts: bool
+    fallback: str | None
+
+
 # ---------------------------------------------------------------- JSON
 
 
@@ -561,7 +601,7 @@ def artifact_ir(policy: Policy) -> dict[str, Any]:
             **to_json(policy)}
 
 
-OPTIONAL_TOP_LEVEL = ("guarantees",)  # none in an artifact of format 3.1, which this leadpolicy still reads
+OPTIONAL_TOP_LEVEL = ("guarantees", "teams")  # none in an artifact of format 3.1 (3.2: no teams), still read
 TOP_LEVEL_PATTERNS = {"id": "^[a-z0-9]+(-[a-z0-9]+)*$", "version": "^[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$",
                       "fingerprint": "^sha256:[0-9a-f]{64}$"}
 

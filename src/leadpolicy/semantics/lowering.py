@@ -1,7 +1,7 @@
 """Lowering: a checked syntax tree becomes the typed IR, with every semantic decision made once. A condition,
 operand, rule, decay or clamp is lowered by its row in the table of primitives (`semantics.primitives`);
 this module lowers the policy's structure around them (scores, grades, stages, routes, SLAs, calendars,
-guarantees)."""
+guarantees, teams)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,18 @@ def guarantee(node: ast.Guarantee, symbols: dict[str, Symbol]) -> ir.Guarantee:
                         node.score, node.along, along_event, claim_text(node))
 
 
+def team(node: ast.Team) -> ir.Team:
+    """A checked team's IR: each member's name and email read from "Name <email>", its weight 1 unless given."""
+    members = []
+    for m in node.members:
+        name, _, email = m.person.rpartition("<")
+        members.append(ir.Member(m.person, name.strip(), email.rstrip(">").strip(),
+                                 1 if m.weight is None else int(m.weight), None if m.cap is None else int(m.cap),
+                                 m.cap_period if m.cap is not None else None, m.calendar))
+    return ir.Team(node.name, node.label, node.calendar, ir.AssignHow(str(node.assign)), tuple(members),
+                   node.first(ast.MatchAccounts) is not None, node.fallback)
+
+
 def lower(policy: ast.Policy) -> ir.Policy:
     """The IR of a checked policy (call only on a policy without errors)."""
     symbols = symbol_table(policy)
@@ -145,4 +157,5 @@ def lower(policy: ast.Policy) -> ir.Policy:
         declares_events=policy.events is not None,
         outcomes=tuple(ir.Outcome(o.kind, tuple(o.events)) for o in policy.outcomes),
         guarantees=tuple(guarantee(g, symbols) for g in policy.guarantees),
+        teams=tuple(team(t) for t in policy.team_blocks),
     )

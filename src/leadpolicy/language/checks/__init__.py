@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from leadpolicy.language import ast
-from leadpolicy.language.checks import conditions, events, guarantees, header, names, slas, warnings
+from leadpolicy.language.checks import conditions, events, guarantees, header, names, slas, teams, warnings
 from leadpolicy.language.checks.context import Context, Reasoning
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.visitor import Visitor
@@ -61,6 +61,7 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("events and outcomes", events.events),
     ("decisions, calendars and SLAs", _items),
     ("guarantees", guarantees.guarantees),
+    ("teams", teams.teams),
 )
 
 
