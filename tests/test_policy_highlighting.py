@@ -15,7 +15,8 @@ from leadpolicy.language.parser import grammar_parser
 from leadpolicy.publish.pygments_lexer import PolicyLexer
 
 # a word the lexer reads only with its neighbour, as the grammar writes them together
-IN_CONTEXT = {"business": "business hours", "one": "one of", "of": "one of"}
+IN_CONTEXT = {"business": "business hours", "one": "one of", "of": "one of", "email": "by email domain",
+              "domain": "by email domain"}
 
 
 def grammar_keywords() -> list[str]:

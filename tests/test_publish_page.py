@@ -155,10 +155,22 @@ def _trial(folder: Path) -> Path:
     return folder / "trial-signup.policy"
 
 
+def _publishable(path: Path) -> bool:
+    """A design example this leadpolicy publishes: it loads, and so does its samples file (the v3 reference's
+    `assignments:` section is for `leadpolicy assign`, which is not built yet; test_teams_language.py publishes
+    that policy alone)."""
+    from leadpolicy.language.loader import samples_for
+    from leadpolicy.testing.harness import load_samples
+
+    samples = samples_for(path)
+    return not load_policy(path).has_errors and not (samples.exists()
+                                                     and any(d.is_error for d in load_samples(samples)[1]))
+
+
 def _reference_sources(tmp: Path) -> list[list[Path]]:
     """One list of policies per site: policies/, each design example that loads (ids repeat across the
     two folders), the variant and the trial signups."""
-    examples = [p for p in sorted(EXAMPLES.glob("*.policy")) if not load_policy(p).has_errors]
+    examples = [p for p in sorted(EXAMPLES.glob("*.policy")) if _publishable(p)]
     assert len(examples) >= 2, examples
     return [sorted(POLICIES.glob("*.policy")), *[[p] for p in examples], [_variant(tmp / "variant")],
             [_trial(tmp / "trial")]]

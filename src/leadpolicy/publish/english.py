@@ -1,4 +1,4 @@
-"""A policy in plain English, for the published docs: conditions, rules, SLAs, calendars.
+"""A policy in plain English, for the published docs: conditions, rules, SLAs, calendars, teams.
 
 A condition, operand, rule, decay or clamp is said by its row of the table of primitives (`words`, over its
 IR node); this module is the rows' `WordsContext` (how events, names, quantities and numbers are written,
@@ -263,6 +263,55 @@ def sla(node: ast.Sla, calendars: dict[str, str], lowered: ir.Sla) -> str:
     if isinstance(volume, ast.VolumeRule):
         return f"{who} commits to at least {number(volume.count)} {event(volume.event)} every {volume.period}."
     return f"{who}: (incomplete SLA)"
+
+
+ROTATIONS = {
+    ir.AssignHow.ROUND_ROBIN: "in turn: each lead goes to the next available member, in the order listed",
+    ir.AssignHow.BY_WEIGHT: "by weight: whenever all are available, each member gets the share of the leads that "
+                            "its weight is of the weights of all (a smooth weighted rotation)",
+    ir.AssignHow.LEAST_LOADED: "to the available member with the fewest leads today (a tie goes to the one whose "
+                               "last lead is oldest, then to the one listed first)",
+}
+
+
+def team_text(node: ir.Team) -> str:
+    """How a team assigns the leads routed to it, in sentences of plain text."""
+    text = [f'Leads routed to "{node.name}" are assigned {ROTATIONS[node.assign]}.',
+            "A member is available when at work on their calendar, not out of office, below their cap and at a "
+            "weight above 0."]
+    if node.match_accounts:
+        text.append("A lead from a known account's email domain goes first to the account's owner, when the owner "
+                    "is a member and available; that does not move the rotation.")
+    if node.fallback is not None:
+        text.append(f'When nobody is available, the lead goes to the team "{node.fallback}".')
+    else:
+        text.append("When nobody is available, the lead is held until someone is.")
+    return " ".join(text)
+
+
+def member_weight(member: ir.Member, node: ir.Team) -> str:
+    """`2 (50% of the leads)` by weight, `paused (weight 0)`, or the weight alone."""
+    if member.weight == 0:
+        return "paused (weight 0)"
+    if node.assign is not ir.AssignHow.BY_WEIGHT:
+        return str(member.weight)
+    total = sum(m.weight for m in node.members)
+    share = (Decimal(100 * member.weight) / total).quantize(Decimal("0.1")).normalize()
+    return f"{member.weight} ({number(share)}% of the leads)"
+
+
+def member_cap(member: ir.Member) -> str:
+    if member.cap is None:
+        return "no cap"
+    return f"at most {quantity(Decimal(member.cap), 'leads')} a {'day' if member.cap_per == 'day' else 'week'}"
+
+
+def member_hours(member: ir.Member, node: ir.Team, calendars: dict[str, str]) -> str:
+    """The member's working hours in words, and the calendar they come from; `any time` with none."""
+    name_ = member.calendar or node.calendar
+    if name_ is None:
+        return "any time"
+    return f"{calendars.get(name_, name_)} (calendar {name_}{'' if member.calendar else ', the team’s'})"
 
 
 def points(value: Decimal) -> str:

@@ -21,6 +21,9 @@ BLOCKS = ("policy", "version", "title", "owner", "timezone", "effective", "lead"
 TYPES = ("text", "number", "yes/no", "date", "timestamp", "one of")
 OPERATORS = ("and", "or", "not", "in", "between", "contains", "any", "starts", "ends", "with", "is", "missing",
              "present", "days", "count", "last", "implies", "never", "decreases", "increases", "lost")
+# The team block's words; `email` only in `by email domain`, so a field called email stays a name.
+TEAMS = ("team", "assign", "round", "robin", "by", "weight", "least", "loaded", "today", "member", "cap", "match",
+         "accounts", "nobody", "available", "hold")
 DECIDED = ("stage", "handoff")  # the decided values a guarantee reads (`route` and `owner` are keywords already)
 
 
@@ -47,6 +50,8 @@ class PolicyLexer(RegexLexer):
             (words(("yes", "no"), suffix=r"\b"), Keyword.Constant),
             (words(OPERATORS, suffix=r"\b"), Operator.Word),
             (words(BLOCKS, suffix=r"\b"), Keyword),
+            (r"by\s+email\s+domain\b", Keyword),
+            (words(TEAMS, suffix=r"\b"), Keyword),
             (words(DECIDED, suffix=r"\b"), Name.Builtin),
             (r"<=|>=|!=|=|<|>", Operator),
             (r"[{}(),:\-]", Punctuation),

@@ -173,6 +173,7 @@ def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = N
                    for s in lowered.stages],
         "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in lowered.routes],
         "guarantees": [_guarantee(g, lowered, say, (statuses or {}).get(g.name)) for g in lowered.guarantees],
+        "teams": [_team(t, calendars) for t in lowered.teams],
         "slas": [{"name": s.name, "label": s.label or s.name,
                   "text": say(functools.partial(english.sla, s, calendars, s_ir)), "ladder_svg": _ladder_figure(s)}
                  for s, s_ir in zip(policy.slas, lowered.slas)],
@@ -231,6 +232,14 @@ def _guarantee(node: ir.Guarantee, policy: ir.Policy, say: Prose, status: Guaran
     word, detail = status or ("", "")
     return {"name": node.name, "claim": say(functools.partial(english.guarantee, node, policy)), "status": word,
             "detail": detail}
+
+
+def _team(node: ir.Team, calendars: dict[str, str]) -> dict[str, Any]:
+    """A team on the page: how it assigns, in plain text, and each member's weight, cap and hours (the template
+    escapes every one of them)."""
+    return {"name": node.name, "label": node.label or node.name, "text": english.team_text(node),
+            "members": [{"person": m.person, "weight": english.member_weight(m, node), "cap": english.member_cap(m),
+                         "hours": english.member_hours(m, node, calendars)} for m in node.members]}
 
 
 def _entry(entry: ir.Entry, say: Prose) -> dict[str, str]:
