@@ -296,3 +296,13 @@ def test_texts_are_held_character_by_character():
     past = policy('    one when email contains "\U000f0001" owner b\n    rest otherwise owner a\n')
     found = find(lambda lead: lead.stage_is(0), [SymbolicLead(past.ir)], TIMEOUT)
     assert isinstance(found, Unknown) and "U+2FFFF" in found.reason
+
+
+def test_a_witness_lays_out_many_events_and_too_many_is_unknown_never_impossible():
+    many = policy("    hot when count x in last 30 days >= 2000 owner b\n    rest otherwise owner a\n")
+    w = witness_of(many, lambda lead: lead.stage_is(0))
+    assert len(w.events) == 2000 and decided(many, w).stage == "hot"
+    assert len({at for _, at in w.events}) == 2000  # one instant each: no row repeats another
+    too_many = policy("    hot when count x in last 30 days >= 20000 owner b\n    rest otherwise owner a\n")
+    found = find(lambda lead: lead.stage_is(0), [SymbolicLead(too_many.ir)], TIMEOUT)
+    assert isinstance(found, Unknown) and "more than" in found.reason, found

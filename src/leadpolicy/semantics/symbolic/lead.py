@@ -21,6 +21,7 @@ from leadpolicy.semantics.symbolic.variables import (
     Variables,
     field_value,
     local_day,
+    seen_by,
     window_days,
 )
 
@@ -82,7 +83,9 @@ class SymbolicLead:
         return self.field(node.name)
 
     def field(self, name: str) -> Sym:
-        return self.own_fields.get(name) or self.vars.field(self.fields[name])
+        """A field as the policy reads it (a missing value takes its default)."""
+        f = self.fields[name]
+        return self.own_fields.get(name) or seen_by(f, self.vars.field(f), self.policy.timezone)
 
     def now(self) -> Any:
         return self.vars.now

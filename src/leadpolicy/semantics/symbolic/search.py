@@ -26,6 +26,9 @@ from leadpolicy.semantics.symbolic.lead import SymbolicLead
 from leadpolicy.semantics.symbolic.offsets import offset_at, offset_span
 from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 
+PREFERENCE_SECONDS = 1.0  # the most the preferences of one witness may take
+REGAIN_SECONDS = 0.25  # the most a check of one preference dropped in a conflict may take
+MAX_EVENTS = 10_000  # the most events of one window a witness lays out
 ROUNDS = 8  # refinements (a wrong zone offset, a witness `confirm` rejects) before the answer is Unknown
 ROUND_NOW = dt.datetime(2026, 11, 20, 12, 0)  # the `now` witnesses prefer, in the policy's zone
 CENTURY = (smt.instant_us(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)),
@@ -72,8 +75,8 @@ class Clock:
         return max(1, int(1000 * (left if at_most is None else min(left, at_most))))
 
 
-def check(solver: z3.Solver, clock: Clock, assumptions: Sequence[Any] = ()) -> Any:
-    solver.set("timeout", clock.left_ms())
+def check(solver: z3.Solver, clock: Clock, assumptions: Sequence[Any] = (), at_most: float | None = None) -> Any:
+    solver.set("timeout", clock.left_ms(at_most))
     return solver.check(*assumptions)
 
 
@@ -97,14 +100,24 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
     except smt.Unsupported as exc:
         return Unknown(str(exc), clock.seconds())
     solver = z3.Solver()
+    solver.set("core.minimize", True)  # so a conflict of preferences names the ones that conflict
     solver.add(target, *admitted(leads))
-    marks = wished(solver, preferences(leads))
+    wishes = preferences(leads)
+    marks = wished(solver, wishes)
+    limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
     for _ in range(ROUNDS):
-        result, model = readable(solver, marks, clock)
+        result, model = readable(solver, list(zip(marks, wishes)), clock)
         if result == z3.unsat:
+            if limited:
+                return Unknown(f"every witness has more than {MAX_EVENTS} events in a window", clock.seconds())
             return Impossible(clock.seconds())
         if result != z3.sat:
             return Unknown(f"the solver gave no answer ({solver.reason_unknown()})", clock.seconds())
+        if too_many_events(leads, model):
+            solver.add(*(count <= MAX_EVENTS for lead in leads for h in lead.vars.events.values()
+                         for count in h.counts.values()))
+            limited = True
+            continue
         wrong = wrong_offsets(leads, model)
         if wrong:
             solver.add(*wrong)
@@ -127,23 +140,44 @@ def wished(solver: z3.Solver, wishes: list[Any]) -> list[Any]:
     return marks
 
 
-def readable(solver: z3.Solver, marks: list[Any], clock: Clock) -> tuple[Any, Any]:
-    """(sat, a model with as many preferences as let the goal hold), unsat or unknown. All preferences are
-    assumed; while they conflict, the least wanted of the conflict (the unsat core) is dropped. Unsat with
-    none of them assumed (or none in the core) is unsat: the preferences are only implied by their marks."""
+def readable(solver: z3.Solver, wishes: list[tuple[Any, Any]], clock: Clock) -> tuple[Any, Any]:
+    """(sat, a model with as many preferences as let the goal hold), unsat or unknown. The goal is checked
+    first without them (the preferences are only implied by their marks, so this answer stands). Then all are
+    assumed; while they conflict, the least wanted of the conflict (the unsat core) is dropped; then each one
+    dropped is tried again, most wanted first (a core is not the smallest conflict). The preferences have
+    PREFERENCE_SECONDS in all: past that, the model has those found so far."""
+    result = check(solver, clock)
+    if result != z3.sat:
+        return result, None
+    model = solver.model()
+    budget = Clock(min(PREFERENCE_SECONDS, clock.timeout - clock.seconds()))
+    marks = [mark for mark, _ in wishes]
     active = list(marks)
-    while True:
-        result = check(solver, clock, assumptions=active)
+    while active:
+        result = check(solver, budget, active)
         if result == z3.sat:
-            return result, solver.model()
+            return z3.sat, regained(solver, wishes, active, budget, solver.model())
         core = {mark.get_id() for mark in solver.unsat_core()} if result == z3.unsat else set()
-        if not active or (result == z3.unsat and not core):
-            return result, None
-        if result != z3.unsat:  # undecided with preferences: ask without them
-            active = []
+        if not core:
+            break
+        active.remove(marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)])
+    return z3.sat, regained(solver, wishes, [], budget, model)
+
+
+def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any], budget: Clock, model: Any
+             ) -> Any:
+    """The model after each preference not yet taken, most wanted first, that still lets the goal hold (one
+    the model has already costs nothing)."""
+    taken = {mark.get_id() for mark in active}
+    for mark, wish in wishes:
+        if mark.get_id() in taken:
             continue
-        least = max(i for i, mark in enumerate(marks) if mark.get_id() in core)
-        active.remove(marks[least])
+        if z3.is_true(model.eval(wish, model_completion=True)):
+            active.append(mark)
+        elif budget.seconds() < budget.timeout and check(solver, budget, [*active, mark], REGAIN_SECONDS) == z3.sat:
+            active.append(mark)
+            model = solver.model()
+    return model
 
 
 def round_now(lead: SymbolicLead) -> list[Any]:
@@ -178,8 +212,7 @@ def value_wishes(sym: smt.Sym, kind: Type) -> list[Any]:
 
 
 def field_wishes(lead: SymbolicLead) -> list[Any]:
-    types = {(f.name, f"{f.type}{f.choices}"): f.type for f in lead.policy.fields}
-    syms = [(sym, types[key]) for key, sym in lead.vars.fields.items() if key in types]
+    syms = [(sym, Type(kind)) for (_, kind), sym in lead.vars.fields.items()]
     syms += [(sym, lead.fields[name].type) for name, sym in lead.own_fields.items()]
     return [wish for sym, kind in syms for wish in value_wishes(sym, kind)]
 
@@ -194,6 +227,13 @@ def preferences(leads: Sequence[SymbolicLead]) -> list[Any]:
 
 
 # ---------------------------------------------------------------- refinement
+
+
+def too_many_events(leads: Sequence[SymbolicLead], model: Any) -> bool:
+    """Whether a witness would lay out more than MAX_EVENTS events of one window (then the search asks for
+    fewer, and says Unknown when every witness needs more)."""
+    counts = [count for lead in leads for h in lead.vars.events.values() for count in h.counts.values()]
+    return any(model.eval(count, model_completion=True).as_long() > MAX_EVENTS for count in counts)
 
 
 def wrong_offsets(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import z3
 
-from leadpolicy import runtime
+from leadpolicy import runtime, zones
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, logic, primitives
 from leadpolicy.semantics.primitives import smt
@@ -46,16 +46,36 @@ def field_value(f: ir.Field, name: str) -> tuple[Any, list[Any]]:
         value = z3.Int(name)
         return value, [value >= FIRST_INSTANT, value <= LAST_INSTANT]
     value = z3.String(name)
-    if f.type is Type.ONE_OF:
-        return value, [smt.any_of([value == smt.text(logic.fold(c)) for c in f.choices])]
     return value, [z3.Not(z3.InRe(value, BLANK_TEXT)), z3.Not(z3.InRe(value, HOLDS_A_CAPITAL))]
 
 
-def field_sym(f: ir.Field, name: str) -> tuple[Sym, list[Any]]:
-    """A field as a `Sym`: always present when required or defaulted (a missing value takes the default)."""
-    value, facts = field_value(f, name)
-    always = f.required or f.default is not None
-    return Sym(z3.BoolVal(True) if always else z3.Bool(f"{name}?"), value), facts
+def admission(f: ir.Field, raw: Sym) -> list[Any]:
+    """What a policy's lead block admits of a field as given: present when required, one of its choices."""
+    facts = [raw.present] if f.required else []
+    if f.type is Type.ONE_OF:
+        facts.append(z3.Implies(raw.present, smt.any_of([raw.value == smt.text(logic.fold(c)) for c in f.choices])))
+    return facts
+
+
+def default_value(f: ir.Field, zone: str) -> Any:
+    """A field's default, read as a lead's value is (`LeadReader._typed`)."""
+    value = f.default
+    if f.type is Type.NUMBER:
+        return smt.number(Decimal(str(value)))
+    if f.type is Type.YESNO:
+        return z3.BoolVal(bool(value))
+    if f.type is Type.DATE:
+        return z3.IntVal(smt.day_number(runtime.read_calendar_date(str(value))))
+    if f.type is Type.TIMESTAMP:
+        return z3.IntVal(smt.instant_us(runtime.read_instant(str(value), zones.zone(zone))))
+    return smt.text(logic.fold(str(value)))
+
+
+def seen_by(f: ir.Field, raw: Sym, zone: str) -> Sym:
+    """A field as a policy reads it: a missing value takes the field's default."""
+    if f.default is None:
+        return raw
+    return Sym(z3.BoolVal(True), z3.If(raw.present, raw.value, default_value(f, zone)))
 
 
 @dataclass
@@ -103,7 +123,8 @@ class Variables:
     zone: str
     now: Any
     admitted: list[Any] = field(default_factory=list)
-    fields: dict[tuple[str, str], Sym] = field(default_factory=dict)
+    fields: dict[tuple[str, str], Sym] = field(default_factory=dict)  # (name, type) -> the field as given
+    blocks: set[tuple[Any, ...]] = field(default_factory=set)  # the lead blocks' fields whose facts are in
     events: dict[str, EventVars] = field(default_factory=dict)
     offsets: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (offset in seconds, its instant)
 
@@ -113,11 +134,17 @@ class Variables:
         return cls(prefix, zone, now, [now >= FIRST_INSTANT, now <= LAST_INSTANT])
 
     def field(self, f: ir.Field) -> Sym:
-        key = (f.name, f"{f.type}{f.choices}")
+        """A field as the lead gives it (present or not, and its value), one per name and type: two policies that
+        read the lead (`SymbolicLead.under`) share it, each adding what its lead block admits."""
+        key = (f.name, str(f.type))
         if key not in self.fields:
-            sym, facts = field_sym(f, f"{self.prefix}{f.name}")
-            self.fields[key] = sym
+            name = f"{self.prefix}{f.name}"
+            value, facts = field_value(f, name)
+            self.fields[key] = Sym(z3.Bool(f"{name}?"), value)
             self.admitted += facts
+        if (f.name, f.type, f.choices, f.required) not in self.blocks:
+            self.blocks.add((f.name, f.type, f.choices, f.required))
+            self.admitted += admission(f, self.fields[key])
         return self.fields[key]
 
     def event(self, name: str) -> EventVars:

@@ -104,8 +104,7 @@ def unread_value(f: ir.Field) -> Any:
 def lead_json(lead: SymbolicLead, model: Any, tz: dt.tzinfo) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in lead.policy.fields:
-        key = (f.name, f"{f.type}{f.choices}")
-        sym = lead.own_fields.get(f.name) or lead.vars.fields.get(key)
+        sym = lead.own_fields.get(f.name) or lead.vars.fields.get((f.name, str(f.type)))
         if sym is None:
             if f.required:
                 values[f.name] = unread_value(f)
