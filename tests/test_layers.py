@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("leadpolicy.measure", "leadpolicy.service"),
     ("leadpolicy.publish",),
     ("leadpolicy.governance", "leadpolicy.testing"),
-    ("leadpolicy.warehouse",),
+    ("leadpolicy.warehouse", "leadpolicy.assignment"),
     ("leadpolicy.sla", "leadpolicy.proofs"),
     ("leadpolicy",),  # the package's own __init__: the version and the public names of api
     ("leadpolicy.api",),

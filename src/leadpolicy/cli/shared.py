@@ -64,7 +64,9 @@ def print_coverage(run: SamplesRun) -> None:
     print(f"coverage {escaped(str(run.file))}: {percent if percent is not None else '-'}% "
           f"({len(run.coverage) - len(missing)} of {len(run.coverage)})")
     words = {"rule": "no case fires rule", "stage": "no case reaches stage", "route": "no case reaches route",
-             "boundary": "no case tests the boundary"}
+             "boundary": "no case tests the boundary", "member": "no assignment case assigns member",
+             "cap": "no assignment case reaches the cap of", "calendar": "no assignment case finds closed calendar",
+             "fallback": "no assignment case takes the fallback"}
     for item in missing:
         print(f"  {escaped(str(run.policy_file))}:{item.line}: {words[item.kind]} {item.what}")
 

@@ -51,7 +51,8 @@ def sample_cases(path: Path, policy: ast.Policy, say: Say) -> Cases:
     page = _CasePage(policy, say, _Instants(policy))
     page.file_now = page.reader.now(data)
     cases.now = english.moment(page.file_now, page.reader.tz) if page.file_now else ""
-    for case, source in zip(run.cases, _written_cases(run.cases, data)):
+    shown = [case for case in run.cases if case.kind in ("lead", "timeline")]  # assignments: not on this page yet
+    for case, source in zip(shown, _written_cases(shown, data)):
         written_events = source.get("events")
         events: list[Any] = written_events if isinstance(written_events, list) else []
         if case.kind == "timeline":

@@ -36,6 +36,7 @@ from leadpolicy.semantics.leads import LeadReader
 from leadpolicy.semantics.lowering import Lowering, lower
 from leadpolicy.semantics.now import case_now, not_text_words, written_instant
 from leadpolicy.sla.engine import Event, SlaEngine, TimelineResult
+from leadpolicy.testing.assignment_cases import AssignmentCase, TeamsReached, team_items
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -58,7 +59,7 @@ class CaseResult:
     file: str
     line: int
     name: str
-    kind: str  # 'lead' | 'timeline'
+    kind: str  # 'lead' | 'timeline' | 'assignment'
     status: str
     failures: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
@@ -95,7 +96,7 @@ class CaseResult:
 
 @dataclass
 class CoverageItem:
-    kind: str  # 'rule' | 'stage' | 'route' | 'boundary'
+    kind: str  # 'rule' | 'stage' | 'route' | 'boundary' | 'member' | 'cap' | 'calendar' | 'fallback'
     what: str
     line: int
     covered: bool = False
@@ -164,7 +165,7 @@ def _unsafe_case_names(doc: YamlDoc) -> list[Diagnostic]:
     """A `bad-samples` error for each case name holding a control or invisible format character: names
     are printed in reports and terminals, where one would act or make the name read other than it is."""
     errors = []
-    for kind in ("leads", "timelines"):
+    for kind in ("leads", "timelines", "assignments"):
         for i, case in enumerate(doc.data.get(kind) or []):
             bad = unsafe_character(case["name"])
             if bad is not None:
@@ -249,6 +250,18 @@ class CaseRunner:
         self.decisions: list[Decision] = []
         self.decision_names = ({s.name for s in policy.scores} | {g.name for g in policy.grades}
                                | {"stage", "owner", "route"})
+
+    @staticmethod
+    def same(expected: Any, actual: Any) -> bool:
+        """Whether a value found is the one a case expects (a number by value, text as written)."""
+        return _same(expected, actual)
+
+    def assignment_case(self, index: int, case: dict[str, Any], reached: TeamsReached) -> CaseResult:
+        """A stream of leads decided and assigned in order on a fresh state (`testing.assignment_cases`)."""
+        path = ("assignments", index)
+        result = CaseResult(self.doc.file, self.doc.span(path).line, case["name"], "assignment", PASSED)
+        AssignmentCase(self, reached, result).run(case)
+        return result
 
     def now_for(self, case: dict[str, Any]) -> dt.datetime | None:
         """A case's `now`, else its file's, read as explain and the cases page read it (ValueError: no time)."""
@@ -607,5 +620,8 @@ def run_samples(path: str | Path, policy: ast.Policy | None = None, policy_file:
     engine = SlaEngine(runner.ir)
     for i, case in enumerate(doc.data.get("timelines") or []):
         run.cases.append(runner.timeline_case(i, case, engine))
-    run.coverage = coverage_items(policy, runner.decisions)
+    reached = TeamsReached()
+    for i, case in enumerate(doc.data.get("assignments") or []):
+        run.cases.append(runner.assignment_case(i, case, reached))
+    run.coverage = coverage_items(policy, runner.decisions) + team_items(policy, reached, CoverageItem)
     return run

@@ -1,0 +1,275 @@
+"""Where assignment keeps its state: SQLite by default (a file, or in memory), PostgreSQL given a URL, through
+SQLAlchemy Core, with versioned schema migrations.
+
+Every assignment is one transaction that first locks its team's row: `SELECT ... FOR UPDATE` on PostgreSQL,
+`BEGIN IMMEDIATE` (the whole database) on SQLite. Assigners sharing one state therefore take turns per team, so
+a lead is assigned once, no cap is exceeded and the smooth-weight values stay exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+UTC = dt.timezone.utc
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "leadpolicy_schema", metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+teams = sa.Table(  # one row per team: its lock, and the member last assigned by rotation (round robin)
+    "assignment_teams", metadata,
+    sa.Column("policy_id", sa.String(200), primary_key=True),
+    sa.Column("team", sa.String(200), primary_key=True),
+    sa.Column("last_member", sa.String(400), nullable=True),
+)
+weights = sa.Table(  # the smooth-weight current value of each member (by weight)
+    "assignment_weights", metadata,
+    sa.Column("policy_id", sa.String(200), primary_key=True),
+    sa.Column("team", sa.String(200), primary_key=True),
+    sa.Column("member", sa.String(400), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("policy_id", sa.String(200), nullable=False),
+    sa.Column("lead_id", sa.String(400), nullable=False),
+    sa.Column("team", sa.String(200), nullable=False),
+    sa.Column("member", sa.String(400), nullable=False),
+    sa.Column("at_us", sa.BigInteger, nullable=False),  # microseconds since the epoch, UTC: compared in any zone
+    sa.Column("how", sa.String(40), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),
+    sa.Column("fingerprint", sa.String(80), nullable=False),
+    sa.UniqueConstraint("policy_id", "lead_id", name="assignments_once"),
+    sa.Index("assignments_by_member", "policy_id", "team", "member", "at_us"),
+)
+held = sa.Table(
+    "held_leads", metadata,
+    sa.Column("policy_id", sa.String(200), primary_key=True),
+    sa.Column("lead_id", sa.String(400), primary_key=True),
+    sa.Column("team", sa.String(200), nullable=False),
+    sa.Column("route", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(400), nullable=True),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+)
+
+
+def _version_1(conn: Connection) -> None:
+    for table in (teams, weights, assignments, held):
+        table.create(conn)
+
+
+# Ordered steps: step N brings a state at version N-1 to version N. A new step is appended, never edited.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_version_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StateError(ValueError):
+    """A state that cannot be used: a URL no database answers, a schema newer than this leadpolicy knows."""
+
+
+def to_us(instant: dt.datetime) -> int:
+    delta = instant.astimezone(UTC) - dt.datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=value)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One assignment as the state holds it."""
+
+    lead_id: str
+    team: str
+    member: str
+    at: dt.datetime
+    how: str
+
+
+def database_url(where: str) -> str:
+    """A state named on a command line: a database URL as it is, else a path of a SQLite file; ':memory:' (or
+    '') is a throwaway state in memory."""
+    if where in ("", ":memory:"):
+        return "sqlite://"
+    if "://" in where:
+        return where
+    return "sqlite:///" + where
+
+
+def _sqlite_engine(url: str) -> Engine:
+    from sqlalchemy.pool import StaticPool
+
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    options: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **options)
+
+    # pysqlite's own transaction handling begins late and deferred; the documented recipe: begin ourselves,
+    # IMMEDIATE, so that two writers never both read then write (the second waits for the first).
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class State:
+    """An opened state, its schema at SCHEMA_VERSION."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.postgresql = engine.dialect.name == "postgresql"
+        self._migrate()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ---------------------------------------------------------------- the schema
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            if self.postgresql:  # two processes opening a new state at once: one migrates, the other waits
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": 2028_0028})
+            schema_version.create(conn, checkfirst=True)
+            found = conn.execute(sa.select(schema_version.c.version)).scalar()
+            if found is None:
+                conn.execute(schema_version.insert().values(version=0))
+                found = 0
+            if found > SCHEMA_VERSION:
+                raise StateError(f"the state's schema is version {found}, newer than this leadpolicy knows "
+                                 f"({SCHEMA_VERSION}): use the leadpolicy that wrote it, or a newer one")
+            for step in range(found, SCHEMA_VERSION):
+                MIGRATIONS[step](conn)
+            if found < SCHEMA_VERSION:
+                conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+
+    def version(self) -> int:
+        with self.transaction() as conn:
+            return int(conn.execute(sa.select(schema_version.c.version)).scalar_one())
+
+    # ---------------------------------------------------------------- teams
+
+    def ensure_teams(self, policy_id: str, names: list[str]) -> None:
+        """A row for each team (its lock); another process adding the same rows at once is no error."""
+        with self.transaction() as conn:
+            have = set(conn.execute(sa.select(teams.c.team).where(teams.c.policy_id == policy_id)).scalars())
+        for name in names:
+            if name in have:
+                continue
+            try:
+                with self.transaction() as conn:
+                    conn.execute(teams.insert().values(policy_id=policy_id, team=name, last_member=None))
+            except IntegrityError:
+                pass
+
+    def lock_team(self, conn: Connection, policy_id: str, team: str) -> str | None:
+        """Lock the team's row until the transaction ends; the member last assigned by rotation."""
+        query = sa.select(teams.c.last_member).where(teams.c.policy_id == policy_id, teams.c.team == team)
+        if self.postgresql:
+            query = query.with_for_update()
+        return conn.execute(query).scalar()
+
+    @staticmethod
+    def set_last_member(conn: Connection, policy_id: str, team: str, member: str) -> None:
+        conn.execute(teams.update().where(teams.c.policy_id == policy_id, teams.c.team == team)
+                     .values(last_member=member))
+
+    @staticmethod
+    def weight_values(conn: Connection, policy_id: str, team: str) -> dict[str, int]:
+        rows = conn.execute(sa.select(weights.c.member, weights.c.value)
+                            .where(weights.c.policy_id == policy_id, weights.c.team == team))
+        return {member: int(value) for member, value in rows}
+
+    @staticmethod
+    def save_weight_values(conn: Connection, policy_id: str, team: str, values: dict[str, int],
+                           known: set[str]) -> None:
+        for member, value in values.items():
+            where = (weights.c.policy_id == policy_id, weights.c.team == team, weights.c.member == member)
+            if member in known:
+                conn.execute(weights.update().where(*where).values(value=value))
+            else:
+                conn.execute(weights.insert().values(policy_id=policy_id, team=team, member=member, value=value))
+
+    # ---------------------------------------------------------------- assignments and held leads
+
+    @staticmethod
+    def assigned(conn: Connection, policy_id: str, lead_id: str) -> Stored | None:
+        row = conn.execute(sa.select(assignments.c.team, assignments.c.member, assignments.c.at_us, assignments.c.how)
+                           .where(assignments.c.policy_id == policy_id, assignments.c.lead_id == lead_id)).first()
+        return None if row is None else Stored(lead_id, row.team, row.member, from_us(row.at_us), row.how)
+
+    @staticmethod
+    def count(conn: Connection, policy_id: str, team: str, member: str, start: dt.datetime, end: dt.datetime) -> int:
+        """Leads assigned to a member of a team at an instant in [start, end)."""
+        query = (sa.select(sa.func.count()).select_from(assignments)
+                 .where(assignments.c.policy_id == policy_id, assignments.c.team == team,
+                        assignments.c.member == member, assignments.c.at_us >= to_us(start),
+                        assignments.c.at_us < to_us(end)))
+        return int(conn.execute(query).scalar_one())
+
+    @staticmethod
+    def last_assigned(conn: Connection, policy_id: str, team: str, member: str) -> dt.datetime | None:
+        query = (sa.select(sa.func.max(assignments.c.at_us))
+                 .where(assignments.c.policy_id == policy_id, assignments.c.team == team,
+                        assignments.c.member == member))
+        value = conn.execute(query).scalar()
+        return None if value is None else from_us(int(value))
+
+    @staticmethod
+    def record(conn: Connection, row: dict[str, Any]) -> None:
+        """One assignment (and the lead no longer held)."""
+        conn.execute(held.delete().where(held.c.policy_id == row["policy_id"], held.c.lead_id == row["lead_id"]))
+        values = {key: value for key, value in row.items() if key != "at"}
+        conn.execute(assignments.insert().values(**values, at_us=to_us(row["at"])))
+
+    @staticmethod
+    def hold(conn: Connection, policy_id: str, lead_id: str, team: str, route: str, email: str | None,
+             at: dt.datetime) -> None:
+        where = (held.c.policy_id == policy_id, held.c.lead_id == lead_id)
+        if conn.execute(sa.select(held.c.lead_id).where(*where)).first() is None:
+            conn.execute(held.insert().values(policy_id=policy_id, lead_id=lead_id, team=team, route=route,
+                                              email=email, at_us=to_us(at)))
+
+    def held_leads(self, policy_id: str) -> list[tuple[str, str, str | None, dt.datetime]]:
+        """(lead id, route, email, at) of every held lead, in arrival order."""
+        with self.transaction() as conn:
+            rows = conn.execute(sa.select(held.c.lead_id, held.c.route, held.c.email, held.c.at_us)
+                                .where(held.c.policy_id == policy_id).order_by(held.c.at_us, held.c.lead_id))
+            return [(r.lead_id, r.route, r.email, from_us(r.at_us)) for r in rows]
+
+    def all_assignments(self, policy_id: str) -> list[Stored]:
+        with self.transaction() as conn:
+            rows = conn.execute(sa.select(assignments).where(assignments.c.policy_id == policy_id)
+                                .order_by(assignments.c.seq))
+            return [Stored(r.lead_id, r.team, r.member, from_us(r.at_us), r.how) for r in rows]
+
+
+def open_state(where: str) -> State:
+    """Open (creating and migrating as needed) the state a path or URL names. StateError: it cannot be used."""
+    url = database_url(where)
+    try:
+        engine = _sqlite_engine(url) if url.startswith("sqlite") else sa.create_engine(url)
+        return State(engine)
+    except StateError:
+        raise
+    except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StateError(f"cannot open the state {where}: {str(exc).splitlines()[0]}") from exc
