@@ -312,7 +312,8 @@ def _checked_artifact(data: Mapping[str, Any], name: str) -> Policy:
     # The IR must be exactly the source's; which minor format and time-zone data compiled it does not matter.
     unchecked = ("source", "tz_database", "format_version")
     given = {k: v for k, v in data.items() if k not in unchecked}
-    given.setdefault("guarantees", [])  # format 3.1 had none, nor could its source
+    for optional in ir.OPTIONAL_TOP_LEVEL:  # format 3.1 had no guarantees, 3.2 no teams, nor could their sources
+        given.setdefault(optional, [])
     lowered = lower(tree)
     expected = {k: v for k, v in ir.artifact_ir(lowered).items() if k not in unchecked}
     same = json.loads(dumps(given)) == json.loads(dumps(expected))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -10,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import claim_text, field_type, number, rule_label, rule_text, sla_item_text
+from leadpolicy.language.formatter import (
+    claim_text,
+    field_type,
+    member_options,
+    number,
+    rule_label,
+    rule_text,
+    sla_item_text,
+)
 from leadpolicy.language.formatter import condition as cond_text
 from leadpolicy.language.words import quantity
 from leadpolicy.runtime import seen_at
@@ -47,11 +56,19 @@ class PolicyDiff:
     new: ast.Policy
     changes: list[Change] = field(default_factory=list)
     impact: dict[str, Any] | None = None
+    proved: dict[str, Any] | None = None  # --prove: every (old stage, new stage) pair (proofs.moves.moves_json)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"old": {"id": self.old.id, "version": self.old.version},
-                "new": {"id": self.new.id, "version": self.new.version},
-                "changes": [c.as_dict() for c in self.changes], "impact": self.impact}
+        out = {"old": {"id": self.old.id, "version": self.old.version},
+               "new": {"id": self.new.id, "version": self.new.version},
+               "changes": [c.as_dict() for c in self.changes], "impact": self.impact}
+        return out if self.proved is None else {**out, "prove": self.proved}
+
+    @property
+    def moves_possible(self) -> bool:
+        """--prove found a lead the versions decide different stages for."""
+        moves = self.proved["moves"] if self.proved is not None else []
+        return any(m["status"] == "possible" and m["from"] != m["to"] for m in moves)
 
 
 Item = TypeVar("Item")
@@ -118,6 +135,7 @@ def changes(old: ast.Policy, new: ast.Policy) -> list[Change]:
     from leadpolicy.language.formatter import format_policy
 
     out += _guarantees(old, new)
+    out += _teams(old, new)
     for name, o, n in _pairs("calendar", old.calendars, new.calendars, lambda c: c.name, out):
         before = format_policy(ast.Policy(id="x", version="0.0.0", items=(o,)))
         after = format_policy(ast.Policy(id="x", version="0.0.0", items=(n,)))
@@ -134,6 +152,49 @@ def _guarantees(old: ast.Policy, new: ast.Policy) -> list[Change]:
         if claim_text(o) != claim_text(n):
             out.append(_changed("guarantee", name, claim_text(o), claim_text(n),
                                 f"guarantee {name}: {claim_text(o)} → {claim_text(n)}"))
+    return out
+
+
+def _team_lines(team: ast.Team) -> dict[str, str]:
+    """A team's lines other than its members, by what they say: calendar, rotation, accounts, fallback."""
+    return {"label": f'"{team.label}"' if team.label is not None else "none",
+            "calendar": team.calendar or "none", "rotation": team.assign or "none",
+            "accounts": "match accounts by email domain" if team.first(ast.MatchAccounts) else "none",
+            "fallback": f"to {team.fallback}" if team.fallback is not None else "hold"}
+
+
+MEMBER_PARTS: dict[str, Callable[[ast.Member], str]] = {
+    "weight": lambda m: f"weight {number(m.weight) if m.weight is not None else 1}",
+    "cap": lambda m: f"cap {number(m.cap)} per {m.cap_period}" if m.cap is not None else "no cap",
+    "calendar": lambda m: f"calendar {m.calendar}" if m.calendar is not None else "the team's calendar",
+}
+
+
+def _teams(old: ast.Policy, new: ast.Policy) -> list[Change]:
+    """Each team added or removed, a change of its calendar, rotation, account matching or fallback, and its
+    members' changes."""
+    out: list[Change] = []
+    for name, o, n in _pairs("team", old.team_blocks, new.team_blocks, lambda t: t.name, out):
+        before, after = _team_lines(o), _team_lines(n)
+        out += [_changed(f"team {part}", name, before[part], after[part], f"team {name}: {part} {before[part]} → "
+                         f"{after[part]}") for part in before if before[part] != after[part]]
+        out += _member_changes(name, o, n)
+    return out
+
+
+def _member_changes(name: str, o: ast.Team, n: ast.Team) -> list[Change]:
+    """One team's members added or removed, a member's weight, cap or calendar changed, and members reordered
+    (the rotation's order)."""
+    out: list[Change] = []
+    for person, m, k in _pairs("team member", o.members, n.members, lambda m: f'{name} "{m.person}"', out,
+                               lambda m: member_options(m) or "weight 1"):
+        out += [_changed(f"member {part}", person, say(m), say(k), f"team {person}: {say(m)} → {say(k)}")
+                for part, say in MEMBER_PARTS.items() if say(m) != say(k)]
+    kept = [[m.person for m in t.members if m.person in {x.person for x in other.members}]
+            for t, other in ((o, n), (n, o))]
+    if kept[0] != kept[1]:
+        out.append(Change("team members", name, "reordered", ", ".join(kept[0]), ", ".join(kept[1]),
+                          f"team {name}: members reordered (the rotation's order)"))
     return out
 
 
@@ -362,7 +423,30 @@ def render_text(d: PolicyDiff, markdown: bool = False) -> str:
         lines.append(f"- {c}" if markdown else f"  {c}")
     if d.impact is not None:
         lines += _impact_lines(d.impact, markdown)
+    if d.proved is not None:
+        lines += _proved_lines(d.proved, markdown)
     return "\n".join(lines) + "\n"
+
+
+def _proved_lines(proved: dict[str, Any], markdown: bool) -> list[str]:
+    """--prove: each possible move with its lead, the moves proved impossible, the undecided, the verdict."""
+    from leadpolicy.outputs import md  # a witness holds texts from the policy: literal text, never markup
+
+    item, quote = ("- ", md) if markdown else ("  ", str)
+    moves = [m for m in proved["moves"] if m["from"] != m["to"]]
+    lines = ["", "#### Proved over every possible lead" if markdown else "proved over every possible lead"]
+    lines += [f"{item}{m['from']} → {m['to']}: possible, e.g. {quote(_witness_text(m['witness']))}"
+              for m in moves if m["status"] == "possible"]
+    for status, words in (("impossible", "impossible (proved)"), ("unknown", "undecided")):
+        pairs = [f"{m['from']} → {m['to']}" for m in moves if m["status"] == status]
+        lines += [f"{item}{words}: {', '.join(pairs)}"] if pairs else []
+    return lines + [f"{item}verdict: {quote(proved['verdict'])}"]
+
+
+def _witness_text(witness: dict[str, Any]) -> str:
+    """A witness lead on one line: now, the lead as JSON, its events."""
+    events = ", ".join(f"{e['event']} at {e['at']}" for e in witness["events"]) or "none"
+    return f"now {witness['now']}, lead {json.dumps(witness['lead'], sort_keys=True)}, events: {events}"
 
 
 def _impact_lines(i: dict[str, Any], markdown: bool) -> list[str]:
