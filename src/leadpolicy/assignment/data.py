@@ -59,7 +59,8 @@ class People:
             return next(iter(keys))
         if keys:
             return Reject(0, "", f"{text!r} names more than one member: name them by email")
-        hint = did_you_mean(text, [m.person for m in self.written.values()] + [m.email for m in self.written.values()])
+        spellings = [spelling for m in self.written.values() for spelling in (m.name, m.email, m.person)]
+        hint = did_you_mean(text, spellings)
         return Reject(0, "", f"{text!r} is no member of a team" + (f" ({hint})" if hint else ""))
 
 
