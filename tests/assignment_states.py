@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from zoneinfo import ZoneInfo
 
-from leadpolicy.assignment import State, open_state
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
@@ -29,8 +28,11 @@ def teams_policy(assign: str, weights: tuple[int, ...] = (1, 1, 1), cal_calendar
     """One stage routed to the team `sdr` of Ann, Bob and Cal (Cal on London hours: `uk` 09:00-17:00 on weekdays,
     `ukday` all day every day); no team calendar, so Ann and Bob are always at work."""
     names = ("Ann Lee <ann@example.com>", "Bob Roe <bob@example.com>", "Cal Ode <cal@example.com>")
-    members = "".join(f'    member "{name}" weight {weight}{" calendar " + cal_calendar if name.startswith("Cal") else ""}'
-                      f'{cap if name.startswith("Bob") else ""}\n' for name, weight in zip(names, weights))
+    lines = []
+    for name, weight in zip(names, weights):
+        own = f" calendar {cal_calendar}" if name.startswith("Cal") else ""
+        lines.append(f'    member "{name}" weight {weight}{own}{cap if name.startswith("Bob") else ""}\n')
+    members = "".join(lines)
     return f'''policy "teams-test" version 1.0.0 {{
   owner marketing "Mia Lane <mia@example.com>"
   owner sales "Sam Roy <sam@example.com>"
@@ -67,7 +69,3 @@ def fresh_postgres_url(connection) -> str:
     connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     info = connection.info
     return f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-
-
-
-

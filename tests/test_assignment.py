@@ -5,6 +5,7 @@ least loaded today, fallback and hold, a lead id assigned once, the state's migr
 from __future__ import annotations
 
 import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
@@ -179,7 +180,7 @@ def test_fallback_then_hold_then_release_when_members_are_back(state):
     evening = dt.datetime(2026, 12, 2, 18, 30, tzinfo=NY)  # New York closed, 15:30 in San Francisco
     fell = assigner.assign("B7", "inbound-sdr", "t@late.io", evening)
     assert (fell.assignee, fell.how, fell.team) == (FEMI, "fallback", "enterprise-ae")
-    assert "Ana Ruiz: outside working hours (ny)" in fell.skipped and "Erin Stone: outside working hours (ny)" in fell.skipped
+    assert {"Ana Ruiz: outside working hours (ny)", "Erin Stone: outside working hours (ny)"} <= set(fell.skipped)
     held = assigner.assign("B8", "inbound-sdr", "s@late.io", evening.replace(hour=20))
     assert (held.assignee, held.how, held.team) == (None, "held", "enterprise-ae")
     still = assigner.release_held(evening.replace(hour=21))
