@@ -306,3 +306,18 @@ def test_a_witness_lays_out_many_events_and_too_many_is_unknown_never_impossible
     too_many = policy("    hot when count x in last 30 days >= 20000 owner b\n    rest otherwise owner a\n")
     found = find(lambda lead: lead.stage_is(0), [SymbolicLead(too_many.ir)], TIMEOUT)
     assert isinstance(found, Unknown) and "more than" in found.reason, found
+
+
+def test_witnesses_at_the_edge_of_the_admitted_years_are_read_back():
+    """`now` a day after the earliest instant a written time names: every event laid out is one a reader
+    takes (none before it), and `now` itself is written at an offset that puts it in year 1900."""
+    from leadpolicy.semantics.symbolic.variables import FIRST_INSTANT
+
+    p = policy("    hot when count x in last 30 days >= 3 and days since last x >= 0 owner b\n"
+               "    rest otherwise owner a\n", zone="Asia/Kolkata")
+    w = witness_of(p, lambda lead: z3.And(lead.stage_is(0), lead.vars.now == FIRST_INSTANT + 86_400_000_000))
+    assert w.now.year == 1900 and all(at.year >= 1900 for _, at in w.events)
+    assert decided(p, w).stage == "hot"
+    crowded = find(lambda lead: z3.And(lead.stage_is(0), lead.vars.now == FIRST_INSTANT + 1),
+                   [SymbolicLead(p.ir)], TIMEOUT)  # two microseconds since the first instant: room for two events
+    assert isinstance(crowded, Impossible), crowded

@@ -287,27 +287,25 @@ def clamp(ctx: SolverContext, node: ir.Clamp, rounded: Any) -> Any:
 # ---------------------------------------------------------------- activity windows
 
 
-def windows(has: Any, age: Any, counts: list[tuple[int, Any]]) -> list[Any]:
+def lesser(a: Any, b: Any) -> Any:
+    return z3.If(a <= b, a, b)
+
+
+def windows(has: Any, age: Any, counts: list[tuple[int, Any]], oldest: Any) -> list[Any]:
     """What makes an event's latest age and its counts (window days, count), windows ascending, a history
-    of events at distinct microseconds at or before now: `runtime.in_window` (start < at <= now) puts an
-    event of age A in the window of N days exactly when A < N days; every count is that many events,
-    latest first, each window's extra events in its band of ages (at most one per microsecond)."""
-    facts = [age >= 0]
-    previous_us, previous = 0, z3.IntVal(0)
+    of events at distinct microseconds at or before now and at most `oldest` old (the earliest instant a
+    reader takes): `runtime.in_window` (start < at <= now) puts an event of age A in the window of N days
+    exactly when A < N days; every count is that many events, latest first, each window's extra events in its
+    band of ages (at most one per microsecond)."""
+    facts = [age >= 0, z3.Implies(has, age <= oldest)]
+    previous_us, previous = z3.IntVal(0), z3.IntVal(0)
     for days, count in counts:
-        window_us = days * DAY_US
-        facts.append((count >= 1) == z3.And(has, age < window_us))
+        window_us = lesser(z3.IntVal(days * DAY_US), oldest + 1)
+        facts.append((count >= 1) == z3.And(has, age < days * DAY_US))
         room = z3.If(age < previous_us, window_us - previous_us, z3.If(age < window_us, window_us - age, 0))
         facts += [count >= previous, count - previous <= z3.If(has, room, 0)]
         previous_us, previous = window_us, count
     return facts
-
-
-def one_more(has: Any, age: Any, counts: list[tuple[int, Any]], extra: Any) -> tuple[Any, Any, list[Any]]:
-    """The event vars after one more event of age `extra` (at or before now): (latest age, counts)."""
-    latest = z3.If(z3.And(has, age < extra), age, extra)
-    return latest, [count + z3.If(extra < days * DAY_US, 1, 0) for days, count in counts], [
-        extra >= 0, z3.Implies(has, extra != age)]
 
 
 # ---------------------------------------------------------------- the names the rows give

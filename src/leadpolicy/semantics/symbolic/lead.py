@@ -16,6 +16,7 @@ from leadpolicy.semantics import ir, logic, primitives
 from leadpolicy.semantics.primitives import scores, smt
 from leadpolicy.semantics.primitives.smt import Sym, Tri
 from leadpolicy.semantics.symbolic.variables import (
+    FIRST_INSTANT,
     EventVars,
     GrownEvent,
     Variables,
@@ -209,7 +210,7 @@ class SymbolicLead:
             base = self.event(along)
             assert isinstance(base, EventVars), "one more event of one already grown"
             other.own_events[along] = GrownEvent(base, extra)
-            self.vars.admitted += [extra >= 0, self.vars.now - extra >= 0,
+            self.vars.admitted += [extra >= 0, extra <= self.vars.now - FIRST_INSTANT,
                                    z3.Implies(base.has, extra != base.age)]
             return other
         mine = self.field(along)

@@ -26,7 +26,7 @@ from leadpolicy.semantics.symbolic.lead import SymbolicLead
 from leadpolicy.semantics.symbolic.offsets import offset_at, offset_span
 from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 
-PREFERENCE_SECONDS = 1.0  # the most the preferences of one witness may take
+PREFERENCE_SECONDS = 3.0  # the most the preferences of one witness may take (the answer is known by then)
 REGAIN_SECONDS = 0.25  # the most a check of one preference dropped in a conflict may take
 MAX_EVENTS = 10_000  # the most events of one window a witness lays out
 ROUNDS = 8  # refinements (a wrong zone offset, a witness `confirm` rejects) before the answer is Unknown

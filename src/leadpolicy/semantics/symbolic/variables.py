@@ -23,9 +23,10 @@ from leadpolicy.semantics.symbolic.offsets import zone_offsets
 
 FIRST_DAY = smt.day_number(dt.date(runtime.FIRST_YEAR, 1, 1))
 LAST_DAY = smt.day_number(dt.date(runtime.LAST_YEAR, 12, 31))
-# Instants as written in the admitted years, with any offset of under a day either side.
-FIRST_INSTANT = FIRST_DAY * DAY_US - DAY_US
-LAST_INSTANT = (LAST_DAY + 2) * DAY_US
+# Instants as written in the admitted years, at any offset a written time may have.
+LATEST_OFFSET_US = (23 * 3600 + 59 * 60) * 1_000_000  # the largest offset a written time may have: ±23:59
+FIRST_INSTANT = FIRST_DAY * DAY_US - LATEST_OFFSET_US
+LAST_INSTANT = (LAST_DAY + 1) * DAY_US - 1 + LATEST_OFFSET_US
 BLANK_TEXT = z3.Star(z3.Union([z3.Re(smt.text(c)) for c in runtime.BLANK]))
 # A folded text holds no ASCII capital (`runtime.fold` lowers them all).
 HOLDS_A_CAPITAL = z3.Concat(z3.Star(z3.AllChar(z3.ReSort(z3.StringSort()))), z3.Range("A", "Z"),
@@ -92,7 +93,8 @@ class EventVars:
         if days not in self.counts:
             self.counts[days] = z3.Int(f"{variables.prefix}#{self.event}@{days}")
             encode = smt.ENCODERS[primitives.WINDOWS.solver]  # the activity windows' derived-inputs row
-            variables.admitted += encode(self.has, self.age, sorted(self.counts.items()))
+            oldest = variables.now - FIRST_INSTANT
+            variables.admitted += encode(self.has, self.age, sorted(self.counts.items()), oldest)
         return self.counts[days]
 
 
@@ -151,7 +153,7 @@ class Variables:
         if name not in self.events:
             has, age = z3.Bool(f"{self.prefix}#{name}?"), z3.Int(f"{self.prefix}#{name}.age")
             self.events[name] = EventVars(name, has, age)
-            self.admitted += [age >= 0, z3.Implies(has, self.now - age >= FIRST_INSTANT)]
+            self.admitted += [age >= 0, z3.Implies(has, age <= self.now - FIRST_INSTANT)]
         return self.events[name]
 
     def offset(self, key: str, instant: Any) -> Any:

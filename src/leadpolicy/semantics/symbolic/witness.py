@@ -17,7 +17,7 @@ from leadpolicy import runtime, zones
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives.smt import DAY_US, EPOCH, EPOCH_DATE, HOUR_US
-from leadpolicy.semantics.symbolic.variables import EventVars, GrownEvent
+from leadpolicy.semantics.symbolic.variables import FIRST_INSTANT, EventVars, GrownEvent
 
 if TYPE_CHECKING:
     from leadpolicy.semantics.symbolic.lead import SymbolicLead
@@ -64,7 +64,7 @@ def json_number(model: Any, term: Any) -> int | float:
 
 # Where an instant's local year is outside the admitted years, the offsets it is written with instead.
 EDGE_OFFSETS = (dt.timezone.utc, dt.timezone(dt.timedelta(hours=23, minutes=59)),
-                dt.timezone(-dt.timedelta(hours=23, minutes=59)))
+                dt.timezone(-dt.timedelta(hours=23, minutes=59)))  # the offsets of variables.FIRST/LAST_INSTANT
 
 
 def at_us(instant: int, tz: dt.tzinfo) -> dt.datetime:
@@ -123,15 +123,15 @@ def spaced(low: int, high: int, n: int, avoid: set[int]) -> list[int]:
     return list(itertools.islice((a for a in range(low, high) if a not in avoid), n))
 
 
-def history_ages(model: Any, history: EventVars, avoid: set[int]) -> list[int]:
+def history_ages(model: Any, history: EventVars, avoid: set[int], oldest: int) -> list[int]:
     """The ages (microseconds before now) of one event's history: the latest at its age, then each window's
-    extra events in its band of ages."""
+    extra events in its band of ages (none older than `oldest`)."""
     if not z3.is_true(model.eval(history.has, model_completion=True)):
         return []
     latest = integer(model, history.age)
     ages, previous_us, previous = [latest], 0, 0
     for days, count in sorted(history.counts.items()):
-        window_us, total = days * DAY_US, integer(model, count)
+        window_us, total = min(days * DAY_US, oldest + 1), integer(model, count)
         extra = total - previous - (1 if previous_us <= latest < window_us else 0)
         ages += spaced(max(previous_us, latest + 1), window_us, extra, avoid)
         previous_us, previous = window_us, total
@@ -140,8 +140,9 @@ def history_ages(model: Any, history: EventVars, avoid: set[int]) -> list[int]:
 
 def events_of(lead: SymbolicLead, model: Any, avoid: dict[str, set[int]]) -> list[tuple[str, int]]:
     found = []
+    oldest = integer(model, lead.vars.now) - FIRST_INSTANT
     for name, history in lead.vars.events.items():
-        found += [(name, age) for age in history_ages(model, history, avoid.get(name, set()))]
+        found += [(name, age) for age in history_ages(model, history, avoid.get(name, set()), oldest)]
     for name, grown in lead.own_events.items():
         if isinstance(grown, GrownEvent):
             found.append((name, integer(model, grown.extra)))
