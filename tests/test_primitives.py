@@ -107,7 +107,8 @@ SYNTAX_STRUCTURE = {
     "Policy", "Title", "Owner", "Timezone", "Effective", "LeadBlock", "LeadField", "FieldType", "Score", "Grade",
     "LabelEntry", "Stages", "StageEntry", "Route", "Calendar", "OpenHours", "Holidays", "Closed", "Sla", "SlaOwner",
     "ClockSpan", "ClockLimit", "Pause", "Warn", "Escalate", "Target", "CountRule", "VolumeRule", "NeedsReason",
-    "Recycle", "RecycleRule", "Events", "EventDecl", "Outcomes", "Outcome", "Guarantees", "Guarantee", "BareName"}
+    "Recycle", "RecycleRule", "Events", "EventDecl", "Outcomes", "Outcome", "Guarantees", "Guarantee", "BareName",
+    "Team", "TeamCalendar", "AssignRule", "Member", "MatchAccounts", "Fallback"}
 
 
 def syntax_classes() -> dict[str, type]:
