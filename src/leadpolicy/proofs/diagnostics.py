@@ -51,10 +51,11 @@ def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeo
 
 def proof_diagnostics(file: str, tree: ast.Policy, timeout: float) -> list[Diagnostic]:
     """Everything the solver finds in a policy without errors (`tree` checked): its guarantees' results
-    (`timeout` seconds each). The solver is loaded only for a policy with something to prove."""
-    if not tree.guarantees:
-        return []
+    (`timeout` seconds each), then route gaps and the entries and rules it proves unreachable or never true
+    (`proofs.exhaustive`, within a budget per policy)."""
     from leadpolicy import api
+    from leadpolicy.proofs.exhaustive import exhaustive_diagnostics
 
     policy = api.from_tree(tree, file)
-    return guarantee_diagnostics(file, tree, policy, timeout)
+    found = guarantee_diagnostics(file, tree, policy, timeout) if tree.guarantees else []
+    return found + exhaustive_diagnostics(file, tree, policy, timeout)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
 
-from leadpolicy.api import Decision, LeadError
+from leadpolicy.api import Decision
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.semantics import ir
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.symbolic import SymbolicLead, Witness
 
-BUDGET = 6.0  # seconds check spends per policy on exact reach and route gaps; what is left undecided is not said
-ENTRY_TIMEOUT = 2.0  # seconds one search may take
+BUDGET = 2.0  # seconds check spends per policy on route gaps and exact reach; what is left undecided is not said
+ENTRY_TIMEOUT = 1.0  # seconds one search may take in check
 Status = Literal["reachable", "unreachable", "never-true", "unknown"]
 KINDS = ("stage", "grade", "route", "rule")
 
@@ -115,7 +115,7 @@ def decide(policy: Policy, w: Witness) -> Decision | None:
     events = [{"event": e, "at": at} for e, at in w.events]
     try:
         return policy.evaluate(w.lead, w.now, events)
-    except LeadError:
+    except ValueError:  # a LeadError, or a `now` outside the years the readers accept
         return None
 
 
@@ -197,10 +197,11 @@ def search(policy: Policy, place: Place, budget: Budget) -> Reach:
     return Reach(place, status, seconds=result.seconds + alone.seconds)
 
 
-def reachability(policy: Policy, seconds: float = BUDGET, per_search: float = ENTRY_TIMEOUT) -> list[Reach]:
+def reachability(policy: Policy, seconds: float = BUDGET, per_search: float = ENTRY_TIMEOUT,
+                 budget: Budget | None = None) -> list[Reach]:
     """Every place (see `places`) reachable with a witness, unreachable, never-true, or unknown when the
     search ran out of time; a witness of one place marks every other place its decision reaches."""
-    budget = Budget(seconds, per_search)
+    budget = budget or Budget(seconds, per_search)
     found: dict[tuple[str, int, int], Reach] = {}
     for place in places(policy.ir):
         key = (place.kind, place.part, place.index)
@@ -220,12 +221,13 @@ def place_at(policy: ir.Policy, key: tuple[str, int, int]) -> Place:
     return next(p for p in places(policy) if (p.kind, p.part, p.index) == key)
 
 
-def route_gaps(policy: Policy, seconds: float = BUDGET, per_search: float = ENTRY_TIMEOUT) -> list[RouteGap]:
+def route_gaps(policy: Policy, seconds: float = BUDGET, per_search: float = ENTRY_TIMEOUT,
+               budget: Budget | None = None) -> list[RouteGap]:
     """Each route without `otherwise` that some lead of a stage it routes reaches with no entry matching, with
     that lead (confirmed: decided a stage of the route, with no route)."""
     from leadpolicy.semantics.symbolic import Found, SymbolicLead, find
 
-    budget = Budget(seconds, per_search)
+    budget = budget or Budget(seconds, per_search)
     gaps = []
     for r, route in enumerate(policy.ir.routes):
         if route.entries and route.entries[-1].condition is None:
@@ -235,8 +237,10 @@ def route_gaps(policy: Policy, seconds: float = BUDGET, per_search: float = ENTR
             d = decide(policy, found[0])
             return d is not None and d.stage in route.stages and d.route is None
 
-        result = find(lambda lead, r=r: lead.route_entry_is(r, None), [SymbolicLead(policy.ir)],
-                      max(budget.next(), 0.001), confirm)
+        seconds = budget.next()
+        if seconds <= 0:
+            break
+        result = find(lambda lead, r=r: lead.route_entry_is(r, None), [SymbolicLead(policy.ir)], seconds, confirm)
         if isinstance(result, Found):
             w = result.witnesses[0]
             decision = decide(policy, w)
@@ -303,11 +307,10 @@ def said_by_analysis(tree: ast.Policy, place: Place) -> bool:
 
 def exhaustive_diagnostics(file: str, tree: ast.Policy, policy: Policy, timeout: float = BUDGET) -> list[Diagnostic]:
     """check's `route-gap` warnings and the `unreachable` / `never-true` the solver proves where the analysis
-    did not say so (never one twice), for a policy without errors; within `timeout` seconds at most (half for
-    each)."""
-    seconds = min(timeout, BUDGET)
-    out = [gap_diagnostic(tree, file, gap) for gap in route_gaps(policy, seconds / 2)]
-    for reach in reachability(policy, seconds / 2):
+    did not say so (never one twice), for a policy without errors; within `timeout` seconds at most (BUDGET)."""
+    budget = Budget(min(timeout, BUDGET))
+    out = [gap_diagnostic(tree, file, gap) for gap in route_gaps(policy, budget=budget)]
+    for reach in reachability(policy, budget=budget):
         if reach.status in ("unreachable", "never-true") and not reach.place.otherwise and \
                 not said_by_analysis(tree, reach.place):
             out.append(reach_diagnostic(tree, file, reach))

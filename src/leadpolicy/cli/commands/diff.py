@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_max_rejects, add_now, add_quiet, help_formatter
+from leadpolicy.cli.flags import add_columns, add_max_rejects, add_now, add_quiet, help_formatter, positive_seconds
 from leadpolicy.cli.shared import (
     column_mapping_problem,
     outputs_refused,
@@ -52,8 +52,16 @@ def register(sub: Subcommands) -> None:
                                                    "file next to the new policy, with their events")
     add_now(p, "evaluation time (default: each sample case's, else the current time)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when the versions differ, 0 when they do not "
-                                                             "(as git diff --exit-code)")
+                                                             "(as git diff --exit-code); with --prove, a possible "
+                                                             "stage move is a difference")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    proof = p.add_argument_group("--prove: over every possible lead, not a sample")
+    proof.add_argument("--prove", action="store_true",
+                       help="for every pair (old stage, new stage), prove whether some lead moves so, with a lead "
+                            "both versions decide so for each possible move, and say when the new version decides "
+                            "every possible lead as the old one does")
+    proof.add_argument("--prove-timeout", metavar="S", type=positive_seconds, default=20.0,
+                       help="seconds for all the pairs (default 20); a pair not decided in time is said undecided")
     leads = p.add_argument_group("with --leads, as for `leadpolicy score`")
     leads.add_argument("--leads-format", choices=("csv", "jsonl", "parquet"), help="override the extension")
     leads.add_argument("--rejects", metavar="FILE", help="the leads' rejected rows (default: LEADS_NAME.rejects.csv "
@@ -94,13 +102,17 @@ def run(args: argparse.Namespace) -> int:
             return code
     else:
         result.impact = _samples_impact(args, new.policy, *policies)
+    if args.prove:
+        from leadpolicy.proofs.moves import moves, moves_json
+
+        result.proved = moves_json(args.old, args.new, moves(*policies, args.prove_timeout))
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         sys.stdout.write(shown(render_text(result, markdown=args.format == "markdown")))  # example lead ids
     if args.leads and result.impact and too_many_rejects("diff", args.max_rejects, _rejected_rows(result.impact)):
         return EXIT_PROBLEMS
-    return EXIT_PROBLEMS if args.exit_code and result.changes else EXIT_OK
+    return EXIT_PROBLEMS if args.exit_code and (result.changes or result.moves_possible) else EXIT_OK
 
 
 def _bad_usage(args: argparse.Namespace, rejects: tuple[Path | None, Path | None]) -> bool:

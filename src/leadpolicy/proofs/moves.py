@@ -1,0 +1,126 @@
+"""`diff OLD NEW --prove` (issue 27; docs/governance.md): for every pair (old stage, new stage), whether some lead
+moves so, over every lead, history of events and `now`, with a witness lead for each possible move, and the
+moves proved impossible.
+
+The same lead is decided by both versions (`SymbolicLead.under`: a field of the same name and type, an event
+and `now` are one variable for both). A field only one version has is in the witness; the other version ignores
+it. Each witness is re-decided by both compiled evaluators before it is shown: the old version decides the old
+stage, the new one the new stage.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from leadpolicy.api import Decision
+
+if TYPE_CHECKING:
+    from leadpolicy.api import Policy
+    from leadpolicy.semantics.symbolic import SymbolicLead, Witness
+
+TIMEOUT = 20.0  # seconds for all the pairs of a diff
+Possible = Literal["possible", "impossible", "unknown"]
+
+
+@dataclass(frozen=True)
+class Move:
+    old: str  # the stage the old version decides
+    new: str  # the stage the new version decides
+    status: Possible
+    witness: Witness | None = None  # the lead both versions decide so
+    seconds: float = 0.0
+    reason: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"from": self.old, "to": self.new, "status": self.status,
+                               "seconds": round(self.seconds, 3)}
+        if self.witness is not None:
+            out["witness"] = self.witness.as_json()
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
+
+
+def merged(old: Witness, new: Witness) -> Witness:
+    """The one lead both witnesses show: every field either version reads, every event either declares."""
+    from leadpolicy.semantics.symbolic import Witness
+
+    events = tuple(sorted(set(old.events) | set(new.events), key=lambda pair: (pair[1], pair[0])))
+    return Witness(old.now, {**new.lead, **old.lead}, events)
+
+
+def decided_by(policy: Policy, w: Witness) -> Decision | None:
+    """The lead decided by one version: the events it does not declare left out (it would refuse them)."""
+    known = {e.name for e in policy.ir.events}
+    events = [{"event": e, "at": at} for e, at in w.events if not policy.ir.declares_events or e in known]
+    try:
+        return policy.evaluate(w.lead, w.now, events)
+    except ValueError:  # a LeadError, or a `now` outside the years the readers accept
+        return None
+
+
+def moved_as(old: Policy, new: Policy, w: Witness, pair: tuple[str, str]) -> bool:
+    before, after = decided_by(old, w), decided_by(new, w)
+    return before is not None and after is not None and (before.stage, after.stage) == pair
+
+
+def pair_move(old: Policy, new: Policy, i: int, j: int, seconds: float) -> Move:
+    """Whether some lead is decided old stage i by the old version and new stage j by the new one."""
+    from leadpolicy.semantics.symbolic import Found, Impossible, SymbolicLead, find
+
+    pair = (old.ir.stages[i].name, new.ir.stages[j].name)
+    if seconds <= 0:
+        return Move(*pair, "unknown", reason="no time left")
+
+    def goal(a: SymbolicLead, b: SymbolicLead) -> Any:
+        return [a.stage_is(i), b.stage_is(j)]
+
+    lead = SymbolicLead(old.ir)
+    result = find(lambda a, b: all_of(goal(a, b)), [lead, lead.under(new.ir)], seconds,
+                  lambda found: moved_as(old, new, merged(*found), pair))
+    if isinstance(result, Found):
+        return Move(*pair, "possible", merged(*result.witnesses), result.seconds)
+    if isinstance(result, Impossible):
+        return Move(*pair, "impossible", seconds=result.seconds)
+    return Move(*pair, "unknown", seconds=result.seconds, reason=result.reason)
+
+
+def all_of(terms: list[Any]) -> Any:
+    from leadpolicy.semantics.primitives.smt import all_of as conjunction
+
+    return conjunction(terms)
+
+
+def moves(old: Policy, new: Policy, timeout: float = TIMEOUT) -> list[Move]:
+    """Every pair (old stage, new stage), in the versions' stage order: possible with a witness, impossible,
+    or unknown when the solver could not tell within the time left of `timeout`."""
+    end = time.perf_counter() + timeout
+    out = []
+    for i in range(len(old.ir.stages)):
+        for j in range(len(new.ir.stages)):
+            out.append(pair_move(old, new, i, j, end - time.perf_counter()))
+    return out
+
+
+def verdict(old: str, new: str, found: list[Move]) -> str:
+    """The one line a reviewer reads first; `old` and `new` name the versions as the diff was asked for."""
+    changed = [m for m in found if m.changed and m.status == "possible"]
+    undecided = [m for m in found if m.status == "unknown"]
+    if not changed and not undecided:
+        return f"{new} decides every possible lead as {old} does"
+    if changed:
+        return (f"{len(changed)} possible stage move{'s' if len(changed) != 1 else ''} from {old} to {new}"
+                + (f" ({len(undecided)} pair(s) undecided)" if undecided else ""))
+    return f"no stage move found from {old} to {new}, but {len(undecided)} pair(s) are undecided"
+
+
+def moves_json(old: str, new: str, found: list[Move]) -> dict[str, Any]:
+    """`diff --prove`'s JSON: every pair, the verdict, and whether every possible lead is decided alike."""
+    alike = all(m.status == "impossible" or (m.status == "possible" and not m.changed) for m in found)
+    return {"moves": [m.as_dict() for m in found], "verdict": verdict(old, new, found), "same_decisions": alike}

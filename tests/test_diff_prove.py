@@ -1,0 +1,134 @@
+"""`leadpolicy diff OLD NEW --prove` (issue 27, LANGUAGE-v3 "Proofs without a declared guarantee"): every pair
+(old stage, new stage) possible with a lead both compiled evaluators decide so, or proved impossible, and the
+verdict line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadpolicy.cli.main import main
+
+from .conftest import POLICIES
+from .engines import policy_from_text
+from .strategies import NOWS, event_logs, valid_leads
+
+REFERENCE_TEXT = (POLICIES / "inbound-activity.policy").read_text("utf-8")
+SQL_BAR = "demo_request in last 30 days and fit >= 40"
+RAISED_TEXT = REFERENCE_TEXT.replace(SQL_BAR, "demo_request in last 30 days and fit >= 60")
+OLD, NEW = policy_from_text(REFERENCE_TEXT), policy_from_text(RAISED_TEXT)
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return str(path)
+
+
+def diff(capsys: Any, *args: str) -> tuple[int, str]:
+    code = main(["diff", *args])
+    return code, capsys.readouterr().out
+
+
+def decided(policy: Any, witness: dict[str, Any]) -> Any:
+    known = {e.name for e in policy.ir.events}
+    events = [e for e in witness["events"] if e["event"] in known or not policy.ir.declares_events]
+    return policy.evaluate(witness["lead"], witness["now"], events)
+
+
+def test_a_raised_sql_bar_moves_only_sql_to_mql_with_a_lead_both_versions_decide_so(tmp_path, capsys):
+    assert SQL_BAR in REFERENCE_TEXT
+    old, new = write(tmp_path, "old.policy", REFERENCE_TEXT), write(tmp_path, "new.policy", RAISED_TEXT)
+    code, out = diff(capsys, old, new, "--prove", "--format", "json", "--exit-code")
+    proved = json.loads(out)["prove"]
+    stages = [s.name for s in OLD.ir.stages]
+    assert {(m["from"], m["to"]) for m in proved["moves"]} == {(a, b) for a in stages for b in stages}
+    possible = {(m["from"], m["to"]) for m in proved["moves"] if m["status"] == "possible"}
+    assert possible - {(s, s) for s in stages} == {("sql", "mql")}
+    assert {m["status"] for m in proved["moves"]} <= {"possible", "impossible"}
+    for move in proved["moves"]:
+        if move["status"] == "possible":
+            assert decided(OLD, move["witness"]).stage == move["from"]
+            assert decided(NEW, move["witness"]).stage == move["to"]
+        else:
+            assert "witness" not in move
+    assert proved["verdict"] == f"1 possible stage move from {old} to {new}" and proved["same_decisions"] is False
+    assert code == 1  # --exit-code: the versions differ (and a lead moves)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_sampled_lead_moves_in_a_pair_proved_impossible(data):
+    """Soundness by sampling: the only move a lead makes under the raised bar is sql -> mql."""
+    now = data.draw(NOWS)
+    lead = data.draw(valid_leads(OLD))
+    events = data.draw(event_logs(OLD, now))
+    before, after = OLD.evaluate(lead, now, events).stage, NEW.evaluate(lead, now, events).stage
+    assert before == after or (before, after) == ("sql", "mql")
+
+
+def test_two_identical_policies_give_the_verdict_line(tmp_path, capsys):
+    old, new = write(tmp_path, "a.policy", REFERENCE_TEXT), write(tmp_path, "b.policy", REFERENCE_TEXT)
+    code, out = diff(capsys, old, new, "--prove", "--exit-code")
+    assert f"verdict: {new} decides every possible lead as {old} does" in out.splitlines()[-1]
+    assert "possible, e.g." not in out and code == 0
+    code, out = diff(capsys, old, new, "--prove", "--format", "json")
+    proved = json.loads(out)["prove"]
+    assert proved["same_decisions"] is True and proved["verdict"] == f"{new} decides every possible lead as {old} does"
+    assert all(m["status"] == "possible" for m in proved["moves"] if m["from"] == m["to"])
+
+
+def test_the_text_and_markdown_show_each_possible_move_with_a_lead_that_reproduces_it(tmp_path, capsys):
+    old, new = write(tmp_path, "old.policy", REFERENCE_TEXT), write(tmp_path, "new.policy", RAISED_TEXT)
+    _, out = diff(capsys, old, new, "--prove")
+    [line] = [line for line in out.splitlines() if "possible, e.g." in line]
+    assert line.strip().startswith("sql → mql: possible")
+    lead = json.loads(re.search(r"lead (\{.*?\}), events", line)[1])
+    now = re.search(r"now (\S+),", line)[1]
+    events = [{"event": e, "at": at} for e, at in re.findall(r"(\w+) at (\S+?)(?:,|$)", line.split("events: ")[1])]
+    assert OLD.evaluate(lead, now, events).stage == "sql" and NEW.evaluate(lead, now, events).stage == "mql"
+    assert any(line.startswith("  impossible (proved): ") and "mql → sql" in line for line in out.splitlines())
+    _, md = diff(capsys, old, new, "--prove", "--format", "markdown")
+    assert "#### Proved over every possible lead" in md and "- sql → mql: possible" in md
+
+
+def test_a_field_only_the_new_version_has_is_in_the_witness(tmp_path, capsys):
+    with_seats = REFERENCE_TEXT.replace("    employees  number\n", "    employees  number\n    seats      number\n")
+    with_seats = with_seats.replace(SQL_BAR, f"{SQL_BAR} and seats >= 5")
+    new_policy = policy_from_text(with_seats)
+    old, new = write(tmp_path, "old.policy", REFERENCE_TEXT), write(tmp_path, "new.policy", with_seats)
+    _, out = diff(capsys, old, new, "--prove", "--format", "json")
+    [move] = [m for m in json.loads(out)["prove"]["moves"] if (m["from"], m["to"]) == ("sql", "mql")]
+    lead = move["witness"]["lead"]
+    assert "seats" not in lead or lead["seats"] < 5  # the new version's bar is what keeps it from sql
+    assert decided(OLD, move["witness"]).stage == "sql" and decided(new_policy, move["witness"]).stage == "mql"
+    [stays] = [m for m in json.loads(out)["prove"]["moves"] if (m["from"], m["to"]) == ("sql", "sql")]
+    assert stays["witness"]["lead"]["seats"] >= 5
+
+
+def test_prove_and_leads_give_both_sections(tmp_path, capsys):
+    b2b = (POLICIES / "inbound-b2b.policy").read_text("utf-8")
+    raised = b2b.replace("demo_requested and fit >= 50", "demo_requested and fit >= 60")
+    assert raised != b2b
+    old, new = write(tmp_path, "old.policy", b2b), write(tmp_path, "new.policy", raised)
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,email,employees,industry,demo_requested\n1,a@x.com,300,software,yes\n", "utf-8")
+    code, out = diff(capsys, old, new, "--prove", "--leads", str(leads), "--engine", "python", "--format", "json")
+    report = json.loads(out)
+    assert report["impact"]["leads"] == 1 and report["prove"]["moves"] and code == 0
+    assert ("sql", "mql") in {(m["from"], m["to"]) for m in report["prove"]["moves"] if m["status"] == "possible"}
+
+
+def test_a_bad_prove_timeout_is_bad_usage(tmp_path, capsys):
+    old = write(tmp_path, "old.policy", REFERENCE_TEXT)
+    for value in ("soon", "0", "-1"):
+        with pytest.raises(SystemExit) as stop:
+            main(["diff", old, old, "--prove", "--prove-timeout", value])
+        assert stop.value.code == 2, value
+        assert "--prove-timeout" in capsys.readouterr().err
