@@ -1,0 +1,150 @@
+"""The `assignments:` section of a samples file (issue 28): run by `test`, `check` and the pytest plugin, in order,
+each case on a fresh state; the v3 reference's 35 assignments pass as written; a difference is reported with what
+was expected, what was got and who was skipped; run-time rows that name nobody are errors of their case, never a
+crash; coverage counts each member, cap, calendar and fallback reached."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from leadpolicy.cli.main import main
+from leadpolicy.testing.harness import run_samples
+
+from .assignment_states import EXAMPLES
+
+SAMPLES = EXAMPLES / "inbound-teams.samples.yaml"
+SECOND_CASE = "Out of office, account owners, working hours in two zones, fallback and hold"
+
+
+@pytest.fixture
+def reference(tmp_path):
+    """A copy of the v3 reference and its samples (the tests change the copy, never the agreed file)."""
+    for name in ("inbound-teams.policy", "inbound-teams.samples.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    return tmp_path / "inbound-teams.samples.yaml"
+
+
+def rewrite(path, change) -> None:
+    data = yaml.safe_load(path.read_text("utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+
+
+def assignment_cases(run):
+    return [case for case in run.cases if case.kind == "assignment"]
+
+
+def test_the_v3_reference_passes_its_35_assignments_as_written():
+    run = run_samples(SAMPLES)
+    assert run.diagnostics == []
+    cases = assignment_cases(run)
+    assert [c.status for c in cases] == ["passed"] * 4, [c.failures for c in cases]
+    assert sum(len(c.actual) for c in cases) == 34  # 35 leads; C1 twice
+    assert cases[3].actual["C1"]["how"] == "already assigned"
+    assert cases[1].actual["B8"] == {"stage": "sql", "route": "inbound-sdr", "assignee": None, "how": "held"}
+
+
+def test_the_reference_reaches_every_member_cap_calendar_and_fallback_of_its_teams():
+    run = run_samples(SAMPLES)
+    teams = {(i.kind, i.what): i.covered for i in run.coverage if i.kind in ("member", "cap", "calendar", "fallback")}
+    assert teams == {
+        ("member", "inbound-sdr: Ana Ruiz <ana@example.com>"): True,
+        ("member", "inbound-sdr: Ben Okafor <ben@example.com>"): True,
+        ("member", "inbound-sdr: Chloe Park <chloe@example.com>"): True,  # Dev, at weight 0, can be assigned nothing
+        ("cap", "inbound-sdr: Chloe Park <chloe@example.com> 2 per day"): True,
+        ("fallback", "inbound-sdr -> enterprise-ae"): True,
+        ("member", "enterprise-ae: Erin Stone <erin@example.com>"): True,
+        ("member", "enterprise-ae: Femi Adeyemi <femi@example.com>"): True,
+        ("cap", "enterprise-ae: Femi Adeyemi <femi@example.com> 5 per week"): True,
+        ("fallback", "enterprise-ae -> hold"): True,
+        ("calendar", "ny"): True,
+        ("calendar", "sf"): True,
+    }
+
+
+def test_without_assignment_cases_the_teams_are_untested_coverage(reference, capsys):
+    rewrite(reference, lambda data: data.pop("assignments"))
+    run = run_samples(reference)
+    untested = sorted((i.kind, i.what) for i in run.coverage if i.kind in ("member", "fallback") and not i.covered)
+    assert ("member", "enterprise-ae: Erin Stone <erin@example.com>") in untested
+    assert ("fallback", "inbound-sdr -> enterprise-ae") in untested
+    main(["test", str(reference), "--coverage"])
+    out = capsys.readouterr().out
+    assert "no assignment case assigns member enterprise-ae: Erin Stone <erin@example.com>" in out
+    assert "no assignment case takes the fallback inbound-sdr -> enterprise-ae" in out
+
+
+def test_test_reports_a_wrong_assignee_with_what_it_got_and_who_was_skipped(reference, capsys):
+    def chloe_for_w9(data):
+        data["assignments"][0]["leads"][8]["expect"]["assignee"] = "Chloe Park <chloe@example.com>"
+
+    rewrite(reference, chloe_for_w9)
+    code = main(["test", str(reference), "--format", "json", "--min-coverage", "0"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    failed = [c for c in report["cases"] if c["status"] != "passed"]
+    assert [(c["kind"], c["status"]) for c in failed] == [("assignment", "failed")]
+    assert failed[0]["failures"] == [
+        'W9: assignee: expected "Chloe Park <chloe@example.com>", got "Ben Okafor <ben@example.com>" '
+        "(skipped: Chloe Park: cap 2 per day reached; Dev Iyer: weight 0 (paused))"]
+    assert failed[0]["actual"]["W9"]["assignee"] == "Ben Okafor <ben@example.com>"
+
+
+def test_each_case_starts_on_a_fresh_state(reference):
+    def same_lead_in_two_cases(data):
+        first = data["assignments"][3]
+        data["assignments"].append({"name": "Again on a fresh state", "leads": [first["leads"][0]]})
+
+    rewrite(reference, same_lead_in_two_cases)
+    cases = assignment_cases(run_samples(reference))
+    assert [c.status for c in cases] == ["passed"] * 5  # C1 is a rotation again, not "already assigned"
+    assert cases[4].actual["C1"]["how"] == "rotation"
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda case: case["availability"].append({"member": "Chloe Parker", "from": "2026-12-01", "until": "2026-12-02"}),
+     "availability: row 2: member: 'Chloe Parker' is no member of a team (did you mean"),
+    (lambda case: case["accounts"].append({"domain": "x.io", "owner": "nobody@example.com"}),
+     "accounts: row 3: owner: 'nobody@example.com' is no member of a team"),
+    (lambda case: case["availability"].append({"member": "ana@example.com", "from": "tuesday", "until": "2026-12-02"}),
+     "availability: row 2: from: "),
+    (lambda case: case["leads"][0].update({"at": "not a time"}), "B1: at: "),
+    (lambda case: case["leads"][0]["expect"].update({"assigne": "x"}), "B1: expect: 'assigne' is not assignee, how"),
+    (lambda case: case["leads"][0].update({"lead": {"email": 5}}), "B1: the lead does not fit the policy's schema"),
+    (lambda case: case["leads"][0].update({"events": [{"event": "demo_requested", "at": "2026-12-01T10:00:00"}]}),
+     "B1: events: "),
+])
+def test_what_a_case_cannot_use_is_an_error_of_that_case(reference, capsys, change, says):
+    rewrite(reference, lambda data: change(data["assignments"][1]))
+    code = main(["test", str(reference), "--format", "json", "--min-coverage", "0"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    errors = [c for c in report["cases"] if c["status"] == "error"]
+    assert [c["name"] for c in errors] == [SECOND_CASE]
+    assert any(f.startswith(says) for f in errors[0]["failures"]), errors[0]["failures"]
+
+
+def test_a_samples_file_with_an_assignment_of_another_shape_is_bad_samples(reference, capsys):
+    rewrite(reference, lambda data: data["assignments"][0]["leads"][0].pop("id"))
+    assert main(["test", str(reference)]) == 1
+    assert "bad-samples" in capsys.readouterr().out
+
+
+def test_check_runs_the_assignment_cases(reference, capsys):
+    code = main(["check", str(reference.parent), "--format", "json", "--min-coverage", "0"])
+    out = capsys.readouterr().out
+    report = json.loads(out)
+    assert code == 0, out
+    assert [(p["cases"], p["passed"]) for p in report["policies"]] == [(22, 22)]
+
+
+def test_the_pytest_plugin_runs_each_assignment_case_as_an_item(pytester):
+    for name in ("inbound-teams.policy", "inbound-teams.samples.yaml"):
+        shutil.copy(EXAMPLES / name, pytester.path / name)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "assignment", "-v")
+    result.assert_outcomes(passed=4)
+    assert "assignment: A lead is assigned once" in result.stdout.str()
