@@ -176,6 +176,8 @@ CHECKS = [
      "weight -1", "weight 0 pauses"),
     ("a weight not whole", "weight 2", "weight 1.5", "bad-value", "weight 1.5 is not a whole number",
      "weight 1.5", "the default is 1"),
+    ("a weight as written, never in exponent form", "weight 2", "weight 0.00000001", "bad-value",
+     "weight 0.00000001 is not a whole number", "weight 0.00000001", "the default is 1"),
     ("a cap below 1", "cap 2 per day", "cap 0 per day", "bad-value", "cap 0 is not a whole number of 1 or more",
      "cap 0 per day", "weight 0"),
     ("a cap per month", "cap 5 per week", "cap 5 per weeks", "bad-value", 'not per "weeks"', "cap 5 per weeks",

@@ -9,7 +9,7 @@ import re
 from leadpolicy.language import ast
 from leadpolicy.language.checks.context import SLUG, Context
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.language.formatter import quote
+from leadpolicy.language.formatter import number, quote
 
 # A member as approvals name an owner: "Name <email>".
 MEMBER = re.compile(r"^(?P<name>[^<>]*[^<>\s])\s*<(?P<email>[^<>@\s]+@[^<>@\s]+)>$")
@@ -102,10 +102,10 @@ def _member_keys(person: str, written: re.Match[str] | None) -> tuple[str, ...]:
 
 def _weight_and_cap(ctx: Context, member: ast.Member) -> None:
     if member.weight is not None and (member.weight < 0 or member.weight != member.weight.to_integral_value()):
-        ctx.report("bad-value", f"weight {member.weight} is not a whole number of 0 or more",
+        ctx.report("bad-value", f"weight {number(member.weight)} is not a whole number of 0 or more",
                    ast.place(member.weight_span, member), hint="weight 0 pauses a member; the default is 1")
     if member.cap is not None and (member.cap < 1 or member.cap != member.cap.to_integral_value()):
-        ctx.report("bad-value", f"cap {member.cap} is not a whole number of 1 or more",
+        ctx.report("bad-value", f"cap {number(member.cap)} is not a whole number of 1 or more",
                    ast.place(member.cap_span, member), hint="to pause a member, write weight 0")
     if member.cap_period is not None and member.cap_period not in ast.CAP_PERIODS:
         ctx.report("bad-value", f'a cap is per day or per week, not per "{member.cap_period}"',
