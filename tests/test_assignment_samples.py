@@ -15,6 +15,7 @@ from leadpolicy.cli.main import main
 from leadpolicy.testing.harness import run_samples
 
 from .assignment_states import EXAMPLES
+from .conftest import ROOT
 
 SAMPLES = EXAMPLES / "inbound-teams.samples.yaml"
 SECOND_CASE = "Out of office, account owners, working hours in two zones, fallback and hold"
@@ -148,3 +149,23 @@ def test_the_pytest_plugin_runs_each_assignment_case_as_an_item(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "assignment", "-v")
     result.assert_outcomes(passed=4)
     assert "assignment: A lead is assigned once" in result.stdout.str()
+
+
+def test_docs_samples_names_every_key_of_an_assignment_case():
+    from leadpolicy.testing.harness import samples_schema
+
+    doc = (ROOT / "docs" / "samples.md").read_text("utf-8")
+    defs = samples_schema()["$defs"]
+    keys = {"assignments", *defs["assignmentCase"]["properties"], *defs["assignedLead"]["properties"],
+            *defs["assignedLead"]["properties"]["expect"]["properties"]}
+    assert [k for k in sorted(keys) if f"`{k}`" not in doc and f"{k}:" not in doc] == []
+    hows = [h for h in defs["assignedLead"]["properties"]["expect"]["properties"]["how"]["enum"] if h]
+    assert all(f"`{how}`" in doc for how in hows)
+
+
+def test_docs_assignment_gives_the_worked_example_the_engine_gives():
+    doc = (ROOT / "docs" / "assignment.md").read_text("utf-8")
+    assert "Ben, Ana, Chloe, Ben, Ben, Ana, Chloe, Ben, Ben, Ana, Ben." in doc
+    cases = assignment_cases(run_samples(SAMPLES))
+    first_names = [cases[0].actual[f"W{i}"]["assignee"].split()[0] for i in range(1, 12)]
+    assert ", ".join(first_names) + "." in doc
