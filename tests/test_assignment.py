@@ -273,3 +273,9 @@ def test_opening_a_migrated_state_again_changes_nothing(tmp_path):
     again: State = open_state(path)
     assert again.version() == SCHEMA_VERSION
     again.close()
+
+
+def test_an_instant_without_an_offset_is_in_the_policys_zone(state):
+    assigner = Assigner(policy_ir(V3.read_text("utf-8")), state)
+    naive = assigner.assign("Z1", "inbound-sdr", "a@b.io", dt.datetime(2026, 12, 1, 18, 30))  # 18:30 New York
+    assert naive.how == "fallback" and naive.at == dt.datetime(2026, 12, 1, 18, 30, tzinfo=NY)

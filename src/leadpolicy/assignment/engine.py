@@ -126,6 +126,8 @@ class Assigner:
         the route names no team (a queue name, or no route). One transaction; a lead id is assigned once."""
         if route not in self.teams:
             return None
+        if at.tzinfo is None:  # a time without an offset is the policy's, as leads' timestamps are
+            at = at.replace(tzinfo=zones.zone(self.policy.timezone))
         with self.state.transaction() as conn:
             turn = _Turn(self, conn, lead_id, email, at)
             return turn.run(route)
