@@ -137,6 +137,26 @@ def test_a_calendar_line_below_a_member_is_the_teams_and_on_its_line_the_members
     assert [type(i).__name__ for i in team.items][-3:] == ["TeamCalendar", "MatchAccounts", "Fallback"]
 
 
+def test_a_members_options_may_go_on_to_the_next_line_and_keep_their_calendar():
+    wrapped = TEAMS.replace('"Dev Iyer <dev@example.com>"      weight 0  calendar sf',
+                            '"Dev Iyer <dev@example.com>"\n      weight 0  calendar sf')
+    policy = parse_text(with_teams(wrapped)).policy
+    assert policy is not None
+    team = policy.team_blocks[0]
+    assert (team.calendar, team.members[3].calendar, team.members[3].weight) == ("ny", "sf", 0)
+    assert len(team.all(ast.TeamCalendar)) == 1
+
+
+def test_comments_between_and_after_members_are_kept_by_fmt():
+    text = with_teams(TEAMS.replace('    member "Ben Okafor', '    # Ben covers EMEA mornings\n    member "Ben Okafor'))
+    parsed = parse_text(text)
+    assert parsed.policy is not None
+    lines = format_policy(parsed.policy, parsed.comments).split("\n")
+    ben = next(i for i, line in enumerate(lines) if "Ben Okafor" in line)
+    assert lines[ben - 1] == "    # Ben covers EMEA mornings"
+    assert any(line.endswith("calendar sf  # paused; works San Francisco hours") for line in lines)
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ('member "Ana Ruiz <ana@example.com>"  weight 1  weight 2', "weight is given twice for this member"),
     ("assign by turns", "unexpected 'turns'"),

@@ -43,11 +43,12 @@ class TeamTree(Transformer_NonRecursive[Token, ast.Policy]):
         return ast.AssignRule(how=ast.LEAST_LOADED, span=span_of(meta))
 
     def member(self, meta: Meta, c: list[Any]) -> ast.Member | tuple[ast.Node, ...]:
-        """A member; a `calendar` option on a line below the member's text is the team's calendar line that
-        follows it (the grammar cannot tell the two apart)."""
+        """A member; a `calendar` option that starts a line of its own is the team's calendar line that follows
+        the member (the grammar cannot tell the two apart)."""
         person, options = c[0], list(c[1:])
         team_calendar = None
-        if options and options[-1][0] == "calendar" and options[-1][2].line > (person.line or 0):
+        before = options[-2][2].end_line if len(options) > 1 else (person.end_line or 0)
+        if options and options[-1][0] == "calendar" and options[-1][2].line > before:
             _, name, where, _ = options.pop()
             team_calendar = ast.TeamCalendar(name=name, span=where)
         start, end = span_of(meta), options[-1][2] if options else span_of(person)
