@@ -22,6 +22,7 @@ from leadpolicy import runtime
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, logic
 from leadpolicy.semantics.primitives.contexts import SolverContext
+from leadpolicy.semantics.primitives.scores import facts
 
 DAY_US = 86_400_000_000  # a day in microseconds: timestamps are whole microseconds since the epoch
 HOUR_US = 3_600_000_000
@@ -230,10 +231,11 @@ def points_rule(ctx: SolverContext, rule: ir.PointsRule) -> Any:
     return z3.If(ctx.condition(rule.condition).true, number(rule.points), z3.RealVal(0))
 
 
-def per_units(value: Sym) -> Any:
-    """`runtime.per_units`: whole units rounded down; missing or negative, none."""
-    whole = z3.ToInt(value.value)
-    return z3.If(z3.And(value.present, whole > 0), whole, 0)
+def per_units(value: Sym, whole: bool) -> Any:
+    """`runtime.per_units`: whole units rounded down; missing or negative, none (a value the operand's facts
+    say is whole is its own units)."""
+    units = z3.ToReal(z3.ToInt(value.value)) if not whole else value.value
+    return z3.If(z3.And(value.present, units > 0), units, z3.RealVal(0))
 
 
 def capped(points: Any, cap: Decimal) -> Any:
@@ -243,7 +245,7 @@ def capped(points: Any, cap: Decimal) -> Any:
 
 def per_rule(ctx: SolverContext, rule: ir.PerRule) -> Any:
     """Points per whole unit, capped at ±cap (`scores.per_points`)."""
-    return capped(number(rule.points) * z3.ToReal(per_units(ctx.operand(rule.per))), rule.cap)
+    return capped(number(rule.points) * per_units(ctx.operand(rule.per), facts(rule.per).whole), rule.cap)
 
 
 def factors(score: ir.Score, decay: ir.Decay) -> list[tuple[int, Decimal]]:
@@ -270,18 +272,22 @@ def decay(ctx: SolverContext, score: ir.Score, node: ir.Decay, total: Any) -> An
     return z3.If(z3.And(days.present, days.value >= number(node.every_days)), decayed, total)
 
 
-def round_half_away(value: Any) -> Any:
-    """`runtime.round_half_away`: to a whole number, halves away from zero (an Int)."""
+def round_half_away(value: Any, whole: bool = False) -> Any:
+    """`runtime.round_half_away`: to a whole number, halves away from zero (a Real; a value known to be whole,
+    a total of whole points without decay, is its own)."""
+    if whole:
+        return value
     half = z3.RealVal("1/2")
-    return z3.If(value >= 0, z3.ToInt(value + half), -z3.ToInt(-value + half))
+    return z3.ToReal(z3.If(value >= 0, z3.ToInt(value + half), -z3.ToInt(-value + half)))
 
 
 def clamp(ctx: SolverContext, node: ir.Clamp, rounded: Any) -> Any:
     """`scores.clamp_interpret`: bounded, then `int()` (toward zero) when a bound is not whole."""
-    value = z3.ToReal(rounded)
-    bounded = z3.If(value > number(node.high), number(node.high), z3.If(value < number(node.low),
-                                                                          number(node.low), value))
-    return z3.If(bounded >= 0, z3.ToInt(bounded), -z3.ToInt(-bounded))
+    high, low = number(node.high), number(node.low)
+    bounded = z3.If(rounded > high, high, z3.If(rounded < low, low, rounded))
+    if node.low == node.low.to_integral_value() and node.high == node.high.to_integral_value():
+        return bounded
+    return z3.ToReal(z3.If(bounded >= 0, z3.ToInt(bounded), -z3.ToInt(-bounded)))
 
 
 # ---------------------------------------------------------------- activity windows

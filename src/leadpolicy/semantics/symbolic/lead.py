@@ -128,15 +128,15 @@ class SymbolicLead:
         total = z3.Sum(parts) if parts else z3.RealVal(0)
         if score.decay is not None:
             total = smt.ENCODERS[scores.DECAY.solver](self, score, score.decay, total)
-        rounded = smt.round_half_away(total)
+        rounded = smt.round_half_away(total, whole=score.whole and score.decay is None)
         return rounded if score.clamp is None else smt.ENCODERS[scores.CLAMP.solver](self, score.clamp, rounded)
 
     def score(self, name: str) -> Sym:
         step = self.step(name)
         assert isinstance(step, ir.Score), name
         if ("score", name) not in self.cache:
-            self.cache[("score", name)] = self.defined(f"score:{name}", z3.IntSort(), self.score_value(step))
-        return Sym(z3.BoolVal(True), z3.ToReal(self.cache[("score", name)]))
+            self.cache[("score", name)] = self.defined(f"score:{name}", z3.RealSort(), self.score_value(step))
+        return Sym(z3.BoolVal(True), self.cache[("score", name)])
 
     def grade_index(self, name: str) -> Any:
         step = self.step(name)

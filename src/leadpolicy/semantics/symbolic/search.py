@@ -35,7 +35,6 @@ CENTURY = (smt.instant_us(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)),
            smt.instant_us(dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)))
 FEW = (1, 3, 10, 100)  # the counts of events witnesses prefer, fewest first
 SMALL = 1_000_000  # the magnitude numbers in witnesses prefer to stay within
-LETTERS = z3.Plus(z3.Range("a", "z"))
 PLAIN_TEXT = z3.Star(z3.Union(z3.Range("a", "z"), z3.Range("0", "9"), z3.Re("@"), z3.Re("."), z3.Re("-")))
 
 
@@ -100,7 +99,6 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
     except smt.Unsupported as exc:
         return Unknown(str(exc), clock.seconds())
     solver = z3.Solver()
-    solver.set("core.minimize", True)  # so a conflict of preferences names the ones that conflict
     solver.add(target, *admitted(leads))
     wishes = preferences(leads)
     marks = wished(solver, wishes)
@@ -205,7 +203,7 @@ def value_wishes(sym: smt.Sym, kind: Type) -> list[Any]:
     if kind is Type.NUMBER:
         return [z3.IsInt(sym.value), sym.value <= SMALL, sym.value >= -SMALL]
     if kind is Type.TEXT:
-        return [z3.InRe(sym.value, LETTERS), z3.InRe(sym.value, PLAIN_TEXT), z3.Length(sym.value) <= 24]
+        return [sym.value == smt.text("a"), z3.InRe(sym.value, PLAIN_TEXT), z3.Length(sym.value) <= 24]
     if kind is Type.TIMESTAMP:
         return [z3.And(sym.value >= CENTURY[0], sym.value < CENTURY[1]), sym.value % HOUR_US == 0]
     return []
