@@ -24,7 +24,8 @@ ELSEWHERE = {"unreadable-file": "test_unreadable_files", "bad-samples": "test_sa
              # check's proofs, not the loader's checks (issue 27)
              "guarantee-violated": "test_prove.py::test_check_reports_a_violated_guarantee_at_its_line_with_the_"
                                    "counterexample",
-             "guarantee-unknown": "test_prove.py::test_check_warns_guarantee_unknown_and_fails_with_strict"}
+             "guarantee-unknown": "test_prove.py::test_check_warns_guarantee_unknown_and_fails_with_strict",
+             "route-gap": "test_route_gap.py::test_check_warns_route_gap_at_the_route_with_a_lead_that_reproduces_it"}
 
 
 def _render(path) -> str:

@@ -141,3 +141,21 @@ def _ambiguous(policy: Any, reach: Reach) -> bool:
     entries = (p.grades[place.part].entries if place.kind == "grade" else
                p.routes[place.part].entries if place.kind == "route" else ())
     return sum(e.label == entries[place.index].label for e in entries) > 1 if entries else False
+
+
+def test_prove_witnesses_gives_a_lead_for_every_accepted_place_in_json_and_text(capsys):
+    code = main(["prove", str(POLICIES / "inbound-b2b.policy"), "--witnesses", "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["witnesses"]
+    policy = leadpolicy.load(POLICIES / "inbound-b2b.policy")
+    places = {(r.place.kind, r.place.name): r.place for r in reachability(policy, seconds=60)}
+    assert {(w["kind"], w["name"]) for w in found} == set(places) and code == 0
+    for w in found:
+        if w["status"] == "reachable":
+            d = policy.evaluate(w["witness"]["lead"], w["witness"]["now"], w["witness"]["events"])
+            assert decided_at(policy, places[(w["kind"], w["name"])], d), w
+    # fit's rules add up to at most 65: grade "A" at 75 has no lead, proved
+    assert [(w["name"], w["status"]) for w in found if w["status"] != "reachable"] == [('fit_grade "A"', "never-true")]
+    main(["prove", str(POLICIES / "inbound-b2b.policy"), "--witnesses"])
+    lines = capsys.readouterr().out.splitlines()
+    assert 'fit_grade "A": no lead reaches it (proved never-true)' in lines
+    assert any(line.startswith("stage sql: reached by now ") for line in lines)

@@ -11,6 +11,7 @@ still open. What is not decided within the time given is `unknown`, and `check` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ if TYPE_CHECKING:
     from leadpolicy.api import Policy
     from leadpolicy.semantics.symbolic import SymbolicLead, Witness
 
-BUDGET = 2.0  # seconds check spends per policy on route gaps and exact reach; what is left undecided is not said
-ENTRY_TIMEOUT = 1.0  # seconds one search may take in check
+# check's searches are bounded by the solver's resource count (the same answer on a fast or a loaded machine, so
+# check says the same thing everywhere), and by time only as a guard against a hang; what is left undecided is
+# not said.
+RESOURCES = 2_000_000  # the solver's resource limit per search (its `rlimit`)
+BUDGET = 20.0  # seconds check spends per policy on route gaps and exact reach, at most
+ENTRY_TIMEOUT = 5.0  # seconds one search may take
 Status = Literal["reachable", "unreachable", "never-true", "unknown"]
 KINDS = ("stage", "grade", "route", "rule")
 
@@ -275,7 +280,7 @@ def reach_diagnostic(tree: ast.Policy, file: str, reach: Reach) -> Diagnostic:
         condition = getattr(node, "condition", None) or node
         what = "rule never fires" if reach.place.kind == "rule" else "entry is never chosen"
         return Diagnostic("never-true", f"this condition can never be true for any lead (proved), so the {what}",
-                          file, condition.span, hint="check the numbers, the texts and the and/or")
+                          file, condition.span, hint="check the numbers (can the rules of a score it reads add up to them?), the texts and the and/or")
     because = ("no lead of the stages it routes matches it before an earlier entry" if reach.place.kind == "route"
                else "every lead matching it matches an earlier entry first")
     return Diagnostic("unreachable", f"{reach.place.name} can never be chosen: {because} (proved)", file, node.span,
@@ -308,13 +313,27 @@ def said_by_analysis(tree: ast.Policy, place: Place) -> bool:
 def exhaustive_diagnostics(file: str, tree: ast.Policy, policy: Policy, timeout: float = BUDGET) -> list[Diagnostic]:
     """check's `route-gap` warnings and the `unreachable` / `never-true` the solver proves where the analysis
     did not say so (never one twice), for a policy without errors; within `timeout` seconds at most (BUDGET)."""
-    budget = Budget(min(timeout, BUDGET))
-    out = [gap_diagnostic(tree, file, gap) for gap in route_gaps(policy, budget=budget)]
-    for reach in reachability(policy, budget=budget):
+    budget = Budget(min(timeout * 2, BUDGET), min(timeout, ENTRY_TIMEOUT))
+    with resource_limit(RESOURCES):
+        out = [gap_diagnostic(tree, file, gap) for gap in route_gaps(policy, budget=budget)]
+        reaches = reachability(policy, budget=budget)
+    for reach in reaches:
         if reach.status in ("unreachable", "never-true") and not reach.place.otherwise and \
                 not said_by_analysis(tree, reach.place):
             out.append(reach_diagnostic(tree, file, reach))
     return out
+
+
+@contextlib.contextmanager
+def resource_limit(resources: int) -> Iterator[None]:
+    """Every solver made meanwhile stops at `resources` (z3's global `rlimit`; 0 is no limit, restored after)."""
+    import z3  # the one setting the searches share; the encoding stays in semantics.symbolic
+
+    z3.set_param("rlimit", resources)
+    try:
+        yield
+    finally:
+        z3.set_param("rlimit", 0)
 
 
 def witnesses_json(results: Sequence[Reach]) -> list[dict[str, Any]]:

@@ -34,22 +34,29 @@ def register(sub: Subcommands) -> None:
                    help=f"seconds the solver has for each guarantee before it is unknown (default: {TIMEOUT:g})")
     p.add_argument("--strict", action="store_true",
                    help="fail (exit 1) when a guarantee is unknown, not only when one is violated")
+    p.add_argument("--witnesses", action="store_true",
+                   help="also a lead reaching each stage, grade entry, route entry and points rule (decided so by "
+                        "the compiled policy), or that none can (proved); --timeout S for each search")
 
 
 def run(args: argparse.Namespace) -> int:
     from leadpolicy import api
     from leadpolicy.cli.shared import load_or_report
     from leadpolicy.proofs import prove, results_json
+    from leadpolicy.proofs.exhaustive import reachability, witnesses_json, witnesses_text
 
     loaded = load_or_report(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
     policy = api.from_tree(loaded.policy, loaded.file)
     results = prove(policy, args.timeout)
+    reached = reachability(policy, float("inf"), args.timeout) if args.witnesses else None
     if args.format == "json":
-        print(json.dumps(results_json(policy, results), indent=2))
+        found = results_json(policy, results)
+        print(json.dumps(found if reached is None else {**found, "witnesses": witnesses_json(reached)}, indent=2))
     else:
-        print("\n".join(text_report(loaded.policy, policy, results)))
+        lines = text_report(loaded.policy, policy, results)
+        print("\n".join(lines if reached is None else [*lines, "witnesses:", *witnesses_text(reached)]))
     failed = {"violated", "unknown"} if args.strict else {"violated"}
     return EXIT_PROBLEMS if any(r.status in failed for r in results) else EXIT_OK
 
