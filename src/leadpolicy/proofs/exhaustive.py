@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 RESOURCES = 2_000_000  # the solver's resource limit per search (its `rlimit`)
 BUDGET = 20.0  # seconds check spends per policy on route gaps and exact reach, at most
 ENTRY_TIMEOUT = 5.0  # seconds one search may take
+NEVER_TRUE_HINT = "check the numbers (can the rules of a score it reads add up to them?), the texts and the and/or"
 Status = Literal["reachable", "unreachable", "never-true", "unknown"]
 KINDS = ("stage", "grade", "route", "rule")
 
@@ -280,7 +281,7 @@ def reach_diagnostic(tree: ast.Policy, file: str, reach: Reach) -> Diagnostic:
         condition = getattr(node, "condition", None) or node
         what = "rule never fires" if reach.place.kind == "rule" else "entry is never chosen"
         return Diagnostic("never-true", f"this condition can never be true for any lead (proved), so the {what}",
-                          file, condition.span, hint="check the numbers (can the rules of a score it reads add up to them?), the texts and the and/or")
+                          file, condition.span, hint=NEVER_TRUE_HINT)
     because = ("no lead of the stages it routes matches it before an earlier entry" if reach.place.kind == "route"
                else "every lead matching it matches an earlier entry first")
     return Diagnostic("unreachable", f"{reach.place.name} can never be chosen: {because} (proved)", file, node.span,
