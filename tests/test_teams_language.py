@@ -367,6 +367,9 @@ def test_the_page_says_each_teams_rotation_members_weights_caps_and_hours(tmp_pa
     assert "### Inbound SDRs (inbound-sdr)" in section and "are assigned by weight" in section
     assert 'the lead goes to the team "enterprise-ae"' in section
     assert "are assigned in turn" in section and "the lead is held until someone is" in section
+    routing = page[page.index("## Routing"):page.index("## Teams")]
+    assert "| enterprise-ae (team Enterprise AEs, below) | employees is at least 1000 |" in routing
+    assert "| inbound-sdr (team Inbound SDRs, below) | otherwise |" in routing
     rows = {cells[0]: cells[1:] for cells in (
         [c.strip() for c in line.strip("|").split("|")] for line in section.split("\n")
         if line.startswith("| ") and "&lt;" in line)}

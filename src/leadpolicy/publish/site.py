@@ -171,7 +171,8 @@ def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = N
         "stages": [{"name": s.name, "owner": s.owner, "handoff": s.owner != home,
                     "when": say(functools.partial(english.condition, s.condition)) if s.condition else "otherwise"}
                    for s in lowered.stages],
-        "routes": [{"stages": list(r.stages), "entries": [_entry(e, say) for e in r.entries]} for r in lowered.routes],
+        "routes": [{"stages": list(r.stages), "entries": [_route_entry(e, say, lowered.teams) for e in r.entries]}
+                   for r in lowered.routes],
         "guarantees": [_guarantee(g, lowered, say, (statuses or {}).get(g.name)) for g in lowered.guarantees],
         "teams": [_team(t, calendars) for t in lowered.teams],
         "slas": [{"name": s.name, "label": s.label or s.name,
@@ -240,6 +241,12 @@ def _team(node: ir.Team, calendars: dict[str, str]) -> dict[str, Any]:
     return {"name": node.name, "label": node.label or node.name, "text": english.team_text(node),
             "members": [{"person": m.person, "weight": english.member_weight(m, node), "cap": english.member_cap(m),
                          "hours": english.member_hours(m, node, calendars)} for m in node.members]}
+
+
+def _route_entry(entry: ir.Entry, say: Prose, teams: tuple[ir.Team, ...]) -> dict[str, str]:
+    """A route entry, with the title of the team its label names ("" when it names none: a queue)."""
+    team = next((t for t in teams if t.name == entry.label), None)
+    return {**_entry(entry, say), "team": (team.label or team.name) if team is not None else ""}
 
 
 def _entry(entry: ir.Entry, say: Prose) -> dict[str, str]:
