@@ -5,12 +5,17 @@ assign`) is not built yet: nothing here assigns a lead."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pygments.token import Keyword, Name, Text
 
 import leadpolicy
@@ -443,3 +448,71 @@ def test_the_diff_names_a_team_added_and_members_reordered():
                                          "Chloe Park <chloe@example.com>, Dev Iyer <dev@example.com>")]
     extra = TEAMS + '\n  team outbound "Outbound" {\n    assign round robin\n    member "Q <q@example.com>"\n  }\n'
     assert _changes(TEAMS, extra) == [("team", "outbound", "added", None, "outbound")]
+
+
+# ---------------------------------------------------------------- edited teams never crash
+
+
+SMALL = '''policy "small" version 1.0.0 {
+  title "Small"
+  owner marketing "Mia <mia@example.com>"
+  owner sales "Sam <sam@example.com>"
+  lead { email text required  employees number }
+  stages {
+    sql when employees >= 100 owner sales
+    nurture otherwise owner marketing
+  }
+  route for sql {
+    "enterprise-ae"  when employees >= 1000
+    "inbound-sdr"    otherwise
+  }
+  calendar ny { timezone "America/New_York"  open mon-fri 09:00-17:00 }
+'''
+TEAM_TOKENS = re.findall(r'"[^"\n]*"|#[^\n]*|\S+|\n', TEAMS)
+TEAM_WORDS = sorted({t for t in TEAM_TOKENS if re.fullmatch(r"[a-z_-]+", t)} | {"0", "-1", "2.5", "per", "week"})
+TEAM_EDITS = st.lists(st.tuples(st.sampled_from(["delete", "duplicate", "swap", "replace"]),
+                                st.integers(min_value=0, max_value=len(TEAM_TOKENS) - 1),
+                                st.integers(min_value=0, max_value=len(TEAM_TOKENS) - 1)), min_size=1, max_size=3)
+
+
+def _edited(edits: list[tuple[str, int, int]]) -> str:
+    tokens = list(TEAM_TOKENS)
+    for op, i, j in edits:
+        i, j = i % len(tokens), j % len(tokens)
+        if op == "delete":
+            del tokens[i]
+        elif op == "duplicate":
+            tokens.insert(i, tokens[i])
+        elif op == "swap":
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        else:
+            tokens[i] = TEAM_WORDS[j % len(TEAM_WORDS)]
+        tokens = tokens or ["x"]
+    return SMALL + " ".join(tokens) + "\n}\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEAM_EDITS)
+def test_edited_teams_are_diagnosed_never_crash_and_a_clean_one_formats_to_its_meaning(edits):
+    text = _edited(edits)
+    loaded = load_policy_text(text, "fuzz.policy")
+    assert loaded.policy is not None or loaded.diagnostics
+    assert all(d.file == "fuzz.policy" and d.span.line > 0 for d in loaded.diagnostics if d.code != "empty-file")
+    if loaded.policy is not None and not loaded.has_errors:
+        parsed = parse_text(text)
+        assert parsed.policy is not None
+        formatted = format_policy(parsed.policy, parsed.comments)
+        assert parse_text(formatted).policy == parsed.policy
+        assert policy_from_text(formatted).ir.teams == policy_from_text(text).ir.teams
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEAM_EDITS)
+def test_check_never_exits_3_on_edited_teams(edits):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.policy"
+        path.write_text(_edited(edits), "utf-8")
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["check", "--allow-untested", str(path)])
+    assert code in (0, 1) and "Traceback" not in err.getvalue(), err.getvalue()
