@@ -5,7 +5,7 @@ reason). `proof_diagnostics` is the one function check calls, for every policy w
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic
@@ -49,13 +49,15 @@ def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeo
     return [d for d in found if d is not None]
 
 
-def proof_diagnostics(file: str, tree: ast.Policy, timeout: float) -> list[Diagnostic]:
+def proof_diagnostics(file: str, tree: ast.Policy, timeout: float,
+                      seen: Iterable[Mapping[str, Any]] = ()) -> list[Diagnostic]:
     """Everything the solver finds in a policy without errors (`tree` checked): its guarantees' results
     (`timeout` seconds each), then route gaps and the entries and rules it proves unreachable or never true
-    (`proofs.exhaustive`, within a budget per policy)."""
+    (`proofs.exhaustive`, within a budget per policy; `seen`: the decided values of its sample cases, whose
+    stages, grades and routes need no search)."""
     from leadpolicy import api
     from leadpolicy.proofs.exhaustive import exhaustive_diagnostics
 
     policy = api.from_tree(tree, file)
     found = guarantee_diagnostics(file, tree, policy, timeout) if tree.guarantees else []
-    return found + exhaustive_diagnostics(file, tree, policy, timeout)
+    return found + exhaustive_diagnostics(file, tree, policy, timeout, seen)

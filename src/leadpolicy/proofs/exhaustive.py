@@ -15,7 +15,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 from leadpolicy.api import Decision
 from leadpolicy.language import ast
@@ -133,21 +133,29 @@ def unique_entry(entries: Sequence[ir.Entry], label: str | None) -> int | None:
 
 def reached(policy: ir.Policy, d: Decision) -> Iterator[tuple[str, int, int]]:
     """(kind, part, index) of every place a decision shows reached."""
-    stage = next(i for i, s in enumerate(policy.stages) if s.name == d.stage)
-    yield "stage", 0, stage
-    for g, grade in enumerate(policy.grades):
-        entry = unique_entry(grade.entries, d.grades.get(grade.name))
-        if entry is not None:
-            yield "grade", g, entry
-    route = next((r for r, x in enumerate(policy.routes) if stage in x.stage_indices), None)
-    entry = None if route is None else unique_entry(policy.routes[route].entries, d.route)
-    if route is not None and entry is not None:
-        yield "route", route, entry
+    yield from ladders_reached(policy, {"stage": d.stage, "route": d.route, **d.grades})
     breakdown = d.breakdown
     for s, score in enumerate(policy.scores):
         for k, rule in enumerate(breakdown[score.name]["rules"]):
             if rule["fired"] and isinstance(score.rules[k], ir.PointsRule):
                 yield "rule", s, k
+
+
+def ladders_reached(policy: ir.Policy, values: Mapping[str, Any]) -> Iterator[tuple[str, int, int]]:
+    """(kind, part, index) of the stage, grade entries and route entry decided values show reached (`stage`,
+    `route` and each grade by its name, as a decision or a sample case's actual values hold them)."""
+    stage = next((i for i, s in enumerate(policy.stages) if s.name == values.get("stage")), None)
+    if stage is None:
+        return
+    yield "stage", 0, stage
+    for g, grade in enumerate(policy.grades):
+        entry = unique_entry(grade.entries, values.get(grade.name))
+        if entry is not None:
+            yield "grade", g, entry
+    route = next((r for r, x in enumerate(policy.routes) if stage in x.stage_indices), None)
+    entry = None if route is None else unique_entry(policy.routes[route].entries, values.get("route"))
+    if route is not None and entry is not None:
+        yield "route", route, entry
 
 
 def confirms(policy: ir.Policy, place: Place, d: Decision) -> bool:
@@ -204,11 +212,15 @@ def search(policy: Policy, place: Place, budget: Budget) -> Reach:
 
 
 def reachability(policy: Policy, seconds: float = BUDGET, per_search: float = ENTRY_TIMEOUT,
-                 budget: Budget | None = None) -> list[Reach]:
+                 budget: Budget | None = None, seen: Iterable[Mapping[str, Any]] = ()) -> list[Reach]:
     """Every place (see `places`) reachable with a witness, unreachable, never-true, or unknown when the
-    search ran out of time; a witness of one place marks every other place its decision reaches."""
+    search ran out of time; a witness of one place marks every other place its decision reaches. `seen`:
+    decided values of real leads (sample cases'), whose places are reachable without a search (no witness)."""
     budget = budget or Budget(seconds, per_search)
     found: dict[tuple[str, int, int], Reach] = {}
+    for values in seen:
+        for key in ladders_reached(policy.ir, values):
+            found.setdefault(key, Reach(place_at(policy.ir, key), "reachable", reason="a sample case reaches it"))
     for place in places(policy.ir):
         key = (place.kind, place.part, place.index)
         if key in found:
@@ -311,13 +323,15 @@ def said_by_analysis(tree: ast.Policy, place: Place) -> bool:
     return place.index in analysis.unreachable([e.condition for e in entries], symbols, tree.timezone)
 
 
-def exhaustive_diagnostics(file: str, tree: ast.Policy, policy: Policy, timeout: float = BUDGET) -> list[Diagnostic]:
+def exhaustive_diagnostics(file: str, tree: ast.Policy, policy: Policy, timeout: float = BUDGET,
+                           seen: Iterable[Mapping[str, Any]] = ()) -> list[Diagnostic]:
     """check's `route-gap` warnings and the `unreachable` / `never-true` the solver proves where the analysis
-    did not say so (never one twice), for a policy without errors; within `timeout` seconds at most (BUDGET)."""
+    did not say so (never one twice), for a policy without errors; within `timeout` seconds at most (BUDGET).
+    `seen`: the decided values of the policy's sample cases, which spare the searches for what they reach."""
     budget = Budget(min(timeout * 2, BUDGET), min(timeout, ENTRY_TIMEOUT))
     with resource_limit(RESOURCES):
         out = [gap_diagnostic(tree, file, gap) for gap in route_gaps(policy, budget=budget)]
-        reaches = reachability(policy, budget=budget)
+        reaches = reachability(policy, budget=budget, seen=seen)
     for reach in reaches:
         if reach.status in ("unreachable", "never-true") and not reach.place.otherwise and \
                 not said_by_analysis(tree, reach.place):

@@ -110,8 +110,8 @@ def _check_policy(path: Path, args: argparse.Namespace, against: str | None, sta
     state.sources[loaded.file] = loaded.source
     state.diags.extend(loaded.diagnostics)
     approval = _governance(loaded, args, against, state.diags)
-    state.diags.extend(_proofs(loaded, args.prove_timeout))
     run, status = _policy_samples(path, loaded, args, state)
+    state.diags.extend(_proofs(loaded, args.prove_timeout, run))
     if status == "ok" and any(d.is_error and d.file == loaded.file for d in state.diags):
         status = "errors"  # for example not approved, or a version that did not move
     return (loaded, run, status, approval)
@@ -131,13 +131,15 @@ def _governance(loaded: LoadedPolicy, args: argparse.Namespace, against: str | N
     return approval
 
 
-def _proofs(loaded: LoadedPolicy, timeout: float) -> list[Diagnostic]:
-    """What the solver finds in a policy without errors: its guarantees proved, violated or unknown."""
+def _proofs(loaded: LoadedPolicy, timeout: float, run: SampleRun | None) -> list[Diagnostic]:
+    """What the solver finds in a policy without errors: its guarantees proved, violated or unknown, route gaps,
+    entries no lead reaches (what its sample cases reach needs no search)."""
     from leadpolicy.proofs.diagnostics import proof_diagnostics
 
     if loaded.policy is None or loaded.has_errors:
         return []
-    return proof_diagnostics(loaded.file, loaded.policy, timeout)
+    seen = [case.actual for case in run.cases if case.kind == "lead"] if run is not None else []
+    return proof_diagnostics(loaded.file, loaded.policy, timeout, seen)
 
 
 def _policy_samples(path: Path, loaded: LoadedPolicy, args: argparse.Namespace,
