@@ -132,3 +132,27 @@ def test_a_bad_prove_timeout_is_bad_usage(tmp_path, capsys):
             main(["diff", old, old, "--prove", "--prove-timeout", value])
         assert stop.value.code == 2, value
         assert "--prove-timeout" in capsys.readouterr().err
+
+
+def test_a_choice_added_decides_every_lead_both_versions_admit_alike(tmp_path, capsys):
+    """A lead holds one value of a field for both versions: "healthcare" is no lead of the old version, so
+    scoring it in the new one moves no lead both admit."""
+    wider = REFERENCE_TEXT.replace('"retail", "other")', '"retail", "healthcare", "other")')
+    wider = wider.replace('industry in ("software", "fintech")', 'industry in ("software", "fintech", "healthcare")')
+    assert wider.count("healthcare") == 2
+    old, new = write(tmp_path, "old.policy", REFERENCE_TEXT), write(tmp_path, "new.policy", wider)
+    code, out = diff(capsys, old, new, "--prove", "--format", "json")
+    proved = json.loads(out)["prove"]
+    assert proved["same_decisions"] is True and proved["verdict"] == f"{new} decides every possible lead as {old} does"
+
+
+def test_a_field_whose_type_changed_leaves_every_pair_undecided_with_the_reason(tmp_path, capsys):
+    typed = REFERENCE_TEXT.replace("    employees  number\n", "    employees  text\n")
+    typed = typed.replace("employees >= 200", 'employees = "big"').replace("employees >= 1000", 'employees = "huge"')
+    old, new = write(tmp_path, "old.policy", REFERENCE_TEXT), write(tmp_path, "new.policy", typed)
+    code, out = diff(capsys, old, new, "--prove", "--exit-code")
+    [line] = [line for line in out.splitlines() if line.startswith("  undecided: ")]
+    assert "(field employees has a different type in each version" in line
+    assert "16 pair(s) are undecided" in out.splitlines()[-1] and code == 1  # the changes, not a move
+    code, out = diff(capsys, old, new, "--prove", "--format", "json")
+    assert {m["status"] for m in json.loads(out)["prove"]["moves"]} == {"unknown"} and code == 0

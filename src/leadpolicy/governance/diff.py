@@ -439,7 +439,9 @@ def _proved_lines(proved: dict[str, Any], markdown: bool) -> list[str]:
               for m in moves if m["status"] == "possible"]
     for status, words in (("impossible", "impossible (proved)"), ("unknown", "undecided")):
         pairs = [f"{m['from']} → {m['to']}" for m in moves if m["status"] == status]
-        lines += [f"{item}{words}: {', '.join(pairs)}"] if pairs else []
+        reasons = dict.fromkeys(m["reason"] for m in moves if m["status"] == status and m.get("reason"))
+        why = f" ({quote('; '.join(reasons))})" if reasons else ""
+        lines += [f"{item}{words}: {', '.join(pairs)}{why}"] if pairs else []
     return lines + [f"{item}verdict: {quote(proved['verdict'])}"]
 
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from leadpolicy.api import Decision
+from leadpolicy.language.types import Type
 
 if TYPE_CHECKING:
     from leadpolicy.api import Policy
+    from leadpolicy.semantics.primitives.smt import Sym
     from leadpolicy.semantics.symbolic import SymbolicLead, Witness
 
 TIMEOUT = 20.0  # seconds for all the pairs of a diff
@@ -79,7 +81,7 @@ def pair_move(old: Policy, new: Policy, i: int, j: int, seconds: float) -> Move:
         return Move(*pair, "unknown", reason="no time left")
 
     def goal(a: SymbolicLead, b: SymbolicLead) -> Any:
-        return [a.stage_is(i), b.stage_is(j)]
+        return [a.stage_is(i), b.stage_is(j), *same_fields(a, b)]
 
     lead = SymbolicLead(old.ir)
     result = find(lambda a, b: all_of(goal(a, b)), [lead, lead.under(new.ir)], seconds,
@@ -91,6 +93,34 @@ def pair_move(old: Policy, new: Policy, i: int, j: int, seconds: float) -> Move:
     return Move(*pair, "unknown", seconds=result.seconds, reason=result.reason)
 
 
+TEXTUAL = (Type.TEXT, Type.ONE_OF)
+
+
+def comparable(a: Type, b: Type) -> bool:
+    """Whether one value can be a field's in both versions (a `one of` and a text are both folded texts)."""
+    return a == b or (a in TEXTUAL and b in TEXTUAL)
+
+
+def clashing_fields(old: Policy, new: Policy) -> list[str]:
+    """Fields both versions have whose types no one value fits (a number in one, a text in the other)."""
+    types = {f.name: f.type for f in old.ir.fields}
+    return [f.name for f in new.ir.fields if f.name in types and not comparable(types[f.name], f.type)]
+
+
+def same_fields(a: SymbolicLead, b: SymbolicLead) -> list[Any]:
+    """The one lead's fields read alike by both versions: present in both or neither, with one value (a field
+    whose type or choices changed is a variable of each version's; the choices both admit are what is left)."""
+    mine = {f.name for f in a.policy.fields}
+    return [same_value(a.field(f.name), b.field(f.name)) for f in b.policy.fields if f.name in mine]
+
+
+def same_value(a: Sym, b: Sym) -> Any:
+    """Present in both or in neither, and then one value."""
+    import z3  # two versions' variables of one field bound together; the encoding stays in semantics.symbolic
+
+    return z3.And(a.present == b.present, z3.Implies(a.present, a.value == b.value))
+
+
 def all_of(terms: list[Any]) -> Any:
     from leadpolicy.semantics.primitives.smt import all_of as conjunction
 
@@ -100,6 +130,10 @@ def all_of(terms: list[Any]) -> Any:
 def moves(old: Policy, new: Policy, timeout: float = TIMEOUT) -> list[Move]:
     """Every pair (old stage, new stage), in the versions' stage order: possible with a witness, impossible,
     or unknown when the solver could not tell within the time left of `timeout`."""
+    clash = clashing_fields(old, new)
+    if clash:
+        reason = f"field {clash[0]} has a different type in each version: no lead holds a value of both"
+        return [Move(a.name, b.name, "unknown", reason=reason) for a in old.ir.stages for b in new.ir.stages]
     end = time.perf_counter() + timeout
     out = []
     for i in range(len(old.ir.stages)):
