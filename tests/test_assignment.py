@@ -279,3 +279,11 @@ def test_an_instant_without_an_offset_is_in_the_policys_zone(state):
     assigner = Assigner(policy_ir(V3.read_text("utf-8")), state)
     naive = assigner.assign("Z1", "inbound-sdr", "a@b.io", dt.datetime(2026, 12, 1, 18, 30))  # 18:30 New York
     assert naive.how == "fallback" and naive.at == dt.datetime(2026, 12, 1, 18, 30, tzinfo=NY)
+
+
+def test_a_sqlite_file_state_writes_ahead_so_a_commit_does_not_wait_for_the_disk(tmp_path):
+    state = open_state(str(tmp_path / "state.db"))
+    with state.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    state.close()

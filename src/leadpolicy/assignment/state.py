@@ -63,6 +63,30 @@ held = sa.Table(
 )
 
 
+# The statements of one assignment, built once (building a statement costs more than running it on SQLite);
+# values go in as bound parameters.
+_P = sa.bindparam
+_TEAM = (teams.c.policy_id == _P("pid"), teams.c.team == _P("tname"))
+_LAST_MEMBER = sa.select(teams.c.last_member).where(*_TEAM)
+_LAST_MEMBER_LOCKED = _LAST_MEMBER.with_for_update()
+_SET_LAST_MEMBER = teams.update().where(*_TEAM).values(last_member=_P("who"))
+_WEIGHTS = sa.select(weights.c.member, weights.c.value).where(weights.c.policy_id == _P("pid"),
+                                                              weights.c.team == _P("tname"))
+_SET_WEIGHT = (weights.update().where(weights.c.policy_id == _P("pid"), weights.c.team == _P("tname"),
+                                      weights.c.member == _P("m")).values(value=_P("v")))
+_NEW_WEIGHT = weights.insert().values(policy_id=_P("pid"), team=_P("tname"), member=_P("m"), value=_P("v"))
+_ASSIGNED = (sa.select(assignments.c.team, assignments.c.member, assignments.c.at_us, assignments.c.how)
+             .where(assignments.c.policy_id == _P("pid"), assignments.c.lead_id == _P("lid")))
+_MEMBER = (assignments.c.policy_id == _P("pid"), assignments.c.team == _P("tname"),
+           assignments.c.member == _P("who"))
+_COUNT = (sa.select(sa.func.count()).select_from(assignments)
+          .where(*_MEMBER, assignments.c.at_us >= _P("start"), assignments.c.at_us < _P("end")))
+_LAST_ASSIGNED = sa.select(sa.func.max(assignments.c.at_us)).where(*_MEMBER)
+_HELD = (held.c.policy_id == _P("pid"), held.c.lead_id == _P("lid"))
+_UNHOLD = held.delete().where(*_HELD)
+_IS_HELD = sa.select(held.c.lead_id).where(*_HELD)
+
+
 def _version_1(conn: Connection) -> None:
     for table in (teams, weights, assignments, held):
         table.create(conn)
@@ -119,6 +143,10 @@ def _sqlite_engine(url: str) -> Engine:
     @sa.event.listens_for(engine, "connect")
     def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        if not memory:  # a commit appends to the write-ahead log without waiting for the disk: safe if the
+            # process is killed (not if the machine loses power), and each assignment its own transaction is fast
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     @sa.event.listens_for(engine, "begin")
     def _begin_immediate(conn: Connection) -> None:
@@ -183,69 +211,56 @@ class State:
 
     def lock_team(self, conn: Connection, policy_id: str, team: str) -> str | None:
         """Lock the team's row until the transaction ends; the member last assigned by rotation."""
-        query = sa.select(teams.c.last_member).where(teams.c.policy_id == policy_id, teams.c.team == team)
-        if self.postgresql:
-            query = query.with_for_update()
-        return conn.execute(query).scalar()
+        query = _LAST_MEMBER_LOCKED if self.postgresql else _LAST_MEMBER
+        return conn.execute(query, {"pid": policy_id, "tname": team}).scalar()
 
     @staticmethod
     def set_last_member(conn: Connection, policy_id: str, team: str, member: str) -> None:
-        conn.execute(teams.update().where(teams.c.policy_id == policy_id, teams.c.team == team)
-                     .values(last_member=member))
+        conn.execute(_SET_LAST_MEMBER, {"pid": policy_id, "tname": team, "who": member})
 
     @staticmethod
     def weight_values(conn: Connection, policy_id: str, team: str) -> dict[str, int]:
-        rows = conn.execute(sa.select(weights.c.member, weights.c.value)
-                            .where(weights.c.policy_id == policy_id, weights.c.team == team))
+        rows = conn.execute(_WEIGHTS, {"pid": policy_id, "tname": team})
         return {member: int(value) for member, value in rows}
 
     @staticmethod
     def save_weight_values(conn: Connection, policy_id: str, team: str, values: dict[str, int],
                            known: set[str]) -> None:
-        for member, value in values.items():
-            where = (weights.c.policy_id == policy_id, weights.c.team == team, weights.c.member == member)
-            if member in known:
-                conn.execute(weights.update().where(*where).values(value=value))
-            else:
-                conn.execute(weights.insert().values(policy_id=policy_id, team=team, member=member, value=value))
+        for statement, rows in ((_SET_WEIGHT, [m for m in values if m in known]),
+                                (_NEW_WEIGHT, [m for m in values if m not in known])):
+            if rows:
+                conn.execute(statement, [{"pid": policy_id, "tname": team, "m": m, "v": values[m]} for m in rows])
 
     # ---------------------------------------------------------------- assignments and held leads
 
     @staticmethod
     def assigned(conn: Connection, policy_id: str, lead_id: str) -> Stored | None:
-        row = conn.execute(sa.select(assignments.c.team, assignments.c.member, assignments.c.at_us, assignments.c.how)
-                           .where(assignments.c.policy_id == policy_id, assignments.c.lead_id == lead_id)).first()
+        row = conn.execute(_ASSIGNED, {"pid": policy_id, "lid": lead_id}).first()
         return None if row is None else Stored(lead_id, row.team, row.member, from_us(row.at_us), row.how)
 
     @staticmethod
     def count(conn: Connection, policy_id: str, team: str, member: str, start: dt.datetime, end: dt.datetime) -> int:
         """Leads assigned to a member of a team at an instant in [start, end)."""
-        query = (sa.select(sa.func.count()).select_from(assignments)
-                 .where(assignments.c.policy_id == policy_id, assignments.c.team == team,
-                        assignments.c.member == member, assignments.c.at_us >= to_us(start),
-                        assignments.c.at_us < to_us(end)))
-        return int(conn.execute(query).scalar_one())
+        found = conn.execute(_COUNT, {"pid": policy_id, "tname": team, "who": member,
+                                      "start": to_us(start), "end": to_us(end)})
+        return int(found.scalar_one())
 
     @staticmethod
     def last_assigned(conn: Connection, policy_id: str, team: str, member: str) -> dt.datetime | None:
-        query = (sa.select(sa.func.max(assignments.c.at_us))
-                 .where(assignments.c.policy_id == policy_id, assignments.c.team == team,
-                        assignments.c.member == member))
-        value = conn.execute(query).scalar()
+        value = conn.execute(_LAST_ASSIGNED, {"pid": policy_id, "tname": team, "who": member}).scalar()
         return None if value is None else from_us(int(value))
 
     @staticmethod
     def record(conn: Connection, row: dict[str, Any]) -> None:
         """One assignment (and the lead no longer held)."""
-        conn.execute(held.delete().where(held.c.policy_id == row["policy_id"], held.c.lead_id == row["lead_id"]))
+        conn.execute(_UNHOLD, {"pid": row["policy_id"], "lid": row["lead_id"]})
         values = {key: value for key, value in row.items() if key != "at"}
-        conn.execute(assignments.insert().values(**values, at_us=to_us(row["at"])))
+        conn.execute(assignments.insert(), [{**values, "at_us": to_us(row["at"])}])
 
     @staticmethod
     def hold(conn: Connection, policy_id: str, lead_id: str, team: str, route: str, email: str | None,
              at: dt.datetime) -> None:
-        where = (held.c.policy_id == policy_id, held.c.lead_id == lead_id)
-        if conn.execute(sa.select(held.c.lead_id).where(*where)).first() is None:
+        if conn.execute(_IS_HELD, {"pid": policy_id, "lid": lead_id}).first() is None:
             conn.execute(held.insert().values(policy_id=policy_id, lead_id=lead_id, team=team, route=route,
                                               email=email, at_us=to_us(at)))
 
