@@ -159,3 +159,13 @@ def test_prove_witnesses_gives_a_lead_for_every_accepted_place_in_json_and_text(
     lines = capsys.readouterr().out.splitlines()
     assert 'fit_grade "A": no lead reaches it (proved never-true)' in lines
     assert any(line.startswith("stage sql: reached by now ") for line in lines)
+
+
+def test_what_sample_cases_reach_needs_no_search_and_a_stage_they_do_not_name_is_ignored():
+    seen = [{"stage": "sql", "route": "enterprise-ae", "tier": "A"}, {"stage": "no-such-stage", "tier": "B"}]
+    results = {r.place.name: r for r in reachability(REFERENCE, seconds=60, seen=seen)}
+    for name in ("stage sql", 'route for mql, sql "enterprise-ae"', 'tier "A"'):
+        assert results[name].status == "reachable" and results[name].witness is None
+        assert results[name].reason == "a sample case reaches it"
+    assert results['tier "B"'].witness is not None  # the unknown stage's values mark nothing: B has a witness of its own
+    assert all(r.status == "reachable" for r in results.values())
