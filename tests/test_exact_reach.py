@@ -167,5 +167,5 @@ def test_what_sample_cases_reach_needs_no_search_and_a_stage_they_do_not_name_is
     for name in ("stage sql", 'route for mql, sql "enterprise-ae"', 'tier "A"'):
         assert results[name].status == "reachable" and results[name].witness is None
         assert results[name].reason == "a sample case reaches it"
-    assert results['tier "B"'].witness is not None  # the unknown stage's values mark nothing: B has a witness of its own
+    assert results['tier "B"'].witness is not None  # the unknown stage's values mark nothing
     assert all(r.status == "reachable" for r in results.values())
