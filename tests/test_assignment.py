@@ -287,3 +287,12 @@ def test_a_sqlite_file_state_writes_ahead_so_a_commit_does_not_wait_for_the_disk
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     state.close()
+
+
+def test_a_plain_postgresql_url_is_read_with_psycopg_3():
+    from leadpolicy.assignment.state import database_url
+
+    assert database_url("postgresql://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("state.db") == "sqlite:///state.db" and database_url(":memory:") == "sqlite://"

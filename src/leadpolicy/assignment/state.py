@@ -126,6 +126,9 @@ def database_url(where: str) -> str:
     '') is a throwaway state in memory."""
     if where in ("", ":memory:"):
         return "sqlite://"
+    for plain in ("postgresql://", "postgres://"):  # SQLAlchemy would read these with psycopg2; ours is psycopg 3
+        if where.startswith(plain):
+            return "postgresql+psycopg://" + where[len(plain):]
     if "://" in where:
         return where
     return "sqlite:///" + where
