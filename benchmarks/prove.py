@@ -193,12 +193,13 @@ def child_diff(old: str, new: str, runs: str) -> dict[str, Any]:
 
 
 def verdict_of(code: int, out: str) -> str:
+    """diff --prove's verdict line and its count of possible moves, from its JSON."""
     try:
-        proved = json.loads(out).get("proved") or {}
-    except ValueError:
-        return f"no JSON (exit {code}): --prove not available?"
-    possible = [m for m in proved.get("moves", []) if m.get("possible")]
-    return proved.get("verdict") or f"{len(possible)} possible moves"
+        proved = json.loads(out)["prove"]
+    except (ValueError, KeyError, TypeError):
+        return f"no proof in the output (exit {code})"
+    possible = [m for m in proved["moves"] if m["status"] == "possible"]
+    return f"{proved['verdict']} ({len(possible)} of {len(proved['moves'])} moves possible)"
 
 
 # ---------------------------------------------------------------- in the parent
@@ -280,8 +281,8 @@ def diff_table(diff: dict[str, Any]) -> bool:
                  ("diff --prove", f"{diff['prove_cpu']:.3f}", f"{diff['prove_s']:.3f}",
                   f"{diff['prove_cpu'] / diff['plain_cpu']:.1f}x", "ok" if within else "OVER")],
                 ("way", "cpu s", "wall s", "vs diff", "limit 2 s"))
-    print(f"verdict: {diff['verdict']} (exit {diff['code']}); peak {diff['peak_mb']:.0f} MiB")
-    return bool(within)
+    print(f"verdict: {diff['verdict']}, exit {diff['code']}; peak {diff['peak_mb']:.0f} MiB")
+    return bool(within) and diff["code"] in (0, 1)
 
 
 if __name__ == "__main__":
