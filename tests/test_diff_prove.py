@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from leadpolicy.cli.main import main
+from leadpolicy.proofs.moves import moves
 
 from .conftest import POLICIES
 from .engines import policy_from_text
 from .strategies import NOWS, event_logs, valid_leads
+from .test_random_policies import _policy_or_skip, policies
 
 REFERENCE_TEXT = (POLICIES / "inbound-activity.policy").read_text("utf-8")
 SQL_BAR = "demo_request in last 30 days and fit >= 40"
@@ -156,3 +158,26 @@ def test_a_field_whose_type_changed_leaves_every_pair_undecided_with_the_reason(
     assert "16 pair(s) are undecided" in out.splitlines()[-1] and code == 1  # the changes, not a move
     code, out = diff(capsys, old, new, "--prove", "--format", "json")
     assert {m["status"] for m in json.loads(out)["prove"]["moves"]} == {"unknown"} and code == 0
+
+
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_two_generated_policies_no_sampled_lead_moves_in_a_pair_proved_impossible(data):
+    """Soundness over generated policies (one lead block, one set of events): every witness moves as said, and no
+    sampled lead, history and now moves between two stages the proof calls impossible."""
+    activity = data.draw(st.booleans())
+    old = _policy_or_skip(data.draw(policies(activity=activity), label="old"))
+    new = _policy_or_skip(data.draw(policies(activity=activity), label="new"))
+    found = moves(old, new, timeout=60)
+    for move in found:
+        if move.status == "possible":
+            w = move.witness.as_json()
+            assert (decided(old, w).stage, decided(new, w).stage) == (move.old, move.new)
+    impossible = {(m.old, m.new) for m in found if m.status == "impossible"}
+    for _ in range(25):
+        now = data.draw(NOWS)
+        lead = data.draw(valid_leads(old))
+        events = data.draw(event_logs(old, now)) if activity else []
+        pair = (old.evaluate(lead, now, events).stage, new.evaluate(lead, now, events).stage)
+        assert pair not in impossible, (pair, lead, events, now)
