@@ -289,7 +289,8 @@ def test_ci_annotations_and_sarif(workspace, capsys, monkeypatch):
             "(from line 24)") in out
     assert "::error file=inbound-b2b.policy,line=4,col=8,title=not-approved::team marketing has not approved" in out
     results = json.loads((workspace / "out.sarif").read_text())["runs"][0]["results"]
-    assert {r["ruleId"] for r in results} == {"not-formatted", "not-approved"}
+    # and the solver's warning: fit's rules add up to 65 at most, so fit_grade "A" (fit >= 75) is never given
+    assert {r["ruleId"] for r in results} == {"not-formatted", "not-approved", "never-true"}
     main(["fmt", "."])
     for team, person in (("marketing", "Dana Whitfield"), ("sales", "Raj Patel")):
         main(["approve", "inbound-b2b.policy", "--team", team, "--by", person])
