@@ -30,6 +30,8 @@ def routes(handlers: Handlers, settings: Settings) -> list[Route]:
         ("/v1/policies/{policy_id}/decide", "POST", handlers.decide, Rules("decide", settings.max_body)),
         ("/v1/policies/{policy_id}/decide-batch", "POST", handlers.decide_batch,
          Rules("decide-batch", settings.max_batch_body, limit_flag="--max-batch-body")),
+        ("/v1/policies/{policy_id}/assign", "POST", handlers.assign, Rules("assign", settings.max_body)),
+        ("/v1/assignments", "GET", handlers.assignments_page, Rules("assignments")),
         ("/v1/policies", "GET", handlers.policies, Rules("policies")),
         ("/v1/policies/{policy_id}", "GET", handlers.policy, Rules("policy")),
         ("/healthz", "GET", handlers.healthz, Rules("healthz", open=True)),
@@ -43,7 +45,9 @@ def routes(handlers: Handlers, settings: Settings) -> list[Route]:
 def lifespan(handlers: Handlers) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def running(app: Starlette) -> AsyncIterator[None]:
-        """Load every policy, watch their files (and SIGHUP) while serving, close the decider at the end."""
+        """Load every policy, open the assignment state, watch their files (and SIGHUP) while serving, close the
+        decider and the state at the end."""
+        await asyncio.to_thread(handlers.assignments.open)
         await asyncio.to_thread(handlers.reload, True)
         task = asyncio.create_task(handlers.watch())
         loop = asyncio.get_running_loop()
@@ -54,6 +58,7 @@ def lifespan(handlers: Handlers) -> Callable[[Starlette], AbstractAsyncContextMa
         yield
         task.cancel()
         await asyncio.to_thread(handlers.decider.close)
+        await asyncio.to_thread(handlers.assignments.close)
 
     return running
 

@@ -46,6 +46,9 @@ class Settings:
     log_leads: bool = False
     lead_id_field: str = "id"
     poll_seconds: float = 1.0
+    state: str | None = None  # assignment's state: a SQLite file or a database URL (`--state`)
+    availability: str | None = None  # files of assignment's run-time data (`--availability`, `--accounts`)
+    accounts: str | None = None
 
 
 def open_log(path: Path) -> BinaryIO:
@@ -104,11 +107,11 @@ class Decider:
         try:
             item, checked = bodies.parse(raw)
         except bodies.NotJson as exc:
-            return 400, _encode({"error": str(exc)})
+            return 400, encode({"error": str(exc)})
         try:
             return self.answer(loaded, item, checked=checked)
         except LogUnwritable:
-            return 503, _encode({"error": LOG_UNWRITABLE})
+            return 503, encode({"error": LOG_UNWRITABLE})
 
     def batch(self, loaded: Loaded, raw: bytes, lines: bool) -> tuple[int, bytes]:
         """The answer to a `decide-batch` body: one answer per request, in order, encoded one by one."""
@@ -116,9 +119,9 @@ class Decider:
         try:
             items = bodies.batch_items(raw, lines, limit)
         except bodies.NotJson as exc:
-            return 400, _encode({"error": str(exc)})
+            return 400, encode({"error": str(exc)})
         except bodies.TooManyItems:
-            return 413, _encode({"error": f"a batch holds at most {limit} requests (--max-batch-items)"})
+            return 413, encode({"error": f"a batch holds at most {limit} requests (--max-batch-items)"})
         answers = []
         pending: list[bytes] = []  # the batch's log lines, written at once: one write, one hold of the lock
         try:
@@ -130,13 +133,13 @@ class Decider:
                 except Exception as exc:  # one request's bug is its own 500, never the whole batch's
                     print(f"leadpolicy serve: decide-batch item {number}: {type(exc).__name__}: "
                           f"{escaped(str(exc))}", flush=True)
-                    answers.append(_encode({"item": number, "error": "internal error"}))
+                    answers.append(encode({"item": number, "error": "internal error"}))
         finally:
             try:
                 self._append(pending)  # the decisions made, also of a batch stopped by shutdown
             except LogUnwritable:
-                return 503, _encode({"error": LOG_UNWRITABLE})
-        head = _encode({"policy": loaded.policy.id})[:-1]
+                return 503, encode({"error": LOG_UNWRITABLE})
+        head = encode({"policy": loaded.policy.id})[:-1]
         return 200, head + b',"results":[' + b",".join(answers) + b"]}"
 
     def answer(self, loaded: Loaded, item: Any, number: int | None = None,
@@ -149,7 +152,7 @@ class Decider:
         problem = None if checked else bodies.refused(item)
         status, out = (400, {"error": problem}) if problem else self.decide(loaded, item)
         took = time.perf_counter() - started
-        encoded = _encode(out if status == 200 or number is None else {"item": number, **out})
+        encoded = encode(out if status == 200 or number is None else {"item": number, **out})
         if status == 200:
             if self.log is not None:
                 line = self._log_line(loaded, item["lead"], out, took)
@@ -180,12 +183,22 @@ class Decider:
         out["fingerprint"] = loaded.policy.fingerprint
         return 200, out
 
-    def _log_line(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float) -> bytes:
+    def record(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float,
+               assignment: dict[str, Any]) -> None:
+        """One assigned decision in the log (with its assignment) and the metrics. Raises LogUnwritable."""
+        if self.log is not None:
+            self._append([self._log_line(loaded, lead, out, took, assignment)])
+        self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
+
+    def _log_line(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float,
+                  assignment: dict[str, Any] | None = None) -> bytes:
         policy = loaded.policy
         record = {"time": dt.datetime.now(dt.timezone.utc).isoformat(), "policy": policy.id,
                   "fingerprint": policy.fingerprint, "lead_id": _plain_id(lead.get(self.settings.lead_id_field)),
                   "decision": {k: out[k] for k in ("scores", "grades", "stage", "owner", "route")},
                   "latency_ms": round(took * 1000, 3)}
+        if assignment is not None:
+            record["assignment"] = assignment
         if self.settings.log_leads:
             record["lead"] = _finite(lead)
         return (json.dumps(record, default=str, allow_nan=False) + "\n").encode("utf-8")
@@ -274,5 +287,5 @@ def _finite(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _encode(value: Any) -> bytes:
+def encode(value: Any) -> bytes:
     return _ENCODER.encode(value).encode("utf-8")

@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from leadpolicy.language.diagnostics import did_you_mean, escaped
+from leadpolicy.service.assigning import Assignments
 from leadpolicy.service.decisions import Decider, Settings, ShuttingDown
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.openapi import openapi_document
@@ -66,6 +67,7 @@ class Handlers:
 
     def __init__(self, settings: Settings, registry: Registry, metrics: Metrics, decider: Decider):
         self.settings, self.registry, self.metrics, self.decider = settings, registry, metrics, decider
+        self.assignments = Assignments(settings, metrics, say)
 
     # Reloading policies
 
@@ -73,6 +75,7 @@ class Handlers:
         for change in self.registry.reload(force):
             say(change.message)
             self.count(change)
+        self.assignments.refresh(force)
 
     def count(self, change: Change) -> None:
         """A reload's change in the metrics. A file that serves nothing because another file serves its
@@ -163,6 +166,18 @@ class Handlers:
             return loaded
         kind = request.headers.get("content-type", "")
         status, answer = await self.decider.run(self.decider.batch, loaded, raw, "ndjson" in kind or "jsonl" in kind)
+        return Response(answer, status_code=status, media_type="application/json")
+
+    async def assign(self, request: Request, raw: bytes) -> Response:
+        loaded = self.served(request)
+        if isinstance(loaded, Response):
+            return loaded
+        status, answer = await self.decider.run(self.assignments.answer, loaded, raw, self.decider)
+        return Response(answer, status_code=status, media_type="application/json")
+
+    async def assignments_page(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        status, answer = await self.decider.run(self.assignments.audit, query, request.url.path, self.registry.by_id)
         return Response(answer, status_code=status, media_type="application/json")
 
     def describe(self, loaded: Loaded) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The service's Prometheus metrics: requests, latency, decisions, reloads."""
+"""The service's Prometheus metrics: requests, latency, decisions, reloads, assignments and held leads."""
 
 from __future__ import annotations
 
@@ -28,3 +28,8 @@ class Metrics:
         self.broken = Gauge("leadpolicy_policy_broken",
                             "1 while a served file's latest edit does not load, or another file serves its policy id",
                             ["source"], registry=self.registry)
+        self.assignments = Counter("leadpolicy_assignments", "Answers of assign by policy, team, member (as written; "
+                                   "empty when held) and how", ["policy", "team", "member", "how"],
+                                   registry=self.registry)
+        self.held = Gauge("leadpolicy_held_leads", "Leads the state holds for a team (of every process sharing it), "
+                          "counted each second", ["policy", "team"], registry=self.registry)

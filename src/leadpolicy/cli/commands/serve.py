@@ -31,7 +31,8 @@ def port_number(text: str) -> int:
 def register(sub: Subcommands) -> None:
     p = sub.add_parser("serve", formatter_class=help_formatter, help="serve decisions over HTTP",
                        description="Serve every policy under PATHS (sources or compiled artifacts) over HTTP: "
-                                   "POST /v1/policies/ID/decide and /decide-batch, GET /v1/policies, /healthz, "
+                                   "POST /v1/policies/ID/decide, /decide-batch and /assign, GET /v1/policies, "
+                                   "/v1/assignments, /healthz, "
                                    "/readyz, /metrics and /openapi.json. A changed file is re-checked and swapped "
                                    "in; a broken edit keeps the last good version serving. SIGHUP reloads all.",
                        epilog="examples:\n  leadpolicy serve policies/\n"
@@ -55,6 +56,12 @@ def register(sub: Subcommands) -> None:
                    help="most requests in one batch (default 10000; more is 413)")
     p.add_argument("--read-timeout", type=positive_int, default=30, metavar="SECONDS",
                    help="time a request's body may take to arrive (default 30; slower is 408)")
+    p.add_argument("--state", metavar="DB", help="where assignment keeps its state, for POST /v1/policies/ID/assign: "
+                                                 "a SQLite file (made if missing) or postgresql://USER@HOST/DB")
+    p.add_argument("--availability", metavar="FILE", help="out-of-office periods (member, from, until), CSV, JSON "
+                                                          "Lines or JSON; re-read when it changes")
+    p.add_argument("--accounts", metavar="FILE", help="account owners (domain, owner), CSV, JSON Lines or JSON; "
+                                                      "re-read when it changes")
     p.add_argument("--shutdown-grace", type=non_negative_int, default=10, metavar="SECONDS",
                    help="on SIGTERM, how long requests in flight may take to finish before the server exits "
                         "(default 10)")
@@ -71,13 +78,15 @@ def run(args: argparse.Namespace) -> int:
         return _refuse(f"no such file or folder: {', '.join(missing)}")
     token, problem = _token(args.token_file) if args.token_file else (None, None)
     problem = problem or _cannot_listen(args.host, args.port) or _cannot_log(args.decision_log)
+    problem = problem or _cannot_assign(args)
     if problem:
         return _refuse(problem)
     settings = {"paths": [os.path.abspath(p) for p in args.paths], "token": token, "max_body": args.max_body,
                 "max_batch_body": args.max_batch_body, "max_batch_items": args.max_batch_items,
                 "read_timeout": args.read_timeout,
                 "decision_log": str(Path(args.decision_log).resolve()) if args.decision_log else None,
-                "log_leads": args.log_leads, "lead_id_field": args.lead_id_field}
+                "log_leads": args.log_leads, "lead_id_field": args.lead_id_field, "state": _state_where(args.state),
+                "availability": _absolute(args.availability), "accounts": _absolute(args.accounts)}
     # Each worker process builds the app from these settings (uvicorn imports the factory by name).
     os.environ["LEADPOLICY_SERVE_SETTINGS"] = json.dumps(settings)
     print(f"leadpolicy serve: http://{args.host}:{args.port}/v1/policies ({args.workers} worker(s))", flush=True)
@@ -124,6 +133,42 @@ def _cannot_log(path: str | None) -> str | None:
             return None
     except OSError as exc:
         return f"--decision-log {path}: cannot be written ({exc.strerror or exc})"
+
+
+def _absolute(path: str | None) -> str | None:
+    import os
+
+    return None if path is None else os.path.abspath(path)
+
+
+def _state_where(where: str | None) -> str | None:
+    """A state as every worker opens it: a SQLite file by its absolute path, a URL as it is."""
+    if where is None or "://" in where or where in ("", ":memory:"):
+        return where
+    return _absolute(where)
+
+
+def _cannot_assign(args: argparse.Namespace) -> str | None:
+    """Why the state or a data file of assignment cannot be used (checked before starting), or None."""
+    from leadpolicy.service.runtime_data import DataError, read_rows
+
+    for flag, path in (("--availability", args.availability), ("--accounts", args.accounts)):
+        if path is not None:
+            try:
+                read_rows(Path(path))
+            except DataError as exc:
+                return f"{flag} {exc}"
+    if args.state is None:
+        return None
+    if args.state in ("", ":memory:"):
+        return "--state: a state in memory would be one per worker and lost at exit: name a file or a database URL"
+    from leadpolicy.assignment import StateError, open_state
+
+    try:
+        open_state(_state_where(args.state) or "").close()
+    except StateError as exc:
+        return f"--state: {exc}"
+    return None
 
 
 def _token(path: str) -> tuple[str | None, str | None]:

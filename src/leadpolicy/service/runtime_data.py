@@ -1,0 +1,107 @@
+"""The run-time data of assignment the service reads: `--availability` (member, from, until) and `--accounts`
+(domain, owner) files, and only those. Each is read again when its stamp (real path, inode, mtime, size) changes,
+checked at most once a second by the service's watcher; a file that goes missing or stops parsing keeps its last
+good rows in use, as a broken policy edit keeps the last good version serving.
+
+A file is CSV with a header row, JSON Lines (`.jsonl`, `.ndjson`: one object a line) or JSON (`.json`: a list of
+objects); it is opened without waiting (a FIFO is refused, never waited on), and at most 10 MiB are read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leadpolicy.language.sources import Unreadable, open_regular, read_at_most
+
+FileStamp = tuple[str, int, int, int]  # real path, inode, mtime ns, size
+JSON_LINES = (".jsonl", ".ndjson")
+
+
+class DataError(ValueError):
+    """A run-time data file that cannot be read or parsed; the message says why, never quoting the file."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One good reading of a file: its rows and a number that grows with each new reading."""
+
+    rows: tuple[Any, ...]
+    version: int
+
+
+def stamp_of(path: Path) -> FileStamp | None:
+    try:
+        status = path.stat()
+        return str(path.resolve()), status.st_ino, status.st_mtime_ns, status.st_size
+    except (OSError, ValueError):
+        return None
+
+
+def read_rows(path: Path) -> list[Any]:
+    """The rows of a data file (mappings, unless a JSON item is something else: the readers reject it by row)."""
+    try:
+        with open_regular(path) as handle:
+            raw = read_at_most(handle)
+    except IsADirectoryError:
+        raise DataError(f"{path}: a folder, not a file") from None
+    except Unreadable as exc:
+        raise DataError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return _parsed(path, text)
+
+
+def _parsed(path: Path, text: str) -> list[Any]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix in JSON_LINES:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        if suffix == ".json":
+            rows = json.loads(text)
+            if not isinstance(rows, list):
+                raise DataError(f"{path}: a JSON file of rows is a list of objects")
+            return rows
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except (RecursionError, ValueError) as exc:  # nested too deep; a number too long
+        raise DataError(f"{path}: not JSON ({str(exc)[:120]})") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not CSV ({exc})") from None
+
+
+class WatchedFile:
+    """A data file named on the command line: its last good rows, and the last failure to read a newer version."""
+
+    def __init__(self, kind: str, path: str):
+        self.kind = kind  # availability, accounts
+        self.path = Path(os.path.abspath(path))
+        self.snapshot = Snapshot((), 0)
+        self.stamp: FileStamp | None = None
+        self.error: str | None = None
+
+    def refresh(self, force: bool = False) -> str | None:
+        """Read the file again when it changed (or `force`); a line for the log when something happened."""
+        stamp = stamp_of(self.path)
+        if stamp == self.stamp and not force:
+            return None
+        self.stamp = stamp
+        try:
+            rows = read_rows(self.path)
+        except DataError as exc:
+            self.error = str(exc)
+            kept = "; the last good rows stay in use" if self.snapshot.version else ""
+            return f"--{self.kind} {exc}{kept}"
+        self.error = None
+        self.snapshot = Snapshot(tuple(rows), self.snapshot.version + 1)  # one assignment: a request sees one whole
+        return f"--{self.kind} {self.path}: {len(rows)} row(s) read"
