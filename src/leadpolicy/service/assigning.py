@@ -170,11 +170,12 @@ class Assignments:
         if problem is not None:
             raise Refusal(400, {"error": problem})
         request, lead_id, at_text = self._request(item)
+        arrived = None if at_text is None else _instant(loaded, at_text)
         started = time.perf_counter()
         status, out = decider.decide(loaded, request)
         if status != 200:
             return status, out
-        at = written_instant(out["now"], ZoneInfo("UTC")) if at_text is None else _instant(loaded, at_text)
+        at = arrived if arrived is not None else written_instant(out["now"], ZoneInfo("UTC"))  # now has its offset
         outcome = self._assign(loaded, state, lead_id, out["route"], _email(request["lead"]), at)
         out.update(_assigned(lead_id, at, outcome))
         try:
