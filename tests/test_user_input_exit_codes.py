@@ -177,6 +177,20 @@ SERVICE_ROWS: list[Row] = [
          "printable ASCII", {"tok.txt": "s3cr\u00e9t\n"}, in_process=False),
     _row("serve --token-file a device", "serve {policies} --token-file /dev/zero", 2, "not a regular file",
          in_process=False),
+    _row("serve --state in a missing folder", "serve {policies} --state /nonexistent/dir/state.db", 2,
+         "--state: cannot open the state", in_process=False),
+    _row("serve --state a PostgreSQL URL no server answers", "serve {policies} --state postgresql://nobody@127.0.0.1:1/x",
+         2, "--state: cannot open the state", in_process=False),
+    _row("serve --state in memory", "serve {policies} --state :memory:", 2, "in memory", in_process=False),
+    _row("serve --availability missing", "serve {policies} --availability away.csv", 2, "--availability",
+         in_process=False),
+    _row("serve --availability a device", "serve {policies} --availability /dev/zero", 2, "not a regular file",
+         in_process=False),
+    _row("serve --accounts a folder", "serve {policies} --accounts {tmp}", 2, "--accounts", in_process=False),
+    _row("serve --accounts JSON that is no list", "serve {policies} --accounts owners.json", 2, "a list of objects",
+         {"owners.json": '{"domain": "a.io"}'}, in_process=False),
+    _row("serve --accounts JSON Lines that are not JSON", "serve {policies} --accounts owners.jsonl", 2,
+         "not JSON at line 2", {"owners.jsonl": '{"domain": "a.io", "owner": "x"}\n{nope\n'}, in_process=False),
 ]
 def _file_rows() -> list[Row]:
     """Hostile samples and approvals files (next to a copy of inbound-b2b), settings and SQL names."""

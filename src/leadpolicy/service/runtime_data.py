@@ -65,7 +65,7 @@ def _parsed(path: Path, text: str) -> list[Any]:
     suffix = path.suffix.lower()
     try:
         if suffix in JSON_LINES:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return _json_lines(path, text)
         if suffix == ".json":
             rows = json.loads(text)
             if not isinstance(rows, list):
@@ -78,6 +78,17 @@ def _parsed(path: Path, text: str) -> list[Any]:
         raise DataError(f"{path}: not JSON ({str(exc)[:120]})") from None
     except csv.Error as exc:
         raise DataError(f"{path}: not CSV ({exc})") from None
+
+
+def _json_lines(path: Path, text: str) -> list[Any]:
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):  # lines end at \n, as JSON Lines says
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}: not JSON at line {number}, column {exc.colno}: {exc.msg}") from None
+    return rows
 
 
 class WatchedFile:
