@@ -4,8 +4,7 @@
 
 Each proof runs in a fresh Python process with a hard wall-clock guard (--timeout plus a margin): a proof
 that neither ends nor gives up in time is reported as a HANG and the benchmark exits 1. Medians of --runs.
-  (1) The reference policies' guarantees: the v3 reference's six (on the v3 reference as written once it
-      loads, until then on the v2 reference with its guarantees block) and the ten of
+  (1) The reference policies' guarantees: the v3 reference's six, and the ten of
       tests/fixtures/guarantees/inbound-activity.yaml on the v2 reference. Limit: 2 s each.
   (2) `leadpolicy diff OLD NEW --prove` of the v2 reference against a copy with the mql threshold of fit
       moved from 40 to 60. Limit: 2 s.
@@ -51,20 +50,6 @@ def with_guarantees(text: str, claims: list[tuple[str, str]]) -> str:
     block = "  guarantees {\n" + "".join(f'    "{name}": {claim}\n' for name, claim in claims) + "  }\n"
     end = text.rindex("}")
     return text[:end] + "\n" + block + text[end:]
-
-
-def v3_reference() -> tuple[str, str]:
-    """(text, which) the v3 guarantees are proved on: the v3 reference once it loads, else the v2 reference with
-    the v3 reference's guarantees block."""
-    from leadpolicy.semantics.loading import load_policy_text
-
-    written = V3.read_text("utf-8")
-    if not load_policy_text(written).has_errors:
-        return written, "v3 reference"
-    found = re.search(r"^  guarantees \{\n.*?^  \}\n", written, re.S | re.M)
-    assert found, "the v3 reference has no guarantees block"
-    end = V2.read_text("utf-8").rindex("}")
-    return V2.read_text("utf-8")[:end] + "\n" + found.group(0) + "}\n", "v2 + v3's guarantees"
 
 
 def our_guarantees() -> str:
@@ -250,12 +235,11 @@ def main() -> int:
 
 
 def measure(folder: Path, args: argparse.Namespace) -> int:
-    v3_text, v3_which = v3_reference()
-    files = {"v3": v3_text, "ours": our_guarantees(), "moved": threshold_moved(),
+    files = {"v3": V3.read_text("utf-8"), "ours": our_guarantees(), "moved": threshold_moved(),
              "generated": generated_policy(args.rules)}
     for name, text in files.items():
         (folder / f"{name}.policy").write_text(text, "utf-8")
-    rows = guarantee_rows(f"six ({v3_which})", folder / "v3.policy", 6, args, REFERENCE_LIMIT)
+    rows = guarantee_rows("six (v3 reference)", folder / "v3.policy", 6, args, REFERENCE_LIMIT)
     rows += guarantee_rows("ten (v2 + fixture)", folder / "ours.policy", 10, args, REFERENCE_LIMIT)
     rows += guarantee_rows(f"generated {args.rules} rules", folder / "generated.policy", 7, args, args.timeout,
                            unknown_ok=True)
