@@ -36,7 +36,6 @@ from .test_random_policies import atoms, policies
 EXAMPLES = int(os.environ.get("LEADPOLICY_SOUNDNESS_EXAMPLES", "150"))
 TIMEOUT = 5.0  # seconds per guarantee; an unknown is neither checked nor counted as proved
 SAMPLES = 15  # leads (or pairs) decided per generated policy (more overruns the data Hypothesis draws)
-HANDING_OWNER = "b"  # the random policies' catch-all stage `rest` is owner a's: a stage of b's is a handoff
 
 # ---------------------------------------------------------------- random guarantees
 
@@ -116,6 +115,11 @@ def loaded(text: str) -> api.Policy:
 # ---------------------------------------------------------------- the claim, read off compiled decisions
 
 
+def handed_off(policy: api.Policy, decision: api.Decision) -> bool:
+    """The decided stage's owner is not the catch-all (last) stage's owner (docs/language.md's handoff)."""
+    return decision.owner != policy.ir.stages[-1].owner
+
+
 def truth(policy: api.Policy, decision: api.Decision, condition: ir.Condition) -> bool | None:
     """A guarantee's condition for one decided lead: its fields as the reader types them, its scores and
     grades, and the decided stage, route, owner and handoff, evaluated by the interpreter."""
@@ -123,7 +127,7 @@ def truth(policy: api.Policy, decision: api.Decision, condition: ir.Condition) -
     assert not errors, errors
     env: dict[str, Any] = {**values, **{k: Decimal(v) for k, v in decision.scores.items()}, **decision.grades,
                            "stage": decision.stage, "route": decision.route, "owner": decision.owner,
-                           "handoff": decision.owner == HANDING_OWNER}
+                           "handoff": handed_off(policy, decision)}
     return Evaluator(policy.ir, env, decision.now, Activity(decision.events)).test(condition)
 
 
@@ -139,7 +143,7 @@ def broken(policy: api.Policy, claim: ir.Guarantee, decisions: list[api.Decision
                 and truth(policy, decisions[0], claim.then) is not True)
     before, after = decisions
     if claim.kind is ir.ClaimKind.HANDOFF_KEPT:
-        return before.owner == HANDING_OWNER and after.owner != HANDING_OWNER
+        return handed_off(policy, before) and not handed_off(policy, after)
     assert claim.score is not None
     old, new = before.scores[claim.score], after.scores[claim.score]
     return new < old if claim.kind is ir.ClaimKind.NEVER_DECREASES else new > old
@@ -152,18 +156,16 @@ def decided_counterexample(policy: api.Policy, ce: dict[str, Any]) -> list[api.D
 
 # ---------------------------------------------------------------- sampled leads and pairs
 
-LARGER_BY = {"n": st.sampled_from([Decimal("0.5"), 1, 10, 200, 1000]),
-             "m": st.sampled_from([Decimal("0.5"), 1, 10, 200, 1000]),
-             "d": st.integers(1, 400).map(lambda days: dt.timedelta(days=days)),
-             "seen": st.integers(1, 400 * 86_400).map(lambda s: dt.timedelta(seconds=s))}
-FIELD_START = {"n": st.integers(-5, 1200), "m": st.integers(-5, 1200),
-               "d": st.dates(dt.date(2025, 6, 1), dt.date(2026, 12, 31)),
-               "seen": st.datetimes(dt.datetime(2025, 6, 1), dt.datetime(2026, 12, 31),
-                                    timezones=st.just(dt.timezone.utc))}
+LARGER_BY = {"number": st.sampled_from([Decimal("0.5"), 1, 10, 200, 1000]),
+             "date": st.integers(1, 400).map(lambda days: dt.timedelta(days=days)),
+             "timestamp": st.integers(1, 400 * 86_400).map(lambda s: dt.timedelta(seconds=s))}
+FIELD_START = {"number": st.integers(-5, 1200), "date": st.dates(dt.date(2025, 6, 1), dt.date(2026, 12, 31)),
+               "timestamp": st.datetimes(dt.datetime(2025, 6, 1), dt.datetime(2026, 12, 31),
+                                         timezones=st.just(dt.timezone.utc))}
 
 
-def grown_pair(data: Any, claim: ir.Guarantee, lead: dict[str, Any], events: list[dict[str, Any]],
-               now: dt.datetime) -> tuple[tuple[dict, list], tuple[dict, list]]:
+def grown_pair(data: Any, policy: api.Policy, claim: ir.Guarantee, lead: dict[str, Any],
+               events: list[dict[str, Any]], now: dt.datetime) -> tuple[tuple[dict, list], tuple[dict, list]]:
     """A lead and the same lead with `along` larger (present in both) or one more `along` event at or
     before `now`."""
     along = claim.along
@@ -175,8 +177,9 @@ def grown_pair(data: Any, claim: ir.Guarantee, lead: dict[str, Any], events: lis
         while at in taken:  # the same event at the same instant is a repeated row, a reader's reject
             at -= dt.timedelta(seconds=1)
         return (lead, events), (lead, [*events, {"event": along, "at": at.isoformat()}])
-    start = data.draw(FIELD_START[along], label="along from")
-    larger = start + data.draw(LARGER_BY[along], label="larger by")
+    [kind] = [f.type for f in policy.ir.fields if f.name == along]
+    start = data.draw(FIELD_START[kind], label="along from")
+    larger = start + data.draw(LARGER_BY[kind], label="larger by")
     return ({**lead, along: start}, events), ({**lead, along: larger}, events)  # as YAML types them
 
 
@@ -202,7 +205,7 @@ def decided_sample(data: Any, policy: api.Policy, claim: ir.Guarantee, sample: S
     if claim.kind in (ir.ClaimKind.HOLDS, ir.ClaimKind.IMPLIES):
         return [policy.evaluate(lead, now=now, events=events)]
     return [policy.evaluate(one, now=now, events=happened)
-            for one, happened in grown_pair(data, claim, lead, events, now)]
+            for one, happened in grown_pair(data, policy, claim, lead, events, now)]
 
 
 # ---------------------------------------------------------------- the property
