@@ -13,11 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Connection
-
 from leadpolicy import zones
 from leadpolicy.assignment.data import NO_AVAILABILITY, Availability, email_domain, fold
-from leadpolicy.assignment.state import State
+from leadpolicy.assignment.state import State, Turn
 from leadpolicy.semantics import ir
 from leadpolicy.sla.calendars import BusinessCalendar
 
@@ -119,6 +117,7 @@ class Assigner:
             return ready[name]
 
         self.teams = {team.name: TeamRules(team, policy, calendar) for team in policy.teams}
+        self.closed_days: dict[tuple[int, dt.date], str] = {}
         state.ensure_teams(policy.id, list(self.teams))
 
     def assign(self, lead_id: str, route: str | None, email: str | None, at: dt.datetime) -> Outcome | None:
@@ -128,9 +127,8 @@ class Assigner:
             return None
         if at.tzinfo is None:  # a time without an offset is the policy's, as leads' timestamps are
             at = at.replace(tzinfo=zones.zone(self.policy.timezone))
-        with self.state.transaction() as conn:
-            turn = _Turn(self, conn, lead_id, email, at)
-            return turn.run(route)
+        with self.state.turn() as tx:
+            return _Turn(self, tx, lead_id, email, at).run(route)
 
     def release_held(self, now: dt.datetime) -> list[Outcome]:
         """Try every held lead again at `now`, in arrival order; those still without a member stay held."""
@@ -141,9 +139,9 @@ class Assigner:
 class _Turn:
     """One lead's assignment inside its transaction."""
 
-    def __init__(self, assigner: Assigner, conn: Connection, lead_id: str, email: str | None, at: dt.datetime):
+    def __init__(self, assigner: Assigner, tx: Turn, lead_id: str, email: str | None, at: dt.datetime):
         self.a = assigner
-        self.conn = conn
+        self.tx = tx
         self.policy_id = assigner.policy.id
         self.lead_id = lead_id
         self.email = email
@@ -151,8 +149,8 @@ class _Turn:
         self.skipped: list[Skip] = []
 
     def run(self, route: str) -> Outcome:
-        self.a.state.lock_team(self.conn, self.policy_id, route)
-        stored = self.a.state.assigned(self.conn, self.policy_id, self.lead_id)
+        self.tx.lock_team(self.policy_id, route)
+        stored = self.tx.assigned(self.policy_id, self.lead_id)
         if stored is not None:
             return Outcome(self.lead_id, stored.team, stored.member, ALREADY, (), stored.at)
         team, how = route, None
@@ -162,13 +160,13 @@ class _Turn:
                 return self._record(team, chosen[0], how or chosen[1])
             fallback = self.a.teams[team].team.fallback
             if fallback is None or fallback not in self.a.teams:
-                self.a.state.hold(self.conn, self.policy_id, self.lead_id, team, route, self.email, self.at)
+                self.tx.hold(self.policy_id, self.lead_id, team, route, self.email, self.at)
                 return Outcome(self.lead_id, team, None, HELD, tuple(self.skipped), self.at)
             team, how = fallback, FALLBACK
-            self.a.state.lock_team(self.conn, self.policy_id, team)
+            self.tx.lock_team(self.policy_id, team)
 
     def _record(self, team: str, seat: Seat, how: str) -> Outcome:
-        self.a.state.record(self.conn, {
+        self.tx.record({
             "policy_id": self.policy_id, "lead_id": self.lead_id, "team": team, "member": seat.member.person,
             "at": self.at, "how": how, "version": self.a.policy.version, "fingerprint": self.a.policy.fingerprint})
         return Outcome(self.lead_id, team, seat.member.person, how, tuple(self.skipped), self.at)
@@ -180,7 +178,7 @@ class _Turn:
         member = seat.member
         if member.weight <= 0:
             return "paused", "weight 0 (paused)"
-        closed = _closed(seat, self.at)
+        closed = _closed(seat, self.at, self.a.closed_days)
         if closed is not None:
             return "closed", closed
         back = self.a.availability.away_until(seat.key, self.at)
@@ -197,7 +195,7 @@ class _Turn:
 
     def load(self, rules: TeamRules, seat: Seat, per: str) -> int:
         start, end = period_bounds(per, self.at, seat.zone)
-        return self.a.state.count(self.conn, self.policy_id, rules.team.name, seat.member.person, start, end)
+        return self.tx.count(self.policy_id, rules.team.name, seat.member.person, start, end)
 
     def _available(self, rules: TeamRules, seats: list[Seat]) -> list[Seat]:
         """The seats free at this instant, in the order given; the others are skipped with their reason."""
@@ -238,13 +236,13 @@ class _Turn:
         return seat
 
     def _round_robin(self, rules: TeamRules) -> Seat | None:
-        last = self.a.state.lock_team(self.conn, self.policy_id, rules.team.name)
+        last = self.tx.last_member(self.policy_id, rules.team.name)
         people = [s.member.person for s in rules.seats]
         first = people.index(last) + 1 if last in people else 0
         for seat in rules.seats[first:] + rules.seats[:first]:
             if not self._available(rules, [seat]):
                 continue
-            self.a.state.set_last_member(self.conn, self.policy_id, rules.team.name, seat.member.person)
+            self.tx.set_last_member(self.policy_id, rules.team.name, seat.member.person)
             return seat
         return None
 
@@ -252,13 +250,13 @@ class _Turn:
         free = self._available(rules, rules.seats)
         if not free:
             return None
-        stored = self.a.state.weight_values(self.conn, self.policy_id, rules.team.name)
+        stored = self.tx.weight_values(self.policy_id, rules.team.name)
         values = {s.member.person: stored.get(s.member.person, 0) for s in free}
         for seat in free:
             values[seat.member.person] += seat.member.weight
         winner = max(free, key=lambda s: values[s.member.person])  # max keeps the first of a tie: listed order
         values[winner.member.person] -= sum(s.member.weight for s in free)
-        self.a.state.save_weight_values(self.conn, self.policy_id, rules.team.name, values, set(stored))
+        self.tx.save_weight_values(self.policy_id, rules.team.name, values, set(stored))
         return winner
 
     def _least_loaded(self, rules: TeamRules) -> Seat | None:
@@ -268,20 +266,29 @@ class _Turn:
         never = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
         def order(seat: Seat) -> tuple[int, dt.datetime]:
-            last = self.a.state.last_assigned(self.conn, self.policy_id, rules.team.name, seat.member.person)
+            last = self.tx.last_assigned(self.policy_id, rules.team.name, seat.member.person)
             return self.load(rules, seat, "day"), last or never
 
         return min(free, key=order)  # min keeps the first of a tie: listed order
 
 
-def _closed(seat: Seat, at: dt.datetime) -> str | None:
-    """Why the member's calendar is closed at `at` (a holiday or closed date, or outside its open hours)."""
+def _closed(seat: Seat, at: dt.datetime, words: dict[tuple[int, dt.date], str]) -> str | None:
+    """Why the member's calendar is closed at `at` (a holiday or closed date, or outside its open hours);
+    `words` keeps what was said of each calendar's day (by the calendar's id: the assigner keeps them all)."""
     calendar = seat.calendar
     if calendar is None:
         return None
     day = calendar.local_day(at)
-    if any(a <= at < b for a, b in calendar.intervals(day)):
-        return None
+    for start, end in calendar.intervals(day):
+        if start <= at < end:
+            return None
+    key = (id(calendar), day)
+    if key not in words:  # the same days come back lead after lead, and the holidays' lookup is slow
+        words[key] = _closed_words(calendar, day)
+    return words[key]
+
+
+def _closed_words(calendar: BusinessCalendar, day: dt.date) -> str:
     weekday_open = bool(calendar.hours[day.weekday()])
     if weekday_open and not calendar.is_open_day(day):
         return f"a day off ({calendar.name})"

@@ -9,6 +9,7 @@ a lead is assigned once, no cap is exceeded and the smooth-weight values stay ex
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +86,10 @@ _LAST_ASSIGNED = sa.select(sa.func.max(assignments.c.at_us)).where(*_MEMBER)
 _HELD = (held.c.policy_id == _P("pid"), held.c.lead_id == _P("lid"))
 _UNHOLD = held.delete().where(*_HELD)
 _IS_HELD = sa.select(held.c.lead_id).where(*_HELD)
+_RECORD = assignments.insert().values(policy_id=_P("pid"), lead_id=_P("lid"), team=_P("tname"), member=_P("who"),
+                                      at_us=_P("at"), how=_P("how"), version=_P("ver"), fingerprint=_P("fp"))
+_HOLD = held.insert().values(policy_id=_P("pid"), lead_id=_P("lid"), team=_P("tname"), route=_P("route"),
+                             email=_P("email"), at_us=_P("at"))
 
 
 def _version_1(conn: Connection) -> None:
@@ -139,7 +144,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     memory = url in ("sqlite://", "sqlite:///:memory:")
     options: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **options)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, paramstyle="named",
+                              **options)
 
     # pysqlite's own transaction handling begins late and deferred; the documented recipe: begin ourselves,
     # IMMEDIATE, so that two writers never both read then write (the second waits for the first).
@@ -165,9 +171,35 @@ class State:
         self.engine = engine
         self.postgresql = engine.dialect.name == "postgresql"
         self._migrate()
+        self._sql = _compiled(engine)
+        self._mine = threading.local()  # each thread's own connection for `turn`
+        self._held: list[Any] = []  # every connection `turn` opened, closed by `close`
+        self._lock = threading.Lock()
 
     def close(self) -> None:
+        with self._lock:
+            for raw in self._held:
+                raw.close()
+            self._held.clear()
         self.engine.dispose()
+
+    @contextmanager
+    def turn(self) -> Iterator[Turn]:
+        """One transaction of an assignment on this thread's own connection, kept open between turns: the
+        statements were compiled once for the database, and run on its driver with bound parameters."""
+        turn = getattr(self._mine, "turn", None)
+        if turn is None:
+            raw = self.engine.raw_connection()
+            with self._lock:
+                self._held.append(raw)
+            turn = self._mine.turn = Turn(raw.driver_connection, self._sql, self.postgresql)
+        turn.begin()
+        try:
+            yield turn
+        except BaseException:
+            turn.rollback()
+            raise
+        turn.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -279,6 +311,94 @@ class State:
             rows = conn.execute(sa.select(assignments).where(assignments.c.policy_id == policy_id)
                                 .order_by(assignments.c.seq))
             return [Stored(r.lead_id, r.team, r.member, from_us(r.at_us), r.how) for r in rows]
+
+
+def _compiled(engine: Engine) -> dict[str, str]:
+    """Each statement of an assignment as the database's SQL text, its values left as named parameters."""
+    statements = {"lock": _LAST_MEMBER_LOCKED, "last_member": _LAST_MEMBER,
+                  "set_last_member": _SET_LAST_MEMBER, "weights": _WEIGHTS, "set_weight": _SET_WEIGHT,
+                  "new_weight": _NEW_WEIGHT, "assigned": _ASSIGNED, "count": _COUNT, "last_assigned": _LAST_ASSIGNED,
+                  "unhold": _UNHOLD, "is_held": _IS_HELD, "record": _RECORD, "hold": _HOLD}
+    return {name: str(statement.compile(dialect=engine.dialect)) for name, statement in statements.items()}
+
+
+class Turn:
+    """The reads and writes of one assignment, inside one transaction of a driver connection (see
+    `State.turn`). SQLite begins IMMEDIATE (the database's write lock); PostgreSQL locks the team's row."""
+
+    def __init__(self, driver: Any, sql: dict[str, str], postgresql: bool):
+        self.driver = driver
+        self.sql = sql
+        self.postgresql = postgresql
+        self.cursor = driver.cursor()
+
+    def begin(self) -> None:
+        if not self.postgresql:  # psycopg begins a transaction itself at the first statement
+            self.cursor.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.driver.commit() if self.postgresql else self.cursor.execute("COMMIT")
+
+    def rollback(self) -> None:
+        try:
+            self.driver.rollback() if self.postgresql else self.cursor.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - a connection that failed mid-transaction has nothing to roll back
+            pass
+
+    def _one(self, name: str, values: dict[str, Any]) -> Any:
+        self.cursor.execute(self.sql[name], values)
+        row = self.cursor.fetchone()
+        return None if row is None else row[0]
+
+    def lock_team(self, policy_id: str, team: str) -> None:
+        """Lock the team's row until the transaction ends. On SQLite the transaction holds the database's write
+        lock already (BEGIN IMMEDIATE): nothing to do."""
+        if self.postgresql:
+            self.cursor.execute(self.sql["lock"], {"pid": policy_id, "tname": team})
+
+    def last_member(self, policy_id: str, team: str) -> str | None:
+        """The member last assigned by rotation."""
+        return self._one("last_member", {"pid": policy_id, "tname": team})  # type: ignore[no-any-return]
+
+    def set_last_member(self, policy_id: str, team: str, member: str) -> None:
+        self.cursor.execute(self.sql["set_last_member"], {"pid": policy_id, "tname": team, "who": member})
+
+    def weight_values(self, policy_id: str, team: str) -> dict[str, int]:
+        self.cursor.execute(self.sql["weights"], {"pid": policy_id, "tname": team})
+        return {member: int(value) for member, value in self.cursor.fetchall()}
+
+    def save_weight_values(self, policy_id: str, team: str, values: dict[str, int], known: set[str]) -> None:
+        for name, members in (("set_weight", [m for m in values if m in known]),
+                              ("new_weight", [m for m in values if m not in known])):
+            if members:
+                self.cursor.executemany(self.sql[name], [{"pid": policy_id, "tname": team, "m": m, "v": values[m]}
+                                                         for m in members])
+
+    def assigned(self, policy_id: str, lead_id: str) -> Stored | None:
+        self.cursor.execute(self.sql["assigned"], {"pid": policy_id, "lid": lead_id})
+        row = self.cursor.fetchone()
+        return None if row is None else Stored(lead_id, row[0], row[1], from_us(row[2]), row[3])
+
+    def count(self, policy_id: str, team: str, member: str, start: dt.datetime, end: dt.datetime) -> int:
+        """Leads assigned to a member of a team at an instant in [start, end)."""
+        return int(self._one("count", {"pid": policy_id, "tname": team, "who": member, "start": to_us(start),
+                                       "end": to_us(end)}))
+
+    def last_assigned(self, policy_id: str, team: str, member: str) -> dt.datetime | None:
+        value = self._one("last_assigned", {"pid": policy_id, "tname": team, "who": member})
+        return None if value is None else from_us(int(value))
+
+    def record(self, row: dict[str, Any]) -> None:
+        """One assignment (and the lead no longer held)."""
+        self.cursor.execute(self.sql["unhold"], {"pid": row["policy_id"], "lid": row["lead_id"]})
+        self.cursor.execute(self.sql["record"], {
+            "pid": row["policy_id"], "lid": row["lead_id"], "tname": row["team"], "who": row["member"],
+            "at": to_us(row["at"]), "how": row["how"], "ver": row["version"], "fp": row["fingerprint"]})
+
+    def hold(self, policy_id: str, lead_id: str, team: str, route: str, email: str | None, at: dt.datetime) -> None:
+        if self._one("is_held", {"pid": policy_id, "lid": lead_id}) is None:
+            self.cursor.execute(self.sql["hold"], {"pid": policy_id, "lid": lead_id, "tname": team, "route": route,
+                                                   "email": email, "at": to_us(at)})
 
 
 def open_state(where: str) -> State:
