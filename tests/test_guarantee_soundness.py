@@ -164,6 +164,12 @@ FIELD_START = {"number": st.integers(-5, 1200), "date": st.dates(dt.date(2025, 6
                                          timezones=st.just(dt.timezone.utc))}
 
 
+def window_edges(policy: api.Policy) -> list[int]:
+    """Seconds before `now` on the edge of each window the policy reads (a second either side), and now itself."""
+    days = {int(op.days) for op in policy.ir.activity if isinstance(op, ir.EventCount)} | {61}
+    return [0, 1] + [d * 86_400 + nudge for d in sorted(days) for nudge in (-1, 0, 1)]
+
+
 def grown_pair(data: Any, policy: api.Policy, claim: ir.Guarantee, lead: dict[str, Any],
                events: list[dict[str, Any]], now: dt.datetime) -> tuple[tuple[dict, list], tuple[dict, list]]:
     """A lead and the same lead with `along` larger (present in both) or one more `along` event at or
@@ -171,7 +177,7 @@ def grown_pair(data: Any, policy: api.Policy, claim: ir.Guarantee, lead: dict[st
     along = claim.along
     assert along is not None
     if claim.along_event:
-        back = data.draw(st.one_of(st.sampled_from([0, 1, 86_400 * 30, 86_400 * 61]), st.integers(0, 120 * 86_400)))
+        back = data.draw(st.one_of(st.sampled_from(window_edges(policy)), st.integers(0, 120 * 86_400)))
         taken = {dt.datetime.fromisoformat(e["at"]) for e in events if e["event"] == along}
         at = now - dt.timedelta(seconds=back)
         while at in taken:  # the same event at the same instant is a repeated row, a reader's reject
