@@ -43,14 +43,14 @@ SAMPLES = 15  # leads (or pairs) decided per generated policy (more overruns the
 DECIDED_ATOMS = st.sampled_from([
     "stage = hot", "stage != rest", "stage = warm", "route is missing", "route is present", 'route = "one"',
     'route != "two"', "owner = b", "owner != a", "handoff", "not handoff"])
-DECIDED_ATOMS_SCORES = st.one_of(
+SCORE_AND_GRADE_ATOMS = st.one_of(
     st.tuples(st.sampled_from(["s", "total"]), st.sampled_from([">=", "<", "=", ">"]),
               st.sampled_from(["-10", "0", "1", "5", "20", "100"])).map(" ".join),
     st.sampled_from(['g = "A"', 'g in ("A", "B")', 'g != "C"', "s between 0 and 20", "total <= s"]))
 
 
 def claim_atoms(activity: bool) -> st.SearchStrategy[str]:
-    return st.one_of(DECIDED_ATOMS, DECIDED_ATOMS_SCORES, atoms(activity))
+    return st.one_of(DECIDED_ATOMS, SCORE_AND_GRADE_ATOMS, atoms(activity))
 
 
 def claim_conditions(activity: bool, depth: int = 1) -> st.SearchStrategy[str]:
