@@ -269,3 +269,27 @@ def test_without_a_state_assign_and_the_audit_are_503_saying_so(tmp_path):
         assert server.call("POST", "/v1/policies/teams-test/decide", '{"lead": {"email": "a@b.io"}}')[0] == 200
     finally:
         server.stop()
+
+
+def test_a_state_that_goes_away_is_503_never_a_server_error_and_the_service_goes_on(tmp_path):
+    from .pgserver import throwaway_server
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "teams-test.policy").write_text(teams_policy("round robin"))
+    with throwaway_server() as conninfo:
+        parts = dict(part.split("=", 1) for part in conninfo.split())
+        url = f"postgresql://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
+        server = Server(folder, "--state", url)
+        try:
+            assert assign(server, "teams-test", lead("g1", "2027-01-05T10:00:00-05:00"))[0] == 200
+        except BaseException:
+            server.stop()
+            raise
+    try:  # the database server is stopped now
+        status, out = assign(server, "teams-test", lead("g2", "2027-01-05T10:01:00-05:00"))
+        assert status == 503 and "the state cannot be written now" in out["error"], out
+        assert server.call("GET", "/healthz")[0] == 200
+        assert server.call("POST", "/v1/policies/teams-test/decide", '{"lead": {"email": "a@b.io"}}')[0] == 200
+    finally:
+        server.stop()

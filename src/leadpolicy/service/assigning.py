@@ -81,6 +81,7 @@ class Assignments:
         self.building = threading.Lock()
         self.one_writer: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         self.held_series: set[tuple[str, str]] = set()
+        self.state_errors: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError,)
 
     # ---------------------------------------------------------------- the state and the data files
 
@@ -92,7 +93,9 @@ class Assignments:
             except StateError as exc:
                 self.state_error = str(exc)
                 self.say(f"--state: {exc}")
-            else:
+            else:  # assignments run on the database driver's own connections: its errors too
+                driver = self.state.engine.dialect.dbapi
+                self.state_errors += (driver.Error,) if driver is not None else ()
                 if not self.state.postgresql:  # one writer at a time in this process: SQLite's own lock would
                     self.one_writer = threading.Lock()  # make the others poll for it, a millisecond at a time
 
@@ -114,7 +117,7 @@ class Assignments:
         try:
             with state.engine.connect() as conn:
                 counts = {(policy, team): int(n) for policy, team, n in conn.execute(query)}
-        except sa.exc.SQLAlchemyError as exc:
+        except self.state_errors as exc:
             self.say(f"the state cannot be read: {_first_line(exc)}")
             return
         for series in self.held_series - set(counts):
@@ -214,7 +217,7 @@ class Assignments:
             with self.one_writer:
                 outcome = assigner.assign(lead_id, route, email, at)
                 return outcome if outcome is not None else _stored(state, loaded.policy.id, lead_id)
-        except sa.exc.SQLAlchemyError as exc:
+        except self.state_errors as exc:
             self.say(f"assign {loaded.policy.id}: the state cannot be written: {_first_line(exc)}")
             raise Refusal(503, {"error": "the state cannot be written now; ask again (the same lead id is "
                                          "assigned once)"}) from None
@@ -254,7 +257,7 @@ class Assignments:
         try:
             with self.state.engine.connect() as conn:
                 rows = list(conn.execute(select.order_by(assignments.c.seq).limit(limit + 1)))
-        except sa.exc.SQLAlchemyError as exc:
+        except self.state_errors as exc:
             self.say(f"assignments: the state cannot be read: {_first_line(exc)}")
             raise Refusal(503, {"error": "the state cannot be read now; ask again"}) from None
         page = [_audit_row(row) for row in rows[:limit]]
