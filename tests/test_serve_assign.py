@@ -293,3 +293,16 @@ def test_a_state_that_goes_away_is_503_never_a_server_error_and_the_service_goes
         assert server.call("POST", "/v1/policies/teams-test/decide", '{"lead": {"email": "a@b.io"}}')[0] == 200
     finally:
         server.stop()
+
+
+def test_the_openapi_document_validates_and_describes_assign_and_the_audit(teams):
+    from openapi_spec_validator import validate
+
+    status, document = teams.call("GET", "/openapi.json")
+    assert status == 200 and isinstance(document, dict)
+    validate(document)
+    assign_answers = document["paths"]["/v1/policies/{policy_id}/assign"]["post"]["responses"]
+    assert {"200", "400", "401", "404", "413", "422", "503"} <= set(assign_answers)
+    assert {"200", "400", "503"} <= set(document["paths"]["/v1/assignments"]["get"]["responses"])
+    assert set(document["components"]["schemas"]["AssignRequest"]["properties"]) == {
+        "id", "at", "lead", "events", "now", "explain"}

@@ -56,6 +56,28 @@ def openapi_document(policies: dict[str, Policy]) -> dict[str, Any]:
                 "grades": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
                 "stage": {"type": "string"}, "owner": {"type": "string"}, "route": {"type": ["string", "null"]},
                 "breakdown": {"type": "object"}, "explanation": {"type": "array", "items": {"type": "string"}}}},
+        "AssignRequest": {
+            "type": "object", "required": ["lead"], "additionalProperties": False,
+            "properties": {
+                "id": {"type": ["string", "integer"], "description": "the lead id (default: the lead's id field); "
+                                                                    "a lead id is assigned once"},
+                "at": {"type": "string", "description": "the lead's arrival, ISO 8601 (default: now)"},
+                "lead": {"oneOf": [_ref(name) for name in leads] or [{"type": "object"}]},
+                "events": {"type": "array", "items": {"type": "object"}},
+                "now": {"type": "string", "description": "ISO 8601; default: at, else the time of the request"},
+                "explain": {"type": "boolean", "default": False}}},
+        "Assigned": {"allOf": [_ref("Decision"), {
+            "type": "object", "required": ["id", "at", "team", "assignee", "how", "skipped"],
+            "properties": {
+                "id": {"type": "string"}, "at": {"type": "string"}, "team": {"type": ["string", "null"]},
+                "assignee": {"type": ["string", "null"], "description": "the member as written in the policy"},
+                "how": {"type": ["string", "null"], "enum": ["account owner", "rotation", "fallback", "held",
+                                                             "already assigned", None]},
+                "skipped": {"type": "array", "items": {"type": "string"}}}}]},
+        "AssignmentRow": {"type": "object", "properties": {
+            "seq": {"type": "integer"}, "policy": {"type": "string"}, "id": {"type": "string"},
+            "team": {"type": "string"}, "assignee": {"type": "string"}, "at": {"type": "string"},
+            "how": {"type": "string"}, "version": {"type": "string"}, "fingerprint": {"type": "string"}}},
         "Error": {
             "type": "object", "required": ["error"],
             "properties": {"error": {"type": "string"}, "hint": {"type": "string"},
@@ -91,6 +113,30 @@ def openapi_document(policies: dict[str, Policy]) -> dict[str, Any]:
                     "policy": {"type": "string"},
                     "results": {"type": "array", "items": {"oneOf": [_ref("Decision"), _ref("Error")]}}}},
                     "one answer per request, in order"), **ERRORS}}},
+            "/v1/policies/{policy_id}/assign": {"post": {
+                "summary": "decide one lead and assign it to a member of the team its route names, once per lead id",
+                "operationId": "assign", "parameters": [policy_id],
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("AssignRequest")}}},
+                "responses": {"200": _json(_ref("Assigned"), "the decision and the assignment"), **ERRORS,
+                              "422": _json(_ref("Error"), "the policy has no team"),
+                              "503": _json(_ref("Error"), "no --state, the state cannot be reached, or the "
+                                                          "service is shutting down")}}},
+            "/v1/assignments": {"get": {
+                "summary": "the assignments in the state, in the order they were made (an audit)",
+                "operationId": "listAssignments",
+                "parameters": [
+                    {"name": "since", "in": "query", "schema": {"type": "string"},
+                     "description": "only those whose at is at or after this instant"},
+                    {"name": "policy", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
+                    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0},
+                     "description": "the seq after which the page starts (the next link sets it)"}],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "assignments": {"type": "array", "items": _ref("AssignmentRow")},
+                    "next": {"type": ["string", "null"]}}}, "one page; next: the link to the next, or null"),
+                    "400": _json(_ref("Error"), "a parameter that is not one, or unknown"),
+                    "401": ERRORS["401"],
+                    "503": _json(_ref("Error"), "no --state, or the state cannot be reached")}}},
             "/v1/policies": {"get": {"summary": "the served policies", "operationId": "listPolicies",
                                      "responses": {"200": _json({"type": "object", "properties": {
                                          "policies": {"type": "array", "items": _ref("PolicyInfo")}}},
