@@ -130,6 +130,28 @@ class Assigner:
         with self.state.turn() as tx:
             return _Turn(self, tx, lead_id, email, at).run(route)
 
+    def next_change(self, route: str, at: dt.datetime) -> dt.datetime:
+        """An instant after which someone of the team `route` names, or of its fallbacks, may be available where
+        nobody was at `at`: no member is before it. Assignments only take availability away, so a lead held at
+        `at` stays held until then (`leadpolicy simulate` tries its held leads again no sooner)."""
+        found, team, seen = [], route, set()
+        while team in self.teams and team not in seen:
+            seen.add(team)
+            rules = self.teams[team]
+            found += [self._back(seat, at) for seat in rules.seats if seat.member.weight > 0]
+            team = rules.team.fallback or ""
+        return min(found, default=NEVER)
+
+    def _back(self, seat: Seat, at: dt.datetime) -> dt.datetime:
+        """No sooner than this is the member available (at work, back from out of office, or, when neither kept
+        them, in a new cap period)."""
+        opens = _next_open(seat.calendar, at)
+        back = self.availability.away_until(seat.key, at)
+        if opens == at and back is None:  # at work and in the office, so their cap kept them
+            per = seat.member.cap_per or "day"
+            return period_bounds(per, at, seat.zone)[1] if seat.member.cap is not None else at
+        return max(opens, back or at)
+
     def release_held(self, now: dt.datetime) -> list[Outcome]:
         """Try every held lead again at `now`, in arrival order; those still without a member stay held."""
         return [outcome for lead_id, route, email, _at in self.state.held_leads(self.policy.id)
@@ -270,6 +292,23 @@ class _Turn:
             return self.load(rules, seat, "day"), last or never
 
         return min(free, key=order)  # min keeps the first of a tie: listed order
+
+
+NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+HORIZON = 400  # days searched for a calendar's next open hours
+
+
+def _next_open(calendar: BusinessCalendar | None, at: dt.datetime) -> dt.datetime:
+    """`at` when the calendar is open then (or there is none); else when it next opens (NEVER: not in a year)."""
+    if calendar is None:
+        return at
+    day = calendar.local_day(at)
+    for _ in range(HORIZON):
+        for start, end in calendar.intervals(day):
+            if end > at:
+                return max(start, at)
+        day += dt.timedelta(days=1)
+    return NEVER
 
 
 def _closed(seat: Seat, at: dt.datetime, words: dict[tuple[int, dt.date], str]) -> str | None:

@@ -43,7 +43,7 @@ class LeadsInput:
     """A leads file and how to read it: which column holds the lead id and which its arrival instant."""
 
     path: Path
-    id_column: str
+    id_column: str | None  # None: each row is a lead of its own, named by its row number
     at_column: str
     format: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # field -> header (--column)
@@ -135,16 +135,22 @@ class LeadsFile:
         plan = plan_columns(ir, self.staged.columns, mapping=self.given.columns, source=self.given.path)
         if plan.errors:
             raise BatchError(f"{self.given.path}: " + "; ".join(plan.errors))
-        id_index = self.column(self.given.id_column, "holds the lead id", "--id-column")
         at_index = self.column(self.given.at_column, "holds the lead's arrival time", "--at-column")
         found = ReadLeads(rejects=[{k: p[k] for k in ("row", "field", "problem", "raw")}
                                    for p in self.staged.problems])
         cells = cell_reader(self.con, ir, plan)
-        lead = lead_id(id_index, self.staged.column_types.get(id_index))
-        query = exp.select(exp.column(ROW, quoted=True), exp.alias_(lead.text.copy(), "#id", quoted=True),
+        row_column = exp.column(ROW, quoted=True)
+        if self.given.id_column is None:
+            lead, id_name = None, ""
+            key: exp.Expr = exp.Concat(expressions=[exp.Literal.string("row "), exp.cast(row_column.copy(), "VARCHAR")])
+        else:
+            id_index = self.column(self.given.id_column, "holds the lead id", "--id-column")
+            lead, id_name = lead_id(id_index, self.staged.column_types.get(id_index)), self.staged.columns[id_index]
+            key = lead.text.copy()
+        query = exp.select(row_column, exp.alias_(key, "#id", quoted=True),
                            exp.column(staging.text_column(at_index), quoted=True), *cells.columns())
-        rows = self.con.execute(query.from_("raw").order_by(exp.column(ROW, quoted=True)).sql("duckdb")).fetchall()
-        arrivals = self._arrivals(rows, self.staged.columns[id_index], self.staged.columns[at_index], found)
+        rows = self.con.execute(query.from_("raw").order_by(row_column.copy()).sql("duckdb")).fetchall()
+        arrivals = self._arrivals(rows, id_name, self.staged.columns[at_index], found)
         events = self._events(lead, max((at for _, at in arrivals.values()), default=None), found)
         decide = self.policy.row
         for raw_row in rows:
@@ -190,7 +196,7 @@ class LeadsFile:
                 ) -> dict[str, list[tuple[str, dt.datetime]]]:
         """Each lead's events (by lead id), staged and checked as `score --events` checks them."""
         given = self.given
-        if given.events is None:
+        if given.events is None or lead is None:
             return {}
         events_format = file_format(given.events, given.events_format)
         try:

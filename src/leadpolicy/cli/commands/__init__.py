@@ -2,4 +2,4 @@
 
 # In the order `leadpolicy --help` lists them.
 NAMES = ("check", "approve", "ci", "docs", "diff", "prove", "test", "explain", "compile", "score", "assign",
-         "sla", "serve", "feedback", "backtest", "schema", "fmt")
+         "simulate", "sla", "serve", "feedback", "backtest", "schema", "fmt")

@@ -1,0 +1,123 @@
+"""What a stream of assignments adds up to, for `leadpolicy simulate`: per team and member the leads assigned, the
+share against the weight's share, cap hits, leads that arrived outside the member's working hours, held leads and
+the longest hold, per day and per hour.
+
+Held leads are tried again, oldest first, as each later lead arrives (as if `assign --release-held` ran at every
+arrival): whether anyone of a team is available does not depend on the lead (an account owner is a member who
+must be available too), so when a team's oldest held lead stays held, so do the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from leadpolicy.assignment.engine import ALREADY, HELD, Assigner, Outcome
+from leadpolicy.semantics import ir
+
+
+@dataclass
+class _Held:
+    lead_id: str
+    route: str
+    email: str | None
+    at: dt.datetime
+
+
+@dataclass
+class Simulation:
+    """Assign a stream of decided leads in arrival order through `assigner`, and count what happened."""
+
+    assigner: Assigner
+    zone: ZoneInfo  # the policy's: days and hours are counted in it
+    outcomes: list[Outcome] = field(default_factory=list)
+    holds: list[tuple[str, float, bool]] = field(default_factory=list)  # (team, minutes held, still held)
+    _waiting: dict[str, deque[_Held]] = field(default_factory=dict)  # by route, oldest first
+    _held_at: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)  # lead id -> (team, held at)
+    _not_before: dict[str, dt.datetime] = field(default_factory=dict)  # by route: when its held may be tried again
+    last: dt.datetime | None = None
+
+    def arrive(self, lead_id: str, route: str | None, email: str | None, at: dt.datetime) -> Outcome | None:
+        self._release(at)
+        outcome = self.assigner.assign(lead_id, route, email, at)
+        if outcome is not None:
+            self._count(outcome)
+            if outcome.how == HELD and route is not None and lead_id not in self._held_at:
+                if not self._waiting.get(route):
+                    self._not_before[route] = self.assigner.next_change(route, at)
+                self._waiting.setdefault(route, deque()).append(_Held(lead_id, route, email, at))
+                self._held_at[lead_id] = (outcome.team, at)
+        self.last = at if self.last is None or at > self.last else self.last
+        return outcome
+
+    def _count(self, outcome: Outcome) -> None:
+        if outcome.how != ALREADY:
+            self.outcomes.append(outcome)
+
+    def _release(self, now: dt.datetime) -> None:
+        for route, queue in self._waiting.items():
+            if not queue or now < self._not_before.get(route, now):
+                continue  # nobody of the team can have become available since its oldest was held again
+            while queue:
+                first = queue[0]
+                outcome = self.assigner.assign(first.lead_id, first.route, first.email, now)
+                if outcome is None or outcome.how == HELD:
+                    self._not_before[route] = self.assigner.next_change(route, now)
+                    break
+                queue.popleft()
+                team, since = self._held_at.pop(first.lead_id)
+                self.holds.append((team, (now - since).total_seconds() / 60, False))
+                self._count(outcome)
+
+    def finish(self) -> None:
+        """The leads still held at the end: their hold counted to the last arrival."""
+        for team, since in self._held_at.values():
+            self.holds.append((team, ((self.last or since) - since).total_seconds() / 60, True))
+        self._held_at.clear()
+
+    def report(self, policy: ir.Policy) -> dict[str, Any]:
+        """The JSON form: teams (with members), per day and per hour."""
+        return {"teams": [self._team(team) for team in policy.teams],
+                "per_day": self._per("day"), "per_hour": self._per("hour")}
+
+    def _team(self, team: ir.Team) -> dict[str, Any]:
+        mine = [o for o in self.outcomes if o.team == team.name and o.assignee is not None]
+        held = [o for o in self.outcomes if o.team == team.name and o.how == HELD]
+        waits = [minutes for name, minutes, _still in self.holds if name == team.name]
+        still = sum(1 for name, _minutes, still in self.holds if name == team.name and still)
+        skips = Counter((s.member, s.kind) for o in self.outcomes for s in o.skips if s.team == team.name)
+        total_weight = sum(m.weight for m in team.members if m.weight > 0)
+        active = sum(1 for m in team.members if m.weight > 0)
+        by_member = Counter(o.assignee for o in mine)
+        members = []
+        for member in team.members:
+            if member.weight <= 0:
+                expected = 0.0
+            elif team.assign is ir.AssignHow.BY_WEIGHT:
+                expected = member.weight / total_weight
+            else:
+                expected = 1 / active
+            got = by_member[member.person]
+            members.append({
+                "member": member.person, "weight": member.weight, "assigned": got,
+                "share": round(got / len(mine), 4) if mine else 0.0, "weight_share": round(expected, 4),
+                "by_how": dict(Counter(o.how for o in mine if o.assignee == member.person)),
+                "cap": f"{member.cap} per {member.cap_per or 'day'}" if member.cap is not None else None,
+                "cap_hits": skips[(member.person, "cap")], "outside_hours": skips[(member.person, "closed")],
+                "out_of_office": skips[(member.person, "away")]})
+        return {"team": team.name, "title": team.label, "assign": team.assign.value, "assigned": len(mine),
+                "held": len(held), "still_held": still, "longest_hold_minutes": round(max(waits), 1) if waits else None,
+                "members": members}
+
+    def _per(self, unit: str) -> list[dict[str, Any]]:
+        counts: dict[str, Counter[str]] = {}
+        for outcome in self.outcomes:
+            local = outcome.at.astimezone(self.zone)
+            key = local.date().isoformat() if unit == "day" else f"{local.hour:02d}"
+            counts.setdefault(key, Counter())["held" if outcome.how == HELD else "assigned"] += 1
+        keys = sorted(counts) if unit == "day" else [f"{h:02d}" for h in range(24)]
+        return [{unit: key, "assigned": counts.get(key, Counter())["assigned"],
+                 "held": counts.get(key, Counter())["held"]} for key in keys]
