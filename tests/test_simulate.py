@@ -1,0 +1,137 @@
+"""`leadpolicy simulate` (issue 28): the worked example's stream on a throwaway state, its shares against the weights'
+in JSON (parsed), held leads and the longest hold, the Markdown's Mermaid charts, and nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import shutil
+
+import pytest
+
+from leadpolicy.cli.main import main
+
+from .assignment_states import NY, V3
+from .test_assign_cli import ANA, BEN, CHLOE, TUESDAY_10, sql_lead, worked_stream, write_files
+
+SIMULATE = ("simulate", "policy/teams.policy", "leads.csv", "--at-column", "created_at", "--id-column", "id",
+            "--events", "events.csv")
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """A folder of data with the v3 reference in a folder of its own."""
+    (tmp_path / "policy").mkdir()
+    shutil.copy(V3, tmp_path / "policy" / "teams.policy")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def simulate(capsys, *more: str) -> tuple[int, str, str]:
+    code = main([*SIMULATE, *more])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def as_json(capsys, *more: str) -> dict:
+    code, out, err = simulate(capsys, "--format", "json", *more)
+    assert code == 0, out + err
+    return json.loads(out)
+
+
+def members(report: dict, team: str) -> dict[str, dict]:
+    found = next(t for t in report["teams"] if t["team"] == team)
+    return {m["member"]: m for m in found["members"]}
+
+
+def test_the_worked_example_s_shares_against_the_weights(work, capsys):
+    write_files(worked_stream())
+    report = as_json(capsys)
+    assert report["leads"] == {"read": 11, "assigned": 11, "held": 0, "not_routed": 0, "rejected": 0, "released": 0,
+                               "still_held": 0}
+    sdr = members(report, "inbound-sdr")
+    # Ben, Ana, Chloe, Ben, Ben, Ana, Chloe, Ben, Ben, Ana, Ben: 6, 3, 2 of 11; weights 2, 1, 1 of 4 (Dev paused)
+    assert {m: (v["assigned"], v["share"], v["weight_share"]) for m, v in sdr.items() if v["weight"]} == {
+        BEN: (6, round(6 / 11, 4), 0.5), ANA: (3, round(3 / 11, 4), 0.25), CHLOE: (2, round(2 / 11, 4), 0.25)}
+    assert sdr[CHLOE]["cap_hits"] == 4 and sdr[CHLOE]["cap"] == "2 per day"  # leads 8 to 11 skip her
+    assert sdr["Dev Iyer <dev@example.com>"]["assigned"] == 0
+    assert sum(h["assigned"] for h in report["per_hour"]) == 11
+    assert {h["hour"]: h["assigned"] for h in report["per_hour"] if h["assigned"]} == {"10": 6, "11": 5}
+    assert report["per_day"] == [{"day": "2026-12-01", "assigned": 11, "held": 0}]
+
+
+def test_with_everybody_available_by_weight_shares_are_exact(work, capsys):
+    # Dev at weight 1 on New York hours, no cap: weights 1, 2, 1, 1; 20 leads from 12:00 (all at work): 4, 8, 4, 4
+    policy = work / "policy" / "teams.policy"
+    text = policy.read_text("utf-8").replace("weight 0  calendar sf", "weight 1").replace("  cap 2 per day", "")
+    policy.write_text(text, "utf-8")
+    write_files([sql_lead(f"L{i:02d}", TUESDAY_10.replace(hour=12) + dt.timedelta(minutes=5 * i))
+                 for i in range(20)])
+    sdr = members(as_json(capsys), "inbound-sdr")
+    assert {m: v["assigned"] for m, v in sdr.items()} == {ANA: 4, BEN: 8, CHLOE: 4, "Dev Iyer <dev@example.com>": 4}
+    assert {v["share"] - v["weight_share"] for v in sdr.values()} == {0.0}
+
+
+def test_held_leads_are_released_as_members_come_to_work_and_the_longest_hold_is_said(work, capsys):
+    at_night = [sql_lead(f"N{i}", dt.datetime(2026, 12, 1, 8, 0, tzinfo=NY) + dt.timedelta(minutes=10 * i),
+                         employees=5000) for i in range(3)]  # enterprise-ae opens at 09:00 New York: held
+    later = sql_lead("DAY", dt.datetime(2026, 12, 1, 9, 30, tzinfo=NY), employees=5000)
+    write_files([*at_night, later])
+    report = as_json(capsys)
+    assert report["leads"]["held"] == 3 and report["leads"]["released"] == 3 and report["leads"]["still_held"] == 0
+    ae = next(t for t in report["teams"] if t["team"] == "enterprise-ae")
+    assert ae["held"] == 3 and ae["assigned"] == 4
+    assert ae["longest_hold_minutes"] == 90.0  # N0 held at 08:00, released when DAY arrives at 09:30
+    assert members(report, "enterprise-ae")["Erin Stone <erin@example.com>"]["outside_hours"] == 3
+
+
+def test_a_lead_still_held_at_the_end_counts_its_hold_to_the_last_arrival(work, capsys):
+    write_files([sql_lead("N0", dt.datetime(2026, 12, 1, 1, 0, tzinfo=NY), employees=5000),
+                 sql_lead("N1", dt.datetime(2026, 12, 1, 3, 30, tzinfo=NY), employees=5000)])
+    report = as_json(capsys)
+    ae = next(t for t in report["teams"] if t["team"] == "enterprise-ae")
+    assert (ae["held"], ae["still_held"], ae["longest_hold_minutes"]) == (2, 2, 150.0)
+
+
+def test_markdown_has_a_table_per_team_and_mermaid_charts(work, capsys):
+    write_files(worked_stream())
+    code, out, err = simulate(capsys, "--format", "markdown")
+    assert code == 0, out + err
+    assert "## Team inbound-sdr (by weight)" in out
+    charts = re.findall(r"```mermaid\n(.*?)```", out, re.S)
+    assert len(charts) == 2 and all(c.startswith("xychart-beta\n") for c in charts)
+    hours = re.search(r"bar \[(.*?)\]", charts[0])
+    assert hours is not None and [int(n) for n in hours.group(1).split(", ")] == [0] * 10 + [6, 5] + [0] * 12
+    row = next(line for line in out.splitlines() if line.startswith("| Ben Okafor"))
+    cells = [html.unescape(c.strip()) for c in row.strip("|").split("|")]  # the policy's text escaped for Markdown
+    assert cells[:5] == ["Ben Okafor <ben@example.com>", "2", "6", "54.5%", "50.0%"]
+
+
+def test_text_shows_each_member_and_a_bar_per_hour(work, capsys):
+    write_files(worked_stream())
+    code, out, err = simulate(capsys)
+    assert code == 0, out + err
+    assert re.search(r"Ben Okafor <ben@example.com>\s+2\s+6\s+54.5%\s+50.0%", out), out
+    assert re.search(r"^  10:00 #+ 6$", out, re.M) and re.search(r"^  11:00 #+ 5$", out, re.M), out
+
+
+def test_simulate_writes_nothing(work, capsys):
+    write_files(worked_stream())
+    before = sorted(p.name for p in work.iterdir())
+    assert simulate(capsys)[0] == 0
+    assert sorted(p.name for p in work.iterdir()) == before
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["simulate", "policy/teams.policy", "leads.csv", "--at-column", "created_at", "--events", "events.csv"],
+     "--id-column"),
+    (["simulate", "policy/teams.policy", "leads.csv", "--at-column", "arrived", "--id-column", "id", "--events",
+      "events.csv"], "no column 'arrived'"),
+])
+def test_bad_usage_is_exit_2(work, capsys, argv, says):
+    write_files(worked_stream())
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and says in err, err
