@@ -273,7 +273,54 @@ def _device_rows() -> list[Row]:
     return [_row(name, argv, 2, "a character device", files) for name, argv in argvs.items()]
 
 
-FILE_ROWS: list[Row] = _file_rows()  # samples, approvals and settings files; SQL names
+TEAMS = ('policy "t" version 1.0.0 {\n  owner marketing "M"\n  owner sales "S"\n  lead {\n    email text required\n'
+         '  }\n  stages {\n    sql otherwise owner sales\n  }\n  route for sql {\n    "sdr" otherwise\n  }\n'
+         '  team sdr {\n    assign round robin\n    member "Ann Lee <ann@example.com>"\n'
+         '    member "Bob Roe <bob@example.com>"\n    match accounts by email domain\n  }\n}\n')
+
+
+def _assign_rows() -> list[Row]:
+    """`assign` and `simulate` (issue 28): hostile leads, run-time data and states."""
+    files = {"t/t.policy": TEAMS, "leads.csv": "id,at,email\nL1,2026-12-01T10:00,a@b.io\n"}
+    assign = "assign t/t.policy leads.csv --id-column id --at-column at -o out.csv --state"
+    simulate = "simulate t/t.policy leads.csv --id-column id --at-column at"
+    hostile_leads = {
+        "times that are none": "id,at,email\nL1,2026-02-30T10:00,a@b.io\nL2,99999-01-01,b@b.io\nL3,,c@b.io\n"
+                               "L4,\u202e2026-12-01,d@b.io\n",
+        "binary bytes": b"id,at,email\n\xff\xfe\x00L1,\x00,\x80\n",
+        "a lead id of 10,000 characters": "id,at,email\n" + "L" * 10_000 + ",2026-12-01T10:00,a@b.io\n",
+        "no rows": "id,at,email\n",
+    }
+    rows = [_row(f"assign: leads with {what}", f"{assign} s.db", (0, 1), "read",
+                 {**files, "leads.csv": text}) for what, text in hostile_leads.items()]
+    rows += [_row(f"simulate: leads with {what}", simulate, (0, 1), "read", {**files, "leads.csv": text})
+             for what, text in hostile_leads.items()]
+    rows += [
+        _row("assign: --state a folder", f"{assign} sub", 2, "is a folder", {**files, "sub/keep.txt": ""}),
+        _row("assign: --state no database", f"{assign} notes.db", 2, "cannot open the state",
+             {**files, "notes.db": "x" * 5000}),
+        _row("assign: --state a URL no server answers", f"{assign} postgresql://nobody@127.0.0.1:1/leads", 2,
+             "cannot open the state", files),
+        _row("assign: --state a URL of an unknown database", f"{assign} nosuchdb://x/y", 2, "cannot open the state",
+             files),
+        _row("assign: --release-held --now that is no time", "assign t/t.policy --state s.db --release-held --now "
+             "soon", 2, "--now", files, in_process=False),
+        _row("assign: availability of binary bytes", f"{assign} s.db --availability away.csv", (1, 2), "away.csv",
+             {**files, "away.csv": b"\xff\x00member,from\n\x80"}),
+        _row("assign: availability naming nobody", f"{assign} s.db --availability away.csv", 1, "no member of a team",
+             {**files, "away.csv": "member,from,until\nZed,2026-12-01,2026-12-02\n"}),
+        _row("assign: an availability period ending before it starts", f"{assign} s.db --availability away.csv", 1,
+             "not after from", {**files, "away.csv": "member,from,until\nAnn Lee,2026-12-02,2026-12-01\n"}),
+        _row("assign: accounts giving a domain two owners", f"{assign} s.db --accounts acc.csv", 1, "another owner",
+             {**files, "acc.csv": "domain,owner\nb.io,ann@example.com\nb.io,bob@example.com\n"}),
+        _row("assign: accounts without an owner column", f"{assign} s.db --accounts acc.csv", 1, "owner: missing",
+             {**files, "acc.csv": "domain\nb.io\n"}),
+        _row("simulate: --format xml", f"{simulate} --format xml", 2, "invalid choice", files, in_process=False),
+    ]
+    return rows
+
+
+FILE_ROWS: list[Row] = _file_rows() + _assign_rows()  # samples, approvals and settings files; SQL names; assignment
 # a policy with one guarantee, CLAIM (its line 15)
 GUARANTEED = ('policy "p" version 1.0.0 {\n  owner marketing "M"\n  owner sales "S"\n  lead {\n'
               '    email text required\n  }\n  score s {\n    +10 when email ends with "@x.io"\n  }\n  stages {\n'
