@@ -321,3 +321,11 @@ def test_witnesses_at_the_edge_of_the_admitted_years_are_read_back():
     crowded = find(lambda lead: z3.And(lead.stage_is(0), lead.vars.now == FIRST_INSTANT + 1),
                    [SymbolicLead(p.ir)], TIMEOUT)  # two microseconds since the first instant: room for two events
     assert isinstance(crowded, Impossible), crowded
+
+
+def test_two_leads_of_one_name_are_refused_not_merged():
+    with pytest.raises(ValueError, match="distinct names"):
+        find(lambda a, b: z3.BoolVal(True), [SymbolicLead(REFERENCE.ir), SymbolicLead(REFERENCE.ir)], TIMEOUT)
+    apart = find(lambda a, b: z3.And(a.stage_is(0), b.stage_is(3)),
+                 [SymbolicLead(REFERENCE.ir), SymbolicLead(REFERENCE.ir, "other")], TIMEOUT)
+    assert isinstance(apart, Found) and apart.witnesses[0] != apart.witnesses[1]

@@ -88,12 +88,20 @@ def admitted(leads: Sequence[SymbolicLead]) -> list[Any]:
     return list(seen.values())
 
 
+def named_apart(leads: Sequence[SymbolicLead]) -> None:
+    """z3 names a variable by its text: two leads of one name (or two histories of one prefix) would be one."""
+    prefixes = {id(lead.vars): lead.vars.prefix for lead in leads}
+    if len({lead.name for lead in leads}) < len(leads) or len(set(prefixes.values())) < len(prefixes):
+        raise ValueError(f"leads given to find need distinct names, not {[lead.name for lead in leads]}")
+
+
 def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Confirm | None = None) -> (
         Found | Impossible | Unknown):
     """Some admitted leads (one per `leads`, with their histories and `now`) for which `goal` holds: Found with
     a witness of each (re-decided by `confirm` when given), Impossible when there are none, Unknown when the
     solver could not tell within `timeout` seconds (or a construct has no exact encoding)."""
     clock = Clock(timeout)
+    named_apart(leads)
     try:
         target = goal(*leads) if callable(goal) else goal
     except smt.Unsupported as exc:
@@ -101,10 +109,9 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
     solver = z3.Solver()
     solver.add(target, *admitted(leads))
     wishes = preferences(leads)
-    marks = wished(solver, wishes)
     limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
     for _ in range(ROUNDS):
-        result, model = readable(solver, list(zip(marks, wishes)), clock)
+        result, model = readable(solver, wishes, clock)
         if result == z3.unsat:
             if limited:
                 return Unknown(f"every witness has more than {MAX_EVENTS} events in a window", clock.seconds())
@@ -138,9 +145,9 @@ def wished(solver: z3.Solver, wishes: list[Any]) -> list[Any]:
     return marks
 
 
-def readable(solver: z3.Solver, wishes: list[tuple[Any, Any]], clock: Clock) -> tuple[Any, Any]:
+def readable(solver: z3.Solver, wishes: list[Any], clock: Clock) -> tuple[Any, Any]:
     """(sat, a model with as many preferences as let the goal hold), unsat or unknown. The goal is checked
-    first without them (the preferences are only implied by their marks, so this answer stands). Then all are
+    first without them (so they never slow the answer, nor change it). Then, in a scope of their own, all are
     assumed; while they conflict, the least wanted of the conflict (the unsat core) is dropped; then each one
     dropped is tried again, most wanted first (a core is not the smallest conflict). The preferences have
     PREFERENCE_SECONDS in all: past that, the model has those found so far."""
@@ -149,17 +156,22 @@ def readable(solver: z3.Solver, wishes: list[tuple[Any, Any]], clock: Clock) -> 
         return result, None
     model = solver.model()
     budget = Clock(min(PREFERENCE_SECONDS, clock.timeout - clock.seconds()))
-    marks = [mark for mark, _ in wishes]
+    solver.push()
+    marks = wished(solver, wishes)
+    marked = list(zip(marks, wishes))
     active = list(marks)
     while active:
-        result = check(solver, budget, active)
+        result = check(solver, budget, active, REGAIN_SECONDS * 4)
         if result == z3.sat:
-            return z3.sat, regained(solver, wishes, active, budget, solver.model())
+            model = regained(solver, marked, active, budget, solver.model())
+            break
         core = {mark.get_id() for mark in solver.unsat_core()} if result == z3.unsat else set()
         if not core:
+            model = regained(solver, marked, [], budget, model)
             break
         active.remove(marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)])
-    return z3.sat, regained(solver, wishes, [], budget, model)
+    solver.pop()
+    return z3.sat, model
 
 
 def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any], budget: Clock, model: Any
