@@ -89,25 +89,9 @@ class Simulation:
         waits = [minutes for name, minutes, _still in self.holds if name == team.name]
         still = sum(1 for name, _minutes, still in self.holds if name == team.name and still)
         skips = Counter((s.member, s.kind) for o in self.outcomes for s in o.skips if s.team == team.name)
-        total_weight = sum(m.weight for m in team.members if m.weight > 0)
-        active = sum(1 for m in team.members if m.weight > 0)
-        by_member = Counter(o.assignee for o in mine)
-        members = []
-        for member in team.members:
-            if member.weight <= 0:
-                expected = 0.0
-            elif team.assign is ir.AssignHow.BY_WEIGHT:
-                expected = member.weight / total_weight
-            else:
-                expected = 1 / active
-            got = by_member[member.person]
-            members.append({
-                "member": member.person, "weight": member.weight, "assigned": got,
-                "share": round(got / len(mine), 4) if mine else 0.0, "weight_share": round(expected, 4),
-                "by_how": dict(Counter(o.how for o in mine if o.assignee == member.person)),
-                "cap": f"{member.cap} per {member.cap_per or 'day'}" if member.cap is not None else None,
-                "cap_hits": skips[(member.person, "cap")], "outside_hours": skips[(member.person, "closed")],
-                "out_of_office": skips[(member.person, "away")]})
+        members = [{**_member_share(team, member, mine), "cap_hits": skips[(member.person, "cap")],
+                    "outside_hours": skips[(member.person, "closed")], "out_of_office": skips[(member.person, "away")]}
+                   for member in team.members]
         return {"team": team.name, "title": team.label, "assign": team.assign.value, "assigned": len(mine),
                 "held": len(held), "still_held": still, "longest_hold_minutes": round(max(waits), 1) if waits else None,
                 "members": members}
@@ -121,3 +105,21 @@ class Simulation:
         keys = sorted(counts) if unit == "day" else [f"{h:02d}" for h in range(24)]
         return [{unit: key, "assigned": counts.get(key, Counter())["assigned"],
                  "held": counts.get(key, Counter())["held"]} for key in keys]
+
+
+def expected_share(team: ir.Team, member: ir.Member) -> float:
+    """The share of the team's leads the member's weight gives: weight over the weights of the members not paused
+    (by weight), or an equal part (round robin, least loaded today); none when paused."""
+    if member.weight <= 0:
+        return 0.0
+    if team.assign is ir.AssignHow.BY_WEIGHT:
+        return member.weight / sum(m.weight for m in team.members if m.weight > 0)
+    return 1 / sum(1 for m in team.members if m.weight > 0)
+
+
+def _member_share(team: ir.Team, member: ir.Member, assigned: list[Outcome]) -> dict[str, Any]:
+    got = [o for o in assigned if o.assignee == member.person]
+    return {"member": member.person, "weight": member.weight, "assigned": len(got),
+            "share": round(len(got) / len(assigned), 4) if assigned else 0.0,
+            "weight_share": round(expected_share(team, member), 4), "by_how": dict(Counter(o.how for o in got)),
+            "cap": f"{member.cap} per {member.cap_per or 'day'}" if member.cap is not None else None}
