@@ -246,9 +246,9 @@ def test_a_state_of_a_newer_schema_is_refused(work, capsys):
 
 
 def test_a_postgresql_state_without_psycopg_says_how_to_install_it(work, capsys, monkeypatch):
-    import leadpolicy.cli.commands.assign as command
+    import sys
 
-    monkeypatch.setattr(command, "_has_psycopg", lambda: False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed: importing it fails
     write_files(worked_stream())
     code, out, err = run(capsys, *ASSIGN, "--state", "postgresql://app@db.example/leads", "-o", "out.csv")
     assert code == 2, out + err

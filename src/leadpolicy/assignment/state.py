@@ -409,5 +409,10 @@ def open_state(where: str) -> State:
         return State(engine)
     except StateError:
         raise
-    except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+    except ImportError as exc:
+        if url.startswith("postgresql"):
+            raise StateError(f"cannot open the state {where}: a PostgreSQL state needs psycopg 3; install it with "
+                             "pip install 'leadpolicy[postgresql]'") from exc
+        raise StateError(f"cannot open the state {where}: {str(exc).splitlines()[0]}") from exc
+    except (sa.exc.SQLAlchemyError, ValueError) as exc:
         raise StateError(f"cannot open the state {where}: {str(exc).splitlines()[0]}") from exc

@@ -177,16 +177,7 @@ def open_state_for(command: str, where: str) -> State:
     file = sqlite_state_file(where)
     if file is not None and file.exists() and not stat.S_ISREG(file.stat().st_mode):
         raise StateError(f"cannot open the state {where}: not a file (a SQLite state is a file, made when missing)")
-    if file is None and where.startswith(("postgresql", "postgres:")) and not _has_psycopg():
-        raise StateError(f"cannot open the state {where}: a PostgreSQL state needs psycopg 3; install it with "
-                         "pip install 'leadpolicy[postgresql]'")
     return open_state(where)
-
-
-def _has_psycopg() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("psycopg") is not None
 
 
 def assigner_for(command: str, args: argparse.Namespace, policy: Policy, state: State) -> Assigner | int:
