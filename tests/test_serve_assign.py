@@ -306,3 +306,27 @@ def test_the_openapi_document_validates_and_describes_assign_and_the_audit(teams
     assert {"200", "400", "503"} <= set(document["paths"]["/v1/assignments"]["get"]["responses"])
     assert set(document["components"]["schemas"]["AssignRequest"]["properties"]) == {
         "id", "at", "lead", "events", "now", "explain"}
+
+
+def test_two_workers_on_one_sqlite_file_take_turns_each_lead_once_and_the_shares_exact(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "teams-test.policy").write_text(teams_policy("by weight", (1, 2, 1)))
+    server = Server(folder, "--state", str(tmp_path / "state.db"), "--workers", "2")
+    try:
+        with ThreadPoolExecutor(8) as clients:
+            answers = list(clients.map(lambda n: assign(server, "teams-test", lead(
+                f"w{n}", f"2027-03-02T10:{n // 60:02d}:{n % 60:02d}-05:00")), range(400)))
+        assert {status for status, _ in answers} == {200}
+        rows = all_assignments(server, policy="teams-test")
+    finally:
+        server.stop()
+    assert sorted(r["id"] for r in rows) == sorted(f"w{n}" for n in range(400))
+    assert {out["id"]: out["assignee"] for _, out in answers} == {r["id"]: r["assignee"] for r in rows}
+    shares: dict[str, int] = {}
+    for r in rows:
+        shares[r["assignee"]] = shares.get(r["assignee"], 0) + 1
+    assert shares == {ANN: 100, BOB: 200, CAL: 100}
+    assert (tmp_path / "state.db.serve-lock").exists()  # the workers' turns: an flock beside the file
