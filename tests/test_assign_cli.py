@@ -294,3 +294,14 @@ def test_an_availability_row_naming_no_member_assigns_nothing(work, capsys):
     assert "row 1: member:" in err and "Ben Okafor" in err  # did you mean
     assert not (work / "out.csv").exists()
     assert state_snapshot("state.db")[0] == []
+
+
+def test_event_rows_that_cannot_be_used_go_to_their_own_rejects_file_by_row_and_field(work, capsys):
+    write_files(worked_stream()[:2])
+    with open("events.csv", "a", encoding="utf-8") as handle:
+        handle.write("L00,demo_requst,2026-11-30T10:00:00-05:00\nL01,demo_request,tuesday\n")
+    code, out, err = run(capsys, *ASSIGN, "--state", "state.db", "-o", "out.csv", "--events-rejects", "ev-rej.csv")
+    assert code == 0, out + err
+    assert "events: read 4, used 2, rejected 2" in out
+    assert {(int(r["row"]), r["field"]) for r in read_csv("ev-rej.csv")} == {(3, "event"), (4, "at")}
+    assert [r["assignee"] for r in read_csv("out.csv")] == [BEN, ANA]

@@ -58,6 +58,8 @@ def register(sub: Subcommands) -> None:
     add_run_time_data(p)
     p.add_argument("-o", "--output", metavar="FILE", help="default: LEADS_NAME.assigned.<same format> here")
     p.add_argument("--rejects", metavar="FILE", help="default: LEADS_NAME.rejects.csv beside the output")
+    p.add_argument("--events-rejects", metavar="FILE",
+                   help="the event rows that cannot be used; default: EVENTS_NAME.rejects.csv beside the output")
     p.add_argument("--release-held", action="store_true",
                    help="first try every held lead again at --now, in arrival order, as members are available")
     p.add_argument("--now", type=timestamp_arg, help="with --release-held: the time held leads are tried again "
@@ -118,6 +120,24 @@ def _rejects_path(args: argparse.Namespace) -> Path | None:
     return default_rejects(leads.stem + ".rejects.csv", *beside, leads)
 
 
+def _events_rejects_path(args: argparse.Namespace) -> Path | None:
+    """Where the event rows that cannot be used go (as `score --events` puts them); None: no events, or no
+    place that holds no policies."""
+    from leadpolicy.outputs import default_rejects, written_in_place
+
+    if args.events is None or args.leads is None:
+        return None
+    if args.events_rejects:
+        return Path(args.events_rejects)
+    out, events = _output(args), Path(args.events)
+    beside = [] if out is None or written_in_place(out) else [out]
+    path = default_rejects(events.stem + ".rejects.csv", *beside, events)
+    leads_rejects = _rejects_path(args)
+    if path is not None and leads_rejects is not None and path.resolve() == leads_rejects.resolve():
+        path = path.with_name(events.stem + ".events.rejects.csv")
+    return path
+
+
 def _usage_problem(args: argparse.Namespace) -> bool:
     """Whether the flags cannot go together, or a file cannot be written (said on stderr): bad usage."""
     problem = None
@@ -131,7 +151,8 @@ def _usage_problem(args: argparse.Namespace) -> bool:
         print(f"leadpolicy assign: {problem}", file=sys.stderr)
         return True
     return outputs_refused("assign", {"the output (-o)": _output(args), "the rejects file (--rejects)":
-                                      _rejects_path(args), "the state (--state)": sqlite_state_file(args.state)},
+                                      _rejects_path(args), "the events rejects file (--events-rejects)":
+                                      _events_rejects_path(args), "the state (--state)": sqlite_state_file(args.state)},
                            _inputs(args))
 
 
@@ -304,6 +325,7 @@ def _report(args: argparse.Namespace, counts: Any, found: ReadLeads, write_rejec
             print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
                   file=sys.stdout if rejects_path is not None else sys.stderr)
     if found.events is not None:
+        _event_rejects(args, found.events, write_rejects)
         print(found.events.summary())
     print(counts.summary())
     hint = "" if args.max_rejects is not None else MAX_REJECTS_HINT
@@ -311,3 +333,22 @@ def _report(args: argparse.Namespace, counts: Any, found: ReadLeads, write_rejec
     if too_many_rejects("assign", args.max_rejects, {"rows": counts.rejected}):
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _event_rejects(args: argparse.Namespace, events: Any, write_rejects: Any) -> None:
+    """The event rows that cannot be used, written by row and field, and the first of them said."""
+    from leadpolicy.warehouse.batch import EVENT_REJECT_COLUMNS
+
+    path = _events_rejects_path(args)
+    if not events.rejects:
+        return
+    rows = sorted(events.rejects, key=lambda r: (r["row"], r["field"]))
+    if path is not None:
+        write_rejects(path, rows, EVENT_REJECT_COLUMNS)
+        print(f"{events.rejected} rejected event row(s) written to {path}; the first:")
+    else:
+        print(f"leadpolicy assign: {events.rejected} rejected event row(s) not written: the folders of the output "
+              f"and of {args.events} hold policies (name a file with --events-rejects); the first:", file=sys.stderr)
+    for r in rows[:5]:
+        print(f"  {args.events}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
+              file=sys.stdout if path is not None else sys.stderr)
