@@ -305,3 +305,23 @@ def test_event_rows_that_cannot_be_used_go_to_their_own_rejects_file_by_row_and_
     assert "events: read 4, used 2, rejected 2" in out
     assert {(int(r["row"]), r["field"]) for r in read_csv("ev-rej.csv")} == {(3, "event"), (4, "at")}
     assert [r["assignee"] for r in read_csv("out.csv")] == [BEN, ANA]
+
+
+def test_a_connection_the_database_dropped_is_opened_again_for_the_next_assignment(postgres):
+    import psycopg
+
+    from leadpolicy.assignment import Assigner
+
+    from .assignment_states import policy_ir
+
+    state = open_state(fresh_postgres_url(postgres))
+    try:
+        assigner = Assigner(policy_ir(V3.read_text("utf-8")), state)
+        assert assigner.assign("A", "inbound-sdr", "a@x.io", TUESDAY_10).assignee == BEN
+        postgres.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                         [state.engine.url.database])  # as a database restart would
+        with pytest.raises(psycopg.OperationalError):
+            assigner.assign("B", "inbound-sdr", "b@x.io", TUESDAY_10)
+        assert assigner.assign("B", "inbound-sdr", "b@x.io", TUESDAY_10).assignee == ANA
+    finally:
+        state.close()

@@ -193,13 +193,15 @@ class State:
             with self._lock:
                 self._held.append(raw)
             turn = self._mine.turn = Turn(raw.driver_connection, self._sql, self.postgresql)
-        turn.begin()
         try:
+            turn.begin()
             yield turn
+            turn.commit()
         except BaseException:
             turn.rollback()
+            if turn.broken():  # a connection the database dropped: the next turn on this thread opens another
+                self._mine.turn = None
             raise
-        turn.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -338,6 +340,9 @@ class Turn:
 
     def commit(self) -> None:
         self.driver.commit() if self.postgresql else self.cursor.execute("COMMIT")
+
+    def broken(self) -> bool:
+        return bool(getattr(self.driver, "broken", False) or getattr(self.driver, "closed", False))
 
     def rollback(self) -> None:
         try:
