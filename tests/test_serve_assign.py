@@ -330,3 +330,14 @@ def test_two_workers_on_one_sqlite_file_take_turns_each_lead_once_and_the_shares
         shares[r["assignee"]] = shares.get(r["assignee"], 0) + 1
     assert shares == {ANN: 100, BOB: 200, CAL: 100}
     assert (tmp_path / "state.db.serve-lock").exists()  # the workers' turns: an flock beside the file
+
+
+def test_a_state_url_that_cannot_be_opened_is_bad_usage_and_never_shows_its_password(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "leadpolicy", "serve", str(tmp_path), "--state",
+                             "postgresql://nobody:s3cret-pw@127.0.0.1:1/leads"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "--state: cannot open the state" in result.stderr, result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr and "nobody:***@127.0.0.1" in result.stderr

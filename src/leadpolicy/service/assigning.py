@@ -93,8 +93,8 @@ class Assignments:
             try:
                 self.state = open_state(self.settings.state)
             except StateError as exc:
-                self.state_error = str(exc)
-                self.say(f"--state: {exc}")
+                self.state_error = "the state cannot be opened (the service's log says why)"
+                self.say(f"--state: {hiding_password(str(exc), self.settings.state)}")
             else:  # assignments run on the database driver's own connections: its errors too
                 driver = self.state.engine.dialect.dbapi
                 self.state_errors += (driver.Error,) if driver is not None else ()
@@ -119,7 +119,7 @@ class Assignments:
     def _count_held(self, state: State) -> None:
         query = sa.select(held.c.policy_id, held.c.team, sa.func.count()).group_by(held.c.policy_id, held.c.team)
         try:
-            with state.engine.connect() as conn:
+            with self.one_writer, state.engine.connect() as conn:  # SQLite begins IMMEDIATE: the write lock
                 counts = {(policy, team): int(n) for policy, team, n in conn.execute(query)}
         except self.state_errors as exc:
             self.say(f"the state cannot be read: {_first_line(exc)}")
@@ -217,8 +217,8 @@ class Assignments:
     def _assign(self, loaded: Loaded, state: State, lead_id: str, route: str | None, email: str | None,
                 at: dt.datetime) -> Outcome | None:
         try:
-            assigner = self.assigner(loaded, state)
             with self.one_writer:
+                assigner = self.assigner(loaded, state)
                 outcome = assigner.assign(lead_id, route, email, at)
                 return outcome if outcome is not None else _stored(state, loaded.policy.id, lead_id)
         except self.state_errors as exc:
@@ -259,7 +259,7 @@ class Assignments:
             zone = zones.zone(loaded.policy.ir.timezone) if loaded is not None else ZoneInfo("UTC")
             select = select.where(assignments.c.at_us >= to_us(_since(since, zone)))
         try:
-            with self.state.engine.connect() as conn:
+            with self.one_writer, self.state.engine.connect() as conn:
                 rows = list(conn.execute(select.order_by(assignments.c.seq).limit(limit + 1)))
         except self.state_errors as exc:
             self.say(f"assignments: the state cannot be read: {_first_line(exc)}")
@@ -297,6 +297,17 @@ class OneWriter:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+
+def hiding_password(message: str, where: str) -> str:
+    """A message naming a state's URL with the URL's password, if any, as ***."""
+    if "://" not in where:
+        return message
+    try:
+        shown = sa.engine.make_url(where).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return message.replace(where, "(the URL given)")
+    return message.replace(where, shown)
 
 
 def _first_line(exc: BaseException) -> str:
