@@ -291,6 +291,10 @@ def test_a_state_that_goes_away_is_503_never_a_server_error_and_the_service_goes
         assert status == 503 and "the state cannot be written now" in out["error"], out
         assert server.call("GET", "/healthz")[0] == 200
         assert server.call("POST", "/v1/policies/teams-test/decide", '{"lead": {"email": "a@b.io"}}')[0] == 200
+        said = "held leads are not counted until it can"
+        assert eventually(lambda: said in server.log.read_text())
+        time.sleep(2.5)  # two more polls of the state, each failing: said once, not each second
+        assert server.log.read_text().count(said) == 1
     finally:
         server.stop()
 

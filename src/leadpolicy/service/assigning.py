@@ -83,6 +83,7 @@ class Assignments:
         self.building = threading.Lock()
         self.one_writer: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         self.held_series: set[tuple[str, str]] = set()
+        self.held_failing = False
         self.state_errors: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError,)
 
     # ---------------------------------------------------------------- the state and the data files
@@ -122,8 +123,13 @@ class Assignments:
             with self.one_writer, state.engine.connect() as conn:  # SQLite begins IMMEDIATE: the write lock
                 counts = {(policy, team): int(n) for policy, team, n in conn.execute(query)}
         except self.state_errors as exc:
-            self.say(f"the state cannot be read: {_first_line(exc)}")
+            if not self.held_failing:  # said once when it starts failing, once when it is read again
+                self.say(f"the state cannot be read (held leads are not counted until it can): {_first_line(exc)}")
+            self.held_failing = True
             return
+        if self.held_failing:
+            self.say("the state is read again")
+        self.held_failing = False
         for series in self.held_series - set(counts):
             self.metrics.held.labels(*series).set(0)
         for series, n in counts.items():
