@@ -332,3 +332,12 @@ def test_two_leads_of_one_name_are_refused_not_merged():
     apart = find(lambda a, b: z3.And(a.stage_is(0), b.stage_is(3)),
                  [SymbolicLead(REFERENCE.ir), SymbolicLead(REFERENCE.ir, "other")], TIMEOUT)
     assert isinstance(apart, Found) and apart.witnesses[0] != apart.witnesses[1]
+
+
+def test_a_goal_whose_only_witness_confirm_rejects_is_unknown_not_impossible():
+    """Excluding a rejected witness narrows the search: what is left being empty proves nothing."""
+    p = policy("    hot when f owner b\n    rest otherwise owner a\n", fields="f yes/no required")
+    now = int(dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+    found = find(lambda lead: z3.And(lead.stage_is(0), lead.vars.now == now), [SymbolicLead(p.ir)], TIMEOUT,
+                 confirm=lambda ws: False)
+    assert isinstance(found, Unknown) and "rejected" in found.reason, found

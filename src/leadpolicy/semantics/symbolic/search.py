@@ -110,11 +110,14 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
     solver.add(target, *admitted(leads))
     wishes = preferences(leads)
     limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
+    rejected = 0  # witnesses `confirm` rejected and the search excluded: then unsat is no proof either
     for _ in range(ROUNDS):
         result, model = readable(solver, wishes, clock)
         if result == z3.unsat:
             if limited:
                 return Unknown(f"every witness has more than {MAX_EVENTS} events in a window", clock.seconds())
+            if rejected:  # what is left after excluding witnesses is empty: that proves nothing
+                return Unknown(f"every witness found ({rejected}) was rejected when decided", clock.seconds())
             return Impossible(clock.seconds())
         if result != z3.sat:
             return Unknown(f"the solver gave no answer ({solver.reason_unknown()})", clock.seconds())
@@ -132,6 +135,7 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
         if confirm is None or confirm(found):
             return Found(found, clock.seconds())
         solver.add(z3.Not(z3.And(assignment(leads, model))))
+        rejected += 1
     return Unknown(f"no witness was confirmed in {ROUNDS} rounds", clock.seconds())
 
 
