@@ -11,7 +11,7 @@ import datetime as dt
 import operator
 import re
 from collections.abc import Hashable, Iterable, Sequence
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, Inexact, localcontext
 from math import isfinite  # noqa: F401 - read by generated code
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -231,6 +231,17 @@ def decay_power(percent: Decimal, periods: int) -> Decimal:
         ctx.prec = 60
         value = (Decimal(1) - percent / Decimal(100)) ** periods
     return value.quantize(FACTOR_PLACES, rounding=ROUND_HALF_UP)
+
+
+# Room for any total times any factor: a total has at most 9 places and its rules' whole digits, a factor 10
+# digits. Inexact is trapped, so a product that would not fit raises rather than being rounded unseen.
+EXACT_PRODUCTS = Context(prec=60, traps=[Inexact])
+
+
+def decayed(total: Decimal, factor: Decimal) -> Decimal:
+    """`total * factor` exactly, for the one rounding the language makes of it (the default context keeps 28
+    digits, and 11 whole digits and 9 places times a 9-place factor is 29)."""
+    return EXACT_PRODUCTS.multiply(total, factor)
 
 
 class DecayPowers(dict[int, 'Decimal | int']):

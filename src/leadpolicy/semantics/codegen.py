@@ -395,9 +395,10 @@ def policy_file_name(policy: ir.Policy, policy_file: str | None) -> str:
 
 # The names generated code reads besides its own variables and constants (all from `runtime`).
 RUNTIME_NAMES = ("INVALID", "Decimal", "BLANK", "isfinite", "DAY", "fold", "local_date", "MAX_NUMBER_INT",
-                 "floor_units", "floor_div", "round_half_away", "round_billionths", "read_date", "read_timestamp",
-                 "read_number", "as_instant", "local_time", "FIXED_OFFSET", "FROM_ISO", "DATE_FROM_ISO",
-                 "TIMESTAMP_SHAPE", "DATE_SHAPE", "USUAL_TIMESTAMP", "FIRST_YEAR", "LAST_YEAR", "policy_note")
+                 "floor_units", "floor_div", "round_half_away", "round_billionths", "decayed", "read_date",
+                 "read_timestamp", "read_number", "as_instant", "local_time", "FIXED_OFFSET", "FROM_ISO",
+                 "DATE_FROM_ISO", "TIMESTAMP_SHAPE", "DATE_SHAPE", "USUAL_TIMESTAMP", "FIRST_YEAR", "LAST_YEAR",
+                 "policy_note")
 
 
 def compile_evaluator(policy: ir.Policy, places: dict[linemap.Part, int] | None = None,

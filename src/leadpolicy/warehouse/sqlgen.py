@@ -44,6 +44,7 @@ from leadpolicy.semantics.primitives.sql import (
     fold_sql,
     lit,
     number_sql,
+    score_sum,
     without_events_sql,
 )
 
@@ -201,10 +202,7 @@ class _SqlGen:
     def score(self, s: ir.Score) -> exp.Expr:
         """A score's value: its rules' rows summed, then decay, rounding and the clamp (their rows)."""
         terms = [build_rule(self, rule, s) for rule in s.rules] or [number_sql(Decimal(0), s.scale)]
-        total: exp.Expr = terms[0]
-        for term in terms[1:]:
-            total = exp.Add(this=total, expression=term)
-        total = exp.Paren(this=total)
+        total = score_sum(s, terms)
         value: exp.Expr = total if s.scale == 0 else exp.Round(this=total.copy(), decimals=exp.Literal.number(0))
         if s.decay is not None:
             value = build_decay(self, s, s.decay, total)

@@ -152,7 +152,7 @@ def decay_interpret(ctx: TruthContext, decay: ir.Decay, total: Decimal) -> tuple
         return total, None, 0
     periods = runtime.decay_periods(days, decay.every_days)
     factor = runtime.decay_power(decay.percent, periods)
-    return total * factor, factor, periods
+    return runtime.decayed(total, factor), factor, periods
 
 
 def decay_python(gen: PythonContext, score: ir.Score, decay: ir.Decay, total: str, value: str, rounded: str) -> None:
@@ -164,7 +164,9 @@ def decay_python(gen: PythonContext, score: ir.Score, decay: ir.Decay, total: st
     every = gen.number(decay.every_days)
     periods = f"{days} // {every}" if every.lstrip("-").isdigit() else f"int(floor_div({days}, {every}))"
     rounding = "round_billionths" if score.whole else "round_half_away"  # whole: the factor in billionths, exact
-    block(w, f"if {days} is not None and {days} >= {every}", f"{value} = {rounding}({total} * {powers}[{periods}])")
+    product = (f"{total} * {powers}[{periods}]" if score.whole  # ints: exact
+               else f"decayed({total}, {powers}[{periods}])")
+    block(w, f"if {days} is not None and {days} >= {every}", f"{value} = {rounding}({product})")
     block(w, "else", f"{value} = {rounded}")
 
 

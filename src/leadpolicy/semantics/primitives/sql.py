@@ -39,6 +39,8 @@ DIALECTS = {
 BLANK_CHARS = runtime.BLANK  # text made only of these is missing
 DAY_US = 86_400_000_000
 FACTOR_TYPE = "DECIMAL(10, 9)"
+MAX_TOTAL_WHOLE_DIGITS = 18  # with 9 places, a 27-digit total: its product with a factor fits 38
+MAX_PLAIN_TERMS = 20  # DECIMAL(18, s) terms: 20 of them summed are 37 digits wide, within 38
 POSTGRES_FOLD_COLLATION = "und-x-icu"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -339,13 +341,37 @@ def decay_join(gen: SqlContext, score: ir.Score, decay: ir.Decay) -> tuple[exp.E
     return values, on
 
 
+def total_type(score: ir.Score) -> str:
+    """The DECIMAL a fractional total is summed and decayed in, wide enough for the score's largest total. An
+    8-digit total times the 10-digit factor stays within 64-bit decimals; up to 27 digits, sums and the product
+    (at most 38 digits, Spark's p1 + p2 + 1 included) are exact in every engine. A total of more than 18 whole
+    digits is refused: Spark would drop places of it, and its score would not fit the BIGINT a decision holds."""
+    whole_digits = len(str(int(score.bound)))
+    if whole_digits > MAX_TOTAL_WHOLE_DIGITS:
+        raise UnsupportedError(f"score {score.name} can total {ir.dec(score.bound)} points, more than SQL sums "
+                               f"and decays exactly ({MAX_TOTAL_WHOLE_DIGITS} whole digits)")
+    digits = whole_digits + score.scale
+    return f"DECIMAL({max(digits, 1) if digits <= 8 else max(digits, 18)}, {score.scale})"
+
+
+def score_sum(score: ir.Score, terms: list[exp.Expr]) -> exp.Expr:
+    """The rules' rows summed. Each sum of two DECIMALs is a digit wider, and past 38 digits Spark drops places
+    (down to 6) rather than failing, so past 20 fractional terms each partial sum is cast back to the total's
+    type (`total_type`), which holds every partial sum exactly."""
+    long_sum = score.scale > 0 and len(terms) > MAX_PLAIN_TERMS
+    total = terms[0]
+    for term in terms[1:]:
+        total = exp.Add(this=total, expression=term)
+        if long_sum:
+            total = exp.cast(total, total_type(score))
+    return exp.Paren(this=total)
+
+
 def decay(gen: SqlContext, score: ir.Score, decay: ir.Decay, total: exp.Expr) -> exp.Expr:
     """The total times its factor, rounded. Before the first full period (or with the date missing) the
     factor is 1; past the factor table every decayed total rounds to 0 (`logic.decay_factor_table`)."""
     factor = exp.Coalesce(this=decay_factor_sql(gen, score, decay), expressions=[decimal_sql("0", FACTOR_TYPE)])
-    digits = len(str(int(score.bound))) + score.scale
-    # A total that fits 8 digits times a 10-digit factor stays within 64-bit decimals.
-    exact_total = exp.cast(total.copy(), f"DECIMAL({max(digits, 1) if digits <= 8 else 18}, {score.scale})")
+    exact_total = exp.cast(total.copy(), total_type(score))
     applied = exp.Case().when(exp.GTE(this=gen.operand(decay.since), expression=lit(decay.every_days)), factor).else_(
         decimal_sql("1", FACTOR_TYPE))
     return exp.Round(this=exp.Mul(this=exact_total, expression=applied), decimals=exp.Literal.number(0))
