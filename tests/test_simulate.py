@@ -135,3 +135,37 @@ def test_bad_usage_is_exit_2(work, capsys, argv, says):
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2 and says in err, err
+
+
+def test_the_state_in_memory_gives_the_same_assignments_as_sqlite():
+    """simulate's state on Python's dicts against the SQL state: a week of leads to both teams, with account owners,
+    an out-of-office week, caps and holds, through the same Simulation (releases included): the same outcomes."""
+    import random
+
+    from leadpolicy.assignment import Assigner, People, open_state, read_accounts, read_availability
+    from leadpolicy.assignment.memory import MemoryState
+    from leadpolicy.assignment.simulation import Simulation
+
+    from .assignment_states import policy_ir
+
+    policy = policy_ir(V3.read_text("utf-8"))
+    people = People(policy)
+    away, _ = read_availability([{"member": "Ana Ruiz", "from": "2026-12-02T12:00", "until": "2026-12-04T09:00"}],
+                                people, NY)
+    owners, _ = read_accounts([{"domain": "bigco.com", "owner": "erin@example.com"},
+                               {"domain": "shop.io", "owner": "Chloe Park"}], people)
+    rng = random.Random(28)
+    stream = sorted((TUESDAY_10 + dt.timedelta(minutes=rng.randrange(7 * 24 * 60)), f"L{i}",
+                     rng.choice(["inbound-sdr", "enterprise-ae", "queue"]),
+                     f"p{i}@" + rng.choice(["bigco.com", "shop.io", "else.dev"])) for i in range(600))
+
+    def outcomes(state) -> tuple[list, list]:
+        simulation = Simulation(Assigner(policy, state, away, owners), NY)
+        got = [simulation.arrive(lead_id, route, email, at) for at, lead_id, route, email in stream]
+        simulation.finish()
+        return [o and (o.lead_id, o.team, o.assignee, o.how, o.skipped, o.at) for o in got], simulation.holds
+
+    in_memory, in_sqlite = outcomes(MemoryState()), outcomes(open_state(":memory:"))
+    assert in_memory == in_sqlite
+    hows = {o[3] for o in in_memory[0] if o}
+    assert {"rotation", "account owner", "held", "fallback"} <= hows  # every way was taken

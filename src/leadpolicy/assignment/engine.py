@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from leadpolicy import zones
 from leadpolicy.assignment.data import NO_AVAILABILITY, Availability, email_domain, fold
+from leadpolicy.assignment.memory import MemoryState, MemoryTurn
 from leadpolicy.assignment.state import State, Turn
 from leadpolicy.semantics import ir
 from leadpolicy.sla.calendars import BusinessCalendar
@@ -102,7 +103,7 @@ class TeamRules:
 class Assigner:
     """Assigns decided leads of one policy against a state."""
 
-    def __init__(self, policy: ir.Policy, state: State, availability: Availability = NO_AVAILABILITY,
+    def __init__(self, policy: ir.Policy, state: State | MemoryState, availability: Availability = NO_AVAILABILITY,
                  accounts: dict[str, str] | None = None):
         self.policy = policy
         self.state = state
@@ -161,7 +162,7 @@ class Assigner:
 class _Turn:
     """One lead's assignment inside its transaction."""
 
-    def __init__(self, assigner: Assigner, tx: Turn, lead_id: str, email: str | None, at: dt.datetime):
+    def __init__(self, assigner: Assigner, tx: Turn | MemoryTurn, lead_id: str, email: str | None, at: dt.datetime):
         self.a = assigner
         self.tx = tx
         self.policy_id = assigner.policy.id

@@ -24,6 +24,7 @@ from leadpolicy.cli.shared import (
 if TYPE_CHECKING:
     from leadpolicy.api import Policy
     from leadpolicy.assignment import Assigner, State
+    from leadpolicy.assignment.memory import MemoryState
     from leadpolicy.cli.assign_batch import ReadLeads
     from leadpolicy.cli.shared import Subcommands
 
@@ -201,7 +202,8 @@ def open_state_for(command: str, where: str) -> State:
     return open_state(where)
 
 
-def assigner_for(command: str, args: argparse.Namespace, policy: Policy, state: State) -> Assigner | int:
+def assigner_for(command: str, args: argparse.Namespace, policy: Policy, state: State | MemoryState
+                 ) -> Assigner | int:
     """The assigner with the run-time data of --availability and --accounts; the exit code when a row of them
     cannot be used (each said by row and field: assigning with a guess of who is away would be wrong)."""
     from leadpolicy.assignment import Assigner, People, read_accounts, read_availability

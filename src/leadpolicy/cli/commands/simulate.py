@@ -48,7 +48,7 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leadpolicy.assignment import open_state
+    from leadpolicy.assignment.memory import MemoryState
     from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
 
     if args.events is not None and args.id_column is None:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_with_teams("simulate", args)
     if isinstance(policy, int):
         return policy
-    state = open_state(":memory:")
+    state = MemoryState()  # a throwaway state: the engine's reads and writes on Python's own dicts
     try:
         report = _simulate(args, policy, state)
     except ColumnMapError as exc:
