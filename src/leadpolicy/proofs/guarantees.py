@@ -5,7 +5,10 @@ The search is the symbolic lead's (`semantics.symbolic.find`); its `confirm` cal
 with `api.Policy.evaluate` and evaluates the claim on those decisions. A witness the readers refuse is not a
 lead the claim is about (an over-approximation of what they admit): it is excluded and the search repeated.
 A witness that is a lead but keeps the claim when decided is a disagreement between the solver's encoding
-and the evaluator: an internal error (`Disagreement`), never a message.
+and the evaluator: an internal error (`Disagreement`), never a message; but only when the witness shows exactly
+the model's values: a number the solver chose between two constants is shown as the nearest float, which the
+readers read as that float, and a claim true of every readable lead may keep it (the witness is then excluded,
+and the search ends unknown when no other is found).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
-from leadpolicy import api
+from leadpolicy import api, runtime
+from leadpolicy.language.types import Type
 from leadpolicy.proofs.claims import decide, holds_for, is_pair, violation
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives import smt
@@ -75,10 +79,28 @@ class Confirmation:
         except api.LeadError:
             return False  # not a lead the readers accept: the search excludes it and looks again
         if holds_for(self.policy, self.guarantee, decisions):
+            if not all(shown_exactly(self.policy.ir, w) for w in witnesses):
+                return False  # the lead as shown is not the model's: not a counter-example, not a disagreement
             raise Disagreement(f"guarantee {self.guarantee.name!r} of {self.policy.id}: the solver's "
                                f"counter-example keeps the claim when decided: {counterexample_json(witnesses)}")
         self.decisions = decisions
         return True
+
+
+def shown_exactly(policy: ir.Policy, witness: Witness) -> bool:
+    """Whether the witness shows the model's values: the search's own word when it gives one (`exact`), else
+    no number written as a float (the search writes a whole number as an int, any other as the nearest float,
+    which may not be the model's) and every text in the folded form the solver reasons about."""
+    exact = getattr(witness, "exact", None)
+    if exact is not None:
+        return bool(exact)
+    types = {f.name: f.type for f in policy.fields}
+    for name, value in witness.lead.items():
+        if isinstance(value, float):
+            return False
+        if types.get(name) is Type.TEXT and isinstance(value, str) and runtime.fold(value) != value:
+            return False
+    return True
 
 
 def symbolic_leads(policy: ir.Policy, guarantee: ir.Guarantee) -> list[SymbolicLead]:

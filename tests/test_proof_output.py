@@ -1,0 +1,96 @@
+"""What `prove`, `check` and `diff --prove` say of the proofs with hostile input (attacker A3's findings on
+issue 27): a witness the solver could not show exactly, a text too long for the solver, check's overall budget,
+JSON on stdout, a long history of events, and the hints of unknown results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from leadpolicy.cli.main import main
+from leadpolicy.proofs import Disagreement, prove
+from leadpolicy.proofs.guarantees import Confirmation
+from leadpolicy.semantics.symbolic import Witness
+
+from .engines import policy_from_text
+
+BASE = """policy "p" version 1.0.0 {
+  owner marketing "M <m@example.com>"
+  owner sales "S <s@example.com>"
+  timezone "America/New_York"
+  lead {
+    email text required
+    employees number
+    name text
+    signup date
+  }
+  events {
+    demo_request
+    email_click
+  }
+  score fit {
+    clamp 0 to 100
+    +40 when employees >= 200 "big"
+    -50 when email ends with "@gmail.com" "free"
+RULES  }
+  stages {
+    sql when demo_request in last 30 days and fit >= 40 owner sales
+    nurture otherwise owner marketing
+  }
+  route for sql {
+    "ae" when employees >= 1000
+    "sdr" otherwise
+  }
+  guarantees {
+CLAIMS  }
+}
+"""
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+
+
+def policy_text(claims: dict[str, str], rules: str = "") -> str:
+    block = "".join(f'    "{name}": {claim}\n' for name, claim in claims.items())
+    return BASE.replace("RULES", rules).replace("CLAIMS", block)
+
+
+def write(tmp_path: Path, claims: dict[str, str], rules: str = "", name: str = "p.policy") -> Path:
+    path = tmp_path / name
+    path.write_text(policy_text(claims, rules), "utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- F1: a witness not shown exactly
+
+BETWEEN = {"n2": "employees is missing or employees <= 999999999.999999998 or employees >= 999999999.999999999"}
+GAP_RULE = '    -5 when employees > 999999999.999999998 and employees < 999999999.999999999 "gap"\n'
+
+
+def test_a_claim_true_for_every_readable_lead_is_never_an_internal_error(tmp_path, capsys):
+    """The solver's number between the two constants is shown as the nearest float (1e9), which keeps the
+    claim: not a disagreement of the engines, a witness the lead file cannot show."""
+    [result] = prove(policy_from_text(policy_text(BETWEEN)), 10.0)
+    assert result.status in ("proved", "unknown"), result
+    path = write(tmp_path, BETWEEN)
+    assert main(["prove", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["guarantees"][0]["status"] in ("proved", "unknown")
+    assert main(["check", str(path), "--format", "json"]) in (0, 1)
+    assert all(d["code"] != "internal-error" for d in json.loads(capsys.readouterr().out)["diagnostics"])
+
+
+def test_a_pair_claim_true_for_every_readable_lead_is_never_an_internal_error():
+    [result] = prove(policy_from_text(policy_text({"m": "fit never decreases with employees"}, GAP_RULE)), 10.0)
+    assert result.status in ("proved", "unknown"), result
+
+
+def test_a_witness_that_keeps_the_claim_is_a_disagreement_only_when_shown_exactly():
+    policy = policy_from_text(policy_text(BETWEEN))
+    confirm = Confirmation(policy, policy.ir.guarantees[0])
+    rounded = Witness(NOW, {"email": "a", "employees": 1000000000.0}, ())
+    assert confirm((rounded,)) is False  # a float stands for a number the file cannot show: excluded
+    unfolded = Witness(NOW, {"email": "A", "employees": 7}, ())
+    assert confirm((unfolded,)) is False  # a text the reader folds: not the model's value
+    with pytest.raises(Disagreement, match="keeps the claim"):
+        confirm((Witness(NOW, {"email": "a", "employees": 7}, ()),))
