@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -97,6 +98,8 @@ class Assignments:
                 self.state_error = "the state cannot be opened (the service's log says why)"
                 self.say(f"--state: {hiding_password(str(exc), self.settings.state)}")
             else:  # assignments run on the database driver's own connections: its errors too
+                # a connection lost (the database restarted) is said in one line of ours, not the pool's traceback
+                logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
                 driver = self.state.engine.dialect.dbapi
                 self.state_errors += (driver.Error,) if driver is not None else ()
                 if not self.state.postgresql:
