@@ -325,3 +325,10 @@ def test_a_connection_the_database_dropped_is_opened_again_for_the_next_assignme
         assert assigner.assign("B", "inbound-sdr", "b@x.io", TUESDAY_10).assignee == ANA
     finally:
         state.close()
+
+
+def test_an_output_of_no_known_format_is_refused_before_anything_is_assigned(work, capsys):
+    write_files(worked_stream())
+    code, out, err = run(capsys, *ASSIGN, "--state", "state.db", "-o", "out.txt")
+    assert code == 2 and "out.txt" in err, out + err
+    assert state_snapshot("state.db")[0] == []

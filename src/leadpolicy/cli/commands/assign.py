@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from leadpolicy.api import Policy
     from leadpolicy.assignment import Assigner, State
     from leadpolicy.assignment.memory import MemoryState
-    from leadpolicy.cli.assign_batch import ReadLeads
+    from leadpolicy.cli.assign_batch import AssignCounts, ReadLeads
     from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.warehouse.event_files import EventStats
 
 DATA_FORMATS = ("csv", "jsonl", "parquet")
 
@@ -148,13 +149,43 @@ def _usage_problem(args: argparse.Namespace) -> bool:
         problem = "a leads file needs --id-column and --at-column (the lead's id and its arrival time)"
     elif args.now is not None and not args.release_held:
         problem = "--now is the time held leads are tried again: give it with --release-held"
+    if problem is None and outputs_refused("assign", {
+            "the output (-o)": _output(args), "the rejects file (--rejects)": _rejects_path(args),
+            "the events rejects file (--events-rejects)": _events_rejects_path(args),
+            "the state (--state)": sqlite_state_file(args.state)}, _inputs(args)):
+        return True
+    problem = problem or _format_problem(args)
     if problem:
         print(f"leadpolicy assign: {problem}", file=sys.stderr)
         return True
-    return outputs_refused("assign", {"the output (-o)": _output(args), "the rejects file (--rejects)":
-                                      _rejects_path(args), "the events rejects file (--events-rejects)":
-                                      _events_rejects_path(args), "the state (--state)": sqlite_state_file(args.state)},
-                           _inputs(args))
+    return False
+
+
+def _output_format(out: Path, leads_format: str) -> str:
+    """The output's format by its extension; a device or FIFO without one (-o /dev/null) is the leads'."""
+    from leadpolicy.outputs import written_in_place
+    from leadpolicy.warehouse.lead_rows import file_format
+
+    return leads_format if written_in_place(out) and not out.suffix else file_format(out)
+
+
+def _format_problem(args: argparse.Namespace) -> str | None:
+    """Why a file's format cannot be told from its name (bad usage, said before anything is assigned), or None."""
+    from leadpolicy.warehouse.lead_rows import BatchError, file_format
+
+    if args.leads is None:
+        return None
+    try:
+        for path, given in ((args.leads, args.leads_format), (args.events, args.events_format),
+                            (args.availability, None), (args.accounts, None)):
+            if path is not None:
+                file_format(Path(path), given)
+        out = _output(args)
+        if out is not None:
+            _output_format(out, file_format(Path(args.leads), args.leads_format))
+    except (BatchError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def _inputs(args: argparse.Namespace) -> dict[str, Any]:
@@ -290,8 +321,6 @@ def _release(assigner: Assigner, now: Any, said_now: bool) -> None:
 
 def _assign_file(args: argparse.Namespace, policy: Policy, assigner: Assigner) -> int:
     from leadpolicy.cli.assign_batch import AssignCounts, LeadsFile, LeadsInput, assign_in_order
-    from leadpolicy.warehouse.batch import write_rejects
-    from leadpolicy.warehouse.lead_rows import file_format
 
     given = LeadsInput(Path(args.leads), args.id_column, args.at_column, args.leads_format, args.columns,
                        Path(args.events) if args.events else None, args.events_format)
@@ -303,17 +332,17 @@ def _assign_file(args: argparse.Namespace, policy: Policy, assigner: Assigner) -
         with progress_bar(f"assigning {args.leads}", args.quiet, unit="leads") as progress:
             rows = {lead.row: (lead.stage, lead.route, outcome)
                     for lead, outcome in assign_in_order(assigner, found.decided, counts, progress)}
-        from leadpolicy.outputs import written_in_place
-
-        out_format = leads.format if written_in_place(out) and not out.suffix else file_format(out)
-        leads.write(out, rows, out_format)
+        leads.write(out, rows, _output_format(out, leads.format))
     print(f"wrote {out}")
     if not counts.balanced():
         raise AssertionError(f"internal count mismatch: {counts.summary()}")
-    return _report(args, counts, found, write_rejects)
+    return _report(args, counts, found)
 
 
-def _report(args: argparse.Namespace, counts: Any, found: ReadLeads, write_rejects: Any) -> int:
+def _report(args: argparse.Namespace, counts: AssignCounts, found: ReadLeads) -> int:
+    """The rejected rows written and the first said, the counts, and the exit code they make."""
+    from leadpolicy.warehouse.batch import write_rejects
+
     rejects_path = _rejects_path(args)
     if found.rejects:
         if rejects_path is not None:
@@ -327,7 +356,7 @@ def _report(args: argparse.Namespace, counts: Any, found: ReadLeads, write_rejec
             print(f"  {args.leads}: row {r['row']}: {r['field'] + ': ' if r['field'] else ''}{r['problem']}",
                   file=sys.stdout if rejects_path is not None else sys.stderr)
     if found.events is not None:
-        _event_rejects(args, found.events, write_rejects)
+        _event_rejects(args, found.events)
         print(found.events.summary())
     print(counts.summary())
     hint = "" if args.max_rejects is not None else MAX_REJECTS_HINT
@@ -337,14 +366,14 @@ def _report(args: argparse.Namespace, counts: Any, found: ReadLeads, write_rejec
     return EXIT_OK
 
 
-def _event_rejects(args: argparse.Namespace, events: Any, write_rejects: Any) -> None:
+def _event_rejects(args: argparse.Namespace, events: EventStats) -> None:
     """The event rows that cannot be used, written by row and field, and the first of them said."""
-    from leadpolicy.warehouse.batch import EVENT_REJECT_COLUMNS
+    from leadpolicy.warehouse.batch import EVENT_REJECT_COLUMNS, write_rejects
 
     path = _events_rejects_path(args)
     if not events.rejects:
         return
-    rows = sorted(events.rejects, key=lambda r: (r["row"], r["field"]))
+    rows: list[dict[str, Any]] = sorted(events.rejects, key=lambda r: (str(r["row"]).zfill(12), str(r["field"])))
     if path is not None:
         write_rejects(path, rows, EVENT_REJECT_COLUMNS)
         print(f"{events.rejected} rejected event row(s) written to {path}; the first:")
