@@ -345,3 +345,22 @@ def test_a_state_url_that_cannot_be_opened_is_bad_usage_and_never_shows_its_pass
                             timeout=120)
     assert result.returncode == 2 and "--state: cannot open the state" in result.stderr, result.stderr
     assert "s3cret-pw" not in result.stdout + result.stderr and "nobody:***@127.0.0.1" in result.stderr
+
+
+def test_assign_and_the_audit_need_the_token_as_the_decision_endpoints_do(tmp_path):
+    from .test_serve import TOKEN
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "teams-test.policy").write_text(teams_policy("round robin"))
+    (tmp_path / "token.txt").write_text(TOKEN + "\n")
+    server = Server(folder, "--state", str(tmp_path / "state.db"), "--token-file", str(tmp_path / "token.txt"))
+    try:
+        body = lead("t1", "2027-01-05T10:00:00-05:00")
+        assert server.call("POST", "/v1/policies/teams-test/assign", body, token=None)[0] == 401
+        assert server.call("GET", "/v1/assignments", token="wrong")[0] == 401
+        assert all_assignments(server) == []  # nothing was assigned without the token
+        assert server.call("POST", "/v1/policies/teams-test/assign", body)[0] == 200
+        assert [r["id"] for r in all_assignments(server)] == ["t1"]
+    finally:
+        server.stop()
