@@ -41,8 +41,15 @@ def assign(server: Server, policy: str, body: str | bytes) -> tuple[int, dict]:
 
 
 def write_rows(path: Path, rows: list[dict]) -> Path:
-    """CSV for a .csv path, JSON Lines otherwise: the two ways a data file is written."""
-    if path.suffix == ".csv":
+    """CSV for a .csv path, Parquet for .parquet (times as timestamps with a zone), JSON Lines otherwise."""
+    if path.suffix == ".parquet":
+        import duckdb
+
+        with duckdb.connect() as con:
+            con.execute("CREATE TABLE rows (member TEXT, \"from\" TIMESTAMPTZ, \"until\" TIMESTAMPTZ)")
+            con.executemany("INSERT INTO rows VALUES (?, ?, ?)", [[r["member"], r["from"], r["until"]] for r in rows])
+            con.execute(f"COPY rows TO '{path}' (FORMAT parquet)")
+    elif path.suffix == ".csv":
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["member", "from", "until"])
             writer.writeheader()
@@ -85,7 +92,7 @@ def test_the_v3_references_assignments_over_http_give_each_lead_the_member_worke
     (folder / V3.name).write_text(V3.read_text("utf-8"))
     extra = ["--state", str(tmp_path / "state.db")]
     if case.get("availability"):
-        extra += ["--availability", str(write_rows(tmp_path / "away.csv", case["availability"]))]
+        extra += ["--availability", str(write_rows(tmp_path / "away.parquet", case["availability"]))]
     if case.get("accounts"):
         extra += ["--accounts", str(write_rows(tmp_path / "accounts.jsonl", case["accounts"]))]
     server = Server(folder, *extra)

@@ -187,8 +187,10 @@ SERVICE_ROWS: list[Row] = [
     _row("serve --availability a device", "serve {policies} --availability /dev/zero", 2, "not a regular file",
          in_process=False),
     _row("serve --accounts a folder", "serve {policies} --accounts {tmp}", 2, "--accounts", in_process=False),
-    _row("serve --accounts JSON that is no list", "serve {policies} --accounts owners.json", 2, "a list of objects",
-         {"owners.json": '{"domain": "a.io"}'}, in_process=False),
+    _row("serve --accounts of no format", "serve {policies} --accounts owners.txt", 2, "cannot tell the format",
+         {"owners.txt": "domain,owner\n"}, in_process=False),
+    _row("serve --availability Parquet that is not", "serve {policies} --availability away.parquet", 2,
+         "not Parquet", {"away.parquet": "member,from,until\n"}, in_process=False),
     _row("serve --accounts JSON Lines that are not JSON", "serve {policies} --accounts owners.jsonl", 2,
          "not JSON at line 2", {"owners.jsonl": '{"domain": "a.io", "owner": "x"}\n{nope\n'}, in_process=False),
 ]

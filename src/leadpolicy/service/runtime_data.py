@@ -3,8 +3,9 @@
 checked at most once a second by the service's watcher; a file that goes missing or stops parsing keeps its last
 good rows in use, as a broken policy edit keeps the last good version serving.
 
-A file is CSV with a header row, JSON Lines (`.jsonl`, `.ndjson`: one object a line) or JSON (`.json`: a list of
-objects); it is opened without waiting (a FIFO is refused, never waited on), and at most 10 MiB are read.
+A file is what `leadpolicy assign` reads: CSV with a header row (`.csv`), JSON Lines (`.jsonl`, `.ndjson`,
+`.json`; a `.json` file may also be one JSON list of objects) or Parquet (`.parquet`, `.pq`); it is opened without
+waiting (a FIFO is refused, never waited on), and at most 10 MiB are read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import io
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,8 @@ from typing import Any
 from leadpolicy.language.sources import Unreadable, open_regular, read_at_most
 
 FileStamp = tuple[str, int, int, int]  # real path, inode, mtime ns, size
-JSON_LINES = (".jsonl", ".ndjson")
+JSON_LINES = (".jsonl", ".ndjson", ".json")  # a .json file is JSON Lines, as assign reads it, or a JSON list
+PARQUET = (".parquet", ".pq")
 
 
 class DataError(ValueError):
@@ -54,30 +57,53 @@ def read_rows(path: Path) -> list[Any]:
         raise DataError(f"{path}: {exc}") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return _parsed(path, text)
+    return _parsed(path, raw)
 
 
-def _parsed(path: Path, text: str) -> list[Any]:
+def _parsed(path: Path, raw: bytes) -> list[Any]:
     suffix = path.suffix.lower()
+    if suffix in PARQUET:
+        return _parquet(path, raw)
+    text = _text(path, raw)
     try:
+        if suffix == ".json" and text.lstrip().startswith("["):
+            return list(json.loads(text))
         if suffix in JSON_LINES:
             return _json_lines(path, text)
-        if suffix == ".json":
-            rows = json.loads(text)
-            if not isinstance(rows, list):
-                raise DataError(f"{path}: a JSON file of rows is a list of objects")
-            return rows
-        return list(csv.DictReader(io.StringIO(text, newline="")))
+        if suffix == ".csv":
+            return list(csv.DictReader(io.StringIO(text, newline="")))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except (RecursionError, ValueError) as exc:  # nested too deep; a number too long
         raise DataError(f"{path}: not JSON ({str(exc)[:120]})") from None
     except csv.Error as exc:
         raise DataError(f"{path}: not CSV ({exc})") from None
+    raise DataError(f"{path}: cannot tell the format from the extension {path.suffix!r}; use .csv, .jsonl or "
+                    ".parquet (as assign reads them)")
+
+
+def _text(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _parquet(path: Path, raw: bytes) -> list[Any]:
+    """A Parquet file's rows, read by DuckDB from a private copy of the bytes read (so nothing else opens the
+    path given)."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="leadpolicy-serve-") as private:
+        copy = Path(private) / "rows.parquet"
+        copy.write_bytes(raw)
+        try:
+            with duckdb.connect() as con:
+                cursor = con.execute("SELECT * FROM read_parquet(?)", [str(copy)])
+                names = [column[0] for column in cursor.description or ()]
+                return [dict(zip(names, row)) for row in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise DataError(f"{path}: not Parquet ({str(exc).splitlines()[0][:160]})") from None
 
 
 def _json_lines(path: Path, text: str) -> list[Any]:

@@ -58,10 +58,10 @@ def register(sub: Subcommands) -> None:
                    help="time a request's body may take to arrive (default 30; slower is 408)")
     p.add_argument("--state", metavar="DB", help="where assignment keeps its state, for POST /v1/policies/ID/assign: "
                                                  "a SQLite file (made if missing) or postgresql://USER@HOST/DB")
-    p.add_argument("--availability", metavar="FILE", help="out-of-office periods (member, from, until), CSV, JSON "
-                                                          "Lines or JSON; re-read when it changes")
-    p.add_argument("--accounts", metavar="FILE", help="account owners (domain, owner), CSV, JSON Lines or JSON; "
-                                                      "re-read when it changes")
+    p.add_argument("--availability", metavar="FILE", help="out-of-office periods: a .csv, .jsonl or .parquet file "
+                                                          "with columns member, from, until; re-read when it changes")
+    p.add_argument("--accounts", metavar="FILE", help="account owners: a .csv, .jsonl or .parquet file with columns "
+                                                      "domain, owner; re-read when it changes")
     p.add_argument("--shutdown-grace", type=non_negative_int, default=10, metavar="SECONDS",
                    help="on SIGTERM, how long requests in flight may take to finish before the server exits "
                         "(default 10)")
