@@ -48,7 +48,7 @@ def pins(lead: SymbolicLead, values: dict[str, Any], activity: Activity, now: dt
         facts += [count == activity.count(name, days, now) for days, count in history.counts.items()]
     tz = zones.zone(lead.policy.timezone)
     instants = {"now": now, **{k: v for k, v in values.items() if isinstance(v, dt.datetime)}}
-    facts += [var == offset_at(tz, instants[key]) for key, (var, _) in lead.vars.offsets.items()]
+    facts += [var == offset_at(tz, instants[key]) for (_, key), (var, _) in lead.vars.offsets.items()]
     return facts
 
 

@@ -108,10 +108,12 @@ def clashing_fields(old: Policy, new: Policy) -> list[str]:
 
 
 def same_fields(a: SymbolicLead, b: SymbolicLead) -> list[Any]:
-    """The one lead's fields read alike by both versions: present in both or neither, with one value (a field
-    whose type or choices changed is a variable of each version's; the choices both admit are what is left)."""
-    mine = {f.name for f in a.policy.fields}
-    return [same_value(a.field(f.name), b.field(f.name)) for f in b.policy.fields if f.name in mine]
+    """The one lead's fields as given, alike for both versions: present in both or neither, with one value. They
+    are bound before each version applies its own default (a changed default moves a lead that gives no value);
+    a field of one name and type is one variable already, one whose type changed between text and `one of` is a
+    variable of each version's, bound here (the choices both admit are what is left)."""
+    mine = {f.name: f for f in a.policy.fields}
+    return [same_value(a.vars.field(mine[f.name]), b.vars.field(f)) for f in b.policy.fields if f.name in mine]
 
 
 def same_value(a: Sym, b: Sym) -> Any:

@@ -92,13 +92,13 @@ class SymbolicLead:
         return self.vars.now
 
     def today(self) -> Any:
-        return local_day(self.vars.now, self.vars.offset(NOW_KEY, self.vars.now))
+        return local_day(self.vars.now, self.vars.offset(NOW_KEY, self.vars.now, self.policy.timezone))
 
     def local_date(self, node: ir.Operand, instant: Any) -> Any:
         """A timestamp field's local date (the only timestamps are fields)."""
         name = node.name if isinstance(node, ir.Ref) else str(node)
         key = f"{self.name}:{name}" if name in self.own_fields else name
-        return local_day(instant, self.vars.offset(key, instant))
+        return local_day(instant, self.vars.offset(key, instant, self.policy.timezone))
 
     def event(self, name: str) -> EventVars | GrownEvent:
         return self.own_events.get(name) or self.vars.event(name)

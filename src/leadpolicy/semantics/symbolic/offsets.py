@@ -80,3 +80,27 @@ def offset_span(name: str, instant_us: int) -> tuple[int, int, int]:
     first = instant_us - 366 * DAY_US if before is None else before + 1
     end = instant_us + 366 * DAY_US if after is None else after
     return first, end, offset
+
+
+def to_us(at: dt.datetime) -> int:
+    return (at - EPOCH) // MICROSECOND
+
+
+@functools.lru_cache(maxsize=None)
+def local_date_monotone(name: str) -> bool:
+    """Whether the zone's local date never goes back in the admitted years: no change to an earlier offset
+    moves the clock back across midnight (sampled as `zone_offsets` is; then a later instant's local date is
+    never earlier, a fact the symbolic lead gives the solver)."""
+    tz = zones.zone(name)
+    day = dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)
+    end = dt.datetime(SAMPLED_YEARS[1], 12, 31, 12, tzinfo=dt.timezone.utc)
+    previous = offset_at(tz, day)
+    while day <= end:
+        later = day + dt.timedelta(days=1)
+        offset = offset_at(tz, later)
+        if offset < previous:
+            first = edge(tz, to_us(day), to_us(later), previous)  # the first instant of the earlier offset
+            if (first - 1 + previous * 1_000_000) // DAY_US > (first + offset * 1_000_000) // DAY_US:
+                return False
+        previous, day = offset, later
+    return True

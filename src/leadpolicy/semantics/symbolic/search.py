@@ -22,14 +22,16 @@ from leadpolicy import zones
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.primitives import smt
 from leadpolicy.semantics.primitives.smt import DAY_US, HOUR_US
-from leadpolicy.semantics.symbolic.lead import SymbolicLead
-from leadpolicy.semantics.symbolic.offsets import offset_at, offset_span
+from leadpolicy.semantics.symbolic import refine
+from leadpolicy.semantics.symbolic.lead import NOW_KEY, SymbolicLead
+from leadpolicy.semantics.symbolic.offsets import offset_at
 from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 
 PREFERENCE_SECONDS = 3.0  # the most the preferences of one witness may take (the answer is known by then)
 REGAIN_SECONDS = 0.25  # the most a check of one preference dropped in a conflict may take
 MAX_EVENTS = 10_000  # the most events of one window a witness lays out
-ROUNDS = 8  # refinements (a wrong zone offset, a witness `confirm` rejects) before the answer is Unknown
+ROUNDS = 8  # witnesses `confirm` rejects before the answer is Unknown
+REFINEMENTS = 200  # models excluded by a true fact (`refine`: a wrong zone offset, ...) before it is Unknown
 ROUND_NOW = dt.datetime(2026, 11, 20, 12, 0)  # the `now` witnesses prefer, in the policy's zone
 CENTURY = (smt.instant_us(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)),
            smt.instant_us(dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)))
@@ -108,35 +110,76 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
         return Unknown(str(exc), clock.seconds())
     solver = z3.Solver()
     solver.add(target, *admitted(leads))
-    wishes = preferences(leads)
-    limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
-    rejected = 0  # witnesses `confirm` rejected and the search excluded: then unsat is no proof either
-    for _ in range(ROUNDS):
-        result, model = readable(solver, wishes, clock)
-        if result == z3.unsat:
-            if limited:
-                return Unknown(f"every witness has more than {MAX_EVENTS} events in a window", clock.seconds())
-            if rejected:  # what is left after excluding witnesses is empty: that proves nothing
-                return Unknown(f"every witness found ({rejected}) was rejected when decided", clock.seconds())
-            return Impossible(clock.seconds())
-        if result != z3.sat:
-            return Unknown(f"the solver gave no answer ({solver.reason_unknown()})", clock.seconds())
-        if too_many_events(leads, model):
-            solver.add(*(count <= MAX_EVENTS for lead in leads for h in lead.vars.events.values()
-                         for count in h.counts.values()))
-            limited = True
-            continue
-        wrong = wrong_offsets(leads, model)
-        if wrong:
-            solver.add(*wrong)
-            continue
-        avoid = extra_ages(list(leads), model)
-        found = tuple(witness(lead, model, avoid) for lead in leads)
-        if confirm is None or confirm(found):
-            return Found(found, clock.seconds())
-        solver.add(z3.Not(z3.And(assignment(leads, model))))
-        rejected += 1
-    return Unknown(f"no witness was confirmed in {ROUNDS} rounds", clock.seconds())
+    return Search(solver, leads, clock, confirm).run()
+
+
+class Unsettled(Exception):
+    """REFINEMENTS models in a row were no leads."""
+
+
+class Search:
+    """One `find`: models made readable, refined (a true fact excludes a model that is no lead: `refine`) and
+    confirmed. Refinements and rejected witnesses are counted apart: REFINEMENTS of the one, ROUNDS of the
+    other, then Unknown."""
+
+    def __init__(self, solver: z3.Solver, leads: Sequence[SymbolicLead], clock: Clock, confirm: Confirm | None):
+        self.solver, self.leads, self.clock, self.confirm = solver, leads, clock, confirm
+        self.wishes = preferences(leads)
+        self.limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
+        self.rejected = 0  # witnesses `confirm` rejected and the search excluded: then unsat is no proof either
+        self.refined = 0  # models excluded by true facts (unsat after them is a proof)
+
+    def run(self) -> Found | Impossible | Unknown:
+        try:
+            return self.searched()
+        except Unsettled:
+            return Unknown(f"the solver's models were still no leads after {REFINEMENTS} refinements (of zone "
+                           "offsets, numbers no lead file holds, texts not in folded form)", self.clock.seconds())
+
+    def searched(self) -> Found | Impossible | Unknown:
+        while True:
+            result, model = readable(self.solver, self.wishes, self.clock, self.refine)
+            if result == z3.unsat:
+                return self.unsat()
+            if result != z3.sat:
+                return Unknown(self.unknown_reason(), self.clock.seconds())
+            if too_many_events(self.leads, model):
+                self.solver.add(*(count <= MAX_EVENTS for lead in self.leads for h in lead.vars.events.values()
+                                  for count in h.counts.values()))
+                self.limited = True
+                continue
+            if self.refine(model):
+                continue
+            avoid = extra_ages(list(self.leads), model)
+            found = tuple(witness(lead, model, avoid) for lead in self.leads)
+            if self.confirm is None or self.confirm(found):
+                return Found(found, self.clock.seconds())
+            self.solver.add(z3.Not(z3.And(assignment(self.leads, model))))
+            self.rejected += 1
+            if self.rejected >= ROUNDS:
+                return Unknown(f"none of the {ROUNDS} witnesses found was confirmed when decided",
+                               self.clock.seconds())
+
+    def refine(self, model: Any) -> bool:
+        """Whether the model is no lead (then the facts that exclude it are added): a bounded number of times,
+        after which the search stops with Unknown."""
+        found = refine.facts(self.leads, model)
+        if found and self.refined >= REFINEMENTS:
+            raise Unsettled
+        if found:
+            self.solver.add(*found)
+            self.refined += 1
+        return bool(found)
+
+    def unsat(self) -> Impossible | Unknown:
+        if self.limited:
+            return Unknown(f"every witness has more than {MAX_EVENTS} events in a window", self.clock.seconds())
+        if self.rejected:  # what is left after excluding witnesses is empty: that proves nothing
+            return Unknown(f"every witness found ({self.rejected}) was rejected when decided", self.clock.seconds())
+        return Impossible(self.clock.seconds())
+
+    def unknown_reason(self) -> str:
+        return f"the solver gave no answer ({self.solver.reason_unknown()})"
 
 
 # ---------------------------------------------------------------- readable models
@@ -149,16 +192,17 @@ def wished(solver: z3.Solver, wishes: list[Any]) -> list[Any]:
     return marks
 
 
-def readable(solver: z3.Solver, wishes: list[Any], clock: Clock) -> tuple[Any, Any]:
+def readable(solver: z3.Solver, wishes: list[Any], clock: Clock, refine: Callable[[Any], bool] | None = None,
+             ) -> tuple[Any, Any]:
     """(sat, a model with as many preferences as let the goal hold), unsat or unknown. The goal is checked
-    first without them (so they never slow the answer, nor change it). Then, in a scope of their own, all are
-    assumed; while they conflict, the least wanted of the conflict (the unsat core) is dropped; then each one
-    dropped is tried again, most wanted first (a core is not the smallest conflict). The preferences have
-    PREFERENCE_SECONDS in all: past that, the model has those found so far."""
-    result = check(solver, clock)
+    first without them (so they never slow the answer, nor change it), and while its model is no lead
+    (`refine` adds the facts excluding it) it is checked again, up to REFINEMENTS times. Then, in a scope of
+    their own, all preferences are assumed; while they conflict, the least wanted of the conflict (the unsat
+    core) is dropped; then each one dropped is tried again, most wanted first (a core is not the smallest
+    conflict). The preferences have PREFERENCE_SECONDS in all: past that, the model has those found so far."""
+    result, model = refined_check(solver, clock, refine)
     if result != z3.sat:
         return result, None
-    model = solver.model()
     budget = Clock(min(PREFERENCE_SECONDS, clock.timeout - clock.seconds()))
     solver.push()
     marks = wished(solver, wishes)
@@ -176,6 +220,17 @@ def readable(solver: z3.Solver, wishes: list[Any], clock: Clock) -> tuple[Any, A
         active.remove(marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)])
     solver.pop()
     return z3.sat, model
+
+
+def refined_check(solver: z3.Solver, clock: Clock, refine: Callable[[Any], bool] | None) -> tuple[Any, Any]:
+    """The goal checked until its model is a lead (`refine` says False; it raises Unsettled past its bound)."""
+    while True:
+        result = check(solver, clock)
+        if result != z3.sat:
+            return result, None
+        model = solver.model()
+        if refine is None or not refine(model):
+            return result, model
 
 
 def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any], budget: Clock, model: Any
@@ -200,8 +255,8 @@ def round_now(lead: SymbolicLead) -> list[Any]:
     tz = zones.zone(lead.policy.timezone)
     at = ROUND_NOW.replace(tzinfo=tz)
     wishes = [lead.vars.now == smt.instant_us(at)]
-    if "now" in lead.vars.offsets:
-        wishes.append(lead.vars.offsets["now"][0] == offset_at(tz, at))
+    if (lead.policy.timezone, NOW_KEY) in lead.vars.offsets:
+        wishes.append(lead.vars.offsets[(lead.policy.timezone, NOW_KEY)][0] == offset_at(tz, at))
     now = lead.vars.now
     return [z3.And(wishes), z3.And(now >= CENTURY[0], now < CENTURY[1])]
 
@@ -248,20 +303,6 @@ def too_many_events(leads: Sequence[SymbolicLead], model: Any) -> bool:
     fewer, and says Unknown when every witness needs more)."""
     counts = [count for lead in leads for h in lead.vars.events.values() for count in h.counts.values()]
     return any(model.eval(count, model_completion=True).as_long() > MAX_EVENTS for count in counts)
-
-
-def wrong_offsets(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
-    """For each offset the model chose that the zone does not have at its instant: the zone's offset over the
-    span of instants around it that share it (a true fact, so excluding the model stays sound)."""
-    facts: dict[int, Any] = {}
-    for lead in leads:
-        for var, instant in lead.vars.offsets.values():
-            at = model.eval(instant, model_completion=True).as_long()
-            first, end, offset = offset_span(lead.policy.timezone, at)
-            if model.eval(var, model_completion=True).as_long() != offset:
-                fact = z3.Implies(z3.And(instant >= first, instant < end), var == offset)
-                facts.setdefault(fact.get_id(), fact)
-    return list(facts.values())
 
 
 def shown(model: Any, present: Any, values: list[Any]) -> list[Any]:

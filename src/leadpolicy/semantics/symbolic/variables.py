@@ -19,7 +19,7 @@ from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir, logic, primitives
 from leadpolicy.semantics.primitives import smt
 from leadpolicy.semantics.primitives.smt import DAY_US, Sym
-from leadpolicy.semantics.symbolic.offsets import zone_offsets
+from leadpolicy.semantics.symbolic.offsets import local_date_monotone, zone_offsets
 
 FIRST_DAY = smt.day_number(dt.date(runtime.FIRST_YEAR, 1, 1))
 LAST_DAY = smt.day_number(dt.date(runtime.LAST_YEAR, 12, 31))
@@ -128,7 +128,9 @@ class Variables:
     fields: dict[tuple[str, str], Sym] = field(default_factory=dict)  # (name, type) -> the field as given
     blocks: set[tuple[Any, ...]] = field(default_factory=set)  # the lead blocks' fields whose facts are in
     events: dict[str, EventVars] = field(default_factory=dict)
-    offsets: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (offset in seconds, its instant)
+    # (zone, key) -> (offset in seconds, its instant): two policies of one lead (`SymbolicLead.under`) each read
+    # an instant in their own zone
+    offsets: dict[tuple[str, str], tuple[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, prefix: str, zone: str) -> Variables:
@@ -156,17 +158,34 @@ class Variables:
             self.admitted += [age >= 0, z3.Implies(has, age <= self.now - FIRST_INSTANT)]
         return self.events[name]
 
-    def offset(self, key: str, instant: Any) -> Any:
+    def offset(self, key: str, instant: Any, zone: str) -> Any:
         """The zone's offset (seconds) at an instant: a constant for a zone of one offset, else a variable
-        that may be any offset the zone has (refined by the search when a witness proves it wrong)."""
-        choices = zone_offsets(self.zone)
+        that may be any offset the zone has (refined by the search when a witness proves it wrong), bound to
+        the zone's other offset variables by what holds of every zone's offsets (`offset_facts`)."""
+        choices = zone_offsets(zone)
         if len(choices) == 1:
             return z3.IntVal(choices[0])
-        if key not in self.offsets:
-            var = z3.Int(f"{self.prefix}{key}.offset")
-            self.offsets[key] = (var, instant)
+        if (zone, key) not in self.offsets:
+            var = z3.Int(f"{self.prefix}{key}@{zone}.offset")
             self.admitted.append(smt.any_of([var == c for c in choices]))
-        return self.offsets[key][0]
+            for (other_zone, _), other in self.offsets.items():
+                if other_zone == zone:
+                    self.admitted += offset_facts(zone, (var, instant), other)
+            self.offsets[(zone, key)] = (var, instant)
+        return self.offsets[(zone, key)][0]
+
+
+def offset_facts(zone: str, one: tuple[Any, Any], other: tuple[Any, Any]) -> list[Any]:
+    """What holds of two offset variables of one zone: one instant has one offset, and where the zone's local
+    date never goes back (no clock change crosses midnight backwards), a later instant's local date is not
+    earlier."""
+    (var, instant), (other_var, other_instant) = one, other
+    facts = [z3.Implies(instant == other_instant, var == other_var)]
+    if local_date_monotone(zone):
+        mine, theirs = local_day(instant, var), local_day(other_instant, other_var)
+        facts += [z3.Implies(instant <= other_instant, mine <= theirs),
+                  z3.Implies(other_instant <= instant, theirs <= mine)]
+    return facts
 
 
 def local_day(instant: Any, offset: Any) -> Any:
