@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from decimal import Decimal
+from dataclasses import replace
+from decimal import Decimal, Inexact
+
+import pytest
 
 from leadpolicy import runtime
 from leadpolicy.cli.main import main
 from leadpolicy.proofs import prove
+from leadpolicy.semantics.primitives import sql
 
 from .engines import decide, policy_from_text
 
@@ -82,3 +86,17 @@ def test_the_standalone_compiled_module_multiplies_exactly(tmp_path):
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout) == EXACT
 
+
+
+def test_a_product_that_would_not_fit_is_never_rounded_unseen():
+    with pytest.raises(Inexact):
+        runtime.decayed(Decimal("1" * 60 + ".5"), Decimal("0.876543211"))
+
+
+def test_sql_decays_a_total_of_27_digits_in_its_own_width_and_refuses_more_whole_digits():
+    score = policy_from_text(T4).ir.scores[0]
+    assert (score.bound, score.scale) == (Decimal("12060318805.549450545"), 9)
+    assert sql.total_type(score) == "DECIMAL(20, 9)"  # was DECIMAL(18, 9), which the total overflowed
+    assert sql.total_type(replace(score, bound=Decimal("999999999999999999.5"))) == "DECIMAL(27, 9)"
+    with pytest.raises(sql.UnsupportedError, match=r"more than SQL sums and decays exactly \(18 whole digits\)"):
+        sql.total_type(replace(score, bound=Decimal("1000000000000000000")))

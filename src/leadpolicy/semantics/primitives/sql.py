@@ -274,6 +274,13 @@ def points_rule(gen: SqlContext, rule: ir.PointsRule, score: ir.Score) -> exp.Ex
 
 
 def per_rule(gen: SqlContext, rule: ir.PerRule, score: ir.Score) -> exp.Expr:
+    """`per_points`, as DECIMAL(18, scale) like every fractional term (it is within its cap, which is one): the
+    product is wider, and in Spark a sum of such terms past 38 digits drops places (`score_sum`)."""
+    points = per_points(gen, rule, score)
+    return points if score.scale == 0 else exp.cast(points, f"DECIMAL(18, {score.scale})")
+
+
+def per_points(gen: SqlContext, rule: ir.PerRule, score: ir.Score) -> exp.Expr:
     """`runtime.per_units` times the points, capped. Units past the cap change nothing, so they are
     limited before multiplying: a huge count (1e19 clicks) must neither overflow BIGINT nor fail the batch."""
     scale, per = score.scale, rule.per
@@ -356,8 +363,8 @@ def total_type(score: ir.Score) -> str:
 
 def score_sum(score: ir.Score, terms: list[exp.Expr]) -> exp.Expr:
     """The rules' rows summed. Each sum of two DECIMALs is a digit wider, and past 38 digits Spark drops places
-    (down to 6) rather than failing, so past 20 fractional terms each partial sum is cast back to the total's
-    type (`total_type`), which holds every partial sum exactly."""
+    (down to 6) rather than failing, so past 20 fractional terms (each DECIMAL(18, scale)) each partial sum is
+    cast back to the total's type (`total_type`), which holds every partial sum exactly."""
     long_sum = score.scale > 0 and len(terms) > MAX_PLAIN_TERMS
     total = terms[0]
     for term in terms[1:]:
