@@ -133,3 +133,30 @@ def test_four_processes_on_one_postgresql_state_assign_each_lead_once_one_killed
     member_of = {row.lead_id: row.member for row in stored}
     assert {lead_id: answer["assignee"] for lead_id, answer in answers.items()} == {
         lead_id: member_of.get(lead_id) for lead_id in answers}  # what each client was told is what the state holds
+
+
+def test_assignments_waiting_for_their_teams_lock_never_hold_up_decisions(postgres, tmp_path):
+    import time
+
+    import psycopg
+
+    url = fresh_postgres_url(postgres)
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "race.policy").write_text(POLICY)
+    server = Server(folder, "--state", url)
+    try:
+        assert Client([server], 0, set()).assign(body(1))["assignee"] == BOB  # the team's row is there now
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as holder:
+            holder.execute("SELECT 1 FROM assignment_teams WHERE team = 'sdr' FOR UPDATE")  # as another process
+            with ThreadPoolExecutor(4) as waiting:
+                pending = [waiting.submit(Client([server], 0, set()).assign, body(n)) for n in (2, 3, 4, 6)]
+                time.sleep(1.0)
+                assert not any(future.done() for future in pending)  # they wait for the lock
+                started = time.monotonic()
+                status, decided = server.call("POST", "/v1/policies/race/decide", '{"lead": {"email": "a@b.io"}}')
+                assert status == 200 and decided["route"] == "sdr" and time.monotonic() - started < 5
+                holder.rollback()  # the other process is done
+                assert [future.result()["how"] for future in pending] == ["rotation"] * 4
+    finally:
+        server.stop()

@@ -57,8 +57,8 @@ def lifespan(handlers: Handlers) -> Callable[[Starlette], AbstractAsyncContextMa
             pass  # not the main thread (tests), or no signals here: file changes still reload
         yield
         task.cancel()
+        await asyncio.to_thread(handlers.assignments.close)  # first: an assignment in flight writes the decision log
         await asyncio.to_thread(handlers.decider.close)
-        await asyncio.to_thread(handlers.assignments.close)
 
     return running
 

@@ -7,6 +7,7 @@ event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import fcntl
@@ -15,8 +16,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -42,6 +44,8 @@ from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.registry import Loaded
 from leadpolicy.service.runtime_data import WatchedFile
 
+T = TypeVar("T")
+ASSIGN_THREADS = 2  # assignments at once per worker (each on its own connection to the state)
 NO_STATE = "the service was started without a state: start it with --state FILE or --state postgresql://..."
 ASSIGN_SHAPE = ('a request is {"lead": {...}, "id": "...", "at": "...", "events": [...], "now": "...", '
                 '"explain": false}')
@@ -86,6 +90,13 @@ class Assignments:
         self.held_series: set[tuple[str, str]] = set()
         self.held_failing = False
         self.state_errors: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError,)
+        # Their own threads: an assignment waiting for its team's lock (another process holds it) never holds up
+        # the decisions of this worker
+        self.pool = ThreadPoolExecutor(max_workers=ASSIGN_THREADS, thread_name_prefix="leadpolicy-assign")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` on an assignment thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work, *args)
 
     # ---------------------------------------------------------------- the state and the data files
 
@@ -106,6 +117,7 @@ class Assignments:
                     self.one_writer = OneWriter(self.state.engine.url.database)
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
         if self.state is not None:
             self.state.close()
         if isinstance(self.one_writer, OneWriter):

@@ -172,12 +172,13 @@ class Handlers:
         loaded = self.served(request)
         if isinstance(loaded, Response):
             return loaded
-        status, answer = await self.decider.run(self.assignments.answer, loaded, raw, self.decider)
+        status, answer = await self.assignments.run(self.assignments.answer, loaded, raw, self.decider)
         return Response(answer, status_code=status, media_type="application/json")
 
     async def assignments_page(self, request: Request) -> Response:
         query = dict(request.query_params)
-        status, answer = await self.decider.run(self.assignments.audit, query, request.url.path, self.registry.by_id)
+        status, answer = await self.assignments.run(self.assignments.audit, query, request.url.path,
+                                                    self.registry.by_id)
         return Response(answer, status_code=status, media_type="application/json")
 
     def describe(self, loaded: Loaded) -> dict[str, Any]:
