@@ -84,6 +84,9 @@ _COUNT = (sa.select(sa.func.count()).select_from(assignments)
           .where(*_MEMBER, assignments.c.at_us >= _P("start"), assignments.c.at_us < _P("end")))
 _LAST_ASSIGNED = sa.select(sa.func.max(assignments.c.at_us)).where(*_MEMBER)
 _HELD = (held.c.policy_id == _P("pid"), held.c.lead_id == _P("lid"))
+# Whether a lead is assigned (its assignment) or held (a row of `how` 'held'), in one round trip.
+_LOOKUP = sa.union_all(_ASSIGNED, sa.select(held.c.team, sa.cast(sa.null(), sa.String), held.c.at_us,
+                                            sa.literal_column("'held'")).where(*_HELD))
 _UNHOLD = held.delete().where(*_HELD)
 _IS_HELD = sa.select(held.c.lead_id).where(*_HELD)
 _RECORD = assignments.insert().values(policy_id=_P("pid"), lead_id=_P("lid"), team=_P("tname"), member=_P("who"),
@@ -320,7 +323,7 @@ def _compiled(engine: Engine) -> dict[str, str]:
     statements = {"lock": _LAST_MEMBER_LOCKED, "last_member": _LAST_MEMBER,
                   "set_last_member": _SET_LAST_MEMBER, "weights": _WEIGHTS, "set_weight": _SET_WEIGHT,
                   "new_weight": _NEW_WEIGHT, "assigned": _ASSIGNED, "count": _COUNT, "last_assigned": _LAST_ASSIGNED,
-                  "unhold": _UNHOLD, "is_held": _IS_HELD, "record": _RECORD, "hold": _HOLD}
+                  "unhold": _UNHOLD, "is_held": _IS_HELD, "record": _RECORD, "hold": _HOLD, "lookup": _LOOKUP}
     return {name: str(statement.compile(dialect=engine.dialect)) for name, statement in statements.items()}
 
 
@@ -333,8 +336,10 @@ class Turn:
         self.sql = sql
         self.postgresql = postgresql
         self.cursor = driver.cursor()
+        self.held_lead: bool | None = None  # whether this turn's lead is held, once `assigned` has looked
 
     def begin(self) -> None:
+        self.held_lead = None
         if not self.postgresql:  # psycopg begins a transaction itself at the first statement
             self.cursor.execute("BEGIN IMMEDIATE")
 
@@ -380,9 +385,12 @@ class Turn:
                                                          for m in members])
 
     def assigned(self, policy_id: str, lead_id: str) -> Stored | None:
-        self.cursor.execute(self.sql["assigned"], {"pid": policy_id, "lid": lead_id})
-        row = self.cursor.fetchone()
-        return None if row is None else Stored(lead_id, row[0], row[1], from_us(row[2]), row[3])
+        """The lead's assignment, if it has one; whether it is held is kept for `record` and `hold`."""
+        self.cursor.execute(self.sql["lookup"], {"pid": policy_id, "lid": lead_id})
+        rows = self.cursor.fetchall()
+        self.held_lead = any(row[3] == "held" for row in rows)
+        found = next((row for row in rows if row[3] != "held"), None)
+        return None if found is None else Stored(lead_id, found[0], found[1], from_us(found[2]), found[3])
 
     def count(self, policy_id: str, team: str, member: str, start: dt.datetime, end: dt.datetime) -> int:
         """Leads assigned to a member of a team at an instant in [start, end)."""
@@ -395,13 +403,17 @@ class Turn:
 
     def record(self, row: dict[str, Any]) -> None:
         """One assignment (and the lead no longer held)."""
-        self.cursor.execute(self.sql["unhold"], {"pid": row["policy_id"], "lid": row["lead_id"]})
+        if self.held_lead is not False:
+            self.cursor.execute(self.sql["unhold"], {"pid": row["policy_id"], "lid": row["lead_id"]})
         self.cursor.execute(self.sql["record"], {
             "pid": row["policy_id"], "lid": row["lead_id"], "tname": row["team"], "who": row["member"],
             "at": to_us(row["at"]), "how": row["how"], "ver": row["version"], "fp": row["fingerprint"]})
 
     def hold(self, policy_id: str, lead_id: str, team: str, route: str, email: str | None, at: dt.datetime) -> None:
-        if self._one("is_held", {"pid": policy_id, "lid": lead_id}) is None:
+        held_lead = self.held_lead
+        if held_lead is None:
+            held_lead = self._one("is_held", {"pid": policy_id, "lid": lead_id}) is not None
+        if not held_lead:
             self.cursor.execute(self.sql["hold"], {"pid": policy_id, "lid": lead_id, "tname": team, "route": route,
                                                    "email": email, "at": to_us(at)})
 
