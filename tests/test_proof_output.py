@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from leadpolicy.cli.main import main
 from leadpolicy.proofs import Disagreement, prove
+from leadpolicy.proofs.diagnostics import guarantee_diagnostics
 from leadpolicy.proofs.guarantees import Confirmation
 from leadpolicy.semantics.symbolic import Witness
 
@@ -94,3 +96,34 @@ def test_a_witness_that_keeps_the_claim_is_a_disagreement_only_when_shown_exactl
     assert confirm((unfolded,)) is False  # a text the reader folds: not the model's value
     with pytest.raises(Disagreement, match="keeps the claim"):
         confirm((Witness(NOW, {"email": "a", "employees": 7}, ()),))
+
+
+# ---------------------------------------------------------------- F2: time limits kept
+
+
+def test_a_text_too_long_for_the_solver_is_unknown_at_once_with_the_reason():
+    """z3 overruns its time-out on a 10,000-character constant (14 s at a 1 s time-out, measured)."""
+    policy = policy_from_text(policy_text({"n": f'not (email contains "{"a" * 10_000}")'}))
+    [result] = prove(policy, 1.0)
+    assert result.status == "unknown", result
+    assert "10000 characters" in (result.reason or "") and "at most 1,000" in (result.reason or "")
+    assert result.seconds < 1.0
+
+
+def test_a_text_of_a_thousand_characters_is_still_a_solver_constant():
+    from leadpolicy.semantics.primitives import smt
+
+    assert smt.text("a" * 1_000) is not None
+    with pytest.raises(smt.Unsupported, match="1001 characters"):
+        smt.text("a" * 1_001)
+
+
+def test_check_spends_at_most_its_budget_on_guarantees_and_says_which_it_did_not_reach():
+    claims = {f"h{i}": f"count email_click in last {3650 - i} days < 5 or fit != {999999000 + i}" for i in range(6)}
+    policy = policy_from_text(policy_text(claims))
+    started = time.perf_counter()
+    found = guarantee_diagnostics("p.policy", policy.tree, policy, 10.0, budget=0.3)
+    assert time.perf_counter() - started < 3.0
+    assert len(found) == 6 and {d.code for d in found} == {"guarantee-unknown"}, found
+    ran_out = [d for d in found if "check's time budget ran out" in d.message]
+    assert ran_out and all("leadpolicy prove" in (d.hint or "") for d in ran_out)

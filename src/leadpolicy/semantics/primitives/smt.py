@@ -76,11 +76,15 @@ def number(value: Decimal) -> Any:
 
 
 MAX_CHAR = 0x2FFFF  # the last character z3's strings hold
+MAX_TEXT = 1_000  # the longest text constant the solver is given
 
 
 def text(value: str) -> Any:
     """A text constant, character by character: z3 reads `\\u{...}` in a literal as an escape, so every
     character is written as one (a policy's backslash stays a backslash)."""
+    if len(value) > MAX_TEXT:  # z3 overruns its time-out on a long constant (14 s at 1 s for 10,000 characters)
+        raise Unsupported(f"a text of {len(value)} characters is longer than the solver reasons about "
+                          f"(at most {MAX_TEXT:,})")
     if any(ord(c) > MAX_CHAR for c in value):
         raise Unsupported(f"the text {value!r} has a character past U+{MAX_CHAR:X}, which the solver cannot hold")
     return z3.StringVal("".join(f"\\u{{{ord(c):x}}}" for c in value))
