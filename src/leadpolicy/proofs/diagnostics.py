@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from leadpolicy import api
     from leadpolicy.proofs.guarantees import GuaranteeResult
 
+CHECK_BUDGET = 60.0  # seconds check spends on a policy's guarantees in all (`leadpolicy prove` has no such limit)
+
 
 def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, result: GuaranteeResult
                          ) -> Diagnostic | None:
@@ -31,21 +33,42 @@ def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, res
     return None
 
 
+UNCONFIRMED = ("it is not proved: the solver's candidate counter-examples were not confirmed when the compiled policy "
+               "decided them (a value a lead file cannot hold exactly, such as a number finer than a float tells "
+               "apart): it may hold for every lead a file can hold; samples can test it")
+MANY_EVENTS = ("it is not proved: a counter-example would need more than 10,000 events in a window, more than the "
+               "solver lays out; samples with such a history can test it")
+BUDGET = ("it is not proved: check spends {budget:g} s on a policy's guarantees in all; leadpolicy prove gives each "
+          "its own time-out (--timeout S)")
+CANNOT = "it is not proved: the solver cannot reason about what this claim reads; samples can still test it"
+
+
 def unknown_hint(result: GuaranteeResult) -> str:
-    """What to do about an unknown guarantee: give the solver longer, or know that it cannot tell."""
+    """What helps for an unknown guarantee, by its reason: more time, `leadpolicy prove`, or samples."""
+    from leadpolicy.proofs.guarantees import BUDGET_SPENT
+
     reason = (result.reason or "").lower()
-    if "time" in reason or "cancel" in reason:
+    if result.reason == BUDGET_SPENT:
+        return BUDGET.format(budget=CHECK_BUDGET)
+    if "events in a window" in reason:
+        return MANY_EVENTS
+    if any(word in reason for word in ("confirmed", "rejected", "refinement")):
+        return UNCONFIRMED
+    if any(word in reason for word in ("time", "cancel", "no answer")):
         return (f"it is not proved: the solver gave up after {result.seconds:.1f} s (check --prove-timeout S, or "
                 "leadpolicy prove --timeout S, gives it longer)")
-    return "it is not proved: the solver cannot reason about what this claim reads; samples can still test it"
+    return CANNOT
 
 
-def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeout: float) -> list[Diagnostic]:
-    """Each guarantee proved (nothing said), violated (an error) or unknown (a warning)."""
+def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeout: float,
+                          budget: float | None = None) -> list[Diagnostic]:
+    """Each guarantee proved (nothing said), violated (an error) or unknown (a warning), `timeout` seconds each
+    and `budget` for all (default CHECK_BUDGET, or `timeout` when longer: one guarantee has its time)."""
     from leadpolicy.proofs.guarantees import prove
 
     nodes = {g.name: g for g in tree.guarantees}
-    found = (guarantee_diagnostic(file, policy, nodes[r.name], r) for r in prove(policy, timeout))
+    spend = max(CHECK_BUDGET, timeout) if budget is None else budget
+    found = (guarantee_diagnostic(file, policy, nodes[r.name], r) for r in prove(policy, timeout, spend))
     return [d for d in found if d is not None]
 
 

@@ -13,6 +13,8 @@ and the search ends unknown when no other is found).
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -24,6 +26,7 @@ from leadpolicy.semantics.primitives import smt
 from leadpolicy.semantics.symbolic import Found, Impossible, SymbolicLead, Unknown, Witness, find
 
 DEFAULT_TIMEOUT = 10.0  # seconds per guarantee
+BUDGET_SPENT = "check's time budget ran out before this guarantee: run leadpolicy prove"
 Status = Literal["proved", "violated", "unknown"]
 
 
@@ -131,9 +134,16 @@ def prove_one(policy: api.Policy, guarantee: ir.Guarantee, timeout: float) -> Gu
                            after=decisions[1] if len(decisions) > 1 else None)
 
 
-def prove(policy: api.Policy, timeout: float = DEFAULT_TIMEOUT) -> list[GuaranteeResult]:
-    """Each of the policy's guarantees, in order, proved, violated or unknown (`timeout` seconds each)."""
-    return [prove_one(policy, g, timeout) for g in policy.ir.guarantees]
+def prove(policy: api.Policy, timeout: float = DEFAULT_TIMEOUT, budget: float = math.inf) -> list[GuaranteeResult]:
+    """Each of the policy's guarantees, in order, proved, violated or unknown (`timeout` seconds each, and
+    `budget` seconds for all: those not reached within it are unknown, BUDGET_SPENT)."""
+    end = time.perf_counter() + budget
+    results = []
+    for guarantee in policy.ir.guarantees:
+        left = end - time.perf_counter()
+        results.append(prove_one(policy, guarantee, min(timeout, left)) if left > 0 else
+                       GuaranteeResult(guarantee.name, guarantee.text, "unknown", 0.0, reason=BUDGET_SPENT))
+    return results
 
 
 def results_json(policy: api.Policy, results: Sequence[GuaranteeResult]) -> dict[str, Any]:
