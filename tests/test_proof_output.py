@@ -149,3 +149,31 @@ def test_an_unknown_guarantees_hint_says_what_helps_for_its_reason(reason, says,
 
     hint = unknown_hint(GuaranteeResult("g", "fit < 60", "unknown", 1.5, reason=reason))
     assert says in hint and never not in hint, hint
+
+
+# ---------------------------------------------------------------- F4: JSON on stdout, or nothing
+
+
+@pytest.mark.parametrize("broken", ["error", "missing"])
+def test_prove_json_of_a_policy_with_errors_prints_its_diagnostics_as_json(tmp_path, capsys, broken):
+    path = tmp_path / "p.policy"
+    if broken == "error":
+        path.write_text(policy_text({"g": "fitt >= 0"}), "utf-8")
+    assert main(["prove", str(path), "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["guarantees"] == []
+    [diag] = [d for d in out["diagnostics"] if d["severity"] == "error"]
+    assert diag["file"] == str(path)
+    assert diag["code"] == ("unreadable-file" if broken == "missing" else "unknown-name"), diag
+
+
+@pytest.mark.parametrize("broken", ["error", "missing"])
+def test_diff_prove_json_of_a_policy_with_errors_keeps_stdout_for_json(tmp_path, capsys, broken):
+    good = write(tmp_path, {"g": "fit >= 0"}, name="good.policy")
+    bad = tmp_path / "bad.policy"
+    if broken == "error":
+        bad.write_text(policy_text({"g": "fitt >= 0"}), "utf-8")
+    assert main(["diff", str(good), str(bad), "--prove", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "" or json.loads(captured.out)["ok"] is False, captured.out
+    assert f"{bad}:" in captured.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     rejects = _rejects_files(args) if args.leads else (None, None)
     if _bad_usage(args, rejects):
         return EXIT_USAGE
-    old, new = policy_from(args.old), policy_from(args.new)
+    with contextlib.redirect_stdout(sys.stderr if args.format == "json" else sys.stdout):  # stdout: JSON only
+        old, new = policy_from(args.old), policy_from(args.new)
     if old is None or new is None:
         return EXIT_PROBLEMS
     result = PolicyDiff(old.policy, new.policy, changes(old.policy, new.policy))

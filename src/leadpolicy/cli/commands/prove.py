@@ -12,7 +12,7 @@ from leadpolicy.cli.flags import help_formatter, positive_seconds
 
 if TYPE_CHECKING:
     from leadpolicy import api
-    from leadpolicy.cli.shared import Subcommands
+    from leadpolicy.cli.shared import CheckedPolicy, Subcommands
     from leadpolicy.language import ast
     from leadpolicy.proofs import GuaranteeResult
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.proofs import prove, results_json
     from leadpolicy.proofs.exhaustive import reachability, witnesses_json, witnesses_text
 
-    loaded = load_or_report(args.policy)
+    loaded = load_or_report(args.policy) if args.format == "text" else loaded_or_json(args.policy)
     if loaded is None:
         return EXIT_PROBLEMS
     policy = api.from_tree(loaded.policy, loaded.file)
@@ -59,6 +59,19 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(lines if reached is None else [*lines, "witnesses:", *witnesses_text(reached)]))
     failed = {"violated", "unknown"} if args.strict else {"violated"}
     return EXIT_PROBLEMS if any(r.status in failed for r in results) else EXIT_OK
+
+
+def loaded_or_json(path: str) -> CheckedPolicy | None:
+    """The checked policy, or None after printing its diagnostics as JSON (as `check --format json` does)."""
+    from leadpolicy.cli.shared import CheckedPolicy
+    from leadpolicy.semantics.loading import load_policy
+
+    loaded = load_policy(path)
+    if loaded.policy is None or loaded.has_errors:
+        diagnostics = [d.as_dict() for d in sorted(loaded.diagnostics, key=lambda d: d.sort_key())]
+        print(json.dumps({"ok": False, "policy": None, "guarantees": [], "diagnostics": diagnostics}, indent=2))
+        return None
+    return CheckedPolicy(loaded.file, loaded.source, loaded.policy, loaded.diagnostics)
 
 
 def text_report(tree: ast.Policy, policy: api.Policy, results: list[GuaranteeResult]) -> list[str]:
