@@ -121,8 +121,10 @@ GUARANTEE_MESSAGES = [
      'did you mean "sales"?', "sale"),
     (['"x": stage < sql'], "type-mismatch", "< compares order, but the decided stage (text) has none",
      "use = or != for text and yes/no", "stage < sql"),
-    (['"x": handoff = 5'], "type-mismatch", "the decided handoff (yes/no) compared with a number", None,
-     "handoff = 5"),
+    (['"x": handoff = 5'], "type-mismatch", "the decided handoff (yes/no) compared with a number",
+     "a yes/no is a condition by itself: write handoff, or not handoff", "handoff = 5"),
+    (['"x": handoff = "yes"'], "type-mismatch", "the decided handoff (yes/no) compared with text",
+     "a yes/no is a condition by itself: write handoff, or not handoff", 'handoff = "yes"'),
     (['"x": stage'], "type-mismatch",
      "a bare condition must be a yes/no field, but the decided stage (text) is not",
      "use stage is present, or compare it with =", "stage"),
@@ -174,3 +176,24 @@ def test_a_claim_on_the_decision_of_a_policy_without_stages_is_refused():
     assert [(d.code, d.message, d.hint) for d in diags] == [
         ("unknown-name", "the claim reads the decided handoff, but the policy has no stages",
          "add a stages block, ending with: nurture otherwise owner marketing")] * 2
+
+
+# (what the v2 reference's text is changed from and to, code, message, hint): every error has a hint
+HINTED = [
+    ("+40 when demo_request in last 30 days ", "bad-value", "an activity window of 99999 days is longer than ten years",
+     "an activity window is at most 3650 days", "+40 when demo_request in last 99999 days "),
+    ("+40 when employees >= 200 ", "bad-value", "2026-02-30 is not a real date",
+     "write a date as YYYY-MM-DD, a day the calendar has", '+40 when employees >= 200 and 2026-01-01 > 2026-02-30 '),
+    ("+40 when employees >= 200 ", "bad-value",
+     "1000000000000 is out of range: numbers in a policy have at most 9 digits before the point and 9 after",
+     "a policy's numbers are at most 999999999.999999999 (and as small as -999999999.999999999)",
+     "+40 when employees >= 1000000000000 "),
+    ('    "inbound-sdr"    otherwise\n', "no-route-otherwise", "route for mql, sql has no otherwise",
+     'end with an entry like: "inbound-sdr" otherwise (a lead no entry matches gets no queue)', ""),
+]
+
+
+@pytest.mark.parametrize("old, code, message, hint, new", HINTED, ids=[r[2] for r in HINTED])
+def test_every_error_and_warning_of_a_value_has_a_hint(old, code, message, hint, new):
+    _, diags = _diagnostics(ACTIVITY, old, new)
+    assert [(d.code, d.message, d.hint) for d in diags if d.code == code] == [(code, message, hint)]

@@ -86,7 +86,8 @@ def literal_fits(ctx: Context, lit: ast.Node, sym: Symbol) -> None:
         return
     kind = lit.kind
     if not compatible(sym.type, kind):
-        ctx.report("type-mismatch", f"{describe(sym)} compared with {TYPE_WORDS[kind]} {_lit(lit)}", lit)
+        ctx.report("type-mismatch", f"{describe(sym)} compared with {TYPE_WORDS[kind]} {_lit(lit)}", lit,
+                   hint=mismatch_hint(sym))
     elif sym.type == CHOICE and lit.kind == "text":
         folded = {fold(c) for c in sym.choices}
         if fold(str(lit.value)) not in folded:
@@ -111,7 +112,8 @@ def _compare(ctx: Context, atom: ast.Compare, index: int) -> None:
         ctx.report("type-mismatch", f"{atom.op} compares order, but {describe(left)} has none", atom,
                    hint="use = or != for text and yes/no")
     elif not compatible(left.type, right.type):
-        ctx.report("type-mismatch", f"{describe(left)} compared with {describe(right)}", atom)
+        ctx.report("type-mismatch", f"{describe(left)} compared with {describe(right)}", atom,
+                   hint=mismatch_hint(left if left.kind != "literal" else right))
     else:
         literal_fits(ctx, atom.right, left)
         literal_fits(ctx, atom.left, right)
@@ -128,7 +130,8 @@ def _between(ctx: Context, atom: ast.Between, index: int) -> None:
         return
     for bound, sym in zip((atom.low, atom.high), bounds):
         if sym is not None and not compatible(subject.type, sym.type):
-            ctx.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound)
+            ctx.report("type-mismatch", f"{describe(subject)} compared with {describe(sym)}", bound,
+                       hint=mismatch_hint(subject))
     sql_form(ctx, atom, {subject.type} | {b.type for b in bounds if b is not None})
     if (isinstance(atom.low, ast.Literal) and isinstance(atom.high, ast.Literal)
             and atom.low.kind == atom.high.kind and atom.low.value > atom.high.value):  # type: ignore[operator]
@@ -291,7 +294,8 @@ def route(ctx: Context, route: ast.Route, index: int) -> None:
                        hint=did_you_mean(stage, ctx.stage_names))
     ladder(ctx, route.entries, len(ctx.policy.items), "route")
     if route.entries and all(e.condition is not None for e in route.entries):
-        ctx.report("no-route-otherwise", f"route for {', '.join(route.stages)} has no otherwise", route)
+        ctx.report("no-route-otherwise", f"route for {', '.join(route.stages)} has no otherwise", route,
+                   hint='end with an entry like: "inbound-sdr" otherwise (a lead no entry matches gets no queue)')
 
 
 def ladder(ctx: Context, entries: Sequence[ast.LabelEntry | ast.StageEntry], index: int, what: str) -> None:
@@ -325,6 +329,18 @@ def compatible(a: str, b: str) -> bool:
     texts = (TEXT, CHOICE)
     times = (DATE, TIMESTAMP)
     return a == b or (a in texts and b in texts) or (a in times and b in times)
+
+
+LIKE = {NUMBER: "a number, as in 200", TEXT: 'a quoted text, as in "software"', CHOICE: 'one of its choices, quoted',
+        DATE: "a date, as in 2026-01-31", TIMESTAMP: "a date or a timestamp, as in 2026-01-31T09:00:00Z"}
+
+
+def mismatch_hint(sym: Symbol) -> str:
+    """What `sym` compares with: a yes/no is a condition by itself."""
+    if sym.type == YESNO:
+        name = sym.name if sym.kind != "literal" else "the yes/no field"
+        return f"a yes/no is a condition by itself: write {name}, or not {name}"
+    return f"compare it with {LIKE.get(sym.type, TYPE_WORDS[sym.type])}"
 
 
 def describe(sym: Symbol) -> str:

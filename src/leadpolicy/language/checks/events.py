@@ -56,7 +56,8 @@ def window(ctx: Context, days: Decimal, node: ast.Node) -> None:
         ctx.report("bad-value", f"an activity window is a whole number of days above zero, not {days}", node,
                    hint="for example: in last 30 days")
     elif days > MAX_DURATION_DAYS:
-        ctx.report("bad-value", f"an activity window of {days} days is longer than ten years", node)
+        ctx.report("bad-value", f"an activity window of {days} days is longer than ten years", node,
+                   hint=f"an activity window is at most {MAX_DURATION_DAYS} days")
 
 
 def events(ctx: Context) -> None:

@@ -48,5 +48,6 @@ def date_value(ctx: Context, text: str, node: ast.Node) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        ctx.report("bad-value", f"{text} is not a real date", node)
+        ctx.report("bad-value", f"{text} is not a real date", node,
+                   hint="write a date as YYYY-MM-DD, a day the calendar has")
         return None

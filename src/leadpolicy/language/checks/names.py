@@ -130,6 +130,9 @@ def _stages_routed_twice(ctx: Context) -> None:
             routed.setdefault(stage, route)
 
 
+LARGEST = "9" * MAX_WHOLE_DIGITS + "." + "9" * MAX_PLACES
+
+
 def number_limits(ctx: Context) -> None:
     """Every number within MAX_WHOLE_DIGITS/MAX_PLACES, every SLA duration within ten years."""
     for node in ctx.policy.walk():
@@ -137,7 +140,8 @@ def number_limits(ctx: Context) -> None:
             value = getattr(node, f.name)
             if isinstance(value, Decimal) and not within_limits(value):
                 ctx.report("bad-value", f"{short_number(value)} is out of range: numbers in a policy have at most "
-                           f"{MAX_WHOLE_DIGITS} digits before the point and {MAX_PLACES} after", node)
+                           f"{MAX_WHOLE_DIGITS} digits before the point and {MAX_PLACES} after", node,
+                           hint=f"a policy's numbers are at most {LARGEST} (and as small as -{LARGEST})")
         if isinstance(node, ast.ClockLimit) and within_limits(node.amount) and node.unit in UNIT_DAYS \
                 and node.amount * UNIT_DAYS[node.unit] > MAX_DURATION_DAYS:
             ctx.report("bad-value", f"{short_number(node.amount)} {node.unit} is longer than an SLA can promise "
