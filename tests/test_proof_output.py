@@ -177,3 +177,39 @@ def test_diff_prove_json_of_a_policy_with_errors_keeps_stdout_for_json(tmp_path,
     captured = capsys.readouterr()
     assert captured.out.strip() == "" or json.loads(captured.out)["ok"] is False, captured.out
     assert f"{bad}:" in captured.err
+
+
+# ---------------------------------------------------------------- F6: a long history in short
+
+
+MANY = {"many": "count email_click in last 3650 days < 9000"}
+
+
+def test_prove_text_summarises_a_long_history_and_json_has_it_whole(tmp_path, capsys):
+    path = write(tmp_path, MANY)
+    assert main(["prove", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert len(out) < 10_000, len(out)
+    assert "9,000 email_click from " in out
+    assert main(["prove", str(path), "--format", "json"]) == 1
+    [result] = json.loads(capsys.readouterr().out)["guarantees"]
+    events = result["counterexample"]["events"]
+    assert len(events) == 9000 and {e["event"] for e in events} == {"email_click"}
+
+
+def test_check_summarises_a_long_history_and_its_hint_can_run(tmp_path, capsys):
+    path = write(tmp_path, MANY)
+    assert main(["check", str(path), "--format", "json"]) == 1
+    [diag] = [d for d in json.loads(capsys.readouterr().out)["diagnostics"] if d["code"] == "guarantee-violated"]
+    assert len(diag["message"]) < 2_000 and "9,000 email_click from " in diag["message"], diag["message"][:300]
+    hint = diag["hint"]
+    assert len(hint) < 2_000 and f"leadpolicy prove {path} --format json" in hint, hint[:300]
+    assert "leadpolicy explain" in hint
+
+
+def test_a_short_history_is_still_shown_whole_with_a_runnable_explain(tmp_path, capsys):
+    path = write(tmp_path, {"few": "count email_click in last 30 days < 2"})
+    assert main(["check", str(path), "--format", "json"]) == 1
+    [diag] = [d for d in json.loads(capsys.readouterr().out)["diagnostics"] if d["code"] == "guarantee-violated"]
+    assert '"event": "email_click"' in diag["message"]
+    assert diag["hint"].startswith("see why: leadpolicy explain ") and "--lead '{" in diag["hint"]

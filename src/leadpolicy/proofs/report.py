@@ -37,8 +37,25 @@ def cases(result: GuaranteeResult) -> list[tuple[str, dict[str, Any]]]:
             for side in ("before", "after")]
 
 
+SHOWN_EVENTS = 10  # a history longer than this is said in short (`prove --format json` has it whole)
+LONGEST_COMMAND = 4_000  # characters of an explain command a hint gives (the shell takes 128 KiB; a terminal less)
+
+
 def compact(value: Any) -> str:
     return json.dumps(value, separators=(", ", ": "), ensure_ascii=True)
+
+
+def events_said(events: list[dict[str, Any]]) -> str:
+    """A history as JSON when short, else in short: `9,000 email_click from AT to AT` per event."""
+    if len(events) <= SHOWN_EVENTS:
+        return compact(events)
+    spans: dict[str, list[Any]] = {}
+    for event in events:
+        span = spans.setdefault(event["event"], [0, event["at"], event["at"]])
+        span[0] += 1
+        span[2] = event["at"]
+    return "; ".join(f"{count:,} {compact(name)[1:-1]} from {first} to {last}"
+                     for name, (count, first, last) in spans.items())
 
 
 def broken_by(policy: api.Policy, result: GuaranteeResult) -> str:
@@ -46,20 +63,27 @@ def broken_by(policy: api.Policy, result: GuaranteeResult) -> str:
     shown = cases(result)
     if result.after is None:
         case = shown[0][1]
-        return (f"now {case['now']}, lead {compact(case['lead'])}, events {compact(case['events'])}: decided "
+        return (f"now {case['now']}, lead {compact(case['lead'])}, events {events_said(case['events'])}: decided "
                 + (decided_values(policy, result.before) if result.before is not None else "?"))
     said = [f"now {shown[0][1]['now']}"]
     for (side, case), decision in zip(shown, (result.before, result.after)):
         assert decision is not None, "a pair's counter-example has both decisions"
-        said.append(f"{side}: lead {compact(case['lead'])}, events {compact(case['events'])}: decided "
+        said.append(f"{side}: lead {compact(case['lead'])}, events {events_said(case['events'])}: decided "
                     + decided_values(policy, decision))
     return said[0] + "; " + " | ".join(said[1:])
 
 
 def explain_commands(file: str, result: GuaranteeResult) -> list[str]:
-    """`leadpolicy explain FILE --lead '{...}'`, one per lead of the counter-example."""
-    return [f"leadpolicy explain {shlex.quote(file)} --lead {shlex.quote(compact(case))}"
-            for _, case in cases(result)]
+    """`leadpolicy explain FILE --lead '{...}'`, one per lead of the counter-example; for a counter-example too
+    long for a command line, where to find it whole and how to explain it from a file."""
+    commands = [f"leadpolicy explain {shlex.quote(file)} --lead {shlex.quote(compact(case))}"
+                for _, case in cases(result)]
+    if all(len(command) <= LONGEST_COMMAND for command in commands):
+        return commands
+    which = "its now, lead and events" if result.after is None else "its now and the before (or after) lead and events"
+    return [f"leadpolicy prove {shlex.quote(file)} --format json shows the whole counter-example of "
+            f"{compact(result.name)}; save {which} as {{\"now\", \"lead\", \"events\"}} in case.json",
+            f"leadpolicy explain {shlex.quote(file)} --lead case.json"]
 
 
 def page_status(policy: api.Policy, result: GuaranteeResult) -> tuple[str, str]:

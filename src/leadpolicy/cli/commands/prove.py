@@ -92,14 +92,14 @@ def text_report(tree: ast.Policy, policy: api.Policy, results: list[GuaranteeRes
 
 def counterexample_lines(tree: ast.Policy, policy: api.Policy, result: GuaranteeResult) -> list[str]:
     """Each lead of a counter-example: its record and events, then its explanation."""
-    from leadpolicy.proofs.report import cases
+    from leadpolicy.proofs.report import cases, events_said
 
     decisions = [d for d in (result.before, result.after) if d is not None]
     lines: list[str] = []
     for (side, case), decision in zip(cases(result), decisions):
         title = "counter-example" + (f", {side}" if side else "")
         lines += [f"{title}:", f"  lead: {json.dumps(case['lead'])}",
-                  f"  events: {json.dumps(case['events']) if case['events'] else 'none'}"]
+                  f"  events: {events_said(case['events']) if case['events'] else 'none'}"]
         lines += [f"  {line}" for line in explained(tree, policy, decision)]
     return lines
 
