@@ -213,3 +213,22 @@ def test_a_short_history_is_still_shown_whole_with_a_runnable_explain(tmp_path, 
     [diag] = [d for d in json.loads(capsys.readouterr().out)["diagnostics"] if d["code"] == "guarantee-violated"]
     assert '"event": "email_click"' in diag["message"]
     assert diag["hint"].startswith("see why: leadpolicy explain ") and "--lead '{" in diag["hint"]
+
+
+# ---------------------------------------------------------------- F7: diff --prove's undecided pairs
+
+
+def test_diff_prove_counts_the_undecided_pairs_it_lists_and_gives_a_true_reason(tmp_path, capsys):
+    old = write(tmp_path, {"g": "fit >= 0"}, name="old.policy")
+    typed = policy_text({"g": "fit >= 0"}).replace("    employees number\n", "    employees text\n")
+    typed = typed.replace("employees >= 200", 'employees = "200"').replace("employees >= 1000", 'employees = "1000"')
+    new = tmp_path / "new.policy"
+    new.write_text(typed, "utf-8")
+    main(["diff", str(old), str(new), "--prove"])
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("  undecided: ")]
+    listed = line.removeprefix("  undecided: ").split(" (")[0].split(", ")
+    verdict = out.splitlines()[-1]
+    assert f"but {len(listed)} pair(s) are undecided" in verdict, (listed, verdict)
+    assert "no lead holds a value of both" not in out
+    assert "employees" in line and "missing" in line

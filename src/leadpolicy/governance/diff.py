@@ -438,8 +438,9 @@ def _proved_lines(proved: dict[str, Any], markdown: bool) -> list[str]:
     lines += [f"{item}{m['from']} → {m['to']}: possible, e.g. {quote(_witness_text(m['witness']))}"
               for m in moves if m["status"] == "possible"]
     for status, words in (("impossible", "impossible (proved)"), ("unknown", "undecided")):
-        pairs = [f"{m['from']} → {m['to']}" for m in moves if m["status"] == status]
-        reasons = dict.fromkeys(m["reason"] for m in moves if m["status"] == status and m.get("reason"))
+        shown = proved["moves"] if status == "unknown" else moves  # every undecided pair, as the verdict counts
+        pairs = [f"{m['from']} → {m['to']}" for m in shown if m["status"] == status]
+        reasons = dict.fromkeys(m["reason"] for m in shown if m["status"] == status and m.get("reason"))
         why = f" ({quote('; '.join(reasons))})" if reasons else ""
         lines += [f"{item}{words}: {', '.join(pairs)}{why}"] if pairs else []
     return lines + [f"{item}verdict: {quote(proved['verdict'])}"]

@@ -134,7 +134,8 @@ def moves(old: Policy, new: Policy, timeout: float = TIMEOUT) -> list[Move]:
     or unknown when the solver could not tell within the time left of `timeout`."""
     clash = clashing_fields(old, new)
     if clash:
-        reason = f"field {clash[0]} has a different type in each version: no lead holds a value of both"
+        reason = (f"field {clash[0]} has a different type in each version: the solver ties no value of it to both "
+                  "(only a lead with it missing reads alike in both), so it decides no pair")
         return [Move(a.name, b.name, "unknown", reason=reason) for a in old.ir.stages for b in new.ir.stages]
     end = time.perf_counter() + timeout
     out = []
