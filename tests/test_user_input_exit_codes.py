@@ -328,6 +328,41 @@ GUARANTEED = ('policy "p" version 1.0.0 {\n  owner marketing "M"\n  owner sales 
               '    email text required\n  }\n  score s {\n    +10 when email ends with "@x.io"\n  }\n  stages {\n'
               '    hot when s >= 10 owner sales\n    rest otherwise owner marketing\n  }\n'
               '  guarantees {\n    "G": CLAIM\n  }\n}\n')
+PROVE_BASE = (
+    'policy "p" version 1.0.0 {\n'
+    '  owner marketing "M <m@example.com>"\n'
+    '  owner sales "S <s@example.com>"\n'
+    '  timezone "America/New_York"\n'
+    '  lead {\n'
+    '    email text required\n'
+    '    employees number\n'
+    '    name text\n'
+    '    signup date\n'
+    '  }\n'
+    '  events {\n'
+    '    demo_request\n'
+    '    email_click\n'
+    '  }\n'
+    '  score fit {\n'
+    '    clamp 0 to 100\n'
+    '    +40 when employees >= 200 "big"\n'
+    '    -50 when email ends with "@gmail.com" "free"\n'
+    '  }\n'
+    '  stages {\n'
+    '    sql when demo_request in last 30 days and fit >= 40 owner sales\n'
+    '    nurture otherwise owner marketing\n'
+    '  }\n'
+    '  route for sql {\n'
+    '    "ae" when employees >= 1000\n'
+    '    "sdr" otherwise\n'
+    '  }\n'
+    '  guarantees {\n'
+    '    G1\n'
+    '  }\n'
+    '}\n'
+)  # attacker A3's policy: its guarantee G1 is replaced
+
+
 OTHER_ROWS: list[Row] = [
     _row("csv with several unterminated quotes", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
          0, "a quote opened on this line is not closed",
@@ -463,6 +498,14 @@ OTHER_ROWS: list[Row] = [
          "--prove-timeout: 'nope' is not a number of seconds", in_process=False),
     _row("check: a violated guarantee", "check p.policy --allow-untested", 1, "guarantee-violated",
          {"p.policy": GUARANTEED.replace("CLAIM", "handoff")}),
+    _row("prove: a claim true of every lead a file can hold, its solver witness a number between constants",
+         "prove p.policy", (0, 1), '"n2"',
+         files={"p.policy": PROVE_BASE.replace("    G1\n", '    "n2": employees is missing or employees <= '
+                                               '999999999.999999998 or employees >= 999999999.999999999\n')}),
+    _row("prove: a 10,000-character needle is unknown at once", "prove p.policy --timeout 1", 0,
+         "longer than the solver reasons about",
+         files={"p.policy": PROVE_BASE.replace("    G1\n", '    "n": not (email contains "' + "a" * 10_000 + '")\n')}),
+    _row("prove --format json of a missing policy", "prove nowhere.policy --format json", 1, "unreadable-file"),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
