@@ -197,3 +197,24 @@ HINTED = [
 def test_every_error_and_warning_of_a_value_has_a_hint(old, code, message, hint, new):
     _, diags = _diagnostics(ACTIVITY, old, new)
     assert [(d.code, d.message, d.hint) for d in diags if d.code == code] == [(code, message, hint)]
+
+
+# (a claim added to the v2 reference, the hint its syntax error gives, the text the caret is under): a route
+# label or a stage written bare where the grammar cannot read it says the form that is meant
+BARE_WORDS = [
+    ('"x": route = inbound-sdr implies handoff', 'a route label is a quoted text: write route = "inbound-sdr"', "-"),
+    ('"x": route != enterprise-ae implies handoff',
+     'a route label is a quoted text: write route != "enterprise-ae"', "-"),
+    ('"x": stage in (mql, sql) implies fit >= 40',
+     'a list after in holds quoted texts: write stage in ("mql", "sql"), or stage = mql or stage = sql', "mql"),
+    ('"x": route in ("inbound-sdr", enterprise-ae) implies handoff',
+     'a list after in holds quoted texts: write route in ("inbound-sdr", "enterprise-ae")', "enterprise"),
+]
+
+
+@pytest.mark.parametrize("claim, hint, caret", BARE_WORDS, ids=[row[0] for row in BARE_WORDS])
+def test_a_bare_label_or_stage_list_hints_the_form_meant(claim, hint, caret):
+    text = _with_guarantees([claim])
+    lines = text.splitlines()
+    [diag] = load_policy_text(text, "p.policy").diagnostics
+    assert (diag.code, diag.hint, _at(lines, diag)) == ("syntax-error", hint, caret)

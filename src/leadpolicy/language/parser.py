@@ -21,6 +21,7 @@ from lark.tree import Meta
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, source_lines, unsafe_character
 from leadpolicy.language.sources import read_source
+from leadpolicy.language.syntax_hints import bare_words_hint
 from leadpolicy.language.team_tree import TeamTree
 from leadpolicy.language.tokens import BuildError, unquote
 from leadpolicy.language.tokens import span_of as _span
@@ -310,7 +311,7 @@ def _token_hint(token: Token, expected: set[str], text: str) -> str | None:
         return "compare with a single ="
     if "WHEN" in expected and "MEMBER" not in expected and token.type in ("NAME", "STRING"):
         return "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
-    return None
+    return bare_words_hint(text, start, token.value)
 
 
 # `within 4 bussiness hours`: the misspelt word reads as a unit and the real unit as the next item,
