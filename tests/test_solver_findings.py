@@ -235,3 +235,19 @@ def test_a_counterexample_keeps_the_round_now_when_the_claim_does_not_read_time(
     [result] = prove(p, timeout=20.0)
     assert result.status == "violated"
     assert result.counterexample["now"] == "2026-11-20T12:00:00-05:00"
+
+
+def test_a_witness_keeps_a_round_now_even_when_the_preferences_had_no_time(monkeypatch):
+    from leadpolicy.semantics.symbolic import search
+
+    monkeypatch.setattr(search, "PREFERENCE_SECONDS", 0.0)  # the preferences get no time: the raw model's now
+    p = policy("America/New_York", """  lead {
+    name text required
+  }
+  score s {
+    +1 when name contains "\u00df"
+  }
+""")
+    found = find(lambda lead: lead.stage_is(0), [SymbolicLead(p.ir)], 20.0)
+    assert isinstance(found, Found), found
+    assert found.witnesses[0].now.isoformat() == "2026-11-20T12:00:00-05:00"

@@ -150,6 +150,7 @@ class Search:
                 continue
             if self.refine(model):
                 continue
+            model = self.rounded(model)
             avoid = extra_ages(list(self.leads), model)
             found = tuple(witness(lead, model, avoid) for lead in self.leads)
             if self.confirm is None or self.confirm(found):
@@ -159,6 +160,19 @@ class Search:
             if self.rejected >= ROUNDS:
                 return Unknown(f"none of the {ROUNDS} witnesses found was confirmed when decided",
                                self.clock.seconds())
+
+    def rounded(self, model: Any) -> Any:
+        """The model with a round `now` when it costs nothing: when the preferences lost it (they had no time
+        left, or conflicted), everything else the witness shows is kept and only `now` moved, if the goal
+        still holds (a quick check: every text and number is fixed)."""
+        wish = round_now(self.leads[0])[0]  # the leads share `now` (another zone's offset is refined if wrong)
+        if z3.is_true(model.eval(wish, model_completion=True)):
+            return model
+        pins = assignment(self.leads, model, with_now=False)
+        if check(self.solver, self.clock, [*pins, wish], REGAIN_SECONDS) != z3.sat:
+            return model
+        better = self.solver.model()
+        return model if self.refine(better) else better
 
     def refine(self, model: Any) -> bool:
         """Whether the model is no lead (then the facts that exclude it are added): a bounded number of times,
@@ -313,11 +327,12 @@ def shown(model: Any, present: Any, values: list[Any]) -> list[Any]:
     return facts + ([v == model.eval(v, model_completion=True) for v in values] if is_present else [])
 
 
-def assignment(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
-    """What the model's witnesses show (`now`, fields, events), to exclude a witness `confirm` rejected."""
+def assignment(leads: Sequence[SymbolicLead], model: Any, with_now: bool = True) -> list[Any]:
+    """What the model's witnesses show (`now`, fields, events), to exclude a witness `confirm` rejected (or,
+    without `now`, to keep all but `now`)."""
     terms: dict[int, Any] = {}
     for lead in leads:
-        found = [lead.vars.now == model.eval(lead.vars.now, model_completion=True)]
+        found = [lead.vars.now == model.eval(lead.vars.now, model_completion=True)] if with_now else []
         for sym in [*lead.vars.fields.values(), *lead.own_fields.values()]:
             found += shown(model, sym.present, [sym.value])
         for history in lead.vars.events.values():
