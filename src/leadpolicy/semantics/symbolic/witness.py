@@ -51,8 +51,8 @@ def text(model: Any, term: Any) -> str:
 
 
 def json_number(model: Any, term: Any) -> int | float:
-    """A number as a lead file holds it: an int when whole, else the float that reads back as the value
-    when there is one (the search confirms the witness in any case)."""
+    """A number as a lead file holds it: an int when whole, else the float whose shortest decimal is the value
+    (the search has excluded models holding a number no reader reads: `refine.unreadable_numbers`)."""
     value = model.eval(term, model_completion=True)
     numerator, denominator = value.numerator_as_long(), value.denominator_as_long()
     if denominator == 1:
