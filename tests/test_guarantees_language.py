@@ -271,7 +271,7 @@ def test_the_page_says_each_claim_in_english_not_proved_yet_without_results(tmp_
     assert table["Sales only receives leads with a fit of 40 or more"][0] == \
         "Whenever the lead is handed off, fit is at least 40."
     assert table["Another demo request never lowers engagement"][0] == (
-        'Recent activity never goes down with one more <em title="demo_request">Asked for a demo</em>.')
+        'Engagement (Recent activity) never goes down with one more <em title="demo_request">Asked for a demo</em>.')
     assert {status for _, status in table.values()} == {"not proved yet"}
 
 
@@ -289,7 +289,7 @@ def test_the_page_shows_each_status_given_with_its_detail(tmp_path):
     assert asked == [("inbound.policy", "inbound-activity")]
     assert table["Priority stays in range"] == ["For every lead, priority is between 0 and 200.", "**proved**"]
     assert table["More employees never lower fit"] == [
-        "Firmographic fit never goes down as employees grows.",
+        "Fit (Firmographic fit) never goes down as employees grows.",
         "**violated**: employees 200 -&gt; 201 lowers fit from 60 to 40"]
     assert table["Every lead handed to Sales gets a queue"][1] == "**unknown**: the solver ran out of time (10 s)"
     assert table["Another demo request never loses a handoff"] == [

@@ -413,7 +413,8 @@ def test_docs_shows_each_guarantees_status_from_the_proofs(tmp_path, capsys):
         if len(cells) == 3}
     assert rows["Priority stays in range"] == "**proved**"
     violated = rows["Another email click never lowers engagement"]
-    assert violated.startswith("**violated**: for example now 2026-") and "engagement" in violated
+    assert violated.startswith("**violated**: for example on Nov 20, 2026 at 12:00, a lead with email")
+    assert "its engagement goes from" in violated
     assert "not proved yet" not in page
 
 

@@ -13,14 +13,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
-from typing import Iterator
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 from leadpolicy.language import ast, words
 from leadpolicy.language.formatter import number
 from leadpolicy.language.types import Type
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.primitives import adjust_row, condition_row, operand_row, rule_row
-from leadpolicy.semantics.primitives.conditions import OPS, listing
+from leadpolicy.semantics.primitives.conditions import OPS, TEXT_VERBS, listing
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,9 @@ def decided_condition(node: ir.Condition) -> str | None:
         return "the lead gets a route" if node.negated else "the lead gets no route"
     if isinstance(node, ir.Compare) and node.op in (ir.Op.EQ, ir.Op.NE):
         return _named(node.left, node.right, node.op) or _named(node.right, node.left, node.op)
+    if isinstance(node, ir.Not) and isinstance(node.item, ir.TextMatch):  # `email does not end with "@x.com"`
+        needles = listing([f'"{n}"' for n in node.item.needles], "or")
+        return f"{operand(node.item.value)} {TEXT_VERBS[node.item.how][1]} {needles}"
     return None
 
 
@@ -162,7 +165,7 @@ def guarantee(node: ir.Guarantee, policy: ir.Policy) -> str:
     grows = _growing(node, policy)
     if node.kind is ir.ClaimKind.HANDOFF_KEPT:
         return f"A lead handed off stays handed off {grows}."
-    scores = {s.name: s.label or name(s.name) for s in policy.scores}
+    scores = {s.name: f"{s.name} ({s.label})" if s.label else s.name for s in policy.scores}
     score = scores.get(node.score or "", node.score or "")
     way = "down" if node.kind is ir.ClaimKind.NEVER_DECREASES else "up"
     return f"{score[:1].upper()}{score[1:]} never goes {way} {grows}."
@@ -339,3 +342,101 @@ def before_or_after(at: dt.datetime, now: dt.datetime) -> str:
     parts = [(days, "days"), (rest // 3600, "hours"), (rest % 3600 // 60, "minutes")]
     shown = [quantity(Decimal(amount), unit) for amount, unit in parts if amount][:2]
     return f"{' '.join(shown)} {side} now"
+
+
+class DecidedLike(Protocol):
+    """What a counter-example's lead was decided (an `api.Decision`)."""
+
+    stage: str
+    owner: str
+    route: str | None
+
+    @property
+    def scores(self) -> Mapping[str, Any]: ...
+
+    @property
+    def grades(self) -> Mapping[str, str | None]: ...
+
+
+def counterexample(policy: ir.Policy, shown: Mapping[str, Any], decided: Sequence[tuple[DecidedLike, bool]]) -> str:
+    """A violated guarantee's counter-example in words, for the published page: `on Nov 20, 2026 at 12:00, a lead
+    with email "a" (its other fields missing), with “Asked for a demo” on Oct 22, 2026, is decided stage nurture
+    (owner marketing), no route, not handed off; fit 0, ...`. `shown` is the proofs' JSON (`{now, lead, events}`,
+    or `{now, before, after}` for a pair), `decided` each lead's decision and whether it is handed off."""
+    now = f"on {_day(shown['now'])} at {shown['now'][11:16]}"
+    if "before" not in shown:
+        return f"{now}, {_lead(policy, shown['lead'], shown['events'])}, is decided {_decision(*decided[0])}"
+    before, after = shown["before"], shown["after"]
+    changed = _what_grows(before, after)
+    moved = _moved(*decided[0], *decided[1])
+    return (f"{now}, {_lead(policy, before['lead'], before['events'])}, is decided {_decision(*decided[0])}; "
+            f"{changed}, {moved}")
+
+
+def _day(instant: str) -> str:
+    day = dt.date.fromisoformat(instant[:10])
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def _lead(policy: ir.Policy, lead: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
+    values = listing([f"{key} {_value(value)}" for key, value in lead.items()], "and") if lead else "no value"
+    missing = " (its other fields missing)" if len(lead) < len(policy.fields) else ""
+    return f"a lead with {values}{missing}, with {_events(events)}"
+
+
+def _events(events: Sequence[Mapping[str, Any]]) -> str:
+    """`“Asked for a demo” on Oct 22, 2026`, `3 “Viewed the pricing page” from Nov 18, 2026 to Nov 20, 2026`."""
+    if not events:
+        return "no events"
+    spans: dict[str, list[Any]] = {}
+    for item in events:
+        span = spans.setdefault(item["event"], [0, item["at"], item["at"]])
+        span[0] += 1
+        span[2] = item["at"]
+    said = []
+    for event_name, (count, first, last) in spans.items():
+        when = f"on {_day(first)}" if _day(first) == _day(last) else f"from {_day(first)} to {_day(last)}"
+        said.append(f"{event(event_name)} {when}" if count == 1 else f"{event(event_name)} {count:,} times {when}")
+    return listing(said, "and")
+
+
+def _decision(decision: DecidedLike, handed_off: bool) -> str:
+    route = f"route {decision.route}" if decision.route is not None else "no route"
+    parts = [f"stage {decision.stage} (owner {decision.owner}), {route}, "
+             + ("handed off" if handed_off else "not handed off")]
+    values = [f"{key} {value}" for key, value in decision.scores.items()]
+    values += [f"{key} {label if label is not None else 'none'}" for key, label in decision.grades.items()]
+    return "; ".join(parts + ([", ".join(values)] if values else []))
+
+
+def _what_grows(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """`with one more “Clicked a marketing email” on Sep 20, 2026`, or `with employees 201 instead of 200`."""
+    fields = [f"{key} {_value(value)} instead of {_value(before['lead'].get(key))}"
+              if key in before["lead"] else f"{key} {_value(value)}"
+              for key, value in after["lead"].items() if before["lead"].get(key) != value]
+    extra = list(after["events"])
+    for item in before["events"]:
+        if item in extra:
+            extra.remove(item)
+    said = [f"one more {event(item['event'])} on {_day(item['at'])}" for item in extra] + fields
+    return "with " + listing(said, "and") if said else "with the same values"
+
+
+def _moved(before: DecidedLike, handed_before: bool, after: DecidedLike, handed_after: bool) -> str:
+    """`engagement goes from 40 to 30 and priority from 40 to 30`: what the second lead's decision changes."""
+    pairs: list[tuple[str, Any, Any]] = [("stage", before.stage, after.stage),
+                                         ("route", before.route or "none", after.route or "none"),
+                                         ("handoff", "yes" if handed_before else "no", "yes" if handed_after else "no")]
+    pairs += [(key, value, after.scores.get(key)) for key, value in before.scores.items()]
+    pairs += [(key, label or "none", after.grades.get(key) or "none") for key, label in before.grades.items()]
+    said = [f"{key} from {old} to {new}" for key, old, new in pairs if old != new]
+    if not said:
+        return "it is decided alike"
+    first, *rest = said
+    return "its " + " and ".join([first.replace(" from ", " goes from ", 1), *rest])

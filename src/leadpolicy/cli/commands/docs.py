@@ -13,8 +13,10 @@ from leadpolicy.cli.flags import add_quiet, help_formatter, positive_seconds
 from leadpolicy.cli.shared import print_diagnostics, progress_bar
 
 if TYPE_CHECKING:
+    from leadpolicy import api
     from leadpolicy.cli.shared import Subcommands
     from leadpolicy.language import ast
+    from leadpolicy.proofs.guarantees import GuaranteeResult
     from leadpolicy.publish.site import Statuses, StatusSource
 
 
@@ -43,9 +45,23 @@ def guarantee_statuses(timeout: float) -> StatusSource:
         from leadpolicy.proofs.report import page_status
 
         policy = api.from_tree(tree, str(path))
-        return {result.name: page_status(policy, result) for result in prove(policy, timeout)}
+        return {result.name: _in_words(policy, result, tree) or page_status(policy, result)
+                for result in prove(policy, timeout)}
 
     return statuses
+
+
+def _in_words(policy: api.Policy, result: GuaranteeResult, tree: ast.Policy) -> tuple[str, str] | None:
+    """A violated guarantee's counter-example in words (its events by label), or None for another status."""
+    from leadpolicy.proofs.claims import handed_off
+    from leadpolicy.publish import english
+
+    decisions = [d for d in (result.before, result.after) if d is not None]
+    if result.status != "violated" or result.counterexample is None or not decisions:
+        return None
+    with english.wording(english.labels_of(tree)):
+        return result.status, "for example " + english.counterexample(
+            policy.ir, result.counterexample, [(d, handed_off(policy, d)) for d in decisions])
 
 
 def run(args: argparse.Namespace) -> int:
