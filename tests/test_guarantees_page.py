@@ -64,3 +64,24 @@ def test_a_claim_names_a_score_with_its_title_and_negates_a_text_match_as_a_verb
     claim = table["Good fit demo"][0]
     assert 'email does not end with "@competitor.com"' in claim and "not email" not in claim
 
+
+
+class _Decided:
+    stage, owner, route = "nurture", "marketing", None
+    scores = {"engagement": 0}
+    grades: dict[str, str | None] = {}
+
+
+def test_a_long_history_is_said_per_event_with_its_count_and_first_and_last_day() -> None:
+    from leadpolicy.publish import english
+
+    from .engines import policy_from_text
+
+    policy = policy_from_text((EXAMPLES / "inbound-teams.policy").read_text("utf-8"))
+    events = [{"event": "email_click", "at": f"2016-11-{day:02d}T09:30:00-05:00"} for day in range(1, 31)]
+    shown = {"now": "2026-11-20T12:00:00-05:00", "lead": {"email": "a", "employees": 200}, "events": events}
+    with english.wording({"email_click": "Clicked a marketing email"}):
+        said = english.counterexample(policy.ir, shown, [(_Decided(), False)])
+    assert said.startswith('on Nov 20, 2026 at 12:00, a lead with email "a" and employees 200 (its other fields')
+    assert "“Clicked a marketing email” 30 times from Nov 1, 2016 to Nov 30, 2016" in said
+    assert said.endswith("is decided stage nurture (owner marketing), no route, not handed off; engagement 0")
