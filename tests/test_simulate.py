@@ -3,6 +3,7 @@ in JSON (parsed), held leads and the longest hold, the Markdown's Mermaid charts
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html
 import json
@@ -169,3 +170,48 @@ def test_the_state_in_memory_gives_the_same_assignments_as_sqlite():
     assert in_memory == in_sqlite
     hows = {o[3] for o in in_memory[0] if o}
     assert {"rotation", "account owner", "held", "fallback"} <= hows  # every way was taken
+
+
+def _with_bad_rows() -> list[dict[str, str]]:
+    """Two good leads and three a reader cannot use (an attacker's repro): year 0001, an `at` that is no time, a
+    size that is no number."""
+    return worked_stream()[:2] + [{**sql_lead("OLD", TUESDAY_10), "created_at": "0001-01-01T10:00:00+00:00"},
+                                  {**sql_lead("WHEN", TUESDAY_10), "created_at": "nonsense"},
+                                  {**sql_lead("SIZE", TUESDAY_10), "employees": "abc"}]
+
+
+def test_rejected_rows_are_reported_by_row_and_field_and_their_share_warned(work, capsys):
+    write_files(_with_bad_rows())
+    code, out, err = simulate(capsys, "--format", "json")
+    assert code == 0, out + err  # as score exits for the same rows without --max-rejects
+    report = json.loads(out)
+    assert report["leads"]["rejected"] == 3 and report["leads"]["assigned"] == 2
+    assert {(r["row"], r["field"]) for r in report["rejects"]} == {(3, "created_at"), (4, "created_at"),
+                                                                   (5, "employees")}
+    said = re.findall(r"leads\.csv: row (\d+): (\w+): ", err)
+    assert sorted((int(row), field) for row, field in said) == [(3, "created_at"), (4, "created_at"),
+                                                                (5, "employees")]
+    assert re.search(r"warning: rejected 3 of 5 rows of leads\.csv \(60%\)", err), err
+    assert "--rejects" in err  # how to keep them all
+
+
+def test_max_rejects_fails_a_simulation_that_rejects_more_rows(work, capsys):
+    write_files(_with_bad_rows())
+    code, out, err = simulate(capsys, "--format", "json", "--max-rejects", "2")
+    assert code == 1 and "3 rejected rows, more than --max-rejects 2" in err, err
+    assert json.loads(out)["leads"]["rejected"] == 3  # the report is still given
+    assert simulate(capsys, "--max-rejects", "3")[0] == 0
+
+
+def test_the_rejects_file_holds_every_rejected_row_and_nothing_else_is_written(work, capsys):
+    write_files(_with_bad_rows())
+    before = sorted(p.name for p in work.iterdir())
+    code, out, err = simulate(capsys, "--rejects", "rejected.csv")
+    assert code == 0, out + err
+    assert sorted(p.name for p in work.iterdir()) == sorted([*before, "rejected.csv"])
+    with open("rejected.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(int(r["row"]), r["field"]) for r in rows} == {(3, "created_at"), (4, "created_at"), (5, "employees")}
+    assert "3 rejected row(s) written to rejected.csv" in out + err
+    code, _out, err = simulate(capsys, "--rejects", "leads.csv")
+    assert code == 2 and "same file" in err, err

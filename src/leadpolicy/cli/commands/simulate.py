@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.commands.assign import DATA_FORMATS, add_run_time_data, assigner_for, policy_with_teams
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_columns, add_quiet, help_formatter
+from leadpolicy.cli.flags import add_columns, add_max_rejects, add_quiet, help_formatter
+from leadpolicy.cli.shared import MAX_REJECTS_HINT, outputs_refused, say_rejects_loudly, too_many_rejects
 
 if TYPE_CHECKING:
     from leadpolicy.api import Policy
@@ -27,7 +28,9 @@ def register(sub: Subcommands) -> None:
                                    "and member: leads assigned, share against the weight's share, cap hits, leads "
                                    "that arrived outside the member's working hours, held leads and the longest "
                                    "hold; and the leads per day and per hour (a chart in Markdown). Held leads "
-                                   "are tried again as each later lead arrives. Nothing is written.",
+                                   "are tried again as each later lead arrives. Nothing is written but the "
+                                   "rejected rows, with --rejects: each is said on stderr (the first five) and "
+                                   "in the JSON report, by row and field.",
                        epilog="examples:\n"
                               "  leadpolicy simulate inbound-teams.policy december.csv --at-column created_at "
                               "--id-column id --events events.csv\n"
@@ -43,7 +46,10 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--leads-format", choices=DATA_FORMATS, help="override the extension")
     p.add_argument("--events-format", choices=DATA_FORMATS, help="override the events' extension")
+    p.add_argument("--rejects", metavar="FILE",
+                   help="write the rejected rows of the leads here, by row and field (default: none written)")
     add_columns(p)
+    add_max_rejects(p)
     add_quiet(p)
 
 
@@ -54,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if args.events is not None and args.id_column is None:
         print("leadpolicy simulate: --events names leads by id: give the leads' id column with --id-column",
               file=sys.stderr)
+        return EXIT_USAGE
+    if args.rejects is not None and outputs_refused("simulate", {"the rejects file (--rejects)": Path(args.rejects)},
+                                                    _inputs(args)):
         return EXIT_USAGE
     policy = policy_with_teams("simulate", args)
     if isinstance(policy, int):
@@ -72,7 +81,53 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(report, int):
         return report
     print({"json": _json, "markdown": markdown, "text": _terminal_text}[args.format](report))
+    return _rejects_said(args, report)
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    from leadpolicy.cli.shared import policy_inputs
+
+    return {**policy_inputs(args.policy), "the leads file": args.leads, "the events file (--events)": args.events,
+            "the availability file (--availability)": args.availability,
+            "the accounts file (--accounts)": args.accounts}
+
+
+def _rejects_said(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    """The rejected rows (leads, then events) written with --rejects and the first said on stderr, their share
+    warned as `score` warns, and the exit code --max-rejects makes of them."""
+    from leadpolicy.warehouse.batch import write_rejects
+
+    rejects, event_rejects = report["rejects"], report.get("event_rejects", [])
+    if rejects:
+        rows = report["leads"]["rejected"]
+        if args.rejects is not None:
+            write_rejects(Path(args.rejects), rejects)
+            print(f"leadpolicy simulate: {rows} rejected row(s) written to {args.rejects}; the first:",
+                  file=sys.stderr)
+        else:
+            print(f"leadpolicy simulate: {rows} rejected row(s), not assigned (all of them in the JSON report, or "
+                  "written with --rejects FILE); the first:", file=sys.stderr)
+        _first_rows(args.leads, rejects)
+    if event_rejects:
+        print(f"leadpolicy simulate: {report['events']['rejected']} rejected event row(s), not used (all of them "
+              "in the JSON report); the first:", file=sys.stderr)
+        _first_rows(args.events, event_rejects)
+    hint = "" if args.max_rejects is not None else MAX_REJECTS_HINT
+    say_rejects_loudly("simulate", f"rows of {args.leads}", report["leads"]["read"], rejects, hint)
+    if "events" in report:
+        say_rejects_loudly("simulate", f"event rows of {args.events}", report["events"]["read"], event_rejects, hint)
+    event_rows = {"event rows": report["events"]["rejected"]} if "events" in report else {}
+    if too_many_rejects("simulate", args.max_rejects, {"rows": report["leads"]["rejected"], **event_rows}):
+        return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _first_rows(source: str, rejects: list[dict[str, Any]]) -> None:
+    from leadpolicy.outputs import shown
+
+    for r in sorted(rejects, key=lambda r: (str(r["row"]).zfill(12), str(r["field"])))[:5]:
+        field = f"{r['field']}: " if r["field"] else ""
+        print(shown(f"  {source}: row {r['row']}: {field}{r['problem']}"), file=sys.stderr)
 
 
 def _simulate(args: argparse.Namespace, policy: Policy, state: Any) -> dict[str, Any] | int:
@@ -103,7 +158,21 @@ def _simulate(args: argparse.Namespace, policy: Policy, state: Any) -> dict[str,
                       "not_routed": counts.not_routed, "rejected": counts.rejected,
                       "released": sum(not still for _team, _minutes, still in simulation.holds),
                       "still_held": sum(still for _team, _minutes, still in simulation.holds)},
-            **simulation.report(policy.ir)}
+            **_events(found.events), "rejects": _plain(found.rejects), **simulation.report(policy.ir)}
+
+
+def _events(events: Any) -> dict[str, Any]:
+    """The events' counts and rejected rows, with --events."""
+    if events is None:
+        return {}
+    return {"events": {"read": events.read, "used": events.used, "rejected": events.rejected},
+            "event_rejects": _plain(events.rejects)}
+
+
+def _plain(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected rows as JSON holds them: row, field, problem and what else was kept of each, in row order."""
+    return [{k: v if isinstance(v, (int, float, str, type(None))) else str(v) for k, v in r.items()}
+            for r in sorted(rejects, key=lambda r: (str(r["row"]).zfill(12), str(r["field"])))]
 
 
 def _terminal_text(report: dict[str, Any]) -> str:
