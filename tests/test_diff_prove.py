@@ -60,7 +60,9 @@ def test_a_raised_sql_bar_moves_only_sql_to_mql_with_a_lead_both_versions_decide
             assert decided(NEW, move["witness"]).stage == move["to"]
         else:
             assert "witness" not in move
-    assert proved["verdict"] == f"1 possible stage move from {old} to {new}" and proved["same_decisions"] is False
+    assert proved["verdict"] == (f"1 possible stage move from {old} to {new}; every possible lead keeps its route "
+                                 "(for the same stage) and its tier")
+    assert proved["same_decisions"] is False
     assert code == 1  # --exit-code: the versions differ (and a lead moves)
 
 
@@ -181,3 +183,54 @@ def test_two_generated_policies_no_sampled_lead_moves_in_a_pair_proved_impossibl
         events = data.draw(event_logs(old, now)) if activity else []
         pair = (old.evaluate(lead, now, events).stage, new.evaluate(lead, now, events).stage)
         assert pair not in impossible, (pair, lead, events, now)
+
+
+def proved_json(tmp_path: Path, capsys: Any, new_text: str) -> tuple[str, str, dict[str, Any]]:
+    old, new = write(tmp_path, "old.policy", REFERENCE_TEXT), write(tmp_path, "new.policy", new_text)
+    code, out = diff(capsys, old, new, "--prove", "--format", "json")
+    assert code == 0
+    return old, new, json.loads(out)["prove"]
+
+
+def test_a_raised_grade_bar_keeps_every_stage_but_not_the_verdict_of_the_same_decisions(tmp_path, capsys):
+    """New user A2: raising tier "B" from 70 to 90 said "decides every possible lead as OLD does"."""
+    raised = REFERENCE_TEXT.replace('"B"  when priority >= 70', '"B"  when priority >= 90')
+    assert raised != REFERENCE_TEXT
+    old, new, proved = proved_json(tmp_path, capsys, raised)
+    assert not [m for m in proved["moves"] if m["from"] != m["to"] and m["status"] != "impossible"]
+    tier = {g["name"]: g for g in proved["grades"]}["tier"]
+    assert tier["status"] == "possible"
+    assert decided(OLD, tier["witness"]).grades["tier"] == "B"
+    assert decided(policy_from_text(raised), tier["witness"]).grades["tier"] == "C"
+    assert proved["routes"]["status"] == "impossible"
+    assert proved["same_decisions"] is False
+    assert "as" not in proved["verdict"].split()  # not "NEW decides every possible lead as OLD does"
+    assert proved["verdict"].startswith("every possible lead keeps its stage and its route")
+    assert "its tier can change" in proved["verdict"]
+
+
+def test_a_raised_route_bar_says_routes_can_change_with_a_lead(tmp_path, capsys):
+    raised = REFERENCE_TEXT.replace("employees >= 1000", "employees >= 2000")
+    assert raised != REFERENCE_TEXT
+    old, new, proved = proved_json(tmp_path, capsys, raised)
+    routes = proved["routes"]
+    assert routes["status"] == "possible"
+    before, after = decided(OLD, routes["witness"]), decided(policy_from_text(raised), routes["witness"])
+    assert (before.stage, before.route, after.route) == (after.stage, "enterprise-ae", "inbound-sdr")
+    assert {g["name"]: g["status"] for g in proved["grades"]} == {"tier": "impossible"}
+    assert proved["same_decisions"] is False
+    assert proved["verdict"].startswith("every possible lead keeps its stage and its tier; its route can change")
+    code, out = diff(capsys, old, new, "--prove")
+    route_line = next(line for line in out.splitlines() if line.strip().startswith("route:"))
+    assert "can change" in route_line and '"employees": 1' in route_line
+    assert "decides every possible lead as" not in out
+    code, out = diff(capsys, old, new, "--prove", "--exit-code")
+    assert code == 1  # a route can change
+
+
+def test_identical_policies_prove_route_and_grades_equal(tmp_path, capsys):
+    old, new, proved = proved_json(tmp_path, capsys, REFERENCE_TEXT)
+    assert proved["routes"]["status"] == "impossible"
+    assert [(g["name"], g["status"]) for g in proved["grades"]] == [("tier", "impossible")]
+    assert proved["same_decisions"] is True
+    assert proved["verdict"] == f"{new} decides every possible lead as {old} does"

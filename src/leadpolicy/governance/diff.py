@@ -66,9 +66,11 @@ class PolicyDiff:
 
     @property
     def moves_possible(self) -> bool:
-        """--prove found a lead the versions decide different stages for."""
-        moves = self.proved["moves"] if self.proved is not None else []
-        return any(m["status"] == "possible" and m["from"] != m["to"] for m in moves)
+        """--prove found a lead the versions decide a different stage, route or grade for."""
+        proved = self.proved or {}
+        others = [proved["routes"], *proved["grades"]] if "routes" in proved else []
+        return any(m["status"] == "possible" and m["from"] != m["to"] for m in proved.get("moves", [])) or \
+            any(o["status"] == "possible" for o in others)
 
 
 Item = TypeVar("Item")
@@ -443,7 +445,20 @@ def _proved_lines(proved: dict[str, Any], markdown: bool) -> list[str]:
         reasons = dict.fromkeys(m["reason"] for m in shown if m["status"] == status and m.get("reason"))
         why = f" ({quote('; '.join(reasons))})" if reasons else ""
         lines += [f"{item}{words}: {', '.join(pairs)}{why}"] if pairs else []
+    others = [proved["routes"], *proved["grades"]] if "routes" in proved else []
+    lines += [f"{item}{_outcome_text(o, quote)}" for o in others]
     return lines + [f"{item}verdict: {quote(proved['verdict'])}"]
+
+
+def _outcome_text(o: dict[str, Any], quote: Callable[[str], str]) -> str:
+    """Whether the route (for a lead keeping its stage) or a grade can differ: with a lead and both values."""
+    what = "route" if o["name"] == "route" else f"grade {o['name']}"
+    if o["status"] == "possible":
+        values = " → ".join(json.dumps(o[v]) if o[v] is not None else "none" for v in ("old", "new"))
+        return f"{what}: can change ({quote(values)}), e.g. {quote(_witness_text(o['witness']))}"
+    if o["status"] == "impossible":
+        return f"{what}: the same for every possible lead (proved)"
+    return f"{what}: undecided ({quote(o.get('reason') or 'no answer in time')})"
 
 
 def _witness_text(witness: dict[str, Any]) -> str:

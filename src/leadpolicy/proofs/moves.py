@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from leadpolicy.api import Decision
 from leadpolicy.language.types import Type
@@ -145,19 +145,121 @@ def moves(old: Policy, new: Policy, timeout: float = TIMEOUT) -> list[Move]:
     return out
 
 
-def verdict(old: str, new: str, found: list[Move]) -> str:
-    """The one line a reviewer reads first; `old` and `new` name the versions as the diff was asked for."""
+@dataclass(frozen=True)
+class Outcome:
+    """Whether one decided value other than the stage (`route`, or a grade both versions have) can differ for
+    one lead: possible with a witness and the two values, impossible (proved), or unknown."""
+
+    name: str  # "route" or the grade's name
+    status: Possible
+    witness: Witness | None = None
+    before: str | None = None  # the value the old version decides for the witness (None: missing)
+    after: str | None = None
+    seconds: float = 0.0
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "status": self.status, "seconds": round(self.seconds, 3)}
+        if self.witness is not None:
+            out.update(witness=self.witness.as_json(), old=self.before, new=self.after)
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
+
+
+def value_of(d: Decision, name: str) -> str | None:
+    return d.route if name == "route" else d.grades.get(name)
+
+
+def differs(a: Sym, b: Sym) -> Any:
+    """Two decided values differ, a missing one counted as a value of its own."""
+    import z3  # two versions' decided values compared; the encoding stays in semantics.symbolic
+
+    return z3.Or(a.present != b.present, z3.And(a.present, a.value != b.value))
+
+
+def outcome(old: Policy, new: Policy, name: str, seconds: float) -> Outcome:
+    """Whether some lead gets a different `name` (route or grade) from the two versions; for the route, a lead
+    each version decides the same stage for (a stage move is said by its pair already)."""
+    from leadpolicy.semantics.symbolic import Found, Impossible, SymbolicLead, find
+
+    if seconds <= 0:
+        return Outcome(name, "unknown", reason="no time left")
+
+    def value(lead: SymbolicLead) -> Sym:
+        return lead.decided("route") if name == "route" else lead.grade(name)
+
+    def goal(a: SymbolicLead, b: SymbolicLead) -> Any:
+        same_stage = [a.decided("stage").value == b.decided("stage").value] if name == "route" else []
+        return all_of([differs(value(a), value(b)), *same_stage, *same_fields(a, b)])
+
+    def confirm(found: tuple[Witness, ...]) -> bool:
+        before, after = decided_by(old, merged(*found)), decided_by(new, merged(*found))
+        return before is not None and after is not None and value_of(before, name) != value_of(after, name) and \
+            (name != "route" or before.stage == after.stage)
+
+    lead = SymbolicLead(old.ir)
+    result = find(goal, [lead, lead.under(new.ir)], seconds, confirm)
+    if isinstance(result, Found):
+        w = merged(*result.witnesses)
+        before, after = decided_by(old, w), decided_by(new, w)
+        assert before is not None and after is not None  # confirmed by the search
+        return Outcome(name, "possible", w, value_of(before, name), value_of(after, name), result.seconds)
+    if isinstance(result, Impossible):
+        return Outcome(name, "impossible", seconds=result.seconds)
+    return Outcome(name, "unknown", seconds=result.seconds, reason=result.reason)
+
+
+def outcomes(old: Policy, new: Policy, timeout: float = TIMEOUT) -> list[Outcome]:
+    """The route, then each grade both versions have: whether one lead can get a different one from each."""
+    if clashing_fields(old, new):
+        return [Outcome(name, "unknown", reason=moves(old, new)[0].reason) for name in compared(old, new)]
+    end = time.perf_counter() + timeout
+    return [outcome(old, new, name, end - time.perf_counter()) for name in compared(old, new)]
+
+
+def compared(old: Policy, new: Policy) -> list[str]:
+    grades = {g.name for g in old.ir.grades}
+    return ["route"] + [g.name for g in new.ir.grades if g.name in grades]
+
+
+def verdict(old: str, new: str, found: list[Move], others: Sequence[Outcome] = ()) -> str:
+    """The one line a reviewer reads first; `old` and `new` name the versions as the diff was asked for. It
+    says the versions decide alike only when the stage, the route and every grade are proved alike."""
     changed = [m for m in found if m.changed and m.status == "possible"]
     undecided = [m for m in found if m.status == "unknown"]
-    if not changed and not undecided:
+    moved = bool(changed or undecided)
+    named = {o.name: "route (for the same stage)" if moved and o.name == "route" else o.name for o in others}
+    kept = [] if moved else ["stage"]
+    kept += [named[o.name] for o in others if o.status == "impossible"]
+    can = [named[o.name] for o in others if o.status == "possible"]
+    unsure = [named[o.name] for o in others if o.status == "unknown"]
+    if not changed and not undecided and not can and not unsure:
         return f"{new} decides every possible lead as {old} does"
+    parts = [stage_part(old, new, changed, undecided)] if moved else []
+    if kept:
+        parts.append("every possible lead keeps " + " and ".join(f"its {name}" for name in kept))
+    if can:
+        parts.append(" and ".join(f"its {name}" for name in can) + " can change")
+    if unsure:
+        parts.append("undecided whether " + " or ".join(f"its {name}" for name in unsure) + " changes")
+    return "; ".join(parts)
+
+
+def stage_part(old: str, new: str, changed: list[Move], undecided: list[Move]) -> str:
     if changed:
         return (f"{len(changed)} possible stage move{'s' if len(changed) != 1 else ''} from {old} to {new}"
                 + (f" ({len(undecided)} pair(s) undecided)" if undecided else ""))
     return f"no stage move found from {old} to {new}, but {len(undecided)} pair(s) are undecided"
 
 
-def moves_json(old: str, new: str, found: list[Move]) -> dict[str, Any]:
-    """`diff --prove`'s JSON: every pair, the verdict, and whether every possible lead is decided alike."""
+def moves_json(old: str, new: str, found: list[Move], others: list[Outcome] | None = None) -> dict[str, Any]:
+    """`diff --prove`'s JSON: every pair, whether the route and each grade can change (`others`, see
+    `outcomes`), the verdict, and whether every possible lead is decided alike (stage, route and grades)."""
     alike = all(m.status == "impossible" or (m.status == "possible" and not m.changed) for m in found)
-    return {"moves": [m.as_dict() for m in found], "verdict": verdict(old, new, found), "same_decisions": alike}
+    out: dict[str, Any] = {"moves": [m.as_dict() for m in found]}
+    if others is not None:
+        alike = alike and all(o.status == "impossible" for o in others)
+        out["routes"] = next(o.as_dict() for o in others if o.name == "route")
+        out["grades"] = [o.as_dict() for o in others if o.name != "route"]
+    return {**out, "verdict": verdict(old, new, found, others or []), "same_decisions": alike}

@@ -105,9 +105,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         result.impact = _samples_impact(args, new.policy, *policies)
     if args.prove:
-        from leadpolicy.proofs.moves import moves, moves_json
+        from leadpolicy.proofs.moves import moves, moves_json, outcomes
 
-        result.proved = moves_json(args.old, args.new, moves(*policies, args.prove_timeout))
+        pairs = moves(*policies, args.prove_timeout)
+        result.proved = moves_json(args.old, args.new, pairs, outcomes(*policies, args.prove_timeout))
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
