@@ -332,3 +332,43 @@ def test_an_output_of_no_known_format_is_refused_before_anything_is_assigned(wor
     code, out, err = run(capsys, *ASSIGN, "--state", "state.db", "-o", "out.txt")
     assert code == 2 and "out.txt" in err, out + err
     assert state_snapshot("state.db")[0] == []
+
+
+def test_a_sqlite_file_of_another_application_is_refused_and_left_as_it_was(work, capsys):
+    import hashlib
+    import sqlite3
+
+    write_files(worked_stream())
+    with sqlite3.connect("crm.db") as con:
+        con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        con.execute("INSERT INTO customers (name) VALUES ('Acme')")
+    con.close()
+    before = hashlib.sha256((work / "crm.db").read_bytes()).hexdigest()
+    code, out, err = run(capsys, *ASSIGN, "--state", "crm.db", "-o", "out.csv")
+    assert code == 2, out + err
+    assert err.strip() == "leadpolicy assign: crm.db holds another application's tables; give a new file", err
+    assert hashlib.sha256((work / "crm.db").read_bytes()).hexdigest() == before  # not even its journal mode
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith("crm.db")) == ["crm.db"]
+
+
+def test_an_empty_sqlite_file_is_a_new_state(work, capsys):
+    import sqlite3
+
+    write_files(worked_stream())
+    sqlite3.connect("empty.db").close()  # a database without a table
+    (work / "zero.db").write_bytes(b"")
+    for where in ("empty.db", "zero.db"):
+        code, out, err = run(capsys, *ASSIGN, "--state", where, "-o", "out.csv")
+        assert code == 0, out + err
+        assert [s.member for s in open_state(where).all_assignments("inbound-teams")] == WORKED
+
+
+@pytest.mark.parametrize("where", ["postgresql://sales:s3cr3t-pw@127.0.0.1:1/leads",
+                                   "postgres://sales:s3cr3t-pw@127.0.0.1:1/leads",
+                                   "nosuchdb://sales:s3cr3t-pw@127.0.0.1/leads"])
+def test_a_state_url_s_password_is_never_shown(work, capsys, where):
+    write_files(worked_stream())
+    code, out, err = run(capsys, *ASSIGN, "--state", where, "-o", "out.csv")
+    assert code == 2, out + err
+    assert "s3cr3t-pw" not in out + err and "sales:***@127.0.0.1" in err, err
+    assert len(err.strip().splitlines()) == 1, err

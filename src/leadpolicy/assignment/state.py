@@ -8,11 +8,13 @@ a lead is assigned once, no cap is exceeded and the smooth-weight values stay ex
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -419,9 +421,19 @@ class Turn:
 
 
 def open_state(where: str) -> State:
-    """Open (creating and migrating as needed) the state a path or URL names. StateError: it cannot be used."""
+    """Open (creating and migrating as needed) the state a path or URL names. StateError: it cannot be used (its
+    message shows a URL's password as ***)."""
+    try:
+        return _opened(where)
+    except StateError as exc:
+        raise StateError(hiding_password(str(exc), where)) from exc.__cause__
+
+
+def _opened(where: str) -> State:
     url = database_url(where)
     try:
+        if url.startswith("sqlite"):
+            _refuse_another_application(url, where)
         engine = _sqlite_engine(url) if url.startswith("sqlite") else sa.create_engine(url)
         return State(engine)
     except StateError:
@@ -433,3 +445,35 @@ def open_state(where: str) -> State:
         raise StateError(f"cannot open the state {where}: {str(exc).splitlines()[0]}") from exc
     except (sa.exc.SQLAlchemyError, ValueError) as exc:
         raise StateError(f"cannot open the state {where}: {str(exc).splitlines()[0]}") from exc
+
+
+def _refuse_another_application(url: str, where: str) -> None:
+    """StateError when the SQLite file has tables but not ours: another application's database, which a state
+    would add its tables to. Looked at read-only (opening it as a state would change its journal mode); a file
+    SQLite cannot read is left to the state's own opening to explain."""
+    import sqlite3
+
+    path = sa.engine.make_url(url).database
+    if not path or path == ":memory:" or not Path(path).is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)) as con:
+            names = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return
+    if names and schema_version.name not in names:
+        raise StateError(f"{where} holds another application's tables; give a new file")
+
+
+def hiding_password(message: str, where: str) -> str:
+    """A message naming a state's URL with the URL's password, if any, as *** (as given, and as SQLAlchemy is
+    given it)."""
+    if "://" not in where:
+        return message
+    for named in dict.fromkeys((where, database_url(where))):
+        try:
+            shown = sa.engine.make_url(named).render_as_string(hide_password=True)
+        except (sa.exc.ArgumentError, ValueError):
+            shown = "(the URL given)"
+        message = message.replace(named, shown)
+    return message

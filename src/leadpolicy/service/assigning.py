@@ -35,7 +35,7 @@ from leadpolicy.assignment import (
     read_accounts,
     read_availability,
 )
-from leadpolicy.assignment.state import assignments, from_us, held, to_us
+from leadpolicy.assignment.state import assignments, from_us, held, hiding_password, to_us
 from leadpolicy.semantics.events import value_kind
 from leadpolicy.semantics.now import written_instant
 from leadpolicy.service import bodies
@@ -318,17 +318,6 @@ class OneWriter:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-
-
-def hiding_password(message: str, where: str) -> str:
-    """A message naming a state's URL with the URL's password, if any, as ***."""
-    if "://" not in where:
-        return message
-    try:
-        shown = sa.engine.make_url(where).render_as_string(hide_password=True)
-    except (sa.exc.ArgumentError, ValueError):
-        return message.replace(where, "(the URL given)")
-    return message.replace(where, shown)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -163,7 +163,7 @@ def _cannot_assign(args: argparse.Namespace) -> str | None:
     if args.state in ("", ":memory:"):
         return "--state: a state in memory would be one per worker and lost at exit: name a file or a database URL"
     from leadpolicy.assignment import StateError, open_state
-    from leadpolicy.service.assigning import hiding_password
+    from leadpolicy.assignment.state import hiding_password
 
     try:
         open_state(_state_where(args.state) or "").close()
