@@ -372,3 +372,23 @@ def test_a_state_url_s_password_is_never_shown(work, capsys, where):
     assert code == 2, out + err
     assert "s3cr3t-pw" not in out + err and "sales:***@127.0.0.1" in err, err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_rejects_not_written_among_policies_give_assign_the_exit_code_score_gives(work, capsys):
+    """Every default place for the rejects holds policies: the rows are counted and the first said on stderr, not
+    written, by assign as by score (docs/cli.md, "Where rejects go"); --max-rejects makes either exit 1."""
+    rows = worked_stream()[:2] + [{**sql_lead("SIZE", TUESDAY_10), "employees": "abc"},
+                                  {**sql_lead("MANY", TUESDAY_10), "employees": "lots"}]
+    write_files(rows, name="policy/leads.csv")
+    shutil.move("events.csv", "policy/events.csv")
+    given = ["policy/leads.csv", "--id-column", "id", "--events", "policy/events.csv"]
+    for more in ([], ["--max-rejects", "1"]):
+        assign_code, _out, assign_err = run(capsys, "assign", "policy/teams.policy", *given, "--at-column",
+                                            "created_at", "--state", "state.db", "-o", "policy/out.csv", *more)
+        score_code, _out, score_err = run(capsys, "score", "policy/teams.policy", *given, "--now",
+                                          "2026-12-01T12:00:00-05:00", "-o", "policy/scored.csv", *more)
+        assert assign_code == score_code == (1 if more else 0), assign_err + score_err
+        for err in (assign_err, score_err):
+            assert "2 rejected row(s) not written" in err and "--rejects" in err, err
+            assert sorted(re.findall(r"row (\d+): (\w+): ", err)) == [("3", "employees"), ("4", "employees")], err
+    assert sorted(p.name for p in (work / "policy").iterdir() if "rejects" in p.name) == []
