@@ -318,8 +318,29 @@ def _assign_rows() -> list[Row]:
         _row("assign: accounts without an owner column", f"{assign} s.db --accounts acc.csv", 1, "owner: missing",
              {**files, "acc.csv": "domain\nb.io\n"}),
         _row("simulate: --format xml", f"{simulate} --format xml", 2, "invalid choice", files, in_process=False),
+        _row("assign: --state a SQLite file of another application", f"{assign} crm.db", 2,
+             "crm.db holds another application's tables", {**files, "crm.db": _another_application_db()}),
+        _row("assign: --state a URL with a password", f"{assign} postgresql://nobody:pw-9@127.0.0.1:1/leads", 2,
+             "nobody:***@127.0.0.1", files),
+        _row("simulate: --rejects the leads file", f"{simulate} --rejects leads.csv", 2, "same file", files),
+        _row("simulate: rejected rows past --max-rejects", f"{simulate} --max-rejects 0", 1,
+             "more than --max-rejects 0", {**files, "leads.csv": "id,at,email\nL1,soon,a@b.io\n"}),
     ]
     return rows
+
+
+def _another_application_db() -> bytes:
+    """The bytes of a SQLite database with a table of its own (no leadpolicy state)."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "crm.db"
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        con.commit()
+        con.close()
+        return path.read_bytes()
 
 
 FILE_ROWS: list[Row] = _file_rows() + _assign_rows()  # samples, approvals and settings files; SQL names; assignment
