@@ -19,7 +19,7 @@ from leadpolicy.proofs.exhaustive import Reach, exhaustive_diagnostics, reachabi
 from leadpolicy.semantics import analysis
 from leadpolicy.semantics.loading import load_policy_text
 
-from .conftest import POLICIES
+from .conftest import POLICIES, ROOT
 from .engines import policy_from_text
 from .strategies import NOWS, event_logs, valid_leads
 from .test_random_policies import _policy_or_skip, policies
@@ -169,3 +169,42 @@ def test_what_sample_cases_reach_needs_no_search_and_a_stage_they_do_not_name_is
         assert results[name].reason == "a sample case reaches it"
     assert results['tier "B"'].witness is not None  # the unknown stage's values mark nothing
     assert all(r.status == "reachable" for r in results.values())
+
+
+def _without_seconds(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_seconds(v) for v in value]
+    return value
+
+
+SEEMING_SLOW = """
+import sys, time
+from leadpolicy.semantics.symbolic import search
+start = time.perf_counter()
+search.time.perf_counter = lambda: start + float(sys.argv[1]) * (time.monotonic() - start)
+from leadpolicy.cli.main import main
+main(sys.argv[2:])
+"""
+
+
+def witnesses_run(slower: float) -> dict[str, Any]:
+    """prove --witnesses of the v3 reference in a process of its own (a solver's terms are numbered per
+    process), its clock running `slower` times as fast as the wall's (as the checks of a loaded machine)."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", SEEMING_SLOW, str(slower), "prove", str(ROOT / "examples" / "inbound-teams.policy"),
+            "--witnesses", "--format", "json"]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    return _without_seconds(json.loads(run.stdout))
+
+
+def test_witnesses_are_the_same_in_two_processes_on_a_busy_machine_or_not():
+    """New user A2: four runs of prove --witnesses on the v3 reference gave four outputs; the page tells users
+    to add witnesses to their samples, so each run gives the same ones (the preferences are bounded by the
+    solver's resources, not by time)."""
+    unhurried = witnesses_run(1.0)
+    assert unhurried["witnesses"] and witnesses_run(1.0) == unhurried
+    assert witnesses_run(3.0) == unhurried

@@ -27,8 +27,11 @@ from leadpolicy.semantics.symbolic.lead import NOW_KEY, SymbolicLead
 from leadpolicy.semantics.symbolic.offsets import offset_at
 from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 
-PREFERENCE_SECONDS = 3.0  # the most the preferences of one witness may take (the answer is known by then)
-REGAIN_SECONDS = 0.25  # the most a check of one preference dropped in a conflict may take
+# The preferences are bounded by the solver's resource count (its `rlimit`), not by time: a witness is then the
+# same on every run and machine (users add witnesses to their samples). Time only guards against a hang.
+PREFERENCE_SECONDS = 10.0  # the most the preferences of one witness may take (a guard: the resources end first)
+PREFERENCE_RESOURCES = 6_000_000  # the solver's resources for the preferences of one witness (about 3 s)
+REGAIN_RESOURCES = 500_000  # the most one check of a preference dropped in a conflict may use (about 0.25 s)
 MAX_EVENTS = 10_000  # the most events of one window a witness lays out
 ROUNDS = 8  # witnesses `confirm` rejects before the answer is Unknown
 REFINEMENTS = 200  # models excluded by a true fact (`refine`: a wrong zone offset, ...) before it is Unknown
@@ -79,6 +82,35 @@ class Clock:
 def check(solver: z3.Solver, clock: Clock, assumptions: Sequence[Any] = (), at_most: float | None = None) -> Any:
     solver.set("timeout", clock.left_ms(at_most))
     return solver.check(*assumptions)
+
+
+class Allowance:
+    """The solver's resources left for making a witness readable: each check gets at most `per_check` of them,
+    so which preferences a witness keeps does not depend on how busy the machine is."""
+
+    def __init__(self, resources: int):
+        self.left = resources
+
+    def check(self, solver: z3.Solver, clock: Clock, assumptions: Sequence[Any], per_check: int) -> Any:
+        limit = min(per_check, self.left)
+        if limit <= 0:
+            return z3.unknown
+        before = used_resources(solver)
+        solver.set("rlimit", limit)
+        try:
+            return check(solver, clock, assumptions, PREFERENCE_SECONDS)
+        finally:
+            solver.set("rlimit", int(z3.get_param("rlimit") or 0))  # the global limit again (check's, or none)
+            self.left -= used_resources(solver) - before
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+
+def used_resources(solver: z3.Solver) -> int:
+    stats = solver.statistics()
+    return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
 
 
 def admitted(leads: Sequence[SymbolicLead]) -> list[Any]:
@@ -169,7 +201,7 @@ class Search:
         if z3.is_true(model.eval(wish, model_completion=True)):
             return model
         pins = assignment(self.leads, model, with_now=False)
-        if check(self.solver, self.clock, [*pins, wish], REGAIN_SECONDS) != z3.sat:
+        if Allowance(REGAIN_RESOURCES).check(self.solver, self.clock, [*pins, wish], REGAIN_RESOURCES) != z3.sat:
             return model
         better = self.solver.model()
         return model if self.refine(better) else better
@@ -213,23 +245,25 @@ def readable(solver: z3.Solver, wishes: list[Any], clock: Clock, refine: Callabl
     (`refine` adds the facts excluding it) it is checked again, up to REFINEMENTS times. Then, in a scope of
     their own, all preferences are assumed; while they conflict, the least wanted of the conflict (the unsat
     core) is dropped; then each one dropped is tried again, most wanted first (a core is not the smallest
-    conflict). The preferences have PREFERENCE_SECONDS in all: past that, the model has those found so far."""
+    conflict). The preferences have PREFERENCE_RESOURCES in all (PREFERENCE_SECONDS as a guard): past that, the
+    model has those found so far."""
     result, model = refined_check(solver, clock, refine)
     if result != z3.sat:
         return result, None
     budget = Clock(min(PREFERENCE_SECONDS, clock.timeout - clock.seconds()))
+    allowance = Allowance(PREFERENCE_RESOURCES if budget.timeout > 0 else 0)
     solver.push()
     marks = wished(solver, wishes)
     marked = list(zip(marks, wishes))
     active = list(marks)
     while active:
-        result = check(solver, budget, active, REGAIN_SECONDS * 4)
+        result = allowance.check(solver, budget, active, REGAIN_RESOURCES * 4)
         if result == z3.sat:
-            model = regained(solver, marked, active, budget, solver.model())
+            model = regained(solver, marked, active, budget, allowance, solver.model())
             break
         core = {mark.get_id() for mark in solver.unsat_core()} if result == z3.unsat else set()
         if not core:
-            model = regained(solver, marked, [], budget, model)
+            model = regained(solver, marked, [], budget, allowance, model)
             break
         active.remove(marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)])
     solver.pop()
@@ -247,8 +281,8 @@ def refined_check(solver: z3.Solver, clock: Clock, refine: Callable[[Any], bool]
             return result, model
 
 
-def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any], budget: Clock, model: Any
-             ) -> Any:
+def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any], budget: Clock,
+             allowance: Allowance, model: Any) -> Any:
     """The model after each preference not yet taken, most wanted first, that still lets the goal hold (one
     the model has already costs nothing)."""
     taken = {mark.get_id() for mark in active}
@@ -257,7 +291,7 @@ def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any]
             continue
         if z3.is_true(model.eval(wish, model_completion=True)):
             active.append(mark)
-        elif budget.seconds() < budget.timeout and check(solver, budget, [*active, mark], REGAIN_SECONDS) == z3.sat:
+        elif not allowance.spent and allowance.check(solver, budget, [*active, mark], REGAIN_RESOURCES) == z3.sat:
             active.append(mark)
             model = solver.model()
     return model
