@@ -392,3 +392,34 @@ def test_rejects_not_written_among_policies_give_assign_the_exit_code_score_give
             assert "2 rejected row(s) not written" in err and "--rejects" in err, err
             assert sorted(re.findall(r"row (\d+): (\w+): ", err)) == [("3", "employees"), ("4", "employees")], err
     assert sorted(p.name for p in (work / "policy").iterdir() if "rejects" in p.name) == []
+
+
+def _nights_held(capsys) -> None:
+    """N0..N2 held overnight (Dec 1, 01:00-01:02 in New York): nobody of enterprise-ae at work."""
+    write_files([sql_lead(f"N{i}", dt.datetime(2026, 12, 1, 1, i, tzinfo=NY), employees=5000) for i in range(3)])
+    assert run(capsys, *ASSIGN, "--state", "state.db", "-o", "out.csv")[0] == 0
+    assert [lead_id for lead_id, *_ in state_snapshot("state.db")[1]] == ["N0", "N1", "N2"]
+
+
+def test_a_held_lead_decided_again_as_a_competitor_is_held_no_more_and_not_released(work, capsys):
+    _nights_held(capsys)
+    write_files([sql_lead("N1", dt.datetime(2026, 12, 1, 2, 0, tzinfo=NY), employees=5000,
+                          email="n1@competitor.com")])
+    code, out, err = run(capsys, *ASSIGN, "--state", "state.db", "-o", "again.csv")
+    assert code == 0, out + err
+    assert counts(out + err)["not_routed"] == 1
+    assert [lead_id for lead_id, *_ in state_snapshot("state.db")[1]] == ["N0", "N2"]
+    code, out, err = run(capsys, "assign", "policy/teams.policy", "--state", "state.db", "--release-held", "--now",
+                         "2026-12-01T10:00:00-05:00")
+    assert code == 0, out + err
+    assert [lead_id for lead_id, *_ in state_snapshot("state.db")[0]] == ["N0", "N2"]
+
+
+def test_release_held_before_the_held_leads_arrived_assigns_none_of_them(work, capsys):
+    _nights_held(capsys)
+    code, out, err = run(capsys, "assign", "policy/teams.policy", "--state", "state.db", "--release-held", "--now",
+                         "2026-11-30T10:00:00-05:00")
+    assert code == 0, out + err
+    assigned, held, _ = state_snapshot("state.db")
+    assert assigned == [] and [lead_id for lead_id, *_ in held] == ["N0", "N1", "N2"]
+    assert "tried 0, assigned 0, still held 0" in out

@@ -296,3 +296,48 @@ def test_a_plain_postgresql_url_is_read_with_psycopg_3():
     assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert database_url("state.db") == "sqlite:///state.db" and database_url(":memory:") == "sqlite://"
+
+
+# ---------------------------------------------------------------- a held lead decided again, released early
+
+
+def _held_b8(state) -> tuple[Assigner, dt.datetime]:
+    """B8 held at 20:00 on Wednesday evening (New York closed, Femi's San Francisco hours over)."""
+    assigner = Assigner(policy_ir(V3.read_text("utf-8")), state)
+    arrival = dt.datetime(2026, 12, 2, 20, 0, tzinfo=NY)
+    assigner.assign("B7", "inbound-sdr", "t@late.io", arrival.replace(hour=18, minute=30))
+    assert assigner.assign("B8", "inbound-sdr", "s@late.io", arrival).how == "held"
+    return assigner, arrival
+
+
+@pytest.mark.parametrize("route", [None, "nurture-queue"])
+def test_a_held_lead_decided_again_to_no_team_is_held_no_more_and_never_released(state, route):
+    assigner, arrival = _held_b8(state)
+    assert assigner.assign("B8", route, "s@competitor.com", arrival + dt.timedelta(minutes=30)) is None
+    assert state.held_leads("inbound-teams") == []
+    assert assigner.release_held(dt.datetime(2026, 12, 3, 9, 0, tzinfo=NY)) == []
+    assert state.all_assignments("inbound-teams")[-1].lead_id == "B7"
+
+
+def test_a_held_lead_decided_again_to_another_team_is_held_for_that_team(state):
+    assigner, arrival = _held_b8(state)
+    again = assigner.assign("B8", "enterprise-ae", "s@late.io", arrival + dt.timedelta(minutes=30))
+    assert (again.how, again.team) == ("held", "enterprise-ae")
+    assert [(lead, route) for lead, route, _email, _at in state.held_leads("inbound-teams")] == \
+        [("B8", "enterprise-ae")]
+    released = assigner.release_held(dt.datetime(2026, 12, 3, 9, 0, tzinfo=NY))
+    assert [(o.lead_id, o.team) for o in released] == [("B8", "enterprise-ae")]
+
+
+def test_a_release_before_a_held_leads_arrival_leaves_it_held(state):
+    assigner, arrival = _held_b8(state)
+    assert assigner.release_held(arrival - dt.timedelta(hours=10)) == []
+    assert [(lead, at) for lead, _route, _email, at in state.held_leads("inbound-teams")] == [("B8", arrival)]
+
+
+def test_a_held_lead_asked_again_before_its_arrival_is_still_held_and_not_assigned(state):
+    assigner, arrival = _held_b8(state)
+    earlier = assigner.assign("B8", "inbound-sdr", "s@late.io", arrival - dt.timedelta(hours=10))
+    assert (earlier.how, earlier.assignee, earlier.at) == ("held", None, arrival)
+    assert [lead for lead, *_rest in state.held_leads("inbound-teams")] == ["B8"]
+    assert [s.lead_id for s in state.all_assignments("inbound-teams")] == ["B7"]

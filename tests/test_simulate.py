@@ -215,3 +215,22 @@ def test_the_rejects_file_holds_every_rejected_row_and_nothing_else_is_written(w
     assert "3 rejected row(s) written to rejected.csv" in out + err
     code, _out, err = simulate(capsys, "--rejects", "leads.csv")
     assert code == 2 and "same file" in err, err
+
+
+def test_a_held_lead_decided_again_to_no_team_is_not_released_by_a_later_arrival():
+    from leadpolicy.assignment import Assigner
+    from leadpolicy.assignment.memory import MemoryState
+    from leadpolicy.assignment.simulation import Simulation
+
+    from .assignment_states import policy_ir
+
+    simulation = Simulation(Assigner(policy_ir(V3.read_text("utf-8")), MemoryState()), NY)
+    evening = dt.datetime(2026, 12, 2, 18, 30, tzinfo=NY)
+    simulation.arrive("B7", "inbound-sdr", "t@late.io", evening)
+    assert simulation.arrive("B8", "inbound-sdr", "s@late.io", evening.replace(hour=20)).how == "held"
+    assert simulation.arrive("B8", None, "s@competitor.com", evening.replace(hour=21)) is None
+    morning = simulation.arrive("M1", "inbound-sdr", "m@shop.io", dt.datetime(2026, 12, 3, 9, 0, tzinfo=NY))
+    assert morning.how == "rotation"
+    simulation.finish()
+    assert "B8" not in [o.lead_id for o in simulation.outcomes if o.how != "held"]
+    assert simulation.holds == []

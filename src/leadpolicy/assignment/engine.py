@@ -123,8 +123,11 @@ class Assigner:
 
     def assign(self, lead_id: str, route: str | None, email: str | None, at: dt.datetime) -> Outcome | None:
         """The member who gets a decided lead routed to `route` at its arrival instant `at`, and how; None when
-        the route names no team (a queue name, or no route). One transaction; a lead id is assigned once."""
+        the route names no team (a queue name, or no route): a lead held before is then held no more. One
+        transaction; a lead id is assigned once."""
         if route not in self.teams:
+            with self.state.turn() as tx:
+                tx.unhold(self.policy.id, lead_id)
             return None
         if at.tzinfo is None:  # a time without an offset is the policy's, as leads' timestamps are
             at = at.replace(tzinfo=zones.zone(self.policy.timezone))
@@ -154,9 +157,10 @@ class Assigner:
         return max(opens, back or at)
 
     def release_held(self, now: dt.datetime) -> list[Outcome]:
-        """Try every held lead again at `now`, in arrival order; those still without a member stay held."""
-        return [outcome for lead_id, route, email, _at in self.state.held_leads(self.policy.id)
-                if (outcome := self.assign(lead_id, route, email, now)) is not None]
+        """Try every held lead that arrived at or before `now` again at `now`, in arrival order; those still without
+        a member stay held (a lead is never assigned before it arrived)."""
+        return [outcome for lead_id, route, email, at in self.state.held_leads(self.policy.id)
+                if at <= now and (outcome := self.assign(lead_id, route, email, now)) is not None]
 
 
 class _Turn:
@@ -176,6 +180,11 @@ class _Turn:
         stored = self.tx.assigned(self.policy_id, self.lead_id)
         if stored is not None:
             return Outcome(self.lead_id, stored.team, stored.member, ALREADY, (), stored.at)
+        hold = self.tx.held_as(self.policy_id, self.lead_id)
+        if hold is not None and self.at < hold.at:  # asked again at an instant before it arrived: not assigned then
+            team = hold.team if hold.route == route else route
+            self.tx.hold(self.policy_id, self.lead_id, team, route, self.email, hold.at)
+            return Outcome(self.lead_id, team, None, HELD, (), hold.at)
         team, how = route, None
         while True:
             chosen = self._choose(self.a.teams[team])

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadpolicy.assignment.state import Stored, from_us, to_us
+from leadpolicy.assignment.state import Hold, Stored, from_us, to_us
 
 Key = tuple[str, str]  # (policy id, team)
 
@@ -106,6 +106,17 @@ class MemoryTurn:
         held = _Held(team, route, email, to_us(at))
 
         def write() -> None:
-            self.state.held.setdefault((policy_id, lead_id), held)
+            kept = self.state.held.setdefault((policy_id, lead_id), held)
+            kept.team, kept.route, kept.email = team, route, email  # held already: kept from its first arrival
+
+        self.writes.append(write)
+
+    def held_as(self, policy_id: str, lead_id: str) -> Hold | None:
+        held = self.state.held.get((policy_id, lead_id))
+        return None if held is None else Hold(held.team, held.route, from_us(held.at_us))
+
+    def unhold(self, policy_id: str, lead_id: str) -> None:
+        def write() -> None:
+            self.state.held.pop((policy_id, lead_id), None)
 
         self.writes.append(write)

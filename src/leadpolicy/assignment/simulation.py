@@ -45,13 +45,39 @@ class Simulation:
         outcome = self.assigner.assign(lead_id, route, email, at)
         if outcome is not None:
             self._count(outcome)
-            if outcome.how == HELD and route is not None and lead_id not in self._held_at:
-                if not self._waiting.get(route):
-                    self._not_before[route] = self.assigner.next_change(route, at)
-                self._waiting.setdefault(route, deque()).append(_Held(lead_id, route, email, at))
-                self._held_at[lead_id] = (outcome.team, at)
+        if lead_id in self._held_at:
+            self._decided_again(_Held(lead_id, route or "", email, at), outcome)
+        elif outcome is not None and outcome.how == HELD:
+            self._wait(_Held(lead_id, route or "", email, at))
+            self._held_at[lead_id] = (outcome.team, at)
         self.last = at if self.last is None or at > self.last else self.last
         return outcome
+
+    def _wait(self, held: _Held) -> None:
+        """Queue a held lead for its route, in arrival order."""
+        queue = self._waiting.setdefault(held.route, deque())
+        if not queue:
+            self._not_before[held.route] = self.assigner.next_change(held.route, held.at)
+        queue.insert(sum(1 for waiting in queue if waiting.at <= held.at), held)
+
+    def _decided_again(self, again: _Held, outcome: Outcome | None) -> None:
+        """A held lead decided again: held no more when routed to no team (or assigned now), moved to the queue
+        of another route that holds it."""
+        still_held = outcome is not None and outcome.how == HELD
+        if still_held and any(h.lead_id == again.lead_id for h in self._waiting.get(again.route, ())):
+            return  # still held for the same route, in its place
+        team, since = self._held_at[again.lead_id]
+        for queue in self._waiting.values():
+            for waiting in [h for h in queue if h.lead_id == again.lead_id]:
+                queue.remove(waiting)
+                since = waiting.at
+        if outcome is not None and outcome.how == HELD:
+            self._wait(_Held(again.lead_id, again.route, again.email, since))
+            self._held_at[again.lead_id] = (outcome.team, since)
+            return
+        del self._held_at[again.lead_id]
+        if outcome is not None and outcome.how != ALREADY:
+            self.holds.append((team, (again.at - since).total_seconds() / 60, False))
 
     def _count(self, outcome: Outcome) -> None:
         if outcome.how != ALREADY:

@@ -87,10 +87,13 @@ _COUNT = (sa.select(sa.func.count()).select_from(assignments)
 _LAST_ASSIGNED = sa.select(sa.func.max(assignments.c.at_us)).where(*_MEMBER)
 _HELD = (held.c.policy_id == _P("pid"), held.c.lead_id == _P("lid"))
 # Whether a lead is assigned (its assignment) or held (a row of `how` 'held'), in one round trip.
-_LOOKUP = sa.union_all(_ASSIGNED, sa.select(held.c.team, sa.cast(sa.null(), sa.String), held.c.at_us,
+# A held row gives its route where an assignment gives its member.
+_LOOKUP = sa.union_all(_ASSIGNED, sa.select(held.c.team, held.c.route, held.c.at_us,
                                             sa.literal_column("'held'")).where(*_HELD))
 _UNHOLD = held.delete().where(*_HELD)
 _IS_HELD = sa.select(held.c.lead_id).where(*_HELD)
+_HELD_AS = sa.select(held.c.team, held.c.route, held.c.at_us).where(*_HELD)
+_MOVE_HOLD = held.update().where(*_HELD).values(team=_P("tname"), route=_P("route"), email=_P("email"))
 _RECORD = assignments.insert().values(policy_id=_P("pid"), lead_id=_P("lid"), team=_P("tname"), member=_P("who"),
                                       at_us=_P("at"), how=_P("how"), version=_P("ver"), fingerprint=_P("fp"))
 _HOLD = held.insert().values(policy_id=_P("pid"), lead_id=_P("lid"), team=_P("tname"), route=_P("route"),
@@ -129,6 +132,15 @@ class Stored:
     member: str
     at: dt.datetime
     how: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A held lead as the state holds it: the team holding it, its route and when it arrived."""
+
+    team: str
+    route: str
+    at: dt.datetime
 
 
 def database_url(where: str) -> str:
@@ -325,7 +337,8 @@ def _compiled(engine: Engine) -> dict[str, str]:
     statements = {"lock": _LAST_MEMBER_LOCKED, "last_member": _LAST_MEMBER,
                   "set_last_member": _SET_LAST_MEMBER, "weights": _WEIGHTS, "set_weight": _SET_WEIGHT,
                   "new_weight": _NEW_WEIGHT, "assigned": _ASSIGNED, "count": _COUNT, "last_assigned": _LAST_ASSIGNED,
-                  "unhold": _UNHOLD, "is_held": _IS_HELD, "record": _RECORD, "hold": _HOLD, "lookup": _LOOKUP}
+                  "unhold": _UNHOLD, "is_held": _IS_HELD, "held_as": _HELD_AS, "move_hold": _MOVE_HOLD,
+                  "record": _RECORD, "hold": _HOLD, "lookup": _LOOKUP}
     return {name: str(statement.compile(dialect=engine.dialect)) for name, statement in statements.items()}
 
 
@@ -339,9 +352,11 @@ class Turn:
         self.postgresql = postgresql
         self.cursor = driver.cursor()
         self.held_lead: bool | None = None  # whether this turn's lead is held, once `assigned` has looked
+        self.hold_seen: Hold | None = None  # its hold, once `assigned` has looked
 
     def begin(self) -> None:
         self.held_lead = None
+        self.hold_seen = None
         if not self.postgresql:  # psycopg begins a transaction itself at the first statement
             self.cursor.execute("BEGIN IMMEDIATE")
 
@@ -390,7 +405,9 @@ class Turn:
         """The lead's assignment, if it has one; whether it is held is kept for `record` and `hold`."""
         self.cursor.execute(self.sql["lookup"], {"pid": policy_id, "lid": lead_id})
         rows = self.cursor.fetchall()
-        self.held_lead = any(row[3] == "held" for row in rows)
+        held_row = next((row for row in rows if row[3] == "held"), None)
+        self.held_lead = held_row is not None
+        self.hold_seen = None if held_row is None else Hold(held_row[0], held_row[1], from_us(held_row[2]))
         found = next((row for row in rows if row[3] != "held"), None)
         return None if found is None else Stored(lead_id, found[0], found[1], from_us(found[2]), found[3])
 
@@ -415,9 +432,23 @@ class Turn:
         held_lead = self.held_lead
         if held_lead is None:
             held_lead = self._one("is_held", {"pid": policy_id, "lid": lead_id}) is not None
-        if not held_lead:
-            self.cursor.execute(self.sql["hold"], {"pid": policy_id, "lid": lead_id, "tname": team, "route": route,
-                                                   "email": email, "at": to_us(at)})
+        values = {"pid": policy_id, "lid": lead_id, "tname": team, "route": route, "email": email}
+        if held_lead:  # held already: kept from its first arrival, for the team its latest decision routes it to
+            self.cursor.execute(self.sql["move_hold"], values)
+        else:
+            self.cursor.execute(self.sql["hold"], {**values, "at": to_us(at)})
+
+    def held_as(self, policy_id: str, lead_id: str) -> Hold | None:
+        """The lead's hold, if it is held (as `assigned` found it, when it has looked)."""
+        if self.held_lead is not None:
+            return self.hold_seen
+        self.cursor.execute(self.sql["held_as"], {"pid": policy_id, "lid": lead_id})
+        row = self.cursor.fetchone()
+        return None if row is None else Hold(row[0], row[1], from_us(row[2]))
+
+    def unhold(self, policy_id: str, lead_id: str) -> None:
+        """The lead is held no more (a later decision routes it to no team)."""
+        self.cursor.execute(self.sql["unhold"], {"pid": policy_id, "lid": lead_id})
 
 
 def open_state(where: str) -> State:
