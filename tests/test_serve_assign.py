@@ -371,3 +371,40 @@ def test_assign_and_the_audit_need_the_token_as_the_decision_endpoints_do(tmp_pa
         assert [r["id"] for r in all_assignments(server)] == ["t1"]
     finally:
         server.stop()
+
+
+def _v3_lead(lead_id: str, at: str, email: str) -> str:
+    return json.dumps({"id": lead_id, "at": at, "lead": {"email": email, "employees": 300, "industry": "software"},
+                       "events": [{"event": "demo_request", "at": "2026-12-01T10:00:00-05:00"}]})
+
+
+def test_a_held_lead_decided_again_or_asked_before_it_arrived_is_never_assigned_for_it(tmp_path):
+    """A re-ask earlier than the held lead's arrival answers still held; a later decision that routes it to no
+    team (a competitor's email) drops its hold, so a release never assigns it."""
+    from leadpolicy.assignment import Assigner, open_state
+
+    from .assignment_states import policy_ir
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / V3.name).write_text(V3.read_text("utf-8"))
+    server = Server(folder, "--state", str(tmp_path / "state.db"))
+    try:
+        for lead_id in ("HOLD1", "HOLD2"):
+            out = assign(server, "inbound-teams", _v3_lead(lead_id, "2026-12-02T20:00:00-05:00", "s@late.io"))[1]
+            assert out["how"] == "held", out
+        status, out = assign(server, "inbound-teams", _v3_lead("HOLD1", "2026-12-02T10:00:00-05:00", "s@late.io"))
+        assert (status, out["how"], out["assignee"], out["at"]) == (200, "held", None, "2026-12-02T20:00:00-05:00")
+        status, out = assign(server, "inbound-teams",
+                             _v3_lead("HOLD2", "2026-12-02T21:00:00-05:00", "s@competitor.com"))
+        assert (status, out["route"], out["assignee"]) == (200, None, None), out
+    finally:
+        server.stop()
+    state = open_state(str(tmp_path / "state.db"))
+    try:
+        assert [lead_id for lead_id, *_rest in state.held_leads("inbound-teams")] == ["HOLD1"]
+        released = Assigner(policy_ir(V3.read_text("utf-8")), state).release_held(
+            dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))))
+        assert [o.lead_id for o in released] == ["HOLD1"]
+    finally:
+        state.close()
