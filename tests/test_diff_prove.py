@@ -234,3 +234,30 @@ def test_identical_policies_prove_route_and_grades_equal(tmp_path, capsys):
     assert [(g["name"], g["status"]) for g in proved["grades"]] == [("tier", "impossible")]
     assert proved["same_decisions"] is True
     assert proved["verdict"] == f"{new} decides every possible lead as {old} does"
+
+
+TEAMS_TEXT = (Path(__file__).resolve().parent.parent / "examples" / "inbound-teams.policy").read_text("utf-8")
+SALES_FIT = "Sales only receives leads with a fit of 40 or more"
+
+
+def test_diff_prove_says_each_guarantee_of_new_and_whether_it_held_in_old(tmp_path, capsys):
+    """New user A2: diff --prove said nothing of guarantees; a lowered mql fit breaks one that held."""
+    lowered = TEAMS_TEXT.replace("mql           when fit >= 40", "mql           when fit >= 20")
+    assert lowered != TEAMS_TEXT
+    old, new = write(tmp_path, "old.policy", TEAMS_TEXT), write(tmp_path, "new.policy", lowered)
+    code, out = diff(capsys, old, new, "--prove", "--format", "json")
+    guarantees = {g["name"]: g for g in json.loads(out)["prove"]["guarantees"]}
+    assert len(guarantees) == 6
+    broken = guarantees[SALES_FIT]
+    assert (broken["status"], broken["old_status"]) == ("violated", "proved")
+    assert broken["counterexample"]["lead"] and "fit" in broken["example"]
+    assert decided(policy_from_text(lowered), broken["counterexample"]).stage == "mql"
+    kept = [g for name, g in guarantees.items() if name != SALES_FIT]
+    assert {(g["status"], g["old_status"]) for g in kept} == {("proved", "proved")}
+    code, out = diff(capsys, old, new, "--prove")
+    lines = [line.strip() for line in out.splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.startswith("guarantee "))
+    assert SALES_FIT in lines[first] and "held before, broken now" in lines[first]
+    assert "violated" in lines[first] and "e.g." in lines[first]
+    code, out = diff(capsys, old, new, "--prove", "--format", "markdown")
+    assert "held before, broken now" in out

@@ -437,6 +437,7 @@ def _proved_lines(proved: dict[str, Any], markdown: bool) -> list[str]:
     item, quote = ("- ", md) if markdown else ("  ", str)
     moves = [m for m in proved["moves"] if m["from"] != m["to"]]
     lines = ["", "#### Proved over every possible lead" if markdown else "proved over every possible lead"]
+    lines += [f"{item}{_guarantee_text(g, quote)}" for g in proved.get("guarantees", [])]
     lines += [f"{item}{m['from']} → {m['to']}: possible, e.g. {quote(_witness_text(m['witness']))}"
               for m in moves if m["status"] == "possible"]
     for status, words in (("impossible", "impossible (proved)"), ("unknown", "undecided")):
@@ -448,6 +449,15 @@ def _proved_lines(proved: dict[str, Any], markdown: bool) -> list[str]:
     others = [proved["routes"], *proved["grades"]] if "routes" in proved else []
     lines += [f"{item}{_outcome_text(o, quote)}" for o in others]
     return lines + [f"{item}verdict: {quote(proved['verdict'])}"]
+
+
+def _guarantee_text(g: dict[str, Any], quote: Callable[[str], str]) -> str:
+    """A guarantee of the new version: its status, how it changed from the old one, a counter-example's line."""
+    was = {"new": "not in the old version", "unchanged": f"{g['old_status']} in the old version too"}
+    said = f"guarantee {quote(json.dumps(g['name']))}: {g['status']} ({was.get(g['change'], g['change'])})"
+    if g["status"] == "violated" and "example" in g:
+        return f"{said}, e.g. {quote(g['example'])}"
+    return f"{said}: {quote(g['reason'])}" if g["status"] == "unknown" and g.get("reason") else said
 
 
 def _outcome_text(o: dict[str, Any], quote: Callable[[str], str]) -> str:

@@ -229,21 +229,26 @@ def verdict(old: str, new: str, found: list[Move], others: Sequence[Outcome] = (
     changed = [m for m in found if m.changed and m.status == "possible"]
     undecided = [m for m in found if m.status == "unknown"]
     moved = bool(changed or undecided)
-    named = {o.name: "route (for the same stage)" if moved and o.name == "route" else o.name for o in others}
-    kept = [] if moved else ["stage"]
-    kept += [named[o.name] for o in others if o.status == "impossible"]
-    can = [named[o.name] for o in others if o.status == "possible"]
-    unsure = [named[o.name] for o in others if o.status == "unknown"]
-    if not changed and not undecided and not can and not unsure:
+    if not moved and all(o.status == "impossible" for o in others):
         return f"{new} decides every possible lead as {old} does"
+    kept, can, unsure = named_by_status(others, moved)
     parts = [stage_part(old, new, changed, undecided)] if moved else []
-    if kept:
-        parts.append("every possible lead keeps " + " and ".join(f"its {name}" for name in kept))
-    if can:
-        parts.append(" and ".join(f"its {name}" for name in can) + " can change")
-    if unsure:
-        parts.append("undecided whether " + " or ".join(f"its {name}" for name in unsure) + " changes")
+    kept = kept if moved else ["stage", *kept]
+    parts += ["every possible lead keeps " + " and ".join(f"its {name}" for name in kept)] if kept else []
+    parts += [" and ".join(f"its {name}" for name in can) + " can change"] if can else []
+    parts += ["undecided whether " + " or ".join(f"its {name}" for name in unsure) + " changes"] if unsure else []
     return "; ".join(parts)
+
+
+def named_by_status(others: Sequence[Outcome], moved: bool) -> tuple[list[str], list[str], list[str]]:
+    """The names of the route and grades proved alike, possibly changed and undecided (the route's said as
+    for the same stage when some stage pair moves or is undecided)."""
+    def name(o: Outcome) -> str:
+        return "route (for the same stage)" if moved and o.name == "route" else o.name
+
+    kept, can, unsure = ([name(o) for o in others if o.status == status]
+                         for status in ("impossible", "possible", "unknown"))
+    return kept, can, unsure
 
 
 def stage_part(old: str, new: str, changed: list[Move], undecided: list[Move]) -> str:

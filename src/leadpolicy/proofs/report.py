@@ -93,3 +93,35 @@ def page_status(policy: api.Policy, result: GuaranteeResult) -> tuple[str, str]:
     if result.status == "unknown":
         return result.status, result.reason or ""
     return result.status, ""
+
+
+CHANGES = {("proved", "violated"): "held before, broken now", ("violated", "proved"): "broken before, holds now"}
+# the order diff --prove says guarantees in: what a reviewer needs first, first
+FIRST = ("held before, broken now", "violated", "unknown", "broken before, holds now", "proved")
+
+
+def compared_guarantees(old: api.Policy, new: api.Policy, timeout: float) -> list[dict[str, Any]]:
+    """`diff --prove`: each guarantee of the new version, proved, violated (with its counter-example, whole and in
+    one line) or unknown, beside its status in the old version (a guarantee of the same name; None when the old
+    version has none), what broke first."""
+    from leadpolicy.proofs.guarantees import prove
+
+    if not new.ir.guarantees:
+        return []
+    names = {g.name for g in new.ir.guarantees}
+    before = {r.name: r.status for r in prove(old, timeout)} if any(g.name in names for g in old.ir.guarantees) \
+        else {}
+    out = [compared(new, result, before.get(result.name)) for result in prove(new, timeout)]
+    return sorted(out, key=lambda g: FIRST.index(g["change"] if g["change"] in FIRST else g["status"]))
+
+
+def compared(new: api.Policy, result: GuaranteeResult, old_status: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": result.name, "claim": result.claim, "status": result.status,
+                           "old_status": old_status, "seconds": round(result.seconds, 3)}
+    out["change"] = ("new" if old_status is None else "unchanged" if old_status == result.status else
+                     CHANGES.get((old_status, result.status), f"{old_status} before, {result.status} now"))
+    if result.reason is not None:
+        out["reason"] = result.reason
+    if result.status == "violated" and result.counterexample is not None:
+        out.update(counterexample=result.counterexample, example=broken_by(new, result))
+    return out

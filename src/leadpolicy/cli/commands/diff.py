@@ -105,10 +105,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result.impact = _samples_impact(args, new.policy, *policies)
     if args.prove:
-        from leadpolicy.proofs.moves import moves, moves_json, outcomes
-
-        pairs = moves(*policies, args.prove_timeout)
-        result.proved = moves_json(args.old, args.new, pairs, outcomes(*policies, args.prove_timeout))
+        result.proved = _proved(args, *policies)
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
@@ -116,6 +113,17 @@ def run(args: argparse.Namespace) -> int:
     if args.leads and result.impact and too_many_rejects("diff", args.max_rejects, _rejected_rows(result.impact)):
         return EXIT_PROBLEMS
     return EXIT_PROBLEMS if args.exit_code and (result.changes or result.moves_possible) else EXIT_OK
+
+
+def _proved(args: argparse.Namespace, old: Policy, new: Policy) -> dict[str, Any]:
+    """--prove: every stage pair, the route and grades, and each guarantee of the new version beside the old's."""
+    from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT
+    from leadpolicy.proofs.moves import moves, moves_json, outcomes
+    from leadpolicy.proofs.report import compared_guarantees
+
+    proved = moves_json(args.old, args.new, moves(old, new, args.prove_timeout),
+                        outcomes(old, new, args.prove_timeout))
+    return {**proved, "guarantees": compared_guarantees(old, new, min(args.prove_timeout, DEFAULT_TIMEOUT))}
 
 
 def _bad_usage(args: argparse.Namespace, rejects: tuple[Path | None, Path | None]) -> bool:
