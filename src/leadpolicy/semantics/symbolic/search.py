@@ -98,7 +98,7 @@ class Allowance:
         before = used_resources(solver)
         solver.set("rlimit", limit)
         try:
-            return check(solver, clock, assumptions, PREFERENCE_SECONDS)
+            return check(solver, clock, assumptions)
         finally:
             solver.set("rlimit", int(z3.get_param("rlimit") or 0))  # the global limit again (check's, or none)
             self.left -= used_resources(solver) - before
@@ -140,9 +140,18 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
         target = goal(*leads) if callable(goal) else goal
     except smt.Unsupported as exc:
         return Unknown(str(exc), clock.seconds())
-    solver = z3.Solver()
+    solver = incremental()
     solver.add(target, *admitted(leads))
     return Search(solver, leads, clock, confirm).run()
+
+
+def incremental() -> z3.Solver:
+    """A solver whose every check is incremental, the first included: z3 otherwise takes in every assertion
+    again at the first push after a check (the preferences' scope), with no time-out (past 60 s at a 2 s
+    time-out for a 550-character needle); in a scope from the start, it takes them in within each check."""
+    solver = z3.Solver()
+    solver.push()
+    return solver
 
 
 class Unsettled(Exception):
