@@ -77,3 +77,25 @@ def test_the_diagnostic_names_the_route_and_sits_on_its_block():
     [diag] = [d for d in exhaustive_diagnostics("gap.policy", policy.tree, policy) if d.code == "route-gap"]
     assert "route for sql" in diag.message and "stage sql" in diag.message
     assert (diag.span.line, diag.span.column) == (GAP.splitlines().index("  route for sql {") + 1, 3)
+
+
+MISSING_GAP = routed('    "ae" when employees >= 1000\n    "sdr" when employees < 1000\n').replace(
+    "sql when fit >= 40 owner sales", 'sql when email ends with "@big.io" owner sales')
+
+
+def test_a_route_gap_says_why_no_entry_matched_its_events_as_json_and_how_to_explain_it(tmp_path, capsys):
+    """New user A2: a lead without employees makes both `>= 1000` and `< 1000` unknown; the warning did not
+    say so, wrote its events as "X at T" and gave no explain command."""
+    import shlex
+
+    path = tmp_path / "gap.policy"
+    path.write_text(MISSING_GAP, "utf-8")
+    main(["check", str(path), "--allow-untested", "--format", "json"])
+    [gap] = [d for d in json.loads(capsys.readouterr().out)["diagnostics"] if d["code"] == "route-gap"]
+    assert "employees is missing, so `employees >= 1000` is unknown" in gap["message"]
+    assert "employees is missing, so `employees < 1000` is unknown" in gap["message"]
+    assert re.search(r"events \[.*\]", gap["message"]) and " at 20" not in gap["message"]
+    command = shlex.split(gap["hint"].split("see why: ", 1)[1])
+    assert command[:2] == ["leadpolicy", "explain"]
+    assert main(command[1:]) == 0
+    assert "route: none" in capsys.readouterr().out

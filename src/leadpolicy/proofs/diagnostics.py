@@ -17,19 +17,21 @@ if TYPE_CHECKING:
 CHECK_BUDGET = 60.0  # seconds check spends on a policy's guarantees in all (`leadpolicy prove` has no such limit)
 
 
-def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, result: GuaranteeResult
-                         ) -> Diagnostic | None:
+def guarantee_diagnostic(file: str, policy: api.Policy, node: ast.Guarantee, result: GuaranteeResult,
+                         timeout: float | None = None) -> Diagnostic | None:
     """The diagnostic of one guarantee's result (None when it is proved)."""
-    from leadpolicy.proofs.report import broken_by, explain_commands
+    from leadpolicy.proofs.report import broken_by, explain_commands, unknown_said
 
     if result.status == "violated":
+        unknown = unknown_said(policy, result)
         return Diagnostic("guarantee-violated",
-                          f'guarantee "{result.name}" does not hold ({result.claim}): {broken_by(policy, result)}',
-                          file, node.span, hint="see why: " + "; then: ".join(explain_commands(file, result)))
+                          f'guarantee "{result.name}" does not hold ({result.claim}): {broken_by(policy, result)}'
+                          + (f" ({unknown})" if unknown else ""),
+                          file, node.span, hint="see why: " + " && ".join(explain_commands(file, result)))
     if result.status == "unknown":
         return Diagnostic("guarantee-unknown",
                           f'guarantee "{result.name}" was neither proved nor refuted: {result.reason}',
-                          file, node.span, hint=unknown_hint(result))
+                          file, node.span, hint=unknown_hint(result, timeout))
     return None
 
 
@@ -43,8 +45,9 @@ BUDGET = ("it is not proved: check spends {budget:g} s on a policy's guarantees 
 CANNOT = "it is not proved: the solver cannot reason about what this claim reads; samples can still test it"
 
 
-def unknown_hint(result: GuaranteeResult) -> str:
-    """What helps for an unknown guarantee, by its reason: more time, `leadpolicy prove`, or samples."""
+def unknown_hint(result: GuaranteeResult, timeout: float | None = None) -> str:
+    """What helps for an unknown guarantee, by its reason: more time (`timeout`: the limit as the user gave it),
+    `leadpolicy prove`, or samples."""
     from leadpolicy.proofs.guarantees import BUDGET_SPENT
 
     reason = (result.reason or "").lower()
@@ -55,7 +58,8 @@ def unknown_hint(result: GuaranteeResult) -> str:
     if any(word in reason for word in ("confirmed", "rejected", "refinement")):
         return UNCONFIRMED
     if any(word in reason for word in ("time", "cancel", "no answer")):
-        return (f"it is not proved: the solver gave up after {result.seconds:.1f} s (check --prove-timeout S, or "
+        limit = f"after its time-out of {timeout:g} s" if timeout is not None else f"after {result.seconds:.2g} s"
+        return (f"it is not proved: the solver gave up {limit} (check --prove-timeout S, or "
                 "leadpolicy prove --timeout S, gives it longer)")
     return CANNOT
 
@@ -68,7 +72,7 @@ def guarantee_diagnostics(file: str, tree: ast.Policy, policy: api.Policy, timeo
 
     nodes = {g.name: g for g in tree.guarantees}
     spend = max(CHECK_BUDGET, timeout) if budget is None else budget
-    found = (guarantee_diagnostic(file, policy, nodes[r.name], r) for r in prove(policy, timeout, spend))
+    found = (guarantee_diagnostic(file, policy, nodes[r.name], r, timeout) for r in prove(policy, timeout, spend))
     return [d for d in found if d is not None]
 
 

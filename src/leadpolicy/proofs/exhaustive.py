@@ -300,11 +300,23 @@ def reach_diagnostic(tree: ast.Policy, file: str, reach: Reach) -> Diagnostic:
                       hint="reorder the entries so the narrower condition comes first, or remove it")
 
 
-def gap_diagnostic(tree: ast.Policy, file: str, gap: RouteGap) -> Diagnostic:
+def gap_diagnostic(tree: ast.Policy, policy: ir.Policy, file: str, gap: RouteGap) -> Diagnostic:
+    """The gap with its lead (events as JSON), why no entry matched it, and the explain command that shows it."""
+    import shlex
+
+    from leadpolicy.proofs.unknowns import unknown_parts
+
     route = tree.routes[gap.route]
+    case = gap.witness.as_json()
+    lead = f"now {case['now']}, lead {json.dumps(case['lead'], sort_keys=True)}, events {json.dumps(case['events'])}"
+    parts = unknown_parts(policy, [e.condition for e in policy.routes[gap.route].entries], gap.witness.lead)
+    why = ("; ".join(parts) + ", and an unknown condition does not hold") if parts else \
+        "no entry's condition is true for it"
+    explain = f"leadpolicy explain {shlex.quote(file)} --lead {shlex.quote(json.dumps(case))}"
     return Diagnostic("route-gap", f"route for {', '.join(route.stages)}: a lead of stage {gap.stage} matches no "
-                                   f"entry, so it gets no route; for example {witness_text(gap.witness)}",
-                      file, route.span, hint='end the route with an entry like: "queue-name" otherwise')
+                                   f"entry, so it gets no route; for example {lead}: {why}",
+                      file, route.span, hint=f'end the route with an entry like: "queue-name" otherwise; see why: '
+                                             f"{explain}")
 
 
 def said_by_analysis(tree: ast.Policy, place: Place) -> bool:
@@ -330,7 +342,7 @@ def exhaustive_diagnostics(file: str, tree: ast.Policy, policy: Policy, timeout:
     `seen`: the decided values of the policy's sample cases, which spare the searches for what they reach."""
     budget = Budget(min(timeout * 2, BUDGET), min(timeout, ENTRY_TIMEOUT))
     with resource_limit(RESOURCES):
-        out = [gap_diagnostic(tree, file, gap) for gap in route_gaps(policy, budget=budget)]
+        out = [gap_diagnostic(tree, policy.ir, file, gap) for gap in route_gaps(policy, budget=budget)]
         reaches = reachability(policy, budget=budget, seen=seen)
     for reach in reaches:
         if reach.status in ("unreachable", "never-true") and not reach.place.otherwise and \

@@ -73,6 +73,19 @@ def broken_by(policy: api.Policy, result: GuaranteeResult) -> str:
     return said[0] + "; " + " | ".join(said[1:])
 
 
+def unknown_said(policy: api.Policy, result: GuaranteeResult) -> str | None:
+    """For a condition claim's counter-example that lacks values: which parts of the claim were unknown and why
+    (`industry is missing, so `industry in (...)` is unknown`); None when none was."""
+    from leadpolicy.proofs.unknowns import unknown_parts
+
+    claim = next((g for g in policy.ir.guarantees if g.name == result.name), None)
+    shown = result.counterexample
+    if claim is None or shown is None or "lead" not in shown:
+        return None
+    parts = unknown_parts(policy.ir, [claim.condition, claim.then], shown["lead"])
+    return "; ".join(parts) + ", and an unknown condition does not hold" if parts else None
+
+
 def explain_commands(file: str, result: GuaranteeResult) -> list[str]:
     """`leadpolicy explain FILE --lead '{...}'`, one per lead of the counter-example; for a counter-example too
     long for a command line, where to find it whole and how to explain it from a file."""

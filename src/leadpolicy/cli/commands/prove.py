@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         found = results_json(policy, results)
         print(json.dumps(found if reached is None else {**found, "witnesses": witnesses_json(reached)}, indent=2))
     else:
-        lines = text_report(loaded.policy, policy, results)
+        lines = text_report(loaded.policy, policy, results, args.timeout)
         print("\n".join(lines if reached is None else [*lines, "witnesses:", *witnesses_text(reached)]))
     failed = {"violated", "unknown"} if args.strict else {"violated"}
     return EXIT_PROBLEMS if any(r.status in failed for r in results) else EXIT_OK
@@ -74,8 +74,12 @@ def loaded_or_json(path: str) -> CheckedPolicy | None:
     return CheckedPolicy(loaded.file, loaded.source, loaded.policy, loaded.diagnostics)
 
 
-def text_report(tree: ast.Policy, policy: api.Policy, results: list[GuaranteeResult]) -> list[str]:
-    """A line per guarantee (status, seconds, name, claim); a counter-example as `explain` shows each lead."""
+def text_report(tree: ast.Policy, policy: api.Policy, results: list[GuaranteeResult], timeout: float | None = None
+                ) -> list[str]:
+    """A line per guarantee (status, seconds, name, claim); a counter-example as `explain` shows each lead; for
+    an unknown, why and what helps (as check's hint says)."""
+    from leadpolicy.proofs.diagnostics import unknown_hint
+
     if not results:
         return [f"{policy.id} {policy.version}: no guarantees to prove (add a `guarantees` block; see "
                 "docs/language.md)"]
@@ -85,17 +89,18 @@ def text_report(tree: ast.Policy, policy: api.Policy, results: list[GuaranteeRes
     for result in results:
         lines.append(f"{result.status:<9} {result.seconds:6.2f} s  \"{result.name}\": {result.claim}")
         if result.reason is not None:
-            lines.append(f"  why unknown: {result.reason}")
+            lines += [f"  why unknown: {result.reason}", f"  what helps: {unknown_hint(result, timeout)}"]
         lines += [f"  {line}" for line in counterexample_lines(tree, policy, result)]
     return lines
 
 
 def counterexample_lines(tree: ast.Policy, policy: api.Policy, result: GuaranteeResult) -> list[str]:
     """Each lead of a counter-example: its record and events, then its explanation."""
-    from leadpolicy.proofs.report import cases, events_said
+    from leadpolicy.proofs.report import cases, events_said, unknown_said
 
     decisions = [d for d in (result.before, result.after) if d is not None]
-    lines: list[str] = []
+    unknown = unknown_said(policy, result) if result.status == "violated" else None
+    lines: list[str] = [f"why it does not hold: {unknown}"] if unknown else []
     for (side, case), decision in zip(cases(result), decisions):
         title = "counter-example" + (f", {side}" if side else "")
         lines += [f"{title}:", f"  lead: {json.dumps(case['lead'])}",
