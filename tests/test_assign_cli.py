@@ -423,3 +423,24 @@ def test_release_held_before_the_held_leads_arrived_assigns_none_of_them(work, c
     assigned, held, _ = state_snapshot("state.db")
     assert assigned == [] and [lead_id for lead_id, *_ in held] == ["N0", "N1", "N2"]
     assert "tried 0, assigned 0, still held 0" in out
+
+
+def test_a_lead_id_is_read_as_the_service_reads_it_and_one_that_is_not_an_id_is_rejected_by_row(work, capsys):
+    ids = [5, " 5 ", 5.0, 5.5, True, [1], "a\u0000b", "x\ny", "  H1  "]
+    rows = []
+    for n, lead_id in enumerate(ids):
+        row = sql_lead(f"R{n}", TUESDAY_10 + dt.timedelta(minutes=n))
+        rows.append({**row, "id": lead_id, "employees": 300})
+    with open("leads.jsonl", "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    with open("events.csv", "w", newline="", encoding="utf-8") as handle:
+        handle.write("lead,event,at\n5,demo_request,2026-11-30T10:00:00-05:00\nH1,demo_request,2026-11-30T10:00:00-05:00\n")
+    code, out, err = run(capsys, *ASSIGN[:2], "leads.jsonl", *ASSIGN[3:], "--state", "state.db", "-o", "out.jsonl",
+                         "--rejects", "rejects.csv")
+    assert code == 0, out + err
+    assert counts(out)["rejected"] == 6
+    rejects = read_csv("rejects.csv")
+    assert [(int(r["row"]), r["field"]) for r in rejects] == [(n, "id") for n in (3, 4, 5, 6, 7, 8)]
+    assert all(r["problem"].startswith("a lead id is") for r in rejects), rejects
+    assigned = [s.lead_id for s in open_state("state.db").all_assignments("inbound-teams")]
+    assert assigned == ["5", "H1"]  # " 5 " is lead 5, already assigned

@@ -169,3 +169,27 @@ def test_docs_assignment_gives_the_worked_example_the_engine_gives():
     cases = assignment_cases(run_samples(SAMPLES))
     first_names = [cases[0].actual[f"W{i}"]["assignee"].split()[0] for i in range(1, 12)]
     assert ", ".join(first_names) + "." in doc
+
+
+@pytest.mark.parametrize("lead_id", [7.0, "a\u0000b", "x\ny", "   "])
+def test_a_lead_id_that_is_no_text_or_whole_number_is_an_error_of_its_case(reference, capsys, lead_id):
+    """7.0 (which the samples' schema takes for an integer), a control character or blank text: refused in the
+    words assign and the service use (true or a list are bad samples already)."""
+    rewrite(reference, lambda data: data["assignments"][1]["leads"][0].update({"id": lead_id}))
+    code = main(["test", str(reference), "--format", "json", "--min-coverage", "0"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    errors = [c for c in report["cases"] if c["status"] == "error"]
+    assert [c["name"] for c in errors] == [SECOND_CASE]
+    assert any(f.startswith("id: a lead id is") for f in errors[0]["failures"]), errors[0]["failures"]
+
+
+def test_a_lead_id_of_a_whole_number_or_padded_text_reads_as_the_cli_reads_it(reference, capsys):
+    def ids(data):
+        data["assignments"][1]["leads"][0]["id"] = 7
+        data["assignments"][1]["leads"][1]["id"] = "  B2  "
+    rewrite(reference, ids)
+    run = run_samples(reference)
+    case = assignment_cases(run)[1]
+    assert case.status == "passed", case.failures
+    assert {"7", "B2"} <= set(case.actual)

@@ -408,3 +408,15 @@ def test_a_held_lead_decided_again_or_asked_before_it_arrived_is_never_assigned_
         assert [o.lead_id for o in released] == ["HOLD1"]
     finally:
         state.close()
+
+
+def test_a_lead_id_is_read_as_the_cli_reads_it_trimmed_and_a_fraction_refused_in_the_same_words(teams):
+    first = assign(teams, "teams-test", lead("W1", "2027-06-01T10:00:00-04:00"))[1]
+    status, again = assign(teams, "teams-test", lead("  W1 ", "2027-06-01T10:05:00-04:00"))
+    assert (status, again["id"], again["how"], again["assignee"]) == (200, "W1", "already assigned", first["assignee"])
+    for bad in (5.0, 5.5, [1], "x\ny"):
+        status, out = assign(teams, "teams-test", json.dumps({"id": bad, "at": "2027-06-01T10:00:00-04:00",
+                                                              "lead": {"email": "a@b.io"}}))
+        assert status == 400 and out["error"].startswith("id: a lead id is"), out
+    rows = [r["id"] for r in all_assignments(teams, policy="teams-test") if r["id"].strip() == "W1"]
+    assert rows == ["W1"]

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadpolicy.language.diagnostics import did_you_mean
+from leadpolicy.runtime import BLANK
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.now import written_instant
 
@@ -32,6 +33,40 @@ class Reject:
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.field}: {self.message}" if self.field else f"row {self.row}: {self.message}"
+
+
+MAX_ID = 400  # characters of a lead id the state keeps
+ID_RULE = f"a lead id is printable text of 1 to {MAX_ID} characters or a whole number"
+
+
+def read_lead_id(value: object) -> str:
+    """The lead id a value gives, as assign, simulate, samples and the service all read it: text trimmed of blanks,
+    or a whole number's digits (7, never 7.0). Raises ValueError (the same words everywhere) for anything else: a
+    number with a fraction point, true or false, a list or object, blank text, a control character, or too long."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{ID_RULE}, not {_shown(value)}")
+    text = value.strip(BLANK)
+    if not text:
+        raise ValueError(f"{ID_RULE}, not blank text")
+    if not text.isprintable():
+        raise ValueError(f"{ID_RULE}; this one holds a control character (a tab, a line break, NUL)")
+    if len(text) > MAX_ID:
+        raise ValueError(f"{ID_RULE}; this one has {len(text)}")
+    return text
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, float):
+        return f"{value!r}, a number with a fraction point"
+    if isinstance(value, (dt.date, dt.time)):
+        return "a date or a time"
+    if value is None:
+        return "null"
+    return "a list or an object" if isinstance(value, (list, dict, tuple)) else "a value of another kind"
 
 
 def fold(text: str) -> str:

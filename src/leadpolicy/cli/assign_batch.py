@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlglot import exp
 from leadpolicy import zones
 from leadpolicy.api import LeadError
 from leadpolicy.assignment import HELD, Assigner, Outcome
+from leadpolicy.assignment.data import read_lead_id
 from leadpolicy.runtime import BLANK
 from leadpolicy.semantics.now import written_instant
 from leadpolicy.warehouse import staging
@@ -140,6 +142,7 @@ class LeadsFile:
                                    for p in self.staged.problems])
         cells = cell_reader(self.con, ir, plan)
         row_column = exp.column(ROW, quoted=True)
+        original: exp.Expr = exp.Null()  # the id as the file gives it (JSON, or Parquet's typed value), when it does
         if self.given.id_column is None:
             lead, id_name = None, ""
             key: exp.Expr = exp.Concat(expressions=[exp.Literal.string("row "), exp.cast(row_column.copy(), "VARCHAR")])
@@ -147,8 +150,11 @@ class LeadsFile:
             id_index = self.column(self.given.id_column, "holds the lead id", "--id-column")
             lead, id_name = lead_id(id_index, self.staged.column_types.get(id_index)), self.staged.columns[id_index]
             key = lead.text.copy()
+            if self.staged.has_originals:
+                original = exp.column(staging.original_column(id_index), quoted=True)
         query = exp.select(row_column, exp.alias_(key, "#id", quoted=True),
-                           exp.column(staging.text_column(at_index), quoted=True), *cells.columns())
+                           exp.column(staging.text_column(at_index), quoted=True),
+                           exp.alias_(original, "#id_value", quoted=True), *cells.columns())
         rows = self.con.execute(query.from_("raw").order_by(row_column.copy()).sql("duckdb")).fetchall()
         arrivals = self._arrivals(rows, id_name, self.staged.columns[at_index], found)
         events = self._events(lead, max((at for _, at in arrivals.values()), default=None), found)
@@ -157,7 +163,7 @@ class LeadsFile:
             row = int(raw_row[0])
             if row not in arrivals:
                 continue
-            record = cells.record(raw_row[3:])
+            record = cells.record(raw_row[4:])
             lead_key, at = arrivals[row]
             try:  # the compiled evaluator reads the lead; one that does not fit is explained by the schema reader
                 computed = decide(record, at, events.get(lead_key, ()))
@@ -179,9 +185,10 @@ class LeadsFile:
         zone = zones.zone(self.policy.ir.timezone)
         arrivals: dict[int, tuple[str, dt.datetime]] = {}
         for raw_row in rows:
-            row, key, at_text = int(raw_row[0]), (raw_row[1] or "").strip(BLANK), raw_row[2]
-            if not key:
-                found.rejects.append({"row": row, "field": id_name, "problem": "missing lead id"})
+            row, at_text = int(raw_row[0]), raw_row[2]
+            key, problem = self._lead_key(raw_row[1], raw_row[3])
+            if problem:
+                found.rejects.append({"row": row, "field": id_name, "problem": problem})
                 continue
             if at_text is None or not str(at_text).strip(BLANK):
                 found.rejects.append({"row": row, "field": at_name, "problem": "missing arrival time", "lead": key})
@@ -191,6 +198,19 @@ class LeadsFile:
             except ValueError as exc:
                 found.rejects.append({"row": row, "field": at_name, "problem": str(exc), "lead": key})
         return arrivals
+
+    def _lead_key(self, text: str | None, original: Any) -> tuple[str, str]:
+        """(lead id, "") of a row, or ("", why it has none) read as the service reads a lead id (`read_lead_id`):
+        from what the file gives (a JSON value, a Parquet typed value), else the text."""
+        value: Any = text
+        if original is not None:
+            value = json.loads(original) if self.format == "jsonl" else original
+        if value is None or (isinstance(value, str) and not value.strip(BLANK)):
+            return "", "missing lead id"
+        try:
+            return read_lead_id(value), ""
+        except ValueError as exc:
+            return "", str(exc)
 
     def _events(self, lead: Any, latest: dt.datetime | None, found: ReadLeads
                 ) -> dict[str, list[tuple[str, dt.datetime]]]:

@@ -35,6 +35,7 @@ from leadpolicy.assignment import (
     read_accounts,
     read_availability,
 )
+from leadpolicy.assignment.data import read_lead_id
 from leadpolicy.assignment.state import assignments, from_us, held, hiding_password, to_us
 from leadpolicy.semantics.events import value_kind
 from leadpolicy.semantics.now import written_instant
@@ -49,7 +50,6 @@ ASSIGN_THREADS = 2  # assignments at once per worker (each on its own connection
 NO_STATE = "the service was started without a state: start it with --state FILE or --state postgresql://..."
 ASSIGN_SHAPE = ('a request is {"lead": {...}, "id": "...", "at": "...", "events": [...], "now": "...", '
                 '"explain": false}')
-MAX_ID = 400  # characters of a lead id the state keeps
 MAX_EMAIL = 254  # RFC 5321: a longer text is no address, and matches no account
 PAGE = 1000
 MAX_PAGE = 10_000
@@ -325,15 +325,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _lead_id(given: Any, lead: dict[str, Any], field: str) -> str:
-    """The lead id: the request's `id`, else the lead's id field; text or a whole number."""
-    value = given if given is not None else lead.get(field)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip() or not value.isprintable() or len(value) > MAX_ID:
-        where = "id" if given is not None else f"the lead's {field!r} field, or the request's id"
-        raise Refusal(400, {"error": f"id: a lead id is printable text of 1 to {MAX_ID} characters or a whole "
-                                     f"number; {where} is not one"})
-    return value
+    """The lead id: the request's `id`, else the lead's id field, read as `assign` reads a leads file's."""
+    try:
+        return read_lead_id(given if given is not None else lead.get(field))
+    except ValueError as exc:
+        where = "" if given is not None else f" (the request gives no id, so the lead's {field!r} field is read)"
+        raise Refusal(400, {"error": f"id: {exc}{where}"}) from None
 
 
 def _instant(loaded: Loaded, text: str) -> dt.datetime:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from leadpolicy.assignment import Assigner, Outcome, People, open_state, read_accounts, read_availability
+from leadpolicy.assignment.data import read_lead_id
 from leadpolicy.assignment.engine import HELD
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import did_you_mean
@@ -89,7 +90,11 @@ class AssignmentCase:
         return Assigner(self.runner.ir, open_state(":memory:"), availability, accounts)
 
     def _lead(self, assigner: Assigner, item: dict[str, Any]) -> None:
-        lead_id = str(item["id"])
+        try:  # read as assign and the service read a lead id
+            lead_id = read_lead_id(item["id"])
+        except ValueError as exc:
+            self.result.error(f"id: {exc}")
+            return
         decided = self._decide(lead_id, item)
         if decided is None:
             return
