@@ -444,3 +444,21 @@ def test_a_lead_id_is_read_as_the_service_reads_it_and_one_that_is_not_an_id_is_
     assert all(r["problem"].startswith("a lead id is") for r in rejects), rejects
     assigned = [s.lead_id for s in open_state("state.db").all_assignments("inbound-teams")]
     assert assigned == ["5", "H1"]  # " 5 " is lead 5, already assigned
+
+
+def test_release_held_without_availability_or_accounts_warns_that_it_assumes_nobody_away_and_no_owner(work, capsys):
+    _nights_held(capsys)
+    release = ("assign", "policy/teams.policy", "--state", "state.db", "--release-held", "--now",
+               "2026-12-01T08:00:00-05:00")
+    code, out, err = run(capsys, *release)
+    assert code == 0, out + err
+    warnings = [line for line in err.splitlines() if line.startswith("leadpolicy assign: warning:")]
+    assert len(warnings) == 1, err
+    assert "no --availability" in warnings[0] and "nobody is out of office" in warnings[0]
+    assert "no --accounts" in warnings[0] and "no account has an owner" in warnings[0]
+    with open("away.csv", "w", encoding="utf-8") as handle:
+        handle.write("member,from,until\n")
+    with open("accounts.csv", "w", encoding="utf-8") as handle:
+        handle.write("domain,owner\n")
+    code, out, err = run(capsys, *release, "--availability", "away.csv", "--accounts", "accounts.csv")
+    assert code == 0 and "warning" not in err, out + err

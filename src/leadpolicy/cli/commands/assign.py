@@ -295,6 +295,7 @@ def _assign(args: argparse.Namespace, policy: Policy, state: State) -> int:
     if isinstance(assigner, int):
         return assigner
     if args.release_held:
+        _warn_without_data(args, policy)
         _release(assigner, parse_now(args.now, policy.ir.timezone), args.now is None)
     if args.leads is None:
         return EXIT_OK
@@ -306,6 +307,17 @@ def _assign(args: argparse.Namespace, policy: Policy, state: State) -> int:
     except BatchError as exc:
         print(f"leadpolicy assign: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+
+
+def _warn_without_data(args: argparse.Namespace, policy: Policy) -> None:
+    """Releasing held leads without the run-time data assumes things that may not hold: said on stderr."""
+    assumed = []
+    if args.availability is None:
+        assumed.append("no --availability, so nobody is out of office")
+    if args.accounts is None and any(team.match_accounts for team in policy.ir.teams):
+        assumed.append("no --accounts, so no account has an owner")
+    if assumed:
+        print(f"leadpolicy assign: warning: releasing held leads with {' and '.join(assumed)}", file=sys.stderr)
 
 
 def _release(assigner: Assigner, now: Any, said_now: bool) -> None:
