@@ -208,3 +208,22 @@ def test_witnesses_are_the_same_in_two_processes_on_a_busy_machine_or_not():
     unhurried = witnesses_run(1.0)
     assert unhurried["witnesses"] and witnesses_run(1.0) == unhurried
     assert witnesses_run(3.0) == unhurried
+
+
+def test_per_rules_have_a_witness_line_too(capsys):
+    """New user A2: `+5 per email_click ... up to 20` and `+1 per fit` got no witness line, and nothing said
+    they were skipped."""
+    reference = ROOT / "examples" / "inbound-teams.policy"
+    policy = leadpolicy.load(reference)
+    per = [(score.name, rule.label) for score in policy.ir.scores for rule in score.rules
+           if type(rule).__name__ == "PerRule"]
+    assert per
+    main(["prove", str(reference), "--witnesses", "--format", "json"])
+    lines = {w["name"]: w for w in json.loads(capsys.readouterr().out)["witnesses"] if w["kind"] == "rule"}
+    for score, label in per:
+        line = lines[f'{score} rule "{label}"']
+        assert line["status"] == "reachable" and line.get("witness"), line
+        w = line["witness"]
+        decided = policy.evaluate(w["lead"], w["now"], w["events"])
+        [rule] = [r for r in decided.breakdown[score]["rules"] if r["rule"] == label]
+        assert rule["fired"] and rule["points"] != 0

@@ -84,8 +84,7 @@ def places(policy: ir.Policy) -> list[Place]:
         out += [Place("route", r, e, f'route for {", ".join(route.stages)} "{entry.label}"', entry.condition is None)
                 for e, entry in enumerate(route.entries)]
     for s, score in enumerate(policy.scores):
-        out += [Place("rule", s, k, f'{score.name} rule "{rule.label}"') for k, rule in enumerate(score.rules)
-                if isinstance(rule, ir.PointsRule)]
+        out += [Place("rule", s, k, f'{score.name} rule "{rule.label}"') for k, rule in enumerate(score.rules)]
     return out
 
 
@@ -101,8 +100,15 @@ def goal(policy: ir.Policy, place: Place) -> Callable[[SymbolicLead], Any]:
     if place.kind == "route":
         return lambda lead: lead.route_entry_is(place.part, place.index)
     rule = policy.scores[place.part].rules[place.index]
-    assert isinstance(rule, ir.PointsRule), rule
+    if isinstance(rule, ir.PerRule):  # it adds points: some of what it counts, within its cap
+        return lambda lead: per_points(lead, rule) != 0
     return lambda lead: lead.condition(rule.condition).true
+
+
+def per_points(lead: SymbolicLead, rule: ir.PerRule) -> Any:
+    from leadpolicy.semantics.primitives import smt
+
+    return smt.per_rule(lead, rule)
 
 
 def condition_of(policy: ir.Policy, place: Place) -> ir.Condition | None:
@@ -137,7 +143,7 @@ def reached(policy: ir.Policy, d: Decision) -> Iterator[tuple[str, int, int]]:
     breakdown = d.breakdown
     for s, score in enumerate(policy.scores):
         for k, rule in enumerate(breakdown[score.name]["rules"]):
-            if rule["fired"] and isinstance(score.rules[k], ir.PointsRule):
+            if rule["fired"]:
                 yield "rule", s, k
 
 
@@ -319,6 +325,12 @@ def gap_diagnostic(tree: ast.Policy, policy: ir.Policy, file: str, gap: RouteGap
                                              f"{explain}")
 
 
+def per_rule(policy: ir.Policy, place: Place) -> bool:
+    """A `per` rule: it has a witness line in `prove --witnesses`; check says nothing of it (it has no condition
+    to be never true)."""
+    return place.kind == "rule" and isinstance(policy.scores[place.part].rules[place.index], ir.PerRule)
+
+
 def said_by_analysis(tree: ast.Policy, place: Place) -> bool:
     """Whether the checker's own analysis (`semantics.analysis`, sound but inexact) says this place is
     unreachable or never true: check has reported it then, and it is not said twice."""
@@ -346,7 +358,7 @@ def exhaustive_diagnostics(file: str, tree: ast.Policy, policy: Policy, timeout:
         reaches = reachability(policy, budget=budget, seen=seen)
     for reach in reaches:
         if reach.status in ("unreachable", "never-true") and not reach.place.otherwise and \
-                not said_by_analysis(tree, reach.place):
+                not per_rule(policy.ir, reach.place) and not said_by_analysis(tree, reach.place):
             out.append(reach_diagnostic(tree, file, reach))
     return out
 
