@@ -234,3 +234,33 @@ def test_a_held_lead_decided_again_to_no_team_is_not_released_by_a_later_arrival
     simulation.finish()
     assert "B8" not in [o.lead_id for o in simulation.outcomes if o.how != "held"]
     assert simulation.holds == []
+
+
+def _assign_counts(capsys) -> dict[str, int]:
+    from collections import Counter
+
+    code = main(["assign", "policy/teams.policy", "leads.csv", "--id-column", "id", "--at-column", "created_at",
+                 "--events", "events.csv", "--state", "state.db", "-o", "assigned.csv"])
+    capsys.readouterr()
+    assert code == 0
+    with open("assigned.csv", newline="", encoding="utf-8") as handle:
+        return dict(Counter(row["assignee"] or "held" for row in csv.DictReader(handle)))
+
+
+def _simulate_counts(report: dict) -> dict[str, int]:
+    found = {m["member"]: m["assigned"] for team in report["teams"] for m in team["members"] if m["assigned"]}
+    held = report["leads"]["still_held"]
+    return {**found, "held": held} if held else found
+
+
+def test_without_a_hold_simulate_assigns_as_assign_does_and_with_one_only_simulate_releases_it(work, capsys):
+    """docs/cli.md and docs/assignment.md: the same assignments as assign when no lead is held; a held lead is
+    tried again by simulate as later leads arrive, by assign only with --release-held."""
+    write_files(worked_stream())
+    assert _simulate_counts(as_json(capsys)) == _assign_counts(capsys) == {BEN: 6, ANA: 3, CHLOE: 2}
+    night = sql_lead("N0", dt.datetime(2026, 12, 1, 8, 0, tzinfo=NY), employees=5000)
+    day = sql_lead("DAY", dt.datetime(2026, 12, 1, 9, 30, tzinfo=NY), employees=5000)
+    write_files([night, day])
+    erin = "Erin Stone <erin@example.com>"
+    assert _simulate_counts(as_json(capsys)) == {erin: 2}
+    assert _assign_counts(capsys) == {"held": 1, erin: 1}
