@@ -130,6 +130,12 @@ GUARANTEE_MESSAGES = [
      "use stage is present, or compare it with =", "stage"),
     (['"x": demo_requst in last 30 days implies stage = sql'], "unknown-event", 'unknown event "demo_requst"',
      'did you mean "demo_request"?', "demo_requst"),
+    (['"x": handoff = true'], "unknown-name", 'unknown name "true"',
+     "a yes/no value is written yes or no, not true or false; a yes/no is a condition by itself (as handoff, or "
+     "not handoff)", "true"),
+    (['"x": demo_request implies handoff'], "unknown-name", 'unknown name "demo_request"',
+     "demo_request is an event: write demo_request in last N days (as demo_request in last 30 days)",
+     "demo_request"),
 ]
 
 

@@ -23,8 +23,7 @@ MATCH_WORDS = {"contains": "contains", "contains_any": "contains any", "starts":
 def lookup(ctx: Context, ref: ast.NameRef, index: int) -> Symbol | None:
     sym = ctx.symbols.get(ref.name)
     if sym is None:
-        ctx.report("unknown-name", f'unknown name "{ref.name}"', ref,
-                   hint=did_you_mean(ref.name, visible(ctx, index)))
+        ctx.report("unknown-name", f'unknown name "{ref.name}"', ref, hint=unknown_name_hint(ctx, ref.name, index))
         return None
     if sym.kind != "field" and sym.order >= index:
         ctx.report("used-before-defined", f'{sym.kind} "{ref.name}" is used before it is defined', ref,
@@ -32,6 +31,16 @@ def lookup(ctx: Context, ref: ast.NameRef, index: int) -> Symbol | None:
                          "this use")
         return None
     return sym
+
+
+def unknown_name_hint(ctx: Context, name: str, index: int) -> str | None:
+    """true/false are yes/no values spelt otherwise; an event's name alone is not a condition; else a near name."""
+    if name.lower() in ("true", "false"):
+        return ("a yes/no value is written yes or no, not true or false; a yes/no is a condition by itself (as "
+                "handoff, or not handoff)")
+    if name in events.known_events(ctx.policy):
+        return f"{name} is an event: write {name} in last N days (as {name} in last 30 days)"
+    return did_you_mean(name, visible(ctx, index))
 
 
 def visible(ctx: Context, index: int) -> list[str]:
