@@ -341,3 +341,36 @@ def test_a_held_lead_asked_again_before_its_arrival_is_still_held_and_not_assign
     assert (earlier.how, earlier.assignee, earlier.at) == ("held", None, arrival)
     assert [lead for lead, *_rest in state.held_leads("inbound-teams")] == ["B8"]
     assert [s.lead_id for s in state.all_assignments("inbound-teams")] == ["B7"]
+
+
+def test_check_warns_of_a_team_of_paused_members_only_when_it_falls_back_to_no_team():
+    from leadpolicy.semantics.loading import load_policy_text
+
+    paused = teams_policy("by weight", weights=(0, 0, 0))
+    assert "team-all-paused" in [d.code for d in load_policy_text(paused).diagnostics]
+    one_working = teams_policy("by weight", weights=(0, 1, 0))
+    assert "team-all-paused" not in [d.code for d in load_policy_text(one_working).diagnostics]
+
+
+def test_a_paused_team_that_falls_back_to_another_team_is_not_warned_of():
+    from leadpolicy.semantics.loading import load_policy_text
+
+    text = V3.read_text("utf-8")
+    sdr = text.replace('member "Ana Ruiz <ana@example.com>"\n', 'member "Ana Ruiz <ana@example.com>" weight 0\n')
+    sdr = sdr.replace("weight 2", "weight 0").replace("cap 2 per day", "weight 0 cap 2 per day")
+    assert "team-all-paused" not in [d.code for d in load_policy_text(sdr).diagnostics]  # to enterprise-ae
+    held = sdr.replace("when nobody is available to enterprise-ae", "when nobody is available hold")
+    found = [d for d in load_policy_text(held).diagnostics if d.code == "team-all-paused"]
+    assert [d.message.split(":")[0] for d in found] == ["every member of team inbound-sdr has weight 0 (paused)"]
+
+
+@pytest.mark.parametrize(("until", "said"), [("9800-01-01T00:00:00-05:00", "until Jan 1 9800 00:00"),
+                                             ("2027-01-04T09:00:00-05:00", "until Jan 4 2027 09:00"),
+                                             ("2026-12-31T09:00:00-05:00", "until Dec 31 09:00")])
+def test_an_out_of_office_end_in_another_year_is_said_with_its_year(state, until, said):
+    policy = policy_ir(V3.read_text("utf-8"))
+    away, rejects = read_availability([{"member": "Ben Okafor", "from": "2026-12-01T00:00:00-05:00",
+                                        "until": until}], People(policy), NY)
+    assert rejects == []
+    outcome = Assigner(policy, state, away).assign("Y1", "inbound-sdr", "a@b.io", TUESDAY_10)
+    assert f"Ben Okafor: out of office {said}" in outcome.skipped

@@ -78,9 +78,11 @@ def period_bounds(per: str, at: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetim
             dt.datetime.combine(day + length, dt.time(0), tzinfo=zone))
 
 
-def _moment(instant: dt.datetime, zone: ZoneInfo) -> str:
+def _moment(instant: dt.datetime, zone: ZoneInfo, now: dt.datetime) -> str:
+    """`Dec 8 09:00` in `zone`, with the year when it is not `now`'s there (`Jan 1 9800 00:00`)."""
     local = instant.astimezone(zone)
-    return f"{local:%b} {local.day} {local:%H:%M}"
+    year = f" {local.year}" if local.year != now.astimezone(zone).year else ""
+    return f"{local:%b} {local.day}{year} {local:%H:%M}"
 
 
 class TeamRules:
@@ -215,7 +217,7 @@ class _Turn:
             return "closed", closed
         back = self.a.availability.away_until(seat.key, self.at)
         if back is not None:
-            return "away", f"out of office until {_moment(back, seat.zone)}"
+            return "away", f"out of office until {_moment(back, seat.zone, self.at)}"
         if member.cap is not None and self.load(rules, seat, member.cap_per or "day") >= member.cap:
             return "cap", f"cap {member.cap} per {member.cap_per or 'day'} reached"
         return None

@@ -96,6 +96,8 @@ CODES: dict[str, tuple[str, str]] = {
     "label-like-team": (WARNING, "A route label is not a team's name but comes close to one (did you mean): a label "
                                  "that names no team stays a queue name, and its leads are assigned to nobody."),
     "grade-no-otherwise": (WARNING, "A grade has no `otherwise`: some leads get no grade."),
+    "team-all-paused": (WARNING, "Every member of a team has weight 0 (paused) and it falls back to no other team: "
+                                 "each lead it gets is held and never assigned."),
 }
 
 

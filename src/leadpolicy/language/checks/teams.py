@@ -28,6 +28,7 @@ def teams(ctx: Context) -> None:
         _name(ctx, team, seen)
         _lines_once(ctx, team)
         _members(ctx, team, calendars)
+        _all_paused(ctx, team, names)
         if team.calendar is not None and team.calendar not in calendars:
             line = team.first(ast.TeamCalendar)
             ctx.report("unknown-calendar", f'unknown calendar "{team.calendar}"', line,
@@ -90,6 +91,19 @@ def _members(ctx: Context, team: ast.Team, calendars: set[str]) -> None:
             ctx.report("unknown-calendar", f'unknown calendar "{member.calendar}"',
                        ast.place(member.calendar_span, member),
                        hint=did_you_mean(member.calendar, calendars) or _calendars_hint(calendars))
+
+
+def _all_paused(ctx: Context, team: ast.Team, names: set[str]) -> None:
+    """Every member at weight 0 and no team to fall back to: each lead routed (or falling back) to it is held for
+    good, since a paused member is never available."""
+    if not team.members or any(m.weight is None or m.weight > 0 for m in team.members):
+        return
+    fallback = team.first(ast.Fallback)
+    if fallback is not None and fallback.team in names:
+        return
+    ctx.report("team-all-paused", f"every member of team {team.name} has weight 0 (paused): a lead it gets is held "
+                                  "and never assigned", ast.place(team.name_span, team),
+               hint="give a member a weight above 0, or fall back to another team: when nobody is available to TEAM")
 
 
 def _member_keys(person: str, written: re.Match[str] | None) -> tuple[str, ...]:
