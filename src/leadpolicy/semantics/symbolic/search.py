@@ -30,8 +30,8 @@ from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 # The preferences are bounded by the solver's resource count (its `rlimit`), not by time: a witness is then the
 # same on every run and machine (users add witnesses to their samples). Time only guards against a hang.
 PREFERENCE_SECONDS = 10.0  # the most the preferences of one witness may take (a guard: the resources end first)
-PREFERENCE_RESOURCES = 6_000_000  # the solver's resources for the preferences of one witness (about 3 s)
-REGAIN_RESOURCES = 500_000  # the most one check of a preference dropped in a conflict may use (about 0.25 s)
+PREFERENCE_RESOURCES = 10_000_000  # the solver's resources for the preferences of one witness (about 5 s at most)
+REGAIN_RESOURCES = 1_000_000  # the most one check of a preference dropped in a conflict may use (about 0.5 s)
 MAX_EVENTS = 10_000  # the most events of one window a witness lays out
 ROUNDS = 8  # witnesses `confirm` rejects before the answer is Unknown
 REFINEMENTS = 200  # models excluded by a true fact (`refine`: a wrong zone offset, ...) before it is Unknown
