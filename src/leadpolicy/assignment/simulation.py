@@ -58,7 +58,10 @@ class Simulation:
         queue = self._waiting.setdefault(held.route, deque())
         if not queue:
             self._not_before[held.route] = self.assigner.next_change(held.route, held.at)
-        queue.insert(sum(1 for waiting in queue if waiting.at <= held.at), held)
+        if queue and queue[-1].at > held.at:  # only a lead decided again, moved here from another route's queue
+            queue.insert(sum(1 for waiting in queue if waiting.at <= held.at), held)
+        else:
+            queue.append(held)
 
     def _decided_again(self, again: _Held, outcome: Outcome | None) -> None:
         """A held lead decided again: held no more when routed to no team (or assigned now), moved to the queue
