@@ -462,3 +462,20 @@ def test_release_held_without_availability_or_accounts_warns_that_it_assumes_nob
         handle.write("domain,owner\n")
     code, out, err = run(capsys, *release, "--availability", "away.csv", "--accounts", "accounts.csv")
     assert code == 0 and "warning" not in err, out + err
+
+
+def test_a_parquet_id_column_of_whole_numbers_is_read_as_digits_and_one_of_fractions_rejected(work, capsys):
+    write_files([sql_lead(str(n), TUESDAY_10 + dt.timedelta(minutes=n)) for n in (5, 6)])
+    con = duckdb.connect()
+    for name, kind in (("ints.parquet", "BIGINT"), ("floats.parquet", "DOUBLE")):
+        con.execute(f"COPY (SELECT * REPLACE (CAST(id AS {kind}) AS id, CAST(employees AS BIGINT) AS employees) "  # noqa: S608 - a test's fixed types
+                    f"FROM read_csv('leads.csv', all_varchar = true)) TO '{name}' (FORMAT parquet)")
+    argv = ("--id-column", "id", "--at-column", "created_at", "--events", "events.csv", "--state", "state.db")
+    code, out, err = run(capsys, "assign", "policy/teams.policy", "floats.parquet", *argv, "-o", "f.csv",
+                         "--rejects", "f.rejects.csv")
+    assert code == 0 and counts(out)["rejected"] == 2, out + err
+    assert [(r["field"], r["problem"].split(",")[0]) for r in read_csv("f.rejects.csv")] == \
+        [("id", "a lead id is printable text of 1 to 400 characters or a whole number")] * 2
+    code, out, err = run(capsys, "assign", "policy/teams.policy", "ints.parquet", *argv, "-o", "i.csv")
+    assert code == 0 and counts(out)["assigned"] == 2, out + err
+    assert sorted(s.lead_id for s in open_state("state.db").all_assignments("inbound-teams")) == ["5", "6"]
