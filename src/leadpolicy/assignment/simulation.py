@@ -107,7 +107,7 @@ class Simulation:
             self.holds.append((team, ((self.last or since) - since).total_seconds() / 60, True))
         self._held_at.clear()
 
-    def report(self, policy: ir.Policy) -> dict[str, Any]:
+    def summary(self, policy: ir.Policy) -> dict[str, Any]:
         """The JSON form: teams (with members), per day and per hour."""
         return {"teams": [self._team(team) for team in policy.teams],
                 "per_day": self._per("day"), "per_hour": self._per("hour")}

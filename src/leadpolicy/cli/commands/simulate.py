@@ -158,7 +158,7 @@ def _simulate(args: argparse.Namespace, policy: Policy, state: Any) -> dict[str,
                       "not_routed": counts.not_routed, "rejected": counts.rejected,
                       "released": sum(not still for _team, _minutes, still in simulation.holds),
                       "still_held": sum(still for _team, _minutes, still in simulation.holds)},
-            **_events(found.events), "rejects": _plain(found.rejects), **simulation.report(policy.ir)}
+            **_events(found.events), "rejects": _plain(found.rejects), **simulation.summary(policy.ir)}
 
 
 def _events(events: Any) -> dict[str, Any]:
