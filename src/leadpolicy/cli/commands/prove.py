@@ -23,9 +23,9 @@ def register(sub: Subcommands) -> None:
     p = sub.add_parser("prove", formatter_class=help_formatter, help="prove a policy's guarantees for every lead",
                        description="Prove each guarantee of the policy for every lead its lead block admits, every "
                                    "history of events and every now, or refute it with a counter-example (decided "
-                                   "by the compiled policy, shown as `explain` shows a lead). Exit 0 when every "
-                                   "guarantee is proved, 1 when one is violated (or, with --strict, unknown) or "
-                                   "the policy has errors, 2 for bad usage.",
+                                   "by the compiled policy, shown as `explain` shows a lead). Exit 0 when no "
+                                   "guarantee is violated (an unknown one fails only with --strict), 1 when one is "
+                                   "violated (or, with --strict, unknown) or the policy has errors, 2 for bad usage.",
                        epilog="examples:\n  leadpolicy prove policies/inbound-activity.policy\n"
                               "  leadpolicy prove policies/inbound-activity.policy --format json --timeout 30\n")
     p.add_argument("policy", help="a .policy file")
