@@ -605,7 +605,8 @@ def _serving(folder: Path) -> Iterator[str]:
 # numbers and words leadpolicy writes, pictures drawn escaped, the SLA sentences `md_with_emphasis`
 # escaped, and the source inside a code fence.
 PRINTED_AS_IS = {"p.id", "s.name", "fingerprint", "approval.status", "p.effective", "r.points", "loop.index",
-                 "r.after", "s.ladder_svg", "stages_svg", "chart_svg", "s.text", "source", "e.date", "p.approval",
+                 "r.after", "s.ladder_svg", "t.picture_svg", "stages_svg", "chart_svg", "s.text", "source", "e.date",
+                 "p.approval",
                  # plain English written by publish.site's Prose (escaped by `md`, then events marked up)
                  "r.rule", "note", "e.when", "s.when", "r.event", "e", "now", "c.now", "g.claim"}
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 from leadpolicy.language import ast
+from leadpolicy.language.formatter import number
 from leadpolicy.publish.chart import FONT, PALETTE, score_chart
 from leadpolicy.publish.english import condition
 from leadpolicy.semantics import ir
 
-__all__ = ["bars", "escalation_ladder", "score_chart", "stage_ladder"]
-
+__all__ = ["bars", "escalation_ladder", "score_chart", "stage_ladder", "team_picture"]
 
 
 def _text(x: float, y: float, text: str, size: int = 13, anchor: str = "start", weight: str = "normal",
@@ -134,5 +134,62 @@ def bars(title: str, rows: list[tuple[str, float, str]], css: str, max_value: fl
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row_h - 8}" rx="2" '
                      f'fill="{PALETTE[n % len(PALETTE)] if css.endswith("funnel") else PALETTE[0]}"/>')
         parts.append(_text(label_w + length + 6, y + 15, text, 11) + "</g>")
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def member_shares(team: ir.Team) -> list[Decimal]:
+    """Each member's share of the team's leads in percent, whenever all are available: by weight, its weight's
+    share of all weights; in turn or to the least loaded, an equal share; a member at weight 0 (paused) none."""
+    working = [m for m in team.members if m.weight > 0]
+    total = sum(m.weight for m in working) if team.assign is ir.AssignHow.BY_WEIGHT else len(working)
+    if not total:
+        return [Decimal(0)] * len(team.members)
+    return [(Decimal(100 * (m.weight if team.assign is ir.AssignHow.BY_WEIGHT else 1)) / total
+             if m.weight > 0 else Decimal(0)).quantize(Decimal("0.1")).normalize() for m in team.members]
+
+
+def _member_hours(member: ir.Member, team: ir.Team, calendars: dict[str, str]) -> str:
+    """`Mon-Fri 09:00-17:00 America/New_York (calendar ny)`: the member's calendar, else the team's."""
+    name = member.calendar or team.calendar
+    if name is None:
+        return "any time"
+    hours = calendars.get(name, name).split(";")[0]
+    return f"{hours} (calendar {name}{'' if member.calendar else ', the team’s'})"
+
+
+def _member_row(member: ir.Member, share: Decimal, y: int, hours: str) -> list[str]:
+    """One member: name, a bar as long as its share, the share in words, its cap and its hours."""
+    label_w, bar_w = 210, 260
+    length = bar_w * float(share) / 100
+    cap = f"cap {member.cap} per {member.cap_per}" if member.cap is not None else "no cap"
+    said = "paused (weight 0)" if member.weight == 0 else f"{number(share)}% of the leads"
+    return [f'<g class="member" data-person={quoteattr(member.person)} data-share="{number(share)}" '
+            f'data-weight="{member.weight}">',
+            f"<title>{escape(member.person)}: {escape(said)}; {escape(cap)}; {escape(hours)}</title>",
+            _text(label_w - 8, y + 14, _clip(member.name or member.person, 28), 12, "end", "bold"),
+            f'<rect x="{label_w}" y="{y + 2}" width="{bar_w}" height="16" rx="2" fill="#eee"/>',
+            f'<rect class="share" x="{label_w}" y="{y + 2}" width="{length:.1f}" height="16" rx="2" '
+            f'fill="{PALETTE[0]}"/>',
+            _text(label_w + bar_w + 8, y + 14, said, 11, fill="#888" if member.weight == 0 else "#222"),
+            _text(label_w, y + 33, _clip(f"{cap}; {hours}", 70), 11, fill="#555"),
+            "</g>"]
+
+
+def team_picture(team: ir.Team, calendars: dict[str, str]) -> str:
+    """A team's rotation: each member as a bar of its share of the team's leads (see `member_shares`), with its
+    cap and working hours (`calendars`: each calendar's hours in words, by name), and what happens when nobody
+    is available (the fallback team, or the lead held)."""
+    top, row_h = 50, 44
+    width, height = 640, top + row_h * len(team.members) + 34
+    title = f"{team.label or team.name}: {team.assign} ({len(team.members)} members)"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="leadpolicy-team" data-team={quoteattr(team.name)} '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="team rotation">',
+             f"<title>{escape(title)}</title>", _text(10, 22, _clip(title, 80), 14, weight="bold")]
+    for n, (member, share) in enumerate(zip(team.members, member_shares(team))):
+        parts.extend(_member_row(member, share, top + n * row_h, _member_hours(member, team, calendars)))
+    nobody = (f"nobody available: to the team {team.fallback}" if team.fallback is not None
+              else "nobody available: the lead is held until someone is")
+    parts.append(f'<g class="nobody">{_text(10, height - 12, _clip(nobody, 90), 12, fill=PALETTE[1])}</g>')
     parts.append("</svg>")
     return "\n".join(parts)

@@ -18,7 +18,7 @@ from leadpolicy.language.formatter import field_type, format_policy, literal
 from leadpolicy.outputs import CONTROL_OR_LINE_BREAK, INVISIBLE_FORMAT, md
 from leadpolicy.publish import english
 from leadpolicy.publish.cases import sample_cases
-from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder
+from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder, team_picture
 from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.lowering import lower
 from leadpolicy.semantics.primitives.conditions import OPS
@@ -236,9 +236,10 @@ def _guarantee(node: ir.Guarantee, policy: ir.Policy, say: Prose, status: Guaran
 
 
 def _team(node: ir.Team, calendars: dict[str, str]) -> dict[str, Any]:
-    """A team on the page: how it assigns, in plain text, and each member's weight, cap and hours (the template
-    escapes every one of them)."""
+    """A team on the page: how it assigns, in plain text, each member's weight, cap and hours (the template
+    escapes every one of them), and its picture (drawn escaped)."""
     return {"name": node.name, "label": node.label or node.name, "text": english.team_text(node),
+            "picture_svg": team_picture(node, calendars),
             "members": [{"person": m.person, "weight": english.member_weight(m, node), "cap": english.member_cap(m),
                          "hours": english.member_hours(m, node, calendars)} for m in node.members]}
 
