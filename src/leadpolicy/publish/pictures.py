@@ -172,7 +172,7 @@ def _member_row(member: ir.Member, share: Decimal, y: int, hours: str) -> list[s
             f'<rect class="share" x="{label_w}" y="{y + 2}" width="{length:.1f}" height="16" rx="2" '
             f'fill="{PALETTE[0]}"/>',
             _text(label_w + bar_w + 8, y + 14, said, 11, fill="#888" if member.weight == 0 else "#222"),
-            _text(label_w, y + 33, _clip(f"{cap}; {hours}", 70), 11, fill="#555"),
+            _text(label_w, y + 33, _clip(f"{cap}; {hours}", 80), 11, fill="#555"),
             "</g>"]
 
 
@@ -181,7 +181,7 @@ def team_picture(team: ir.Team, calendars: dict[str, str]) -> str:
     cap and working hours (`calendars`: each calendar's hours in words, by name), and what happens when nobody
     is available (the fallback team, or the lead held)."""
     top, row_h = 50, 44
-    width, height = 640, top + row_h * len(team.members) + 34
+    width, height = 700, top + row_h * len(team.members) + 34
     title = f"{team.label or team.name}: {team.assign} ({len(team.members)} members)"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="leadpolicy-team" data-team={quoteattr(team.name)} '
              f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="team rotation">',
