@@ -76,7 +76,7 @@ def test_least_loaded_is_equal_among_the_members_not_paused():
 
 HOSTILE = "</svg><script>alert(1)</script> & \"q\" 'a'"
 # A member's name holds no angle bracket (it is "Name <email>"); quotes and ampersands it may hold.
-MEMBER = "Ana \"q\" & 'a' onload=alert(1) <a&b'c@example.com>"
+MEMBER = "*Ana* \"q\" & 'a' `Co` [x](http://e.test) onload=alert(1) <a&b'c@example.com>"
 
 
 def _hostile_policy() -> str:
@@ -98,7 +98,8 @@ def test_every_policy_text_in_the_picture_is_escaped_and_reads_as_written():
     ana = _members(svg)[0]
     assert set(ana.attrib) == {"class", "data-person", "data-share", "data-weight"}
     assert ana.get("data-person") == MEMBER and "".join(ana.find(f"{SVG}title").itertext()).startswith(MEMBER)
-    assert "Ana \"q\" & 'a' onload=" in _text(ana)  # clipped to fit; in full on hover (its title)
+    shown = next(t for t in ana.iter(f"{SVG}text") if t.get("font-weight") == "bold").text or ""
+    assert shown.endswith("…") and MEMBER.startswith(shown[:-1]) and len(shown) > 20  # in full on hover
     assert HOSTILE in "".join(svg.find(f"{SVG}title").itertext())
 
 
@@ -138,12 +139,19 @@ def test_the_built_page_shows_each_picture_in_a_figure_before_the_members_table(
             super().__init__()
             self.open: list[str] = []
             self.seen: list[tuple[str, str]] = []
+            self.titles: list[str] = []
+            self.classes: list[str] = []
 
         def handle_starttag(self, tag, attrs):
             css = dict(attrs).get("class") or ""
+            self.classes.extend(css.split() if tag == "svg" else [])
             if tag == "svg" and "leadpolicy-team" in css.split() or tag == "table":
                 self.seen.append((tag, self.open[-1] if self.open else ""))
             self.open.append(tag)
+
+        def handle_data(self, data):
+            if self.open and self.open[-1] == "title" and "leadpolicy-team" in self.classes:
+                self.titles.append(data)
 
         def handle_endtag(self, tag):
             while self.open and self.open.pop() != tag:
@@ -154,3 +162,4 @@ def test_the_built_page_shows_each_picture_in_a_figure_before_the_members_table(
     pictures = [i for i, (tag, _) in enumerate(order.seen) if tag == "svg"]
     assert len(pictures) == 2 and all(order.seen[i][1] == "figure" for i in pictures)
     assert all(order.seen[i + 1][0] == "table" for i in pictures)  # each team's members table right after
+    assert HOSTILE in order.titles[0] and any(t.startswith(MEMBER + ":") for t in order.titles)  # as written

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -394,6 +395,11 @@ def test_the_page_escapes_every_text_of_a_team(tmp_path):
     assert not [d for d in diags if d.is_error], diags
     page = written[0].read_text("utf-8")
     section = page[page.index("## Teams"):page.index("## Service-level agreements")]
+    pictures = re.findall(r'<figure class="leadpolicy-diagram leadpolicy-team-picture">\n(.*?)\n</figure>', section,
+                          re.S)
+    assert len(pictures) == 2 and all(ET.fromstring(p).find(".//{http://www.w3.org/2000/svg}script") is None
+                                      for p in pictures)  # drawn escaped (tests/test_team_picture.py)
+    section = re.sub(r"<figure .*?</figure>", "", section, flags=re.S)
     assert "<" not in section and "`Co`" not in section and re.search(r"(?<!\\)\]\(http", section) is None
     assert "&lt;script&gt;" in section and "\\*SDRs\\*" in section and "\\|" in section
     assert "\\*Ana\\*" in section and "&amp;" in section
