@@ -529,7 +529,8 @@ def test_the_policy_table_has_no_empty_header(open_page, pages):
     assert first == ["Policy", "inbound-activity"], first
 
 
-@pytest.mark.parametrize("picture", ["leadpolicy-chart", "leadpolicy-stages", "leadpolicy-escalation"])
+@pytest.mark.parametrize("picture", ["leadpolicy-chart", "leadpolicy-stages", "leadpolicy-escalation",
+                                     "leadpolicy-team"])
 def test_picture_text_is_readable_at_800_px(open_page, pages, picture):
     smallest = []
     for name in pages:
