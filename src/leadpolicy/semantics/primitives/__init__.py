@@ -3,7 +3,8 @@
 sqlglot keeps one table of how each expression is written (its TRANSFORMS), Jinja2 one of its
 operators; this is leadpolicy's. A node's row holds the facts lowering records about it, the function
 the interpreter and explanations call, the Python template the generator writes, the name of its sqlglot
-builder (`primitives.sql`, every dialect) and a slot for the solver encoding of the guarantees (issue 27).
+builder (`primitives.sql`, every dialect) and the name of its z3 encoder (`primitives.smt`), which the
+proofs of guarantees read.
 The interpreter, the Python generator, the SQL generator and the published docs' English each dispatch on
 `row_of(node)`, and lowering on the row of a syntax node's class (`SYNTAX`); none decides a node's meaning
 on its own. Activity windows are one derived-inputs row (`WINDOWS`), whose batch hook
