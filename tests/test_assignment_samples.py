@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -193,3 +195,21 @@ def test_a_lead_id_of_a_whole_number_or_padded_text_reads_as_the_cli_reads_it(re
     case = assignment_cases(run)[1]
     assert case.status == "passed", case.failures
     assert {"7", "B2"} <= set(case.actual)
+
+
+def test_check_of_a_policy_without_teams_never_loads_the_assignment_state(tmp_path):
+    """Only a samples file with `assignments:` needs the state's database library: `check` of the v2 reference and
+    its samples passes with SQLAlchemy unimportable, and does not load it when it is there."""
+    code = ("import sys\n"
+            "blocked = sys.argv[1] == 'blocked'\n"
+            "if blocked:\n"
+            "    sys.modules['sqlalchemy'] = None\n"
+            "from leadpolicy.cli.main import main\n"
+            "code = main(['check', sys.argv[2], '--allow-untested'])\n"
+            "print(code, 'sqlalchemy' in sys.modules and sys.modules['sqlalchemy'] is not None)\n")
+    policy = ROOT / "policies" / "inbound-activity.policy"
+    for how in ("blocked", "free"):
+        out = subprocess.run([sys.executable, "-c", code, how, str(policy)], capture_output=True, text=True,
+                             cwd=tmp_path)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip().splitlines()[-1] == "0 False", (how, out.stdout[-2000:])

@@ -10,16 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from leadpolicy.assignment import Assigner, Outcome, People, open_state, read_accounts, read_availability
-from leadpolicy.assignment.data import read_lead_id
-from leadpolicy.assignment.engine import HELD
+from leadpolicy.assignment.data import People, read_accounts, read_availability, read_lead_id
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import did_you_mean
 from leadpolicy.semantics.activity import Activity
 from leadpolicy.semantics.interpreter import Decision, evaluate
 from leadpolicy.semantics.now import written_instant
 
-if TYPE_CHECKING:  # the harness imports this module
+if TYPE_CHECKING:  # the harness imports this module; the engine and state only assignment cases need
+    from leadpolicy.assignment.engine import Assigner, Outcome
     from leadpolicy.testing.harness import CaseResult, CaseRunner, CoverageItem
 
 ASSIGNED_KEYS = ("assignee", "how")
@@ -35,6 +34,8 @@ class TeamsReached:
     fell_back: set[str] = field(default_factory=set)  # teams a lead fell back from, or that held a lead
 
     def add(self, routed: str, outcome: Outcome) -> None:
+        from leadpolicy.assignment.engine import HELD
+
         if outcome.assignee is not None:
             self.assigned.add((outcome.team, outcome.assignee))
         for skip in outcome.skips:
@@ -86,6 +87,13 @@ class AssignmentCase:
             for reject in found:
                 self.result.error(f"{where}: {reject}")
         if rejects or account_rejects:
+            return None
+        try:  # the engine and its state load the database library, which only assignment cases need
+            from leadpolicy.assignment.engine import Assigner
+            from leadpolicy.assignment.state import open_state
+        except ModuleNotFoundError as exc:
+            self.result.error(f"assignment cases need {exc.name}, a dependency of leadpolicy that is not installed: "
+                              "reinstall leadpolicy (pip install -e .)")
             return None
         return Assigner(self.runner.ir, open_state(":memory:"), availability, accounts)
 
