@@ -437,3 +437,21 @@ def test_check_a_guarantee_out_of_time_is_unknown_with_the_flag_that_gives_it_lo
     [diag] = [d for d in json.loads(out)["diagnostics"] if d["code"].startswith("guarantee-")]
     assert (diag["code"], diag["line"]) == ("guarantee-unknown", guarantee_line(path, "Hard"))
     assert "--prove-timeout S" in diag["hint"] and "gave up after" in diag["hint"]
+
+
+def test_check_without_the_solver_says_each_guarantee_is_unknown_and_never_exits_3(tmp_path):
+    """z3 is a dependency; where it is missing, check still checks: each guarantee is unknown with the reason, and
+    nothing else the solver adds is said."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "sys.modules['z3'] = None\n"
+            "from leadpolicy.cli.main import main\n"
+            "sys.exit(main(['check', sys.argv[1], '--allow-untested', '--format', 'json']))\n")
+    policy = ROOT / "examples" / "inbound-teams.policy"
+    out = subprocess.run([sys.executable, "-c", code, str(policy)], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode in (0, 1), out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    unknown = [d for d in report["diagnostics"] if d["code"] == "guarantee-unknown"]
+    assert len(unknown) == 6 and all("z3" in d["message"] for d in unknown), report["diagnostics"]

@@ -42,6 +42,7 @@ MANY_EVENTS = ("it is not proved: a counter-example would need more than 10,000 
                "solver lays out; samples with such a history can test it")
 BUDGET = ("it is not proved: check spends {budget:g} s on a policy's guarantees in all; leadpolicy prove gives each "
           "its own time-out (--timeout S)")
+NO_SOLVER = "it is not proved: reinstall leadpolicy (pip install -e .), which installs the solver, z3-solver"
 CANNOT = "it is not proved: the solver cannot reason about what this claim reads; samples can still test it"
 
 
@@ -85,6 +86,11 @@ def proof_diagnostics(file: str, tree: ast.Policy, timeout: float,
     from leadpolicy import api
     from leadpolicy.proofs.exhaustive import exhaustive_diagnostics
 
+    try:
+        import z3  # noqa: F401
+    except ModuleNotFoundError as exc:  # z3-solver, a dependency, not installed: check goes on without proofs
+        return [Diagnostic("guarantee-unknown", f'guarantee "{g.name}" was neither proved nor refuted: the solver '
+                           f"({exc.name}) is not installed", file, g.span, hint=NO_SOLVER) for g in tree.guarantees]
     policy = api.from_tree(tree, file)
     found = guarantee_diagnostics(file, tree, policy, timeout) if tree.guarantees else []
     return found + exhaustive_diagnostics(file, tree, policy, timeout, seen)
