@@ -9,6 +9,7 @@ whole span of instants sharing the zone's offset) and the search repeated.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 
@@ -46,6 +47,10 @@ def at_us(instant_us: int) -> dt.datetime:
     return EPOCH + instant_us * MICROSECOND
 
 
+def to_us(at: dt.datetime) -> int:
+    return (at - EPOCH) // MICROSECOND
+
+
 def edge(tz: dt.tzinfo, inside: int, outside: int, offset: int) -> int:
     """The first instant (microseconds) from `inside` toward `outside` whose offset is not `offset`, given
     that `outside`'s is not."""
@@ -71,19 +76,73 @@ def boundary(tz: dt.tzinfo, instant_us: int, offset: int, direction: int) -> int
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def changes(name: str) -> tuple[int, ...]:
+    """The samples (microseconds, noon UTC daily over SAMPLED_YEARS) whose offset differs from the day
+    before's: the zone's changes of offset, each within the day before its sample."""
+    tz = zones.zone(name)
+    day = dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)
+    end = dt.datetime(SAMPLED_YEARS[1], 12, 31, 12, tzinfo=dt.timezone.utc)
+    found, previous = [], offset_at(tz, day)
+    while day <= end:
+        offset = offset_at(tz, day)
+        if offset != previous:
+            found.append(to_us(day))
+        previous, day = offset, day + dt.timedelta(days=1)
+    return tuple(found)
+
+
+SAMPLED = (to_us(dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)),
+           to_us(dt.datetime(SAMPLED_YEARS[1], 12, 31, 12, tzinfo=dt.timezone.utc)))
+FOREVER = (to_us(dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)),  # past every admitted instant, either side
+           to_us(dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)))
+
+
+def later_change(tz: dt.tzinfo, points: tuple[int, ...], instant_us: int, offset: int) -> int | None:
+    """The first instant after `instant_us` whose offset is not `offset`, from the sampled changes; None
+    when the offset holds to the end of the samples."""
+    for point in points[bisect.bisect_right(points, instant_us):]:
+        if offset_at(tz, at_us(point)) != offset:
+            inside = max(instant_us, point - DAY_US)
+            if offset_at(tz, at_us(inside)) != offset:
+                return boundary(tz, instant_us, offset, +1)  # a change within a day of the instant
+            return edge(tz, inside, point, offset)
+    return None
+
+
+def earlier_change(tz: dt.tzinfo, points: tuple[int, ...], instant_us: int, offset: int) -> int | None:
+    """The last instant before `instant_us` whose offset is not `offset`, from the sampled changes; None
+    when the offset holds back to the start of the samples."""
+    for point in reversed(points[:bisect.bisect_right(points, instant_us)]):
+        if offset_at(tz, at_us(point - DAY_US)) != offset:
+            inside = min(instant_us, point)
+            if offset_at(tz, at_us(inside)) != offset:
+                return boundary(tz, instant_us, offset, -1)
+            return edge(tz, inside, point - DAY_US, offset)
+    return None
+
+
 def offset_span(name: str, instant_us: int) -> tuple[int, int, int]:
-    """(first, end, offset): the zone's offset at the instant, and a span [first, end) of instants around it
-    that all have that offset (at most a year either side)."""
+    """(first, end, offset): the zone's offset at the instant, and the span [first, end) of instants around it
+    that all have that offset: between the zone's changes of offset (sampled as `zone_offsets` is), to the
+    first or last admitted year when there is none on that side. Past the samples, a zone whose rules still
+    change (summer time) is walked a day at a time, up to a year either side."""
     tz = zones.zone(name)
     offset = offset_at(tz, at_us(instant_us))
-    before, after = boundary(tz, instant_us, offset, -1), boundary(tz, instant_us, offset, +1)
-    first = instant_us - 366 * DAY_US if before is None else before + 1
-    end = instant_us + 366 * DAY_US if after is None else after
-    return first, end, offset
-
-
-def to_us(at: dt.datetime) -> int:
-    return (at - EPOCH) // MICROSECOND
+    points = changes(name)
+    settled = not points or points[-1] < SAMPLED[1] - 2 * 366 * DAY_US  # no change in the last two years sampled
+    if SAMPLED[0] <= instant_us <= SAMPLED[1]:
+        before = earlier_change(tz, points, instant_us, offset)
+        after = later_change(tz, points, instant_us, offset)
+        if after is None and not settled:
+            after = boundary(tz, instant_us, offset, +1) or instant_us + 366 * DAY_US
+    elif instant_us > SAMPLED[1] and settled:
+        before, after = earlier_change(tz, points, SAMPLED[1], offset), None
+    else:
+        before, after = boundary(tz, instant_us, offset, -1), boundary(tz, instant_us, offset, +1)
+        first = instant_us - 366 * DAY_US if before is None else before + 1
+        return first, instant_us + 366 * DAY_US if after is None else after, offset
+    return FOREVER[0] if before is None else before + 1, FOREVER[1] if after is None else after, offset
 
 
 @functools.lru_cache(maxsize=None)

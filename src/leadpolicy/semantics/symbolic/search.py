@@ -12,6 +12,7 @@ of rounds, `Unknown`. A time-out is `Unknown` too, never a hang.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -31,6 +32,7 @@ from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 # same on every run and machine (users add witnesses to their samples). Time only guards against a hang.
 PREFERENCE_SECONDS = 10.0  # the most the preferences of one witness may take (a guard: the resources end first)
 PREFERENCE_RESOURCES = 10_000_000  # the solver's resources for the preferences of one witness (about 5 s at most)
+GRACE_SECONDS = 2.0  # past a search's time-out, the watchdog stops the solver (`Watchdog`)
 REGAIN_RESOURCES = 1_000_000  # the most one check of a preference dropped in a conflict may use (about 0.5 s)
 MAX_EVENTS = 10_000  # the most events of one window a witness lays out
 ROUNDS = 8  # witnesses `confirm` rejects before the answer is Unknown
@@ -140,15 +142,61 @@ def find(goal: Goal, leads: Sequence[SymbolicLead], timeout: float, confirm: Con
         target = goal(*leads) if callable(goal) else goal
     except smt.Unsupported as exc:
         return Unknown(str(exc), clock.seconds())
-    solver = incremental()
-    solver.add(target, *admitted(leads))
-    return Search(solver, leads, clock, confirm).run()
+    with Watchdog(clock.timeout + GRACE_SECONDS) as watchdog:
+        try:
+            solver = incremental()
+            solver.add(target, *admitted(leads))
+            found = Search(solver, leads, clock, confirm).run()
+        except z3.Z3Exception:
+            if not watchdog.fired:
+                raise
+            found = Unknown("", clock.seconds())
+    if watchdog.fired and isinstance(found, Unknown):
+        return Unknown(f"the solver ran past the time-out ({clock.timeout:g} s) and was stopped", found.seconds)
+    return found
+
+
+class Watchdog:
+    """Stops the solver GRACE_SECONDS past a search's time-out, whatever it is doing: z3 honours its time-out
+    only within a check, and a step outside one (taking in assertions at a push, say) once ran for 14 minutes.
+    It interrupts z3 again each second until the search ends (a check clears an interrupt that came before
+    it), and a stale interrupt is cleared when the search ends, so it never stops the next search."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ended = threading.Event()
+        self.lock = threading.Lock()
+        self.fired = False
+        self.thread = threading.Thread(target=self.watch, name="leadpolicy-solver-watchdog", daemon=True)
+
+    def watch(self) -> None:
+        if self.ended.wait(self.seconds):
+            return
+        while True:
+            with self.lock:
+                if self.ended.is_set():
+                    return
+                self.fired = True
+                z3.main_ctx().interrupt()
+            if self.ended.wait(1.0):
+                return
+
+    def __enter__(self) -> Watchdog:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.ended.set()
+        self.thread.join()
+        if self.fired:
+            z3.Solver().check()  # clears an interrupt no call took in (a push would fail on it)
 
 
 def incremental() -> z3.Solver:
     """A solver whose every check is incremental, the first included: z3 otherwise takes in every assertion
-    again at the first push after a check (the preferences' scope), with no time-out (past 60 s at a 2 s
-    time-out for a 550-character needle); in a scope from the start, it takes them in within each check."""
+    again at the first push after a check, with no time-out (past 60 s at a 2 s time-out for a 550-character
+    needle); in a scope from the start, it takes them in within each check. No search pushes again."""
     solver = z3.Solver()
     solver.push()
     return solver
@@ -165,7 +213,7 @@ class Search:
 
     def __init__(self, solver: z3.Solver, leads: Sequence[SymbolicLead], clock: Clock, confirm: Confirm | None):
         self.solver, self.leads, self.clock, self.confirm = solver, leads, clock, confirm
-        self.wishes = preferences(leads)
+        self.wishes = Preferences(preferences(leads))
         self.limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
         self.rejected = 0  # witnesses `confirm` rejected and the search excluded: then unsat is no proof either
         self.refined = 0  # models excluded by true facts (unsat after them is a proof)
@@ -240,30 +288,38 @@ class Search:
 # ---------------------------------------------------------------- readable models
 
 
-def wished(solver: z3.Solver, wishes: list[Any]) -> list[Any]:
-    """A mark per preference, which implies it: checked as assumptions, dropped when they conflict."""
-    marks = [z3.Bool(f"wish!{i}") for i in range(len(wishes))]
-    solver.add(*(z3.Implies(mark, wish) for mark, wish in zip(marks, wishes)))
-    return marks
+class Preferences:
+    """What makes a witness readable, most wanted first, each with a mark that implies it: checked as
+    assumptions, dropped when they conflict. The implications are added to the solver once, after its first
+    model, and never in a scope: z3 takes in every assertion again at a push, outside any time-out (it ran for
+    14 minutes there once). Unassumed, a mark constrains nothing."""
+
+    def __init__(self, wishes: list[Any]):
+        self.wishes = wishes
+        self.marked: list[tuple[Any, Any]] | None = None
+
+    def marks(self, solver: z3.Solver) -> list[tuple[Any, Any]]:
+        if self.marked is None:
+            self.marked = [(z3.Bool(f"wish!{i}"), wish) for i, wish in enumerate(self.wishes)]
+            solver.add(*(z3.Implies(mark, wish) for mark, wish in self.marked))
+        return self.marked
 
 
-def readable(solver: z3.Solver, wishes: list[Any], clock: Clock, refine: Callable[[Any], bool] | None = None,
+def readable(solver: z3.Solver, wishes: Preferences, clock: Clock, refine: Callable[[Any], bool] | None = None,
              ) -> tuple[Any, Any]:
     """(sat, a model with as many preferences as let the goal hold), unsat or unknown. The goal is checked
     first without them (so they never slow the answer, nor change it), and while its model is no lead
-    (`refine` adds the facts excluding it) it is checked again, up to REFINEMENTS times. Then, in a scope of
-    their own, all preferences are assumed; while they conflict, the least wanted of the conflict (the unsat
-    core) is dropped; then each one dropped is tried again, most wanted first (a core is not the smallest
-    conflict). The preferences have PREFERENCE_RESOURCES in all (PREFERENCE_SECONDS as a guard): past that, the
-    model has those found so far."""
+    (`refine` adds the facts excluding it) it is checked again, up to REFINEMENTS times. Then all preferences
+    are assumed; while they conflict, the least wanted of the conflict (the unsat core) is dropped; then each
+    one dropped is tried again, most wanted first (a core is not the smallest conflict). The preferences have
+    PREFERENCE_RESOURCES in all (PREFERENCE_SECONDS as a guard): past that, the model has those found so far."""
     result, model = refined_check(solver, clock, refine)
     if result != z3.sat:
         return result, None
     budget = Clock(min(PREFERENCE_SECONDS, clock.timeout - clock.seconds()))
     allowance = Allowance(PREFERENCE_RESOURCES if budget.timeout > 0 else 0)
-    solver.push()
-    marks = wished(solver, wishes)
-    marked = list(zip(marks, wishes))
+    marked = wishes.marks(solver)
+    marks = [mark for mark, _ in marked]
     active = list(marks)
     while active:
         result = allowance.check(solver, budget, active, REGAIN_RESOURCES * 4)
@@ -275,7 +331,6 @@ def readable(solver: z3.Solver, wishes: list[Any], clock: Clock, refine: Callabl
             model = regained(solver, marked, [], budget, allowance, model)
             break
         active.remove(marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)])
-    solver.pop()
     return z3.sat, model
 
 
