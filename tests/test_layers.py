@@ -19,7 +19,7 @@ import leadpolicy
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("leadpolicy.__main__",),
     ("leadpolicy.cli",),
-    ("leadpolicy.measure", "leadpolicy.service"),
+    ("leadpolicy.measure", "leadpolicy.service", "leadpolicy.lsp"),
     ("leadpolicy.publish",),
     ("leadpolicy.governance", "leadpolicy.testing"),
     ("leadpolicy.warehouse", "leadpolicy.assignment"),
