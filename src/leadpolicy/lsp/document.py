@@ -7,12 +7,16 @@ import bisect
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
+from lark.exceptions import UnexpectedInput
 from lsprotocol.types import Position, Range
 
 from leadpolicy.language import ast
-from leadpolicy.language.parser import ParseResult, parse_text
+from leadpolicy.language.parser import ParseResult, grammar_parser, parse_text
+from leadpolicy.language.symbols import symbol_table
+from leadpolicy.language.visitor import Visitor
 
 
 @dataclass
@@ -108,3 +112,234 @@ def offset_to_position(text: str, offset: int) -> Position:
     offset = max(0, min(offset, len(text)))
     line = bisect.bisect_right(starts, offset) - 1
     return Position(line=line, character=_utf16_length(text[starts[line]:offset]))
+
+
+# ---------------------------------------------------------------- where each name stands
+
+KINDS = ("field", "score", "grade", "stage", "event", "calendar", "team", "owner")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A name in the policy: its kind (one of KINDS), where the name itself stands, whether this is its
+    declaration, and the item it stands in (`score fit`), for hovers to say where a name is used."""
+
+    kind: str
+    name: str
+    span: ast.Span
+    declaration: bool = False
+    container: str = ""
+
+
+def offset_of(text: str, line: int, column: int) -> int:
+    """The project's 1-based line and code-point column -> an index into `text`."""
+    starts = _line_starts(text)
+    return starts[min(max(line - 1, 0), len(starts) - 1)] + max(column - 1, 0)
+
+
+def name_span(start: ast.Span, name: str) -> ast.Span:
+    """The span of `name` written from where `start` begins (a name is one line)."""
+    return ast.Span(start.line, start.column, start.line, start.column + len(name))
+
+
+def token_span(text: str, node: ast.Node, index: int) -> ast.Span:
+    """Where the `index`-th token of `node` stands, as the grammar's lexer reads it from the node's start
+    (for names the tree builder kept no span of: `score NAME`, `grade NAME from NAME`); the node's own span
+    when the text cannot be lexed that far."""
+    if not node.span.line:
+        return node.span
+    start = offset_of(text, node.span.line, node.span.column)
+    try:
+        for position, token in enumerate(grammar_parser().lex(text[start:])):
+            if position == index:
+                return _span_at(text, start + (token.start_pos or 0), len(token.value))
+    except UnexpectedInput:
+        pass
+    return node.span
+
+
+def _span_at(text: str, offset: int, length: int) -> ast.Span:
+    starts = _line_starts(text)
+    line = bisect.bisect_right(starts, offset) - 1
+    column = offset - starts[line] + 1
+    return ast.Span(line + 1, column, line + 1, column + length)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names a policy declares, by kind (events None when the policy has no events block)."""
+
+    symbols: dict[str, str]  # field, score and grade names -> their kind
+    events: frozenset[str] | None
+    stages: frozenset[str]
+
+    @classmethod
+    def of(cls, policy: ast.Policy) -> Names:
+        events = policy.events
+        return cls({name: s.kind for name, s in symbol_table(policy).items()},
+                   None if events is None else frozenset(e.name for e in events),
+                   frozenset(s.name for s in policy.stages))
+
+    def is_event(self, name: str) -> bool:
+        return name in self.events if self.events is not None else name not in self.symbols
+
+
+def _container(node: ast.Node) -> str | None:
+    """How an item that holds names is called in a hover (`score fit`); None for other nodes."""
+    named = {ast.Score: "score", ast.Grade: "grade", ast.StageEntry: "stage", ast.Sla: "SLA",
+             ast.Guarantee: "guarantee", ast.Team: "team", ast.Calendar: "calendar"}
+    for kind, word in named.items():
+        if isinstance(node, kind):
+            return f"{word} {getattr(node, 'name', '')}"
+    if isinstance(node, ast.Route):
+        return "route for " + ", ".join(node.stages)
+    plain = {ast.Recycle: "recycle", ast.Outcomes: "outcomes", ast.LeadBlock: "lead", ast.Events: "events"}
+    return next((word for kind, word in plain.items() if isinstance(node, kind)), None)
+
+
+class _Finder(Visitor):
+    """Collects every Occurrence of a policy, walking it with the project's visitor."""
+
+    def __init__(self, text: str, names: Names):
+        self.text, self.names = text, names
+        self.found: list[Occurrence] = []
+        self.container = ""
+
+    def add(self, kind: str, name: str, span: ast.Span, declaration: bool = False) -> None:
+        if span.line:
+            self.found.append(Occurrence(kind, name, span, declaration, self.container))
+
+    def generic_visit(self, node: Any, *args: Any) -> Any:
+        label = _container(node)
+        outer = self.container
+        if label is not None:
+            self.container = label
+        self.visit_names(node)
+        super().generic_visit(node, *args)
+        self.container = outer
+
+    def visit_names(self, node: ast.Node) -> None:
+        method = getattr(self, f"names_{type(node).__name__}", None)
+        if method is not None:
+            method(node)
+
+    # declarations
+    def names_LeadField(self, node: ast.LeadField) -> None:
+        self.add("field", node.name, name_span(node.span, node.name), declaration=True)
+
+    def names_Score(self, node: ast.Score) -> None:
+        self.add("score", node.name, token_span(self.text, node, 1), declaration=True)
+
+    def names_Grade(self, node: ast.Grade) -> None:
+        self.add("grade", node.name, token_span(self.text, node, 1), declaration=True)
+        self.add(self.names.symbols.get(node.source, "score"), node.source, token_span(self.text, node, 3))
+
+    def names_StageEntry(self, node: ast.StageEntry) -> None:
+        self.add("stage", node.name, name_span(node.span, node.name), declaration=True)
+        self.add("owner", node.owner, node.owner_span)
+
+    def names_EventDecl(self, node: ast.EventDecl) -> None:
+        self.add("event", node.name, name_span(node.span, node.name), declaration=True)
+
+    def names_Calendar(self, node: ast.Calendar) -> None:
+        self.add("calendar", node.name, token_span(self.text, node, 1), declaration=True)
+
+    def names_Team(self, node: ast.Team) -> None:
+        self.add("team", node.name, node.name_span, declaration=True)
+
+    def names_Owner(self, node: ast.Owner) -> None:
+        self.add("owner", node.team, token_span(self.text, node, 1), declaration=True)
+
+    # uses in conditions
+    def names_NameRef(self, node: ast.NameRef) -> None:
+        kind = self.names.symbols.get(node.name)
+        if kind is not None:
+            self.add(kind, node.name, node.span)
+
+    def names_DaysSince(self, node: ast.DaysSince) -> None:
+        self.add("field", node.field_name, token_span(self.text, node, 2))
+
+    def names_EventCount(self, node: ast.EventCount | ast.DaysSinceEvent | ast.Happened) -> None:
+        self.add("event", node.event, node.event_span)
+
+    names_DaysSinceEvent = names_Happened = names_EventCount
+
+    def names_BareName(self, node: ast.BareName) -> None:
+        self.add("stage" if node.name in self.names.stages else "owner", node.name, node.span)
+
+    # uses in scores, routes, SLAs, outcomes, recycling, guarantees and teams
+    def names_PerRule(self, node: ast.PerRule) -> None:
+        kind = "event" if node.window is not None else self.names.symbols.get(node.field_name, "field")
+        self.add(kind, node.field_name, node.name_span)
+
+    def names_Decay(self, node: ast.Decay) -> None:
+        self.add("event" if node.since_event else "field", node.field_name, node.name_span)
+
+    def names_Route(self, node: ast.Route) -> None:
+        for stage, span in ast.places(node.stages, node.stage_spans, node):
+            self.add("stage", stage, span)
+        for entry in node.entries:
+            label = token_span(self.text, entry, 0)
+            if label.end_column - label.column == len(entry.label) + 2:  # a label as written, in quotes
+                self.add("team", entry.label, ast.Span(label.line, label.column + 1, label.line, label.end_column - 1))
+
+    def names_ClockSpan(self, node: ast.ClockSpan) -> None:
+        for name, span in ast.places(node.starts, node.start_spans, node) + ast.places(node.stops, node.stop_spans,
+                                                                                      node):
+            self.add("event", name, span)
+
+    def names_ClockLimit(self, node: ast.ClockLimit) -> None:
+        if node.calendar is not None:
+            self.add("calendar", node.calendar, node.calendar_span)
+
+    def names_Pause(self, node: ast.Pause) -> None:
+        self.add("event", node.start, node.start_span)
+        self.add("event", node.end, node.end_span)
+
+    def names_NeedsReason(self, node: ast.NeedsReason) -> None:
+        self.add("event", node.event, node.event_span)
+
+    def names_CountRule(self, node: ast.CountRule) -> None:
+        self.add("event", node.event, node.event_span)
+        self.add("event", node.after, node.after_span)
+        if node.calendar is not None:
+            self.add("calendar", node.calendar, node.calendar_span)
+
+    def names_VolumeRule(self, node: ast.VolumeRule) -> None:
+        self.add("event", node.event, token_span(self.text, node, 3))
+
+    def names_SlaOwner(self, node: ast.SlaOwner) -> None:
+        self.add("owner", node.team, node.team_span)
+
+    def names_Outcome(self, node: ast.Outcome) -> None:
+        for name, span in ast.places(node.events, node.event_spans, node):
+            self.add("event", name, span)
+
+    def names_RecycleRule(self, node: ast.RecycleRule) -> None:
+        self.add("event", node.event, node.event_span)
+        self.add("stage", node.stage, node.stage_span)
+
+    def names_Guarantee(self, node: ast.Guarantee) -> None:
+        if node.score is not None:
+            self.add(self.names.symbols.get(node.score, "score"), node.score, node.score_span)
+        if node.along is not None:
+            kind = self.names.symbols.get(node.along) or ("event" if self.names.is_event(node.along) else "field")
+            self.add(kind, node.along, node.along_span)
+
+    def names_TeamCalendar(self, node: ast.TeamCalendar) -> None:
+        self.add("calendar", node.name, token_span(self.text, node, 1))
+
+    def names_Member(self, node: ast.Member) -> None:
+        if node.calendar is not None:
+            self.add("calendar", node.calendar, node.calendar_span)
+
+    def names_Fallback(self, node: ast.Fallback) -> None:
+        if node.team is not None:
+            self.add("team", node.team, node.team_span)
+
+
+def occurrences(policy: ast.Policy, text: str) -> tuple[Occurrence, ...]:
+    """Every name of the policy with where it stands, in source order."""
+    finder = _Finder(text, Names.of(policy))
+    finder.visit(policy)
+    return tuple(sorted(finder.found, key=lambda o: (o.span.line, o.span.column)))
