@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import yaml
 from lark.exceptions import UnexpectedInput
 from lsprotocol.types import Position, Range
 
@@ -28,6 +29,7 @@ class Document:
     text: str
     version: int | None = None
     _parsed: ParseResult | None = field(default=None, init=False, repr=False, compare=False)
+    _names: tuple[Occurrence, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def path(self) -> Path | None:
@@ -47,6 +49,13 @@ class Document:
     @property
     def policy(self) -> ast.Policy | None:
         return self.parsed.policy
+
+    @property
+    def occurrences(self) -> tuple[Occurrence, ...]:
+        """Every name of the policy with where it stands (none when the text does not parse)."""
+        if self._names is None:
+            self._names = () if self.policy is None else occurrences(self.policy, self.text)
+        return self._names
 
 
 @functools.lru_cache(maxsize=8)
@@ -343,3 +352,81 @@ def occurrences(policy: ast.Policy, text: str) -> tuple[Occurrence, ...]:
     finder = _Finder(text, Names.of(policy))
     finder.visit(policy)
     return tuple(sorted(finder.found, key=lambda o: (o.span.line, o.span.column)))
+
+
+# ---------------------------------------------------------------- names in the samples file
+
+def samples_path(policy: Path) -> Path:
+    """The samples file next to a policy: NAME.samples.yaml beside NAME.policy."""
+    return policy.with_name(policy.name.removesuffix(".policy") + ".samples.yaml")
+
+
+def policy_path(samples: Path) -> Path | None:
+    """The policy a samples file beside it belongs to (None for another file)."""
+    if not samples.name.endswith(".samples.yaml"):
+        return None
+    return samples.with_name(samples.name.removesuffix(".samples.yaml") + ".policy")
+
+
+YAML_TEXT = "tag:yaml.org,2002:str"  # a scalar read as text (not `null`, `yes`, a number or a date)
+YamlPath = tuple[str, ...]  # the keys from the document's root, "*" for any list item
+
+
+def _key_kind(parent: YamlPath, key: str, symbols: dict[str, str]) -> str | None:
+    """The kind of name a samples key is: a lead's field, or a score or grade the case expects."""
+    if parent[-1:] == ("lead",) or (parent[:1] == ("timelines",) and parent[2:3] == ("leads",) and len(parent) == 4):
+        return "field"
+    if parent[-2:] == ("expect", "fired"):
+        return "score"
+    if parent[-1:] == ("expect",) and symbols.get(key) in ("score", "grade"):
+        return symbols[key]
+    return None
+
+
+def _value_kind(path: YamlPath) -> str | None:
+    """The kind of name a samples value is: an event's kind, the expected stage or route."""
+    if path[-3:] == ("events", "*", "event"):
+        return "event"
+    if path[-2:] == ("expect", "stage") or path[-3:] == ("expect", "recycle", "stage"):
+        return "stage"
+    if path[-2:] == ("expect", "route"):
+        return "team"
+    return None
+
+
+def _scalar_span(node: yaml.ScalarNode) -> ast.Span:
+    """Where a scalar's text stands, without its quotes."""
+    quoted = 1 if node.style in ("'", '"') else 0
+    start, end = node.start_mark, node.end_mark
+    return ast.Span(start.line + 1, start.column + 1 + quoted, end.line + 1, end.column + 1 - quoted)
+
+
+def samples_occurrences(text: str, symbols: dict[str, str]) -> tuple[Occurrence, ...]:
+    """The names a samples file uses (lead keys, events, expected scores, grades, stages and routes), with
+    where each stands; none when the file is not YAML. `symbols` gives a policy name's kind (Names.symbols)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return ()
+    found: list[Occurrence] = []
+    seen: set[int] = set()  # an alias names a node already walked: each node once, however many aliases
+    stack: list[tuple[yaml.Node, YamlPath]] = [(root, ())] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag == YAML_TEXT:
+                    kind = _key_kind(path, key.value, symbols)
+                    if kind is not None:
+                        found.append(Occurrence(kind, key.value, _scalar_span(key)))
+                    stack.append((value, path + (str(key.value),)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, path + ("*",)) for item in node.value)
+        elif isinstance(node, yaml.ScalarNode) and node.tag == YAML_TEXT:
+            kind = _value_kind(path)
+            if kind is not None and node.value:
+                found.append(Occurrence(kind, node.value, _scalar_span(node)))
+    return tuple(sorted(found, key=lambda o: (o.span.line, o.span.column)))
