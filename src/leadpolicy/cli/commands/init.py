@@ -1,0 +1,344 @@
+"""`leadpolicy init`: a working policy repository for a new team, in one command.
+
+Writes, from the templates in leadpolicy/cli/starter, a starter policy with sample cases over the coverage
+floor, [tool.leadpolicy] in pyproject.toml, a pre-commit config, a GitHub Actions workflow and a README for
+the teams. It asks for what no flag gave only when standard input is a terminal; it never writes over a file
+that exists (--force replaces the files init writes, never another, and never an existing pyproject.toml's
+content), and it never records an approval: the owners do, with the commands it prints."""
+
+from __future__ import annotations
+
+import argparse
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from leadpolicy.cli.flags import help_formatter
+
+if TYPE_CHECKING:
+    from leadpolicy.cli.shared import Subcommands
+
+PYPROJECT = "pyproject.toml"
+MAX_NAME = 64  # the policy's file names stay well within a file system's 255 bytes
+DEFAULTS = {"name": "inbound", "marketing_owner": "Marketing Lead <marketing@example.com>",
+            "sales_owner": "Sales Lead <sales@example.com>", "timezone": "America/New_York", "calendar": "US"}
+
+
+class Refused(ValueError):
+    """An answer or a folder init cannot use; the message says which and why (bad usage, exit 2)."""
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str  # the answer's name: the flag's dest and the templates' variable
+    flag: str
+    prompt: str
+    problem: Callable[[str], str | None]  # why an answer cannot be used, or None
+
+
+def _name_problem(text: str) -> str | None:
+    from leadpolicy.language.checks.context import SLUG
+
+    if not SLUG.match(text):
+        return 'is not a slug: lowercase letters, digits and single dashes, as "inbound-b2b"'
+    return f"is longer than {MAX_NAME} characters" if len(text) > MAX_NAME else None
+
+
+def _owner_problem(text: str) -> str | None:
+    from leadpolicy.language.diagnostics import character_kind, unsafe_character
+
+    if not text.strip():
+        return 'is empty: name a person, as "Dana Whitfield <dana@example.com>"'
+    bad = "\t" if "\t" in text else unsafe_character(text)
+    return f"holds a {character_kind(bad)}: a policy's texts cannot" if bad else None
+
+
+def _timezone_problem(text: str) -> str | None:
+    from leadpolicy import zones
+    from leadpolicy.language.diagnostics import did_you_mean
+
+    if text in zones.names():
+        return None
+    hint = did_you_mean(text, zones.names()) or 'an IANA name, as "Europe/Berlin" or "America/New_York"'
+    return f"is not a time zone ({hint})"
+
+
+def _calendar_problem(text: str) -> str | None:
+    from leadpolicy.language.units import holiday_problem
+
+    country, _, subdivision = text.partition("-")
+    problem = holiday_problem(country, subdivision or None)
+    if problem is None:
+        return None
+    message, hint = problem
+    return f"names no holiday calendar: {message}" + (f" ({hint})" if hint else "")
+
+
+QUESTIONS = (
+    Question("name", "--name", "Policy name (a slug: the policy's id and file name)", _name_problem),
+    Question("marketing_owner", "--marketing-owner", "Who approves for Marketing", _owner_problem),
+    Question("sales_owner", "--sales-owner", "Who approves for Sales", _owner_problem),
+    Question("timezone", "--timezone", "Time zone of the business hours", _timezone_problem),
+    Question("calendar", "--calendar", "Country of the holidays (ISO code, or COUNTRY-SUBDIVISION)",
+             _calendar_problem),
+)
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("init", formatter_class=help_formatter, help="create a policy repository for a new team",
+                       description="Create, in DIR, a starter policy with sample cases at 90% coverage, "
+                                   "[tool.leadpolicy] in pyproject.toml, a pre-commit config, a GitHub Actions "
+                                   "workflow running `leadpolicy ci`, and a README for the teams. On a terminal it "
+                                   "asks for each answer no flag gives; elsewhere it takes the defaults. It never "
+                                   "writes over an existing file unless --force, and never records an approval.",
+                       epilog="examples:\n  leadpolicy init\n  leadpolicy init lead-policy --name inbound-emea "
+                              "--timezone Europe/Berlin --calendar DE \\\n    --marketing-owner \"Dana Whitfield "
+                              "<dana@example.com>\" --sales-owner \"Raj Patel <raj@example.com>\"\n")
+    p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to create it (default: .)")
+    for question in QUESTIONS:
+        p.add_argument(question.flag, dest=question.key, metavar="TEXT",
+                       help=f"{question.prompt.lower()} (default: {DEFAULTS[question.key]})")
+    p.add_argument("--force", action="store_true",
+                   help="replace the files init writes when they exist (never another file; an existing "
+                        "pyproject.toml only gains [tool.leadpolicy] when it has none)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.language.diagnostics import escaped
+
+    root = Path(args.dir)
+    try:
+        _check_folder(root)
+        answers = _answers(args)
+        files = _rendered(answers)
+        pyproject = _pyproject(root)
+        _check_targets(root, [*files, PYPROJECT], args.force)
+    except Refused as exc:
+        print(f"leadpolicy init: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if pyproject is not None:
+        files[PYPROJECT] = pyproject
+    try:
+        written = _write(root, files)
+    except OSError as exc:
+        print(f"leadpolicy init: cannot write in {escaped(str(root))}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    _say_done(root, written, pyproject is None, answers)
+    return EXIT_OK
+
+
+# The answers --------------------------------------------------------------------------------------------------
+
+def _answers(args: argparse.Namespace) -> dict[str, str]:
+    """Each answer: the flag's (checked), else asked on a terminal, else the default."""
+    asking = sys.stdin.isatty()
+    answers = {}
+    for question in QUESTIONS:
+        given = getattr(args, question.key)
+        if given is not None:
+            answers[question.key] = _checked_flag(question, given)
+        else:
+            answers[question.key] = _ask(question) if asking else DEFAULTS[question.key]
+    return answers
+
+
+def _checked_flag(question: Question, given: str) -> str:
+    from leadpolicy.language.diagnostics import escaped
+
+    problem = question.problem(given)
+    if problem:
+        raise Refused(f'{question.flag}: "{escaped(given)}" {problem}')
+    return given
+
+
+def _ask(question: Question) -> str:
+    """The answer typed at the terminal (the default when none is), asked again until it can be used."""
+    default = DEFAULTS[question.key]
+    while True:
+        try:
+            answer = input(f"{question.prompt} [{default}]: ").strip() or default
+        except EOFError:
+            raise Refused(f"no answer for {question.flag}: give it as a flag") from None
+        problem = question.problem(answer)
+        if problem is None:
+            return answer
+        print(f"  {problem}", file=sys.stderr)
+
+
+# The files ----------------------------------------------------------------------------------------------------
+
+def _rendered(answers: dict[str, str]) -> dict[str, str]:
+    """The files init writes, by path inside DIR, but pyproject.toml. Every answer reaches a file through a
+    filter that quotes it for that file (a policy text, a shell word), so no answer can end its string."""
+    import shlex
+
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    from leadpolicy import __version__
+    from leadpolicy.language.formatter import quote
+
+    env = Environment(loader=PackageLoader("leadpolicy.cli", "starter"), autoescape=False,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(policy_text=quote, shell=shlex.quote)
+    name = answers["name"]
+    country, _, subdivision = answers["calendar"].partition("-")
+    values = {**answers, "title": _title(name), "country": country, "subdivision": subdivision,
+              "version": __version__}
+    policy = f"policies/{name}.policy"
+    return {policy: _canonical(env.get_template("policy.j2").render(values), policy),
+            f"policies/{name}.samples.yaml": env.get_template("samples.yaml.j2").render(values),
+            ".pre-commit-config.yaml": env.get_template("pre-commit-config.yaml").render(values),
+            ".github/workflows/leadpolicy.yml": env.get_template("workflow.yml.j2").render(values),
+            "README.md": env.get_template("README.md.j2").render(values)}
+
+
+def _title(name: str) -> str:
+    """'inbound-emea' -> 'Inbound emea leads'."""
+    words = name.replace("-", " ").capitalize()
+    return words if "lead" in words else f"{words} leads"
+
+
+def _canonical(text: str, file: str) -> str:
+    """The policy in canonical form (so `fmt --check` passes whatever the answers' lengths), refused when the
+    answers made a policy with errors, with its diagnostics."""
+    from leadpolicy.language.diagnostics import render_all
+    from leadpolicy.language.formatter import format_policy
+    from leadpolicy.semantics.loading import load_policy_text
+
+    loaded = load_policy_text(text, file)
+    if loaded.policy is None or loaded.has_errors:
+        raise Refused("these answers make a policy with errors:\n" + render_all(loaded.diagnostics, {file: text}))
+    return format_policy(loaded.policy, loaded.comments)
+
+
+def _starter_file(name: str) -> str:
+    from importlib import resources
+
+    return resources.files("leadpolicy.cli").joinpath("starter", name).read_text("utf-8")
+
+
+def _pyproject(root: Path) -> str | None:
+    """pyproject.toml's new text (None: left as it is). An existing file keeps every byte: [tool.leadpolicy] is
+    added at its end, and only when it has none."""
+    import tomllib
+
+    from leadpolicy.language.sources import read_capped
+
+    path, table = root / PYPROJECT, _starter_file("pyproject-table.toml")
+    if not _exists(path):
+        return table
+    try:
+        text = read_capped(path).decode("utf-8")
+        tool = tomllib.loads(text).get("tool", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise Refused(f"{_shown(path)} cannot be read as TOML ({exc}): fix it, or add [tool.leadpolicy] by hand"
+                      ) from None
+    if isinstance(tool, dict) and "leadpolicy" in tool:
+        return None
+    return _with_table(path, text, table)
+
+
+def _with_table(path: Path, text: str, table: str) -> str:
+    import tomllib
+
+    newline = "\r\n" if "\r\n" in text else "\n"
+    ending = "" if not text or text.endswith("\n") else newline
+    joined = text + ending + (newline if text else "") + table.replace("\n", newline)
+    try:
+        added = tomllib.loads(joined).get("tool", {}).get("leadpolicy") is not None
+    except (tomllib.TOMLDecodeError, AttributeError):
+        added = False
+    if not added:
+        raise Refused(f"{_shown(path)}: [tool.leadpolicy] cannot be added (its `tool` is not a table): add it by "
+                      "hand")
+    return joined
+
+
+# The folder ---------------------------------------------------------------------------------------------------
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _shown(path: Path) -> str:
+    from leadpolicy.language.diagnostics import escaped
+
+    return escaped(str(path))
+
+
+def _check_folder(root: Path) -> None:
+    if _exists(root) and not root.is_dir():
+        raise Refused(f"{_shown(root)} is not a folder: give the folder to create the repository in")
+
+
+def _check_targets(root: Path, files: list[str], force: bool) -> None:
+    """Refuses, before anything is written, when a file init writes is there (unless --force, and never a link,
+    a folder or a device), or when a folder it writes into is a file."""
+    problems = [problem for name in files for problem in _target_problems(root, name, force)]
+    if problems:
+        raise Refused("nothing written:\n" + "\n".join(f"  {problem}" for problem in dict.fromkeys(problems)))
+
+
+def _target_problems(root: Path, name: str, force: bool) -> list[str]:
+    path = root / name
+    problems = [f"{_shown(folder)} is not a folder" for folder in _folders(root, path)
+                if _exists(folder) and not folder.is_dir()]
+    if problems or not _exists(path):
+        return problems
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return [f"{_shown(path)} is a symbolic link: init never writes through one"]
+    if not stat.S_ISREG(mode):
+        return [f"{_shown(path)} is not a regular file"]
+    if name != PYPROJECT and not force:
+        return [f"{_shown(path)} exists (--force replaces it)"]
+    return []
+
+
+def _folders(root: Path, path: Path) -> list[Path]:
+    """The folders between `root` and `path`, outermost first."""
+    inner = path.relative_to(root).parents
+    return [root / folder for folder in reversed(inner) if folder != Path(".")]
+
+
+def _write(root: Path, files: dict[str, str]) -> list[tuple[str, str]]:
+    """Writes each file (a new one only if it still does not exist); returns (what was done, path)."""
+    from leadpolicy.outputs import write_text
+
+    done = []
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if _exists(path):
+            write_text(path, text, follow_link=False)
+            done.append(("added [tool.leadpolicy] to" if name == PYPROJECT else "replaced", name))
+            continue
+        with open(path, "x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        done.append(("created", name))
+    return done
+
+
+def _say_done(root: Path, written: list[tuple[str, str]], kept_pyproject: bool, answers: dict[str, str]) -> None:
+    import shlex
+
+    from leadpolicy.language.diagnostics import escaped
+
+    for what, name in written:
+        print(f"{what} {_shown(root / name)}")
+    if kept_pyproject:
+        print(f"kept {_shown(root / PYPROJECT)} (it has [tool.leadpolicy] already)")
+    print("\nnext:")
+    if str(root) != ".":
+        print(f"  cd {escaped(shlex.quote(str(root)))}")
+    if not any((folder / ".git").exists() for folder in (root.resolve(), *root.resolve().parents)):
+        print("  git init")
+    print("  leadpolicy check                    the checks and every sample case pass as created\n"
+          "  git add . && git commit -m \"A lead policy\"\n"
+          "  leadpolicy ci                       fails until both teams approve; each owner runs their own:")
+    policy = f"policies/{answers['name']}.policy"
+    for team, key in (("marketing", "marketing_owner"), ("sales", "sales_owner")):
+        print(f"    leadpolicy approve {policy} --team {team} --by {shlex.quote(answers[key])}")
