@@ -1,0 +1,268 @@
+"""The language server (pygls on lsprotocol, over stdio): diagnostics as `check` gives them, formatting as `fmt`
+does, an outline, folds and code lenses; navigation (definition, references, rename, hover, completion) is
+registered by `navigation`.
+
+As you type, the parse and the checks run once the edits pause (`DEBOUNCE`), in a worker thread, and are
+published unless a newer edit came. On open and on save the whole of `check` (approvals, samples, the solver)
+runs in a worker process, so neither the solver nor the samples ever hold up the editor; its result is
+published merged with the fast ones, for the policy and for its samples file, and dropped if a newer edit came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from leadpolicy.language.loader import POLICY_SUFFIX, SAMPLES_SUFFIX
+from leadpolicy.lsp import checking, lenses, outline
+from leadpolicy.lsp.document import Document
+
+DEBOUNCE = 0.03  # seconds without an edit before the text is checked again
+
+
+@dataclass
+class Saved:
+    """The last saved check of a policy, and the edit it was made for."""
+
+    edit: int
+    text: str
+    found: checking.SavedCheck
+
+
+class PolicyServer(LanguageServer):
+    """The server and what it knows of the open documents beyond their text."""
+
+    def __init__(self) -> None:
+        from leadpolicy import __version__
+
+        super().__init__("leadpolicy", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.edits: dict[str, int] = {}  # per URI, edits so far (a check made for an older one is dropped)
+        self.saved: dict[str, Saved] = {}  # per policy URI, its last saved check
+        self.documents: dict[str, Document] = {}  # per URI, the last text seen, parsed once
+        self.typing = ThreadPoolExecutor(1, "leadpolicy-typing")
+        self.slow: Executor | None = None  # the worker process, started on the first save
+
+    def document_of(self, uri: str) -> Document | None:
+        """The open document at `uri` (None when the editor has not opened it)."""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None:
+            return None
+        known = self.documents.get(uri)
+        if known is None or known.text != doc.source:
+            known = self.documents[uri] = Document(uri, doc.source, doc.version)
+        return known
+
+    def text_of(self, path: Path) -> str | None:
+        """The text of a file: the editor's, when open, else the saved one (None when unreadable)."""
+        doc = self.document_of(path.as_uri())
+        if doc is not None:
+            return doc.text
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def worker(self) -> Executor:
+        if self.slow is None:
+            self.slow = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self.slow
+
+    def publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None = None) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
+
+
+def docs() -> str:
+    from leadpolicy.governance.ci import docs_url
+
+    return docs_url()
+
+
+def is_samples(uri: str) -> bool:
+    return uri.endswith(SAMPLES_SUFFIX)
+
+
+def policy_beside(samples: Path) -> Path:
+    return samples.with_name(samples.name[: -len(SAMPLES_SUFFIX)] + POLICY_SUFFIX)
+
+
+def file_of(doc: Document) -> str:
+    return str(doc.path) if doc.path is not None else doc.uri
+
+
+# ---------------------------------------------------------------- as you type
+
+
+async def check_typing(ls: PolicyServer, uri: str) -> None:
+    """Parse and check the open policy once the edits pause; publish unless a newer edit came meanwhile."""
+    edit = ls.edits.get(uri, 0)
+    await asyncio.sleep(DEBOUNCE)
+    doc = ls.document_of(uri)
+    if doc is None or ls.edits.get(uri, 0) != edit:
+        return
+    loop = asyncio.get_running_loop()
+    diags = await loop.run_in_executor(ls.typing, checking.typing_diagnostics, doc.text, file_of(doc))
+    if ls.edits.get(uri, 0) == edit:
+        ls.publish(uri, [checking.lsp_diagnostic(d, doc.text, docs()) for d in diags], doc.version)
+
+
+# ---------------------------------------------------------------- on save
+
+
+async def check_saved(ls: PolicyServer, policy: Path) -> None:
+    """All of `check` for a saved policy, in the worker process; published for the policy and its samples file
+    unless the policy was edited meanwhile."""
+    uri = policy.as_uri()
+    text = ls.text_of(policy)
+    if text is None:
+        return
+    edit = ls.edits.get(uri, 0)
+    loop = asyncio.get_running_loop()
+    try:
+        found = await loop.run_in_executor(ls.worker(), checking.saved_check, text, str(policy))
+    except Exception as exc:  # noqa: BLE001  (a worker that died: say so, keep serving as-you-type diagnostics)
+        ls.window_log_message(types.LogMessageParams(types.MessageType.Error, f"the saved check failed: {exc!r}"))
+        return
+    if ls.edits.get(uri, 0) != edit:
+        return
+    ls.saved[uri] = Saved(edit, text, found)
+    if ls.document_of(uri) is not None:
+        ls.publish(uri, [checking.lsp_diagnostic(d, text, docs()) for d in found.policy_diagnostics])
+    publish_samples(ls, found)
+    refresh_lenses(ls)
+
+
+def publish_samples(ls: PolicyServer, found: checking.SavedCheck) -> None:
+    samples_text = ls.text_of(found.samples_file)
+    if samples_text is not None and found.samples_file.exists():
+        ls.publish(found.samples_file.as_uri(), checking.samples_diagnostics(found, samples_text, docs()))
+
+
+def refresh_lenses(ls: PolicyServer) -> None:
+    """Ask the editor to fetch the lenses again, when it says it can."""
+    workspace = ls.client_capabilities.workspace
+    if workspace is not None and workspace.code_lens is not None and workspace.code_lens.refresh_support:
+        ls.workspace_code_lens_refresh(None)
+
+
+def policy_of(uri: str, doc: Document | None) -> Path | None:
+    """The policy file a document's save concerns: itself, or the policy beside a samples file."""
+    if doc is None or doc.path is None:
+        return None
+    path = policy_beside(doc.path) if is_samples(uri) else doc.path
+    return path if path.name.endswith(POLICY_SUFFIX) and path.exists() else None
+
+
+# ---------------------------------------------------------------- the features
+
+
+async def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.edits[uri] = ls.edits.get(uri, 0) + 1
+    if not is_samples(uri):
+        await check_typing(ls, uri)
+    await on_saved(ls, uri)
+
+
+async def did_change(ls: PolicyServer, params: types.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.edits[uri] = ls.edits.get(uri, 0) + 1
+    if not is_samples(uri):
+        await check_typing(ls, uri)
+
+
+async def did_save(ls: PolicyServer, params: types.DidSaveTextDocumentParams) -> None:
+    await on_saved(ls, params.text_document.uri)
+
+
+async def on_saved(ls: PolicyServer, uri: str) -> None:
+    policy = policy_of(uri, ls.document_of(uri))
+    if policy is not None:
+        await check_saved(ls, policy)
+
+
+def did_close(ls: PolicyServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.edits[uri] = ls.edits.get(uri, 0) + 1
+    ls.saved.pop(uri, None)
+    ls.documents.pop(uri, None)
+    ls.publish(uri, [])
+
+
+def formatting(ls: PolicyServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+    doc = ls.document_of(params.text_document.uri)
+    if doc is None or is_samples(doc.uri):
+        return None
+    edits = outline.formatting_edits(doc.text, file_of(doc))
+    if edits is None:
+        ls.window_show_message(types.ShowMessageParams(
+            types.MessageType.Warning, "leadpolicy: the policy does not parse, so it cannot be formatted yet "
+                                       "(the problems panel says where)"))
+    return edits
+
+
+def symbols(ls: PolicyServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
+    doc = ls.document_of(params.text_document.uri)
+    if doc is None or doc.policy is None:
+        return None
+    return outline.document_symbols(doc.text, doc.policy)
+
+
+def folding(ls: PolicyServer, params: types.FoldingRangeParams) -> list[types.FoldingRange] | None:
+    doc = ls.document_of(params.text_document.uri)
+    if doc is None or doc.policy is None:
+        return None
+    return outline.folding_ranges(doc.text, doc.policy)
+
+
+def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    """Lenses from the last saved check, while the text is still the one it checked."""
+    doc = ls.document_of(params.text_document.uri)
+    if doc is None or doc.path is None:
+        return []
+    if is_samples(doc.uri):
+        saved = ls.saved.get(policy_beside(doc.path).as_uri())
+        run = saved.found.run if saved is not None else None
+        return lenses.case_lenses(run, doc.text) if run is not None else []
+    saved = ls.saved.get(doc.uri)
+    if saved is None or saved.found.proved is None or saved.text != doc.text:
+        return []
+    return lenses.guarantee_lenses(saved.found.proved, saved.found.policy_diagnostics, doc.text)
+
+
+FEATURES: tuple[tuple[str, Any, Any], ...] = (
+    (types.TEXT_DOCUMENT_DID_OPEN, did_open, None),
+    (types.TEXT_DOCUMENT_DID_CHANGE, did_change, None),
+    (types.TEXT_DOCUMENT_DID_SAVE, did_save, None),
+    (types.TEXT_DOCUMENT_DID_CLOSE, did_close, None),
+    (types.TEXT_DOCUMENT_FORMATTING, formatting, None),
+    (types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, symbols, None),
+    (types.TEXT_DOCUMENT_FOLDING_RANGE, folding, None),
+    (types.TEXT_DOCUMENT_CODE_LENS, code_lens, types.CodeLensOptions(resolve_provider=False)),
+)
+
+
+def build_server() -> PolicyServer:
+    """A server with every feature registered (navigation's too); `start_io()` runs it over stdio."""
+    server = PolicyServer()
+    for name, handler, options in FEATURES:
+        server.feature(name, options)(handler)
+    register_navigation(server)
+    return server
+
+
+def register_navigation(server: PolicyServer) -> None:
+    import importlib
+
+    try:  # navigation is written beside this module; until it is there the server works without it
+        navigation = importlib.import_module("leadpolicy.lsp.navigation")
+    except ModuleNotFoundError:
+        return
+    navigation.register(server, server.document_of)
