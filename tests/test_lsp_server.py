@@ -166,3 +166,152 @@ async def test_an_error_typed_shows_and_goes_when_fixed(client: LanguageClient, 
     change(client, uri, 4, good)
     save(client, path, good)
     assert await eventually(lambda: published(client, uri), clean) == clean
+
+
+# ---------------------------------------------------------------- samples and code lenses
+
+
+def failing_case_said(report: dict[str, Any], samples: Path) -> set[tuple[int, str]]:
+    """(LSP line, message) of each failing case check reports in `samples`, worded as check words it."""
+    return {(c["line"] - 1, f"{c['name']}: {'; '.join(c['failures'])}") for c in report["cases"]
+            if os.path.normpath(c["file"]) == os.path.normpath(samples) and c["status"] in ("failed", "error")}
+
+
+def sample_failures(client: LanguageClient, uri: str) -> set[tuple[int, str]]:
+    return {(d.range.start.line, d.message) for d in client.diagnostics.get(uri, []) if d.code == "sample-failed"}
+
+
+async def lenses(client: LanguageClient, uri: str) -> dict[int, str]:
+    found = await client.text_document_code_lens_async(types.CodeLensParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    return {lens.range.start.line: lens.command.title for lens in found or [] if lens.command is not None}
+
+
+async def test_a_failing_sample_case_shows_at_its_line_on_save_with_lenses(client: LanguageClient,
+                                                                          tmp_path: Path) -> None:
+    path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
+    samples = tmp_path / "inbound-b2b.samples.yaml"
+    agreed = samples.read_text(encoding="utf-8")
+    disagreed = agreed.replace("stage: sql, route: enterprise-ae}", "stage: mql, route: enterprise-ae}", 1)
+    assert disagreed != agreed, "the reference samples changed: pick another case"
+    samples.write_text(disagreed, encoding="utf-8")
+    report = check_json(path)
+    want = failing_case_said(report, samples)
+    assert len(want) == 1
+
+    uri, samples_uri = open_file(client, path), open_file(client, samples, "yaml")
+    save(client, path, path.read_text(encoding="utf-8"))
+    assert await eventually(lambda: sample_failures(client, samples_uri), want) == want
+
+    shown = await lenses(client, samples_uri)
+    cases = [c for c in report["cases"] if os.path.normpath(c["file"]) == os.path.normpath(samples)]
+    assert sorted(shown) == sorted(c["line"] - 1 for c in cases)
+    for case in cases:
+        if case["status"] == "passed":
+            assert shown[case["line"] - 1] == "passes"
+        else:
+            assert shown[case["line"] - 1] == f"fails: stage {case['actual']['stage']}, expected mql"
+    assert await lenses(client, uri) == {}  # a policy without guarantees has no lens
+
+
+async def test_each_guarantee_has_a_lens_saying_what_prove_says(client: LanguageClient, tmp_path: Path) -> None:
+    if not (EXAMPLES / "inbound-teams.policy").exists():
+        pytest.skip("the design examples (inbound-teams.policy, a policy with guarantees) are not on this machine")
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    false_claim = '    "Fit always under ten":   fit < 10\n  }\n}'
+    text = text.rstrip().removesuffix("}").rstrip().removesuffix("}") + false_claim.lstrip("\n") + "\n"
+    path.write_text(text, encoding="utf-8")
+    proved = json.loads(leadpolicy("prove", str(path), "--format", "json", cwd=tmp_path).stdout)["guarantees"]
+    lines = text.split("\n")
+    want = {next(i for i, line in enumerate(lines) if f'"{g["name"]}"' in line): g["status"] for g in proved}
+    assert sorted(want.values()).count("violated") == 1
+
+    uri = open_file(client, path)
+    samples_uri = (tmp_path / "inbound-teams.samples.yaml").as_uri()
+    assert await eventually(lambda: samples_uri in client.diagnostics, True)
+    shown = await lenses(client, uri)
+    assert {line: title.split(":")[0] for line, title in shown.items()} == want
+    violated = next(line for line, status in want.items() if status == "violated")
+    said = next(d.message for d in client.diagnostics[uri] if d.code == "guarantee-violated")
+    assert said.split(": ", 1)[1].startswith(shown[violated].removeprefix("violated: ").removesuffix("…"))
+
+
+# ---------------------------------------------------------------- formatting, outline, folds
+
+
+async def formatted_by_server(client: LanguageClient, uri: str) -> list[types.TextEdit] | None:
+    return await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+
+
+def applied(text: str, edits: list[types.TextEdit]) -> str:
+    """The text with the server's edits made (it gives one, over the whole text)."""
+    assert len(edits) == 1
+    lines = text.split("\n")
+    start, end = edits[0].range.start, edits[0].range.end
+    before = "\n".join(lines[: start.line] + [lines[start.line][: start.character]]) if lines else ""
+    after = lines[end.line][end.character:] if end.line < len(lines) else ""
+    rest = "\n".join([after] + lines[end.line + 1:])
+    return before + edits[0].new_text + rest
+
+
+async def test_formatting_gives_fmt_s_text_and_nothing_for_a_text_that_does_not_parse(
+        client: LanguageClient, tmp_path: Path) -> None:
+    path = copy_policy(ROOT / "policies" / "product-led.policy", tmp_path)
+    messy = path.read_text(encoding="utf-8").replace("\n  ", "\n      ").replace("{\n", "{   \n")
+    path.write_text(messy, encoding="utf-8")
+    uri = open_file(client, path)
+    fmt = subprocess.run([sys.executable, "-m", "leadpolicy", "fmt", "-"], input=messy, capture_output=True,
+                         text=True, timeout=120)
+    assert fmt.returncode == 0 and fmt.stdout != messy
+    edits = await formatted_by_server(client, uri)
+    assert edits is not None and applied(messy, edits) == fmt.stdout
+
+    change(client, uri, 2, fmt.stdout)
+    already = await formatted_by_server(client, uri)
+    assert already is not None and list(already) == []  # formatted: no edit
+    change(client, uri, 3, messy.replace("stages {", "stages {{", 1))
+    assert await formatted_by_server(client, uri) is None  # does not parse: nothing to format
+
+
+def block_lines(text: str) -> list[tuple[int, int]]:
+    """(first, last) 0-based line of each block: a line ending in `{` to the line closing it (by indentation)."""
+    lines = text.split("\n")
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.rstrip().endswith("{") and not line.lstrip().startswith("#"):
+            indent = len(line) - len(line.lstrip())
+            close = next(j for j in range(i + 1, len(lines))
+                         if lines[j].strip() == "}" and len(lines[j]) - len(lines[j].lstrip()) == indent)
+            blocks.append((i, close))
+    return blocks
+
+
+async def test_outline_and_folds_cover_every_block(client: LanguageClient, tmp_path: Path) -> None:
+    path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    uri = open_file(client, path)
+    folds = await client.text_document_folding_range_async(types.FoldingRangeParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert {(f.start_line, f.end_line) for f in folds or []} == set(block_lines(text))
+
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert symbols and len(symbols) == 1
+    top = symbols[0]
+    assert isinstance(top, types.DocumentSymbol)
+    lines = text.split("\n")
+    assert top.name in lines[top.range.start.line]  # the policy's id
+    children = {c.name: c for c in top.children or []}
+    for name in ("lead", "fit", "engagement", "stages"):
+        assert name in children, sorted(children)
+    for child in top.children or []:  # each block's range is one of the blocks or lines of the text
+        assert (child.range.start.line, child.range.end.line) in set(block_lines(text)) | {
+            (child.range.start.line, child.range.start.line)}
+    schema = json.loads(leadpolicy("schema", str(path), cwd=tmp_path).stdout)
+    fields = set(schema.get("properties", {}))
+    assert fields and {f.name for f in children["lead"].children or []} == fields
+    stage_lines = [c.range.start.line for c in children["stages"].children or []]
+    assert [lines[n].split()[0] for n in stage_lines] == [c.name for c in children["stages"].children or []]
