@@ -527,6 +527,18 @@ OTHER_ROWS: list[Row] = [
          "longer than the solver reasons about",
          files={"p.policy": PROVE_BASE.replace("    G1\n", '    "n": not (email contains "' + "a" * 10_000 + '")\n')}),
     _row("prove --format json of a missing policy", "prove nowhere.policy --format json", 1, "unreadable-file"),
+    # leadpolicy init (issue 29)
+    _row("init with an unknown flag", "init --bogus", 2, "usage: leadpolicy init", in_process=False),
+    _row("init: DIR a file", "init afile", 2, "afile is not a folder", {"afile": "x"}),
+    _row("init: a folder with a README of its own, without --force", "init repo", 2,
+         "repo/README.md exists (--force replaces it)", {"repo/README.md": "ours\n"}),
+    _row("init: a folder where policies/ is a file", "init repo --force", 2, "repo/policies is not a folder",
+         {"repo/policies": "x"}),
+    _row("init --timezone no zone", "init --timezone Mars/Base", 2, '--timezone: "Mars/Base" is not a time zone'),
+    _row("init --calendar no country", "init --calendar ZZ", 2, 'no holiday calendar for country "ZZ"'),
+    _row("init --name that would end the policy's string", ["init", "--name", 'x" } evil {'], 2, "is not a slug"),
+    _row("init --sales-owner with a newline", ["init", "--sales-owner", "Raj\nPatel"], 2,
+         "holds a control character U+000A"),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
