@@ -20,6 +20,7 @@ from leadpolicy.service.decisions import Decider, Settings
 from leadpolicy.service.handlers import Handlers, Rules, guarded
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.registry import Registry
+from leadpolicy.service.ui_pages import ui_routes
 
 __all__ = ["Settings", "create_app"]
 
@@ -38,6 +39,7 @@ def routes(handlers: Handlers, settings: Settings) -> list[Route]:
         ("/readyz", "GET", handlers.readyz, Rules("readyz", open=True)),
         ("/metrics", "GET", handlers.metrics_text, Rules("metrics", open=True)),
         ("/openapi.json", "GET", handlers.openapi, Rules("openapi", open=True)),
+        *ui_routes(handlers, settings),
     ]
     return [Route(path, guarded(handlers, rules, handler), methods=[method]) for path, method, handler, rules in table]
 

@@ -145,6 +145,23 @@ def openapi_document(policies: dict[str, Policy]) -> dict[str, Any]:
                                                  "operationId": "getPolicy", "parameters": [policy_id],
                                                  "responses": {"200": _json(_ref("PolicyInfo"), "the policy"),
                                                                "404": ERRORS["404"]}}},
+            "/ui/api/policies/{policy_id}": {"get": {
+                "summary": "the try-it page's view of a policy: its form (fields, events, zone) and its plain English",
+                "operationId": "tryItPolicy", "parameters": [policy_id],
+                "responses": {"200": _json({"type": "object"}, "the policy as /ui/{policy_id} shows it"),
+                              "401": ERRORS["401"], "404": ERRORS["404"]}}},
+            "/ui/api/policies/{policy_id}/try": {"post": {
+                "summary": "decide a lead as decide does with explain, neither logged nor counted as a decision; "
+                           "with why_not (each stage not reached), team and case (the lead as a samples case, YAML)",
+                "operationId": "tryIt", "parameters": [policy_id],
+                "requestBody": {"required": True, "content": {JSON: {"schema": {
+                    "allOf": [{"type": "object", "properties": {"name": {"type": "string"}}}],
+                    "description": "decide's request (DecideRequest), and the case's name"}}}},
+                "responses": {"200": _json({"allOf": [_ref("Decision"), {"type": "object", "properties": {
+                    "why_not": {"type": "array", "items": {"type": "object", "properties": {
+                        "stage": {"type": "string"}, "why": {"type": "string"}}}},
+                    "team": {"type": ["object", "null"]}, "case": {"type": ["string", "null"]}}}]},
+                    "the decision, explained"), **ERRORS}}},
             "/healthz": {"get": {"summary": "the process answers", "operationId": "healthz", "security": [],
                                  "responses": {"200": {"description": "alive"}}}},
             "/readyz": {"get": {"summary": "policies are loaded", "operationId": "readyz", "security": [],

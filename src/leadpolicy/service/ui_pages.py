@@ -1,0 +1,95 @@
+"""The try-it page for reviewers: `/ui/` lists the served policies, `/ui/{policy_id}` tries leads on one.
+
+The pages are static files of the package (`service/ui`), read once; no path from a request reaches the file
+system. They hold no policy data, so they are open like `/healthz`: the page's script asks the token-guarded
+API for everything (`/v1/policies`, and the two JSON routes here) and asks the reviewer for the token when the
+API answers 401. Every answer of these routes forbids any script but the page's own file
+(Content-Security-Policy `script-src 'self'`), and the page builds its DOM with `textContent` only.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from leadpolicy.service.decisions import Settings, encode
+from leadpolicy.service.handlers import Handlers, Rules
+from leadpolicy.service.tryit import described, trial
+
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+                           "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# The package's own files, by the name a request may ask for: nothing else is ever read.
+ASSETS = {"tryit.js": "text/javascript; charset=utf-8", "tryit.css": "text/css; charset=utf-8"}
+PAGES = ("index.html", "policy.html")
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+@functools.cache
+def packaged(name: str) -> bytes:
+    """One of the page's files (a name of ASSETS or PAGES), read from the package once."""
+    return resources.files("leadpolicy.service").joinpath("ui", name).read_bytes()
+
+
+def guarded_response(body: bytes, media_type: str, status: int = 200) -> Response:
+    response = Response(body, status_code=status, media_type=media_type)
+    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    response.headers["x-content-type-options"] = "nosniff"
+    response.headers["referrer-policy"] = "no-referrer"
+    response.headers["cache-control"] = "no-cache"
+    return response
+
+
+class Pages:
+    """The handlers of the try-it page's routes."""
+
+    def __init__(self, handlers: Handlers):
+        self.handlers = handlers
+
+    async def to_index(self, request: Request) -> Response:
+        return RedirectResponse("ui/", status_code=308)
+
+    async def index(self, request: Request) -> Response:
+        return guarded_response(packaged("index.html"), "text/html; charset=utf-8")
+
+    async def policy_page(self, request: Request) -> Response:
+        """The same page for every id: the script reads the id from the address and asks the API for it, so an
+        unknown id is said by the API (404, with did-you-mean) once the token is given."""
+        return guarded_response(packaged("policy.html"), "text/html; charset=utf-8")
+
+    async def asset(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:
+            return guarded_response(b"not found\n", "text/plain; charset=utf-8", 404)
+        return guarded_response(packaged(name), ASSETS[name])
+
+    async def description(self, request: Request) -> Response:
+        loaded = self.handlers.served(request)
+        if isinstance(loaded, Response):
+            return loaded
+        return guarded_response(encode(described(loaded)), "application/json")
+
+    async def trial(self, request: Request, raw: bytes) -> Response:
+        loaded = self.handlers.served(request)
+        if isinstance(loaded, Response):
+            return loaded
+        decider = self.handlers.decider
+        status, answer = await decider.run(trial, decider, loaded, raw)
+        return guarded_response(answer, "application/json", status)
+
+
+def ui_routes(handlers: Handlers, settings: Settings) -> list[tuple[str, str, Handler, Rules]]:
+    """The try-it page's routes for the service's route table: the pages are open, the JSON needs the token."""
+    pages = Pages(handlers)
+    return [
+        ("/ui", "GET", pages.to_index, Rules("ui", open=True)),
+        ("/ui/", "GET", pages.index, Rules("ui", open=True)),
+        ("/ui/static/{name}", "GET", pages.asset, Rules("ui", open=True)),
+        ("/ui/api/policies/{policy_id}", "GET", pages.description, Rules("ui-policy")),
+        ("/ui/api/policies/{policy_id}/try", "POST", pages.trial, Rules("ui-try", settings.max_body)),
+        ("/ui/{policy_id}", "GET", pages.policy_page, Rules("ui", open=True)),
+    ]
