@@ -6,6 +6,7 @@ text or a comment as a keyword."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -13,6 +14,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -113,7 +115,7 @@ def test_the_manifest_contributes_the_language_its_grammar_and_the_server_comman
 
 def test_the_language_configuration_comments_and_brackets_are_the_grammars():
     config = json.loads((EXTENSION / "language-configuration.json").read_text("utf-8"))
-    parser = Lark(LARK_GRAMMAR.read_text("utf-8"), parser="lalr")
+    parser = lark_grammar()
     comment = str(parser.get_terminal("COMMENT").pattern.value)
     assert re.fullmatch(comment, config["comments"]["lineComment"] + " a comment")
     words = {t.pattern.value for t in parser.terminals if isinstance(t.pattern, PatternStr)}
@@ -227,6 +229,54 @@ def test_the_server_command_is_found_or_named_in_a_message(installed: Installed,
     assert full_path == {"program": str(program), "args": ["lsp", "--verbose"]}
 
 
+def activate(installed: Installed, setting: Any, search_path: Path) -> dict[str, Any]:
+    """What extension.js does on activation, with stand-ins for VS Code and its language client."""
+    result = installed.run("test/activate.js", str(installed.folder), json.dumps(setting), str(search_path),
+                           timeout=60)
+    assert result.returncode == 0, result.stderr
+    seen: dict[str, Any] = json.loads(result.stdout)
+    return seen
+
+
+def test_the_extension_starts_the_configured_command_over_stdio(installed: Installed, tmp_path: Path):
+    program = tmp_path / "leadpolicy"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    seen = activate(installed, None, tmp_path)
+    assert seen["errors"] == [] and "leadpolicy.restartServer" in seen["commands"]
+    (client,) = seen["clients"]
+    assert client["serverOptions"]["command"] == str(program) and client["serverOptions"]["args"] == ["lsp"]
+    assert client["serverOptions"]["transport"] == 0  # TransportKind.stdio
+    assert {"scheme": "file", "language": "leadpolicy"} in client["documentSelector"]
+
+
+def test_the_extension_says_how_to_install_leadpolicy_when_it_is_missing(installed: Installed, tmp_path: Path):
+    seen = activate(installed, ["leadpolicy", "lsp"], tmp_path)  # an empty folder: no leadpolicy on PATH
+    assert seen["clients"] == []
+    (message,) = seen["errors"]
+    assert '"leadpolicy" was not found' in message and "pip install leadpolicy" in message
+    assert "leadpolicy.server.command" in message
+
+
+def test_the_server_started_as_the_extension_does_gives_checks_diagnostics(installed: Installed, tmp_path: Path):
+    policy = tmp_path / "broken.policy"
+    policy.write_text('policy "x" version 1.0.0 {\n  title "X"\n  lead {\n    email text\n  }\n'
+                      '  stages {\n    sql when nonexistent >= 3 owner sales\n  }\n}\n')
+    # the setting as a virtual environment's user writes it: the program in full, no PATH needed
+    setting = [sys.executable, "-m", "leadpolicy", "lsp"]
+    result = installed.run("test/handshake.js", json.dumps(setting), str(tmp_path / "empty"), str(policy),
+                           timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    check = subprocess.run([sys.executable, "-m", "leadpolicy", "check", str(policy), "--format", "json"],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1, check.stderr
+    want = {(d["code"], d["line"] - 1, d["column"] - 1) for d in json.loads(check.stdout)["diagnostics"]}
+    got = {(d["code"], d["range"]["start"]["line"], d["range"]["start"]["character"]) for d in out["diagnostics"]}
+    assert "unknown-name" in {code for code, _, _ in want} and got == want
+    assert out["capabilities"]["hoverProvider"] and out["capabilities"]["documentFormattingProvider"]
+
+
 # Tokenizing the reference policies ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -244,17 +294,31 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def parser_tokens(source: str) -> list[Span]:
-    """Every token the project's grammar reads in `source` (comments too), in its own terminal kinds."""
+@functools.lru_cache(maxsize=1)
+def lark_grammar() -> Lark:
+    return Lark(LARK_GRAMMAR.read_text("utf-8"), parser="lalr")
+
+
+@functools.lru_cache(maxsize=1)
+def collecting_parser() -> tuple[Lark, list[Token]]:
+    """The project's grammar, with a list that receives every token it reads (comments too)."""
     tokens: list[Token] = []
 
     def keep(token: Token) -> Token:
         tokens.append(token)
         return token
 
-    lark_text = LARK_GRAMMAR.read_text("utf-8")
-    names = [t.name for t in Lark(lark_text, parser="lalr").terminals]
-    Lark(lark_text, parser="lalr", lexer_callbacks={n: keep for n in [*names, "COMMENT"]}).parse(source)
+    names = [t.name for t in lark_grammar().terminals]
+    callbacks = {n: keep for n in [*names, "COMMENT"]}
+    return Lark(LARK_GRAMMAR.read_text("utf-8"), parser="lalr", lexer_callbacks=callbacks), tokens
+
+
+def parser_tokens(source: str) -> list[Span]:
+    """Every token the project's grammar reads in `source` (comments too), in its own terminal kinds."""
+    parser, read = collecting_parser()
+    read.clear()
+    parser.parse(source)
+    tokens = list(read)
     lines = source.split("\n")
     spans = []
     for token in tokens:
@@ -266,8 +330,7 @@ def parser_tokens(source: str) -> list[Span]:
 
 
 def keyword_kinds() -> dict[str, str]:
-    parser = Lark(LARK_GRAMMAR.read_text("utf-8"), parser="lalr")
-    return {t.name: t.pattern.value for t in parser.terminals
+    return {t.name: t.pattern.value for t in lark_grammar().terminals
             if isinstance(t.pattern, PatternStr) and re.fullmatch(r"[a-z][a-z/]*", t.pattern.value)}
 
 
@@ -305,6 +368,9 @@ def is_keyword_scope(word: str) -> Callable[[str], bool]:
 
 
 NUMERIC_KINDS = ("NUMBER", "DATE", "TIME", "VERSION")
+# A name is never a keyword in the reference policies: a word the grammar writes only in a phrase (`email` in
+# `by email domain`, `last` in `in last`) is highlighted only in it, so a field called email stays a name.
+NAME_KINDS = ("NAME", "TEAM_NAME")
 
 
 def misread(source: str, lines: list[list[dict[str, Any]]]) -> list[str]:
@@ -320,6 +386,10 @@ def misread(source: str, lines: list[list[dict[str, Any]]]) -> list[str]:
             ok = every_scope(lines, span, lambda scope: scope.startswith("comment."))
         elif span.kind in NUMERIC_KINDS:
             ok = every_scope(lines, span, lambda scope: scope.startswith("constant.numeric."))
+        elif span.kind == "COMPARE":
+            ok = every_scope(lines, span, lambda scope: scope.startswith("keyword.operator."))
+        elif span.kind in NAME_KINDS:
+            ok = not any(scope.startswith("keyword.") for scopes in scopes_over(lines, span) for scope in scopes)
         else:
             continue
         if not ok:
