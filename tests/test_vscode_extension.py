@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -123,6 +124,29 @@ def test_the_language_configuration_comments_and_brackets_are_the_grammars():
     assert pairs == {(o, c) for o, c in (("{", "}"), ("(", ")"), ("[", "]")) if o in words and c in words}
     closing = {(p["open"], p["close"]) for p in config["autoClosingPairs"]}
     assert pairs | {('"', '"')} <= closing
+
+
+def fenced(page: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", page, re.S)
+
+
+def test_the_editors_page_configures_each_editor_as_the_extension_does():
+    page = (ROOT / "docs" / "editors.md").read_text("utf-8")
+    package = package_json()
+    config = json.loads((EXTENSION / "language-configuration.json").read_text("utf-8"))
+    settings = [json.loads(block) for block in fenced(page, "json")]
+    assert settings and all(set(s) <= set(package["contributes"]["configuration"]["properties"]) for s in settings)
+    (helix,) = [tomllib.loads(block) for block in fenced(page, "toml")]
+    server = helix["language-server"]["leadpolicy"]
+    (language,) = helix["language"]
+    assert [server["command"], *server["args"]] == ["leadpolicy", "lsp"]
+    assert language["file-types"] == [ext.lstrip(".") for ext in package["contributes"]["languages"][0]["extensions"]]
+    assert language["comment-token"] == config["comments"]["lineComment"]
+    assert language["language-servers"] == ["leadpolicy"]
+    for lua in fenced(page, "lua"):
+        assert 'policy = "leadpolicy"' in lua and 'cmd = { "leadpolicy", "lsp" }' in lua
+    assert f"code --install-extension {package['name']}-{package['version']}.vsix" in page
+    assert "(lsp.md)" in page
 
 
 # With Node.js and npm -----------------------------------------------------------------------------------------
