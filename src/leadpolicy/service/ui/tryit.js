@@ -277,7 +277,9 @@ async function copyCase(state) {
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    said.textContent = "The browser does not let the page copy: the case is selected below, copy it by hand.";
+    const copied = document.execCommand && document.execCommand("copy");  // a page over plain HTTP has no clipboard API
+    said.textContent = copied ? "Copied: paste it under leads: in the policy's samples file." :
+      "The browser does not let the page copy: the case is selected below, copy it by hand.";
   }
 }
 
