@@ -443,6 +443,18 @@ def test_nothing_inside_a_text_or_a_comment_is_highlighted_as_a_keyword(highligh
     assert not [s for s in inside if any(scope.startswith("keyword.") for scope in s)]
 
 
+def test_vs_code_highlights_the_starter_policy_init_writes_as_the_parser_reads_it(installed: Installed,
+                                                                                   tmp_path: Path):
+    made = subprocess.run([sys.executable, "-m", "leadpolicy", "init", str(tmp_path / "repo")], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert made.returncode == 0, made.stderr
+    (policy,) = (tmp_path / "repo").rglob("*.policy")
+    result = installed.run("test/tokenize.js", str(installed.folder / "syntaxes" / "leadpolicy.tmLanguage.json"),
+                           str(policy), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert misread(policy.read_text("utf-8"), json.loads(result.stdout)[str(policy)]) == []
+
+
 def test_the_checks_catch_a_grammar_that_misreads(installed: Installed, tmp_path: Path):
     """A grammar with no keywords and texts as plain source is reported, token by token."""
     broken = committed_grammar()
