@@ -338,3 +338,9 @@ def test_every_answer_a_template_prints_goes_through_the_quoting_of_its_file():
         for node in printed:
             quoted = isinstance(node, nodes.Filter) and node.name in {"policy_text", "shell"}
             assert quoted or (isinstance(node, nodes.Name) and node.name in as_is), (template, node)
+
+
+def test_end_of_input_at_a_prompt_is_bad_usage_and_writes_nothing(tmp_path):
+    code, shown = _on_a_terminal(["init", "repo"], tmp_path, "\x04")  # Ctrl-D at the first question
+    assert code == 2 and "no answer for --name: give it as a flag" in shown
+    assert not (tmp_path / "repo").exists()

@@ -35,7 +35,8 @@ class Refused(ValueError):
 class Question:
     key: str  # the answer's name: the flag's dest and the templates' variable
     flag: str
-    prompt: str
+    metavar: str
+    prompt: str  # asked on a terminal, and the flag's help
     problem: Callable[[str], str | None]  # why an answer cannot be used, or None
 
 
@@ -78,18 +79,18 @@ def _calendar_problem(text: str) -> str | None:
 
 
 QUESTIONS = (
-    Question("name", "--name", "Policy name (a slug: the policy's id and file name)", _name_problem),
-    Question("marketing_owner", "--marketing-owner", "Who approves for Marketing", _owner_problem),
-    Question("sales_owner", "--sales-owner", "Who approves for Sales", _owner_problem),
-    Question("timezone", "--timezone", "Time zone of the business hours", _timezone_problem),
-    Question("calendar", "--calendar", "Country of the holidays (ISO code, or COUNTRY-SUBDIVISION)",
+    Question("name", "--name", "NAME", "Policy name (a slug: the policy's id and file name)", _name_problem),
+    Question("marketing_owner", "--marketing-owner", "PERSON", "Who approves for Marketing", _owner_problem),
+    Question("sales_owner", "--sales-owner", "PERSON", "Who approves for Sales", _owner_problem),
+    Question("timezone", "--timezone", "ZONE", "Time zone of the business hours", _timezone_problem),
+    Question("calendar", "--calendar", "COUNTRY", "Country of the holidays (ISO code, or COUNTRY-SUBDIVISION)",
              _calendar_problem),
 )
 
 
 def register(sub: Subcommands) -> None:
     p = sub.add_parser("init", formatter_class=help_formatter, help="create a policy repository for a new team",
-                       description="Create, in DIR, a starter policy with sample cases at 90% coverage, "
+                       description="Create, in DIR, a starter policy with sample cases over the 90% coverage floor, "
                                    "[tool.leadpolicy] in pyproject.toml, a pre-commit config, a GitHub Actions "
                                    "workflow running `leadpolicy ci`, and a README for the teams. On a terminal it "
                                    "asks for each answer no flag gives; elsewhere it takes the defaults. It never "
@@ -99,8 +100,8 @@ def register(sub: Subcommands) -> None:
                               "<dana@example.com>\" --sales-owner \"Raj Patel <raj@example.com>\"\n")
     p.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to create it (default: .)")
     for question in QUESTIONS:
-        p.add_argument(question.flag, dest=question.key, metavar="TEXT",
-                       help=f"{question.prompt.lower()} (default: {DEFAULTS[question.key]})")
+        p.add_argument(question.flag, dest=question.key, metavar=question.metavar,
+                       help=f"{question.prompt[0].lower()}{question.prompt[1:]} (default: {DEFAULTS[question.key]})")
     p.add_argument("--force", action="store_true",
                    help="replace the files init writes when they exist (never another file; an existing "
                         "pyproject.toml only gains [tool.leadpolicy] when it has none)")
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         answers = _answers(args)
         files = _rendered(answers)
         pyproject = _pyproject(root)
-        _check_targets(root, [*files, PYPROJECT], args.force)
+        _check_targets(root, [*files, *([PYPROJECT] if pyproject is not None else [])], args.force)
     except Refused as exc:
         print(f"leadpolicy init: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _answers(args: argparse.Namespace) -> dict[str, str]:
     """Each answer: the flag's (checked), else asked on a terminal, else the default."""
-    asking = sys.stdin.isatty()
+    asking = sys.stdin is not None and sys.stdin.isatty()
     answers = {}
     for question in QUESTIONS:
         given = getattr(args, question.key)
@@ -155,11 +156,13 @@ def _checked_flag(question: Question, given: str) -> str:
 
 
 def _ask(question: Question) -> str:
-    """The answer typed at the terminal (the default when none is), asked again until it can be used."""
+    """The answer typed at the terminal (the default when none is), asked again until it can be used. The
+    question goes to stderr, with init's other messages: stdout may be a file."""
     default = DEFAULTS[question.key]
     while True:
         try:
-            answer = input(f"{question.prompt} [{default}]: ").strip() or default
+            print(f"{question.prompt} [{default}]: ", end="", file=sys.stderr, flush=True)
+            answer = input().strip() or default
         except EOFError:
             raise Refused(f"no answer for {question.flag}: give it as a flag") from None
         problem = question.problem(answer)
