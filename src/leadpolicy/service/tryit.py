@@ -91,7 +91,7 @@ def _entry(entry: ir.Entry) -> dict[str, str]:
 
 
 def _score(score: ir.Score) -> dict[str, Any]:
-    notes = ([english.decay(score.decay)] if score.decay is not None else []) + (
+    notes = ([f"Decay: {english.decay(score.decay)}."] if score.decay is not None else []) + (
         [f"The score {english.clamp(score.clamp)}."] if score.clamp is not None else [])
     return {"name": score.name, "label": score.label or score.name, "notes": notes,
             "rules": [{"points": primitives.rule_row(r).amount.format(points=english.points(r.points)),
@@ -140,7 +140,7 @@ def why_not(policy: Policy, lead: dict[str, Any], events: list[Any], now: dt.dat
     decided = evaluate(policy.ir, values, now, Activity(pairs))
     judge = Evaluator(policy.ir, decided.env, now, decided.activity)
     names = [s.name for s in policy.ir.stages]
-    at = names.index(reached)
+    at = names.index(reached) if reached in names else len(names)  # a policy without stages decides none
     said = []
     for index, stage in enumerate(policy.ir.stages):
         failing = judge.why_not(stage.condition) if stage.condition is not None else []

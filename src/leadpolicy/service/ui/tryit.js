@@ -323,7 +323,10 @@ async function showPolicy() {
   const state = {policy, inputs: [], rowsMade: 0, asked: 0, timer: null, caseText: null};
   state.changed = () => {
     clearTimeout(state.timer);
-    state.timer = setTimeout(() => decide(state), DEBOUNCE_MS);
+    state.timer = setTimeout(() => decide(state).catch((failure) => {
+      document.getElementById("decision").replaceChildren(
+        el("p", {class: "problem", text: "The service did not answer: " + failure}));
+    }), DEBOUNCE_MS);
   };
   document.title = "Try " + (policy.title || policy.id);
   document.getElementById("title").textContent = policy.title || policy.id;
