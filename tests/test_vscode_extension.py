@@ -7,6 +7,7 @@ text or a comment as a keyword."""
 from __future__ import annotations
 
 import functools
+import getpass
 import importlib.util
 import json
 import os
@@ -38,7 +39,7 @@ TEXTMATE_GRAMMAR = EXTENSION / "syntaxes" / "leadpolicy.tmLanguage.json"
 REFERENCE_POLICIES = sorted([*(ROOT / "policies").glob("*.policy"), *(ROOT / "examples").glob("*.policy"),
                              *Path("/work/shared/design/examples").glob("*.policy")])
 # npm's downloads, kept between runs so that only the first one needs the registry for long
-NPM_CACHE = Path(tempfile.gettempdir()) / "leadpolicy-npm-cache"
+NPM_CACHE = Path(tempfile.gettempdir()) / f"leadpolicy-npm-cache-{getpass.getuser()}"
 NPM_PATIENCE = 300.0
 VSIX_NS = {"m": "http://schemas.microsoft.com/developer/vsx-schema/2011"}
 
@@ -242,11 +243,13 @@ def test_the_server_command_is_found_or_named_in_a_message(installed: Installed,
         "const env = {PATH: process.argv[3]};\n"
         "const out = [undefined, ['leadpolicy', 'lsp'], ['nowhere-leadpolicy', 'lsp'], [], 'leadpolicy lsp',"
         " [process.argv[4], 'lsp', '--verbose']].map((c) => resolveCommand(c, env, 'linux', '/'));\n"
+        "out.push(resolveCommand(['bin/leadpolicy', 'lsp'], {PATH: ''}, 'linux', process.argv[5]));\n"
         "process.stdout.write(JSON.stringify(out));\n")
     result = installed.run(str(script), str(installed.folder / "server-command.js"), str(program.parent),
-                           str(program), timeout=60)
+                           str(program), str(tmp_path), timeout=60)
     assert result.returncode == 0, result.stderr
-    default, named, missing, empty, text, full_path = json.loads(result.stdout)
+    default, named, missing, empty, text, full_path, relative = json.loads(result.stdout)
+    assert relative == {"program": str(program), "args": ["lsp"]}  # from the workspace's folder
     assert default == named == {"program": str(program), "args": ["lsp"]}
     assert "nowhere-leadpolicy" in missing["error"] and "leadpolicy.server.command" in missing["error"]
     assert "leadpolicy.server.command" in empty["error"] and "leadpolicy.server.command" in text["error"]
