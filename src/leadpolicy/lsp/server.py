@@ -11,6 +11,7 @@ published merged with the fast ones, for the policy and for its samples file, an
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from leadpolicy.language.loader import POLICY_SUFFIX, SAMPLES_SUFFIX
-from leadpolicy.lsp import checking, lenses, outline
+from leadpolicy.lsp import checking, lenses, navigation, outline
 from leadpolicy.lsp.document import Document
 
 DEBOUNCE = 0.03  # seconds without an edit before the text is checked again
@@ -55,7 +56,7 @@ class PolicyServer(LanguageServer):
         if doc is None:
             return None
         known = self.documents.get(uri)
-        if known is None or known.text != doc.source:
+        if known is None or known.text != doc.source or known.version != doc.version:
             known = self.documents[uri] = Document(uri, doc.source, doc.version)
         return known
 
@@ -79,7 +80,9 @@ class PolicyServer(LanguageServer):
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version))
 
 
+@functools.cache
 def docs() -> str:
+    """Where the docs are published (read once: the package's metadata is slow to read)."""
     from leadpolicy.governance.ci import docs_url
 
     return docs_url()
@@ -254,15 +257,5 @@ def build_server() -> PolicyServer:
     server = PolicyServer()
     for name, handler, options in FEATURES:
         server.feature(name, options)(handler)
-    register_navigation(server)
-    return server
-
-
-def register_navigation(server: PolicyServer) -> None:
-    import importlib
-
-    try:  # navigation is written beside this module; until it is there the server works without it
-        navigation = importlib.import_module("leadpolicy.lsp.navigation")
-    except ModuleNotFoundError:
-        return
     navigation.register(server, server.document_of)
+    return server
