@@ -330,6 +330,11 @@ def test_the_pages_are_open_static_and_forbid_any_other_script(served):
     policy = response.getheader("content-security-policy")
     connection.close()
     assert "script-src 'self'" in policy and "default-src 'none'" in policy and "unsafe-inline" not in policy
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    connection.request("GET", "/ui")
+    response = connection.getresponse()
+    assert response.status == 308 and response.getheader("location") == "ui/"  # relative: kept behind a proxy's prefix
+    connection.close()
     assert served.call("GET", "/ui/static/tryit.js", token=None)[0] == 200
     for path in ("/ui/static/index.html.bak", "/ui/static/..%2f..%2fapp.py", "/ui/static/%2e%2e%2fapp.py"):
         status, _ = served.call("GET", path, token=None)
