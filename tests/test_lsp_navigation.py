@@ -1,0 +1,468 @@
+"""The language server's navigation end to end: pytest-lsp's client starts `python -m leadpolicy lsp` and asks
+for definitions, references, renames, hovers and completions over the reference policies (copied to tmp_path).
+What it answers is compared with what the parse tree, the samples data, `check`, `test` and the published page
+say for the same files, never with results written down here."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+import yaml
+from lark import Token, Tree
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from leadpolicy.language import ast
+from leadpolicy.language.parser import grammar_parser, parse_text
+from leadpolicy.outputs import md
+from leadpolicy.publish import english
+from leadpolicy.semantics.lowering import lower
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = Path("/work/shared/design/examples")
+REFERENCE = sorted(ROOT.glob("policies/*.policy")) + sorted(EXAMPLES.glob("*.policy"))
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+CAPABILITIES = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
+    hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText]),
+    rename=types.RenameClientCapabilities(prepare_support=True),
+    completion=types.CompletionClientCapabilities()))
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leadpolicy", "lsp"]))
+async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=CAPABILITIES))
+    yield
+    await lsp_client.shutdown_session()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def copy_policy(policy: Path, into: Path) -> Path:
+    """The policy and its samples file, copied into `into`."""
+    shutil.copy(policy, into / policy.name)
+    samples = policy.with_name(policy.name.removesuffix(".policy") + ".samples.yaml")
+    if samples.exists():
+        shutil.copy(samples, into / samples.name)
+    return into / policy.name
+
+
+def open_file(client: LanguageClient, path: Path, text: str | None = None, language: str = "leadpolicy") -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id=language, version=1, text=path.read_text("utf-8") if text is None else text)))
+    return uri
+
+
+def lsp_position(text: str, line: int, column: int) -> types.Position:
+    """The project's 1-based line and code-point column as an LSP position (UTF-16 units)."""
+    prefix = text.split("\n")[line - 1][: column - 1]
+    return types.Position(line=line - 1, character=len(prefix.encode("utf-16-le")) // 2)
+
+
+def place(text: str, token: Token) -> tuple[int, int, int, int]:
+    """A token's LSP range as a tuple; a quoted route label's without its quotes."""
+    inner = 1 if token.type == "STRING" else 0
+    start = lsp_position(text, token.line or 0, (token.column or 0) + inner)
+    end = lsp_position(text, token.end_line or 0, (token.end_column or 0) - inner)
+    return start.line, start.character, end.line, end.character
+
+
+def as_tuple(where: types.Range) -> tuple[int, int, int, int]:
+    return where.start.line, where.start.character, where.end.line, where.end.character
+
+
+def tokens(text: str) -> list[Token]:
+    """Every token of the policy as Lark's LALR parser read it (names, team names and strings)."""
+    tree: Tree[Token] = grammar_parser().parse(text)
+    return [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
+
+
+def declared(policy: ast.Policy) -> dict[str, list[tuple[str, ast.Node]]]:
+    """Each declared name -> its kinds and declaring nodes."""
+    found: dict[str, list[tuple[str, ast.Node]]] = {}
+    kinds: tuple[tuple[str, tuple[Any, ...]], ...] = (
+        ("field", policy.fields), ("score", policy.scores), ("grade", policy.grades), ("stage", policy.stages),
+        ("event", policy.events or ()), ("calendar", policy.calendars), ("team", policy.team_blocks))
+    for kind, nodes in kinds:
+        for node in nodes:
+            found.setdefault(node.name, []).append((kind, node))
+    return found
+
+
+def spelled(text: str, name: str, team: bool) -> set[tuple[int, int, int, int]]:
+    """Every token spelling `name` (for a team, its quoted route labels too)."""
+    return {place(text, t) for t in tokens(text)
+            if t.type in ("NAME", "TEAM_NAME") and t.value == name or team and t.value == f'"{name}"'}
+
+
+def samples_uses(samples: Path, name: str, kind: str) -> int:
+    """How many times the samples data uses a name of a kind: lead keys for fields, events' kinds for events,
+    expected stages for stages."""
+    data = yaml.safe_load(samples.read_text("utf-8")) or {}
+    count = 0
+    for case in data.get("leads", []) + [lead for a in data.get("assignments", []) for lead in a.get("leads", [])]:
+        count += {"field": list(case.get("lead") or {}), "event": [e.get("event") for e in case.get("events") or []],
+                  "stage": [(case.get("expect") or {}).get("stage")]}.get(kind, []).count(name)
+    for timeline in data.get("timelines", []):
+        recycled = ((timeline.get("expect") or {}).get("recycle") or {}).get("stage")
+        count += {"field": [k for lead in (timeline.get("leads") or {}).values() for k in lead],
+                  "event": [e.get("event") for e in timeline.get("events") or []],
+                  "stage": [recycled]}.get(kind, []).count(name)
+    return count
+
+
+async def references(client: LanguageClient, uri: str, position: types.Position) -> list[types.Location]:
+    found = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+        context=types.ReferenceContext(include_declaration=True)))
+    return list(found or [])
+
+
+async def definition(client: LanguageClient, uri: str, position: types.Position) -> list[types.Location]:
+    found = await client.text_document_definition_async(types.DefinitionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    return list(found or []) if isinstance(found, list) else [found] if isinstance(found, types.Location) else []
+
+
+async def hover(client: LanguageClient, uri: str, position: types.Position) -> str:
+    found = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    assert found is not None and isinstance(found.contents, types.MarkupContent)
+    assert found.contents.kind == types.MarkupKind.Markdown
+    return found.contents.value
+
+
+async def completion_labels(client: LanguageClient, uri: str, position: types.Position
+                            ) -> tuple[set[str], set[str]]:
+    """(names, keywords) offered at the position."""
+    found = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    items = found.items if isinstance(found, types.CompletionList) else list(found or [])
+    words = {i.label for i in items if i.kind == types.CompletionItemKind.Keyword}
+    return {i.label for i in items if i.kind != types.CompletionItemKind.Keyword}, words
+
+
+def end_of(text: str, needle: str) -> types.Position:
+    """The LSP position just after the first `needle` in the text."""
+    offset = text.index(needle) + len(needle)
+    line = text.count("\n", 0, offset) + 1
+    return lsp_position(text, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def leadpolicy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "leadpolicy", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1"}, timeout=600)
+
+
+# ---------------------------------------------------------------- definition and references
+
+
+@pytest.mark.parametrize("policy_file", REFERENCE, ids=lambda p: f"{p.parent.name}/{p.name}")
+async def test_each_declared_name_is_referenced_wherever_it_is_spelled_and_defined_at_its_declaration(
+        client: LanguageClient, tmp_path: Path, policy_file: Path) -> None:
+    path = copy_policy(policy_file, tmp_path)
+    text = path.read_text("utf-8")
+    policy = parse_text(text).policy
+    assert policy is not None
+    uri = open_file(client, path)
+    samples = path.with_name(path.name.removesuffix(".policy") + ".samples.yaml")
+    for name, kinds in declared(policy).items():
+        if len(kinds) != 1:
+            continue  # a name declared as two kinds is the checks' business, not navigation's
+        kind, node = kinds[0]
+        want = spelled(text, name, kind == "team")
+        declaration = next(w for w in sorted(want) if _within(w, node.span, text))
+        start = types.Position(line=declaration[0], character=declaration[1])
+        found = await references(client, uri, start)
+        in_policy = {as_tuple(f.range) for f in found if f.uri == uri}
+        assert in_policy == want, (kind, name)
+        in_samples = [f for f in found if f.uri != uri]
+        if kind in ("field", "event", "stage") and samples.exists():
+            assert len(in_samples) == samples_uses(samples, name, kind), (kind, name)
+        sample_lines = samples.read_text("utf-8").split("\n") if samples.exists() else []
+        for f in in_samples:
+            assert f.uri == samples.as_uri()
+            assert _text_at(sample_lines, f.range) == name
+        for use in sorted(want):
+            landed = await definition(client, uri, types.Position(line=use[0], character=use[3]))
+            assert [(f.uri, as_tuple(f.range)) for f in landed] == [(uri, declaration)], (kind, name, use)
+
+
+def _within(where: tuple[int, int, int, int], span: ast.Span, text: str) -> bool:
+    start, end = lsp_position(text, span.line, span.column), lsp_position(text, span.end_line, span.end_column)
+    return (start.line, start.character) <= where[:2] and where[2:] <= (end.line, end.character)
+
+
+def _text_at(lines: list[str], where: types.Range) -> str:
+    line = lines[where.start.line]
+    return line.encode("utf-16-le")[where.start.character * 2: where.end.character * 2].decode("utf-16-le")
+
+
+async def test_definition_from_the_samples_file_lands_on_the_policys_declaration(client: LanguageClient,
+                                                                                 tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    samples = tmp_path / "inbound-teams.samples.yaml"
+    text, sample_text = path.read_text("utf-8"), samples.read_text("utf-8")
+    open_file(client, path)
+    samples_uri = open_file(client, samples, language="yaml")
+    for needle, declaration in (("{event: demo_request", "demo_request  "), ("stage: sql", "sql  "),
+                                ("{email:", "email  "), ("fired: {engagement", "engagement \"")):
+        at = end_of(sample_text, needle)
+        landed = await definition(client, samples_uri, types.Position(line=at.line, character=at.character - 1))
+        want = end_of(text, declaration)
+        name = declaration.split()[0].rstrip('"')
+        assert [(f.uri, f.range.start.line) for f in landed] == [(path.as_uri(), want.line)], needle
+        assert _text_at(text.split("\n"), landed[0].range) == name
+
+
+async def test_positions_are_utf16_after_an_emoji_and_an_umlaut_on_the_line(client: LanguageClient,
+                                                                          tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text("utf-8").replace('"A" when priority >= 120', '"Ü😀 A" when priority >= 120')
+    path.write_text(text, "utf-8")
+    uri = open_file(client, path)
+    line_no = next(i for i, line in enumerate(text.split("\n"), 1) if "Ü😀" in line)
+    line = text.split("\n")[line_no - 1]
+    use = lsp_position(text, line_no, line.index("priority") + 1)
+    assert use.character == line.index("priority") + 1  # the emoji is two UTF-16 units, one code point
+    found = await references(client, uri, use)
+    here = [as_tuple(f.range) for f in found if f.range.start.line == line_no - 1]
+    assert here == [(line_no - 1, use.character, line_no - 1, use.character + len("priority"))]
+    landed = await definition(client, uri, use)
+    assert _text_at(text.split("\n"), landed[0].range) == "priority"
+
+
+async def test_navigation_reads_the_last_text_that_parsed_while_typing(client: LanguageClient,
+                                                                       tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-activity.policy", tmp_path)
+    text = path.read_text("utf-8")
+    uri = open_file(client, path)
+    use = end_of(text, "when fit")
+    good = await definition(client, uri, types.Position(line=use.line, character=use.character - 1))
+    assert len(good) == 1
+    broken = text.replace("  stages {", "  stages {\n    sql when fit >=", 1)  # a line being typed
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=broken)]))
+    assert parse_text(broken).policy is None
+    for needle in ("when fit", "sql when fit"):  # a use the last parse saw, and one only typed since
+        use = end_of(broken, needle)
+        again = await definition(client, uri, types.Position(line=use.line, character=use.character - 1))
+        assert [as_tuple(f.range) for f in again] == [as_tuple(f.range) for f in good], needle
+    typed = await hover(client, uri, types.Position(line=use.line, character=use.character - 1))
+    assert "**score fit**" in typed
+
+
+async def test_a_policy_that_never_parsed_answers_nothing_rather_than_an_error(client: LanguageClient,
+                                                                               tmp_path: Path) -> None:
+    path = tmp_path / "broken.policy"
+    path.write_text('policy "x" version 1.0.0 {\n  lead { a number }\n  score s { +1 when a > }\n', "utf-8")
+    uri = open_file(client, path)
+    for line in range(3):
+        for character in range(0, 20, 3):
+            at = types.Position(line=line, character=character)
+            assert await definition(client, uri, at) == []
+            assert await references(client, uri, at) == []
+
+
+# ---------------------------------------------------------------- rename
+
+
+async def _rename(client: LanguageClient, uri: str, at: types.Position, new: str) -> types.WorkspaceEdit:
+    prepared = await client.text_document_prepare_rename_async(types.PrepareRenameParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at))
+    assert prepared is not None
+    edit = await client.text_document_rename_async(types.RenameParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at, new_name=new))
+    assert edit is not None and edit.changes is not None
+    return edit
+
+
+def _apply(text: str, edits: list[types.TextEdit]) -> str:
+    lines = text.split("\n")
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        assert edit.range.start.line == edit.range.end.line
+        raw = lines[edit.range.start.line].encode("utf-16-le")
+        lines[edit.range.start.line] = (raw[: edit.range.start.character * 2].decode("utf-16-le") + edit.new_text
+                                        + raw[edit.range.end.character * 2:].decode("utf-16-le"))
+    return "\n".join(lines)
+
+
+def _results(folder: Path, policy: Path) -> tuple[Any, ...]:
+    """What `check` and `test` say of the policy: whether it is fine, its diagnostics' codes and lines, and
+    each case's status."""
+    checked = leadpolicy("check", policy.name, "--format", "json", cwd=folder)
+    tested = leadpolicy("test", "--format", "json", cwd=folder)
+    assert checked.returncode in (0, 1) and tested.returncode in (0, 1), checked.stderr + tested.stderr
+    check, test = json.loads(checked.stdout), json.loads(tested.stdout)
+    return (checked.returncode, check["ok"], sorted((d["code"], d["line"]) for d in check["diagnostics"]),
+            tested.returncode, [(c["name"], c["status"]) for c in test["cases"]])
+
+
+@pytest.mark.parametrize(("needle", "new"), [("score engagement", "activity"), ("  sql ", "sales_ready"),
+                                             ("    employees", "headcount"), ("demo_request ", "asked_demo"),
+                                             ("team inbound-sdr", "inbound-reps"), ("calendar ny", "new_york")])
+async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_same(
+        client: LanguageClient, tmp_path: Path, needle: str, new: str) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    samples = tmp_path / "inbound-teams.samples.yaml"
+    before = _results(tmp_path, path)
+    text = path.read_text("utf-8")
+    old = needle.split()[-1]
+    uri = open_file(client, path)
+    at = end_of(text, needle)
+    edit = await _rename(client, uri, types.Position(line=at.line, character=at.character - 1), new)
+    assert edit.changes is not None
+    path.write_text(_apply(text, edit.changes[uri]), "utf-8")
+    if samples.as_uri() in edit.changes:
+        samples.write_text(_apply(samples.read_text("utf-8"), edit.changes[samples.as_uri()]), "utf-8")
+    renamed = path.read_text("utf-8")
+    assert old not in {t.value.strip('"') for t in tokens(renamed)}
+    assert new in {t.value.strip('"') for t in tokens(renamed)}
+    assert _results(tmp_path, path) == before
+
+
+@pytest.mark.parametrize(("new", "says"), [("2fast", "is not a name"), ("when", "word of the policy language"),
+                                           ("fit", "already a name"), ("with space", "is not a name")])
+async def test_rename_is_refused_with_the_reason(client: LanguageClient, tmp_path: Path, new: str,
+                                                 says: str) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text("utf-8")
+    uri = open_file(client, path)
+    at = end_of(text, "score engagement")
+    with pytest.raises(Exception, match=re.escape(says)):
+        await client.text_document_rename_async(types.RenameParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=at.line, character=at.character - 1), new_name=new))
+
+
+# ---------------------------------------------------------------- hover
+
+
+def _plain(markdown: str) -> str:
+    """Page or hover Markdown as words: emphasis tags and quotes around event labels dropped."""
+    return re.sub(r"<em title=\"[^\"]*\">|</em>|[“”]", "", markdown)
+
+
+@pytest.mark.parametrize("policy_file", REFERENCE, ids=lambda p: f"{p.parent.name}/{p.name}")
+async def test_a_scores_hover_says_its_rules_as_the_published_page_does(client: LanguageClient, tmp_path: Path,
+                                                                       policy_file: Path) -> None:
+    from leadpolicy.publish.site import policy_context
+
+    path = copy_policy(policy_file, tmp_path)
+    text = path.read_text("utf-8")
+    policy = parse_text(text, str(path)).policy
+    assert policy is not None
+    page = policy_context(path, policy)
+    uri = open_file(client, path)
+    for score in page["scores"]:
+        at = end_of(text, f"score {score['name']}")
+        said = _plain(await hover(client, uri, types.Position(line=at.line, character=at.character - 1)))
+        assert f"**score {md(score['name'])}**" in said
+        for rule in score["rules"]:
+            assert f"{md(rule['points'])}: {_plain(rule['rule'])}" in said
+
+
+async def test_hovers_say_a_fields_type_a_stages_condition_and_owner_an_events_label_and_readers(
+        client: LanguageClient, tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text("utf-8")
+    policy = parse_text(text).policy
+    assert policy is not None
+    lowered = lower(policy)
+    uri = open_file(client, path)
+
+    async def at(needle: str) -> str:
+        where = end_of(text, needle)
+        return await hover(client, uri, types.Position(line=where.line, character=where.character - 1))
+
+    assert "one of" in await at("    industry")
+    with english.wording(english.labels_of(policy)):
+        for stage in lowered.stages:
+            said = await at(f"    {stage.name}")
+            assert f"Owner: {stage.owner}" in said
+            if stage.condition is not None:
+                assert md(english.condition(stage.condition)) in said
+    for event in policy.events or ():
+        said = await at(f"    {event.name}")
+        if event.label:
+            assert md(event.label) in said
+    readers = await at("    demo_request")
+    assert "score engagement" in readers and "stage sql" in readers
+    team = await at("team inbound-sdr")
+    for member in policy.team_blocks[0].members:
+        assert md(member.person) in team
+
+
+async def test_hover_escapes_the_policys_text(client: LanguageClient, tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text("utf-8").replace('"Firmographic fit"', '"<img src=x onerror=alert(1)> [x](javascript:1)"')
+    path.write_text(text, "utf-8")
+    uri = open_file(client, path)
+    where = end_of(text, "score fit")
+    said = await hover(client, uri, types.Position(line=where.line, character=where.character - 1))
+    assert "<img" not in said and "[x](javascript" not in said  # no HTML, no link: both shown as text
+    assert "&lt;img" in said and "\\[x\\](javascript:1)" in said
+
+
+# ---------------------------------------------------------------- completion
+
+
+async def test_completion_offers_the_declared_names_of_the_kind_that_fits(client: LanguageClient,
+                                                                        tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text("utf-8")
+    policy = parse_text(text).policy
+    assert policy is not None
+    events = {e.name for e in policy.events or ()}
+    operands = {f.name for f in policy.fields} | {s.name for s in policy.scores} | {g.name for g in policy.grades}
+    # (where, what is typed there in place of the line's first `drop` characters, the names that fit)
+    cases = [("+40 when employees", 0, "+40 when em", operands | events),
+             ("within 1 business hours on ny", 0, "within 1 business hours on ", {c.name for c in policy.calendars}),
+             ("owner sales\n    from", len("owner sales"), "owner ", {o.team for o in policy.owners}),
+             ("-10 when days since last email_click", 0, "-10 when days since last ", events),
+             ("+1 per fit", 0, "+1 per ", {f.name for f in policy.fields} | {s.name for s in policy.scores} | events)]
+    uri = open_file(client, path)
+    version, unparsed = 1, 0
+    for anchor, drop, typed, want in cases:
+        cut = text.index(anchor)
+        typing = text[:cut] + typed + "\n" + text[cut + drop:]  # the line being typed
+        unparsed += parse_text(typing).policy is None
+        version += 1
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=typing)]))
+        names, _ = await completion_labels(client, uri, end_of(typing[: cut + len(typed)], typed))
+        assert names == want, typed
+    assert unparsed >= 3  # most of these are offered while the text does not parse
+
+
+async def test_completion_offers_the_words_the_grammar_accepts(client: LanguageClient, tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    text = path.read_text("utf-8")
+    cut = text.index("  events {")
+    typing = text[:cut] + "  sc\n" + text[cut:]
+    uri = open_file(client, path, typing)
+    _, words = await completion_labels(client, uri, end_of(typing[: cut + 4], "  sc"))
+    assert {"score", "grade", "stages", "route", "calendar", "sla", "team", "guarantees"} <= words
+    assert not words & {"when", "per", "between"}
+    cut = text.index("+40 when employees >= 200")
+    after = text[:cut] + "+40 when employees " + text[cut + len("+40 when employees >= 200"):]
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=after)]))
+    _, words = await completion_labels(client, uri, end_of(after, "+40 when employees "))
+    assert {"between", "in", "is", "contains", "starts", "ends", "not"} <= words
+    assert not words & {"score", "team"}
