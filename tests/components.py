@@ -176,7 +176,7 @@ def require_chromium() -> Path:
 
 # Debian's package for each program, for scripts/test under CI=true (or LEADPOLICY_INSTALL_SYSTEM_PACKAGES=1).
 DEBIAN_PACKAGES = {"chromium": chromium, "postgresql": postgres_binaries, "openjdk-17-jre-headless": java_home,
-                   "nodejs": node, "npm": npm_cli}
+                   "nodejs": node}
 
 
 def missing_packages() -> list[str]:
