@@ -22,9 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path("/work/shared/design/examples")
 WAIT = 120.0  # seconds for a saved check (samples and the solver) on a loaded machine
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
-
-
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leadpolicy", "lsp"]))
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities(
@@ -126,6 +123,7 @@ def reference_policies() -> list[Path]:
 
 
 @pytest.mark.parametrize("source", reference_policies(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.asyncio
 async def test_diagnostics_after_save_are_check_s_for_each_reference_policy(client: LanguageClient,
                                                                              tmp_path: Path, source: Path) -> None:
     path = copy_policy(source, tmp_path)
@@ -140,6 +138,7 @@ async def test_diagnostics_after_save_are_check_s_for_each_reference_policy(clie
     assert await eventually(lambda: published(client, uri), want) == want
 
 
+@pytest.mark.asyncio
 async def test_an_error_typed_shows_and_goes_when_fixed(client: LanguageClient, tmp_path: Path) -> None:
     path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
     good = path.read_text(encoding="utf-8")
@@ -187,6 +186,7 @@ async def lenses(client: LanguageClient, uri: str) -> dict[int, str]:
     return {lens.range.start.line: lens.command.title for lens in found or [] if lens.command is not None}
 
 
+@pytest.mark.asyncio
 async def test_a_failing_sample_case_shows_at_its_line_on_save_with_lenses(client: LanguageClient,
                                                                           tmp_path: Path) -> None:
     path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
@@ -214,6 +214,7 @@ async def test_a_failing_sample_case_shows_at_its_line_on_save_with_lenses(clien
     assert await lenses(client, uri) == {}  # a policy without guarantees has no lens
 
 
+@pytest.mark.asyncio
 async def test_each_guarantee_has_a_lens_saying_what_prove_says(client: LanguageClient, tmp_path: Path) -> None:
     if not (EXAMPLES / "inbound-teams.policy").exists():
         pytest.skip("the design examples (inbound-teams.policy, a policy with guarantees) are not on this machine")
@@ -257,6 +258,7 @@ def applied(text: str, edits: list[types.TextEdit]) -> str:
     return before + edits[0].new_text + rest
 
 
+@pytest.mark.asyncio
 async def test_formatting_gives_fmt_s_text_and_nothing_for_a_text_that_does_not_parse(
         client: LanguageClient, tmp_path: Path) -> None:
     path = copy_policy(ROOT / "policies" / "product-led.policy", tmp_path)
@@ -289,6 +291,7 @@ def block_lines(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
+@pytest.mark.asyncio
 async def test_outline_and_folds_cover_every_block(client: LanguageClient, tmp_path: Path) -> None:
     path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
     text = path.read_text(encoding="utf-8")
@@ -315,3 +318,58 @@ async def test_outline_and_folds_cover_every_block(client: LanguageClient, tmp_p
     assert fields and {f.name for f in children["lead"].children or []} == fields
     stage_lines = [c.range.start.line for c in children["stages"].children or []]
     assert [lines[n].split()[0] for n in stage_lines] == [c.name for c in children["stages"].children or []]
+
+
+# ---------------------------------------------------------------- newer edits win
+
+
+@pytest.mark.asyncio
+async def test_after_a_burst_of_edits_the_last_text_s_diagnostics_stay(client: LanguageClient,
+                                                                       tmp_path: Path) -> None:
+    path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
+    good = path.read_text(encoding="utf-8")
+    uri = open_file(client, path)
+    texts = [good.replace("employees >= 1000", f"employes{i} >= 1000", 1) for i in range(6)]
+    for version, text in enumerate(texts, start=2):
+        change(client, uri, version, text)
+    last = tmp_path / "last" / path.name
+    last.parent.mkdir()
+    last.write_text(texts[-1], encoding="utf-8")
+    want = said_by_check(check_json(last), last)
+    assert any("employes5" in message for *_, message in want)
+    assert await eventually(lambda: published(client, uri), want, seconds=60) == want
+    await asyncio.sleep(3)  # an older edit's check, or the open's saved check, published late would show here
+    assert published(client, uri) == want
+
+
+@pytest.mark.asyncio
+async def test_a_saved_check_is_dropped_when_the_text_was_edited_since(client: LanguageClient,
+                                                                      tmp_path: Path) -> None:
+    path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", tmp_path)
+    good = path.read_text(encoding="utf-8")
+    samples_uri = (tmp_path / "inbound-b2b.samples.yaml").as_uri()
+    uri = open_file(client, path)
+    started = asyncio.get_running_loop().time()
+    assert await eventually(lambda: samples_uri in client.diagnostics, True)
+    took = asyncio.get_running_loop().time() - started
+    del client.diagnostics[samples_uri]
+
+    save(client, path, good)
+    broken = good.replace("employees >= 1000", "employes >= 1000", 1)
+    change(client, uri, 2, broken)
+    got = await eventually(lambda: {d[0] for d in published(client, uri)}, {"unknown-name"}, seconds=60)
+    assert got == {"unknown-name"}
+    typed = published(client, uri)
+    await asyncio.sleep(max(2 * took, 3))  # the saved check of the older text has ended by now
+    assert published(client, uri) == typed
+    assert samples_uri not in client.diagnostics  # dropped whole: nothing published for its samples file either
+
+
+def test_lsp_help_says_how_editors_start_it_and_bad_usage_exits_2(tmp_path: Path) -> None:
+    shown = leadpolicy("lsp", "--help", cwd=tmp_path)
+    assert shown.returncode == 0
+    words = " ".join(shown.stdout.split())
+    assert "standard input and output" in words and "docs/lsp.md" in words
+    wrong = leadpolicy("lsp", "--port", "8080", cwd=tmp_path)
+    assert wrong.returncode == 2 and "unrecognized arguments: --port" in wrong.stderr
+    assert "Traceback" not in wrong.stderr

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+import multiprocessing.pool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ class PolicyServer(LanguageServer):
         self.saved: dict[str, Saved] = {}  # per policy URI, its last saved check
         self.documents: dict[str, Document] = {}  # per URI, the last text seen, parsed once
         self.typing = ThreadPoolExecutor(1, "leadpolicy-typing")
-        self.slow: Executor | None = None  # the worker process, started on the first save
+        self.slow: multiprocessing.pool.Pool | None = None  # the worker process, started on the first save
 
     def document_of(self, uri: str) -> Document | None:
         """The open document at `uri` (None when the editor has not opened it)."""
@@ -70,10 +71,28 @@ class PolicyServer(LanguageServer):
         except (OSError, UnicodeDecodeError):
             return None
 
-    def worker(self) -> Executor:
+    def in_worker(self, text: str, policy: Path) -> asyncio.Future[checking.SavedCheck]:
+        """`check` of a saved policy, in the worker process (started on first use, stopped on shutdown)."""
         if self.slow is None:
-            self.slow = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return self.slow
+            self.slow = multiprocessing.get_context("spawn").Pool(1)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[checking.SavedCheck] = loop.create_future()
+
+        def settle(how: str, value: Any) -> None:
+            if not done.done():
+                getattr(done, how)(value)
+
+        self.slow.apply_async(checking.saved_check, (text, str(policy)),
+                              callback=lambda found: loop.call_soon_threadsafe(settle, "set_result", found),
+                              error_callback=lambda exc: loop.call_soon_threadsafe(settle, "set_exception", exc))
+        return done
+
+    def stop_workers(self) -> None:
+        """End the worker process now (a solver may be minutes from done) and the typing thread."""
+        if self.slow is not None:
+            self.slow.terminate()
+            self.slow = None
+        self.typing.shutdown(wait=False, cancel_futures=True)
 
     def publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None = None) -> None:
         self.text_document_publish_diagnostics(
@@ -127,17 +146,17 @@ async def check_saved(ls: PolicyServer, policy: Path) -> None:
     if text is None:
         return
     edit = ls.edits.get(uri, 0)
-    loop = asyncio.get_running_loop()
     try:
-        found = await loop.run_in_executor(ls.worker(), checking.saved_check, text, str(policy))
+        found = await ls.in_worker(text, policy)
     except Exception as exc:  # noqa: BLE001  (a worker that died: say so, keep serving as-you-type diagnostics)
         ls.window_log_message(types.LogMessageParams(types.MessageType.Error, f"the saved check failed: {exc!r}"))
         return
     if ls.edits.get(uri, 0) != edit:
         return
     ls.saved[uri] = Saved(edit, text, found)
-    if ls.document_of(uri) is not None:
-        ls.publish(uri, [checking.lsp_diagnostic(d, text, docs()) for d in found.policy_diagnostics])
+    doc = ls.document_of(uri)
+    if doc is not None:
+        ls.publish(uri, [checking.lsp_diagnostic(d, text, docs()) for d in found.policy_diagnostics], doc.version)
     publish_samples(ls, found)
     refresh_lenses(ls)
 
@@ -240,7 +259,12 @@ def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.Code
     return lenses.guarantee_lenses(saved.found.proved, saved.found.policy_diagnostics, doc.text)
 
 
+def shutdown(ls: PolicyServer, params: None) -> None:
+    ls.stop_workers()
+
+
 FEATURES: tuple[tuple[str, Any, Any], ...] = (
+    (types.SHUTDOWN, shutdown, None),
     (types.TEXT_DOCUMENT_DID_OPEN, did_open, None),
     (types.TEXT_DOCUMENT_DID_CHANGE, did_change, None),
     (types.TEXT_DOCUMENT_DID_SAVE, did_save, None),
