@@ -20,13 +20,15 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path("/work/shared/design/examples")
+OFFERED: dict[int, types.InitializeResult] = {}  # per client, what the server answered to initialize
 WAIT = 120.0  # seconds for a saved check (samples and the solver) on a loaded machine
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leadpolicy", "lsp"]))
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
-    await lsp_client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities(
-        text_document=types.TextDocumentClientCapabilities(
-            document_symbol=types.DocumentSymbolClientCapabilities(hierarchical_document_symbol_support=True)))))
+    symbols = types.DocumentSymbolClientCapabilities(hierarchical_document_symbol_support=True)
+    OFFERED[id(lsp_client)] = await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
+            document_symbol=symbols))))
     yield
     await lsp_client.shutdown_session()
 
@@ -373,3 +375,13 @@ def test_lsp_help_says_how_editors_start_it_and_bad_usage_exits_2(tmp_path: Path
     wrong = leadpolicy("lsp", "--port", "8080", cwd=tmp_path)
     assert wrong.returncode == 2 and "unrecognized arguments: --port" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+@pytest.mark.asyncio
+async def test_the_server_says_what_it_offers(client: LanguageClient) -> None:
+    offered = OFFERED[id(client)].capabilities
+    sync = offered.text_document_sync
+    assert isinstance(sync, types.TextDocumentSyncOptions) and sync.open_close and sync.save  # checks on save
+    assert sync.change == types.TextDocumentSyncKind.Incremental
+    assert offered.document_formatting_provider and offered.document_symbol_provider
+    assert offered.folding_range_provider and offered.code_lens_provider is not None

@@ -3,6 +3,7 @@ each guarantee of a policy ("proved", "violated: ...", "unknown: ..."), from the
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterable
 
 from lsprotocol import types
@@ -21,19 +22,30 @@ def _lens(text: str, line: int, title: str) -> types.CodeLens:
     return types.CodeLens(range=where, command=types.Command(title=shown, command=""))
 
 
+SCALARS = (str, int, float, Decimal)
+
+
 def _value(value: Any) -> str:
-    return "none" if value is None else str(value)
+    """A decided or agreed value as the samples file writes it (none, true, 65, sql)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def case_title(case: CaseResult) -> str:
-    """What one sample case gave, in a few words."""
+    """What one sample case gave, in a few words: what it decided, then what the case agreed, for a single
+    value; the failures as `check` words them otherwise (a timeline's clocks, a case that cannot run)."""
     if case.status == PASSED:
         return "passes"
-    if case.status == FAILED and case.mismatches:
+    scalar = all(v is None or isinstance(v, SCALARS) for _, want, got in case.mismatches for v in (want, got))
+    if case.status == FAILED and case.mismatches and scalar:
         return "fails: " + "; ".join(f"{what} {_value(got)}, expected {_value(want)}"
                                      for what, want, got in case.mismatches)
     said = "; ".join(case.failures)
-    return ("fails: " if case.status == FAILED else f"{case.status}: ") + said if said else case.status
+    prefix = "fails" if case.status == FAILED else f"{case.status} (the case cannot run)"
+    return f"{prefix}: {said}" if said else prefix
 
 
 def case_lenses(run: SamplesRun, text: str) -> list[types.CodeLens]:

@@ -130,7 +130,11 @@ async def check_typing(ls: PolicyServer, uri: str) -> None:
     if doc is None or ls.edits.get(uri, 0) != edit:
         return
     loop = asyncio.get_running_loop()
-    diags = await loop.run_in_executor(ls.typing, checking.typing_diagnostics, doc.text, file_of(doc))
+    try:
+        diags = await loop.run_in_executor(ls.typing, checking.typing_diagnostics, doc.text, file_of(doc))
+    except Exception as exc:  # noqa: BLE001  (a bug of the checker: said in the log, the editor keeps working)
+        ls.window_log_message(types.LogMessageParams(types.MessageType.Error, f"checking failed: {exc!r}"))
+        return
     if ls.edits.get(uri, 0) == edit:
         ls.publish(uri, [checking.lsp_diagnostic(d, doc.text, docs()) for d in diags], doc.version)
 
