@@ -313,7 +313,8 @@ def _results(folder: Path, policy: Path) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize(("needle", "new"), [("score engagement", "activity"), ("  sql ", "sales_ready"),
                                              ("    employees", "headcount"), ("demo_request ", "asked_demo"),
-                                             ("team inbound-sdr", "inbound-reps"), ("calendar ny", "new_york")])
+                                             ("team inbound-sdr", "inbound-reps"), ("calendar ny", "new_york"),
+                                             ("  nurture ", "null")])  # YAML reads a bare null as no text
 async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_same(
         client: LanguageClient, tmp_path: Path, needle: str, new: str) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
