@@ -467,3 +467,16 @@ async def test_completion_offers_the_words_the_grammar_accepts(client: LanguageC
     _, words = await completion_labels(client, uri, end_of(after, "+40 when employees "))
     assert {"between", "in", "is", "contains", "starts", "ends", "not"} <= words
     assert not words & {"score", "team"}
+
+
+async def test_hover_on_a_policy_with_errors_still_names_what_is_under_the_cursor(client: LanguageClient,
+                                                                                 tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    zone = 'timezone "America/New_York"\n    open'  # the first calendar's, not the header's
+    text = path.read_text("utf-8").replace(zone, 'timezone "Mars/Olympus"\n    open', 1)
+    path.write_text(text, "utf-8")
+    assert "Mars/Olympus" in text
+    uri = open_file(client, path)
+    where = end_of(text, "calendar ny")
+    said = await hover(client, uri, types.Position(line=where.line, character=where.character - 1))
+    assert "**calendar ny**" in said and "SLA speed\\_to\\_lead" in said

@@ -425,13 +425,22 @@ def hover_markdown(policy: ast.Policy, occurrences: tuple[Occurrence, ...], foun
     describe = DESCRIBE.get(found.kind)
     lines = [f"**{found.kind} {md(found.name)}**"]
     if describe is not None:
-        with english.wording(english.labels_of(policy)):
-            lines += describe(policy, found.name)
+        lines += _described(describe, policy, found.name)
     users = _users(occurrences, found)
     if users:
         verb = "Read by" if found.kind == "event" else "Used in"
         lines.append(f"{verb}: " + ", ".join(md(u) for u in users))
     return "\n\n".join(lines)
+
+
+def _described(describe: Callable[[ast.Policy, str], list[str]], policy: ast.Policy, name: str) -> list[str]:
+    """What `describe` says of a name; nothing when the policy's errors keep it from saying it (the plain English
+    is made for a checked policy: an unknown time zone or name raises there, and the diagnostics say why)."""
+    try:
+        with english.wording(english.labels_of(policy)):
+            return describe(policy, name)
+    except (LookupError, ValueError, TypeError, ArithmeticError):
+        return []
 
 
 def _users(occurrences: tuple[Occurrence, ...], found: Occurrence) -> list[str]:
