@@ -39,9 +39,12 @@ CAPABILITIES = types.ClientCapabilities(text_document=types.TextDocumentClientCa
     completion=types.CompletionClientCapabilities()))
 
 
+OFFERED: dict[int, types.InitializeResult] = {}  # per client, what the server said it offers
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "leadpolicy", "lsp"]))
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
-    await lsp_client.initialize_session(types.InitializeParams(capabilities=CAPABILITIES))
+    OFFERED[id(lsp_client)] = await lsp_client.initialize_session(types.InitializeParams(capabilities=CAPABILITIES))
     yield
     await lsp_client.shutdown_session()
 
@@ -167,6 +170,13 @@ def leadpolicy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 # ---------------------------------------------------------------- definition and references
+
+
+async def test_the_server_offers_navigation(client: LanguageClient) -> None:
+    offered = OFFERED[id(client)].capabilities
+    assert offered.definition_provider and offered.references_provider and offered.hover_provider
+    assert isinstance(offered.rename_provider, types.RenameOptions) and offered.rename_provider.prepare_provider
+    assert offered.completion_provider is not None and " " in (offered.completion_provider.trigger_characters or [])
 
 
 @pytest.mark.parametrize("policy_file", REFERENCE, ids=lambda p: f"{p.parent.name}/{p.name}")
