@@ -344,3 +344,10 @@ def test_end_of_input_at_a_prompt_is_bad_usage_and_writes_nothing(tmp_path):
     code, shown = _on_a_terminal(["init", "repo"], tmp_path, "\x04")  # Ctrl-D at the first question
     assert code == 2 and "no answer for --name: give it as a flag" in shown
     assert not (tmp_path / "repo").exists()
+
+
+def test_a_file_in_the_way_is_said_before_any_question(tmp_path):
+    (tmp_path / "README.md").write_text("Our own README\n", "utf-8")
+    code, shown = _on_a_terminal(["init"], tmp_path, "")
+    assert code == 2 and "README.md exists (--force replaces it)" in shown
+    assert "Policy name" not in shown

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
 
 PYPROJECT = "pyproject.toml"
+# The files init writes whatever the answers, checked before any question is asked (the policy's two after).
+FIXED_FILES = {".pre-commit-config.yaml": "pre-commit-config.yaml",
+               ".github/workflows/leadpolicy.yml": "workflow.yml.j2", "README.md": "README.md.j2"}
 MAX_NAME = 64  # the policy's file names stay well within a file system's 255 bytes
 DEFAULTS = {"name": "inbound", "marketing_owner": "Marketing Lead <marketing@example.com>",
             "sales_owner": "Sales Lead <sales@example.com>", "timezone": "America/New_York", "calendar": "US"}
@@ -113,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     try:
         _check_folder(root)
+        _check_targets(root, list(FIXED_FILES), args.force)
         answers = _answers(args)
         files = _rendered(answers)
         pyproject = _pyproject(root)
@@ -193,9 +197,7 @@ def _rendered(answers: dict[str, str]) -> dict[str, str]:
     policy = f"policies/{name}.policy"
     return {policy: _canonical(env.get_template("policy.j2").render(values), policy),
             f"policies/{name}.samples.yaml": env.get_template("samples.yaml.j2").render(values),
-            ".pre-commit-config.yaml": env.get_template("pre-commit-config.yaml").render(values),
-            ".github/workflows/leadpolicy.yml": env.get_template("workflow.yml.j2").render(values),
-            "README.md": env.get_template("README.md.j2").render(values)}
+            **{path: env.get_template(template).render(values) for path, template in FIXED_FILES.items()}}
 
 
 def _title(name: str) -> str:
