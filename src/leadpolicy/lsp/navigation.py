@@ -97,21 +97,23 @@ class Workspace:
         fallback = self.last_good.get(uri) or _without_error_line(doc)
         return View(uri, doc, fallback) if fallback is not None else None
 
-    def samples_of(self, view: View) -> tuple[str, str] | None:
-        """The samples file's URI and text beside the policy (None when there is none)."""
-        path = view.current.path
-        if path is None:
+    def samples_of(self, view: View) -> Samples | None:
+        """The samples file beside the policy and the names it uses (None when there is none)."""
+        path, policy = view.current.path, view.names.policy
+        if path is None or policy is None:
             return None
         uri = samples_path(path).as_uri()
         doc = self.document(uri)
-        return None if doc is None else (uri, doc.text)
+        return None if doc is None else Samples(uri, doc.text, samples_occurrences(doc.text, Names.of(policy).symbols))
 
-    def samples_names(self, view: View) -> tuple[str, tuple[Occurrence, ...]] | None:
-        found = self.samples_of(view)
-        if found is None or view.names.policy is None:
-            return None
-        uri, text = found
-        return uri, samples_occurrences(text, Names.of(view.names.policy).symbols)
+
+@dataclass(frozen=True)
+class Samples:
+    """A samples file: its URI, its text and the names it uses."""
+
+    uri: str
+    text: str
+    occurrences: tuple[Occurrence, ...]
 
 
 def _without_error_line(doc: Document) -> Document | None:
@@ -196,9 +198,8 @@ def references(ws: Workspace, view: View, kind: str, name: str, declaration: boo
     found = [_location(view.uri, text, o.span) for o in view.names.occurrences
              if _same(o, kind, name) and (declaration or not o.declaration)]
     samples = ws.samples_of(view)
-    named = ws.samples_names(view)
-    if samples is not None and named is not None:
-        found += [_location(named[0], samples[1], o.span) for o in named[1] if _same(o, kind, name)]
+    if samples is not None:
+        found += [_location(samples.uri, samples.text, o.span) for o in samples.occurrences if _same(o, kind, name)]
     return found
 
 
@@ -271,12 +272,12 @@ def rename_edit(ws: Workspace, view: View, found: Occurrence, new: str) -> types
     text = view.current.text
     changes = {view.uri: [types.TextEdit(range=to_range(text, o.span), new_text=new)
                           for o in view.names.occurrences if _same(o, found.kind, found.name)]}
-    samples, named = ws.samples_of(view), ws.samples_names(view)
-    if samples is not None and named is not None:
-        edits = [types.TextEdit(range=to_range(samples[1], o.span), new_text=_yaml_edit(samples[1], o, new))
-                 for o in named[1] if _same(o, found.kind, found.name)]
+    samples = ws.samples_of(view)
+    if samples is not None:
+        edits = [types.TextEdit(range=to_range(samples.text, o.span), new_text=_yaml_edit(samples.text, o, new))
+                 for o in samples.occurrences if _same(o, found.kind, found.name)]
         if edits:
-            changes[named[0]] = edits
+            changes[samples.uri] = edits
     return types.WorkspaceEdit(changes=changes)
 
 
