@@ -385,3 +385,23 @@ async def test_the_server_says_what_it_offers(client: LanguageClient) -> None:
     assert sync.change == types.TextDocumentSyncKind.Incremental
     assert offered.document_formatting_provider and offered.document_symbol_provider
     assert offered.folding_range_provider and offered.code_lens_provider is not None
+
+
+@pytest.mark.asyncio
+async def test_results_go_to_the_uris_the_editor_opened_the_files_under(client: LanguageClient,
+                                                                        tmp_path: Path) -> None:
+    """Editors escape a path's characters in their own way (`@` kept here, `%40` in Python's as_uri)."""
+    folder = tmp_path / "team@sales"
+    folder.mkdir()
+    path = copy_policy(ROOT / "policies" / "inbound-b2b.policy", folder)
+    samples = folder / "inbound-b2b.samples.yaml"
+    samples.write_text(samples.read_text(encoding="utf-8").replace(
+        "stage: sql, route: enterprise-ae}", "stage: mql, route: enterprise-ae}", 1), encoding="utf-8")
+    want = failing_case_said(check_json(path), samples)
+    uri, samples_uri = "file://" + str(path), "file://" + str(samples)
+    assert uri != path.as_uri()
+    for opened, text in ((uri, path.read_text(encoding="utf-8")), (samples_uri, samples.read_text(encoding="utf-8"))):
+        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+            uri=opened, language_id="leadpolicy", version=1, text=text)))
+    assert await eventually(lambda: sample_failures(client, samples_uri), want) == want
+    assert sorted(await lenses(client, samples_uri)) != []

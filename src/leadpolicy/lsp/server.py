@@ -31,9 +31,8 @@ DEBOUNCE = 0.03  # seconds without an edit before the text is checked again
 
 @dataclass
 class Saved:
-    """The last saved check of a policy, and the edit it was made for."""
+    """The last saved check of a policy, and the text it checked."""
 
-    edit: int
     text: str
     found: checking.SavedCheck
 
@@ -61,9 +60,17 @@ class PolicyServer(LanguageServer):
             known = self.documents[uri] = Document(uri, doc.source, doc.version)
         return known
 
+    def uri_of(self, path: Path) -> str:
+        """The URI the editor opened a file under (editors escape characters differently), else the file's own."""
+        for uri in self.workspace.text_documents:
+            doc = self.document_of(uri)
+            if doc is not None and doc.path is not None and doc.path == path:
+                return str(uri)
+        return path.as_uri()
+
     def text_of(self, path: Path) -> str | None:
         """The text of a file: the editor's, when open, else the saved one (None when unreadable)."""
-        doc = self.document_of(path.as_uri())
+        doc = self.document_of(self.uri_of(path))
         if doc is not None:
             return doc.text
         try:
@@ -145,7 +152,7 @@ async def check_typing(ls: PolicyServer, uri: str) -> None:
 async def check_saved(ls: PolicyServer, policy: Path) -> None:
     """All of `check` for a saved policy, in the worker process; published for the policy and its samples file
     unless the policy was edited meanwhile."""
-    uri = policy.as_uri()
+    uri = ls.uri_of(policy)
     text = ls.text_of(policy)
     if text is None:
         return
@@ -157,7 +164,7 @@ async def check_saved(ls: PolicyServer, policy: Path) -> None:
         return
     if ls.edits.get(uri, 0) != edit:
         return
-    ls.saved[uri] = Saved(edit, text, found)
+    ls.saved[uri] = Saved(text, found)
     doc = ls.document_of(uri)
     if doc is not None:
         ls.publish(uri, [checking.lsp_diagnostic(d, text, docs()) for d in found.policy_diagnostics], doc.version)
@@ -168,7 +175,7 @@ async def check_saved(ls: PolicyServer, policy: Path) -> None:
 def publish_samples(ls: PolicyServer, found: checking.SavedCheck) -> None:
     samples_text = ls.text_of(found.samples_file)
     if samples_text is not None and found.samples_file.exists():
-        ls.publish(found.samples_file.as_uri(), checking.samples_diagnostics(found, samples_text, docs()))
+        ls.publish(ls.uri_of(found.samples_file), checking.samples_diagnostics(found, samples_text, docs()))
 
 
 def refresh_lenses(ls: PolicyServer) -> None:
@@ -254,9 +261,9 @@ def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.Code
     if doc is None or doc.path is None:
         return []
     if is_samples(doc.uri):
-        saved = ls.saved.get(policy_beside(doc.path).as_uri())
+        saved = ls.saved.get(ls.uri_of(policy_beside(doc.path)))
         run = saved.found.run if saved is not None else None
-        return lenses.case_lenses(run, doc.text) if run is not None else []
+        return lenses.case_lenses(run, doc.text) if run is not None and unchanged(doc) else []
     saved = ls.saved.get(doc.uri)
     if saved is None or saved.found.proved is None or saved.text != doc.text:
         return []
@@ -265,6 +272,14 @@ def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.Code
 
 def shutdown(ls: PolicyServer, params: None) -> None:
     ls.stop_workers()
+
+
+def unchanged(doc: Document) -> bool:
+    """Whether the editor's text of a file is the one saved (the last samples run read that one)."""
+    try:
+        return doc.path is not None and doc.path.read_text(encoding="utf-8") == doc.text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 FEATURES: tuple[tuple[str, Any, Any], ...] = (
