@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path("/work/shared/design/examples")
 REFERENCE = sorted(ROOT.glob("policies/*.policy")) + sorted(EXAMPLES.glob("*.policy"))
 
-pytestmark = pytest.mark.asyncio(loop_scope="function")
+ASYNC = pytest.mark.asyncio(loop_scope="function")
 
 CAPABILITIES = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
     hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText]),
@@ -172,6 +172,7 @@ def leadpolicy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 # ---------------------------------------------------------------- definition and references
 
 
+@ASYNC
 async def test_the_server_offers_navigation(client: LanguageClient) -> None:
     offered = OFFERED[id(client)].capabilities
     assert offered.definition_provider and offered.references_provider and offered.hover_provider
@@ -180,6 +181,7 @@ async def test_the_server_offers_navigation(client: LanguageClient) -> None:
 
 
 @pytest.mark.parametrize("policy_file", REFERENCE, ids=lambda p: f"{p.parent.name}/{p.name}")
+@ASYNC
 async def test_each_declared_name_is_referenced_wherever_it_is_spelled_and_defined_at_its_declaration(
         client: LanguageClient, tmp_path: Path, policy_file: Path) -> None:
     path = copy_policy(policy_file, tmp_path)
@@ -220,6 +222,7 @@ def _text_at(lines: list[str], where: types.Range) -> str:
     return line.encode("utf-16-le")[where.start.character * 2: where.end.character * 2].decode("utf-16-le")
 
 
+@ASYNC
 async def test_definition_from_the_samples_file_lands_on_the_policys_declaration(client: LanguageClient,
                                                                                  tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -237,6 +240,7 @@ async def test_definition_from_the_samples_file_lands_on_the_policys_declaration
         assert _text_at(text.split("\n"), landed[0].range) == name
 
 
+@ASYNC
 async def test_positions_are_utf16_after_an_emoji_and_an_umlaut_on_the_line(client: LanguageClient,
                                                                           tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -254,6 +258,7 @@ async def test_positions_are_utf16_after_an_emoji_and_an_umlaut_on_the_line(clie
     assert _text_at(text.split("\n"), landed[0].range) == "priority"
 
 
+@ASYNC
 async def test_navigation_reads_the_last_text_that_parsed_while_typing(client: LanguageClient,
                                                                        tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-activity.policy", tmp_path)
@@ -275,6 +280,7 @@ async def test_navigation_reads_the_last_text_that_parsed_while_typing(client: L
     assert "**score fit**" in typed
 
 
+@ASYNC
 async def test_a_policy_that_never_parsed_answers_nothing_rather_than_an_error(client: LanguageClient,
                                                                                tmp_path: Path) -> None:
     path = tmp_path / "broken.policy"
@@ -325,6 +331,7 @@ def _results(folder: Path, policy: Path) -> tuple[Any, ...]:
                                              ("    employees", "headcount"), ("demo_request ", "asked_demo"),
                                              ("team inbound-sdr", "inbound-reps"), ("calendar ny", "new_york"),
                                              ("  nurture ", "null")])  # YAML reads a bare null as no text
+@ASYNC
 async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_same(
         client: LanguageClient, tmp_path: Path, needle: str, new: str) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -347,6 +354,7 @@ async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_
 
 @pytest.mark.parametrize(("new", "says"), [("2fast", "is not a name"), ("when", "word of the policy language"),
                                            ("fit", "already a name"), ("with space", "is not a name")])
+@ASYNC
 async def test_rename_is_refused_with_the_reason(client: LanguageClient, tmp_path: Path, new: str,
                                                  says: str) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -368,6 +376,7 @@ def _plain(markdown: str) -> str:
 
 
 @pytest.mark.parametrize("policy_file", REFERENCE, ids=lambda p: f"{p.parent.name}/{p.name}")
+@ASYNC
 async def test_a_scores_hover_says_its_rules_as_the_published_page_does(client: LanguageClient, tmp_path: Path,
                                                                        policy_file: Path) -> None:
     from leadpolicy.publish.site import policy_context
@@ -386,6 +395,7 @@ async def test_a_scores_hover_says_its_rules_as_the_published_page_does(client: 
             assert f"{md(rule['points'])}: {_plain(rule['rule'])}" in said
 
 
+@ASYNC
 async def test_hovers_say_a_fields_type_a_stages_condition_and_owner_an_events_label_and_readers(
         client: LanguageClient, tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -417,6 +427,7 @@ async def test_hovers_say_a_fields_type_a_stages_condition_and_owner_an_events_l
         assert md(member.person) in team
 
 
+@ASYNC
 async def test_hover_escapes_the_policys_text(client: LanguageClient, tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
     text = path.read_text("utf-8").replace('"Firmographic fit"', '"<img src=x onerror=alert(1)> [x](javascript:1)"')
@@ -431,6 +442,7 @@ async def test_hover_escapes_the_policys_text(client: LanguageClient, tmp_path: 
 # ---------------------------------------------------------------- completion
 
 
+@ASYNC
 async def test_completion_offers_the_declared_names_of_the_kind_that_fits(client: LanguageClient,
                                                                         tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -460,6 +472,7 @@ async def test_completion_offers_the_declared_names_of_the_kind_that_fits(client
     assert unparsed >= 3  # most of these are offered while the text does not parse
 
 
+@ASYNC
 async def test_completion_offers_the_words_the_grammar_accepts(client: LanguageClient, tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
     text = path.read_text("utf-8")
@@ -479,6 +492,7 @@ async def test_completion_offers_the_words_the_grammar_accepts(client: LanguageC
     assert not words & {"score", "team"}
 
 
+@ASYNC
 async def test_hover_on_a_policy_with_errors_still_names_what_is_under_the_cursor(client: LanguageClient,
                                                                                  tmp_path: Path) -> None:
     path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -490,3 +504,28 @@ async def test_hover_on_a_policy_with_errors_still_names_what_is_under_the_curso
     where = end_of(text, "calendar ny")
     said = await hover(client, uri, types.Position(line=where.line, character=where.character - 1))
     assert "**calendar ny**" in said and "SLA speed\\_to\\_lead" in said
+
+
+# ---------------------------------------------------------------- positions (document.py), in process
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_spans_and_lsp_positions_convert_both_ways_whatever_ends_the_lines(ending: str) -> None:
+    from leadpolicy.lsp.document import offset_of, offset_to_position, to_offset, to_range
+
+    text = ending.join(['policy "x" version 1.0.0 {', '  title "Ü😀 a𝄞b"', "  lead { x number }", "}"])
+    parsed = parse_text(text)
+    assert parsed.policy is not None
+    field_node = parsed.policy.fields[0]
+    where = to_range(text, ast.Span(field_node.span.line, field_node.span.column, field_node.span.line,
+                                    field_node.span.column + 1))
+    assert (where.start.line, where.start.character, where.end.character) == (2, 9, 10)
+    title_line = text.split(ending)[1] if ending != "\r\n" else text.split("\r\n")[1]
+    after_emoji = title_line.index("a")  # code points before `a`: the emoji is one, two UTF-16 units
+    start = to_range(text, ast.Span(2, after_emoji + 1, 2, after_emoji + 2)).start
+    assert start.character == after_emoji + 1
+    offset = to_offset(text, start)
+    assert text[offset] == "a" and offset == offset_of(text, 2, after_emoji + 1)
+    assert offset_to_position(text, offset) == start
+    beyond = to_offset(text, types.Position(line=9, character=0))
+    assert beyond == len(text)
