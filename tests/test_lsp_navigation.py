@@ -456,7 +456,9 @@ async def test_completion_offers_the_declared_names_of_the_kind_that_fits(client
              ("within 1 business hours on ny", 0, "within 1 business hours on ", {c.name for c in policy.calendars}),
              ("owner sales\n    from", len("owner sales"), "owner ", {o.team for o in policy.owners}),
              ("-10 when days since last email_click", 0, "-10 when days since last ", events),
-             ("+1 per fit", 0, "+1 per ", {f.name for f in policy.fields} | {s.name for s in policy.scores} | events)]
+             ("+1 per fit", 0, "+1 per ", {f.name for f in policy.fields} | {s.name for s in policy.scores} | events),
+             ('"Nurture leads', 0, '"New": stage = ', {s.name for s in policy.stages}),
+             ('"Nurture leads', 0, '"New": ', operands | events | {"stage", "route", "owner", "handoff"})]
     uri = open_file(client, path)
     version, unparsed = 1, 0
     for anchor, drop, typed, want in cases:

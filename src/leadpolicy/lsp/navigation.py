@@ -353,6 +353,14 @@ def _operand_place(ctx: Context) -> bool:
     return ctx.prev() in words
 
 
+def _guarantee_kinds(ctx: Context) -> tuple[str, ...]:
+    """In a guarantee: a stage or an owning team beside the decided `stage` or `owner`, else what a condition
+    reads, the decided values included."""
+    if ctx.prev() in ("=", "!=") and ctx.prev(2) in ("stage", "owner"):
+        return (ctx.prev(2),)
+    return OPERAND + ("decided",) if _operand_place(ctx) else ()
+
+
 def name_kinds(ctx: Context) -> tuple[str, ...]:
     """The kinds of name that fit where the cursor is."""
     prev = ctx.prev()
@@ -366,6 +374,7 @@ def name_kinds(ctx: Context) -> tuple[str, ...]:
         "sla": _sla_kinds, "outcomes": lambda c: ("event",) if c.prev() in ("when", "or") else (),
         "recycle": lambda c: ("stage",) if c.prev() == "to" else ("event",) if c.prev() != "because" else (),
         "score": lambda c: ("field", "score", "event") if c.prev() == "per" else OPERAND if _operand_place(c) else (),
+        "guarantees": _guarantee_kinds,
     }
     if ctx.block in by_block:
         return by_block[ctx.block](ctx)
@@ -406,7 +415,8 @@ def _keyword(terminal: str) -> str:
 ITEM_KINDS = {"field": types.CompletionItemKind.Field, "score": types.CompletionItemKind.Variable,
               "grade": types.CompletionItemKind.EnumMember, "event": types.CompletionItemKind.Event,
               "calendar": types.CompletionItemKind.Module, "team": types.CompletionItemKind.Class,
-              "owner": types.CompletionItemKind.Class, "stage": types.CompletionItemKind.Enum}
+              "owner": types.CompletionItemKind.Class, "stage": types.CompletionItemKind.Enum,
+              "decided": types.CompletionItemKind.Constant}
 
 
 def _name_items(occurrences: Iterable[Occurrence], kinds: tuple[str, ...]) -> list[types.CompletionItem]:
@@ -414,7 +424,8 @@ def _name_items(occurrences: Iterable[Occurrence], kinds: tuple[str, ...]) -> li
     for found in occurrences:
         if found.kind in kinds and (found.kind, found.name) not in seen and (found.declaration or found.kind == "team"):
             seen[(found.kind, found.name)] = found
-    return [types.CompletionItem(label=name, kind=ITEM_KINDS[kind], detail=kind) for kind, name in seen]
+    decided = [("decided", name) for name in DECIDED_NAMES] if "decided" in kinds else []
+    return [types.CompletionItem(label=name, kind=ITEM_KINDS[kind], detail=kind) for kind, name in [*seen, *decided]]
 
 
 # ---------------------------------------------------------------- hover
