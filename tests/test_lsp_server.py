@@ -117,7 +117,8 @@ def save(client: LanguageClient, path: Path, text: str) -> None:
 
 
 def reference_policies() -> list[Path]:
-    found = sorted((ROOT / "policies").glob("*.policy"))
+    """The repository's policies, its example with guarantees, and the design's examples where they are."""
+    found = sorted((ROOT / "policies").glob("*.policy")) + [ROOT / "examples" / "inbound-teams.policy"]
     return found + (sorted(EXAMPLES.glob("*.policy")) if EXAMPLES.is_dir() else [])
 
 
@@ -218,9 +219,7 @@ async def test_a_failing_sample_case_shows_at_its_line_on_save_with_lenses(clien
 
 @pytest.mark.asyncio
 async def test_each_guarantee_has_a_lens_saying_what_prove_says(client: LanguageClient, tmp_path: Path) -> None:
-    if not (EXAMPLES / "inbound-teams.policy").exists():
-        pytest.skip("the design examples (inbound-teams.policy, a policy with guarantees) are not on this machine")
-    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    path = copy_policy(ROOT / "examples" / "inbound-teams.policy", tmp_path)  # a policy with guarantees
     text = path.read_text(encoding="utf-8")
     false_claim = '    "Fit always under ten":   fit < 10\n  }\n}'
     text = text.rstrip().removesuffix("}").rstrip().removesuffix("}") + false_claim.lstrip("\n") + "\n"
