@@ -352,6 +352,26 @@ async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_
     assert _results(tmp_path, path) == before
 
 
+@ASYNC
+async def test_rename_from_the_samples_file_renames_in_the_policy_too(client: LanguageClient, tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
+    samples = tmp_path / "inbound-teams.samples.yaml"
+    before = _results(tmp_path, path)
+    text, sample_text = path.read_text("utf-8"), samples.read_text("utf-8")
+    uri = open_file(client, path)
+    samples_uri = open_file(client, samples, language="yaml")
+    at = end_of(sample_text, "{event: demo_request")
+    at = types.Position(line=at.line, character=at.character - 1)
+    edit = await _rename(client, samples_uri, at, "asked_demo")
+    assert edit.changes is not None and set(edit.changes) == {uri, samples_uri}
+    where = end_of(text, "    demo_request")
+    uses = await references(client, uri, types.Position(line=where.line, character=where.character - 1))
+    assert sum(len(e) for e in edit.changes.values()) == len(uses)
+    path.write_text(_apply(text, edit.changes[uri]), "utf-8")
+    samples.write_text(_apply(sample_text, edit.changes[samples_uri]), "utf-8")
+    assert _results(tmp_path, path) == before
+
+
 @pytest.mark.parametrize(("new", "says"), [("2fast", "is not a name"), ("when", "word of the policy language"),
                                            ("fit", "already a name"), ("with space", "is not a name")])
 @ASYNC

@@ -584,21 +584,24 @@ def on_references(ws: Workspace, params: types.ReferenceParams) -> list[types.Lo
 
 
 def on_prepare_rename(ws: Workspace, params: types.PrepareRenameParams) -> types.PrepareRenamePlaceholder | None:
-    view = ws.view(params.text_document.uri)
-    found = occurrence_at(view, params.position) if view is not None else None
-    if view is None or found is None:
+    uri = params.text_document.uri
+    found = target(ws, uri, params.position)
+    if found is None:
         return None
+    view, occurrence = found
     if not view.is_current:
         raise RenameRefused("the policy does not parse: fix the syntax error, then rename")
-    return types.PrepareRenamePlaceholder(range=to_range(view.current.text, found.span), placeholder=found.name)
+    asked = view.current if uri == view.uri else ws.document(uri)
+    if asked is None:
+        return None
+    return types.PrepareRenamePlaceholder(range=to_range(asked.text, occurrence.span), placeholder=occurrence.name)
 
 
 def on_rename(ws: Workspace, params: types.RenameParams) -> types.WorkspaceEdit | None:
-    view = ws.view(params.text_document.uri)
-    found = occurrence_at(view, params.position) if view is not None else None
-    if view is None or found is None:
+    found = target(ws, params.text_document.uri, params.position)
+    if found is None:
         raise RenameRefused("there is no field, score, grade, stage, event, calendar or team name here")
-    return rename_edit(ws, view, found, params.new_name)
+    return rename_edit(ws, found[0], found[1], params.new_name)
 
 
 def on_hover(ws: Workspace, params: types.HoverParams) -> types.Hover | None:
