@@ -373,7 +373,8 @@ async def test_rename_from_the_samples_file_renames_in_the_policy_too(client: La
 
 
 @pytest.mark.parametrize(("new", "says"), [("2fast", "is not a name"), ("when", "word of the policy language"),
-                                           ("fit", "already a name"), ("with space", "is not a name")])
+                                           ("fit", "already a name"), ("with space", "is not a name"),
+                                           ("Fit", "already a name"), ("EMAIL", "already a name")])
 @ASYNC
 async def test_rename_is_refused_with_the_reason(client: LanguageClient, tmp_path: Path, new: str,
                                                  says: str) -> None:

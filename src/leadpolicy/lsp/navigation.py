@@ -236,13 +236,16 @@ def _is_name(kind: str, text: str) -> bool:
     return re.fullmatch(terminal.pattern.to_regexp(), text) is not None and (kind != "team" or text[:1].isalpha())
 
 
-def _taken(view: View, kind: str, new: str) -> bool:
+def _taken(view: View, found: Occurrence, new: str) -> bool:
+    """Whether `new` names something else already, ignoring case as `check` compares names: for a field, score
+    or grade, any of those or a decided value a guarantee reads (`stage`, `route`, `owner`, `handoff`); for
+    the other kinds, another name of the same kind."""
     policy = view.names.policy
-    shared = ("field", "score", "grade")
-    if kind in shared:
-        symbols = Names.of(policy).symbols if policy is not None else {}
-        return new in symbols or new in DECIDED_NAMES
-    return any(o.kind == kind and o.name == new for o in view.names.occurrences)
+    if found.kind in ("field", "score", "grade"):
+        names = set(Names.of(policy).symbols if policy is not None else ()) | set(DECIDED_NAMES)
+    else:
+        names = {o.name for o in view.names.occurrences if o.kind == found.kind}
+    return new.casefold() in {name.casefold() for name in names - {found.name}}
 
 
 def refusal(view: View, found: Occurrence, new: str) -> str | None:
@@ -254,7 +257,7 @@ def refusal(view: View, found: Occurrence, new: str) -> str | None:
         return f"{new!r} is not a name: a {found.kind}'s name is {shape}, starting with a letter"
     if new in keywords():
         return f"{new!r} is a word of the policy language; choose another name"
-    if _taken(view, found.kind, new):
+    if _taken(view, found, new):
         return f"{new!r} is already a name in this policy; choose another"
     return None
 
