@@ -552,3 +552,16 @@ def test_spans_and_lsp_positions_convert_both_ways_whatever_ends_the_lines(endin
     assert offset_to_position(text, offset) == start
     beyond = to_offset(text, types.Position(line=9, character=0))
     assert beyond == len(text)
+
+
+@ASYNC
+async def test_a_samples_file_nested_too_deep_for_yaml_leaves_the_policys_references(client: LanguageClient,
+                                                                                    tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-activity.policy", tmp_path)
+    (tmp_path / "inbound-activity.samples.yaml").write_text("leads: " + "[" * 20000 + "]" * 20000 + "\n", "utf-8")
+    text = path.read_text("utf-8")
+    uri = open_file(client, path)
+    where = end_of(text, "    employees")
+    found = await references(client, uri, types.Position(line=where.line, character=where.character - 1))
+    assert found and {f.uri for f in found} == {uri}
+    assert {as_tuple(f.range) for f in found} == spelled(text, "employees", team=False)

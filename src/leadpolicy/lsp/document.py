@@ -403,10 +403,11 @@ def _scalar_span(node: yaml.ScalarNode) -> ast.Span:
 
 def samples_occurrences(text: str, symbols: dict[str, str]) -> tuple[Occurrence, ...]:
     """The names a samples file uses (lead keys, events, expected scores, grades, stages and routes), with
-    where each stands; none when the file is not YAML. `symbols` gives a policy name's kind (Names.symbols)."""
+    where each stands; none when the file is not YAML or nests deeper than PyYAML reads. `symbols` gives a
+    policy name's kind (Names.symbols)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # PyYAML composes nested lists by recursion: too deep is unreadable
         return ()
     found: list[Occurrence] = []
     seen: set[int] = set()  # an alias names a node already walked: each node once, however many aliases
