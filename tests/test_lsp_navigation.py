@@ -565,3 +565,18 @@ async def test_a_samples_file_nested_too_deep_for_yaml_leaves_the_policys_refere
     found = await references(client, uri, types.Position(line=where.line, character=where.character - 1))
     assert found and {f.uri for f in found} == {uri}
     assert {as_tuple(f.range) for f in found} == spelled(text, "employees", team=False)
+
+
+@ASYNC
+async def test_a_policy_opened_with_a_syntax_error_is_navigated_without_that_line(client: LanguageClient,
+                                                                                 tmp_path: Path) -> None:
+    path = copy_policy(EXAMPLES / "inbound-activity.policy", tmp_path)
+    good = path.read_text("utf-8")
+    text = good.replace('+20 when industry in ("software", "fintech")', '+20 when industry in ("software", ', 1)
+    assert text != good and parse_text(text).policy is None
+    uri = open_file(client, path, text)
+    use = end_of(text, "when fit")
+    landed = await definition(client, uri, types.Position(line=use.line, character=use.character - 1))
+    declaration = end_of(text, "score fit")
+    assert [(f.range.start.line, f.range.end.character) for f in landed] == [(declaration.line,
+                                                                              declaration.character)]

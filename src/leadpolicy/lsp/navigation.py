@@ -117,17 +117,21 @@ class Samples:
 
 
 def _without_error_line(doc: Document) -> Document | None:
-    """The text with the line of its syntax error blanked (positions kept), when that parses."""
+    """The text with the line of its syntax error blanked (positions kept), or the line before it (where an
+    unclosed `(` was typed, the error is found on the next line), or both: the first of them that parses."""
     spans = [d.span for d in doc.parsed.diagnostics if d.span is not None and d.span.line]
     if not spans:
         return None
-    lines = doc.text.split("\n")
     line = spans[0].line - 1
-    if line >= len(lines):
-        return None
-    lines[line] = " " * len(lines[line])
-    blanked = Document(doc.uri, "\n".join(lines), doc.version)
-    return blanked if blanked.policy is not None else None
+    for blanked in ({line}, {line - 1}, {line - 1, line}):
+        lines = doc.text.split("\n")
+        for number in blanked:
+            if 0 <= number < len(lines):
+                lines[number] = " " * len(lines[number])
+        candidate = Document(doc.uri, "\n".join(lines), doc.version)
+        if candidate.policy is not None:
+            return candidate
+    return None
 
 
 # ---------------------------------------------------------------- the name under the cursor
