@@ -44,10 +44,57 @@ TERMINAL_WORDS = {
 }
 
 
+def _grammar() -> str:
+    return resources.files("leadpolicy").joinpath("grammar/leadpolicy.lark").read_text("utf-8")
+
+
 @functools.lru_cache(maxsize=1)
 def grammar_parser() -> Lark:
-    text = resources.files("leadpolicy").joinpath("grammar/leadpolicy.lark").read_text("utf-8")
-    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(_grammar(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+# The pieces the incremental parse (language.incremental) reads alone: a whole policy, a run of its items,
+# a run of a score's items.
+PIECE_STARTS = ("start", "items", "score_items")
+
+
+@functools.lru_cache(maxsize=1)
+def piece_parser() -> Lark:
+    rules = "\nitems: _item*\nscore_items: _score_item*\n"
+    return Lark(_grammar() + rules, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                start=list(PIECE_STARTS))
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What a piece of a policy text holds: its nodes, comments and control-character errors."""
+
+    nodes: tuple[ast.Node, ...]
+    comments: tuple[Token, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_piece(piece: str, line: int, column: int, start: str, file: str) -> Piece | None:
+    """A piece of a policy text that starts at `line` and `column` of its file, parsed alone from the rule
+    `start` (one of PIECE_STARTS), with the positions it has in the file; None when it does not parse, nests too
+    deep or the tree builder refuses it (the whole text's parse then says why, as only it can)."""
+    try:
+        tree = piece_parser().parse("\n" * (line - 1) + " " * (column - 1) + piece, start=start)
+    except UnexpectedInput:
+        return None
+    if _too_deep(tree) is not None:
+        return None
+    try:
+        built = _PieceToAst().transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, BuildError):
+            return None
+        raise exc.orig_exc from None
+    comments = _comments(" " * (column - 1) + piece)
+    for comment in comments:
+        comment.line = (comment.line or 1) + line - 1
+    nodes = (built,) if isinstance(built, ast.Policy) else tuple(built)
+    return Piece(nodes, tuple(comments), tuple(_control_characters(tree, comments, file)))
 
 
 @dataclass
@@ -716,6 +763,17 @@ class _ToAst(TeamTree):
     def name_list(self, meta: Meta, c: Tokens) -> NamesWithSpans:
         """The names, and where each stands."""
         return tuple(str(x) for x in c), tuple(_span(x) for x in c)
+
+
+@v_args(meta=True)
+class _PieceToAst(_ToAst):
+    """The tree builder, with the rules of a piece's run of items."""
+
+    def items(self, meta: Meta, c: list[ast.Node]) -> tuple[ast.Node, ...]:
+        return tuple(c)
+
+    def score_items(self, meta: Meta, c: list[ast.Node]) -> tuple[ast.Node, ...]:
+        return tuple(c)
 
 
 def _keyword(token: Token, word: str, form: str) -> None:

@@ -225,7 +225,9 @@ def did_close(ls: PolicyServer, params: types.DidCloseTextDocumentParams) -> Non
     uri = params.text_document.uri
     ls.edits[uri] = ls.edits.get(uri, 0) + 1
     ls.saved.pop(uri, None)
-    ls.documents.pop(uri, None)
+    closed = ls.documents.pop(uri, None)
+    if closed is not None:
+        checking.forget(file_of(closed))
     ls.publish(uri, [])
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import threading
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Iterator, Sequence, cast
 from zoneinfo import ZoneInfo
@@ -206,8 +207,50 @@ class _WorldTruths(Truths):
         return super().visit(node) if slot is None else cast(Truth, self.world[slot])
 
 
+class _Verdicts:
+    """`satisfiability`'s answers, kept while the symbols they were found with read the same (the language
+    server checks the text again after each edit, and most of its conditions are the last text's). A condition
+    is keyed by its nodes, whose equality leaves spans out: an answer holds no span."""
+
+    LIMIT = 100_000  # answers kept at most
+
+    def __init__(self) -> None:
+        self.symbols: dict[str, Symbol] | None = None
+        self.facts: tuple[tuple[Any, ...], ...] = ()
+        self.answers: dict[tuple[ast.Node, str], str] = {}
+        self.lock = threading.Lock()
+
+    def answer(self, condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
+        with self.lock:
+            self._follow(symbols)
+            known = self.answers.get((condition, timezone))
+        if known is not None:
+            return known
+        found = _satisfiability(condition, symbols, timezone)
+        with self.lock:
+            if self.symbols is symbols and len(self.answers) < self.LIMIT:
+                self.answers[(condition, timezone)] = found
+        return found
+
+    def _follow(self, symbols: dict[str, Symbol]) -> None:
+        """Forget the answers when the symbols read otherwise than those they were found with."""
+        if symbols is self.symbols:
+            return
+        facts = tuple((n, s.kind, s.type, s.choices, s.nullable, s.low, s.high) for n, s in symbols.items())
+        if facts != self.facts:
+            self.answers = {}
+        self.symbols, self.facts = symbols, facts
+
+
+_VERDICTS = _Verdicts()
+
+
 def satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
     """'never', 'always' or 'sometimes' (also when the space is too large to decide)."""
+    return _VERDICTS.answer(condition, symbols, timezone)
+
+
+def _satisfiability(condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
     lowered = _lowered([condition], symbols)
     if lowered is None:
         return "sometimes"
