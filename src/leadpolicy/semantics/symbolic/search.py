@@ -33,8 +33,10 @@ from leadpolicy.semantics.symbolic.witness import Witness, extra_ages, witness
 PREFERENCE_SECONDS = 10.0  # the most the preferences of one witness may take (a guard: the resources end first)
 PREFERENCE_RESOURCES = 10_000_000  # the solver's resources for the preferences of one witness (about 5 s at most)
 GRACE_SECONDS = 2.0  # past a search's time-out, the watchdog stops the solver (`Watchdog`)
+MAX_TIMEOUT_MS = 2**32 - 1  # z3 reads its time-out modulo 2**32 ms: a longer one (50 days) would be a short one
 REGAIN_RESOURCES = 1_000_000  # the most one check of a preference dropped in a conflict may use (about 0.5 s)
 MAX_EVENTS = 10_000  # the most events of one window a witness lays out
+MAX_WITNESS_EVENTS = 50_000  # the most a witness lays out in all (deciding 594,000 took 10 s past a 3 s time-out)
 ROUNDS = 8  # witnesses `confirm` rejects before the answer is Unknown
 REFINEMENTS = 200  # models excluded by a true fact (`refine`: a wrong zone offset, ...) before it is Unknown
 ROUND_NOW = dt.datetime(2026, 11, 20, 12, 0)  # the `now` witnesses prefer, in the policy's zone
@@ -78,7 +80,11 @@ class Clock:
 
     def left_ms(self, at_most: float | None = None) -> int:
         left = self.timeout - self.seconds()
-        return max(1, int(1000 * (left if at_most is None else min(left, at_most))))
+        return min(MAX_TIMEOUT_MS, max(1, int(1000 * (left if at_most is None else min(left, at_most)))))
+
+    @property
+    def expired(self) -> bool:
+        return self.seconds() >= self.timeout
 
 
 def check(solver: z3.Solver, clock: Clock, assumptions: Sequence[Any] = (), at_most: float | None = None) -> Any:
@@ -95,7 +101,7 @@ class Allowance:
 
     def check(self, solver: z3.Solver, clock: Clock, assumptions: Sequence[Any], per_check: int) -> Any:
         limit = min(per_check, self.left)
-        if limit <= 0:
+        if limit <= 0 or clock.expired:  # each check past the time-out would still cost its setting up
             return z3.unknown
         before = used_resources(solver)
         solver.set("rlimit", limit)
@@ -104,10 +110,6 @@ class Allowance:
         finally:
             solver.set("rlimit", int(z3.get_param("rlimit") or 0))  # the global limit again (check's, or none)
             self.left -= used_resources(solver) - before
-
-    @property
-    def spent(self) -> bool:
-        return self.left <= 0
 
 
 def used_resources(solver: z3.Solver) -> int:
@@ -163,7 +165,7 @@ class Watchdog:
     it), and a stale interrupt is cleared when the search ends, so it never stops the next search."""
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
+        self.seconds = min(seconds, threading.TIMEOUT_MAX)  # past it, waiting raises (an --timeout of 1e10)
         self.ended = threading.Event()
         self.lock = threading.Lock()
         self.fired = False
@@ -233,8 +235,7 @@ class Search:
             if result != z3.sat:
                 return Unknown(self.unknown_reason(), self.clock.seconds())
             if too_many_events(self.leads, model):
-                self.solver.add(*(count <= MAX_EVENTS for lead in self.leads for h in lead.vars.events.values()
-                                  for count in h.counts.values()))
+                self.solver.add(*fewer_events(self.leads))
                 self.limited = True
                 continue
             if self.refine(model):
@@ -276,7 +277,8 @@ class Search:
 
     def unsat(self) -> Impossible | Unknown:
         if self.limited:
-            return Unknown(f"every witness has more than {MAX_EVENTS} events in a window", self.clock.seconds())
+            return Unknown(f"every witness has more than {MAX_EVENTS} events in a window or more than "
+                           f"{MAX_WITNESS_EVENTS} in all", self.clock.seconds())
         if self.rejected:  # what is left after excluding witnesses is empty: that proves nothing
             return Unknown(f"every witness found ({self.rejected}) was rejected when decided", self.clock.seconds())
         return Impossible(self.clock.seconds())
@@ -330,7 +332,8 @@ def readable(solver: z3.Solver, wishes: Preferences, clock: Clock, refine: Calla
         if not core:
             model = regained(solver, marked, [], budget, allowance, model)
             break
-        active.remove(marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)])
+        dropped = marks[max(i for i, mark in enumerate(marks) if mark.get_id() in core)].get_id()
+        active = [mark for mark in active if mark.get_id() != dropped]  # by id: `==` on z3 terms builds a term
     return z3.sat, model
 
 
@@ -355,7 +358,7 @@ def regained(solver: z3.Solver, wishes: list[tuple[Any, Any]], active: list[Any]
             continue
         if z3.is_true(model.eval(wish, model_completion=True)):
             active.append(mark)
-        elif not allowance.spent and allowance.check(solver, budget, [*active, mark], REGAIN_RESOURCES) == z3.sat:
+        elif allowance.check(solver, budget, [*active, mark], REGAIN_RESOURCES) == z3.sat:  # unknown when spent
             active.append(mark)
             model = solver.model()
     return model
@@ -410,11 +413,24 @@ def preferences(leads: Sequence[SymbolicLead]) -> list[Any]:
 # ---------------------------------------------------------------- refinement
 
 
+def window_counts(leads: Sequence[SymbolicLead]) -> list[Any]:
+    """Each window's count of events, once (a grown lead shares its history's)."""
+    counts = (count for lead in leads for h in lead.vars.events.values() for count in h.counts.values())
+    return list({count.get_id(): count for count in counts}.values())
+
+
 def too_many_events(leads: Sequence[SymbolicLead], model: Any) -> bool:
-    """Whether a witness would lay out more than MAX_EVENTS events of one window (then the search asks for
-    fewer, and says Unknown when every witness needs more)."""
-    counts = [count for lead in leads for h in lead.vars.events.values() for count in h.counts.values()]
-    return any(model.eval(count, model_completion=True).as_long() > MAX_EVENTS for count in counts)
+    """Whether a witness would lay out more than MAX_EVENTS events of one window, or more than
+    MAX_WITNESS_EVENTS in all (then the search asks for fewer, and says Unknown when every witness needs more)."""
+    counts = [model.eval(count, model_completion=True).as_long() for count in window_counts(leads)]
+    return any(count > MAX_EVENTS for count in counts) or sum(counts) > MAX_WITNESS_EVENTS
+
+
+def fewer_events(leads: Sequence[SymbolicLead]) -> list[Any]:
+    """At most MAX_EVENTS in each window and MAX_WITNESS_EVENTS in all windows together (more than a witness
+    lays out, where windows of one event overlap: a bound, and unsat under it is no proof)."""
+    counts = window_counts(leads)
+    return [*(count <= MAX_EVENTS for count in counts), z3.Sum(counts) <= MAX_WITNESS_EVENTS] if counts else []
 
 
 def shown(model: Any, present: Any, values: list[Any]) -> list[Any]:
