@@ -7,19 +7,23 @@ benchmarks/prove.py's generator (--rules points rules: about 2,000 lines with th
 (so no saved check, with its samples and solver, runs beside the edits), and makes --edits edits one at a time,
 each changing one rule's number as an editor sends it (an incremental change of a few characters). Measured:
 the time from sending didChange to receiving the publishDiagnostics of that version, which includes the
-server's pause for more edits (leadpolicy.lsp.server.DEBOUNCE). The baseline, measured in the same run: the same
-parse and check (`load_policy_text`) called in this process on the same texts. Prints medians, 95th percentiles
-and their ratios, and whether the median is within the issue's 200 ms.
+server's pause for more edits (leadpolicy.lsp.server.DEBOUNCE). Measured in the same run, in this process on the
+same texts: the baseline, the whole text parsed and checked each time (`load_policy_text`, as the server did before
+its parse was incremental), and what the server runs per edit (`lsp.checking.typing_diagnostics`: the incremental
+parse and the checks). Prints medians, 95th percentiles, their ratios and the machine's load, and whether the
+median and the 95th percentile are within the issue's 200 ms (exit 1 when not).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
@@ -27,6 +31,9 @@ from pygls.lsp.client import LanguageClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table  # noqa: E402
 from prove import generated_policy  # noqa: E402
+
+from leadpolicy.lsp.checking import typing_diagnostics  # noqa: E402
+from leadpolicy.semantics.loading import load_policy_text  # noqa: E402
 
 LIMIT_MS = 200.0
 URI = "untitled:generated.policy"
@@ -88,15 +95,13 @@ async def server_times(text: str, edits: list[tuple[types.Range, str, str]]) -> 
     return times
 
 
-def in_process_times(edits: list[tuple[types.Range, str, str]]) -> list[float]:
-    """Seconds of the same parse and check, called here."""
-    from leadpolicy.semantics.loading import load_policy_text
-
-    load_policy_text(edits[0][2], "generated.policy")  # the grammar and the checker loaded, as in the server
+def in_process_times(edits: list[tuple[types.Range, str, str]], check: Callable[[str, str], object]) -> list[float]:
+    """Seconds of `check(text, file)` on each edit's text, called here."""
+    check(edits[0][2], "generated.policy")  # the grammar and the checker loaded, as in the server
     times = []
     for _, _, text in edits:
         start = time.perf_counter()
-        load_policy_text(text, "generated.policy")
+        check(text, "generated.policy")
         times.append(time.perf_counter() - start)
     return times
 
@@ -113,16 +118,19 @@ def main() -> int:
     text = generated_policy(args.rules)
     edits = edited_texts(text, args.edits)
     served = asyncio.run(server_times(text, edits))
-    baseline = in_process_times(edits)
-    print(f"A generated policy of {text.count(chr(10))} lines, {args.edits} edits of one rule each")
+    baseline = in_process_times(edits, load_policy_text)
+    typing = in_process_times(edits, typing_diagnostics)
+    print(f"A generated policy of {text.count(chr(10))} lines, {args.edits} edits of one rule each; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print_table([row("didChange -> publishDiagnostics (stdio)", served),
-                 row("parse + check in process (baseline)", baseline)], ("measure", "median ms", "p95 ms"))
-    median, base = statistics.median(served), statistics.median(baseline)
-    print(f"\nserver / in process: median {median / base:.2f}x, p95 "
-          f"{percentile(served, 0.95) / percentile(baseline, 0.95):.2f}x; "
-          f"median {median * 1000:.0f} ms against the limit of {LIMIT_MS:g} ms: "
-          f"{'within' if median * 1000 <= LIMIT_MS else 'OVER'}")
-    return 0 if median * 1000 <= LIMIT_MS else 1
+                 row("whole parse + check in process (baseline)", baseline),
+                 row("incremental parse + check in process", typing)], ("measure", "median ms", "p95 ms"))
+    median, p95 = statistics.median(served), percentile(served, 0.95)
+    within = max(median, p95) * 1000 <= LIMIT_MS
+    print(f"\nserver / baseline: median {median / statistics.median(baseline):.2f}x, p95 "
+          f"{p95 / percentile(baseline, 0.95):.2f}x; median {median * 1000:.0f} ms and p95 {p95 * 1000:.0f} ms "
+          f"against the limit of {LIMIT_MS:g} ms: {'within' if within else 'OVER'}")
+    return 0 if within else 1
 
 
 if __name__ == "__main__":

@@ -238,3 +238,38 @@ async def test_the_diagnostics_published_after_each_edit_of_a_long_policy_are_ch
         want = said_by_check(text, tmp_path)
         assert {"unknown-name", "syntax-error"} & {code for code, *_ in want}  # no solver, no samples run
         assert await published_when(client, uri, want) == want
+
+
+# ---------------------------------------------------------------- the checks' kept answers
+
+
+def warning_codes(clamp_high: int) -> list[str]:
+    from leadpolicy.semantics.loading import load_policy_text
+
+    text = f"""policy "kept" version 1.0.0 {{
+  title "Kept answers"
+  owner m "M"
+  owner s "S"
+  lead {{
+    n number
+  }}
+  score base {{
+    clamp 0 to {clamp_high}
+    +1 per n up to 500
+  }}
+  score top {{
+    +5 when base > 150
+  }}
+  stages {{
+    hot when top >= 5 owner s
+    all otherwise owner m
+  }}
+}}
+"""
+    return [d.code for d in load_policy_text(text, "kept.policy").diagnostics]
+
+
+def test_a_verdict_kept_for_a_condition_is_found_again_when_what_it_reads_changes() -> None:
+    assert "never-true" in warning_codes(100)  # base is at most 100
+    assert "never-true" not in warning_codes(200)  # the same condition, its score's clamp widened
+    assert "never-true" in warning_codes(100)

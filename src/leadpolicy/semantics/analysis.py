@@ -217,19 +217,20 @@ class _Verdicts:
     def __init__(self) -> None:
         self.symbols: dict[str, Symbol] | None = None
         self.facts: tuple[tuple[Any, ...], ...] = ()
-        self.answers: dict[tuple[ast.Node, str], str] = {}
+        self.answers: dict[tuple[ast.Node, str, int], str] = {}  # (condition, time zone, MAX_WORLDS): answer
         self.lock = threading.Lock()
 
     def answer(self, condition: ast.Node, symbols: dict[str, Symbol], timezone: str) -> str:
         with self.lock:
             self._follow(symbols)
-            known = self.answers.get((condition, timezone))
+            key = (condition, timezone, MAX_WORLDS)
+            known = self.answers.get(key)
         if known is not None:
             return known
         found = _satisfiability(condition, symbols, timezone)
         with self.lock:
             if self.symbols is symbols and len(self.answers) < self.LIMIT:
-                self.answers[(condition, timezone)] = found
+                self.answers[key] = found
         return found
 
     def _follow(self, symbols: dict[str, Symbol]) -> None:
