@@ -81,3 +81,22 @@ def test_a_time_out_of_fifty_days_is_not_read_as_a_fraction_of_a_second():
     solver.set("rlimit", 5_000_000)  # stops the check in a few seconds: by resources, not by the time-out
     check(solver, clock)
     assert solver.reason_unknown() != "timeout", solver.reason_unknown()
+
+
+LORD_HOWE = PROVE_BASE.replace('"America/New_York"', '"Australia/Lord_Howe"').replace(
+    "    signup date\n", "    signup date\n    seen timestamp\n").replace(
+    '    -50 when email ends with "@gmail.com" "free"\n',
+    '    +10 when signup >= 2025-03-30 "recent"\n    +7 when seen >= 2025-10-26 and seen < 2025-10-27 "day"\n'
+    '    +3 when days since seen < 3 "fresh"\n    +5 when days since signup > 7 "old"\n'
+    '    decay 10% every 7 days since seen\n')
+
+
+@pytest.mark.parametrize("claim", ["fit never increases with signup", "fit never decreases with seen"])
+def test_an_offset_the_zone_had_for_a_few_years_only_is_refined_away_at_once(tmp_path, claim):
+    """Lord Howe Island had +11:30 in 1981 to 1985 only; the solver chose it for instants of every other year,
+    each refinement excluded half a year, and the claim was unknown after 200 refinements where New York's is
+    violated at once."""
+    path = tmp_path / "p.policy"
+    path.write_text(LORD_HOWE.replace("    G1\n", f'    "g": {claim}\n'), "utf-8")
+    (found,) = guarantees(run_prove(path, "--timeout", "10"))
+    assert found["status"] == "violated", found

@@ -163,3 +163,27 @@ def local_date_monotone(name: str) -> bool:
                 return False
         previous, day = offset, later
     return True
+
+
+RARE_SPANS = 64  # the most spans of one offset a refinement names at once
+
+
+@functools.lru_cache(maxsize=None)
+def rare_offset_spans(name: str, offset: int) -> tuple[tuple[int, int], ...] | None:
+    """Every span [first, end) in which the zone has `offset`, when that is at most RARE_SPANS spans, all
+    within the samples (an offset the zone had for a few years only: Lord Howe Island's +11:30 in 1981-85);
+    None when the offset is the zone's at the end of the samples, or in their last two years while its rules
+    still change (it recurs past them)."""
+    tz = zones.zone(name)
+    points = changes(name)
+    cuts = [FOREVER[0], *(edge(tz, point - DAY_US, point, offset_at(tz, at_us(point - DAY_US))) for point in points),
+            FOREVER[1]]
+    recent = SAMPLED[1] - 2 * 366 * DAY_US
+    spans = []
+    for first, end in zip(cuts, cuts[1:]):
+        if offset_at(tz, at_us(max(first, SAMPLED[0]))) != offset:
+            continue
+        if end == FOREVER[1] or (points and points[-1] >= recent and end > recent):
+            return None
+        spans.append((first, end))
+    return tuple(spans) if len(spans) <= RARE_SPANS else None

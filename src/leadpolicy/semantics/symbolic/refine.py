@@ -22,7 +22,7 @@ from leadpolicy import runtime
 from leadpolicy.language.types import Type
 from leadpolicy.semantics.primitives import smt
 from leadpolicy.semantics.primitives.smt import Sym
-from leadpolicy.semantics.symbolic.offsets import offset_span
+from leadpolicy.semantics.symbolic.offsets import offset_span, rare_offset_spans
 from leadpolicy.semantics.symbolic.witness import text
 
 if TYPE_CHECKING:
@@ -42,13 +42,20 @@ def facts(leads: Sequence[SymbolicLead], model: Any) -> list[Any]:
 
 def wrong_offsets(leads: Sequence[SymbolicLead], model: Any) -> Iterator[Any]:
     """For each offset the model chose that its zone does not have at its instant: the zone's offset over the
-    span of instants around it that share it."""
+    span of instants around it that share it; and, when the zone had the offset chosen in a few spans only,
+    that the offset is the zone's only within them (else each refinement excluded one span of the centuries
+    admitted, and the search ended unknown after REFINEMENTS of them)."""
     for lead in leads:
         for (zone, _), (var, instant) in lead.vars.offsets.items():
             at = model.eval(instant, model_completion=True).as_long()
             first, end, offset = offset_span(zone, at)
-            if model.eval(var, model_completion=True).as_long() != offset:
-                yield z3.Implies(z3.And(instant >= first, instant < end), var == offset)
+            chosen = model.eval(var, model_completion=True).as_long()
+            if chosen == offset:
+                continue
+            yield z3.Implies(z3.And(instant >= first, instant < end), var == offset)
+            spans = rare_offset_spans(zone, chosen)
+            if spans is not None:
+                yield z3.Implies(var == chosen, z3.Or([z3.And(instant >= a, instant < b) for a, b in spans]))
 
 
 def typed_syms(leads: Sequence[SymbolicLead], kind: Type) -> Iterator[Sym]:
