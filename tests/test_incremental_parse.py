@@ -172,6 +172,27 @@ def test_after_an_edit_of_one_rule_only_its_piece_is_parsed_again(monkeypatch: p
     assert [piece.strip() for piece in parsed] == [changed.strip()]
 
 
+def test_after_a_line_is_inserted_the_pieces_below_are_moved_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+
+    def counted(piece: str, line: int, column: int, start: str, file: str) -> parser.Piece | None:
+        parsed.append(piece)
+        return parser.parse_piece(piece, line, column, start, file)
+
+    monkeypatch.setattr(incremental, "parse_piece", counted)
+    parsing = IncrementalParser()
+    parsing.parse(GENERATED, "generated.policy")
+    first = rule_line(GENERATED)
+    for step, inserted in enumerate(["", "    +3 when n2 >= 7", "    # a comment"]):
+        parsed.clear()
+        edited = with_line(GENERATED, first + step, inserted, insert=True)
+        assert_same(parsing.parse(edited, "generated.policy"), parse_text(edited, "generated.policy"))
+        # what the edit touched: the policy's outline (its blank middle is a line longer), the score's outline,
+        # and the run of rules the line joined
+        assert len(parsed) <= 3
+        assert sum(piece.count("\n") for piece in parsed if piece.strip().startswith(("+", "-", "#"))) <= 2
+
+
 # ---------------------------------------------------------------- through the server
 
 

@@ -23,7 +23,9 @@ import dataclasses
 import re
 import threading
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
+
+from lark import Token
 
 from leadpolicy.language import ast
 from leadpolicy.language.parser import LONE_CR, ParseResult, Piece, parse_piece, parse_text
@@ -34,7 +36,8 @@ _SCORE_HEADER = re.compile(r'\s*score\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:"(?:[^"\\\n]
 # A line that starts a score's item: a rule's points, `decay`, `clamp`.
 _SCORE_ITEM_LINE = re.compile(r"^[ \t]*(?:[+-]?[0-9]|decay\b|clamp\b)", re.MULTILINE)
 
-Key = tuple[str, int, int, str]  # (the piece's start rule, line, column, text)
+Key = tuple[str, int, str]  # (the piece's start rule, the column it starts at, its text)
+Position = tuple[int, int]  # line and column, from 1
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ class IncrementalParser:
     """Parses the successive texts of one file, reusing the pieces an edit did not change."""
 
     def __init__(self) -> None:
-        self._pieces: dict[Key, Piece | None] = {}
-        self._used: dict[Key, Piece | None] = {}
+        # each piece by its text, and by the lines it stands at (None when it does not parse)
+        self._pieces: dict[Key, dict[int, Piece | None]] = {}
+        self._used: dict[Key, dict[int, Piece | None]] = {}
         self._lock = threading.Lock()
 
     def parse(self, text: str, file: str = "<policy>") -> ParseResult:
@@ -92,13 +96,18 @@ class IncrementalParser:
             finally:
                 self._pieces = self._used  # keep only what the last text holds
 
-    def _piece(self, start: str, text: str, offset: int, end: int, file: str, at: tuple[int, int]) -> Piece | None:
-        key = (start, at[0], at[1], text[offset:end])
-        if key in self._pieces:
-            piece = self._pieces[key]
+    def _piece(self, start: str, text: str, offset: int, end: int, file: str, at: Position) -> Piece | None:
+        """The piece `text[offset:end]` at `at`: as parsed before, moved to its line, or parsed now."""
+        key = (start, at[1], text[offset:end])
+        lines = self._pieces.get(key, {})
+        if at[0] in lines:
+            piece = lines[at[0]]
+        elif lines:
+            line, known = next(iter(lines.items()))
+            piece = None if known is None else _moved_piece(known, at[0] - line)
         else:
-            piece = parse_piece(key[3], at[0], at[1], start, file)
-        self._used[key] = piece
+            piece = parse_piece(key[2], at[0], at[1], start, file)
+        self._used.setdefault(key, {})[at[0]] = piece
         return piece
 
     def _parse(self, text: str, file: str) -> ParseResult | None:
@@ -123,7 +132,7 @@ class IncrementalParser:
         diagnostics = sorted((d for p in pieces for d in p.diagnostics), key=lambda d: d.sort_key())
         return ParseResult(file, text, policy, diagnostics, comments)
 
-    def _block(self, text: str, start: int, end: int, at: tuple[int, int],
+    def _block(self, text: str, start: int, end: int, at: Position,
                file: str) -> tuple[tuple[ast.Node, ...], list[Piece]] | None:
         """A top-level block's nodes (with what comes before it), and the pieces they were read from."""
         header = _SCORE_HEADER.match(text, start, end)
@@ -132,7 +141,7 @@ class IncrementalParser:
             return None if whole is None else (whole.nodes, [whole])
         return self._score(text, header.end(), end, (start, at), file)
 
-    def _score(self, text: str, body: int, end: int, begin: tuple[int, tuple[int, int]],
+    def _score(self, text: str, body: int, end: int, begin: tuple[int, Position],
                file: str) -> tuple[tuple[ast.Node, ...], list[Piece]] | None:
         """A score block read as its header and `}` (a score with no rules), then each run of its rules."""
         start, at = begin
@@ -152,9 +161,6 @@ class IncrementalParser:
         return (score,), [shell, *runs]
 
 
-Position = tuple[int, int]  # line and column, from 1
-
-
 def _positions(text: str, offsets: list[int], known: tuple[int, Position] = (0, (1, 1))) -> Iterator[Position]:
     """The line and column of each offset (ascending, from a `known` offset and its position on)."""
     offset, (line, column) = known
@@ -167,3 +173,28 @@ def _positions(text: str, offsets: list[int], known: tuple[int, Position] = (0, 
             column += target - offset
         offset = target
         yield line, column
+
+
+def _moved_piece(piece: Piece, lines: int) -> Piece:
+    """A piece as parsed `lines` lines further down (up, when negative): the same nodes, comments and
+    diagnostics, each span and position moved."""
+    comments = tuple(Token("COMMENT", str(c), line=(c.line or 1) + lines, column=c.column) for c in piece.comments)
+    diagnostics = tuple(dataclasses.replace(d, span=_moved(d.span, lines)) for d in piece.diagnostics)
+    return Piece(_moved(piece.nodes, lines), comments, diagnostics)
+
+
+def _moved(value: Any, lines: int) -> Any:
+    """A node (or a span, or a tuple of them) with every span in it moved by `lines` lines; a span that says
+    nowhere (line 0) stays. Nodes are copied field by field: building them anew costs as much as the parse."""
+    if isinstance(value, ast.Node):
+        moved = object.__new__(type(value))
+        fields = moved.__dict__
+        for name, field in value.__dict__.items():
+            fields[name] = _moved(field, lines) if isinstance(field, (ast.Node, ast.Span, tuple)) else field
+        return moved
+    if isinstance(value, ast.Span):
+        return ast.Span(value.line + lines, value.column, value.end_line + lines, value.end_column) \
+            if value.line else value
+    if isinstance(value, tuple):
+        return tuple(_moved(v, lines) if isinstance(v, (ast.Node, ast.Span, tuple)) else v for v in value)
+    return value
