@@ -227,6 +227,42 @@ def test_a_copied_case_passes_leadpolicy_test(open_page, tmp_path):
     assert "1/1" in result.stdout or "1 passed" in result.stdout, result.stdout
 
 
+def copied_and_shown(page) -> tuple[dict, str]:
+    """The case on the clipboard once Copy has said so, and the text the page shows."""
+    page.locator("#copy-status", has_text="Copied").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    shown = page.locator("pre#case").inner_text()
+    assert copied.rstrip("\n") == shown.rstrip("\n")  # the clipboard holds what the page shows
+    return yaml.safe_load(copied)[0], shown
+
+
+@pytest.mark.parametrize("press", ["click", "tab-enter"])
+def test_copy_right_after_an_edit_copies_the_edited_case(open_page, press):
+    """Copy pressed within the pause before a try (a name just typed, a field just changed) copies the case of
+    the form as it is now, not the answer to the form before the edit."""
+    page = open_page("/ui/inbound-teams")
+    fill_lead(page, {"email": "li@acme-parts.com", "employees": 10}, [], "2026-11-20T12:00:00-05:00")
+    decided(page, "nurture")
+    copy = page.get_by_role("button", name="Copy the lead as a samples case")
+    name = page.get_by_label("case name", exact=True)
+    name.fill("Typed just before Copy")
+    if press == "click":
+        copy.click()
+    else:
+        name.press("Tab")
+        page.keyboard.press("Enter")
+    case, _ = copied_and_shown(page)
+    assert case["name"] == "Typed just before Copy"
+    field_input(page, "employees").fill("1500")
+    copy.click()
+    case, shown = copied_and_shown(page)
+    assert case["lead"]["employees"] == 1500 and case["name"] == "Typed just before Copy"
+    assert yaml.safe_load(shown)[0] == case
+    field_input(page, "employees").fill("20")  # the case shown follows the form: "Copied" no longer holds
+    page.locator("#copy-status", has_text="changed since it was copied").wait_for()
+    assert yaml.safe_load(page.locator("pre#case").inner_text())[0]["lead"]["employees"] == 20
+
+
 def test_a_copied_case_that_disagrees_fails_leadpolicy_test(open_page, tmp_path):
     """The case says what was decided: changed by hand to another stage, `leadpolicy test` fails it (so the
     test above would catch a case that says nothing)."""

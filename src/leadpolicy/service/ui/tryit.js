@@ -253,15 +253,48 @@ async function decide(state) {
     region.replaceChildren(...renderProblem(status, body));
     state.caseText = null;
   }
+  showCase(state.caseText || "");
+}
+
+// The case shown below Copy follows the form; once it no longer reads as what was copied, Copy's "Copied" goes.
+function showCase(text) {
   const pre = document.getElementById("case");
-  if (!pre.hidden) pre.textContent = state.caseText || "";
+  if (pre.hidden || pre.textContent === text) return;
+  pre.textContent = text;
+  document.getElementById("copy-status").textContent = text ? "The lead changed since it was copied: copy it again." :
+    "The lead changed since it was copied, and is not decided now (see the decision above).";
+}
+
+// A try whose failure is shown in the decision region (the service did not answer): never a rejected promise.
+function tryForm(state) {
+  return decide(state).catch((failure) => {
+    document.getElementById("decision").replaceChildren(
+      el("p", {class: "problem", text: "The service did not answer: " + failure}));
+  });
 }
 
 // ---------------------------------------------------------------- the samples case
 
+// The case of the form as it is now: a try still waiting out its pause is asked at once, and one on its way is
+// waited for, so Copy never copies the answer to the form before an edit.
+async function settled(state) {
+  if (state.timer !== null) {
+    clearTimeout(state.timer);
+    state.timer = null;
+    state.deciding = tryForm(state);
+  }
+  let deciding;
+  do {
+    deciding = state.deciding;
+    await deciding;
+  } while (deciding !== state.deciding);  // a newer try started meanwhile: its answer is the one shown
+}
+
 async function copyCase(state) {
   const pre = document.getElementById("case");
   const said = document.getElementById("copy-status");
+  said.textContent = "";
+  await settled(state);
   if (!state.caseText) {
     said.textContent = "Nothing to copy: the lead is not decided (see the decision above).";
     return;
@@ -320,13 +353,13 @@ async function showPolicy() {
   const {status, body} = await api("api/policies/" + encodeURIComponent(id));
   if (status !== 200) return say(errorText(body));
   const policy = body;
-  const state = {policy, inputs: [], rowsMade: 0, asked: 0, timer: null, caseText: null};
+  const state = {policy, inputs: [], rowsMade: 0, asked: 0, timer: null, deciding: null, caseText: null};
   state.changed = () => {
     clearTimeout(state.timer);
-    state.timer = setTimeout(() => decide(state).catch((failure) => {
-      document.getElementById("decision").replaceChildren(
-        el("p", {class: "problem", text: "The service did not answer: " + failure}));
-    }), DEBOUNCE_MS);
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      state.deciding = tryForm(state);
+    }, DEBOUNCE_MS);
   };
   document.title = "Try " + (policy.title || policy.id);
   document.getElementById("title").textContent = policy.title || policy.id;
@@ -347,7 +380,8 @@ async function showPolicy() {
   renderEnglish(policy.english);
   document.getElementById("workspace").hidden = false;
   say("");
-  await decide(state);
+  state.deciding = tryForm(state);
+  await state.deciding;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
