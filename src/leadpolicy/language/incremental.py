@@ -161,6 +161,20 @@ class IncrementalParser:
         return (score,), [shell, *runs]
 
 
+# Per file, the parser of its texts so far (the language server's open policies).
+_BY_FILE: dict[str, IncrementalParser] = {}
+
+
+def parse_edited(text: str, file: str) -> ParseResult:
+    """`parse_text(text, file)`, made of the pieces `text` shares with the last text of `file` parsed here."""
+    return _BY_FILE.setdefault(file, IncrementalParser()).parse(text, file)
+
+
+def forget(file: str) -> None:
+    """Drop what is kept of a file's texts (the editor closed it)."""
+    _BY_FILE.pop(file, None)
+
+
 def _positions(text: str, offsets: list[int], known: tuple[int, Position] = (0, (1, 1))) -> Iterator[Position]:
     """The line and column of each offset (ascending, from a `known` offset and its position on)."""
     offset, (line, column) = known

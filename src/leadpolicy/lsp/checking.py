@@ -13,9 +13,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from leadpolicy.language import ast
+from leadpolicy.language import ast, incremental
 from leadpolicy.language.diagnostics import ERROR, Diagnostic
-from leadpolicy.language.incremental import IncrementalParser
 from leadpolicy.language.loader import checked, samples_for
 from leadpolicy.lsp.document import to_range
 from leadpolicy.semantics import analysis
@@ -38,20 +37,15 @@ class SavedCheck:
     proved: ast.Policy | None = None  # the tree the solver ran on (None when the policy has errors)
 
 
-# Per file, the parse of its texts so far: after an edit only the pieces of the text it changed are parsed again.
-_PARSERS: dict[str, IncrementalParser] = {}
-
-
 def typing_diagnostics(text: str, file: str) -> list[Diagnostic]:
     """The parse's and the checker's diagnostics of a policy text (what runs as you type): `load_policy_text`'s,
-    made of the pieces the text shares with the file's text before."""
-    parser = _PARSERS.setdefault(file, IncrementalParser())
-    return list(checked(parser.parse(text, file), analysis).diagnostics)
+    with only the pieces of the text an edit changed parsed again."""
+    return list(checked(incremental.parse_edited(text, file), analysis).diagnostics)
 
 
 def forget(file: str) -> None:
     """Drop what was kept of a file's parse (the editor closed it)."""
-    _PARSERS.pop(file, None)
+    incremental.forget(file)
 
 
 def saved_check(text: str, file: str, timeout: float = PROVE_TIMEOUT) -> SavedCheck:

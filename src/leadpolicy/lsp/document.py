@@ -15,7 +15,8 @@ from lark.exceptions import UnexpectedInput
 from lsprotocol.types import Position, Range
 
 from leadpolicy.language import ast
-from leadpolicy.language.parser import ParseResult, grammar_parser, parse_text
+from leadpolicy.language.incremental import parse_edited
+from leadpolicy.language.parser import ParseResult, grammar_parser
 from leadpolicy.language.symbols import symbol_table
 from leadpolicy.language.visitor import Visitor
 
@@ -43,7 +44,7 @@ class Document:
     def parsed(self) -> ParseResult:
         """The parse of the text (the policy is None when it does not parse)."""
         if self._parsed is None:
-            self._parsed = parse_text(self.text, str(self.path or self.uri))
+            self._parsed = parse_edited(self.text, str(self.path or self.uri))
         return self._parsed
 
     @property
@@ -125,7 +126,7 @@ def offset_to_position(text: str, offset: int) -> Position:
 
 # ---------------------------------------------------------------- where each name stands
 
-KINDS = ("field", "score", "grade", "stage", "event", "calendar", "team", "owner")
+KINDS = ("field", "score", "grade", "stage", "event", "calendar", "team", "owner", "sla")
 
 
 @dataclass(frozen=True)
@@ -181,13 +182,14 @@ class Names:
     symbols: dict[str, str]  # field, score and grade names -> their kind
     events: frozenset[str] | None
     stages: frozenset[str]
+    slas: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, policy: ast.Policy) -> Names:
         events = policy.events
         return cls({name: s.kind for name, s in symbol_table(policy).items()},
                    None if events is None else frozenset(e.name for e in events),
-                   frozenset(s.name for s in policy.stages))
+                   frozenset(s.name for s in policy.stages), frozenset(s.name for s in policy.slas))
 
     def is_event(self, name: str) -> bool:
         return name in self.events if self.events is not None else name not in self.symbols
@@ -258,6 +260,9 @@ class _Finder(Visitor):
 
     def names_Owner(self, node: ast.Owner) -> None:
         self.add("owner", node.team, token_span(self.text, node, 1), declaration=True)
+
+    def names_Sla(self, node: ast.Sla) -> None:
+        self.add("sla", node.name, token_span(self.text, node, 1), declaration=True)
 
     # uses in conditions
     def names_NameRef(self, node: ast.NameRef) -> None:
@@ -372,26 +377,30 @@ YAML_TEXT = "tag:yaml.org,2002:str"  # a scalar read as text (not `null`, `yes`,
 YamlPath = tuple[str, ...]  # the keys from the document's root, "*" for any list item
 
 
-def _key_kind(parent: YamlPath, key: str, symbols: dict[str, str]) -> str | None:
-    """The kind of name a samples key is: a lead's field, or a score or grade the case expects."""
+TIMELINE_EXPECT = ("timelines", "*", "expect")
+
+
+def _key_kind(parent: YamlPath, key: str, names: Names) -> str | None:
+    """The kind of name a samples key is: a lead's field, a score or grade the case expects, or an SLA a
+    timeline expects (its clocks, `at_risk`, `escalation`)."""
     if parent[-1:] == ("lead",) or (parent[:1] == ("timelines",) and parent[2:3] == ("leads",) and len(parent) == 4):
         return "field"
     if parent[-2:] == ("expect", "fired"):
         return "score"
-    if parent[-1:] == ("expect",) and symbols.get(key) in ("score", "grade"):
-        return symbols[key]
+    if parent in (TIMELINE_EXPECT, TIMELINE_EXPECT + ("at_risk",), TIMELINE_EXPECT + ("escalation",)):
+        return "sla" if key in names.slas else None
+    if parent[-1:] == ("expect",) and names.symbols.get(key) in ("score", "grade"):
+        return names.symbols[key]
     return None
+
+
+VALUE_KINDS = {("events", "*", "event"): "event", ("expect", "stage"): "stage",
+               ("expect", "recycle", "stage"): "stage", ("expect", "route"): "team", ("expect", "owner"): "owner"}
 
 
 def _value_kind(path: YamlPath) -> str | None:
-    """The kind of name a samples value is: an event's kind, the expected stage or route."""
-    if path[-3:] == ("events", "*", "event"):
-        return "event"
-    if path[-2:] == ("expect", "stage") or path[-3:] == ("expect", "recycle", "stage"):
-        return "stage"
-    if path[-2:] == ("expect", "route"):
-        return "team"
-    return None
+    """The kind of name a samples value is: an event's kind, the expected stage, route or owning team."""
+    return next((kind for tail, kind in VALUE_KINDS.items() if path[-len(tail):] == tail), None)
 
 
 def _scalar_span(node: yaml.ScalarNode) -> ast.Span:
@@ -401,10 +410,9 @@ def _scalar_span(node: yaml.ScalarNode) -> ast.Span:
     return ast.Span(start.line + 1, start.column + 1 + quoted, end.line + 1, end.column + 1 - quoted)
 
 
-def samples_occurrences(text: str, symbols: dict[str, str]) -> tuple[Occurrence, ...]:
-    """The names a samples file uses (lead keys, events, expected scores, grades, stages and routes), with
-    where each stands; none when the file is not YAML or nests deeper than PyYAML reads. `symbols` gives a
-    policy name's kind (Names.symbols)."""
+def samples_occurrences(text: str, names: Names) -> tuple[Occurrence, ...]:
+    """The names a samples file uses (lead keys, events, expected scores, grades, stages, routes, owning teams
+    and SLAs), with where each stands; none when the file is not YAML or nests deeper than PyYAML reads."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):  # PyYAML composes nested lists by recursion: too deep is unreadable
@@ -420,7 +428,7 @@ def samples_occurrences(text: str, symbols: dict[str, str]) -> tuple[Occurrence,
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.tag == YAML_TEXT:
-                    kind = _key_kind(path, key.value, symbols)
+                    kind = _key_kind(path, key.value, names)
                     if kind is not None:
                         found.append(Occurrence(kind, key.value, _scalar_span(key)))
                     stack.append((value, path + (str(key.value),)))
