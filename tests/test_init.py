@@ -278,8 +278,12 @@ def _on_a_terminal(argv: list[str], cwd: Path, typed: str) -> tuple[int, str]:
                           stdout=secondary, stderr=secondary) as process:
         os.close(secondary)
         os.write(primary, typed.encode("utf-8"))
-        shown = _read_until_closed(primary, time.monotonic() + 120)
-        code = process.wait(timeout=120)
+        shown = _read_until_closed(primary, time.monotonic() + 60)
+        if process.poll() is None:  # still waiting for an answer nobody typed: a failure, not a hang
+            process.kill()
+            process.wait()
+            pytest.fail(f"init still running after 60 s, waiting for input:\n{shown}")
+        code = process.wait()
     os.close(primary)
     return code, shown.replace("\r\n", "\n")
 
@@ -287,7 +291,7 @@ def _on_a_terminal(argv: list[str], cwd: Path, typed: str) -> tuple[int, str]:
 def _read_until_closed(fd: int, deadline: float) -> str:
     chunks = []
     while time.monotonic() < deadline:
-        if not select.select([fd], [], [], 1)[0]:
+        if not select.select([fd], [], [], 0.5)[0]:
             continue
         try:
             chunk = os.read(fd, 65536)
