@@ -279,11 +279,12 @@ def _on_a_terminal(argv: list[str], cwd: Path, typed: str) -> tuple[int, str]:
         os.close(secondary)
         os.write(primary, typed.encode("utf-8"))
         shown = _read_until_closed(primary, time.monotonic() + 60)
-        if process.poll() is None:  # still waiting for an answer nobody typed: a failure, not a hang
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still waiting for an answer nobody typed: a failure, not a hang
             process.kill()
             process.wait()
             pytest.fail(f"init still running after 60 s, waiting for input:\n{shown}")
-        code = process.wait()
     os.close(primary)
     return code, shown.replace("\r\n", "\n")
 
