@@ -46,3 +46,64 @@ def test_readable_samples_below_the_floor_still_give_low_coverage(tmp_path, caps
     diags = json.loads(capsys.readouterr().out)["diagnostics"]
     low = [d for d in diags if d["code"] == "low-coverage"]
     assert len(low) == 1 and low[0]["message"].startswith("sample coverage 70.8% is below the floor of 99.0%")
+
+
+SELF_POLICY = '''policy "t" version 1.0.0 {
+  title "T"
+  owner marketing "M"
+  owner sales "S"
+  lead {
+    email text required
+    employees number
+  }
+  score size {
+    +5 when employees >= 10
+  }
+  score fit {
+    +5 when employees >= 10
+    RULE
+  }
+  grade tier from fit {
+    GRADE
+    "B" otherwise
+  }
+  stages {
+    sql when fit >= 5 owner sales
+    nurture otherwise owner marketing
+  }
+}
+'''
+
+
+def _diagnostics_of(rule: str, grade: str = '"A" when fit >= 5') -> list[tuple[str, str, int, str | None]]:
+    from leadpolicy.semantics.loading import load_policy_text
+
+    text = SELF_POLICY.replace("RULE", rule).replace("GRADE", grade)
+    loaded = load_policy_text(text, "t.policy")
+    return [(d.code, d.message, d.span.line, d.hint) for d in loaded.diagnostics if d.is_error]
+
+
+@pytest.mark.parametrize("rule", ["+5 when fit >= 10", "+1 per fit up to 5"])
+def test_a_score_that_reads_itself_is_told_so(rule):
+    [(code, message, line, hint)] = _diagnostics_of(rule)
+    assert code == "used-before-defined" and line == 14
+    assert message == 'score "fit" reads itself: a score\'s rules cannot use the score they add up to'
+    assert hint is not None and "move" not in hint
+    assert "a score defined above fit" in hint and "a new score below fit" in hint
+
+
+def test_a_grade_that_reads_itself_is_told_so():
+    [(code, message, line, hint)] = _diagnostics_of("+1 when employees >= 50", '"A" when tier = "B"')
+    assert code == "used-before-defined" and line == 17
+    assert message == 'grade "tier" reads itself: a grade\'s entries cannot use the grade they choose'
+    assert hint is not None and "move" not in hint
+
+
+def test_a_score_used_above_its_definition_is_still_told_to_move():
+    from leadpolicy.semantics.loading import load_policy_text
+
+    text = SELF_POLICY.replace("+5 when employees >= 10\n  }\n  score fit", "+5 when fit >= 10\n  }\n  score fit")
+    loaded = load_policy_text(text.replace("RULE", "").replace("GRADE", '"A" when fit >= 5'), "t.policy")
+    [(code, message, hint)] = [(d.code, d.message, d.hint) for d in loaded.diagnostics if d.is_error]
+    assert code == "used-before-defined" and message == 'score "fit" is used before it is defined'
+    assert hint == "move the score fit (line 12) above this use"

@@ -40,7 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-name": (ERROR, "A condition names something that is not a lead field, score or grade (inside "
                             "`guarantees` also the decided `stage`, `route`, `owner`, `handoff`), or a guarantee "
                             "a score, field or event the policy does not have."),
-    "used-before-defined": (ERROR, "A score or grade is used above the place it is defined."),
+    "used-before-defined": (ERROR, "A score or grade is used above the place it is defined, or inside itself."),
     "type-mismatch": (ERROR, "Two things of different types are compared, or an operator does not fit a type."),
     "duplicate-choice": (ERROR, "A `one of` field lists one value twice: the same text, or two spellings that "
                                 "differ only in case (`\"EMEA\", \"emea\"`), which a value read ignoring case "

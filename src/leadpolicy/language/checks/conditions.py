@@ -25,12 +25,23 @@ def lookup(ctx: Context, ref: ast.NameRef, index: int) -> Symbol | None:
     if sym is None:
         ctx.report("unknown-name", f'unknown name "{ref.name}"', ref, hint=unknown_name_hint(ctx, ref.name, index))
         return None
-    if sym.kind != "field" and sym.order >= index:
+    if sym.kind != "field" and sym.order == index:
+        reads_itself(ctx, sym.kind, ref.name, ref)
+        return None
+    if sym.kind != "field" and sym.order > index:
         ctx.report("used-before-defined", f'{sym.kind} "{ref.name}" is used before it is defined', ref,
                    hint=f"move the {sym.kind} {ref.name} (line {sym.node.span.line if sym.node else 0}) above "
                          "this use")
         return None
     return sym
+
+
+def reads_itself(ctx: Context, kind: str, name: str, node: ast.Node | ast.Span) -> None:
+    """A score or grade used inside itself: no moving makes that defined, so the hint says what it can read."""
+    parts, whole = ("rules", "the score they add up to") if kind == "score" else ("entries", "the grade they choose")
+    ctx.report("used-before-defined", f'{kind} "{name}" reads itself: a {kind}\'s {parts} cannot use {whole}', node,
+               hint=f"read lead fields, events, or a score defined above {name}; to build on {name}, write a new "
+                    f"{kind} below {name} that reads it")
 
 
 def unknown_name_hint(ctx: Context, name: str, index: int) -> str | None:
@@ -257,7 +268,9 @@ def per_source(ctx: Context, rule: ast.PerRule, index: int) -> None:
     """`per NAME`: a number field, or a score defined above."""
     sym = ctx.symbols.get(rule.field_name)
     if sym is not None and sym.kind == "score":
-        if sym.order >= index:
+        if sym.order == index:
+            reads_itself(ctx, "score", rule.field_name, ast.place(rule.name_span, rule))
+        elif sym.order > index:
             ctx.report("used-before-defined", f'score "{rule.field_name}" is used before it is defined', rule,
                        hint=f"move the score {rule.field_name} above this one")
         return
