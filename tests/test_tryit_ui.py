@@ -60,6 +60,33 @@ policy "hostile" version 1.0.0 {{
   }}
 }}
 """
+DEFAULTS_POLICY = """\
+policy "defaults" version 1.0.0 {
+  title "Defaults"
+  owner marketing "Ana <ana@example.com>"
+  owner sales     "Raj <raj@example.com>"
+
+  lead {
+    email      text default "nobody \\"here\\"@x.io"
+    employees  number default 12.5
+    demo       yes/no default no
+    trial      yes/no default yes
+    signed_up  date default 2026-01-02
+    plan       one of ("free", "team") default "TEAM"
+  }
+
+  score fit {
+    +40 when employees >= 200  "Big"
+  }
+
+  stages {
+    sql      when fit >= 40 and demo  owner sales
+    nurture  otherwise                owner marketing
+  }
+}
+"""
+# served beside the others, it does not load: an unknown name
+BROKEN_POLICY = DEFAULTS_POLICY.replace('"defaults"', '"broken"').replace("employees >= 200", "employes >= 200")
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +96,8 @@ def served(tmp_path_factory):
     shutil.copy(EXAMPLES / "inbound-teams.policy", folder)
     shutil.copy(POLICIES / "inbound-activity.policy", folder)
     (folder / "hostile.policy").write_text(HOSTILE_POLICY, "utf-8")
+    (folder / "defaults.policy").write_text(DEFAULTS_POLICY, "utf-8")
+    (folder / "broken.policy").write_text(BROKEN_POLICY, "utf-8")
     (folder.parent / "token.txt").write_text(TOKEN + "\n")
     log = folder.parent / "decisions.jsonl"
     server = Server(folder, "--token-file", str(folder.parent / "token.txt"), "--decision-log", str(log))
@@ -104,7 +133,7 @@ def open_page(browser, served):
         page.set_default_timeout(10_000)
         page.errors = []  # type: ignore[attr-defined]
         page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
-        page.goto(f"http://127.0.0.1:{served.port}{path}")
+        page.goto(path if path.startswith("http://") else f"http://127.0.0.1:{served.port}{path}")
         return page
 
     yield open_
@@ -304,6 +333,62 @@ def test_hostile_policy_texts_and_lead_values_never_run_and_read_as_written(open
     index = open_page("/ui/")
     index.get_by_role("link", name=HOSTILE_TITLE).wait_for()
     assert index.evaluate("window.__pwned") is None and index.locator("img").count() == 0
+
+
+def test_the_index_lists_the_policies_served_and_the_files_not_loaded_with_why(open_page, served):
+    page = open_page("/ui/")
+    page.get_by_role("link", name="Defaults").wait_for()
+    _, listed = served.call("GET", "/v1/policies")
+    assert len(listed["policies"]) == 4 and len(listed["not_loaded"]) == 1
+    assert page.locator("#status").inner_text() == "4 policies served; 1 file not loaded."
+    broken = page.locator("#not-loaded li")
+    assert broken.count() == 1
+    said = broken.inner_text()
+    assert said.startswith("broken.policy") and "unknown-name" in said
+    for line in listed["not_loaded"][0]["error"]:  # every line of the reason /v1/policies gives, as it gives it
+        assert broken.get_by_text(line, exact=True).count() == 1
+    assert broken.locator("a").count() == 0  # nothing to try
+
+
+def test_a_policy_that_did_not_load_shows_why_and_no_form(open_page, served):
+    page = open_page("/ui/broken")
+    page.locator("#status", has_text="no policy 'broken' is served").wait_for()
+    _, listed = served.call("GET", "/v1/policies")
+    reason = page.locator("#not-loaded li")
+    reason.first.wait_for()
+    for line in listed["not_loaded"][0]["error"]:
+        assert reason.get_by_text(line, exact=True).count() == 1
+    for hidden in ("#workspace", "#lead-form", "#copy-case", "#decision"):
+        assert page.locator(hidden).is_hidden(), hidden
+    other = open_page("/ui/no-such-policy")  # no file of that name: the API's 404 alone, and still no form
+    other.locator("#status", has_text="no policy 'no-such-policy' is served").wait_for()
+    assert other.locator("#not-loaded li").count() == 0 and other.locator("#workspace").is_hidden()
+    assert page.errors == [] and other.errors == []
+
+
+def test_one_policy_served_is_said_in_the_singular(open_page, tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "defaults.policy").write_text(DEFAULTS_POLICY, "utf-8")
+    alone = Server(folder)
+    try:
+        page = open_page(f"http://127.0.0.1:{alone.port}/ui/", token=None)
+        page.locator("#status", has_text="served").wait_for()
+        assert page.locator("#status").inner_text() == "1 policy served."
+    finally:
+        alone.stop()
+
+
+def test_each_default_is_said_as_the_policy_language_writes_it(open_page):
+    page = open_page("/ui/defaults")
+    page.locator("#decision .stage").wait_for()
+    hints = {name: page.locator(f"#field-{i}-type").inner_text()
+             for i, name in enumerate(["email", "employees", "demo", "trial", "signed_up", "plan"])}
+    assert hints["email"].endswith('default "nobody \\"here\\"@x.io"')
+    assert hints["employees"].endswith("default 12.5")
+    assert hints["demo"] == "yes/no, default no" and hints["trial"] == "yes/no, default yes"
+    assert hints["signed_up"].endswith("default 2026-01-02")
+    assert hints["plan"].endswith('default "team"')  # the choice as declared, as the lead holds it
 
 
 def test_keyboard_only_every_input_is_reached_and_named(open_page):

@@ -190,12 +190,15 @@ class Handlers:
                 "last_error": [escaped(line) for line in entry.error] if entry and entry.error else None,
                 "failed_at": entry.failed_at.isoformat() if entry and entry.failed_at else None}
 
+    def not_loaded(self) -> list[dict[str, Any]]:
+        """The files served that serve nothing, each with why (`not_loaded` of /v1/policies)."""
+        return [{"source": self.registry.shown(entry.source), "error": [escaped(line) for line in entry.problems],
+                 "failed_at": entry.failed_at.isoformat() if entry.failed_at else None}
+                for entry in self.registry.not_serving()]
+
     async def policies(self, request: Request) -> Response:
-        broken = [{"source": self.registry.shown(entry.source), "error": [escaped(line) for line in entry.problems],
-                   "failed_at": entry.failed_at.isoformat() if entry.failed_at else None}
-                  for entry in self.registry.not_serving()]
         return JSONResponse({"policies": [self.describe(v) for _, v in sorted(self.registry.by_id.items())],
-                             "not_loaded": broken})
+                             "not_loaded": self.not_loaded()})
 
     async def policy(self, request: Request) -> Response:
         loaded = self.served(request)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from decimal import Decimal
 from typing import Any
 
 import yaml
 
 from leadpolicy.api import Policy
+from leadpolicy.language import formatter
+from leadpolicy.language.types import Type
 from leadpolicy.publish import english
 from leadpolicy.semantics import ir, primitives
 from leadpolicy.semantics.activity import Activity
@@ -45,7 +48,20 @@ def described(loaded: Loaded) -> dict[str, Any]:
 
 def _field(node: ir.Field) -> dict[str, Any]:
     return {"name": node.name, "type": str(node.type), "choices": list(node.choices), "required": node.required,
-            "default": node.default}
+            "default": node.default, "default_text": default_text(node)}
+
+
+def default_text(node: ir.Field) -> str | None:
+    """A field's default as the policy language writes it (`default no`, `default "team"`, `default 2026-01-31`):
+    the value the lead gets, so a choice as declared."""
+    value = node.default
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return formatter.number(Decimal(str(value)))
+    return value if node.type in (Type.DATE, Type.TIMESTAMP) else formatter.quote(value)
 
 
 def _events(loaded: Loaded) -> list[dict[str, Any]]:

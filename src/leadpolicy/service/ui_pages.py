@@ -10,11 +10,13 @@ API answers 401. Every answer of these routes forbids any script but the page's 
 from __future__ import annotations
 
 import functools
+import json
 from importlib import resources
+from pathlib import PurePosixPath
 from typing import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from leadpolicy.service.decisions import Settings, encode
 from leadpolicy.service.handlers import Handlers, Rules
@@ -70,8 +72,16 @@ class Pages:
     async def description(self, request: Request) -> Response:
         loaded = self.handlers.served(request)
         if isinstance(loaded, Response):
-            return loaded
+            return self.not_served(request.path_params["policy_id"], loaded)
         return guarded_response(encode(described(loaded)), "application/json")
+
+    def not_served(self, policy_id: str, refused: Response) -> Response:
+        """The API's answer for an id not served, with `not_loaded`: the files named like the id (`ID.policy`,
+        `ID.json`) that did not load, and why, as /v1/policies lists them."""
+        broken = [entry for entry in self.handlers.not_loaded() if PurePosixPath(entry["source"]).stem == policy_id]
+        if not broken:
+            return refused
+        return JSONResponse({**json.loads(bytes(refused.body)), "not_loaded": broken}, status_code=refused.status_code)
 
     async def trial(self, request: Request, raw: bytes) -> Response:
         loaded = self.handlers.served(request)

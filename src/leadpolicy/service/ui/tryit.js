@@ -73,6 +73,18 @@ function errorText(body) {
 
 // ---------------------------------------------------------------- the list of policies (/ui/)
 
+function counted(count, one, many) {
+  return count + " " + (count === 1 ? one : many);
+}
+
+// The files served that did not load, each with the reason the service gives (its diagnostics, line by line).
+function showNotLoaded(broken) {
+  const list = document.getElementById("not-loaded");
+  list.replaceChildren(...broken.map((file) => el("li", {}, el("code", {text: file.source}),
+    ...file.error.map((line) => el("div", {class: "reason", text: line})))));
+  document.getElementById("not-loaded-section").hidden = broken.length === 0;
+}
+
 async function showIndex() {
   say("Loading the policies…");
   const {status, body} = await api("../v1/policies");
@@ -84,7 +96,11 @@ async function showIndex() {
     list.append(el("li", {}, link, " ", el("code", {text: policy.id}),
       el("span", {class: "version", text: " version " + policy.version + ", " + policy.approval})));
   }
-  say(body.policies.length ? body.policies.length + " policies served." : "No policy is served.");
+  const broken = body.not_loaded || [];
+  showNotLoaded(broken);
+  const served = body.policies.length ? counted(body.policies.length, "policy", "policies") + " served" :
+    "No policy is served";
+  say(served + (broken.length ? "; " + counted(broken.length, "file", "files") + " not loaded." : "."));
 }
 
 // ---------------------------------------------------------------- the form built from the lead schema
@@ -120,7 +136,7 @@ function describeField(field, zone) {
   let text = field.type === "one of" ? "one of: " + field.choices.join(", ") : field.type;
   if (field.type === "timestamp") text += ", in " + zone;
   if (field.required) text += ", required";
-  if (field.default !== null && field.default !== undefined) text += ", default " + JSON.stringify(field.default);
+  if (field.default_text !== null && field.default_text !== undefined) text += ", default " + field.default_text;
   return text;
 }
 
@@ -351,7 +367,10 @@ async function showPolicy() {
   const id = decodeURIComponent(location.pathname.split("/").pop());
   say("Loading the policy…");
   const {status, body} = await api("api/policies/" + encodeURIComponent(id));
-  if (status !== 200) return say(errorText(body));
+  if (status !== 200) {
+    showNotLoaded((body && body.not_loaded) || []);
+    return say(errorText(body));
+  }
   const policy = body;
   const state = {policy, inputs: [], rowsMade: 0, asked: 0, timer: null, deciding: null, caseText: null};
   state.changed = () => {
