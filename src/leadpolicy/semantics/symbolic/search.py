@@ -215,7 +215,7 @@ class Search:
 
     def __init__(self, solver: z3.Solver, leads: Sequence[SymbolicLead], clock: Clock, confirm: Confirm | None):
         self.solver, self.leads, self.clock, self.confirm = solver, leads, clock, confirm
-        self.wishes = Preferences(preferences(leads))
+        self.wishes = Preferences(leads)
         self.limited = False  # whether the search asked for witnesses of few events: then unsat is no proof
         self.rejected = 0  # witnesses `confirm` rejected and the search excluded: then unsat is no proof either
         self.refined = 0  # models excluded by true facts (unsat after them is a proof)
@@ -294,15 +294,16 @@ class Preferences:
     """What makes a witness readable, most wanted first, each with a mark that implies it: checked as
     assumptions, dropped when they conflict. The implications are added to the solver once, after its first
     model, and never in a scope: z3 takes in every assertion again at a push, outside any time-out (it ran for
-    14 minutes there once). Unassumed, a mark constrains nothing."""
+    14 minutes there once). Unassumed, a mark constrains nothing. They are made at the first model too: a
+    search with none needs none (on a policy of thousands of windows they took seconds past its time-out)."""
 
-    def __init__(self, wishes: list[Any]):
-        self.wishes = wishes
+    def __init__(self, leads: Sequence[SymbolicLead]):
+        self.leads = leads
         self.marked: list[tuple[Any, Any]] | None = None
 
     def marks(self, solver: z3.Solver) -> list[tuple[Any, Any]]:
         if self.marked is None:
-            self.marked = [(z3.Bool(f"wish!{i}"), wish) for i, wish in enumerate(self.wishes)]
+            self.marked = [(z3.Bool(f"wish!{i}"), wish) for i, wish in enumerate(preferences(self.leads))]
             solver.add(*(z3.Implies(mark, wish) for mark, wish in self.marked))
         return self.marked
 
