@@ -518,6 +518,13 @@ def test_the_openapi_document_names_the_page_s_json(served):
     assert {"/ui/api/policies/{policy_id}", "/ui/api/policies/{policy_id}/try"} <= set(document["paths"])
 
 
+def test_serve_says_the_page_s_address_when_it_starts(served):
+    printed = re.findall(r"http://[^\s]+/ui/", served.log.read_text("utf-8"))
+    assert printed == [f"http://127.0.0.1:{served.port}/ui/"]
+    status, page = served.call("GET", printed[0].split(str(served.port), 1)[1], token=None)
+    assert status == 200 and 'data-page="index"' in page
+
+
 def test_docs_say_where_the_page_is():
     text = (ROOT / "docs" / "serve.md").read_text("utf-8")
     section = text.split("## Try it in a browser", 1)[1].split("\n## ", 1)[0]

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     # Each worker process builds the app from these settings (uvicorn imports the factory by name).
     os.environ["LEADPOLICY_SERVE_SETTINGS"] = json.dumps(settings)
     print(f"leadpolicy serve: http://{args.host}:{args.port}/v1/policies ({args.workers} worker(s))", flush=True)
+    print(f"leadpolicy serve: try policies in a browser at http://{args.host}:{args.port}/ui/", flush=True)
     uvicorn.run("leadpolicy.service:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers or 1, log_level="warning", access_log=False, loop="auto", http="auto",
                 timeout_graceful_shutdown=args.shutdown_grace)
