@@ -145,6 +145,7 @@ def test_a_long_policy_edited_rule_by_rule_line_by_line_and_broken_parses_as_par
         with_line(text, first, "    +3 when n0 >= 1 }"),  # a brace too many: the block ends early
         with_line(text, first, "    +3 when n0 >= 1 {"),  # a brace too few
         with_line(text, 0, "# a comment before the policy", insert=True),  # every line below moves
+        with_line(text, first - 2, '  # a comment before a score, "with a text" {', insert=True),
         with_line(text, first, None),
         text + "\npolicy \"again\" version 1.0.0 { }\n",  # a second policy after the first
         text.replace("\n", "\r"),  # old Mac line ends

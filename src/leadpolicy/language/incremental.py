@@ -32,7 +32,8 @@ from leadpolicy.language.parser import LONE_CR, ParseResult, Piece, parse_piece,
 
 # What the scanner looks at: texts (with escapes, on one line), comments and braces.
 _SCANNED = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
-_SCORE_HEADER = re.compile(r'\s*score\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:"(?:[^"\\\n]|\\.)*"\s*)?\{')
+# A score block, after blank lines and comments.
+_SCORE_HEADER = re.compile(r'(?:\s|#[^\n]*)*score\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:"(?:[^"\\\n]|\\.)*"\s*)?\{')
 # A line that starts a score's item: a rule's points, `decay`, `clamp`.
 _SCORE_ITEM_LINE = re.compile(r"^[ \t]*(?:[+-]?[0-9]|decay\b|clamp\b)", re.MULTILINE)
 
