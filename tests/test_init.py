@@ -305,14 +305,17 @@ def _read_until_closed(fd: int, deadline: float) -> str:
 
 
 def test_on_a_terminal_each_answer_no_flag_gave_is_asked_and_a_bad_one_again(tmp_path):
-    typed = "web-leads\n\nMars/Base\nEurope/Berlin\nDE\n"  # the marketing owner: the default (Enter)
+    typed = "web-leads\n\nEurope/Berlim\nEurope/Berlin\nXX\nDE\n"  # the marketing owner: the default (Enter)
     code, shown = _on_a_terminal(["init", "repo", "--sales-owner", RAJ], tmp_path, typed)
     assert code == 0, shown
     for prompt in ("Policy name", "Who approves for Marketing", "Time zone", "Country of the holidays"):
         assert prompt in shown
     assert "Who approves for Sales" not in shown  # given as a flag
-    assert shown.count("Time zone of the business hours") == 2 and '"Mars/Base"' not in shown
-    assert "is not a time zone" in shown
+    assert shown.count("Time zone of the business hours") == 2
+    assert shown.count("Country of the holidays") == 2
+    # each bad answer is said back, as the flag's message says it
+    assert '"Europe/Berlim" is not a time zone (did you mean "Europe/Berlin"?)' in shown
+    assert '"XX" names no holiday calendar' in shown
     policy = _policy(tmp_path / "repo", "web-leads")
     assert policy.timezone == "Europe/Berlin"
     assert {(o.team, o.person) for o in policy.owners} == {("marketing", "Marketing Lead <marketing@example.com>"),

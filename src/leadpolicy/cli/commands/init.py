@@ -162,6 +162,8 @@ def _checked_flag(question: Question, given: str) -> str:
 def _ask(question: Question) -> str:
     """The answer typed at the terminal (the default when none is), asked again until it can be used. The
     question goes to stderr, with init's other messages: stdout may be a file."""
+    from leadpolicy.language.diagnostics import escaped
+
     default = DEFAULTS[question.key]
     while True:
         try:
@@ -172,7 +174,7 @@ def _ask(question: Question) -> str:
         problem = question.problem(answer)
         if problem is None:
             return answer
-        print(f"  {problem}", file=sys.stderr)
+        print(f'  "{escaped(answer)}" {problem}', file=sys.stderr)
 
 
 # The files ----------------------------------------------------------------------------------------------------
