@@ -43,8 +43,8 @@ def test_policy_page_content(site):
     for text in ("# Inbound B2B leads", "| Approval | **draft** — still to approve: marketing, sales |",
                  '| +15 | when job title contains "VP", "Director", "Head of" or "Chief" | Decision maker |',
                  "Decay: the total loses 25% for every 30 days since last activity.",
-                 'Sales commits that every lead that gets <em title="became_sql">became sql</em> gets '
-                 '<em title="first_touch">first touch</em> within 4 business hours '
+                 'Sales commits that every lead with a <em title="became_sql">became sql</em> event gets a '
+                 '<em title="first_touch">first touch</em> event within 4 business hours '
                  "(Mon-Fri 09:00-17:00 America/New\\_York; US holidays; closed 2026-12-24), 95% of the time.",
                  '| 2 | sql | demo requested is yes and fit is at least 50 | sales (handoff) |',
                  'A lead with <em title="rejected">rejected</em> because "not\\_now" goes back to **nurture** '
@@ -74,15 +74,15 @@ def test_activity_page_states_windows_tiers_and_escalation_in_plain_english(site
                  '| -10 | when days since the last <em title="email_click">Clicked a marketing email</em> is above '
                  '60 | Gone quiet |',
                  "| -50 | when email ends with \"@gmail.com\", \"@yahoo.com\" or \"@outlook.com\" |",
-                 'gets <em title="became_sql">became sql</em> or <em title="became_mql">became mql</em> gets '
-                 '<em title="first_touch">first touch</em> within 1 business hour',
+                 'with a <em title="became_sql">became sql</em> event or a <em title="became_mql">became mql</em> '
+                 'event gets a <em title="first_touch">first touch</em> event within 1 business hour',
                  'when tier is "A", otherwise 4 business hours',
                  "A lead is at risk once 75% of the time is used.",
                  'It is escalated to "sales-manager" at 100% then "vp-sales" at 200% of the time.',
-                 'gets <em title="handed_off">handed off</em>, each time, gets <em title="accepted">accepted</em> or '
-                 '<em title="rejected">rejected</em>',
-                 'The clock stops from <em title="waiting_on_lead">waiting on lead</em> until '
-                 '<em title="lead_replied">lead replied</em>.'):
+                 'every time a lead gets a <em title="handed_off">handed off</em> event, it gets an '
+                 '<em title="accepted">accepted</em> event or a <em title="rejected">rejected</em> event',
+                 'The clock stops at a <em title="waiting_on_lead">waiting on lead</em> event and starts again at a '
+                 '<em title="lead_replied">lead replied</em> event.'):
         assert text in page, text
     line = next(line for line in page.splitlines() if "touch after 45 minutes meets it" in line)
     assert "Speed to lead, faster for tier A: met" in line and "✓ agreed" in line
@@ -335,7 +335,7 @@ def test_plain_english_names_teams_and_counts_units(tmp_path):
     fast, many = loaded.policy.slas
     lowered = lower(loaded.policy)
     assert english.sla(fast, {}, lowered.slas[0]).startswith(
-        "Inside sales commits that every lead that gets a gets b within 1 hour,")
+        "Inside sales commits that every lead with an a event gets a b event within 1 hour,")
     assert "within 1 day after a" in english.sla(many, {}, lowered.slas[1])
     faded = [s for s in lowered.scores if s.name == "faded"][0]
     assert english.decay(faded.decay) == "the total loses 10% for every day since seen"
@@ -656,8 +656,8 @@ def test_sla_emphasis_is_only_leadpolicys_even_when_a_text_holds_its_marks():
     policy = load_policy_text(text).policy
     sentence = md_with_emphasis(functools.partial(english.sla, policy.slas[0], {}, lower(policy).slas[0]),
                                 format_policy(policy))
-    assert sentence.startswith('B commits that every lead that gets <em title="x_in">x in</em> gets '
-                               '<em title="y">y</em> within 1 hour')
+    assert sentence.startswith('B commits that every lead with a <em title="x_in">x in</em> event gets a '
+                               '<em title="y">y</em> event within 1 hour')
     assert '"\ue000\\*boss\\*\ue001 \ue002\\_lead\\_\ue003"' in sentence
     assert sentence.count("<") == 4  # the two events' emphasis, no more
 

@@ -287,7 +287,7 @@ def test_event_labels_stand_for_event_names_in_scores_stages_and_slas(open_page)
     assert "“Asked for a demo” in the last 30 days" in stage.text_content()
     variant = open_page("variant/activity-variant")
     sla = variant.locator("article li", has_text="Speed to lead").first
-    assert "gets Became sales-qualified or became mql gets first touch" in sla.inner_text()
+    assert "with an event Became sales-qualified or a became mql event gets a first touch event" in sla.inner_text()
     assert sla.locator("em[title='became_sql']").inner_text() == "Became sales-qualified"
     decay = variant.locator("article li", has_text="Decay:").first.inner_text()
     assert "for every 7 days since the last Clicked a marketing email." in decay, decay

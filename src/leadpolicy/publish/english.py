@@ -231,41 +231,86 @@ def calendar(cal: ast.Calendar) -> str:
     return "; ".join(parts)
 
 
-def sla(node: ast.Sla, calendars: dict[str, str], lowered: ir.Sla) -> str:
-    """One plain-English commitment; `lowered` is its IR (the tiers' conditions are said from it)."""
-    owner = node.first(ast.SlaOwner)
-    who = team(owner.team) if isinstance(owner, ast.SlaOwner) else "Someone"
+def an_occurrence(event_name: str) -> str:
+    """One event of a lead as a noun: `a first touch event`, `an accepted event`; by its label `an event “Asked for
+    a demo”` (a label is a phrase of its own: `a “Asked for a demo” event` would not read)."""
+    if event_name in (_WORDING.get() or Wording()).labels:
+        return f"an event {event(event_name)}"
+    words_ = name(event_name)
+    return f"{'an' if words_[:1].lower() in 'aeiou' else 'a'} {event(event_name)} event"
+
+
+def occurrences(count: Decimal, event_name: str) -> str:
+    """A number of events: `100 became mql events`, `1 touch event`, `20 events “Asked for a demo”`."""
+    noun = "event" if count == 1 else "events"
+    if event_name in (_WORDING.get() or Wording()).labels:
+        return f"{number(count)} {noun} {event(event_name)}"
+    return f"{number(count)} {event(event_name)} {noun}"
+
+
+def every_occurrence(event_name: str) -> str:
+    """`every rejected event`, `every event “Rejected”`."""
+    return "every " + an_occurrence(event_name).split(" ", 1)[1]
+
+
+def _clock(node: ast.Sla, span: ast.ClockSpan, calendars: dict[str, str], lowered: ir.Sla) -> str:
+    """`every lead with a became sql event gets a first touch event within 4 business hours`, its pauses,
+    warning and escalation; with `each time`, `every time a lead gets ..., it gets ...`."""
+    stops = listing([an_occurrence(s) for s in span.stops], "or")
+    starts = listing([an_occurrence(s) for s in span.starts], "or")
+    lead = f"every time a lead gets {starts}, it" if span.each_time else f"every lead with {starts}"
+    text = f"that {lead} gets {stops} within {tiers(node, lowered, calendars)}{_share(node)}."
+    for pause in node.all(ast.Pause):
+        text += f" The clock stops at {an_occurrence(pause.start)} and starts again at {an_occurrence(pause.end)}."
+    for warn in node.all(ast.Warn):
+        text += f" A lead is at risk once {number(warn.percent)}% of the time is used."
+    steps = [f'"{e.to}" at {number(e.percent)}%' for e in node.all(ast.Escalate)]
+    if steps:
+        text += f" It is escalated to {listing(steps, 'then')} of the time."
+    return text
+
+
+def _share(node: ast.Sla) -> str:
     target = node.first(ast.Target)
-    share = f", {number(target.percent)}% of the time" if isinstance(target, ast.Target) else ""
+    return f", {number(target.percent)}% of the time" if isinstance(target, ast.Target) else ""
+
+
+def _count(node: ast.Sla, count: ast.CountRule, calendars: dict[str, str]) -> str:
+    window = quantity(count.window, count.window_unit)
+    if count.calendar and count.calendar in calendars:
+        window += f" ({calendars[count.calendar]})"
+    return (f"to at least {occurrences(count.count, count.event)} within {window} after "
+            f"{an_occurrence(count.after)}{_share(node)}.")
+
+
+def _commitment(node: ast.Sla, calendars: dict[str, str], lowered: ir.Sla) -> str | None:
+    """What the owner commits to, after `commits`; None for an SLA that lacks its rule."""
     span, lim = node.first(ast.ClockSpan), node.first(ast.ClockLimit)
     if isinstance(span, ast.ClockSpan) and isinstance(lim, ast.ClockLimit):
-        stops = listing([event(s) for s in span.stops], "or")
-        starts = listing([event(s) for s in span.starts], "or")
-        each = ", each time," if span.each_time else ""
-        text = (f"{who} commits that every lead that gets {starts}{each} gets {stops} within "
-                f"{tiers(node, lowered, calendars)}{share}.")
-        for pause in node.all(ast.Pause):
-            text += f" The clock stops from {event(pause.start)} until {event(pause.end)}."
-        for warn in node.all(ast.Warn):
-            text += f" A lead is at risk once {number(warn.percent)}% of the time is used."
-        steps = [f'"{e.to}" at {number(e.percent)}%' for e in node.all(ast.Escalate)]
-        if steps:
-            text += f" It is escalated to {listing(steps, 'then')} of the time."
-        for needs in node.all(ast.NeedsReason):
-            reasons = listing([f'"{r}"' for r in needs.reasons], "or")
-            text += f" Every {event(needs.event)} gives a reason: {reasons}."
-        return text
+        return _clock(node, span, calendars, lowered)
     count = node.first(ast.CountRule)
     if isinstance(count, ast.CountRule):
-        window = quantity(count.window, count.window_unit)
-        if count.calendar and count.calendar in calendars:
-            window += f" ({calendars[count.calendar]})"
-        return (f"{who} commits to at least {number(count.count)} {event(count.event)} within "
-                f"{window} after {event(count.after)}{share}.")
+        return _count(node, count, calendars)
     volume = node.first(ast.VolumeRule)
     if isinstance(volume, ast.VolumeRule):
-        return f"{who} commits to at least {number(volume.count)} {event(volume.event)} every {volume.period}."
-    return f"{who}: (incomplete SLA)"
+        return f"to at least {occurrences(volume.count, volume.event)} every {volume.period}."
+    return None
+
+
+def sla(node: ast.Sla, calendars: dict[str, str], lowered: ir.Sla) -> str:
+    """One plain-English commitment; `lowered` is its IR (the tiers' conditions are said from it). An event is
+    said as an event (`a became sql event`), by its label when it has one (`an event “Asked for a demo”`)."""
+    owner = node.first(ast.SlaOwner)
+    who = team(owner.team) if isinstance(owner, ast.SlaOwner) else "Someone"
+    commitment = _commitment(node, calendars, lowered)
+    if commitment is None:
+        return f"{who}: (incomplete SLA)"
+    text = f"{who} commits {commitment}"
+    for needs in node.all(ast.NeedsReason):
+        reasons = listing([f'"{r}"' for r in needs.reasons], "or")
+        said = every_occurrence(needs.event)
+        text += f" {said[:1].upper()}{said[1:]} gives a reason: {reasons}."
+    return text
 
 
 ROTATIONS = {
