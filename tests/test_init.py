@@ -169,7 +169,7 @@ def test_an_existing_file_is_never_written_over_without_force(tmp_path, monkeypa
 def test_force_replaces_only_the_files_init_writes(tmp_path, monkeypatch, capsys):
     (tmp_path / "policies").mkdir()
     others = {"README.md": "Our own README\n", "LICENSE": "ours\n", "policies/other.policy": "# someone's\n",
-              "policies/inbound.approvals.yaml": "approvals: []\n"}
+              "policies/other.approvals.yaml": "approvals: []\n"}
     for name, text in others.items():
         (tmp_path / name).write_text(text, "utf-8")
     code, out, _ = _run(monkeypatch, capsys, tmp_path, "init", "--force")
@@ -177,6 +177,58 @@ def test_force_replaces_only_the_files_init_writes(tmp_path, monkeypatch, capsys
     assert "Two approvals" in (tmp_path / "README.md").read_text("utf-8")
     assert {name: (tmp_path / name).read_text("utf-8") for name in others if name != "README.md"} == {
         name: text for name, text in others.items() if name != "README.md"}
+
+
+def _an_init_repository_the_team_worked_in(monkeypatch, capsys, repo: Path) -> dict[str, str]:
+    """A repository init made, whose policy and samples the team edited and both owners approved: its files' texts."""
+    assert _run(monkeypatch, capsys, repo, "init", *OWNERS)[0] == 0
+    for name in ("policies/inbound.policy", "policies/inbound.samples.yaml"):
+        with (repo / name).open("a", encoding="utf-8") as handle:
+            handle.write("# the team's own edit\n")
+    (repo / "policies/inbound.approvals.yaml").write_text("approvals: []\n", "utf-8")
+    return {name: (repo / name).read_text("utf-8") for name in _files(repo)}
+
+
+def _refused_files(err: str) -> dict[str, str]:
+    """The files a refusal lists, each with what it says of it."""
+    listed = [line.strip().split(" ", 1) for line in err.splitlines() if line.startswith("  ")]
+    return {name: says for name, says in listed}
+
+
+TEAM_FILES = {"policies/inbound.policy", "policies/inbound.samples.yaml", "policies/inbound.approvals.yaml"}
+SCAFFOLDING = {".pre-commit-config.yaml", ".github/workflows/leadpolicy.yml", "README.md"}
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_init_again_lists_every_file_in_the_way_and_never_writes_over_the_teams_policy(tmp_path, monkeypatch, capsys,
+                                                                                        force):
+    before = _an_init_repository_the_team_worked_in(monkeypatch, capsys, tmp_path)
+    code, out, err = _run(monkeypatch, capsys, tmp_path, "init", *force)
+    assert code == 2 and "nothing written" in err and "Traceback" not in out + err
+    refused = _refused_files(err)
+    assert set(refused) == TEAM_FILES | (set() if force else SCAFFOLDING)
+    assert all("--force replaces it" in refused[name] for name in SCAFFOLDING & set(refused))
+    assert all("--force" not in refused[name].replace("--force or not", "") for name in TEAM_FILES)
+    assert "--name NAME" in err  # how to start a second policy beside it
+    assert {name: (tmp_path / name).read_text("utf-8") for name in _files(tmp_path)} == before
+
+
+def test_an_approvals_file_of_the_name_alone_is_in_the_way_even_with_force(tmp_path, monkeypatch, capsys):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/inbound.approvals.yaml").write_text("approvals: []\n", "utf-8")
+    code, _, err = _run(monkeypatch, capsys, tmp_path, "init", "--force")
+    assert code == 2 and set(_refused_files(err)) == {"policies/inbound.approvals.yaml"}
+    assert _files(tmp_path) == {"policies/inbound.approvals.yaml"}
+
+
+def test_a_second_policy_by_name_leaves_the_first_as_the_team_left_it(tmp_path, monkeypatch, capsys):
+    before = _an_init_repository_the_team_worked_in(monkeypatch, capsys, tmp_path)
+    code, out, _ = _run(monkeypatch, capsys, tmp_path, "init", "--name", "second", "--force", *OWNERS)
+    assert code == 0
+    assert {name: (tmp_path / name).read_text("utf-8") for name in TEAM_FILES} == {
+        name: before[name] for name in TEAM_FILES}
+    assert _files(tmp_path) == set(before) | {"policies/second.policy", "policies/second.samples.yaml"}
+    assert _policy(tmp_path, "second").id == "second"
 
 
 def test_a_link_among_the_files_is_refused_even_with_force(tmp_path, monkeypatch, capsys):
@@ -352,6 +404,26 @@ def test_end_of_input_at_a_prompt_is_bad_usage_and_writes_nothing(tmp_path):
     code, shown = _on_a_terminal(["init", "repo"], tmp_path, "\x04")  # Ctrl-D at the first question
     assert code == 2 and "no answer for --name: give it as a flag" in shown
     assert not (tmp_path / "repo").exists()
+
+
+def test_a_policy_in_the_way_is_said_before_any_question_even_with_force(tmp_path):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/inbound.policy").write_text("# the team's\n", "utf-8")
+    code, shown = _on_a_terminal(["init", "--force"], tmp_path, "")
+    assert code == 2 and "policies/inbound.policy exists" in shown and "--name NAME" in shown
+    assert "Policy name" not in shown
+    assert (tmp_path / "policies/inbound.policy").read_text("utf-8") == "# the team's\n"
+
+
+def test_a_name_typed_whose_policy_is_there_is_asked_again(tmp_path):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/web-leads.samples.yaml").write_text("# the team's\n", "utf-8")
+    code, shown = _on_a_terminal(["init", *OWNERS, "--timezone", "UTC", "--calendar", "US"], tmp_path,
+                                 "web-leads\nsecond\n")
+    assert code == 0, shown
+    assert shown.count("Policy name") == 2 and "policies/web-leads.samples.yaml exists" in shown
+    assert _policy(tmp_path, "second").id == "second"
+    assert (tmp_path / "policies/web-leads.samples.yaml").read_text("utf-8") == "# the team's\n"
 
 
 def test_a_file_in_the_way_is_said_before_any_question(tmp_path):

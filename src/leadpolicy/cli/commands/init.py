@@ -3,12 +3,14 @@
 Writes, from the templates in leadpolicy/cli/starter, a starter policy with sample cases over the coverage
 floor, [tool.leadpolicy] in pyproject.toml, a pre-commit config, a GitHub Actions workflow and a README for
 the teams. It asks for what no flag gave only when standard input is a terminal; it never writes over a file
-that exists (--force replaces the files init writes, never another, and never an existing pyproject.toml's
-content), and it never records an approval: the owners do, with the commands it prints."""
+that exists (--force replaces the scaffolding init writes, never another file, never a policy, its samples or
+approvals, and never an existing pyproject.toml's content), and it never records an approval: the owners do,
+with the commands it prints."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import stat
 import sys
 from dataclasses import dataclass
@@ -22,9 +24,12 @@ if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
 
 PYPROJECT = "pyproject.toml"
-# The files init writes whatever the answers, checked before any question is asked (the policy's two after).
+# The scaffolding init writes whatever the answers: --force replaces it.
 FIXED_FILES = {".pre-commit-config.yaml": "pre-commit-config.yaml",
                ".github/workflows/leadpolicy.yml": "workflow.yml.j2", "README.md": "README.md.j2"}
+TEAM_FILE_KINDS = (".policy", ".samples.yaml", ".approvals.yaml")  # the team's work: never written over
+SECOND_POLICY = "to start another policy beside it: leadpolicy init --name NAME"
+REPLACEABLE = "(--force replaces it)"
 MAX_NAME = 64  # the policy's file names stay well within a file system's 255 bytes
 DEFAULTS = {"name": "inbound", "marketing_owner": "Marketing Lead <marketing@example.com>",
             "sales_owner": "Sales Lead <sales@example.com>", "timezone": "America/New_York", "calendar": "US"}
@@ -97,7 +102,9 @@ def register(sub: Subcommands) -> None:
                                    "[tool.leadpolicy] in pyproject.toml, a pre-commit config, a GitHub Actions "
                                    "workflow running `leadpolicy ci`, and a README for the teams. On a terminal it "
                                    "asks for each answer no flag gives; elsewhere it takes the defaults. It never "
-                                   "writes over an existing file unless --force, and never records an approval.",
+                                   "writes over an existing file (--force replaces the README, the pre-commit "
+                                   "config and the workflow; never a policy, its samples or its approvals), and "
+                                   "never records an approval.",
                        epilog="examples:\n  leadpolicy init\n  leadpolicy init lead-policy --name inbound-emea "
                               "--timezone Europe/Berlin --calendar DE \\\n    --marketing-owner \"Dana Whitfield "
                               "<dana@example.com>\" --sales-owner \"Raj Patel <raj@example.com>\"\n")
@@ -106,8 +113,9 @@ def register(sub: Subcommands) -> None:
         p.add_argument(question.flag, dest=question.key, metavar=question.metavar,
                        help=f"{question.prompt[0].lower()}{question.prompt[1:]} (default: {DEFAULTS[question.key]})")
     p.add_argument("--force", action="store_true",
-                   help="replace the files init writes when they exist (never another file; an existing "
-                        "pyproject.toml only gains [tool.leadpolicy] when it has none)")
+                   help="replace the README, the pre-commit config and the workflow when they exist (never "
+                        "another file, nor a policy, its samples or approvals; an existing pyproject.toml only "
+                        "gains [tool.leadpolicy] when it has none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,11 +124,12 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     try:
         _check_folder(root)
-        _check_targets(root, list(FIXED_FILES), args.force)
-        answers = _answers(args)
+        _check_targets(root, [*FIXED_FILES, *_team_files(args.name or DEFAULTS["name"])], args.force)
+        answers = _answers(args, root)
         files = _rendered(answers)
         pyproject = _pyproject(root)
-        _check_targets(root, [*files, *([PYPROJECT] if pyproject is not None else [])], args.force)
+        _check_targets(root, [*files, *_team_files(answers["name"]), *([PYPROJECT] if pyproject is not None else [])],
+                       args.force)
     except Refused as exc:
         print(f"leadpolicy init: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -137,17 +146,33 @@ def run(args: argparse.Namespace) -> int:
 
 # The answers --------------------------------------------------------------------------------------------------
 
-def _answers(args: argparse.Namespace) -> dict[str, str]:
-    """Each answer: the flag's (checked), else asked on a terminal, else the default."""
+def _answers(args: argparse.Namespace, root: Path) -> dict[str, str]:
+    """Each answer: the flag's (checked), else asked on a terminal, else the default. A name typed whose
+    policy files are there is asked again."""
     asking = sys.stdin is not None and sys.stdin.isatty()
     answers = {}
     for question in QUESTIONS:
         given = getattr(args, question.key)
         if given is not None:
             answers[question.key] = _checked_flag(question, given)
+        elif asking:
+            answers[question.key] = _ask(_with_team_files(question, root) if question.key == "name" else question)
         else:
-            answers[question.key] = _ask(question) if asking else DEFAULTS[question.key]
+            answers[question.key] = DEFAULTS[question.key]
     return answers
+
+
+def _with_team_files(question: Question, root: Path) -> Question:
+    def problem(text: str) -> str | None:
+        found = question.problem(text) or _team_files_there(root, text)
+        return f"{found} (another name starts a second policy beside it)" if found else None
+
+    return dataclasses.replace(question, problem=problem)
+
+
+def _team_files_there(root: Path, name: str) -> str | None:
+    there = [_shown(root / file) for file in _team_files(name) if _exists(root / file)]
+    return f"is taken: {', '.join(there)} exists, and init never writes over it" if there else None
 
 
 def _checked_flag(question: Question, given: str) -> str:
@@ -286,7 +311,24 @@ def _check_targets(root: Path, files: list[str], force: bool) -> None:
     a folder or a device), or when a folder it writes into is a file."""
     problems = [problem for name in files for problem in _target_problems(root, name, force)]
     if problems:
-        raise Refused("nothing written:\n" + "\n".join(f"  {problem}" for problem in dict.fromkeys(problems)))
+        raise Refused("nothing written:\n" + "\n".join(f"  {problem}" for problem in dict.fromkeys(problems))
+                      + _second_policy_hint(root, files, problems))
+
+
+def _second_policy_hint(root: Path, files: list[str], problems: list[str]) -> str:
+    if not any(_is_team_file(name) and _exists(root / name) for name in files):
+        return ""
+    if any(problem.endswith(REPLACEABLE) for problem in problems):
+        return f"\n{SECOND_POLICY} --force (--force replaces only the files above that say so)"
+    return f"\n{SECOND_POLICY}"
+
+
+def _team_files(name: str) -> list[str]:
+    return [f"policies/{name}{kind}" for kind in TEAM_FILE_KINDS]
+
+
+def _is_team_file(name: str) -> bool:
+    return name.startswith("policies/") and name.endswith(TEAM_FILE_KINDS)
 
 
 def _target_problems(root: Path, name: str, force: bool) -> list[str]:
@@ -300,8 +342,10 @@ def _target_problems(root: Path, name: str, force: bool) -> list[str]:
         return [f"{_shown(path)} is a symbolic link: init never writes through one"]
     if not stat.S_ISREG(mode):
         return [f"{_shown(path)} is not a regular file"]
+    if _is_team_file(name):
+        return [f"{_shown(path)} exists (the team's: never written over, --force or not)"]
     if name != PYPROJECT and not force:
-        return [f"{_shown(path)} exists (--force replaces it)"]
+        return [f"{_shown(path)} exists {REPLACEABLE}"]
     return []
 
 
