@@ -2,7 +2,8 @@
 
 The source is read with `ast`: every call that makes a diagnostic (`Diagnostic(...)`, `ctx.report(...)`,
 `load_yaml(path, code, ...)`) must pass its code as a string literal (or either branch of a conditional of
-literals), except inside the functions that forward their own `code` parameter. A call whose code cannot be
+literals), except inside the functions that forward their own `code` parameter, and the `.code` of a diagnostic
+passed on (the language server's, from one checked when it was made). A call whose code cannot be
 read is a failure too, so a new way of emitting cannot slip past the scan.
 """
 
@@ -70,7 +71,8 @@ class _Scan(ast.NodeVisitor):
             self.unreadable.append(f"{place}: no code argument")
             return
         forwarded = (isinstance(argument, ast.Name) and argument.id == "code"
-                     and bool(self.functions) and self.functions[-1] in FORWARDERS)
+                     and bool(self.functions) and self.functions[-1] in FORWARDERS
+                     or isinstance(argument, ast.Attribute) and argument.attr == "code")
         literals = _literals(argument)
         if literals is None and not forwarded:
             self.unreadable.append(f"{place}: code is not a string literal: {ast.unparse(argument)}")

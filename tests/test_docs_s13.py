@@ -3,11 +3,19 @@ and without a label; every code the language server publishes is registered and 
 
 from __future__ import annotations
 
-import pytest
+import ast
 
+import pytest
+from lsprotocol import types
+
+from leadpolicy.language.diagnostics import CODES, ERROR
+from leadpolicy.lsp.checking import case_diagnostic
 from leadpolicy.publish import english
 from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.semantics.lowering import lower
+from leadpolicy.testing.harness import FAILED, CaseResult
+
+from .conftest import ROOT
 
 # became_sql, first_touch, accepted, rejected, waiting and replied have no label (as the starter policy of
 # `leadpolicy init` leaves its stage events); demo_request and demo_held have one.
@@ -118,3 +126,46 @@ def test_counts_of_events_say_events_after_the_number(sla_sentences):
     assert said.startswith("Sales commits to at least 2 events “Demo held” within 10 days after an event "
                            "“Asked for a demo”, 80% of the time."), said
     assert 'Every rejected event gives a reason: "bad_fit".' in said, said
+
+
+# Every code the language server publishes ---------------------------------------------------------------------
+
+LSP_SOURCE = ROOT / "src" / "leadpolicy" / "lsp"
+
+
+def _published_codes() -> tuple[set[str], list[str]]:
+    """The codes of the protocol's diagnostics (`types.Diagnostic(code=...)`) the lsp package makes: string
+    literals, or the `.code` of a leadpolicy Diagnostic passed on (registered when it was made); anything else
+    is listed as unreadable."""
+    literals: set[str] = set()
+    unreadable: list[str] = []
+    for path in sorted(LSP_SOURCE.rglob("*.py")):
+        for call in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "Diagnostic"):
+                continue
+            code = next((k.value for k in call.keywords if k.arg == "code"), None)
+            if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                literals.add(code.value)
+            elif not (isinstance(code, ast.Attribute) and code.attr == "code"):
+                unreadable.append(f"{path.name}:{call.lineno}: {ast.unparse(code) if code else 'no code'}")
+    return literals, unreadable
+
+
+def test_every_code_the_language_server_publishes_is_registered_and_documented():
+    literals, unreadable = _published_codes()
+    assert not unreadable, unreadable
+    assert "sample-failed" in literals
+    doc = (ROOT / "docs" / "diagnostics.md").read_text("utf-8")
+    for code in literals:
+        assert code in CODES, code
+        assert f'<a id="{code}"></a>`{code}`' in doc, code
+
+
+def test_a_failing_sample_case_is_published_with_a_registered_code():
+    case = CaseResult(file="x.samples.yaml", line=2, name="SQL lead", kind="lead", status=FAILED,
+                      failures=["stage: expected sql, got mql"])
+    shown = case_diagnostic(case, "cases:\n  - name: SQL lead\n", "https://example.org/docs")
+    assert shown.code in CODES and CODES[str(shown.code)][0] == ERROR
+    assert shown.severity == types.DiagnosticSeverity.Error
+    assert shown.message == "SQL lead: stage: expected sql, got mql"

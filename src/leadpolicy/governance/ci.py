@@ -83,7 +83,6 @@ def github_annotations(diags: Iterable[Diagnostic], runs: Iterable[Run]) -> list
 
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-SAMPLE_FAILED = ("sample-failed", "A sample case's outcome differs from the agreed one.")
 
 
 def docs_url() -> str:
@@ -134,12 +133,11 @@ def sarif(diags: Iterable[Diagnostic], runs: Iterable[Run], root: Path | None = 
     for run in runs:
         for case in run.cases:
             if case.failing:
-                results.append({"ruleId": SAMPLE_FAILED[0], "level": "error",
+                results.append({"ruleId": "sample-failed", "level": "error",
                                 "message": {"text": f"{case.name}: {'; '.join(case.failures)}"},
                                 "locations": [_location(case.file, case.line, 1, root)]})
     base = docs_url()
     rules = [_rule(code, severity, text, base) for code, (severity, text) in CODES.items()]
-    rules.append(_rule(*SAMPLE_FAILED[:1], "error", SAMPLE_FAILED[1], base))
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     for result in results:
         result["ruleIndex"] = index[result["ruleId"]]

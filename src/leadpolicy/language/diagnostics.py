@@ -73,6 +73,9 @@ CODES: dict[str, tuple[str, str]] = {
                            "or names a missing policy."),
     "untested": (ERROR, "A policy has no samples file next to it (NAME.samples.yaml), so nothing tests it."),
     "low-coverage": (ERROR, "With --min-coverage: the sample cases cover less of the policy than the floor."),
+    "sample-failed": (ERROR, "A sample case fails: what the policy decides differs from what the case agreed, or "
+                             "the case cannot run as written (the code SARIF and the language server give it, on "
+                             "the case's line of the samples file)."),
     "bad-approvals": (ERROR, "An approvals file is not valid YAML, does not follow the approvals schema, or "
                              "holds an approval by someone who is not a listed owner of the team."),
     "not-approved": (ERROR, "With --require-approvals: an owning team has not approved the current content."),

@@ -23,7 +23,6 @@ from leadpolicy.testing.harness import CaseResult, SamplesRun
 
 SOURCE = "leadpolicy"
 PROVE_TIMEOUT = 10.0  # seconds per guarantee, as `check` gives each by default
-SAMPLE_FAILED = "sample-failed"  # the code SARIF and GitHub annotations give a failing sample case
 
 
 @dataclass
@@ -97,7 +96,7 @@ def case_diagnostic(case: CaseResult, text: str, docs: str) -> types.Diagnostic:
     span = ast.Span(case.line, 1, case.line, 1 + len(_line(text, case.line)))
     return types.Diagnostic(
         range=to_range(text, span), message=f"{case.name}: {'; '.join(case.failures)}", source=SOURCE,
-        code=SAMPLE_FAILED, code_description=types.CodeDescription(href=f"{docs}/samples.md"),
+        code="sample-failed", code_description=types.CodeDescription(href=f"{docs}/samples.md"),
         severity=types.DiagnosticSeverity.Error, data={"status": case.status})
 
 
