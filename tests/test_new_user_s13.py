@@ -107,3 +107,38 @@ def test_a_score_used_above_its_definition_is_still_told_to_move():
     [(code, message, hint)] = [(d.code, d.message, d.hint) for d in loaded.diagnostics if d.is_error]
     assert code == "used-before-defined" and message == 'score "fit" is used before it is defined'
     assert hint == "move the score fit (line 12) above this use"
+
+
+def test_serve_names_a_broken_policys_real_diagnostic_in_its_log_and_listing(tmp_path):
+    from .conftest import POLICIES
+    from .test_serve import Server
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    policy = (POLICIES / "inbound-b2b.policy").read_text()
+    (folder / "inbound-b2b.policy").write_text(policy.replace("employees >= 200", "employes >= 200"))
+    (folder / "broken.policy").write_text("SECRET-LINE-42 policy {\n")  # not a policy: still never shown
+    shutil.copy(POLICIES / "inbound-activity.policy", folder)  # one that serves, so the service is ready
+    server = Server(folder)
+    try:
+        status, listing = server.call("GET", "/v1/policies")
+        assert status == 200 and isinstance(listing, dict)
+        errors = {entry["source"]: entry["error"] for entry in listing["not_loaded"]}
+        expected = ('inbound-b2b.policy:24:14: unknown-name: unknown name "employes"; '
+                    'hint: did you mean "employees"?')
+        assert any(line.endswith(expected) for line in errors["inbound-b2b.policy"]), errors
+        log = server.log.read_text()
+        assert "not loaded: " in log and expected in log
+        meaning = "A condition names something that is not a lead field"
+        assert meaning not in json.dumps(listing) and meaning not in log
+        assert any(line.endswith("broken.policy:1:1: syntax-error: " + _meaning("syntax-error"))
+                   for line in errors["broken.policy"])
+        assert "SECRET-LINE-42" not in json.dumps(listing) + log
+    finally:
+        server.stop()
+
+
+def _meaning(code: str) -> str:
+    from leadpolicy.language.diagnostics import CODES
+
+    return CODES[code][1]

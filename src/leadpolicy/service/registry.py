@@ -5,7 +5,8 @@ replaces the last good version, which goes on serving while the failure and its 
 shown. Each swap is one assignment of an immutable entry, so a request sees one version whole.
 
 A served file whose real path (links followed) leaves the served paths is refused, and no error
-ever shows a file's content: a diagnostic is `FILE:LINE:COL: code: what the code means`.
+shows the content of a file that is not a policy: a policy's diagnostic is `FILE:LINE:COL: code: message; hint:
+HINT`, as `check` gives it; one of a file the grammar does not read is `FILE:LINE:COL: code: what the code means`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from leadpolicy.api import Policy, PolicyError, load
-from leadpolicy.language.diagnostics import escaped
+from leadpolicy.language.diagnostics import Diagnostic, escaped
 from leadpolicy.language.sources import Unreadable, open_regular, read_at_most
 
 SERVED_SUFFIXES = (".policy", ".json")
@@ -243,8 +244,7 @@ class Registry:
         loaded = load_policy_text(text, str(path))
         errors = sorted((d for d in loaded.diagnostics if d.is_error), key=lambda d: d.sort_key())
         if errors or loaded.policy is None:
-            raise Refused([(f"{d.file}:{d.span.line}:{d.span.column}" if d.span.line else d.file)
-                           + f": {d.code}: {CODES[d.code][1]}" for d in errors] + [CHECK_HINT])
+            raise Refused([_error_line(d, parsed=loaded.policy is not None) for d in errors] + [CHECK_HINT])
         return from_tree(loaded.policy)
 
     def _approval(self, source: Path, policy: Policy) -> str:
@@ -337,6 +337,17 @@ def _stamp_of(path: Path) -> FileStamp | None:
         return str(path.resolve()), status.st_ino, status.st_mtime_ns, status.st_size
     except OSError:
         return None
+
+
+def _error_line(diag: Diagnostic, parsed: bool) -> str:
+    """`FILE:LINE:COL: code: message; hint: ...` for a file the grammar read as a policy; for one it did not
+    (it may be any file at all), what the code means in place of the message, which could quote the file."""
+    from leadpolicy.language.diagnostics import CODES
+
+    place = f"{diag.file}:{diag.span.line}:{diag.span.column}" if diag.span.line else diag.file
+    if not parsed:
+        return f"{place}: {diag.code}: {CODES[diag.code][1]}"
+    return f"{place}: {diag.code}: {diag.message}" + (f"; hint: {diag.hint}" if diag.hint else "")
 
 
 def _artifact(path: Path, raw: bytes) -> Policy:
