@@ -33,7 +33,7 @@ from .components import require
 DANA, RAJ = "Dana Whitfield <dana@example.com>", "Raj Patel <raj@example.com>"
 OWNERS = ["--marketing-owner", DANA, "--sales-owner", RAJ]
 STARTER_FILES = {"policies/inbound.policy", "policies/inbound.samples.yaml", "pyproject.toml",
-                 ".pre-commit-config.yaml", ".github/workflows/leadpolicy.yml", "README.md"}
+                 ".pre-commit-config.yaml", ".github/workflows/leadpolicy.yml", "README.md", ".gitignore"}
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -252,6 +252,38 @@ def test_an_existing_pyproject_gains_the_table_and_keeps_every_byte(tmp_path, mo
     settings = tomllib.loads(text)
     assert settings["project"] == {"name": "revops"} and settings["tool"]["ruff"] == {"line-length": 100}
     assert settings["tool"]["leadpolicy"] == {"paths": ["policies"], "min-coverage": 90}
+
+
+def test_what_docs_and_ci_write_is_not_committed_by_the_next_steps_git_add(tmp_path, monkeypatch, capsys):
+    repo = _fresh_repository(tmp_path / "repo")
+    assert _run(monkeypatch, capsys, repo, "init", *OWNERS)[0] == 0
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "A lead policy")
+    assert _run(monkeypatch, capsys, repo, "docs")[0] == 0
+    assert _run(monkeypatch, capsys, repo, "ci", "--sarif", "leadpolicy.sarif")[0] == 1  # no approvals yet
+    assert (repo / "leadpolicy.sarif").is_file() and (repo / "build/policy-docs").is_dir()
+    _git(repo, "add", ".")
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_an_existing_gitignore_gains_the_lines_and_keeps_every_byte(tmp_path, monkeypatch, capsys):
+    original = "node_modules/\r\n*.log"  # no newline at the end
+    (tmp_path / ".gitignore").write_bytes(original.encode("utf-8"))
+    code, out, _ = _run(monkeypatch, capsys, tmp_path, "init")
+    text = (tmp_path / ".gitignore").read_bytes().decode("utf-8")
+    assert code == 0 and "added leadpolicy's lines to .gitignore" in out
+    assert text.startswith(original + "\r\n")
+    lines = text.splitlines()
+    assert {"node_modules/", "*.log", "/build/policy-docs/", "*.sarif"} <= set(lines)
+    assert all(line.endswith("\r\n") for line in text.splitlines(keepends=True))
+
+
+def test_a_gitignore_with_the_lines_is_kept_as_it_is_even_with_force(tmp_path, monkeypatch, capsys):
+    original = "*.sarif\n/build/policy-docs/\n.venv/\n"
+    (tmp_path / ".gitignore").write_text(original, "utf-8")
+    code, out, _ = _run(monkeypatch, capsys, tmp_path, "init", "--force")
+    assert code == 0 and "kept .gitignore" in out
+    assert (tmp_path / ".gitignore").read_text("utf-8") == original
 
 
 def test_a_pyproject_with_the_table_is_kept_as_it_is_even_with_force(tmp_path, monkeypatch, capsys):

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
 
 PYPROJECT = "pyproject.toml"
+GITIGNORE = ".gitignore"
+MERGED = (PYPROJECT, GITIGNORE)  # an existing one keeps every byte and gains only what it lacks
+ADDED_TO = {PYPROJECT: "added [tool.leadpolicy] to", GITIGNORE: "added leadpolicy's lines to"}
+KEPT_BECAUSE = {PYPROJECT: "it has [tool.leadpolicy] already", GITIGNORE: "it has leadpolicy's lines already"}
 # The scaffolding init writes whatever the answers: --force replaces it.
 FIXED_FILES = {".pre-commit-config.yaml": "pre-commit-config.yaml",
                ".github/workflows/leadpolicy.yml": "workflow.yml.j2", "README.md": "README.md.j2"}
@@ -127,20 +131,18 @@ def run(args: argparse.Namespace) -> int:
         _check_targets(root, [*FIXED_FILES, *_team_files(args.name or DEFAULTS["name"])], args.force)
         answers = _answers(args, root)
         files = _rendered(answers)
-        pyproject = _pyproject(root)
-        _check_targets(root, [*files, *_team_files(answers["name"]), *([PYPROJECT] if pyproject is not None else [])],
-                       args.force)
+        merged = {PYPROJECT: _pyproject(root), GITIGNORE: _gitignore(root)}
+        files.update({name: text for name, text in merged.items() if text is not None})
+        _check_targets(root, [*files, *_team_files(answers["name"])], args.force)
     except Refused as exc:
         print(f"leadpolicy init: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if pyproject is not None:
-        files[PYPROJECT] = pyproject
     try:
         written = _write(root, files)
     except OSError as exc:
         print(f"leadpolicy init: cannot write in {escaped(str(root))}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    _say_done(root, written, pyproject is None, answers)
+    _say_done(root, written, [name for name, text in merged.items() if text is None], answers)
     return EXIT_OK
 
 
@@ -273,6 +275,34 @@ def _pyproject(root: Path) -> str | None:
     return _with_table(path, text, table)
 
 
+def _gitignore(root: Path) -> str | None:
+    """.gitignore's new text (None: left as it is). An existing file keeps every byte: the lines it lacks are
+    added at its end, with their comment."""
+    from leadpolicy.language.sources import read_capped
+
+    path, ours = root / GITIGNORE, _starter_file("gitignore")
+    if not _exists(path):
+        return ours
+    try:
+        text = read_capped(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Refused(f"{_shown(path)} cannot be read as UTF-8 text ({exc}): add {GITIGNORE}'s lines by hand"
+                      ) from None
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in ours.splitlines() if not line.startswith("#") and line not in present]
+    if not missing:
+        return None
+    comments = [line for line in ours.splitlines() if line.startswith("#")]
+    return _appended(text, [*comments, *missing])
+
+
+def _appended(text: str, lines: list[str]) -> str:
+    """`text` with `lines` after it, in its own line endings."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    ending = "" if not text or text.endswith("\n") else newline
+    return text + ending + "".join(line + newline for line in lines)
+
+
 def _with_table(path: Path, text: str, table: str) -> str:
     import tomllib
 
@@ -344,7 +374,7 @@ def _target_problems(root: Path, name: str, force: bool) -> list[str]:
         return [f"{_shown(path)} is not a regular file"]
     if _is_team_file(name):
         return [f"{_shown(path)} exists (the team's: never written over, --force or not)"]
-    if name != PYPROJECT and not force:
+    if name not in MERGED and not force:
         return [f"{_shown(path)} exists {REPLACEABLE}"]
     return []
 
@@ -365,7 +395,7 @@ def _write(root: Path, files: dict[str, str]) -> list[tuple[str, str]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         if _exists(path):
             write_text(path, text, follow_link=False)
-            done.append(("added [tool.leadpolicy] to" if name == PYPROJECT else "replaced", name))
+            done.append((ADDED_TO.get(name, "replaced"), name))
             continue
         with open(path, "x", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -373,15 +403,15 @@ def _write(root: Path, files: dict[str, str]) -> list[tuple[str, str]]:
     return done
 
 
-def _say_done(root: Path, written: list[tuple[str, str]], kept_pyproject: bool, answers: dict[str, str]) -> None:
+def _say_done(root: Path, written: list[tuple[str, str]], kept: list[str], answers: dict[str, str]) -> None:
     import shlex
 
     from leadpolicy.language.diagnostics import escaped
 
     for what, name in written:
         print(f"{what} {_shown(root / name)}")
-    if kept_pyproject:
-        print(f"kept {_shown(root / PYPROJECT)} (it has [tool.leadpolicy] already)")
+    for name in kept:
+        print(f"kept {_shown(root / name)} ({KEPT_BECAUSE[name]})")
     print("\nnext:")
     if str(root) != ".":
         print(f"  cd {escaped(shlex.quote(str(root)))}")
