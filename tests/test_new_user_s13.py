@@ -38,6 +38,14 @@ def test_unreadable_samples_give_bad_samples_and_no_coverage_verdict(tmp_path, c
     assert "low-coverage" not in out and "None" not in out
 
 
+def test_test_coverage_of_unreadable_samples_says_it_was_not_measured(tmp_path, capsys, monkeypatch):
+    _unreadable_samples(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", "inbound-b2b.policy", "--coverage"]) == 1
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("coverage ")]
+    assert line == "coverage inbound-b2b.samples.yaml: not measured, no case could run (the errors above say why)"
+
+
 def test_readable_samples_below_the_floor_still_give_low_coverage(tmp_path, capsys):
     policy = _unreadable_samples(tmp_path)
     samples = tmp_path / "inbound-b2b.samples.yaml"

@@ -61,8 +61,10 @@ def print_coverage(run: SamplesRun) -> None:
 
     missing = [i for i in run.coverage if not i.covered]
     percent = run.coverage_percent
-    print(f"coverage {escaped(str(run.file))}: {percent if percent is not None else '-'}% "
-          f"({len(run.coverage) - len(missing)} of {len(run.coverage)})")
+    if percent is None:  # every policy has stages to reach: nothing measured means no case ran
+        print(f"coverage {escaped(str(run.file))}: not measured, no case could run (the errors above say why)")
+        return
+    print(f"coverage {escaped(str(run.file))}: {percent}% ({len(run.coverage) - len(missing)} of {len(run.coverage)})")
     words = {"rule": "no case fires rule", "stage": "no case reaches stage", "route": "no case reaches route",
              "boundary": "no case tests the boundary", "member": "no assignment case assigns member",
              "cap": "no assignment case reaches the cap of", "calendar": "no assignment case finds closed calendar",
