@@ -335,6 +335,63 @@ def test_the_workflow_runs_ci_and_uploads_its_sarif(tmp_path, monkeypatch, capsy
     assert steps.index(upload) > max(steps.index(s) for s in steps if "leadpolicy ci" in s.get("run", ""))
 
 
+def _readme_sections(folder: Path) -> dict[str, tuple[str, list[list[str]]]]:
+    """Each `## ` section of the README init wrote: its heading -> (its text, its code blocks' commands)."""
+    sections: dict[str, tuple[str, list[list[str]]]] = {}
+    for part in (folder / "README.md").read_text("utf-8").split("\n## ")[1:]:
+        heading, _, body = part.partition("\n")
+        blocks = re.findall(r"^```[a-z]*\n(.*?)^```", body, flags=re.MULTILINE | re.DOTALL)
+        commands = [shlex.split(line) for block in blocks for line in block.splitlines() if line.strip()]
+        sections[heading.strip()] = (body, commands)
+    return sections
+
+
+def _section_with(sections: dict[str, tuple[str, list[list[str]]]], command: list[str]) -> str:
+    [text] = [text for text, commands in sections.values() if command in commands]
+    return text
+
+
+def test_the_readme_says_how_to_get_the_checks_in_an_editor(tmp_path, monkeypatch, capsys):
+    assert _run(monkeypatch, capsys, tmp_path, "init")[0] == 0
+    sections = _readme_sections(tmp_path)
+    text = _section_with(sections, ["leadpolicy", "lsp"])
+    links = set(re.findall(r"\]\((https://[^)]+)\)", text))
+    assert {link.rsplit("/", 1)[1] for link in links} >= {"editors.md", "lsp.md"}
+    [heading] = [h for h, (t, _) in sections.items() if t == text]
+    assert "editor" in heading.lower()
+
+
+def test_the_readme_sends_reviewers_to_the_try_it_page_at_serves_own_address(tmp_path, monkeypatch, capsys):
+    from leadpolicy.cli.main import build_parser
+
+    assert _run(monkeypatch, capsys, tmp_path, "init")[0] == 0
+    text = _section_with(_readme_sections(tmp_path), ["leadpolicy", "serve", "policies/"])
+    serve = build_parser().parse_args(["serve", "policies/"])
+    assert f"http://{serve.host}:{serve.port}/ui/" in text
+
+
+def test_the_workflows_branch_is_the_one_the_next_steps_and_the_readme_name(tmp_path, monkeypatch, capsys):
+    code, out, _ = _run(monkeypatch, capsys, tmp_path, "init", "repo")
+    assert code == 0
+    workflow = yaml.safe_load((tmp_path / "repo/.github/workflows/leadpolicy.yml").read_text("utf-8"))
+    [branch] = workflow.get("on", workflow.get(True))["push"]["branches"]
+    steps = [shlex.split(re.split(r"\s{2,}", line.strip())[0])  # a step's command, then what it does
+             for line in out.split("\nnext:\n", 1)[1].splitlines()]
+    assert ["git", "init", "-b", branch] in steps
+    text = _section_with(_readme_sections(tmp_path / "repo"), ["git", "branch", "-M", branch])
+    assert f"`{branch}`" in text
+
+
+def test_the_readme_says_how_ci_installs_leadpolicy_from_elsewhere_than_the_index(tmp_path, monkeypatch, capsys):
+    assert _run(monkeypatch, capsys, tmp_path, "init")[0] == 0
+    text = _section_with(_readme_sections(tmp_path), ["python", "-m", "pip", "install", f"leadpolicy=={__version__}"])
+    [_, commands] = next(v for v in _readme_sections(tmp_path).values() if v[0] == text)
+    requirements = [c[4] for c in commands if c[:4] == ["python", "-m", "pip", "install"]]
+    assert any(r.startswith("leadpolicy @ git+https://") for r in requirements)
+    assert any(r.endswith(".whl") and "leadpolicy-" in r for r in requirements)
+    assert ".github/workflows/leadpolicy.yml" in text
+
+
 def test_the_pre_commit_config_runs_fmt_check_and_check_on_the_policies(tmp_path, monkeypatch, capsys):
     assert _run(monkeypatch, capsys, tmp_path, "init")[0] == 0
     config = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text("utf-8"))

@@ -416,7 +416,7 @@ def _say_done(root: Path, written: list[tuple[str, str]], kept: list[str], answe
     if str(root) != ".":
         print(f"  cd {escaped(shlex.quote(str(root)))}")
     if not any((folder / ".git").exists() for folder in (root.resolve(), *root.resolve().parents)):
-        print("  git init")
+        print("  git init -b main                    the branch the workflow runs on")
     print("  leadpolicy check                    the checks and every sample case pass as created\n"
           "  git add . && git commit -m \"A lead policy\"\n"
           "  leadpolicy ci                       fails until both teams approve; each owner runs their own:")
