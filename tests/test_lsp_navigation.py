@@ -334,8 +334,40 @@ def _results(folder: Path, policy: Path) -> tuple[Any, ...]:
 @ASYNC
 async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_same(
         client: LanguageClient, tmp_path: Path, needle: str, new: str) -> None:
-    path = copy_policy(EXAMPLES / "inbound-teams.policy", tmp_path)
-    samples = tmp_path / "inbound-teams.samples.yaml"
+    await _rename_keeps_the_results(client, tmp_path, EXAMPLES / "inbound-teams.policy", needle, new)
+
+
+@pytest.mark.parametrize(("policy_file", "needle", "new"), [
+    (ROOT / "policies/product-led.policy", "owner sales", "revenue"),  # the cases' expect: {owner: sales}
+    (EXAMPLES / "inbound-teams.policy", "sla speed_to_lead", "first_response"),  # a timeline's key, at_risk, escalation
+    (EXAMPLES / "inbound-teams.policy", "sla mql_volume", "handoff_flow"),  # expected per period
+    (EXAMPLES / "inbound-teams.policy", "grade tier", "band")])  # an assignment's and a lead's expect key
+@ASYNC
+async def test_rename_of_each_name_a_samples_file_uses_keeps_check_and_test(
+        client: LanguageClient, tmp_path: Path, policy_file: Path, needle: str, new: str) -> None:
+    samples_file = policy_file.with_name(policy_file.name.removesuffix(".policy") + ".samples.yaml")
+    assert needle.split()[-1] in samples_file.read_text("utf-8")
+    edit = await _rename_keeps_the_results(client, tmp_path, policy_file, needle, new)
+    samples = tmp_path / samples_file.name
+    assert samples.as_uri() in edit
+    assert needle.split()[-1] not in _yaml_texts(yaml.safe_load(samples.read_text("utf-8")))
+
+
+def _yaml_texts(data: Any) -> set[str]:
+    """Every key and text value of YAML data, at any depth."""
+    if isinstance(data, dict):
+        return {str(k) for k in data} | {t for v in data.values() for t in _yaml_texts(v)}
+    if isinstance(data, list):
+        return {t for v in data for t in _yaml_texts(v)}
+    return {data} if isinstance(data, str) else set()
+
+
+async def _rename_keeps_the_results(client: LanguageClient, tmp_path: Path, policy_file: Path, needle: str,
+                                    new: str) -> dict[str, list[types.TextEdit]]:
+    """Renames the name `needle` ends with, applies the edit to the policy and its samples file, checks that
+    `check` and `test` say the same as before, and gives the edit's changes."""
+    path = copy_policy(policy_file, tmp_path)
+    samples = tmp_path / (path.name.removesuffix(".policy") + ".samples.yaml")
     before = _results(tmp_path, path)
     text = path.read_text("utf-8")
     old = needle.split()[-1]
@@ -350,6 +382,7 @@ async def test_rename_updates_the_policy_and_samples_and_check_and_test_say_the_
     assert old not in {t.value.strip('"') for t in tokens(renamed)}
     assert new in {t.value.strip('"') for t in tokens(renamed)}
     assert _results(tmp_path, path) == before
+    return edit.changes
 
 
 @ASYNC
@@ -471,13 +504,16 @@ async def test_completion_offers_the_declared_names_of_the_kind_that_fits(client
     policy = parse_text(text).policy
     assert policy is not None
     events = {e.name for e in policy.events or ()}
-    operands = {f.name for f in policy.fields} | {s.name for s in policy.scores} | {g.name for g in policy.grades}
+    fields = {f.name for f in policy.fields}
+    operands = fields | {s.name for s in policy.scores} | {g.name for g in policy.grades}
+    above_priority = {s.name for s in policy.scores[: [s.name for s in policy.scores].index("priority")]}
+    numbers = {f.name for f in policy.fields if f.type.name == "number"}
     # (where, what is typed there in place of the line's first `drop` characters, the names that fit)
-    cases = [("+40 when employees", 0, "+40 when em", operands | events),
+    cases = [("+40 when employees", 0, "+40 when em", fields | events),  # in the first score: no score yet
              ("within 1 business hours on ny", 0, "within 1 business hours on ", {c.name for c in policy.calendars}),
              ("owner sales\n    from", len("owner sales"), "owner ", {o.team for o in policy.owners}),
              ("-10 when days since last email_click", 0, "-10 when days since last ", events),
-             ("+1 per fit", 0, "+1 per ", {f.name for f in policy.fields} | {s.name for s in policy.scores} | events),
+             ("+1 per fit", 0, "+1 per ", numbers | above_priority | events),
              ('"Nurture leads', 0, '"New": stage = ', {s.name for s in policy.stages}),
              ('"Nurture leads', 0, '"New": ', operands | events | {"stage", "route", "owner", "handoff"})]
     uri = open_file(client, path)
@@ -580,3 +616,52 @@ async def test_a_policy_opened_with_a_syntax_error_is_navigated_without_that_lin
     declaration = end_of(text, "score fit")
     assert [(f.range.start.line, f.range.end.character) for f in landed] == [(declaration.line,
                                                                               declaration.character)]
+
+
+# (the text replaced, what is typed before the cursor there, and what follows each offered name by its kind)
+OPERAND_AFTER = {"field": " is missing", "score": " >= 1", "grade": " is missing", "event": " in last 30 days"}
+OFFERED_CHECKED = [
+    ("+20 when used_sso", "+20 when ", OPERAND_AFTER),  # in the first score: no score yet
+    ('+20 when country in ("DE", "AT", "CH")', "+20 when ", OPERAND_AFTER),  # in the second: the first score only
+    ('"hot"   when usage >= 70', '"hot"   when ', OPERAND_AFTER),  # in the grade: both scores, not the grade itself
+    ("+4  per active_days_30d", "+4  per ", {"event": " in last 30 days"}),  # number fields, scores above, events
+    ("days since last_seen", "days since ", {}),  # a date or timestamp field
+    ("grade tier from usage", "grade tier from ", {}),  # the scores above
+]
+
+
+@pytest.mark.parametrize(("anchor", "typed", "after"), OFFERED_CHECKED, ids=[c[0] for c in OFFERED_CHECKED])
+@ASYNC
+async def test_completion_offers_exactly_the_names_check_accepts_there(
+        client: LanguageClient, tmp_path: Path, anchor: str, typed: str, after: dict[str, str]) -> None:
+    from leadpolicy.semantics.loading import load_policy_text
+
+    path = copy_policy(ROOT / "policies/product-led.policy", tmp_path)
+    text = path.read_text("utf-8")
+    policy = parse_text(text).policy
+    assert policy is not None and anchor in text
+    cut = text.index(anchor)
+    line = text.count("\n", 0, cut) + 1
+    typing = text.replace(anchor, typed, 1)
+    uri = open_file(client, path)  # opened as saved, looked at (navigation keeps the text that parsed), typed in
+    await definition(client, uri, end_of(text, anchor))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=typing)]))
+    cursor = cut + len(typed)
+    offered, _ = await completion_labels(client, uri, lsp_position(
+        typing, typing.count("\n", 0, cursor) + 1, cursor - typing.rfind("\n", 0, cursor)))
+    kinds = {name: kind for name, found in declared(policy).items() for kind, _ in found}
+    kinds |= {name: "event" for name in offered if name not in kinds}  # events the policy uses (no events block)
+    refused = ("type-mismatch", "used-before-defined", "unknown-name", "unknown-event")
+
+    def accepted(name: str) -> bool:
+        written = text.replace(anchor, typed + name + after.get(kinds[name], ""), 1)
+        loaded = load_policy_text(written, str(path))
+        assert loaded.policy is not None, written
+        return not [d for d in loaded.diagnostics if d.code in refused and d.span is not None and d.span.line == line]
+
+    candidates = {name for name, kind in kinds.items() if kind in ("field", "score", "grade", "event")}
+    want = {name for name in candidates if accepted(name)}
+    assert want  # each place accepts some name
+    assert offered == want

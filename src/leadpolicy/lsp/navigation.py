@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import yaml
 from lark.exceptions import UnexpectedInput
-from lark.lexer import PatternStr
+from lark.lexer import PatternStr, Token
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
@@ -24,7 +24,7 @@ from leadpolicy.language import ast
 from leadpolicy.language.formatter import field_type
 from leadpolicy.language.parser import grammar_parser
 from leadpolicy.language.sources import read_source
-from leadpolicy.language.symbols import DECIDED_NAMES, symbol_table
+from leadpolicy.language.symbols import DATE, DECIDED_NAMES, NUMBER, TIMESTAMP, Symbol, symbol_table
 from leadpolicy.lsp.document import (
     Document,
     Names,
@@ -104,7 +104,7 @@ class Workspace:
             return None
         uri = samples_path(path).as_uri()
         doc = self.document(uri)
-        return None if doc is None else Samples(uri, doc.text, samples_occurrences(doc.text, Names.of(policy).symbols))
+        return None if doc is None else Samples(uri, doc.text, samples_occurrences(doc.text, Names.of(policy)))
 
 
 @dataclass(frozen=True)
@@ -175,9 +175,9 @@ def occurrence_at(view: View, position: types.Position) -> Occurrence | None:
     return next((o for o in matching if o.declaration), matching[0] if matching else None)
 
 
-def _samples_occurrence_at(text: str, symbols: dict[str, str], position: types.Position) -> Occurrence | None:
+def _samples_occurrence_at(text: str, names: Names, position: types.Position) -> Occurrence | None:
     line, column = _place(text, position)
-    return next((o for o in samples_occurrences(text, symbols) if _contains(o.span, line, column)), None)
+    return next((o for o in samples_occurrences(text, names) if _contains(o.span, line, column)), None)
 
 
 # ---------------------------------------------------------------- definition and references
@@ -220,7 +220,7 @@ def target(ws: Workspace, uri: str, position: types.Position) -> tuple[View, Occ
     samples = ws.document(uri)
     if view is None or samples is None or view.names.policy is None:
         return None
-    found = _samples_occurrence_at(samples.text, Names.of(view.names.policy).symbols, position)
+    found = _samples_occurrence_at(samples.text, Names.of(view.names.policy), position)
     return (view, found) if found is not None else None
 
 
@@ -298,47 +298,71 @@ def _yaml_edit(text: str, found: Occurrence, new: str) -> str:
 # ---------------------------------------------------------------- completion
 
 
-BLOCK_WORDS = ("policy", "lead", "score", "stages", "route", "calendar", "events", "sla", "outcomes",
+BLOCK_WORDS = ("policy", "lead", "score", "grade", "stages", "route", "calendar", "events", "sla", "outcomes",
                "guarantees", "team", "recycle")
 OPERAND = ("field", "score", "grade", "event")
 
 
 @dataclass
 class Context:
-    """Where the cursor is, as the tokens before it say: the block it is in, the word before, and what the
-    grammar accepts next."""
+    """Where the cursor is, as the tokens before it say: the block it is in, the word before, what the
+    grammar accepts next, and the scores and grades declared above the item being written."""
 
     block: str
     opened: int  # where in `before` the block's brace stands
     header: str  # the block word read since the last brace (`route` in `route for a, `)
     before: list[str]
     accepts: set[str]
+    above: frozenset[str] = frozenset()  # the scores and grades a condition here may read (check's order)
 
     def prev(self, back: int = 1) -> str:
         return self.before[-back] if len(self.before) >= back else ""
 
 
+@dataclass
+class _Reading:
+    """The tokens read so far: the open blocks, the block word since the last brace, the scores and grades
+    declared (with where) and where the last top-level item ended."""
+
+    blocks: list[tuple[str, int]] = field(default_factory=list)
+    header: str = ""
+    before: list[str] = field(default_factory=list)
+    declared: list[tuple[str, int]] = field(default_factory=list)
+    item_end: int = 0
+    naming: bool = False  # the token before was the policy's `score` or `grade`: this one is its name
+
+    def read(self, token: Token) -> None:
+        value = str(token.value)
+        if self.naming and token.type == "NAME":
+            self.declared.append((value, len(self.before)))
+        self.naming = len(self.blocks) == 1 and value in ("score", "grade") and token.type != "NAME"
+        self.before.append(value if token.type != "NUMBER" else "#")
+        if value in BLOCK_WORDS and token.type != "NAME":
+            self.header = value
+        elif value == "{":
+            self.blocks.append((self.header, len(self.before)))
+            self.header = ""
+        elif value == "}" and self.blocks:
+            self.blocks.pop()
+            self.item_end = len(self.before) if len(self.blocks) == 1 else self.item_end
+
+    def context(self, accepts: set[str]) -> Context:
+        block, opened = self.blocks[-1] if self.blocks else ("", 0)
+        above = frozenset(name for name, at in self.declared if at < self.item_end)
+        return Context(block, opened, self.header, self.before, accepts, above)
+
+
 def context_at(text: str) -> Context | None:
     """The context of the end of `text`, by Lark's interactive parser (None when the text before is wrong)."""
-    blocks: list[tuple[str, int]] = []
-    header = ""
-    before: list[str] = []
+    reading = _Reading()
     try:
         parser = grammar_parser().parse_interactive(text)
         for token in parser.iter_parse():
-            before.append(str(token.value) if token.type != "NUMBER" else "#")
-            if token.value in BLOCK_WORDS and token.type != "NAME":
-                header = str(token.value)
-            elif token.value == "{":
-                blocks.append((header, len(before)))
-                header = ""
-            elif token.value == "}" and blocks:
-                blocks.pop()
+            reading.read(token)
         accepts: set[str] = parser.accepts()  # type: ignore[no-untyped-call]
     except UnexpectedInput:
         return None
-    block, opened = blocks[-1] if blocks else ("", 0)
-    return Context(block, opened, header, before, accepts)
+    return reading.context(accepts)
 
 
 def _sla_kinds(ctx: Context) -> tuple[str, ...]:
@@ -400,13 +424,32 @@ def _word_start(text: str, offset: int) -> int:
     return start
 
 
+FIELD_TYPES = {"per": (NUMBER,), "since": (DATE, TIMESTAMP)}  # what a field after these words must be
+
+
+def _fits(ctx: Context, symbols: dict[str, Symbol], found: Occurrence) -> bool:
+    """Whether `check` accepts the name where the cursor is: a score or grade declared above the item being
+    written, a field of the type the word before needs (`per` a number, `since` a date or timestamp)."""
+    if found.kind in ("score", "grade"):
+        return found.name in ctx.above
+    wanted = FIELD_TYPES.get(ctx.prev())
+    if found.kind == "field" and wanted is not None:
+        symbol = symbols.get(found.name)
+        return symbol is not None and symbol.type in wanted
+    return True
+
+
 def completions(view: View | None, text: str, offset: int) -> list[types.CompletionItem]:
-    """The declared names of the kinds that fit at `offset`, and the grammar's words accepted there."""
+    """The declared names of the kinds that fit at `offset` and that `check` accepts there, and the grammar's
+    words accepted there."""
     ctx = context_at(text[: _word_start(text, offset)])
     occurrences = view.names.occurrences if view is not None else ()
     if ctx is None:  # the text before the cursor does not parse: offer every name a condition reads
         return _name_items(occurrences, OPERAND)
-    items = _name_items(occurrences, name_kinds(ctx)) if ctx.accepts & {"NAME", "TEAM_NAME"} else []
+    policy = view.names.policy if view is not None else None
+    symbols = symbol_table(policy) if policy is not None else {}
+    fitting = [o for o in occurrences if _fits(ctx, symbols, o)]
+    items = _name_items(fitting, name_kinds(ctx)) if ctx.accepts & {"NAME", "TEAM_NAME"} else []
     words = sorted(_keyword(t) for t in ctx.accepts if _keyword(t))
     return items + [types.CompletionItem(label=w, kind=types.CompletionItemKind.Keyword) for w in words]
 
@@ -540,9 +583,13 @@ def _owner(policy: ast.Policy, name: str) -> list[str]:
     return [md(o.person) for o in policy.owners if o.team == name]
 
 
+def _sla(policy: ast.Policy, name: str) -> list[str]:
+    return [md(s.label) for s in policy.slas if s.name == name and s.label]
+
+
 DESCRIBE: dict[str, Callable[[ast.Policy, str], list[str]]] = {
     "field": _field, "score": _score, "grade": _grade, "stage": _stage, "event": _event, "calendar": _calendar,
-    "team": _team, "owner": _owner}
+    "team": _team, "owner": _owner, "sla": _sla}
 
 
 # ---------------------------------------------------------------- the handlers
@@ -607,7 +654,7 @@ def on_prepare_rename(ws: Workspace, params: types.PrepareRenameParams) -> types
 def on_rename(ws: Workspace, params: types.RenameParams) -> types.WorkspaceEdit | None:
     found = target(ws, params.text_document.uri, params.position)
     if found is None:
-        raise RenameRefused("there is no field, score, grade, stage, event, calendar or team name here")
+        raise RenameRefused("there is no field, score, grade, stage, event, calendar, team or SLA name here")
     return rename_edit(ws, found[0], found[1], params.new_name)
 
 
