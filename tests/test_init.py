@@ -141,6 +141,19 @@ def test_a_hostile_owner_lands_quoted_and_the_policy_still_parses(tmp_path, monk
     assert _run(monkeypatch, capsys, tmp_path, "fmt", "--check")[0] == 0
 
 
+def test_an_owner_is_any_text_a_name_alone_or_an_email_alone_as_docs_cli_md_says(tmp_path, monkeypatch, capsys):
+    repo = _fresh_repository(tmp_path / "repo")
+    code, _, _ = _run(monkeypatch, capsys, repo, "init", "--marketing-owner", "Dana", "--sales-owner",
+                      "raj@example.com")
+    assert code == 0
+    assert {(o.team, o.person) for o in _policy(repo).owners} == {("marketing", "Dana"),
+                                                                  ("sales", "raj@example.com")}
+    assert _run(monkeypatch, capsys, repo, "check")[0] == 0
+    for team, who in (("marketing", "Dana"), ("sales", "raj@example.com")):
+        approve = ["approve", "policies/inbound.policy", "--team", team, "--by", who]
+        assert _run(monkeypatch, capsys, repo, *approve)[0] == 0
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["--name", 'x" } evil {'], "--name: \"x\" } evil {\" is not a slug"),
     (["--name", "Inbound"], "is not a slug"),
