@@ -4,10 +4,18 @@ and without a label; every code the language server publishes is registered and 
 from __future__ import annotations
 
 import ast
+import fnmatch
+import json
+import re
+import shlex
+import tomllib
+from itertools import dropwhile
+from typing import Any
 
 import pytest
 from lsprotocol import types
 
+from leadpolicy.cli.main import main
 from leadpolicy.language.diagnostics import CODES, ERROR
 from leadpolicy.lsp.checking import case_diagnostic
 from leadpolicy.publish import english
@@ -169,3 +177,111 @@ def test_a_failing_sample_case_is_published_with_a_registered_code():
     assert shown.code in CODES and CODES[str(shown.code)][0] == ERROR
     assert shown.severity == types.DiagnosticSeverity.Error
     assert shown.message == "SQL lead: stage: expected sql, got mql"
+
+
+# docs/editors.md ------------------------------------------------------------------------------------------------
+
+EDITORS_PAGE = ROOT / "docs" / "editors.md"
+EXTENSION = ROOT / "editors" / "vscode"
+
+
+def fenced(page: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", page, re.S)
+
+
+def test_the_vscode_build_starts_from_a_clone_of_the_repository_that_holds_the_extension():
+    repository = json.loads((EXTENSION / "package.json").read_text("utf-8"))["repository"]
+    (build,) = [block for block in fenced(EDITORS_PAGE.read_text("utf-8"), "sh") if "vsce package" in block]
+    commands = [shlex.split(line.partition("#")[0]) for line in build.splitlines() if line.partition("#")[0].strip()]
+    clone = commands[0]
+    assert clone[:2] == ["git", "clone"] and clone[-1] == repository["url"]
+    folder = clone[-1].rsplit("/", 1)[1].removesuffix(".git")
+    assert commands[1] == ["cd", f"{folder}/{repository['directory']}"]
+    assert commands[2:4] == [["npm", "install"], ["npx", "vsce", "package"]]
+
+
+def _lowest_node(engines: str) -> tuple[int, ...]:
+    """The oldest Node.js an `engines.node` range admits: `18 || 20 || >=22` -> (18,), `>=20.19.0` -> (20, 19)."""
+    found = [tuple(int(part) for part in re.findall(r"\d+", alternative)) for alternative in engines.split("||")]
+    return min(tuple(reversed(list(dropwhile(lambda part: part == 0, reversed(f))))) for f in found)
+
+
+def test_the_node_version_the_page_asks_for_is_what_the_packages_declare():
+    lock = json.loads((EXTENSION / "package-lock.json").read_text("utf-8"))["packages"]
+    page = " ".join(EDITORS_PAGE.read_text("utf-8").split())
+    vsce = _lowest_node(lock["node_modules/@vscode/vsce"]["engines"]["node"])
+    # the packages that declare no more than vsce's own floor (those at it are the Azure ones it publishes with,
+    # which npm installs on an older Node.js with a warning): their highest floor is what packaging needs
+    floors = [_lowest_node(p["engines"]["node"]) for p in lock.values() if "node" in p.get("engines", {})]
+    needed = max(floor for floor in floors if floor < vsce)
+    said = ".".join(map(str, needed))
+    assert f"Node.js {said} or later" in page
+    assert f"`@vscode/vsce` itself declares Node.js {'.'.join(map(str, vsce))}" in page
+    assert "Node.js 22 or later" not in page
+
+
+def _lua_pattern(pattern: str) -> re.Pattern[str]:
+    """A Lua pattern of the kind the page writes (`.`, `*`, `%.`) as a regular expression."""
+    return re.compile("".join(re.escape(part[1]) if part.startswith("%") else part.replace(".", "[^\n]")
+                              for part in re.findall(r"%.|[^%]+", pattern)))
+
+
+def test_neovim_starts_the_server_for_policies_and_their_samples_files():
+    blocks = fenced(EDITORS_PAGE.read_text("utf-8"), "lua")
+    assert len(blocks) == 2
+    for lua in blocks:
+        (pattern, filetype), = re.findall(r'pattern = \{ \["([^"]+)"\] = "([^"]+)" \}', lua)
+        matches = _lua_pattern(pattern)
+        assert matches.fullmatch("/home/me/project/policies/inbound.samples.yaml")
+        assert not matches.fullmatch("/home/me/project/policies/inbound.policy")
+        assert not matches.fullmatch("/home/me/project/config.yaml")
+        served = re.search(r'(?:filetypes|pattern) = \{ "leadpolicy", "([^"]+)" \}', lua)
+        assert served is not None and served.group(1) == filetype, lua
+        assert filetype.split(".")[0] == "yaml"  # still YAML to the editor
+
+
+def _helix_language(languages: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
+    """The language Helix gives `path`: a glob (prefixed `*/` unless it starts with `/` or `*/`) first, then
+    an extension."""
+    for language in languages:
+        for kind in language["file-types"]:
+            if isinstance(kind, dict):
+                glob = kind["glob"] if kind["glob"].startswith(("/", "*/")) else "*/" + kind["glob"]
+                if fnmatch.fnmatchcase(path, glob):
+                    return language
+    extension = path.rsplit(".", 1)[1]
+    return next((language for language in languages if extension in language["file-types"]), None)
+
+
+def test_helix_sends_policies_and_their_samples_files_to_the_server():
+    (helix,) = [tomllib.loads(block) for block in fenced(EDITORS_PAGE.read_text("utf-8"), "toml")]
+    languages = helix["language"]
+    for path in ("/home/me/project/policies/inbound.policy", "/home/me/project/policies/inbound.samples.yaml"):
+        language = _helix_language(languages, path)
+        assert language is not None and language["language-servers"] == ["leadpolicy"], path
+    samples = _helix_language(languages, "/p/inbound.samples.yaml")
+    assert samples is not None and samples["grammar"] == "yaml"
+    assert _helix_language(languages, "/home/me/project/config.yaml") is None
+
+
+# docs/cli.md: fmt --diff --------------------------------------------------------------------------------------
+
+def _fmt_section() -> str:
+    page = (ROOT / "docs" / "cli.md").read_text("utf-8")
+    start = page.index("## `leadpolicy fmt")
+    return " ".join(page[start:page.index("\n## ", start + 1)].split())
+
+
+def test_fmt_diff_exits_1_when_a_file_needs_formatting_and_the_page_says_so(tmp_path, capsys):
+    policy = tmp_path / "p.policy"
+    policy.write_text((ROOT / "policies" / "inbound-b2b.policy").read_text("utf-8"), "utf-8")
+    assert main(["fmt", "--diff", str(policy)]) == 0 and capsys.readouterr().out == ""
+    untidy = policy.read_text("utf-8").replace("\n  title ", "\n      title ", 1)
+    policy.write_text(untidy, "utf-8")
+    assert main(["fmt", "--diff", str(policy)]) == 1
+    assert [line for line in capsys.readouterr().out.splitlines() if line.startswith(("-  ", "+  "))] == [
+        "-      title " + untidy.split("\n      title ", 1)[1].split("\n", 1)[0],
+        "+  title " + untidy.split("\n      title ", 1)[1].split("\n", 1)[0]]
+    assert policy.read_text("utf-8") == untidy
+    sentence = next(s for s in re.split(r"(?<=\.) ", _fmt_section()) if s.startswith("`--diff`"))
+    assert "exits 1 when a file needs formatting" in sentence, sentence

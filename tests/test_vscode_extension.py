@@ -139,11 +139,12 @@ def test_the_editors_page_configures_each_editor_as_the_extension_does():
     assert settings and all(set(s) <= set(package["contributes"]["configuration"]["properties"]) for s in settings)
     (helix,) = [tomllib.loads(block) for block in fenced(page, "toml")]
     server = helix["language-server"]["leadpolicy"]
-    (language,) = helix["language"]
+    languages = {language["name"]: language for language in helix["language"]}
+    language = languages["leadpolicy"]
     assert [server["command"], *server["args"]] == ["leadpolicy", "lsp"]
     assert language["file-types"] == [ext.lstrip(".") for ext in package["contributes"]["languages"][0]["extensions"]]
     assert language["comment-token"] == config["comments"]["lineComment"]
-    assert language["language-servers"] == ["leadpolicy"]
+    assert all(each["language-servers"] == ["leadpolicy"] for each in languages.values())
     for lua in fenced(page, "lua"):
         assert 'policy = "leadpolicy"' in lua and 'cmd = { "leadpolicy", "lsp" }' in lua
     assert f"code --install-extension {package['name']}-{package['version']}.vsix" in page
