@@ -133,11 +133,23 @@ def _stages_routed_twice(ctx: Context) -> None:
 LARGEST = "9" * MAX_WHOLE_DIGITS + "." + "9" * MAX_PLACES
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A kind of node's fields, found once (read for each node of a policy on every check: the language server's,
+    after each edit)."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
 def number_limits(ctx: Context) -> None:
     """Every number within MAX_WHOLE_DIGITS/MAX_PLACES, every SLA duration within ten years."""
     for node in ctx.policy.walk():
-        for f in fields(node):
-            value = getattr(node, f.name)
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
             if isinstance(value, Decimal) and not within_limits(value):
                 ctx.report("bad-value", f"{short_number(value)} is out of range: numbers in a policy have at most "
                            f"{MAX_WHOLE_DIGITS} digits before the point and {MAX_PLACES} after", node,
