@@ -19,7 +19,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -185,7 +185,12 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    return install_extension(tmp_path_factory)
+
+
+def install_extension(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """A copy of the extension with `npm ci` run in it (skips, or fails under CI=true, without npm's registry)."""
     node, npm_cli = require_node(), require_npm()
     work = tmp_path_factory.mktemp("vscode")
     folder = work / "extension"
@@ -202,7 +207,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         unavailable(f"npm ci failed (is the npm registry reachable?): {last}")
-    yield extension
+    return extension
 
 
 def vsix_manifest(vsix: zipfile.ZipFile) -> ElementTree.Element:
