@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -20,7 +21,7 @@ from leadpolicy.service.decisions import Decider, Settings
 from leadpolicy.service.handlers import Handlers, Rules, guarded
 from leadpolicy.service.metrics import Metrics
 from leadpolicy.service.registry import Registry
-from leadpolicy.service.ui_pages import ui_routes
+from leadpolicy.service.ui_pages import UiHeaders, ui_routes
 
 __all__ = ["Settings", "create_app"]
 
@@ -68,6 +69,6 @@ def lifespan(handlers: Handlers) -> Callable[[Starlette], AbstractAsyncContextMa
 def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
     handlers = Handlers(settings, Registry(settings.paths), metrics, Decider(settings, metrics))
-    app = Starlette(routes=routes(handlers, settings), lifespan=lifespan(handlers))
+    app = Starlette(routes=routes(handlers, settings), middleware=[Middleware(UiHeaders)], lifespan=lifespan(handlers))
     app.state.registry = handlers.registry
     return app

@@ -3,8 +3,9 @@
 The pages are static files of the package (`service/ui`), read once; no path from a request reaches the file
 system. They hold no policy data, so they are open like `/healthz`: the page's script asks the token-guarded
 API for everything (`/v1/policies`, and the two JSON routes here) and asks the reviewer for the token when the
-API answers 401. Every answer of these routes forbids any script but the page's own file
-(Content-Security-Policy `script-src 'self'`), and the page builds its DOM with `textContent` only.
+API answers 401. Every answer under /ui/ forbids any script but the page's own file (Content-Security-Policy
+`script-src 'self'`): `UiHeaders` sets it on each, the router's and the shared guard's answers (401, 404, 405,
+413, redirects) included, and the page builds its DOM with `textContent` only.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from importlib import resources
 from pathlib import PurePosixPath
 from typing import Awaitable, Callable
 
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadpolicy.service.decisions import Settings, encode
 from leadpolicy.service.handlers import Handlers, Rules
@@ -24,6 +27,8 @@ from leadpolicy.service.tryit import described, trial
 
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                            "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+UI_HEADERS = {"content-security-policy": CONTENT_SECURITY_POLICY, "x-content-type-options": "nosniff",
+              "referrer-policy": "no-referrer", "cache-control": "no-cache"}
 # The package's own files, by the name a request may ask for: nothing else is ever read.
 ASSETS = {"tryit.js": "text/javascript; charset=utf-8", "tryit.css": "text/css; charset=utf-8"}
 PAGES = ("index.html", "policy.html")
@@ -37,13 +42,35 @@ def packaged(name: str) -> bytes:
     return resources.files("leadpolicy.service").joinpath("ui", name).read_bytes()
 
 
-def guarded_response(body: bytes, media_type: str, status: int = 200) -> Response:
-    response = Response(body, status_code=status, media_type=media_type)
-    response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
-    response.headers["x-content-type-options"] = "nosniff"
-    response.headers["referrer-policy"] = "no-referrer"
-    response.headers["cache-control"] = "no-cache"
-    return response
+def under_ui(path: str) -> bool:
+    return path == "/ui" or path.startswith("/ui/")
+
+
+class UiHeaders:
+    """ASGI middleware: every answer to a path under /ui/ carries UI_HEADERS, whichever part of the service made
+    it (a page, the JSON, the token's 401, the body limit's 413, the router's 404, 405 and redirects)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not under_ui(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in UI_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def page_response(body: bytes, media_type: str, status: int = 200) -> Response:
+    """A response of the page's routes; `UiHeaders` adds the headers that guard it."""
+    return Response(body, status_code=status, media_type=media_type)
 
 
 class Pages:
@@ -56,24 +83,24 @@ class Pages:
         return RedirectResponse("ui/", status_code=308)
 
     async def index(self, request: Request) -> Response:
-        return guarded_response(packaged("index.html"), "text/html; charset=utf-8")
+        return page_response(packaged("index.html"), "text/html; charset=utf-8")
 
     async def policy_page(self, request: Request) -> Response:
         """The same page for every id: the script reads the id from the address and asks the API for it, so an
         unknown id is said by the API (404, with did-you-mean) once the token is given."""
-        return guarded_response(packaged("policy.html"), "text/html; charset=utf-8")
+        return page_response(packaged("policy.html"), "text/html; charset=utf-8")
 
     async def asset(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in ASSETS:
-            return guarded_response(b"not found\n", "text/plain; charset=utf-8", 404)
-        return guarded_response(packaged(name), ASSETS[name])
+            return page_response(b"not found\n", "text/plain; charset=utf-8", 404)
+        return page_response(packaged(name), ASSETS[name])
 
     async def description(self, request: Request) -> Response:
         loaded = self.handlers.served(request)
         if isinstance(loaded, Response):
             return self.not_served(request.path_params["policy_id"], loaded)
-        return guarded_response(encode(described(loaded)), "application/json")
+        return page_response(encode(described(loaded)), "application/json")
 
     def not_served(self, policy_id: str, refused: Response) -> Response:
         """The API's answer for an id not served, with `not_loaded`: the files named like the id (`ID.policy`,
@@ -89,7 +116,7 @@ class Pages:
             return loaded
         decider = self.handlers.decider
         status, answer = await decider.run(trial, decider, loaded, raw)
-        return guarded_response(answer, "application/json", status)
+        return page_response(answer, "application/json", status)
 
 
 def ui_routes(handlers: Handlers, settings: Settings) -> list[tuple[str, str, Handler, Rules]]:
