@@ -158,7 +158,7 @@ def test_an_owner_is_any_text_a_name_alone_or_an_email_alone_as_docs_cli_md_says
     (["--name", 'x" } evil {'], "--name: \"x\" } evil {\" is not a slug"),
     (["--name", "Inbound"], "is not a slug"),
     (["--name", "a" * 65], "longer than 64 characters"),
-    (["--sales-owner", "Raj\nPatel"], "--sales-owner: \"Raj\\nPatel\" holds a control character U+000A"),
+    (["--sales-owner", "Raj\nPatel"], "--sales-owner: \"Raj\\nPatel\" holds the control character U+000A"),
     (["--marketing-owner", "Dana \u202eevil"], "invisible format character U+202E"),
     (["--marketing-owner", "  "], "--marketing-owner: \"  \" is empty"),
     (["--timezone", "Europe/Berlim"], 'did you mean "Europe/Berlin"?'),

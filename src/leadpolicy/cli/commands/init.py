@@ -66,7 +66,7 @@ def _owner_problem(text: str) -> str | None:
     if not text.strip():
         return 'is empty: name a person, as "Dana Whitfield <dana@example.com>"'
     bad = "\t" if "\t" in text else unsafe_character(text)
-    return f"holds a {character_kind(bad)}: a policy's texts cannot" if bad else None
+    return f"holds the {character_kind(bad)}: a policy's texts cannot" if bad else None
 
 
 def _timezone_problem(text: str) -> str | None:
