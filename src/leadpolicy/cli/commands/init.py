@@ -4,13 +4,18 @@ Writes, from the templates in leadpolicy/cli/starter, a starter policy with samp
 floor, [tool.leadpolicy] in pyproject.toml, a pre-commit config, a GitHub Actions workflow and a README for
 the teams. It asks for what no flag gave only when standard input is a terminal; it never writes over a file
 that exists (--force replaces the scaffolding init writes, never another file, never a policy, its samples or
-approvals, and never an existing pyproject.toml's content), and it never records an approval: the owners do,
-with the commands it prints."""
+approvals, and never an existing pyproject.toml's content), never writes through a symbolic link (in place of
+a file, or of a folder of DIR it writes into), and it never records an approval: the owners do, with the commands
+it prints."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import errno
+import os
+import secrets
 import stat
 import sys
 from dataclasses import dataclass
@@ -41,6 +46,14 @@ DEFAULTS = {"name": "inbound", "marketing_owner": "Marketing Lead <marketing@exa
 
 class Refused(ValueError):
     """An answer or a folder init cannot use; the message says which and why (bad usage, exit 2)."""
+
+
+class LinkInTheWay(Refused):
+    """A folder of DIR init writes into was a symbolic link when it came to write (it was not at the check)."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        super().__init__(f"{_shown(root / name)} is a symbolic link: init never writes through one")
+        self.name = name  # the link's path inside DIR
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         written = _write(root, files)
+    except Refused as exc:
+        print(f"leadpolicy init: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         print(f"leadpolicy init: cannot write in {escaped(str(root))}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -363,8 +379,7 @@ def _is_team_file(name: str) -> bool:
 
 def _target_problems(root: Path, name: str, force: bool) -> list[str]:
     path = root / name
-    problems = [f"{_shown(folder)} is not a folder" for folder in _folders(root, path)
-                if _exists(folder) and not folder.is_dir()]
+    problems = [problem for folder in _folders(root, path) if (problem := _folder_problem(folder))]
     if problems or not _exists(path):
         return problems
     mode = path.lstat().st_mode
@@ -379,6 +394,15 @@ def _target_problems(root: Path, name: str, force: bool) -> list[str]:
     return []
 
 
+def _folder_problem(folder: Path) -> str | None:
+    """Why init cannot write into `folder` (None: it can, or it is not there yet)."""
+    if folder.is_symlink():
+        return f"{_shown(folder)} is a symbolic link: init never writes through one"
+    if _exists(folder) and not folder.is_dir():
+        return f"{_shown(folder)} is not a folder"
+    return None
+
+
 def _folders(root: Path, path: Path) -> list[Path]:
     """The folders between `root` and `path`, outermost first."""
     inner = path.relative_to(root).parents
@@ -387,20 +411,86 @@ def _folders(root: Path, path: Path) -> list[Path]:
 
 def _write(root: Path, files: dict[str, str]) -> list[tuple[str, str]]:
     """Writes each file (a new one only if it still does not exist); returns (what was done, path)."""
-    from leadpolicy.outputs import write_text
-
     done = []
     for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if _exists(path):
-            write_text(path, text, follow_link=False)
-            done.append((ADDED_TO.get(name, "replaced"), name))
-            continue
-        with open(path, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        done.append(("created", name))
+        replaced = write_inside(root, name, text)
+        done.append((ADDED_TO.get(name, "replaced") if replaced else "created", name))
     return done
+
+
+FOLDER_NO_LINK = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+NEW_FILE_NO_LINK = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+
+
+def write_inside(root: Path, name: str, text: str) -> bool:
+    """Writes `text` (UTF-8, newlines as given) to `name`, a '/'-separated path inside `root`, creating its
+    folders; True when it replaced a file. Each folder is opened relative to the one before it and never
+    through a link (O_NOFOLLOW), so a folder swapped for a link after init's check is refused (LinkInTheWay),
+    not written through; a link at the file's own name is replaced itself. `root` (DIR) is the user's to
+    choose and may be a link."""
+    *folders, file = name.split("/")
+    root.mkdir(parents=True, exist_ok=True)
+    folder_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for depth, folder in enumerate(folders):
+            inner = _opened_folder(folder_fd, folder, root, "/".join(folders[:depth + 1]))
+            os.close(folder_fd)
+            folder_fd = inner
+        return _written_in_folder(folder_fd, file, text.encode("utf-8"))
+    finally:
+        os.close(folder_fd)
+
+
+def _opened_folder(parent_fd: int, folder: str, root: Path, name: str) -> int:
+    """`folder` in the folder `parent_fd` (created when missing), opened never through a link."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, dir_fd=parent_fd)
+    try:
+        return os.open(folder, FOLDER_NO_LINK, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(parent_fd, folder):
+            raise LinkInTheWay(root, name) from None
+        raise
+
+
+def _is_link(folder_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _written_in_folder(folder_fd: int, file: str, data: bytes) -> bool:
+    """Creates `file` in the folder (only if it still does not exist), or replaces the one there keeping its
+    mode; True when it replaced one."""
+    try:
+        there = os.stat(file, dir_fd=folder_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        with os.fdopen(os.open(file, NEW_FILE_NO_LINK, 0o666, dir_fd=folder_fd), "wb") as handle:
+            handle.write(data)
+        return False
+    _replace_in_folder(folder_fd, file, data, there if stat.S_ISREG(there.st_mode) else None)
+    return True
+
+
+def _replace_in_folder(folder_fd: int, file: str, data: bytes, kept: os.stat_result | None) -> None:
+    """Writes a new file of a random name beside `file` (O_EXCL: never an existing one, nor a link planted
+    there) and renames it over `file`: a reader sees the old file or the new, and a link at `file` is replaced,
+    not followed. The new file keeps the mode (and, as root, the owner) of `kept`, the file replaced."""
+    temporary = f".{file}.{secrets.token_hex(8)}.leadpolicy"
+    try:
+        with os.fdopen(os.open(temporary, NEW_FILE_NO_LINK, 0o666, dir_fd=folder_fd), "wb") as handle:
+            handle.write(data)
+            if kept is not None:
+                os.fchmod(handle.fileno(), stat.S_IMODE(kept.st_mode))
+                if os.geteuid() == 0:
+                    with contextlib.suppress(OSError):
+                        os.fchown(handle.fileno(), kept.st_uid, kept.st_gid)
+        os.replace(temporary, file, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder_fd)
+        raise
 
 
 def _say_done(root: Path, written: list[tuple[str, str]], kept: list[str], answers: dict[str, str]) -> None:
