@@ -248,8 +248,9 @@ def test_the_server_command_is_found_or_named_in_a_message(installed: Installed,
         "const {resolveCommand} = require(process.argv[2]);\n"
         "const env = {PATH: process.argv[3]};\n"
         "const out = [undefined, ['leadpolicy', 'lsp'], ['nowhere-leadpolicy', 'lsp'], [], 'leadpolicy lsp',"
-        " [process.argv[4], 'lsp', '--verbose']].map((c) => resolveCommand(c, env, 'linux', '/'));\n"
-        "out.push(resolveCommand(['bin/leadpolicy', 'lsp'], {PATH: ''}, 'linux', process.argv[5]));\n"
+        " [process.argv[4], 'lsp', '--verbose']].map((c) => resolveCommand(c, {env, platform: 'linux', cwd: '/'}));\n"
+        "out.push(resolveCommand(['bin/leadpolicy', 'lsp'], {env: {PATH: ''}, platform: 'linux',"
+        " cwd: process.argv[5]}));\n"
         "process.stdout.write(JSON.stringify(out));\n")
     result = installed.run(str(script), str(installed.folder / "server-command.js"), str(program.parent),
                            str(program), str(tmp_path), timeout=60)

@@ -10,6 +10,7 @@ program it ships (a relative path in the setting, a PATH entry inside it), nor a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from .test_vscode_extension import Installed, install_extension
+from .components import require_node
+from .test_vscode_extension import EXTENSION, Installed, install_extension
 
 PYTHON_SERVER = [sys.executable, "-m", "leadpolicy", "lsp"]
 
@@ -35,6 +37,27 @@ def started(installed: Installed, setting: Any, workspace: Path | None, trusted:
     assert result.returncode == 0, result.stderr
     seen: dict[str, Any] = json.loads(result.stdout)
     return seen
+
+
+def activated(setting: Any, workspace: Path, trusted: bool, search_path: str = "",
+              cwd: Path | None = None) -> dict[str, Any]:
+    """What extension.js gives its language client (stand-ins for VS Code and the client: test/activate.js),
+    run from `cwd` (VS Code started from a terminal in the workspace has it as its working directory)."""
+    result = subprocess.run([str(require_node()), str(EXTENSION / "test" / "activate.js"), str(EXTENSION),
+                             json.dumps(setting), search_path, str(workspace), json.dumps(trusted)],
+                            cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    seen: dict[str, Any] = json.loads(result.stdout)
+    return seen
+
+
+def program_in(folder: Path) -> Path:
+    """A `leadpolicy` a cloned repository could ship: it leaves a file behind when it runs."""
+    program = folder / "leadpolicy"
+    program.parent.mkdir(parents=True, exist_ok=True)
+    program.write_text(f"#!/bin/sh\ntouch '{folder / 'ran'}'\n", "utf-8")
+    program.chmod(0o755)
+    return program
 
 
 def lsp_messages(*messages: dict[str, Any]) -> bytes:
@@ -80,3 +103,52 @@ def test_vs_code_s_client_starts_a_server_that_answers(installed: Installed, tmp
     assert seen["spawned"]["args"] == ["lsp", "--stdio"]  # the client's own argument building
     assert seen["capabilities"]["hoverProvider"] and seen["capabilities"]["documentFormattingProvider"]
     assert seen["exitCode"] == 0, seen["stderr"]
+
+
+# Workspace Trust: the program ---------------------------------------------------------------------------------
+
+def test_an_untrusted_workspace_never_runs_a_program_named_by_a_relative_path(tmp_path: Path) -> None:
+    """A relative path in the user's setting was taken from the workspace's first folder, trusted or not: a
+    cloned repository's own .venv/bin/leadpolicy ran. Not trusted, the setting is refused, saying why."""
+    workspace = tmp_path / "cloned"
+    program_in(workspace / ".venv" / "bin")
+    seen = activated([".venv/bin/leadpolicy", "lsp"], workspace, trusted=False)
+    assert seen["clients"] == []
+    (message,) = seen["errors"]
+    assert ".venv/bin/leadpolicy" in message and "trust" in message and "leadpolicy.server.command" in message
+
+
+def test_a_trusted_workspace_takes_a_relative_path_from_its_folder(tmp_path: Path) -> None:
+    workspace = tmp_path / "mine"
+    program = program_in(workspace / ".venv" / "bin")
+    seen = activated([".venv/bin/leadpolicy", "lsp"], workspace, trusted=True)
+    assert seen["errors"] == []
+    assert [client["serverOptions"]["command"] for client in seen["clients"]] == [str(program)]
+
+
+@pytest.mark.parametrize("where", ["relative", "inside"])
+def test_an_untrusted_workspace_s_folder_on_path_is_passed_over(tmp_path: Path, where: str) -> None:
+    """PATH as VS Code started from a terminal in the cloned repository has it: a relative entry (resolved from
+    that working directory) or the workspace's own folder. The program is looked for elsewhere on PATH."""
+    workspace = tmp_path / "cloned"
+    program_in(workspace / "bin")
+    installed_program = program_in(tmp_path / "installed")
+    entry = "bin" if where == "relative" else str(workspace / "bin")
+    seen = activated(["leadpolicy", "lsp"], workspace, trusted=False, cwd=workspace,
+                     search_path=os.pathsep.join([entry, str(installed_program.parent)]))
+    assert seen["errors"] == []
+    assert [client["serverOptions"]["command"] for client in seen["clients"]] == [str(installed_program)]
+
+
+def test_an_untrusted_workspace_never_runs_a_program_inside_it(tmp_path: Path) -> None:
+    """Named in full in the user's settings, or the only one on PATH, a program inside a workspace not trusted
+    is refused all the same (the message says what to do)."""
+    workspace = tmp_path / "cloned"
+    program = program_in(workspace / ".venv" / "bin")
+    by_name = activated([str(program), "lsp"], workspace, trusted=False)
+    on_path = activated(["leadpolicy", "lsp"], workspace, trusted=False, search_path=str(program.parent))
+    for seen in (by_name, on_path):
+        assert seen["clients"] == []
+        (message,) = seen["errors"]
+        assert str(program) in message and "trust" in message
+    assert activated([str(program), "lsp"], workspace, trusted=True)["errors"] == []

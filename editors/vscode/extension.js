@@ -19,9 +19,8 @@ function documentSelector() {
   ];
 }
 
-function workspaceFolder() {
-  const folders = vscode.workspace.workspaceFolders;
-  return folders && folders.length > 0 ? folders[0].uri.fsPath : undefined;
+function workspaceFolders() {
+  return (vscode.workspace.workspaceFolders || []).map((folder) => folder.uri.fsPath);
 }
 
 async function showProblem(message) {
@@ -32,9 +31,14 @@ async function showProblem(message) {
 }
 
 async function start() {
-  const cwd = workspaceFolder();
+  const folders = workspaceFolders();
+  const cwd = folders[0];
   const configured = vscode.workspace.getConfiguration().get(SETTING);
-  const command = resolveCommand(configured, process.env, process.platform, cwd || process.cwd());
+  const command = resolveCommand(configured, {
+    cwd: cwd || process.cwd(),
+    // not trusted: no program from the workspace (VS Code already gives only the user's setting)
+    untrustedFolders: vscode.workspace.isTrusted ? undefined : folders,
+  });
   if (command.error) {
     await showProblem(command.error);
     return;

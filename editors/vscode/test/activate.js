@@ -1,21 +1,24 @@
 'use strict';
 // Activates extension.js with stand-ins for `vscode` and the language client (VS Code itself is not needed),
 // for the project's tests:
-//   node test/activate.js EXTENSION_FOLDER 'SETTING_JSON' PATH
+//   node test/activate.js EXTENSION_FOLDER 'SETTING_JSON' PATH [WORKSPACE_FOLDER [TRUSTED]]
+// (TRUSTED: true or false, whether the user trusts the workspace; true when not given)
 // prints {"errors": [...messages shown...], "clients": [{"serverOptions": ..., "documentSelector": ...}],
 // "commands": [...registered...]}.
 
 const Module = require('module');
 const path = require('path');
 
-const [folder, settingJson, searchPath] = process.argv.slice(2);
+const [folder, settingJson, searchPath, workspace, trusted] = process.argv.slice(2);
 const setting = settingJson === undefined || settingJson === 'undefined' ? undefined : JSON.parse(settingJson);
 const seen = { errors: [], clients: [], commands: [] };
 const disposable = { dispose() {} };
 
 const vscode = {
   workspace: {
-    workspaceFolders: undefined,
+    isTrusted: trusted !== 'false',
+    workspaceFolders: workspace ? [{ uri: { fsPath: workspace, scheme: 'file' }, name: 'workspace', index: 0 }]
+      : undefined,
     getConfiguration: () => ({ get: (key) => (key === 'leadpolicy.server.command' ? setting : undefined) }),
     createFileSystemWatcher: (glob) => ({ glob, dispose() {} }),
     onDidChangeConfiguration: () => disposable,

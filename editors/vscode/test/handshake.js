@@ -16,7 +16,7 @@ const PATIENCE_MS = 60000;
 
 async function main([settingJson, searchPath, policyFile]) {
   const setting = settingJson === 'undefined' ? undefined : JSON.parse(settingJson);
-  const command = resolveCommand(setting, { ...process.env, PATH: searchPath }, process.platform, process.cwd());
+  const command = resolveCommand(setting, { env: { ...process.env, PATH: searchPath } });
   if (command.error) {
     throw new Error(command.error);
   }
