@@ -31,6 +31,9 @@ from leadpolicy.service.decisions import Decider, encode
 from leadpolicy.service.registry import Loaded
 
 DEFAULT_CASE_NAME = "A lead tried in the browser"
+# YAML's line breaks beyond LF and CR: PyYAML writes them raw inside a plain or single-quoted scalar (it does with
+# allow_unicode), and a reader folds a raw break to a space; only a double-quoted scalar escapes them (\N, \L, \P).
+YAML_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
 # The page's description of a policy ------------------------------------------------------------------------
@@ -181,10 +184,22 @@ def samples_case(policy: Policy, name: str, item: dict[str, Any], out: dict[str,
     case["expect"] = {**out["scores"], **out["grades"], "stage": out["stage"], "owner": out["owner"],
                       "route": out["route"], "fired": fired}
     try:
-        text = yaml.safe_dump([case], sort_keys=False, allow_unicode=True, width=10_000)
+        text = yaml.dump([case], Dumper=CaseDumper, sort_keys=False, allow_unicode=True, width=10_000)
     except yaml.YAMLError:
         return None
     return "  " + text.rstrip("\n").replace("\n", "\n  ") + "\n"  # indented as the cases under `leads:` are
+
+
+class CaseDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing a text that holds a YAML line break double-quoted, so it reads back as is."""
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if any(mark in text for mark in YAML_LINE_BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+CaseDumper.add_representer(str, _text)
 
 
 def _instant_text(reader: EventReader, at: Any) -> Any:
