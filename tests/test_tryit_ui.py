@@ -240,8 +240,8 @@ def test_a_copied_case_passes_leadpolicy_test(open_page, tmp_path):
     fill_lead(page, case["lead"], case.get("events", []), case.get("now", samples["now"]))
     decided(page, case["expect"]["stage"])
     page.get_by_role("button", name="Copy the lead as a samples case").click()
+    page.locator("#copy-status", has_text="Copied").wait_for()  # Copy awaits the try, then shows and copies
     shown = page.locator("pre#case")
-    shown.wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == shown.inner_text() + ("\n" if not shown.inner_text().endswith("\n") else "")
     pasted = yaml.safe_load(copied)[0]
@@ -299,6 +299,7 @@ def test_a_copied_case_that_disagrees_fails_leadpolicy_test(open_page, tmp_path)
     fill_lead(page, {"email": "li@acme-parts.com", "employees": 10}, [], "2026-11-20T12:00:00-05:00")
     decided(page, "nurture")
     page.get_by_role("button", name="Copy the lead as a samples case").click()
+    page.locator("#copy-status", has_text="Copied").wait_for()
     text = page.locator("pre#case").inner_text()
     assert "stage: nurture" in text
     shutil.copy(EXAMPLES / "inbound-teams.policy", tmp_path)
@@ -325,6 +326,7 @@ def test_hostile_policy_texts_and_lead_values_never_run_and_read_as_written(open
     decided(page, "sql")
     assert page.locator("#decision table", has_text=HOSTILE_REASON).count() == 1
     page.get_by_role("button", name="Copy the lead as a samples case").click()
+    page.locator("#copy-status", has_text="Copied").wait_for()
     assert yaml.safe_load(page.locator("pre#case").inner_text())[0]["lead"]["email"] == HOSTILE_VALUE
     # nothing ran: no handler fired, no element was made from a text, no script but the page's own
     assert page.evaluate("window.__pwned") is None
