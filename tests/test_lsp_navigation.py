@@ -306,14 +306,20 @@ async def _rename(client: LanguageClient, uri: str, at: types.Position, new: str
     return edit
 
 
-def _apply(text: str, edits: list[types.TextEdit]) -> str:
+def _offset(text: str, position: types.Position) -> int:
+    """An LSP position (UTF-16 units) as an index into a text whose lines end with LF."""
     lines = text.split("\n")
+    if position.line >= len(lines):
+        return len(text)
+    start = sum(len(line) + 1 for line in lines[: position.line])
+    raw = lines[position.line].encode("utf-16-le")[: position.character * 2]
+    return start + len(raw.decode("utf-16-le"))
+
+
+def _apply(text: str, edits: list[types.TextEdit]) -> str:
     for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        assert edit.range.start.line == edit.range.end.line
-        raw = lines[edit.range.start.line].encode("utf-16-le")
-        lines[edit.range.start.line] = (raw[: edit.range.start.character * 2].decode("utf-16-le") + edit.new_text
-                                        + raw[edit.range.end.character * 2:].decode("utf-16-le"))
-    return "\n".join(lines)
+        text = text[: _offset(text, edit.range.start)] + edit.new_text + text[_offset(text, edit.range.end):]
+    return text
 
 
 def _results(folder: Path, policy: Path) -> tuple[Any, ...]:
@@ -369,6 +375,7 @@ async def _rename_keeps_the_results(client: LanguageClient, tmp_path: Path, poli
     path = copy_policy(policy_file, tmp_path)
     samples = tmp_path / (path.name.removesuffix(".policy") + ".samples.yaml")
     before = _results(tmp_path, path)
+    formatted = leadpolicy("fmt", "--check", path.name, cwd=tmp_path).returncode
     text = path.read_text("utf-8")
     old = needle.split()[-1]
     uri = open_file(client, path)
@@ -382,7 +389,21 @@ async def _rename_keeps_the_results(client: LanguageClient, tmp_path: Path, poli
     assert old not in {t.value.strip('"') for t in tokens(renamed)}
     assert new in {t.value.strip('"') for t in tokens(renamed)}
     assert _results(tmp_path, path) == before
+    if formatted == 0:  # a policy fmt left as it was stays so: the rename's edit is formatted
+        assert leadpolicy("fmt", "--check", path.name, cwd=tmp_path).returncode == 0, renamed
     return edit.changes
+
+
+@pytest.mark.parametrize(("needle", "new"), [("owner sales", "revenue"), ("score usage", "product_usage"),
+                                             ("    active_days_30d", "days_active_in_the_last_30"),
+                                             ("grade tier", "t")])
+@ASYNC
+async def test_rename_in_a_formatted_policy_leaves_it_formatted(client: LanguageClient, tmp_path: Path,
+                                                                needle: str, new: str) -> None:
+    policy_file = ROOT / "policies/product-led.policy"
+    assert leadpolicy("fmt", "--check", str(policy_file), cwd=tmp_path).returncode == 0
+    edit = await _rename_keeps_the_results(client, tmp_path, policy_file, needle, new)
+    assert len(edit[(tmp_path / policy_file.name).as_uri()]) == 1  # the whole text, formatted
 
 
 @ASYNC

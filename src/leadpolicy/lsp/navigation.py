@@ -21,8 +21,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from leadpolicy.language import ast
-from leadpolicy.language.formatter import field_type
-from leadpolicy.language.parser import grammar_parser
+from leadpolicy.language.formatter import field_type, format_policy
+from leadpolicy.language.parser import grammar_parser, parse_text
 from leadpolicy.language.sources import read_source
 from leadpolicy.language.symbols import DATE, DECIDED_NAMES, NUMBER, TIMESTAMP, Symbol, symbol_table
 from leadpolicy.lsp.document import (
@@ -30,6 +30,7 @@ from leadpolicy.lsp.document import (
     Names,
     Occurrence,
     offset_of,
+    offset_to_position,
     policy_path,
     samples_occurrences,
     samples_path,
@@ -277,8 +278,9 @@ def rename_edit(ws: Workspace, view: View, found: Occurrence, new: str) -> types
     if why is not None:
         raise RenameRefused(why)
     text = view.current.text
-    changes = {view.uri: [types.TextEdit(range=to_range(text, o.span), new_text=new)
-                          for o in view.names.occurrences if _same(o, found.kind, found.name)]}
+    spans = [o.span for o in view.names.occurrences if _same(o, found.kind, found.name)]
+    changes = {view.uri: _formatted_edit(view.current, spans, new)
+               or [types.TextEdit(range=to_range(text, span), new_text=new) for span in spans]}
     samples = ws.samples_of(view)
     if samples is not None:
         edits = [types.TextEdit(range=to_range(samples.text, o.span), new_text=_yaml_edit(samples.text, o, new))
@@ -286,6 +288,24 @@ def rename_edit(ws: Workspace, view: View, found: Occurrence, new: str) -> types
         if edits:
             changes[samples.uri] = edits
     return types.WorkspaceEdit(changes=changes)
+
+
+def _formatted_edit(doc: Document, spans: list[ast.Span], new: str) -> list[types.TextEdit] | None:
+    """For a policy `fmt` leaves as it is, the rename as one edit of the whole text, formatted as `fmt` would
+    (a longer or shorter name moves the columns `fmt` aligns, and `fmt --check` in `ci` would fail); None for
+    a text that is not formatted (its own layout is kept: only the names change) or that does not parse."""
+    parsed = doc.parsed
+    if parsed.policy is None or format_policy(parsed.policy, parsed.comments) != doc.text:
+        return None
+    renamed = doc.text
+    for span in sorted(spans, key=lambda s: (s.line, s.column), reverse=True):
+        start = offset_of(renamed, span.line, span.column)
+        renamed = renamed[:start] + new + renamed[offset_of(renamed, span.end_line, span.end_column):]
+    reparsed = parse_text(renamed, str(doc.path or doc.uri))
+    if reparsed.policy is None:
+        return None
+    whole = types.Range(start=types.Position(line=0, character=0), end=offset_to_position(doc.text, len(doc.text)))
+    return [types.TextEdit(range=whole, new_text=format_policy(reparsed.policy, reparsed.comments))]
 
 
 def _yaml_edit(text: str, found: Occurrence, new: str) -> str:
