@@ -152,3 +152,40 @@ def test_an_untrusted_workspace_never_runs_a_program_inside_it(tmp_path: Path) -
         (message,) = seen["errors"]
         assert str(program) in message and "trust" in message
     assert activated([str(program), "lsp"], workspace, trusted=True)["errors"] == []
+
+
+# Workspace Trust: the server's Python ---------------------------------------------------------------------------
+
+def hostile_workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """A workspace with a yaml.py at its root (the server imports yaml), and the file it leaves when it runs."""
+    workspace = tmp_path / "cloned"
+    workspace.mkdir()
+    marker = tmp_path / "ran"
+    (workspace / "yaml.py").write_text(f"open({str(marker)!r}, 'w').write('the workspace ran')\n", "utf-8")
+    return workspace, marker
+
+
+def test_an_untrusted_workspace_s_python_files_never_run_in_the_server(installed: Installed,
+                                                                       tmp_path: Path) -> None:
+    """`python -m leadpolicy lsp` (a setting docs/editors.md offers) started in the workspace's folder put that
+    folder first on sys.path: a cloned repository's yaml.py ran inside the server. Not trusted, the server starts
+    outside the workspace and with PYTHONSAFEPATH=1, and answers all the same."""
+    workspace, marker = hostile_workspace(tmp_path)
+    seen = started(installed, PYTHON_SERVER, workspace, trusted=False)
+    assert seen["errors"] == [], seen["stderr"]
+    assert seen["capabilities"]["hoverProvider"]
+    assert not marker.exists(), "the untrusted workspace's yaml.py ran in the language server"
+    assert seen["spawned"]["pythonSafePath"] == "1"
+    assert not Path(seen["spawned"]["cwd"]).resolve().is_relative_to(workspace.resolve())
+
+
+def test_a_trusted_workspace_s_server_runs_in_its_folder_without_its_python_files(installed: Installed,
+                                                                                   tmp_path: Path) -> None:
+    """Trusted, the server keeps the workspace's folder as its working directory (it reads the project's
+    [tool.leadpolicy] settings from there), and still imports none of the workspace's modules."""
+    workspace, marker = hostile_workspace(tmp_path)
+    seen = started(installed, PYTHON_SERVER, workspace, trusted=True)
+    assert seen["errors"] == [], seen["stderr"]
+    assert seen["capabilities"]["hoverProvider"]
+    assert not marker.exists(), "the workspace's yaml.py ran in the language server"
+    assert seen["spawned"]["cwd"] == str(workspace) and seen["spawned"]["pythonSafePath"] == "1"

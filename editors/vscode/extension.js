@@ -3,12 +3,15 @@
 // (diagnostics, hover, definitions, completion, formatting, outline, code lenses) from `leadpolicy lsp`,
 // started over stdio with the command in the leadpolicy.server.command setting.
 
+const fs = require('fs');
+const os = require('os');
 const vscode = require('vscode');
 const { LanguageClient, TransportKind } = require('vscode-languageclient/node');
 const { SETTING, resolveCommand } = require('./server-command');
 
 const OPEN_SETTINGS = 'Open Settings';
 let client;
+let extensionContext;
 
 function documentSelector() {
   return [
@@ -23,6 +26,28 @@ function workspaceFolders() {
   return (vscode.workspace.workspaceFolders || []).map((folder) => folder.uri.fsPath);
 }
 
+/** Where the server of a workspace not trusted runs: a folder of the extension's own, never the workspace's. */
+function folderOutsideTheWorkspace() {
+  const storage = extensionContext && extensionContext.globalStorageUri && extensionContext.globalStorageUri.fsPath;
+  if (storage) {
+    try {
+      fs.mkdirSync(storage, { recursive: true });
+      return storage;
+    } catch (_) {
+      // the home folder, then
+    }
+  }
+  return os.homedir();
+}
+
+/** How the server's process starts. PYTHONSAFEPATH=1: `python -m leadpolicy` must not put its working directory
+ * first on sys.path, where a workspace's yaml.py would be imported in place of PyYAML. */
+function spawnOptions(trusted, folders) {
+  const cwd = trusted ? folders[0] : folderOutsideTheWorkspace();
+  const env = { ...process.env, PYTHONSAFEPATH: '1' };
+  return cwd ? { cwd, env } : { env };
+}
+
 async function showProblem(message) {
   const choice = await vscode.window.showErrorMessage(message, OPEN_SETTINGS);
   if (choice === OPEN_SETTINGS) {
@@ -32,12 +57,12 @@ async function showProblem(message) {
 
 async function start() {
   const folders = workspaceFolders();
-  const cwd = folders[0];
+  const trusted = vscode.workspace.isTrusted;
   const configured = vscode.workspace.getConfiguration().get(SETTING);
   const command = resolveCommand(configured, {
-    cwd: cwd || process.cwd(),
+    cwd: folders[0] || process.cwd(),
     // not trusted: no program from the workspace (VS Code already gives only the user's setting)
-    untrustedFolders: vscode.workspace.isTrusted ? undefined : folders,
+    untrustedFolders: trusted ? undefined : folders,
   });
   if (command.error) {
     await showProblem(command.error);
@@ -47,7 +72,7 @@ async function start() {
     command: command.program,
     args: command.args,
     transport: TransportKind.stdio,
-    options: cwd ? { cwd } : {},
+    options: spawnOptions(trusted, folders),
   };
   const clientOptions = {
     documentSelector: documentSelector(),
@@ -79,6 +104,7 @@ async function restart() {
 }
 
 async function activate(context) {
+  extensionContext = context;
   context.subscriptions.push(
     vscode.commands.registerCommand('leadpolicy.restartServer', restart),
     vscode.workspace.onDidChangeConfiguration((event) => {
