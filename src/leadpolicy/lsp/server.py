@@ -23,7 +23,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from leadpolicy.language.loader import POLICY_SUFFIX, SAMPLES_SUFFIX
-from leadpolicy.lsp import checking, lenses, navigation, outline
+from leadpolicy.lsp import checking, files, lenses, navigation, outline
 from leadpolicy.lsp.document import Document
 
 DEBOUNCE = 0.03  # seconds without an edit before the text is checked again
@@ -73,10 +73,7 @@ class PolicyServer(LanguageServer):
         doc = self.document_of(self.uri_of(path))
         if doc is not None:
             return doc.text
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return files.saved_text(path)
 
     def in_worker(self, text: str, policy: Path) -> asyncio.Future[checking.SavedCheck]:
         """`check` of a saved policy, in the worker process (started on first use, stopped on shutdown)."""
@@ -168,12 +165,12 @@ async def check_saved(ls: PolicyServer, policy: Path) -> None:
     doc = ls.document_of(uri)
     if doc is not None:
         ls.publish(uri, [checking.lsp_diagnostic(d, text, docs()) for d in found.policy_diagnostics], doc.version)
-    publish_samples(ls, found)
+    await publish_samples(ls, found)
     refresh_lenses(ls)
 
 
-def publish_samples(ls: PolicyServer, found: checking.SavedCheck) -> None:
-    samples_text = ls.text_of(found.samples_file)
+async def publish_samples(ls: PolicyServer, found: checking.SavedCheck) -> None:
+    samples_text = await asyncio.to_thread(ls.text_of, found.samples_file)  # a read may block: off the loop
     if samples_text is not None and found.samples_file.exists():
         ls.publish(ls.uri_of(found.samples_file), checking.samples_diagnostics(found, samples_text, docs()))
 
@@ -257,7 +254,7 @@ def folding(ls: PolicyServer, params: types.FoldingRangeParams) -> list[types.Fo
     return outline.folding_ranges(doc.text, doc.policy)
 
 
-def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+async def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.CodeLens]:
     """Lenses from the last saved check, while the text is still the one it checked."""
     doc = ls.document_of(params.text_document.uri)
     if doc is None or doc.path is None:
@@ -265,7 +262,9 @@ def code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.Code
     if is_samples(doc.uri):
         saved = ls.saved.get(ls.uri_of(policy_beside(doc.path)))
         run = saved.found.run if saved is not None else None
-        return lenses.case_lenses(run, doc.text) if run is not None and unchanged(doc) else []
+        if run is None or not await asyncio.to_thread(unchanged, doc):  # a read may block: off the loop
+            return []
+        return lenses.case_lenses(run, doc.text)
     saved = ls.saved.get(doc.uri)
     if saved is None or saved.found.proved is None or saved.text != doc.text:
         return []
@@ -278,10 +277,7 @@ def shutdown(ls: PolicyServer, params: None) -> None:
 
 def unchanged(doc: Document) -> bool:
     """Whether the editor's text of a file is the one saved (the last samples run read that one)."""
-    try:
-        return doc.path is not None and doc.path.read_text(encoding="utf-8") == doc.text
-    except (OSError, UnicodeDecodeError):
-        return False
+    return doc.path is not None and files.saved_text(doc.path) == doc.text
 
 
 FEATURES: tuple[tuple[str, Any, Any], ...] = (
