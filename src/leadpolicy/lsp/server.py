@@ -115,6 +115,12 @@ def is_samples(uri: str) -> bool:
     return uri.endswith(SAMPLES_SUFFIX)
 
 
+def is_policy(doc: Document | None) -> bool:
+    """Whether a document is a policy to check: a file NAME.policy, or an unsaved buffer the editor says is one
+    (an editor may send other files it gives the language, a .samples.yml: those are left alone)."""
+    return doc is not None and (doc.path is None or doc.path.name.endswith(POLICY_SUFFIX))
+
+
 def policy_beside(samples: Path) -> Path:
     return samples.with_name(samples.name[: -len(SAMPLES_SUFFIX)] + POLICY_SUFFIX)
 
@@ -196,7 +202,7 @@ def policy_of(uri: str, doc: Document | None) -> Path | None:
 async def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.edits[uri] = ls.edits.get(uri, 0) + 1
-    if not is_samples(uri):
+    if is_policy(ls.document_of(uri)):
         await check_typing(ls, uri)
     await on_saved(ls, uri)
 
@@ -204,7 +210,7 @@ async def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) ->
 async def did_change(ls: PolicyServer, params: types.DidChangeTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.edits[uri] = ls.edits.get(uri, 0) + 1
-    if not is_samples(uri):
+    if is_policy(ls.document_of(uri)):
         await check_typing(ls, uri)
 
 
@@ -230,7 +236,7 @@ def did_close(ls: PolicyServer, params: types.DidCloseTextDocumentParams) -> Non
 
 def formatting(ls: PolicyServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
     doc = ls.document_of(params.text_document.uri)
-    if doc is None or is_samples(doc.uri):
+    if doc is None or not is_policy(doc):
         return None
     edits = outline.formatting_edits(doc.text, file_of(doc))
     if edits is None:
