@@ -34,7 +34,7 @@ def reference_texts() -> dict[str, str]:
     """Every reference policy: the repository's policies and examples, and the design's where they are."""
     found = sorted((ROOT / "policies").rglob("*.policy")) + sorted((ROOT / "examples").rglob("*.policy"))
     found += sorted(DESIGN.rglob("*.policy")) if DESIGN.is_dir() else []
-    return {str(path.relative_to(path.parents[1])): path.read_text(encoding="utf-8") for path in found}
+    return {str(path.relative_to(path.parents[2])): path.read_text(encoding="utf-8") for path in found}
 
 
 REFERENCES = reference_texts()
