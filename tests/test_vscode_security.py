@@ -30,10 +30,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 
 def started(installed: Installed, setting: Any, workspace: Path | None, trusted: bool,
-            search_path: str = "") -> dict[str, Any]:
-    """What VS Code's client spawns for the setting, and what the server answered (test/client.js)."""
+            search_path: str = "", policy: Path | None = None) -> dict[str, Any]:
+    """What VS Code's client spawns for the setting, and what the server answered (test/client.js): its
+    capabilities, and the diagnostics it publishes for `policy` once opened."""
     result = installed.run("test/client.js", json.dumps(setting), str(workspace or ""), json.dumps(trusted),
-                           search_path, timeout=120)
+                           search_path, str(policy or ""), timeout=120)
     assert result.returncode == 0, result.stderr
     seen: dict[str, Any] = json.loads(result.stdout)
     return seen
@@ -171,10 +172,18 @@ def test_an_untrusted_workspace_s_python_files_never_run_in_the_server(installed
     folder first on sys.path: a cloned repository's yaml.py ran inside the server. Not trusted, the server starts
     outside the workspace and with PYTHONSAFEPATH=1, and answers all the same."""
     workspace, marker = hostile_workspace(tmp_path)
-    seen = started(installed, PYTHON_SERVER, workspace, trusted=False)
+    policy = workspace / "broken.policy"
+    policy.write_text('policy "x" version 1.0.0 {\n  title "X"\n  lead {\n    email text\n  }\n'
+                      '  stages {\n    sql when nonexistent >= 3 owner sales\n  }\n}\n', "utf-8")
+    seen = started(installed, PYTHON_SERVER, workspace, trusted=False, policy=policy)
     assert seen["errors"] == [], seen["stderr"]
-    assert seen["capabilities"]["hoverProvider"]
     assert not marker.exists(), "the untrusted workspace's yaml.py ran in the language server"
+    # the server works from outside the workspace: the policy opened in it gets check's diagnostics
+    check = subprocess.run([*PYTHON_SERVER[:-1], "check", str(policy), "--format", "json"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    want = {(d["code"], d["line"] - 1) for d in json.loads(check.stdout)["diagnostics"]}
+    assert "unknown-name" in {code for code, _ in want}
+    assert {(d["code"], d["range"]["start"]["line"]) for d in seen["diagnostics"]} == want
     assert seen["spawned"]["pythonSafePath"] == "1"
     assert not Path(seen["spawned"]["cwd"]).resolve().is_relative_to(workspace.resolve())
 

@@ -4,19 +4,22 @@
 // (it appends --stdio for a stdio command), working directory and environment. The client's start() is
 // replaced by what it begins with: its createMessageTransports() (which spawns the server), then an LSP
 // initialize, shutdown and exit over those transports. For the project's tests:
-//   node test/client.js 'SETTING_JSON' WORKSPACE_FOLDER TRUSTED PATH
+//   node test/client.js 'SETTING_JSON' WORKSPACE_FOLDER TRUSTED PATH [POLICY_FILE]
 // prints {"errors": [...messages shown...], "spawned": {command, args, cwd, pythonSafePath},
-// "capabilities": {...} or null, "exitCode": N, "stderr": "..."}.
+// "capabilities": {...} or null, "diagnostics": [...the first published for POLICY_FILE, once opened...],
+// "exitCode": N, "stderr": "..."}.
 
 const Module = require('module');
+const fs = require('fs');
 const path = require('path');
+const { pathToFileURL } = require('url');
 const childProcess = require('child_process');
 
 const PATIENCE_MS = 60000;
 const EXTENSION = path.resolve(__dirname, '..');
-const [settingJson, workspace, trusted, searchPath] = process.argv.slice(2);
+const [settingJson, workspace, trusted, searchPath, policyFile] = process.argv.slice(2);
 const setting = settingJson === 'undefined' ? undefined : JSON.parse(settingJson);
-const seen = { errors: [], spawned: null, capabilities: null, exitCode: null, stderr: '' };
+const seen = { errors: [], spawned: null, capabilities: null, diagnostics: null, exitCode: null, stderr: '' };
 
 /** Any member of VS Code's API the client touches but these tests do not care about: callable, constructible. */
 function inert() {
@@ -67,6 +70,23 @@ Module._load = function vscodeStandIn(request, parent, isMain) {
 };
 const real = require(require.resolve('vscode-languageclient/node', { paths: [EXTENSION] }));
 
+/** The first diagnostics the server publishes for `file`, once it is opened. */
+async function diagnosticsOf(connection, file) {
+  const uri = pathToFileURL(path.resolve(file)).href;
+  const published = new Promise((resolve) => {
+    connection.onNotification(real.PublishDiagnosticsNotification.type, (params) => {
+      if (params.uri === uri) {
+        resolve(params.diagnostics);
+      }
+    });
+  });
+  await connection.sendNotification(real.InitializedNotification.type, {});
+  await connection.sendNotification(real.DidOpenTextDocumentNotification.type, {
+    textDocument: { uri, languageId: 'leadpolicy', version: 1, text: fs.readFileSync(file, 'utf8') },
+  });
+  return published;
+}
+
 async function handshake(transports) {
   const connection = real.createProtocolConnection(transports.reader, transports.writer);
   const closed = new Promise((_, reject) => {
@@ -78,6 +98,9 @@ async function handshake(transports) {
     processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: null,
   })]);
   seen.capabilities = init.capabilities;
+  if (policyFile) {
+    seen.diagnostics = await Promise.race([closed, diagnosticsOf(connection, policyFile)]);
+  }
   await connection.sendRequest(real.ShutdownRequest.type);
   await connection.sendNotification(real.ExitNotification.type);
   connection.dispose();
