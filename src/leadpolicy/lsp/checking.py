@@ -17,6 +17,7 @@ from leadpolicy.language import ast, incremental
 from leadpolicy.language.diagnostics import ERROR, Diagnostic
 from leadpolicy.language.loader import checked, samples_for
 from leadpolicy.lsp.document import to_range
+from leadpolicy.lsp.files import over_cap
 from leadpolicy.semantics import analysis
 from leadpolicy.semantics.loading import load_policy_text
 from leadpolicy.testing.harness import CaseResult, SamplesRun
@@ -39,6 +40,8 @@ class SavedCheck:
 def typing_diagnostics(text: str, file: str) -> list[Diagnostic]:
     """The parse's and the checker's diagnostics of a policy text (what runs as you type): `load_policy_text`'s,
     with only the pieces of the text an edit changed parsed again."""
+    if refused := over_cap(text, file):
+        return refused
     return list(checked(incremental.parse_edited(text, file), analysis).diagnostics)
 
 
@@ -52,6 +55,8 @@ def saved_check(text: str, file: str, timeout: float = PROVE_TIMEOUT) -> SavedCh
     from leadpolicy.governance.approvals import approval_diagnostics
     from leadpolicy.proofs.diagnostics import proof_diagnostics
 
+    if refused := over_cap(text, file):
+        return SavedCheck(refused, samples_for(file))
     loaded = load_policy_text(text, file)
     found = SavedCheck(list(loaded.diagnostics), samples_for(file))
     if loaded.policy is None or loaded.has_errors:
