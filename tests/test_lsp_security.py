@@ -201,6 +201,32 @@ def test_a_request_with_invalid_params_is_answered_with_an_error(server: Stdio, 
     assert answer.get("error", {}).get("code") == -32602
 
 
+
+def messages_in(stream: bytes) -> list[dict[str, Any]]:
+    """The JSON-RPC messages of a stdio stream (each `Content-Length: N`, headers, a blank line, N bytes)."""
+    found = []
+    while stream:
+        head, _, rest = stream.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length"))
+        found.append(json.loads(rest[:length]))
+        stream = rest[length:]
+    return found
+
+
+def test_a_request_with_invalid_params_leaves_no_traceback() -> None:
+    """The refusal is an answer, not a failure: nothing of it is written on standard error."""
+    messages = [{"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}},
+                {"method": "initialized", "params": {}},
+                {"id": 2, "method": "textDocument/hover", "params": {"textDocument": {"uri": "file:///x.policy"}}},
+                {"id": 3, "method": "shutdown"}, {"method": "exit"}]
+    bodies = [json.dumps({"jsonrpc": "2.0", **m}).encode() for m in messages]
+    done = subprocess.run([sys.executable, "-m", "leadpolicy", "lsp"], capture_output=True, timeout=60,
+                          input=b"".join(b"Content-Length: %d\r\n\r\n" % len(b) + b for b in bodies))
+    answers = messages_in(done.stdout)
+    assert [a.get("error", {}).get("code") for a in answers if a.get("id") == 2] == [-32602]
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode(errors="replace")
+
 # ---------------------------------------------------------------- saves
 
 

@@ -25,6 +25,7 @@ from pygls.lsp.server import LanguageServer
 from leadpolicy.language.loader import POLICY_SUFFIX, SAMPLES_SUFFIX
 from leadpolicy.lsp import checking, files, lenses, navigation, outline
 from leadpolicy.lsp.document import Document
+from leadpolicy.lsp.protocol import PolicyProtocol
 
 DEBOUNCE = 0.03  # seconds without an edit before the text is checked again
 
@@ -43,7 +44,8 @@ class PolicyServer(LanguageServer):
     def __init__(self) -> None:
         from leadpolicy import __version__
 
-        super().__init__("leadpolicy", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("leadpolicy", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=PolicyProtocol)
         self.edits: dict[str, int] = {}  # per URI, edits so far (a check made for an older one is dropped)
         self.saved: dict[str, Saved] = {}  # per policy URI, its last saved check
         self.documents: dict[str, Document] = {}  # per URI, the last text seen, parsed once
