@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest
 
@@ -273,6 +273,39 @@ def test_a_burst_of_saves_checks_the_last_text_without_queueing_one_check_per_sa
     burst = time.monotonic() - started
     assert burst < 3 * one + 2.0, f"one save: {one:.2f} s; the last of ten: {burst:.2f} s"
 
+
+
+def test_saves_during_a_saved_check_run_one_more_check_not_one_each() -> None:
+    """One check runs per policy at a time; saves meanwhile ask for one more, which reads the latest text; the
+    checks of another policy are not held up."""
+    import asyncio
+
+    from leadpolicy.lsp.saving import Coalesced
+
+    runs: list[tuple[str, str]] = []
+    text = ["v1"]
+
+    def check(policy: str) -> Callable[[], Awaitable[None]]:
+        async def once() -> None:
+            runs.append((policy, text[0]))
+            await asyncio.sleep(0.05)
+        return once
+
+    async def burst() -> Coalesced:
+        saves = Coalesced()
+        first = asyncio.create_task(saves.run("a.policy", check("a.policy")))
+        await asyncio.sleep(0.01)
+        for version in range(2, 12):
+            text[0] = f"v{version}"
+            await saves.run("a.policy", check("a.policy"))
+        await saves.run("b.policy", check("b.policy"))
+        await first
+        return saves
+
+    saves = asyncio.run(burst())
+    assert [text for policy, text in runs if policy == "a.policy"] == ["v1", "v11"]
+    assert [text for policy, text in runs if policy == "b.policy"] == ["v11"]
+    assert saves.running == set() and saves.pending == set()
 
 # ---------------------------------------------------------------- a text over check's cap
 

@@ -26,6 +26,7 @@ from leadpolicy.language.loader import POLICY_SUFFIX, SAMPLES_SUFFIX
 from leadpolicy.lsp import checking, files, lenses, navigation, outline
 from leadpolicy.lsp.document import Document
 from leadpolicy.lsp.protocol import PolicyProtocol
+from leadpolicy.lsp.saving import Coalesced
 
 DEBOUNCE = 0.03  # seconds without an edit before the text is checked again
 
@@ -51,6 +52,7 @@ class PolicyServer(LanguageServer):
         self.documents: dict[str, Document] = {}  # per URI, the last text seen, parsed once
         self.typing = ThreadPoolExecutor(1, "leadpolicy-typing")
         self.slow: multiprocessing.pool.Pool | None = None  # the worker process, started on the first save
+        self.saves = Coalesced()  # per policy, one saved check at a time and one waiting
 
     def document_of(self, uri: str) -> Document | None:
         """The open document at `uri` (None when the editor has not opened it)."""
@@ -155,6 +157,11 @@ async def check_typing(ls: PolicyServer, uri: str) -> None:
 
 
 async def check_saved(ls: PolicyServer, policy: Path) -> None:
+    """All of `check` for a saved policy, coalesced: saves while one runs ask for one more (of the latest text)."""
+    await ls.saves.run(str(policy), functools.partial(check_saved_once, ls, policy))
+
+
+async def check_saved_once(ls: PolicyServer, policy: Path) -> None:
     """All of `check` for a saved policy, in the worker process; published for the policy and its samples file
     unless the policy was edited meanwhile."""
     uri = ls.uri_of(policy)
