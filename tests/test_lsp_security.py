@@ -412,3 +412,19 @@ def test_a_file_neither_a_policy_nor_its_samples_is_not_checked(server: Stdio, t
     about_other = [m for m in server.seen if m.get("method") == "textDocument/publishDiagnostics"
                    and m["params"]["uri"] == other_uri and m["params"]["diagnostics"]]
     assert about_other == []
+
+
+def test_the_project_floor_is_the_nearest_leadpolicy_table_s(tmp_path: Path) -> None:
+    """As the command line finds its settings: past a pyproject.toml of another tool, and none from settings the
+    command line refuses (it says why; the editor shows no floor rather than a wrong one)."""
+    from leadpolicy.testing.coverage_floor import project_floor
+
+    inner = tmp_path / "policies"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n", encoding="utf-8")
+    assert project_floor(inner) is None
+    (tmp_path / "pyproject.toml").write_text("[tool.leadpolicy]\nmin-coverage = 85\n", encoding="utf-8")
+    assert project_floor(inner) == 85.0
+    for refused in ("150", "true", '"90"'):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.leadpolicy]\nmin-coverage = {refused}\n", encoding="utf-8")
+        assert project_floor(inner) is None, refused

@@ -17,12 +17,13 @@ in it are relative to its folder.
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from leadpolicy.testing.coverage_floor import find_pyproject, percent_problem
 
 KEYS: dict[str, type | tuple[type, ...]] = {"paths": list, "min-coverage": (int, float), "require-approvals": bool,
                                             "allow-untested": bool, "strict": bool, "columns": dict}
@@ -39,27 +40,6 @@ class Settings:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
-
-
-def find_pyproject(start: Path) -> Path | None:
-    """The project's pyproject.toml: the nearest, walking up from `start`, with a [tool.leadpolicy] table (or
-    one that cannot be read, so its problem is said), past those of other tools (a pyproject.toml inside
-    policies/ for ruff), as ruff and dbt find their own."""
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and _may_be_ours(candidate):
-            return candidate
-    return None
-
-
-def _may_be_ours(path: Path) -> bool:
-    from leadpolicy.language.sources import read_capped
-
-    try:
-        tool = tomllib.loads(read_capped(path).decode("utf-8")).get("tool", {})
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # said by load_settings
-        return True
-    return not isinstance(tool, dict) or "leadpolicy" in tool
 
 
 def load_settings(start: Path | None = None) -> Settings:
@@ -160,13 +140,6 @@ def _deepest(text: str) -> str:
     number = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
     key = lines[number].split("=", 1)[0].strip() if "=" in lines[number] else ""
     return f"line {number + 1}" + (f" ({key} = ...)" if key else "")
-
-
-def percent_problem(value: float) -> str | None:
-    """Why a coverage floor is unusable (NaN, infinite, outside 0 to 100), or None."""
-    if not math.isfinite(value) or not 0 <= value <= 100:
-        return "is not a percentage from 0 to 100"
-    return None
 
 
 def apply(args: Any, settings: Settings) -> None:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from leadpolicy.language import ast
-    from leadpolicy.language.ast import Span
     from leadpolicy.language.diagnostics import Diagnostic
     from leadpolicy.language.loader import LoadedPolicy
     from leadpolicy.semantics import ir
@@ -71,24 +70,6 @@ def print_coverage(run: SamplesRun) -> None:
              "fallback": "no assignment case takes the fallback"}
     for item in missing:
         print(f"  {escaped(str(run.policy_file))}:{item.line}: {words[item.kind]} {item.what}")
-
-
-def coverage_diagnostics(run: SamplesRun, floor: float | None, file: str, span: Span) -> list[Diagnostic]:
-    """A `low-coverage` error when the run's coverage is below the floor.
-
-    Nothing when no coverage was measured: a samples file that could not be read or run says why itself.
-    """
-    from leadpolicy.language.diagnostics import Diagnostic
-
-    percent = run.coverage_percent
-    if floor is None or percent is None or percent >= floor:
-        return []
-    missing = [i for i in run.coverage if not i.covered]
-    first = "; ".join(f"the {i.kind} {i.what}" for i in missing[:3])
-    first += f"; and {len(missing) - 3} more" if len(missing) > 3 else ""
-    return [Diagnostic("low-coverage", f"sample coverage {percent}% is below the floor of {floor}%: "
-                       f"no case tests {first}", file, span,
-                       hint=f"add cases to {Path(run.file).name}; `leadpolicy test --coverage` lists what is untested")]
 
 
 def summary_dict(loaded: LoadedPolicy, run: SamplesRun | None, status: str, approval: str = "-",

@@ -20,6 +20,7 @@ from leadpolicy.lsp.document import to_range
 from leadpolicy.lsp.files import over_cap
 from leadpolicy.semantics import analysis
 from leadpolicy.semantics.loading import load_policy_text
+from leadpolicy.testing.coverage_floor import coverage_diagnostics, project_floor
 from leadpolicy.testing.harness import CaseResult, SamplesRun
 
 SOURCE = "leadpolicy"
@@ -82,6 +83,7 @@ def _samples_run(found: SavedCheck, policy: ast.Policy, file: str) -> SamplesRun
     for diag in run.diagnostics:
         same = Path(diag.file).resolve() == Path(file).resolve()
         (found.policy_diagnostics if same else found.samples_diagnostics).append(diag)
+    found.policy_diagnostics += coverage_diagnostics(run, project_floor(Path(file).parent), file, policy.id_span)
     return run
 
 

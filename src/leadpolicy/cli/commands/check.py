@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Callable
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS
 from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter, positive_seconds
 from leadpolicy.cli.shared import (
-    coverage_diagnostics,
     print_case_failures,
     print_diagnostics,
     print_summary,
     summary_dict,
 )
 from leadpolicy.language.diagnostics import Diagnostic
+from leadpolicy.testing.coverage_floor import coverage_diagnostics
 
 PROVE_TIMEOUT = 10.0  # seconds per guarantee (leadpolicy.proofs.DEFAULT_TIMEOUT, not imported to keep --help fast)
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_min_coverage, add_report_format, help_formatter
 from leadpolicy.cli.shared import (
-    coverage_diagnostics,
     outputs_refused,
     print_case_failures,
     print_coverage,
@@ -18,6 +17,7 @@ from leadpolicy.cli.shared import (
     samples_paths,
 )
 from leadpolicy.language.words import quantity
+from leadpolicy.testing.coverage_floor import coverage_diagnostics
 
 if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
