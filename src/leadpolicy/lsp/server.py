@@ -72,12 +72,13 @@ class PolicyServer(LanguageServer):
                 return str(uri)
         return path.as_uri()
 
-    def text_of(self, path: Path) -> str | None:
-        """The text of a file: the editor's, when open, else the saved one (None when unreadable)."""
+    async def text_of(self, path: Path) -> str | None:
+        """The text of a file: the editor's, when open, else the saved one (None when `check` would not read it),
+        read in a thread: a read may block."""
         doc = self.document_of(self.uri_of(path))
         if doc is not None:
             return doc.text
-        return files.saved_text(path)
+        return await asyncio.to_thread(files.saved_text, path)
 
     def in_worker(self, text: str, policy: Path) -> asyncio.Future[checking.SavedCheck]:
         """`check` of a saved policy, in the worker process (started on first use, stopped on shutdown)."""
@@ -165,7 +166,7 @@ async def check_saved_once(ls: PolicyServer, policy: Path) -> None:
     """All of `check` for a saved policy, in the worker process; published for the policy and its samples file
     unless the policy was edited meanwhile."""
     uri = ls.uri_of(policy)
-    text = ls.text_of(policy)
+    text = await ls.text_of(policy)
     if text is None:
         return
     edit = ls.edits.get(uri, 0)
@@ -185,7 +186,7 @@ async def check_saved_once(ls: PolicyServer, policy: Path) -> None:
 
 
 async def publish_samples(ls: PolicyServer, found: checking.SavedCheck) -> None:
-    samples_text = await asyncio.to_thread(ls.text_of, found.samples_file)  # a read may block: off the loop
+    samples_text = await ls.text_of(found.samples_file)
     if samples_text is not None and found.samples_file.exists():
         ls.publish(ls.uri_of(found.samples_file), checking.samples_diagnostics(found, samples_text, docs()))
 
