@@ -538,7 +538,7 @@ OTHER_ROWS: list[Row] = [
     _row("init --calendar no country", "init --calendar ZZ", 2, 'no holiday calendar for country "ZZ"'),
     _row("init --name that would end the policy's string", ["init", "--name", 'x" } evil {'], 2, "is not a slug"),
     _row("init --sales-owner with a newline", ["init", "--sales-owner", "Raj\nPatel"], 2,
-         "holds a control character U+000A"),
+         "holds the control character U+000A"),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS

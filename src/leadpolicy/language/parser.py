@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import itertools
 import re
@@ -15,13 +14,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from lark import Lark, Token, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.tree import Meta
 
 from leadpolicy.language import ast
 from leadpolicy.language.diagnostics import Diagnostic, character_kind, source_lines, unsafe_character
 from leadpolicy.language.sources import read_source
-from leadpolicy.language.syntax_hints import bare_words_hint
+from leadpolicy.language.syntax_errors import syntax_diagnostic
 from leadpolicy.language.team_tree import TeamTree
 from leadpolicy.language.tokens import BuildError, unquote
 from leadpolicy.language.tokens import span_of as _span
@@ -30,18 +29,6 @@ from leadpolicy.language.types import Type
 MAX_DEPTH = 100
 BOOLEAN_RULES = ("and_", "or_", "not_")
 
-# How a terminal is named in a message.
-TERMINAL_WORDS = {
-    "NAME": "a name",
-    "TEAM_NAME": "a team's name (inbound-sdr)",
-    "STRING": 'a quoted text ("...")',
-    "NUMBER": "a number",
-    "DATE": "a date (YYYY-MM-DD)",
-    "TIME": "a time (HH:MM)",
-    "VERSION": "a version (1.0.0)",
-    "COMPARE": "a comparison (=, !=, <, <=, >, >=)",
-    "$END": "the end of the file",
-}
 
 
 def _grammar() -> str:
@@ -137,7 +124,8 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
         comments.extend(_comments(text))
     except UnexpectedInput as exc:
         reserved = _option_word_as_field(text, file) or _reserved_event_name(text, file)
-        return ParseResult(file, text, None, [reserved or _syntax_diagnostic(exc, text, file)], comments)
+        syntax = reserved or syntax_diagnostic(exc, text, file, grammar_parser())
+        return ParseResult(file, text, None, [syntax], comments)
     deep = _too_deep(tree)
     if deep is not None:
         too_deep = Diagnostic("too-deep", f"condition nested more than {MAX_DEPTH} levels deep", file, deep,
@@ -282,129 +270,6 @@ def _too_deep(tree: Tree[Token]) -> ast.Span | None:
                 deeper = child.data in BOOLEAN_RULES and (child.data != node.data or child.data == "not_")
                 stack.append((child, depth + 1 if deeper else depth))
     return None
-
-
-def _terminal_word(parser: Lark, name: str) -> str:
-    if name in TERMINAL_WORDS:
-        return TERMINAL_WORDS[name]
-    try:
-        pattern = parser.get_terminal(name).pattern
-    except KeyError:
-        return name.lower()
-    return f"`{pattern.value}`" if pattern.type == "str" else name.lower()
-
-
-def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
-    if isinstance(exc, UnexpectedCharacters):
-        return _character_diagnostic(exc, text, file)
-    return _token_diagnostic(exc, text, file)
-
-
-def _character_diagnostic(exc: UnexpectedCharacters, text: str, file: str) -> Diagnostic:
-    """A character no token starts with: what it is, and how such a thing is written instead."""
-    line, column = exc.line or 0, exc.column or 0
-    pos = exc.pos_in_stream or 0
-    ch = text[pos] if pos < len(text) else ""
-    message = "text that is never closed" if ch == '"' else f"unexpected character {ch!r}"
-    hint = _character_hint(ch, text[pos:pos + 2])
-    if hint is None and exc.allowed:
-        hint = "expected " + _one_of(sorted({_terminal_word(grammar_parser(), t) for t in exc.allowed}))
-    return Diagnostic("syntax-error", message, file, ast.Span(line, column, line, column + 1), hint=hint)
-
-
-def _character_hint(ch: str, two: str) -> str | None:
-    """How a character (and the one after it) that other languages use is written here."""
-    if ch == '"':
-        return 'a quoted text ends with " on the same line'
-    if ch == "'":
-        return 'texts are written in double quotes: "like this"'
-    if two in ("&&", "||") or ch in "&|":
-        return "write `and` / `or`"
-    if two == "==":
-        return "compare with a single ="
-    return None
-
-
-def _token_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
-    """A token the grammar does not expect there (or the end of the file): what came, what was expected."""
-    line = getattr(exc, "line", 0) or 0
-    column = getattr(exc, "column", 0) or 0
-    token: Token = exc.token  # type: ignore[attr-defined]  # UnexpectedToken and UnexpectedEOF carry one
-    expected = set(getattr(exc, "expected", ()) or getattr(exc, "accepts", ()) or ())
-    meant = _misspelt_business(text, line, file) or _number_without_percent(text, token, expected, file)
-    if meant is not None:
-        return meant
-    hint = None
-    if isinstance(exc, UnexpectedEOF) or token.type == "$END":
-        message = "the file ends too early"
-        line, column = _last_position(text)
-        width = 1
-        hint = "is a closing } missing?" if "RBRACE" in expected else None
-    else:
-        shown = token.value if len(token.value) <= 30 else token.value[:27] + "..."
-        message = f"unexpected {shown!r}"
-        width = max(len(token.value), 1)
-    words = sorted({_terminal_word(grammar_parser(), t) for t in expected})
-    if words and hint is None:
-        hint = "expected " + _one_of(words)
-    hint = _token_hint(token, expected, text) or hint
-    return Diagnostic("syntax-error", message, file, ast.Span(line, column, line, column + width), hint=hint)
-
-
-def _token_hint(token: Token, expected: set[str], text: str) -> str | None:
-    """A hint for a mistake a token shows better than the list of what was expected."""
-    start = token.start_pos or 0
-    if token.type == "COMPARE" and token.value == "=" and text[start - 1:start] == "=":
-        return "compare with a single ="
-    if "WHEN" in expected and "MEMBER" not in expected and token.type in ("NAME", "STRING"):
-        return "is `when` missing? a rule reads `+10 when CONDITION \"reason\"`"
-    return bare_words_hint(text, start, token.value)
-
-
-# `within 4 bussiness hours`: the misspelt word reads as a unit and the real unit as the next item,
-# so the parser stops a token later, expecting something unrelated.
-_UNIT_AFTER_WORD = re.compile(r"\b\d+(?:\.\d+)?[ \t]+([A-Za-z_]+)[ \t]+(hours?|days?)\b")
-
-
-def _misspelt_business(text: str, line: int, file: str) -> Diagnostic | None:
-    lines = source_lines(text)
-    for number in (line, line - 1):
-        if not 0 < number <= len(lines):
-            continue
-        for found in _UNIT_AFTER_WORD.finditer(lines[number - 1]):
-            word = found.group(1)
-            if word != "business" and difflib.SequenceMatcher(None, word.lower(), "business").ratio() >= 0.7:
-                column = found.start(1) + 1
-                return Diagnostic("syntax-error", f'"{word} {found.group(2)}" is not a unit of time', file,
-                                  ast.Span(number, column, number, column + len(word)),
-                                  hint='did you mean "business"? for example: within 4 business hours on CALENDAR')
-    return None
-
-
-def _number_without_percent(text: str, token: Token, expected: set[str], file: str) -> Diagnostic | None:
-    """`target 90` followed by the next line: point at the number the % belongs to, not at the next line."""
-    if "PERCENT" not in expected:
-        return None
-    before = re.search(r"(\d+(?:\.\d+)?)\s*$", text[:token.start_pos or 0])
-    if before is None:
-        return None
-    offset = before.start(1)
-    number = before.group(1)
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return Diagnostic("syntax-error", f"{number} needs a % sign here", file,
-                      ast.Span(line, column, line, column + len(number)), hint=f"write {number}%")
-
-
-def _one_of(words: list[str]) -> str:
-    if len(words) > 8:
-        words = words[:8] + ["..."]
-    return words[0] if len(words) == 1 else "one of: " + ", ".join(words)
-
-
-def _last_position(text: str) -> tuple[int, int]:
-    lines = source_lines(text.rstrip()) or [""]
-    return len(lines), len(lines[-1]) + 1
 
 
 # ---------------------------------------------------------------- tree building
