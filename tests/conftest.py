@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .components import require_java_home
+from .components import require_chromium, require_java_home
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -90,3 +90,16 @@ def postgres():
     with throwaway_server() as conninfo:
         with psycopg.connect(conninfo, autocommit=True) as connection:
             yield connection
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the system's, tests/components.py), one per test module; skipped without it, failed
+    without it under CI."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(executable), args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()

@@ -17,7 +17,6 @@ from leadpolicy.cli.main import main
 from leadpolicy.publish.site import render_site
 from leadpolicy.semantics.loading import load_policy
 
-from .components import require_chromium
 from .conftest import POLICIES, ROOT
 
 EXAMPLES = Path("/work/shared/design/examples")
@@ -193,17 +192,6 @@ def pages(tmp_path_factory) -> dict[str, Path]:
             built[f"{folder}/{page.stem}"] = out / "site" / "policies" / f"{page.stem}.html"
     assert len(built) >= 7, built
     return built
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(executable), args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

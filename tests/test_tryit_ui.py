@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .components import require_chromium
 from .conftest import POLICIES
 from .test_serve import TOKEN, Server
 
@@ -104,17 +103,6 @@ def served(tmp_path_factory):
     server.decision_log = log  # type: ignore[attr-defined]
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(executable), args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()
