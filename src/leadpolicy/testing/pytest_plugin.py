@@ -56,7 +56,13 @@ class PolicyFile(pytest.File):
 
 
 class _TextFailureItem(pytest.Item):
-    """An item whose failure (SampleCaseFailed) is reported as its text, without a traceback."""
+    """An item whose failure (SampleCaseFailed) is reported as its text, without a traceback. It has no fixtures,
+    and says so as a test function does (`funcargs`, empty): plugins that read a function's fixtures (pytest-lsp)
+    otherwise fail every policy and case."""
+
+    @property
+    def funcargs(self) -> dict[str, Any]:
+        return {}
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: TracebackStyle | None = None) -> str | TerminalRepr:
