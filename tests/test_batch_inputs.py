@@ -221,6 +221,14 @@ def test_staging_folders_of_killed_runs_are_swept(tmp_path, monkeypatch):
     assert not Path(db.folder.name).exists()
 
 
+def interruptible() -> None:
+    """Ctrl-C as at a terminal: a command started in the background by a shell without job control (CI under
+    `nohup ... &`) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt (rightly: nohup)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
 def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_path, signal_name, code):
     """A cancelled CI job (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C: the staged lead data is removed,
@@ -236,7 +244,8 @@ def test_a_terminated_score_run_leaves_no_staging_folder_or_partial_output(tmp_p
     (tmp_path / "tmp").mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "leadpolicy", "score", str(POLICIES / "inbound-b2b.policy"),
                              str(source), "-o", str(tmp_path / "out.csv"), "--engine", "python", "--now",
-                             NOW.isoformat()], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             NOW.isoformat()], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 60
     while not list((tmp_path / "tmp").glob("leadpolicy-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
