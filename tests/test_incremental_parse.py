@@ -155,14 +155,20 @@ def test_a_long_policy_edited_rule_by_rule_line_by_line_and_broken_parses_as_par
         assert_same(parsing.parse(step, "generated.policy"), parse_text(step, "generated.policy"))
 
 
-def test_after_an_edit_of_one_rule_only_its_piece_is_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed: list[str] = []
+@pytest.fixture()
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The pieces the incremental parser parses (again), in order."""
+    pieces: list[str] = []
 
     def counted(piece: str, line: int, column: int, start: str, file: str) -> parser.Piece | None:
-        parsed.append(piece)
+        pieces.append(piece)
         return parser.parse_piece(piece, line, column, start, file)
 
     monkeypatch.setattr(incremental, "parse_piece", counted)
+    return pieces
+
+
+def test_after_an_edit_of_one_rule_only_its_piece_is_parsed_again(parsed: list[str]) -> None:
     parsing = IncrementalParser()
     parsing.parse(GENERATED, "generated.policy")
     first = rule_line(GENERATED, 5)
@@ -173,14 +179,7 @@ def test_after_an_edit_of_one_rule_only_its_piece_is_parsed_again(monkeypatch: p
     assert [piece.strip() for piece in parsed] == [changed.strip()]
 
 
-def test_after_a_line_is_inserted_the_pieces_below_are_moved_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed: list[str] = []
-
-    def counted(piece: str, line: int, column: int, start: str, file: str) -> parser.Piece | None:
-        parsed.append(piece)
-        return parser.parse_piece(piece, line, column, start, file)
-
-    monkeypatch.setattr(incremental, "parse_piece", counted)
+def test_after_a_line_is_inserted_the_pieces_below_are_moved_not_parsed_again(parsed: list[str]) -> None:
     parsing = IncrementalParser()
     parsing.parse(GENERATED, "generated.policy")
     first = rule_line(GENERATED)
