@@ -25,17 +25,27 @@ DAY_US = 86_400_000_000
 
 
 @functools.lru_cache(maxsize=None)
-def zone_offsets(name: str) -> tuple[int, ...]:
-    """Every UTC offset (whole seconds) the zone has in the admitted years, sorted."""
+def sampled(name: str) -> tuple[tuple[int, int], ...]:
+    """(instant in microseconds, offset) of the first sample (noon UTC daily over SAMPLED_YEARS) and of each
+    sample whose offset differs from the day before's: the zone's changes of offset, each within the day before
+    its sample. Every question below about a zone's offsets is answered from these."""
     tz = zones.zone(name)
     day = dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)
     end = dt.datetime(SAMPLED_YEARS[1], 12, 31, 12, tzinfo=dt.timezone.utc)
-    found: set[int] = set()
+    found = [(to_us(day), offset_at(tz, day))]
     step = dt.timedelta(days=1)
     while day <= end:
-        found.add(offset_at(tz, day))
+        offset = offset_at(tz, day)
+        if offset != found[-1][1]:
+            found.append((to_us(day), offset))
         day += step
-    return tuple(sorted(found))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=None)
+def zone_offsets(name: str) -> tuple[int, ...]:
+    """Every UTC offset (whole seconds) the zone has in the admitted years, sorted."""
+    return tuple(sorted({offset for _, offset in sampled(name)}))
 
 
 def offset_at(tz: dt.tzinfo, at: dt.datetime) -> int:
@@ -76,20 +86,9 @@ def boundary(tz: dt.tzinfo, instant_us: int, offset: int, direction: int) -> int
     return None
 
 
-@functools.lru_cache(maxsize=None)
 def changes(name: str) -> tuple[int, ...]:
-    """The samples (microseconds, noon UTC daily over SAMPLED_YEARS) whose offset differs from the day
-    before's: the zone's changes of offset, each within the day before its sample."""
-    tz = zones.zone(name)
-    day = dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)
-    end = dt.datetime(SAMPLED_YEARS[1], 12, 31, 12, tzinfo=dt.timezone.utc)
-    found, previous = [], offset_at(tz, day)
-    while day <= end:
-        offset = offset_at(tz, day)
-        if offset != previous:
-            found.append(to_us(day))
-        previous, day = offset, day + dt.timedelta(days=1)
-    return tuple(found)
+    """The samples whose offset differs from the day before's (`sampled`)."""
+    return tuple(point for point, _ in sampled(name)[1:])
 
 
 SAMPLED = (to_us(dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)),
@@ -122,6 +121,14 @@ def earlier_change(tz: dt.tzinfo, points: tuple[int, ...], instant_us: int, offs
     return None
 
 
+RECENT = SAMPLED[1] - 2 * 366 * DAY_US  # the last two years sampled
+
+
+def still_changing(points: tuple[int, ...]) -> bool:
+    """Whether the zone's offset changes in the last two years sampled (summer time: it recurs past them)."""
+    return bool(points) and points[-1] >= RECENT
+
+
 def offset_span(name: str, instant_us: int) -> tuple[int, int, int]:
     """(first, end, offset): the zone's offset at the instant, and the span [first, end) of instants around it
     that all have that offset: between the zone's changes of offset (sampled as `zone_offsets` is), to the
@@ -130,7 +137,7 @@ def offset_span(name: str, instant_us: int) -> tuple[int, int, int]:
     tz = zones.zone(name)
     offset = offset_at(tz, at_us(instant_us))
     points = changes(name)
-    settled = not points or points[-1] < SAMPLED[1] - 2 * 366 * DAY_US  # no change in the last two years sampled
+    settled = not still_changing(points)
     if SAMPLED[0] <= instant_us <= SAMPLED[1]:
         before = earlier_change(tz, points, instant_us, offset)
         after = later_change(tz, points, instant_us, offset)
@@ -151,17 +158,12 @@ def local_date_monotone(name: str) -> bool:
     moves the clock back across midnight (sampled as `zone_offsets` is; then a later instant's local date is
     never earlier, a fact the symbolic lead gives the solver)."""
     tz = zones.zone(name)
-    day = dt.datetime(SAMPLED_YEARS[0], 1, 1, 12, tzinfo=dt.timezone.utc)
-    end = dt.datetime(SAMPLED_YEARS[1], 12, 31, 12, tzinfo=dt.timezone.utc)
-    previous = offset_at(tz, day)
-    while day <= end:
-        later = day + dt.timedelta(days=1)
-        offset = offset_at(tz, later)
+    samples = sampled(name)
+    for (_, previous), (point, offset) in zip(samples, samples[1:]):
         if offset < previous:
-            first = edge(tz, to_us(day), to_us(later), previous)  # the first instant of the earlier offset
+            first = edge(tz, point - DAY_US, point, previous)  # the first instant of the earlier offset
             if (first - 1 + previous * 1_000_000) // DAY_US > (first + offset * 1_000_000) // DAY_US:
                 return False
-        previous, day = offset, later
     return True
 
 
@@ -178,12 +180,11 @@ def rare_offset_spans(name: str, offset: int) -> tuple[tuple[int, int], ...] | N
     points = changes(name)
     cuts = [FOREVER[0], *(edge(tz, point - DAY_US, point, offset_at(tz, at_us(point - DAY_US))) for point in points),
             FOREVER[1]]
-    recent = SAMPLED[1] - 2 * 366 * DAY_US
     spans = []
     for first, end in zip(cuts, cuts[1:]):
         if offset_at(tz, at_us(max(first, SAMPLED[0]))) != offset:
             continue
-        if end == FOREVER[1] or (points and points[-1] >= recent and end > recent):
+        if end == FOREVER[1] or (still_changing(points) and end > RECENT):
             return None
         spans.append((first, end))
     return tuple(spans) if len(spans) <= RARE_SPANS else None
