@@ -20,7 +20,7 @@ from leadpolicy.lsp.document import to_range
 from leadpolicy.lsp.files import over_cap
 from leadpolicy.semantics import analysis
 from leadpolicy.semantics.loading import load_policy_text
-from leadpolicy.testing.coverage_floor import coverage_diagnostics, project_floor
+from leadpolicy.testing.coverage_floor import coverage_diagnostics, project_floor, untested
 from leadpolicy.testing.harness import CaseResult, SamplesRun
 
 SOURCE = "leadpolicy"
@@ -75,9 +75,7 @@ def _samples_run(found: SavedCheck, policy: ast.Policy, file: str) -> SamplesRun
     from leadpolicy.testing.harness import run_samples
 
     if not found.samples_file.exists():
-        found.policy_diagnostics.append(Diagnostic(
-            "untested", f"no samples file: create {found.samples_file.name} next to it", file,
-            hint="see docs/samples.md for the format"))
+        found.policy_diagnostics.append(untested(found.samples_file, file))
         return None
     run = run_samples(found.samples_file, policy, file)
     for diag in run.diagnostics:

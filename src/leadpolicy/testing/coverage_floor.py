@@ -74,3 +74,9 @@ def coverage_diagnostics(run: SamplesRun, floor: float | None, file: str, span: 
     return [Diagnostic("low-coverage", f"sample coverage {percent}% is below the floor of {floor}%: "
                        f"no case tests {first}", file, span,
                        hint=f"add cases to {Path(run.file).name}; `leadpolicy test --coverage` lists what is untested")]
+
+
+def untested(samples_file: Path, file: str) -> Diagnostic:
+    """The error of a policy with no samples file next to it: nothing tests it (no coverage at all)."""
+    return Diagnostic("untested", f"no samples file: create {samples_file.name} next to it", file,
+                      hint="see docs/samples.md for the format")

@@ -17,7 +17,7 @@ from leadpolicy.cli.shared import (
     summary_dict,
 )
 from leadpolicy.language.diagnostics import Diagnostic
-from leadpolicy.testing.coverage_floor import coverage_diagnostics
+from leadpolicy.testing.coverage_floor import coverage_diagnostics, untested
 
 PROVE_TIMEOUT = 10.0  # seconds per guarantee (leadpolicy.proofs.DEFAULT_TIMEOUT, not imported to keep --help fast)
 
@@ -153,8 +153,7 @@ def _policy_samples(path: Path, loaded: LoadedPolicy, args: argparse.Namespace,
         return None, "errors"
     if not sample_path.exists():
         if not args.allow_untested:
-            state.diags.append(Diagnostic("untested", f"no samples file: create {sample_path.name} next to it",
-                                          loaded.file, hint="see docs/samples.md for the format"))
+            state.diags.append(untested(sample_path, loaded.file))
         return None, "untested"
     state.used_samples.add(sample_path.resolve())
     run = run_samples(sample_path, loaded.policy, loaded.file)
