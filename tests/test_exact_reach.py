@@ -104,8 +104,13 @@ def test_two_texts_no_email_can_end_with_make_a_rule_proved_never_true():
     assert [(d.code, d.span.line) for d in diags] == [("never-true", line_of(text, '"@b.com"'))]
 
 
+# A search's 5 s (ENTRY_TIMEOUT) is check's budget, not what these tests test: on a loaded 2-core CI one z3 search
+# of the v2 reference (0.1-1.6 s idle) ran past it and was `unknown`.
+PATIENT = 30.0
+
+
 def test_every_place_of_the_v2_reference_has_a_witness_decided_so():
-    results = reachability(REFERENCE, seconds=60)
+    results = reachability(REFERENCE, seconds=120, per_search=PATIENT)
     assert {r.status for r in results} == {"reachable"}, [(r.place.name, r.status) for r in results]
     kinds = {r.place.kind for r in results}
     assert kinds == {"stage", "grade", "route", "rule"}
@@ -144,10 +149,10 @@ def _ambiguous(policy: Any, reach: Reach) -> bool:
 
 
 def test_prove_witnesses_gives_a_lead_for_every_accepted_place_in_json_and_text(capsys):
-    code = main(["prove", str(POLICIES / "inbound-b2b.policy"), "--witnesses", "--format", "json"])
+    code = main(["prove", str(POLICIES / "inbound-b2b.policy"), "--witnesses", "--format", "json", "--timeout", "30"])
     found = json.loads(capsys.readouterr().out)["witnesses"]
     policy = leadpolicy.load(POLICIES / "inbound-b2b.policy")
-    places = {(r.place.kind, r.place.name): r.place for r in reachability(policy, seconds=60)}
+    places = {(r.place.kind, r.place.name): r.place for r in reachability(policy, seconds=120, per_search=PATIENT)}
     assert {(w["kind"], w["name"]) for w in found} == set(places) and code == 0
     for w in found:
         if w["status"] == "reachable":
@@ -163,7 +168,7 @@ def test_prove_witnesses_gives_a_lead_for_every_accepted_place_in_json_and_text(
 
 def test_what_sample_cases_reach_needs_no_search_and_a_stage_they_do_not_name_is_ignored():
     seen = [{"stage": "sql", "route": "enterprise-ae", "tier": "A"}, {"stage": "no-such-stage", "tier": "B"}]
-    results = {r.place.name: r for r in reachability(REFERENCE, seconds=60, seen=seen)}
+    results = {r.place.name: r for r in reachability(REFERENCE, seconds=120, per_search=PATIENT, seen=seen)}
     for name in ("stage sql", 'route for mql, sql "enterprise-ae"', 'tier "A"'):
         assert results[name].status == "reachable" and results[name].witness is None
         assert results[name].reason == "a sample case reaches it"
