@@ -10,11 +10,11 @@ from leadpolicy.outputs import md
 from leadpolicy.publish.pictures import bars
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _table(header: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
+def table(header: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
     cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in r] for r in rows]
     if markdown:  # every cell may come from lead data: no HTML, no markup, no column break
         lines = ["| " + " | ".join(md(c) for c in cells[0]) + " |", "|" + " --- |" * len(header)]
@@ -40,13 +40,14 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
     o = report["overall"]
     lines = _feedback_overall(report, markdown)
     lines += ["", f"{head}Per stage", ""]
-    lines += _table(["stage", "handoff", "leads", "won", "lost", "open", "won rate", "precision", "recall"],
+    lines += table(["stage", "handoff", "leads", "won", "lost", "open", "won rate", "precision", "recall"],
                     [[s["stage"], "yes" if s["handoff"] else "", s["leads"], s["won"], s["lost"], s["open"],
-                      _pct(s["won_rate"]), _pct(s["precision"]), _pct(s["recall"])] for s in o["stages"]], markdown)
+                      percent(s["won_rate"]), percent(s["precision"]), percent(s["recall"])]
+                     for s in o["stages"]], markdown)
     for grade, grade_rows in o["grades"].items():
         lines += ["", f"{head}Per grade: {grade}", ""]
-        lines += _table([grade, "leads", "handed off", "won", "won rate"],
-                        [[g[grade], g["leads"], g["handed_off"], g["won"], _pct(g["won_rate"])]
+        lines += table([grade, "leads", "handed off", "won", "won rate"],
+                        [[g[grade], g["leads"], g["handed_off"], g["won"], percent(g["won_rate"])]
                          for g in grade_rows], markdown)
     for score, bands in o["score_bands"].items():
         lines += _score_bands(score, bands, markdown)
@@ -67,9 +68,9 @@ def _feedback_overall(report: dict[str, Any], markdown: bool) -> list[str]:
              f"events: read {rows['events_read']}, used {rows['events_used']}, rejected {rows['events_rejected']}",
              "", f"{head}Overall", "",
              f"{quantity(o['leads'], 'leads')}, {o['handed_off']} handed off to {team}; won {o['won']}, "
-             f"lost {o['lost']}, open {o['open']}; won rate {_pct(o['won_rate'])}; "
-             f"handoff precision {_pct(o['precision'])} "
-             f"(won among handed off), recall {_pct(o['recall'])} (share of won leads that were handed off)",
+             f"lost {o['lost']}, open {o['open']}; won rate {percent(o['won_rate'])}; "
+             f"handoff precision {percent(o['precision'])} "
+             f"(won among handed off), recall {percent(o['recall'])} (share of won leads that were handed off)",
              f"Sales' answers: {_answers(o)}"]
     if o["median_minutes"]:
         lines.append("median minutes from start to stop: " + ", ".join(
@@ -82,10 +83,10 @@ def _score_bands(score: str, bands: list[dict[str, Any]], markdown: bool) -> lis
     lines = ["", f"{'## ' if markdown else ''}Won rate by {score} band (deciles)", ""]
     if markdown:
         lines += [_picture(bars(f"won rate by {score} band", [
-            (b["band"], b["won_rate"] or 0.0, f"{_pct(b['won_rate'])} of {b['leads']}") for b in bands],
+            (b["band"], b["won_rate"] or 0.0, f"{percent(b['won_rate'])} of {b['leads']}") for b in bands],
             "leadpolicy-calibration")), ""]
-    return lines + _table([score, "leads", "won", "won rate"],
-                          [[b["band"], b["leads"], b["won"], _pct(b["won_rate"])] for b in bands], markdown)
+    return lines + table([score, "leads", "won", "won rate"],
+                          [[b["band"], b["leads"], b["won"], percent(b["won_rate"])] for b in bands], markdown)
 
 
 def _feedback_groups(column: str, groups: list[dict[str, Any]], team: str, markdown: bool) -> list[str]:
@@ -97,11 +98,11 @@ def _feedback_groups(column: str, groups: list[dict[str, Any]], team: str, markd
             lines += [_picture(bars(f"{column} {value}: funnel", [
                 ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
                                                          str(g["handed_off"])),
-                ("won", g["won"], f"{g['won']} ({_pct(g['won_rate'])})")], "leadpolicy-funnel")), ""]
-    return lines + _table([column, "leads", "handed off", "won", "lost", "open", "won rate", "precision", "recall",
+                ("won", g["won"], f"{g['won']} ({percent(g['won_rate'])})")], "leadpolicy-funnel")), ""]
+    return lines + table([column, "leads", "handed off", "won", "lost", "open", "won rate", "precision", "recall",
                            "answers"],
                           [[g["value"], g["leads"], g["handed_off"], g["won"], g["lost"], g["open"],
-                            _pct(g["won_rate"]), _pct(g["precision"]), _pct(g["recall"]), _answers(g)]
+                            percent(g["won_rate"]), percent(g["precision"]), percent(g["recall"]), _answers(g)]
                            for g in groups], markdown)
 
 
@@ -118,13 +119,13 @@ def render_backtest(report: dict[str, Any], fmt: str) -> str:
     old, new = report["old"], report["new"]
     lines = [f"{'# ' if markdown else ''}Backtest: {old['policy']} {old['version']} → {new['version']}, decided as of "
              f"{report['as_of']}, outcomes up to {report['now']}", "", report["verdict"], ""]
-    lines += _table(["", "leads", "handed off", "won", "won captured", "won missed", "precision", "recall"],
+    lines += table(["", "leads", "handed off", "won", "won captured", "won missed", "precision", "recall"],
                     [[v["version"], v["leads"], v["handed_off"], v["won"], v["won_captured"], v["won_missed"],
-                      _pct(v["precision"]), _pct(v["recall"])] for v in (old, new)], markdown)
+                      percent(v["precision"]), percent(v["recall"])] for v in (old, new)], markdown)
     if report["changes"]:
         lines += ["", f"{head}Leads that change stage", ""]
-        lines += _table(["from", "to", "leads", "won", "lost", "open", "won rate"],
-                        [[c["from"], c["to"], c["leads"], c["won"], c["lost"], c["open"], _pct(c["won_rate"])]
+        lines += table(["from", "to", "leads", "won", "lost", "open", "won rate"],
+                        [[c["from"], c["to"], c["leads"], c["won"], c["lost"], c["open"], percent(c["won_rate"])]
                          for c in report["changes"]], markdown)
     if report["not_in_both"]:
         lines += ["", f"{report['not_in_both']} lead(s) were decided by only one version (rejected by the other)"]

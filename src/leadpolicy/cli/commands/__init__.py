@@ -2,4 +2,4 @@
 
 # In the order `leadpolicy --help` lists them.
 NAMES = ("init", "check", "approve", "ci", "docs", "diff", "prove", "test", "explain", "compile", "score", "assign",
-         "simulate", "sla", "serve", "feedback", "backtest", "schema", "fmt", "lsp")
+         "simulate", "sla", "serve", "feedback", "backtest", "calibrate", "schema", "fmt", "lsp")

@@ -75,7 +75,7 @@ def register(sub: Subcommands) -> None:
                    help="group by this lead field (repeatable; default: every `one of` field)")
 
 
-def _inputs(args: argparse.Namespace, policy: Policy, by: tuple[str, ...] = ()) -> FeedbackInput:
+def feedback_input(args: argparse.Namespace, policy: Policy, by: tuple[str, ...] = ()) -> FeedbackInput:
     from leadpolicy.measure.feedback import FeedbackInput
 
     as_of = policy.instant(args.as_of)
@@ -122,7 +122,7 @@ def _say_rejects_loudly(args: argparse.Namespace, policy: Policy, result: BatchR
     args.rejected = {what: max(count, rejected.get(what, 0)) for what, count in counts.items()}
 
 
-def _emit(text: str, output: str | None) -> None:
+def emit(text: str, output: str | None) -> None:
     if output:
         from leadpolicy.outputs import write_text
 
@@ -132,7 +132,7 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _check_files(args: argparse.Namespace) -> bool:
+def check_files(args: argparse.Namespace) -> bool:
     missing = [f for f in (args.leads, args.events) if not Path(f).exists()]
     no_folder = args.rejects_folder is not None and not Path(args.rejects_folder).is_dir()
     if missing or no_folder:
@@ -144,7 +144,7 @@ def _check_files(args: argparse.Namespace) -> bool:
     return True
 
 
-def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
+def data_outputs(args: argparse.Namespace) -> dict[str, Path | None]:
     """The report and the rejects files (for leads and for events, in the rejects folder)."""
     from leadpolicy.measure.feedback import rejects_files
 
@@ -154,25 +154,35 @@ def _outputs(args: argparse.Namespace) -> dict[str, Path | None]:
             "the events' rejects file": events}
 
 
-def run(args: argparse.Namespace) -> int:
-    from leadpolicy.api import from_tree
-    from leadpolicy.cli.shared import column_mapping_problem, outputs_refused, policy_from, policy_inputs
-    from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
-    from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
+def outputs_allowed(args: argparse.Namespace, specs: list[str], more: dict[str, Path | None] | None = None) -> bool:
+    """Whether the report, the rejects files and `more` outputs can be written without touching an input (the
+    policies `specs` and their files, the leads, the events) or one another; says why not on stderr, and that
+    rejected rows are not written where a data file's folder holds policies."""
+    from leadpolicy.cli.shared import outputs_refused, policy_inputs
 
-    if not _check_files(args):
-        return EXIT_USAGE
-    specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
-    outputs = _outputs(args)
+    outputs = data_outputs(args)
     policy_files = {what: path for spec in specs for what, path in policy_inputs(spec, f"the policy {spec}").items()}
-    if outputs_refused(args.command, outputs, {**policy_files, "the leads file (--leads)": args.leads,
-                                               "the events file (--events)": args.events}):
-        return EXIT_USAGE
+    if outputs_refused(args.command, {**outputs, **(more or {})},
+                       {**policy_files, "the leads file (--leads)": args.leads,
+                        "the events file (--events)": args.events}):
+        return False
     for data, rejects in ((args.leads, "the leads' rejects file"), (args.events, "the events' rejects file")):
         if outputs[rejects] is None:
             print(f"leadpolicy {args.command}: rejected rows of {data} are counted but not written: its folder "
                   "holds policies, where rows of lead data do not belong (name a folder with --rejects-folder)",
                   file=sys.stderr)
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    from leadpolicy.api import from_tree
+    from leadpolicy.cli.shared import column_mapping_problem, policy_from
+    from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
+    from leadpolicy.warehouse.lead_rows import BatchError, ColumnMapError
+
+    specs = [args.policy] if args.command == "feedback" else [args.old, args.new]
+    if not check_files(args) or not outputs_allowed(args, specs):
+        return EXIT_USAGE
     loaded = [policy_from(spec, args.command) for spec in specs]
     if any(item is None for item in loaded):
         return EXIT_PROBLEMS
@@ -181,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-feedback-") as tmp:
-            data = _inputs(args, policies[-1], tuple(getattr(args, "by", [])))
+            data = feedback_input(args, policies[-1], tuple(getattr(args, "by", [])))
             if args.command == "feedback":
                 from leadpolicy.measure.feedback import feedback_report, measure
                 from leadpolicy.measure.render import render_feedback
@@ -199,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     except (FeedbackError, BatchError) as exc:
         print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    _emit(text, args.output)
+    emit(text, args.output)
     from leadpolicy.cli.shared import too_many_rejects
 
     if too_many_rejects(args.command, args.max_rejects, getattr(args, "rejected", {})):

@@ -1,0 +1,182 @@
+"""A calibration as JSON (other tools read it), text or Markdown (the pull-request description: the verdict line,
+the evidence rule by rule, the thresholds, the proposed change in domain words and its backtest)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from leadpolicy.measure.calibration import LEVEL, Calibration, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.render import percent, render_backtest, table
+from leadpolicy.outputs import md
+
+RULE_HEADER = ["score", "rule", "line", "points", "fired", "won rate fired", "won rate not",
+               f"lift ({LEVEL:.0%} interval)", f"coefficient ({LEVEL:.0%} interval)", "verdict", "why"]
+
+
+def number(value: Any) -> Any:
+    """A policy's number as JSON says it: an int when whole, else a float (Decimals from the policy)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _four(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _interval(pair: tuple[float, float] | None) -> list[float | None] | None:
+    return None if pair is None else [_four(pair[0]), _four(pair[1])]
+
+
+def _p_value(value: float | None) -> float | None:
+    """Four significant digits: a tiny p-value stays tiny (it decides whether a flip is strong evidence)."""
+    return None if value is None else float(f"{value:.4g}")
+
+
+def rule_json(e: RuleEvidence) -> dict[str, Any]:
+    r = e.rule
+    return {"score": r.score, "rule": r.label, "reason": r.reason, "line": r.line, "kind": r.kind,
+            "points": number(r.points), "fired": e.fired, "won_fired": e.won_fired, "not_fired": e.not_fired,
+            "won_not": e.won_not, "won_rate_fired": _four(e.won_rate_fired), "won_rate_not": _four(e.won_rate_not),
+            "lift": _four(e.lift), "ci": _interval(e.ci), "coefficient": _four(e.coefficient),
+            "coefficient_ci": _interval(e.coefficient_ci), "p_value": _p_value(e.p_value), "verdict": e.verdict,
+            "why": e.why}
+
+
+def threshold_json(t: ThresholdEvidence) -> dict[str, Any]:
+    same = None if t.same_count is None else {k: _plain(v) for k, v in t.same_count.items()}
+    if same is not None and "won_rate" in same:
+        same["won_rate"] = _four(same["won_rate"])
+    return {"place": t.place, "kind": t.kind, "score": t.score, "op": t.op, "value": number(t.value),
+            "line": t.line, "handoff": t.handoff, "band": number(t.band), "leads_past": t.leads_past,
+            "won_rate_past": _four(t.won_rate_past), "leads_above": t.leads_above,
+            "won_rate_above": _four(t.won_rate_above), "leads_below": t.leads_below,
+            "won_rate_below": _four(t.won_rate_below), "same_count": same}
+
+
+def _plain(value: Any) -> Any:
+    """Decimals as numbers, paths as text, through lists and dicts (a change's from and to, a backtest)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return number(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def calibration_json(cal: Calibration) -> dict[str, Any]:
+    p = cal.proposal
+    proposal = None if p is None else {"file": str(p.file), "version": p.version, "changes": _plain(p.changes),
+                                       "backtest": _plain(p.backtest), "diff": list(p.diff)}
+    groups = [{"by": g["by"], "value": _plain(g["value"]), "leads": g["leads"], "won": g["won"],
+               "rules": [rule_json(e) for e in g["rules"]]} for g in cal.groups]
+    return {"policy": cal.policy.id, "version": cal.policy.version, "fingerprint": cal.policy.fingerprint,
+            "as_of": cal.as_of, "now": cal.now, "leads": cal.leads, "won": cal.won, "rows": dict(cal.rows),
+            "rules": [rule_json(e) for e in cal.rules], "thresholds": [threshold_json(t) for t in cal.thresholds],
+            "groups": groups, "proposal": proposal, "verdict": cal.verdict}
+
+
+def render_calibration(cal: Calibration, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(calibration_json(cal), indent=2, ensure_ascii=False) + "\n"
+    markdown = fmt == "markdown"
+    lines = _head(cal, markdown)
+    lines += _section("Rules", markdown) + _rules_table(cal.rules, markdown)
+    if cal.thresholds:
+        lines += _section("Thresholds", markdown) + _thresholds_table(cal.thresholds, markdown)
+    for g in cal.groups:
+        value = "(missing)" if g["value"] is None else g["value"]
+        lines += _section(f"Rules where {g['by']} is {value}: {g['leads']} leads, won {g['won']}", markdown)
+        lines += _rules_table(g["rules"], markdown)
+    lines += _proposal(cal, markdown)
+    return "\n".join(lines) + "\n"
+
+
+def _text(value: object, markdown: bool) -> str:
+    return md(value) if markdown else str(value)
+
+
+def _section(title: str, markdown: bool, level: int = 2) -> list[str]:
+    return ["", ("#" * level + " " if markdown else "") + _text(title, markdown), ""]
+
+
+def _head(cal: Calibration, markdown: bool) -> list[str]:
+    rows = cal.rows
+    title = (f"Calibration of {cal.policy.id} {cal.policy.version}: decided as of {cal.as_of}, outcomes up to "
+             f"{cal.now}")
+    return [("# " if markdown else "") + _text(title, markdown), "", _text(cal.verdict, markdown), "",
+            f"{cal.leads} leads decided, won {cal.won} ({percent(_rate(cal.won, cal.leads))}); lead rows: read "
+            f"{rows.get('leads_read', 0)}, rejected {rows.get('leads_rejected', 0)}; event rows: read "
+            f"{rows.get('events_read', 0)}, used {rows.get('events_used', 0)}, rejected "
+            f"{rows.get('events_rejected', 0)}"]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _signed(value: Decimal) -> str:
+    return f"{value:+}" if value else "0"
+
+
+def _estimate(value: float | None, pair: tuple[float, float] | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    shown = f"{value:+.2f}" if signed else f"{value:.2f}"
+    return shown if pair is None else f"{shown} [{pair[0]:.2f}, {pair[1]:.2f}]"
+
+
+def _rules_table(rules: list[RuleEvidence], markdown: bool) -> list[str]:
+    rows = [[e.rule.score, e.rule.label, e.rule.line or "-",
+             _signed(e.rule.points) + (" per unit" if e.rule.kind == "per" else ""), f"{e.fired} of "
+             f"{e.fired + e.not_fired}", percent(e.won_rate_fired), percent(e.won_rate_not),
+             _estimate(e.lift, e.ci), _estimate(e.coefficient, e.coefficient_ci, signed=True), e.verdict, e.why]
+            for e in rules]
+    return table(RULE_HEADER, rows, markdown) if rows else ["no rules"]
+
+
+def _thresholds_table(found: list[ThresholdEvidence], markdown: bool) -> list[str]:
+    rows = [[t.place, f"{t.score} {t.op} {t.value}", t.line or "-", "yes" if t.handoff else "",
+             f"{t.leads_past} at {percent(t.won_rate_past)}",
+             f"{t.leads_above} at {percent(t.won_rate_above)} in [{t.value}, {t.value + t.band})",
+             f"{t.leads_below} at {percent(t.won_rate_below)} in [{t.value - t.band}, {t.value})",
+             _same_count(t)] for t in found]
+    return table(["place", "threshold", "line", "handoff", "leads past it", "just above", "just below",
+                  "for as many leads on the re-fitted points"], rows, markdown)
+
+
+def _same_count(t: ThresholdEvidence) -> str:
+    same = t.same_count
+    if not same:
+        return "-"
+    return f"{t.score} {t.op} {same.get('value')}: {same.get('leads')} at {percent(same.get('won_rate'))}"
+
+
+def _proposal(cal: Calibration, markdown: bool) -> list[str]:
+    p = cal.proposal
+    if p is None:
+        return []
+    if not p.changes:
+        return [*_section("Proposal", markdown), "The evidence asks for no change: no new version is proposed."]
+    lines = _section(f"Proposal: {cal.policy.id} {p.version} ({p.file})", markdown)
+    lines += table(["what", "where", "line", "from", "to", "why"],
+                   [[c.get("what"), c.get("where"), c.get("line") or "-", _plain(c.get("from")), _plain(c.get("to")),
+                     c.get("why")] for c in p.changes], markdown)
+    if p.diff:
+        lines += _section(f"What changes, in the words of leadpolicy diff ({cal.policy.version} → {p.version})",
+                          markdown, 3)
+        lines += [("- " if markdown else "  ") + _text(line, markdown) for line in p.diff]
+    if p.backtest is not None:
+        lines += ["", *_demoted(render_backtest(p.backtest, "markdown" if markdown else "text"), markdown)]
+    return lines
+
+
+def _demoted(report: str, markdown: bool) -> list[str]:
+    """The backtest's report inside this one: its headings two levels down in Markdown."""
+    lines = report.rstrip("\n").split("\n")
+    return [("##" + line if markdown and line.startswith("#") else line) for line in lines]
