@@ -1,0 +1,255 @@
+"""Rule by rule, what the outcomes say: where each rule fired, the won rates there and elsewhere, the lift with
+its interval, and each rule's coefficient in one logistic regression per score over that score's rules.
+
+Everything per lead stays in DuckDB: the counts are one query, and each score's regression is fitted on its
+leads grouped by their distinct rule values (a few rows per combination of rules, whatever the number of leads),
+which gives the same maximum-likelihood estimates and standard errors as a fit over every lead. The statistics
+are statsmodels' (Table2x2 for the lift's interval, GLM Binomial for the regression).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlglot import exp
+
+from leadpolicy.language.formatter import number as number_text
+from leadpolicy.language.words import quantity
+from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
+from leadpolicy.measure.feedback import TABLE, Measured, count_where, tally, won_share
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One rule's leads: where it fired (its column is not 0) and where it did not, and how many of each won."""
+
+    fired: int
+    won_fired: int
+    not_fired: int
+    won_not: int
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One rule's coefficient in its score's regression, or why there is none."""
+
+    coefficient: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
+    why: str
+
+
+def rule_evidence(measured: Measured, columns: list[RuleColumn], where: exp.Expr | None = None) -> list[RuleEvidence]:
+    """The evidence of every rule column, over the leads of table `feedback` (those `where` holds, if given)."""
+    counts = _counts(measured, columns, where)
+    fits: dict[str, Fit] = {}
+    for score in dict.fromkeys(c.score for c in columns):
+        fits |= _fit_score(measured, [c for c in columns if c.score == score], where)
+    return [_evidence(c, counts[c.column], fits[c.column]) for c in columns]
+
+
+def group_evidence(measured: Measured, columns: list[RuleColumn], by_columns: list[str]) -> list[dict[str, Any]]:
+    """The evidence of every rule within each value of each `by` column (a column of table `feedback`)."""
+    groups = []
+    for by in by_columns:
+        for row in tally(measured, [by]):
+            value = row[by]
+            is_value = (exp.Is(this=_col(by), expression=exp.Null()) if value is None
+                        else exp.EQ(this=_col(by), expression=exp.Literal.string(str(value))))
+            groups.append({"by": by, "value": value, "leads": row["leads"], "won": row["won"],
+                           "rules": rule_evidence(measured, columns, is_value)})
+    return groups
+
+
+def verdict_line(rules: list[RuleEvidence], proposal: Proposal | None) -> str:
+    """One line for a pull request: how many rules each verdict has, the contradicted ones by name, and what the
+    proposed version would hand off (from its backtest)."""
+    line = _verdicts(rules)
+    if proposal is None:
+        return line + "."
+    if not proposal.changes or proposal.backtest is None:
+        return f"{line}; the evidence proposes no change to {proposal.version}."
+    old, new = proposal.backtest["old"], proposal.backtest["new"]
+    return (f"{line}; the proposed {proposal.version} hands off {new['handed_off']:,} leads (was "
+            f"{old['handed_off']:,}) at {_pct(new['precision'])} won (was {_pct(old['precision'])}).")
+
+
+# ---------------------------------------------------------------- counts and lift
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _won() -> exp.Expr:
+    return exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))
+
+
+def _fired(column: str) -> exp.Expr:
+    return exp.NEQ(this=exp.Coalesce(this=_col(column), expressions=[exp.Literal.number(0)]),
+                   expression=exp.Literal.number(0))
+
+
+def _where(query: exp.Select, where: exp.Expr | None) -> exp.Select:
+    return query if where is None else query.where(where.copy())
+
+
+def _counts(measured: Measured, columns: list[RuleColumn], where: exp.Expr | None) -> dict[str, Counts]:
+    """Every rule's counts in one pass over the table."""
+    measures: list[exp.Expr] = [exp.Count(this=exp.Star()), count_where(_won())]
+    for c in columns:
+        measures += [count_where(_fired(c.column)), count_where(exp.and_(_fired(c.column), _won()))]
+    row = measured.con.execute(_where(exp.select(*measures).from_(TABLE), where).sql("duckdb")).fetchone()
+    leads, won, *per_rule = row or (0, 0)
+    out = {}
+    for i, c in enumerate(columns):
+        fired, won_fired = per_rule[2 * i], per_rule[2 * i + 1]
+        out[c.column] = Counts(fired, won_fired, leads - fired, won - won_fired)
+    return out
+
+
+def _lift(counts: Counts) -> tuple[float | None, tuple[float, float] | None]:
+    """won_rate_fired / won_rate_not and its LEVEL interval (log risk ratio, normal): None where a zero makes
+    it undefined (no won lead where the rule did not fire; for the interval, none where it did either)."""
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    a, c = counts.won_fired, counts.won_not
+    if counts.fired == 0 or counts.not_fired == 0 or c == 0:
+        return None, None
+    table = Table2x2(np.array([[a, counts.fired - a], [c, counts.not_fired - c]], dtype=float), shift_zeros=False)
+    lift = a / counts.fired / (c / counts.not_fired)
+    if a == 0:
+        return lift, None
+    low, high = table.riskratio_confint(alpha=1 - LEVEL)
+    return lift, (float(low), float(high))
+
+
+# ---------------------------------------------------------------- the regression of one score
+
+def _feature(c: RuleColumn) -> exp.Expr:
+    """A points rule's 0/1 column; a per rule's units (its column over its points)."""
+    value = exp.cast(exp.Coalesce(this=_col(c.column), expressions=[exp.Literal.number(0)]), "DOUBLE")
+    if c.kind == "per" and c.points != 0:
+        return exp.Div(this=value, expression=exp.Literal.number(str(c.points)))
+    return value
+
+
+def _grouped(measured: Measured, rules: list[RuleColumn],
+             where: exp.Expr | None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The distinct feature vectors of the leads, with how many leads have each and how many of them won."""
+    features = [exp.alias_(_feature(c), f"f{i}") for i, c in enumerate(rules)]
+    query = _where(exp.select(*features, exp.alias_(exp.Count(this=exp.Star()), "n"),
+                              exp.alias_(count_where(_won()), "won")).from_(TABLE), where)
+    query = query.group_by(*(exp.column(f"f{i}") for i in range(len(rules))))
+    rows = np.array(measured.con.execute(query.sql("duckdb")).fetchall(), dtype=float).reshape(-1, len(rules) + 2)
+    return rows[:, :len(rules)], rows[:, -2], rows[:, -1]
+
+
+def _fit_score(measured: Measured, rules: list[RuleColumn], where: exp.Expr | None) -> dict[str, Fit]:
+    """Each rule's coefficient in one logistic regression (with an intercept) over the score's rules. A rule
+    whose value is the same for every lead is left out of it; a fit that fails gives every rule the reason."""
+    x, n, won = _grouped(measured, rules, where)
+    varying = [i for i in range(len(rules)) if x.shape[0] and np.ptp(x[:, i]) > 0]
+    out = {c.column: Fit(None, None, None, "its value is the same for every lead") for c in rules}
+    if not varying:
+        return out
+    design = np.column_stack([np.ones(x.shape[0]), x[:, varying]])
+    score = rules[0].score
+    failed = _fit_problem(design, n, won, score)
+    if isinstance(failed, str):
+        out.update({rules[i].column: Fit(None, None, None, failed) for i in varying})
+        return out
+    params, ci, p_values = failed
+    for k, i in enumerate(varying, start=1):
+        out[rules[i].column] = Fit(float(params[k]), (float(ci[k][0]), float(ci[k][1])), float(p_values[k]), "")
+    return out
+
+
+def _fit_problem(design: np.ndarray[Any, Any], n: np.ndarray[Any, Any], won: np.ndarray[Any, Any],
+                 score: str) -> str | tuple[Any, Any, Any]:
+    """statsmodels' GLM Binomial on grouped rows: (params, intervals, p-values), or why the fit fails."""
+    import statsmodels.api as sm
+    from statsmodels.tools import sm_exceptions
+
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        return (f"the regression of {score} cannot tell its rules apart (some always fire together, or "
+                "together make up every lead)")
+    if won.sum() == 0 or won.sum() == n.sum():
+        return f"the regression of {score} has {'no' if won.sum() == 0 else 'only'} won leads"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sm_exceptions.PerfectSeparationWarning)
+        warnings.simplefilter("error", sm_exceptions.ConvergenceWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            result = sm.GLM(np.column_stack([won, n - won]), design, family=sm.families.Binomial()).fit()
+        except (sm_exceptions.PerfectSeparationWarning, sm_exceptions.PerfectSeparationError):
+            return (f"the regression of {score} separates won from not won perfectly (a rule's leads all won or "
+                    "none did)")
+        except (sm_exceptions.ConvergenceWarning, RuntimeWarning, np.linalg.LinAlgError, ValueError):
+            return f"the regression of {score} did not converge"
+    ci = np.asarray(result.conf_int(alpha=1 - LEVEL))
+    if not (np.all(np.isfinite(result.bse)) and np.all(np.isfinite(ci))):
+        return f"the regression of {score} did not converge"
+    return np.asarray(result.params), ci, np.asarray(result.pvalues)
+
+
+# ---------------------------------------------------------------- the verdict
+
+def _evidence(rule: RuleColumn, counts: Counts, fit: Fit) -> RuleEvidence:
+    lift, ci = _lift(counts)
+    verdict, why = _verdict(rule, counts, fit)
+    return RuleEvidence(rule, counts.fired, counts.won_fired, counts.not_fired, counts.won_not,
+                        won_share(counts.won_fired, counts.fired), won_share(counts.won_not, counts.not_fired),
+                        lift, ci, fit.coefficient, fit.ci, fit.p_value, verdict, why)
+
+
+def _verdict(rule: RuleColumn, counts: Counts, fit: Fit) -> tuple[Verdict, str]:
+    if counts.fired == 0:
+        return "no evidence", "it fired for no lead"
+    if counts.not_fired == 0:
+        return "no evidence", "it fired for every lead (none to compare with)"
+    if counts.fired < MIN_LEADS:
+        return "no evidence", f"only {quantity(counts.fired, 'leads')} fired (at least {MIN_LEADS} needed)"
+    if counts.not_fired < MIN_LEADS:
+        return "no evidence", (f"only {quantity(counts.not_fired, 'leads')} did not fire (at least {MIN_LEADS} "
+                               "needed)")
+    if fit.coefficient is None or fit.ci is None:
+        return "no evidence", fit.why
+    low, high = fit.ci
+    stated = (f"coefficient {fit.coefficient:.2f} ({LEVEL:.0%} interval {low:.2f} to {high:.2f}) "
+              f"{'per unit' if rule.kind == 'per' else 'when it fires'}")
+    points = _points(rule.points)
+    if low <= 0 <= high:
+        return "no evidence", f"{stated} includes 0"
+    sign = 1 if low > 0 else -1
+    if rule.points == 0:
+        return "contradicted", f"{stated} excludes 0, but the rule earns 0 points"
+    if (rule.points > 0) == (sign > 0):
+        return "supported", f"{stated} agrees with {points} points"
+    return "contradicted", f"{stated} goes against {points} points"
+
+
+def _points(points: Decimal) -> str:
+    return number_text(points, signed=True)
+
+
+def _verdicts(rules: list[RuleEvidence]) -> str:
+    """'Of 9 rules, 6 are supported, 1 is contradicted (fit "Free email domain") and 2 have no evidence'."""
+    supported = sum(r.verdict == "supported" for r in rules)
+    contradicted = [r for r in rules if r.verdict == "contradicted"]
+    none = sum(r.verdict == "no evidence" for r in rules)
+    parts = [f"{supported} {'is' if supported == 1 else 'are'} supported"]
+    if contradicted:
+        named = ", ".join(f'{r.rule.score} "{r.rule.label}"' for r in contradicted)
+        parts.append(f"{len(contradicted)} {'is' if len(contradicted) == 1 else 'are'} contradicted ({named})")
+    if none:
+        parts.append(f"{none} {'has' if none == 1 else 'have'} no evidence")
+    said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Of {quantity(len(rules), 'rules')}, {said}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"

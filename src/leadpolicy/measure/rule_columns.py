@@ -1,0 +1,57 @@
+"""Each rule of each score as a column of its own, decided by the same engines as every decision.
+
+The derived policy is the policy's IR with, right after each score, one more score per rule named
+`#rule:SCORE:INDEX` that holds only that rule (no decay, no clamp): a points rule's copy earns 1 point, so its
+column is 1 where the rule fired and 0 where it did not, whatever its points (0 included); a per rule's copy is
+the rule as written, so its column is its contribution in points. Grades, stages and routes read only the
+policy's own scores, so the derived policy decides every lead exactly as the policy does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from leadpolicy.api import Policy
+from leadpolicy.measure.calibration import RuleColumn
+from leadpolicy.semantics import ir
+from leadpolicy.semantics.linemap import places
+
+PREFIX = "#rule:"  # no policy name starts with '#': the columns never meet a score, grade or field
+
+
+def column_name(score: str, index: int) -> str:
+    return f"{PREFIX}{score}:{index}"
+
+
+def with_rule_columns(policy: Policy) -> tuple[Policy, list[RuleColumn]]:
+    """The policy with one more score per rule (see the module), and those rules as columns, in order."""
+    lines = places(policy.tree)
+    steps: list[ir.Step] = []
+    columns: list[RuleColumn] = []
+    for step in policy.ir.steps:
+        steps.append(step)
+        if isinstance(step, ir.Score):
+            for index, rule in enumerate(step.rules):
+                steps.append(_rule_score(step.name, index, rule))
+                columns.append(_column(step.name, index, rule, lines.get(("rule", step.name, index), 0)))
+    return Policy(policy.tree, dataclasses.replace(policy.ir, steps=tuple(steps))), columns
+
+
+def _rule_score(score: str, index: int, rule: ir.Rule) -> ir.Score:
+    """A score holding only `rule` (a points rule earning 1), with no decay and no clamp."""
+    if isinstance(rule, ir.PointsRule):
+        one = Decimal(1)
+        return ir.Score(column_name(score, index), None, (dataclasses.replace(rule, points=one),), None, None,
+                        True, 0, one)
+    amounts = (rule.points, rule.cap)
+    scale = max(len(ir.dec(a).partition(".")[2]) for a in amounts)
+    return ir.Score(column_name(score, index), None, (rule,), None, None,
+                    all(a == a.to_integral_value() for a in amounts), scale, abs(rule.cap))
+
+
+def _column(score: str, index: int, rule: ir.Rule, line: int) -> RuleColumn:
+    per = isinstance(rule, ir.PerRule)
+    return RuleColumn(score=score, index=index, column=column_name(score, index), kind="per" if per else "points",
+                      points=rule.points, cap=rule.cap if isinstance(rule, ir.PerRule) else None,
+                      label=rule.label, reason=rule.reason, line=line)
