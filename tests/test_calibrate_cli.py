@@ -1,0 +1,308 @@
+"""`leadpolicy calibrate`: the report (JSON as the design gives it, Markdown read back as tables, text), the
+command's usage errors, rejects and outputs, and the planted data's evidence end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pytest
+
+from leadpolicy import api
+from leadpolicy.cli.main import main
+from leadpolicy.measure.calibration import Calibration, Proposal, RuleColumn, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.calibration_render import calibration_json, render_calibration
+
+from .conftest import POLICIES
+from .files import read_csv, write_csv
+
+ACTIVITY = POLICIES / "inbound-activity.policy"
+HOSTILE = 'Free | `email` <script>alert(1)</script> *domain* [x](javascript:y) <!-- c -->'
+
+RULE_KEYS = {"score", "rule", "reason", "line", "kind", "points", "fired", "won_fired", "not_fired", "won_not",
+             "won_rate_fired", "won_rate_not", "lift", "ci", "coefficient", "coefficient_ci", "p_value", "verdict",
+             "why"}
+THRESHOLD_KEYS = {"place", "kind", "score", "op", "value", "line", "handoff", "band", "leads_past", "won_rate_past",
+                  "leads_above", "won_rate_above", "leads_below", "won_rate_below", "same_count"}
+TOP_KEYS = {"policy", "version", "fingerprint", "as_of", "now", "leads", "won", "rows", "rules", "thresholds",
+            "groups", "proposal", "verdict"}
+
+
+def _column(score: str, index: int, kind: str, points: str, label: str, reason: str | None, line: int) -> RuleColumn:
+    return RuleColumn(score, index, f"#rule:{score}:{index}", kind,  # type: ignore[arg-type]
+                      Decimal(points), Decimal(20) if kind == "per" else None, label, reason, line)
+
+
+def _evidence(column: RuleColumn, verdict: str, **numbers) -> RuleEvidence:
+    figures = {"fired": 120, "won_fired": 36, "not_fired": 880, "won_not": 88, "won_rate_fired": 0.3,
+               "won_rate_not": 0.1, "lift": 3.0, "ci": (2.123456, 4.2), "coefficient": 1.234567,
+               "coefficient_ci": (0.912345, 1.5), "p_value": 1.234567e-9} | numbers
+    return RuleEvidence(column, verdict=verdict, why=f"the interval says {verdict} | `why`", **figures)  # type: ignore
+
+
+BACKTEST = {"as_of": "2026-09-01T00:00:00-04:00", "now": "2026-11-30T00:00:00-05:00", "leads": 1000,
+            "rows": {"leads_read": 1000, "old_rejected": 0, "new_rejected": 0}, "not_in_both": 0,
+            "old": {"policy": "inbound-activity", "version": "3.0.0", "fingerprint": "a", "leads": 1000,
+                    "handed_off": 300, "won": 124, "won_captured": 75, "won_missed": 49, "precision": 0.25,
+                    "recall": 0.6048},
+            "new": {"policy": "inbound-activity", "version": "3.1.0", "fingerprint": "b", "leads": 1000,
+                    "handed_off": 290, "won": 124, "won_captured": 80, "won_missed": 44, "precision": 0.2759,
+                    "recall": 0.6452},
+            "moves": {"added": {"leads": 10, "won": 6, "won_rate": 0.6}, "dropped": {"leads": 20, "won": 1,
+                                                                                  "won_rate": 0.05},
+                      "kept": {"leads": 280, "won": 74, "won_rate": 0.2643}},
+            "changes": [{"from": "sql", "to": "nurture", "leads": 20, "won": 1, "lost": 3, "open": 16,
+                         "won_rate": 0.05}],
+            "verdict": "3.1.0 hands 3% fewer leads to Sales (300 → 290)."}
+
+
+def _calibration(changes: bool = True) -> Calibration:
+    policy = api.load(ACTIVITY)
+    size = _column("fit", 0, "points", "40", "Mid-market or larger", "Mid-market or larger", 31)
+    hostile = _column("fit", 2, "points", "-50", HOSTILE, HOSTILE, 33)
+    pages = _column("engagement", 1, "per", "2.5", "pricing_page_view in last 30 days", None, 41)
+    rules = [_evidence(size, "supported"),
+             _evidence(hostile, "contradicted", lift=1.5, ci=(1.1, 2.0), coefficient=0.5, coefficient_ci=(0.2, 0.8)),
+             _evidence(pages, "no evidence", fired=12, won_fired=0, won_rate_fired=0.0, lift=None, ci=None,
+                       coefficient=None, coefficient_ci=None, p_value=None)]
+    threshold = ThresholdEvidence("stage sql", "stage", "fit", ">=", Decimal(40), 60, True, Decimal(10), 300, 0.25,
+                                  90, 0.2, 80, 0.1, {"value": Decimal(45), "leads": 290, "won_rate": 0.277777})
+    proposal = Proposal(Path("proposed.policy"), "3.1.0", "", [
+        {"what": "points", "where": f'score fit, rule "{HOSTILE}"', "from": Decimal(-50), "to": Decimal(0),
+         "why": "contradicted: won more often where it fired (lift 1.50)", "line": 33},
+        {"what": "threshold", "where": "stage sql", "from": Decimal(40), "to": Decimal("42.5"),
+         "why": "as many handoffs as now", "line": 60}],
+        BACKTEST if changes else None, [f'score fit: rule "{HOSTILE}" gives 0 points, was -50'])
+    if not changes:
+        proposal = Proposal(Path("proposed.policy"), "3.0.0", "", [], None)
+    group = {"by": "source", "value": "<b>webinar</b>", "leads": 500, "won": 60, "rules": rules[:1]}
+    return Calibration(policy, "2026-09-01T00:00:00-04:00", "2026-11-30T00:00:00-05:00", 1000, 124,
+                       {"leads_read": 1002, "leads_decided": 1000, "leads_rejected": 2, "events_read": 5000,
+                        "events_used": 4990, "events_rejected": 10},
+                       rules, [threshold], [group], proposal,
+                       f'Of 3 rules, 1 is supported, 1 is contradicted (fit "{HOSTILE}") and 1 has no evidence.')
+
+
+class Tables(HTMLParser):
+    """The tables, list items and elements of an HTML page: what a reader of the rendered Markdown sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.items: list[str] = []
+        self.tags: set[str] = set()
+        self._cell: list[str] | None = None
+        self._item: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "li":
+            self._item = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "li" and self._item is not None:
+            self.items.append("".join(self._item).strip())
+            self._item = None
+
+    def handle_data(self, data):
+        for part in (self._cell, self._item):
+            if part is not None:
+                part.append(data)
+
+
+def _read_markdown(page: str) -> Tables:
+    html = markdown.markdown(page, extensions=["tables"])
+    tables = Tables()
+    tables.feed(html)
+    return tables
+
+
+def _rows(table: list[list[str]]) -> list[dict[str, str]]:
+    return [dict(zip(table[0], row, strict=True)) for row in table[1:]]
+
+
+# ---------------------------------------------------------------- the report, from a calibration made by hand
+
+def test_the_json_has_the_designs_shape_and_numbers():
+    cal = _calibration()
+    report = json.loads(render_calibration(cal, "json"))
+    assert report == calibration_json(cal)
+    assert set(report) == TOP_KEYS
+    assert (report["policy"], report["version"], report["leads"], report["won"]) == (
+        "inbound-activity", "3.0.0", 1000, 124)
+    assert report["fingerprint"] == cal.policy.fingerprint
+    assert all(set(rule) == RULE_KEYS for rule in report["rules"] + report["groups"][0]["rules"])
+    size, hostile, pages = report["rules"]
+    # points as JSON numbers: whole ones as ints; lift, intervals and coefficients to 4 places
+    assert (size["points"], hostile["points"], pages["points"]) == (40, -50, 2.5)
+    assert isinstance(size["points"], int) and isinstance(pages["points"], float)
+    assert size["ci"] == [2.1235, 4.2] and size["coefficient"] == 1.2346 and size["coefficient_ci"] == [0.9123, 1.5]
+    assert size["p_value"] == pytest.approx(1.235e-9, rel=1e-12)
+    assert (hostile["rule"], hostile["reason"], hostile["verdict"]) == (HOSTILE, HOSTILE, "contradicted")
+    assert (pages["kind"], pages["reason"], pages["lift"], pages["ci"], pages["coefficient"]) == (
+        "per", None, None, None, None)
+    (threshold,) = report["thresholds"]
+    assert set(threshold) == THRESHOLD_KEYS
+    assert (threshold["value"], threshold["band"], threshold["handoff"]) == (40, 10, True)
+    assert threshold["same_count"] == {"value": 45, "leads": 290, "won_rate": 0.2778}
+    assert report["groups"][0] | {"rules": None} == {"by": "source", "value": "<b>webinar</b>", "leads": 500,
+                                                     "won": 60, "rules": None}
+    proposal = report["proposal"]
+    assert set(proposal) == {"file", "version", "changes", "backtest", "diff"}
+    assert (proposal["file"], proposal["version"]) == ("proposed.policy", "3.1.0")
+    assert [(c["what"], c["from"], c["to"], c["line"]) for c in proposal["changes"]] == [
+        ("points", -50, 0, 33), ("threshold", 40, 42.5, 60)]
+    assert proposal["backtest"] == BACKTEST
+    assert report["verdict"] == cal.verdict
+
+
+def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
+    page = render_calibration(_calibration(), "markdown")
+    read = _read_markdown(page)
+    assert not read.tags & {"script", "a", "b", "code", "em"}, read.tags  # no markup from a policy's text
+    rules_table, threshold_table, group_table, changes_table, *backtest = read.tables
+    rules = _rows(rules_table)
+    assert [r["rule"] for r in rules] == ["Mid-market or larger", HOSTILE, "pricing_page_view in last 30 days"]
+    assert [r["verdict"] for r in rules] == ["supported", "contradicted", "no evidence"]
+    assert rules[0] | {"why": ""} == {
+        "score": "fit", "rule": "Mid-market or larger", "line": "31", "points": "+40", "fired": "120 of 1000",
+        "won rate fired": "30.0%", "won rate not": "10.0%", "lift (95% interval)": "3.00 [2.12, 4.20]",
+        "coefficient (95% interval)": "+1.23 [0.91, 1.50]", "verdict": "supported", "why": ""}
+    assert rules[0]["why"] == "the interval says supported | `why`"
+    assert (rules[2]["points"], rules[2]["lift (95% interval)"]) == ("+2.5 per unit", "-")
+    (threshold,) = _rows(threshold_table)
+    assert (threshold["threshold"], threshold["handoff"], threshold["leads past it"]) == ("fit >= 40", "yes",
+                                                                                         "300 at 25.0%")
+    assert threshold["just above"] == "90 at 20.0% in [40, 50)"
+    assert threshold["for as many leads on the re-fitted points"] == "fit >= 45: 290 at 27.8%"
+    assert [r["rule"] for r in _rows(group_table)] == ["Mid-market or larger"]
+    changes = _rows(changes_table)
+    assert [(c["where"], c["from"], c["to"]) for c in changes] == [(f'score fit, rule "{HOSTILE}"', "-50", "0"),
+                                                                   ("stage sql", "40", "42.5")]
+    assert read.items == [f'score fit: rule "{HOSTILE}" gives 0 points, was -50']
+    versions = _rows(backtest[0])
+    assert [(v[""], v["handed off"], v["precision"]) for v in versions] == [("3.0.0", "300", "25.0%"),
+                                                                           ("3.1.0", "290", "27.6%")]
+    text = HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+    assert f'Of 3 rules, 1 is supported, 1 is contradicted (fit "{HOSTILE}") and 1 has no evidence.' in text
+    assert "Rules where source is <b>webinar</b>: 500 leads, won 60" in text
+    assert "3.1.0 hands 3% fewer leads to Sales (300 → 290)." in text
+
+
+class HTMLParserText(HTMLParser):
+    """The text a reader sees, tags left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    @classmethod
+    def of(cls, html: str) -> str:
+        parser = cls()
+        parser.feed(html)
+        return "".join(parser.parts)
+
+
+def test_the_text_report_says_the_same_figures():
+    text = render_calibration(_calibration(), "text")
+    lines = text.splitlines()
+    assert lines[0] == ("Calibration of inbound-activity 3.0.0: decided as of 2026-09-01T00:00:00-04:00, outcomes up "
+                        "to 2026-11-30T00:00:00-05:00")
+    assert lines[2].startswith("Of 3 rules, 1 is supported")
+    assert "1000 leads decided, won 124 (12.4%)" in text
+    size = next(line for line in lines if line.startswith("fit") and "Mid-market or larger" in line).split()
+    assert ["+40", "120", "of", "1000", "30.0%", "10.0%", "3.00", "[2.12,", "4.20]", "+1.23"] == size[5:15]
+    assert "supported" in size
+    assert any(line.split()[:3] == ["stage", "sql", "fit"] and "yes" in line.split() for line in lines)
+    assert any(line.split()[:3] == ["3.1.0", "1000", "290"] for line in lines)
+
+
+def test_a_proposal_without_changes_says_so_and_has_no_backtest():
+    cal = _calibration(changes=False)
+    report = calibration_json(cal)
+    assert report["proposal"] == {"file": "proposed.policy", "version": "3.0.0", "changes": [], "backtest": None,
+                                  "diff": []}
+    assert "asks for no change" in render_calibration(cal, "markdown")
+
+
+# ---------------------------------------------------------------- the command's usage errors
+
+SMALL_LEADS = [("1", "a@bigsoft.io", 1500, "software", "webinar"), ("2", "b@shop.fr", 20, "retail", "paid_search")]
+SMALL_EVENTS = [("1", "closed_won", "2026-11-20T10:00:00-05:00", ""), ("2", "closed_lost", "2026-11-10T10:00:00-05:00",
+                                                                       "")]
+
+
+@pytest.fixture
+def small(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"], SMALL_LEADS)
+    write_csv(tmp_path / "events.csv", ["lead", "event", "at", "reason"], SMALL_EVENTS)
+    return ["--leads", "leads.csv", "--events", "events.csv", "--as-of", "2026-11-01", "--now",
+            "2026-11-30T12:00:00-05:00"]
+
+
+def _run(capsys, *argv) -> tuple[int, str]:
+    code = main(["calibrate", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    (["--propose", str(ACTIVITY)], "would be the same file as the policy"),
+    (["--propose", "leads.csv"], "would be the same file as the leads file"),
+    (["--propose", "events.csv"], "would be the same file as the events file"),
+    (["--propose", "/dev/null"], "is a special file"),
+    (["--propose", "same.txt", "-o", "same.txt"], "would be the same file"),
+    (["--propose", "nowhere/p.policy"], "does not exist"),
+    (["-o", str(ACTIVITY)], "would be the same file as the policy"),
+], ids=["policy", "leads", "events", "device", "the report", "missing folder", "-o the policy"])
+def test_outputs_that_would_replace_an_input_or_are_no_file_are_refused(small, capsys, extra, says):
+    before = ACTIVITY.read_bytes()
+    code, said = _run(capsys, ACTIVITY, *small, *extra)
+    assert (code, says in said) == (2, True), said
+    assert ACTIVITY.read_bytes() == before
+
+
+def test_a_fifo_as_the_proposal_is_refused(small, capsys, tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    code, said = _run(capsys, ACTIVITY, *small, "--propose", "pipe")
+    assert code == 2 and "is a special file" in said
+
+
+def test_missing_inputs_are_bad_usage(small, capsys):
+    code, said = _run(capsys, ACTIVITY, *small[:1], "gone.csv", *small[2:])
+    assert code == 2 and "gone.csv: no such file" in said
+    code, said = _run(capsys, ACTIVITY, *small, "--rejects-folder", "nowhere")
+    assert code == 2 and "nowhere: no such folder" in said
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--handoffs", "more"), ("--handoffs", "0"), ("--handoffs", "-3"),
+                                             ("--handoffs", "1.5"), ("--band", "0"), ("--band", "-1"),
+                                             ("--band", "nan"), ("--band", "inf"), ("--band", "wide")])
+def test_bad_handoffs_and_band_are_bad_usage(small, capsys, flag, value):
+    with pytest.raises(SystemExit) as usage:
+        main(["calibrate", str(ACTIVITY), *small, flag, value])
+    assert usage.value.code == 2
+    assert f"argument {flag}" in capsys.readouterr().err
+
+
+def test_a_policy_with_errors_is_a_problem_not_usage(small, capsys, tmp_path):
+    (tmp_path / "broken.policy").write_text(ACTIVITY.read_text().replace("score fit", "score fit fit", 1))
+    code, said = _run(capsys, "broken.policy", *small)
+    assert code == 1 and "broken.policy:" in said
