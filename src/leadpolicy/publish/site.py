@@ -17,6 +17,7 @@ from leadpolicy.language import ast
 from leadpolicy.language.formatter import field_type, format_policy, literal
 from leadpolicy.outputs import CONTROL_OR_LINE_BREAK, INVISIBLE_FORMAT, md
 from leadpolicy.publish import english
+from leadpolicy.publish.calibration import Calibrations, section_of
 from leadpolicy.publish.cases import sample_cases
 from leadpolicy.publish.pictures import escalation_ladder, score_chart, stage_ladder, team_picture
 from leadpolicy.semantics import ir, primitives
@@ -142,9 +143,11 @@ Statuses = Mapping[str, GuaranteeStatus]
 StatusSource = Callable[[Path, ast.Policy], Statuses]
 
 
-def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = None) -> dict[str, Any]:
+def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = None,
+                   calibrations: Calibrations | None = None) -> dict[str, Any]:
     """What the policy's page says; its conditions, rules and decay are said from its IR (lowered once).
-    `statuses` are its guarantees' (by name); a guarantee without one is "not proved yet"."""
+    `statuses` are its guarantees' (by name); a guarantee without one is "not proved yet". `calibrations`
+    give it a calibration section when one of them is of this very policy."""
     from leadpolicy.governance.approvals import approvals_path, load_approvals, samples_fingerprint, status
     from leadpolicy.language.loader import samples_for
 
@@ -188,6 +191,7 @@ def policy_context(path: Path, policy: ast.Policy, statuses: Statuses | None = N
         "stages_svg": stages_svg,
         "chart_svg": chart_svg,
         "changelog": changelog(path),
+        "calibration": section_of(calibrations, policy.id, lowered.fingerprint),
         "source": source,
     }
 
@@ -268,11 +272,12 @@ def render_site(paths: list[str], out: Path, site_name: str = "Lead policies",
     return pages, diags
 
 
-def site_files(paths: list[str], out: Path, site_name: str = "Lead policies", statuses: StatusSource | None = None
-               ) -> tuple[dict[Path, str], list[Path], list[Diagnostic]]:
+def site_files(paths: list[str], out: Path, site_name: str = "Lead policies", statuses: StatusSource | None = None,
+               calibrations: Calibrations | None = None) -> tuple[dict[Path, str], list[Path], list[Diagnostic]]:
     """The text of every file of the site (mkdocs.yml, docs/index.md, a page per policy without errors),
     the policy pages and the diagnostics; nothing is written. `statuses`, when given, is asked for the status of
-    each published policy's guarantees; without it, each is "not proved yet"."""
+    each published policy's guarantees; without it, each is "not proved yet". `calibrations` give each page
+    whose policy they measured its calibration section (the ones left unused are `calibrations.unused()`)."""
     from leadpolicy.language.loader import discover
     from leadpolicy.semantics.loading import load_policy
 
@@ -287,7 +292,8 @@ def site_files(paths: list[str], out: Path, site_name: str = "Lead policies", st
             diags.extend(d for d in loaded.diagnostics if d.is_error)
             continue
         policy = loaded.policy
-        context = policy_context(path, policy, statuses(path, policy) if statuses and policy.guarantees else None)
+        context = policy_context(path, policy, statuses(path, policy) if statuses and policy.guarantees else None,
+                                 calibrations)
         if context["sample_problems"]:  # published with its agreed cases, or not at all
             diags.extend(context["sample_problems"])
             continue

@@ -11,12 +11,14 @@ from leadpolicy.cli.commands.check import PROVE_TIMEOUT
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import add_quiet, help_formatter, positive_seconds
 from leadpolicy.cli.shared import print_diagnostics, progress_bar
+from leadpolicy.outputs import shown
 
 if TYPE_CHECKING:
     from leadpolicy import api
     from leadpolicy.cli.shared import Subcommands
     from leadpolicy.language import ast
     from leadpolicy.proofs.guarantees import GuaranteeResult
+    from leadpolicy.publish.calibration import Calibrations
     from leadpolicy.publish.site import Statuses, StatusSource
 
 
@@ -34,6 +36,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--prove-timeout", type=positive_seconds, default=PROVE_TIMEOUT, metavar="S",
                    help="the time the solver has for each guarantee the pages show a status of (default: "
                         f"{PROVE_TIMEOUT:g} s)")
+    p.add_argument("--calibration", metavar="FILE", action="append", default=[],
+                   help="a calibration JSON (`leadpolicy calibrate --format json`): its policy's page gets a "
+                        "calibration section (repeat for each policy)")
     add_quiet(p)
 
 
@@ -64,8 +69,31 @@ def _in_words(policy: api.Policy, result: GuaranteeResult, tree: ast.Policy) -> 
             policy.ir, result.counterexample, [(d, handed_off(policy, d)) for d in decisions])
 
 
-def run(args: argparse.Namespace) -> int:
+def _calibrations(files: list[str]) -> Calibrations | None:
+    """The calibration JSONs read and checked; None (having said why) when one cannot be used."""
+    from leadpolicy.publish.calibration import CalibrationFileError, read_calibrations
+
+    try:
+        return read_calibrations([Path(name) for name in files])
+    except CalibrationFileError as exc:
+        print(f"leadpolicy docs: {shown(str(exc))}", file=sys.stderr)
+        return None
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"leadpolicy docs: warning: {shown(warning)}", file=sys.stderr)
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Path]:
+    """The files docs reads, which no page may replace: the policies, their samples and approvals, and the
+    calibrations."""
     from leadpolicy.cli.commands.test import repository_files
+
+    return {**repository_files(args.paths), **{f"the calibration {name}": Path(name) for name in args.calibration}}
+
+
+def run(args: argparse.Namespace) -> int:
     from leadpolicy.outputs import OutputError
     from leadpolicy.publish.site import build, check_site_folder, site_files, write_site
 
@@ -79,13 +107,18 @@ def run(args: argparse.Namespace) -> int:
     except OutputError as exc:
         print(f"leadpolicy docs: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    files, pages, diags = site_files(args.paths, out, args.site_name, guarantee_statuses(args.prove_timeout))
+    calibrations = _calibrations(args.calibration)
+    if calibrations is None:
+        return EXIT_USAGE
+    files, pages, diags = site_files(args.paths, out, args.site_name, guarantee_statuses(args.prove_timeout),
+                                     calibrations)
     print_diagnostics(diags, {})
+    _warn(calibrations.unused())
     if any(d.is_error for d in diags):
         print(f"leadpolicy docs: nothing written to {out}: every policy must be publishable", file=sys.stderr)
         return EXIT_PROBLEMS
     try:
-        write_site(out, files, repository_files(args.paths))
+        write_site(out, files, _inputs(args))
     except OutputError as exc:
         print(f"leadpolicy docs: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,278 @@
+"""The calibration on the published page (`leadpolicy docs --calibration FILE`) and in CI (`leadpolicy ci
+--calibrate DIR`): the section says each rule's verdict, firing, won rates and lift, each threshold, the as-of
+and the lead count from the JSON `leadpolicy calibrate --format json` writes; a JSON of another policy or
+version is a warning and no section; every text of the JSON is text on the page, never markup."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import markdown
+import pytest
+
+from leadpolicy.cli.main import main
+from leadpolicy.publish.calibration import read_calibrations
+from leadpolicy.publish.site import site_files
+from leadpolicy.semantics.loading import load_policy
+from leadpolicy.semantics.lowering import lower
+
+from .conftest import POLICIES
+
+HOSTILE = '<script>alert("x")</script> | "quoted" \'single\' *em* [link](javascript:alert(1)) {: onclick="y" }'
+
+
+def _policy(folder: Path) -> Path:
+    for name in ("inbound-activity.policy", "inbound-activity.samples.yaml"):
+        shutil.copy(POLICIES / name, folder / name)
+    return folder / "inbound-activity.policy"
+
+
+def _fingerprint(path: Path) -> str:
+    loaded = load_policy(path)
+    assert loaded.policy is not None
+    return lower(loaded.policy).fingerprint
+
+
+def _rule(score: str, rule: str, reason: str | None, points: int | float, fired: int, won_fired: int,
+          not_fired: int, won_not: int, lift: float | None, ci: list[float] | None, verdict: str, why: str
+          ) -> dict[str, Any]:
+    return {"score": score, "rule": rule, "reason": reason, "line": 27, "kind": "points", "points": points,
+            "fired": fired, "won_fired": won_fired, "not_fired": not_fired, "won_not": won_not,
+            "won_rate_fired": round(won_fired / fired, 4), "won_rate_not": round(won_not / not_fired, 4),
+            "lift": lift, "ci": ci, "coefficient": 0.9, "coefficient_ci": [0.5, 1.3], "p_value": 0.0001,
+            "verdict": verdict, "why": why}
+
+
+def calibration(fingerprint: str, policy: str = "inbound-activity") -> dict[str, Any]:
+    """A calibration JSON in the design's shape, written by hand (1,000 leads, 200 won)."""
+    return {
+        "policy": policy, "version": "3.0.0", "fingerprint": fingerprint, "as_of": "2026-08-01T00:00:00-04:00",
+        "now": "2026-11-01T00:00:00-04:00", "leads": 1000, "won": 200,
+        "rows": {"leads_read": 1000, "leads_decided": 1000, "leads_rejected": 0, "events_read": 5000,
+                 "events_used": 5000, "events_rejected": 0},
+        "rules": [
+            _rule("fit", "employees >= 200", "Mid-market or larger", 40, 400, 120, 600, 80, 2.25, [1.74, 2.91],
+                  "supported", "the interval of its coefficient is above 0, as its points are"),
+            _rule("fit", "email ends with any (\"@gmail.com\")", "Free email domain", -50, 100, 30, 900, 170, 1.5882,
+                  [1.07, 2.36], "contradicted", "its points are negative and its interval is above 0"),
+            _rule("engagement", "webinar_attended in last 90 days", None, 15, 12, 3, 988, 197, None, None,
+                  "no evidence", "only 12 leads fired"),
+        ],
+        "thresholds": [{"place": "stage sql", "kind": "stage", "score": "fit", "op": ">=", "value": 40, "line": 60,
+                        "handoff": True, "band": 10, "leads_past": 450, "won_rate_past": 0.3111,
+                        "leads_above": 50, "won_rate_above": 0.18, "leads_below": 70, "won_rate_below": 0.1,
+                        "same_count": {"value": 45, "leads": 440, "won_rate": 0.3182}}],
+        "groups": [],
+        "proposal": {"file": "inbound-activity.next.policy", "version": "3.1.0",
+                     "changes": [{"what": "points", "where": "fit: Free email domain", "from": -50, "to": 0,
+                                  "why": "contradicted: won 30.0% where it fired against 18.9%", "line": 28}],
+                     "backtest": None, "diff": []},
+        "verdict": "Of 3 rules, 1 is supported, 1 is contradicted (fit \"Free email domain\") and 1 has no "
+                   "evidence; the proposed 3.1.0 hands 440 leads to Sales (was 450) at 31.8% won (was 31.1%).",
+    }
+
+
+def _write(folder: Path, data: dict[str, Any], name: str = "calibration.json") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(data), "utf-8")
+    return path
+
+
+class _Page(HTMLParser):
+    """The page's HTML read as a reader sees it: every element's tag and attributes, and the rows of each table
+    after a heading (heading -> rows of cell texts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.text: list[str] = []
+        self._heading: str | None = None
+        self._in_heading = False
+        self._cell: list[str] | None = None
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+        if tag in ("h2", "h3"):
+            self._in_heading, self._heading = True, ""
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("h2", "h3"):
+            self._in_heading = False
+        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables.setdefault(self._heading or "", []).append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._in_heading:
+            self._heading = (self._heading or "") + data
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _html(page_markdown: str) -> _Page:
+    parsed = _Page()
+    parsed.feed(markdown.markdown(page_markdown, extensions=["tables", "attr_list", "md_in_html"]))
+    return parsed
+
+
+def _page(tmp_path: Path, *jsons: dict[str, Any]) -> tuple[str, list[str]]:
+    """The policy page's Markdown built with these calibration JSONs, and the warnings about them."""
+    policy = _policy(tmp_path)
+    calibrations = read_calibrations([_write(tmp_path, data, f"c{i}.json") for i, data in enumerate(jsons)])
+    files, pages, diags = site_files([str(policy)], tmp_path / "site", calibrations=calibrations)
+    assert not diags and len(pages) == 1
+    return files[pages[0]], calibrations.unused()
+
+
+def _section(page_markdown: str) -> str:
+    """The calibration section of a page's Markdown: from its heading to the next section's."""
+    start = page_markdown.index("\n## Calibration\n")
+    return page_markdown[start:page_markdown.index("\n## ", start + 1)]
+
+
+def _rows(parsed: _Page, heading: str) -> list[dict[str, str]]:
+    header, *rows = parsed.tables[heading]
+    return [dict(zip(header, row)) for row in rows]
+
+
+def test_the_section_says_each_rule_and_threshold_as_the_json_has_them(tmp_path):
+    text, warnings = _page(tmp_path, calibration(_fingerprint(_policy(tmp_path))))
+    assert warnings == []
+    page = _html(text)
+    said = " ".join("".join(page.text).split())
+    assert "as of 2026-08-01T00:00:00-04:00 by version 3.0.0, outcomes up to 2026-11-01T00:00:00-04:00: " \
+           "1,000 leads, 200 won (20.0%)" in said
+    assert "the proposed 3.1.0 hands 440 leads to Sales (was 450) at 31.8% won (was 31.1%)." in said
+    rules = _rows(page, "Rules")
+    assert [(r["score"], r["points"], r["verdict"].split(":")[0], r["fired for"]) for r in rules] == [
+        ("fit", "40", "supported", "400"), ("fit", "-50", "contradicted", "100"),
+        ("engagement", "15", "no evidence", "12")]
+    assert (rules[0]["won where fired"], rules[0]["won where not"], rules[0]["lift"]) == (
+        "30.0%", "13.3%", "2.25 (1.74 to 2.91)")
+    assert rules[1]["rule"] == 'email ends with any ("@gmail.com") (Free email domain)'
+    assert rules[2]["lift"] == "—" and rules[2]["verdict"] == "no evidence: only 12 leads fired"
+    [threshold] = _rows(page, "Thresholds")
+    assert threshold == {"where": "stage sql", "threshold": "fit is at least 40", "handoff": "yes",
+                         "past it": "450 leads, 31.1% won", "just above": "50 leads, 18.0% won",
+                         "just below": "70 leads, 10.0% won",
+                         "keeping as many leads past it": "45: 440 leads, 31.8% won"}
+    assert "Proposed version 3.1.0" in said
+    assert "fit: Free email domain: -50 → 0 (contradicted: won 30.0% where it fired against 18.9%)" in said
+
+
+def test_without_a_calibration_the_page_has_no_section(tmp_path):
+    text, warnings = _page(tmp_path)
+    assert warnings == [] and "Calibration" not in _html(text).tables and "## Calibration" not in text
+
+
+def test_every_text_of_the_json_is_text_on_the_page_never_markup(tmp_path):
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    for rule in data["rules"]:
+        rule.update(rule=HOSTILE, reason="R " + HOSTILE, why=HOSTILE, score=HOSTILE)
+    data["thresholds"][0].update(place=HOSTILE, score=HOSTILE)
+    data["proposal"]["changes"][0].update(where=HOSTILE, why=HOSTILE, to=HOSTILE)
+    data.update(verdict=HOSTILE, as_of=HOSTILE, now=HOSTILE, version=HOSTILE)
+    data["proposal"]["version"] = HOSTILE
+    text, _ = _page(tmp_path, data)
+    page = _html(_section(text))  # the rest of the page has its own markup (events in emphasis)
+    section = [(tag, attrs) for tag, attrs in page.tags]
+    assert not [tag for tag, _ in section if tag in ("script", "a", "img", "em")]
+    assert not [attrs for _, attrs in section if any(name.startswith("on") for name, _ in attrs)]
+    rules = _rows(page, "Rules")
+    assert len(rules) == 3 and all(r["score"] == HOSTILE and r["rule"] == f"{HOSTILE} (R {HOSTILE})" for r in rules)
+    assert all(r["verdict"].endswith(HOSTILE) for r in rules)
+    [threshold] = _rows(page, "Thresholds")
+    assert threshold["where"] == HOSTILE and threshold["threshold"] == f"{HOSTILE} is at least 40"
+    said = "".join(page.text)
+    assert said.count(HOSTILE) >= 3 * 4 + 2 + 5  # rules, thresholds, and verdict, times, version, change
+
+
+@pytest.mark.parametrize("other", ["fingerprint", "policy"])
+def test_a_calibration_of_another_version_or_policy_is_a_warning_and_no_section(tmp_path, other):
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    data[other] = "sha256:0000" if other == "fingerprint" else "product-led"
+    text, warnings = _page(tmp_path, data)
+    assert "Calibration" not in _html(text).tables and "## Calibration" not in text
+    [warning] = warnings
+    assert ("another version of policy inbound-activity" if other == "fingerprint"
+            else "policy product-led, which is not published here") in warning
+
+
+def _docs(tmp_path: Path, capsys: pytest.CaptureFixture[str], *calibration_files: Path) -> tuple[int, str]:
+    policy = _policy(tmp_path)
+    args = ["docs", str(policy), "-o", str(tmp_path / "site")]
+    for path in calibration_files:
+        args += ["--calibration", str(path)]
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+def test_docs_takes_the_json_and_warns_of_another_version(tmp_path, capsys):
+    good = _write(tmp_path, calibration(_fingerprint(_policy(tmp_path))))
+    code, err = _docs(tmp_path, capsys, good)
+    assert code == 0 and "warning" not in err
+    page = (tmp_path / "site/docs/policies/inbound-activity.md").read_text("utf-8")
+    assert [r["verdict"].split(":")[0] for r in _rows(_html(page), "Rules")] == [
+        "supported", "contradicted", "no evidence"]
+    stale = _write(tmp_path, {**calibration("sha256:0000")}, "stale.json")
+    code, err = _docs(tmp_path, capsys, stale)
+    assert code == 0 and "leadpolicy docs: warning:" in err and "another version" in err
+    assert "## Calibration" not in (tmp_path / "site/docs/policies/inbound-activity.md").read_text("utf-8")
+
+
+def _broken(tmp_path: Path) -> list[tuple[str, str | bytes, str]]:
+    good = calibration(_fingerprint(_policy(tmp_path)))
+    no_rules = {k: v for k, v in good.items() if k != "rules"}
+    text_count = copy.deepcopy(good)
+    text_count["rules"][1]["fired"] = "<b>many</b>"
+    bad_verdict = copy.deepcopy(good)
+    bad_verdict["rules"][0]["verdict"] = "<script>"
+    bad_op = copy.deepcopy(good)
+    bad_op["thresholds"][0]["op"] = "=="
+    return [("not-json", "{", "not JSON"), ("binary", b"\xff\xfe\x00", "not JSON"),
+            ("deep", "[" * 100_000 + "]" * 100_000, "not JSON"),
+            ("list", "[1, 2]", "not a calibration (the file: expected object)"),
+            ("no-rules", json.dumps(no_rules), "not a calibration (the file: no rules)"),
+            ("text-count", json.dumps(text_count), "not a calibration (the file.rules[1].fired: expected integer)"),
+            ("verdict", json.dumps(bad_verdict), "the file.rules[0].verdict: expected one of"),
+            ("op", json.dumps(bad_op), "the file.thresholds[0].op: expected one of")]
+
+
+def test_a_json_docs_cannot_use_is_bad_usage_said_without_its_text(tmp_path, capsys):
+    for name, content, says in _broken(tmp_path):
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        code, err = _docs(tmp_path, capsys, path)
+        assert (code, name) == (2, name) and says in err and "Traceback" not in err
+        assert "<b>" not in err and "<script>" not in err
+    code, err = _docs(tmp_path, capsys, tmp_path / "missing.json")
+    assert code == 2 and "missing.json: no such file" in err
+    code, err = _docs(tmp_path, capsys, tmp_path)
+    assert code == 2 and "is a directory" in err
+    twice = _write(tmp_path, calibration(_fingerprint(_policy(tmp_path))))
+    code, err = _docs(tmp_path, capsys, twice, twice)
+    assert code == 2 and "a second calibration of policy inbound-activity" in err
+    assert not (tmp_path / "site").exists()
+
+
+def test_docs_never_writes_its_site_over_the_calibration_it_reads(tmp_path, capsys):
+    (tmp_path / "site" / "docs").mkdir(parents=True)
+    inside = _write(tmp_path / "site" / "docs", calibration(_fingerprint(_policy(tmp_path))), "index.md")
+    before = inside.read_text("utf-8")
+    code, err = _docs(tmp_path, capsys, inside)
+    assert code == 2 and inside.read_text("utf-8") == before
