@@ -21,11 +21,13 @@ from leadpolicy.measure.feedback import (
 )
 
 
-def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dict[str, Any]:
+def backtest(old_policy: Policy, new_policy: Policy, data: FeedbackInput, folder: Path,
+             old: Measured | None = None) -> dict[str, Any]:
     """Both versions decide the leads as of `data.as_of`; compare what each hands off with the outcomes.
-    The working files go to `folder`."""
-    first = measure(old, data, folder / "old")
-    second = measure(new, data, folder / "new")
+    `old`: the old version already measured on the same data (it is not decided again). The working files go
+    to `folder`."""
+    first = old if old is not None else measure(old_policy, data, folder / "old")
+    second = measure(new_policy, data, folder / "new")
     con = duckdb.connect()
     for name, measured in (("a", first), ("b", second)):
         con.execute(exp.Create(this=exp.to_table(name), kind="TABLE",
@@ -37,7 +39,7 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
                 'FROM a JOIN b ON a."#id" = b."#id"')
     (both,), (ids,) = (con.execute(sql).fetchone() or (0,) for sql in (
         "SELECT count(*) FROM pair", 'SELECT count(*) FROM (SELECT "#id" FROM a UNION SELECT "#id" FROM b)'))
-    versions = {name: _version(con, policy, side) for name, policy, side in (("old", old, "old"), ("new", new, "new"))}
+    versions = {name: _version(con, policy, name) for name, policy in (("old", old_policy), ("new", new_policy))}
     changes = [{"from": f, "to": t, "leads": n, "won": w, "lost": lo, "open": n - w - lo, "won_rate": won_share(w, n)}
                for f, t, n, w, lo in con.execute(
                    "SELECT old_stage, new_stage, count(*), count(*) FILTER (WHERE outcome = 'won'), "
@@ -48,7 +50,8 @@ def backtest(old: Policy, new: Policy, data: FeedbackInput, folder: Path) -> dic
         ("kept", "old_handed AND new_handed"))}
     rows = {"leads_read": first.scored.read, "old_rejected": first.scored.rejected,
             "new_rejected": second.scored.rejected}
-    return {"as_of": local_time(data.as_of, new.ir), "now": local_time(data.now, new.ir), "leads": both, "rows": rows,
+    return {"as_of": local_time(data.as_of, new_policy.ir), "now": local_time(data.now, new_policy.ir), "leads": both,
+            "rows": rows,
             "not_in_both": ids - both, "old": versions["old"], "new": versions["new"], "moves": moves,
             "changes": changes, "verdict": verdict(first, versions, moves)}
 

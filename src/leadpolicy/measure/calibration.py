@@ -98,6 +98,7 @@ class Proposal:
     changes: list[dict[str, Any]]
     backtest: dict[str, Any] | None
     diff: list[str] = field(default_factory=list)  # `leadpolicy diff`'s lines, in domain words
+    notes: list[str] = field(default_factory=list)  # what could not be done as asked (handoffs kept, ...)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,368 @@
+"""The proposed next version: points re-fitted to the evidence, thresholds moved so that the handoffs do not
+grow, written as the next minor version (comments kept, fmt-clean) and backtested against the current one.
+
+Per score, the scale from log-odds to points is the weighted least-squares k of points ≈ k × coefficient over
+its supported rules (weights 1 / se², se from the coefficient's interval); a score with no supported rule is
+not re-fitted. A supported rule moves to k × coefficient, rounded to the score's step, only when its points lie
+outside k × its interval; a contradicted rule goes to 0, or is flipped to k × coefficient when the evidence is
+strong (p < STRONG) and the score has a scale; a rule with no evidence is left as it is. So when the outcomes
+support every rule, nothing changes and no file is written. A per rule keeps the units its cap allows (its cap
+scales with its points).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from lark import Token
+
+from leadpolicy.api import Policy, from_tree
+from leadpolicy.language import ast
+from leadpolicy.language.formatter import format_policy, number
+from leadpolicy.language.parser import parse_text
+from leadpolicy.measure import thresholds
+from leadpolicy.measure.backtest import backtest
+from leadpolicy.measure.calibration import LEVEL, Proposal, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally
+from leadpolicy.measure.thresholds import Distribution, Site, on_grid, score_step
+
+STRONG = 0.001  # a contradicted rule is flipped (not zeroed) when its coefficient's p-value is below this
+MAX_RAISES = 5  # at most this many times the handoff thresholds are raised one step to keep the handoffs
+Handoffs = int | Literal["same"]
+RuleKey = tuple[str, int]  # (score, the rule's index among its score's rules)
+
+
+class ProposalError(RuntimeError):
+    """A proposal that does not check or is not fmt-clean: a fault of calibration, never of the inputs."""
+
+
+def threshold_evidence(policy: Policy, measured: Measured, band: Decimal | None) -> list[ThresholdEvidence]:
+    """Each threshold of the policy (see `thresholds`) with the won rates past it, just above and just below
+    it; `band` None: each score's default band."""
+    scores = {s.name: s for s in policy.ir.scores}
+    return [thresholds.evidence(measured, site, thresholds.default_band(scores[site.score]) if band is None else band)
+            for site in thresholds.sites(policy.tree, measured.handoff.stages)]
+
+
+@dataclass
+class Refit:
+    """The re-fitted points and, on them, the threshold keeping each side's count (`same_count`)."""
+
+    thresholds: list[ThresholdEvidence]
+    changes: list[dict[str, Any]]  # the points changed, as the proposal lists them
+    points: dict[RuleKey, tuple[Decimal, Decimal | None]]  # the new (points, cap) of each rule changed
+    sites: list[Site]  # where each threshold is written, in the order of `thresholds`
+    tree: ast.Policy
+    comments: list[Token] = field(default_factory=list)
+    leads: int = 0  # leads decided
+    handed: int = 0  # of them handed off now
+
+
+# ---------------------------------------------------------------- re-fitting the points
+
+def _se(rule: RuleEvidence) -> float | None:
+    """The coefficient's standard error, from its LEVEL interval."""
+    if rule.coefficient_ci is None:
+        return None
+    z = statistics.NormalDist().inv_cdf(0.5 + LEVEL / 2)
+    se = (rule.coefficient_ci[1] - rule.coefficient_ci[0]) / (2 * z)
+    return se if se > 0 else None
+
+
+def scale(rules: list[RuleEvidence]) -> float | None:
+    """k of points ≈ k × coefficient over the supported rules, weighted by 1 / se²; None without one."""
+    pairs = [(float(r.rule.points), r.coefficient, _se(r)) for r in rules
+             if r.verdict == "supported" and r.coefficient is not None]
+    weighted = [(p, b, 1 / se**2) for p, b, se in pairs if se is not None and b]
+    denominator = sum(w * b * b for _, b, w in weighted)
+    return sum(w * p * b for p, b, w in weighted) / denominator if denominator else None
+
+
+def _rounded(value: float, grid: Decimal) -> Decimal:
+    return on_grid(Decimal(repr(value)), grid, ROUND_HALF_EVEN)
+
+
+def moved(rule: RuleEvidence, k: float | None, grid: Decimal) -> tuple[Decimal, str] | None:
+    """The rule's new points and why, or None when it stays."""
+    points, b = rule.rule.points, rule.coefficient
+    if k is None or b is None or rule.coefficient_ci is None:
+        return (Decimal(0), _why_zero(rule)) if rule.verdict == "contradicted" and points != 0 else None
+    lo, hi = sorted((k * rule.coefficient_ci[0], k * rule.coefficient_ci[1]))
+    fitted = _rounded(k * b, grid)
+    if rule.verdict == "supported":
+        if lo <= float(points) <= hi:
+            return None
+        fitted = fitted if fitted != 0 else grid.copy_sign(Decimal(repr(b)))  # supported: never zeroed
+        why = f"supported, but {number(points)} lies outside the re-fitted interval {lo:.1f} to {hi:.1f}"
+    elif rule.verdict == "contradicted":
+        strong = rule.p_value is not None and rule.p_value < STRONG
+        fitted = fitted if strong else Decimal(0)
+        why = (f"contradicted strongly (p {_p(rule.p_value)}): flipped to the evidence" if strong and fitted
+               else _why_zero(rule))
+    else:
+        return None
+    return (fitted, f"{why}; {_figures(rule)}") if fitted != points else None
+
+
+def _why_zero(rule: RuleEvidence) -> str:
+    return f"contradicted (p {_p(rule.p_value)}): set to 0 until the evidence is strong; {_figures(rule)}"
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _figures(rule: RuleEvidence) -> str:
+    """The figures a reviewer checks: won rates where it fired and not, the coefficient and its interval."""
+    ci = rule.coefficient_ci
+    interval = f", {LEVEL:.0%} interval {ci[0]:+.2f} to {ci[1]:+.2f}" if ci is not None else ""
+    coefficient = f"log-odds {rule.coefficient:+.2f}{interval}" if rule.coefficient is not None else "no coefficient"
+    return (f"won {_pct(rule.won_rate_fired)} of {rule.fired:,} where it fired, {_pct(rule.won_rate_not)} of "
+            f"{rule.not_fired:,} where not; {coefficient}")
+
+
+def _new_cap(rule: RuleEvidence, points: Decimal, grid: Decimal) -> Decimal | None:
+    """A per rule's cap for its new points, keeping the units it allows (its cap unchanged at 0 points)."""
+    cap, old = rule.rule.cap, rule.rule.points
+    if cap is None or points == 0 or old == 0:
+        return cap
+    return max(on_grid(abs(cap) * abs(points) / abs(old), grid, ROUND_HALF_EVEN), grid)
+
+
+def refitted_points(policy: Policy, rules: list[RuleEvidence]) -> tuple[dict[RuleKey, tuple[Decimal, Decimal | None]],
+                                                                          list[dict[str, Any]]]:
+    """The new (points, cap) of each rule that moves, and the changes as the proposal lists them."""
+    points: dict[RuleKey, tuple[Decimal, Decimal | None]] = {}
+    changes: list[dict[str, Any]] = []
+    for score in policy.ir.scores:
+        evidence = [r for r in rules if r.rule.score == score.name]
+        k, grid = scale(evidence), score_step(score)
+        for rule in evidence:
+            found = moved(rule, k, grid)
+            if found is None:
+                continue
+            new, why = found
+            cap = _new_cap(rule, new, grid)
+            points[(score.name, rule.rule.index)] = (new, cap)
+            if cap != rule.rule.cap and rule.rule.cap is not None:
+                why += f"; its cap {number(rule.rule.cap)} → {number(cap)} (the same units)"  # type: ignore[arg-type]
+            changes.append({"what": "points", "where": f"{score.name}, {rule.rule.label}", "from": rule.rule.points,
+                            "to": new, "why": why, "line": rule.rule.line})
+    return points, changes
+
+
+# ---------------------------------------------------------------- the tree with new numbers
+
+def with_numbers(tree: ast.Policy, points: dict[RuleKey, tuple[Decimal, Decimal | None]],
+                 moves: dict[int, Decimal], sites: list[Site], version: str | None = None) -> ast.Policy:
+    """The tree with each rule's points (and cap) and each threshold (by its index in `sites`) replaced."""
+    by_part: dict[Any, dict[int, Decimal]] = {}
+    for index, value in moves.items():
+        by_part.setdefault(sites[index].part, {})[sites[index].position] = value
+    scores = {s.name for s in tree.scores}
+    items: list[ast.Node] = []
+    stage_index, grade_index = 0, 0
+    for item in tree.items:
+        if isinstance(item, ast.Score):
+            item = _score_with(item, points)
+        elif isinstance(item, ast.Stages):
+            entries = []
+            for entry in item.entries:
+                entries.append(_entry_with(entry, by_part.get(("stage", stage_index), {}), scores))
+                stage_index += 1
+            item = dataclasses.replace(item, entries=tuple(entries))
+        elif isinstance(item, ast.Grade):
+            item = dataclasses.replace(item, entries=tuple(
+                _entry_with(e, by_part.get(("grade", grade_index, i), {}), scores) for i, e in enumerate(item.entries)))
+            grade_index += 1
+        items.append(item)
+    return dataclasses.replace(tree, items=tuple(items), version=version or tree.version)
+
+
+def _entry_with(entry: Any, values: dict[int, Decimal], scores: set[str]) -> Any:
+    if not values or entry.condition is None:
+        return entry
+    return dataclasses.replace(entry, condition=thresholds.rewritten(entry.condition, values, scores))
+
+
+def _score_with(score: ast.Score, points: dict[RuleKey, tuple[Decimal, Decimal | None]]) -> ast.Score:
+    items, index = [], 0
+    for item in score.items:
+        if isinstance(item, (ast.PointsRule, ast.PerRule)):
+            new = points.get((score.name, index))
+            if new is not None:
+                item = dataclasses.replace(item, points=new[0])
+                if isinstance(item, ast.PerRule) and new[1] is not None:
+                    item = dataclasses.replace(item, cap=new[1])
+            index += 1
+        items.append(item)
+    return dataclasses.replace(score, items=tuple(items))
+
+
+def checked_policy(text: str, name: str = "<proposal>") -> tuple[Policy, ast.Policy, list[Token]]:
+    """The proposal loaded as `check` loads it; one that does not check or is not fmt-clean is a fault here."""
+    from leadpolicy.language.diagnostics import render_all
+    from leadpolicy.semantics.loading import load_policy_text
+
+    loaded = load_policy_text(text, name)
+    if loaded.has_errors or loaded.policy is None:
+        raise ProposalError("the proposed version does not check:\n" + render_all(
+            [d for d in loaded.diagnostics if d.is_error], {name: text}))
+    if format_policy(loaded.policy, loaded.comments) != text:
+        raise ProposalError("the proposed version is not fmt-clean")
+    return from_tree(loaded.policy, name), loaded.policy, loaded.comments
+
+
+# ---------------------------------------------------------------- the re-fit
+
+def refit(policy: Policy, text: str, rules: list[RuleEvidence], found: list[ThresholdEvidence], measured: Measured,
+          data: FeedbackInput, folder: Path, handoffs: Handoffs) -> Refit:
+    """Re-fit the points to the evidence (see the module) and give each threshold its `same_count` on the
+    re-fitted scores: the threshold keeping no more leads on its side than now (a handoff stage's, with
+    `handoffs` N: its share of N). Without a change, each threshold as it is."""
+    parsed = parse_text(text)
+    tree = parsed.policy if parsed.policy is not None else policy.tree
+    sites = thresholds.sites(tree, measured.handoff.stages)
+    overall = tally(measured, [])[0]
+    points, changes = refitted_points(policy, rules)
+    result = Refit(found, changes, points, sites, tree, parsed.comments, overall["leads"], overall["handed_off"])
+    if not changes:
+        result.thresholds = [dataclasses.replace(t, same_count={"value": t.value, "leads": t.leads_past,
+                                                                "won_rate": t.won_rate_past}) for t in found]
+        return result
+    new_policy, _, _ = checked_policy(format_policy(with_numbers(tree, points, {}, sites), parsed.comments))
+    refitted = measure(new_policy, data, folder / "refit")
+    steps = {s.name: score_step(s) for s in policy.ir.scores}
+    distributions = {name: Distribution.of(refitted, name) for name in {s.score for s in sites}}
+    result.thresholds = [
+        dataclasses.replace(t, same_count=thresholds.same_count(
+            distributions[t.score], t.op, t.value, _target(t, handoffs, result.handed), steps[t.score]))
+        for t in found]
+    return result
+
+
+def _target(t: ThresholdEvidence, handoffs: Handoffs, handed: int) -> int:
+    """The most leads the threshold may keep on its side: as many as now, or a handoff stage's share of N."""
+    if handoffs == "same" or not t.handoff or not handed:
+        return t.leads_past
+    return t.leads_past * handoffs // handed
+
+
+# ---------------------------------------------------------------- the proposal
+
+def next_version(version: str) -> str:
+    import semver
+
+    return str(semver.Version.parse(version).bump_minor())
+
+
+def threshold_changes(refit: Refit, moves: dict[int, Decimal], handoffs: Handoffs) -> list[dict[str, Any]]:
+    changes = []
+    for index, value in moves.items():
+        site, t = refit.sites[index], refit.thresholds[index]
+        kept = t.same_count or {}
+        share = f", its share of {handoffs:,} handoffs" if isinstance(handoffs, int) and t.handoff else ""
+        why = (f"keeps {kept.get('leads', 0):,} leads on its side on the re-fitted points (was {t.leads_past:,}"
+               f"{share}); they won {_pct(kept.get('won_rate'))} (was {_pct(t.won_rate_past)})")
+        if kept.get("value") != value:
+            why = f"raised one step at a time until the handoffs do not grow; {why}"
+        changes.append({"what": "threshold", "where": f"{site.place}, {site.score} {site.op}", "from": site.value,
+                        "to": value, "why": why, "line": site.line})
+    return changes
+
+
+def _raised(refit: Refit, moves: dict[int, Decimal], steps: dict[str, Decimal]) -> dict[int, Decimal] | None:
+    """The handoff thresholds one step stricter (None when the policy has none)."""
+    handoff = [i for i, site in enumerate(refit.sites) if site.handoff]
+    if not handoff:
+        return None
+    out = dict(moves)
+    for i in handoff:
+        site = refit.sites[i]
+        current = out.get(i, site.value)
+        out[i] = current + steps[site.score] if site.op in (">=", ">") else current - steps[site.score]
+    return {i: v for i, v in out.items() if v != refit.sites[i].value}
+
+
+def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, folder: Path, out: Path | None,
+            handoffs: Handoffs) -> Proposal:
+    """Write the proposed next version to `out` and backtest it against `policy` on the same leads; with no
+    change, nothing is written (a Proposal with no changes, the current version and no backtest)."""
+    text = format_policy(refit.tree, refit.comments)
+    target = out if out is not None else Path(f"{policy.id}.proposed.policy")
+    if not refit.changes:
+        return Proposal(target, policy.version, text, [], None)
+    version = next_version(policy.version)
+    moves = {i: Decimal(str(t.same_count["value"])) for i, t in enumerate(refit.thresholds)
+             if t.same_count is not None and Decimal(str(t.same_count["value"])) != t.value}
+    allowed = refit.handed if handoffs == "same" else handoffs
+    steps = {s.name: score_step(s) for s in policy.ir.scores}
+    notes: list[str] = []
+    for attempt in range(MAX_RAISES + 1):
+        tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
+        candidate, _, _ = checked_policy(format_policy(tree, refit.comments))
+        report = backtest(policy, candidate, data, folder / f"backtest-{attempt}", old=measured)
+        if report["new"]["handed_off"] <= allowed:
+            break
+        raised = _raised(refit, moves, steps) if attempt < MAX_RAISES else None
+        if raised is None:
+            notes.append(f"hands off {report['new']['handed_off']:,} leads, more than the {allowed:,} allowed: "
+                         + ("no handoff stage compares a score with a number" if attempt < MAX_RAISES else
+                            f"its handoff thresholds were raised {MAX_RAISES} times"))
+            break
+        moves = raised
+    changes = refit.changes + threshold_changes(refit, moves, handoffs)
+    final = _with_header(tree, refit.comments, _header(policy, refit, measured, data, version, changes, report, notes))
+    _, final_tree, _ = checked_policy(final)
+    if out is not None:
+        out.write_text(final, encoding="utf-8")
+    from leadpolicy.governance.diff import changes as diff_changes
+
+    return Proposal(target, version, final, changes, report,
+                    [c.text for c in diff_changes(policy.tree, final_tree)], notes)
+
+
+def _header(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, version: str,
+            changes: list[dict[str, Any]], report: dict[str, Any], notes: list[str]) -> list[str]:
+    """The comment lines the proposal opens with: on what it was calibrated, each change and why, the backtest."""
+    as_of, now = local_time(data.as_of, policy.ir), local_time(data.now, policy.ir)
+    old, new = report["old"], report["new"]
+    team = measured.handoff.team or "the other team"
+    lines = [f"Calibrated on {refit.leads:,} leads decided as of {as_of}, outcomes up to {now}: "
+             f"{policy.version} → {version}."]
+    lines += [_change_line(c) for c in changes]
+    lines.append(f"Backtest: hands {new['handed_off']:,} leads to {team} (was {old['handed_off']:,}) at "
+                 f"{_pct(new['precision'])} won (was {_pct(old['precision'])}).")
+    lines += [f"Note: {n}." for n in notes]
+    return lines
+
+
+def _change_line(change: dict[str, Any]) -> str:
+    """`fit, Core industry: +20 → -25 points: why.` or `stage sql: fit >= 50 → fit >= 30: why.`"""
+    if change["what"] == "points":
+        return (f"{change['where']}: {number(change['from'], signed=True)} → {number(change['to'], signed=True)} "
+                f"points: {change['why']}.")
+    place, compared = change["where"].rsplit(", ", 1)
+    return f"{place}: {compared} {number(change['from'])} → {compared} {number(change['to'])}: {change['why']}."
+
+
+def _with_header(tree: ast.Policy, comments: list[Token], header: list[str]) -> str:
+    """The formatted text with the header comment right above the `policy` line, formatted once more."""
+    lines = format_policy(tree, comments).split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("policy "))
+    # A reason may hold a line break or a control character: a comment line holds neither.
+    said = [" ".join("".join(c if c.isprintable() else " " for c in h).split()) for h in header]
+    text = "\n".join([*lines[:at], *(f"# {h}" for h in said), *lines[at:]])
+    parsed = parse_text(text)
+    if parsed.policy is None:
+        raise ProposalError("the proposed version's header does not parse")
+    return format_policy(parsed.policy, parsed.comments)
