@@ -6,10 +6,11 @@ The leads and events of benchmarks/warehouse_events.py (fixed seed) plus outcome
 lead's log-odds of winning add up from the v2 reference's rules as they stood at the as-of date (EFFECTS:
 most agree with the sign of their points, "Webinar, last 90 days" goes against its +15 and "Gone quiet" has
 no effect), drawn from a hash of the lead's id, so the same leads get the same outcomes; lost or open
-otherwise. Written as typed Parquet and as CSV (timestamps with their offset). Each way through the command
-line (`leadpolicy.cli.main.main`, timed from its call to its exit, the engines imported before the clock),
-median of --runs, each in a fresh process (so peak memory is that run's own), the ways taken in turn in each
-round (so a slow spell of the machine hits every way alike):
+otherwise. (Each score's regression has only its own rules: fit's coefficients are the planted ones averaged
+over the activity it leaves out, so somewhat nearer zero.) Written as typed Parquet and as CSV (timestamps with
+their offset). Each way goes through the command line (`leadpolicy.cli.main.main`, timed from its call to its
+exit, the engines imported before the clock); median of --runs, each in a fresh process (so peak memory is that
+run's own), the ways taken in turn in each round (so a slow spell of the machine hits every way alike):
   (a) `leadpolicy score --events` at the as-of date alone (the decisions calibration starts from);
   (b) `leadpolicy feedback --format json`: the same decisions, outcomes, every tally;
   (c) `leadpolicy calibrate --format json`: the decisions with a column per rule, each rule's evidence
