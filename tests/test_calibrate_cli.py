@@ -17,6 +17,7 @@ from leadpolicy.cli.main import main
 from leadpolicy.measure.calibration import Calibration, Proposal, RuleColumn, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.calibration_render import calibration_json, render_calibration
 
+from .calibration_data import generate
 from .conftest import POLICIES
 from .files import read_csv, write_csv
 
@@ -306,3 +307,105 @@ def test_a_policy_with_errors_is_a_problem_not_usage(small, capsys, tmp_path):
     (tmp_path / "broken.policy").write_text(ACTIVITY.read_text().replace("score fit", "score fit fit", 1))
     code, said = _run(capsys, "broken.policy", *small)
     assert code == 1 and "broken.policy:" in said
+
+
+def test_as_of_after_now_and_a_policy_without_outcomes_are_bad_usage(small, capsys):
+    code, said = _run(capsys, ACTIVITY, *small[:5], "2026-12-31", "--now", "2026-11-30T12:00:00-05:00")
+    assert code == 2 and "is after --now" in said
+    code, said = _run(capsys, POLICIES / "inbound-b2b.policy", *small)
+    assert code == 2 and "no outcomes block" in said
+
+
+# ---------------------------------------------------------------- end to end on planted data
+
+PLANTED_VERDICTS = {"Mid-market or larger": "supported", "Core industry": "contradicted",
+                    "Decision maker": "supported", "Asked for a demo": "no evidence",
+                    "Free email domain": "supported", "Email clicks": "supported"}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """The same 4,000 planted leads as CSV and as Parquet (the events as CSV), and the JSON of a run on each."""
+    folder = tmp_path_factory.mktemp("planted")
+    csv_data = generate(folder / "csv", leads=4000)
+    parquet_data = generate(folder / "parquet", leads=4000, kind="parquet")
+    (folder / "rejects").mkdir()
+    return csv_data, parquet_data, folder
+
+
+def _json_of(capsys, policy, *argv) -> dict:
+    code, _ = _run(capsys, policy, *argv, "--format", "json", "-o", "report.json")
+    assert code == 0
+    return json.loads(Path("report.json").read_text("utf-8"))
+
+
+def test_the_planted_evidence_end_to_end_as_json(planted, capsys, monkeypatch):
+    csv_data, _, folder = planted
+    monkeypatch.chdir(folder)
+    report = _json_of(capsys, csv_data.policy, *csv_data.args(), "--by", "source", "--rejects-folder", "rejects")
+    assert set(report) == TOP_KEYS and report["proposal"] is None
+    assert (report["policy"], report["version"], report["leads"]) == ("planted-calibration", "1.2.0", 4000)
+    rows = report["rows"]
+    assert rows["leads_read"] == rows["leads_decided"] + rows["leads_rejected"] == 4000
+    assert rows["events_read"] == rows["events_used"] + rows["events_rejected"] == csv_data.events_count
+    assert {r["rule"]: r["verdict"] for r in report["rules"]} == PLANTED_VERDICTS
+    for rule in report["rules"]:
+        assert set(rule) == RULE_KEYS
+        assert rule["fired"] + rule["not_fired"] == 4000
+        assert rule["won_rate_fired"] == round(rule["won_fired"] / rule["fired"], 4)
+        assert rule["coefficient_ci"][0] < rule["coefficient"] < rule["coefficient_ci"][1]
+    assert {t["place"] for t in report["thresholds"]} == {"stage sql", 'grade fit_grade "A"', 'grade fit_grade "B"'}
+    assert all(set(t) == THRESHOLD_KEYS for t in report["thresholds"])
+    sql = next(t for t in report["thresholds"] if t["place"] == "stage sql")
+    assert (sql["value"], sql["op"], sql["handoff"]) == (50, ">=", True)
+    assert sorted(g["value"] for g in report["groups"]) == ["organic", "paid_search", "webinar"]
+    assert sum(g["leads"] for g in report["groups"]) == 4000
+    assert report["verdict"].startswith("Of 6 rules, 4 are supported, 1 is contradicted (fit \"Core industry\")")
+
+
+def test_parquet_leads_and_the_python_engine_give_the_same_report(planted, capsys, monkeypatch):
+    csv_data, parquet_data, folder = planted
+    monkeypatch.chdir(folder)
+    by_csv = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", "rejects")
+    by_python = _json_of(capsys, parquet_data.policy, *parquet_data.args(), "--engine", "python",
+                         "--rejects-folder", "rejects")
+    assert by_python == by_csv
+
+
+def test_the_markdown_of_a_run_has_the_jsons_figures_in_its_cells(planted, capsys, monkeypatch):
+    csv_data, _, folder = planted
+    monkeypatch.chdir(folder)
+    report = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", "rejects")
+    code, page = _run(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", "rejects",
+                      "--format", "markdown")
+    assert code == 0
+    rules = _rows(_read_markdown(page).tables[0])
+    assert [(r["rule"], r["verdict"], r["fired"]) for r in rules] == [
+        (r["rule"], r["verdict"], f"{r['fired']} of 4000") for r in report["rules"]]
+    assert [r["won rate fired"] for r in rules] == [f"{r['won_rate_fired'] * 100:.1f}%" for r in report["rules"]]
+    assert report["verdict"] in HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+
+
+def test_rejected_rows_are_written_and_counted_and_max_rejects_exits_1(planted, capsys, monkeypatch, tmp_path):
+    csv_data, _, _ = planted
+    monkeypatch.chdir(tmp_path)
+    leads = csv_data.leads.read_text("utf-8") + "L9001,x@corp.example,lots,software,Analyst,webinar,no\n"
+    events = csv_data.events.read_text("utf-8") + "L1,won_deal,yesterday\nL2,lost_deall,2026-11-01T00:00:00Z\n"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "leads.csv").write_text(leads, "utf-8")
+    (tmp_path / "data" / "events.csv").write_text(events, "utf-8")
+    (tmp_path / "out").mkdir()
+    argv = ["--leads", "data/leads.csv", "--events", "data/events.csv", "--as-of", csv_data.as_of.isoformat(),
+            "--now", csv_data.now.isoformat(), "--rejects-folder", "out", "--format", "json", "-o", "out/r.json"]
+    code, said = _run(capsys, csv_data.policy, *argv)
+    assert code == 0, said
+    rows = json.loads((tmp_path / "out" / "r.json").read_text("utf-8"))["rows"]
+    assert (rows["leads_read"], rows["leads_decided"], rows["leads_rejected"]) == (4001, 4000, 1)
+    assert (rows["events_read"], rows["events_rejected"]) == (csv_data.events_count + 2, 2)
+    assert [(r["row"], r["field"], r["value"]) for r in read_csv(tmp_path / "out" / "leads.rejects.csv")] == [
+        ("4001", "employees", "lots")]
+    assert len(read_csv(tmp_path / "out" / "events.rejects.csv")) == 2
+    (tmp_path / "out" / "r.json").unlink()
+    code, said = _run(capsys, csv_data.policy, *argv, "--max-rejects", "1")
+    assert code == 1 and "rejected" in said
+    assert json.loads((tmp_path / "out" / "r.json").read_text("utf-8"))["rows"]["events_rejected"] == 2
