@@ -22,6 +22,8 @@ from leadpolicy.language.words import quantity
 from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
 from leadpolicy.measure.feedback import TABLE, Measured, count_where, tally, won_share
 
+SEPARATED = 1e-6  # a fitted chance of winning this close to 0 or 1: the estimates run off to infinity
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -180,18 +182,21 @@ def _fit_problem(design: np.ndarray[Any, Any], n: np.ndarray[Any, Any], won: np.
     if won.sum() == 0 or won.sum() == n.sum():
         return f"the regression of {score} has {'no' if won.sum() == 0 else 'only'} won leads"
     with warnings.catch_warnings():
-        warnings.simplefilter("error", sm_exceptions.PerfectSeparationWarning)
+        # statsmodels' own separation warning also fires for a saturated fit of grouped rows (the fitted shares
+        # equal the observed ones): separation is told below by fitted chances of 0 or 1 instead.
+        warnings.simplefilter("ignore", sm_exceptions.PerfectSeparationWarning)
         warnings.simplefilter("error", sm_exceptions.ConvergenceWarning)
-        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # a saturated fit's scale is 0/0 (unused: Binomial's is 1)
         try:
             result = sm.GLM(np.column_stack([won, n - won]), design, family=sm.families.Binomial()).fit()
-        except (sm_exceptions.PerfectSeparationWarning, sm_exceptions.PerfectSeparationError):
-            return (f"the regression of {score} separates won from not won perfectly (a rule's leads all won or "
-                    "none did)")
-        except (sm_exceptions.ConvergenceWarning, RuntimeWarning, np.linalg.LinAlgError, ValueError):
+        except (sm_exceptions.ConvergenceWarning, np.linalg.LinAlgError, ValueError):
             return f"the regression of {score} did not converge"
+    fitted = np.asarray(result.fittedvalues)
+    if np.any((fitted < SEPARATED) | (fitted > 1 - SEPARATED)):
+        return (f"the regression of {score} separates won from not won perfectly (the leads of some combination "
+                "of its rules all won or none did)")
     ci = np.asarray(result.conf_int(alpha=1 - LEVEL))
-    if not (np.all(np.isfinite(result.bse)) and np.all(np.isfinite(ci))):
+    if not (np.all(np.isfinite(result.params)) and np.all(np.isfinite(ci))):
         return f"the regression of {score} did not converge"
     return np.asarray(result.params), ci, np.asarray(result.pvalues)
 

@@ -1,0 +1,315 @@
+"""Calibration's evidence: the rule columns decide as the policy does, planted effects are recovered, and a
+small case's every number is worked by hand."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from statistics import NormalDist
+
+import pytest
+import yaml
+
+import leadpolicy
+from leadpolicy.measure import evidence
+from leadpolicy.measure.calibration import MIN_LEADS, Proposal
+from leadpolicy.measure.feedback import FeedbackInput, measure
+from leadpolicy.measure.rule_columns import with_rule_columns
+
+from .calibration_data import AS_OF, NOW, generate
+from .conftest import POLICIES
+from .engines import decide, decision_names
+from .files import write_csv
+
+Z = NormalDist().inv_cdf(0.975)  # the 95% interval's half-width in standard errors
+
+
+# ---------------------------------------------------------------- the rule columns
+
+def sample_cases(samples: Path) -> list[tuple[str, dict, dt.datetime, list[dict], dict]]:
+    """(name, lead, now, events, expect) of each lead case a samples file gives a decision for."""
+    doc = yaml.safe_load(samples.read_text("utf-8"))
+    cases = []
+    for case in doc["leads"]:
+        if "invalid" in case["expect"]:
+            continue
+        now = case.get("now", doc["now"])
+        cases.append((case["name"], case["lead"], now, case.get("events", []), case["expect"]))
+    return cases
+
+
+@pytest.mark.parametrize("name", ["inbound-b2b", "inbound-activity", "product-led"])
+def test_the_derived_policy_decides_every_sample_case_as_the_policy_on_both_engines(name, tmp_path):
+    policy = leadpolicy.load(POLICIES / f"{name}.policy")
+    derived, columns = with_rule_columns(policy)
+    cases = sample_cases(POLICIES / f"{name}.samples.yaml")
+    assert len(cases) >= 8 and columns
+    assert [c.column for c in columns] == [f"#rule:{s.name}:{i}" for s in policy.ir.scores for i in range(len(s.rules))]
+    decided_names = decision_names(policy)
+    for now in {case[2] for case in cases}:
+        mine = [c for c in cases if c[2] == now]
+        leads, events = [c[1] for c in mine], [c[3] for c in mine]
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        batch = decide("duckdb-batch", derived, leads, now, folder=folder, events=events)
+        python = decide("python", derived, leads, now, events=events)
+        assert batch == python
+        for (case, lead, _, lead_events, expect), row in zip(mine, batch):
+            decision = policy.evaluate(lead, now, events=lead_events)
+            assert {n: row[n] for n in decided_names} == {**decision.scores, **decision.grades, "stage": decision.stage,
+                                                          "owner": decision.owner, "route": decision.route}, case
+            assert {k: row[k] for k in expect if k in row} == {k: v for k, v in expect.items() if k in row}, case
+            breakdown = decision.breakdown
+            for c in columns:
+                rule = breakdown[c.score]["rules"][c.index]
+                assert rule["rule"] == c.label
+                want = (1 if rule["fired"] else 0) if c.kind == "points" else rule["points"]
+                assert row[c.column] == want, (case, c.column)
+                assert (row[c.column] != 0) == rule["fired"], (case, c.column)
+
+
+def test_each_rule_column_says_what_the_rule_is():
+    policy = leadpolicy.load(POLICIES / "inbound-b2b.policy")
+    _, columns = with_rule_columns(policy)
+    text = (POLICIES / "inbound-b2b.policy").read_text().splitlines()
+    by_label = {c.label: c for c in columns}
+    demo, clicks = by_label["Asked for a demo"], by_label["Email clicks"]
+    assert (demo.score, demo.kind, demo.points, demo.cap, demo.reason) == ("engagement", "points", 40, None,
+                                                                           "Asked for a demo")
+    assert (clicks.kind, clicks.points, clicks.cap, clicks.index) == ("per", 5, 25, 0)
+    assert all(f'"{c.label}"' in text[c.line - 1] for c in columns)
+
+
+# ---------------------------------------------------------------- planted effects
+
+def evidence_of(planted, engine: str = "duckdb", tmp: Path | None = None) -> tuple[list, object]:
+    policy = leadpolicy.load(planted.policy)
+    derived, columns = with_rule_columns(policy)
+    data = FeedbackInput(planted.leads, planted.events, planted.as_of, planted.now, engine=engine)
+    measured = measure(derived, data, (tmp or planted.folder) / f"work-{engine}")
+    return evidence.rule_evidence(measured, columns), (measured, columns)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("planted"), leads=20_000)
+
+
+@pytest.fixture(scope="module")
+def planted_evidence(planted):
+    return evidence_of(planted)
+
+
+def test_planted_effects_are_recovered(planted, planted_evidence):
+    rules, _ = planted_evidence
+    verdicts = {r.rule.label: r.verdict for r in rules}
+    assert verdicts == {"Mid-market or larger": "supported", "Core industry": "contradicted",
+                        "Decision maker": "supported", "Asked for a demo": "no evidence",
+                        "Free email domain": "supported", "Email clicks": "supported"}
+    for r in rules:
+        low, high = r.coefficient_ci
+        assert low < planted.betas[r.rule.label] < high, (r.rule.label, r.coefficient_ci)
+        assert r.fired + r.not_fired == 20_000
+    core = next(r for r in rules if r.rule.label == "Core industry")
+    assert core.ci[1] < 1 and core.won_rate_fired < core.won_rate_not  # its leads win less, despite +20 points
+    assert "goes against +20 points" in core.why
+    demo = next(r for r in rules if r.rule.label == "Asked for a demo")
+    assert demo.coefficient_ci[0] < 0 < demo.coefficient_ci[1] and "includes 0" in demo.why
+    line = evidence.verdict_line(rules, None)
+    assert line == ('Of 6 rules, 4 are supported, 1 is contradicted (fit "Core industry") and 1 has no '
+                    "evidence.")
+
+
+def test_the_counts_are_the_leads_as_generated(planted, planted_evidence):
+    """Where "Decision maker" fired and won, counted from the generated files themselves."""
+    rules, _ = planted_evidence
+    with open(planted.leads, newline="") as handle:
+        vp = {row["id"] for row in csv.DictReader(handle) if "VP" in row["job_title"]}
+    with open(planted.events, newline="") as handle:
+        won = {row["lead"] for row in csv.DictReader(handle) if row["event"] == "won_deal"}
+    maker = next(r for r in rules if r.rule.label == "Decision maker")
+    assert (maker.fired, maker.won_fired, maker.won_not) == (len(vp), len(vp & won), len(won - vp))
+    assert maker.won_rate_fired == round(len(vp & won) / len(vp), 4)
+
+
+def test_every_rule_is_supported_when_every_effect_follows_the_points(tmp_path):
+    rules, _ = evidence_of(generate(tmp_path, leads=20_000, mode="proportional"))
+    assert {r.rule.label: r.verdict for r in rules} == {
+        "Mid-market or larger": "supported", "Core industry": "supported", "Decision maker": "supported",
+        "Asked for a demo": "supported", "Free email domain": "supported", "Email clicks": "supported"}
+    assert evidence.verdict_line(rules, None) == "Of 6 rules, 6 are supported."
+
+
+def test_the_python_engine_and_parquet_leads_give_the_same_evidence(tmp_path):
+    csv_leads = generate(tmp_path / "csv", leads=3_000, seed=7)
+    parquet_leads = generate(tmp_path / "parquet", leads=3_000, seed=7, kind="parquet")
+    assert parquet_leads.leads.suffix == ".parquet"
+    duckdb_rules, _ = evidence_of(csv_leads)
+    python_rules, _ = evidence_of(csv_leads, "python")
+    parquet_rules, _ = evidence_of(parquet_leads)
+    assert duckdb_rules == python_rules == parquet_rules
+    assert {r.verdict for r in duckdb_rules} >= {"supported", "contradicted"}
+
+
+def test_each_source_gets_its_own_evidence(planted, planted_evidence):
+    _, (measured, columns) = planted_evidence
+    groups = evidence.group_evidence(measured, columns, ["source"])
+    with open(planted.leads, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    per_source = Counter(row["source"] for row in rows)
+    assert [(g["by"], g["value"], g["leads"]) for g in groups] == [("source", s, per_source[s])
+                                                                    for s in sorted(per_source)]
+    for g in groups:
+        vp = sum(1 for row in rows if row["source"] == g["value"] and "VP" in row["job_title"])
+        rules = {r.rule.label: r for r in g["rules"]}
+        maker = rules["Decision maker"]
+        assert (maker.fired, maker.fired + maker.not_fired) == (vp, g["leads"])
+        assert rules["Core industry"].verdict == "contradicted"  # the effect is planted in every source
+    first = planted_evidence[0][0]
+    assert sum(g["won"] for g in groups) == first.won_fired + first.won_not
+
+
+# ---------------------------------------------------------------- a small case, by hand
+
+HAND = '''policy "hand" version 1.0.0 {
+  title "Worked by hand"
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    email      text required
+    employees  number
+    country    text
+  }
+  events {
+    won_deal
+    lost_deal
+  }
+  score fit {
+    +10 when employees >= 100         "Large"
+    +5  when employees >= 1000000     "Never"
+    +3  when email contains "@"       "Always"
+  }
+  score rare {
+    +7 when country = "IS"  "Iceland"
+  }
+  score pair {
+    +4 when employees >= 100  "Large again"
+    -4 when employees > 99    "Large, said otherwise"
+  }
+  score sure {
+    +2 when email starts with "w"  "Winner"
+  }
+  stages {
+    sql      when fit >= 10  owner sales
+    nurture  otherwise       owner marketing
+  }
+  outcomes {
+    won   when won_deal
+    lost  when lost_deal
+  }
+}
+'''
+
+
+@pytest.fixture(scope="module")
+def by_hand(tmp_path_factory):
+    """100 leads: 40 large (20 won, 10 lost, 10 open), 60 small (15 won, 30 lost, 15 open); 13 in Iceland; the
+    emails of the won leads, and only theirs, start with "w"."""
+    folder = tmp_path_factory.mktemp("hand")
+    (folder / "hand.policy").write_text(HAND)
+    leads, events = [], []
+    for i in range(100):
+        large = i < 40
+        k = i if large else i - 40
+        won, lost = (k < 20, 20 <= k < 30) if large else (k < 15, 15 <= k < 45)
+        leads.append((f"H{i}", f"{'w' if won else 'h'}{i}@x.io", 500 if large else 10, "IS" if i % 8 == 0 else "NO"))
+        if won or lost:
+            events.append((f"H{i}", "won_deal" if won else "lost_deal", "2026-11-15T10:00:00Z"))
+    write_csv(folder / "leads.csv", ["id", "email", "employees", "country"], leads)
+    write_csv(folder / "events.csv", ["lead", "event", "at"], events)
+    policy = leadpolicy.load(folder / "hand.policy")
+    derived, columns = with_rule_columns(policy)
+    data = FeedbackInput(folder / "leads.csv", folder / "events.csv", AS_OF, NOW)
+    measured = measure(derived, data, folder / "work")
+    return {r.rule.label: r for r in evidence.rule_evidence(measured, columns)}, measured, columns
+
+
+def test_every_number_of_a_small_case(by_hand):
+    rules, _, _ = by_hand
+    large = rules["Large"]
+    a, b, c, d = 20, 20, 15, 45  # won and not won where it fired, then where it did not
+    assert (large.fired, large.won_fired, large.not_fired, large.won_not) == (a + b, a, c + d, c)
+    assert (large.won_rate_fired, large.won_rate_not) == (0.5, 0.25)
+    assert large.lift == pytest.approx(2.0)
+    log_rr_se = math.sqrt(1 / a - 1 / (a + b) + 1 / c - 1 / (c + d))  # the textbook log risk ratio's error
+    assert large.ci == pytest.approx((math.exp(math.log(2) - Z * log_rr_se), math.exp(math.log(2) + Z * log_rr_se)))
+    # The only rule of its score that varies: its coefficient is the 2x2's log odds ratio, with Woolf's error.
+    log_or, log_or_se = math.log(a * d / (b * c)), math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    assert large.coefficient == pytest.approx(log_or, rel=1e-6) and log_or == pytest.approx(math.log(3))
+    assert large.coefficient_ci == pytest.approx((log_or - Z * log_or_se, log_or + Z * log_or_se), rel=1e-6)
+    assert large.p_value == pytest.approx(2 * (1 - NormalDist().cdf(log_or / log_or_se)), rel=1e-4)
+    assert large.verdict == "supported" and "agrees with +10 points" in large.why
+
+
+def test_a_rule_that_fired_for_no_lead_or_for_every_lead_has_no_evidence(by_hand):
+    rules, _, _ = by_hand
+    never, always = rules["Never"], rules["Always"]
+    assert (never.fired, never.not_fired, never.won_rate_fired, never.lift, never.ci) == (0, 100, None, None, None)
+    assert (never.verdict, never.why, never.coefficient) == ("no evidence", "it fired for no lead", None)
+    assert (always.fired, always.not_fired, always.won_rate_not, always.lift) == (100, 0, None, None)
+    assert always.verdict == "no evidence" and always.why == "it fired for every lead (none to compare with)"
+    assert always.coefficient is None
+
+
+def test_too_few_leads_is_no_evidence(by_hand):
+    rules, _, _ = by_hand
+    iceland = rules["Iceland"]
+    assert iceland.fired == 13 < MIN_LEADS  # leads 0, 8, ..., 96
+    assert iceland.verdict == "no evidence" and iceland.why == f"only 13 leads fired (at least {MIN_LEADS} needed)"
+
+
+def test_rules_a_regression_cannot_tell_apart_have_no_coefficient_and_say_why(by_hand):
+    rules, _, _ = by_hand
+    for label in ("Large again", "Large, said otherwise"):
+        rule = rules[label]
+        assert rule.fired == 40 and rule.lift == pytest.approx(2.0)  # the counts are there all the same
+        assert (rule.coefficient, rule.coefficient_ci, rule.verdict) == (None, None, "no evidence")
+        assert "cannot tell its rules apart" in rule.why
+
+
+def test_a_points_rule_of_zero_points_is_contradicted_only_by_an_effect(by_hand, tmp_path):
+    text = HAND.replace('+10 when employees >= 100         "Large"', '0 when employees >= 100  "Large"')
+    (tmp_path / "zero.policy").write_text(text)
+    policy = leadpolicy.load(tmp_path / "zero.policy")
+    derived, columns = with_rule_columns(policy)
+    folder = Path(by_hand[1].table_file).parent.parent
+    data = FeedbackInput(folder / "leads.csv", folder / "events.csv", AS_OF, NOW)
+    rules = {r.rule.label: r for r in evidence.rule_evidence(measure(derived, data, tmp_path / "w"), columns)}
+    assert rules["Large"].rule.points == Decimal(0)
+    assert rules["Large"].fired == 40 and rules["Large"].coefficient == pytest.approx(math.log(3), rel=1e-6)
+    assert rules["Large"].verdict == "contradicted" and "earns 0 points" in rules["Large"].why
+
+
+def test_a_rule_whose_leads_all_won_separates_and_has_no_coefficient(by_hand):
+    rules, _, _ = by_hand
+    winner = rules["Winner"]
+    assert (winner.fired, winner.won_fired, winner.won_rate_fired, winner.won_rate_not) == (35, 35, 1.0, 0.0)
+    assert (winner.lift, winner.ci) == (None, None)  # no won lead where it did not fire: no ratio
+    assert (winner.coefficient, winner.verdict) == (None, "no evidence")
+    assert "separates won from not won perfectly" in winner.why
+
+
+def test_the_verdict_line_names_the_proposal_and_its_handoffs(by_hand, tmp_path):
+    rules = list(by_hand[0].values())
+    backtest = {"old": {"handed_off": 1203, "precision": 0.279}, "new": {"handed_off": 1180, "precision": 0.312}}
+    proposal = Proposal(tmp_path / "p.policy", "1.1.0", "", [{"what": "points"}], backtest)
+    assert evidence.verdict_line(rules, proposal) == (
+        "Of 7 rules, 1 is supported and 6 have no evidence; the proposed 1.1.0 hands off 1,180 leads (was 1,203) "
+        "at 31.2% won (was 27.9%).")
+    unchanged = Proposal(tmp_path / "p.policy", "1.0.0", "", [], None)
+    assert evidence.verdict_line(rules, unchanged).endswith("; the evidence proposes no change to 1.0.0.")
