@@ -77,7 +77,8 @@ def _calibration(changes: bool = True) -> Calibration:
          "why": "contradicted: won more often where it fired (lift 1.50)", "line": 33},
         {"what": "threshold", "where": "stage sql", "from": Decimal(40), "to": Decimal("42.5"),
          "why": "as many handoffs as now", "line": 60}],
-        BACKTEST if changes else None, [f'score fit: rule "{HOSTILE}" gives 0 points, was -50'])
+        BACKTEST if changes else None, [f'score fit: rule "{HOSTILE}" gives 0 points, was -50'],
+        ["handoffs could not be kept at 300: 290 | <i>note</i>"])
     if not changes:
         proposal = Proposal(Path("proposed.policy"), "3.0.0", "", [], None)
     group = {"by": "source", "value": "<b>webinar</b>", "leads": 500, "won": 60, "rules": rules[:1]}
@@ -173,7 +174,7 @@ def test_the_json_has_the_designs_shape_and_numbers():
 def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
     page = render_calibration(_calibration(), "markdown")
     read = _read_markdown(page)
-    assert not read.tags & {"script", "a", "b", "code", "em"}, read.tags  # no markup from a policy's text
+    assert not read.tags & {"script", "a", "b", "i", "code", "em"}, read.tags  # no markup from a policy's text
     rules_table, threshold_table, group_table, changes_table, *backtest = read.tables
     rules = _rows(rules_table)
     assert [r["rule"] for r in rules] == ["Mid-market or larger", HOSTILE, "pricing_page_view in last 30 days"]
@@ -194,6 +195,8 @@ def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
     assert [(c["where"], c["from"], c["to"]) for c in changes] == [(f'score fit, rule "{HOSTILE}"', "-50", "0"),
                                                                    ("stage sql", "40", "42.5")]
     assert read.items == [f'score fit: rule "{HOSTILE}" gives 0 points, was -50']
+    assert "Note: handoffs could not be kept at 300: 290 | <i>note</i>" in HTMLParserText.of(
+        markdown.markdown(page, extensions=["tables"]))
     versions = _rows(backtest[0])
     assert [(v[""], v["handed off"], v["precision"]) for v in versions] == [("3.0.0", "300", "25.0%"),
                                                                            ("3.1.0", "290", "27.6%")]
@@ -226,7 +229,7 @@ def test_the_text_report_says_the_same_figures():
     assert lines[0] == ("Calibration of inbound-activity 3.0.0: decided as of 2026-09-01T00:00:00-04:00, outcomes up "
                         "to 2026-11-30T00:00:00-05:00")
     assert lines[2].startswith("Of 3 rules, 1 is supported")
-    assert "1000 leads decided, won 124 (12.4%)" in text
+    assert "1,000 leads decided, won 124 (12.4%)" in text
     size = next(line for line in lines if line.startswith("fit") and "Mid-market or larger" in line).split()
     assert ["+40", "120", "of", "1000", "30.0%", "10.0%", "3.00", "[2.12,", "4.20]", "+1.23"] == size[5:15]
     assert "supported" in size
@@ -409,3 +412,59 @@ def test_rejected_rows_are_written_and_counted_and_max_rejects_exits_1(planted, 
     code, said = _run(capsys, csv_data.policy, *argv, "--max-rejects", "1")
     assert code == 1 and "rejected" in said
     assert json.loads((tmp_path / "out" / "r.json").read_text("utf-8"))["rows"]["events_rejected"] == 2
+
+
+# ---------------------------------------------------------------- the proposal, end to end
+
+def test_the_proposal_is_written_fmt_clean_with_its_comments_and_backtested(planted, capsys, monkeypatch, tmp_path):
+    csv_data, _, folder = planted
+    monkeypatch.chdir(tmp_path)
+    proposed = tmp_path / "proposed.policy"
+    report = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
+                      "--propose", proposed)
+    proposal = report["proposal"]
+    assert set(proposal) == {"file", "version", "changes", "backtest", "diff"}
+    assert (proposal["file"], proposal["version"]) == (str(proposed), "1.3.0")
+    text = proposed.read_text("utf-8")
+    assert "# Sales takes a lead from 50 points of fit." in text  # the policy's own comment is kept
+    assert api.load(proposed).version == "1.3.0"
+    assert main(["fmt", "--check", str(proposed)]) == 0
+    core = [c for c in proposal["changes"] if c["what"] == "points" and "Core industry" in c["where"]]
+    assert [(c["from"], c["to"] <= 0) for c in core] == [(20, True)]  # contradicted: zeroed or flipped
+    assert all(c["what"] in ("points", "threshold") and c["why"] for c in proposal["changes"])
+    backtest = proposal["backtest"]
+    assert (backtest["old"]["version"], backtest["new"]["version"]) == ("1.2.0", "1.3.0")
+    assert backtest["new"]["handed_off"] <= backtest["old"]["handed_off"]  # --handoffs same, the default
+    assert backtest["new"]["precision"] > backtest["old"]["precision"]
+    assert any("Core industry" in line for line in proposal["diff"])
+    assert "the proposed 1.3.0" in report["verdict"]
+    capsys.readouterr()
+    proposed.unlink()
+    code, page = _run(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
+                      "--propose", proposed, "--format", "markdown")
+    assert code == 0 and f"wrote {proposed} (version 1.3.0" in page
+    read = _read_markdown(page)
+    assert read.items == proposal["diff"]
+    versions = [t for t in read.tables if t[0][:3] == ["", "leads", "handed off"]]
+    assert [row[:3] for row in versions[0][1:]] == [
+        [v["version"], str(v["leads"]), str(v["handed_off"])] for v in (backtest["old"], backtest["new"])]
+
+
+def test_handoffs_n_caps_what_the_proposal_hands_off(planted, capsys, monkeypatch, tmp_path):
+    csv_data, _, folder = planted
+    monkeypatch.chdir(tmp_path)
+    report = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
+                      "--propose", "p.policy", "--handoffs", "800")
+    assert report["proposal"]["backtest"]["new"]["handed_off"] <= 800
+
+
+def test_evidence_that_supports_every_rule_proposes_nothing_and_writes_no_file(capsys, tmp_path, monkeypatch):
+    data = generate(tmp_path / "data", leads=4000, mode="proportional")
+    monkeypatch.chdir(tmp_path)
+    code, said = _run(capsys, data.policy, *data.args(), "--rejects-folder", "data", "--propose", "p.policy",
+                      "--format", "json")
+    report = json.loads(said[:said.rindex("}") + 1])
+    assert code == 0 and "asks for no change; p.policy is not written" in said
+    assert report["proposal"] == {"file": "p.policy", "version": "1.2.0", "changes": [], "backtest": None,
+                                  "diff": []}
+    assert not (tmp_path / "p.policy").exists()

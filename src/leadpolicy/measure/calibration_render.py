@@ -110,10 +110,10 @@ def _head(cal: Calibration, markdown: bool) -> list[str]:
     title = (f"Calibration of {cal.policy.id} {cal.policy.version}: decided as of {cal.as_of}, outcomes up to "
              f"{cal.now}")
     return [("# " if markdown else "") + _text(title, markdown), "", _text(cal.verdict, markdown), "",
-            f"{cal.leads} leads decided, won {cal.won} ({percent(_rate(cal.won, cal.leads))}); lead rows: read "
-            f"{rows.get('leads_read', 0)}, rejected {rows.get('leads_rejected', 0)}; event rows: read "
-            f"{rows.get('events_read', 0)}, used {rows.get('events_used', 0)}, rejected "
-            f"{rows.get('events_rejected', 0)}"]
+            f"{cal.leads:,} leads decided, won {cal.won:,} ({percent(_rate(cal.won, cal.leads))}); lead rows: read "
+            f"{rows.get('leads_read', 0):,}, rejected {rows.get('leads_rejected', 0):,}; event rows: read "
+            f"{rows.get('events_read', 0):,}, used {rows.get('events_used', 0):,}, rejected "
+            f"{rows.get('events_rejected', 0):,}"]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -167,6 +167,8 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
     lines += table(["what", "where", "line", "from", "to", "why"],
                    [[c.get("what"), c.get("where"), c.get("line") or "-", _plain(c.get("from")), _plain(c.get("to")),
                      c.get("why")] for c in p.changes], markdown)
+    if p.notes:  # what could not be done as asked (more handoffs than allowed, ...)
+        lines += ["", *(_text(f"Note: {note}", markdown) for note in p.notes)]
     if p.diff:
         lines += _section(f"What changes, in the words of leadpolicy diff ({cal.policy.version} → {p.version})",
                           markdown, 3)
