@@ -276,3 +276,120 @@ def test_docs_never_writes_its_site_over_the_calibration_it_reads(tmp_path, caps
     before = inside.read_text("utf-8")
     code, err = _docs(tmp_path, capsys, inside)
     assert code == 2 and inside.read_text("utf-8") == before
+
+
+# ---------------------------------------------------------------- ci --calibrate
+
+AS_OF, NOW = "2026-11-01T00:00:00-04:00", "2026-11-30T12:00:00-05:00"
+CI = ["ci", ".", "--skip-approvals", "--skip-versions", "--skip-fmt"]
+
+
+def _planted(folder: Path, leads: int = 1200, seed: int = 30) -> Path:
+    """Leads of the activity reference whose outcomes contradict "Free email domain" (-50 points): a free
+    email's lead wins twice as often; larger companies win more, as their +40 points say."""
+    import random
+
+    from .files import write_csv
+
+    rng = random.Random(seed)
+    lead_rows, event_rows = [], []
+    for i in range(leads):
+        free, large = rng.random() < 0.3, rng.random() < 0.5
+        lead_rows.append((f"L{i}", f"u{i}@{'gmail.com' if free else 'corp.io'}", 500 if large else 40,
+                          rng.choice(["software", "retail"]), rng.choice(["webinar", "organic"])))
+        if rng.random() < 0.1 + 0.2 * free + 0.15 * large:
+            event_rows.append((f"L{i}", "closed_won", "2026-11-20T10:00:00-05:00", ""))
+        elif rng.random() < 0.5:
+            event_rows.append((f"L{i}", "closed_lost", "2026-11-20T10:00:00-05:00", ""))
+    data = folder / "calibration-data"
+    data.mkdir()
+    write_csv(data / "leads.csv", ["id", "email", "employees", "industry", "source"], lead_rows)
+    write_csv(data / "events.csv", ["lead", "event", "at", "reason"], event_rows)
+    return data
+
+
+def _verdicts(report_markdown: str) -> dict[str, str]:
+    """Each rule's verdict in a calibration report's Markdown rules table, by the rule's name."""
+    rows = _rows(_html(report_markdown), "Rules")
+    return {row["rule"]: row["verdict"] for row in rows}
+
+
+def test_ci_adds_each_policys_calibration_to_the_job_summary_and_never_fails_on_it(tmp_path, capsys, monkeypatch):
+    _policy(tmp_path)
+    data = _planted(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main([*CI, "--calibrate", str(data), "--calibrate-as-of", AS_OF, "--calibrate-now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert 'is contradicted (fit "Free email domain")' in out
+    verdicts = _verdicts(summary.read_text("utf-8"))
+    assert verdicts["Free email domain"] == "contradicted" and verdicts["Mid-market or larger"] == "supported"
+    assert _verdicts(out[out.index("# Calibration of inbound-activity"):]) == verdicts
+    # --backtest-as-of and --backtest-now stand for the calibration's when it has none of its own
+    summary.unlink()
+    assert main([*CI, "--calibrate", str(data), "--backtest-as-of", AS_OF, "--backtest-now", NOW]) == 0
+    assert _verdicts(summary.read_text("utf-8")) == verdicts
+
+
+def test_ci_calibrates_no_policy_without_outcomes(tmp_path, capsys, monkeypatch):
+    policy = _policy(tmp_path)
+    text = policy.read_text("utf-8")
+    start = text.index("  outcomes {")
+    policy.write_text(text[:start] + text[text.index("}\n", start) + 2:], "utf-8")
+    data = _planted(tmp_path, leads=50)
+    monkeypatch.chdir(tmp_path)
+    assert main([*CI, "--calibrate", str(data), "--calibrate-as-of", AS_OF]) == 0
+    assert "No policy with outcomes to calibrate." in capsys.readouterr().out
+
+
+def test_ci_calibrate_usage_and_data_problems(tmp_path, capsys, monkeypatch):
+    _policy(tmp_path)
+    data = _planted(tmp_path, leads=50)
+    monkeypatch.chdir(tmp_path)
+    assert main([*CI, "--calibrate", str(data)]) == 2
+    assert "--calibrate needs --calibrate-as-of (or --backtest-as-of)" in capsys.readouterr().err
+    assert main([*CI, "--calibrate", str(data), "--calibrate-as-of", NOW, "--calibrate-now", AS_OF]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main([*CI, "--calibrate", "empty", "--calibrate-as-of", AS_OF]) == 1
+    assert "needs exactly one leads.csv" in capsys.readouterr().err
+    before = (data / "leads.csv").read_bytes()
+    assert main([*CI, "--calibrate", str(data), "--calibrate-as-of", AS_OF, "--sarif", str(data / "leads.csv")]) == 2
+    assert (data / "leads.csv").read_bytes() == before
+
+
+def test_the_json_calibrate_writes_makes_the_pages_section(tmp_path, capsys, monkeypatch):
+    policy = _policy(tmp_path)
+    data = _planted(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", str(policy), "--leads", str(data / "leads.csv"), "--events", str(data / "events.csv"),
+                 "--as-of", AS_OF, "--now", NOW, "--format", "json", "-o", "calibration.json"]) == 0
+    written = json.loads((tmp_path / "calibration.json").read_text("utf-8"))
+    code, err = _docs(tmp_path, capsys, tmp_path / "calibration.json")
+    assert code == 0 and "warning" not in err
+    page = _html((tmp_path / "site/docs/policies/inbound-activity.md").read_text("utf-8"))
+    rules = _rows(page, "Rules")
+    assert [(r["score"], r["verdict"].split(":")[0], r["fired for"]) for r in rules] == [
+        (r["score"], r["verdict"], f"{r['fired']:,}") for r in written["rules"]]
+    free = next(r for r in rules if r["rule"].startswith("Free email domain") or "(Free email domain)" in r["rule"])
+    assert free["verdict"].startswith("contradicted")
+    assert len(_rows(page, "Thresholds")) == len(written["thresholds"])
+
+
+def test_the_starter_workflow_calibrates_next_to_the_backtest(tmp_path, capsys, monkeypatch):
+    import shlex
+
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    workflow = yaml.safe_load((tmp_path / ".github/workflows/leadpolicy.yml").read_text("utf-8"))
+    [job] = workflow["jobs"].values()
+    runs = [shlex.split(line) for s in job["steps"] for line in s.get("run", "").replace("\\\n", " ").splitlines()]
+    calibrating = [r for r in runs if r[:2] == ["leadpolicy", "ci"] and "--calibrate" in r]
+    # one folder of past leads and events for both reports, as of the backtest's time
+    assert calibrating and all(r[r.index("--calibrate") + 1] == r[r.index("--backtest") + 1] == "backtest"
+                               for r in calibrating)
+    assert all("--backtest-as-of" in r for r in calibrating)

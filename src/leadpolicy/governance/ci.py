@@ -158,3 +158,13 @@ def repository_root() -> Path:
     except OSError:
         return Path.cwd()
     return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else Path.cwd()
+
+
+def add_to_job_summary(text: str) -> None:
+    """Append a report to the GitHub Actions job summary ($GITHUB_STEP_SUMMARY), when the job has one."""
+    import os
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")

@@ -39,6 +39,14 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--backtest-as-of", metavar="T", type=timestamp_arg,
                    help="decide the leads as of T (required with --backtest)")
     p.add_argument("--backtest-now", metavar="T", type=timestamp_arg, help="outcomes up to T (default: now)")
+    p.add_argument("--calibrate", metavar="DIR",
+                   help="calibrate every policy with outcomes on DIR's leads.* and events.* (rule by rule, whether "
+                        "the outcomes support its points), and add the reports to the job summary; a report, "
+                        "it never fails the job by itself")
+    p.add_argument("--calibrate-as-of", metavar="T", type=timestamp_arg,
+                   help="decide the leads as of T (default: --backtest-as-of; one of them is required)")
+    p.add_argument("--calibrate-now", metavar="T", type=timestamp_arg,
+                   help="outcomes up to T (default: --backtest-now, else now)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from leadpolicy.outputs import write_text
 
     if outputs_refused("ci", {"the SARIF log (--sarif)": args.sarif}, {**repository_files(args.paths),
-                                                                       **_backtest_files(args.backtest)}):
+                                                                       **_data_files(args.backtest, "backtest"),
+                                                                       **_data_files(args.calibrate, "calibrate")}):
         return EXIT_USAGE
     extra = [] if args.skip_fmt else fmt_diagnostics(args.paths)
     check_args = argparse.Namespace(paths=args.paths, format="text", min_coverage=args.min_coverage,
@@ -69,15 +78,15 @@ def run(args: argparse.Namespace) -> int:
     if args.sarif:
         write_text(args.sarif, json.dumps(sarif(collected["diags"], collected["runs"]), indent=2))
         print(f"wrote {args.sarif}")
-    if args.backtest:
-        backtested = _backtests(args)
-        if backtested != 0:
-            return backtested
+    for flag, report in (("backtest", _backtests), ("calibrate", _calibrations)):
+        reported = report(args) if getattr(args, flag) else 0
+        if reported != 0:
+            return reported
     return status
 
 
-def _backtest_files(folder: str | None) -> dict[str, Path]:
-    """The data files --backtest reads (none when it finds none: the backtest then says why)."""
+def _data_files(folder: str | None, flag: str) -> dict[str, Path]:
+    """The data files --backtest or --calibrate reads (none when it finds none: the report then says why)."""
     from leadpolicy.measure.backtest import data_files
     from leadpolicy.measure.feedback import FeedbackError
 
@@ -87,7 +96,7 @@ def _backtest_files(folder: str | None) -> dict[str, Path]:
         leads, events = data_files(Path(folder))
     except FeedbackError:
         return {}
-    return {"the backtest's leads (--backtest)": leads, "the backtest's events (--backtest)": events}
+    return {f"the {flag}'s leads (--{flag})": leads, f"the {flag}'s events (--{flag})": events}
 
 
 def _backtests(args: argparse.Namespace) -> int:
@@ -97,6 +106,7 @@ def _backtests(args: argparse.Namespace) -> int:
 
     from leadpolicy.api import from_tree
     from leadpolicy.governance.approvals import GitError, default_base
+    from leadpolicy.governance.ci import add_to_job_summary
     from leadpolicy.measure.backtest import backtest, changed_policies, data_files
     from leadpolicy.measure.feedback import FeedbackError, FeedbackInput
     from leadpolicy.measure.render import render_backtest
@@ -130,8 +140,56 @@ def _backtests(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     text = "\n".join(pages) if pages else f"No changed policy with outcomes to backtest against {ref}.\n"
     print(text, end="")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    add_to_job_summary(text)
     return 0
+
+
+def _calibrations(args: argparse.Namespace) -> int:
+    """Calibrate each policy that has outcomes (the evidence, no proposal); print the Markdown reports and add
+    them to the job summary. A report never fails the job; data it cannot read does (exit 1)."""
+    import sys
+
+    from leadpolicy.governance.ci import add_to_job_summary
+    from leadpolicy.language.loader import discover
+    from leadpolicy.measure.backtest import data_files
+    from leadpolicy.measure.feedback import FeedbackError, FeedbackUsage
+    from leadpolicy.warehouse.lead_rows import BatchError
+
+    as_of, now = args.calibrate_as_of or args.backtest_as_of, args.calibrate_now or args.backtest_now
+    if not as_of:
+        print("leadpolicy ci: --calibrate needs --calibrate-as-of (or --backtest-as-of)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        leads, events = data_files(Path(args.calibrate))
+        pages = [_calibration(Path(path), leads, events, as_of, now) for path in discover(args.paths)[0]]
+    except FeedbackUsage as exc:
+        print(f"leadpolicy ci: --calibrate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FeedbackError, BatchError) as exc:
+        print(f"leadpolicy ci: --calibrate: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    text = "\n".join(page for page in pages if page) or "No policy with outcomes to calibrate.\n"
+    print(text, end="")
+    add_to_job_summary(text)
+    return 0
+
+
+def _calibration(path: Path, leads: Path, events: Path, as_of: str, now: str | None) -> str:
+    """One policy's calibration in Markdown ("" for a policy without outcomes, or with errors: check says them)."""
+    import tempfile
+
+    from leadpolicy.api import from_tree
+    from leadpolicy.measure.calibration import CalibrateOptions, calibrate
+    from leadpolicy.measure.calibration_render import render_calibration
+    from leadpolicy.measure.feedback import FeedbackInput
+    from leadpolicy.semantics.loading import load_policy
+
+    loaded = load_policy(path)
+    if loaded.has_errors or loaded.policy is None:
+        return ""
+    policy = from_tree(loaded.policy, str(path))
+    if not policy.ir.outcomes:
+        return ""
+    with tempfile.TemporaryDirectory(prefix="leadpolicy-calibrate-") as tmp:
+        data = FeedbackInput(leads, events, policy.instant(as_of), policy.instant(now), rejects_folder=Path(tmp))
+        return render_calibration(calibrate(policy, loaded.source, data, Path(tmp), CalibrateOptions()), "markdown")
