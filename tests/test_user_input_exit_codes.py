@@ -384,6 +384,39 @@ PROVE_BASE = (
 )  # attacker A3's policy: its guarantee G1 is replaced
 
 
+def _calibrate_rows() -> list[Row]:
+    """calibrate's usage errors (exit 2, never 3) and data too small or too bare to fit anything (exit 0)."""
+    leads = "id,email,employees,industry,source\n1,a@bigsoft.io,1500,software,webinar\n2,b@shop.fr,20,retail,x\n"
+    events = "lead,event,at,reason\n1,closed_won,2026-11-20T10:00:00Z,\n2,closed_lost,2026-11-10T10:00:00Z,\n"
+    data = {"l.csv": leads, "e.csv": events, "empty.csv": "id,email,employees,industry,source\n",
+            "none.csv": "lead,event,at\n"}
+    run = "calibrate {policies}/inbound-activity.policy --leads l.csv --events e.csv --as-of 2026-11-01 "
+    rows = [
+        ("calibrate --propose the policy", run + "--propose {policies}/inbound-activity.policy", 2,
+         "would be the same file as the policy"),
+        ("calibrate --propose the leads", run + "--propose l.csv", 2, "would be the same file as the leads file"),
+        ("calibrate --propose the events", run + "--propose e.csv", 2, "would be the same file as the events file"),
+        ("calibrate --propose /dev/null", run + "--propose /dev/null", 2, "is a special file"),
+        ("calibrate --propose a folder", run + "--propose .", 2, "is a folder"),
+        ("calibrate --propose in a folder that does not exist", run + "--propose nowhere/p.policy", 2,
+         "does not exist"),
+        ("calibrate --as-of after --now", run + "--now 2026-10-01", 2, "is after --now"),
+        ("calibrate a policy without outcomes", run.replace("inbound-activity", "inbound-b2b"), 2,
+         "no outcomes block"),
+        ("calibrate a missing leads file", run.replace("l.csv", "gone.csv"), 2, "gone.csv: no such file"),
+        ("calibrate two leads", run + "--propose p.policy", 0, "no evidence"),
+        ("calibrate no leads", run.replace("l.csv", "empty.csv") + "--format json", 0, '"leads": 0'),
+        ("calibrate no events", run.replace("e.csv", "none.csv") + "--format markdown", 0, "no evidence"),
+        ("calibrate --by a field that is no column", run + "--by sorce", 2, "did you mean"),
+    ]
+    out = [_row(name, argv, code, says, data) for name, argv, code, says in rows]
+    usage = [("calibrate --handoffs more", "--handoffs more", "argument --handoffs"),
+             ("calibrate --handoffs 0", "--handoffs 0", "argument --handoffs"),
+             ("calibrate --band -1", "--band=-1", "argument --band"),
+             ("calibrate --band nan", "--band nan", "argument --band")]
+    return out + [_row(name, run + extra, 2, says, data, in_process=False) for name, extra, says in usage]
+
+
 OTHER_ROWS: list[Row] = [
     _row("csv with several unterminated quotes", "score {policies}/inbound-b2b.policy leads.csv -o out.csv",
          0, "a quote opened on this line is not closed",
@@ -539,6 +572,8 @@ OTHER_ROWS: list[Row] = [
     _row("init --name that would end the policy's string", ["init", "--name", 'x" } evil {'], 2, "is not a slug"),
     _row("init --sales-owner with a newline", ["init", "--sales-owner", "Raj\nPatel"], 2,
          "holds the control character U+000A"),
+    # leadpolicy calibrate (issue 30)
+    *_calibrate_rows(),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS
