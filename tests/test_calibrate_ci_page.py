@@ -393,3 +393,16 @@ def test_the_starter_workflow_calibrates_next_to_the_backtest(tmp_path, capsys, 
     assert calibrating and all(r[r.index("--calibrate") + 1] == r[r.index("--backtest") + 1] == "backtest"
                                for r in calibrating)
     assert all("--backtest-as-of" in r for r in calibrating)
+
+
+def test_every_value_the_calibration_template_prints_goes_through_md():
+    from jinja2 import nodes
+
+    from leadpolicy.publish.site import environment
+
+    env = environment()
+    source = env.loader.get_source(env, "calibration.md.j2")[0]  # type: ignore[union-attr]
+    printed = [n for output in env.parse(source).find_all(nodes.Output) for n in output.nodes
+               if not isinstance(n, nodes.TemplateData)]
+    assert len(printed) > 20
+    assert all(isinstance(n, nodes.Filter) and n.name == "md" for n in printed)
