@@ -468,3 +468,21 @@ def test_evidence_that_supports_every_rule_proposes_nothing_and_writes_no_file(c
     assert report["proposal"] == {"file": "p.policy", "version": "1.2.0", "changes": [], "backtest": None,
                                   "diff": []}
     assert not (tmp_path / "p.policy").exists()
+
+
+def test_a_hostile_reason_stays_text_in_every_part_of_a_real_runs_markdown(planted, capsys, monkeypatch, tmp_path):
+    csv_data, _, folder = planted
+    monkeypatch.chdir(tmp_path)
+    reason = "Core | `industry` <script>alert(1)</script> *x*"
+    (tmp_path / "hostile.policy").write_text(
+        csv_data.policy.read_text("utf-8").replace('"Core industry"', f'"{reason}"'), "utf-8")
+    code, page = _run(capsys, "hostile.policy", *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
+                      "--propose", "proposed.policy", "--format", "markdown")
+    assert code == 0, page
+    read = _read_markdown(page)
+    assert not read.tags & {"script", "code", "em"}, read.tags
+    assert reason in [row["rule"] for row in _rows(read.tables[0])]
+    changes = next(_rows(t) for t in read.tables if t[0][:2] == ["what", "where"])
+    assert any(reason in change["where"] for change in changes)
+    assert any(reason in item for item in read.items)
+    assert f'contradicted (fit "{reason}")' in HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
