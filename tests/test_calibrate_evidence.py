@@ -313,3 +313,44 @@ def test_the_verdict_line_names_the_proposal_and_its_handoffs(by_hand, tmp_path)
         "at 31.2% won (was 27.9%).")
     unchanged = Proposal(tmp_path / "p.policy", "1.0.0", "", [], None)
     assert evidence.verdict_line(rules, unchanged).endswith("; the evidence proposes no change to 1.0.0.")
+
+
+DECIMAL_PER = '''policy "decimal-per" version 1.0.0 {
+  title "A per rule of decimal points"
+  owner marketing "M"
+  owner sales "S"
+  timezone "UTC"
+  lead {
+    email   text required
+    clicks  number default 0
+  }
+  score engagement {
+    +2.5 per clicks up to 10  "Clicks"
+    -0.25 per clicks up to 1  "Click fatigue"
+  }
+  stages {
+    mql      when engagement >= 5  owner sales
+    nurture  otherwise             owner marketing
+  }
+}
+'''
+
+
+def test_a_per_rule_of_decimal_points_keeps_its_units_exact(tmp_path):
+    """A score's value is a whole number: a per rule's column holds its contribution in the rule's smallest
+    decimal (1 click of +2.5 would be 3 points, 1.2 clicks)."""
+    from leadpolicy.measure.rule_columns import per_unit
+
+    from .engines import policy_from_text
+
+    policy = policy_from_text(DECIMAL_PER)
+    derived, columns = with_rule_columns(policy)
+    now = dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc)
+    leads = [{"email": f"c{n}@x.io", "clicks": n} for n in range(7)]
+    batch = decide("duckdb-batch", derived, leads, now, folder=tmp_path)
+    assert batch == decide("python", derived, leads, now)
+    for lead, row in zip(leads, batch):
+        breakdown = policy.evaluate(lead, now).breakdown["engagement"]["rules"]
+        for c in columns:
+            assert Decimal(row[c.column]) / per_unit(c) == Decimal(str(breakdown[c.index]["points"])) / c.points
+    assert [Decimal(r["#rule:engagement:0"]) / per_unit(columns[0]) for r in batch] == [0, 1, 2, 3, 4, 4, 4]

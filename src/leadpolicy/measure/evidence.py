@@ -21,6 +21,8 @@ from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.words import quantity
 from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
 from leadpolicy.measure.feedback import TABLE, Measured, count_where, tally, won_share
+from leadpolicy.measure.rule_columns import per_unit
+from leadpolicy.semantics import ir
 
 SEPARATED = 1e-6  # a fitted chance of winning this close to 0 or 1: the estimates run off to infinity
 
@@ -132,10 +134,10 @@ def _lift(counts: Counts) -> tuple[float | None, tuple[float, float] | None]:
 # ---------------------------------------------------------------- the regression of one score
 
 def _feature(c: RuleColumn) -> exp.Expr:
-    """A points rule's 0/1 column; a per rule's units (its column over its points)."""
+    """A points rule's 0/1 column; a per rule's units (its column over what it holds per unit)."""
     value = exp.cast(exp.Coalesce(this=_col(c.column), expressions=[exp.Literal.number(0)]), "DOUBLE")
     if c.kind == "per" and c.points != 0:
-        return exp.Div(this=value, expression=exp.Literal.number(str(c.points)))
+        return exp.Div(this=value, expression=exp.Literal.number(ir.dec(per_unit(c))))
     return value
 
 

@@ -3,7 +3,8 @@
 The derived policy is the policy's IR with, right after each score, one more score per rule named
 `#rule:SCORE:INDEX` that holds only that rule (no decay, no clamp): a points rule's copy earns 1 point, so its
 column is 1 where the rule fired and 0 where it did not, whatever its points (0 included); a per rule's copy is
-the rule as written, so its column is its contribution in points. Grades, stages and routes read only the
+the rule as written, so its column is its contribution in points (in its smallest decimal when its points or cap
+have decimals, as a score's value is a whole number: see `per_unit`). Grades, stages and routes read only the
 policy's own scores, so the derived policy decides every lead exactly as the policy does.
 """
 
@@ -44,10 +45,10 @@ def _rule_score(score: str, index: int, rule: ir.Rule) -> ir.Score:
         one = Decimal(1)
         return ir.Score(column_name(score, index), None, (dataclasses.replace(rule, points=one),), None, None,
                         True, 0, one)
-    amounts = (rule.points, rule.cap)
-    scale = max(len(ir.dec(a).partition(".")[2]) for a in amounts)
-    return ir.Score(column_name(score, index), None, (rule,), None, None,
-                    all(a == a.to_integral_value() for a in amounts), scale, abs(rule.cap))
+    shift = _shift(rule.points, rule.cap)
+    whole = dataclasses.replace(rule, points=(rule.points * shift).to_integral_value(),
+                                cap=(rule.cap * shift).to_integral_value())
+    return ir.Score(column_name(score, index), None, (whole,), None, None, True, 0, abs(whole.cap))
 
 
 def _column(score: str, index: int, rule: ir.Rule, line: int) -> RuleColumn:
@@ -55,3 +56,16 @@ def _column(score: str, index: int, rule: ir.Rule, line: int) -> RuleColumn:
     return RuleColumn(score=score, index=index, column=column_name(score, index), kind="per" if per else "points",
                       points=rule.points, cap=rule.cap if isinstance(rule, ir.PerRule) else None,
                       label=rule.label, reason=rule.reason, line=line)
+
+
+def per_unit(rule: RuleColumn) -> Decimal:
+    """What the rule's column holds per firing (a points rule: 1) or per unit (a per rule: its points, in its
+    smallest decimal: `+2.5 per clicks up to 10` holds 25 per click, up to 100)."""
+    return (rule.points * _shift(rule.points, rule.cap)).to_integral_value() if rule.kind == "per" else Decimal(1)
+
+
+def _shift(points: Decimal, cap: Decimal | None) -> Decimal:
+    """10 ** the most decimal places of a per rule's points and cap: a score's value is a whole number, so the
+    copy of `+2.5 per clicks` earns 25 per click (2.5 would round to 3, and one click would read as 1.2)."""
+    decimals = max(len(ir.dec(a).partition(".")[2]) for a in (points, cap if cap is not None else points))
+    return Decimal(10) ** decimals
