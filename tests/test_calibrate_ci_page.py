@@ -406,3 +406,35 @@ def test_every_value_the_calibration_template_prints_goes_through_md():
                if not isinstance(n, nodes.TemplateData)]
     assert len(printed) > 20
     assert all(isinstance(n, nodes.Filter) and n.name == "md" for n in printed)
+
+
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> "quoted" | *em* {: onclick="y" }'
+
+
+def test_a_hostile_calibration_runs_no_script_in_chromium_and_reads_as_written(tmp_path, capsys, browser):
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    for rule in data["rules"]:
+        rule.update(rule=XSS, reason=None, why=XSS)
+    data["thresholds"][0]["place"] = XSS
+    data["verdict"] = XSS
+    path = _write(tmp_path, data)
+    assert main(["docs", str(tmp_path / "inbound-activity.policy"), "-o", str(tmp_path / "site"), "--build",
+                 "--calibration", str(path), "-q"]) == 0, capsys.readouterr().err
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto((tmp_path / "site/site/policies/inbound-activity.html").as_uri())
+    page.wait_for_load_state("load")
+    page.hover("body")
+    written = " ".join(XSS.split())
+    section = page.locator("article h2#calibration ~ *")
+    rules = page.locator("article h3#rules").locator("xpath=following::table[1]/tbody/tr")
+    assert rules.count() == 3
+    for i in range(3):
+        cells = [" ".join(t.split()) for t in rules.nth(i).locator("td").all_inner_texts()]
+        assert cells[1] == written and cells[3].endswith(written)
+    assert " ".join(page.locator("article h3#thresholds").locator("xpath=following::table[1]/tbody/tr/td").first.inner_text().split()) == written
+    assert any(written in " ".join(t.split()) for t in section.all_inner_texts())
+    assert page.evaluate("window.__xss") is None and not dialogs
+    assert page.locator("article script, article img").count() == 0
+    page.close()
