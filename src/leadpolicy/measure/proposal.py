@@ -29,7 +29,7 @@ from leadpolicy.measure import thresholds
 from leadpolicy.measure.backtest import backtest
 from leadpolicy.measure.calibration import LEVEL, Proposal, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally
-from leadpolicy.measure.thresholds import Distribution, Site, on_grid, score_step
+from leadpolicy.measure.thresholds import Distribution, Site, on_grid, score_step, tidy
 
 STRONG = 0.001  # a contradicted rule is flipped (not zeroed) when its coefficient's p-value is below this
 MAX_RAISES = 5  # at most this many times the handoff thresholds are raised one step to keep the handoffs
@@ -271,8 +271,10 @@ def threshold_changes(refit: Refit, moves: dict[int, Decimal], handoffs: Handoff
         site, t = refit.sites[index], refit.thresholds[index]
         kept = t.same_count or {}
         share = f", its share of {handoffs:,} handoffs" if isinstance(handoffs, int) and t.handoff else ""
-        why = (f"keeps {kept.get('leads', 0):,} leads on its side on the re-fitted points (was {t.leads_past:,}"
-               f"{share}); they won {_pct(kept.get('won_rate'))} (was {_pct(t.won_rate_past)})")
+        leads = kept.get("leads", 0)
+        won = f"; they won {_pct(kept.get('won_rate'))} (was {_pct(t.won_rate_past)})" if leads else ""
+        why = (f"keeps {leads:,} {'lead' if leads == 1 else 'leads'} on its side on the re-fitted points (was "
+               f"{t.leads_past:,}{share}){won}")
         if kept.get("value") != value:
             why = f"raised one step at a time until the handoffs do not grow; {why}"
         changes.append({"what": "threshold", "where": f"{site.place}, {site.score} {site.op}", "from": site.value,
@@ -289,7 +291,7 @@ def _raised(refit: Refit, moves: dict[int, Decimal], steps: dict[str, Decimal]) 
     for i in handoff:
         site = refit.sites[i]
         current = out.get(i, site.value)
-        out[i] = current + steps[site.score] if site.op in (">=", ">") else current - steps[site.score]
+        out[i] = tidy(current + steps[site.score] if site.op in (">=", ">") else current - steps[site.score])
     return {i: v for i, v in out.items() if v != refit.sites[i].value}
 
 

@@ -8,7 +8,7 @@ OP one of >=, >, <=, <, and each side of `SCORE between LOW and HIGH` (>= LOW, <
 A score's step is the greatest common divisor of its points' magnitudes (at least its smallest decimal: 2.5 and
 1.5 make 0.5): a policy's points and thresholds are written on that grid, and the proposal keeps them there. The
 default band ("just above" is [value, value + band), "just below" [value - band, value)) is the score's step,
-or a tenth of its largest total rounded up to the step when that is wider.
+or a tenth of its largest total (in magnitude, within its clamp) rounded up to the step when that is wider.
 """
 
 from __future__ import annotations
@@ -65,15 +65,23 @@ def score_step(score: ir.Score) -> Decimal:
 
 
 def on_grid(value: Decimal, grid: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    """`value` rounded to a multiple of `grid` (half to even, or as `rounding` says), written with the grid's
-    decimals."""
-    return ((value / grid).quantize(Decimal(1), rounding=rounding) * grid).quantize(grid) if grid else value
+    """`value` rounded to a multiple of `grid` (half to even, or as `rounding` says), written as a policy writes
+    it: a whole number without decimals (30, not 30.0), else without trailing zeros (2.5)."""
+    return tidy((value / grid).quantize(Decimal(1), rounding=rounding) * grid) if grid else value
+
+
+def tidy(value: Decimal) -> Decimal:
+    """A number as a policy writes it: whole without decimals (30, not 30.0), else without trailing zeros."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def default_band(score: ir.Score) -> Decimal:
-    """The score's step, or a tenth of its largest total rounded up to the step when that is wider."""
-    grid = score_step(score)
-    return max(grid, on_grid(score.bound / 10, grid, ROUND_CEILING))
+    """The score's step, or a tenth of its largest total (in magnitude, within its clamp) rounded up to the step
+    when that is wider."""
+    grid, largest = score_step(score), score.bound
+    if score.clamp is not None:
+        largest = min(largest, max(abs(score.clamp.low), abs(score.clamp.high)))
+    return max(grid, on_grid(largest / 10, grid, ROUND_CEILING))
 
 
 # ---------------------------------------------------------------- finding thresholds

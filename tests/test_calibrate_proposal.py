@@ -1,0 +1,450 @@
+"""Calibration's thresholds, re-fit and proposal: a small case's every number worked by hand, and planted data
+whose proposal checks, is fmt-clean, keeps its comments and hands off no more leads at a higher won rate."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from statistics import NormalDist
+
+import pytest
+
+import leadpolicy
+from leadpolicy.cli.main import main
+from leadpolicy.language.parser import parse_text
+from leadpolicy.measure import proposal, thresholds
+from leadpolicy.measure.calibration import CalibrateOptions, RuleColumn, RuleEvidence, calibrate
+from leadpolicy.measure.feedback import FeedbackInput, measure
+from leadpolicy.measure.thresholds import Distribution
+
+from .calibration_data import POLICY, generate
+from .files import write_csv
+
+Z = NormalDist().inv_cdf(0.975)
+AS_OF = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 12, 31, tzinfo=dt.timezone.utc)
+
+# fit is the employees up to 100: each lead's fit is what it is given.
+SMALL = '''# Thresholds on every side.
+policy "small-thresholds" version 2.1.0 {
+  owner marketing "Dana <dana@example.com>"
+  owner sales     "Raj <raj@example.com>"
+  timezone "UTC"
+
+  lead {
+    email      text required
+    employees  number
+  }
+
+  events {
+    won_deal
+    lost_deal
+  }
+
+  score fit {
+    +1 per employees up to 100
+  }
+
+  grade band from fit {
+    "low"   when fit < 20
+    "mid"   when 60 > fit
+    "high"  otherwise
+  }
+
+  stages {
+    junk     when fit <= 5                owner marketing
+    sql      when fit between 40 and 80  owner sales
+    nurture  otherwise                   owner marketing
+  }
+
+  outcomes {
+    won   when won_deal
+    lost  when lost_deal
+  }
+}
+'''
+# (fit, outcome): won, lost or open
+SMALL_LEADS = [(0, "lost"), (5, "won"), (10, ""), (20, "won"), (35, "lost"), (40, "won"), (45, "won"), (60, "lost"),
+               (79, "won"), (80, "lost"), (81, "won"), (100, "")]
+
+
+def small_data(folder: Path) -> tuple[leadpolicy.Policy, FeedbackInput]:
+    (folder / "small.policy").write_text(SMALL)
+    write_csv(folder / "leads.csv", ["id", "email", "employees"],
+              [(f"L{i}", f"l{i}@example.com", fit) for i, (fit, _) in enumerate(SMALL_LEADS)])
+    write_csv(folder / "events.csv", ["lead", "event", "at"],
+              [(f"L{i}", f"{outcome}_deal", "2026-11-02T10:00:00+00:00") for i, (_, outcome) in enumerate(SMALL_LEADS)
+               if outcome])
+    return (leadpolicy.load(folder / "small.policy"),
+            FeedbackInput(folder / "leads.csv", folder / "events.csv", AS_OF, NOW, rejects_folder=folder))
+
+
+def test_every_threshold_of_a_small_case_by_hand(tmp_path):
+    policy, data = small_data(tmp_path)
+    measured = measure(policy, data, tmp_path / "work")
+    found = proposal.threshold_evidence(policy, measured, Decimal(10))
+    got = [(t.place, t.kind, t.score, t.op, t.value, t.handoff, t.leads_past, t.won_rate_past, t.leads_above,
+            t.won_rate_above, t.leads_below, t.won_rate_below) for t in found]
+    assert got == [
+        # fit <= 5: {0, 5} past (won 5); [5, 15): {5, 10}; [-5, 5): {0}
+        ("stage junk", "stage", "fit", "<=", 5, False, 2, 0.5, 2, 0.5, 1, 0.0),
+        # between 40 and 80, its low side: 7 leads from 40 (won 40, 45, 79, 81); [40, 50): {40, 45}; [30, 40): {35}
+        ("stage sql", "stage", "fit", ">=", 40, True, 7, 0.5714, 2, 1.0, 1, 0.0),
+        # its high side: 10 leads up to 80 (won 5, 20, 40, 45, 79); [80, 90): {80, 81}; [70, 80): {79}
+        ("stage sql", "stage", "fit", "<=", 80, True, 10, 0.5, 2, 0.5, 1, 1.0),
+        # fit < 20: {0, 5, 10} (won 5); [20, 30): {20}; [10, 20): {10}
+        ('grade band "low"', "grade", "fit", "<", 20, False, 3, 0.3333, 1, 1.0, 1, 0.0),
+        # `60 > fit` is fit < 60: 7 leads (won 5, 20, 40, 45); [60, 70): {60}; [50, 60): none
+        ('grade band "mid"', "grade", "fit", "<", 60, False, 7, 0.5714, 1, 0.0, 0, None),
+    ]
+    assert [t.line for t in found] == [28, 29, 29, 22, 23]
+    assert {t.band for t in found} == {Decimal(10)}
+
+
+def test_the_default_band_is_the_step_or_a_tenth_of_the_largest_total():
+    fit = _loaded(POLICY).ir.scores[0]
+    assert thresholds.score_step(fit) == 5  # gcd of 30, 20, 15, 10, 25, 5
+    # its largest total is 125 (30 + 20 + 15 + 10 + 25 + the cap 25), 100 within its clamp: a tenth, 10
+    assert (fit.bound, thresholds.default_band(fit)) == (125, 10)
+    unclamped = dataclasses.replace(fit, clamp=None)
+    assert thresholds.default_band(unclamped) == 15  # 12.5 rounded up to the grid of 5
+    small = _loaded(SMALL).ir.scores[0]
+    assert thresholds.score_step(small) == 1 and thresholds.default_band(small) == 10
+
+
+def _loaded(text: str) -> leadpolicy.Policy:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.policy"
+        path.write_text(text)
+        return leadpolicy.load(path)
+
+
+def test_steps_keep_the_policy_style():
+    assert thresholds.step([Decimal(40), Decimal(20), Decimal(-50)]) == 10
+    assert str(thresholds.step([Decimal("2.5"), Decimal("1.5"), Decimal("-0.5")])) == "0.5"
+    assert thresholds.step([Decimal(0), Decimal(7)]) == 7
+    assert thresholds.step([Decimal(0)]) == 1
+    assert str(thresholds.on_grid(Decimal("-1.4"), Decimal("0.5"))) == "-1.5"
+
+
+SMALL_DIST = Distribution([Decimal(f) for f, _ in SMALL_LEADS], [1] * len(SMALL_LEADS),
+                          [int(o == "won") for _, o in SMALL_LEADS])
+
+
+@pytest.mark.parametrize(("op", "value", "target", "grid", "expect"), [
+    # fit >= t keeps 5 leads for t in (45, 60]: on a grid of 10, 50 and 60; 50 is nearer 40. Won 79, 81.
+    (">=", 40, 5, "10", {"value": 50, "leads": 5, "won_rate": 0.4}),
+    # fit <= t keeps 8 leads for t in [60, 79): 60 and 70; 70 is nearer 80. Won 5, 20, 40, 45.
+    ("<=", 80, 8, "10", {"value": 70, "leads": 8, "won_rate": 0.5}),
+    # fit < t keeps 3 for t in (10, 20]: 20, as written, is among them.
+    ("<", 20, 3, "5", {"value": 20, "leads": 3, "won_rate": 0.3333}),
+    # fit > t keeps 6 for t in [40, 45): on a grid of 0.5 the nearest 35 is 40. Won 45, 79, 81.
+    (">", 35, 6, "0.5", {"value": 40, "leads": 6, "won_rate": 0.5}),
+    # no more than 0: past the largest value.
+    (">=", 40, 0, "10", {"value": 110, "leads": 0, "won_rate": None}),
+])
+def test_the_same_count_by_hand(op, value, target, grid, expect):
+    assert thresholds.same_count(SMALL_DIST, op, Decimal(value), target, Decimal(grid)) == expect
+
+
+# ---------------------------------------------------------------- the re-fit, by hand
+
+RULES = '''policy "refit-by-hand" version 0.4.2 {
+  owner marketing "Dana <dana@example.com>"
+  owner sales     "Raj <raj@example.com>"
+  timezone "UTC"
+
+  lead {
+    email      text required
+    employees  number
+    industry   one of ("software", "retail")
+    visits     number
+  }
+
+  score fit {
+    +30 when employees >= 200             "A"
+    +10 when industry = "software"        "B"
+    +20 when email ends with "@big.io"    "C"
+    +15 when email ends with "@mid.io"    "D"
+    +5  per visits up to 25               "E"
+    +25 when email ends with "@gov.io"    "F"
+  }
+
+  score intent {
+    decay 10% every 30 days since last visit_seen
+    clamp 0 to 10
+    +2.5 when visits >= 3                 "G"
+    +1.5 when industry = "retail"         "H"
+    -0.5 when email ends with "@free.io"  "I"
+  }
+
+  stages {
+    sql      when fit >= 40 and intent > 2  owner sales
+    nurture  otherwise                      owner marketing
+  }
+}
+'''
+
+
+def hand(policy: leadpolicy.Policy, score: str, label: str, verdict: str, b: float | None = None,
+         ci: tuple[float, float] | None = None, p: float | None = None) -> RuleEvidence:
+    """A rule's evidence as calibration would give it (the counts do not take part in the re-fit)."""
+    s = next(s for s in policy.ir.scores if s.name == score)
+    index = next(i for i, r in enumerate(s.rules) if r.label == label)
+    rule = s.rules[index]
+    column = RuleColumn(score, index, f"#rule:{score}:{index}", "per" if hasattr(rule, "cap") else "points",
+                        rule.points, getattr(rule, "cap", None), label, label, 10 + index)
+    return RuleEvidence(column, 100, 30, 100, 20, 0.3, 0.2, 1.5, (1.1, 2.0), b, ci, p, verdict, "by hand")  # type: ignore[arg-type]
+
+
+def test_the_refit_of_points_by_hand(tmp_path):
+    text = RULES.replace("    decay", "    # decays with the last visit\n    decay")
+    (tmp_path / "p.policy").write_text(text)
+    policy = leadpolicy.load(tmp_path / "p.policy")
+    se = 0.2 / Z  # every interval below is b ± 0.2 wide at 95%: equal weights
+    rules = [hand(policy, "fit", "A", "supported", 0.9, (0.7, 1.1), 1e-9),
+             hand(policy, "fit", "B", "supported", 0.5, (0.3, 0.7), 1e-4),
+             hand(policy, "fit", "C", "contradicted", -0.6, (-0.8, -0.4), 1e-6),
+             hand(policy, "fit", "D", "contradicted", -0.2, (-0.4, -0.0001), 0.01),
+             hand(policy, "fit", "E", "supported", 0.9, (0.7, 1.1), 1e-9),
+             hand(policy, "fit", "F", "no evidence", 0.1, (-0.1, 0.3), 0.4),
+             hand(policy, "intent", "G", "supported", 0.5, (0.4, 0.6), 1e-9),
+             hand(policy, "intent", "H", "contradicted", -0.3, (-0.4, -0.2), 1e-5),
+             hand(policy, "intent", "I", "no evidence", None, None, None)]
+    assert abs(proposal._se(rules[0]) - se) < 1e-12  # type: ignore[operator]
+    # fit: k = (30×0.9 + 10×0.5 + 5×0.9) / (0.9² + 0.5² + 0.9²) = 36.5 / 1.87 = 19.5187 (equal weights cancel)
+    k = proposal.scale(rules[:6])
+    assert k == pytest.approx(36.5 / 1.87)
+    assert proposal.scale(rules[6:]) == pytest.approx(5.0)  # intent: 2.5 / 0.5
+    points, changes = proposal.refitted_points(policy, rules)
+    # A: 30 outside k × (0.7, 1.1) = 13.7 to 21.5: k × 0.9 = 17.6, on fit's grid of 5: 20.
+    # B: 10 inside k × (0.3, 0.7) = 5.9 to 13.7: stays. C: strong, flipped: k × -0.6 = -11.7: -10.
+    # D: not strong: 0. E (a per rule): 5 outside 13.7 to 21.5: 20, and its cap keeps 5 units: 100.
+    # F: no evidence: stays. G: 2.5 inside 5 × (0.4, 0.6): stays. H: flipped to 5 × -0.3 = -1.5 on intent's 0.5.
+    assert points == {("fit", 0): (20, None), ("fit", 2): (-10, None), ("fit", 3): (0, None),
+                      ("fit", 4): (20, 100), ("intent", 1): (Decimal("-1.5"), None)}
+    assert [(c["where"], c["from"], c["to"]) for c in changes] == [
+        ("fit, A", 30, 20), ("fit, C", 20, -10), ("fit, D", 15, 0), ("fit, E", 5, 20), ("intent, H", Decimal("1.5"),
+                                                                                        Decimal("-1.5"))]
+    assert changes[1]["why"].startswith("contradicted strongly (p < 0.001)")
+    assert changes[2]["why"].startswith("contradicted (p 0.010): set to 0")
+    assert "its cap 25 → 100" in changes[3]["why"] and changes[0]["line"] == 10
+    parsed = parse_text(text)
+    assert parsed.policy is not None
+    sites = thresholds.sites(parsed.policy, ("sql",))
+    assert [(s.place, s.score, s.op, s.value, s.handoff) for s in sites] == [
+        ("stage sql", "fit", ">=", 40, True), ("stage sql", "intent", ">", 2, True)]
+    tree = proposal.with_numbers(parsed.policy, points, {1: Decimal("2.5")}, sites, "0.5.0")
+    new_text = proposal.format_policy(tree, parsed.comments)
+    body = [line.strip() for line in new_text.splitlines()]
+    for line in ['+20 when employees >= 200           "A"', '+10 when industry = "software"      "B"',
+                 '-10 when email ends with "@big.io"  "C"', '+0  when email ends with "@mid.io"  "D"',
+                 '+20 per visits up to 100            "E"', '+25 when email ends with "@gov.io"  "F"',
+                 "# decays with the last visit", "decay 10% every 30 days since last visit_seen", "clamp 0 to 10",
+                 '+2.5 when visits >= 3                 "G"', '-1.5 when industry = "retail"         "H"',
+                 '-0.5 when email ends with "@free.io"  "I"',
+                 "sql      when fit >= 40 and intent > 2.5  owner sales"]:
+        assert line in body
+    assert 'policy "refit-by-hand" version 0.5.0 {' in body
+    loaded, _, _ = proposal.checked_policy(new_text)  # checks and is fmt-clean, or raises
+    assert [str(r.points) for r in loaded.ir.scores[1].rules] == ["2.5", "-1.5", "-0.5"]
+
+
+def test_nothing_moves_without_a_supported_rule_and_a_weak_contradiction(tmp_path):
+    (tmp_path / "p.policy").write_text(RULES)
+    policy = leadpolicy.load(tmp_path / "p.policy")
+    rules = [hand(policy, "fit", "A", "no evidence", 0.1, (-0.1, 0.3), 0.3),
+             hand(policy, "fit", "C", "contradicted", -0.6, (-0.8, -0.4), 1e-6)]
+    assert proposal.scale(rules) is None
+    # without a scale, even a strong contradiction can only be zeroed
+    assert proposal.refitted_points(policy, rules)[0] == {("fit", 2): (0, None)}
+
+
+def test_the_handoff_thresholds_are_raised_one_step_each(tmp_path):
+    parsed = parse_text(RULES)
+    assert parsed.policy is not None
+    sites = thresholds.sites(parsed.policy, ("sql",))
+    refit = proposal.Refit([], [], {}, sites, parsed.policy)
+    steps = {"fit": Decimal(5), "intent": Decimal("0.5")}
+    assert proposal._raised(refit, {}, steps) == {0: 45, 1: Decimal("2.5")}
+    raised = proposal._raised(refit, {1: Decimal("2.5")}, steps)
+    assert raised == {0: 45, 1: 3} and str(raised[1]) == "3"  # written 3, not 3.0
+    lower = [dataclasses.replace(s, op="<=") for s in sites]
+    assert proposal._raised(dataclasses.replace(refit, sites=lower), {}, steps) == {0: 35, 1: Decimal("1.5")}
+    assert proposal._raised(proposal.Refit([], [], {}, thresholds.sites(parsed.policy, ()), parsed.policy), {},
+                            steps) is None
+
+
+def test_next_version_is_the_next_minor():
+    assert proposal.next_version("1.2.3") == "1.3.0"
+    assert proposal.next_version("0.9.0-rc.1") == "0.10.0"
+
+
+def test_the_small_case_without_a_change_keeps_every_threshold_and_writes_nothing(tmp_path):
+    policy, data = small_data(tmp_path)
+    derived_text = SMALL
+    from leadpolicy.measure.rule_columns import with_rule_columns
+
+    derived, columns = with_rule_columns(policy)
+    measured = measure(derived, data, tmp_path / "work")
+    found = proposal.threshold_evidence(policy, measured, None)
+    rules = [RuleEvidence(columns[0], 11, 5, 1, 0, 0.4545, 0.0, None, None, 0.02, (0.01, 0.03), 0.001,
+                          "supported", "by hand")]
+    refit = proposal.refit(policy, derived_text, rules, found, measured, data, tmp_path / "work", "same")
+    assert refit.changes == [] and refit.points == {}
+    assert [t.same_count for t in refit.thresholds] == [
+        {"value": t.value, "leads": t.leads_past, "won_rate": t.won_rate_past} for t in found]
+    out = tmp_path / "next.policy"
+    made = proposal.propose(policy, refit, measured, data, tmp_path / "work", out, "same")
+    assert (made.changes, made.version, made.backtest, made.notes) == ([], "2.1.0", None, [])
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- planted data, end to end
+
+def calibrated(folder: Path, planted, text: str | None = None, handoffs: int | str = "same", name: str = "p"):
+    """Calibrate `text` (the planted policy when None) on the planted leads, proposing to FOLDER/NAME.policy."""
+    path = planted.policy if text is None else folder / f"{name}.current.policy"
+    if text is not None:
+        path.write_text(text)
+    policy = leadpolicy.load(path)
+    data = FeedbackInput(planted.leads, planted.events, planted.as_of, planted.now, rejects_folder=folder)
+    out = folder / f"{name}.policy"
+    options = CalibrateOptions(propose=out, handoffs=handoffs)  # type: ignore[arg-type]
+    return calibrate(policy, path.read_text(), data, folder / f"{name}.work", options), out
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("planted"), leads=5000)
+
+
+@pytest.fixture(scope="module")
+def planted_proposal(planted, tmp_path_factory):
+    return calibrated(tmp_path_factory.mktemp("proposal"), planted)
+
+
+def comments(text: str) -> list[str]:
+    return [str(c).strip() for c in parse_text(text).comments]
+
+
+def test_the_planted_proposal_checks_is_fmt_clean_and_keeps_every_comment(planted_proposal, capsys):
+    cal, out = planted_proposal
+    p = cal.proposal
+    assert p is not None and p.file == out and out.read_text() == p.text
+    assert main(["check", "--allow-untested", str(out)]) == 0
+    assert main(["fmt", "--check", str(out)]) == 0
+    capsys.readouterr()
+    written = comments(p.text)
+    for comment in comments(POLICY):
+        assert comment in written
+    new = leadpolicy.load(out)
+    assert (new.id, new.version, p.version) == ("planted-calibration", "1.3.0", "1.3.0")
+
+
+def test_the_planted_proposal_flips_the_contradicted_rule_only(planted_proposal):
+    cal, out = planted_proposal
+    verdicts = {r.rule.label: r.verdict for r in cal.rules}
+    assert verdicts["Core industry"] == "contradicted"
+    new = {r.label: r.points for r in leadpolicy.load(out).ir.scores[0].rules}
+    # the planted effect (-0.8 log-odds) is strong: flipped, not only zeroed
+    assert new["Core industry"] < 0
+    points = {"Mid-market or larger": 30, "Decision maker": 15, "Asked for a demo": 10, "Free email domain": -25,
+              "Email clicks": 5}
+    assert {label: new[label] for label in points} == points  # supported (inside their intervals) or no evidence
+    assert [c["where"] for c in cal.proposal.changes if c["what"] == "points"] == ["fit, Core industry"]  # type: ignore[union-attr]
+    assert "fit, Core industry: +20 → " in cal.proposal.diff[1]  # type: ignore[union-attr]
+
+
+def test_the_planted_proposal_says_what_changed_and_why_with_the_figures(planted_proposal):
+    cal, _ = planted_proposal
+    p = cal.proposal
+    assert p is not None
+    header = comments(p.text)[1:]  # after the policy's own first comment
+    core = next(r for r in cal.rules if r.rule.label == "Core industry")
+    assert header[0] == (f"# Calibrated on 5,000 leads decided as of {cal.as_of}, outcomes up to {cal.now}: "
+                         "1.2.0 → 1.3.0.")
+    line = next(h for h in header if h.startswith("# fit, Core industry: +20 → -"))
+    assert f"won {core.won_rate_fired * 100:.1f}% of {core.fired:,} where it fired" in line  # type: ignore[operator]
+    assert f"log-odds {core.coefficient:+.2f}" in line
+    sql = next(h for h in header if h.startswith("# stage sql: fit >= 50 → fit >= "))
+    kept = cal.thresholds[0].same_count
+    assert kept is not None and f"keeps {kept['leads']:,} leads on its side" in sql
+    assert header[-2].startswith("# Backtest: hands ")
+
+
+def test_the_planted_proposal_hands_off_no_more_leads_at_a_higher_won_rate(planted_proposal):
+    cal, _ = planted_proposal
+    backtest = cal.proposal.backtest  # type: ignore[union-attr]
+    old, new = backtest["old"], backtest["new"]
+    assert old["leads"] == new["leads"] == 5000
+    assert new["handed_off"] <= old["handed_off"]
+    assert new["precision"] > old["precision"]
+    assert old["version"] == "1.2.0" and new["version"] == "1.3.0"
+    sql = cal.thresholds[0]
+    assert (sql.place, sql.handoff) == ("stage sql", True)
+    assert sql.same_count is not None and sql.same_count["leads"] <= sql.leads_past
+
+
+def test_no_change_and_no_file_when_the_evidence_supports_every_rule(tmp_path):
+    planted = generate(tmp_path / "data", leads=6000, mode="proportional")
+    cal, out = calibrated(tmp_path, planted)
+    assert {r.verdict for r in cal.rules} == {"supported"}
+    p = cal.proposal
+    assert p is not None and (p.changes, p.version, p.backtest, p.diff) == ([], "1.2.0", None, [])
+    assert not out.exists()
+    assert all(t.same_count == {"value": t.value, "leads": t.leads_past, "won_rate": t.won_rate_past}
+               for t in cal.thresholds)
+
+
+def test_handoffs_n_is_respected(planted, tmp_path):
+    cal, out = calibrated(tmp_path, planted, handoffs=1000)
+    p = cal.proposal
+    assert p is not None and p.notes == []
+    assert p.backtest is not None and p.backtest["new"]["handed_off"] <= 1000 < p.backtest["old"]["handed_off"]
+    sql = next(c for c in p.changes if c["where"] == "stage sql, fit >=")
+    assert "its share of 1,000 handoffs" in sql["why"]
+    # the threshold is moved for 1,000 handoffs at once (not raised step by step from the same count)
+    kept = cal.thresholds[0].same_count
+    assert kept is not None and kept["leads"] <= 1000 and sql["to"] == kept["value"]
+    assert main(["check", "--allow-untested", str(out)]) == 0
+
+
+def test_handoffs_n_that_cannot_be_kept_is_said(planted, tmp_path):
+    # Sales takes leads by size here: no handoff stage compares a score with a number, so nothing can keep 1,000.
+    text = POLICY.replace("sql      when fit >= 50  owner sales", "sql      when employees >= 200  owner sales")
+    cal, out = calibrated(tmp_path, planted, text, handoffs=1000)
+    p = cal.proposal
+    assert p is not None and p.backtest is not None and p.backtest["new"]["handed_off"] > 1000
+    assert p.notes == [f"hands off {p.backtest['new']['handed_off']:,} leads, more than the 1,000 allowed: no handoff "
+                       "stage compares a score with a number"]
+    assert f"# Note: {p.notes[0]}." in comments(p.text)
+    assert out.exists()
+
+
+def test_a_policy_with_decay_a_clamp_and_thresholds_on_every_side(planted, tmp_path):
+    decay = "decay 10% every 30 days since last email_click"
+    text = (POLICY.replace("    clamp 0 to 100", f"    clamp 0 to 100\n    {decay}")
+            .replace('"B"  when fit >= 30', '"B"  when 30 <= fit')
+            .replace("sql      when fit >= 50  owner sales",
+                     "junk     when fit < 5                   owner marketing\n"
+                     "    sql      when fit between 50 and 95  owner sales"))
+    cal, out = calibrated(tmp_path, planted, text)
+    assert [(t.place, t.op, t.value) for t in cal.thresholds] == [
+        ("stage junk", "<", 5), ("stage sql", ">=", 50), ("stage sql", "<=", 95), ('grade fit_grade "A"', ">=", 60),
+        ('grade fit_grade "B"', ">=", 30)]
+    assert all(t.same_count is not None and t.same_count["leads"] <= t.leads_past for t in cal.thresholds)
+    p = cal.proposal
+    assert p is not None and p.changes
+    assert main(["check", "--allow-untested", str(out)]) == 0 and main(["fmt", "--check", str(out)]) == 0
+    written = p.text
+    assert decay in written and "clamp 0 to 100" in written
+    assert p.backtest is not None and p.backtest["new"]["handed_off"] <= p.backtest["old"]["handed_off"]
+    # each moved threshold is written where it was, on fit's grid of 5
+    new = leadpolicy.load(out)
+    assert all(Decimal(c["to"]) % 5 == 0 for c in p.changes if c["what"] == "threshold")
+    assert dataclasses.asdict(new.ir.scores[0].clamp) == {"low": 0, "high": 100}  # type: ignore[arg-type]
