@@ -433,7 +433,8 @@ def test_a_hostile_calibration_runs_no_script_in_chromium_and_reads_as_written(t
     for i in range(3):
         cells = [" ".join(t.split()) for t in rules.nth(i).locator("td").all_inner_texts()]
         assert cells[1] == written and cells[3].endswith(written)
-    assert " ".join(page.locator("article h3#thresholds").locator("xpath=following::table[1]/tbody/tr/td").first.inner_text().split()) == written
+    place = page.locator("article h3#thresholds").locator("xpath=following::table[1]/tbody/tr/td").first
+    assert " ".join(place.inner_text().split()) == written
     assert any(written in " ".join(t.split()) for t in section.all_inner_texts())
     assert page.evaluate("window.__xss") is None and not dialogs
     assert page.locator("article script, article img").count() == 0
