@@ -219,7 +219,7 @@ HAND = '''policy "hand" version 1.0.0 {
 @pytest.fixture(scope="module")
 def by_hand(tmp_path_factory):
     """100 leads: 40 large (20 won, 10 lost, 10 open), 60 small (15 won, 30 lost, 15 open); 13 in Iceland; the
-    emails of the won leads, and only theirs, start with "w"."""
+    emails of the won leads, and only theirs, start with "w"; 10 have no country (5, 15, ..., 95)."""
     folder = tmp_path_factory.mktemp("hand")
     (folder / "hand.policy").write_text(HAND)
     leads, events = [], []
@@ -227,14 +227,15 @@ def by_hand(tmp_path_factory):
         large = i < 40
         k = i if large else i - 40
         won, lost = (k < 20, 20 <= k < 30) if large else (k < 15, 15 <= k < 45)
-        leads.append((f"H{i}", f"{'w' if won else 'h'}{i}@x.io", 500 if large else 10, "IS" if i % 8 == 0 else "NO"))
+        country = "IS" if i % 8 == 0 else "" if i % 10 == 5 else "NO"
+        leads.append((f"H{i}", f"{'w' if won else 'h'}{i}@x.io", 500 if large else 10, country))
         if won or lost:
             events.append((f"H{i}", "won_deal" if won else "lost_deal", "2026-11-15T10:00:00Z"))
     write_csv(folder / "leads.csv", ["id", "email", "employees", "country"], leads)
     write_csv(folder / "events.csv", ["lead", "event", "at"], events)
     policy = leadpolicy.load(folder / "hand.policy")
     derived, columns = with_rule_columns(policy)
-    data = FeedbackInput(folder / "leads.csv", folder / "events.csv", AS_OF, NOW)
+    data = FeedbackInput(folder / "leads.csv", folder / "events.csv", AS_OF, NOW, by=("country",))
     measured = measure(derived, data, folder / "work")
     return {r.rule.label: r for r in evidence.rule_evidence(measured, columns)}, measured, columns
 
@@ -302,6 +303,19 @@ def test_a_rule_whose_leads_all_won_separates_and_has_no_coefficient(by_hand):
     assert (winner.lift, winner.ci) == (None, None)  # no won lead where it did not fire: no ratio
     assert (winner.coefficient, winner.verdict) == (None, "no evidence")
     assert "separates won from not won perfectly" in winner.why
+
+
+def test_a_group_of_leads_without_a_value_has_its_own_evidence(by_hand):
+    _, measured, columns = by_hand
+    groups = {g["value"]: g for g in evidence.group_evidence(measured, columns, ["country"])}
+    assert {value: (g["leads"], g["won"]) for value, g in groups.items()} == {"IS": (13, 5), "NO": (77, 27),
+                                                                            None: (10, 3)}
+    blank = {r.rule.label: r for r in groups[None]["rules"]}
+    # Iceland's won leads are 0, 8, 16, 40 and 48. Without a country: large 5, 15, 25 and 35 (won: 5 and 15),
+    # small 45, 55, ..., 95 (won: 45).
+    large = blank["Large"]
+    assert (large.fired, large.won_fired, large.not_fired, large.won_not) == (4, 2, 6, 1)
+    assert large.verdict == "no evidence" and large.why == f"only 4 leads fired (at least {MIN_LEADS} needed)"
 
 
 def test_the_verdict_line_names_the_proposal_and_its_handoffs(by_hand, tmp_path):
