@@ -27,7 +27,8 @@ MIN_LEADS = 30  # fewer leads where a rule fired (or where it did not) than this
 @dataclass(frozen=True)
 class RuleColumn:
     """One rule of one score, as a column of the calibration's per-lead table: its contribution in points (0
-    when it did not fire; a points rule's column holds 1 when it fired, whatever its points)."""
+    when it did not fire; a points rule's column holds 1 when it fired, whatever its points; a per rule of
+    decimal points holds them in its smallest decimal: `rule_columns.per_unit`)."""
 
     score: str
     index: int  # the rule's position among its score's rules, from 0
