@@ -486,3 +486,33 @@ def test_a_hostile_reason_stays_text_in_every_part_of_a_real_runs_markdown(plant
     assert any(reason in change["where"] for change in changes)
     assert any(reason in item for item in read.items)
     assert f'contradicted (fit "{reason}")' in HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+
+
+# ---------------------------------------------------------------- docs/feedback.md's worked example, run
+
+def _worked_example() -> tuple[list[str], list[str], str]:
+    """The command of docs/feedback.md's calibration example, its ```text blocks and its quoted backtest line."""
+    import re
+    import shlex
+
+    text = (POLICIES.parent / "docs" / "feedback.md").read_text("utf-8")
+    section = text[text.index("## Calibrate from outcomes"):text.index("## The calibration meeting")]
+    example = section[section.index("### A worked example"):]
+    (command,) = re.findall(r"```sh\n(.*?)```", example, re.S)
+    blocks = re.findall(r"```text\n(.*?)```", example, re.S)
+    (quoted,) = re.findall(r"^> (.*)$", example, re.M)
+    return shlex.split(command.replace("\\\n", " ")), blocks, quoted
+
+
+def test_the_docs_worked_example_is_the_output_of_a_real_run(tmp_path, capsys, monkeypatch):
+    argv, (report_head, proposal, header), quoted = _worked_example()
+    generate(tmp_path, leads=20_000)
+    (tmp_path / "rejects").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert argv[:2] == ["leadpolicy", "calibrate"]
+    assert main(argv[1:]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(report_head)
+    assert "\n\n" + proposal in out
+    assert quoted in out.splitlines()
+    assert (tmp_path / "proposed.policy").read_text("utf-8").startswith(header)
