@@ -184,6 +184,7 @@ HAND = '''policy "hand" version 1.0.0 {
     email      text required
     employees  number
     country    text
+    clicks     number default 0
   }
   events {
     won_deal
@@ -204,6 +205,9 @@ HAND = '''policy "hand" version 1.0.0 {
   score sure {
     +2 when email starts with "w"  "Winner"
   }
+  score clicked {
+    +2.5 per clicks up to 10  "Clicks"
+  }
   stages {
     sql      when fit >= 10  owner sales
     nurture  otherwise       owner marketing
@@ -219,7 +223,8 @@ HAND = '''policy "hand" version 1.0.0 {
 @pytest.fixture(scope="module")
 def by_hand(tmp_path_factory):
     """100 leads: 40 large (20 won, 10 lost, 10 open), 60 small (15 won, 30 lost, 15 open); 13 in Iceland; the
-    emails of the won leads, and only theirs, start with "w"; 10 have no country (5, 15, ..., 95)."""
+    emails of the won leads, and only theirs, start with "w"; 10 have no country (5, 15, ..., 95); the large
+    leads clicked once."""
     folder = tmp_path_factory.mktemp("hand")
     (folder / "hand.policy").write_text(HAND)
     leads, events = [], []
@@ -228,10 +233,10 @@ def by_hand(tmp_path_factory):
         k = i if large else i - 40
         won, lost = (k < 20, 20 <= k < 30) if large else (k < 15, 15 <= k < 45)
         country = "IS" if i % 8 == 0 else "" if i % 10 == 5 else "NO"
-        leads.append((f"H{i}", f"{'w' if won else 'h'}{i}@x.io", 500 if large else 10, country))
+        leads.append((f"H{i}", f"{'w' if won else 'h'}{i}@x.io", 500 if large else 10, country, int(large)))
         if won or lost:
             events.append((f"H{i}", "won_deal" if won else "lost_deal", "2026-11-15T10:00:00Z"))
-    write_csv(folder / "leads.csv", ["id", "email", "employees", "country"], leads)
+    write_csv(folder / "leads.csv", ["id", "email", "employees", "country", "clicks"], leads)
     write_csv(folder / "events.csv", ["lead", "event", "at"], events)
     policy = leadpolicy.load(folder / "hand.policy")
     derived, columns = with_rule_columns(policy)
@@ -255,6 +260,9 @@ def test_every_number_of_a_small_case(by_hand):
     assert large.coefficient_ci == pytest.approx((log_or - Z * log_or_se, log_or + Z * log_or_se), rel=1e-6)
     assert large.p_value == pytest.approx(2 * (1 - NormalDist().cdf(log_or / log_or_se)), rel=1e-4)
     assert large.verdict == "supported" and "agrees with +10 points" in large.why
+    clicks = rules["Clicks"]  # +2.5 per click: per click, the same log odds ratio (one click is 2.5 points)
+    assert (clicks.fired, clicks.won_fired, clicks.lift) == (40, 20, large.lift)
+    assert clicks.coefficient == pytest.approx(log_or, rel=1e-6) and clicks.verdict == "supported"
 
 
 def test_a_rule_that_fired_for_no_lead_or_for_every_lead_has_no_evidence(by_hand):
@@ -323,7 +331,7 @@ def test_the_verdict_line_names_the_proposal_and_its_handoffs(by_hand, tmp_path)
     backtest = {"old": {"handed_off": 1203, "precision": 0.279}, "new": {"handed_off": 1180, "precision": 0.312}}
     proposal = Proposal(tmp_path / "p.policy", "1.1.0", "", [{"what": "points"}], backtest)
     assert evidence.verdict_line(rules, proposal) == (
-        "Of 7 rules, 1 is supported and 6 have no evidence; the proposed 1.1.0 hands off 1,180 leads (was 1,203) "
+        "Of 8 rules, 2 are supported and 6 have no evidence; the proposed 1.1.0 hands off 1,180 leads (was 1,203) "
         "at 31.2% won (was 27.9%).")
     unchanged = Proposal(tmp_path / "p.policy", "1.0.0", "", [], None)
     assert evidence.verdict_line(rules, unchanged).endswith("; the evidence proposes no change to 1.0.0.")
