@@ -124,7 +124,7 @@ def _lift(counts: Counts) -> tuple[float | None, tuple[float, float] | None]:
     if counts.fired == 0 or counts.not_fired == 0 or c == 0:
         return None, None
     table = Table2x2(np.array([[a, counts.fired - a], [c, counts.not_fired - c]], dtype=float), shift_zeros=False)
-    lift = a / counts.fired / (c / counts.not_fired)
+    lift = float(table.riskratio)
     if a == 0:
         return lift, None
     low, high = table.riskratio_confint(alpha=1 - LEVEL)
