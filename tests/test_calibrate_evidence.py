@@ -42,7 +42,14 @@ def sample_cases(samples: Path) -> list[tuple[str, dict, dt.datetime, list[dict]
     return cases
 
 
-@pytest.mark.parametrize("name", ["inbound-b2b", "inbound-activity", "product-led"])
+REFERENCE = sorted(p.name.removesuffix(".policy") for p in POLICIES.glob("*.policy"))
+
+
+def test_every_reference_policy_has_samples():
+    assert len(REFERENCE) >= 3 and all((POLICIES / f"{name}.samples.yaml").exists() for name in REFERENCE)
+
+
+@pytest.mark.parametrize("name", REFERENCE)
 def test_the_derived_policy_decides_every_sample_case_as_the_policy_on_both_engines(name, tmp_path):
     policy = leadpolicy.load(POLICIES / f"{name}.policy")
     derived, columns = with_rule_columns(policy)
