@@ -162,17 +162,17 @@ def _fit_score(measured: Measured, rules: list[RuleColumn], where: exp.Expr | No
         return out
     design = np.column_stack([np.ones(x.shape[0]), x[:, varying]])
     score = rules[0].score
-    failed = _fit_problem(design, n, won, score)
-    if isinstance(failed, str):
-        out.update({rules[i].column: Fit(None, None, None, failed) for i in varying})
+    fitted = _glm(design, n, won, score)
+    if isinstance(fitted, str):
+        out.update({rules[i].column: Fit(None, None, None, fitted) for i in varying})
         return out
-    params, ci, p_values = failed
+    params, ci, p_values = fitted
     for k, i in enumerate(varying, start=1):
         out[rules[i].column] = Fit(float(params[k]), (float(ci[k][0]), float(ci[k][1])), float(p_values[k]), "")
     return out
 
 
-def _fit_problem(design: np.ndarray[Any, Any], n: np.ndarray[Any, Any], won: np.ndarray[Any, Any],
+def _glm(design: np.ndarray[Any, Any], n: np.ndarray[Any, Any], won: np.ndarray[Any, Any],
                  score: str) -> str | tuple[Any, Any, Any]:
     """statsmodels' GLM Binomial on grouped rows: (params, intervals, p-values), or why the fit fails."""
     import statsmodels.api as sm
@@ -182,7 +182,7 @@ def _fit_problem(design: np.ndarray[Any, Any], n: np.ndarray[Any, Any], won: np.
         return (f"the regression of {score} cannot tell its rules apart (some always fire together, or "
                 "together make up every lead)")
     if won.sum() == 0 or won.sum() == n.sum():
-        return f"the regression of {score} has {'no' if won.sum() == 0 else 'only'} won leads"
+        return f"the regression of {score} has {'no won lead' if won.sum() == 0 else 'no lead that was not won'}"
     with warnings.catch_warnings():
         # statsmodels' own separation warning also fires for a saturated fit of grouped rows (the fitted shares
         # equal the observed ones): separation is told below by fitted chances of 0 or 1 instead.
