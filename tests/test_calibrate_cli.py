@@ -516,3 +516,19 @@ def test_the_docs_worked_example_is_the_output_of_a_real_run(tmp_path, capsys, m
     assert "\n\n" + proposal in out
     assert quoted in out.splitlines()
     assert (tmp_path / "proposed.policy").read_text("utf-8").startswith(header)
+
+
+# ---------------------------------------------------------------- lead data in a terminal
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+@pytest.mark.parametrize("command", ["calibrate", "feedback"])
+def test_lead_data_reaches_the_terminal_escaped(small, capsys, tmp_path, command, fmt):
+    """A group's value comes from lead data (--by email): an escape sequence, a CSI, a bidi override or a line
+    separator in it is shown escaped, never raw, whatever the format."""
+    hostile = "\x1b]0;PWN\x07\x1b[31m\x9b31m\u202e\u2028"
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees", "industry", "source"],
+              [("1", f"{hostile}@bigsoft.io", 1500, "software", "webinar"), *SMALL_LEADS[1:]])
+    assert main([command, str(ACTIVITY), *small, "--by", "email", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert not [ch for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u2028") if ch in out]
+    assert "bigsoft.io" in out

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from leadpolicy.measure.calibration import LEVEL, Calibration, RuleEvidence, ThresholdEvidence
-from leadpolicy.measure.render import percent, render_backtest, table
+from leadpolicy.measure.render import finished, percent, render_backtest, table
 from leadpolicy.outputs import md
 
 RULE_HEADER = ["score", "rule", "line", "points", "fired", "won rate fired", "won rate not",
@@ -83,7 +83,7 @@ def calibration_json(cal: Calibration) -> dict[str, Any]:
 
 def render_calibration(cal: Calibration, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(calibration_json(cal), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(calibration_json(cal), indent=2) + "\n"  # ASCII: no character of lead data raw
     markdown = fmt == "markdown"
     lines = _head(cal, markdown)
     lines += _section("Rules", markdown) + _rules_table(cal.rules, markdown)
@@ -94,7 +94,7 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
         lines += _section(f"Rules where {g['by']} is {value}: {g['leads']} leads, won {g['won']}", markdown)
         lines += _rules_table(g["rules"], markdown)
     lines += _proposal(cal, markdown)
-    return "\n".join(lines) + "\n"
+    return finished(lines, markdown)
 
 
 def _text(value: object, markdown: bool) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from leadpolicy.language.diagnostics import escaped
 from leadpolicy.language.words import quantity
-from leadpolicy.outputs import md
+from leadpolicy.outputs import md, shown
 from leadpolicy.publish.pictures import bars
 
 
@@ -54,7 +55,14 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
     for column in dict.fromkeys(g["by"] for g in report["groups"]):
         groups = [g for g in report["groups"] if g["by"] == column]
         lines += _feedback_groups(column, groups, report["handoff_to"] or "the other team", markdown)
-    return "\n".join(lines) + "\n"
+    return finished(lines, markdown)
+
+
+def finished(lines: list[str], markdown: bool) -> str:
+    """A report's lines as its text: Markdown escapes its cells itself; plain text shows every character of
+    lead data that is not printable (an escape sequence, a bidi override) as its escape."""
+    text = "\n".join(lines) + "\n"
+    return text if markdown else shown(text)
 
 
 def _feedback_overall(report: dict[str, Any], markdown: bool) -> list[str]:
@@ -94,7 +102,7 @@ def _feedback_groups(column: str, groups: list[dict[str, Any]], team: str, markd
     lines = ["", f"{'## ' if markdown else ''}By {column}", ""]
     if markdown:
         for g in groups:
-            value = "(missing)" if g["value"] is None else g["value"]
+            value = "(missing)" if g["value"] is None else escaped(str(g["value"]))  # no control character in SVG
             lines += [_picture(bars(f"{column} {value}: funnel", [
                 ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
                                                          str(g["handed_off"])),
@@ -133,4 +141,4 @@ def render_backtest(report: dict[str, Any], fmt: str) -> str:
     if rows["old_rejected"] or rows["new_rejected"]:
         lines += ["", f"lead rows: read {rows['leads_read']}, rejected {rows['old_rejected']} by {old['version']} and "
                       f"{rows['new_rejected']} by {new['version']} (listed in the leads' rejects file)"]
-    return "\n".join(lines) + "\n"
+    return finished(lines, markdown)
