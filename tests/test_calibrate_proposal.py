@@ -304,6 +304,57 @@ def test_the_small_case_without_a_change_keeps_every_threshold_and_writes_nothin
     assert not out.exists()
 
 
+def zeroed_small(tmp_path):
+    """The small case with its only rule contradicted, strongly, in a score with no supported rule: zeroed, so
+    every lead's fit is 0."""
+    policy, data = small_data(tmp_path)
+    from leadpolicy.measure.rule_columns import with_rule_columns
+
+    derived, columns = with_rule_columns(policy)
+    measured = measure(derived, data, tmp_path / "work")
+    found = proposal.threshold_evidence(policy, measured, None)
+    rules = [RuleEvidence(columns[0], 11, 5, 1, 0, 0.4545, 0.0, None, None, -0.02, (-0.03, -0.01), 1e-6,
+                          "contradicted", "by hand")]
+    refit = proposal.refit(policy, SMALL, rules, found, measured, data, tmp_path / "work", "same")
+    return policy, data, measured, refit
+
+
+def test_a_proposal_that_would_not_check_is_not_written_and_said(tmp_path):
+    policy, data, measured, refit = zeroed_small(tmp_path)
+    # at fit 0 for every lead, "low" (fit < 20) always matches first: "mid" could never be chosen, whatever
+    # its threshold
+    assert [t.same_count["value"] for t in refit.thresholds[3:]] == [0, 0]  # type: ignore[index]
+    out = tmp_path / "next.policy"
+    made = proposal.propose(policy, refit, measured, data, tmp_path / "work", out, "same")
+    assert not out.exists() and made.backtest is None and made.version == "2.2.0"
+    assert [(c["what"], c["from"], c["to"]) for c in made.changes if c["what"] == "points"] == [("points", 1, 0)]
+    assert made.notes[-1] == ('the re-fitted points do not check (band "mid" can never be chosen: every lead '
+                              "matching it matches an earlier entry first (proved)): nothing is written")
+
+
+def test_thresholds_whose_moves_would_not_check_are_left_as_written_and_said(tmp_path, capsys):
+    policy, data, measured, refit = zeroed_small(tmp_path)
+    refit.points = {("fit", 0): (Decimal(2), Decimal(200))}  # fit doubled: every entry stays reachable
+    moved = {0: 10, 3: 30, 4: 30}  # junk: fit <= 10; "low" and "mid" both fit < 30: "mid" never chosen
+    refit.thresholds = [dataclasses.replace(t, same_count={"value": Decimal(moved.get(i, t.value)), "leads": 1,
+                                                           "won_rate": 1.0}) for i, t in enumerate(refit.thresholds)]
+    out = tmp_path / "next.policy"
+    made = proposal.propose(policy, refit, measured, data, tmp_path / "work", out, "same")
+    assert [(c["where"], c["from"], c["to"]) for c in made.changes if c["what"] == "threshold"] == [
+        ("stage junk, fit <=", 5, 10)]
+    assert made.notes == ['the thresholds of grade band "low", grade band "mid" are left as written: moved to keep '
+                          'their counts, they would not check (grade "mid" can never be chosen: earlier entries '
+                          "always match first)"]
+    assert f"# Note: {made.notes[0]}." in comments(made.text)
+    assert out.read_text() == made.text
+    assert main(["check", "--allow-untested", str(out)]) == 0 and main(["fmt", "--check", str(out)]) == 0
+    capsys.readouterr()
+    written = [line.strip() for line in made.text.splitlines()]
+    assert '"low"   when fit < 20' in written and '"mid"   when 60 > fit' in written
+    assert "junk     when fit <= 10              owner marketing" in written
+    assert "+2 per employees up to 200" in written
+
+
 # ---------------------------------------------------------------- planted data, end to end
 
 def calibrated(folder: Path, planted, text: str | None = None, handoffs: int | str = "same", name: str = "p"):

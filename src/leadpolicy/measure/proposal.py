@@ -37,8 +37,14 @@ Handoffs = int | Literal["same"]
 RuleKey = tuple[str, int]  # (score, the rule's index among its score's rules)
 
 
-class ProposalError(RuntimeError):
-    """A proposal that does not check or is not fmt-clean: a fault of calibration, never of the inputs."""
+class ProposalError(ValueError):
+    """A proposed version that does not check (moved thresholds can leave an entry unreachable), or is not
+    fmt-clean. `lines`: where its errors are, in `tree` (the proposal parsed; None when it did not parse)."""
+
+    def __init__(self, message: str, tree: ast.Policy | None = None, lines: frozenset[int] = frozenset()):
+        super().__init__(message)
+        self.tree = tree
+        self.lines = lines
 
 
 def threshold_evidence(policy: Policy, measured: Measured, band: Decimal | None) -> list[ThresholdEvidence]:
@@ -209,16 +215,21 @@ def _score_with(score: ast.Score, points: dict[RuleKey, tuple[Decimal, Decimal |
 
 
 def checked_policy(text: str, name: str = "<proposal>") -> tuple[Policy, ast.Policy, list[Token]]:
-    """The proposal loaded as `check` loads it; one that does not check or is not fmt-clean is a fault here."""
-    from leadpolicy.language.diagnostics import render_all
+    """The proposal loaded as `check` loads it, with what the solver proves (guarantees, unreachable entries);
+    one that does not check or is not fmt-clean raises ProposalError."""
+    from leadpolicy.proofs.diagnostics import proof_diagnostics
+    from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT
     from leadpolicy.semantics.loading import load_policy_text
 
     loaded = load_policy_text(text, name)
-    if loaded.has_errors or loaded.policy is None:
-        raise ProposalError("the proposed version does not check:\n" + render_all(
-            [d for d in loaded.diagnostics if d.is_error], {name: text}))
+    errors = [d for d in loaded.diagnostics if d.is_error]
+    if not errors and loaded.policy is not None:  # as `check` goes on: what the solver proves
+        errors = [d for d in proof_diagnostics(name, loaded.policy, DEFAULT_TIMEOUT) if d.is_error]
+    if errors or loaded.policy is None:
+        raise ProposalError(errors[0].message if errors else "the proposed version does not parse", loaded.policy,
+                            frozenset(d.span.line for d in errors))
     if format_policy(loaded.policy, loaded.comments) != text:
-        raise ProposalError("the proposed version is not fmt-clean")
+        raise ProposalError("the proposed version is not fmt-clean", loaded.policy)
     return from_tree(loaded.policy, name), loaded.policy, loaded.comments
 
 
@@ -239,8 +250,8 @@ def refit(policy: Policy, text: str, rules: list[RuleEvidence], found: list[Thre
         result.thresholds = [dataclasses.replace(t, same_count={"value": t.value, "leads": t.leads_past,
                                                                 "won_rate": t.won_rate_past}) for t in found]
         return result
-    new_policy, _, _ = checked_policy(format_policy(with_numbers(tree, points, {}, sites), parsed.comments))
-    refitted = measure(new_policy, data, folder / "refit")
+    # Only measured (the same structure, other numbers): whether it checks is the proposal's question.
+    refitted = measure(from_tree(with_numbers(tree, points, {}, sites)), data, folder / "refit")
     steps = {s.name: score_step(s) for s in policy.ir.scores}
     distributions = {name: Distribution.of(refitted, name) for name in {s.score for s in sites}}
     result.thresholds = [
@@ -298,7 +309,9 @@ def _raised(refit: Refit, moves: dict[int, Decimal], steps: dict[str, Decimal]) 
 def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, folder: Path, out: Path | None,
             handoffs: Handoffs) -> Proposal:
     """Write the proposed next version to `out` and backtest it against `policy` on the same leads; with no
-    change, nothing is written (a Proposal with no changes, the current version and no backtest)."""
+    change, nothing is written (a Proposal with no changes, the current version and no backtest). Thresholds
+    whose moves would not check are left as written, and the notes say so; a proposal that still does not
+    check is not written (its changes listed, no backtest, the notes saying why)."""
     text = format_policy(refit.tree, refit.comments)
     target = out if out is not None else Path(f"{policy.id}.proposed.policy")
     if not refit.changes:
@@ -306,23 +319,16 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
     version = next_version(policy.version)
     moves = {i: Decimal(str(t.same_count["value"])) for i, t in enumerate(refit.thresholds)
              if t.same_count is not None and Decimal(str(t.same_count["value"])) != t.value}
-    allowed = refit.handed if handoffs == "same" else handoffs
-    steps = {s.name: score_step(s) for s in policy.ir.scores}
     notes: list[str] = []
-    for attempt in range(MAX_RAISES + 1):
-        tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
-        candidate, _, _ = checked_policy(format_policy(tree, refit.comments))
-        report = backtest(policy, candidate, data, folder / f"backtest-{attempt}", old=measured)
-        if report["new"]["handed_off"] <= allowed:
-            break
-        raised = _raised(refit, moves, steps) if attempt < MAX_RAISES else None
-        if raised is None:
-            notes.append(f"hands off {report['new']['handed_off']:,} leads, more than the {allowed:,} allowed: "
-                         + ("no handoff stage compares a score with a number" if attempt < MAX_RAISES else
-                            f"its handoff thresholds were raised {MAX_RAISES} times"))
-            break
-        moves = raised
+    built = _buildable(refit, moves, version, notes)
+    if built is None:
+        return Proposal(target, version, text, refit.changes + threshold_changes(refit, moves, handoffs), None,
+                        notes=notes)
+    moves, candidate = built
+    moves, report = _kept_handoffs(policy, refit, candidate, moves, version, (measured, data, folder), handoffs,
+                                   notes)
     changes = refit.changes + threshold_changes(refit, moves, handoffs)
+    tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
     final = _with_header(tree, refit.comments, _header(policy, refit, measured, data, version, changes, report, notes))
     _, final_tree, _ = checked_policy(final)
     if out is not None:
@@ -331,6 +337,73 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
 
     return Proposal(target, version, final, changes, report,
                     [c.text for c in diff_changes(policy.tree, final_tree)], notes)
+
+
+def _candidate(refit: Refit, moves: dict[int, Decimal], version: str) -> Policy:
+    tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
+    return checked_policy(format_policy(tree, refit.comments))[0]
+
+
+def _ladder(site: Site) -> tuple[Any, ...]:
+    """The first-match list a threshold is in: the stages, or one grade."""
+    return ("stage",) if site.part[0] == "stage" else ("grade", site.part[1])
+
+
+def _ladders_at(tree: ast.Policy | None, lines: frozenset[int]) -> set[tuple[Any, ...]]:
+    """The first-match lists with an entry on one of `lines` (where the checker found an error)."""
+    if tree is None:
+        return set()
+    found: set[tuple[Any, ...]] = {("stage",)} if any(e.span.line in lines for e in tree.stages) else set()
+    return found | {("grade", g) for g, grade in enumerate(tree.grades) if any(e.span.line in lines
+                                                                               for e in grade.entries)}
+
+
+def _buildable(refit: Refit, moves: dict[int, Decimal], version: str,
+               notes: list[str]) -> tuple[dict[int, Decimal], Policy] | None:
+    """The moves that check and the proposal they make: the thresholds of a list (the stages, a grade) where
+    moving them leaves an error (an entry earlier ones always match first) stay as written; without any move
+    that still fails, None (the notes say why)."""
+    while True:
+        try:
+            return moves, _candidate(refit, moves, version)
+        except ProposalError as exc:
+            if not moves:
+                notes.append(f"the re-fitted points do not check ({exc}): nothing is written")
+                return None
+            implicated = _ladders_at(exc.tree, exc.lines)
+            kept = {i: v for i, v in moves.items() if _ladder(refit.sites[i]) not in implicated}
+            kept = kept if kept != moves else {}
+            places = dict.fromkeys(refit.sites[i].place for i in moves if i not in kept)
+            notes.append(f"the thresholds of {', '.join(places)} are left as written: moved to keep their counts, "
+                         f"they would not check ({exc})")
+            moves = kept
+
+
+def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[int, Decimal], version: str,
+                   inputs: tuple[Measured, FeedbackInput, Path], handoffs: Handoffs,
+                   notes: list[str]) -> tuple[dict[int, Decimal], dict[str, Any]]:
+    """Backtest the candidate; while it hands off more than allowed, raise the handoff thresholds one step
+    (at most MAX_RAISES times). The moves backtested last and their backtest."""
+    measured, data, folder = inputs
+    allowed = refit.handed if handoffs == "same" else handoffs
+    steps = {s.name: score_step(s) for s in policy.ir.scores}
+    for attempt in range(MAX_RAISES + 1):
+        report = backtest(policy, candidate, data, folder / f"backtest-{attempt}", old=measured)
+        handed = report["new"]["handed_off"]
+        if handed <= allowed:
+            break
+        raised = _raised(refit, moves, steps) if attempt < MAX_RAISES else None
+        why = ("no handoff stage compares a score with a number" if attempt < MAX_RAISES else
+               f"its handoff thresholds were raised {MAX_RAISES} times")
+        try:
+            candidate = _candidate(refit, raised, version) if raised is not None else candidate
+        except ProposalError as exc:
+            raised, why = None, f"its handoff thresholds raised once more would not check ({exc})"
+        if raised is None:
+            notes.append(f"hands off {handed:,} leads, more than the {allowed:,} allowed: {why}")
+            break
+        moves = raised
+    return moves, report
 
 
 def _header(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, version: str,
