@@ -532,3 +532,14 @@ def test_lead_data_reaches_the_terminal_escaped(small, capsys, tmp_path, command
     out = capsys.readouterr().out
     assert not [ch for ch in ("\x1b", "\x07", "\x9b", "\u202e", "\u2028") if ch in out]
     assert "bigsoft.io" in out
+
+
+def test_without_by_a_leads_file_needs_no_column_for_the_one_of_fields(small, capsys, tmp_path):
+    """calibrate groups only by --by: a CRM export without the policy's `one of` fields (industry, source) is
+    calibrated (those rules never fire), where feedback's default groups would ask for their columns."""
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees"], [row[:3] for row in SMALL_LEADS])
+    code, said = _run(capsys, ACTIVITY, *small, "--format", "json")
+    assert code == 0, said
+    assert json.loads(said[:said.rindex("}") + 1])["leads"] == 2
+    code, said = _run(capsys, ACTIVITY, *small, "--by", "source")
+    assert code == 2 and "no column 'source' to group by" in said

@@ -56,6 +56,7 @@ class FeedbackInput:
     on_read: Callable[[Policy, BatchResult], None] | None = None  # hears how each policy's reading went
     progress: Callable[[Policy], Any] | None = None  # a context per policy, giving `batch.run`'s progress
     on_warning: Callable[[str], None] | None = None  # hears score's warnings (a field that is no column, ...)
+    default_groups: bool = True  # without `by`: group by every `one of` field (False: by none, as calibrate)
 
 
 def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
@@ -116,7 +117,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
             found["by"] = [columns[_group_column(policy, columns, data, name)]
-                           for name in data.by or [f.name for f in policy.ir.fields if f.type == "one of"]]
+                           for name in data.by or _default_groups(policy, data)]
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
         con.execute(_copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, found["by"]), per_lead))
@@ -139,6 +140,10 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     con.execute(exp.Create(this=exp.to_table(TABLE), kind="TABLE",
                            expression=exp.select(exp.Star()).from_(parquet_table(per_lead))).sql("duckdb"))
     return Measured(policy, result, con, per_lead, found["by"], handoff)
+
+
+def _default_groups(policy: Policy, data: FeedbackInput) -> list[str]:
+    return [f.name for f in policy.ir.fields if f.type == "one of"] if data.default_groups else []
 
 
 def _group_column(policy: Policy, columns: list[str], data: FeedbackInput, name: str) -> int:

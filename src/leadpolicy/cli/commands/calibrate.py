@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         with tempfile.TemporaryDirectory(prefix="leadpolicy-calibrate-") as tmp:
-            data = feedback_input(args, policy, tuple(args.by))
+            data = feedback_input(args, policy, tuple(args.by), default_groups=False)  # groups only by --by
             cal = calibrate(policy, loaded.source, data, Path(tmp), _options(args))
     except (FeedbackUsage, ColumnMapError) as exc:
         print(f"leadpolicy {args.command}: {exc}", file=sys.stderr)

@@ -75,7 +75,8 @@ def register(sub: Subcommands) -> None:
                    help="group by this lead field (repeatable; default: every `one of` field)")
 
 
-def feedback_input(args: argparse.Namespace, policy: Policy, by: tuple[str, ...] = ()) -> FeedbackInput:
+def feedback_input(args: argparse.Namespace, policy: Policy, by: tuple[str, ...] = (),
+                   default_groups: bool = True) -> FeedbackInput:
     from leadpolicy.measure.feedback import FeedbackInput
 
     as_of = policy.instant(args.as_of)
@@ -83,7 +84,8 @@ def feedback_input(args: argparse.Namespace, policy: Policy, by: tuple[str, ...]
     return FeedbackInput(Path(args.leads), Path(args.events), as_of, now, args.id_column, by, args.engine,
                          Path(args.rejects_folder) if args.rejects_folder else None, tuple(args.columns.items()),
                          on_read=lambda policy, result: _say_rejects_loudly(args, policy, result),
-                         progress=lambda policy: _progress(args, policy), on_warning=_warner(args))
+                         progress=lambda policy: _progress(args, policy), on_warning=_warner(args),
+                         default_groups=default_groups)
 
 
 def _warner(args: argparse.Namespace) -> Callable[[str], None]:
