@@ -81,7 +81,7 @@ def _calibration(changes: bool = True) -> Calibration:
         ["handoffs could not be kept at 300: 290 | <i>note</i>"])
     if not changes:
         proposal = Proposal(Path("proposed.policy"), "3.0.0", "", [], None)
-    group = {"by": "source", "value": "<b>webinar</b>", "leads": 500, "won": 60, "rules": rules[:1]}
+    group = {"by": "source", "value": "<b>webinar</b>", "leads": 5000, "won": 60, "rules": rules[:1]}
     return Calibration(policy, "2026-09-01T00:00:00-04:00", "2026-11-30T00:00:00-05:00", 1000, 124,
                        {"leads_read": 1002, "leads_decided": 1000, "leads_rejected": 2, "events_read": 5000,
                         "events_used": 4990, "events_rejected": 10},
@@ -160,7 +160,7 @@ def test_the_json_has_the_designs_shape_and_numbers():
     assert set(threshold) == THRESHOLD_KEYS
     assert (threshold["value"], threshold["band"], threshold["handoff"]) == (40, 10, True)
     assert threshold["same_count"] == {"value": 45, "leads": 290, "won_rate": 0.2778}
-    assert report["groups"][0] | {"rules": None} == {"by": "source", "value": "<b>webinar</b>", "leads": 500,
+    assert report["groups"][0] | {"rules": None} == {"by": "source", "value": "<b>webinar</b>", "leads": 5000,
                                                      "won": 60, "rules": None}
     proposal = report["proposal"]
     assert set(proposal) == {"file", "version", "changes", "backtest", "diff"}
@@ -202,7 +202,7 @@ def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
                                                                            ("3.1.0", "290", "27.6%")]
     text = HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
     assert f'Of 3 rules, 1 is supported, 1 is contradicted (fit "{HOSTILE}") and 1 has no evidence.' in text
-    assert "Rules where source is <b>webinar</b>: 500 leads, won 60" in text
+    assert "Rules where source is <b>webinar</b>: 5,000 leads, won 60" in text
     assert "3.1.0 hands 3% fewer leads to Sales (300 → 290)." in text
 
 

@@ -91,7 +91,7 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
         lines += _section("Thresholds", markdown) + _thresholds_table(cal.thresholds, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
-        lines += _section(f"Rules where {g['by']} is {value}: {g['leads']} leads, won {g['won']}", markdown)
+        lines += _section(f"Rules where {g['by']} is {value}: {g['leads']:,} leads, won {g['won']:,}", markdown)
         lines += _rules_table(g["rules"], markdown)
     lines += _proposal(cal, markdown)
     return finished(lines, markdown)
