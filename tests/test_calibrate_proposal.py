@@ -15,7 +15,7 @@ import leadpolicy
 from leadpolicy.cli.main import main
 from leadpolicy.language.parser import parse_text
 from leadpolicy.measure import proposal, thresholds
-from leadpolicy.measure.calibration import CalibrateOptions, RuleColumn, RuleEvidence, calibrate
+from leadpolicy.measure.calibration import CalibrateOptions, RuleColumn, RuleEvidence, ThresholdEvidence, calibrate
 from leadpolicy.measure.feedback import FeedbackInput, measure
 from leadpolicy.measure.thresholds import Distribution
 
@@ -273,10 +273,22 @@ def test_the_handoff_thresholds_are_raised_one_step_each(tmp_path):
     assert proposal._raised(refit, {}, steps) == {0: 45, 1: Decimal("2.5")}
     raised = proposal._raised(refit, {1: Decimal("2.5")}, steps)
     assert raised == {0: 45, 1: 3} and str(raised[1]) == "3"  # written 3, not 3.0
-    lower = [dataclasses.replace(s, op="<=") for s in sites]
-    assert proposal._raised(dataclasses.replace(refit, sites=lower), {}, steps) == {0: 35, 1: Decimal("1.5")}
+    # a ceiling (fit <= 40) is never lowered: that would drop the best leads, not hand off fewer
+    ceiling = [dataclasses.replace(sites[0], op="<="), sites[1]]
+    assert proposal._raised(dataclasses.replace(refit, sites=ceiling), {}, steps) == {1: Decimal("2.5")}
+    assert proposal._raised(dataclasses.replace(refit, sites=ceiling[:1]), {}, steps) is None
     assert proposal._raised(proposal.Refit([], [], {}, thresholds.sites(parsed.policy, ()), parsed.policy), {},
                             steps) is None
+
+
+def test_a_handoff_stage_floor_takes_its_share_of_n():
+    t = ThresholdEvidence("stage sql", "stage", "fit", ">=", Decimal(50), 1, True, Decimal(5), 800, 0.3, 0, None,
+                          0, None)
+    assert proposal._target(t, 500, 1000) == 400  # 800 of the 1,000 handed off now: 800 × 500 / 1,000
+    assert proposal._target(t, "same", 1000) == 800
+    assert proposal._target(dataclasses.replace(t, op="<="), 500, 1000) == 800  # a ceiling keeps its count
+    assert proposal._target(dataclasses.replace(t, handoff=False), 500, 1000) == 800
+    assert proposal._target(t, 500, 0) == 800  # nothing handed off now: no share to take
 
 
 def test_next_version_is_the_next_minor():
@@ -466,13 +478,13 @@ def test_handoffs_n_is_respected(planted, tmp_path):
 
 
 def test_handoffs_n_that_cannot_be_kept_is_said(planted, tmp_path):
-    # Sales takes leads by size here: no handoff stage compares a score with a number, so nothing can keep 1,000.
+    # Sales takes leads by size here: no handoff stage has a floor of a score, so nothing can keep 1,000.
     text = POLICY.replace("sql      when fit >= 50  owner sales", "sql      when employees >= 200  owner sales")
     cal, out = calibrated(tmp_path, planted, text, handoffs=1000)
     p = cal.proposal
     assert p is not None and p.backtest is not None and p.backtest["new"]["handed_off"] > 1000
     assert p.notes == [f"hands off {p.backtest['new']['handed_off']:,} leads, more than the 1,000 allowed: no handoff "
-                       "stage compares a score with a number"]
+                       "stage asks for a score at or above a number"]
     assert f"# Note: {p.notes[0]}." in comments(p.text)
     assert out.exists()
 

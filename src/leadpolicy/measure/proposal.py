@@ -262,8 +262,9 @@ def refit(policy: Policy, text: str, rules: list[RuleEvidence], found: list[Thre
 
 
 def _target(t: ThresholdEvidence, handoffs: Handoffs, handed: int) -> int:
-    """The most leads the threshold may keep on its side: as many as now, or a handoff stage's share of N."""
-    if handoffs == "same" or not t.handoff or not handed:
+    """The most leads the threshold may keep on its side: as many as now, or, for the floor of a handoff stage
+    (its score at or above a number), its share of N."""
+    if handoffs == "same" or not _gate(t.handoff, t.op) or not handed:
         return t.leads_past
     return t.leads_past * handoffs // handed
 
@@ -293,16 +294,21 @@ def threshold_changes(refit: Refit, moves: dict[int, Decimal], handoffs: Handoff
     return changes
 
 
+def _gate(handoff: bool, op: str) -> bool:
+    """A floor of a handoff stage (`fit >= 50` in a stage Sales takes): raising it hands off fewer leads (moving
+    a ceiling, `fit < 90`, would drop the best leads instead)."""
+    return handoff and op in (">=", ">")
+
+
 def _raised(refit: Refit, moves: dict[int, Decimal], steps: dict[str, Decimal]) -> dict[int, Decimal] | None:
-    """The handoff thresholds one step stricter (None when the policy has none)."""
-    handoff = [i for i, site in enumerate(refit.sites) if site.handoff]
-    if not handoff:
+    """The floors of the handoff stages one step higher (None when the policy has none)."""
+    gates = [i for i, site in enumerate(refit.sites) if _gate(site.handoff, site.op)]
+    if not gates:
         return None
     out = dict(moves)
-    for i in handoff:
+    for i in gates:
         site = refit.sites[i]
-        current = out.get(i, site.value)
-        out[i] = tidy(current + steps[site.score] if site.op in (">=", ">") else current - steps[site.score])
+        out[i] = tidy(out.get(i, site.value) + steps[site.score])
     return {i: v for i, v in out.items() if v != refit.sites[i].value}
 
 
@@ -382,8 +388,8 @@ def _buildable(refit: Refit, moves: dict[int, Decimal], version: str,
 def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[int, Decimal], version: str,
                    inputs: tuple[Measured, FeedbackInput, Path], handoffs: Handoffs,
                    notes: list[str]) -> tuple[dict[int, Decimal], dict[str, Any]]:
-    """Backtest the candidate; while it hands off more than allowed, raise the handoff thresholds one step
-    (at most MAX_RAISES times). The moves backtested last and their backtest."""
+    """Backtest the candidate; while it hands off more than allowed, raise the floors of the handoff stages one
+    step (at most MAX_RAISES times). The moves backtested last and their backtest."""
     measured, data, folder = inputs
     allowed = refit.handed if handoffs == "same" else handoffs
     steps = {s.name: score_step(s) for s in policy.ir.scores}
@@ -393,7 +399,7 @@ def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[
         if handed <= allowed:
             break
         raised = _raised(refit, moves, steps) if attempt < MAX_RAISES else None
-        why = ("no handoff stage compares a score with a number" if attempt < MAX_RAISES else
+        why = ("no handoff stage asks for a score at or above a number" if attempt < MAX_RAISES else
                f"its handoff thresholds were raised {MAX_RAISES} times")
         try:
             candidate = _candidate(refit, raised, version) if raised is not None else candidate
