@@ -408,7 +408,13 @@ def _calibrate_rows() -> list[Row]:
         ("calibrate no leads", run.replace("l.csv", "empty.csv") + "--format json", 0, '"leads": 0'),
         ("calibrate no events", run.replace("e.csv", "none.csv") + "--format markdown", 0, "no evidence"),
         ("calibrate --by a field that is no column", run + "--by sorce", 2, "did you mean"),
+        ("calibrate a policy without scores", run.replace("{policies}/inbound-activity.policy", "n.policy")
+         + "--propose p.policy", 0, "no rules"),
     ]
+    data["n.policy"] = ('policy "n" version 1.0.0 {\n  title "N"\n  owner marketing "M"\n  owner sales "S"\n'
+                        "  lead {\n    email text required\n  }\n  events {\n    closed_won\n    closed_lost\n  }\n"
+                        "  stages {\n    nurture otherwise owner marketing\n  }\n"
+                        "  outcomes {\n    won when closed_won\n    lost when closed_lost\n  }\n}\n")
     out = [_row(name, argv, code, says, data) for name, argv, code, says in rows]
     usage = [("calibrate --handoffs more", "--handoffs more", "argument --handoffs"),
              ("calibrate --handoffs 0", "--handoffs 0", "argument --handoffs"),

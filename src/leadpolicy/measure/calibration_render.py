@@ -91,10 +91,14 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
         lines += _section("Thresholds", markdown) + _thresholds_table(cal.thresholds, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
-        lines += _section(f"Rules where {g['by']} is {value}: {g['leads']:,} leads, won {g['won']:,}", markdown)
+        lines += _section(f"Rules where {g['by']} is {value}: {_leads(g['leads'])}, won {g['won']:,}", markdown)
         lines += _rules_table(g["rules"], markdown)
     lines += _proposal(cal, markdown)
     return finished(lines, markdown)
+
+
+def _leads(count: int) -> str:
+    return f"{count:,} {'lead' if count == 1 else 'leads'}"
 
 
 def _text(value: object, markdown: bool) -> str:
@@ -110,7 +114,7 @@ def _head(cal: Calibration, markdown: bool) -> list[str]:
     title = (f"Calibration of {cal.policy.id} {cal.policy.version}: decided as of {cal.as_of}, outcomes up to "
              f"{cal.now}")
     return [("# " if markdown else "") + _text(title, markdown), "", _text(cal.verdict, markdown), "",
-            f"{cal.leads:,} leads decided, won {cal.won:,} ({percent(_rate(cal.won, cal.leads))}); lead rows: read "
+            f"{_leads(cal.leads)} decided, won {cal.won:,} ({percent(_rate(cal.won, cal.leads))}); lead rows: read "
             f"{rows.get('leads_read', 0):,}, rejected {rows.get('leads_rejected', 0):,}; event rows: read "
             f"{rows.get('events_read', 0):,}, used {rows.get('events_used', 0):,}, rejected "
             f"{rows.get('events_rejected', 0):,}"]
