@@ -369,10 +369,14 @@ def test_the_planted_evidence_end_to_end_as_json(planted, capsys, monkeypatch):
 def test_parquet_leads_and_the_python_engine_give_the_same_report(planted, capsys, monkeypatch):
     csv_data, parquet_data, folder = planted
     monkeypatch.chdir(folder)
-    by_csv = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", "rejects")
+    by_csv = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", "rejects",
+                      "--propose", "by-duckdb.policy")
     by_python = _json_of(capsys, parquet_data.policy, *parquet_data.args(), "--engine", "python",
-                         "--rejects-folder", "rejects")
+                         "--rejects-folder", "rejects", "--propose", "by-python.policy")
+    assert by_csv["proposal"]["changes"] and by_python["proposal"].pop("file") == "by-python.policy"
+    assert by_csv["proposal"].pop("file") == "by-duckdb.policy"
     assert by_python == by_csv
+    assert Path("by-python.policy").read_text("utf-8") == Path("by-duckdb.policy").read_text("utf-8")
 
 
 def test_the_markdown_of_a_run_has_the_jsons_figures_in_its_cells(planted, capsys, monkeypatch):
