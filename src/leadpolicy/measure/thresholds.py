@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -189,7 +190,7 @@ def evidence(measured: Measured, site: Site, band: Decimal) -> ThresholdEvidence
 
 # ---------------------------------------------------------------- the same count on new scores
 
-@dataclass(frozen=True)
+@dataclass
 class Distribution:
     """A score's distinct values over the decided leads, ascending, with how many leads (and won leads) hold
     each."""
@@ -197,6 +198,10 @@ class Distribution:
     values: list[Decimal]
     leads: list[int]
     won: list[int]
+
+    def __post_init__(self) -> None:
+        self.leads_before = [0, *itertools.accumulate(self.leads)]  # leads below each value, then all
+        self.won_before = [0, *itertools.accumulate(self.won)]
 
     @classmethod
     def of(cls, measured: Measured, score: str) -> "Distribution":
@@ -212,9 +217,9 @@ class Distribution:
         """(leads, won) on the side `score OP value`."""
         if op in (">=", ">"):
             start = (bisect.bisect_left if op == ">=" else bisect.bisect_right)(self.values, value)
-            return sum(self.leads[start:]), sum(self.won[start:])
+            return self.leads_before[-1] - self.leads_before[start], self.won_before[-1] - self.won_before[start]
         end = (bisect.bisect_right if op == "<=" else bisect.bisect_left)(self.values, value)
-        return sum(self.leads[:end]), sum(self.won[:end])
+        return self.leads_before[end], self.won_before[end]
 
 
 def same_count(dist: Distribution, op: str, value: Decimal, target: int, grid: Decimal) -> dict[str, Any]:
