@@ -214,7 +214,7 @@ def test_the_refit_of_points_by_hand(tmp_path):
              hand(policy, "fit", "F", "no evidence", 0.1, (-0.1, 0.3), 0.4),
              hand(policy, "intent", "G", "supported", 0.5, (0.4, 0.6), 1e-9),
              hand(policy, "intent", "H", "contradicted", -0.3, (-0.4, -0.2), 1e-5),
-             hand(policy, "intent", "I", "no evidence", None, None, None)]
+             hand(policy, "intent", "I", "contradicted", 0.04, (0.02, 0.06), 1e-5)]
     assert abs(proposal._se(rules[0]) - se) < 1e-12  # type: ignore[operator]
     # fit: k = (30×0.9 + 10×0.5 + 5×0.9) / (0.9² + 0.5² + 0.9²) = 36.5 / 1.87 = 19.5187 (equal weights cancel)
     k = proposal.scale(rules[:6])
@@ -225,13 +225,16 @@ def test_the_refit_of_points_by_hand(tmp_path):
     # B: 10 inside k × (0.3, 0.7) = 5.9 to 13.7: stays. C: strong, flipped: k × -0.6 = -11.7: -10.
     # D: not strong: 0. E (a per rule): 5 outside 13.7 to 21.5: 20, and its cap keeps 5 units: 100.
     # F: no evidence: stays. G: 2.5 inside 5 × (0.4, 0.6): stays. H: flipped to 5 × -0.3 = -1.5 on intent's 0.5.
+    # I: strong, but 5 × 0.04 = 0.2 rounds to 0 on intent's 0.5.
     assert points == {("fit", 0): (20, None), ("fit", 2): (-10, None), ("fit", 3): (0, None),
-                      ("fit", 4): (20, 100), ("intent", 1): (Decimal("-1.5"), None)}
+                      ("fit", 4): (20, 100), ("intent", 1): (Decimal("-1.5"), None), ("intent", 2): (0, None)}
     assert [(c["where"], c["from"], c["to"]) for c in changes] == [
-        ("fit, A", 30, 20), ("fit, C", 20, -10), ("fit, D", 15, 0), ("fit, E", 5, 20), ("intent, H", Decimal("1.5"),
-                                                                                        Decimal("-1.5"))]
+        ("fit, A", 30, 20), ("fit, C", 20, -10), ("fit, D", 15, 0), ("fit, E", 5, 20),
+        ("intent, H", Decimal("1.5"), Decimal("-1.5")), ("intent, I", Decimal("-0.5"), 0)]
+    assert changes[-1]["why"].startswith("contradicted strongly (p < 0.001): the evidence's points round to 0; won")
     assert changes[1]["why"].startswith("contradicted strongly (p < 0.001)")
-    assert changes[2]["why"].startswith("contradicted (p 0.010): set to 0")
+    assert changes[2]["why"] == ("contradicted (p 0.010): set to 0 until the evidence is strong; won 30.0% of 100 "
+                                 "where it fired, 20.0% of 100 where not; log-odds -0.20, 95% interval -0.40 to -0.00")
     assert "its cap 25 → 100" in changes[3]["why"] and changes[0]["line"] == 10
     parsed = parse_text(text)
     assert parsed.policy is not None
@@ -246,12 +249,12 @@ def test_the_refit_of_points_by_hand(tmp_path):
                  '+20 per visits up to 100            "E"', '+25 when email ends with "@gov.io"  "F"',
                  "# decays with the last visit", "decay 10% every 30 days since last visit_seen", "clamp 0 to 10",
                  '+2.5 when visits >= 3                 "G"', '-1.5 when industry = "retail"         "H"',
-                 '-0.5 when email ends with "@free.io"  "I"',
+                 '+0   when email ends with "@free.io"  "I"',
                  "sql      when fit >= 40 and intent > 2.5  owner sales"]:
         assert line in body
     assert 'policy "refit-by-hand" version 0.5.0 {' in body
     loaded, _, _ = proposal.checked_policy(new_text)  # checks and is fmt-clean, or raises
-    assert [str(r.points) for r in loaded.ir.scores[1].rules] == ["2.5", "-1.5", "-0.5"]
+    assert [str(r.points) for r in loaded.ir.scores[1].rules] == ["2.5", "-1.5", "0"]
 
 
 def test_nothing_moves_without_a_supported_rule_and_a_weak_contradiction(tmp_path):

@@ -97,7 +97,8 @@ def moved(rule: RuleEvidence, k: float | None, grid: Decimal) -> tuple[Decimal, 
     """The rule's new points and why, or None when it stays."""
     points, b = rule.rule.points, rule.coefficient
     if k is None or b is None or rule.coefficient_ci is None:
-        return (Decimal(0), _why_zero(rule)) if rule.verdict == "contradicted" and points != 0 else None
+        zeroed = rule.verdict == "contradicted" and points != 0
+        return (Decimal(0), f"{_why_zero(rule)}; {_figures(rule)}") if zeroed else None
     lo, hi = sorted((k * rule.coefficient_ci[0], k * rule.coefficient_ci[1]))
     fitted = _rounded(k * b, grid)
     if rule.verdict == "supported":
@@ -108,15 +109,15 @@ def moved(rule: RuleEvidence, k: float | None, grid: Decimal) -> tuple[Decimal, 
     elif rule.verdict == "contradicted":
         strong = rule.p_value is not None and rule.p_value < STRONG
         fitted = fitted if strong else Decimal(0)
-        why = (f"contradicted strongly (p {_p(rule.p_value)}): flipped to the evidence" if strong and fitted
-               else _why_zero(rule))
+        why = (_why_zero(rule) if not strong else f"contradicted strongly (p {_p(rule.p_value)}): "
+               + ("flipped to the evidence" if fitted else "the evidence's points round to 0"))
     else:
         return None
     return (fitted, f"{why}; {_figures(rule)}") if fitted != points else None
 
 
 def _why_zero(rule: RuleEvidence) -> str:
-    return f"contradicted (p {_p(rule.p_value)}): set to 0 until the evidence is strong; {_figures(rule)}"
+    return f"contradicted (p {_p(rule.p_value)}): set to 0 until the evidence is strong"
 
 
 def _p(value: float | None) -> str:
