@@ -514,3 +514,20 @@ def test_a_policy_with_decay_a_clamp_and_thresholds_on_every_side(planted, tmp_p
     new = leadpolicy.load(out)
     assert all(Decimal(c["to"]) % 5 == 0 for c in p.changes if c["what"] == "threshold")
     assert dataclasses.asdict(new.ir.scores[0].clamp) == {"low": 0, "high": 100}  # type: ignore[arg-type]
+
+
+def test_a_threshold_a_guarantee_holds_to_stays_and_the_proposal_keeps_the_guarantee(planted, tmp_path, capsys):
+    guarantee = '"Sales only receives leads with a fit of 50 or more": handoff implies fit >= 50'
+    text = POLICY.replace("  outcomes {", f"  guarantees {{\n    {guarantee}\n  }}\n\n  outcomes {{")
+    cal, out = calibrated(tmp_path, planted, text)
+    p = cal.proposal
+    assert p is not None and cal.thresholds[0].same_count["value"] != 50  # type: ignore[index]
+    # moved to keep its count, the sql threshold would break the guarantee: every threshold stays as written
+    assert [c["what"] for c in p.changes] == ["points"]
+    assert len(p.notes) == 1 and p.notes[0].startswith(
+        'the thresholds of stage sql, grade fit_grade "A", grade fit_grade "B" are left as written')
+    assert "Sales only receives leads with a fit of 50 or more" in p.notes[0]
+    assert main(["check", "--allow-untested", str(out)]) == 0
+    capsys.readouterr()
+    assert guarantee.split() in [line.split() for line in out.read_text().splitlines()]
+    assert p.backtest is not None and p.backtest["new"]["handed_off"] <= p.backtest["old"]["handed_off"]
