@@ -547,3 +547,17 @@ def test_without_by_a_leads_file_needs_no_column_for_the_one_of_fields(small, ca
     assert json.loads(said[:said.rindex("}") + 1])["leads"] == 2
     code, said = _run(capsys, ACTIVITY, *small, "--by", "source")
     assert code == 2 and "no column 'source' to group by" in said
+
+
+def test_a_decay_and_a_per_rule_say_what_their_points_are_counted_per():
+    cal = _calibration()
+    decay = _column("engagement", 3, "decay", "-1", "decay 50% every 30 days", None, 44)
+    cal.rules.append(_evidence(decay, "supported", coefficient=-0.02, coefficient_ci=(-0.03, -0.01)))
+    rules = _rows(_read_markdown(render_calibration(cal, "markdown")).tables[0])
+    assert [(r["rule"], r["points"]) for r in rules[2:]] == [
+        ("pricing_page_view in last 30 days", "+2.5 per unit"), ("decay 50% every 30 days", "-1 per point it takes")]
+    assert calibration_json(cal)["rules"][3] | {"why": ""} == {
+        "score": "engagement", "rule": "decay 50% every 30 days", "reason": None, "line": 44, "kind": "decay",
+        "points": -1, "fired": 120, "won_fired": 36, "not_fired": 880, "won_not": 88, "won_rate_fired": 0.3,
+        "won_rate_not": 0.1, "lift": 3.0, "ci": [2.1235, 4.2], "coefficient": -0.02, "coefficient_ci": [-0.03, -0.01],
+        "p_value": 1.235e-09, "verdict": "supported", "why": ""}

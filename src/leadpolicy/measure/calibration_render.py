@@ -11,6 +11,7 @@ from leadpolicy.measure.calibration import LEVEL, Calibration, RuleEvidence, Thr
 from leadpolicy.measure.render import finished, percent, render_backtest, table
 from leadpolicy.outputs import md
 
+UNITS = {"per": " per unit", "decay": " per point it takes"}  # what a rule's points are counted per
 RULE_HEADER = ["score", "rule", "line", "points", "fired", "won rate fired", "won rate not",
                f"lift ({LEVEL:.0%} interval)", f"coefficient ({LEVEL:.0%} interval)", "verdict", "why"]
 
@@ -137,7 +138,7 @@ def _estimate(value: float | None, pair: tuple[float, float] | None, signed: boo
 
 def _rules_table(rules: list[RuleEvidence], markdown: bool) -> list[str]:
     rows = [[e.rule.score, e.rule.label, e.rule.line or "-",
-             _signed(e.rule.points) + (" per unit" if e.rule.kind == "per" else ""), f"{e.fired} of "
+             _signed(e.rule.points) + UNITS.get(e.rule.kind, ""), f"{e.fired} of "
              f"{e.fired + e.not_fired}", percent(e.won_rate_fired), percent(e.won_rate_not),
              _estimate(e.lift, e.ci), _estimate(e.coefficient, e.coefficient_ci, signed=True), e.verdict, e.why]
             for e in rules]
