@@ -522,10 +522,11 @@ def test_a_threshold_a_guarantee_holds_to_stays_and_the_proposal_keeps_the_guara
     cal, out = calibrated(tmp_path, planted, text)
     p = cal.proposal
     assert p is not None and cal.thresholds[0].same_count["value"] != 50  # type: ignore[index]
-    # moved to keep its count, the sql threshold would break the guarantee: every threshold stays as written
-    assert [c["what"] for c in p.changes] == ["points"]
-    assert len(p.notes) == 1 and p.notes[0].startswith(
-        'the thresholds of stage sql, grade fit_grade "A", grade fit_grade "B" are left as written')
+    # moved to keep its count, the sql threshold would break the guarantee: it stays as written, the grades move
+    assert [(c["what"], c["where"]) for c in p.changes] == [
+        ("points", "fit, Core industry"), ("threshold", 'grade fit_grade "A", fit >='),
+        ("threshold", 'grade fit_grade "B", fit >=')]
+    assert len(p.notes) == 1 and p.notes[0].startswith("the thresholds of stage sql are left as written")
     assert "Sales only receives leads with a fit of 50 or more" in p.notes[0]
     assert main(["check", "--allow-untested", str(out)]) == 0
     capsys.readouterr()

@@ -368,8 +368,9 @@ def _ladders_at(tree: ast.Policy | None, lines: frozenset[int]) -> set[tuple[Any
 def _buildable(refit: Refit, moves: dict[int, Decimal], version: str,
                notes: list[str]) -> tuple[dict[int, Decimal], Policy] | None:
     """The moves that check and the proposal they make: the thresholds of a list (the stages, a grade) where
-    moving them leaves an error (an entry earlier ones always match first) stay as written; without any move
-    that still fails, None (the notes say why)."""
+    moving them leaves an error (an entry earlier ones always match first) stay as written, and with an error
+    elsewhere (a guarantee broken) those of the first list moved, one list at a time; without any move that
+    still fails, None (the notes say why)."""
     while True:
         try:
             return moves, _candidate(refit, moves, version)
@@ -377,9 +378,10 @@ def _buildable(refit: Refit, moves: dict[int, Decimal], version: str,
             if not moves:
                 notes.append(f"the re-fitted points do not check ({exc}): nothing is written")
                 return None
-            implicated = _ladders_at(exc.tree, exc.lines)
+            moved = [_ladder(refit.sites[i]) for i in sorted(moves)]
+            # the lists where the errors are, else (a guarantee broken) the first list moved, the stages first
+            implicated = _ladders_at(exc.tree, exc.lines) & set(moved) or {moved[0]}
             kept = {i: v for i, v in moves.items() if _ladder(refit.sites[i]) not in implicated}
-            kept = kept if kept != moves else {}
             places = dict.fromkeys(refit.sites[i].place for i in moves if i not in kept)
             notes.append(f"the thresholds of {', '.join(places)} are left as written: moved to keep their counts, "
                          f"they would not check ({exc})")
