@@ -257,6 +257,20 @@ def test_the_refit_of_points_by_hand(tmp_path):
     assert [str(r.points) for r in loaded.ir.scores[1].rules] == ["2.5", "-1.5", "0"]
 
 
+def test_a_decay_is_measured_never_re_fitted(tmp_path):
+    (tmp_path / "p.policy").write_text(RULES)
+    policy = leadpolicy.load(tmp_path / "p.policy")
+    rules = [hand(policy, "intent", "G", "supported", 0.5, (0.4, 0.6), 1e-9)]
+    column = dataclasses.replace(rules[0].rule, index=3, column="#decay:intent", kind="decay", points=Decimal(-1),
+                                 label="decay 10% every 30 days since last visit_seen", reason=None)
+    # a decay whose evidence is far from its -1 point per point taken, contradicted or supported: left as written,
+    # and no part of the score's scale (5 = 2.5 / 0.5, from G alone)
+    for verdict, b, ci in (("contradicted", 0.9, (0.8, 1.0)), ("supported", -0.9, (-1.0, -0.8))):
+        decay = dataclasses.replace(rules[0], rule=column, verdict=verdict, coefficient=b, coefficient_ci=ci,
+                                    p_value=1e-9)
+        assert proposal.refitted_points(policy, [*rules, decay]) == ({}, [])
+
+
 def test_nothing_moves_without_a_supported_rule_and_a_weak_contradiction(tmp_path):
     (tmp_path / "p.policy").write_text(RULES)
     policy = leadpolicy.load(tmp_path / "p.policy")

@@ -5,9 +5,9 @@ Per score, the scale from log-odds to points is the weighted least-squares k of 
 its supported rules (weights 1 / se², se from the coefficient's interval); a score with no supported rule is
 not re-fitted. A supported rule moves to k × coefficient, rounded to the score's step, only when its points lie
 outside k × its interval; a contradicted rule goes to 0, or is flipped to k × coefficient when the evidence is
-strong (p < STRONG) and the score has a scale; a rule with no evidence is left as it is. So when the outcomes
-support every rule, nothing changes and no file is written. A per rule keeps the units its cap allows (its cap
-scales with its points).
+strong (p < STRONG) and the score has a scale; a rule with no evidence is left as it is, and so is a decay
+(measured, never re-fitted). So when the outcomes support every rule, nothing changes and no file is written. A
+per rule keeps the units its cap allows (its cap scales with its points).
 """
 
 from __future__ import annotations
@@ -151,7 +151,8 @@ def refitted_points(policy: Policy, rules: list[RuleEvidence]) -> tuple[dict[Rul
     points: dict[RuleKey, tuple[Decimal, Decimal | None]] = {}
     changes: list[dict[str, Any]] = []
     for score in policy.ir.scores:
-        evidence = [r for r in rules if r.rule.score == score.name]
+        # A decay is measured, never re-fitted: its points (per point it took) are no number the policy writes.
+        evidence = [r for r in rules if r.rule.score == score.name and r.rule.kind in ("points", "per")]
         k, grid = scale(evidence), score_step(score)
         for rule in evidence:
             found = moved(rule, k, grid)
