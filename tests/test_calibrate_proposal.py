@@ -510,6 +510,7 @@ def test_a_policy_with_decay_a_clamp_and_thresholds_on_every_side(planted, tmp_p
     decay = "decay 10% every 30 days since last email_click"
     text = (POLICY.replace("    clamp 0 to 100", f"    clamp 0 to 100\n    {decay}")
             .replace('"B"  when fit >= 30', '"B"  when 30 <= fit')
+            .replace('"Core industry"', '"Core industry"  # agreed in March')
             .replace("sql      when fit >= 50  owner sales",
                      "junk     when fit < 5                   owner marketing\n"
                      "    sql      when fit between 50 and 95  owner sales"))
@@ -523,6 +524,9 @@ def test_a_policy_with_decay_a_clamp_and_thresholds_on_every_side(planted, tmp_p
     assert main(["check", "--allow-untested", str(out)]) == 0 and main(["fmt", "--check", str(out)]) == 0
     written = p.text
     assert decay in written and "clamp 0 to 100" in written
+    # a comment at the end of a changed line stays on it
+    core = next(line for line in written.splitlines() if '"Core industry"' in line)
+    assert core.split()[0].startswith("-") and core.endswith('"Core industry"  # agreed in March')
     assert p.backtest is not None and p.backtest["new"]["handed_off"] <= p.backtest["old"]["handed_off"]
     # each moved threshold is written where it was, on fit's grid of 5
     new = leadpolicy.load(out)
