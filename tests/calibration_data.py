@@ -8,6 +8,12 @@ unit). The betas are known (`betas(mode)`):
 - "proportional": every effect is SCALE per point, so the evidence supports every rule as written.
 The rules' inputs are drawn independently, so one logistic regression over them recovers each beta. Seeded:
 the same arguments give the same files.
+
+With `decay`, the policy is DECAY_POLICY (POLICY whose score `fit` decays 50% every 30 days since a lead field
+`last_seen`, drawn apart from the rest: 0, 1 or 2 whole periods before as-of) and each lead's log-odds gain
+DECAY_EFFECT[decay] per point the decay took off its score (`points_lost`, worked as the policy works it, without
+the clamp): "real" stale leads win less than their rules say, as many points less as the decay takes; "none"
+they win as fresh ones; "reversed" they win more.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -82,6 +89,13 @@ POINTS = {"Mid-market or larger": 30, "Core industry": 20, "Decision maker": 15,
 MAX_CLICKS = 5  # the per rule's cap in units (25 / 5)
 
 Mode = Literal["planted", "proportional"]
+DecayMode = Literal["real", "none", "reversed"]
+
+DECAY = "decay 50% every 30 days since last_seen"
+DECAY_POLICY = (POLICY.replace('"planted-calibration"', '"planted-decay"')
+                .replace("yes/no default no\n", "yes/no default no\n    last_seen  date\n")
+                .replace("    clamp 0 to 100\n", f"    clamp 0 to 100\n    {DECAY}\n"))
+DECAY_EFFECT = {"real": -SCALE, "none": 0.0, "reversed": SCALE}  # log-odds per point the decay took
 
 
 def betas(mode: Mode = "planted") -> dict[str, float]:
@@ -101,7 +115,8 @@ class Planted:
     events: Path
     leads_count: int
     events_count: int
-    betas: dict[str, float] = field(default_factory=dict)
+    betas: dict[str, float] = field(default_factory=dict)  # with a decay, "decay": log-odds per point it took
+    points_lost: np.ndarray | None = None  # with a decay: the points it took off each lead's fit (L0, L1, ...)
     as_of: dt.datetime = AS_OF
     now: dt.datetime = NOW
 
@@ -134,43 +149,73 @@ class _Draws:
                 "Email clicks": np.minimum(self.clicks, MAX_CLICKS)}
 
 
-def won_chances(draws: _Draws, planted: dict[str, float]) -> np.ndarray:
+def won_chances(draws: _Draws, planted: dict[str, float], decay: float = 0.0,
+                lost_points: np.ndarray | None = None) -> np.ndarray:
     logit = INTERCEPT + sum(planted[label] * x.astype(float) for label, x in draws.features().items())
+    if lost_points is not None:
+        logit = logit + decay * lost_points
     return 1 / (1 + np.exp(-logit))
 
 
+def fit_total(draws: _Draws) -> np.ndarray:
+    """Each lead's sum of the rules of `fit` (before decay and clamp), in points."""
+    return sum(POINTS[label] * x.astype(int) for label, x in draws.features().items())
+
+
+def points_lost(totals: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """What DECAY takes off each total: total - round(total × 0.5 ^ periods), halves away from zero."""
+    kept = [int((Decimal(int(t)) * Decimal("0.5") ** int(k)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            for t, k in zip(totals, periods)]
+    return totals - np.array(kept, dtype=int)
+
+
 def generate(folder: Path, leads: int = 20_000, seed: int = 20261206, mode: Mode = "planted",
-             kind: Literal["csv", "parquet"] = "csv", old_clicks: int = 0) -> Planted:
-    """Write POLICY, a leads file (CSV or Parquet) and an events file (CSV) to `folder`. `old_clicks` more
-    clicks per lead, older than the rule's 30 days, add events that change nothing (for the benchmark)."""
+             kind: Literal["csv", "parquet"] = "csv", old_clicks: int = 0, decay: DecayMode | None = None) -> Planted:
+    """Write POLICY (DECAY_POLICY with `decay`), a leads file (CSV or Parquet) and an events file (CSV) to
+    `folder`. `old_clicks` more clicks per lead, older than the rule's 30 days, add events that change nothing
+    (for the benchmark)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     draws = _Draws.draw(rng, leads)
     planted = betas(mode)
-    won = rng.random(leads) < won_chances(draws, planted)
+    stale = None if decay is None else np.random.default_rng(seed + 1).choice(3, leads, p=[0.5, 0.3, 0.2])
+    lost_points = None if stale is None else points_lost(fit_total(draws), stale)
+    effect = 0.0 if decay is None else DECAY_EFFECT[decay]
+    won = rng.random(leads) < won_chances(draws, planted, effect, lost_points)
     lost = ~won & (rng.random(leads) < 0.6)  # the others stay open: not won, as feedback counts them
     policy = folder / "planted.policy"
-    policy.write_text(POLICY, "utf-8")
+    policy.write_text(POLICY if decay is None else DECAY_POLICY, "utf-8")
     leads_csv = folder / "leads.csv"
-    _write_leads(leads_csv, draws)
+    _write_leads(leads_csv, draws, None if stale is None else _last_seen(stale, seed))
     leads_file = leads_csv if kind == "csv" else _as_parquet(leads_csv)
     events = folder / "events.csv"
     count = _write_events(events, rng, draws, won, lost, old_clicks)
-    return Planted(folder, policy, leads_file, events, leads, count, planted)
+    out = Planted(folder, policy, leads_file, events, leads, count, planted)
+    if lost_points is not None:
+        out.betas["decay"] = effect
+        out.points_lost = lost_points
+    return out
 
 
-def _write_leads(path: Path, draws: _Draws) -> None:
+def _last_seen(periods: np.ndarray, seed: int) -> list[str]:
+    """A date `periods` whole 30-day periods and 3 to 26 days more before as-of (never near a period's edge)."""
+    extra = np.random.default_rng(seed + 2).integers(3, 27, len(periods))
+    return [(AS_OF.date() - dt.timedelta(days=int(30 * k + d))).isoformat() for k, d in zip(periods, extra)]
+
+
+def _write_leads(path: Path, draws: _Draws, last_seen: list[str] | None = None) -> None:
     industries = np.array(["software", "fintech", "retail", "other"])
     sources = np.array(["webinar", "paid_search", "organic"])
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "email", "employees", "industry", "job_title", "source", "demo"])
+        writer.writerow(["id", "email", "employees", "industry", "job_title", "source", "demo"]
+                        + (["last_seen"] if last_seen is not None else []))
         for i in range(len(draws.large)):
             writer.writerow([
                 f"L{i}", f"u{i}@{'gmail.com' if draws.gmail[i] else 'corp.example'}",
                 1000 if draws.large[i] else 50, industries[(0 if draws.core[i] else 2) + i % 2],
                 "VP Sales" if draws.vp[i] else "Analyst", sources[draws.source[i]],
-                "yes" if draws.demo[i] else "no"])
+                "yes" if draws.demo[i] else "no"] + ([last_seen[i]] if last_seen is not None else []))
 
 
 def _as_parquet(csv_file: Path) -> Path:

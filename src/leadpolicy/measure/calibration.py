@@ -28,13 +28,15 @@ MIN_LEADS = 30  # fewer leads where a rule fired (or where it did not) than this
 class RuleColumn:
     """One rule of one score, as a column of the calibration's per-lead table: its contribution in points (0
     when it did not fire; a points rule's column holds 1 when it fired, whatever its points; a per rule of
-    decimal points holds them in its smallest decimal: `rule_columns.per_unit`)."""
+    decimal points holds them in its smallest decimal: `rule_columns.per_unit`). A score's decay is one too
+    (kind "decay", after its rules): its value is the points it took off the score (`rule_columns.value`), read
+    as a per rule of -1 point per point taken."""
 
     score: str
-    index: int  # the rule's position among its score's rules, from 0
-    column: str  # the column's name in table `feedback`
-    kind: Literal["points", "per"]
-    points: Decimal  # as written
+    index: int  # the rule's position among its score's rules, from 0 (a decay: the number of its score's rules)
+    column: str  # the column's name in table `feedback` (a decay's value is `rule_columns.value`, of two columns)
+    kind: Literal["points", "per", "decay"]
+    points: Decimal  # as written (a decay: -1, per point it took)
     cap: Decimal | None  # a per rule's cap, as written
     label: str  # the reason, or the condition as written
     reason: str | None

@@ -21,9 +21,10 @@ from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.words import quantity
 from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
 from leadpolicy.measure.feedback import TABLE, Measured, count_where, tally, won_share
-from leadpolicy.measure.rule_columns import per_unit
+from leadpolicy.measure.rule_columns import per_unit, value
 from leadpolicy.semantics import ir
 
+PER = {"points": "when it fires", "per": "per unit", "decay": "per point it took"}  # what a coefficient is per
 SEPARATED = 1e-6  # a fitted chance of winning this close to 0 or 1: the estimates run off to infinity
 
 
@@ -92,9 +93,9 @@ def _won() -> exp.Expr:
     return exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))
 
 
-def _fired(column: str) -> exp.Expr:
-    return exp.NEQ(this=exp.Coalesce(this=_col(column), expressions=[exp.Literal.number(0)]),
-                   expression=exp.Literal.number(0))
+def _fired(column: RuleColumn) -> exp.Expr:
+    """Where the rule fired (a decay: where it changed the score)."""
+    return exp.NEQ(this=value(column), expression=exp.Literal.number(0))
 
 
 def _where(query: exp.Select, where: exp.Expr | None) -> exp.Select:
@@ -105,7 +106,7 @@ def _counts(measured: Measured, columns: list[RuleColumn], where: exp.Expr | Non
     """Every rule's counts in one pass over the table."""
     measures: list[exp.Expr] = [exp.Count(this=exp.Star()), count_where(_won())]
     for c in columns:
-        measures += [count_where(_fired(c.column)), count_where(exp.and_(_fired(c.column), _won()))]
+        measures += [count_where(_fired(c)), count_where(exp.and_(_fired(c), _won()))]
     row = measured.con.execute(_where(exp.select(*measures).from_(TABLE), where).sql("duckdb")).fetchone()
     leads, won, *per_rule = row or (0, 0)
     out = {}
@@ -134,20 +135,23 @@ def _lift(counts: Counts) -> tuple[float | None, tuple[float, float] | None]:
 # ---------------------------------------------------------------- the regression of one score
 
 def _feature(c: RuleColumn) -> exp.Expr:
-    """A points rule's 0/1 column; a per rule's units (its column over what it holds per unit)."""
-    value = exp.cast(exp.Coalesce(this=_col(c.column), expressions=[exp.Literal.number(0)]), "DOUBLE")
+    """A points rule's 0/1 column; a per rule's units (its column over what it holds per unit); a decay's points
+    taken."""
+    column = exp.cast(value(c), "DOUBLE")
     if c.kind == "per" and c.points != 0:
-        return exp.Div(this=value, expression=exp.Literal.number(ir.dec(per_unit(c))))
-    return value
+        return exp.Div(this=column, expression=exp.Literal.number(ir.dec(per_unit(c))))
+    return column
 
 
 def _grouped(measured: Measured, rules: list[RuleColumn],
              where: exp.Expr | None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """The distinct feature vectors of the leads, with how many leads have each and how many of them won."""
+    """The distinct feature vectors of the leads, with how many leads have each and how many of them won, in
+    order (the fit's sums then run in one order, so the same leads give the same digits on every engine)."""
     features = [exp.alias_(_feature(c), f"f{i}") for i, c in enumerate(rules)]
     query = _where(exp.select(*features, exp.alias_(exp.Count(this=exp.Star()), "n"),
                               exp.alias_(count_where(_won()), "won")).from_(TABLE), where)
-    query = query.group_by(*(exp.column(f"f{i}") for i in range(len(rules))))
+    names = [exp.column(f"f{i}") for i in range(len(rules))]
+    query = query.group_by(*names).order_by(*(name.copy() for name in names))
     rows = np.array(measured.con.execute(query.sql("duckdb")).fetchall(), dtype=float).reshape(-1, len(rules) + 2)
     return rows[:, :len(rules)], rows[:, -2], rows[:, -1]
 
@@ -215,9 +219,10 @@ def _evidence(rule: RuleColumn, counts: Counts, fit: Fit) -> RuleEvidence:
 
 def _verdict(rule: RuleColumn, counts: Counts, fit: Fit) -> tuple[Verdict, str]:
     if counts.fired == 0:
-        return "no evidence", "it fired for no lead"
+        return "no evidence", "it took points from no lead" if rule.kind == "decay" else "it fired for no lead"
     if counts.not_fired == 0:
-        return "no evidence", "it fired for every lead (none to compare with)"
+        return "no evidence", ("it took points from every lead" if rule.kind == "decay" else "it fired for every lead"
+                               ) + " (none to compare with)"
     if counts.fired < MIN_LEADS:
         return "no evidence", f"only {quantity(counts.fired, 'leads')} fired (at least {MIN_LEADS} needed)"
     if counts.not_fired < MIN_LEADS:
@@ -227,16 +232,16 @@ def _verdict(rule: RuleColumn, counts: Counts, fit: Fit) -> tuple[Verdict, str]:
         return "no evidence", fit.why
     low, high = fit.ci
     stated = (f"coefficient {fit.coefficient:.2f} ({LEVEL:.0%} interval {low:.2f} to {high:.2f}) "
-              f"{'per unit' if rule.kind == 'per' else 'when it fires'}")
-    points = _points(rule.points)
+              f"{PER[rule.kind]}")
+    points = "the decay (a point taken, a point less)" if rule.kind == "decay" else f"{_points(rule.points)} points"
     if low <= 0 <= high:
         return "no evidence", f"{stated} includes 0"
     sign = 1 if low > 0 else -1
     if rule.points == 0:
         return "contradicted", f"{stated} excludes 0, but the rule earns 0 points"
     if (rule.points > 0) == (sign > 0):
-        return "supported", f"{stated} agrees with {points} points"
-    return "contradicted", f"{stated} goes against {points} points"
+        return "supported", f"{stated} agrees with {points}"
+    return "contradicted", f"{stated} goes against {points}"
 
 
 def _points(points: Decimal) -> str:
