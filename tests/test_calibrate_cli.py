@@ -561,3 +561,19 @@ def test_a_decay_and_a_per_rule_say_what_their_points_are_counted_per():
         "points": -1, "fired": 120, "won_fired": 36, "not_fired": 880, "won_not": 88, "won_rate_fired": 0.3,
         "won_rate_not": 0.1, "lift": 3.0, "ci": [2.1235, 4.2], "coefficient": -0.02, "coefficient_ci": [-0.03, -0.01],
         "p_value": 1.235e-09, "verdict": "supported", "why": ""}
+
+
+def test_a_proposal_that_does_not_check_is_said_to_be_unwritten(small, capsys, monkeypatch):
+    """A proposal whose changes would not check is not written (changes listed, no backtest, notes saying why):
+    neither the report nor the command may say it was."""
+    cal = _calibration()
+    assert cal.proposal is not None
+    cal.proposal = Proposal(Path("p.policy"), "3.1.0", "", cal.proposal.changes, None,
+                            notes=["the proposed version does not check: stage sql is never reached"])
+    monkeypatch.setattr("leadpolicy.measure.calibration.calibrate", lambda *args: cal)
+    code, said = _run(capsys, ACTIVITY, *small, "--propose", "p.policy", "--format", "markdown")
+    assert code == 0
+    assert "wrote p.policy" not in said and "p.policy is not written" in said
+    text = HTMLParserText.of(markdown.markdown(said, extensions=["tables"]))
+    assert "Proposal: inbound-activity 3.1.0, not written (p.policy)" in text
+    assert "Note: the proposed version does not check: stage sql is never reached" in text

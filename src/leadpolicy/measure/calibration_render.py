@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from leadpolicy.measure.calibration import LEVEL, Calibration, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.calibration import LEVEL, Calibration, Proposal, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.render import finished, percent, render_backtest, table
 from leadpolicy.outputs import md
 
@@ -168,7 +168,8 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
         return []
     if not p.changes:
         return [*_section("Proposal", markdown), "The evidence asks for no change: no new version is proposed."]
-    lines = _section(f"Proposal: {cal.policy.id} {p.version} ({p.file})", markdown)
+    unwritten = "" if proposal_written(p) else ", not written"
+    lines = _section(f"Proposal: {cal.policy.id} {p.version}{unwritten} ({p.file})", markdown)
     lines += table(["what", "where", "line", "from", "to", "why"],
                    [[c.get("what"), c.get("where"), c.get("line") or "-", _plain(c.get("from")), _plain(c.get("to")),
                      c.get("why")] for c in p.changes], markdown)
@@ -181,6 +182,12 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
     if p.backtest is not None:
         lines += ["", *_demoted(render_backtest(p.backtest, "markdown" if markdown else "text"), markdown)]
     return lines
+
+
+def proposal_written(p: Proposal) -> bool:
+    """Whether the proposal was written: it changes something and it checks (then it is backtested; one that
+    does not check has its changes listed, no backtest and notes saying why)."""
+    return bool(p.changes) and p.backtest is not None
 
 
 def _demoted(report: str, markdown: bool) -> list[str]:

@@ -133,11 +133,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _say_proposal(args: argparse.Namespace, proposal: Proposal | None) -> None:
+    from leadpolicy.measure.calibration_render import proposal_written
+
     if args.propose is None or proposal is None:
         return
-    if proposal.changes:
+    if proposal_written(proposal):
         print(f"wrote {args.propose} (version {proposal.version}, {len(proposal.changes)} change(s))",
               file=sys.stderr)
+    elif proposal.changes:
+        print(f"leadpolicy calibrate: the proposed version would not check; {args.propose} is not written "
+              "(the report lists its changes and says why)", file=sys.stderr)
     else:
         print(f"leadpolicy calibrate: the evidence asks for no change; {args.propose} is not written",
               file=sys.stderr)
