@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 from statistics import NormalDist
 
@@ -394,7 +395,7 @@ def calibrated(folder: Path, planted, text: str | None = None, handoffs: int | s
     policy = leadpolicy.load(path)
     data = FeedbackInput(planted.leads, planted.events, planted.as_of, planted.now, rejects_folder=folder)
     out = folder / f"{name}.policy"
-    options = CalibrateOptions(propose=out, handoffs=handoffs)  # type: ignore[arg-type]
+    options = CalibrateOptions(propose=out, handoffs=handoffs, policy_file=path)  # type: ignore[arg-type]
     return calibrate(policy, path.read_text(), data, folder / f"{name}.work", options), out
 
 
@@ -550,3 +551,172 @@ def test_a_threshold_a_guarantee_holds_to_stays_and_the_proposal_keeps_the_guara
     capsys.readouterr()
     assert guarantee.split() in [line.split() for line in out.read_text().splitlines()]
     assert p.backtest is not None and p.backtest["new"]["handed_off"] <= p.backtest["old"]["handed_off"]
+
+
+# ---------------------------------------------------------------- the sample cases a proposal decides otherwise
+
+HOSTILE_CASE = 'A | <b>software</b> lead *of* `500` [people](https://example.com) at 50'
+SAMPLES = f'''# The cases Marketing and Sales agreed on.
+policy: p.current.policy
+now: 2026-10-01T00:00:00Z
+
+leads:
+  - name: "{HOSTILE_CASE}"
+    lead: {{email: ana@acme.io, employees: 500, industry: software, job_title: Engineer, demo: false}}
+    expect: {{fit: 50, fit_grade: B, stage: sql}}
+
+  - name: A mid-market VP who asked for a demo is handed off
+    lead: {{email: raj@shop.io, employees: 500, industry: retail, job_title: VP Sales, demo: true}}
+    events:
+      - {{event: email_click, at: 2026-09-20T10:00:00Z}}
+    expect: {{fit: 60, stage: sql}}
+
+  - name: A small shop on a free email domain stays with Marketing
+    lead: {{email: li@gmail.com, employees: 10, industry: retail, demo: false}}
+    expect: {{fit: 0, fit_grade: C, stage: nurture}}
+'''
+
+
+def case_line(text: str, name_start: str) -> int:
+    """The line (1-based) of the case whose name starts so."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"  - name: {name_start}"))
+
+
+@pytest.fixture(scope="module")
+def sampled(planted, tmp_path_factory):
+    """The planted policy with a samples file beside it: its first case's stage the re-fit moves (Core industry
+    flipped from +20 to -25, fit 50 becomes 5), the others it keeps."""
+    folder = tmp_path_factory.mktemp("sampled")
+    (folder / "p.current.samples.yaml").write_text(SAMPLES)
+    cal, out = calibrated(folder, planted, POLICY)
+    return folder, cal, out
+
+
+def test_the_sample_cases_the_proposal_decides_otherwise_are_listed_with_their_lines(sampled, capsys):
+    folder, cal, out = sampled
+    assert main(["test", str(folder / "p.current.samples.yaml")]) == 0  # the current policy passes every case
+    capsys.readouterr()
+    p = cal.proposal
+    assert p is not None and out.exists()
+    new = {r.label: r.points for r in leadpolicy.load(out).ir.scores[0].rules}
+    assert new["Core industry"] == -25
+    line = case_line(SAMPLES, '"A |')
+    assert p.samples == [
+        {"case": HOSTILE_CASE, "line": line, "field": "fit", "expected": 50, "proposed": 5},
+        {"case": HOSTILE_CASE, "line": line, "field": "fit_grade", "expected": "B", "proposed": "C"},
+        {"case": HOSTILE_CASE, "line": line, "field": "stage", "expected": "sql", "proposed": "nurture"}]
+    # the agreed cases are never rewritten: a reviewer updates them
+    assert (folder / "p.current.samples.yaml").read_text() == SAMPLES
+
+
+def test_the_listed_cases_are_the_ones_test_fails_once_the_proposal_is_copied_over(sampled, tmp_path, capsys):
+    folder, cal, out = sampled
+    (tmp_path / "p.current.policy").write_text(out.read_text())
+    (tmp_path / "p.current.samples.yaml").write_text(SAMPLES)
+    from leadpolicy.testing.harness import run_samples
+
+    run = run_samples(tmp_path / "p.current.samples.yaml")
+    assert not run.diagnostics
+    failing = [(c.name, c.line, [what for what, _, _ in c.mismatches]) for c in run.cases if not c.passed]
+    listed = cal.proposal.samples  # type: ignore[union-attr]
+    assert failing == [(listed[0]["case"], listed[0]["line"], [s["field"] for s in listed])]
+    assert main(["check", str(tmp_path / "p.current.policy")]) == 1
+    capsys.readouterr()
+
+
+def test_the_proposals_header_says_how_many_cases_need_an_update(sampled):
+    _, cal, _ = sampled
+    line = case_line(SAMPLES, '"A |')
+    said = [c for c in comments(cal.proposal.text) if "sample case" in c.lower()]  # type: ignore[union-attr]
+    assert said == [f"# Sample cases: 1 of 3 in p.current.samples.yaml decides otherwise (line {line}): a "
+                    "reviewer updates its expectations."]
+
+
+def test_the_json_lists_the_cases_and_the_text_report_their_lines(sampled):
+    from leadpolicy.measure.calibration_render import calibration_json, render_calibration
+
+    _, cal, _ = sampled
+    samples = calibration_json(cal)["proposal"]["samples"]
+    assert [(s["case"], s["field"], s["expected"], s["proposed"]) for s in samples] == [
+        (HOSTILE_CASE, "fit", 50, 5), (HOSTILE_CASE, "fit_grade", "B", "C"), (HOSTILE_CASE, "stage", "sql", "nurture")]
+    assert all(isinstance(s["proposed"], int) for s in samples if s["field"] == "fit")
+    text = render_calibration(cal, "text").splitlines()
+    at = text.index("Sample cases to update")
+    rows = [row.split() for row in text[at + 2:at + 6]]
+    assert rows[0] == ["case", "line", "field", "expected", "proposed"]
+    line = str(case_line(SAMPLES, '"A |'))
+    assert [row[-4:] for row in rows[1:]] == [[line, "fit", "50", "5"], [line, "fit_grade", "B", "C"],
+                                              [line, "stage", "sql", "nurture"]]
+    assert all(" ".join(row).startswith(HOSTILE_CASE) for row in rows[1:])
+
+
+class _Cells(HTMLParser):
+    """The cells of each table of an HTML page, and its tags."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.tables: list[list[list[str]]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def test_the_markdown_lists_a_hostile_case_name_in_its_cell_without_markup(sampled):
+    import markdown
+
+    from leadpolicy.measure.calibration_render import render_calibration
+
+    _, cal, _ = sampled
+    page = render_calibration(cal, "markdown")
+    assert "\n### Sample cases to update\n" in page
+    cells = _Cells()
+    cells.feed(markdown.markdown(page, extensions=["tables"]))
+    assert not cells.tags & {"b", "a", "code", "em", "strong"}, cells.tags
+    table = next(t for t in cells.tables if t[0][:2] == ["case", "line"])
+    line = str(case_line(SAMPLES, '"A |'))
+    assert table == [["case", "line", "field", "expected", "proposed"], [HOSTILE_CASE, line, "fit", "50", "5"],
+                     [HOSTILE_CASE, line, "fit_grade", "B", "C"], [HOSTILE_CASE, line, "stage", "sql", "nurture"]]
+
+
+def test_no_samples_file_is_an_empty_list_and_nothing_said(planted_proposal):
+    cal, _ = planted_proposal
+    from leadpolicy.measure.calibration_render import calibration_json, render_calibration
+
+    p = cal.proposal
+    assert p is not None and p.changes and p.samples == []
+    assert calibration_json(cal)["proposal"]["samples"] == []
+    assert not [c for c in comments(p.text) if "sample case" in c.lower()]
+    for fmt in ("text", "markdown"):
+        assert "Sample cases" not in render_calibration(cal, fmt)
+
+
+def test_calibrate_reads_the_samples_file_beside_the_policy_as_test_does(sampled, planted, tmp_path, capsys):
+    import json
+
+    folder, cal, _ = sampled
+    report, out = tmp_path / "report.json", tmp_path / "next.policy"
+    code = main(["calibrate", str(folder / "p.current.policy"), *planted.args(), "--propose", str(out), "--format",
+                 "json", "-o", str(report)])
+    capsys.readouterr()
+    assert code == 0 and out.exists()
+    samples = json.loads(report.read_text())["proposal"]["samples"]
+    assert [(s["case"], s["line"], s["field"]) for s in samples] == [
+        (s["case"], s["line"], s["field"]) for s in cal.proposal.samples]  # type: ignore[union-attr]
+    assert len(samples) == 3

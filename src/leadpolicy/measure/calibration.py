@@ -102,6 +102,9 @@ class Proposal:
     backtest: dict[str, Any] | None
     diff: list[str] = field(default_factory=list)  # `leadpolicy diff`'s lines, in domain words
     notes: list[str] = field(default_factory=list)  # what could not be done as asked (handoffs kept, ...)
+    # each expectation of a sample case (the samples file beside the policy) the proposed version decides
+    # otherwise: {"case", "line", "field", "expected", "proposed"}; a reviewer updates them, never calibrate
+    samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class CalibrateOptions:
     handoffs: int | Literal["same"] = "same"  # the most leads the proposal may hand off
     propose: Path | None = None  # where the proposed version goes (None: no proposal written)
     by: tuple[str, ...] = ()  # lead fields whose values each get their own rules' evidence
+    policy_file: Path | None = None  # where the policy was read: its samples file is beside it (as `test` finds it)
 
 
 @dataclass
@@ -140,8 +144,8 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
     groups = evidence.group_evidence(measured, columns, measured.by) if options.by else []
     found = proposal.threshold_evidence(policy, measured, options.band)
     refit = proposal.refit(policy, text, rules, found, measured, data, folder, options.handoffs)
-    proposed = (proposal.propose(policy, refit, measured, data, folder, options.propose, options.handoffs)
-                if options.propose is not None else None)
+    proposed = (proposal.propose(policy, refit, measured, data, folder, options.propose, options.handoffs,
+                                 options.policy_file) if options.propose is not None else None)
     scored = measured.scored
     events = scored.events
     rows = {"leads_read": scored.read, "leads_decided": scored.scored, "leads_rejected": scored.rejected,

@@ -73,7 +73,8 @@ def _plain(value: Any) -> Any:
 def calibration_json(cal: Calibration) -> dict[str, Any]:
     p = cal.proposal
     proposal = None if p is None else {"file": str(p.file), "version": p.version, "changes": _plain(p.changes),
-                                       "backtest": _plain(p.backtest), "diff": list(p.diff)}
+                                       "backtest": _plain(p.backtest), "diff": list(p.diff),
+                                       "samples": _plain(p.samples)}
     groups = [{"by": g["by"], "value": _plain(g["value"]), "leads": g["leads"], "won": g["won"],
                "rules": [rule_json(e) for e in g["rules"]]} for g in cal.groups]
     return {"policy": cal.policy.id, "version": cal.policy.version, "fingerprint": cal.policy.fingerprint,
@@ -175,6 +176,11 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
                      c.get("why")] for c in p.changes], markdown)
     if p.notes:  # what could not be done as asked (more handoffs than allowed, ...)
         lines += ["", *(_text(f"Note: {note}", markdown) for note in p.notes)]
+    if p.samples:  # the agreed cases it decides otherwise: a reviewer updates them before it replaces the policy
+        lines += _section("Sample cases to update", markdown, 3)
+        lines += table(["case", "line", "field", "expected", "proposed"],
+                       [[s["case"], s["line"], s["field"], _plain(s["expected"]), _plain(s["proposed"])]
+                        for s in p.samples], markdown)
     if p.diff:
         lines += _section(f"What changes, in the words of leadpolicy diff ({cal.policy.version} → {p.version})",
                           markdown, 3)

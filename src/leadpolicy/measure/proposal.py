@@ -29,6 +29,7 @@ from leadpolicy.measure import thresholds
 from leadpolicy.measure.backtest import backtest
 from leadpolicy.measure.calibration import LEVEL, Proposal, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally
+from leadpolicy.measure.sample_cases import SampleCheck, check_samples, header_line
 from leadpolicy.measure.thresholds import Distribution, Site, on_grid, score_step, tidy
 
 STRONG = 0.001  # a contradicted rule is flipped (not zeroed) when its coefficient's p-value is below this
@@ -315,11 +316,12 @@ def _raised(refit: Refit, moves: dict[int, Decimal], steps: dict[str, Decimal]) 
 
 
 def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, folder: Path, out: Path | None,
-            handoffs: Handoffs) -> Proposal:
+            handoffs: Handoffs, policy_file: Path | None = None) -> Proposal:
     """Write the proposed next version to `out` and backtest it against `policy` on the same leads; with no
     change, nothing is written (a Proposal with no changes, the current version and no backtest). Thresholds
     whose moves would not check are left as written, and the notes say so; a proposal that still does not
-    check is not written (its changes listed, no backtest, the notes saying why)."""
+    check is not written (its changes listed, no backtest, the notes saying why). The cases of the samples file
+    beside `policy_file` that the proposal decides otherwise are listed (`sample_cases`)."""
     text = format_policy(refit.tree, refit.comments)
     target = out if out is not None else Path(f"{policy.id}.proposed.policy")
     if not refit.changes:
@@ -337,14 +339,18 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
                                    notes)
     changes = refit.changes + threshold_changes(refit, moves, handoffs)
     tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
-    final = _with_header(tree, refit.comments, _header(policy, refit, measured, data, version, changes, report, notes))
+    samples = check_samples(policy_file, policy.tree, tree)
+    if samples.problem is not None:
+        notes.append(samples.problem)
+    header = _header(policy, refit, (measured, data), version, changes, report, samples, notes)
+    final = _with_header(tree, refit.comments, header)
     _, final_tree, _ = checked_policy(final)
     if out is not None:
         out.write_text(final, encoding="utf-8")
     from leadpolicy.governance.diff import changes as diff_changes
 
     return Proposal(target, version, final, changes, report,
-                    [c.text for c in diff_changes(policy.tree, final_tree)], notes)
+                    [c.text for c in diff_changes(policy.tree, final_tree)], notes, samples.updates)
 
 
 def _candidate(refit: Refit, moves: dict[int, Decimal], version: str) -> Policy:
@@ -416,9 +422,11 @@ def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[
     return moves, report
 
 
-def _header(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, version: str,
-            changes: list[dict[str, Any]], report: dict[str, Any], notes: list[str]) -> list[str]:
-    """The comment lines the proposal opens with: on what it was calibrated, each change and why, the backtest."""
+def _header(policy: Policy, refit: Refit, inputs: tuple[Measured, FeedbackInput], version: str,
+            changes: list[dict[str, Any]], report: dict[str, Any], samples: SampleCheck, notes: list[str]) -> list[str]:
+    """The comment lines the proposal opens with: on what it was calibrated, each change and why, the backtest,
+    the sample cases to update."""
+    measured, data = inputs
     as_of, now = local_time(data.as_of, policy.ir), local_time(data.now, policy.ir)
     old, new = report["old"], report["new"]
     team = measured.handoff.team or "the other team"
@@ -427,6 +435,8 @@ def _header(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
     lines += [_change_line(c) for c in changes]
     lines.append(f"Backtest: hands {new['handed_off']:,} leads to {team} (was {old['handed_off']:,}) at "
                  f"{_pct(new['precision'])} won (was {_pct(old['precision'])}).")
+    said = header_line(samples)
+    lines += [said] if said is not None else []
     lines += [f"Note: {n}." for n in notes]
     return lines
 

@@ -95,7 +95,8 @@ def _options(args: argparse.Namespace) -> CalibrateOptions:
     from leadpolicy.measure.calibration import CalibrateOptions
 
     return CalibrateOptions(band=args.band, handoffs=args.handoffs,
-                            propose=Path(args.propose) if args.propose else None, by=tuple(args.by))
+                            propose=Path(args.propose) if args.propose else None, by=tuple(args.by),
+                            policy_file=Path(args.policy))
 
 
 def run(args: argparse.Namespace) -> int:
