@@ -720,3 +720,26 @@ def test_calibrate_reads_the_samples_file_beside_the_policy_as_test_does(sampled
     assert [(s["case"], s["line"], s["field"]) for s in samples] == [
         (s["case"], s["line"], s["field"]) for s in cal.proposal.samples]  # type: ignore[union-attr]
     assert len(samples) == 3
+
+
+def _kept_cases_only() -> str:
+    """SAMPLES without its first case (the one the re-fit moves)."""
+    start, end = SAMPLES.index("  - name: \"A |"), SAMPLES.index("  - name: A mid-market")
+    return SAMPLES[:start] + SAMPLES[end:]
+
+
+@pytest.mark.parametrize(("samples", "said", "note"), [
+    (_kept_cases_only(), "# Sample cases: none of the 2 in p.current.samples.yaml needs an update.", None),
+    # a samples file that names another policy: `check` says so; the proposal cannot decide its cases
+    (SAMPLES.replace("policy: p.current.policy", "policy: other.policy"), None,
+     "the cases of p.current.samples.yaml were not decided (its policy: 'other.policy' is not "),
+])
+def test_sample_cases_that_all_hold_or_cannot_be_decided_are_said(planted, tmp_path, samples, said, note):
+    (tmp_path / "p.current.samples.yaml").write_text(samples)
+    cal, out = calibrated(tmp_path, planted, POLICY)
+    p = cal.proposal
+    assert p is not None and out.exists() and p.samples == []
+    assert [c for c in comments(p.text) if c.startswith("# Sample cases")] == ([said] if said else [])
+    notes = [n for n in p.notes if "were not decided" in n]
+    assert [n.startswith(note) for n in notes] == ([True] if note else [])
+    assert (tmp_path / "p.current.samples.yaml").read_text() == samples
