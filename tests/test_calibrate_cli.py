@@ -163,7 +163,7 @@ def test_the_json_has_the_designs_shape_and_numbers():
     assert report["groups"][0] | {"rules": None} == {"by": "source", "value": "<b>webinar</b>", "leads": 5000,
                                                      "won": 60, "rules": None}
     proposal = report["proposal"]
-    assert set(proposal) == {"file", "version", "changes", "backtest", "diff", "samples"}
+    assert set(proposal) == {"file", "version", "changes", "backtest", "diff", "samples", "written", "notes"}
     assert (proposal["file"], proposal["version"]) == ("proposed.policy", "3.1.0")
     assert [(c["what"], c["from"], c["to"], c["line"]) for c in proposal["changes"]] == [
         ("points", -50, 0, 33), ("threshold", 40, 42.5, 60)]
@@ -241,7 +241,7 @@ def test_a_proposal_without_changes_says_so_and_has_no_backtest():
     cal = _calibration(changes=False)
     report = calibration_json(cal)
     assert report["proposal"] == {"file": "proposed.policy", "version": "3.0.0", "changes": [], "backtest": None,
-                                  "diff": [], "samples": []}
+                                  "diff": [], "samples": [], "written": False, "notes": []}
     assert "asks for no change" in render_calibration(cal, "markdown")
 
 
@@ -427,7 +427,7 @@ def test_the_proposal_is_written_fmt_clean_with_its_comments_and_backtested(plan
     report = _json_of(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
                       "--propose", proposed)
     proposal = report["proposal"]
-    assert set(proposal) == {"file", "version", "changes", "backtest", "diff", "samples"}
+    assert set(proposal) == {"file", "version", "changes", "backtest", "diff", "samples", "written", "notes"}
     assert (proposal["file"], proposal["version"]) == (str(proposed), "1.3.0")
     text = proposed.read_text("utf-8")
     assert "# Sales takes a lead from 50 points of fit." in text  # the policy's own comment is kept
@@ -470,7 +470,7 @@ def test_evidence_that_supports_every_rule_proposes_nothing_and_writes_no_file(c
     report = json.loads(said[:said.rindex("}") + 1])
     assert code == 0 and "asks for no change; p.policy is not written" in said
     assert report["proposal"] == {"file": "p.policy", "version": "1.2.0", "changes": [], "backtest": None,
-                                  "diff": [], "samples": []}
+                                  "diff": [], "samples": [], "written": False, "notes": []}
     assert not (tmp_path / "p.policy").exists()
 
 

@@ -354,6 +354,16 @@ def test_the_verdict_line_names_the_proposal_and_its_handoffs(by_hand, tmp_path)
         "at 31.2% won (was 27.9%).")
     unchanged = Proposal(tmp_path / "p.policy", "1.0.0", "", [], None)
     assert evidence.verdict_line(rules, unchanged).endswith("; the evidence proposes no change to 1.0.0.")
+    # changes that would not check: listed, not written, not backtested; the line must not say "no change"
+    unwritten = Proposal(tmp_path / "p.policy", "1.1.0", "", [{"what": "points"}], None,
+                         notes=["the re-fitted points do not check"])
+    line = evidence.verdict_line(rules, unwritten)
+    assert "no change" not in line and line.endswith("; the proposed 1.1.0 was not written: it does not check.")
+    assert not unwritten.written and proposal.written and not unchanged.written
+
+
+def test_a_policy_without_rules_says_so():
+    assert evidence.verdict_line([], None) == "The policy has no rules to measure."
 
 
 DECIMAL_PER = '''policy "decimal-per" version 1.0.0 {

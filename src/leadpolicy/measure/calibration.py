@@ -106,6 +106,12 @@ class Proposal:
     # otherwise: {"case", "line", "field", "expected", "proposed"}; a reviewer updates them, never calibrate
     samples: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def written(self) -> bool:
+        """Whether the proposed version was written: it changes something and it checks (then it is backtested;
+        one that does not check has its changes listed, no backtest, and notes saying why)."""
+        return bool(self.changes) and self.backtest is not None
+
 
 @dataclass(frozen=True)
 class CalibrateOptions:

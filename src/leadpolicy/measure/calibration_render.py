@@ -74,7 +74,8 @@ def calibration_json(cal: Calibration) -> dict[str, Any]:
     p = cal.proposal
     proposal = None if p is None else {"file": str(p.file), "version": p.version, "changes": _plain(p.changes),
                                        "backtest": _plain(p.backtest), "diff": list(p.diff),
-                                       "samples": _plain(p.samples)}
+                                       "samples": _plain(p.samples), "written": p.written,
+                                       "notes": list(p.notes)}
     groups = [{"by": g["by"], "value": _plain(g["value"]), "leads": g["leads"], "won": g["won"],
                "rules": [rule_json(e) for e in g["rules"]]} for g in cal.groups]
     return {"policy": cal.policy.id, "version": cal.policy.version, "fingerprint": cal.policy.fingerprint,
@@ -193,7 +194,7 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
 def proposal_written(p: Proposal) -> bool:
     """Whether the proposal was written: it changes something and it checks (then it is backtested; one that
     does not check has its changes listed, no backtest and notes saying why)."""
-    return bool(p.changes) and p.backtest is not None
+    return p.written
 
 
 def _demoted(report: str, markdown: bool) -> list[str]:

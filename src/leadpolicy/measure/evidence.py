@@ -73,11 +73,15 @@ def group_evidence(measured: Measured, columns: list[RuleColumn], by_columns: li
 def verdict_line(rules: list[RuleEvidence], proposal: Proposal | None) -> str:
     """One line for a pull request: how many rules each verdict has, the contradicted ones by name, and what the
     proposed version would hand off (from its backtest)."""
+    if not rules:
+        return "The policy has no rules to measure."
     line = _verdicts(rules)
     if proposal is None:
         return line + "."
-    if not proposal.changes or proposal.backtest is None:
+    if not proposal.changes:
         return f"{line}; the evidence proposes no change to {proposal.version}."
+    if proposal.backtest is None:
+        return f"{line}; the proposed {proposal.version} was not written: it does not check."
     old, new = proposal.backtest["old"], proposal.backtest["new"]
     return (f"{line}; the proposed {proposal.version} hands off {new['handed_off']:,} leads (was "
             f"{old['handed_off']:,}) at {_pct(new['precision'])} won (was {_pct(old['precision'])}).")
