@@ -28,7 +28,8 @@ RULE_KEYS = {"score", "rule", "reason", "line", "kind", "points", "fired", "won_
              "won_rate_fired", "won_rate_not", "lift", "ci", "coefficient", "coefficient_ci", "p_value", "verdict",
              "why"}
 THRESHOLD_KEYS = {"place", "kind", "score", "op", "value", "line", "handoff", "band", "leads_past", "won_rate_past",
-                  "leads_above", "won_rate_above", "leads_below", "won_rate_below", "same_count"}
+                  "leads_above", "won_rate_above", "leads_below", "won_rate_below", "ci_past", "ci_above", "ci_below",
+                  "same_count"}
 TOP_KEYS = {"policy", "version", "fingerprint", "as_of", "now", "leads", "won", "rows", "rules", "thresholds",
             "groups", "proposal", "verdict"}
 

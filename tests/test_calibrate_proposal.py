@@ -104,6 +104,31 @@ def test_every_threshold_of_a_small_case_by_hand(tmp_path):
     assert {t.band for t in found} == {Decimal(10)}
 
 
+def wilson(won: int, leads: int) -> tuple[float, float]:
+    """The Wilson score interval, by its formula (what statsmodels' proportion_confint 'wilson' gives)."""
+    p = won / leads
+    centre = (p + Z * Z / (2 * leads)) / (1 + Z * Z / leads)
+    half = Z / (1 + Z * Z / leads) * (p * (1 - p) / leads + Z * Z / (4 * leads * leads)) ** 0.5
+    return centre - half, centre + half
+
+
+def test_each_threshold_won_rate_has_its_wilson_interval(tmp_path):
+    policy, data = small_data(tmp_path)
+    found = proposal.threshold_evidence(policy, measure(policy, data, tmp_path / "work"), Decimal(10))
+    mid = found[4]  # fit < 60: 4 of 7 won; [60, 70): 0 of 1; [50, 60): no lead
+    assert mid.ci_past == pytest.approx(wilson(4, 7)) and mid.ci_above == pytest.approx(wilson(0, 1))
+    assert mid.ci_below is None
+    assert mid.ci_past[0] < 4 / 7 < mid.ci_past[1]  # type: ignore[index]
+    sql = found[1]  # fit >= 40: 4 of 7; [40, 50): 2 of 2; [30, 40): 0 of 1
+    assert (sql.ci_past, sql.ci_above, sql.ci_below) == (
+        pytest.approx(wilson(4, 7)), pytest.approx(wilson(2, 2)), pytest.approx(wilson(0, 1)))
+    from leadpolicy.measure.calibration_render import threshold_json
+
+    shown = threshold_json(sql)
+    assert shown["ci_past"] == [round(v, 4) for v in wilson(4, 7)]
+    assert threshold_json(mid)["ci_below"] is None
+
+
 def test_the_default_band_is_the_step_or_a_tenth_of_the_largest_total():
     fit = _loaded(POLICY).ir.scores[0]
     assert thresholds.score_step(fit) == 5  # gcd of 30, 20, 15, 10, 25, 5

@@ -87,6 +87,10 @@ class ThresholdEvidence:
     won_rate_below: float | None
     # on the re-fitted points: the threshold keeping no more leads on its side than now, and their won rate
     same_count: dict[str, Any] | None = None
+    # the LEVEL (Wilson) interval of each won rate: past it, just above, just below (None without a lead)
+    ci_past: tuple[float, float] | None = None
+    ci_above: tuple[float, float] | None = None
+    ci_below: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def threshold_json(t: ThresholdEvidence) -> dict[str, Any]:
             "line": t.line, "handoff": t.handoff, "band": number(t.band), "leads_past": t.leads_past,
             "won_rate_past": _four(t.won_rate_past), "leads_above": t.leads_above,
             "won_rate_above": _four(t.won_rate_above), "leads_below": t.leads_below,
-            "won_rate_below": _four(t.won_rate_below), "same_count": same}
+            "won_rate_below": _four(t.won_rate_below), "ci_past": _interval(t.ci_past),
+            "ci_above": _interval(t.ci_above), "ci_below": _interval(t.ci_below), "same_count": same}
 
 
 def _plain(value: Any) -> Any:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 from sqlglot import exp
 
 from leadpolicy.language import ast
-from leadpolicy.measure.calibration import ThresholdEvidence
+from leadpolicy.measure.calibration import LEVEL, ThresholdEvidence
 from leadpolicy.measure.feedback import TABLE, Measured, count_where, won_share
 from leadpolicy.semantics import ir
 
@@ -185,7 +185,19 @@ def evidence(measured: Measured, site: Site, band: Decimal) -> ThresholdEvidence
     past, won_past, above, won_above, below, won_below = (int(n) for n in row)
     return ThresholdEvidence(site.place, "stage" if site.kind == "stage" else "grade", site.score, site.op,
                              site.value, site.line, site.handoff, band, past, won_share(won_past, past), above,
-                             won_share(won_above, above), below, won_share(won_below, below))
+                             won_share(won_above, above), below, won_share(won_below, below),
+                             ci_past=wilson(won_past, past), ci_above=wilson(won_above, above),
+                             ci_below=wilson(won_below, below))
+
+
+def wilson(won: int, leads: int) -> tuple[float, float] | None:
+    """The LEVEL interval of won / leads (Wilson's, from statsmodels); None without a lead."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if not leads:
+        return None
+    low, high = proportion_confint(won, leads, alpha=1 - LEVEL, method="wilson")
+    return float(low), float(high)
 
 
 # ---------------------------------------------------------------- the same count on new scores
