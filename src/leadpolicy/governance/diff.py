@@ -273,13 +273,15 @@ def _rule_change(label: str, rule: ast.PointsRule | ast.PerRule, other: ast.Poin
     """How one rule changed: its kind (as a whole), its points, its condition, a per rule's cap or field."""
     if type(rule) is not type(other):
         return [_changed("rule", label, rule_text(rule), rule_text(other))]
+    # A per rule whose cap or field changed is said whole (its points with it): one change, not two.
+    whole = isinstance(rule, ast.PerRule) and isinstance(other, ast.PerRule) and (
+        rule.cap != other.cap or rule.field_name != other.field_name)
     out = []
-    if rule.points != other.points:
+    if rule.points != other.points and not whole:
         out.append(_changed("rule", label, _points(rule), _points(other)))
     if isinstance(rule, ast.PointsRule) and isinstance(other, ast.PointsRule) and rule.condition != other.condition:
         out.append(_changed("rule", label, f"when {cond_text(rule.condition)}", f"when {cond_text(other.condition)}"))
-    if isinstance(rule, ast.PerRule) and isinstance(other, ast.PerRule) and (
-            rule.cap != other.cap or rule.field_name != other.field_name):
+    if whole:
         out.append(_changed("rule", label, rule_text(rule), rule_text(other)))
     return out
 
