@@ -347,11 +347,12 @@ def test_a_group_of_leads_without_a_value_has_its_own_evidence(by_hand):
 
 def test_the_verdict_line_names_the_proposal_and_its_handoffs(by_hand, tmp_path):
     rules = list(by_hand[0].values())
-    backtest = {"old": {"handed_off": 1203, "precision": 0.279}, "new": {"handed_off": 1180, "precision": 0.312}}
+    backtest = {"old": {"handed_off": 1203, "precision": 0.279, "won_captured": 336, "recall": 0.4},
+                "new": {"handed_off": 1180, "precision": 0.312, "won_captured": 368, "recall": 0.4381}}
     proposal = Proposal(tmp_path / "p.policy", "1.1.0", "", [{"what": "points"}], backtest)
     assert evidence.verdict_line(rules, proposal) == (
         "Of 8 rules, 2 are supported and 6 have no evidence; the proposed 1.1.0 hands off 1,180 leads (was 1,203) "
-        "at 31.2% won (was 27.9%).")
+        "at 31.2% won (was 27.9%) and captures 368 won leads (was 336: 32 more), recall 43.8% (was 40.0%).")
     unchanged = Proposal(tmp_path / "p.policy", "1.0.0", "", [], None)
     assert evidence.verdict_line(rules, unchanged).endswith("; the evidence proposes no change to 1.0.0.")
     # changes that would not check: listed, not written, not backtested; the line must not say "no change"

@@ -334,6 +334,23 @@ def test_a_handoff_stage_floor_takes_its_share_of_n():
     assert proposal._target(t, 500, 0) == 800  # nothing handed off now: no share to take
 
 
+def test_the_verdict_line_says_the_won_leads_a_proposal_captures_and_loses(tmp_path):
+    from leadpolicy.measure import evidence
+    from leadpolicy.measure.calibration import Proposal
+
+    policy = _loaded(RULES)
+    rules = [hand(policy, "fit", "A", "supported", 0.9, (0.7, 1.1), 1e-9)]
+    # U1's figures: fewer leads at a higher won rate, yet half the won leads lost
+    backtest = {"old": {"handed_off": 426, "precision": 0.4765, "won_captured": 203, "recall": 0.358},
+                "new": {"handed_off": 204, "precision": 0.5245, "won_captured": 107, "recall": 0.1887}}
+    line = evidence.verdict_line(rules, Proposal(tmp_path / "p.policy", "3.1.0", "", [{"what": "points"}], backtest))
+    assert line.endswith("; the proposed 3.1.0 hands off 204 leads (was 426) at 52.4% won (was 47.6%) and captures "
+                         "107 won leads (was 203: 96 fewer), recall 18.9% (was 35.8%).")
+    backtest["new"] = {**backtest["new"], "won_captured": 210, "recall": 0.37}
+    line = evidence.verdict_line(rules, Proposal(tmp_path / "p.policy", "3.1.0", "", [{"what": "points"}], backtest))
+    assert "captures 210 won leads (was 203: 7 more), recall 37.0% (was 35.8%)." in line
+
+
 def test_next_version_is_the_next_minor():
     assert proposal.next_version("1.2.3") == "1.3.0"
     assert proposal.next_version("0.9.0-rc.1") == "0.10.0"

@@ -84,7 +84,17 @@ def verdict_line(rules: list[RuleEvidence], proposal: Proposal | None) -> str:
         return f"{line}; the proposed {proposal.version} was not written: it does not check."
     old, new = proposal.backtest["old"], proposal.backtest["new"]
     return (f"{line}; the proposed {proposal.version} hands off {new['handed_off']:,} leads (was "
-            f"{old['handed_off']:,}) at {_pct(new['precision'])} won (was {_pct(old['precision'])}).")
+            f"{old['handed_off']:,}) at {_pct(new['precision'])} won (was {_pct(old['precision'])}) and "
+            f"{_captured(old, new)}.")
+
+
+def _captured(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """'captures 107 won leads (was 203: 96 fewer), recall 18.9% (was 35.8%)': fewer leads at a higher won rate
+    can still lose won leads."""
+    now, before = new["won_captured"], old["won_captured"]
+    moved = f": {abs(now - before):,} {'fewer' if now < before else 'more'}" if now != before else ""
+    return (f"captures {now:,} won leads (was {before:,}{moved}), recall {_pct(new['recall'])} "
+            f"(was {_pct(old['recall'])})")
 
 
 # ---------------------------------------------------------------- counts and lift
