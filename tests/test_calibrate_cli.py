@@ -29,7 +29,7 @@ RULE_KEYS = {"score", "rule", "reason", "line", "kind", "points", "fired", "won_
              "why"}
 THRESHOLD_KEYS = {"place", "kind", "score", "op", "value", "line", "handoff", "band", "leads_past", "won_rate_past",
                   "leads_above", "won_rate_above", "leads_below", "won_rate_below", "ci_past", "ci_above", "ci_below",
-                  "same_count"}
+                  "same_count", "condition"}
 TOP_KEYS = {"policy", "version", "fingerprint", "as_of", "now", "leads", "won", "rows", "rules", "thresholds",
             "groups", "proposal", "verdict"}
 
@@ -183,7 +183,8 @@ def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
     assert rules[0] | {"why": ""} == {
         "score": "fit", "rule": "Mid-market or larger", "line": "31", "points": "+40", "fired": "120 of 1000",
         "won rate fired": "30.0%", "won rate not": "10.0%", "lift (95% interval)": "3.00 [2.12, 4.20]",
-        "coefficient (95% interval)": "+1.23 [0.91, 1.50]", "verdict": "supported", "why": ""}
+        "coefficient (log-odds, 95% interval)": "+1.23 [0.91, 1.50]",
+        "re-fitted points (× scale, 95% interval)": "40.0 [29.6, 48.6]", "verdict": "supported", "why": ""}
     assert rules[0]["why"] == "the interval says supported | `why`"
     assert (rules[2]["points"], rules[2]["lift (95% interval)"]) == ("+2.5 per unit", "-")
     (threshold,) = _rows(threshold_table)
@@ -234,7 +235,7 @@ def test_the_text_report_says_the_same_figures():
     size = next(line for line in lines if line.startswith("fit") and "Mid-market or larger" in line).split()
     assert ["+40", "120", "of", "1000", "30.0%", "10.0%", "3.00", "[2.12,", "4.20]", "+1.23"] == size[5:15]
     assert "supported" in size
-    assert any(line.split()[:3] == ["stage", "sql", "fit"] and "yes" in line.split() for line in lines)
+    assert any(line.split()[:4] == ["stage", "sql", "sql", "when"] and "yes" in line.split() for line in lines)
     assert any(line.split()[:3] == ["3.1.0", "1000", "290"] for line in lines)
 
 
@@ -495,32 +496,62 @@ def test_a_hostile_reason_stays_text_in_every_part_of_a_real_runs_markdown(plant
 
 # ---------------------------------------------------------------- docs/feedback.md's worked example, run
 
-def _worked_example() -> tuple[list[str], list[str], str]:
-    """The command of docs/feedback.md's calibration example, its ```text blocks and its quoted backtest line."""
+def _worked_example() -> tuple[list[list[str]], list[str], str]:
+    """The commands of docs/feedback.md's calibration example (each line of its ```sh blocks), its ```text
+    blocks and its quoted backtest line."""
     import re
     import shlex
 
     text = (POLICIES.parent / "docs" / "feedback.md").read_text("utf-8")
     section = text[text.index("## Calibrate from outcomes"):text.index("## The calibration meeting")]
     example = section[section.index("### A worked example"):]
-    (command,) = re.findall(r"```sh\n(.*?)```", example, re.S)
+    commands = [shlex.split(line) for block in re.findall(r"```sh\n(.*?)```", example, re.S)
+                for line in block.replace("\\\n", " ").splitlines() if line.strip()]
     blocks = re.findall(r"```text\n(.*?)```", example, re.S)
     (quoted,) = re.findall(r"^> (.*)$", example, re.M)
-    return shlex.split(command.replace("\\\n", " ")), blocks, quoted
+    return commands, blocks, quoted
 
 
-def test_the_docs_worked_example_is_the_output_of_a_real_run(tmp_path, capsys, monkeypatch):
-    argv, (report_head, proposal, header), quoted = _worked_example()
-    generate(tmp_path, leads=20_000)
-    (tmp_path / "rejects").mkdir()
+def test_the_docs_worked_example_runs_as_written_in_a_fresh_clone(tmp_path, capsys, monkeypatch):
+    """Each command of the example as the page writes it, from a folder holding only the repository's examples/
+    (as a fresh clone's root): the shipped script makes the data (and the folders the command names), and the
+    report, the proposal and the proposed file's header are the page's."""
+    import subprocess
+    import sys
+
+    (generate_command, calibrate_command), (report_head, proposal, header), quoted = _worked_example()
+    (tmp_path / "examples").symlink_to(POLICIES.parent / "examples")
+    assert generate_command[:2] == ["python", "examples/calibration/generate.py"]
+    made = subprocess.run([sys.executable, *generate_command[1:]], cwd=tmp_path, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
     monkeypatch.chdir(tmp_path)
-    assert argv[:2] == ["leadpolicy", "calibrate"]
-    assert main(argv[1:]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith(report_head)
+    assert calibrate_command[:2] == ["leadpolicy", "calibrate"]
+    assert main(calibrate_command[1:]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert out[:len(report_head)] == report_head
     assert "\n\n" + proposal in out
     assert quoted in out.splitlines()
-    assert (tmp_path / "proposed.policy").read_text("utf-8").startswith(header)
+    assert "not written" not in captured.err  # every rejects file has its folder
+    proposed = calibrate_command[calibrate_command.index("--propose") + 1]
+    assert (tmp_path / proposed).read_text("utf-8").startswith(header)
+
+
+def test_the_example_script_makes_what_the_tests_generate(tmp_path):
+    import subprocess
+    import sys
+
+    script = POLICIES.parent / "examples" / "calibration" / "generate.py"
+    made = subprocess.run([sys.executable, str(script), "by-script", "--leads", "300"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    expected = generate(tmp_path / "by-tests", leads=300)
+    for name in ("planted.policy", "leads.csv", "events.csv"):
+        assert (tmp_path / "by-script" / name).read_bytes() == (expected.folder / name).read_bytes(), name
+    assert (tmp_path / "by-script" / "rejects").is_dir()
+    refused = subprocess.run([sys.executable, str(script), "x", "--leads", "0"], cwd=tmp_path, capture_output=True,
+                             text=True)
+    assert refused.returncode == 2 and "--leads must be 1 or more" in refused.stderr
 
 
 # ---------------------------------------------------------------- lead data in a terminal
@@ -578,3 +609,72 @@ def test_a_proposal_that_does_not_check_is_said_to_be_unwritten(small, capsys, m
     text = HTMLParserText.of(markdown.markdown(said, extensions=["tables"]))
     assert "Proposal: inbound-activity 3.1.0, not written (p.policy)" in text
     assert "Note: the proposed version does not check: stage sql is never reached" in text
+
+
+# ---------------------------------------------------------------- what the report says of its own figures
+
+def _scale_of(cal: Calibration, score: str) -> float:
+    from leadpolicy.measure.proposal import scale
+
+    k = scale([e for e in cal.rules if e.rule.score == score and e.rule.kind in ("points", "per")])
+    assert k is not None
+    return k
+
+
+def test_the_report_shows_each_scores_scale_beside_the_re_fitted_interval_in_log_odds():
+    cal = _calibration()
+    k = _scale_of(cal, "fit")  # 40 points for a coefficient of 1.2346: about 32.4 points per unit of log-odds
+    page = render_calibration(cal, "markdown")
+    read = _read_markdown(page)
+    rules = _rows(read.tables[0])
+    size = rules[0]
+    assert size["coefficient (log-odds, 95% interval)"] == "+1.23 [0.91, 1.50]"
+    refitted = size[f"re-fitted points (× scale, {0.95:.0%} interval)"]
+    assert refitted == f"{k * 1.234567:.1f} [{k * 0.912345:.1f}, {k * 1.5:.1f}]"
+    assert rules[2][f"re-fitted points (× scale, {0.95:.0%} interval)"] == "-"  # engagement: no scale, no interval
+    text = HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+    assert f"fit: {k:.1f} points per unit of log-odds" in text
+    assert "engagement: no scale (no supported rule)" in text
+    assert "The verdict is the regression's, within each score" in text and "the lift is the raw comparison" in text
+
+
+def test_the_report_warns_once_that_outcomes_include_sales_own_work():
+    page = render_calibration(_calibration(), "markdown")  # with a group: its rules table says it no second time
+    assert page.count("Sales' own work") == 1
+    text = render_calibration(_calibration(), "text")
+    assert text.count("Sales' own work") == 1
+
+
+def test_a_threshold_row_names_its_whole_condition_and_its_won_rates_intervals():
+    cal = _calibration()
+    sql = cal.thresholds[0]
+    mql = ThresholdEvidence("stage mql", "stage", "fit", ">=", Decimal(40), 67, True, Decimal(10), 300, 0.25,
+                            90, 0.2, 80, 0.1, {"value": Decimal(45), "leads": 290, "won_rate": 0.277777},
+                            ci_past=(0.2037, 0.3027))
+    cal.thresholds.append(mql)
+    rows = _rows(_read_markdown(render_calibration(cal, "markdown")).tables[1])
+    assert [r["in"] for r in rows] == ["sql when demo_request in last 30 days and fit >= 40",
+                                       "mql when fit >= 40 and engagement >= 30"]
+    assert rows[0] != rows[1]
+    assert (rows[0]["leads past it"], rows[1]["leads past it"]) == ("300 at 25.0%", "300 at 25.0% [20.4%, 30.3%]")
+    assert sql.place == "stage sql"
+    report = calibration_json(cal)
+    assert [t["condition"] for t in report["thresholds"]] == [r["in"] for r in rows]
+
+
+def test_without_a_re_fit_the_threshold_says_no_re_fit_and_with_one_the_re_fitted_points_are_shown():
+    cal = _calibration()
+    header = "for as many leads on the re-fitted points"
+    page = render_calibration(cal, "markdown")
+    (row,) = _rows(_read_markdown(page).tables[1])
+    assert row[header] == "fit >= 45: 290 at 27.8%"  # the contradicted -50 is flipped: fit is re-fitted
+    assert f'Re-fitted points: fit, {HOSTILE}: -50 →' in HTMLParserText.of(markdown.markdown(page,
+                                                                                            extensions=["tables"]))
+    hostile = cal.rules[1]
+    cal.rules[1] = RuleEvidence(**{**hostile.__dict__, "verdict": "no evidence"})
+    cal.thresholds[0] = ThresholdEvidence(**{**cal.thresholds[0].__dict__, "same_count": {
+        "value": Decimal(40), "leads": 300, "won_rate": 0.25}})
+    page = render_calibration(cal, "markdown")
+    (row,) = _rows(_read_markdown(page).tables[1])
+    assert row[header] == "no re-fit"
+    assert "Re-fitted points" not in page

@@ -7,13 +7,27 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from leadpolicy.api import Policy
+from leadpolicy.language.formatter import condition as condition_text
+from leadpolicy.language.formatter import number as policy_number
 from leadpolicy.measure.calibration import LEVEL, Calibration, Proposal, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.proposal import refitted_points, scale
 from leadpolicy.measure.render import finished, percent, render_backtest, table
 from leadpolicy.outputs import md
 
 UNITS = {"per": " per unit", "decay": " per point it takes"}  # what a rule's points are counted per
 RULE_HEADER = ["score", "rule", "line", "points", "fired", "won rate fired", "won rate not",
-               f"lift ({LEVEL:.0%} interval)", f"coefficient ({LEVEL:.0%} interval)", "verdict", "why"]
+               f"lift ({LEVEL:.0%} interval)", f"coefficient (log-odds, {LEVEL:.0%} interval)", "verdict", "why"]
+REFITTED = f"re-fitted points (× scale, {LEVEL:.0%} interval)"
+READING = ("The verdict is the regression's, within each score: a rule's coefficient (log-odds of winning) with "
+           "the score's other rules held as they are; the lift is the raw comparison of the won rates where it "
+           "fired and where it did not, so a rule whose leads win more for another rule's sake can have a lift "
+           "yet no evidence. A score's scale (k, points per unit of log-odds) is fitted to its supported rules' "
+           "points, weighted by each coefficient's precision; a supported rule whose points lie outside its "
+           "re-fitted interval (k × the coefficient's interval) is moved by a proposal.")
+SALES_WORK = ("Outcomes include Sales' own work on what was handed off: a handed-off lead's win is partly the "
+              "handoff's doing, so the rules that hand leads to Sales may look stronger than they are.")
+NO_REFIT = "no re-fit"
 
 
 def number(value: Any) -> Any:
@@ -46,7 +60,7 @@ def rule_json(e: RuleEvidence) -> dict[str, Any]:
             "why": e.why}
 
 
-def threshold_json(t: ThresholdEvidence) -> dict[str, Any]:
+def threshold_json(t: ThresholdEvidence, condition: str | None = None) -> dict[str, Any]:
     same = None if t.same_count is None else {k: _plain(v) for k, v in t.same_count.items()}
     if same is not None and "won_rate" in same:
         same["won_rate"] = _four(same["won_rate"])
@@ -55,7 +69,8 @@ def threshold_json(t: ThresholdEvidence) -> dict[str, Any]:
             "won_rate_past": _four(t.won_rate_past), "leads_above": t.leads_above,
             "won_rate_above": _four(t.won_rate_above), "leads_below": t.leads_below,
             "won_rate_below": _four(t.won_rate_below), "ci_past": _interval(t.ci_past),
-            "ci_above": _interval(t.ci_above), "ci_below": _interval(t.ci_below), "same_count": same}
+            "ci_above": _interval(t.ci_above), "ci_below": _interval(t.ci_below), "same_count": same,
+            "condition": condition}
 
 
 def _plain(value: Any) -> Any:
@@ -81,7 +96,8 @@ def calibration_json(cal: Calibration) -> dict[str, Any]:
                "rules": [rule_json(e) for e in g["rules"]]} for g in cal.groups]
     return {"policy": cal.policy.id, "version": cal.policy.version, "fingerprint": cal.policy.fingerprint,
             "as_of": cal.as_of, "now": cal.now, "leads": cal.leads, "won": cal.won, "rows": dict(cal.rows),
-            "rules": [rule_json(e) for e in cal.rules], "thresholds": [threshold_json(t) for t in cal.thresholds],
+            "rules": [rule_json(e) for e in cal.rules],
+            "thresholds": [threshold_json(t, conditions(cal.policy).get(t.place)) for t in cal.thresholds],
             "groups": groups, "proposal": proposal, "verdict": cal.verdict}
 
 
@@ -89,16 +105,69 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(calibration_json(cal), indent=2) + "\n"  # ASCII: no character of lead data raw
     markdown = fmt == "markdown"
+    scales = _scales(cal.rules)
     lines = _head(cal, markdown)
-    lines += _section("Rules", markdown) + _rules_table(cal.rules, markdown)
+    lines += _section("Rules", markdown) + _rules_table(cal.rules, markdown, scales)
+    lines += ["", _text(READING, markdown) + (" [^1]" if markdown else " [1]"), "",
+              *_scale_lines(cal, scales, markdown)]
     if cal.thresholds:
-        lines += _section("Thresholds", markdown) + _thresholds_table(cal.thresholds, markdown)
+        lines += _section("Thresholds", markdown) + _thresholds_table(cal, markdown)
+        lines += _refitted_line(cal, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
         lines += _section(f"Rules where {g['by']} is {value}: {_leads(g['leads'])}, won {g['won']:,}", markdown)
         lines += _rules_table(g["rules"], markdown)
     lines += _proposal(cal, markdown)
+    lines += ["", ("[^1]: " if markdown else "[1] ") + _text(SALES_WORK, markdown)]
     return finished(lines, markdown)
+
+
+def conditions(policy: Policy) -> dict[str, str]:
+    """Each stage's and grade entry's whole condition, by the place a threshold names ('stage sql'): a threshold
+    is one part of it (the sql and mql rows of one `fit >= 40` differ by the rest)."""
+    found = {f"stage {s.name}": f"{s.name} when {condition_text(s.condition)}"
+             for s in policy.tree.stages if s.condition is not None}
+    for grade in policy.tree.grades:
+        for entry in grade.entries:
+            if entry.condition is not None:
+                found[f'grade {grade.name} "{entry.label}"'] = f'"{entry.label}" when {condition_text(entry.condition)}'
+    return found
+
+
+def _scales(rules: list[RuleEvidence]) -> dict[str, float | None]:
+    """Each score's scale k (points per unit of log-odds), as the proposal fits it; a decay has none."""
+    by_score: dict[str, list[RuleEvidence]] = {}
+    for e in rules:
+        if e.rule.kind in ("points", "per"):
+            by_score.setdefault(e.rule.score, []).append(e)
+    return {score: scale(found) for score, found in by_score.items()}
+
+
+def _scale_lines(cal: Calibration, scales: dict[str, float | None], markdown: bool) -> list[str]:
+    said = [f"{score}: {k:.1f} points per unit of log-odds" if k is not None else
+            f"{score}: no scale (no supported rule)" for score, k in scales.items()]
+    return [_text("Scale (k): " + "; ".join(said) + ".", markdown)] if said else []
+
+
+def _refitted(e: RuleEvidence, scales: dict[str, float | None]) -> str:
+    k = scales.get(e.rule.score)
+    if k is None or e.coefficient is None or e.coefficient_ci is None:
+        return "-"
+    low, high = sorted((k * e.coefficient_ci[0], k * e.coefficient_ci[1]))
+    return f"{k * e.coefficient:.1f} [{low:.1f}, {high:.1f}]"
+
+
+def _refit_changes(cal: Calibration) -> list[dict[str, Any]]:
+    return refitted_points(cal.policy, cal.rules)[1]
+
+
+def _refitted_line(cal: Calibration, markdown: bool) -> list[str]:
+    """The points the thresholds' last column is measured on (the report shows them even without --propose)."""
+    changes = _refit_changes(cal)
+    if not changes:
+        return []
+    said = "; ".join(f"{c['where']}: {_signed(c['from'])} → {_signed(c['to'])}" for c in changes)
+    return ["", _text(f"Re-fitted points: {said}.", markdown)]
 
 
 def _leads(count: int) -> str:
@@ -129,7 +198,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _signed(value: Decimal) -> str:
-    return f"{value:+}" if value else "0"
+    return policy_number(value, signed=True) if value else "0"
 
 
 def _estimate(value: float | None, pair: tuple[float, float] | None, signed: bool = False) -> str:
@@ -139,29 +208,42 @@ def _estimate(value: float | None, pair: tuple[float, float] | None, signed: boo
     return shown if pair is None else f"{shown} [{pair[0]:.2f}, {pair[1]:.2f}]"
 
 
-def _rules_table(rules: list[RuleEvidence], markdown: bool) -> list[str]:
+def _rules_table(rules: list[RuleEvidence], markdown: bool,
+                 scales: dict[str, float | None] | None = None) -> list[str]:
+    """The rules' evidence; with `scales` (the whole calibration's, not a group's) each rule's re-fitted points."""
     rows = [[e.rule.score, e.rule.label, e.rule.line or "-",
              _signed(e.rule.points) + UNITS.get(e.rule.kind, ""), f"{e.fired} of "
              f"{e.fired + e.not_fired}", percent(e.won_rate_fired), percent(e.won_rate_not),
-             _estimate(e.lift, e.ci), _estimate(e.coefficient, e.coefficient_ci, signed=True), e.verdict, e.why]
+             _estimate(e.lift, e.ci), _estimate(e.coefficient, e.coefficient_ci, signed=True),
+             *([_refitted(e, scales)] if scales is not None else []), e.verdict, e.why]
             for e in rules]
-    return table(RULE_HEADER, rows, markdown) if rows else ["no rules"]
+    header = RULE_HEADER[:-2] + ([REFITTED] if scales is not None else []) + RULE_HEADER[-2:]
+    return table(header, rows, markdown) if rows else ["no rules"]
 
 
-def _thresholds_table(found: list[ThresholdEvidence], markdown: bool) -> list[str]:
-    rows = [[t.place, f"{t.score} {t.op} {t.value}", t.line or "-", "yes" if t.handoff else "",
-             f"{t.leads_past} at {percent(t.won_rate_past)}",
-             f"{t.leads_above} at {percent(t.won_rate_above)} in [{t.value}, {t.value + t.band})",
-             f"{t.leads_below} at {percent(t.won_rate_below)} in [{t.value - t.band}, {t.value})",
-             _same_count(t)] for t in found]
-    return table(["place", "threshold", "line", "handoff", "leads past it", "just above", "just below",
+def _thresholds_table(cal: Calibration, markdown: bool) -> list[str]:
+    whole = conditions(cal.policy)
+    refit = {c["where"].split(",")[0] for c in _refit_changes(cal)}  # the scores whose points move
+    rows = [[t.place, whole.get(t.place, "-"), f"{t.score} {t.op} {t.value}", t.line or "-",
+             "yes" if t.handoff else "", _at(t.leads_past, t.won_rate_past, t.ci_past),
+             f"{_at(t.leads_above, t.won_rate_above, t.ci_above)} in [{t.value}, {t.value + t.band})",
+             f"{_at(t.leads_below, t.won_rate_below, t.ci_below)} in [{t.value - t.band}, {t.value})",
+             _same_count(t, t.score in refit)] for t in cal.thresholds]
+    return table(["place", "in", "threshold", "line", "handoff", "leads past it", "just above", "just below",
                   "for as many leads on the re-fitted points"], rows, markdown)
 
 
-def _same_count(t: ThresholdEvidence) -> str:
+def _at(leads: int, rate: float | None, interval: tuple[float, float] | None) -> str:
+    shown = f"{leads} at {percent(rate)}"
+    return shown if interval is None else f"{shown} [{percent(interval[0])}, {percent(interval[1])}]"
+
+
+def _same_count(t: ThresholdEvidence, refit: bool) -> str:
     same = t.same_count
     if not same:
         return "-"
+    if not refit and same.get("value") == t.value:
+        return NO_REFIT  # the points stay as written: the column would repeat the threshold as it is
     return f"{t.score} {t.op} {same.get('value')}: {same.get('leads')} at {percent(same.get('won_rate'))}"
 
 
