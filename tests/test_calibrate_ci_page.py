@@ -160,8 +160,8 @@ def test_the_section_says_each_rule_and_threshold_as_the_json_has_them(tmp_path)
     assert "the proposed 3.1.0 hands 440 leads to Sales (was 450) at 31.8% won (was 31.1%)." in said
     rules = _rows(page, "Rules")
     assert [(r["score"], r["points"], r["verdict"].split(":")[0], r["fired for"]) for r in rules] == [
-        ("fit", "40", "supported", "400"), ("fit", "-50", "contradicted", "100"),
-        ("engagement", "15", "no evidence", "12")]
+        ("fit", "+40", "supported", "400"), ("fit", "-50", "contradicted", "100"),
+        ("engagement", "+15", "no evidence", "12")]
     assert (rules[0]["won where fired"], rules[0]["won where not"], rules[0]["lift"]) == (
         "30.0%", "13.3%", "2.25 (1.74 to 2.91)")
     assert rules[1]["rule"] == 'email ends with any ("@gmail.com") (Free email domain)'
@@ -439,3 +439,30 @@ def test_a_hostile_calibration_runs_no_script_in_chromium_and_reads_as_written(t
     assert page.evaluate("window.__xss") is None and not dialogs
     assert page.locator("article script, article img").count() == 0
     page.close()
+
+
+def test_the_page_shows_points_as_the_report_does_per_unit_and_per_point_a_decay_takes(tmp_path):
+    """A per rule's points are "+5 per unit" (not a bare 5), signed as the report signs them; a score's decay
+    (kind decay, -1 per point it takes) is a row like any other, where it made the JSON unusable."""
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    data["rules"][2].update(kind="per", points=5)
+    decay = dict(data["rules"][0], rule="decay 50% every 30 days", reason=None, kind="decay", points=-1)
+    data["rules"].append(decay)
+    text, warnings = _page(tmp_path, data)
+    assert warnings == []
+    rules = _rows(_html(text), "Rules")
+    assert [r["points"] for r in rules] == ["+40", "-50", "+5 per unit", "-1 per point it takes"]
+
+
+def test_a_threshold_row_on_the_page_names_the_whole_condition(tmp_path):
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    sql = data["thresholds"][0]
+    sql["condition"] = "sql when demo_request in last 30 days and fit >= 40"
+    unchanged = {"value": 40, "leads": 450, "won_rate": 0.3111}  # the points stay: the threshold as it is
+    data["thresholds"].append(dict(sql, place="stage mql", condition="mql when fit >= 40 and engagement >= 30",
+                                   same_count=unchanged))
+    text, _ = _page(tmp_path, data)
+    rows = _rows(_html(text), "Thresholds")
+    assert [r["where"] for r in rows] == ["stage sql: sql when demo_request in last 30 days and fit >= 40",
+                                          "stage mql: mql when fit >= 40 and engagement >= 30"]
+    assert rows[1]["keeping as many leads past it"] == "no re-fit"

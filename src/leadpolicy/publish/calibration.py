@@ -23,7 +23,7 @@ _TEXT = {"type": "string"}
 _RULE = {"type": "object",
          "required": ["score", "rule", "points", "fired", "won_rate_fired", "won_rate_not", "lift", "ci", "verdict"],
          "properties": {"score": _TEXT, "rule": _TEXT, "reason": {"type": ["string", "null"]}, "points": _NUMBER,
-                        "kind": {"enum": ["points", "per"]}, "fired": _COUNT, "not_fired": _COUNT,
+                        "kind": {"enum": ["points", "per", "decay"]}, "fired": _COUNT, "not_fired": _COUNT,
                         "won_rate_fired": _RATE, "won_rate_not": _RATE, "lift": _RATE, "ci": _INTERVAL,
                         "verdict": {"enum": ["supported", "contradicted", "no evidence"]}, "why": _TEXT}}
 _SAME_COUNT = {"type": ["object", "null"], "required": ["value", "leads", "won_rate"],
@@ -34,7 +34,8 @@ _THRESHOLD = {"type": "object",
               "properties": {"place": _TEXT, "score": _TEXT, "op": {"enum": [">=", ">", "<=", "<"]}, "value": _NUMBER,
                              "handoff": {"type": "boolean"}, "band": _NUMBER, "leads_past": _COUNT,
                              "won_rate_past": _RATE, "leads_above": _COUNT, "won_rate_above": _RATE,
-                             "leads_below": _COUNT, "won_rate_below": _RATE, "same_count": _SAME_COUNT}}
+                             "leads_below": _COUNT, "won_rate_below": _RATE, "same_count": _SAME_COUNT,
+                             "condition": {"type": ["string", "null"]}}}
 _CHANGED = {"type": ["number", "string"]}  # points or a threshold's value; a string is shown as text
 _CHANGE = {"type": "object", "required": ["where", "from", "to"],
            "properties": {"what": _TEXT, "where": _TEXT, "from": _CHANGED, "to": _CHANGED, "why": _TEXT}}
@@ -168,20 +169,40 @@ def _rule(rule: dict[str, Any]) -> dict[str, str]:
     if rule["lift"] is not None and interval is not None:
         lift += f" ({interval[0]:.2f} to {interval[1]:.2f})"
     return {"score": rule["score"], "rule": rule["rule"], "reason": rule.get("reason") or "",
-            "points": number(rule["points"]), "verdict": rule["verdict"], "why": rule.get("why") or "",
+            "points": _points(rule), "verdict": rule["verdict"], "why": rule.get("why") or "",
             "fired": f"{rule['fired']:,}", "won_rate_fired": percent(rule["won_rate_fired"]),
             "won_rate_not": percent(rule["won_rate_not"]), "lift": lift}
 
 
-def _threshold(found: dict[str, Any]) -> dict[str, str]:
+UNITS = {"per": " per unit", "decay": " per point it takes"}  # as the report says what points are counted per
+
+
+def _points(rule: dict[str, Any]) -> str:
+    """A rule's points as the report shows them: signed, with what they are counted per (+5 per unit)."""
+    points = rule["points"]
+    shown = number(points) if points <= 0 else "+" + number(points)
+    return shown + UNITS.get(rule.get("kind") or "points", "")
+
+
+def _same_count(found: dict[str, Any]) -> str:
+    """The threshold keeping as many leads on the re-fitted points; "no re-fit" when it is the threshold as it
+    is, with its leads (the points stay as written: the cell would repeat the row)."""
     same = found.get("same_count")
-    return {"place": found["place"], "score": found["score"], "op": OPS[ir.Op(found["op"])],
+    if same is None:
+        return ""
+    if same["value"] == found["value"] and same["leads"] == found["leads_past"]:
+        return "no re-fit"
+    return f"{number(same['value'])}: {_leads_at(same['leads'], same['won_rate'])}"
+
+
+def _threshold(found: dict[str, Any]) -> dict[str, str]:
+    condition = found.get("condition")
+    return {"place": found["place"] + (f": {condition}" if condition else ""), "score": found["score"], "op": OPS[ir.Op(found["op"])],
             "value": number(found["value"]), "handoff": "yes" if found.get("handoff") else "",
             "past": _leads_at(found["leads_past"], found["won_rate_past"]),
             "above": _leads_at(found["leads_above"], found["won_rate_above"]),
             "below": _leads_at(found["leads_below"], found["won_rate_below"]),
-            "same_count": "" if same is None else
-            f"{number(same['value'])}: {_leads_at(same['leads'], same['won_rate'])}"}
+            "same_count": _same_count(found)}
 
 
 def _leads_at(leads: int, rate: float | None) -> str:
