@@ -678,3 +678,28 @@ def test_without_a_re_fit_the_threshold_says_no_re_fit_and_with_one_the_re_fitte
     (row,) = _rows(_read_markdown(page).tables[1])
     assert row[header] == "no re-fit"
     assert "Re-fitted points" not in page
+
+
+def test_help_and_docs_agree_on_the_section_the_band_default_and_decays(capsys):
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["calibrate", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    docs = (POLICIES.parent / "docs" / "feedback.md").read_text("utf-8")
+    (section,) = re.findall(r'see docs/feedback\.md \("([^"]+)"\)', said)
+    assert f"\n## {section}\n" in docs
+    band = re.search(r"`--band` sets the width \((default: [^)]*)\)", " ".join(docs.split()))
+    assert band is not None and band.group(1) in said
+    assert "decay" in said
+
+
+def test_the_command_reference_says_the_band_default_the_docs_say():
+    import re
+
+    feedback = " ".join((POLICIES.parent / "docs" / "feedback.md").read_text("utf-8").split())
+    reference = " ".join((POLICIES.parent / "docs" / "cli.md").read_text("utf-8").split())
+    band = re.search(r"`--band` sets the width \((default: [^)]*)\)", feedback)
+    assert band is not None
+    section = reference[reference.index("## `leadpolicy calibrate"):reference.index("## Files a command writes")]
+    assert band.group(1) in section and "decay" in section

@@ -25,7 +25,8 @@ EPILOG = """examples:
   leadpolicy calibrate policies/inbound-activity.policy --leads leads.csv --events events.csv \\
       --as-of 2026-09-01 --propose proposed.policy --format markdown -o pull-request.md
 
-see docs/feedback.md ("Calibrate")
+the worked example's data: python examples/calibration/generate.py DIR (from the repository's root)
+see docs/feedback.md ("Calibrate from outcomes")
 """
 
 
@@ -54,12 +55,14 @@ def register(sub: Subcommands) -> None:
                        help="which rules the outcomes support, and a proposed next version",
                        description="Decide every lead as the policy would have at --as-of and read what became "
                                    "of it by --now, as feedback does; then say rule by rule (every points and per "
-                                   "rule of every score) whether the outcomes support its points: the leads it "
+                                   "rule of every score, and each score's decay, read as -1 point per point it takes) "
+                                   "whether the outcomes support its points: the leads it "
                                    "fired for, the won rates where it fired and where it did not, the lift and "
                                    "the rule's coefficient in a logistic regression over its score's rules, each "
-                                   "with its interval, and a verdict (supported, contradicted, no evidence); the "
-                                   "won rates around every stage and grade threshold. With --propose, write the "
-                                   "next minor version with the points the evidence asks for and backtest it.",
+                                   "with its interval, and a verdict (supported, contradicted, no evidence: the "
+                                   "regression's, within each score); the won rates around every stage and grade "
+                                   "threshold. With --propose, write the next minor version with the points the "
+                                   "evidence asks for and backtest it (a decay is measured, never changed).",
                        epilog=EPILOG)
     p.add_argument("policy")
     common_arguments(p)
@@ -71,8 +74,8 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--handoffs", type=handoffs_arg, default="same", metavar="same|N",
                    help="the most leads the proposal may hand off: same (no more than now; the default) or N")
     p.add_argument("--band", type=band_arg, metavar="POINTS",
-                   help="the width of 'just above' and 'just below' a threshold (default: the step of the "
-                        "score's points)")
+                   help="the width of 'just above' and 'just below' a threshold, in points (default: the score's "
+                        "step, or a tenth of its largest total rounded up to the step when that is wider)")
 
 
 def _proposal_refused(args: argparse.Namespace) -> bool:
