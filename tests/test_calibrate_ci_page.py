@@ -466,3 +466,12 @@ def test_a_threshold_row_on_the_page_names_the_whole_condition(tmp_path):
     assert [r["where"] for r in rows] == ["stage sql: sql when demo_request in last 30 days and fit >= 40",
                                           "stage mql: mql when fit >= 40 and engagement >= 30"]
     assert rows[1]["keeping as many leads past it"] == "no re-fit"
+
+
+def test_a_thresholds_won_rates_show_their_intervals_on_the_page(tmp_path):
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    data["thresholds"][0].update(ci_past=[0.2696, 0.3561], ci_above=[0.1047, 0.2922], ci_below=None)
+    text, _ = _page(tmp_path, data)
+    [row] = _rows(_html(text), "Thresholds")
+    assert (row["past it"], row["just above"], row["just below"]) == (
+        "450 leads, 31.1% won (27.0% to 35.6%)", "50 leads, 18.0% won (10.5% to 29.2%)", "70 leads, 10.0% won")

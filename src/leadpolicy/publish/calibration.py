@@ -35,6 +35,7 @@ _THRESHOLD = {"type": "object",
                              "handoff": {"type": "boolean"}, "band": _NUMBER, "leads_past": _COUNT,
                              "won_rate_past": _RATE, "leads_above": _COUNT, "won_rate_above": _RATE,
                              "leads_below": _COUNT, "won_rate_below": _RATE, "same_count": _SAME_COUNT,
+                             "ci_past": _INTERVAL, "ci_above": _INTERVAL, "ci_below": _INTERVAL,
                              "condition": {"type": ["string", "null"]}}}
 _CHANGED = {"type": ["number", "string"]}  # points or a threshold's value; a string is shown as text
 _CHANGE = {"type": "object", "required": ["where", "from", "to"],
@@ -197,16 +198,19 @@ def _same_count(found: dict[str, Any]) -> str:
 
 def _threshold(found: dict[str, Any]) -> dict[str, str]:
     condition = found.get("condition")
-    return {"place": found["place"] + (f": {condition}" if condition else ""), "score": found["score"], "op": OPS[ir.Op(found["op"])],
+    return {"place": found["place"] + (f": {condition}" if condition else ""), "score": found["score"],
+            "op": OPS[ir.Op(found["op"])],
             "value": number(found["value"]), "handoff": "yes" if found.get("handoff") else "",
-            "past": _leads_at(found["leads_past"], found["won_rate_past"]),
-            "above": _leads_at(found["leads_above"], found["won_rate_above"]),
-            "below": _leads_at(found["leads_below"], found["won_rate_below"]),
+            "past": _leads_at(found["leads_past"], found["won_rate_past"], found.get("ci_past")),
+            "above": _leads_at(found["leads_above"], found["won_rate_above"], found.get("ci_above")),
+            "below": _leads_at(found["leads_below"], found["won_rate_below"], found.get("ci_below")),
             "same_count": _same_count(found)}
 
 
-def _leads_at(leads: int, rate: float | None) -> str:
-    return f"{leads:,} leads, {percent(rate)} won"
+def _leads_at(leads: int, rate: float | None, interval: list[float] | None = None) -> str:
+    """Leads and their won rate, with the rate's 95% interval when the JSON has one."""
+    shown = f"{leads:,} leads, {percent(rate)} won"
+    return shown if interval is None else f"{shown} ({percent(interval[0])} to {percent(interval[1])})"
 
 
 def percent(rate: float | None) -> str:
