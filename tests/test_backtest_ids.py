@@ -42,7 +42,8 @@ def test_a_backtest_of_a_policy_against_itself_counts_a_repeated_id_never(data, 
     assert report["old"]["leads"] == report["new"]["leads"] == 1
     assert (report["old"]["won"], report["old"]["handed_off"]) == (0, 0)  # lead 2 was lost, never handed off
     assert _rejected_rows(tmp_path) == [(1, "id"), (2, "id"), (4, "id")]
-    assert report["rows"] == {"leads_read": 4, "old_rejected": 3, "new_rejected": 3}
+    assert report["rows"] == {"leads_read": 4, "old_rejected": 3, "new_rejected": 3,
+                              "leads_rejects_file": "leads.rejects.csv"}
     assert main(["backtest", POLICY, POLICY, *data, "--engine", engine]) == 0
     assert "lead rows: read 4, rejected 3 by 3.0.0 and 3 by 3.0.0" in capsys.readouterr().out
 

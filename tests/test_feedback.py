@@ -227,7 +227,7 @@ def test_a_backtest_moves_precision_and_recall_the_planted_way(planted, capsys, 
     assert new["handed_off"] == 2 * old["handed_off"] == 6000
     assert new["recall"] > old["recall"] and new["precision"] < old["precision"]
     assert report["moves"]["added"]["won_rate"] < report["moves"]["kept"]["won_rate"]
-    assert report["verdict"].startswith("1.1.0 hands 100% more leads to Sales (3000 → 6000)")
+    assert report["verdict"].startswith("1.1.0 hands 100% more leads to Sales (3,000 → 6,000)")
 
 
 def test_ci_adds_the_backtest_of_a_changed_policy_to_the_job_summary(tmp_path, capsys, monkeypatch):

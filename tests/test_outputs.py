@@ -353,11 +353,21 @@ def test_rejects_are_not_written_when_every_default_place_holds_policies(apart, 
     before = _files(apart / "policies")
     assert main(["sla", "p.policy", "events.csv", "--now", NOW, "--report-only"]) == 0
     assert main(["score", "p.policy", "leads.csv", "--events", "events.csv", "--now", NOW]) == 0
-    assert main(["feedback", "p.policy", *DATA]) == 0
     assert _files(apart / "policies") == sorted([*before, "leads.scored.csv"])  # the output, as asked; no rejects
     err = capsys.readouterr().err
-    assert err.count("not written") == 5 and "--rejects" in err and "--events-rejects" in err
-    assert "--rejects-folder" in err
+    assert err.count("not written") == 3 and "--rejects" in err and "--events-rejects" in err
+
+
+def test_feedback_writes_rejects_beside_its_data_even_among_policies(apart, capsys):
+    """A data file's own rows go beside it whatever else its folder holds (a proposal written there): that
+    folder already holds them, so no lead data lands where there was none."""
+    for name in ("leads.csv", "events.csv"):
+        shutil.move(apart / "data" / name, apart / "policies" / name)
+    os.chdir(apart / "policies")
+    assert main(["feedback", "p.policy", *DATA]) == 0
+    assert "not written" not in capsys.readouterr().err
+    assert [r["row"] for r in _read(apart / "policies" / "leads.rejects.csv")] == ["3"]
+    assert [r["row"] for r in _read(apart / "policies" / "events.rejects.csv")] == ["4"]
 
 
 def test_an_output_through_a_symbolic_link_replaces_the_file_it_points_to(rejecting, capsys):

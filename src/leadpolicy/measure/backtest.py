@@ -22,12 +22,12 @@ from leadpolicy.measure.feedback import (
 
 
 def backtest(old_policy: Policy, new_policy: Policy, data: FeedbackInput, folder: Path,
-             old: Measured | None = None) -> dict[str, Any]:
+             old: Measured | None = None, new: Measured | None = None) -> dict[str, Any]:
     """Both versions decide the leads as of `data.as_of`; compare what each hands off with the outcomes.
-    `old`: the old version already measured on the same data (it is not decided again). The working files go
+    `old`, `new`: a version already measured on the same data (it is not decided again). The working files go
     to `folder`."""
     first = old if old is not None else measure(old_policy, data, folder / "old")
-    second = measure(new_policy, data, folder / "new")
+    second = new if new is not None else measure(new_policy, data, folder / "new")
     con = duckdb.connect()
     for name, measured in (("a", first), ("b", second)):
         con.execute(exp.Create(this=exp.to_table(name), kind="TABLE",
@@ -49,7 +49,7 @@ def backtest(old_policy: Policy, new_policy: Policy, data: FeedbackInput, folder
         ("added", "new_handed AND NOT old_handed"), ("dropped", "old_handed AND NOT new_handed"),
         ("kept", "old_handed AND new_handed"))}
     rows = {"leads_read": first.scored.read, "old_rejected": first.scored.rejected,
-            "new_rejected": second.scored.rejected}
+            "new_rejected": second.scored.rejected, "leads_rejects_file": _kept(second.leads_rejects, folder)}
     return {"as_of": local_time(data.as_of, new_policy.ir), "now": local_time(data.now, new_policy.ir), "leads": both,
             "rows": rows,
             "not_in_both": ids - both, "old": versions["old"], "new": versions["new"], "moves": moves,
@@ -85,15 +85,23 @@ def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) ->
     else:
         amount = f"{quantity(new['handed_off'], 'leads')} (none before)"
     added, dropped, kept = moves["added"], moves["dropped"], moves["kept"]
-    parts = [f"{new['version']} hands {amount} to {team} ({old['handed_off']} → {new['handed_off']})"]
+    parts = [f"{new['version']} hands {amount} to {team} ({old['handed_off']:,} → {new['handed_off']:,})"]
     if added["leads"]:
-        parts.append(f"the {added['leads']} newly handed off win at {_pct(added['won_rate'])} against "
+        parts.append(f"the {added['leads']:,} newly handed off win at {_pct(added['won_rate'])} against "
                      f"{_pct(kept['won_rate'])} for those already handed off")
     if dropped["leads"]:
-        parts.append(f"the {dropped['leads']} no longer handed off won at {_pct(dropped['won_rate'])}")
-    parts.append(f"won leads captured: {new['won_captured']} of {new['won']} (recall {_pct(new['recall'])}, "
+        parts.append(f"the {dropped['leads']:,} no longer handed off won at {_pct(dropped['won_rate'])}")
+    parts.append(f"won leads captured: {new['won_captured']:,} of {new['won']:,} (recall {_pct(new['recall'])}, "
                  f"was {_pct(old['recall'])}); precision {_pct(new['precision'])}, was {_pct(old['precision'])}")
     return "; ".join(parts) + "."
+
+
+def _kept(rejects: Path | None, folder: Path) -> str | None:
+    """The leads' rejects file as the report names it: None when none was written, or when it is among the
+    working files (`folder`), which go away with the run."""
+    if rejects is None or rejects.resolve().is_relative_to(folder.resolve()):
+        return None
+    return str(rejects)
 
 
 def _pct(value: float | None) -> str:
@@ -102,13 +110,14 @@ def _pct(value: float | None) -> str:
 
 def data_files(folder: Path) -> tuple[Path, Path]:
     """The leads and events files of a backtest data folder: `leads.*` and `events.*` (CSV, JSON Lines or
-    Parquet)."""
+    Parquet), not the rejects files feedback, backtest and calibrate write beside them (`leads.rejects.csv`)."""
     from leadpolicy.measure.feedback import FeedbackError
     from leadpolicy.warehouse.staging import FORMATS
 
     found = []
     for stem in ("leads", "events"):
-        matches = sorted(p for p in folder.glob(f"{stem}.*") if p.suffix.lower() in FORMATS)
+        matches = sorted(p for p in folder.glob(f"{stem}.*") if p.suffix.lower() in FORMATS
+                         and not p.name.lower().endswith(".rejects.csv"))
         if len(matches) != 1:
             raise FeedbackError(f"{folder}: needs exactly one {stem}.csv, {stem}.jsonl or {stem}.parquet "
                                 f"(found {', '.join(p.name for p in matches) or 'none'})")

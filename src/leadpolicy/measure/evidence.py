@@ -20,7 +20,7 @@ from sqlglot import exp
 from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.words import quantity
 from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
-from leadpolicy.measure.feedback import TABLE, Measured, count_where, tally, won_share
+from leadpolicy.measure.feedback import TABLE, Measured, count_where, group_label, tally, won_share
 from leadpolicy.measure.rule_columns import per_unit, value
 from leadpolicy.semantics import ir
 
@@ -65,7 +65,7 @@ def group_evidence(measured: Measured, columns: list[RuleColumn], by_columns: li
             value = row[by]
             is_value = (exp.Is(this=_col(by), expression=exp.Null()) if value is None
                         else exp.EQ(this=_col(by), expression=exp.Literal.string(str(value))))
-            groups.append({"by": by, "value": value, "leads": row["leads"], "won": row["won"],
+            groups.append({"by": group_label(by), "value": value, "leads": row["leads"], "won": row["won"],
                            "rules": rule_evidence(measured, columns, is_value)})
     return groups
 

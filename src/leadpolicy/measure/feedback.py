@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -20,18 +21,20 @@ from sqlglot import exp
 
 from leadpolicy.api import Policy
 from leadpolicy.language.diagnostics import did_you_mean
-from leadpolicy.outputs import default_rejects
 from leadpolicy.semantics import ir
 from leadpolicy.semantics.logic import fold
 from leadpolicy.warehouse.batch import BatchOptions, BatchResult, EventInput, run
 from leadpolicy.warehouse.conversion import trimmed
-from leadpolicy.warehouse.event_files import EVENTS_TABLE, find_column, lead_id_column
+from leadpolicy.warehouse.event_files import EVENTS_TABLE, LeadId, find_column, lead_id_column
 from leadpolicy.warehouse.lead_rows import output_names
 from leadpolicy.warehouse.sqlgen import epoch_us, fold_sql
-from leadpolicy.warehouse.staging import DataFileError
+from leadpolicy.warehouse.staging import DataFileError, text_column
 
 TABLE = "feedback"  # one row per decided lead
 STOP = "#="  # the column of a stop event that answers without a reason (no ':', unlike an event's reasons)
+INPUT = "#input:"  # a group column of the leads that the decided file replaced by a computed one (Owner, owner)
+# score's warning of such a column: measuring writes no lead output, so there is nothing to warn of
+REPLACED_IN_OUTPUT = re.compile(r"column .* is replaced in the output by the computed \w+$")
 
 
 class FeedbackError(ValueError):
@@ -59,13 +62,18 @@ class FeedbackInput:
     default_groups: bool = True  # without `by`: group by every `one of` field (False: by none, as calibrate)
 
 
-def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path | None, Path | None]:
+def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path, Path]:
     """Where the leads' and the events' rejected rows go: LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv
-    in `folder`, else beside each data file unless its folder holds policies (then nowhere: None)."""
+    in `folder`, else beside each data file, even where policies are (a proposal written beside the data):
+    they are rows of that file, which that folder already holds, so no lead data lands where there was none."""
     names = (f"{leads.stem}.rejects.csv", f"{events.stem}.rejects.csv")
-    if folder is not None:
-        return folder / names[0], folder / names[1]
-    return default_rejects(names[0], leads), default_rejects(names[1], events)
+    where = (folder, folder) if folder is not None else (leads.parent, events.parent)
+    return where[0] / names[0], where[1] / names[1]
+
+
+def group_label(column: str) -> str:
+    """The name a group column of table `feedback` was asked for by (`Owner`, for the leads' own column)."""
+    return column.removeprefix(INPUT)
 
 
 @dataclass
@@ -91,8 +99,9 @@ class Measured:
     scored: BatchResult
     con: Any  # a DuckDB connection holding table `feedback`
     table_file: Path  # the same table as Parquet
-    by: list[str]  # the group columns, as named in the table
+    by: list[str]  # the group columns, as named in the table (`group_label` names each as asked)
     handoff: Handoff
+    leads_rejects: Path | None = None  # where the leads' rejected rows were written (None: none were)
 
 
 def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
@@ -114,24 +123,24 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     def attach(con: duckdb.DuckDBPyConnection) -> None:
         described = exp.Describe(this=exp.select(exp.Star()).from_(parquet_table(decided))).sql("duckdb")
         columns = [d[0] for d in con.execute(described).fetchall()]
+        inputs, lead = found["inputs"]
         try:
             id_col = columns[lead_id_column(columns, data.id_column, data.leads)]
-            found["by"] = [columns[_group_column(policy, columns, data, name)]
-                           for name in data.by or _default_groups(policy, data)]
+            groups = [_group(policy, columns, inputs, data, name) for name in data.by or _default_groups(policy, data)]
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
-        con.execute(_copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, found["by"]), per_lead))
+        found["by"] = [column for column, _ in groups]
+        con.execute(_copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, groups, lead), per_lead))
 
     leads_rejects, events_rejects = rejects_files(data.leads, data.events, data.rejects_folder)
-    try:  # rejects with no place of their own are written into the working folder, which goes away
+    try:
         with data.progress(policy) if data.progress is not None else contextlib.nullcontext() as progress:
-            events = EventInput(data.events, data.id_column, rejects=events_rejects or folder / "events.rejects.csv",
-                                one_row_per_lead=True)
+            events = EventInput(data.events, data.id_column, rejects=events_rejects, one_row_per_lead=True)
             options = BatchOptions(source=data.leads, now=data.as_of, output=decided, engine=data.engine,
-                                   rejects=leads_rejects or folder / "leads.rejects.csv", events=events,
-                                   columns=dict(data.columns), progress=progress, on_warning=data.on_warning,
-                                   then=attach)
-            result, _, _ = run(policy, options)
+                                   rejects=leads_rejects, events=events, columns=dict(data.columns),
+                                   progress=progress, on_warning=_measuring_warnings(data.on_warning),
+                                   then=attach, inputs=lambda names, lead: found.update(inputs=(names, lead)))
+            result, _, written = run(policy, options)
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
     if data.on_read is not None:
@@ -139,29 +148,39 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
     con = duckdb.connect()
     con.execute(exp.Create(this=exp.to_table(TABLE), kind="TABLE",
                            expression=exp.select(exp.Star()).from_(parquet_table(per_lead))).sql("duckdb"))
-    return Measured(policy, result, con, per_lead, found["by"], handoff)
+    return Measured(policy, result, con, per_lead, found["by"], handoff, written)
+
+
+def _measuring_warnings(warn: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    """score's warnings on reading the leads, but for a column the output replaces: measuring writes none."""
+    if warn is None:
+        return None
+    return lambda text: None if REPLACED_IN_OUTPUT.search(text) else warn(text)
 
 
 def _default_groups(policy: Policy, data: FeedbackInput) -> list[str]:
     return [f.name for f in policy.ir.fields if f.type == "one of"] if data.default_groups else []
 
 
-def _group_column(policy: Policy, columns: list[str], data: FeedbackInput, name: str) -> int:
-    """The position of the column grouped by for field `name` (its mapped header, else its own name) among the
-    decided file's `columns`. A field no column of the leads file holds is bad usage (FeedbackUsage), naming
-    the file's own columns (not the computed ones) and the --column that would map it."""
+def _group(policy: Policy, columns: list[str], inputs: list[str], data: FeedbackInput, name: str
+           ) -> tuple[str, int | None]:
+    """The column grouped by for field `name` (its mapped header, else its own name), always a column of the
+    leads file (`inputs`), never a computed one: (its name among the decided file's `columns`, None), or, for
+    a column the decided file replaced by a computed one (Owner, beside the computed owner), (INPUT + its
+    name, its position among `inputs`). A field no column of the leads file holds is bad usage
+    (FeedbackUsage), naming the file's own columns and the --column that would map it."""
     header = dict(data.columns).get(name, name)  # a field read from a column named otherwise is grouped by it
     try:
-        return find_column(columns, header, data.leads, "to group by", "--by")
+        index = find_column(inputs, header, data.leads, "to group by", "--by")
     except DataFileError:
-        computed = {fold(n) for n in output_names(policy.ir)}
-        inputs = [c for c in columns if fold(c) not in computed and not c.startswith("#")]
         hint = _likely_header(header, inputs)
         listed = ", ".join(map(repr, inputs[:12])) + (", ..." if len(inputs) > 12 else "")
         fix = (f"read the field from a column named otherwise with --column {name}=HEADER, or group by other "
                "fields with --by" if name in {f.name for f in policy.ir.fields} else "name a column with --by")
         raise FeedbackUsage(f"{data.leads}: no column {header!r} to group by ({hint + '; ' if hint else ''}the "
                             f"columns are {listed}); {fix}") from None
+    kept = columns[:len(columns) - len(output_names(policy.ir))]  # the decided file: the leads' kept columns first
+    return (inputs[index], None) if inputs[index] in kept else (INPUT + inputs[index], index)
 
 
 def _likely_header(name: str, headers: list[str]) -> str | None:
@@ -284,9 +303,10 @@ class _PerLead:
                 .join("a", on=exp.EQ(this=_col("lead", "a"), expression=_col("lead", "e")))
                 .where(where).group_by(_col("lead", "e")))
 
-    def columns(self, by: list[str], counts: list[tuple[str, exp.Expr, exp.Expr]]) -> list[exp.Expr]:
+    def columns(self, by: list[tuple[str, int | None]], counts: list[tuple[str, exp.Expr, exp.Expr]]
+                ) -> list[exp.Expr]:
         return [exp.alias_(_col("#id", "d"), "#id", quoted=True),
-                *(exp.alias_(exp.cast(_col(c, "d"), "VARCHAR"), c, quoted=True) for c in by),
+                *(exp.alias_(exp.cast(_col(c, "d" if i is None else "g"), "VARCHAR"), c, quoted=True) for c, i in by),
                 *(_col(n) for n in output_names(self.policy.ir)),
                 exp.alias_(_in(exp.column("stage"), self.handoff.stages), "#handed", quoted=True),
                 exp.alias_(exp.column("outcome", table="o"), "#outcome", quoted=True),
@@ -297,13 +317,22 @@ class _PerLead:
                                      expression=exp.Literal.number("60000000.0")), f"#minutes:{name}", quoted=True)
                   for i, name in enumerate(self.clock_names))]
 
-    def query(self, decided: Path, id_col: str, by: list[str]) -> exp.Select:
+    def query(self, decided: Path, id_col: str, by: list[tuple[str, int | None]], lead: LeadId | None
+              ) -> exp.Select:
+        """`by`: each group column, from the decided file `d`, or at its position among the leads' columns
+        (table `raw` of the staging database, joined as `g` by the lead id `lead`) when `d` has it no more."""
         counts = self.counts()
         lead_id = exp.alias_(trimmed(exp.cast(_col(id_col), "VARCHAR")), "#id", quoted=True)
         query = (exp.select(*self.columns(by, counts)).from_("d")
                  .join("o", on=exp.EQ(this=exp.column("lead", table="o", quoted=True), expression=_col("#id", "d")),
                        join_type="left")
                  .join("a", on=exp.EQ(this=_col("lead", "a"), expression=_col("#id", "d")), join_type="left"))
+        replaced = [(c, i) for c, i in by if i is not None]
+        if replaced and lead is not None:
+            inputs = exp.select(exp.alias_(lead.text, "#gid", quoted=True),
+                                *(exp.alias_(_col(text_column(i)), c, quoted=True) for c, i in replaced)).from_("raw")
+            query = query.join(exp.Subquery(this=inputs, alias=exp.TableAlias(this=exp.to_identifier("g"))),
+                               on=exp.EQ(this=_col("#gid", "g"), expression=_col("#id", "d")), join_type="left")
         for i, clock in enumerate(self.clocks):
             query = query.join(exp.Subquery(this=self.first_stop(i, clock), alias=exp.TableAlias(
                 this=exp.to_identifier(f"s{i}"))), on=exp.EQ(this=exp.column("lead", table=f"s{i}", quoted=True),
@@ -317,7 +346,7 @@ class _PerLead:
 def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
     """Counts per combination of `keys` (columns of table `feedback`); one row overall without keys."""
     columns = _columns(m)
-    answers = [c for c in columns if c.startswith("#") and ":" in c and not c.startswith("#minutes:")]
+    answers = [c for c in columns if _is_answer(c)]
     minutes = [c for c in columns if c.startswith("#minutes:")]
     stops = [c for c in columns if c.startswith(STOP)]
     handed, recycled = _col("#handed"), _col("#recycled")
@@ -340,6 +369,11 @@ def tally(m: Measured, keys: list[str]) -> list[dict[str, Any]]:
     return [_shape(dict(zip(names, row)), keys) for row in cursor.fetchall()]
 
 
+def _is_answer(column: str) -> bool:
+    """Whether a column of table `feedback` counts the answers of an event by reason (`#EVENT:REASON`)."""
+    return column.startswith("#") and ":" in column and not column.startswith(("#minutes:", INPUT))
+
+
 def _columns(m: Measured) -> list[str]:
     return [r[0] for r in m.con.execute(exp.Describe(this=exp.to_table(TABLE)).sql("duckdb")).fetchall()]
 
@@ -359,7 +393,7 @@ def _shape(row: dict[str, Any], keys: list[str]) -> dict[str, Any]:
             "precision": won_share(won_handed, handed), "recall": won_share(won_handed, won)}
     rejected: dict[str, dict[str, int]] = {}
     for name, value in row.items():
-        if name.startswith("#") and ":" in name and not name.startswith("#minutes:"):
+        if _is_answer(name):
             event, reason = name[1:].split(":", 1)
             rejected.setdefault(event, {})[reason] = int(value or 0)
     stops = {name[len(STOP):]: int(value or 0) for name, value in row.items() if name.startswith(STOP)}
@@ -405,7 +439,7 @@ def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
         for row in tally(m, [column]):
             value = row.pop(column)
             row["stages"] = _by_stage(m, [column], row["won"], value)
-            groups.append({"by": column, "value": value, **row})
+            groups.append({"by": group_label(column), "value": value, **row})
     scored = m.scored
     events = scored.events
     return {"policy": m.policy.id, "version": m.policy.version, "fingerprint": m.policy.fingerprint,

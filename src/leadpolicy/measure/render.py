@@ -15,6 +15,11 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
+def count(value: int) -> str:
+    """A count of leads or rows as every report writes it: 1,310."""
+    return f"{value:,}"
+
+
 def table(header: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
     cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in r] for r in rows]
     if markdown:  # every cell may come from lead data: no HTML, no markup, no column break
@@ -42,13 +47,14 @@ def render_feedback(report: dict[str, Any], fmt: str) -> str:
     lines = _feedback_overall(report, markdown)
     lines += ["", f"{head}Per stage", ""]
     lines += table(["stage", "handoff", "leads", "won", "lost", "open", "won rate", "precision", "recall"],
-                    [[s["stage"], "yes" if s["handoff"] else "", s["leads"], s["won"], s["lost"], s["open"],
+                    [[s["stage"], "yes" if s["handoff"] else "",
+                      *(count(s[k]) for k in ("leads", "won", "lost", "open")),
                       percent(s["won_rate"]), percent(s["precision"]), percent(s["recall"])]
                      for s in o["stages"]], markdown)
     for grade, grade_rows in o["grades"].items():
         lines += ["", f"{head}Per grade: {grade}", ""]
         lines += table([grade, "leads", "handed off", "won", "won rate"],
-                        [[g[grade], g["leads"], g["handed_off"], g["won"], percent(g["won_rate"])]
+                        [[g[grade], count(g["leads"]), count(g["handed_off"]), count(g["won"]), percent(g["won_rate"])]
                          for g in grade_rows], markdown)
     for score, bands in o["score_bands"].items():
         lines += _score_bands(score, bands, markdown)
@@ -72,11 +78,12 @@ def _feedback_overall(report: dict[str, Any], markdown: bool) -> list[str]:
     team = report["handoff_to"] or "the other team"
     lines = [f"{'# ' if markdown else ''}{report['policy']} {report['version']}: decided as of {report['as_of']}, "
              f"outcomes up to {report['now']}", "",
-             f"leads: read {rows['leads_read']}, decided {rows['leads_decided']}, rejected {rows['leads_rejected']}; "
-             f"events: read {rows['events_read']}, used {rows['events_used']}, rejected {rows['events_rejected']}",
+             f"leads: read {count(rows['leads_read'])}, decided {count(rows['leads_decided'])}, rejected "
+             f"{count(rows['leads_rejected'])}; events: read {count(rows['events_read'])}, used "
+             f"{count(rows['events_used'])}, rejected {count(rows['events_rejected'])}",
              "", f"{head}Overall", "",
-             f"{quantity(o['leads'], 'leads')}, {o['handed_off']} handed off to {team}; won {o['won']}, "
-             f"lost {o['lost']}, open {o['open']}; won rate {percent(o['won_rate'])}; "
+             f"{quantity(o['leads'], 'leads')}, {count(o['handed_off'])} handed off to {team}; won {count(o['won'])}, "
+             f"lost {count(o['lost'])}, open {count(o['open'])}; won rate {percent(o['won_rate'])}; "
              f"handoff precision {percent(o['precision'])} "
              f"(won among handed off), recall {percent(o['recall'])} (share of won leads that were handed off)",
              f"Sales' answers: {_answers(o)}"]
@@ -91,10 +98,11 @@ def _score_bands(score: str, bands: list[dict[str, Any]], markdown: bool) -> lis
     lines = ["", f"{'## ' if markdown else ''}Won rate by {score} band (deciles)", ""]
     if markdown:
         lines += [_picture(bars(f"won rate by {score} band", [
-            (b["band"], b["won_rate"] or 0.0, f"{percent(b['won_rate'])} of {b['leads']}") for b in bands],
+            (b["band"], b["won_rate"] or 0.0, f"{percent(b['won_rate'])} of {count(b['leads'])}") for b in bands],
             "leadpolicy-calibration")), ""]
     return lines + table([score, "leads", "won", "won rate"],
-                          [[b["band"], b["leads"], b["won"], percent(b["won_rate"])] for b in bands], markdown)
+                          [[b["band"], count(b["leads"]), count(b["won"]), percent(b["won_rate"])] for b in bands],
+                          markdown)
 
 
 def _feedback_groups(column: str, groups: list[dict[str, Any]], team: str, markdown: bool) -> list[str]:
@@ -104,12 +112,12 @@ def _feedback_groups(column: str, groups: list[dict[str, Any]], team: str, markd
         for g in groups:
             value = "(missing)" if g["value"] is None else escaped(str(g["value"]))  # no control character in SVG
             lines += [_picture(bars(f"{column} {value}: funnel", [
-                ("leads", g["leads"], str(g["leads"])), (f"handed off to {team}", g["handed_off"],
-                                                         str(g["handed_off"])),
-                ("won", g["won"], f"{g['won']} ({percent(g['won_rate'])})")], "leadpolicy-funnel")), ""]
+                ("leads", g["leads"], count(g["leads"])), (f"handed off to {team}", g["handed_off"],
+                                                           count(g["handed_off"])),
+                ("won", g["won"], f"{count(g['won'])} ({percent(g['won_rate'])})")], "leadpolicy-funnel")), ""]
     return lines + table([column, "leads", "handed off", "won", "lost", "open", "won rate", "precision", "recall",
                            "answers"],
-                          [[g["value"], g["leads"], g["handed_off"], g["won"], g["lost"], g["open"],
+                          [[g["value"], *(count(g[k]) for k in ("leads", "handed_off", "won", "lost", "open")),
                             percent(g["won_rate"]), percent(g["precision"]), percent(g["recall"]), _answers(g)]
                            for g in groups], markdown)
 
@@ -128,17 +136,22 @@ def render_backtest(report: dict[str, Any], fmt: str) -> str:
     lines = [f"{'# ' if markdown else ''}Backtest: {old['policy']} {old['version']} → {new['version']}, decided as of "
              f"{report['as_of']}, outcomes up to {report['now']}", "", report["verdict"], ""]
     lines += table(["", "leads", "handed off", "won", "won captured", "won missed", "precision", "recall"],
-                    [[v["version"], v["leads"], v["handed_off"], v["won"], v["won_captured"], v["won_missed"],
+                    [[v["version"],
+                      *(count(v[k]) for k in ("leads", "handed_off", "won", "won_captured", "won_missed")),
                       percent(v["precision"]), percent(v["recall"])] for v in (old, new)], markdown)
     if report["changes"]:
         lines += ["", f"{head}Leads that change stage", ""]
         lines += table(["from", "to", "leads", "won", "lost", "open", "won rate"],
-                        [[c["from"], c["to"], c["leads"], c["won"], c["lost"], c["open"], percent(c["won_rate"])]
+                        [[c["from"], c["to"], *(count(c[k]) for k in ("leads", "won", "lost", "open")),
+                          percent(c["won_rate"])]
                          for c in report["changes"]], markdown)
     if report["not_in_both"]:
-        lines += ["", f"{report['not_in_both']} lead(s) were decided by only one version (rejected by the other)"]
+        lines += ["", f"{count(report['not_in_both'])} lead(s) were decided by only one version (rejected by the "
+                      "other)"]
     rows = report["rows"]
     if rows["old_rejected"] or rows["new_rejected"]:
-        lines += ["", f"lead rows: read {rows['leads_read']}, rejected {rows['old_rejected']} by {old['version']} and "
-                      f"{rows['new_rejected']} by {new['version']} (listed in the leads' rejects file)"]
+        listed = rows.get("leads_rejects_file")  # None: in no file that outlives the run
+        lines += ["", f"lead rows: read {count(rows['leads_read'])}, rejected {count(rows['old_rejected'])} by "
+                      f"{old['version']} and {count(rows['new_rejected'])} by {new['version']}"
+                      + (f" ({new['version']}'s listed in {listed})" if listed else "")]
     return finished(lines, markdown)

@@ -420,7 +420,9 @@ class BatchOptions:
     spreadsheet would run as a formula gets a leading single quote (computed scores stay numbers).
     `columns`: field -> the header it is read from (see `plan_columns`). `progress` hears how many of the
     file's rows are scored, from time to time. `then(con)` runs on the staging database once the output is
-    written, while its table `events` of checked events is still there."""
+    written, while its table `events` of checked events is still there; `inputs(columns, lead)` hears before it
+    the leads' column names in file order (column i is `#i` of table `raw` there) and where a row's lead id is
+    (with events), for a reader of input columns the output replaced."""
 
     source: Path | str
     now: dt.datetime
@@ -435,6 +437,7 @@ class BatchOptions:
     progress: Progress | None = None
     on_warning: Callable[[str], None] | None = None
     then: Callable[[DuckDBPyConnection], None] | None = None
+    inputs: Callable[[list[str], LeadId | None], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -522,6 +525,8 @@ def _score_staged(policy: Policy, options: BatchOptions, files: _RunFiles, con: 
     result.read = staged_rows + len(staged.problems) + removed
     add_lead_values(con, result.rejects, plan, lead)
     name_mapped_columns(result.rejects, plan)
+    if options.inputs is not None:
+        options.inputs(plan.columns, lead)
     if options.then is not None:
         options.then(con)
 

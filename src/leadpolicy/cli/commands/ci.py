@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadpolicy.cli.exit_codes import EXIT_PROBLEMS, EXIT_USAGE
-from leadpolicy.cli.flags import add_min_coverage, help_formatter, timestamp_arg
+from leadpolicy.cli.flags import add_columns, add_min_coverage, help_formatter, timestamp_arg
 
 if TYPE_CHECKING:
+    from leadpolicy.api import Policy
     from leadpolicy.cli.shared import Subcommands
     from leadpolicy.language.diagnostics import Diagnostic
+    from leadpolicy.measure.feedback import FeedbackInput
     from leadpolicy.testing.harness import SamplesRun
 
 
@@ -47,6 +49,9 @@ def register(sub: Subcommands) -> None:
                    help="decide the leads as of T (default: --backtest-as-of; one of them is required)")
     p.add_argument("--calibrate-now", metavar="T", type=timestamp_arg,
                    help="outcomes up to T (default: --backtest-now, else now)")
+    p.add_argument("--id-column", default="id", metavar="COLUMN",
+                   help="the id column of the leads of --backtest and --calibrate (default: id)")
+    add_columns(p, "the leads of --backtest and --calibrate")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,7 +113,7 @@ def _backtests(args: argparse.Namespace) -> int:
     from leadpolicy.governance.approvals import GitError, default_base
     from leadpolicy.governance.ci import add_to_job_summary
     from leadpolicy.measure.backtest import backtest, changed_policies, data_files
-    from leadpolicy.measure.feedback import FeedbackError, FeedbackInput
+    from leadpolicy.measure.feedback import FeedbackError
     from leadpolicy.measure.render import render_backtest
     from leadpolicy.semantics.loading import load_policy, load_policy_text
     from leadpolicy.warehouse.lead_rows import BatchError
@@ -122,18 +127,20 @@ def _backtests(args: argparse.Namespace) -> int:
         ref = args.against or default_base(Path.cwd())
         leads, events = data_files(Path(args.backtest))
         files = [Path(p) for p in discover(args.paths)[0]]
-        pages = []
+        pairs = []
         for path, old_text in changed_policies(files, ref):
             old, new = load_policy_text(old_text, f"{ref}:{path}"), load_policy(path)
             if old.has_errors or new.has_errors or new.policy is None or old.policy is None:
                 continue  # the check above reports the new one's errors
-            new_policy = from_tree(new.policy)
-            if not new_policy.ir.outcomes:
-                continue
+            if (new_policy := from_tree(new.policy)).ir.outcomes:
+                pairs.append((from_tree(old.policy), new_policy))
+        if _mapping_problem(args, [policy for pair in pairs for policy in pair]):
+            return EXIT_USAGE
+        pages = []
+        for old_policy, new_policy in pairs:
             with tempfile.TemporaryDirectory(prefix="leadpolicy-backtest-") as tmp:
-                data = FeedbackInput(leads, events, new_policy.instant(args.backtest_as_of),
-                                     new_policy.instant(args.backtest_now), rejects_folder=Path(tmp))
-                report = backtest(from_tree(old.policy), new_policy, data, Path(tmp))
+                data = _data(args, new_policy, (leads, events), (args.backtest_as_of, args.backtest_now), Path(tmp))
+                report = backtest(old_policy, new_policy, data, Path(tmp))
             pages.append(render_backtest(report, "markdown"))
     except (GitError, FeedbackError, BatchError) as exc:
         print(f"leadpolicy ci: --backtest: {exc}", file=sys.stderr)
@@ -161,8 +168,11 @@ def _calibrations(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         leads, events = data_files(Path(args.calibrate))
-        pages = [_calibration(Path(path), leads, events, as_of, now) for path in discover(args.paths)[0]]
-    except FeedbackUsage as exc:
+        policies = [found for path in discover(args.paths)[0] if (found := _with_outcomes(Path(path))) is not None]
+        if _mapping_problem(args, [policy for policy, _ in policies]):
+            return EXIT_USAGE
+        pages = [_calibration(args, policy, source, (leads, events), (as_of, now)) for policy, source in policies]
+    except FeedbackUsage as exc:  # an as-of after now; data ci cannot read is exit 1, as for --backtest
         print(f"leadpolicy ci: --calibrate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (FeedbackError, BatchError) as exc:
@@ -174,22 +184,47 @@ def _calibrations(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration(path: Path, leads: Path, events: Path, as_of: str, now: str | None) -> str:
-    """One policy's calibration in Markdown ("" for a policy without outcomes, or with errors: check says them)."""
-    import tempfile
-
+def _with_outcomes(path: Path) -> tuple[Policy, str] | None:
+    """A policy with an outcomes block and its text (None for one without, or with errors: check says them)."""
     from leadpolicy.api import from_tree
-    from leadpolicy.measure.calibration import CalibrateOptions, calibrate
-    from leadpolicy.measure.calibration_render import render_calibration
-    from leadpolicy.measure.feedback import FeedbackInput
     from leadpolicy.semantics.loading import load_policy
 
     loaded = load_policy(path)
     if loaded.has_errors or loaded.policy is None:
-        return ""
+        return None
     policy = from_tree(loaded.policy, str(path))
-    if not policy.ir.outcomes:
-        return ""
+    return (policy, loaded.source) if policy.ir.outcomes else None
+
+
+def _mapping_problem(args: argparse.Namespace, policies: list[Policy]) -> bool:
+    """A --column naming a field none of the policies has (bad usage, said on stderr); project settings for
+    fields they lack are left out, as calibrate leaves them out."""
+    from leadpolicy.cli.shared import column_mapping_problem
+
+    return bool(policies) and column_mapping_problem("ci", dict(args.columns), *(p.ir for p in policies))
+
+
+def _data(args: argparse.Namespace, policy: Policy, files: tuple[Path, Path], when: tuple[str, str | None],
+          folder: Path) -> FeedbackInput:
+    """The leads and events of --backtest or --calibrate as `policy` reads them, as calibrate reads its
+    inputs: --id-column, and --column over [tool.leadpolicy.columns] for the policy's own fields; grouped by
+    nothing (no group columns are needed); the rejects into the working `folder`."""
+    from leadpolicy.measure.feedback import FeedbackInput
+
+    fields = {f.name for f in policy.ir.fields}
+    columns = tuple((name, header) for name, header in args.columns.items() if name in fields)
+    return FeedbackInput(files[0], files[1], policy.instant(when[0]), policy.instant(when[1]), args.id_column,
+                         rejects_folder=folder, columns=columns, default_groups=False)
+
+
+def _calibration(args: argparse.Namespace, policy: Policy, source: str, files: tuple[Path, Path],
+                 when: tuple[str, str | None]) -> str:
+    """One policy's calibration in Markdown."""
+    import tempfile
+
+    from leadpolicy.measure.calibration import CalibrateOptions, calibrate
+    from leadpolicy.measure.calibration_render import render_calibration
+
     with tempfile.TemporaryDirectory(prefix="leadpolicy-calibrate-") as tmp:
-        data = FeedbackInput(leads, events, policy.instant(as_of), policy.instant(now), rejects_folder=Path(tmp))
-        return render_calibration(calibrate(policy, loaded.source, data, Path(tmp), CalibrateOptions()), "markdown")
+        data = _data(args, policy, files, when, Path(tmp))
+        return render_calibration(calibrate(policy, source, data, Path(tmp), CalibrateOptions()), "markdown")

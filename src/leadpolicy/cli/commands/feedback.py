@@ -56,7 +56,7 @@ def common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("duckdb", "python"), default="duckdb", help="what decides the leads")
     p.add_argument("--rejects-folder", metavar="DIR",
                    help="where LEADS_NAME.rejects.csv and EVENTS_NAME.rejects.csv go (default: beside each data "
-                        "file, and not written when its folder holds policies)")
+                        "file, whatever else its folder holds)")
     add_max_rejects(p, still="by either policy; the report is still written")
     add_columns(p, "the --leads file")
     add_quiet(p)
@@ -158,22 +158,13 @@ def data_outputs(args: argparse.Namespace) -> dict[str, Path | None]:
 
 def outputs_allowed(args: argparse.Namespace, specs: list[str], more: dict[str, Path | None] | None = None) -> bool:
     """Whether the report, the rejects files and `more` outputs can be written without touching an input (the
-    policies `specs` and their files, the leads, the events) or one another; says why not on stderr, and that
-    rejected rows are not written where a data file's folder holds policies."""
+    policies `specs` and their files, the leads, the events) or one another; says why not on stderr."""
     from leadpolicy.cli.shared import outputs_refused, policy_inputs
 
-    outputs = data_outputs(args)
     policy_files = {what: path for spec in specs for what, path in policy_inputs(spec, f"the policy {spec}").items()}
-    if outputs_refused(args.command, {**outputs, **(more or {})},
-                       {**policy_files, "the leads file (--leads)": args.leads,
-                        "the events file (--events)": args.events}):
-        return False
-    for data, rejects in ((args.leads, "the leads' rejects file"), (args.events, "the events' rejects file")):
-        if outputs[rejects] is None:
-            print(f"leadpolicy {args.command}: rejected rows of {data} are counted but not written: its folder "
-                  "holds policies, where rows of lead data do not belong (name a folder with --rejects-folder)",
-                  file=sys.stderr)
-    return True
+    return not outputs_refused(args.command, {**data_outputs(args), **(more or {})},
+                               {**policy_files, "the leads file (--leads)": args.leads,
+                                "the events file (--events)": args.events})
 
 
 def run(args: argparse.Namespace) -> int:
