@@ -181,7 +181,7 @@ def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
     assert [r["rule"] for r in rules] == ["Mid-market or larger", HOSTILE, "pricing_page_view in last 30 days"]
     assert [r["verdict"] for r in rules] == ["supported", "contradicted", "no evidence"]
     assert rules[0] | {"why": ""} == {
-        "score": "fit", "rule": "Mid-market or larger", "line": "31", "points": "+40", "fired": "120 of 1000",
+        "score": "fit", "rule": "Mid-market or larger", "line": "31", "points": "+40", "fired": "120 of 1,000",
         "won rate fired": "30.0%", "won rate not": "10.0%", "lift (95% interval)": "3.00 [2.12, 4.20]",
         "coefficient (log-odds, 95% interval)": "+1.23 [0.91, 1.50]",
         "re-fitted points (× scale, 95% interval)": "40.0 [29.6, 48.6]", "verdict": "supported", "why": ""}
@@ -233,10 +233,10 @@ def test_the_text_report_says_the_same_figures():
     assert lines[2].startswith("Of 3 rules, 1 is supported")
     assert "1,000 leads decided, won 124 (12.4%)" in text
     size = next(line for line in lines if line.startswith("fit") and "Mid-market or larger" in line).split()
-    assert ["+40", "120", "of", "1000", "30.0%", "10.0%", "3.00", "[2.12,", "4.20]", "+1.23"] == size[5:15]
+    assert ["+40", "120", "of", "1,000", "30.0%", "10.0%", "3.00", "[2.12,", "4.20]", "+1.23"] == size[5:15]
     assert "supported" in size
     assert any(line.split()[:4] == ["stage", "sql", "sql", "when"] and "yes" in line.split() for line in lines)
-    assert any(line.split()[:3] == ["3.1.0", "1000", "290"] for line in lines)
+    assert any(line.split()[:3] == ["3.1.0", "1,000", "290"] for line in lines)
 
 
 def test_a_proposal_without_changes_says_so_and_has_no_backtest():
@@ -390,7 +390,7 @@ def test_the_markdown_of_a_run_has_the_jsons_figures_in_its_cells(planted, capsy
     assert code == 0
     rules = _rows(_read_markdown(page).tables[0])
     assert [(r["rule"], r["verdict"], r["fired"]) for r in rules] == [
-        (r["rule"], r["verdict"], f"{r['fired']} of 4000") for r in report["rules"]]
+        (r["rule"], r["verdict"], f"{r['fired']:,} of 4,000") for r in report["rules"]]
     assert [r["won rate fired"] for r in rules] == [f"{r['won_rate_fired'] * 100:.1f}%" for r in report["rules"]]
     assert report["verdict"] in HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
 
@@ -453,7 +453,7 @@ def test_the_proposal_is_written_fmt_clean_with_its_comments_and_backtested(plan
     assert read.items == proposal["diff"]
     versions = [t for t in read.tables if t[0][:3] == ["", "leads", "handed off"]]
     assert [row[:3] for row in versions[0][1:]] == [
-        [v["version"], str(v["leads"]), str(v["handed_off"])] for v in (backtest["old"], backtest["new"])]
+        [v["version"], f"{v['leads']:,}", f"{v['handed_off']:,}"] for v in (backtest["old"], backtest["new"])]
 
 
 def test_handoffs_n_caps_what_the_proposal_hands_off(planted, capsys, monkeypatch, tmp_path):

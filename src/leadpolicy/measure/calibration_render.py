@@ -212,8 +212,8 @@ def _rules_table(rules: list[RuleEvidence], markdown: bool,
                  scales: dict[str, float | None] | None = None) -> list[str]:
     """The rules' evidence; with `scales` (the whole calibration's, not a group's) each rule's re-fitted points."""
     rows = [[e.rule.score, e.rule.label, e.rule.line or "-",
-             _signed(e.rule.points) + UNITS.get(e.rule.kind, ""), f"{e.fired} of "
-             f"{e.fired + e.not_fired}", percent(e.won_rate_fired), percent(e.won_rate_not),
+             _signed(e.rule.points) + UNITS.get(e.rule.kind, ""), f"{e.fired:,} of "
+             f"{e.fired + e.not_fired:,}", percent(e.won_rate_fired), percent(e.won_rate_not),
              _estimate(e.lift, e.ci), _estimate(e.coefficient, e.coefficient_ci, signed=True),
              *([_refitted(e, scales)] if scales is not None else []), e.verdict, e.why]
             for e in rules]
@@ -234,7 +234,7 @@ def _thresholds_table(cal: Calibration, markdown: bool) -> list[str]:
 
 
 def _at(leads: int, rate: float | None, interval: tuple[float, float] | None) -> str:
-    shown = f"{leads} at {percent(rate)}"
+    shown = f"{leads:,} at {percent(rate)}"
     return shown if interval is None else f"{shown} [{percent(interval[0])}, {percent(interval[1])}]"
 
 
@@ -244,7 +244,7 @@ def _same_count(t: ThresholdEvidence, refit: bool) -> str:
         return "-"
     if not refit and same.get("value") == t.value:
         return NO_REFIT  # the points stay as written: the column would repeat the threshold as it is
-    return f"{t.score} {t.op} {same.get('value')}: {same.get('leads')} at {percent(same.get('won_rate'))}"
+    return f"{t.score} {t.op} {same.get('value')}: {same.get('leads') or 0:,} at {percent(same.get('won_rate'))}"
 
 
 def _proposal(cal: Calibration, markdown: bool) -> list[str]:
