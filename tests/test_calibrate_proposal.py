@@ -16,7 +16,7 @@ import leadpolicy
 from leadpolicy.cli.main import main
 from leadpolicy.language.parser import parse_text
 from leadpolicy.measure import proposal, thresholds
-from leadpolicy.measure.calibration import CalibrateOptions, RuleColumn, RuleEvidence, ThresholdEvidence, calibrate
+from leadpolicy.measure.calibration import CalibrateOptions, RuleColumn, RuleEvidence, calibrate
 from leadpolicy.measure.feedback import FeedbackInput, measure
 from leadpolicy.measure.thresholds import Distribution
 
@@ -138,6 +138,32 @@ def test_the_default_band_is_the_step_or_a_tenth_of_the_largest_total():
     assert thresholds.default_band(unclamped) == 15  # 12.5 rounded up to the grid of 5
     small = _loaded(SMALL).ir.scores[0]
     assert thresholds.score_step(small) == 1 and thresholds.default_band(small) == 10
+
+
+@pytest.mark.parametrize(("step", "written", "grid"), [
+    (1, [120, 70], 10),  # a 0-200 score of step 1 whose thresholds are written in tens moves in tens, never to 121
+    (10, [40, 40], 10),  # its step when coarser than the thresholds' tens (a tenth of 40 is under 10)
+    (5, [60, 30, 50], 5),
+    (1, [5, 40, 80, 20, 60], 1),  # 5 is written: ones
+    (1, [100], 10),  # at most a tenth of the largest threshold: 100 moves by tens, not hundreds
+    (1, [150, 100], 10),
+    (Decimal("0.5"), [Decimal("2.5")], Decimal("0.5")),
+    (1, [0], 1),
+    (1, [], 1),
+])
+def test_thresholds_move_on_the_grid_a_person_writes(step, written, grid):
+    assert thresholds.grid(Decimal(step), [Decimal(w) for w in written]) == grid
+
+
+def test_the_default_band_widens_to_the_next_values_the_score_takes(tmp_path):
+    policy, data = small_data(tmp_path)
+    found = proposal.threshold_evidence(policy, measure(policy, data, tmp_path / "work"), None)
+    # fit < 60 with the default band 10: [50, 60) holds no lead; the next value below is 45: [45, 60), [60, 75)
+    mid = found[4]
+    assert (mid.value, mid.band, mid.leads_below, mid.won_rate_below, mid.leads_above) == (60, 15, 1, 1.0, 1)
+    # fit >= 40: [30, 40) holds 35 and [40, 50) holds 40 and 45: the default band as it is
+    assert (found[1].band, found[1].leads_below, found[1].leads_above) == (10, 1, 2)
+    assert all(t.leads_above and t.leads_below for t in found)
 
 
 def _loaded(text: str) -> leadpolicy.Policy:
@@ -307,31 +333,52 @@ def test_nothing_moves_without_a_supported_rule_and_a_weak_contradiction(tmp_pat
     assert proposal.refitted_points(policy, rules)[0] == {("fit", 2): (0, None)}
 
 
-def test_the_handoff_thresholds_are_raised_one_step_each(tmp_path):
+def test_the_floors_of_the_handoff_stages_are_the_ones_raised(tmp_path):
     parsed = parse_text(RULES)
     assert parsed.policy is not None
     sites = thresholds.sites(parsed.policy, ("sql",))
-    refit = proposal.Refit([], [], {}, sites, parsed.policy)
-    steps = {"fit": Decimal(5), "intent": Decimal("0.5")}
-    assert proposal._raised(refit, {}, steps) == {0: 45, 1: Decimal("2.5")}
-    raised = proposal._raised(refit, {1: Decimal("2.5")}, steps)
-    assert raised == {0: 45, 1: 3} and str(raised[1]) == "3"  # written 3, not 3.0
-    # a ceiling (fit <= 40) is never lowered: that would drop the best leads, not hand off fewer
+    refit = proposal.Refit([], [], {}, sites, parsed.policy, grids={"fit": Decimal(10), "intent": Decimal("0.5")})
+    assert proposal.floors(refit, {1: Decimal("2.5")}, set()) == [
+        thresholds.Floor(0, "sql", "fit", ">=", Decimal(40), Decimal(10)),
+        thresholds.Floor(1, "sql", "intent", ">", Decimal("2.5"), Decimal("0.5"))]
+    assert [f.index for f in proposal.floors(refit, {}, {0})] == [1]  # one whose raise would not check
+    # a ceiling (fit <= 40) is never raised: that would drop the best leads, not hand off fewer
     ceiling = [dataclasses.replace(sites[0], op="<="), sites[1]]
-    assert proposal._raised(dataclasses.replace(refit, sites=ceiling), {}, steps) == {1: Decimal("2.5")}
-    assert proposal._raised(dataclasses.replace(refit, sites=ceiling[:1]), {}, steps) is None
-    assert proposal._raised(proposal.Refit([], [], {}, thresholds.sites(parsed.policy, ()), parsed.policy), {},
-                            steps) is None
+    assert [f.index for f in proposal.floors(dataclasses.replace(refit, sites=ceiling), {}, set())] == [1]
+    assert proposal.floors(proposal.Refit([], [], {}, thresholds.sites(parsed.policy, ()), parsed.policy), {},
+                           set()) == []
 
 
-def test_a_handoff_stage_floor_takes_its_share_of_n():
-    t = ThresholdEvidence("stage sql", "stage", "fit", ">=", Decimal(50), 1, True, Decimal(5), 800, 0.3, 0, None,
-                          0, None)
-    assert proposal._target(t, 500, 1000) == 400  # 800 of the 1,000 handed off now: 800 × 500 / 1,000
-    assert proposal._target(t, "same", 1000) == 800
-    assert proposal._target(dataclasses.replace(t, op="<="), 500, 1000) == 800  # a ceiling keeps its count
-    assert proposal._target(dataclasses.replace(t, handoff=False), 500, 1000) == 800
-    assert proposal._target(t, 500, 0) == 800  # nothing handed off now: no share to take
+def _handed(con, rows: list[tuple[str, int, int, str]]) -> None:
+    """Table `feedback` of handed-off leads: (stage, fit, engagement, outcome)."""
+    con.execute('CREATE TABLE feedback (stage VARCHAR, fit DECIMAL(18, 3), engagement DECIMAL(18, 3), '
+                '"#handed" BOOLEAN, "#outcome" VARCHAR)')
+    con.executemany("INSERT INTO feedback VALUES (?, ?, ?, true, ?)", rows)
+
+
+def test_the_floor_raised_is_the_one_whose_leads_win_least_per_handoff_removed():
+    import duckdb
+
+    con = duckdb.connect()
+    # sql (fit >= 40): fit 40 and 45 are just past it, 6 of 10 won; mql (engagement >= 30): [30, 40) 1 of 10 won
+    rows = ([("sql", 40, 80, "won")] * 4 + [("sql", 45, 80, "won")] * 2 + [("sql", 45, 80, "lost")] * 4
+            + [("sql", 70, 80, "won")] * 5 + [("mql", 50, 30, "won")] + [("mql", 50, 35, "")] * 9
+            + [("mql", 50, 60, "won")] * 3 + [("nurture", 0, 0, "")] * 3)
+    _handed(con, rows)
+    sql = thresholds.Floor(0, "sql", "fit", ">=", Decimal(40), Decimal(10))
+    mql = thresholds.Floor(2, "mql", "engagement", ">=", Decimal(30), Decimal(5))
+    assert thresholds.next_raise(con, sql) == thresholds.Raise(sql, Decimal(50), 10, 6)
+    assert thresholds.next_raise(con, mql) == thresholds.Raise(mql, Decimal(35), 1, 1)  # 30 alone: 1 won of 1
+    # mql's first step costs 1 won per handoff: sql's (0.6) is cheaper
+    assert thresholds.cheapest_raise(con, [sql, mql]) == thresholds.Raise(sql, Decimal(50), 10, 6)
+    mql_tens = dataclasses.replace(mql, grid=Decimal(10))  # [30, 40): 1 won of 10
+    assert thresholds.cheapest_raise(con, [sql, mql_tens]) == thresholds.Raise(mql_tens, Decimal(40), 10, 1)
+    # `fit > 40`: its lowest, 45, is left out at 50 (> 50 no longer holds 45)
+    above = thresholds.Floor(0, "sql", "fit", ">", Decimal(40), Decimal(10))
+    assert thresholds.next_raise(con, above) == thresholds.Raise(above, Decimal(50), 6, 2)
+    # no lead of its stage past it: nothing to raise
+    assert thresholds.next_raise(con, dataclasses.replace(sql, value=Decimal(80))) is None
+    assert thresholds.cheapest_raise(con, [dataclasses.replace(sql, value=Decimal(80))]) is None
 
 
 def test_the_verdict_line_says_the_won_leads_a_proposal_captures_and_loses(tmp_path):
@@ -366,7 +413,7 @@ def test_the_small_case_without_a_change_keeps_every_threshold_and_writes_nothin
     found = proposal.threshold_evidence(policy, measured, None)
     rules = [RuleEvidence(columns[0], 11, 5, 1, 0, 0.4545, 0.0, None, None, 0.02, (0.01, 0.03), 0.001,
                           "supported", "by hand")]
-    refit = proposal.refit(policy, derived_text, rules, found, measured, data, tmp_path / "work", "same")
+    refit = proposal.refit(policy, derived_text, rules, found, measured, data, tmp_path / "work")
     assert refit.changes == [] and refit.points == {}
     assert [t.same_count for t in refit.thresholds] == [
         {"value": t.value, "leads": t.leads_past, "won_rate": t.won_rate_past} for t in found]
@@ -387,7 +434,7 @@ def zeroed_small(tmp_path):
     found = proposal.threshold_evidence(policy, measured, None)
     rules = [RuleEvidence(columns[0], 11, 5, 1, 0, 0.4545, 0.0, None, None, -0.02, (-0.03, -0.01), 1e-6,
                           "contradicted", "by hand")]
-    refit = proposal.refit(policy, SMALL, rules, found, measured, data, tmp_path / "work", "same")
+    refit = proposal.refit(policy, SMALL, rules, found, measured, data, tmp_path / "work")
     return policy, data, measured, refit
 
 
@@ -497,7 +544,8 @@ def test_the_planted_proposal_says_what_changed_and_why_with_the_figures(planted
     sql = next(h for h in header if h.startswith("# stage sql: fit >= 50 → fit >= "))
     kept = cal.thresholds[0].same_count
     assert kept is not None and f"keeps {kept['leads']:,} leads on its side" in sql
-    assert header[-2].startswith("# Backtest: hands ")
+    backtest = next(i for i, h in enumerate(header) if h.startswith("# Backtest: hands "))
+    assert header[backtest + 1:] == [f"# Note: {n}." for n in p.notes] + [header[-1]]
 
 
 def test_the_planted_proposal_hands_off_no_more_leads_at_a_higher_won_rate(planted_proposal):
@@ -527,14 +575,78 @@ def test_no_change_and_no_file_when_the_evidence_supports_every_rule(tmp_path):
 def test_handoffs_n_is_respected(planted, tmp_path):
     cal, out = calibrated(tmp_path, planted, handoffs=1000)
     p = cal.proposal
-    assert p is not None and p.notes == []
+    assert p is not None and [n for n in p.notes if "comment" not in n] == []
     assert p.backtest is not None and p.backtest["new"]["handed_off"] <= 1000 < p.backtest["old"]["handed_off"]
     sql = next(c for c in p.changes if c["where"] == "stage sql, fit >=")
-    assert "its share of 1,000 handoffs" in sql["why"]
-    # the threshold is moved for 1,000 handoffs at once (not raised step by step from the same count)
+    # moved to keep its count, then raised (the only floor) until the backtest hands off at most 1,000
     kept = cal.thresholds[0].same_count
-    assert kept is not None and kept["leads"] <= 1000 and sql["to"] == kept["value"]
+    assert kept is not None and sql["to"] > kept["value"]
+    assert f"raised from {kept['value']} (the same count) to hand off at most 1,000" in sql["why"]
+    # its figures are the proposal's (U1: they were of the threshold before it was raised)
+    new = measure(leadpolicy.load(out), FeedbackInput(planted.leads, planted.events, planted.as_of, planted.now,
+                                                        rejects_folder=tmp_path), tmp_path / "again")
+    (past,) = new.con.execute(f'SELECT count(*) FROM feedback WHERE fit >= {sql["to"]}').fetchone()
+    assert sql["why"].startswith(f"keeps {past:,} leads on its side on the proposed points (was "
+                                 f"{cal.thresholds[0].leads_past:,} on the current ones)")
     assert main(["check", "--allow-untested", str(out)]) == 0
+
+
+TWO_FLOORS = POLICY.replace(
+    "    sql      when fit >= 50  owner sales\n",
+    "    sql      when fit >= 50 and demo  owner sales\n    mql      when fit >= 30  owner sales\n")
+
+
+@pytest.fixture(scope="module")
+def two_floors(planted, tmp_path_factory):
+    """The planted leads with two handoff stages (sql: fit >= 50 with a demo; mql: fit >= 30), proposed with
+    --handoffs same and each of several limits."""
+    folder = tmp_path_factory.mktemp("two-floors")
+    return {limit: calibrated(folder, planted, TWO_FLOORS, limit, f"p{limit}")[0]
+            for limit in ("same", 1800, 1200, 600)}
+
+
+def test_handoffs_n_ends_at_or_under_n_and_never_above_a_higher_limit(two_floors):
+    handed = {limit: cal.proposal.backtest["new"]["handed_off"] for limit, cal in two_floors.items()}
+    now = two_floors["same"].proposal.backtest["old"]["handed_off"]
+    assert now > 1800, "a limit under the handoffs now is what this test is about"
+    assert handed["same"] <= now and all(handed[n] <= n for n in (1800, 1200, 600))
+    assert handed["same"] >= handed[1800] >= handed[1200] >= handed[600]
+    assert all(cal.proposal.notes == [] or "comment" in " ".join(cal.proposal.notes) for cal in two_floors.values())
+
+
+def test_no_floor_is_raised_that_the_limit_does_not_need(two_floors, planted, tmp_path):
+    """U1: every floor was raised, where raising one was enough. Each floor the proposal raises past the value
+    keeping its count must be needed: back at that value, the proposal hands off more than the limit."""
+    for limit, cal in two_floors.items():
+        p = cal.proposal
+        allowed = p.backtest["old"]["handed_off"] if limit == "same" else limit
+        changed = {c["where"]: c for c in p.changes if c["what"] == "threshold"}
+        for t in cal.thresholds:
+            change = changed.get(f"{t.place}, {t.score} {t.op}")
+            assert t.same_count is not None
+            if change is None or not (t.handoff and change["to"] > t.same_count["value"]):
+                continue
+            assert f"raised from {t.same_count['value']} (the same count)" in change["why"]
+            line = p.text.split("\n")[next(i for i, text in enumerate(p.text.split("\n"))
+                                             if f"when fit >= {change['to']}" in text and t.place[6:] in text)]
+            back = p.text.replace(line, line.replace(f"fit >= {change['to']}", f"fit >= {t.same_count['value']}"))
+            path = tmp_path / f"back-{limit}-{t.place[6:]}.policy"
+            path.write_text(back)
+            data = FeedbackInput(planted.leads, planted.events, planted.as_of, planted.now, rejects_folder=tmp_path)
+            handed = measure(leadpolicy.load(path), data, tmp_path / f"w-{limit}-{t.place[6:]}").con.execute(
+                'SELECT count(*) FROM feedback WHERE "#handed"').fetchone()[0]
+            assert handed > allowed, (limit, t.place)
+
+
+def test_a_comment_naming_a_changed_number_is_noted_never_edited(planted_proposal):
+    cal, out = planted_proposal
+    p = cal.proposal
+    sql = next(c for c in p.changes if c["where"] == "stage sql, fit >=")
+    line = next(i for i, text in enumerate(POLICY.split("\n"), 1) if "Sales takes a lead from 50 points" in text)
+    assert f"line {line}'s comment says 50: check it (stage sql, fit >= is now {sql['to']})" in p.notes
+    assert "# Sales takes a lead from 50 points of fit." in comments(p.text)
+    # a comment naming no number of a change is not noted
+    assert not any("Thresholds on every side" in n or "purpose-built" in n for n in p.notes)
 
 
 def test_handoffs_n_that_cannot_be_kept_is_said(planted, tmp_path):

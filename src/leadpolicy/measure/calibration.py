@@ -153,7 +153,7 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
     rules = evidence.rule_evidence(measured, columns)
     groups = evidence.group_evidence(measured, columns, measured.by) if options.by else []
     found = proposal.threshold_evidence(policy, measured, options.band)
-    refit = proposal.refit(policy, text, rules, found, measured, data, folder, options.handoffs)
+    refit = proposal.refit(policy, text, rules, found, measured, data, folder)
     proposed = (proposal.propose(policy, refit, measured, data, folder, options.propose, options.handoffs,
                                  options.policy_file) if options.propose is not None else None)
     scored = measured.scored

@@ -13,6 +13,7 @@ per rule keeps the units its cap allows (its cap scales with its points).
 from __future__ import annotations
 
 import dataclasses
+import re
 import statistics
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -28,12 +29,12 @@ from leadpolicy.language.parser import parse_text
 from leadpolicy.measure import thresholds
 from leadpolicy.measure.backtest import backtest
 from leadpolicy.measure.calibration import LEVEL, Proposal, RuleEvidence, ThresholdEvidence
-from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally
+from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally, won_share
 from leadpolicy.measure.sample_cases import SampleCheck, check_samples, header_line
-from leadpolicy.measure.thresholds import Distribution, Site, on_grid, score_step, tidy
+from leadpolicy.measure.thresholds import Distribution, Floor, Raise, Site, on_grid, score_step
 
 STRONG = 0.001  # a contradicted rule is flipped (not zeroed) when its coefficient's p-value is below this
-MAX_RAISES = 5  # at most this many times the handoff thresholds are raised one step to keep the handoffs
+MAX_RAISES = 40  # at most this many raises of one handoff threshold each (each backtested) to keep the handoffs
 Handoffs = int | Literal["same"]
 RuleKey = tuple[str, int]  # (score, the rule's index among its score's rules)
 
@@ -50,10 +51,14 @@ class ProposalError(ValueError):
 
 def threshold_evidence(policy: Policy, measured: Measured, band: Decimal | None) -> list[ThresholdEvidence]:
     """Each threshold of the policy (see `thresholds`) with the won rates past it, just above and just below
-    it; `band` None: each score's default band."""
+    it; `band` None: each score's default band, widened where a side of it would hold no lead."""
     scores = {s.name: s for s in policy.ir.scores}
-    return [thresholds.evidence(measured, site, thresholds.default_band(scores[site.score]) if band is None else band)
-            for site in thresholds.sites(policy.tree, measured.handoff.stages)]
+    found = thresholds.sites(policy.tree, measured.handoff.stages)
+    if band is not None:
+        return [thresholds.evidence(measured, site, band) for site in found]
+    dists = {name: Distribution.of(measured, name) for name in {site.score for site in found}}
+    return [thresholds.evidence(measured, site, thresholds.holding_band(
+        dists[site.score], site.value, thresholds.default_band(scores[site.score]))) for site in found]
 
 
 @dataclass
@@ -68,6 +73,10 @@ class Refit:
     comments: list[Token] = field(default_factory=list)
     leads: int = 0  # leads decided
     handed: int = 0  # of them handed off now
+    grids: dict[str, Decimal] = field(default_factory=dict)  # each score's threshold grid (`thresholds.grid`)
+    # each score's values on the re-fitted points (the proposal's: moving thresholds changes no score)
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    text: str = ""  # the policy's source, whose comments the notes check
 
 
 # ---------------------------------------------------------------- re-fitting the points
@@ -123,6 +132,10 @@ def _why_zero(rule: RuleEvidence) -> str:
 
 def _p(value: float | None) -> str:
     return "-" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _leads(count: int) -> str:
+    return f"{count:,} {'lead' if count == 1 else 'leads'}"
 
 
 def _pct(value: float | None) -> str:
@@ -239,37 +252,31 @@ def checked_policy(text: str, name: str = "<proposal>") -> tuple[Policy, ast.Pol
 # ---------------------------------------------------------------- the re-fit
 
 def refit(policy: Policy, text: str, rules: list[RuleEvidence], found: list[ThresholdEvidence], measured: Measured,
-          data: FeedbackInput, folder: Path, handoffs: Handoffs) -> Refit:
+          data: FeedbackInput, folder: Path) -> Refit:
     """Re-fit the points to the evidence (see the module) and give each threshold its `same_count` on the
-    re-fitted scores: the threshold keeping no more leads on its side than now (a handoff stage's, with
-    `handoffs` N: its share of N). Without a change, each threshold as it is."""
+    re-fitted scores: on its score's threshold grid, the threshold keeping no more leads on its side than now
+    (`propose` then keeps the handoffs). Without a change, each threshold as it is."""
     parsed = parse_text(text)
     tree = parsed.policy if parsed.policy is not None else policy.tree
     sites = thresholds.sites(tree, measured.handoff.stages)
     overall = tally(measured, [])[0]
     points, changes = refitted_points(policy, rules)
-    result = Refit(found, changes, points, sites, tree, parsed.comments, overall["leads"], overall["handed_off"])
+    grids = {s.name: thresholds.grid(score_step(s), [site.value for site in sites if site.score == s.name])
+             for s in policy.ir.scores}
+    result = Refit(found, changes, points, sites, tree, parsed.comments, overall["leads"], overall["handed_off"],
+                   grids, text=text)
     if not changes:
         result.thresholds = [dataclasses.replace(t, same_count={"value": t.value, "leads": t.leads_past,
                                                                 "won_rate": t.won_rate_past}) for t in found]
         return result
     # Only measured (the same structure, other numbers): whether it checks is the proposal's question.
     refitted = measure(from_tree(with_numbers(tree, points, {}, sites)), data, folder / "refit")
-    steps = {s.name: score_step(s) for s in policy.ir.scores}
-    distributions = {name: Distribution.of(refitted, name) for name in {s.score for s in sites}}
+    result.distributions = {name: Distribution.of(refitted, name) for name in {s.score for s in sites}}
     result.thresholds = [
         dataclasses.replace(t, same_count=thresholds.same_count(
-            distributions[t.score], t.op, t.value, _target(t, handoffs, result.handed), steps[t.score]))
+            result.distributions[t.score], t.op, t.value, t.leads_past, grids[t.score]))
         for t in found]
     return result
-
-
-def _target(t: ThresholdEvidence, handoffs: Handoffs, handed: int) -> int:
-    """The most leads the threshold may keep on its side: as many as now, or, for the floor of a handoff stage
-    (its score at or above a number), its share of N."""
-    if handoffs == "same" or not _gate(t.handoff, t.op) or not handed:
-        return t.leads_past
-    return t.leads_past * handoffs // handed
 
 
 # ---------------------------------------------------------------- the proposal
@@ -280,18 +287,25 @@ def next_version(version: str) -> str:
     return str(semver.Version.parse(version).bump_minor())
 
 
-def threshold_changes(refit: Refit, moves: dict[int, Decimal], handoffs: Handoffs) -> list[dict[str, Any]]:
+def threshold_changes(refit: Refit, moves: dict[int, Decimal], raised: dict[int, list[Raise]] | None = None,
+                      allowed: int | None = None) -> list[dict[str, Any]]:
+    """Each moved threshold, its why with the figures of the proposed version (its leads on the proposed
+    points, and for a floor raised to keep the handoffs, the raises and the leads each no longer handed off)."""
     changes = []
-    for index, value in moves.items():
+    for index, value in sorted(moves.items()):
         site, t = refit.sites[index], refit.thresholds[index]
-        kept = t.same_count or {}
-        share = f", its share of {handoffs:,} handoffs" if isinstance(handoffs, int) and t.handoff else ""
-        leads = kept.get("leads", 0)
-        won = f"; they won {_pct(kept.get('won_rate'))} (was {_pct(t.won_rate_past)})" if leads else ""
-        why = (f"keeps {leads:,} {'lead' if leads == 1 else 'leads'} on its side on the re-fitted points (was "
-               f"{t.leads_past:,}{share}){won}")
-        if kept.get("value") != value:
-            why = f"raised one step at a time until the handoffs do not grow; {why}"
+        dist = refit.distributions.get(site.score)
+        leads, won = dist.past(site.op, value) if dist is not None else (t.leads_past, 0)
+        rate = f"; they won {_pct(won_share(won, leads))} (was {_pct(t.won_rate_past)})" if leads else ""
+        why = (f"keeps {_leads(leads)} on its side on the proposed points (was {t.leads_past:,} on the "
+               f"current ones){rate}")
+        steps = (raised or {}).get(index, [])
+        if steps:
+            kept = (t.same_count or {}).get("value", site.value)
+            taken = ", ".join(f"to {number(r.value)}: {_leads(r.leads)} of stage {r.floor.stage} no "
+                              f"longer handed off, {r.won:,} of them won" for r in steps)
+            why = (f"{why}; raised from {number(kept)} (the same count) to hand off at most {allowed:,}: of the "
+                   f"handoff thresholds, the leads just past it won least per handoff removed ({taken})")
         changes.append({"what": "threshold", "where": f"{site.place}, {site.score} {site.op}", "from": site.value,
                         "to": value, "why": why, "line": site.line})
     return changes
@@ -303,16 +317,11 @@ def _gate(handoff: bool, op: str) -> bool:
     return handoff and op in (">=", ">")
 
 
-def _raised(refit: Refit, moves: dict[int, Decimal], steps: dict[str, Decimal]) -> dict[int, Decimal] | None:
-    """The floors of the handoff stages one step higher (None when the policy has none)."""
-    gates = [i for i, site in enumerate(refit.sites) if _gate(site.handoff, site.op)]
-    if not gates:
-        return None
-    out = dict(moves)
-    for i in gates:
-        site = refit.sites[i]
-        out[i] = tidy(out.get(i, site.value) + steps[site.score])
-    return {i: v for i, v in out.items() if v != refit.sites[i].value}
+def floors(refit: Refit, moves: dict[int, Decimal], frozen: set[int]) -> list[Floor]:
+    """The floors of the handoff stages at their values in `moves`, but those whose raise would not check."""
+    return [Floor(i, refit.tree.stages[site.part[1]].name, site.score, site.op, moves.get(i, site.value),
+                  refit.grids.get(site.score, Decimal(1)))
+            for i, site in enumerate(refit.sites) if _gate(site.handoff, site.op) and i not in frozen]
 
 
 def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInput, folder: Path, out: Path | None,
@@ -332,12 +341,15 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
     notes: list[str] = []
     built = _buildable(refit, moves, version, notes)
     if built is None:
-        return Proposal(target, version, text, refit.changes + threshold_changes(refit, moves, handoffs), None,
+        return Proposal(target, version, text, refit.changes + threshold_changes(refit, moves), None,
                         notes=notes)
     moves, candidate = built
-    moves, report = _kept_handoffs(policy, refit, candidate, moves, version, (measured, data, folder), handoffs,
-                                   notes)
-    changes = refit.changes + threshold_changes(refit, moves, handoffs)
+    allowed = refit.handed if handoffs == "same" else handoffs
+    moves, report, raised = _kept_handoffs(policy, refit, candidate, moves, version, (measured, data, folder),
+                                           allowed, notes)
+    moves = {i: v for i, v in moves.items() if v != refit.sites[i].value}  # raised back to the value written
+    changes = refit.changes + threshold_changes(refit, moves, raised, allowed)
+    notes += stale_comments(refit, changes)
     tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
     samples = check_samples(policy_file, policy.tree, tree)
     if samples.problem is not None:
@@ -395,31 +407,109 @@ def _buildable(refit: Refit, moves: dict[int, Decimal], version: str,
             moves = kept
 
 
-def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[int, Decimal], version: str,
-                   inputs: tuple[Measured, FeedbackInput, Path], handoffs: Handoffs,
-                   notes: list[str]) -> tuple[dict[int, Decimal], dict[str, Any]]:
-    """Backtest the candidate; while it hands off more than allowed, raise the floors of the handoff stages one
-    step (at most MAX_RAISES times). The moves backtested last and their backtest."""
+@dataclass
+class _Backtested:
+    """A candidate with its thresholds' moves, measured and backtested against the current version."""
+
+    moves: dict[int, Decimal]
+    candidate: Policy
+    measured: Measured
+    report: dict[str, Any]
+
+    @property
+    def handed(self) -> int:
+        return int(self.report["new"]["handed_off"])
+
+
+def _backtested(policy: Policy, moves: dict[int, Decimal], candidate: Policy,
+                inputs: tuple[Measured, FeedbackInput, Path], attempt: int) -> _Backtested:
     measured, data, folder = inputs
-    allowed = refit.handed if handoffs == "same" else handoffs
-    steps = {s.name: score_step(s) for s in policy.ir.scores}
-    for attempt in range(MAX_RAISES + 1):
-        report = backtest(policy, candidate, data, folder / f"backtest-{attempt}", old=measured)
-        handed = report["new"]["handed_off"]
-        if handed <= allowed:
-            break
-        raised = _raised(refit, moves, steps) if attempt < MAX_RAISES else None
-        why = ("no handoff stage asks for a score at or above a number" if attempt < MAX_RAISES else
-               f"its handoff thresholds were raised {MAX_RAISES} times")
+    work = folder / f"backtest-{attempt}"
+    new = measure(candidate, data, work / "new")
+    return _Backtested(moves, candidate, new, backtest(policy, candidate, data, work, old=measured, new=new))
+
+
+def _next_raise(refit: Refit, at: _Backtested, skipped: set[int], version: str) -> tuple[Raise, Policy] | str:
+    """The cheapest raise of one floor from `at` that checks, with its candidate; or why there is none."""
+    why = ("raised further they would hand off no fewer" if floors(refit, at.moves, set())
+           else "no handoff stage asks for a score at or above a number")
+    while found := floors(refit, at.moves, skipped):
+        step = thresholds.cheapest_raise(at.measured.con, found)
+        if step is None:
+            return "no lead of theirs is left past them"
         try:
-            candidate = _candidate(refit, raised, version) if raised is not None else candidate
+            return step, _candidate(refit, {**at.moves, step.floor.index: step.value}, version)
         except ProposalError as exc:
-            raised, why = None, f"its handoff thresholds raised once more would not check ({exc})"
-        if raised is None:
-            notes.append(f"hands off {handed:,} leads, more than the {allowed:,} allowed: {why}")
+            skipped.add(step.floor.index)
+            why = f"raised further they would not check ({exc})"
+    return why
+
+
+def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[int, Decimal], version: str,
+                   inputs: tuple[Measured, FeedbackInput, Path], allowed: int,
+                   notes: list[str]) -> tuple[dict[int, Decimal], dict[str, Any], dict[int, list[Raise]]]:
+    """Backtest the candidate; while it hands off more than `allowed`, raise ONE floor of a handoff stage to its
+    next value (the floor whose leads just past it, among those the candidate hands off, win least per handoff
+    removed) and backtest again; a raise that hands off no fewer (its leads fall to another handoff stage) is
+    undone, and that floor waits until another raise is kept. Every choice is made on the candidate's counts,
+    whatever `allowed` is, so a lower limit only goes further along the same raises: it never ends with more
+    handoffs than a higher one. The moves backtested last, their backtest and the raises of each floor."""
+    at = _backtested(policy, moves, candidate, inputs, 0)
+    raised: dict[int, list[Raise]] = {}
+    broken: set[int] = set()  # floors whose raise would not check
+    useless: set[int] = set()  # floors whose last raise handed off no fewer
+    for attempt in range(1, MAX_RAISES + 1):
+        if at.handed <= allowed:
+            return at.moves, at.report, raised
+        found = _next_raise(refit, at, broken | useless, version)
+        if isinstance(found, str):
             break
-        moves = raised
-    return moves, report
+        step, trial = found
+        tried = _backtested(policy, {**at.moves, step.floor.index: step.value}, trial, inputs, attempt)
+        if tried.handed >= at.handed:
+            useless.add(step.floor.index)
+            continue
+        at, useless = tried, set()
+        raised.setdefault(step.floor.index, []).append(step)
+    if at.handed > allowed:
+        why = found if isinstance(found, str) else f"they were raised {MAX_RAISES} times"
+        new = at.report["new"]
+        notes.append(f"hands off {at.handed:,} leads, more than the {allowed:,} allowed: "
+                     + (why if why.startswith("no handoff stage") else f"its handoff thresholds cannot be raised "
+                        f"further ({why}); they win {_pct(new['precision'])} and capture {new['won_captured']:,} "
+                        "won leads"))
+    return at.moves, at.report, raised
+
+
+def stale_comments(refit: Refit, changes: list[dict[str, Any]]) -> list[str]:
+    """A note for each comment on a changed line, just above it or just above its block, that names the
+    number it changes ("line 76's comment says 50: check it"): comments are kept as written, never edited."""
+    lines = refit.text.split("\n")
+    said = {c.line: str(c).lstrip("#").strip() for c in refit.comments if c.line is not None}
+    notes: list[str] = []
+    for change in changes:
+        old = number(change["from"]).lstrip("+")
+        pattern = re.compile(rf"(?<![\d.]){re.escape(old)}(?!\d|\.\d)")
+        for line in _comment_lines(lines, said, change["line"]):
+            note = f"line {line}'s comment says {old}: check it ({change['where']} is now {number(change['to'])})"
+            if pattern.search(said[line]) and note not in notes:
+                notes.append(note)
+    return notes
+
+
+def _comment_lines(lines: list[str], said: dict[int, str], at: int) -> list[int]:
+    """The comment lines on line `at`, right above it, and right above the line that opens its block."""
+    found = [at] if at in said else []
+    opener = at - 1
+    while opener >= 1 and not lines[opener - 1].rstrip().endswith("{"):
+        opener -= 1
+    for start in dict.fromkeys((at - 1, opener - 1)):
+        line = start
+        while line >= 1 and line in said and not lines[line - 1].strip().startswith(("}", "policy")) \
+                and lines[line - 1].lstrip().startswith("#"):
+            found.append(line)
+            line -= 1
+    return sorted(set(found))
 
 
 def _header(policy: Policy, refit: Refit, inputs: tuple[Measured, FeedbackInput], version: str,

@@ -76,6 +76,33 @@ def tidy(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+def grid(score_step: Decimal, written: list[Decimal]) -> Decimal:
+    """The grid a score's thresholds move on: the coarser of its step and the granularity its thresholds are
+    written with (the largest power of ten dividing them all, at most a tenth of the largest): 120 and 70 move
+    in tens on a score of step 1, never to 121."""
+    values = [abs(v) for v in written if v != 0]
+    if not values:
+        return score_step
+    unit = Decimal(1).scaleb(math.floor(math.log10(max(values) / 10))) if max(values) >= 10 else Decimal(0)
+    while unit and any(v % unit for v in values):
+        unit /= 10
+    return max(score_step, tidy(unit)) if unit else score_step
+
+
+def holding_band(dist: "Distribution", value: Decimal, band: Decimal) -> Decimal:
+    """`band`, widened when [value - band, value) or [value, value + band) holds no lead: to the next value
+    the score takes below `value`, and just past the first it takes at or above it."""
+    below = [v for v in dist.values if v < value]
+    above = [v for v in dist.values if v >= value]
+    wanted = [band]
+    if below and below[-1] < value - band:
+        wanted.append(value - below[-1])
+    if above and above[0] >= value + band:
+        higher = [v for v in dist.values if v > above[0]]
+        wanted.append((higher[0] if higher else above[0] + band) - value)
+    return tidy(max(wanted))
+
+
 def default_band(score: ir.Score) -> Decimal:
     """The score's step, or a tenth of its largest total (in magnitude, within its clamp) rounded up to the step
     when that is wider."""
@@ -247,3 +274,59 @@ def same_count(dist: Distribution, op: str, value: Decimal, target: int, grid: D
     best = max(s[1] for s in fitting)
     value_kept, leads, won = min((s for s in fitting if s[1] == best), key=lambda s: (abs(s[0] - value), s[0]))
     return {"value": value_kept, "leads": leads, "won_rate": won_share(won, leads)}
+
+
+# ---------------------------------------------------------------- raising a handoff floor
+
+@dataclass(frozen=True)
+class Floor:
+    """A handoff stage's floor (`SCORE >= N` or `SCORE > N` in a stage that hands leads over) at its value now."""
+
+    index: int  # in the sites
+    stage: str
+    score: str
+    op: str
+    value: Decimal
+    grid: Decimal
+
+
+@dataclass(frozen=True)
+class Raise:
+    """A floor's next value on its grid, and the leads of its stage it would no longer take (and how many won)."""
+
+    floor: Floor
+    value: Decimal
+    leads: int
+    won: int
+
+    @property
+    def cost(self) -> float:
+        """Won leads lost per handoff removed."""
+        return self.won / self.leads
+
+
+def next_raise(con: Any, floor: Floor) -> Raise | None:
+    """The floor's next value on its grid past the lowest score its stage's handed-off leads hold (table
+    `feedback` of `con`), with those leads; None when no lead of the stage is past it."""
+    column = exp.column(floor.score, quoted=True)
+    stage = exp.EQ(this=exp.column("stage", quoted=True), expression=exp.Literal.string(floor.stage))
+    won = exp.EQ(this=exp.column("#outcome", quoted=True), expression=exp.Literal.string("won"))
+    where = exp.and_(stage, exp.column("#handed", quoted=True), _side(floor.score, floor.op, floor.value))
+    query = (exp.select(column, exp.Count(this=exp.Star()), count_where(won)).from_(TABLE).where(where)
+             .group_by(column.copy()).order_by(column.copy()))
+    rows = [(Decimal(str(v)), int(n), int(w)) for v, n, w in con.execute(query.sql("duckdb")).fetchall()]
+    if not rows:
+        return None
+    lowest = rows[0][0]
+    # past `value`: >= leaves out every score below it, > every score up to it
+    value = (on_grid(lowest, floor.grid, ROUND_FLOOR) + floor.grid if floor.op == ">="
+             else on_grid(lowest, floor.grid, ROUND_CEILING))
+    dropped = [(n, w) for v, n, w in rows if (v < value if floor.op == ">=" else v <= value)]
+    return Raise(floor, value, sum(n for n, _ in dropped), sum(w for _, w in dropped))
+
+
+def cheapest_raise(con: Any, floors: list[Floor]) -> Raise | None:
+    """Of the floors' next raises, the one whose leads win least per handoff removed (then the one removing
+    more, then the first written)."""
+    found = [r for r in (next_raise(con, f) for f in floors) if r is not None]
+    return min(found, key=lambda r: (r.cost, -r.leads, r.floor.index)) if found else None
