@@ -7,7 +7,7 @@
     allow-untested = false        # check: a policy without samples is an error
     strict = false                # check: warnings count as errors
 
-    [tool.leadpolicy.columns]     # score, feedback, backtest, sla --leads, diff --leads: a lead field
+    [tool.leadpolicy.columns]     # score, feedback, backtest, calibrate, ci, sla --leads, diff --leads: a field
     job_title = "Job Title"       # read from a column of another name (as --column FIELD=HEADER)
 
 A flag on the command line wins over a setting. The nearest pyproject.toml with a [tool.leadpolicy]

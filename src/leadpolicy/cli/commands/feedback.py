@@ -72,7 +72,8 @@ def register(sub: Subcommands) -> None:
     p.add_argument("policy")
     common_arguments(p)
     p.add_argument("--by", action="append", default=[], metavar="FIELD",
-                   help="group by this lead field (repeatable; default: every `one of` field)")
+                   help="group by this column of the leads, never a computed value (repeatable; default: "
+                        "every `one of` field)")
 
 
 def feedback_input(args: argparse.Namespace, policy: Policy, by: tuple[str, ...] = (),
