@@ -614,10 +614,34 @@ def test_handoffs_n_ends_at_or_under_n_and_never_above_a_higher_limit(two_floors
     assert all(cal.proposal.notes == [] or "comment" in " ".join(cal.proposal.notes) for cal in two_floors.values())
 
 
+# Core industry's flip lifts the other industries' fit: each threshold keeping its count, sql hands off more
+# than now, and raising sql alone is enough (U1: every floor was raised, losing won leads for nothing).
+ONE_FLOOR_ENOUGH = POLICY.replace(
+    "    sql      when fit >= 50  owner sales\n",
+    '    sql      when fit >= 50 and industry in ("retail", "other")  owner sales\n'
+    "    mql      when fit >= 40 and demo  owner sales\n")
+
+
+def test_one_floor_is_raised_when_one_is_enough(planted, tmp_path):
+    cal, out = calibrated(tmp_path, planted, ONE_FLOOR_ENOUGH)
+    p = cal.proposal
+    assert p is not None and p.backtest is not None
+    old, new = p.backtest["old"], p.backtest["new"]
+    assert new["handed_off"] <= old["handed_off"] and new["won_captured"] >= old["won_captured"]
+    moved = {c["where"]: c for c in p.changes if c["what"] == "threshold"}
+    assert "stage mql, fit >=" not in moved  # mql ends as written: only sql is raised past its count
+    assert "raised from" in moved["stage sql, fit >="]["why"]
+    _assert_each_raise_needed({"same": cal}, planted, tmp_path)
+
+
 def test_no_floor_is_raised_that_the_limit_does_not_need(two_floors, planted, tmp_path):
-    """U1: every floor was raised, where raising one was enough. Each floor the proposal raises past the value
-    keeping its count must be needed: back at that value, the proposal hands off more than the limit."""
-    for limit, cal in two_floors.items():
+    _assert_each_raise_needed(two_floors, planted, tmp_path)
+
+
+def _assert_each_raise_needed(calibrations, planted, tmp_path):
+    """Each floor the proposal raises past the value keeping its count must be needed: back at that value, the
+    proposal hands off more than the limit."""
+    for limit, cal in calibrations.items():
         p = cal.proposal
         allowed = p.backtest["old"]["handed_off"] if limit == "same" else limit
         changed = {c["where"]: c for c in p.changes if c["what"] == "threshold"}
