@@ -634,6 +634,15 @@ def test_one_floor_is_raised_when_one_is_enough(planted, tmp_path):
     _assert_each_raise_needed({"same": cal}, planted, tmp_path)
 
 
+def test_lower_limits_go_further_along_the_same_raises_and_raise_nothing_needlessly(planted, tmp_path):
+    cals = {limit: calibrated(tmp_path, planted, ONE_FLOOR_ENOUGH, limit, f"p{limit}")[0] for limit in (900, 150)}
+    handed = {limit: cal.proposal.backtest["new"]["handed_off"] for limit, cal in cals.items()}
+    assert handed[900] <= 900 and handed[150] <= 150 and handed[150] <= handed[900]
+    # each floor's share of 150 moved every floor at once and ended at 36 handoffs; one raise at a time ends
+    # near the limit, every raise needed
+    _assert_each_raise_needed(cals, planted, tmp_path)
+
+
 def test_no_floor_is_raised_that_the_limit_does_not_need(two_floors, planted, tmp_path):
     _assert_each_raise_needed(two_floors, planted, tmp_path)
 
