@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Literal
 from leadpolicy.cli.commands.feedback import check_files, common_arguments, emit, feedback_input, outputs_allowed
 from leadpolicy.cli.exit_codes import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from leadpolicy.cli.flags import help_formatter
+from leadpolicy.language.checks.context import MAX_PLACES
+from leadpolicy.language.checks.names import LARGEST
+from leadpolicy.language.checks.warnings import short_number, within_limits
 
 if TYPE_CHECKING:
     from leadpolicy.cli.shared import Subcommands
@@ -47,6 +50,9 @@ def band_arg(text: str) -> Decimal:
         band = Decimal("NaN")
     if not band.is_finite() or band <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of points above 0")
+    if not within_limits(band):  # as every number in a policy: a wider band overflows, a finer one reads as 0
+        raise argparse.ArgumentTypeError(f"{short_number(band)} is out of range: a band, as every number in a "
+                                         f"policy, is at most {LARGEST} points with at most {MAX_PLACES} decimals")
     return band
 
 

@@ -1,0 +1,139 @@
+"""User input that gave calibrate (and the commands deciding leads it reaches) an internal error or forged
+figures (issue 30, attack A1 1, 2, 3, 7): a band too large, a policy without stages, a --by column named as a
+computed column of table `feedback`, and --propose through a dangling link."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from leadpolicy.cli.main import main
+
+from .calibration_data import POLICY, generate
+from .files import read_csv, write_csv
+
+AS_OF = "2026-10-01T00:00:00+00:00"
+NOW = "2026-12-31T00:00:00+00:00"
+NO_STAGES = POLICY[:POLICY.index("  # Sales takes")] + POLICY[POLICY.index("  outcomes {"):]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("attack"), leads=600)
+
+
+def _policy(folder: Path, text: str) -> Path:
+    path = folder / "p.policy"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def _calibrate(capsys, planted, policy: Path, *extra: str, command: str = "calibrate") -> tuple[int, str, str]:
+    rejects = policy.parent / "rejects"
+    rejects.mkdir(exist_ok=True)
+    code = main([command, str(policy), *planted.args(), "--rejects-folder", str(rejects), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("band", "report"), [("1E+999999999", "text"), ("1E+5000", "json"),
+                                              ("1e-999999", "json")])
+def test_a_band_too_large_or_too_fine_is_bad_usage(planted, capsys, tmp_path, band, report):
+    """A band past the policy numbers' limit overflowed (exit 3); one finer than their 9 decimals was written
+    as 0.0: both are refused as policy numbers are (exit 2, naming --band)."""
+    with pytest.raises(SystemExit) as usage:
+        _calibrate(capsys, planted, _policy(tmp_path, POLICY), "--band", band, "--format", report)
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert usage.value.code == 2
+    assert "--band" in err and "out of range" in err
+
+
+def test_a_band_at_the_limit_is_taken(planted, capsys, tmp_path):
+    code, out, err = _calibrate(capsys, planted, _policy(tmp_path, POLICY), "--band", "0.5", "--format", "json")
+    assert code == 0, err
+    assert {threshold["band"] for threshold in json.loads(out)["thresholds"]} == {0.5}
+
+
+def test_calibrating_a_policy_without_stages_is_not_an_internal_error(planted, capsys, tmp_path):
+    """A policy with scores and outcomes but no stages block loads; calibrate failed in the batch's COPY of the
+    decided leads (sqlglot KeyError 'ifs' in warehouse/batch.copy_sql): exit 3."""
+    policy = _policy(tmp_path, NO_STAGES)
+    code, out, err = _calibrate(capsys, planted, policy, "--propose", str(tmp_path / "out.policy"),
+                                "--format", "json")
+    assert "internal error" not in err
+    assert code in (0, 1, 2)
+    if code == 0:
+        assert json.loads(out)["leads"] == 600
+    else:
+        assert "stage" in err
+
+
+def test_checking_a_policy_without_stages_is_not_an_internal_error(capsys, tmp_path):
+    """The same policy: check failed in the proofs (TypeError in api._decided, from proofs/exhaustive): exit 3."""
+    code = main(["check", "--allow-untested", str(_policy(tmp_path, NO_STAGES))])
+    assert "internal error" not in capsys.readouterr().err
+    assert code in (0, 1)
+
+
+def test_a_dangling_symlink_as_the_proposal_names_the_folder_that_is_missing(planted, capsys, tmp_path):
+    """--propose LINK, LINK -> missing/x.policy: refused (exit 2) naming the missing folder TMP/missing, where it
+    named TMP (the link's folder, which exists)."""
+    link = tmp_path / "link.policy"
+    os.symlink(tmp_path / "missing" / "x.policy", link)
+    code, _, err = _calibrate(capsys, planted, _policy(tmp_path, POLICY), "--propose", str(link))
+    assert code == 2
+    assert f"({tmp_path}) does not exist" not in err
+    assert str(tmp_path / "missing") in err
+
+
+def _leads_with_column(planted, folder: Path, header: str, value: str) -> Path:
+    rows = read_csv(planted.leads)
+    leads = folder / "leads.csv"
+    write_csv(leads, [*rows[0], header], [[*row.values(), value] for row in rows])
+    return leads
+
+
+def _won(command: str, out: str) -> int:
+    report = json.loads(out)
+    return int(report["won"] if command == "calibrate" else report["overall"]["won"])
+
+
+@pytest.mark.parametrize("command", ["calibrate", "feedback"])
+@pytest.mark.parametrize("header", ["#outcome", "#id", "#handed"])
+def test_by_a_lead_column_named_as_a_computed_column_never_forges_the_outcomes(planted, capsys, tmp_path,
+                                                                                command, header):
+    """A leads file with a column `#outcome` (every value 'won') and `--by '#outcome'`: the group column replaced
+    the measured outcome in table `feedback` (600 of 600 won, where the events say fewer); `#id` reported no lead
+    won, `#handed` was an internal error. The group is its own column: the figures are the honest ones, grouped
+    by the leads' value."""
+    _, honest, _ = _calibrate(capsys, planted, _policy(tmp_path, POLICY), "--format", "json", command=command)
+    leads = _leads_with_column(planted, tmp_path, header, "won")
+    code = main([command, str(tmp_path / "p.policy"), "--leads", str(leads), "--events", str(planted.events),
+                 "--as-of", AS_OF, "--now", NOW, "--rejects-folder", str(tmp_path / "rejects"), "--by", header,
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert "internal error" not in err
+    assert code == 0, err
+    assert _won(command, out) == _won(command, honest) < 600
+    report = json.loads(out)
+    if command == "calibrate":
+        assert [(group["by"], group["value"], group["leads"]) for group in report["groups"]] == [(header, "won", 600)]
+    else:
+        groups = report["by"][header] if isinstance(report.get("by"), dict) else None
+        assert groups is None or sum(row["leads"] for row in groups) == 600
+
+
+@pytest.mark.parametrize("header", ["#handed", "#rule:fit:0"])
+def test_by_a_lead_column_named_as_a_calibration_column_is_not_an_internal_error(planted, capsys, tmp_path, header):
+    """`--by '#handed'` or `--by '#rule:fit:0'` on a leads file with such a column (text): DuckDB could not cast
+    it (ConversionException) or sum it (BinderException): exit 3."""
+    leads = _leads_with_column(planted, tmp_path, header, "won")
+    code = main(["calibrate", str(_policy(tmp_path, POLICY)), "--leads", str(leads), "--events",
+                 str(planted.events), "--as-of", AS_OF, "--now", NOW, "--rejects-folder", str(tmp_path),
+                 "--by", header])
+    assert "internal error" not in capsys.readouterr().err
+    assert code == 0
