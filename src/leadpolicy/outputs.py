@@ -200,6 +200,13 @@ def _check_name(what: str, path: PathLike) -> None:
                           ) from None
 
 
+def _folder_named(path: Path, folder: Path) -> str:
+    """The folder a write into `path` needs, as the user wrote it; through a link, the one the link leads to."""
+    if os.path.realpath(path.parent) == str(folder):
+        return str(path.parent)
+    return f"{folder}, where the link leads"
+
+
 def _check_writable(what: str, path: Path, file: _File) -> None:
     if file.mode is not None and stat.S_ISDIR(file.mode):
         raise OutputError(f"{path}: {what} is a folder; name a file")
@@ -209,7 +216,7 @@ def _check_writable(what: str, path: Path, file: _File) -> None:
         raise OutputError(f"{path}: {what} is neither a regular file, a character device nor a FIFO")
     folder = file.real.parent
     if not folder.is_dir():
-        raise OutputError(f"{path}: the folder of {what} ({path.parent}) does not exist")
+        raise OutputError(f"{path}: the folder of {what} ({_folder_named(path, folder)}) does not exist")
     try:  # what the write will do: create a file in that folder
         handle, probe = tempfile.mkstemp(prefix=".leadpolicy-", suffix=".probe", dir=folder)
     except OSError as exc:
