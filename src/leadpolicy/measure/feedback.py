@@ -32,7 +32,7 @@ from leadpolicy.warehouse.staging import DataFileError, text_column
 
 TABLE = "feedback"  # one row per decided lead
 STOP = "#="  # the column of a stop event that answers without a reason (no ':', unlike an event's reasons)
-INPUT = "#input:"  # a group column of the leads that the decided file replaced by a computed one (Owner, owner)
+INPUT = "#input:"  # every group column of table `feedback` (a column of the leads), apart from the computed ones
 # score's warning of such a column: measuring writes no lead output, so there is nothing to warn of
 REPLACED_IN_OUTPUT = re.compile(r"column .* is replaced in the output by the computed \w+$")
 
@@ -60,6 +60,11 @@ class FeedbackInput:
     progress: Callable[[Policy], Any] | None = None  # a context per policy, giving `batch.run`'s progress
     on_warning: Callable[[str], None] | None = None  # hears score's warnings (a field that is no column, ...)
     default_groups: bool = True  # without `by`: group by every `one of` field (False: by none, as calibrate)
+    # hears the staging database, the per-lead table's file, the leads' columns and the lead id before the
+    # staging goes away (`measure.reuse` keeps the checked inputs there for a calibration's later decisions)
+    keep_inputs: Callable[[Any, Path, list[str], LeadId | None], None] | None = None
+    # inputs kept by `measure.reuse`: the reading of the original files (counts, rejects file), reported as this one
+    reading: tuple[BatchResult, Path | None] | None = None
 
 
 def rejects_files(leads: Path, events: Path, folder: Path | None) -> tuple[Path, Path]:
@@ -131,6 +136,8 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
             raise FeedbackError(str(exc)) from None
         found["by"] = [column for column, _ in groups]
         con.execute(_copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, groups, lead), per_lead))
+        if data.keep_inputs is not None:
+            data.keep_inputs(con, per_lead, inputs, lead)
 
     leads_rejects, events_rejects = rejects_files(data.leads, data.events, data.rejects_folder)
     try:
@@ -143,6 +150,8 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
             result, _, written = run(policy, options)
     except DataFileError as exc:
         raise FeedbackError(str(exc)) from None
+    if data.reading is not None:
+        result, written = data.reading
     if data.on_read is not None:
         data.on_read(policy, result)
     con = duckdb.connect()
@@ -165,8 +174,9 @@ def _default_groups(policy: Policy, data: FeedbackInput) -> list[str]:
 def _group(policy: Policy, columns: list[str], inputs: list[str], data: FeedbackInput, name: str
            ) -> tuple[str, int | None]:
     """The column grouped by for field `name` (its mapped header, else its own name), always a column of the
-    leads file (`inputs`), never a computed one: (its name among the decided file's `columns`, None), or, for
-    a column the decided file replaced by a computed one (Owner, beside the computed owner), (INPUT + its
+    leads file (`inputs`), never a computed one, named INPUT + its name in table `feedback` (a leads column
+    `#outcome` or `stage` never stands for the computed one): (that name, None) when the decided file kept it,
+    or, for a column the decided file replaced by a computed one (Owner, beside the computed owner), (that
     name, its position among `inputs`). A field no column of the leads file holds is bad usage
     (FeedbackUsage), naming the file's own columns and the --column that would map it."""
     header = dict(data.columns).get(name, name)  # a field read from a column named otherwise is grouped by it
@@ -180,7 +190,7 @@ def _group(policy: Policy, columns: list[str], inputs: list[str], data: Feedback
         raise FeedbackUsage(f"{data.leads}: no column {header!r} to group by ({hint + '; ' if hint else ''}the "
                             f"columns are {listed}); {fix}") from None
     kept = columns[:len(columns) - len(output_names(policy.ir))]  # the decided file: the leads' kept columns first
-    return (inputs[index], None) if inputs[index] in kept else (INPUT + inputs[index], index)
+    return INPUT + inputs[index], None if inputs[index] in kept else index
 
 
 def _likely_header(name: str, headers: list[str]) -> str | None:
@@ -320,9 +330,13 @@ class _PerLead:
     def query(self, decided: Path, id_col: str, by: list[tuple[str, int | None]], lead: LeadId | None
               ) -> exp.Select:
         """`by`: each group column, from the decided file `d`, or at its position among the leads' columns
-        (table `raw` of the staging database, joined as `g` by the lead id `lead`) when `d` has it no more."""
+        (table `raw` of the staging database, joined as `g` by the lead id `lead`) when `d` has it no more.
+        `d` holds the lead id, the outputs and the group columns only, each under its own name: a leads column
+        named as a computed one (`#id`, `#outcome`) is never read in its place."""
         counts = self.counts()
         lead_id = exp.alias_(trimmed(exp.cast(_col(id_col), "VARCHAR")), "#id", quoted=True)
+        kept = [exp.alias_(_col(c.removeprefix(INPUT)), c, quoted=True) for c, i in by if i is None]
+        outputs = [_col(n) for n in output_names(self.policy.ir)]
         query = (exp.select(*self.columns(by, counts)).from_("d")
                  .join("o", on=exp.EQ(this=exp.column("lead", table="o", quoted=True), expression=_col("#id", "d")),
                        join_type="left")
@@ -337,7 +351,7 @@ class _PerLead:
             query = query.join(exp.Subquery(this=self.first_stop(i, clock), alias=exp.TableAlias(
                 this=exp.to_identifier(f"s{i}"))), on=exp.EQ(this=exp.column("lead", table=f"s{i}", quoted=True),
                                                              expression=_col("#id", "d")), join_type="left")
-        return (query.with_("d", exp.select(exp.Star(), lead_id).from_(parquet_table(decided)))
+        return (query.with_("d", exp.select(lead_id, *outputs, *kept).from_(parquet_table(decided)))
                 .with_("o", self.outcomes()).with_("a", self.aggregates(counts)))
 
 
