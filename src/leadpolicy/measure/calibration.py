@@ -146,15 +146,18 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
     `options.propose` write the proposed next version there and backtest it. Working files go to `folder`."""
     from leadpolicy.measure import evidence, proposal, rule_columns
     from leadpolicy.measure.feedback import local_time, measure, tally
+    from leadpolicy.measure.reuse import KeptInputs
 
     derived, columns = rule_columns.with_rule_columns(policy)
-    measured = measure(derived, data, folder / "current")
+    inputs = KeptInputs(folder / "inputs")  # read and checked once: every later decision reads what was kept
+    measured = measure(derived, inputs.first(data), folder / "current")
+    later = inputs.later(data, measured)
     overall = tally(measured, [])[0]
     rules = evidence.rule_evidence(measured, columns)
     groups = evidence.group_evidence(measured, columns, measured.by) if options.by else []
     found = proposal.threshold_evidence(policy, measured, options.band)
-    refit = proposal.refit(policy, text, rules, found, measured, data, folder)
-    proposed = (proposal.propose(policy, refit, measured, data, folder, options.propose, options.handoffs,
+    refit = proposal.refit(policy, text, rules, found, measured, later, folder)
+    proposed = (proposal.propose(policy, refit, measured, later, folder, options.propose, options.handoffs,
                                  options.policy_file) if options.propose is not None else None)
     scored = measured.scored
     events = scored.events
