@@ -145,3 +145,22 @@ def test_leads_whose_headers_parquet_cannot_hold_are_read_from_their_files(tmp_p
     kept = reuse.KeptInputs(tmp_path)
     kept.keep(None, tmp_path / "unused.parquet", ["id", "Email", "email"], None)
     assert not kept.kept and not any(tmp_path.iterdir())
+
+
+def test_the_solver_proves_each_proposed_version_once(planted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The version written is the last candidate's numbers under its header comment: proved as that candidate,
+    never again (the solver's checks take seconds whatever the leads)."""
+    from leadpolicy.api import from_tree
+    from leadpolicy.proofs import diagnostics
+
+    proved: list[str] = []
+    prove = diagnostics.proof_diagnostics
+
+    def spy(name: str, tree: Any, *args: Any, **kwargs: Any) -> Any:
+        proved.append(from_tree(tree).fingerprint)
+        return prove(name, tree, *args, **kwargs)
+
+    monkeypatch.setattr(diagnostics, "proof_diagnostics", spy)
+    found, _ = _calibrated(planted, "csv", "duckdb", "proved-once")
+    assert found["proposal"]["changes"] and proved
+    assert len(proved) == len(set(proved)), proved

@@ -230,16 +230,17 @@ def _score_with(score: ast.Score, points: dict[RuleKey, tuple[Decimal, Decimal |
     return dataclasses.replace(score, items=tuple(items))
 
 
-def checked_policy(text: str, name: str = "<proposal>") -> tuple[Policy, ast.Policy, list[Token]]:
-    """The proposal loaded as `check` loads it, with what the solver proves (guarantees, unreachable entries);
-    one that does not check or is not fmt-clean raises ProposalError."""
+def checked_policy(text: str, name: str = "<proposal>", prove: bool = True) -> tuple[Policy, ast.Policy, list[Token]]:
+    """The proposal loaded as `check` loads it, with what the solver proves (guarantees, unreachable entries;
+    `prove` False: already proved, as a candidate of the same numbers); one that does not check or is not
+    fmt-clean raises ProposalError."""
     from leadpolicy.proofs.diagnostics import proof_diagnostics
     from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT
     from leadpolicy.semantics.loading import load_policy_text
 
     loaded = load_policy_text(text, name)
     errors = [d for d in loaded.diagnostics if d.is_error]
-    if not errors and loaded.policy is not None:  # as `check` goes on: what the solver proves
+    if prove and not errors and loaded.policy is not None:  # as `check` goes on: what the solver proves
         errors = [d for d in proof_diagnostics(name, loaded.policy, DEFAULT_TIMEOUT) if d.is_error]
     if errors or loaded.policy is None:
         raise ProposalError(errors[0].message if errors else "the proposed version does not parse", loaded.policy,
@@ -356,7 +357,9 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
         notes.append(samples.problem)
     header = _header(policy, refit, (measured, data), version, changes, report, samples, notes)
     final = _with_header(tree, refit.comments, header)
-    _, final_tree, _ = checked_policy(final)
+    # the last candidate's numbers (its moves were proved as it) under the header comment: the solver's checks,
+    # seconds whatever the leads, are not run twice on one version
+    _, final_tree, _ = checked_policy(final, prove=False)
     if out is not None:
         out.write_text(final, encoding="utf-8")
     from leadpolicy.governance.diff import changes as diff_changes
