@@ -31,7 +31,7 @@ THRESHOLD_KEYS = {"place", "kind", "score", "op", "value", "line", "handoff", "b
                   "leads_above", "won_rate_above", "leads_below", "won_rate_below", "ci_past", "ci_above", "ci_below",
                   "same_count", "condition"}
 TOP_KEYS = {"policy", "version", "fingerprint", "as_of", "now", "leads", "won", "rows", "rules", "thresholds",
-            "groups", "proposal", "verdict"}
+            "groups", "groups_left_out", "proposal", "verdict"}
 
 
 def _column(score: str, index: int, kind: str, points: str, label: str, reason: str | None, line: int) -> RuleColumn:

@@ -139,6 +139,8 @@ class Calibration:
     groups: list[dict[str, Any]]  # {"by", "value", "leads", "won", "rules": [RuleEvidence]}
     proposal: Proposal | None
     verdict: str  # the one line for a pull request
+    # per --by field whose smaller groups were left out of `groups`: {"by", "groups", "leads", "won"}
+    groups_left_out: list[dict[str, Any]] = field(default_factory=list)
 
 
 def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, options: CalibrateOptions) -> Calibration:
@@ -154,7 +156,7 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
     later = inputs.later(data, measured)
     overall = tally(measured, [])[0]
     rules = evidence.rule_evidence(measured, columns)
-    groups = evidence.group_evidence(measured, columns, measured.by) if options.by else []
+    groups, left_out = evidence.group_evidence(measured, columns, measured.by) if options.by else ([], [])
     found = proposal.threshold_evidence(policy, measured, options.band)
     refit = proposal.refit(policy, text, rules, found, measured, later, folder)
     proposed = (proposal.propose(policy, refit, measured, later, folder, options.propose, options.handoffs,
@@ -166,4 +168,4 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
             "events_rejected": events.rejected if events else 0}
     return Calibration(policy, local_time(data.as_of, policy.ir), local_time(data.now, policy.ir),
                        overall["leads"], overall["won"], rows, rules, refit.thresholds, groups, proposed,
-                       evidence.verdict_line(rules, proposed))
+                       evidence.verdict_line(rules, proposed), left_out)

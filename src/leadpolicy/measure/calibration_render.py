@@ -11,6 +11,7 @@ from leadpolicy.api import Policy
 from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import number as policy_number
 from leadpolicy.measure.calibration import LEVEL, Calibration, Proposal, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.evidence import GROUPS_SHOWN
 from leadpolicy.measure.proposal import refitted_points, scale
 from leadpolicy.measure.render import finished, percent, render_backtest, table
 from leadpolicy.outputs import md
@@ -98,7 +99,8 @@ def calibration_json(cal: Calibration) -> dict[str, Any]:
             "as_of": cal.as_of, "now": cal.now, "leads": cal.leads, "won": cal.won, "rows": dict(cal.rows),
             "rules": [rule_json(e) for e in cal.rules],
             "thresholds": [threshold_json(t, conditions(cal.policy).get(t.place)) for t in cal.thresholds],
-            "groups": groups, "proposal": proposal, "verdict": cal.verdict}
+            "groups": groups, "groups_left_out": _plain(cal.groups_left_out), "proposal": proposal,
+            "verdict": cal.verdict}
 
 
 def render_calibration(cal: Calibration, fmt: str) -> str:
@@ -117,6 +119,9 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
         value = "(missing)" if g["value"] is None else g["value"]
         lines += _section(f"Rules where {g['by']} is {value}: {_leads(g['leads'])}, won {g['won']:,}", markdown)
         lines += _rules_table(g["rules"], markdown)
+    for out in cal.groups_left_out:
+        lines += ["", _text(f"{out['groups']:,} smaller groups of {out['by']} left out ({_leads(out['leads'])}, "
+                            f"won {out['won']:,}): only the largest {GROUPS_SHOWN} are shown.", markdown)]
     lines += _proposal(cal, markdown)
     lines += ["", ("[^1]: " if markdown else "[1] ") + _text(SALES_WORK, markdown)]
     return finished(lines, markdown)
