@@ -133,3 +133,65 @@ def test_by_a_lead_column_named_as_a_calibration_column_is_not_an_internal_error
                  "--by", header])
     assert "internal error" not in capsys.readouterr().err
     assert code == 0
+
+
+NO_STAGES_SMALL = ('policy "n" version 1.0.0 {\n  title "N"\n  owner marketing "M"\n  owner sales "S"\n'
+                   "  lead {\n    email text required\n    employees number\n  }\n"
+                   '  events {\n    closed_won\n    closed_lost\n  }\n  score fit "Fit" {\n'
+                   '    +10 when employees >= 200 "Big"\n  }\n'
+                   "  outcomes {\n    won when closed_won\n    lost when closed_lost\n  }\n}\n")
+
+
+@pytest.fixture
+def stageless(tmp_path):
+    (tmp_path / "n.policy").write_text(NO_STAGES_SMALL, "utf-8")
+    write_csv(tmp_path / "leads.csv", ["id", "email", "employees"], [["1", "a@big.io", "1500"], ["2", "b@s.fr", "20"]])
+    return tmp_path
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_scoring_a_policy_without_stages_decides_no_stage_on_either_engine(stageless, capsys, engine):
+    """The compiled Python gave a stage index None that api._decided looked up (TypeError); the SQL built a CASE
+    of no branch for the owner (KeyError 'ifs'). Both now decide every lead with no stage, owner or route."""
+    out = stageless / f"{engine}.jsonl"
+    code = main(["score", str(stageless / "n.policy"), str(stageless / "leads.csv"), "--now", NOW,
+                 "--engine", engine, "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [(row["fit"], row["stage"], row["owner"], row["route"]) for row in rows] == [(10, None, None, None),
+                                                                                     (0, None, None, None)]
+
+
+def test_explaining_and_testing_a_policy_without_stages_say_no_stage(stageless, capsys):
+    policy = str(stageless / "n.policy")
+    code = main(["explain", policy, "--lead", '{"email": "a@big.io", "employees": 900}', "--now", NOW,
+                 "--format", "json"])
+    decided = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (decided["scores"]["fit"], decided["stage"], decided["owner"]) == (10, None, None)
+    (stageless / "n.samples.yaml").write_text(
+        "policy: n.policy\nnow: 2026-11-20T12:00:00Z\nleads:\n"
+        "  - name: big\n    lead: {email: a@big.io, employees: 900}\n    expect: {fit: 10}\n"
+        "  - name: a stage it cannot have\n    lead: {email: a@big.io}\n    expect: {stage: sql}\n", "utf-8")
+    code = main(["test", policy])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert 'stage: expected "sql", got null' in out and "1 passed, 1 failed" in out
+
+
+def test_serving_a_policy_without_stages_decides_no_stage(tmp_path):
+    from .test_serve import Server
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "n.policy").write_text(NO_STAGES_SMALL, "utf-8")
+    (tmp_path / "token.txt").write_text("s3cret-token\n")
+    server = Server(folder, "--token-file", str(tmp_path / "token.txt"))
+    try:
+        status, out = server.decide("n", {"lead": {"email": "a@big.io", "employees": 900}, "now": NOW})
+        metrics = server.call("GET", "/metrics")
+    finally:
+        server.stop()
+    assert status == 200, out
+    assert (out["scores"]["fit"], out["stage"], out["owner"], out["route"]) == (10, None, None, None)
+    assert metrics[0] == 200

@@ -384,6 +384,32 @@ PROVE_BASE = (
 )  # attacker A3's policy: its guarantee G1 is replaced
 
 
+def _stageless_rows() -> list[Row]:
+    """A policy with scores and outcomes but no stages block: every command deciding leads decides them with no
+    stage, owner or route (the proofs, calibrate's batch and the compiled Python failed with exit 3)."""
+    policy = ('policy "n" version 1.0.0 {\n  title "N"\n  owner marketing "M"\n  owner sales "S"\n'
+              "  lead {\n    email text required\n    employees number\n  }\n"
+              '  events {\n    closed_won\n    closed_lost\n  }\n  score fit "Fit" {\n'
+              '    +10 when employees >= 200 "Big"\n  }\n'
+              "  outcomes {\n    won when closed_won\n    lost when closed_lost\n  }\n}\n")
+    files = {"s.policy": policy, "l.csv": "id,email,employees\n1,a@big.io,1500\n2,b@s.fr,20\n",
+             "e.csv": "lead,event,at\n1,closed_won,2026-11-20T10:00:00Z\n2,closed_lost,2026-11-10T10:00:00Z\n"}
+    measured = "--leads l.csv --events e.csv --as-of 2026-11-01 --now 2026-11-30 --rejects-folder ."
+    rows = [
+        ("check a policy without stages", "check --allow-untested s.policy", 0, "all is well"),
+        ("score a policy without stages (python)", "score s.policy l.csv --now 2026-11-20 --engine python "
+         "-o o.jsonl", 0, "scored 2"),
+        ("score a policy without stages (duckdb)", "score s.policy l.csv --now 2026-11-20 -o o.csv", 0, "scored 2"),
+        ("explain a policy without stages", ["explain", "s.policy", "--lead", '{"email": "a@b.io"}'], 0,
+         "this policy has no stages"),
+        ("prove --witnesses of a policy without stages", "prove s.policy --witnesses", 0, 'rule "Big": reached'),
+        ("feedback of a policy without stages", f"feedback s.policy {measured}", 0, "2 leads, 0 handed off"),
+        ("calibrate a policy without stages", f"calibrate s.policy {measured} --propose p.policy", 0,
+         "Of 1 rule"),
+    ]
+    return [_row(name, argv, code, says, files=files) for name, argv, code, says in rows]
+
+
 def _calibrate_rows() -> list[Row]:
     """calibrate's usage errors (exit 2, never 3) and data too small or too bare to fit anything (exit 0)."""
     leads = "id,email,employees,industry,source\n1,a@bigsoft.io,1500,software,webinar\n2,b@shop.fr,20,retail,x\n"
@@ -580,6 +606,7 @@ OTHER_ROWS: list[Row] = [
          "holds the control character U+000A"),
     # leadpolicy calibrate (issue 30)
     *_calibrate_rows(),
+    *_stageless_rows(),
 ]
 
 ROWS = TIME_ROWS + OUTPUT_ROWS + SERVICE_ROWS + FILE_ROWS + OTHER_ROWS

@@ -69,7 +69,7 @@ class Decision:
     __slots__ = ("policy", "values", "now", "_scores", "_grades", "stage", "owner", "route", "_explained", "events")
 
     def __init__(self, policy: "Policy", values: Mapping[str, Any] | None, now: dt.datetime, scores: dict[str, int],
-                 grades: dict[str, str | None], stage: str, owner: str, route: str | None,
+                 grades: dict[str, str | None], stage: str | None, owner: str | None, route: str | None,
                  explained: Interpreted | None = None, events: Iterable[tuple[str, dt.datetime]] = ()):
         # one store a line: tuple assignments of five build and unpack a tuple, on every decision
         self.policy = policy
@@ -199,7 +199,7 @@ class Policy:
 
         d = evaluate(self.ir, values, now, Activity(events))
         return Decision(self, lead, now, {k: v.value for k, v in d.scores.items()}, dict(d.grades),
-                        d.stage, d.owner, d.route, d, events)
+                        d.stage or None, d.owner or None, d.route, d, events)  # "": no stage (a policy has none)
 
     def _decided(self, lead: Mapping[str, Any], at: dt.datetime, index: int | None,
                  events: Iterable[tuple[str, dt.datetime]]) -> Decision:
@@ -208,7 +208,7 @@ class Policy:
         out = self._evaluate(lead, at, events) if lead.__class__ is dict or isinstance(lead, Mapping) else INVALID
         if out is INVALID:
             return self._declined(lead, at, index, events)
-        stage, owner = self._stages[out[2]]
+        stage, owner = self._stages[out[2]] if out[2] is not None else (None, None)  # a policy without stages
         return Decision(self, lead, at, out[0], out[1], stage, owner, out[3], None, events)
 
     def _events(self, events: Iterable[Any] | None, index: int | None,

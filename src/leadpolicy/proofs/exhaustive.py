@@ -268,7 +268,7 @@ def route_gaps(policy: Policy, seconds: float = BUDGET, per_search: float = ENTR
         if isinstance(result, Found):
             w = result.witnesses[0]
             decision = decide(policy, w)
-            assert decision is not None  # confirmed by the search
+            assert decision is not None and decision.stage is not None  # confirmed by the search; a route's stage
             gaps.append(RouteGap(r, decision.stage, w))
     return gaps
 

@@ -392,8 +392,8 @@ def before_or_after(at: dt.datetime, now: dt.datetime) -> str:
 class DecidedLike(Protocol):
     """What a counter-example's lead was decided (an `api.Decision`)."""
 
-    stage: str
-    owner: str
+    stage: str | None  # None: the policy has no stages
+    owner: str | None
     route: str | None
 
     @property
@@ -453,7 +453,8 @@ def _events(events: Sequence[Mapping[str, Any]]) -> str:
 
 def _decision(decision: DecidedLike, handed_off: bool) -> str:
     route = f"route {decision.route}" if decision.route is not None else "no route"
-    parts = [f"stage {decision.stage} (owner {decision.owner}), {route}, "
+    stage = f"stage {decision.stage} (owner {decision.owner})" if decision.stage is not None else "no stage"
+    parts = [f"{stage}, {route}, "
              + ("handed off" if handed_off else "not handed off")]
     values = [f"{key} {value}" for key, value in decision.scores.items()]
     values += [f"{key} {label if label is not None else 'none'}" for key, label in decision.grades.items()]

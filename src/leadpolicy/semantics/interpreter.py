@@ -76,7 +76,7 @@ class Decision:
         if name in self.grades:
             return self.grades[name]
         if name in ("stage", "owner", "route"):
-            return getattr(self, name)
+            return getattr(self, name) or None  # "": a policy without stages decides none
         raise KeyError(name)
 
     def fired(self, score: str) -> list[str]:
@@ -89,8 +89,8 @@ class Decision:
             "now": self.now.isoformat(),
             "scores": {k: v.value for k, v in self.scores.items()},
             "grades": dict(self.grades),
-            "stage": self.stage,
-            "owner": self.owner,
+            "stage": self.stage or None,  # "": a policy without stages decides none
+            "owner": self.owner or None,
             "route": self.route,
             "breakdown": {k: v.as_dict() for k, v in self.scores.items()},
             "explanation": list(self.explanation),

@@ -160,7 +160,7 @@ class Decider:
                     self._append([line])
                 else:
                     pending.append(line)
-            self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
+            self.metrics.decisions.labels(loaded.policy.id, out["stage"] or "").inc()  # None: no stages
         return status, encoded
 
     def decide(self, loaded: Loaded, item: Any) -> tuple[int, dict[str, Any]]:
@@ -188,7 +188,7 @@ class Decider:
         """One assigned decision in the log (with its assignment) and the metrics. Raises LogUnwritable."""
         if self.log is not None:
             self._append([self._log_line(loaded, lead, out, took, assignment)])
-        self.metrics.decisions.labels(loaded.policy.id, out["stage"]).inc()
+        self.metrics.decisions.labels(loaded.policy.id, out["stage"] or "").inc()  # None: no stages
 
     def _log_line(self, loaded: Loaded, lead: dict[str, Any], out: dict[str, Any], took: float,
                   assignment: dict[str, Any] | None = None) -> bytes:

@@ -250,7 +250,8 @@ class _SqlGen:
         for layer, step in enumerate(self.policy.steps, start=1):
             select = self.with_step(select, step, layer)
         layer = len(self.policy.steps) + 1
-        stage = self.ladder([(s.condition, s.name) for s in self.policy.stages])
+        stage = self.ladder([(s.condition, s.name) for s in self.policy.stages]) if self.policy.stages else \
+            exp.cast(exp.Null(), "VARCHAR")  # a policy without stages decides none
         select = exp.select(exp.Star(), exp.alias_(stage, "stage", quoted=True)).from_(select.subquery(f"lp{layer}"))
         return exp.select(exp.Star(), exp.alias_(self.owner(), "owner", quoted=True),
                           exp.alias_(self.route(), "route", quoted=True)).from_(select.subquery(f"lp{layer + 1}"))
@@ -296,6 +297,8 @@ class _SqlGen:
         return select
 
     def owner(self) -> exp.Expr:
+        if not self.policy.stages:
+            return exp.cast(exp.Null(), "VARCHAR")
         owner = exp.Case(this=self.column("stage"))
         for s in self.policy.stages:
             owner = owner.when(exp.Literal.string(s.name), exp.Literal.string(s.owner))
