@@ -195,3 +195,14 @@ def test_serving_a_policy_without_stages_decides_no_stage(tmp_path):
     assert status == 200, out
     assert (out["scores"]["fit"], out["stage"], out["owner"], out["route"]) == (10, None, None, None)
     assert metrics[0] == 200
+
+
+@pytest.mark.parametrize("command", ["calibrate", "feedback"])
+def test_by_a_scores_name_is_not_an_internal_error(planted, capsys, tmp_path, command):
+    """`--by fit` (the policy's score, no column of the leads file): the group column and the score shared the
+    name in table `feedback` (exit 3). Now the group column has its own name: a field no column holds is bad
+    usage, as for any other name."""
+    code, _, err = _calibrate(capsys, planted, _policy(tmp_path, POLICY), "--by", "fit", command=command)
+    assert "internal error" not in err
+    assert code == 2
+    assert "no column 'fit' to group by" in err
