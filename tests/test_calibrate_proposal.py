@@ -930,3 +930,13 @@ def test_sample_cases_that_all_hold_or_cannot_be_decided_are_said(planted, tmp_p
     notes = [n for n in p.notes if "were not decided" in n]
     assert [n.startswith(note) for n in notes] == ([True] if note else [])
     assert (tmp_path / "p.current.samples.yaml").read_text() == samples
+
+
+def test_a_supported_rule_of_a_score_read_the_other_way_keeps_the_sign_of_its_points():
+    """A score whose thresholds take its lowest values has a negative scale k; a supported rule whose k x b rounds
+    to 0 moves one step, on the side of its points (its sign is what the evidence supports)."""
+    column = RuleColumn("risk", 0, "#rule:risk:0", "points", Decimal(40), None, "Spam trap", None, 12)
+    supported = RuleEvidence(column, 100, 30, 100, 20, 0.3, 0.2, 1.5, (1.1, 2.0), -0.01, (-0.02, -0.001), 1e-3,
+                             "supported", "by hand")
+    new, why = proposal.moved(supported, -30.0, Decimal(5)) or (None, "")
+    assert new == Decimal(5) and "outside the re-fitted interval" in why

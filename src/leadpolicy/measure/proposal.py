@@ -114,7 +114,7 @@ def moved(rule: RuleEvidence, k: float | None, grid: Decimal) -> tuple[Decimal, 
     if rule.verdict == "supported":
         if lo <= float(points) <= hi:
             return None
-        fitted = fitted if fitted != 0 else grid.copy_sign(Decimal(repr(b)))  # supported: never zeroed
+        fitted = fitted if fitted != 0 else grid.copy_sign(points)  # supported: never zeroed, its sign kept
         why = f"supported, but {number(points)} lies outside the re-fitted interval {lo:.1f} to {hi:.1f}"
     elif rule.verdict == "contradicted":
         strong = rule.p_value is not None and rule.p_value < STRONG
