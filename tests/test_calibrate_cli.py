@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 
-import markdown
 import pytest
 
 from leadpolicy import api
@@ -20,6 +18,7 @@ from leadpolicy.measure.calibration_render import calibration_json, render_calib
 from .calibration_data import generate
 from .conftest import POLICIES
 from .files import read_csv, write_csv
+from .markdown_read import named_rows, read_markdown, text_of
 
 ACTIVITY = POLICIES / "inbound-activity.policy"
 HOSTILE = 'Free | `email` <script>alert(1)</script> *domain* [x](javascript:y) <!-- c -->'
@@ -90,53 +89,6 @@ def _calibration(changes: bool = True) -> Calibration:
                        f'Of 3 rules, 1 is supported, 1 is contradicted (fit "{HOSTILE}") and 1 has no evidence.')
 
 
-class Tables(HTMLParser):
-    """The tables, list items and elements of an HTML page: what a reader of the rendered Markdown sees."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self.items: list[str] = []
-        self.tags: set[str] = set()
-        self._cell: list[str] | None = None
-        self._item: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-        elif tag == "li":
-            self._item = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "li" and self._item is not None:
-            self.items.append("".join(self._item).strip())
-            self._item = None
-
-    def handle_data(self, data):
-        for part in (self._cell, self._item):
-            if part is not None:
-                part.append(data)
-
-
-def _read_markdown(page: str) -> Tables:
-    html = markdown.markdown(page, extensions=["tables"])
-    tables = Tables()
-    tables.feed(html)
-    return tables
-
-
-def _rows(table: list[list[str]]) -> list[dict[str, str]]:
-    return [dict(zip(table[0], row, strict=True)) for row in table[1:]]
-
-
 # ---------------------------------------------------------------- the report, from a calibration made by hand
 
 def test_the_json_has_the_designs_shape_and_numbers():
@@ -174,10 +126,10 @@ def test_the_json_has_the_designs_shape_and_numbers():
 
 def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
     page = render_calibration(_calibration(), "markdown")
-    read = _read_markdown(page)
+    read = read_markdown(page)
     assert not read.tags & {"script", "a", "b", "i", "code", "em"}, read.tags  # no markup from a policy's text
     rules_table, threshold_table, group_table, changes_table, *backtest = read.tables
-    rules = _rows(rules_table)
+    rules = named_rows(rules_table)
     assert [r["rule"] for r in rules] == ["Mid-market or larger", HOSTILE, "pricing_page_view in last 30 days"]
     assert [r["verdict"] for r in rules] == ["supported", "contradicted", "no evidence"]
     assert rules[0] | {"why": ""} == {
@@ -187,42 +139,24 @@ def test_the_markdown_reads_back_as_tables_with_every_policy_text_in_its_cell():
         "re-fitted points (× scale, 95% interval)": "40.0 [29.6, 48.6]", "verdict": "supported", "why": ""}
     assert rules[0]["why"] == "the interval says supported | `why`"
     assert (rules[2]["points"], rules[2]["lift (95% interval)"]) == ("+2.5 per unit", "-")
-    (threshold,) = _rows(threshold_table)
+    (threshold,) = named_rows(threshold_table)
     assert (threshold["threshold"], threshold["handoff"], threshold["leads past it"]) == ("fit >= 40", "yes",
                                                                                          "300 at 25.0%")
     assert threshold["just above"] == "90 at 20.0% in [40, 50)"
     assert threshold["for as many leads on the re-fitted points"] == "fit >= 45: 290 at 27.8%"
-    assert [r["rule"] for r in _rows(group_table)] == ["Mid-market or larger"]
-    changes = _rows(changes_table)
+    assert [r["rule"] for r in named_rows(group_table)] == ["Mid-market or larger"]
+    changes = named_rows(changes_table)
     assert [(c["where"], c["from"], c["to"]) for c in changes] == [(f'score fit, rule "{HOSTILE}"', "-50", "0"),
                                                                    ("stage sql", "40", "42.5")]
     assert read.items == [f'score fit: rule "{HOSTILE}" gives 0 points, was -50']
-    assert "Note: handoffs could not be kept at 300: 290 | <i>note</i>" in HTMLParserText.of(
-        markdown.markdown(page, extensions=["tables"]))
-    versions = _rows(backtest[0])
+    assert "Note: handoffs could not be kept at 300: 290 | <i>note</i>" in text_of(page)
+    versions = named_rows(backtest[0])
     assert [(v[""], v["handed off"], v["precision"]) for v in versions] == [("3.0.0", "300", "25.0%"),
                                                                            ("3.1.0", "290", "27.6%")]
-    text = HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+    text = text_of(page)
     assert f'Of 3 rules, 1 is supported, 1 is contradicted (fit "{HOSTILE}") and 1 has no evidence.' in text
     assert "Rules where source is <b>webinar</b>: 5,000 leads, won 60" in text
     assert "3.1.0 hands 3% fewer leads to Sales (300 → 290)." in text
-
-
-class HTMLParserText(HTMLParser):
-    """The text a reader sees, tags left out."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-    @classmethod
-    def of(cls, html: str) -> str:
-        parser = cls()
-        parser.feed(html)
-        return "".join(parser.parts)
 
 
 def test_the_text_report_says_the_same_figures():
@@ -388,11 +322,11 @@ def test_the_markdown_of_a_run_has_the_jsons_figures_in_its_cells(planted, capsy
     code, page = _run(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", "rejects",
                       "--format", "markdown")
     assert code == 0
-    rules = _rows(_read_markdown(page).tables[0])
+    rules = named_rows(read_markdown(page).tables[0])
     assert [(r["rule"], r["verdict"], r["fired"]) for r in rules] == [
         (r["rule"], r["verdict"], f"{r['fired']:,} of 4,000") for r in report["rules"]]
     assert [r["won rate fired"] for r in rules] == [f"{r['won_rate_fired'] * 100:.1f}%" for r in report["rules"]]
-    assert report["verdict"] in HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+    assert report["verdict"] in text_of(page)
 
 
 def test_rejected_rows_are_written_and_counted_and_max_rejects_exits_1(planted, capsys, monkeypatch, tmp_path):
@@ -449,7 +383,7 @@ def test_the_proposal_is_written_fmt_clean_with_its_comments_and_backtested(plan
     code, page = _run(capsys, csv_data.policy, *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
                       "--propose", proposed, "--format", "markdown")
     assert code == 0 and f"wrote {proposed} (version 1.3.0" in page
-    read = _read_markdown(page)
+    read = read_markdown(page)
     assert read.items == proposal["diff"]
     versions = [t for t in read.tables if t[0][:3] == ["", "leads", "handed off"]]
     assert [row[:3] for row in versions[0][1:]] == [
@@ -485,13 +419,13 @@ def test_a_hostile_reason_stays_text_in_every_part_of_a_real_runs_markdown(plant
     code, page = _run(capsys, "hostile.policy", *csv_data.args(), "--rejects-folder", str(folder / "rejects"),
                       "--propose", "proposed.policy", "--format", "markdown")
     assert code == 0, page
-    read = _read_markdown(page)
+    read = read_markdown(page)
     assert not read.tags & {"script", "code", "em"}, read.tags
-    assert reason in [row["rule"] for row in _rows(read.tables[0])]
-    changes = next(_rows(t) for t in read.tables if t[0][:2] == ["what", "where"])
+    assert reason in [row["rule"] for row in named_rows(read.tables[0])]
+    changes = next(named_rows(t) for t in read.tables if t[0][:2] == ["what", "where"])
     assert any(reason in change["where"] for change in changes)
     assert any(reason in item for item in read.items)
-    assert f'contradicted (fit "{reason}")' in HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+    assert f'contradicted (fit "{reason}")' in text_of(page)
 
 
 # ---------------------------------------------------------------- docs/feedback.md's worked example, run
@@ -585,7 +519,7 @@ def test_a_decay_and_a_per_rule_say_what_their_points_are_counted_per():
     cal = _calibration()
     decay = _column("engagement", 3, "decay", "-1", "decay 50% every 30 days", None, 44)
     cal.rules.append(_evidence(decay, "supported", coefficient=-0.02, coefficient_ci=(-0.03, -0.01)))
-    rules = _rows(_read_markdown(render_calibration(cal, "markdown")).tables[0])
+    rules = named_rows(read_markdown(render_calibration(cal, "markdown")).tables[0])
     assert [(r["rule"], r["points"]) for r in rules[2:]] == [
         ("pricing_page_view in last 30 days", "+2.5 per unit"), ("decay 50% every 30 days", "-1 per point it takes")]
     assert calibration_json(cal)["rules"][3] | {"why": ""} == {
@@ -606,7 +540,7 @@ def test_a_proposal_that_does_not_check_is_said_to_be_unwritten(small, capsys, m
     code, said = _run(capsys, ACTIVITY, *small, "--propose", "p.policy", "--format", "markdown")
     assert code == 0
     assert "wrote p.policy" not in said and "p.policy is not written" in said
-    text = HTMLParserText.of(markdown.markdown(said, extensions=["tables"]))
+    text = text_of(said)
     assert "Proposal: inbound-activity 3.1.0, not written (p.policy)" in text
     assert "Note: the proposed version does not check: stage sql is never reached" in text
 
@@ -625,14 +559,14 @@ def test_the_report_shows_each_scores_scale_beside_the_re_fitted_interval_in_log
     cal = _calibration()
     k = _scale_of(cal, "fit")  # 40 points for a coefficient of 1.2346: about 32.4 points per unit of log-odds
     page = render_calibration(cal, "markdown")
-    read = _read_markdown(page)
-    rules = _rows(read.tables[0])
+    read = read_markdown(page)
+    rules = named_rows(read.tables[0])
     size = rules[0]
     assert size["coefficient (log-odds, 95% interval)"] == "+1.23 [0.91, 1.50]"
     refitted = size[f"re-fitted points (× scale, {0.95:.0%} interval)"]
     assert refitted == f"{k * 1.234567:.1f} [{k * 0.912345:.1f}, {k * 1.5:.1f}]"
     assert rules[2][f"re-fitted points (× scale, {0.95:.0%} interval)"] == "-"  # engagement: no scale, no interval
-    text = HTMLParserText.of(markdown.markdown(page, extensions=["tables"]))
+    text = text_of(page)
     assert f"fit: {k:.1f} points per unit of log-odds" in text
     assert "engagement: no scale (no supported rule)" in text
     assert "The verdict is the regression's, within each score" in text and "the lift is the raw comparison" in text
@@ -652,7 +586,7 @@ def test_a_threshold_row_names_its_whole_condition_and_its_won_rates_intervals()
                             90, 0.2, 80, 0.1, {"value": Decimal(45), "leads": 290, "won_rate": 0.277777},
                             ci_past=(0.2037, 0.3027))
     cal.thresholds.append(mql)
-    rows = _rows(_read_markdown(render_calibration(cal, "markdown")).tables[1])
+    rows = named_rows(read_markdown(render_calibration(cal, "markdown")).tables[1])
     assert [r["in"] for r in rows] == ["sql when demo_request in last 30 days and fit >= 40",
                                        "mql when fit >= 40 and engagement >= 30"]
     assert rows[0] != rows[1]
@@ -666,16 +600,15 @@ def test_without_a_re_fit_the_threshold_says_no_re_fit_and_with_one_the_re_fitte
     cal = _calibration()
     header = "for as many leads on the re-fitted points"
     page = render_calibration(cal, "markdown")
-    (row,) = _rows(_read_markdown(page).tables[1])
+    (row,) = named_rows(read_markdown(page).tables[1])
     assert row[header] == "fit >= 45: 290 at 27.8%"  # the contradicted -50 is flipped: fit is re-fitted
-    assert f'Re-fitted points: fit, {HOSTILE}: -50 →' in HTMLParserText.of(markdown.markdown(page,
-                                                                                            extensions=["tables"]))
+    assert f'Re-fitted points: fit, {HOSTILE}: -50 →' in text_of(page)
     hostile = cal.rules[1]
     cal.rules[1] = RuleEvidence(**{**hostile.__dict__, "verdict": "no evidence"})
     cal.thresholds[0] = ThresholdEvidence(**{**cal.thresholds[0].__dict__, "same_count": {
         "value": Decimal(40), "leads": 300, "won_rate": 0.25}})
     page = render_calibration(cal, "markdown")
-    (row,) = _rows(_read_markdown(page).tables[1])
+    (row,) = named_rows(read_markdown(page).tables[1])
     assert row[header] == "no re-fit"
     assert "Re-fitted points" not in page
 

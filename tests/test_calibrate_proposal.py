@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 from statistics import NormalDist
 
@@ -22,6 +21,7 @@ from leadpolicy.measure.thresholds import Distribution
 
 from .calibration_data import POLICY, generate
 from .files import write_csv
+from .markdown_read import read_markdown
 
 Z = NormalDist().inv_cdf(0.975)
 AS_OF = dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
@@ -837,44 +837,13 @@ def test_the_json_lists_the_cases_and_the_text_report_their_lines(sampled):
     assert all(" ".join(row).startswith(HOSTILE_CASE) for row in rows[1:])
 
 
-class _Cells(HTMLParser):
-    """The cells of each table of an HTML page, and its tags."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: set[str] = set()
-        self.tables: list[list[list[str]]] = []
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self.cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self.cell is not None:
-            self.tables[-1][-1].append("".join(self.cell).strip())
-            self.cell = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-
-
 def test_the_markdown_lists_a_hostile_case_name_in_its_cell_without_markup(sampled):
-    import markdown
-
     from leadpolicy.measure.calibration_render import render_calibration
 
     _, cal, _ = sampled
     page = render_calibration(cal, "markdown")
     assert "\n### Sample cases to update\n" in page
-    cells = _Cells()
-    cells.feed(markdown.markdown(page, extensions=["tables"]))
+    cells = read_markdown(page)
     assert not cells.tags & {"b", "a", "code", "em", "strong"}, cells.tags
     table = next(t for t in cells.tables if t[0][:2] == ["case", "line"])
     line = str(case_line(SAMPLES, '"A |'))
