@@ -30,3 +30,23 @@ Planted = generator.Planted
 betas = generator.betas
 generate = generator.generate
 points_lost = generator.points_lost
+
+
+def write_policy(folder: Path, text: str) -> Path:
+    """`text` as the policy file p.policy in `folder`."""
+    path = folder / "p.policy"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def run_on_planted(capsys, planted: Planted, policy: Path, *extra: str,
+                   command: str = "calibrate") -> tuple[int, str, str]:
+    """`leadpolicy COMMAND POLICY` on the planted leads and events (rejects into a folder beside the policy):
+    the exit code, stdout and stderr."""
+    from leadpolicy.cli.main import main
+
+    rejects = policy.parent / "rejects"
+    rejects.mkdir(exist_ok=True)
+    code = main([command, str(policy), *planted.args(), "--rejects-folder", str(rejects), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err

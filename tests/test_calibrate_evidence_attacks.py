@@ -4,24 +4,21 @@ apart, costing the other rules of their score their coefficients."""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 import leadpolicy
-from leadpolicy.cli.main import main
 from leadpolicy.measure import evidence
 from leadpolicy.measure.calibration import MIN_LEADS
 from leadpolicy.measure.feedback import FeedbackInput, measure
 from leadpolicy.measure.rule_columns import with_rule_columns
 
-from .calibration_data import POLICY, generate
+from .calibration_data import AS_OF, NOW, POLICY, generate, run_on_planted, write_policy
 from .files import read_csv, write_csv
 
-AS_OF = "2026-10-01T00:00:00+00:00"
-NOW = "2026-12-31T00:00:00+00:00"
 NEGATIVE = (POLICY.replace("clamp 0 to 100", "clamp -100 to 0")
             .replace("+30 when", "-30 when").replace("+20 when", "-20 when").replace("+15 when", "-15 when")
             .replace("+10 when", "-10 when").replace("-25 when", "+25 when").replace("+5  per", "-5  per")
@@ -35,24 +32,9 @@ def planted(tmp_path_factory):
     return generate(tmp_path_factory.mktemp("attack"), leads=600)
 
 
-def _policy(folder: Path, text: str) -> Path:
-    path = folder / "p.policy"
-    path.write_text(text, "utf-8")
-    return path
-
-
-def _calibrate(capsys, planted, policy: Path, *extra: str) -> tuple[int, str, str]:
-    rejects = policy.parent / "rejects"
-    rejects.mkdir(exist_ok=True)
-    code = main(["calibrate", str(policy), *planted.args(), "--rejects-folder", str(rejects), *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _evidence(policy: Path, leads: Path, events: Path, work: Path, by: tuple[str, ...] = ()):
     derived, columns = with_rule_columns(leadpolicy.load(policy))
-    as_of, now = (dt.datetime.fromisoformat(t) for t in (AS_OF, NOW))
-    measured = measure(derived, FeedbackInput(leads, events, as_of, now, by=by), work)
+    measured = measure(derived, FeedbackInput(leads, events, AS_OF, NOW, by=by), work)
     return measured, columns
 
 
@@ -104,14 +86,14 @@ def test_groups_large_enough_get_the_same_evidence_as_their_leads_alone(planted,
 
 
 def test_calibrate_by_email_says_how_many_smaller_groups_it_left_out(planted, capsys, tmp_path):
-    policy = _policy(tmp_path, POLICY)
-    code, out, _ = _calibrate(capsys, planted, policy, "--by", "email", "--format", "json")
+    policy = write_policy(tmp_path, POLICY)
+    code, out, _ = run_on_planted(capsys, planted, policy, "--by", "email", "--format", "json")
     assert code == 0
     report = json.loads(out)
     assert len(report["groups"]) == evidence.GROUPS_SHOWN
     assert report["groups_left_out"][0]["by"] == "email"
     assert report["groups_left_out"][0]["groups"] == 600 - evidence.GROUPS_SHOWN
-    code, out, _ = _calibrate(capsys, planted, policy, "--by", "email")
+    code, out, _ = run_on_planted(capsys, planted, policy, "--by", "email")
     assert code == 0
     assert f"{600 - evidence.GROUPS_SHOWN:,} smaller groups of email left out" in out
 
@@ -124,7 +106,7 @@ def test_a_score_read_the_other_way_round_is_not_flipped_to_a_worse_proposal(pla
     more wins": it called "Mid-market or larger" (-30) and "Decision maker" (-15) contradicted, flipped them,
     and proposed a version handing off leads winning 14.5% where the current one's win 28.0%."""
     out = tmp_path / "out.policy"
-    code, report, _ = _calibrate(capsys, planted, _policy(tmp_path, NEGATIVE), "--propose", str(out),
+    code, report, _ = run_on_planted(capsys, planted, write_policy(tmp_path, NEGATIVE), "--propose", str(out),
                                  "--format", "json")
     assert code == 0
     proposal = json.loads(report)["proposal"]
@@ -136,8 +118,8 @@ def test_a_score_read_the_other_way_round_is_not_flipped_to_a_worse_proposal(pla
 def test_a_score_read_the_other_way_round_gets_the_verdicts_of_the_score_as_written(planted, tmp_path):
     (tmp_path / "up").mkdir()
     (tmp_path / "down").mkdir()
-    up = _evidence(_policy(tmp_path / "up", POLICY), planted.leads, planted.events, tmp_path / "w1")
-    down = _evidence(_policy(tmp_path / "down", NEGATIVE), planted.leads, planted.events, tmp_path / "w2")
+    up = _evidence(write_policy(tmp_path / "up", POLICY), planted.leads, planted.events, tmp_path / "w1")
+    down = _evidence(write_policy(tmp_path / "down", NEGATIVE), planted.leads, planted.events, tmp_path / "w2")
     upward, downward = (evidence.rule_evidence(*pair) for pair in (up, down))
     assert [r.verdict for r in downward] == [r.verdict for r in upward]
     assert {r.verdict for r in upward} >= {"supported", "contradicted"}
@@ -147,7 +129,8 @@ def test_a_score_read_the_other_way_round_gets_the_verdicts_of_the_score_as_writ
 def test_a_score_no_threshold_reads_is_read_as_more_is_better_and_says_so(planted, tmp_path):
     text = POLICY.replace('"A"  when fit >= 60', '"A"  when fit >= 60 and fit <= 90')
     text = text.replace("sql      when fit >= 50", "sql      when fit <= 50")
-    rules = evidence.rule_evidence(*_evidence(_policy(tmp_path, text), planted.leads, planted.events, tmp_path / "w"))
+    rules = evidence.rule_evidence(*_evidence(write_policy(tmp_path, text), planted.leads, planted.events,
+                                              tmp_path / "w"))
     judged = [r for r in rules if r.verdict != "no evidence"]
     assert judged and all("more points read as more wins" in r.why for r in judged)
 
@@ -162,11 +145,10 @@ def test_one_rule_whose_leads_never_won_leaves_the_other_rules_their_evidence(pl
     events = read_csv(planted.events)
     kept = [row for row in events if not (row["lead"] in free and row["event"] == "won_deal")]
     write_csv(tmp_path / "events.csv", list(events[0]), [list(row.values()) for row in kept])
-    code = main(["calibrate", str(_policy(tmp_path, POLICY)), "--leads", str(planted.leads), "--events",
-                 str(tmp_path / "events.csv"), "--as-of", AS_OF, "--now", NOW, "--rejects-folder", str(tmp_path),
-                 "--format", "json"])
+    code, out, _ = run_on_planted(capsys, dataclasses.replace(planted, events=tmp_path / "events.csv"),
+                                  write_policy(tmp_path, POLICY), "--format", "json")
     assert code == 0
-    rules = {rule["rule"]: rule for rule in json.loads(capsys.readouterr().out)["rules"]}
+    rules = {rule["rule"]: rule for rule in json.loads(out)["rules"]}
     free_email = rules["Free email domain"]
     assert free_email["won_rate_fired"] == 0 and free_email["coefficient"] is None
     assert free_email["why"] == f"its {free_email['fired']} leads never won"
@@ -182,7 +164,7 @@ DUPLICATED = POLICY.replace('+10 when demo                                 "Aske
 def test_a_duplicated_rule_and_a_complement_leave_the_other_rules_their_evidence(planted, tmp_path):
     assert DUPLICATED != POLICY
     rules = {r.rule.label: r for r in evidence.rule_evidence(
-        *_evidence(_policy(tmp_path, DUPLICATED), planted.leads, planted.events, tmp_path / "w"))}
+        *_evidence(write_policy(tmp_path, DUPLICATED), planted.leads, planted.events, tmp_path / "w"))}
     for label in ("Large, again", "Small"):
         assert rules[label].coefficient is None and rules[label].verdict == "no evidence"
     assert rules["Large, again"].why == 'it fires for the same leads as "Mid-market or larger"'
