@@ -19,6 +19,7 @@ from leadpolicy.measure.feedback import (
     parquet_table,
     won_share,
 )
+from leadpolicy.measure.render import percent
 
 
 def backtest(old_policy: Policy, new_policy: Policy, data: FeedbackInput, folder: Path,
@@ -87,12 +88,13 @@ def verdict(first: Measured, versions: dict[str, Any], moves: dict[str, Any]) ->
     added, dropped, kept = moves["added"], moves["dropped"], moves["kept"]
     parts = [f"{new['version']} hands {amount} to {team} ({old['handed_off']:,} → {new['handed_off']:,})"]
     if added["leads"]:
-        parts.append(f"the {added['leads']:,} newly handed off win at {_pct(added['won_rate'])} against "
-                     f"{_pct(kept['won_rate'])} for those already handed off")
+        parts.append(f"the {added['leads']:,} newly handed off win at {percent(added['won_rate'])} against "
+                     f"{percent(kept['won_rate'])} for those already handed off")
     if dropped["leads"]:
-        parts.append(f"the {dropped['leads']:,} no longer handed off won at {_pct(dropped['won_rate'])}")
-    parts.append(f"won leads captured: {new['won_captured']:,} of {new['won']:,} (recall {_pct(new['recall'])}, "
-                 f"was {_pct(old['recall'])}); precision {_pct(new['precision'])}, was {_pct(old['precision'])}")
+        parts.append(f"the {dropped['leads']:,} no longer handed off won at {percent(dropped['won_rate'])}")
+    parts.append(f"won leads captured: {new['won_captured']:,} of {new['won']:,} (recall {percent(new['recall'])}, "
+                 f"was {percent(old['recall'])}); precision {percent(new['precision'])}, "
+                 f"was {percent(old['precision'])}")
     return "; ".join(parts) + "."
 
 
@@ -102,10 +104,6 @@ def _kept(rejects: Path | None, folder: Path) -> str | None:
     if rejects is None or rejects.resolve().is_relative_to(folder.resolve()):
         return None
     return str(rejects)
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
 
 
 def data_files(folder: Path) -> tuple[Path, Path]:

@@ -21,6 +21,7 @@ from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.words import quantity
 from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
 from leadpolicy.measure.feedback import TABLE, Measured, count_where, group_label, won_share
+from leadpolicy.measure.render import percent
 from leadpolicy.measure.rule_columns import per_unit, value
 from leadpolicy.semantics import ir
 
@@ -120,7 +121,7 @@ def verdict_line(rules: list[RuleEvidence], proposal: Proposal | None) -> str:
         return f"{line}; the proposed {proposal.version} was not written: it does not check."
     old, new = proposal.backtest["old"], proposal.backtest["new"]
     return (f"{line}; the proposed {proposal.version} hands off {new['handed_off']:,} leads (was "
-            f"{old['handed_off']:,}) at {_pct(new['precision'])} won (was {_pct(old['precision'])}) and "
+            f"{old['handed_off']:,}) at {percent(new['precision'])} won (was {percent(old['precision'])}) and "
             f"{_captured(old, new)}.")
 
 
@@ -129,8 +130,8 @@ def _captured(old: dict[str, Any], new: dict[str, Any]) -> str:
     can still lose won leads."""
     now, before = new["won_captured"], old["won_captured"]
     moved = f": {abs(now - before):,} {'fewer' if now < before else 'more'}" if now != before else ""
-    return (f"captures {now:,} won leads (was {before:,}{moved}), recall {_pct(new['recall'])} "
-            f"(was {_pct(old['recall'])})")
+    return (f"captures {now:,} won leads (was {before:,}{moved}), recall {percent(new['recall'])} "
+            f"(was {percent(old['recall'])})")
 
 
 # ---------------------------------------------------------------- counts and lift
@@ -430,7 +431,3 @@ def _verdicts(rules: list[RuleEvidence]) -> str:
         parts.append(f"{none} {'has' if none == 1 else 'have'} no evidence")
     said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Of {quantity(len(rules), 'rules')}, {said}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
