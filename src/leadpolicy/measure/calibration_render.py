@@ -12,11 +12,12 @@ from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import number as policy_number
 from leadpolicy.measure.calibration import LEVEL, Calibration, Proposal, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.evidence import GROUPS_SHOWN
+from leadpolicy.measure.feedback import won_share
 from leadpolicy.measure.proposal import refitted_points, scale
-from leadpolicy.measure.render import finished, percent, render_backtest, table
+from leadpolicy.measure.render import finished, leads, percent, render_backtest, table
 from leadpolicy.outputs import md
+from leadpolicy.publish.calibration import UNITS
 
-UNITS = {"per": " per unit", "decay": " per point it takes"}  # what a rule's points are counted per
 RULE_HEADER = ["score", "rule", "line", "points", "fired", "won rate fired", "won rate not",
                f"lift ({LEVEL:.0%} interval)", f"coefficient (log-odds, {LEVEL:.0%} interval)", "verdict", "why"]
 REFITTED = f"re-fitted points (× scale, {LEVEL:.0%} interval)"
@@ -117,10 +118,10 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
         lines += _refitted_line(cal, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
-        lines += _section(f"Rules where {g['by']} is {value}: {_leads(g['leads'])}, won {g['won']:,}", markdown)
+        lines += _section(f"Rules where {g['by']} is {value}: {leads(g['leads'])}, won {g['won']:,}", markdown)
         lines += _rules_table(g["rules"], markdown)
     for out in cal.groups_left_out:
-        lines += ["", _text(f"{out['groups']:,} smaller groups of {out['by']} left out ({_leads(out['leads'])}, "
+        lines += ["", _text(f"{out['groups']:,} smaller groups of {out['by']} left out ({leads(out['leads'])}, "
                             f"won {out['won']:,}): only the largest {GROUPS_SHOWN} are shown.", markdown)]
     lines += _proposal(cal, markdown)
     lines += ["", ("[^1]: " if markdown else "[1] ") + _text(SALES_WORK, markdown)]
@@ -162,21 +163,13 @@ def _refitted(e: RuleEvidence, scales: dict[str, float | None]) -> str:
     return f"{k * e.coefficient:.1f} [{low:.1f}, {high:.1f}]"
 
 
-def _refit_changes(cal: Calibration) -> list[dict[str, Any]]:
-    return refitted_points(cal.policy, cal.rules)[1]
-
-
 def _refitted_line(cal: Calibration, markdown: bool) -> list[str]:
     """The points the thresholds' last column is measured on (the report shows them even without --propose)."""
-    changes = _refit_changes(cal)
+    changes = refitted_points(cal.policy, cal.rules)[1]
     if not changes:
         return []
     said = "; ".join(f"{c['where']}: {_signed(c['from'])} → {_signed(c['to'])}" for c in changes)
     return ["", _text(f"Re-fitted points: {said}.", markdown)]
-
-
-def _leads(count: int) -> str:
-    return f"{count:,} {'lead' if count == 1 else 'leads'}"
 
 
 def _text(value: object, markdown: bool) -> str:
@@ -192,14 +185,10 @@ def _head(cal: Calibration, markdown: bool) -> list[str]:
     title = (f"Calibration of {cal.policy.id} {cal.policy.version}: decided as of {cal.as_of}, outcomes up to "
              f"{cal.now}")
     return [("# " if markdown else "") + _text(title, markdown), "", _text(cal.verdict, markdown), "",
-            f"{_leads(cal.leads)} decided, won {cal.won:,} ({percent(_rate(cal.won, cal.leads))}); lead rows: read "
+            f"{leads(cal.leads)} decided, won {cal.won:,} ({percent(won_share(cal.won, cal.leads))}); lead rows: read "
             f"{rows.get('leads_read', 0):,}, rejected {rows.get('leads_rejected', 0):,}; event rows: read "
             f"{rows.get('events_read', 0):,}, used {rows.get('events_used', 0):,}, rejected "
             f"{rows.get('events_rejected', 0):,}"]
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
 
 
 def _signed(value: Decimal) -> str:
@@ -228,7 +217,7 @@ def _rules_table(rules: list[RuleEvidence], markdown: bool,
 
 def _thresholds_table(cal: Calibration, markdown: bool) -> list[str]:
     whole = conditions(cal.policy)
-    refit = {c["where"].split(",")[0] for c in _refit_changes(cal)}  # the scores whose points move
+    refit = {score for score, _ in refitted_points(cal.policy, cal.rules)[0]}  # the scores whose points move
     rows = [[t.place, whole.get(t.place, "-"), f"{t.score} {t.op} {t.value}", t.line or "-",
              "yes" if t.handoff else "", _at(t.leads_past, t.won_rate_past, t.ci_past),
              f"{_at(t.leads_above, t.won_rate_above, t.ci_above)} in [{t.value}, {t.value + t.band})",

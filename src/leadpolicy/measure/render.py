@@ -20,6 +20,11 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
+def leads(value: int) -> str:
+    """A number of leads as every report writes it: 1 lead, 1,310 leads."""
+    return f"{value:,} {'lead' if value == 1 else 'leads'}"
+
+
 def table(header: list[str], rows: list[list[Any]], markdown: bool) -> list[str]:
     cells = [[str(c) for c in header]] + [["-" if c is None else str(c) for c in r] for r in rows]
     if markdown:  # every cell may come from lead data: no HTML, no markup, no column break

@@ -175,7 +175,7 @@ def _rule(rule: dict[str, Any]) -> dict[str, str]:
             "won_rate_not": percent(rule["won_rate_not"]), "lift": lift}
 
 
-UNITS = {"per": " per unit", "decay": " per point it takes"}  # as the report says what points are counted per
+UNITS = {"per": " per unit", "decay": " per point it takes"}  # what a rule's points are counted per (page and report)
 
 
 def _points(rule: dict[str, Any]) -> str:
