@@ -114,8 +114,9 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
     lines += ["", _text(READING, markdown) + (" [^1]" if markdown else " [1]"), "",
               *_scale_lines(cal, scales, markdown)]
     if cal.thresholds:
-        lines += _section("Thresholds", markdown) + _thresholds_table(cal, markdown)
-        lines += _refitted_line(cal, markdown)
+        moved, changes = refitted_points(cal.policy, cal.rules)
+        lines += _section("Thresholds", markdown) + _thresholds_table(cal, {score for score, _ in moved}, markdown)
+        lines += _refitted_line(changes, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
         lines += _section(f"Rules where {g['by']} is {value}: {leads(g['leads'])}, won {g['won']:,}", markdown)
@@ -163,9 +164,8 @@ def _refitted(e: RuleEvidence, scales: dict[str, float | None]) -> str:
     return f"{k * e.coefficient:.1f} [{low:.1f}, {high:.1f}]"
 
 
-def _refitted_line(cal: Calibration, markdown: bool) -> list[str]:
+def _refitted_line(changes: list[dict[str, Any]], markdown: bool) -> list[str]:
     """The points the thresholds' last column is measured on (the report shows them even without --propose)."""
-    changes = refitted_points(cal.policy, cal.rules)[1]
     if not changes:
         return []
     said = "; ".join(f"{c['where']}: {_signed(c['from'])} → {_signed(c['to'])}" for c in changes)
@@ -215,9 +215,9 @@ def _rules_table(rules: list[RuleEvidence], markdown: bool,
     return table(header, rows, markdown) if rows else ["no rules"]
 
 
-def _thresholds_table(cal: Calibration, markdown: bool) -> list[str]:
+def _thresholds_table(cal: Calibration, refit: set[str], markdown: bool) -> list[str]:
+    """The thresholds' evidence; `refit`: the scores whose points the re-fit moves."""
     whole = conditions(cal.policy)
-    refit = {score for score, _ in refitted_points(cal.policy, cal.rules)[0]}  # the scores whose points move
     rows = [[t.place, whole.get(t.place, "-"), f"{t.score} {t.op} {t.value}", t.line or "-",
              "yes" if t.handoff else "", _at(t.leads_past, t.won_rate_past, t.ci_past),
              f"{_at(t.leads_above, t.won_rate_above, t.ci_above)} in [{t.value}, {t.value + t.band})",
