@@ -23,6 +23,7 @@ from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColum
 from leadpolicy.measure.feedback import TABLE, Measured, count_where, group_label, won_share
 from leadpolicy.measure.render import percent
 from leadpolicy.measure.rule_columns import per_unit, value
+from leadpolicy.measure.thresholds import is_won, sites
 from leadpolicy.semantics import ir
 
 PER = {"points": "when it fires", "per": "per unit", "decay": "per point it took"}  # what a coefficient is per
@@ -140,10 +141,6 @@ def _col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _won() -> exp.Expr:
-    return exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))
-
-
 def _fired(column: RuleColumn) -> exp.Expr:
     """Where the rule fired (a decay: where it changed the score)."""
     return exp.NEQ(this=value(column), expression=exp.Literal.number(0))
@@ -158,9 +155,9 @@ def _by_score(columns: list[RuleColumn]) -> list[list[RuleColumn]]:
 
 
 def _count_measures(columns: list[RuleColumn]) -> list[exp.Expr]:
-    measures: list[exp.Expr] = [exp.Count(this=exp.Star()), count_where(_won())]
+    measures: list[exp.Expr] = [exp.Count(this=exp.Star()), count_where(is_won())]
     for c in columns:
-        measures += [count_where(_fired(c)), count_where(exp.and_(_fired(c), _won()))]
+        measures += [count_where(_fired(c)), count_where(exp.and_(_fired(c), is_won()))]
     return measures
 
 
@@ -253,7 +250,7 @@ def _feature_query(rules: list[RuleColumn], where: exp.Expr | None, by: str | No
     keys: list[exp.Expr] = [_col(by)] if by is not None else []
     features = [exp.alias_(_feature(c), f"f{i}") for i, c in enumerate(rules)]
     query = _where(exp.select(*keys, *features, exp.alias_(exp.Count(this=exp.Star()), "n"),
-                              exp.alias_(count_where(_won()), "won")).from_(TABLE), where)
+                              exp.alias_(count_where(is_won()), "won")).from_(TABLE), where)
     names = [*(k.copy() for k in keys), *(exp.column(f"f{i}") for i in range(len(rules)))]
     return query.group_by(*names).order_by(*(name.copy() for name in names))
 
@@ -349,8 +346,6 @@ def _glm(design: np.ndarray[Any, Any], n: np.ndarray[Any, Any], won: np.ndarray[
 
 def score_directions(measured: Measured) -> dict[str, Direction]:
     """Each score's reading, from its thresholds in the stages and grades of the measured policy."""
-    from leadpolicy.measure.thresholds import sites
-
     found = sites(measured.policy.tree, measured.handoff.stages)
     return {s.name: _direction(s.name, {site.op[0] for site in found if site.score == s.name})
             for s in measured.policy.tree.scores}

@@ -19,7 +19,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Literal
 
 from sqlglot import exp
 
@@ -29,6 +29,7 @@ from leadpolicy.measure.feedback import TABLE, Measured, count_where, won_share
 from leadpolicy.semantics import ir
 
 OPS = (">=", ">", "<=", "<")
+COMPARISONS: dict[str, Callable[..., exp.Expr]] = {">=": exp.GTE, ">": exp.GT, "<=": exp.LTE, "<": exp.LT}
 FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}  # `50 <= fit` is `fit >= 50`
 Part = tuple[Any, ...]  # ("stage", index) or ("grade", grade index, entry index)
 
@@ -41,7 +42,7 @@ class Site:
     part: Part
     position: int
     place: str
-    kind: str  # stage | grade
+    kind: Literal["stage", "grade"]
     score: str
     op: str
     value: Decimal
@@ -192,10 +193,13 @@ def _replaced(node: ast.Node, new: dict[int, Decimal]) -> ast.Node:
 
 # ---------------------------------------------------------------- won rates around a threshold
 
+def is_won() -> exp.Expr:
+    """A lead of table `feedback` that was won."""
+    return exp.EQ(this=exp.column("#outcome", quoted=True), expression=exp.Literal.string("won"))
+
+
 def _side(score: str, op: str, value: Decimal) -> exp.Expr:
-    column, number = exp.column(score, quoted=True), exp.Literal.number(str(value))
-    kinds: dict[str, Callable[..., exp.Expr]] = {">=": exp.GTE, ">": exp.GT, "<=": exp.LTE, "<": exp.LT}
-    return kinds[op](this=column, expression=number)
+    return COMPARISONS[op](this=exp.column(score, quoted=True), expression=exp.Literal.number(str(value)))
 
 
 def _band(score: str, low: Decimal, high: Decimal) -> exp.Expr:
@@ -204,13 +208,12 @@ def _band(score: str, low: Decimal, high: Decimal) -> exp.Expr:
 
 def evidence(measured: Measured, site: Site, band: Decimal) -> ThresholdEvidence:
     """The won rates past the threshold, just above and just below it."""
-    won = exp.EQ(this=exp.column("#outcome", quoted=True), expression=exp.Literal.string("won"))
     wheres = [_side(site.score, site.op, site.value), _band(site.score, site.value, site.value + band),
               _band(site.score, site.value - band, site.value)]
-    measures = [m for where in wheres for m in (count_where(where), count_where(exp.and_(where.copy(), won.copy())))]
+    measures = [m for where in wheres for m in (count_where(where), count_where(exp.and_(where.copy(), is_won())))]
     row = measured.con.execute(exp.select(*measures).from_(TABLE).sql("duckdb")).fetchone() or (0,) * 6
     past, won_past, above, won_above, below, won_below = (int(n) for n in row)
-    return ThresholdEvidence(site.place, "stage" if site.kind == "stage" else "grade", site.score, site.op,
+    return ThresholdEvidence(site.place, site.kind, site.score, site.op,
                              site.value, site.line, site.handoff, band, past, won_share(won_past, past), above,
                              won_share(won_above, above), below, won_share(won_below, below),
                              ci_past=wilson(won_past, past), ci_above=wilson(won_above, above),
@@ -245,8 +248,7 @@ class Distribution:
     @classmethod
     def of(cls, measured: Measured, score: str) -> "Distribution":
         column = exp.column(score, quoted=True)
-        won = exp.EQ(this=exp.column("#outcome", quoted=True), expression=exp.Literal.string("won"))
-        query = (exp.select(column, exp.Count(this=exp.Star()), count_where(won)).from_(TABLE)
+        query = (exp.select(column, exp.Count(this=exp.Star()), count_where(is_won())).from_(TABLE)
                  .where(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())))
                  .group_by(column.copy()).order_by(column.copy()))
         rows = measured.con.execute(query.sql("duckdb")).fetchall()
@@ -310,9 +312,8 @@ def next_raise(con: Any, floor: Floor) -> Raise | None:
     `feedback` of `con`), with those leads; None when no lead of the stage is past it."""
     column = exp.column(floor.score, quoted=True)
     stage = exp.EQ(this=exp.column("stage", quoted=True), expression=exp.Literal.string(floor.stage))
-    won = exp.EQ(this=exp.column("#outcome", quoted=True), expression=exp.Literal.string("won"))
     where = exp.and_(stage, exp.column("#handed", quoted=True), _side(floor.score, floor.op, floor.value))
-    query = (exp.select(column, exp.Count(this=exp.Star()), count_where(won)).from_(TABLE).where(where)
+    query = (exp.select(column, exp.Count(this=exp.Star()), count_where(is_won())).from_(TABLE).where(where)
              .group_by(column.copy()).order_by(column.copy()))
     rows = [(Decimal(str(v)), int(n), int(w)) for v, n, w in con.execute(query.sql("duckdb")).fetchall()]
     if not rows:
