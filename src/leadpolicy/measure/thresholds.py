@@ -68,7 +68,7 @@ def score_step(score: ir.Score) -> Decimal:
 
 def on_grid(value: Decimal, grid: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """`value` rounded to a multiple of `grid` (half to even, or as `rounding` says), written as a policy writes
-    it: a whole number without decimals (30, not 30.0), else without trailing zeros (2.5)."""
+    it (`tidy`)."""
     return tidy((value / grid).quantize(Decimal(1), rounding=rounding) * grid) if grid else value
 
 
@@ -77,17 +77,17 @@ def tidy(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
-def grid(score_step: Decimal, written: list[Decimal]) -> Decimal:
+def grid(points_step: Decimal, written: list[Decimal]) -> Decimal:
     """The grid a score's thresholds move on: the coarser of its step and the granularity its thresholds are
     written with (the largest power of ten dividing them all, at most a tenth of the largest): 120 and 70 move
     in tens on a score of step 1, never to 121."""
     values = [abs(v) for v in written if v != 0]
     if not values:
-        return score_step
+        return points_step
     unit = Decimal(1).scaleb(math.floor(math.log10(max(values) / 10))) if max(values) >= 10 else Decimal(0)
     while unit and any(v % unit for v in values):
         unit /= 10
-    return max(score_step, tidy(unit)) if unit else score_step
+    return max(points_step, tidy(unit)) if unit else points_step
 
 
 def holding_band(dist: "Distribution", value: Decimal, band: Decimal) -> Decimal:
@@ -107,10 +107,10 @@ def holding_band(dist: "Distribution", value: Decimal, band: Decimal) -> Decimal
 def default_band(score: ir.Score) -> Decimal:
     """The score's step, or a tenth of its largest total (in magnitude, within its clamp) rounded up to the step
     when that is wider."""
-    grid, largest = score_step(score), score.bound
+    points_step, largest = score_step(score), score.bound
     if score.clamp is not None:
         largest = min(largest, max(abs(score.clamp.low), abs(score.clamp.high)))
-    return max(grid, on_grid(largest / 10, grid, ROUND_CEILING))
+    return max(points_step, on_grid(largest / 10, points_step, ROUND_CEILING))
 
 
 # ---------------------------------------------------------------- finding thresholds
