@@ -7,7 +7,6 @@ computed owner with --by; rejects files beside data that a proposal was written 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 from pathlib import Path
 
@@ -16,33 +15,17 @@ import pytest
 from leadpolicy.cli.main import main
 from leadpolicy.measure.backtest import data_files
 
+from .calibration_data import activity_data
 from .conftest import POLICIES
-from .files import read_csv, write_csv
+from .files import read_csv
 
 AS_OF, NOW = "2026-11-01T00:00:00-04:00", "2026-11-30T12:00:00-05:00"
 CI = ["ci", ".", "--skip-approvals", "--skip-versions", "--skip-fmt"]
-HEADER = ["Lead ID", "Email", "Employees", "Industry", "Lead Source", "Owner"]
-REPS = ("amy", "bob")
 
 
-def _crm_data(folder: Path, leads: int = 400, seed: int = 14, bad_rows: int = 0) -> Path:
-    """A CRM export of leads for the activity reference: `Lead ID`, `Lead Source` for the field source, and an
-    `Owner` column of reps (amy, bob) that the policy also computes (the stage's owning team); events."""
-    rng = random.Random(seed)
-    lead_rows, event_rows = [], []
-    for i in range(leads):
-        free, large = rng.random() < 0.3, rng.random() < 0.5
-        lead_rows.append((f"00Q{i:05}", f"u{i}@{'gmail.com' if free else 'corp.io'}", 500 if large else 40,
-                          rng.choice(["software", "retail"]), rng.choice(["webinar", "organic"]), REPS[i % 2]))
-        if rng.random() < 0.1 + 0.2 * free + 0.15 * large:
-            event_rows.append((f"00Q{i:05}", "closed_won", "2026-11-20T10:00:00-05:00", ""))
-        elif rng.random() < 0.5:
-            event_rows.append((f"00Q{i:05}", "closed_lost", "2026-11-20T10:00:00-05:00", ""))
-    lead_rows += [(f"BAD{i}", f"bad{i}@corp.io", "lots", "retail", "webinar", "amy") for i in range(bad_rows)]
-    folder.mkdir(parents=True, exist_ok=True)
-    write_csv(folder / "leads.csv", HEADER, lead_rows)
-    write_csv(folder / "events.csv", ["lead", "event", "at", "reason"], event_rows)
-    return folder
+def _crm_data(folder: Path, leads: int = 400, bad_rows: int = 0) -> Path:
+    """A CRM export of leads for the activity reference (`activity_data`) and their events."""
+    return activity_data(folder, leads, seed=14, crm=True, bad_rows=bad_rows)
 
 
 @pytest.fixture

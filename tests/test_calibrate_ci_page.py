@@ -21,6 +21,7 @@ from leadpolicy.publish.site import site_files
 from leadpolicy.semantics.loading import load_policy
 from leadpolicy.semantics.lowering import lower
 
+from .calibration_data import activity_data
 from .conftest import POLICIES
 
 HOSTILE = '<script>alert("x")</script> | "quoted" \'single\' *em* [link](javascript:alert(1)) {: onclick="y" }'
@@ -284,28 +285,9 @@ AS_OF, NOW = "2026-11-01T00:00:00-04:00", "2026-11-30T12:00:00-05:00"
 CI = ["ci", ".", "--skip-approvals", "--skip-versions", "--skip-fmt"]
 
 
-def _planted(folder: Path, leads: int = 1200, seed: int = 30) -> Path:
-    """Leads of the activity reference whose outcomes contradict "Free email domain" (-50 points): a free
-    email's lead wins twice as often; larger companies win more, as their +40 points say."""
-    import random
-
-    from .files import write_csv
-
-    rng = random.Random(seed)
-    lead_rows, event_rows = [], []
-    for i in range(leads):
-        free, large = rng.random() < 0.3, rng.random() < 0.5
-        lead_rows.append((f"L{i}", f"u{i}@{'gmail.com' if free else 'corp.io'}", 500 if large else 40,
-                          rng.choice(["software", "retail"]), rng.choice(["webinar", "organic"])))
-        if rng.random() < 0.1 + 0.2 * free + 0.15 * large:
-            event_rows.append((f"L{i}", "closed_won", "2026-11-20T10:00:00-05:00", ""))
-        elif rng.random() < 0.5:
-            event_rows.append((f"L{i}", "closed_lost", "2026-11-20T10:00:00-05:00", ""))
-    data = folder / "calibration-data"
-    data.mkdir()
-    write_csv(data / "leads.csv", ["id", "email", "employees", "industry", "source"], lead_rows)
-    write_csv(data / "events.csv", ["lead", "event", "at", "reason"], event_rows)
-    return data
+def _planted(folder: Path, leads: int = 1200) -> Path:
+    """Leads of the activity reference whose outcomes contradict "Free email domain" (`activity_data`)."""
+    return activity_data(folder / "calibration-data", leads, seed=30)
 
 
 def _verdicts(report_markdown: str) -> dict[str, str]:
