@@ -1,6 +1,7 @@
 """Leads, events and outcomes with planted effects, for calibration's tests and benchmark: the generator of
 docs/feedback.md's worked example, examples/calibration/generate.py (a script a user runs), loaded from there so
-that the page's data and the tests' are made by the same code."""
+that the page's data and the tests' are made by the same code; leads of the activity reference whose outcomes
+contradict one rule (`activity_data`); and a command run on the planted data (`run_on_planted`)."""
 
 from __future__ import annotations
 
