@@ -139,7 +139,8 @@ def _backtests(args: argparse.Namespace) -> int:
         pages = []
         for old_policy, new_policy in pairs:
             with tempfile.TemporaryDirectory(prefix="leadpolicy-backtest-") as tmp:
-                data = _data(args, new_policy, (leads, events), (args.backtest_as_of, args.backtest_now), Path(tmp))
+                data = _feedback_input(args, new_policy, (leads, events), (args.backtest_as_of, args.backtest_now),
+                                       Path(tmp))
                 report = backtest(old_policy, new_policy, data, Path(tmp))
             pages.append(render_backtest(report, "markdown"))
     except (GitError, FeedbackError, BatchError) as exc:
@@ -204,8 +205,8 @@ def _mapping_problem(args: argparse.Namespace, policies: list[Policy]) -> bool:
     return bool(policies) and column_mapping_problem("ci", dict(args.columns), *(p.ir for p in policies))
 
 
-def _data(args: argparse.Namespace, policy: Policy, files: tuple[Path, Path], when: tuple[str, str | None],
-          folder: Path) -> FeedbackInput:
+def _feedback_input(args: argparse.Namespace, policy: Policy, files: tuple[Path, Path],
+                    when: tuple[str, str | None], folder: Path) -> FeedbackInput:
     """The leads and events of --backtest or --calibrate as `policy` reads them, as calibrate reads its
     inputs: --id-column, and --column over [tool.leadpolicy.columns] for the policy's own fields; grouped by
     nothing (no group columns are needed); the rejects into the working `folder`."""
@@ -226,5 +227,5 @@ def _calibration(args: argparse.Namespace, policy: Policy, source: str, files: t
     from leadpolicy.measure.calibration_render import render_calibration
 
     with tempfile.TemporaryDirectory(prefix="leadpolicy-calibrate-") as tmp:
-        data = _data(args, policy, files, when, Path(tmp))
+        data = _feedback_input(args, policy, files, when, Path(tmp))
         return render_calibration(calibrate(policy, source, data, Path(tmp), CalibrateOptions()), "markdown")
