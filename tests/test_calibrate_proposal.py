@@ -679,7 +679,7 @@ def test_a_comment_naming_a_changed_number_is_noted_never_edited(planted_proposa
     p = cal.proposal
     sql = next(c for c in p.changes if c["where"] == "stage sql, fit >=")
     line = next(i for i, text in enumerate(POLICY.split("\n"), 1) if "Sales takes a lead from 50 points" in text)
-    assert f"line {line}'s comment says 50: check it (stage sql, fit >= is now {sql['to']})" in p.notes
+    assert f"the comment on line {line} of 1.2.0 says 50: check it (stage sql, fit >= is now {sql['to']})" in p.notes
     assert "# Sales takes a lead from 50 points of fit." in comments(p.text)
     # a comment naming no number of a change is not noted
     assert not any("Thresholds on every side" in n or "purpose-built" in n for n in p.notes)

@@ -13,7 +13,7 @@ from leadpolicy.language.formatter import number as policy_number
 from leadpolicy.measure.calibration import LEVEL, Calibration, Proposal, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.evidence import GROUPS_SHOWN
 from leadpolicy.measure.feedback import won_share
-from leadpolicy.measure.proposal import refitted_points, scale
+from leadpolicy.measure.proposal import changed_scores, refitted_points, scale
 from leadpolicy.measure.render import finished, leads, percent, render_backtest, table
 from leadpolicy.outputs import md
 from leadpolicy.publish.calibration import UNITS
@@ -115,7 +115,9 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
               *_scale_lines(cal, scales, markdown)]
     if cal.thresholds:
         moved, changes = refitted_points(cal.policy, cal.rules)
-        lines += _section("Thresholds", markdown) + _thresholds_table(cal, {score for score, _ in moved}, markdown)
+        refitted = {score for score, _ in moved}
+        lines += _section("Thresholds", markdown) + _thresholds_table(
+            cal, (refitted, changed_scores(cal.policy, refitted)), markdown)
         lines += _refitted_line(changes, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
@@ -215,14 +217,16 @@ def _rules_table(rules: list[RuleEvidence], markdown: bool,
     return table(header, rows, markdown) if rows else ["no rules"]
 
 
-def _thresholds_table(cal: Calibration, refit: set[str], markdown: bool) -> list[str]:
-    """The thresholds' evidence; `refit`: the scores whose points the re-fit moves."""
+def _thresholds_table(cal: Calibration, refit: tuple[set[str], set[str]], markdown: bool) -> list[str]:
+    """The thresholds' evidence; `refit`: the scores whose points the re-fit moves, and the scores whose values
+    change (those and the scores reading them)."""
+    refitted, changed = refit
     whole = conditions(cal.policy)
     rows = [[t.place, whole.get(t.place, "-"), f"{t.score} {t.op} {t.value}", t.line or "-",
              "yes" if t.handoff else "", _at(t.leads_past, t.won_rate_past, t.ci_past),
              f"{_at(t.leads_above, t.won_rate_above, t.ci_above)} in [{t.value}, {t.value + t.band})",
              f"{_at(t.leads_below, t.won_rate_below, t.ci_below)} in [{t.value - t.band}, {t.value})",
-             _same_count(t, t.score in refit)] for t in cal.thresholds]
+             _same_count(t, t.score in changed, t.score in changed - refitted)] for t in cal.thresholds]
     return table(["place", "in", "threshold", "line", "handoff", "leads past it", "just above", "just below",
                   "for as many leads on the re-fitted points"], rows, markdown)
 
@@ -232,13 +236,16 @@ def _at(leads: int, rate: float | None, interval: tuple[float, float] | None) ->
     return shown if interval is None else f"{shown} [{percent(interval[0])}, {percent(interval[1])}]"
 
 
-def _same_count(t: ThresholdEvidence, refit: bool) -> str:
+def _same_count(t: ThresholdEvidence, changed: bool, by_inputs: bool) -> str:
+    """`changed`: the threshold's score takes other values on the re-fitted points; `by_inputs`: only because a
+    score it reads was re-fitted."""
     same = t.same_count
     if not same:
         return "-"
-    if not refit and same.get("value") == t.value:
+    if not changed and same.get("value") == t.value:
         return NO_REFIT  # the points stay as written: the column would repeat the threshold as it is
-    return f"{t.score} {t.op} {same.get('value')}: {same.get('leads') or 0:,} at {percent(same.get('won_rate'))}"
+    said = f"{t.score} {t.op} {same.get('value')}: {same.get('leads') or 0:,} at {percent(same.get('won_rate'))}"
+    return f"{said} (its inputs were re-fitted)" if by_inputs else said
 
 
 def _proposal(cal: Calibration, markdown: bool) -> list[str]:

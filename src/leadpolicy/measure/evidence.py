@@ -123,10 +123,10 @@ def verdict_line(rules: list[RuleEvidence], proposal: Proposal | None) -> str:
     old, new = proposal.backtest["old"], proposal.backtest["new"]
     return (f"{line}; the proposed {proposal.version} hands off {new['handed_off']:,} leads (was "
             f"{old['handed_off']:,}) at {percent(new['precision'])} won (was {percent(old['precision'])}) and "
-            f"{_captured(old, new)}.")
+            f"{captured(old, new)}.")
 
 
-def _captured(old: dict[str, Any], new: dict[str, Any]) -> str:
+def captured(old: dict[str, Any], new: dict[str, Any]) -> str:
     """'captures 107 won leads (was 203: 96 fewer), recall 18.9% (was 35.8%)': fewer leads at a higher won rate
     can still lose won leads."""
     now, before = new["won_captured"], old["won_captured"]

@@ -24,19 +24,23 @@ from lark import Token
 
 from leadpolicy.api import Policy, from_tree
 from leadpolicy.language import ast
+from leadpolicy.language.diagnostics import Diagnostic
 from leadpolicy.language.formatter import format_policy, number
 from leadpolicy.language.parser import parse_text
 from leadpolicy.measure import thresholds
 from leadpolicy.measure.backtest import backtest
 from leadpolicy.measure.calibration import LEVEL, Proposal, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.evidence import captured
 from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally, won_share
 from leadpolicy.measure.sample_cases import SampleCheck, check_samples, header_line
 from leadpolicy.measure.thresholds import Distribution, Floor, Raise, Site, on_grid, score_step
+from leadpolicy.semantics import ir
 
 STRONG = 0.001  # a contradicted rule is flipped (not zeroed) when its coefficient's p-value is below this
 MAX_RAISES = 40  # at most this many raises of one handoff threshold each (each backtested) to keep the handoffs
 Handoffs = int | Literal["same"]
 RuleKey = tuple[str, int]  # (score, the rule's index among its score's rules)
+Warned = frozenset[tuple[str, int]]  # (code, line) of each warning check gives a version
 
 
 class ProposalError(ValueError):
@@ -77,6 +81,8 @@ class Refit:
     # each score's values on the re-fitted points (the proposal's: moving thresholds changes no score)
     distributions: dict[str, Distribution] = field(default_factory=dict)
     text: str = ""  # the policy's source, whose comments the notes check
+    # the warnings of the current version laid out as the candidates are: a candidate may add none
+    warned: Warned | None = None
 
 
 # ---------------------------------------------------------------- re-fitting the points
@@ -182,6 +188,29 @@ def refitted_points(policy: Policy, rules: list[RuleEvidence]) -> tuple[dict[Rul
     return points, changes
 
 
+def changed_scores(policy: Policy, refitted: set[str]) -> set[str]:
+    """The scores whose values change when the points of `refitted` do: those and every score reading one of
+    them (a `per fit` rule, a condition on a score or on its grade), however far down."""
+    grades = {g.name: g.source for g in policy.ir.grades}
+    changed = set(refitted)
+    for score in policy.ir.scores:  # a score reads only the scores and grades above it
+        read = {grades.get(ref.name, ref.name) for ref in _refs(score.rules)}
+        if read & changed:
+            changed.add(score.name)
+    return changed
+
+
+def _refs(node: Any) -> list[ir.Ref]:
+    """The names a part of the IR reads (its scores and grades among them)."""
+    if isinstance(node, ir.Ref):
+        return [node]
+    if isinstance(node, (tuple, list)):
+        return [ref for item in node for ref in _refs(item)]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return [ref for f in dataclasses.fields(node) for ref in _refs(getattr(node, f.name))]
+    return []
+
+
 # ---------------------------------------------------------------- the tree with new numbers
 
 def with_numbers(tree: ast.Policy, points: dict[RuleKey, tuple[Decimal, Decimal | None]],
@@ -230,24 +259,50 @@ def _score_with(score: ast.Score, points: dict[RuleKey, tuple[Decimal, Decimal |
     return dataclasses.replace(score, items=tuple(items))
 
 
-def checked_policy(text: str, name: str = "<proposal>", prove: bool = True) -> tuple[Policy, ast.Policy, list[Token]]:
+def checked_policy(text: str, name: str = "<proposal>", prove: bool = True,
+                   warned: Warned | None = None) -> tuple[Policy, ast.Policy, list[Token]]:
     """The proposal loaded as `check` loads it, with what the solver proves (guarantees, unreachable entries;
-    `prove` False: already proved, as a candidate of the same numbers); one that does not check or is not
-    fmt-clean raises ProposalError."""
-    from leadpolicy.proofs.diagnostics import proof_diagnostics
-    from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT
+    `prove` False: already proved, as a candidate of the same numbers); one that does not check, is not
+    fmt-clean or (given the current version's `warned`, laid out alike) has a warning the current version does
+    not have raises ProposalError."""
     from leadpolicy.semantics.loading import load_policy_text
 
     loaded = load_policy_text(text, name)
-    errors = [d for d in loaded.diagnostics if d.is_error]
-    if prove and not errors and loaded.policy is not None:  # as `check` goes on: what the solver proves
-        errors = [d for d in proof_diagnostics(name, loaded.policy, DEFAULT_TIMEOUT) if d.is_error]
+    found = list(loaded.diagnostics)
+    if prove and not any(d.is_error for d in found) and loaded.policy is not None:  # as `check` goes on
+        found += _proved(name, loaded.policy)
+    errors = [d for d in found if d.is_error]
     if errors or loaded.policy is None:
         raise ProposalError(errors[0].message if errors else "the proposed version does not parse", loaded.policy,
                             frozenset(d.span.line for d in errors))
+    new = [d for d in found if warned is not None and (d.code, d.span.line) not in warned]
+    if new:
+        raise ProposalError(_new_warning(new[0], text), loaded.policy, frozenset(d.span.line for d in new))
     if format_policy(loaded.policy, loaded.comments) != text:
         raise ProposalError("the proposed version is not fmt-clean", loaded.policy)
     return from_tree(loaded.policy, name), loaded.policy, loaded.comments
+
+
+def _proved(name: str, tree: ast.Policy) -> list[Diagnostic]:
+    from leadpolicy.proofs.diagnostics import proof_diagnostics
+    from leadpolicy.proofs.guarantees import DEFAULT_TIMEOUT
+
+    return proof_diagnostics(name, tree, DEFAULT_TIMEOUT)
+
+
+def _new_warning(found: Diagnostic, text: str) -> str:
+    written = " ".join(text.split("\n")[found.span.line - 1].split()) if found.span.line else ""
+    return (f"check would warn {found.code}" + (f" on `{written}`" if written else "")
+            + f": {found.message}, a warning the current version does not have")
+
+
+def warnings_of(text: str) -> Warned:
+    """(code, line) of each warning check gives the version `text` (one without errors)."""
+    from leadpolicy.semantics.loading import load_policy_text
+
+    loaded = load_policy_text(text, "<current>")
+    found = list(loaded.diagnostics) + (_proved("<current>", loaded.policy) if loaded.policy is not None else [])
+    return frozenset((d.code, d.span.line) for d in found if not d.is_error)
 
 
 # ---------------------------------------------------------------- the re-fit
@@ -288,10 +343,30 @@ def next_version(version: str) -> str:
     return str(semver.Version.parse(version).bump_minor())
 
 
-def threshold_changes(refit: Refit, moves: dict[int, Decimal], raised: dict[int, list[Raise]] | None = None,
-                      allowed: int | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Taken:
+    """A raise kept, with what it took off the whole proposal against the version just before it."""
+
+    value: Decimal
+    fewer_handed: int
+    fewer_won: int  # won leads no longer captured
+
+
+@dataclass
+class Raises:
+    """The raises kept to hold the handoffs to `allowed`, by threshold, from the version with every threshold at
+    its same count (`handed` leads handed off, `won` won leads captured)."""
+
+    allowed: int
+    handed: int = 0
+    won: int = 0
+    taken: dict[int, list[Taken]] = field(default_factory=dict)
+
+
+def threshold_changes(refit: Refit, moves: dict[int, Decimal], raises: Raises | None = None) -> list[dict[str, Any]]:
     """Each moved threshold, its why with the figures of the proposed version (its leads on the proposed
-    points, and for a floor raised to keep the handoffs, the raises and the leads each no longer handed off)."""
+    points, and for a floor raised to keep the handoffs, each raise with what it took off the whole proposal
+    against the version just before it)."""
     changes = []
     for index, value in sorted(moves.items()):
         site, t = refit.sites[index], refit.thresholds[index]
@@ -300,16 +375,21 @@ def threshold_changes(refit: Refit, moves: dict[int, Decimal], raised: dict[int,
         rate = f"; they won {_pct(won_share(won, leads))} (was {_pct(t.won_rate_past)})" if leads else ""
         why = (f"keeps {_leads(leads)} on its side on the proposed points (was {t.leads_past:,} on the "
                f"current ones){rate}")
-        steps = (raised or {}).get(index, [])
-        if steps:
-            kept = (t.same_count or {}).get("value", site.value)
-            taken = ", ".join(f"to {number(r.value)}: {_leads(r.leads)} of stage {r.floor.stage} no "
-                              f"longer handed off, {r.won:,} of them won" for r in steps)
-            why = (f"{why}; raised from {number(kept)} (the same count) to hand off at most {allowed:,}: of the "
-                   f"handoff thresholds, the leads just past it won least per handoff removed ({taken})")
+        steps = raises.taken.get(index, []) if raises is not None else []
+        if raises is not None and steps:
+            why += f"; {_raised_why(raises, steps, (t.same_count or {}).get('value', site.value))}"
         changes.append({"what": "threshold", "where": f"{site.place}, {site.score} {site.op}", "from": site.value,
                         "to": value, "why": why, "line": site.line})
     return changes
+
+
+def _raised_why(raises: Raises, steps: list[Taken], kept: Decimal) -> str:
+    taken = "; ".join(f"to {number(r.value)}: {r.fewer_handed:,} fewer leads handed off and {r.fewer_won:,} fewer "
+                      "won leads captured" for r in steps)
+    return (f"raised from {number(kept)} (the same count) to hand off at most {raises.allowed:,}: of the handoff "
+            f"thresholds, the leads just past it won least per handoff removed (with every threshold at its same "
+            f"count, the proposal handed off {raises.handed:,} leads and captured {raises.won:,} won leads; each "
+            f"raise is counted against the version just before it: {taken})")
 
 
 def _gate(handoff: bool, op: str) -> bool:
@@ -337,6 +417,7 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
     if not refit.changes:
         return Proposal(target, policy.version, text, [], None)
     version = next_version(policy.version)
+    refit.warned = warnings_of(text)
     moves = {i: Decimal(str(t.same_count["value"])) for i, t in enumerate(refit.thresholds)
              if t.same_count is not None and Decimal(str(t.same_count["value"])) != t.value}
     notes: list[str] = []
@@ -346,16 +427,16 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
                         notes=notes)
     moves, candidate = built
     allowed = refit.handed if handoffs == "same" else handoffs
-    moves, report, raised = _kept_handoffs(policy, refit, candidate, moves, version, (measured, data, folder),
+    moves, report, raises = _kept_handoffs(policy, refit, candidate, moves, version, (measured, data, folder),
                                            allowed, notes)
     moves = {i: v for i, v in moves.items() if v != refit.sites[i].value}  # raised back to the value written
-    changes = refit.changes + threshold_changes(refit, moves, raised, allowed)
+    changes = refit.changes + threshold_changes(refit, moves, raises)
     notes += stale_comments(refit, changes)
     tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
     samples = check_samples(policy_file, policy.tree, tree)
     if samples.problem is not None:
         notes.append(samples.problem)
-    header = _header(policy, refit, (measured, data), version, changes, report, samples, notes)
+    header = _header(policy, refit, (measured, data), version, (changes, set(moves)), report, samples, notes)
     final = _with_header(tree, refit.comments, header)
     # the last candidate's numbers (its moves were proved as it) under the header comment: the solver's checks,
     # seconds whatever the leads, are not run twice on one version
@@ -370,7 +451,7 @@ def propose(policy: Policy, refit: Refit, measured: Measured, data: FeedbackInpu
 
 def _candidate(refit: Refit, moves: dict[int, Decimal], version: str) -> Policy:
     tree = with_numbers(refit.tree, refit.points, moves, refit.sites, version)
-    return checked_policy(format_policy(tree, refit.comments))[0]
+    return checked_policy(format_policy(tree, refit.comments), warned=refit.warned)[0]
 
 
 def _ladder(site: Site) -> tuple[Any, ...]:
@@ -423,6 +504,11 @@ class _Backtested:
     def handed(self) -> int:
         return int(self.report["new"]["handed_off"])
 
+    @property
+    def won(self) -> int:
+        """Won leads it hands off."""
+        return int(self.report["new"]["won_captured"])
+
 
 def _backtested(policy: Policy, moves: dict[int, Decimal], candidate: Policy,
                 inputs: tuple[Measured, FeedbackInput, Path], attempt: int) -> _Backtested:
@@ -432,39 +518,45 @@ def _backtested(policy: Policy, moves: dict[int, Decimal], candidate: Policy,
     return _Backtested(moves, candidate, new, backtest(policy, candidate, data, work, old=measured, new=new))
 
 
-def _next_raise(refit: Refit, at: _Backtested, skipped: set[int], version: str) -> tuple[Raise, Policy] | str:
-    """The cheapest raise of one floor from `at` that checks, with its candidate; or why there is none."""
+def _next_raise(refit: Refit, at: _Backtested, broken: set[int], useless: set[int], version: str,
+                notes: list[str]) -> tuple[Raise, Policy] | str:
+    """The cheapest raise of one floor from `at` that checks, with its candidate; or why there is none. A floor
+    whose raise would not check (an error, or a warning the current version does not have) joins `broken`, and
+    the notes say why it was not raised."""
     why = ("raised further they would hand off no fewer" if floors(refit, at.moves, set())
            else "no handoff stage asks for a score at or above a number")
-    while found := floors(refit, at.moves, skipped):
+    while found := floors(refit, at.moves, broken | useless):
         step = thresholds.cheapest_raise(at.measured.con, found)
         if step is None:
             return "no lead of theirs is left past them"
         try:
             return step, _candidate(refit, {**at.moves, step.floor.index: step.value}, version)
         except ProposalError as exc:
-            skipped.add(step.floor.index)
-            why = f"raised further they would not check ({exc})"
+            broken.add(step.floor.index)
+            floor = step.floor
+            said = f"stage {floor.stage}'s {floor.score} {floor.op} {number(floor.value)}"
+            notes.append(f"{said} is not raised to {number(step.value)}: {exc}")
+            why = f"raised further they would not check (see the note on {said})"
     return why
 
 
 def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[int, Decimal], version: str,
                    inputs: tuple[Measured, FeedbackInput, Path], allowed: int,
-                   notes: list[str]) -> tuple[dict[int, Decimal], dict[str, Any], dict[int, list[Raise]]]:
+                   notes: list[str]) -> tuple[dict[int, Decimal], dict[str, Any], Raises]:
     """Backtest the candidate; while it hands off more than `allowed`, raise ONE floor of a handoff stage to its
     next value (the floor whose leads just past it, among those the candidate hands off, win least per handoff
     removed) and backtest again; a raise that hands off no fewer (its leads fall to another handoff stage) is
     undone, and that floor waits until another raise is kept. Every choice is made on the candidate's counts,
     whatever `allowed` is, so a lower limit only goes further along the same raises: it never ends with more
-    handoffs than a higher one. The moves backtested last, their backtest and the raises of each floor."""
+    handoffs than a higher one. The moves backtested last, their backtest and the raises kept."""
     at = _backtested(policy, moves, candidate, inputs, 0)
-    raised: dict[int, list[Raise]] = {}
+    raised = Raises(allowed, at.handed, at.won)
     broken: set[int] = set()  # floors whose raise would not check
     useless: set[int] = set()  # floors whose last raise handed off no fewer
     for attempt in range(1, MAX_RAISES + 1):
         if at.handed <= allowed:
             return at.moves, at.report, raised
-        found = _next_raise(refit, at, broken | useless, version)
+        found = _next_raise(refit, at, broken, useless, version, notes)
         if isinstance(found, str):
             break
         step, trial = found
@@ -472,8 +564,9 @@ def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[
         if tried.handed >= at.handed:
             useless.add(step.floor.index)
             continue
+        raised.taken.setdefault(step.floor.index, []).append(
+            Taken(step.value, at.handed - tried.handed, at.won - tried.won))
         at, useless = tried, set()
-        raised.setdefault(step.floor.index, []).append(step)
     if at.handed > allowed:
         why = found if isinstance(found, str) else f"they were raised {MAX_RAISES} times"
         new = at.report["new"]
@@ -486,7 +579,8 @@ def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[
 
 def stale_comments(refit: Refit, changes: list[dict[str, Any]]) -> list[str]:
     """A note for each comment on a changed line, just above it or just above its block, that names the
-    number it changes ("line 76's comment says 50: check it"): comments are kept as written, never edited."""
+    number it changes ("the comment on line 76 of 1.2.0 says 50: check it": its line in the current version; the
+    proposal's header moves it): comments are kept as written, never edited."""
     lines = refit.text.split("\n")
     said = {c.line: str(c).lstrip("#").strip() for c in refit.comments if c.line is not None}
     notes: list[str] = []
@@ -494,7 +588,8 @@ def stale_comments(refit: Refit, changes: list[dict[str, Any]]) -> list[str]:
         old = number(change["from"]).lstrip("+")
         pattern = re.compile(rf"(?<![\d.]){re.escape(old)}(?!\d|\.\d)")
         for line in _comment_lines(lines, said, change["line"]):
-            note = f"line {line}'s comment says {old}: check it ({change['where']} is now {number(change['to'])})"
+            note = (f"the comment on line {line} of {refit.tree.version} says {old}: check it ({change['where']} "
+                    f"is now {number(change['to'])})")
             if pattern.search(said[line]) and note not in notes:
                 notes.append(note)
     return notes
@@ -516,21 +611,42 @@ def _comment_lines(lines: list[str], said: dict[int, str], at: int) -> list[int]
 
 
 def _header(policy: Policy, refit: Refit, inputs: tuple[Measured, FeedbackInput], version: str,
-            changes: list[dict[str, Any]], report: dict[str, Any], samples: SampleCheck, notes: list[str]) -> list[str]:
-    """The comment lines the proposal opens with: on what it was calibrated, each change and why, the backtest,
-    the sample cases to update."""
+            changed: tuple[list[dict[str, Any]], set[int]], report: dict[str, Any], samples: SampleCheck,
+            notes: list[str]) -> list[str]:
+    """The comment lines the proposal opens with: on what it was calibrated, each change and why (`changed`:
+    the changes and the thresholds moved), the thresholds left as written whose counts change, the backtest, the
+    sample cases to update."""
+    changes, moved = changed
     measured, data = inputs
     as_of, now = local_time(data.as_of, policy.ir), local_time(data.now, policy.ir)
     old, new = report["old"], report["new"]
     team = measured.handoff.team or "the other team"
     lines = [f"Calibrated on {refit.leads:,} leads decided as of {as_of}, outcomes up to {now}: "
              f"{policy.version} → {version}."]
-    lines += [_change_line(c) for c in changes]
+    lines += [_change_line(c) for c in changes] + stayed_counts(policy, refit, moved)
     lines.append(f"Backtest: hands {new['handed_off']:,} leads to {team} (was {old['handed_off']:,}) at "
-                 f"{_pct(new['precision'])} won (was {_pct(old['precision'])}).")
+                 f"{_pct(new['precision'])} won (was {_pct(old['precision'])}) and {captured(old, new)}.")
     said = header_line(samples)
     lines += [said] if said is not None else []
     lines += [f"Note: {n}." for n in notes]
+    return lines
+
+
+def stayed_counts(policy: Policy, refit: Refit, moved: set[int]) -> list[str]:
+    """A line for each threshold left as written whose count changes on the proposed points: its score was
+    re-fitted, or a score it reads was (U2: tier A went from 98 leads to 69 without a word)."""
+    refitted = {score for score, _ in refit.points}
+    changed = changed_scores(policy, refitted)
+    lines = []
+    for index, (site, t) in enumerate(zip(refit.sites, refit.thresholds)):
+        dist = refit.distributions.get(site.score)
+        if index in moved or site.score not in changed or dist is None:
+            continue
+        leads = dist.past(site.op, site.value)[0]
+        why = "its score's points were re-fitted" if site.score in refitted else "its inputs were re-fitted"
+        if leads != t.leads_past:
+            lines.append(f"{site.place}: {site.score} {site.op} {number(site.value)} stays: it holds {leads:,} "
+                         f"leads on the proposed points (was {t.leads_past:,}), as {why}.")
     return lines
 
 
