@@ -67,6 +67,9 @@ def test_no_raise_is_taken_that_makes_check_warn_where_the_current_version_does_
     assert len(refused) == 1 and refused[0].startswith(f"stage sql's fit >= {sql['to']} is not raised to ")
     assert "a warning the current version does not have" in refused[0]
     assert f"# Note: {refused[0]}." in p.text.split("\n")
+    (short,) = [n for n in p.notes if n.startswith("hands off ")]
+    assert f"more than the 1 allowed: its handoff thresholds cannot be raised further (raised further they would " \
+           f"not check (see the note on stage sql's fit >= {sql['to']}))" in short
 
 
 # ---------------------------------------------------------------- 2: a score whose inputs were re-fitted

@@ -528,7 +528,8 @@ def _next_raise(refit: Refit, at: _Backtested, broken: set[int], useless: set[in
     while found := floors(refit, at.moves, broken | useless):
         step = thresholds.cheapest_raise(at.measured.con, found)
         if step is None:
-            return "no lead of theirs is left past them"
+            return ("no lead is left past those that can still be raised; the others would not check (see the "
+                    "notes)" if broken else "no lead of theirs is left past them")
         try:
             return step, _candidate(refit, {**at.moves, step.floor.index: step.value}, version)
         except ProposalError as exc:
