@@ -220,3 +220,27 @@ def test_a_stale_comment_note_names_the_line_of_the_current_version(proposed):
     assert "Sales takes a lead from 50" not in out.read_text().split("\n")[line - 1]
     assert [str(c).strip() for c in parse_text(out.read_text()).comments].count(
         "# Sales takes a lead from 50 points of fit.") == 1
+
+
+def test_the_scores_whose_values_change_are_found_however_far_down(tmp_path):
+    from leadpolicy.measure.proposal import changed_scores
+
+    text = POLICY.replace("  # Sales takes a lead from 50 points of fit.", '''  score by_grade "Reads fit's grade" {
+    +10 when fit_grade = "A"  "Top fit"
+  }
+
+  score further "Reads a reader" {
+    +1 per by_grade up to 10  "By grade"
+  }
+
+  score apart "Reads no score" {
+    +5 when demo  "Demo"
+  }
+
+  # Sales takes a lead from 50 points of fit.''')
+    path = tmp_path / "p.policy"
+    path.write_text(text)
+    policy = leadpolicy.load(path)
+    assert changed_scores(policy, {"fit"}) == {"fit", "by_grade", "further"}
+    assert changed_scores(policy, {"apart"}) == {"apart"}
+    assert changed_scores(policy, set()) == set()
