@@ -20,10 +20,10 @@ from sqlglot import exp
 from leadpolicy.language.formatter import number as number_text
 from leadpolicy.language.words import quantity
 from leadpolicy.measure.calibration import LEVEL, MIN_LEADS, Proposal, RuleColumn, RuleEvidence, Verdict
-from leadpolicy.measure.feedback import TABLE, Measured, count_where, group_label, won_share
+from leadpolicy.measure.feedback import TABLE, Measured, count_where, group_label, is_won, won_share
 from leadpolicy.measure.render import percent
 from leadpolicy.measure.rule_columns import per_unit, value
-from leadpolicy.measure.thresholds import is_won, sites
+from leadpolicy.measure.thresholds import sites
 from leadpolicy.semantics import ir
 
 PER = {"points": "when it fires", "per": "per unit", "decay": "per point it took"}  # what a coefficient is per

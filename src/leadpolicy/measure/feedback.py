@@ -223,6 +223,11 @@ def count_where(condition: exp.Expr) -> exp.Expr:
     return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition))
 
 
+def is_won() -> exp.Expr:
+    """A lead of table `feedback` that was won."""
+    return exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))
+
+
 def parquet_table(path: Path) -> exp.Table:
     """`read_parquet('PATH')` as a table to select from."""
     return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))]))
@@ -434,7 +439,7 @@ def score_bands(m: Measured, score: str) -> list[dict[str, Any]]:
         band = functools.reduce(lambda total, one: exp.Add(this=total, expression=one), above[1:], above[0])
     query = (exp.select(exp.alias_(band, "band"), exp.Min(this=_col(score)), exp.Max(this=_col(score)),
                         exp.Count(this=exp.Star()),
-                        count_where(exp.EQ(this=_col("#outcome"), expression=exp.Literal.string("won"))))
+                        count_where(is_won()))
              .from_(TABLE).group_by(exp.column("band")).order_by(exp.column("band")))
     rows = m.con.execute(query.sql("duckdb")).fetchall()
     return [{"band": f"{low}-{high}" if low != high else str(low), "low": low, "high": high, "leads": n,

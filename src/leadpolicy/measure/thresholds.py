@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from leadpolicy.language import ast
 from leadpolicy.measure.calibration import LEVEL, ThresholdEvidence
-from leadpolicy.measure.feedback import TABLE, Measured, count_where, won_share
+from leadpolicy.measure.feedback import TABLE, Measured, count_where, is_won, won_share
 from leadpolicy.semantics import ir
 
 OPS = (">=", ">", "<=", "<")
@@ -192,11 +192,6 @@ def _replaced(node: ast.Node, new: dict[int, Decimal]) -> ast.Node:
 
 
 # ---------------------------------------------------------------- won rates around a threshold
-
-def is_won() -> exp.Expr:
-    """A lead of table `feedback` that was won."""
-    return exp.EQ(this=exp.column("#outcome", quoted=True), expression=exp.Literal.string("won"))
-
 
 def _side(score: str, op: str, value: Decimal) -> exp.Expr:
     return COMPARISONS[op](this=exp.column(score, quoted=True), expression=exp.Literal.number(str(value)))
