@@ -92,7 +92,8 @@ def test_feedback_and_backtest_read_mapped_headers(tmp_path, capsys, engine):
     report = json.loads(capsys.readouterr().out)
     assert report["rows"]["leads_read"] == 2 and report["rows"]["leads_rejected"] == 0, report
     assert main(["backtest", ACTIVITY, ACTIVITY, *common]) == 0
-    assert json.loads(capsys.readouterr().out)["rows"] == {"leads_read": 2, "old_rejected": 0, "new_rejected": 0}
+    assert json.loads(capsys.readouterr().out)["rows"] == {"leads_read": 2, "old_rejected": 0, "new_rejected": 0,
+                                                         "leads_rejects_file": None}
 
 
 @pytest.mark.parametrize(("flag", "says"), [

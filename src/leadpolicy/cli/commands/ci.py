@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.sarif:
         write_text(args.sarif, json.dumps(sarif(collected["diags"], collected["runs"]), indent=2))
         print(f"wrote {args.sarif}")
-    for flag, report in (("backtest", _backtests), ("calibrate", _calibrations)):
-        reported = report(args) if getattr(args, flag) else 0
+    for flag, measure_data in (("backtest", _backtests), ("calibrate", _calibrations)):
+        reported = measure_data(args) if getattr(args, flag) else 0
         if reported != 0:
             return reported
     return status
