@@ -5,8 +5,9 @@ Every lead is decided as of `as_of` by the policy with one more column per point
 score (`rule_columns`: the rule's contribution, by the same engines as every decision), and its outcome is read
 as `feedback` reads it. `evidence` measures each rule (fired or not, won rates, lift with its interval, a
 logistic regression per score from statsmodels, a verdict); `thresholds` each comparison of a score with a number
-in a stage or a grade; `proposal` re-fits the points the evidence contradicts, moves the thresholds so that the
-handoffs do not grow, and backtests the proposed version against the current one on the same leads.
+in a stage or a grade; `proposal` re-fits the points the evidence contradicts or places outside their interval,
+moves the thresholds so that the handoffs do not grow, and backtests the proposed version against the current one
+on the same leads.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class CalibrateOptions:
     band: Decimal | None = None  # None: each score's own step (see `thresholds.default_band`)
     handoffs: int | Literal["same"] = "same"  # the most leads the proposal may hand off
     propose: Path | None = None  # where the proposed version goes (None: no proposal written)
-    by: tuple[str, ...] = ()  # lead fields whose values each get their own rules' evidence
+    by: tuple[str, ...] = ()  # lead fields whose values each get their own rules' evidence (the largest groups)
     policy_file: Path | None = None  # where the policy was read: its samples file is beside it (as `test` finds it)
 
 

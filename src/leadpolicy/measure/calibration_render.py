@@ -10,7 +10,7 @@ from typing import Any
 from leadpolicy.api import Policy
 from leadpolicy.language.formatter import condition as condition_text
 from leadpolicy.language.formatter import number as policy_number
-from leadpolicy.measure.calibration import LEVEL, Calibration, Proposal, RuleEvidence, ThresholdEvidence
+from leadpolicy.measure.calibration import LEVEL, Calibration, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.evidence import GROUPS_SHOWN
 from leadpolicy.measure.feedback import won_share
 from leadpolicy.measure.proposal import changed_scores, refitted_points, scale
@@ -254,7 +254,7 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
         return []
     if not p.changes:
         return [*_section("Proposal", markdown), "The evidence asks for no change: no new version is proposed."]
-    unwritten = "" if proposal_written(p) else ", not written"
+    unwritten = "" if p.written else ", not written"
     lines = _section(f"Proposal: {cal.policy.id} {p.version}{unwritten} ({p.file})", markdown)
     lines += table(["what", "where", "line", "from", "to", "why"],
                    [[c.get("what"), c.get("where"), c.get("line") or "-", _plain(c.get("from")), _plain(c.get("to")),
@@ -275,10 +275,6 @@ def _proposal(cal: Calibration, markdown: bool) -> list[str]:
     return lines
 
 
-def proposal_written(p: Proposal) -> bool:
-    """Whether the proposal was written: it changes something and it checks (then it is backtested; one that
-    does not check has its changes listed, no backtest and notes saying why)."""
-    return p.written
 
 
 def _demoted(report: str, markdown: bool) -> list[str]:

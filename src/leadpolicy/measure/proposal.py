@@ -32,12 +32,13 @@ from leadpolicy.measure.backtest import backtest
 from leadpolicy.measure.calibration import LEVEL, Proposal, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.evidence import captured
 from leadpolicy.measure.feedback import FeedbackInput, Measured, local_time, measure, tally, won_share
+from leadpolicy.measure.render import leads, percent
 from leadpolicy.measure.sample_cases import SampleCheck, check_samples, header_line
 from leadpolicy.measure.thresholds import Distribution, Floor, Raise, Site, on_grid, score_step
 from leadpolicy.semantics import ir
 
 STRONG = 0.001  # a contradicted rule is flipped (not zeroed) when its coefficient's p-value is below this
-MAX_RAISES = 40  # at most this many raises of one handoff threshold each (each backtested) to keep the handoffs
+MAX_RAISES = 40  # at most this many raises, over every floor, each of one threshold and backtested
 Handoffs = int | Literal["same"]
 RuleKey = tuple[str, int]  # (score, the rule's index among its score's rules)
 Warned = frozenset[tuple[str, int]]  # (code, line) of each warning check gives a version
@@ -140,20 +141,12 @@ def _p(value: float | None) -> str:
     return "-" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
 
 
-def _leads(count: int) -> str:
-    return f"{count:,} {'lead' if count == 1 else 'leads'}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
 def _figures(rule: RuleEvidence) -> str:
     """The figures a reviewer checks: won rates where it fired and not, the coefficient and its interval."""
     ci = rule.coefficient_ci
     interval = f", {LEVEL:.0%} interval {ci[0]:+.2f} to {ci[1]:+.2f}" if ci is not None else ""
     coefficient = f"log-odds {rule.coefficient:+.2f}{interval}" if rule.coefficient is not None else "no coefficient"
-    return (f"won {_pct(rule.won_rate_fired)} of {rule.fired:,} where it fired, {_pct(rule.won_rate_not)} of "
+    return (f"won {percent(rule.won_rate_fired)} of {rule.fired:,} where it fired, {percent(rule.won_rate_not)} of "
             f"{rule.not_fired:,} where not; {coefficient}")
 
 
@@ -371,9 +364,9 @@ def threshold_changes(refit: Refit, moves: dict[int, Decimal], raises: Raises | 
     for index, value in sorted(moves.items()):
         site, t = refit.sites[index], refit.thresholds[index]
         dist = refit.distributions.get(site.score)
-        leads, won = dist.past(site.op, value) if dist is not None else (t.leads_past, 0)
-        rate = f"; they won {_pct(won_share(won, leads))} (was {_pct(t.won_rate_past)})" if leads else ""
-        why = (f"keeps {_leads(leads)} on its side on the proposed points (was {t.leads_past:,} on the "
+        past, won = dist.past(site.op, value) if dist is not None else (t.leads_past, 0)
+        rate = f"; they won {percent(won_share(won, past))} (was {percent(t.won_rate_past)})" if past else ""
+        why = (f"keeps {leads(past)} on its side on the proposed points (was {t.leads_past:,} on the "
                f"current ones){rate}")
         steps = raises.taken.get(index, []) if raises is not None else []
         if raises is not None and steps:
@@ -573,7 +566,7 @@ def _kept_handoffs(policy: Policy, refit: Refit, candidate: Policy, moves: dict[
         new = at.report["new"]
         notes.append(f"hands off {at.handed:,} leads, more than the {allowed:,} allowed: "
                      + (why if why.startswith("no handoff stage") else f"its handoff thresholds cannot be raised "
-                        f"further ({why}); they win {_pct(new['precision'])} and capture {new['won_captured']:,} "
+                        f"further ({why}); they win {percent(new['precision'])} and capture {new['won_captured']:,} "
                         "won leads"))
     return at.moves, at.report, raised
 
@@ -626,7 +619,7 @@ def _header(policy: Policy, refit: Refit, inputs: tuple[Measured, FeedbackInput]
              f"{policy.version} → {version}."]
     lines += [_change_line(c) for c in changes] + stayed_counts(policy, refit, moved)
     lines.append(f"Backtest: hands {new['handed_off']:,} leads to {team} (was {old['handed_off']:,}) at "
-                 f"{_pct(new['precision'])} won (was {_pct(old['precision'])}) and {captured(old, new)}.")
+                 f"{percent(new['precision'])} won (was {percent(old['precision'])}) and {captured(old, new)}.")
     said = header_line(samples)
     lines += [said] if said is not None else []
     lines += [f"Note: {n}." for n in notes]

@@ -143,11 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _say_proposal(args: argparse.Namespace, proposal: Proposal | None) -> None:
-    from leadpolicy.measure.calibration_render import proposal_written
-
     if args.propose is None or proposal is None:
         return
-    if proposal_written(proposal):
+    if proposal.written:
         print(f"wrote {args.propose} (version {proposal.version}, {len(proposal.changes)} change(s))",
               file=sys.stderr)
     elif proposal.changes:
