@@ -457,3 +457,28 @@ def test_a_thresholds_won_rates_show_their_intervals_on_the_page(tmp_path):
     [row] = _rows(_html(text), "Thresholds")
     assert (row["past it"], row["just above"], row["just below"]) == (
         "450 leads, 31.1% won (27.0% to 35.6%)", "50 leads, 18.0% won (10.5% to 29.2%)", "70 leads, 10.0% won")
+
+
+def test_the_page_says_what_the_report_says_of_a_threshold_whose_inputs_were_re_fitted(tmp_path):
+    """The JSON says why a threshold's score takes other values (`refit`: its points, a score it reads, or none);
+    the page says "no re-fit" only for none, as the report does, even when the count lands where it was."""
+    data = calibration(_fingerprint(_policy(tmp_path)))
+    kept = {"value": 40, "leads": 450, "won_rate": 0.3111}  # the threshold as it is, with as many leads
+    base = data["thresholds"][0]
+    data["thresholds"] = [dict(base, place="stage sql", same_count=kept, refit="inputs"),
+                          dict(base, place="stage mql", same_count=kept, refit=None),
+                          dict(base, place="stage hot", same_count=kept, refit="points")]
+    text, _ = _page(tmp_path, data)
+    cells = [r["keeping as many leads past it"] for r in _rows(_html(text), "Thresholds")]
+    assert cells == ["40: 450 leads, 31.1% won (its inputs were re-fitted)", "no re-fit", "40: 450 leads, 31.1% won"]
+
+
+def test_calibrates_json_says_why_each_thresholds_score_changes(tmp_path, capsys):
+    from .calibration_data import POLICY, generate, run_on_planted, write_policy
+
+    planted = generate(tmp_path / "data", leads=3000)
+    code, out, _ = run_on_planted(capsys, planted, write_policy(tmp_path, POLICY), "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    refits = {t["place"]: t["refit"] for t in report["thresholds"]}
+    assert set(refits.values()) <= {"points", "inputs", None} and "points" in refits.values(), refits

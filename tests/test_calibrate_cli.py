@@ -28,7 +28,7 @@ RULE_KEYS = {"score", "rule", "reason", "line", "kind", "points", "fired", "won_
              "why"}
 THRESHOLD_KEYS = {"place", "kind", "score", "op", "value", "line", "handoff", "band", "leads_past", "won_rate_past",
                   "leads_above", "won_rate_above", "leads_below", "won_rate_below", "ci_past", "ci_above", "ci_below",
-                  "same_count", "condition"}
+                  "same_count", "condition", "refit"}
 TOP_KEYS = {"policy", "version", "fingerprint", "as_of", "now", "leads", "won", "rows", "rules", "thresholds",
             "groups", "groups_left_out", "proposal", "verdict"}
 

@@ -62,7 +62,15 @@ def rule_json(e: RuleEvidence) -> dict[str, Any]:
             "why": e.why}
 
 
-def threshold_json(t: ThresholdEvidence, condition: str | None = None) -> dict[str, Any]:
+def refit_reasons(cal: Calibration) -> dict[str, str]:
+    """Why each score takes other values on the re-fitted points: "points" (its own are re-fitted) or "inputs" (a
+    score it reads is); a score missing here keeps its values."""
+    moved, _ = refitted_points(cal.policy, cal.rules)
+    refitted = {score for score, _ in moved}
+    return {**{score: "inputs" for score in changed_scores(cal.policy, refitted)}, **dict.fromkeys(refitted, "points")}
+
+
+def threshold_json(t: ThresholdEvidence, condition: str | None = None, refit: str | None = None) -> dict[str, Any]:
     same = None if t.same_count is None else {k: _plain(v) for k, v in t.same_count.items()}
     if same is not None and "won_rate" in same:
         same["won_rate"] = _four(same["won_rate"])
@@ -72,7 +80,7 @@ def threshold_json(t: ThresholdEvidence, condition: str | None = None) -> dict[s
             "won_rate_above": _four(t.won_rate_above), "leads_below": t.leads_below,
             "won_rate_below": _four(t.won_rate_below), "ci_past": _interval(t.ci_past),
             "ci_above": _interval(t.ci_above), "ci_below": _interval(t.ci_below), "same_count": same,
-            "condition": condition}
+            "condition": condition, "refit": refit}
 
 
 def _plain(value: Any) -> Any:
@@ -96,10 +104,11 @@ def calibration_json(cal: Calibration) -> dict[str, Any]:
                                        "notes": list(p.notes)}
     groups = [{"by": g["by"], "value": _plain(g["value"]), "leads": g["leads"], "won": g["won"],
                "rules": [rule_json(e) for e in g["rules"]]} for g in cal.groups]
+    whole, reasons = conditions(cal.policy), refit_reasons(cal) if cal.thresholds else {}
     return {"policy": cal.policy.id, "version": cal.policy.version, "fingerprint": cal.policy.fingerprint,
             "as_of": cal.as_of, "now": cal.now, "leads": cal.leads, "won": cal.won, "rows": dict(cal.rows),
             "rules": [rule_json(e) for e in cal.rules],
-            "thresholds": [threshold_json(t, conditions(cal.policy).get(t.place)) for t in cal.thresholds],
+            "thresholds": [threshold_json(t, whole.get(t.place), reasons.get(t.score)) for t in cal.thresholds],
             "groups": groups, "groups_left_out": _plain(cal.groups_left_out), "proposal": proposal,
             "verdict": cal.verdict}
 
@@ -114,11 +123,8 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
     lines += ["", _text(READING, markdown) + (" [^1]" if markdown else " [1]"), "",
               *_scale_lines(cal, scales, markdown)]
     if cal.thresholds:
-        moved, changes = refitted_points(cal.policy, cal.rules)
-        refitted = {score for score, _ in moved}
-        lines += _section("Thresholds", markdown) + _thresholds_table(
-            cal, (refitted, changed_scores(cal.policy, refitted)), markdown)
-        lines += _refitted_line(changes, markdown)
+        lines += _section("Thresholds", markdown) + _thresholds_table(cal, refit_reasons(cal), markdown)
+        lines += _refitted_line(refitted_points(cal.policy, cal.rules)[1], markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
         lines += _section(f"Rules where {g['by']} is {value}: {leads(g['leads'])}, won {g['won']:,}", markdown)
@@ -217,16 +223,14 @@ def _rules_table(rules: list[RuleEvidence], markdown: bool,
     return table(header, rows, markdown) if rows else ["no rules"]
 
 
-def _thresholds_table(cal: Calibration, refit: tuple[set[str], set[str]], markdown: bool) -> list[str]:
-    """The thresholds' evidence; `refit`: the scores whose points the re-fit moves, and the scores whose values
-    change (those and the scores reading them)."""
-    refitted, changed = refit
+def _thresholds_table(cal: Calibration, reasons: dict[str, str], markdown: bool) -> list[str]:
+    """The thresholds' evidence; `reasons`: why each score takes other values on the re-fitted points."""
     whole = conditions(cal.policy)
     rows = [[t.place, whole.get(t.place, "-"), f"{t.score} {t.op} {t.value}", t.line or "-",
              "yes" if t.handoff else "", _at(t.leads_past, t.won_rate_past, t.ci_past),
              f"{_at(t.leads_above, t.won_rate_above, t.ci_above)} in [{t.value}, {t.value + t.band})",
              f"{_at(t.leads_below, t.won_rate_below, t.ci_below)} in [{t.value - t.band}, {t.value})",
-             _same_count(t, t.score in changed, t.score in changed - refitted)] for t in cal.thresholds]
+             _same_count(t, reasons.get(t.score))] for t in cal.thresholds]
     return table(["place", "in", "threshold", "line", "handoff", "leads past it", "just above", "just below",
                   "for as many leads on the re-fitted points"], rows, markdown)
 
@@ -236,16 +240,15 @@ def _at(leads: int, rate: float | None, interval: tuple[float, float] | None) ->
     return shown if interval is None else f"{shown} [{percent(interval[0])}, {percent(interval[1])}]"
 
 
-def _same_count(t: ThresholdEvidence, changed: bool, by_inputs: bool) -> str:
-    """`changed`: the threshold's score takes other values on the re-fitted points; `by_inputs`: only because a
-    score it reads was re-fitted."""
+def _same_count(t: ThresholdEvidence, reason: str | None) -> str:
+    """`reason`: why the threshold's score takes other values on the re-fitted points (see `refit_reasons`)."""
     same = t.same_count
     if not same:
         return "-"
-    if not changed and same.get("value") == t.value:
+    if reason is None and same.get("value") == t.value:
         return NO_REFIT  # the points stay as written: the column would repeat the threshold as it is
     said = f"{t.score} {t.op} {same.get('value')}: {same.get('leads') or 0:,} at {percent(same.get('won_rate'))}"
-    return f"{said} (its inputs were re-fitted)" if by_inputs else said
+    return f"{said} (its inputs were re-fitted)" if reason == "inputs" else said
 
 
 def _proposal(cal: Calibration, markdown: bool) -> list[str]:

@@ -36,7 +36,8 @@ _THRESHOLD = {"type": "object",
                              "won_rate_past": _RATE, "leads_above": _COUNT, "won_rate_above": _RATE,
                              "leads_below": _COUNT, "won_rate_below": _RATE, "same_count": _SAME_COUNT,
                              "ci_past": _INTERVAL, "ci_above": _INTERVAL, "ci_below": _INTERVAL,
-                             "condition": {"type": ["string", "null"]}}}
+                             "condition": {"type": ["string", "null"]},
+                             "refit": {"enum": ["points", "inputs", None]}}}
 _CHANGED = {"type": ["number", "string"]}  # points or a threshold's value; a string is shown as text
 _CHANGE = {"type": "object", "required": ["where", "from", "to"],
            "properties": {"what": _TEXT, "where": _TEXT, "from": _CHANGED, "to": _CHANGED, "why": _TEXT}}
@@ -186,14 +187,19 @@ def _points(rule: dict[str, Any]) -> str:
 
 
 def _same_count(found: dict[str, Any]) -> str:
-    """The threshold keeping as many leads on the re-fitted points; "no re-fit" when it is the threshold as it
-    is, with its leads (the points stay as written: the cell would repeat the row)."""
+    """The threshold keeping as many leads on the re-fitted points; "no re-fit" when its score keeps its values
+    (the cell would repeat the row), as the report says it."""
     same = found.get("same_count")
     if same is None:
         return ""
-    if same["value"] == found["value"] and same["leads"] == found["leads_past"]:
+    if "refit" in found:
+        kept = found["refit"] is None
+    else:  # a JSON written before it said why a score changes goes by the figures
+        kept = same["value"] == found["value"] and same["leads"] == found["leads_past"]
+    if kept:
         return "no re-fit"
-    return f"{number(same['value'])}: {_leads_at(same['leads'], same['won_rate'])}"
+    said = f"{number(same['value'])}: {_leads_at(same['leads'], same['won_rate'])}"
+    return f"{said} (its inputs were re-fitted)" if found.get("refit") == "inputs" else said
 
 
 def _threshold(found: dict[str, Any]) -> dict[str, str]:
