@@ -148,7 +148,7 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
     """Measure every rule and threshold of `policy` (whose source is `text`) on `data`, and with
     `options.propose` write the proposed next version there and backtest it. Working files go to `folder`."""
     from leadpolicy.measure import evidence, proposal, rule_columns
-    from leadpolicy.measure.feedback import local_time, measure, tally
+    from leadpolicy.measure.feedback import local_time, measure, reading_rows, tally
     from leadpolicy.measure.reuse import KeptInputs
 
     derived, columns = rule_columns.with_rule_columns(policy)
@@ -162,11 +162,6 @@ def calibrate(policy: Policy, text: str, data: FeedbackInput, folder: Path, opti
     refit = proposal.refit(policy, text, rules, found, measured, later, folder)
     proposed = (proposal.propose(policy, refit, measured, later, folder, options.propose, options.handoffs,
                                  options.policy_file) if options.propose is not None else None)
-    scored = measured.scored
-    events = scored.events
-    rows = {"leads_read": scored.read, "leads_decided": scored.scored, "leads_rejected": scored.rejected,
-            "events_read": events.read if events else 0, "events_used": events.used if events else 0,
-            "events_rejected": events.rejected if events else 0}
     return Calibration(policy, local_time(data.as_of, policy.ir), local_time(data.now, policy.ir),
-                       overall["leads"], overall["won"], rows, rules, refit.thresholds, groups, proposed,
-                       evidence.verdict_line(rules, proposed), left_out)
+                       overall["leads"], overall["won"], reading_rows(measured.scored), rules, refit.thresholds,
+                       groups, proposed, evidence.verdict_line(rules, proposed), left_out)

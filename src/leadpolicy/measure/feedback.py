@@ -459,15 +459,18 @@ def feedback_report(m: Measured, data: FeedbackInput) -> dict[str, Any]:
             value = row.pop(column)
             row["stages"] = _by_stage(m, [column], row["won"], value)
             groups.append({"by": group_label(column), "value": value, **row})
-    scored = m.scored
-    events = scored.events
     return {"policy": m.policy.id, "version": m.policy.version, "fingerprint": m.policy.fingerprint,
             "as_of": local_time(data.as_of, ir_), "now": local_time(data.now, ir_), "handoff_to": m.handoff.team,
-            "handoff_stages": list(m.handoff.stages),
-            "rows": {"leads_read": scored.read, "leads_decided": scored.scored, "leads_rejected": scored.rejected,
-                     "events_read": events.read if events else 0, "events_used": events.used if events else 0,
-                     "events_rejected": events.rejected if events else 0},
-            "overall": overall, "groups": groups}
+            "handoff_stages": list(m.handoff.stages), "rows": reading_rows(m.scored), "overall": overall,
+            "groups": groups}
+
+
+def reading_rows(scored: BatchResult) -> dict[str, int]:
+    """How reading the leads and events went, as the reports count it."""
+    events = scored.events
+    return {"leads_read": scored.read, "leads_decided": scored.scored, "leads_rejected": scored.rejected,
+            "events_read": events.read if events else 0, "events_used": events.used if events else 0,
+            "events_rejected": events.rejected if events else 0}
 
 
 def local_time(instant: dt.datetime, policy: ir.Policy) -> str:
