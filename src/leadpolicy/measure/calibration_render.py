@@ -13,7 +13,7 @@ from leadpolicy.language.formatter import number as policy_number
 from leadpolicy.measure.calibration import LEVEL, Calibration, RuleEvidence, ThresholdEvidence
 from leadpolicy.measure.evidence import GROUPS_SHOWN
 from leadpolicy.measure.feedback import won_share
-from leadpolicy.measure.proposal import changed_scores, refitted_points, scale
+from leadpolicy.measure.proposal import refit_reasons, refitted_points, scale
 from leadpolicy.measure.render import finished, leads, percent, render_backtest, table
 from leadpolicy.outputs import md
 from leadpolicy.publish.calibration import UNITS
@@ -62,14 +62,6 @@ def rule_json(e: RuleEvidence) -> dict[str, Any]:
             "why": e.why}
 
 
-def refit_reasons(cal: Calibration) -> dict[str, str]:
-    """Why each score takes other values on the re-fitted points: "points" (its own are re-fitted) or "inputs" (a
-    score it reads is); a score missing here keeps its values."""
-    moved, _ = refitted_points(cal.policy, cal.rules)
-    refitted = {score for score, _ in moved}
-    return {**{score: "inputs" for score in changed_scores(cal.policy, refitted)}, **dict.fromkeys(refitted, "points")}
-
-
 def threshold_json(t: ThresholdEvidence, condition: str | None = None, refit: str | None = None) -> dict[str, Any]:
     same = None if t.same_count is None else {k: _plain(v) for k, v in t.same_count.items()}
     if same is not None and "won_rate" in same:
@@ -104,7 +96,8 @@ def calibration_json(cal: Calibration) -> dict[str, Any]:
                                        "notes": list(p.notes)}
     groups = [{"by": g["by"], "value": _plain(g["value"]), "leads": g["leads"], "won": g["won"],
                "rules": [rule_json(e) for e in g["rules"]]} for g in cal.groups]
-    whole, reasons = conditions(cal.policy), refit_reasons(cal) if cal.thresholds else {}
+    whole = conditions(cal.policy)
+    reasons = refit_reasons(cal.policy, refitted_points(cal.policy, cal.rules)[0]) if cal.thresholds else {}
     return {"policy": cal.policy.id, "version": cal.policy.version, "fingerprint": cal.policy.fingerprint,
             "as_of": cal.as_of, "now": cal.now, "leads": cal.leads, "won": cal.won, "rows": dict(cal.rows),
             "rules": [rule_json(e) for e in cal.rules],
@@ -123,8 +116,9 @@ def render_calibration(cal: Calibration, fmt: str) -> str:
     lines += ["", _text(READING, markdown) + (" [^1]" if markdown else " [1]"), "",
               *_scale_lines(cal, scales, markdown)]
     if cal.thresholds:
-        lines += _section("Thresholds", markdown) + _thresholds_table(cal, refit_reasons(cal), markdown)
-        lines += _refitted_line(refitted_points(cal.policy, cal.rules)[1], markdown)
+        moved, changes = refitted_points(cal.policy, cal.rules)
+        lines += _section("Thresholds", markdown) + _thresholds_table(cal, refit_reasons(cal.policy, moved), markdown)
+        lines += _refitted_line(changes, markdown)
     for g in cal.groups:
         value = "(missing)" if g["value"] is None else g["value"]
         lines += _section(f"Rules where {g['by']} is {value}: {leads(g['leads'])}, won {g['won']:,}", markdown)

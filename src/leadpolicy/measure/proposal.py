@@ -193,6 +193,13 @@ def changed_scores(policy: Policy, refitted: set[str]) -> set[str]:
     return changed
 
 
+def refit_reasons(policy: Policy, points: dict[RuleKey, Any]) -> dict[str, str]:
+    """Why each score takes other values when the rules in `points` (refitted_points' first part) move: "points"
+    (its own are re-fitted) or "inputs" (a score it reads is); a score missing here keeps its values."""
+    refitted = {score for score, _ in points}
+    return {**dict.fromkeys(changed_scores(policy, refitted), "inputs"), **dict.fromkeys(refitted, "points")}
+
+
 def _refs(node: Any) -> list[ir.Ref]:
     """The names a part of the IR reads (its scores and grades among them)."""
     if isinstance(node, ir.Ref):
@@ -629,15 +636,14 @@ def _header(policy: Policy, refit: Refit, inputs: tuple[Measured, FeedbackInput]
 def stayed_counts(policy: Policy, refit: Refit, moved: set[int]) -> list[str]:
     """A line for each threshold left as written whose count changes on the proposed points: its score was
     re-fitted, or a score it reads was (U2: tier A went from 98 leads to 69 without a word)."""
-    refitted = {score for score, _ in refit.points}
-    changed = changed_scores(policy, refitted)
+    reasons = refit_reasons(policy, refit.points)
     lines = []
     for index, (site, t) in enumerate(zip(refit.sites, refit.thresholds)):
         dist = refit.distributions.get(site.score)
-        if index in moved or site.score not in changed or dist is None:
+        if index in moved or site.score not in reasons or dist is None:
             continue
         leads = dist.past(site.op, site.value)[0]
-        why = "its score's points were re-fitted" if site.score in refitted else "its inputs were re-fitted"
+        why = "its score's points were re-fitted" if reasons[site.score] == "points" else "its inputs were re-fitted"
         if leads != t.leads_past:
             lines.append(f"{site.place}: {site.score} {site.op} {number(site.value)} stays: it holds {leads:,} "
                          f"leads on the proposed points (was {t.leads_past:,}), as {why}.")
