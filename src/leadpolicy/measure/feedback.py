@@ -135,7 +135,7 @@ def measure(policy: Policy, data: FeedbackInput, folder: Path) -> Measured:
         except DataFileError as exc:
             raise FeedbackError(str(exc)) from None
         found["by"] = [column for column, _ in groups]
-        con.execute(_copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, groups, lead), per_lead))
+        con.execute(copy_to_parquet(_PerLead(policy, data, handoff).query(decided, id_col, groups, lead), per_lead))
         if data.keep_inputs is not None:
             data.keep_inputs(con, per_lead, inputs, lead)
 
@@ -233,7 +233,8 @@ def parquet_table(path: Path) -> exp.Table:
     return exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))]))
 
 
-def _copy_to_parquet(query: exp.Query, path: Path) -> str:
+def copy_to_parquet(query: exp.Query, path: Path) -> str:
+    """`COPY (query) TO 'PATH' (FORMAT parquet)`."""
     return exp.Copy(this=exp.Subquery(this=query), kind=False, files=[exp.Literal.string(str(path))],
                     params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("parquet"))]).sql("duckdb")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from leadpolicy.measure.feedback import FeedbackInput, Measured, parquet_table
+from leadpolicy.measure.feedback import FeedbackInput, Measured, copy_to_parquet, parquet_table
 from leadpolicy.warehouse.event_files import EVENTS_TABLE, LeadId
 from leadpolicy.warehouse.staging import ROW_NAME, original_column, text_column
 
@@ -57,8 +57,8 @@ class KeptInputs:
         decided = exp.select(exp.column("#id", quoted=True)).from_(parquet_table(per_lead))
         types = {str(name): str(kind) for name, kind, *_ in con.execute(
             exp.Describe(this=exp.to_table("raw")).sql("duckdb")).fetchall()}
-        con.execute(_copy(leads_query(headers, types, lead, decided), self.folder / LEADS_FILE))
-        con.execute(_copy(events_query(decided), self.folder / EVENTS_FILE))
+        con.execute(copy_to_parquet(leads_query(headers, types, lead, decided), self.folder / LEADS_FILE))
+        con.execute(copy_to_parquet(events_query(decided), self.folder / EVENTS_FILE))
         self.kept = True
 
 
@@ -91,8 +91,3 @@ def events_query(decided: exp.Select) -> exp.Select:
 
     return (exp.select(text("lead"), text("event"), exp.column("at", quoted=True), text("reason"))
             .from_(EVENTS_TABLE).where(exp.In(this=exp.column("lead", quoted=True), query=decided.subquery())))
-
-
-def _copy(query: exp.Select, path: Path) -> str:
-    return exp.Copy(this=exp.Subquery(this=query), kind=False, files=[exp.Literal.string(str(path))],
-                    params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("parquet"))]).sql("duckdb")
